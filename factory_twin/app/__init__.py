@@ -1,0 +1,3 @@
+"""app layer of factory_twin."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Sub-commands of the ``factory-twin`` command line (one module each)."""
+
+from __future__ import annotations

@@ -1,0 +1,571 @@
+"""Read, check and write plant files.
+
+A plant file is YAML (see :mod:`factory_twin.model.schema` for the format and units).
+:func:`load_plant` parses it with ruamel.yaml's round-trip loader so that every error can
+name the file, line and field path, checks it against the schema and the cross-references
+between its sections, and returns a :class:`PlantDocument` that can be saved back with the
+user's comments and layout intact.
+
+Examples
+--------
+>>> doc = load_plant("plant_configs/demo_fab.yaml")   # doctest: +SKIP
+>>> doc.spec.site.name                                 # doctest: +SKIP
+'Demo 300 mm mini-fab'
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from factory_twin.errors import ConfigError
+from factory_twin.model import schema as s
+from factory_twin.model.layout import footprint_polygon, polygons_overlap
+
+# Fields that hold fixed-length lists of numbers, and how many: used to turn pydantic's
+# per-item messages into one clear "expected 2 numbers" message.
+_TUPLE_FIELDS = {
+    "position_m": 2,
+    "origin_m": 2,
+    "size_m": 2,
+    "floor_m": 2,
+    "anchor_m": 3,
+    "box": 3,
+    "cylinder": 2,
+    "at": 3,
+    "normal_range": 2,
+}
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+@dataclass
+class PlantDocument:
+    """A validated plant with the YAML document it came from.
+
+    Attributes
+    ----------
+    spec
+        The validated plant.
+    path
+        The file it was read from (None if built in memory).
+    raw
+        The ruamel round-trip document, kept so that saving keeps comments.
+    """
+
+    spec: s.PlantSpec
+    path: Path | None = None
+    raw: Any = field(default=None, repr=False)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the plant back to YAML atomically, keeping comments and layout.
+
+        The previous file, if any, is kept as ``<name>.bak``.
+        """
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            msg = "this plant has no file yet: give a path to save it to"
+            raise ConfigError([msg])
+        data = self.spec.model_dump(mode="json", exclude_unset=True)
+        if self.raw is None:
+            self.raw = CommentedMap()
+        _merge_into(self.raw, data)
+        buf = io.StringIO()
+        _yaml().dump(self.raw, buf)
+        atomic_write_text(target, buf.getvalue(), keep_backup=True)
+        self.path = target
+        return target
+
+    def dumps(self) -> str:
+        """Return the YAML text :meth:`save` would write."""
+        data = self.spec.model_dump(mode="json", exclude_unset=True)
+        raw = self.raw if self.raw is not None else CommentedMap()
+        _merge_into(raw, data)
+        buf = io.StringIO()
+        _yaml().dump(raw, buf)
+        return buf.getvalue()
+
+
+def atomic_write_text(path: str | Path, text: str, *, keep_backup: bool = False) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    A crash leaves either the old file or the new one, never half of one. With
+    ``keep_backup`` the old file survives as ``<path>.bak``.
+    """
+    atomic_write_bytes(path, text.encode("utf-8"), keep_backup=keep_backup)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, keep_backup: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write_text`)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if keep_backup and target.exists():
+            backup = target.with_name(target.name + ".bak")
+            with target.open("rb") as src:
+                old = src.read()
+            with backup.open("wb") as dst:
+                dst.write(old)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_plant(path: str | Path) -> PlantDocument:
+    """Read and validate a plant file.
+
+    Raises
+    ------
+    ConfigError
+        With every problem found, each as ``file:line: field.path: message``.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{p}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{p}: cannot read: {exc}"]) from None
+    return loads_plant(text, source=str(p), path=p)
+
+
+def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None) -> PlantDocument:
+    """Validate plant YAML given as text (see :func:`load_plant`)."""
+    try:
+        raw = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise ConfigError([f"{source}:{line}: YAML syntax error: {problem}"]) from None
+    except (YAMLError, ValueError, TypeError, RecursionError, AttributeError) as exc:
+        raise ConfigError([f"{source}:1: YAML error: {exc}"]) from None
+    if not isinstance(raw, dict):
+        got = "an empty file" if raw is None else type(raw).__name__
+        msg = f"{source}:1: expected a mapping with 'schema_version', 'site', ..., got {got}"
+        raise ConfigError([msg])
+    try:
+        spec = s.PlantSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, raw, source)) from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ConfigError([f"{source}:1: invalid plant: {exc}"]) from None
+    problems = check_references(spec)
+    if problems:
+        raise ConfigError([f"{source}:{_line_of(raw, loc)}: {_path(loc)}: {m}" for loc, m in problems])
+    return PlantDocument(spec=spec, path=path, raw=raw)
+
+
+def validate_spec(spec: s.PlantSpec) -> list[str]:
+    """Check an in-memory plant (after an edit) and return its problems as text."""
+    return [f"{_path(loc)}: {m}" for loc, m in check_references(spec)]
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the plant file format (for editors such as VS Code)."""
+    sch = s.PlantSpec.model_json_schema()
+    sch["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    sch["title"] = f"factory_twin plant file, schema version {s.SCHEMA_VERSION}"
+    return sch
+
+
+def json_schema_text() -> str:
+    """Return :func:`json_schema` as indented JSON text."""
+    return json.dumps(json_schema(), indent=2)
+
+
+# --------------------------------------------------------------------------- error formatting
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top)"
+
+
+def _doc_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
+    """Follow ``loc`` into the YAML document.
+
+    Returns the part of ``loc`` that names things in the file (pydantic's union tags and
+    validator names dropped; a missing field's own name kept) and the 1-based line reached.
+    """
+    node = raw
+    kept: list[Any] = []
+    line = 1
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        if isinstance(node, dict) and not isinstance(part, int) and part in node:
+            if lc is not None:
+                line = lc.key(part)[0] + 1
+            node = node[part]
+            kept.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            if lc is not None:
+                line = lc.item(part)[0] + 1
+            node = node[part]
+            kept.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and part in _all_field_names():
+            kept.append(part)  # a missing field: report it on its parent's line
+            node = None
+    return tuple(kept), line
+
+
+_FIELD_NAMES: set[str] = set()
+
+
+def _all_field_names() -> set[str]:
+    if not _FIELD_NAMES:
+        for obj in vars(s).values():
+            if isinstance(obj, type) and issubclass(obj, s.Strict):
+                _FIELD_NAMES.update(obj.model_fields)
+    return _FIELD_NAMES
+
+
+def _line_of(raw: Any, loc: tuple[Any, ...]) -> int:
+    return _doc_loc(raw, loc)[1]
+
+
+def _value_at(raw: Any, loc: tuple[Any, ...]) -> Any:
+    node = raw
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        text = "[" + ", ".join(_short(x) for x in v[:6]) + (", ..." if len(v) > 6 else "") + "]"
+        return text
+    text = repr(v if not hasattr(v, "value") else getattr(v, "value", v))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _format_validation(exc: ValidationError, raw: Any, source: str) -> list[str]:
+    lines: list[str] = []
+    seen: set[str] = set()
+    for err in exc.errors(include_url=False):
+        loc, line = _doc_loc(raw, tuple(err["loc"]))
+        msg = _message(err, raw, loc)
+        # Items of a fixed-length number list are reported once, on the list.
+        if loc and isinstance(loc[-1], int) and len(loc) >= 2 and loc[-2] in _TUPLE_FIELDS:
+            loc = loc[:-1]
+            line = _line_of(raw, loc)
+            msg = _tuple_message(loc[-1], _value_at(raw, loc))
+        elif loc and loc[-1] in _TUPLE_FIELDS and err["type"] in {
+            "too_short", "too_long", "tuple_type", "list_type"
+        }:
+            msg = _tuple_message(loc[-1], _value_at(raw, loc))
+        text = f"{source}:{line}: {_path(loc)}: {msg}"
+        if text not in seen:
+            seen.add(text)
+            lines.append(text)
+    return lines
+
+
+def _tuple_message(name: str, value: Any) -> str:
+    n = _TUPLE_FIELDS[name]
+    return f"expected {n} numbers, got {_short(value)}"
+
+
+def _message(err: Any, raw: Any, loc: tuple[Any, ...]) -> str:
+    typ = err["type"]
+    if typ == "missing":
+        return f"missing required field '{err['loc'][-1]}'"
+    if typ == "extra_forbidden":
+        return f"unknown field '{err['loc'][-1]}' (a typo?)"
+    if typ in {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"}:
+        want = "a whole number" if typ.startswith("int") else "a number"
+        return f"expected {want}, got {_short(err.get('input'))}"
+    if typ in {"finite_number"}:
+        return f"expected a finite number, got {_short(err.get('input'))}"
+    if typ == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"unknown distribution {ctx.get('tag')!r}: use one of {ctx.get('expected_tags', '')}"
+    if typ == "union_tag_not_found":
+        return "a distribution needs 'dist' (constant, exponential, uniform, ...) or a number"
+    if typ == "value_error":
+        text = str(err.get("msg", ""))
+        return text.removeprefix("Value error, ")
+    if typ == "literal_error" and loc and loc[-1] == "schema_version":
+        return f"unsupported schema_version {_short(err.get('input'))}; this app reads version {s.SCHEMA_VERSION}"
+    msg = str(err.get("msg", typ))
+    inp = err.get("input")
+    if inp is not None and not isinstance(inp, (dict, list)):
+        msg += f", got {_short(inp)}"
+    return msg
+
+
+# --------------------------------------------------------------------------- cross-references
+
+
+Problem = tuple[tuple[Any, ...], str]
+
+
+def _duplicates(items: list[Any], section: str, key: str = "id") -> list[Problem]:
+    seen: dict[str, int] = {}
+    out: list[Problem] = []
+    for i, item in enumerate(items):
+        v = getattr(item, key)
+        if v in seen:
+            out.append(((section, i, key), f"duplicate {key} {v!r} (first at {section}[{seen[v]}])"))
+        else:
+            seen[v] = i
+    return out
+
+
+def check_references(spec: s.PlantSpec) -> list[Problem]:
+    """Return every cross-reference problem of a schema-valid plant, as (loc, message)."""
+    out: list[Problem] = []
+    out += _duplicates(spec.site.bays, "site", "id")
+    out = [(("site", "bays", *loc[1:]), m) for loc, m in out]
+    out += _duplicates(spec.equipment_types, "equipment_types")
+    out += _duplicates(spec.equipment, "equipment")
+    out += _duplicates(spec.routes, "routes")
+    out += _duplicates(spec.products, "products")
+    out += _duplicates(spec.procedures, "procedures")
+    out += _duplicates(spec.endpoints, "endpoints")
+    out += _duplicates(spec.tool_groups, "tool_groups")
+    out += _duplicates(spec.initial_wip, "initial_wip")
+    out += _duplicates(spec.drills, "drills")
+
+    fw, fd = spec.site.floor_m
+    bays = {b.id: b for b in spec.site.bays}
+    types = {t.id: t for t in spec.equipment_types}
+    endpoints = {e.id for e in spec.endpoints}
+    for i, b in enumerate(spec.site.bays):
+        x0, y0 = b.origin_m
+        if x0 < 0 or y0 < 0 or x0 + b.size_m[0] > fw + 1e-9 or y0 + b.size_m[1] > fd + 1e-9:
+            out.append(
+                (("site", "bays", i, "origin_m"), f"bay {b.id!r} reaches outside the {fw} x {fd} m floor")
+            )
+
+    polys: list[tuple[int, Any]] = []
+    for i, e in enumerate(spec.equipment):
+        t = types.get(e.type)
+        if t is None:
+            out.append((("equipment", i, "type"), f"unknown equipment type {e.type!r}"))
+        if e.bay not in bays:
+            out.append((("equipment", i, "bay"), f"unknown bay {e.bay!r}"))
+        x, y = e.position_m
+        if not (0 <= x <= fw and 0 <= y <= fd):
+            out.append(
+                (("equipment", i, "position_m"), f"tool {e.id!r} at ({x}, {y}) is outside the {fw} x {fd} m floor")
+            )
+        elif e.bay in bays and not bays[e.bay].contains(x, y):
+            out.append((("equipment", i, "position_m"), f"tool {e.id!r} at ({x}, {y}) is outside its bay {e.bay!r}"))
+        if t is not None:
+            poly = footprint_polygon(t.shape.footprint_m(), e.position_m, e.rotation_deg)
+            polys.append((i, poly))
+            if e.opcua is not None:
+                if endpoints and e.opcua.endpoint not in endpoints:
+                    out.append((("equipment", i, "opcua", "endpoint"), f"unknown endpoint {e.opcua.endpoint!r}"))
+                elif not endpoints:
+                    out.append((("equipment", i, "opcua", "endpoint"), "the plant lists no 'endpoints'"))
+                names = {tg.name for tg in t.tags}
+                for tag in e.opcua.tags:
+                    if tag not in names:
+                        out.append((("equipment", i, "opcua", "tags", tag), f"type {t.id!r} has no tag {tag!r}"))
+        for k, pm in enumerate(e.pm):
+            if pm.basis == "wafers" and pm.interval < 1:
+                out.append((("equipment", i, "pm", k, "interval"), "a wafer-count PM interval must be >= 1 wafer"))
+    out += _overlaps(spec, polys)
+
+    groups = spec.groups()
+    for i, g in enumerate(spec.tool_groups):
+        if g.id not in groups:
+            out.append((("tool_groups", i, "id"), f"no equipment belongs to tool group {g.id!r}"))
+
+    routes = {r.id: r for r in spec.routes}
+    for ri, r in enumerate(spec.routes):
+        n = len(r.steps)
+        for si, st in enumerate(r.steps):
+            loc = ("routes", ri, "steps", si)
+            if st.tool_group not in groups:
+                out.append(((*loc, "tool_group"), f"no equipment belongs to tool group {st.tool_group!r}"))
+            elif st.per == "batch" or st.batch is not None:
+                tools = groups[st.tool_group]
+                caps = [types[t.type].batch for t in tools if t.type in types]
+                if st.batch is not None and any(c is not None and st.batch.min_wafers > c.max_wafers for c in caps):
+                    out.append(
+                        ((*loc, "batch", "min_wafers"), f"min batch {st.batch.min_wafers} wafers exceeds the tools' capacity")
+                    )
+            if st.per == "batch" and st.batch is None:
+                out.append(((*loc, "batch"), "a step timed 'per: batch' needs 'batch' sizes"))
+            if st.rework is not None and st.rework.to_step > si + 1:
+                out.append(((*loc, "rework", "to_step"), f"rework goes to step {st.rework.to_step}, which is not before step {si + 1}"))
+            if st.queue_time_limit is not None:
+                q = st.queue_time_limit.to_step
+                if not si + 1 < q <= n:
+                    out.append(((*loc, "queue_time_limit", "to_step"), f"queue-time target step {q} must come after step {si + 1} and be <= {n}"))
+    for i, p in enumerate(spec.products):
+        if p.route not in routes:
+            out.append((("products", i, "route"), f"unknown route {p.route!r}"))
+    products = {p.id: p for p in spec.products}
+    for i, lot in enumerate(spec.initial_wip):
+        prod = products.get(lot.product)
+        if prod is None:
+            out.append((("initial_wip", i, "product"), f"unknown product {lot.product!r}"))
+        elif prod.route in routes and lot.step > len(routes[prod.route].steps):
+            out.append((("initial_wip", i, "step"), f"route {prod.route!r} has only {len(routes[prod.route].steps)} steps"))
+
+    for i, proc in enumerate(spec.procedures):
+        t = types.get(proc.equipment_type)
+        if t is None:
+            out.append((("procedures", i, "equipment_type"), f"unknown equipment type {proc.equipment_type!r}"))
+            continue
+        comps = {c.name for c in t.components}
+        for k, st in enumerate(proc.steps):
+            if st.component not in comps:
+                out.append(
+                    (("procedures", i, "steps", k, "component"), f"type {t.id!r} has no component {st.component!r} (has {sorted(comps)})")
+                )
+        for k, code in enumerate(proc.alarm_codes):
+            problem = alarm_code_problem(t, code)
+            if problem:
+                out.append((("procedures", i, "alarm_codes", k), problem))
+
+    tools = {e.id: e for e in spec.equipment}
+    for i, d in enumerate(spec.drills):
+        for k, inj in enumerate(d.injections):
+            if inj.equipment not in tools:
+                out.append((("drills", i, "injections", k, "equipment"), f"unknown equipment {inj.equipment!r}"))
+            elif inj.tag is not None:
+                t = types.get(tools[inj.equipment].type)
+                if t is not None and inj.tag not in {tg.name for tg in t.tags}:
+                    out.append((("drills", i, "injections", k, "tag"), f"type {t.id!r} has no tag {inj.tag!r}"))
+        for k, exp in enumerate(d.expected):
+            if exp.equipment not in tools:
+                out.append((("drills", i, "expected", k, "equipment"), f"unknown equipment {exp.equipment!r}"))
+    return out
+
+
+ALARM_LIMITS = ("lolo", "lo", "hi", "hihi")
+
+
+def alarm_code_problem(t: s.EquipmentType, code: str) -> str | None:
+    """Check an alarm code against an equipment type.
+
+    Codes are ``<tag>.<limit>`` (limit one of lolo, lo, hi, hihi, defined on that tag) or
+    ``fault`` / ``fault.<name>`` for equipment faults. Returns a message, or None if valid.
+    """
+    if code == "fault" or code.startswith("fault."):
+        return None
+    tag, _, limit = code.rpartition(".")
+    if not tag or limit not in ALARM_LIMITS:
+        return f"alarm code {code!r} must be '<tag>.<lolo|lo|hi|hihi>' or 'fault[.<name>]'"
+    try:
+        spec = t.tag(tag)
+    except KeyError:
+        return f"alarm code {code!r}: type {t.id!r} has no tag {tag!r}"
+    if spec.alarms is None or getattr(spec.alarms, limit) is None:
+        return f"alarm code {code!r}: tag {tag!r} has no {limit!r} limit"
+    return None
+
+
+def _overlaps(spec: s.PlantSpec, polys: list[tuple[int, Any]]) -> list[Problem]:
+    """Find pairs of tools whose footprints overlap (a sweep over x keeps it near-linear)."""
+    out: list[Problem] = []
+    boxes = []
+    for i, poly in polys:
+        xs = [p[0] for p in poly]
+        ys = [p[1] for p in poly]
+        boxes.append((min(xs), max(xs), min(ys), max(ys), i, poly))
+    boxes.sort()
+    active: list[tuple[float, float, float, float, int, Any]] = []
+    for b in boxes:
+        active = [a for a in active if a[1] > b[0]]
+        for a in active:
+            if a[2] < b[3] and b[2] < a[3] and polygons_overlap(a[5], b[5]):
+                ia, ib = sorted((a[4], b[4]))
+                ea, eb = spec.equipment[ia], spec.equipment[ib]
+                out.append(
+                    (("equipment", ib, "position_m"), f"tool {eb.id!r} overlaps tool {ea.id!r} (equipment[{ia}])")
+                )
+        active.append(b)
+    return out
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def _same_scalar(old: Any, new: Any) -> bool:
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old is new or old == new and type(old) is type(new)
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        return math.isclose(float(old), float(new), rel_tol=0, abs_tol=0) or old == new
+    try:
+        return bool(old == new)
+    except (TypeError, ValueError):
+        return False
+
+
+def _merge_into(node: Any, data: Any) -> Any:
+    """Update a ruamel node in place to hold ``data``; unchanged parts keep their comments."""
+    if isinstance(data, dict):
+        # A bare number in the file that the schema widened to a constant distribution.
+        if (
+            set(data) <= {"dist", "value"}
+            and data.get("dist") == "constant"
+            and isinstance(node, (int, float))
+            and not isinstance(node, bool)
+            and _same_scalar(node, data.get("value"))
+        ):
+            return node
+        if not isinstance(node, CommentedMap):
+            node = CommentedMap()
+        for key in list(node):
+            if key not in data:
+                del node[key]
+        for key, value in data.items():
+            if key in node:
+                node[key] = _merge_into(node[key], value)
+            else:
+                node[key] = _merge_into(None, value)
+        return node
+    if isinstance(data, list):
+        if not isinstance(node, CommentedSeq):
+            node = CommentedSeq()
+            if data and all(not isinstance(x, (dict, list)) for x in data):
+                node.fa.set_flow_style()
+        del node[len(data):]
+        for i, value in enumerate(data):
+            if i < len(node):
+                node[i] = _merge_into(node[i], value)
+            else:
+                node.append(_merge_into(None, value))
+        return node
+    if node is not None and not isinstance(node, (dict, list)) and _same_scalar(node, data):
+        return node
+    return data

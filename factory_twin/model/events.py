@@ -1,0 +1,172 @@
+"""Plain records that flow between layers: tag updates, state changes, lot moves, alarms.
+
+Producers (the simulation, the OPC UA client, the historian replay) create these frozen
+records; consumers (the OPC UA plant simulator server, the window) read them. No layer's
+library types (asyncua nodes, VTK actors, SimPy events) ever travel in them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+
+class E10State(str, Enum):
+    """SEMI E10 equipment states.
+
+    Setups are scheduled downtime in E10; a tool that is idle for lack of lots is standby.
+    """
+
+    PRODUCTIVE = "productive"
+    STANDBY = "standby"
+    ENGINEERING = "engineering"
+    SCHEDULED_DOWN = "scheduled_down"
+    UNSCHEDULED_DOWN = "unscheduled_down"
+    NON_SCHEDULED = "non_scheduled"
+
+    @property
+    def code(self) -> int:
+        """Integer used for this state on OPC UA (an enumeration index)."""
+        return _E10_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> E10State:
+        """Return the state whose :attr:`code` is ``code`` (ValueError if none)."""
+        for st, c in _E10_CODES.items():
+            if c == code:
+                return st
+        msg = f"no E10 state has code {code}"
+        raise ValueError(msg)
+
+
+_E10_CODES = {
+    E10State.PRODUCTIVE: 0,
+    E10State.STANDBY: 1,
+    E10State.ENGINEERING: 2,
+    E10State.SCHEDULED_DOWN: 3,
+    E10State.UNSCHEDULED_DOWN: 4,
+    E10State.NON_SCHEDULED: 5,
+}
+
+
+class Quality(str, Enum):
+    """Quality of a value, as OPC UA status codes group them."""
+
+    GOOD = "good"
+    UNCERTAIN = "uncertain"
+    BAD = "bad"
+    STALE = "stale"  # the connection that carried it is gone
+
+
+@dataclass(frozen=True, slots=True)
+class TagUpdate:
+    """A new value of one tag of one tool.
+
+    ``tag`` is the tag name of the equipment type, or one of the standard machine tags
+    ``state`` (an :class:`E10State` value), ``lot``, ``recipe``, ``wafer_count``,
+    ``operation_mode``.
+    """
+
+    equipment: str
+    tag: str
+    value: Any
+    source_ts: float
+    quality: Quality = Quality.GOOD
+    server_ts: float | None = None
+    status: str = "Good"
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A tool entered an E10 state (``substate`` says why: setup, pm, repair, ...)."""
+
+    equipment: str
+    state: E10State
+    time_s: float
+    substate: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LotMove:
+    """A lot (FOUP) left one place for another; ``None`` is the fab's entry or exit.
+
+    ``depart_s`` and ``arrive_s`` let a view animate the carrier between them.
+    """
+
+    lot: str
+    product: str
+    from_equipment: str | None
+    to_equipment: str | None
+    depart_s: float
+    arrive_s: float
+    step: int = 0
+
+
+class AlarmState(str, Enum):
+    """ISA-18.2 alarm states."""
+
+    ACTIVE_UNACKED = "unacknowledged"
+    ACTIVE_ACKED = "acknowledged"
+    CLEARED_UNACKED = "returned_unacknowledged"
+    CLEARED = "returned_to_normal"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    """An alarm transition: raised, acknowledged or returned to normal.
+
+    ``code`` follows the procedure alarm-link convention: ``<tag>.<lolo|lo|hi|hihi>`` or
+    ``fault[.<name>]``.
+    """
+
+    alarm_id: str
+    equipment: str
+    code: str
+    severity: int
+    message: str
+    time_s: float
+    active: bool
+    acked: bool
+    user: str = ""
+    comment: str = ""
+    event_id: bytes = field(default=b"", compare=False)
+
+    @property
+    def state(self) -> AlarmState:
+        """The ISA-18.2 state this transition leaves the alarm in."""
+        if self.active:
+            return AlarmState.ACTIVE_ACKED if self.acked else AlarmState.ACTIVE_UNACKED
+        return AlarmState.CLEARED if self.acked else AlarmState.CLEARED_UNACKED
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    """An endpoint connected, dropped or is retrying."""
+
+    endpoint: str
+    connected: bool
+    message: str = ""
+    time_s: float = 0.0
+    gap_s: float | None = None
+
+
+PlantEvent = TagUpdate | StateChange | LotMove | AlarmEvent | ConnectionStatus
+
+
+class TagSource(Protocol):
+    """Anything that produces plant events: the simulation, an OPC UA link, a replay."""
+
+    def drain(self, max_items: int = 10_000) -> list[PlantEvent]:
+        """Return the events that arrived since the last call (at most ``max_items``)."""
+        ...
+
+
+def latest_per_tag(events: Iterable[PlantEvent]) -> dict[tuple[str, str], TagUpdate]:
+    """Keep only the newest update of each (equipment, tag) from a batch."""
+    out: dict[tuple[str, str], TagUpdate] = {}
+    for ev in events:
+        if isinstance(ev, TagUpdate):
+            out[(ev.equipment, ev.tag)] = ev
+    return out

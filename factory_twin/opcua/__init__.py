@@ -1,0 +1,3 @@
+"""opcua layer of factory_twin."""
+
+from __future__ import annotations
