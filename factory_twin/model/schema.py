@@ -589,6 +589,18 @@ class RouteStep(Strict):
     rework: Rework | None = None
     scrap_probability: float = Field(default=0.0, ge=0, le=1)
     queue_time_limit: QueueTimeLimit | None = None
+    wafer_interval_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="cascading: with per 'wafer', the next wafer starts this long after the "
+        "previous one (lot time = process_time + (wafers - 1) * wafer_interval_s)",
+    )
+    batch_interval_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="cascading batches: the tool accepts the next batch this long after "
+        "the previous one started",
+    )
 
     _num = field_validator("process_time", mode="before")(lambda cls, v: _number_to_constant(v))
 
