@@ -15,25 +15,24 @@ APT_PACKAGES=(
   libfontconfig1 fonts-dejavu-core libglib2.0-0 nodejs npm chromium poppler-utils
 )
 
+PY=${PYTHON:-python3}
+skip=" "
+# Node.js/npm may come from elsewhere than Debian (a preinstalled Node): accept those.
+if command -v node >/dev/null && command -v npm >/dev/null; then skip+="nodejs npm "; fi
+# Likewise a suitable Python (>= 3.11 with venv and pip) already on PATH.
+if "$PY" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  skip+="python3 python3-venv python3-pip "
+fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
+  [[ "$skip" == *" $pkg "* ]] && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-# nodejs/npm may come from elsewhere than Debian (e.g. a preinstalled Node): accept those.
-if command -v node >/dev/null && command -v npm >/dev/null; then
-  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
-fi
-# python3/venv likewise when a suitable interpreter is already on PATH.
-PY=${PYTHON:-python3}
-if "$PY" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-  missing=("${missing[@]/python3}"); missing=("${missing[@]/python3-venv}"); missing=("${missing[@]/python3-pip}")
-fi
-read -r -a missing <<< "${missing[*]:-}"
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
