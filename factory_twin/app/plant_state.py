@@ -1,0 +1,489 @@
+"""Live plant state as plain Python: what the window shows, built from plant events.
+
+The state is mutated only by :meth:`PlantState.apply` (called on the GUI thread with one
+drained batch); it then emits each psygnal signal at most once for the batch. Views read the
+state from here, never from the signal payload alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from psygnal import Signal
+
+from factory_twin.model.events import (
+    AlarmEvent,
+    AlarmState,
+    ConnectionStatus,
+    E10State,
+    LotMove,
+    PlantEvent,
+    Quality,
+    StateChange,
+    TagUpdate,
+)
+from factory_twin.model.schema import PlantSpec, TagSpec
+
+logger = logging.getLogger(__name__)
+
+E10_ORDER: tuple[E10State, ...] = tuple(sorted(E10State, key=lambda s: s.code))
+LOT_TRAVEL_HEIGHT_M = 3.2
+KPI_WINDOW_S = 3600.0
+
+
+class RingBuffer:
+    """A fixed-size numeric history of (time, value) pairs backed by numpy arrays.
+
+    Parameters
+    ----------
+    capacity
+        Most samples kept; older ones are overwritten.
+    """
+
+    def __init__(self, capacity: int = 2400) -> None:
+        self.capacity = int(capacity)
+        self._t = np.zeros(self.capacity)
+        self._v = np.zeros(self.capacity)
+        self._n = 0  # samples ever written
+
+    def __len__(self) -> int:
+        return min(self._n, self.capacity)
+
+    def append(self, t: float, v: float) -> None:
+        """Add one sample."""
+        i = self._n % self.capacity
+        self._t[i] = t
+        self._v[i] = v
+        self._n += 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (times, values) oldest first (copies)."""
+        n = len(self)
+        if self._n <= self.capacity:
+            return self._t[:n].copy(), self._v[:n].copy()
+        i = self._n % self.capacity
+        return (np.concatenate([self._t[i:], self._t[:i]]),
+                np.concatenate([self._v[i:], self._v[:i]]))
+
+    @property
+    def total(self) -> int:
+        """Number of samples ever appended."""
+        return self._n
+
+
+@dataclass
+class TagValue:
+    """Latest value of one tag with its quality and timestamps."""
+
+    value: Any
+    quality: Quality
+    source_ts: float
+    server_ts: float | None
+    status: str
+
+
+@dataclass
+class AlarmRecord:
+    """A standing alarm: its newest transition and when it was first raised."""
+
+    event: AlarmEvent
+    raised_s: float
+
+    @property
+    def state(self) -> AlarmState:
+        """ISA-18.2 state."""
+        return self.event.state
+
+
+@dataclass
+class Kpis:
+    """Live key figures computed from the received events."""
+
+    clock_s: float = 0.0
+    throughput_lots_h: float = 0.0
+    moves_h: float = 0.0
+    moves_total: int = 0
+    wip_lots: int = 0
+    lots_out_total: int = 0
+    state_counts: dict[str, int] = field(default_factory=dict)
+    state_time_share: dict[str, float] = field(default_factory=dict)
+
+
+def limit_status(spec: TagSpec | None, value: Any) -> str:
+    """Return '', 'lo', 'lolo', 'hi' or 'hihi' for a value against a tag's alarm limits."""
+    if spec is None or spec.alarms is None or not isinstance(value, (int, float)):
+        return ""
+    a = spec.alarms
+    v = float(value)
+    if a.hihi is not None and v >= a.hihi:
+        return "hihi"
+    if a.lolo is not None and v <= a.lolo:
+        return "lolo"
+    if a.hi is not None and v >= a.hi:
+        return "hi"
+    if a.lo is not None and v <= a.lo:
+        return "lo"
+    return ""
+
+
+class PlantState:
+    """Everything the live views show, updated in batches.
+
+    Parameters
+    ----------
+    spec
+        The plant.
+    history_len
+        Samples kept per numeric tag for trends.
+    """
+
+    states_changed = Signal(object)  # np.ndarray of tool indices whose display changed
+    tags_changed = Signal(object)  # set of (equipment, tag)
+    lots_changed = Signal()
+    alarms_changed = Signal(object)  # list[AlarmEvent], the transitions of the batch
+    connection_changed = Signal(object)  # dict[endpoint id, ConnectionStatus]
+    kpis_changed = Signal()
+    clock_changed = Signal(float)
+
+    def __init__(self, spec: PlantSpec, *, history_len: int = 2400) -> None:
+        self.spec = spec
+        self.history_len = history_len
+        self.ids: list[str] = [e.id for e in spec.equipment]
+        self.index: dict[str, int] = {tid: i for i, tid in enumerate(self.ids)}
+        n = len(self.ids)
+        self.codes = np.full(n, -1, dtype=np.int16)  # E10 code, -1 = no data yet
+        self.substate: list[str] = [""] * n
+        self.lot: list[str] = [""] * n
+        self.recipe: list[str] = [""] * n
+        self.wafer_count: list[int | None] = [None] * n
+        self.stale = np.zeros(n, dtype=bool)
+        self.tags: dict[tuple[str, str], TagValue] = {}
+        self.history: dict[tuple[str, str], RingBuffer] = {}
+        self.alarms: dict[str, AlarmRecord] = {}
+        self.connections: dict[str, ConnectionStatus] = {}
+        self.clock_s = 0.0
+        default_ep = spec.endpoints[0].id if spec.endpoints else ""
+        self.tool_endpoint: list[str] = [
+            e.opcua.endpoint if e.opcua is not None else default_ep for e in spec.equipment
+        ]
+        self._tag_specs: dict[tuple[str, str], TagSpec] = {}
+        for e in spec.equipment:
+            for t in spec.equipment_type(e.type).tags:
+                self._tag_specs[(e.id, t.name)] = t
+        # lots
+        self.lot_moves: dict[str, LotMove] = {}
+        self._lots_in: set[str] = set()
+        self._moves_times: deque[float] = deque()
+        self._exit_times: deque[float] = deque()
+        self.moves_total = 0
+        self.lots_out_total = 0
+        self._products: dict[str, int] = {p.id: i for i, p in enumerate(spec.products)}
+        self._lot_arrays: dict[str, np.ndarray] | None = None
+        # E10 time accounting
+        self._state_time = np.zeros(len(E10_ORDER))
+        self._last_account_s: float | None = None
+        # clock extrapolation for animation
+        self._clock_wall = time.monotonic()
+        self._speed = 0.0
+        self.events_applied = 0
+
+    # ------------------------------------------------------------------ look-ups
+
+    def tag_spec(self, equipment: str, tag: str) -> TagSpec | None:
+        """Return the spec of a tag of a tool (None for the standard machine tags)."""
+        return self._tag_specs.get((equipment, tag))
+
+    def state_of(self, equipment: str) -> E10State | None:
+        """Return the tool's E10 state (None before the first value)."""
+        c = int(self.codes[self.index[equipment]])
+        return None if c < 0 else E10State.from_code(c)
+
+    def tags_of(self, equipment: str) -> dict[str, TagValue]:
+        """Return the latest value of each tag of one tool."""
+        return {t: v for (e, t), v in self.tags.items() if e == equipment}
+
+    def alarm_list(self) -> list[AlarmRecord]:
+        """Return the standing alarms, newest first."""
+        return sorted(self.alarms.values(), key=lambda r: r.event.time_s, reverse=True)
+
+    # ------------------------------------------------------------------ applying events
+
+    def apply(self, events: Sequence[PlantEvent]) -> None:
+        """Apply one drained batch; emit each changed signal once."""
+        if not events:
+            return
+        changed_tools: set[int] = set()
+        changed_tags: set[tuple[str, str]] = set()
+        alarm_events: list[AlarmEvent] = []
+        conn_changed = False
+        lots_changed = False
+        clock = self.clock_s
+        for ev in events:
+            if isinstance(ev, TagUpdate):
+                clock = max(clock, ev.source_ts)
+                self._apply_tag(ev, changed_tools, changed_tags)
+            elif isinstance(ev, StateChange):
+                clock = max(clock, ev.time_s)
+                i = self.index.get(ev.equipment)
+                if i is not None:
+                    self.codes[i] = ev.state.code
+                    self.substate[i] = ev.substate
+                    changed_tools.add(i)
+            elif isinstance(ev, LotMove):
+                clock = max(clock, ev.depart_s)
+                self._apply_lot(ev)
+                lots_changed = True
+            elif isinstance(ev, AlarmEvent):
+                clock = max(clock, ev.time_s)
+                self._apply_alarm(ev)
+                alarm_events.append(ev)
+            elif isinstance(ev, ConnectionStatus):
+                self._apply_connection(ev, changed_tools)
+                conn_changed = True
+        self.events_applied += len(events)
+        self._advance_clock(clock)
+        if changed_tools:
+            self.states_changed.emit(np.array(sorted(changed_tools), dtype=np.int64))
+        if changed_tags:
+            self.tags_changed.emit(changed_tags)
+        if lots_changed:
+            self._lot_arrays = None
+            self.lots_changed.emit()
+        if alarm_events:
+            self.alarms_changed.emit(alarm_events)
+        if conn_changed:
+            self.connection_changed.emit(dict(self.connections))
+        self.kpis_changed.emit()
+
+    def _apply_tag(self, ev: TagUpdate, changed_tools: set[int],
+                   changed_tags: set[tuple[str, str]]) -> None:
+        i = self.index.get(ev.equipment)
+        if i is None:
+            return
+        key = (ev.equipment, ev.tag)
+        self.tags[key] = TagValue(ev.value, ev.quality, ev.source_ts, ev.server_ts, ev.status)
+        changed_tags.add(key)
+        bad = ev.quality in (Quality.STALE, Quality.BAD)
+        if ev.tag == "state":
+            if bad:
+                if not self.stale[i]:
+                    self.stale[i] = True
+                    changed_tools.add(i)
+                return
+            code = _state_code(ev.value)
+            if code is not None and (code != self.codes[i] or self.stale[i]):
+                self.codes[i] = code
+                self.stale[i] = False
+                changed_tools.add(i)
+        elif ev.tag == "lot":
+            self.lot[i] = "" if ev.value is None else str(ev.value)
+        elif ev.tag == "recipe":
+            self.recipe[i] = "" if ev.value is None else str(ev.value)
+        elif ev.tag == "wafer_count":
+            self.wafer_count[i] = None if ev.value is None else int(ev.value)
+        if isinstance(ev.value, (int, float)) and not bad:
+            buf = self.history.get(key)
+            if buf is None:
+                buf = self.history[key] = RingBuffer(self.history_len)
+            buf.append(ev.source_ts, float(ev.value))
+
+    def _apply_lot(self, ev: LotMove) -> None:
+        self.lot_moves[ev.lot] = ev
+        if ev.from_equipment is None:
+            self._lots_in.add(ev.lot)
+        if ev.to_equipment is None:
+            self._lots_in.discard(ev.lot)
+            self.lot_moves.pop(ev.lot, None)
+            self._exit_times.append(ev.arrive_s)
+            self.lots_out_total += 1
+        else:
+            self._lots_in.add(ev.lot)
+            if ev.from_equipment is not None:
+                self._moves_times.append(ev.arrive_s)
+                self.moves_total += 1
+
+    def _apply_alarm(self, ev: AlarmEvent) -> None:
+        rec = self.alarms.get(ev.alarm_id)
+        if ev.state is AlarmState.CLEARED:
+            self.alarms.pop(ev.alarm_id, None)
+            return
+        if rec is None or not rec.event.active:
+            raised = ev.time_s if ev.active else (rec.raised_s if rec else ev.time_s)
+            self.alarms[ev.alarm_id] = AlarmRecord(ev, raised)
+        else:
+            self.alarms[ev.alarm_id] = AlarmRecord(ev, rec.raised_s)
+
+    def _apply_connection(self, ev: ConnectionStatus, changed_tools: set[int]) -> None:
+        self.connections[ev.endpoint] = ev
+        single = len(set(self.tool_endpoint)) <= 1
+        for i, ep in enumerate(self.tool_endpoint):
+            # with one endpoint, any connection status speaks for every tool
+            if ep == ev.endpoint or single:
+                stale = not ev.connected
+                if self.stale[i] != stale:
+                    self.stale[i] = stale
+                    changed_tools.add(i)
+
+    def _advance_clock(self, clock: float) -> None:
+        now = time.monotonic()
+        if clock > self.clock_s:
+            dt_wall = now - self._clock_wall
+            if dt_wall > 0.05 and self.clock_s > 0:
+                inst = (clock - self.clock_s) / dt_wall
+                self._speed = inst if self._speed == 0 else 0.7 * self._speed + 0.3 * inst
+            self._account(clock)
+            self.clock_s = clock
+            self._clock_wall = now
+            self.clock_changed.emit(clock)
+
+    def _account(self, clock: float) -> None:
+        if self._last_account_s is not None and clock > self._last_account_s:
+            dt = clock - self._last_account_s
+            live = self.codes[(self.codes >= 0) & ~self.stale]
+            if len(live):
+                self._state_time += dt * np.bincount(live, minlength=len(E10_ORDER))[
+                    : len(E10_ORDER)]
+        self._last_account_s = clock
+
+    # ------------------------------------------------------------------ derived values
+
+    def estimated_clock(self, max_extrapolate_s: float = 2.0) -> float:
+        """Return the plant clock extrapolated to now (for smooth animation)."""
+        dt = min(time.monotonic() - self._clock_wall, max_extrapolate_s)
+        return self.clock_s + max(self._speed, 0.0) * dt
+
+    def kpis(self) -> Kpis:
+        """Return the live KPIs (rolling one-hour window of plant time)."""
+        t0 = self.clock_s - KPI_WINDOW_S
+        for dq in (self._moves_times, self._exit_times):
+            while dq and dq[0] < t0:
+                dq.popleft()
+        span = min(max(self.clock_s, 1e-9), KPI_WINDOW_S)
+        counts = {s.value: 0 for s in E10_ORDER}
+        live = self.codes[(self.codes >= 0) & ~self.stale]
+        for c, k in zip(*np.unique(live, return_counts=True), strict=True):
+            counts[E10State.from_code(int(c)).value] = int(k)
+        tot = float(self._state_time.sum())
+        share = {s.value: (float(self._state_time[i]) / tot if tot > 0 else 0.0)
+                 for i, s in enumerate(E10_ORDER)}
+        wip = len(self._lots_in) if self._lots_in else len({x for x in self.lot if x})
+        return Kpis(
+            clock_s=self.clock_s,
+            throughput_lots_h=len(self._exit_times) * 3600.0 / span,
+            moves_h=len(self._moves_times) * 3600.0 / span,
+            moves_total=self.moves_total,
+            wip_lots=wip,
+            lots_out_total=self.lots_out_total,
+            state_counts=counts,
+            state_time_share=share,
+        )
+
+    def lot_positions(self, t: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Return lot positions (n, 3), product codes and lot ids at plant time ``t``.
+
+        A lot in transit moves along the overhead track (up, along x, along y, down)
+        between the tools of its last :class:`LotMove`, at constant speed between
+        ``depart_s`` and ``arrive_s``; a lot at a tool waits in a row beside it.
+        """
+        arr = self._lot_arrays
+        if arr is None:
+            arr = self._build_lot_arrays()
+        n = len(arr["ids"])
+        if n == 0:
+            return np.zeros((0, 3)), np.zeros(0, dtype=np.int16), []
+        dep, arv = arr["depart"], arr["arrive"]
+        dur = np.maximum(arv - dep, 1e-9)
+        f = np.clip((t - dep) / dur, 0.0, 1.0)
+        a, b = arr["from"], arr["to"]
+        h = LOT_TRAVEL_HEIGHT_M
+        dx, dy = np.abs(b[:, 0] - a[:, 0]), np.abs(b[:, 1] - a[:, 1])
+        legs = np.column_stack([np.full(n, h), dx, dy, np.full(n, h)])
+        total = legs.sum(axis=1)
+        s = f * total
+        pos = np.zeros((n, 3))
+        c1 = legs[:, 0]
+        c2 = c1 + legs[:, 1]
+        c3 = c2 + legs[:, 2]
+        # leg 1: rise at "a"
+        m = s <= c1
+        pos[m] = np.column_stack([a[m, 0], a[m, 1], s[m]])
+        m2 = (s > c1) & (s <= c2)
+        fr = np.where(legs[:, 1] > 0, (s - c1) / np.maximum(legs[:, 1], 1e-9), 1.0)
+        pos[m2] = np.column_stack([a[m2, 0] + (b[m2, 0] - a[m2, 0]) * fr[m2], a[m2, 1],
+                                   np.full(m2.sum(), h)])
+        m3 = (s > c2) & (s <= c3)
+        fr = np.where(legs[:, 2] > 0, (s - c2) / np.maximum(legs[:, 2], 1e-9), 1.0)
+        pos[m3] = np.column_stack([b[m3, 0], a[m3, 1] + (b[m3, 1] - a[m3, 1]) * fr[m3],
+                                   np.full(m3.sum(), h)])
+        m4 = s > c3
+        pos[m4] = np.column_stack([b[m4, 0], b[m4, 1], np.maximum(h - (s[m4] - c3[m4]), 0)])
+        arrived = f >= 1.0
+        pos[arrived] = arr["rest"][arrived]
+        return pos, arr["product"], arr["ids"]
+
+    def _anchor(self, equipment: str | None) -> np.ndarray:
+        if equipment is None or equipment not in self.index:
+            return np.array([0.0, self.spec.site.floor_m[1] / 2])
+        e = self.spec.equipment[self.index[equipment]]
+        return np.array(e.position_m, dtype=float)
+
+    def _build_lot_arrays(self) -> dict[str, Any]:
+        moves = list(self.lot_moves.values())
+        n = len(moves)
+        frm = np.zeros((n, 2))
+        to = np.zeros((n, 2))
+        rest = np.zeros((n, 3))
+        slot: dict[str | None, int] = {}
+        for k, mv in enumerate(moves):
+            frm[k] = self._anchor(mv.from_equipment)
+            to[k] = self._anchor(mv.to_equipment)
+            j = slot.get(mv.to_equipment, 0)
+            slot[mv.to_equipment] = j + 1
+            # queue in a row in front of the tool (-y), 0.5 m apart, 4 per row
+            rest[k] = (to[k, 0] - 0.75 + 0.5 * (j % 4), to[k, 1] - 1.6 - 0.5 * (j // 4), 0.0)
+        arr = {
+            "ids": [m.lot for m in moves],
+            "from": frm,
+            "to": to,
+            "rest": rest,
+            "depart": np.array([m.depart_s for m in moves], dtype=float),
+            "arrive": np.array([m.arrive_s for m in moves], dtype=float),
+            "product": np.array([self._products.get(m.product, 0) for m in moves], dtype=np.int16),
+        }
+        self._lot_arrays = arr
+        return arr
+
+    def lot_count(self) -> int:
+        """Return how many lots the view draws."""
+        return len(self.lot_moves)
+
+
+def _state_code(value: Any) -> int | None:
+    if isinstance(value, E10State):
+        return value.code
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, np.integer)):
+        try:
+            return E10State.from_code(int(value)).code
+        except ValueError:
+            return None
+    if isinstance(value, float) and not math.isnan(value):
+        return _state_code(int(value))
+    if isinstance(value, str):
+        try:
+            return E10State(value).code
+        except ValueError:
+            try:
+                return E10State[value.upper()].code
+            except KeyError:
+                return None
+    return None
+

@@ -1,0 +1,549 @@
+"""The 3-D fab scene, built on ANY pyvista plotter (no Qt here).
+
+``FabScene(plotter, spec)`` adds a handful of actors whatever the plant's size:
+
+* the floor with a metric grid (one line mesh) and the bays as coloured zones with labels;
+* every tool in ONE merged triangle mesh; each cell carries the index of its tool
+  (``tool``) and a state code (``state``) mapped through a categorical lookup table, so a
+  state change is an in-place array write, never a new actor;
+* markers above tools whose data is stale (connection lost), one mesh;
+* lots (FOUPs) as one instanced glyph set whose points move between updates;
+* a highlight outline of the selected tool.
+
+Works with ``pv.Plotter(off_screen=True)`` (image tests, benchmarks) and with
+``pyvistaqt.QtInteractor`` (the window).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+from factory_twin.model.events import E10State
+from factory_twin.model.schema import EquipmentType, PlantSpec
+
+logger = logging.getLogger(__name__)
+
+# -- state codes on the tool mesh: the six E10 codes, then the two non-E10 display states
+UNKNOWN_CODE = 6  # no value received yet
+STALE_CODE = 7  # the connection that carried the value is gone
+N_CODES = 8
+
+STATE_COLORS: dict[int, str] = {
+    E10State.PRODUCTIVE.code: "#2ca02c",
+    E10State.STANDBY.code: "#f2c12e",
+    E10State.ENGINEERING.code: "#1f8fd6",
+    E10State.SCHEDULED_DOWN.code: "#ff7f0e",
+    E10State.UNSCHEDULED_DOWN.code: "#d62728",
+    E10State.NON_SCHEDULED.code: "#9467bd",
+    UNKNOWN_CODE: "#d9d9d9",
+    STALE_CODE: "#6e6e6e",
+}
+
+STATE_LABELS: dict[int, str] = {
+    E10State.PRODUCTIVE.code: "Productive",
+    E10State.STANDBY.code: "Standby",
+    E10State.ENGINEERING.code: "Engineering",
+    E10State.SCHEDULED_DOWN.code: "Scheduled down",
+    E10State.UNSCHEDULED_DOWN.code: "Unscheduled down",
+    E10State.NON_SCHEDULED.code: "Non-scheduled",
+    UNKNOWN_CODE: "No data",
+    STALE_CODE: "Stale / no connection",
+}
+
+LOT_HEIGHT_M = 3.2  # overhead transport height of moving carriers
+_CYL_RES = 16
+
+
+def hex_to_rgb(color: str) -> tuple[float, float, float]:
+    """Return ``#rrggbb`` as three floats in [0, 1]."""
+    c = color.lstrip("#")
+    return (int(c[0:2], 16) / 255, int(c[2:4], 16) / 255, int(c[4:6], 16) / 255)
+
+
+def state_lookup_table() -> pv.LookupTable:
+    """Return the categorical lookup table of tool state codes."""
+    lut = pv.LookupTable()
+    lut.n_values = N_CODES
+    lut.scalar_range = (-0.5, N_CODES - 0.5)
+    colors = np.array([[*hex_to_rgb(STATE_COLORS[i]), 1.0] for i in range(N_CODES)])
+    lut.values = (colors * 255).astype(np.uint8)
+    return lut
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _type_template(t: EquipmentType) -> tuple[np.ndarray, np.ndarray]:
+    """Return (points, triangles) of one equipment type's shape in its local frame."""
+    pts: list[np.ndarray] = []
+    tris: list[np.ndarray] = []
+    n = 0
+    parts = t.shape.parts
+    if not parts:  # a mesh-only shape: stand in with its footprint box
+        boxes = [((0.0, 0.0, 0.0), (1.0, 1.0, 1.5), None)]
+    else:
+        boxes = [(p.at, p.box, p.cylinder) for p in parts]
+    for at, box, cyl in boxes:
+        if box is not None:
+            w, d, h = box
+            solid = pv.Box(
+                bounds=(at[0] - w / 2, at[0] + w / 2, at[1] - d / 2, at[1] + d / 2, at[2], at[2] + h)
+            )
+        else:
+            assert cyl is not None
+            r, h = cyl
+            solid = pv.Cylinder(
+                center=(at[0], at[1], at[2] + h / 2),
+                direction=(0, 0, 1),
+                radius=r,
+                height=h,
+                resolution=_CYL_RES,
+                capping=True,
+            )
+        solid = solid.triangulate()
+        faces = solid.faces.reshape(-1, 4)[:, 1:]
+        pts.append(np.asarray(solid.points, dtype=float))
+        tris.append(faces + n)
+        n += solid.n_points
+    return np.vstack(pts), np.vstack(tris)
+
+
+def _rotate_z(points: np.ndarray, deg: float) -> np.ndarray:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    out = points.copy()
+    out[:, 0] = c * points[:, 0] - s * points[:, 1]
+    out[:, 1] = s * points[:, 0] + c * points[:, 1]
+    return out
+
+
+@dataclass
+class ToolGeometry:
+    """The merged tool mesh and what each tool occupies in it."""
+
+    mesh: pv.PolyData
+    ids: list[str]
+    centers: np.ndarray  # (n, 3) centre of each tool's bounding box
+    tops: np.ndarray  # (n,) top height of each tool
+    bounds: np.ndarray  # (n, 6) xmin, xmax, ymin, ymax, zmin, zmax per tool
+    cell_tool: np.ndarray  # (n_cells,) tool index of each cell
+
+
+def build_tool_geometry(spec: PlantSpec) -> ToolGeometry:
+    """Merge every tool of ``spec`` into one triangle mesh with per-cell tool indices."""
+    templates = {t.id: _type_template(t) for t in spec.equipment_types}
+    all_pts: list[np.ndarray] = []
+    all_tris: list[np.ndarray] = []
+    cell_tool: list[np.ndarray] = []
+    n = 0
+    n_tools = len(spec.equipment)
+    bounds = np.zeros((n_tools, 6))
+    for i, eq in enumerate(spec.equipment):
+        tp, tt = templates[eq.type]
+        p = _rotate_z(tp, eq.rotation_deg)
+        p[:, 0] += eq.position_m[0]
+        p[:, 1] += eq.position_m[1]
+        all_pts.append(p)
+        all_tris.append(tt + n)
+        cell_tool.append(np.full(len(tt), i, dtype=np.int32))
+        n += len(p)
+        bounds[i] = (
+            p[:, 0].min(), p[:, 0].max(), p[:, 1].min(), p[:, 1].max(), p[:, 2].min(), p[:, 2].max()
+        )
+    points = np.vstack(all_pts)
+    tris = np.vstack(all_tris)
+    mesh = pv.PolyData.from_regular_faces(points, tris)
+    ct = np.concatenate(cell_tool)
+    mesh.cell_data["tool"] = ct
+    mesh.cell_data["state"] = np.full(len(ct), UNKNOWN_CODE, dtype=np.int16)
+    centers = np.column_stack(
+        [(bounds[:, 0] + bounds[:, 1]) / 2, (bounds[:, 2] + bounds[:, 3]) / 2,
+         (bounds[:, 4] + bounds[:, 5]) / 2]
+    )
+    return ToolGeometry(
+        mesh=mesh,
+        ids=[e.id for e in spec.equipment],
+        centers=centers,
+        tops=bounds[:, 5].copy(),
+        bounds=bounds,
+        cell_tool=ct,
+    )
+
+
+def floor_grid(width: float, depth: float, step: float) -> pv.PolyData:
+    """Return the grid lines of a ``width`` x ``depth`` floor every ``step`` metres."""
+    xs = np.arange(0.0, width + 1e-9, step)
+    ys = np.arange(0.0, depth + 1e-9, step)
+    segs = [((x, 0.0), (x, depth)) for x in xs] + [((0.0, y), (width, y)) for y in ys]
+    pts = np.array([(a[0], a[1], 0.012) for a, _ in segs] + [(b[0], b[1], 0.012) for _, b in segs])
+    k = len(segs)
+    lines = np.column_stack([np.full(k, 2), np.arange(k), np.arange(k) + k]).ravel()
+    return pv.PolyData(pts, lines=lines)
+
+
+def grid_step(width: float, depth: float) -> float:
+    """Return a readable grid spacing (1, 2, 5, 10, ... m) for a floor size."""
+    span = max(width, depth)
+    for step in (1.0, 2.0, 5.0, 10.0, 20.0, 50.0):
+        if span / step <= 60:
+            return step
+    return 100.0
+
+
+def bay_mesh(spec: PlantSpec) -> pv.PolyData:
+    """Return the bays as one mesh of flat rectangles with an RGB colour per cell."""
+    pts = []
+    faces = []
+    colors = []
+    for i, b in enumerate(spec.site.bays):
+        x0, y0 = b.origin_m
+        w, d = b.size_m
+        z = 0.006
+        pts += [(x0, y0, z), (x0 + w, y0, z), (x0 + w, y0 + d, z), (x0, y0 + d, z)]
+        faces.append((4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3))
+        colors.append([int(255 * c) for c in hex_to_rgb(b.color)])
+    mesh = pv.PolyData.from_regular_faces(np.array(pts, dtype=float), np.array(faces))
+    mesh.cell_data["rgb"] = np.array(colors, dtype=np.uint8)
+    return mesh
+
+
+def bay_outline(spec: PlantSpec) -> pv.PolyData:
+    """Return the outlines of every bay as one line mesh."""
+    pts = []
+    lines = []
+    for i, b in enumerate(spec.site.bays):
+        x0, y0 = b.origin_m
+        w, d = b.size_m
+        z = 0.02
+        pts += [(x0, y0, z), (x0 + w, y0, z), (x0 + w, y0 + d, z), (x0, y0 + d, z)]
+        lines += [5, 4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i]
+    return pv.PolyData(np.array(pts, dtype=float), lines=np.array(lines))
+
+
+def camera_for_bounds(
+    bounds: Sequence[float], *, elevation_deg: float = 50.0, azimuth_deg: float = -60.0,
+    aspect: float = 1.4, view_angle_deg: float = 30.0,
+) -> tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]:
+    """Return (position, focal point, view up) that frames an axis-aligned box.
+
+    The camera looks down at ``elevation_deg`` from the direction ``azimuth_deg`` (0 = from
+    +x, -90 = from -y, i.e. from the front of the floor).
+    """
+    xmin, xmax, ymin, ymax, zmin, zmax = bounds
+    c = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
+    radius = 0.5 * float(np.linalg.norm([xmax - xmin, ymax - ymin, zmax - zmin]))
+    radius = max(radius, 1.0)
+    half = math.radians(view_angle_deg) / 2
+    # fit the sphere in the smaller of the vertical and horizontal view angles
+    fit = min(half, math.atan(math.tan(half) * aspect))
+    dist = radius / math.sin(fit)
+    el, az = math.radians(elevation_deg), math.radians(azimuth_deg)
+    direction = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    pos = c + dist * direction
+    return (tuple(pos), tuple(c), (0.0, 0.0, 1.0))  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- the scene
+
+
+class FabScene:
+    """The fab on a pyvista plotter; update methods change arrays in place.
+
+    Parameters
+    ----------
+    plotter
+        Any pyvista plotter (``pv.Plotter(off_screen=True)`` or a ``QtInteractor``).
+    spec
+        The plant to draw.
+    show_labels
+        Draw bay labels (text actors).
+    """
+
+    def __init__(self, plotter: pv.BasePlotter, spec: PlantSpec, *, show_labels: bool = True,
+                 dark: bool = True) -> None:
+        self.plotter = plotter
+        self.spec = spec
+        self.dark = dark
+        self.geometry = build_tool_geometry(spec)
+        self.ids = self.geometry.ids
+        self.index = {tid: i for i, tid in enumerate(self.ids)}
+        n = len(self.ids)
+        self.tool_codes = np.full(n, UNKNOWN_CODE, dtype=np.int16)
+        self.tool_stale = np.zeros(n, dtype=bool)
+        self.selected: int | None = None
+        self._build(show_labels)
+
+    # -- construction
+
+    def _build(self, show_labels: bool) -> None:
+        p = self.plotter
+        spec = self.spec
+        w, d = spec.site.floor_m
+        self.set_theme(self.dark, render=False)
+        floor = pv.Plane(center=(w / 2, d / 2, 0.0), direction=(0, 0, 1), i_size=w, j_size=d,
+                         i_resolution=1, j_resolution=1)
+        self.floor_actor = p.add_mesh(floor, color=self._floor_color(), name="floor",
+                                      pickable=False, lighting=True)
+        step = grid_step(w, d)
+        self.grid_actor = p.add_mesh(floor_grid(w, d, step), color=self._grid_color(),
+                                     line_width=1, name="grid", pickable=False, lighting=False)
+        self.grid_step_m = step
+        self.bays_actor = p.add_mesh(bay_mesh(spec), scalars="rgb", rgb=True, opacity=0.35,
+                                     name="bays", pickable=False, lighting=False)
+        self.bay_outline_actor = p.add_mesh(bay_outline(spec), color="#c8d0dc", line_width=2,
+                                            name="bay_outline", pickable=False, lighting=False)
+        self.tool_mesh = self.geometry.mesh
+        self.tools_actor = p.add_mesh(
+            self.tool_mesh,
+            scalars="state",
+            cmap=state_lookup_table(),
+            clim=(-0.5, N_CODES - 0.5),
+            show_scalar_bar=False,
+            name="tools",
+            pickable=True,
+            smooth_shading=False,
+            show_edges=False,
+            preference="cell",
+        )
+        self.tools_actor.mapper.scalar_visibility = True
+        # markers over stale tools: one mesh, rebuilt only when the stale set changes
+        self.stale_mesh = pv.PolyData()
+        self.stale_actor = None
+        # selection outline
+        self.highlight_mesh = pv.PolyData()
+        self.highlight_actor = None
+        # lots: instanced boxes (vtkGlyph3DMapper, one actor)
+        self.lot_points = pv.PolyData(np.zeros((0, 3)))
+        self.lot_points.point_data["product"] = np.zeros(0, dtype=np.int16)
+        self._lot_mapper = vtk.vtkGlyph3DMapper()
+        self._lot_mapper.SetInputData(self.lot_points)
+        foup = pv.Box(bounds=(-0.2, 0.2, -0.2, 0.2, 0.0, 0.33))
+        self._lot_mapper.SetSourceData(foup)
+        self._lot_mapper.ScalingOff()
+        self._lot_mapper.OrientOff()
+        self._lot_mapper.SetScalarModeToUsePointFieldData()
+        self._lot_mapper.SelectColorArray("product")
+        self._lot_mapper.SetScalarVisibility(True)
+        lot_lut = pv.LookupTable(cmap="tab10", n_values=10)
+        lot_lut.scalar_range = (-0.5, 9.5)
+        self._lot_mapper.SetLookupTable(lot_lut)
+        self._lot_mapper.SetScalarRange(-0.5, 9.5)
+        self._lot_mapper.SetColorModeToMapScalars()
+        self.lots_actor = vtk.vtkActor()
+        self.lots_actor.SetMapper(self._lot_mapper)
+        self.lots_actor.PickableOff()
+        p.add_actor(self.lots_actor, name="lots", reset_camera=False)
+        self.label_actor = None
+        if show_labels:
+            self._add_labels()
+        self.legend_actor = self._add_legend()
+        self.reset_camera(render=False)
+
+    def _floor_color(self) -> str:
+        return "#30343b" if self.dark else "#e9ecef"
+
+    def _grid_color(self) -> str:
+        return "#4a505a" if self.dark else "#c3c8cf"
+
+    def _add_labels(self) -> None:
+        bays = self.spec.site.bays
+        pts = np.array([(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.6, 0.05) for b in bays])
+        names = [b.name or b.id for b in bays]
+        self.label_actor = self.plotter.add_point_labels(
+            pts, names, font_size=13, text_color="white", shape_color="#1b1f24",
+            shape_opacity=0.65, show_points=False, always_visible=True, name="bay_labels",
+            pickable=False, margin=4,
+        )
+
+    def _add_legend(self) -> vtk.vtkActor2D:
+        entries = [[STATE_LABELS[i], STATE_COLORS[i]] for i in range(N_CODES)]
+        return self.plotter.add_legend(
+            entries, bcolor="#1b1f24" if self.dark else "#ffffff", border=False,
+            size=(0.17, 0.26), loc="upper right", face="rectangle", name="state_legend",
+            background_opacity=0.75,
+        )
+
+    def set_theme(self, dark: bool, *, render: bool = True) -> None:
+        """Switch between the dark and the light background and floor."""
+        self.dark = dark
+        p = self.plotter
+        if dark:
+            p.set_background("#16191d", top="#2b3038")
+        else:
+            p.set_background("#f4f6f8", top="#cfd8e3")
+        if hasattr(self, "floor_actor"):
+            self.floor_actor.prop.color = self._floor_color()
+            self.grid_actor.prop.color = self._grid_color()
+            legend = self.legend_actor
+            if legend is not None:
+                legend.GetEntryTextProperty().SetColor(
+                    (0.9, 0.9, 0.9) if dark else (0.1, 0.1, 0.1))
+                legend.SetBackgroundColor(hex_to_rgb("#1b1f24" if dark else "#ffffff"))
+            if render:
+                p.render()
+
+    # -- live updates (in place)
+
+    def set_states(self, codes: np.ndarray, stale: np.ndarray) -> None:
+        """Colour every tool: ``codes`` E10 codes (-1 = no data), ``stale`` bool per tool.
+
+        A stale tool is drawn grey with a marker above it, never in its last live colour.
+        """
+        codes = np.asarray(codes, dtype=np.int16)
+        disp = np.where(codes < 0, UNKNOWN_CODE, codes).astype(np.int16)
+        disp[np.asarray(stale, dtype=bool)] = STALE_CODE
+        changed_stale = not np.array_equal(stale, self.tool_stale)
+        if not np.array_equal(disp, self.tool_codes):
+            self.tool_codes = disp
+            arr = self.tool_mesh.cell_data["state"]
+            arr[:] = disp[self.geometry.cell_tool]
+            self.tool_mesh.cell_data["state"].Modified()
+            self.tool_mesh.Modified()
+        if changed_stale:
+            self.tool_stale = np.asarray(stale, dtype=bool).copy()
+            self._update_stale_markers()
+
+    def cell_codes_of(self, tool_id: str) -> np.ndarray:
+        """Return the state codes of the cells of one tool (tests read colours this way)."""
+        i = self.index[tool_id]
+        return np.asarray(self.tool_mesh.cell_data["state"])[self.geometry.cell_tool == i]
+
+    def _update_stale_markers(self) -> None:
+        idx = np.flatnonzero(self.tool_stale)
+        if len(idx) == 0:
+            if self.stale_actor is not None:
+                self.stale_actor.SetVisibility(False)
+            return
+        c = self.geometry.centers[idx].copy()
+        c[:, 2] = self.geometry.tops[idx] + 0.5
+        marker = pv.Sphere(radius=0.22, theta_resolution=8, phi_resolution=6)
+        mesh = pv.PolyData(c).glyph(geom=marker, orient=False, scale=False)
+        if self.stale_actor is None:
+            self.stale_mesh = mesh
+            self.stale_actor = self.plotter.add_mesh(
+                self.stale_mesh, color="#ff4fd8", name="stale_markers", pickable=False,
+                reset_camera=False,
+            )
+        else:
+            self.stale_mesh.copy_from(mesh)
+            self.stale_actor.SetVisibility(True)
+
+    def set_lots(self, positions: np.ndarray, product_codes: np.ndarray | None = None) -> None:
+        """Place the lot glyphs at ``positions`` (n, 3), coloured by product code (0..9)."""
+        positions = np.asarray(positions, dtype=float).reshape(-1, 3)
+        if product_codes is None:
+            product_codes = np.zeros(len(positions), dtype=np.int16)
+        if len(positions) == self.lot_points.n_points and len(positions) > 0:
+            self.lot_points.points[:] = positions
+            self.lot_points.point_data["product"][:] = np.asarray(product_codes) % 10
+            self.lot_points.GetPoints().Modified()
+            self.lot_points.point_data["product"].Modified()
+            self.lot_points.Modified()
+            return
+        fresh = pv.PolyData(positions) if len(positions) else pv.PolyData(np.zeros((0, 3)))
+        fresh.point_data["product"] = (np.asarray(product_codes) % 10).astype(np.int16)
+        self.lot_points.copy_from(fresh)
+        self.lot_points.Modified()
+
+    def select(self, tool_id: str | None) -> None:
+        """Highlight one tool (or none) with a bright outline."""
+        if tool_id is None:
+            self.selected = None
+            if self.highlight_actor is not None:
+                self.highlight_actor.SetVisibility(False)
+            return
+        i = self.index[tool_id]
+        self.selected = i
+        b = self.geometry.bounds[i]
+        pad = 0.15
+        box = pv.Box(bounds=(b[0] - pad, b[1] + pad, b[2] - pad, b[3] + pad, 0.0, b[5] + pad))
+        edges = box.extract_feature_edges(boundary_edges=False, feature_edges=True,
+                                          manifold_edges=False, non_manifold_edges=False)
+        if self.highlight_actor is None:
+            self.highlight_mesh = edges
+            self.highlight_actor = self.plotter.add_mesh(
+                self.highlight_mesh, color="#00e5ff", line_width=4, name="highlight",
+                pickable=False, lighting=False, reset_camera=False,
+            )
+        else:
+            self.highlight_mesh.copy_from(edges)
+            self.highlight_actor.SetVisibility(True)
+
+    # -- picking and cameras
+
+    def tool_at_display(self, x: float, y: float) -> str | None:
+        """Return the id of the tool under display pixel (x, y) (VTK origin: bottom-left)."""
+        picker = vtk.vtkCellPicker()
+        picker.SetTolerance(0.0005)
+        picker.PickFromListOn()
+        picker.AddPickList(self.tools_actor)
+        ren = self.plotter.renderer
+        if not picker.Pick(x, y, 0, ren):
+            return None
+        cid = picker.GetCellId()
+        if cid < 0:
+            return None
+        return self.ids[int(self.geometry.cell_tool[cid])]
+
+    def display_position(self, tool_id: str) -> tuple[float, float]:
+        """Return the display pixel (VTK origin: bottom-left) of the top centre of a tool."""
+        i = self.index[tool_id]
+        c = self.geometry.centers[i]
+        ren = self.plotter.renderer
+        coord = vtk.vtkCoordinate()
+        coord.SetCoordinateSystemToWorld()
+        coord.SetValue(float(c[0]), float(c[1]), float(self.geometry.tops[i]) * 0.98)
+        x, y = coord.GetComputedDoubleDisplayValue(ren)
+        return float(x), float(y)
+
+    def _aspect(self) -> float:
+        w, h = self.plotter.window_size
+        return w / h if h else 1.4
+
+    def overview_camera(self) -> tuple:
+        """Return the camera that shows the whole floor."""
+        w, d = self.spec.site.floor_m
+        return camera_for_bounds((0, w, 0, d, 0, 3.0), aspect=self._aspect())
+
+    def bay_camera(self, bay_id: str) -> tuple:
+        """Return the camera that frames one bay."""
+        b = self.spec.bay(bay_id)
+        x0, y0 = b.origin_m
+        return camera_for_bounds(
+            (x0, x0 + b.size_m[0], y0, y0 + b.size_m[1], 0, 3.0), aspect=self._aspect()
+        )
+
+    def tool_camera(self, tool_id: str) -> tuple:
+        """Return a close-up camera on one tool."""
+        b = self.geometry.bounds[self.index[tool_id]]
+        pad = 2.5
+        return camera_for_bounds(
+            (b[0] - pad, b[1] + pad, b[2] - pad, b[3] + pad, 0, b[5]), elevation_deg=35,
+            aspect=self._aspect(),
+        )
+
+    def set_camera(self, cam: tuple, *, render: bool = True) -> None:
+        """Apply a (position, focal point, view up) camera."""
+        self.plotter.camera_position = list(cam)
+        self.plotter.reset_camera_clipping_range()
+        if render:
+            self.plotter.render()
+
+    def reset_camera(self, *, render: bool = True) -> None:
+        """Go back to the overview."""
+        self.set_camera(self.overview_camera(), render=render)
+
+
+def interpolate_camera(a: tuple, b: tuple, t: float) -> tuple:
+    """Return the camera a fraction ``t`` of the way from ``a`` to ``b`` (smooth-step)."""
+    s = t * t * (3 - 2 * t)
+    return tuple(
+        tuple(float(x) + s * (float(y) - float(x)) for x, y in zip(pa, pb, strict=True))
+        for pa, pb in zip(a, b, strict=True)
+    )

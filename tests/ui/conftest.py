@@ -1,0 +1,30 @@
+"""Shared fixtures of the window tests: software GL settings, temporary settings and data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("FACTORY_TWIN_NO_SPLASH", "1")
+
+pv = pytest.importorskip("pyvista")
+pv.global_theme.multi_samples = 1  # MSAA costs ~30 ms/frame on llvmpipe
+pv.OFF_SCREEN = False
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+IMAGE_CACHE = Path(__file__).resolve().parent / "image_cache"
+
+
+@pytest.fixture
+def mini_plant_path() -> Path:
+    """The tiny two-bay plant of the test data."""
+    return DATA / "mini_plant.yaml"
+
+
+@pytest.fixture
+def image_cache() -> Path:
+    """Directory of the committed reference images."""
+    return IMAGE_CACHE

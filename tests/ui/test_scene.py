@@ -1,0 +1,139 @@
+"""The plotter-agnostic fab scene on an off-screen pyvista plotter."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from factory_twin.model.config import load_plant
+from factory_twin.model.events import E10State
+
+pv = pytest.importorskip("pyvista")
+from factory_twin.ui import scene as sc  # noqa: E402
+
+from PIL import Image  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def plotter():
+    p = pv.Plotter(off_screen=True, window_size=(480, 300))
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def mini(mini_plant_path):
+    return load_plant(mini_plant_path).spec
+
+
+def _non_bg_fraction(img: np.ndarray) -> float:
+    return float((np.abs(img.astype(int) - img[2, 2]).sum(-1) > 30).mean())
+
+
+def test_all_tools_in_one_mesh_with_cell_tool_index(plotter, mini):
+    scene = sc.FabScene(plotter, mini)
+    geo = scene.geometry
+    assert geo.mesh.n_cells == len(geo.cell_tool)
+    assert set(np.unique(geo.cell_tool)) == set(range(len(mini.equipment)))
+    # one actor for all tools, whatever the plant size
+    tool_actors = [a for name, a in plotter.actors.items() if name == "tools"]
+    assert len(tool_actors) == 1
+    # every tool's cells lie inside its footprint around its position
+    for i, eq in enumerate(mini.equipment):
+        b = geo.bounds[i]
+        assert b[0] < eq.position_m[0] < b[1]
+        assert b[2] < eq.position_m[1] < b[3]
+
+
+def test_state_codes_update_in_place(plotter, mini):
+    scene = sc.FabScene(plotter, mini)
+    arr_before = scene.tool_mesh.cell_data["state"]
+    codes = np.array([E10State.PRODUCTIVE.code, E10State.UNSCHEDULED_DOWN.code, -1])
+    scene.set_states(codes, np.array([False, False, False]))
+    assert set(scene.cell_codes_of("ETCH-01")) == {E10State.PRODUCTIVE.code}
+    assert set(scene.cell_codes_of("ETCH-02")) == {E10State.UNSCHEDULED_DOWN.code}
+    assert set(scene.cell_codes_of("LITHO-01")) == {sc.UNKNOWN_CODE}
+    scene.set_states(codes, np.array([False, True, False]))
+    assert set(scene.cell_codes_of("ETCH-02")) == {sc.STALE_CODE}
+    assert scene.stale_actor is not None and scene.stale_actor.GetVisibility()
+    assert scene.tool_mesh.cell_data["state"] is not None
+    assert np.shares_memory(np.asarray(arr_before), np.asarray(scene.tool_mesh.cell_data["state"]))
+
+
+def test_colour_follows_state_in_pixels(plotter, mini):
+    scene = sc.FabScene(plotter, mini, show_labels=False)
+    scene.set_camera(scene.tool_camera("ETCH-01"), render=False)
+    scene.set_states(np.array([E10State.UNSCHEDULED_DOWN.code, -1, -1]), np.zeros(3, bool))
+    plotter.render()
+    x, y = scene.display_position("ETCH-01")
+    img = plotter.screenshot(return_img=True)
+    h = img.shape[0]
+    px = img[int(h - y), int(x)].astype(int)
+    assert px[0] > 120 and px[1] < 90 and px[2] < 90, px  # red for unscheduled down
+    scene.set_states(np.array([E10State.PRODUCTIVE.code, -1, -1]), np.zeros(3, bool))
+    plotter.render()
+    img = plotter.screenshot(return_img=True)
+    px = img[int(h - y), int(x)].astype(int)
+    assert px[1] > px[0] + 40 and px[1] > px[2] + 40, px  # green for productive
+
+
+def test_pick_tool_at_projected_position(plotter, mini):
+    scene = sc.FabScene(plotter, mini)
+    plotter.render()
+    for tid in ("ETCH-01", "ETCH-02", "LITHO-01"):
+        assert scene.tool_at_display(*scene.display_position(tid)) == tid
+    assert scene.tool_at_display(2, 2) is None
+
+
+def test_lots_are_one_glyph_set(plotter, mini):
+    scene = sc.FabScene(plotter, mini)
+    scene.set_lots(np.array([[1.0, 1.0, 0.0], [2.0, 2.0, 3.2]]), np.array([0, 1]))
+    assert scene.lot_points.n_points == 2
+    scene.set_lots(np.array([[1.5, 1.0, 0.0], [2.5, 2.0, 3.2]]), np.array([0, 1]))
+    assert np.allclose(scene.lot_points.points[0], (1.5, 1.0, 0.0))
+    scene.set_lots(np.zeros((0, 3)))
+    assert scene.lot_points.n_points == 0
+
+
+def test_render_matches_reference_image(plotter, mini, image_cache):
+    """The fab renders as in the committed reference (tolerant of GL backend noise)."""
+    scene = sc.FabScene(plotter, mini)
+    scene.set_states(np.array([0, 4, 1]), np.array([False, False, True]))
+    scene.select("ETCH-02")
+    plotter.render()
+    img = plotter.screenshot(return_img=True)
+    assert _non_bg_fraction(img) > 0.15  # the floor and tools fill the view
+    ref_path = image_cache / "scene_mini.png"
+    if os.environ.get("FACTORY_TWIN_RESET_IMAGES") or not ref_path.exists():
+        Image.fromarray(img[..., :3]).save(ref_path)
+        pytest.skip(f"wrote reference image {ref_path}")
+    ref_img = np.asarray(Image.open(ref_path).convert("RGB"))
+    assert ref_img.shape[:2] == img.shape[:2]
+    diff = np.abs(ref_img.astype(int) - img[..., :3].astype(int)).sum(-1)
+    assert (diff > 60).mean() < 0.03, f"{(diff > 60).mean():.3%} of pixels differ"
+
+
+def test_bay_labels_are_inside_the_view(plotter, mini):
+    scene = sc.FabScene(plotter, mini)
+    plotter.render()
+    w, h = plotter.window_size
+    for b in mini.site.bays:
+        coord = pv._vtk.vtkCoordinate()
+        coord.SetCoordinateSystemToWorld()
+        coord.SetValue(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.6, 0.05)
+        x, y = coord.GetComputedDoubleDisplayValue(plotter.renderer)
+        assert 40 < x < w - 40 and 15 < y < h - 15, (b.id, x, y)
+
+
+def test_camera_presets_frame_targets(plotter, mini):
+    scene = sc.FabScene(plotter, mini)
+    pos, focal, up = scene.bay_camera("litho")
+    assert focal[0] == pytest.approx(15.0) and focal[1] == pytest.approx(5.0)
+    pos, focal, _ = scene.tool_camera("ETCH-01")
+    assert focal[0] == pytest.approx(3.0, abs=0.01)
+    mid = sc.interpolate_camera(scene.overview_camera(), scene.tool_camera("ETCH-01"), 0.5)
+    assert len(mid) == 3
