@@ -1,0 +1,316 @@
+"""A small off-screen renderer for tool pictures (PDF pages, previews): numpy and Pillow only.
+
+It rasterises the tool's triangles with a z-buffer at twice the output size, shades them
+with two lights, draws dark outlines where parts meet or surfaces fold (found in the id and
+normal buffers), scales down for anti-aliasing and draws numbered step markers on top. No
+OpenGL, no display, the same picture on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .context import View
+from .geometry import FloatArray, IntArray, ToolGeometry, hex_to_rgb
+
+HIGHLIGHT = "#ff7a00"
+"""Colour of the part a step works on."""
+
+_BACKGROUND_TOP = np.array([250, 251, 253], dtype=np.float64)
+_BACKGROUND_BOTTOM = np.array([222, 227, 234], dtype=np.float64)
+_EDGE = np.array([38, 44, 52], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A numbered step marker at a point of the tool frame."""
+
+    point: tuple[float, float, float]
+    label: str
+    active: bool = False
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A perspective camera fitted to a tool; screen y points down."""
+
+    position: FloatArray
+    right: FloatArray
+    up: FloatArray
+    forward: FloatArray
+    focal: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    def project(self, points: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Return screen x, screen y and view depth of (n, 3) points."""
+        rel = np.asarray(points, dtype=np.float64) - self.position
+        x = rel @ self.right
+        y = rel @ self.up
+        z = np.maximum(rel @ self.forward, 1e-6)
+        return self.cx + self.focal * x / z, self.cy - self.focal * y / z, z
+
+    def scaled(self, k: float) -> Camera:
+        """Return the same camera for an image ``k`` times larger."""
+        return Camera(
+            self.position,
+            self.right,
+            self.up,
+            self.forward,
+            self.focal * k,
+            self.cx * k,
+            self.cy * k,
+            round(self.width * k),
+            round(self.height * k),
+        )
+
+
+def fit_camera(
+    geometry: ToolGeometry, view: View, width: int, height: int, margin: float = 0.07
+) -> Camera:
+    """Return a camera looking at the tool from ``view``, framing it with ``margin`` to spare."""
+    pos, _, _, _ = geometry.combined()
+    lo, hi = geometry.bounds
+    target = (lo + hi) / 2
+    radius = max(float(np.linalg.norm(hi - lo)) / 2, 1e-3)
+    fov = math.radians(30.0)
+    eye = target + view.direction() * (radius / math.sin(fov / 2) * 1.05)
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    if np.linalg.norm(right) < 1e-6:  # looking straight down
+        right = np.array([1.0, 0.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    cam = Camera(eye, right, up, forward, 1.0, 0.0, 0.0, width, height)
+    sx, sy, _ = cam.project(pos)
+    ext_x, ext_y = max(float(np.ptp(sx)), 1e-9), max(float(np.ptp(sy)), 1e-9)
+    focal = min(width * (1 - 2 * margin) / ext_x, height * (1 - 2 * margin) / ext_y)
+    cx = width / 2 - focal * (sx.min() + sx.max()) / 2
+    cy = height / 2 - focal * (sy.min() + sy.max()) / 2
+    return Camera(eye, right, up, forward, focal, cx, cy, width, height)
+
+
+def render_tool(
+    geometry: ToolGeometry,
+    view: View,
+    size: tuple[int, int] = (900, 600),
+    *,
+    highlight: int | None = None,
+    markers: Sequence[Marker] = (),
+    supersample: int = 2,
+) -> Image.Image:
+    """Return an RGB picture of the tool.
+
+    Parameters
+    ----------
+    geometry
+        The tool.
+    view
+        Direction the camera looks from.
+    size
+        Output width and height in pixels.
+    highlight
+        Index of a part to draw in :data:`HIGHLIGHT`; the others are drawn lighter.
+    markers
+        Numbered markers drawn over the picture (hollow where a part hides the point).
+    supersample
+        Render this many times larger, then scale down (anti-aliasing).
+    """
+    width, height = size
+    cam = fit_camera(geometry, view, width, height)
+    big = cam.scaled(supersample)
+    pos, nrm, faces, owner = geometry.combined()
+    colors = _face_colors(geometry, nrm, faces, owner, big, highlight)
+    tri_normals = nrm[faces].mean(axis=1)
+    tri_normals /= np.maximum(np.linalg.norm(tri_normals, axis=1, keepdims=True), 1e-12)
+    closed = np.array([p.closed for p in geometry.parts])[owner]
+    ids, inv_depth = _rasterise(big, pos, faces, closed)
+
+    img = _background(big.width, big.height)
+    hit = ids >= 0
+    img[hit] = colors[ids[hit]]
+    edges = _edges(ids, owner, tri_normals, inv_depth)
+    img[edges] = img[edges] * 0.25 + _EDGE * 0.75
+    if highlight is not None:
+        _xray(img, big, pos, faces, owner, closed, ids, highlight)
+    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+    if supersample > 1:
+        out = out.resize((width, height), Image.Resampling.LANCZOS)
+    if markers:
+        _draw_markers(out, cam, big, ids, inv_depth, markers, supersample)
+    return out
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _face_colors(
+    geometry: ToolGeometry,
+    nrm: FloatArray,
+    faces: IntArray,
+    owner: IntArray,
+    cam: Camera,
+    highlight: int | None,
+) -> FloatArray:
+    base = np.array([hex_to_rgb(p.color) for p in geometry.parts]) * 255.0
+    if highlight is not None:
+        base = base * 0.45 + 255.0 * 0.55  # ghost the other parts...
+        base[highlight] = np.array(hex_to_rgb(HIGHLIGHT)) * 255.0  # ...to make this one pop
+    n = nrm[faces].mean(axis=1)
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    key = -cam.forward * 0.55 + cam.up * 0.65 - cam.right * 0.5
+    key /= np.linalg.norm(key)
+    fill = -cam.forward
+    # two-sided: open meshes show their inside
+    facing = np.sign(n @ fill)
+    facing[facing == 0] = 1.0
+    n = n * facing[:, None]
+    shade = 0.42 + 0.48 * np.clip(n @ key, 0, 1) + 0.22 * np.clip(n @ fill, 0, 1)
+    return np.asarray(np.clip(base[owner] * shade[:, None], 0, 255))
+
+
+def _rasterise(
+    cam: Camera, pos: FloatArray, faces: IntArray, closed: np.ndarray
+) -> tuple[np.ndarray, FloatArray]:
+    """Return the triangle id (-1 = none) and 1/depth of each pixel."""
+    w, h = cam.width, cam.height
+    ids = np.full((h, w), -1, dtype=np.int64)
+    zbuf = np.zeros((h, w), dtype=np.float64)  # 1/depth; 0 = infinitely far
+    sx, sy, z = cam.project(pos)
+    iz = 1.0 / z
+    tx, ty, tiz = sx[faces], sy[faces], iz[faces]
+    area = (tx[:, 1] - tx[:, 0]) * (ty[:, 2] - ty[:, 0]) - (tx[:, 2] - tx[:, 0]) * (
+        ty[:, 1] - ty[:, 0]
+    )
+    # counter-clockwise in the world is clockwise on a y-down screen: area < 0 faces us
+    keep = (np.abs(area) > 1e-9) & ~(closed & (area > 0))
+    x0 = np.clip(np.floor(tx.min(axis=1)), 0, w - 1).astype(np.int64)
+    x1 = np.clip(np.ceil(tx.max(axis=1)), 0, w - 1).astype(np.int64)
+    y0 = np.clip(np.floor(ty.min(axis=1)), 0, h - 1).astype(np.int64)
+    y1 = np.clip(np.ceil(ty.max(axis=1)), 0, h - 1).astype(np.int64)
+    for t in np.flatnonzero(keep):
+        xs = np.arange(x0[t], x1[t] + 1) + 0.5
+        ys = np.arange(y0[t], y1[t] + 1)[:, None] + 0.5
+        ax, bx, cx = tx[t]
+        ay, by, cy = ty[t]
+        a = area[t]
+        w0 = ((bx - xs) * (cy - ys) - (cx - xs) * (by - ys)) / a
+        w1 = ((cx - xs) * (ay - ys) - (ax - xs) * (cy - ys)) / a
+        w2 = 1.0 - w0 - w1
+        inside = (w0 >= -1e-9) & (w1 >= -1e-9) & (w2 >= -1e-9)
+        if not inside.any():
+            continue
+        depth = w0 * tiz[t, 0] + w1 * tiz[t, 1] + w2 * tiz[t, 2]
+        region = (slice(y0[t], y1[t] + 1), slice(x0[t], x1[t] + 1))
+        zr = zbuf[region]
+        win = inside & (depth > zr)
+        zr[win] = depth[win]
+        ids[region][win] = t
+    return ids, zbuf
+
+
+def _xray(
+    img: FloatArray,
+    cam: Camera,
+    pos: FloatArray,
+    faces: IntArray,
+    owner: IntArray,
+    closed: np.ndarray,
+    ids: np.ndarray,
+    part: int,
+) -> None:
+    """Show the hidden pixels of ``part`` through whatever covers them (tinted, outlined)."""
+    sel = np.flatnonzero(owner == part)
+    solo, _ = _rasterise(cam, pos, faces[sel], closed[sel])
+    there = solo >= 0
+    seen = np.zeros_like(there)
+    seen[ids >= 0] = owner[ids[ids >= 0]] == part
+    hidden = there & ~seen
+    if not hidden.any():
+        return
+    colour = np.array(hex_to_rgb(HIGHLIGHT)) * 255.0
+    img[hidden] = img[hidden] * 0.45 + colour * 0.55
+    rim = np.zeros_like(there)
+    rim[:, :-1] |= there[:, :-1] != there[:, 1:]
+    rim[:-1, :] |= there[:-1, :] != there[1:, :]
+    rim[:, 1:] |= rim[:, :-1].copy()
+    rim[1:, :] |= rim[:-1, :].copy()
+    rim &= ~seen
+    img[rim] = colour * 0.7
+
+
+def _edges(
+    ids: np.ndarray, owner: IntArray, tri_normals: FloatArray, inv_depth: FloatArray
+) -> np.ndarray:
+    """Return a mask of outline pixels: part boundaries, silhouettes, creases, depth jumps."""
+    part = np.where(ids >= 0, owner[np.maximum(ids, 0)], -1)
+    normal = tri_normals[np.maximum(ids, 0)]
+    depth = np.where(ids >= 0, 1.0 / np.maximum(inv_depth, 1e-12), 0.0)
+    mask = np.zeros(ids.shape, dtype=bool)
+    for a_sl, b_sl in (
+        ((slice(None), slice(None, -1)), (slice(None), slice(1, None))),
+        ((slice(None, -1), slice(None)), (slice(1, None), slice(None))),
+    ):
+        pa, pb = part[a_sl], part[b_sl]
+        diff = pa != pb
+        both = (pa >= 0) & (pb >= 0)
+        crease = both & (np.einsum("ijk,ijk->ij", normal[a_sl], normal[b_sl]) < 0.8)
+        da, db = depth[a_sl], depth[b_sl]
+        jump = both & (np.abs(da - db) > 0.03 * np.minimum(da, db))
+        e = diff | crease | jump
+        mask[a_sl] |= e
+        mask[b_sl] |= e
+    return mask
+
+
+def _background(width: int, height: int) -> FloatArray:
+    t = np.linspace(0.0, 1.0, height)[:, None, None]
+    row = _BACKGROUND_TOP * (1 - t) + _BACKGROUND_BOTTOM * t
+    return np.asarray(np.broadcast_to(row, (height, width, 3)).copy())
+
+
+def _draw_markers(
+    img: Image.Image,
+    cam: Camera,
+    big: Camera,
+    ids: np.ndarray,
+    inv_depth: FloatArray,
+    markers: Sequence[Marker],
+    supersample: int,
+) -> None:
+    draw = ImageDraw.Draw(img)
+    r = max(11, round(min(img.size) * 0.028))
+    font = ImageFont.load_default(size=round(r * 1.15))
+    pts = np.array([m.point for m in markers], dtype=np.float64)
+    sx, sy, z = cam.project(pts)
+    bx, by, _ = big.project(pts)
+    # inactive first so the active marker is drawn on top
+    for k in sorted(range(len(markers)), key=lambda i: markers[i].active):
+        m = markers[k]
+        px, py = float(sx[k]), float(sy[k])
+        ix = int(np.clip(bx[k], 0, big.width - 1))
+        iy = int(np.clip(by[k], 0, big.height - 1))
+        hidden = ids[iy, ix] >= 0 and 1.0 / z[k] < inv_depth[iy, ix] * 0.985
+        fill = HIGHLIGHT if m.active else "#1f5f99"
+        # leader from the anchor dot to a numbered disc up and to the right
+        dx, dy = r * 1.9, -r * 1.9
+        qx, qy = px + dx, py + dy
+        draw.line([(px, py), (qx, qy)], fill="#20262d", width=max(2, r // 6))
+        dot = max(3, r // 3)
+        if hidden:
+            draw.ellipse(
+                [px - dot, py - dot, px + dot, py + dot], outline=fill, width=2, fill="white"
+            )
+        else:
+            draw.ellipse([px - dot, py - dot, px + dot, py + dot], fill=fill, outline="white")
+        rr = r * (1.2 if m.active else 1.0)
+        draw.ellipse([qx - rr, qy - rr, qx + rr, qy + rr], fill=fill, outline="white", width=3)
+        draw.text((qx, qy), m.label, fill="white", font=font, anchor="mm")
