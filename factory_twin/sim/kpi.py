@@ -1,0 +1,223 @@
+"""Key performance indicators of one run, computed from its record DataFrames.
+
+Every KPI covers the observation window ``[warmup_s, end_s]`` only (warm-up deletion);
+interval quantities (WIP, queue lengths, tool states) are clipped to the window, so the
+time averages are exact, not sampled. Names are flat strings, ``name`` or ``name/<object>``:
+
+* ``throughput_lots_per_day``, ``throughput_wafers_per_day`` (lots that left the line
+  finished, not scrapped), per product ``throughput_lots_per_day/<product>``;
+* ``cycle_time_mean_h``, ``cycle_time_p50_h``, ``cycle_time_p95_h`` and per product, over
+  lots released into the fab (initial WIP excluded) that finished in the window;
+* ``x_factor`` (cycle time / raw process time, mean over lots) and per product;
+* ``wip_lots`` time-average lots in the fab; ``moves_per_day`` steps completed;
+* ``qtime_violations``, ``scrapped_lots``, ``reworks``;
+* per tool group: ``utilisation/<g>`` (productive share of the window),
+  ``e10.<state>/<g>`` (share of each SEMI E10 state), ``queue_lots/<g>`` (time-average lots
+  waiting), ``wait_h/<g>`` (mean wait of lots that started), and OEE after SEMI E79:
+  ``availability/<g>`` (uptime = productive + standby + engineering, over total time),
+  ``performance/<g>`` (productive / uptime; tools run at their nominal rate, so the rate
+  efficiency is 1), ``quality/<g>`` (loads neither scrapped nor sent to rework), and
+  ``oee/<g>`` = availability x performance x quality;
+* per tool ``utilisation_tool/<tool>``.
+
+The bottleneck is the group with the highest busy share (productive + setup over
+scheduled time), the longest average queue breaking ties.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from factory_twin.model import schema as s
+from factory_twin.model.events import E10State
+
+DAY_S = 86400.0
+E10_STATES = [st.value for st in E10State]
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """The group that limits the line, with the evidence."""
+
+    group: str
+    utilisation: float
+    busy: float
+    queue_lots: float
+    wait_h: float
+
+    def describe(self) -> str:
+        """One line of evidence."""
+        return (
+            f"{self.group}: busy {100 * self.busy:.1f}% (productive {100 * self.utilisation:.1f}%), "
+            f"{self.queue_lots:.2f} lots queued on average, mean wait {self.wait_h:.2f} h"
+        )
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Length of [a, b] inside [lo, hi] (b NaN means still open at hi)."""
+    b = np.where(np.isnan(b), hi, b)
+    return np.clip(np.minimum(b, hi) - np.maximum(a, lo), 0.0, None)
+
+
+def compute_kpis(
+    frames: dict[str, pd.DataFrame],
+    spec: s.PlantSpec,
+    warmup_s: float,
+    end_s: float,
+    rpt_s: dict[str, float] | None = None,
+) -> tuple[dict[str, float], Bottleneck | None]:
+    """Return the KPIs of one run and its bottleneck.
+
+    Parameters
+    ----------
+    frames
+        The run's tables (:meth:`Recorder.frames`).
+    spec
+        The plant (for tool groups and raw process times).
+    warmup_s, end_s
+        The observation window.
+    rpt_s
+        Raw process time per product (computed from the spec if None).
+    """
+    if not end_s > warmup_s:
+        msg = f"the observation window is empty: warm-up {warmup_s} s, end {end_s} s"
+        raise ValueError(msg)
+    if rpt_s is None:
+        from factory_twin.sim.model import raw_process_time
+
+        rpt_s = {p.id: raw_process_time(spec, p.id) for p in spec.products}
+    span = end_s - warmup_s
+    days = span / DAY_S
+    k: dict[str, float] = {}
+    lots, steps, states = frames["lots"], frames["steps"], frames["states"]
+
+    # -- throughput and cycle time
+    ex = lots["exit_s"].to_numpy()
+    done = (ex >= warmup_s) & (ex <= end_s)
+    fin = lots[done & ~lots["scrapped"].to_numpy()]
+    k["throughput_lots_per_day"] = len(fin) / days
+    k["throughput_wafers_per_day"] = float(fin["wafers"].sum()) / days
+    k["scrapped_lots"] = float((done & lots["scrapped"].to_numpy()).sum())
+    ctl = fin[~fin["initial"].to_numpy()]
+    ct_h = (ctl["exit_s"] - ctl["release_s"]).to_numpy() / 3600.0
+    _ct(k, "", ct_h)
+    rpt = ctl["product"].map(rpt_s).to_numpy(dtype=float) / 3600.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xf = ct_h / rpt
+    k["x_factor"] = float(np.mean(xf)) if len(xf) else math.nan
+    for p in spec.products:
+        pm = (ctl["product"] == p.id).to_numpy()
+        k[f"throughput_lots_per_day/{p.id}"] = float((fin["product"] == p.id).sum()) / days
+        _ct(k, f"/{p.id}", ct_h[pm])
+        k[f"x_factor/{p.id}"] = float(np.mean(xf[pm])) if pm.any() else math.nan
+    # -- WIP and moves
+    wip_area = _overlap(lots["release_s"].to_numpy(), ex, warmup_s, end_s).sum()
+    k["wip_lots"] = float(wip_area / span)
+    end = steps["end_s"].to_numpy()
+    in_win = (end >= warmup_s) & (end <= end_s)
+    k["moves_per_day"] = float(in_win.sum()) / days
+    k["reworks"] = float((in_win & (steps["outcome"].to_numpy() == 1)).sum())
+    qt = frames["qtime"]
+    k["qtime_violations"] = float(((qt["time_s"] >= warmup_s) & (qt["time_s"] <= end_s)).sum())
+
+    # -- queues, per group
+    groups = spec.groups()
+    qarea = _overlap(steps["queue_enter_s"].to_numpy(), steps["start_s"].to_numpy(), warmup_s, end_s)
+    st_s = steps["start_s"].to_numpy()
+    started = (st_s >= warmup_s) & (st_s <= end_s)
+    wait = (st_s - steps["queue_enter_s"].to_numpy()) / 3600.0
+    sg = steps["group"].to_numpy()
+    qdf = pd.DataFrame({"group": sg, "qarea": qarea})
+    qsum = qdf.groupby("group")["qarea"].sum()
+    wdf = pd.DataFrame({"group": sg[started], "wait": wait[started]})
+    wmean = wdf.groupby("group")["wait"].mean()
+    odf = pd.DataFrame({"group": sg[in_win], "ok": steps["outcome"].to_numpy()[in_win] == 0})
+    qual = odf.groupby("group")["ok"].mean()
+
+    # -- tool states
+    dur = _overlap(states["start_s"].to_numpy(), states["end_s"].to_numpy(), warmup_s, end_s)
+    tool_group = {e.id: e.group for e in spec.equipment}
+    sdf = pd.DataFrame({"tool": states["tool"].to_numpy(), "state": states["state"].to_numpy(),
+                        "sub": states["substate"].to_numpy(), "d": dur})  # fmt: skip
+    by_tool = sdf.groupby(["tool", "state"])["d"].sum().unstack(fill_value=0.0)
+    for st in E10_STATES:
+        if st not in by_tool.columns:
+            by_tool[st] = 0.0
+    setup_t = sdf[sdf["sub"] == "setup"].groupby("tool")["d"].sum()
+    by_tool = by_tool.reindex(list(tool_group), fill_value=0.0)
+    # a tool with no state row in the window was in its last state: frames cover all tools
+    for tid in by_tool.index:
+        k[f"utilisation_tool/{tid}"] = float(by_tool.at[tid, "productive"] / span)
+    bn: Bottleneck | None = None
+    best: tuple[float, float] | None = None
+    for g, members in groups.items():
+        ids = [e.id for e in members]
+        tot = by_tool.loc[ids].sum()
+        total = span * len(ids)
+        prod = float(tot["productive"])
+        for st in E10_STATES:
+            k[f"e10.{st}/{g}"] = float(tot[st]) / total
+        k[f"utilisation/{g}"] = prod / total
+        up = float(tot["productive"] + tot["standby"] + tot["engineering"])
+        avail = up / total
+        perf = prod / up if up > 0 else 0.0
+        q = float(qual.get(g, 1.0))
+        k[f"availability/{g}"] = avail
+        k[f"performance/{g}"] = perf
+        k[f"quality/{g}"] = q
+        k[f"oee/{g}"] = avail * perf * q
+        ql = float(qsum.get(g, 0.0)) / span
+        k[f"queue_lots/{g}"] = ql
+        wm = float(wmean.get(g, math.nan))
+        k[f"wait_h/{g}"] = wm
+        sched = total - float(tot["non_scheduled"])
+        busy = (prod + float(setup_t.reindex(ids, fill_value=0.0).sum())) / sched if sched > 0 else 0.0
+        rank = (busy, ql)
+        if best is None or rank > best:
+            best = rank
+            bn = Bottleneck(g, prod / total, busy, ql, 0.0 if math.isnan(wm) else wm)
+    return k, bn
+
+
+def _ct(k: dict[str, float], suffix: str, ct_h: np.ndarray) -> None:
+    if len(ct_h):
+        k[f"cycle_time_mean_h{suffix}"] = float(np.mean(ct_h))
+        k[f"cycle_time_p50_h{suffix}"] = float(np.percentile(ct_h, 50))
+        k[f"cycle_time_p95_h{suffix}"] = float(np.percentile(ct_h, 95))
+    else:
+        for q in ("mean", "p50", "p95"):
+            k[f"cycle_time_{q}_h{suffix}"] = math.nan
+
+
+def wip_series(frames: dict[str, pd.DataFrame], end_s: float, bins: int) -> np.ndarray:
+    """Return the time-average WIP in ``bins`` equal time bins over [0, end_s]."""
+    lots = frames["lots"]
+    a = lots["release_s"].to_numpy()
+    b = lots["exit_s"].to_numpy()
+    edges = np.linspace(0.0, end_s, bins + 1)
+    out = np.empty(bins)
+    for i in range(bins):
+        out[i] = _overlap(a, b, edges[i], edges[i + 1]).sum() / (edges[i + 1] - edges[i])
+    return out
+
+
+def summarise_states(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Return total seconds per tool and E10 state (a pivot of the states table)."""
+    st = frames["states"]
+    d = (st["end_s"] - st["start_s"]).rename("seconds")
+    return (
+        pd.concat([st[["tool", "state"]], d], axis=1)
+        .groupby(["tool", "state"])["seconds"]
+        .sum()
+        .unstack(fill_value=0.0)
+    )
+
+
+def as_float_dict(d: dict[str, Any]) -> dict[str, float]:
+    """Return a copy with every value a float."""
+    return {key: float(v) for key, v in d.items()}

@@ -1,0 +1,1096 @@
+"""The fab model: a SimPy discrete-event simulation built from any :class:`PlantSpec`.
+
+Lots (FOUPs) enter by rate, schedule or CONWIP release, or sit in the fab at time zero
+(``initial_wip``), and follow their route step by step: transport to the step's tool group,
+wait in the group's dispatch queue, (setup), load, process, unload, then rework, scrap or go
+on. Tools fail at random, take preventive maintenance (with qualification), change setups
+and form batches; each spends its time in SEMI E10 states.
+
+The hot path is event callbacks on :class:`simpy.Timeout` events rather than one generator
+process per lot: a lot costs one event per transport and one per process phase, and every
+dispatch decision is O(log n) (see :mod:`factory_twin.sim.queues`). Records are tuples
+appended to lists (:class:`factory_twin.sim.records.Recorder`).
+
+The same class runs headless as fast as it can (:func:`factory_twin.sim.runner.run_replication`)
+and stepped for a live plant (:class:`factory_twin.sim.live.LiveSimulation`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from heapq import heappush
+from typing import Any
+
+import simpy
+
+from factory_twin.errors import SimulationError
+from factory_twin.model import schema as s
+from factory_twin.model.events import E10State, LotMove, StateChange, TagUpdate
+from factory_twin.model.layout import manhattan_m
+from factory_twin.sim.queues import BatchQueue, LotQueue
+from factory_twin.sim.records import Recorder
+from factory_twin.sim.rng import ConstSampler, Sampler, Streams, make_sampler, uniform_sampler
+
+logger = logging.getLogger(__name__)
+
+PRODUCTIVE = E10State.PRODUCTIVE
+STANDBY = E10State.STANDBY
+ENGINEERING = E10State.ENGINEERING
+SCHEDULED_DOWN = E10State.SCHEDULED_DOWN
+UNSCHEDULED_DOWN = E10State.UNSCHEDULED_DOWN
+
+_SETUP, _PROC = 0, 1
+_MOVING, _QUEUED, _IN_PROCESS = 0, 1, 2
+OUTCOME_OK, OUTCOME_REWORK, OUTCOME_SCRAP = 0, 1, 2
+
+
+def raw_process_time(spec: s.PlantSpec, product_id: str) -> float:
+    """Return the raw process time of a product (the X-factor denominator), seconds."""
+    try:
+        from factory_twin.model.capacity import raw_process_time_s
+    except ImportError:  # pragma: no cover - capacity.py is part of the model layer
+        raw_process_time_s = None
+    if raw_process_time_s is not None:
+        return float(raw_process_time_s(spec, product_id))
+    p = next(p for p in spec.products if p.id == product_id)  # pragma: no cover
+    total = 0.0  # pragma: no cover
+    for st in spec.route(p.route).steps:  # pragma: no cover
+        g = spec.tool_group(st.tool_group)
+        t = s.dist_mean(st.process_time)
+        if st.per == "wafer":
+            w = p.wafers_per_lot
+            t = t + (w - 1) * st.wafer_interval_s if st.wafer_interval_s else t * w
+        total += st.sample_pct / 100 * (t + g.load_s + g.unload_s)
+    return total
+
+
+# --------------------------------------------------------------------------- runtime objects
+
+
+class _Tick:
+    """A minimal SimPy event for the model's own timers (runs under ``Environment.step``)."""
+
+    __slots__ = ("_value", "callbacks")
+    _ok = True
+
+
+class StepRt:
+    """One route step, prepared for the run."""
+
+    __slots__ = (
+        "batch_key", "bint", "bmax", "bmin", "decide", "group", "idx", "mean_s", "no", "per",
+        "qt_limit", "qt_to", "recipe", "rem_s", "rework_p", "rework_to", "route", "sample",
+        "sample_u", "scrap_p", "setup", "time", "wint",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.rem_s = 0.0
+
+
+class ProductRt:
+    """A product, prepared for the run."""
+
+    __slots__ = ("conwip", "count", "due_after", "id", "priority", "route", "rpt_s", "wafers")
+
+
+class Lot:
+    """A lot (FOUP) in the fab."""
+
+    __slots__ = (
+        "due_s", "id", "idx", "initial", "priority", "product", "qenter", "qseq", "qt_deadline",
+        "qt_from", "qt_to", "release_s", "route", "start_s", "step", "tool", "transport_s",
+        "wafers", "where",
+    )  # fmt: skip
+
+    def __init__(self, lot_id: str, product: ProductRt, wafers: int, priority: int) -> None:
+        self.id = lot_id
+        self.product = product
+        self.route = product.route
+        self.wafers = wafers
+        self.priority = priority
+        self.due_s: float | None = None
+        self.idx = 0
+        self.step: StepRt = product.route[0]
+        self.qenter = math.nan
+        self.start_s = math.nan
+        self.qseq = 0
+        self.qt_to = -1
+        self.qt_from = 0
+        self.qt_deadline = 0.0
+        self.release_s = 0.0
+        self.transport_s = 0.0
+        self.tool: Tool | None = None
+        self.where = _MOVING
+        self.initial = False
+
+
+class Job:
+    """A load on a tool: one lot, or the lots of a batch."""
+
+    __slots__ = ("end", "id", "lots", "phase", "rem", "setup_s", "start_s", "step", "token", "tool")
+
+
+class Group:
+    """A tool group: identical tools sharing one dispatch queue."""
+
+    __slots__ = (
+        "batch_wait", "free", "id", "idx", "is_batch", "load_s", "min_run", "pos", "queue",
+        "rule", "setup_default", "setups", "tools", "unload_s", "wake_at",
+    )  # fmt: skip
+
+
+class Tool:
+    """One tool and its state."""
+
+    __slots__ = (
+        "accept_at", "accept_rem", "accept_token", "accepting", "busy_since", "down",
+        "fail_natural", "fail_pending", "fail_token", "first_fail", "group", "held",
+        "hold_pending", "id", "idx", "in_free", "jobs", "mtbf", "mttr", "pm_done_wafers",
+        "pm_next", "pm_pending", "pms", "pos", "rel_basis", "runs", "setup", "state", "sub",
+        "ttf_left", "type", "wafers",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.state = STANDBY
+        self.sub = ""
+        self.setup: str | None = None
+        self.runs = 0
+        self.jobs: list[Job] = []
+        self.down: tuple[E10State, str] | None = None
+        self.held = False
+        self.hold_pending = False
+        self.accepting = True
+        self.accept_at = 0.0
+        self.accept_rem = -1.0
+        self.accept_token = 0
+        self.in_free = False
+        self.fail_pending = False
+        self.fail_natural = False
+        self.fail_token = 0
+        self.ttf_left = math.inf
+        self.busy_since = 0.0
+        self.pm_pending: list[Any] = []
+        self.wafers = 0
+
+
+class FabModel:
+    """A discrete-event model of a plant.
+
+    Parameters
+    ----------
+    spec
+        The plant.
+    seed, replication
+        Scenario seed and replication number; every random stream derives from them.
+    rule
+        Dispatching rule for every tool group (overrides each group's ``dispatch``).
+    recorder
+        Where records go (a fresh in-memory :class:`Recorder` if None).
+    live
+        Also produce :class:`StateChange`, :class:`LotMove` and machine-tag
+        :class:`TagUpdate` events in :attr:`events` (for the stepped mode).
+
+    Raises
+    ------
+    SimulationError
+        If the plant cannot be simulated (see :func:`check_spec`).
+    """
+
+    def __init__(
+        self,
+        spec: s.PlantSpec,
+        *,
+        seed: int = 0,
+        replication: int = 0,
+        rule: s.DispatchRule | str | None = None,
+        recorder: Recorder | None = None,
+        live: bool = False,
+    ) -> None:
+        rule_e = parse_rule(rule)
+        check_spec(spec)
+        self.spec = spec
+        self.env = simpy.Environment()
+        self._queue = self.env._queue  # type: ignore[attr-defined]
+        self._eid = self.env._eid  # type: ignore[attr-defined]
+        self.streams = Streams(seed, replication)
+        self.rec = recorder if recorder is not None else Recorder()
+        self.events: list[Any] | None = [] if live else None
+        self.wip: dict[str, Lot] = {}
+        self._job_seq = 0
+        self._dist_cache: dict[tuple[int, int], tuple[float, Tool]] = {}
+        self._build(rule_e)
+
+    # ----------------------------------------------------------------- building
+
+    def _build(self, rule: s.DispatchRule | None) -> None:
+        spec, st = self.spec, self.streams
+        env = self.env
+        types = {t.id: t for t in spec.equipment_types}
+        self.groups: dict[str, Group] = {}
+        self.tools: dict[str, Tool] = {}
+        batch_groups = {
+            step.tool_group for r in spec.routes for step in r.steps if step.per == "batch"
+        }
+        for gi, (gid, members) in enumerate(spec.groups().items()):
+            cfg = spec.tool_group(gid)
+            g = Group()
+            g.id, g.idx = gid, gi
+            g.rule = rule if rule is not None else cfg.dispatch
+            g.is_batch = gid in batch_groups or any(types[e.type].batch for e in members)
+            g.min_run = cfg.min_run_lots
+            g.batch_wait = cfg.batch_wait_s
+            g.load_s, g.unload_s = cfg.load_s, cfg.unload_s
+            g.setups = {
+                (c.from_setup, c.to_setup): make_sampler(
+                    c.time, _lazy(st, "setup", gid, c.from_setup or "*", c.to_setup)
+                )
+                for c in cfg.setups
+            }
+            g.setup_default = (
+                make_sampler(cfg.setup_default, _lazy(st, "setup", gid, "*", "*"))
+                if cfg.setup_default is not None
+                else None
+            )
+            with_setups = any(
+                step.setup is not None and step.tool_group == gid
+                for r in spec.routes
+                for step in r.steps
+            )
+            g.queue = (
+                BatchQueue(g.rule, cfg.batch_wait_s)
+                if g.is_batch
+                else LotQueue(g.rule, with_setups=with_setups)
+            )
+            g.free = []
+            g.wake_at = None
+            g.tools = []
+            xs = [e.position_m[0] for e in members]
+            ys = [e.position_m[1] for e in members]
+            g.pos = (sum(xs) / len(xs), sum(ys) / len(ys))
+            self.groups[gid] = g
+            for e in members:
+                t = self._build_tool(e, g, len(self.tools))
+                g.tools.append(t)
+                self.tools[e.id] = t
+                t.in_free = True
+                g.free.append(t)
+        self.tool_list = list(self.tools.values())
+        # routes and products
+        self.routes: dict[str, list[StepRt]] = {}
+        for r in spec.routes:
+            self.routes[r.id] = self._build_route(r, types)
+        self.products: dict[str, ProductRt] = {}
+        for p in spec.products:
+            pr = ProductRt()
+            pr.id = p.id
+            pr.route = self.routes[p.route]
+            pr.wafers = p.wafers_per_lot
+            pr.priority = p.priority
+            pr.due_after = p.due_after_s
+            pr.count = 0
+            pr.conwip = p.release.mode == "conwip"
+            pr.rpt_s = raw_process_time(spec, p.id)
+            self.products[p.id] = pr
+        for r in spec.routes:  # remaining raw time per step, for CR
+            steps = self.routes[r.id]
+            wafers = next((p.wafers_per_lot for p in spec.products if p.route == r.id), 25)
+            rem = 0.0
+            for step in reversed(steps):
+                rem += step.sample / 100.0 * self._nominal_time(step, wafers)
+                step.rem_s = rem
+        tr = spec.transport
+        self._tr_fixed = (
+            make_sampler(tr.fixed_time, _lazy(st, "transport"))
+            if tr.fixed_time is not None
+            else None
+        )
+        self._tr_none = tr.kind == "none"
+        self._tr_speed = tr.speed_m_s
+        self._tr_handling = tr.handling_s
+        self.vehicles = (
+            simpy.Resource(self.env, capacity=tr.vehicles)
+            if tr.vehicles is not None and not self._tr_none
+            else None
+        )
+        self._start_processes()
+
+    def _build_tool(self, e: s.Equipment, g: Group, idx: int) -> Tool:
+        st = self.streams
+        t = Tool()
+        t.id, t.idx, t.group, t.type = e.id, idx, g, e.type
+        t.pos = e.position_m
+        rel = e.reliability
+        t.rel_basis = None
+        t.mtbf = t.mttr = t.first_fail = None
+        if rel is not None:
+            t.rel_basis = rel.basis
+            t.mtbf = make_sampler(rel.mtbf, _lazy(st, "mtbf", e.id))
+            t.mttr = make_sampler(rel.mttr, _lazy(st, "mttr", e.id))
+            if rel.first_s is not None:
+                t.first_fail = make_sampler(rel.first_s, _lazy(st, "first_failure", e.id))
+        t.pms = []
+        t.pm_next = []
+        for pm in e.pm:
+            dur = make_sampler(pm.duration, _lazy(st, "pm", e.id, pm.name))
+            qual = (
+                make_sampler(pm.qualification, _lazy(st, "qual", e.id, pm.name))
+                if pm.qualification is not None
+                else None
+            )
+            t.pms.append((pm, dur, qual))
+            t.pm_next.append(pm.first if pm.first is not None else pm.interval)
+        return t
+
+    def _build_route(self, r: s.Route, types: dict[str, s.EquipmentType]) -> list[StepRt]:
+        st = self.streams
+        out = []
+        for i, step in enumerate(r.steps):
+            x = StepRt()
+            x.route, x.idx, x.no = r.id, i, i + 1
+            x.group = self.groups[step.tool_group]
+            x.recipe = step.recipe
+            x.setup = step.setup
+            x.per = step.per
+            x.time = make_sampler(step.process_time, _lazy(st, "process", r.id, i + 1))
+            x.mean_s = x.time.mean
+            x.wint = step.wafer_interval_s
+            x.bint = step.batch_interval_s
+            x.bmin, x.bmax = _batch_limits(self.spec, step, types)
+            x.batch_key = step.recipe or f"{r.id}#{i + 1}"
+            x.sample = step.sample_pct
+            x.sample_u = (
+                uniform_sampler(st, "sampling", r.id, i + 1) if step.sample_pct < 100 else None
+            )
+            x.scrap_p = step.scrap_probability
+            x.rework_p = step.rework.probability if step.rework is not None else 0.0
+            x.rework_to = step.rework.to_step - 1 if step.rework is not None else -1
+            x.decide = (
+                uniform_sampler(st, "yield", r.id, i + 1)
+                if x.scrap_p > 0 or x.rework_p > 0
+                else None
+            )
+            q = step.queue_time_limit
+            x.qt_to = q.to_step - 1 if q is not None else -1
+            x.qt_limit = q.limit_s if q is not None else 0.0
+            out.append(x)
+        return out
+
+    @staticmethod
+    def _nominal_time(step: StepRt, wafers: int) -> float:
+        t = step.mean_s
+        if step.per == "wafer":
+            t = t + (wafers - 1) * step.wint if step.wint else t * wafers
+        return t + step.group.load_s + step.group.unload_s
+
+    def _start_processes(self) -> None:
+        env = self.env
+        for t in self.tool_list:
+            self.rec.state(t.id, STANDBY, "", 0.0)
+            if self.events is not None:
+                self.events.append(StateChange(t.id, STANDBY, 0.0, ""))
+            if t.rel_basis == "calendar":
+                first = t.first_fail() if t.first_fail is not None else t.mtbf()
+                self._timer(first, self._on_fail_timer, (t, t.fail_token))
+            elif t.rel_basis == "busy":
+                t.ttf_left = t.first_fail() if t.first_fail is not None else t.mtbf()
+            for k, (pm, _, _) in enumerate(t.pms):
+                if pm.basis == "calendar":
+                    self._timer(t.pm_next[k], self._on_pm_timer, (t, k))
+        for p in self.spec.products:
+            pr = self.products[p.id]
+            rel = p.release
+            if rel.mode == "rate":
+                assert rel.interarrival is not None
+                arr = make_sampler(rel.interarrival, _lazy(self.streams, "arrivals", p.id))
+                self._timer(rel.start_s + arr(), self._on_rate_release, (pr, arr, rel.lots_per_release))
+            elif rel.mode == "schedule":
+                times = sorted(rel.times_s)
+                self._timer(times[0], self._on_schedule_release, (pr, times, 0, rel.lots_per_release))
+            else:
+                assert rel.wip_lots is not None
+                self._timer(rel.start_s, self._on_conwip_start, (pr, rel.wip_lots))
+        for il in self.spec.initial_wip:
+            pr = self.products[il.product]
+            lot = self._new_lot(
+                pr, lot_id=il.id, wafers=il.wafers, priority=il.priority, due_s=il.due_s
+            )
+            lot.initial = True
+            self._goto(lot, il.step - 1, None, sample=False)
+
+    # ----------------------------------------------------------------- helpers
+
+    def _timer(self, delay: float, cb: Any, value: Any) -> _Tick:
+        # A bare event pushed on SimPy's own queue: the environment's loop runs it like a
+        # Timeout, without Timeout's constructor cost (this is the model's hottest call).
+        ev = _Tick()
+        ev.callbacks = (cb,)
+        ev._value = value
+        heappush(self._queue, (self.env._now + delay, 1, next(self._eid), ev))
+        return ev
+
+    @property
+    def now_s(self) -> float:
+        """The simulation clock, seconds."""
+        return float(self.env.now)
+
+    def run(self, until_s: float) -> None:
+        """Advance the simulation to ``until_s``."""
+        if until_s > self.env.now:
+            self.env.run(until=until_s)
+
+    def tool(self, equipment_id: str) -> Tool:
+        """Return the runtime tool ``equipment_id`` (SimulationError if unknown)."""
+        try:
+            return self.tools[equipment_id]
+        except KeyError:
+            msg = f"no tool {equipment_id!r} in this plant"
+            raise SimulationError(msg) from None
+
+    # ----------------------------------------------------------------- release and exit
+
+    def _new_lot(
+        self,
+        pr: ProductRt,
+        *,
+        lot_id: str | None = None,
+        wafers: int | None = None,
+        priority: int | None = None,
+        due_s: float | None = None,
+    ) -> Lot:
+        now = self.env.now
+        pr.count += 1
+        lot = Lot(
+            lot_id if lot_id is not None else f"{pr.id}.{pr.count}",
+            pr,
+            wafers if wafers is not None else pr.wafers,
+            priority if priority is not None else pr.priority,
+        )
+        lot.release_s = now
+        if due_s is not None:
+            lot.due_s = due_s
+        elif pr.due_after is not None:
+            lot.due_s = now + pr.due_after
+        self.wip[lot.id] = lot
+        self.rec.wip.append((now, 1, pr.id))
+        if self.events is not None:
+            self.events.append(LotMove(lot.id, pr.id, None, None, now, now, 0))
+        return lot
+
+    def release(self, pr: ProductRt) -> Lot:
+        """Release one new lot of a product at its first (sampled) step."""
+        lot = self._new_lot(pr)
+        self._goto(lot, 0, None, sample=True)
+        return lot
+
+    def _on_rate_release(self, ev: Any) -> None:
+        pr, arr, n = ev._value
+        for _ in range(n):
+            self.release(pr)
+        self._timer(arr(), self._on_rate_release, ev._value)
+
+    def _on_schedule_release(self, ev: Any) -> None:
+        pr, times, i, n = ev._value
+        for _ in range(n):
+            self.release(pr)
+        if i + 1 < len(times):
+            self._timer(times[i + 1] - times[i], self._on_schedule_release, (pr, times, i + 1, n))
+
+    def _on_conwip_start(self, ev: Any) -> None:
+        pr, n = ev._value
+        for _ in range(n):
+            self.release(pr)
+
+    def _exit(self, lot: Lot, tool: Tool | None, *, scrapped: bool) -> None:
+        now = self.env.now
+        pr = lot.product
+        del self.wip[lot.id]
+        self.rec.lots.append(
+            (lot.id, pr.id, lot.wafers, lot.priority, lot.release_s, now, scrapped, lot.initial,
+             lot.due_s if lot.due_s is not None else math.nan)
+        )  # fmt: skip
+        self.rec.wip.append((now, -1, pr.id))
+        if self.events is not None:
+            src = tool.id if tool is not None else None
+            self.events.append(LotMove(lot.id, pr.id, src, None, now, now, lot.idx + 1))
+        if pr.conwip:
+            self.release(pr)
+
+    # ----------------------------------------------------------------- movement
+
+    def _goto(self, lot: Lot, i: int, tool: Tool | None, *, sample: bool) -> None:
+        """Send ``lot`` to step index ``i`` (skipping unsampled steps) or out of the fab."""
+        route = lot.route
+        n = len(route)
+        if sample:
+            while i < n:
+                st = route[i]
+                if st.sample_u is None or st.sample_u() * 100.0 < st.sample:
+                    break
+                i += 1
+        if i >= n:
+            self._exit(lot, tool, scrapped=False)
+            return
+        lot.idx = i
+        lot.step = route[i]
+        if tool is None or self._tr_none:
+            lot.transport_s = 0.0
+            self._arrive(lot)
+            return
+        g = lot.step.group
+        key = (tool.idx, g.idx)
+        d = self._dist_cache.get(key)
+        if d is None:
+            dest = min(g.tools, key=lambda t: manhattan_m(tool.pos, t.pos))
+            d = self._dist_cache[key] = (manhattan_m(tool.pos, dest.pos), dest)
+        if self._tr_fixed is not None:
+            t = self._tr_fixed()
+        else:
+            t = self._tr_handling + d[0] / self._tr_speed
+        lot.transport_s = t
+        lot.where = _MOVING
+        now = self.env.now
+        if self.events is not None:
+            self.events.append(LotMove(lot.id, lot.product.id, tool.id, d[1].id, now, now + t, i + 1))
+        if self.vehicles is not None:
+            req = self.vehicles.request()
+            req.lot = lot  # type: ignore[attr-defined]
+            req.asked_s = now  # type: ignore[attr-defined]
+            req.callbacks.append(self._on_vehicle)
+        elif t > 0:
+            self._timer(t, self._on_moved, lot)
+        else:
+            self._arrive(lot)
+
+    def _on_vehicle(self, req: Any) -> None:
+        lot = req.lot
+        lot.transport_s += self.env.now - req.asked_s
+        self._timer(lot.transport_s - (self.env.now - req.asked_s), self._on_delivered, (lot, req))
+
+    def _on_delivered(self, ev: Any) -> None:
+        lot, req = ev._value
+        assert self.vehicles is not None
+        self.vehicles.release(req)
+        self._arrive(lot)
+
+    def _on_moved(self, ev: Any) -> None:
+        self._arrive(ev._value)
+
+    def _arrive(self, lot: Lot) -> None:
+        now = self.env.now
+        lot.qenter = now
+        lot.start_s = math.nan
+        lot.where = _QUEUED
+        g = lot.step.group
+        if g.is_batch:
+            g.queue.push(lot, now)
+            if g.free:
+                self._try_batch(g)
+            return
+        if g.free:
+            free = g.free
+            tool = free[0]
+            su = lot.step.setup
+            if su is not None and tool.setup != su and len(free) > 1:
+                for t in free:
+                    if t.setup == su:
+                        tool = t
+                        break
+            free.remove(tool)
+            tool.in_free = False
+            self._start_job(tool, [lot], lot.step)
+            return
+        g.queue.push(lot, now)
+
+    def _try_batch(self, g: Group) -> None:
+        for tool in list(g.free):
+            if not g.queue.n:
+                return
+            g.free.remove(tool)
+            tool.in_free = False
+            self._tool_free(tool)
+
+    def _on_group_wake(self, ev: Any) -> None:
+        g, at = ev._value
+        if g.wake_at == at:
+            g.wake_at = None
+            self._try_batch(g)
+
+    # ----------------------------------------------------------------- jobs
+
+    def _tool_free(self, tool: Tool) -> None:
+        """Give an able tool its next work, or put it on its group's free list."""
+        if tool.down is not None or tool.held or not tool.accepting:
+            return
+        if tool.hold_pending:
+            if not tool.jobs:
+                tool.hold_pending = False
+                tool.held = True
+                self._refresh(tool)
+            return
+        if tool.pm_pending:
+            if not tool.jobs:
+                self._start_pm(tool)
+            return
+        g = tool.group
+        now = self.env.now
+        stick = tool.runs < g.min_run
+        if g.is_batch:
+            lots, wake = g.queue.take(now, tool.setup, stick=stick)
+            if lots:
+                self._start_job(tool, lots, lots[0].step)
+                return
+            if wake is not None and (g.wake_at is None or wake < g.wake_at):
+                g.wake_at = wake
+                self._timer(wake - now, self._on_group_wake, (g, wake))
+        else:
+            lot = g.queue.pop(now, tool.setup, stick=stick)
+            if lot is not None:
+                self._start_job(tool, [lot], lot.step)
+                return
+        if not tool.in_free:
+            tool.in_free = True
+            g.free.append(tool)
+
+    def _setup_time(self, g: Group, frm: str | None, to: str) -> float:
+        smp = g.setups.get((frm, to)) or g.setups.get((None, to)) or g.setup_default
+        return smp() if smp is not None else 0.0
+
+    def _start_job(self, tool: Tool, lots: list[Lot], step: StepRt) -> None:
+        now = self.env.now
+        self._job_seq += 1
+        job = Job()
+        job.id = self._job_seq
+        job.lots = lots
+        job.step = step
+        job.tool = tool
+        job.start_s = now
+        job.token = 0
+        job.rem = 0.0
+        for lot in lots:
+            lot.where = _IN_PROCESS
+            lot.start_s = now
+            lot.tool = tool
+            if lot.qt_to >= 0 and lot.idx >= lot.qt_to:
+                if lot.idx == lot.qt_to:
+                    waited = now - lot.qt_deadline
+                    if waited > 0:
+                        self.rec.qtime.append(
+                            (lot.id, lot.product.id, lot.qt_from, lot.idx + 1, now, waited)
+                        )
+                lot.qt_to = -1
+        tool.jobs.append(job)
+        tool.accepting = False
+        su = step.setup
+        setup_s = 0.0
+        if su is not None:
+            if su != tool.setup:
+                if tool.setup is not None or tool.group.setup_default is not None or tool.group.setups:
+                    setup_s = self._setup_time(tool.group, tool.setup, su)
+                tool.setup = su
+                tool.runs = 0
+            tool.runs += len(lots)
+        job.setup_s = setup_s
+        if self.events is not None:
+            ev = self.events
+            ev.append(TagUpdate(tool.id, "lot", ",".join(lot.id for lot in lots), now))
+            ev.append(TagUpdate(tool.id, "recipe", step.recipe, now))
+        if setup_s > 0:
+            job.phase = _SETUP
+            job.end = now + setup_s
+            self._timer(setup_s, self._on_phase, (job, 0))
+        else:
+            self._begin_process(job)
+        self._refresh(tool)
+
+    def _begin_process(self, job: Job) -> None:
+        step = job.step
+        g = step.group
+        pt = step.time()
+        if step.per == "wafer":
+            w = 0
+            for lot in job.lots:
+                w += lot.wafers
+            pt = pt + (w - 1) * step.wint if step.wint else pt * w
+        n = len(job.lots)
+        pt += n * (g.load_s + g.unload_s)
+        now = self.env.now
+        job.phase = _PROC
+        job.end = now + pt
+        self._timer(pt, self._on_phase, (job, job.token))
+        if step.bint is not None and step.bint < pt:
+            tool = job.tool
+            tool.accept_token += 1
+            tool.accept_at = now + step.bint
+            self._timer(step.bint, self._on_accept, (tool, tool.accept_token))
+
+    def _on_accept(self, ev: Any) -> None:
+        tool, token = ev._value
+        if token != tool.accept_token:
+            return
+        tool.accepting = True
+        self._tool_free(tool)
+
+    def _on_phase(self, ev: Any) -> None:
+        job, token = ev._value
+        if token != job.token:
+            return
+        if job.phase == _SETUP:
+            self._begin_process(job)
+            self._refresh(job.tool)
+        else:
+            self._finish(job)
+
+    def _finish(self, job: Job) -> None:
+        now = self.env.now
+        tool = job.tool
+        step = job.step
+        g = tool.group
+        tool.jobs.remove(job)
+        rec = self.rec.steps.append
+        w = 0
+        moves = []
+        for lot in job.lots:
+            w += lot.wafers
+            outcome = OUTCOME_OK
+            if step.decide is not None:
+                u = step.decide()
+                if u < step.scrap_p:
+                    outcome = OUTCOME_SCRAP
+                elif u < step.scrap_p + step.rework_p:
+                    outcome = OUTCOME_REWORK
+            rec(
+                (lot.id, lot.product.id, step.no, g.id, tool.id, lot.qenter, lot.start_s, now,
+                 lot.transport_s, lot.wafers, job.id, outcome)
+            )  # fmt: skip
+            if step.qt_to >= 0:
+                lot.qt_to = step.qt_to
+                lot.qt_from = step.no
+                lot.qt_deadline = now + step.qt_limit
+            moves.append((lot, outcome))
+        tool.wafers += w
+        for k, (pm, _, _) in enumerate(tool.pms):
+            if pm.basis == "wafers" and tool.wafers >= tool.pm_next[k]:
+                tool.pm_next[k] += pm.interval
+                tool.pm_pending.append(k)
+        if not tool.jobs:
+            tool.accepting = True
+            tool.accept_token += 1
+        if self.events is not None:
+            ev = self.events
+            ev.append(TagUpdate(tool.id, "wafer_count", tool.wafers, now))
+            if not tool.jobs:
+                ev.append(TagUpdate(tool.id, "lot", "", now))
+        for lot, outcome in moves:
+            if outcome == OUTCOME_SCRAP:
+                lot.where = _MOVING
+                self._exit(lot, tool, scrapped=True)
+            elif outcome == OUTCOME_REWORK:
+                self._goto(lot, step.rework_to, tool, sample=False)
+            else:
+                self._goto(lot, lot.idx + 1, tool, sample=True)
+        self._refresh(tool)
+        self._tool_free(tool)
+
+    # ----------------------------------------------------------------- states
+
+    def _refresh(self, tool: Tool) -> None:
+        """Recompute the E10 state of ``tool`` and record it if it changed."""
+        if tool.down is not None:
+            st, sub = tool.down
+        elif tool.held:
+            st, sub = ENGINEERING, "hold"
+        elif tool.jobs:
+            if tool.jobs[-1].phase == _SETUP:
+                st, sub = SCHEDULED_DOWN, "setup"
+            else:
+                st, sub = PRODUCTIVE, ""
+        else:
+            st, sub = STANDBY, ""
+        old = tool.state
+        if st is old and sub == tool.sub:
+            return
+        now = self.env.now
+        if tool.rel_basis == "busy":
+            if old is PRODUCTIVE:
+                tool.ttf_left -= now - tool.busy_since
+                tool.fail_token += 1
+            if st is PRODUCTIVE:
+                tool.busy_since = now
+                self._timer(max(tool.ttf_left, 0.0), self._on_fail_timer, (tool, tool.fail_token))
+        tool.state = st
+        tool.sub = sub
+        self.rec.states.append((tool.id, st, sub, now))
+        if self.events is not None:
+            self.events.append(StateChange(tool.id, st, now, sub))
+            self.events.append(TagUpdate(tool.id, "state", st.value, now))
+
+    def _leave_free(self, tool: Tool) -> None:
+        if tool.in_free:
+            tool.in_free = False
+            tool.group.free.remove(tool)
+
+    def _suspend(self, tool: Tool) -> None:
+        now = self.env.now
+        for job in tool.jobs:
+            job.rem = job.end - now
+            job.token += 1
+        if not tool.accepting and tool.jobs and tool.accept_at > now:
+            tool.accept_rem = tool.accept_at - now
+            tool.accept_token += 1
+        else:
+            tool.accept_rem = -1.0
+
+    def _resume(self, tool: Tool) -> None:
+        now = self.env.now
+        for job in tool.jobs:
+            job.end = now + job.rem
+            self._timer(job.rem, self._on_phase, (job, job.token))
+        if tool.accept_rem >= 0:
+            tool.accept_at = now + tool.accept_rem
+            self._timer(tool.accept_rem, self._on_accept, (tool, tool.accept_token))
+            tool.accept_rem = -1.0
+
+    def _after_up(self, tool: Tool) -> None:
+        if tool.down is not None:
+            return
+        if tool.fail_pending:
+            tool.fail_pending = False
+            self._fail(tool, None)
+            return
+        if tool.pm_pending and not tool.jobs and not tool.held:
+            self._start_pm(tool)
+            return
+        self._tool_free(tool)
+
+    # failures
+
+    def _on_fail_timer(self, ev: Any) -> None:
+        tool, token = ev._value
+        if token != tool.fail_token:
+            return
+        self._fail(tool, None)
+
+    def _fail(self, tool: Tool, repair_s: float | None) -> bool:
+        if tool.down is not None:
+            if repair_s is None:
+                tool.fail_pending = True
+            return False
+        self._leave_free(tool)
+        self._suspend(tool)
+        tool.fail_natural = repair_s is None
+        if repair_s is None:
+            repair_s = tool.mttr()
+        tool.down = (UNSCHEDULED_DOWN, "repair")
+        self._refresh(tool)
+        self._timer(repair_s, self._on_repaired, tool)
+        return True
+
+    def _on_repaired(self, ev: Any) -> None:
+        tool = ev._value
+        tool.down = None
+        if tool.fail_natural:
+            if tool.rel_basis == "calendar":
+                tool.fail_token += 1
+                self._timer(tool.mtbf(), self._on_fail_timer, (tool, tool.fail_token))
+            elif tool.rel_basis == "busy":
+                tool.ttf_left = tool.mtbf()
+        self._resume(tool)
+        self._refresh(tool)
+        self._after_up(tool)
+
+    def inject_breakdown(self, equipment_id: str, duration_s: float) -> bool:
+        """Break a tool down now for ``duration_s``; False if it is already down."""
+        if duration_s <= 0:
+            msg = f"breakdown duration must be positive, got {duration_s}"
+            raise SimulationError(msg)
+        return self._fail(self.tool(equipment_id), float(duration_s))
+
+    # preventive maintenance
+
+    def _on_pm_timer(self, ev: Any) -> None:
+        tool, k = ev._value
+        pm = tool.pms[k][0]
+        self._timer(pm.interval, self._on_pm_timer, (tool, k))
+        tool.pm_pending.append(k)
+        if tool.down is None and not tool.jobs and not tool.held:
+            self._start_pm(tool)
+
+    def _start_pm(self, tool: Tool) -> None:
+        k = tool.pm_pending.pop(0)
+        _, dur, _ = tool.pms[k]
+        self._leave_free(tool)
+        tool.down = (SCHEDULED_DOWN, "pm")
+        self._refresh(tool)
+        self._timer(dur(), self._on_pm_done, (tool, k))
+
+    def _on_pm_done(self, ev: Any) -> None:
+        tool, k = ev._value
+        qual = tool.pms[k][2]
+        if qual is not None:
+            tool.down = (ENGINEERING, "qualification")
+            self._refresh(tool)
+            self._timer(qual(), self._on_qual_done, tool)
+            return
+        tool.down = None
+        self._refresh(tool)
+        self._after_up(tool)
+
+    def _on_qual_done(self, ev: Any) -> None:
+        tool = ev._value
+        tool.down = None
+        self._refresh(tool)
+        self._after_up(tool)
+
+    # operator hold
+
+    def hold(self, equipment_id: str) -> bool:
+        """Put a tool on operator hold: it starts nothing new (ENGINEERING / 'hold').
+
+        A tool that is processing finishes its load first. Returns False if the tool is
+        down (repair, PM, qualification) or already on hold.
+        """
+        tool = self.tool(equipment_id)
+        if tool.down is not None or tool.held or tool.hold_pending:
+            return False
+        self._leave_free(tool)
+        if tool.jobs:
+            tool.hold_pending = True
+            return True
+        tool.held = True
+        self._refresh(tool)
+        return True
+
+    def resume(self, equipment_id: str) -> bool:
+        """Release an operator hold; False if the tool is not on hold."""
+        tool = self.tool(equipment_id)
+        if tool.hold_pending:
+            tool.hold_pending = False
+            self._tool_free(tool)
+            return True
+        if not tool.held:
+            return False
+        tool.held = False
+        self._refresh(tool)
+        self._after_up(tool)
+        return True
+
+    # ----------------------------------------------------------------- end of run
+
+    def finalize(self) -> None:
+        """Record the lots still in the fab as open rows (NaN end/exit) at the current time."""
+        steps = self.rec.steps.append
+        lots = self.rec.lots.append
+        nan = math.nan
+        for lot in self.wip.values():
+            if lot.where == _QUEUED or lot.where == _IN_PROCESS:
+                tool = lot.tool.id if lot.where == _IN_PROCESS and lot.tool is not None else ""
+                steps(
+                    (lot.id, lot.product.id, lot.step.no, lot.step.group.id, tool, lot.qenter,
+                     lot.start_s, nan, lot.transport_s, lot.wafers, 0, OUTCOME_OK)
+                )  # fmt: skip
+            lots(
+                (lot.id, lot.product.id, lot.wafers, lot.priority, lot.release_s, nan, False,
+                 lot.initial, lot.due_s if lot.due_s is not None else nan)
+            )  # fmt: skip
+        self.rec.end_s = float(self.env.now)
+
+    def queue_lengths(self) -> dict[str, int]:
+        """Return the number of lots waiting at each tool group."""
+        return {gid: len(g.queue) for gid, g in self.groups.items()}
+
+    def events_scheduled(self) -> int:
+        """Return how many SimPy events this run has scheduled so far."""
+        return int(next(self.env._eid))  # type: ignore[attr-defined]
+
+
+def _lazy(streams: Streams, purpose: str, *ids: str | int) -> Any:
+    return lambda: streams.generator(purpose, *ids)
+
+
+def _batch_limits(
+    spec: s.PlantSpec, step: s.RouteStep, types: dict[str, s.EquipmentType]
+) -> tuple[int, int]:
+    """Return (min, max) wafers of a batch at ``step``; (1, 1) means one lot at a time."""
+    caps = [
+        types[e.type].batch
+        for e in spec.equipment
+        if e.group == step.tool_group and types[e.type].batch is not None
+    ]
+    spec_b = step.batch or (caps[0] if caps else None)
+    if step.per != "batch" or spec_b is None:
+        return 1, 1
+    hi = spec_b.max_wafers
+    for c in caps:
+        assert c is not None
+        hi = min(hi, c.max_wafers)
+    return min(spec_b.min_wafers, hi), hi
+
+
+def parse_rule(rule: s.DispatchRule | str | None) -> s.DispatchRule | None:
+    """Return the dispatch rule named ``rule`` (SimulationError if unknown)."""
+    if rule is None or isinstance(rule, s.DispatchRule):
+        return rule
+    try:
+        return s.DispatchRule(str(rule).lower())
+    except ValueError:
+        names = ", ".join(r.value for r in s.DispatchRule)
+        msg = f"unknown dispatching rule {rule!r}: choose one of {names}"
+        raise SimulationError(msg) from None
+
+
+def check_spec(spec: s.PlantSpec) -> None:
+    """Check that a plant can be simulated; raise SimulationError listing every problem.
+
+    Checks: every route step's tool group has tools; products exist with routes; batch
+    steps admit a lot (its wafers fit the batch); initial WIP names existing steps; and
+    there is something to simulate (a product or initial WIP).
+    """
+    problems: list[str] = []
+    groups = spec.groups()
+    types = {t.id: t for t in spec.equipment_types}
+    for e in spec.equipment:
+        if e.type not in types:
+            problems.append(f"equipment {e.id}: unknown equipment type {e.type!r}")
+    if problems:
+        raise SimulationError("cannot simulate this plant:\n  " + "\n  ".join(problems))
+    route_ids = {r.id for r in spec.routes}
+    for r in spec.routes:
+        for i, st in enumerate(r.steps, 1):
+            where = f"route {r.id} step {i} ({st.name or st.recipe or st.tool_group})"
+            if st.tool_group not in groups:
+                problems.append(f"{where}: no tool can run it (tool group {st.tool_group!r} has no tools)")
+                continue
+            if st.rework is not None and st.rework.to_step > i:
+                problems.append(f"{where}: rework goes forward to step {st.rework.to_step}")
+            if st.queue_time_limit is not None and not (i < st.queue_time_limit.to_step <= len(r.steps)):
+                problems.append(f"{where}: queue-time limit to step {st.queue_time_limit.to_step} is not a later step")
+            if st.per == "batch":
+                lo, hi = _batch_limits(spec, st, types)
+                sb = st.batch
+                if sb is not None and sb.min_wafers > hi:
+                    problems.append(
+                        f"{where}: impossible batch size: min_wafers {sb.min_wafers} exceeds the "
+                        f"tools' max_wafers {hi}"
+                    )
+                for p in spec.products:
+                    if p.route == r.id and (lo, hi) != (1, 1) and p.wafers_per_lot > hi:
+                        problems.append(
+                            f"{where}: impossible batch size: a lot of product {p.id} has "
+                            f"{p.wafers_per_lot} wafers, more than max_wafers {hi}"
+                        )
+    for p in spec.products:
+        if p.route not in route_ids:
+            problems.append(f"product {p.id}: unknown route {p.route!r}")
+    prods = {p.id: p for p in spec.products}
+    for il in spec.initial_wip:
+        p = prods.get(il.product)
+        if p is None:
+            problems.append(f"initial lot {il.id}: unknown product {il.product!r}")
+            continue
+        if p.route in route_ids and il.step > len(spec.route(p.route).steps):
+            problems.append(f"initial lot {il.id}: step {il.step} is beyond the end of route {p.route}")
+    if not spec.products and not spec.initial_wip:
+        problems.append("no products and no initial WIP: nothing to simulate")
+    if problems:
+        raise SimulationError("cannot simulate this plant:\n  " + "\n  ".join(problems))

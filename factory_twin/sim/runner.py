@@ -1,0 +1,407 @@
+"""Headless runs: replications in parallel, warm-up deletion, KPI confidence intervals.
+
+A replication is a pure function of (plant, options, replication number): the same inputs
+give the same records on any executor, in this process, in a local process pool or on a
+Dask cluster. Replication ``r`` draws every random stream from ``Streams(seed, r)``, so
+replications are independent and scenario ``A`` replication ``r`` shares its random numbers
+with scenario ``B`` replication ``r`` (common random numbers).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import math
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from factory_twin.errors import SimulationError
+from factory_twin.model import schema as s
+from factory_twin.sim.kpi import Bottleneck, compute_kpis, wip_series
+from factory_twin.sim.model import FabModel, check_spec, parse_rule
+from factory_twin.sim.records import Recorder
+from factory_twin.sim.stats import Difference, Interval, mser, paired_difference, t_interval
+
+logger = logging.getLogger(__name__)
+
+DAY_S = 86400.0
+_MSER_BINS = 200
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to simulate and how.
+
+    Parameters
+    ----------
+    days
+        Simulated length of each replication.
+    warmup_days
+        Warm-up to delete, or None for automatic MSER-5 on the WIP series.
+    seed
+        Scenario seed.
+    rule
+        Dispatching rule overriding every group's (None keeps the plant's).
+    out_dir
+        Where replications write their record tables (Parquet), or None.
+    keep_frames
+        Return the record DataFrames in each result (small runs, tests).
+    spill_rows
+        With ``out_dir``, rows per Parquet chunk written during the run (bounded memory).
+    """
+
+    days: float
+    warmup_days: float | None = 0.0
+    seed: int = 0
+    rule: str | None = None
+    out_dir: str | None = None
+    keep_frames: bool = False
+    spill_rows: int = 500_000
+
+    def check(self) -> None:
+        """Raise SimulationError if the options make no sense."""
+        if not self.days > 0:
+            msg = f"--days must be positive, got {self.days}"
+            raise SimulationError(msg)
+        if self.warmup_days is not None and not 0 <= self.warmup_days < self.days:
+            msg = f"--warmup-days must be in [0, days), got {self.warmup_days} with {self.days} days"
+            raise SimulationError(msg)
+        if self.seed < 0:
+            msg = f"--seed must be non-negative, got {self.seed}"
+            raise SimulationError(msg)
+        parse_rule(self.rule)
+
+
+@dataclass
+class ReplicationResult:
+    """The outcome of one replication."""
+
+    replication: int
+    kpis: dict[str, float]
+    bottleneck: Bottleneck | None
+    warmup_s: float
+    end_s: float
+    events: int
+    wall_s: float
+    frames: dict[str, pd.DataFrame] | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def run_replication(spec: s.PlantSpec, options: RunOptions, replication: int) -> ReplicationResult:
+    """Run one replication headless and return its KPIs (a picklable top-level function)."""
+    t0 = time.perf_counter()
+    end_s = options.days * DAY_S
+    rep_dir = (
+        Path(options.out_dir) / f"rep-{replication:03d}" if options.out_dir is not None else None
+    )
+    rec = Recorder(rep_dir / "chunks" if rep_dir is not None else None, options.spill_rows)
+    model = FabModel(spec, seed=options.seed, replication=replication, rule=options.rule, recorder=rec)
+    model.run(end_s)
+    model.finalize()
+    events = model.events_scheduled()
+    frames = rec.frames()
+    if options.warmup_days is None:
+        series = wip_series(frames, end_s, _MSER_BINS)
+        warm = mser(series) * end_s / _MSER_BINS
+    else:
+        warm = options.warmup_days * DAY_S
+    rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
+    kpis, bn = compute_kpis(frames, spec, warm, end_s, rpt)
+    files: dict[str, str] = {}
+    if rep_dir is not None:
+        for name, df in frames.items():
+            path = rep_dir / f"{name}.parquet"
+            tmp = path.with_suffix(".parquet.tmp")
+            df.to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+            files[name] = str(path)
+        for chunk in (rep_dir / "chunks").glob("*.parquet"):
+            chunk.unlink()
+        (rep_dir / "chunks").rmdir()
+    return ReplicationResult(
+        replication=replication,
+        kpis=kpis,
+        bottleneck=bn,
+        warmup_s=warm,
+        end_s=end_s,
+        events=events,
+        wall_s=time.perf_counter() - t0,
+        frames=frames if options.keep_frames else None,
+        files=files,
+    )
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C belongs to the parent, which cancels the pool and keeps finished replications.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@dataclass
+class Experiment:
+    """Replications of one scenario and their summary."""
+
+    name: str
+    options: RunOptions
+    results: list[ReplicationResult]
+    interrupted: bool = False
+
+    def kpi_names(self) -> list[str]:
+        """KPI names in first-seen order."""
+        names: dict[str, None] = {}
+        for r in self.results:
+            names.update(dict.fromkeys(r.kpis))
+        return list(names)
+
+    def values(self, kpi: str) -> list[float]:
+        """The per-replication values of ``kpi``, in replication order."""
+        return [r.kpis.get(kpi, math.nan) for r in sorted(self.results, key=lambda r: r.replication)]
+
+    def summary(self, level: float = 0.95) -> dict[str, Interval]:
+        """Return the t confidence interval of every KPI."""
+        return {k: t_interval(self.values(k), level) for k in self.kpi_names()}
+
+    def bottleneck(self) -> tuple[str, str] | None:
+        """Return the group named bottleneck in most replications, with the evidence."""
+        names = [r.bottleneck.group for r in self.results if r.bottleneck is not None]
+        if not names:
+            return None
+        g = max(set(names), key=lambda n: (names.count(n), n))
+        summ = self.summary()
+        util = summ.get(f"utilisation/{g}")
+        q = summ.get(f"queue_lots/{g}")
+        w = summ.get(f"wait_h/{g}")
+        ev = f"bottleneck in {names.count(g)} of {len(names)} replications"
+        if util is not None:
+            ev += f"; utilisation {100 * util.mean:.1f}% (highest)"
+        if q is not None:
+            ev += f", average queue {q.mean:.2f} lots"
+        if w is not None and not math.isnan(w.mean):
+            ev += f", mean wait {w.mean:.2f} h"
+        return g, ev
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        bn = self.bottleneck()
+        return {
+            "scenario": self.name,
+            "options": {
+                "days": self.options.days,
+                "warmup_days": self.options.warmup_days,
+                "seed": self.options.seed,
+                "rule": self.options.rule,
+            },
+            "replications": len(self.results),
+            "interrupted": self.interrupted,
+            "warmup_s": [r.warmup_s for r in self.results],
+            "events": sum(r.events for r in self.results),
+            "wall_s": [r.wall_s for r in self.results],
+            "kpis": {k: _json_interval(v) for k, v in self.summary().items()},
+            "per_replication": [
+                {"replication": r.replication, "kpis": _json_dict(r.kpis), "files": r.files}
+                for r in sorted(self.results, key=lambda r: r.replication)
+            ],
+            "bottleneck": None if bn is None else {"group": bn[0], "evidence": bn[1]},
+        }
+
+
+def _json_num(v: float) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def _json_interval(iv: Interval) -> dict[str, Any]:
+    return {k: _json_num(v) if isinstance(v, float) else v for k, v in iv.as_dict().items()}
+
+
+def _json_dict(d: dict[str, float]) -> dict[str, float | None]:
+    return {k: _json_num(v) for k, v in d.items()}
+
+
+def run_experiment(
+    spec: s.PlantSpec,
+    options: RunOptions,
+    replications: int,
+    *,
+    jobs: int | None = None,
+    scheduler: str | Any | None = None,
+    name: str = "scenario",
+    progress: Callable[[int, int], None] | None = None,
+    first_replication: int = 0,
+) -> Experiment:
+    """Run ``replications`` replications and collect them.
+
+    Parameters
+    ----------
+    jobs
+        Local worker processes (None: one per core, at most one per replication; 1 runs
+        in this process).
+    scheduler
+        A Dask scheduler address (``tcp://host:port``) or a ``distributed.Client``: run
+        the replications on that cluster instead.
+    progress
+        Called with (finished, total) after each replication.
+
+    Ctrl-C stops the run and returns the finished replications with ``interrupted`` set.
+    """
+    options.check()
+    check_spec(spec)
+    if replications < 1:
+        msg = f"--replications must be at least 1, got {replications}"
+        raise SimulationError(msg)
+    reps = list(range(first_replication, first_replication + replications))
+    results: list[ReplicationResult] = []
+    exp = Experiment(name, options, results)
+
+    def _done(r: ReplicationResult) -> None:
+        results.append(r)
+        if progress is not None:
+            progress(len(results), len(reps))
+
+    if jobs is None:
+        jobs = min(len(reps), os.cpu_count() or 1)
+    try:
+        if scheduler is not None:
+            _run_dask(spec, options, reps, scheduler, _done)
+        elif jobs <= 1 or len(reps) == 1:
+            for r in reps:
+                _done(run_replication(spec, options, r))
+        else:
+            _run_pool(spec, options, reps, jobs, _done)
+    except KeyboardInterrupt:
+        exp.interrupted = True
+        logger.warning("interrupted after %d of %d replications", len(results), len(reps))
+    results.sort(key=lambda r: r.replication)
+    return exp
+
+
+def _run_pool(
+    spec: s.PlantSpec,
+    options: RunOptions,
+    reps: Sequence[int],
+    jobs: int,
+    done: Callable[[ReplicationResult], None],
+) -> None:
+    ctx = mp.get_context("spawn")
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
+    futs = [pool.submit(run_replication, spec, options, r) for r in reps]
+    try:
+        for f in cf.as_completed(futs):
+            done(f.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in list(getattr(pool, "_processes", {}).values()):
+            p.terminate()
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_dask(
+    spec: s.PlantSpec,
+    options: RunOptions,
+    reps: Sequence[int],
+    scheduler: str | Any,
+    done: Callable[[ReplicationResult], None],
+) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
+        msg = f"--scheduler needs dask.distributed: {exc}"
+        raise SimulationError(msg) from None
+    own = isinstance(scheduler, str)
+    try:
+        client = Client(scheduler, timeout=10) if own else scheduler
+    except (OSError, TimeoutError) as exc:
+        msg = f"cannot reach the Dask scheduler {scheduler}: {exc}"
+        raise SimulationError(msg) from None
+    try:
+        sfut = client.scatter(spec, broadcast=True)
+        futs = [client.submit(run_replication, sfut, options, r, pure=False) for r in reps]
+        try:
+            for f in as_completed(futs):
+                done(f.result())
+        except BaseException:
+            client.cancel(futs)
+            raise
+    finally:
+        if own:
+            client.close()
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass
+class Comparison:
+    """Scenarios run on common random numbers, each compared with the first."""
+
+    experiments: list[Experiment]
+    differences: dict[str, list[Difference]]  # kpi -> one per non-baseline scenario
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "baseline": self.experiments[0].name,
+            "scenarios": [e.to_json() for e in self.experiments],
+            "differences": {
+                k: [
+                    {
+                        "scenario": d.scenario,
+                        "baseline": d.baseline,
+                        "difference": _json_interval(d.interval),
+                        "verdict": d.verdict(),
+                    }
+                    for d in ds
+                ]
+                for k, ds in self.differences.items()
+            },
+        }
+
+
+def compare(
+    specs: Sequence[tuple[str, s.PlantSpec]],
+    options: RunOptions,
+    replications: int,
+    *,
+    jobs: int | None = None,
+    scheduler: str | Any | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """Run every scenario with the same seed and replications and pair their KPIs."""
+    if len(specs) < 2:
+        msg = "compare needs at least two plant files"
+        raise SimulationError(msg)
+    for _, sp in specs:
+        check_spec(sp)
+    exps: list[Experiment] = []
+    total = len(specs) * replications
+    for i, (name, sp) in enumerate(specs):
+        base_done = i * replications
+
+        def _prog(done: int, _n: int, base_done: int = base_done) -> None:
+            if progress is not None:
+                progress(base_done + done, total)
+
+        opts = options
+        if options.out_dir is not None:
+            opts = RunOptions(**{**options.__dict__, "out_dir": str(Path(options.out_dir) / f"scenario-{i}")})
+        e = run_experiment(sp, opts, replications, jobs=jobs, scheduler=scheduler, name=name, progress=_prog)
+        exps.append(e)
+        if e.interrupted:
+            break
+    base = exps[0]
+    diffs: dict[str, list[Difference]] = {}
+    for k in base.kpi_names():
+        for e in exps[1:]:
+            a, b = base.values(k), e.values(k)
+            pairs = [(x, y) for x, y in zip(a, b, strict=False) if not (np.isnan(x) or np.isnan(y))]
+            iv = paired_difference([p[0] for p in pairs], [p[1] for p in pairs])
+            diffs.setdefault(k, []).append(Difference(k, base.name, e.name, iv))
+    return Comparison(exps, diffs)
