@@ -1,0 +1,226 @@
+"""Security for the plant simulator server: certificates, users, client trust.
+
+* **Application certificate.** ``Basic256Sha256`` needs an RSA key and an X.509 certificate
+  whose subject-alternative-name URI equals the server's application URI. On first run one is
+  made (self-signed, valid one year, renewed when expired or when the URI/host no longer
+  match) in ``<user data dir>/factory_twin/pki/server`` or in the ``cert_dir`` given.
+* **Users.** A users file (YAML or JSON) maps user names to passwords, each either plain
+  text or ``"sha256:<hex digest of the UTF-8 password>"`` (print one with
+  ``python -c "from factory_twin.opcua.security import hash_password; print(hash_password('pw'))"``).
+  With a users file, anonymous sessions are refused. Example::
+
+      operator: "sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
+      trainer: plain-text-is-accepted-too
+
+* **Client certificates.** With a trust directory, only client certificates found in it (DER or
+  PEM files) may open a secure channel; others get ``BadCertificateUntrusted``. Without one,
+  any client certificate is accepted (the channel is still signed and encrypted): convenient
+  for a simulator, logged as a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from asyncua import ua
+from asyncua.crypto.permission_rules import User, UserRole
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from factory_twin.errors import ConfigError
+
+if TYPE_CHECKING:
+    from asyncua import Server
+
+logger = logging.getLogger(__name__)
+
+SECURITY_MODES = ("none", "sign", "sign-encrypt")
+APPLICATION_URI = "urn:factory-twin:plant-simulator"
+
+_POLICIES = {
+    "none": [ua.SecurityPolicyType.NoSecurity],
+    "sign": [ua.SecurityPolicyType.Basic256Sha256_Sign],
+    "sign-encrypt": [ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt],
+}
+
+
+def security_policies(mode: str) -> list[ua.SecurityPolicyType]:
+    """Return the endpoint policies offered for ``mode`` ("none", "sign", "sign-encrypt")."""
+    try:
+        return list(_POLICIES[mode])
+    except KeyError:
+        msg = f"security must be one of {', '.join(SECURITY_MODES)}, got {mode!r}"
+        raise ValueError(msg) from None
+
+
+def default_cert_dir() -> Path:
+    """Return ``<user data dir>/factory_twin/pki/server``."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("factory_twin", appauthor=False)) / "pki" / "server"
+
+
+async def ensure_server_certificate(
+    cert_dir: Path, app_uri: str = APPLICATION_URI, host: str | None = None
+) -> tuple[Path, Path]:
+    """Create (or renew) the server's self-signed certificate in ``cert_dir``.
+
+    Returns
+    -------
+    tuple
+        ``(certificate DER path, private key PEM path)``.
+    """
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+
+    cert_dir.mkdir(parents=True, exist_ok=True)
+    host = host or socket.gethostname()
+    key_path = cert_dir / "server_key.pem"
+    cert_path = cert_dir / "server_cert.der"
+    await setup_self_signed_certificate(
+        key_path,
+        cert_path,
+        app_uri,
+        host,
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+        {"commonName": "factory_twin plant simulator", "organizationName": "factory_twin"},
+    )
+    with contextlib.suppress(OSError):  # e.g. a file system without permissions
+        key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def hash_password(password: str) -> str:
+    """Return the ``sha256:<hex>`` form of ``password`` accepted in users files."""
+    return "sha256:" + hashlib.sha256(password.encode("utf-8")).hexdigest()
+
+
+def check_password(stored: str, given: str) -> bool:
+    """Return True if ``given`` matches ``stored`` (plain text or ``sha256:<hex>``)."""
+    if stored.startswith("sha256:"):
+        return hmac.compare_digest(stored[7:].lower(), hash_password(given)[7:])
+    return hmac.compare_digest(stored.encode("utf-8"), given.encode("utf-8"))
+
+
+def load_users(path: str | Path) -> dict[str, str]:
+    """Read a users file (YAML or JSON mapping ``user: password``).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, unreadable or not a mapping of strings.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"{p}: cannot read users file: {exc.strerror or exc}"
+        raise ConfigError([msg]) from None
+    data: Any
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            from ruamel.yaml import YAML
+
+            data = YAML(typ="safe").load(text)
+    except Exception as exc:
+        msg = f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {exc}"
+        raise ConfigError([msg]) from None
+    if not isinstance(data, dict) or not data:
+        msg = f"{p}: expected a mapping 'user: password' with at least one user"
+        raise ConfigError([msg])
+    users: dict[str, str] = {}
+    problems = []
+    for name, pw in data.items():
+        if not isinstance(name, str) or not name:
+            problems.append(f"{p}: user name {name!r} must be a non-empty string")
+        elif not isinstance(pw, str) or not pw:
+            problems.append(f"{p}: {name}: password must be a non-empty string")
+        else:
+            users[name] = pw
+    if problems:
+        raise ConfigError(problems)
+    return users
+
+
+class PasswordUserManager:
+    """asyncua user manager: anonymous when no users are configured, else name/password.
+
+    Every session gets the ``User`` role (never ``Admin``), so the access levels of the
+    variables decide what a client may write.
+    """
+
+    def __init__(self, users: dict[str, str] | None = None) -> None:
+        self.users = dict(users or {})
+
+    def get_user(
+        self,
+        iserver: Any,
+        username: str | None = None,
+        password: str | None = None,
+        certificate: Any = None,
+    ) -> User | None:
+        """Return the session's user, or None to refuse it."""
+        if not self.users:
+            return User(role=UserRole.User, name=username)
+        if username is None:
+            return None
+        stored = self.users.get(username)
+        if stored is None or password is None or not check_password(stored, password):
+            logger.warning("refused OPC UA login for user %r", username)
+            return None
+        return User(role=UserRole.User, name=username)
+
+
+async def configure_security(
+    server: Server,
+    mode: str,
+    *,
+    cert_dir: Path | None,
+    users: dict[str, str] | None,
+    trust_dir: Path | None,
+    host: str,
+) -> None:
+    """Apply security ``mode``, certificates, users and client trust to an unstarted server."""
+    server.set_security_policy(security_policies(mode))
+    tokens: list[type] = [ua.UserNameIdentityToken] if users else [ua.AnonymousIdentityToken]
+    server.set_identity_tokens(tokens)
+    server.iserver.set_user_manager(PasswordUserManager(users))  # type: ignore[no-untyped-call]
+    server.allow_remote_admin(False)
+    if mode == "none" and not users:
+        return
+    # Username tokens on a no-security endpoint are encrypted with the server certificate,
+    # so a certificate is made whenever users exist, too.
+    cdir = cert_dir or default_cert_dir()
+    cert, key = await ensure_server_certificate(cdir, APPLICATION_URI, host)
+    await server.set_application_uri(APPLICATION_URI)
+    await server.load_certificate(str(cert))
+    await server.load_private_key(str(key))
+    if mode != "none":
+        if trust_dir is not None:
+            from asyncua.crypto.truststore import TrustStore
+            from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+
+            trust_dir.mkdir(parents=True, exist_ok=True)
+            store = TrustStore([trust_dir], [])
+            await store.load()
+            server.set_certificate_validator(
+                CertificateValidator(
+                    CertificateValidatorOptions.TRUSTED_VALIDATION
+                    | CertificateValidatorOptions.PEER_CLIENT,
+                    store,
+                )
+            )
+        else:
+            logger.warning(
+                "security %s without a client trust directory: any client certificate is "
+                "accepted (the channel is still signed%s)",
+                mode,
+                " and encrypted" if mode == "sign-encrypt" else "",
+            )
