@@ -276,10 +276,39 @@ def validate_spec(spec: s.PlantSpec) -> list[str]:
 
 def json_schema() -> dict[str, Any]:
     """Return the JSON Schema of the plant file format (for editors such as VS Code)."""
-    sch = s.PlantSpec.model_json_schema()
+    sch = _allow_bare_numbers(s.PlantSpec.model_json_schema())
     sch["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     sch["title"] = f"factory_twin plant file, schema version {s.SCHEMA_VERSION}"
     return sch
+
+
+_DIST_REFS = {
+    f"#/$defs/{name}"
+    for name in ("Constant", "Exponential", "Uniform", "Triangular", "Normal", "Lognormal", "Gamma")
+}
+
+
+def _allow_bare_numbers(node: Any) -> Any:
+    """Let every distribution field also accept a bare number, as :func:`load_plant` does.
+
+    pydantic's schema only knows the ``{dist: ...}`` mappings; the loader turns a bare
+    number into a constant first, so without this an editor would flag valid files.
+    """
+    if isinstance(node, list):
+        return [_allow_bare_numbers(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _allow_bare_numbers(v) for k, v in node.items()}
+    one_of = out.get("oneOf")
+    if isinstance(one_of, list) and one_of and all(
+        isinstance(x, dict) and x.get("$ref") in _DIST_REFS for x in one_of
+    ):
+        dist = {"oneOf": one_of}
+        if "discriminator" in out:
+            dist["discriminator"] = out.pop("discriminator")
+        del out["oneOf"]
+        out["anyOf"] = [{"type": "number", "minimum": 0}, dist]
+    return out
 
 
 def json_schema_text() -> str:
