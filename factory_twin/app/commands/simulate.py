@@ -1,0 +1,147 @@
+"""Run a discrete-event simulation of a plant: replications, warm-up, KPIs with CIs.
+
+Replications run in parallel local processes (or on a Dask cluster with --scheduler) and
+give identical results whichever runs them. Prints a KPI table (mean ± 95% confidence
+half-width); with --out writes summary.json and, per replication, the record tables as
+Parquet (steps, states, wip, lots, qtime). Ctrl-C stops and keeps finished replications.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from factory_twin.errors import SimulationError
+from factory_twin.model.config import atomic_write_text, load_plant
+from factory_twin.model.schema import DispatchRule
+from factory_twin.sim.report import kpi_table
+from factory_twin.sim.runner import Experiment, RunOptions, run_experiment
+
+
+def warmup_arg(text: str) -> float | None:
+    """Parse --warmup-days: a number of days or 'auto' (MSER-5)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        msg = f"expected a number of days or 'auto', got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """Arguments shared by simulate and compare."""
+    p.add_argument("--days", type=float, default=30.0, help="simulated days per replication (30)")
+    p.add_argument(
+        "--warmup-days", type=warmup_arg, default=0.0, metavar="W",
+        help="warm-up to delete: days, or 'auto' for MSER-5 (0)",
+    )  # fmt: skip
+    p.add_argument("--replications", type=int, default=5, metavar="R", help="replications (5)")
+    p.add_argument("--seed", type=int, default=0, help="scenario seed (0)")
+    p.add_argument(
+        "--rule", choices=[r.value for r in DispatchRule], default=None,
+        help="dispatching rule for every tool group (default: each group's own)",
+    )  # fmt: skip
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="local worker processes (one per core)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="run on this Dask cluster")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write results here")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--summary-only", action="store_true",
+        help="write only summary.json, not the per-replication record tables",
+    )  # fmt: skip
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add this command's arguments."""
+    p.add_argument("plant", type=Path, metavar="PLANT.yaml", help="plant file")
+    add_common(p)
+
+
+def options_from(args: argparse.Namespace, out_dir: Path | None) -> RunOptions:
+    """Build and check the run options from parsed arguments."""
+    if args.jobs is not None and args.jobs < 1:
+        msg = f"--jobs must be at least 1, got {args.jobs}"
+        raise SimulationError(msg)
+    if args.replications < 1:
+        msg = f"--replications must be at least 1, got {args.replications}"
+        raise SimulationError(msg)
+    opts = RunOptions(
+        days=args.days,
+        warmup_days=args.warmup_days,
+        seed=args.seed,
+        rule=args.rule,
+        out_dir=str(out_dir) if out_dir is not None and not args.summary_only else None,
+    )
+    opts.check()
+    return opts
+
+
+class Progress:
+    """A tqdm bar on a terminal, nothing otherwise."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        self.bar: Any = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="rep", file=sys.stderr)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def finish(exp_json: dict[str, Any], text: str, args: argparse.Namespace, interrupted: bool, done: int) -> int:
+    """Write summary.json, print the table or JSON, return the exit code."""
+    if args.out is not None:
+        atomic_write_text(args.out / "summary.json", json.dumps(exp_json, indent=2, allow_nan=False))
+    if args.json:
+        print(json.dumps(exp_json, indent=2, allow_nan=False))
+    else:
+        print(text)
+    if interrupted:
+        print(
+            f"factory-twin: interrupted: kept {done} finished replication(s)"
+            + (f" in {args.out}" if args.out is not None else ""),
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate; return 0, 2 on bad input, 130 if interrupted."""
+    spec = load_plant(args.plant).spec
+    try:
+        opts = options_from(args, args.out)
+        from factory_twin.sim.model import check_spec
+
+        check_spec(spec)
+    except SimulationError as exc:
+        print(f"factory-twin: error: {args.plant}: {exc}", file=sys.stderr)
+        return 2
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    bar = Progress(args.replications, args.plant.stem)
+    try:
+        exp: Experiment = run_experiment(
+            spec, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler,
+            name=args.plant.stem, progress=bar,
+        )  # fmt: skip
+    finally:
+        bar.close()
+    if not exp.results:
+        print("factory-twin: interrupted before any replication finished", file=sys.stderr)
+        return 130
+    data = exp.to_json()
+    data["plant"] = str(args.plant)
+    return finish(data, kpi_table(exp), args, exp.interrupted, len(exp.results))

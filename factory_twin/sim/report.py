@@ -1,0 +1,119 @@
+"""Plain-text tables of simulation results (KPIs with confidence intervals, differences)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from factory_twin.sim.runner import Comparison, Experiment
+from factory_twin.sim.stats import Interval
+
+_MAIN = [
+    ("throughput_lots_per_day", "throughput (lots/day)"),
+    ("throughput_wafers_per_day", "throughput (wafers/day)"),
+    ("cycle_time_mean_h", "cycle time mean (h)"),
+    ("cycle_time_p50_h", "cycle time p50 (h)"),
+    ("cycle_time_p95_h", "cycle time p95 (h)"),
+    ("x_factor", "X-factor (CT / RPT)"),
+    ("wip_lots", "WIP (lots, time average)"),
+    ("moves_per_day", "moves/day"),
+    ("qtime_violations", "queue-time violations"),
+    ("scrapped_lots", "scrapped lots"),
+]
+
+
+def _fmt(v: float) -> str:
+    if v is None or math.isnan(v):
+        return "-"
+    if math.isinf(v):
+        return "inf"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 0.01 or a == 0:
+        return f"{v:.3f}"
+    return f"{v:.2e}"
+
+
+def _row(label: str, iv: Interval, width: int) -> str:
+    hw = "" if math.isnan(iv.half_width) else f"± {_fmt(iv.half_width)}"
+    return f"  {label:<{width}} {_fmt(iv.mean):>12} {hw:<12}"
+
+
+def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
+    """Return the KPI table of an experiment: mean ± half-width of the 95% t interval."""
+    summ = exp.summary()
+    n = len(exp.results)
+    lines = [
+        f"{exp.name}: {n} replication{'s' if n != 1 else ''} of {exp.options.days:g} days"
+        + (
+            f", warm-up {exp.options.warmup_days:g} days"
+            if exp.options.warmup_days is not None
+            else ", warm-up by MSER-5 (mean "
+            + f"{sum(r.warmup_s for r in exp.results) / max(n, 1) / 86400:.2f} days)"
+        )
+        + f", seed {exp.options.seed}"
+        + (f", rule {exp.options.rule}" if exp.options.rule else ""),
+        "  (mean ± half-width of the 95% confidence interval)",
+    ]
+    w = 34
+    for key, label in _MAIN:
+        if key in summ:
+            lines.append(_row(label, summ[key], w))
+    products = sorted({k.split("/", 1)[1] for k in summ if k.startswith("cycle_time_mean_h/")})
+    if len(products) > 1:
+        lines.append("  per product:")
+        for p in products:
+            lines.append(_row(f"{p} throughput (lots/day)", summ[f"throughput_lots_per_day/{p}"], w))
+            lines.append(_row(f"{p} cycle time mean (h)", summ[f"cycle_time_mean_h/{p}"], w))
+            lines.append(_row(f"{p} X-factor", summ[f"x_factor/{p}"], w))
+    groups = [k.split("/", 1)[1] for k in summ if k.startswith("utilisation/")]
+    groups.sort(key=lambda g: -summ[f"utilisation/{g}"].mean)
+    if groups:
+        lines.append(f"  tool groups (top {min(top_groups, len(groups))} by utilisation):")
+        lines.append(
+            f"    {'group':<14} {'util %':>8} {'OEE %':>8} {'down %':>8} {'setup+pm %':>10} "
+            f"{'queue':>8} {'wait h':>8}"
+        )
+        for g in groups[:top_groups]:
+            down = summ[f"e10.unscheduled_down/{g}"].mean
+            sched = summ[f"e10.scheduled_down/{g}"].mean
+            lines.append(
+                f"    {g:<14} {100 * summ[f'utilisation/{g}'].mean:>8.1f} "
+                f"{100 * summ[f'oee/{g}'].mean:>8.1f} {100 * down:>8.1f} {100 * sched:>10.1f} "
+                f"{_fmt(summ[f'queue_lots/{g}'].mean):>8} {_fmt(summ[f'wait_h/{g}'].mean):>8}"
+            )
+    bn = exp.bottleneck()
+    if bn is not None:
+        lines.append(f"  bottleneck: {bn[0]} ({bn[1]})")
+    if exp.interrupted:
+        lines.append("  INTERRUPTED: only the finished replications are summarised")
+    return "\n".join(lines)
+
+
+def comparison_table(cmp: Comparison, kpis: Sequence[str] | None = None) -> str:
+    """Return the paired-difference table of a comparison (scenario minus baseline)."""
+    base = cmp.experiments[0]
+    keys = list(kpis) if kpis is not None else [k for k, _ in _MAIN if k in cmp.differences]
+    bn = base.bottleneck()
+    if kpis is None and bn is not None and f"utilisation/{bn[0]}" in cmp.differences:
+        keys.append(f"utilisation/{bn[0]}")  # the baseline's bottleneck
+    summ = [e.summary() for e in cmp.experiments]
+    lines = [
+        f"baseline: {base.name}; {len(base.results)} paired replications on common random "
+        f"numbers; differences are scenario - baseline with 95% confidence intervals",
+    ]
+    for i, e in enumerate(cmp.experiments[1:], 1):
+        lines.append(f"{e.name} vs {base.name}:")
+        lines.append(f"  {'KPI':<28} {'baseline':>10} {'scenario':>10} {'difference':>22}  verdict")
+        for k in keys:
+            d = cmp.differences[k][i - 1]
+            iv = d.interval
+            diff = f"{_fmt(iv.mean)} ± {_fmt(iv.half_width)}"
+            lines.append(
+                f"  {k:<28} {_fmt(summ[0][k].mean):>10} {_fmt(summ[i][k].mean):>10} {diff:>22}  "
+                f"{d.verdict()}"
+            )
+    return "\n".join(lines)
