@@ -133,6 +133,10 @@ class ExportContext:
         The type's meshes (tool frame, Z up).
     steps
         One :class:`StepInfo` per procedure step, in order.
+    component_slugs
+        Component name -> ``[a-z0-9_]`` slug (unique within the type).
+    bay
+        The bay the tool stands in.
     """
 
     plant_name: str
@@ -143,6 +147,7 @@ class ExportContext:
     geometry: ToolGeometry
     steps: tuple[StepInfo, ...]
     component_slugs: dict[str, str]
+    bay: s.Bay | None = None
 
     def component_node(self, name: str) -> str:
         """Return the node/prim name of component ``name``: ``component_<slug>``."""
@@ -353,6 +358,7 @@ def build_context(
         geometry=geometry,
         steps=tuple(steps),
         component_slugs=slugs,
+        bay=next((b for b in spec.site.bays if b.id == equipment.bay), None),
     )
 
 
