@@ -1,0 +1,296 @@
+"""Run the OPC UA plant simulator server: the plant simulated live, served over OPC UA.
+
+Every tool appears under Objects/Machines/<id> with Identification, State (E10 state, lot,
+recipe, wafer count), Parameters (one AnalogItem per tag, with units and range) and the
+methods Hold, Resume and ResetAlarm; tag limits and breakdowns raise OPC UA alarms.
+Runs until Ctrl-C.
+
+One Python server process updates about 20,000 values a second. A bigger plant can be
+split over N processes (--split N) on consecutive ports, each serving a share of the tools;
+the command prints the endpoints and the plant-file bindings that join them into one plant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing as mp
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+from factory_twin.errors import ConfigError, ConnectionFailed, FactoryTwinError
+from factory_twin.model.config import load_plant
+from factory_twin.model.schema import PlantSpec
+from factory_twin.opcua.security import SECURITY_MODES, load_users
+from factory_twin.opcua.server import DEFAULT_ENDPOINT
+
+logger = logging.getLogger(__name__)
+
+WRITES_PER_SECOND_PER_PROCESS = 20_000  # measured ceiling of one asyncua server process
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add this command's arguments."""
+    p.add_argument("plant", metavar="PLANT.yaml", help="plant file")
+    p.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="where to listen (default: the plant's first endpoint, else "
+        f"{DEFAULT_ENDPOINT}); with --split, the first of consecutive ports",
+    )
+    p.add_argument("--speed", type=float, default=60.0, help="plant seconds per wall second (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the simulation (default 0)")
+    p.add_argument(
+        "--security",
+        choices=SECURITY_MODES,
+        default="none",
+        help="message security: Basic256Sha256 sign or sign-encrypt (default none)",
+    )
+    p.add_argument(
+        "--users",
+        metavar="FILE",
+        help="YAML/JSON file 'user: password' (plain or sha256:<hex>); refuses anonymous logins",
+    )
+    p.add_argument("--cert-dir", metavar="DIR", help="server certificate and key (made on first run)")
+    p.add_argument(
+        "--trust-dir",
+        metavar="DIR",
+        help="accept only client certificates found here (default: accept any client certificate)",
+    )
+    p.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="let clients write process values (they drive the simulated tag for a while)",
+    )
+    p.add_argument(
+        "--split",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve the plant from N server processes on consecutive ports (default 1)",
+    )
+    p.add_argument(
+        "--no-companion-specs",
+        action="store_true",
+        help="do not load the OPC UA DI/IA/Machinery nodesets even when installed",
+    )
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S wall seconds")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C (or --duration); return the exit code."""
+    doc = load_plant(args.plant)
+    spec = doc.spec
+    if args.speed < 0:
+        raise ConfigError([f"--speed must be >= 0, got {args.speed}"])
+    if args.split < 1:
+        raise ConfigError([f"--split must be >= 1, got {args.split}"])
+    if args.split > len(spec.equipment):
+        msg = f"--split {args.split} is more than the plant's {len(spec.equipment)} tools"
+        raise ConfigError([msg])
+    users = load_users(args.users) if args.users else None
+    endpoint = args.endpoint or (spec.endpoints[0].url if spec.endpoints else DEFAULT_ENDPOINT)
+    u = urlparse(endpoint)
+    if u.scheme != "opc.tcp" or not u.hostname:
+        raise ConfigError([f"--endpoint must look like opc.tcp://host:port/path, got {endpoint!r}"])
+    options = {
+        "speed": args.speed,
+        "seed": args.seed,
+        "security": args.security,
+        "users": users,
+        "cert_dir": Path(args.cert_dir) if args.cert_dir else None,
+        "trust_dir": Path(args.trust_dir) if args.trust_dir else None,
+        "allow_client_writes": bool(args.allow_writes),
+        "load_companion_specs": not args.no_companion_specs,
+    }
+    if args.split == 1:
+        return asyncio.run(_serve(spec, endpoint, None, options, args.duration, announce=True))
+    return _serve_split(args.plant, spec, endpoint, options, args.split, args.duration)
+
+
+def endpoint_with_port(endpoint: str, offset: int) -> str:
+    """Return ``endpoint`` with its port moved by ``offset`` (4840 when it has none)."""
+    u = urlparse(endpoint)
+    port = (u.port or 4840) + offset
+    return urlunparse(u._replace(netloc=f"{u.hostname}:{port}"))
+
+
+def split_equipment(spec: PlantSpec, parts: int) -> list[list[str]]:
+    """Split the tools into ``parts`` groups of about equal tag counts, keeping file order."""
+    weights = [(e.id, 8 + len(spec.equipment_type(e.type).tags)) for e in spec.equipment]
+    total = sum(w for _, w in weights)
+    groups: list[list[str]] = [[] for _ in range(parts)]
+    acc = 0
+    for i, (eid, w) in enumerate(weights):
+        remaining_tools = len(weights) - i
+        g = min(parts - 1, int(acc * parts / total))
+        # leave at least one tool for every later group
+        g = max(g, parts - remaining_tools)
+        groups[g].append(eid)
+        acc += w
+    return groups
+
+
+async def _serve(
+    spec: PlantSpec,
+    endpoint: str,
+    equipment: list[str] | None,
+    options: dict[str, Any],
+    duration: float | None,
+    *,
+    announce: bool,
+) -> int:
+    from factory_twin.app.simulator import EmbeddedPlantSimulator
+
+    sim = EmbeddedPlantSimulator(spec, endpoint=endpoint, equipment=equipment, **options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await sim.start()
+    except ConnectionFailed:
+        raise
+    except OSError as exc:
+        msg = f"cannot serve on {endpoint}: {exc}"
+        raise FactoryTwinError(msg) from None
+    server = sim.server
+    assert server is not None
+    if announce:
+        n_tags = sum(len(spec.equipment_type(e.type).tags) for e in server.equipment)
+        print(f"serving {spec.site.name}: {len(server.equipment)} tools, {n_tags} tags")
+        print(f"endpoint: {server.endpoint_url}  (security {options['security']})")
+        print(f"namespace: urn:factory-twin:plant (ns={server.namespace_index})")
+        print(
+            "companion specs: "
+            + ("DI, IA, Machinery" if server.companion.loaded else "not loaded (own types)")
+        )
+        print(f"speed: {options['speed']:g} plant seconds per second; Ctrl-C stops", flush=True)
+    try:
+        if duration is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), duration)
+        else:
+            await stop.wait()
+    finally:
+        await sim.stop()
+    if announce:
+        print(f"stopped at plant time {sim.now_s:.0f} s", flush=True)
+    return 0
+
+
+def _child(
+    plant: str,
+    endpoint: str,
+    equipment: list[str],
+    options: dict[str, Any],
+    duration: float | None,
+    ready: Any,
+    verbosity: int,
+) -> None:
+    logging.basicConfig(
+        level=verbosity, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+    )
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
+    spec = load_plant(plant).spec
+
+    async def main() -> int:
+        from factory_twin.app.simulator import EmbeddedPlantSimulator
+
+        sim = EmbeddedPlantSimulator(spec, endpoint=endpoint, equipment=equipment, **options)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        try:
+            await sim.start()
+        except Exception as exc:
+            ready.put((endpoint, f"error: {exc}"))
+            return 1
+        ready.put((sim.endpoint_url, "ok"))
+        try:
+            if duration is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), duration)
+            else:
+                await stop.wait()
+        finally:
+            await sim.stop()
+        return 0
+
+    sys.exit(asyncio.run(main()))
+
+
+def _serve_split(
+    plant: str,
+    spec: PlantSpec,
+    endpoint: str,
+    options: dict[str, Any],
+    parts: int,
+    duration: float | None,
+) -> int:
+    groups = split_equipment(spec, parts)
+    ctx = mp.get_context("spawn")
+    ready = ctx.Queue()
+    procs = []
+    urls = [endpoint_with_port(endpoint, i) for i in range(parts)]
+    level = logging.getLogger().getEffectiveLevel()
+    for i, (url, group) in enumerate(zip(urls, groups, strict=True)):
+        p = ctx.Process(
+            target=_child,
+            args=(plant, url, group, options, duration, ready, level),
+            name=f"plant-server-{i + 1}",
+            daemon=True,
+        )
+        p.start()
+        procs.append(p)
+    failed = False
+    try:
+        started = {}
+        deadline = time.monotonic() + 300
+        while len(started) < parts and time.monotonic() < deadline:
+            try:
+                url, status = ready.get(timeout=1.0)
+            except Exception:
+                if not any(p.is_alive() for p in procs):
+                    break
+                continue
+            started[url] = status
+        for url in urls:
+            status = started.get(url, "did not start")
+            if status != "ok":
+                failed = True
+                print(f"factory-twin: error: sub-server {url}: {status}", file=sys.stderr)
+        if failed:
+            return 1
+        n_tags = sum(len(spec.equipment_type(e.type).tags) for e in spec.equipment)
+        print(f"serving {spec.site.name}: {len(spec.equipment)} tools, {n_tags} tags from {parts} processes")
+        print("Bind the tools to these endpoints in the plant file:\n")
+        print("endpoints:")
+        for i, url in enumerate(urls):
+            print(f'  - {{id: sim{i + 1}, url: "{url}", security: {options["security"]}}}')
+        print("\n# and in 'equipment', give each tool its endpoint:")
+        for i, group in enumerate(groups):
+            print(f"#   sim{i + 1}: {', '.join(group)}")
+            print(f"#     e.g.  - {{id: {group[0]}, ..., opcua: {{endpoint: sim{i + 1}}}}}")
+        print("\nCtrl-C stops", flush=True)
+        while any(p.is_alive() for p in procs):
+            for p in procs:
+                p.join(timeout=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=15)
+            if p.is_alive():
+                p.kill()
+    print("stopped", flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,333 @@
+"""The embedded plant simulator: a live simulation served over OPC UA.
+
+:class:`EmbeddedPlantSimulator` runs :class:`factory_twin.sim.live.LiveSimulation` in real
+time times ``speed`` and feeds its events to a :class:`factory_twin.opcua.server.PlantServer`,
+all on one asyncio loop. The server's Hold/Resume methods reach the simulation, so a client
+(the desktop app, UaExpert, node-opcua) sees the plant react.
+
+The simulation advances in fixed steps of ``tick_s * speed`` plant seconds, one step every
+``tick_s`` wall seconds, catching up (at most :data:`MAX_CATCH_UP` steps at once) when the
+loop was busy. Fixed steps make a run reproducible for a given seed, so the sub-servers of a
+split plant (``factory-twin serve --split N``), each running the whole simulation and serving
+a part of it, tell the same story.
+
+Examples
+--------
+From asyncio::
+
+    sim = EmbeddedPlantSimulator(spec, endpoint="opc.tcp://127.0.0.1:4840/factory_twin/")
+    await sim.start()
+    ...
+    await sim.stop()
+
+From a GUI thread::
+
+    sim = EmbeddedPlantSimulator(spec, endpoint=url)
+    loop = sim.run_in_thread()          # an AsyncioThread running the simulator
+    sim.submit(sim.hold_async("ETCH-01")).result()
+    sim.stop_in_thread()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
+from typing import Any
+
+from factory_twin.model.events import PlantEvent
+from factory_twin.model.schema import PlantSpec
+from factory_twin.opcua.loop import AsyncioThread
+from factory_twin.opcua.server import DEFAULT_ENDPOINT, PlantServer
+
+logger = logging.getLogger(__name__)
+
+MAX_CATCH_UP = 8  # steps done at once after a stall; beyond that the simulation falls behind
+
+EventListener = Callable[[list[PlantEvent]], None]
+
+
+class EmbeddedPlantSimulator:
+    """A plant simulation served by an OPC UA plant simulator server.
+
+    Parameters
+    ----------
+    spec
+        The plant.
+    endpoint
+        Where the server listens.
+    speed
+        Plant seconds per wall second (60 = one plant minute a second). 0 pauses.
+    seed
+        Seed of the simulation's random streams.
+    tick_s
+        Wall seconds between simulation steps.
+    tag_period_s
+        Plant seconds between tag samples; default ``max(1, speed * tick_s)``, i.e. about one
+        sample of each tag per step, whatever the speed.
+    equipment
+        Serve only these tools (the whole plant is still simulated); default all.
+    **server_options
+        Passed to :class:`PlantServer` (``security``, ``users``, ``cert_dir``, ``trust_dir``,
+        ``allow_client_writes``, ``load_companion_specs``).
+    """
+
+    def __init__(
+        self,
+        spec: PlantSpec,
+        *,
+        endpoint: str = DEFAULT_ENDPOINT,
+        speed: float = 60.0,
+        seed: int = 0,
+        tick_s: float = 0.25,
+        tag_period_s: float | None = None,
+        equipment: Iterable[str] | None = None,
+        security: str = "none",
+        users: dict[str, str] | None = None,
+        cert_dir: Path | None = None,
+        trust_dir: Path | None = None,
+        allow_client_writes: bool = False,
+        load_companion_specs: bool = True,
+        force_duration_s: float = 600.0,
+    ) -> None:
+        if speed < 0:
+            msg = f"speed must be >= 0, got {speed}"
+            raise ValueError(msg)
+        if tick_s <= 0:
+            msg = f"tick_s must be > 0, got {tick_s}"
+            raise ValueError(msg)
+        self.spec = spec
+        self.seed = seed
+        self.tick_s = tick_s
+        self._speed = float(speed)
+        self.tag_period_s = tag_period_s if tag_period_s is not None else max(1.0, speed * tick_s)
+        self.force_duration_s = force_duration_s
+        self._equipment = None if equipment is None else list(equipment)
+        self._server_options: dict[str, Any] = {
+            "security": security,
+            "users": users,
+            "cert_dir": cert_dir,
+            "trust_dir": trust_dir,
+            "allow_client_writes": allow_client_writes,
+            "load_companion_specs": load_companion_specs,
+            "equipment": self._equipment,
+        }
+        self._endpoint = endpoint
+        self.server: PlantServer | None = None
+        self.sim: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._listeners: list[EventListener] = []
+        self._thread: AsyncioThread | None = None
+        self._own_thread = False
+        self.steps = 0
+        self.events_applied = 0
+        self.behind_s = 0.0
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def endpoint_url(self) -> str:
+        """The server's URL (the configured one before :meth:`start`)."""
+        return self.server.endpoint_url if self.server is not None else self._endpoint
+
+    @property
+    def speed(self) -> float:
+        """Plant seconds per wall second; set it at any time (0 pauses)."""
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        if value < 0:
+            msg = f"speed must be >= 0, got {value}"
+            raise ValueError(msg)
+        self._speed = float(value)
+
+    @property
+    def now_s(self) -> float:
+        """Plant time of the simulation (0 before the first start)."""
+        return float(self.sim.now_s) if self.sim is not None else 0.0
+
+    @property
+    def running(self) -> bool:
+        """True while the server runs and the simulation advances."""
+        return self._task is not None and not self._task.done()
+
+    def add_listener(self, listener: EventListener) -> None:
+        """Call ``listener(events)`` (on the loop thread) with every batch the server gets."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: EventListener) -> None:
+        """Stop calling ``listener``."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def _make_simulation(self) -> Any:
+        from factory_twin.sim.live import LiveSimulation
+
+        return LiveSimulation(self.spec, seed=self.seed, tag_period_s=self.tag_period_s)
+
+    async def start(self) -> None:
+        """Start the server and the simulation (again, after :meth:`stop`: same plant time)."""
+        if self.running:
+            return
+        if self.sim is None:
+            self.sim = self._make_simulation()
+        server = PlantServer(self.spec, endpoint=self._endpoint, **self._server_options)
+        server.on_method = self._on_method
+        server.on_write = self._on_write
+        await server.start()
+        self.server = server
+        await self._deliver(self.sim.snapshot())
+        self._task = asyncio.create_task(self._run(), name="plant-simulator")
+
+    async def stop(self) -> None:
+        """Stop advancing and stop the server (the simulation state is kept)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        server, self.server = self.server, None
+        if server is not None:
+            await server.stop()
+
+    async def __aenter__(self) -> EmbeddedPlantSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_t = loop.time() + self.tick_s
+        while True:
+            await asyncio.sleep(max(0.0, next_t - loop.time()))
+            due = int((loop.time() - next_t) // self.tick_s) + 1
+            steps = min(due, MAX_CATCH_UP)
+            if due > MAX_CATCH_UP:
+                lost = (due - MAX_CATCH_UP) * self.tick_s
+                self.behind_s += lost
+                logger.warning(
+                    "plant simulator cannot keep up at speed %g: skipped %.1f s of wall time",
+                    self._speed,
+                    lost,
+                )
+            next_t += due * self.tick_s
+            for _ in range(steps):
+                await self.step(self._speed * self.tick_s)
+
+    async def step(self, dt_s: float) -> int:
+        """Advance the simulation ``dt_s`` plant seconds now and serve what happened."""
+        if dt_s <= 0 or self.sim is None:
+            return 0
+        try:
+            events = self.sim.advance(dt_s)
+        except Exception:
+            # A simulation bug must not take the server down with it; it is logged and the
+            # plant stands still until the next step.
+            logger.exception("simulation step failed at t=%.1f s", self.now_s)
+            return 0
+        self.steps += 1
+        return await self._deliver(events)
+
+    async def _deliver(self, events: list[PlantEvent]) -> int:
+        if self.server is None or not events:
+            return 0
+        n = await self.server.apply(events)
+        self.events_applied += len(events)
+        for listener in list(self._listeners):
+            try:
+                listener(events)
+            except Exception:
+                logger.exception("simulator listener failed")
+        return n
+
+    # ------------------------------------------------------------------ commands
+
+    def _on_method(self, equipment: str, method: str) -> bool:
+        if self.sim is None:
+            return False
+        if method == "Hold":
+            return bool(self.sim.hold(equipment))
+        if method == "Resume":
+            return bool(self.sim.resume(equipment))
+        return method == "ResetAlarm"
+
+    def _on_write(self, equipment: str, tag: str, value: Any) -> None:
+        if self.sim is None:
+            return
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return
+        self.sim.force_tag(equipment, tag, v, self.force_duration_s)
+
+    def hold(self, equipment: str) -> bool:
+        """Hold a tool (call on the loop thread, or use :meth:`submit`)."""
+        return self._on_method(equipment, "Hold")
+
+    def resume(self, equipment: str) -> bool:
+        """Resume a held tool."""
+        return self._on_method(equipment, "Resume")
+
+    def inject_breakdown(self, equipment: str, duration_s: float) -> None:
+        """Break a tool down for ``duration_s`` plant seconds (a drill fault)."""
+        if self.sim is not None:
+            self.sim.inject_breakdown(equipment, duration_s)
+
+    def force_tag(self, equipment: str, tag: str, value: float, duration_s: float) -> None:
+        """Hold a tag at ``value`` for ``duration_s`` plant seconds (a drill fault)."""
+        if self.sim is not None:
+            self.sim.force_tag(equipment, tag, value, duration_s)
+
+    # ------------------------------------------------------------------ threads
+
+    def run_in_thread(self, thread: AsyncioThread | None = None, timeout: float = 120.0) -> AsyncioThread:
+        """Start on ``thread`` (or a new :class:`AsyncioThread`); wait until serving.
+
+        Raises whatever :meth:`start` raises (e.g. ConnectionFailed for a taken port).
+        """
+        if thread is None:
+            thread = AsyncioThread(name="plant-simulator")
+            self._own_thread = True
+        thread.start()
+        self._thread = thread
+        thread.run(self.start(), timeout=timeout)
+        return thread
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Run a coroutine on the simulator's thread (after :meth:`run_in_thread`)."""
+        if self._thread is None:
+            coro.close()
+            msg = "the simulator is not running in a thread"
+            raise RuntimeError(msg)
+        return self._thread.submit(coro)
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        """Call ``fn(*args)`` on the simulator's thread (e.g. ``sim.call(sim.hold, "ETCH-01")``)."""
+
+        async def run() -> Any:
+            return fn(*args)
+
+        return self.submit(run())
+
+    def stop_in_thread(self, timeout: float = 30.0) -> None:
+        """Stop the simulator started by :meth:`run_in_thread` (and its own thread)."""
+        thread = self._thread
+        if thread is None:
+            return
+        try:
+            if thread.is_running():
+                thread.run(self.stop(), timeout=timeout)
+        finally:
+            self._thread = None
+            if self._own_thread:
+                thread.stop()
+                self._own_thread = False
