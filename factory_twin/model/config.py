@@ -402,9 +402,11 @@ def _format_validation(exc: ValidationError, raw: Any, source: str) -> list[str]
             loc = loc[:-1]
             line = _line_of(raw, loc)
             msg = _tuple_message(loc[-1], _value_at(raw, loc))
-        elif loc and loc[-1] in _TUPLE_FIELDS and err["type"] in {
-            "too_short", "too_long", "tuple_type", "list_type"
-        }:
+        elif loc and loc[-1] in _TUPLE_FIELDS and (
+            err["type"] in {"too_short", "too_long", "tuple_type", "list_type"}
+            # a list too short: pydantic reports the missing item, which is not in the file
+            or (err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int))
+        ):
             msg = _tuple_message(loc[-1], _value_at(raw, loc))
         text = f"{source}:{line}: {_path(loc)}: {msg}"
         if text not in seen:
