@@ -1,0 +1,354 @@
+"""Pieces shared by the plant client, ``browse``, ``import`` and ``record``.
+
+Connecting with or without security (a self-signed client certificate is made on first
+use), turning asyncua failures into one clear sentence, walking browse paths whose names
+may or may not carry a namespace prefix, and mapping OPC UA data types to plant tag types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from asyncua import Client, Node, ua
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+
+from factory_twin.errors import ConnectionFailed
+from factory_twin.model.schema import SecurityMode, TagType
+
+logger = logging.getLogger(__name__)
+
+PLANT_NAMESPACE = "urn:factory-twin:plant"
+CLIENT_APP_URI = "urn:factory-twin:client"
+
+# Built-in data type node ids (namespace 0) grouped by the plant tag type they can carry.
+_FLOAT_TYPES = {10, 11}  # Float, Double
+_INT_TYPES = {2, 3, 4, 5, 6, 7, 8, 9}  # SByte .. UInt64
+_BOOL_TYPES = {1}
+_STRING_TYPES = {12, 21}  # String, LocalizedText
+_ABSTRACT_NUMBER = {26, 27, 28}  # Number, Integer, UInteger
+ENUMERATION = 29
+
+DATA_TYPE_NAMES = {
+    1: "Boolean", 2: "SByte", 3: "Byte", 4: "Int16", 5: "UInt16", 6: "Int32", 7: "UInt32",
+    8: "Int64", 9: "UInt64", 10: "Float", 11: "Double", 12: "String", 13: "DateTime",
+    15: "ByteString", 17: "NodeId", 21: "LocalizedText", 24: "BaseDataType", 26: "Number",
+    27: "Integer", 28: "UInteger", 29: "Enumeration",
+}  # fmt: skip
+
+SECURITY_MODES = {
+    SecurityMode.SIGN: ua.MessageSecurityMode.Sign,
+    SecurityMode.SIGN_ENCRYPT: ua.MessageSecurityMode.SignAndEncrypt,
+}
+
+
+def data_type_name(dt: ua.NodeId | None) -> str:
+    """Return a readable name of a DataType node id (``ns=2;i=3003`` if not built in)."""
+    if dt is None:
+        return "?"
+    if dt.NamespaceIndex == 0 and isinstance(dt.Identifier, int):
+        return DATA_TYPE_NAMES.get(dt.Identifier, f"i={dt.Identifier}")
+    return dt.to_string()
+
+
+def tag_type_of(dt: ua.NodeId | None) -> TagType | None:
+    """Return the plant tag type a node of DataType ``dt`` carries (None if no fit)."""
+    if dt is None or dt.NamespaceIndex != 0 or not isinstance(dt.Identifier, int):
+        return None
+    i = dt.Identifier
+    if i in _FLOAT_TYPES or i == 26:
+        return TagType.FLOAT
+    if i in _INT_TYPES or i in (27, 28, ENUMERATION):
+        return TagType.INT
+    if i in _BOOL_TYPES:
+        return TagType.BOOL
+    if i in _STRING_TYPES:
+        return TagType.STRING
+    return None
+
+
+def type_fits(expected: TagType, dt: ua.NodeId | None) -> bool:
+    """Return True if a node of DataType ``dt`` can serve a tag of type ``expected``.
+
+    Integer nodes may serve float tags (a count is a number); the reverse is refused
+    because the fraction would be lost. Custom (non namespace 0) and enumeration types
+    serve integer tags; unknown types are accepted only for their exact match.
+    """
+    got = tag_type_of(dt)
+    if got is None:
+        # a custom enumeration or structure: integer tags may use enumerations
+        return expected is TagType.INT and dt is not None and dt.NamespaceIndex != 0
+    if got is expected:
+        return True
+    return expected is TagType.FLOAT and got is TagType.INT
+
+
+def value_fits(expected: TagType, value: Any) -> bool:
+    """Return True if a received Python value is of the kind a tag of type ``expected`` holds."""
+    if expected is TagType.BOOL:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if expected is TagType.FLOAT:
+        return isinstance(value, int | float)
+    if expected is TagType.INT:
+        return isinstance(value, int)
+    return isinstance(value, str | ua.LocalizedText)
+
+
+def variant_type_for(dt: ua.NodeId | None) -> ua.VariantType | None:
+    """Return the Variant type to write to a node of DataType ``dt`` (None if unknown)."""
+    if dt is None or dt.NamespaceIndex != 0 or not isinstance(dt.Identifier, int):
+        return None
+    i = dt.Identifier
+    if i in _FLOAT_TYPES | _INT_TYPES | _BOOL_TYPES or i in (12, 21):
+        return ua.VariantType(i)
+    if i == ENUMERATION:
+        return ua.VariantType.Int32
+    return None
+
+
+def to_epoch(ts: datetime | None) -> float | None:
+    """Return a POSIX time from an asyncua timestamp (naive ones are UTC)."""
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    t = ts.timestamp()
+    return t if t > 0 else None
+
+
+def describe_error(exc: BaseException) -> str:
+    """Turn a connection or service failure into one sentence for a user."""
+    if isinstance(exc, ConnectionFailed):
+        return str(exc)
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the server running and the port right?)"
+    if isinstance(exc, socket.gaierror):
+        return f"host name not found ({exc.strerror})"
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "no answer in time (server down, firewall, or wrong host)"
+    if isinstance(exc, ua.UaStatusCodeError):
+        try:
+            name = ua.StatusCode(exc.code).name
+        except Exception:
+            name = f"0x{exc.code:08X}"
+        hints = {
+            "BadSecurityPolicyRejected": "the server refuses this security policy/mode",
+            "BadSecurityModeRejected": "the server refuses this security mode",
+            "BadCertificateUntrusted": "the server does not trust our client certificate "
+            "(copy it into the server's trusted certificates)",
+            "BadCertificateInvalid": "a certificate was rejected as invalid",
+            "BadSecurityChecksFailed": "security checks failed (certificate not trusted, or wrong "
+            "security settings)",
+            "BadUserAccessDenied": "login refused (user name or password wrong)",
+            "BadIdentityTokenRejected": "login refused (user name or password wrong)",
+            "BadIdentityTokenInvalid": "login refused (this kind of login is not offered)",
+            "BadTooManySessions": "the server has too many sessions open",
+        }
+        hint = hints.get(name, "")
+        return f"{name}: {hint}" if hint else name
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    return str(exc) or type(exc).__name__
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How to reach one server."""
+
+    url: str
+    security: SecurityMode = SecurityMode.NONE
+    username: str | None = None
+    password: str | None = None
+    cert_dir: Path | None = None
+    timeout_s: float = 4.0
+    watchdog_s: float = 1.0
+
+
+def default_cert_dir() -> Path:
+    """Return the folder that holds our client certificate when none is given."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("factory_twin", appauthor=False)) / "pki"
+
+
+async def ensure_client_certificate(cert_dir: Path | None) -> tuple[Path, Path]:
+    """Create (once) a self-signed client certificate and key; return their paths.
+
+    The certificate's application URI is :data:`CLIENT_APP_URI`; a server must trust the
+    ``client_cert.der`` file before it accepts signed or encrypted connections from us.
+    """
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    folder = Path(cert_dir) if cert_dir is not None else default_cert_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "client_cert.der", folder / "client_key.pem"
+    if not (cert.is_file() and key.is_file()):
+        logger.info("creating a self-signed client certificate in %s", folder)
+    await setup_self_signed_certificate(
+        key,
+        cert,
+        CLIENT_APP_URI,
+        socket.gethostname(),
+        [ExtendedKeyUsageOID.CLIENT_AUTH],
+        {"commonName": "factory_twin client"},
+    )
+    return cert, key
+
+
+async def make_client(opts: ConnectOptions) -> Client:
+    """Return an asyncua client set up for ``opts`` (not yet connected)."""
+    client = Client(opts.url, timeout=opts.timeout_s, watchdog_intervall=opts.watchdog_s)
+    client.application_uri = CLIENT_APP_URI
+    client.name = client.description = "factory_twin"
+    client.session_timeout = 60_000
+    if opts.username:
+        client.set_user(opts.username)
+        if opts.password is not None:
+            client.set_password(opts.password)
+    if opts.security is not SecurityMode.NONE:
+        cert, key = await ensure_client_certificate(opts.cert_dir)
+        await client.set_security(
+            SecurityPolicyBasic256Sha256,
+            str(cert),
+            str(key),
+            mode=SECURITY_MODES[opts.security],
+        )
+    return client
+
+
+async def offered_modes(url: str, timeout_s: float = 4.0) -> list[str]:
+    """Return the security modes a server offers, e.g. ``['Basic256Sha256/SignAndEncrypt']``."""
+    probe = Client(url, timeout=timeout_s)
+    eps = await probe.connect_and_get_server_endpoints()
+    out = []
+    for ep in eps:
+        pol = ep.SecurityPolicyUri.rsplit("#", 1)[-1]
+        mode = ua.MessageSecurityMode(ep.SecurityMode).name
+        label = "none" if mode == "None_" else f"{pol}/{mode}"
+        if label not in out:
+            out.append(label)
+    return out
+
+
+async def connect(opts: ConnectOptions) -> Client:
+    """Connect to a server; raise :class:`ConnectionFailed` with a clear message if we cannot.
+
+    When the server refuses our security mode the message lists what it offers.
+    """
+    try:
+        client = await make_client(opts)
+        await client.connect()
+    except Exception as exc:
+        reason = describe_error(exc)
+        if isinstance(exc, ua.UaStatusCodeError) or "Security" in reason:
+            try:
+                modes = await offered_modes(opts.url, opts.timeout_s)
+            except Exception:
+                modes = []
+            if modes and _mode_label(opts.security) not in _mode_kinds(modes):
+                reason = (
+                    f"the server does not offer security '{opts.security.value}' "
+                    f"(it offers: {', '.join(modes)}); set 'security' on the endpoint"
+                )
+        msg = f"cannot connect to {opts.url}: {reason}"
+        raise ConnectionFailed(msg) from exc
+    return client
+
+
+def _mode_label(mode: SecurityMode) -> str:
+    return {"none": "none", "sign": "Sign", "sign-encrypt": "SignAndEncrypt"}[mode.value]
+
+
+def _mode_kinds(modes: Iterable[str]) -> set[str]:
+    return {m.rsplit("/", 1)[-1] for m in modes}
+
+
+async def disconnect_quietly(client: Client | None) -> None:
+    """Disconnect, ignoring a server that is already gone."""
+    if client is None:
+        return
+    try:
+        await asyncio.wait_for(client.disconnect(), 3.0)
+    except Exception:
+        logger.debug("disconnect failed (server gone?)", exc_info=True)
+
+
+# --------------------------------------------------------------------------- browse paths
+
+
+def split_browse_path(path: str) -> list[tuple[int | None, str]]:
+    """Split ``'2:Machines/FURN-01/Parameters/2:temperature'`` into (ns or None, name) pairs.
+
+    A leading ``Objects/`` (or ``0:Objects/``) is dropped: paths start at Objects.
+    """
+    parts = [p for p in path.strip("/").split("/") if p]
+    out: list[tuple[int | None, str]] = []
+    for p in parts:
+        ns, sep, name = p.partition(":")
+        if sep and ns.isdigit():
+            out.append((int(ns), name))
+        else:
+            out.append((None, p))
+    if out and out[0][1] == "Objects" and out[0][0] in (None, 0):
+        out = out[1:]
+    return out
+
+
+class BrowseCache:
+    """Children of nodes by browse name, fetched once per node."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._children: dict[ua.NodeId, list[tuple[ua.QualifiedName, ua.NodeId]]] = {}
+
+    async def children(self, nodeid: ua.NodeId) -> list[tuple[ua.QualifiedName, ua.NodeId]]:
+        """Return (browse name, node id) of the hierarchical children of ``nodeid``."""
+        if nodeid not in self._children:
+            node = self.client.get_node(nodeid)
+            refs = await node.get_references(
+                refs=ua.ObjectIds.HierarchicalReferences, direction=ua.BrowseDirection.Forward
+            )
+            self._children[nodeid] = [(r.BrowseName, r.NodeId) for r in refs]
+        return self._children[nodeid]
+
+    async def resolve(self, path: str, start: ua.NodeId | None = None) -> ua.NodeId | None:
+        """Return the node at ``path`` below Objects (or ``start``), or None if it is missing."""
+        current = start or ua.NodeId(ua.ObjectIds.ObjectsFolder)
+        for ns, name in split_browse_path(path):
+            found = None
+            for qn, nid in await self.children(current):
+                if qn.Name == name and (ns is None or qn.NamespaceIndex == ns):
+                    found = nid
+                    break
+            if found is None:
+                return None
+            current = found
+        return current
+
+
+def parse_node_id(text: str) -> ua.NodeId:
+    """Parse a node id string, raising ValueError with the text on failure."""
+    try:
+        return ua.NodeId.from_string(text)
+    except Exception as exc:
+        msg = f"not a node id: {text!r} (expected e.g. 'ns=2;s=FURN-01.Parameters.temperature')"
+        raise ValueError(msg) from exc
+
+
+def now_s() -> float:
+    """Wall-clock time (POSIX seconds)."""
+    return datetime.now(UTC).timestamp()
+
+
+def node_of(client: Client, nodeid: ua.NodeId | str) -> Node:
+    """Return the client's node object for ``nodeid``."""
+    return client.get_node(nodeid)
