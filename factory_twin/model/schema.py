@@ -579,7 +579,11 @@ class RouteStep(Strict):
     """One operation of a route."""
 
     tool_group: str = Field(min_length=1)
-    recipe: str = ""
+    recipe: str = Field(
+        default="",
+        description="process recipe; on batch tools only lots at steps with the same recipe "
+        "share a batch (no recipe: only lots at this same route step)",
+    )
     name: str = ""
     process_time: Distribution
     per: Literal["lot", "wafer", "batch"] = "lot"

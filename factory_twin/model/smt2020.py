@@ -1109,7 +1109,8 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
             report.add(
                 f"tool WAKERESRANK {row['WAKERESRANK']}: choice among idle tools (families)"
             )
-        if row.get("BATCHCRITF"):
+        # Steps get no recipe, so only lots at the same route step share a batch.
+        if row.get("BATCHCRITF") and row["BATCHCRITF"].lower() != "crit_sameroutestep":
             report.add(
                 f"tool BATCHCRITF {row['BATCHCRITF']}: which lots may share a batch (families)"
             )
@@ -1121,7 +1122,10 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
                 ]
             )
         if row.get("STNCAP"):
-            report.add("tool STNCAP: most lots in process at once on a cascading tool (families)")
+            report.add(
+                "tool STNCAP: a cascading tool holds STNCAP lots at once, the next lot's"
+                " wafers entering while the previous lot finishes (families)"
+            )
         if row.get("STNFAMSTEP_ACTLIST"):
             report.add(
                 f"tool STNFAMSTEP_ACTLIST {row['STNFAMSTEP_ACTLIST']}: AutoSched activity list (families)"
