@@ -195,8 +195,8 @@ def test_layout_has_no_overlaps_and_every_tool_inside_its_bay(imported: dict, mo
         assert bx <= min(xs) and max(xs) <= bx + bw and by <= min(ys) and max(ys) <= by + bd, e.id
         boxes.append((min(xs), max(xs), min(ys), max(ys)))
     for b in spec.site.bays:
-        assert 0 <= b.origin_m[0] and b.origin_m[0] + b.size_m[0] <= fw
-        assert 0 <= b.origin_m[1] and b.origin_m[1] + b.size_m[1] <= fd
+        assert b.origin_m[0] >= 0 and b.origin_m[0] + b.size_m[0] <= fw
+        assert b.origin_m[1] >= 0 and b.origin_m[1] + b.size_m[1] <= fd
     # Bays do not overlap each other either.
     rects = [
         (b.origin_m[0], b.origin_m[0] + b.size_m[0], b.origin_m[1], b.origin_m[1] + b.size_m[1])
