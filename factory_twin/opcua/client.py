@@ -94,6 +94,8 @@ STANDARD_TAGS: dict[str, tuple[str, TagType]] = {
     "operation_mode": ("OperationMode", TagType.STRING),
 }
 
+# Machinery MachineryOperationModeEnumeration, as text
+_MODES = {0: "none", 1: "maintenance", 2: "setup", 3: "processing"}
 _BATCH = 1000  # monitored items per CreateMonitoredItems request
 _REFRESH_START, _REFRESH_END = 2787, 2788
 _CODE_RE = re.compile(
@@ -620,6 +622,8 @@ class _EndpointLink:
                 return (value if ok else None), ok
             if isinstance(value, ua.LocalizedText):
                 return value.Text or "", True
+            if b.tag == "operation_mode" and isinstance(value, int) and value in _MODES:
+                return _MODES[value], True
             if value is None:
                 return "", True
             if isinstance(value, str | int) and not isinstance(value, bool):
