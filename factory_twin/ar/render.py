@@ -134,14 +134,16 @@ def render_tool(
     closed = np.array([p.closed for p in geometry.parts])[owner]
     ids, inv_depth = _rasterise(big, pos, faces, closed)
 
-    img = _background(big.width, big.height)
-    hit = ids >= 0
-    img[hit] = colors[ids[hit]]
+    # a background pseudo-triangle per row keeps this one gather instead of masked writes
+    bg = _background(big.height)
+    table = np.vstack([colors.astype(np.float32), bg])
+    rows = len(colors) + np.arange(big.height)[:, None]
+    img = table[np.where(ids >= 0, ids, rows)]
     edges = _edges(ids, owner, tri_normals, inv_depth)
-    img[edges] = img[edges] * 0.25 + _EDGE * 0.75
+    img[edges] = img[edges] * 0.25 + _EDGE.astype(np.float32) * 0.75
     if highlight is not None:
         _xray(img, big, pos, faces, owner, closed, ids, highlight)
-    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+    out = Image.fromarray(img.astype(np.uint8), "RGB")
     if supersample > 1:
         out = out.resize((width, height), Image.Resampling.LANCZOS)
     if markers:
@@ -250,31 +252,35 @@ def _xray(
 def _edges(
     ids: np.ndarray, owner: IntArray, tri_normals: FloatArray, inv_depth: FloatArray
 ) -> np.ndarray:
-    """Return a mask of outline pixels: part boundaries, silhouettes, creases, depth jumps."""
-    part = np.where(ids >= 0, owner[np.maximum(ids, 0)], -1)
-    normal = tri_normals[np.maximum(ids, 0)]
-    depth = np.where(ids >= 0, 1.0 / np.maximum(inv_depth, 1e-12), 0.0)
-    mask = np.zeros(ids.shape, dtype=bool)
-    for a_sl, b_sl in (
-        ((slice(None), slice(None, -1)), (slice(None), slice(1, None))),
-        ((slice(None, -1), slice(None)), (slice(1, None), slice(None))),
-    ):
-        pa, pb = part[a_sl], part[b_sl]
-        diff = pa != pb
-        both = (pa >= 0) & (pb >= 0)
-        crease = both & (np.einsum("ijk,ijk->ij", normal[a_sl], normal[b_sl]) < 0.8)
-        da, db = depth[a_sl], depth[b_sl]
-        jump = both & (np.abs(da - db) > 0.03 * np.minimum(da, db))
-        e = diff | crease | jump
-        mask[a_sl] |= e
-        mask[b_sl] |= e
+    """Return a mask of outline pixels: part boundaries, silhouettes, creases, depth jumps.
+
+    Only neighbours showing different triangles can differ, so the tests run on those
+    pixel pairs alone.
+    """
+    h, w = ids.shape
+    mask = np.zeros((h, w), dtype=bool)
+    for dy, dx in ((0, 1), (1, 0)):
+        a_ids = ids[: h - dy, : w - dx]
+        b_ids = ids[dy:, dx:]
+        ys, xs = np.nonzero(a_ids != b_ids)
+        ta, tb = a_ids[ys, xs], b_ids[ys, xs]
+        both = (ta >= 0) & (tb >= 0)
+        pa = np.where(ta >= 0, owner[np.maximum(ta, 0)], -1)
+        pb = np.where(tb >= 0, owner[np.maximum(tb, 0)], -1)
+        dot = np.einsum("ij,ij->i", tri_normals[np.maximum(ta, 0)], tri_normals[np.maximum(tb, 0)])
+        da = 1.0 / np.maximum(inv_depth[ys, xs], 1e-12)
+        db = 1.0 / np.maximum(inv_depth[ys + dy, xs + dx], 1e-12)
+        jump = np.abs(da - db) > 0.03 * np.minimum(da, db)
+        e = (pa != pb) | (both & ((dot < 0.8) | jump))
+        mask[ys[e], xs[e]] = True
+        mask[ys[e] + dy, xs[e] + dx] = True
     return mask
 
 
-def _background(width: int, height: int) -> FloatArray:
-    t = np.linspace(0.0, 1.0, height)[:, None, None]
-    row = _BACKGROUND_TOP * (1 - t) + _BACKGROUND_BOTTOM * t
-    return np.asarray(np.broadcast_to(row, (height, width, 3)).copy())
+def _background(height: int) -> np.ndarray:
+    """Return the colour of each image row (a light vertical gradient), float32."""
+    u = np.linspace(0.0, 1.0, height)[:, None]
+    return np.asarray(_BACKGROUND_TOP * (1 - u) + _BACKGROUND_BOTTOM * u, dtype=np.float32)
 
 
 def _draw_markers(
