@@ -208,6 +208,14 @@ async def configure_security(
             from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 
             trust_dir.mkdir(parents=True, exist_ok=True)
+            if not any(p.is_file() for p in trust_dir.iterdir()):
+                logger.warning(
+                    "client trust directory %s holds no certificates: every client is refused "
+                    "until its certificate (DER or PEM) is copied there and the server restarted",
+                    trust_dir,
+                )
+                server.set_certificate_validator(_refuse_all)
+                return
             store = TrustStore([trust_dir], [])
             await store.load()
             server.set_certificate_validator(
@@ -224,3 +232,9 @@ async def configure_security(
                 mode,
                 " and encrypted" if mode == "sign-encrypt" else "",
             )
+
+
+async def _refuse_all(certificate: Any, app_description: Any) -> None:
+    from asyncua.common.utils import ServiceError
+
+    raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
