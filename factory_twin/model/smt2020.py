@@ -70,7 +70,7 @@ from factory_twin.model.config import PlantDocument, check_references
 logger = logging.getLogger(__name__)
 
 CITATION = (
-    "Kopp, D., Hassoun, M., Kalir, A., Mönch, L. (2020). SMT2020 - A Semiconductor "
+    "Kopp, D., Hassoun, M., Kalir, A., Mönch, L. (2020). SMT2020 — A Semiconductor "
     "Manufacturing Testbed. IEEE Transactions on Semiconductor Manufacturing 33(4), 522-531."
 )
 
