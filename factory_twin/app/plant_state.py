@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 E10_ORDER: tuple[E10State, ...] = tuple(sorted(E10State, key=lambda s: s.code))
 LOT_TRAVEL_HEIGHT_M = 3.2
-KPI_WINDOW_S = 3600.0
+KPI_WINDOW_S = 3600.0  # plant seconds
+LOT_FORGET_S = 6 * 3600.0  # plant seconds a derived lot stays drawn off-tool
 
 
 class RingBuffer:
@@ -112,6 +113,7 @@ class Kpis:
     moves_total: int = 0
     wip_lots: int = 0
     lots_out_total: int = 0
+    wafers_h: float = 0.0
     state_counts: dict[str, int] = field(default_factory=dict)
     state_time_share: dict[str, float] = field(default_factory=dict)
 
@@ -179,6 +181,11 @@ class PlantState:
                 self._tag_specs[(e.id, t.name)] = t
         # lots
         self.lot_moves: dict[str, LotMove] = {}
+        self.time_scale = 1.0  # plant seconds per second of the data's timestamps
+        self._have_moves = False  # LotMove events arrive (else moves are derived from 'lot' tags)
+        self._lot_tool: dict[str, int] = {}  # lot -> tool it was last seen on
+        self._wafer_times: deque[tuple[float, int]] = deque()
+        self.wafers_total = 0
         self._lots_in: set[str] = set()
         self._moves_times: deque[float] = deque()
         self._exit_times: deque[float] = deque()
@@ -192,6 +199,8 @@ class PlantState:
         # clock extrapolation for animation
         self._clock_wall = time.monotonic()
         self._speed = 0.0
+        self._first_clock: float | None = None
+        self._lots_dirty = False
         self.events_applied = 0
 
     # ------------------------------------------------------------------ look-ups
@@ -223,6 +232,7 @@ class PlantState:
         changed_tags: set[tuple[str, str]] = set()
         alarm_events: list[AlarmEvent] = []
         conn_changed = False
+        self._lots_dirty = False
         lots_changed = False
         clock = self.clock_s
         for ev in events:
@@ -249,6 +259,8 @@ class PlantState:
                 conn_changed = True
         self.events_applied += len(events)
         self._advance_clock(clock)
+        self._prune_lots()
+        lots_changed = lots_changed or self._lots_dirty
         if changed_tools:
             self.states_changed.emit(np.array(sorted(changed_tools), dtype=np.int64))
         if changed_tags:
@@ -282,19 +294,80 @@ class PlantState:
                 self.codes[i] = code
                 self.stale[i] = False
                 changed_tools.add(i)
-        elif ev.tag == "lot":
-            self.lot[i] = "" if ev.value is None else str(ev.value)
+        elif ev.tag == "lot" and not bad:
+            self._lot_tag(i, "" if ev.value is None else str(ev.value), ev.source_ts)
         elif ev.tag == "recipe":
             self.recipe[i] = "" if ev.value is None else str(ev.value)
-        elif ev.tag == "wafer_count":
-            self.wafer_count[i] = None if ev.value is None else int(ev.value)
+        elif ev.tag == "wafer_count" and not bad and ev.value is not None:
+            new = int(ev.value)
+            old = self.wafer_count[i]
+            if old is not None and new > old:
+                self._wafer_times.append((ev.source_ts, new - old))
+                self.wafers_total += new - old
+            self.wafer_count[i] = new
         if isinstance(ev.value, (int, float)) and not bad:
             buf = self.history.get(key)
             if buf is None:
                 buf = self.history[key] = RingBuffer(self.history_len)
             buf.append(ev.source_ts, float(ev.value))
 
+    def _lot_tag(self, i: int, new: str, t: float) -> None:
+        """Follow lots through the tools' ``lot`` tags (the OPC UA path has no LotMove)."""
+        old = self.lot[i]
+        if old == new:
+            return
+        self.lot[i] = new
+        if self._have_moves:
+            return
+        if old:  # the lot finished its step on this tool and waits beside it
+            self._moves_times.append(t)
+            self.moves_total += 1
+        if not new:
+            return
+        prev = self._lot_tool.get(new)
+        self._lot_tool[new] = i
+        self._lots_in.add(new)
+        if prev is None or prev == i:
+            mv = LotMove(new, "", self.ids[i], self.ids[i], t, t)
+        else:
+            dur = min(max(self.transit_s(prev, i) / max(self.time_scale, 1e-9), 0.5), 4.0)
+            mv = LotMove(new, "", self.ids[prev], self.ids[i], t, t + dur)
+        self.lot_moves[new] = mv
+        self._lot_arrays = None
+        self._lots_dirty = True
+
+    def transit_s(self, a: int, b: int) -> float:
+        """Return the plant seconds a carrier needs between tools ``a`` and ``b``."""
+        tr = self.spec.transport
+        if tr.fixed_time is not None:
+            return float(tr.fixed_time.mean)
+        pa = self.spec.equipment[a].position_m
+        pb = self.spec.equipment[b].position_m
+        return tr.handling_s + (abs(pa[0] - pb[0]) + abs(pa[1] - pb[1])) / tr.speed_m_s
+
+    def _prune_lots(self) -> None:
+        """Forget derived lots not on any tool for a while (left the fab or queued unseen)."""
+        if self._have_moves or not self.lot_moves:
+            return
+        on_tool = {x for x in self.lot if x}
+        horizon = LOT_FORGET_S / max(self.time_scale, 1e-9)
+        gone = [k for k, mv in self.lot_moves.items()
+                if k not in on_tool and mv.arrive_s < self.clock_s - horizon]
+        for k in gone:
+            del self.lot_moves[k]
+            self._lots_in.discard(k)
+            self._lot_tool.pop(k, None)
+        if gone:
+            self._lot_arrays = None
+            self._lots_dirty = True
+
     def _apply_lot(self, ev: LotMove) -> None:
+        if not self._have_moves:  # real moves replace the derived ones
+            self._have_moves = True
+            self.lot_moves.clear()
+            self._lots_in.clear()
+            self._moves_times.clear()
+            self.moves_total = 0
         self.lot_moves[ev.lot] = ev
         if ev.from_equipment is None:
             self._lots_in.add(ev.lot)
@@ -333,6 +406,8 @@ class PlantState:
 
     def _advance_clock(self, clock: float) -> None:
         now = time.monotonic()
+        if self._first_clock is None and clock > 0:
+            self._first_clock = clock
         if clock > self.clock_s:
             dt_wall = now - self._clock_wall
             if dt_wall > 0.05 and self.clock_s > 0:
@@ -360,12 +435,21 @@ class PlantState:
         return self.clock_s + max(self._speed, 0.0) * dt
 
     def kpis(self) -> Kpis:
-        """Return the live KPIs (rolling one-hour window of plant time)."""
-        t0 = self.clock_s - KPI_WINDOW_S
+        """Return the live KPIs over a rolling window of one plant hour.
+
+        Rates are per plant hour: the data's timestamps are scaled by :attr:`time_scale`
+        (an embedded simulator at 60x stamps its values with the wall clock).
+        """
+        scale = max(self.time_scale, 1e-9)
+        window = KPI_WINDOW_S / scale  # in data seconds
+        t0 = self.clock_s - window
         for dq in (self._moves_times, self._exit_times):
             while dq and dq[0] < t0:
                 dq.popleft()
-        span = min(max(self.clock_s, 1e-9), KPI_WINDOW_S)
+        while self._wafer_times and self._wafer_times[0][0] < t0:
+            self._wafer_times.popleft()
+        seen = self.clock_s - self._first_clock if self._first_clock is not None else 0.0
+        span_h = max(min(seen, window), 1e-9) * scale / 3600.0
         counts = {s.value: 0 for s in E10_ORDER}
         live = self.codes[(self.codes >= 0) & ~self.stale]
         for c, k in zip(*np.unique(live, return_counts=True), strict=True):
@@ -376,11 +460,12 @@ class PlantState:
         wip = len(self._lots_in) if self._lots_in else len({x for x in self.lot if x})
         return Kpis(
             clock_s=self.clock_s,
-            throughput_lots_h=len(self._exit_times) * 3600.0 / span,
-            moves_h=len(self._moves_times) * 3600.0 / span,
+            throughput_lots_h=len(self._exit_times) / span_h if self._have_moves else float("nan"),
+            moves_h=len(self._moves_times) / span_h,
             moves_total=self.moves_total,
             wip_lots=wip,
             lots_out_total=self.lots_out_total,
+            wafers_h=sum(d for _, d in self._wafer_times) / span_h,
             state_counts=counts,
             state_time_share=share,
         )

@@ -196,8 +196,13 @@ def grid_step(width: float, depth: float) -> float:
     return 100.0
 
 
-def bay_mesh(spec: PlantSpec) -> pv.PolyData:
-    """Return the bays as one mesh of flat rectangles with an RGB colour per cell."""
+def bay_mesh(spec: PlantSpec, floor_color: str = "#30343b", strength: float = 0.35) -> pv.PolyData:
+    """Return the bays as one mesh of flat rectangles with an RGB colour per cell.
+
+    Each bay's colour is blended with the floor colour beforehand: an opaque mesh costs far
+    less than a translucent one on software GL (no order-independent translucency pass).
+    """
+    base = np.array(hex_to_rgb(floor_color))
     pts = []
     faces = []
     colors = []
@@ -207,7 +212,8 @@ def bay_mesh(spec: PlantSpec) -> pv.PolyData:
         z = 0.006
         pts += [(x0, y0, z), (x0 + w, y0, z), (x0 + w, y0 + d, z), (x0, y0 + d, z)]
         faces.append((4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3))
-        colors.append([int(255 * c) for c in hex_to_rgb(b.color)])
+        mix = (1 - strength) * base + strength * np.array(hex_to_rgb(b.color))
+        colors.append([round(255 * c) for c in mix])
     mesh = pv.PolyData.from_regular_faces(np.array(pts, dtype=float), np.array(faces))
     mesh.cell_data["rgb"] = np.array(colors, dtype=np.uint8)
     return mesh
@@ -227,26 +233,32 @@ def bay_outline(spec: PlantSpec) -> pv.PolyData:
 
 
 def camera_for_bounds(
-    bounds: Sequence[float], *, elevation_deg: float = 50.0, azimuth_deg: float = -60.0,
-    aspect: float = 1.4, view_angle_deg: float = 30.0,
+    bounds: Sequence[float], *, elevation_deg: float = 52.0, azimuth_deg: float = -80.0,
+    aspect: float = 1.4, view_angle_deg: float = 30.0, margin: float = 1.06,
 ) -> tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]:
-    """Return (position, focal point, view up) that frames an axis-aligned box.
+    """Return (position, focal point, view up) that frames an axis-aligned box tightly.
 
     The camera looks down at ``elevation_deg`` from the direction ``azimuth_deg`` (0 = from
-    +x, -90 = from -y, i.e. from the front of the floor).
+    +x, -90 = from -y, i.e. from the front of the floor); its distance is the least that
+    keeps all eight corners of the box inside the view (vertical angle ``view_angle_deg``,
+    width/height ``aspect``), times ``margin``.
     """
-    xmin, xmax, ymin, ymax, zmin, zmax = bounds
+    xmin, xmax, ymin, ymax, zmin, zmax = (float(b) for b in bounds)
     c = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
-    radius = 0.5 * float(np.linalg.norm([xmax - xmin, ymax - ymin, zmax - zmin]))
-    radius = max(radius, 1.0)
-    half = math.radians(view_angle_deg) / 2
-    # fit the sphere in the smaller of the vertical and horizontal view angles
-    fit = min(half, math.atan(math.tan(half) * aspect))
-    dist = radius / math.sin(fit)
     el, az = math.radians(elevation_deg), math.radians(azimuth_deg)
-    direction = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-    pos = c + dist * direction
-    return (tuple(pos), tuple(c), (0.0, 0.0, 1.0))  # type: ignore[return-value]
+    d = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    right = np.cross(np.array([0.0, 0.0, 1.0]), d)
+    right /= np.linalg.norm(right)
+    up = np.cross(d, right)
+    tan_v = math.tan(math.radians(view_angle_deg) / 2)
+    tan_h = tan_v * max(aspect, 0.1)
+    corners = np.array([(x, y, z) for x in (xmin, xmax) for y in (ymin, ymax) for z in (zmin, zmax)])
+    v = corners - c
+    along = v @ d
+    need = np.maximum(np.abs(v @ right) / tan_h, np.abs(v @ up) / tan_v) + along
+    dist = max(float(need.max()) * margin, 2.0)
+    pos = c + dist * d
+    return (tuple(pos), tuple(c), tuple(up))  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- the scene
@@ -262,11 +274,13 @@ class FabScene:
     spec
         The plant to draw.
     show_labels
-        Draw bay labels (text actors).
+        Draw bay labels (one billboard text per bay).
+    show_legend
+        Draw the state legend in the render window (the Qt view draws its own, cheaper).
     """
 
     def __init__(self, plotter: pv.BasePlotter, spec: PlantSpec, *, show_labels: bool = True,
-                 dark: bool = True) -> None:
+                 show_legend: bool = True, dark: bool = True) -> None:
         self.plotter = plotter
         self.spec = spec
         self.dark = dark
@@ -277,11 +291,11 @@ class FabScene:
         self.tool_codes = np.full(n, UNKNOWN_CODE, dtype=np.int16)
         self.tool_stale = np.zeros(n, dtype=bool)
         self.selected: int | None = None
-        self._build(show_labels)
+        self._build(show_labels, show_legend)
 
     # -- construction
 
-    def _build(self, show_labels: bool) -> None:
+    def _build(self, show_labels: bool, show_legend: bool) -> None:
         p = self.plotter
         spec = self.spec
         w, d = spec.site.floor_m
@@ -289,12 +303,13 @@ class FabScene:
         floor = pv.Plane(center=(w / 2, d / 2, 0.0), direction=(0, 0, 1), i_size=w, j_size=d,
                          i_resolution=1, j_resolution=1)
         self.floor_actor = p.add_mesh(floor, color=self._floor_color(), name="floor",
-                                      pickable=False, lighting=True)
+                                      pickable=False, lighting=False)
         step = grid_step(w, d)
         self.grid_actor = p.add_mesh(floor_grid(w, d, step), color=self._grid_color(),
                                      line_width=1, name="grid", pickable=False, lighting=False)
         self.grid_step_m = step
-        self.bays_actor = p.add_mesh(bay_mesh(spec), scalars="rgb", rgb=True, opacity=0.35,
+        self.bay_surface = bay_mesh(spec, self._floor_color())
+        self.bays_actor = p.add_mesh(self.bay_surface, scalars="rgb", rgb=True,
                                      name="bays", pickable=False, lighting=False)
         self.bay_outline_actor = p.add_mesh(bay_outline(spec), color="#c8d0dc", line_width=2,
                                             name="bay_outline", pickable=False, lighting=False)
@@ -323,7 +338,7 @@ class FabScene:
         self.lot_points.point_data["product"] = np.zeros(0, dtype=np.int16)
         self._lot_mapper = vtk.vtkGlyph3DMapper()
         self._lot_mapper.SetInputData(self.lot_points)
-        foup = pv.Box(bounds=(-0.2, 0.2, -0.2, 0.2, 0.0, 0.33))
+        foup = pv.Box(bounds=(-0.3, 0.3, -0.3, 0.3, 0.0, 0.5))  # drawn larger than life to be seen
         self._lot_mapper.SetSourceData(foup)
         self._lot_mapper.ScalingOff()
         self._lot_mapper.OrientOff()
@@ -340,9 +355,10 @@ class FabScene:
         self.lots_actor.PickableOff()
         p.add_actor(self.lots_actor, name="lots", reset_camera=False)
         self.label_actor = None
+        self.label_actors = []
         if show_labels:
             self._add_labels()
-        self.legend_actor = self._add_legend()
+        self.legend_actor = self._add_legend() if show_legend else None
         self.reset_camera(render=False)
 
     def _floor_color(self) -> str:
@@ -352,20 +368,41 @@ class FabScene:
         return "#4a505a" if self.dark else "#c3c8cf"
 
     def _add_labels(self) -> None:
-        bays = self.spec.site.bays
-        pts = np.array([(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.6, 0.05) for b in bays])
-        names = [b.name or b.id for b in bays]
-        self.label_actor = self.plotter.add_point_labels(
-            pts, names, font_size=13, text_color="white", shape_color="#1b1f24",
-            shape_opacity=0.65, show_points=False, always_visible=True, name="bay_labels",
-            pickable=False, margin=4,
-        )
+        # one billboard text per bay: constant screen size, always facing the camera, and
+        # far cheaper per frame on software GL than a label-placement mapper
+        # drawn by an overlay renderer sharing the camera, so tools never hide them
+        rw = self.plotter.ren_win
+        if rw.GetNumberOfLayers() < 2:
+            rw.SetNumberOfLayers(2)
+        self.label_renderer = vtk.vtkRenderer()
+        self.label_renderer.SetLayer(1)
+        self.label_renderer.InteractiveOff()
+        self.label_renderer.SetActiveCamera(self.plotter.renderer.GetActiveCamera())
+        rw.AddRenderer(self.label_renderer)
+        self.label_actors: list[vtk.vtkBillboardTextActor3D] = []
+        for b in self.spec.site.bays:
+            a = vtk.vtkBillboardTextActor3D()
+            a.SetInput(b.name or b.id)
+            a.SetPosition(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.8, 0.1)
+            tp = a.GetTextProperty()
+            tp.SetFontSize(15)
+            tp.SetBold(True)
+            tp.SetColor(1.0, 1.0, 1.0)
+            tp.SetBackgroundColor(0.09, 0.1, 0.12)
+            tp.SetBackgroundOpacity(1.0)
+            tp.SetJustificationToCentered()
+            tp.SetVerticalJustificationToCentered()
+            tp.SetFrame(False)
+            a.PickableOff()
+            self.label_renderer.AddActor(a)
+            self.label_actors.append(a)
+        self.label_actor = self.label_actors[0] if self.label_actors else None
 
     def _add_legend(self) -> vtk.vtkActor2D:
         entries = [[STATE_LABELS[i], STATE_COLORS[i]] for i in range(N_CODES)]
         return self.plotter.add_legend(
             entries, bcolor="#1b1f24" if self.dark else "#ffffff", border=False,
-            size=(0.17, 0.26), loc="upper right", face="rectangle", name="state_legend",
+            size=(0.15, 0.22), loc="upper right", face="rectangle", name="state_legend",
             background_opacity=0.75,
         )
 
@@ -374,13 +411,16 @@ class FabScene:
         self.dark = dark
         p = self.plotter
         if dark:
-            p.set_background("#16191d", top="#2b3038")
+            p.set_background("#1b1e23")
         else:
-            p.set_background("#f4f6f8", top="#cfd8e3")
+            p.set_background("#eef1f4")
         if hasattr(self, "floor_actor"):
             self.floor_actor.prop.color = self._floor_color()
+            self.bay_surface.cell_data["rgb"][:] = bay_mesh(
+                self.spec, self._floor_color(), 0.35 if dark else 0.45).cell_data["rgb"]
+            self.bay_surface.Modified()
             self.grid_actor.prop.color = self._grid_color()
-            legend = self.legend_actor
+            legend = getattr(self, "legend_actor", None)
             if legend is not None:
                 legend.GetEntryTextProperty().SetColor(
                     (0.9, 0.9, 0.9) if dark else (0.1, 0.1, 0.1))
@@ -422,7 +462,7 @@ class FabScene:
             return
         c = self.geometry.centers[idx].copy()
         c[:, 2] = self.geometry.tops[idx] + 0.5
-        marker = pv.Sphere(radius=0.22, theta_resolution=8, phi_resolution=6)
+        marker = pv.Sphere(radius=0.35, theta_resolution=8, phi_resolution=6)
         mesh = pv.PolyData(c).glyph(geom=marker, orient=False, scale=False)
         if self.stale_actor is None:
             self.stale_mesh = mesh
@@ -524,7 +564,7 @@ class FabScene:
         b = self.geometry.bounds[self.index[tool_id]]
         pad = 2.5
         return camera_for_bounds(
-            (b[0] - pad, b[1] + pad, b[2] - pad, b[3] + pad, 0, b[5]), elevation_deg=35,
+            (b[0] - pad, b[1] + pad, b[2] - pad, b[3] + pad, 0, b[5]), elevation_deg=38,
             aspect=self._aspect(),
         )
 

@@ -57,7 +57,7 @@ def test_batch_emits_each_signal_once(state):
     assert state.state_of("ETCH-02") is E10State.STANDBY
     assert state.state_of("LITHO-01") is None
     assert state.lot[0] == "L1"
-    t, v = state.history[("ETCH-01", "chamber_pressure")].arrays()
+    _t, v = state.history[("ETCH-01", "chamber_pressure")].arrays()
     assert list(v) == [4.0, 4.5]
     assert state.clock_s == 11.0
 
@@ -100,9 +100,9 @@ def test_lots_kpis_and_positions(state):
     k = state.kpis()
     assert k.moves_total == 1 and k.lots_out_total == 1 and k.wip_lots == 1
     assert k.state_counts["productive"] == 2 and k.state_counts["standby"] == 1
-    assert k.throughput_lots_h == pytest.approx(3600 / 300)
+    assert k.throughput_lots_h == pytest.approx(3600 / 290)  # first data at t=10
     assert sum(k.state_time_share.values()) == pytest.approx(1.0)
-    pos, prod, ids = state.lot_positions(150.0)  # half-way LITHO-01 -> ETCH-02: up on the track
+    pos, _prod, ids = state.lot_positions(150.0)  # half-way LITHO-01 -> ETCH-02: up on the track
     assert ids == ["L1"]
     assert pos[0, 2] == pytest.approx(3.2)
     assert 7.0 < pos[0, 0] < 15.0
@@ -123,3 +123,25 @@ def test_unknown_tools_and_bad_values_are_ignored(state):
                  TagUpdate("ETCH-01", "state", "not-a-state", 1.0)])
     assert (state.codes == -1).all()
     assert np.isfinite(state.estimated_clock())
+
+
+def test_lots_followed_through_lot_tags_without_lot_moves(state):
+    """The OPC UA path has only the tools' 'lot' tags: moves are derived from them."""
+    state.time_scale = 60.0  # data stamped with the wall clock of a 60x simulator
+    state.apply([TagUpdate("LITHO-01", "lot", "L7", 100.0),
+                 TagUpdate("LITHO-01", "wafer_count", 0, 100.0)])
+    assert state.lot_count() == 1
+    pos, _, ids = state.lot_positions(100.0)
+    assert ids == ["L7"] and pos[0, 2] == 0.0  # parked beside LITHO-01
+    state.apply([TagUpdate("LITHO-01", "lot", "", 130.0),
+                 TagUpdate("LITHO-01", "wafer_count", 25, 130.0)])
+    state.apply([TagUpdate("ETCH-02", "lot", "L7", 131.0)])
+    mv = state.lot_moves["L7"]
+    assert (mv.from_equipment, mv.to_equipment) == ("LITHO-01", "ETCH-02")
+    assert 0.5 <= mv.arrive_s - mv.depart_s <= 4.0
+    mid, _, _ = state.lot_positions((mv.depart_s + mv.arrive_s) / 2)
+    assert mid[0, 2] == pytest.approx(3.2)  # on the overhead track
+    k = state.kpis()
+    assert k.moves_total == 1
+    assert k.wafers_h > 0
+    assert np.isnan(k.throughput_lots_h)  # no fab exits are visible over OPC UA

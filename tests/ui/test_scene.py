@@ -11,9 +11,9 @@ from factory_twin.model.config import load_plant
 from factory_twin.model.events import E10State
 
 pv = pytest.importorskip("pyvista")
-from factory_twin.ui import scene as sc  # noqa: E402
-
 from PIL import Image  # noqa: E402
+
+from factory_twin.ui import scene as sc  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -118,7 +118,7 @@ def test_render_matches_reference_image(plotter, mini, image_cache):
 
 
 def test_bay_labels_are_inside_the_view(plotter, mini):
-    scene = sc.FabScene(plotter, mini)
+    sc.FabScene(plotter, mini)
     plotter.render()
     w, h = plotter.window_size
     for b in mini.site.bays:
@@ -131,9 +131,9 @@ def test_bay_labels_are_inside_the_view(plotter, mini):
 
 def test_camera_presets_frame_targets(plotter, mini):
     scene = sc.FabScene(plotter, mini)
-    pos, focal, up = scene.bay_camera("litho")
+    pos, focal, _up = scene.bay_camera("litho")
     assert focal[0] == pytest.approx(15.0) and focal[1] == pytest.approx(5.0)
-    pos, focal, _ = scene.tool_camera("ETCH-01")
+    _pos, focal, _ = scene.tool_camera("ETCH-01")
     assert focal[0] == pytest.approx(3.0, abs=0.01)
     mid = sc.interpolate_camera(scene.overview_camera(), scene.tool_camera("ETCH-01"), 0.5)
     assert len(mid) == 3

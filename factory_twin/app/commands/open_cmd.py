@@ -1,0 +1,47 @@
+"""Open the desktop app on a plant file.
+
+With no file, opens the demo fab (plant_configs/demo_fab.yaml), starts its embedded OPC UA
+plant simulator on a free loopback port and connects to it as an ordinary OPC UA client.
+With a file, connects to the plant's configured endpoints (or --endpoint); add --simulator
+to run the embedded simulator for it instead, or --replay to play a recorded history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add this command's arguments."""
+    p.add_argument("plant", nargs="?", metavar="PLANT.yaml", help="plant file (default: demo fab)")
+    p.add_argument("--endpoint", metavar="URL", help="OPC UA URL replacing the plant's endpoint")
+    sim = p.add_mutually_exclusive_group()
+    sim.add_argument("--simulator", dest="simulator", action="store_true", default=None,
+                     help="run the embedded plant simulator server and connect to it")
+    sim.add_argument("--no-simulator", dest="simulator", action="store_false",
+                     help="connect to the plant's own servers (the default for a given file)")
+    p.add_argument("--replay", metavar="HISTORY.parquet",
+                   help="replay a recorded history instead of connecting")
+    p.add_argument("--speed", type=float, default=60.0,
+                   help="simulator/replay speed in plant seconds per second (default 60)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the window until it closes; return its exit code."""
+    if args.speed <= 0:
+        from factory_twin.errors import FactoryTwinError
+
+        msg = f"--speed must be positive, got {args.speed}"
+        raise FactoryTwinError(msg)
+    if args.endpoint and args.simulator:
+        from factory_twin.errors import FactoryTwinError
+
+        msg = "--endpoint and --simulator exclude each other"
+        raise FactoryTwinError(msg)
+    # The command lives in app/ (every CLI command does) but the window is ui/, a layer
+    # above: load it by name, as an entry point would, so app/ keeps no import of ui/.
+    run_app = importlib.import_module("factory_twin.ui.app").run
+    simulator = False if args.endpoint else args.simulator
+    return run_app(args.plant, endpoint=args.endpoint, simulator=simulator, replay=args.replay,
+                   speed=args.speed)

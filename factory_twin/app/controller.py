@@ -1,0 +1,431 @@
+"""The application controller: plant document, live connection, replay, alarm journal.
+
+No Qt here. The window owns one :class:`Controller`; the controller owns
+
+* the :class:`~factory_twin.model.config.PlantDocument` being shown and its
+  :class:`~factory_twin.app.plant_state.PlantState`;
+* an :class:`~factory_twin.opcua.loop.AsyncioThread` on which every OPC UA object lives;
+* optionally the embedded plant simulator server (on a free loopback port);
+* the :class:`~factory_twin.opcua.client.PlantClient` that reads the plant as any OPC UA
+  client would (also when the server is our own simulator);
+* or a :class:`~factory_twin.app.replay.ReplaySource` playing a recorded history;
+* the :class:`~factory_twin.app.alarm_journal.AlarmJournal`.
+
+The GUI thread calls :meth:`Controller.apply_pending` on a timer: it drains the source's
+queue and applies the batch to the plant state, which then emits its signals once.
+Everything that talks to a server returns a :class:`concurrent.futures.Future` at once.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import socket
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+from factory_twin.app.alarm_journal import AlarmJournal
+from factory_twin.app.plant_state import PlantState
+from factory_twin.app.replay import ReplaySource, load_history
+from factory_twin.errors import FactoryTwinError
+from factory_twin.model.config import PlantDocument, load_plant
+from factory_twin.model.events import AlarmEvent, ConnectionStatus, PlantEvent
+from factory_twin.opcua.loop import AsyncioThread
+
+logger = logging.getLogger(__name__)
+write_logger = logging.getLogger("factory_twin.app.writes")
+
+DEMO_PLANT = "demo_fab.yaml"
+
+
+def find_demo_plant() -> Path:
+    """Return the demo fab's plant file (repository checkout or installed data).
+
+    Raises
+    ------
+    FactoryTwinError
+        If no copy of ``plant_configs/demo_fab.yaml`` can be found.
+    """
+    here = Path(__file__).resolve()
+    candidates = [
+        here.parents[2] / "plant_configs" / DEMO_PLANT,  # source checkout
+        here.parents[1] / "plant_configs" / DEMO_PLANT,  # packaged inside factory_twin
+        Path.cwd() / "plant_configs" / DEMO_PLANT,
+    ]
+    try:
+        import sys
+
+        candidates.append(Path(sys.prefix) / "share" / "factory_twin" / "plant_configs" / DEMO_PLANT)
+    except Exception:  # pragma: no cover
+        pass
+    for c in candidates:
+        if c.is_file():
+            return c
+    msg = "cannot find the demo plant (plant_configs/demo_fab.yaml); give a plant file to open"
+    raise FactoryTwinError(msg)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ConnectionSettings:
+    """How to reach a plant's servers.
+
+    Attributes
+    ----------
+    endpoint_overrides
+        Endpoint id -> URL replacing the plant file's.
+    credentials
+        Endpoint id -> (user name, password).
+    use_simulator
+        Start the embedded plant simulator and connect to it instead of the plant's servers.
+    simulator_speed
+        Plant seconds per wall second of the embedded simulator.
+    """
+
+    endpoint_overrides: dict[str, str] = field(default_factory=dict)
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
+    use_simulator: bool = False
+    simulator_speed: float = 60.0
+    seed: int = 0
+
+
+class Controller:
+    """Owns the plant, its live source and the asyncio thread (see module docs).
+
+    Parameters
+    ----------
+    journal_path
+        SQLite file of the alarm journal (default: user data folder).
+    user
+        Name recorded with acknowledgements and writes.
+    write_log_path
+        JSON-lines file where the client logs every write attempt (optional).
+    """
+
+    plant_changed = Signal(object)  # PlantDocument
+    source_changed = Signal(str)  # "live", "replay", "none"
+    message = Signal(str)  # one-line notices for the status bar
+
+    def __init__(
+        self,
+        *,
+        journal_path: str | Path | None = None,
+        user: str = "operator",
+        write_log_path: str | Path | None = None,
+    ) -> None:
+        self.loop = AsyncioThread()
+        self.doc: PlantDocument | None = None
+        self.state: PlantState | None = None
+        self.settings = ConnectionSettings()
+        self.simulator: Any = None
+        self.client: Any = None
+        self.replay: ReplaySource | None = None
+        self.journal = AlarmJournal(journal_path)
+        self.user = user
+        self.write_log_path = Path(write_log_path) if write_log_path is not None else None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                           thread_name_prefix="plant-load")
+        self.last_drain_count = 0
+        self.events_total = 0
+        self._closed = False
+
+    # ------------------------------------------------------------------ plants
+
+    @property
+    def spec(self) -> Any:
+        """The current plant spec (None before a plant is open)."""
+        return self.doc.spec if self.doc is not None else None
+
+    def load_plant_async(self, path: str | Path) -> concurrent.futures.Future[PlantDocument]:
+        """Read and validate a plant file on a worker thread (the GUI stays responsive).
+
+        The future raises :class:`~factory_twin.errors.ConfigError` for a broken file; the
+        current plant is untouched until :meth:`set_plant` is called with the result.
+        """
+        return self._pool.submit(load_plant, path)
+
+    def open_plant(self, path: str | Path) -> PlantDocument:
+        """Read, validate and show a plant file (blocking variant of the async path)."""
+        doc = load_plant(path)
+        self.set_plant(doc)
+        return doc
+
+    def set_plant(self, doc: PlantDocument) -> None:
+        """Make ``doc`` the current plant; disconnects from the previous plant first."""
+        self.disconnect(wait=True)
+        self.doc = doc
+        self.state = PlantState(doc.spec)
+        self.plant_changed.emit(doc)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save the plant file (atomically, keeping comments); return where."""
+        if self.doc is None:
+            msg = "no plant is open"
+            raise FactoryTwinError(msg)
+        return self.doc.save(path)
+
+    # ------------------------------------------------------------------ live connection
+
+    def _submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        self.loop.start()
+        return self.loop.submit(coro)
+
+    def connect(self, settings: ConnectionSettings | None = None) -> concurrent.futures.Future[Any]:
+        """Start the embedded simulator (if asked) and connect the plant client.
+
+        Returns at once; connection states arrive as :class:`ConnectionStatus` events.
+        """
+        if self.doc is None:
+            msg = "open a plant before connecting"
+            raise FactoryTwinError(msg)
+        if settings is not None:
+            self.settings = settings
+        self.disconnect(wait=True)
+        self.replay = None
+        spec = self.doc.spec
+        st = self.settings
+        overrides = dict(st.endpoint_overrides)
+        if st.use_simulator:
+            from factory_twin.app.simulator import EmbeddedPlantSimulator
+
+            url = f"opc.tcp://127.0.0.1:{free_port()}/factory_twin/"
+            self.simulator = EmbeddedPlantSimulator(spec, endpoint=url, speed=st.simulator_speed,
+                                                    seed=st.seed)
+            sim_url = self.simulator.endpoint_url
+            overrides = {ep.id: sim_url for ep in spec.endpoints}
+        from factory_twin.opcua.client import PlantClient
+
+        self.client = PlantClient(
+            spec,
+            endpoint_overrides=overrides or None,
+            credentials=dict(st.credentials) or None,
+            write_log_path=self.write_log_path,
+        )
+        sim, client = self.simulator, self.client
+        if self.state is not None:
+            # the simulator stamps values with the wall clock while its plant runs faster
+            self.state.time_scale = st.simulator_speed if st.use_simulator else 1.0
+
+        async def go() -> None:
+            if sim is not None:
+                await sim.start()
+            await client.start()
+
+        self.source_changed.emit("live")
+        return self._submit(go())
+
+    def disconnect(self, *, wait: bool = False, stop_simulator: bool = True) -> None:
+        """Disconnect the client (and stop the embedded simulator)."""
+        client, sim = self.client, self.simulator
+        self.client = None
+        if stop_simulator:
+            self.simulator = None
+        if client is None and (sim is None or not stop_simulator):
+            return
+
+        async def down() -> None:
+            if client is not None:
+                await client.stop()
+            if sim is not None and stop_simulator:
+                await sim.stop()
+
+        fut = self._submit(down())
+        if wait:
+            try:
+                fut.result(timeout=15)
+            except Exception:
+                logger.warning("disconnect did not finish cleanly", exc_info=True)
+        if self.state is not None and client is not None:
+            self.state.apply([ConnectionStatus(ep, False, "disconnected", time.time())
+                              for ep in client.status()])
+        self.source_changed.emit("none")
+
+    def stop_simulator(self) -> concurrent.futures.Future[Any]:
+        """Stop the embedded simulator server but keep the client (it will retry)."""
+        sim = self.simulator
+        if sim is None:
+            msg = "no embedded simulator is running"
+            raise FactoryTwinError(msg)
+        return self._submit(sim.stop())
+
+    def start_simulator(self) -> concurrent.futures.Future[Any]:
+        """Start the embedded simulator server again on its port."""
+        sim = self.simulator
+        if sim is None:
+            msg = "no embedded simulator"
+            raise FactoryTwinError(msg)
+        return self._submit(sim.start())
+
+    def plant_time_s(self) -> float | None:
+        """Plant clock of the embedded simulator (None when not running one)."""
+        sim = self.simulator
+        if sim is None:
+            return None
+        try:
+            return float(sim.now_s)
+        except Exception:
+            return None
+
+    def status(self) -> dict[str, ConnectionStatus]:
+        """Connection status per endpoint (empty when not live)."""
+        if self.client is None:
+            return {}
+        return dict(self.client.status())
+
+    def problems(self) -> list[str]:
+        """Binding problems the client found on the servers."""
+        return list(self.client.problems()) if self.client is not None else []
+
+    def test_connection(self, url: str, *, security: str = "none",
+                        username: str | None = None, password: str | None = None,
+                        timeout_s: float = 5.0) -> concurrent.futures.Future[str]:
+        """Try to connect to ``url``; the future gives a one-line result or raises.
+
+        Raises (through the future)
+        ---------------------------
+        ConnectionFailed
+            The server cannot be reached or refused us.
+        """
+        from asyncua import Client
+
+        from factory_twin.errors import ConnectionFailed
+
+        async def probe() -> str:
+            client = Client(url, timeout=timeout_s)
+            if username:
+                client.set_user(username)
+                client.set_password(password or "")
+            try:
+                await client.connect()
+            except Exception as exc:
+                msg = f"{url}: {type(exc).__name__}: {exc}" if str(exc) else f"{url}: {type(exc).__name__}"
+                raise ConnectionFailed(msg) from exc
+            try:
+                ns = await client.get_namespace_array()
+                return f"connected to {url} ({len(ns)} namespaces, security {security})"
+            finally:
+                try:
+                    await client.disconnect()
+                except Exception:
+                    logger.debug("disconnect after probe failed", exc_info=True)
+
+        return self._submit(probe())
+
+    # ------------------------------------------------------------------ replay
+
+    def start_replay(self, path: str | Path, *, speed: float = 60.0) -> ReplaySource:
+        """Stop live data and play a historian Parquet file back."""
+        events = load_history(path)
+        return self.start_replay_events(events, speed=speed)
+
+    def start_replay_events(self, events: list[PlantEvent], *, speed: float = 60.0) -> ReplaySource:
+        """Play recorded events back (the data of :meth:`start_replay`)."""
+        if self.doc is None:
+            msg = "open a plant before replaying its history"
+            raise FactoryTwinError(msg)
+        self.disconnect(wait=True)
+        self.state = PlantState(self.doc.spec)
+        self.replay = ReplaySource(events, speed=speed)
+        self.replay.play()
+        self.plant_changed.emit(self.doc)
+        self.source_changed.emit("replay")
+        return self.replay
+
+    def seek_replay(self, t: float) -> None:
+        """Move the replay clock; rebuilds the state when moving backwards."""
+        if self.replay is None or self.doc is None:
+            return
+        if self.replay.seek(t):
+            self.state = PlantState(self.doc.spec)
+            self.plant_changed.emit(self.doc)
+
+    # ------------------------------------------------------------------ the GUI tick
+
+    def apply_pending(self, max_items: int = 50_000) -> int:
+        """Drain the live or replay source and apply one batch; return its size."""
+        src = self.replay if self.replay is not None else self.client
+        if src is None or self.state is None:
+            self.last_drain_count = 0
+            return 0
+        events = src.drain(max_items)
+        if events:
+            self.state.apply(events)
+            alarms = [e for e in events if isinstance(e, AlarmEvent)]
+            if alarms and self.replay is None:
+                plant = self.doc.spec.site.name if self.doc is not None else ""
+                self.journal.record(alarms, plant=plant)
+        self.last_drain_count = len(events)
+        self.events_total += len(events)
+        return len(events)
+
+    # ------------------------------------------------------------------ acting on the plant
+
+    def acknowledge(self, alarm_id: str, comment: str) -> concurrent.futures.Future[Any]:
+        """Acknowledge a standing alarm on its server with the user's comment."""
+        if self.client is None or self.state is None:
+            msg = "not connected to a live plant"
+            raise FactoryTwinError(msg)
+        rec = self.state.alarms.get(alarm_id)
+        if rec is None:
+            msg = f"no standing alarm {alarm_id!r}"
+            raise FactoryTwinError(msg)
+        ev: AlarmEvent = rec.event
+        return self._submit(self.client.acknowledge(ev, comment, self.user))
+
+    def call_method(self, equipment: str, method: str) -> concurrent.futures.Future[bool]:
+        """Call a machine method (Hold, Resume, ResetAlarm) on the server."""
+        if self.client is None:
+            msg = "not connected to a live plant"
+            raise FactoryTwinError(msg)
+        write_logger.info("user %r calls %s.%s", self.user, equipment, method)
+        return self._submit(self.client.call_method(equipment, method))
+
+    def writes_enabled(self, equipment: str) -> bool:
+        """Return True if the endpoint of ``equipment`` allows writes."""
+        if self.doc is None:
+            return False
+        spec = self.doc.spec
+        try:
+            eq = spec.tool(equipment)
+        except KeyError:
+            return False
+        if eq.opcua is None:
+            return False
+        try:
+            return bool(spec.endpoint(eq.opcua.endpoint).writes_enabled)
+        except KeyError:
+            return False
+
+    def request_write(self, equipment: str, tag: str, value: Any) -> concurrent.futures.Future[Any]:
+        """Write a tag (the UI confirms first; the client checks and logs every attempt)."""
+        if self.client is None:
+            msg = "not connected to a live plant"
+            raise FactoryTwinError(msg)
+        write_logger.info("user %r writes %s.%s = %r", self.user, equipment, tag, value)
+        return self._submit(self.client.write(equipment, tag, value, user=self.user))
+
+    # ------------------------------------------------------------------ shutdown
+
+    def close(self) -> None:
+        """Disconnect, stop the asyncio thread and close the journal."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.disconnect(wait=True)
+        finally:
+            self.loop.stop()
+            self._pool.shutdown(wait=False)
+            self.journal.close()
+

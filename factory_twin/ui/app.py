@@ -1,0 +1,78 @@
+"""Start the desktop app: QApplication, theme, main window, controller, live connection."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from factory_twin.app.controller import ConnectionSettings, Controller, find_demo_plant
+
+logger = logging.getLogger(__name__)
+
+
+def software_gl() -> bool:
+    """Return True when OpenGL is Mesa's software rasteriser (or no GPU is known)."""
+    return os.environ.get("LIBGL_ALWAYS_SOFTWARE") == "1" or not Path("/dev/dri").exists()
+
+
+def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | None = None,
+        replay: str | None = None, speed: float = 60.0) -> int:
+    """Open the window on ``plant`` (default: the demo fab) and run the event loop.
+
+    Parameters
+    ----------
+    plant
+        Plant file, or None for the demo fab with its embedded simulator.
+    endpoint
+        URL for the plant's (first) endpoint instead of the file's.
+    simulator
+        Start the embedded plant simulator (default: only for the demo fab).
+    replay
+        A historian Parquet file to replay instead of connecting.
+    speed
+        Simulator speed (plant seconds per wall second).
+    """
+    import pyvista as pv
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from factory_twin.model.config import load_plant
+
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    if software_gl():
+        pv.global_theme.multi_samples = 1
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("factory_twin")
+    app.setOrganizationName("factory_twin")
+
+    from factory_twin.ui.qt_main_window import MainWindow
+
+    path = Path(plant) if plant else find_demo_plant()
+    doc = load_plant(path)  # ConfigError -> the CLI prints every problem, exit 2
+    if simulator is None:
+        simulator = plant is None
+    overrides: dict[str, str] = {}
+    if endpoint:
+        if not doc.spec.endpoints:
+            from factory_twin.errors import FactoryTwinError
+
+            msg = f"{path}: the plant lists no endpoints, so --endpoint has nothing to replace"
+            raise FactoryTwinError(msg)
+        overrides = {doc.spec.endpoints[0].id: endpoint}
+    controller = Controller()
+    win = MainWindow(controller)
+    controller.settings = ConnectionSettings(endpoint_overrides=overrides,
+                                             use_simulator=bool(simulator) and not replay,
+                                             simulator_speed=speed)
+    controller.set_plant(doc)
+    win._remember(path)
+    win.show()
+    if replay:
+        win.start_replay(replay, speed=speed)
+    else:
+        win.connect_live()
+    return int(app.exec())

@@ -1,0 +1,321 @@
+"""The alarm panel (ISA-18.2 style) and the alarm journal dialog."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from factory_twin.app.alarm_journal import PRIORITIES, AlarmJournal, priority_of, priority_rank
+from factory_twin.app.plant_state import AlarmRecord, PlantState
+from factory_twin.model.events import AlarmState
+from factory_twin.ui.qt_detail_panel import format_ts
+
+logger = logging.getLogger(__name__)
+
+PRIORITY_COLORS = {"critical": "#ff3b3b", "high": "#ff8c1a", "medium": "#f2c12e", "low": "#4cc9f0"}
+STATE_TEXT = {
+    AlarmState.ACTIVE_UNACKED: "Active, unacknowledged",
+    AlarmState.ACTIVE_ACKED: "Active, acknowledged",
+    AlarmState.CLEARED_UNACKED: "Returned, unacknowledged",
+    AlarmState.CLEARED: "Returned to normal",
+}
+COLUMNS = ("Priority", "Time", "Source", "Message", "State")
+
+
+class AlarmTableModel(QAbstractTableModel):
+    """The standing alarms of a plant state."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[AlarmRecord] = []
+
+    def set_rows(self, rows: list[AlarmRecord]) -> None:
+        """Replace the rows."""
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        rec = self.rows[index.row()]
+        ev = rec.event
+        pr = priority_of(ev.severity)
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (pr.capitalize(), format_ts(rec.raised_s), ev.equipment,
+                    f"{ev.message} [{ev.code}]", STATE_TEXT[rec.state])[col]
+        if role == Qt.ItemDataRole.UserRole:  # sort keys
+            return (priority_rank(pr), rec.raised_s, ev.equipment, ev.message,
+                    list(AlarmState).index(rec.state))[col]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == 0:
+                return QBrush(QColor(PRIORITY_COLORS[pr]))
+            if rec.state is AlarmState.ACTIVE_UNACKED:
+                return QBrush(QColor("#ff6b6b"))
+        if role == Qt.ItemDataRole.FontRole and rec.state is AlarmState.ACTIVE_UNACKED:
+            from PySide6.QtGui import QFont
+
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.ItemDataRole.ToolTipRole:
+            extra = f"\nacknowledged by {ev.user}: {ev.comment}" if ev.acked and ev.user else ""
+            return f"{ev.equipment} {ev.code} severity {ev.severity}{extra}"
+        return None
+
+
+class _AlarmFilter(QSortFilterProxyModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.text = ""
+        self.max_rank = 4
+        self.setSortRole(Qt.ItemDataRole.UserRole)
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
+        m = self.sourceModel()
+        assert isinstance(m, AlarmTableModel)
+        rec = m.rows[row]
+        if priority_rank(priority_of(rec.event.severity)) > self.max_rank:
+            return False
+        if self.text:
+            hay = f"{rec.event.equipment} {rec.event.message} {rec.event.code}".lower()
+            return self.text.lower() in hay
+        return True
+
+
+class QtAlarmPanel(QWidget):
+    """Standing alarms: sortable, filterable; Acknowledge and fly-to-tool."""
+
+    fly_to_requested = Signal(str)
+    acknowledge_requested = Signal(str, str)  # alarm id, comment
+    journal_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state: PlantState | None = None
+        self._dirty = False
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter alarms (tool, text, code)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.priority_combo = QComboBox()
+        self.priority_combo.addItems(["All priorities", "Critical", "High and above",
+                                      "Medium and above"])
+        self.count_label = QLabel("0 alarms")
+        self.ack_button = QPushButton("Acknowledge…")
+        self.ack_button.setEnabled(False)
+        self.journal_button = QPushButton("Journal…")
+        bar.addWidget(self.filter_edit, 1)
+        bar.addWidget(self.priority_combo)
+        bar.addWidget(self.count_label)
+        bar.addWidget(self.ack_button)
+        bar.addWidget(self.journal_button)
+        lay.addLayout(bar)
+        self.model = AlarmTableModel(self)
+        self.proxy = _AlarmFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().setVisible(False)
+        self.view.setAlternatingRowColors(True)
+        hh = self.view.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        lay.addWidget(self.view, 1)
+        self.filter_edit.textChanged.connect(self._on_filter_changed)
+        self.priority_combo.currentIndexChanged.connect(self._on_filter_changed)
+        self.view.doubleClicked.connect(self._on_double_click)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.ack_button.clicked.connect(self._on_ack_clicked)
+        self.journal_button.clicked.connect(self.journal_requested.emit)
+
+    def set_state(self, state: PlantState | None) -> None:
+        """Follow a plant state."""
+        if self.state is not None:
+            self.state.alarms_changed.disconnect(self._on_alarms_changed)
+        self.state = state
+        if state is not None:
+            state.alarms_changed.connect(self._on_alarms_changed)
+        self._dirty = True
+        self.refresh()
+
+    def _on_alarms_changed(self, _events: list) -> None:
+        self._dirty = True
+
+    def refresh(self) -> None:
+        """Rebuild the table if alarms changed (called on the GUI timer)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        sel = self.selected_alarm_id()
+        self.model.set_rows(self.state.alarm_list() if self.state is not None else [])
+        n = self.model.rowCount()
+        unacked = sum(1 for r in self.model.rows if not r.event.acked)
+        self.count_label.setText(f"{n} alarms, {unacked} unacknowledged")
+        if sel is not None:
+            self.select_alarm(sel)
+        self._on_selection_changed()
+
+    def _on_filter_changed(self) -> None:
+        self.proxy.text = self.filter_edit.text().strip()
+        self.proxy.max_rank = {0: 4, 1: 1, 2: 2, 3: 3}[self.priority_combo.currentIndex()]
+        self.proxy.invalidate()
+
+    def _record_at(self, proxy_row: int) -> AlarmRecord:
+        src = self.proxy.mapToSource(self.proxy.index(proxy_row, 0))
+        return self.model.rows[src.row()]
+
+    def selected_alarm_id(self) -> str | None:
+        """Return the id of the selected alarm."""
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self._record_at(rows[0].row()).event.alarm_id
+
+    def select_alarm(self, alarm_id: str) -> bool:
+        """Select an alarm by id; return False if it is not shown."""
+        for r in range(self.proxy.rowCount()):
+            if self._record_at(r).event.alarm_id == alarm_id:
+                self.view.selectRow(r)
+                return True
+        return False
+
+    def _on_selection_changed(self, *_: Any) -> None:
+        aid = self.selected_alarm_id()
+        rec = self.state.alarms.get(aid) if (self.state is not None and aid) else None
+        self.ack_button.setEnabled(rec is not None and not rec.event.acked)
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        self.fly_to_requested.emit(self._record_at(index.row()).event.equipment)
+
+    def _on_ack_clicked(self) -> None:
+        aid = self.selected_alarm_id()
+        if aid is None:
+            return
+        from PySide6.QtWidgets import QInputDialog
+
+        rec = self.state.alarms.get(aid) if self.state is not None else None
+        label = f"{rec.event.equipment}: {rec.event.message}\n\nComment:" if rec else "Comment:"
+        comment, ok = QInputDialog.getText(self, "Acknowledge alarm", label)
+        if ok:
+            self.acknowledge_requested.emit(aid, comment)
+
+
+class QtJournalDialog(QDialog):
+    """Search the alarm journal by time, tool, priority and text; export to CSV."""
+
+    def __init__(self, journal: AlarmJournal, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Alarm journal")
+        self.resize(900, 520)
+        self.journal = journal
+        self.entries: list = []
+        lay = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.tool_edit = QLineEdit()
+        self.tool_edit.setPlaceholderText("Tool")
+        self.text_edit = QLineEdit()
+        self.text_edit.setPlaceholderText("Text in message, code or comment")
+        self.priority_combo = QComboBox()
+        self.priority_combo.addItems(["Any priority", *[p.capitalize() for p in PRIORITIES]])
+        self.from_spin = QDoubleSpinBox()
+        self.to_spin = QDoubleSpinBox()
+        for sp, tip in ((self.from_spin, "from (s)"), (self.to_spin, "to (s, 0 = no limit)")):
+            sp.setRange(0, 1e12)
+            sp.setDecimals(0)
+            sp.setToolTip(f"alarm time {tip}")
+        search = QPushButton("Search")
+        search.setDefault(True)
+        export = QPushButton("Export CSV…")
+        for w in (QLabel("From"), self.from_spin, QLabel("to"), self.to_spin, self.tool_edit,
+                  self.priority_combo, self.text_edit, search, export):
+            bar.addWidget(w)
+        lay.addLayout(bar)
+        self.table = QTableWidget(0, 8)
+        self.table.setHorizontalHeaderLabels(
+            ["Time", "Tool", "Priority", "State", "Code", "Message", "User", "Comment"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.table, 1)
+        self.summary = QLabel()
+        lay.addWidget(self.summary)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        box.rejected.connect(self.reject)
+        lay.addWidget(box)
+        search.clicked.connect(self.search)
+        export.clicked.connect(self._on_export)
+        for e in (self.tool_edit, self.text_edit):
+            e.returnPressed.connect(self.search)
+        self.search()
+
+    def search(self) -> None:
+        """Run the query of the filter fields."""
+        pi = self.priority_combo.currentIndex()
+        self.entries = self.journal.search(
+            start_s=self.from_spin.value() or None,
+            end_s=self.to_spin.value() or None,
+            equipment=self.tool_edit.text().strip() or None,
+            priorities=[PRIORITIES[pi - 1]] if pi > 0 else None,
+            text=self.text_edit.text().strip() or None,
+        )
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(self.entries))
+        for r, e in enumerate(self.entries):
+            for c, v in enumerate([format_ts(e.time_s), e.equipment, e.priority, e.state, e.code,
+                                   e.message, e.user, e.comment]):
+                self.table.setItem(r, c, QTableWidgetItem(str(v)))
+        self.table.setSortingEnabled(True)
+        self.table.resizeColumnsToContents()
+        self.summary.setText(f"{len(self.entries)} transitions (of {self.journal.count()} stored)")
+
+    def _on_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export alarm journal", "alarm_journal.csv",
+                                              "CSV files (*.csv)")
+        if not path:
+            return
+        try:
+            self.journal.export_csv(path, self.entries)
+        except OSError as exc:
+            QMessageBox.warning(self, "Export failed", f"Cannot write {path}:\n{exc}")

@@ -1,0 +1,324 @@
+"""The tool detail dock: identification, state, current lot, live tag table and trends."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from factory_twin.app.plant_state import PlantState, limit_status
+from factory_twin.ui.scene import STALE_CODE, STATE_COLORS, STATE_LABELS, UNKNOWN_CODE
+
+logger = logging.getLogger(__name__)
+
+TREND_WINDOW_S = 3600.0  # rolling window of plant time shown in trends
+_PEN_COLORS = ["#4cc9f0", "#f72585", "#b5e48c", "#ffb703", "#c77dff", "#ff8fab"]
+_STANDARD = ("state", "lot", "recipe", "wafer_count", "operation_mode")
+
+
+def format_ts(ts: float | None) -> str:
+    """Return a timestamp as text: epoch seconds as UTC time, plant seconds as d hh:mm:ss."""
+    if ts is None:
+        return ""
+    if ts > 1e9:
+        return _dt.datetime.fromtimestamp(ts, tz=_dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+    return format_plant_time(ts)
+
+
+def format_plant_time(t: float) -> str:
+    """Return plant seconds as ``[Nd ]hh:mm:ss``."""
+    t = max(0.0, float(t))
+    d, rem = divmod(int(t), 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    return f"{d}d {h:02d}:{m:02d}:{s:02d}" if d else f"{h:02d}:{m:02d}:{s:02d}"
+
+
+def format_value(v: Any) -> str:
+    """Return a tag value as short text."""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "" if v is None else str(v)
+
+
+class QtDetailPanel(QWidget):
+    """Details of the selected tool; refreshes on the GUI timer when its data changed."""
+
+    fly_to_requested = Signal(str)
+    method_requested = Signal(str, str)  # equipment, method
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state: PlantState | None = None
+        self.tool: str | None = None
+        self._dirty = False
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._limit_lines: list[pg.InfiniteLine] = []
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        self.title = QLabel("No tool selected: click one in the 3-D view")
+        self.title.setStyleSheet("font-weight: 600; font-size: 13pt;")
+        self.title.setWordWrap(True)
+        outer.addWidget(self.title)
+        form = QFormLayout()
+        self.type_label = QLabel()
+        self.place_label = QLabel()
+        self.state_label = QLabel()
+        self.lot_label = QLabel()
+        self.recipe_label = QLabel()
+        for lab in (self.type_label, self.place_label, self.lot_label, self.recipe_label):
+            lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            lab.setWordWrap(True)
+        form.addRow("Type", self.type_label)
+        form.addRow("Location", self.place_label)
+        form.addRow("State", self.state_label)
+        form.addRow("Lot", self.lot_label)
+        form.addRow("Recipe", self.recipe_label)
+        outer.addLayout(form)
+        buttons = QHBoxLayout()
+        self.fly_button = QPushButton("Fly to")
+        self.fly_button.clicked.connect(lambda: self.tool and self.fly_to_requested.emit(self.tool))
+        self.hold_button = QPushButton("Hold…")
+        self.hold_button.clicked.connect(lambda: self.tool and self.method_requested.emit(self.tool, "Hold"))
+        self.resume_button = QPushButton("Resume…")
+        self.resume_button.clicked.connect(lambda: self.tool and self.method_requested.emit(self.tool, "Resume"))
+        for b in (self.fly_button, self.hold_button, self.resume_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        outer.addLayout(buttons)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["Tag", "Value", "Unit", "Status", "Time", "Limits"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setStretchLastSection(True)
+        split.addWidget(self.table)
+        trend_box = QWidget()
+        tl = QHBoxLayout(trend_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        self.tag_list = QListWidget()
+        self.tag_list.setMaximumWidth(150)
+        self.tag_list.itemChanged.connect(self._on_trend_choice_changed)
+        tl.addWidget(self.tag_list)
+        self.plot = pg.PlotWidget()
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "plant time", units="s")
+        self.plot.addLegend(offset=(5, 5))
+        tl.addWidget(self.plot, 1)
+        split.addWidget(trend_box)
+        split.setSizes([220, 260])
+        outer.addWidget(split, 1)
+        self._set_enabled(False)
+
+    # -- wiring
+
+    def set_state(self, state: PlantState | None) -> None:
+        """Follow a plant state (None detaches)."""
+        if self.state is not None:
+            self.state.tags_changed.disconnect(self._on_tags_changed)
+            self.state.states_changed.disconnect(self._on_states_changed)
+        self.state = state
+        if state is not None:
+            state.tags_changed.connect(self._on_tags_changed)
+            state.states_changed.connect(self._on_states_changed)
+        if self.tool is not None and (state is None or self.tool not in state.index):
+            self.show_tool(None)
+        else:
+            self.show_tool(self.tool)
+
+    def _on_tags_changed(self, keys: set[tuple[str, str]]) -> None:
+        if self.tool is not None and any(k[0] == self.tool for k in keys):
+            self._dirty = True
+
+    def _on_states_changed(self, idx: np.ndarray) -> None:
+        if (self.tool is not None and self.state is not None
+                and self.state.index.get(self.tool, -1) in set(idx.tolist())):
+            self._dirty = True
+
+    def _set_enabled(self, on: bool) -> None:
+        for w in (self.fly_button, self.hold_button, self.resume_button):
+            w.setEnabled(on)
+
+    # -- showing a tool
+
+    def show_tool(self, tool: str | None) -> None:
+        """Show one tool's details (None clears)."""
+        self.tool = tool or None
+        self.tag_list.blockSignals(True)
+        self.tag_list.clear()
+        self.tag_list.blockSignals(False)
+        self.plot.clear()
+        self._curves.clear()
+        self._limit_lines.clear()
+        st = self.state
+        if self.tool is None or st is None:
+            self.title.setText("No tool selected: click one in the 3-D view")
+            for lab in (self.type_label, self.place_label, self.state_label, self.lot_label,
+                        self.recipe_label):
+                lab.setText("")
+            self.table.setRowCount(0)
+            self._set_enabled(False)
+            return
+        self._set_enabled(True)
+        spec = st.spec
+        eq = spec.tool(self.tool)
+        et = spec.equipment_type(eq.type)
+        bay = spec.bay(eq.bay)
+        ident = f"{et.manufacturer} {et.model}".strip()
+        self.title.setText(f"{eq.id}")
+        self.type_label.setText(
+            f"{et.id} ({et.kind.value.replace('_', ' ')}){' · ' + ident if ident else ''}"
+            + (f" · S/N {eq.serial_number}" if eq.serial_number else "")
+            + (f" · asset {eq.asset_id}" if eq.asset_id else "")
+        )
+        self.place_label.setText(
+            f"bay {bay.name or bay.id}, group {eq.group}, at ({eq.position_m[0]:.1f}, "
+            f"{eq.position_m[1]:.1f}) m"
+        )
+        numeric = [t.name for t in et.tags if t.data_type.value in ("float", "int")]
+        for k, name in enumerate(numeric):
+            it = QListWidgetItem(name)
+            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            it.setCheckState(Qt.CheckState.Checked if k < 2 else Qt.CheckState.Unchecked)
+            self.tag_list.blockSignals(True)
+            self.tag_list.addItem(it)
+            self.tag_list.blockSignals(False)
+        self._rebuild_curves()
+        self._dirty = True
+        self.refresh()
+
+    def chosen_trend_tags(self) -> list[str]:
+        """Return the tags currently trended."""
+        out = []
+        for r in range(self.tag_list.count()):
+            it = self.tag_list.item(r)
+            if it.checkState() == Qt.CheckState.Checked:
+                out.append(it.text())
+        return out
+
+    def set_trend_tags(self, names: list[str]) -> None:
+        """Choose the trended tags."""
+        self.tag_list.blockSignals(True)
+        for r in range(self.tag_list.count()):
+            it = self.tag_list.item(r)
+            it.setCheckState(Qt.CheckState.Checked if it.text() in names else Qt.CheckState.Unchecked)
+        self.tag_list.blockSignals(False)
+        self._rebuild_curves()
+
+    def _on_trend_choice_changed(self, _item: QListWidgetItem) -> None:
+        self._rebuild_curves()
+
+    def _rebuild_curves(self) -> None:
+        self.plot.clear()
+        self._curves.clear()
+        self._limit_lines.clear()
+        st = self.state
+        if st is None or self.tool is None:
+            return
+        for k, name in enumerate(self.chosen_trend_tags()):
+            color = _PEN_COLORS[k % len(_PEN_COLORS)]
+            spec = st.tag_spec(self.tool, name)
+            unit = f" [{spec.unit}]" if spec is not None and spec.unit else ""
+            self._curves[name] = self.plot.plot([], [], pen=pg.mkPen(color, width=2),
+                                                name=f"{name}{unit}")
+            if spec is not None and spec.alarms is not None:
+                for lim, style in (("lolo", Qt.PenStyle.SolidLine), ("lo", Qt.PenStyle.DashLine),
+                                   ("hi", Qt.PenStyle.DashLine), ("hihi", Qt.PenStyle.SolidLine)):
+                    v = getattr(spec.alarms, lim)
+                    if v is None:
+                        continue
+                    line = pg.InfiniteLine(pos=v, angle=0, pen=pg.mkPen(color, width=1, style=style),
+                                           label=f"{name} {lim}",
+                                           labelOpts={"position": 0.05, "color": color})
+                    self.plot.addItem(line)
+                    self._limit_lines.append(line)
+        self._dirty = True
+
+    def refresh(self) -> None:
+        """Redraw table and trends if data of the shown tool changed (called on the timer)."""
+        if not self._dirty or self.state is None or self.tool is None:
+            return
+        self._dirty = False
+        st = self.state
+        i = st.index[self.tool]
+        code = int(st.codes[i])
+        disp = STALE_CODE if st.stale[i] else (UNKNOWN_CODE if code < 0 else code)
+        sub = st.substate[i]
+        self.state_label.setText(
+            f"<span style='color:{STATE_COLORS[disp]}; font-size:14pt'>■</span> "
+            f"{STATE_LABELS[disp]}{' (' + sub + ')' if sub else ''}"
+        )
+        wc = st.wafer_count[i]
+        self.lot_label.setText((st.lot[i] or "none") + (f" · {wc} wafers done" if wc is not None else ""))
+        self.recipe_label.setText(st.recipe[i] or "")
+        tags = st.tags_of(self.tool)
+        spec_t = st.spec.equipment_type(st.spec.tool(self.tool).type)
+        names = [t.name for t in spec_t.tags] + [n for n in _STANDARD if n in tags]
+        self.table.setRowCount(len(names))
+        for r, name in enumerate(names):
+            tv = tags.get(name)
+            ts = st.tag_spec(self.tool, name)
+            lim = ""
+            if ts is not None and ts.alarms is not None:
+                a = ts.alarms
+                lim = " ".join(f"{k} {v:g}" for k, v in (("LL", a.lolo), ("L", a.lo), ("H", a.hi),
+                                                          ("HH", a.hihi)) if v is not None)
+            status = "" if tv is None else tv.status or tv.quality.value
+            out = limit_status(ts, tv.value if tv else None)
+            if out:
+                status = f"{status} · {out.upper()}"
+            cells = [name, format_value(tv.value) if tv else "—", ts.unit if ts else "",
+                     status, format_ts(tv.source_ts) if tv else "", lim]
+            for c, text in enumerate(cells):
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(r, c, item)
+                item.setText(text)
+                if out:
+                    item.setForeground(QBrush(QColor("#ff5c5c")))
+                    item.setToolTip(f"{name} is beyond its {out} limit")
+                elif tv is not None and tv.quality.value != "good":
+                    item.setForeground(QBrush(QColor("#8a8a8a")))
+                    item.setToolTip(f"quality {tv.quality.value}")
+                else:
+                    item.setData(Qt.ItemDataRole.ForegroundRole, None)
+                    item.setToolTip("")
+        for name, curve in self._curves.items():
+            buf = st.history.get((self.tool, name))
+            if buf is None:
+                continue
+            t, v = buf.arrays()
+            if len(t):
+                keep = t >= t[-1] - TREND_WINDOW_S
+                curve.setData(t[keep], v[keep])
+
+    def trend_points(self, tag: str) -> int:
+        """Return how many points the trend of ``tag`` shows (tests use it)."""
+        c = self._curves.get(tag)
+        if c is None or c.xData is None:
+            return 0
+        return len(c.xData)

@@ -1,0 +1,639 @@
+"""The main window: menus, tool bar, status bar, workspaces and the Monitor workspace.
+
+Data flow: the controller's client (or replay) queue is drained on a :class:`QTimer` at
+25 Hz (:meth:`MainWindow._on_tick` -> ``controller.apply_pending()``); the plant state emits
+its signals once per batch; the views mark themselves dirty and redraw on the same tick.
+Nothing on the GUI thread waits for the network: connecting, loading a plant and
+acknowledging return futures that the tick polls.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from factory_twin import __version__
+from factory_twin.app.controller import ConnectionSettings, Controller
+from factory_twin.errors import ConfigError, FactoryTwinError
+from factory_twin.model.config import PlantDocument
+from factory_twin.model.events import ConnectionStatus
+from factory_twin.ui.qt_alarm_panel import QtAlarmPanel, QtJournalDialog
+from factory_twin.ui.qt_detail_panel import QtDetailPanel, format_plant_time, format_ts
+from factory_twin.ui.qt_kpi_strip import QtKpiStrip
+from factory_twin.ui.qt_replay_bar import QtReplayBar
+from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.theme import apply_theme
+
+logger = logging.getLogger(__name__)
+
+TICK_MS = 40  # 25 Hz
+MAX_RECENT = 8
+STALL_MS = 100.0
+PANEL_EVERY = 4  # refresh panels every 4th tick
+
+
+class MonitorWorkspace(QWidget):
+    """The live fab: 3-D view above the KPI strip and the replay bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.view = QtSceneView(self)
+        self.kpis = QtKpiStrip(self)
+        self.replay_bar = QtReplayBar(self)
+        self.replay_bar.setVisible(False)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.replay_bar)
+        lay.addWidget(self.kpis)
+
+
+class MainWindow(QMainWindow):
+    """The factory_twin desktop window.
+
+    Parameters
+    ----------
+    controller
+        The application controller (the window calls :meth:`Controller.close` on close).
+    settings
+        Where window layout, recent files and theme are kept (tests pass a temporary
+        INI-file ``QSettings``).
+    """
+
+    def __init__(self, controller: Controller, settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.settings = settings if settings is not None else QSettings("factory_twin", "factory_twin")
+        self.setWindowTitle("factory_twin")
+        self.setDockNestingEnabled(True)
+        self._workspaces: dict[str, QWidget] = {}
+        self._pending: list[tuple[concurrent.futures.Future[Any], Callable[[Any], None],
+                                  Callable[[BaseException], None]]] = []
+        self._states_dirty = True
+        self._ticks = 0
+        self._dark = self.settings.value("theme", "dark") == "dark"
+        self.stalls: list[float] = []
+        self.tick_ms: list[float] = []
+        self.first_live_frame_s: float | None = None
+        self._t_start = time.perf_counter()
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setTabPosition(QTabWidget.TabPosition.West)
+        self.setCentralWidget(self.tabs)
+        self.monitor = MonitorWorkspace()
+        self.view = self.monitor.view
+        self.add_workspace("Monitor", self.monitor)
+
+        self.detail = QtDetailPanel()
+        self.detail_dock = self._dock("Tool details", "dock_details", self.detail,
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.alarms = QtAlarmPanel()
+        self.alarm_dock = self._dock("Alarms", "dock_alarms", self.alarms,
+                                     Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._build_actions()
+        self._build_status_bar()
+        self._wire()
+        apply_theme(QApplication.instance(), self._dark)  # type: ignore[arg-type]
+        self._restore_layout()
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._on_tick)
+        self.timer.start()
+
+    # ------------------------------------------------------------------ building
+
+    def add_workspace(self, name: str, widget: QWidget, icon: QIcon | None = None) -> int:
+        """Add a workspace page to the switcher; return its index."""
+        if name in self._workspaces:
+            msg = f"a workspace called {name!r} exists already"
+            raise ValueError(msg)
+        self._workspaces[name] = widget
+        return self.tabs.addTab(widget, icon, name) if icon is not None else self.tabs.addTab(widget, name)
+
+    def workspace(self, name: str) -> QWidget:
+        """Return the workspace widget called ``name``."""
+        return self._workspaces[name]
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _act(self, text: str, slot: Callable[..., Any], shortcut: str | QKeySequence | None = None,
+             tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(lambda _checked=False: slot())
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.open_action = self._act("&Open plant…", self.open_dialog, QKeySequence.StandardKey.Open,
+                                     "open a plant file")
+        f.addAction(self.open_action)
+        self.recent_menu = f.addMenu("Recent plants")
+        self.replay_action = self._act("Open &history for replay…", self.replay_dialog, "Ctrl+H")
+        f.addAction(self.replay_action)
+        f.addSeparator()
+        self.save_action = self._act("&Save plant", self.save, QKeySequence.StandardKey.Save)
+        self.save_as_action = self._act("Save plant &as…", self.save_as,
+                                        QKeySequence.StandardKey.SaveAs)
+        f.addAction(self.save_action)
+        f.addAction(self.save_as_action)
+        f.addSeparator()
+        f.addAction(self._act("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        self._update_recent_menu()
+
+        v = mb.addMenu("&View")
+        for dock in (self.detail_dock, self.alarm_dock):
+            v.addAction(dock.toggleViewAction())
+        self.detail_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+D"))
+        self.alarm_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+L"))
+        v.addSeparator()
+        self.cam_menu = v.addMenu("&Camera")
+        self.overview_action = self._act("&Overview", self.view.overview, "Home")
+        self.reset_action = self._act("&Reset view", self.view.reset_view, "R")
+        self.fly_selected_action = self._act("&Fly to selected tool", self.fly_to_selected, "F")
+        v.addSeparator()
+        self.find_action = self._act("Find &tool…", self.find_tool_dialog,
+                                     QKeySequence.StandardKey.Find)
+        v.addAction(self.find_action)
+        theme = v.addMenu("&Theme")
+        grp = QActionGroup(self)
+        self.dark_action = QAction("&Dark", self, checkable=True)
+        self.light_action = QAction("&Light", self, checkable=True)
+        for a in (self.dark_action, self.light_action):
+            grp.addAction(a)
+            theme.addAction(a)
+        (self.dark_action if self._dark else self.light_action).setChecked(True)
+        self.dark_action.triggered.connect(lambda: self.set_dark(True))
+        self.light_action.triggered.connect(lambda: self.set_dark(False))
+
+        c = mb.addMenu("&Connection")
+        self.connect_action = self._act("&Connect", self.connect_live, "Ctrl+K")
+        self.disconnect_action = self._act("&Disconnect", self.disconnect_live, "Ctrl+Shift+K")
+        self.endpoints_action = self._act("&Endpoints…", self.endpoints_dialog, "Ctrl+E")
+        self.journal_action = self._act("Alarm &journal…", self.journal_dialog, "Ctrl+J")
+        for a in (self.connect_action, self.disconnect_action, self.endpoints_action):
+            c.addAction(a)
+        c.addSeparator()
+        c.addAction(self.journal_action)
+
+        h = mb.addMenu("&Help")
+        h.addAction(self._act("&Keyboard shortcuts", self.show_shortcuts, "F1"))
+        h.addAction(self._act("&About factory_twin", self.show_about))
+
+        tb = QToolBar("Main tool bar")
+        tb.setObjectName("toolbar_main")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for a in (self.open_action, self.connect_action, self.disconnect_action):
+            tb.addAction(a)
+        tb.addSeparator()
+        for a in (self.overview_action, self.fly_selected_action, self.reset_action, self.find_action):
+            tb.addAction(a)
+        self.toolbar = tb
+        self.addToolBar(tb)
+        v.insertAction(self.find_action, self.toolbar.toggleViewAction())
+
+    def _rebuild_camera_menu(self) -> None:
+        m = self.cam_menu
+        m.clear()
+        m.addAction(self.overview_action)
+        m.addAction(self.fly_selected_action)
+        m.addAction(self.reset_action)
+        spec = self.controller.spec
+        if spec is None:
+            return
+        m.addSeparator()
+        for k, bay in enumerate(spec.site.bays):
+            a = QAction(f"Bay {bay.name or bay.id}", self)
+            if k < 9:
+                a.setShortcut(QKeySequence(f"Ctrl+{k + 1}"))
+            a.triggered.connect(lambda _=False, b=bay.id: self.view.fly_to_bay(b))
+            m.addAction(a)
+            self.addAction(a)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.source_label = QLabel("no plant")
+        self.conn_label = QLabel("")
+        self.clock_label = QLabel("")
+        self.rate_label = QLabel("")
+        for w in (self.source_label, self.conn_label, self.rate_label, self.clock_label):
+            sb.addPermanentWidget(w)
+
+    def _wire(self) -> None:
+        c = self.controller
+        c.plant_changed.connect(self._on_plant_changed)
+        c.source_changed.connect(self._on_source_changed)
+        self.view.tool_selected.connect(self._on_tool_selected)
+        self.view.tool_hovered.connect(
+            lambda t: self.statusBar().showMessage(t, 2000) if t else None)
+        self.alarms.fly_to_requested.connect(self._fly_and_select)
+        self.alarms.acknowledge_requested.connect(self.acknowledge)
+        self.alarms.journal_requested.connect(self.journal_dialog)
+        self.detail.fly_to_requested.connect(self.view.fly_to_tool)
+        self.detail.method_requested.connect(self.call_method)
+        self.monitor.replay_bar.seek_requested.connect(self.controller.seek_replay)
+
+    # ------------------------------------------------------------------ settings
+
+    def _restore_layout(self) -> None:
+        geo = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geo, QByteArray) and not geo.isEmpty():
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1400, 900)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        else:
+            self.resizeDocks([self.detail_dock], [420], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.alarm_dock], [200], Qt.Orientation.Vertical)
+
+    def save_layout(self) -> None:
+        """Store geometry and dock layout for the next start."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("theme", "dark" if self._dark else "light")
+        self.settings.sync()
+
+    def recent_plants(self) -> list[str]:
+        """Return the recently opened plant files, newest first."""
+        v = self.settings.value("recent_plants", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(x) for x in (v or [])]
+
+    def _remember(self, path: Path) -> None:
+        p = str(path.resolve())
+        items = [p, *[x for x in self.recent_plants() if x != p]][:MAX_RECENT]
+        self.settings.setValue("recent_plants", items)
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = self.recent_plants()
+        for p in items:
+            a = QAction(p, self)
+            a.triggered.connect(lambda _=False, path=p: self.open_plant(path))
+            self.recent_menu.addAction(a)
+        self.recent_menu.setEnabled(bool(items))
+
+    # ------------------------------------------------------------------ plants
+
+    def open_dialog(self) -> None:
+        """Ask for a plant file and open it."""
+        start = str(self.controller.doc.path.parent) if self.controller.doc and self.controller.doc.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open plant", start, "Plant files (*.yaml *.yml)")
+        if path:
+            self.open_plant(path)
+
+    def open_plant(self, path: str | Path, *, connect: bool = True) -> None:
+        """Load a plant on a worker thread; a broken file keeps the current plant."""
+        self.statusBar().showMessage(f"loading {path}…")
+        fut = self.controller.load_plant_async(path)
+
+        def done(doc: PlantDocument) -> None:
+            settings = ConnectionSettings(use_simulator=self.controller.settings.use_simulator,
+                                          simulator_speed=self.controller.settings.simulator_speed)
+            self.controller.set_plant(doc)
+            self._remember(Path(path))
+            self.statusBar().showMessage(f"opened {path}", 4000)
+            if connect:
+                self.connect_live(settings)
+
+        self.when_done(fut, done, lambda exc: self._show_error(f"Cannot open {path}", exc))
+
+    def _show_error(self, title: str, exc: BaseException) -> None:
+        if isinstance(exc, ConfigError):
+            text = "\n".join(exc.issues)
+            box = QMessageBox(QMessageBox.Icon.Warning, title,
+                              "The plant file is invalid; the current plant stays open.", parent=self)
+            box.setObjectName("config_error_box")
+            box.setDetailedText(text)
+            box.setInformativeText(text if len(text) < 1500 else text[:1500] + "\n…")
+        elif isinstance(exc, FactoryTwinError):
+            box = QMessageBox(QMessageBox.Icon.Warning, title, str(exc), parent=self)
+        else:
+            logger.error("%s", title, exc_info=exc)
+            box = QMessageBox(QMessageBox.Icon.Critical, title, f"{type(exc).__name__}: {exc}",
+                              parent=self)
+        self.last_error_box = box
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+
+    def save(self) -> None:
+        """Save the plant file."""
+        try:
+            p = self.controller.save()
+        except FactoryTwinError as exc:
+            self._show_error("Cannot save", exc)
+            return
+        self.statusBar().showMessage(f"saved {p}", 4000)
+
+    def save_as(self) -> None:
+        """Save the plant under a new name."""
+        path, _ = QFileDialog.getSaveFileName(self, "Save plant as", "", "Plant files (*.yaml)")
+        if not path:
+            return
+        try:
+            p = self.controller.save(path)
+        except (FactoryTwinError, OSError) as exc:
+            self._show_error("Cannot save", exc)
+            return
+        self._remember(p)
+        self.statusBar().showMessage(f"saved {p}", 4000)
+
+    def replay_dialog(self) -> None:
+        """Ask for a historian Parquet file and replay it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Replay history", "", "Parquet files (*.parquet)")
+        if path:
+            self.start_replay(path)
+
+    def start_replay(self, path: str | Path, speed: float = 60.0) -> None:
+        """Replay a historian file in the same view."""
+        try:
+            replay = self.controller.start_replay(path, speed=speed)
+        except FactoryTwinError as exc:
+            self._show_error(f"Cannot replay {path}", exc)
+            return
+        self.monitor.replay_bar.set_replay(replay)
+
+    def _on_plant_changed(self, doc: PlantDocument) -> None:
+        st = self.controller.state
+        name = doc.spec.site.name
+        self.setWindowTitle(f"{name} — factory_twin" + (f" ({doc.path.name})" if doc.path else ""))
+        keep = self.detail.tool
+        self.view.set_plant(doc.spec, st, dark=self._dark)
+        self.detail.set_state(st)
+        self.alarms.set_state(st)
+        self.monitor.kpis.set_state(st)
+        self._rebuild_camera_menu()
+        self._states_dirty = True
+        if keep and st is not None and keep in st.index:
+            self.view.select(keep)
+        self.monitor.replay_bar.set_replay(self.controller.replay)
+
+    def _on_source_changed(self, kind: str) -> None:
+        self.source_label.setText({"live": "live", "replay": "replay", "none": "offline"}[kind])
+        if kind != "replay":
+            self.monitor.replay_bar.set_replay(None)
+
+    # ------------------------------------------------------------------ connection
+
+    def connect_live(self, settings: ConnectionSettings | None = None) -> None:
+        """Connect to the plant's servers (or the embedded simulator) without blocking."""
+        try:
+            fut = self.controller.connect(settings)
+        except FactoryTwinError as exc:
+            self._show_error("Cannot connect", exc)
+            return
+        self._t_connect = time.perf_counter()
+        self.first_live_frame_s = None
+        self.statusBar().showMessage("connecting…", 3000)
+        self.when_done(fut, lambda _r: None, lambda exc: self._show_error("Cannot connect", exc))
+
+    def disconnect_live(self) -> None:
+        """Disconnect (the view greys the tools)."""
+        self.controller.disconnect(wait=False)
+        self._states_dirty = True
+
+    def endpoints_dialog(self) -> None:
+        """Edit, test and save endpoints; reconnects with the new settings."""
+        from factory_twin.ui.qt_connection_dialog import QtConnectionDialog
+
+        dlg = QtConnectionDialog(self.controller, self)
+        if dlg.exec():
+            self.connect_live(dlg.settings())
+
+    def acknowledge(self, alarm_id: str, comment: str) -> None:
+        """Acknowledge an alarm on its server."""
+        try:
+            fut = self.controller.acknowledge(alarm_id, comment)
+        except FactoryTwinError as exc:
+            self._show_error("Cannot acknowledge", exc)
+            return
+        self.when_done(fut, lambda _r: self.statusBar().showMessage("alarm acknowledged", 3000),
+                       lambda exc: self._show_error("Acknowledge failed", exc))
+
+    def call_method(self, equipment: str, method: str) -> None:
+        """Call Hold/Resume on a tool after confirmation (writes are off by default)."""
+        if not self.controller.writes_enabled(equipment):
+            QMessageBox.information(
+                self, f"{method} {equipment}",
+                f"Commands to {equipment} are disabled: its endpoint has writes_enabled: false "
+                "in the plant file.")
+            return
+        if QMessageBox.question(self, f"{method} {equipment}",
+                                f"Send {method} to {equipment} on the live server?") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            fut = self.controller.call_method(equipment, method)
+        except FactoryTwinError as exc:
+            self._show_error(f"{method} failed", exc)
+            return
+        self.when_done(fut, lambda ok: self.statusBar().showMessage(
+            f"{method} {equipment}: {'done' if ok else 'refused'}", 4000),
+            lambda exc: self._show_error(f"{method} failed", exc))
+
+    def journal_dialog(self) -> None:
+        """Open the alarm journal."""
+        QtJournalDialog(self.controller.journal, self).open()
+
+    # ------------------------------------------------------------------ selection and camera
+
+    def _on_tool_selected(self, tool: str) -> None:
+        self.detail.show_tool(tool or None)
+        if tool:
+            self.detail_dock.show()
+            self.detail_dock.raise_()
+
+    def select_tool(self, tool: str) -> None:
+        """Select a tool as a click would."""
+        self.view.select(tool)
+        self._on_tool_selected(tool)
+
+    def _fly_and_select(self, tool: str) -> None:
+        self.select_tool(tool)
+        self.view.fly_to_tool(tool)
+
+    def fly_to_selected(self) -> None:
+        """Fly to the selected tool."""
+        if self.detail.tool:
+            self.view.fly_to_tool(self.detail.tool)
+
+    def find_tool_dialog(self) -> None:
+        """Search a tool by id and fly to it."""
+        st = self.controller.state
+        if st is None:
+            return
+        tool, ok = QInputDialog.getItem(self, "Find tool", "Tool id:", st.ids, 0, True)
+        if ok and tool:
+            self.find_tool(tool)
+
+    def find_tool(self, text: str) -> bool:
+        """Select and fly to the first tool whose id contains ``text`` (case-insensitive)."""
+        st = self.controller.state
+        if st is None:
+            return False
+        t = text.strip().lower()
+        match = next((i for i in st.ids if i.lower() == t), None) or \
+            next((i for i in st.ids if t in i.lower()), None)
+        if match is None:
+            self.statusBar().showMessage(f"no tool matches {text!r}", 4000)
+            return False
+        self._fly_and_select(match)
+        return True
+
+    def set_dark(self, dark: bool) -> None:
+        """Switch the theme."""
+        self._dark = dark
+        apply_theme(QApplication.instance(), dark)  # type: ignore[arg-type]
+        self.view.set_dark(dark)
+        self.settings.setValue("theme", "dark" if dark else "light")
+
+    # ------------------------------------------------------------------ help
+
+    def show_shortcuts(self) -> None:
+        """List the keyboard shortcuts."""
+        rows = []
+        for a in self.findChildren(QAction):
+            sc = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if sc and a.text():
+                rows.append(f"<tr><td><b>{sc}</b></td><td>{a.text().replace('&', '')}</td></tr>")
+        QMessageBox.information(self, "Keyboard shortcuts",
+                                "<table cellspacing=6>" + "".join(sorted(set(rows))) + "</table>")
+
+    def show_about(self) -> None:
+        """About box."""
+        QMessageBox.about(self, "About factory_twin",
+                          f"<b>factory_twin</b> {__version__}<br>Digital twin of semiconductor "
+                          "fabs: live OPC UA, 3-D fab view, simulation, AR work instructions.")
+
+    # ------------------------------------------------------------------ the tick
+
+    def when_done(self, fut: concurrent.futures.Future[Any], ok: Callable[[Any], None],
+                  err: Callable[[BaseException], None]) -> None:
+        """Call ``ok(result)`` or ``err(exc)`` on the GUI thread once ``fut`` finishes."""
+        self._pending.append((fut, ok, err))
+
+    def _on_tick(self) -> None:
+        t0 = time.perf_counter()
+        for item in list(self._pending):
+            fut, ok, err = item
+            if fut.done():
+                self._pending.remove(item)
+                exc = fut.exception()
+                if exc is not None:
+                    err(exc)
+                else:
+                    ok(fut.result())
+        c = self.controller
+        st = c.state
+        if st is not None and c.state is not self.view.state:
+            self._on_plant_changed(c.doc)  # type: ignore[arg-type]
+        n = c.apply_pending()
+        if n:
+            self._states_dirty = True  # cheap: set_states compares arrays
+        self.view.refresh(states_dirty=self._states_dirty)
+        self._states_dirty = False
+        self._ticks += 1
+        if self._ticks % PANEL_EVERY == 0:  # tables and charts: ~6 Hz is plenty
+            self.detail.refresh()
+            self.alarms.refresh()
+            self.monitor.kpis.refresh()
+            self.monitor.replay_bar.refresh()
+            self._update_status()
+        if (self.first_live_frame_s is None and st is not None and (st.codes >= 0).any()
+                and c.client is not None):
+            self.first_live_frame_s = time.perf_counter() - self._t_start
+        dt = (time.perf_counter() - t0) * 1000
+        self.tick_ms.append(dt)
+        if len(self.tick_ms) > 2000:
+            del self.tick_ms[:1000]
+        if dt > STALL_MS:
+            self.stalls.append(dt)
+
+    def _update_status(self) -> None:
+        c = self.controller
+        st = c.state
+        status: dict[str, ConnectionStatus] = c.status()
+        if status:
+            parts = []
+            for ep, s in status.items():
+                color = "#2ca02c" if s.connected else "#ff5c5c"
+                word = "connected" if s.connected else "disconnected"
+                parts.append(f"<span style='color:{color}'>●</span> {ep}: {word}")
+            self.conn_label.setText("  ".join(parts))
+            self.conn_label.setToolTip("\n".join(f"{ep}: {s.message}" for ep, s in status.items()))
+        elif c.replay is None:
+            self.conn_label.setText("<span style='color:#8a8a8a'>●</span> not connected")
+        else:
+            self.conn_label.setText("")
+        if st is not None:
+            clock = st.clock_s
+            text = f"data {format_ts(clock) if clock > 1e9 else format_plant_time(clock)}"
+            pt = c.plant_time_s()
+            if pt is not None:
+                text = f"plant clock {format_plant_time(pt)} · {text}"
+            elif c.replay is not None:
+                text = f"replay clock {format_ts(c.replay.clock_s)}"
+            self.clock_label.setText(text)
+            n_live = int(((st.codes >= 0) & ~st.stale).sum())
+            self.rate_label.setText(f"{n_live}/{len(st.ids)} tools live · {self.view.last_frame_ms:.0f} ms/frame")
+
+    def live_tool_count(self) -> int:
+        """Return how many tools show a live (non-stale) state."""
+        st = self.controller.state
+        return 0 if st is None else int(((st.codes >= 0) & ~st.stale).sum())
+
+    def stale_mask(self) -> np.ndarray:
+        """Return the stale flag of every tool."""
+        st = self.controller.state
+        return np.zeros(0, bool) if st is None else st.stale.copy()
+
+    # ------------------------------------------------------------------ closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save the layout, stop the timer, disconnect and release the 3-D view."""
+        self.save_layout()
+        self.timer.stop()
+        try:
+            self.controller.close()
+        finally:
+            self.view.close_view()
+        super().closeEvent(event)

@@ -1,0 +1,266 @@
+"""The 3-D fab view widget: a pyvistaqt QtInteractor showing a :class:`FabScene`."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
+from pyvistaqt import QtInteractor
+
+from factory_twin.app.plant_state import PlantState
+from factory_twin.model.schema import PlantSpec
+from factory_twin.ui.scene import N_CODES, STATE_COLORS, STATE_LABELS, FabScene, interpolate_camera
+
+logger = logging.getLogger(__name__)
+
+FLY_S = 0.6
+
+
+class QtSceneView(QWidget):
+    """Hosts the fab scene; emits :attr:`tool_selected` when a tool is clicked.
+
+    Parameters
+    ----------
+    parent
+        Parent widget.
+    """
+
+    tool_selected = Signal(str)  # "" when the selection is cleared
+    tool_hovered = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plotter = QtInteractor(self, multi_samples=1, auto_update=False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plotter.interactor)
+        # the state legend is a Qt overlay: free, where a VTK legend costs a lot per frame
+        self.legend = QLabel(self)
+        self.legend.setObjectName("state_legend")
+        self.legend.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._style_legend(True)
+        self.scene: FabScene | None = None
+        self.state: PlantState | None = None
+        self._dark = True
+        self._press: tuple[int, int] | None = None
+        self._fly: tuple[tuple, tuple, float] | None = None
+        self._hover_due = 0.0
+        self._last_hover = ""
+        self._lots_shown = 0
+        self.frames = 0
+        self.last_frame_ms = 0.0
+        self.frame_ms: list[float] = []
+        self._render_t0 = time.perf_counter()
+        self._last_lot_pos = np.zeros((0, 3))
+        rw = self.plotter.ren_win
+        rw.AddObserver("StartEvent", self._on_render_start)
+        rw.AddObserver("EndEvent", self._on_render_end)
+        iren = self.plotter.iren
+        iren.add_observer("LeftButtonPressEvent", self._on_press)
+        iren.add_observer("LeftButtonReleaseEvent", self._on_release)
+        iren.add_observer("MouseMoveEvent", self._on_move)
+        self._fly_timer = QTimer(self)
+        self._fly_timer.setInterval(30)
+        self._fly_timer.timeout.connect(self._on_fly_tick)
+
+    # -- plant
+
+    def set_plant(self, spec: PlantSpec, state: PlantState | None, *, dark: bool = True) -> None:
+        """Build the scene of a plant (replaces the previous one)."""
+        self.plotter.clear()
+        self.plotter.clear_actors()
+        self._dark = dark
+        self.scene = FabScene(self.plotter, spec, dark=dark, show_legend=False)
+        self._style_legend(dark)
+        self.state = state
+        self._lots_shown = -1
+        self.request_render()
+
+    def set_state(self, state: PlantState | None) -> None:
+        """Follow another plant state object (after a replay seek)."""
+        self.state = state
+
+    def set_dark(self, dark: bool) -> None:
+        """Switch the scene's theme."""
+        self._dark = dark
+        if self.scene is not None:
+            self.scene.set_theme(dark, render=False)
+            self.request_render()
+        self._style_legend(dark)
+
+    def _style_legend(self, dark: bool) -> None:
+        rows = "".join(
+            f"<tr><td><span style='color:{STATE_COLORS[i]}; font-size:13pt'>■</span></td>"
+            f"<td>{STATE_LABELS[i]}</td></tr>" for i in range(N_CODES))
+        self.legend.setText(f"<table cellspacing=0 cellpadding=1>{rows}</table>")
+        bg, fg = ("rgba(22,25,30,210)", "#e6e6e6") if dark else ("rgba(255,255,255,220)", "#202020")
+        self.legend.setStyleSheet(
+            f"QLabel#state_legend {{ background: {bg}; color: {fg}; border-radius: 4px;"
+            " padding: 6px; }")
+        self.legend.adjustSize()
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        self.legend.move(max(0, self.width() - self.legend.width() - 10), 10)
+        self.legend.raise_()
+
+    def resizeEvent(self, event: object) -> None:
+        """Keep the legend in the top-right corner."""
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._place_legend()
+
+    def request_render(self) -> None:
+        """Schedule one render (the widget's paint renders; never twice per frame)."""
+        self.plotter.interactor.update()
+
+    # -- per-tick refresh
+
+    def refresh(self, *, states_dirty: bool) -> None:
+        """Update colours and lot positions from the plant state; schedule one render."""
+        scene, st = self.scene, self.state
+        if scene is None or st is None:
+            return
+        changed = False
+        if states_dirty:
+            scene.set_states(st.codes, st.stale)
+            changed = True
+        n = st.lot_count()
+        if n or self._lots_shown:
+            pos, prod, _ = st.lot_positions(st.estimated_clock())
+            if self._lots_shown != n or not np.array_equal(pos, self._last_lot_pos):
+                scene.set_lots(pos, prod)
+                self._last_lot_pos = pos
+                changed = True
+            self._lots_shown = n
+        if changed:
+            self.request_render()
+
+    def _on_render_start(self, *_: object) -> None:
+        self._render_t0 = time.perf_counter()
+
+    def _on_render_end(self, *_: object) -> None:
+        self.last_frame_ms = (time.perf_counter() - self._render_t0) * 1000
+        self.frame_ms.append(self.last_frame_ms)
+        if len(self.frame_ms) > 4000:
+            del self.frame_ms[:2000]
+        self.frames += 1
+
+    # -- selection and cameras
+
+    def select(self, tool_id: str | None) -> None:
+        """Highlight a tool (no signal)."""
+        if self.scene is None:
+            return
+        self.scene.select(tool_id or None)
+        self.request_render()
+
+    def fly_to(self, cam: tuple) -> None:
+        """Animate the camera to ``cam`` over a fraction of a second."""
+        if self.scene is None:
+            return
+        start = tuple(tuple(float(v) for v in p) for p in self.plotter.camera_position)
+        self._fly = (start, cam, time.monotonic())
+        self._fly_timer.start()
+
+    def fly_to_tool(self, tool_id: str) -> None:
+        """Fly the camera close to a tool."""
+        if self.scene is not None and tool_id in self.scene.index:
+            self.fly_to(self.scene.tool_camera(tool_id))
+
+    def fly_to_bay(self, bay_id: str) -> None:
+        """Frame one bay."""
+        if self.scene is not None:
+            self.fly_to(self.scene.bay_camera(bay_id))
+
+    def overview(self) -> None:
+        """Show the whole floor."""
+        if self.scene is not None:
+            self.fly_to(self.scene.overview_camera())
+
+    def reset_view(self) -> None:
+        """Jump back to the overview with no animation."""
+        if self.scene is not None:
+            self._fly_timer.stop()
+            self.scene.reset_camera(render=False)
+            self.request_render()
+
+    def _on_fly_tick(self) -> None:
+        if self._fly is None or self.scene is None:
+            self._fly_timer.stop()
+            return
+        a, b, t0 = self._fly
+        f = min((time.monotonic() - t0) / FLY_S, 1.0)
+        self.scene.set_camera(interpolate_camera(a, b, f), render=False)
+        self.request_render()
+        if f >= 1.0:
+            self._fly = None
+            self._fly_timer.stop()
+
+    # -- picking
+
+    def widget_position_of(self, tool_id: str) -> QPoint:
+        """Return where a tool appears in the interactor widget (Qt logical pixels)."""
+        assert self.scene is not None
+        x, y = self.scene.display_position(tool_id)
+        w = self.plotter.interactor
+        ratio = w.devicePixelRatioF() or 1.0
+        return QPoint(round(x / ratio), round(w.height() - y / ratio))
+
+    def pick(self, x: float, y: float) -> str | None:
+        """Return the tool at VTK display coordinates."""
+        return self.scene.tool_at_display(x, y) if self.scene is not None else None
+
+    def _on_press(self, obj: object, event: str) -> None:
+        self._press = tuple(self.plotter.iren.get_event_position())  # type: ignore[assignment]
+
+    def _on_release(self, obj: object, event: str) -> None:
+        pos = tuple(self.plotter.iren.get_event_position())
+        press, self._press = self._press, None
+        if press is None or abs(pos[0] - press[0]) + abs(pos[1] - press[1]) > 4:
+            return  # a drag (camera rotation), not a click
+        tid = self.pick(*pos) or ""
+        self.select(tid or None)
+        self.tool_selected.emit(tid)
+
+    def _on_move(self, obj: object, event: str) -> None:
+        now = time.monotonic()
+        if self._press is not None or now < self._hover_due or self.scene is None:
+            return
+        self._hover_due = now + 0.08  # throttle picking on software GL
+        x, y = self.plotter.iren.get_event_position()
+        tid = self.pick(x, y) or ""
+        if tid != self._last_hover:
+            self._last_hover = tid
+            self.tool_hovered.emit(tid)
+        w = self.plotter.interactor
+        if tid:
+            st = self.state
+            text = tid
+            if st is not None:
+                i = st.index[tid]
+                s = st.state_of(tid)
+                text = f"{tid}\n{s.value.replace('_', ' ') if s else 'no data'}"
+                if st.stale[i]:
+                    text += " (stale)"
+                if st.lot[i]:
+                    text += f"\nlot {st.lot[i]}"
+            ratio = w.devicePixelRatioF() or 1.0
+            QToolTip.showText(w.mapToGlobal(QPoint(int(x / ratio) + 12,
+                                                   int(w.height() - y / ratio) + 12)), text, w)
+        else:
+            QToolTip.hideText()
+
+    def screenshot(self) -> np.ndarray:
+        """Return the current 3-D image (rows top to bottom, RGB)."""
+        return self.plotter.screenshot(return_img=True)
+
+    def close_view(self) -> None:
+        """Release the render window (call before the widget is deleted)."""
+        self._fly_timer.stop()
+        try:
+            self.plotter.close()
+        except Exception:
+            logger.debug("closing the plotter failed", exc_info=True)

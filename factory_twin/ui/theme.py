@@ -1,0 +1,43 @@
+"""Dark and light themes (Fusion style with a palette) and pyqtgraph colours."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+_DARK = {
+    QPalette.ColorRole.Window: "#22262c",
+    QPalette.ColorRole.WindowText: "#e6e6e6",
+    QPalette.ColorRole.Base: "#1a1d22",
+    QPalette.ColorRole.AlternateBase: "#262a31",
+    QPalette.ColorRole.ToolTipBase: "#2f343c",
+    QPalette.ColorRole.ToolTipText: "#f0f0f0",
+    QPalette.ColorRole.Text: "#e6e6e6",
+    QPalette.ColorRole.Button: "#2c3138",
+    QPalette.ColorRole.ButtonText: "#e6e6e6",
+    QPalette.ColorRole.BrightText: "#ff5c5c",
+    QPalette.ColorRole.Link: "#4cc9f0",
+    QPalette.ColorRole.Highlight: "#2f6fb0",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.PlaceholderText: "#8a8f98",
+}
+
+
+def apply_theme(app: QApplication | None, dark: bool) -> None:
+    """Apply the dark or the light theme to the whole application."""
+    if app is None:
+        return
+    app.setStyle("Fusion")
+    if dark:
+        pal = QPalette()
+        for role, color in _DARK.items():
+            pal.setColor(role, QColor(color))
+        for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                     QPalette.ColorRole.WindowText):
+            pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6c717a"))
+        app.setPalette(pal)
+        pg.setConfigOptions(background="#1a1d22", foreground="#d0d0d0")
+    else:
+        app.setPalette(app.style().standardPalette())
+        pg.setConfigOptions(background="#ffffff", foreground="#303030")
