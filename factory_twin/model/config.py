@@ -689,4 +689,11 @@ def _merge_into(node: Any, data: Any) -> Any:
         return node
     if node is not None and not isinstance(node, (dict, list)) and _same_scalar(node, data):
         return node
+    if (
+        isinstance(node, int)
+        and not isinstance(node, bool)
+        and isinstance(data, float)
+        and data.is_integer()
+    ):
+        return int(data)  # the schema reads numbers as floats; keep a whole number whole
     return data
