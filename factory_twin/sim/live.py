@@ -166,7 +166,7 @@ class LiveSimulation:
 
     def _sample(self, ev: Any) -> None:
         m = self.model
-        now = m.env._now
+        now = float(m.env._now)
         n = len(self._tag_names)
         if n:
             dt = self.tag_period_s
