@@ -148,6 +148,7 @@ class ExportContext:
     steps: tuple[StepInfo, ...]
     component_slugs: dict[str, str]
     bay: s.Bay | None = None
+    overview: View = DEFAULT_VIEW
 
     def component_node(self, name: str) -> str:
         """Return the node/prim name of component ``name``: ``component_<slug>``."""
@@ -359,6 +360,7 @@ def build_context(
         steps=tuple(steps),
         component_slugs=slugs,
         bay=next((b for b in spec.site.bays if b.id == equipment.bay), None),
+        overview=overview_view(geometry, steps),
     )
 
 
@@ -434,6 +436,34 @@ def _covered_fraction(boxes: FloatArray, own: int, view: View) -> float:
         if ox > 0 and oy > 0:
             covered += ox * oy / own_area
     return min(covered, 1.0)
+
+
+def overview_view(geometry: ToolGeometry, steps: list[StepInfo]) -> View:
+    """Return the view, front-right first, from which the most step anchors are unobstructed.
+
+    An anchor only counts as hidden by parts other than its own.
+    """
+    pos, _, faces, owner = geometry.combined()
+    lo, hi = geometry.bounds
+    radius = float(np.linalg.norm(hi - lo)) * 2 + 1.0
+    anchors = {(st.anchor, st.part_index) for st in steps}
+    tris = {
+        part: pos[faces[owner != part]] if part is not None else pos[faces] for _, part in anchors
+    }
+    best, best_seen = DEFAULT_VIEW, -1
+    for el in (30.0, 45.0):
+        for d in (0, -30, 30, -60, 60, 90, -90, 180, 135, -135):
+            v = View(_wrap(DEFAULT_VIEW.azimuth_deg + d), el)
+            direction = v.direction()
+            seen = sum(
+                not _ray_blocked(np.asarray(a, dtype=np.float64), direction, radius, tris[part])
+                for a, part in anchors
+            )
+            if seen > best_seen:
+                best, best_seen = v, seen
+            if seen == len(anchors):
+                return best
+    return best
 
 
 def _blend_angle(a: float, b: float, w: float) -> float:

@@ -83,12 +83,10 @@ def viewer_model(ctx: ExportContext) -> dict[str, Any]:
             }
         )
     lo, hi = ctx.geometry.bounds
-    from .context import DEFAULT_VIEW
-
     return {
         "identity": ctx.identity(),
         "bounds": [_round(lo), _round(hi)],
-        "view": [DEFAULT_VIEW.azimuth_deg, DEFAULT_VIEW.elevation_deg],
+        "view": [round(ctx.overview.azimuth_deg, 2), round(ctx.overview.elevation_deg, 2)],
         "parts": parts,
         "steps": [
             {

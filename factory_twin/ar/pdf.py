@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image
 
-from .context import DEFAULT_VIEW, ExportContext, StepInfo, acceptance_text, drain, format_duration
+from .context import ExportContext, StepInfo, acceptance_text, drain, format_duration
 from .render import HIGHLIGHT, Marker, render_tool
 
 logger = logging.getLogger(__name__)
@@ -237,7 +237,8 @@ class _Pages:
 
     # ------------------------------------------------------------------ pages
 
-    def cover(self, picture: Image.Image) -> None:
+    def cover(self, draw: Callable[[tuple[int, int]], Image.Image]) -> None:
+        """The cover; ``draw(size)`` renders the overview picture at the size it gets."""
         from reportlab.lib.colors import HexColor
         from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
@@ -291,9 +292,7 @@ class _Pages:
         used = self.flow([info], 15 * mm, info_top - 62 * mm, 180 * mm, 62 * mm)
         # a wide overview picture leaves the cover room for the step list
         pic_w = 180 * mm
-        pic_h = pic_w * picture.height / picture.width
-        pic_y = info_top - used - 4 * mm - pic_h
-        self.picture(picture, 15 * mm, pic_y, pic_w, pic_h)
+        pic_top = info_top - used - 4 * mm
 
         steps = [[Paragraph(h, st["cellb"]) for h in ("#", "Step", "Component", "Time", "Safety")]]
         for s in ctx.steps:
@@ -307,7 +306,7 @@ class _Pages:
                     Paragraph(f'<font color="{_RED}">{_x(kinds)}</font>', st["cell"]),
                 ]
             )
-        table = Table(steps, colWidths=[9 * mm, 78 * mm, 42 * mm, 19 * mm, 32 * mm], repeatRows=1)
+        table = Table(steps, colWidths=[9 * mm, 76 * mm, 40 * mm, 23 * mm, 32 * mm], repeatRows=1)
         table.setStyle(
             TableStyle(
                 [
@@ -324,6 +323,13 @@ class _Pages:
             items += [Paragraph(_x(ctx.procedure.description), st["body"]), Spacer(1, 3 * mm)]
         items += [Paragraph("Steps", st["h2"]), table]
         bottom = 52 * mm
+        # the picture gets what the step list leaves, between 40 mm and its natural height
+        need = sum(f.wrap(180 * mm, 1000 * mm)[1] for f in items)  # type: ignore[attr-defined]
+        natural = pic_w * COVER_PX[1] / COVER_PX[0]
+        pic_h = max(40 * mm, min(natural, pic_top - bottom - 4 * mm - need))
+        picture = draw((COVER_PX[0], round(COVER_PX[0] * pic_h / pic_w)))
+        pic_y = pic_top - pic_h
+        self.picture(picture, 15 * mm, pic_y, pic_w, pic_h)
         self.flow(items, 15 * mm, bottom, 180 * mm, pic_y - 4 * mm - bottom)
         self.job_box(17 * mm)
         self.footer(1)
@@ -575,13 +581,8 @@ def iter_pdf(ctx: ExportContext) -> Iterator[tuple[float, str]]:
     """Build the PDF, yielding progress per page; returns its bytes."""
     pages = _Pages(ctx)
     n = len(ctx.steps)
-    overview = render_tool(
-        ctx.geometry,
-        DEFAULT_VIEW,
-        COVER_PX,
-        markers=[Marker(st.anchor, str(st.number)) for st in ctx.steps],
-    )
-    pages.cover(overview)
+    markers = [Marker(st.anchor, str(st.number)) for st in ctx.steps]
+    pages.cover(lambda size: render_tool(ctx.geometry, ctx.overview, size, markers=markers))
     yield 1 / (n + 2), "PDF: cover"
     for k, info in enumerate(ctx.steps, start=1):
         img = render_tool(

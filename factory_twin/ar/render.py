@@ -298,6 +298,13 @@ def _draw_markers(
     pts = np.array([m.point for m in markers], dtype=np.float64)
     sx, sy, z = cam.project(pts)
     bx, by, _ = big.project(pts)
+    # markers at the same point fan out along the leader so that every number shows
+    fan: list[int] = []
+    seen: dict[tuple[float, ...], int] = {}
+    for m in markers:
+        key = tuple(round(v, 3) for v in m.point)
+        fan.append(seen.get(key, 0))
+        seen[key] = fan[-1] + 1
     # inactive first so the active marker is drawn on top
     for k in sorted(range(len(markers)), key=lambda i: markers[i].active):
         m = markers[k]
@@ -308,8 +315,8 @@ def _draw_markers(
         fill = HIGHLIGHT if m.active else "#1f5f99"
         # leader from the anchor dot to a numbered disc up and to the right
         dx, dy = r * 1.9, -r * 1.9
-        qx, qy = px + dx, py + dy
-        draw.line([(px, py), (qx, qy)], fill="#20262d", width=max(2, r // 6))
+        qx, qy = px + dx + fan[k] * r * 2.3, py + dy
+        draw.line([(px, py), (px + dx, qy), (qx, qy)], fill="#20262d", width=max(2, r // 6))
         dot = max(3, r // 3)
         if hidden:
             draw.ellipse(
