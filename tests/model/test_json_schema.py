@@ -1,0 +1,108 @@
+"""``factory-twin schema`` prints a JSON Schema that accepts the shipped plants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from factory_twin.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = [
+    ROOT / "plant_configs" / "demo_fab.yaml",
+    ROOT / "plant_configs" / "led_line.yaml",
+    ROOT / "tests" / "data" / "mini_plant.yaml",
+]
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    from factory_twin.model.config import json_schema_text
+
+    return json.loads(json_schema_text())
+
+
+def plain(path: Path) -> Any:
+    """The file as plain JSON types (no ruamel or YAML-only types) for a JSON validator."""
+    return json.loads(json.dumps(YAML(typ="safe").load(path.read_text(encoding="utf-8"))))
+
+
+def test_cli_prints_the_schema(capsys, schema):
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == schema
+    assert printed["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert printed["type"] == "object"
+    assert printed["additionalProperties"] is False
+    assert set(printed["required"]) >= {"schema_version", "site", "equipment_types", "equipment"}
+
+
+def test_cli_writes_the_schema_to_a_file(tmp_path, schema):
+    out = tmp_path / "plant.schema.json"
+    assert main(["schema", "-o", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == schema
+
+
+def test_every_reference_resolves(schema):
+    defs = schema["$defs"]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if ref is not None:
+                assert ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in defs, ref
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+
+
+def test_distributions_accept_a_bare_number(schema):
+    mtbf = schema["$defs"]["Reliability"]["properties"]["mtbf"]
+    assert {"type": "number", "minimum": 0} in mtbf["anyOf"]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_schema_accepts_the_plants(schema, path):
+    data = plain(path)
+    try:
+        import jsonschema
+    except ImportError:  # check the structure the schema promises instead
+        assert set(data) <= set(schema["properties"])
+        assert set(schema["required"]) <= set(data)
+        for name, section in data.items():
+            prop = schema["properties"][name]
+            if isinstance(section, list):
+                assert prop["type"] == "array", name
+            elif isinstance(section, dict):
+                ref = prop.get("$ref", "").removeprefix("#/$defs/")
+                assert set(section) <= set(schema["$defs"][ref]["properties"]), name
+        return
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
+    assert errors == []
+
+
+def test_schema_rejects_what_the_loader_rejects(schema):
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(schema)
+    data = plain(FILES[2])
+    data["equipment"][0]["position_m"] = [1, 2, 3]
+    data["equipment"][1]["colour"] = "red"
+    data["routes"][0]["steps"][1]["process_time"] = {"dist": "weibull", "mean": 3}
+    paths = {tuple(e.absolute_path) for e in validator.iter_errors(data)}
+    assert ("equipment", 0, "position_m") in paths
+    assert ("equipment", 1) in paths
+    assert any(p[:4] == ("routes", 0, "steps", 1) for p in paths)
+
+
+def test_schema_is_a_valid_draft_2020_12_schema(schema):
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator.check_schema(schema)
