@@ -317,7 +317,13 @@ class BrowseCache:
             refs = await node.get_references(
                 refs=ua.ObjectIds.HierarchicalReferences, direction=ua.BrowseDirection.Forward
             )
-            self._children[nodeid] = [(r.BrowseName, r.NodeId) for r in refs]
+            self._children[nodeid] = [
+                (
+                    r.BrowseName,
+                    ua.NodeId(r.NodeId.Identifier, r.NodeId.NamespaceIndex, r.NodeId.NodeIdType),
+                )
+                for r in refs
+            ]
         return self._children[nodeid]
 
     async def resolve(self, path: str, start: ua.NodeId | None = None) -> ua.NodeId | None:

@@ -1,0 +1,244 @@
+"""Walk an OPC UA server's address space: a tree of nodes with classes, ids, types, values.
+
+Used by ``factory-twin browse`` and by the plant-file import (:mod:`.discovery`).
+Browsing goes level by level with one Browse request per level and one Read request for
+the variables found, so a big server is walked in a handful of round trips.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asyncua import Client, ua
+
+from factory_twin.opcua.client_common import data_type_name
+
+logger = logging.getLogger(__name__)
+
+_SERVER = ua.NodeId(ua.ObjectIds.Server)
+_TYPES_AND_VIEWS = {ua.NodeId(ua.ObjectIds.TypesFolder), ua.NodeId(ua.ObjectIds.ViewsFolder)}
+
+
+@dataclass
+class BrowseNode:
+    """One node of a browsed tree."""
+
+    node_id: ua.NodeId
+    browse_name: ua.QualifiedName
+    node_class: ua.NodeClass
+    depth: int
+    type_definition: ua.NodeId | None = None
+    data_type: ua.NodeId | None = None
+    value: Any = None
+    children: list[BrowseNode] = field(default_factory=list)
+    truncated: bool = False  # has children we did not browse (depth limit or skipped)
+
+    @property
+    def name(self) -> str:
+        """The browse name without namespace."""
+        return self.browse_name.Name or ""
+
+    def walk(self) -> Iterable[BrowseNode]:
+        """This node and all below it, depth first."""
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+    def child(self, name: str) -> BrowseNode | None:
+        """Return the child whose browse name (any namespace) is ``name``."""
+        return next((c for c in self.children if c.name == name), None)
+
+
+async def browse_tree(
+    client: Client,
+    root: ua.NodeId | None = None,
+    depth: int = 3,
+    *,
+    expand_server: bool = False,
+    read_values: bool = True,
+) -> BrowseNode:
+    """Browse ``root`` (default Objects) down to ``depth`` levels below it.
+
+    The standard ``Server`` object is listed but not expanded unless it is the root or
+    ``expand_server`` is set (it holds hundreds of diagnostics nodes).
+    """
+    root = root or ua.NodeId(ua.ObjectIds.ObjectsFolder)
+    attrs = await _read(client, [root], [ua.AttributeIds.BrowseName, ua.AttributeIds.NodeClass])
+    bn, nc = attrs[0]
+    if nc is None:
+        msg = f"the server has no node {root.to_string()}"
+        raise LookupError(msg)
+    top = BrowseNode(root, bn or ua.QualifiedName("?"), ua.NodeClass(nc), 0)
+    seen = {root}
+    level = [top]
+    for d in range(1, depth + 1):
+        expand = [n for n in level if n.node_class in (ua.NodeClass.Object, ua.NodeClass.View)]
+        expand = [n for n in expand if expand_server or n.node_id != _SERVER or n is top]
+        if not expand:
+            break
+        results = await _browse(client, [n.node_id for n in expand])
+        nxt: list[BrowseNode] = []
+        for parent, refs in zip(expand, results, strict=True):
+            for r in refs:
+                nid = _plain(r.NodeId)
+                if nid in seen:
+                    continue
+                seen.add(nid)
+                child = BrowseNode(
+                    nid,
+                    r.BrowseName,
+                    ua.NodeClass(r.NodeClass),
+                    d,
+                    _plain(r.TypeDefinition) if r.TypeDefinition else None,
+                )
+                parent.children.append(child)
+                nxt.append(child)
+        # variables may have properties (EURange, EngineeringUnits) below them
+        level = nxt
+        if d == depth:
+            for n in level:
+                n.truncated = n.node_class == ua.NodeClass.Object
+    # properties of variables one level further, only names/values (cheap and useful)
+    variables = [n for n in top.walk() if n.node_class == ua.NodeClass.Variable]
+    if read_values and variables:
+        vals = await _read(
+            client,
+            [n.node_id for n in variables],
+            [ua.AttributeIds.DataType, ua.AttributeIds.Value],
+        )
+        for n, (dt, v) in zip(variables, vals, strict=True):
+            n.data_type, n.value = dt, v
+    for n in top.walk():
+        if n.node_id == _SERVER and n is not top and not expand_server:
+            n.truncated = True
+    return top
+
+
+async def variable_properties(client: Client, nodes: list[ua.NodeId]) -> list[dict[str, Any]]:
+    """Return the properties (EURange, EngineeringUnits, ...) of each variable, by name."""
+    results = await _browse(client, nodes, ua.ObjectIds.HasProperty)
+    flat: list[tuple[int, str, ua.NodeId]] = []
+    for i, refs in enumerate(results):
+        for r in refs:
+            flat.append((i, r.BrowseName.Name, _plain(r.NodeId)))
+    out: list[dict[str, Any]] = [{} for _ in nodes]
+    if flat:
+        vals = await _read(client, [f[2] for f in flat], [ua.AttributeIds.Value])
+        for (i, name, _), (v,) in zip(flat, vals, strict=True):
+            out[i][name] = v
+    return out
+
+
+async def _browse(
+    client: Client, nodes: list[ua.NodeId], ref_type: int = ua.ObjectIds.HierarchicalReferences
+) -> list[list[ua.ReferenceDescription]]:
+    out: list[list[ua.ReferenceDescription]] = []
+    for start in range(0, len(nodes), 500):
+        chunk = nodes[start : start + 500]
+        params = ua.BrowseParameters()
+        params.RequestedMaxReferencesPerNode = 0
+        for nid in chunk:
+            desc = ua.BrowseDescription()
+            desc.NodeId = nid
+            desc.BrowseDirection = ua.BrowseDirection.Forward
+            desc.ReferenceTypeId = ua.NodeId(ref_type)
+            desc.IncludeSubtypes = True
+            desc.NodeClassMask = 0
+            desc.ResultMask = ua.BrowseResultMask.All
+            params.NodesToBrowse.append(desc)
+        results = await client.uaclient.browse(params)
+        for res in results:
+            refs = list(res.References or [])
+            cp = res.ContinuationPoint
+            while cp:
+                nxt = await client.uaclient.browse_next(_next_params(cp))
+                refs.extend(nxt[0].References or [])
+                cp = nxt[0].ContinuationPoint
+            out.append(refs)
+    return out
+
+
+def _plain(nid: ua.NodeId) -> ua.NodeId:
+    """Return a plain NodeId (browse results carry ExpandedNodeIds)."""
+    return ua.NodeId(nid.Identifier, nid.NamespaceIndex, nid.NodeIdType)
+
+
+def _next_params(cp: bytes) -> ua.BrowseNextParameters:
+    p = ua.BrowseNextParameters()
+    p.ContinuationPoints = [cp]
+    p.ReleaseContinuationPoints = False
+    return p
+
+
+async def _read(
+    client: Client, nodes: list[ua.NodeId], attrs: list[ua.AttributeIds]
+) -> list[tuple[Any, ...]]:
+    """Read ``attrs`` of each node; a failed read gives None."""
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(nodes), 1000):
+        chunk = nodes[start : start + 1000]
+        params = ua.ReadParameters()
+        for nid in chunk:
+            for a in attrs:
+                rv = ua.ReadValueId()
+                rv.NodeId = nid
+                rv.AttributeId = a
+                params.NodesToRead.append(rv)
+        res = await client.uaclient.read(params)
+        k = len(attrs)
+        for i in range(len(chunk)):
+            row = []
+            for dv in res[i * k : (i + 1) * k]:
+                ok = dv.StatusCode is None or dv.StatusCode.is_good()
+                row.append(dv.Value.Value if ok and dv.Value is not None else None)
+            out.append(tuple(row))
+    return out
+
+
+def _short_value(v: Any, width: int = 60) -> str:
+    if isinstance(v, ua.LocalizedText):
+        v = v.Text
+    elif isinstance(v, ua.EUInformation):
+        v = f"EUInformation({v.DisplayName.Text})"
+    elif isinstance(v, ua.Range):
+        v = f"Range({v.Low:g}, {v.High:g})"
+    text = repr(v) if isinstance(v, str) else str(v)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def format_tree(root: BrowseNode, filter_text: str | None = None) -> list[str]:
+    """Return the tree as indented lines; with ``filter_text``, only matching nodes and
+    their ancestors (case-insensitive match on browse name or node id)."""
+    keep: set[int] | None = None
+    if filter_text:
+        needle = filter_text.lower()
+        keep = set()
+
+        def mark(n: BrowseNode, path: list[BrowseNode]) -> None:
+            if needle in n.name.lower() or needle in n.node_id.to_string().lower():
+                keep.update(id(p) for p in [*path, n])
+            for c in n.children:
+                mark(c, [*path, n])
+
+        mark(root, [])
+    lines: list[str] = []
+
+    def emit(n: BrowseNode) -> None:
+        if keep is not None and id(n) not in keep:
+            return
+        ns = n.browse_name.NamespaceIndex
+        name = f"{ns}:{n.name}" if ns else n.name
+        line = f"{'  ' * n.depth}{n.node_class.name} {name}  [{n.node_id.to_string()}]"
+        if n.node_class == ua.NodeClass.Variable:
+            line += f"  {data_type_name(n.data_type)} = {_short_value(n.value)}"
+        if n.truncated and n.node_class == ua.NodeClass.Object:
+            line += "  ..."
+        lines.append(line)
+        for c in n.children:
+            emit(c)
+
+    emit(root)
+    return lines
