@@ -167,7 +167,10 @@ def expected_visits(route: s.Route) -> list[float]:
     return [a * sampled[j] if math.isfinite(a) else math.inf for j, a in enumerate(arrivals)]
 
 
-def _mean(d: s.Constant | s.Exponential | s.Uniform | s.Triangular | s.Normal | s.Lognormal | s.Gamma | None) -> float:
+_Dist = s.Constant | s.Exponential | s.Uniform | s.Triangular | s.Normal | s.Lognormal | s.Gamma
+
+
+def _mean(d: _Dist | None) -> float:
     return 0.0 if d is None else s.dist_mean(d)
 
 
@@ -378,9 +381,9 @@ def _rows(spec: s.PlantSpec, rates: dict[str, float]) -> list[GroupLoad]:
         pm_wafer = sum(f[3] for f in figures) / n if n else 0.0
         available = sum(max(0.0, 1.0 - f[0] - f[1]) for f in figures)
         setup = _setup_load(g, a.setup_visits)
-        usage_down = (a.process + setup) * busy + a.wafers * pm_wafer
+        usage_down = _times(a.process + setup, busy) + _times(a.wafers, pm_wafer)
         offered = a.process + setup + usage_down
-        usage_down_min = (a.process_min_batch + setup) * busy + a.wafers * pm_wafer
+        usage_down_min = _times(a.process_min_batch + setup, busy) + _times(a.wafers, pm_wafer)
         offered_min = a.process_min_batch + setup + usage_down_min
         rows.append(
             GroupLoad(
@@ -397,16 +400,23 @@ def _rows(spec: s.PlantSpec, rates: dict[str, float]) -> list[GroupLoad]:
                 pm_fraction=pm_cal,
                 utilisation=_ratio(offered, available),
                 utilisation_min_batch=_ratio(offered_min, available),
-                mean_time_per_visit_s=(a.process + setup) / a.visits if a.visits else 0.0,
+                mean_time_per_visit_s=_ratio(a.process + setup, a.visits),
                 visits_per_product=dict(a.per_product),
             )
         )
     return rows
 
 
+def _times(a: float, b: float) -> float:
+    """``a * b`` where no work (either factor zero) costs nothing, even against infinity."""
+    return 0.0 if a == 0 or b == 0 else a * b
+
+
 def _ratio(load: float, capacity: float) -> float:
     if load == 0:
         return 0.0
+    if math.isinf(load):
+        return math.inf
     return load / capacity if capacity > 0 else math.inf
 
 

@@ -643,7 +643,7 @@ def _overlaps(spec: s.PlantSpec, polys: list[tuple[int, Any]]) -> list[Problem]:
 
 def _same_scalar(old: Any, new: Any) -> bool:
     if isinstance(old, bool) or isinstance(new, bool):
-        return old is new or old == new and type(old) is type(new)
+        return old is new or (old == new and type(old) is type(new))
     if isinstance(old, (int, float)) and isinstance(new, (int, float)):
         return math.isclose(float(old), float(new), rel_tol=0, abs_tol=0) or old == new
     try:
