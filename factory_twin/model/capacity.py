@@ -488,9 +488,7 @@ def capacity_table(
     top = bottleneck(rows)
     if top is None:
         return rows
-    return [
-        GroupLoad(**{**r.__dict__, "is_bottleneck": True}) if r is top else r for r in rows
-    ]
+    return [GroupLoad(**{**r.__dict__, "is_bottleneck": True}) if r is top else r for r in rows]
 
 
 def bottleneck(rows: list[GroupLoad]) -> GroupLoad | None:

@@ -84,12 +84,22 @@ def test_per_wafer_cascading_batch_and_setup_timing(mini_data):
     ]
     data["routes"][0]["steps"] = [
         # per wafer, cascading: 100 + 24 * 20 = 580 s per lot of 25
-        {"tool_group": "LITHO", "process_time": 100, "per": "wafer", "wafer_interval_s": 20, "setup": "A"},
+        {
+            "tool_group": "LITHO",
+            "process_time": 100,
+            "per": "wafer",
+            "wafer_interval_s": 20,
+            "setup": "A",
+        },
         # per wafer, no cascading: 25 * 10 = 250 s
         {"tool_group": "LITHO", "process_time": 10, "per": "wafer", "setup": "B"},
         # per batch of up to 100 wafers = 4 lots: 8000 s / 4 per lot
-        {"tool_group": "ETCH", "process_time": 8000, "per": "batch",
-         "batch": {"min_wafers": 50, "max_wafers": 100}},
+        {
+            "tool_group": "ETCH",
+            "process_time": 8000,
+            "per": "batch",
+            "batch": {"min_wafers": 50, "max_wafers": 100},
+        },
     ]
     data["products"][0]["release"] = {"mode": "rate", "interarrival": 10000}
     spec = build(data)
@@ -110,7 +120,9 @@ def test_per_wafer_cascading_batch_and_setup_timing(mini_data):
 def test_batch_interval_caps_the_tool_time(mini_data):
     data = copy.deepcopy(mini_data)
     data["routes"][0]["steps"][1] = {
-        "tool_group": "ETCH", "process_time": 3000, "batch_interval_s": 1000,
+        "tool_group": "ETCH",
+        "process_time": 3000,
+        "batch_interval_s": 1000,
     }
     rows = rows_by_group(build(data))
     assert rows["ETCH"].process_load == pytest.approx(1000 / 4000)
@@ -164,7 +176,11 @@ def test_downtime_takes_capacity(mini_data):
 
 def test_release_modes(mini_data):
     data = copy.deepcopy(mini_data)
-    data["products"][0]["release"] = {"mode": "schedule", "times_s": [0, 1000, 3000], "lots_per_release": 2}
+    data["products"][0]["release"] = {
+        "mode": "schedule",
+        "times_s": [0, 1000, 3000],
+        "lots_per_release": 2,
+    }
     assert release_rates(build(data)) == {"p1": pytest.approx(2 * 2 / 3000)}
     data["products"][0]["release"] = {"mode": "conwip", "wip_lots": 1}
     # best case with one lot in the line: one lot per raw process time

@@ -78,7 +78,9 @@ def test_missing_field(mini_text, line_of):
 def test_unknown_distribution(mini_text, line_of):
     text = mini_text.replace("dist: uniform", "dist: weibull")
     msg = the_issue(text)
-    assert msg.startswith(f"plant.yaml:{line_of(text, 'weibull')}: routes[0].steps[1].process_time: ")
+    assert msg.startswith(
+        f"plant.yaml:{line_of(text, 'weibull')}: routes[0].steps[1].process_time: "
+    )
     assert "unknown distribution 'weibull'" in msg
     assert "exponential" in msg
 
@@ -149,9 +151,13 @@ def test_unknown_procedure_component(mini_text, line_of):
     ],
 )
 def test_bad_alarm_code(mini_text, line_of, code, why):
-    text = mini_text + PROCEDURE.replace("[chamber_pressure.hi]", f"[chamber_pressure.hihi, {code}]")
+    text = mini_text + PROCEDURE.replace(
+        "[chamber_pressure.hi]", f"[chamber_pressure.hihi, {code}]"
+    )
     msg = the_issue(text)
-    assert msg.startswith(f"plant.yaml:{line_of(text, 'alarm_codes')}: procedures[0].alarm_codes[1]: ")
+    assert msg.startswith(
+        f"plant.yaml:{line_of(text, 'alarm_codes')}: procedures[0].alarm_codes[1]: "
+    )
     assert why in msg
 
 
@@ -220,7 +226,9 @@ def test_all_reference_errors_reported_at_once(mini_text, line_of):
     text = (
         mini_text.replace("position_m: [7, 5]", "position_m: [4, 5.5]")
         .replace("tool_group: ETCH,", "tool_group: ETCHX,")
-        .replace("type: scanner, group: LITHO, bay: litho", "type: scanner, group: LITHO, bay: nowhere")
+        .replace(
+            "type: scanner, group: LITHO, bay: litho", "type: scanner, group: LITHO, bay: nowhere"
+        )
     ) + PROCEDURE.replace("component: chamber lid", "component: chamber lod")
     found = issues(text)
     assert len(found) == 4, found

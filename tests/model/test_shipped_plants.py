@@ -52,8 +52,14 @@ def test_bays_do_not_overlap(plant):
     bays = plant.site.bays
     for i, a in enumerate(bays):
         for b in bays[i + 1 :]:
-            sep_x = a.origin_m[0] + a.size_m[0] <= b.origin_m[0] or b.origin_m[0] + b.size_m[0] <= a.origin_m[0]
-            sep_y = a.origin_m[1] + a.size_m[1] <= b.origin_m[1] or b.origin_m[1] + b.size_m[1] <= a.origin_m[1]
+            sep_x = (
+                a.origin_m[0] + a.size_m[0] <= b.origin_m[0]
+                or b.origin_m[0] + b.size_m[0] <= a.origin_m[0]
+            )
+            sep_y = (
+                a.origin_m[1] + a.size_m[1] <= b.origin_m[1]
+                or b.origin_m[1] + b.size_m[1] <= a.origin_m[1]
+            )
             assert sep_x or sep_y, (a.id, b.id)
 
 
