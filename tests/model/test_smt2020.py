@@ -18,7 +18,7 @@ import pytest
 
 from factory_twin.__main__ import main
 from factory_twin.model import schema as s
-from factory_twin.model.config import check_references, load_plant
+from factory_twin.model.config import atomic_write_text, check_references, load_plant
 from factory_twin.model.layout import footprint_polygon
 from factory_twin.model.smt2020 import CITATION, Smt2020Import, import_smt2020
 
@@ -109,16 +109,30 @@ def _raw(model: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Smt2020Import, Path]]:
-    """Both base models imported once through the CLI, and in memory for the details."""
+    """Both base models imported once, and written as the command writes them."""
     out: dict[str, tuple[Smt2020Import, Path]] = {}
     if not (DATA / "SMT2020_HVLM").is_dir():
         return out
     tmp = tmp_path_factory.mktemp("smt2020")
     for model in MODELS:
         path = tmp / f"{model.lower()}.yaml"
-        assert main(["import-smt2020", str(DATA / model), "-o", str(path), "-q"]) == 0
-        out[model] = (import_smt2020(DATA / model), path)
+        result = import_smt2020(DATA / model)
+        atomic_write_text(path, result.text())
+        out[model] = (result, path)
     return out
+
+
+@needs_data
+def test_command_writes_the_imported_plant_and_prints_the_report(
+    imported: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result, written = imported["SMT2020_HVLM"]
+    out = tmp_path / "hvlm.yaml"
+    assert main(["import-smt2020", str(DATA / "SMT2020_HVLM"), "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == written.read_text(encoding="utf-8") == result.text()
+    printed = capsys.readouterr().out
+    assert "tools: 1,443" in printed and "Not modelled (7 features):" in printed
+    assert f"wrote {out}" in printed
 
 
 @needs_data
