@@ -216,7 +216,8 @@ class _EndpointLink:
         st = ConnectionStatus(self.endpoint.id, connected, message, now_s(), gap_s)
         self.owner._statuses[self.endpoint.id] = st
         self.owner._queue.put(st)
-        log = logger.warning if not connected and "connecting to" not in message else logger.info
+        quiet = connected or message == "stopped" or message.startswith("connecting to")
+        log = logger.info if quiet else logger.warning
         log("endpoint %s: %s", self.endpoint.id, message)
 
     async def run(self) -> None:
@@ -261,11 +262,7 @@ class _EndpointLink:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
         await self._teardown(delete=True)
-        if self.connected or self.owner._statuses[self.endpoint.id].connected:
-            self.connected = False
-        self.owner._statuses[self.endpoint.id] = ConnectionStatus(
-            self.endpoint.id, False, "stopped", now_s()
-        )
+        self.status(False, "stopped")
 
     async def _teardown(self, delete: bool = False) -> None:
         self.connected = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +63,12 @@ def connect_options(args: argparse.Namespace, url: str) -> ConnectOptions:
     )
 
 
+def quiet_asyncua(args: argparse.Namespace) -> None:
+    """Silence asyncua's own log lines unless -v was given (our errors say what failed)."""
+    if not getattr(args, "verbose", 0):
+        logging.getLogger("asyncua").setLevel(logging.CRITICAL)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
     p.add_argument("endpoint", metavar="ENDPOINT", help="server URL, opc.tcp://host:port/path")
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             root = parse_node_id(args.root)
         except ValueError as exc:
             raise FactoryTwinError(str(exc)) from None
+    quiet_asyncua(args)
     lines = asyncio.run(_browse(opts, root, args.depth, args.filter, args.server_node))
     for line in lines:
         print(line)

@@ -15,7 +15,11 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from factory_twin.app.commands.browse import add_connection_arguments, connect_options
+from factory_twin.app.commands.browse import (
+    add_connection_arguments,
+    connect_options,
+    quiet_asyncua,
+)
 from factory_twin.errors import ConnectionFailed, FactoryTwinError
 from factory_twin.model.schema import SecurityMode
 
@@ -38,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() not in (".yaml", ".yml"):
         msg = f"output must be a .yaml file, got {args.output}"
         raise FactoryTwinError(msg)
+    quiet_asyncua(args)
     machines = asyncio.run(_discover(opts, args.depth))
     from factory_twin.opcua.discovery import plant_from_machines, write_plant
 

@@ -1,0 +1,354 @@
+"""The historian: plant events to Parquet and back.
+
+:class:`HistoryWriter` appends plant events (tag updates, alarms, connection changes, and
+also state changes and lot moves) to a Parquet file in row groups, so memory stays bounded
+however long the recording. It writes to ``<name>.partial`` and renames that to the final
+name when closed, so the final file is always a complete, readable Parquet file; it flushes
+a row group whenever a connection drops, and :meth:`HistoryWriter.close` runs on every
+exit path of ``factory-twin record`` (end of duration, Ctrl-C, SIGTERM, error).
+
+:func:`read_history` returns the file as a pandas DataFrame (one row per event, a ``value``
+column holding each tag value with its own type); :func:`iter_events` yields the events
+back as :mod:`factory_twin.model.events` records in time order, for replay.
+
+Row layout (every column nullable): ``kind`` (tag, alarm, connection, state, lot),
+``time_s`` (source timestamp / event time, POSIX seconds), ``received_s`` (when the
+recorder got it), ``equipment``, ``tag`` (tag name, alarm code, or substate),
+``vtype`` + ``value_f`` / ``value_i`` / ``value_s`` (the value), ``quality``, ``status``,
+``server_ts``, alarm fields (``alarm_id``, ``severity``, ``message``, ``active``, ``acked``,
+``user``, ``comment``, ``event_id``), connection fields (``endpoint``, ``connected``,
+``gap_s``), lot fields (``lot``, ``product``, ``to_equipment``, ``arrive_s``, ``step``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from factory_twin.errors import FactoryTwinError
+from factory_twin.model.events import (
+    AlarmEvent,
+    ConnectionStatus,
+    E10State,
+    LotMove,
+    PlantEvent,
+    Quality,
+    StateChange,
+    TagUpdate,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("time_s", pa.float64()),
+        ("received_s", pa.float64()),
+        ("equipment", pa.string()),
+        ("tag", pa.string()),
+        ("vtype", pa.string()),  # f float, i int, b bool, s str, n none, o other (as text)
+        ("value_f", pa.float64()),
+        ("value_i", pa.int64()),
+        ("value_s", pa.string()),
+        ("quality", pa.string()),
+        ("status", pa.string()),
+        ("server_ts", pa.float64()),
+        ("alarm_id", pa.string()),
+        ("severity", pa.int32()),
+        ("message", pa.string()),
+        ("active", pa.bool_()),
+        ("acked", pa.bool_()),
+        ("user", pa.string()),
+        ("comment", pa.string()),
+        ("event_id", pa.binary()),
+        ("endpoint", pa.string()),
+        ("connected", pa.bool_()),
+        ("gap_s", pa.float64()),
+        ("lot", pa.string()),
+        ("product", pa.string()),
+        ("to_equipment", pa.string()),
+        ("arrive_s", pa.float64()),
+        ("step", pa.int32()),
+    ]
+)
+_COLUMNS = SCHEMA.names
+FORMAT_KEY = b"factory_twin.history"
+FORMAT_VERSION = b"1"
+
+
+def _row(ev: PlantEvent, received: float) -> dict[str, Any] | None:
+    if isinstance(ev, TagUpdate):
+        r: dict[str, Any] = {
+            "kind": "tag",
+            "time_s": ev.source_ts,
+            "equipment": ev.equipment,
+            "tag": ev.tag,
+            "quality": ev.quality.value,
+            "status": ev.status,
+            "server_ts": ev.server_ts,
+        }
+        v = ev.value
+        if v is None:
+            r["vtype"] = "n"
+        elif isinstance(v, bool):
+            r["vtype"], r["value_i"] = "b", int(v)
+        elif isinstance(v, int) and -(2**63) <= v < 2**63:
+            r["vtype"], r["value_i"] = "i", v
+        elif isinstance(v, float):
+            r["vtype"], r["value_f"] = "f", v
+        elif isinstance(v, str):
+            r["vtype"], r["value_s"] = "s", v
+        else:
+            r["vtype"], r["value_s"] = "o", str(v)
+    elif isinstance(ev, AlarmEvent):
+        r = {
+            "kind": "alarm",
+            "time_s": ev.time_s,
+            "equipment": ev.equipment,
+            "tag": ev.code,
+            "alarm_id": ev.alarm_id,
+            "severity": ev.severity,
+            "message": ev.message,
+            "active": ev.active,
+            "acked": ev.acked,
+            "user": ev.user,
+            "comment": ev.comment,
+            "event_id": ev.event_id,
+        }
+    elif isinstance(ev, ConnectionStatus):
+        r = {
+            "kind": "connection",
+            "time_s": ev.time_s or received,
+            "endpoint": ev.endpoint,
+            "connected": ev.connected,
+            "message": ev.message,
+            "gap_s": ev.gap_s,
+        }
+    elif isinstance(ev, StateChange):
+        r = {
+            "kind": "state",
+            "time_s": ev.time_s,
+            "equipment": ev.equipment,
+            "tag": ev.substate,
+            "vtype": "s",
+            "value_s": ev.state.value,
+        }
+    elif isinstance(ev, LotMove):
+        r = {
+            "kind": "lot",
+            "time_s": ev.depart_s,
+            "equipment": ev.from_equipment,
+            "to_equipment": ev.to_equipment,
+            "lot": ev.lot,
+            "product": ev.product,
+            "arrive_s": ev.arrive_s,
+            "step": ev.step,
+        }
+    else:
+        return None
+    r["received_s"] = received
+    return r
+
+
+class HistoryWriter:
+    """Append plant events to a Parquet file in row groups (bounded memory).
+
+    Parameters
+    ----------
+    path
+        The final file. Data goes to ``<path>.partial`` until :meth:`close`.
+    rows_per_group
+        Rows buffered before a row group is written.
+    flush_s
+        Also write a row group when this many seconds passed since the last one.
+    """
+
+    def __init__(
+        self, path: str | Path, *, rows_per_group: int = 20_000, flush_s: float = 10.0
+    ) -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.rows_per_group = rows_per_group
+        self.flush_s = flush_s
+        self.rows_written = 0
+        self.counts: dict[str, int] = {}
+        self._buf: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
+        self._n = 0
+        self._last_flush = time.monotonic()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            meta = {FORMAT_KEY: FORMAT_VERSION}
+            self._writer = pq.ParquetWriter(
+                self.partial, SCHEMA.with_metadata(meta), compression="zstd"
+            )
+        except OSError as exc:
+            msg = f"cannot write history file {self.partial}: {exc.strerror or exc}"
+            raise FactoryTwinError(msg) from exc
+
+    def add(self, events: Iterable[PlantEvent], received_s: float | None = None) -> int:
+        """Buffer events (writing a row group when due); return how many were taken."""
+        received = time.time() if received_s is None else received_s
+        n = 0
+        lost = False
+        for ev in events:
+            r = _row(ev, received)
+            if r is None:
+                continue
+            for c in _COLUMNS:
+                self._buf[c].append(r.get(c))
+            self._n += 1
+            n += 1
+            self.counts[r["kind"]] = self.counts.get(r["kind"], 0) + 1
+            if isinstance(ev, ConnectionStatus) and not ev.connected:
+                lost = True
+        if (
+            lost
+            or self._n >= self.rows_per_group
+            or time.monotonic() - self._last_flush > self.flush_s
+        ):
+            self.flush()
+        return n
+
+    def flush(self) -> None:
+        """Write the buffered rows as a row group."""
+        self._last_flush = time.monotonic()
+        if not self._n or self._closed:
+            return
+        table = pa.Table.from_pydict(self._buf, schema=SCHEMA)
+        self._writer.write_table(table)
+        self.rows_written += self._n
+        self._buf = {c: [] for c in _COLUMNS}
+        self._n = 0
+
+    def close(self) -> Path:
+        """Flush, finish the file and move it to its final name; return that path."""
+        if self._closed:
+            return self.path
+        self.flush()
+        self._writer.close()
+        self._closed = True
+        os.replace(self.partial, self.path)
+        logger.info("history: %d rows in %s", self.rows_written, self.path)
+        return self.path
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open(path: str | Path) -> pq.ParquetFile:
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{p}: no such history file"
+        raise FactoryTwinError(msg)
+    try:
+        f = pq.ParquetFile(p)
+    except Exception as exc:
+        msg = f"{p}: not a Parquet file ({exc})"
+        raise FactoryTwinError(msg) from exc
+    meta = f.schema_arrow.metadata or {}
+    if FORMAT_KEY not in meta:
+        msg = f"{p}: a Parquet file, but not a factory_twin history (no {FORMAT_KEY.decode()} tag)"
+        raise FactoryTwinError(msg)
+    return f
+
+
+def _value(vtype: str | None, f: Any, i: Any, s: Any) -> Any:
+    if vtype == "f":
+        return f
+    if vtype == "i":
+        return None if i is None else int(i)
+    if vtype == "b":
+        return None if i is None else bool(i)
+    if vtype in ("s", "o"):
+        return s
+    return None
+
+
+def read_history(path: str | Path) -> pd.DataFrame:
+    """Return a history file as a DataFrame, one row per event, in recording order.
+
+    A ``value`` column (object dtype) holds each tag value with its own type (float, int,
+    bool, str or None), rebuilt from ``vtype``/``value_f``/``value_i``/``value_s``.
+    """
+    df = _open(path).read().to_pandas()
+    df["value"] = [
+        _value(v, f, i, s)
+        for v, f, i, s in zip(
+            df["vtype"], df["value_f"], df["value_i"], df["value_s"], strict=True
+        )
+    ]
+    for col in ("value_i",):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+def _nan(x: Any) -> Any:
+    return None if x is None or (isinstance(x, float) and x != x) else x
+
+
+def iter_events(path: str | Path) -> Iterator[PlantEvent]:
+    """Yield the events of a history file as plant records, ordered by time (stable)."""
+    table = _open(path).read()
+    cols = {c: table.column(c).to_pylist() for c in _COLUMNS}
+    order = sorted(range(table.num_rows), key=lambda k: cols["time_s"][k] or 0.0)
+    for k in order:
+        c = {name: cols[name][k] for name in _COLUMNS}
+        kind = c["kind"]
+        if kind == "tag":
+            yield TagUpdate(
+                c["equipment"],
+                c["tag"],
+                _value(c["vtype"], c["value_f"], c["value_i"], c["value_s"]),
+                c["time_s"],
+                Quality(c["quality"] or "good"),
+                _nan(c["server_ts"]),
+                c["status"] or "Good",
+            )
+        elif kind == "alarm":
+            yield AlarmEvent(
+                alarm_id=c["alarm_id"] or "",
+                equipment=c["equipment"] or "",
+                code=c["tag"] or "",
+                severity=int(c["severity"] or 0),
+                message=c["message"] or "",
+                time_s=c["time_s"],
+                active=bool(c["active"]),
+                acked=bool(c["acked"]),
+                user=c["user"] or "",
+                comment=c["comment"] or "",
+                event_id=c["event_id"] or b"",
+            )
+        elif kind == "connection":
+            yield ConnectionStatus(
+                c["endpoint"] or "",
+                bool(c["connected"]),
+                c["message"] or "",
+                c["time_s"],
+                _nan(c["gap_s"]),
+            )
+        elif kind == "state":
+            yield StateChange(c["equipment"], E10State(c["value_s"]), c["time_s"], c["tag"] or "")
+        elif kind == "lot":
+            yield LotMove(
+                c["lot"],
+                c["product"] or "",
+                c["equipment"],
+                c["to_equipment"],
+                c["time_s"],
+                c["arrive_s"],
+                int(c["step"] or 0),
+            )

@@ -1,0 +1,152 @@
+"""The historian: Parquet round trip, and `factory-twin record` surviving SIGINT and a server restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from _client_support import PLANT_YAML, free_port, plant_spec, start_server, wait_for
+
+from factory_twin.errors import FactoryTwinError
+from factory_twin.model.events import (
+    AlarmEvent,
+    ConnectionStatus,
+    E10State,
+    LotMove,
+    Quality,
+    StateChange,
+    TagUpdate,
+)
+from factory_twin.opcua.historian import HistoryWriter, iter_events, read_history
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_round_trip_every_event_kind_in_row_groups(tmp_path: Path) -> None:
+    events = [
+        TagUpdate("T1", "temp", 21.5, 10.0, Quality.GOOD, 10.1, "Good"),
+        TagUpdate("T1", "count", 2**40, 11.0),
+        TagUpdate("T1", "door", True, 12.0),
+        TagUpdate("T1", "state", "productive", 9.0),
+        TagUpdate("T1", "temp", None, 13.0, Quality.STALE, None, "BadNoCommunication"),
+        AlarmEvent("ns=2;s=T1.Alarms.temp.hi", "T1", "temp.hi", 600, "temp.hi: high", 14.0, True, False,
+                   event_id=b"\x01\x02"),
+        ConnectionStatus("sim", True, "back", 15.0, 3.5),
+        StateChange("T1", E10State.SCHEDULED_DOWN, 16.0, "pm"),
+        LotMove("L1", "p1", None, "T1", 17.0, 18.0, 1),
+    ]  # fmt: skip
+    out = tmp_path / "h.parquet"
+    with HistoryWriter(out, rows_per_group=3) as w:
+        for ev in events:
+            w.add([ev])
+        assert not out.exists()  # only the .partial exists until closed
+    assert out.exists() and not (tmp_path / "h.parquet.partial").exists()
+    assert pq.ParquetFile(out).metadata.num_row_groups == 3
+    df = read_history(out)
+    assert len(df) == len(events)
+    assert df["value"].tolist()[:5] == [21.5, 2**40, True, "productive", None]
+    assert type(df["value"][2]) is bool and type(df["value"][1]) is int
+    back = list(iter_events(out))
+    assert back == sorted(
+        events,
+        key=lambda e: getattr(e, "time_s", getattr(e, "source_ts", getattr(e, "depart_s", 0))),
+    )
+    assert next(e for e in back if isinstance(e, AlarmEvent)).event_id == b"\x01\x02"
+
+
+def test_bad_history_files_give_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(FactoryTwinError, match="no such history file"):
+        read_history(tmp_path / "missing.parquet")
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("not parquet")
+    with pytest.raises(FactoryTwinError, match="not a Parquet file"):
+        list(iter_events(junk))
+    import pandas as pd
+
+    other = tmp_path / "other.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(other)
+    with pytest.raises(FactoryTwinError, match="not a factory_twin history"):
+        read_history(other)
+
+
+@pytest.mark.timeout(180)
+async def test_record_survives_server_restart_and_sigint(tmp_path: Path) -> None:
+    port = free_port()
+    spec = plant_spec(port)
+    plant = tmp_path / "plant.yaml"
+    plant.write_text(
+        PLANT_YAML.replace("PORT", "1").replace("WRITES", "false")
+    )  # wrong port on purpose
+    out = tmp_path / "history.parquet"
+    srv = await start_server(spec, port)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "factory_twin", "record", str(plant), "--duration", "10m",
+        "--out", str(out), "--endpoint", f"sim={srv.url}", "--publishing-ms", "50", "--sampling-ms", "50",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    err_lines: list[str] = []
+
+    async def read_err() -> None:
+        assert proc.stderr is not None
+        async for line in proc.stderr:
+            err_lines.append(line.decode().rstrip())
+
+    reader = asyncio.create_task(read_err())
+    sent: list[float] = []
+    try:
+        assert await wait_for(lambda: any("connected to" in x for x in err_lines), 60), err_lines
+        for i in range(1, 16):
+            sent.append(float(i))
+            await srv.set("ETCH-01", "rf_power", float(i))
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        await srv.stop()
+        assert await wait_for(lambda: any("lost connection" in x for x in err_lines), 10), (
+            err_lines
+        )
+        srv = await start_server(spec, port, state={"values": {("ETCH-01", "rf_power"): 100.0}})
+        sent.append(100.0)
+        assert await wait_for(lambda: any("back after" in x for x in err_lines), 60), err_lines
+        for i in range(101, 116):
+            sent.append(float(i))
+            await srv.set("ETCH-01", "rf_power", float(i))
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout is not None
+        stdout = await asyncio.wait_for(proc.stdout.read(), 30)
+        await asyncio.wait_for(proc.wait(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await srv.stop()
+        await reader
+    text = stdout.decode()
+    assert proc.returncode == 0, (text, err_lines)
+    assert "stopped: SIGINT received" in text
+    m = re.search(
+        r"(\d+) rows \((\d+) tag updates, (\d+) alarm events, (\d+) connection changes\)", text
+    )
+    assert m, text
+    rows, tags = int(m.group(1)), int(m.group(2))
+    df = read_history(out)
+    assert len(df) == rows
+    assert (df["kind"] == "tag").sum() == tags  # every update the client received is in the file
+    rf = df[(df["kind"] == "tag") & (df["equipment"] == "ETCH-01") & (df["tag"] == "rf_power")]
+    good = rf[rf["quality"] == "good"]["value"].tolist()
+    for v in sent:
+        assert v in good, f"value {v} sent while connected is missing from {good}"
+    stale = df[df["quality"] == "stale"]
+    assert len(stale) == 18 and rf[rf["quality"] == "stale"]["value"].tolist() == [15.0]
+    conn = df[df["kind"] == "connection"]
+    assert conn["connected"].tolist().count(False) >= 2  # lost, then stopped
+    gaps = conn["gap_s"].dropna().tolist()
+    assert len(gaps) == 1 and gaps[0] > 0.5
