@@ -1,0 +1,98 @@
+"""PlantClient security: Basic256Sha256 SignAndEncrypt with a self-signed client certificate,
+user/password login, and clear refusals."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from _client_support import free_port, plant_spec, start_server, wait_for
+from asyncua.crypto.cert_gen import setup_self_signed_certificate
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from factory_twin.errors import ConnectionFailed
+from factory_twin.model.events import TagUpdate
+from factory_twin.model.schema import PlantSpec, SecurityMode
+from factory_twin.opcua.client import PlantClient
+from factory_twin.opcua.client_common import ConnectOptions, connect, ensure_client_certificate
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def test_sign_encrypt_with_user_works_and_wrong_settings_are_refused_clearly(
+    tmp_path: Path,
+) -> None:
+    pki = tmp_path / "server_pki"
+    trusted = pki / "trusted"
+    trusted.mkdir(parents=True)
+    await setup_self_signed_certificate(
+        pki / "key.pem", pki / "cert.der", "urn:factory-twin:test-server", socket.gethostname(),
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], {"commonName": "test server"},
+    )  # fmt: skip
+    client_pki = tmp_path / "client_pki"
+    cert, key = await ensure_client_certificate(client_pki)  # created on first use
+    assert cert.is_file() and key.is_file()
+    shutil.copy(cert, trusted / "client.der")
+    port = free_port()
+    spec = plant_spec(port)
+    data = spec.model_dump(mode="json")
+    data["endpoints"][0].update(security="sign-encrypt", username="operator")
+    spec = PlantSpec.model_validate(data)
+    srv = await start_server(
+        spec,
+        port,
+        secure=(pki / "cert.der", pki / "key.pem", trusted),
+        users={"operator": "s3cret"},
+    )
+    try:
+        client = PlantClient(spec, credentials={"sim": ("operator", "s3cret")}, cert_dir=client_pki,
+                             publishing_ms=50, sampling_ms=50)  # fmt: skip
+        await client.start()
+        try:
+            assert await client.wait_connected(20), client.status()
+            await srv.set("ETCH-01", "rf_power", 123.0)
+            got: list = []
+            assert await wait_for(
+                lambda: (
+                    got.extend(client.drain())
+                    or any(isinstance(e, TagUpdate) and e.value == 123.0 for e in got)
+                ),
+                10,
+            )
+        finally:
+            await client.stop()
+        # no security against a secure-only server: refused, and the message says what it offers
+        with pytest.raises(ConnectionFailed) as info:
+            await connect(
+                ConnectOptions(srv.url, SecurityMode.NONE, "operator", "s3cret", client_pki)
+            )
+        msg = str(info.value)
+        assert "does not offer security 'none'" in msg and "SignAndEncrypt" in msg, msg
+        # the PlantClient reports the same through its status, without raising
+        data["endpoints"][0]["security"] = "none"
+        plain = PlantClient(PlantSpec.model_validate(data), credentials={"sim": ("operator", "s3cret")},
+                            reconnect_initial_s=5)  # fmt: skip
+        await plain.start()
+        try:
+            assert await wait_for(lambda: "retry" in plain.status()["sim"].message, 15)
+            assert "does not offer security 'none'" in plain.status()["sim"].message
+        finally:
+            await plain.stop()
+        # wrong password
+        with pytest.raises(ConnectionFailed, match="login refused"):
+            await connect(
+                ConnectOptions(srv.url, SecurityMode.SIGN_ENCRYPT, "operator", "wrong", client_pki)
+            )
+        # an untrusted client certificate
+        other = tmp_path / "other_pki"
+        with pytest.raises(ConnectionFailed) as info2:
+            await connect(
+                ConnectOptions(srv.url, SecurityMode.SIGN_ENCRYPT, "operator", "s3cret", other)
+            )
+        assert "BadCertificateUntrusted" in str(info2.value) or "BadSecurityChecksFailed" in str(
+            info2.value
+        )
+    finally:
+        await srv.stop()
