@@ -218,6 +218,20 @@ class _Fallback(Exception):
     """The fast reader met something only the round-trip reader resolves exactly."""
 
 
+_T = "tag:yaml.org,2002:"
+_STR, _INT_T, _FLOAT_T, _BOOL_T, _NULL_T, _SEQ, _MAP = (
+    _T + x for x in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_FLOAT = re.compile(
+    r"^[-+]?(?:[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+|\.[0-9]+(?:[eE][-+][0-9]+)?)$"
+)
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_NUMERIC_START = frozenset("-+0123456789.")
+_OTHER = "tag:factory-twin:fallback"
+
+
 def _make_fast_loader() -> Any:
     try:
         import yaml as pyyaml
@@ -226,35 +240,74 @@ def _make_fast_loader() -> Any:
     base = getattr(pyyaml, "CSafeLoader", None)
     if base is None:
         return None
+    scalar_node = pyyaml.ScalarNode
 
     class FastLoader(base):  # type: ignore[misc, valid-type]
-        yaml_implicit_resolvers: dict[Any, Any] = {}
+        """libyaml's parser and composer; tags resolved by the cut-down rules above."""
 
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            keys = [k.value for k, _ in node.value if isinstance(k, pyyaml.ScalarNode)]
-            if len(keys) != len(set(keys)):
-                raise _Fallback
-            return super().construct_mapping(node, deep=deep)
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            return None
 
-    def fallback(loader: Any, node: Any) -> Any:
-        raise _Fallback
+        def ascend_resolver(self) -> None:
+            return None
 
-    add = FastLoader.add_implicit_resolver
-    add("tag:factory-twin:fallback", _FALLBACK, list("-+0123456789.<=") )
-    add("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-    add("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))
-    add(
-        "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+|\.[0-9]+(?:[eE][-+][0-9]+)?)$"),
-        list("-+0123456789."),
-    )
-    add("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
-    FastLoader.add_constructor("tag:factory-twin:fallback", fallback)
-    FastLoader.add_constructor("tag:yaml.org,2002:timestamp", fallback)
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is scalar_node:
+                if not implicit[0]:
+                    return _STR
+                c = value[:1]
+                if c in _NUMERIC_START and c:
+                    if _INT.match(value):
+                        return _INT_T
+                    if _FLOAT.match(value):
+                        return _FLOAT_T
+                    return _OTHER if _FALLBACK.match(value) else _STR
+                if c in "tTfF" and _BOOL.match(value):
+                    return _BOOL_T
+                if (not c or c in "~nN") and _NULL.match(value):
+                    return _NULL_T
+                if c in "<=" and _FALLBACK.match(value):
+                    return _OTHER
+                return _STR
+            return _SEQ if isinstance(kind, type) and kind.__name__ == "SequenceNode" else _MAP
+
     return FastLoader
 
 
 _FAST_LOADER = _make_fast_loader()
+
+
+def _to_data(node: Any) -> Any:
+    """Turn a composed node into plain Python data; _Fallback on anything unusual."""
+    tag = node.tag
+    if tag == _STR:
+        if not isinstance(node.value, str):
+            raise _Fallback
+        return node.value
+    if tag == _MAP:
+        out: dict[Any, Any] = {}
+        for k, v in node.value:
+            if k.tag == _MAP or k.tag == _SEQ:
+                raise _Fallback
+            key = _to_data(k)
+            if key in out:
+                raise _Fallback  # duplicate key: ruamel reports it
+            out[key] = _to_data(v)
+        return out
+    if tag == _SEQ:
+        return [_to_data(x) for x in node.value]
+    value = node.value
+    if not isinstance(value, str):
+        raise _Fallback
+    if tag == _INT_T and _INT.match(value):
+        return int(value)
+    if tag == _FLOAT_T and _FLOAT.match(value):
+        return float(value)
+    if tag == _BOOL_T and _BOOL.match(value):
+        return value.lower() == "true"
+    if tag == _NULL_T and _NULL.match(value):
+        return None
+    raise _Fallback
 
 
 def _fast_load(text: str) -> Any:
@@ -264,7 +317,12 @@ def _fast_load(text: str) -> Any:
     import yaml as pyyaml
 
     try:
-        return pyyaml.load(text, Loader=_FAST_LOADER)
+        loader = _FAST_LOADER(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+        return None if node is None else _to_data(node)
     except (_Fallback, pyyaml.YAMLError, ValueError, TypeError, RecursionError, AttributeError):
         return None
 
