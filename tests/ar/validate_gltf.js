@@ -1,26 +1,32 @@
-// Validate one glTF/GLB file with the Khronos glTF-Validator; print its JSON report.
-// Usage: node validate_gltf.js FILE.glb
+// Validate glTF/GLB files with the Khronos glTF-Validator (npm "gltf-validator").
+// Usage: node validate_gltf.js FILE.glb [FILE.glb ...]
+// Prints one JSON object {file: report} on stdout; exits 1 if a file cannot be read.
 "use strict";
 const fs = require("fs");
 const path = require("path");
 const validator = require("gltf-validator");
 
-const file = process.argv[2];
-if (!file) {
-  console.error("usage: node validate_gltf.js FILE.glb");
+async function main(files) {
+  const out = {};
+  for (const file of files) {
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    out[file] = await validator.validateBytes(bytes, {
+      uri: path.basename(file),
+      maxIssues: 1000,
+      // an exported GLB is self-contained: any external resource is an error
+      externalResourceFunction: (uri) => Promise.reject(new Error(`external resource ${uri}`)),
+    });
+  }
+  return out;
+}
+
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error("usage: node validate_gltf.js FILE.glb [FILE.glb ...]");
   process.exit(2);
 }
-const bytes = new Uint8Array(fs.readFileSync(file));
-validator
-  .validateBytes(bytes, {
-    uri: path.basename(file),
-    maxIssues: 1000,
-    // a GLB export is self-contained: any external resource is an error
-    externalResourceFunction: (uri) => Promise.reject(new Error(`external resource ${uri}`)),
-  })
-  .then((report) => {
-    process.stdout.write(JSON.stringify(report));
-  })
+main(files)
+  .then((out) => process.stdout.write(JSON.stringify(out)))
   .catch((err) => {
     console.error(String(err));
     process.exit(1);
