@@ -149,7 +149,7 @@ def mangled_demo(draw) -> Any:
         try:
             parent = _get(data, path[:-1])
             key = path[-1]
-            parent[key]  # noqa: B018 - the path may be gone after an earlier change
+            parent[key]
         except (KeyError, IndexError, TypeError):
             continue
         action = draw(st.sampled_from(["delete", "duplicate", "replace", "replace"]))
@@ -194,14 +194,14 @@ def test_duplicate_keys(data):
         i for i, line in enumerate(lines) if ":" in line and not line.lstrip().startswith("#")
     ]
     i = data.draw(st.sampled_from(keyed))
-    load_or_config_error("".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :]))
+    load_or_config_error("".join([*lines[: i + 1], lines[i], *lines[i + 1 :]]))
 
 
 def test_duplicate_key_in_the_demo_is_reported_on_its_line():
     lines = DEMO_TEXT.splitlines(keepends=True)
     i = next(k for k, line in enumerate(lines) if line.startswith("    serial_number:"))
     with pytest.raises(ConfigError) as info:
-        loads_plant("".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :]), source="fuzz.yaml")
+        loads_plant("".join([*lines[: i + 1], lines[i], *lines[i + 1 :]]), source="fuzz.yaml")
     (issue,) = info.value.issues
     assert issue.startswith(f"fuzz.yaml:{i + 2}: ")
     assert "duplicate key" in issue
