@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             x = r if name == "demo_fab" else model_run(path, d)
-        except Exception as exc:  # noqa: BLE001 - a benchmark reports and goes on
+        except Exception as exc:
             print(f"  {name}: failed: {exc}")
             continue
         print(f"  {name}: {x['days_per_s']:.1f} simulated days/s over {d:g} days "

@@ -32,7 +32,7 @@ from factory_twin.model.events import E10State, LotMove, StateChange, TagUpdate
 from factory_twin.model.layout import manhattan_m
 from factory_twin.sim.queues import BatchQueue, LotQueue
 from factory_twin.sim.records import Recorder
-from factory_twin.sim.rng import ConstSampler, Sampler, Streams, make_sampler, uniform_sampler
+from factory_twin.sim.rng import Streams, make_sampler, uniform_sampler
 
 logger = logging.getLogger(__name__)
 
@@ -146,11 +146,39 @@ class Tool:
     """One tool and its state."""
 
     __slots__ = (
-        "accept_at", "accept_rem", "accept_token", "accepting", "busy_since", "down",
-        "fail_natural", "fail_pending", "fail_token", "first_fail", "group", "held",
-        "hold_pending", "id", "idx", "in_free", "jobs", "mtbf", "mttr", "pm_done_wafers",
-        "pm_next", "pm_pending", "pms", "pos", "rel_basis", "runs", "setup", "state", "sub",
-        "pm_wafers", "ttf_left", "type", "wafers",
+        "accept_at",
+        "accept_rem",
+        "accept_token",
+        "accepting",
+        "busy_since",
+        "down",
+        "fail_natural",
+        "fail_pending",
+        "fail_token",
+        "first_fail",
+        "group",
+        "held",
+        "hold_pending",
+        "id",
+        "idx",
+        "in_free",
+        "jobs",
+        "mtbf",
+        "mttr",
+        "pm_done_wafers",
+        "pm_next",
+        "pm_pending",
+        "pm_wafers",
+        "pms",
+        "pos",
+        "rel_basis",
+        "runs",
+        "setup",
+        "state",
+        "sub",
+        "ttf_left",
+        "type",
+        "wafers",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -227,7 +255,6 @@ class FabModel:
 
     def _build(self, rule: s.DispatchRule | None) -> None:
         spec, st = self.spec, self.streams
-        env = self.env
         types = {t.id: t for t in spec.equipment_types}
         self.groups: dict[str, Group] = {}
         self.tools: dict[str, Tool] = {}
@@ -389,7 +416,6 @@ class FabModel:
         return t + step.group.load_s + step.group.unload_s
 
     def _start_processes(self) -> None:
-        env = self.env
         for t in self.tool_list:
             self.rec.state(t.id, STANDBY, "", 0.0)
             if self.events is not None:
@@ -437,7 +463,7 @@ class FabModel:
     @property
     def now_s(self) -> float:
         """The simulation clock, seconds."""
-        return float(self.env.now)
+        return float(self.env._now)
 
     def run(self, until_s: float) -> None:
         """Advance the simulation to ``until_s`` (events at exactly ``until_s`` wait).
@@ -487,7 +513,7 @@ class FabModel:
         priority: int | None = None,
         due_s: float | None = None,
     ) -> Lot:
-        now = self.env.now
+        now = self.env._now
         pr.count += 1
         lot = Lot(
             lot_id if lot_id is not None else f"{pr.id}.{pr.count}",
@@ -531,7 +557,7 @@ class FabModel:
             self.release(pr)
 
     def _exit(self, lot: Lot, tool: Tool | None, *, scrapped: bool) -> None:
-        now = self.env.now
+        now = self.env._now
         pr = lot.product
         del self.wip[lot.id]
         self.rec.lots.append(
@@ -578,7 +604,7 @@ class FabModel:
             t = self._tr_handling + d[0] / self._tr_speed
         lot.transport_s = t
         lot.where = _MOVING
-        now = self.env.now
+        now = self.env._now
         if self.events is not None:
             self.events.append(LotMove(lot.id, lot.product.id, tool.id, d[1].id, now, now + t, i + 1))
         if self.vehicles is not None:
@@ -606,7 +632,7 @@ class FabModel:
         self._arrive(ev._value)
 
     def _arrive(self, lot: Lot) -> None:
-        now = self.env.now
+        now = self.env._now
         lot.qenter = now
         lot.start_s = math.nan
         lot.where = _QUEUED
@@ -662,7 +688,7 @@ class FabModel:
                 self._start_pm(tool)
             return
         g = tool.group
-        now = self.env.now
+        now = self.env._now
         stick = tool.runs < g.min_run
         if g.is_batch:
             lots, wake = g.queue.take(now, tool.setup, stick=stick)
@@ -686,7 +712,7 @@ class FabModel:
         return smp() if smp is not None else 0.0
 
     def _start_job(self, tool: Tool, lots: list[Lot], step: StepRt) -> None:
-        now = self.env.now
+        now = self.env._now
         self._job_seq += 1
         job = Job()
         job.id = self._job_seq
@@ -743,7 +769,7 @@ class FabModel:
             pt = pt + (w - 1) * step.wint if step.wint else pt * w
         n = len(job.lots)
         pt += n * (g.load_s + g.unload_s)
-        now = self.env.now
+        now = self.env._now
         job.phase = _PROC
         job.end = now + pt
         self._timer(pt, self._on_phase, (job, job.token))
@@ -846,7 +872,7 @@ class FabModel:
         old = tool.state
         if st is old and sub == tool.sub:
             return
-        now = self.env.now
+        now = self.env._now
         if tool.rel_basis == "busy":
             if old is PRODUCTIVE:
                 tool.ttf_left -= now - tool.busy_since
@@ -867,7 +893,7 @@ class FabModel:
             tool.group.free.remove(tool)
 
     def _suspend(self, tool: Tool) -> None:
-        now = self.env.now
+        now = self.env._now
         for job in tool.jobs:
             job.rem = job.end - now
             job.token += 1
@@ -878,7 +904,7 @@ class FabModel:
             tool.accept_rem = -1.0
 
     def _resume(self, tool: Tool) -> None:
-        now = self.env.now
+        now = self.env._now
         for job in tool.jobs:
             job.end = now + job.rem
             self._timer(job.rem, self._on_phase, (job, job.token))
@@ -1029,7 +1055,7 @@ class FabModel:
                 (lot.id, lot.product.id, lot.wafers, lot.priority, lot.release_s, nan, False,
                  lot.initial, lot.due_s if lot.due_s is not None else nan)
             )  # fmt: skip
-        self.rec.end_s = float(self.env.now)
+        self.rec.end_s = float(self.env._now)
 
     def queue_lengths(self) -> dict[str, int]:
         """Return the number of lots waiting at each tool group."""

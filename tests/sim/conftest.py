@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from factory_twin.sim.runner import Experiment  # noqa: E402
+from factory_twin.sim.runner import Experiment
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parents[2]

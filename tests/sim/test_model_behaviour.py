@@ -82,7 +82,7 @@ def test_impossible_batch_is_rejected_before_the_run() -> None:
         release={"mode": "schedule", "times_s": [0]},
         wafers=25,
     )
-    with pytest.raises(SimulationError, match="impossible batch size.*25 wafers"):
+    with pytest.raises(SimulationError, match=r"impossible batch size.*25 wafers"):
         FabModel(sp)
 
 
