@@ -234,16 +234,19 @@ def _mesh_file_part(etype: s.EquipmentType, base_dir: Path | None, used: set[str
     path = Path(etype.shape.mesh)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
+    if not path.is_file():
+        msg = f"equipment type {etype.id!r}: mesh file {path} does not exist"
+        raise ExportError(msg)
     try:
         mesh = trimesh.load(path, force="mesh")
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # trimesh's loaders raise many types on malformed files
         msg = f"equipment type {etype.id!r}: cannot read mesh file {path}: {exc}"
         raise ExportError(msg) from None
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         msg = f"equipment type {etype.id!r}: mesh file {path} holds no triangles"
         raise ExportError(msg)
     pos = np.asarray(mesh.vertices, dtype=np.float64) * etype.shape.mesh_scale
-    nrm = np.asarray(mesh.vertex_normals, dtype=np.float64)
+    nrm = np.array(mesh.vertex_normals, dtype=np.float64)  # a copy: trimesh's is read-only
     nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
     return MeshPart(
         name="mesh",
