@@ -166,14 +166,9 @@ def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None
     """Validate plant YAML given as text (see :func:`load_plant`)."""
     fast = _fast_load(text)
     if isinstance(fast, dict):
-        # Valid files (the common case) are read by libyaml; any problem is found and
-        # reported, with line numbers, by the round-trip reader below as before.
-        try:
-            spec = s.PlantSpec.model_validate(fast)
-        except (ValidationError, ValueError, TypeError, RecursionError):
-            spec = None
-        if spec is not None and not check_references(spec):
-            return PlantDocument(spec=spec, path=path, raw=None, source_text=text)
+        # libyaml read it, keeping line marks like ruamel's: problems are reported from it
+        # exactly as below; the round-trip document is parsed only when the plant is saved.
+        return _checked(fast, source, path, source_text=text)
     try:
         raw = _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -187,6 +182,11 @@ def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None
         got = "an empty file" if raw is None else type(raw).__name__
         msg = f"{source}:1: expected a mapping with 'schema_version', 'site', ..., got {got}"
         raise ConfigError([msg])
+    return _checked(raw, source, path)
+
+
+def _checked(raw: Any, source: str, path: Path | None, *, source_text: str | None = None) -> PlantDocument:
+    """Validate a read document; with ``source_text`` the round-trip document comes later."""
     try:
         spec = s.PlantSpec.model_validate(raw)
     except ValidationError as exc:
@@ -196,6 +196,8 @@ def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None
     problems = check_references(spec)
     if problems:
         raise ConfigError([f"{source}:{_line_of(raw, loc)}: {_path(loc)}: {m}" for loc, m in problems])
+    if source_text is not None:
+        return PlantDocument(spec=spec, path=path, raw=None, source_text=source_text)
     return PlantDocument(spec=spec, path=path, raw=raw)
 
 
@@ -277,15 +279,43 @@ def _make_fast_loader() -> Any:
 _FAST_LOADER = _make_fast_loader()
 
 
+class _Marks:
+    """Line and column of a mapping's keys or a sequence's items (ruamel's ``lc`` subset)."""
+
+    __slots__ = ("_at",)
+
+    def __init__(self, at: Any) -> None:
+        self._at = at
+
+    def key(self, k: Any) -> tuple[int, int]:
+        return self._at[k]  # type: ignore[no-any-return]
+
+    def item(self, i: int) -> tuple[int, int]:
+        return self._at[i]  # type: ignore[no-any-return]
+
+
+class _MarkedDict(dict[Any, Any]):
+    __slots__ = ("lc",)
+
+
+class _MarkedList(list[Any]):
+    __slots__ = ("lc",)
+
+
 def _to_data(node: Any) -> Any:
-    """Turn a composed node into plain Python data; _Fallback on anything unusual."""
+    """Turn a composed node into plain Python data; _Fallback on anything unusual.
+
+    Mappings and sequences carry ``lc`` with the 0-based (line, column) of their keys and
+    items, as ruamel's round-trip containers do, so errors name the same lines.
+    """
     tag = node.tag
     if tag == _STR:
         if not isinstance(node.value, str):
             raise _Fallback
         return node.value
     if tag == _MAP:
-        out: dict[Any, Any] = {}
+        out = _MarkedDict()
+        at: dict[Any, tuple[int, int]] = {}
         for k, v in node.value:
             if k.tag == _MAP or k.tag == _SEQ:
                 raise _Fallback
@@ -293,9 +323,13 @@ def _to_data(node: Any) -> Any:
             if key in out:
                 raise _Fallback  # duplicate key: ruamel reports it
             out[key] = _to_data(v)
+            at[key] = (k.start_mark.line, k.start_mark.column)
+        out.lc = _Marks(at)
         return out
     if tag == _SEQ:
-        return [_to_data(x) for x in node.value]
+        seq = _MarkedList(_to_data(x) for x in node.value)
+        seq.lc = _Marks([(x.start_mark.line, x.start_mark.column) for x in node.value])
+        return seq
     value = node.value
     if not isinstance(value, str):
         raise _Fallback

@@ -241,3 +241,58 @@ def test_fast_reader_defers_duplicate_keys_and_merges() -> None:
     assert config._fast_load("a: 1\na: 2\n") is None
     assert config._fast_load("base: &b {x: 1}\nother:\n  <<: *b\n") is None
     assert config._fast_load("a: [1, 2]\n") == {"a": [1, 2]}
+
+
+MINI = Path(__file__).resolve().parents[1] / "data" / "mini_plant.yaml"
+BROKEN = [
+    ("position_m: [7, 5]", "position_m: [7, x]"),
+    ("position_m: [7, 5]", "position_m: [3.5, 5]"),
+    ("position_m: [7, 5]", "position_m: [17, 5]"),
+    ("kind: dry_etch", "kind: dry_etcher"),
+    ("kind: dry_etch", "knd: dry_etch"),
+    ("process_time: 1800", "process_time: {dist: gaussian, mean: 3}"),
+    ("tool_group: LITHO, recipe: L1", "tool_group: LITHOX, recipe: L1"),
+    ("id: ETCH-02", "id: ETCH-01"),
+    ("schema_version: 1", "schema_version: 7"),
+    ("mean: 4000", "mean: -4000"),
+]
+
+
+def _issues(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        config.loads_plant(text, source="p.yaml")
+    return info.value.issues
+
+
+@pytest.mark.parametrize(("old", "new"), BROKEN)
+def test_fast_reader_reports_the_same_errors_as_the_round_trip_reader(
+    old: str, new: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = MINI.read_text(encoding="utf-8").replace(old, new, 1)
+    assert config._fast_load(text) is not None
+    fast = _issues(text)
+    monkeypatch.setattr(config, "_fast_load", lambda _text: None)
+    assert fast == _issues(text)
+
+
+def test_errors_in_the_full_scale_plant_name_their_lines() -> None:
+    """Mistakes in the 1 MB SMT2020 plant are reported from the fast reader, with lines."""
+    shipped = Path(__file__).resolve().parents[2] / "plant_configs" / "smt2020_hvlm.yaml"
+    lines = shipped.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("equipment:\n")
+    k2 = next(i for i, x in enumerate(lines) if x.startswith("  - {id: Implant_128_2,"))
+    k3 = k2 + 1
+    assert lines[k3].startswith("  - {id: Implant_128_3,")
+    idx = k3 - start - 1  # one line per tool
+    pos2 = lines[k2].split("position_m: ")[1].split("]")[0] + "]"
+    pos3 = lines[k3].split("position_m: ")[1].split("]")[0] + "]"
+    broken = lines.copy()
+    broken[k3] = lines[k3].replace(pos3, pos2)
+    assert _issues("".join(broken)) == [
+        f"p.yaml:{k3 + 1}: equipment[{idx}].position_m: tool 'Implant_128_3' overlaps tool "
+        f"'Implant_128_2' (equipment[{idx - 1}])"
+    ]
+    broken[k3] = lines[k3].replace(pos3, "[x, 1]")
+    assert _issues("".join(broken)) == [
+        f"p.yaml:{k3 + 1}: equipment[{idx}].position_m: expected 2 numbers, got ['x', 1]"
+    ]
