@@ -501,7 +501,10 @@ class _EndpointLink:
         esub = await client.create_subscription(owner.publishing_ms, handler=None, queue_maxsize=0)
         self.event_sub = esub
         try:
-            await esub.subscribe_events(ua.ObjectIds.Server, evfilter=_event_filter())
+            # a real queue: a transition and its audit event often share one publish cycle
+            await esub.subscribe_events(
+                ua.ObjectIds.Server, evfilter=_event_filter(), queuesize=1000
+            )
         except Exception as exc:
             logger.warning(
                 "endpoint %s: no alarm events (%s)", self.endpoint.id, describe_error(exc)
@@ -648,16 +651,23 @@ class _EndpointLink:
             )
         ):
             return None
-        source_name = fields["SourceName"] or ""
+        source_name = str(fields["SourceName"] or "")
+        bare = re.sub(
+            r"^\d+:", "", source_name
+        )  # node-opcua sends the qualified name, '2:ETCH-01'
         equipment = None
         if source_name in self.owner._equipment_ids:
             equipment = source_name
+        elif bare in self.owner._equipment_ids:
+            equipment = bare
         else:
             src = fields["SourceNode"]
             if isinstance(src, ua.NodeId):
                 equipment = self.source_map.get(src)
         if equipment is None:
-            logger.debug("endpoint %s: event from %r ignored", self.endpoint.id, source_name)
+            logger.debug(
+                "endpoint %s: event from %r ignored (%s)", self.endpoint.id, source_name, fields
+            )
             return None
         msg = fields["Message"]
         message = msg.Text if isinstance(msg, ua.LocalizedText) else str(msg or "")
