@@ -81,6 +81,7 @@ _UNIT_S = {
     "day": 86400.0, "days": 86400.0, "d": 86400.0,
     "week": 604800.0, "weeks": 604800.0, "wk": 604800.0,
 }  # fmt: skip
+_ENDPOINT = "simulator"
 _DATE_FORMATS = ("%m/%d/%y %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M", "%m/%d/%Y %H:%M")
 
 
@@ -1257,6 +1258,7 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
                 "group": fam,
                 "bay": _bay_id(area_of[fam]),
                 "position_m": list(positions[tid]),
+                "opcua": {"endpoint": _ENDPOINT},
             }
             if tid in rel_of:
                 e["reliability"] = rel_of[tid]
@@ -1425,7 +1427,8 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
     data: dict[str, Any] = {
         "schema_version": s.SCHEMA_VERSION,
         "site": {"name": title, "floor_m": list(floor), "bays": bay_data},
-        "endpoints": [{"id": "sim", "url": "opc.tcp://127.0.0.1:4840/factory_twin/"}],
+        # Every tool's synthetic tags are served by the app's embedded plant simulator.
+        "endpoints": [{"id": _ENDPOINT, "url": "opc.tcp://127.0.0.1:4840/factory_twin/"}],
         "equipment_types": type_data,
         "tool_groups": group_data,
         "equipment": equipment,

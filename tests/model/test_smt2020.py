@@ -410,3 +410,25 @@ def test_shipped_plant_loads_and_is_compact() -> None:
         "IEEE Transactions on Semiconductor Manufacturing 33(4), 522-531"
         in SHIPPED.read_text(encoding="utf-8")[:2000]
     )
+
+
+@needs_data
+def test_tools_have_shapes_tags_and_the_simulator_endpoint(imported: dict) -> None:
+    spec = imported["SMT2020_HVLM"][0].document.spec
+    assert [ep.id for ep in spec.endpoints] == ["simulator"]
+    assert all(e.opcua is not None and e.opcua.endpoint == "simulator" for e in spec.equipment)
+    for t in spec.equipment_types:
+        assert 2 <= len(t.tags) <= 4, t.id
+        assert t.components and t.shape.parts, t.id
+        assert t.manufacturer == "synthetic"
+    kinds = {t.id: t.kind for t in spec.equipment_types}
+    assert kinds["Diffusion_FE_120"] is s.EquipmentKind.FURNACE
+    assert kinds["LithoTrack_FE_115"] is s.EquipmentKind.LITHO_TRACK
+    assert kinds["Litho_FE_92"] is s.EquipmentKind.LITHO_SCANNER
+    assert kinds["Delay_32"] is s.EquipmentKind.STOCKER
+    # Batch tools can hold the largest batch any of their steps asks for.
+    for r in spec.routes:
+        for st in r.steps:
+            if st.batch is not None:
+                cap = spec.equipment_type(st.tool_group).batch
+                assert cap is not None and cap.max_wafers >= st.batch.max_wafers
