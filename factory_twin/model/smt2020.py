@@ -14,9 +14,14 @@ How the tables map onto the plant (units converted to seconds):
   ``<family>_<n>``, one equipment type per family, areas (STNGRP) as bays. Dispatch from
   RULE and FWLRANK: every rule of the simulator ranks priority first, so
   ``rank_HP;rank_RSETUP;rank_FIFO`` is ``setup_avoid`` on a family with setups and ``fifo``
-  otherwise, ``rank_HP;rank_RSETUP;rank_CR`` is ``cr`` on a family without setups.
-  ``rule_LSSU`` is ``setup_avoid`` with the setup group's minimum run (``setupgrp.txt``
-  MINRUN) as ``min_run_lots``. LTIME/ULTIME are ``load_s``/``unload_s``.
+  otherwise, ``rank_HP;rank_RSETUP;rank_CR`` is ``cr`` on a family without setups (with
+  setups it is ``setup_avoid``, whose FIFO tie-break is reported). ``rule_LSSU`` is
+  ``setup_avoid`` with the setup group's minimum run (``setupgrp.txt`` MINRUN) as
+  ``min_run_lots``. LTIME/ULTIME are ``load_s``/``unload_s``. BATCHCRITF
+  ``crit_sameroutestep`` needs nothing: steps get no recipe, and without one only lots at
+  the same route step share a batch. Batch capacity of a family's type is the widest
+  BATCHMN..BATCHMX of its steps. STNCAP (2 lots in a cascading tool) is reported: the
+  intervals below already keep a tool at two lots at most.
 * ``route_N.txt``: PTPER ``per_piece``/``per_lot``/``per_batch`` is ``per`` wafer/lot/batch;
   BATCHMN/BATCHMX (wafers, BATCHPER ``piece``) the step's batch; SETUP the step's setup
   (setup time from the step's STIME, else ``setup.txt``); StepPercent ``sample_pct``;
