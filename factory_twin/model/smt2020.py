@@ -108,12 +108,15 @@ class ImportReport:
         they occur (rows, families or steps, as the name says).
     ignored
         Columns the importer does not read (``file:column``) with their non-empty cells.
+    clock_zero
+        The date the plant clock's zero stands for (``YYYY-MM-DD HH:MM:SS``).
     """
 
     source: str
     counts: dict[str, int] = field(default_factory=dict)
     unmodelled: dict[str, int] = field(default_factory=dict)
     ignored: dict[str, int] = field(default_factory=dict)
+    clock_zero: str = ""
 
     def add(self, feature: str, n: int = 1) -> None:
         """Count ``n`` more occurrences of an unmodelled feature."""
@@ -1302,6 +1305,7 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
     if not starts:
         raise ConfigError([f"{ot.path}: no orders"])
     t0 = min(starts)
+    report.clock_zero = t0.strftime("%Y-%m-%d %H:%M:%S")
     products: list[dict[str, Any]] = []
     by_class: dict[tuple[str, int], str] = {}
     regular: dict[str, str] = {}
@@ -1637,6 +1641,9 @@ def header_comment(report: ImportReport) -> str:
         "transport time come from the testbed (times converted to seconds; a uniform (P, P2) is",
         "U[P - P2, P + P2]). Synthetic, not part of SMT2020: the floor layout, bay sizes, tool",
         "footprints and shapes, components and tags.",
+        f"Plant clock zero: {report.clock_zero} (the earliest START of order.txt and WIP.txt);",
+        "due dates count seconds from it. A constant first occurrence (FOA) of a PM is staggered",
+        "over the N tools it attaches to: tool k first at FOA * k / N.",
         "",
         "Not expressible in this plant format (feature: count):",
     ]

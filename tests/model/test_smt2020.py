@@ -132,6 +132,7 @@ def test_command_writes_the_imported_plant_and_prints_the_report(
     assert out.read_text(encoding="utf-8") == written.read_text(encoding="utf-8") == result.text()
     printed = capsys.readouterr().out
     assert "tools: 1,443" in printed and "Not modelled (7 features):" in printed
+    assert result.report.clock_zero == "2018-01-01 00:00:00"
     assert f"wrote {out}" in printed
 
 
