@@ -19,6 +19,7 @@ Everything that talks to a server returns a :class:`concurrent.futures.Future` a
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import socket
 import time
@@ -138,6 +139,9 @@ class Controller:
                                                            thread_name_prefix="plant-load")
         self.last_drain_count = 0
         self.events_total = 0
+        self._generation = 0
+        self._ack_requests: dict[str, tuple[str, str]] = {}
+        self.phase = ""  # what a connection in progress is doing, for the status bar
         self._closed = False
 
     # ------------------------------------------------------------------ plants
@@ -155,6 +159,10 @@ class Controller:
         """
         return self._pool.submit(load_plant, path)
 
+    def run_in_worker(self, fn: Any, *args: Any) -> concurrent.futures.Future[Any]:
+        """Run ``fn(*args)`` on the plant-loading worker thread (long, GUI-free work)."""
+        return self._pool.submit(fn, *args)
+
     def open_plant(self, path: str | Path) -> PlantDocument:
         """Read, validate and show a plant file (blocking variant of the async path)."""
         doc = load_plant(path)
@@ -163,7 +171,7 @@ class Controller:
 
     def set_plant(self, doc: PlantDocument) -> None:
         """Make ``doc`` the current plant; disconnects from the previous plant first."""
-        self.disconnect(wait=True)
+        self.disconnect(wait=False)
         self.doc = doc
         self.state = PlantState(doc.spec)
         self.plant_changed.emit(doc)
@@ -191,36 +199,46 @@ class Controller:
             raise FactoryTwinError(msg)
         if settings is not None:
             self.settings = settings
-        self.disconnect(wait=True)
+        self.disconnect(wait=False)
         self.replay = None
         spec = self.doc.spec
         st = self.settings
-        overrides = dict(st.endpoint_overrides)
-        if st.use_simulator:
-            from factory_twin.app.simulator import EmbeddedPlantSimulator
-
-            url = f"opc.tcp://127.0.0.1:{free_port()}/factory_twin/"
-            self.simulator = EmbeddedPlantSimulator(spec, endpoint=url, speed=st.simulator_speed,
-                                                    seed=st.seed)
-            sim_url = self.simulator.endpoint_url
-            overrides = {ep.id: sim_url for ep in spec.endpoints}
-        from factory_twin.opcua.client import PlantClient
-
-        self.client = PlantClient(
-            spec,
-            endpoint_overrides=overrides or None,
-            credentials=dict(st.credentials) or None,
-            write_log_path=self.write_log_path,
-        )
-        sim, client = self.simulator, self.client
         if self.state is not None:
             # the simulator stamps values with the wall clock while its plant runs faster
             self.state.time_scale = st.simulator_speed if st.use_simulator else 1.0
+        generation = self._generation = self._generation + 1
+        self.phase = "preparing…"
 
         async def go() -> None:
+            # built on the loop thread: importing asyncua and building the simulation take
+            # seconds that the GUI thread must not wait for
+            overrides = dict(st.endpoint_overrides)
+            sim = None
+            if st.use_simulator:
+                from factory_twin.app.simulator import EmbeddedPlantSimulator
+
+                url = f"opc.tcp://127.0.0.1:{free_port()}/factory_twin/"
+                sim = EmbeddedPlantSimulator(spec, endpoint=url, speed=st.simulator_speed,
+                                             seed=st.seed)
+                overrides = {ep.id: url for ep in spec.endpoints}
+            from factory_twin.opcua.client import PlantClient
+
+            client = PlantClient(
+                spec,
+                endpoint_overrides=overrides or None,
+                credentials=dict(st.credentials) or None,
+                write_log_path=self.write_log_path,
+            )
+            if generation != self._generation:  # superseded while we were building
+                return
+            self.simulator = sim
             if sim is not None:
+                self.phase = "starting the embedded plant simulator…"
                 await sim.start()
+            self.phase = "connecting…"
+            self.client = client
             await client.start()
+            self.phase = ""
 
         self.source_changed.emit("live")
         return self._submit(go())
@@ -228,6 +246,8 @@ class Controller:
     def disconnect(self, *, wait: bool = False, stop_simulator: bool = True) -> None:
         """Disconnect the client (and stop the embedded simulator)."""
         client, sim = self.client, self.simulator
+        self._generation += 1
+        self.phase = ""
         self.client = None
         if stop_simulator:
             self.simulator = None
@@ -297,11 +317,11 @@ class Controller:
         ConnectionFailed
             The server cannot be reached or refused us.
         """
-        from asyncua import Client
-
         from factory_twin.errors import ConnectionFailed
 
         async def probe() -> str:
+            from asyncua import Client
+
             client = Client(url, timeout=timeout_s)
             if username:
                 client.set_user(username)
@@ -334,7 +354,7 @@ class Controller:
         if self.doc is None:
             msg = "open a plant before replaying its history"
             raise FactoryTwinError(msg)
-        self.disconnect(wait=True)
+        self.disconnect(wait=False)
         self.state = PlantState(self.doc.spec)
         self.replay = ReplaySource(events, speed=speed)
         self.replay.play()
@@ -361,13 +381,21 @@ class Controller:
         events = src.drain(max_items)
         if events:
             self.state.apply(events)
-            alarms = [e for e in events if isinstance(e, AlarmEvent)]
+            alarms = [self._with_user(e) for e in events if isinstance(e, AlarmEvent)]
             if alarms and self.replay is None:
                 plant = self.doc.spec.site.name if self.doc is not None else ""
                 self.journal.record(alarms, plant=plant)
         self.last_drain_count = len(events)
         self.events_total += len(events)
         return len(events)
+
+    def _with_user(self, ev: AlarmEvent) -> AlarmEvent:
+        """Name the user of our own acknowledgement (anonymous sessions carry no user id)."""
+        req = self._ack_requests.get(ev.alarm_id)
+        if req is not None and ev.acked and not ev.user:
+            self._ack_requests.pop(ev.alarm_id, None)
+            return dataclasses.replace(ev, user=req[0], comment=ev.comment or req[1])
+        return ev
 
     # ------------------------------------------------------------------ acting on the plant
 
@@ -381,6 +409,8 @@ class Controller:
             msg = f"no standing alarm {alarm_id!r}"
             raise FactoryTwinError(msg)
         ev: AlarmEvent = rec.event
+        self._ack_requests[alarm_id] = (self.user, comment)
+        write_logger.info("user %r acknowledges %s %s: %r", self.user, ev.equipment, ev.code, comment)
         return self._submit(self.client.acknowledge(ev, comment, self.user))
 
     def call_method(self, equipment: str, method: str) -> concurrent.futures.Future[bool]:

@@ -108,7 +108,7 @@ class QtDetailPanel(QWidget):
         outer.addLayout(buttons)
         split = QSplitter(Qt.Orientation.Vertical)
         self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["Tag", "Value", "Unit", "Status", "Time", "Limits"])
+        self.table.setHorizontalHeaderLabels(["Tag", "Value", "Unit", "Limits", "Status", "Time"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -123,9 +123,9 @@ class QtDetailPanel(QWidget):
         self.tag_list.setMaximumWidth(150)
         self.tag_list.itemChanged.connect(self._on_trend_choice_changed)
         tl.addWidget(self.tag_list)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setLabel("bottom", "plant time", units="s")
+        self.plot.setLabel("bottom", "time (UTC)")
         self.plot.addLegend(offset=(5, 5))
         tl.addWidget(self.plot, 1)
         split.addWidget(trend_box)
@@ -202,7 +202,7 @@ class QtDetailPanel(QWidget):
         for k, name in enumerate(numeric):
             it = QListWidgetItem(name)
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            it.setCheckState(Qt.CheckState.Checked if k < 2 else Qt.CheckState.Unchecked)
+            it.setCheckState(Qt.CheckState.Checked if k == 0 else Qt.CheckState.Unchecked)
             self.tag_list.blockSignals(True)
             self.tag_list.addItem(it)
             self.tag_list.blockSignals(False)
@@ -290,8 +290,8 @@ class QtDetailPanel(QWidget):
             out = limit_status(ts, tv.value if tv else None)
             if out:
                 status = f"{status} · {out.upper()}"
-            cells = [name, format_value(tv.value) if tv else "—", ts.unit if ts else "",
-                     status, format_ts(tv.source_ts) if tv else "", lim]
+            cells = [name, format_value(tv.value) if tv else "—", ts.unit if ts else "", lim,
+                     status, format_ts(tv.source_ts) if tv else ""]
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:

@@ -43,6 +43,7 @@ from factory_twin.ui.qt_detail_panel import QtDetailPanel, format_plant_time, fo
 from factory_twin.ui.qt_kpi_strip import QtKpiStrip
 from factory_twin.ui.qt_replay_bar import QtReplayBar
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.scene import ToolGeometry, build_tool_geometry
 from factory_twin.ui.theme import apply_theme
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,14 @@ TICK_MS = 40  # 25 Hz
 MAX_RECENT = 8
 STALL_MS = 100.0
 PANEL_EVERY = 4  # refresh panels every 4th tick
+
+
+def _load_with_geometry(path: str | Path) -> tuple[PlantDocument, ToolGeometry]:
+    """Read a plant and merge its tool mesh (runs on the worker thread)."""
+    from factory_twin.model.config import load_plant
+
+    doc = load_plant(path)
+    return doc, build_tool_geometry(doc.spec)
 
 
 class MonitorWorkspace(QWidget):
@@ -93,6 +102,8 @@ class MainWindow(QMainWindow):
         self._pending: list[tuple[concurrent.futures.Future[Any], Callable[[Any], None],
                                   Callable[[BaseException], None]]] = []
         self._states_dirty = True
+        self._geometry: ToolGeometry | None = None
+        self.stall_log: list[str] = []
         self._ticks = 0
         self._dark = self.settings.value("theme", "dark") == "dark"
         self.stalls: list[float] = []
@@ -324,9 +335,10 @@ class MainWindow(QMainWindow):
     def open_plant(self, path: str | Path, *, connect: bool = True) -> None:
         """Load a plant on a worker thread; a broken file keeps the current plant."""
         self.statusBar().showMessage(f"loading {path}…")
-        fut = self.controller.load_plant_async(path)
+        fut = self.controller.run_in_worker(_load_with_geometry, path)
 
-        def done(doc: PlantDocument) -> None:
+        def done(result: tuple[PlantDocument, ToolGeometry]) -> None:
+            doc, self._geometry = result
             settings = ConnectionSettings(use_simulator=self.controller.settings.use_simulator,
                                           simulator_speed=self.controller.settings.simulator_speed)
             self.controller.set_plant(doc)
@@ -397,7 +409,8 @@ class MainWindow(QMainWindow):
         name = doc.spec.site.name
         self.setWindowTitle(f"{name} — factory_twin" + (f" ({doc.path.name})" if doc.path else ""))
         keep = self.detail.tool
-        self.view.set_plant(doc.spec, st, dark=self._dark)
+        geo, self._geometry = self._geometry, None
+        self.view.set_plant(doc.spec, st, dark=self._dark, geometry=geo)
         self.detail.set_state(st)
         self.alarms.set_state(st)
         self.monitor.kpis.set_state(st)
@@ -566,10 +579,15 @@ class MainWindow(QMainWindow):
         st = c.state
         if st is not None and c.state is not self.view.state:
             self._on_plant_changed(c.doc)  # type: ignore[arg-type]
+        t1 = time.perf_counter()
+        t_cb = (t1 - t0) * 1000
         n = c.apply_pending()
         if n:
             self._states_dirty = True  # cheap: set_states compares arrays
+        t2 = time.perf_counter()
+        t_apply = (t2 - t1) * 1000
         self.view.refresh(states_dirty=self._states_dirty)
+        t_view = (time.perf_counter() - t2) * 1000
         self._states_dirty = False
         self._ticks += 1
         if self._ticks % PANEL_EVERY == 0:  # tables and charts: ~6 Hz is plenty
@@ -587,6 +605,9 @@ class MainWindow(QMainWindow):
             del self.tick_ms[:1000]
         if dt > STALL_MS:
             self.stalls.append(dt)
+            self.stall_log.append(f"{dt:.0f} ms: callbacks {t_cb:.0f}, drain {n} events "
+                                  f"{t_apply:.0f}, view {t_view:.0f}")
+            logger.info("GUI tick stalled: %s", self.stall_log[-1])
 
     def _update_status(self) -> None:
         c = self.controller
@@ -600,6 +621,8 @@ class MainWindow(QMainWindow):
                 parts.append(f"<span style='color:{color}'>●</span> {ep}: {word}")
             self.conn_label.setText("  ".join(parts))
             self.conn_label.setToolTip("\n".join(f"{ep}: {s.message}" for ep, s in status.items()))
+        elif c.phase:
+            self.conn_label.setText(f"<span style='color:#f2c12e'>●</span> {c.phase}")
         elif c.replay is None:
             self.conn_label.setText("<span style='color:#8a8a8a'>●</span> not connected")
         else:

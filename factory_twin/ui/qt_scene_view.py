@@ -12,7 +12,14 @@ from pyvistaqt import QtInteractor
 
 from factory_twin.app.plant_state import PlantState
 from factory_twin.model.schema import PlantSpec
-from factory_twin.ui.scene import N_CODES, STATE_COLORS, STATE_LABELS, FabScene, interpolate_camera
+from factory_twin.ui.scene import (
+    N_CODES,
+    STATE_COLORS,
+    STATE_LABELS,
+    FabScene,
+    ToolGeometry,
+    interpolate_camera,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +75,16 @@ class QtSceneView(QWidget):
 
     # -- plant
 
-    def set_plant(self, spec: PlantSpec, state: PlantState | None, *, dark: bool = True) -> None:
+    def set_plant(self, spec: PlantSpec, state: PlantState | None, *, dark: bool = True,
+                  geometry: ToolGeometry | None = None) -> None:
         """Build the scene of a plant (replaces the previous one)."""
         self.plotter.clear()
         self.plotter.clear_actors()
+        self.plotter.enable_lightkit()  # clear() removed the lights
         self._dark = dark
-        self.scene = FabScene(self.plotter, spec, dark=dark, show_legend=False)
+        if geometry is not None and len(geometry.ids) != len(spec.equipment):
+            geometry = None
+        self.scene = FabScene(self.plotter, spec, dark=dark, show_legend=False, geometry=geometry)
         self._style_legend(dark)
         self.state = state
         self._lots_shown = -1

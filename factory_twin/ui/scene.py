@@ -277,14 +277,18 @@ class FabScene:
         Draw bay labels (one billboard text per bay).
     show_legend
         Draw the state legend in the render window (the Qt view draws its own, cheaper).
+    geometry
+        The merged tool mesh, if already built (on a worker thread) by
+        :func:`build_tool_geometry`.
     """
 
     def __init__(self, plotter: pv.BasePlotter, spec: PlantSpec, *, show_labels: bool = True,
-                 show_legend: bool = True, dark: bool = True) -> None:
+                 show_legend: bool = True, dark: bool = True,
+                 geometry: ToolGeometry | None = None) -> None:
         self.plotter = plotter
         self.spec = spec
         self.dark = dark
-        self.geometry = build_tool_geometry(spec)
+        self.geometry = geometry if geometry is not None else build_tool_geometry(spec)
         self.ids = self.geometry.ids
         self.index = {tid: i for i, tid in enumerate(self.ids)}
         n = len(self.ids)

@@ -1,0 +1,205 @@
+"""The desktop window on the live demo fab, over real OPC UA (embedded simulator server).
+
+One window and one embedded plant simulator serve the whole module (starting a server costs
+seconds on two shared cores); the tests run in file order and each leaves the plant live.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyvistaqt")
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+
+from factory_twin.app.controller import ConnectionSettings, Controller, find_demo_plant  # noqa: E402
+from factory_twin.model.config import load_plant  # noqa: E402
+from factory_twin.model.events import AlarmState, E10State  # noqa: E402
+from factory_twin.ui import scene as sc  # noqa: E402
+from factory_twin.ui.qt_main_window import MainWindow  # noqa: E402
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
+
+LIVE_TIMEOUT_S = 90.0  # first connection: server start + address space + subscriptions
+
+
+def wait_until(cond: Callable[[], object], timeout_s: float, what: str) -> None:
+    """Process Qt events until ``cond()`` is true; fail naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if cond():
+            return
+        QTest.qWait(20)
+    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def live(qapp, tmp_path_factory) -> Iterator[MainWindow]:
+    tmp = tmp_path_factory.mktemp("live")
+    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    controller = Controller(journal_path=tmp / "journal.sqlite")
+    win = MainWindow(controller, settings)
+    win.resize(1280, 860)
+    controller.settings = ConnectionSettings(use_simulator=True, simulator_speed=60.0)
+    win.show()
+    QTest.qWaitForWindowExposed(win)
+    win.open_plant(str(find_demo_plant()))
+    try:
+        yield win
+    finally:
+        win.close()
+        QApplication.processEvents()
+
+
+def _sim_call(win: MainWindow, fn: Callable[[], object]) -> None:
+    """Run ``fn`` on the asyncio thread that owns the embedded simulator."""
+
+    async def run() -> object:
+        return fn()
+
+    win.controller.loop.submit(run()).result(timeout=10)
+
+
+def test_window_connects_and_every_tool_shows_a_state(live: MainWindow) -> None:
+    c = live.controller
+    wait_until(lambda: c.state is not None, 30, "the plant to open")
+    n = len(c.state.ids)
+    wait_until(lambda: live.live_tool_count() == n, LIVE_TIMEOUT_S, "every tool to show a state")
+    wait_until(lambda: (live.view.scene.tool_codes < sc.UNKNOWN_CODE).all(), 5,
+               "the scene to colour every tool")
+    wait_until(lambda: c.status() and all(s.connected for s in c.status().values()), 30,
+               "the endpoint status to say connected")
+    wait_until(lambda: ": connected" in live.conn_label.text(), 5, "the status bar")
+    # the client is an ordinary OPC UA client of the simulator's endpoint
+    assert c.client is not None and c.simulator is not None
+    assert all(u == c.simulator.endpoint_url
+               for u in (link.url for link in c.client._links.values()))
+
+
+def test_state_change_on_server_recolours_the_tool(live: MainWindow) -> None:
+    c = live.controller
+    tool = "ETCH-01"
+    _sim_call(live, lambda: c.simulator.inject_breakdown(tool, 6 * 3600))
+    down = E10State.UNSCHEDULED_DOWN.code
+    wait_until(lambda: set(live.view.scene.cell_codes_of(tool)) == {down}, 30,
+               f"{tool} to turn unscheduled-down in the 3-D view")
+    other = live.view.scene.cell_codes_of("ETCH-02")
+    assert down not in set(other) or c.state.state_of("ETCH-02") is E10State.UNSCHEDULED_DOWN
+
+
+def test_click_on_tool_selects_it_and_fills_the_detail_dock(live: MainWindow) -> None:
+    tool = "LITHO-01" if "LITHO-01" in live.controller.state.index else live.controller.state.ids[3]
+    live.view.reset_view()
+    QApplication.processEvents()
+    live.view.plotter.render()
+    pos = live.view.widget_position_of(tool)
+    widget = live.view.plotter.interactor
+    assert widget.rect().contains(pos)
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    wait_until(lambda: live.detail.tool == tool, 5, f"a click to select {tool}")
+    assert live.view.scene.selected == live.controller.state.index[tool]
+    assert live.detail.title.text() == tool
+    wait_until(lambda: live.detail.table.rowCount() > 0
+               and live.detail.table.item(0, 1) is not None
+               and live.detail.table.item(0, 1).text() not in ("", "—"), 10,
+               "the tag table to fill")
+    trended = live.detail.chosen_trend_tags()
+    assert trended
+    wait_until(lambda: live.detail.trend_points(trended[0]) >= 2, 20, "trend points to arrive")
+
+
+def test_alarm_from_server_shows_and_acknowledge_reaches_server(live: MainWindow) -> None:
+    c = live.controller
+    tool = "ETCH-01"  # broken down by the test above: the server raised its fault alarm
+    wait_until(lambda: any(r.event.equipment == tool for r in c.state.alarms.values()), 30,
+               "the fault alarm to reach the panel")
+    rec = next(r for r in c.state.alarms.values() if r.event.equipment == tool)
+    wait_until(lambda: live.alarms.select_alarm(rec.event.alarm_id), 5, "the alarm row")
+    assert live.alarms.ack_button.isEnabled()
+    fut = c.acknowledge(rec.event.alarm_id, "seen by the GUI test")
+    wait_until(fut.done, 30, "the Acknowledge method call")
+    assert fut.exception() is None, f"Acknowledge failed: {fut.exception()}"
+    wait_until(lambda: c.state.alarms.get(rec.event.alarm_id) is None
+               or c.state.alarms[rec.event.alarm_id].event.acked, 30,
+               "the acknowledgement to come back from the server")
+    on_server = [a for a in c.simulator.server.active_alarms()
+                 if (a.equipment, a.code) == (tool, rec.event.code)]
+    assert on_server, "the server no longer holds the alarm"
+    assert all(a.acked for a in on_server)
+    if rec.event.alarm_id in c.state.alarms:
+        assert c.state.alarms[rec.event.alarm_id].state is AlarmState.ACTIVE_ACKED
+    hits = c.journal.search(equipment=tool, text="seen by the GUI test")
+    assert hits and hits[0].user
+
+
+def test_server_stop_greys_tools_and_restart_restores_them(live: MainWindow) -> None:
+    c = live.controller
+    c.stop_simulator().result(timeout=30)
+    wait_until(lambda: live.stale_mask().all(), 30, "every tool to go stale")
+    wait_until(lambda: (live.view.scene.tool_codes == sc.STALE_CODE).all(), 5,
+               "the scene to grey every tool")
+    assert live.view.scene.stale_actor is not None and live.view.scene.stale_actor.GetVisibility()
+    wait_until(lambda: "disconnected" in live.conn_label.text(), 5, "the status bar to say so")
+    c.start_simulator().result(timeout=60)
+    n = len(c.state.ids)
+    wait_until(lambda: live.live_tool_count() == n, LIVE_TIMEOUT_S, "the tools to come back")
+    wait_until(lambda: not (live.view.scene.tool_codes == sc.STALE_CODE).any(), 5,
+               "the scene to recolour")
+    wait_until(lambda: "disconnected" not in live.conn_label.text(), 30, "the status bar")
+
+
+def test_broken_plant_file_shows_messages_and_keeps_the_plant(live: MainWindow,
+                                                             tmp_path: Path) -> None:
+    c = live.controller
+    before = c.doc
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(Path(find_demo_plant()).read_text().replace(
+        "floor_m: [90, 50]", "floor_m: [90, -50]"), encoding="utf-8")
+    live.open_plant(str(bad))
+    wait_until(lambda: getattr(live, "last_error_box", None) is not None
+               and live.last_error_box.isVisible(), 30, "the error dialog")
+    box: QMessageBox = live.last_error_box
+    assert "broken.yaml" in box.detailedText()
+    assert "floor_m" in box.detailedText()
+    box.close()
+    assert c.doc is before
+    assert c.client is not None
+
+
+def test_screenshots_show_the_live_fab(live: MainWindow, tmp_path: Path) -> None:
+    live.view.reset_view()
+    wait_until(lambda: live.live_tool_count() == len(live.controller.state.ids), 30, "live tools")
+    for _ in range(5):
+        QApplication.processEvents()
+        QTest.qWait(50)
+    img = live.view.screenshot()
+    frac = (np.abs(img.astype(int) - img[2, 2].astype(int)).sum(-1) > 30).mean()
+    assert frac > 0.3, f"3-D view mostly background ({frac:.0%})"
+    grab = live.grab().toImage()
+    path = tmp_path / "window.png"
+    assert grab.save(str(path))
+    colours = {grab.pixel(x, y) for x in range(0, grab.width(), 37) for y in range(0, grab.height(), 37)}
+    assert len(colours) > 20, "window grab looks blank"
+    # bay labels of the overview are inside the 3-D view
+    scene = live.view.scene
+    w, h = live.view.plotter.window_size
+    for a in scene.label_actors:
+        x, y, z = a.GetPosition()
+        import vtk
+
+        coord = vtk.vtkCoordinate()
+        coord.SetCoordinateSystemToWorld()
+        coord.SetValue(x, y, z)
+        px, py = coord.GetComputedDoubleDisplayValue(scene.plotter.renderer)
+        assert 60 < px < w - 60 and 10 < py < h - 10, (a.GetInput(), px, py, w, h)
+    assert len(live.stalls) <= 3, f"GUI stalls over 100 ms: {live.stall_log}"
+    spec = load_plant(find_demo_plant()).spec
+    assert len(spec.site.bays) == len(scene.label_actors)
