@@ -193,7 +193,11 @@ def _checked(raw: Any, source: str, path: Path | None, *, source_text: str | Non
         raise ConfigError(_format_validation(exc, raw, source)) from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise ConfigError([f"{source}:1: invalid plant: {exc}"]) from None
-    problems = check_references(spec)
+    try:
+        problems = check_references(spec)
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+        # a value no check foresaw (the schema keeps numbers finite): a message, not a crash
+        raise ConfigError([f"{source}:1: invalid plant: {exc}"]) from None
     if problems:
         raise ConfigError([f"{source}:{_line_of(raw, loc)}: {_path(loc)}: {m}" for loc, m in problems])
     if source_text is not None:
@@ -509,6 +513,9 @@ def _format_validation(exc: ValidationError, raw: Any, source: str) -> list[str]
 
 def _tuple_message(name: str, value: Any) -> str:
     n = _TUPLE_FIELDS[name]
+    items = value if isinstance(value, list) else []
+    if any(isinstance(x, float) and not math.isfinite(x) for x in items):
+        return f"expected {n} finite numbers, got {_short(value)}"
     return f"expected {n} numbers, got {_short(value)}"
 
 

@@ -26,9 +26,13 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class Strict(BaseModel):
-    """Base of every schema model: unknown keys are errors, assignment is validated."""
+    """Base of every schema model: unknown keys are errors, assignment is validated.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Numbers must be finite: ``.inf`` and ``.nan`` are errors (a tool at infinity has no
+    footprint, a NaN time has no mean).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- distributions

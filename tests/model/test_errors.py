@@ -262,3 +262,41 @@ def test_cli_broken_files_exit_2_without_traceback(tmp_path, mini_text):
     assert "unknown distribution 'weibull'" in proc.stderr
     assert f"{broken}:" in proc.stderr
     assert "YAML syntax error" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line_with", "path", "why"),
+    [
+        (
+            "[7, 5]}",
+            "[7, 5], rotation_deg: .inf}",
+            "ETCH-02",
+            "equipment[1].rotation_deg",
+            "expected a finite number, got inf",
+        ),
+        (
+            "[7, 5]}",
+            "[7, 5], rotation_deg: 1e400}",
+            "ETCH-02",
+            "equipment[1].rotation_deg",
+            "expected a finite number, got inf",
+        ),
+        (
+            "[7, 5]}",
+            "[.nan, 5]}",
+            "ETCH-02",
+            "equipment[1].position_m",
+            "expected 2 finite numbers, got [nan, 5]",
+        ),
+        (
+            "mean: 4000",
+            "mean: .inf",
+            "interarrival",
+            "products[0].release.interarrival.mean",
+            "expected a finite number, got inf",
+        ),
+    ],
+)
+def test_numbers_must_be_finite(mini_text, line_of, old, new, line_with, path, why):
+    text = mini_text.replace(old, new)
+    assert the_issue(text) == f"plant.yaml:{line_of(text, line_with)}: {path}: {why}"
