@@ -15,15 +15,15 @@ import pytest
 
 pytest.importorskip("pyvistaqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from factory_twin.app.controller import ConnectionSettings, Controller, find_demo_plant  # noqa: E402
-from factory_twin.model.config import load_plant  # noqa: E402
-from factory_twin.model.events import AlarmState, E10State  # noqa: E402
-from factory_twin.ui import scene as sc  # noqa: E402
-from factory_twin.ui.qt_main_window import MainWindow  # noqa: E402
+from factory_twin.app.controller import ConnectionSettings, Controller, find_demo_plant
+from factory_twin.model.config import load_plant
+from factory_twin.model.events import AlarmState, E10State
+from factory_twin.ui import scene as sc
+from factory_twin.ui.qt_main_window import MainWindow
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
 

@@ -131,7 +131,7 @@ def test_bay_labels_are_inside_the_view(plotter, mini):
 
 def test_camera_presets_frame_targets(plotter, mini):
     scene = sc.FabScene(plotter, mini)
-    pos, focal, _up = scene.bay_camera("litho")
+    _, focal, _up = scene.bay_camera("litho")
     assert focal[0] == pytest.approx(15.0) and focal[1] == pytest.approx(5.0)
     _pos, focal, _ = scene.tool_camera("ETCH-01")
     assert focal[0] == pytest.approx(3.0, abs=0.01)
