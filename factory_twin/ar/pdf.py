@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -555,7 +556,8 @@ def _draw_qr(c: Any, text: str, x: float, y: float, size: float) -> None:
     import qrcode
     from reportlab.lib.colors import black
 
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    # a fixed mask pattern: searching all eight for the "best" one costs more than a page
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=0)
     qr.add_data(text)
     qr.make(fit=True)
     matrix = qr.get_matrix()
@@ -582,7 +584,8 @@ def iter_pdf(ctx: ExportContext) -> Iterator[tuple[float, str]]:
     pages = _Pages(ctx)
     n = len(ctx.steps)
     markers = [Marker(st.anchor, str(st.number)) for st in ctx.steps]
-    pages.cover(lambda size: render_tool(ctx.geometry, ctx.overview, size, markers=markers))
+    with _binary_streams():
+        pages.cover(lambda size: render_tool(ctx.geometry, ctx.overview, size, markers=markers))
     yield 1 / (n + 2), "PDF: cover"
     for k, info in enumerate(ctx.steps, start=1):
         img = render_tool(
@@ -592,11 +595,26 @@ def iter_pdf(ctx: ExportContext) -> Iterator[tuple[float, str]]:
             highlight=info.part_index,
             markers=[Marker(info.anchor, str(info.number), active=True)],
         )
-        pages.step_page(info, img, k + 1)
+        with _binary_streams():
+            pages.step_page(info, img, k + 1)
         yield (k + 1) / (n + 2), f"PDF: step {k} of {n}"
-    data = pages.finish()
+    with _binary_streams():
+        data = pages.finish()
     yield 1.0, "PDF: done"
     return data
+
+
+@contextmanager
+def _binary_streams() -> Iterator[None]:
+    """Write PDF streams as binary, not ASCII85 (reportlab's pure-Python encoder is slow)."""
+    from reportlab import rl_config
+
+    old = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        yield
+    finally:
+        rl_config.useA85 = old
 
 
 def build_pdf(ctx: ExportContext) -> bytes:

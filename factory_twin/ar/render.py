@@ -145,7 +145,7 @@ def render_tool(
         _xray(img, big, pos, faces, owner, closed, ids, highlight)
     out = Image.fromarray(img.astype(np.uint8), "RGB")
     if supersample > 1:
-        out = out.resize((width, height), Image.Resampling.LANCZOS)
+        out = out.resize((width, height), Image.Resampling.BOX)  # exact supersampling
     if markers:
         _draw_markers(out, cam, big, ids, inv_depth, markers, supersample)
     return out
@@ -198,19 +198,22 @@ def _rasterise(
     x1 = np.clip(np.ceil(tx.max(axis=1)), 0, w - 1).astype(np.int64)
     y0 = np.clip(np.floor(ty.min(axis=1)), 0, h - 1).astype(np.int64)
     y1 = np.clip(np.ceil(ty.max(axis=1)), 0, h - 1).astype(np.int64)
+    # barycentric weights and 1/depth are affine in screen space: w = A x + B y + C
+    ax, bx, cx = tx[:, 0], tx[:, 1], tx[:, 2]
+    ay, by, cy = ty[:, 0], ty[:, 1], ty[:, 2]
+    inv = 1.0 / np.where(keep, area, 1.0)
+    a0, b0, c0 = (by - cy) * inv, (cx - bx) * inv, (bx * cy - cx * by) * inv
+    a1, b1, c1 = (cy - ay) * inv, (ax - cx) * inv, (cx * ay - ax * cy) * inv
+    d0, d1, d2 = tiz[:, 0] - tiz[:, 2], tiz[:, 1] - tiz[:, 2], tiz[:, 2]
+    ad, bd, cd = a0 * d0 + a1 * d1, b0 * d0 + b1 * d1, d2 + c0 * d0 + c1 * d1
+    eps = -1e-9
     for t in np.flatnonzero(keep):
         xs = np.arange(x0[t], x1[t] + 1) + 0.5
-        ys = np.arange(y0[t], y1[t] + 1)[:, None] + 0.5
-        ax, bx, cx = tx[t]
-        ay, by, cy = ty[t]
-        a = area[t]
-        w0 = ((bx - xs) * (cy - ys) - (cx - xs) * (by - ys)) / a
-        w1 = ((cx - xs) * (ay - ys) - (ax - xs) * (cy - ys)) / a
-        w2 = 1.0 - w0 - w1
-        inside = (w0 >= -1e-9) & (w1 >= -1e-9) & (w2 >= -1e-9)
-        if not inside.any():
-            continue
-        depth = w0 * tiz[t, 0] + w1 * tiz[t, 1] + w2 * tiz[t, 2]
+        ys = np.arange(y0[t], y1[t] + 1) + 0.5
+        w0 = (a0[t] * xs)[None, :] + (b0[t] * ys + c0[t])[:, None]
+        w1 = (a1[t] * xs)[None, :] + (b1[t] * ys + c1[t])[:, None]
+        inside = (w0 >= eps) & (w1 >= eps) & (w0 + w1 <= 1.0 - eps)
+        depth = (ad[t] * xs)[None, :] + (bd[t] * ys + cd[t])[:, None]
         region = (slice(y0[t], y1[t] + 1), slice(x0[t], x1[t] + 1))
         zr = zbuf[region]
         win = inside & (depth > zr)
