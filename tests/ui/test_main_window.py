@@ -1,0 +1,144 @@
+"""The window without a live server: layout persistence, workspaces, themes, search, replay."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyvistaqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
+
+from factory_twin.app.controller import Controller  # noqa: E402
+from factory_twin.model.config import load_plant  # noqa: E402
+from factory_twin.model.events import AlarmEvent, E10State, LotMove, TagUpdate  # noqa: E402
+from factory_twin.ui import scene as sc  # noqa: E402
+from factory_twin.ui.qt_main_window import MainWindow  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+def _window(qtbot, tmp_path: Path, plant: Path | None = None) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    c = Controller(journal_path=tmp_path / "journal.sqlite")
+    w = MainWindow(c, settings)
+    qtbot.addWidget(w)
+    if plant is not None:
+        c.set_plant(load_plant(plant))
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_dock_layout_and_geometry_are_restored(qtbot, tmp_path, mini_plant_path):
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    w.resize(1100, 760)
+    w.alarm_dock.hide()
+    qtbot.waitUntil(lambda: not w.alarm_dock.isVisible())
+    w.set_dark(False)
+    size = w.size()
+    w.close()
+    w2 = _window(qtbot, tmp_path, mini_plant_path)
+    assert not w2.alarm_dock.isVisible()
+    assert w2.detail_dock.isVisible()
+    assert abs(w2.size().width() - size.width()) <= 2
+    assert w2.light_action.isChecked()
+    assert Path(w2.settings.fileName()).parent == tmp_path
+    w2.close()
+
+
+def test_workspace_switcher_accepts_new_workspaces(qtbot, tmp_path):
+    w = _window(qtbot, tmp_path)
+    page = QLabel("maintenance")
+    idx = w.add_workspace("Maintain", page)
+    assert w.tabs.tabText(idx) == "Maintain"
+    assert w.workspace("Maintain") is page
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Monitor", "Maintain"]
+    with pytest.raises(ValueError, match="exists"):
+        w.add_workspace("Monitor", QLabel())
+    w.close()
+
+
+def test_find_tool_selects_and_flies(qtbot, tmp_path, mini_plant_path):
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    qtbot.waitUntil(lambda: w.view.scene is not None)
+    assert w.find_tool("litho")
+    assert w.detail.tool == "LITHO-01"
+    assert w.view.scene.selected == w.controller.state.index["LITHO-01"]
+    qtbot.waitUntil(lambda: w.view._fly is None, timeout=3000)
+    focal = w.view.plotter.camera_position[1]
+    assert abs(focal[0] - 15.0) < 0.5 and abs(focal[1] - 5.0) < 0.5
+    assert not w.find_tool("no-such-tool")
+    w.close()
+
+
+def test_keyboard_shortcuts_exist(qtbot, tmp_path, mini_plant_path):
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    shortcuts = {a.shortcut().toString() for a in w.findChildren(type(w.open_action))}
+    for sc_ in ("Ctrl+O", "Ctrl+S", "Ctrl+F", "Home", "F", "Ctrl+K", "F1", "Ctrl+1"):
+        assert sc_ in shortcuts, sc_
+    w.close()
+
+
+def test_replay_plays_recorded_events_with_slider_and_speed(qtbot, tmp_path, mini_plant_path):
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    c = w.controller
+    events = [TagUpdate("ETCH-01", "state", E10State.PRODUCTIVE.value, 0.0),
+              TagUpdate("ETCH-02", "state", E10State.STANDBY.value, 0.0),
+              TagUpdate("LITHO-01", "state", E10State.ENGINEERING.value, 0.0),
+              LotMove("L1", "p1", "LITHO-01", "ETCH-01", 10.0, 400.0),
+              AlarmEvent("a1", "ETCH-02", "chamber_pressure.hi", 700, "pressure high", 50.0,
+                         True, False),
+              TagUpdate("ETCH-01", "state", E10State.UNSCHEDULED_DOWN.value, 600.0)]
+    replay = c.start_replay_events(events, speed=60.0)
+    assert w.monitor.replay_bar.isVisibleTo(w)
+    qtbot.waitUntil(lambda: c.state.state_of("ETCH-01") is E10State.PRODUCTIVE, timeout=5000)
+    qtbot.waitUntil(lambda: "a1" in c.state.alarms, timeout=5000)
+    qtbot.waitUntil(lambda: w.alarms.model.rowCount() == 1, timeout=3000)
+    # a lot in flight between two tools is drawn on the overhead track
+    qtbot.waitUntil(lambda: w.view.scene.lot_points.n_points == 1, timeout=3000)
+    # speed up to the end
+    w.monitor.replay_bar.speed.setCurrentText("1800x")
+    qtbot.waitUntil(lambda: c.state.state_of("ETCH-01") is E10State.UNSCHEDULED_DOWN, timeout=5000)
+    qtbot.waitUntil(lambda: set(w.view.scene.cell_codes_of("ETCH-01"))
+                    == {E10State.UNSCHEDULED_DOWN.code}, timeout=3000)
+    # seeking back rebuilds the state up to the new time
+    replay.pause()
+    c.seek_replay(20.0)
+    qtbot.waitUntil(lambda: c.state.state_of("ETCH-01") is E10State.PRODUCTIVE, timeout=5000)
+    assert w.view.state is c.state
+    w.close()
+
+
+def test_theme_switch_recolours_the_scene_background(qtbot, tmp_path, mini_plant_path):
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    qtbot.waitUntil(lambda: w.view.scene is not None)
+    w.set_dark(True)
+    QApplication.processEvents()
+    dark_bg = np.array(w.view.plotter.background_color.float_rgb)
+    w.set_dark(False)
+    QApplication.processEvents()
+    light_bg = np.array(w.view.plotter.background_color.float_rgb)
+    assert light_bg.mean() > 0.8 > 0.2 > dark_bg.mean()
+    assert w.view.scene.tool_codes.shape == (3,)
+    assert (w.view.scene.tool_codes == sc.UNKNOWN_CODE).all()
+    w.close()
+
+
+def test_panels_stay_responsive_with_a_large_batch(qtbot, tmp_path, mini_plant_path):
+    """10,000 tag updates in one drain apply well within a frame budget."""
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    c = w.controller
+    rng = np.random.default_rng(1)
+    events = [TagUpdate("ETCH-01", "chamber_pressure", float(v), 1000.0 + k * 0.01)
+              for k, v in enumerate(rng.normal(4, 0.5, 10_000))]
+    t = time.perf_counter()
+    c.state.apply(events)
+    dt = time.perf_counter() - t
+    assert dt < 1.0, f"{dt:.2f} s for 10,000 updates"
+    assert len(c.state.history[("ETCH-01", "chamber_pressure")]) == c.state.history_len
+    w.close()
