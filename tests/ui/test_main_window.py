@@ -10,14 +10,14 @@ import pytest
 
 pytest.importorskip("pyvistaqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QLabel
 
-from factory_twin.app.controller import Controller  # noqa: E402
-from factory_twin.model.config import load_plant  # noqa: E402
-from factory_twin.model.events import AlarmEvent, E10State, LotMove, TagUpdate  # noqa: E402
-from factory_twin.ui import scene as sc  # noqa: E402
-from factory_twin.ui.qt_main_window import MainWindow  # noqa: E402
+from factory_twin.app.controller import Controller
+from factory_twin.model.config import load_plant
+from factory_twin.model.events import AlarmEvent, E10State, LotMove, TagUpdate
+from factory_twin.ui import scene as sc
+from factory_twin.ui.qt_main_window import MainWindow
 
 pytestmark = pytest.mark.gui
 
