@@ -184,12 +184,14 @@ class _Table:
         reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
         self.header = [h.strip() for h in next(reader)]
         self.rows: list[_Row] = []
+        self.beyond = 0  # non-empty cells right of the last header column
         for i, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
                 continue
             row = _Row(zip(self.header, (c.strip() for c in cells), strict=False))
             for h in self.header[len(cells) :]:
                 row[h] = ""
+            self.beyond += sum(1 for c in cells[len(self.header) :] if c.strip())
             row.line = i
             self.rows.append(row)
 
@@ -213,6 +215,8 @@ class _Table:
                 n = sum(1 for r in self.rows if r.get(c))
                 if n:
                     out[c] = n
+        if self.beyond:
+            out["(cells beyond the header)"] = self.beyond
         return out
 
     def where(self, row: _Row, col: str | None = None) -> str:

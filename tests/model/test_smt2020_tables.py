@@ -296,3 +296,10 @@ def test_errors_in_the_full_scale_plant_name_their_lines() -> None:
     assert _issues("".join(broken)) == [
         f"p.yaml:{k3 + 1}: equipment[{idx}].position_m: expected 2 numbers, got ['x', 1]"
     ]
+
+
+def test_cells_beyond_the_header_are_reported_not_dropped(tmp_path: Path) -> None:
+    tables = dict(TABLES)
+    tables["part.txt"] = [TABLES["part.txt"][0], TABLES["part.txt"][1] + " stray"]
+    result = import_smt2020(write_model(tmp_path, tables))
+    assert result.report.ignored["part.txt:(cells beyond the header)"] == 1
