@@ -18,7 +18,7 @@ time averages are exact, not sampled. Names are flat strings, ``name`` or ``name
   ``performance/<g>`` (productive / uptime; tools run at their nominal rate, so the rate
   efficiency is 1), ``quality/<g>`` (loads neither scrapped nor sent to rework), and
   ``oee/<g>`` = availability x performance x quality;
-* per tool ``utilisation_tool/<tool>``.
+* per tool ``utilisation_tool/<tool>`` and ``e10_tool.<state>/<tool>``.
 
 The bottleneck is the group with the highest busy share (productive + setup over
 scheduled time), the longest average queue breaking ties.
@@ -151,8 +151,12 @@ def compute_kpis(
     setup_t = sdf[sdf["sub"] == "setup"].groupby("tool")["d"].sum()
     by_tool = by_tool.reindex(list(tool_group), fill_value=0.0)
     # a tool with no state row in the window was in its last state: frames cover all tools
-    for tid in by_tool.index:
-        k[f"utilisation_tool/{tid}"] = float(by_tool.at[tid, "productive"] / span)
+    tool_share = by_tool[E10_STATES].to_numpy() / span
+    prod_col = E10_STATES.index("productive")
+    for i, tid in enumerate(by_tool.index):
+        k[f"utilisation_tool/{tid}"] = float(tool_share[i, prod_col])
+        for j, st in enumerate(E10_STATES):
+            k[f"e10_tool.{st}/{tid}"] = float(tool_share[i, j])
     bn: Bottleneck | None = None
     best: tuple[float, float] | None = None
     for g, members in groups.items():

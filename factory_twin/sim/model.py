@@ -165,7 +165,6 @@ class Tool:
         "jobs",
         "mtbf",
         "mttr",
-        "pm_done_wafers",
         "pm_next",
         "pm_pending",
         "pm_wafers",
@@ -174,6 +173,7 @@ class Tool:
         "rel_basis",
         "runs",
         "setup",
+        "since",
         "state",
         "sub",
         "ttf_left",
@@ -184,6 +184,7 @@ class Tool:
     def __init__(self) -> None:
         self.state = STANDBY
         self.sub = ""
+        self.since = 0.0
         self.setup: str | None = None
         self.runs = 0
         self.jobs: list[Job] = []
@@ -417,7 +418,6 @@ class FabModel:
 
     def _start_processes(self) -> None:
         for t in self.tool_list:
-            self.rec.state(t.id, STANDBY, "", 0.0)
             if self.events is not None:
                 self.events.append(StateChange(t.id, STANDBY, 0.0, ""))
             if t.rel_basis == "calendar":
@@ -880,9 +880,11 @@ class FabModel:
             if st is PRODUCTIVE:
                 tool.busy_since = now
                 self._timer(max(tool.ttf_left, 0.0), self._on_fail_timer, (tool, tool.fail_token))
+        if now > tool.since:  # the interval just ended (zero-length ones carry no time)
+            self.rec.states.append((tool.id, old.value, tool.sub, tool.since, now))
+        tool.since = now
         tool.state = st
         tool.sub = sub
-        self.rec.states.append((tool.id, st, sub, now))
         if self.events is not None:
             self.events.append(StateChange(tool.id, st, now, sub))
             self.events.append(TagUpdate(tool.id, "state", st.value, now))
@@ -1055,7 +1057,12 @@ class FabModel:
                 (lot.id, lot.product.id, lot.wafers, lot.priority, lot.release_s, nan, False,
                  lot.initial, lot.due_s if lot.due_s is not None else nan)
             )  # fmt: skip
-        self.rec.end_s = float(self.env._now)
+        now = float(self.env._now)
+        for t in self.tool_list:  # close every tool's current state interval
+            if now > t.since:
+                self.rec.states.append((t.id, t.state.value, t.sub, t.since, now))
+            t.since = now
+        self.rec.end_s = now
 
     def queue_lengths(self) -> dict[str, int]:
         """Return the number of lots waiting at each tool group."""

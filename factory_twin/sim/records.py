@@ -7,7 +7,8 @@ Tables (one row per ...):
     transport_s, wafers, job (batch id), outcome (0 ok, 1 rework, 2 scrap). Lots still in
     the fab at the end have NaN ``end_s`` (and NaN ``start_s`` if still waiting).
 ``states``
-    tool state interval: tool, state (E10 value), substate, start_s, end_s.
+    tool state interval: tool, state (E10 value), substate, start_s, end_s (recorded when the
+    interval ends; :meth:`FabModel.finalize` closes the open ones).
 ``wip``
     WIP change: time_s, delta (+1 release, -1 exit or scrap), product.
 ``lots``
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +38,25 @@ STEP_COLUMNS = [
     "lot", "product", "step", "group", "tool", "queue_enter_s", "start_s", "end_s",
     "transport_s", "wafers", "job", "outcome",
 ]  # fmt: skip
-STATE_RAW_COLUMNS = ["tool", "state", "substate", "start_s"]
+STATE_COLUMNS = ["tool", "state", "substate", "start_s", "end_s"]
 WIP_COLUMNS = ["time_s", "delta", "product"]
 LOT_COLUMNS = [
     "lot", "product", "wafers", "priority", "release_s", "exit_s", "scrapped", "initial", "due_s",
 ]  # fmt: skip
 QTIME_COLUMNS = ["lot", "product", "from_step", "to_step", "time_s", "excess_s"]
+COLUMNS = {
+    "steps": STEP_COLUMNS,
+    "states": STATE_COLUMNS,
+    "wip": WIP_COLUMNS,
+    "lots": LOT_COLUMNS,
+    "qtime": QTIME_COLUMNS,
+}
+# the columns KPIs need from the two big tables (strings read back as categoricals)
+KPI_COLUMNS = {
+    "steps": ["group", "queue_enter_s", "start_s", "end_s", "outcome"],
+    "states": STATE_COLUMNS,
+}
+_SPILLED = ("steps", "states")
 
 
 class _SpillList(list):  # type: ignore[type-arg]
@@ -76,65 +91,103 @@ class Recorder:
         if self.spill_dir is not None:
             self.spill_dir.mkdir(parents=True, exist_ok=True)
             self.steps: list[tuple[Any, ...]] = _SpillList(self, "steps", chunk_rows)
-            self._state_rows: list[tuple[Any, ...]] = _SpillList(self, "states", chunk_rows)
+            self.states: list[tuple[Any, ...]] = _SpillList(self, "states", chunk_rows)
         else:
             self.steps = []
-            self._state_rows = []
+            self.states = []
         self.wip: list[tuple[Any, ...]] = []
         self.lots: list[tuple[Any, ...]] = []
         self.qtime: list[tuple[Any, ...]] = []
         self.end_s = math.nan
 
-    def state(self, tool: str, state: Any, substate: str, t: float) -> None:
-        """Record a tool entering a state."""
-        self._state_rows.append((tool, state, substate, t))
-
-    @property
-    def states(self) -> list[tuple[Any, ...]]:
-        """Raw state-change rows (tool, state, substate, start_s)."""
-        return self._state_rows
+    def _rows(self, table: str) -> list[tuple[Any, ...]]:
+        return getattr(self, table)  # type: ignore[no-any-return]
 
     def spill(self, table: str) -> None:
         """Write the rows of ``table`` held in memory to a new Parquet chunk."""
         assert self.spill_dir is not None
-        rows = self.steps if table == "steps" else self._state_rows
+        rows = self._rows(table)
         if not rows:
             return
-        df = self._frame(table, list(rows))
+        df = pd.DataFrame(list(rows), columns=COLUMNS[table])
         path = self.spill_dir / f"{table}-{len(self._chunks[table]):05d}.parquet"
         df.to_parquet(path, index=False)
         self._chunks[table].append(path)
         del rows[:]
         logger.debug("spilled %d %s rows to %s", len(df), table, path)
 
-    @staticmethod
-    def _frame(table: str, rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-        if table == "steps":
-            return pd.DataFrame(rows, columns=STEP_COLUMNS)
-        df = pd.DataFrame(rows, columns=STATE_RAW_COLUMNS)
-        df["state"] = df["state"].map(lambda v: getattr(v, "value", v)).astype(str)
-        return df
-
-    def _table(self, table: str) -> pd.DataFrame:
-        rows = self.steps if table == "steps" else self._state_rows
-        parts = [pd.read_parquet(p) for p in self._chunks[table]]
-        parts.append(self._frame(table, list(rows)))
-        parts = [p for p in parts if len(p)] or parts[-1:]
-        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    def frame(self, table: str) -> pd.DataFrame:
+        """Return one table as a DataFrame (reading spilled chunks back)."""
+        rows = self._rows(table)
+        df = pd.DataFrame(list(rows), columns=COLUMNS[table])
+        chunks = self._chunks.get(table, [])
+        if not chunks:
+            return df
+        parts = [pd.read_parquet(p) for p in chunks]
+        if len(df):
+            parts.append(df)
+        return pd.concat(parts, ignore_index=True)
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Return every table as a DataFrame (reads spilled chunks back)."""
-        end = self.end_s
-        raw = self._table("states")
-        raw = raw.sort_values(["tool", "start_s"], kind="stable")
-        nxt = raw.groupby("tool", sort=False)["start_s"].shift(-1)
-        states = raw.assign(end_s=nxt.fillna(end).to_numpy())
-        states = states[states["end_s"] > states["start_s"]].reset_index(drop=True)
-        states["state"] = states["state"].astype(str)
-        return {
-            "steps": self._table("steps"),
-            "states": states,
-            "wip": pd.DataFrame(self.wip, columns=WIP_COLUMNS),
-            "lots": pd.DataFrame(self.lots, columns=LOT_COLUMNS),
-            "qtime": pd.DataFrame(self.qtime, columns=QTIME_COLUMNS),
-        }
+        return {name: self.frame(name) for name in COLUMNS}
+
+    def write_parquet(self, directory: str | Path) -> dict[str, Path]:
+        """Write every table to ``directory/<table>.parquet``, chunk by chunk (bounded memory).
+
+        Spilled chunk files are removed afterwards. Each file appears atomically.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        for name, cols in COLUMNS.items():
+            path = out / f"{name}.parquet"
+            tmp = path.with_name(f".{name}.parquet.tmp")
+            writer: Any = None
+            schema: Any = None
+            try:
+                sources: list[Any] = list(self._chunks.get(name, []))
+                rows = self._rows(name)
+                if rows or not sources:
+                    sources.append(pd.DataFrame(list(rows), columns=cols))
+                for src in sources:
+                    df = pd.read_parquet(src) if isinstance(src, Path) else src
+                    table = pa.Table.from_pandas(df, preserve_index=False)
+                    if writer is None:
+                        schema = table.schema
+                        writer = pq.ParquetWriter(tmp, schema)
+                    writer.write_table(table.cast(schema))
+            finally:
+                if writer is not None:
+                    writer.close()
+            os.replace(tmp, path)
+            paths[name] = path
+        for name in _SPILLED:
+            for chunk in self._chunks[name]:
+                chunk.unlink(missing_ok=True)
+            self._chunks[name] = []
+        if self.spill_dir is not None and self.spill_dir.exists() and not any(self.spill_dir.iterdir()):
+            self.spill_dir.rmdir()
+        return paths
+
+
+def read_frames(paths: dict[str, Path | str], *, kpi_only: bool = False) -> dict[str, pd.DataFrame]:
+    """Read tables written by :meth:`Recorder.write_parquet`.
+
+    With ``kpi_only`` the two big tables keep only the columns KPIs need, strings as
+    categoricals, so a long run's KPIs fit in memory.
+    """
+    import pyarrow.parquet as pq
+
+    out = {}
+    for name, path in paths.items():
+        if kpi_only and name in KPI_COLUMNS:
+            cols = KPI_COLUMNS[name]
+            strings = [c for c in cols if c in ("group", "tool", "state", "substate")]
+            out[name] = pq.read_table(path, columns=cols, read_dictionary=strings).to_pandas()
+        else:
+            out[name] = pd.read_parquet(path)
+    return out

@@ -28,7 +28,7 @@ from factory_twin.errors import SimulationError
 from factory_twin.model import schema as s
 from factory_twin.sim.kpi import Bottleneck, compute_kpis, wip_series
 from factory_twin.sim.model import FabModel, check_spec, parse_rule
-from factory_twin.sim.records import Recorder
+from factory_twin.sim.records import Recorder, read_frames
 from factory_twin.sim.stats import Difference, Interval, mser, paired_difference, t_interval
 
 logger = logging.getLogger(__name__)
@@ -105,28 +105,24 @@ def run_replication(spec: s.PlantSpec, options: RunOptions, replication: int) ->
     )
     rec = Recorder(rep_dir / "chunks" if rep_dir is not None else None, options.spill_rows)
     model = FabModel(spec, seed=options.seed, replication=replication, rule=options.rule, recorder=rec)
+    rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
     model.run(end_s)
     model.finalize()
     events = model.events_scheduled()
-    frames = rec.frames()
+    files: dict[str, str] = {}
+    if rep_dir is not None:
+        paths = rec.write_parquet(rep_dir)
+        files = {k: str(v) for k, v in paths.items()}
+        del model, rec  # the records now live on disk only
+        frames = read_frames(paths, kpi_only=not options.keep_frames)
+    else:
+        frames = rec.frames()
     if options.warmup_days is None:
         series = wip_series(frames, end_s, _MSER_BINS)
         warm = mser(series) * end_s / _MSER_BINS
     else:
         warm = options.warmup_days * DAY_S
-    rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
     kpis, bn = compute_kpis(frames, spec, warm, end_s, rpt)
-    files: dict[str, str] = {}
-    if rep_dir is not None:
-        for name, df in frames.items():
-            path = rep_dir / f"{name}.parquet"
-            tmp = path.with_suffix(".parquet.tmp")
-            df.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
-            files[name] = str(path)
-        for chunk in (rep_dir / "chunks").glob("*.parquet"):
-            chunk.unlink()
-        (rep_dir / "chunks").rmdir()
     return ReplicationResult(
         replication=replication,
         kpis=kpis,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -56,6 +57,13 @@ class Interval:
         }
 
 
+@lru_cache(maxsize=256)
+def _t_critical(dof: int, level: float) -> float:
+    from scipy import stats as sps  # imported here: worker processes start faster without it
+
+    return float(sps.t.ppf(0.5 + level / 2, dof))
+
+
 def t_interval(values: Iterable[float], level: float = 0.95) -> Interval:
     """Return the Student-t confidence interval of the mean of ``values`` (NaNs dropped).
 
@@ -68,10 +76,8 @@ def t_interval(values: Iterable[float], level: float = 0.95) -> Interval:
     m = float(x.mean())
     if n == 1:
         return Interval(m, math.inf, 1, math.nan, level)
-    from scipy import stats as sps  # imported here: worker processes start faster without it
-
     sd = float(x.std(ddof=1))
-    hw = float(sps.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n))
+    hw = _t_critical(n - 1, level) * sd / math.sqrt(n)
     return Interval(m, hw, n, sd, level)
 
 
