@@ -614,12 +614,19 @@ class PlantServer:
         self._bind_condition_methods()
         srv.iserver.subscribe_server_callback(CallbackType.PostWrite, self._on_post_write)
         self.build_time_s = time.perf_counter() - t0
+        # asyncua logs a bind failure with a traceback before raising it; the raised error,
+        # turned into one clear ConnectionFailed message below, says it all.
+        srv_log = logging.getLogger("asyncua.server.server")
+        level = srv_log.level
+        srv_log.setLevel(logging.CRITICAL)
         try:
             await srv.start()
         except OSError as exc:
             self._server = None
             msg = f"cannot listen on {self._endpoint}: {exc.strerror or exc}"
             raise ConnectionFailed(msg) from None
+        finally:
+            srv_log.setLevel(level)
         self._running = True
         logger.info(
             "plant simulator server on %s: %d machines, %d tags, %d nodes, built in %.2f s "

@@ -1,0 +1,171 @@
+"""``factory-twin serve``: runs until Ctrl-C, prints its endpoint, refuses bad input clearly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _server_support import find_free_port
+from asyncua import Client
+
+from factory_twin.app.commands.serve import endpoint_with_port, split_equipment
+from factory_twin.model.schema import PlantSpec
+from factory_twin.opcua.server import NAMESPACE_URI
+
+pytest.importorskip(
+    "factory_twin.sim.live", reason="the live simulation is not part of this build"
+)
+
+REPO = Path(__file__).resolve().parents[2]
+MINI = REPO / "tests" / "data" / "mini_plant.yaml"
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "factory_twin", "serve", *args]
+
+
+async def _read_until(
+    proc: asyncio.subprocess.Process, marker: str, timeout: float = 180
+) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            raw = await proc.stdout.readline()
+            if not raw:
+                break
+            lines.append(raw.decode().rstrip())
+            if marker in lines[-1]:
+                break
+    return lines
+
+
+async def test_serve_runs_until_ctrl_c(tmp_path: Path) -> None:
+    port = find_free_port()
+    url = f"opc.tcp://127.0.0.1:{port}/factory_twin/"
+    proc = await asyncio.create_subprocess_exec(
+        *_cli(str(MINI), "--endpoint", url, "--speed", "600", "--no-companion-specs"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    try:
+        lines = await _read_until(proc, "Ctrl-C stops")
+        assert any(f"endpoint: {url}" in ln for ln in lines), lines
+        assert any("3 tools, 2 tags" in ln for ln in lines), lines
+        async with Client(url) as c:
+            ns = await c.get_namespace_index(NAMESPACE_URI)
+            assert (
+                await c.get_node(f"ns={ns};s=LITHO-01.Identification.Location").read_value()
+                == "litho"
+            )
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    assert "stopped at plant time" in out.decode()
+    assert "Traceback" not in err.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.yaml"], "missing.yaml: no such file"),
+        ([str(MINI), "--split", "0"], "--split must be >= 1"),
+        ([str(MINI), "--split", "4"], "more than the plant's 3 tools"),
+        ([str(MINI), "--speed", "-1"], "--speed must be >= 0"),
+        ([str(MINI), "--users", "no-users.yaml"], "no-users.yaml: cannot read users file"),
+        ([str(MINI), "--endpoint", "http://x"], "--endpoint must look like opc.tcp://"),
+        ([str(MINI), "--security", "paranoid"], "invalid choice: 'paranoid'"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from factory_twin.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    try:
+        rc = main(["serve", *args])
+    except SystemExit as exc:  # argparse's own errors
+        rc = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert message in err
+
+
+def test_port_in_use_exits_1(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run(
+            _cli(
+                str(MINI), "--endpoint", f"opc.tcp://127.0.0.1:{port}/x/", "--no-companion-specs"
+            ),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+        )
+    assert r.returncode == 1, r.stderr
+    assert f"cannot listen on opc.tcp://127.0.0.1:{port}/x/" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_split_helpers(mini_spec: PlantSpec) -> None:
+    assert endpoint_with_port("opc.tcp://127.0.0.1:4840/a/", 2) == "opc.tcp://127.0.0.1:4842/a/"
+    assert endpoint_with_port("opc.tcp://localhost/a/", 1) == "opc.tcp://localhost:4841/a/"
+    groups = split_equipment(mini_spec, 2)
+    assert [g for g in groups if g] == groups  # no empty part
+    assert sorted(i for g in groups for i in g) == sorted(e.id for e in mini_spec.equipment)
+    assert [len(g) for g in split_equipment(mini_spec, 3)] == [1, 1, 1]
+
+
+@pytest.mark.slow
+async def test_split_serves_each_tool_once() -> None:
+    port = find_free_port()
+    url = f"opc.tcp://127.0.0.1:{port}/factory_twin/"
+    proc = await asyncio.create_subprocess_exec(
+        *_cli(
+            str(MINI), "--endpoint", url, "--split", "2", "--speed", "600", "--no-companion-specs"
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    try:
+        lines = await _read_until(proc, "Ctrl-C stops", timeout=300)
+        urls = [url, endpoint_with_port(url, 1)]
+        for u in urls:
+            assert any(u in ln for ln in lines), lines
+        served: list[str] = []
+        for u in urls:
+            async with Client(u) as c:
+                ns = await c.get_namespace_index(NAMESPACE_URI)
+                machines = await c.nodes.objects.get_child(f"{ns}:Machines")
+                served += [
+                    (await m.read_browse_name()).Name for m in await machines.get_children()
+                ]
+        assert sorted(served) == ["ETCH-01", "ETCH-02", "LITHO-01"]
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
