@@ -42,6 +42,7 @@ ENGINEERING = E10State.ENGINEERING
 SCHEDULED_DOWN = E10State.SCHEDULED_DOWN
 UNSCHEDULED_DOWN = E10State.UNSCHEDULED_DOWN
 
+_STATE_VALUE = {st: st.value for st in E10State}  # Enum.value is a slow descriptor
 _SETUP, _PROC = 0, 1
 _MOVING, _QUEUED, _IN_PROCESS = 0, 1, 2
 OUTCOME_OK, OUTCOME_REWORK, OUTCOME_SCRAP = 0, 1, 2
@@ -851,8 +852,9 @@ class FabModel:
                 self._exit(lot, tool, scrapped=True)
             else:
                 self._goto(lot, step.rework_to, tool, sample=False)
-        self._refresh(tool)
+        # next work first: a tool that goes straight on stays PRODUCTIVE, no state change
         self._tool_free(tool)
+        self._refresh(tool)
 
     # ----------------------------------------------------------------- states
 
@@ -881,7 +883,7 @@ class FabModel:
                 tool.busy_since = now
                 self._timer(max(tool.ttf_left, 0.0), self._on_fail_timer, (tool, tool.fail_token))
         if now > tool.since:  # the interval just ended (zero-length ones carry no time)
-            self.rec.states.append((tool.id, old.value, tool.sub, tool.since, now))
+            self.rec.states.append((tool.id, _STATE_VALUE[old], tool.sub, tool.since, now))
         tool.since = now
         tool.state = st
         tool.sub = sub
