@@ -300,10 +300,12 @@ class _Marks:
 
 class _MarkedDict(dict[Any, Any]):
     __slots__ = ("lc",)
+    lc: _Marks
 
 
 class _MarkedList(list[Any]):
     __slots__ = ("lc",)
+    lc: _Marks
 
 
 def _to_data(node: Any) -> Any:

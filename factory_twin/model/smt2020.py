@@ -1040,8 +1040,8 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
         sut.need("CURSETUP", "NEWSETUP", "STIME", "STUNITS")
         sut.optional("SDIST", "STIME2")
         for row in sut.rows:
-            frm, to = row["CURSETUP"] or None, row["NEWSETUP"]
-            if not to:
+            frm, new_su = row["CURSETUP"] or None, row["NEWSETUP"]
+            if not new_su:
                 raise ConfigError([sut.where(row, "NEWSETUP") + ": empty setup name"])
             if row.get("SDIST"):
                 time = sut.dist(
@@ -1053,20 +1053,20 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
                 )
             else:
                 time = {"dist": "constant", "value": _r(sut.seconds(row, "STIME", "STUNITS"))}
-            users = setup_users.get(to, set())
+            users = setup_users.get(new_su, set())
             if not users:
                 report.add("setup.txt: changes to a setup no route step needs (rows)")
                 continue
             for fam in sorted(users):
-                key = (frm, to)
-                if key in group_setups[fam] and frm is None:
+                change_key = (frm, new_su)
+                if change_key in group_setups[fam] and frm is None:
                     report.add(
                         "setup.txt: change also timed by the route's STIME (rows; route kept)"
                     )
                     continue
                 entry: dict[str, Any] = {"from_setup": frm} if frm else {}
-                entry.update({"to_setup": to, "time": time})
-                group_setups[fam][key] = entry
+                entry.update({"to_setup": new_su, "time": time})
+                group_setups[fam][change_key] = entry
 
     min_run: dict[str, int] = {}
     sgt = table("setupgrp.txt", required=False)
@@ -1162,9 +1162,9 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
     areas: dict[str, list[tuple[str, _Template, tuple[float, float, float, float]]]] = {}
     tool_ids: dict[str, list[str]] = {}
     for fam, row in fams.items():
-        key = _template_key(fam, area_of[fam], row.get("STNFAMLOC", ""))
-        tpl = _TEMPLATES[key]
-        title = f"{key.replace('_', ' ')} ({area_of[fam]} family {fam})"
+        tkey = _template_key(fam, area_of[fam], row.get("STNFAMLOC", ""))
+        tpl = _TEMPLATES[tkey]
+        title = f"{tkey.replace('_', ' ')} ({area_of[fam]} family {fam})"
         type_data.append(_type_dict(fam, tpl, batch_range.get(fam), title))
         ext = _extent(tpl)
         ids = [f"{fam}_{k}" for k in range(1, int(float(row["STNQTY"])) + 1)]
@@ -1377,19 +1377,19 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
             if part not in part_route:
                 raise ConfigError([wt.where(row, "PART") + f": part {part!r} is not in part.txt"])
             prior = int(wt.num(row, "PRIOR"))
-            pid = (
+            lot_pid: str | None = (
                 by_class.get((part, prior))
                 or regular.get(part)
                 or next((p["id"] for p in products if p["route"] == part_route[part]), None)
             )
-            if pid is None:
+            if lot_pid is None:
                 raise ConfigError(
                     [
                         wt.where(row, "PART")
                         + f": no order releases part {part!r}, so its lots have no product"
                     ]
                 )
-            prod = prod_by_id[pid]
+            prod = prod_by_id[lot_pid]
             step = int(wt.num(row, "CURSTEP"))
             nsteps = len(routes[part_route[part]])
             if not 1 <= step <= nsteps:
@@ -1399,7 +1399,7 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
                         + f": step {step} is not in route {part_route[part]!r} (1..{nsteps})"
                     ]
                 )
-            lotd: dict[str, Any] = {"id": lot, "product": pid, "step": step}
+            lotd: dict[str, Any] = {"id": lot, "product": lot_pid, "step": step}
             wafers = int(wt.num(row, "PIECES"))
             if wafers != prod["wafers_per_lot"]:
                 lotd["wafers"] = wafers
@@ -1455,8 +1455,8 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
     for t in tables:
         label = "route_*.txt" if t in route_tables else t.name
         for col, n in t.unread().items():
-            key = f"{label}:{col}"
-            report.ignored[key] = report.ignored.get(key, 0) + n
+            ikey = f"{label}:{col}"
+            report.ignored[ikey] = report.ignored.get(ikey, 0) + n
     report.counts = {
         "tool families": len(fams),
         "tools": len(equipment),
