@@ -91,7 +91,7 @@ def test_bad_history_file_is_a_clear_error(tmp_path):
         load_history(tmp_path / "missing.parquet")
     junk = tmp_path / "junk.parquet"
     junk.write_text("not parquet")
-    with pytest.raises(FactoryTwinError, match="junk.parquet"):
+    with pytest.raises(FactoryTwinError, match=r"junk\.parquet"):
         load_history(junk)
 
 
