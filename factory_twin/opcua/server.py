@@ -23,7 +23,9 @@ are installed, see :mod:`factory_twin.opcua.nodesets`)::
                                unscheduled_down, non_scheduled = E10State.code)
             E10StateName       String (the E10State value, e.g. "productive")
             OperationMode      Int32, P:MachineryOperationModeEnumeration
-                               (0 None, 1 Maintenance, 2 Setup, 3 Processing)
+                               (0 None, 1 Maintenance, 2 Setup, 3 Processing); follows
+                               the E10 state (down: Maintenance, engineering: Setup,
+                               non-scheduled: None) unless the source sends operation_mode
             CurrentLot, Recipe String;  WaferCount UInt32
           Parameters           "ns=P;s=<id>.Parameters"
             <tag>              "ns=P;s=<id>.Parameters.<tag>": AnalogItemType (float: Double,
@@ -525,6 +527,7 @@ class PlantServer:
         self._faults: dict[str, _Condition] = {}
         self._plant_time_s = 0.0
         self._unknown: set[tuple[str, str]] = set()
+        self._explicit_mode: set[str] = set()
         self._running = False
 
     # ------------------------------------------------------------------ properties
@@ -1010,6 +1013,7 @@ class PlantServer:
         ts = _ts(ev.source_ts, now)
         value: Any = ev.value
         if name == "OperationMode":
+            self._explicit_mode.add(ev.equipment)
             value = _operation_mode(value)
             vt = ua.VariantType.Int32
         elif name == "WaferCount":
@@ -1053,6 +1057,19 @@ class PlantServer:
                 ServerTimestamp=now,
             ),
         )
+        n = 2
+        if equipment not in self._explicit_mode:
+            n += 1
+            # Machinery's operation mode follows the E10 state unless the source sends its own.
+            await write(
+                self._state_nodes[(equipment, "OperationMode")],
+                ua.AttributeIds.Value,
+                ua.DataValue(
+                    ua.Variant(_E10_OPERATION_MODE[state], ua.VariantType.Int32),
+                    SourceTimestamp=ts,
+                    ServerTimestamp=now,
+                ),
+            )
         cond = self._faults[equipment]
         down = state is E10State.UNSCHEDULED_DOWN
         if down and not cond.active:
@@ -1060,7 +1077,7 @@ class PlantServer:
             await self._activate(cond, f"fault: {equipment} is unscheduled down{why}", time_s)
         elif not down and cond.active:
             await self._deactivate(cond, f"fault: {equipment} is back up ({state.value})", time_s)
-        return 2
+        return n
 
     async def _check_limits(self, tn: _TagNode, value: Any, time_s: float) -> None:
         try:
@@ -1347,6 +1364,15 @@ class PlantServer:
             )
 
 
+# Machinery operation mode (0 None, 1 Maintenance, 2 Setup, 3 Processing) for each E10 state.
+_E10_OPERATION_MODE = {
+    E10State.PRODUCTIVE: 3,
+    E10State.STANDBY: 3,
+    E10State.ENGINEERING: 2,
+    E10State.SCHEDULED_DOWN: 1,
+    E10State.UNSCHEDULED_DOWN: 1,
+    E10State.NON_SCHEDULED: 0,
+}
 _LIMIT_FIELDS = {
     "hihi": "HighHighLimit",
     "hi": "HighLimit",

@@ -163,7 +163,9 @@ async def test_values_and_states_reach_clients(
             if t.data_type in (TagType.FLOAT, TagType.INT):
                 updates.append(TagUpdate(eq, t.name, (t.normal_range or (1, 1))[0], 100.0))
         n = await demo_server.apply(updates)
-        assert n == len(updates) + 1  # the state change writes E10State and E10StateName
+        assert (
+            n == len(updates) + 2
+        )  # the state change writes E10State, E10StateName, OperationMode
         assert await c.get_node(f"ns={ns};s={eq}.State.E10StateName").read_value() == "productive"
         assert await c.get_node(f"ns={ns};s={eq}.State.CurrentLot").read_value() == "LOT-7"
         assert await c.get_node(f"ns={ns};s={eq}.State.Recipe").read_value() == "R-42"
@@ -302,6 +304,8 @@ async def test_fault_alarm_from_machine_object_and_condition_refresh(
         assert ev.SourceName == eq
         assert ev.Severity == SEVERITY["fault"] == 700
         assert ev.Message.Text.startswith("fault: ")
+        mode = c.get_node(f"ns={ns};s={eq}.State.OperationMode")
+        assert await mode.read_value() == 1  # Machinery's Maintenance while the tool is down
 
         # A client that subscribes later gets the active alarm through ConditionRefresh.
         late = EventCollector()
