@@ -367,7 +367,10 @@ class _Pages:
             c.drawString(x + 1.5 * mm, y + h - 3 * mm, label)
             x += w
 
-    def step_page(self, info: StepInfo, picture: Image.Image, page: int) -> None:
+    def step_page(
+        self, info: StepInfo, draw: Callable[[tuple[int, int]], Image.Image], page: int
+    ) -> None:
+        """One step's page; ``draw(size)`` renders its picture at the size it gets."""
         from reportlab.lib.colors import HexColor
         from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
@@ -377,16 +380,6 @@ class _Pages:
             f"Step {info.number} of {len(ctx.steps)}", f"{ctx.qr_payload()}&step={info.number}"
         )
         top = self.height - 31 * mm
-        pic_h = 180 * mm * PICTURE_PX[1] / PICTURE_PX[0]
-        pic_y = top - pic_h
-        self.picture(picture, 15 * mm, pic_y, 180 * mm, pic_h)
-        # legend chip on the picture
-        c.setFillColor(HexColor(HIGHLIGHT))
-        c.rect(17 * mm, pic_y + 2.5 * mm, 3.5 * mm, 3.5 * mm, stroke=0, fill=1)
-        c.setFillColor(HexColor("#1d252d"))
-        c.setFont(self.font, 8)
-        c.drawString(22 * mm, pic_y + 3 * mm, _fit(c, info.component.name, self.font, 8, 120 * mm))
-
         items: list[object] = [
             Paragraph(f"{info.number}. {_x(s.title)}", st["title"]),
             Paragraph(
@@ -446,6 +439,24 @@ class _Pages:
             )
             items.append(t)
         bottom = 78 * mm
+        # long instructions take room from the picture (down to 55 mm) before any shrinking
+        need = sum(f.wrap(180 * mm, 1000 * mm)[1] for f in items)  # type: ignore[attr-defined]
+        natural = 180 * mm * PICTURE_PX[1] / PICTURE_PX[0]
+        pic_h = max(55 * mm, min(natural, top - bottom - 4 * mm - need))
+        pic_y = top - pic_h
+        self.picture(
+            draw((PICTURE_PX[0], round(PICTURE_PX[0] * pic_h / (180 * mm)))),
+            15 * mm,
+            pic_y,
+            180 * mm,
+            pic_h,
+        )
+        # legend chip on the picture
+        c.setFillColor(HexColor(HIGHLIGHT))
+        c.rect(17 * mm, pic_y + 2.5 * mm, 3.5 * mm, 3.5 * mm, stroke=0, fill=1)
+        c.setFillColor(HexColor("#1d252d"))
+        c.setFont(self.font, 8)
+        c.drawString(22 * mm, pic_y + 3 * mm, _fit(c, info.component.name, self.font, 8, 120 * mm))
         room = pic_y - 4 * mm - bottom
         used = self.flow(items, 15 * mm, bottom, 180 * mm, room)
         if room - used >= 18 * mm:
@@ -481,9 +492,10 @@ class _Pages:
         mm, st = self.mm, self.styles
         a = info.step.acceptance
         if a is None:
-            head = ["Check", "Result", "", ""]
+            head = ["Check", "Result"]
             box = _SYMBOLS["box"]
-            row = ["Step done as described", f"{box} Done    {box} Not done", "", ""]
+            row = ["Step done as described", f"{box} Done    {box} Not done"]
+            widths = [98 * mm, 82 * mm]
         else:
             head = ["Measure", "Limits", "Measured value", "Result"]
             row = [
@@ -492,13 +504,12 @@ class _Pages:
                 f"________________ {a.unit}",
                 f"{_SYMBOLS['box']} Pass    {_SYMBOLS['box']} Fail",
             ]
+            widths = [48 * mm, 50 * mm, 46 * mm, 36 * mm]
         data = [
             [Paragraph(_x(h), st["cellb"]) for h in head],
             [Paragraph(_x(v), st["cell"]) for v in row],
         ]
-        t = Table(
-            data, colWidths=[48 * mm, 50 * mm, 46 * mm, 36 * mm], rowHeights=[7 * mm, 11 * mm]
-        )
+        t = Table(data, colWidths=widths, rowHeights=[7 * mm, 11 * mm])
         t.setStyle(
             TableStyle(
                 [
@@ -588,15 +599,18 @@ def iter_pdf(ctx: ExportContext) -> Iterator[tuple[float, str]]:
         pages.cover(lambda size: render_tool(ctx.geometry, ctx.overview, size, markers=markers))
     yield 1 / (n + 2), "PDF: cover"
     for k, info in enumerate(ctx.steps, start=1):
-        img = render_tool(
-            ctx.geometry,
-            info.view,
-            PICTURE_PX,
-            highlight=info.part_index,
-            markers=[Marker(info.anchor, str(info.number), active=True)],
-        )
+
+        def draw(size: tuple[int, int], info: StepInfo = info) -> Image.Image:
+            return render_tool(
+                ctx.geometry,
+                info.view,
+                size,
+                highlight=info.part_index,
+                markers=[Marker(info.anchor, str(info.number), active=True)],
+            )
+
         with _binary_streams():
-            pages.step_page(info, img, k + 1)
+            pages.step_page(info, draw, k + 1)
         yield (k + 1) / (n + 2), f"PDF: step {k} of {n}"
     with _binary_streams():
         data = pages.finish()

@@ -86,3 +86,22 @@ def test_page_text(exported, poppler):
             assert st.step.acceptance.quantity.split()[0] in text
         else:
             assert "Step done as described" in text
+
+
+def test_long_steps_still_take_one_page_each(fixture_doc, poppler, tmp_path):
+    """Text that cannot fit is shrunk onto its page, never continued on another."""
+    from factory_twin.ar import build_context
+    from factory_twin.ar.pdf import build_pdf
+    from factory_twin.model import schema as s
+
+    spec = fixture_doc.spec.model_copy(deep=True)
+    step = spec.procedures[0].steps[0]
+    step.text = " ".join(["Check every bolt, hose and fitting on the frame."] * 60)
+    step.safety = [s.SafetyNote(kind="general", text=f"Hazard number {k} " * 8) for k in range(12)]
+    step.tools = [f"tool {k}" for k in range(40)]
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(build_pdf(build_context(spec, "PVD-01", "pvd-target-change")))
+    info = _run(poppler["pdfinfo"], str(pdf))
+    assert re.search(r"^Pages:\s+6$", info, re.M)
+    page2 = re.sub(r"\s+", " ", _pages_text(poppler, pdf, 2)[1])
+    assert "Hazard number 11" in page2 and "Signature" in page2
