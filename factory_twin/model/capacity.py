@@ -41,7 +41,8 @@ Examples
 >>> from factory_twin.model.config import load_plant          # doctest: +SKIP
 >>> rows = capacity_table(load_plant("plant_configs/demo_fab.yaml").spec)  # doctest: +SKIP
 >>> max(rows, key=lambda r: r.utilisation).group              # doctest: +SKIP
-'SCAN'
+'IMP'
+>>> print(format_capacity_table(rows))                          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -480,9 +481,9 @@ def capacity_table(
 
     Examples
     --------
-    >>> rows = capacity_table(spec)                             # doctest: +SKIP
-    >>> [(r.group, round(r.utilisation, 2)) for r in rows]      # doctest: +SKIP
-    [('ETCH', 0.41), ('LITHO', 0.46)]
+    >>> spec = load_plant("tests/data/mini_plant.yaml").spec    # doctest: +SKIP
+    >>> [(r.group, round(r.utilisation, 3)) for r in capacity_table(spec)]  # doctest: +SKIP
+    [('ETCH', 0.225), ('LITHO', 0.455)]
     """
     rows = _rows(spec, release_rates(spec, rates_per_s))
     top = bottleneck(rows)
