@@ -504,7 +504,7 @@ def format_capacity_table(rows: list[GroupLoad]) -> str:
     """Return ``rows`` as a fixed-width text table (for the command line and reports)."""
     head = (
         f"{'group':<14} {'tools':>5} {'lots/day':>9} {'t/visit min':>11} {'load':>7} "
-        f"{'avail':>6} {'PM':>6} {'util':>6} {'util@min':>8}"
+        f"{'avail':>6} {'cal PM':>6} {'util':>6} {'util@min':>8}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
