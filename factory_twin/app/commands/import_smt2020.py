@@ -3,7 +3,7 @@
 Reads the AutoSched AP tables of one SMT2020 model (e.g. SMT2020_HVLM: tool.txt.1l,
 route_N.txt, part.txt, order.txt, WIP.txt, setup.txt, setupgrp.txt, pmcal.txt, downcal.txt,
 attach.txt, fromto.txt), writes a validated plant file and prints what could not be carried
-over. Source: Kopp, Hassoun, Kalir, Mönch (2020), SMT2020 - A Semiconductor Manufacturing
+over. Source: Kopp, Hassoun, Kalir, Mönch (2020), SMT2020 — A Semiconductor Manufacturing
 Testbed, IEEE Transactions on Semiconductor Manufacturing 33(4), 522-531.
 """
 
