@@ -344,26 +344,10 @@
     hotLayer.appendChild(b);
     return b;
   });
-  // steps at the same anchor fan out sideways so that every number stays tappable
-  const fan = model.steps.map(() => 0);
-  {
-    const seen = new Map();
-    model.steps.forEach((st, i) => {
-      const key = st.anchor.map((v) => v.toFixed(3)).join(",");
-      const n = seen.get(key) || 0;
-      fan[i] = n;
-      seen.set(key, n + 1);
-    });
-  }
-
   function placeHotspots() {
     let visible = 0;
-    model.steps.forEach((st, i) => {
+    const spots = model.steps.map((st, i) => {
       const q = project(cam, st.anchor[0], st.anchor[1], st.anchor[2]);
-      const x = q[0] / cam.scale + fan[i] * 40;
-      const y = q[1] / cam.scale;
-      const b = hotspots[i];
-      b.style.transform = "translate(" + x.toFixed(1) + "px," + y.toFixed(1) + "px)";
       const px = Math.floor(q[0]);
       const py = Math.floor(q[1]);
       let behind = false;
@@ -372,9 +356,28 @@
         const k = py * W + px;
         behind = ids[k] >= 0 && q[2] < zb[k] * 0.985;
       }
-      b.classList.toggle("behind", behind);
-      b.classList.toggle("active", i === state.selected);
+      return { i, x: q[0] / cam.scale, y: q[1] / cam.scale, behind };
     });
+    // hotspots closer than a finger's width move sideways until every number is tappable;
+    // the selected step keeps its place, then the others in step order
+    const order = spots.slice().sort((a, b) => (b.i === state.selected) - (a.i === state.selected) || a.i - b.i);
+    const placed = [];
+    for (const s of order) {
+      let x = s.x;
+      for (let tries = 0; tries < 20; tries++) {
+        const clash = placed.some((p) => Math.abs(p.x - x) < 38 && Math.abs(p.y - s.y) < 38);
+        if (!clash) break;
+        x += 40;
+      }
+      s.x = x;
+      placed.push(s);
+    }
+    for (const s of spots) {
+      const b = hotspots[s.i];
+      b.style.transform = "translate(" + s.x.toFixed(1) + "px," + s.y.toFixed(1) + "px)";
+      b.classList.toggle("behind", s.behind);
+      b.classList.toggle("active", s.i === state.selected);
+    }
     document.body.dataset.hotspots = String(visible);
   }
 
