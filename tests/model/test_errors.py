@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -300,3 +301,24 @@ def test_cli_broken_files_exit_2_without_traceback(tmp_path, mini_text):
 def test_numbers_must_be_finite(mini_text, line_of, old, new, line_with, path, why):
     text = mini_text.replace(old, new)
     assert the_issue(text) == f"plant.yaml:{line_of(text, line_with)}: {path}: {why}"
+
+
+def test_errors_in_the_demo_fab_name_their_lines(line_of):
+    # block-style entries of a big file: the line is the offending key's own line
+    demo = Path(__file__).resolve().parents[2] / "plant_configs" / "demo_fab.yaml"
+    text = demo.read_text(encoding="utf-8")
+    spec = load_plant(demo).spec
+    tool = [e.id for e in spec.equipment].index("ETCH-02")
+    step = [st.recipe for st in spec.route("logic_cmos").steps].index("GATE_ETCH")
+    lines = text.splitlines(keepends=True)
+    at = line_of(text, "- id: ETCH-02")
+    pos = next(i for i in range(at, at + 10) if lines[i].startswith("    position_m:"))
+    lines[pos] = "    position_m: [1, x]\n"
+    step_line = line_of(text, "recipe: GATE_ETCH")
+    lines[step_line - 1] = lines[step_line - 1].replace(
+        "recipe: GATE_ETCH", "recipe: GATE_ETCH, colour: red"
+    )
+    assert issues("".join(lines)) == [
+        f"plant.yaml:{pos + 1}: equipment[{tool}].position_m: expected 2 numbers, got [1, 'x']",
+        f"plant.yaml:{step_line}: routes[0].steps[{step}].colour: unknown field 'colour' (a typo?)",
+    ]
