@@ -328,8 +328,18 @@ class _EndpointLink:
         self.client = client = await connect(opts)
         client.connection_lost_callback = self._on_lost
         self.connects += 1
+        t0 = time.perf_counter()
         await self._resolve(client)
+        t1 = time.perf_counter()
         await self._subscribe(client)
+        logger.info(
+            "endpoint %s: bound %d tags in %.2f s, created %d monitored items in %.2f s",
+            self.endpoint.id,
+            len(self.bound),
+            t1 - t0,
+            self.monitored_items,
+            time.perf_counter() - t1,
+        )
         self.connected = True
 
     # ---------------------------------------------------------------- binding
@@ -430,12 +440,14 @@ class _EndpointLink:
         self.source_map = {}
         for (eq, _), b in bound.items():
             self.source_map[b.nodeid] = eq
-        for eq in {w.equipment for w in wants}:
+        eqs = list(dict.fromkeys(w.equipment for w in wants))
+        found: dict[ua.NodeId, Any] = {}
+        if self.ns_index is not None:  # one Read for every machine object
+            found = await self._read_infos(client, [ua.NodeId(eq, self.ns_index) for eq in eqs])
+        for eq in eqs:
             mnode = None
-            if self.ns_index is not None:
-                cand = ua.NodeId(eq, self.ns_index)
-                got = await self._read_infos(client, [cand])
-                mnode = cand if got.get(cand) else None
+            if self.ns_index is not None and found.get(ua.NodeId(eq, self.ns_index)):
+                mnode = ua.NodeId(eq, self.ns_index)
             if mnode is None:
                 mnode = await cache.resolve(f"Machines/{eq}")
             if mnode is not None:
@@ -445,28 +457,45 @@ class _EndpointLink:
     async def _read_infos(
         self, client: Client, nodes: list[ua.NodeId]
     ) -> dict[ua.NodeId, tuple[ua.NodeClass, ua.NodeId | None] | None]:
-        """Read NodeClass and DataType of nodes; None for nodes that do not exist."""
+        """Return (node class, DataType) of each node; None for nodes that do not exist.
+
+        One attribute per node (DataType) keeps binding 10,000 tags to a few Read requests:
+        a node without a DataType attribute exists but is not a variable, and for those
+        the NodeClass is read in a second, small request.
+        """
         out: dict[ua.NodeId, tuple[ua.NodeClass, ua.NodeId | None] | None] = {}
         uniq = list(dict.fromkeys(nodes))
-        for start in range(0, len(uniq), 2000):
-            chunk = uniq[start : start + 2000]
-            params = ua.ReadParameters()
-            for nid in chunk:
-                for attr in (ua.AttributeIds.NodeClass, ua.AttributeIds.DataType):
-                    rv = ua.ReadValueId()
-                    rv.NodeId = nid
-                    rv.AttributeId = attr
-                    params.NodesToRead.append(rv)
-            results = await client.uaclient.read(params)
-            for k, nid in enumerate(chunk):
-                nc, dt = results[2 * k], results[2 * k + 1]
-                if not nc.StatusCode.is_good() or nc.Value is None:
+        others: list[ua.NodeId] = []
+        for start in range(0, len(uniq), 5000):
+            chunk = uniq[start : start + 5000]
+            results = await self._read_attr(client, chunk, ua.AttributeIds.DataType)
+            for nid, dv in zip(chunk, results, strict=True):
+                code = dv.StatusCode
+                if code is None or code.is_good():
+                    out[nid] = (ua.NodeClass.Variable, dv.Value.Value if dv.Value else None)
+                elif code.value == ua.StatusCodes.BadAttributeIdInvalid:
+                    others.append(nid)
+                else:
                     out[nid] = None
-                    continue
-                nclass = ua.NodeClass(nc.Value.Value)
-                dtype = dt.Value.Value if dt.StatusCode.is_good() and dt.Value else None
-                out[nid] = (nclass, dtype)
+        for start in range(0, len(others), 5000):
+            chunk = others[start : start + 5000]
+            results = await self._read_attr(client, chunk, ua.AttributeIds.NodeClass)
+            for nid, dv in zip(chunk, results, strict=True):
+                ok = (dv.StatusCode is None or dv.StatusCode.is_good()) and dv.Value is not None
+                out[nid] = (ua.NodeClass(dv.Value.Value), None) if ok else None
         return out
+
+    @staticmethod
+    async def _read_attr(
+        client: Client, nodes: list[ua.NodeId], attr: ua.AttributeIds
+    ) -> list[ua.DataValue]:
+        params = ua.ReadParameters()
+        for nid in nodes:
+            rv = ua.ReadValueId()
+            rv.NodeId = nid
+            rv.AttributeId = attr
+            params.NodesToRead.append(rv)
+        return list(await client.uaclient.read(params))
 
     # ---------------------------------------------------------------- subscriptions
 
@@ -752,7 +781,9 @@ class PlantClient:
         self.cert_dir = Path(cert_dir) if cert_dir is not None else None
         self.write_log_path = Path(write_log_path) if write_log_path is not None else None
         self.request_timeout_s = 4.0
-        self.watchdog_s = 1.0
+        # keep-alive probe period and timeout: a dropped socket is noticed at once anyway;
+        # this only catches half-open links, and must tolerate a busy server
+        self.watchdog_s = 5.0
         self._queue: queue.SimpleQueue[PlantEvent] = queue.SimpleQueue()
         self._statuses: dict[str, ConnectionStatus] = {}
         self._alarm_endpoint: dict[str, _EndpointLink] = {}

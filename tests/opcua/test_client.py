@@ -367,3 +367,30 @@ async def test_call_method(server, client):
     assert await client.call_method("ETCH-02", "Resume") is True
     assert await client.call_method("ETCH-02", "NoSuchMethod") is False
     assert server.method_calls == [("ETCH-02", "Hold"), ("ETCH-02", "Resume")]
+
+
+@shared
+async def test_deadband_filters_small_changes(server, client):
+    db = PlantClient(server.spec, publishing_ms=50, sampling_ms=50, deadband=1.0)
+    await db.start()
+    try:
+        assert await db.wait_connected(10)
+        col, ref = Collector(db), Collector(client)
+        for v in (10.0, 10.4, 10.8, 12.5):
+            await server.set("ETCH-02", "chamber_pressure", v)
+            assert await wait_for(
+                lambda v=v: any(u.value == v for u in ref.updates("ETCH-02", "chamber_pressure"))
+            )
+        assert await wait_for(
+            lambda: any(u.value == 12.5 for u in col.updates("ETCH-02", "chamber_pressure"))
+        )
+        seen = [u.value for u in col.updates("ETCH-02", "chamber_pressure")]
+        assert 10.0 in seen and 12.5 in seen
+        assert 10.4 not in seen and 10.8 not in seen  # within 1.0 of the last reported value
+        # tags that are not numbers are not filtered
+        await server.set("ETCH-02", "door_open", True)
+        assert await wait_for(
+            lambda: any(u.value is True for u in col.updates("ETCH-02", "door_open"))
+        )
+    finally:
+        await db.stop()
