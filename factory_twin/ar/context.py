@@ -347,7 +347,12 @@ def build_context(
                 component=comp,
                 anchor=comp.anchor_m,
                 part_index=part,
-                view=best_view(geometry, np.asarray(comp.anchor_m, dtype=np.float64), part),
+                view=best_view(
+                    geometry,
+                    np.asarray(comp.anchor_m, dtype=np.float64),
+                    part,
+                    steps[-1].view if steps else None,
+                ),
             )
         )
     return ExportContext(
@@ -367,14 +372,20 @@ def build_context(
 # --------------------------------------------------------------------------- viewing angle
 
 
-def best_view(geometry: ToolGeometry, anchor: FloatArray, own_part: int | None) -> View:
+def best_view(
+    geometry: ToolGeometry,
+    anchor: FloatArray,
+    own_part: int | None,
+    previous: View | None = None,
+) -> View:
     """Return a view from which ``anchor`` and its part are not hidden by other parts.
 
     Candidates face the anchor's side of the tool first (the anchor's direction from the
     tool's vertical axis), at 35, 55 and 15 degrees elevation. A candidate whose line of
     sight to the anchor crosses another part is dropped; the rest are scored by how much of
     the anchor's part other parts' boxes cover (an orthographic estimate), ties going to the
-    preferred direction. With no unobstructed candidate, the preferred direction is used.
+    preferred direction and, given the ``previous`` step's view, to small turns from it.
+    With no unobstructed candidate, the preferred direction is used.
     """
     lo, hi = geometry.bounds
     centre = (lo + hi) / 2
@@ -402,6 +413,9 @@ def best_view(geometry: ToolGeometry, anchor: FloatArray, own_part: int | None) 
                 continue
             covered = _covered_fraction(boxes, own_part, v) if own_part is not None else 0.0
             score = 1.0 - covered - 0.004 * rank - (0.05 if el != 35.0 else 0.0)
+            if previous is not None:  # small turns between consecutive steps read better
+                turn = abs((v.azimuth_deg - previous.azimuth_deg + 180) % 360 - 180)
+                score -= 0.1 * turn / 180
             if best is None or score > best[0]:
                 best = (score, v)
     if best is None:
