@@ -97,6 +97,7 @@ STANDARD_TAGS: dict[str, tuple[str, TagType]] = {
 # Machinery MachineryOperationModeEnumeration, as text
 _MODES = {0: "none", 1: "maintenance", 2: "setup", 3: "processing"}
 _BATCH = 1000  # monitored items per CreateMonitoredItems request
+_HANDLE0 = 1 << 20  # first client handle of a data item
 _REFRESH_START, _REFRESH_END = 2787, 2788
 _CODE_RE = re.compile(
     r"\b([A-Za-z_][A-Za-z0-9_]*\.(?:lolo|lo|hihi|hi))\b|\b(fault(?:\.[A-Za-z0-9_]+)?)\b"
@@ -500,35 +501,34 @@ class _EndpointLink:
     # ---------------------------------------------------------------- subscriptions
 
     async def _subscribe(self, client: Client) -> None:
+        """One subscription for values and alarm events: with two, the subscriptions would
+        share the client's publish requests and each would be served half as often."""
         owner = self.owner
         self.by_handle = {}
-        if self.bound:
-            sub = await client.create_subscription(
-                owner.publishing_ms, handler=None, queue_maxsize=0
-            )
-            self.data_sub = sub
-            reqs = []
-            for handle, b in enumerate(self.bound.values(), start=1):
-                self.by_handle[handle] = b
-                reqs.append(self._item_request(b, handle))
-            created = 0
-            for start in range(0, len(reqs), _BATCH):
-                res = await sub.create_monitored_items(reqs[start : start + _BATCH])
-                for req, r in zip(reqs[start : start + _BATCH], res, strict=True):
-                    if isinstance(r, ua.StatusCode):
-                        b = self.by_handle.pop(req.RequestedParameters.ClientHandle)
-                        msg = (
-                            f"{b.equipment}.{b.tag}: the server refused to monitor "
-                            f"{b.nodeid.to_string()} ({r.name})"
-                        )
-                        self.problems.append(msg)
-                        logger.warning("endpoint %s: %s", self.endpoint.id, msg)
-                    else:
-                        created += 1
-            self.monitored_items = created
-            self.consumers.append(asyncio.create_task(self._consume(sub)))
-        esub = await client.create_subscription(owner.publishing_ms, handler=None, queue_maxsize=0)
-        self.event_sub = esub
+        sub = await client.create_subscription(owner.publishing_ms, handler=None, queue_maxsize=0)
+        self.data_sub = sub
+        reqs = []
+        for k, b in enumerate(self.bound.values()):
+            handle = _HANDLE0 + k  # clear of the handles asyncua gives the event item
+            self.by_handle[handle] = b
+            reqs.append(self._item_request(b, handle))
+        created = 0
+        for start in range(0, len(reqs), _BATCH):
+            res = await sub.create_monitored_items(reqs[start : start + _BATCH])
+            for req, r in zip(reqs[start : start + _BATCH], res, strict=True):
+                if isinstance(r, ua.StatusCode):
+                    b = self.by_handle.pop(req.RequestedParameters.ClientHandle)
+                    msg = (
+                        f"{b.equipment}.{b.tag}: the server refused to monitor "
+                        f"{b.nodeid.to_string()} ({r.name})"
+                    )
+                    self.problems.append(msg)
+                    logger.warning("endpoint %s: %s", self.endpoint.id, msg)
+                else:
+                    created += 1
+        self.monitored_items = created
+        self.consumers.append(asyncio.create_task(self._consume(sub)))
+        esub = sub
         try:
             # a real queue: a transition and its audit event often share one publish cycle
             await esub.subscribe_events(
@@ -539,7 +539,6 @@ class _EndpointLink:
                 "endpoint %s: no alarm events (%s)", self.endpoint.id, describe_error(exc)
             )
             return
-        self.consumers.append(asyncio.create_task(self._consume(esub)))
         try:
             await client.nodes.server.call_method(
                 ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
