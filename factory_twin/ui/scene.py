@@ -80,38 +80,64 @@ def state_lookup_table() -> pv.LookupTable:
 # --------------------------------------------------------------------------- geometry
 
 
+_BOX_TRIS = np.array([
+    [0, 2, 1], [0, 3, 2],  # bottom
+    [4, 5, 6], [4, 6, 7],  # top
+    [0, 1, 5], [0, 5, 4],  # front (-y)
+    [1, 2, 6], [1, 6, 5],  # right (+x)
+    [2, 3, 7], [2, 7, 6],  # back (+y)
+    [3, 0, 4], [3, 4, 7],  # left (-x)
+])
+
+
+def _box(at: Sequence[float], size: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Return (points, triangles) of a box standing on ``at`` (centre of its base)."""
+    x, y, z = at
+    w, d, h = size
+    xs, ys = (x - w / 2, x + w / 2), (y - d / 2, y + d / 2)
+    pts = np.array([(xs[0], ys[0], z), (xs[1], ys[0], z), (xs[1], ys[1], z), (xs[0], ys[1], z),
+                    (xs[0], ys[0], z + h), (xs[1], ys[0], z + h), (xs[1], ys[1], z + h),
+                    (xs[0], ys[1], z + h)], dtype=float)
+    return pts, _BOX_TRIS.copy()
+
+
+def _cylinder(at: Sequence[float], radius: float, height: float,
+              res: int = _CYL_RES) -> tuple[np.ndarray, np.ndarray]:
+    """Return (points, triangles) of a capped vertical cylinder standing on ``at``."""
+    x, y, z = at
+    a = np.linspace(0.0, 2 * np.pi, res, endpoint=False)
+    ring = np.column_stack([x + radius * np.cos(a), y + radius * np.sin(a)])
+    bottom = np.column_stack([ring, np.full(res, z)])
+    top = np.column_stack([ring, np.full(res, z + height)])
+    pts = np.vstack([bottom, top, [(x, y, z), (x, y, z + height)]])
+    i = np.arange(res)
+    j = (i + 1) % res
+    cb, ct = 2 * res, 2 * res + 1
+    tris = np.vstack([
+        np.column_stack([i, j, j + res]),
+        np.column_stack([i, j + res, i + res]),
+        np.column_stack([np.full(res, cb), j, i]),
+        np.column_stack([np.full(res, ct), i + res, j + res]),
+    ])
+    return pts, tris
+
+
 def _type_template(t: EquipmentType) -> tuple[np.ndarray, np.ndarray]:
     """Return (points, triangles) of one equipment type's shape in its local frame."""
     pts: list[np.ndarray] = []
     tris: list[np.ndarray] = []
     n = 0
     parts = t.shape.parts
-    if not parts:  # a mesh-only shape: stand in with its footprint box
-        boxes = [((0.0, 0.0, 0.0), (1.0, 1.0, 1.5), None)]
+    if not parts:  # a mesh-only shape: stand in with a box
+        solids = [_box((0.0, 0.0, 0.0), (1.0, 1.0, 1.5))]
     else:
-        boxes = [(p.at, p.box, p.cylinder) for p in parts]
-    for at, box, cyl in boxes:
-        if box is not None:
-            w, d, h = box
-            solid = pv.Box(
-                bounds=(at[0] - w / 2, at[0] + w / 2, at[1] - d / 2, at[1] + d / 2, at[2], at[2] + h)
-            )
-        else:
-            assert cyl is not None
-            r, h = cyl
-            solid = pv.Cylinder(
-                center=(at[0], at[1], at[2] + h / 2),
-                direction=(0, 0, 1),
-                radius=r,
-                height=h,
-                resolution=_CYL_RES,
-                capping=True,
-            )
-        solid = solid.triangulate()
-        faces = solid.faces.reshape(-1, 4)[:, 1:]
-        pts.append(np.asarray(solid.points, dtype=float))
-        tris.append(faces + n)
-        n += solid.n_points
+        solids = [_box(p.at, p.box) if p.box is not None
+                  else _cylinder(p.at, p.cylinder[0], p.cylinder[1])  # type: ignore[index]
+                  for p in parts]
+    for p, tr in solids:
+        pts.append(p)
+        tris.append(tr + n)
+        n += len(p)
     return np.vstack(pts), np.vstack(tris)
 
 
@@ -304,19 +330,15 @@ class FabScene:
         spec = self.spec
         w, d = spec.site.floor_m
         self.set_theme(self.dark, render=False)
-        floor = pv.Plane(center=(w / 2, d / 2, 0.0), direction=(0, 0, 1), i_size=w, j_size=d,
-                         i_resolution=1, j_resolution=1)
-        self.floor_actor = p.add_mesh(floor, color=self._floor_color(), name="floor",
-                                      pickable=False, lighting=False)
-        step = grid_step(w, d)
-        self.grid_actor = p.add_mesh(floor_grid(w, d, step), color=self._grid_color(),
-                                     line_width=1, name="grid", pickable=False, lighting=False)
-        self.grid_step_m = step
-        self.bay_surface = bay_mesh(spec, self._floor_color())
-        self.bays_actor = p.add_mesh(self.bay_surface, scalars="rgb", rgb=True,
-                                     name="bays", pickable=False, lighting=False)
-        self.bay_outline_actor = p.add_mesh(bay_outline(spec), color="#c8d0dc", line_width=2,
-                                            name="bay_outline", pickable=False, lighting=False)
+        self.grid_step_m = grid_step(w, d)
+        # floor, bays, grid and bay outlines: one unlit mesh with a colour per cell, so the
+        # static context is a single draw (it matters on software GL)
+        self.ground = self._ground_mesh()
+        self.ground_actor = p.add_mesh(self.ground, scalars="rgb", rgb=True, name="ground",
+                                       pickable=False, lighting=False, line_width=1)
+        # the names tests and callers used for the parts of the ground
+        self.floor_actor = self.grid_actor = self.bays_actor = self.ground_actor
+        self.bay_outline_actor = self.ground_actor
         self.tool_mesh = self.geometry.mesh
         self.tools_actor = p.add_mesh(
             self.tool_mesh,
@@ -364,6 +386,39 @@ class FabScene:
             self._add_labels()
         self.legend_actor = self._add_legend() if show_legend else None
         self.reset_camera(render=False)
+
+    def _ground_mesh(self) -> pv.PolyData:
+        spec = self.spec
+        w, d = spec.site.floor_m
+        floor_rgb = [int(round(255 * c)) for c in hex_to_rgb(self._floor_color())]
+        grid_rgb = [int(round(255 * c)) for c in hex_to_rgb(self._grid_color())]
+        outline_rgb = [200, 208, 220] if self.dark else [120, 130, 145]
+        bays = bay_mesh(spec, self._floor_color(), 0.35 if self.dark else 0.45)
+        pts = [np.array([(0, 0, 0), (w, 0, 0), (w, d, 0), (0, d, 0)], dtype=float),
+               np.asarray(bays.points)]
+        polys = [np.array([[0, 1, 2, 3]]), bays.faces.reshape(-1, 5)[:, 1:] + 4]
+        n_pts = 4 + bays.n_points
+        grid = floor_grid(w, d, self.grid_step_m)
+        outline = bay_outline(spec)
+        lines: list[np.ndarray] = []
+        for m in (grid, outline):
+            pts.append(np.asarray(m.points))
+            arr = m.lines
+            segs = []
+            k = 0
+            while k < len(arr):
+                c = int(arr[k])
+                segs.append(np.concatenate([[c], arr[k + 1:k + 1 + c] + n_pts]))
+                k += c + 1
+            lines.append(np.concatenate(segs))
+            n_pts += m.n_points
+        faces = np.column_stack([np.full(len(np.vstack(polys)), 4), np.vstack(polys)]).ravel()
+        mesh = pv.PolyData(np.vstack(pts), faces=faces, lines=np.concatenate(lines))
+        # VTK orders cells verts, lines, polys: colours follow that order
+        rgb = ([grid_rgb] * grid.n_cells + [outline_rgb] * outline.n_cells
+               + [floor_rgb] + [list(c) for c in np.asarray(bays.cell_data["rgb"])])
+        mesh.cell_data["rgb"] = np.array(rgb, dtype=np.uint8)
+        return mesh
 
     def _floor_color(self) -> str:
         return "#30343b" if self.dark else "#e9ecef"
@@ -418,12 +473,9 @@ class FabScene:
             p.set_background("#1b1e23")
         else:
             p.set_background("#eef1f4")
-        if hasattr(self, "floor_actor"):
-            self.floor_actor.prop.color = self._floor_color()
-            self.bay_surface.cell_data["rgb"][:] = bay_mesh(
-                self.spec, self._floor_color(), 0.35 if dark else 0.45).cell_data["rgb"]
-            self.bay_surface.Modified()
-            self.grid_actor.prop.color = self._grid_color()
+        if hasattr(self, "ground"):
+            self.ground.cell_data["rgb"][:] = self._ground_mesh().cell_data["rgb"]
+            self.ground.Modified()
             legend = getattr(self, "legend_actor", None)
             if legend is not None:
                 legend.GetEntryTextProperty().SetColor(

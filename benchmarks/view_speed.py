@@ -1,0 +1,321 @@
+"""How fast is the 3-D fab view? Frame times under a live tag stream, against bare VTK.
+
+For each plant (the demo fab, and ``plant_configs/smt2020_hvlm.yaml`` if present) this
+
+1. builds the scene (``factory_twin.ui.scene.FabScene``) on an off-screen plotter;
+2. runs N frames where each frame applies one GUI-tick batch of tag updates
+   (``--rate`` updates per second at 25 Hz, with state changes among them) to the
+   :class:`~factory_twin.app.plant_state.PlantState`, recolours the tools in place, moves
+   every carrier (``--carriers`` lots in flight) and renders (with a 1-pixel read-back so
+   software GL really finishes the frame);
+3. renders the same merged tool mesh and carrier glyphs with bare VTK (no pyvista, no
+   state, no updates): the ceiling;
+4. reports the median frame times and ``ratio = ceiling / app`` (1.0 = no overhead).
+
+``--live`` also measures, over real OPC UA, the time from start to the first frame in which
+every tool of the demo fab shows its live state (embedded simulator + PlantClient, no Qt).
+``--gui SECONDS`` runs the real window on the live demo fab (needs an X display, e.g.
+``xvfb-run``) and reports GUI-thread ticks over 100 ms.
+
+Run: ``python benchmarks/view_speed.py [--frames 40] [--live] [--gui 20]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def _readback(rw: object) -> None:
+    import vtk
+
+    arr = vtk.vtkUnsignedCharArray()
+    rw.GetRGBACharPixelData(0, 0, 0, 0, 0, arr)  # type: ignore[attr-defined]
+
+
+def _tag_batches(spec: object, n_frames: int, per_frame: int, rng: np.random.Generator,
+                 t0: float) -> list[list[object]]:
+    from factory_twin.model.events import E10State, TagUpdate
+
+    tools = spec.equipment  # type: ignore[attr-defined]
+    tags = []
+    for e in tools:
+        et = spec.equipment_type(e.type)  # type: ignore[attr-defined]
+        tags += [(e.id, t.name) for t in et.tags if t.data_type.value == "float"]
+    if not tags:
+        tags = [(e.id, "x") for e in tools]
+    states = [s.value for s in E10State]
+    batches = []
+    for f in range(n_frames):
+        t = t0 + f * 0.04
+        idx = rng.integers(0, len(tags), per_frame)
+        vals = rng.normal(10, 2, per_frame)
+        b: list[object] = [TagUpdate(tags[k][0], tags[k][1], float(v), t) for k, v in zip(idx, vals, strict=True)]
+        # about 1 % of the stream are state changes
+        for k in rng.integers(0, len(tools), max(1, per_frame // 100)):
+            b.append(TagUpdate(tools[k].id, "state", states[rng.integers(0, len(states))], t))
+        batches.append(b)
+    return batches
+
+
+def bench_plant(path: Path, *, frames: int, rate: float, carriers: int, size: tuple[int, int]) -> dict:
+    import pyvista as pv
+    import vtk
+
+    from factory_twin.app.plant_state import PlantState
+    from factory_twin.model.config import load_plant
+    from factory_twin.model.events import LotMove
+    from factory_twin.ui.scene import FabScene, build_tool_geometry
+
+    pv.global_theme.multi_samples = 1
+    out: dict = {"plant": path.name}
+    t = time.perf_counter()
+    doc = load_plant(path)
+    out["load_s"] = time.perf_counter() - t
+    spec = doc.spec
+    out["tools"] = len(spec.equipment)
+    t = time.perf_counter()
+    geo = build_tool_geometry(spec)
+    out["geometry_s"] = time.perf_counter() - t
+    out["triangles"] = int(geo.mesh.n_cells)
+
+    p = pv.Plotter(off_screen=True, window_size=size)
+    t = time.perf_counter()
+    scene = FabScene(p, spec, geometry=geo, show_legend=False)
+    p.render()
+    out["scene_build_s"] = time.perf_counter() - t
+
+    state = PlantState(spec)
+    rng = np.random.default_rng(0)
+    ids = [e.id for e in spec.equipment]
+    t0 = 1000.0
+    moves = []
+    for k in range(carriers):
+        a, b = rng.integers(0, len(ids), 2)
+        dep = t0 + rng.uniform(-5, 5)
+        moves.append(LotMove(f"L{k}", "", ids[a], ids[b], dep, dep + rng.uniform(5, 30)))
+    state.apply(moves)
+    per_frame = int(rate / 25)
+    batches = _tag_batches(spec, frames + 5, per_frame, rng, t0)
+
+    # warm-up
+    for b in batches[:5]:
+        state.apply(b)
+        scene.set_states(state.codes, state.stale)
+        pos, prod, _ = state.lot_positions(state.clock_s)
+        scene.set_lots(pos, prod)
+        p.render()
+    rw = p.ren_win
+    times, apply_ms = [], []
+    for f, b in enumerate(batches[5:]):
+        t = time.perf_counter()
+        state.apply(b)
+        scene.set_states(state.codes, state.stale)
+        pos, prod, _ = state.lot_positions(t0 + f * 0.04)
+        scene.set_lots(pos, prod)
+        t_mid = time.perf_counter()
+        p.camera.Azimuth(0.3)
+        rw.Render()
+        _readback(rw)
+        times.append(time.perf_counter() - t)
+        apply_ms.append((t_mid - t) * 1000)
+    out["app_frame_ms"] = float(np.median(times) * 1000)
+    out["app_update_ms"] = float(np.median(apply_ms))
+    out["carriers_drawn"] = int(scene.lot_points.n_points)
+    out["updates_per_s"] = per_frame * 25
+    lot_pos = scene.lot_points.points.copy()
+    cam = p.camera
+    cam_setup = (cam.position, cam.focal_point, cam.up, cam.view_angle)
+    p.close()
+
+    # bare VTK ceiling: the same merged mesh and carrier glyphs, nothing else
+    ren = vtk.vtkRenderer()
+    rw2 = vtk.vtkRenderWindow()
+    rw2.SetOffScreenRendering(1)
+    rw2.SetMultiSamples(0)
+    rw2.SetSize(*size)
+    rw2.AddRenderer(ren)
+    m = vtk.vtkPolyDataMapper()
+    m.SetInputData(geo.mesh)
+    m.SetScalarModeToUseCellFieldData()
+    m.SelectColorArray("state")
+    m.SetScalarRange(-0.5, 7.5)
+    a = vtk.vtkActor()
+    a.SetMapper(m)
+    ren.AddActor(a)
+    pts = vtk.vtkPoints()
+    for q in lot_pos:
+        pts.InsertNextPoint(*q)
+    pd = vtk.vtkPolyData()
+    pd.SetPoints(pts)
+    cube = vtk.vtkCubeSource()
+    cube.SetXLength(0.6)
+    cube.SetYLength(0.6)
+    cube.SetZLength(0.5)
+    gm = vtk.vtkGlyph3DMapper()
+    gm.SetInputData(pd)
+    gm.SetSourceConnection(cube.GetOutputPort())
+    ga = vtk.vtkActor()
+    ga.SetMapper(gm)
+    ren.AddActor(ga)
+    c2 = ren.GetActiveCamera()  # the same view as the app's frames
+    c2.SetPosition(*cam_setup[0])
+    c2.SetFocalPoint(*cam_setup[1])
+    c2.SetViewUp(*cam_setup[2])
+    c2.SetViewAngle(cam_setup[3])
+    ren.ResetCameraClippingRange()
+    light = vtk.vtkLight()
+    light.SetLightTypeToHeadlight()
+    ren.AddLight(light)
+    for _ in range(5):
+        rw2.Render()
+    bare = []
+    for _ in range(frames):
+        t = time.perf_counter()
+        c2.Azimuth(0.3)
+        rw2.Render()
+        _readback(rw2)
+        bare.append(time.perf_counter() - t)
+    out["bare_vtk_frame_ms"] = float(np.median(bare) * 1000)
+    out["ratio"] = out["bare_vtk_frame_ms"] / out["app_frame_ms"]
+    rw2.Finalize()
+    return out
+
+
+def bench_live(timeout_s: float = 120.0) -> dict:
+    """Seconds from start to a rendered frame with every demo tool live, over OPC UA."""
+    import pyvista as pv
+
+    pv.global_theme.multi_samples = 1
+    t0 = time.perf_counter()
+    from factory_twin.app.controller import ConnectionSettings, Controller, find_demo_plant
+    from factory_twin.model.config import load_plant
+    from factory_twin.ui.scene import FabScene
+
+    c = Controller(journal_path=Path(os.environ.get("TMPDIR", "/tmp")) / "ft_bench_journal.sqlite")
+    c.set_plant(load_plant(find_demo_plant()))
+    p = pv.Plotter(off_screen=True, window_size=(1100, 700))
+    scene = FabScene(p, c.doc.spec, show_legend=False)  # type: ignore[union-attr]
+    c.connect(ConnectionSettings(use_simulator=True))
+    first = None
+    try:
+        while time.perf_counter() - t0 < timeout_s:
+            c.apply_pending()
+            st = c.state
+            assert st is not None
+            if ((st.codes >= 0) & ~st.stale).all():
+                scene.set_states(st.codes, st.stale)
+                p.render()
+                first = time.perf_counter() - t0
+                break
+            time.sleep(0.02)
+    finally:
+        c.close()
+        p.close()
+    return {"start_to_first_live_frame_s": first}
+
+
+def bench_gui(seconds: float) -> dict:
+    """Run the window on the live demo fab; report ticks and stalls over 100 ms."""
+    import pyvista as pv
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from factory_twin.app.controller import ConnectionSettings, Controller, find_demo_plant
+    from factory_twin.ui.qt_main_window import MainWindow
+
+    pv.global_theme.multi_samples = 1
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    t0 = time.perf_counter()
+    app = QApplication.instance() or QApplication([])
+    c = Controller(journal_path=tmp / "ft_bench_gui_journal.sqlite")
+    w = MainWindow(c, QSettings(str(tmp / "ft_bench_settings.ini"), QSettings.Format.IniFormat))
+    c.settings = ConnectionSettings(use_simulator=True)
+    w.resize(1400, 900)
+    w.show()
+    w.open_plant(str(find_demo_plant()))
+    live_at: list[float] = []
+
+    def poll() -> None:
+        if not live_at and c.state is not None and w.live_tool_count() == len(c.state.ids):
+            live_at.append(time.perf_counter() - t0)
+            w.stalls.clear()
+            w.stall_log.clear()
+            w.tick_ms.clear()
+            w.view.frame_ms.clear()
+            QTimer.singleShot(int(seconds * 1000), app.quit)
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(50)
+    QTimer.singleShot(int((seconds + 150) * 1000), app.quit)
+    app.exec()
+    res = {
+        "gui_start_to_all_tools_live_s": live_at[0] if live_at else None,
+        "gui_ticks": len(w.tick_ms),
+        "gui_tick_median_ms": float(np.median(w.tick_ms)) if w.tick_ms else None,
+        "gui_stalls_over_100ms": len(w.stalls),
+        "gui_stall_log": w.stall_log[:10],
+        "gui_render_median_ms": float(np.median(w.view.frame_ms)) if w.view.frame_ms else None,
+        "gui_seconds": seconds,
+    }
+    w.close()
+    return res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=40)
+    ap.add_argument("--rate", type=float, default=10_000, help="tag updates per second")
+    ap.add_argument("--carriers", type=int, default=2000)
+    ap.add_argument("--size", default="1100x700", help="render size WxH")
+    ap.add_argument("--live", action="store_true", help="measure start to first live frame")
+    ap.add_argument("--gui", type=float, default=0.0, help="seconds of the live window")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
+    results = []
+    plants = [REPO / "plant_configs" / "demo_fab.yaml", REPO / "plant_configs" / "smt2020_hvlm.yaml"]
+    for path in plants:
+        if not path.exists():
+            continue
+        carriers = min(args.carriers, 60) if path.name == "demo_fab.yaml" else args.carriers
+        r = bench_plant(path, frames=args.frames, rate=args.rate, carriers=carriers, size=size)
+        results.append(r)
+        print(
+            f"{r['plant']}: {r['tools']} tools, {r['triangles']} triangles, "
+            f"{r['carriers_drawn']} carriers; load {r['load_s']:.2f} s, geometry "
+            f"{r['geometry_s']:.2f} s, scene {r['scene_build_s']:.2f} s; frame "
+            f"{r['app_frame_ms']:.1f} ms (updates {r['app_update_ms']:.1f} ms) at "
+            f"{r['updates_per_s']:.0f} updates/s vs bare VTK {r['bare_vtk_frame_ms']:.1f} ms: "
+            f"ratio {r['ratio']:.2f}"
+        )
+    if args.live:
+        r = bench_live()
+        results.append(r)
+        print(f"start to first live frame (demo fab, OPC UA): {r['start_to_first_live_frame_s']}")
+    if args.gui > 0:
+        r = bench_gui(args.gui)
+        results.append(r)
+        print(f"window: all tools live after {r['gui_start_to_all_tools_live_s']} s; "
+              f"{r['gui_ticks']} ticks in {args.gui:.0f} s, median {r['gui_tick_median_ms']} ms, "
+              f"{r['gui_stalls_over_100ms']} stalls > 100 ms, render median "
+              f"{r['gui_render_median_ms']} ms")
+        for line in r["gui_stall_log"]:
+            print("  stall:", line)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
