@@ -390,8 +390,8 @@ class FabScene:
     def _ground_mesh(self) -> pv.PolyData:
         spec = self.spec
         w, d = spec.site.floor_m
-        floor_rgb = [int(round(255 * c)) for c in hex_to_rgb(self._floor_color())]
-        grid_rgb = [int(round(255 * c)) for c in hex_to_rgb(self._grid_color())]
+        floor_rgb = [round(255 * c) for c in hex_to_rgb(self._floor_color())]
+        grid_rgb = [round(255 * c) for c in hex_to_rgb(self._grid_color())]
         outline_rgb = [200, 208, 220] if self.dark else [120, 130, 145]
         bays = bay_mesh(spec, self._floor_color(), 0.35 if self.dark else 0.45)
         pts = [np.array([(0, 0, 0), (w, 0, 0), (w, d, 0), (0, d, 0)], dtype=float),
