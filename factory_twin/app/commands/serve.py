@@ -251,7 +251,7 @@ def _serve_split(
         procs.append(p)
     failed = False
     try:
-        started = {}
+        started: dict[str, str] = {}
         deadline = time.monotonic() + 300
         while len(started) < parts and time.monotonic() < deadline:
             try:
