@@ -309,6 +309,7 @@ class FabModel:
         self.tool_list = list(self.tools.values())
         # routes and products
         self.routes: dict[str, list[StepRt]] = {}
+        self._group_caps = _group_caps(spec, types)
         for r in spec.routes:
             self.routes[r.id] = self._build_route(r, types)
         self.products: dict[str, ProductRt] = {}
@@ -390,7 +391,7 @@ class FabModel:
             x.mean_s = x.time.mean
             x.wint = step.wafer_interval_s
             x.bint = step.batch_interval_s
-            x.bmin, x.bmax = _batch_limits(self.spec, step, types)
+            x.bmin, x.bmax = _batch_limits(step, self._group_caps)
             x.batch_key = step.recipe or f"{r.id}#{i + 1}"
             x.sample = step.sample_pct
             x.sample_u = (
@@ -1079,15 +1080,23 @@ def _lazy(streams: Streams, purpose: str, *ids: str | int) -> Any:
     return lambda: streams.generator(purpose, *ids)
 
 
-def _batch_limits(
-    spec: s.PlantSpec, step: s.RouteStep, types: dict[str, s.EquipmentType]
-) -> tuple[int, int]:
+def _group_caps(
+    spec: s.PlantSpec, types: dict[str, s.EquipmentType]
+) -> dict[str, list[s.BatchSpec]]:
+    """Return the batch capacities of the tools of each group."""
+    out: dict[str, list[s.BatchSpec]] = {}
+    for e in spec.equipment:
+        b = types[e.type].batch
+        if b is not None:
+            out.setdefault(e.group, []).append(b)
+    return out
+
+
+def _batch_limits(step: s.RouteStep, group_caps: dict[str, list[s.BatchSpec]]) -> tuple[int, int]:
     """Return (min, max) wafers of a batch at ``step``; (1, 1) means one lot at a time."""
-    caps = [
-        types[e.type].batch
-        for e in spec.equipment
-        if e.group == step.tool_group and types[e.type].batch is not None
-    ]
+    if step.per != "batch":
+        return 1, 1
+    caps = group_caps.get(step.tool_group, [])
     spec_b = step.batch or (caps[0] if caps else None)
     if step.per != "batch" or spec_b is None:
         return 1, 1
@@ -1126,6 +1135,7 @@ def check_spec(spec: s.PlantSpec) -> None:
     if problems:
         raise SimulationError("cannot simulate this plant:\n  " + "\n  ".join(problems))
     route_ids = {r.id for r in spec.routes}
+    group_caps = _group_caps(spec, types)
     for r in spec.routes:
         for i, st in enumerate(r.steps, 1):
             where = f"route {r.id} step {i} ({st.name or st.recipe or st.tool_group})"
@@ -1137,7 +1147,7 @@ def check_spec(spec: s.PlantSpec) -> None:
             if st.queue_time_limit is not None and not (i < st.queue_time_limit.to_step <= len(r.steps)):
                 problems.append(f"{where}: queue-time limit to step {st.queue_time_limit.to_step} is not a later step")
             if st.per == "batch":
-                lo, hi = _batch_limits(spec, st, types)
+                lo, hi = _batch_limits(st, group_caps)
                 sb = st.batch
                 if sb is not None and sb.min_wafers > hi:
                     problems.append(
