@@ -30,3 +30,23 @@ def test_headless_layers_import_without_qt() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_atomic_write_keeps_a_readable_mode(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from factory_twin.model.config import atomic_write_text
+
+    new = tmp_path / "new.yaml"
+    atomic_write_text(new, "a: 1\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~umask
+    old = tmp_path / "old.yaml"
+    old.write_text("a: 0\n")
+    old.chmod(0o640)
+    atomic_write_text(old, "a: 1\n", keep_backup=True)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o640
+    assert old.read_text() == "a: 1\n"
+    assert (tmp_path / "old.yaml.bak").read_text() == "a: 0\n"

@@ -132,6 +132,14 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, keep_backup: bool = Fal
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp creates the file 0600: give it the old file's mode, or the umask's default.
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         if keep_backup and target.exists():
             backup = target.with_name(target.name + ".bak")
             with target.open("rb") as src:
