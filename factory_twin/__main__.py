@@ -40,8 +40,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser with every sub-command whose module is installed."""
+def _command_in(argv: Sequence[str]) -> str | None:
+    """Return the sub-command named in ``argv`` (the first word that is not an option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Return the parser.
+
+    Only the module of the sub-command named in ``argv`` is imported (start-up stays fast:
+    ``simulate`` pulls in pandas and scipy, ``serve`` asyncua, ...); with ``argv`` None every
+    command's arguments are added.
+    """
     parser = _Parser(
         prog="factory-twin",
         description="Digital twin of semiconductor and optoelectronics plants. "
@@ -51,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    wanted = None if argv is None else _command_in(argv)
     for name, (module, help_text) in COMMANDS.items():
+        if argv is not None and name != wanted:
+            sub.add_parser(name, help=help_text, description=help_text)
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -66,17 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _command_in(argv) is None and not any(a in ("-h", "--help", "--version") for a in argv):
+        argv = [*argv, "open"]
+    first = _command_in(argv)
+    if first is not None and first not in COMMANDS and first.endswith((".yaml", ".yml")):
+        i = argv.index(first)
+        argv = [*argv[:i], "open", *argv[i:]]  # `factory-twin PLANT.yaml` opens that plant
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command is None:
-        args = parser.parse_args(["open", *(argv or [])])
-        if getattr(args, "_run", None) is None:
-            parser.print_help()
-            return EXIT_USAGE
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return EXIT_USAGE
     try:
         return int(args._run(args))
     except ConfigError as exc:
