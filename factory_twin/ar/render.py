@@ -184,8 +184,8 @@ def _rasterise(
 ) -> tuple[np.ndarray, FloatArray]:
     """Return the triangle id (-1 = none) and 1/depth of each pixel."""
     w, h = cam.width, cam.height
-    ids = np.full((h, w), -1, dtype=np.int64)
-    zbuf = np.zeros((h, w), dtype=np.float64)  # 1/depth; 0 = infinitely far
+    ids = np.full((h, w), -1, dtype=np.int32)
+    zbuf = np.zeros((h, w), dtype=np.float32)  # 1/depth; 0 = infinitely far
     sx, sy, z = cam.project(pos)
     iz = 1.0 / z
     tx, ty, tiz = sx[faces], sy[faces], iz[faces]
