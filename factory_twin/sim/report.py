@@ -73,15 +73,16 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
     groups.sort(key=lambda g: -summ[f"utilisation/{g}"].mean)
     if groups:
         lines.append(f"  tool groups (top {min(top_groups, len(groups))} by utilisation):")
+        gw = max(14, *(len(g) for g in groups[:top_groups]))
         lines.append(
-            f"    {'group':<14} {'util %':>8} {'OEE %':>8} {'down %':>8} {'setup+pm %':>10} "
+            f"    {'group':<{gw}} {'util %':>8} {'OEE %':>8} {'down %':>8} {'setup+pm %':>10} "
             f"{'queue':>8} {'wait h':>8}"
         )
         for g in groups[:top_groups]:
             down = summ[f"e10.unscheduled_down/{g}"].mean
             sched = summ[f"e10.scheduled_down/{g}"].mean
             lines.append(
-                f"    {g:<14} {100 * summ[f'utilisation/{g}'].mean:>8.1f} "
+                f"    {g:<{gw}} {100 * summ[f'utilisation/{g}'].mean:>8.1f} "
                 f"{100 * summ[f'oee/{g}'].mean:>8.1f} {100 * down:>8.1f} {100 * sched:>10.1f} "
                 f"{_fmt(summ[f'queue_lots/{g}'].mean):>8} {_fmt(summ[f'wait_h/{g}'].mean):>8}"
             )
