@@ -395,9 +395,12 @@ def compare(
     base = exps[0]
     diffs: dict[str, list[Difference]] = {}
     for k in base.kpi_names():
+        a = {r.replication: r.kpis.get(k, math.nan) for r in base.results}
         for e in exps[1:]:
-            a, b = base.values(k), e.values(k)
-            pairs = [(x, y) for x, y in zip(a, b, strict=False) if not (np.isnan(x) or np.isnan(y))]
+            b = {r.replication: r.kpis.get(k, math.nan) for r in e.results}
+            # pair by replication number (an interrupted run may have finished others)
+            pairs = [(a[i], b[i]) for i in sorted(a.keys() & b.keys())
+                     if not (np.isnan(a[i]) or np.isnan(b[i]))]  # fmt: skip
             iv = paired_difference([p[0] for p in pairs], [p[1] for p in pairs])
             diffs.setdefault(k, []).append(Difference(k, base.name, e.name, iv))
     return Comparison(exps, diffs)
