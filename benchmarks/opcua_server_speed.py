@@ -246,6 +246,8 @@ async def run_with_client(
         seconds=round(elapsed, 1),
         writes_per_s=round(writes / elapsed),
         server_cpu_pct=server_cpu,
+        # what the server does per second of its own CPU (the machine may be shared)
+        writes_per_cpu_s=round(writes / max(1e-9, elapsed * server_cpu / 100.0)),
     )
     if "notifications" in res:
         res["delivered_pct"] = round(100.0 * res["notifications"] / max(1, writes), 1)

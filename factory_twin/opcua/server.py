@@ -115,6 +115,8 @@ _QUALITY = {
     Quality.BAD: ua.StatusCodes.Bad,
     Quality.STALE: ua.StatusCodes.UncertainLastUsableValue,
 }
+# Shared, never mutated: one StatusCode object per quality instead of one per write.
+_STATUS = {q: ua.StatusCode(code) for q, code in _QUALITY.items()}
 _READ = ua.AccessLevel.CurrentRead.mask
 _READ_WRITE = ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.CurrentWrite.mask
 
@@ -338,6 +340,7 @@ class _Batch:
         typeref: dict[Any, ua.ReferenceDescription] = {}
         names: dict[Any, tuple[ua.QualifiedName, ua.LocalizedText, ua.NodeClass, ua.NodeId]] = {}
         has_typedef = _i(ua.ObjectIds.HasTypeDefinition)
+        name_cache: dict[tuple[int, str, str], tuple[Any, ...]] = {}
 
         def info(
             nid: ua.NodeId,
@@ -369,18 +372,28 @@ class _Batch:
             refid = refids.get(ref)
             if refid is None:
                 refid = refids[ref] = _i(ref)
-            dname = ua.LocalizedText(qname.Name)
+            # Names repeat from tool to tool (every etcher has a 'chamber_pressure'), so their
+            # attribute values are made once and shared; only the NodeId is per node.
+            nkey = (qname.NamespaceIndex, qname.Name, description)
+            named = name_cache.get(nkey)
+            if named is None:
+                ltext = ua.LocalizedText(qname.Name)
+                named = name_cache[nkey] = (
+                    ltext,
+                    ua.DataValue(ua.Variant(qname, V.QualifiedName)),
+                    ua.DataValue(ua.Variant(ltext, V.LocalizedText)),
+                    ua.DataValue(
+                        ua.Variant(ua.LocalizedText(description or qname.Name), V.LocalizedText)
+                    ),
+                )
+            dname, bn_dv, dn_dv, desc_dv = named
             nd = NodeData(nid)
             a = nd.attributes
             a[A.NodeId] = AttributeValue(ua.DataValue(ua.Variant(nid, V.NodeId)))
             a[A.NodeClass] = AttributeValue(self._dv(nclass.value, V.Int32))
-            a[A.BrowseName] = AttributeValue(ua.DataValue(ua.Variant(qname, V.QualifiedName)))
-            a[A.DisplayName] = AttributeValue(ua.DataValue(ua.Variant(dname, V.LocalizedText)))
-            a[A.Description] = AttributeValue(
-                ua.DataValue(
-                    ua.Variant(ua.LocalizedText(description or qname.Name), V.LocalizedText)
-                )
-            )
+            a[A.BrowseName] = AttributeValue(bn_dv)
+            a[A.DisplayName] = AttributeValue(dn_dv)
+            a[A.Description] = AttributeValue(desc_dv)
             a[A.WriteMask] = AttributeValue(zero)
             a[A.UserWriteMask] = AttributeValue(zero)
             for k, dv in extra.items():
@@ -1438,7 +1451,7 @@ def _ts(source_ts: float, now: datetime) -> datetime:
 def _datavalue(
     value: Any, vt: ua.VariantType, quality: Quality, ts: datetime
 ) -> ua.DataValue | None:
-    status = ua.StatusCode(_QUALITY.get(quality, ua.StatusCodes.Bad))
+    status = _STATUS.get(quality) or _STATUS[Quality.BAD]
     if value is None:
         if status.is_good():
             return None
