@@ -235,6 +235,7 @@ class Browser:
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
+                "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-default-apps",
