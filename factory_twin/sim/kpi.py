@@ -18,7 +18,9 @@ time averages are exact, not sampled. Names are flat strings, ``name`` or ``name
   ``performance/<g>`` (productive / uptime; tools run at their nominal rate, so the rate
   efficiency is 1), ``quality/<g>`` (loads neither scrapped nor sent to rework), and
   ``oee/<g>`` = availability x performance x quality;
-* per tool ``utilisation_tool/<tool>`` and ``e10_tool.<state>/<tool>``.
+* per tool ``utilisation_tool/<tool>`` and ``e10_tool.<state>/<tool>``;
+* per area (the bay the tools stand in) ``utilisation_area/<bay>`` and
+  ``e10_area.<state>/<bay>``.
 
 The bottleneck is the group with the highest busy share (productive + setup over
 scheduled time), the longest average queue breaking ties.
@@ -49,6 +51,7 @@ class Bottleneck:
     busy: float
     queue_lots: float
     wait_h: float
+    area: str = ""
 
     def describe(self) -> str:
         """One line of evidence."""
@@ -184,7 +187,17 @@ def compute_kpis(
         rank = (busy, ql)
         if best is None or rank > best:
             best = rank
-            bn = Bottleneck(g, prod / total, busy, ql, 0.0 if math.isnan(wm) else wm)
+            bn = Bottleneck(g, prod / total, busy, ql, 0.0 if math.isnan(wm) else wm, members[0].bay)
+    # -- per area (the bay a tool stands in: an SMT2020 area such as Litho or Dry Etch)
+    bays: dict[str, list[str]] = {}
+    for e in spec.equipment:
+        bays.setdefault(e.bay, []).append(e.id)
+    for bay, ids in bays.items():
+        tot = by_tool.loc[ids].sum()
+        total = span * len(ids)
+        for st in E10_STATES:
+            k[f"e10_area.{st}/{bay}"] = float(tot[st]) / total
+        k[f"utilisation_area/{bay}"] = float(tot["productive"]) / total
     return k, bn
 
 

@@ -251,6 +251,10 @@ class FabModel:
         self.wip: dict[str, Lot] = {}
         self._job_seq = 0
         self._dist_cache: dict[tuple[int, int], tuple[float, Tool]] = {}
+        # bound once: the hot path would otherwise create a bound method per event
+        self._cb_phase = (self._on_phase,)
+        self._cb_moved = (self._on_moved,)
+        self._cb_delivered = (self._on_delivered,)
         self._build(rule_e)
 
     # ----------------------------------------------------------------- building
@@ -612,11 +616,17 @@ class FabModel:
         if self.vehicles is not None:
             if self._veh_free > 0:
                 self._veh_free -= 1
-                self._timer(t, self._on_delivered, lot)
+                ev = _Tick()
+                ev.callbacks = self._cb_delivered
+                ev._value = lot
+                heappush(self._queue, (now + t, 1, next(self._eid), ev))
             else:
                 self._veh_wait.append((lot, now))
         elif t > 0:
-            self._timer(t, self._on_moved, lot)
+            ev = _Tick()
+            ev.callbacks = self._cb_moved
+            ev._value = lot
+            heappush(self._queue, (now + t, 1, next(self._eid), ev))
         else:
             self._arrive(lot)
 
@@ -773,8 +783,11 @@ class FabModel:
         pt += n * (g.load_s + g.unload_s)
         now = self.env._now
         job.phase = _PROC
-        job.end = now + pt
-        self._timer(pt, self._on_phase, (job, job.token))
+        job.end = end = now + pt
+        ev = _Tick()
+        ev.callbacks = self._cb_phase
+        ev._value = (job, job.token)
+        heappush(self._queue, (end, 1, next(self._eid), ev))
         if step.bint is not None and step.bint < pt:
             tool = job.tool
             tool.accept_token += 1

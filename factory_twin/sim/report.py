@@ -86,6 +86,24 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
                 f"{100 * summ[f'oee/{g}'].mean:>8.1f} {100 * down:>8.1f} {100 * sched:>10.1f} "
                 f"{_fmt(summ[f'queue_lots/{g}'].mean):>8} {_fmt(summ[f'wait_h/{g}'].mean):>8}"
             )
+    areas = sorted(
+        (k.split("/", 1)[1] for k in summ if k.startswith("utilisation_area/")),
+        key=lambda a: -summ[f"utilisation_area/{a}"].mean,
+    )
+    if len(areas) > 1:
+        lines.append("  areas (E10 shares of total time, %; utilisation ± 95% half-width):")
+        lines.append(
+            f"    {'area':<16} {'util %':>14} {'standby':>8} {'engin.':>8} {'sched dn':>8} "
+            f"{'unsch dn':>8} {'non-sch':>8}"
+        )
+        for a in areas:
+            u = summ[f"utilisation_area/{a}"]
+            hw = "" if math.isnan(u.half_width) or math.isinf(u.half_width) else f"±{100 * u.half_width:.1f}"
+            cells = [
+                f"{100 * summ[f'e10_area.{st}/{a}'].mean:>8.1f}"
+                for st in ("standby", "engineering", "scheduled_down", "unscheduled_down", "non_scheduled")
+            ]
+            lines.append(f"    {a:<16} {100 * u.mean:>8.1f}{hw:>6} " + " ".join(cells))
     bn = exp.bottleneck()
     if bn is not None:
         lines.append(f"  bottleneck: {bn[0]} ({bn[1]})")

@@ -176,6 +176,9 @@ class Experiment:
         q = summ.get(f"queue_lots/{g}")
         w = summ.get(f"wait_h/{g}")
         ev = f"bottleneck in {names.count(g)} of {len(names)} replications"
+        area = next((r.bottleneck.area for r in self.results if r.bottleneck and r.bottleneck.group == g), "")
+        if area:
+            ev = f"area {area}; " + ev
         if util is not None:
             ev += f"; utilisation {100 * util.mean:.1f}% (highest)"
         if q is not None:
@@ -183,6 +186,13 @@ class Experiment:
         if w is not None and not math.isnan(w.mean):
             ev += f", mean wait {w.mean:.2f} h"
         return g, ev
+
+    def bottleneck_area(self) -> str | None:
+        """Return the area (bay) of the bottleneck group, or None."""
+        bn = self.bottleneck()
+        if bn is None:
+            return None
+        return next((r.bottleneck.area for r in self.results if r.bottleneck and r.bottleneck.group == bn[0]), None)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -205,7 +215,7 @@ class Experiment:
                 {"replication": r.replication, "kpis": _json_dict(r.kpis), "files": r.files}
                 for r in sorted(self.results, key=lambda r: r.replication)
             ],
-            "bottleneck": None if bn is None else {"group": bn[0], "evidence": bn[1]},
+            "bottleneck": None if bn is None else {"group": bn[0], "area": self.bottleneck_area(), "evidence": bn[1]},
         }
 
 
