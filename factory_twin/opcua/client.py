@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeEvent, OpcEvent, StatusChangeEvent, Subscription
@@ -239,7 +240,7 @@ class _EndpointLink:
                     False,
                     f"cannot {what} {self.url}: {reason}; retry {attempt} in {delay:.1f} s",
                 )
-                await asyncio.sleep(delay)
+                await self._wait_retry(delay, exc)
                 delay = min(delay * 2, self.owner.reconnect_max_s)
                 continue
             attempt = 0
@@ -253,9 +254,34 @@ class _EndpointLink:
             self.status(True, msg, gap)
             await self.lost.wait()
             lost_at = time.monotonic()
+            self._flush_pending()
             self._mark_stale()
             self.status(False, f"lost connection to {self.url}: {self.lost_reason}; reconnecting")
             await self._teardown()
+
+    async def _wait_retry(self, delay: float, exc: Exception) -> None:
+        """Sleep ``delay`` before the next attempt; but while nothing listens on the port,
+        knock every 0.25 s and retry as soon as the server is back (a restarted server is
+        then noticed within a fraction of a second, whatever the backoff has grown to).
+        Other failures (security, login, a busy server) keep the full backoff."""
+        cause = exc.__cause__ or exc
+        u = urlparse(self.url)
+        if not isinstance(cause, ConnectionRefusedError) or not u.hostname:
+            await asyncio.sleep(delay)
+            return
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(u.hostname, u.port or 4840), 0.5
+                )
+            except (OSError, TimeoutError):
+                continue
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -575,25 +601,40 @@ class _EndpointLink:
 
     async def _consume(self, sub: Subscription) -> None:
         """Turn subscription events into plant records; never raise, never block."""
-        put = self.owner._queue.put
         async for ev in sub:
+            self._handle(ev)
+
+    def _handle(self, ev: Any) -> None:
+        put = self.owner._queue.put
+        try:
+            if isinstance(ev, DataChangeEvent):
+                rec = self._tag_update(ev)
+                if rec is not None:
+                    put(rec)
+            elif isinstance(ev, OpcEvent):
+                alarm = self._alarm(ev)
+                if alarm is not None:
+                    put(alarm)
+            elif isinstance(ev, StatusChangeEvent):
+                logger.info(
+                    "endpoint %s: subscription status %s", self.endpoint.id, ev.notification.Status
+                )
+        except Exception:
+            logger.exception("endpoint %s: could not handle %r", self.endpoint.id, ev)
+
+    def _flush_pending(self) -> None:
+        """Hand over what arrived before a loss but was not consumed yet, so nothing is
+        lost and it comes before the stale marks (asyncua keeps it in the iterator queue)."""
+        q = getattr(self.data_sub, "_event_queue", None)
+        if q is None:
+            return
+        while True:
             try:
-                if isinstance(ev, DataChangeEvent):
-                    rec = self._tag_update(ev)
-                    if rec is not None:
-                        put(rec)
-                elif isinstance(ev, OpcEvent):
-                    alarm = self._alarm(ev)
-                    if alarm is not None:
-                        put(alarm)
-                elif isinstance(ev, StatusChangeEvent):
-                    logger.info(
-                        "endpoint %s: subscription status %s",
-                        self.endpoint.id,
-                        ev.notification.Status,
-                    )
-            except Exception:
-                logger.exception("endpoint %s: could not handle %r", self.endpoint.id, ev)
+                ev = q.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if ev is not None:
+                self._handle(ev)
 
     def _tag_update(self, ev: DataChangeEvent) -> TagUpdate | None:
         item = ev.data.monitored_item
