@@ -65,6 +65,9 @@ def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | Non
         overrides = {doc.spec.endpoints[0].id: endpoint}
     controller = Controller()
     win = MainWindow(controller)
+    from factory_twin.ui.qt_maintain_workspace import install_maintain
+
+    install_maintain(win)
     controller.settings = ConnectionSettings(endpoint_overrides=overrides,
                                              use_simulator=bool(simulator) and not replay,
                                              simulator_speed=speed)

@@ -123,6 +123,7 @@ class QtAlarmPanel(QWidget):
     fly_to_requested = Signal(str)
     acknowledge_requested = Signal(str, str)  # alarm id, comment
     journal_requested = Signal()
+    procedure_requested = Signal(str, str)  # equipment, alarm code
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -141,10 +142,14 @@ class QtAlarmPanel(QWidget):
         self.ack_button = QPushButton("Acknowledge…")
         self.ack_button.setEnabled(False)
         self.journal_button = QPushButton("Journal…")
+        self.procedure_button = QPushButton("Open procedure")
+        self.procedure_button.setToolTip("open the maintenance procedure linked to this alarm")
+        self.procedure_button.setEnabled(False)
         bar.addWidget(self.filter_edit, 1)
         bar.addWidget(self.priority_combo)
         bar.addWidget(self.count_label)
         bar.addWidget(self.ack_button)
+        bar.addWidget(self.procedure_button)
         bar.addWidget(self.journal_button)
         lay.addLayout(bar)
         self.model = AlarmTableModel(self)
@@ -168,6 +173,7 @@ class QtAlarmPanel(QWidget):
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.ack_button.clicked.connect(self._on_ack_clicked)
         self.journal_button.clicked.connect(self.journal_requested.emit)
+        self.procedure_button.clicked.connect(self._on_procedure_clicked)
 
     def set_state(self, state: PlantState | None) -> None:
         """Follow a plant state."""
@@ -224,6 +230,13 @@ class QtAlarmPanel(QWidget):
         aid = self.selected_alarm_id()
         rec = self.state.alarms.get(aid) if (self.state is not None and aid) else None
         self.ack_button.setEnabled(rec is not None and not rec.event.acked)
+        self.procedure_button.setEnabled(rec is not None)
+
+    def _on_procedure_clicked(self) -> None:
+        aid = self.selected_alarm_id()
+        rec = self.state.alarms.get(aid) if (self.state is not None and aid) else None
+        if rec is not None:
+            self.procedure_requested.emit(rec.event.equipment, rec.event.code)
 
     def _on_double_click(self, index: QModelIndex) -> None:
         self.fly_to_requested.emit(self._record_at(index.row()).event.equipment)
