@@ -78,7 +78,9 @@ async def _subscribed_client_survives(
     # Rounds of new values kept reaching the client (the exact share depends on how busy the
     # machine is; benchmarks/opcua_server_speed.py measures it).
     assert res["notifications"] >= 2 * len(updates)
-    assert res["worst_read_s"] < 5.0  # a read never waited long for the update loop
+    # a read never waited long for the update loop (10k notifications are encoded in one
+    # publish response, which asyncua does not split)
+    assert res["worst_read_s"] < (5.0 if len(updates) <= 5000 else 10.0)
 
 
 async def test_subscribed_client_survives_5000_tags(tmp_path: Path) -> None:
