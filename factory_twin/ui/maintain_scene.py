@@ -106,7 +106,7 @@ class StepOverlay:
         top = float(self.scene.geometry.tops[i])
         d = self._view_dir(tool_id)
         side = np.array([-d[1], d[0], 0.0])  # to the right seen from the front
-        p = np.array(anchor) + 0.8 * side + 0.3 * d
+        p = np.array(anchor) - 1.1 * side + 0.3 * d  # left of it: the text runs right
         p[2] = max(top, anchor[2]) + 0.9
         return (float(p[0]), float(p[1]), float(p[2]))
 
@@ -184,7 +184,11 @@ class StepOverlay:
         anchor, its callout point and the component's part."""
         pts = [np.array(anchor, dtype=float)]
         if label_point is not None:
-            pts.append(np.array(label_point, dtype=float))
+            # the callout starts at its point and runs about 2.5 m to the right
+            lp = np.array(label_point, dtype=float)
+            d = self._view_dir(tool_id)
+            right = np.array([-d[1], d[0], 0.0])
+            pts += [lp - 0.3 * right, lp + 2.6 * right, lp + np.array([0.0, 0.0, 0.4])]
         lo = np.min(pts, axis=0) - 0.6
         hi = np.max(pts, axis=0) + 0.6
         if part is not None:

@@ -1,0 +1,574 @@
+"""The procedure author: edit procedures and steps with undo/redo, validate, save.
+
+Every change is an app-layer :class:`~factory_twin.app.maintenance.ProcedureEdit` pushed
+on a ``QUndoStack`` (:class:`EditCommand`), so Ctrl+Z / Ctrl+Shift+Z undo and redo exactly
+what was done, and the plant spec is changed only through those edits.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QDoubleValidator, QKeySequence, QShortcut, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from factory_twin.app import maintenance as m
+from factory_twin.model.schema import PlantSpec, Procedure, StepAction
+
+logger = logging.getLogger(__name__)
+
+SAFETY_KINDS = ("loto", "ppe", "gas", "electrical", "chemical", "hot", "laser", "general")
+
+
+class EditCommand(QUndoCommand):
+    """A :class:`~factory_twin.app.maintenance.ProcedureEdit` on the undo stack."""
+
+    def __init__(self, spec: PlantSpec, edit: m.ProcedureEdit,
+                 changed: Callable[[m.ProcedureEdit, bool], None]) -> None:
+        super().__init__(edit.text)
+        self.spec = spec
+        self.edit = edit
+        self._changed = changed
+
+    def redo(self) -> None:
+        self.edit.apply(self.spec)
+        self._changed(self.edit, False)
+
+    def undo(self) -> None:
+        self.edit.revert(self.spec)
+        self._changed(self.edit, True)
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _num(text: str) -> float | None:
+    t = text.strip().replace(",", ".")
+    if not t:
+        return None
+    try:
+        return float(t)
+    except ValueError:
+        raise m.EditError(f"{text!r} is not a number") from None
+
+
+def parse_safety(text: str) -> list[dict[str, str]]:
+    """Parse safety notes written one per line as ``kind: text`` (kind defaults to general)."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        kind, sep, rest = line.partition(":")
+        if sep and kind.strip().lower() in SAFETY_KINDS:
+            out.append({"kind": kind.strip().lower(), "text": rest.strip()})
+        else:
+            out.append({"kind": "general", "text": line})
+        if not out[-1]["text"]:
+            msg = f"safety note {n} has no text"
+            raise m.EditError(msg)
+    return out
+
+
+class QtProcedureEditor(QWidget):
+    """Edit the procedures of the selected tool's type.
+
+    Signals
+    -------
+    pick_requested(bool)
+        The user toggled "Pick in 3-D": the workspace turns the next click in the view
+        into a component (see :meth:`set_component`).
+    step_selected(int)
+        A step was selected (the workspace shows it in 3-D).
+    saved(str)
+        The plant was saved to that path.
+    """
+
+    pick_requested = Signal(bool)
+    step_selected = Signal(int)
+    changed = Signal(str)  # procedure id
+    saved = Signal(str)
+
+    def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = undo_stack
+        self.spec: PlantSpec | None = None
+        self.doc: Any = None
+        self.tool: str | None = None
+        self.proc_id: str | None = None
+        self.step_index = 0
+        self._loading = False
+        self._build()
+        self.setEnabled(False)
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        self.new_proc_button = QPushButton("New procedure…")
+        self.undo_button = QPushButton("Undo")
+        self.redo_button = QPushButton("Redo")
+        self.validate_button = QPushButton("Validate")
+        self.save_button = QPushButton("Save plant")
+        self.save_button.setObjectName("author_save")
+        for b in (self.new_proc_button, self.undo_button, self.redo_button, self.validate_button,
+                  self.save_button):
+            bar.addWidget(b)
+        outer.addLayout(bar)
+
+        body = QWidget()
+        bl = QVBoxLayout(body)
+        bl.setContentsMargins(0, 0, 0, 0)
+        pbox = QGroupBox("Procedure")
+        pf = QFormLayout(pbox)
+        self.id_label = QLabel()
+        self.name_edit = QLineEdit()
+        self.rev_edit = QLineEdit()
+        self.desc_edit = QLineEdit()
+        self.alarms_edit = QLineEdit()
+        self.alarms_edit.setPlaceholderText("e.g. temperature.hi, fault")
+        pf.addRow("Id", self.id_label)
+        pf.addRow("Name", self.name_edit)
+        pf.addRow("Revision", self.rev_edit)
+        pf.addRow("Description", self.desc_edit)
+        pf.addRow("Alarm codes", self.alarms_edit)
+        bl.addWidget(pbox)
+
+        sbox = QGroupBox("Steps (drag to reorder)")
+        sl = QVBoxLayout(sbox)
+        self.steps = QListWidget()
+        self.steps.setObjectName("author_steps")
+        self.steps.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.steps.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.steps.setMinimumHeight(120)
+        self.steps.setMaximumHeight(200)
+        sl.addWidget(self.steps)
+        sb = QHBoxLayout()
+        self.add_step_button = QPushButton("Add step")
+        self.remove_step_button = QPushButton("Remove step")
+        sb.addWidget(self.add_step_button)
+        sb.addWidget(self.remove_step_button)
+        sb.addStretch(1)
+        sl.addLayout(sb)
+        bl.addWidget(sbox)
+
+        fbox = QGroupBox("Step")
+        ff = QFormLayout(fbox)
+        self.title_edit = QLineEdit()
+        self.text_edit = QPlainTextEdit()
+        self.text_edit.setMaximumHeight(80)
+        comp_row = QHBoxLayout()
+        self.component_combo = QComboBox()
+        self.pick_button = QPushButton("Pick in 3-D")
+        self.pick_button.setCheckable(True)
+        self.pick_button.setToolTip("then click the tool in the 3-D view: the nearest component is taken")
+        comp_row.addWidget(self.component_combo, 1)
+        comp_row.addWidget(self.pick_button)
+        self.action_combo = QComboBox()
+        self.action_combo.addItems([a.value for a in StepAction])
+        self.tools_edit = QLineEdit()
+        self.tools_edit.setPlaceholderText("comma separated")
+        self.parts_edit = QLineEdit()
+        self.parts_edit.setPlaceholderText("comma separated")
+        self.safety_edit = QPlainTextEdit()
+        self.safety_edit.setMaximumHeight(70)
+        self.safety_edit.setPlaceholderText("one per line: kind: text (kinds: " + ", ".join(SAFETY_KINDS) + ")")
+        self.duration_spin = QDoubleSpinBox()
+        self.duration_spin.setRange(0.1, 100000)
+        self.duration_spin.setDecimals(1)
+        self.duration_spin.setSuffix(" min")
+        ff.addRow("Title", self.title_edit)
+        ff.addRow("Text", self.text_edit)
+        ff.addRow("Component", comp_row)
+        ff.addRow("Action", self.action_combo)
+        ff.addRow("Tools", self.tools_edit)
+        ff.addRow("Parts", self.parts_edit)
+        ff.addRow("Safety", self.safety_edit)
+        ff.addRow("Duration", self.duration_spin)
+        self.acc_box = QGroupBox("Acceptance (a measured value)")
+        self.acc_box.setCheckable(True)
+        af = QFormLayout(self.acc_box)
+        self.acc_quantity = QLineEdit()
+        self.acc_unit = QLineEdit()
+        self.acc_min = QLineEdit()
+        self.acc_max = QLineEdit()
+        self.acc_target = QLineEdit()
+        for e in (self.acc_min, self.acc_max, self.acc_target):
+            e.setValidator(QDoubleValidator())
+        af.addRow("Quantity", self.acc_quantity)
+        af.addRow("Unit", self.acc_unit)
+        af.addRow("Min", self.acc_min)
+        af.addRow("Max", self.acc_max)
+        af.addRow("Target", self.acc_target)
+        ff.addRow(self.acc_box)
+        self.apply_button = QPushButton("Apply step changes (Ctrl+Enter)")
+        self.apply_button.setObjectName("author_apply")
+        ff.addRow(self.apply_button)
+        bl.addWidget(fbox)
+        bl.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer.addWidget(scroll, 1)
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setObjectName("author_problems")
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.problems)
+
+        self.new_proc_button.clicked.connect(self._on_new_procedure_clicked)
+        self.undo_button.clicked.connect(self.undo_stack.undo)
+        self.redo_button.clicked.connect(self.undo_stack.redo)
+        self.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        self.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
+        self.undo_button.setEnabled(False)
+        self.redo_button.setEnabled(False)
+        self.validate_button.clicked.connect(self.validate)
+        self.save_button.clicked.connect(self.save)
+        self.add_step_button.clicked.connect(self.add_step)
+        self.remove_step_button.clicked.connect(self.remove_current_step)
+        self.apply_button.clicked.connect(self.apply_step_changes)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.apply_step_changes,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.steps.currentRowChanged.connect(self._on_step_row_changed)
+        self.steps.model().rowsMoved.connect(self._on_rows_moved)
+        self.pick_button.toggled.connect(self.pick_requested.emit)
+        for e in (self.name_edit, self.rev_edit, self.desc_edit, self.alarms_edit):
+            e.editingFinished.connect(self._on_procedure_fields_edited)
+
+    # ------------------------------------------------------------------ showing
+
+    def set_document(self, doc: Any) -> None:
+        """Edit the procedures of a plant document (its ``spec`` is changed in place)."""
+        self.doc = doc
+        self.spec = doc.spec if doc is not None else None
+        self.undo_stack.clear()
+        self.proc_id = None
+        self.tool = None
+        self._load_procedure()
+
+    def show_procedure(self, tool: str, proc_id: str | None, step: int = 0) -> None:
+        """Edit procedure ``proc_id`` (of ``tool``'s type)."""
+        self.tool = tool
+        self.proc_id = proc_id
+        self.step_index = step
+        self._load_procedure()
+
+    def procedure(self) -> Procedure | None:
+        """The procedure being edited."""
+        if self.spec is None or self.proc_id is None:
+            return None
+        return next((p for p in self.spec.procedures if p.id == self.proc_id), None)
+
+    def _load_procedure(self) -> None:
+        proc = self.procedure()
+        self.setEnabled(self.spec is not None)
+        for w in (self.steps, self.add_step_button, self.remove_step_button, self.apply_button,
+                  self.name_edit, self.rev_edit, self.desc_edit, self.alarms_edit):
+            w.setEnabled(proc is not None)
+        self._loading = True
+        try:
+            if proc is None:
+                self.id_label.setText("— pick a tool and a procedure, or make a new one —")
+                for e in (self.name_edit, self.rev_edit, self.desc_edit, self.alarms_edit):
+                    e.clear()
+                self.steps.clear()
+                self._load_step()
+                return
+            self.id_label.setText(f"{proc.id} ({proc.equipment_type})")
+            self.name_edit.setText(proc.name)
+            self.rev_edit.setText(proc.revision)
+            self.desc_edit.setText(proc.description)
+            self.alarms_edit.setText(", ".join(proc.alarm_codes))
+            assert self.spec is not None
+            t = self.spec.equipment_type(proc.equipment_type)
+            self.component_combo.clear()
+            self.component_combo.addItems([c.name for c in t.components])
+            self.steps.clear()
+            for k, st in enumerate(proc.steps):
+                it = QListWidgetItem(f"{k + 1}. {st.title}  [{st.component}]")
+                it.setData(Qt.ItemDataRole.UserRole, k)
+                self.steps.addItem(it)
+            self.step_index = max(0, min(self.step_index, len(proc.steps) - 1))
+            self.steps.setCurrentRow(self.step_index)
+            self._load_step()
+        finally:
+            self._loading = False
+
+    def _load_step(self) -> None:
+        proc = self.procedure()
+        st = proc.steps[self.step_index] if proc is not None and proc.steps else None
+        was = self._loading
+        self._loading = True
+        try:
+            self.title_edit.setText(st.title if st else "")
+            self.text_edit.setPlainText(st.text if st else "")
+            if st is not None:
+                self.component_combo.setCurrentText(st.component)
+                self.action_combo.setCurrentText(st.action.value)
+            self.tools_edit.setText(", ".join(st.tools) if st else "")
+            self.parts_edit.setText(", ".join(st.parts) if st else "")
+            self.safety_edit.setPlainText("\n".join(f"{n.kind}: {n.text}" for n in st.safety) if st else "")
+            self.duration_spin.setValue(st.duration_s / 60 if st else 5.0)
+            acc = st.acceptance if st else None
+            self.acc_box.setChecked(acc is not None)
+            self.acc_quantity.setText(acc.quantity if acc else "")
+            self.acc_unit.setText(acc.unit if acc else "")
+            for e, v in ((self.acc_min, acc.min if acc else None), (self.acc_max, acc.max if acc else None),
+                         (self.acc_target, acc.target if acc else None)):
+                e.setText("" if v is None else f"{v:g}")
+        finally:
+            self._loading = was
+
+    def _on_step_row_changed(self, row: int) -> None:
+        if self._loading or row < 0:
+            return
+        if self._step_form_dirty():
+            self.apply_step_changes()
+        self.step_index = row
+        self._load_step()
+        self.step_selected.emit(row)
+
+    # ------------------------------------------------------------------ edits
+
+    def _push(self, edit: m.ProcedureEdit) -> None:
+        assert self.spec is not None
+        self.undo_stack.push(EditCommand(self.spec, edit, self._on_edit_done))
+
+    def _on_edit_done(self, edit: m.ProcedureEdit, undone: bool) -> None:
+        """Refresh after an edit was done or undone (called by the undo stack)."""
+        p = edit.before if undone else edit.after
+        self.proc_id = p.id if p is not None else None
+        if edit.step is not None:
+            self.step_index = edit.step
+        self._load_procedure()
+        self.problems.setText("")
+        self.changed.emit(edit.procedure_id)
+
+    def _run(self, make: Callable[[], m.ProcedureEdit]) -> bool:
+        try:
+            edit = make()
+        except m.EditError as exc:
+            self.problems.setText(f"<span style='color:#ff6b6b'>{html.escape(str(exc))}</span>")
+            return False
+        self._push(edit)
+        return True
+
+    def _step_fields(self) -> dict[str, Any]:
+        acc: dict[str, Any] | None = None
+        if self.acc_box.isChecked():
+            acc = {"quantity": self.acc_quantity.text().strip(), "unit": self.acc_unit.text().strip()}
+            for key, e in (("min", self.acc_min), ("max", self.acc_max), ("target", self.acc_target)):
+                v = _num(e.text())
+                if v is not None:
+                    acc[key] = v
+        return {
+            "title": self.title_edit.text().strip(),
+            "text": self.text_edit.toPlainText().strip(),
+            "component": self.component_combo.currentText(),
+            "action": self.action_combo.currentText(),
+            "tools": _split(self.tools_edit.text()),
+            "parts": _split(self.parts_edit.text()),
+            "safety": parse_safety(self.safety_edit.toPlainText()),
+            "duration_s": round(self.duration_spin.value() * 60, 3),
+            "acceptance": acc,
+        }
+
+    def _step_form_dirty(self) -> bool:
+        proc = self.procedure()
+        if proc is None or not proc.steps or self.step_index >= len(proc.steps):
+            return False
+        try:
+            new = self._step_fields()
+        except m.EditError:
+            return True
+        old = proc.steps[self.step_index].model_dump(mode="json")
+        for key, v in new.items():
+            ov = old.get(key)
+            if key == "acceptance" and v is not None and ov is not None:
+                ov = {k: x for k, x in ov.items() if x is not None and (x != "" or k == "unit")}
+                v = {"unit": "", **v}
+            if key == "duration_s":
+                if abs(float(ov) - float(v)) > 0.051 * 60:
+                    return True
+                continue
+            if ov != v:
+                return True
+        return False
+
+    def apply_step_changes(self) -> bool:
+        """Commit the step form as one undoable edit (only the fields that changed)."""
+        proc = self.procedure()
+        if proc is None or self.spec is None:
+            return False
+        k = self.step_index
+        try:
+            fields = self._step_fields()
+        except m.EditError as exc:
+            self.problems.setText(f"<span style='color:#ff6b6b'>{html.escape(str(exc))}</span>")
+            return False
+        old = proc.steps[k]
+        changed: dict[str, Any] = {}
+        for key, v in fields.items():
+            ov = getattr(old, key)
+            ov = ov.model_dump(mode="json", exclude_unset=True) if hasattr(ov, "model_dump") else ov
+            if key == "action":
+                ov = old.action.value
+            if key == "safety":
+                ov = [n.model_dump(mode="json") for n in old.safety]
+            if key == "duration_s" and abs(float(ov) - float(v)) <= 0.051 * 60:
+                continue
+            if (key == "acceptance" and v is not None and ov is not None
+                    and {a: x for a, x in v.items() if x != ""} == {a: x for a, x in ov.items() if x != ""}):
+                continue
+            if ov != v:
+                changed[key] = v
+        if not changed:
+            return False
+        return self._run(lambda: m.set_step_fields(self.spec, proc.id, k, **changed))
+
+    def set_component(self, name: str) -> bool:
+        """Set the current step's component (from a 3-D pick) as an undoable edit."""
+        self.pick_button.setChecked(False)
+        proc = self.procedure()
+        if proc is None or self.spec is None:
+            return False
+        self._loading = True
+        self.component_combo.setCurrentText(name)
+        self._loading = False
+        if proc.steps[self.step_index].component == name:
+            return False
+        k = self.step_index
+        return self._run(lambda: m.set_step_fields(self.spec, proc.id, k, component=name))
+
+    def _on_procedure_fields_edited(self) -> None:
+        if self._loading:
+            return
+        proc = self.procedure()
+        if proc is None or self.spec is None:
+            return
+        new = {"name": self.name_edit.text().strip(), "revision": self.rev_edit.text().strip(),
+               "description": self.desc_edit.text().strip(),
+               "alarm_codes": _split(self.alarms_edit.text())}
+        changed = {k: v for k, v in new.items() if getattr(proc, k) != v}
+        if changed:
+            self._run(lambda: m.set_procedure_fields(self.spec, proc.id, **changed))
+
+    def add_step(self, component: str | None = None, title: str = "New step") -> bool:
+        """Insert a new step after the current one."""
+        proc = self.procedure()
+        if proc is None or self.spec is None:
+            return False
+        comp = component or self.component_combo.currentText() or proc.steps[self.step_index].component
+        k = min(self.step_index + 1, len(proc.steps))
+        return self._run(lambda: m.insert_step(self.spec, proc.id, k,
+                                               {"title": title, "component": comp}))
+
+    def remove_current_step(self) -> bool:
+        """Remove the current step."""
+        proc = self.procedure()
+        if proc is None or self.spec is None:
+            return False
+        k = self.step_index
+        return self._run(lambda: m.remove_step(self.spec, proc.id, k))
+
+    def move_step(self, src: int, dst: int) -> bool:
+        """Move a step (what a drag and drop in the step list does)."""
+        proc = self.procedure()
+        if proc is None or self.spec is None or src == dst:
+            return False
+        return self._run(lambda: m.move_step(self.spec, proc.id, src, dst))
+
+    def _on_rows_moved(self, _parent: QModelIndex, start: int, _end: int, _dest: QModelIndex,
+                       row: int) -> None:
+        if self._loading:
+            return
+        dst = row if row < start else row - 1
+        # rebuild the list from the spec once the view has finished its own move
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: self.move_step(start, dst) or self._load_procedure())
+
+    def new_procedure(self, proc_id: str, name: str, component: str | None = None) -> bool:
+        """Create a procedure for the selected tool's type with one step."""
+        if self.spec is None or self.tool is None:
+            self.problems.setText("Pick a tool first: a procedure belongs to a tool type.")
+            return False
+        etype = self.spec.equipment_type(self.spec.tool(self.tool).type)
+        comp = component or (etype.components[0].name if etype.components else "")
+        if not comp:
+            self.problems.setText(f"Type {etype.id} has no components to point steps at; add "
+                                  "components to the plant file first.")
+            return False
+        data = {"id": proc_id.strip(), "name": name.strip(), "equipment_type": etype.id,
+                "steps": [{"title": "First step", "component": comp}]}
+        return self._run(lambda: m.add_procedure(self.spec, data))
+
+    def _on_new_procedure_clicked(self) -> None:
+        pid, ok = QInputDialog.getText(self, "New procedure", "Id (letters, digits, - _ .):")
+        if not ok or not pid.strip():
+            return
+        name, ok = QInputDialog.getText(self, "New procedure", "Name:")
+        if ok:
+            self.new_procedure(pid, name or pid)
+
+    # ------------------------------------------------------------------ checking and saving
+
+    def validate(self) -> list[str]:
+        """Check the plant (cross-references); show and return the problems."""
+        if self.spec is None:
+            return []
+        from factory_twin.model.config import validate_spec
+
+        problems = validate_spec(self.spec)
+        if problems:
+            items = "".join(f"<li>{html.escape(p)}</li>" for p in problems[:12])
+            more = f"<li>… and {len(problems) - 12} more</li>" if len(problems) > 12 else ""
+            self.problems.setText(f"<span style='color:#ff6b6b'><b>{len(problems)} problem(s):</b>"
+                                  f"<ul>{items}{more}</ul></span>")
+        else:
+            self.problems.setText("<span style='color:#2ca02c'>The plant is valid.</span>")
+        return problems
+
+    def save(self) -> str | None:
+        """Validate, then save the plant file (atomic, keeps comments); return the path."""
+        if self._step_form_dirty():
+            self.apply_step_changes()
+        if self.doc is None or self.validate():
+            return None
+        from factory_twin.errors import FactoryTwinError
+
+        try:
+            path = self.doc.save()
+        except (FactoryTwinError, OSError) as exc:
+            self.problems.setText(f"<span style='color:#ff6b6b'>Cannot save: {html.escape(str(exc))}</span>")
+            return None
+        self.undo_stack.setClean()
+        self.problems.setText(f"<span style='color:#2ca02c'>Saved {html.escape(str(path))}</span>")
+        self.saved.emit(str(path))
+        return str(path)

@@ -1,0 +1,406 @@
+"""The Maintain workspace: procedure browser, 3-D work instructions, player, author, AR export.
+
+Layout: the procedure browser on the left, the 3-D view in the middle (its own
+:class:`~factory_twin.ui.qt_scene_view.QtSceneView` with a
+:class:`~factory_twin.ui.maintain_scene.StepOverlay`), and on the right the *Run* tab (the
+player and its sign-off checklist) and the *Author* tab (the procedure editor).
+
+:func:`install_maintain` adds the workspace, a *Maintain* menu and the alarm panel's
+"Open procedure" link to a :class:`~factory_twin.ui.qt_main_window.MainWindow`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from factory_twin.app.maintenance import (
+    MaintenanceError,
+    MaintenanceLog,
+    nearest_component,
+    procedures_for_alarm,
+)
+from factory_twin.model.config import PlantDocument
+from factory_twin.ui.maintain_scene import StepOverlay
+from factory_twin.ui.qt_maintain_browser import QtProcedureBrowser
+from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
+from factory_twin.ui.qt_maintain_export import QtExportDialog
+from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
+from factory_twin.ui.qt_scene_view import QtSceneView
+
+logger = logging.getLogger(__name__)
+
+
+class QtMaintainWorkspace(QWidget):
+    """Work instructions for maintenance crews.
+
+    Parameters
+    ----------
+    controller
+        The application controller (its ``plant_changed`` signal and ``doc``).
+    log
+        The maintenance log (default: the user data folder).
+    """
+
+    procedure_opened = Signal(str, str)  # tool, procedure id
+
+    def __init__(self, controller: Any, log: MaintenanceLog | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.log = log if log is not None else MaintenanceLog()
+        self.doc: PlantDocument | None = None
+        self.overlay: StepOverlay | None = None
+        self.tool: str | None = None
+        self.proc_id: str | None = None
+        self.export_dialog: QtExportDialog | None = None
+        self.picking = False
+        self.last_pick: tuple[str, str] | None = None
+        self.undo_stack = QUndoStack(self)
+
+        self.browser = QtProcedureBrowser()
+        self.view = QtSceneView()
+        self.view.legend.hide()  # tool states do not matter here; the callout does
+        self.player = QtProcedurePlayer(self.log)
+        self.editor = QtProcedureEditor(self.undo_stack)
+        self.side = QTabWidget()
+        self.side.addTab(self.player, "Run")
+        self.side.addTab(self.editor, "Author")
+
+        center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(2)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 2, 6, 2)
+        self.info = QLabel("Pick a tool (list or 3-D view), then a procedure.")
+        self.info.setObjectName("maintain_info")
+        self.open_button = QPushButton("Open procedure")
+        self.export_button = QPushButton("Export for AR…")
+        self.overview_button = QPushButton("Overview")
+        bar.addWidget(self.info, 1)
+        bar.addWidget(self.overview_button)
+        bar.addWidget(self.open_button)
+        bar.addWidget(self.export_button)
+        cl.addLayout(bar)
+        cl.addWidget(self.view, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.browser)
+        split.addWidget(center)
+        split.addWidget(self.side)
+        split.setStretchFactor(1, 1)
+        split.setSizes([300, 780, 430])
+        self.splitter = split
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo procedure edit")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo procedure edit")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
+        for a in (self.undo_action, self.redo_action):
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(a)
+
+        self.browser.tool_changed.connect(self._on_tool_chosen)
+        self.browser.procedure_selected.connect(self._on_procedure_selected)
+        self.browser.procedure_activated.connect(lambda t, p: self.open_procedure(t, p))
+        self.view.tool_selected.connect(self._on_view_tool_selected)
+        self.view.plotter.iren.add_observer("LeftButtonReleaseEvent", self._on_view_release)
+        self.player.step_shown.connect(self._on_player_step)
+        self.editor.step_selected.connect(self._on_editor_step)
+        self.editor.pick_requested.connect(self.set_picking)
+        self.editor.changed.connect(self._on_procedures_edited)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.export_button.clicked.connect(lambda: self.open_export_dialog())
+        self.overview_button.clicked.connect(self.view.overview)
+        self.side.currentChanged.connect(self._on_side_tab_changed)
+        controller.plant_changed.connect(self.set_document)
+        if getattr(controller, "doc", None) is not None:
+            self.set_document(controller.doc)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ plant
+
+    def set_document(self, doc: PlantDocument | None) -> None:
+        """Show a plant (called when the controller opens one)."""
+        if doc is not None and self.doc is doc:
+            return
+        self.doc = doc
+        self.overlay = None
+        if doc is not None:
+            self.view.set_plant(doc.spec, None, dark=True)
+            self.view.legend.hide()
+            assert self.view.scene is not None
+            self.overlay = StepOverlay(self.view.scene)
+        self.browser.set_spec(doc.spec if doc is not None else None)
+        self.editor.set_document(doc)
+        self.tool = self.proc_id = None
+        self._update_buttons()
+
+    @property
+    def spec(self) -> Any:
+        """The plant spec shown (None before a plant is open)."""
+        return self.doc.spec if self.doc is not None else None
+
+    # ------------------------------------------------------------------ choosing
+
+    def select_tool(self, tool_id: str) -> bool:
+        """Choose a tool: list its type's procedures and fly to it."""
+        if self.spec is None or not self.browser.select_tool(tool_id, emit=False):
+            return False
+        self._on_tool_chosen(tool_id)
+        return True
+
+    def _on_tool_chosen(self, tool_id: str) -> None:
+        self.tool = tool_id
+        self.view.select(tool_id)
+        self.view.fly_to_tool(tool_id)
+        n = len(self.spec.procedures_for(self.spec.tool(tool_id).type)) if self.spec else 0
+        self.info.setText(f"<b>{tool_id}</b>: {n} procedure(s)")
+        self.editor.show_procedure(tool_id, None)
+        self._update_buttons()
+
+    def _on_view_tool_selected(self, tool_id: str) -> None:
+        if tool_id and not self.picking:
+            self.browser.select_tool(tool_id, emit=False)
+            self._on_tool_chosen(tool_id)
+
+    def _on_procedure_selected(self, tool: str, proc_id: str) -> None:
+        self.proc_id = proc_id
+        self.editor.show_procedure(tool, proc_id)
+        self._update_buttons()
+
+    def _on_open_clicked(self) -> None:
+        pid = self.browser.selected_procedure()
+        if self.tool and pid:
+            self.open_procedure(self.tool, pid)
+
+    def _update_buttons(self) -> None:
+        ok = self.tool is not None and self.browser.selected_procedure() is not None
+        self.open_button.setEnabled(ok)
+        self.export_button.setEnabled(ok)
+
+    # ------------------------------------------------------------------ running
+
+    def open_procedure(self, tool: str, procedure: str) -> bool:
+        """Open a procedure on a tool in the player (resuming an unfinished run)."""
+        if self.spec is None:
+            return False
+        if self.tool != tool:
+            self.select_tool(tool)
+        try:
+            self.player.open(self.spec, tool, procedure,
+                             technician=getattr(self.controller, "user", ""))
+        except MaintenanceError as exc:
+            self.info.setText(f"<span style='color:#ff6b6b'>{exc}</span>")
+            return False
+        assert self.player.procedure is not None
+        self.proc_id = self.player.procedure.id
+        self.browser.select_procedure(self.proc_id, emit=False)
+        self.editor.show_procedure(tool, self.proc_id, self.player.current)
+        self.side.setCurrentWidget(self.player)
+        self._update_buttons()
+        self.procedure_opened.emit(tool, self.proc_id)
+        return True
+
+    def open_for_alarm(self, tool: str, code: str) -> str | None:
+        """Open the procedure linked to an alarm code on a tool; return its id (None if none)."""
+        if self.spec is None:
+            return None
+        procs = procedures_for_alarm(self.spec, tool, code)
+        if not procs:
+            self.select_tool(tool)
+            self.info.setText(f"<b>{tool}</b>: no procedure lists alarm <b>{code}</b>; "
+                              "its type's procedures are listed.")
+            return None
+        self.open_procedure(tool, procs[0].id)
+        self.info.setText(f"<b>{tool}</b>: alarm <b>{code}</b> → {procs[0].name}"
+                          + (f" (+{len(procs) - 1} more listed)" if len(procs) > 1 else ""))
+        return procs[0].id
+
+    def _on_player_step(self, k: int) -> None:
+        proc = self.player.procedure
+        if proc is not None and self.player.tool is not None:
+            self.show_step(self.player.tool, proc.steps[k], animate=True)
+
+    def _on_editor_step(self, k: int) -> None:
+        proc = self.editor.procedure()
+        if proc is not None and self.tool is not None and k < len(proc.steps):
+            self.show_step(self.tool, proc.steps[k], animate=True)
+
+    def show_step(self, tool: str, step: Any, *, animate: bool = True) -> None:
+        """Highlight a step's component, draw its callout and move the camera to it."""
+        if self.overlay is None:
+            return
+        try:
+            h = self.overlay.show_step(tool, step.component, step.title, step.text,
+                                       safety=bool(step.safety))
+        except KeyError:
+            logger.info("step component %r not on %s", step.component, tool)
+            self.overlay.clear()
+            self.view.request_render()
+            return
+        self.view.select(None)
+        cam = self.overlay.step_camera(tool, h.anchor, h.label_point, h.part)
+        if animate:
+            self.view.fly_to(cam)
+        else:
+            assert self.view.scene is not None
+            self.view.scene.set_camera(cam, render=False)
+        self.view.request_render()
+
+    def camera_settled(self) -> bool:
+        """Return True when no camera flight is running."""
+        return not self.view._fly_timer.isActive()
+
+    def _on_side_tab_changed(self, _i: int) -> None:
+        if self.side.currentWidget() is self.player and self.player.procedure is not None:
+            self._on_player_step(self.player.current)
+        elif self.side.currentWidget() is self.editor and self.editor.procedure() is not None:
+            self._on_editor_step(self.editor.step_index)
+
+    def _on_procedures_edited(self, proc_id: str) -> None:
+        self.browser.refresh_procedures(select=proc_id if self.browser.tool else None)
+        proc = self.editor.procedure()
+        if proc is not None and self.tool is not None and self.side.currentWidget() is self.editor:
+            k = min(self.editor.step_index, len(proc.steps) - 1)
+            self.show_step(self.tool, proc.steps[k], animate=False)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ picking components
+
+    def set_picking(self, on: bool) -> None:
+        """Make the next click in the 3-D view choose the edited step's component."""
+        self.picking = on
+        self.info.setText("Click the component on the tool in the 3-D view…" if on else
+                          self.info.text())
+
+    def _on_view_release(self, _obj: object, _event: str) -> None:
+        if not self.picking:
+            return
+        x, y = self.view.plotter.iren.get_event_position()
+        self.pick_component_at(x, y)
+
+    def pick_component_at(self, x: float, y: float) -> str | None:
+        """Pick at display pixel (x, y): the nearest component of the tool hit becomes the
+        edited step's component. Returns the component name (None if nothing was hit)."""
+        if self.overlay is None or self.spec is None:
+            return None
+        hit = self.overlay.pick(x, y)
+        self.picking = False
+        self.editor.pick_button.setChecked(False)
+        if hit is None:
+            self.info.setText("Nothing picked: click on a tool.")
+            return None
+        tool, point = hit
+        comp = nearest_component(self.spec, tool, point)
+        if comp is None:
+            self.info.setText(f"{tool}'s type has no components.")
+            return None
+        proc = self.editor.procedure()
+        if proc is not None and self.spec.tool(tool).type != proc.equipment_type:
+            self.info.setText(f"{tool} is not a {proc.equipment_type}: pick on "
+                              f"{self.tool or 'a tool of that type'}.")
+            return None
+        self.last_pick = (tool, comp.name)
+        self.info.setText(f"Picked <b>{comp.name}</b> on {tool}")
+        self.editor.set_component(comp.name)
+        return comp.name
+
+    # ------------------------------------------------------------------ export
+
+    def open_export_dialog(self, tool: str | None = None, procedure: str | None = None,
+                           out_dir: str | Path | None = None) -> QtExportDialog | None:
+        """Open the AR export dialog for a procedure on a tool (default: the selected)."""
+        tool = tool or self.tool
+        procedure = procedure or self.proc_id or self.browser.selected_procedure()
+        if self.doc is None or tool is None or procedure is None:
+            self.info.setText("Pick a tool and a procedure to export.")
+            return None
+        dlg = QtExportDialog(self.doc.spec, tool, procedure, plant_path=self.doc.path,
+                             out_dir=out_dir, parent=self)
+        self.export_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def close_view(self) -> None:
+        """Release the 3-D view and stop a running export (call before deletion)."""
+        if self.export_dialog is not None and self.export_dialog.state == "running":
+            self.export_dialog.cancel()
+            self.export_dialog.wait()
+        self.view.close_view()
+
+
+class _CloseWatcher(QObject):
+    """Releases the workspace's 3-D view when the main window closes."""
+
+    def __init__(self, ws: QtMaintainWorkspace, parent: QObject) -> None:
+        super().__init__(parent)
+        self.ws = ws
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close:
+            self.ws.close_view()
+        return False
+
+
+def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMaintainWorkspace:
+    """Add the Maintain workspace, its menu and the alarm link to a main window."""
+    ws = QtMaintainWorkspace(window.controller, log)
+    window.add_workspace("Maintain", ws)
+    window.maintain = ws
+
+    def show_ws() -> None:
+        window.tabs.setCurrentWidget(ws)
+
+    def open_for_selected() -> None:
+        tool = getattr(window.detail, "tool", None) or ws.tool
+        show_ws()
+        if tool:
+            ws.select_tool(tool)
+
+    def open_for_alarm(tool: str, code: str) -> None:
+        show_ws()
+        ws.open_for_alarm(tool, code)
+
+    menu = window.menuBar().addMenu("&Maintain")
+    help_menu = next((a for a in window.menuBar().actions() if a.text() == "&Help"), None)
+    if help_menu is not None:
+        window.menuBar().insertMenu(help_menu, menu)
+    acts = [
+        ("&Maintain workspace", show_ws, "Ctrl+M"),
+        ("&Procedures of the selected tool", open_for_selected, "Ctrl+Shift+M"),
+        ("&Export procedure for AR…", lambda: (show_ws(), ws.open_export_dialog()), "Ctrl+Shift+E"),
+        ("Export maintenance &log (CSV)…", ws.player._on_csv_clicked, None),
+    ]
+    for text, slot, sc in acts:
+        a = QAction(text, window)
+        if sc:
+            a.setShortcut(QKeySequence(sc))
+        a.triggered.connect(lambda _=False, f=slot: f())
+        menu.addAction(a)
+    menu.addSeparator()
+    menu.addAction(ws.undo_action)
+    menu.addAction(ws.redo_action)
+    window.maintain_menu = menu
+    alarms = getattr(window, "alarms", None)
+    if alarms is not None and hasattr(alarms, "procedure_requested"):
+        alarms.procedure_requested.connect(open_for_alarm)
+    window.installEventFilter(_CloseWatcher(ws, window))
+    return ws
