@@ -126,7 +126,7 @@ class QtDetailPanel(QWidget):
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "time (UTC)")
-        self.plot.addLegend(offset=(5, 5))
+        self.legend = self.plot.addLegend(offset=(5, -5))  # bottom-left: limit labels are right
         tl.addWidget(self.plot, 1)
         split.addWidget(trend_box)
         split.setSizes([220, 260])
@@ -238,7 +238,12 @@ class QtDetailPanel(QWidget):
         st = self.state
         if st is None or self.tool is None:
             return
-        for k, name in enumerate(self.chosen_trend_tags()):
+        chosen = self.chosen_trend_tags()
+        self.legend.setVisible(len(chosen) > 1)
+        first = st.tag_spec(self.tool, chosen[0]) if chosen else None
+        self.plot.setLabel("left", (chosen[0] + (f" [{first.unit}]" if first and first.unit else ""))
+                           if len(chosen) == 1 else "")
+        for k, name in enumerate(chosen):
             color = _PEN_COLORS[k % len(_PEN_COLORS)]
             spec = st.tag_spec(self.tool, name)
             unit = f" [{spec.unit}]" if spec is not None and spec.unit else ""
@@ -252,7 +257,7 @@ class QtDetailPanel(QWidget):
                         continue
                     line = pg.InfiniteLine(pos=v, angle=0, pen=pg.mkPen(color, width=1, style=style),
                                            label=f"{name} {lim}",
-                                           labelOpts={"position": 0.05, "color": color})
+                                           labelOpts={"position": 0.8, "color": color, "anchors": [(1, 1), (1, 1)]})
                     self.plot.addItem(line)
                     self._limit_lines.append(line)
         self._dirty = True

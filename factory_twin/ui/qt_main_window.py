@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         else:
-            self.resizeDocks([self.detail_dock], [420], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.detail_dock], [470], Qt.Orientation.Horizontal)
             self.resizeDocks([self.alarm_dock], [200], Qt.Orientation.Vertical)
 
     def save_layout(self) -> None:

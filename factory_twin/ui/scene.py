@@ -202,6 +202,20 @@ def build_tool_geometry(spec: PlantSpec) -> ToolGeometry:
     )
 
 
+_OCTA_PTS = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)],
+                     dtype=float)
+_OCTA_TRIS = np.array([(0, 2, 4), (2, 1, 4), (1, 3, 4), (3, 0, 4),
+                       (2, 0, 5), (1, 2, 5), (3, 1, 5), (0, 3, 5)])
+
+
+def octahedra(centers: np.ndarray, radius: float) -> pv.PolyData:
+    """Return one octahedron marker per centre as a single mesh (numpy only, no filters)."""
+    n = len(centers)
+    pts = (centers[:, None, :] + radius * _OCTA_PTS[None, :, :]).reshape(-1, 3)
+    tris = (_OCTA_TRIS[None, :, :] + 6 * np.arange(n)[:, None, None]).reshape(-1, 3)
+    return pv.PolyData.from_regular_faces(pts, tris)
+
+
 def floor_grid(width: float, depth: float, step: float) -> pv.PolyData:
     """Return the grid lines of a ``width`` x ``depth`` floor every ``step`` metres."""
     xs = np.arange(0.0, width + 1e-9, step)
@@ -517,9 +531,8 @@ class FabScene:
                 self.stale_actor.SetVisibility(False)
             return
         c = self.geometry.centers[idx].copy()
-        c[:, 2] = self.geometry.tops[idx] + 0.5
-        marker = pv.Sphere(radius=0.35, theta_resolution=8, phi_resolution=6)
-        mesh = pv.PolyData(c).glyph(geom=marker, orient=False, scale=False)
+        c[:, 2] = self.geometry.tops[idx] + 0.6
+        mesh = octahedra(c, 0.4)
         if self.stale_actor is None:
             self.stale_mesh = mesh
             self.stale_actor = self.plotter.add_mesh(
