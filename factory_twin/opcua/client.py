@@ -946,7 +946,10 @@ class PlantClient:
                 ua.Variant(ua.LocalizedText(comment), ua.VariantType.LocalizedText),
             )
         except Exception as exc:
-            result = describe_error(exc)
+            if isinstance(exc, ua.UaStatusCodeError):
+                result = f"the server refused it ({ua.StatusCode(exc.code).name})"
+            else:
+                result = describe_error(exc)
             msg = f"acknowledging {alarm.equipment} {alarm.code} failed: {result}"
             raise WriteFailed(msg) from exc
         finally:
@@ -1041,7 +1044,10 @@ class PlantClient:
         try:
             await node.write_value(ua.DataValue(ua.Variant(v, vtype)))
         except Exception as exc:
-            reason = describe_error(exc)
+            if isinstance(exc, ua.UaStatusCodeError):
+                reason = f"the server refused it ({ua.StatusCode(exc.code).name})"
+            else:
+                reason = describe_error(exc)
             self._log_write(
                 WriteRecord(now_s(), user, ep.id, equipment, tag, b.nodeid.to_string(), v, reason)
             )
