@@ -364,10 +364,14 @@ class ProcedureSession:
 
     # -- actions (each writes the log first)
 
-    def _write(self, kind: str, **fields: Any) -> None:
-        if self.finished is not None and kind != "start":
-            msg = f"this session is {self.finished}ed; start a new one"
+    def _check_open(self) -> None:
+        if self.finished is not None:
+            msg = f"this run is {self.finished}ed; start a new one"
             raise MaintenanceError(msg)
+
+    def _write(self, kind: str, **fields: Any) -> None:
+        if kind != "start":
+            self._check_open()
         self.log.append({"kind": kind, "session": self.session_id, "time": _now_iso(),
                          "equipment": self.equipment_id, "procedure": self.procedure.id,
                          **fields})
@@ -379,6 +383,7 @@ class ProcedureSession:
 
     def acknowledge_safety(self, k: int, note: int | None = None) -> None:
         """Acknowledge one safety note of step ``k`` (or all of them with ``note=None``)."""
+        self._check_open()
         step = self._check_step(k)
         notes = range(len(step.safety)) if note is None else [note]
         for n in notes:
@@ -392,6 +397,7 @@ class ProcedureSession:
 
     def start_step(self, k: int) -> None:
         """Start step ``k``: every safety note must be acknowledged first."""
+        self._check_open()
         step = self._check_step(k)
         if not self.safety_acknowledged(k):
             missing = len(step.safety) - len(self.status[k].acknowledged)
@@ -412,6 +418,7 @@ class ProcedureSession:
             If the step was not started, is signed already, has no technician name, needs
             a measured value, or the value is out of limits and not confirmed.
         """
+        self._check_open()
         step = self._check_step(k)
         name = technician.strip()
         if not name:
