@@ -1,0 +1,282 @@
+"""Speed of the SMT2020 HVLM fab (Kopp et al. 2020) in the simulator, at full scale.
+
+Prints, for ``plant_configs/smt2020_hvlm.yaml`` (1,443 tools, 2,255 initial WIP lots):
+
+* single core: plant load and model build time, simulated days per CPU second in steady
+  state, lot-steps (moves) per CPU second, SimPy events per CPU second, peak memory (RSS) of
+  a run that streams its records to Parquet chunks (bounded memory), KPI time;
+* the bare SimPy ceiling of the same fab: every lot a SimPy process walking its real route
+  through ``simpy.Resource`` tool groups of the real sizes with the mean process times
+  (no dispatching rules, batching, setups, failures, PM, sampling or records), in lot-steps
+  per CPU second; the model's share of that ceiling;
+* the extrapolated time and memory of one simulated year on one core (target < 5 min, < 4 GB);
+* with ``--year``: a real 365-day replication through the same path ``factory-twin
+  simulate`` takes (records streamed to Parquet, KPIs read back), timed end to end;
+* ten replications of a few days serial, in local processes across the cores and on a Dask
+  LocalCluster, with the wall-clock speed-ups.
+
+Single-core figures are CPU seconds of this process (``time.process_time``), so other load
+on a shared machine does not count against the model; the parallel figures are wall-clock
+and do feel that load (the report prints the load average).
+
+Usage: ``python benchmarks/smt2020_speed.py [--days 10] [--reps 10] [--rep-days 3]
+[--year] [--no-parallel] [--plant PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import simpy
+
+from factory_twin.model import schema as s
+from factory_twin.model.config import load_plant
+from factory_twin.sim.kpi import compute_kpis
+from factory_twin.sim.model import FabModel
+from factory_twin.sim.records import Recorder, read_frames
+from factory_twin.sim.runner import RunOptions, run_experiment, run_replication
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = 86400.0
+YEAR_DAYS = 365.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def single_core(spec: s.PlantSpec, days: float, spill: Path) -> dict[str, float]:
+    """Simulate ``days`` on one core, streaming records to Parquet; return the figures.
+
+    The first day is timed apart (start-up transient: every tool idle, every lot queued),
+    the rest is the steady-state rate used for the extrapolation.
+    """
+    t0 = time.process_time()
+    rec = Recorder(spill / "chunks", 500_000)
+    model = FabModel(spec, seed=1, replication=0, recorder=rec)
+    build = time.process_time() - t0
+    t0 = time.process_time()
+    model.run(1 * DAY)
+    first_day = time.process_time() - t0
+    ev1 = model.events_scheduled()
+    steps1 = _steps(rec)
+    t0 = time.process_time()
+    model.run(days * DAY)
+    steady = time.process_time() - t0
+    ev2 = model.events_scheduled()
+    steps2 = _steps(rec)
+    model.finalize()
+    t0 = time.process_time()
+    paths = rec.write_parquet(spill)
+    write_s = time.process_time() - t0
+    rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
+    del model, rec
+    t0 = time.process_time()
+    frames = read_frames(paths, kpi_only=True)
+    kpis, _ = compute_kpis(frames, spec, 0.0, days * DAY, rpt)
+    kpi_s = time.process_time() - t0
+    rows = len(frames["steps"])
+    del frames
+    return {
+        "build_s": build,
+        "first_day_s": first_day,
+        "steady_s": steady,
+        "steady_days": days - 1,
+        "days_per_s": (days - 1) / steady,
+        "steps_per_s": (steps2 - steps1) / steady,
+        "events_per_s": (ev2 - ev1) / steady,
+        "moves_per_day": kpis["moves_per_day"],
+        "write_s": write_s,
+        "kpi_s": kpi_s,
+        "rows": float(rows),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _steps(rec: Recorder) -> int:
+    """Lot-step rows recorded so far (held and spilled); each row is one lot-step started."""
+    spilled = sum(pq.ParquetFile(p).metadata.num_rows for p in rec._chunks["steps"])
+    return spilled + len(rec.steps)
+
+
+def bare_simpy_ceiling(spec: s.PlantSpec, days: float) -> dict[str, float]:
+    """The same fab as bare SimPy processes; return lot-steps per CPU second.
+
+    Each lot is a process that walks its product's route: request the step's tool group (a
+    ``simpy.Resource`` with as many slots as the group has tools), hold the mean process
+    time of the step (per lot; per wafer times the wafers), release, then a transport
+    timeout. Releases follow the plant's constant intervals; the initial WIP starts at its
+    steps. This is what plain SimPy costs per lot-step on this fab, with none of the model's
+    logic and no records.
+    """
+    env = simpy.Environment()
+    groups = spec.groups()
+    res = {g: simpy.Resource(env, capacity=len(m)) for g, m in groups.items()}
+    routes = {r.id: r for r in spec.routes}
+    gcfg = {g.id: g for g in spec.tool_groups}
+    ft = spec.transport.fixed_time
+    tr = ft.mean if ft is not None else spec.transport.handling_s
+    plans: dict[str, list[tuple[simpy.Resource, float]]] = {}
+    for p in spec.products:
+        r = routes[p.route]
+        plan = []
+        for st in r.steps:
+            t = st.process_time.mean
+            if st.per == "wafer":
+                t *= p.wafers_per_lot
+            cfg = gcfg.get(st.tool_group)
+            if cfg is not None:
+                t += cfg.load_s + cfg.unload_s
+            plan.append((res[st.tool_group], t))
+        plans[p.id] = plan
+    done = [0]
+
+    def lot(plan: list[tuple[simpy.Resource, float]], first: int) -> object:
+        for r, t in plan[first:]:
+            with r.request() as req:
+                yield req
+                yield env.timeout(t)
+            done[0] += 1
+            yield env.timeout(tr)
+
+    def releases(pid: str, interval: float) -> object:
+        while True:
+            env.process(lot(plans[pid], 0))
+            yield env.timeout(interval)
+
+    for w in spec.initial_wip:
+        env.process(lot(plans[w.product], w.step - 1))
+    for p in spec.products:
+        if p.release is not None and p.release.interarrival is not None:
+            env.process(releases(p.id, p.release.interarrival.mean))
+    env.run(until=1 * DAY)  # same start-up transient as the model, not timed
+    d0 = done[0]
+    t0 = time.process_time()
+    env.run(until=days * DAY)
+    cpu = time.process_time() - t0
+    return {"steps_per_s": (done[0] - d0) / cpu, "days_per_s": (days - 1) / cpu, "cpu_s": cpu}
+
+
+def real_year(plant: Path) -> dict[str, float]:
+    """One 365-day replication as ``factory-twin simulate --out`` runs it, end to end."""
+    spec = load_plant(plant).spec
+    with tempfile.TemporaryDirectory(prefix="smt2020-year-") as d:
+        w0, c0 = time.perf_counter(), time.process_time()
+        r = run_replication(spec, RunOptions(days=YEAR_DAYS, warmup_days=60, seed=1, out_dir=d), 0)
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        disk = sum(f.stat().st_size for f in Path(d).rglob("*") if f.is_file())
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": peak_rss_mb(),
+        "disk_mb": disk / 2**20,
+        "throughput": r.kpis["throughput_lots_per_day"],
+        "wip": r.kpis["wip_lots"],
+        "x_factor": r.kpis["x_factor"],
+    }
+
+
+def parallel(spec: s.PlantSpec, reps: int, days: float) -> dict[str, float]:
+    """Wall-clock time of ``reps`` replications: serial, local processes, Dask LocalCluster."""
+    opts = RunOptions(days=days, seed=5)
+    ncpu = os.cpu_count() or 1
+    out: dict[str, float] = {"cores": float(ncpu)}
+    t0 = time.perf_counter()
+    serial = run_experiment(spec, opts, reps, jobs=1)
+    out["serial_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pool = run_experiment(spec, opts, reps, jobs=ncpu)
+    out["pool_s"] = time.perf_counter() - t0
+    same = [r.kpis["moves_per_day"] for r in serial.results] == [
+        r.kpis["moves_per_day"] for r in pool.results
+    ]
+    out["pool_identical"] = float(same)
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
+        return out
+    with LocalCluster(n_workers=ncpu, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+        t0 = time.perf_counter()
+        dask = run_experiment(spec, opts, reps, scheduler=client)
+        out["dask_s"] = time.perf_counter() - t0
+    out["dask_identical"] = float(
+        [r.kpis["moves_per_day"] for r in serial.results]
+        == [r.kpis["moves_per_day"] for r in dask.results]
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--plant", type=Path, default=ROOT / "plant_configs" / "smt2020_hvlm.yaml")
+    ap.add_argument("--days", type=float, default=10.0, help="single-core run length (10)")
+    ap.add_argument("--reps", type=int, default=10, help="replications in the parallel test (10)")
+    ap.add_argument("--rep-days", type=float, default=3.0, help="days per parallel replication (3)")
+    ap.add_argument("--year", action="store_true", help="also simulate a real year (minutes)")
+    ap.add_argument("--no-parallel", action="store_true", help="skip the parallel test")
+    args = ap.parse_args(argv)
+    if args.days <= 1:
+        ap.error("--days must exceed 1 (the first day is the start-up transient)")
+    print(f"plant {args.plant.name}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    t0 = time.process_time()
+    spec = load_plant(args.plant).spec
+    load_s = time.process_time() - t0
+    print(f"  plant file loaded and validated in {load_s:.1f} CPU s: {len(spec.equipment):,} tools, "
+          f"{len(spec.groups())} groups, {len(spec.initial_wip):,} initial WIP lots")  # fmt: skip
+    print(f"single core, {args.days:g} simulated days, records streamed to Parquet:")
+    with tempfile.TemporaryDirectory(prefix="smt2020-speed-") as d:
+        m = single_core(spec, args.days, Path(d))
+    print(f"  model build                {m['build_s']:8.2f} CPU s")
+    print(f"  first day (start-up)       {m['first_day_s']:8.2f} CPU s")
+    print(f"  steady state               {m['days_per_s']:8.2f} simulated days per CPU s")
+    print(f"                             {m['steps_per_s']:8,.0f} lot-steps per CPU s "
+          f"({m['moves_per_day']:,.0f} moves per simulated day)")  # fmt: skip
+    print(f"                             {m['events_per_s']:8,.0f} SimPy events per CPU s")
+    print(f"  write Parquet              {m['write_s']:8.2f} CPU s; KPIs {m['kpi_s']:.2f} CPU s "
+          f"({m['rows']:,.0f} step rows)")  # fmt: skip
+    print(f"  peak memory (RSS)          {m['peak_rss_mb']:8.0f} MiB")
+    b = bare_simpy_ceiling(spec, min(args.days, 5.0))
+    print("bare SimPy ceiling of the same fab (processes + Resources, mean times, no logic):")
+    print(f"                             {b['steps_per_s']:8,.0f} lot-steps per CPU s "
+          f"({b['days_per_s']:.2f} days per CPU s)")  # fmt: skip
+    print(f"  model / ceiling            {m['steps_per_s'] / b['steps_per_s']:8.2f}")
+    per_day = 1.0 / m["days_per_s"]
+    kpi_per_row = (m["kpi_s"] + m["write_s"]) / max(m["rows"], 1.0)
+    year_rows = m["moves_per_day"] * YEAR_DAYS
+    year_s = load_s + m["build_s"] + m["first_day_s"] + per_day * (YEAR_DAYS - 1) + kpi_per_row * year_rows
+    print(f"one simulated year on one core (extrapolated): {year_s / 60:.1f} CPU min "
+          f"(target < 5); memory bounded by the Parquet chunks: peak {m['peak_rss_mb']:.0f} MiB "
+          f"over {args.days:g} days (target < 4 GiB)")  # fmt: skip
+    if args.year:
+        y = real_year(args.plant)
+        print(f"one simulated year, measured ({YEAR_DAYS:g} days, warm-up 60):")
+        print(f"  wall {y['wall_s'] / 60:.1f} min, CPU {y['cpu_s'] / 60:.1f} min, peak RSS "
+              f"{y['peak_rss_mb']:.0f} MiB, Parquet on disk {y['disk_mb']:.0f} MiB")  # fmt: skip
+        print(f"  throughput {y['throughput']:.1f} lots/day, WIP {y['wip']:.0f} lots, "
+              f"X-factor {y['x_factor']:.2f}")  # fmt: skip
+    if not args.no_parallel:
+        p = parallel(spec, args.reps, args.rep_days)
+        print(f"{args.reps} replications of {args.rep_days:g} days, wall clock "
+              f"(load average now {os.getloadavg()[0]:.1f}):")  # fmt: skip
+        print(f"  serial (1 process)         {p['serial_s']:8.1f} s")
+        print(f"  {int(p['cores'])} local processes        {p['pool_s']:8.1f} s  "
+              f"speed-up {p['serial_s'] / p['pool_s']:.2f}x, identical KPIs: {bool(p['pool_identical'])}")
+        if "dask_s" in p:
+            print(f"  Dask LocalCluster ({int(p['cores'])} workers) {p['dask_s']:6.1f} s  "
+                  f"speed-up {p['serial_s'] / p['dask_s']:.2f}x, identical KPIs: "
+                  f"{bool(p['dask_identical'])}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
