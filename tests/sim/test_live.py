@@ -127,3 +127,16 @@ def test_demo_fab_advance_is_fast() -> None:
         assert ev
     walls.sort()
     assert walls[len(walls) // 2] < 0.05, walls  # median, on a shared 2-core box
+
+
+def test_fast_tag_update_equals_the_dataclass() -> None:
+    """The live mode builds TagUpdates without __init__; they must be the same records."""
+    import dataclasses
+
+    from factory_twin.sim.live import _tag_update
+
+    fast = _tag_update("T-1", "pressure", 4.5, 12.0)
+    slow = TagUpdate("T-1", "pressure", 4.5, 12.0)
+    assert fast == slow and hash(fast) == hash(slow)
+    for f in dataclasses.fields(TagUpdate):  # a new field would be left unset
+        assert getattr(fast, f.name) == getattr(slow, f.name)
