@@ -235,7 +235,11 @@ class EmbeddedPlantSimulator:
             logger.exception("simulation step failed at t=%.1f s", self.now_s)
             return 0
         self.steps += 1
-        return await self._deliver(events)
+        try:
+            return await self._deliver(events)
+        except Exception:
+            logger.exception("serving the events of the step at t=%.1f s failed", self.now_s)
+            return 0
 
     async def _deliver(self, events: list[PlantEvent]) -> int:
         if self.server is None or not events:
@@ -289,7 +293,9 @@ class EmbeddedPlantSimulator:
 
     # ------------------------------------------------------------------ threads
 
-    def run_in_thread(self, thread: AsyncioThread | None = None, timeout: float = 120.0) -> AsyncioThread:
+    def run_in_thread(
+        self, thread: AsyncioThread | None = None, timeout: float = 120.0
+    ) -> AsyncioThread:
         """Start on ``thread`` (or a new :class:`AsyncioThread`); wait until serving.
 
         Raises whatever :meth:`start` raises (e.g. ConnectionFailed for a taken port).
