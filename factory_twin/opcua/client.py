@@ -585,7 +585,7 @@ class _EndpointLink:
         mp = ua.MonitoringParameters()
         mp.ClientHandle = handle
         mp.SamplingInterval = owner.sampling_ms
-        mp.QueueSize = 1
+        mp.QueueSize = owner.queue_size
         mp.DiscardOldest = True
         if owner.deadband > 0 and b.kind in (TagType.FLOAT, TagType.INT) and not b.standard:
             f = ua.DataChangeFilter()
@@ -795,6 +795,9 @@ class PlantClient:
         (created on first use; default: the user data folder).
     write_log_path
         If given, every write attempt is appended to this file as a JSON line.
+    queue_size
+        Values the server keeps per tag between two publishes (1 = only the newest; the
+        historian asks for more so that a slow publish cycle loses no samples).
     """
 
     def __init__(
@@ -810,12 +813,14 @@ class PlantClient:
         reconnect_max_s: float = 10.0,
         cert_dir: str | Path | None = None,
         write_log_path: str | Path | None = None,
+        queue_size: int = 1,
     ) -> None:
         self.spec = spec
         self.credentials = dict(credentials or {})
         self.publishing_ms = publishing_ms
         self.sampling_ms = sampling_ms
         self.deadband = deadband
+        self.queue_size = max(1, int(queue_size))
         self.reconnect_initial_s = reconnect_initial_s
         self.reconnect_max_s = reconnect_max_s
         self.cert_dir = Path(cert_dir) if cert_dir is not None else None

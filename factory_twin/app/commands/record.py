@@ -76,6 +76,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--publishing-ms", type=float, default=250.0, help="publishing interval")
     p.add_argument("--sampling-ms", type=float, default=250.0, help="sampling interval")
     p.add_argument("--deadband", type=float, default=0.0, help="absolute deadband of numbers")
+    p.add_argument(
+        "--queue-size",
+        type=int,
+        default=20,
+        help="values the server buffers per tag between publishes (default 20: no sample is "
+        "lost when a publish is late)",
+    )
     p.add_argument("--cert-dir", type=Path, help="client certificate folder (secure endpoints)")
 
 
@@ -124,6 +131,7 @@ async def _record(
         sampling_ms=args.sampling_ms,
         deadband=args.deadband,
         cert_dir=args.cert_dir,
+        queue_size=args.queue_size,
     )
     writer = HistoryWriter(args.out)
     stop = asyncio.Event()
