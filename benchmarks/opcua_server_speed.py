@@ -6,7 +6,7 @@ Run: ``python benchmarks/opcua_server_speed.py [--quick]``. Prints:
    per-variable path (``add_variable`` + EURange/EngineeringUnits properties) timed on 1,000
    tags and extrapolated;
 2. 1,000 tags rewritten at 10 Hz for 10 s: share of the writes delivered to a subscribed
-   client in another process (publishing 100 ms, queue size 1);
+   client in another process (publishing 100 ms, queue size 10 so no write is merged);
 3. 10,000 tags rewritten as fast as the server can for 10 s: write rate, notifications, and
    whether the client stayed connected (worst read latency while updating).
 
@@ -144,7 +144,9 @@ async def bench_per_variable(machines: int, tags: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- client process
 
 
-async def client_main(url: str, ids_file: str, seconds: float, quiet_s: float) -> dict[str, Any]:
+async def client_main(
+    url: str, ids_file: str, seconds: float, quiet_s: float, queue: int
+) -> dict[str, Any]:
     """Subscribe to every id; count notifications until ``quiet_s`` without any (or ``seconds``)."""
     import psutil
 
@@ -199,7 +201,7 @@ async def client_main(url: str, ids_file: str, seconds: float, quiet_s: float) -
 
 
 async def run_with_client(
-    server: PlantServer, updates: list[TagUpdate], period_s: float, seconds: float
+    server: PlantServer, updates: list[TagUpdate], period_s: float, seconds: float, queue: int
 ) -> dict[str, Any]:
     """Start a client process, then rewrite ``updates`` every ``period_s`` (0: flat out)."""
     import psutil
@@ -216,6 +218,7 @@ async def run_with_client(
         str(ids),
         str(seconds + 30),
         "2.0",
+        str(queue),
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
@@ -256,7 +259,7 @@ async def run_with_client(
 
 
 async def bench_serving(
-    machines: int, tags: int, period_s: float, seconds: float
+    machines: int, tags: int, period_s: float, seconds: float, queue: int
 ) -> dict[str, Any]:
     spec = synthetic_spec(machines, tags, alarm_every=0)
     server = PlantServer(
@@ -265,7 +268,7 @@ async def bench_serving(
     await server.start()
     updates = [TagUpdate(e.id, f"t{i:03d}", 0.0, 0.0) for e in spec.equipment for i in range(tags)]
     try:
-        return await run_with_client(server, updates, period_s, seconds)
+        return await run_with_client(server, updates, period_s, seconds, queue)
     finally:
         await server.stop()
 
@@ -284,9 +287,11 @@ async def main(quick: bool) -> None:
         f"[build] per-variable (add_variable + 2 properties): {p['tags']:,} tags in "
         f"{p['per_variable_s']:.2f} s -> ~{est:.0f} s for 10,000 ({est / b['bulk_s']:.0f}x the bulk path)"
     )
-    r = await bench_serving(20, 50, 0.1, seconds)
+    # queue size 10: every write is counted, none merged into the next (delivery share)
+    r = await bench_serving(20, 50, 0.1, seconds, 10)
     print(f"[1k @ 10 Hz] {json.dumps(r)}")
-    r = await bench_serving(200, 50, 0.0, seconds)
+    # queue size 1: the client wants the latest value of each tag (rate and liveness)
+    r = await bench_serving(200, 50, 0.0, seconds, 1)
     print(f"[10k flat out] {json.dumps(r)}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
@@ -299,7 +304,8 @@ if __name__ == "__main__":
             float(sys.argv[4]),
             float(sys.argv[5]),
         )
-        print(json.dumps(asyncio.run(client_main(url, ids_file, secs, quiet))), flush=True)
+        queue = int(sys.argv[6])
+        print(json.dumps(asyncio.run(client_main(url, ids_file, secs, quiet, queue))), flush=True)
         sys.exit(0)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="5 s windows instead of 10 s")
