@@ -508,8 +508,8 @@ class _EndpointLink:
             chunk = others[start : start + 5000]
             results = await self._read_attr(client, chunk, ua.AttributeIds.NodeClass)
             for nid, dv in zip(chunk, results, strict=True):
-                ok = (dv.StatusCode is None or dv.StatusCode.is_good()) and dv.Value is not None
-                out[nid] = (ua.NodeClass(dv.Value.Value), None) if ok else None
+                good = dv.StatusCode is None or dv.StatusCode.is_good()
+                out[nid] = (ua.NodeClass(dv.Value.Value), None) if good and dv.Value else None
         return out
 
     @staticmethod
@@ -739,7 +739,7 @@ class _EndpointLink:
             )
             return None
         msg = fields["Message"]
-        message = msg.Text if isinstance(msg, ua.LocalizedText) else str(msg or "")
+        message = (msg.Text or "") if isinstance(msg, ua.LocalizedText) else str(msg or "")
         cname = fields["ConditionName"] or ""
         code = ""
         for text in (message, cname):

@@ -225,12 +225,14 @@ def plant_from_machines(
     for tid, ms in members.items():
         cols = math.ceil(math.sqrt(len(ms)))
         rows = math.ceil(len(ms) / cols)
-        w, d = cols * _SPACING_M, rows * _SPACING_M
+        bay_w, bay_d = cols * _SPACING_M, rows * _SPACING_M
         bay_id = f"bay_{tid}"
-        bays.append({"id": bay_id, "name": f"{tid} bay", "origin_m": [x0, 0.0], "size_m": [w, d]})
+        bays.append(
+            {"id": bay_id, "name": f"{tid} bay", "origin_m": [x0, 0.0], "size_m": [bay_w, bay_d]}
+        )
         for i, m in enumerate(ms):
             r, c = divmod(i, cols)
-            tags = {t.name: {"node_id": t.node_id} for t in m.tags}
+            bindings = {t.name: {"node_id": t.node_id} for t in m.tags}
             # standard machine tags (state, lot, ...) are not type tags: the client finds
             # them by the State folder convention (see DiscoveredMachine.standard)
             eq: dict[str, Any] = {
@@ -244,10 +246,10 @@ def plant_from_machines(
                 eq["serial_number"] = m.identification["SerialNumber"]
             if "AssetId" in m.identification:
                 eq["asset_id"] = m.identification["AssetId"]
-            eq["opcua"] = {"endpoint": endpoint_id, "tags": tags}
+            eq["opcua"] = {"endpoint": endpoint_id, "tags": bindings}
             equipment.append(eq)
-        x0 += w
-        depth = max(depth, d)
+        x0 += bay_w
+        depth = max(depth, bay_d)
     ep: dict[str, Any] = {"id": endpoint_id, "url": url}
     if security is not SecurityMode.NONE:
         ep["security"] = security.value
