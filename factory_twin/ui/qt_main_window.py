@@ -114,6 +114,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.setTabPosition(QTabWidget.TabPosition.West)
+        # an explicit minimum overrides the pages' minimum size hints, so one wide workspace
+        # page cannot squeeze the docks
+        self.tabs.setMinimumSize(360, 240)
         self.setCentralWidget(self.tabs)
         self.monitor = MonitorWorkspace()
         self.view = self.monitor.view
@@ -291,8 +294,13 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         else:
-            self.resizeDocks([self.detail_dock], [470], Qt.Orientation.Horizontal)
-            self.resizeDocks([self.alarm_dock], [200], Qt.Orientation.Vertical)
+            # after the event loop starts, when every dock (also other workspaces') exists
+            QTimer.singleShot(0, self._default_dock_sizes)
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.detail_dock], [max(470, self.width() // 3)],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.alarm_dock], [190], Qt.Orientation.Vertical)
 
     def save_layout(self) -> None:
         """Store geometry and dock layout for the next start."""
