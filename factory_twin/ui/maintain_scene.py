@@ -143,8 +143,13 @@ class StepOverlay:
             render_points_as_spheres=True, always_visible=True, reset_camera=False,
             show_points=True, margin=6, justification_horizontal="left",
         )
+        self._show_bay_labels(False)  # in a close-up they only clutter the view's edges
         self.shown = Highlighted(tool_id, component, comp.part, anchor, lp)
         return self.shown
+
+    def _show_bay_labels(self, on: bool) -> None:
+        for a in getattr(self.scene, "label_actors", []):
+            a.SetVisibility(on)
 
     def _overlay_actor(self, attr: str, mesh: pv.PolyData, color: str) -> vtk.vtkActor:
         self._hide(attr)
@@ -175,6 +180,7 @@ class StepOverlay:
         """Remove the overlay."""
         for attr in ("highlight_actor", "marker_actor", "leader_actor", "label_actor"):
             self._hide(attr)
+        self._show_bay_labels(True)
         self.shown = None
 
     def step_camera(self, tool_id: str, anchor: tuple[float, float, float],

@@ -128,7 +128,7 @@ class QtMaintainWorkspace(QWidget):
         self.editor.changed.connect(self._on_procedures_edited)
         self.open_button.clicked.connect(self._on_open_clicked)
         self.export_button.clicked.connect(lambda: self.open_export_dialog())
-        self.overview_button.clicked.connect(self.view.overview)
+        self.overview_button.clicked.connect(self.show_overview)
         self.side.currentChanged.connect(self._on_side_tab_changed)
         controller.plant_changed.connect(self.set_document)
         if getattr(controller, "doc", None) is not None:
@@ -264,6 +264,12 @@ class QtMaintainWorkspace(QWidget):
             assert self.view.scene is not None
             self.view.scene.set_camera(cam, render=False)
         self.view.request_render()
+
+    def show_overview(self) -> None:
+        """Clear the step overlay and show the whole floor (a step click shows it again)."""
+        if self.overlay is not None:
+            self.overlay.clear()
+        self.view.overview()
 
     def camera_settled(self) -> bool:
         """Return True when no camera flight is running."""
