@@ -152,6 +152,7 @@ class Tool:
         "accept_token",
         "accepting",
         "busy_since",
+        "dist",
         "down",
         "fail_natural",
         "fail_pending",
@@ -186,6 +187,7 @@ class Tool:
         self.state = STANDBY
         self.sub = ""
         self.since = 0.0
+        self.dist: dict[Group, tuple[float, Tool]] = {}  # transport to each group, cached
         self.setup: str | None = None
         self.runs = 0
         self.jobs: list[Job] = []
@@ -250,7 +252,6 @@ class FabModel:
         self.events: list[Any] | None = [] if live else None
         self.wip: dict[str, Lot] = {}
         self._job_seq = 0
-        self._dist_cache: dict[tuple[int, int], tuple[float, Tool]] = {}
         # bound once: the hot path would otherwise create a bound method per event
         self._cb_phase = (self._on_phase,)
         self._cb_moved = (self._on_moved,)
@@ -599,11 +600,10 @@ class FabModel:
             self._arrive(lot)
             return
         g = lot.step.group
-        key = (tool.idx, g.idx)
-        d = self._dist_cache.get(key)
+        d = tool.dist.get(g)
         if d is None:
             dest = min(g.tools, key=lambda t: manhattan_m(tool.pos, t.pos))
-            d = self._dist_cache[key] = (manhattan_m(tool.pos, dest.pos), dest)
+            d = tool.dist[g] = (manhattan_m(tool.pos, dest.pos), dest)
         if self._tr_fixed is not None:
             t = self._tr_fixed()
         else:
@@ -766,9 +766,11 @@ class FabModel:
             job.phase = _SETUP
             job.end = now + setup_s
             self._timer(setup_s, self._on_phase, (job, 0))
+            self._refresh(tool)
         else:
             self._begin_process(job)
-        self._refresh(tool)
+            if tool.state is not PRODUCTIVE or tool.sub:  # a busy tool going on stays put
+                self._refresh(tool)
 
     def _begin_process(self, job: Job) -> None:
         step = job.step
@@ -868,7 +870,8 @@ class FabModel:
                 self._goto(lot, step.rework_to, tool, sample=False)
         # next work first: a tool that goes straight on stays PRODUCTIVE, no state change
         self._tool_free(tool)
-        self._refresh(tool)
+        if not jobs or jobs[-1].phase == _SETUP or tool.down is not None or tool.held:
+            self._refresh(tool)
 
     # ----------------------------------------------------------------- states
 

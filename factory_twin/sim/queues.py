@@ -141,6 +141,14 @@ class LotQueue:
         if self.n == 0:
             return None
         prefer = setup is not None and (stick or self.rule is DispatchRule.SETUP_AVOID)
+        if not prefer and self.rule is not DispatchRule.CR:  # the common case, inlined
+            h = self._heap
+            while h:
+                e = heapq.heappop(h)
+                lot = e[3]
+                if lot.qseq == e[2]:
+                    return self._take(lot)
+            return None
         if self.rule is DispatchRule.CR:
             if prefer:
                 lot = self._cr_best(now, setup)
