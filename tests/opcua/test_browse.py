@@ -106,3 +106,50 @@ async def test_import_writes_a_plant_that_validates_and_binds(
         )
     finally:
         await client.stop()
+
+
+async def test_import_of_a_generic_server_without_machines_folder(tmp_path) -> None:
+    """Objects holding variables become machines; same variable sets share a type."""
+    from asyncua import Server, ua
+
+    port = free_port()
+    srv = Server()
+    await srv.init()
+    srv.set_endpoint(f"opc.tcp://127.0.0.1:{port}/generic/")
+    idx = await srv.register_namespace("urn:example:line")
+    line = await srv.nodes.objects.add_folder(idx, "Line 1")
+    for name in ("Press 1", "Press 2"):
+        press = await line.add_object(idx, name)
+        force = await press.add_variable(idx, "Force [kN]", 0.0)
+        await force.add_property(idx, "EURange", ua.Range(Low=0.0, High=250.0))
+        await force.add_property(
+            idx, "EngineeringUnits", ua.EUInformation(DisplayName=ua.LocalizedText("kN"))
+        )
+        await press.add_variable(idx, "Count", ua.Variant(0, ua.VariantType.Int32))
+    oven = await srv.nodes.objects.add_object(idx, "Oven")
+    await oven.add_variable(idx, "Temp", 20.0)
+    await srv.start()
+    try:
+        out = tmp_path / "line.yaml"
+        assert await cli("import", f"opc.tcp://127.0.0.1:{port}/generic/", "-o", str(out)) == 0
+        spec = load_plant(out).spec
+        assert sorted(e.id for e in spec.equipment) == ["Oven", "Press_1", "Press_2"]
+        assert len(spec.equipment_types) == 2
+        press_t = spec.equipment_type(spec.tool("Press_1").type)
+        assert spec.tool("Press_2").type == press_t.id
+        force = press_t.tags[0]
+        assert (force.name, force.unit, force.normal_range) == ("Force_kN", "kN", (0.0, 250.0))
+        assert press_t.tags[1].data_type.value == "int"
+        client = PlantClient(spec, publishing_ms=50, sampling_ms=50)
+        await client.start()
+        try:
+            assert await client.wait_connected(20), client.status()
+            assert client.problems() == []
+            assert {k for k in client.bound() if k[0] == "Press_1"} == {
+                ("Press_1", "Force_kN"),
+                ("Press_1", "Count"),
+            }
+        finally:
+            await client.stop()
+    finally:
+        await srv.stop()
