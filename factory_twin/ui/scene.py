@@ -368,8 +368,11 @@ class FabScene:
         )
         self.tools_actor.mapper.scalar_visibility = True
         # markers over stale tools: one mesh, rebuilt only when the stale set changes
-        self.stale_mesh = pv.PolyData()
-        self.stale_actor = None
+        # (built now, hidden: adding an actor mid-session costs a visible stall)
+        self.stale_mesh = octahedra(np.zeros((1, 3)), 0.4)
+        self.stale_actor = p.add_mesh(self.stale_mesh, color="#ff4fd8", name="stale_markers",
+                                      pickable=False, reset_camera=False)
+        self.stale_actor.SetVisibility(False)
         # selection outline
         self.highlight_mesh = pv.PolyData()
         self.highlight_actor = None
@@ -533,15 +536,8 @@ class FabScene:
         c = self.geometry.centers[idx].copy()
         c[:, 2] = self.geometry.tops[idx] + 0.6
         mesh = octahedra(c, 0.4)
-        if self.stale_actor is None:
-            self.stale_mesh = mesh
-            self.stale_actor = self.plotter.add_mesh(
-                self.stale_mesh, color="#ff4fd8", name="stale_markers", pickable=False,
-                reset_camera=False,
-            )
-        else:
-            self.stale_mesh.copy_from(mesh)
-            self.stale_actor.SetVisibility(True)
+        self.stale_mesh.copy_from(mesh)
+        self.stale_actor.SetVisibility(True)
 
     def set_lots(self, positions: np.ndarray, product_codes: np.ndarray | None = None) -> None:
         """Place the lot glyphs at ``positions`` (n, 3), coloured by product code (0..9)."""

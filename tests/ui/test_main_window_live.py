@@ -116,6 +116,43 @@ def test_click_on_tool_selects_it_and_fills_the_detail_dock(live: MainWindow) ->
     wait_until(lambda: live.detail.trend_points(trended[0]) >= 2, 20, "trend points to arrive")
 
 
+def test_hover_names_the_tool(live: MainWindow) -> None:
+    tool = live.controller.state.ids[0]
+    live.view.reset_view()
+    QApplication.processEvents()
+    hovered: list[str] = []
+    live.view.tool_hovered.connect(hovered.append)
+    widget = live.view.plotter.interactor
+    pos = live.view.widget_position_of(tool)
+    live.view._hover_due = 0.0
+    QTest.mouseMove(widget, pos)
+    wait_until(lambda: tool in hovered, 5, f"hovering {tool} to name it")
+    live.view.tool_hovered.disconnect(hovered.append)
+
+
+def test_connection_dialog_tests_endpoints_before_saving(live: MainWindow) -> None:
+    from factory_twin.app.controller import free_port
+    from factory_twin.ui.qt_connection_dialog import QtConnectionDialog
+
+    c = live.controller
+    dlg = QtConnectionDialog(c, live)
+    ed = dlg.editors[0]
+    ed.url.setText(c.simulator.endpoint_url)
+    dlg.test(ed)
+    wait_until(lambda: "OK" in ed.result.text() or "Failed" in ed.result.text(), 30,
+               "the connection test")
+    assert "OK" in ed.result.text(), ed.result.text()
+    dead = f"opc.tcp://127.0.0.1:{free_port()}/nothing/"
+    ed.url.setText(dead)
+    dlg.test(ed)
+    wait_until(lambda: ed.test_button.isEnabled(), 30, "the second connection test")
+    assert "Failed" in ed.result.text()
+    st = dlg.settings()
+    assert st.endpoint_overrides[ed.ep_id] == dead
+    assert st.use_simulator  # the live session uses the embedded simulator
+    dlg.reject()
+
+
 def test_alarm_from_server_shows_and_acknowledge_reaches_server(live: MainWindow) -> None:
     c = live.controller
     tool = "ETCH-01"  # broken down by the test above: the server raised its fault alarm
