@@ -154,7 +154,10 @@ async def client_bare(url: str, n_tools: int, window: float, start_at: float) ->
     sub = await client.create_subscription(100, Counter())
     t1 = time.perf_counter()
     for s in range(0, len(nodes), 1000):
-        res = await sub.subscribe_data_change(nodes[s : s + 1000], sampling_interval=100)
+        # queue size 1 (newest value only), as PlantClient asks by default
+        res = await sub.subscribe_data_change(
+            nodes[s : s + 1000], queuesize=1, sampling_interval=100
+        )
         bad = [r for r in res if isinstance(r, ua.StatusCode)]
         assert not bad, bad[:3]
     create_s = time.perf_counter() - t1
