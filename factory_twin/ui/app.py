@@ -34,12 +34,22 @@ def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | Non
     speed
         Simulator speed (plant seconds per wall second).
     """
+    from factory_twin.errors import FactoryTwinError
+    from factory_twin.model.config import load_plant
+
+    path = Path(plant) if plant else find_demo_plant()
+    doc = load_plant(path)  # ConfigError -> the CLI prints every problem, exit 2
+    if (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
+            and not os.environ.get("WAYLAND_DISPLAY")
+            and os.environ.get("QT_QPA_PLATFORM", "") in ("", "xcb", "wayland")):
+        msg = ("no display to open the window on (DISPLAY is not set): run it in a desktop "
+               "session, or headless under Xvfb: xvfb-run -a factory-twin ...")
+        raise FactoryTwinError(msg)
+
     import pyvista as pv
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
-
-    from factory_twin.model.config import load_plant
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
@@ -51,15 +61,11 @@ def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | Non
 
     from factory_twin.ui.qt_main_window import MainWindow
 
-    path = Path(plant) if plant else find_demo_plant()
-    doc = load_plant(path)  # ConfigError -> the CLI prints every problem, exit 2
     if simulator is None:
         simulator = plant is None
     overrides: dict[str, str] = {}
     if endpoint:
         if not doc.spec.endpoints:
-            from factory_twin.errors import FactoryTwinError
-
             msg = f"{path}: the plant lists no endpoints, so --endpoint has nothing to replace"
             raise FactoryTwinError(msg)
         overrides = {doc.spec.endpoints[0].id: endpoint}
