@@ -135,7 +135,9 @@ class StepOverlay:
         self.marker_actor = self._overlay_actor("marker_actor", marker,
                                                 SAFETY_COLOR if safety else LEADER_COLOR)
         self.leader_actor = self._overlay_actor("leader_actor", pv.Line(anchor, lp), LEADER_COLOR)
-        self.label_text = wrap_callout(title, text)
+        # about 8 px per character: keep the callout within half the view's width
+        width_px = self.plotter.window_size[0] or 800
+        self.label_text = wrap_callout(title, text, max(18, min(WRAP, int(width_px * 0.5 / 8))))
         self.label_actor = p.add_point_labels(
             np.array([lp]), [self.label_text], name="maintain_callout", font_size=13,
             text_color="#ffffff", shape_color="#7a1f1f" if safety else "#1f2d3d",
