@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from _server_support import find_free_port, wait_until
+from _server_support import WATCHDOG_S, find_free_port, wait_until
 from asyncua import Client, ua
 from asyncua.ua.uaerrors import UaStatusCodeError
 
@@ -60,7 +60,7 @@ def other_alarmed_tool(spec: PlantSpec, not_these: set[str]) -> tuple[str, str, 
 async def test_address_space_follows_the_convention(
     demo_server: PlantServer, demo_spec: PlantSpec
 ) -> None:
-    async with Client(demo_server.endpoint_url) as c:
+    async with Client(demo_server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         ns = await c.get_namespace_index(NAMESPACE_URI)
         assert ns == demo_server.namespace_index
         ns_array = await c.get_namespace_array()
@@ -146,7 +146,7 @@ async def test_values_and_states_reach_clients(
     eq = demo_spec.equipment[-1].id
     et = demo_spec.equipment_type(demo_spec.tool(eq).type)
     ns = demo_server.namespace_index
-    async with Client(demo_server.endpoint_url) as c:
+    async with Client(demo_server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         handler = EventCollector()
         sub = await c.create_subscription(50, handler)
         e10 = c.get_node(f"ns={ns};s={eq}.State.E10State")
@@ -195,7 +195,7 @@ async def test_limit_alarm_events_severity_and_acknowledge(
     demo_server: PlantServer, demo_spec: PlantSpec
 ) -> None:
     eq, tag, hi, hihi = alarmed_tag(demo_spec)
-    async with Client(demo_server.endpoint_url) as c:
+    async with Client(demo_server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         handler = EventCollector()
         sub = await c.create_subscription(50, handler)
         await sub.subscribe_alarms_and_conditions(c.nodes.server, ua.ObjectIds.AlarmConditionType)
@@ -293,7 +293,7 @@ async def test_fault_alarm_from_machine_object_and_condition_refresh(
 ) -> None:
     eq = demo_spec.equipment[1].id
     ns = demo_server.namespace_index
-    async with Client(demo_server.endpoint_url) as c:
+    async with Client(demo_server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         machine_events = EventCollector()
         sub = await c.create_subscription(50, machine_events)
         await sub.subscribe_events(c.get_node(ua.NodeId(eq, ns)), ua.ObjectIds.AlarmConditionType)
@@ -355,7 +355,7 @@ async def test_hold_resume_methods_and_refusals(
             raise RuntimeError("the model broke")
         return False
 
-    async with Client(demo_server.endpoint_url) as c:
+    async with Client(demo_server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         tool = c.get_node(ua.NodeId(eq, ns))
         with pytest.raises(UaStatusCodeError, match="BadNotImplemented"):
             await tool.call_method(f"{ns}:Hold")  # no hook: nothing to hold
@@ -387,7 +387,7 @@ async def test_client_writes_are_refused_by_default(
 ) -> None:
     eq, tag, _, _ = alarmed_tag(demo_spec)
     ns = demo_server.namespace_index
-    async with Client(demo_server.endpoint_url) as c:
+    async with Client(demo_server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         node = c.get_node(f"ns={ns};s={eq}.Parameters.{tag}")
         with pytest.raises(UaStatusCodeError, match="BadUserAccessDenied"):
             await node.write_value(ua.DataValue(ua.Variant(1.0, ua.VariantType.Double)))
@@ -409,7 +409,7 @@ async def test_allowed_client_writes_reach_the_hook_and_the_limits(mini_spec: Pl
     written: list[tuple[str, str, Any]] = []
     server.on_write = lambda eq, tag, v: written.append((eq, tag, v))
     eq, tag, hi, _ = alarmed_tag(mini_spec)
-    async with server, Client(server.endpoint_url) as c:
+    async with server, Client(server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         ns = await c.get_namespace_index(NAMESPACE_URI)
         node = await c.nodes.objects.get_child(
             [f"{ns}:Machines", f"{ns}:{eq}", f"{ns}:Parameters", f"{ns}:{tag}"]
@@ -456,7 +456,7 @@ async def test_two_clients_one_slow_update_batch(
     et = demo_spec.equipment_type(demo_spec.tool(eq).type)
     t = next(t for t in et.tags if t.data_type is TagType.FLOAT)
     ns = demo_server.namespace_index
-    async with Client(demo_server.endpoint_url) as c:
+    async with Client(demo_server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         node = c.get_node(f"ns={ns};s={eq}.Parameters.{t.name}")
         batch = [TagUpdate(eq, t.name, float(i), 200.0) for i in range(20_000)]
         task = asyncio.create_task(demo_server.apply(batch))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _server_support import find_free_port
+from _server_support import WATCHDOG_S, find_free_port
 from asyncua import Client
 
 from factory_twin.app.commands.serve import endpoint_with_port, split_equipment
@@ -58,7 +58,7 @@ async def test_serve_runs_until_ctrl_c(tmp_path: Path) -> None:
         lines = await _read_until(proc, "Ctrl-C stops")
         assert any(f"endpoint: {url}" in ln for ln in lines), lines
         assert any("3 tools, 2 tags" in ln for ln in lines), lines
-        async with Client(url) as c:
+        async with Client(url, watchdog_intervall=WATCHDOG_S) as c:
             ns = await c.get_namespace_index(NAMESPACE_URI)
             assert (
                 await c.get_node(f"ns={ns};s=LITHO-01.Identification.Location").read_value()
@@ -155,7 +155,7 @@ async def test_split_serves_each_tool_once() -> None:
             assert any(u in ln for ln in lines), lines
         served: list[str] = []
         for u in urls:
-            async with Client(u) as c:
+            async with Client(u, watchdog_intervall=WATCHDOG_S) as c:
                 ns = await c.get_namespace_index(NAMESPACE_URI)
                 machines = await c.nodes.objects.get_child(f"{ns}:Machines")
                 served += [

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _server_support import find_free_port, synthetic_spec
+from _server_support import WATCHDOG_S, find_free_port, synthetic_spec
 from asyncua import Client
 
 from factory_twin.model.events import TagUpdate
@@ -101,7 +101,7 @@ async def test_10000_tag_address_space_builds_fast() -> None:
     async with server:
         # ~4 nodes a tag (value, EURange, EngineeringUnits, limit conditions) plus tool nodes
         assert server.node_count > 30_000
-        async with Client(server.endpoint_url) as c:
+        async with Client(server.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
             ns = server.namespace_index
             last = c.get_node(f"ns={ns};s=T00199.Parameters.t049.EURange")
             assert (await last.read_value()).High == 10.0

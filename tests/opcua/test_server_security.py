@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _server_support import find_free_port
+from _server_support import WATCHDOG_S, find_free_port
 from asyncua import Client, ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
@@ -34,7 +34,7 @@ async def client_cert(directory: Path) -> tuple[Path, Path]:
 
 
 async def secure_client(url: str, cert: Path, key: Path, mode: ua.MessageSecurityMode) -> Client:
-    c = Client(url, timeout=10)
+    c = Client(url, timeout=10, watchdog_intervall=WATCHDOG_S)
     c.application_uri = CLIENT_URI
     await c.set_security(SecurityPolicyBasic256Sha256, str(cert), str(key), mode=mode)
     return c
@@ -66,7 +66,7 @@ async def test_sign_and_encrypt_works_and_no_security_is_refused(
             )
 
         # A client without security finds no endpoint it may use and is told why.
-        plain = Client(server.endpoint_url, timeout=5)
+        plain = Client(server.endpoint_url, timeout=5, watchdog_intervall=WATCHDOG_S)
         with pytest.raises(ua.UaError) as err:
             async with plain:
                 await plain.nodes.server.read_browse_name()
@@ -143,18 +143,18 @@ async def test_users_file_logins(mini_spec: PlantSpec, tmp_path: Path) -> None:
     )
     async with server:
         for name, pw in (("operator", "s3cret"), ("trainer", "plain")):
-            c = Client(server.endpoint_url, timeout=10)
+            c = Client(server.endpoint_url, timeout=10, watchdog_intervall=WATCHDOG_S)
             c.set_user(name)
             c.set_password(pw)
             async with c:
                 assert await c.get_namespace_index(NAMESPACE_URI) == server.namespace_index
-        bad = Client(server.endpoint_url, timeout=10)
+        bad = Client(server.endpoint_url, timeout=10, watchdog_intervall=WATCHDOG_S)
         bad.set_user("operator")
         bad.set_password("wrong")
         with pytest.raises(ua.UaError, match=r"BadUserAccessDenied|BadIdentityToken"):
             async with bad:
                 pass
-        anonymous = Client(server.endpoint_url, timeout=10)
+        anonymous = Client(server.endpoint_url, timeout=10, watchdog_intervall=WATCHDOG_S)
         with pytest.raises(ua.UaError, match=r"BadIdentityToken|BadUserAccessDenied"):
             async with anonymous:
                 pass

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from _server_support import find_free_port, wait_until
+from _server_support import WATCHDOG_S, find_free_port, wait_until
 from asyncua import Client, ua
 from asyncua.ua.uaerrors import UaStatusCodeError
 
@@ -55,7 +55,7 @@ class Collector:
 async def test_values_and_states_move(
     simulator: EmbeddedPlantSimulator, demo_spec: PlantSpec
 ) -> None:
-    async with Client(simulator.endpoint_url) as c:
+    async with Client(simulator.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         ns = await c.get_namespace_index(NAMESPACE_URI)
         handler = Collector()
         sub = await c.create_subscription(50, handler)
@@ -95,7 +95,7 @@ async def test_hold_and_resume_reach_the_simulation(
     simulator: EmbeddedPlantSimulator, demo_spec: PlantSpec
 ) -> None:
     eq = demo_spec.equipment[0].id
-    async with Client(simulator.endpoint_url) as c:
+    async with Client(simulator.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         ns = await c.get_namespace_index(NAMESPACE_URI)
         tool = c.get_node(ua.NodeId(eq, ns))
         name = c.get_node(f"ns={ns};s={eq}.State.E10StateName")
@@ -138,7 +138,7 @@ async def test_forced_tag_raises_an_alarm_and_client_writes_drive_the_tag(
         if eq:
             break
     assert eq is not None and tag is not None
-    async with Client(simulator.endpoint_url) as c:
+    async with Client(simulator.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         ns = await c.get_namespace_index(NAMESPACE_URI)
         handler = Collector()
         sub = await c.create_subscription(50, handler)
@@ -174,7 +174,7 @@ async def test_restart_keeps_plant_time(simulator: EmbeddedPlantSimulator) -> No
     await simulator.start()
     assert simulator.running
     assert simulator.now_s >= t_stop
-    async with Client(simulator.endpoint_url) as c:
+    async with Client(simulator.endpoint_url, watchdog_intervall=WATCHDOG_S) as c:
         assert await c.get_namespace_index(NAMESPACE_URI) == simulator.server.namespace_index
 
 
