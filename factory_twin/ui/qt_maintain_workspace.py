@@ -357,6 +357,10 @@ class QtMaintainWorkspace(QWidget):
         if self.export_dialog is not None and self.export_dialog.state == "running":
             self.export_dialog.cancel()
             self.export_dialog.wait()
+        try:
+            self.controller.plant_changed.disconnect(self.set_document)
+        except (TypeError, ValueError, RuntimeError):
+            logger.debug("plant_changed was not connected")
         self.view.close_view()
 
 

@@ -10,7 +10,8 @@ import pytest
 
 pytest.importorskip("pyvistaqt")
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt
+from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from factory_twin.app.controller import Controller
@@ -183,8 +184,13 @@ def test_authoring_pick_add_reorder_undo_save_reload(qtbot, win, plant):
     ws.view.plotter.render()
     ed.pick_button.click()
     assert ws.picking
+    # a real click on the tube in the 3-D view (VTK display pixels -> Qt widget pixels)
     x, y = ws.overlay.display_of(anchor)
-    assert ws.pick_component_at(x, y) == "quartz tube"
+    widget = ws.view.plotter.interactor
+    ratio = widget.devicePixelRatioF() or 1.0
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(round(x / ratio), round(widget.height() - y / ratio)))
+    qtbot.waitUntil(lambda: ws.last_pick is not None, timeout=3000)
     assert not ws.picking and ws.last_pick == ("FURN-02", "quartz tube")
     assert ed.procedure().steps[1].component == "quartz tube"
     # add a step after it and fill it in
