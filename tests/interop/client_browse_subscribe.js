@@ -1,6 +1,6 @@
 // node-opcua client against factory_twin's plant simulator server (an independent OPC UA stack).
 //
-// usage: node client_browse_subscribe.js URL EQUIPMENT [none|sign|sign-encrypt] [SECONDS]
+// usage: node client_browse_subscribe.js URL EQUIPMENT [none|sign|sign-encrypt] [SECONDS] [ack]
 //
 // Connects, browses Objects/Machines, reads EQUIPMENT's Identification, subscribes to its
 // Parameters and to alarm events on the Server object, then prints one JSON object per line:
@@ -9,7 +9,9 @@
 //   {"type":"data","tag":"...","value":x}
 //   {"type":"event","sourceName":"...","severity":n,"conditionName":"...","message":"...","active":true}
 //   {"type":"done","data":n,"events":n}
-// It stops after SECONDS (default 20) or once it saw an event of EQUIPMENT and 3+ data changes.
+//   {"type":"ack","status":"Good"}       -- with "ack": Acknowledge called on the first alarm
+// It stops after SECONDS (default 20) or once it saw an event of EQUIPMENT and 3+ data changes
+// (with "ack": and the acknowledged state of that alarm).
 "use strict";
 
 const os = require("os");
@@ -23,6 +25,7 @@ const {
   ClientMonitoredItem,
   constructEventFilter,
   OPCUACertificateManager,
+  DataType,
 } = require("node-opcua");
 
 const NS_URI = "urn:factory-twin:plant";
@@ -32,7 +35,7 @@ function out(obj) {
 }
 
 async function main() {
-  const [url, equipment, security = "none", seconds = "20"] = process.argv.slice(2);
+  const [url, equipment, security = "none", seconds = "20", ack = ""] = process.argv.slice(2);
   if (!url || !equipment) {
     console.error("usage: node client_browse_subscribe.js URL EQUIPMENT [none|sign|sign-encrypt] [SECONDS]");
     process.exit(2);
@@ -106,7 +109,10 @@ async function main() {
         out({ type: "data", tag: t.browseName.name, value: dv.value.value, status: dv.statusCode.name });
       });
     }
-    const fields = ["EventId", "SourceName", "Severity", "Message", "ConditionName", "ActiveState.Id", "AckedState.Id", "Retain"];
+    const fields = [
+      "EventId", "SourceName", "Severity", "Message", "ConditionName", "ActiveState.Id",
+      "AckedState.Id", "Retain", "ConditionId",
+    ];
     const filter = constructEventFilter(fields);
     const evItem = ClientMonitoredItem.create(
       sub,
@@ -114,10 +120,14 @@ async function main() {
       { samplingInterval: 0, discardOldest: true, queueSize: 100, filter },
       TimestampsToReturn.Both
     );
+    let toAck = null;
+    let acked = false;
     evItem.on("changed", (values) => {
       const v = values.map((x) => x.value);
       events += 1;
       if (v[1] === equipment) ownEvent = true;
+      if (v[1] === equipment && v[5] === true && v[6] === false && !toAck) toAck = { eventId: v[0], conditionId: v[8] };
+      if (v[1] === equipment && v[6] === true) acked = true;
       out({
         type: "event",
         sourceName: v[1],
@@ -133,7 +143,20 @@ async function main() {
     out({ type: "ready" });
 
     const deadline = Date.now() + Number(seconds) * 1000;
-    while (Date.now() < deadline && !(ownEvent && data >= 3)) {
+    let ackSent = false;
+    while (Date.now() < deadline && !(ownEvent && data >= 3 && (!ack || acked))) {
+      if (ack && toAck && !ackSent) {
+        ackSent = true;
+        const result = await session.call({
+          objectId: toAck.conditionId,
+          methodId: "ns=0;i=9111", // AcknowledgeableConditionType.Acknowledge
+          inputArguments: [
+            { dataType: DataType.ByteString, value: toAck.eventId },
+            { dataType: DataType.LocalizedText, value: { text: "acknowledged from node-opcua" } },
+          ],
+        });
+        out({ type: "ack", status: result.statusCode.name });
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     out({ type: "done", data, events });

@@ -1,4 +1,6 @@
-"""node-opcua (an independent OPC UA stack) as a client of our plant simulator server.
+"""node-opcua (an independent OPC UA stack) as a client of our plant simulator server:
+it browses Objects/Machines, subscribes to a tool's Parameters and to alarm events on the
+Server object, and acknowledges the alarm it receives.
 
 Marked ``interop``; skipped when ``node`` or ``tests/interop/node_modules`` is missing
 (install with ``npm ci --prefix tests/interop``).
@@ -41,7 +43,7 @@ def _free_port() -> int:
 
 
 async def _run_node_client(
-    server: PlantServer, equipment: str, security: str, pki: Path, on_ready: Any
+    server: PlantServer, equipment: str, security: str, pki: Path, on_ready: Any, ack: bool = False
 ) -> list[dict[str, Any]]:
     env = dict(os.environ, NODE_OPCUA_PKI=str(pki))
     proc = await asyncio.create_subprocess_exec(
@@ -51,6 +53,7 @@ async def _run_node_client(
         equipment,
         security,
         "40",
+        *(["ack"] if ack else []),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
@@ -101,7 +104,7 @@ async def test_node_opcua_client_browses_subscribes_and_gets_alarms(
         await server.apply([TagUpdate(eq, tag, hi + 1.0, 10.0)])
 
     async with server:
-        lines = await _run_node_client(server, eq, security, tmp_path / "node_pki", act)
+        lines = await _run_node_client(server, eq, security, tmp_path / "node_pki", act, ack=True)
 
     browse = next(m for m in lines if m["type"] == "browse")
     assert set(browse["machines"]) == {e.id for e in spec.equipment}
@@ -117,5 +120,10 @@ async def test_node_opcua_client_browses_subscribes_and_gets_alarms(
     assert ev["severity"] == SEVERITY["hi"]
     assert ev["message"].startswith(f"{tag}.hi: ")
     assert ev["active"] is True and ev["acked"] is False
+    # node-opcua acknowledged the alarm (ConditionId + EventId it received) and saw the result.
+    assert [m["status"] for m in lines if m["type"] == "ack"] == ["Good"]
+    assert any(m["acked"] for m in events), events
+    acks = [a for a in server.alarm_log if a.code == f"{tag}.hi" and a.acked]
+    assert acks and acks[0].comment == "acknowledged from node-opcua"
     done = lines[-1]
-    assert done["type"] == "done" and done["events"] >= 1
+    assert done["type"] == "done" and done["events"] >= 2
