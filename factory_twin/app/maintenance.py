@@ -306,9 +306,11 @@ class ProcedureSession:
         sess = cls(log, spec, start["equipment"], proc, session_id, start.get("technician") or "")
         for r in recs:
             kind = r.get("kind")
+            if kind in ("finish", "abort"):
+                sess.finished = kind
+                continue
             k = r.get("step")
-            if kind in ("ack", "step_start", "signoff") and not (
-                    isinstance(k, int) and 0 <= k < len(proc.steps)):
+            if not (isinstance(k, int) and 0 <= k < len(proc.steps)):
                 continue
             if kind == "ack":
                 sess.status[k].acknowledged.add(int(r["note"]))
@@ -320,8 +322,6 @@ class ProcedureSession:
                     value=r.get("value"), within_limits=r.get("within_limits"),
                     out_of_limit_confirmed=bool(r.get("out_of_limit_confirmed")),
                     comment=r.get("comment", ""))
-            elif kind in ("finish", "abort"):
-                sess.finished = kind
         sess.current = sess.first_open_step()
         return sess
 
@@ -424,8 +424,9 @@ class ProcedureSession:
         if not name:
             msg = f"step {k + 1}: enter the name of the technician who signs it off"
             raise MaintenanceError(msg)
-        if self.status[k].signoff is not None:
-            msg = f"step {k + 1} is signed off already by {self.status[k].signoff.technician}"
+        prior = self.status[k].signoff
+        if prior is not None:
+            msg = f"step {k + 1} is signed off already by {prior.technician}"
             raise MaintenanceError(msg)
         if not self.is_started(k):
             msg = f"step {k + 1} '{step.title}' has not been started"
@@ -438,8 +439,8 @@ class ProcedureSession:
         elif value is not None:
             value = float(value)
         ok = check_value(acc, value)
-        if ok is False and not confirm_out_of_limit:
-            msg = (f"step {k + 1}: {acc.quantity} {value:g} {acc.unit} is outside the limits "  # type: ignore[union-attr]
+        if ok is False and not confirm_out_of_limit and acc is not None and value is not None:
+            msg = (f"step {k + 1}: {acc.quantity} {value:g} {acc.unit} is outside the limits "
                    f"{limits_text(acc)}; confirm to record it")
             raise MaintenanceError(msg)
         so = SignOff(step=k, technician=name, signed_at=_now_iso(), value=value,
