@@ -66,6 +66,7 @@ class QtDetailPanel(QWidget):
 
     fly_to_requested = Signal(str)
     method_requested = Signal(str, str)  # equipment, method
+    write_requested = Signal(str, str)  # equipment, tag (double-click on a tag row)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,6 +116,8 @@ class QtDetailPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setStretchLastSection(True)
+        self.table.cellDoubleClicked.connect(self._on_cell_double_clicked)
+        self.table.setToolTip("double-click a writable tag to write it (if the endpoint allows)")
         split.addWidget(self.table)
         trend_box = QWidget()
         tl = QHBoxLayout(trend_box)
@@ -209,6 +212,11 @@ class QtDetailPanel(QWidget):
         self._rebuild_curves()
         self._dirty = True
         self.refresh()
+
+    def _on_cell_double_clicked(self, row: int, _col: int) -> None:
+        item = self.table.item(row, 0)
+        if self.tool and item is not None:
+            self.write_requested.emit(self.tool, item.text())
 
     def chosen_trend_tags(self) -> list[str]:
         """Return the tags currently trended."""

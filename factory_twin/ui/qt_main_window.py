@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
         self.alarms.journal_requested.connect(self.journal_dialog)
         self.detail.fly_to_requested.connect(self.view.fly_to_tool)
         self.detail.method_requested.connect(self.call_method)
+        self.detail.write_requested.connect(self.write_tag)
         self.monitor.replay_bar.seek_requested.connect(self.controller.seek_replay)
 
     # ------------------------------------------------------------------ settings
@@ -490,6 +491,42 @@ class MainWindow(QMainWindow):
         self.when_done(fut, lambda ok: self.statusBar().showMessage(
             f"{method} {equipment}: {'done' if ok else 'refused'}", 4000),
             lambda exc: self._show_error(f"{method} failed", exc))
+
+    def write_tag(self, equipment: str, tag: str) -> None:
+        """Write a tag value after confirmation; off unless the plant file enables writes."""
+        st = self.controller.state
+        spec = st.tag_spec(equipment, tag) if st is not None else None
+        if spec is None or not spec.writable:
+            self.statusBar().showMessage(f"{equipment}.{tag} is not a writable tag", 4000)
+            return
+        if not self.controller.writes_enabled(equipment):
+            QMessageBox.information(
+                self, f"Write {equipment}.{tag}",
+                f"Writes to {equipment} are disabled: its endpoint has writes_enabled: false in "
+                "the plant file.")
+            return
+        cur = st.tags.get((equipment, tag)) if st is not None else None
+        start = float(cur.value) if cur is not None and isinstance(cur.value, (int, float)) else 0.0
+        lo, hi = (spec.normal_range or (-1e12, 1e12))
+        value, ok = QInputDialog.getDouble(
+            self, f"Write {equipment}.{tag}", f"New value ({spec.unit or 'no unit'}):", start,
+            min(lo, start) - abs(hi - lo) * 10 - 1e6, max(hi, start) + abs(hi - lo) * 10 + 1e6, 4)
+        if not ok:
+            return
+        if QMessageBox.question(
+                self, "Confirm write",
+                f"Write {value:g} {spec.unit} to {equipment}.{tag} on the live server?\n"
+                f"This is logged with your user name ({self.controller.user}).") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            fut = self.controller.request_write(equipment, tag, value)
+        except FactoryTwinError as exc:
+            self._show_error("Write failed", exc)
+            return
+        self.when_done(fut, lambda _r: self.statusBar().showMessage(
+            f"wrote {value:g} to {equipment}.{tag}", 4000),
+            lambda exc: self._show_error("Write failed", exc))
 
     def journal_dialog(self) -> None:
         """Open the alarm journal."""

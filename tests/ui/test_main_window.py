@@ -142,3 +142,11 @@ def test_panels_stay_responsive_with_a_large_batch(qtbot, tmp_path, mini_plant_p
     assert dt < 1.0, f"{dt:.2f} s for 10,000 updates"
     assert len(c.state.history[("ETCH-01", "chamber_pressure")]) == c.state.history_len
     w.close()
+
+
+def test_tag_writes_are_off_by_default(qtbot, tmp_path, mini_plant_path):
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    w.write_tag("ETCH-01", "chamber_pressure")  # not writable in the plant file
+    assert "not a writable tag" in w.statusBar().currentMessage()
+    assert not w.controller.writes_enabled("ETCH-01")
+    w.close()

@@ -153,6 +153,20 @@ def test_connection_dialog_tests_endpoints_before_saving(live: MainWindow) -> No
     dlg.reject()
 
 
+def test_writes_are_refused_when_the_endpoint_disables_them(live: MainWindow) -> None:
+    from factory_twin.opcua.client import WriteRefused
+
+    c = live.controller
+    tool = c.state.ids[0]
+    tag = next(iter(c.state.tags_of(tool)))
+    assert not c.writes_enabled(tool)
+    fut = c.request_write(tool, tag, 1.0)
+    wait_until(fut.done, 20, "the write attempt")
+    assert isinstance(fut.exception(), WriteRefused)
+    assert "disabled" in str(fut.exception())
+    assert any(r.result.startswith("refused") for r in c.client.write_log())
+
+
 def test_alarm_from_server_shows_and_acknowledge_reaches_server(live: MainWindow) -> None:
     c = live.controller
     tool = "ETCH-01"  # broken down by the test above: the server raised its fault alarm
