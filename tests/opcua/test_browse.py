@@ -55,7 +55,7 @@ async def test_browse_errors_are_clear(capsys) -> None:
     err = capsys.readouterr().err
     assert f"cannot connect to opc.tcp://127.0.0.1:{port}/x/: connection refused" in err
     assert "Traceback" not in err
-    assert await cli("browse", "http://example.com/") == 1
+    assert await cli("browse", "http://example.com/") == 2  # bad input
     assert "must look like opc.tcp://" in capsys.readouterr().err
 
 

@@ -150,3 +150,14 @@ async def test_record_survives_server_restart_and_sigint(tmp_path: Path) -> None
     assert conn["connected"].tolist().count(False) >= 2  # lost, then stopped
     gaps = conn["gap_s"].dropna().tolist()
     assert len(gaps) == 1 and gaps[0] > 0.5
+
+
+def test_duration_strings() -> None:
+    from factory_twin.app.commands.record import parse_duration
+
+    assert [parse_duration(t) for t in ("30s", "10m", "1h", "2d", "90", "1.5h")] == [
+        30.0, 600.0, 3600.0, 172800.0, 90.0, 5400.0,
+    ]  # fmt: skip
+    for bad in ("", "0s", "-1m", "5x", "1 hour"):
+        with pytest.raises(FactoryTwinError, match="duration must look like"):
+            parse_duration(bad)

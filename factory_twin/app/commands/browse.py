@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from factory_twin.errors import ConnectionFailed, FactoryTwinError
+from factory_twin.errors import ConfigError, ConnectionFailed, FactoryTwinError
 from factory_twin.model.schema import SecurityMode
 
 if TYPE_CHECKING:
@@ -48,11 +48,11 @@ def connect_options(args: argparse.Namespace, url: str) -> ConnectOptions:
 
     if not url.startswith("opc.tcp://"):
         msg = f"endpoint must look like opc.tcp://host:port/path, got {url!r}"
-        raise FactoryTwinError(msg)
+        raise ConfigError([msg])
     password = args.password or os.environ.get("FACTORY_TWIN_PASSWORD")
     if args.user and password is None:
         msg = f"user {args.user!r} needs a password (--password or $FACTORY_TWIN_PASSWORD)"
-        raise FactoryTwinError(msg)
+        raise ConfigError([msg])
     return ConnectOptions(
         url,
         SecurityMode(args.security),
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     """Browse and print; 0 on success, 1 if the server cannot be reached, 2 on bad input."""
     if args.depth < 0:
         msg = f"--depth must be 0 or more, got {args.depth}"
-        raise FactoryTwinError(msg)
+        raise ConfigError([msg])
     opts = connect_options(args, args.endpoint)
     root = None
     if args.root:
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             root = parse_node_id(args.root)
         except ValueError as exc:
-            raise FactoryTwinError(str(exc)) from None
+            raise ConfigError([str(exc)]) from None
     quiet_asyncua(args)
     lines = asyncio.run(_browse(opts, root, args.depth, args.filter, args.server_node))
     for line in lines:

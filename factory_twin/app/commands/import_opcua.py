@@ -20,7 +20,7 @@ from factory_twin.app.commands.browse import (
     connect_options,
     quiet_asyncua,
 )
-from factory_twin.errors import ConnectionFailed, FactoryTwinError
+from factory_twin.errors import ConfigError, ConnectionFailed, FactoryTwinError
 from factory_twin.model.schema import SecurityMode
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     opts = connect_options(args, args.endpoint)
     if args.output.suffix.lower() not in (".yaml", ".yml"):
         msg = f"output must be a .yaml file, got {args.output}"
-        raise FactoryTwinError(msg)
+        raise ConfigError([msg])
     quiet_asyncua(args)
     machines = asyncio.run(_discover(opts, args.depth))
     from factory_twin.opcua.discovery import plant_from_machines, write_plant

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from factory_twin.errors import FactoryTwinError
+from factory_twin.errors import ConfigError
 from factory_twin.model.config import load_plant
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def parse_duration(text: str) -> float:
     m = _DURATION.match(text)
     if not m or float(m.group(1)) <= 0:
         msg = f"duration must look like 30s, 10m, 1h or 2d (a positive number), got {text!r}"
-        raise FactoryTwinError(msg)
+        raise ConfigError([msg])
     return float(m.group(1)) * _UNIT_S[m.group(2) or "s"]
 
 
@@ -49,7 +49,7 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
         eid, sep, url = item.partition("=")
         if not sep or not eid or not url.startswith("opc.tcp://"):
             msg = f"--endpoint needs ID=opc.tcp://host:port/path, got {item!r}"
-            raise FactoryTwinError(msg)
+            raise ConfigError([msg])
         out[eid] = url
     return out
 
@@ -96,16 +96,16 @@ def run(args: argparse.Namespace) -> int:
         user, sep2, pw = up.partition(":")
         if not (sep and sep2 and eid and user):
             msg = f"--credentials needs ID=USER:PASSWORD, got {item!r}"
-            raise FactoryTwinError(msg)
+            raise ConfigError([msg])
         creds[eid] = (user, pw)
     if args.out.suffix.lower() != ".parquet":
         msg = f"--out must be a .parquet file, got {args.out}"
-        raise FactoryTwinError(msg)
+        raise ConfigError([msg])
     doc = load_plant(args.plant)
     spec = doc.spec
     if not any(e.opcua is not None for e in spec.equipment):
         msg = f"{args.plant}: no equipment is bound to an OPC UA endpoint (nothing to record)"
-        raise FactoryTwinError(msg)
+        raise ConfigError([msg])
     if not getattr(args, "verbose", 0):
         # our own status lines say what happens; asyncua's tracebacks on a lost server do not
         logging.getLogger("asyncua").setLevel(logging.CRITICAL)
