@@ -80,7 +80,6 @@ class QtSceneView(QWidget):
         """Build the scene of a plant (replaces the previous one)."""
         self.plotter.clear()
         self.plotter.clear_actors()
-        self.plotter.enable_lightkit()  # clear() removed the lights
         self._dark = dark
         if geometry is not None and len(geometry.ids) != len(spec.equipment):
             geometry = None

@@ -367,6 +367,13 @@ class FabScene:
             preference="cell",
         )
         self.tools_actor.mapper.scalar_visibility = True
+        # categorical colours: no colour-texture interpolation (and it halves the cost on
+        # software GL); one headlight instead of the five-light kit, for the same reason
+        self.tools_actor.mapper.SetInterpolateScalarsBeforeMapping(False)
+        p.remove_all_lights()
+        p.add_light(pv.Light(light_type="headlight", intensity=1.0))
+        self.tools_actor.prop.ambient = 0.25
+        self.tools_actor.prop.diffuse = 0.8
         # markers over stale tools: one mesh, rebuilt only when the stale set changes
         # (built now, hidden: adding an actor mid-session costs a visible stall)
         self.stale_mesh = octahedra(np.zeros((1, 3)), 0.4)
