@@ -175,7 +175,10 @@ class StepOverlay:
         elif a is not None:
             name = {"highlight_actor": "maintain_highlight", "marker_actor": "maintain_anchor",
                     "leader_actor": "maintain_leader", "label_actor": "maintain_callout"}[attr]
-            self.plotter.remove_actor(name, reset_camera=False, render=False)
+            self.plotter.remove_actor(name, reset_camera=False, render=False)  # type: ignore[arg-type]
+            if attr == "label_actor":  # pyvista adds the label's point as a second actor
+                for part in ("points", "labels"):
+                    self.plotter.remove_actor(f"{name}-{part}", reset_camera=False, render=False)  # type: ignore[arg-type]
             setattr(self, attr, None)
 
     def clear(self) -> None:

@@ -186,7 +186,8 @@ class QtProcedureBrowser(QWidget):
     def select_procedure(self, proc_id: str, *, emit: bool = True) -> bool:
         """Select a procedure row by id."""
         for r in range(self.table.rowCount()):
-            if self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == proc_id:
+            it = self.table.item(r, 0)
+            if it is not None and it.data(Qt.ItemDataRole.UserRole) == proc_id:
                 self.table.blockSignals(not emit)
                 self.table.selectRow(r)
                 self.table.blockSignals(False)

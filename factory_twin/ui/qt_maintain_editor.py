@@ -424,7 +424,7 @@ class QtProcedureEditor(QWidget):
                 ov = {k: x for k, x in ov.items() if x is not None and (x != "" or k == "unit")}
                 v = {"unit": "", **v}
             if key == "duration_s":
-                if abs(float(ov) - float(v)) > 0.051 * 60:
+                if abs(float(ov or 0.0) - float(v)) > 0.051 * 60:
                     return True
                 continue
             if ov != v:
@@ -460,7 +460,8 @@ class QtProcedureEditor(QWidget):
                 changed[key] = v
         if not changed:
             return False
-        return self._run(lambda: m.set_step_fields(self.spec, proc.id, k, **changed))
+        spec = self.spec
+        return self._run(lambda: m.set_step_fields(spec, proc.id, k, **changed))
 
     def set_component(self, name: str) -> bool:
         """Set the current step's component (from a 3-D pick) as an undoable edit."""
@@ -474,7 +475,8 @@ class QtProcedureEditor(QWidget):
         if proc.steps[self.step_index].component == name:
             return False
         k = self.step_index
-        return self._run(lambda: m.set_step_fields(self.spec, proc.id, k, component=name))
+        spec = self.spec
+        return self._run(lambda: m.set_step_fields(spec, proc.id, k, component=name))
 
     def _on_procedure_fields_edited(self) -> None:
         if self._loading:
@@ -487,7 +489,8 @@ class QtProcedureEditor(QWidget):
                "alarm_codes": _split(self.alarms_edit.text())}
         changed = {k: v for k, v in new.items() if getattr(proc, k) != v}
         if changed:
-            self._run(lambda: m.set_procedure_fields(self.spec, proc.id, **changed))
+            spec = self.spec
+            self._run(lambda: m.set_procedure_fields(spec, proc.id, **changed))
 
     def add_step(self, component: str | None = None, title: str = "New step") -> bool:
         """Insert a new step after the current one."""
@@ -496,7 +499,8 @@ class QtProcedureEditor(QWidget):
             return False
         comp = component or self.component_combo.currentText() or proc.steps[self.step_index].component
         k = min(self.step_index + 1, len(proc.steps))
-        return self._run(lambda: m.insert_step(self.spec, proc.id, k,
+        spec = self.spec
+        return self._run(lambda: m.insert_step(spec, proc.id, k,
                                                {"title": title, "component": comp}))
 
     def remove_current_step(self) -> bool:
@@ -505,14 +509,16 @@ class QtProcedureEditor(QWidget):
         if proc is None or self.spec is None:
             return False
         k = self.step_index
-        return self._run(lambda: m.remove_step(self.spec, proc.id, k))
+        spec = self.spec
+        return self._run(lambda: m.remove_step(spec, proc.id, k))
 
     def move_step(self, src: int, dst: int) -> bool:
         """Move a step (what a drag and drop in the step list does)."""
         proc = self.procedure()
         if proc is None or self.spec is None or src == dst:
             return False
-        return self._run(lambda: m.move_step(self.spec, proc.id, src, dst))
+        spec = self.spec
+        return self._run(lambda: m.move_step(spec, proc.id, src, dst))
 
     def _on_rows_moved(self, _parent: QModelIndex, start: int, _end: int, _dest: QModelIndex,
                        row: int) -> None:
@@ -522,7 +528,11 @@ class QtProcedureEditor(QWidget):
         # rebuild the list from the spec once the view has finished its own move
         from PySide6.QtCore import QTimer
 
-        QTimer.singleShot(0, lambda: self.move_step(start, dst) or self._load_procedure())
+        def move() -> None:
+            if not self.move_step(start, dst):
+                self._load_procedure()  # put the list back as the spec has it
+
+        QTimer.singleShot(0, move)
 
     def new_procedure(self, proc_id: str, name: str, component: str | None = None) -> bool:
         """Create a procedure for the selected tool's type with one step."""
@@ -537,7 +547,8 @@ class QtProcedureEditor(QWidget):
             return False
         data = {"id": proc_id.strip(), "name": name.strip(), "equipment_type": etype.id,
                 "steps": [{"title": "First step", "component": comp}]}
-        return self._run(lambda: m.add_procedure(self.spec, data))
+        spec = self.spec
+        return self._run(lambda: m.add_procedure(spec, data))
 
     def _on_new_procedure_clicked(self) -> None:
         pid, ok = QInputDialog.getText(self, "New procedure", "Id (letters, digits, - _ .):")

@@ -93,7 +93,7 @@ class QtExportDialog(QDialog):
         self.setWindowTitle(f"Export for AR: {procedure} on {tool}")
         self.resize(620, 460)
         self.spec, self.tool, self.procedure, self.plant_path = spec, tool, procedure, plant_path
-        self.result: ExportResult | None = None
+        self.export_result: ExportResult | None = None
         self.error = ""
         self.state = "idle"  # idle, running, done, failed, cancelled
         self._thread: QThread | None = None
@@ -167,7 +167,7 @@ class QtExportDialog(QDialog):
         if self.state == "running" or not self.formats():
             return
         self.files.clear()
-        self.result, self.error = None, ""
+        self.export_result, self.error = None, ""
         self.state = "running"
         self.bar.setValue(0)
         self.status.setText("Starting…")
@@ -197,7 +197,7 @@ class QtExportDialog(QDialog):
         self.status.setText(msg)
 
     def _on_finished(self, result: Any) -> None:
-        self.result = result
+        self.export_result = result
         self.state = "done"
         self.bar.setValue(1000)
         files = result.all_files()

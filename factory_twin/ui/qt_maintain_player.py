@@ -195,8 +195,8 @@ class QtProcedurePlayer(QWidget):
                             "its procedures.")
         self.session_label.setText("")
         self.checklist.setRowCount(0)
-        for w in (self.step_title, self.step_meta, self.step_text):
-            w.setText("")
+        for label in (self.step_title, self.step_meta, self.step_text):
+            label.setText("")
         self.safety_box.hide()
         for w in (self.start_button, self.sign_box, self.prev_button, self.next_button,
                   self.new_run_button):

@@ -396,6 +396,10 @@ def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMainta
         show_ws()
         ws.open_for_alarm(tool, code)
 
+    def export_ar() -> None:
+        show_ws()
+        ws.open_export_dialog()
+
     menu = window.menuBar().addMenu("&Maintain")
     help_menu = next((a for a in window.menuBar().actions() if a.text() == "&Help"), None)
     if help_menu is not None:
@@ -403,7 +407,7 @@ def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMainta
     acts = [
         ("&Maintain workspace", show_ws, "Ctrl+M"),
         ("&Procedures of the selected tool", open_for_selected, "Ctrl+Shift+M"),
-        ("&Export procedure for AR…", lambda: (show_ws(), ws.open_export_dialog()), "Ctrl+Shift+E"),
+        ("&Export procedure for AR…", export_ar, "Ctrl+Shift+E"),
         ("Export maintenance &log (CSV)…", ws.player._on_csv_clicked, None),
     ]
     for text, slot, sc in acts:

@@ -307,7 +307,7 @@ def test_export_from_the_workspace_writes_files_and_cancel_writes_none(qtbot, wi
     qtbot.waitUntil(lambda: dlg.state != "running", timeout=60000)
     assert dlg.state == "done", dlg.error
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    assert files == sorted(p.name for p in dlg.result.all_files())
+    assert files == sorted(p.name for p in dlg.export_result.all_files())
     assert len(files) == 3 and any(f.endswith(".html") for f in files)
     assert dlg.files.count() == 3 and dlg.bar.value() == 1000
     assert all((out / f).stat().st_size > 0 for f in files)
