@@ -623,10 +623,12 @@ def check_references(spec: s.PlantSpec) -> list[Problem]:
                     out.append((("equipment", i, "opcua", "endpoint"), f"unknown endpoint {e.opcua.endpoint!r}"))
                 elif not endpoints:
                     out.append((("equipment", i, "opcua", "endpoint"), "the plant lists no 'endpoints'"))
-                names = {tg.name for tg in t.tags}
+                names = {tg.name for tg in t.tags} | set(MACHINE_TAGS)
                 for tag in e.opcua.tags:
                     if tag not in names:
-                        out.append((("equipment", i, "opcua", "tags", tag), f"type {t.id!r} has no tag {tag!r}"))
+                        out.append(
+                            (("equipment", i, "opcua", "tags", tag), f"type {t.id!r} has no tag {tag!r} (nor is it one of {', '.join(MACHINE_TAGS)})")
+                        )
         for k, pm in enumerate(e.pm):
             if pm.basis == "wafers" and pm.interval < 1:
                 out.append((("equipment", i, "pm", k, "interval"), "a wafer-count PM interval must be >= 1 wafer"))
@@ -702,6 +704,9 @@ def check_references(spec: s.PlantSpec) -> list[Problem]:
 
 
 ALARM_LIMITS = ("lolo", "lo", "hi", "hihi")
+
+MACHINE_TAGS = ("state", "lot", "recipe", "wafer_count", "operation_mode")
+"""Tags every tool has besides its type's process tags (bindable like them)."""
 
 
 def alarm_code_problem(t: s.EquipmentType, code: str) -> str | None:

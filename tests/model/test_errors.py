@@ -322,3 +322,19 @@ def test_errors_in_the_demo_fab_name_their_lines(line_of):
         f"plant.yaml:{pos + 1}: equipment[{tool}].position_m: expected 2 numbers, got [1, 'x']",
         f"plant.yaml:{step_line}: routes[0].steps[{step}].colour: unknown field 'colour' (a typo?)",
     ]
+
+
+def test_tag_bindings_accept_machine_tags_and_reject_unknown_ones(mini_text, line_of):
+    bound = mini_text.replace(
+        "{id: ETCH-02, type: etcher, group: ETCH, bay: etch, position_m: [7, 5]}",
+        "{id: ETCH-02, type: etcher, group: ETCH, bay: etch, position_m: [7, 5], "
+        "opcua: {endpoint: sim, tags: {state: {node_id: 'ns=2;s=E2.State'}, "
+        "chamber_pressure: {browse_path: 'Machines/E2/Parameters/p'}}}}",
+    )
+    assert bound != mini_text
+    spec = loads_plant(bound).spec
+    assert set(spec.tool("ETCH-02").opcua.tags) == {"state", "chamber_pressure"}
+    bad = bound.replace("state: {node_id", "stat: {node_id")
+    msg = the_issue(bad)
+    assert msg.startswith(f"plant.yaml:{line_of(bad, 'ETCH-02')}: equipment[1].opcua.tags.stat: ")
+    assert "has no tag 'stat'" in msg
