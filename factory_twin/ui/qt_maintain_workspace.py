@@ -11,6 +11,7 @@ player and its sign-off checklist) and the *Author* tab (the procedure editor).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,7 @@ class QtMaintainWorkspace(QWidget):
             return False
         if self.tool != tool:
             self.select_tool(tool)
+        self.side.setCurrentWidget(self.player)
         try:
             self.player.open(self.spec, tool, procedure,
                              technician=getattr(self.controller, "user", ""))
@@ -242,6 +244,8 @@ class QtMaintainWorkspace(QWidget):
         return procs[0].id
 
     def _on_player_step(self, k: int) -> None:
+        if self.side.currentWidget() is not self.player:
+            return  # the Author tab owns the 3-D view now
         proc = self.player.procedure
         if proc is not None and self.player.tool is not None:
             self.show_step(self.player.tool, proc.steps[k], animate=True)
@@ -290,6 +294,13 @@ class QtMaintainWorkspace(QWidget):
 
     def _on_procedures_edited(self, proc_id: str) -> None:
         self.browser.refresh_procedures(select=proc_id if self.browser.tool else None)
+        pl = self.player
+        if (pl.procedure is not None and pl.procedure.id == proc_id and pl.session is None
+                and self.spec is not None and pl.tool is not None):
+            # nothing signed yet: the player shows the edited procedure (a run in progress
+            # keeps the revision it started on)
+            with contextlib.suppress(MaintenanceError):  # removed: keep what it had
+                pl.open(self.spec, pl.tool, proc_id)
         proc = self.editor.procedure()
         if proc is not None and self.tool is not None and self.side.currentWidget() is self.editor:
             k = min(self.editor.step_index, len(proc.steps) - 1)
