@@ -454,7 +454,7 @@ class FabModel:
                 pr, lot_id=il.id, wafers=il.wafers, priority=il.priority, due_s=il.due_s
             )
             lot.initial = True
-            self._goto(lot, il.step - 1, None, sample=False)
+            self._goto(lot, il.step - 1, None, False)
 
     # ----------------------------------------------------------------- helpers
 
@@ -542,7 +542,7 @@ class FabModel:
     def release(self, pr: ProductRt) -> Lot:
         """Release one new lot of a product at its first (sampled) step."""
         lot = self._new_lot(pr)
-        self._goto(lot, 0, None, sample=True)
+        self._goto(lot, 0, None, True)
         return lot
 
     def _on_rate_release(self, ev: Any) -> None:
@@ -580,7 +580,7 @@ class FabModel:
 
     # ----------------------------------------------------------------- movement
 
-    def _goto(self, lot: Lot, i: int, tool: Tool | None, *, sample: bool) -> None:
+    def _goto(self, lot: Lot, i: int, tool: Tool | None, sample: bool) -> None:
         """Send ``lot`` to step index ``i`` (skipping unsampled steps) or out of the fab."""
         route = lot.route
         n = len(route)
@@ -862,12 +862,12 @@ class FabModel:
                 ev.append(TagUpdate(tid, "lot", "", now))
         for lot, outcome in moves:
             if outcome == OUTCOME_OK:
-                self._goto(lot, lot.idx + 1, tool, sample=True)
+                self._goto(lot, lot.idx + 1, tool, True)
             elif outcome == OUTCOME_SCRAP:
                 lot.where = _MOVING
                 self._exit(lot, tool, scrapped=True)
             else:
-                self._goto(lot, step.rework_to, tool, sample=False)
+                self._goto(lot, step.rework_to, tool, False)
         # next work first: a tool that goes straight on stays PRODUCTIVE, no state change
         self._tool_free(tool)
         if not jobs or jobs[-1].phase == _SETUP or tool.down is not None or tool.held:
