@@ -6,6 +6,7 @@ user data folder unless a path is given (tests give a temporary one).
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import io
 import logging
@@ -87,6 +88,12 @@ class AlarmJournal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False)
+        # WAL with NORMAL sync: a commit does not wait for the disk (durable at checkpoints)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._writer = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="alarm-journal")
+        self._pending: list[concurrent.futures.Future[int]] = []
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS transitions ("
             " row_id INTEGER PRIMARY KEY AUTOINCREMENT, logged_at REAL, time_s REAL,"
@@ -116,6 +123,19 @@ class AlarmJournal:
             self._db.commit()
         return len(rows)
 
+    def record_async(self, events: Iterable[AlarmEvent], *, plant: str = "") -> concurrent.futures.Future[int]:
+        """Store transitions on the journal's writer thread (the GUI never waits on disk)."""
+        evs = list(events)
+        fut = self._writer.submit(self.record, evs, plant=plant)
+        self._pending = [f for f in self._pending if not f.done()] + [fut]
+        return fut
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait until every :meth:`record_async` write is stored."""
+        for f in list(self._pending):
+            f.result(timeout=timeout_s)
+        self._pending.clear()
+
     def search(
         self,
         *,
@@ -139,6 +159,7 @@ class AlarmJournal:
         text
             Substring of the message, code or comment (case-insensitive).
         """
+        self.flush()
         where: list[str] = []
         args: list[object] = []
         if start_s is not None:
@@ -167,6 +188,7 @@ class AlarmJournal:
 
     def count(self) -> int:
         """Return the number of stored transitions."""
+        self.flush()
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0])
 
@@ -183,6 +205,10 @@ class AlarmJournal:
         return Path(path)
 
     def close(self) -> None:
-        """Close the database."""
+        """Store pending writes and close the database."""
+        try:
+            self.flush()
+        finally:
+            self._writer.shutdown(wait=True)
         with self._lock:
             self._db.close()

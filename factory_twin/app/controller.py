@@ -384,7 +384,7 @@ class Controller:
             alarms = [self._with_user(e) for e in events if isinstance(e, AlarmEvent)]
             if alarms and self.replay is None:
                 plant = self.doc.spec.site.name if self.doc is not None else ""
-                self.journal.record(alarms, plant=plant)
+                self.journal.record_async(alarms, plant=plant)
         self.last_drain_count = len(events)
         self.events_total += len(events)
         return len(events)
