@@ -143,6 +143,9 @@ class QtProcedureEditor(QWidget):
                   self.save_button):
             bar.addWidget(b)
         outer.addLayout(bar)
+        self.dirty_label = QLabel()
+        self.dirty_label.setObjectName("author_dirty")
+        outer.addWidget(self.dirty_label)
 
         body = QWidget()
         bl = QVBoxLayout(body)
@@ -258,6 +261,8 @@ class QtProcedureEditor(QWidget):
         self.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
         self.undo_button.setEnabled(False)
         self.redo_button.setEnabled(False)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self._on_clean_changed(True)
         self.validate_button.clicked.connect(self.validate)
         self.save_button.clicked.connect(self.save)
         self.add_step_button.clicked.connect(self.add_step)
@@ -270,6 +275,12 @@ class QtProcedureEditor(QWidget):
         self.pick_button.toggled.connect(self.pick_requested.emit)
         for e in (self.name_edit, self.rev_edit, self.desc_edit, self.alarms_edit):
             e.editingFinished.connect(self._on_procedure_fields_edited)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.dirty_label.setText("" if clean else
+                                 "<span style='color:#ff8c1a'>● unsaved procedure edits: "
+                                 "Save writes them to the plant file</span>")
+        self.dirty_label.setVisible(not clean)
 
     # ------------------------------------------------------------------ showing
 

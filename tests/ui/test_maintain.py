@@ -236,7 +236,9 @@ def test_authoring_pick_add_reorder_undo_save_reload(qtbot, win, plant):
     # the browser follows
     assert ws.browser.table.item(0, 1).text() == "D"
     # save, reload: identical
+    assert ed.dirty_label.isVisibleTo(ed)
     assert ed.save() == str(plant)
+    assert not ed.dirty_label.isVisibleTo(ed)
     assert "Saved" in ed.problems.text()
     edited = [p.model_dump() for p in ws.spec.procedures]
     again = load_plant(plant)
