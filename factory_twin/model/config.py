@@ -766,6 +766,22 @@ def _same_scalar(old: Any, new: Any) -> bool:
         return False
 
 
+def _identity_key(old: Any, data: list[Any]) -> str | None:
+    """Return the key ('id', 'name' or 'title') that identifies the mappings of both lists,
+    when their order differs by it; None where position is the identity."""
+    for key in ("id", "name", "title"):
+        if not all(isinstance(x, dict) and key in x for x in (*old, *data)):
+            continue
+        old_keys = [str(x[key]) for x in old]
+        new_keys = [str(x[key]) for x in data]
+        if len(set(old_keys)) != len(old_keys) or len(set(new_keys)) != len(new_keys):
+            continue
+        if old_keys[: len(new_keys)] == new_keys:
+            return None  # nothing moved: merge by position, which keeps item comments exactly
+        return key
+    return None
+
+
 def _merge_into(node: Any, data: Any) -> Any:
     """Update a ruamel node in place to hold ``data``; unchanged parts keep their comments."""
     if isinstance(data, dict):
@@ -794,6 +810,19 @@ def _merge_into(node: Any, data: Any) -> Any:
             node = CommentedSeq()
             if data and all(not isinstance(x, (dict, list)) for x in data):
                 node.fa.set_flow_style()
+        key = _identity_key(node, data)
+        if key is not None:
+            # Items that moved (reordered steps, a deleted tool) keep their own style and
+            # comments: match them by identity, not by position.
+            old_by_key = {str(item[key]): item for item in node}
+            merged = [_merge_into(old_by_key.get(str(value[key])), value) for value in data]
+            del node[len(data):]
+            for i, item in enumerate(merged):
+                if i < len(node):
+                    node[i] = item
+                else:
+                    node.append(item)
+            return node
         del node[len(data):]
         for i, value in enumerate(data):
             if i < len(node):

@@ -135,7 +135,9 @@ def _number_to_constant(v: Any) -> Any:
     return v
 
 
-def dist_mean(d: Constant | Exponential | Uniform | Triangular | Normal | Lognormal | Gamma) -> float:
+def dist_mean(
+    d: Constant | Exponential | Uniform | Triangular | Normal | Lognormal | Gamma,
+) -> float:
     """Return the mean of any distribution spec."""
     return float(d.mean)
 
@@ -762,7 +764,8 @@ class Procedure(Strict):
     revision: str = "A"
     description: str = ""
     alarm_codes: list[str] = Field(
-        default_factory=list, description="alarms this procedure fixes, e.g. 'FURN-01.temperature.hi'"
+        default_factory=list,
+        description="alarms this procedure fixes: '<tag>.<lolo|lo|hi|hihi>' of the type's tags, or 'fault[.<name>]'",
     )
     steps: list[ProcedureStep] = Field(min_length=1)
 
