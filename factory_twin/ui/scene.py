@@ -349,13 +349,15 @@ class FabScene:
         # static context is a single draw (it matters on software GL)
         self.ground = self._ground_mesh()
         self.ground_actor = p.add_mesh(self.ground, scalars="rgb", rgb=True, name="ground",
-                                       pickable=False, lighting=False, line_width=1)
+                                       render=False, pickable=False, lighting=False,
+                                       line_width=1)
         # the names tests and callers used for the parts of the ground
         self.floor_actor = self.grid_actor = self.bays_actor = self.ground_actor
         self.bay_outline_actor = self.ground_actor
         self.tool_mesh = self.geometry.mesh
         self.tools_actor = p.add_mesh(
             self.tool_mesh,
+            render=False,
             scalars="state",
             cmap=state_lookup_table(),
             clim=(-0.5, N_CODES - 0.5),
@@ -378,7 +380,7 @@ class FabScene:
         # (built now, hidden: adding an actor mid-session costs a visible stall)
         self.stale_mesh = octahedra(np.zeros((1, 3)), 0.4)
         self.stale_actor = p.add_mesh(self.stale_mesh, color="#ff4fd8", name="stale_markers",
-                                      pickable=False, reset_camera=False)
+                                      render=False, pickable=False, reset_camera=False)
         self.stale_actor.SetVisibility(False)
         # selection outline
         self.highlight_mesh = pv.PolyData()
@@ -403,7 +405,7 @@ class FabScene:
         self.lots_actor = vtk.vtkActor()
         self.lots_actor.SetMapper(self._lot_mapper)
         self.lots_actor.PickableOff()
-        p.add_actor(self.lots_actor, name="lots", reset_camera=False)
+        p.add_actor(self.lots_actor, name="lots", reset_camera=False, render=False)
         self.label_actor = None
         self.label_actors = []
         if show_labels:
@@ -581,7 +583,7 @@ class FabScene:
             self.highlight_mesh = edges
             self.highlight_actor = self.plotter.add_mesh(
                 self.highlight_mesh, color="#00e5ff", line_width=4, name="highlight",
-                pickable=False, lighting=False, reset_camera=False,
+                pickable=False, lighting=False, reset_camera=False, render=False,
             )
         else:
             self.highlight_mesh.copy_from(edges)
