@@ -134,24 +134,35 @@ def compute_kpis(
     st_s = steps["start_s"].to_numpy()
     started = (st_s >= warmup_s) & (st_s <= end_s)
     wait = (st_s - steps["queue_enter_s"].to_numpy()) / 3600.0
-    sg = steps["group"].to_numpy()
-    qdf = pd.DataFrame({"group": sg, "qarea": qarea})
-    qsum = qdf.groupby("group")["qarea"].sum()
-    wdf = pd.DataFrame({"group": sg[started], "wait": wait[started]})
-    wmean = wdf.groupby("group")["wait"].mean()
-    odf = pd.DataFrame({"group": sg[in_win], "ok": steps["outcome"].to_numpy()[in_win] == 0})
-    qual = odf.groupby("group")["ok"].mean()
+    # group sums by integer codes (np.bincount): no per-row Python strings, so a year of
+    # records (millions of rows, strings read back as categoricals) stays small in memory
+    gc, gnames = _factor(steps["group"])
+    ng = len(gnames)
+    has = gc >= 0
+    qs = np.bincount(gc[has], weights=qarea[has], minlength=ng)
+    qsum = dict(zip(gnames, qs, strict=True))
+    sel = has & started
+    wn = np.bincount(gc[sel], minlength=ng)
+    ws = np.bincount(gc[sel], weights=wait[sel], minlength=ng)
+    wmean = {g: ws[i] / wn[i] for i, g in enumerate(gnames) if wn[i] > 0}
+    sel = has & in_win
+    on = np.bincount(gc[sel], minlength=ng)
+    ok = np.bincount(gc[sel & (steps["outcome"].to_numpy() == 0)], minlength=ng)
+    qual = {g: ok[i] / on[i] for i, g in enumerate(gnames) if on[i] > 0}
 
     # -- tool states
     dur = _overlap(states["start_s"].to_numpy(), states["end_s"].to_numpy(), warmup_s, end_s)
     tool_group = {e.id: e.group for e in spec.equipment}
-    sdf = pd.DataFrame({"tool": states["tool"].to_numpy(), "state": states["state"].to_numpy(),
-                        "sub": states["substate"].to_numpy(), "d": dur})  # fmt: skip
-    by_tool = sdf.groupby(["tool", "state"])["d"].sum().unstack(fill_value=0.0)
-    for st in E10_STATES:
-        if st not in by_tool.columns:
-            by_tool[st] = 0.0
-    setup_t = sdf[sdf["sub"] == "setup"].groupby("tool")["d"].sum()
+    tc, tnames = _factor(states["tool"])
+    sc, snames = _factor(states["state"])
+    uc, unames = _factor(states["substate"])
+    nt, ns = len(tnames), len(snames)
+    has = (tc >= 0) & (sc >= 0)
+    cells = np.bincount(tc[has] * ns + sc[has], weights=dur[has], minlength=nt * ns)
+    by_tool = pd.DataFrame(cells.reshape(nt, ns), index=tnames, columns=snames)
+    by_tool = by_tool.reindex(columns=E10_STATES, fill_value=0.0)
+    sel = (tc >= 0) & (uc == unames.index("setup")) if "setup" in unames else np.zeros(len(tc), bool)
+    setup_t = pd.Series(np.bincount(tc[sel], weights=dur[sel], minlength=nt), index=tnames)
     by_tool = by_tool.reindex(list(tool_group), fill_value=0.0)
     # a tool with no state row in the window was in its last state: frames cover all tools
     tool_share = by_tool[E10_STATES].to_numpy() / span
@@ -199,6 +210,14 @@ def compute_kpis(
             k[f"e10_area.{st}/{bay}"] = float(tot[st]) / total
         k[f"utilisation_area/{bay}"] = float(tot["productive"]) / total
     return k, bn
+
+
+def _factor(col: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a string column (-1 for missing) and the names they stand for."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy().astype(np.int64), [str(c) for c in col.cat.categories]
+    codes, uniq = pd.factorize(col)
+    return codes.astype(np.int64), [str(u) for u in uniq]
 
 
 def _ct(k: dict[str, float], suffix: str, ct_h: np.ndarray) -> None:
