@@ -9,8 +9,9 @@ KPIs come from the run's ``summary.json``; replications whose record tables
 (``rep-NNN/*.parquet``) are written but whose run has not finished yet are evaluated from
 those tables with the same KPI code, so a long run can be tabulated while it continues.
 
-Usage: ``python benchmarks/smt2020_table.py PLANT.yaml RUN_DIR --warmup-days W
-[--days D]`` (``--days``/``--warmup-days`` only matter for unfinished runs).
+Usage: ``python benchmarks/smt2020_table.py PLANT.yaml RUN_DIR [--days D --warmup-days W]
+[--recompute]`` (``--days``/``--warmup-days`` matter only when KPIs are computed from the
+Parquet tables: unfinished runs, or ``--recompute`` for runs made before a KPI was added).
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ def release_rate(spec: s.PlantSpec) -> dict[str, float]:
     return out
 
 
-def replication_kpis(spec: s.PlantSpec, run: Path, days: float, warmup: float) -> list[dict[str, float]]:
+def replication_kpis(
+    spec: s.PlantSpec, run: Path, days: float, warmup: float, *, recompute: bool = False
+) -> list[dict[str, float]]:
     """Per-replication KPIs of a run directory (summary.json, else the Parquet tables)."""
     summ = run / "summary.json"
-    if summ.exists():
+    if summ.exists() and not recompute:
         data = json.loads(summ.read_text())
         return [
             {k: (math.nan if v is None else float(v)) for k, v in r["kpis"].items()}
@@ -126,15 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run", type=Path)
     ap.add_argument("--days", type=float, default=150.0)
     ap.add_argument("--warmup-days", type=float, default=50.0)
+    ap.add_argument(
+        "--recompute", action="store_true",
+        help="evaluate every replication from its Parquet tables with the current KPI code",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     spec = load_plant(args.plant).spec
-    reps = replication_kpis(spec, args.run, args.days, args.warmup_days)
+    reps = replication_kpis(spec, args.run, args.days, args.warmup_days, recompute=args.recompute)
     if not reps:
         print(f"{args.run}: no finished replication yet", file=sys.stderr)
         return 1
     span = args.days - args.warmup_days
     summ = args.run / "summary.json"
-    if summ.exists():
+    if summ.exists() and not args.recompute:
         o = json.loads(summ.read_text())["options"]
         span = o["days"] - (o["warmup_days"] or 0.0)
         bn = json.loads(summ.read_text()).get("bottleneck")
