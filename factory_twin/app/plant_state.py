@@ -19,6 +19,7 @@ import numpy as np
 from psygnal import Signal
 
 from factory_twin.model.events import (
+    FAB_EQUIPMENT,
     AlarmEvent,
     AlarmState,
     ConnectionStatus,
@@ -116,6 +117,8 @@ class Kpis:
     wafers_h: float = 0.0
     state_counts: dict[str, int] = field(default_factory=dict)
     state_time_share: dict[str, float] = field(default_factory=dict)
+    plant_clock_s: float | None = None  # the source's fab-level plant clock, if it has one
+    from_fab: bool = False  # throughput, WIP and moves come from the fab-level figures
 
 
 def limit_status(spec: TagSpec | None, value: Any) -> str:
@@ -202,6 +205,9 @@ class PlantState:
         self._first_clock: float | None = None
         self._lots_dirty = False
         self.events_applied = 0
+        # fab-level figures (TagUpdates of FAB_EQUIPMENT), latest value of each tag
+        self.fab: dict[str, float] = {}
+        self._fab_samples: deque[tuple[float, float, float, float]] = deque()
 
     # ------------------------------------------------------------------ look-ups
 
@@ -235,9 +241,13 @@ class PlantState:
         self._lots_dirty = False
         lots_changed = False
         clock = self.clock_s
+        fab_changed = False
         for ev in events:
             if isinstance(ev, TagUpdate):
                 clock = max(clock, ev.source_ts)
+                if ev.equipment == FAB_EQUIPMENT:
+                    fab_changed = self._apply_fab(ev) or fab_changed
+                    continue
                 self._apply_tag(ev, changed_tools, changed_tags)
             elif isinstance(ev, StateChange):
                 clock = max(clock, ev.time_s)
@@ -258,6 +268,8 @@ class PlantState:
                 self._apply_connection(ev, changed_tools)
                 conn_changed = True
         self.events_applied += len(events)
+        if fab_changed:
+            self._sample_fab()
         self._advance_clock(clock)
         self._prune_lots()
         lots_changed = lots_changed or self._lots_dirty
@@ -310,6 +322,53 @@ class PlantState:
             if buf is None:
                 buf = self.history[key] = RingBuffer(self.history_len)
             buf.append(ev.source_ts, float(ev.value))
+
+    def _apply_fab(self, ev: TagUpdate) -> bool:
+        """Keep a good fab-level value; return True if it changed."""
+        if ev.quality is not Quality.GOOD or isinstance(ev.value, bool):
+            return False
+        if not isinstance(ev.value, (int, float)) or math.isnan(float(ev.value)):
+            return False
+        v = float(ev.value)
+        if self.fab.get(ev.tag) == v:
+            return False
+        self.fab[ev.tag] = v
+        return True
+
+    def _sample_fab(self) -> None:
+        """Record (plant clock, lots out, wafers out, moves) for the rolling rates."""
+        f = self.fab
+        t = f.get("plant_clock")
+        if t is None:
+            return
+        sample = (t, f.get("lots_completed", 0.0), f.get("wafers_completed", 0.0),
+                  f.get("moves", 0.0))
+        dq = self._fab_samples
+        if dq:
+            last = dq[-1]
+            # the clock went back or a counter dropped: a new run (or a restarted server)
+            if t < last[0] or any(a < b for a, b in zip(sample[1:], last[1:], strict=True)):
+                dq.clear()
+            elif t == last[0]:
+                dq.pop()  # counters of the same instant: keep the newest
+        dq.append(sample)
+        # keep one sample at or before the window's start, so a full window is measured
+        while len(dq) > 2 and dq[1][0] <= t - KPI_WINDOW_S:
+            dq.popleft()
+
+    @property
+    def plant_clock_s(self) -> float | None:
+        """The source's fab-level plant clock (``Fab.PlantClock``), None if it has none."""
+        return self.fab.get("plant_clock")
+
+    def _fab_rates(self) -> tuple[float, float, float]:
+        """Lots, wafers and moves per plant hour over the rolling window (nan: too little data)."""
+        dq = self._fab_samples
+        if len(dq) < 2 or dq[-1][0] <= dq[0][0]:
+            return math.nan, math.nan, math.nan
+        a, b = dq[0], dq[-1]
+        h = (b[0] - a[0]) / 3600.0
+        return (b[1] - a[1]) / h, (b[2] - a[2]) / h, (b[3] - a[3]) / h
 
     def _lot_tag(self, i: int, new: str, t: float) -> None:
         """Follow lots through the tools' ``lot`` tags (the OPC UA path has no LotMove)."""
@@ -438,7 +497,10 @@ class PlantState:
         """Return the live KPIs over a rolling window of one plant hour.
 
         Rates are per plant hour: the data's timestamps are scaled by :attr:`time_scale`
-        (an embedded simulator at 60x stamps its values with the wall clock).
+        (an embedded simulator at 60x stamps its values with the wall clock). When the
+        source sends fab-level figures (``FAB_EQUIPMENT`` tags: our plant server's ``Fab``
+        object), throughput (lots and wafers leaving the fab), moves and WIP come from them,
+        the rates measured on the source's own plant clock (nan until two samples differ).
         """
         scale = max(self.time_scale, 1e-9)
         window = KPI_WINDOW_S / scale  # in data seconds
@@ -458,6 +520,22 @@ class PlantState:
         share = {s.value: (float(self._state_time[i]) / tot if tot > 0 else 0.0)
                  for i, s in enumerate(E10_ORDER)}
         wip = len(self._lots_in) if self._lots_in else len({x for x in self.lot if x})
+        f = self.fab
+        if "lots_completed" in f or "wip" in f:
+            lots_h, wafers_h, moves_h = self._fab_rates()
+            return Kpis(
+                clock_s=self.clock_s,
+                throughput_lots_h=lots_h,
+                moves_h=moves_h if "moves" in f else len(self._moves_times) / span_h,
+                moves_total=int(f["moves"]) if "moves" in f else self.moves_total,
+                wip_lots=int(f["wip"]) if "wip" in f else wip,
+                lots_out_total=int(f.get("lots_completed", self.lots_out_total)),
+                wafers_h=wafers_h,
+                state_counts=counts,
+                state_time_share=share,
+                plant_clock_s=self.plant_clock_s,
+                from_fab=True,
+            )
         return Kpis(
             clock_s=self.clock_s,
             throughput_lots_h=len(self._exit_times) / span_h if self._have_moves else float("nan"),
@@ -468,6 +546,7 @@ class PlantState:
             wafers_h=sum(d for _, d in self._wafer_times) / span_h,
             state_counts=counts,
             state_time_share=share,
+            plant_clock_s=self.plant_clock_s,
         )
 
     def lot_positions(self, t: float) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -41,7 +41,7 @@ from typing import Any
 from factory_twin.model.events import PlantEvent
 from factory_twin.model.schema import PlantSpec
 from factory_twin.opcua.loop import AsyncioThread
-from factory_twin.opcua.server import DEFAULT_ENDPOINT, PlantServer
+from factory_twin.opcua.server import DEFAULT_ENDPOINT, FabCounters, PlantServer
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ class EmbeddedPlantSimulator:
         self._listeners: list[EventListener] = []
         self._thread: AsyncioThread | None = None
         self._own_thread = False
+        self._fab: FabCounters | None = None  # the fab counters of the last server, kept
         self.steps = 0
         self.events_applied = 0
         self.behind_s = 0.0
@@ -180,6 +181,8 @@ class EmbeddedPlantSimulator:
         server = PlantServer(self.spec, endpoint=self._endpoint, **self._server_options)
         server.on_method = self._on_method
         server.on_write = self._on_write
+        if self._fab is not None:  # restarted: the same run goes on counting
+            server.restore_fab(self._fab)
         await server.start()
         self.server = server
         await self._deliver(self.sim.snapshot())
@@ -194,6 +197,7 @@ class EmbeddedPlantSimulator:
                 await task
         server, self.server = self.server, None
         if server is not None:
+            self._fab = server.fab.copy()
             await server.stop()
 
     async def __aenter__(self) -> EmbeddedPlantSimulator:
@@ -241,9 +245,12 @@ class EmbeddedPlantSimulator:
             return 0
 
     async def _deliver(self, events: list[PlantEvent]) -> int:
-        if self.server is None or not events:
+        if self.server is None:
             return 0
-        n = await self.server.apply(events)
+        if not events:  # a quiet step: the plant clock still moves
+            await self.server.apply((), clock_s=self.now_s)
+            return 0
+        n = await self.server.apply(events, clock_s=self.now_s)
         self.events_applied += len(events)
         for listener in list(self._listeners):
             try:

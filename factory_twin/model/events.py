@@ -67,6 +67,9 @@ class TagUpdate:
     ``tag`` is the tag name of the equipment type, or one of the standard machine tags
     ``state`` (an :class:`E10State` value), ``lot``, ``recipe``, ``wafer_count``,
     ``operation_mode``.
+
+    Fab-level figures (not of one tool) use the reserved equipment id :data:`FAB_EQUIPMENT`
+    (``"__fab__"``, never a valid tool id) with the tags of :data:`FAB_TAGS`.
     """
 
     equipment: str
@@ -76,6 +79,20 @@ class TagUpdate:
     quality: Quality = Quality.GOOD
     server_ts: float | None = None
     status: str = "Good"
+
+
+FAB_EQUIPMENT = "__fab__"
+"""Equipment id of the fab-level :class:`TagUpdate` records (plant clock, output, WIP)."""
+
+FAB_TAGS: dict[str, str] = {
+    "plant_clock": "plant clock, seconds (plant seconds of a simulation)",
+    "lots_completed": "lots that left the fab, cumulative",
+    "wafers_completed": "wafers of the lots that left the fab, cumulative",
+    "wip": "lots in the fab now",
+    "moves": "step completions (lot moves leaving a tool), cumulative",
+}
+"""Tags of :data:`FAB_EQUIPMENT`: name -> meaning. Counters are cumulative since the
+source started; consumers take rates from their differences over the plant clock."""
 
 
 @dataclass(frozen=True, slots=True)

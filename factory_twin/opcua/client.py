@@ -14,6 +14,11 @@ Convention of the plant simulator server (namespace ``urn:factory-twin:plant``):
     Objects/Machines/<id>/State/E10State, E10StateName, CurrentLot, Recipe, WaferCount,
                                 OperationMode   ns=<i>;s=<id>.State.<name>
     methods Hold, Resume, ResetAlarm on the machine object
+    Objects/Fab/PlantClock, LotsCompleted, WafersCompleted, WIP, Moves   ns=<i>;s=Fab.<name>
+
+The ``Fab`` variables are optional: when the server has them they are subscribed and arrive
+as :class:`TagUpdate` records of the reserved equipment id ``FAB_EQUIPMENT`` (``"__fab__"``)
+with the tags of :data:`factory_twin.model.events.FAB_TAGS`; other servers simply lack them.
 
 Examples
 --------
@@ -42,6 +47,7 @@ from asyncua.common.subscription import DataChangeEvent, OpcEvent, StatusChangeE
 
 from factory_twin.errors import ConnectionFailed, FactoryTwinError
 from factory_twin.model.events import (
+    FAB_EQUIPMENT,
     AlarmEvent,
     ConnectionStatus,
     E10State,
@@ -93,6 +99,15 @@ STANDARD_TAGS: dict[str, tuple[str, TagType]] = {
     "recipe": ("Recipe", TagType.STRING),
     "wafer_count": ("WaferCount", TagType.INT),
     "operation_mode": ("OperationMode", TagType.STRING),
+}
+
+# fab-level tag (model.events.FAB_TAGS) -> (name under the server's Fab object, tag type)
+FAB_NODES: dict[str, tuple[str, TagType]] = {
+    "plant_clock": ("PlantClock", TagType.FLOAT),
+    "lots_completed": ("LotsCompleted", TagType.INT),
+    "wafers_completed": ("WafersCompleted", TagType.INT),
+    "wip": ("WIP", TagType.INT),
+    "moves": ("Moves", TagType.INT),
 }
 
 # Machinery MachineryOperationModeEnumeration, as text
@@ -194,6 +209,7 @@ class _EndpointLink:
         self.url = url
         self.client: Client | None = None
         self.bound: dict[tuple[str, str], _Bound] = {}
+        self.fab_bound: dict[tuple[str, str], _Bound] = {}  # optional Fab.* variables
         self.by_handle: dict[int, _Bound] = {}
         self.problems: list[str] = []
         self.last_values: dict[tuple[str, str], Any] = {}
@@ -312,7 +328,7 @@ class _EndpointLink:
     def _mark_stale(self) -> None:
         t = now_s()
         put = self.owner._queue.put
-        for key, b in self.bound.items():
+        for key, b in [*self.bound.items(), *self.fab_bound.items()]:
             put(
                 TagUpdate(
                     b.equipment,
@@ -480,6 +496,27 @@ class _EndpointLink:
             if mnode is not None:
                 self.machine_nodes[eq] = mnode
                 self.source_map[mnode] = eq
+        await self._resolve_fab(client)
+
+    async def _resolve_fab(self, client: Client) -> None:
+        """Bind the server's optional fab-level variables (absent: nothing, no problem)."""
+        self.fab_bound = {}
+        if self.ns_index is None:
+            return
+        nids = {tag: ua.NodeId(f"Fab.{leaf}", self.ns_index) for tag, (leaf, _) in FAB_NODES.items()}
+        try:
+            infos = await self._read_infos(client, list(nids.values()))
+        except Exception as exc:  # a server that refuses the read simply has no fab figures
+            logger.info("endpoint %s: no fab figures (%s)", self.endpoint.id, describe_error(exc))
+            return
+        for tag, nid in nids.items():
+            info = infos.get(nid)
+            kind = FAB_NODES[tag][1]
+            if info is None or info[0] != ua.NodeClass.Variable or not type_fits(kind, info[1]):
+                continue
+            self.fab_bound[(FAB_EQUIPMENT, tag)] = _Bound(
+                FAB_EQUIPMENT, tag, nid, kind, False, info[1]
+            )
 
     async def _read_infos(
         self, client: Client, nodes: list[ua.NodeId]
@@ -534,7 +571,7 @@ class _EndpointLink:
         sub = await client.create_subscription(owner.publishing_ms, handler=None, queue_maxsize=0)
         self.data_sub = sub
         reqs = []
-        for k, b in enumerate(self.bound.values()):
+        for k, b in enumerate([*self.bound.values(), *self.fab_bound.values()]):
             handle = _HANDLE0 + k  # clear of the handles asyncua gives the event item
             self.by_handle[handle] = b
             reqs.append(self._item_request(b, handle))

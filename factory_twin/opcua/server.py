@@ -33,6 +33,20 @@ are installed, see :mod:`factory_twin.opcua.nodesets`)::
                                EngineeringUnits (UNECE); bool/string tags are
                                BaseDataVariableType Boolean/String
           Hold(), Resume(), ResetAlarm()  methods "ns=P;s=<id>.Hold", ...
+      Fab                      object "ns=P;s=Fab": fab-level figures, derived in
+                               :meth:`PlantServer.apply` from the records it gets (any source)
+        PlantClock             Double "ns=P;s=Fab.PlantClock": newest record time, seconds
+                               (plant seconds for a simulation, Unix time for a live source)
+        LotsCompleted          UInt32 "ns=P;s=Fab.LotsCompleted": lots that left the fab
+        WafersCompleted        UInt32 "ns=P;s=Fab.WafersCompleted": their wafers (the
+                               product's wafers_per_lot; a LotMove carries no wafer count)
+        WIP                    UInt32 "ns=P;s=Fab.WIP": lots in the fab now
+        Moves                  UInt32 "ns=P;s=Fab.Moves": step completions (lot moves that
+                               leave a tool)
+
+A :class:`~factory_twin.model.events.LotMove` with ``from_equipment`` and ``to_equipment``
+both ``None`` and ``step`` 0 is a lot entering the fab; any other one with ``to_equipment``
+``None`` is a lot leaving it (finished or scrapped).
 
 Alarms & Conditions: one condition per tag limit (``ExclusiveLimitAlarmType``, NodeId
 ``ns=P;s=<id>.Alarms.<tag>.<lolo|lo|hi|hihi>``) and one equipment-fault condition per machine
@@ -73,6 +87,7 @@ from factory_twin.errors import ConnectionFailed
 from factory_twin.model.events import (
     AlarmEvent,
     E10State,
+    LotMove,
     PlantEvent,
     Quality,
     StateChange,
@@ -101,6 +116,14 @@ STATE_TAGS = {
 }
 SEVERITY = {"hihi": 900, "lolo": 800, "fault": 700, "hi": 600, "lo": 500}
 LIMIT_STATE_NAMES = {"hihi": "HighHigh", "hi": "High", "lo": "Low", "lolo": "LowLow"}
+# Fab-level variables: (name, VariantType, description); node ids "ns=P;s=Fab.<name>".
+FAB_VARIABLES: tuple[tuple[str, ua.VariantType, str], ...] = (
+    ("PlantClock", ua.VariantType.Double, "Plant clock: time of the newest record, seconds"),
+    ("LotsCompleted", ua.VariantType.UInt32, "Lots that left the fab (cumulative)"),
+    ("WafersCompleted", ua.VariantType.UInt32, "Wafers of the lots that left the fab"),
+    ("WIP", ua.VariantType.UInt32, "Lots in the fab now"),
+    ("Moves", ua.VariantType.UInt32, "Step completions: lot moves that leave a tool"),
+)
 YIELD_EVERY = 400  # writes between asyncio.sleep(0), so publish/keep-alive never starve
 
 _VTYPES = {
@@ -194,6 +217,47 @@ class _TagNode:
     node_id: ua.NodeId
     vtype: ua.VariantType
     conditions: list[_Condition] = field(default_factory=list)
+
+
+@dataclass
+class FabCounters:
+    """The fab-level figures a :class:`PlantServer` derives from the records it applies.
+
+    ``lots_in_fab`` holds the ids of the lots seen entering and not yet leaving; a lot that
+    leaves without having been seen entering (the server started mid-run) is still counted
+    as completed.
+    """
+
+    plant_clock_s: float = 0.0
+    lots_completed: int = 0
+    wafers_completed: int = 0
+    moves: int = 0
+    lots_in_fab: set[str] = field(default_factory=set)
+
+    @property
+    def wip(self) -> int:
+        """Lots in the fab now."""
+        return len(self.lots_in_fab)
+
+    def values(self) -> dict[str, float | int]:
+        """Return the value of each :data:`FAB_VARIABLES` name."""
+        return {
+            "PlantClock": float(self.plant_clock_s),
+            "LotsCompleted": self.lots_completed,
+            "WafersCompleted": self.wafers_completed,
+            "WIP": self.wip,
+            "Moves": self.moves,
+        }
+
+    def copy(self) -> FabCounters:
+        """Return an independent copy."""
+        return FabCounters(
+            self.plant_clock_s,
+            self.lots_completed,
+            self.wafers_completed,
+            self.moves,
+            set(self.lots_in_fab),
+        )
 
 
 class _Batch:
@@ -553,6 +617,10 @@ class PlantServer:
         self._conditions: dict[ua.NodeId, _Condition] = {}
         self._faults: dict[str, _Condition] = {}
         self._plant_time_s = 0.0
+        self.fab = FabCounters()
+        self._fab_nodes: dict[str, ua.NodeId] = {}
+        self._fab_written: dict[str, float | int] = {}
+        self._wafers_per_lot = {p.id: p.wafers_per_lot for p in spec.products}
         self._unknown: set[tuple[str, str]] = set()
         self._explicit_mode: set[str] = set()
         self._running = False
@@ -879,6 +947,24 @@ class PlantServer:
             ):
                 mid = b.method(_nid(ns, f"{eq.id}.{mname}"), q(mname, ns), m, desc)
                 self._method_names[mid] = (eq.id, mname)
+        fab = b.obj(
+            _nid(ns, "Fab"),
+            q("Fab", ns),
+            _i(ua.ObjectIds.ObjectsFolder),
+            ref=ua.ObjectIds.Organizes,
+            description="Fab-level figures: plant clock, lots and wafers out, WIP, moves",
+        )
+        initial = self.fab.values()
+        for name, vt, desc in FAB_VARIABLES:
+            self._fab_nodes[name] = b.var(
+                _nid(ns, f"Fab.{name}"),
+                q(name, ns),
+                fab,
+                ua.Variant(initial[name], vt),
+                _i(ua.ObjectIds.Double if vt is ua.VariantType.Double else ua.ObjectIds.UInt32),
+                description=desc,
+            )
+        self._fab_written = dict(initial)
         self.node_count = b.flush(srv)
         callbacks = {name: self._method_callback(name) for name in METHODS}
         for mid, (_, mname) in self._method_names.items():
@@ -977,11 +1063,15 @@ class PlantServer:
 
     # ------------------------------------------------------------------ updates
 
-    async def apply(self, events: Iterable[PlantEvent]) -> int:
+    async def apply(self, events: Iterable[PlantEvent], clock_s: float | None = None) -> int:
         """Write the values and states in ``events``; raise and clear alarms.
 
-        Other event kinds (LotMove, AlarmEvent, ConnectionStatus) are ignored: this server
-        makes its own alarms from limits and states. The loop yields to the event loop every
+        ``clock_s`` is the source's clock when it made the batch (a simulation's ``now``);
+        without it the plant clock (``Fab.PlantClock``) is the newest record time.
+
+        Lot moves update the fab-level counters (:attr:`fab`, served under ``Fab``);
+        AlarmEvent and ConnectionStatus records are ignored: this server makes its own alarms
+        from limits and states. The loop yields to the event loop every
         few hundred writes so subscriptions keep being served.
 
         Returns
@@ -1016,10 +1106,55 @@ class PlantServer:
             elif isinstance(ev, StateChange):
                 self._plant_time_s = max(self._plant_time_s, ev.time_s)
                 n += await self._write_state(ev.equipment, ev.state, ev.substate, ev.time_s, now)
+            elif isinstance(ev, LotMove):
+                self._plant_time_s = max(self._plant_time_s, ev.depart_s)
+                self._count_lot(ev)
+                continue
             else:
                 continue
             if n and n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
+        if clock_s is not None:
+            self._plant_time_s = max(self._plant_time_s, float(clock_s))
+        await self._write_fab(now)  # not counted: n is the plant values written
+        return n
+
+    def _count_lot(self, ev: LotMove) -> None:
+        fab = self.fab
+        if ev.from_equipment is None and ev.to_equipment is None and ev.step == 0:
+            fab.lots_in_fab.add(ev.lot)
+            return
+        if ev.from_equipment is None and ev.to_equipment is not None:
+            fab.lots_in_fab.add(ev.lot)  # a source that enters lots straight at a tool
+            return
+        if ev.from_equipment is not None:
+            fab.moves += 1
+        if ev.to_equipment is None:
+            fab.lots_in_fab.discard(ev.lot)
+            fab.lots_completed += 1
+            fab.wafers_completed += self._wafers_per_lot.get(ev.product, 0)
+
+    def restore_fab(self, counters: FabCounters) -> None:
+        """Continue counting from ``counters`` (e.g. those of a previous server of the same
+        run); call before :meth:`start` or between batches."""
+        self.fab = counters.copy()
+        self._plant_time_s = max(self._plant_time_s, counters.plant_clock_s)
+
+    async def _write_fab(self, now: datetime) -> int:
+        """Write the fab-level variables that changed since the last batch."""
+        if not self._fab_nodes:
+            return 0
+        self.fab.plant_clock_s = max(self.fab.plant_clock_s, self._plant_time_s)
+        write = self.server.iserver.aspace.write_attribute_value
+        ts = _ts(self.fab.plant_clock_s, now)
+        n = 0
+        for (name, vt, _), value in zip(FAB_VARIABLES, self.fab.values().values(), strict=True):
+            if self._fab_written.get(name) == value:
+                continue
+            self._fab_written[name] = value
+            dv = _SharedDataValue(ua.Variant(value, vt), SourceTimestamp=ts, ServerTimestamp=now)
+            await write(self._fab_nodes[name], ua.AttributeIds.Value, dv)
+            n += 1
         return n
 
     async def _apply_state_tag(self, ev: TagUpdate, now: datetime) -> int:

@@ -58,6 +58,7 @@ class QtKpiStrip(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state: PlantState | None = None
+        self.from_fab = False  # the figures shown come from the source's fab-level tags
         self._dirty = False
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
@@ -95,8 +96,19 @@ class QtKpiStrip(QWidget):
 
     def show_kpis(self, k: Kpis) -> None:
         """Show a KPI snapshot."""
-        out = "—" if k.throughput_lots_h != k.throughput_lots_h else f"{k.throughput_lots_h:.1f} lots/h"
-        self.throughput.setText(f"<b>Throughput</b> {out} · {k.wafers_h:.0f} wafers/h")
+        lots = _rate(k.throughput_lots_h, "{:.1f} lots/h")
+        wafers = _rate(k.wafers_h, "{:.0f} wafers/h")
+        self.throughput.setText(f"<b>Throughput</b> {lots} · {wafers}")
+        self.throughput.setToolTip(
+            "lots and wafers leaving the fab per plant hour (rolling hour, server's fab figures)"
+            if k.from_fab else
+            "lots leaving the fab and wafers processed at tools per plant hour (rolling hour)")
         self.wip.setText(f"<b>WIP</b> {k.wip_lots} lots")
-        self.moves.setText(f"<b>Moves</b> {k.moves_h:.0f}/h ({k.moves_total} total)")
+        self.moves.setText(f"<b>Moves</b> {_rate(k.moves_h, '{:.0f}/h')} ({k.moves_total} total)")
+        self.from_fab = k.from_fab
         self.bar.set_counts(k.state_counts)
+
+
+def _rate(v: float, fmt: str) -> str:
+    """Format a rate; '—' while it cannot be measured yet (nan)."""
+    return "—" if v != v else fmt.format(v)

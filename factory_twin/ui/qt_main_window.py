@@ -676,6 +676,8 @@ class MainWindow(QMainWindow):
             clock = st.clock_s
             text = f"data {format_ts(clock) if clock > 1e9 else format_plant_time(clock)}"
             pt = c.plant_time_s()
+            if pt is None:
+                pt = st.plant_clock_s  # the server's Fab.PlantClock, when it publishes one
             if pt is not None:
                 text = f"plant clock {format_plant_time(pt)} · {text}"
             elif c.replay is not None:

@@ -84,6 +84,21 @@ def test_window_connects_and_every_tool_shows_a_state(live: MainWindow) -> None:
                for u in (link.url for link in c.client._links.values()))
 
 
+def test_kpi_strip_shows_throughput_and_wip_from_the_servers_fab_figures(
+    live: MainWindow,
+) -> None:
+    c = live.controller
+    strip = live.monitor.kpis
+    wait_until(lambda: strip.from_fab and "lots/h" in strip.throughput.text(), 30,
+               "the KPI strip to show a lot throughput from the server's Fab figures")
+    assert "—" not in strip.throughput.text() and "wafers/h" in strip.throughput.text()
+    k = c.state.kpis()
+    assert k.from_fab and k.plant_clock_s is not None
+    assert f"{k.wip_lots} lots" in strip.wip.text()
+    assert k.wip_lots > 0  # the demo fab starts with a loaded line
+    wait_until(lambda: "plant clock" in live.clock_label.text(), 5, "the plant clock")
+
+
 def test_state_change_on_server_recolours_the_tool(live: MainWindow) -> None:
     c = live.controller
     tool = "ETCH-01"
