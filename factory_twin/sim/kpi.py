@@ -22,8 +22,9 @@ time averages are exact, not sampled. Names are flat strings, ``name`` or ``name
 * per area (the bay the tools stand in) ``utilisation_area/<bay>`` and
   ``e10_area.<state>/<bay>``.
 
-The bottleneck is the group with the highest busy share (productive + setup over
-scheduled time), the longest average queue breaking ties.
+The bottleneck is the group busiest over the time its tools could work: (productive +
+setup) / (productive + setup + standby + engineering), PM, failures and non-scheduled time
+excluded; the longest average queue breaks ties.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class Bottleneck:
     def describe(self) -> str:
         """One line of evidence."""
         return (
-            f"{self.group}: busy {100 * self.busy:.1f}% (productive {100 * self.utilisation:.1f}%), "
+            f"{self.group}: busy {100 * self.busy:.1f}% of its available time "
+            f"(productive {100 * self.utilisation:.1f}% of all time), "
             f"{self.queue_lots:.2f} lots queued on average, mean wait {self.wait_h:.2f} h"
         )
 
@@ -193,8 +195,12 @@ def compute_kpis(
         k[f"queue_lots/{g}"] = ql
         wm = float(wmean.get(g, math.nan))
         k[f"wait_h/{g}"] = wm
-        sched = total - float(tot["non_scheduled"])
-        busy = (prod + float(setup_t.reindex(ids, fill_value=0.0).sum())) / sched if sched > 0 else 0.0
+        # busy share of the time the tools could work (PM, failures and non-scheduled time
+        # excluded): a group that is never idle while others idle limits the line even if
+        # its downtime keeps its productive share low (SMT2020's setup-heavy implanters)
+        setup = float(setup_t.reindex(ids, fill_value=0.0).sum())
+        avail = prod + setup + float(tot["standby"] + tot["engineering"])
+        busy = (prod + setup) / avail if avail > 0 else 0.0
         rank = (busy, ql)
         if best is None or rank > best:
             best = rank

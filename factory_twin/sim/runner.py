@@ -180,7 +180,7 @@ class Experiment:
         if area:
             ev = f"area {area}; " + ev
         if util is not None:
-            ev += f"; utilisation {100 * util.mean:.1f}% (highest)"
+            ev += f"; productive {100 * util.mean:.1f}% of all time"
         if q is not None:
             ev += f", average queue {q.mean:.2f} lots"
         if w is not None and not math.isnan(w.mean):
