@@ -428,11 +428,23 @@ class MainWindow(QMainWindow):
         if keep and st is not None and keep in st.index:
             self.view.select(keep)
         self.monitor.replay_bar.set_replay(self.controller.replay)
+        self.source_label.setText(self.source_text())
 
     def _on_source_changed(self, kind: str) -> None:
         self.source_label.setText({"live": "live", "replay": "replay", "none": "offline"}[kind])
         if kind != "replay":
             self.monitor.replay_bar.set_replay(None)
+
+    def source_text(self) -> str:
+        """What feeds the view: 'no plant', 'offline' (a plant, no source), 'live', 'replay'."""
+        c = self.controller
+        if c.doc is None:
+            return "no plant"
+        if c.replay is not None:
+            return "replay"
+        if c.client is not None or c.simulator is not None or c.phase:
+            return "live"
+        return "offline"
 
     # ------------------------------------------------------------------ connection
 
@@ -657,6 +669,7 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         c = self.controller
         st = c.state
+        self.source_label.setText(self.source_text())
         status: dict[str, ConnectionStatus] = c.status()
         if status:
             parts = []

@@ -150,3 +150,19 @@ def test_tag_writes_are_off_by_default(qtbot, tmp_path, mini_plant_path):
     assert "not a writable tag" in w.statusBar().currentMessage()
     assert not w.controller.writes_enabled("ETCH-01")
     w.close()
+
+
+def test_status_bar_names_an_open_plant_that_is_not_connected(qtbot, tmp_path, mini_plant_path):
+    from factory_twin.ui.qt_main_window import PANEL_EVERY
+
+    w = _window(qtbot, tmp_path)
+    assert w.source_label.text() == "no plant"
+    w.open_plant(mini_plant_path, connect=False)
+    qtbot.waitUntil(lambda: w.controller.doc is not None, timeout=10000)
+    qtbot.waitUntil(lambda: w.source_label.text() == "offline", timeout=3000)
+    # the periodic status refresh keeps saying so (and that nothing is connected)
+    ticks = w._ticks
+    qtbot.waitUntil(lambda: w._ticks >= ticks + 2 * PANEL_EVERY, timeout=5000)
+    assert w.source_label.text() == "offline"
+    assert "not connected" in w.conn_label.text()
+    w.close()
