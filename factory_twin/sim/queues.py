@@ -20,6 +20,7 @@ and the heaps are compacted when stale entries outnumber live ones.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,13 @@ def critical_ratio(lot: Lot, now: float) -> float:
     return (lot.due_s - now) / rem if rem > 0 else (lot.due_s - now) * 1e12
 
 
+# Queue entry numbers are unique across all queues: an entry is live while its number equals
+# the lot's ``qseq``, and a stale entry left in one group's queue (setup-avoidance queues keep
+# two copies) must never match the number the lot got in the next group's queue. Numbers only
+# order entries within a queue, so a shared counter changes no result.
+_QSEQ = itertools.count(1)
+
+
 class LotQueue:
     """The queue of a group of single-lot tools."""
 
@@ -70,8 +78,7 @@ class LotQueue:
 
     def push(self, lot: Lot, now: float) -> None:
         """Add a lot."""
-        self._seq += 1
-        seq = self._seq
+        seq = next(_QSEQ)
         lot.qseq = seq
         self.n += 1
         if self.rule is DispatchRule.CR:
@@ -212,10 +219,10 @@ class BatchQueue:
         r = self.recipes.get(st.batch_key)
         if r is None:
             r = self.recipes[st.batch_key] = [[], 0, None, st.bmin, st.bmax, st.setup]
-        self._seq += 1
-        lot.qseq = self._seq
+        seq = next(_QSEQ)
+        lot.qseq = seq
         key = critical_ratio(lot, now) if self.rule is DispatchRule.CR else lot_key(self.rule, lot, now)
-        heapq.heappush(r[0], (-lot.priority, key, self._seq, lot))
+        heapq.heappush(r[0], (-lot.priority, key, seq, lot))
         r[1] += lot.wafers
         if r[2] is None and r[1] >= r[3]:
             r[2] = now
