@@ -35,16 +35,21 @@ ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400.0
 
 
-def bare_simpy(n_events: int) -> tuple[float, int]:
-    """Run a bare SimPy loop of about ``n_events`` events; return (CPU seconds, events)."""
+def bare_simpy(n_events: int) -> tuple[float, int, int]:
+    """Run a bare SimPy loop of about ``n_events`` events.
+
+    Returns (CPU seconds, events, request-process-release steps completed).
+    """
     env = simpy.Environment()
     res = simpy.Resource(env, capacity=4)
+    steps = [0]
 
     def lot(env: simpy.Environment) -> object:
         while True:
             with res.request() as req:
                 yield req
                 yield env.timeout(1.0)
+            steps[0] += 1
             yield env.timeout(0.5)
 
     for _ in range(16):
@@ -54,7 +59,7 @@ def bare_simpy(n_events: int) -> tuple[float, int]:
     t0 = time.process_time()
     env.run(until=n_events / 16.0)
     cpu = time.process_time() - t0
-    return cpu, int(next(env._eid))
+    return cpu, int(next(env._eid)), steps[0]
 
 
 def model_run(path: Path, days: float, seed: int = 0) -> dict[str, float]:
@@ -116,11 +121,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {r['lots']:,} lots, {r['steps_rows']:,} step rows, peak RSS {r['peak_rss_mb']:.0f} MB")
     if days >= 365:
         print(f"  a simulated year: {365 / r['days_per_s']:.1f} s (target < 15 s)")
-    bw, be = bare_simpy(r["events"])
+    bw, be, bsteps = bare_simpy(r["events"])
     bare_ev_s = be / bw
     print(f"bare SimPy loop (timeouts + resource requests): {be:,} events in {bw:.2f} s CPU, "
           f"{bare_ev_s:,.0f} events/s")
-    print(f"  ratio model / bare = {ev_s / bare_ev_s:.2f} (target >= 0.5)")
+    print(f"  event-rate ratio model / bare = {ev_s / bare_ev_s:.2f}")
+    # The issue's target is on the step rate: a lot step of the model (queue, dispatch,
+    # setup, process, transport, records) against one request-process-release cycle of
+    # bare SimPy. The model schedules fewer, richer events per step, so its event rate
+    # understates its step rate.
+    model_steps_s = r["steps_rows"] / r["wall_s"]
+    bare_steps_s = bsteps / bw
+    print(f"step rate: model {model_steps_s:,.0f} lot-steps/s, bare SimPy "
+          f"{bare_steps_s:,.0f} request-process-release steps/s, "
+          f"ratio {model_steps_s / bare_steps_s:.2f} (target >= 0.5)")
 
     print("shipped plants (one core):")
     for name, d in (("demo_fab", days), ("led_line", days), ("smt2020_hvlm", min(days, 30.0))):
