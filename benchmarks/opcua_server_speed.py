@@ -172,7 +172,7 @@ async def client_main(
             t = time.perf_counter()
             for i in range(0, len(ids), 500):
                 await sub.subscribe_data_change(
-                    [c.get_node(x) for x in ids[i : i + 500]], queuesize=1
+                    [c.get_node(x) for x in ids[i : i + 500]], queuesize=queue
                 )
             res["create_items_s"] = round(time.perf_counter() - t, 2)
             await asyncio.sleep(1.0)
@@ -190,6 +190,7 @@ async def client_main(
                 await asyncio.sleep(0.2)
             res.update(
                 connected=True,
+                queue_size=queue,
                 notifications=H.n,
                 worst_read_s=round(worst, 3),
                 status=H.status,
@@ -230,13 +231,16 @@ async def run_with_client(
     me.cpu_percent()
     writes, k = 0, 0
     t0 = time.perf_counter()
+    due = t0
     while time.perf_counter() - t0 < seconds:
         k += 1
-        t = time.perf_counter()
         writes += await server.apply(
             [TagUpdate(u.equipment, u.tag, float(k), float(k)) for u in updates]
         )
-        await asyncio.sleep(max(0.0, period_s - (time.perf_counter() - t)))
+        # a fixed schedule (round k due at t0 + k * period): a late round shortens the next
+        # wait instead of lowering the rate, so "10 Hz" means 10 rounds a second
+        due += period_s
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
     elapsed = time.perf_counter() - t0
     server_cpu = me.cpu_percent()
     out = await proc.stdout.read()
@@ -247,6 +251,7 @@ async def run_with_client(
         writes=writes,
         rounds=k,
         seconds=round(elapsed, 1),
+        rounds_per_s=round(k / elapsed, 1),
         writes_per_s=round(writes / elapsed),
         server_cpu_pct=server_cpu,
         # what the server does per second of its own CPU (the machine may be shared)
