@@ -110,6 +110,8 @@ class MainWindow(QMainWindow):
         self.tick_ms: list[float] = []
         self.first_live_frame_s: float | None = None
         self._t_start = time.perf_counter()
+        # callables asked before another plant replaces the open one; False cancels
+        self.unsaved_guards: list[Callable[[], bool]] = []
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -342,7 +344,13 @@ class MainWindow(QMainWindow):
             self.open_plant(path)
 
     def open_plant(self, path: str | Path, *, connect: bool = True) -> None:
-        """Load a plant on a worker thread; a broken file keeps the current plant."""
+        """Load a plant on a worker thread; a broken file keeps the current plant.
+
+        Workspaces with unsaved edits are asked first (see :attr:`unsaved_guards`).
+        """
+        if not self.confirm_unsaved():
+            self.statusBar().showMessage(f"not opening {path}: unsaved edits", 4000)
+            return
         self.statusBar().showMessage(f"loading {path}…")
         fut = self.controller.run_in_worker(_load_with_geometry, path)
 
@@ -357,6 +365,10 @@ class MainWindow(QMainWindow):
                 self.connect_live(settings)
 
         self.when_done(fut, done, lambda exc: self._show_error(f"Cannot open {path}", exc))
+
+    def confirm_unsaved(self) -> bool:
+        """Ask every unsaved-edits guard; False as soon as one cancels."""
+        return all(guard() for guard in list(self.unsaved_guards))
 
     def _show_error(self, title: str, exc: BaseException) -> None:
         if isinstance(exc, ConfigError):

@@ -587,6 +587,20 @@ class QtProcedureEditor(QWidget):
             self.problems.setText("<span style='color:#2ca02c'>The plant is valid.</span>")
         return problems
 
+    def has_unsaved_edits(self) -> bool:
+        """True if procedure edits (applied or still in the step form) are not saved."""
+        if self.doc is None:
+            return False
+        return not self.undo_stack.isClean() or self._step_form_dirty()
+
+    def discard_edits(self) -> None:
+        """Throw away the unsaved edits: undo back to the saved state, reload the form."""
+        st = self.undo_stack
+        if not st.isClean() and st.cleanIndex() >= 0:
+            st.setIndex(st.cleanIndex())  # the spec is edited in place: revert it
+        st.clear()
+        self._load_procedure()
+
     def save(self) -> str | None:
         """Validate, then save the plant file (atomic, keeps comments); return the path."""
         if self._step_form_dirty():

@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -43,6 +44,17 @@ from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
 from factory_twin.ui.qt_scene_view import QtSceneView
 
 logger = logging.getLogger(__name__)
+
+
+def ask_unsaved_edits(parent: QWidget, text: str) -> QMessageBox.StandardButton:
+    """Ask Save / Discard / Cancel about unsaved procedure edits; return the button.
+
+    A plain :meth:`QMessageBox.question`, so tests answer it by patching that static
+    method or by clicking the button of the modal box from a QTimer.
+    """
+    B = QMessageBox.StandardButton
+    return QMessageBox.question(parent, "Unsaved procedure edits", text,
+                                B.Save | B.Discard | B.Cancel, B.Save)
 
 
 class QtMaintainWorkspace(QWidget):
@@ -363,6 +375,49 @@ class QtMaintainWorkspace(QWidget):
         dlg.open()
         return dlg
 
+    # ------------------------------------------------------------------ unsaved edits
+
+    def has_unsaved_edits(self) -> bool:
+        """True if the Author tab holds procedure edits not saved to the plant file."""
+        return self.editor.has_unsaved_edits()
+
+    def discard_edits(self) -> None:
+        """Throw the unsaved procedure edits away (the plant in memory is reverted too)."""
+        self.editor.discard_edits()
+
+    def maybe_save_edits(self, action: str = "closing") -> bool:
+        """Before ``action`` (closing, opening another plant): ask about unsaved edits.
+
+        Save writes the plant file (if it does not validate, the Author tab shows why and
+        the action is cancelled); Discard reverts the edits; Cancel stops the action.
+        Returns True if the action may go on. Without unsaved edits nothing is asked.
+        """
+        if not self.has_unsaved_edits():
+            return True
+        name = self.doc.path.name if self.doc is not None and self.doc.path else "the plant file"
+        n = self.undo_stack.count() - max(self.undo_stack.cleanIndex(), 0)
+        what = f"{n} unsaved procedure edit{'s' if n != 1 else ''}" if n > 0 else \
+            "unsaved procedure edits (in the step form)"
+        answer = ask_unsaved_edits(
+            self.window(), f"There are {what}. Save them to {name} before {action}?")
+        B = QMessageBox.StandardButton
+        if answer == B.Save:
+            if self.editor.save() is not None:
+                return True
+            self._show_author()  # the problems label says why it was not saved
+            return False
+        if answer == B.Discard:
+            self.discard_edits()
+            return True
+        return False
+
+    def _show_author(self) -> None:
+        win = self.window()
+        tabs = getattr(win, "tabs", None)
+        if tabs is not None:
+            tabs.setCurrentWidget(self)
+        self.side.setCurrentWidget(self.editor)
+
     def close_view(self) -> None:
         """Release the 3-D view and stop a running export (call before deletion)."""
         if self.export_dialog is not None and self.export_dialog.state == "running":
@@ -384,6 +439,9 @@ class _CloseWatcher(QObject):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Close:
+            if not self.ws.maybe_save_edits("closing"):
+                event.ignore()  # Cancel (or a failed save): the window stays open
+                return True
             self.ws.close_view()
         return False
 
@@ -435,4 +493,7 @@ def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMainta
     if alarms is not None and hasattr(alarms, "procedure_requested"):
         alarms.procedure_requested.connect(open_for_alarm)
     window.installEventFilter(_CloseWatcher(ws, window))
+    guards = getattr(window, "unsaved_guards", None)
+    if guards is not None:  # asked before another plant replaces this one
+        guards.append(lambda: ws.maybe_save_edits("opening another plant"))
     return ws

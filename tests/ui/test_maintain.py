@@ -39,7 +39,8 @@ def plant(tmp_path) -> Path:
 def win(qtbot, tmp_path, plant):
     c = Controller(journal_path=tmp_path / "journal.sqlite")
     w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
+    # a test's unsaved edits would ask Save/Discard/Cancel when pytest-qt closes the window
+    qtbot.addWidget(w, before_close_func=lambda w: _ws(w).discard_edits())
     ws = install_maintain(w, MaintenanceLog(tmp_path / "maintenance_log.jsonl"))
     c.set_plant(load_plant(plant))
     w.resize(1500, 920)
@@ -48,6 +49,7 @@ def win(qtbot, tmp_path, plant):
     w.tabs.setCurrentWidget(ws)
     qtbot.waitUntil(lambda: ws.view.isVisible() and ws.view.plotter.interactor.width() > 300)
     yield w
+    ws.discard_edits()
     w.close()
 
 
@@ -325,3 +327,87 @@ def test_export_from_the_workspace_writes_files_and_cancel_writes_none(qtbot, wi
     dlg.close()
     dlg2.close()
     QApplication.processEvents()
+
+
+def _edit(ws: QtMaintainWorkspace) -> None:
+    """One unsaved edit: a new procedure for the furnace."""
+    ws.select_tool("FURN-01")
+    assert ws.editor.new_procedure("furnace-boat-check", "Boat check")
+    assert ws.has_unsaved_edits()
+
+
+def _answer(monkeypatch, *answers) -> list[str]:
+    """Patch QMessageBox.question to give ``answers`` in turn; return the texts asked."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+    queue = list(answers)
+
+    def question(parent, title, text, *args):
+        asked.append(text)
+        return queue.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    return asked
+
+
+def test_closing_without_edits_asks_nothing(qtbot, win, monkeypatch):
+    asked = _answer(monkeypatch)  # any question would fail: no answers queued
+    assert not _ws(win).has_unsaved_edits()
+    assert win.close()
+    assert asked == []
+
+
+def test_closing_with_unsaved_edits_asks_cancel_then_discard(qtbot, win, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    B = QMessageBox.StandardButton
+    ws = _ws(win)
+    _edit(ws)
+    asked = _answer(monkeypatch, B.Cancel, B.Discard)
+    assert not win.close()  # Cancel: the window stays, with its edits
+    assert win.isVisible() and ws.has_unsaved_edits()
+    assert "1 unsaved procedure edit" in asked[0] and "demo_fab.yaml" in asked[0]
+    assert ws.view.plotter is not None and ws.view.plotter.interactor.isVisible()
+    assert win.close()  # Discard: closes, and the plant in memory is reverted
+    assert len(asked) == 2
+    assert not any(p.id == "furnace-boat-check" for p in win.controller.doc.spec.procedures)
+
+
+def test_opening_another_plant_saves_edits_when_asked(qtbot, win, plant, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    ws = _ws(win)
+    _edit(ws)
+    seen: list[str] = []
+
+    def click_save() -> None:  # the real modal box, answered like a user would
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click_save)
+            return
+        seen.append(box.text())
+        box.button(QMessageBox.StandardButton.Save).click()
+
+    QTimer.singleShot(0, click_save)
+    other = tmp_path / "other.yaml"
+    shutil.copy(REPO / "tests" / "data" / "mini_plant.yaml", other)
+    win.open_plant(other, connect=False)
+    assert seen and "opening another plant" in seen[0]
+    assert not ws.has_unsaved_edits()
+    assert any(p.id == "furnace-boat-check" for p in load_plant(plant).spec.procedures)
+    qtbot.waitUntil(lambda: win.controller.doc.path == other, timeout=10000)
+
+
+def test_opening_another_plant_cancelled_keeps_the_plant(qtbot, win, plant, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    ws = _ws(win)
+    _edit(ws)
+    doc = win.controller.doc
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Cancel)
+    win.open_plant(REPO / "tests" / "data" / "mini_plant.yaml", connect=False)
+    assert len(asked) == 1
+    assert win.controller.doc is doc and ws.has_unsaved_edits()
+    assert not any(p.id == "furnace-boat-check" for p in load_plant(plant).spec.procedures)
