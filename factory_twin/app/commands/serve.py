@@ -173,6 +173,14 @@ async def _serve(
             + ("DI, IA, Machinery" if server.companion.loaded else "not loaded (own types)")
         )
         print(f"speed: {options['speed']:g} plant seconds per second; Ctrl-C stops", flush=True)
+    await _serve_until(sim, stop, duration)
+    if announce:
+        print(f"stopped at plant time {sim.now_s:.0f} s", flush=True)
+    return 0
+
+
+async def _serve_until(sim: Any, stop: asyncio.Event, duration: float | None) -> None:
+    """Serve until ``stop`` is set (or ``duration`` seconds pass), then stop the simulator."""
     try:
         if duration is not None:
             with contextlib.suppress(TimeoutError):
@@ -181,9 +189,6 @@ async def _serve(
             await stop.wait()
     finally:
         await sim.stop()
-    if announce:
-        print(f"stopped at plant time {sim.now_s:.0f} s", flush=True)
-    return 0
 
 
 def _child(
@@ -213,14 +218,7 @@ def _child(
             ready.put((endpoint, f"error: {exc}"))
             return 1
         ready.put((sim.endpoint_url, "ok"))
-        try:
-            if duration is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), duration)
-            else:
-                await stop.wait()
-        finally:
-            await sim.stop()
+        await _serve_until(sim, stop, duration)
         return 0
 
     sys.exit(asyncio.run(main()))
