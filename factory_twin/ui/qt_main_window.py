@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 TICK_MS = 40  # 25 Hz
 MAX_RECENT = 8
 STALL_MS = 100.0
+FIRST_START_FRACTION = 0.9  # of the screen's available area, when no geometry is saved
 PANEL_EVERY = 4  # refresh panels every 4th tick
 
 
@@ -293,12 +294,25 @@ class MainWindow(QMainWindow):
         if isinstance(geo, QByteArray) and not geo.isEmpty():
             self.restoreGeometry(geo)
         else:
-            self.resize(1400, 900)
+            self._first_start_geometry()
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         else:
             # after the event loop starts, when every dock (also other workspaces') exists
             QTimer.singleShot(0, self._default_dock_sizes)
+
+    def _first_start_geometry(self) -> None:
+        """No saved geometry: take 90 % of the screen's free area, centred on it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1400, 900)
+            return
+        avail = screen.availableGeometry()
+        w = max(min(avail.width(), 1024), round(avail.width() * FIRST_START_FRACTION))
+        h = max(min(avail.height(), 700), round(avail.height() * FIRST_START_FRACTION))
+        self.resize(w, h)
+        # frame decorations are unknown before the first show: centre the client area
+        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.detail_dock], [max(470, self.width() // 3)],

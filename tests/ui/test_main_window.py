@@ -166,3 +166,24 @@ def test_status_bar_names_an_open_plant_that_is_not_connected(qtbot, tmp_path, m
     assert w.source_label.text() == "offline"
     assert "not connected" in w.conn_label.text()
     w.close()
+
+
+def test_first_start_fills_most_of_the_screen(qtbot, tmp_path):
+    from factory_twin.ui.qt_main_window import FIRST_START_FRACTION
+
+    w = _window(qtbot, tmp_path)  # fresh settings: no saved geometry
+    avail = w.screen().availableGeometry()
+    assert abs(w.width() - round(avail.width() * FIRST_START_FRACTION)) <= 2
+    assert abs(w.height() - round(avail.height() * FIRST_START_FRACTION)) <= 2
+    assert avail.contains(w.geometry())
+    # centred
+    assert abs(w.geometry().center().x() - avail.center().x()) <= 2
+    w.close()
+    # the next start restores what was saved, not the first-start size
+    w2 = _window(qtbot, tmp_path)
+    assert abs(w2.width() - w.width()) <= 2
+    w2.resize(900, 700)
+    w2.close()
+    w3 = _window(qtbot, tmp_path)
+    assert abs(w3.width() - 900) <= 2
+    w3.close()
