@@ -41,6 +41,13 @@ def _trimmed(data: dict[str, Any]) -> dict[str, Any]:
     ][:12]
     out["routes"] = [route]
     out["products"] = [p for p in out["products"] if p["route"] == route["id"]]
+    products = {p["id"] for p in out["products"]}
+    n_steps = len(route["steps"])
+    out["initial_wip"] = [
+        lot
+        for lot in out.get("initial_wip", [])
+        if lot["product"] in products and lot["step"] <= n_steps
+    ][:6]
     out["procedures"] = [p for p in out["procedures"] if p["equipment_type"] in keep]
     out["drills"] = []
     return out
