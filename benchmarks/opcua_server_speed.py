@@ -33,6 +33,7 @@ from asyncua import Client, Server, ua  # noqa: E402
 
 from factory_twin.model.events import TagUpdate  # noqa: E402
 from factory_twin.model.schema import PlantSpec  # noqa: E402
+from factory_twin.model.synthetic import synthetic_plant  # noqa: E402
 from factory_twin.opcua.server import PlantServer  # noqa: E402
 from factory_twin.opcua.server_units import eu_information  # noqa: E402
 
@@ -44,45 +45,7 @@ def free_port() -> int:
 
 
 def synthetic_spec(machines: int, tags_per_machine: int, alarm_every: int = 5) -> PlantSpec:
-    tags = [
-        {
-            "name": f"t{i:03d}",
-            "unit": "Pa",
-            "normal_range": [0.0, 10.0],
-            "alarms": {"hi": 12.0, "hihi": 15.0} if alarm_every and i % alarm_every == 0 else None,
-        }
-        for i in range(tags_per_machine)
-    ]
-    side = int(machines**0.5) + 1
-    size = 4.0 * side + 4
-    return PlantSpec.model_validate(
-        {
-            "schema_version": 1,
-            "site": {
-                "name": "bench",
-                "floor_m": [size, size],
-                "bays": [{"id": "b", "origin_m": [0, 0], "size_m": [size, size]}],
-            },
-            "equipment_types": [
-                {
-                    "id": "tool",
-                    "kind": "cvd",
-                    "shape": {"parts": [{"name": "body", "box": [1, 1, 1]}]},
-                    "tags": tags,
-                }
-            ],
-            "equipment": [
-                {
-                    "id": f"T{i:05d}",
-                    "type": "tool",
-                    "group": "G",
-                    "bay": "b",
-                    "position_m": [2.0 + 4.0 * (i % side), 2.0 + 4.0 * (i // side)],
-                }
-                for i in range(machines)
-            ],
-        }
-    )
+    return synthetic_plant(machines, tags_per_machine, alarm_every=alarm_every)
 
 
 # ----------------------------------------------------------------------------- 1. build

@@ -33,52 +33,10 @@ async def wait_until(
 
 
 def synthetic_spec(machines: int, tags_per_machine: int, *, alarm_every: int = 0) -> Any:
-    """Return a plant of ``machines`` identical tools with ``tags_per_machine`` float tags each.
+    """Return :func:`factory_twin.model.synthetic.synthetic_plant` (kept for the tests' imports)."""
+    from factory_twin.model.synthetic import synthetic_plant
 
-    Every ``alarm_every``-th tag (0: none) has hi/hihi limits above its normal range.
-    """
-    from factory_twin.model.schema import PlantSpec
-
-    tags = [
-        {
-            "name": f"t{i:03d}",
-            "unit": "Pa",
-            "normal_range": [0.0, 10.0],
-            "alarms": {"hi": 12.0, "hihi": 15.0} if alarm_every and i % alarm_every == 0 else None,
-        }
-        for i in range(tags_per_machine)
-    ]
-    side = int(machines**0.5) + 1
-    return PlantSpec.model_validate(
-        {
-            "schema_version": 1,
-            "site": {
-                "name": "Synthetic fab",
-                "floor_m": [4.0 * side + 4, 4.0 * side + 4],
-                "bays": [
-                    {"id": "bay", "origin_m": [0, 0], "size_m": [4.0 * side + 4, 4.0 * side + 4]}
-                ],
-            },
-            "equipment_types": [
-                {
-                    "id": "tool",
-                    "kind": "cvd",
-                    "shape": {"parts": [{"name": "body", "box": [1, 1, 1]}]},
-                    "tags": tags,
-                }
-            ],
-            "equipment": [
-                {
-                    "id": f"T{i:05d}",
-                    "type": "tool",
-                    "group": "G",
-                    "bay": "bay",
-                    "position_m": [2.0 + 4.0 * (i % side), 2.0 + 4.0 * (i // side)],
-                }
-                for i in range(machines)
-            ],
-        }
-    )
+    return synthetic_plant(machines, tags_per_machine, alarm_every=alarm_every)
 
 
 # asyncua 2.1's client probes the server every second with a 1 s timeout and drops the
