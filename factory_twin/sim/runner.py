@@ -303,7 +303,7 @@ def _run_pool(
             done(f.result())
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        for p in list(getattr(pool, "_processes", {}).values()):
+        for p in list((getattr(pool, "_processes", None) or {}).values()):
             p.terminate()
         raise
     pool.shutdown(wait=True)
