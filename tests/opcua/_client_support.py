@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from asyncua import Server, ua
-from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.server.event_generator import EventGenerator
@@ -24,6 +23,7 @@ from asyncua.server.event_generator import EventGenerator
 from factory_twin.model.config import loads_plant
 from factory_twin.model.events import E10State
 from factory_twin.model.schema import PlantSpec, TagType
+from factory_twin.opcua.security import PasswordUserManager
 
 NS = "urn:factory-twin:plant"
 
@@ -206,24 +206,6 @@ def _utcnow() -> Any:
     return datetime.now(UTC)
 
 
-class _Users:
-    def __init__(self, users: dict[str, str]) -> None:
-        self.users = users
-
-    def get_user(
-        self,
-        iserver: Any,
-        username: str | None = None,
-        password: str | None = None,
-        certificate: Any = None,
-    ) -> User | None:
-        if username is None:
-            return None  # anonymous refused when users are configured
-        if self.users.get(username) == password:
-            return User(role=UserRole.User, name=username)
-        return None
-
-
 async def start_server(
     spec: PlantSpec,
     port: int,
@@ -238,7 +220,7 @@ async def start_server(
     Basic256Sha256 SignAndEncrypt from trusted clients. ``users`` turns on user/password login.
     ``state`` carries values (and conditions) across a restart of the same server.
     """
-    server = Server(user_manager=_Users(users) if users else None)
+    server = Server(user_manager=PasswordUserManager(users) if users else None)
     server.iserver.bind_condition_methods = True
     await server.init()
     url = f"opc.tcp://127.0.0.1:{port}/test/"
