@@ -220,17 +220,21 @@ def tool_time_per_visit_s(
 ) -> float:
     """Return the mean tool time one lot's visit to ``step`` costs (setups excluded).
 
-    Batch time is shared among the lots of a batch (full batches, or the fewest lots a
-    batch may start with when ``full_batches`` is False); cascading (``batch_interval_s``)
-    caps a load's tool time at the interval; the group's load and unload times are added.
+    A load (one lot, or one batch: full batches, or the fewest lots a batch may start with
+    when ``full_batches`` is False) occupies the tool for its process time plus the group's
+    load and unload time per lot, shared among its lots. Cascading caps that at the time
+    after which the tool takes the next load: ``batch_interval_s``, or on a group with
+    ``cascade_lots`` of 2 or more, wafers x ``wafer_interval_s`` (as the simulator does).
     """
     g = spec.tool_group(step.tool_group)
-    t = lot_time_s(step, wafers)
+    fewest, most = lots_per_batch(spec, step, wafers)
+    n = most if full_batches else fewest
+    t = lot_time_s(step, wafers) + n * (g.load_s + g.unload_s)
     if step.batch_interval_s is not None:
         t = min(t, step.batch_interval_s)
-    fewest, most = lots_per_batch(spec, step, wafers)
-    t /= most if full_batches else fewest
-    return t + g.load_s + g.unload_s
+    elif g.cascade_lots > 1 and step.per == "wafer" and step.wafer_interval_s is not None:
+        t = min(t, n * wafers * step.wafer_interval_s)
+    return t / n
 
 
 # --------------------------------------------------------------------------- release rates

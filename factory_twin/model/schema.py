@@ -560,6 +560,15 @@ class ToolGroup(Strict):
     )
     load_s: float = Field(default=0.0, ge=0)
     unload_s: float = Field(default=0.0, ge=0)
+    cascade_lots: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="lots a tool holds at once (a cascading tool; SMT2020 STNCAP). With 2 or "
+        "more, the next lot's wafers enter while the previous lot finishes: at a step with "
+        "wafer_interval_s the tool takes the next lot wafers x wafer_interval_s after the "
+        "previous one started, and loading and unloading overlap with processing",
+    )
 
     _num = field_validator("setup_default", mode="before")(lambda cls, v: _number_to_constant(v))
 

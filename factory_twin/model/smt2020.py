@@ -20,8 +20,9 @@ How the tables map onto the plant (units converted to seconds):
   ``min_run_lots``. LTIME/ULTIME are ``load_s``/``unload_s``. BATCHCRITF
   ``crit_sameroutestep`` needs nothing: steps get no recipe, and without one only lots at
   the same route step share a batch. Batch capacity of a family's type is the widest
-  BATCHMN..BATCHMX of its steps. STNCAP (2 lots in a cascading tool) is reported: the
-  intervals below already keep a tool at two lots at most.
+  BATCHMN..BATCHMX of its steps. STNCAP (lots a cascading tool holds at once) is
+  ``cascade_lots``: such a tool takes the next lot after the step's PartInterval x wafers
+  or BatchInterval, loading and unloading overlapping with processing.
 * ``route_N.txt``: PTPER ``per_piece``/``per_lot``/``per_batch`` is ``per`` wafer/lot/batch;
   BATCHMN/BATCHMX (wafers, BATCHPER ``piece``) the step's batch; SETUP the step's setup
   (setup time from the step's STIME, else ``setup.txt``); StepPercent ``sample_pct``;
@@ -1117,6 +1118,14 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
             g["load_s"] = _r(load)
         if unload:
             g["unload_s"] = _r(unload)
+        if row.get("STNCAP"):
+            cap = tt.num(row, "STNCAP")
+            if cap != int(cap) or not 1 <= cap <= 16:
+                raise ConfigError(
+                    [tt.where(row, "STNCAP") + f": {row['STNCAP']!r} is not a lot count 1-16"]
+                )
+            if cap > 1:
+                g["cascade_lots"] = int(cap)
         group_data.append(g)
         if row.get("WAKERESRANK"):
             report.add(
@@ -1133,11 +1142,6 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
                     tt.where(row, "BATCHPER")
                     + f": batch sizes per {row['BATCHPER']!r} are not supported (piece)"
                 ]
-            )
-        if row.get("STNCAP"):
-            report.add(
-                "tool STNCAP: a cascading tool holds STNCAP lots at once, the next lot's"
-                " wafers entering while the previous lot finishes (families)"
             )
         if row.get("STNFAMSTEP_ACTLIST"):
             report.add(

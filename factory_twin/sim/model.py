@@ -138,8 +138,8 @@ class Group:
     """A tool group: identical tools sharing one dispatch queue."""
 
     __slots__ = (
-        "batch_wait", "free", "id", "idx", "is_batch", "load_s", "min_run", "pos", "queue",
-        "rule", "setup_default", "setups", "tools", "unload_s", "wake_at",
+        "batch_wait", "cascade", "free", "id", "idx", "is_batch", "load_s", "min_run", "pos",
+        "queue", "rule", "setup_default", "setups", "tools", "unload_s", "wake_at",
     )  # fmt: skip
 
 
@@ -148,6 +148,7 @@ class Tool:
 
     __slots__ = (
         "accept_at",
+        "accept_due",
         "accept_rem",
         "accept_token",
         "accepting",
@@ -196,6 +197,7 @@ class Tool:
         self.hold_pending = False
         self.accepting = True
         self.accept_at = 0.0
+        self.accept_due = False  # a cascading tool's next-lot time came while it was full
         self.accept_rem = -1.0
         self.accept_token = 0
         self.in_free = False
@@ -277,6 +279,7 @@ class FabModel:
             g.min_run = cfg.min_run_lots
             g.batch_wait = cfg.batch_wait_s
             g.load_s, g.unload_s = cfg.load_s, cfg.unload_s
+            g.cascade = cfg.cascade_lots
             g.setups = {
                 (c.from_setup, c.to_setup): make_sampler(
                     c.time, _lazy(st, "setup", gid, c.from_setup or "*", c.to_setup)
@@ -748,6 +751,7 @@ class FabModel:
                 lot.qt_to = -1
         tool.jobs.append(job)
         tool.accepting = False
+        tool.accept_due = False
         su = step.setup
         setup_s = 0.0
         if su is not None:
@@ -776,11 +780,17 @@ class FabModel:
         step = job.step
         g = step.group
         pt = step.time()
+        accept = step.bint
         if step.per == "wafer":
             w = 0
             for lot in job.lots:
                 w += lot.wafers
-            pt = pt + (w - 1) * step.wint if step.wint else pt * w
+            if step.wint:
+                pt = pt + (w - 1) * step.wint
+                if g.cascade > 1:  # the next lot's first wafer follows this lot's last one
+                    accept = w * step.wint
+            else:
+                pt = pt * w
         n = len(job.lots)
         pt += n * (g.load_s + g.unload_s)
         now = self.env._now
@@ -790,15 +800,19 @@ class FabModel:
         ev.callbacks = self._cb_phase
         ev._value = (job, job.token)
         heappush(self._queue, (end, 1, next(self._eid), ev))
-        if step.bint is not None and step.bint < pt:
+        if accept is not None and accept < pt:
             tool = job.tool
             tool.accept_token += 1
-            tool.accept_at = now + step.bint
-            self._timer(step.bint, self._on_accept, (tool, tool.accept_token))
+            tool.accept_at = now + accept
+            self._timer(accept, self._on_accept, (tool, tool.accept_token))
 
     def _on_accept(self, ev: Any) -> None:
         tool, token = ev._value
         if token != tool.accept_token:
+            return
+        cascade = tool.group.cascade
+        if cascade > 1 and len(tool.jobs) >= cascade:
+            tool.accept_due = True  # full: the next lot enters when one finishes
             return
         tool.accepting = True
         self._tool_free(tool)
@@ -854,7 +868,11 @@ class FabModel:
                     tool.pm_pending.append(k)
         if not jobs:
             tool.accepting = True
+            tool.accept_due = False
             tool.accept_token += 1
+        elif tool.accept_due and len(jobs) < tool.group.cascade:
+            tool.accept_due = False
+            tool.accepting = True
         if self.events is not None:
             ev = self.events
             ev.append(TagUpdate(tid, "wafer_count", tool.wafers, now))

@@ -76,6 +76,42 @@ def test_cascading_batches_and_wafers() -> None:
     assert starts(run(sp, 1000))["p.1"] == (0.0, 250.0)
 
 
+def test_cascading_tool_takes_the_next_lot_after_the_last_wafer_entered() -> None:
+    # 25 wafers, first wafer 10 s, one more every 2 s: a lot takes 10 + 24 * 2 = 58 s, plus
+    # 3 s load + unload. A cascading tool (2 lots at once) takes the next lot 25 * 2 = 50 s
+    # after the previous one started (loading overlaps); a plain tool after 61 s.
+    def starts_for(cascade: int) -> list[tuple[float, float]]:
+        sp = plant(
+            [{"id": "W", "time": 10.0, "per": "wafer", "wafer_interval_s": 2.0}],
+            release={"mode": "schedule", "times_s": [0, 0, 0, 0]},
+            wafers=25,
+            tool_groups=[{"id": "W", "cascade_lots": cascade, "load_s": 1.0, "unload_s": 2.0}],
+        )
+        f = run(sp, 10_000)
+        got = starts(f)
+        busy = f["states"][f["states"]["state"] == "productive"]
+        assert (busy["end_s"] - busy["start_s"]).sum() == pytest.approx(max(e for _, e in got.values()))
+        return [got[f"p.{k}"] for k in range(1, 5)]
+
+    assert starts_for(2) == [(0.0, 61.0), (50.0, 111.0), (100.0, 161.0), (150.0, 211.0)]
+    assert starts_for(1) == [(0.0, 61.0), (61.0, 122.0), (122.0, 183.0), (183.0, 244.0)]
+
+
+def test_cascading_tool_never_holds_more_lots_than_its_capacity() -> None:
+    # the next-lot time (25 * 1 s) is far shorter than a lot (100 + 24 s): without the cap a
+    # third lot would enter at 50 s; with 2 lots at once it waits for the first to finish
+    sp = plant(
+        [{"id": "W", "time": 100.0, "per": "wafer", "wafer_interval_s": 1.0}],
+        release={"mode": "schedule", "times_s": [0, 0, 0]},
+        wafers=25,
+        tool_groups=[{"id": "W", "cascade_lots": 2}],
+    )
+    got = starts(run(sp, 10_000))
+    assert got["p.1"] == (0.0, 124.0)
+    assert got["p.2"] == (25.0, 149.0)
+    assert got["p.3"] == (124.0, 248.0)
+
+
 def test_impossible_batch_is_rejected_before_the_run() -> None:
     sp = plant(
         [{"id": "B", "time": 100.0, "per": "batch", "batch": {"min_wafers": 10, "max_wafers": 20}}],
