@@ -30,6 +30,7 @@ excluded; the longest average queue breaks ties.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +77,9 @@ def compute_kpis(
     end_s: float,
     rpt_s: dict[str, float] | None = None,
 ) -> tuple[dict[str, float], Bottleneck | None]:
-    """Return the KPIs of one run and its bottleneck.
+    """Return the KPIs of one run and its bottleneck, from whole tables in memory.
+
+    The whole-table case of :func:`compute_kpis_chunked`: every table is one chunk.
 
     Parameters
     ----------
@@ -89,133 +92,247 @@ def compute_kpis(
     rpt_s
         Raw process time per product (computed from the spec if None).
     """
-    if not end_s > warmup_s:
-        msg = f"the observation window is empty: warm-up {warmup_s} s, end {end_s} s"
-        raise ValueError(msg)
-    if rpt_s is None:
-        from factory_twin.sim.model import raw_process_time
+    return compute_kpis_chunked(
+        [frames["steps"]], [frames["states"]], frames["lots"], frames["qtime"],
+        spec, warmup_s, end_s, rpt_s,
+    )  # fmt: skip
 
-        rpt_s = {p.id: raw_process_time(spec, p.id) for p in spec.products}
-    span = end_s - warmup_s
-    days = span / DAY_S
-    k: dict[str, float] = {}
-    lots, steps, states = frames["lots"], frames["steps"], frames["states"]
 
-    # -- throughput and cycle time
-    ex = lots["exit_s"].to_numpy()
-    done = (ex >= warmup_s) & (ex <= end_s)
-    fin = lots[done & ~lots["scrapped"].to_numpy()]
-    k["throughput_lots_per_day"] = len(fin) / days
-    k["throughput_wafers_per_day"] = float(fin["wafers"].sum()) / days
-    k["scrapped_lots"] = float((done & lots["scrapped"].to_numpy()).sum())
-    ctl = fin[~fin["initial"].to_numpy()]
-    ct_h = (ctl["exit_s"] - ctl["release_s"]).to_numpy() / 3600.0
-    _ct(k, "", ct_h)
-    rpt = ctl["product"].map(rpt_s).to_numpy(dtype=float) / 3600.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xf = ct_h / rpt
-    k["x_factor"] = float(np.mean(xf)) if len(xf) else math.nan
-    for p in spec.products:
-        pm = (ctl["product"] == p.id).to_numpy()
-        k[f"throughput_lots_per_day/{p.id}"] = float((fin["product"] == p.id).sum()) / days
-        _ct(k, f"/{p.id}", ct_h[pm])
-        k[f"x_factor/{p.id}"] = float(np.mean(xf[pm])) if pm.any() else math.nan
-    # -- WIP and moves
-    wip_area = _overlap(lots["release_s"].to_numpy(), ex, warmup_s, end_s).sum()
-    k["wip_lots"] = float(wip_area / span)
-    end = steps["end_s"].to_numpy()
-    in_win = (end >= warmup_s) & (end <= end_s)
-    k["moves_per_day"] = float(in_win.sum()) / days
-    k["reworks"] = float((in_win & (steps["outcome"].to_numpy() == 1)).sum())
-    qt = frames["qtime"]
-    k["qtime_violations"] = float(((qt["time_s"] >= warmup_s) & (qt["time_s"] <= end_s)).sum())
+def compute_kpis_chunked(
+    steps: Iterable[pd.DataFrame],
+    states: Iterable[pd.DataFrame],
+    lots: pd.DataFrame,
+    qtime: pd.DataFrame,
+    spec: s.PlantSpec,
+    warmup_s: float,
+    end_s: float,
+    rpt_s: dict[str, float] | None = None,
+) -> tuple[dict[str, float], Bottleneck | None]:
+    """Return the KPIs of one run and its bottleneck, reading the big tables chunk by chunk.
 
-    # -- queues, per group
-    groups = spec.groups()
-    qarea = _overlap(steps["queue_enter_s"].to_numpy(), steps["start_s"].to_numpy(), warmup_s, end_s)
-    st_s = steps["start_s"].to_numpy()
-    started = (st_s >= warmup_s) & (st_s <= end_s)
-    wait = (st_s - steps["queue_enter_s"].to_numpy()) / 3600.0
-    # group sums by integer codes (np.bincount): no per-row Python strings, so a year of
-    # records (millions of rows, strings read back as categoricals) stays small in memory
-    gc, gnames = _factor(steps["group"])
-    ng = len(gnames)
-    has = gc >= 0
-    qs = np.bincount(gc[has], weights=qarea[has], minlength=ng)
-    qsum = dict(zip(gnames, qs, strict=True))
-    sel = has & started
-    wn = np.bincount(gc[sel], minlength=ng)
-    ws = np.bincount(gc[sel], weights=wait[sel], minlength=ng)
-    wmean = {g: ws[i] / wn[i] for i, g in enumerate(gnames) if wn[i] > 0}
-    sel = has & in_win
-    on = np.bincount(gc[sel], minlength=ng)
-    ok = np.bincount(gc[sel & (steps["outcome"].to_numpy() == 0)], minlength=ng)
-    qual = {g: ok[i] / on[i] for i, g in enumerate(gnames) if on[i] > 0}
+    Only one chunk of ``steps`` or ``states`` is in memory at a time (the small ``lots``
+    and ``qtime`` tables are whole), so memory stays bounded for any horizon. The chunks
+    need only the columns in :data:`factory_twin.sim.records.KPI_COLUMNS`, strings plain
+    or categorical.
 
-    # -- tool states
-    dur = _overlap(states["start_s"].to_numpy(), states["end_s"].to_numpy(), warmup_s, end_s)
-    tool_group = {e.id: e.group for e in spec.equipment}
-    tc, tnames = _factor(states["tool"])
-    sc, snames = _factor(states["state"])
-    uc, unames = _factor(states["substate"])
-    nt, ns = len(tnames), len(snames)
-    has = (tc >= 0) & (sc >= 0)
-    cells = np.bincount(tc[has] * ns + sc[has], weights=dur[has], minlength=nt * ns)
-    by_tool = pd.DataFrame(cells.reshape(nt, ns), index=tnames, columns=snames)
-    by_tool = by_tool.reindex(columns=E10_STATES, fill_value=0.0)
-    sel = (tc >= 0) & (uc == unames.index("setup")) if "setup" in unames else np.zeros(len(tc), bool)
-    setup_t = pd.Series(np.bincount(tc[sel], weights=dur[sel], minlength=nt), index=tnames)
-    by_tool = by_tool.reindex(list(tool_group), fill_value=0.0)
-    # a tool with no state row in the window was in its last state: frames cover all tools
-    tool_share = by_tool[E10_STATES].to_numpy() / span
-    prod_col = E10_STATES.index("productive")
-    for i, tid in enumerate(by_tool.index):
-        k[f"utilisation_tool/{tid}"] = float(tool_share[i, prod_col])
-        for j, st in enumerate(E10_STATES):
-            k[f"e10_tool.{st}/{tid}"] = float(tool_share[i, j])
-    bn: Bottleneck | None = None
-    best: tuple[float, float] | None = None
-    for g, members in groups.items():
-        ids = [e.id for e in members]
-        tot = by_tool.loc[ids].sum()
-        total = span * len(ids)
-        prod = float(tot["productive"])
-        for st in E10_STATES:
-            k[f"e10.{st}/{g}"] = float(tot[st]) / total
-        k[f"utilisation/{g}"] = prod / total
-        up = float(tot["productive"] + tot["standby"] + tot["engineering"])
-        avail = up / total
-        perf = prod / up if up > 0 else 0.0
-        q = float(qual.get(g, 1.0))
-        k[f"availability/{g}"] = avail
-        k[f"performance/{g}"] = perf
-        k[f"quality/{g}"] = q
-        k[f"oee/{g}"] = avail * perf * q
-        ql = float(qsum.get(g, 0.0)) / span
-        k[f"queue_lots/{g}"] = ql
-        wm = float(wmean.get(g, math.nan))
-        k[f"wait_h/{g}"] = wm
-        # busy share of the time the tools could work (PM, failures and non-scheduled time
-        # excluded): a group that is never idle while others idle limits the line even if
-        # its downtime keeps its productive share low (SMT2020's setup-heavy implanters)
-        setup = float(setup_t.reindex(ids, fill_value=0.0).sum())
-        avail = prod + setup + float(tot["standby"] + tot["engineering"])
-        busy = (prod + setup) / avail if avail > 0 else 0.0
-        rank = (busy, ql)
-        if best is None or rank > best:
-            best = rank
-            bn = Bottleneck(g, prod / total, busy, ql, 0.0 if math.isnan(wm) else wm, members[0].bay)
-    # -- per area (the bay a tool stands in: an SMT2020 area such as Litho or Dry Etch)
-    bays: dict[str, list[str]] = {}
-    for e in spec.equipment:
-        bays.setdefault(e.bay, []).append(e.id)
-    for bay, ids in bays.items():
-        tot = by_tool.loc[ids].sum()
-        total = span * len(ids)
-        for st in E10_STATES:
-            k[f"e10_area.{st}/{bay}"] = float(tot[st]) / total
-        k[f"utilisation_area/{bay}"] = float(tot["productive"]) / total
-    return k, bn
+    Parameters
+    ----------
+    steps, states
+        Chunks of the two big tables, in any split (e.g. Parquet record batches).
+    lots, qtime
+        The whole small tables.
+    spec, warmup_s, end_s, rpt_s
+        As for :func:`compute_kpis`.
+    """
+    acc = KpiAccumulator(spec, warmup_s, end_s)
+    for chunk in steps:
+        acc.add_steps(chunk)
+    for chunk in states:
+        acc.add_states(chunk)
+    return acc.finish(lots, qtime, rpt_s)
+
+
+class KpiAccumulator:
+    """Partial sums of the KPIs over chunks of the ``steps`` and ``states`` tables.
+
+    Every KPI from the two big tables is a sum or count over the observation window (state
+    time per tool and state, queue time per group, waits, loads, moves, reworks), so each
+    chunk adds its partial sums to fixed arrays indexed by the plant's groups, tools and
+    E10 states; :meth:`finish` turns them, with the small ``lots`` and ``qtime`` tables,
+    into the KPIs. Rows of groups, tools or states the plant does not name are ignored.
+
+    Parameters
+    ----------
+    spec
+        The plant.
+    warmup_s, end_s
+        The observation window.
+    """
+
+    def __init__(self, spec: s.PlantSpec, warmup_s: float, end_s: float) -> None:
+        if not end_s > warmup_s:
+            msg = f"the observation window is empty: warm-up {warmup_s} s, end {end_s} s"
+            raise ValueError(msg)
+        self.spec = spec
+        self.warmup_s = float(warmup_s)
+        self.end_s = float(end_s)
+        self.groups = list(spec.groups())
+        self.tools = [e.id for e in spec.equipment]
+        self._group_index = {g: i for i, g in enumerate(self.groups)}
+        self._tool_index = {t: i for i, t in enumerate(self.tools)}
+        self._state_index = {st: j for j, st in enumerate(E10_STATES)}
+        ng, nt = len(self.groups), len(self.tools)
+        self.moves = 0
+        self.reworks = 0
+        self.queue_s = np.zeros(ng)  # lot-seconds waiting, per group
+        self.wait_n = np.zeros(ng, np.int64)  # lots that started, per group
+        self.wait_h = np.zeros(ng)  # their summed waits
+        self.loads = np.zeros(ng, np.int64)  # loads finished in the window, per group
+        self.loads_ok = np.zeros(ng, np.int64)  # ... neither scrapped nor sent to rework
+        self.state_s = np.zeros((nt, len(E10_STATES)))  # seconds per tool and E10 state
+        self.setup_s = np.zeros(nt)  # seconds in the setup substate, per tool
+        self.chunks = {"steps": 0, "states": 0}
+
+    def add_steps(self, steps: pd.DataFrame) -> None:
+        """Add one chunk of the ``steps`` table."""
+        lo, hi = self.warmup_s, self.end_s
+        end = steps["end_s"].to_numpy(dtype=float)
+        outcome = steps["outcome"].to_numpy()
+        in_win = (end >= lo) & (end <= hi)
+        self.moves += int(in_win.sum())
+        self.reworks += int((in_win & (outcome == 1)).sum())
+        qe = steps["queue_enter_s"].to_numpy(dtype=float)
+        st_s = steps["start_s"].to_numpy(dtype=float)
+        qarea = _overlap(qe, st_s, lo, hi)
+        started = (st_s >= lo) & (st_s <= hi)
+        wait = (st_s - qe) / 3600.0
+        # group sums by integer codes (np.bincount): no per-row Python strings, so millions
+        # of rows (strings read back as categoricals) stay small in memory
+        gc = _codes(steps["group"], self._group_index)
+        ng = len(self.groups)
+        has = gc >= 0
+        self.queue_s += np.bincount(gc[has], weights=qarea[has], minlength=ng)
+        sel = has & started
+        self.wait_n += np.bincount(gc[sel], minlength=ng)
+        self.wait_h += np.bincount(gc[sel], weights=wait[sel], minlength=ng)
+        sel = has & in_win
+        self.loads += np.bincount(gc[sel], minlength=ng)
+        self.loads_ok += np.bincount(gc[sel & (outcome == 0)], minlength=ng)
+        self.chunks["steps"] += 1
+
+    def add_states(self, states: pd.DataFrame) -> None:
+        """Add one chunk of the ``states`` table."""
+        dur = _overlap(
+            states["start_s"].to_numpy(dtype=float), states["end_s"].to_numpy(dtype=float),
+            self.warmup_s, self.end_s,
+        )  # fmt: skip
+        tc = _codes(states["tool"], self._tool_index)
+        sc = _codes(states["state"], self._state_index)
+        nt, ns = len(self.tools), len(E10_STATES)
+        has = (tc >= 0) & (sc >= 0)
+        cells = np.bincount(tc[has] * ns + sc[has], weights=dur[has], minlength=nt * ns)
+        self.state_s += cells.reshape(nt, ns)
+        sel = (tc >= 0) & (_codes(states["substate"], {"setup": 0}) == 0)
+        self.setup_s += np.bincount(tc[sel], weights=dur[sel], minlength=nt)
+        self.chunks["states"] += 1
+
+    def finish(
+        self, lots: pd.DataFrame, qtime: pd.DataFrame, rpt_s: dict[str, float] | None = None
+    ) -> tuple[dict[str, float], Bottleneck | None]:
+        """Return the KPIs and the bottleneck from the sums so far and the small tables.
+
+        Parameters
+        ----------
+        lots, qtime
+            The run's whole ``lots`` and ``qtime`` tables.
+        rpt_s
+            Raw process time per product (computed from the spec if None).
+        """
+        spec, warmup_s, end_s = self.spec, self.warmup_s, self.end_s
+        if rpt_s is None:
+            from factory_twin.sim.model import raw_process_time
+
+            rpt_s = {p.id: raw_process_time(spec, p.id) for p in spec.products}
+        span = end_s - warmup_s
+        days = span / DAY_S
+        k: dict[str, float] = {}
+
+        # -- throughput and cycle time
+        ex = lots["exit_s"].to_numpy()
+        done = (ex >= warmup_s) & (ex <= end_s)
+        scrapped = lots["scrapped"].to_numpy(dtype=bool)
+        fin = lots[done & ~scrapped]
+        k["throughput_lots_per_day"] = len(fin) / days
+        k["throughput_wafers_per_day"] = float(fin["wafers"].sum()) / days
+        k["scrapped_lots"] = float((done & scrapped).sum())
+        ctl = fin[~fin["initial"].to_numpy(dtype=bool)]
+        ct_h = (ctl["exit_s"] - ctl["release_s"]).to_numpy() / 3600.0
+        _ct(k, "", ct_h)
+        rpt = ctl["product"].map(rpt_s).to_numpy(dtype=float) / 3600.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xf = ct_h / rpt
+        k["x_factor"] = float(np.mean(xf)) if len(xf) else math.nan
+        for p in spec.products:
+            pm = (ctl["product"] == p.id).to_numpy()
+            k[f"throughput_lots_per_day/{p.id}"] = float((fin["product"] == p.id).sum()) / days
+            _ct(k, f"/{p.id}", ct_h[pm])
+            k[f"x_factor/{p.id}"] = float(np.mean(xf[pm])) if pm.any() else math.nan
+        # -- WIP and moves
+        wip_area = _overlap(lots["release_s"].to_numpy(), ex, warmup_s, end_s).sum()
+        k["wip_lots"] = float(wip_area / span)
+        k["moves_per_day"] = float(self.moves) / days
+        k["reworks"] = float(self.reworks)
+        qt = qtime
+        k["qtime_violations"] = float(((qt["time_s"] >= warmup_s) & (qt["time_s"] <= end_s)).sum())
+
+        # -- queues, per group
+        qsum = dict(zip(self.groups, self.queue_s, strict=True))
+        wn, ws = self.wait_n, self.wait_h
+        wmean = {g: ws[i] / wn[i] for i, g in enumerate(self.groups) if wn[i] > 0}
+        on, ok = self.loads, self.loads_ok
+        qual = {g: ok[i] / on[i] for i, g in enumerate(self.groups) if on[i] > 0}
+
+        # -- tool states
+        # a tool with no state row in the window was in its last state: frames cover all tools
+        by_tool = pd.DataFrame(self.state_s, index=self.tools, columns=E10_STATES)
+        setup_t = pd.Series(self.setup_s, index=self.tools)
+        tool_share = by_tool[E10_STATES].to_numpy() / span
+        prod_col = E10_STATES.index("productive")
+        for i, tid in enumerate(by_tool.index):
+            k[f"utilisation_tool/{tid}"] = float(tool_share[i, prod_col])
+            for j, st in enumerate(E10_STATES):
+                k[f"e10_tool.{st}/{tid}"] = float(tool_share[i, j])
+        bn: Bottleneck | None = None
+        best: tuple[float, float] | None = None
+        for g, members in spec.groups().items():
+            ids = [e.id for e in members]
+            tot = by_tool.loc[ids].sum()
+            total = span * len(ids)
+            prod = float(tot["productive"])
+            for st in E10_STATES:
+                k[f"e10.{st}/{g}"] = float(tot[st]) / total
+            k[f"utilisation/{g}"] = prod / total
+            up = float(tot["productive"] + tot["standby"] + tot["engineering"])
+            avail = up / total
+            perf = prod / up if up > 0 else 0.0
+            q = float(qual.get(g, 1.0))
+            k[f"availability/{g}"] = avail
+            k[f"performance/{g}"] = perf
+            k[f"quality/{g}"] = q
+            k[f"oee/{g}"] = avail * perf * q
+            ql = float(qsum.get(g, 0.0)) / span
+            k[f"queue_lots/{g}"] = ql
+            wm = float(wmean.get(g, math.nan))
+            k[f"wait_h/{g}"] = wm
+            # busy share of the time the tools could work (PM, failures and non-scheduled
+            # time excluded): a group that is never idle while others idle limits the line
+            # even if its downtime keeps its productive share low (SMT2020's setup-heavy
+            # implanters)
+            setup = float(setup_t.reindex(ids, fill_value=0.0).sum())
+            avail = prod + setup + float(tot["standby"] + tot["engineering"])
+            busy = (prod + setup) / avail if avail > 0 else 0.0
+            rank = (busy, ql)
+            if best is None or rank > best:
+                best = rank
+                bn = Bottleneck(g, prod / total, busy, ql, 0.0 if math.isnan(wm) else wm, members[0].bay)
+        # -- per area (the bay a tool stands in: an SMT2020 area such as Litho or Dry Etch)
+        bays: dict[str, list[str]] = {}
+        for e in spec.equipment:
+            bays.setdefault(e.bay, []).append(e.id)
+        for bay, ids in bays.items():
+            tot = by_tool.loc[ids].sum()
+            total = span * len(ids)
+            for st in E10_STATES:
+                k[f"e10_area.{st}/{bay}"] = float(tot[st]) / total
+            k[f"utilisation_area/{bay}"] = float(tot["productive"]) / total
+        return k, bn
+
+
+def _codes(col: pd.Series, index: dict[str, int]) -> np.ndarray:
+    """Indices into ``index`` of a string column (-1 for missing or unknown names)."""
+    codes, names = _factor(col)
+    lookup = np.array([index.get(n, -1) for n in names] + [-1], dtype=np.int64)
+    return lookup[codes]  # code -1 picks the trailing -1
 
 
 def _factor(col: pd.Series) -> tuple[np.ndarray, list[str]]:

@@ -19,7 +19,8 @@ Tables (one row per ...):
 
 For long runs a :class:`Recorder` with ``spill_dir`` writes full chunks of the two big tables
 (steps, states) to Parquet files as it goes, so memory stays bounded; :meth:`Recorder.frames`
-reads them back.
+reads them back whole, :meth:`Recorder.iter_chunks` and :func:`iter_parquet` one chunk at a
+time (the KPI pass, :func:`factory_twin.sim.kpi.compute_kpis_chunked`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,8 @@ KPI_COLUMNS = {
     "states": STATE_COLUMNS,
 }
 _SPILLED = ("steps", "states")
+_STRINGS = ("group", "tool", "state", "substate")
+DEFAULT_CHUNK_ROWS = 500_000
 
 
 class _SpillList(list):  # type: ignore[type-arg]
@@ -82,12 +86,18 @@ class Recorder:
     spill_dir
         If given, full chunks of ``steps`` and ``states`` go to Parquet files there.
     chunk_rows
-        Rows per chunk when spilling.
+        Rows per chunk when spilling: at most this many rows of each of the two big tables
+        are held in memory at once.
     """
 
-    def __init__(self, spill_dir: str | Path | None = None, chunk_rows: int = 500_000) -> None:
+    def __init__(self, spill_dir: str | Path | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+        if chunk_rows < 1:
+            msg = f"chunk_rows must be at least 1, got {chunk_rows}"
+            raise ValueError(msg)
         self.spill_dir = Path(spill_dir) if spill_dir is not None else None
+        self.chunk_rows = chunk_rows
         self._chunks: dict[str, list[Path]] = {"steps": [], "states": []}
+        self._spill_peak = {"steps": 0, "states": 0}
         if self.spill_dir is not None:
             self.spill_dir.mkdir(parents=True, exist_ok=True)
             self.steps: list[tuple[Any, ...]] = _SpillList(self, "steps", chunk_rows)
@@ -109,12 +119,57 @@ class Recorder:
         rows = self._rows(table)
         if not rows:
             return
+        self._spill_peak[table] = max(self._spill_peak[table], len(rows))
         df = pd.DataFrame(list(rows), columns=COLUMNS[table])
         path = self.spill_dir / f"{table}-{len(self._chunks[table]):05d}.parquet"
         df.to_parquet(path, index=False)
         self._chunks[table].append(path)
         del rows[:]
         logger.debug("spilled %d %s rows to %s", len(df), table, path)
+
+    def peak_rows(self, table: str) -> int:
+        """Most rows of ``table`` held in memory at once so far.
+
+        Rows only grow by appends and only leave by :meth:`spill`, so the peak is the
+        largest count seen at a spill or now.
+        """
+        return max(self._spill_peak.get(table, 0), len(self._rows(table)))
+
+    def iter_chunks(
+        self, table: str, columns: list[str] | None = None, rows: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Yield ``steps`` or ``states`` as DataFrames of at most ``rows`` rows each.
+
+        With ``spill_dir`` the rows still in memory are spilled first and every chunk is
+        read back from its Parquet file (only ``columns``; strings as categoricals), so at
+        most one chunk is in memory; otherwise the rows in memory are one chunk.
+
+        Parameters
+        ----------
+        table
+            ``steps`` or ``states``.
+        columns
+            Columns to read (all if None).
+        rows
+            Rows per chunk read back (``chunk_rows`` if None).
+        """
+        cols = columns if columns is not None else COLUMNS[table]
+        if self.spill_dir is None:
+            df = pd.DataFrame(list(self._rows(table)), columns=COLUMNS[table])
+            yield df[cols]
+            return
+        self.spill(table)
+        for path in self._chunks[table]:
+            yield from iter_parquet(path, cols, rows or self.chunk_rows)
+
+    def discard_chunks(self) -> None:
+        """Delete the spilled chunk files (and ``spill_dir`` if it is left empty)."""
+        for name in _SPILLED:
+            for chunk in self._chunks[name]:
+                chunk.unlink(missing_ok=True)
+            self._chunks[name] = []
+        if self.spill_dir is not None and self.spill_dir.exists() and not any(self.spill_dir.iterdir()):
+            self.spill_dir.rmdir()
 
     def frame(self, table: str) -> pd.DataFrame:
         """Return one table as a DataFrame (reading spilled chunks back)."""
@@ -135,7 +190,9 @@ class Recorder:
     def write_parquet(self, directory: str | Path) -> dict[str, Path]:
         """Write every table to ``directory/<table>.parquet``, chunk by chunk (bounded memory).
 
-        Spilled chunk files are removed afterwards. Each file appears atomically.
+        Spilled chunk files are removed afterwards, and the rows of ``steps`` and ``states``
+        leave memory (the recorder keeps only the small tables). Each file appears
+        atomically.
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -166,15 +223,12 @@ class Recorder:
             os.replace(tmp, path)
             paths[name] = path
         for name in _SPILLED:
-            for chunk in self._chunks[name]:
-                chunk.unlink(missing_ok=True)
-            self._chunks[name] = []
-        if self.spill_dir is not None and self.spill_dir.exists() and not any(self.spill_dir.iterdir()):
-            self.spill_dir.rmdir()
+            del self._rows(name)[:]
+        self.discard_chunks()
         return paths
 
 
-def read_frames(paths: dict[str, Path | str], *, kpi_only: bool = False) -> dict[str, pd.DataFrame]:
+def read_frames(paths: Mapping[str, Path | str], *, kpi_only: bool = False) -> dict[str, pd.DataFrame]:
     """Read tables written by :meth:`Recorder.write_parquet`.
 
     With ``kpi_only`` the two big tables keep only the columns KPIs need, strings as
@@ -186,8 +240,27 @@ def read_frames(paths: dict[str, Path | str], *, kpi_only: bool = False) -> dict
     for name, path in paths.items():
         if kpi_only and name in KPI_COLUMNS:
             cols = KPI_COLUMNS[name]
-            strings = [c for c in cols if c in ("group", "tool", "state", "substate")]
+            strings = [c for c in cols if c in _STRINGS]
             out[name] = pq.read_table(path, columns=cols, read_dictionary=strings).to_pandas()
         else:
             out[name] = pd.read_parquet(path)
     return out
+
+
+def iter_parquet(path: str | Path, columns: list[str], rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Yield ``columns`` of a Parquet table as DataFrames of at most ``rows`` rows each.
+
+    String columns come back as categoricals; pyarrow reads one row group at a time, so
+    memory is bounded by the chunk and the file's row groups (the recorder writes one row
+    group per spilled chunk).
+    """
+    import pyarrow.parquet as pq
+
+    strings = [c for c in columns if c in _STRINGS]
+    with pq.ParquetFile(path, read_dictionary=strings) as f:
+        n = 0
+        for batch in f.iter_batches(batch_size=rows, columns=columns):
+            n += 1
+            yield batch.to_pandas()
+        if n == 0:  # an empty table still has its columns
+            yield f.schema_arrow.empty_table().select(columns).to_pandas()

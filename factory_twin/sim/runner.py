@@ -14,9 +14,11 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import shutil
 import signal
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,15 @@ import pandas as pd
 
 from factory_twin.errors import SimulationError
 from factory_twin.model import schema as s
-from factory_twin.sim.kpi import Bottleneck, compute_kpis, wip_series
+from factory_twin.sim.kpi import Bottleneck, compute_kpis, compute_kpis_chunked, wip_series
 from factory_twin.sim.model import FabModel, check_spec, parse_rule
-from factory_twin.sim.records import Recorder, read_frames
+from factory_twin.sim.records import (
+    DEFAULT_CHUNK_ROWS,
+    KPI_COLUMNS,
+    Recorder,
+    iter_parquet,
+    read_frames,
+)
 from factory_twin.sim.stats import Difference, Interval, mser, paired_difference, t_interval
 
 logger = logging.getLogger(__name__)
@@ -54,9 +62,16 @@ class RunOptions:
     out_dir
         Where replications write their record tables (Parquet), or None.
     keep_frames
-        Return the record DataFrames in each result (small runs, tests).
+        Return the record DataFrames in each result (small runs, tests: every record is
+        held in memory).
     spill_rows
-        With ``out_dir``, rows per Parquet chunk written during the run (bounded memory).
+        Rows per chunk: the two big record tables (steps, states) go to Parquet chunks of
+        this many rows during the run and the KPI pass reads them back chunk by chunk, so
+        a replication holds at most this many rows of each in memory whatever its horizon.
+    spill_dir
+        Where a run without ``out_dir`` (and without ``keep_frames``) puts its chunks: a
+        fresh temporary directory inside it, removed when the replication ends, also on
+        error or cancel (None: the system's temporary directory).
     """
 
     days: float
@@ -65,7 +80,8 @@ class RunOptions:
     rule: str | None = None
     out_dir: str | None = None
     keep_frames: bool = False
-    spill_rows: int = 500_000
+    spill_rows: int = DEFAULT_CHUNK_ROWS
+    spill_dir: str | None = None
 
     def check(self) -> None:
         """Raise SimulationError if the options make no sense."""
@@ -78,12 +94,20 @@ class RunOptions:
         if self.seed < 0:
             msg = f"--seed must be non-negative, got {self.seed}"
             raise SimulationError(msg)
+        if self.spill_rows < 1:
+            msg = f"--chunk-rows must be at least 1, got {self.spill_rows}"
+            raise SimulationError(msg)
         parse_rule(self.rule)
 
 
 @dataclass
 class ReplicationResult:
-    """The outcome of one replication."""
+    """The outcome of one replication.
+
+    ``peak_rows`` is the most rows of the steps or states table held in memory at once, by
+    the recorder during the run or by the KPI pass (at most ``spill_rows`` unless
+    ``keep_frames``).
+    """
 
     replication: int
     kpis: dict[str, float]
@@ -94,35 +118,77 @@ class ReplicationResult:
     wall_s: float
     frames: dict[str, pd.DataFrame] | None = None
     files: dict[str, str] = field(default_factory=dict)
+    peak_rows: int = 0
 
 
 def run_replication(spec: s.PlantSpec, options: RunOptions, replication: int) -> ReplicationResult:
-    """Run one replication headless and return its KPIs (a picklable top-level function)."""
+    """Run one replication headless and return its KPIs (a picklable top-level function).
+
+    The records stream to Parquet chunks (``out_dir``, else a temporary directory removed
+    afterwards) and the KPIs are computed chunk by chunk, so memory stays bounded for any
+    horizon; only ``keep_frames`` without ``out_dir`` keeps every record in memory.
+    """
+    if options.out_dir is not None:
+        rep_dir = Path(options.out_dir) / f"rep-{replication:03d}"
+        return _replicate(spec, options, replication, rep_dir / "chunks", rep_dir)
+    if options.keep_frames:
+        return _replicate(spec, options, replication, None, None)
+    if options.spill_dir is not None:
+        Path(options.spill_dir).mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f"factory-twin-rep{replication:03d}-", dir=options.spill_dir)
+    try:
+        return _replicate(spec, options, replication, Path(tmp), None)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _replicate(
+    spec: s.PlantSpec, options: RunOptions, replication: int, spill: Path | None, rep_dir: Path | None
+) -> ReplicationResult:
     t0 = time.perf_counter()
     end_s = options.days * DAY_S
-    rep_dir = (
-        Path(options.out_dir) / f"rep-{replication:03d}" if options.out_dir is not None else None
-    )
-    rec = Recorder(rep_dir / "chunks" if rep_dir is not None else None, options.spill_rows)
-    model = FabModel(spec, seed=options.seed, replication=replication, rule=options.rule, recorder=rec)
-    rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
-    model.run(end_s)
-    model.finalize()
-    events = model.events_scheduled()
-    files: dict[str, str] = {}
-    if rep_dir is not None:
-        paths = rec.write_parquet(rep_dir)
-        files = {k: str(v) for k, v in paths.items()}
-        del model, rec  # the records now live on disk only
-        frames = read_frames(paths, kpi_only=not options.keep_frames)
-    else:
-        frames = rec.frames()
-    if options.warmup_days is None:
-        series = wip_series(frames, end_s, _MSER_BINS)
-        warm = mser(series) * end_s / _MSER_BINS
-    else:
-        warm = options.warmup_days * DAY_S
-    kpis, bn = compute_kpis(frames, spec, warm, end_s, rpt)
+    rec = Recorder(spill, options.spill_rows)
+    try:
+        model = FabModel(spec, seed=options.seed, replication=replication, rule=options.rule, recorder=rec)
+        rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
+        model.run(end_s)
+        model.finalize()
+        events = model.events_scheduled()
+        del model
+        peak = max(rec.peak_rows("steps"), rec.peak_rows("states"))
+        lots, qtime = rec.frame("lots"), rec.frame("qtime")
+        if options.warmup_days is None:
+            series = wip_series({"lots": lots}, end_s, _MSER_BINS)
+            warm = mser(series) * end_s / _MSER_BINS
+        else:
+            warm = options.warmup_days * DAY_S
+        files: dict[str, str] = {}
+        frames: dict[str, pd.DataFrame] | None = None
+        chunk_peak = [0]
+        if rep_dir is not None:
+            paths = rec.write_parquet(rep_dir)
+            files = {k: str(v) for k, v in paths.items()}
+            if options.keep_frames:
+                frames = read_frames(paths)
+            else:
+                steps = iter_parquet(paths["steps"], KPI_COLUMNS["steps"], options.spill_rows)
+                states = iter_parquet(paths["states"], KPI_COLUMNS["states"], options.spill_rows)
+        elif spill is None:
+            frames = rec.frames()
+        else:
+            steps = rec.iter_chunks("steps", KPI_COLUMNS["steps"])
+            states = rec.iter_chunks("states", KPI_COLUMNS["states"])
+        if frames is not None:
+            kpis, bn = compute_kpis(frames, spec, warm, end_s, rpt)
+            peak = max(peak, len(frames["steps"]), len(frames["states"]))
+        else:
+            kpis, bn = compute_kpis_chunked(
+                _measured(steps, chunk_peak), _measured(states, chunk_peak), lots, qtime,
+                spec, warm, end_s, rpt,
+            )  # fmt: skip
+            peak = max(peak, chunk_peak[0])
+    finally:
+        rec.discard_chunks()  # nothing is left of an unfinished run's chunks
     return ReplicationResult(
         replication=replication,
         kpis=kpis,
@@ -133,7 +199,15 @@ def run_replication(spec: s.PlantSpec, options: RunOptions, replication: int) ->
         wall_s=time.perf_counter() - t0,
         frames=frames if options.keep_frames else None,
         files=files,
+        peak_rows=peak,
     )
+
+
+def _measured(chunks: Iterable[pd.DataFrame], peak: list[int]) -> Iterator[pd.DataFrame]:
+    """Pass the chunks through, keeping the largest row count in ``peak[0]``."""
+    for c in chunks:
+        peak[0] = max(peak[0], len(c))
+        yield c
 
 
 def _ignore_sigint() -> None:
@@ -256,6 +330,10 @@ def run_experiment(
         Called with (finished, total) after each replication.
 
     Ctrl-C stops the run and returns the finished replications with ``interrupted`` set.
+    Local runs without ``out_dir`` spill their record chunks into one temporary directory
+    (inside ``options.spill_dir`` if given) that is removed at the end, even when workers
+    were stopped mid-run; with ``out_dir`` the chunk files of unfinished replications are
+    removed.
     """
     options.check()
     check_spec(spec)
@@ -273,19 +351,40 @@ def run_experiment(
 
     if jobs is None:
         jobs = min(len(reps), os.cpu_count() or 1)
+    tmp: str | None = None
     try:
         if scheduler is not None:
-            _run_dask(spec, options, reps, scheduler, _done)
-        elif jobs <= 1 or len(reps) == 1:
-            for r in reps:
-                _done(run_replication(spec, options, r))
+            # Dask workers may run on other hosts: each spills to its own temporary directory
+            _run_dask(spec, _replace(options, spill_dir=None), reps, scheduler, _done)
         else:
-            _run_pool(spec, options, reps, jobs, _done)
+            local = options
+            if options.out_dir is None and not options.keep_frames:
+                if options.spill_dir is not None:
+                    Path(options.spill_dir).mkdir(parents=True, exist_ok=True)
+                tmp = tempfile.mkdtemp(prefix="factory-twin-spill-", dir=options.spill_dir)
+                local = _replace(options, spill_dir=tmp)
+            if jobs <= 1 or len(reps) == 1:
+                for r in reps:
+                    _done(run_replication(spec, local, r))
+            else:
+                _run_pool(spec, local, reps, jobs, _done)
     except KeyboardInterrupt:
         exp.interrupted = True
         logger.warning("interrupted after %d of %d replications", len(results), len(reps))
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if options.out_dir is not None and scheduler is None:
+            finished = {r.replication for r in results}
+            for r in reps:
+                if r not in finished:  # a worker stopped mid-run leaves its chunks
+                    shutil.rmtree(Path(options.out_dir) / f"rep-{r:03d}" / "chunks", ignore_errors=True)
     results.sort(key=lambda r: r.replication)
     return exp
+
+
+def _replace(options: RunOptions, **changes: Any) -> RunOptions:
+    return RunOptions(**{**options.__dict__, **changes})
 
 
 def _run_pool(
@@ -302,9 +401,12 @@ def _run_pool(
         for f in cf.as_completed(futs):
             done(f.result())
     except BaseException:
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for p in list((getattr(pool, "_processes", None) or {}).values()):
+        for p in procs:
             p.terminate()
+        for p in procs:  # gone before the caller removes their spill files
+            p.join(timeout=10)
         raise
     pool.shutdown(wait=True)
 
@@ -397,7 +499,7 @@ def compare(
 
         opts = options
         if options.out_dir is not None:
-            opts = RunOptions(**{**options.__dict__, "out_dir": str(Path(options.out_dir) / f"scenario-{i}")})
+            opts = _replace(options, out_dir=str(Path(options.out_dir) / f"scenario-{i}"))
         e = run_experiment(sp, opts, replications, jobs=jobs, scheduler=scheduler, name=name, progress=_prog)
         exps.append(e)
         if e.interrupted:

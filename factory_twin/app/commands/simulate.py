@@ -4,6 +4,10 @@ Replications run in parallel local processes (or on a Dask cluster with --schedu
 give identical results whichever runs them. Prints a KPI table (mean ± 95% confidence
 half-width); with --out writes summary.json and, per replication, the record tables as
 Parquet (steps, states, wip, lots, qtime). Ctrl-C stops and keeps finished replications.
+
+Records stream to Parquet in chunks of --chunk-rows rows and the KPIs are computed chunk by
+chunk, so memory stays bounded for any horizon; with --summary-only the chunks go to a
+temporary directory (inside --out if given) that is removed when the run ends.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from factory_twin.errors import SimulationError
 from factory_twin.model.config import atomic_write_text, load_plant
 from factory_twin.model.schema import DispatchRule
+from factory_twin.sim.records import DEFAULT_CHUNK_ROWS
 from factory_twin.sim.report import kpi_table
 from factory_twin.sim.runner import Experiment, RunOptions, run_experiment
 
@@ -53,6 +58,10 @@ def add_common(p: argparse.ArgumentParser) -> None:
         "--summary-only", action="store_true",
         help="write only summary.json, not the per-replication record tables",
     )  # fmt: skip
+    p.add_argument(
+        "--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N",
+        help=f"record rows per Parquet chunk: bounds memory ({DEFAULT_CHUNK_ROWS:,})",
+    )  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -75,6 +84,8 @@ def options_from(args: argparse.Namespace, out_dir: Path | None) -> RunOptions:
         seed=args.seed,
         rule=args.rule,
         out_dir=str(out_dir) if out_dir is not None and not args.summary_only else None,
+        spill_rows=args.chunk_rows,
+        spill_dir=str(out_dir) if out_dir is not None and args.summary_only else None,
     )
     opts.check()
     return opts
