@@ -78,6 +78,8 @@ class QtSceneView(QWidget):
     def set_plant(self, spec: PlantSpec, state: PlantState | None, *, dark: bool = True,
                   geometry: ToolGeometry | None = None) -> None:
         """Build the scene of a plant (replaces the previous one)."""
+        if self.scene is not None:
+            self.scene.dispose()
         self.plotter.clear()
         self.plotter.clear_actors()
         self._dark = dark

@@ -2,10 +2,13 @@
 
 ``FabScene(plotter, spec)`` adds a handful of actors whatever the plant's size:
 
-* the floor with a metric grid (one line mesh) and the bays as coloured zones with labels;
+* the floor with a metric grid and the bays as coloured zones (one unlit mesh), and a
+  label per bay drawn over everything (2-D text actors of the same renderer: no second
+  renderer layer, which costs a full pass per frame on software GL);
 * every tool in ONE merged triangle mesh; each cell carries the index of its tool
-  (``tool``) and a state code (``state``) mapped through a categorical lookup table, so a
-  state change is an in-place array write, never a new actor;
+  (``tool``) and a state code (``state``); the colours come from a tiny texture with one
+  texel per tool (texture coordinates fixed per tool), so a state change rewrites a few
+  texels and never makes VTK rebuild the mesh's vertex buffers;
 * markers above tools whose data is stale (connection lost), one mesh;
 * lots (FOUPs) as one instanced glyph set whose points move between updates;
 * a highlight outline of the selected tool.
@@ -304,6 +307,58 @@ def camera_for_bounds(
 # --------------------------------------------------------------------------- the scene
 
 
+def ground_rects(spec: PlantSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Split the floor into rectangles that never overlap: each lies in one bay or in none.
+
+    Returns ``(rects, bay)``: ``rects`` (n, 4) as x0, x1, y0, y1 and ``bay`` (n,) the index
+    of the bay each lies in (-1 = bare floor). Drawing the floor under the bays as well
+    would fill those pixels twice, which software GL pays for in full.
+    """
+    w, d = spec.site.floor_m
+    boxes = [(max(b.origin_m[0], 0.0), min(b.origin_m[0] + b.size_m[0], w),
+              max(b.origin_m[1], 0.0), min(b.origin_m[1] + b.size_m[1], d))
+             for b in spec.site.bays]
+    xs = np.unique(np.clip([0.0, w, *[c for bx in boxes for c in bx[:2]]], 0.0, w))
+    ys = np.unique(np.clip([0.0, d, *[c for bx in boxes for c in bx[2:]]], 0.0, d))
+    rects: list[tuple[float, float, float, float]] = []
+    owner: list[int] = []
+    for y0, y1 in zip(ys[:-1], ys[1:], strict=True):
+        cy = (y0 + y1) / 2
+        run: list | None = None  # [x0, x1, bay] merged along x while the bay is the same
+        for x0, x1 in zip(xs[:-1], xs[1:], strict=True):
+            cx = (x0 + x1) / 2
+            k = next((k for k, bx in enumerate(boxes)
+                      if bx[0] <= cx <= bx[1] and bx[2] <= cy <= bx[3]), -1)
+            if run is not None and run[2] == k:
+                run[1] = x1
+                continue
+            if run is not None:
+                rects.append((run[0], run[1], y0, y1))
+                owner.append(run[2])
+            run = [x0, x1, k]
+        if run is not None:
+            rects.append((run[0], run[1], y0, y1))
+            owner.append(run[2])
+    return np.array(rects, dtype=float).reshape(-1, 4), np.array(owner, dtype=np.int64)
+
+
+class BayLabel(vtk.vtkTextActor):
+    """A bay's name: 2-D text anchored at a world point, drawn over the 3-D scene.
+
+    :meth:`GetPosition` returns the world anchor ``(x, y, z)`` (the text's own display
+    position follows from it at each render).
+    """
+
+    def GetPosition(self) -> tuple[float, float, float]:  # noqa: N802 (VTK's name)
+        """Return the world point the label is anchored at."""
+        return tuple(self.GetPositionCoordinate().GetValue())  # type: ignore[return-value]
+
+
+_STATE_RGB = np.array([[round(255 * c) for c in hex_to_rgb(STATE_COLORS[i])] for i in range(N_CODES)],
+                      dtype=np.uint8)
+_TEX_MAX_W = 4096
+
+
 class FabScene:
     """The fab on a pyvista plotter; update methods change arrays in place.
 
@@ -314,7 +369,7 @@ class FabScene:
     spec
         The plant to draw.
     show_labels
-        Draw bay labels (one billboard text per bay).
+        Draw bay labels (one text per bay, over the 3-D scene).
     show_legend
         Draw the state legend in the render window (the Qt view draws its own, cheaper).
     geometry
@@ -335,6 +390,7 @@ class FabScene:
         self.tool_codes = np.full(n, UNKNOWN_CODE, dtype=np.int16)
         self.tool_stale = np.zeros(n, dtype=bool)
         self.selected: int | None = None
+        self._overlay: vtk.vtkRenderer | None = None
         self._build(show_labels, show_legend)
 
     # -- construction
@@ -345,37 +401,9 @@ class FabScene:
         w, d = spec.site.floor_m
         self.set_theme(self.dark, render=False)
         self.grid_step_m = grid_step(w, d)
-        # floor, bays, grid and bay outlines: one unlit mesh with a colour per cell, so the
-        # static context is a single draw (it matters on software GL)
-        self.ground = self._ground_mesh()
-        self.ground_actor = p.add_mesh(self.ground, scalars="rgb", rgb=True, name="ground",
-                                       render=False, pickable=False, lighting=False,
-                                       line_width=1)
-        # the names tests and callers used for the parts of the ground
-        self.floor_actor = self.grid_actor = self.bays_actor = self.ground_actor
-        self.bay_outline_actor = self.ground_actor
-        self.tool_mesh = self.geometry.mesh
-        self.tools_actor = p.add_mesh(
-            self.tool_mesh,
-            render=False,
-            scalars="state",
-            cmap=state_lookup_table(),
-            clim=(-0.5, N_CODES - 0.5),
-            show_scalar_bar=False,
-            name="tools",
-            pickable=True,
-            smooth_shading=False,
-            show_edges=False,
-            preference="cell",
-        )
-        self.tools_actor.mapper.scalar_visibility = True
-        # categorical colours: no colour-texture interpolation (and it halves the cost on
-        # software GL); one headlight instead of the five-light kit, for the same reason
-        self.tools_actor.mapper.SetInterpolateScalarsBeforeMapping(False)
+        self._build_tools()
         p.remove_all_lights()
         p.add_light(pv.Light(light_type="headlight", intensity=1.0))
-        self.tools_actor.prop.ambient = 0.25
-        self.tools_actor.prop.diffuse = 0.8
         # markers over stale tools: one mesh, rebuilt only when the stale set changes
         # (built now, hidden: adding an actor mid-session costs a visible stall)
         self.stale_mesh = octahedra(np.zeros((1, 3)), 0.4)
@@ -406,24 +434,83 @@ class FabScene:
         self.lots_actor.SetMapper(self._lot_mapper)
         self.lots_actor.PickableOff()
         p.add_actor(self.lots_actor, name="lots", reset_camera=False, render=False)
+        # floor, bays, grid and bay outlines: one unlit mesh with a colour per cell, so the
+        # static context is a single draw; added after the tools, so that the floor under
+        # them fails the depth test before any shading
+        self.ground = self._ground_mesh()
+        self.ground_actor = p.add_mesh(self.ground, scalars="rgb", rgb=True, name="ground",
+                                       render=False, pickable=False, lighting=False,
+                                       line_width=1, reset_camera=False)
+        # the names tests and callers used for the parts of the ground
+        self.floor_actor = self.grid_actor = self.bays_actor = self.ground_actor
+        self.bay_outline_actor = self.ground_actor
         self.label_actor = None
-        self.label_actors = []
+        self.label_actors: list[BayLabel] = []
         if show_labels:
             self._add_labels()
         self.legend_actor = self._add_legend() if show_legend else None
         self.reset_camera(render=False)
 
+    def _build_tools(self) -> None:
+        """Add the merged tool mesh, coloured through a texture of one texel per tool."""
+        geo = self.geometry
+        n = len(self.ids)
+        # the scene's own shallow copy: the cell arrays are shared with ``geometry.mesh``,
+        # the texture coordinates are the scene's alone
+        self.tool_mesh = pv.PolyData()
+        self.tool_mesh.shallow_copy(geo.mesh)
+        tex_w = max(1, min(n, _TEX_MAX_W))
+        tex_h = max(1, -(-n // tex_w))
+        point_tool = np.zeros(self.tool_mesh.n_points, dtype=np.int64)
+        point_tool[self.tool_mesh.regular_faces.ravel()] = np.repeat(geo.cell_tool, 3)
+        self.tool_mesh.active_texture_coordinates = np.column_stack(
+            [((point_tool % tex_w) + 0.5) / tex_w, ((point_tool // tex_w) + 0.5) / tex_h])
+        self._tool_rgb = np.zeros((tex_w * tex_h, 3), dtype=np.uint8)
+        self._tool_rgb[:n] = _STATE_RGB[self.tool_codes]
+        self._tool_image = pv.ImageData(dimensions=(tex_w, tex_h, 1))
+        self._tool_image.point_data["rgb"] = self._tool_rgb
+        self._tool_rgb = self._tool_image.point_data["rgb"]  # the array VTK draws from
+        self._tool_texture = vtk.vtkTexture()
+        self._tool_texture.SetInputData(self._tool_image)
+        self._tool_texture.InterpolateOff()  # exactly one texel per tool
+        self._tool_texture.MipmapOff()
+        self._tool_texture.RepeatOff()
+        self._tool_texture.EdgeClampOn()
+        self.tools_actor = self.plotter.add_mesh(
+            self.tool_mesh,
+            render=False,
+            color="white",
+            texture=self._tool_texture,
+            show_scalar_bar=False,
+            name="tools",
+            pickable=True,
+            smooth_shading=False,
+            show_edges=False,
+            reset_camera=False,
+        )
+        self.tools_actor.mapper.scalar_visibility = False
+        self.tools_actor.prop.ambient = 0.25
+        self.tools_actor.prop.diffuse = 0.8
+
     def _ground_mesh(self) -> pv.PolyData:
         spec = self.spec
         w, d = spec.site.floor_m
-        floor_rgb = [round(255 * c) for c in hex_to_rgb(self._floor_color())]
+        floor_rgb = np.array([round(255 * c) for c in hex_to_rgb(self._floor_color())])
         grid_rgb = [round(255 * c) for c in hex_to_rgb(self._grid_color())]
         outline_rgb = [200, 208, 220] if self.dark else [120, 130, 145]
-        bays = bay_mesh(spec, self._floor_color(), 0.35 if self.dark else 0.45)
-        pts = [np.array([(0, 0, 0), (w, 0, 0), (w, d, 0), (0, d, 0)], dtype=float),
-               np.asarray(bays.points)]
-        polys = [np.array([[0, 1, 2, 3]]), bays.faces.reshape(-1, 5)[:, 1:] + 4]
-        n_pts = 4 + bays.n_points
+        strength = 0.35 if self.dark else 0.45
+        base = np.array(hex_to_rgb(self._floor_color()))
+        bay_rgb = np.array([np.round(255 * ((1 - strength) * base
+                                            + strength * np.array(hex_to_rgb(b.color))))
+                            for b in spec.site.bays]).reshape(-1, 3)
+        rects, owner = ground_rects(spec)
+        r = rects
+        quad_pts = np.stack([np.column_stack([r[:, 0], r[:, 2]]), np.column_stack([r[:, 1], r[:, 2]]),
+                             np.column_stack([r[:, 1], r[:, 3]]), np.column_stack([r[:, 0], r[:, 3]])],
+                            axis=1).reshape(-1, 2)
+        pts = [np.column_stack([quad_pts, np.zeros(len(quad_pts))])]
+        polys = np.arange(len(quad_pts)).reshape(-1, 4)
+        n_pts = len(quad_pts)
         grid = floor_grid(w, d, self.grid_step_m)
         outline = bay_outline(spec)
         lines: list[np.ndarray] = []
@@ -436,14 +523,18 @@ class FabScene:
                 c = int(arr[k])
                 segs.append(np.concatenate([[c], arr[k + 1:k + 1 + c] + n_pts]))
                 k += c + 1
-            lines.append(np.concatenate(segs))
+            if segs:
+                lines.append(np.concatenate(segs))
             n_pts += m.n_points
-        faces = np.column_stack([np.full(len(np.vstack(polys)), 4), np.vstack(polys)]).ravel()
-        mesh = pv.PolyData(np.vstack(pts), faces=faces, lines=np.concatenate(lines))
+        faces = np.column_stack([np.full(len(polys), 4), polys]).ravel()
+        mesh = pv.PolyData(np.vstack(pts), faces=faces,
+                           lines=np.concatenate(lines) if lines else None)
+        rect_rgb = np.where(owner[:, None] >= 0, bay_rgb[np.maximum(owner, 0)] if len(bay_rgb)
+                            else floor_rgb, floor_rgb)
         # VTK orders cells verts, lines, polys: colours follow that order
-        rgb = ([grid_rgb] * grid.n_cells + [outline_rgb] * outline.n_cells
-               + [floor_rgb] + [list(c) for c in np.asarray(bays.cell_data["rgb"])])
-        mesh.cell_data["rgb"] = np.array(rgb, dtype=np.uint8)
+        rgb = np.vstack([np.array([grid_rgb] * grid.n_cells + [outline_rgb] * outline.n_cells,
+                                  dtype=float).reshape(-1, 3), rect_rgb])
+        mesh.cell_data["rgb"] = rgb.astype(np.uint8)
         return mesh
 
     def _floor_color(self) -> str:
@@ -453,22 +544,15 @@ class FabScene:
         return "#4a505a" if self.dark else "#c3c8cf"
 
     def _add_labels(self) -> None:
-        # one billboard text per bay: constant screen size, always facing the camera, and
-        # far cheaper per frame on software GL than a label-placement mapper
-        # drawn by an overlay renderer sharing the camera, so tools never hide them
-        rw = self.plotter.ren_win
-        if rw.GetNumberOfLayers() < 2:
-            rw.SetNumberOfLayers(2)
-        self.label_renderer = vtk.vtkRenderer()
-        self.label_renderer.SetLayer(1)
-        self.label_renderer.InteractiveOff()
-        self.label_renderer.SetActiveCamera(self.plotter.renderer.GetActiveCamera())
-        rw.AddRenderer(self.label_renderer)
-        self.label_actors: list[vtk.vtkBillboardTextActor3D] = []
+        # one 2-D text per bay in the scene's own renderer: drawn in the overlay pass, after
+        # every 3-D prop and without depth test, so tools never hide them, at constant
+        # screen size; no second renderer layer (a whole extra pass per frame)
         for b in self.spec.site.bays:
-            a = vtk.vtkBillboardTextActor3D()
+            a = BayLabel()
             a.SetInput(b.name or b.id)
-            a.SetPosition(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.8, 0.1)
+            coord = a.GetPositionCoordinate()
+            coord.SetCoordinateSystemToWorld()
+            coord.SetValue(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.8, 0.1)
             tp = a.GetTextProperty()
             tp.SetFontSize(15)
             tp.SetBold(True)
@@ -479,9 +563,38 @@ class FabScene:
             tp.SetVerticalJustificationToCentered()
             tp.SetFrame(False)
             a.PickableOff()
-            self.label_renderer.AddActor(a)
+            self.plotter.renderer.AddViewProp(a)
             self.label_actors.append(a)
         self.label_actor = self.label_actors[0] if self.label_actors else None
+
+    @property
+    def label_renderer(self) -> vtk.vtkRenderer:
+        """An overlay renderer sharing the camera, for 3-D marks that tools must not hide.
+
+        Created on first use (the maintenance overlay's markers): a second renderer layer
+        costs a pass every frame, so the live view never has one it does not need.
+        """
+        if self._overlay is None:
+            rw = self.plotter.ren_win
+            if rw.GetNumberOfLayers() < 2:
+                rw.SetNumberOfLayers(2)
+            ren = vtk.vtkRenderer()
+            ren.SetLayer(1)
+            ren.InteractiveOff()
+            ren.SetActiveCamera(self.plotter.renderer.GetActiveCamera())
+            rw.AddRenderer(ren)
+            self._overlay = ren
+        return self._overlay
+
+    def dispose(self) -> None:
+        """Remove what the scene added outside the plotter's own renderer (before a rebuild)."""
+        if self._overlay is not None:
+            self.plotter.ren_win.RemoveRenderer(self._overlay)
+            self._overlay = None
+        for a in self.label_actors:
+            self.plotter.renderer.RemoveViewProp(a)
+        self.label_actors = []
+        self.label_actor = None
 
     def _add_legend(self) -> vtk.vtkActor2D:
         entries = [[STATE_LABELS[i], STATE_COLORS[i]] for i in range(N_CODES)]
@@ -516,25 +629,46 @@ class FabScene:
         """Colour every tool: ``codes`` E10 codes (-1 = no data), ``stale`` bool per tool.
 
         A stale tool is drawn grey with a marker above it, never in its last live colour.
+        Only the tools whose colour changed are written; the mesh itself is never touched.
         """
         codes = np.asarray(codes, dtype=np.int16)
+        stale = np.asarray(stale, dtype=bool)
         disp = np.where(codes < 0, UNKNOWN_CODE, codes).astype(np.int16)
-        disp[np.asarray(stale, dtype=bool)] = STALE_CODE
-        changed_stale = not np.array_equal(stale, self.tool_stale)
-        if not np.array_equal(disp, self.tool_codes):
+        disp[stale] = STALE_CODE
+        changed = np.flatnonzero(disp != self.tool_codes)
+        if len(changed):
             self.tool_codes = disp
-            arr = self.tool_mesh.cell_data["state"]
-            arr[:] = disp[self.geometry.cell_tool]
-            self.tool_mesh.cell_data["state"].Modified()
-            self.tool_mesh.Modified()
-        if changed_stale:
-            self.tool_stale = np.asarray(stale, dtype=bool).copy()
+            self._tool_rgb[changed] = _STATE_RGB[disp[changed]]
+            self._tool_image.Modified()  # the texture reloads its few texels
+            # the cell codes stay readable on the mesh (tests, exports); the mesh is not
+            # marked modified, as nothing draws from them
+            arr = np.asarray(self.tool_mesh.cell_data["state"])
+            if len(changed) * 8 < len(self.ids):
+                for i in changed:
+                    arr[self._cells_of(int(i))] = disp[i]
+            else:
+                arr[:] = disp[self.geometry.cell_tool]
+        if not np.array_equal(stale, self.tool_stale):
+            self.tool_stale = stale.copy()
             self._update_stale_markers()
+
+    def _cells_of(self, i: int) -> slice:
+        """Return the slice of the mesh cells of tool ``i`` (they are contiguous)."""
+        starts = getattr(self, "_cell_starts", None)
+        if starts is None:
+            starts = self._cell_starts = np.searchsorted(
+                self.geometry.cell_tool, np.arange(len(self.ids) + 1))
+        return slice(int(starts[i]), int(starts[i + 1]))
 
     def cell_codes_of(self, tool_id: str) -> np.ndarray:
         """Return the state codes of the cells of one tool (tests read colours this way)."""
         i = self.index[tool_id]
         return np.asarray(self.tool_mesh.cell_data["state"])[self.geometry.cell_tool == i]
+
+    def tool_rgb_of(self, tool_id: str) -> tuple[int, int, int]:
+        """Return the colour a tool is drawn in (its texel), as 0-255 RGB."""
+        c = self._tool_rgb[self.index[tool_id]]
+        return (int(c[0]), int(c[1]), int(c[2]))
 
     def _update_stale_markers(self) -> None:
         idx = np.flatnonzero(self.tool_stale)
@@ -549,19 +683,31 @@ class FabScene:
         self.stale_actor.SetVisibility(True)
 
     def set_lots(self, positions: np.ndarray, product_codes: np.ndarray | None = None) -> None:
-        """Place the lot glyphs at ``positions`` (n, 3), coloured by product code (0..9)."""
+        """Place the lot glyphs at ``positions`` (n, 3), coloured by product code (0..9).
+
+        Arrays are written (and marked modified) only when their values changed.
+        """
         positions = np.asarray(positions, dtype=float).reshape(-1, 3)
         if product_codes is None:
             product_codes = np.zeros(len(positions), dtype=np.int16)
+        prod = (np.asarray(product_codes) % 10).astype(np.int16)
         if len(positions) == self.lot_points.n_points and len(positions) > 0:
-            self.lot_points.points[:] = positions
-            self.lot_points.point_data["product"][:] = np.asarray(product_codes) % 10
-            self.lot_points.GetPoints().Modified()
-            self.lot_points.point_data["product"].Modified()
-            self.lot_points.Modified()
+            changed = False
+            pts = self.lot_points.points
+            if not np.array_equal(pts, positions):
+                pts[:] = positions
+                self.lot_points.GetPoints().Modified()
+                changed = True
+            arr = self.lot_points.point_data["product"]
+            if not np.array_equal(arr, prod):
+                arr[:] = prod
+                arr.Modified()
+                changed = True
+            if changed:
+                self.lot_points.Modified()
             return
         fresh = pv.PolyData(positions) if len(positions) else pv.PolyData(np.zeros((0, 3)))
-        fresh.point_data["product"] = (np.asarray(product_codes) % 10).astype(np.int16)
+        fresh.point_data["product"] = prod
         self.lot_points.copy_from(fresh)
         self.lot_points.Modified()
 
