@@ -38,6 +38,8 @@ E10_ORDER: tuple[E10State, ...] = tuple(sorted(E10State, key=lambda s: s.code))
 LOT_TRAVEL_HEIGHT_M = 3.2
 KPI_WINDOW_S = 3600.0  # plant seconds
 LOT_FORGET_S = 6 * 3600.0  # plant seconds a derived lot stays drawn off-tool
+_MACHINE_TAGS = frozenset({"state", "lot", "recipe", "wafer_count"})
+_BAD_QUALITY = (Quality.STALE, Quality.BAD)
 
 
 class RingBuffer:
@@ -51,8 +53,12 @@ class RingBuffer:
 
     def __init__(self, capacity: int = 2400) -> None:
         self.capacity = int(capacity)
-        self._t = np.zeros(self.capacity)
-        self._v = np.zeros(self.capacity)
+        # storage grows by doubling up to ``capacity``: a plant has thousands of tags, most
+        # with few samples yet, and allocating every full buffer on a tag's first value
+        # made the first seconds of a large plant's stream slow
+        size = min(self.capacity, 16)
+        self._t = np.zeros(size)
+        self._v = np.zeros(size)
         self._n = 0  # samples ever written
 
     def __len__(self) -> int:
@@ -60,10 +66,18 @@ class RingBuffer:
 
     def append(self, t: float, v: float) -> None:
         """Add one sample."""
-        i = self._n % self.capacity
+        n = self._n
+        if n < self.capacity:
+            if n == len(self._t):
+                size = min(2 * n, self.capacity)
+                self._t = np.concatenate([self._t, np.zeros(size - n)])
+                self._v = np.concatenate([self._v, np.zeros(size - n)])
+            i = n
+        else:
+            i = n % self.capacity
         self._t[i] = t
         self._v[i] = v
-        self._n += 1
+        self._n = n + 1
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (times, values) oldest first (copies)."""
@@ -80,7 +94,7 @@ class RingBuffer:
         return self._n
 
 
-@dataclass
+@dataclass(slots=True)
 class TagValue:
     """Latest value of one tag with its quality and timestamps."""
 
@@ -242,13 +256,40 @@ class PlantState:
         lots_changed = False
         clock = self.clock_s
         fab_changed = False
+        # the tag stream is by far the commonest event: its path is inlined, with the
+        # look-ups bound once per batch (tens of thousands of updates a second)
+        tags = self.tags
+        history = self.history
+        index_get = self.index.get
+        tag_value = TagValue
+        machine_tags = _MACHINE_TAGS
+        bad_q = _BAD_QUALITY
         for ev in events:
             if isinstance(ev, TagUpdate):
-                clock = max(clock, ev.source_ts)
-                if ev.equipment == FAB_EQUIPMENT:
+                ts = ev.source_ts
+                if ts > clock:
+                    clock = ts
+                eq = ev.equipment
+                if eq == FAB_EQUIPMENT:
                     fab_changed = self._apply_fab(ev) or fab_changed
                     continue
-                self._apply_tag(ev, changed_tools, changed_tags)
+                i = index_get(eq)
+                if i is None:
+                    continue
+                key = (eq, ev.tag)
+                value = ev.value
+                q = ev.quality
+                tags[key] = tag_value(value, q, ts, ev.server_ts, ev.status)
+                changed_tags.add(key)
+                bad = q in bad_q
+                if ev.tag in machine_tags and not self._apply_machine_tag(ev, i, bad,
+                                                                          changed_tools):
+                    continue
+                if isinstance(value, (int, float)) and not bad:
+                    buf = history.get(key)
+                    if buf is None:
+                        buf = history[key] = RingBuffer(self.history_len)
+                    buf.append(ts, float(value))
             elif isinstance(ev, StateChange):
                 clock = max(clock, ev.time_s)
                 i = self.index.get(ev.equipment)
@@ -286,42 +327,36 @@ class PlantState:
             self.connection_changed.emit(dict(self.connections))
         self.kpis_changed.emit()
 
-    def _apply_tag(self, ev: TagUpdate, changed_tools: set[int],
-                   changed_tags: set[tuple[str, str]]) -> None:
-        i = self.index.get(ev.equipment)
-        if i is None:
-            return
-        key = (ev.equipment, ev.tag)
-        self.tags[key] = TagValue(ev.value, ev.quality, ev.source_ts, ev.server_ts, ev.status)
-        changed_tags.add(key)
-        bad = ev.quality in (Quality.STALE, Quality.BAD)
-        if ev.tag == "state":
+    def _apply_machine_tag(self, ev: TagUpdate, i: int, bad: bool,
+                           changed_tools: set[int]) -> bool:
+        """Apply a standard machine tag (state, lot, recipe, wafer_count) of tool ``i``.
+
+        Returns False when the value must not enter the tag's history (a bad state).
+        """
+        tag = ev.tag
+        if tag == "state":
             if bad:
                 if not self.stale[i]:
                     self.stale[i] = True
                     changed_tools.add(i)
-                return
+                return False
             code = _state_code(ev.value)
             if code is not None and (code != self.codes[i] or self.stale[i]):
                 self.codes[i] = code
                 self.stale[i] = False
                 changed_tools.add(i)
-        elif ev.tag == "lot" and not bad:
+        elif tag == "lot" and not bad:
             self._lot_tag(i, "" if ev.value is None else str(ev.value), ev.source_ts)
-        elif ev.tag == "recipe":
+        elif tag == "recipe":
             self.recipe[i] = "" if ev.value is None else str(ev.value)
-        elif ev.tag == "wafer_count" and not bad and ev.value is not None:
+        elif tag == "wafer_count" and not bad and ev.value is not None:
             new = int(ev.value)
             old = self.wafer_count[i]
             if old is not None and new > old:
                 self._wafer_times.append((ev.source_ts, new - old))
                 self.wafers_total += new - old
             self.wafer_count[i] = new
-        if isinstance(ev.value, (int, float)) and not bad:
-            buf = self.history.get(key)
-            if buf is None:
-                buf = self.history[key] = RingBuffer(self.history_len)
-            buf.append(ev.source_ts, float(ev.value))
+        return True
 
     def _apply_fab(self, ev: TagUpdate) -> bool:
         """Keep a good fab-level value; return True if it changed."""

@@ -36,6 +36,19 @@ def test_ring_buffer_keeps_newest_in_order():
     assert rb.total == 6 and len(rb) == 4
 
 
+def test_ring_buffer_grows_then_wraps():
+    rb = RingBuffer(100)  # storage starts small and doubles up to the capacity
+    for i in range(40):
+        rb.append(float(i), float(-i))
+    t, v = rb.arrays()
+    assert list(t) == list(range(40)) and list(v) == [-x for x in range(40)]
+    for i in range(40, 250):
+        rb.append(float(i), float(-i))
+    t, v = rb.arrays()
+    assert list(t) == list(range(150, 250)) and list(v) == [-x for x in range(150, 250)]
+    assert len(rb) == 100 and rb.total == 250
+
+
 def test_batch_emits_each_signal_once(state):
     seen = {"states": [], "tags": [], "kpis": 0}
     state.states_changed.connect(lambda idx: seen["states"].append(list(idx)))
