@@ -11,7 +11,13 @@ Prints, for ``plant_configs/smt2020_hvlm.yaml`` (1,443 tools, 2,255 initial WIP 
   per CPU second; the model's share of that ceiling;
 * the extrapolated time and memory of one simulated year on one core (target < 5 min, < 4 GB);
 * with ``--year``: a real 365-day replication through the same path ``factory-twin
-  simulate`` takes (records streamed to Parquet, KPIs read back), timed end to end;
+  simulate`` takes (records streamed to Parquet, KPIs read back chunk by chunk), timed end
+  to end;
+* with ``--memory D [D ...]``: the peak memory (RSS) of one ``--summary-only`` replication
+  of each horizon D days, each in a fresh process: records streamed to temporary Parquet
+  chunks and KPIs computed chunk by chunk (today's path), against every record held in
+  memory (the path summary-only runs took before); the first stays flat as the horizon
+  grows, the second grows with it;
 * ten replications of a few days serial, in local processes across the cores and on a Dask
   LocalCluster, with the wall-clock speed-ups.
 
@@ -20,12 +26,14 @@ on a shared machine does not count against the model; the parallel figures are w
 and do feel that load (the report prints the load average).
 
 Usage: ``python benchmarks/smt2020_speed.py [--days 10] [--reps 10] [--rep-days 3]
-[--year] [--no-parallel] [--plant PATH]``.
+[--year] [--memory 30 90 [--memory-only]] [--no-parallel] [--plant PATH]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
+import multiprocessing as mp
 import os
 import resource
 import sys
@@ -38,9 +46,15 @@ import simpy
 
 from factory_twin.model import schema as s
 from factory_twin.model.config import load_plant
-from factory_twin.sim.kpi import compute_kpis
+from factory_twin.sim.kpi import compute_kpis_chunked
 from factory_twin.sim.model import FabModel
-from factory_twin.sim.records import Recorder, read_frames
+from factory_twin.sim.records import (
+    DEFAULT_CHUNK_ROWS,
+    KPI_COLUMNS,
+    Recorder,
+    iter_parquet,
+    read_frames,
+)
 from factory_twin.sim.runner import RunOptions, run_experiment, run_replication
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +74,7 @@ def single_core(spec: s.PlantSpec, days: float, spill: Path) -> dict[str, float]
     the rest is the steady-state rate used for the extrapolation.
     """
     t0 = time.process_time()
-    rec = Recorder(spill / "chunks", 500_000)
+    rec = Recorder(spill / "chunks", DEFAULT_CHUNK_ROWS)
     model = FabModel(spec, seed=1, replication=0, recorder=rec)
     build = time.process_time() - t0
     t0 = time.process_time()
@@ -80,11 +94,14 @@ def single_core(spec: s.PlantSpec, days: float, spill: Path) -> dict[str, float]
     rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
     del model, rec
     t0 = time.process_time()
-    frames = read_frames(paths, kpi_only=True)
-    kpis, _ = compute_kpis(frames, spec, 0.0, days * DAY, rpt)
+    small = read_frames({t: paths[t] for t in ("lots", "qtime")})
+    kpis, _ = compute_kpis_chunked(
+        iter_parquet(paths["steps"], KPI_COLUMNS["steps"]),
+        iter_parquet(paths["states"], KPI_COLUMNS["states"]),
+        small["lots"], small["qtime"], spec, 0.0, days * DAY, rpt,
+    )  # fmt: skip
     kpi_s = time.process_time() - t0
-    rows = len(frames["steps"])
-    del frames
+    rows = pq.ParquetFile(paths["steps"]).metadata.num_rows
     return {
         "build_s": build,
         "first_day_s": first_day,
@@ -184,6 +201,41 @@ def real_year(plant: Path) -> dict[str, float]:
     }
 
 
+def _summary_only_child(plant: str, days: float, in_memory: bool, chunk_rows: int) -> dict[str, float]:
+    """One summary-only replication in this (fresh) process; its figures and peak RSS."""
+    spec = load_plant(plant).spec
+    base = peak_rss_mb()
+    c0 = time.process_time()
+    # keep_frames without out_dir is the old summary-only path: every record in memory
+    opts = RunOptions(days=days, seed=1, keep_frames=in_memory, spill_rows=chunk_rows)
+    r = run_replication(spec, opts, 0)
+    return {
+        "cpu_s": time.process_time() - c0,
+        "peak_rss_mb": peak_rss_mb(),
+        "loaded_rss_mb": base,
+        "peak_rows": float(r.peak_rows),
+        "moves": r.kpis["moves_per_day"] * days,
+    }
+
+
+def summary_only_memory(
+    plant: Path, horizons: list[float], in_memory: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> list[dict[str, float]]:
+    """Peak RSS of summary-only replications of each horizon, each in a fresh process.
+
+    Streamed (records to temporary Parquet chunks, KPIs chunk by chunk) and, with
+    ``in_memory``, every record held in memory, one process at a time.
+    """
+    out = []
+    ctx = mp.get_context("spawn")
+    for days in horizons:
+        for mem in (False, True) if in_memory else (False,):
+            with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                m = pool.submit(_summary_only_child, str(plant), days, mem, chunk_rows).result()
+            out.append({"days": days, "in_memory": float(mem), **m})
+    return out
+
+
 def parallel(spec: s.PlantSpec, reps: int, days: float) -> dict[str, float]:
     """Wall-clock time of ``reps`` replications: serial, local processes, Dask LocalCluster."""
     opts = RunOptions(days=days, seed=5)
@@ -215,6 +267,25 @@ def parallel(spec: s.PlantSpec, reps: int, days: float) -> dict[str, float]:
     return out
 
 
+def memory_report(plant: Path, horizons: list[float], in_memory: bool, chunk_rows: int) -> None:
+    """Print the peak RSS of summary-only replications of each horizon."""
+    print(f"summary-only replication, peak memory (RSS) of a fresh process per run, "
+          f"chunks of {chunk_rows:,} rows:")  # fmt: skip
+    rows = summary_only_memory(plant, horizons, in_memory, chunk_rows)
+    for m in rows:
+        how = "every record in memory (before)" if m["in_memory"] else "streamed to Parquet chunks   "
+        print(f"  {m['days']:5g} days  {how}  peak {m['peak_rss_mb']:6.0f} MiB "
+              f"(plant loaded {m['loaded_rss_mb']:4.0f} MiB), {m['moves']:11,.0f} moves, "
+              f"at most {m['peak_rows']:11,.0f} step/state rows held, {m['cpu_s']:5.0f} CPU s")  # fmt: skip
+    for mem in (False, True) if in_memory else (False,):
+        sel = [m for m in rows if m["in_memory"] == float(mem)]
+        if len(sel) >= 2:
+            a, b = sel[0], sel[-1]
+            print(f"  {'in memory' if mem else 'streamed '}: {a['days']:g} -> {b['days']:g} days "
+                  f"({b['days'] / a['days']:.1f}x the horizon): peak RSS x{b['peak_rss_mb'] / a['peak_rss_mb']:.2f} "
+                  f"({b['peak_rss_mb'] - a['peak_rss_mb']:+.0f} MiB)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -224,9 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rep-days", type=float, default=3.0, help="days per parallel replication (3)")
     ap.add_argument("--year", action="store_true", help="also simulate a real year (minutes)")
     ap.add_argument("--no-parallel", action="store_true", help="skip the parallel test")
+    ap.add_argument(
+        "--memory", type=float, nargs="+", default=None, metavar="D",
+        help="peak RSS of summary-only replications of these horizons (days), streamed and in memory",
+    )  # fmt: skip
+    ap.add_argument("--memory-only", action="store_true", help="only the --memory test")
+    ap.add_argument("--no-in-memory", action="store_true", help="--memory without the in-memory runs")
+    ap.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk in --memory")
     args = ap.parse_args(argv)
     if args.days <= 1:
         ap.error("--days must exceed 1 (the first day is the start-up transient)")
+    if args.memory_only and not args.memory:
+        ap.error("--memory-only needs --memory D [D ...]")
+    if args.memory_only:
+        print(f"plant {args.plant.name}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        memory_report(args.plant, args.memory, not args.no_in_memory, args.chunk_rows)
+        return 0
     print(f"plant {args.plant.name}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     t0 = time.process_time()
     spec = load_plant(args.plant).spec
@@ -264,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{y['peak_rss_mb']:.0f} MiB, Parquet on disk {y['disk_mb']:.0f} MiB")  # fmt: skip
         print(f"  throughput {y['throughput']:.1f} lots/day, WIP {y['wip']:.0f} lots, "
               f"X-factor {y['x_factor']:.2f}")  # fmt: skip
+    if args.memory:
+        memory_report(args.plant, args.memory, not args.no_in_memory, args.chunk_rows)
     if not args.no_parallel:
         p = parallel(spec, args.reps, args.rep_days)
         print(f"{args.reps} replications of {args.rep_days:g} days, wall clock "

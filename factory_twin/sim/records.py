@@ -59,8 +59,15 @@ KPI_COLUMNS = {
     "states": STATE_COLUMNS,
 }
 _SPILLED = ("steps", "states")
+# Arrow types of the spilled tables: chunks go straight from row tuples to Arrow columns
+# (no pandas object arrays in between), with one schema whatever a chunk's values are
+_ARROW_TYPES = {
+    "steps": ("string", "string", "int64", "string", "string", "float64", "float64", "float64",
+              "float64", "int64", "int64", "int64"),
+    "states": ("string", "string", "string", "float64", "float64"),
+}  # fmt: skip
 _STRINGS = ("group", "tool", "state", "substate")
-DEFAULT_CHUNK_ROWS = 500_000
+DEFAULT_CHUNK_ROWS = 200_000
 
 
 class _SpillList(list):  # type: ignore[type-arg]
@@ -119,13 +126,15 @@ class Recorder:
         rows = self._rows(table)
         if not rows:
             return
+        import pyarrow.parquet as pq
+
         self._spill_peak[table] = max(self._spill_peak[table], len(rows))
-        df = pd.DataFrame(list(rows), columns=COLUMNS[table])
         path = self.spill_dir / f"{table}-{len(self._chunks[table]):05d}.parquet"
-        df.to_parquet(path, index=False)
+        pq.write_table(_arrow_table(table, rows), path)
         self._chunks[table].append(path)
+        n = len(rows)
         del rows[:]
-        logger.debug("spilled %d %s rows to %s", len(df), table, path)
+        logger.debug("spilled %d %s rows to %s", n, table, path)
 
     def peak_rows(self, table: str) -> int:
         """Most rows of ``table`` held in memory at once so far.
@@ -209,10 +218,15 @@ class Recorder:
                 sources: list[Any] = list(self._chunks.get(name, []))
                 rows = self._rows(name)
                 if rows or not sources:
-                    sources.append(pd.DataFrame(list(rows), columns=cols))
+                    sources.append(rows)
                 for src in sources:
-                    df = pd.read_parquet(src) if isinstance(src, Path) else src
-                    table = pa.Table.from_pandas(df, preserve_index=False)
+                    if isinstance(src, Path):
+                        table = pq.read_table(src)
+                    elif name in _ARROW_TYPES:
+                        table = _arrow_table(name, src)
+                    else:
+                        df = pd.DataFrame(list(src), columns=cols)
+                        table = pa.Table.from_pandas(df, preserve_index=False)
                     if writer is None:
                         schema = table.schema
                         writer = pq.ParquetWriter(tmp, schema)
@@ -226,6 +240,18 @@ class Recorder:
             del self._rows(name)[:]
         self.discard_chunks()
         return paths
+
+
+def _arrow_table(table: str, rows: list[tuple[Any, ...]]) -> Any:
+    """The rows of a spilled table as a ``pyarrow.Table`` of its fixed schema."""
+    import pyarrow as pa
+
+    names = COLUMNS[table]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    arrays = [
+        pa.array(col, type=pa.type_for_alias(t)) for col, t in zip(columns, _ARROW_TYPES[table], strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def read_frames(paths: Mapping[str, Path | str], *, kpi_only: bool = False) -> dict[str, pd.DataFrame]:
