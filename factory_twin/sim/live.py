@@ -78,7 +78,7 @@ class _LiveRecorder(Recorder):
     def __init__(self) -> None:
         super().__init__()
         self.steps = _Discard()
-        self._state_rows = _Discard()
+        self.states = _Discard()
         self.wip = _Discard()
         self.lots = _Discard()
         self.qtime = _Discard()
