@@ -56,7 +56,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument(
         "--summary-only", action="store_true",
-        help="write only summary.json, not the per-replication record tables",
+        help="write only summary.json, not the per-replication record tables (records "
+        "stream to a temporary directory, inside --out if given, removed afterwards)",
     )  # fmt: skip
     p.add_argument(
         "--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N",
