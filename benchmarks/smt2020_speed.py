@@ -273,7 +273,8 @@ def memory_report(plant: Path, horizons: list[float], in_memory: bool, chunk_row
           f"chunks of {chunk_rows:,} rows:")  # fmt: skip
     rows = summary_only_memory(plant, horizons, in_memory, chunk_rows)
     for m in rows:
-        how = "every record in memory (before)" if m["in_memory"] else "streamed to Parquet chunks   "
+        how = "every record in memory (before)" if m["in_memory"] else "streamed to Parquet chunks"
+        how = f"{how:31s}"
         print(f"  {m['days']:5g} days  {how}  peak {m['peak_rss_mb']:6.0f} MiB "
               f"(plant loaded {m['loaded_rss_mb']:4.0f} MiB), {m['moves']:11,.0f} moves, "
               f"at most {m['peak_rows']:11,.0f} step/state rows held, {m['cpu_s']:5.0f} CPU s")  # fmt: skip
