@@ -137,17 +137,15 @@ def test_kpis_report_products_and_bottleneck(hvlm: s.PlantSpec, short_run: Repli
 def test_steady_state_delivers_the_release_rate(hvlm: s.PlantSpec) -> None:
     """Throughput equals the release rate within its CI; WIP neither grows nor drains.
 
-    Three replications of a 40-day window: the release rate must lie in the 95% interval
-    of the throughput or within 2% of its mean (tool groups with 30- and 91-day PM calendars
-    swing the WIP by a hundred lots or so over such a window, which moves a 40-day
-    throughput by ~2% in every replication alike, as the three share the PM calendars).
+    Three replications of 150 days, the first 50 deleted (the runs of the README's table):
+    the release rate of ``order.txt`` must lie in the 95% t-interval of the throughput.
     """
-    opts = RunOptions(days=60, warmup_days=20, seed=3)
+    opts = RunOptions(days=150, warmup_days=50, seed=1)
     exp = run_experiment(hvlm, opts, 3, jobs=None)
     summ = exp.summary()
     tp = summ["throughput_lots_per_day"]
     lam = release_rate_per_day(hvlm)
-    assert tp.low <= lam <= tp.high or abs(tp.mean - lam) / lam < 0.02, (tp, lam)
+    assert tp.low <= lam <= tp.high, (tp, lam)
     wip = summ["wip_lots"]
     n0 = len(hvlm.initial_wip)
     assert abs(wip.mean - n0) / n0 < 0.15, (wip.mean, n0)
