@@ -2,13 +2,14 @@
 
 ``FabScene(plotter, spec)`` adds a handful of actors whatever the plant's size:
 
-* the floor with a metric grid and the bays as coloured zones (one unlit mesh), and a
-  label per bay drawn over everything (2-D text actors of the same renderer: no second
-  renderer layer, which costs a full pass per frame on software GL);
+* the floor with a metric grid and the bays as coloured zones (one unlit mesh), and the
+  bays' names drawn over everything (one 2-D actor: a texture of all names, its quads
+  placed at the bays each frame; no second renderer layer, which costs a full pass per
+  frame on software GL);
 * every tool in ONE merged triangle mesh; each cell carries the index of its tool
-  (``tool``) and a state code (``state``); the colours come from a tiny texture with one
-  texel per tool (texture coordinates fixed per tool), so a state change rewrites a few
-  texels and never makes VTK rebuild the mesh's vertex buffers;
+  (``tool``) and a state code (``state``); the tools are coloured by a colour per point
+  (no point is shared between tools), so a state change is an in-place array write,
+  never a new actor;
 * markers above tools whose data is stale (connection lost), one mesh;
 * lots (FOUPs) as one instanced glyph set whose points move between updates;
 * a highlight outline of the selected tool.
@@ -342,21 +343,60 @@ def ground_rects(spec: PlantSpec) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rects, dtype=float).reshape(-1, 4), np.array(owner, dtype=np.int64)
 
 
-class BayLabel(vtk.vtkTextActor):
-    """A bay's name: 2-D text anchored at a world point, drawn over the 3-D scene.
+class BayLabel:
+    """One bay's name in the scene's label sheet (see :meth:`FabScene._add_labels`).
 
-    :meth:`GetPosition` returns the world anchor ``(x, y, z)`` (the text's own display
-    position follows from it at each render).
+    Behaves like the text actor it stands for: :meth:`GetInput` is the text,
+    :meth:`GetPosition` the world point it is anchored at, and :meth:`SetVisibility`
+    shows or hides it.
     """
 
-    def GetPosition(self) -> tuple[float, float, float]:  # noqa: N802 (VTK's name)
-        """Return the world point the label is anchored at."""
-        return tuple(self.GetPositionCoordinate().GetValue())  # type: ignore[return-value]
+    def __init__(self, text: str, anchor: Sequence[float], on_change: object) -> None:
+        self.text = text
+        self.anchor = (float(anchor[0]), float(anchor[1]), float(anchor[2]))
+        self.visible = True
+        self._on_change = on_change
+
+    def GetInput(self) -> str:  # noqa: N802 (VTK's names)
+        """Return the text."""
+        return self.text
+
+    def GetPosition(self) -> tuple[float, float, float]:  # noqa: N802
+        """Return the world point the label is centred on."""
+        return self.anchor
+
+    def GetVisibility(self) -> bool:  # noqa: N802
+        """Return whether the label is drawn."""
+        return self.visible
+
+    def SetVisibility(self, on: bool) -> None:  # noqa: N802
+        """Show or hide the label."""
+        if bool(on) != self.visible:
+            self.visible = bool(on)
+            self._on_change()  # type: ignore[operator]
+
+    def VisibilityOn(self) -> None:  # noqa: N802
+        """Show the label."""
+        self.SetVisibility(True)
+
+    def VisibilityOff(self) -> None:  # noqa: N802
+        """Hide the label."""
+        self.SetVisibility(False)
+
+
+def render_text_rgba(text: str, tprop: vtk.vtkTextProperty, dpi: int) -> np.ndarray:
+    """Return ``text`` rendered by VTK's text renderer as RGBA rows, bottom row first."""
+    img = vtk.vtkImageData()
+    dims = [0, 0]
+    if not vtk.vtkTextRenderer.GetInstance().RenderString(tprop, text, img, dims, dpi):
+        raise RuntimeError(f"could not render the label text {text!r}")
+    nx, ny, _ = img.GetDimensions()
+    rgba = np.asarray(pv.wrap(img).point_data.active_scalars).reshape(ny, nx, -1)
+    return np.ascontiguousarray(rgba[: dims[1], : dims[0], :4])
 
 
 _STATE_RGB = np.array([[round(255 * c) for c in hex_to_rgb(STATE_COLORS[i])] for i in range(N_CODES)],
                       dtype=np.uint8)
-_TEX_MAX_W = 4096
 
 
 class FabScene:
@@ -416,6 +456,7 @@ class FabScene:
         # lots: instanced boxes (vtkGlyph3DMapper, one actor)
         self.lot_points = pv.PolyData(np.zeros((0, 3)))
         self.lot_points.point_data["product"] = np.zeros(0, dtype=np.int16)
+        self._lot_views: tuple[np.ndarray, np.ndarray] | None = None  # numpy views of both
         self._lot_mapper = vtk.vtkGlyph3DMapper()
         self._lot_mapper.SetInputData(self.lot_points)
         foup = pv.Box(bounds=(-0.3, 0.3, -0.3, 0.3, 0.0, 0.5))  # drawn larger than life to be seen
@@ -439,48 +480,53 @@ class FabScene:
         # them fails the depth test before any shading
         self.ground = self._ground_mesh()
         self.ground_actor = p.add_mesh(self.ground, scalars="rgb", rgb=True, name="ground",
+                                       preference="point",
                                        render=False, pickable=False, lighting=False,
                                        line_width=1, reset_camera=False)
         # the names tests and callers used for the parts of the ground
         self.floor_actor = self.grid_actor = self.bays_actor = self.ground_actor
         self.bay_outline_actor = self.ground_actor
-        self.label_actor = None
+        self.label_actor: BayLabel | None = None
         self.label_actors: list[BayLabel] = []
+        self.label_sheet_actor: vtk.vtkTexturedActor2D | None = None
         if show_labels:
             self._add_labels()
         self.legend_actor = self._add_legend() if show_legend else None
         self.reset_camera(render=False)
 
     def _build_tools(self) -> None:
-        """Add the merged tool mesh, coloured through a texture of one texel per tool."""
+        """Add the merged tool mesh, coloured by one RGB colour per point.
+
+        No point is shared between tools, so a tool is drawn flat in its colour. A vertex
+        colour is the cheapest colour source per pixel on software GL (cheaper than the
+        per-fragment look-up of cell colours or a colour texture, measured), and the
+        colour buffer it costs to re-upload on a state change is small.
+        """
         geo = self.geometry
-        n = len(self.ids)
         # the scene's own shallow copy: the cell arrays are shared with ``geometry.mesh``,
-        # the texture coordinates are the scene's alone
+        # the colours are the scene's alone
         self.tool_mesh = pv.PolyData()
         self.tool_mesh.shallow_copy(geo.mesh)
-        tex_w = max(1, min(n, _TEX_MAX_W))
-        tex_h = max(1, -(-n // tex_w))
         point_tool = np.zeros(self.tool_mesh.n_points, dtype=np.int64)
         point_tool[self.tool_mesh.regular_faces.ravel()] = np.repeat(geo.cell_tool, 3)
-        self.tool_mesh.active_texture_coordinates = np.column_stack(
-            [((point_tool % tex_w) + 0.5) / tex_w, ((point_tool // tex_w) + 0.5) / tex_h])
-        self._tool_rgb = np.zeros((tex_w * tex_h, 3), dtype=np.uint8)
-        self._tool_rgb[:n] = _STATE_RGB[self.tool_codes]
-        self._tool_image = pv.ImageData(dimensions=(tex_w, tex_h, 1))
-        self._tool_image.point_data["rgb"] = self._tool_rgb
-        self._tool_rgb = self._tool_image.point_data["rgb"]  # the array VTK draws from
-        self._tool_texture = vtk.vtkTexture()
-        self._tool_texture.SetInputData(self._tool_image)
-        self._tool_texture.InterpolateOff()  # exactly one texel per tool
-        self._tool_texture.MipmapOff()
-        self._tool_texture.RepeatOff()
-        self._tool_texture.EdgeClampOn()
+        self._point_tool = point_tool
+        self.tool_mesh.point_data["rgb"] = _STATE_RGB[self.tool_codes[point_tool]]
+        # plain numpy views of the arrays VTK draws from (pyvista's accessors cost ~20 us
+        # a call) and each tool's contiguous point and cell ranges
+        self._rgb_vtk = self.tool_mesh.GetPointData().GetArray("rgb")
+        self._tool_rgb = np.asarray(self.tool_mesh.point_data["rgb"]).view(np.ndarray)
+        self._cell_state = np.asarray(self.tool_mesh.cell_data["state"]).view(np.ndarray)
+        n = len(self.ids)
+        self._point_starts = (np.searchsorted(point_tool, np.arange(n + 1))
+                              if np.all(np.diff(point_tool) >= 0) else None)
+        self._cell_starts = (np.searchsorted(geo.cell_tool, np.arange(n + 1))
+                             if np.all(np.diff(geo.cell_tool) >= 0) else None)
         self.tools_actor = self.plotter.add_mesh(
             self.tool_mesh,
             render=False,
-            color="white",
-            texture=self._tool_texture,
+            scalars="rgb",
+            rgb=True,
+            preference="point",
             show_scalar_bar=False,
             name="tools",
             pickable=True,
@@ -488,7 +534,6 @@ class FabScene:
             show_edges=False,
             reset_camera=False,
         )
-        self.tools_actor.mapper.scalar_visibility = False
         self.tools_actor.prop.ambient = 0.25
         self.tools_actor.prop.diffuse = 0.8
 
@@ -529,12 +574,15 @@ class FabScene:
         faces = np.column_stack([np.full(len(polys), 4), polys]).ravel()
         mesh = pv.PolyData(np.vstack(pts), faces=faces,
                            lines=np.concatenate(lines) if lines else None)
-        rect_rgb = np.where(owner[:, None] >= 0, bay_rgb[np.maximum(owner, 0)] if len(bay_rgb)
-                            else floor_rgb, floor_rgb)
-        # VTK orders cells verts, lines, polys: colours follow that order
-        rgb = np.vstack([np.array([grid_rgb] * grid.n_cells + [outline_rgb] * outline.n_cells,
-                                  dtype=float).reshape(-1, 3), rect_rgb])
-        mesh.cell_data["rgb"] = rgb.astype(np.uint8)
+        rect_rgb = (bay_rgb[np.maximum(owner, 0)] if len(bay_rgb)
+                    else np.zeros((len(owner), 3)))
+        rect_rgb = np.where(owner[:, None] >= 0, rect_rgb, floor_rgb)
+        # a colour per POINT (no cell shares a point, so each cell stays flat): on software
+        # GL that shades cheaper than cell colours, which are looked up per fragment
+        rgb = np.vstack([np.repeat(rect_rgb, 4, axis=0),
+                         np.tile(grid_rgb, (grid.n_points, 1)),
+                         np.tile(outline_rgb, (outline.n_points, 1))])
+        mesh.point_data["rgb"] = rgb.astype(np.uint8)
         return mesh
 
     def _floor_color(self) -> str:
@@ -544,28 +592,104 @@ class FabScene:
         return "#4a505a" if self.dark else "#c3c8cf"
 
     def _add_labels(self) -> None:
-        # one 2-D text per bay in the scene's own renderer: drawn in the overlay pass, after
-        # every 3-D prop and without depth test, so tools never hide them, at constant
-        # screen size; no second renderer layer (a whole extra pass per frame)
-        for b in self.spec.site.bays:
-            a = BayLabel()
-            a.SetInput(b.name or b.id)
-            coord = a.GetPositionCoordinate()
-            coord.SetCoordinateSystemToWorld()
-            coord.SetValue(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.8, 0.1)
-            tp = a.GetTextProperty()
-            tp.SetFontSize(15)
-            tp.SetBold(True)
-            tp.SetColor(1.0, 1.0, 1.0)
-            tp.SetBackgroundColor(0.09, 0.1, 0.12)
-            tp.SetBackgroundOpacity(1.0)
-            tp.SetJustificationToCentered()
-            tp.SetVerticalJustificationToCentered()
-            tp.SetFrame(False)
-            a.PickableOff()
-            self.plotter.renderer.AddViewProp(a)
-            self.label_actors.append(a)
-        self.label_actor = self.label_actors[0] if self.label_actors else None
+        """Add every bay's name as one 2-D "label sheet": a single actor, one texture.
+
+        The names are rendered once into an atlas; before each render the sheet's quads
+        are placed at the anchors' projections (whole pixels, so the text stays crisp).
+        Being 2-D, the sheet is drawn after the 3-D scene without depth test: tools never
+        hide a name and its size on screen is constant. One actor and no second renderer
+        layer keep it cheap on software GL (a text actor per bay cost ~0.2 ms a frame each).
+        """
+        bays = self.spec.site.bays
+        if not bays:
+            return
+        tp = vtk.vtkTextProperty()
+        tp.SetFontSize(15)
+        tp.SetBold(True)
+        tp.SetColor(1.0, 1.0, 1.0)
+        tp.SetBackgroundColor(0.09, 0.1, 0.12)
+        tp.SetBackgroundOpacity(1.0)
+        tp.SetFrame(False)
+        dpi = int(self.plotter.ren_win.GetDPI() or 72)
+        images = [render_text_rgba(b.name or b.id, tp, dpi) for b in bays]
+        aw = max(im.shape[1] for im in images)
+        ah = sum(im.shape[0] + 1 for im in images)
+        atlas = np.zeros((ah, aw, 4), dtype=np.uint8)
+        tc = np.zeros((len(images), 4, 2))
+        y = 0
+        for k, im in enumerate(images):
+            h, w = im.shape[:2]
+            atlas[y:y + h, :w] = im
+            u0, u1 = 0.0, w / aw
+            v0, v1 = y / ah, (y + h) / ah
+            tc[k] = [(u0, v0), (u1, v0), (u1, v1), (u0, v1)]
+            y += h + 1
+        self._label_size = np.array([(im.shape[1], im.shape[0]) for im in images], dtype=float)
+        self._label_anchor = np.array(
+            [(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.8, 0.1, 1.0) for b in bays])
+        sheet = pv.PolyData(np.zeros((4 * len(bays), 3)),
+                            faces=np.column_stack([np.full(len(bays), 4),
+                                                   np.arange(4 * len(bays)).reshape(-1, 4)]).ravel())
+        sheet.active_texture_coordinates = tc.reshape(-1, 2)
+        self._label_sheet = sheet
+        image = pv.ImageData(dimensions=(aw, ah, 1))
+        image.point_data["rgba"] = atlas.reshape(-1, 4)
+        tex = vtk.vtkTexture()
+        tex.SetInputData(image)
+        tex.InterpolateOff()  # quads are placed on whole pixels: texels map 1:1
+        tex.RepeatOff()
+        tex.EdgeClampOn()
+        mapper = vtk.vtkPolyDataMapper2D()
+        mapper.SetInputData(sheet)
+        mapper.ScalarVisibilityOff()
+        actor = vtk.vtkTexturedActor2D()
+        actor.SetMapper(mapper)
+        actor.SetTexture(tex)
+        actor.PickableOff()
+        self.label_sheet_actor = actor
+        self.plotter.renderer.AddViewProp(actor)
+        self.label_actors = [
+            BayLabel(b.name or b.id, self._label_anchor[k, :3], self._labels_changed)
+            for k, b in enumerate(bays)]
+        self.label_actor = self.label_actors[0]
+        self._label_key: tuple | None = None
+        self._label_observer = self.plotter.renderer.AddObserver(
+            "StartEvent", self._place_labels)
+
+    def _labels_changed(self) -> None:
+        self._label_key = None
+
+    def _place_labels(self, *_: object) -> None:
+        """Put each label's quad at its anchor's projection (before every render)."""
+        ren = self.plotter.renderer
+        cam = ren.GetActiveCamera()
+        w, h = ren.GetSize()
+        ox, oy = ren.GetOrigin()
+        key = (cam.GetMTime(), w, h, ox, oy)
+        if key == self._label_key:
+            return
+        self._label_key = key
+        m = cam.GetCompositeProjectionTransformMatrix(ren.GetTiledAspectRatio(), -1, 1)
+        mat = np.array([[m.GetElement(i, j) for j in range(4)] for i in range(4)])
+        clip = self._label_anchor @ mat.T
+        wc = clip[:, 3]
+        front = wc > 1e-9
+        ndc = clip[:, :2] / np.where(front, wc, 1.0)[:, None]
+        cx = np.floor(ox + (ndc[:, 0] + 1) * w / 2)
+        cy = np.floor(oy + (ndc[:, 1] + 1) * h / 2)
+        sw, sh = self._label_size[:, 0], self._label_size[:, 1]
+        x0 = cx - np.floor(sw / 2)
+        y0 = cy - np.floor(sh / 2)
+        shown = front & np.array([a.visible for a in self.label_actors])
+        x1 = np.where(shown, x0 + sw, x0)  # a hidden label collapses to a point
+        y1 = np.where(shown, y0 + sh, y0)
+        pts = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y0]),
+                        np.column_stack([x1, y1]), np.column_stack([x0, y1])], axis=1)
+        sheet = self._label_sheet
+        sheet.points[:, :2] = pts.reshape(-1, 2)
+        sheet.GetPoints().Modified()
+        sheet.Modified()
+        self.label_sheet_actor.SetVisibility(bool(shown.any()))
 
     @property
     def label_renderer(self) -> vtk.vtkRenderer:
@@ -591,8 +715,10 @@ class FabScene:
         if self._overlay is not None:
             self.plotter.ren_win.RemoveRenderer(self._overlay)
             self._overlay = None
-        for a in self.label_actors:
-            self.plotter.renderer.RemoveViewProp(a)
+        if self.label_sheet_actor is not None:
+            self.plotter.renderer.RemoveViewProp(self.label_sheet_actor)
+            self.plotter.renderer.RemoveObserver(self._label_observer)
+            self.label_sheet_actor = None
         self.label_actors = []
         self.label_actor = None
 
@@ -613,7 +739,7 @@ class FabScene:
         else:
             p.set_background("#eef1f4")
         if hasattr(self, "ground"):
-            self.ground.cell_data["rgb"][:] = self._ground_mesh().cell_data["rgb"]
+            self.ground.point_data["rgb"][:] = self._ground_mesh().point_data["rgb"]
             self.ground.Modified()
             legend = getattr(self, "legend_actor", None)
             if legend is not None:
@@ -629,36 +755,32 @@ class FabScene:
         """Colour every tool: ``codes`` E10 codes (-1 = no data), ``stale`` bool per tool.
 
         A stale tool is drawn grey with a marker above it, never in its last live colour.
-        Only the tools whose colour changed are written; the mesh itself is never touched.
+        Nothing is written (and nothing re-uploaded) unless a tool's colour changed, and
+        then only that tool's points and cells.
         """
-        codes = np.asarray(codes, dtype=np.int16)
+        codes = np.asarray(codes)
         stale = np.asarray(stale, dtype=bool)
-        disp = np.where(codes < 0, UNKNOWN_CODE, codes).astype(np.int16)
+        disp = codes.astype(np.int16)
+        disp[codes < 0] = UNKNOWN_CODE
         disp[stale] = STALE_CODE
         changed = np.flatnonzero(disp != self.tool_codes)
         if len(changed):
             self.tool_codes = disp
-            self._tool_rgb[changed] = _STATE_RGB[disp[changed]]
-            self._tool_image.Modified()  # the texture reloads its few texels
-            # the cell codes stay readable on the mesh (tests, exports); the mesh is not
-            # marked modified, as nothing draws from them
-            arr = np.asarray(self.tool_mesh.cell_data["state"])
-            if len(changed) * 8 < len(self.ids):
-                for i in changed:
-                    arr[self._cells_of(int(i))] = disp[i]
+            rgb, cells = self._tool_rgb, self._cell_state
+            ps, cs = self._point_starts, self._cell_starts
+            if ps is not None and cs is not None and len(changed) * 8 < len(self.ids):
+                for i in changed.tolist():
+                    c = int(disp[i])
+                    rgb[ps[i]:ps[i + 1]] = _STATE_RGB[c]
+                    cells[cs[i]:cs[i + 1]] = c
             else:
-                arr[:] = disp[self.geometry.cell_tool]
+                rgb[:] = _STATE_RGB[disp[self._point_tool]]
+                cells[:] = disp[self.geometry.cell_tool]
+            self._rgb_vtk.Modified()
+            self.tool_mesh.Modified()
         if not np.array_equal(stale, self.tool_stale):
             self.tool_stale = stale.copy()
             self._update_stale_markers()
-
-    def _cells_of(self, i: int) -> slice:
-        """Return the slice of the mesh cells of tool ``i`` (they are contiguous)."""
-        starts = getattr(self, "_cell_starts", None)
-        if starts is None:
-            starts = self._cell_starts = np.searchsorted(
-                self.geometry.cell_tool, np.arange(len(self.ids) + 1))
-        return slice(int(starts[i]), int(starts[i + 1]))
 
     def cell_codes_of(self, tool_id: str) -> np.ndarray:
         """Return the state codes of the cells of one tool (tests read colours this way)."""
@@ -666,8 +788,8 @@ class FabScene:
         return np.asarray(self.tool_mesh.cell_data["state"])[self.geometry.cell_tool == i]
 
     def tool_rgb_of(self, tool_id: str) -> tuple[int, int, int]:
-        """Return the colour a tool is drawn in (its texel), as 0-255 RGB."""
-        c = self._tool_rgb[self.index[tool_id]]
+        """Return the colour a tool is drawn in, as 0-255 RGB."""
+        c = _STATE_RGB[self.tool_codes[self.index[tool_id]]]
         return (int(c[0]), int(c[1]), int(c[2]))
 
     def _update_stale_markers(self) -> None:
@@ -688,28 +810,32 @@ class FabScene:
         Arrays are written (and marked modified) only when their values changed.
         """
         positions = np.asarray(positions, dtype=float).reshape(-1, 3)
+        n = len(positions)
         if product_codes is None:
-            product_codes = np.zeros(len(positions), dtype=np.int16)
-        prod = (np.asarray(product_codes) % 10).astype(np.int16)
-        if len(positions) == self.lot_points.n_points and len(positions) > 0:
+            prod = np.zeros(n, dtype=np.int16)
+        else:
+            prod = (np.asarray(product_codes) % 10).astype(np.int16)
+        views = self._lot_views
+        if views is not None and n == len(views[0]) and n > 0:
+            pts, products = views
             changed = False
-            pts = self.lot_points.points
             if not np.array_equal(pts, positions):
                 pts[:] = positions
                 self.lot_points.GetPoints().Modified()
                 changed = True
-            arr = self.lot_points.point_data["product"]
-            if not np.array_equal(arr, prod):
-                arr[:] = prod
-                arr.Modified()
+            if not np.array_equal(products, prod):
+                products[:] = prod
+                self.lot_points.GetPointData().GetArray("product").Modified()
                 changed = True
             if changed:
                 self.lot_points.Modified()
             return
-        fresh = pv.PolyData(positions) if len(positions) else pv.PolyData(np.zeros((0, 3)))
+        fresh = pv.PolyData(positions) if n else pv.PolyData(np.zeros((0, 3)))
         fresh.point_data["product"] = prod
         self.lot_points.copy_from(fresh)
         self.lot_points.Modified()
+        self._lot_views = (np.asarray(self.lot_points.points).view(np.ndarray),
+                           np.asarray(self.lot_points.point_data["product"]).view(np.ndarray))
 
     def select(self, tool_id: str | None) -> None:
         """Highlight one tool (or none) with a bright outline."""

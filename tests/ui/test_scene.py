@@ -137,3 +137,28 @@ def test_camera_presets_frame_targets(plotter, mini):
     assert focal[0] == pytest.approx(3.0, abs=0.01)
     mid = sc.interpolate_camera(scene.overview_camera(), scene.tool_camera("ETCH-01"), 0.5)
     assert len(mid) == 3
+
+
+def test_tool_colours_follow_states_point_by_point(plotter):
+    """Every point of a tool carries its state's colour, after full and partial updates."""
+    from factory_twin.app.controller import find_demo_plant
+
+    scene = sc.FabScene(plotter, load_plant(find_demo_plant()).spec, show_labels=False)
+    n = len(scene.ids)
+    rng = np.random.default_rng(3)
+    codes = rng.integers(-1, 6, n)
+    stale = np.zeros(n, bool)
+    for step in range(4):
+        if step:  # a few tools change: the partial path
+            k = rng.integers(0, n, 2)
+            codes[k] = (codes[k] + 2) % 6
+            stale[rng.integers(0, n)] = step == 2
+        scene.set_states(codes, stale)
+        disp = np.where(codes < 0, sc.UNKNOWN_CODE, codes)
+        disp[stale] = sc.STALE_CODE
+        rgb = np.asarray(scene.tool_mesh.point_data["rgb"])
+        faces = scene.tool_mesh.regular_faces
+        for i, tid in enumerate(scene.ids):
+            pts = np.unique(faces[scene.geometry.cell_tool == i].ravel())
+            assert (rgb[pts] == sc._STATE_RGB[disp[i]]).all(), (step, tid)
+            assert set(scene.cell_codes_of(tid)) == {disp[i]}
