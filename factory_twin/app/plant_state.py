@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from array import array
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ _BAD_QUALITY = (Quality.STALE, Quality.BAD)
 
 
 class RingBuffer:
-    """A fixed-size numeric history of (time, value) pairs backed by numpy arrays.
+    """A fixed-size numeric history of (time, value) pairs, read as numpy arrays.
 
     Parameters
     ----------
@@ -53,12 +54,11 @@ class RingBuffer:
 
     def __init__(self, capacity: int = 2400) -> None:
         self.capacity = int(capacity)
-        # storage grows by doubling up to ``capacity``: a plant has thousands of tags, most
-        # with few samples yet, and allocating every full buffer on a tag's first value
-        # made the first seconds of a large plant's stream slow
-        size = min(self.capacity, 16)
-        self._t = np.zeros(size)
-        self._v = np.zeros(size)
+        # stdlib arrays of doubles: appending is several times cheaper than writing numpy
+        # elements one by one, and a buffer only takes the memory its samples need (a
+        # plant has thousands of tags, most with few samples yet)
+        self._t = array("d")
+        self._v = array("d")
         self._n = 0  # samples ever written
 
     def __len__(self) -> int:
@@ -68,25 +68,22 @@ class RingBuffer:
         """Add one sample."""
         n = self._n
         if n < self.capacity:
-            if n == len(self._t):
-                size = min(2 * n, self.capacity)
-                self._t = np.concatenate([self._t, np.zeros(size - n)])
-                self._v = np.concatenate([self._v, np.zeros(size - n)])
-            i = n
+            self._t.append(t)
+            self._v.append(v)
         else:
             i = n % self.capacity
-        self._t[i] = t
-        self._v[i] = v
+            self._t[i] = t
+            self._v[i] = v
         self._n = n + 1
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (times, values) oldest first (copies)."""
-        n = len(self)
+        t = np.frombuffer(self._t, dtype=float)
+        v = np.frombuffer(self._v, dtype=float)
         if self._n <= self.capacity:
-            return self._t[:n].copy(), self._v[:n].copy()
+            return t.copy(), v.copy()
         i = self._n % self.capacity
-        return (np.concatenate([self._t[i:], self._t[:i]]),
-                np.concatenate([self._v[i:], self._v[:i]]))
+        return np.concatenate([t[i:], t[:i]]), np.concatenate([v[i:], v[:i]])
 
     @property
     def total(self) -> int:
@@ -594,35 +591,18 @@ class PlantState:
         arr = self._lot_arrays
         if arr is None:
             arr = self._build_lot_arrays()
-        n = len(arr["ids"])
-        if n == 0:
+        if len(arr["ids"]) == 0:
             return np.zeros((0, 3)), np.zeros(0, dtype=np.int16), []
-        dep, arv = arr["depart"], arr["arrive"]
-        dur = np.maximum(arv - dep, 1e-9)
-        f = np.clip((t - dep) / dur, 0.0, 1.0)
+        # the legs (up, along x, along y, down) are fixed per move: only the distance
+        # travelled depends on t, and each coordinate is a clipped linear function of it
         a, b = arr["from"], arr["to"]
+        f = np.clip((t - arr["depart"]) * arr["inv_dur"], 0.0, 1.0)
+        s = f * arr["total"]
         h = LOT_TRAVEL_HEIGHT_M
-        dx, dy = np.abs(b[:, 0] - a[:, 0]), np.abs(b[:, 1] - a[:, 1])
-        legs = np.column_stack([np.full(n, h), dx, dy, np.full(n, h)])
-        total = legs.sum(axis=1)
-        s = f * total
-        pos = np.zeros((n, 3))
-        c1 = legs[:, 0]
-        c2 = c1 + legs[:, 1]
-        c3 = c2 + legs[:, 2]
-        # leg 1: rise at "a"
-        m = s <= c1
-        pos[m] = np.column_stack([a[m, 0], a[m, 1], s[m]])
-        m2 = (s > c1) & (s <= c2)
-        fr = np.where(legs[:, 1] > 0, (s - c1) / np.maximum(legs[:, 1], 1e-9), 1.0)
-        pos[m2] = np.column_stack([a[m2, 0] + (b[m2, 0] - a[m2, 0]) * fr[m2], a[m2, 1],
-                                   np.full(m2.sum(), h)])
-        m3 = (s > c2) & (s <= c3)
-        fr = np.where(legs[:, 2] > 0, (s - c2) / np.maximum(legs[:, 2], 1e-9), 1.0)
-        pos[m3] = np.column_stack([b[m3, 0], a[m3, 1] + (b[m3, 1] - a[m3, 1]) * fr[m3],
-                                   np.full(m3.sum(), h)])
-        m4 = s > c3
-        pos[m4] = np.column_stack([b[m4, 0], b[m4, 1], np.maximum(h - (s[m4] - c3[m4]), 0)])
+        pos = np.empty((len(s), 3))
+        pos[:, 0] = a[:, 0] + (b[:, 0] - a[:, 0]) * np.clip((s - arr["c1"]) * arr["inv_dx"], 0.0, 1.0)
+        pos[:, 1] = a[:, 1] + (b[:, 1] - a[:, 1]) * np.clip((s - arr["c2"]) * arr["inv_dy"], 0.0, 1.0)
+        pos[:, 2] = np.maximum(np.clip(s, 0.0, h) - np.clip(s - arr["c3"], 0.0, h), 0.0)
         arrived = f >= 1.0
         pos[arrived] = arr["rest"][arrived]
         return pos, arr["product"], arr["ids"]
@@ -647,13 +627,25 @@ class PlantState:
             slot[mv.to_equipment] = j + 1
             # queue in a row in front of the tool (-y), 0.5 m apart, 4 per row
             rest[k] = (to[k, 0] - 0.75 + 0.5 * (j % 4), to[k, 1] - 1.6 - 0.5 * (j // 4), 0.0)
+        depart = np.array([m.depart_s for m in moves], dtype=float)
+        arrive = np.array([m.arrive_s for m in moves], dtype=float)
+        h = LOT_TRAVEL_HEIGHT_M
+        dx, dy = np.abs(to[:, 0] - frm[:, 0]), np.abs(to[:, 1] - frm[:, 1])
+        # a leg of length 0 is done at once (1/eps: any distance past it clips to 1)
         arr = {
             "ids": [m.lot for m in moves],
             "from": frm,
             "to": to,
             "rest": rest,
-            "depart": np.array([m.depart_s for m in moves], dtype=float),
-            "arrive": np.array([m.arrive_s for m in moves], dtype=float),
+            "depart": depart,
+            "arrive": arrive,
+            "inv_dur": 1.0 / np.maximum(arrive - depart, 1e-9),
+            "c1": np.full(n, h),
+            "c2": h + dx,
+            "c3": h + dx + dy,
+            "total": 2 * h + dx + dy,
+            "inv_dx": 1.0 / np.maximum(dx, 1e-9),
+            "inv_dy": 1.0 / np.maximum(dy, 1e-9),
             "product": np.array([self._products.get(m.product, 0) for m in moves], dtype=np.int16),
         }
         self._lot_arrays = arr
