@@ -139,12 +139,20 @@ def test_camera_presets_frame_targets(plotter, mini):
     assert len(mid) == 3
 
 
-def test_tool_colours_follow_states_point_by_point(plotter):
-    """Every point of a tool carries its state's colour, after full and partial updates."""
+def test_tool_colours_follow_states_texel_by_texel(plotter):
+    """Each tool's points name its own texel, which carries its state's colour, after full
+    and partial updates."""
     from factory_twin.app.controller import find_demo_plant
 
     scene = sc.FabScene(plotter, load_plant(find_demo_plant()).spec, show_labels=False)
     n = len(scene.ids)
+    tc = np.asarray(scene.tool_mesh.active_texture_coordinates)
+    w, h, _ = scene._tool_image.dimensions
+    texel = np.floor(tc[:, 0] * w).astype(int) + w * np.floor(tc[:, 1] * h).astype(int)
+    faces = scene.tool_mesh.regular_faces
+    for i in range(n):
+        pts = np.unique(faces[scene.geometry.cell_tool == i].ravel())
+        assert set(texel[pts]) == {i}
     rng = np.random.default_rng(3)
     codes = rng.integers(-1, 6, n)
     stale = np.zeros(n, bool)
@@ -156,9 +164,6 @@ def test_tool_colours_follow_states_point_by_point(plotter):
         scene.set_states(codes, stale)
         disp = np.where(codes < 0, sc.UNKNOWN_CODE, codes)
         disp[stale] = sc.STALE_CODE
-        rgb = np.asarray(scene.tool_mesh.point_data["rgb"])
-        faces = scene.tool_mesh.regular_faces
         for i, tid in enumerate(scene.ids):
-            pts = np.unique(faces[scene.geometry.cell_tool == i].ravel())
-            assert (rgb[pts] == sc._STATE_RGB[disp[i]]).all(), (step, tid)
+            assert scene.tool_rgb_of(tid) == tuple(sc._STATE_RGB[disp[i]]), (step, tid)
             assert set(scene.cell_codes_of(tid)) == {disp[i]}
