@@ -388,6 +388,28 @@ class BayLabel:
         self.SetVisibility(False)
 
 
+def _declutter(x0: np.ndarray, y0: np.ndarray, w: np.ndarray, h: np.ndarray,
+               shown: np.ndarray, gap: float = 2.0) -> None:
+    """Move labels up (in place, ``y0``) until no two shown ones overlap on screen.
+
+    The lowest label on screen keeps its place; each next one goes just above any it
+    would cover (small neighbouring bays put their names side by side in an overview).
+    """
+    placed: list[int] = []
+    for k in np.argsort(y0, kind="stable").tolist():
+        if not shown[k]:
+            continue
+        moved = True
+        while moved:
+            moved = False
+            for j in placed:
+                if (x0[k] < x0[j] + w[j] + gap and x0[j] < x0[k] + w[k] + gap
+                        and y0[k] < y0[j] + h[j] + gap and y0[j] < y0[k] + h[k] + gap):
+                    y0[k] = y0[j] + h[j] + gap
+                    moved = True
+        placed.append(k)
+
+
 def render_text_rgba(text: str, tprop: vtk.vtkTextProperty, dpi: int) -> np.ndarray:
     """Return ``text`` rendered by VTK's text renderer as RGBA rows, bottom row first."""
     img = vtk.vtkImageData()
@@ -733,6 +755,7 @@ class FabScene:
         x0 = cx - np.floor(sw / 2)
         y0 = cy - np.floor(sh / 2)
         shown = front & np.array([a.visible for a in self.label_actors])
+        _declutter(x0, y0, sw, sh, shown)
         x1 = np.where(shown, x0 + sw, x0)  # a hidden label collapses to a point
         y1 = np.where(shown, y0 + sh, y0)
         pts = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y0]),

@@ -167,3 +167,14 @@ def test_tool_colours_follow_states_texel_by_texel(plotter):
         for i, tid in enumerate(scene.ids):
             assert scene.tool_rgb_of(tid) == tuple(sc._STATE_RGB[disp[i]]), (step, tid)
             assert set(scene.cell_codes_of(tid)) == {disp[i]}
+
+
+def test_labels_of_neighbouring_bays_do_not_overlap():
+    """Names placed on top of each other move apart; the lowest keeps its place."""
+    x0 = np.array([100.0, 130.0, 400.0])
+    y0 = np.array([50.0, 52.0, 50.0])
+    w = np.array([60.0, 60.0, 60.0])
+    h = np.array([18.0, 18.0, 18.0])
+    sc._declutter(x0, y0, w, h, np.array([True, True, True]))
+    assert y0[0] == 50.0 and y0[2] == 50.0  # the lowest and the one far away stay
+    assert y0[1] >= 50.0 + 18.0  # the other one went above the first
