@@ -20,9 +20,10 @@ Works with ``pv.Plotter(off_screen=True)`` (image tests, benchmarks) and with
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -327,10 +328,10 @@ def ground_rects(spec: PlantSpec) -> tuple[np.ndarray, np.ndarray]:
     ys = np.unique(np.clip([0.0, d, *[c for bx in boxes for c in bx[2:]]], 0.0, d))
     rects: list[tuple[float, float, float, float]] = []
     owner: list[int] = []
-    for y0, y1 in zip(ys[:-1], ys[1:], strict=True):
+    for y0, y1 in itertools.pairwise(ys):
         cy = (y0 + y1) / 2
         run: list | None = None  # [x0, x1, bay] merged along x while the bay is the same
-        for x0, x1 in zip(xs[:-1], xs[1:], strict=True):
+        for x0, x1 in itertools.pairwise(xs):
             cx = (x0 + x1) / 2
             k = next((k for k, bx in enumerate(boxes)
                       if bx[0] <= cx <= bx[1] and bx[2] <= cy <= bx[3]), -1)
@@ -355,35 +356,35 @@ class BayLabel:
     shows or hides it.
     """
 
-    def __init__(self, text: str, anchor: Sequence[float], on_change: object) -> None:
+    def __init__(self, text: str, anchor: Sequence[float], on_change: Callable[[], None]) -> None:
         self.text = text
         self.anchor = (float(anchor[0]), float(anchor[1]), float(anchor[2]))
         self.visible = True
         self._on_change = on_change
 
-    def GetInput(self) -> str:  # noqa: N802 (VTK's names)
+    def GetInput(self) -> str:
         """Return the text."""
         return self.text
 
-    def GetPosition(self) -> tuple[float, float, float]:  # noqa: N802
+    def GetPosition(self) -> tuple[float, float, float]:
         """Return the world point the label is centred on."""
         return self.anchor
 
-    def GetVisibility(self) -> bool:  # noqa: N802
+    def GetVisibility(self) -> bool:
         """Return whether the label is drawn."""
         return self.visible
 
-    def SetVisibility(self, on: bool) -> None:  # noqa: N802
+    def SetVisibility(self, on: bool) -> None:
         """Show or hide the label."""
         if bool(on) != self.visible:
             self.visible = bool(on)
-            self._on_change()  # type: ignore[operator]
+            self._on_change()
 
-    def VisibilityOn(self) -> None:  # noqa: N802
+    def VisibilityOn(self) -> None:
         """Show the label."""
         self.SetVisibility(True)
 
-    def VisibilityOff(self) -> None:  # noqa: N802
+    def VisibilityOff(self) -> None:
         """Hide the label."""
         self.SetVisibility(False)
 
@@ -723,7 +724,7 @@ class FabScene:
         self.label_sheet_actor = actor
         self.plotter.renderer.AddViewProp(actor)
         self.label_actors = [
-            BayLabel(b.name or b.id, self._label_anchor[k, :3], self._labels_changed)
+            BayLabel(b.name or b.id, self._label_anchor[k, :3].tolist(), self._labels_changed)
             for k, b in enumerate(bays)]
         self.label_actor = self.label_actors[0]
         self._label_key: tuple | None = None
