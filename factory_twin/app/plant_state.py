@@ -286,7 +286,13 @@ class PlantState:
                     buf = history.get(key)
                     if buf is None:
                         buf = history[key] = RingBuffer(self.history_len)
-                    buf.append(ts, float(value))
+                    n = buf._n
+                    if n < buf.capacity:  # RingBuffer.append's filling case, inlined
+                        buf._t.append(ts)
+                        buf._v.append(float(value))
+                        buf._n = n + 1
+                    else:
+                        buf.append(ts, float(value))
             elif isinstance(ev, StateChange):
                 clock = max(clock, ev.time_s)
                 i = self.index.get(ev.equipment)
