@@ -171,10 +171,9 @@ def test_tool_colours_follow_states_texel_by_texel(plotter):
 
 def test_labels_of_neighbouring_bays_do_not_overlap():
     """Names placed on top of each other move apart; the lowest keeps its place."""
-    x0 = np.array([100.0, 130.0, 400.0])
-    y0 = np.array([50.0, 52.0, 50.0])
-    w = np.array([60.0, 60.0, 60.0])
-    h = np.array([18.0, 18.0, 18.0])
-    sc._declutter(x0, y0, w, h, np.array([True, True, True]))
-    assert y0[0] == 50.0 and y0[2] == 50.0  # the lowest and the one far away stay
-    assert y0[1] >= 50.0 + 18.0  # the other one went above the first
+    y = sc._declutter([100.0, 130.0, 400.0], [50.0, 52.0, 50.0], [60.0] * 3, [18.0] * 3,
+                      [True, True, True])
+    assert y[0] == 50.0 and y[2] == 50.0  # the lowest and the one far away stay
+    assert y[1] >= 50.0 + 18.0  # the other one went above the first
+    assert sc._declutter([100.0, 130.0], [50.0, 52.0], [60.0] * 2, [18.0] * 2,
+                         [True, False]) == [50.0, 52.0]  # a hidden label moves nothing
