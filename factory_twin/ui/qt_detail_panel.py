@@ -263,9 +263,12 @@ class QtDetailPanel(QWidget):
                     v = getattr(spec.alarms, lim)
                     if v is None:
                         continue
+                    # high limits label below their line, low ones above: a limit at the
+                    # edge of the plot keeps its label inside the view
+                    anchor = (1, 0) if lim.startswith("hi") else (1, 1)
                     line = pg.InfiniteLine(pos=v, angle=0, pen=pg.mkPen(color, width=1, style=style),
                                            label=f"{name} {lim}",
-                                           labelOpts={"position": 0.8, "color": color, "anchors": [(1, 1), (1, 1)]})
+                                           labelOpts={"position": 0.8, "color": color, "anchors": [anchor, anchor]})
                     self.plot.addItem(line)
                     self._limit_lines.append(line)
         self._dirty = True
