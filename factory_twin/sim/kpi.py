@@ -200,6 +200,24 @@ class KpiAccumulator:
         self.loads_ok += np.bincount(gc[sel & (outcome == 0)], minlength=ng)
         self.chunks["steps"] += 1
 
+    def add_rows(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Add one chunk of ``steps`` or ``states`` given as the recorder's row tuples.
+
+        Only the columns the KPIs need are taken out of the rows (no Parquet, no full
+        DataFrame): the cheap path for runs that keep just the statistics.
+        """
+        from factory_twin.sim.records import COLUMNS, KPI_COLUMNS
+
+        at = {c: i for i, c in enumerate(COLUMNS[table])}
+        df = pd.DataFrame({c: [r[at[c]] for r in rows] for c in KPI_COLUMNS[table]})
+        if table == "steps":
+            self.add_steps(df)
+        elif table == "states":
+            self.add_states(df)
+        else:
+            msg = f"no KPI chunks of table {table!r}"
+            raise ValueError(msg)
+
     def add_states(self, states: pd.DataFrame) -> None:
         """Add one chunk of the ``states`` table."""
         dur = _overlap(

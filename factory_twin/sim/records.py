@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +95,18 @@ class Recorder:
     chunk_rows
         Rows per chunk when spilling: at most this many rows of each of the two big tables
         are held in memory at once.
+    sink
+        Instead of Parquet files, full chunks go to ``sink(table, rows)`` (which must not
+        keep ``rows``: the list is emptied afterwards), e.g. a KPI accumulator when only
+        the statistics are wanted; :meth:`flush` sends the last, partial chunks.
     """
 
-    def __init__(self, spill_dir: str | Path | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        spill_dir: str | Path | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        sink: Callable[[str, list[tuple[Any, ...]]], None] | None = None,
+    ) -> None:
         if chunk_rows < 1:
             msg = f"chunk_rows must be at least 1, got {chunk_rows}"
             raise ValueError(msg)
@@ -105,8 +114,10 @@ class Recorder:
         self.chunk_rows = chunk_rows
         self._chunks: dict[str, list[Path]] = {"steps": [], "states": []}
         self._spill_peak = {"steps": 0, "states": 0}
-        if self.spill_dir is not None:
-            self.spill_dir.mkdir(parents=True, exist_ok=True)
+        self.sink = sink
+        if self.spill_dir is not None or sink is not None:
+            if self.spill_dir is not None:
+                self.spill_dir.mkdir(parents=True, exist_ok=True)
             self.steps: list[tuple[Any, ...]] = _SpillList(self, "steps", chunk_rows)
             self.states: list[tuple[Any, ...]] = _SpillList(self, "states", chunk_rows)
         else:
@@ -121,20 +132,30 @@ class Recorder:
         return getattr(self, table)  # type: ignore[no-any-return]
 
     def spill(self, table: str) -> None:
-        """Write the rows of ``table`` held in memory to a new Parquet chunk."""
-        assert self.spill_dir is not None
+        """Write the rows of ``table`` held in memory to a new Parquet chunk (or the sink)."""
         rows = self._rows(table)
         if not rows:
             return
+        self._spill_peak[table] = max(self._spill_peak[table], len(rows))
+        if self.sink is not None:
+            self.sink(table, rows)
+            del rows[:]
+            return
+        assert self.spill_dir is not None
         import pyarrow.parquet as pq
 
-        self._spill_peak[table] = max(self._spill_peak[table], len(rows))
         path = self.spill_dir / f"{table}-{len(self._chunks[table]):05d}.parquet"
         pq.write_table(_arrow_table(table, rows), path)
         self._chunks[table].append(path)
         n = len(rows)
         del rows[:]
         logger.debug("spilled %d %s rows to %s", n, table, path)
+
+    def flush(self) -> None:
+        """Send the rows of ``steps`` and ``states`` still held to the sink (if any)."""
+        if self.sink is not None:
+            for name in _SPILLED:
+                self.spill(name)
 
     def peak_rows(self, table: str) -> int:
         """Most rows of ``table`` held in memory at once so far.

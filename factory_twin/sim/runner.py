@@ -28,7 +28,13 @@ import pandas as pd
 
 from factory_twin.errors import SimulationError
 from factory_twin.model import schema as s
-from factory_twin.sim.kpi import Bottleneck, compute_kpis, compute_kpis_chunked, wip_series
+from factory_twin.sim.kpi import (
+    Bottleneck,
+    KpiAccumulator,
+    compute_kpis,
+    compute_kpis_chunked,
+    wip_series,
+)
 from factory_twin.sim.model import FabModel, check_spec, parse_rule
 from factory_twin.sim.records import (
     DEFAULT_CHUNK_ROWS,
@@ -147,7 +153,14 @@ def _replicate(
 ) -> ReplicationResult:
     t0 = time.perf_counter()
     end_s = options.days * DAY_S
-    rec = Recorder(spill, options.spill_rows)
+    # Only the statistics, over a window known up front: chunks go straight from the
+    # recorder into the KPI sums (no Parquet written and read back).
+    direct: KpiAccumulator | None = None
+    if rep_dir is None and not options.keep_frames and options.warmup_days is not None:
+        direct = KpiAccumulator(spec, options.warmup_days * DAY_S, end_s)
+        rec = Recorder(None, options.spill_rows, sink=direct.add_rows)
+    else:
+        rec = Recorder(spill, options.spill_rows)
     try:
         model = FabModel(spec, seed=options.seed, replication=replication, rule=options.rule, recorder=rec)
         rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
@@ -165,28 +178,33 @@ def _replicate(
         files: dict[str, str] = {}
         frames: dict[str, pd.DataFrame] | None = None
         chunk_peak = [0]
-        if rep_dir is not None:
-            paths = rec.write_parquet(rep_dir)
-            files = {k: str(v) for k, v in paths.items()}
-            if options.keep_frames:
-                frames = read_frames(paths)
+        if direct is not None:
+            rec.flush()
+            kpis, bn = direct.finish(lots, qtime, rpt)
+            peak = max(rec.peak_rows("steps"), rec.peak_rows("states"))
+        else:
+            if rep_dir is not None:
+                paths = rec.write_parquet(rep_dir)
+                files = {k: str(v) for k, v in paths.items()}
+                if options.keep_frames:
+                    frames = read_frames(paths)
+                else:
+                    steps = iter_parquet(paths["steps"], KPI_COLUMNS["steps"], options.spill_rows)
+                    states = iter_parquet(paths["states"], KPI_COLUMNS["states"], options.spill_rows)
+            elif spill is None:
+                frames = rec.frames()
             else:
-                steps = iter_parquet(paths["steps"], KPI_COLUMNS["steps"], options.spill_rows)
-                states = iter_parquet(paths["states"], KPI_COLUMNS["states"], options.spill_rows)
-        elif spill is None:
-            frames = rec.frames()
-        else:
-            steps = rec.iter_chunks("steps", KPI_COLUMNS["steps"])
-            states = rec.iter_chunks("states", KPI_COLUMNS["states"])
-        if frames is not None:
-            kpis, bn = compute_kpis(frames, spec, warm, end_s, rpt)
-            peak = max(peak, len(frames["steps"]), len(frames["states"]))
-        else:
-            kpis, bn = compute_kpis_chunked(
-                _measured(steps, chunk_peak), _measured(states, chunk_peak), lots, qtime,
-                spec, warm, end_s, rpt,
-            )  # fmt: skip
-            peak = max(peak, chunk_peak[0])
+                steps = rec.iter_chunks("steps", KPI_COLUMNS["steps"])
+                states = rec.iter_chunks("states", KPI_COLUMNS["states"])
+            if frames is not None:
+                kpis, bn = compute_kpis(frames, spec, warm, end_s, rpt)
+                peak = max(peak, len(frames["steps"]), len(frames["states"]))
+            else:
+                kpis, bn = compute_kpis_chunked(
+                    _measured(steps, chunk_peak), _measured(states, chunk_peak), lots, qtime,
+                    spec, warm, end_s, rpt,
+                )  # fmt: skip
+                peak = max(peak, chunk_peak[0])
     finally:
         rec.discard_chunks()  # nothing is left of an unfinished run's chunks
     return ReplicationResult(

@@ -48,7 +48,8 @@ def test_chunked_kpis_equal_the_whole_table_pass(demo: s.PlantSpec, tmp_path: Pa
     assert f is not None
     rows = min(len(f["steps"]), len(f["states"]))
     assert rows > 20 * 613  # the tiny chunks below make dozens of chunks per table
-    # the same run through both chunked paths: temporary spill, and tables written to --out
+    # the same run through the chunked paths: summary-only with a fixed warm-up (chunks go
+    # straight from the recorder into the KPI sums), and tables written to --out
     spilled = run_replication(demo, RunOptions(days=20, warmup_days=3, seed=3, spill_rows=613), 0)
     written = run_replication(
         demo, RunOptions(days=20, warmup_days=3, seed=3, spill_rows=401, out_dir=str(tmp_path)), 0
@@ -60,6 +61,14 @@ def test_chunked_kpis_equal_the_whole_table_pass(demo: s.PlantSpec, tmp_path: Pa
         assert r.bottleneck.busy == pytest.approx(whole.bottleneck.busy, rel=1e-12)
     assert whole.peak_rows == max(len(f["steps"]), len(f["states"]))
     assert spilled.peak_rows <= 613 and written.peak_rows <= 401
+    # summary-only with an automatic warm-up spills to a temporary directory and reads back
+    spill = tmp_path / "spill"
+    auto = run_replication(
+        demo, RunOptions(days=20, warmup_days=None, seed=3, spill_rows=613, spill_dir=str(spill)), 0
+    )
+    ref, _ = compute_kpis(f, demo, auto.warmup_s, 20 * DAY)
+    _same_kpis(ref, auto.kpis)
+    assert auto.peak_rows <= 613
     # any split of the tables, any window, gives the same KPIs; one chunk is bitwise the same
     for warm in (0.0, 7.5 * DAY):
         ref, bn = compute_kpis(f, demo, warm, 20 * DAY)
@@ -166,7 +175,10 @@ def test_spill_is_removed_on_error(tmp_path: Path) -> None:
         raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
-        run_experiment(spec, RunOptions(days=5, seed=1, spill_rows=40, spill_dir=str(spill)), 3, jobs=1, progress=fail)
+        run_experiment(
+            spec, RunOptions(days=5, warmup_days=None, seed=1, spill_rows=40, spill_dir=str(spill)), 3,
+            jobs=1, progress=fail,
+        )  # fmt: skip
     assert list(spill.iterdir()) == []
 
 
@@ -187,7 +199,7 @@ def test_interrupted_pool_leaves_no_spill(tmp_path: Path) -> None:
         held.append(len(list(root.glob(pattern))))
         raise KeyboardInterrupt
 
-    opts = RunOptions(days=10, seed=1, spill_rows=200, spill_dir=str(spill))
+    opts = RunOptions(days=10, warmup_days=None, seed=1, spill_rows=200, spill_dir=str(spill))
     exp = run_experiment(spec, opts, 4, jobs=2, progress=interrupt)
     assert exp.interrupted and len(exp.results) == 1
     assert held[-1] > 0
