@@ -175,20 +175,26 @@ class KpiAccumulator:
 
     def add_steps(self, steps: pd.DataFrame) -> None:
         """Add one chunk of the ``steps`` table."""
+        self._add_steps(
+            _codes(steps["group"], self._group_index),
+            steps["queue_enter_s"].to_numpy(dtype=float),
+            steps["start_s"].to_numpy(dtype=float),
+            steps["end_s"].to_numpy(dtype=float),
+            steps["outcome"].to_numpy(),
+        )
+
+    def _add_steps(
+        self, gc: np.ndarray, qe: np.ndarray, st_s: np.ndarray, end: np.ndarray, outcome: np.ndarray
+    ) -> None:
         lo, hi = self.warmup_s, self.end_s
-        end = steps["end_s"].to_numpy(dtype=float)
-        outcome = steps["outcome"].to_numpy()
         in_win = (end >= lo) & (end <= hi)
         self.moves += int(in_win.sum())
         self.reworks += int((in_win & (outcome == 1)).sum())
-        qe = steps["queue_enter_s"].to_numpy(dtype=float)
-        st_s = steps["start_s"].to_numpy(dtype=float)
         qarea = _overlap(qe, st_s, lo, hi)
         started = (st_s >= lo) & (st_s <= hi)
         wait = (st_s - qe) / 3600.0
         # group sums by integer codes (np.bincount): no per-row Python strings, so millions
         # of rows (strings read back as categoricals) stay small in memory
-        gc = _codes(steps["group"], self._group_index)
         ng = len(self.groups)
         has = gc >= 0
         self.queue_s += np.bincount(gc[has], weights=qarea[has], minlength=ng)
@@ -206,31 +212,52 @@ class KpiAccumulator:
         Only the columns the KPIs need are taken out of the rows (no Parquet, no full
         DataFrame): the cheap path for runs that keep just the statistics.
         """
-        from factory_twin.sim.records import COLUMNS, KPI_COLUMNS
+        from factory_twin.sim.records import COLUMNS
 
         at = {c: i for i, c in enumerate(COLUMNS[table])}
-        df = pd.DataFrame({c: [r[at[c]] for r in rows] for c in KPI_COLUMNS[table]})
+        n = len(rows)
+
+        def num(col: str) -> np.ndarray:
+            i = at[col]
+            return np.fromiter([r[i] for r in rows], float, n)
+
+        def codes(col: str, index: dict[str, int]) -> np.ndarray:
+            i, get = at[col], index.get
+            return np.fromiter([get(r[i], -1) for r in rows], np.int64, n)
+
         if table == "steps":
-            self.add_steps(df)
+            i = at["outcome"]
+            outcome = np.fromiter([r[i] for r in rows], np.int64, n)
+            self._add_steps(
+                codes("group", self._group_index), num("queue_enter_s"), num("start_s"),
+                num("end_s"), outcome,
+            )  # fmt: skip
         elif table == "states":
-            self.add_states(df)
+            self._add_states(
+                codes("tool", self._tool_index), codes("state", self._state_index),
+                codes("substate", {"setup": 0}), num("start_s"), num("end_s"),
+            )  # fmt: skip
         else:
             msg = f"no KPI chunks of table {table!r}"
             raise ValueError(msg)
 
     def add_states(self, states: pd.DataFrame) -> None:
         """Add one chunk of the ``states`` table."""
-        dur = _overlap(
-            states["start_s"].to_numpy(dtype=float), states["end_s"].to_numpy(dtype=float),
-            self.warmup_s, self.end_s,
+        self._add_states(
+            _codes(states["tool"], self._tool_index), _codes(states["state"], self._state_index),
+            _codes(states["substate"], {"setup": 0}), states["start_s"].to_numpy(dtype=float),
+            states["end_s"].to_numpy(dtype=float),
         )  # fmt: skip
-        tc = _codes(states["tool"], self._tool_index)
-        sc = _codes(states["state"], self._state_index)
+
+    def _add_states(
+        self, tc: np.ndarray, sc: np.ndarray, sub: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> None:
+        dur = _overlap(start, end, self.warmup_s, self.end_s)
         nt, ns = len(self.tools), len(E10_STATES)
         has = (tc >= 0) & (sc >= 0)
         cells = np.bincount(tc[has] * ns + sc[has], weights=dur[has], minlength=nt * ns)
         self.state_s += cells.reshape(nt, ns)
-        sel = (tc >= 0) & (_codes(states["substate"], {"setup": 0}) == 0)
+        sel = (tc >= 0) & (sub == 0)
         self.setup_s += np.bincount(tc[sel], weights=dur[sel], minlength=nt)
         self.chunks["states"] += 1
 

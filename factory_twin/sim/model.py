@@ -71,6 +71,14 @@ def raw_process_time(spec: s.PlantSpec, product_id: str) -> float:
 # --------------------------------------------------------------------------- runtime objects
 
 
+def _next_wafer_pm(tool: Tool) -> float:
+    """Wafer count at which the tool's next wafer-count PM falls due (inf if it has none)."""
+    return min(
+        (tool.pm_next[k] for k, (pm, _, _) in enumerate(tool.pms) if pm.basis == "wafers"),
+        default=math.inf,
+    )
+
+
 class _Tick:
     """A minimal SimPy event for the model's own timers (runs under ``Environment.step``)."""
 
@@ -170,7 +178,7 @@ class Tool:
         "mttr",
         "pm_next",
         "pm_pending",
-        "pm_wafers",
+        "pm_wafer_due",
         "pms",
         "pos",
         "rel_basis",
@@ -382,7 +390,7 @@ class FabModel:
             )
             t.pms.append((pm, dur, qual))
             t.pm_next.append(pm.first if pm.first is not None else pm.interval)
-        t.pm_wafers = any(pm.basis == "wafers" for pm in e.pm)
+        t.pm_wafer_due = _next_wafer_pm(t)
         return t
 
     def _build_route(self, r: s.Route, types: dict[str, s.EquipmentType]) -> list[StepRt]:
@@ -861,11 +869,12 @@ class FabModel:
                 lot.qt_deadline = now + step.qt_limit
             moves.append((lot, outcome))
         tool.wafers += w
-        if tool.pm_wafers:
+        if tool.wafers >= tool.pm_wafer_due:  # a wafer-count PM is due (inf: none)
             for k, (pm, _, _) in enumerate(tool.pms):
                 if pm.basis == "wafers" and tool.wafers >= tool.pm_next[k]:
                     tool.pm_next[k] += pm.interval
                     tool.pm_pending.append(k)
+            tool.pm_wafer_due = _next_wafer_pm(tool)
         if not jobs:
             tool.accepting = True
             tool.accept_due = False
