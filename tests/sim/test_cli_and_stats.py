@@ -136,7 +136,9 @@ def test_ctrl_c_keeps_finished_replications(tmp_path: Path) -> None:
     out = tmp_path / "int"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "factory_twin", "simulate", DEMO, "--days", "20", "--replications", "40",
+        # long enough that a loaded machine cannot finish all replications between seeing
+        # the first one done and the signal arriving (20-day replications once did)
+        [sys.executable, "-m", "factory_twin", "simulate", DEMO, "--days", "120", "--replications", "40",
          "--jobs", "1", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
     )  # fmt: skip

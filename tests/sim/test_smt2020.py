@@ -134,6 +134,7 @@ def test_kpis_report_products_and_bottleneck(hvlm: s.PlantSpec, short_run: Repli
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 3 x 150 simulated days of the full fab: ~10 min on 2 cores
 def test_steady_state_delivers_the_release_rate(hvlm: s.PlantSpec) -> None:
     """Throughput equals the release rate within its CI; WIP neither grows nor drains.
 
