@@ -135,13 +135,18 @@ def test_compare_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_ctrl_c_keeps_finished_replications(tmp_path: Path) -> None:
     out = tmp_path / "int"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        # long enough that a loaded machine cannot finish all replications between seeing
-        # the first one done and the signal arriving (20-day replications once did)
-        [sys.executable, "-m", "factory_twin", "simulate", DEMO, "--days", "120", "--replications", "40",
-         "--jobs", "1", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-    )  # fmt: skip
+    # Ctrl-C as on a terminal: a test run started in the background (``cmd &`` in a script)
+    # inherits SIGINT ignored, and so would the child. While the parent handles SIGINT in
+    # Python, the child starts with the default action and installs its own handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "factory_twin", "simulate", DEMO, "--days", "120", "--replications",
+             "40", "--jobs", "1", "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 240
     while not (out / "rep-001").exists():  # replication 0 is complete
         assert proc.poll() is None, proc.communicate()
