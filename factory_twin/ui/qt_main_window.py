@@ -509,13 +509,19 @@ class MainWindow(QMainWindow):
         self.when_done(fut, lambda _r: self.statusBar().showMessage("alarm acknowledged", 3000),
                        lambda exc: self._show_error("Acknowledge failed", exc))
 
+    def _writes_allowed(self, equipment: str, title: str, what: str) -> bool:
+        """True if the plant file enables writes to ``equipment``; else say why and refuse."""
+        if self.controller.writes_enabled(equipment):
+            return True
+        QMessageBox.information(
+            self, title,
+            f"{what} to {equipment} are disabled: its endpoint has writes_enabled: false in "
+            "the plant file.")
+        return False
+
     def call_method(self, equipment: str, method: str) -> None:
         """Call Hold/Resume on a tool after confirmation (writes are off by default)."""
-        if not self.controller.writes_enabled(equipment):
-            QMessageBox.information(
-                self, f"{method} {equipment}",
-                f"Commands to {equipment} are disabled: its endpoint has writes_enabled: false "
-                "in the plant file.")
+        if not self._writes_allowed(equipment, f"{method} {equipment}", "Commands"):
             return
         if QMessageBox.question(self, f"{method} {equipment}",
                                 f"Send {method} to {equipment} on the live server?") \
@@ -537,11 +543,7 @@ class MainWindow(QMainWindow):
         if spec is None or not spec.writable:
             self.statusBar().showMessage(f"{equipment}.{tag} is not a writable tag", 4000)
             return
-        if not self.controller.writes_enabled(equipment):
-            QMessageBox.information(
-                self, f"Write {equipment}.{tag}",
-                f"Writes to {equipment} are disabled: its endpoint has writes_enabled: false in "
-                "the plant file.")
+        if not self._writes_allowed(equipment, f"Write {equipment}.{tag}", "Writes"):
             return
         cur = st.tags.get((equipment, tag)) if st is not None else None
         start = float(cur.value) if cur is not None and isinstance(cur.value, (int, float)) else 0.0
