@@ -6,10 +6,11 @@ wait in the group's dispatch queue, (setup), load, process, unload, then rework,
 on. Tools fail at random, take preventive maintenance (with qualification), change setups
 and form batches; each spends its time in SEMI E10 states.
 
-The hot path is event callbacks on :class:`simpy.Timeout` events rather than one generator
-process per lot: a lot costs one event per transport and one per process phase, and every
-dispatch decision is O(log n) (see :mod:`factory_twin.sim.queues`). Records are tuples
-appended to lists (:class:`factory_twin.sim.records.Recorder`).
+The hot path is callbacks on timer entries in the SimPy environment's event queue (the
+environment's clock, queue and event ids, SimPy's ordering), rather than one generator process
+per lot: a lot costs one entry per transport and one per process phase, and every dispatch
+decision is O(log n) (see :mod:`factory_twin.sim.queues`). Records are tuples appended to
+lists (:class:`factory_twin.sim.records.Recorder`).
 
 The same class runs headless as fast as it can (:func:`factory_twin.sim.runner.run_replication`)
 and stepped for a live plant (:class:`factory_twin.sim.live.LiveSimulation`).
@@ -77,13 +78,6 @@ def _next_wafer_pm(tool: Tool) -> float:
         (tool.pm_next[k] for k, (pm, _, _) in enumerate(tool.pms) if pm.basis == "wafers"),
         default=math.inf,
     )
-
-
-class _Tick:
-    """A minimal SimPy event for the model's own timers (runs under ``Environment.step``)."""
-
-    __slots__ = ("_value", "callbacks")
-    _ok = True
 
 
 class StepRt:
@@ -259,13 +253,15 @@ class FabModel:
         self._eid = self.env._eid  # type: ignore[attr-defined]
         self.streams = Streams(seed, replication)
         self.rec = recorder if recorder is not None else Recorder()
+        self._steps = self.rec.steps  # the two big tables, spilled at rec.spill_at rows
+        self._states = self.rec.states
+        self._spill_at = self.rec.spill_at
         self.events: list[Any] | None = [] if live else None
         self.wip: dict[str, Lot] = {}
         self._job_seq = 0
         # bound once: the hot path would otherwise create a bound method per event
-        self._cb_phase = (self._on_phase,)
-        self._cb_moved = (self._on_moved,)
-        self._cb_delivered = (self._on_delivered,)
+        self._cb_phase = self._on_phase
+        self._cb_moved = self._arrive
         self._build(rule_e)
 
     # ----------------------------------------------------------------- building
@@ -469,14 +465,11 @@ class FabModel:
 
     # ----------------------------------------------------------------- helpers
 
-    def _timer(self, delay: float, cb: Any, value: Any) -> _Tick:
-        # A bare event pushed on SimPy's own queue: the environment's loop runs it like a
-        # Timeout, without Timeout's constructor cost (this is the model's hottest call).
-        ev = _Tick()
-        ev.callbacks = (cb,)
-        ev._value = value
-        heappush(self._queue, (self.env._now + delay, 1, next(self._eid), ev))
-        return ev
+    def _timer(self, delay: float, cb: Any, value: Any) -> None:
+        # An entry (time, event id, callback, value) on the environment's queue: the
+        # model's timers are plain callbacks, run in time order and, at equal times, in the
+        # order they were scheduled (SimPy's own rule), without an event object per timer.
+        heappush(self._queue, (self.env._now + delay, next(self._eid), cb, value))
 
     @property
     def now_s(self) -> float:
@@ -486,8 +479,9 @@ class FabModel:
     def run(self, until_s: float) -> None:
         """Advance the simulation to ``until_s`` (events at exactly ``until_s`` wait).
 
-        This is :meth:`simpy.Environment.run` with the loop of ``Environment.step`` inlined:
-        the same queue, the same event order, the same failure semantics.
+        This is :meth:`simpy.Environment.run` over the model's own timer entries (see
+        :meth:`_timer`): the same clock and queue, the same event order; an exception in a
+        callback propagates to the caller as it would from a SimPy event.
         """
         env = self.env
         if until_s < env._now:
@@ -501,12 +495,8 @@ class FabModel:
         gc.disable()
         try:
             while q and q[0][0] < until_s:
-                env._now, _, _, ev = pop(q)
-                cbs, ev.callbacks = ev.callbacks, None
-                for cb in cbs:
-                    cb(ev)
-                if not ev._ok and not hasattr(ev, "_defused"):
-                    raise ev._value
+                env._now, _, cb, value = pop(q)
+                cb(value)
             env._now = until_s
         finally:
             if was_enabled:
@@ -556,21 +546,21 @@ class FabModel:
         self._goto(lot, 0, None, True)
         return lot
 
-    def _on_rate_release(self, ev: Any) -> None:
-        pr, arr, n = ev._value
+    def _on_rate_release(self, value: Any) -> None:
+        pr, arr, n = value
         for _ in range(n):
             self.release(pr)
-        self._timer(arr(), self._on_rate_release, ev._value)
+        self._timer(arr(), self._on_rate_release, value)
 
-    def _on_schedule_release(self, ev: Any) -> None:
-        pr, times, i, n = ev._value
+    def _on_schedule_release(self, value: Any) -> None:
+        pr, times, i, n = value
         for _ in range(n):
             self.release(pr)
         if i + 1 < len(times):
             self._timer(times[i + 1] - times[i], self._on_schedule_release, (pr, times, i + 1, n))
 
-    def _on_conwip_start(self, ev: Any) -> None:
-        pr, n = ev._value
+    def _on_conwip_start(self, value: Any) -> None:
+        pr, n = value
         for _ in range(n):
             self.release(pr)
 
@@ -627,21 +617,15 @@ class FabModel:
         if self.vehicles is not None:
             if self._veh_free > 0:
                 self._veh_free -= 1
-                ev = _Tick()
-                ev.callbacks = self._cb_delivered
-                ev._value = lot
-                heappush(self._queue, (now + t, 1, next(self._eid), ev))
+                heappush(self._queue, (now + t, next(self._eid), self._on_delivered, lot))
             else:
                 self._veh_wait.append((lot, now))
         elif t > 0:
-            ev = _Tick()
-            ev.callbacks = self._cb_moved
-            ev._value = lot
-            heappush(self._queue, (now + t, 1, next(self._eid), ev))
+            heappush(self._queue, (now + t, next(self._eid), self._cb_moved, lot))
         else:
             self._arrive(lot)
 
-    def _on_delivered(self, ev: Any) -> None:
+    def _on_delivered(self, value: Any) -> None:
         if self._veh_wait:  # the freed vehicle goes to the lot waiting longest
             nxt, asked = self._veh_wait.popleft()
             travel = nxt.transport_s
@@ -649,10 +633,7 @@ class FabModel:
             self._timer(travel, self._on_delivered, nxt)
         else:
             self._veh_free += 1
-        self._arrive(ev._value)
-
-    def _on_moved(self, ev: Any) -> None:
-        self._arrive(ev._value)
+        self._arrive(value)
 
     def _arrive(self, lot: Lot) -> None:
         now = self.env._now
@@ -688,8 +669,8 @@ class FabModel:
             tool.in_free = False
             self._tool_free(tool)
 
-    def _on_group_wake(self, ev: Any) -> None:
-        g, at = ev._value
+    def _on_group_wake(self, value: Any) -> None:
+        g, at = value
         if g.wake_at == at:
             g.wake_at = None
             self._try_batch(g)
@@ -804,18 +785,15 @@ class FabModel:
         now = self.env._now
         job.phase = _PROC
         job.end = end = now + pt
-        ev = _Tick()
-        ev.callbacks = self._cb_phase
-        ev._value = (job, job.token)
-        heappush(self._queue, (end, 1, next(self._eid), ev))
+        heappush(self._queue, (end, next(self._eid), self._cb_phase, (job, job.token)))
         if accept is not None and accept < pt:
             tool = job.tool
             tool.accept_token += 1
             tool.accept_at = now + accept
             self._timer(accept, self._on_accept, (tool, tool.accept_token))
 
-    def _on_accept(self, ev: Any) -> None:
-        tool, token = ev._value
+    def _on_accept(self, value: Any) -> None:
+        tool, token = value
         if token != tool.accept_token:
             return
         cascade = tool.group.cascade
@@ -825,17 +803,15 @@ class FabModel:
         tool.accepting = True
         self._tool_free(tool)
 
-    def _on_phase(self, ev: Any) -> None:
-        job, token = ev._value
+    def _on_phase(self, value: Any) -> None:
+        """End a job's setup or its processing (the finish is inlined: the hottest event)."""
+        job, token = value
         if token != job.token:
             return
         if job.phase == _SETUP:
             self._begin_process(job)
             self._refresh(job.tool)
-        else:
-            self._finish(job)
-
-    def _finish(self, job: Job) -> None:
+            return
         now = self.env._now
         tool = job.tool
         step = job.step
@@ -846,7 +822,7 @@ class FabModel:
             jobs.clear()
         else:
             jobs.remove(job)
-        rec = self.rec.steps.append
+        steps = self._steps
         decide = step.decide
         w = 0
         moves = []
@@ -859,10 +835,12 @@ class FabModel:
                     outcome = OUTCOME_SCRAP
                 elif u < step.scrap_p + step.rework_p:
                     outcome = OUTCOME_REWORK
-            rec(
+            steps.append(
                 (lot.id, lot.product.id, step.no, gid, tid, lot.qenter, lot.start_s, now,
                  lot.transport_s, lot.wafers, job.id, outcome)
             )  # fmt: skip
+            if len(steps) >= self._spill_at:
+                self.rec.spill("steps")
             if step.qt_to >= 0:
                 lot.qt_to = step.qt_to
                 lot.qt_from = step.no
@@ -927,7 +905,10 @@ class FabModel:
                 tool.busy_since = now
                 self._timer(max(tool.ttf_left, 0.0), self._on_fail_timer, (tool, tool.fail_token))
         if now > tool.since:  # the interval just ended (zero-length ones carry no time)
-            self.rec.states.append((tool.id, _STATE_VALUE[old], tool.sub, tool.since, now))
+            states = self._states
+            states.append((tool.id, _STATE_VALUE[old], tool.sub, tool.since, now))
+            if len(states) >= self._spill_at:
+                self.rec.spill("states")
         tool.since = now
         tool.state = st
         tool.sub = sub
@@ -975,8 +956,8 @@ class FabModel:
 
     # failures
 
-    def _on_fail_timer(self, ev: Any) -> None:
-        tool, token = ev._value
+    def _on_fail_timer(self, value: Any) -> None:
+        tool, token = value
         if token != tool.fail_token:
             return
         self._fail(tool, None)
@@ -996,8 +977,8 @@ class FabModel:
         self._timer(repair_s, self._on_repaired, tool)
         return True
 
-    def _on_repaired(self, ev: Any) -> None:
-        tool = ev._value
+    def _on_repaired(self, value: Any) -> None:
+        tool = value
         tool.down = None
         if tool.fail_natural:
             if tool.rel_basis == "calendar":
@@ -1018,8 +999,8 @@ class FabModel:
 
     # preventive maintenance
 
-    def _on_pm_timer(self, ev: Any) -> None:
-        tool, k = ev._value
+    def _on_pm_timer(self, value: Any) -> None:
+        tool, k = value
         pm = tool.pms[k][0]
         self._timer(pm.interval, self._on_pm_timer, (tool, k))
         tool.pm_pending.append(k)
@@ -1034,8 +1015,8 @@ class FabModel:
         self._refresh(tool)
         self._timer(dur(), self._on_pm_done, (tool, k))
 
-    def _on_pm_done(self, ev: Any) -> None:
-        tool, k = ev._value
+    def _on_pm_done(self, value: Any) -> None:
+        tool, k = value
         qual = tool.pms[k][2]
         if qual is not None:
             tool.down = (ENGINEERING, "qualification")
@@ -1046,8 +1027,8 @@ class FabModel:
         self._refresh(tool)
         self._after_up(tool)
 
-    def _on_qual_done(self, ev: Any) -> None:
-        tool = ev._value
+    def _on_qual_done(self, value: Any) -> None:
+        tool = value
         tool.down = None
         self._refresh(tool)
         self._after_up(tool)
@@ -1089,16 +1070,18 @@ class FabModel:
 
     def finalize(self) -> None:
         """Record the lots still in the fab as open rows (NaN end/exit) at the current time."""
-        steps = self.rec.steps.append
+        steps, states, limit = self._steps, self._states, self._spill_at
         lots = self.rec.lots.append
         nan = math.nan
         for lot in self.wip.values():
             if lot.where == _QUEUED or lot.where == _IN_PROCESS:
                 tool = lot.tool.id if lot.where == _IN_PROCESS and lot.tool is not None else ""
-                steps(
+                steps.append(
                     (lot.id, lot.product.id, lot.step.no, lot.step.group.id, tool, lot.qenter,
                      lot.start_s, nan, lot.transport_s, lot.wafers, 0, OUTCOME_OK)
                 )  # fmt: skip
+                if len(steps) >= limit:
+                    self.rec.spill("steps")
             lots(
                 (lot.id, lot.product.id, lot.wafers, lot.priority, lot.release_s, nan, False,
                  lot.initial, lot.due_s if lot.due_s is not None else nan)
@@ -1106,7 +1089,9 @@ class FabModel:
         now = float(self.env._now)
         for t in self.tool_list:  # close every tool's current state interval
             if now > t.since:
-                self.rec.states.append((t.id, t.state.value, t.sub, t.since, now))
+                states.append((t.id, t.state.value, t.sub, t.since, now))
+                if len(states) >= limit:
+                    self.rec.spill("states")
             t.since = now
         self.rec.end_s = now
 

@@ -70,21 +70,6 @@ _STRINGS = ("group", "tool", "state", "substate")
 DEFAULT_CHUNK_ROWS = 200_000
 
 
-class _SpillList(list):  # type: ignore[type-arg]
-    """A list that asks its recorder to spill when it grows past the chunk size."""
-
-    __slots__ = ("limit", "owner", "table")
-
-    def __init__(self, owner: Recorder, table: str, limit: int) -> None:
-        super().__init__()
-        self.owner, self.table, self.limit = owner, table, limit
-
-    def append(self, row: Any) -> None:
-        super().append(row)
-        if len(self) >= self.limit:
-            self.owner.spill(self.table)
-
-
 class Recorder:
     """Collects the records of one run.
 
@@ -115,14 +100,16 @@ class Recorder:
         self._chunks: dict[str, list[Path]] = {"steps": [], "states": []}
         self._spill_peak = {"steps": 0, "states": 0}
         self.sink = sink
+        # Rows are appended to plain lists (the model's hottest call stays a C call); whoever
+        # appends to ``steps`` or ``states`` calls :meth:`spill` once a list reaches
+        # ``spill_at`` rows (infinite when nothing is spilled).
+        self.spill_at: float = math.inf
         if self.spill_dir is not None or sink is not None:
             if self.spill_dir is not None:
                 self.spill_dir.mkdir(parents=True, exist_ok=True)
-            self.steps: list[tuple[Any, ...]] = _SpillList(self, "steps", chunk_rows)
-            self.states: list[tuple[Any, ...]] = _SpillList(self, "states", chunk_rows)
-        else:
-            self.steps = []
-            self.states = []
+            self.spill_at = chunk_rows
+        self.steps: list[tuple[Any, ...]] = []
+        self.states: list[tuple[Any, ...]] = []
         self.wip: list[tuple[Any, ...]] = []
         self.lots: list[tuple[Any, ...]] = []
         self.qtime: list[tuple[Any, ...]] = []

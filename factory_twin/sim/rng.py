@@ -8,20 +8,26 @@ tool or a product: two scenarios run with the same seed share common random numb
 run reproduces to the last digit. There is no global RNG anywhere in :mod:`factory_twin.sim`.
 
 Variates are drawn in blocks (numpy is fast per block, slow per call), which does not change
-the sequence a stream produces.
+the sequence a stream produces (except a truncated normal's, whose rejected draws are replaced
+at the end of their block). A sampler is a C-level callable: the model calls samplers about
+once per event, so a Python ``__call__`` would cost more than the draw.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from factory_twin.model import schema as s
 
-_BLOCK = 64
+_FIRST_BLOCK = 8  # a stream's first block; each refill doubles it up to _MAX_BLOCK, so
+_MAX_BLOCK = 64  # rarely used streams stay small (big plants have thousands of streams)
 
 
 def purpose_id(name: str) -> int:
@@ -61,64 +67,65 @@ class Streams:
         return make_sampler(dist, lambda: self.generator(purpose, *ids))
 
 
-class Sampler:
-    """Draws from one distribution on one stream; call it for the next value."""
+class Sampler(functools.partial):  # type: ignore[type-arg]
+    """Draws from one distribution; call it for the next value, read ``mean`` for its mean.
 
-    __slots__ = ("_buf", "_draw", "_gen", "_i", "mean")
+    It is ``next`` bound to an iterator over the values (a ``functools.partial``), so a draw
+    runs in C: for a random distribution the iterator chains blocks drawn from its stream.
+    """
 
-    def __init__(self, draw: Any, factory: Any, mean: float) -> None:
-        self._draw = draw
-        self._gen: Any = factory  # a generator factory until first use (lazy: big plants)
-        self._buf: list[float] = []
-        self._i = 0
-        self.mean = mean
-
-    def __call__(self) -> float:
-        i = self._i
-        if i >= len(self._buf):
-            if not isinstance(self._gen, np.random.Generator):
-                self._gen = self._gen()
-            self._buf = self._draw(self._gen, _BLOCK).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]  # type: ignore[no-any-return]
+    mean: float
 
 
-class ConstSampler:
-    """A sampler of a constant (no stream needed)."""
-
-    __slots__ = ("mean",)
-
-    def __init__(self, value: float) -> None:
-        self.mean = float(value)
-
-    def __call__(self) -> float:
-        return self.mean
+def _blocks(
+    draw: Callable[[np.random.Generator, int], np.ndarray], factory: Any
+) -> Iterator[list[float]]:
+    gen = factory()  # built at the first draw (lazy: big plants have thousands of streams)
+    n = _FIRST_BLOCK
+    while True:
+        yield draw(gen, n).tolist()
+        n = min(2 * n, _MAX_BLOCK)
 
 
-def make_sampler(dist: Any, factory: Any) -> Sampler | ConstSampler:
+def _random(
+    draw: Callable[[np.random.Generator, int], np.ndarray], factory: Any, mean: float
+) -> Sampler:
+    smp = Sampler(next, itertools.chain.from_iterable(_blocks(draw, factory)))
+    smp.mean = mean
+    return smp
+
+
+def const_sampler(value: float) -> Sampler:
+    """Return a sampler of a constant (no stream needed)."""
+    smp = Sampler(next, itertools.repeat(float(value)))
+    smp.mean = float(value)
+    return smp
+
+
+def make_sampler(dist: Any, factory: Any) -> Sampler:
     """Build a sampler for a schema distribution; ``factory()`` returns its generator."""
     if isinstance(dist, (int, float)):
-        return ConstSampler(float(dist))
+        return const_sampler(float(dist))
     if isinstance(dist, s.Constant):
-        return ConstSampler(dist.value)
+        return const_sampler(dist.value)
     if isinstance(dist, s.Exponential):
         m = dist.mean
-        return Sampler(lambda g, n: g.exponential(m, n), factory, m)
+        return _random(lambda g, n: g.exponential(m, n), factory, m)
     if isinstance(dist, s.Uniform):
         lo, hi = dist.low, dist.high
         if lo == hi:
-            return ConstSampler(lo)
-        return Sampler(lambda g, n: g.uniform(lo, hi, n), factory, (lo + hi) / 2)
+            return const_sampler(lo)
+        return _random(lambda g, n: g.uniform(lo, hi, n), factory, (lo + hi) / 2)
     if isinstance(dist, s.Triangular):
         lo, mo, hi = dist.low, dist.mode, dist.high
         if lo == hi:
-            return ConstSampler(lo)
-        return Sampler(lambda g, n: g.triangular(lo, mo, hi, n), factory, (lo + mo + hi) / 3)
+            return const_sampler(lo)
+        return _random(lambda g, n: g.triangular(lo, mo, hi, n), factory, (lo + mo + hi) / 3)
     if isinstance(dist, s.Normal):
         mu, sd = dist.mean, dist.sd
         if sd == 0:
-            return ConstSampler(mu)
+            return const_sampler(mu)
+
         # truncated at zero by rejection, so no mass piles up at 0
         def _normal(g: np.random.Generator, n: int) -> np.ndarray:
             out = g.normal(mu, sd, n)
@@ -128,22 +135,22 @@ def make_sampler(dist: Any, factory: Any) -> Sampler | ConstSampler:
                 bad = out < 0
             return out
 
-        return Sampler(_normal, factory, mu)
+        return _random(_normal, factory, mu)
     if isinstance(dist, s.Lognormal):
         m, sd = dist.mean, dist.sd
         if sd == 0:
-            return ConstSampler(m)
+            return const_sampler(m)
         sig2 = math.log(1.0 + (sd / m) ** 2)
         mu, sig = math.log(m) - sig2 / 2, math.sqrt(sig2)
-        return Sampler(lambda g, n: g.lognormal(mu, sig, n), factory, m)
+        return _random(lambda g, n: g.lognormal(mu, sig, n), factory, m)
     if isinstance(dist, s.Gamma):
         k = 1.0 / dist.cv**2
         scale = dist.mean / k
-        return Sampler(lambda g, n: g.gamma(k, scale, n), factory, dist.mean)
+        return _random(lambda g, n: g.gamma(k, scale, n), factory, dist.mean)
     msg = f"unknown distribution {dist!r}"
     raise TypeError(msg)
 
 
 def uniform_sampler(streams: Streams, purpose: str, *ids: str | int) -> Sampler:
     """Return a U(0, 1) sampler (for rework, scrap and sampling decisions)."""
-    return Sampler(lambda g, n: g.random(n), lambda: streams.generator(purpose, *ids), 0.5)
+    return _random(lambda g, n: g.random(n), lambda: streams.generator(purpose, *ids), 0.5)
