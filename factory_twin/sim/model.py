@@ -47,6 +47,7 @@ _STATE_VALUE = {st: st.value for st in E10State}  # Enum.value is a slow descrip
 _SETUP, _PROC = 0, 1
 _MOVING, _QUEUED, _IN_PROCESS = 0, 1, 2
 OUTCOME_OK, OUTCOME_REWORK, OUTCOME_SCRAP = 0, 1, 2
+_FAR_WINDOW_S = 6 * 3600.0  # timers due later than this ahead wait outside the event queue
 
 
 def raw_process_time(spec: s.PlantSpec, product_id: str) -> float:
@@ -359,6 +360,13 @@ class FabModel:
         )
         self._veh_free = self.vehicles or 0
         self._veh_wait: deque[tuple[Lot, float]] = deque()
+        # Timers due beyond the horizon (failures and PMs days ahead, about half of all
+        # pending entries in a big fab) wait in a second heap, so the main queue that every
+        # event pops from stays small; a pull event every _FAR_WINDOW_S moves the ones coming
+        # due into it. Entries keep their event ids, so the order of events is unchanged.
+        self._far: list[tuple[float, int, Any, Any]] = []
+        self._horizon = _FAR_WINDOW_S
+        heappush(self._queue, (self._horizon, next(self._eid), self._pull_far, None))
         self._start_processes()
 
     def _build_tool(self, e: s.Equipment, g: Group, idx: int) -> Tool:
@@ -469,7 +477,16 @@ class FabModel:
         # An entry (time, event id, callback, value) on the environment's queue: the
         # model's timers are plain callbacks, run in time order and, at equal times, in the
         # order they were scheduled (SimPy's own rule), without an event object per timer.
-        heappush(self._queue, (self.env._now + delay, next(self._eid), cb, value))
+        at = self.env._now + delay
+        heappush(self._queue if at <= self._horizon else self._far, (at, next(self._eid), cb, value))
+
+    def _pull_far(self, _: Any) -> None:
+        """Move the far timers due within the next window into the event queue."""
+        self._horizon = until = self._horizon + _FAR_WINDOW_S
+        far, q = self._far, self._queue
+        while far and far[0][0] <= until:
+            heappush(q, heappop(far))
+        heappush(q, (until, next(self._eid), self._pull_far, None))
 
     @property
     def now_s(self) -> float:
