@@ -38,7 +38,8 @@ def _fmt(v: float) -> str:
 
 
 def _row(label: str, iv: Interval, width: int) -> str:
-    hw = "" if math.isnan(iv.half_width) else f"± {_fmt(iv.half_width)}"
+    # one replication has no interval (its half-width is infinite): show the value alone
+    hw = "" if math.isnan(iv.half_width) or math.isinf(iv.half_width) else f"± {_fmt(iv.half_width)}"
     return f"  {label:<{width}} {_fmt(iv.mean):>12} {hw:<12}"
 
 
@@ -56,7 +57,9 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
         )
         + f", seed {exp.options.seed}"
         + (f", rule {exp.options.rule}" if exp.options.rule else ""),
-        "  (mean ± half-width of the 95% confidence interval)",
+        "  (mean ± half-width of the 95% confidence interval)"
+        if n > 1
+        else "  (one replication: no confidence interval; --replications 2 or more give one)",
     ]
     w = 34
     for key, label in _MAIN:

@@ -93,6 +93,14 @@ def test_simulate_cli_writes_summary_and_parquet(tmp_path: Path, capsys: pytest.
     assert not (tmp_path / "s" / "rep-000").exists() and (tmp_path / "s" / "summary.json").exists()
 
 
+def test_one_replication_table_shows_values_without_an_interval(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", MINI, "--days", "2", "--warmup-days", "0.5", "--replications", "1", "--jobs", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "1 replication of 2 days" in text and "no confidence interval" in text
+    row = next(line for line in text.splitlines() if "throughput (lots/day)" in line)
+    assert float(row.split()[-1].replace(",", "")) > 0 and "±" not in row and "inf" not in row
+
+
 def test_simulate_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["simulate", MINI, "--rule", "fastest"])
