@@ -4,15 +4,17 @@ Prints, for ``plant_configs/smt2020_hvlm.yaml`` (1,443 tools, 2,255 initial WIP 
 
 * single core: plant load and model build time, simulated days per CPU second in steady
   state, lot-steps (moves) per CPU second, SimPy events per CPU second, peak memory (RSS) of
-  a run that streams its records to Parquet chunks (bounded memory), KPI time;
+  a run whose record chunks go straight into the KPI sums (``simulate --summary-only``,
+  bounded memory), KPI time, and what writing every record to Parquet would add;
 * the bare SimPy ceiling of the same fab: every lot a SimPy process walking its real route
   through ``simpy.Resource`` tool groups of the real sizes with the mean process times
   (no dispatching rules, batching, setups, failures, PM, sampling or records), in lot-steps
   per CPU second; the model's share of that ceiling;
 * the extrapolated time and memory of one simulated year on one core (target < 5 min, < 4 GB);
-* with ``--year``: a real 365-day replication through the same path ``factory-twin
-  simulate`` takes (records streamed to Parquet, KPIs read back chunk by chunk), timed end
-  to end;
+* with ``--year``: a real 365-day replication through the path ``factory-twin simulate
+  --summary-only --warmup-days 50`` takes, timed end to end from loading the plant file, in a
+  fresh process (its own peak RSS); ``--year-records`` adds one through ``--out DIR`` (every
+  record to Parquet, KPIs read back chunk by chunk);
 * with ``--memory D [D ...]``: the peak memory (RSS) of one ``--summary-only`` replication
   of each horizon D days, each in a fresh process: records streamed to temporary Parquet
   chunks and KPIs computed chunk by chunk (today's path), against every record held in
@@ -26,7 +28,7 @@ on a shared machine does not count against the model; the parallel figures are w
 and do feel that load (the report prints the load average).
 
 Usage: ``python benchmarks/smt2020_speed.py [--days 10] [--reps 10] [--rep-days 3]
-[--year] [--memory 30 90 [--memory-only]] [--no-parallel] [--plant PATH]``.
+[--year | --year-records] [--memory 30 90 [--memory-only]] [--no-parallel] [--plant PATH]``.
 """
 
 from __future__ import annotations
@@ -41,20 +43,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import simpy
 
 from factory_twin.model import schema as s
 from factory_twin.model.config import load_plant
-from factory_twin.sim.kpi import compute_kpis_chunked
+from factory_twin.sim.kpi import KpiAccumulator
 from factory_twin.sim.model import FabModel
-from factory_twin.sim.records import (
-    DEFAULT_CHUNK_ROWS,
-    KPI_COLUMNS,
-    Recorder,
-    iter_parquet,
-    read_frames,
-)
+from factory_twin.sim.records import DEFAULT_CHUNK_ROWS, Recorder
 from factory_twin.sim.runner import RunOptions, run_experiment, run_replication
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,40 +63,52 @@ def peak_rss_mb() -> float:
 
 
 def single_core(spec: s.PlantSpec, days: float, spill: Path) -> dict[str, float]:
-    """Simulate ``days`` on one core, streaming records to Parquet; return the figures.
+    """Simulate ``days`` on one core as ``simulate --summary-only`` does; return the figures.
 
-    The first day is timed apart (start-up transient: every tool idle, every lot queued),
-    the rest is the steady-state rate used for the extrapolation.
+    Record chunks go straight into the KPI sums (:class:`KpiAccumulator`), as in a
+    summary-only run with a fixed warm-up. The first day is timed apart (start-up transient:
+    every tool idle, every lot queued), the rest is the steady-state rate used for the
+    extrapolation. Writing every record to Parquet instead (``simulate --out``) is timed
+    apart at the end: the chunked writer on the same rows.
     """
     t0 = time.process_time()
-    rec = Recorder(spill / "chunks", DEFAULT_CHUNK_ROWS)
+    acc = KpiAccumulator(spec, 0.0, days * DAY)
+    kept = [0]
+
+    def sink(table: str, rows: list[tuple[object, ...]]) -> None:
+        if table == "steps":
+            kept[0] += len(rows)
+        acc.add_rows(table, rows)
+
+    rec = Recorder(None, DEFAULT_CHUNK_ROWS, sink=sink)
     model = FabModel(spec, seed=1, replication=0, recorder=rec)
     build = time.process_time() - t0
     t0 = time.process_time()
     model.run(1 * DAY)
     first_day = time.process_time() - t0
     ev1 = model.events_scheduled()
-    steps1 = _steps(rec)
+    steps1 = kept[0] + len(rec.steps)
     t0 = time.process_time()
     model.run(days * DAY)
     steady = time.process_time() - t0
     ev2 = model.events_scheduled()
-    steps2 = _steps(rec)
+    steps2 = kept[0] + len(rec.steps)
     model.finalize()
-    t0 = time.process_time()
-    paths = rec.write_parquet(spill)
-    write_s = time.process_time() - t0
     rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
-    del model, rec
+    del model
     t0 = time.process_time()
-    small = read_frames({t: paths[t] for t in ("lots", "qtime")})
-    kpis, _ = compute_kpis_chunked(
-        iter_parquet(paths["steps"], KPI_COLUMNS["steps"]),
-        iter_parquet(paths["states"], KPI_COLUMNS["states"]),
-        small["lots"], small["qtime"], spec, 0.0, days * DAY, rpt,
-    )  # fmt: skip
+    rec.flush()
+    kpis, _ = acc.finish(rec.frame("lots"), rec.frame("qtime"), rpt)
     kpi_s = time.process_time() - t0
-    rows = pq.ParquetFile(paths["steps"]).metadata.num_rows
+    rows = kept[0]
+    # the Parquet path's extra cost per row: the same rows through the chunked writer
+    sample = [(f"L{i}", "p", 1, "g", "t", 0.0, 1.0, 2.0, 3.0, 25, i, 0) for i in range(50_000)]
+    wrec = Recorder(spill / "chunks", DEFAULT_CHUNK_ROWS)
+    t0 = time.process_time()
+    wrec.steps.extend(sample)
+    wrec.spill("steps")
+    wrec.write_parquet(spill)
+    write_s = (time.process_time() - t0) / len(sample) * rows
     return {
         "build_s": build,
         "first_day_s": first_day,
@@ -116,12 +123,6 @@ def single_core(spec: s.PlantSpec, days: float, spill: Path) -> dict[str, float]
         "rows": float(rows),
         "peak_rss_mb": peak_rss_mb(),
     }
-
-
-def _steps(rec: Recorder) -> int:
-    """Lot-step rows recorded so far (held and spilled); each row is one lot-step started."""
-    spilled = sum(pq.ParquetFile(p).metadata.num_rows for p in rec._chunks["steps"])
-    return spilled + len(rec.steps)
 
 
 def bare_simpy_ceiling(spec: s.PlantSpec, days: float) -> dict[str, float]:
@@ -182,12 +183,16 @@ def bare_simpy_ceiling(spec: s.PlantSpec, days: float) -> dict[str, float]:
     return {"steps_per_s": (done[0] - d0) / cpu, "days_per_s": (days - 1) / cpu, "cpu_s": cpu}
 
 
-def real_year(plant: Path) -> dict[str, float]:
-    """One 365-day replication as ``factory-twin simulate --out`` runs it, end to end."""
+def real_year(plant: Path, records: bool) -> dict[str, float]:
+    """One 365-day replication as ``factory-twin simulate --summary-only`` runs it (or, with
+    ``records``, ``--out DIR``: every record to Parquet, KPIs read back), end to end from
+    loading the plant file."""
+    w0, c0 = time.perf_counter(), time.process_time()
     spec = load_plant(plant).spec
     with tempfile.TemporaryDirectory(prefix="smt2020-year-") as d:
-        w0, c0 = time.perf_counter(), time.process_time()
-        r = run_replication(spec, RunOptions(days=YEAR_DAYS, warmup_days=60, seed=1, out_dir=d), 0)
+        out_dir = d if records else None
+        opts = RunOptions(days=YEAR_DAYS, warmup_days=50, seed=1, out_dir=out_dir)
+        r = run_replication(spec, opts, 0)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
         disk = sum(f.stat().st_size for f in Path(d).rglob("*") if f.is_file())
     return {
@@ -201,7 +206,9 @@ def real_year(plant: Path) -> dict[str, float]:
     }
 
 
-def _summary_only_child(plant: str, days: float, in_memory: bool, chunk_rows: int) -> dict[str, float]:
+def _summary_only_child(
+    plant: str, days: float, in_memory: bool, chunk_rows: int
+) -> dict[str, float]:
     """One summary-only replication in this (fresh) process; its figures and peak RSS."""
     spec = load_plant(plant).spec
     base = peak_rss_mb()
@@ -219,7 +226,10 @@ def _summary_only_child(plant: str, days: float, in_memory: bool, chunk_rows: in
 
 
 def summary_only_memory(
-    plant: Path, horizons: list[float], in_memory: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    plant: Path,
+    horizons: list[float],
+    in_memory: bool = True,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> list[dict[str, float]]:
     """Peak RSS of summary-only replications of each horizon, each in a fresh process.
 
@@ -293,32 +303,51 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plant", type=Path, default=ROOT / "plant_configs" / "smt2020_hvlm.yaml")
     ap.add_argument("--days", type=float, default=10.0, help="single-core run length (10)")
     ap.add_argument("--reps", type=int, default=10, help="replications in the parallel test (10)")
-    ap.add_argument("--rep-days", type=float, default=3.0, help="days per parallel replication (3)")
-    ap.add_argument("--year", action="store_true", help="also simulate a real year (minutes)")
+    ap.add_argument(
+        "--rep-days", type=float, default=3.0, help="days per parallel replication (3)"
+    )
+    ap.add_argument(
+        "--year", action="store_true", help="also simulate a real year, summary-only (minutes)"
+    )
+    ap.add_argument(
+        "--year-records",
+        action="store_true",
+        help="--year, then a year with every record to Parquet",
+    )
     ap.add_argument("--no-parallel", action="store_true", help="skip the parallel test")
     ap.add_argument(
         "--memory", type=float, nargs="+", default=None, metavar="D",
         help="peak RSS of summary-only replications of these horizons (days), streamed and in memory",
     )  # fmt: skip
     ap.add_argument("--memory-only", action="store_true", help="only the --memory test")
-    ap.add_argument("--no-in-memory", action="store_true", help="--memory without the in-memory runs")
-    ap.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk in --memory")
+    ap.add_argument(
+        "--no-in-memory", action="store_true", help="--memory without the in-memory runs"
+    )
+    ap.add_argument(
+        "--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk in --memory"
+    )
     args = ap.parse_args(argv)
     if args.days <= 1:
         ap.error("--days must exceed 1 (the first day is the start-up transient)")
     if args.memory_only and not args.memory:
         ap.error("--memory-only needs --memory D [D ...]")
     if args.memory_only:
-        print(f"plant {args.plant.name}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(
+            f"plant {args.plant.name}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
         memory_report(args.plant, args.memory, not args.no_in_memory, args.chunk_rows)
         return 0
-    print(f"plant {args.plant.name}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"plant {args.plant.name}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     t0 = time.process_time()
     spec = load_plant(args.plant).spec
     load_s = time.process_time() - t0
     print(f"  plant file loaded and validated in {load_s:.1f} CPU s: {len(spec.equipment):,} tools, "
           f"{len(spec.groups())} groups, {len(spec.initial_wip):,} initial WIP lots")  # fmt: skip
-    print(f"single core, {args.days:g} simulated days, records streamed to Parquet:")
+    print(
+        f"single core, {args.days:g} simulated days, record chunks into the KPI sums (--summary-only):"
+    )
     with tempfile.TemporaryDirectory(prefix="smt2020-speed-") as d:
         m = single_core(spec, args.days, Path(d))
     print(f"  model build                {m['build_s']:8.2f} CPU s")
@@ -327,8 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"                             {m['steps_per_s']:8,.0f} lot-steps per CPU s "
           f"({m['moves_per_day']:,.0f} moves per simulated day)")  # fmt: skip
     print(f"                             {m['events_per_s']:8,.0f} SimPy events per CPU s")
-    print(f"  write Parquet              {m['write_s']:8.2f} CPU s; KPIs {m['kpi_s']:.2f} CPU s "
-          f"({m['rows']:,.0f} step rows)")  # fmt: skip
+    print(f"  KPIs at the end            {m['kpi_s']:8.2f} CPU s ({m['rows']:,.0f} step rows); writing "
+          f"them all to Parquet (--out) would add {m['write_s']:.2f} CPU s")  # fmt: skip
     print(f"  peak memory (RSS)          {m['peak_rss_mb']:8.0f} MiB")
     b = bare_simpy_ceiling(spec, min(args.days, 5.0))
     print("bare SimPy ceiling of the same fab (processes + Resources, mean times, no logic):")
@@ -336,17 +365,21 @@ def main(argv: list[str] | None = None) -> int:
           f"({b['days_per_s']:.2f} days per CPU s)")  # fmt: skip
     print(f"  model / ceiling            {m['steps_per_s'] / b['steps_per_s']:8.2f}")
     per_day = 1.0 / m["days_per_s"]
-    kpi_per_row = (m["kpi_s"] + m["write_s"]) / max(m["rows"], 1.0)
-    year_rows = m["moves_per_day"] * YEAR_DAYS
-    year_s = load_s + m["build_s"] + m["first_day_s"] + per_day * (YEAR_DAYS - 1) + kpi_per_row * year_rows
-    print(f"one simulated year on one core (extrapolated): {year_s / 60:.1f} CPU min "
-          f"(target < 5); memory bounded by the Parquet chunks: peak {m['peak_rss_mb']:.0f} MiB "
-          f"over {args.days:g} days (target < 4 GiB)")  # fmt: skip
-    if args.year:
-        y = real_year(args.plant)
-        print(f"one simulated year, measured ({YEAR_DAYS:g} days, warm-up 60):")
-        print(f"  wall {y['wall_s'] / 60:.1f} min, CPU {y['cpu_s'] / 60:.1f} min, peak RSS "
-              f"{y['peak_rss_mb']:.0f} MiB, Parquet on disk {y['disk_mb']:.0f} MiB")  # fmt: skip
+    year_s = load_s + m["build_s"] + m["first_day_s"] + per_day * (YEAR_DAYS - 1) + m["kpi_s"]
+    write_s = m["write_s"] / max(m["rows"], 1.0) * m["moves_per_day"] * YEAR_DAYS
+    print(f"one simulated year on one core, extrapolated from these days (an upper bound: the "
+          f"first days also build thousands of lazy random streams): {year_s / 60:.1f} CPU min "
+          f"(target < 5), {(year_s + write_s) / 60:.1f} with every record to Parquet; memory "
+          f"bounded by the chunks: peak {m['peak_rss_mb']:.0f} MiB over {args.days:g} days "
+          f"(target < 4 GiB)")  # fmt: skip
+    for records in (False, True) if args.year_records else (False,) if args.year else ():
+        with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+            y = pool.submit(real_year, args.plant, records).result()  # its own peak RSS
+        how = "--out: every record to Parquet" if records else "--summary-only"
+        print(f"one simulated year, measured ({YEAR_DAYS:g} days, warm-up 50, {how}):")
+        print(f"  wall {y['wall_s'] / 60:.2f} min, CPU {y['cpu_s'] / 60:.2f} min from loading the "
+              f"plant file, peak RSS {y['peak_rss_mb']:.0f} MiB"
+              + (f", Parquet on disk {y['disk_mb']:.0f} MiB" if records else ""))  # fmt: skip
         print(f"  throughput {y['throughput']:.1f} lots/day, WIP {y['wip']:.0f} lots, "
               f"X-factor {y['x_factor']:.2f}")  # fmt: skip
     if args.memory:
@@ -356,8 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.reps} replications of {args.rep_days:g} days, wall clock "
               f"(load average now {os.getloadavg()[0]:.1f}):")  # fmt: skip
         print(f"  serial (1 process)         {p['serial_s']:8.1f} s")
-        print(f"  {int(p['cores'])} local processes        {p['pool_s']:8.1f} s  "
-              f"speed-up {p['serial_s'] / p['pool_s']:.2f}x, identical KPIs: {bool(p['pool_identical'])}")
+        print(
+            f"  {int(p['cores'])} local processes        {p['pool_s']:8.1f} s  "
+            f"speed-up {p['serial_s'] / p['pool_s']:.2f}x, identical KPIs: {bool(p['pool_identical'])}"
+        )
         if "dask_s" in p:
             print(f"  Dask LocalCluster ({int(p['cores'])} workers) {p['dask_s']:6.1f} s  "
                   f"speed-up {p['serial_s'] / p['dask_s']:.2f}x, identical KPIs: "
