@@ -177,6 +177,31 @@ def test_calendar_failures_preempt_and_pm_with_qualification() -> None:
     assert ("unscheduled_down", "repair", 5400.0, 5500.0) in iv
 
 
+def test_timers_days_ahead_fire_on_time() -> None:
+    # Failures and PMs due more than 6 h ahead wait outside the event queue until they come
+    # due: they must still fire at their exact times, also on the window's boundaries
+    # (21,600 s, 43,200 s, ...) and in SimPy's order against a job ending at the same time.
+    sp = plant(
+        [{"id": "T", "time": 100.0,
+          "reliability": {"mtbf": 30000.0, "mttr": 600.0},
+          "pm": [{"name": "shift", "interval": 21600.0, "duration": 300.0}]}],
+        release={"mode": "schedule", "times_s": [21500.0, 64700.0]},
+    )  # fmt: skip
+    f = run(sp, 100000)
+    assert starts(f) == {"p.1": (21500.0, 21600.0), "p.2": (64700.0, 64800.0)}
+    iv = intervals(f, "T-1")
+    downs = [(st, a, b) for st, _, a, b in iv if st in ("scheduled_down", "unscheduled_down")]
+    assert downs == [
+        ("scheduled_down", 21600.0, 21900.0),  # due as the job ends: it waits for the job
+        ("unscheduled_down", 30000.0, 30600.0),
+        ("scheduled_down", 43200.0, 43500.0),
+        ("unscheduled_down", 60600.0, 61200.0),
+        ("scheduled_down", 64800.0, 65100.0),
+        ("scheduled_down", 86400.0, 86700.0),
+        ("unscheduled_down", 91200.0, 91800.0),
+    ]
+
+
 def test_busy_basis_failures_count_only_processing_time() -> None:
     sp = plant(
         [{"id": "T", "time": 200.0, "reliability": {"mtbf": 250.0, "mttr": 100.0, "basis": "busy"}}],

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sim_plants import exp, plant
 
+from factory_twin.model import schema as s
 from factory_twin.model.config import load_plant
 from factory_twin.sim.model import FabModel
-from factory_twin.sim.rng import Streams
+from factory_twin.sim.rng import Streams, make_sampler
 from factory_twin.sim.runner import RunOptions, compare, run_experiment
 
 ROOT = Path(__file__).parents[2]
@@ -47,6 +48,24 @@ def test_streams_are_named_not_ordered() -> None:
     y = Streams(3, 0).generator("process", "r", 2).random(3)
     z = Streams(3, 0).generator("process", "r", 3).random(3)
     assert np.array_equal(x, y) and not np.array_equal(x, z)
+
+
+def test_sampler_draws_its_stream_in_order_across_blocks() -> None:
+    # samplers refill in growing blocks; the values must be the stream's own sequence
+    made = []
+
+    def factory() -> np.random.Generator:
+        made.append(1)
+        return Streams(4, 1).generator("process", "r", 7)
+
+    smp = make_sampler(s.Exponential(dist="exponential", mean=30.0), factory)
+    assert smp.mean == 30.0 and not made  # the stream is built at the first draw, not before
+    got = [smp() for _ in range(500)]
+    assert len(made) == 1
+    ref = Streams(4, 1).generator("process", "r", 7).exponential(30.0, 500)
+    assert np.array_equal(np.array(got), ref)
+    const = make_sampler(12.5, factory)
+    assert const() == const() == const.mean == 12.5 and len(made) == 1
 
 
 def test_common_random_numbers_across_scenarios(mini_spec) -> None:
