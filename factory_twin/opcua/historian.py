@@ -2,10 +2,16 @@
 
 :class:`HistoryWriter` appends plant events (tag updates, alarms, connection changes, and
 also state changes and lot moves) to a Parquet file in row groups, so memory stays bounded
-however long the recording. It writes to ``<name>.partial`` and renames that to the final
-name when closed, so the final file is always a complete, readable Parquet file; it flushes
-a row group whenever a connection drops, and :meth:`HistoryWriter.close` runs on every
-exit path of ``factory-twin record`` (end of duration, Ctrl-C, SIGTERM, error).
+however long the recording. While recording, every flushed group goes to ``<name>.partial``
+as one record batch of an Arrow IPC stream, written through to the operating system at once;
+:meth:`HistoryWriter.close` turns the stream into the Parquet file (written to a temporary
+name and renamed), so the final file is always a complete, readable Parquet file. It flushes
+a group whenever a connection drops and at least every ``flush_s`` seconds, and ``close``
+runs on every exit path of ``factory-twin record`` (end of duration, Ctrl-C, SIGTERM, error).
+A recording killed outright (SIGKILL, power loss of the process) leaves the ``.partial``:
+its complete batches stay readable (:func:`read_history` and :func:`iter_events` read a
+``.partial`` directly) and :func:`recover_partial` turns them into a Parquet file; a new
+:class:`HistoryWriter` on the same path does that first, so nothing recorded is lost.
 
 :func:`read_history` returns the file as a pandas DataFrame (one row per event, a ``value``
 column holding each tag value with its own type); :func:`iter_events` yields the events
@@ -84,6 +90,7 @@ SCHEMA = pa.schema(
 _COLUMNS = SCHEMA.names
 FORMAT_KEY = b"factory_twin.history"
 FORMAT_VERSION = b"1"
+_META = {FORMAT_KEY: FORMAT_VERSION}
 
 
 def _row(ev: PlantEvent, received: float) -> dict[str, Any] | None:
@@ -186,12 +193,18 @@ class HistoryWriter:
         self._n = 0
         self._last_flush = time.monotonic()
         self._closed = False
+        # A .partial left by a recording that was killed: keep what it holds before starting.
+        self.recovered: Path | None = None
+        if self.partial.exists():
+            try:
+                self.recovered = recover_partial(self.partial)
+            except FactoryTwinError as exc:
+                msg = f"{exc}; move it away or delete it to record to {self.path}"
+                raise FactoryTwinError(msg) from exc
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            meta = {FORMAT_KEY: FORMAT_VERSION}
-            self._writer = pq.ParquetWriter(
-                self.partial, SCHEMA.with_metadata(meta), compression="zstd"
-            )
+            self._sink = pa.OSFile(str(self.partial), "wb")
+            self._writer = pa.ipc.new_stream(self._sink, SCHEMA.with_metadata(_META))
         except OSError as exc:
             msg = f"cannot write history file {self.partial}: {exc.strerror or exc}"
             raise FactoryTwinError(msg) from exc
@@ -226,7 +239,8 @@ class HistoryWriter:
         if not self._n or self._closed:
             return
         table = pa.Table.from_pydict(self._buf, schema=SCHEMA)
-        self._writer.write_table(table)
+        self._writer.write_table(table)  # one record batch, one row group in the final file
+        self._sink.flush()
         self.rows_written += self._n
         self._buf = {c: [] for c in _COLUMNS}
         self._n = 0
@@ -237,8 +251,10 @@ class HistoryWriter:
             return self.path
         self.flush()
         self._writer.close()
+        self._sink.close()
         self._closed = True
-        os.replace(self.partial, self.path)
+        _stream_to_parquet(self.partial, self.path)
+        self.partial.unlink()
         logger.info("history: %d rows in %s", self.rows_written, self.path)
         return self.path
 
@@ -247,6 +263,92 @@ class HistoryWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _read_stream(path: Path) -> tuple[pa.Schema | None, list[pa.RecordBatch], bool]:
+    """The complete record batches of an IPC stream (a ``.partial``), and whether it was cut.
+
+    A recording killed while writing leaves at most its last batch incomplete: reading stops
+    there. A stream cut before its schema has no batches (schema None).
+    """
+    batches: list[pa.RecordBatch] = []
+    try:
+        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
+    except (pa.ArrowInvalid, OSError, ValueError):
+        return None, batches, True
+    cut = False
+    while True:
+        try:
+            batches.append(reader.read_next_batch())
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, OSError, ValueError):
+            cut = True
+            break
+    return reader.schema, batches, cut
+
+
+def _stream_to_parquet(src: Path, dst: Path) -> int:
+    """Write the complete batches of the stream ``src`` to the Parquet file ``dst``, atomically.
+
+    Each batch becomes a row group; the file goes to a temporary name first and is renamed,
+    so ``dst`` is either absent or complete. Returns the rows written.
+    """
+    schema, batches, _ = _read_stream(src)
+    if schema is None:
+        msg = f"{src}: not a factory_twin recording in progress (no readable stream header)"
+        raise FactoryTwinError(msg)
+    tmp = dst.with_name(dst.name + ".tmp")
+    try:
+        with pq.ParquetWriter(tmp, SCHEMA.with_metadata(_META), compression="zstd") as w:
+            for b in batches:
+                w.write_table(pa.Table.from_batches([b], schema=schema))
+        os.replace(tmp, dst)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        msg = f"cannot write history file {dst}: {exc.strerror or exc}"
+        raise FactoryTwinError(msg) from exc
+    return sum(b.num_rows for b in batches)
+
+
+def recover_partial(partial: str | Path, out: str | Path | None = None) -> Path | None:
+    """Turn what a killed recording left in ``partial`` into a Parquet history file.
+
+    Writes ``out`` (default: ``<name>.recovered-<time the recording last wrote>.parquet``
+    beside it) and removes the ``.partial`` once that file is complete; returns the file, or
+    None if the recording had written nothing (the empty ``.partial`` is removed). Raises
+    FactoryTwinError if ``partial`` is not a recording's stream (it is left untouched).
+    """
+    src = Path(partial)
+    if not src.is_file():
+        msg = f"{src}: no such file"
+        raise FactoryTwinError(msg)
+    if src.stat().st_size == 0:  # killed before it wrote anything
+        src.unlink()
+        return None
+    if out is None:
+        final = src.name[: -len(".partial")] if src.name.endswith(".partial") else src.name
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(src.stat().st_mtime))
+        out = src.with_name(f"{Path(final).stem}.recovered-{stamp}.parquet")
+    dst = Path(out)
+    rows = _stream_to_parquet(src, dst)
+    src.unlink()
+    logger.warning("history: recovered %d rows of an unfinished recording into %s", rows, dst)
+    return dst
+
+
+def _read_table(path: str | Path) -> pa.Table:
+    """A history file's rows: a Parquet file, or the complete batches of a ``.partial``."""
+    p = Path(path)
+    if p.name.endswith(".partial") and p.is_file():
+        schema, batches, cut = _read_stream(p)
+        if schema is None:
+            msg = f"{p}: an unfinished recording with nothing readable in it"
+            raise FactoryTwinError(msg)
+        if cut:
+            logger.warning("%s: an unfinished recording; read its %d complete groups", p, len(batches))
+        return pa.Table.from_batches(batches, schema=schema)
+    return _open(p).read()
 
 
 def _open(path: str | Path) -> pq.ParquetFile:
@@ -284,7 +386,7 @@ def read_history(path: str | Path) -> pd.DataFrame:
     A ``value`` column (object dtype) holds each tag value with its own type (float, int,
     bool, str or None), rebuilt from ``vtype``/``value_f``/``value_i``/``value_s``.
     """
-    df = _open(path).read().to_pandas()
+    df = _read_table(path).to_pandas()
     df["value"] = [
         _value(v, f, i, s)
         for v, f, i, s in zip(
@@ -302,7 +404,7 @@ def _nan(x: Any) -> Any:
 
 def iter_events(path: str | Path) -> Iterator[PlantEvent]:
     """Yield the events of a history file as plant records, ordered by time (stable)."""
-    table = _open(path).read()
+    table = _read_table(path)
     cols = {c: table.column(c).to_pylist() for c in _COLUMNS}
     order = sorted(range(table.num_rows), key=lambda k: cols["time_s"][k] or 0.0)
     for k in order:

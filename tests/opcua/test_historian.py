@@ -23,7 +23,7 @@ from factory_twin.model.events import (
     StateChange,
     TagUpdate,
 )
-from factory_twin.opcua.historian import HistoryWriter, iter_events, read_history
+from factory_twin.opcua.historian import HistoryWriter, iter_events, read_history, recover_partial
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -150,6 +150,87 @@ async def test_record_survives_server_restart_and_sigint(tmp_path: Path) -> None
     assert conn["connected"].tolist().count(False) >= 2  # lost, then stopped
     gaps = conn["gap_s"].dropna().tolist()
     assert len(gaps) == 1 and gaps[0] > 0.5
+
+
+def test_an_unfinished_recording_stays_readable_and_is_recovered(tmp_path: Path) -> None:
+    out = tmp_path / "h.parquet"
+    w = HistoryWriter(out, rows_per_group=2)
+    for i in range(7):  # three groups of two written, one row still buffered
+        w.add([TagUpdate("T1", "temp", float(i), float(i))])
+    partial = tmp_path / "h.parquet.partial"
+    whole = partial.read_bytes()
+    w._sink.close()  # the process dies here: no close(), no Parquet file
+    partial.write_bytes(whole + whole[-40:])  # and a torn last write after the complete groups
+    assert read_history(partial)["value"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    # the next recording to the same file keeps the old data first
+    w2 = HistoryWriter(out)
+    assert w2.recovered is not None and w2.recovered.name.startswith("h.recovered-")
+    assert read_history(w2.recovered)["value"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    w2.add([TagUpdate("T1", "temp", 99.0, 99.0)])
+    w2.close()
+    assert read_history(out)["value"].tolist() == [99.0] and not partial.exists()
+    # something else under the .partial name is never overwritten
+    partial.write_text("not a stream")
+    with pytest.raises(FactoryTwinError, match="move it away or delete it"):
+        HistoryWriter(out)
+    assert partial.read_text() == "not a stream"
+    partial.write_bytes(b"")  # killed before it wrote anything: nothing to keep
+    assert recover_partial(partial) is None and not partial.exists()
+
+
+@pytest.mark.timeout(180)
+async def test_record_killed_outright_loses_nothing_flushed(tmp_path: Path) -> None:
+    port = free_port()
+    spec = plant_spec(port)
+    plant = tmp_path / "plant.yaml"
+    plant.write_text(PLANT_YAML.replace("PORT", "1").replace("WRITES", "false"))
+    out = tmp_path / "history.parquet"
+    srv = await start_server(spec, port)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    args = [sys.executable, "-m", "factory_twin", "record", str(plant), "--out", str(out),
+            "--endpoint", f"sim={srv.url}", "--publishing-ms", "50", "--sampling-ms", "50"]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *args, "--duration", "10m", stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env
+    )
+    err_lines: list[str] = []
+
+    async def read_err() -> None:
+        assert proc.stderr is not None
+        async for line in proc.stderr:
+            err_lines.append(line.decode().rstrip())
+
+    reader = asyncio.create_task(read_err())
+    try:
+        assert await wait_for(lambda: any("connected to" in x for x in err_lines), 60), err_lines
+        for v in (11.0, 12.0, 13.0):
+            await srv.set("ETCH-01", "rf_power", v)
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
+        await srv.stop()  # a lost connection flushes what was received
+        assert await wait_for(lambda: any("lost connection" in x for x in err_lines), 10), err_lines
+        proc.kill()
+        await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await srv.stop()
+        await reader
+    partial = tmp_path / "history.parquet.partial"
+    assert not out.exists() and partial.exists()
+    df = read_history(partial)
+    rf = df[(df["tag"] == "rf_power") & (df["quality"] == "good")]["value"].tolist()
+    assert [v for v in rf if v in (11.0, 12.0, 13.0)] == [11.0, 12.0, 13.0]
+    # the next recording to the same file keeps it, and says where
+    again = await asyncio.create_subprocess_exec(
+        *args, "--duration", "1s", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env
+    )
+    text = (await asyncio.wait_for(again.communicate(), 60))[0].decode()
+    assert again.returncode == 0, text
+    kept = list(tmp_path.glob("history.recovered-*.parquet"))
+    assert len(kept) == 1 and str(kept[0]) in text and "unfinished recording" in text
+    assert read_history(kept[0])["value"].tolist() == df["value"].tolist()
+    assert out.exists() and not partial.exists()
 
 
 def test_duration_strings() -> None:

@@ -3,7 +3,9 @@
 Subscribes to every bound tag and to alarm events of the plant's OPC UA servers, and
 writes what arrives in row groups (memory stays bounded however long the run). Stops after
 --duration, on Ctrl-C or SIGTERM; the file is finished on every path (written as
-<out>.partial and renamed when complete). Lost connections are recorded (values marked
+<out>.partial and renamed when complete). If the recorder is killed outright, the next record
+to the same --out first keeps what the .partial holds in <out>.recovered-<time>.parquet, and
+read_history/replay read a .partial directly. Lost connections are recorded (values marked
 stale, the gap reported) and recording resumes when the server is back.
 
 Example: factory-twin record plant_configs/demo_fab.yaml --duration 1h --out history.parquet
@@ -134,6 +136,9 @@ async def _record(
         queue_size=args.queue_size,
     )
     writer = HistoryWriter(args.out)
+    if writer.recovered is not None:
+        print(f"an unfinished recording was left in {writer.partial}: its data is kept in "
+              f"{writer.recovered}", flush=True)  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     why = "duration reached"
