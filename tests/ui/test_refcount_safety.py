@@ -16,10 +16,10 @@ import pytest
 
 pytest.importorskip("pyqtgraph")
 
-from factory_twin.app.plant_state import PlantState  # noqa: E402
-from factory_twin.model.config import load_plant  # noqa: E402
-from factory_twin.model.events import TagUpdate  # noqa: E402
-from factory_twin.ui.qt_detail_panel import QtDetailPanel  # noqa: E402
+from factory_twin.app.plant_state import PlantState
+from factory_twin.model.config import load_plant
+from factory_twin.model.events import TagUpdate
+from factory_twin.ui.qt_detail_panel import QtDetailPanel
 
 PAINTS = 400
 
