@@ -426,7 +426,9 @@ class MainWindow(QMainWindow):
 
     def replay_dialog(self) -> None:
         """Ask for a historian Parquet file and replay it."""
-        path, _ = QFileDialog.getOpenFileName(self, "Replay history", "", "Parquet files (*.parquet)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Replay history", "", "Histories (*.parquet *.partial);;Parquet files (*.parquet);;Unfinished recordings (*.partial)"
+        )
         if path:
             self.start_replay(path)
 
