@@ -75,21 +75,22 @@ def test_bad_history_files_give_clear_errors(tmp_path: Path) -> None:
         read_history(other)
 
 
-@pytest.mark.timeout(180)
-async def test_record_survives_server_restart_and_sigint(tmp_path: Path) -> None:
-    port = free_port()
-    spec = plant_spec(port)
+def _record_args(tmp_path: Path, url: str) -> tuple[list[str], Path]:
+    """The command line of ``factory-twin record`` against the server at ``url``, and its output."""
     plant = tmp_path / "plant.yaml"
-    plant.write_text(
-        PLANT_YAML.replace("PORT", "1").replace("WRITES", "false")
-    )  # wrong port on purpose
+    # the plant file's port is wrong on purpose: --endpoint must override it
+    plant.write_text(PLANT_YAML.replace("PORT", "1").replace("WRITES", "false"))
     out = tmp_path / "history.parquet"
-    srv = await start_server(spec, port)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    args = [sys.executable, "-m", "factory_twin", "record", str(plant), "--out", str(out),
+            "--endpoint", f"sim={url}", "--publishing-ms", "50", "--sampling-ms", "50"]  # fmt: skip
+    return args, out
+
+
+async def _spawn(args: list[str], duration: str, stdout: int) -> tuple[asyncio.subprocess.Process, list[str], asyncio.Task[None]]:
+    """Start the recorder; its stderr lines collect in the returned list as they come."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "factory_twin", "record", str(plant), "--duration", "10m",
-        "--out", str(out), "--endpoint", f"sim={srv.url}", "--publishing-ms", "50", "--sampling-ms", "50",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        *args, "--duration", duration, stdout=stdout, stderr=asyncio.subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
     )  # fmt: skip
     err_lines: list[str] = []
 
@@ -98,7 +99,16 @@ async def test_record_survives_server_restart_and_sigint(tmp_path: Path) -> None
         async for line in proc.stderr:
             err_lines.append(line.decode().rstrip())
 
-    reader = asyncio.create_task(read_err())
+    return proc, err_lines, asyncio.create_task(read_err())
+
+
+@pytest.mark.timeout(180)
+async def test_record_survives_server_restart_and_sigint(tmp_path: Path) -> None:
+    port = free_port()
+    spec = plant_spec(port)
+    srv = await start_server(spec, port)
+    args, out = _record_args(tmp_path, srv.url)
+    proc, err_lines, reader = await _spawn(args, "10m", asyncio.subprocess.PIPE)
     sent: list[float] = []
     try:
         assert await wait_for(lambda: any("connected to" in x for x in err_lines), 60), err_lines
@@ -182,24 +192,9 @@ def test_an_unfinished_recording_stays_readable_and_is_recovered(tmp_path: Path)
 async def test_record_killed_outright_loses_nothing_flushed(tmp_path: Path) -> None:
     port = free_port()
     spec = plant_spec(port)
-    plant = tmp_path / "plant.yaml"
-    plant.write_text(PLANT_YAML.replace("PORT", "1").replace("WRITES", "false"))
-    out = tmp_path / "history.parquet"
     srv = await start_server(spec, port)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    args = [sys.executable, "-m", "factory_twin", "record", str(plant), "--out", str(out),
-            "--endpoint", f"sim={srv.url}", "--publishing-ms", "50", "--sampling-ms", "50"]  # fmt: skip
-    proc = await asyncio.create_subprocess_exec(
-        *args, "--duration", "10m", stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env
-    )
-    err_lines: list[str] = []
-
-    async def read_err() -> None:
-        assert proc.stderr is not None
-        async for line in proc.stderr:
-            err_lines.append(line.decode().rstrip())
-
-    reader = asyncio.create_task(read_err())
+    args, out = _record_args(tmp_path, srv.url)
+    proc, err_lines, reader = await _spawn(args, "10m", asyncio.subprocess.DEVNULL)
     try:
         assert await wait_for(lambda: any("connected to" in x for x in err_lines), 60), err_lines
         for v in (11.0, 12.0, 13.0):
@@ -223,8 +218,9 @@ async def test_record_killed_outright_loses_nothing_flushed(tmp_path: Path) -> N
     assert [v for v in rf if v in (11.0, 12.0, 13.0)] == [11.0, 12.0, 13.0]
     # the next recording to the same file keeps it, and says where
     again = await asyncio.create_subprocess_exec(
-        *args, "--duration", "1s", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env
-    )
+        *args, "--duration", "1s", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )  # fmt: skip
     text = (await asyncio.wait_for(again.communicate(), 60))[0].decode()
     assert again.returncode == 0, text
     kept = list(tmp_path.glob("history.recovered-*.parquet"))
