@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressDialog,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -102,6 +103,10 @@ class MainWindow(QMainWindow):
         self._workspaces: dict[str, QWidget] = {}
         self._pending: list[tuple[concurrent.futures.Future[Any], Callable[[Any], None],
                                   Callable[[BaseException], None]]] = []
+        # Saving a big plant keeps its comments through ruamel's round trip, which takes
+        # seconds (about 30 s for SMT2020): it runs on this thread, the window stays live.
+        self._save_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="save")
+        self.saving: QProgressDialog | None = None
         self._states_dirty = True
         self._geometry: ToolGeometry | None = None
         self.stall_log: list[str] = []
@@ -392,7 +397,7 @@ class MainWindow(QMainWindow):
             box.setObjectName("config_error_box")
             box.setDetailedText(text)
             box.setInformativeText(text if len(text) < 1500 else text[:1500] + "\n…")
-        elif isinstance(exc, FactoryTwinError):
+        elif isinstance(exc, (FactoryTwinError, OSError)):  # bad input or a file we cannot write
             box = QMessageBox(QMessageBox.Icon.Warning, title, str(exc), parent=self)
         else:
             logger.error("%s", title, exc_info=exc)
@@ -403,26 +408,57 @@ class MainWindow(QMainWindow):
         box.open()
 
     def save(self) -> None:
-        """Save the plant file."""
-        try:
-            p = self.controller.save()
-        except FactoryTwinError as exc:
-            self._show_error("Cannot save", exc)
-            return
-        self.statusBar().showMessage(f"saved {p}", 4000)
+        """Save the plant file (in the background, see :meth:`_save_to`)."""
+        self._save_to(None)
 
     def save_as(self) -> None:
         """Save the plant under a new name."""
         path, _ = QFileDialog.getSaveFileName(self, "Save plant as", "", "Plant files (*.yaml)")
-        if not path:
+        if path:
+            self._save_to(Path(path), remember=True)
+
+    def _save_to(self, path: Path | None, *, remember: bool = False) -> None:
+        """Save on a worker thread behind a window-modal busy dialog (no edits meanwhile).
+
+        The dialog shows only if saving takes longer than a moment; the 3-D view and live
+        data go on updating. The file is written atomically, so closing the window while
+        saving waits for the save to finish rather than leave half a file.
+        """
+        if self.saving is not None:
+            self.statusBar().showMessage("already saving", 3000)
             return
-        try:
-            p = self.controller.save(path)
-        except (FactoryTwinError, OSError) as exc:
+        doc = self.controller.doc
+        target = path if path is not None else (doc.path if doc is not None else None)
+        name = target.name if target is not None else "the plant"
+        dlg = QProgressDialog(f"Saving {name}…", "", 0, 0, self)
+        dlg.setCancelButton(None)  # type: ignore[arg-type]
+        dlg.setWindowTitle("Saving")
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        dlg.cancel()  # no automatic showing: shown below only if saving is not done by then
+        self.saving = dlg
+        QTimer.singleShot(400, lambda: dlg.show() if self.saving is dlg else None)
+        self.statusBar().showMessage(f"saving {name}…")
+        fut = self._save_pool.submit(self.controller.save, path)
+
+        def done() -> None:
+            dlg.reset()
+            dlg.deleteLater()
+            self.saving = None
+
+        def ok(p: Path) -> None:
+            done()
+            if remember:
+                self._remember(p)
+            self.statusBar().showMessage(f"saved {p}", 4000)
+
+        def err(exc: BaseException) -> None:
+            done()
+            self.statusBar().clearMessage()
             self._show_error("Cannot save", exc)
-            return
-        self._remember(p)
-        self.statusBar().showMessage(f"saved {p}", 4000)
+
+        self.when_done(fut, ok, err)
 
     def replay_dialog(self) -> None:
         """Ask for a historian Parquet file and replay it."""
@@ -744,6 +780,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout, stop the timer, disconnect and release the 3-D view."""
         self.save_layout()
+        self._save_pool.shutdown(wait=True)  # a save under way finishes first
         self.timer.stop()
         try:
             self.controller.close()

@@ -152,6 +152,35 @@ def test_tag_writes_are_off_by_default(qtbot, tmp_path, mini_plant_path):
     w.close()
 
 
+def test_saving_runs_in_the_background_and_writes_a_valid_file(qtbot, tmp_path):
+    import shutil
+
+    plant = tmp_path / "demo.yaml"
+    shutil.copy(Path(__file__).parents[2] / "plant_configs" / "demo_fab.yaml", plant)
+    w = _window(qtbot, tmp_path, plant)
+    w.controller.doc.spec.equipment[0].serial_number = "SN-SAVED-1"
+    ticks = w._ticks
+    w.save()
+    assert w.saving is not None  # returned at once; the round trip runs on a worker thread
+    w.save()
+    assert w.statusBar().currentMessage() == "already saving"
+    qtbot.waitUntil(lambda: w.saving is None, timeout=60000)
+    assert w._ticks > ticks + 5  # the window kept ticking (rendering, live data) meanwhile
+    assert w.statusBar().currentMessage() == f"saved {plant}"
+    again = load_plant(plant)
+    assert again.spec.equipment[0].serial_number == "SN-SAVED-1"
+    assert plant.read_text().startswith("#")  # the file's comments survive the round trip
+    assert (tmp_path / "demo.yaml.bak").exists()  # and the last good copy is kept
+    # a save that cannot write says why and loses nothing
+    w._save_to(plant / "y.yaml")  # "inside" a file
+    qtbot.waitUntil(lambda: w.saving is None, timeout=60000)
+    qtbot.waitUntil(lambda: getattr(w, "last_error_box", None) is not None, timeout=5000)
+    assert "Cannot save" in w.last_error_box.windowTitle()
+    w.last_error_box.close()
+    assert load_plant(plant).spec.equipment[0].serial_number == "SN-SAVED-1"
+    w.close()
+
+
 def test_status_bar_names_an_open_plant_that_is_not_connected(qtbot, tmp_path, mini_plant_path):
     from factory_twin.ui.qt_main_window import PANEL_EVERY
 
