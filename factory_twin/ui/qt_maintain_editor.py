@@ -12,10 +12,18 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QDoubleValidator, QKeySequence, QShortcut, QUndoCommand, QUndoStack
+from PySide6.QtCore import QEventLoop, QModelIndex, Qt, Signal
+from PySide6.QtGui import (
+    QCursor,
+    QDoubleValidator,
+    QKeySequence,
+    QShortcut,
+    QUndoCommand,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -609,11 +617,18 @@ class QtProcedureEditor(QWidget):
             return None
         from factory_twin.errors import FactoryTwinError
 
+        # the round trip that keeps the file's comments takes a moment (seconds on big plants):
+        # say so with the busy cursor (callers need the outcome, so this save stays in line)
+        self.problems.setText("Saving…")
+        QApplication.setOverrideCursor(QCursor(Qt.CursorShape.WaitCursor))
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         try:
             path = self.doc.save()
         except (FactoryTwinError, OSError) as exc:
             self.problems.setText(f"<span style='color:#ff6b6b'>Cannot save: {html.escape(str(exc))}</span>")
             return None
+        finally:
+            QApplication.restoreOverrideCursor()
         self.undo_stack.setClean()
         self.problems.setText(f"<span style='color:#2ca02c'>Saved {html.escape(str(path))}</span>")
         self.saved.emit(str(path))
