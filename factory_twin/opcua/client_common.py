@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -204,6 +205,69 @@ async def ensure_client_certificate(cert_dir: Path | None) -> tuple[Path, Path]:
     return cert, key
 
 
+def pinned_certificate_path(cert_dir: Path | None, url: str) -> Path:
+    """Where the certificate first trusted for the server at ``url`` is kept.
+
+    One DER file per host and port in ``<cert_dir>/trusted_servers/`` (the client's PKI
+    folder, :func:`default_cert_dir` if None).
+    """
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{u.hostname or 'server'}_{u.port or 4840}")
+    folder = Path(cert_dir) if cert_dir is not None else default_cert_dir()
+    return folder / "trusted_servers" / f"{name}.der"
+
+
+def _fingerprint(der: bytes) -> str:
+    import hashlib
+
+    h = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(h[i : i + 2] for i in range(0, 16, 2)) + "…"
+
+
+def pinning_validator(url: str, pin: Path) -> Any:
+    """Return an asyncua certificate validator that trusts a server's certificate on first use.
+
+    The first signed or encrypted connection to ``url`` keeps the server's certificate in
+    ``pin``; later connections must present the same certificate, or are refused with a
+    message saying how to accept a re-keyed server (delete the pinned file). An expired or
+    not yet valid certificate is refused too. This is SSH's model: it stops a machine that
+    takes over the server's address from reading or forging plant data after first contact.
+    """
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from factory_twin.model.config import atomic_write_bytes
+
+    async def validate(cert: Any, _app: Any) -> None:
+        der = cert.public_bytes(Encoding.DER)
+        now = datetime.now(UTC)
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            msg = (
+                f"the server's certificate is not valid now (valid {cert.not_valid_before_utc:%Y-%m-%d} "
+                f"to {cert.not_valid_after_utc:%Y-%m-%d})"
+            )
+            raise ConnectionFailed(msg)
+        if pin.is_file():
+            trusted = pin.read_bytes()
+            if trusted != der:
+                msg = (
+                    f"the server's certificate changed since it was first trusted (now "
+                    f"{_fingerprint(der)}, trusted {_fingerprint(trusted)}): refusing to connect. "
+                    f"If the server was given a new certificate on purpose, delete {pin} to "
+                    "trust the new one"
+                )
+                raise ConnectionFailed(msg)
+            return
+        atomic_write_bytes(pin, der)
+        logger.warning(
+            "trusting the certificate of %s on first use (SHA-256 %s); kept in %s",
+            url, _fingerprint(der), pin,
+        )  # fmt: skip
+
+    return validate
+
+
 async def make_client(opts: ConnectOptions) -> Client:
     """Return an asyncua client set up for ``opts`` (not yet connected)."""
     client = Client(opts.url, timeout=opts.timeout_s, watchdog_intervall=opts.watchdog_s)
@@ -221,6 +285,9 @@ async def make_client(opts: ConnectOptions) -> Client:
             str(cert),
             str(key),
             mode=SECURITY_MODES[opts.security],
+        )
+        client.certificate_validator = pinning_validator(
+            opts.url, pinned_certificate_path(opts.cert_dir, opts.url)
         )
     return client
 

@@ -16,7 +16,13 @@ from factory_twin.errors import ConnectionFailed
 from factory_twin.model.events import TagUpdate
 from factory_twin.model.schema import PlantSpec, SecurityMode
 from factory_twin.opcua.client import PlantClient
-from factory_twin.opcua.client_common import ConnectOptions, connect, ensure_client_certificate
+from factory_twin.opcua.client_common import (
+    ConnectOptions,
+    connect,
+    disconnect_quietly,
+    ensure_client_certificate,
+    pinned_certificate_path,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -94,5 +100,62 @@ async def test_sign_encrypt_with_user_works_and_wrong_settings_are_refused_clear
         assert "BadCertificateUntrusted" in str(info2.value) or "BadSecurityChecksFailed" in str(
             info2.value
         )
+    finally:
+        await srv.stop()
+
+
+async def _secure_server(tmp_path: Path, name: str, spec: PlantSpec, port: int, client_cert: Path):
+    """A sign-encrypt server with its own new certificate, trusting our client certificate."""
+    pki = tmp_path / name
+    (pki / "trusted").mkdir(parents=True)
+    await setup_self_signed_certificate(
+        pki / "key.pem", pki / "cert.der", "urn:factory-twin:test-server", socket.gethostname(),
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], {"commonName": name},
+    )  # fmt: skip
+    shutil.copy(client_cert, pki / "trusted" / "client.der")
+    srv = await start_server(spec, port, secure=(pki / "cert.der", pki / "key.pem", pki / "trusted"))
+    return srv, (pki / "cert.der").read_bytes()
+
+
+async def test_server_certificate_is_pinned_on_first_use_and_a_changed_one_refused(
+    tmp_path: Path,
+) -> None:
+    client_pki = tmp_path / "client_pki"
+    cert, _ = await ensure_client_certificate(client_pki)
+    port = free_port()
+    spec = plant_spec(port)
+    data = spec.model_dump(mode="json")
+    data["endpoints"][0].update(security="sign-encrypt")
+    spec = PlantSpec.model_validate(data)
+    srv, first_der = await _secure_server(tmp_path, "server_a", spec, port, cert)
+    opts = ConnectOptions(srv.url, SecurityMode.SIGN_ENCRYPT, None, None, client_pki)
+    pin = pinned_certificate_path(client_pki, srv.url)
+    try:
+        assert not pin.exists()
+        await disconnect_quietly(await connect(opts))  # first contact: trusted and kept
+        assert pin.read_bytes() == first_der
+        await disconnect_quietly(await connect(opts))  # the same server again: fine
+    finally:
+        await srv.stop()
+    # another machine answers on the same address with its own certificate: refused
+    srv, second_der = await _secure_server(tmp_path, "server_b", spec, port, cert)
+    try:
+        with pytest.raises(ConnectionFailed) as info:
+            await connect(opts)
+        msg = str(info.value)
+        assert "certificate changed since it was first trusted" in msg and str(pin) in msg, msg
+        assert pin.read_bytes() == first_der  # the pin is not replaced behind the user's back
+        # the plant client says so in its status and keeps retrying, never connecting
+        client = PlantClient(spec, cert_dir=client_pki, reconnect_initial_s=5)
+        await client.start()
+        try:
+            assert await wait_for(lambda: "certificate changed" in client.status()["sim"].message, 20)
+            assert not client.status()["sim"].connected
+        finally:
+            await client.stop()
+        # the user accepts the re-keyed server by deleting the pinned file
+        pin.unlink()
+        await disconnect_quietly(await connect(opts))
+        assert pin.read_bytes() == second_der
     finally:
         await srv.stop()
