@@ -159,6 +159,7 @@ def test_saving_runs_in_the_background_and_writes_a_valid_file(qtbot, tmp_path):
     shutil.copy(Path(__file__).parents[2] / "plant_configs" / "demo_fab.yaml", plant)
     w = _window(qtbot, tmp_path, plant)
     w.controller.doc.spec.equipment[0].serial_number = "SN-SAVED-1"
+    qtbot.waitUntil(lambda: w._ticks >= 3, timeout=20000)  # the scene is built (the first tick)
     ticks = w._ticks
     w.save()
     assert w.saving is not None  # returned at once; the round trip runs on a worker thread
