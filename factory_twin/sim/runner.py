@@ -166,6 +166,7 @@ def _replicate(
         rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
         model.run(end_s)
         model.finalize()
+        rec.flush()  # with a sink (the direct path) the last chunks go to the KPI sums now
         events = model.events_scheduled()
         del model
         peak = max(rec.peak_rows("steps"), rec.peak_rows("states"))
@@ -179,9 +180,7 @@ def _replicate(
         frames: dict[str, pd.DataFrame] | None = None
         chunk_peak = [0]
         if direct is not None:
-            rec.flush()
             kpis, bn = direct.finish(lots, qtime, rpt)
-            peak = max(rec.peak_rows("steps"), rec.peak_rows("states"))
         else:
             if rep_dir is not None:
                 paths = rec.write_parquet(rep_dir)
