@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         self._pending: list[tuple[concurrent.futures.Future[Any], Callable[[Any], None],
                                   Callable[[BaseException], None]]] = []
         # Saving a big plant keeps its comments through ruamel's round trip, which takes
-        # seconds (about 30 s for SMT2020): it runs on this thread, the window stays live.
+        # seconds (about 30 s for SMT2020): it runs on this one worker, the window stays live.
         self._save_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="save")
         self.saving: QProgressDialog | None = None
         self._states_dirty = True
