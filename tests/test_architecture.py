@@ -1,4 +1,4 @@
-"""The layering rules hold: ui -> app -> (sim | opcua | ar) -> model, and Qt only in ui."""
+"""The layering rules hold: cli -> ui -> app -> (sim | opcua | ar) -> model -> errors, Qt only in ui."""
 
 from __future__ import annotations
 
@@ -15,7 +15,37 @@ def test_import_contracts_hold() -> None:
         [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Contracts: 2 kept, 0 broken" in proc.stdout
+    assert "Contracts: 4 kept, 0 broken" in proc.stdout
+
+
+def test_no_import_by_string_between_our_packages() -> None:
+    """import-linter cannot see ``importlib.import_module("factory_twin...")``: none may exist."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "factory_twin").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            if name.endswith(("import_module", "__import__")) or name == "find_spec":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert not offenders, "imports by string:\n" + "\n".join(offenders)
+
+
+def test_every_module_is_in_a_layer() -> None:
+    """The layers contract names every top-level module of the package (nothing escapes it)."""
+    import tomllib
+
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    layers = next(c for c in conf["tool"]["importlinter"]["contracts"] if c["type"] == "layers")
+    named = {m.strip() for layer in layers["layers"] for m in layer.split("|")}
+    top = {
+        f"factory_twin.{p.stem if p.is_file() else p.name}"
+        for p in (ROOT / "factory_twin").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+    assert top <= named, f"modules outside every layer: {sorted(top - named)}"
 
 
 def test_headless_layers_import_without_qt() -> None:

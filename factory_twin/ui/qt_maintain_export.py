@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from factory_twin.ar.export import FORMATS, ExportResult, iter_export
+from factory_twin.app.ar_export import FORMAT_LABELS, FORMATS, ExportJob, ExportResult
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.schema import PlantSpec
 
 logger = logging.getLogger(__name__)
 
-FORMAT_LABELS = {"glb": "glTF binary (.glb): Android, web, HoloLens",
-                 "usdz": "USDZ: iPhone / iPad AR Quick Look",
-                 "html": "Offline HTML page (tablets)",
-                 "arlem": "IEEE 1589 ARLEM activity + workplace (JSON)",
-                 "pdf": "PDF checklist (paper)"}
-
-
 class ExportWorker(QObject):
-    """Runs :func:`factory_twin.ar.export.iter_export` on a worker thread.
+    """Runs an :class:`~factory_twin.app.ar_export.ExportJob` on a worker thread.
 
-    Cancel between yields with :meth:`cancel`: the generator is closed, so the export's
-    staging folder is removed and nothing is written.
+    Cancel between steps with :meth:`cancel`: the export's staging folder is removed and
+    nothing is written.
     """
 
     progress = Signal(float, str)
@@ -53,35 +45,27 @@ class ExportWorker(QObject):
     def __init__(self, spec: PlantSpec, tool: str, procedure: str, out_dir: str | Path,
                  formats: tuple[str, ...], plant_path: Path | None) -> None:
         super().__init__()
-        self.args = (spec, tool, procedure, out_dir, formats)
-        self.plant_path = plant_path
-        self._cancel = threading.Event()
+        self.job = ExportJob(spec, tool, procedure, out_dir, formats, plant_path)
 
     def cancel(self) -> None:
         """Ask the export to stop at its next step."""
-        self._cancel.set()
+        self.job.cancel()
 
     def run(self) -> None:
         """Run the export (called on the worker thread)."""
-        spec, tool, proc, out, fmts = self.args
-        gen = iter_export(spec, tool, proc, out, fmts, plant_path=self.plant_path)
         try:
-            while True:
-                if self._cancel.is_set():
-                    gen.close()
-                    self.cancelled.emit()
-                    return
-                try:
-                    frac, msg = next(gen)
-                except StopIteration as stop:
-                    self.finished.emit(stop.value)
-                    return
-                self.progress.emit(frac, msg)
+            result = self.job.run(self.progress.emit)
         except FactoryTwinError as exc:
             self.failed.emit(str(exc))
+            return
         except Exception as exc:  # a bug in an exporter must not kill the app
             logger.exception("AR export failed")
             self.failed.emit(f"{type(exc).__name__}: {exc}")
+            return
+        if result is None:
+            self.cancelled.emit()
+        else:
+            self.finished.emit(result)
 
 
 class QtExportDialog(QDialog):

@@ -230,7 +230,7 @@ async def test_record_killed_outright_loses_nothing_flushed(tmp_path: Path) -> N
 
 
 def test_duration_strings() -> None:
-    from factory_twin.app.commands.record import parse_duration
+    from factory_twin.cli.record import parse_duration
 
     assert [parse_duration(t) for t in ("30s", "10m", "1h", "2d", "90", "1.5h")] == [
         30.0, 600.0, 3600.0, 172800.0, 90.0, 5400.0,

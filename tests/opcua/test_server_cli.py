@@ -13,7 +13,7 @@ import pytest
 from _server_support import WATCHDOG_S, find_free_port
 from asyncua import Client
 
-from factory_twin.app.commands.serve import endpoint_with_port, split_equipment
+from factory_twin.cli.serve import endpoint_with_port, split_equipment
 from factory_twin.model.schema import PlantSpec
 from factory_twin.opcua.server import NAMESPACE_URI
 

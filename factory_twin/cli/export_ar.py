@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from factory_twin.ar import FORMATS, ExportInputError, iter_export, parse_formats
+from factory_twin.app.ar_export import FORMATS, ExportJob, parse_formats
+from factory_twin.ar import ExportInputError
 from factory_twin.model.config import load_plant
 
 
@@ -41,22 +42,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Export; return 0 on success, 2 for a bad plant/tool/procedure."""
     doc = load_plant(args.plant)
-    gen = iter_export(
-        doc.spec, args.equipment, args.procedure, args.out, args.format, plant_path=doc.path
-    )
+    show = not args.quiet and sys.stderr.isatty()
+
+    def progress(frac: float, message: str) -> None:
+        if show:
+            print(f"\r[{frac:4.0%}] {message[:70]:<70}", end="", file=sys.stderr)
+
+    job = ExportJob(doc.spec, args.equipment, args.procedure, args.out, args.format, doc.path)
     try:
-        while True:
-            frac, message = next(gen)
-            if not args.quiet and sys.stderr.isatty():
-                print(f"\r[{frac:4.0%}] {message[:70]:<70}", end="", file=sys.stderr)
-    except StopIteration as stop:
-        result = stop.value
+        result = job.run(progress)
     except ExportInputError as exc:
         print(f"factory-twin export-ar: {exc}", file=sys.stderr)
         return 2
     finally:
-        if not args.quiet and sys.stderr.isatty():
+        if show:
             print(file=sys.stderr)
+    assert result is not None  # nothing cancels a command-line export
     for path in result.all_files():
         print(path)
     if not args.quiet:

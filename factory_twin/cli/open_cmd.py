@@ -9,7 +9,6 @@ to run the embedded simulator for it instead, or --replay to play a recorded his
 from __future__ import annotations
 
 import argparse
-import importlib
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,9 +38,8 @@ def run(args: argparse.Namespace) -> int:
 
         msg = "--endpoint and --simulator exclude each other"
         raise FactoryTwinError(msg)
-    # The command lives in app/ (every CLI command does) but the window is ui/, a layer
-    # above: load it by name, as an entry point would, so app/ keeps no import of ui/.
-    run_app = importlib.import_module("factory_twin.ui.app").run
+    from factory_twin.ui.app import run as run_app  # Qt and VTK load only for this command
+
     simulator = False if args.endpoint else args.simulator
     return run_app(args.plant, endpoint=args.endpoint, simulator=simulator, replay=args.replay,
                    speed=args.speed)

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from factory_twin.app.commands.simulate import Progress, add_common, finish, options_from
+from factory_twin.cli.simulate import Progress, add_common, finish, options_from
 from factory_twin.errors import SimulationError
 from factory_twin.model.config import load_plant
 from factory_twin.sim.model import check_spec

@@ -15,7 +15,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from factory_twin.app.commands.browse import (
+from factory_twin.cli.browse import (
     add_connection_arguments,
     connect_options,
     quiet_asyncua,
