@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from factory_twin.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, COMMANDS, build_parser, main
+from factory_twin.cli import COMMANDS, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, build_parser, main
 
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
