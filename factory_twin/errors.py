@@ -31,7 +31,19 @@ class SimulationError(FactoryTwinError):
 
 
 class ConnectionFailed(FactoryTwinError):
-    """An OPC UA endpoint could not be reached or refused us."""
+    """An OPC UA endpoint could not be reached or refused us.
+
+    Parameters
+    ----------
+    message
+        The whole message, naming the endpoint.
+    reason
+        Why, without the endpoint (for callers that name it themselves).
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
 
 
 class ExportError(FactoryTwinError):

@@ -17,6 +17,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from factory_twin import __version__
 from factory_twin.errors import ConfigError, FactoryTwinError
@@ -110,9 +111,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+    def error(self, message: str) -> NoReturn:
+        # one line that names the argument and the value; the usage is one --help away
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
@@ -161,7 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         i = argv.index(first)
         argv = [*argv[:i], "open", *argv[i:]]  # `factory-twin PLANT.yaml` opens that plant
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # bad usage (2), or --help / --version (0): a code, not a raise
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -181,3 +185,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("factory-twin: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file or socket the user named: say which and why
+        print(f"factory-twin: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:
+        # a bug, not the user's fault: one line, the traceback with -v, never a crash dump
+        if args.verbose:
+            logging.getLogger("factory_twin").exception("unexpected error")
+        print(
+            f"factory-twin: internal error: {type(exc).__name__}: {exc} "
+            "(run with -v for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE

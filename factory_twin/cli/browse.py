@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from factory_twin.cli.args import non_negative_int, opc_url, positive_float
 from factory_twin.errors import ConfigError, ConnectionFailed, FactoryTwinError
 from factory_twin.model.schema import SecurityMode
 
@@ -39,7 +40,7 @@ def add_connection_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         help="folder of the client certificate (made on first use; default: user data folder)",
     )
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each request")
+    p.add_argument("--timeout", type=positive_float, default=5.0, help="seconds to wait for each request")
 
 
 def connect_options(args: argparse.Namespace, url: str) -> ConnectOptions:
@@ -71,9 +72,11 @@ def quiet_asyncua(args: argparse.Namespace) -> None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
-    p.add_argument("endpoint", metavar="ENDPOINT", help="server URL, opc.tcp://host:port/path")
     p.add_argument(
-        "--depth", type=int, default=3, help="levels below the root to show (default 3)"
+        "endpoint", type=opc_url, metavar="ENDPOINT", help="server URL, opc.tcp://host:port/path"
+    )
+    p.add_argument(
+        "--depth", type=non_negative_int, default=3, help="levels below the root to show (default 3)"
     )
     p.add_argument(
         "--filter", metavar="TEXT", help="show only nodes whose name or id contains TEXT"

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
+from factory_twin.cli.args import non_negative_int, opc_url
 from factory_twin.cli.browse import (
     add_connection_arguments,
     connect_options,
@@ -26,12 +27,14 @@ from factory_twin.model.schema import SecurityMode
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
-    p.add_argument("endpoint", metavar="ENDPOINT", help="server URL, opc.tcp://host:port/path")
+    p.add_argument(
+        "endpoint", type=opc_url, metavar="ENDPOINT", help="server URL, opc.tcp://host:port/path"
+    )
     p.add_argument("-o", "--output", type=Path, required=True, help="plant YAML file to write")
     p.add_argument("--site-name", default="Imported plant", help="name of the site")
     p.add_argument("--endpoint-id", default="plant", help="id of the endpoint in the plant file")
     p.add_argument(
-        "--depth", type=int, default=5, help="levels below Objects to search (default 5)"
+        "--depth", type=non_negative_int, default=5, help="levels below Objects to search (default 5)"
     )
     add_connection_arguments(p)
 

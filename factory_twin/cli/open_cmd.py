@@ -9,12 +9,16 @@ to run the embedded simulator for it instead, or --replay to play a recorded his
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from factory_twin.cli.args import opc_url, positive_float
+from factory_twin.errors import ConfigError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
     p.add_argument("plant", nargs="?", metavar="PLANT.yaml", help="plant file (default: demo fab)")
-    p.add_argument("--endpoint", metavar="URL", help="OPC UA URL replacing the plant's endpoint")
+    p.add_argument("--endpoint", type=opc_url, metavar="URL", help="OPC UA URL replacing the plant's endpoint")
     sim = p.add_mutually_exclusive_group()
     sim.add_argument("--simulator", dest="simulator", action="store_true", default=None,
                      help="run the embedded plant simulator server and connect to it")
@@ -22,22 +26,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="connect to the plant's own servers (the default for a given file)")
     p.add_argument("--replay", metavar="HISTORY.parquet",
                    help="replay a recorded history instead of connecting")
-    p.add_argument("--speed", type=float, default=60.0,
+    p.add_argument("--speed", type=positive_float, default=60.0,
                    help="simulator/replay speed in plant seconds per second (default 60)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the window until it closes; return its exit code."""
-    if args.speed <= 0:
-        from factory_twin.errors import FactoryTwinError
-
-        msg = f"--speed must be positive, got {args.speed}"
-        raise FactoryTwinError(msg)
     if args.endpoint and args.simulator:
-        from factory_twin.errors import FactoryTwinError
-
         msg = "--endpoint and --simulator exclude each other"
-        raise FactoryTwinError(msg)
+        raise ConfigError([msg])
+    for what, name in (("plant file", args.plant), ("history", args.replay)):
+        if name is not None and not Path(name).is_file():
+            msg = f"{name}: no such {what}" if not Path(name).exists() else f"{name}: not a file"
+            raise ConfigError([msg])
     from factory_twin.ui.app import run as run_app  # Qt and VTK load only for this command
 
     simulator = False if args.endpoint else args.simulator

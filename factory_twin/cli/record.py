@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from factory_twin.cli.args import bounded_int, check_opc_url, non_negative_float, positive_float
 from factory_twin.errors import ConfigError
 from factory_twin.model.config import load_plant
 
@@ -49,10 +50,14 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         eid, sep, url = item.partition("=")
-        if not sep or not eid or not url.startswith("opc.tcp://"):
+        if not sep or not eid:
             msg = f"--endpoint needs ID=opc.tcp://host:port/path, got {item!r}"
             raise ConfigError([msg])
-        out[eid] = url
+        try:
+            out[eid] = check_opc_url(url)
+        except ValueError as exc:
+            msg = f"--endpoint {eid}: {exc}"
+            raise ConfigError([msg]) from None
     return out
 
 
@@ -75,12 +80,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="ID=USER:PASSWORD",
         help="log in to endpoint ID (repeatable)",
     )
-    p.add_argument("--publishing-ms", type=float, default=250.0, help="publishing interval")
-    p.add_argument("--sampling-ms", type=float, default=250.0, help="sampling interval")
-    p.add_argument("--deadband", type=float, default=0.0, help="absolute deadband of numbers")
+    p.add_argument("--publishing-ms", type=positive_float, default=250.0, help="publishing interval")
+    p.add_argument("--sampling-ms", type=non_negative_float, default=250.0, help="sampling interval")
+    p.add_argument("--deadband", type=non_negative_float, default=0.0, help="absolute deadband of numbers")
     p.add_argument(
         "--queue-size",
-        type=int,
+        type=bounded_int(1, 100_000),
         default=20,
         help="values the server buffers per tag between publishes (default 20: no sample is "
         "lost when a publish is late)",
@@ -89,7 +94,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Record until the duration ends or a signal arrives; 0 when the file is complete."""
+    """Record until the duration ends or a signal arrives.
+
+    Returns 0 when the file is complete, 1 when no server delivered anything.
+    """
     duration = parse_duration(args.duration)
     overrides = parse_overrides(args.endpoint)
     creds: dict[str, tuple[str, str]] = {}
@@ -105,12 +113,20 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError([msg])
     doc = load_plant(args.plant)
     spec = doc.spec
+    for name, known in (("--endpoint", overrides), ("--credentials", creds)):
+        unknown = sorted(set(known) - {ep.id for ep in spec.endpoints})
+        if unknown:
+            have = ", ".join(ep.id for ep in spec.endpoints) or "none"
+            msg = f"{name}: {args.plant} has no endpoint {', '.join(unknown)} (it has: {have})"
+            raise ConfigError([msg])
     if not any(e.opcua is not None for e in spec.equipment):
         msg = f"{args.plant}: no equipment is bound to an OPC UA endpoint (nothing to record)"
         raise ConfigError([msg])
     if not getattr(args, "verbose", 0):
         # our own status lines say what happens; asyncua's tracebacks on a lost server do not
         logging.getLogger("asyncua").setLevel(logging.CRITICAL)
+        # record prints each connection change once itself; the client's log says the same
+        logging.getLogger("factory_twin.opcua.client").setLevel(logging.ERROR)
     return asyncio.run(_record(spec, args, duration, overrides, creds))
 
 
@@ -189,4 +205,12 @@ async def _record(
         f"{writer.counts.get('connection', 0)} connection changes); stopped: {why}",
         flush=True,
     )
+    if received["tag"] == 0 and writer.counts.get("alarm", 0) == 0:
+        print(
+            "factory-twin record: error: nothing was recorded (no server delivered a value); "
+            f"{path} holds only the connection log",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     return 0

@@ -24,6 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from factory_twin.cli.args import (
+    bounded_int,
+    non_negative_float,
+    opc_url,
+    positive_float,
+    seed_int,
+)
 from factory_twin.errors import ConfigError, ConnectionFailed, FactoryTwinError
 from factory_twin.model.config import load_plant
 from factory_twin.model.schema import PlantSpec
@@ -40,12 +47,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plant", metavar="PLANT.yaml", help="plant file")
     p.add_argument(
         "--endpoint",
+        type=opc_url,
         metavar="URL",
         help="where to listen (default: the plant's first endpoint, else "
         f"{DEFAULT_ENDPOINT}); with --split, the first of consecutive ports",
     )
-    p.add_argument("--speed", type=float, default=60.0, help="plant seconds per wall second (default 60)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the simulation (default 0)")
+    p.add_argument("--speed", type=non_negative_float, default=60.0, help="plant seconds per wall second (default 60)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed of the simulation (default 0)")
     p.add_argument(
         "--security",
         choices=SECURITY_MODES,
@@ -70,7 +78,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--split",
-        type=int,
+        type=bounded_int(1, 64),
         default=1,
         metavar="N",
         help="serve the plant from N server processes on consecutive ports (default 1)",
@@ -80,7 +88,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not load the OPC UA DI/IA/Machinery nodesets even when installed",
     )
-    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S wall seconds")
+    p.add_argument("--duration", type=positive_float, default=None, metavar="S", help="stop after S wall seconds")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
+from factory_twin.cli.args import bounded_int, positive_float, positive_int, seed_int
 from factory_twin.errors import SimulationError
 from factory_twin.model.config import atomic_write_text, load_plant
 from factory_twin.model.schema import DispatchRule
@@ -31,26 +33,29 @@ def warmup_arg(text: str) -> float | None:
     if text.strip().lower() == "auto":
         return None
     try:
-        return float(text)
+        days = float(text)
     except ValueError:
-        msg = f"expected a number of days or 'auto', got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
+        days = math.nan
+    if not (math.isfinite(days) and days >= 0):
+        msg = f"expected a number of days (0 or more) or 'auto', got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return days
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
     """Arguments shared by simulate and compare."""
-    p.add_argument("--days", type=float, default=30.0, help="simulated days per replication (30)")
+    p.add_argument("--days", type=positive_float, default=30.0, help="simulated days per replication (30)")
     p.add_argument(
         "--warmup-days", type=warmup_arg, default=0.0, metavar="W",
         help="warm-up to delete: days, or 'auto' for MSER-5 (0)",
     )  # fmt: skip
-    p.add_argument("--replications", type=int, default=5, metavar="R", help="replications (5)")
-    p.add_argument("--seed", type=int, default=0, help="scenario seed (0)")
+    p.add_argument("--replications", type=bounded_int(1, 100_000), default=5, metavar="R", help="replications (5)")
+    p.add_argument("--seed", type=seed_int, default=0, help="scenario seed (0)")
     p.add_argument(
         "--rule", choices=[r.value for r in DispatchRule], default=None,
         help="dispatching rule for every tool group (default: each group's own)",
     )  # fmt: skip
-    p.add_argument("--jobs", type=int, default=None, metavar="N", help="local worker processes (one per core)")
+    p.add_argument("--jobs", type=bounded_int(1, 1024), default=None, metavar="N", help="local worker processes (one per core)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="run on this Dask cluster")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write results here")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -60,7 +65,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
         "stream to a temporary directory, inside --out if given, removed afterwards)",
     )  # fmt: skip
     p.add_argument(
-        "--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N",
+        "--chunk-rows", type=positive_int, default=DEFAULT_CHUNK_ROWS, metavar="N",
         help=f"record rows per Parquet chunk: bounds memory ({DEFAULT_CHUNK_ROWS:,})",
     )  # fmt: skip
 

@@ -250,7 +250,7 @@ class _EndpointLink:
                 raise
             except Exception as exc:
                 await self._teardown()
-                reason = describe_error(exc)
+                reason = exc.reason if isinstance(exc, ConnectionFailed) else describe_error(exc)
                 what = "reconnect to" if lost_at is not None else "connect to"
                 self.status(
                     False,

@@ -327,7 +327,7 @@ async def connect(opts: ConnectOptions) -> Client:
                     f"(it offers: {', '.join(modes)}); set 'security' on the endpoint"
                 )
         msg = f"cannot connect to {opts.url}: {reason}"
-        raise ConnectionFailed(msg) from exc
+        raise ConnectionFailed(msg, reason) from exc
     return client
 
 

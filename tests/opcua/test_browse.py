@@ -56,7 +56,7 @@ async def test_browse_errors_are_clear(capsys) -> None:
     assert f"cannot connect to opc.tcp://127.0.0.1:{port}/x/: connection refused" in err
     assert "Traceback" not in err
     assert await cli("browse", "http://example.com/") == 2  # bad input
-    assert "must look like opc.tcp://" in capsys.readouterr().err
+    assert "an OPC UA endpoint looks like opc.tcp://" in capsys.readouterr().err
 
 
 async def test_import_writes_a_plant_that_validates_and_binds(
