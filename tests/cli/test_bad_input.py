@@ -184,7 +184,7 @@ def bad_command_lines(draw: st.DrawFn, files: dict[str, str]) -> list[str]:
     chosen = draw(st.lists(st.sampled_from(sorted(opts)), unique=True, max_size=4)) if opts else []
     slots += [(name, opts[name]) for name in chosen]
     # where the bad value goes: a positional file or URL, or one of the chosen options
-    candidates = [i for i, (_, kind) in enumerate(slots) if kind in ("plant", "url", "path", "num", "int", "idurl") or isinstance(kind, tuple)]  # noqa: E501
+    candidates = [i for i, (_, kind) in enumerate(slots) if kind in ("plant", "url", "path", "num", "int", "idurl") or isinstance(kind, tuple)]
     bad_at = draw(st.sampled_from(candidates)) if candidates else None
     argv = [cmd]
     for i, (name, kind) in enumerate(slots):
