@@ -1088,9 +1088,7 @@ def _step_batch(t: _Table, r: _Row, st: dict[str, Any], acc: _Steps) -> None:
         raise ConfigError([t.where(r, "BATCHMN") + ": a per_batch step needs BATCHMN/BATCHMX"])
 
 
-def _step_setup(
-    t: _Table, r: _Row, st: dict[str, Any], acc: _Steps, report: ImportReport
-) -> None:
+def _step_setup(t: _Table, r: _Row, st: dict[str, Any], acc: _Steps, report: ImportReport) -> None:
     """Add the step's setup (SETUP, WHEN) and remember its setup time (STIME)."""
     fam = st["tool_group"]
     su = r["SETUP"]
@@ -1316,9 +1314,7 @@ def _tool_group(
     return g
 
 
-def _family_features(
-    tt: _Table, fam: str, row: _Row, n_steps: int, report: ImportReport
-) -> None:
+def _family_features(tt: _Table, fam: str, row: _Row, n_steps: int, report: ImportReport) -> None:
     """Report the columns of a family the plant cannot express; reject unsupported BATCHPER."""
     if row.get("WAKERESRANK"):
         report.add(f"tool WAKERESRANK {row['WAKERESRANK']}: choice among idle tools (families)")
@@ -1491,7 +1487,10 @@ def _maintenance(
         elif ctype == "down":
             if cal not in down_cals:
                 raise ConfigError(
-                    [att.where(row, "CALNAME") + f": failure calendar {cal!r} is not in downcal.txt"]
+                    [
+                        att.where(row, "CALNAME")
+                        + f": failure calendar {cal!r} is not in downcal.txt"
+                    ]
                 )
             _attach_down(att, row, down_cals[cal], targets, rel_of, dnc, report)
         else:
