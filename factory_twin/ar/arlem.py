@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .context import ExportContext, StepInfo, acceptance_text, drain, format_duration
+from .context import ExportContext, Progress, StepInfo, acceptance_text, drain, format_duration
 from .geometry import slugify, to_y_up
 
 logger = logging.getLogger(__name__)
@@ -231,7 +230,7 @@ def activity_model(ctx: ExportContext, workplace_file: str) -> dict[str, Any]:
     }
 
 
-def iter_arlem(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_arlem(ctx: ExportContext) -> Progress[dict[str, bytes]]:
     """Build both models, yielding progress; returns ``{file name: bytes}``."""
     workplace_name = f"{ctx.stem}_workplace.json"
     workplace = workplace_model(ctx)

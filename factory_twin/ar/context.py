@@ -238,7 +238,11 @@ def format_duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def drain(gen: Generator[Any, None, T]) -> T:
+Progress = Generator[tuple[float, str], None, T]
+"""A progress generator: yields ``(fraction in [0, 1], message)``, returns its result ``T``."""
+
+
+def drain(gen: Progress[T]) -> T:
     """Run a progress generator to its end and return its return value."""
     while True:
         try:
@@ -323,7 +327,7 @@ def build_context(
     taken: set[str] = set()
     slugs = {c.name: unique_slug(c.name, taken) for c in etype.components}
     used: set[str] = set()
-    steps = []
+    steps: list[StepInfo] = []
     for k, st in enumerate(proc.steps, start=1):
         try:
             comp = etype.component(st.component)

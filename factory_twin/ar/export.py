@@ -28,14 +28,14 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from factory_twin.errors import ExportError
 from factory_twin.model import schema as s
 
-from .context import ExportContext, ExportInputError, build_context
+from .context import ExportContext, ExportInputError, Progress, build_context
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,6 @@ FORMATS: tuple[str, ...] = ("glb", "usdz", "html", "arlem", "pdf")
 
 # relative cost of each format, for an even progress bar
 _WEIGHT = {"glb": 1.0, "usdz": 2.0, "html": 1.0, "arlem": 0.5, "pdf": 5.0}
-
-Progress = Generator[tuple[float, str], None, dict[str, bytes]]
 
 
 class ExportCancelled(ExportError):
@@ -95,7 +93,7 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in names)
 
 
-def _writer(fmt: str, ctx: ExportContext) -> Progress:
+def _writer(fmt: str, ctx: ExportContext) -> Progress[dict[str, bytes]]:
     # imported on demand: usd-core and reportlab take a while to load
     if fmt == "glb":
         from .gltf import iter_glb
@@ -133,7 +131,7 @@ def iter_export(
     formats: Iterable[str] = FORMATS,
     *,
     plant_path: str | Path | None = None,
-) -> Generator[tuple[float, str], None, ExportResult]:
+) -> Progress[ExportResult]:
     """Export a procedure, yielding ``(fraction in [0, 1], message)`` as it goes.
 
     Parameters
@@ -234,7 +232,8 @@ def export_procedure(
         try:
             frac, message = next(gen)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            result: ExportResult = stop.value
+            return result
         if progress is not None and progress(frac, message) is False:
             gen.close()
             msg = "export cancelled"

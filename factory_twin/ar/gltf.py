@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pygltflib as g
 
-from .context import ExportContext, drain
+from .context import ExportContext, Progress, drain
 from .geometry import FloatArray, IntArray, hex_to_rgb, srgb_to_linear, to_y_up
 from .render import HIGHLIGHT
 
@@ -162,7 +161,7 @@ def marker_radius(ctx: ExportContext) -> float:
     return float(min(0.04, max(0.01, 0.012 * float(np.linalg.norm(hi - lo)))))
 
 
-def iter_glb(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_glb(ctx: ExportContext) -> Progress[bytes]:
     """Build the GLB, yielding progress; the generator returns the file's bytes."""
     b = _Builder()
     ident = ctx.identity()
@@ -223,7 +222,7 @@ def iter_glb(ctx: ExportContext) -> Iterator[tuple[float, str]]:
         b.node("components", children=comp_group),
         b.node("steps", children=step_group),
     ]
-    root_extras = dict(ident)
+    root_extras: dict[str, Any] = dict(ident)
     root_extras.update(
         {
             "title": ctx.title,

@@ -16,11 +16,10 @@ from __future__ import annotations
 import html
 import json
 import logging
-from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
-from .context import ExportContext, StepInfo, acceptance_text, drain, format_duration
+from .context import ExportContext, Progress, StepInfo, acceptance_text, drain, format_duration
 from .geometry import hex_to_rgb
 
 logger = logging.getLogger(__name__)
@@ -244,7 +243,7 @@ def build_page(ctx: ExportContext) -> str:
 """
 
 
-def iter_html(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_html(ctx: ExportContext) -> Progress[bytes]:
     """Build the page, yielding progress; returns its UTF-8 bytes."""
     yield 0.2, "HTML: page"
     data = build_page(ctx).encode("utf-8")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from .context import View
@@ -24,6 +25,11 @@ HIGHLIGHT = "#ff7a00"
 _BACKGROUND_TOP = np.array([250, 251, 253], dtype=np.float64)
 _BACKGROUND_BOTTOM = np.array([222, 227, 234], dtype=np.float64)
 _EDGE = np.array([38, 44, 52], dtype=np.float64)
+
+IdBuffer = NDArray[np.int32]
+"""Triangle id of each pixel, -1 where none (int32 to halve the buffer)."""
+DepthBuffer = NDArray[np.float32]
+"""1/depth of each pixel, 0 infinitely far (float32 to halve the buffer)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,7 @@ def _face_colors(
 
 def _rasterise(
     cam: Camera, pos: FloatArray, faces: IntArray, closed: np.ndarray
-) -> tuple[np.ndarray, FloatArray]:
+) -> tuple[IdBuffer, DepthBuffer]:
     """Return the triangle id (-1 = none) and 1/depth of each pixel."""
     w, h = cam.width, cam.height
     ids = np.full((h, w), -1, dtype=np.int32)
@@ -229,7 +235,7 @@ def _xray(
     faces: IntArray,
     owner: IntArray,
     closed: np.ndarray,
-    ids: np.ndarray,
+    ids: IdBuffer,
     part: int,
 ) -> None:
     """Show the hidden pixels of ``part`` through whatever covers them (tinted, outlined)."""
@@ -253,7 +259,7 @@ def _xray(
 
 
 def _edges(
-    ids: np.ndarray, owner: IntArray, tri_normals: FloatArray, inv_depth: FloatArray
+    ids: IdBuffer, owner: IntArray, tri_normals: FloatArray, inv_depth: DepthBuffer
 ) -> np.ndarray:
     """Return a mask of outline pixels: part boundaries, silhouettes, creases, depth jumps.
 
@@ -290,8 +296,8 @@ def _draw_markers(
     img: Image.Image,
     cam: Camera,
     big: Camera,
-    ids: np.ndarray,
-    inv_depth: FloatArray,
+    ids: IdBuffer,
+    inv_depth: DepthBuffer,
     markers: Sequence[Marker],
     supersample: int,
 ) -> None:

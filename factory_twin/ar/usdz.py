@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .context import ExportContext, StepInfo, drain
+from .context import ExportContext, Progress, StepInfo, drain
 from .geometry import FloatArray, IntArray, hex_to_rgb, srgb_to_linear, to_y_up
 from .gltf import marker_mesh, marker_radius
 from .render import HIGHLIGHT
@@ -125,7 +124,7 @@ def step_documentation(st: StepInfo) -> str:
     return "\n".join(lines)
 
 
-def iter_usdz(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_usdz(ctx: ExportContext) -> Progress[bytes]:
     """Build the USDZ package, yielding progress; the generator returns its bytes."""
     from pxr import Sdf, Usd, UsdGeom, UsdUtils
 
@@ -181,10 +180,10 @@ def iter_usdz(ctx: ExportContext) -> Iterator[tuple[float, str]]:
                 f"{root_path}/Components/{ctx.component_node(comp.name)}",
                 to_y_up(np.asarray(comp.anchor_m, dtype=np.float64)),
             )
-            data = {"component": comp.name, "description": comp.description}
+            custom = {"component": comp.name, "description": comp.description}
             if comp.part:
-                data["part"] = comp.part
-            xf.GetPrim().SetCustomData(data)
+                custom["part"] = comp.part
+            xf.GetPrim().SetCustomData(custom)
             if comp.description:
                 xf.GetPrim().SetDocumentation(comp.description)
 

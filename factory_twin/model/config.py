@@ -296,14 +296,14 @@ class _Marks:
 
     __slots__ = ("_at",)
 
-    def __init__(self, at: Any) -> None:
+    def __init__(self, at: dict[Any, tuple[int, int]] | list[tuple[int, int]]) -> None:
         self._at = at
 
     def key(self, k: Any) -> tuple[int, int]:
-        return self._at[k]  # type: ignore[no-any-return]
+        return self._at[k]
 
     def item(self, i: int) -> tuple[int, int]:
-        return self._at[i]  # type: ignore[no-any-return]
+        return self._at[i]
 
 
 class _MarkedDict(dict[Any, Any]):
@@ -576,7 +576,29 @@ def _duplicates(items: list[Any], section: str, key: str = "id") -> list[Problem
 
 
 def check_references(spec: s.PlantSpec) -> list[Problem]:
-    """Return every cross-reference problem of a schema-valid plant, as (loc, message)."""
+    """Return every cross-reference problem of a schema-valid plant, as (loc, message).
+
+    Problems come in file order of the sections: duplicate ids, bays, equipment (and
+    overlapping footprints), tool groups, routes, products and initial WIP, procedures,
+    drills.
+    """
+    types = {t.id: t for t in spec.equipment_types}
+    groups = spec.groups()
+    routes = {r.id: r for r in spec.routes}
+    out = _check_duplicates(spec)
+    out += _check_bays(spec)
+    out += _check_equipment(spec, types)
+    out += _check_tool_groups(spec, groups)
+    out += _check_routes(spec, groups, types)
+    out += _check_products(spec, routes)
+    out += _check_initial_wip(spec, routes)
+    out += _check_procedures(spec, types)
+    out += _check_drills(spec, types)
+    return out
+
+
+def _check_duplicates(spec: s.PlantSpec) -> list[Problem]:
+    """Ids that appear twice in one section."""
     out: list[Problem] = []
     out += _duplicates(spec.site.bays, "site", "id")
     out = [(("site", "bays", *loc[1:]), m) for loc, m in out]
@@ -589,18 +611,27 @@ def check_references(spec: s.PlantSpec) -> list[Problem]:
     out += _duplicates(spec.tool_groups, "tool_groups")
     out += _duplicates(spec.initial_wip, "initial_wip")
     out += _duplicates(spec.drills, "drills")
+    return out
 
+
+def _check_bays(spec: s.PlantSpec) -> list[Problem]:
+    """Bays that reach outside the floor."""
+    out: list[Problem] = []
     fw, fd = spec.site.floor_m
-    bays = {b.id: b for b in spec.site.bays}
-    types = {t.id: t for t in spec.equipment_types}
-    endpoints = {e.id for e in spec.endpoints}
     for i, b in enumerate(spec.site.bays):
         x0, y0 = b.origin_m
         if x0 < 0 or y0 < 0 or x0 + b.size_m[0] > fw + 1e-9 or y0 + b.size_m[1] > fd + 1e-9:
             out.append(
                 (("site", "bays", i, "origin_m"), f"bay {b.id!r} reaches outside the {fw} x {fd} m floor")
             )
+    return out
 
+
+def _check_equipment(spec: s.PlantSpec, types: dict[str, s.EquipmentType]) -> list[Problem]:
+    """Each tool's type, bay, place, OPC UA binding and PMs; then overlapping footprints."""
+    out: list[Problem] = []
+    bays = {b.id: b for b in spec.site.bays}
+    endpoints = {e.id for e in spec.endpoints}
     polys: list[tuple[int, Any]] = []
     for i, e in enumerate(spec.equipment):
         t = types.get(e.type)
@@ -608,62 +639,116 @@ def check_references(spec: s.PlantSpec) -> list[Problem]:
             out.append((("equipment", i, "type"), f"unknown equipment type {e.type!r}"))
         if e.bay not in bays:
             out.append((("equipment", i, "bay"), f"unknown bay {e.bay!r}"))
-        x, y = e.position_m
-        if not (0 <= x <= fw and 0 <= y <= fd):
-            out.append(
-                (("equipment", i, "position_m"), f"tool {e.id!r} at ({x}, {y}) is outside the {fw} x {fd} m floor")
-            )
-        elif e.bay in bays and not bays[e.bay].contains(x, y):
-            out.append((("equipment", i, "position_m"), f"tool {e.id!r} at ({x}, {y}) is outside its bay {e.bay!r}"))
+        out += _check_tool_place(spec, i, e, bays)
         if t is not None:
             poly = footprint_polygon(t.shape.footprint_m(), e.position_m, e.rotation_deg)
             polys.append((i, poly))
-            if e.opcua is not None:
-                if endpoints and e.opcua.endpoint not in endpoints:
-                    out.append((("equipment", i, "opcua", "endpoint"), f"unknown endpoint {e.opcua.endpoint!r}"))
-                elif not endpoints:
-                    out.append((("equipment", i, "opcua", "endpoint"), "the plant lists no 'endpoints'"))
-                names = {tg.name for tg in t.tags} | set(MACHINE_TAGS)
-                for tag in e.opcua.tags:
-                    if tag not in names:
-                        out.append(
-                            (("equipment", i, "opcua", "tags", tag), f"type {t.id!r} has no tag {tag!r} (nor is it one of {', '.join(MACHINE_TAGS)})")
-                        )
+            out += _check_tool_opcua(i, e, t, endpoints)
         for k, pm in enumerate(e.pm):
             if pm.basis == "wafers" and pm.interval < 1:
                 out.append((("equipment", i, "pm", k, "interval"), "a wafer-count PM interval must be >= 1 wafer"))
     out += _overlaps(spec, polys)
+    return out
 
-    groups = spec.groups()
+
+def _check_tool_place(
+    spec: s.PlantSpec, i: int, e: s.Equipment, bays: dict[str, s.Bay]
+) -> list[Problem]:
+    """A tool placed outside the floor, or outside its bay."""
+    fw, fd = spec.site.floor_m
+    x, y = e.position_m
+    if not (0 <= x <= fw and 0 <= y <= fd):
+        return [
+            (("equipment", i, "position_m"), f"tool {e.id!r} at ({x}, {y}) is outside the {fw} x {fd} m floor")
+        ]
+    if e.bay in bays and not bays[e.bay].contains(x, y):
+        return [(("equipment", i, "position_m"), f"tool {e.id!r} at ({x}, {y}) is outside its bay {e.bay!r}")]
+    return []
+
+
+def _check_tool_opcua(
+    i: int, e: s.Equipment, t: s.EquipmentType, endpoints: set[str]
+) -> list[Problem]:
+    """A tool's OPC UA endpoint and the tags it binds."""
+    out: list[Problem] = []
+    if e.opcua is None:
+        return out
+    if endpoints and e.opcua.endpoint not in endpoints:
+        out.append((("equipment", i, "opcua", "endpoint"), f"unknown endpoint {e.opcua.endpoint!r}"))
+    elif not endpoints:
+        out.append((("equipment", i, "opcua", "endpoint"), "the plant lists no 'endpoints'"))
+    names = {tg.name for tg in t.tags} | set(MACHINE_TAGS)
+    for tag in e.opcua.tags:
+        if tag not in names:
+            out.append(
+                (("equipment", i, "opcua", "tags", tag), f"type {t.id!r} has no tag {tag!r} (nor is it one of {', '.join(MACHINE_TAGS)})")
+            )
+    return out
+
+
+def _check_tool_groups(spec: s.PlantSpec, groups: dict[str, list[s.Equipment]]) -> list[Problem]:
+    """Tool groups no tool belongs to."""
+    out: list[Problem] = []
     for i, g in enumerate(spec.tool_groups):
         if g.id not in groups:
             out.append((("tool_groups", i, "id"), f"no equipment belongs to tool group {g.id!r}"))
+    return out
 
-    routes = {r.id: r for r in spec.routes}
+
+def _check_routes(
+    spec: s.PlantSpec, groups: dict[str, list[s.Equipment]], types: dict[str, s.EquipmentType]
+) -> list[Problem]:
+    """Every route step: its tool group, batch, rework and queue-time targets."""
+    out: list[Problem] = []
     for ri, r in enumerate(spec.routes):
         n = len(r.steps)
         for si, st in enumerate(r.steps):
-            loc = ("routes", ri, "steps", si)
-            if st.tool_group not in groups:
-                out.append(((*loc, "tool_group"), f"no equipment belongs to tool group {st.tool_group!r}"))
-            elif st.per == "batch" or st.batch is not None:
-                tools = groups[st.tool_group]
-                caps = [types[t.type].batch for t in tools if t.type in types]
-                if st.batch is not None and any(c is not None and st.batch.min_wafers > c.max_wafers for c in caps):
-                    out.append(
-                        ((*loc, "batch", "min_wafers"), f"min batch {st.batch.min_wafers} wafers exceeds the tools' capacity")
-                    )
-            if st.per == "batch" and st.batch is None:
-                out.append(((*loc, "batch"), "a step timed 'per: batch' needs 'batch' sizes"))
-            if st.rework is not None and st.rework.to_step > si + 1:
-                out.append(((*loc, "rework", "to_step"), f"rework goes to step {st.rework.to_step}, which is not before step {si + 1}"))
-            if st.queue_time_limit is not None:
-                q = st.queue_time_limit.to_step
-                if not si + 1 < q <= n:
-                    out.append(((*loc, "queue_time_limit", "to_step"), f"queue-time target step {q} must come after step {si + 1} and be <= {n}"))
+            out += _check_step(("routes", ri, "steps", si), st, si, n, groups, types)
+    return out
+
+
+def _check_step(
+    loc: tuple[Any, ...],
+    st: s.RouteStep,
+    si: int,
+    n: int,
+    groups: dict[str, list[s.Equipment]],
+    types: dict[str, s.EquipmentType],
+) -> list[Problem]:
+    """One route step (index ``si`` of ``n``) at ``loc``."""
+    out: list[Problem] = []
+    if st.tool_group not in groups:
+        out.append(((*loc, "tool_group"), f"no equipment belongs to tool group {st.tool_group!r}"))
+    elif st.per == "batch" or st.batch is not None:
+        tools = groups[st.tool_group]
+        caps = [types[t.type].batch for t in tools if t.type in types]
+        if st.batch is not None and any(c is not None and st.batch.min_wafers > c.max_wafers for c in caps):
+            out.append(
+                ((*loc, "batch", "min_wafers"), f"min batch {st.batch.min_wafers} wafers exceeds the tools' capacity")
+            )
+    if st.per == "batch" and st.batch is None:
+        out.append(((*loc, "batch"), "a step timed 'per: batch' needs 'batch' sizes"))
+    if st.rework is not None and st.rework.to_step > si + 1:
+        out.append(((*loc, "rework", "to_step"), f"rework goes to step {st.rework.to_step}, which is not before step {si + 1}"))
+    if st.queue_time_limit is not None:
+        q = st.queue_time_limit.to_step
+        if not si + 1 < q <= n:
+            out.append(((*loc, "queue_time_limit", "to_step"), f"queue-time target step {q} must come after step {si + 1} and be <= {n}"))
+    return out
+
+
+def _check_products(spec: s.PlantSpec, routes: dict[str, s.Route]) -> list[Problem]:
+    """Products whose route does not exist."""
+    out: list[Problem] = []
     for i, p in enumerate(spec.products):
         if p.route not in routes:
             out.append((("products", i, "route"), f"unknown route {p.route!r}"))
+    return out
+
+
+def _check_initial_wip(spec: s.PlantSpec, routes: dict[str, s.Route]) -> list[Problem]:
+    """WIP lots of an unknown product, or at a step their route does not have."""
+    out: list[Problem] = []
     products = {p.id: p for p in spec.products}
     for i, lot in enumerate(spec.initial_wip):
         prod = products.get(lot.product)
@@ -671,7 +756,12 @@ def check_references(spec: s.PlantSpec) -> list[Problem]:
             out.append((("initial_wip", i, "product"), f"unknown product {lot.product!r}"))
         elif prod.route in routes and lot.step > len(routes[prod.route].steps):
             out.append((("initial_wip", i, "step"), f"route {prod.route!r} has only {len(routes[prod.route].steps)} steps"))
+    return out
 
+
+def _check_procedures(spec: s.PlantSpec, types: dict[str, s.EquipmentType]) -> list[Problem]:
+    """Procedures: their equipment type, the components their steps point at, alarm codes."""
+    out: list[Problem] = []
     for i, proc in enumerate(spec.procedures):
         t = types.get(proc.equipment_type)
         if t is None:
@@ -687,7 +777,12 @@ def check_references(spec: s.PlantSpec) -> list[Problem]:
             problem = alarm_code_problem(t, code)
             if problem:
                 out.append((("procedures", i, "alarm_codes", k), problem))
+    return out
 
+
+def _check_drills(spec: s.PlantSpec, types: dict[str, s.EquipmentType]) -> list[Problem]:
+    """Drills: the tools and tags their injections and expectations name."""
+    out: list[Problem] = []
     tools = {e.id: e for e in spec.equipment}
     for i, d in enumerate(spec.drills):
         for k, inj in enumerate(d.injections):

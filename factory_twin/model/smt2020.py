@@ -752,6 +752,10 @@ def _find_tool_file(d: Path) -> Path:
 def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020Import:
     """Read an SMT2020 model directory and build a validated plant.
 
+    Each table has its own reader below, called in the order the tables depend on each
+    other: families, routes and their steps, setups, tool groups, tools and bays,
+    maintenance, orders and WIP, transport.
+
     Parameters
     ----------
     directory
@@ -774,21 +778,89 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
     if not d.is_dir():
         raise ConfigError([f"{d}: not a directory"])
     report = ImportReport(source=d.name)
-    tables: list[_Table] = []
+    tables = _Tables(d)
 
-    def table(file: str, *, required: bool = True) -> _Table | None:
-        p = d / file
-        if not p.is_file():
-            if required:
-                raise ConfigError([f"{p}: missing (every SMT2020 model has it)"])
-            return None
-        t = _Table(p)
-        tables.append(t)
+    tt, fams = _read_families(tables)
+    part_route, routes, route_tables = _read_routes(tables)
+    steps = _route_steps(routes, fams, tt.name, report)
+    group_setups = _setup_times(tables, steps, report)
+    min_run = _min_runs(tables, report)
+    group_data = _tool_groups(tt, fams, steps, group_setups, min_run, report)
+    floor = _tools_and_bays(fams, steps.batch_range)
+    pm_of, rel_of = _maintenance(tables, floor, report)
+    equipment = _equipment(floor, pm_of, rel_of)
+    bay_data = _bays(floor.bays)
+    ot, wt = _order_tables(tables)
+    t0 = _clock_zero(ot, wt, report)
+    products = _products(ot, part_route, t0, report)
+    wip = _initial_wip(wt, products, part_route, routes, t0, report) if wt is not None else []
+    transport = _transport(tables, report)
+
+    title = (
+        name or f"SMT2020 {re.sub(r'(?i)^smt2020[_ -]*', '', d.name) or d.name} (Kopp et al. 2020)"
+    )
+    data: dict[str, Any] = {
+        "schema_version": s.SCHEMA_VERSION,
+        "site": {"name": title, "floor_m": list(floor.size), "bays": bay_data},
+        # Every tool's synthetic tags are served by the app's embedded plant simulator.
+        "endpoints": [{"id": _ENDPOINT, "url": "opc.tcp://127.0.0.1:4840/factory_twin/"}],
+        "equipment_types": floor.types,
+        "tool_groups": group_data,
+        "equipment": equipment,
+        "routes": steps.routes,
+        "products": products.items,
+        "initial_wip": wip,
+        "transport": transport,
+    }
+    _count_unread(tables.opened, route_tables, report)
+    report.counts = {
+        "tool families": len(fams),
+        "tools": len(equipment),
+        "bays": len(bay_data),
+        "routes": len(steps.routes),
+        "route steps": sum(len(r["steps"]) for r in steps.routes),
+        "products": len(products.items),
+        "initial WIP lots": len(wip),
+    }
+    doc = _validate(data, d.name)
+    return Smt2020Import(document=doc, report=report, data=data)
+
+
+@dataclass
+class _Tables:
+    """The model directory's tables, in the order they were opened.
+
+    Every opened table takes part in the count of columns nobody read.
+    """
+
+    directory: Path
+    opened: list[_Table] = field(default_factory=list)
+
+    def add(self, path: Path) -> _Table:
+        """Read the table at ``path`` and remember it."""
+        t = _Table(path)
+        self.opened.append(t)
         return t
 
-    # ---- tool families
-    tt = _Table(_find_tool_file(d))
-    tables.append(tt)
+    def required(self, file: str) -> _Table:
+        """Read a table every SMT2020 model has."""
+        p = self.directory / file
+        if not p.is_file():
+            raise ConfigError([f"{p}: missing (every SMT2020 model has it)"])
+        return self.add(p)
+
+    def optional(self, file: str) -> _Table | None:
+        """Read a table if the model has it."""
+        p = self.directory / file
+        return self.add(p) if p.is_file() else None
+
+
+# ---- tool families (tool.txt.1l)
+
+
+def _read_families(tables: _Tables) -> tuple[_Table, dict[str, _Row]]:
+    """Read the tool table: family name -> its row, names and tool counts checked."""
+    tt = tables.add(_find_tool_file(tables.directory))
     tt.need(
         "STNFAM", "STNQTY", "STNGRP", "RULE", "FWLRANK", "LTIME", "LTUNITS", "ULTIME", "ULTUNITS"
     )
@@ -830,12 +902,27 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
         fams[f] = row
     if not fams:
         raise ConfigError([f"{tt.path}: no tool families"])
+    return tt, fams
 
-    # ---- parts and routes
-    pt = table("part.txt")
-    assert pt is not None
+
+# ---- parts and routes (part.txt, route_N.txt)
+
+_RouteRows = list[tuple[_Table, _Row]]
+
+
+def _read_routes(
+    tables: _Tables,
+) -> tuple[dict[str, str], dict[str, _RouteRows], list[_Table]]:
+    """Read ``part.txt`` and the route files it names.
+
+    Returns
+    -------
+    (part_route, routes, route_tables)
+        Part -> route id; route id -> its step rows in order; the route files read.
+    """
+    pt = tables.required("part.txt")
     pt.need("PART", "ROUTEFILE", "ROUTE")
-    routes: dict[str, list[tuple[_Table, _Row]]] = {}
+    routes: dict[str, _RouteRows] = {}
     part_route: dict[str, str] = {}
     for row in pt.rows:
         part, rfile, rid = row["PART"], row["ROUTEFILE"], row["ROUTE"]
@@ -844,32 +931,9 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
         part_route[part] = rid
         if rid in routes:
             continue
-        rt = table(rfile)
-        assert rt is not None
-        rt.need("ROUTE", "STEP", "STNFAM", "PDIST", "PTIME", "PTUNITS", "PTPER")
-        rows = []
-        for r in rt.rows:
-            if r["ROUTE"] != rid:
-                raise ConfigError(
-                    [
-                        rt.where(r, "ROUTE")
-                        + f": route {r['ROUTE']!r}, but part.txt names {rid!r} for this file"
-                    ]
-                )
-            rows.append((rt, r))
-        for i, (_t, r) in enumerate(rows, start=1):
-            if rt.num(r, "STEP") != i:
-                raise ConfigError(
-                    [
-                        rt.where(r, "STEP")
-                        + f": expected step {i} (steps must run 1, 2, ...), got {r['STEP']!r}"
-                    ]
-                )
-        if not rows:
-            raise ConfigError([f"{rt.path}: route {rid!r} has no steps"])
-        routes[rid] = rows
+        routes[rid] = _route_rows(tables.required(rfile), rid)
 
-    route_tables = [t for t in tables if t.name.startswith("route")]
+    route_tables = [t for t in tables.opened if t.name.startswith("route")]
     for rt in route_tables:
         rt.optional(
             "PTIME2",
@@ -896,582 +960,390 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
             "CQT",
             "CQTUNITS",
         )
+    return part_route, routes, route_tables
 
-    # ---- setups
-    group_setups: dict[str, dict[tuple[str | None, str], dict[str, Any]]] = defaultdict(dict)
-    setup_users: dict[str, set[str]] = defaultdict(set)  # setup -> families whose steps need it
-    step_setup_time: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
 
-    # ---- route steps
-    route_data: list[dict[str, Any]] = []
-    steps_on: Counter[str] = Counter()
-    batch_range: dict[str, tuple[int, int]] = {}
+def _route_rows(rt: _Table, rid: str) -> _RouteRows:
+    """Return the step rows of route ``rid``, checked to be that route's steps 1, 2, ..."""
+    rt.need("ROUTE", "STEP", "STNFAM", "PDIST", "PTIME", "PTUNITS", "PTPER")
+    rows = []
+    for r in rt.rows:
+        if r["ROUTE"] != rid:
+            raise ConfigError(
+                [
+                    rt.where(r, "ROUTE")
+                    + f": route {r['ROUTE']!r}, but part.txt names {rid!r} for this file"
+                ]
+            )
+        rows.append((rt, r))
+    for i, (_t, r) in enumerate(rows, start=1):
+        if rt.num(r, "STEP") != i:
+            raise ConfigError(
+                [
+                    rt.where(r, "STEP")
+                    + f": expected step {i} (steps must run 1, 2, ...), got {r['STEP']!r}"
+                ]
+            )
+    if not rows:
+        raise ConfigError([f"{rt.path}: route {rid!r} has no steps"])
+    return rows
+
+
+# ---- route steps
+
+
+@dataclass
+class _Steps:
+    """The routes' steps, and what they tell the tool groups."""
+
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    steps_on: Counter[str] = field(default_factory=Counter)  # family -> steps it serves
+    batch_range: dict[str, tuple[int, int]] = field(default_factory=dict)  # widest, wafers
+    setup_users: defaultdict[str, set[str]] = field(
+        default_factory=lambda: defaultdict(set)
+    )  # setup -> families whose steps need it
+    setup_time: dict[tuple[str, str], tuple[dict[str, Any], str]] = field(
+        default_factory=dict
+    )  # (family, setup) -> (time from a step's STIME, where)
+
+
+def _route_steps(
+    routes: dict[str, _RouteRows], fams: dict[str, _Row], tool_file: str, report: ImportReport
+) -> _Steps:
+    """Convert every route's step rows into plant steps."""
+    acc = _Steps()
     for rid, rows in routes.items():
-        steps = []
         n = len(rows)
-        for t, r in rows:
-            fam = r["STNFAM"]
-            if fam not in fams:
-                raise ConfigError(
-                    [t.where(r, "STNFAM") + f": unknown tool family {fam!r} (not in {tt.name})"]
-                )
-            steps_on[fam] += 1
-            unit = t.unit(r, "PTUNITS")
-            st: dict[str, Any] = {"tool_group": fam}
-            if r.get("DESC"):
-                st["name"] = r["DESC"]
-            st["process_time"] = t.dist(
-                r, "PDIST", "PTIME", "PTIME2" if "PTIME2" in t.header else None, unit
-            )
-            per = {"per_piece": "wafer", "per_lot": "lot", "per_batch": "batch"}.get(
-                r["PTPER"].lower()
-            )
-            if per is None:
-                raise ConfigError(
-                    [
-                        t.where(r, "PTPER")
-                        + f": unknown PTPER {r['PTPER']!r} (per_piece, per_lot, per_batch)"
-                    ]
-                )
-            st["per"] = per
-            if r.get("BATCHMN") or r.get("BATCHMX"):
-                bmin = int(t.num(r, "BATCHMN", default=1))
-                bmax = int(t.num(r, "BATCHMX", default=bmin))
-                if bmax < bmin or bmin < 1:
-                    raise ConfigError(
-                        [
-                            t.where(r, "BATCHMX")
-                            + f": batch {bmin}..{bmax} wafers is not a valid range"
-                        ]
-                    )
-                st["batch"] = {"min_wafers": bmin, "max_wafers": bmax}
-                lo, hi = batch_range.get(fam, (bmin, bmax))
-                batch_range[fam] = (min(lo, bmin), max(hi, bmax))
-            elif per == "batch":
-                raise ConfigError(
-                    [t.where(r, "BATCHMN") + ": a per_batch step needs BATCHMN/BATCHMX"]
-                )
-            if r.get("SETUP"):
-                su = r["SETUP"]
-                st["setup"] = su
-                setup_users[su].add(fam)
-                when = r.get("WHEN", "").lower()
-                if when not in ("", "need"):
-                    report.add(
-                        f"route WHEN={when}: setup on every visit, not only when the tool's setup differs (steps)"
-                    )
-                if r.get("STIME"):
-                    time = (
-                        t.dist(
-                            r,
-                            "SDIST",
-                            "STIME",
-                            "STIME2" if "STIME2" in t.header else None,
-                            t.unit(r, "STUNITS"),
-                        )
-                        if r.get("SDIST")
-                        else {"dist": "constant", "value": _r(t.seconds(r, "STIME", "STUNITS"))}
-                    )
-                    key = (fam, su)
-                    if key in step_setup_time and step_setup_time[key][0] != time:
-                        report.add(
-                            "route STIME: different setup times for one setup on one family (steps; first kept)"
-                        )
-                    else:
-                        step_setup_time[key] = (time, t.where(r, "STIME"))
-            if r.get("SVESTN", "").lower() == "yes" or r.get("FORSTEP"):
-                report.add(
-                    "route SVESTN/FORSTEP: a later step must run on the tool this step used (steps)"
-                )
-            if r.get("PartInterval"):
-                st["wafer_interval_s"] = _r(t.seconds(r, "PartInterval", "PartIntUnits"))
-            if r.get("BatchInterval"):
-                st["batch_interval_s"] = _r(t.seconds(r, "BatchInterval", "BatchIntUnits"))
-            if r.get("RWKSTEP") or r.get("REWORK"):
-                to = int(t.num(r, "RWKSTEP"))
-                pct = t.num(r, "REWORK")
-                if not 0 <= pct <= 100:
-                    raise ConfigError(
-                        [t.where(r, "REWORK") + f": rework percentage {pct:g} is not in 0..100"]
-                    )
-                if not 1 <= to < int(r["STEP"]):
-                    raise ConfigError(
-                        [
-                            t.where(r, "RWKSTEP")
-                            + f": rework step {to} must come before step {r['STEP']}"
-                        ]
-                    )
-                if pct > 0:
-                    st["rework"] = {"to_step": to, "probability": _r(pct / 100)}
-                kind = r.get("RWKTYPE", "lot").lower() or "lot"
-                if kind != "lot":
-                    report.add(f"route RWKTYPE={kind}: rework of part of a lot (steps)")
-            if r.get("StepPercent"):
-                pct = t.num(r, "StepPercent")
-                if not 0 < pct <= 100:
-                    raise ConfigError(
-                        [
-                            t.where(r, "StepPercent")
-                            + f": sampling percentage {pct:g} is not in (0, 100]"
-                        ]
-                    )
-                if pct < 100:
-                    st["sample_pct"] = _r(pct)
-            if r.get("STEP_CQT") or r.get("CQT"):
-                to = int(t.num(r, "STEP_CQT"))
-                if not int(r["STEP"]) < to <= n:
-                    raise ConfigError(
-                        [
-                            t.where(r, "STEP_CQT")
-                            + f": queue-time target step {to} must come after step {r['STEP']} and be <= {n}"
-                        ]
-                    )
-                st["queue_time_limit"] = {
-                    "to_step": to,
-                    "limit_s": _r(t.seconds(r, "CQT", "CQTUNITS")),
-                }
-            steps.append(st)
-        route_data.append({"id": rid, "steps": steps})
+        steps = [_step(t, r, n, fams, tool_file, acc, report) for t, r in rows]
+        acc.routes.append({"id": rid, "steps": steps})
+    return acc
 
-    # ---- setup times: route STIME (from any setup) and setup.txt (sequence dependent)
-    for (fam, su), (time, _where) in step_setup_time.items():
+
+def _step(
+    t: _Table,
+    r: _Row,
+    n: int,
+    fams: dict[str, _Row],
+    tool_file: str,
+    acc: _Steps,
+    report: ImportReport,
+) -> dict[str, Any]:
+    """Convert one step row of a route of ``n`` steps."""
+    fam = r["STNFAM"]
+    if fam not in fams:
+        raise ConfigError(
+            [t.where(r, "STNFAM") + f": unknown tool family {fam!r} (not in {tool_file})"]
+        )
+    acc.steps_on[fam] += 1
+    unit = t.unit(r, "PTUNITS")
+    st: dict[str, Any] = {"tool_group": fam}
+    if r.get("DESC"):
+        st["name"] = r["DESC"]
+    st["process_time"] = t.dist(
+        r, "PDIST", "PTIME", "PTIME2" if "PTIME2" in t.header else None, unit
+    )
+    per = {"per_piece": "wafer", "per_lot": "lot", "per_batch": "batch"}.get(r["PTPER"].lower())
+    if per is None:
+        raise ConfigError(
+            [
+                t.where(r, "PTPER")
+                + f": unknown PTPER {r['PTPER']!r} (per_piece, per_lot, per_batch)"
+            ]
+        )
+    st["per"] = per
+    _step_batch(t, r, st, acc)
+    if r.get("SETUP"):
+        _step_setup(t, r, st, acc, report)
+    if r.get("SVESTN", "").lower() == "yes" or r.get("FORSTEP"):
+        report.add(
+            "route SVESTN/FORSTEP: a later step must run on the tool this step used (steps)"
+        )
+    if r.get("PartInterval"):
+        st["wafer_interval_s"] = _r(t.seconds(r, "PartInterval", "PartIntUnits"))
+    if r.get("BatchInterval"):
+        st["batch_interval_s"] = _r(t.seconds(r, "BatchInterval", "BatchIntUnits"))
+    if r.get("RWKSTEP") or r.get("REWORK"):
+        _step_rework(t, r, st, report)
+    if r.get("StepPercent"):
+        _step_sampling(t, r, st)
+    if r.get("STEP_CQT") or r.get("CQT"):
+        _step_queue_time(t, r, n, st)
+    return st
+
+
+def _step_batch(t: _Table, r: _Row, st: dict[str, Any], acc: _Steps) -> None:
+    """Add the step's batch (BATCHMN/BATCHMX) and widen its family's batch range."""
+    fam = st["tool_group"]
+    if r.get("BATCHMN") or r.get("BATCHMX"):
+        bmin = int(t.num(r, "BATCHMN", default=1))
+        bmax = int(t.num(r, "BATCHMX", default=bmin))
+        if bmax < bmin or bmin < 1:
+            raise ConfigError(
+                [t.where(r, "BATCHMX") + f": batch {bmin}..{bmax} wafers is not a valid range"]
+            )
+        st["batch"] = {"min_wafers": bmin, "max_wafers": bmax}
+        lo, hi = acc.batch_range.get(fam, (bmin, bmax))
+        acc.batch_range[fam] = (min(lo, bmin), max(hi, bmax))
+    elif st["per"] == "batch":
+        raise ConfigError([t.where(r, "BATCHMN") + ": a per_batch step needs BATCHMN/BATCHMX"])
+
+
+def _step_setup(t: _Table, r: _Row, st: dict[str, Any], acc: _Steps, report: ImportReport) -> None:
+    """Add the step's setup (SETUP, WHEN) and remember its setup time (STIME)."""
+    fam = st["tool_group"]
+    su = r["SETUP"]
+    st["setup"] = su
+    acc.setup_users[su].add(fam)
+    when = r.get("WHEN", "").lower()
+    if when not in ("", "need"):
+        report.add(
+            f"route WHEN={when}: setup on every visit, not only when the tool's setup differs (steps)"
+        )
+    if not r.get("STIME"):
+        return
+    time = (
+        t.dist(
+            r,
+            "SDIST",
+            "STIME",
+            "STIME2" if "STIME2" in t.header else None,
+            t.unit(r, "STUNITS"),
+        )
+        if r.get("SDIST")
+        else {"dist": "constant", "value": _r(t.seconds(r, "STIME", "STUNITS"))}
+    )
+    key = (fam, su)
+    if key in acc.setup_time and acc.setup_time[key][0] != time:
+        report.add(
+            "route STIME: different setup times for one setup on one family (steps; first kept)"
+        )
+    else:
+        acc.setup_time[key] = (time, t.where(r, "STIME"))
+
+
+def _step_rework(t: _Table, r: _Row, st: dict[str, Any], report: ImportReport) -> None:
+    """Add the step's rework (RWKSTEP, REWORK percent, RWKTYPE)."""
+    to = int(t.num(r, "RWKSTEP"))
+    pct = t.num(r, "REWORK")
+    if not 0 <= pct <= 100:
+        raise ConfigError([t.where(r, "REWORK") + f": rework percentage {pct:g} is not in 0..100"])
+    if not 1 <= to < int(r["STEP"]):
+        raise ConfigError(
+            [t.where(r, "RWKSTEP") + f": rework step {to} must come before step {r['STEP']}"]
+        )
+    if pct > 0:
+        st["rework"] = {"to_step": to, "probability": _r(pct / 100)}
+    kind = r.get("RWKTYPE", "lot").lower() or "lot"
+    if kind != "lot":
+        report.add(f"route RWKTYPE={kind}: rework of part of a lot (steps)")
+
+
+def _step_sampling(t: _Table, r: _Row, st: dict[str, Any]) -> None:
+    """Add the step's sampling percentage (StepPercent), unless every lot runs it."""
+    pct = t.num(r, "StepPercent")
+    if not 0 < pct <= 100:
+        raise ConfigError(
+            [t.where(r, "StepPercent") + f": sampling percentage {pct:g} is not in (0, 100]"]
+        )
+    if pct < 100:
+        st["sample_pct"] = _r(pct)
+
+
+def _step_queue_time(t: _Table, r: _Row, n: int, st: dict[str, Any]) -> None:
+    """Add the step's critical queue time (STEP_CQT, CQT) to a later step."""
+    to = int(t.num(r, "STEP_CQT"))
+    if not int(r["STEP"]) < to <= n:
+        raise ConfigError(
+            [
+                t.where(r, "STEP_CQT")
+                + f": queue-time target step {to} must come after step {r['STEP']} and be <= {n}"
+            ]
+        )
+    st["queue_time_limit"] = {
+        "to_step": to,
+        "limit_s": _r(t.seconds(r, "CQT", "CQTUNITS")),
+    }
+
+
+# ---- setups (route STIME, setup.txt, setupgrp.txt)
+
+_GroupSetups = defaultdict[str, dict[tuple[str | None, str], dict[str, Any]]]
+
+
+def _setup_times(tables: _Tables, acc: _Steps, report: ImportReport) -> _GroupSetups:
+    """Return each family's setup changes: route STIME (from any setup), then ``setup.txt``.
+
+    ``setup.txt`` times are sequence dependent (current -> new setup); a change from any
+    setup that a route's STIME already times keeps the route's time.
+    """
+    group_setups: _GroupSetups = defaultdict(dict)
+    for (fam, su), (time, _where) in acc.setup_time.items():
         group_setups[fam][(None, su)] = {"to_setup": su, "time": time}
-    sut = table("setup.txt", required=False)
+    sut = tables.optional("setup.txt")
     if sut is not None:
         sut.need("CURSETUP", "NEWSETUP", "STIME", "STUNITS")
         sut.optional("SDIST", "STIME2")
         for row in sut.rows:
-            frm, new_su = row["CURSETUP"] or None, row["NEWSETUP"]
-            if not new_su:
-                raise ConfigError([sut.where(row, "NEWSETUP") + ": empty setup name"])
-            if row.get("SDIST"):
-                time = sut.dist(
-                    row,
-                    "SDIST",
-                    "STIME",
-                    "STIME2" if "STIME2" in sut.header else None,
-                    sut.unit(row, "STUNITS"),
-                )
-            else:
-                time = {"dist": "constant", "value": _r(sut.seconds(row, "STIME", "STUNITS"))}
-            users = setup_users.get(new_su, set())
-            if not users:
-                report.add("setup.txt: changes to a setup no route step needs (rows)")
-                continue
-            for fam in sorted(users):
-                change_key = (frm, new_su)
-                if change_key in group_setups[fam] and frm is None:
-                    report.add(
-                        "setup.txt: change also timed by the route's STIME (rows; route kept)"
-                    )
-                    continue
-                entry: dict[str, Any] = {"from_setup": frm} if frm else {}
-                entry.update({"to_setup": new_su, "time": time})
-                group_setups[fam][change_key] = entry
+            _setup_change(sut, row, acc.setup_users, group_setups, report)
+    return group_setups
 
+
+def _setup_change(
+    sut: _Table,
+    row: _Row,
+    setup_users: dict[str, set[str]],
+    group_setups: _GroupSetups,
+    report: ImportReport,
+) -> None:
+    """Add one ``setup.txt`` row to every family whose steps need its new setup."""
+    frm, new_su = row["CURSETUP"] or None, row["NEWSETUP"]
+    if not new_su:
+        raise ConfigError([sut.where(row, "NEWSETUP") + ": empty setup name"])
+    if row.get("SDIST"):
+        time = sut.dist(
+            row,
+            "SDIST",
+            "STIME",
+            "STIME2" if "STIME2" in sut.header else None,
+            sut.unit(row, "STUNITS"),
+        )
+    else:
+        time = {"dist": "constant", "value": _r(sut.seconds(row, "STIME", "STUNITS"))}
+    users = setup_users.get(new_su, set())
+    if not users:
+        report.add("setup.txt: changes to a setup no route step needs (rows)")
+        return
+    for fam in sorted(users):
+        change_key = (frm, new_su)
+        if change_key in group_setups[fam] and frm is None:
+            report.add("setup.txt: change also timed by the route's STIME (rows; route kept)")
+            continue
+        entry: dict[str, Any] = {"from_setup": frm} if frm else {}
+        entry.update({"to_setup": new_su, "time": time})
+        group_setups[fam][change_key] = entry
+
+
+def _min_runs(tables: _Tables, report: ImportReport) -> dict[str, int]:
+    """Read ``setupgrp.txt``: setup group -> its minimum run in lots (the smallest MINRUN)."""
     min_run: dict[str, int] = {}
-    sgt = table("setupgrp.txt", required=False)
-    if sgt is not None:
-        sgt.need("SETUPGRP", "SETUP", "MINRUN")
-        current = ""
-        runs: dict[str, list[int]] = defaultdict(list)
-        for row in sgt.rows:
-            current = row["SETUPGRP"] or current  # a blank group continues the one above
-            if not current:
-                raise ConfigError(
-                    [sgt.where(row, "SETUPGRP") + ": no setup group named above this row"]
-                )
-            if row.get("MINRUN"):
-                runs[current].append(int(sgt.num(row, "MINRUN")))
-        for grp, vals in runs.items():
-            min_run[grp] = max(1, min(vals))
-            if len(set(vals)) > 1:
-                report.add(
-                    "setupgrp.txt MINRUN: different minimum runs per setup in one group (groups; smallest kept)"
-                )
-
-    # ---- tool groups (dispatch, load/unload, setups, min runs)
-    group_data: list[dict[str, Any]] = []
-    for fam, row in fams.items():
-        ranks = [x.strip() for x in row["FWLRANK"].split(";") if x.strip()]
-        rule = row["RULE"]
-        has_setups = bool(group_setups.get(fam)) or any(fam in u for u in setup_users.values())
-        g: dict[str, Any] = {
-            "id": fam,
-            "dispatch": _dispatch(fam, rule, ranks, has_setups, report),
-        }
-        if group_setups.get(fam):
-            g["setups"] = list(group_setups[fam].values())
-        sgrp = row.get("SETUPGRP", "")
-        if sgrp:
-            if sgrp not in min_run:
-                raise ConfigError(
-                    [tt.where(row, "SETUPGRP") + f": setup group {sgrp!r} is not in setupgrp.txt"]
-                )
-            if min_run[sgrp] > 1:
-                g["min_run_lots"] = min_run[sgrp]
-        load, unload = (
-            tt.seconds(row, "LTIME", "LTUNITS", default=0.0),
-            tt.seconds(row, "ULTIME", "ULTUNITS", default=0.0),
-        )
-        if load:
-            g["load_s"] = _r(load)
-        if unload:
-            g["unload_s"] = _r(unload)
-        if row.get("STNCAP"):
-            cap = tt.num(row, "STNCAP")
-            if cap != int(cap) or not 1 <= cap <= 16:
-                raise ConfigError(
-                    [tt.where(row, "STNCAP") + f": {row['STNCAP']!r} is not a lot count 1-16"]
-                )
-            if cap > 1:
-                g["cascade_lots"] = int(cap)
-        group_data.append(g)
-        if row.get("WAKERESRANK"):
-            report.add(
-                f"tool WAKERESRANK {row['WAKERESRANK']}: choice among idle tools (families)"
-            )
-        # Steps get no recipe, so only lots at the same route step share a batch.
-        if row.get("BATCHCRITF") and row["BATCHCRITF"].lower() != "crit_sameroutestep":
-            report.add(
-                f"tool BATCHCRITF {row['BATCHCRITF']}: which lots may share a batch (families)"
-            )
-        if row.get("BATCHPER") and row["BATCHPER"].lower() not in ("piece", "pieces", "wafer"):
+    sgt = tables.optional("setupgrp.txt")
+    if sgt is None:
+        return min_run
+    sgt.need("SETUPGRP", "SETUP", "MINRUN")
+    current = ""
+    runs: dict[str, list[int]] = defaultdict(list)
+    for row in sgt.rows:
+        current = row["SETUPGRP"] or current  # a blank group continues the one above
+        if not current:
             raise ConfigError(
-                [
-                    tt.where(row, "BATCHPER")
-                    + f": batch sizes per {row['BATCHPER']!r} are not supported (piece)"
-                ]
+                [sgt.where(row, "SETUPGRP") + ": no setup group named above this row"]
             )
-        if row.get("STNFAMSTEP_ACTLIST"):
+        if row.get("MINRUN"):
+            runs[current].append(int(sgt.num(row, "MINRUN")))
+    for grp, vals in runs.items():
+        min_run[grp] = max(1, min(vals))
+        if len(set(vals)) > 1:
             report.add(
-                f"tool STNFAMSTEP_ACTLIST {row['STNFAMSTEP_ACTLIST']}: AutoSched activity list (families)"
+                "setupgrp.txt MINRUN: different minimum runs per setup in one group (groups; smallest kept)"
             )
-        if row.get("PRERULERWL") and row["PRERULERWL"].lower() != "no":
-            report.add(f"tool PRERULERWL {row['PRERULERWL']}: pre-rule workload check (families)")
-        loc = row.get("STNFAMLOC", "")
-        if loc and loc.lower() != "fab":
-            report.add(
-                f"tool STNFAMLOC {loc}: no from-to time for this location, the fab's transport time applies (route steps)",
-                steps_on[fam],
-            )
-        if row.get("STN") and row["STN"] != fam:
-            report.add(
-                "tool STN: station name differing from its family, tools are named <family>_<n> (families)"
-            )
+    return min_run
 
-    # ---- equipment types, bays, tools
-    area_of = {f: row["STNGRP"] or "Fab" for f, row in fams.items()}
-    type_data: list[dict[str, Any]] = []
-    areas: dict[str, list[tuple[str, _Template, tuple[float, float, float, float]]]] = {}
-    tool_ids: dict[str, list[str]] = {}
+
+# ---- tool groups (dispatch, load/unload, setups, min runs)
+
+
+def _tool_groups(
+    tt: _Table,
+    fams: dict[str, _Row],
+    acc: _Steps,
+    group_setups: _GroupSetups,
+    min_run: dict[str, int],
+    report: ImportReport,
+) -> list[dict[str, Any]]:
+    """Return one tool group per family, reporting the family columns the plant cannot express."""
+    out = []
     for fam, row in fams.items():
-        tkey = _template_key(fam, area_of[fam], row.get("STNFAMLOC", ""))
-        tpl = _TEMPLATES[tkey]
-        title = f"{tkey.replace('_', ' ')} ({area_of[fam]} family {fam})"
-        type_data.append(_type_dict(fam, tpl, batch_range.get(fam), title))
-        ext = _extent(tpl)
-        ids = [f"{fam}_{k}" for k in range(1, int(float(row["STNQTY"])) + 1)]
-        tool_ids[fam] = ids
-        areas.setdefault(area_of[fam], []).extend((tid, tpl, ext) for tid in ids)
-    bays, positions, floor = _layout(areas)
+        out.append(_tool_group(tt, fam, row, acc, group_setups, min_run, report))
+        _family_features(tt, fam, row, acc.steps_on[fam], report)
+    return out
 
-    # ---- maintenance: calendars attached to families, areas or tools
-    pm_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    rel_of: dict[str, dict[str, Any]] = {}
-    pmc = table("pmcal.txt", required=False)
-    dnc = table("downcal.txt", required=False)
-    att = table("attach.txt", required=False)
-    pm_cals: dict[str, tuple[_Row, str]] = {}
-    down_cals: dict[str, _Row] = {}
-    if pmc is not None:
-        pmc.need("PMCALNAME", "PMCALTYPE", "MTBPM", "MTBPMUNITS", "MTTRDIST", "MTTR", "MTTRUNITS")
-        pmc.optional("MTTR2")
-        for row in pmc.rows:
-            kind = row["PMCALTYPE"].lower()
-            if kind not in ("mtbpm_by_cal", "mtbpm_by_pieces"):
-                raise ConfigError(
-                    [
-                        pmc.where(row, "PMCALTYPE")
-                        + f": unknown PM type {row['PMCALTYPE']!r} (mtbpm_by_cal, mtbpm_by_pieces)"
-                    ]
-                )
-            pm_cals[row["PMCALNAME"]] = (row, kind)
-    if dnc is not None:
-        dnc.need(
-            "DOWNCALNAME",
-            "DOWNCALTYPE",
-            "MTTFDIST",
-            "MTTF",
-            "MTTFUNITS",
-            "MTTRDIST",
-            "MTTR",
-            "MTTRUNITS",
-        )
-        dnc.optional("MTTF2", "MTTR2")
-        for row in dnc.rows:
-            if row["DOWNCALTYPE"].lower() not in ("mttf_by_cal", "mttf_by_busy"):
-                raise ConfigError(
-                    [
-                        dnc.where(row, "DOWNCALTYPE")
-                        + f": unknown failure type {row['DOWNCALTYPE']!r} (mttf_by_cal, mttf_by_busy)"
-                    ]
-                )
-            down_cals[row["DOWNCALNAME"]] = row
-    all_tools = {tid for ids in tool_ids.values() for tid in ids}
-    if att is not None:
-        att.need("CALNAME", "CALTYPE", "RESTYPE", "RESNAME")
-        att.optional("FOADIST", "FOA", "FOAUNITS")
-        for row in att.rows:
-            rtype, rname = row["RESTYPE"].lower(), row["RESNAME"]
-            if rtype == "stnfam":
-                targets = tool_ids.get(rname)
-            elif rtype == "stngrp":
-                targets = [
-                    tid for f, ids in tool_ids.items() if area_of[f] == rname for tid in ids
-                ] or None
-            elif rtype == "stn":
-                targets = [rname] if rname in all_tools else None
-            else:
-                raise ConfigError(
-                    [
-                        att.where(row, "RESTYPE")
-                        + f": unknown resource type {row['RESTYPE']!r} (stnfam, stngrp, stn)"
-                    ]
-                )
-            if not targets:
-                raise ConfigError([att.where(row, "RESNAME") + f": no tools in {rtype} {rname!r}"])
-            cal, ctype = row["CALNAME"], row["CALTYPE"].lower()
-            if ctype == "pm":
-                if cal not in pm_cals:
-                    raise ConfigError(
-                        [att.where(row, "CALNAME") + f": PM calendar {cal!r} is not in pmcal.txt"]
-                    )
-                _attach_pm(att, row, pm_cals[cal], targets, pm_of, pmc)
-            elif ctype == "down":
-                if cal not in down_cals:
-                    raise ConfigError(
-                        [
-                            att.where(row, "CALNAME")
-                            + f": failure calendar {cal!r} is not in downcal.txt"
-                        ]
-                    )
-                _attach_down(att, row, down_cals[cal], targets, rel_of, dnc, report)
-            else:
-                raise ConfigError(
-                    [
-                        att.where(row, "CALTYPE")
-                        + f": unknown calendar type {row['CALTYPE']!r} (pm, down)"
-                    ]
-                )
 
-    equipment: list[dict[str, Any]] = []
-    for fam, ids in tool_ids.items():
-        for tid in ids:
-            e: dict[str, Any] = {
-                "id": tid,
-                "type": fam,
-                "group": fam,
-                "bay": _bay_id(area_of[fam]),
-                "position_m": list(positions[tid]),
-                "opcua": {"endpoint": _ENDPOINT},
-            }
-            if tid in rel_of:
-                e["reliability"] = rel_of[tid]
-            if pm_of.get(tid):
-                e["pm"] = pm_of[tid]
-            equipment.append(e)
-
-    bay_data = []
-    for area, (x0, y0, w, dd) in sorted(bays.items(), key=lambda kv: (kv[1][1], kv[1][0])):
-        kind, colour, _tpl = _AREAS.get(area.lower(), (s.AreaKind.OTHER, "#8a8f98", ""))
-        if area.lower().startswith("delay"):
-            kind, colour = s.AreaKind.STOCKER, "#8a8f98"
-        bay_data.append(
-            {
-                "id": _bay_id(area),
-                "name": area.replace("_", " "),
-                "kind": kind.value,
-                "origin_m": [x0, y0],
-                "size_m": [w, dd],
-                "color": colour,
-            }
-        )
-
-    # ---- orders, products, WIP
-    ot = table("order.txt")
-    assert ot is not None
-    ot.need("LOT", "PART", "PRIOR", "PIECES", "START", "RDIST", "REPEAT", "RUNITS")
-    ot.optional("DUE", "LOTSPERRPT", "RPT#", "HOTLOT")
-    wt = table("WIP.txt", required=False)
-    if wt is not None:
-        wt.need("LOT", "PART", "PRIOR", "PIECES", "START", "CURSTEP")
-        wt.optional("DUE", "HOTLOT")
-    starts = [ot.date(r, "START") for r in ot.rows] + (
-        [wt.date(r, "START") for r in wt.rows] if wt else []
-    )
-    if not starts:
-        raise ConfigError([f"{ot.path}: no orders"])
-    t0 = min(starts)
-    report.clock_zero = t0.strftime("%Y-%m-%d %H:%M:%S")
-    products: list[dict[str, Any]] = []
-    by_class: dict[tuple[str, int], str] = {}
-    regular: dict[str, str] = {}
-    used_ids: set[str] = set()
-    for row in ot.rows:
-        part = row["PART"]
-        if part not in part_route:
-            raise ConfigError([ot.where(row, "PART") + f": part {part!r} is not in part.txt"])
-        suffix = _class_suffix(row["LOT"])
-        pid = f"{part}_{suffix}" if suffix else part
-        base, k = pid, 2
-        while pid in used_ids:
-            pid, k = f"{base}_{k}", k + 1
-        used_ids.add(pid)
-        prior = int(ot.num(row, "PRIOR"))
-        start = ot.date(row, "START")
-        rel: dict[str, Any] = {
-            "mode": "rate",
-            "interarrival": ot.dist(row, "RDIST", "REPEAT", None, ot.unit(row, "RUNITS")),
-        }
-        if rel["interarrival"].get("dist") == "constant":
-            rel["interarrival"] = rel["interarrival"]["value"]
-        lots_per = int(ot.num(row, "LOTSPERRPT", default=1))
-        if lots_per > 1:
-            rel["lots_per_release"] = lots_per
-        if start > t0:
-            rel["start_s"] = _r((start - t0).total_seconds())
-        p: dict[str, Any] = {
-            "id": pid,
-            "route": part_route[part],
-            "wafers_per_lot": int(ot.num(row, "PIECES")),
-            "priority": prior,
-        }
-        if row.get("DUE"):
-            due = (ot.date(row, "DUE") - start).total_seconds()
-            if due > 0:
-                p["due_after_s"] = _r(due)
-            else:
-                report.add("order DUE at or before START: no due date (orders)")
-        p["release"] = rel
-        products.append(p)
-        by_class.setdefault((part, prior), pid)
-        if not suffix:
-            regular.setdefault(part, pid)
-        if row.get("RPT#"):
-            report.add(
-                "order RPT#: cap on the number of releases, the plant releases without end (orders)"
-            )
-        if row.get("HOTLOT", "").lower() == "yes":
-            report.add("HOTLOT=yes: a super hot lot reserves its next tool (lots)")
-    wip: list[dict[str, Any]] = []
-    if wt is not None:
-        prod_by_id = {p["id"]: p for p in products}
-        seen: dict[str, int] = {}
-        for row in wt.rows:
-            lot, part = row["LOT"], row["PART"]
-            if lot in seen:
-                raise ConfigError(
-                    [
-                        wt.where(row, "LOT")
-                        + f": lot {lot!r} listed twice (first on line {seen[lot]})"
-                    ]
-                )
-            seen[lot] = row.line
-            if part not in part_route:
-                raise ConfigError([wt.where(row, "PART") + f": part {part!r} is not in part.txt"])
-            prior = int(wt.num(row, "PRIOR"))
-            lot_pid: str | None = (
-                by_class.get((part, prior))
-                or regular.get(part)
-                or next((p["id"] for p in products if p["route"] == part_route[part]), None)
-            )
-            if lot_pid is None:
-                raise ConfigError(
-                    [
-                        wt.where(row, "PART")
-                        + f": no order releases part {part!r}, so its lots have no product"
-                    ]
-                )
-            prod = prod_by_id[lot_pid]
-            step = int(wt.num(row, "CURSTEP"))
-            nsteps = len(routes[part_route[part]])
-            if not 1 <= step <= nsteps:
-                raise ConfigError(
-                    [
-                        wt.where(row, "CURSTEP")
-                        + f": step {step} is not in route {part_route[part]!r} (1..{nsteps})"
-                    ]
-                )
-            lotd: dict[str, Any] = {"id": lot, "product": lot_pid, "step": step}
-            wafers = int(wt.num(row, "PIECES"))
-            if wafers != prod["wafers_per_lot"]:
-                lotd["wafers"] = wafers
-            if prior != prod["priority"]:
-                lotd["priority"] = prior
-            if row.get("DUE"):
-                lotd["due_s"] = _r((wt.date(row, "DUE") - t0).total_seconds())
-            if wt.date(row, "START") != t0:
-                report.add("WIP START before the plant clock's zero: the lot's age (lots)")
-            if row.get("HOTLOT", "").lower() == "yes":
-                report.add("HOTLOT=yes: a super hot lot reserves its next tool (lots)")
-            wip.append(lotd)
-
-    # ---- transport
-    transport: dict[str, Any] = {"kind": "ohs"}
-    ft = table("fromto.txt", required=False)
-    if ft is not None:
-        ft.need("FROMLOC", "TOLOC", "DDIST", "DTIME", "DUNITS")
-        ft.optional("DTIME2")
-        if ft.rows:
-            row = ft.rows[0]
-            transport["fixed_time"] = ft.dist(
-                row,
-                "DDIST",
-                "DTIME",
-                "DTIME2" if "DTIME2" in ft.header else None,
-                ft.unit(row, "DUNITS"),
-            )
-            if len(ft.rows) > 1:
-                report.add(
-                    "fromto.txt: transport times of further location pairs, the first applies everywhere (rows)",
-                    len(ft.rows) - 1,
-                )
-
-    title = (
-        name or f"SMT2020 {re.sub(r'(?i)^smt2020[_ -]*', '', d.name) or d.name} (Kopp et al. 2020)"
-    )
-    data: dict[str, Any] = {
-        "schema_version": s.SCHEMA_VERSION,
-        "site": {"name": title, "floor_m": list(floor), "bays": bay_data},
-        # Every tool's synthetic tags are served by the app's embedded plant simulator.
-        "endpoints": [{"id": _ENDPOINT, "url": "opc.tcp://127.0.0.1:4840/factory_twin/"}],
-        "equipment_types": type_data,
-        "tool_groups": group_data,
-        "equipment": equipment,
-        "routes": route_data,
-        "products": products,
-        "initial_wip": wip,
-        "transport": transport,
+def _tool_group(
+    tt: _Table,
+    fam: str,
+    row: _Row,
+    acc: _Steps,
+    group_setups: _GroupSetups,
+    min_run: dict[str, int],
+    report: ImportReport,
+) -> dict[str, Any]:
+    """Return the tool group of one family: dispatch, setups, min run, load/unload, cascade."""
+    ranks = [x.strip() for x in row["FWLRANK"].split(";") if x.strip()]
+    rule = row["RULE"]
+    has_setups = bool(group_setups.get(fam)) or any(fam in u for u in acc.setup_users.values())
+    g: dict[str, Any] = {
+        "id": fam,
+        "dispatch": _dispatch(fam, rule, ranks, has_setups, report),
     }
+    if group_setups.get(fam):
+        g["setups"] = list(group_setups[fam].values())
+    sgrp = row.get("SETUPGRP", "")
+    if sgrp:
+        if sgrp not in min_run:
+            raise ConfigError(
+                [tt.where(row, "SETUPGRP") + f": setup group {sgrp!r} is not in setupgrp.txt"]
+            )
+        if min_run[sgrp] > 1:
+            g["min_run_lots"] = min_run[sgrp]
+    load, unload = (
+        tt.seconds(row, "LTIME", "LTUNITS", default=0.0),
+        tt.seconds(row, "ULTIME", "ULTUNITS", default=0.0),
+    )
+    if load:
+        g["load_s"] = _r(load)
+    if unload:
+        g["unload_s"] = _r(unload)
+    if row.get("STNCAP"):
+        cap = tt.num(row, "STNCAP")
+        if cap != int(cap) or not 1 <= cap <= 16:
+            raise ConfigError(
+                [tt.where(row, "STNCAP") + f": {row['STNCAP']!r} is not a lot count 1-16"]
+            )
+        if cap > 1:
+            g["cascade_lots"] = int(cap)
+    return g
 
-    # ---- what was not read
-    for t in tables:
-        label = "route_*.txt" if t in route_tables else t.name
-        for col, n in t.unread().items():
-            ikey = f"{label}:{col}"
-            report.ignored[ikey] = report.ignored.get(ikey, 0) + n
-    report.counts = {
-        "tool families": len(fams),
-        "tools": len(equipment),
-        "bays": len(bay_data),
-        "routes": len(route_data),
-        "route steps": sum(len(r["steps"]) for r in route_data),
-        "products": len(products),
-        "initial WIP lots": len(wip),
-    }
-    doc = _validate(data, d.name)
-    return Smt2020Import(document=doc, report=report, data=data)
+
+def _family_features(tt: _Table, fam: str, row: _Row, n_steps: int, report: ImportReport) -> None:
+    """Report the columns of a family the plant cannot express; reject unsupported BATCHPER."""
+    if row.get("WAKERESRANK"):
+        report.add(f"tool WAKERESRANK {row['WAKERESRANK']}: choice among idle tools (families)")
+    # Steps get no recipe, so only lots at the same route step share a batch.
+    if row.get("BATCHCRITF") and row["BATCHCRITF"].lower() != "crit_sameroutestep":
+        report.add(f"tool BATCHCRITF {row['BATCHCRITF']}: which lots may share a batch (families)")
+    if row.get("BATCHPER") and row["BATCHPER"].lower() not in ("piece", "pieces", "wafer"):
+        raise ConfigError(
+            [
+                tt.where(row, "BATCHPER")
+                + f": batch sizes per {row['BATCHPER']!r} are not supported (piece)"
+            ]
+        )
+    if row.get("STNFAMSTEP_ACTLIST"):
+        report.add(
+            f"tool STNFAMSTEP_ACTLIST {row['STNFAMSTEP_ACTLIST']}: AutoSched activity list (families)"
+        )
+    if row.get("PRERULERWL") and row["PRERULERWL"].lower() != "no":
+        report.add(f"tool PRERULERWL {row['PRERULERWL']}: pre-rule workload check (families)")
+    loc = row.get("STNFAMLOC", "")
+    if loc and loc.lower() != "fab":
+        report.add(
+            f"tool STNFAMLOC {loc}: no from-to time for this location, the fab's transport time applies (route steps)",
+            n_steps,
+        )
+    if row.get("STN") and row["STN"] != fam:
+        report.add(
+            "tool STN: station name differing from its family, tools are named <family>_<n> (families)"
+        )
 
 
 def _dispatch(
@@ -1499,6 +1371,203 @@ def _dispatch(
             )
         return s.DispatchRule.SETUP_AVOID.value
     return s.DispatchRule.CR.value if last == "rank_cr" else s.DispatchRule.FIFO.value
+
+
+# ---- equipment types, tools and bays (synthetic geometry)
+
+
+@dataclass
+class _Floor:
+    """Equipment types, tools and the synthetic floor layout."""
+
+    area_of: dict[str, str]  # family -> area (STNGRP)
+    types: list[dict[str, Any]]  # one equipment type per family
+    tool_ids: dict[str, list[str]]  # family -> its tools <family>_<n>
+    bays: dict[str, tuple[float, float, float, float]]  # area -> (x0, y0, width, depth)
+    positions: dict[str, tuple[float, float]]  # tool -> (x, y)
+    size: tuple[float, float]  # floor (width, depth)
+
+
+def _tools_and_bays(fams: dict[str, _Row], batch_range: dict[str, tuple[int, int]]) -> _Floor:
+    """Give every family a synthetic equipment type and STNQTY tools laid out in its area's bay."""
+    area_of = {f: row["STNGRP"] or "Fab" for f, row in fams.items()}
+    type_data: list[dict[str, Any]] = []
+    areas: dict[str, list[tuple[str, _Template, tuple[float, float, float, float]]]] = {}
+    tool_ids: dict[str, list[str]] = {}
+    for fam, row in fams.items():
+        tkey = _template_key(fam, area_of[fam], row.get("STNFAMLOC", ""))
+        tpl = _TEMPLATES[tkey]
+        title = f"{tkey.replace('_', ' ')} ({area_of[fam]} family {fam})"
+        type_data.append(_type_dict(fam, tpl, batch_range.get(fam), title))
+        ext = _extent(tpl)
+        ids = [f"{fam}_{k}" for k in range(1, int(float(row["STNQTY"])) + 1)]
+        tool_ids[fam] = ids
+        areas.setdefault(area_of[fam], []).extend((tid, tpl, ext) for tid in ids)
+    bays, positions, floor = _layout(areas)
+    return _Floor(area_of, type_data, tool_ids, bays, positions, floor)
+
+
+def _equipment(
+    floor: _Floor, pm_of: dict[str, list[dict[str, Any]]], rel_of: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Return the tools, each with its position, failures and PMs."""
+    equipment: list[dict[str, Any]] = []
+    for fam, ids in floor.tool_ids.items():
+        for tid in ids:
+            e: dict[str, Any] = {
+                "id": tid,
+                "type": fam,
+                "group": fam,
+                "bay": _bay_id(floor.area_of[fam]),
+                "position_m": list(floor.positions[tid]),
+                "opcua": {"endpoint": _ENDPOINT},
+            }
+            if tid in rel_of:
+                e["reliability"] = rel_of[tid]
+            if pm_of.get(tid):
+                e["pm"] = pm_of[tid]
+            equipment.append(e)
+    return equipment
+
+
+def _bays(bays: dict[str, tuple[float, float, float, float]]) -> list[dict[str, Any]]:
+    """Return the bays, one per area, front to back and left to right."""
+    bay_data = []
+    for area, (x0, y0, w, dd) in sorted(bays.items(), key=lambda kv: (kv[1][1], kv[1][0])):
+        kind, colour, _tpl = _AREAS.get(area.lower(), (s.AreaKind.OTHER, "#8a8f98", ""))
+        if area.lower().startswith("delay"):
+            kind, colour = s.AreaKind.STOCKER, "#8a8f98"
+        bay_data.append(
+            {
+                "id": _bay_id(area),
+                "name": area.replace("_", " "),
+                "kind": kind.value,
+                "origin_m": [x0, y0],
+                "size_m": [w, dd],
+                "color": colour,
+            }
+        )
+    return bay_data
+
+
+# ---- maintenance (pmcal.txt, downcal.txt, attach.txt)
+
+
+def _maintenance(
+    tables: _Tables, floor: _Floor, report: ImportReport
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """Attach PM and failure calendars to families, areas or tools.
+
+    Returns
+    -------
+    (pm_of, rel_of)
+        Tool -> its PMs; tool -> its failure model (reliability).
+    """
+    pm_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rel_of: dict[str, dict[str, Any]] = {}
+    pmc = tables.optional("pmcal.txt")
+    dnc = tables.optional("downcal.txt")
+    att = tables.optional("attach.txt")
+    pm_cals = _pm_calendars(pmc) if pmc is not None else {}
+    down_cals = _down_calendars(dnc) if dnc is not None else {}
+    if att is None:
+        return pm_of, rel_of
+    att.need("CALNAME", "CALTYPE", "RESTYPE", "RESNAME")
+    att.optional("FOADIST", "FOA", "FOAUNITS")
+    all_tools = {tid for ids in floor.tool_ids.values() for tid in ids}
+    for row in att.rows:
+        targets = _attach_targets(att, row, floor, all_tools)
+        cal, ctype = row["CALNAME"], row["CALTYPE"].lower()
+        if ctype == "pm":
+            if cal not in pm_cals:
+                raise ConfigError(
+                    [att.where(row, "CALNAME") + f": PM calendar {cal!r} is not in pmcal.txt"]
+                )
+            _attach_pm(att, row, pm_cals[cal], targets, pm_of, pmc)
+        elif ctype == "down":
+            if cal not in down_cals:
+                raise ConfigError(
+                    [
+                        att.where(row, "CALNAME")
+                        + f": failure calendar {cal!r} is not in downcal.txt"
+                    ]
+                )
+            _attach_down(att, row, down_cals[cal], targets, rel_of, dnc, report)
+        else:
+            raise ConfigError(
+                [
+                    att.where(row, "CALTYPE")
+                    + f": unknown calendar type {row['CALTYPE']!r} (pm, down)"
+                ]
+            )
+    return pm_of, rel_of
+
+
+def _pm_calendars(pmc: _Table) -> dict[str, tuple[_Row, str]]:
+    """Read ``pmcal.txt``: calendar name -> (row, PM type)."""
+    pmc.need("PMCALNAME", "PMCALTYPE", "MTBPM", "MTBPMUNITS", "MTTRDIST", "MTTR", "MTTRUNITS")
+    pmc.optional("MTTR2")
+    pm_cals: dict[str, tuple[_Row, str]] = {}
+    for row in pmc.rows:
+        kind = row["PMCALTYPE"].lower()
+        if kind not in ("mtbpm_by_cal", "mtbpm_by_pieces"):
+            raise ConfigError(
+                [
+                    pmc.where(row, "PMCALTYPE")
+                    + f": unknown PM type {row['PMCALTYPE']!r} (mtbpm_by_cal, mtbpm_by_pieces)"
+                ]
+            )
+        pm_cals[row["PMCALNAME"]] = (row, kind)
+    return pm_cals
+
+
+def _down_calendars(dnc: _Table) -> dict[str, _Row]:
+    """Read ``downcal.txt``: calendar name -> row."""
+    dnc.need(
+        "DOWNCALNAME",
+        "DOWNCALTYPE",
+        "MTTFDIST",
+        "MTTF",
+        "MTTFUNITS",
+        "MTTRDIST",
+        "MTTR",
+        "MTTRUNITS",
+    )
+    dnc.optional("MTTF2", "MTTR2")
+    down_cals: dict[str, _Row] = {}
+    for row in dnc.rows:
+        if row["DOWNCALTYPE"].lower() not in ("mttf_by_cal", "mttf_by_busy"):
+            raise ConfigError(
+                [
+                    dnc.where(row, "DOWNCALTYPE")
+                    + f": unknown failure type {row['DOWNCALTYPE']!r} (mttf_by_cal, mttf_by_busy)"
+                ]
+            )
+        down_cals[row["DOWNCALNAME"]] = row
+    return down_cals
+
+
+def _attach_targets(att: _Table, row: _Row, floor: _Floor, all_tools: set[str]) -> list[str]:
+    """Return the tools an ``attach.txt`` row names: a family, an area or one tool."""
+    rtype, rname = row["RESTYPE"].lower(), row["RESNAME"]
+    if rtype == "stnfam":
+        targets = floor.tool_ids.get(rname)
+    elif rtype == "stngrp":
+        targets = [
+            tid for f, ids in floor.tool_ids.items() if floor.area_of[f] == rname for tid in ids
+        ] or None
+    elif rtype == "stn":
+        targets = [rname] if rname in all_tools else None
+    else:
+        raise ConfigError(
+            [
+                att.where(row, "RESTYPE")
+                + f": unknown resource type {row['RESTYPE']!r} (stnfam, stngrp, stn)"
+            ]
+        )
+    if not targets:
+        raise ConfigError([att.where(row, "RESNAME") + f": no tools in {rtype} {rname!r}"])
+    return targets
 
 
 def _stagger(k: int, n: int) -> float:
@@ -1611,6 +1680,212 @@ def _attach_down(
             else:
                 r["first_s"] = first
         rel_of[tid] = r
+
+
+# ---- orders, products, WIP (order.txt, WIP.txt)
+
+
+def _order_tables(tables: _Tables) -> tuple[_Table, _Table | None]:
+    """Open ``order.txt`` and, if present, ``WIP.txt``."""
+    ot = tables.required("order.txt")
+    ot.need("LOT", "PART", "PRIOR", "PIECES", "START", "RDIST", "REPEAT", "RUNITS")
+    ot.optional("DUE", "LOTSPERRPT", "RPT#", "HOTLOT")
+    wt = tables.optional("WIP.txt")
+    if wt is not None:
+        wt.need("LOT", "PART", "PRIOR", "PIECES", "START", "CURSTEP")
+        wt.optional("DUE", "HOTLOT")
+    return ot, wt
+
+
+def _clock_zero(ot: _Table, wt: _Table | None, report: ImportReport) -> datetime:
+    """Return the plant clock's zero: the earliest START of the orders and the WIP."""
+    starts = [ot.date(r, "START") for r in ot.rows] + (
+        [wt.date(r, "START") for r in wt.rows] if wt else []
+    )
+    if not starts:
+        raise ConfigError([f"{ot.path}: no orders"])
+    t0 = min(starts)
+    report.clock_zero = t0.strftime("%Y-%m-%d %H:%M:%S")
+    return t0
+
+
+@dataclass
+class _Products:
+    """The products, one per order line, and how WIP lots find theirs."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_class: dict[tuple[str, int], str] = field(default_factory=dict)  # (part, prior) -> id
+    regular: dict[str, str] = field(default_factory=dict)  # part -> its regular lots' product
+
+
+def _products(
+    ot: _Table, part_route: dict[str, str], t0: datetime, report: ImportReport
+) -> _Products:
+    """Return one product per order line, released at the order's rate."""
+    out = _Products()
+    used_ids: set[str] = set()
+    for row in ot.rows:
+        part = row["PART"]
+        if part not in part_route:
+            raise ConfigError([ot.where(row, "PART") + f": part {part!r} is not in part.txt"])
+        suffix = _class_suffix(row["LOT"])
+        pid = f"{part}_{suffix}" if suffix else part
+        base, k = pid, 2
+        while pid in used_ids:
+            pid, k = f"{base}_{k}", k + 1
+        used_ids.add(pid)
+        prior = int(ot.num(row, "PRIOR"))
+        start = ot.date(row, "START")
+        rel = _release(ot, row, start, t0)
+        p: dict[str, Any] = {
+            "id": pid,
+            "route": part_route[part],
+            "wafers_per_lot": int(ot.num(row, "PIECES")),
+            "priority": prior,
+        }
+        if row.get("DUE"):
+            due = (ot.date(row, "DUE") - start).total_seconds()
+            if due > 0:
+                p["due_after_s"] = _r(due)
+            else:
+                report.add("order DUE at or before START: no due date (orders)")
+        p["release"] = rel
+        out.items.append(p)
+        out.by_id[pid] = p
+        out.by_class.setdefault((part, prior), pid)
+        if not suffix:
+            out.regular.setdefault(part, pid)
+        if row.get("RPT#"):
+            report.add(
+                "order RPT#: cap on the number of releases, the plant releases without end (orders)"
+            )
+        if row.get("HOTLOT", "").lower() == "yes":
+            report.add("HOTLOT=yes: a super hot lot reserves its next tool (lots)")
+    return out
+
+
+def _release(ot: _Table, row: _Row, start: datetime, t0: datetime) -> dict[str, Any]:
+    """Return an order's release: every REPEAT (LOTSPERRPT lots each time) from START on."""
+    rel: dict[str, Any] = {
+        "mode": "rate",
+        "interarrival": ot.dist(row, "RDIST", "REPEAT", None, ot.unit(row, "RUNITS")),
+    }
+    if rel["interarrival"].get("dist") == "constant":
+        rel["interarrival"] = rel["interarrival"]["value"]
+    lots_per = int(ot.num(row, "LOTSPERRPT", default=1))
+    if lots_per > 1:
+        rel["lots_per_release"] = lots_per
+    if start > t0:
+        rel["start_s"] = _r((start - t0).total_seconds())
+    return rel
+
+
+def _initial_wip(
+    wt: _Table,
+    products: _Products,
+    part_route: dict[str, str],
+    routes: dict[str, _RouteRows],
+    t0: datetime,
+    report: ImportReport,
+) -> list[dict[str, Any]]:
+    """Return the lots in the fab at time zero, each waiting for its CURSTEP."""
+    wip: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for row in wt.rows:
+        lot, part = row["LOT"], row["PART"]
+        if lot in seen:
+            raise ConfigError(
+                [wt.where(row, "LOT") + f": lot {lot!r} listed twice (first on line {seen[lot]})"]
+            )
+        seen[lot] = row.line
+        if part not in part_route:
+            raise ConfigError([wt.where(row, "PART") + f": part {part!r} is not in part.txt"])
+        wip.append(_wip_lot(wt, row, products, part_route[part], routes, t0, report))
+    return wip
+
+
+def _wip_lot(
+    wt: _Table,
+    row: _Row,
+    products: _Products,
+    route: str,
+    routes: dict[str, _RouteRows],
+    t0: datetime,
+    report: ImportReport,
+) -> dict[str, Any]:
+    """Return one WIP lot, of the product of its part and priority class."""
+    lot, part = row["LOT"], row["PART"]
+    prior = int(wt.num(row, "PRIOR"))
+    lot_pid: str | None = (
+        products.by_class.get((part, prior))
+        or products.regular.get(part)
+        or next((p["id"] for p in products.items if p["route"] == route), None)
+    )
+    if lot_pid is None:
+        raise ConfigError(
+            [
+                wt.where(row, "PART")
+                + f": no order releases part {part!r}, so its lots have no product"
+            ]
+        )
+    prod = products.by_id[lot_pid]
+    step = int(wt.num(row, "CURSTEP"))
+    nsteps = len(routes[route])
+    if not 1 <= step <= nsteps:
+        raise ConfigError(
+            [wt.where(row, "CURSTEP") + f": step {step} is not in route {route!r} (1..{nsteps})"]
+        )
+    lotd: dict[str, Any] = {"id": lot, "product": lot_pid, "step": step}
+    wafers = int(wt.num(row, "PIECES"))
+    if wafers != prod["wafers_per_lot"]:
+        lotd["wafers"] = wafers
+    if prior != prod["priority"]:
+        lotd["priority"] = prior
+    if row.get("DUE"):
+        lotd["due_s"] = _r((wt.date(row, "DUE") - t0).total_seconds())
+    if wt.date(row, "START") != t0:
+        report.add("WIP START before the plant clock's zero: the lot's age (lots)")
+    if row.get("HOTLOT", "").lower() == "yes":
+        report.add("HOTLOT=yes: a super hot lot reserves its next tool (lots)")
+    return lotd
+
+
+# ---- transport (fromto.txt)
+
+
+def _transport(tables: _Tables, report: ImportReport) -> dict[str, Any]:
+    """Return the transport: the first from-to time of ``fromto.txt`` applies everywhere."""
+    transport: dict[str, Any] = {"kind": "ohs"}
+    ft = tables.optional("fromto.txt")
+    if ft is None:
+        return transport
+    ft.need("FROMLOC", "TOLOC", "DDIST", "DTIME", "DUNITS")
+    ft.optional("DTIME2")
+    if ft.rows:
+        row = ft.rows[0]
+        transport["fixed_time"] = ft.dist(
+            row,
+            "DDIST",
+            "DTIME",
+            "DTIME2" if "DTIME2" in ft.header else None,
+            ft.unit(row, "DUNITS"),
+        )
+        if len(ft.rows) > 1:
+            report.add(
+                "fromto.txt: transport times of further location pairs, the first applies everywhere (rows)",
+                len(ft.rows) - 1,
+            )
+    return transport
+
+
+def _count_unread(tables: list[_Table], route_tables: list[_Table], report: ImportReport) -> None:
+    """Count the non-empty cells of every column no reader used (route files together)."""
+    for t in tables:
+        label = "route_*.txt" if t in route_tables else t.name
+        for col, n in t.unread().items():
+            ikey = f"{label}:{col}"
+            report.ignored[ikey] = report.ignored.get(ikey, 0) + n
 
 
 def _validate(data: dict[str, Any], source: str) -> PlantDocument:
