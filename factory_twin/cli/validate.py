@@ -10,6 +10,30 @@ import sys
 
 from factory_twin.errors import ConfigError
 from factory_twin.model.config import load_plant
+from factory_twin.model.schema import PlantSpec
+
+_KINDS = {"ohs": "overhead hoist", "agv": "AGV", "manual": "manual", "conveyor": "conveyor"}
+
+
+def describe_transport(spec: PlantSpec) -> str:
+    """One line saying how lots move between tools, and whether the file said so.
+
+    Transport is on by default (an overhead hoist), so a plant file without a ``transport``
+    section still has moves that take time: a queueing model must say ``kind: none``.
+    """
+    t = spec.transport
+    given = "transport" in spec.model_fields_set
+    if t.kind == "none":
+        return "transport: none (moves between tools take no time)"
+    what = _KINDS.get(t.kind, t.kind)
+    if t.fixed_time is not None:
+        how = f"a fixed time per move ({t.fixed_time.dist}, mean {t.fixed_time.mean:g} s)"
+    else:
+        how = f"{t.handling_s:g} s + distance / {t.speed_m_s:g} m/s"
+    fleet = "unlimited vehicles" if t.vehicles is None else f"{t.vehicles} vehicles"
+    head = f"transport: {what}" if given else (
+        f"transport: default {what} (the file has no transport section)")  # fmt: skip
+    return f"{head}, {how}, {fleet}"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,4 +60,5 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(sp.routes)} routes, {sum(len(r.steps) for r in sp.routes)} steps, "
                 f"{len(sp.procedures)} procedures)"
             )
+            print(f"  {describe_transport(sp)}")
     return 2 if bad else 0
