@@ -292,6 +292,65 @@ def _background(height: int) -> np.ndarray:
     return np.asarray(_BACKGROUND_TOP * (1 - u) + _BACKGROUND_BOTTOM * u, dtype=np.float32)
 
 
+def place_labels(
+    anchors: Sequence[tuple[float, float]],
+    radius: float,
+    size: tuple[int, int],
+    *,
+    dot: float = 0.0,
+) -> list[tuple[float, float]]:
+    """Return a centre for each numbered disc so that no disc hides another or an anchor.
+
+    Each disc sits on a leader line from its anchor. Candidates are tried in order (up and to
+    the right first, then the other diagonals and sides, each further out); the first whose
+    bounding square keeps clear of every disc placed so far and of every other anchor dot,
+    inside the image, wins. When nothing is clear (a crowded picture), the candidate with the least overlap is
+    taken.
+
+    Parameters
+    ----------
+    anchors
+        Screen points (x, y) the discs label, in drawing order.
+    radius
+        Disc radius in pixels.
+    size
+        Image (width, height).
+    dot
+        Radius of the anchor dots to keep clear of.
+    """
+    w, h = size
+    gap = radius * 0.25
+    angles = [-45.0, -135.0, 45.0, 135.0, -90.0, 0.0, 180.0, 90.0, -67.5, -22.5, -112.5, -157.5]
+    steps = [2.7, 3.6, 4.6, 5.8, 7.2]
+    placed: list[tuple[float, float]] = []
+    for k, (ax, ay) in enumerate(anchors):
+        best: tuple[float, float, float] | None = None
+        for dist in steps:
+            for a in angles:
+                qx = ax + math.cos(math.radians(a)) * radius * dist
+                qy = ay + math.sin(math.radians(a)) * radius * dist
+                inside = radius <= qx <= w - radius and radius <= qy <= h - radius
+                # label boxes (a disc's bounding square) must not touch
+                clash = sum(
+                    max(0.0, 2 * radius + gap - max(abs(qx - px), abs(qy - py)))
+                    for px, py in placed
+                ) + sum(
+                    max(0.0, radius + dot + gap - max(abs(qx - bx), abs(qy - by)))
+                    for j, (bx, by) in enumerate(anchors)
+                    if j != k
+                )
+                cost = clash + (0.0 if inside else 1e6)
+                if best is None or cost < best[2]:
+                    best = (qx, qy, cost)
+                if cost == 0.0:
+                    break
+            if best is not None and best[2] == 0.0:
+                break
+        assert best is not None
+        placed.append((best[0], best[1]))
+    return placed
+
+
 def _draw_markers(
     img: Image.Image,
     cam: Camera,
@@ -307,32 +366,33 @@ def _draw_markers(
     pts = np.array([m.point for m in markers], dtype=np.float64)
     sx, sy, z = cam.project(pts)
     bx, by, _ = big.project(pts)
-    # markers at the same point fan out along the leader so that every number shows
-    fan: list[int] = []
-    seen: dict[tuple[float, ...], int] = {}
-    for m in markers:
-        key = tuple(round(v, 3) for v in m.point)
-        fan.append(seen.get(key, 0))
-        seen[key] = fan[-1] + 1
-    # inactive first so the active marker is drawn on top
-    for k in sorted(range(len(markers)), key=lambda i: markers[i].active):
+    dot = max(3, r // 3)
+    # the active marker is placed first (it gets the best spot) and drawn last (on top)
+    order = sorted(range(len(markers)), key=lambda i: not markers[i].active)
+    spots = place_labels([(float(sx[k]), float(sy[k])) for k in order], r * 1.2, img.size, dot=dot)
+    centre = {k: spots[i] for i, k in enumerate(order)}
+    img.info["marker_boxes"] = [
+        (centre[k][0] - r * 1.2, centre[k][1] - r * 1.2, centre[k][0] + r * 1.2,
+         centre[k][1] + r * 1.2) for k in range(len(markers))
+    ]  # fmt: skip
+    # every leader first, so that no line crosses a number drawn before it
+    for k in range(len(markers)):
+        px, py = float(sx[k]), float(sy[k])
+        draw.line([(px, py), centre[k]], fill="#20262d", width=max(2, r // 6))
+    for k in reversed(order):
         m = markers[k]
         px, py = float(sx[k]), float(sy[k])
         ix = int(np.clip(bx[k], 0, big.width - 1))
         iy = int(np.clip(by[k], 0, big.height - 1))
         hidden = ids[iy, ix] >= 0 and 1.0 / z[k] < inv_depth[iy, ix] * 0.985
         fill = HIGHLIGHT if m.active else "#1f5f99"
-        # leader from the anchor dot to a numbered disc up and to the right
-        dx, dy = r * 1.9, -r * 1.9
-        qx, qy = px + dx + fan[k] * r * 2.3, py + dy
-        draw.line([(px, py), (px + dx, qy), (qx, qy)], fill="#20262d", width=max(2, r // 6))
-        dot = max(3, r // 3)
         if hidden:
             draw.ellipse(
                 [px - dot, py - dot, px + dot, py + dot], outline=fill, width=2, fill="white"
             )
         else:
             draw.ellipse([px - dot, py - dot, px + dot, py + dot], fill=fill, outline="white")
+        qx, qy = centre[k]
         rr = r * (1.2 if m.active else 1.0)
         draw.ellipse([qx - rr, qy - rr, qx + rr, qy + rr], fill=fill, outline="white", width=3)
         draw.text((qx, qy), m.label, fill="white", font=font, anchor="mm")
