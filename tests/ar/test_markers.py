@@ -39,7 +39,7 @@ def test_cover_labels_never_overlap(path, tool, procedure):
     for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2):
         assert not _overlap(a, b), f"{tool} {procedure}: step {i + 1} and step {j + 1} overlap"
     for x0, y0, x1, y1 in boxes:
-        assert 0 <= x0 and x1 <= 900 and 0 <= y0 and y1 <= 640
+        assert x0 >= 0 and x1 <= 900 and y0 >= 0 and y1 <= 640
 
 
 def test_labels_of_one_point_fan_out_and_stay_inside():
