@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from factory_twin.model.geometry import FloatArray, IntArray, hex_to_rgb
+
 from .context import ExportContext, StepInfo, drain
-from .geometry import FloatArray, IntArray, hex_to_rgb, srgb_to_linear, to_y_up
+from .geometry import srgb_to_linear, to_y_up
 from .gltf import marker_mesh, marker_radius
 from .render import HIGHLIGHT
 

@@ -11,13 +11,13 @@ from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 
 from factory_twin.app.plant_state import PlantState
+from factory_twin.model.geometry import PlantGeometry
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.scene import (
     N_CODES,
     STATE_COLORS,
     STATE_LABELS,
     FabScene,
-    ToolGeometry,
     interpolate_camera,
 )
 
@@ -76,7 +76,7 @@ class QtSceneView(QWidget):
     # -- plant
 
     def set_plant(self, spec: PlantSpec, state: PlantState | None, *, dark: bool = True,
-                  geometry: ToolGeometry | None = None) -> None:
+                  geometry: PlantGeometry | None = None) -> None:
         """Build the scene of a plant (replaces the previous one)."""
         if self.scene is not None:
             self.scene.dispose()

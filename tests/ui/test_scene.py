@@ -37,7 +37,7 @@ def _non_bg_fraction(img: np.ndarray) -> float:
 def test_all_tools_in_one_mesh_with_cell_tool_index(plotter, mini):
     scene = sc.FabScene(plotter, mini)
     geo = scene.geometry
-    assert geo.mesh.n_cells == len(geo.cell_tool)
+    assert scene.tool_mesh.n_cells == len(geo.cell_tool)
     assert set(np.unique(geo.cell_tool)) == set(range(len(mini.equipment)))
     # one actor for all tools, whatever the plant size
     tool_actors = [a for name, a in plotter.actors.items() if name == "tools"]
