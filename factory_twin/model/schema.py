@@ -724,6 +724,9 @@ class Transport(Strict):
     handling_s: float = Field(default=30.0, ge=0, description="pick-up plus drop-off")
     vehicles: int | None = Field(default=None, ge=1, description="None = unlimited")
     fixed_time: Distribution | None = None
+    carrier_height_m: float = Field(
+        default=3.2, gt=0, description="height above the floor at which carriers travel (3-D view)"
+    )
 
     _num = field_validator("fixed_time", mode="before")(lambda cls, v: _number_to_constant(v))
 
