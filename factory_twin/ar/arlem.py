@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -233,7 +233,7 @@ def activity_model(ctx: ExportContext, workplace_file: str) -> dict[str, Any]:
     }
 
 
-def iter_arlem(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_arlem(ctx: ExportContext) -> Generator[tuple[float, str], None, dict[str, bytes]]:
     """Build both models, yielding progress; returns ``{file name: bytes}``."""
     workplace_name = f"{ctx.stem}_workplace.json"
     workplace = workplace_model(ctx)

@@ -326,7 +326,7 @@ def build_context(
     taken: set[str] = set()
     slugs = {c.name: unique_slug(c.name, taken) for c in etype.components}
     used: set[str] = set()
-    steps = []
+    steps: list[StepInfo] = []
     for k, st in enumerate(proc.steps, start=1):
         try:
             comp = etype.component(st.component)

@@ -234,7 +234,7 @@ def export_procedure(
         try:
             frac, message = next(gen)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return stop.value
         if progress is not None and progress(frac, message) is False:
             gen.close()
             msg = "export cancelled"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import struct
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -164,7 +164,7 @@ def marker_radius(ctx: ExportContext) -> float:
     return float(min(0.04, max(0.01, 0.012 * float(np.linalg.norm(hi - lo)))))
 
 
-def iter_glb(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_glb(ctx: ExportContext) -> Generator[tuple[float, str], None, bytes]:
     """Build the GLB, yielding progress; the generator returns the file's bytes."""
     b = _Builder()
     ident = ctx.identity()
@@ -225,7 +225,7 @@ def iter_glb(ctx: ExportContext) -> Iterator[tuple[float, str]]:
         b.node("components", children=comp_group),
         b.node("steps", children=step_group),
     ]
-    root_extras = dict(ident)
+    root_extras: dict[str, Any] = dict(ident)
     root_extras.update(
         {
             "title": ctx.title,

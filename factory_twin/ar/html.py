@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from importlib import resources
 from typing import Any
 
@@ -245,7 +245,7 @@ def build_page(ctx: ExportContext) -> str:
 """
 
 
-def iter_html(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_html(ctx: ExportContext) -> Generator[tuple[float, str], None, bytes]:
     """Build the page, yielding progress; returns its UTF-8 bytes."""
     yield 0.2, "HTML: page"
     data = build_page(ctx).encode("utf-8")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -353,7 +353,7 @@ class _Pages:
             12 * mm,
         )
 
-    def _boxes(self, labels: list[tuple[str, float]], x: float, y: float, h: float) -> None:
+    def _boxes(self, labels: Sequence[tuple[str, float]], x: float, y: float, h: float) -> None:
         c, mm = self.c, self.mm
         from reportlab.lib.colors import HexColor
 
@@ -590,7 +590,7 @@ def _draw_qr(c: Any, text: str, x: float, y: float, size: float) -> None:
     c.drawPath(path, stroke=0, fill=1)
 
 
-def iter_pdf(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_pdf(ctx: ExportContext) -> Generator[tuple[float, str], None, bytes]:
     """Build the PDF, yielding progress per page; returns its bytes."""
     pages = _Pages(ctx)
     n = len(ctx.steps)

@@ -13,11 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from factory_twin.model.geometry import FloatArray, IntArray, TypeGeometry, hex_to_rgb
 
 from .context import View
+
+DepthArray = NDArray[np.float32]
+"""The z-buffer: 1/depth per pixel (single precision is plenty and halves its size)."""
 
 HIGHLIGHT = "#ff7a00"
 """Colour of the part a step works on."""
@@ -182,7 +186,7 @@ def _face_colors(
 
 def _rasterise(
     cam: Camera, pos: FloatArray, faces: IntArray, closed: np.ndarray
-) -> tuple[np.ndarray, FloatArray]:
+) -> tuple[np.ndarray, DepthArray]:
     """Return the triangle id (-1 = none) and 1/depth of each pixel."""
     w, h = cam.width, cam.height
     ids = np.full((h, w), -1, dtype=np.int32)
@@ -254,7 +258,7 @@ def _xray(
 
 
 def _edges(
-    ids: np.ndarray, owner: IntArray, tri_normals: FloatArray, inv_depth: FloatArray
+    ids: np.ndarray, owner: IntArray, tri_normals: FloatArray, inv_depth: DepthArray
 ) -> np.ndarray:
     """Return a mask of outline pixels: part boundaries, silhouettes, creases, depth jumps.
 
@@ -292,7 +296,7 @@ def _draw_markers(
     cam: Camera,
     big: Camera,
     ids: np.ndarray,
-    inv_depth: FloatArray,
+    inv_depth: DepthArray,
     markers: Sequence[Marker],
     supersample: int,
 ) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,7 @@ def step_documentation(st: StepInfo) -> str:
     return "\n".join(lines)
 
 
-def iter_usdz(ctx: ExportContext) -> Iterator[tuple[float, str]]:
+def iter_usdz(ctx: ExportContext) -> Generator[tuple[float, str], None, bytes]:
     """Build the USDZ package, yielding progress; the generator returns its bytes."""
     from pxr import Sdf, Usd, UsdGeom, UsdUtils
 
@@ -214,9 +214,9 @@ def iter_usdz(ctx: ExportContext) -> Iterator[tuple[float, str]]:
 
             msg = f"usd-core could not package {usdc.name} as an ARKit USDZ"
             raise ExportError(msg)
-        data = usdz.read_bytes()
+        package = usdz.read_bytes()
     yield 1.0, "USDZ: done"
-    return data
+    return package
 
 
 def build_usdz(ctx: ExportContext) -> bytes:

@@ -132,7 +132,7 @@ def box_mesh(width: float, depth: float, height: float) -> tuple[FloatArray, Flo
     """
     hx, hy = width / 2, depth / 2
     # (normal, four corners counter-clockwise seen from outside)
-    sides = [
+    sides: list[tuple[tuple[int, int, int], list[tuple[float, float, float]]]] = [
         ((0, 0, -1), [(-hx, -hy, 0), (-hx, hy, 0), (hx, hy, 0), (hx, -hy, 0)]),
         ((0, 0, 1), [(-hx, -hy, height), (hx, -hy, height), (hx, hy, height), (-hx, hy, height)]),
         ((0, -1, 0), [(-hx, -hy, 0), (hx, -hy, 0), (hx, -hy, height), (-hx, -hy, height)]),

@@ -28,7 +28,7 @@ import vtk
 from factory_twin.app.maintenance import anchor_world
 from factory_twin.model.geometry import VIEW_CYLINDER_SEGMENTS, part_solid, place
 from factory_twin.model.schema import PlantSpec
-from factory_twin.ui.scene import FabScene, camera_for_bounds
+from factory_twin.ui.scene import FabScene, camera_for_bounds, triangles_polydata
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def part_mesh(spec: PlantSpec, tool_id: str, part_name: str, pad: float = 0.03) 
     part = next(p for p in t.shape.parts if p.name == part_name)
     # as many facets as the view's own tool mesh, so that the highlight hugs the part
     pts, _, tris = part_solid(part, pad=pad, segments=VIEW_CYLINDER_SEGMENTS)
-    return pv.PolyData.from_regular_faces(place(pts, tool.position_m, tool.rotation_deg), tris)
+    return triangles_polydata(place(pts, tool.position_m, tool.rotation_deg), tris)
 
 
 def wrap_callout(title: str, text: str, width: int = WRAP, max_lines: int = 7) -> str:

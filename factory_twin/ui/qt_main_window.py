@@ -169,7 +169,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _act(self, text: str, slot: Callable[..., Any], shortcut: str | QKeySequence | None = None,
+    def _act(self, text: str, slot: Callable[..., Any],
+             shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
              tip: str = "") -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
@@ -334,9 +335,9 @@ class MainWindow(QMainWindow):
     def recent_plants(self) -> list[str]:
         """Return the recently opened plant files, newest first."""
         v = self.settings.value("recent_plants", [])
-        if isinstance(v, str):
+        if isinstance(v, str):  # QSettings gives a one-item list back as its item
             v = [v]
-        return [str(x) for x in (v or [])]
+        return [str(x) for x in v] if isinstance(v, (list, tuple)) else []
 
     def _remember(self, path: Path) -> None:
         p = str(path.resolve())
@@ -431,7 +432,7 @@ class MainWindow(QMainWindow):
         target = path if path is not None else (doc.path if doc is not None else None)
         name = target.name if target is not None else "the plant"
         dlg = QProgressDialog(f"Saving {name}…", "", 0, 0, self)
-        dlg.setCancelButton(None)  # type: ignore[arg-type]
+        dlg.setCancelButton(None)
         dlg.setWindowTitle("Saving")
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
         dlg.setAutoClose(False)

@@ -77,11 +77,20 @@ def state_lookup_table() -> pv.LookupTable:
 # --------------------------------------------------------------------------- geometry
 
 
+def triangles_polydata(points: np.ndarray, faces: np.ndarray) -> pv.PolyData:
+    """Return a triangle mesh from (n, 3) points and (m, 3) vertex indices.
+
+    ``pv.PolyData.from_regular_faces`` itself, with ``faces`` typed as any numpy array:
+    pyvista annotates them with Python ``int`` as dtype, which no numpy integer array is.
+    """
+    return pv.PolyData.from_regular_faces(points, faces)
+
+
 def tool_polydata(geometry: PlantGeometry) -> pv.PolyData:
     """Return the merged tool mesh of :func:`~factory_twin.model.geometry.plant_geometry` as
     one pyvista mesh, with the cell arrays ``tool`` (tool index) and ``state`` (state code).
     """
-    mesh = pv.PolyData.from_regular_faces(geometry.points, geometry.faces)
+    mesh = triangles_polydata(geometry.points, geometry.faces)
     mesh.cell_data["tool"] = geometry.cell_tool
     mesh.cell_data["state"] = np.full(len(geometry.cell_tool), UNKNOWN_CODE, dtype=np.int16)
     return mesh
@@ -98,7 +107,7 @@ def octahedra(centers: np.ndarray, radius: float) -> pv.PolyData:
     n = len(centers)
     pts = (centers[:, None, :] + radius * _OCTA_PTS[None, :, :]).reshape(-1, 3)
     tris = (_OCTA_TRIS[None, :, :] + 6 * np.arange(n)[:, None, None]).reshape(-1, 3)
-    return pv.PolyData.from_regular_faces(pts, tris)
+    return triangles_polydata(pts, tris)
 
 
 def floor_grid(width: float, depth: float, step: float) -> pv.PolyData:
@@ -143,7 +152,7 @@ def bay_mesh(spec: PlantSpec, floor_color: str = "#30343b", strength: float = 0.
         faces.append((4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3))
         mix = (1 - strength) * base + strength * np.array(hex_to_rgb(b.color))
         colors.append([round(255 * c) for c in mix])
-    mesh = pv.PolyData.from_regular_faces(np.array(pts, dtype=float), np.array(faces))
+    mesh = triangles_polydata(np.array(pts, dtype=float), np.array(faces))
     mesh.cell_data["rgb"] = np.array(colors, dtype=np.uint8)
     return mesh
 
@@ -187,7 +196,8 @@ def camera_for_bounds(
     need = np.maximum(np.abs(v @ right) / tan_h, np.abs(v @ up) / tan_v) + along
     dist = max(float(need.max()) * margin, 2.0)
     pos = c + dist * d
-    return (tuple(pos), tuple(c), tuple(up))  # type: ignore[return-value]
+    return ((float(pos[0]), float(pos[1]), float(pos[2])), (float(c[0]), float(c[1]), float(c[2])),
+            (float(up[0]), float(up[1]), float(up[2])))
 
 
 # --------------------------------------------------------------------------- the scene
@@ -393,7 +403,7 @@ class FabScene:
         self.stale_actor.SetVisibility(False)
         # selection outline
         self.highlight_mesh = pv.PolyData()
-        self.highlight_actor = None
+        self.highlight_actor: pv.Actor | None = None
         # lots: instanced boxes (vtkGlyph3DMapper, one actor)
         self.lot_points = pv.PolyData(np.zeros((0, 3)))
         self.lot_points.point_data["product"] = np.zeros(0, dtype=np.int16)
@@ -519,7 +529,7 @@ class FabScene:
         lines: list[np.ndarray] = []
         for m in (grid, outline):
             pts.append(np.asarray(m.points))
-            arr = m.lines
+            arr = np.asarray(m.lines)
             segs = []
             k = 0
             while k < len(arr):
@@ -568,7 +578,7 @@ class FabScene:
         tp.SetBackgroundColor(0.09, 0.1, 0.12)
         tp.SetBackgroundOpacity(1.0)
         tp.SetFrame(False)
-        dpi = int(self.plotter.ren_win.GetDPI() or 72)
+        dpi = int(self._render_window().GetDPI() or 72)
         images = [render_text_rgba(b.name or b.id, tp, dpi) for b in bays]
         aw = max(im.shape[1] for im in images)
         ah = sum(im.shape[0] + 1 for im in images)
@@ -625,6 +635,9 @@ class FabScene:
 
         Runs on every frame the camera moved: plain numpy and Python floats, ~0.1 ms.
         """
+        sheet_actor = self.label_sheet_actor
+        if sheet_actor is None:  # disposed (the observer goes with it)
+            return
         ren = self.plotter.renderer
         cam = ren.GetActiveCamera()
         w, h = ren.GetSize()
@@ -657,7 +670,14 @@ class FabScene:
         quads[:, 3, 1] = y1
         self._label_sheet.GetPoints().Modified()
         self._label_sheet.Modified()
-        self.label_sheet_actor.SetVisibility(bool(shown.any()))
+        sheet_actor.SetVisibility(bool(shown.any()))
+
+    def _render_window(self) -> vtk.vtkRenderWindow:
+        rw = self.plotter.ren_win
+        if rw is None:
+            msg = "the plotter of this scene has been closed"
+            raise RuntimeError(msg)
+        return rw
 
     @property
     def label_renderer(self) -> vtk.vtkRenderer:
@@ -667,7 +687,7 @@ class FabScene:
         costs a pass every frame, so the live view never has one it does not need.
         """
         if self._overlay is None:
-            rw = self.plotter.ren_win
+            rw = self._render_window()
             if rw.GetNumberOfLayers() < 2:
                 rw.SetNumberOfLayers(2)
             ren = vtk.vtkRenderer()
@@ -681,7 +701,7 @@ class FabScene:
     def dispose(self) -> None:
         """Remove what the scene added outside the plotter's own renderer (before a rebuild)."""
         if self._overlay is not None:
-            self.plotter.ren_win.RemoveRenderer(self._overlay)
+            self._render_window().RemoveRenderer(self._overlay)
             self._overlay = None
         if self.label_sheet_actor is not None:
             self.plotter.renderer.RemoveViewProp(self.label_sheet_actor)
@@ -692,7 +712,9 @@ class FabScene:
 
     def _add_legend(self) -> vtk.vtkActor2D:
         entries = [[STATE_LABELS[i], STATE_COLORS[i]] for i in range(N_CODES)]
-        return self.plotter.add_legend(
+        # the renderer's own method: the plotter's functools.wraps copy of it reads to mypy
+        # as unbound (its first argument a plotter)
+        return self.plotter.renderer.add_legend(
             entries, bcolor="#1b1f24" if self.dark else "#ffffff", border=False,
             size=(0.15, 0.22), loc="upper right", face="rectangle", name="state_legend",
             background_opacity=0.75,
@@ -703,11 +725,11 @@ class FabScene:
         self.dark = dark
         p = self.plotter
         if dark:
-            p.set_background("#1b1e23")
+            p.renderers.set_background("#1b1e23")  # what p.set_background calls
         else:
-            p.set_background("#eef1f4")
+            p.renderers.set_background("#eef1f4")
         if hasattr(self, "ground"):
-            self.ground.point_data["rgb"][:] = self._ground_mesh().point_data["rgb"]
+            np.asarray(self.ground.point_data["rgb"])[:] = self._ground_mesh().point_data["rgb"]
             self.ground.Modified()
             legend = getattr(self, "legend_actor", None)
             if legend is not None:
