@@ -560,10 +560,10 @@ def plant_geometry(
 
     Examples
     --------
-    >>> from factory_twin.model.config import load_plant
-    >>> geo = plant_geometry(load_plant("tests/data/mini_plant.yaml").spec)
-    >>> len(geo.ids), int(geo.cell_tool.max())
-    (3, 2)
+    >>> from factory_twin.model.synthetic import synthetic_plant
+    >>> geo = plant_geometry(synthetic_plant(4, 1))
+    >>> len(geo.ids), int(geo.cell_tool.max()), geo.bounds.shape
+    (4, 3, (4, 6))
     """
     templates = {
         t.id: type_geometry(t, base_dir, segments=segments).welded() for t in spec.equipment_types
