@@ -77,7 +77,8 @@ def bench_plant(path: Path, *, frames: int, rate: float, carriers: int, size: tu
     from factory_twin.app.plant_state import PlantState
     from factory_twin.model.config import load_plant
     from factory_twin.model.events import LotMove
-    from factory_twin.ui.scene import FabScene, build_tool_geometry
+    from factory_twin.model.geometry import plant_geometry
+    from factory_twin.ui.scene import FabScene, tool_polydata
 
     pv.global_theme.multi_samples = 1
     out: dict = {"plant": path.name}
@@ -87,9 +88,9 @@ def bench_plant(path: Path, *, frames: int, rate: float, carriers: int, size: tu
     spec = doc.spec
     out["tools"] = len(spec.equipment)
     t = time.perf_counter()
-    geo = build_tool_geometry(spec)
+    geo = plant_geometry(spec, path.parent)
     out["geometry_s"] = time.perf_counter() - t
-    out["triangles"] = int(geo.mesh.n_cells)
+    out["triangles"] = len(geo.faces)
 
     p = pv.Plotter(off_screen=True, window_size=size)
     t = time.perf_counter()
@@ -129,7 +130,7 @@ def bench_plant(path: Path, *, frames: int, rate: float, carriers: int, size: tu
     rw2.SetSize(*size)
     rw2.AddRenderer(ren)
     m = vtk.vtkPolyDataMapper()
-    m.SetInputData(geo.mesh)
+    m.SetInputData(tool_polydata(geo))
     m.SetScalarModeToUseCellFieldData()
     m.SelectColorArray("state")
     m.SetScalarRange(-0.5, 7.5)

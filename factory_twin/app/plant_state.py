@@ -36,7 +36,6 @@ from factory_twin.model.schema import PlantSpec, TagSpec
 logger = logging.getLogger(__name__)
 
 E10_ORDER: tuple[E10State, ...] = tuple(sorted(E10State, key=lambda s: s.code))
-LOT_TRAVEL_HEIGHT_M = 3.2
 KPI_WINDOW_S = 3600.0  # plant seconds
 LOT_FORGET_S = 6 * 3600.0  # plant seconds a derived lot stays drawn off-tool
 _MACHINE_TAGS = frozenset({"state", "lot", "recipe", "wafer_count"})
@@ -604,7 +603,7 @@ class PlantState:
         a, b = arr["from"], arr["to"]
         f = np.clip((t - arr["depart"]) * arr["inv_dur"], 0.0, 1.0)
         s = f * arr["total"]
-        h = LOT_TRAVEL_HEIGHT_M
+        h = self.spec.transport.carrier_height_m
         pos = np.empty((len(s), 3))
         pos[:, 0] = a[:, 0] + (b[:, 0] - a[:, 0]) * np.clip((s - arr["c1"]) * arr["inv_dx"], 0.0, 1.0)
         pos[:, 1] = a[:, 1] + (b[:, 1] - a[:, 1]) * np.clip((s - arr["c2"]) * arr["inv_dy"], 0.0, 1.0)
@@ -635,7 +634,7 @@ class PlantState:
             rest[k] = (to[k, 0] - 0.75 + 0.5 * (j % 4), to[k, 1] - 1.6 - 0.5 * (j // 4), 0.0)
         depart = np.array([m.depart_s for m in moves], dtype=float)
         arrive = np.array([m.arrive_s for m in moves], dtype=float)
-        h = LOT_TRAVEL_HEIGHT_M
+        h = self.spec.transport.carrier_height_m
         dx, dy = np.abs(to[:, 0] - frm[:, 0]), np.abs(to[:, 1] - frm[:, 1])
         # a leg of length 0 is done at once (1/eps: any distance past it clips to 1)
         arr = {

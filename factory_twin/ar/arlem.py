@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from factory_twin.model.geometry import slugify
+
 from .context import ExportContext, Progress, StepInfo, acceptance_text, drain, format_duration
-from .geometry import slugify, to_y_up
+from .geometry import to_y_up
 
 logger = logging.getLogger(__name__)
 

@@ -18,17 +18,17 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from factory_twin import __version__
-from factory_twin.errors import ExportError
+from factory_twin.errors import ConfigError, ExportError
 from factory_twin.model import schema as s
-
-from .geometry import (
+from factory_twin.model.geometry import (
     FloatArray,
-    ToolGeometry,
-    component_part,
+    TypeGeometry,
     slugify,
-    tool_geometry,
+    type_geometry,
     unique_slug,
 )
+
+from .geometry import component_part
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class ExportContext:
     equipment: s.Equipment
     etype: s.EquipmentType
     procedure: s.Procedure
-    geometry: ToolGeometry
+    geometry: TypeGeometry
     steps: tuple[StepInfo, ...]
     component_slugs: dict[str, str]
     bay: s.Bay | None = None
@@ -320,7 +320,10 @@ def build_context(
         raise ExportInputError(msg) from None
     proc = find_procedure(spec, etype, procedure)
     path = Path(plant_path) if plant_path is not None else None
-    geometry = tool_geometry(etype, path.parent if path is not None else None)
+    try:
+        geometry = type_geometry(etype, path.parent if path is not None else None)
+    except ConfigError as exc:  # an unreadable mesh file: the export cannot go on
+        raise ExportInputError(str(exc)) from None
     if not geometry.parts:
         msg = f"equipment type {etype.id!r} has no shape parts to draw"
         raise ExportInputError(msg)
@@ -377,7 +380,7 @@ def build_context(
 
 
 def best_view(
-    geometry: ToolGeometry,
+    geometry: TypeGeometry,
     anchor: FloatArray,
     own_part: int | None,
     previous: View | None = None,
@@ -456,7 +459,7 @@ def _covered_fraction(boxes: FloatArray, own: int, view: View) -> float:
     return min(covered, 1.0)
 
 
-def overview_view(geometry: ToolGeometry, steps: list[StepInfo]) -> View:
+def overview_view(geometry: TypeGeometry, steps: list[StepInfo]) -> View:
     """Return the view, front-right first, from which the most step anchors are unobstructed.
 
     An anchor only counts as hidden by parts other than its own.

@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import pygltflib as g
 
+from factory_twin.model.geometry import FloatArray, IntArray, hex_to_rgb
+
 from .context import ExportContext, Progress, drain
-from .geometry import FloatArray, IntArray, hex_to_rgb, srgb_to_linear, to_y_up
+from .geometry import srgb_to_linear, to_y_up
 from .render import HIGHLIGHT
 
 logger = logging.getLogger(__name__)

@@ -19,8 +19,9 @@ import logging
 from importlib import resources
 from typing import Any
 
+from factory_twin.model.geometry import hex_to_rgb
+
 from .context import ExportContext, Progress, StepInfo, acceptance_text, drain, format_duration
-from .geometry import hex_to_rgb
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
+from factory_twin.model.geometry import FloatArray, IntArray, TypeGeometry, hex_to_rgb
+
 from .context import View
-from .geometry import FloatArray, IntArray, ToolGeometry, hex_to_rgb
 
 HIGHLIGHT = "#ff7a00"
 """Colour of the part a step works on."""
@@ -79,7 +80,7 @@ class Camera:
 
 
 def fit_camera(
-    geometry: ToolGeometry, view: View, width: int, height: int, margin: float = 0.07
+    geometry: TypeGeometry, view: View, width: int, height: int, margin: float = 0.07
 ) -> Camera:
     """Return a camera looking at the tool from ``view``, framing it with ``margin`` to spare."""
     pos, _, _, _ = geometry.combined()
@@ -105,7 +106,7 @@ def fit_camera(
 
 
 def render_tool(
-    geometry: ToolGeometry,
+    geometry: TypeGeometry,
     view: View,
     size: tuple[int, int] = (900, 600),
     *,
@@ -161,7 +162,7 @@ def render_tool(
 
 
 def _face_colors(
-    geometry: ToolGeometry,
+    geometry: TypeGeometry,
     nrm: FloatArray,
     faces: IntArray,
     owner: IntArray,

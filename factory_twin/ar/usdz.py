@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from factory_twin.model.geometry import FloatArray, IntArray, hex_to_rgb
+
 from .context import ExportContext, Progress, StepInfo, drain
-from .geometry import FloatArray, IntArray, hex_to_rgb, srgb_to_linear, to_y_up
+from .geometry import srgb_to_linear, to_y_up
 from .gltf import marker_mesh, marker_radius
 from .render import HIGHLIGHT
 
@@ -211,9 +213,9 @@ def iter_usdz(ctx: ExportContext) -> Progress[bytes]:
 
             msg = f"usd-core could not package {usdc.name} as an ARKit USDZ"
             raise ExportError(msg)
-        data = usdz.read_bytes()
+        package = usdz.read_bytes()
     yield 1.0, "USDZ: done"
-    return data
+    return package
 
 
 def build_usdz(ctx: ExportContext) -> bytes:

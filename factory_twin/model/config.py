@@ -32,6 +32,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
+from factory_twin.model.geometry import bind_mesh_files
 from factory_twin.model.layout import footprint_polygon, polygons_overlap
 
 # Fields that hold fixed-length lists of numbers, and how many: used to turn pydantic's
@@ -202,7 +203,9 @@ def _checked(raw: Any, source: str, path: Path | None, *, source_text: str | Non
     except (ValueError, TypeError, RecursionError) as exc:
         raise ConfigError([f"{source}:1: invalid plant: {exc}"]) from None
     try:
-        problems = check_references(spec)
+        # mesh files first: a mesh-only type's footprint (the overlap check) is its mesh
+        problems = bind_mesh_files(spec, path.parent if path is not None else None)
+        problems += check_references(spec)
     except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
         # a value no check foresaw (the schema keeps numbers finite): a message, not a crash
         raise ConfigError([f"{source}:1: invalid plant: {exc}"]) from None

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -288,11 +289,38 @@ class Shape(Strict):
             raise ValueError(msg)
         return self
 
+    # (mesh as written, the file it was found at, its unscaled bounds): set when the plant
+    # is loaded (factory_twin.model.geometry.bind_mesh_files), never saved
+    _mesh_read: tuple[str, Path, tuple[float, ...]] | None = PrivateAttr(default=None)
+
+    def bind_mesh(self, path: Path, bounds: tuple[float, ...]) -> None:
+        """Record the file ``mesh`` was read from and its unscaled bounds (min xyz, max xyz)."""
+        self._mesh_read = (self.mesh or "", path, tuple(bounds))
+
+    def mesh_file(self) -> Path | None:
+        """Return the file ``mesh`` was read from when the plant was loaded (None: not read)."""
+        r = self._mesh_read
+        return r[1] if r is not None and r[0] == self.mesh else None
+
+    def mesh_bounds_m(self) -> tuple[float, ...] | None:
+        """Return the scaled bounds of the mesh read at load (min xyz, max xyz), or None."""
+        r = self._mesh_read
+        if r is None or r[0] != self.mesh:
+            return None
+        return tuple(v * self.mesh_scale for v in r[2])
+
     def footprint_m(self) -> tuple[float, float, float, float]:
-        """Return (xmin, ymin, xmax, ymax) covering every part, local frame."""
-        if not self.parts:
-            return (-0.5, -0.5, 0.5, 0.5)
+        """Return (xmin, ymin, xmax, ymax) covering every part and the mesh, local frame.
+
+        A mesh file counts once the plant's loader has read it; until then (a plant built
+        in code) a mesh-only shape stands in as 1 x 1 m.
+        """
         ext = [p.extent_xy() for p in self.parts]
+        mb = self.mesh_bounds_m()
+        if mb is not None:
+            ext.append((mb[0], mb[1], mb[3], mb[4]))
+        if not ext:
+            return (-0.5, -0.5, 0.5, 0.5)
         return (
             min(e[0] for e in ext),
             min(e[1] for e in ext),
@@ -696,6 +724,9 @@ class Transport(Strict):
     handling_s: float = Field(default=30.0, ge=0, description="pick-up plus drop-off")
     vehicles: int | None = Field(default=None, ge=1, description="None = unlimited")
     fixed_time: Distribution | None = None
+    carrier_height_m: float = Field(
+        default=3.2, gt=0, description="height above the floor at which carriers travel (3-D view)"
+    )
 
     _num = field_validator("fixed_time", mode="before")(lambda cls, v: _number_to_constant(v))
 

@@ -26,8 +26,9 @@ import pyvista as pv
 import vtk
 
 from factory_twin.app.maintenance import anchor_world
+from factory_twin.model.geometry import VIEW_CYLINDER_SEGMENTS, part_solid, place
 from factory_twin.model.schema import PlantSpec
-from factory_twin.ui.scene import FabScene, _box, _cylinder, _rotate_z, camera_for_bounds
+from factory_twin.ui.scene import FabScene, camera_for_bounds, triangles_polydata
 
 logger = logging.getLogger(__name__)
 
@@ -53,16 +54,9 @@ def part_mesh(spec: PlantSpec, tool_id: str, part_name: str, pad: float = 0.03) 
     tool = spec.tool(tool_id)
     t = spec.equipment_type(tool.type)
     part = next(p for p in t.shape.parts if p.name == part_name)
-    at = (part.at[0], part.at[1], part.at[2] - pad)
-    if part.box is not None:
-        pts, tris = _box(at, (part.box[0] + 2 * pad, part.box[1] + 2 * pad, part.box[2] + 2 * pad))
-    else:
-        assert part.cylinder is not None
-        pts, tris = _cylinder(at, part.cylinder[0] + pad, part.cylinder[1] + 2 * pad)
-    pts = _rotate_z(pts, tool.rotation_deg)
-    pts[:, 0] += tool.position_m[0]
-    pts[:, 1] += tool.position_m[1]
-    return pv.PolyData.from_regular_faces(pts, tris)
+    # as many facets as the view's own tool mesh, so that the highlight hugs the part
+    pts, _, tris = part_solid(part, pad=pad, segments=VIEW_CYLINDER_SEGMENTS)
+    return triangles_polydata(place(pts, tool.position_m, tool.rotation_deg), tris)
 
 
 def wrap_callout(title: str, text: str, width: int = WRAP, max_lines: int = 7) -> str:

@@ -39,12 +39,12 @@ from factory_twin.app.controller import ConnectionSettings, Controller
 from factory_twin.errors import ConfigError, FactoryTwinError
 from factory_twin.model.config import PlantDocument
 from factory_twin.model.events import ConnectionStatus
+from factory_twin.model.geometry import PlantGeometry, plant_geometry
 from factory_twin.ui.qt_alarm_panel import QtAlarmPanel, QtJournalDialog
 from factory_twin.ui.qt_detail_panel import QtDetailPanel, format_plant_time, format_ts
 from factory_twin.ui.qt_kpi_strip import QtKpiStrip
 from factory_twin.ui.qt_replay_bar import QtReplayBar
 from factory_twin.ui.qt_scene_view import QtSceneView
-from factory_twin.ui.scene import ToolGeometry, build_tool_geometry
 from factory_twin.ui.theme import apply_theme
 
 logger = logging.getLogger(__name__)
@@ -56,12 +56,12 @@ FIRST_START_FRACTION = 0.9  # of the screen's available area, when no geometry i
 PANEL_EVERY = 4  # refresh panels every 4th tick
 
 
-def _load_with_geometry(path: str | Path) -> tuple[PlantDocument, ToolGeometry]:
+def _load_with_geometry(path: str | Path) -> tuple[PlantDocument, PlantGeometry]:
     """Read a plant and merge its tool mesh (runs on the worker thread)."""
     from factory_twin.model.config import load_plant
 
     doc = load_plant(path)
-    return doc, build_tool_geometry(doc.spec)
+    return doc, plant_geometry(doc.spec, doc.path.parent if doc.path is not None else None)
 
 
 class MonitorWorkspace(QWidget):
@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self._save_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="save")
         self.saving: QProgressDialog | None = None
         self._states_dirty = True
-        self._geometry: ToolGeometry | None = None
+        self._geometry: PlantGeometry | None = None
         self.stall_log: list[str] = []
         self._ticks = 0
         self._dark = self.settings.value("theme", "dark") == "dark"
@@ -169,7 +169,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _act(self, text: str, slot: Callable[..., Any], shortcut: str | QKeySequence | None = None,
+    def _act(self, text: str, slot: Callable[..., Any],
+             shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
              tip: str = "") -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
@@ -334,9 +335,9 @@ class MainWindow(QMainWindow):
     def recent_plants(self) -> list[str]:
         """Return the recently opened plant files, newest first."""
         v = self.settings.value("recent_plants", [])
-        if isinstance(v, str):
+        if isinstance(v, str):  # QSettings gives a one-item list back as its item
             v = [v]
-        return [str(x) for x in (v or [])]
+        return [str(x) for x in v] if isinstance(v, (list, tuple)) else []
 
     def _remember(self, path: Path) -> None:
         p = str(path.resolve())
@@ -373,7 +374,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"loading {path}…")
         fut = self.controller.run_in_worker(_load_with_geometry, path)
 
-        def done(result: tuple[PlantDocument, ToolGeometry]) -> None:
+        def done(result: tuple[PlantDocument, PlantGeometry]) -> None:
             doc, self._geometry = result
             settings = ConnectionSettings(use_simulator=self.controller.settings.use_simulator,
                                           simulator_speed=self.controller.settings.simulator_speed)
@@ -431,7 +432,7 @@ class MainWindow(QMainWindow):
         target = path if path is not None else (doc.path if doc is not None else None)
         name = target.name if target is not None else "the plant"
         dlg = QProgressDialog(f"Saving {name}…", "", 0, 0, self)
-        dlg.setCancelButton(None)  # type: ignore[arg-type]
+        dlg.setCancelButton(None)
         dlg.setWindowTitle("Saving")
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
         dlg.setAutoClose(False)

@@ -136,6 +136,30 @@ class QtProcedureEditor(QWidget):
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
+        self._build_toolbar(outer)
+        body = QWidget()
+        bl = QVBoxLayout(body)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self._build_procedure_box())
+        bl.addWidget(self._build_steps_box())
+        bl.addWidget(self._build_step_box())
+        bl.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(scroll, 1)
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setObjectName("author_problems")
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.problems)
+
+        self._connect_signals()
+
+    def _build_toolbar(self, outer: QVBoxLayout) -> None:
+        """New, Undo, Redo, Validate, Save, and the unsaved-edits line under them."""
         bar = QHBoxLayout()
         self.new_proc_button = QPushButton("New…")
         self.new_proc_button.setToolTip("new procedure for the selected tool's type")
@@ -155,9 +179,8 @@ class QtProcedureEditor(QWidget):
         self.dirty_label.setObjectName("author_dirty")
         outer.addWidget(self.dirty_label)
 
-        body = QWidget()
-        bl = QVBoxLayout(body)
-        bl.setContentsMargins(0, 0, 0, 0)
+    def _build_procedure_box(self) -> QGroupBox:
+        """The procedure's own fields: id, name, revision, description, alarm codes."""
         pbox = QGroupBox("Procedure")
         pf = QFormLayout(pbox)
         self.id_label = QLabel()
@@ -172,8 +195,10 @@ class QtProcedureEditor(QWidget):
         pf.addRow("Revision", self.rev_edit)
         pf.addRow("Description", self.desc_edit)
         pf.addRow("Alarm codes", self.alarms_edit)
-        bl.addWidget(pbox)
+        return pbox
 
+    def _build_steps_box(self) -> QGroupBox:
+        """The step list (drag to reorder) with Add and Remove."""
         sbox = QGroupBox("Steps (drag to reorder)")
         sl = QVBoxLayout(sbox)
         self.steps = QListWidget()
@@ -190,8 +215,10 @@ class QtProcedureEditor(QWidget):
         sb.addWidget(self.remove_step_button)
         sb.addStretch(1)
         sl.addLayout(sb)
-        bl.addWidget(sbox)
+        return sbox
 
+    def _build_step_box(self) -> QGroupBox:
+        """The selected step's fields, its acceptance and the Apply button."""
         fbox = QGroupBox("Step")
         ff = QFormLayout(fbox)
         self.title_edit = QLineEdit()
@@ -228,6 +255,15 @@ class QtProcedureEditor(QWidget):
         ff.addRow("Parts", self.parts_edit)
         ff.addRow("Safety", self.safety_edit)
         ff.addRow("Duration", self.duration_spin)
+        ff.addRow(self._build_acceptance_box())
+        self.apply_button = QPushButton("Apply step changes")
+        self.apply_button.setToolTip("Ctrl+Enter; also applied when you select another step")
+        self.apply_button.setObjectName("author_apply")
+        ff.addRow(self.apply_button)
+        return fbox
+
+    def _build_acceptance_box(self) -> QGroupBox:
+        """The step's acceptance: a measured quantity with its unit and limits (checkable)."""
         self.acc_box = QGroupBox("Acceptance (a measured value)")
         self.acc_box.setCheckable(True)
         af = QFormLayout(self.acc_box)
@@ -243,25 +279,9 @@ class QtProcedureEditor(QWidget):
         af.addRow("Min", self.acc_min)
         af.addRow("Max", self.acc_max)
         af.addRow("Target", self.acc_target)
-        ff.addRow(self.acc_box)
-        self.apply_button = QPushButton("Apply step changes")
-        self.apply_button.setToolTip("Ctrl+Enter; also applied when you select another step")
-        self.apply_button.setObjectName("author_apply")
-        ff.addRow(self.apply_button)
-        bl.addWidget(fbox)
-        bl.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(scroll, 1)
-        self.problems = QLabel()
-        self.problems.setWordWrap(True)
-        self.problems.setObjectName("author_problems")
-        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        outer.addWidget(self.problems)
+        return self.acc_box
 
+    def _connect_signals(self) -> None:
         self.new_proc_button.clicked.connect(self._on_new_procedure_clicked)
         self.undo_button.clicked.connect(self.undo_stack.undo)
         self.redo_button.clicked.connect(self.undo_stack.redo)

@@ -87,19 +87,7 @@ class QtProcedurePlayer(QWidget):
         self.session_label.setWordWrap(True)
         outer.addWidget(self.header)
         outer.addWidget(self.session_label)
-        self.checklist = QTableWidget(0, len(CHECK_COLUMNS))
-        self.checklist.setObjectName("player_checklist")
-        self.checklist.setHorizontalHeaderLabels(CHECK_COLUMNS)
-        self.checklist.verticalHeader().setVisible(False)
-        self.checklist.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.checklist.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.checklist.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        hh = self.checklist.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.checklist.setMinimumHeight(150)
-        self.checklist.setMaximumHeight(230)
-        outer.addWidget(self.checklist)
+        outer.addWidget(self._build_checklist())
 
         body = QWidget()
         bl = QVBoxLayout(body)
@@ -116,6 +104,47 @@ class QtProcedurePlayer(QWidget):
         bl.addWidget(self.step_meta)
         bl.addWidget(self.step_text)
 
+        bl.addWidget(self._build_safety_box())
+
+        self.start_button = QPushButton("Start step")
+        self.start_button.setObjectName("start_step")
+        bl.addWidget(self.start_button)
+
+        bl.addWidget(self._build_sign_box())
+        bl.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(scroll, 1)
+
+        outer.addLayout(self._build_navigation())
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setObjectName("player_message")
+        outer.addWidget(self.message)
+
+        self._connect_signals()
+
+    def _build_checklist(self) -> QTableWidget:
+        """The table of steps with their state (click a row to show that step)."""
+        self.checklist = QTableWidget(0, len(CHECK_COLUMNS))
+        self.checklist.setObjectName("player_checklist")
+        self.checklist.setHorizontalHeaderLabels(CHECK_COLUMNS)
+        self.checklist.verticalHeader().setVisible(False)
+        self.checklist.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.checklist.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.checklist.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        hh = self.checklist.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.checklist.setMinimumHeight(150)
+        self.checklist.setMaximumHeight(230)
+        return self.checklist
+
+    def _build_safety_box(self) -> QGroupBox:
+        """The red box of safety notes, filled per step with one checkbox each."""
         self.safety_box = QGroupBox("Safety: acknowledge every note before starting the step")
         self.safety_box.setObjectName("safety_box")
         self.safety_box.setStyleSheet(
@@ -126,12 +155,10 @@ class QtProcedurePlayer(QWidget):
         self.safety_layout = QVBoxLayout(self.safety_box)
         self.safety_checks: list[QCheckBox] = []
         self.safety_rows: list[QWidget] = []
-        bl.addWidget(self.safety_box)
+        return self.safety_box
 
-        self.start_button = QPushButton("Start step")
-        self.start_button.setObjectName("start_step")
-        bl.addWidget(self.start_button)
-
+    def _build_sign_box(self) -> QGroupBox:
+        """Technician, measured value against its limits, remark and the sign-off button."""
         self.sign_box = QGroupBox("Sign-off")
         form = QFormLayout(self.sign_box)
         self.name_edit = QLineEdit()
@@ -153,15 +180,10 @@ class QtProcedurePlayer(QWidget):
         form.addRow("", self.confirm_check)
         form.addRow("Comment", self.comment_edit)
         form.addRow("", self.sign_button)
-        bl.addWidget(self.sign_box)
-        bl.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(scroll, 1)
+        return self.sign_box
 
+    def _build_navigation(self) -> QHBoxLayout:
+        """Previous and Next, New run and the CSV export of the log."""
         nav = QHBoxLayout()
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
@@ -173,12 +195,9 @@ class QtProcedurePlayer(QWidget):
         nav.addStretch(1)
         nav.addWidget(self.new_run_button)
         nav.addWidget(self.csv_button)
-        outer.addLayout(nav)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setObjectName("player_message")
-        outer.addWidget(self.message)
+        return nav
 
+    def _connect_signals(self) -> None:
         self.prev_button.clicked.connect(lambda: self.show_step(self.current - 1))
         self.next_button.clicked.connect(lambda: self.show_step(self.current + 1))
         self.start_button.clicked.connect(self._on_start_clicked)

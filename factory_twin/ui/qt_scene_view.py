@@ -11,13 +11,13 @@ from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 
 from factory_twin.app.plant_state import PlantState
+from factory_twin.model.geometry import PlantGeometry
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.scene import (
     N_CODES,
     STATE_COLORS,
     STATE_LABELS,
     FabScene,
-    ToolGeometry,
     interpolate_camera,
 )
 
@@ -63,6 +63,9 @@ class QtSceneView(QWidget):
         self._render_t0 = time.perf_counter()
         self._last_lot_pos = np.zeros((0, 3))
         rw = self.plotter.ren_win
+        if rw is None:  # a new QtInteractor always has its window: only a closed one has not
+            msg = "the 3-D view's render window is closed"
+            raise RuntimeError(msg)
         rw.AddObserver("StartEvent", self._on_render_start)
         rw.AddObserver("EndEvent", self._on_render_end)
         iren = self.plotter.iren
@@ -76,7 +79,7 @@ class QtSceneView(QWidget):
     # -- plant
 
     def set_plant(self, spec: PlantSpec, state: PlantState | None, *, dark: bool = True,
-                  geometry: ToolGeometry | None = None) -> None:
+                  geometry: PlantGeometry | None = None) -> None:
         """Build the scene of a plant (replaces the previous one)."""
         if self.scene is not None:
             self.scene.dispose()
@@ -173,7 +176,7 @@ class QtSceneView(QWidget):
         """Animate the camera to ``cam`` over a fraction of a second."""
         if self.scene is None:
             return
-        start = tuple(tuple(float(v) for v in p) for p in self.plotter.camera_position)
+        start = tuple(tuple(float(v) for v in p) for p in self.plotter.camera_position.to_list())
         self._fly = (start, cam, time.monotonic())
         self._fly_timer.start()
 
@@ -226,7 +229,7 @@ class QtSceneView(QWidget):
         return self.scene.tool_at_display(x, y) if self.scene is not None else None
 
     def _on_press(self, obj: object, event: str) -> None:
-        self._press = tuple(self.plotter.iren.get_event_position())  # type: ignore[assignment]
+        self._press = tuple(self.plotter.iren.get_event_position())
 
     def _on_release(self, obj: object, event: str) -> None:
         pos = tuple(self.plotter.iren.get_event_position())
@@ -267,7 +270,11 @@ class QtSceneView(QWidget):
 
     def screenshot(self) -> np.ndarray:
         """Return the current 3-D image (rows top to bottom, RGB)."""
-        return self.plotter.screenshot(return_img=True)
+        img = self.plotter.screenshot(return_img=True)
+        if img is None:  # only when asked to write a file instead
+            msg = "the 3-D view returned no image"
+            raise RuntimeError(msg)
+        return np.asarray(img)
 
     def close_view(self) -> None:
         """Release the render window (call before the widget is deleted)."""

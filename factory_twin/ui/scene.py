@@ -6,7 +6,8 @@
   bays' names drawn over everything (one 2-D actor: a texture of all names, its quads
   placed at the bays each frame; no second renderer layer, which costs a full pass per
   frame on software GL);
-* every tool in ONE merged triangle mesh; each cell carries the index of its tool
+* every tool in ONE merged triangle mesh (built by :mod:`factory_twin.model.geometry`, the
+  geometry the AR exporters use too, and turned into pyvista here); each cell carries the index of its tool
   (``tool``) and a state code (``state``); the colours come from a tiny texture of one
   texel per tool, fetched per vertex, so a state change rewrites a few texels: never a
   new actor, never a rebuild of the mesh's buffers;
@@ -24,14 +25,15 @@ import itertools
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyvista as pv
 import vtk
 
 from factory_twin.model.events import E10State
-from factory_twin.model.schema import EquipmentType, PlantSpec
+from factory_twin.model.geometry import PlantGeometry, hex_to_rgb, plant_geometry
+from factory_twin.model.schema import PlantSpec
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +64,6 @@ STATE_LABELS: dict[int, str] = {
     STALE_CODE: "Stale / no connection",
 }
 
-LOT_HEIGHT_M = 3.2  # overhead transport height of moving carriers
-_CYL_RES = 16
-
-
-def hex_to_rgb(color: str) -> tuple[float, float, float]:
-    """Return ``#rrggbb`` as three floats in [0, 1]."""
-    c = color.lstrip("#")
-    return (int(c[0:2], 16) / 255, int(c[2:4], 16) / 255, int(c[4:6], 16) / 255)
-
-
 def state_lookup_table() -> pv.LookupTable:
     """Return the categorical lookup table of tool state codes."""
     lut = pv.LookupTable()
@@ -85,126 +77,23 @@ def state_lookup_table() -> pv.LookupTable:
 # --------------------------------------------------------------------------- geometry
 
 
-_BOX_TRIS = np.array([
-    [0, 2, 1], [0, 3, 2],  # bottom
-    [4, 5, 6], [4, 6, 7],  # top
-    [0, 1, 5], [0, 5, 4],  # front (-y)
-    [1, 2, 6], [1, 6, 5],  # right (+x)
-    [2, 3, 7], [2, 7, 6],  # back (+y)
-    [3, 0, 4], [3, 4, 7],  # left (-x)
-])
+def triangles_polydata(points: np.ndarray, faces: np.ndarray) -> pv.PolyData:
+    """Return a triangle mesh from (n, 3) points and (m, 3) vertex indices.
+
+    ``pv.PolyData.from_regular_faces`` itself, with ``faces`` typed as any numpy array:
+    pyvista annotates them with Python ``int`` as dtype, which no numpy integer array is.
+    """
+    return pv.PolyData.from_regular_faces(points, faces)
 
 
-def _box(at: Sequence[float], size: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Return (points, triangles) of a box standing on ``at`` (centre of its base)."""
-    x, y, z = at
-    w, d, h = size
-    xs, ys = (x - w / 2, x + w / 2), (y - d / 2, y + d / 2)
-    pts = np.array([(xs[0], ys[0], z), (xs[1], ys[0], z), (xs[1], ys[1], z), (xs[0], ys[1], z),
-                    (xs[0], ys[0], z + h), (xs[1], ys[0], z + h), (xs[1], ys[1], z + h),
-                    (xs[0], ys[1], z + h)], dtype=float)
-    return pts, _BOX_TRIS.copy()
-
-
-def _cylinder(at: Sequence[float], radius: float, height: float,
-              res: int = _CYL_RES) -> tuple[np.ndarray, np.ndarray]:
-    """Return (points, triangles) of a capped vertical cylinder standing on ``at``."""
-    x, y, z = at
-    a = np.linspace(0.0, 2 * np.pi, res, endpoint=False)
-    ring = np.column_stack([x + radius * np.cos(a), y + radius * np.sin(a)])
-    bottom = np.column_stack([ring, np.full(res, z)])
-    top = np.column_stack([ring, np.full(res, z + height)])
-    pts = np.vstack([bottom, top, [(x, y, z), (x, y, z + height)]])
-    i = np.arange(res)
-    j = (i + 1) % res
-    cb, ct = 2 * res, 2 * res + 1
-    tris = np.vstack([
-        np.column_stack([i, j, j + res]),
-        np.column_stack([i, j + res, i + res]),
-        np.column_stack([np.full(res, cb), j, i]),
-        np.column_stack([np.full(res, ct), i + res, j + res]),
-    ])
-    return pts, tris
-
-
-def _type_template(t: EquipmentType) -> tuple[np.ndarray, np.ndarray]:
-    """Return (points, triangles) of one equipment type's shape in its local frame."""
-    pts: list[np.ndarray] = []
-    tris: list[np.ndarray] = []
-    n = 0
-    parts = t.shape.parts
-    if not parts:  # a mesh-only shape: stand in with a box
-        solids = [_box((0.0, 0.0, 0.0), (1.0, 1.0, 1.5))]
-    else:
-        solids = [_box(p.at, p.box) if p.box is not None
-                  else _cylinder(p.at, p.cylinder[0], p.cylinder[1])  # type: ignore[index]
-                  for p in parts]
-    for p, tr in solids:
-        pts.append(p)
-        tris.append(tr + n)
-        n += len(p)
-    return np.vstack(pts), np.vstack(tris)
-
-
-def _rotate_z(points: np.ndarray, deg: float) -> np.ndarray:
-    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
-    out = points.copy()
-    out[:, 0] = c * points[:, 0] - s * points[:, 1]
-    out[:, 1] = s * points[:, 0] + c * points[:, 1]
-    return out
-
-
-@dataclass
-class ToolGeometry:
-    """The merged tool mesh and what each tool occupies in it."""
-
-    mesh: pv.PolyData
-    ids: list[str]
-    centers: np.ndarray  # (n, 3) centre of each tool's bounding box
-    tops: np.ndarray  # (n,) top height of each tool
-    bounds: np.ndarray  # (n, 6) xmin, xmax, ymin, ymax, zmin, zmax per tool
-    cell_tool: np.ndarray  # (n_cells,) tool index of each cell
-
-
-def build_tool_geometry(spec: PlantSpec) -> ToolGeometry:
-    """Merge every tool of ``spec`` into one triangle mesh with per-cell tool indices."""
-    templates = {t.id: _type_template(t) for t in spec.equipment_types}
-    all_pts: list[np.ndarray] = []
-    all_tris: list[np.ndarray] = []
-    cell_tool: list[np.ndarray] = []
-    n = 0
-    n_tools = len(spec.equipment)
-    bounds = np.zeros((n_tools, 6))
-    for i, eq in enumerate(spec.equipment):
-        tp, tt = templates[eq.type]
-        p = _rotate_z(tp, eq.rotation_deg)
-        p[:, 0] += eq.position_m[0]
-        p[:, 1] += eq.position_m[1]
-        all_pts.append(p)
-        all_tris.append(tt + n)
-        cell_tool.append(np.full(len(tt), i, dtype=np.int32))
-        n += len(p)
-        bounds[i] = (
-            p[:, 0].min(), p[:, 0].max(), p[:, 1].min(), p[:, 1].max(), p[:, 2].min(), p[:, 2].max()
-        )
-    points = np.vstack(all_pts)
-    tris = np.vstack(all_tris)
-    mesh = pv.PolyData.from_regular_faces(points, tris)
-    ct = np.concatenate(cell_tool)
-    mesh.cell_data["tool"] = ct
-    mesh.cell_data["state"] = np.full(len(ct), UNKNOWN_CODE, dtype=np.int16)
-    centers = np.column_stack(
-        [(bounds[:, 0] + bounds[:, 1]) / 2, (bounds[:, 2] + bounds[:, 3]) / 2,
-         (bounds[:, 4] + bounds[:, 5]) / 2]
-    )
-    return ToolGeometry(
-        mesh=mesh,
-        ids=[e.id for e in spec.equipment],
-        centers=centers,
-        tops=bounds[:, 5].copy(),
-        bounds=bounds,
-        cell_tool=ct,
-    )
+def tool_polydata(geometry: PlantGeometry) -> pv.PolyData:
+    """Return the merged tool mesh of :func:`~factory_twin.model.geometry.plant_geometry` as
+    one pyvista mesh, with the cell arrays ``tool`` (tool index) and ``state`` (state code).
+    """
+    mesh = triangles_polydata(geometry.points, geometry.faces)
+    mesh.cell_data["tool"] = geometry.cell_tool
+    mesh.cell_data["state"] = np.full(len(geometry.cell_tool), UNKNOWN_CODE, dtype=np.int16)
+    return mesh
 
 
 _OCTA_PTS = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)],
@@ -218,7 +107,7 @@ def octahedra(centers: np.ndarray, radius: float) -> pv.PolyData:
     n = len(centers)
     pts = (centers[:, None, :] + radius * _OCTA_PTS[None, :, :]).reshape(-1, 3)
     tris = (_OCTA_TRIS[None, :, :] + 6 * np.arange(n)[:, None, None]).reshape(-1, 3)
-    return pv.PolyData.from_regular_faces(pts, tris)
+    return triangles_polydata(pts, tris)
 
 
 def floor_grid(width: float, depth: float, step: float) -> pv.PolyData:
@@ -263,7 +152,7 @@ def bay_mesh(spec: PlantSpec, floor_color: str = "#30343b", strength: float = 0.
         faces.append((4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3))
         mix = (1 - strength) * base + strength * np.array(hex_to_rgb(b.color))
         colors.append([round(255 * c) for c in mix])
-    mesh = pv.PolyData.from_regular_faces(np.array(pts, dtype=float), np.array(faces))
+    mesh = triangles_polydata(np.array(pts, dtype=float), np.array(faces))
     mesh.cell_data["rgb"] = np.array(colors, dtype=np.uint8)
     return mesh
 
@@ -307,7 +196,8 @@ def camera_for_bounds(
     need = np.maximum(np.abs(v @ right) / tan_h, np.abs(v @ up) / tan_v) + along
     dist = max(float(need.max()) * margin, 2.0)
     pos = c + dist * d
-    return (tuple(pos), tuple(c), tuple(up))  # type: ignore[return-value]
+    return ((float(pos[0]), float(pos[1]), float(pos[2])), (float(c[0]), float(c[1]), float(c[2])),
+            (float(up[0]), float(up[1]), float(up[2])))
 
 
 # --------------------------------------------------------------------------- the scene
@@ -471,17 +361,20 @@ class FabScene:
     show_legend
         Draw the state legend in the render window (the Qt view draws its own, cheaper).
     geometry
-        The merged tool mesh, if already built (on a worker thread) by
-        :func:`build_tool_geometry`.
+        The merged tool geometry, if already built (on a worker thread) by
+        :func:`~factory_twin.model.geometry.plant_geometry`.
+    base_dir
+        Folder that relative mesh files are relative to (the plant file's folder); None: where
+        the plant's loader found them.
     """
 
     def __init__(self, plotter: pv.BasePlotter, spec: PlantSpec, *, show_labels: bool = True,
                  show_legend: bool = True, dark: bool = True,
-                 geometry: ToolGeometry | None = None) -> None:
+                 geometry: PlantGeometry | None = None, base_dir: Path | None = None) -> None:
         self.plotter = plotter
         self.spec = spec
         self.dark = dark
-        self.geometry = geometry if geometry is not None else build_tool_geometry(spec)
+        self.geometry = geometry if geometry is not None else plant_geometry(spec, base_dir)
         self.ids = self.geometry.ids
         self.index = {tid: i for i, tid in enumerate(self.ids)}
         n = len(self.ids)
@@ -510,7 +403,7 @@ class FabScene:
         self.stale_actor.SetVisibility(False)
         # selection outline
         self.highlight_mesh = pv.PolyData()
-        self.highlight_actor = None
+        self.highlight_actor: pv.Actor | None = None
         # lots: instanced boxes (vtkGlyph3DMapper, one actor)
         self.lot_points = pv.PolyData(np.zeros((0, 3)))
         self.lot_points.point_data["product"] = np.zeros(0, dtype=np.int16)
@@ -568,10 +461,7 @@ class FabScene:
         """
         geo = self.geometry
         n = len(self.ids)
-        # the scene's own shallow copy: the cell arrays are shared with ``geometry.mesh``,
-        # the texture coordinates are the scene's alone
-        self.tool_mesh = pv.PolyData()
-        self.tool_mesh.shallow_copy(geo.mesh)
+        self.tool_mesh = tool_polydata(geo)
         point_tool = np.zeros(self.tool_mesh.n_points, dtype=np.int64)
         point_tool[self.tool_mesh.regular_faces.ravel()] = np.repeat(geo.cell_tool, 3)
         self._point_tool = point_tool
@@ -639,7 +529,7 @@ class FabScene:
         lines: list[np.ndarray] = []
         for m in (grid, outline):
             pts.append(np.asarray(m.points))
-            arr = m.lines
+            arr = np.asarray(m.lines)
             segs = []
             k = 0
             while k < len(arr):
@@ -688,7 +578,7 @@ class FabScene:
         tp.SetBackgroundColor(0.09, 0.1, 0.12)
         tp.SetBackgroundOpacity(1.0)
         tp.SetFrame(False)
-        dpi = int(self.plotter.ren_win.GetDPI() or 72)
+        dpi = int(self._render_window().GetDPI() or 72)
         images = [render_text_rgba(b.name or b.id, tp, dpi) for b in bays]
         aw = max(im.shape[1] for im in images)
         ah = sum(im.shape[0] + 1 for im in images)
@@ -745,6 +635,9 @@ class FabScene:
 
         Runs on every frame the camera moved: plain numpy and Python floats, ~0.1 ms.
         """
+        sheet_actor = self.label_sheet_actor
+        if sheet_actor is None:  # disposed (the observer goes with it)
+            return
         ren = self.plotter.renderer
         cam = ren.GetActiveCamera()
         w, h = ren.GetSize()
@@ -777,7 +670,14 @@ class FabScene:
         quads[:, 3, 1] = y1
         self._label_sheet.GetPoints().Modified()
         self._label_sheet.Modified()
-        self.label_sheet_actor.SetVisibility(bool(shown.any()))
+        sheet_actor.SetVisibility(bool(shown.any()))
+
+    def _render_window(self) -> vtk.vtkRenderWindow:
+        rw = self.plotter.ren_win
+        if rw is None:
+            msg = "the plotter of this scene has been closed"
+            raise RuntimeError(msg)
+        return rw
 
     @property
     def label_renderer(self) -> vtk.vtkRenderer:
@@ -787,7 +687,7 @@ class FabScene:
         costs a pass every frame, so the live view never has one it does not need.
         """
         if self._overlay is None:
-            rw = self.plotter.ren_win
+            rw = self._render_window()
             if rw.GetNumberOfLayers() < 2:
                 rw.SetNumberOfLayers(2)
             ren = vtk.vtkRenderer()
@@ -801,7 +701,7 @@ class FabScene:
     def dispose(self) -> None:
         """Remove what the scene added outside the plotter's own renderer (before a rebuild)."""
         if self._overlay is not None:
-            self.plotter.ren_win.RemoveRenderer(self._overlay)
+            self._render_window().RemoveRenderer(self._overlay)
             self._overlay = None
         if self.label_sheet_actor is not None:
             self.plotter.renderer.RemoveViewProp(self.label_sheet_actor)
@@ -812,7 +712,9 @@ class FabScene:
 
     def _add_legend(self) -> vtk.vtkActor2D:
         entries = [[STATE_LABELS[i], STATE_COLORS[i]] for i in range(N_CODES)]
-        return self.plotter.add_legend(
+        # the renderer's own method: the plotter's functools.wraps copy of it reads to mypy
+        # as unbound (its first argument a plotter)
+        return self.plotter.renderer.add_legend(
             entries, bcolor="#1b1f24" if self.dark else "#ffffff", border=False,
             size=(0.15, 0.22), loc="upper right", face="rectangle", name="state_legend",
             background_opacity=0.75,
@@ -823,11 +725,11 @@ class FabScene:
         self.dark = dark
         p = self.plotter
         if dark:
-            p.set_background("#1b1e23")
+            p.renderers.set_background("#1b1e23")  # what p.set_background calls
         else:
-            p.set_background("#eef1f4")
+            p.renderers.set_background("#eef1f4")
         if hasattr(self, "ground"):
-            self.ground.point_data["rgb"][:] = self._ground_mesh().point_data["rgb"]
+            np.asarray(self.ground.point_data["rgb"])[:] = self._ground_mesh().point_data["rgb"]
             self.ground.Modified()
             legend = getattr(self, "legend_actor", None)
             if legend is not None:

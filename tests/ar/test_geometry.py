@@ -10,17 +10,16 @@ import trimesh
 
 from factory_twin.ar import build_context
 from factory_twin.ar.context import View, _ray_blocked, best_view
-from factory_twin.ar.geometry import (
-    box_mesh,
-    component_part,
-    cylinder_mesh,
-    slugify,
-    to_y_up,
-    tool_geometry,
-    unique_slug,
-)
+from factory_twin.ar.geometry import component_part, to_y_up
 from factory_twin.ar.render import HIGHLIGHT, Marker, render_tool
 from factory_twin.model import schema as s
+from factory_twin.model.geometry import (
+    box_mesh,
+    cylinder_mesh,
+    slugify,
+    type_geometry,
+    unique_slug,
+)
 
 
 def _closed_outward(pos, nrm, faces):
@@ -106,7 +105,7 @@ def test_best_view_goes_round_an_obstacle():
             ]
         ),
     )
-    geo = tool_geometry(etype)
+    geo = type_geometry(etype)
     anchor = np.array([0.0, -0.5, 0.5])  # on the body's front face, behind the wall
     view = best_view(geo, anchor, geo.part_index("body"))
     pos, _, faces, owner = geo.combined()
@@ -117,19 +116,19 @@ def test_best_view_goes_round_an_obstacle():
 def test_mesh_file_shape(tmp_path):
     trimesh.creation.box(extents=(1.0, 2.0, 0.5)).export(tmp_path / "tool.stl")
     etype = s.EquipmentType(id="m", kind="other", shape=s.Shape(mesh="tool.stl", mesh_scale=2.0))
-    geo = tool_geometry(etype, tmp_path)
+    geo = type_geometry(etype, tmp_path)
     (part,) = geo.parts
     assert part.name == "mesh" and part.closed
     np.testing.assert_allclose(part.bounds, [[-1, -2, -0.5], [1, 2, 0.5]])
 
 
 def test_unreadable_mesh_file_is_named(tmp_path):
-    from factory_twin.errors import ExportError
+    from factory_twin.errors import ConfigError
 
     (tmp_path / "bad.stl").write_bytes(b"solid nothing here")
     etype = s.EquipmentType(id="m", kind="other", shape=s.Shape(mesh="bad.stl"))
-    with pytest.raises(ExportError, match=r"bad\.stl"):
-        tool_geometry(etype, tmp_path)
+    with pytest.raises(ConfigError, match=r"bad\.stl"):
+        type_geometry(etype, tmp_path)
 
 
 def _hex(c: str) -> np.ndarray:
@@ -163,7 +162,7 @@ def test_render_culls_back_faces_correctly():
         kind="other",
         shape=s.Shape(parts=[s.Part(name="b", box=(1, 1, 1), color="#808080")]),
     )
-    geo = tool_geometry(etype)
+    geo = type_geometry(etype)
     img = np.asarray(render_tool(geo, View(0.0, 89.0), (100, 100), supersample=1))
     centre = img[45:55, 45:55].reshape(-1, 3).mean(axis=0)
     assert centre.mean() > 100

@@ -37,7 +37,7 @@ def _non_bg_fraction(img: np.ndarray) -> float:
 def test_all_tools_in_one_mesh_with_cell_tool_index(plotter, mini):
     scene = sc.FabScene(plotter, mini)
     geo = scene.geometry
-    assert geo.mesh.n_cells == len(geo.cell_tool)
+    assert scene.tool_mesh.n_cells == len(geo.cell_tool)
     assert set(np.unique(geo.cell_tool)) == set(range(len(mini.equipment)))
     # one actor for all tools, whatever the plant size
     tool_actors = [a for name, a in plotter.actors.items() if name == "tools"]
@@ -177,3 +177,42 @@ def test_labels_of_neighbouring_bays_do_not_overlap():
     assert y[1] >= 50.0 + 18.0  # the other one went above the first
     assert sc._declutter([100.0, 130.0], [50.0, 52.0], [60.0] * 2, [18.0] * 2,
                          [True, False]) == [50.0, 52.0]  # a hidden label moves nothing
+
+
+def test_mesh_only_type_is_drawn_from_its_mesh_file(plotter, mini_plant_path, tmp_path):
+    """A type with only ``shape.mesh`` is drawn as that mesh (once a 1 x 1 x 1.5 m box)."""
+    import trimesh
+
+    pump = trimesh.creation.cylinder(radius=0.6, height=1.8, sections=10)  # 40 triangles
+    pump.apply_translation((0.0, 0.0, 0.9))  # standing on the floor
+    (tmp_path / "meshes").mkdir()
+    pump.export(tmp_path / "meshes" / "pump.ply")
+    text = mini_plant_path.read_text(encoding="utf-8")
+    text = text.replace("equipment_types:\n", "equipment_types:\n"
+                        "  - {id: pump, kind: other, shape: {mesh: meshes/pump.ply}}\n", 1)
+    text = text.replace("equipment:\n", "equipment:\n"
+                        "  - {id: PUMP-01, type: pump, group: PUMP, bay: etch, position_m: [8, 8.5]}\n", 1)
+    (tmp_path / "plant.yaml").write_text(text, encoding="utf-8")
+    spec = load_plant(tmp_path / "plant.yaml").spec
+    scene = sc.FabScene(plotter, spec, show_labels=False)
+    i = scene.index["PUMP-01"]
+    assert (scene.geometry.cell_tool == i).sum() == len(pump.faces) == 40
+    assert scene.tool_mesh.n_cells == len(scene.geometry.cell_tool)
+    pts = scene.tool_mesh.points[np.unique(scene.tool_mesh.regular_faces[scene.geometry.cell_tool == i])]
+    at = np.array([8.0, 8.5, 0.0])  # the tool's position: the mesh's origin
+    np.testing.assert_allclose(pts.min(axis=0), pump.bounds[0] + at, atol=1e-5)
+    np.testing.assert_allclose(pts.max(axis=0), pump.bounds[1] + at, atol=1e-5)
+    assert pts[:, 2].max() == pytest.approx(1.8, abs=1e-5)  # not the stand-in's 1.5 m
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    np.testing.assert_allclose(scene.geometry.bounds[i], np.column_stack([lo, hi]).ravel())
+    # it is drawn where it stands, in its state's colour
+    scene.set_camera(scene.tool_camera("PUMP-01"), render=False)
+    codes = np.full(len(scene.ids), -1)
+    codes[i] = E10State.PRODUCTIVE.code
+    scene.set_states(codes, np.zeros(len(scene.ids), bool))
+    plotter.render()
+    x, y = scene.display_position("PUMP-01")
+    assert scene.tool_at_display(x, y) == "PUMP-01"
+    img = plotter.screenshot(return_img=True)
+    px = img[int(img.shape[0] - y), int(x)].astype(int)
+    assert px[1] > px[0] + 40 and px[1] > px[2] + 40, px  # green for productive
