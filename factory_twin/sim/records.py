@@ -179,6 +179,15 @@ class Recorder:
         for path in self._chunks[table]:
             yield from iter_parquet(path, cols, rows or self.chunk_rows)
 
+    def keep_chunks(self) -> dict[str, list[Path]]:
+        """Spill what is still in memory and hand over every chunk file of ``steps`` and
+        ``states``: the recorder forgets them, so :meth:`discard_chunks` leaves them alone."""
+        out: dict[str, list[Path]] = {}
+        for name in _SPILLED:
+            self.spill(name)
+            out[name], self._chunks[name] = self._chunks[name], []
+        return out
+
     def discard_chunks(self) -> None:
         """Delete the spilled chunk files (and ``spill_dir`` if it is left empty)."""
         for name in _SPILLED:

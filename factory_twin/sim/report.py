@@ -52,8 +52,8 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
         + (
             f", warm-up {exp.options.warmup_days:g} days"
             if exp.options.warmup_days is not None
-            else ", warm-up by MSER-5 (mean "
-            + f"{sum(r.warmup_s for r in exp.results) / max(n, 1) / 86400:.2f} days)"
+            else f", warm-up {exp.results[0].warmup_s / 86400 if n else math.nan:.2f} days "
+            "(MSER-5 on the average WIP of all replications, the same for each)"
         )
         + f", seed {exp.options.seed}"
         + (f", rule {exp.options.rule}" if exp.options.rule else ""),

@@ -60,7 +60,9 @@ class RunOptions:
     days
         Simulated length of each replication.
     warmup_days
-        Warm-up to delete, or None for automatic MSER-5 on the WIP series.
+        Warm-up to delete, or None for automatic: Welch's procedure with MSER-5 on the WIP
+        series averaged across the replications, one truncation point for all of them
+        (a single replication run alone truncates its own series).
     seed
         Scenario seed.
     rule
@@ -78,6 +80,10 @@ class RunOptions:
         Where a run without ``out_dir`` (and without ``keep_frames``) puts its chunks: a
         fresh temporary directory inside it, removed when the replication ends, also on
         error or cancel (None: the system's temporary directory).
+    defer_kpis
+        With an automatic warm-up: keep the records and return the WIP series instead of
+        KPIs, for :func:`finish_replication` once the common warm-up is known (set by
+        :func:`run_experiment`).
     """
 
     days: float
@@ -88,6 +94,7 @@ class RunOptions:
     keep_frames: bool = False
     spill_rows: int = DEFAULT_CHUNK_ROWS
     spill_dir: str | None = None
+    defer_kpis: bool = False
 
     def check(self) -> None:
         """Raise SimulationError if the options make no sense."""
@@ -125,6 +132,26 @@ class ReplicationResult:
     frames: dict[str, pd.DataFrame] | None = None
     files: dict[str, str] = field(default_factory=dict)
     peak_rows: int = 0
+    deferred: DeferredKpis | None = None
+
+
+@dataclass
+class DeferredKpis:
+    """What a replication keeps until the experiment's common warm-up is known.
+
+    ``series`` is its time-average WIP in ``_MSER_BINS`` bins; the records are either
+    ``frames`` in memory or Parquet ``chunks`` on the host that ran it, in ``owned_dir``
+    (removed by :func:`finish_replication`) unless they belong to ``out_dir``.
+    """
+
+    series: np.ndarray
+    lots: pd.DataFrame
+    qtime: pd.DataFrame
+    rpt: dict[str, float]
+    chunk_rows: int
+    chunks: dict[str, list[str]] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] | None = None
+    owned_dir: str | None = None
 
 
 def run_replication(spec: s.PlantSpec, options: RunOptions, replication: int) -> ReplicationResult:
@@ -142,10 +169,13 @@ def run_replication(spec: s.PlantSpec, options: RunOptions, replication: int) ->
     if options.spill_dir is not None:
         Path(options.spill_dir).mkdir(parents=True, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f"factory-twin-rep{replication:03d}-", dir=options.spill_dir)
+    result: ReplicationResult | None = None
     try:
-        return _replicate(spec, options, replication, Path(tmp), None)
+        result = _replicate(spec, options, replication, Path(tmp), None)
+        return result
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if result is None or result.deferred is None:  # deferred KPIs still need the chunks
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _replicate(
@@ -173,6 +203,14 @@ def _replicate(
         lots, qtime = rec.frame("lots"), rec.frame("qtime")
         if options.warmup_days is None:
             series = wip_series({"lots": lots}, end_s, _MSER_BINS)
+            if options.defer_kpis:
+                deferred, files = _defer(rec, options, spill, rep_dir, series, lots, qtime, rpt)
+                return ReplicationResult(
+                    replication=replication, kpis={}, bottleneck=None, warmup_s=math.nan,
+                    end_s=end_s, events=events, wall_s=time.perf_counter() - t0,
+                    frames=deferred.frames if options.keep_frames else None, files=files,
+                    peak_rows=peak, deferred=deferred,
+                )  # fmt: skip
             warm = mser(series) * end_s / _MSER_BINS
         else:
             warm = options.warmup_days * DAY_S
@@ -218,6 +256,96 @@ def _replicate(
         files=files,
         peak_rows=peak,
     )
+
+
+def _defer(
+    rec: Recorder,
+    options: RunOptions,
+    spill: Path | None,
+    rep_dir: Path | None,
+    series: np.ndarray,
+    lots: pd.DataFrame,
+    qtime: pd.DataFrame,
+    rpt: dict[str, float],
+) -> tuple[DeferredKpis, dict[str, str]]:
+    """Keep a finished replication's records for :func:`finish_replication`."""
+    d = DeferredKpis(series, lots, qtime, rpt, options.spill_rows)
+    files: dict[str, str] = {}
+    if rep_dir is not None:
+        paths = rec.write_parquet(rep_dir)
+        files = {k: str(v) for k, v in paths.items()}
+        if options.keep_frames:
+            d.frames = read_frames(paths)
+        else:
+            d.chunks = {t: [str(paths[t])] for t in ("steps", "states")}
+    elif spill is None:
+        d.frames = rec.frames()
+    else:
+        d.chunks = {t: [str(p) for p in ps] for t, ps in rec.keep_chunks().items()}
+        d.owned_dir = str(spill)
+    return d, files
+
+
+def finish_replication(
+    spec: s.PlantSpec, result: ReplicationResult, warmup_s: float
+) -> ReplicationResult:
+    """Compute a deferred replication's KPIs over ``[warmup_s, end]``; free its records.
+
+    Runs where the replication's records are (its host, for a Dask worker).
+    """
+    d = result.deferred
+    if d is None:
+        return result
+    t0 = time.perf_counter()
+    peak = result.peak_rows
+    try:
+        if d.frames is not None:
+            kpis, bn = compute_kpis(d.frames, spec, warmup_s, result.end_s, d.rpt)
+            peak = max(peak, len(d.frames["steps"]), len(d.frames["states"]))
+        else:
+            chunk_peak = [0]
+
+            def read(table: str) -> Iterator[pd.DataFrame]:
+                for path in d.chunks[table]:
+                    yield from iter_parquet(path, KPI_COLUMNS[table], d.chunk_rows)
+
+            kpis, bn = compute_kpis_chunked(
+                _measured(read("steps"), chunk_peak), _measured(read("states"), chunk_peak),
+                d.lots, d.qtime, spec, warmup_s, result.end_s, d.rpt,
+            )  # fmt: skip
+            peak = max(peak, chunk_peak[0])
+    finally:
+        if d.owned_dir is not None:
+            shutil.rmtree(d.owned_dir, ignore_errors=True)
+    return ReplicationResult(
+        replication=result.replication,
+        kpis=kpis,
+        bottleneck=bn,
+        warmup_s=warmup_s,
+        end_s=result.end_s,
+        events=result.events,
+        wall_s=result.wall_s + time.perf_counter() - t0,
+        frames=result.frames,
+        files=result.files,
+        peak_rows=peak,
+    )
+
+
+def common_warmup_s(results: Sequence[ReplicationResult]) -> float:
+    """Welch's procedure with MSER-5: one truncation point from the averaged WIP series.
+
+    The WIP series of the replications (same bins) are averaged and MSER-5 picks the
+    truncation on that average, so every replication deletes the same warm-up. Choosing
+    it per replication would cut each run where its own series happens to be low or high
+    and bias the results (Hoad, Robinson & Davies 2010; Law 2015, 9.5.1).
+    """
+    series = [r.deferred.series for r in results if r.deferred is not None]
+    if not series:
+        msg = "no replication kept its WIP series for the automatic warm-up"
+        raise SimulationError(msg)
+    end_s = next(r.end_s for r in results if r.deferred is not None)
+    avg = np.mean(np.vstack(series), axis=0)
+    return float(mser(avg) * end_s / _MSER_BINS)
 
 
 def _measured(chunks: Iterable[pd.DataFrame], peak: list[int]) -> Iterator[pd.DataFrame]:
@@ -299,6 +427,8 @@ class Experiment:
             "replications": len(self.results),
             "interrupted": self.interrupted,
             "warmup_s": [r.warmup_s for r in self.results],
+            "warmup_method": "fixed" if self.options.warmup_days is not None
+            else "MSER-5 on the replications' average WIP series (Welch), one for all",
             "events": sum(r.events for r in self.results),
             "wall_s": [r.wall_s for r in self.results],
             "kpis": {k: _json_interval(v) for k, v in self.summary().items()},
@@ -360,6 +490,9 @@ def run_experiment(
     reps = list(range(first_replication, first_replication + replications))
     results: list[ReplicationResult] = []
     exp = Experiment(name, options, results)
+    auto = options.warmup_days is None
+    if auto:  # one warm-up for all: the KPIs wait until every WIP series is in
+        options = _replace(options, defer_kpis=True)
 
     def _done(r: ReplicationResult) -> None:
         results.append(r)
@@ -370,24 +503,28 @@ def run_experiment(
         jobs = min(len(reps), os.cpu_count() or 1)
     tmp: str | None = None
     try:
-        if scheduler is not None:
-            # Dask workers may run on other hosts: each spills to its own temporary directory
-            _run_dask(spec, _replace(options, spill_dir=None), reps, scheduler, _done)
-        else:
-            local = options
-            if options.out_dir is None and not options.keep_frames:
-                if options.spill_dir is not None:
-                    Path(options.spill_dir).mkdir(parents=True, exist_ok=True)
-                tmp = tempfile.mkdtemp(prefix="factory-twin-spill-", dir=options.spill_dir)
-                local = _replace(options, spill_dir=tmp)
-            if jobs <= 1 or len(reps) == 1:
-                for r in reps:
-                    _done(run_replication(spec, local, r))
+        try:
+            if scheduler is not None:
+                # Dask workers may run on other hosts: each spills to its own temporary directory
+                _run_dask(spec, _replace(options, spill_dir=None), reps, scheduler, _done, results)
             else:
-                _run_pool(spec, local, reps, jobs, _done)
-    except KeyboardInterrupt:
-        exp.interrupted = True
-        logger.warning("interrupted after %d of %d replications", len(results), len(reps))
+                local = options
+                if options.out_dir is None and not options.keep_frames:
+                    if options.spill_dir is not None:
+                        Path(options.spill_dir).mkdir(parents=True, exist_ok=True)
+                    tmp = tempfile.mkdtemp(prefix="factory-twin-spill-", dir=options.spill_dir)
+                    local = _replace(options, spill_dir=tmp)
+                if jobs <= 1 or len(reps) == 1:
+                    for r in reps:
+                        _done(run_replication(spec, local, r))
+                else:
+                    _run_pool(spec, local, reps, jobs, _done)
+        except KeyboardInterrupt:
+            exp.interrupted = True
+            logger.warning("interrupted after %d of %d replications", len(results), len(reps))
+        if auto and any(r.deferred is not None for r in results):  # local (Dask: on workers)
+            warm = common_warmup_s(results)
+            results[:] = [finish_replication(spec, r, warm) for r in results]
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -434,6 +571,7 @@ def _run_dask(
     reps: Sequence[int],
     scheduler: str | Any,
     done: Callable[[ReplicationResult], None],
+    results: list[ReplicationResult],
 ) -> None:
     try:
         from distributed import Client, as_completed
@@ -449,15 +587,44 @@ def _run_dask(
     try:
         sfut = client.scatter(spec, broadcast=True)
         futs = [client.submit(run_replication, sfut, options, r, pure=False) for r in reps]
+        where: dict[int, list[str]] = {}
         try:
             for f in as_completed(futs):
-                done(f.result())
+                r = f.result()
+                where[r.replication] = list(client.who_has(f).get(f.key, ()))
+                done(r)
         except BaseException:
             client.cancel(futs)
+            if options.defer_kpis:  # the finished ones still hold records on their workers
+                try:
+                    _finish_on_workers(client, sfut, results, where)
+                except Exception:
+                    logger.exception("could not finish the replications that had ended")
             raise
+        if options.defer_kpis:
+            _finish_on_workers(client, sfut, results, where)
     finally:
         if own:
             client.close()
+
+
+def _finish_on_workers(
+    client: Any, sfut: Any, results: list[ReplicationResult], where: dict[int, list[str]]
+) -> None:
+    """Finish deferred replications with the common warm-up, each where its records are."""
+    from distributed import as_completed
+
+    pending = [r for r in results if r.deferred is not None]
+    if not pending:
+        return
+    warm = common_warmup_s(pending)
+    futs = [
+        client.submit(finish_replication, sfut, r, warm, pure=False,
+                      workers=where.get(r.replication) or None, allow_other_workers=False)
+        for r in pending
+    ]  # fmt: skip
+    done = {f.result().replication: f.result() for f in as_completed(futs)}
+    results[:] = [done.get(r.replication, r) for r in results]
 
 
 # --------------------------------------------------------------------------- comparison

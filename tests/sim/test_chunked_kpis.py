@@ -164,7 +164,7 @@ def test_summary_only_leaves_no_files(tmp_path: Path, capsys: pytest.CaptureFixt
     assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
     code = main(["simulate", str(MINI), "--days", "2", "--replications", "1", "--chunk-rows", "0"])
     assert code == 2
-    assert "--chunk-rows must be at least 1" in capsys.readouterr().err
+    assert "argument --chunk-rows: must be >= 1" in capsys.readouterr().err
 
 
 def test_spill_is_removed_on_error(tmp_path: Path) -> None:
