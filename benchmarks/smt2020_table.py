@@ -50,7 +50,7 @@ def replication_kpis(
         data = json.loads(summ.read_text())
         return [
             {k: (math.nan if v is None else float(v)) for k, v in r["kpis"].items()}
-            for r in data["per_replication"]
+            for r in data.get("results", data)["per_replication"]  # older files: flat
         ]
     out = []
     for rep in sorted(run.glob("rep-*")):

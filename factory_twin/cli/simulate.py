@@ -160,5 +160,6 @@ def run(args: argparse.Namespace) -> int:
         print("factory-twin: interrupted before any replication finished", file=sys.stderr)
         return 130
     data = exp.to_json()
-    data["plant"] = str(args.plant)
+    data["run"]["plant"] = str(args.plant)
+    data["run"]["out"] = None if args.out is None else str(args.out)
     return finish(data, kpi_table(exp), args, exp.interrupted, len(exp.results))

@@ -10,7 +10,8 @@ time averages are exact, not sampled. Names are flat strings, ``name`` or ``name
   lots released into the fab (initial WIP excluded) that finished in the window;
 * ``x_factor`` (cycle time / raw process time, mean over lots) and per product;
 * ``wip_lots`` time-average lots in the fab; ``moves_per_day`` steps completed;
-* ``qtime_violations``, ``scrapped_lots``, ``reworks``;
+* ``qtime_violations``, ``scrapped_lots``, ``reworks`` (counts over the window) and their
+  ``*_per_day`` rates;
 * per tool group: ``utilisation/<g>`` (productive share of the window),
   ``e10.<state>/<g>`` (share of each SEMI E10 state), ``queue_lots/<g>`` (time-average lots
   waiting), ``wait_h/<g>`` (mean wait of lots that started), and OEE after SEMI E79:
@@ -310,6 +311,8 @@ class KpiAccumulator:
         k["reworks"] = float(self.reworks)
         qt = qtime
         k["qtime_violations"] = float(((qt["time_s"] >= warmup_s) & (qt["time_s"] <= end_s)).sum())
+        for name in ("scrapped_lots", "qtime_violations", "reworks"):  # counts: rates beside
+            k[f"{name}_per_day"] = k[name] / days
 
         # -- queues, per group
         qsum = dict(zip(self.groups, self.queue_s, strict=True))

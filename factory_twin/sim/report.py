@@ -17,8 +17,10 @@ _MAIN = [
     ("x_factor", "X-factor (CT / RPT)"),
     ("wip_lots", "WIP (lots, time average)"),
     ("moves_per_day", "moves/day"),
-    ("qtime_violations", "queue-time violations"),
-    ("scrapped_lots", "scrapped lots"),
+    ("qtime_violations_per_day", "queue-time violations/day"),
+    ("qtime_violations", "queue-time violations (count in window)"),
+    ("scrapped_lots_per_day", "scrapped lots/day"),
+    ("scrapped_lots", "scrapped lots (count in window)"),
 ]
 
 
@@ -61,7 +63,7 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
         if n > 1
         else "  (one replication: no confidence interval; --replications 2 or more give one)",
     ]
-    w = 34
+    w = 40
     for key, label in _MAIN:
         if key in summ:
             lines.append(_row(label, summ[key], w))

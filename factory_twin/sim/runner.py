@@ -14,18 +14,21 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import platform
 import shutil
 import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from factory_twin import __version__
 from factory_twin.errors import SimulationError
 from factory_twin.model import schema as s
 from factory_twin.sim.kpi import (
@@ -414,10 +417,15 @@ class Experiment:
         return next((r.bottleneck.area for r in self.results if r.bottleneck and r.bottleneck.group == bn[0]), None)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready summary."""
+        """A JSON-ready summary: ``results`` and, apart, ``run`` (how this run went).
+
+        ``results`` depends only on the plant, the options and the seed, so two runs of the
+        same scenario give byte-identical ``results``; wall times, output paths and the host
+        are in ``run``.
+        """
         bn = self.bottleneck()
-        return {
-            "scenario": self.name,
+        ordered = sorted(self.results, key=lambda r: r.replication)
+        results = {
             "options": {
                 "days": self.options.days,
                 "warmup_days": self.options.warmup_days,
@@ -426,18 +434,32 @@ class Experiment:
             },
             "replications": len(self.results),
             "interrupted": self.interrupted,
-            "warmup_s": [r.warmup_s for r in self.results],
+            "warmup_s": [r.warmup_s for r in ordered],
             "warmup_method": "fixed" if self.options.warmup_days is not None
             else "MSER-5 on the replications' average WIP series (Welch), one for all",
             "events": sum(r.events for r in self.results),
-            "wall_s": [r.wall_s for r in self.results],
             "kpis": {k: _json_interval(v) for k, v in self.summary().items()},
+            "counts": {
+                k: "count over the observation window (see the *_per_day rate)" for k in COUNT_KPIS
+            },
             "per_replication": [
-                {"replication": r.replication, "kpis": _json_dict(r.kpis), "files": r.files}
-                for r in sorted(self.results, key=lambda r: r.replication)
+                {"replication": r.replication, "kpis": _json_dict(r.kpis)} for r in ordered
             ],
             "bottleneck": None if bn is None else {"group": bn[0], "area": self.bottleneck_area(), "evidence": bn[1]},
         }
+        run = {
+            "wall_s": [r.wall_s for r in ordered],
+            "files": {str(r.replication): r.files for r in ordered if r.files},
+            "host": platform.node(),
+            "python": platform.python_version(),
+            "factory_twin": __version__,
+            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        return {"scenario": self.name, "results": results, "run": run}
+
+
+#: KPIs that are counts over the observation window (with a ``<name>_per_day`` rate beside).
+COUNT_KPIS = ("scrapped_lots", "qtime_violations", "reworks")
 
 
 def _json_num(v: float) -> float | None:

@@ -80,16 +80,17 @@ def test_simulate_cli_writes_summary_and_parquet(tmp_path: Path, capsys: pytest.
     text = capsys.readouterr().out
     assert "throughput (lots/day)" in text and "±" in text and "bottleneck: LITHO" in text
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["replications"] == 3 and summary["options"]["rule"] == "spt"
-    iv = summary["kpis"]["cycle_time_mean_h"]
+    res = summary["results"]
+    assert res["replications"] == 3 and res["options"]["rule"] == "spt"
+    iv = res["kpis"]["cycle_time_mean_h"]
     assert iv["low"] <= iv["mean"] <= iv["high"]
-    assert summary["bottleneck"]["group"] == "LITHO"
+    assert res["bottleneck"]["group"] == "LITHO"
     steps = pd.read_parquet(out / "rep-002" / "steps.parquet")
     assert {"lot", "tool", "queue_enter_s", "start_s", "end_s", "transport_s", "wafers"} <= set(steps.columns)
     code = main(["simulate", MINI, "--days", "3", "--replications", "2", "--jobs", "1", "--json", "--summary-only", "--out", str(tmp_path / "s")])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["replications"] == 2
+    assert data["results"]["replications"] == 2
     assert not (tmp_path / "s" / "rep-000").exists() and (tmp_path / "s" / "summary.json").exists()
 
 
@@ -163,5 +164,24 @@ def test_ctrl_c_keeps_finished_replications(tmp_path: Path) -> None:
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["interrupted"] is True and 1 <= summary["replications"] < 40
+    assert summary["results"]["interrupted"] is True and 1 <= summary["results"]["replications"] < 40
     assert "throughput" in stdout
+
+
+def test_two_runs_with_one_seed_give_byte_identical_results(tmp_path: Path, capsys) -> None:
+    texts = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert main(["simulate", MINI, "--days", "4", "--replications", "2", "--jobs", "1",
+                     "--seed", "5", "--out", str(out), "--summary-only"]) == 0  # fmt: skip
+        data = json.loads((out / "summary.json").read_text())
+        assert data["run"]["out"] == str(out) and data["run"]["wall_s"]  # metadata kept apart
+        texts.append(json.dumps(data["results"], indent=2))
+    assert texts[0] == texts[1]
+    res = json.loads(texts[0])
+    kpis = res["kpis"]
+    for name in ("scrapped_lots", "qtime_violations", "reworks"):
+        assert name in res["counts"] and "count" in res["counts"][name]
+        assert kpis[f"{name}_per_day"]["mean"] == pytest.approx(kpis[name]["mean"] / 4)
+    table = capsys.readouterr().out
+    assert "scrapped lots (count in window)" in table and "scrapped lots/day" in table
