@@ -69,6 +69,8 @@ class Bottleneck:
 
 def _overlap(a: np.ndarray, b: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Length of [a, b] inside [lo, hi] (b NaN means still open at hi)."""
+    a = np.asarray(a, dtype=float)  # an empty table (no lots at all) has object columns
+    b = np.asarray(b, dtype=float)
     b = np.where(np.isnan(b), hi, b)
     return np.clip(np.minimum(b, hi) - np.maximum(a, lo), 0.0, None)
 

@@ -1216,7 +1216,5 @@ def check_spec(spec: s.PlantSpec) -> None:
             continue
         if p.route in route_ids and il.step > len(spec.route(p.route).steps):
             problems.append(f"initial lot {il.id}: step {il.step} is beyond the end of route {p.route}")
-    if not spec.products and not spec.initial_wip:
-        problems.append("no products and no initial WIP: nothing to simulate")
     if problems:
         raise SimulationError("cannot simulate this plant:\n  " + "\n  ".join(problems))

@@ -64,6 +64,12 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
         else "  (one replication: no confidence interval; --replications 2 or more give one)",
     ]
     w = 40
+    lotless = not any(k.startswith("cycle_time_mean_h/") for k in summ)
+    if lotless:  # no products: an availability study of the tools
+        lines += _e10_table(summ)
+        if exp.interrupted:
+            lines.append("  INTERRUPTED: only the finished replications are summarised")
+        return "\n".join(lines)
     for key, label in _MAIN:
         if key in summ:
             lines.append(_row(label, summ[key], w))
@@ -115,6 +121,29 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
     if exp.interrupted:
         lines.append("  INTERRUPTED: only the finished replications are summarised")
     return "\n".join(lines)
+
+
+_E10 = ("productive", "standby", "engineering", "scheduled_down", "unscheduled_down",
+        "non_scheduled")  # fmt: skip
+
+
+def _e10_table(summ: dict[str, Interval]) -> list[str]:
+    """SEMI E10 shares per tool group (plants without products: availability studies)."""
+    groups = sorted(k.split("/", 1)[1] for k in summ if k.startswith("availability/"))
+    lines = [
+        "  no products: SEMI E10 shares of all time per tool group, % "
+        "(availability ± 95% half-width)",
+    ]
+    gw = max(14, *(len(g) for g in groups)) if groups else 14
+    head = " ".join(f"{h:>10}" for h in ("productive", "standby", "engin.", "sched dn",
+                                              "unsched dn", "non-sched"))  # fmt: skip
+    lines.append(f"    {'group':<{gw}} {'availability':>18} {head}")
+    for g in groups:
+        av = summ[f"availability/{g}"]
+        hw = "" if not math.isfinite(av.half_width) else f"±{100 * av.half_width:.2f}"
+        cells = " ".join(f"{100 * summ[f'e10.{st}/{g}'].mean:>10.2f}" for st in _E10)
+        lines.append(f"    {g:<{gw}} {100 * av.mean:>11.2f}{hw:>7} {cells}")
+    return lines
 
 
 def comparison_table(cmp: Comparison, kpis: Sequence[str] | None = None) -> str:

@@ -398,3 +398,30 @@ def test_due_dates_and_priorities_recorded() -> None:
     f = run(s.PlantSpec.model_validate(doc), 1000)
     row = f["lots"].iloc[0]
     assert row["due_s"] == 5100 and row["priority"] == 33
+
+
+def test_a_plant_without_products_is_an_availability_study(tmp_path) -> None:
+    """Failing tools and no products: simulate reports E10 shares (availability = MTBF / (MTBF + MTTR))."""
+    from sim_plants import exp, plant
+
+    from factory_twin.cli import main
+    from factory_twin.sim.runner import RunOptions, run_experiment
+
+    sp = plant(
+        [{"id": "S", "tools": 3, "time": exp(60),
+          "reliability": {"mtbf": exp(36000), "mttr": exp(3600)}}],
+        release={"mode": "rate", "interarrival": exp(100)},
+    )  # fmt: skip
+    sp = sp.model_copy(update={"products": [], "routes": []})
+    e = run_experiment(sp, RunOptions(days=100, seed=2), 6, jobs=1)
+    summ = e.summary()
+    av = summ["availability/S"]
+    assert av.contains(36000 / (36000 + 3600)), av
+    assert av.half_width < 0.02
+    assert summ["e10.unscheduled_down/S"].mean == pytest.approx(1 - av.mean, abs=1e-9)
+    assert summ["throughput_lots_per_day"].mean == 0
+    import yaml
+
+    path = tmp_path / "avail.yaml"
+    path.write_text(yaml.safe_dump(sp.model_dump(mode="json", exclude_none=True)))
+    assert main(["simulate", str(path), "--days", "20", "--replications", "2", "--jobs", "1"]) == 0
