@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import ipaddress
 import logging
 import socket
 import time
@@ -27,6 +28,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from psygnal import Signal
 
@@ -76,6 +78,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def is_loopback_url(url: str) -> bool:
+    """True if an ``opc.tcp://`` URL names this computer (127.0.0.0/8, ::1, localhost)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -302,6 +315,39 @@ class Controller:
         if self.client is None:
             return {}
         return dict(self.client.status())
+
+    def loopback_endpoints(self) -> dict[str, str]:
+        """Endpoint id -> URL of the plant's endpoints that point at this computer."""
+        if self.doc is None:
+            return {}
+        out = {}
+        for ep in self.doc.spec.endpoints:
+            url = self.settings.endpoint_overrides.get(ep.id, ep.url)
+            if is_loopback_url(url):
+                out[ep.id] = url
+        return out
+
+    def simulator_offer(self) -> str | None:
+        """Say why to start the embedded simulator, when nothing listens where the plant is.
+
+        Returns a message when the plant's endpoints are all on this computer, the client
+        is not using the embedded simulator, and every endpoint has been refused (nothing
+        listening): typically a shipped plant opened without ``--simulator``. None
+        otherwise.
+        """
+        if self.client is None or self.settings.use_simulator or self.replay is not None:
+            return None
+        local = self.loopback_endpoints()
+        status = self.status()
+        if not local or len(local) != len(self.doc.spec.endpoints if self.doc else ()):
+            return None
+        if not status or any(s.connected for s in status.values()):
+            return None
+        if not all("refused" in s.message for ep, s in status.items() if ep in local):
+            return None
+        urls = ", ".join(sorted(set(local.values())))
+        return (f"Nothing is listening on {urls}: no plant server runs on this computer. "
+                "Start the embedded plant simulator for this plant?")
 
     def problems(self) -> list[str]:
         """Binding problems the client found on the servers."""

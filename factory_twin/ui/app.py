@@ -78,6 +78,12 @@ def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | Non
                                              use_simulator=bool(simulator) and not replay,
                                              simulator_speed=speed)
     controller.set_plant(doc)
+    local = controller.loopback_endpoints()
+    if local and not simulator and not replay:
+        print(f"factory-twin: connecting to {', '.join(sorted(set(local.values())))} on this "
+              f"computer; if no plant server runs there, `factory-twin {path} --simulator` runs "
+              "the embedded plant simulator for it (the window offers it too)",
+              file=sys.stderr, flush=True)
     win._remember(path)
     win.show()
     if replay:
