@@ -62,10 +62,10 @@ def _tag_update(equipment: str, tag: str, value: Any, ts: float) -> TagUpdate:
     _set_q(o, _GOOD)
     _set_sts(o, None)
     _set_status(o, "Good")
-    return o  # type: ignore[no-any-return]
+    return o
 
 
-class _Discard(list):  # type: ignore[type-arg]
+class _Discard(list[Any]):
     """A list that keeps nothing (live runs can last for days)."""
 
     __slots__ = ()
@@ -122,8 +122,14 @@ class LiveSimulation:
 
     def _build_tags(self) -> None:
         types = {t.id: t for t in self.spec.equipment_types}
-        tools, names, kinds = [], [], []
-        setp, idle, lo, hi, noise = [], [], [], [], []
+        tools: list[int] = []
+        names: list[str] = []
+        kinds: list[s.TagType] = []
+        setp: list[float] = []
+        idle: list[float] = []
+        lo: list[float] = []
+        hi: list[float] = []
+        noise: list[float] = []
         self._index: dict[tuple[str, str], int] = {}
         for ti, e in enumerate(self.spec.equipment):
             for tag in types[e.type].tags:
@@ -166,7 +172,7 @@ class LiveSimulation:
 
     def _sample(self, ev: Any) -> None:
         m = self.model
-        now = float(m.env._now)
+        now = float(m.env.now_s)
         n = len(self._tag_names)
         if n:
             dt = self.tag_period_s
@@ -194,7 +200,7 @@ class LiveSimulation:
             evs = m.events
             assert evs is not None
             evs.extend(map(_tag_update, self._tag_equip, self._tag_names, values, repeat(now, n)))
-        m._timer(self.tag_period_s, self._sample, None)
+        m.env.call_later(self.tag_period_s, self._sample, None)
 
     @staticmethod
     def _convert(kind: s.TagType, v: Any, processing: bool) -> Any:
@@ -223,7 +229,7 @@ class LiveSimulation:
         if dt_s < 0 or math.isnan(dt_s):
             msg = f"cannot advance by {dt_s} s"
             raise SimulationError(msg)
-        self.model.run(self.model.env._now + dt_s)
+        self.model.run(self.model.env.now_s + dt_s)
         return self._drain()
 
     def _drain(self) -> list[PlantEvent]:
