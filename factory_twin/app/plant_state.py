@@ -206,7 +206,7 @@ class PlantState:
         self.moves_total = 0
         self.lots_out_total = 0
         self._products: dict[str, int] = {p.id: i for i, p in enumerate(spec.products)}
-        self._lot_arrays: dict[str, np.ndarray] | None = None
+        self._lot_arrays: dict[str, Any] | None = None  # arrays, and "ids": list[str]
         # E10 time accounting
         self._state_time = np.zeros(len(E10_ORDER))
         self._last_account_s: float | None = None
