@@ -32,6 +32,7 @@ from factory_twin.model.events import (
     TagUpdate,
 )
 from factory_twin.model.schema import PlantSpec, TagSpec
+from factory_twin.model.transport import transit_time_s
 
 logger = logging.getLogger(__name__)
 
@@ -434,13 +435,9 @@ class PlantState:
         self._lots_dirty = True
 
     def transit_s(self, a: int, b: int) -> float:
-        """Return the plant seconds a carrier needs between tools ``a`` and ``b``."""
-        tr = self.spec.transport
-        if tr.fixed_time is not None:
-            return float(tr.fixed_time.mean)
-        pa = self.spec.equipment[a].position_m
-        pb = self.spec.equipment[b].position_m
-        return tr.handling_s + (abs(pa[0] - pb[0]) + abs(pa[1] - pb[1])) / tr.speed_m_s
+        """Return the plant seconds a carrier needs between tools ``a`` and ``b`` (nominal)."""
+        eq = self.spec.equipment
+        return transit_time_s(self.spec.transport, eq[a].position_m, eq[b].position_m)
 
     def _prune_lots(self) -> None:
         """Forget derived lots not on any tool for a while (left the fab or queued unseen)."""

@@ -20,7 +20,6 @@ and stepped for a live plant (:class:`factory_twin.sim.live.LiveSimulation`).
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 from collections import deque
@@ -31,6 +30,7 @@ from factory_twin.model import schema as s
 from factory_twin.model.capacity import raw_process_time_s
 from factory_twin.model.events import E10State, LotMove, StateChange, TagUpdate
 from factory_twin.model.layout import manhattan_m
+from factory_twin.model.transport import move_time_s
 from factory_twin.sim.engine import Engine
 from factory_twin.sim.queues import BatchQueue, LotQueue
 from factory_twin.sim.records import Recorder
@@ -442,8 +442,6 @@ class FabModel:
             else None
         )
         self._tr_none = tr.kind == "none"
-        self._tr_speed = tr.speed_m_s
-        self._tr_handling = tr.handling_s
         # Limited vehicles: a counted pool with a FIFO of waiting lots. It behaves exactly as a
         # simpy.Resource(capacity=vehicles) would, at a third of the cost per move.
         self.vehicles: int | None = (
@@ -673,11 +671,8 @@ class FabModel:
         d = tool.dist.get(g)
         if d is None:
             dest = min(g.tools, key=lambda t: manhattan_m(tool.pos, t.pos))
-            d = tool.dist[g] = (manhattan_m(tool.pos, dest.pos), dest)
-        if self._tr_fixed is not None:
-            t = self._tr_fixed()
-        else:
-            t = self._tr_handling + d[0] / self._tr_speed
+            d = tool.dist[g] = (move_time_s(self.spec.transport, manhattan_m(tool.pos, dest.pos)), dest)
+        t = self._tr_fixed() if self._tr_fixed is not None else d[0]
         lot.transport_s = t
         lot.where = _MOVING
         now = self.env.now_s
