@@ -6,8 +6,10 @@ runs use. Nothing sleeps: the caller decides how fast simulated time goes by cal
 
 Process tags follow the tool state. Every ``tag_period_s`` each tool's tags are sampled: a
 processing tool holds its setpoint (the middle of the tag's ``normal_range``) plus a slow
-mean-reverting drift, with measurement noise (``noise``); any other tool relaxes toward the
-tag's ``idle_value`` with a first-order lag. Forced values (:meth:`LiveSimulation.force_tag`)
+mean-reverting drift (correlation time ``drift_tau_s``, standard deviation ``drift_share`` of
+the range's half-width), with measurement noise (``noise``); any other tool relaxes toward the
+tag's ``idle_value``. A tag follows its target with a first-order lag (time constant
+``lag_s``). All of these are figures of the tag in the plant file (:class:`~factory_twin.model.schema.TagSpec`). Forced values (:meth:`LiveSimulation.force_tag`)
 override a tag for a while, for drills and alarm tests.
 
 Examples
@@ -33,11 +35,6 @@ from factory_twin.sim.model import PRODUCTIVE, FabModel
 from factory_twin.sim.records import Recorder
 
 logger = logging.getLogger(__name__)
-
-_LAG_S = 20.0  # time constant of a tag moving to its new target
-_DRIFT_TAU_S = 3600.0  # correlation time of the slow drift
-_DRIFT_SHARE = 0.15  # drift standard deviation as a share of the normal range half-width
-
 
 _new = object.__new__
 _slots = TagUpdate.__dict__
@@ -130,6 +127,9 @@ class LiveSimulation:
         lo: list[float] = []
         hi: list[float] = []
         noise: list[float] = []
+        lag: list[float] = []
+        tau: list[float] = []
+        share: list[float] = []
         self._index: dict[tuple[str, str], int] = {}
         for ti, e in enumerate(self.spec.equipment):
             for tag in types[e.type].tags:
@@ -150,6 +150,9 @@ class LiveSimulation:
                     setp.append((rng[0] + rng[1]) / 2)
                 idle.append(iv if iv is not None else (rng[0] if rng is not None else 0.0))
                 noise.append(tag.noise)
+                lag.append(tag.lag_s)
+                tau.append(tag.drift_tau_s)
+                share.append(tag.drift_share)
         self._tool_of = np.asarray(tools, dtype=np.int64)
         self._tag_names = names
         self._tag_kinds = kinds
@@ -163,7 +166,11 @@ class LiveSimulation:
         # a tag whose values are all non-negative (pressure, flow, power) never reads below 0
         self._floor = np.where((self._lo >= 0) & (self._idle >= 0), 0.0, -np.inf)
         half = np.where(np.isfinite(self._hi - self._lo), (self._hi - self._lo) / 2, 0.0)
-        self._drift_sd = _DRIFT_SHARE * half
+        self._drift_sd = np.asarray(share, dtype=float) * half
+        self._lag_s = lag
+        self._drift_tau_s = tau
+        self._coef_dt = math.nan  # the sample period the coefficients below are for
+        self._drift_a = self._drift_b = self._lag_k = np.zeros(len(names))
         self._drift = np.zeros(len(names))
         self._value = self._idle.copy()  # every tool starts idle
         self._last: list[Any] = [None] * len(names)
@@ -179,12 +186,12 @@ class LiveSimulation:
             proc = np.fromiter(
                 (t.state is PRODUCTIVE for t in self._tool_objs), dtype=bool, count=len(self._tool_objs)
             )[self._tool_of]
-            a = math.exp(-dt / _DRIFT_TAU_S)
-            self._drift = a * self._drift + math.sqrt(1 - a * a) * self._drift_sd * self._rng.standard_normal(n)
+            if dt != self._coef_dt:
+                self._coefficients(dt)
+            self._drift = self._drift_a * self._drift + self._drift_b * self._rng.standard_normal(n)
             run_target = np.clip(self._setp + self._drift, self._lo, self._hi)
             target = np.where(proc, run_target, self._idle)
-            k = math.exp(-dt / _LAG_S)
-            self._value = target + (self._value - target) * k
+            self._value = target + (self._value - target) * self._lag_k
             out = self._value + self._noise * self._rng.standard_normal(n)
             out = np.where(proc, np.clip(out, self._lo, self._hi), np.maximum(out, self._floor))
             values: list[Any] = out.tolist()
@@ -201,6 +208,15 @@ class LiveSimulation:
             assert evs is not None
             evs.extend(map(_tag_update, self._tag_equip, self._tag_names, values, repeat(now, n)))
         m.env.call_later(self.tag_period_s, self._sample, None)
+
+    def _coefficients(self, dt: float) -> None:
+        """Per-tag factors of one sample period ``dt``: drift decay and kick, lag decay."""
+        # math.exp per tag (not numpy's): the same doubles as the scalar formula always gave
+        a = [math.exp(-dt / tau) for tau in self._drift_tau_s]
+        self._drift_a = np.asarray(a, dtype=float)
+        self._drift_b = np.asarray([math.sqrt(1 - x * x) for x in a], dtype=float) * self._drift_sd
+        self._lag_k = np.asarray([math.exp(-dt / lag) for lag in self._lag_s], dtype=float)
+        self._coef_dt = dt
 
     @staticmethod
     def _convert(kind: s.TagType, v: Any, processing: bool) -> Any:
