@@ -215,7 +215,8 @@ class PlantState:
         self._clock_wall = time.monotonic()
         self._speed = 0.0
         self._first_clock: float | None = None
-        self._lots_dirty = False
+        self._lots_dirty = False  # lots changed in the batch being applied
+        self._conn_dirty = False  # a connection status came in the batch being applied
         self.events_applied = 0
         # fab-level figures (TagUpdates of FAB_EQUIPMENT), latest value of each tag
         self.fab: dict[str, float] = {}
@@ -249,9 +250,8 @@ class PlantState:
         changed_tools: set[int] = set()
         changed_tags: set[tuple[str, str]] = set()
         alarm_events: list[AlarmEvent] = []
-        conn_changed = False
         self._lots_dirty = False
-        lots_changed = False
+        self._conn_dirty = False
         clock = self.clock_s
         fab_changed = False
         # the tag stream is by far the commonest event: its path is inlined, with the
@@ -294,40 +294,58 @@ class PlantState:
                         buf._n = n + 1
                     else:
                         buf.append(ts, float(value))
-            elif isinstance(ev, StateChange):
-                clock = max(clock, ev.time_s)
-                i = self.index.get(ev.equipment)
-                if i is not None:
-                    self.codes[i] = ev.state.code
-                    self.substate[i] = ev.substate
-                    changed_tools.add(i)
-            elif isinstance(ev, LotMove):
-                clock = max(clock, ev.depart_s)
-                self._apply_lot(ev)
-                lots_changed = True
-            elif isinstance(ev, AlarmEvent):
-                clock = max(clock, ev.time_s)
-                self._apply_alarm(ev)
-                alarm_events.append(ev)
-            elif isinstance(ev, ConnectionStatus):
-                self._apply_connection(ev, changed_tools)
-                conn_changed = True
+            else:
+                t = self._apply_other(ev, changed_tools, alarm_events)
+                if t > clock:
+                    clock = t
         self.events_applied += len(events)
         if fab_changed:
             self._sample_fab()
         self._advance_clock(clock)
         self._prune_lots()
-        lots_changed = lots_changed or self._lots_dirty
+        self._emit(changed_tools, changed_tags, alarm_events)
+
+    def _apply_other(
+        self, ev: PlantEvent, changed_tools: set[int], alarm_events: list[AlarmEvent]
+    ) -> float:
+        """Apply an event other than a TagUpdate; return its plant time (-inf: none)."""
+        if isinstance(ev, StateChange):
+            i = self.index.get(ev.equipment)
+            if i is not None:
+                self.codes[i] = ev.state.code
+                self.substate[i] = ev.substate
+                changed_tools.add(i)
+            return ev.time_s
+        if isinstance(ev, LotMove):
+            self._apply_lot(ev)
+            self._lots_dirty = True
+            return ev.depart_s
+        if isinstance(ev, AlarmEvent):
+            self._apply_alarm(ev)
+            alarm_events.append(ev)
+            return ev.time_s
+        if isinstance(ev, ConnectionStatus):
+            self._apply_connection(ev, changed_tools)
+            self._conn_dirty = True
+        return -math.inf
+
+    def _emit(
+        self,
+        changed_tools: set[int],
+        changed_tags: set[tuple[str, str]],
+        alarm_events: list[AlarmEvent],
+    ) -> None:
+        """Emit each signal whose part of the state a batch changed, once."""
         if changed_tools:
             self.states_changed.emit(np.array(sorted(changed_tools), dtype=np.int64))
         if changed_tags:
             self.tags_changed.emit(changed_tags)
-        if lots_changed:
+        if self._lots_dirty:
             self._lot_arrays = None
             self.lots_changed.emit()
         if alarm_events:
             self.alarms_changed.emit(alarm_events)
-        if conn_changed:
+        if self._conn_dirty:
             self.connection_changed.emit(dict(self.connections))
         self.kpis_changed.emit()
 

@@ -67,6 +67,15 @@ def _failure_samplers(tool: Tool) -> tuple[Sampler, Sampler]:
     return tool.mtbf, tool.mttr
 
 
+def _wafer_pms_due(tool: Tool) -> None:
+    """Queue the wafer-count PMs the tool's wafer count has reached; set the next due count."""
+    for k, (pm, _, _) in enumerate(tool.pms):
+        if pm.basis == "wafers" and tool.wafers >= tool.pm_next[k]:
+            tool.pm_next[k] += pm.interval
+            tool.pm_pending.append(k)
+    tool.pm_wafer_due = _next_wafer_pm(tool)
+
+
 def _next_wafer_pm(tool: Tool) -> float:
     """Wafer count at which the tool's next wafer-count PM falls due (inf if it has none)."""
     return min(
@@ -912,11 +921,7 @@ class FabModel:
             moves.append((lot, outcome))
         tool.wafers += w
         if tool.wafers >= tool.pm_wafer_due:  # a wafer-count PM is due (inf: none)
-            for k, (pm, _, _) in enumerate(tool.pms):
-                if pm.basis == "wafers" and tool.wafers >= tool.pm_next[k]:
-                    tool.pm_next[k] += pm.interval
-                    tool.pm_pending.append(k)
-            tool.pm_wafer_due = _next_wafer_pm(tool)
+            _wafer_pms_due(tool)
         if not jobs:
             tool.accepting = True
             tool.accept_due = False
