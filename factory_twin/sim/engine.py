@@ -69,6 +69,14 @@ def order_key(priority: int, event_id: int) -> int:
     return event_id + (priority - NORMAL) * _PRIORITY_SHIFT
 
 
+def events_scheduled(env: simpy.Environment) -> int:
+    """Return how many events any SimPy environment has scheduled so far.
+
+    Reading the count uses up one event id; later events keep their relative order.
+    """
+    return int(next(env._eid))
+
+
 def _fire(event: Event) -> None:
     """Process a SimPy event popped from the queue (the body of ``Environment.step``)."""
     callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
@@ -207,4 +215,4 @@ class Engine(simpy.Environment):
 
         Reading the count uses up one event id; later entries keep their relative order.
         """
-        return int(next(self._eid))
+        return events_scheduled(self)
