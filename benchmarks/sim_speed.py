@@ -28,6 +28,7 @@ from pathlib import Path
 import simpy
 
 from factory_twin.model.config import load_plant
+from factory_twin.sim.engine import events_scheduled
 from factory_twin.sim.model import FabModel
 from factory_twin.sim.runner import RunOptions, run_experiment
 
@@ -59,7 +60,7 @@ def bare_simpy(n_events: int) -> tuple[float, int, int]:
     t0 = time.process_time()
     env.run(until=n_events / 16.0)
     cpu = time.process_time() - t0
-    return cpu, int(next(env._eid)), steps[0]
+    return cpu, events_scheduled(env), steps[0]
 
 
 def model_run(path: Path, days: float, seed: int = 0) -> dict[str, float]:

@@ -32,6 +32,7 @@ from factory_twin.model.events import (
     TagUpdate,
 )
 from factory_twin.model.schema import PlantSpec, TagSpec
+from factory_twin.model.transport import transit_time_s
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ class PlantState:
         self.moves_total = 0
         self.lots_out_total = 0
         self._products: dict[str, int] = {p.id: i for i, p in enumerate(spec.products)}
-        self._lot_arrays: dict[str, np.ndarray] | None = None
+        self._lot_arrays: dict[str, Any] | None = None  # arrays, and "ids": list[str]
         # E10 time accounting
         self._state_time = np.zeros(len(E10_ORDER))
         self._last_account_s: float | None = None
@@ -213,7 +214,8 @@ class PlantState:
         self._clock_wall = time.monotonic()
         self._speed = 0.0
         self._first_clock: float | None = None
-        self._lots_dirty = False
+        self._lots_dirty = False  # lots changed in the batch being applied
+        self._conn_dirty = False  # a connection status came in the batch being applied
         self.events_applied = 0
         # fab-level figures (TagUpdates of FAB_EQUIPMENT), latest value of each tag
         self.fab: dict[str, float] = {}
@@ -247,9 +249,8 @@ class PlantState:
         changed_tools: set[int] = set()
         changed_tags: set[tuple[str, str]] = set()
         alarm_events: list[AlarmEvent] = []
-        conn_changed = False
         self._lots_dirty = False
-        lots_changed = False
+        self._conn_dirty = False
         clock = self.clock_s
         fab_changed = False
         # the tag stream is by far the commonest event: its path is inlined, with the
@@ -292,40 +293,58 @@ class PlantState:
                         buf._n = n + 1
                     else:
                         buf.append(ts, float(value))
-            elif isinstance(ev, StateChange):
-                clock = max(clock, ev.time_s)
-                i = self.index.get(ev.equipment)
-                if i is not None:
-                    self.codes[i] = ev.state.code
-                    self.substate[i] = ev.substate
-                    changed_tools.add(i)
-            elif isinstance(ev, LotMove):
-                clock = max(clock, ev.depart_s)
-                self._apply_lot(ev)
-                lots_changed = True
-            elif isinstance(ev, AlarmEvent):
-                clock = max(clock, ev.time_s)
-                self._apply_alarm(ev)
-                alarm_events.append(ev)
-            elif isinstance(ev, ConnectionStatus):
-                self._apply_connection(ev, changed_tools)
-                conn_changed = True
+            else:
+                t = self._apply_other(ev, changed_tools, alarm_events)
+                if t > clock:
+                    clock = t
         self.events_applied += len(events)
         if fab_changed:
             self._sample_fab()
         self._advance_clock(clock)
         self._prune_lots()
-        lots_changed = lots_changed or self._lots_dirty
+        self._emit(changed_tools, changed_tags, alarm_events)
+
+    def _apply_other(
+        self, ev: PlantEvent, changed_tools: set[int], alarm_events: list[AlarmEvent]
+    ) -> float:
+        """Apply an event other than a TagUpdate; return its plant time (-inf: none)."""
+        if isinstance(ev, StateChange):
+            i = self.index.get(ev.equipment)
+            if i is not None:
+                self.codes[i] = ev.state.code
+                self.substate[i] = ev.substate
+                changed_tools.add(i)
+            return ev.time_s
+        if isinstance(ev, LotMove):
+            self._apply_lot(ev)
+            self._lots_dirty = True
+            return ev.depart_s
+        if isinstance(ev, AlarmEvent):
+            self._apply_alarm(ev)
+            alarm_events.append(ev)
+            return ev.time_s
+        if isinstance(ev, ConnectionStatus):
+            self._apply_connection(ev, changed_tools)
+            self._conn_dirty = True
+        return -math.inf
+
+    def _emit(
+        self,
+        changed_tools: set[int],
+        changed_tags: set[tuple[str, str]],
+        alarm_events: list[AlarmEvent],
+    ) -> None:
+        """Emit each signal whose part of the state a batch changed, once."""
         if changed_tools:
             self.states_changed.emit(np.array(sorted(changed_tools), dtype=np.int64))
         if changed_tags:
             self.tags_changed.emit(changed_tags)
-        if lots_changed:
+        if self._lots_dirty:
             self._lot_arrays = None
             self.lots_changed.emit()
         if alarm_events:
             self.alarms_changed.emit(alarm_events)
-        if conn_changed:
+        if self._conn_dirty:
             self.connection_changed.emit(dict(self.connections))
         self.kpis_changed.emit()
 
@@ -433,13 +452,9 @@ class PlantState:
         self._lots_dirty = True
 
     def transit_s(self, a: int, b: int) -> float:
-        """Return the plant seconds a carrier needs between tools ``a`` and ``b``."""
-        tr = self.spec.transport
-        if tr.fixed_time is not None:
-            return float(tr.fixed_time.mean)
-        pa = self.spec.equipment[a].position_m
-        pb = self.spec.equipment[b].position_m
-        return tr.handling_s + (abs(pa[0] - pb[0]) + abs(pa[1] - pb[1])) / tr.speed_m_s
+        """Return the plant seconds a carrier needs between tools ``a`` and ``b`` (nominal)."""
+        eq = self.spec.equipment
+        return transit_time_s(self.spec.transport, eq[a].position_m, eq[b].position_m)
 
     def _prune_lots(self) -> None:
         """Forget derived lots not on any tool for a while (left the fab or queued unseen)."""

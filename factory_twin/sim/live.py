@@ -6,8 +6,10 @@ runs use. Nothing sleeps: the caller decides how fast simulated time goes by cal
 
 Process tags follow the tool state. Every ``tag_period_s`` each tool's tags are sampled: a
 processing tool holds its setpoint (the middle of the tag's ``normal_range``) plus a slow
-mean-reverting drift, with measurement noise (``noise``); any other tool relaxes toward the
-tag's ``idle_value`` with a first-order lag. Forced values (:meth:`LiveSimulation.force_tag`)
+mean-reverting drift (correlation time ``drift_tau_s``, standard deviation ``drift_share`` of
+the range's half-width), with measurement noise (``noise``); any other tool relaxes toward the
+tag's ``idle_value``. A tag follows its target with a first-order lag (time constant
+``lag_s``). All of these are figures of the tag in the plant file (:class:`~factory_twin.model.schema.TagSpec`). Forced values (:meth:`LiveSimulation.force_tag`)
 override a tag for a while, for drills and alarm tests.
 
 Examples
@@ -34,11 +36,6 @@ from factory_twin.sim.records import Recorder
 
 logger = logging.getLogger(__name__)
 
-_LAG_S = 20.0  # time constant of a tag moving to its new target
-_DRIFT_TAU_S = 3600.0  # correlation time of the slow drift
-_DRIFT_SHARE = 0.15  # drift standard deviation as a share of the normal range half-width
-
-
 _new = object.__new__
 _slots = TagUpdate.__dict__
 _set_eq, _set_tag, _set_val, _set_ts, _set_q, _set_sts, _set_status = (
@@ -62,10 +59,10 @@ def _tag_update(equipment: str, tag: str, value: Any, ts: float) -> TagUpdate:
     _set_q(o, _GOOD)
     _set_sts(o, None)
     _set_status(o, "Good")
-    return o  # type: ignore[no-any-return]
+    return o
 
 
-class _Discard(list):  # type: ignore[type-arg]
+class _Discard(list[Any]):
     """A list that keeps nothing (live runs can last for days)."""
 
     __slots__ = ()
@@ -122,8 +119,17 @@ class LiveSimulation:
 
     def _build_tags(self) -> None:
         types = {t.id: t for t in self.spec.equipment_types}
-        tools, names, kinds = [], [], []
-        setp, idle, lo, hi, noise = [], [], [], [], []
+        tools: list[int] = []
+        names: list[str] = []
+        kinds: list[s.TagType] = []
+        setp: list[float] = []
+        idle: list[float] = []
+        lo: list[float] = []
+        hi: list[float] = []
+        noise: list[float] = []
+        lag: list[float] = []
+        tau: list[float] = []
+        share: list[float] = []
         self._index: dict[tuple[str, str], int] = {}
         for ti, e in enumerate(self.spec.equipment):
             for tag in types[e.type].tags:
@@ -144,6 +150,9 @@ class LiveSimulation:
                     setp.append((rng[0] + rng[1]) / 2)
                 idle.append(iv if iv is not None else (rng[0] if rng is not None else 0.0))
                 noise.append(tag.noise)
+                lag.append(tag.lag_s)
+                tau.append(tag.drift_tau_s)
+                share.append(tag.drift_share)
         self._tool_of = np.asarray(tools, dtype=np.int64)
         self._tag_names = names
         self._tag_kinds = kinds
@@ -157,7 +166,11 @@ class LiveSimulation:
         # a tag whose values are all non-negative (pressure, flow, power) never reads below 0
         self._floor = np.where((self._lo >= 0) & (self._idle >= 0), 0.0, -np.inf)
         half = np.where(np.isfinite(self._hi - self._lo), (self._hi - self._lo) / 2, 0.0)
-        self._drift_sd = _DRIFT_SHARE * half
+        self._drift_sd = np.asarray(share, dtype=float) * half
+        self._lag_s = lag
+        self._drift_tau_s = tau
+        self._coef_dt = math.nan  # the sample period the coefficients below are for
+        self._drift_a = self._drift_b = self._lag_k = np.zeros(len(names))
         self._drift = np.zeros(len(names))
         self._value = self._idle.copy()  # every tool starts idle
         self._last: list[Any] = [None] * len(names)
@@ -166,19 +179,19 @@ class LiveSimulation:
 
     def _sample(self, ev: Any) -> None:
         m = self.model
-        now = float(m.env._now)
+        now = float(m.env.now_s)
         n = len(self._tag_names)
         if n:
             dt = self.tag_period_s
             proc = np.fromiter(
                 (t.state is PRODUCTIVE for t in self._tool_objs), dtype=bool, count=len(self._tool_objs)
             )[self._tool_of]
-            a = math.exp(-dt / _DRIFT_TAU_S)
-            self._drift = a * self._drift + math.sqrt(1 - a * a) * self._drift_sd * self._rng.standard_normal(n)
+            if dt != self._coef_dt:
+                self._coefficients(dt)
+            self._drift = self._drift_a * self._drift + self._drift_b * self._rng.standard_normal(n)
             run_target = np.clip(self._setp + self._drift, self._lo, self._hi)
             target = np.where(proc, run_target, self._idle)
-            k = math.exp(-dt / _LAG_S)
-            self._value = target + (self._value - target) * k
+            self._value = target + (self._value - target) * self._lag_k
             out = self._value + self._noise * self._rng.standard_normal(n)
             out = np.where(proc, np.clip(out, self._lo, self._hi), np.maximum(out, self._floor))
             values: list[Any] = out.tolist()
@@ -194,7 +207,16 @@ class LiveSimulation:
             evs = m.events
             assert evs is not None
             evs.extend(map(_tag_update, self._tag_equip, self._tag_names, values, repeat(now, n)))
-        m._timer(self.tag_period_s, self._sample, None)
+        m.env.call_later(self.tag_period_s, self._sample, None)
+
+    def _coefficients(self, dt: float) -> None:
+        """Per-tag factors of one sample period ``dt``: drift decay and kick, lag decay."""
+        # math.exp per tag (not numpy's): the same doubles as the scalar formula always gave
+        a = [math.exp(-dt / tau) for tau in self._drift_tau_s]
+        self._drift_a = np.asarray(a, dtype=float)
+        self._drift_b = np.asarray([math.sqrt(1 - x * x) for x in a], dtype=float) * self._drift_sd
+        self._lag_k = np.asarray([math.exp(-dt / lag) for lag in self._lag_s], dtype=float)
+        self._coef_dt = dt
 
     @staticmethod
     def _convert(kind: s.TagType, v: Any, processing: bool) -> Any:
@@ -223,7 +245,7 @@ class LiveSimulation:
         if dt_s < 0 or math.isnan(dt_s):
             msg = f"cannot advance by {dt_s} s"
             raise SimulationError(msg)
-        self.model.run(self.model.env._now + dt_s)
+        self.model.run(self.model.env.now_s + dt_s)
         return self._drain()
 
     def _drain(self) -> list[PlantEvent]:

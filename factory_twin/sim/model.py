@@ -6,11 +6,13 @@ wait in the group's dispatch queue, (setup), load, process, unload, then rework,
 on. Tools fail at random, take preventive maintenance (with qualification), change setups
 and form batches; each spends its time in SEMI E10 states.
 
-The hot path is callbacks on timer entries in the SimPy environment's event queue (the
-environment's clock, queue and event ids, SimPy's ordering), rather than one generator process
-per lot: a lot costs one entry per transport and one per process phase, and every dispatch
-decision is O(log n) (see :mod:`factory_twin.sim.queues`). Records are tuples appended to
-lists (:class:`factory_twin.sim.records.Recorder`).
+The hot path is plain callbacks on timer entries in a SimPy environment's event queue
+(:class:`factory_twin.sim.engine.Engine`: SimPy's clock, queue, event ids and ordering),
+rather than one generator process per lot: a lot costs one entry per transport and one per
+process phase, and every dispatch decision is O(log n) (see :mod:`factory_twin.sim.queues`).
+The model itself starts no SimPy process; :attr:`FabModel.env` is a full SimPy environment,
+so processes added to it interleave with the model's timers in SimPy's order. Records are
+tuples appended to lists (:class:`factory_twin.sim.records.Recorder`).
 
 The same class runs headless as fast as it can (:func:`factory_twin.sim.runner.run_replication`)
 and stepped for a live plant (:class:`factory_twin.sim.live.LiveSimulation`).
@@ -18,22 +20,21 @@ and stepped for a live plant (:class:`factory_twin.sim.live.LiveSimulation`).
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 from collections import deque
-from heapq import heappop, heappush
 from typing import Any
-
-import simpy
 
 from factory_twin.errors import SimulationError
 from factory_twin.model import schema as s
+from factory_twin.model.capacity import raw_process_time_s
 from factory_twin.model.events import E10State, LotMove, StateChange, TagUpdate
 from factory_twin.model.layout import manhattan_m
+from factory_twin.model.transport import move_time_s
+from factory_twin.sim.engine import Engine
 from factory_twin.sim.queues import BatchQueue, LotQueue
 from factory_twin.sim.records import Recorder
-from factory_twin.sim.rng import Streams, make_sampler, uniform_sampler
+from factory_twin.sim.rng import Sampler, Streams, make_sampler, uniform_sampler
 
 logger = logging.getLogger(__name__)
 
@@ -52,25 +53,27 @@ _FAR_WINDOW_S = 6 * 3600.0  # timers due later than this ahead wait outside the 
 
 def raw_process_time(spec: s.PlantSpec, product_id: str) -> float:
     """Return the raw process time of a product (the X-factor denominator), seconds."""
-    try:
-        from factory_twin.model.capacity import raw_process_time_s
-    except ImportError:  # pragma: no cover - capacity.py is part of the model layer
-        raw_process_time_s = None
-    if raw_process_time_s is not None:
-        return float(raw_process_time_s(spec, product_id))
-    p = next(p for p in spec.products if p.id == product_id)  # pragma: no cover
-    total = 0.0  # pragma: no cover
-    for st in spec.route(p.route).steps:  # pragma: no cover
-        g = spec.tool_group(st.tool_group)
-        t = s.dist_mean(st.process_time)
-        if st.per == "wafer":
-            w = p.wafers_per_lot
-            t = t + (w - 1) * st.wafer_interval_s if st.wafer_interval_s else t * w
-        total += st.sample_pct / 100 * (t + g.load_s + g.unload_s)
-    return total
+    return float(raw_process_time_s(spec, product_id))
 
 
 # --------------------------------------------------------------------------- runtime objects
+
+
+def _failure_samplers(tool: Tool) -> tuple[Sampler, Sampler]:
+    """Return the (time between failures, repair time) samplers of a tool that can fail."""
+    if tool.mtbf is None or tool.mttr is None:
+        msg = f"tool {tool.id} failed but has no reliability figures"
+        raise SimulationError(msg)
+    return tool.mtbf, tool.mttr
+
+
+def _wafer_pms_due(tool: Tool) -> None:
+    """Queue the wafer-count PMs the tool's wafer count has reached; set the next due count."""
+    for k, (pm, _, _) in enumerate(tool.pms):
+        if pm.basis == "wafers" and tool.wafers >= tool.pm_next[k]:
+            tool.pm_next[k] += pm.interval
+            tool.pm_pending.append(k)
+    tool.pm_wafer_due = _next_wafer_pm(tool)
 
 
 def _next_wafer_pm(tool: Tool) -> float:
@@ -90,6 +93,30 @@ class StepRt:
         "sample_u", "scrap_p", "setup", "time", "wint",
     )  # fmt: skip
 
+    batch_key: str  # lots sharing it may share a batch
+    bint: float | None  # cascading batches: next batch accepted this long after the start
+    bmax: int  # wafers in a batch, at most
+    bmin: int  # wafers in a batch, at least
+    decide: Sampler | None  # U(0, 1) draws for scrap and rework (None: neither can happen)
+    group: Group
+    idx: int  # 0-based index in the route
+    mean_s: float  # mean process time
+    no: int  # 1-based step number
+    per: str  # "lot", "wafer" or "batch"
+    qt_limit: float  # queue-time limit from this step, seconds
+    qt_to: int  # index of the step the queue-time limit runs to (-1: none)
+    recipe: str
+    rem_s: float  # remaining raw process time from this step on (for CR)
+    rework_p: float
+    rework_to: int  # index of the step a reworked lot goes back to (-1: none)
+    route: str
+    sample: float  # sampling percentage
+    sample_u: Sampler | None  # U(0, 1) draws for sampling (None: every lot)
+    scrap_p: float
+    setup: str | None
+    time: Sampler  # process time
+    wint: float | None  # cascading wafers: the next wafer starts this long after one
+
     def __init__(self) -> None:
         self.rem_s = 0.0
 
@@ -98,6 +125,15 @@ class ProductRt:
     """A product, prepared for the run."""
 
     __slots__ = ("conwip", "count", "due_after", "id", "priority", "route", "rpt_s", "wafers")
+
+    conwip: bool
+    count: int  # lots released so far
+    due_after: float | None
+    id: str
+    priority: int
+    route: list[StepRt]
+    rpt_s: float  # raw process time
+    wafers: int
 
 
 class Lot:
@@ -136,6 +172,17 @@ class Job:
 
     __slots__ = ("end", "id", "lots", "phase", "rem", "setup_s", "start_s", "step", "token", "tool")
 
+    end: float  # when the current phase ends
+    id: int
+    lots: list[Lot]
+    phase: int  # _SETUP or _PROC
+    rem: float  # time left in the phase when the tool went down
+    setup_s: float
+    start_s: float
+    step: StepRt
+    token: int  # phase entries carry it; a stale entry's token no longer matches
+    tool: Tool
+
 
 class Group:
     """A tool group: identical tools sharing one dispatch queue."""
@@ -144,6 +191,23 @@ class Group:
         "batch_wait", "cascade", "free", "id", "idx", "is_batch", "load_s", "min_run", "pos",
         "queue", "rule", "setup_default", "setups", "tools", "unload_s", "wake_at",
     )  # fmt: skip
+
+    batch_wait: float
+    cascade: int  # lots a cascading tool holds at once
+    free: list[Tool]  # idle tools able to take work
+    id: str
+    idx: int
+    is_batch: bool
+    load_s: float
+    min_run: int  # lots to run before a setup change
+    pos: tuple[float, float]  # centre of the group's tools on the floor
+    queue: LotQueue | BatchQueue
+    rule: s.DispatchRule
+    setup_default: Sampler | None
+    setups: dict[tuple[str | None, str], Sampler]
+    tools: list[Tool]
+    unload_s: float
+    wake_at: float | None  # when a waiting batch may start (None: no wake-up pending)
 
 
 class Tool:
@@ -187,15 +251,51 @@ class Tool:
         "wafers",
     )  # fmt: skip
 
+    accept_at: float  # when the tool accepts the next load (cascading)
+    accept_due: bool  # a cascading tool's next-lot time came while it was full
+    accept_rem: float  # accept_at - now when the tool went down (-1: none)
+    accept_token: int
+    accepting: bool
+    busy_since: float
+    dist: dict[Group, tuple[float, Tool]]  # transport time to each group, and the nearest tool
+    down: tuple[E10State, str] | None
+    fail_natural: bool
+    fail_pending: bool
+    fail_token: int
+    first_fail: Sampler | None
+    group: Group
+    held: bool
+    hold_pending: bool
+    id: str
+    idx: int
+    in_free: bool
+    jobs: list[Job]
+    mtbf: Sampler | None
+    mttr: Sampler | None
+    pm_next: list[float]  # when (time or wafer count) each PM falls due next
+    pm_pending: list[int]  # PMs due, by index in pms
+    pm_wafer_due: float  # wafer count at which the next wafer-count PM falls due
+    pms: list[tuple[s.PmSpec, Sampler, Sampler | None]]  # (PM, duration, qualification)
+    pos: tuple[float, float]
+    rel_basis: str | None  # "calendar", "busy" or None (never fails)
+    runs: int  # lots run since the last setup change
+    setup: str | None
+    since: float  # start of the current state interval
+    state: E10State
+    sub: str
+    ttf_left: float  # busy-basis failures: busy time left to the next failure
+    type: str
+    wafers: int
+
     def __init__(self) -> None:
         self.state = STANDBY
         self.sub = ""
         self.since = 0.0
-        self.dist: dict[Group, tuple[float, Tool]] = {}  # transport to each group, cached
-        self.setup: str | None = None
+        self.dist = {}
+        self.setup = None
         self.runs = 0
-        self.jobs: list[Job] = []
-        self.down: tuple[E10State, str] | None = None
+        self.jobs = []
+        self.down = None
         self.held = False
         self.hold_pending = False
         self.accepting = True
@@ -209,7 +309,7 @@ class Tool:
         self.fail_token = 0
         self.ttf_left = math.inf
         self.busy_since = 0.0
-        self.pm_pending: list[Any] = []
+        self.pm_pending = []
         self.wafers = 0
 
 
@@ -249,9 +349,7 @@ class FabModel:
         rule_e = parse_rule(rule)
         check_spec(spec)
         self.spec = spec
-        self.env = simpy.Environment()
-        self._queue = self.env._queue  # type: ignore[attr-defined]
-        self._eid = self.env._eid  # type: ignore[attr-defined]
+        self.env = Engine(_FAR_WINDOW_S)
         self.streams = Streams(seed, replication)
         self.rec = recorder if recorder is not None else Recorder()
         self._steps = self.rec.steps  # the two big tables, spilled at rec.spill_at rows
@@ -263,6 +361,8 @@ class FabModel:
         # bound once: the hot path would otherwise create a bound method per event
         self._cb_phase = self._on_phase
         self._cb_moved = self._arrive
+        self._timer = self.env.call_later  # (delay, callback, value): the model's timers
+        self._at = self.env.call_at  # (time, callback, value): the hot path's entries
         self._build(rule_e)
 
     # ----------------------------------------------------------------- building
@@ -351,8 +451,6 @@ class FabModel:
             else None
         )
         self._tr_none = tr.kind == "none"
-        self._tr_speed = tr.speed_m_s
-        self._tr_handling = tr.handling_s
         # Limited vehicles: a counted pool with a FIFO of waiting lots. It behaves exactly as a
         # simpy.Resource(capacity=vehicles) would, at a third of the cost per move.
         self.vehicles: int | None = (
@@ -360,13 +458,6 @@ class FabModel:
         )
         self._veh_free = self.vehicles or 0
         self._veh_wait: deque[tuple[Lot, float]] = deque()
-        # Timers due beyond the horizon (failures and PMs days ahead, about half of all
-        # pending entries in a big fab) wait in a second heap, so the main queue that every
-        # event pops from stays small; a pull event every _FAR_WINDOW_S moves the ones coming
-        # due into it. Entries keep their event ids, so the order of events is unchanged.
-        self._far: list[tuple[float, int, Any, Any]] = []
-        self._horizon = _FAR_WINDOW_S
-        heappush(self._queue, (self._horizon, next(self._eid), self._pull_far, None))
         self._start_processes()
 
     def _build_tool(self, e: s.Equipment, g: Group, idx: int) -> Tool:
@@ -442,11 +533,12 @@ class FabModel:
         for t in self.tool_list:
             if self.events is not None:
                 self.events.append(StateChange(t.id, STANDBY, 0.0, ""))
-            if t.rel_basis == "calendar":
-                first = t.first_fail() if t.first_fail is not None else t.mtbf()
-                self._timer(first, self._on_fail_timer, (t, t.fail_token))
-            elif t.rel_basis == "busy":
-                t.ttf_left = t.first_fail() if t.first_fail is not None else t.mtbf()
+            if t.rel_basis is not None:
+                first = t.first_fail() if t.first_fail is not None else _failure_samplers(t)[0]()
+                if t.rel_basis == "calendar":
+                    self._timer(first, self._on_fail_timer, (t, t.fail_token))
+                else:  # busy: the clock runs while the tool is productive
+                    t.ttf_left = first
             for k, (pm, _, _) in enumerate(t.pms):
                 if pm.basis == "calendar":
                     self._timer(t.pm_next[k], self._on_pm_timer, (t, k))
@@ -473,51 +565,18 @@ class FabModel:
 
     # ----------------------------------------------------------------- helpers
 
-    def _timer(self, delay: float, cb: Any, value: Any) -> None:
-        # An entry (time, event id, callback, value) on the environment's queue: the
-        # model's timers are plain callbacks, run in time order and, at equal times, in the
-        # order they were scheduled (SimPy's own rule), without an event object per timer.
-        at = self.env._now + delay
-        heappush(self._queue if at <= self._horizon else self._far, (at, next(self._eid), cb, value))
-
-    def _pull_far(self, _: Any) -> None:
-        """Move the far timers due within the next window into the event queue."""
-        self._horizon = until = self._horizon + _FAR_WINDOW_S
-        far, q = self._far, self._queue
-        while far and far[0][0] <= until:
-            heappush(q, heappop(far))
-        heappush(q, (until, next(self._eid), self._pull_far, None))
-
     @property
     def now_s(self) -> float:
         """The simulation clock, seconds."""
-        return float(self.env._now)
+        return float(self.env.now_s)
 
     def run(self, until_s: float) -> None:
         """Advance the simulation to ``until_s`` (events at exactly ``until_s`` wait).
 
-        This is :meth:`simpy.Environment.run` over the model's own timer entries (see
-        :meth:`_timer`): the same clock and queue, the same event order; an exception in a
-        callback propagates to the caller as it would from a SimPy event.
+        The model's timers are callback entries on its :class:`~factory_twin.sim.engine.Engine`
+        (a SimPy environment): see :meth:`Engine.run_until`.
         """
-        env = self.env
-        if until_s < env._now:
-            msg = f"cannot run back in time: now {env._now}, until {until_s}"
-            raise SimulationError(msg)
-        q = self._queue
-        pop = heappop
-        # The records are millions of small tuples: the cyclic GC would rescan them over and
-        # over (quadratic time). The model makes no reference cycles it needs collected.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            while q and q[0][0] < until_s:
-                env._now, _, cb, value = pop(q)
-                cb(value)
-            env._now = until_s
-        finally:
-            if was_enabled:
-                gc.enable()
+        self.env.run_until(until_s)
 
     def tool(self, equipment_id: str) -> Tool:
         """Return the runtime tool ``equipment_id`` (SimulationError if unknown)."""
@@ -538,7 +597,7 @@ class FabModel:
         priority: int | None = None,
         due_s: float | None = None,
     ) -> Lot:
-        now = self.env._now
+        now = self.env.now_s
         pr.count += 1
         lot = Lot(
             lot_id if lot_id is not None else f"{pr.id}.{pr.count}",
@@ -582,7 +641,7 @@ class FabModel:
             self.release(pr)
 
     def _exit(self, lot: Lot, tool: Tool | None, *, scrapped: bool) -> None:
-        now = self.env._now
+        now = self.env.now_s
         pr = lot.product
         del self.wip[lot.id]
         self.rec.lots.append(
@@ -621,24 +680,21 @@ class FabModel:
         d = tool.dist.get(g)
         if d is None:
             dest = min(g.tools, key=lambda t: manhattan_m(tool.pos, t.pos))
-            d = tool.dist[g] = (manhattan_m(tool.pos, dest.pos), dest)
-        if self._tr_fixed is not None:
-            t = self._tr_fixed()
-        else:
-            t = self._tr_handling + d[0] / self._tr_speed
+            d = tool.dist[g] = (move_time_s(self.spec.transport, manhattan_m(tool.pos, dest.pos)), dest)
+        t = self._tr_fixed() if self._tr_fixed is not None else d[0]
         lot.transport_s = t
         lot.where = _MOVING
-        now = self.env._now
+        now = self.env.now_s
         if self.events is not None:
             self.events.append(LotMove(lot.id, lot.product.id, tool.id, d[1].id, now, now + t, i + 1))
         if self.vehicles is not None:
             if self._veh_free > 0:
                 self._veh_free -= 1
-                heappush(self._queue, (now + t, next(self._eid), self._on_delivered, lot))
+                self._at(now + t, self._on_delivered, lot)
             else:
                 self._veh_wait.append((lot, now))
         elif t > 0:
-            heappush(self._queue, (now + t, next(self._eid), self._cb_moved, lot))
+            self._at(now + t, self._cb_moved, lot)
         else:
             self._arrive(lot)
 
@@ -646,14 +702,14 @@ class FabModel:
         if self._veh_wait:  # the freed vehicle goes to the lot waiting longest
             nxt, asked = self._veh_wait.popleft()
             travel = nxt.transport_s
-            nxt.transport_s += self.env._now - asked
+            nxt.transport_s += self.env.now_s - asked
             self._timer(travel, self._on_delivered, nxt)
         else:
             self._veh_free += 1
         self._arrive(value)
 
     def _arrive(self, lot: Lot) -> None:
-        now = self.env._now
+        now = self.env.now_s
         lot.qenter = now
         lot.start_s = math.nan
         lot.where = _QUEUED
@@ -709,10 +765,10 @@ class FabModel:
                 self._start_pm(tool)
             return
         g = tool.group
-        now = self.env._now
+        now = self.env.now_s
         stick = tool.runs < g.min_run
         if g.is_batch:
-            lots, wake = g.queue.take(now, tool.setup, stick=stick)
+            lots, wake = g.queue.take(now, tool.setup, stick=stick)  # type: ignore[union-attr]  # is_batch: a BatchQueue
             if lots:
                 self._start_job(tool, lots, lots[0].step)
                 return
@@ -720,7 +776,7 @@ class FabModel:
                 g.wake_at = wake
                 self._timer(wake - now, self._on_group_wake, (g, wake))
         else:
-            lot = g.queue.pop(now, tool.setup, stick=stick)
+            lot = g.queue.pop(now, tool.setup, stick=stick)  # type: ignore[union-attr]  # not is_batch: a LotQueue
             if lot is not None:
                 self._start_job(tool, [lot], lot.step)
                 return
@@ -733,7 +789,7 @@ class FabModel:
         return smp() if smp is not None else 0.0
 
     def _start_job(self, tool: Tool, lots: list[Lot], step: StepRt) -> None:
-        now = self.env._now
+        now = self.env.now_s
         self._job_seq += 1
         job = Job()
         job.id = self._job_seq
@@ -799,10 +855,10 @@ class FabModel:
                 pt = pt * w
         n = len(job.lots)
         pt += n * (g.load_s + g.unload_s)
-        now = self.env._now
+        now = self.env.now_s
         job.phase = _PROC
         job.end = end = now + pt
-        heappush(self._queue, (end, next(self._eid), self._cb_phase, (job, job.token)))
+        self._at(end, self._cb_phase, (job, job.token))
         if accept is not None and accept < pt:
             tool = job.tool
             tool.accept_token += 1
@@ -829,7 +885,7 @@ class FabModel:
             self._begin_process(job)
             self._refresh(job.tool)
             return
-        now = self.env._now
+        now = self.env.now_s
         tool = job.tool
         step = job.step
         gid = tool.group.id
@@ -865,11 +921,7 @@ class FabModel:
             moves.append((lot, outcome))
         tool.wafers += w
         if tool.wafers >= tool.pm_wafer_due:  # a wafer-count PM is due (inf: none)
-            for k, (pm, _, _) in enumerate(tool.pms):
-                if pm.basis == "wafers" and tool.wafers >= tool.pm_next[k]:
-                    tool.pm_next[k] += pm.interval
-                    tool.pm_pending.append(k)
-            tool.pm_wafer_due = _next_wafer_pm(tool)
+            _wafer_pms_due(tool)
         if not jobs:
             tool.accepting = True
             tool.accept_due = False
@@ -913,7 +965,7 @@ class FabModel:
         old = tool.state
         if st is old and sub == tool.sub:
             return
-        now = self.env._now
+        now = self.env.now_s
         if tool.rel_basis == "busy":
             if old is PRODUCTIVE:
                 tool.ttf_left -= now - tool.busy_since
@@ -939,7 +991,7 @@ class FabModel:
             tool.group.free.remove(tool)
 
     def _suspend(self, tool: Tool) -> None:
-        now = self.env._now
+        now = self.env.now_s
         for job in tool.jobs:
             job.rem = job.end - now
             job.token += 1
@@ -950,7 +1002,7 @@ class FabModel:
             tool.accept_rem = -1.0
 
     def _resume(self, tool: Tool) -> None:
-        now = self.env._now
+        now = self.env.now_s
         for job in tool.jobs:
             job.end = now + job.rem
             self._timer(job.rem, self._on_phase, (job, job.token))
@@ -988,7 +1040,7 @@ class FabModel:
         self._suspend(tool)
         tool.fail_natural = repair_s is None
         if repair_s is None:
-            repair_s = tool.mttr()
+            repair_s = _failure_samplers(tool)[1]()
         tool.down = (UNSCHEDULED_DOWN, "repair")
         self._refresh(tool)
         self._timer(repair_s, self._on_repaired, tool)
@@ -1000,9 +1052,9 @@ class FabModel:
         if tool.fail_natural:
             if tool.rel_basis == "calendar":
                 tool.fail_token += 1
-                self._timer(tool.mtbf(), self._on_fail_timer, (tool, tool.fail_token))
+                self._timer(_failure_samplers(tool)[0](), self._on_fail_timer, (tool, tool.fail_token))
             elif tool.rel_basis == "busy":
-                tool.ttf_left = tool.mtbf()
+                tool.ttf_left = _failure_samplers(tool)[0]()
         self._resume(tool)
         self._refresh(tool)
         self._after_up(tool)
@@ -1103,7 +1155,7 @@ class FabModel:
                 (lot.id, lot.product.id, lot.wafers, lot.priority, lot.release_s, nan, False,
                  lot.initial, lot.due_s if lot.due_s is not None else nan)
             )  # fmt: skip
-        now = float(self.env._now)
+        now = float(self.env.now_s)
         for t in self.tool_list:  # close every tool's current state interval
             if now > t.since:
                 states.append((t.id, t.state.value, t.sub, t.since, now))
@@ -1117,8 +1169,8 @@ class FabModel:
         return {gid: len(g.queue) for gid, g in self.groups.items()}
 
     def events_scheduled(self) -> int:
-        """Return how many SimPy events this run has scheduled so far."""
-        return int(next(self.env._eid))  # type: ignore[attr-defined]
+        """Return how many entries (timers, SimPy events) this run has scheduled so far."""
+        return self.env.events_scheduled()
 
 
 def _lazy(streams: Streams, purpose: str, *ids: str | int) -> Any:
@@ -1210,11 +1262,11 @@ def check_spec(spec: s.PlantSpec) -> None:
             problems.append(f"product {p.id}: unknown route {p.route!r}")
     prods = {p.id: p for p in spec.products}
     for il in spec.initial_wip:
-        p = prods.get(il.product)
-        if p is None:
+        prod = prods.get(il.product)
+        if prod is None:
             problems.append(f"initial lot {il.id}: unknown product {il.product!r}")
             continue
-        if p.route in route_ids and il.step > len(spec.route(p.route).steps):
-            problems.append(f"initial lot {il.id}: step {il.step} is beyond the end of route {p.route}")
+        if prod.route in route_ids and il.step > len(spec.route(prod.route).steps):
+            problems.append(f"initial lot {il.id}: step {il.step} is beyond the end of route {prod.route}")
     if problems:
         raise SimulationError("cannot simulate this plant:\n  " + "\n  ".join(problems))

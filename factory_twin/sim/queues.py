@@ -36,11 +36,11 @@ Entry = tuple[int, float, int, "Lot"]
 def lot_key(rule: DispatchRule, lot: Lot, now: float) -> float:
     """Return the static secondary key of ``lot`` under ``rule`` (not for CR)."""
     if rule is DispatchRule.SPT:
-        return lot.step.mean_s  # type: ignore[no-any-return]
+        return lot.step.mean_s
     if rule is DispatchRule.EDD:
         return lot.due_s if lot.due_s is not None else _INF
     if rule is DispatchRule.PRIORITY:
-        return lot.release_s  # type: ignore[no-any-return]
+        return lot.release_s
     return now
 
 
@@ -158,24 +158,24 @@ class LotQueue:
             return None
         if self.rule is DispatchRule.CR:
             if prefer:
-                lot = self._cr_best(now, setup)
-                if lot is not None:
+                best = self._cr_best(now, setup)
+                if best is not None:
                     if stick:
-                        return self._take(lot)
+                        return self._take(best)
                     top = self._cr_best(now, None)
-                    if top is not None and top.priority > lot.priority:
-                        lot = top
-                    return self._take(lot)
-            lot = self._cr_best(now, None)
-            return None if lot is None else self._take(lot)
+                    if top is not None and top.priority > best.priority:
+                        best = top
+                    return self._take(best)
+            best = self._cr_best(now, None)
+            return None if best is None else self._take(best)
         head = self._clean(self._heap)
         if prefer and self.by_setup is not None:
-            h = self.by_setup.get(setup)  # type: ignore[arg-type]
-            if h:
-                e = self._clean(h)
-                if e is not None and (stick or head is None or e[0] <= head[0]):
-                    heapq.heappop(h)
-                    return self._take(e[3])
+            hs = self.by_setup.get(setup)  # type: ignore[arg-type]  # prefer: setup is not None
+            if hs:
+                es = self._clean(hs)
+                if es is not None and (stick or head is None or es[0] <= head[0]):
+                    heapq.heappop(hs)
+                    return self._take(es[3])
         if head is None:
             return None
         heapq.heappop(self._heap)

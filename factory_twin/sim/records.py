@@ -116,7 +116,8 @@ class Recorder:
         self.end_s = math.nan
 
     def _rows(self, table: str) -> list[tuple[Any, ...]]:
-        return getattr(self, table)  # type: ignore[no-any-return]
+        rows: list[tuple[Any, ...]] = getattr(self, table)
+        return rows
 
     def spill(self, table: str) -> None:
         """Write the rows of ``table`` held in memory to a new Parquet chunk (or the sink)."""

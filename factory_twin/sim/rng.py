@@ -67,7 +67,7 @@ class Streams:
         return make_sampler(dist, lambda: self.generator(purpose, *ids))
 
 
-class Sampler(functools.partial):  # type: ignore[type-arg]
+class Sampler(functools.partial[float]):
     """Draws from one distribution; call it for the next value, read ``mean`` for its mean.
 
     It is ``next`` bound to an iterator over the values (a ``functools.partial``), so a draw

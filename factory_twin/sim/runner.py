@@ -602,7 +602,7 @@ def _run_dask(
         raise SimulationError(msg) from None
     own = isinstance(scheduler, str)
     try:
-        client = Client(scheduler, timeout=10) if own else scheduler
+        client: Client = Client(scheduler, timeout=10) if isinstance(scheduler, str) else scheduler
     except (OSError, TimeoutError) as exc:
         msg = f"cannot reach the Dask scheduler {scheduler}: {exc}"
         raise SimulationError(msg) from None
