@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from asyncua import ua
 
+from factory_twin.opcua._uatypes import node_id
+
 if TYPE_CHECKING:
     from asyncua import Server
 
@@ -60,13 +62,13 @@ class CompanionSpecs:
         """NodeId of Machinery's standard ``Objects/Machines`` folder."""
         if self.machinery is None:
             return None
-        return ua.NodeId(MACHINERY_MACHINES_FOLDER, self.machinery)
+        return node_id(MACHINERY_MACHINES_FOLDER, self.machinery)
 
     def machine_identification_type(self) -> ua.NodeId | None:
         """NodeId of ``MachineIdentificationType``."""
         if self.machinery is None:
             return None
-        return ua.NodeId(MACHINERY_MACHINE_IDENTIFICATION_TYPE, self.machinery)
+        return node_id(MACHINERY_MACHINE_IDENTIFICATION_TYPE, self.machinery)
 
 
 def _candidates() -> list[Path]:

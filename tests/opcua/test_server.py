@@ -13,7 +13,7 @@ from asyncua.ua.uaerrors import UaStatusCodeError
 from factory_twin.model.events import E10State, Quality, StateChange, TagUpdate
 from factory_twin.model.schema import PlantSpec, TagType
 from factory_twin.opcua.server import NAMESPACE_URI, SEVERITY, PlantServer
-from factory_twin.opcua.server_units import eu_information
+from factory_twin.opcua.server.units import eu_information
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
