@@ -64,7 +64,8 @@ class PlantServer:
         Let clients write process values (the Parameters variables). Off by default: a
         write is answered ``BadUserAccessDenied``. Accepted writes go to :attr:`on_write`.
     load_companion_specs
-        Load DI/IA/Machinery when their NodeSet files are installed.
+        Load DI/IA/Machinery (shipped with factory_twin, see :mod:`factory_twin.opcua.nodesets`);
+        whether they loaded is :attr:`companion_specs_loaded`.
     equipment
         Serve only these equipment ids (a sub-server of a split plant); default all.
     """
@@ -115,7 +116,9 @@ class PlantServer:
         self.build_time_s = 0.0  # start(): asyncua init, nodesets, our nodes
         self.address_space_s = 0.0  # our nodes only
         self.node_count = 0
-        self.companion = CompanionSpecs()
+        self.companion = CompanionSpecs(
+            problem="" if load_companion_specs else "not requested (load_companion_specs=False)"
+        )
         self.fab = FabCounters()
 
         self._server: Server | None = None
@@ -156,6 +159,17 @@ class PlantServer:
     def running(self) -> bool:
         """True between :meth:`start` and :meth:`stop`."""
         return self._running
+
+    @property
+    def companion_specs_loaded(self) -> bool:
+        """True when the OPC UA DI, IA and Machinery companion nodesets are served.
+
+        False before :meth:`start`, when they were not requested, or when they could not be
+        found or imported; :attr:`companion` ``.problem`` then says why. Without them the
+        machines use factory_twin's own types (same structure, namespace
+        ``urn:factory-twin:plant``), so generic Machinery clients will not recognise them.
+        """
+        return self.companion.loaded
 
     def node_id(self, equipment: str, tag: str) -> str:
         """Return the string NodeId of a tag, e.g. ``ns=2;s=ETCH-01.Parameters.rf_power``."""
@@ -240,7 +254,7 @@ class PlantServer:
             len(self._nodes.tags),
             self.node_count,
             self.build_time_s,
-            "loaded" if self.companion.loaded else "not loaded",
+            "loaded" if self.companion.loaded else f"not loaded: {self.companion.problem}",
         )
 
     def _build(self, srv: Server) -> None:
