@@ -7,8 +7,9 @@ It knows nothing of SimPy: anything that produces plant events can feed it throu
 :meth:`PlantServer.apply` (the embedded simulator in :mod:`factory_twin.app.simulator` does).
 
 Address space (namespace URI ``urn:factory-twin:plant``, written ``P`` below; DI and
-Machinery are the OPC Foundation companion specifications, loaded when their NodeSet files
-are installed, see :mod:`factory_twin.opcua.nodesets`)::
+Machinery are the OPC Foundation companion specifications, whose NodeSet files ship with
+factory_twin, see :mod:`factory_twin.opcua.nodesets`; the "else" cases below are a server
+running without them, :attr:`PlantServer.companion_specs_loaded` False)::
 
     Objects/
       Machines                 Machinery's standard folder (else a FolderType in P)
