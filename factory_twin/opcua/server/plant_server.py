@@ -128,6 +128,7 @@ class PlantServer:
         self._methods = PlantMethods(self._alarms, lambda: self.on_method)
         self._nodes = PlantNodes()
         self._values: ValuePath | None = None
+        self._explicit_mode: set[str] = set()
         self._wafers_per_lot = {p.id: p.wafers_per_lot for p in spec.products}
         self._running = False
 
@@ -234,6 +235,7 @@ class PlantServer:
             FabVariables(self._nodes.fab_nodes, self.fab.values()),
             self._wafers_per_lot,
             lambda: self.on_write,
+            self._explicit_mode,
         )
         self.build_time_s = time.perf_counter() - t0
         # asyncua logs a bind failure with a traceback before raising it; the raised error,

@@ -74,6 +74,9 @@ class ValuePath:
         Wafers of a lot of each product id (for the fab figures).
     write_hook
         Returns the current client-write hook (read at each write).
+    explicit_mode
+        Tools whose source sends its own operation mode (kept by the caller, so it
+        outlives a restart of the server).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class ValuePath:
         fab_variables: FabVariables,
         wafers_per_lot: dict[str, int],
         write_hook: Callable[[], WriteHook | None],
+        explicit_mode: set[str],
     ) -> None:
         self.nodes = nodes
         self.alarms = alarms
@@ -93,7 +97,7 @@ class ValuePath:
         self.wafers_per_lot = wafers_per_lot
         self.write_hook = write_hook
         self.write = adapter.value_writer(server)
-        self.explicit_mode: set[str] = set()
+        self.explicit_mode = explicit_mode
         self._unknown: set[tuple[str, str]] = set()
         adapter.on_client_write(server, self._on_client_write)
 
