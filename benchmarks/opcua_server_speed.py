@@ -35,7 +35,7 @@ from factory_twin.model.events import TagUpdate  # noqa: E402
 from factory_twin.model.schema import PlantSpec  # noqa: E402
 from factory_twin.model.synthetic import synthetic_plant  # noqa: E402
 from factory_twin.opcua.server import PlantServer  # noqa: E402
-from factory_twin.opcua.server_units import eu_information  # noqa: E402
+from factory_twin.opcua.server.units import eu_information  # noqa: E402
 
 
 def free_port() -> int:

@@ -176,10 +176,13 @@ async def _serve(
         print(f"serving {spec.site.name}: {len(server.equipment)} tools, {n_tags} tags")
         print(f"endpoint: {server.endpoint_url}  (security {options['security']})")
         print(f"namespace: urn:factory-twin:plant (ns={server.namespace_index})")
-        print(
-            "companion specs: "
-            + ("DI, IA, Machinery" if server.companion.loaded else "not loaded (own types)")
-        )
+        if server.companion_specs_loaded:
+            print("companion specs: DI, IA, Machinery")
+        else:
+            print(
+                "warning: companion specs (OPC UA DI, IA, Machinery) not loaded: "
+                f"{server.companion.problem}; the machines use factory_twin's own types"
+            )
         print(f"speed: {options['speed']:g} plant seconds per second; Ctrl-C stops", flush=True)
     await _serve_until(sim, stop, duration)
     if announce:

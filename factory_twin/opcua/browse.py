@@ -14,12 +14,13 @@ from typing import Any
 
 from asyncua import Client, ua
 
+from factory_twin.opcua._uatypes import node_id
 from factory_twin.opcua.client_common import data_type_name
 
 logger = logging.getLogger(__name__)
 
-_SERVER = ua.NodeId(ua.ObjectIds.Server)
-_TYPES_AND_VIEWS = {ua.NodeId(ua.ObjectIds.TypesFolder), ua.NodeId(ua.ObjectIds.ViewsFolder)}
+_SERVER = node_id(ua.ObjectIds.Server)
+_TYPES_AND_VIEWS = {node_id(ua.ObjectIds.TypesFolder), node_id(ua.ObjectIds.ViewsFolder)}
 
 
 @dataclass
@@ -65,7 +66,7 @@ async def browse_tree(
     The standard ``Server`` object is listed but not expanded unless it is the root or
     ``expand_server`` is set (it holds hundreds of diagnostics nodes).
     """
-    root = root or ua.NodeId(ua.ObjectIds.ObjectsFolder)
+    root = root or node_id(ua.ObjectIds.ObjectsFolder)
     attrs = await _read(client, [root], [ua.AttributeIds.BrowseName, ua.AttributeIds.NodeClass])
     bn, nc = attrs[0]
     if nc is None:
@@ -144,7 +145,7 @@ async def _browse(
             desc = ua.BrowseDescription()
             desc.NodeId = nid
             desc.BrowseDirection = ua.BrowseDirection.Forward
-            desc.ReferenceTypeId = ua.NodeId(ref_type)
+            desc.ReferenceTypeId = node_id(ref_type)
             desc.IncludeSubtypes = True
             desc.NodeClassMask = 0
             desc.ResultMask = ua.BrowseResultMask.All

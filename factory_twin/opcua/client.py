@@ -56,6 +56,7 @@ from factory_twin.model.events import (
     TagUpdate,
 )
 from factory_twin.model.schema import Endpoint, Equipment, PlantSpec, TagType
+from factory_twin.opcua._uatypes import node_id
 from factory_twin.opcua.client_common import (
     PLANT_NAMESPACE,
     BrowseCache,
@@ -141,12 +142,12 @@ def _event_filter() -> ua.EventFilter:
     ef = ua.EventFilter()
     for path, tdef in _EVENT_FIELDS:
         op = ua.SimpleAttributeOperand()
-        op.TypeDefinitionId = ua.NodeId(tdef)
+        op.TypeDefinitionId = node_id(tdef)
         op.BrowsePath = [ua.QualifiedName(p, 0) for p in path.split("/")]
         op.AttributeId = ua.AttributeIds.Value
         ef.SelectClauses.append(op)
     cid = ua.SimpleAttributeOperand()  # the ConditionId: NodeId attribute of the condition
-    cid.TypeDefinitionId = ua.NodeId(ua.ObjectIds.ConditionType)
+    cid.TypeDefinitionId = node_id(ua.ObjectIds.ConditionType)
     cid.BrowsePath = []
     cid.AttributeId = ua.AttributeIds.NodeId
     ef.SelectClauses.append(cid)
@@ -165,6 +166,10 @@ class WriteRecord:
     node_id: str
     value: Any
     result: str
+
+
+# (node class, DataType) of each node read; None for a node that does not exist
+_NodeInfos = dict[ua.NodeId, tuple[ua.NodeClass, ua.NodeId | None] | None]
 
 
 @dataclass
@@ -425,6 +430,23 @@ class _EndpointLink:
         self.ns_index = ns.index(PLANT_NAMESPACE) if PLANT_NAMESPACE in ns else None
         cache = BrowseCache(client)
         problems: list[str] = []
+        nodes, infos = await self._find_nodes(client, cache, wants, problems)
+        bound = self._check_nodes(wants, nodes, infos, problems)
+        self.bound = bound
+        self.problems = problems
+        for p in problems:
+            logger.warning("endpoint %s: %s", self.endpoint.id, p)
+        # map source nodes of alarm events to equipment
+        self.source_map = {}
+        for (eq, _), b in bound.items():
+            self.source_map[b.nodeid] = eq
+        await self._resolve_machines(client, cache, list(dict.fromkeys(w.equipment for w in wants)))
+        await self._resolve_fab(client)
+
+    async def _find_nodes(
+        self, client: Client, cache: BrowseCache, wants: list[_Want], problems: list[str]
+    ) -> tuple[list[ua.NodeId | None], _NodeInfos]:
+        """Return the node of each wanted tag (None if not found) and what they are."""
         # first guess for each wanted tag
         guesses: list[ua.NodeId | None] = []
         for w in wants:
@@ -437,7 +459,7 @@ class _EndpointLink:
             elif w.browse_path is not None:
                 nid = await cache.resolve(w.browse_path)
             elif self.ns_index is not None:
-                nid = ua.NodeId(self._convention(w.equipment, w.tag, w.standard)[0], self.ns_index)
+                nid = node_id(self._convention(w.equipment, w.tag, w.standard)[0], self.ns_index)
             guesses.append(nid)
         infos = await self._read_infos(client, [g for g in guesses if g is not None])
         # convention tags whose string node id is missing: try the browse path
@@ -448,18 +470,27 @@ class _EndpointLink:
                 guesses[i] = nid
                 if nid is not None and nid not in infos:
                     infos.update(await self._read_infos(client, [nid]))
+        return guesses, infos
+
+    def _check_nodes(
+        self,
+        wants: list[_Want],
+        nodes: list[ua.NodeId | None],
+        infos: _NodeInfos,
+        problems: list[str],
+    ) -> dict[tuple[str, str], _Bound]:
+        """Bind each wanted tag whose node is a variable of a fitting type; list the rest."""
         bound: dict[tuple[str, str], _Bound] = {}
-        for w, nid in zip(wants, guesses, strict=True):
+        for w, nid in zip(wants, nodes, strict=True):
             where = f"{w.equipment}.{w.tag}"
             info = infos.get(nid) if nid is not None else None
-            if info is None:
+            if nid is None or info is None:
                 if w.required:
                     problems.append(
                         f"{where}: bound by {w.describe()} on endpoint {self.endpoint.id!r}, "
                         "but the server has no such variable"
                     )
                 continue
-            assert nid is not None
             nclass, dtype = info
             if nclass != ua.NodeClass.Variable:
                 problems.append(
@@ -475,35 +506,29 @@ class _EndpointLink:
             bound[(w.equipment, w.tag)] = _Bound(
                 w.equipment, w.tag, nid, w.kind, w.standard, dtype
             )
-        self.bound = bound
-        self.problems = problems
-        for p in problems:
-            logger.warning("endpoint %s: %s", self.endpoint.id, p)
-        # map source nodes of alarm events to equipment
-        self.source_map = {}
-        for (eq, _), b in bound.items():
-            self.source_map[b.nodeid] = eq
-        eqs = list(dict.fromkeys(w.equipment for w in wants))
+        return bound
+
+    async def _resolve_machines(self, client: Client, cache: BrowseCache, eqs: list[str]) -> None:
+        """Find each tool's machine object (the SourceNode of its alarm events)."""
         found: dict[ua.NodeId, Any] = {}
         if self.ns_index is not None:  # one Read for every machine object
-            found = await self._read_infos(client, [ua.NodeId(eq, self.ns_index) for eq in eqs])
+            found = await self._read_infos(client, [node_id(eq, self.ns_index) for eq in eqs])
         for eq in eqs:
             mnode = None
-            if self.ns_index is not None and found.get(ua.NodeId(eq, self.ns_index)):
-                mnode = ua.NodeId(eq, self.ns_index)
+            if self.ns_index is not None and found.get(node_id(eq, self.ns_index)):
+                mnode = node_id(eq, self.ns_index)
             if mnode is None:
                 mnode = await cache.resolve(f"Machines/{eq}")
             if mnode is not None:
                 self.machine_nodes[eq] = mnode
                 self.source_map[mnode] = eq
-        await self._resolve_fab(client)
 
     async def _resolve_fab(self, client: Client) -> None:
         """Bind the server's optional fab-level variables (absent: nothing, no problem)."""
         self.fab_bound = {}
         if self.ns_index is None:
             return
-        nids = {tag: ua.NodeId(f"Fab.{leaf}", self.ns_index) for tag, (leaf, _) in FAB_NODES.items()}
+        nids = {tag: node_id(f"Fab.{leaf}", self.ns_index) for tag, (leaf, _) in FAB_NODES.items()}
         try:
             infos = await self._read_infos(client, list(nids.values()))
         except Exception as exc:  # a server that refuses the read simply has no fab figures
@@ -520,14 +545,14 @@ class _EndpointLink:
 
     async def _read_infos(
         self, client: Client, nodes: list[ua.NodeId]
-    ) -> dict[ua.NodeId, tuple[ua.NodeClass, ua.NodeId | None] | None]:
+    ) -> _NodeInfos:
         """Return (node class, DataType) of each node; None for nodes that do not exist.
 
         One attribute per node (DataType) keeps binding 10,000 tags to a few Read requests:
         a node without a DataType attribute exists but is not a variable, and for those
         the NodeClass is read in a second, small request.
         """
-        out: dict[ua.NodeId, tuple[ua.NodeClass, ua.NodeId | None] | None] = {}
+        out: _NodeInfos = {}
         uniq = list(dict.fromkeys(nodes))
         others: list[ua.NodeId] = []
         for start in range(0, len(uniq), 5000):
@@ -604,7 +629,7 @@ class _EndpointLink:
             return
         try:
             await client.nodes.server.call_method(
-                ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
+                node_id(ua.ObjectIds.ConditionType_ConditionRefresh),
                 ua.Variant(esub.subscription_id, ua.VariantType.UInt32),
             )
         except Exception as exc:
@@ -983,7 +1008,7 @@ class PlantClient:
         result = "Good"
         try:
             await client.get_node(cond).call_method(
-                ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
+                node_id(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
                 ua.Variant(alarm.event_id, ua.VariantType.ByteString),
                 ua.Variant(ua.LocalizedText(comment), ua.VariantType.LocalizedText),
             )

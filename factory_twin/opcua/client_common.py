@@ -22,6 +22,7 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from factory_twin.errors import ConnectionFailed
 from factory_twin.model.schema import SecurityMode, TagType
+from factory_twin.opcua._uatypes import node_id
 
 logger = logging.getLogger(__name__)
 
@@ -395,7 +396,7 @@ class BrowseCache:
 
     async def resolve(self, path: str, start: ua.NodeId | None = None) -> ua.NodeId | None:
         """Return the node at ``path`` below Objects (or ``start``), or None if it is missing."""
-        current = start or ua.NodeId(ua.ObjectIds.ObjectsFolder)
+        current = start or node_id(ua.ObjectIds.ObjectsFolder)
         for ns, name in split_browse_path(path):
             found = None
             for qn, nid in await self.children(current):

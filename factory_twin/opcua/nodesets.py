@@ -1,11 +1,14 @@
 """Companion specifications (OPC UA DI, IA, Machinery) for the plant simulator server.
 
-asyncua ships no NodeSet XML. The OPC Foundation's files come with the npm package
-``node-opcua-nodesets`` (MIT), which the interop test set-up installs under
-``tests/interop/node_modules``; ``npm install --prefix tests/interop`` is enough, no Node
-runtime is needed to read the XML. :func:`find_nodeset_dir` looks, in order, at the
-``FACTORY_TWIN_NODESETS`` environment variable, the repository's ``tests/interop`` install and
-the current directory's ``node_modules``.
+asyncua ships no NodeSet XML, so factory_twin ships the three files the server loads
+(OPC Foundation MIT License, copied from the npm package ``node-opcua-nodesets``) as package
+data in ``factory_twin/opcua/nodeset_xml/`` (:data:`PACKAGED_DIR`; see its README for
+versions). :func:`find_nodeset_dir` looks, in order, at the ``FACTORY_TWIN_NODESETS``
+environment variable (a directory holding newer or other copies) and at the packaged files.
+
+When they cannot be loaded the server still runs, with factory_twin's own types: the
+returned :class:`CompanionSpecs` is then not :attr:`~CompanionSpecs.loaded` and its
+:attr:`~CompanionSpecs.problem` says why, and a warning is logged.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from typing import TYPE_CHECKING
 
 from asyncua import ua
 
+from factory_twin.opcua._uatypes import node_id
+
 if TYPE_CHECKING:
     from asyncua import Server
 
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "FACTORY_TWIN_NODESETS"
+PACKAGED_DIR = Path(__file__).resolve().parent / "nodeset_xml"
 
 DI_URI = "http://opcfoundation.org/UA/DI/"
 IA_URI = "http://opcfoundation.org/UA/IA/"
@@ -44,12 +50,17 @@ MACHINERY_MACHINE_IDENTIFICATION_TYPE = 1012
 
 @dataclass(frozen=True)
 class CompanionSpecs:
-    """Namespace indexes of the loaded companion specifications (``None`` when not loaded)."""
+    """Namespace indexes of the loaded companion specifications (``None`` when not loaded).
+
+    ``source`` is the directory they were loaded from; ``problem`` says why they are not
+    loaded (empty when they are, or before a load was tried).
+    """
 
     di: int | None = None
     ia: int | None = None
     machinery: int | None = None
     source: Path | None = None
+    problem: str = ""
 
     @property
     def loaded(self) -> bool:
@@ -60,13 +71,13 @@ class CompanionSpecs:
         """NodeId of Machinery's standard ``Objects/Machines`` folder."""
         if self.machinery is None:
             return None
-        return ua.NodeId(MACHINERY_MACHINES_FOLDER, self.machinery)
+        return node_id(MACHINERY_MACHINES_FOLDER, self.machinery)
 
     def machine_identification_type(self) -> ua.NodeId | None:
         """NodeId of ``MachineIdentificationType``."""
         if self.machinery is None:
             return None
-        return ua.NodeId(MACHINERY_MACHINE_IDENTIFICATION_TYPE, self.machinery)
+        return node_id(MACHINERY_MACHINE_IDENTIFICATION_TYPE, self.machinery)
 
 
 def _candidates() -> list[Path]:
@@ -74,9 +85,7 @@ def _candidates() -> list[Path]:
     env = os.environ.get(ENV_VAR)
     if env:
         out.append(Path(env))
-    repo = Path(__file__).resolve().parents[2]
-    out.append(repo / "tests" / "interop" / "node_modules" / "node-opcua-nodesets" / "nodesets")
-    out.append(Path.cwd() / "node_modules" / "node-opcua-nodesets" / "nodesets")
+    out.append(PACKAGED_DIR)
     return out
 
 
@@ -91,20 +100,20 @@ def find_nodeset_dir() -> Path | None:
 async def load_companion_specs(server: Server, directory: Path | None = None) -> CompanionSpecs:
     """Import DI, IA and Machinery into ``server`` (before it starts).
 
-    Returns an empty :class:`CompanionSpecs` (and logs a warning naming what is missing and
-    how to get it) when the files cannot be found or fail to import; the caller then builds
-    the same structure with its own types.
+    Returns a :class:`CompanionSpecs` that is not ``loaded``, with its ``problem`` set (and
+    logs a warning saying the same), when the files cannot be found or fail to import; the
+    caller then builds the same structure with its own types.
     """
     d = directory or find_nodeset_dir()
     if d is None:
+        files = ", ".join(name for _, name in NODESET_FILES)
+        problem = f"{files} not found in {PACKAGED_DIR} (an incomplete install?) nor in ${ENV_VAR}"
         logger.warning(
-            "OPC UA companion nodesets (DI, IA, Machinery) not found; serving the plant with "
-            "factory_twin's own types instead. Install them with "
-            "'npm install --prefix tests/interop' or set %s to a directory holding %s.",
-            ENV_VAR,
-            ", ".join(name for _, name in NODESET_FILES),
+            "OPC UA companion nodesets (DI, IA, Machinery) not loaded: %s; serving the plant "
+            "with factory_twin's own types instead",
+            problem,
         )
-        return CompanionSpecs()
+        return CompanionSpecs(problem=problem)
     t0 = time.perf_counter()
     # asyncua's importer warns about a dozen DI instance nodes (DI i=73..95, examples under
     # types it has not created yet) that none of our nodes use; keep the log readable.
@@ -117,13 +126,13 @@ async def load_companion_specs(server: Server, directory: Path | None = None) ->
             await server.import_xml(str(d / name), strict_mode=False)
         ns = await server.get_namespace_array()
     except Exception as exc:  # a broken or incompatible file must not stop the simulator
+        problem = f"could not import them from {d}: {exc}"
         logger.warning(
-            "could not import the companion nodesets from %s (%s); serving the plant with "
-            "factory_twin's own types instead",
-            d,
-            exc,
+            "OPC UA companion nodesets (DI, IA, Machinery) not loaded: %s; serving the plant "
+            "with factory_twin's own types instead",
+            problem,
         )
-        return CompanionSpecs()
+        return CompanionSpecs(problem=problem)
     finally:
         importer_log.setLevel(level)
     specs = CompanionSpecs(
@@ -132,5 +141,9 @@ async def load_companion_specs(server: Server, directory: Path | None = None) ->
         machinery=ns.index(MACHINERY_URI) if MACHINERY_URI in ns else None,
         source=d,
     )
+    if not specs.loaded:
+        problem = f"imported from {d}, but the DI or Machinery namespace is missing"
+        logger.warning("OPC UA companion nodesets not loaded: %s", problem)
+        return CompanionSpecs(source=d, problem=problem)
     logger.info("loaded DI, IA, Machinery from %s in %.2f s", d, time.perf_counter() - t0)
     return specs

@@ -31,9 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.user_managers import UserManager
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from factory_twin.errors import ConfigError
+from factory_twin.opcua._asyncua_adapter import set_user_manager
 
 if TYPE_CHECKING:
     from asyncua import Server
@@ -149,7 +151,7 @@ def load_users(path: str | Path) -> dict[str, str]:
     return users
 
 
-class PasswordUserManager:
+class PasswordUserManager(UserManager):
     """asyncua user manager: anonymous when no users are configured, else name/password.
 
     Every session gets the ``User`` role (never ``Admin``), so the access levels of the
@@ -191,7 +193,7 @@ async def configure_security(
     server.set_security_policy(security_policies(mode))
     tokens: list[type] = [ua.UserNameIdentityToken] if users else [ua.AnonymousIdentityToken]
     server.set_identity_tokens(tokens)
-    server.iserver.set_user_manager(PasswordUserManager(users))  # type: ignore[no-untyped-call]
+    set_user_manager(server, PasswordUserManager(users))
     server.allow_remote_admin(False)
     if mode == "none" and not users:
         return

@@ -2,7 +2,7 @@
 
 The server is tests/opcua/interop_server/server.js; node-opcua comes from
 tests/interop/node_modules (``npm ci --prefix tests/interop``). Skipped with a reason when
-node or node-opcua is missing.
+node or node-opcua is missing, except in CI (``CI`` set), where that fails the tests.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from _client_support import free_port, plant_spec, wait_for
+from _server_support import fail_if_missing_in_ci, requirement_marks
 
 from factory_twin.model.events import AlarmEvent, Quality, TagUpdate
 from factory_twin.model.schema import PlantSpec
@@ -25,15 +26,19 @@ HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "interop_server" / "server.js"
 NODE_MODULES = HERE.parent / "interop" / "node_modules"
 
-pytestmark = [
-    pytest.mark.interop,
-    pytest.mark.timeout(180),
-    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed"),
-    pytest.mark.skipif(
-        not (NODE_MODULES / "node-opcua").is_dir(),
-        reason="node-opcua is not installed: run 'npm ci --prefix tests/interop'",
-    ),
-]
+if shutil.which("node") is None:
+    MISSING = "node is not installed"
+elif not (NODE_MODULES / "node-opcua").is_dir():
+    MISSING = "node-opcua is not installed: run 'npm ci --prefix tests/interop'"
+else:
+    MISSING = ""
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(180), *requirement_marks(MISSING)]
+
+
+@pytest.fixture(autouse=True)
+def _node_opcua_required_in_ci() -> None:
+    fail_if_missing_in_ci(MISSING)
 
 
 class NodeServer:

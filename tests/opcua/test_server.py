@@ -13,7 +13,7 @@ from asyncua.ua.uaerrors import UaStatusCodeError
 from factory_twin.model.events import E10State, Quality, StateChange, TagUpdate
 from factory_twin.model.schema import PlantSpec, TagType
 from factory_twin.opcua.server import NAMESPACE_URI, SEVERITY, PlantServer
-from factory_twin.opcua.server_units import eu_information
+from factory_twin.opcua.server.units import eu_information
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -64,10 +64,12 @@ async def test_address_space_follows_the_convention(
         ns = await c.get_namespace_index(NAMESPACE_URI)
         assert ns == demo_server.namespace_index
         ns_array = await c.get_namespace_array()
-        companion = "http://opcfoundation.org/UA/Machinery/" in ns_array
-        assert companion == demo_server.companion.loaded
-        mach_ns = ns_array.index("http://opcfoundation.org/UA/Machinery/") if companion else ns
-        di_ns = ns_array.index("http://opcfoundation.org/UA/DI/") if companion else ns
+        # The DI/IA/Machinery nodesets ship with factory_twin: they must load.
+        assert demo_server.companion_specs_loaded, demo_server.companion.problem
+        assert demo_server.companion.problem == ""
+        assert "http://opcfoundation.org/UA/Machinery/" in ns_array
+        mach_ns = ns_array.index("http://opcfoundation.org/UA/Machinery/")
+        di_ns = ns_array.index("http://opcfoundation.org/UA/DI/")
 
         machines = await c.nodes.objects.get_child(f"{mach_ns}:Machines")
         names = {(await n.read_browse_name()).Name for n in await machines.get_children()}
@@ -110,9 +112,8 @@ async def test_address_space_follows_the_convention(
             ("Location", mach_ns),
         ):
             await ident.get_child(f"{nsi}:{name}")
-        if companion:
-            typedef = await ident.read_type_definition()
-            assert typedef == ua.NodeId(1012, mach_ns)  # MachineIdentificationType
+        typedef = await ident.read_type_definition()
+        assert typedef == ua.NodeId(1012, mach_ns)  # MachineIdentificationType
         state = await tool.get_child(f"{ns}:State")
         kids = {(await k.read_browse_name()).Name for k in await state.get_children()}
         assert kids == {
@@ -421,6 +422,8 @@ async def test_allowed_client_writes_reach_the_hook_and_the_limits(mini_spec: Pl
         assert any(a.code == f"{tag}.hi" and a.active for a in server.alarm_log)
         with pytest.raises(UaStatusCodeError, match="BadTypeMismatch"):
             await node.write_value(ua.DataValue(ua.Variant("text", ua.VariantType.String)))
+        assert not server.companion_specs_loaded
+        assert "not requested" in server.companion.problem
     assert not server.running
 
 

@@ -17,10 +17,6 @@ from factory_twin.cli.serve import endpoint_with_port, split_equipment
 from factory_twin.model.schema import PlantSpec
 from factory_twin.opcua.server import NAMESPACE_URI
 
-pytest.importorskip(
-    "factory_twin.sim.live", reason="the live simulation is not part of this build"
-)
-
 REPO = Path(__file__).resolve().parents[2]
 MINI = REPO / "tests" / "data" / "mini_plant.yaml"
 
@@ -58,6 +54,10 @@ async def test_serve_runs_until_ctrl_c(tmp_path: Path) -> None:
         lines = await _read_until(proc, "Ctrl-C stops")
         assert any(f"endpoint: {url}" in ln for ln in lines), lines
         assert any("3 tools, 2 tags" in ln for ln in lines), lines
+        # --no-companion-specs: the output says so, as a warning
+        assert any(
+            ln.startswith("warning: companion specs") and "not requested" in ln for ln in lines
+        ), lines
         async with Client(url, watchdog_intervall=WATCHDOG_S) as c:
             ns = await c.get_namespace_index(NAMESPACE_URI)
             assert (

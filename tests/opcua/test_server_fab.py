@@ -7,6 +7,7 @@ from _client_support import free_port, plant_spec, start_server, wait_for
 from _server_support import WATCHDOG_S, find_free_port
 from asyncua import Client, ua
 
+from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.model.events import (
     FAB_EQUIPMENT,
     FAB_TAGS,
@@ -140,9 +141,6 @@ async def test_server_without_fab_is_not_a_problem() -> None:
 
 
 async def test_embedded_simulator_serves_fab_figures(demo_spec: PlantSpec) -> None:
-    pytest.importorskip("factory_twin.sim.live", reason="the live simulation is not part of this build")
-    from factory_twin.app.simulator import EmbeddedPlantSimulator
-
     sim = EmbeddedPlantSimulator(
         demo_spec,
         endpoint=f"opc.tcp://127.0.0.1:{find_free_port()}/ft/",

@@ -13,14 +13,9 @@ from _server_support import WATCHDOG_S, find_free_port, wait_until
 from asyncua import Client, ua
 from asyncua.ua.uaerrors import UaStatusCodeError
 
+from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.model.events import TagUpdate
 from factory_twin.model.schema import PlantSpec, TagType
-
-pytest.importorskip(
-    "factory_twin.sim.live", reason="the live simulation is not part of this build"
-)
-
-from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.opcua.server import NAMESPACE_URI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

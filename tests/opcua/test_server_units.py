@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factory_twin.opcua.server_units import eu_information, unit_id
+from factory_twin.opcua.server.units import eu_information, unit_id
 
 
 def test_eu_information_uses_unece_codes() -> None:

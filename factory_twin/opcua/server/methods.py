@@ -1,0 +1,93 @@
+"""The machine methods Hold, Resume and ResetAlarm.
+
+Hold and Resume are passed to the method hook (the embedded simulator holds or releases the
+tool); without a hook they answer ``BadNotImplemented``. ResetAlarm acknowledges the tool's
+alarms that have returned to normal (the hook, when there is one, may refuse it first).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from asyncua import ua
+
+from factory_twin.opcua import _asyncua_adapter as adapter
+from factory_twin.opcua._uatypes import status
+from factory_twin.opcua.server.constants import METHODS, MethodHook
+
+if TYPE_CHECKING:
+    from asyncua import Server
+
+    from factory_twin.opcua.server.alarms import AlarmConditions
+
+logger = logging.getLogger(__name__)
+
+MethodResult = ua.StatusCode | list[Any]
+
+
+class PlantMethods:
+    """Serves the machine methods.
+
+    Parameters
+    ----------
+    alarms
+        The conditions ResetAlarm acknowledges.
+    hook
+        Returns the current method hook (read at each call, so it may be set at any time).
+    """
+
+    def __init__(self, alarms: AlarmConditions, hook: Callable[[], MethodHook | None]) -> None:
+        self.alarms = alarms
+        self.hook = hook
+        self.machine_by_node: dict[ua.NodeId, str] = {}
+
+    def bind(
+        self,
+        server: Server,
+        machine_by_node: dict[ua.NodeId, str],
+        method_names: dict[ua.NodeId, tuple[str, str]],
+    ) -> None:
+        """Serve the method nodes ``method_names`` (node -> (equipment, method)) on ``server``."""
+        self.machine_by_node = machine_by_node
+        callbacks = {name: self._callback(name) for name in METHODS}
+        for mid, (_, mname) in method_names.items():
+            adapter.add_method_callback(server, mid, callbacks[mname])
+
+    def _callback(self, method: str) -> Callable[..., Any]:
+        # One callback per method name; the object the client calls it on picks the machine.
+        async def call(parent: ua.NodeId, *args: Any) -> MethodResult:
+            equipment = self.machine_by_node.get(parent)
+            if equipment is None:
+                return status(ua.StatusCodes.BadNodeIdInvalid)
+            return await self.run(equipment, method)
+
+        return call
+
+    async def run(self, equipment: str, method: str) -> MethodResult:
+        """Run ``method`` on ``equipment``: ``[]`` when done, else the refusal's status."""
+        refused = self._refusal(equipment, method, allowed_without_hook=method == "ResetAlarm")
+        if refused is not None:
+            return refused
+        if method == "ResetAlarm":
+            for c in list(self.alarms.conditions.values()):
+                if c.equipment == equipment and not c.active and not c.acked:
+                    await self.alarms.ack(c, "reset from the tool", "")
+        return []
+
+    def _refusal(
+        self, equipment: str, method: str, *, allowed_without_hook: bool
+    ) -> ua.StatusCode | None:
+        """Ask the hook; return None if the method may run, else the status refusing it."""
+        hook = self.hook()
+        if hook is None:
+            if allowed_without_hook:
+                return None
+            return status(ua.StatusCodes.BadNotImplemented)
+        try:
+            ok = hook(equipment, method)
+        except Exception:
+            logger.exception("method %s on %s failed", method, equipment)
+            return status(ua.StatusCodes.BadInternalError)
+        return None if ok else status(ua.StatusCodes.BadInvalidState)
