@@ -31,7 +31,7 @@ stage() {
   echo "=== test.sh: stage $name: $*"
   "$@" || rc=$?
   local took=$((SECONDS - start)) note=""
-  if [ "$rc" -eq 5 ]; then note=" (pytest collected no tests)"; fi
+  if [ "$rc" -eq 5 ]; then note=": pytest collected no tests"; fi
   if [ "$rc" -ne 0 ]; then
     failed+=("$name")
     summary+=("$(printf '%-5s FAILED (exit %d%s) after %d min %02d s' "$name" "$rc" "$note" $((took / 60)) $((took % 60)))")
