@@ -2,8 +2,9 @@
 # Set up everything factory_twin needs on Debian 12 (run as root, or with sudo available):
 # the Debian packages Qt/VTK need to run headless (Xvfb, GL/EGL, xcb), Node.js for the
 # interoperability and glTF-validator tests, Chromium and poppler for export checks, a
-# virtual environment in .venv with the package and its test tools, and the pinned npm
-# packages. Safe to run again: it installs only what is missing.
+# virtual environment in .venv with the package and its test and dev tools (exact versions
+# from constraints.txt), and the pinned npm packages. Safe to run again: it installs only what
+# is missing or differs from the pins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,9 +40,11 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade "pip>=25.1"
-echo "setup: installing factory_twin and its test tools into .venv"
-.venv/bin/python -m pip install -q -e . --group test
+# Exact versions from constraints.txt (refresh it with scripts/lock.sh); pip >= 25.1 reads
+# the dependency groups of pyproject.toml.
+.venv/bin/python -m pip install -q -c constraints.txt "pip>=25.1"
+echo "setup: installing factory_twin, its test and dev tools into .venv (pinned: constraints.txt)"
+.venv/bin/python -m pip install -q -c constraints.txt -e . --group test --group dev
 
 # npm packages used by tests (node-opcua interop, companion nodesets, gltf-validator).
 for dir in tests/interop tests/ar; do

@@ -1,10 +1,10 @@
 """Fixtures for the AR export tests: plants, one full export per plant, external checkers.
 
-External tools and why each is needed (a test skips, naming the package, only when the
-tool is absent):
+External tools and why each is needed (when one is absent, a test skips naming the package,
+or fails under CI: tests/_requirements.py):
 
-* ``node`` + ``npm`` - the Khronos glTF validator (npm ``gltf-validator``, pinned in
-  ``tests/ar/package.json``; ``npm ci`` runs here if ``node_modules`` is missing);
+* ``node`` - the Khronos glTF validator (npm ``gltf-validator``, pinned in
+  ``tests/ar/package.json`` and installed by scripts/setup.sh: ``npm ci --prefix tests/ar``);
 * ``chromium`` (Debian package ``chromium``) - opens the HTML page headless, offline;
 * ``pdftoppm`` / ``pdftotext`` / ``pdfinfo`` (Debian package ``poppler-utils``) - PDF pages.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _requirements import missing, which
 
 from factory_twin.ar import ExportContext, ExportResult, build_context, export_procedure
 from factory_twin.model import schema as s
@@ -110,23 +111,12 @@ def fixture_ctx(fixture_doc: Any) -> ExportContext:
 @pytest.fixture(scope="session")
 def gltf_validator() -> Callable[[list[Path]], dict[str, Any]]:
     """``validate(paths) -> {path: report}`` with the Khronos glTF validator."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: cannot run the Khronos glTF validator")
+    node = which("node", "Debian: apt-get install nodejs; needed for the Khronos glTF validator")
     if not (HERE / "node_modules" / "gltf-validator").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("npm is not installed: cannot install the Khronos glTF validator")
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+        missing(
+            "the Khronos glTF validator is not installed: run scripts/setup.sh"
+            " (or 'npm ci --prefix tests/ar')"
         )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci in {HERE} failed:\n{done.stdout}\n{done.stderr}")
 
     def validate(paths: list[Path]) -> dict[str, Any]:
         done = subprocess.run(
@@ -149,16 +139,16 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    missing("Chromium is not installed (Debian: apt-get install chromium)")
 
 
 @pytest.fixture(scope="session")
 def poppler() -> dict[str, str]:
     """Paths of pdftoppm, pdftotext and pdfinfo (Debian package ``poppler-utils``)."""
     tools = {name: shutil.which(name) for name in ("pdftoppm", "pdftotext", "pdfinfo")}
-    missing = [k for k, v in tools.items() if v is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed (Debian: apt-get install poppler-utils)")
+    absent = [k for k, v in tools.items() if v is None]
+    if absent:
+        missing(f"{', '.join(absent)} not installed (Debian: apt-get install poppler-utils)")
     return {k: v for k, v in tools.items() if v is not None}
 
 

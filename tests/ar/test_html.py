@@ -4,12 +4,11 @@ tool and one hotspot per step, selects a step from the URL and reports no script
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
+from _requirements import which
 
 from factory_twin.ar.html import build_page
 
@@ -162,9 +161,7 @@ def test_a_script_error_is_reported(fixture_ctx, browser, tmp_path):
 
 
 def test_viewer_script_parses():
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    node = which("node", "Debian: apt-get install nodejs")
     js = Path(__file__).resolve().parents[2] / "factory_twin" / "ar" / "viewer" / "viewer.js"
     done = subprocess.run([node, "--check", str(js)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _requirements import requires
 
 from factory_twin.__main__ import main
 from factory_twin.model import schema as s
@@ -27,8 +28,9 @@ SHIPPED = REPO / "plant_configs" / "smt2020_hvlm.yaml"
 DATA = Path(os.environ.get("SMT2020_DIR", "/work/shared/datasets/smt2020"))
 MODELS = ["SMT2020_HVLM", "SMT2020_LVHM"]
 
-needs_data = pytest.mark.skipif(
-    not (DATA / "SMT2020_HVLM").is_dir(), reason=f"SMT2020 raw data not found in {DATA}"
+needs_data = requires(
+    (DATA / "SMT2020_HVLM").is_dir(),
+    f"SMT2020 raw data not found in {DATA} (set SMT2020_DIR to the directory holding SMT2020_HVLM)",
 )
 
 # Figures stated in the dataset's README (counted by its authors from the same files).

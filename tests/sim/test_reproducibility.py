@@ -94,7 +94,8 @@ def test_executors_give_identical_results(mini_spec) -> None:
 
 @pytest.mark.slow
 def test_dask_executor_identical(mini_spec) -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a dependency (dask[distributed]); imported here to keep collection fast
+
     opts = RunOptions(days=5, warmup_days=1, seed=3)
     serial = run_experiment(mini_spec, opts, 2, jobs=1)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, distributed.Client(cl) as client:

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+import pyvista as pv
 
 os.environ.setdefault("FACTORY_TWIN_NO_SPLASH", "1")
 
-pv = pytest.importorskip("pyvista")
 pv.global_theme.multi_samples = 1  # MSAA costs ~30 ms/frame on llvmpipe
 pv.OFF_SCREEN = False
 

@@ -7,9 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-pytest.importorskip("pyvistaqt")
-
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QLabel
 

@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import sys
 
-import pytest
-
-pytest.importorskip("pyqtgraph")
-
 from factory_twin.app.plant_state import PlantState
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import TagUpdate

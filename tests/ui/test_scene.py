@@ -6,14 +6,13 @@ import os
 
 import numpy as np
 import pytest
+import pyvista as pv
+from _requirements import in_ci
+from PIL import Image
 
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import E10State
-
-pv = pytest.importorskip("pyvista")
-from PIL import Image  # noqa: E402
-
-from factory_twin.ui import scene as sc  # noqa: E402
+from factory_twin.ui import scene as sc
 
 pytestmark = pytest.mark.gui
 
@@ -108,7 +107,11 @@ def test_render_matches_reference_image(plotter, mini, image_cache):
     img = plotter.screenshot(return_img=True)
     assert _non_bg_fraction(img) > 0.15  # the floor and tools fill the view
     ref_path = image_cache / "scene_mini.png"
-    if os.environ.get("FACTORY_TWIN_RESET_IMAGES") or not ref_path.exists():
+    reset = os.environ.get("FACTORY_TWIN_RESET_IMAGES")
+    if reset or not ref_path.exists():
+        if in_ci():  # CI compares with the committed image; it never writes one
+            why = "FACTORY_TWIN_RESET_IMAGES is set" if reset else f"{ref_path} is missing"
+            pytest.fail(f"reference image: {why} (under CI the reference must be committed)")
         Image.fromarray(img[..., :3]).save(ref_path)
         pytest.skip(f"wrote reference image {ref_path}")
     ref_img = np.asarray(Image.open(ref_path).convert("RGB"))
