@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from factory_twin.cli.args import non_negative_int, opc_url
 from factory_twin.cli.browse import (
@@ -23,6 +24,9 @@ from factory_twin.cli.browse import (
 )
 from factory_twin.errors import ConfigError, ConnectionFailed, FactoryTwinError
 from factory_twin.model.schema import SecurityMode
+
+if TYPE_CHECKING:
+    from factory_twin.opcua.client_common import ConnectOptions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _discover(opts, depth: int):  # type: ignore[no-untyped-def]
+async def _discover(opts: ConnectOptions, depth: int) -> Any:
     from factory_twin.opcua.client_common import connect, describe_error, disconnect_quietly
     from factory_twin.opcua.discovery import discover
 

@@ -207,11 +207,11 @@ def _replicate(
         if options.warmup_days is None:
             series = wip_series({"lots": lots}, end_s, _MSER_BINS)
             if options.defer_kpis:
-                deferred, files = _defer(rec, options, spill, rep_dir, series, lots, qtime, rpt)
+                deferred, kept = _defer(rec, options, spill, rep_dir, series, lots, qtime, rpt)
                 return ReplicationResult(
                     replication=replication, kpis={}, bottleneck=None, warmup_s=math.nan,
                     end_s=end_s, events=events, wall_s=time.perf_counter() - t0,
-                    frames=deferred.frames if options.keep_frames else None, files=files,
+                    frames=deferred.frames if options.keep_frames else None, files=kept,
                     peak_rows=peak, deferred=deferred,
                 )  # fmt: skip
             warm = mser(series) * end_s / _MSER_BINS

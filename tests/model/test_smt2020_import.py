@@ -3,7 +3,8 @@
 Expected sizes are counted from the raw tables here (with the csv module, independently of
 the importer) and cross-checked against the figures the testbed's README states. The raw
 data live outside the repository; set ``SMT2020_DIR`` to the directory holding
-``SMT2020_HVLM`` and ``SMT2020_LVHM`` (default: /work/shared/datasets/smt2020).
+``SMT2020_HVLM`` and ``SMT2020_LVHM`` (default: ``../shared/datasets/smt2020`` beside the
+repository, where our machines and CI keep it).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from factory_twin.model.smt2020 import CITATION, Smt2020Import, import_smt2020
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "plant_configs" / "smt2020_hvlm.yaml"
-DATA = Path(os.environ.get("SMT2020_DIR", "/work/shared/datasets/smt2020"))
+_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "smt2020"
+DATA = Path(os.environ.get("SMT2020_DIR", str(_BESIDE)))
 MODELS = ["SMT2020_HVLM", "SMT2020_LVHM"]
 
 needs_data = requires(
