@@ -117,15 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"demo fab, {days:g} simulated days, one core")
     r = model_run(demo, days)
     ev_s = r["events"] / r["wall_s"]
-    print(f"  CPU {r['wall_s']:.2f} s (+ {r['frames_s']:.2f} s to build DataFrames), "
-          f"{r['events']:,} events, {ev_s:,.0f} events/s, {r['days_per_s']:.1f} simulated days/s")
-    print(f"  {r['lots']:,} lots, {r['steps_rows']:,} step rows, peak RSS {r['peak_rss_mb']:.0f} MB")
+    print(
+        f"  CPU {r['wall_s']:.2f} s (+ {r['frames_s']:.2f} s to build DataFrames), "
+        f"{r['events']:,} events, {ev_s:,.0f} events/s, {r['days_per_s']:.1f} simulated days/s"
+    )
+    print(
+        f"  {r['lots']:,} lots, {r['steps_rows']:,} step rows, peak RSS {r['peak_rss_mb']:.0f} MB"
+    )
     if days >= 365:
         print(f"  a simulated year: {365 / r['days_per_s']:.1f} s (target < 15 s)")
     bw, be, bsteps = bare_simpy(r["events"])
     bare_ev_s = be / bw
-    print(f"bare SimPy loop (timeouts + resource requests): {be:,} events in {bw:.2f} s CPU, "
-          f"{bare_ev_s:,.0f} events/s")
+    print(
+        f"bare SimPy loop (timeouts + resource requests): {be:,} events in {bw:.2f} s CPU, "
+        f"{bare_ev_s:,.0f} events/s"
+    )
     print(f"  event-rate ratio model / bare = {ev_s / bare_ev_s:.2f}")
     # The target is on the step rate: a lot step of the model (queue, dispatch,
     # setup, process, transport, records) against one request-process-release cycle of
@@ -133,9 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     # understates its step rate.
     model_steps_s = r["steps_rows"] / r["wall_s"]
     bare_steps_s = bsteps / bw
-    print(f"step rate: model {model_steps_s:,.0f} lot-steps/s, bare SimPy "
-          f"{bare_steps_s:,.0f} request-process-release steps/s, "
-          f"ratio {model_steps_s / bare_steps_s:.2f} (target >= 0.5)")
+    print(
+        f"step rate: model {model_steps_s:,.0f} lot-steps/s, bare SimPy "
+        f"{bare_steps_s:,.0f} request-process-release steps/s, "
+        f"ratio {model_steps_s / bare_steps_s:.2f} (target >= 0.5)"
+    )
 
     print("shipped plants (one core):")
     for name, d in (("demo_fab", days), ("led_line", days), ("smt2020_hvlm", min(days, 30.0))):
@@ -148,9 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             print(f"  {name}: failed: {exc}")
             continue
-        print(f"  {name}: {x['days_per_s']:.1f} simulated days/s over {d:g} days "
-              f"({x['events'] / x['wall_s']:,.0f} events/s, build {x['build_s']:.2f} s, "
-              f"peak RSS {x['peak_rss_mb']:.0f} MB)")
+        print(
+            f"  {name}: {x['days_per_s']:.1f} simulated days/s over {d:g} days "
+            f"({x['events'] / x['wall_s']:,.0f} events/s, build {x['build_s']:.2f} s, "
+            f"peak RSS {x['peak_rss_mb']:.0f} MB)"
+        )
     peak = traced_peak_mb(demo, min(days, 60.0))
     print(f"tracemalloc peak heap, demo fab {min(days, 60.0):g} days: {peak:.1f} MB")
 
@@ -166,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     run_experiment(spec, opts, reps, jobs=cores)
     par = time.perf_counter() - t0
     load = os.getloadavg()[0]
-    print(f"parallel replications: {reps} x {rdays:g} days, 1 process {serial:.1f} s, "
-          f"{cores} processes {par:.1f} s (wall), speed-up {serial / par:.2f}x "
-          f"(load average {load:.1f} on {cores} cores: other work shares them)")
+    print(
+        f"parallel replications: {reps} x {rdays:g} days, 1 process {serial:.1f} s, "
+        f"{cores} processes {par:.1f} s (wall), speed-up {serial / par:.2f}x "
+        f"(load average {load:.1f} on {cores} cores: other work shares them)"
+    )
     return 0
 
 

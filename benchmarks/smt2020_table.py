@@ -101,7 +101,9 @@ def tables(spec: s.PlantSpec, reps: list[dict[str, float]], name: str) -> str:
             f"{fmt(iv(f'cycle_time_mean_h/{p.id}'), 1 / 24)} | "
             f"{fmt(iv(f'cycle_time_p95_h/{p.id}'), 1 / 24)} | {fmt(iv(f'x_factor/{p.id}'), digits=2)} |"
         )
-    areas = sorted({k.split("/", 1)[1] for r in reps for k in r if k.startswith("utilisation_area/")})
+    areas = sorted(
+        {k.split("/", 1)[1] for r in reps for k in r if k.startswith("utilisation_area/")}
+    )
     areas.sort(key=lambda a: -iv(f"utilisation_area/{a}").mean)
     lines += ["", "| area | tools | productive % | standby % | engineering % | scheduled down % | "
               "unscheduled down % |", "|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -113,7 +115,11 @@ def tables(spec: s.PlantSpec, reps: list[dict[str, float]], name: str) -> str:
         lines.append(f"| {a} | {ntools.get(a, 0)} | " + " | ".join(cells) + " |")
     groups = sorted({k.split("/", 1)[1] for r in reps for k in r if k.startswith("utilisation/")})
     groups.sort(key=lambda g: -iv(f"utilisation/{g}").mean)
-    lines += ["", "| most utilised tool groups | productive % | queue (lots) | wait (h) |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| most utilised tool groups | productive % | queue (lots) | wait (h) |",
+        "|---|---|---|---|",
+    ]
     for g in groups[:5]:
         lines.append(
             f"| {g} | {fmt(iv(f'utilisation/{g}'), 100)} | {fmt(iv(f'queue_lots/{g}'))} | "

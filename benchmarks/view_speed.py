@@ -45,8 +45,9 @@ def _readback(rw: object) -> None:
     rw.GetRGBACharPixelData(0, 0, 0, 0, 0, arr)  # type: ignore[attr-defined]
 
 
-def _tag_batches(spec: object, n_frames: int, per_frame: int, rng: np.random.Generator,
-                 t0: float) -> list[list[object]]:
+def _tag_batches(
+    spec: object, n_frames: int, per_frame: int, rng: np.random.Generator, t0: float
+) -> list[list[object]]:
     from factory_twin.model.events import E10State, TagUpdate
 
     tools = spec.equipment  # type: ignore[attr-defined]
@@ -62,7 +63,9 @@ def _tag_batches(spec: object, n_frames: int, per_frame: int, rng: np.random.Gen
         t = t0 + f * 0.04
         idx = rng.integers(0, len(tags), per_frame)
         vals = rng.normal(10, 2, per_frame)
-        b: list[object] = [TagUpdate(tags[k][0], tags[k][1], float(v), t) for k, v in zip(idx, vals, strict=True)]
+        b: list[object] = [
+            TagUpdate(tags[k][0], tags[k][1], float(v), t) for k, v in zip(idx, vals, strict=True)
+        ]
         # about 1 % of the stream are state changes
         for k in rng.integers(0, len(tools), max(1, per_frame // 100)):
             b.append(TagUpdate(tools[k].id, "state", states[rng.integers(0, len(states))], t))
@@ -70,7 +73,9 @@ def _tag_batches(spec: object, n_frames: int, per_frame: int, rng: np.random.Gen
     return batches
 
 
-def bench_plant(path: Path, *, frames: int, rate: float, carriers: int, size: tuple[int, int]) -> dict:
+def bench_plant(
+    path: Path, *, frames: int, rate: float, carriers: int, size: tuple[int, int]
+) -> dict:
     import pyvista as pv
     import vtk
 
@@ -301,7 +306,10 @@ def main() -> int:
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     results = []
-    plants = [REPO / "plant_configs" / "demo_fab.yaml", REPO / "plant_configs" / "smt2020_hvlm.yaml"]
+    plants = [
+        REPO / "plant_configs" / "demo_fab.yaml",
+        REPO / "plant_configs" / "smt2020_hvlm.yaml",
+    ]
     for path in plants:
         if not path.exists():
             continue
@@ -324,10 +332,12 @@ def main() -> int:
     if args.gui > 0:
         r = bench_gui(args.gui)
         results.append(r)
-        print(f"window: all tools live after {r['gui_start_to_all_tools_live_s']} s; "
-              f"{r['gui_ticks']} ticks in {args.gui:.0f} s, median {r['gui_tick_median_ms']} ms, "
-              f"{r['gui_stalls_over_100ms']} stalls > 100 ms, render median "
-              f"{r['gui_render_median_ms']} ms")
+        print(
+            f"window: all tools live after {r['gui_start_to_all_tools_live_s']} s; "
+            f"{r['gui_ticks']} ticks in {args.gui:.0f} s, median {r['gui_tick_median_ms']} ms, "
+            f"{r['gui_stalls_over_100ms']} stalls > 100 ms, render median "
+            f"{r['gui_render_median_ms']} ms"
+        )
         for line in r["gui_stall_log"]:
             print("  stall:", line)
     if args.json:

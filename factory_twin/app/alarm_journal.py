@@ -63,15 +63,30 @@ class JournalEntry:
     plant: str
 
 
-_COLUMNS = ("row_id", "logged_at", "time_s", "alarm_id", "equipment", "code", "severity",
-            "priority", "state", "message", "user", "comment", "plant")
+_COLUMNS = (
+    "row_id",
+    "logged_at",
+    "time_s",
+    "alarm_id",
+    "equipment",
+    "code",
+    "severity",
+    "priority",
+    "state",
+    "message",
+    "user",
+    "comment",
+    "plant",
+)
 
 
 def default_journal_path() -> Path:
     """Return the journal file in the user data folder."""
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("factory_twin", appauthor=False)) / "alarm_journal.sqlite"
+    return (
+        Path(platformdirs.user_data_dir("factory_twin", appauthor=False)) / "alarm_journal.sqlite"
+    )
 
 
 class AlarmJournal:
@@ -92,7 +107,8 @@ class AlarmJournal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._writer = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="alarm-journal")
+            max_workers=1, thread_name_prefix="alarm-journal"
+        )
         self._pending: list[concurrent.futures.Future[int]] = []
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS transitions ("
@@ -108,8 +124,20 @@ class AlarmJournal:
         """Store transitions; return how many were written."""
         now = time.time()
         rows = [
-            (now, ev.time_s, ev.alarm_id, ev.equipment, ev.code, int(ev.severity),
-             priority_of(ev.severity), ev.state.value, ev.message, ev.user, ev.comment, plant)
+            (
+                now,
+                ev.time_s,
+                ev.alarm_id,
+                ev.equipment,
+                ev.code,
+                int(ev.severity),
+                priority_of(ev.severity),
+                ev.state.value,
+                ev.message,
+                ev.user,
+                ev.comment,
+                plant,
+            )
             for ev in events
         ]
         if not rows:
@@ -123,7 +151,9 @@ class AlarmJournal:
             self._db.commit()
         return len(rows)
 
-    def record_async(self, events: Iterable[AlarmEvent], *, plant: str = "") -> concurrent.futures.Future[int]:
+    def record_async(
+        self, events: Iterable[AlarmEvent], *, plant: str = ""
+    ) -> concurrent.futures.Future[int]:
         """Store transitions on the journal's writer thread (the GUI never waits on disk)."""
         evs = list(events)
         fut = self._writer.submit(self.record, evs, plant=plant)

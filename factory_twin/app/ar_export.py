@@ -92,6 +92,7 @@ class ExportJob:
             Bad tool, procedure or format (``ExportInputError``), or a file that could not
             be built or written.
         """
+
         def report(frac: float, message: str) -> bool:
             if progress is not None:
                 progress(frac, message)

@@ -63,7 +63,9 @@ def find_demo_plant() -> Path:
     try:
         import sys
 
-        candidates.append(Path(sys.prefix) / "share" / "factory_twin" / "plant_configs" / DEMO_PLANT)
+        candidates.append(
+            Path(sys.prefix) / "share" / "factory_twin" / "plant_configs" / DEMO_PLANT
+        )
     except Exception:  # pragma: no cover
         pass
     for c in candidates:
@@ -148,8 +150,9 @@ class Controller:
         self.journal = AlarmJournal(journal_path)
         self.user = user
         self.write_log_path = Path(write_log_path) if write_log_path is not None else None
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1,
-                                                           thread_name_prefix="plant-load")
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="plant-load"
+        )
         self.last_drain_count = 0
         self.events_total = 0
         self._generation = 0
@@ -202,7 +205,9 @@ class Controller:
         self.loop.start()
         return self.loop.submit(coro)
 
-    def connect(self, settings: ConnectionSettings | None = None) -> concurrent.futures.Future[Any]:
+    def connect(
+        self, settings: ConnectionSettings | None = None
+    ) -> concurrent.futures.Future[Any]:
         """Start the embedded simulator (if asked) and connect the plant client.
 
         Returns at once; connection states arrive as :class:`ConnectionStatus` events.
@@ -231,8 +236,9 @@ class Controller:
                 from factory_twin.app.simulator import EmbeddedPlantSimulator
 
                 url = f"opc.tcp://127.0.0.1:{free_port()}/factory_twin/"
-                sim = EmbeddedPlantSimulator(spec, endpoint=url, speed=st.simulator_speed,
-                                             seed=st.seed)
+                sim = EmbeddedPlantSimulator(
+                    spec, endpoint=url, speed=st.simulator_speed, seed=st.seed
+                )
                 overrides = {ep.id: url for ep in spec.endpoints}
             from factory_twin.opcua.client import PlantClient
 
@@ -280,8 +286,12 @@ class Controller:
             except Exception:
                 logger.warning("disconnect did not finish cleanly", exc_info=True)
         if self.state is not None and client is not None:
-            self.state.apply([ConnectionStatus(ep, False, "disconnected", time.time())
-                              for ep in client.status()])
+            self.state.apply(
+                [
+                    ConnectionStatus(ep, False, "disconnected", time.time())
+                    for ep in client.status()
+                ]
+            )
         self.source_changed.emit("none")
 
     def stop_simulator(self) -> concurrent.futures.Future[Any]:
@@ -346,16 +356,24 @@ class Controller:
         if not all("refused" in s.message for ep, s in status.items() if ep in local):
             return None
         urls = ", ".join(sorted(set(local.values())))
-        return (f"Nothing is listening on {urls}: no plant server runs on this computer. "
-                "Start the embedded plant simulator for this plant?")
+        return (
+            f"Nothing is listening on {urls}: no plant server runs on this computer. "
+            "Start the embedded plant simulator for this plant?"
+        )
 
     def problems(self) -> list[str]:
         """Binding problems the client found on the servers."""
         return list(self.client.problems()) if self.client is not None else []
 
-    def test_connection(self, url: str, *, security: str = "none",
-                        username: str | None = None, password: str | None = None,
-                        timeout_s: float = 5.0) -> concurrent.futures.Future[str]:
+    def test_connection(
+        self,
+        url: str,
+        *,
+        security: str = "none",
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 5.0,
+    ) -> concurrent.futures.Future[str]:
         """Try to connect to ``url``; the future gives a one-line result or raises.
 
         Raises (through the future)
@@ -375,7 +393,11 @@ class Controller:
             try:
                 await client.connect()
             except Exception as exc:
-                msg = f"{url}: {type(exc).__name__}: {exc}" if str(exc) else f"{url}: {type(exc).__name__}"
+                msg = (
+                    f"{url}: {type(exc).__name__}: {exc}"
+                    if str(exc)
+                    else f"{url}: {type(exc).__name__}"
+                )
                 raise ConnectionFailed(msg) from exc
             try:
                 ns = await client.get_namespace_array()
@@ -395,7 +417,9 @@ class Controller:
         events = load_history(path)
         return self.start_replay_events(events, speed=speed)
 
-    def start_replay_events(self, events: list[PlantEvent], *, speed: float = 60.0) -> ReplaySource:
+    def start_replay_events(
+        self, events: list[PlantEvent], *, speed: float = 60.0
+    ) -> ReplaySource:
         """Play recorded events back (the data of :meth:`start_replay`)."""
         if self.doc is None:
             msg = "open a plant before replaying its history"
@@ -456,7 +480,9 @@ class Controller:
             raise FactoryTwinError(msg)
         ev: AlarmEvent = rec.event
         self._ack_requests[alarm_id] = (self.user, comment)
-        write_logger.info("user %r acknowledges %s %s: %r", self.user, ev.equipment, ev.code, comment)
+        write_logger.info(
+            "user %r acknowledges %s %s: %r", self.user, ev.equipment, ev.code, comment
+        )
         return self._submit(self.client.acknowledge(ev, comment, self.user))
 
     def call_method(self, equipment: str, method: str) -> concurrent.futures.Future[bool]:
@@ -483,7 +509,9 @@ class Controller:
         except KeyError:
             return False
 
-    def request_write(self, equipment: str, tag: str, value: Any) -> concurrent.futures.Future[Any]:
+    def request_write(
+        self, equipment: str, tag: str, value: Any
+    ) -> concurrent.futures.Future[Any]:
         """Write a tag (the UI confirms first; the client checks and logs every attempt)."""
         if self.client is None:
             msg = "not connected to a live plant"
@@ -504,4 +532,3 @@ class Controller:
             self.loop.stop()
             self._pool.shutdown(wait=False)
             self.journal.close()
-

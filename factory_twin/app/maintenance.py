@@ -52,9 +52,23 @@ logger = logging.getLogger(__name__)
 
 LOG_NAME = "maintenance_log.jsonl"
 CSV_COLUMNS = (
-    "session", "plant", "equipment", "procedure", "revision", "step", "title", "component",
-    "technician", "signed_at", "value", "unit", "min", "max", "within_limits",
-    "out_of_limit_confirmed", "comment",
+    "session",
+    "plant",
+    "equipment",
+    "procedure",
+    "revision",
+    "step",
+    "title",
+    "component",
+    "technician",
+    "signed_at",
+    "value",
+    "unit",
+    "min",
+    "max",
+    "within_limits",
+    "out_of_limit_confirmed",
+    "comment",
 )
 
 
@@ -159,8 +173,18 @@ class MaintenanceLog:
                 continue
             kind = r.get("kind")
             if kind == "start":
-                out[sid] = {k: r.get(k) for k in ("session", "plant", "equipment", "procedure",
-                                                   "revision", "technician", "steps")}
+                out[sid] = {
+                    k: r.get(k)
+                    for k in (
+                        "session",
+                        "plant",
+                        "equipment",
+                        "procedure",
+                        "revision",
+                        "technician",
+                        "steps",
+                    )
+                }
                 out[sid].update(started_at=r.get("time"), signed=[], finished=None)
             elif sid in out and kind == "signoff":
                 out[sid]["signed"].append(int(r["step"]))
@@ -168,17 +192,26 @@ class MaintenanceLog:
                 out[sid]["finished"] = kind
         return list(out.values())
 
-    def open_sessions(self, equipment: str | None = None,
-                      procedure: str | None = None) -> list[dict[str, Any]]:
+    def open_sessions(
+        self, equipment: str | None = None, procedure: str | None = None
+    ) -> list[dict[str, Any]]:
         """Return unfinished sessions (optionally of one tool and procedure), newest first."""
-        return [x for x in reversed(self.sessions()) if x["finished"] is None
-                and (equipment is None or x["equipment"] == equipment)
-                and (procedure is None or x["procedure"] == procedure)]
+        return [
+            x
+            for x in reversed(self.sessions())
+            if x["finished"] is None
+            and (equipment is None or x["equipment"] == equipment)
+            and (procedure is None or x["procedure"] == procedure)
+        ]
 
     def signoffs(self, session_id: str | None = None) -> list[dict[str, Any]]:
         """Return the sign-off events (of one session, or all)."""
-        return [r for r in self.records() if r.get("kind") == "signoff"
-                and (session_id is None or r.get("session") == session_id)]
+        return [
+            r
+            for r in self.records()
+            if r.get("kind") == "signoff"
+            and (session_id is None or r.get("session") == session_id)
+        ]
 
     def export_csv(self, path: str | Path, session_id: str | None = None) -> int:
         """Write the sign-offs (of one session, or all) as CSV atomically; return the row count."""
@@ -187,8 +220,13 @@ class MaintenanceLog:
         w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         w.writeheader()
         for r in rows:
-            w.writerow({**r, "step": int(r["step"]) + 1,
-                        "value": "" if r.get("value") is None else r["value"]})
+            w.writerow(
+                {
+                    **r,
+                    "step": int(r["step"]) + 1,
+                    "value": "" if r.get("value") is None else r["value"],
+                }
+            )
         try:
             atomic_write_text(path, buf.getvalue())
         except OSError as exc:
@@ -222,7 +260,9 @@ class StepStatus:
     signoff: SignOff | None = None
 
 
-def find_procedure(spec: s.PlantSpec, equipment_id: str, procedure: str) -> tuple[s.Equipment, s.Procedure]:
+def find_procedure(
+    spec: s.PlantSpec, equipment_id: str, procedure: str
+) -> tuple[s.Equipment, s.Procedure]:
     """Return the tool and its procedure ``procedure`` (id or name).
 
     Raises
@@ -258,8 +298,15 @@ class ProcedureSession:
     writes the log first, so what the object says is what the file says.
     """
 
-    def __init__(self, log: MaintenanceLog, spec: s.PlantSpec, equipment_id: str,
-                 procedure: s.Procedure, session_id: str, technician: str = "") -> None:
+    def __init__(
+        self,
+        log: MaintenanceLog,
+        spec: s.PlantSpec,
+        equipment_id: str,
+        procedure: s.Procedure,
+        session_id: str,
+        technician: str = "",
+    ) -> None:
         self.log = log
         self.spec = spec
         self.equipment_id = equipment_id
@@ -273,13 +320,25 @@ class ProcedureSession:
     # -- creation
 
     @classmethod
-    def start(cls, log: MaintenanceLog, spec: s.PlantSpec, equipment_id: str, procedure: str,
-              *, technician: str = "") -> ProcedureSession:
+    def start(
+        cls,
+        log: MaintenanceLog,
+        spec: s.PlantSpec,
+        equipment_id: str,
+        procedure: str,
+        *,
+        technician: str = "",
+    ) -> ProcedureSession:
         """Begin a new session and log its start."""
         _, proc = find_procedure(spec, equipment_id, procedure)
         sess = cls(log, spec, equipment_id, proc, uuid.uuid4().hex, technician)
-        sess._write("start", plant=spec.site.name, revision=proc.revision,
-                    technician=technician, steps=len(proc.steps))
+        sess._write(
+            "start",
+            plant=spec.site.name,
+            revision=proc.revision,
+            technician=technician,
+            steps=len(proc.steps),
+        )
         return sess
 
     @classmethod
@@ -299,9 +358,11 @@ class ProcedureSession:
             raise MaintenanceError(msg)
         _, proc = find_procedure(spec, start["equipment"], start["procedure"])
         if proc.revision != start.get("revision") or len(proc.steps) != start.get("steps"):
-            msg = (f"procedure {proc.id} is now revision {proc.revision} with {len(proc.steps)} "
-                   f"steps; the session began on revision {start.get('revision')} with "
-                   f"{start.get('steps')} steps and cannot be resumed")
+            msg = (
+                f"procedure {proc.id} is now revision {proc.revision} with {len(proc.steps)} "
+                f"steps; the session began on revision {start.get('revision')} with "
+                f"{start.get('steps')} steps and cannot be resumed"
+            )
             raise MaintenanceError(msg)
         sess = cls(log, spec, start["equipment"], proc, session_id, start.get("technician") or "")
         for r in recs:
@@ -318,10 +379,14 @@ class ProcedureSession:
                 sess.status[k].started_at = r["time"]
             elif kind == "signoff":
                 sess.status[k].signoff = SignOff(
-                    step=k, technician=r["technician"], signed_at=r["signed_at"],
-                    value=r.get("value"), within_limits=r.get("within_limits"),
+                    step=k,
+                    technician=r["technician"],
+                    signed_at=r["signed_at"],
+                    value=r.get("value"),
+                    within_limits=r.get("within_limits"),
                     out_of_limit_confirmed=bool(r.get("out_of_limit_confirmed")),
-                    comment=r.get("comment", ""))
+                    comment=r.get("comment", ""),
+                )
         sess.current = sess.first_open_step()
         return sess
 
@@ -356,7 +421,9 @@ class ProcedureSession:
 
     def first_open_step(self) -> int:
         """Return the first step not signed off (the last step if all are)."""
-        return next((k for k, st in enumerate(self.status) if st.signoff is None), len(self.steps) - 1)
+        return next(
+            (k for k, st in enumerate(self.status) if st.signoff is None), len(self.steps) - 1
+        )
 
     def is_complete(self) -> bool:
         """Return True when every step is signed off."""
@@ -372,9 +439,16 @@ class ProcedureSession:
     def _write(self, kind: str, **fields: Any) -> None:
         if kind != "start":
             self._check_open()
-        self.log.append({"kind": kind, "session": self.session_id, "time": _now_iso(),
-                         "equipment": self.equipment_id, "procedure": self.procedure.id,
-                         **fields})
+        self.log.append(
+            {
+                "kind": kind,
+                "session": self.session_id,
+                "time": _now_iso(),
+                "equipment": self.equipment_id,
+                "procedure": self.procedure.id,
+                **fields,
+            }
+        )
 
     def go_to(self, k: int) -> None:
         """Make step ``k`` the current one (no log entry: moving around changes nothing)."""
@@ -391,8 +465,13 @@ class ProcedureSession:
                 msg = f"step {k + 1} has {len(step.safety)} safety notes, not note {n + 1}"
                 raise MaintenanceError(msg)
             if n not in self.status[k].acknowledged:
-                self._write("ack", step=k, note=n, kind_of_note=step.safety[n].kind,
-                            technician=self.technician)
+                self._write(
+                    "ack",
+                    step=k,
+                    note=n,
+                    kind_of_note=step.safety[n].kind,
+                    technician=self.technician,
+                )
                 self.status[k].acknowledged.add(n)
 
     def start_step(self, k: int) -> None:
@@ -408,8 +487,15 @@ class ProcedureSession:
             self.status[k].started_at = _now_iso()
         self.current = k
 
-    def sign_off(self, k: int, technician: str, *, value: float | None = None,
-                 confirm_out_of_limit: bool = False, comment: str = "") -> SignOff:
+    def sign_off(
+        self,
+        k: int,
+        technician: str,
+        *,
+        value: float | None = None,
+        confirm_out_of_limit: bool = False,
+        comment: str = "",
+    ) -> SignOff:
         """Sign step ``k`` off and write it to the log (durably) before returning.
 
         Raises
@@ -434,23 +520,45 @@ class ProcedureSession:
         acc = step.acceptance
         if acc is not None:
             if value is None or not math.isfinite(value):
-                msg = f"step {k + 1}: enter the measured {acc.quantity}" + (f" in {acc.unit}" if acc.unit else "")
+                msg = f"step {k + 1}: enter the measured {acc.quantity}" + (
+                    f" in {acc.unit}" if acc.unit else ""
+                )
                 raise MaintenanceError(msg)
         elif value is not None:
             value = float(value)
         ok = check_value(acc, value)
         if ok is False and not confirm_out_of_limit and acc is not None and value is not None:
-            msg = (f"step {k + 1}: {acc.quantity} {value:g} {acc.unit} is outside the limits "
-                   f"{limits_text(acc)}; confirm to record it")
+            msg = (
+                f"step {k + 1}: {acc.quantity} {value:g} {acc.unit} is outside the limits "
+                f"{limits_text(acc)}; confirm to record it"
+            )
             raise MaintenanceError(msg)
-        so = SignOff(step=k, technician=name, signed_at=_now_iso(), value=value,
-                     within_limits=ok, out_of_limit_confirmed=ok is False, comment=comment)
-        self._write("signoff", step=k, title=step.title, component=step.component,
-                    revision=self.procedure.revision, plant=self.spec.site.name,
-                    technician=name, signed_at=so.signed_at, value=value,
-                    unit=acc.unit if acc else "", min=acc.min if acc else None,
-                    max=acc.max if acc else None, within_limits=ok,
-                    out_of_limit_confirmed=so.out_of_limit_confirmed, comment=comment)
+        so = SignOff(
+            step=k,
+            technician=name,
+            signed_at=_now_iso(),
+            value=value,
+            within_limits=ok,
+            out_of_limit_confirmed=ok is False,
+            comment=comment,
+        )
+        self._write(
+            "signoff",
+            step=k,
+            title=step.title,
+            component=step.component,
+            revision=self.procedure.revision,
+            plant=self.spec.site.name,
+            technician=name,
+            signed_at=so.signed_at,
+            value=value,
+            unit=acc.unit if acc else "",
+            min=acc.min if acc else None,
+            max=acc.max if acc else None,
+            within_limits=ok,
+            out_of_limit_confirmed=so.out_of_limit_confirmed,
+            comment=comment,
+        )
         self.status[k].signoff = so
         if self.is_complete():
             self._write("finish", technician=name)
@@ -492,7 +600,7 @@ def procedures_for_alarm(spec: s.PlantSpec, equipment_id: str, code: str) -> lis
         return []
     code = code.strip()
     if code.startswith(equipment_id + "."):
-        code = code[len(equipment_id) + 1:]
+        code = code[len(equipment_id) + 1 :]
     wanted = [code]
     if code.startswith("fault."):
         wanted.append("fault")
@@ -503,8 +611,10 @@ def procedures_for_alarm(spec: s.PlantSpec, equipment_id: str, code: str) -> lis
             wanted.append(f"{tag}.{twin}")
     ranked: list[tuple[int, int, s.Procedure]] = []
     for i, p in enumerate(spec.procedures_for(tool.type)):
-        codes = [c[len(equipment_id) + 1:] if c.startswith(equipment_id + ".") else c
-                 for c in p.alarm_codes]
+        codes = [
+            c[len(equipment_id) + 1 :] if c.startswith(equipment_id + ".") else c
+            for c in p.alarm_codes
+        ]
         for rank, w in enumerate(wanted):
             if w in codes:
                 ranked.append((rank, i, p))
@@ -520,7 +630,9 @@ def _rot(x: float, y: float, deg: float) -> tuple[float, float]:
     return c * x - sn * y, sn * x + c * y
 
 
-def anchor_world(spec: s.PlantSpec, equipment_id: str, component: str) -> tuple[float, float, float]:
+def anchor_world(
+    spec: s.PlantSpec, equipment_id: str, component: str
+) -> tuple[float, float, float]:
     """Return the world position (metres) of a component anchor on a tool."""
     tool = spec.tool(equipment_id)
     comp = spec.equipment_type(tool.type).component(component)
@@ -528,8 +640,9 @@ def anchor_world(spec: s.PlantSpec, equipment_id: str, component: str) -> tuple[
     return (tool.position_m[0] + x, tool.position_m[1] + y, comp.anchor_m[2])
 
 
-def world_to_local(spec: s.PlantSpec, equipment_id: str,
-                   point: Iterable[float]) -> tuple[float, float, float]:
+def world_to_local(
+    spec: s.PlantSpec, equipment_id: str, point: Iterable[float]
+) -> tuple[float, float, float]:
     """Return a world point in a tool's local frame."""
     tool = spec.tool(equipment_id)
     px, py, pz = (float(v) for v in point)
@@ -539,12 +652,16 @@ def world_to_local(spec: s.PlantSpec, equipment_id: str,
 
 def _part_contains(part: s.Part, p: tuple[float, float, float], tol: float) -> bool:
     x0, y0, x1, y1 = part.extent_xy()
-    return (x0 - tol <= p[0] <= x1 + tol and y0 - tol <= p[1] <= y1 + tol
-            and part.at[2] - tol <= p[2] <= part.top_z() + tol)
+    return (
+        x0 - tol <= p[0] <= x1 + tol
+        and y0 - tol <= p[1] <= y1 + tol
+        and part.at[2] - tol <= p[2] <= part.top_z() + tol
+    )
 
 
-def nearest_component(spec: s.PlantSpec, equipment_id: str,
-                      point: Iterable[float], *, tol: float = 0.03) -> s.Component | None:
+def nearest_component(
+    spec: s.PlantSpec, equipment_id: str, point: Iterable[float], *, tol: float = 0.03
+) -> s.Component | None:
     """Return the component of a tool a picked world point belongs to.
 
     Components whose shape part contains the point win (the nearest anchor among them);
@@ -650,7 +767,9 @@ class ProcedureEdit:
         return p.id
 
 
-def _edit(spec: s.PlantSpec, proc_id: str, text: str, change: Any, step: int | None = None) -> ProcedureEdit:
+def _edit(
+    spec: s.PlantSpec, proc_id: str, text: str, change: Any, step: int | None = None
+) -> ProcedureEdit:
     i = _proc_index(spec, proc_id)
     before = spec.procedures[i]
     data = _dump(before)
@@ -708,8 +827,9 @@ def set_step_fields(spec: s.PlantSpec, proc_id: str, k: int, **fields: Any) -> P
     return _edit(spec, proc_id, f"Edit step {k + 1} of {proc_id}", change, k)
 
 
-def insert_step(spec: s.PlantSpec, proc_id: str, k: int,
-                step: dict[str, Any] | s.ProcedureStep) -> ProcedureEdit:
+def insert_step(
+    spec: s.PlantSpec, proc_id: str, k: int, step: dict[str, Any] | s.ProcedureStep
+) -> ProcedureEdit:
     """Return the edit that inserts ``step`` at position ``k`` (``k = len`` appends)."""
 
     def change(d: dict[str, Any]) -> None:

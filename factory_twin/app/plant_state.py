@@ -279,8 +279,9 @@ class PlantState:
                 tags[key] = tag_value(value, q, ts, ev.server_ts, ev.status)
                 changed_tags.add(key)
                 bad = q in bad_q
-                if ev.tag in machine_tags and not self._apply_machine_tag(ev, i, bad,
-                                                                          changed_tools):
+                if ev.tag in machine_tags and not self._apply_machine_tag(
+                    ev, i, bad, changed_tools
+                ):
                     continue
                 if isinstance(value, (int, float)) and not bad:
                     buf = history.get(key)
@@ -348,8 +349,9 @@ class PlantState:
             self.connection_changed.emit(dict(self.connections))
         self.kpis_changed.emit()
 
-    def _apply_machine_tag(self, ev: TagUpdate, i: int, bad: bool,
-                           changed_tools: set[int]) -> bool:
+    def _apply_machine_tag(
+        self, ev: TagUpdate, i: int, bad: bool, changed_tools: set[int]
+    ) -> bool:
         """Apply a standard machine tag (state, lot, recipe, wafer_count) of tool ``i``.
 
         Returns False when the value must not enter the tag's history (a bad state).
@@ -397,8 +399,12 @@ class PlantState:
         t = f.get("plant_clock")
         if t is None:
             return
-        sample = (t, f.get("lots_completed", 0.0), f.get("wafers_completed", 0.0),
-                  f.get("moves", 0.0))
+        sample = (
+            t,
+            f.get("lots_completed", 0.0),
+            f.get("wafers_completed", 0.0),
+            f.get("moves", 0.0),
+        )
         dq = self._fab_samples
         if dq:
             last = dq[-1]
@@ -462,8 +468,11 @@ class PlantState:
             return
         on_tool = {x for x in self.lot if x}
         horizon = LOT_FORGET_S / max(self.time_scale, 1e-9)
-        gone = [k for k, mv in self.lot_moves.items()
-                if k not in on_tool and mv.arrive_s < self.clock_s - horizon]
+        gone = [
+            k
+            for k, mv in self.lot_moves.items()
+            if k not in on_tool and mv.arrive_s < self.clock_s - horizon
+        ]
         for k in gone:
             del self.lot_moves[k]
             self._lots_in.discard(k)
@@ -534,8 +543,9 @@ class PlantState:
             dt = clock - self._last_account_s
             live = self.codes[(self.codes >= 0) & ~self.stale]
             if len(live):
-                self._state_time += dt * np.bincount(live, minlength=len(E10_ORDER))[
-                    : len(E10_ORDER)]
+                self._state_time += (
+                    dt * np.bincount(live, minlength=len(E10_ORDER))[: len(E10_ORDER)]
+                )
         self._last_account_s = clock
 
     # ------------------------------------------------------------------ derived values
@@ -569,8 +579,10 @@ class PlantState:
         for c, k in zip(*np.unique(live, return_counts=True), strict=True):
             counts[E10State.from_code(int(c)).value] = int(k)
         tot = float(self._state_time.sum())
-        share = {s.value: (float(self._state_time[i]) / tot if tot > 0 else 0.0)
-                 for i, s in enumerate(E10_ORDER)}
+        share = {
+            s.value: (float(self._state_time[i]) / tot if tot > 0 else 0.0)
+            for i, s in enumerate(E10_ORDER)
+        }
         wip = len(self._lots_in) if self._lots_in else len({x for x in self.lot if x})
         f = self.fab
         if "lots_completed" in f or "wip" in f:
@@ -620,8 +632,12 @@ class PlantState:
         s = f * arr["total"]
         h = self.spec.transport.carrier_height_m
         pos = np.empty((len(s), 3))
-        pos[:, 0] = a[:, 0] + (b[:, 0] - a[:, 0]) * np.clip((s - arr["c1"]) * arr["inv_dx"], 0.0, 1.0)
-        pos[:, 1] = a[:, 1] + (b[:, 1] - a[:, 1]) * np.clip((s - arr["c2"]) * arr["inv_dy"], 0.0, 1.0)
+        pos[:, 0] = a[:, 0] + (b[:, 0] - a[:, 0]) * np.clip(
+            (s - arr["c1"]) * arr["inv_dx"], 0.0, 1.0
+        )
+        pos[:, 1] = a[:, 1] + (b[:, 1] - a[:, 1]) * np.clip(
+            (s - arr["c2"]) * arr["inv_dy"], 0.0, 1.0
+        )
         pos[:, 2] = np.maximum(np.clip(s, 0.0, h) - np.clip(s - arr["c3"], 0.0, h), 0.0)
         arrived = f >= 1.0
         pos[arrived] = arr["rest"][arrived]
@@ -697,4 +713,3 @@ def _state_code(value: Any) -> int | None:
             except KeyError:
                 return None
     return None
-

@@ -108,7 +108,7 @@ class ReplaySource:
         t = self.clock_s
         end = bisect.bisect_right(self._times, t, lo=self._pos)
         end = min(end, self._pos + max_items)
-        out = self.events[self._pos:end]
+        out = self.events[self._pos : end]
         self._pos = end
         return out
 

@@ -40,7 +40,9 @@ def add_connection_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         help="folder of the client certificate (made on first use; default: user data folder)",
     )
-    p.add_argument("--timeout", type=positive_float, default=5.0, help="seconds to wait for each request")
+    p.add_argument(
+        "--timeout", type=positive_float, default=5.0, help="seconds to wait for each request"
+    )
 
 
 def connect_options(args: argparse.Namespace, url: str) -> ConnectOptions:
@@ -76,7 +78,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "endpoint", type=opc_url, metavar="ENDPOINT", help="server URL, opc.tcp://host:port/path"
     )
     p.add_argument(
-        "--depth", type=non_negative_int, default=3, help="levels below the root to show (default 3)"
+        "--depth",
+        type=non_negative_int,
+        default=3,
+        help="levels below the root to show (default 3)",
     )
     p.add_argument(
         "--filter", metavar="TEXT", help="show only nodes whose name or id contains TEXT"

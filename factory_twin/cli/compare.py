@@ -22,7 +22,9 @@ from factory_twin.sim.runner import compare
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
-    p.add_argument("plants", type=Path, nargs="+", metavar="PLANT.yaml", help="baseline first, then scenarios")
+    p.add_argument(
+        "plants", type=Path, nargs="+", metavar="PLANT.yaml", help="baseline first, then scenarios"
+    )
     add_common(p)
 
 
@@ -52,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     bar = Progress(args.replications * len(specs), "compare")
     try:
-        cmp = compare(specs, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler, progress=bar)
+        cmp = compare(
+            specs, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler, progress=bar
+        )
     finally:
         bar.close()
     interrupted = any(e.interrupted for e in cmp.experiments) or len(cmp.experiments) < len(specs)

@@ -38,7 +38,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--site-name", default="Imported plant", help="name of the site")
     p.add_argument("--endpoint-id", default="plant", help="id of the endpoint in the plant file")
     p.add_argument(
-        "--depth", type=non_negative_int, default=5, help="levels below Objects to search (default 5)"
+        "--depth",
+        type=non_negative_int,
+        default=5,
+        help="levels below Objects to search (default 5)",
     )
     add_connection_arguments(p)
 

@@ -18,16 +18,34 @@ from factory_twin.errors import ConfigError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
     p.add_argument("plant", nargs="?", metavar="PLANT.yaml", help="plant file (default: demo fab)")
-    p.add_argument("--endpoint", type=opc_url, metavar="URL", help="OPC UA URL replacing the plant's endpoint")
+    p.add_argument(
+        "--endpoint", type=opc_url, metavar="URL", help="OPC UA URL replacing the plant's endpoint"
+    )
     sim = p.add_mutually_exclusive_group()
-    sim.add_argument("--simulator", dest="simulator", action="store_true", default=None,
-                     help="run the embedded plant simulator server and connect to it")
-    sim.add_argument("--no-simulator", dest="simulator", action="store_false",
-                     help="connect to the plant's own servers (the default for a given file)")
-    p.add_argument("--replay", metavar="HISTORY.parquet",
-                   help="replay a recorded history instead of connecting")
-    p.add_argument("--speed", type=positive_float, default=60.0,
-                   help="simulator/replay speed in plant seconds per second (default 60)")
+    sim.add_argument(
+        "--simulator",
+        dest="simulator",
+        action="store_true",
+        default=None,
+        help="run the embedded plant simulator server and connect to it",
+    )
+    sim.add_argument(
+        "--no-simulator",
+        dest="simulator",
+        action="store_false",
+        help="connect to the plant's own servers (the default for a given file)",
+    )
+    p.add_argument(
+        "--replay",
+        metavar="HISTORY.parquet",
+        help="replay a recorded history instead of connecting",
+    )
+    p.add_argument(
+        "--speed",
+        type=positive_float,
+        default=60.0,
+        help="simulator/replay speed in plant seconds per second (default 60)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,5 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from factory_twin.ui.app import run as run_app  # Qt and VTK load only for this command
 
     simulator = False if args.endpoint else args.simulator
-    return run_app(args.plant, endpoint=args.endpoint, simulator=simulator, replay=args.replay,
-                   speed=args.speed)
+    return run_app(
+        args.plant,
+        endpoint=args.endpoint,
+        simulator=simulator,
+        replay=args.replay,
+        speed=args.speed,
+    )

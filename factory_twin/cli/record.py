@@ -80,9 +80,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="ID=USER:PASSWORD",
         help="log in to endpoint ID (repeatable)",
     )
-    p.add_argument("--publishing-ms", type=positive_float, default=250.0, help="publishing interval")
-    p.add_argument("--sampling-ms", type=non_negative_float, default=250.0, help="sampling interval")
-    p.add_argument("--deadband", type=non_negative_float, default=0.0, help="absolute deadband of numbers")
+    p.add_argument(
+        "--publishing-ms", type=positive_float, default=250.0, help="publishing interval"
+    )
+    p.add_argument(
+        "--sampling-ms", type=non_negative_float, default=250.0, help="sampling interval"
+    )
+    p.add_argument(
+        "--deadband", type=non_negative_float, default=0.0, help="absolute deadband of numbers"
+    )
     p.add_argument(
         "--queue-size",
         type=bounded_int(1, 100_000),

@@ -52,8 +52,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="where to listen (default: the plant's first endpoint, else "
         f"{DEFAULT_ENDPOINT}); with --split, the first of consecutive ports",
     )
-    p.add_argument("--speed", type=non_negative_float, default=60.0, help="plant seconds per wall second (default 60)")
-    p.add_argument("--seed", type=seed_int, default=0, help="random seed of the simulation (default 0)")
+    p.add_argument(
+        "--speed",
+        type=non_negative_float,
+        default=60.0,
+        help="plant seconds per wall second (default 60)",
+    )
+    p.add_argument(
+        "--seed", type=seed_int, default=0, help="random seed of the simulation (default 0)"
+    )
     p.add_argument(
         "--security",
         choices=SECURITY_MODES,
@@ -65,7 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="YAML/JSON file 'user: password' (plain or sha256:<hex>); refuses anonymous logins",
     )
-    p.add_argument("--cert-dir", metavar="DIR", help="server certificate and key (made on first run)")
+    p.add_argument(
+        "--cert-dir", metavar="DIR", help="server certificate and key (made on first run)"
+    )
     p.add_argument(
         "--trust-dir",
         metavar="DIR",
@@ -88,7 +97,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not load the OPC UA DI/IA/Machinery nodesets even when installed",
     )
-    p.add_argument("--duration", type=positive_float, default=None, metavar="S", help="stop after S wall seconds")
+    p.add_argument(
+        "--duration",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="stop after S wall seconds",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
     endpoint = args.endpoint or (spec.endpoints[0].url if spec.endpoints else DEFAULT_ENDPOINT)
     u = urlparse(endpoint)
     if u.scheme != "opc.tcp" or not u.hostname:
-        raise ConfigError([f"--endpoint must look like opc.tcp://host:port/path, got {endpoint!r}"])
+        raise ConfigError(
+            [f"--endpoint must look like opc.tcp://host:port/path, got {endpoint!r}"]
+        )
     options = {
         "speed": args.speed,
         "seed": args.seed,
@@ -278,7 +295,9 @@ def _serve_split(
         if failed:
             return 1
         n_tags = sum(len(spec.equipment_type(e.type).tags) for e in spec.equipment)
-        print(f"serving {spec.site.name}: {len(spec.equipment)} tools, {n_tags} tags from {parts} processes")
+        print(
+            f"serving {spec.site.name}: {len(spec.equipment)} tools, {n_tags} tags from {parts} processes"
+        )
         print("Bind the tools to these endpoints in the plant file:\n")
         print("endpoints:")
         for i, url in enumerate(urls):

@@ -44,19 +44,35 @@ def warmup_arg(text: str) -> float | None:
 
 def add_common(p: argparse.ArgumentParser) -> None:
     """Arguments shared by simulate and compare."""
-    p.add_argument("--days", type=positive_float, default=30.0, help="simulated days per replication (30)")
+    p.add_argument(
+        "--days", type=positive_float, default=30.0, help="simulated days per replication (30)"
+    )
     p.add_argument(
         "--warmup-days", type=warmup_arg, default=0.0, metavar="W",
         help="warm-up to delete: days, or 'auto' for MSER-5 (0)",
     )  # fmt: skip
-    p.add_argument("--replications", type=bounded_int(1, 100_000), default=5, metavar="R", help="replications (5)")
+    p.add_argument(
+        "--replications",
+        type=bounded_int(1, 100_000),
+        default=5,
+        metavar="R",
+        help="replications (5)",
+    )
     p.add_argument("--seed", type=seed_int, default=0, help="scenario seed (0)")
     p.add_argument(
         "--rule", choices=[r.value for r in DispatchRule], default=None,
         help="dispatching rule for every tool group (default: each group's own)",
     )  # fmt: skip
-    p.add_argument("--jobs", type=bounded_int(1, 1024), default=None, metavar="N", help="local worker processes (one per core)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="run on this Dask cluster")
+    p.add_argument(
+        "--jobs",
+        type=bounded_int(1, 1024),
+        default=None,
+        metavar="N",
+        help="local worker processes (one per core)",
+    )
+    p.add_argument(
+        "--scheduler", default=None, metavar="tcp://HOST:PORT", help="run on this Dask cluster"
+    )
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write results here")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument(
@@ -117,10 +133,14 @@ class Progress:
             self.bar.close()
 
 
-def finish(exp_json: dict[str, Any], text: str, args: argparse.Namespace, interrupted: bool, done: int) -> int:
+def finish(
+    exp_json: dict[str, Any], text: str, args: argparse.Namespace, interrupted: bool, done: int
+) -> int:
     """Write summary.json, print the table or JSON, return the exit code."""
     if args.out is not None:
-        atomic_write_text(args.out / "summary.json", json.dumps(exp_json, indent=2, allow_nan=False))
+        atomic_write_text(
+            args.out / "summary.json", json.dumps(exp_json, indent=2, allow_nan=False)
+        )
     if args.json:
         print(json.dumps(exp_json, indent=2, allow_nan=False))
     else:

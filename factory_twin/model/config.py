@@ -194,7 +194,9 @@ def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None
     return _checked(raw, source, path)
 
 
-def _checked(raw: Any, source: str, path: Path | None, *, source_text: str | None = None) -> PlantDocument:
+def _checked(
+    raw: Any, source: str, path: Path | None, *, source_text: str | None = None
+) -> PlantDocument:
     """Validate a read document; with ``source_text`` the round-trip document comes later."""
     try:
         spec = s.PlantSpec.model_validate(raw)
@@ -210,7 +212,9 @@ def _checked(raw: Any, source: str, path: Path | None, *, source_text: str | Non
         # a value no check foresaw (the schema keeps numbers finite): a message, not a crash
         raise ConfigError([f"{source}:1: invalid plant: {exc}"]) from None
     if problems:
-        raise ConfigError([f"{source}:{_line_of(raw, loc)}: {_path(loc)}: {m}" for loc, m in problems])
+        raise ConfigError(
+            [f"{source}:{_line_of(raw, loc)}: {_path(loc)}: {m}" for loc, m in problems]
+        )
     if source_text is not None:
         return PlantDocument(spec=spec, path=path, raw=None, source_text=source_text)
     return PlantDocument(spec=spec, path=path, raw=raw)
@@ -393,7 +397,15 @@ def json_schema() -> dict[str, Any]:
 
 _DIST_REFS = {
     f"#/$defs/{name}"
-    for name in ("Constant", "Exponential", "Uniform", "Triangular", "Normal", "Lognormal", "Gamma")
+    for name in (
+        "Constant",
+        "Exponential",
+        "Uniform",
+        "Triangular",
+        "Normal",
+        "Lognormal",
+        "Gamma",
+    )
 }
 
 
@@ -409,8 +421,10 @@ def _allow_bare_numbers(node: Any) -> Any:
         return node
     out = {k: _allow_bare_numbers(v) for k, v in node.items()}
     one_of = out.get("oneOf")
-    if isinstance(one_of, list) and one_of and all(
-        isinstance(x, dict) and x.get("$ref") in _DIST_REFS for x in one_of
+    if (
+        isinstance(one_of, list)
+        and one_of
+        and all(isinstance(x, dict) and x.get("$ref") in _DIST_REFS for x in one_of)
     ):
         dist = {"oneOf": one_of}
         if "discriminator" in out:
@@ -511,10 +525,14 @@ def _format_validation(exc: ValidationError, raw: Any, source: str) -> list[str]
             loc = loc[:-1]
             line = _line_of(raw, loc)
             msg = _tuple_message(loc[-1], _value_at(raw, loc))
-        elif loc and loc[-1] in _TUPLE_FIELDS and (
-            err["type"] in {"too_short", "too_long", "tuple_type", "list_type"}
-            # a list too short: pydantic reports the missing item, which is not in the file
-            or (err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int))
+        elif (
+            loc
+            and loc[-1] in _TUPLE_FIELDS
+            and (
+                err["type"] in {"too_short", "too_long", "tuple_type", "list_type"}
+                # a list too short: pydantic reports the missing item, which is not in the file
+                or (err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int))
+            )
         ):
             msg = _tuple_message(loc[-1], _value_at(raw, loc))
         text = f"{source}:{line}: {_path(loc)}: {msg}"
@@ -545,7 +563,9 @@ def _message(err: Any, raw: Any, loc: tuple[Any, ...]) -> str:
         return f"expected a finite number, got {_short(err.get('input'))}"
     if typ == "union_tag_invalid":
         ctx = err.get("ctx", {})
-        return f"unknown distribution {ctx.get('tag')!r}: use one of {ctx.get('expected_tags', '')}"
+        return (
+            f"unknown distribution {ctx.get('tag')!r}: use one of {ctx.get('expected_tags', '')}"
+        )
     if typ == "union_tag_not_found":
         return "a distribution needs 'dist' (constant, exponential, uniform, ...) or a number"
     if typ == "value_error":
@@ -572,7 +592,9 @@ def _duplicates(items: list[Any], section: str, key: str = "id") -> list[Problem
     for i, item in enumerate(items):
         v = getattr(item, key)
         if v in seen:
-            out.append(((section, i, key), f"duplicate {key} {v!r} (first at {section}[{seen[v]}])"))
+            out.append(
+                ((section, i, key), f"duplicate {key} {v!r} (first at {section}[{seen[v]}])")
+            )
         else:
             seen[v] = i
     return out
@@ -625,7 +647,10 @@ def _check_bays(spec: s.PlantSpec) -> list[Problem]:
         x0, y0 = b.origin_m
         if x0 < 0 or y0 < 0 or x0 + b.size_m[0] > fw + 1e-9 or y0 + b.size_m[1] > fd + 1e-9:
             out.append(
-                (("site", "bays", i, "origin_m"), f"bay {b.id!r} reaches outside the {fw} x {fd} m floor")
+                (
+                    ("site", "bays", i, "origin_m"),
+                    f"bay {b.id!r} reaches outside the {fw} x {fd} m floor",
+                )
             )
     return out
 
@@ -649,7 +674,12 @@ def _check_equipment(spec: s.PlantSpec, types: dict[str, s.EquipmentType]) -> li
             out += _check_tool_opcua(i, e, t, endpoints)
         for k, pm in enumerate(e.pm):
             if pm.basis == "wafers" and pm.interval < 1:
-                out.append((("equipment", i, "pm", k, "interval"), "a wafer-count PM interval must be >= 1 wafer"))
+                out.append(
+                    (
+                        ("equipment", i, "pm", k, "interval"),
+                        "a wafer-count PM interval must be >= 1 wafer",
+                    )
+                )
     out += _overlaps(spec, polys)
     return out
 
@@ -662,10 +692,18 @@ def _check_tool_place(
     x, y = e.position_m
     if not (0 <= x <= fw and 0 <= y <= fd):
         return [
-            (("equipment", i, "position_m"), f"tool {e.id!r} at ({x}, {y}) is outside the {fw} x {fd} m floor")
+            (
+                ("equipment", i, "position_m"),
+                f"tool {e.id!r} at ({x}, {y}) is outside the {fw} x {fd} m floor",
+            )
         ]
     if e.bay in bays and not bays[e.bay].contains(x, y):
-        return [(("equipment", i, "position_m"), f"tool {e.id!r} at ({x}, {y}) is outside its bay {e.bay!r}")]
+        return [
+            (
+                ("equipment", i, "position_m"),
+                f"tool {e.id!r} at ({x}, {y}) is outside its bay {e.bay!r}",
+            )
+        ]
     return []
 
 
@@ -677,14 +715,19 @@ def _check_tool_opcua(
     if e.opcua is None:
         return out
     if endpoints and e.opcua.endpoint not in endpoints:
-        out.append((("equipment", i, "opcua", "endpoint"), f"unknown endpoint {e.opcua.endpoint!r}"))
+        out.append(
+            (("equipment", i, "opcua", "endpoint"), f"unknown endpoint {e.opcua.endpoint!r}")
+        )
     elif not endpoints:
         out.append((("equipment", i, "opcua", "endpoint"), "the plant lists no 'endpoints'"))
     names = {tg.name for tg in t.tags} | set(MACHINE_TAGS)
     for tag in e.opcua.tags:
         if tag not in names:
             out.append(
-                (("equipment", i, "opcua", "tags", tag), f"type {t.id!r} has no tag {tag!r} (nor is it one of {', '.join(MACHINE_TAGS)})")
+                (
+                    ("equipment", i, "opcua", "tags", tag),
+                    f"type {t.id!r} has no tag {tag!r} (nor is it one of {', '.join(MACHINE_TAGS)})",
+                )
             )
     return out
 
@@ -725,18 +768,33 @@ def _check_step(
     elif st.per == "batch" or st.batch is not None:
         tools = groups[st.tool_group]
         caps = [types[t.type].batch for t in tools if t.type in types]
-        if st.batch is not None and any(c is not None and st.batch.min_wafers > c.max_wafers for c in caps):
+        if st.batch is not None and any(
+            c is not None and st.batch.min_wafers > c.max_wafers for c in caps
+        ):
             out.append(
-                ((*loc, "batch", "min_wafers"), f"min batch {st.batch.min_wafers} wafers exceeds the tools' capacity")
+                (
+                    (*loc, "batch", "min_wafers"),
+                    f"min batch {st.batch.min_wafers} wafers exceeds the tools' capacity",
+                )
             )
     if st.per == "batch" and st.batch is None:
         out.append(((*loc, "batch"), "a step timed 'per: batch' needs 'batch' sizes"))
     if st.rework is not None and st.rework.to_step > si + 1:
-        out.append(((*loc, "rework", "to_step"), f"rework goes to step {st.rework.to_step}, which is not before step {si + 1}"))
+        out.append(
+            (
+                (*loc, "rework", "to_step"),
+                f"rework goes to step {st.rework.to_step}, which is not before step {si + 1}",
+            )
+        )
     if st.queue_time_limit is not None:
         q = st.queue_time_limit.to_step
         if not si + 1 < q <= n:
-            out.append(((*loc, "queue_time_limit", "to_step"), f"queue-time target step {q} must come after step {si + 1} and be <= {n}"))
+            out.append(
+                (
+                    (*loc, "queue_time_limit", "to_step"),
+                    f"queue-time target step {q} must come after step {si + 1} and be <= {n}",
+                )
+            )
     return out
 
 
@@ -758,7 +816,12 @@ def _check_initial_wip(spec: s.PlantSpec, routes: dict[str, s.Route]) -> list[Pr
         if prod is None:
             out.append((("initial_wip", i, "product"), f"unknown product {lot.product!r}"))
         elif prod.route in routes and lot.step > len(routes[prod.route].steps):
-            out.append((("initial_wip", i, "step"), f"route {prod.route!r} has only {len(routes[prod.route].steps)} steps"))
+            out.append(
+                (
+                    ("initial_wip", i, "step"),
+                    f"route {prod.route!r} has only {len(routes[prod.route].steps)} steps",
+                )
+            )
     return out
 
 
@@ -768,13 +831,21 @@ def _check_procedures(spec: s.PlantSpec, types: dict[str, s.EquipmentType]) -> l
     for i, proc in enumerate(spec.procedures):
         t = types.get(proc.equipment_type)
         if t is None:
-            out.append((("procedures", i, "equipment_type"), f"unknown equipment type {proc.equipment_type!r}"))
+            out.append(
+                (
+                    ("procedures", i, "equipment_type"),
+                    f"unknown equipment type {proc.equipment_type!r}",
+                )
+            )
             continue
         comps = {c.name for c in t.components}
         for k, st in enumerate(proc.steps):
             if st.component not in comps:
                 out.append(
-                    (("procedures", i, "steps", k, "component"), f"type {t.id!r} has no component {st.component!r} (has {sorted(comps)})")
+                    (
+                        ("procedures", i, "steps", k, "component"),
+                        f"type {t.id!r} has no component {st.component!r} (has {sorted(comps)})",
+                    )
                 )
         for k, code in enumerate(proc.alarm_codes):
             problem = alarm_code_problem(t, code)
@@ -790,14 +861,29 @@ def _check_drills(spec: s.PlantSpec, types: dict[str, s.EquipmentType]) -> list[
     for i, d in enumerate(spec.drills):
         for k, inj in enumerate(d.injections):
             if inj.equipment not in tools:
-                out.append((("drills", i, "injections", k, "equipment"), f"unknown equipment {inj.equipment!r}"))
+                out.append(
+                    (
+                        ("drills", i, "injections", k, "equipment"),
+                        f"unknown equipment {inj.equipment!r}",
+                    )
+                )
             elif inj.tag is not None:
                 t = types.get(tools[inj.equipment].type)
                 if t is not None and inj.tag not in {tg.name for tg in t.tags}:
-                    out.append((("drills", i, "injections", k, "tag"), f"type {t.id!r} has no tag {inj.tag!r}"))
+                    out.append(
+                        (
+                            ("drills", i, "injections", k, "tag"),
+                            f"type {t.id!r} has no tag {inj.tag!r}",
+                        )
+                    )
         for k, exp in enumerate(d.expected):
             if exp.equipment not in tools:
-                out.append((("drills", i, "expected", k, "equipment"), f"unknown equipment {exp.equipment!r}"))
+                out.append(
+                    (
+                        ("drills", i, "expected", k, "equipment"),
+                        f"unknown equipment {exp.equipment!r}",
+                    )
+                )
     return out
 
 
@@ -844,7 +930,10 @@ def _overlaps(spec: s.PlantSpec, polys: list[tuple[int, Any]]) -> list[Problem]:
                 ia, ib = sorted((a[4], b[4]))
                 ea, eb = spec.equipment[ia], spec.equipment[ib]
                 out.append(
-                    (("equipment", ib, "position_m"), f"tool {eb.id!r} overlaps tool {ea.id!r} (equipment[{ia}])")
+                    (
+                        ("equipment", ib, "position_m"),
+                        f"tool {eb.id!r} overlaps tool {ea.id!r} (equipment[{ia}])",
+                    )
                 )
         active.append(b)
     return out
@@ -914,14 +1003,14 @@ def _merge_into(node: Any, data: Any) -> Any:
             # comments: match them by identity, not by position.
             old_by_key = {str(item[key]): item for item in node}
             merged = [_merge_into(old_by_key.get(str(value[key])), value) for value in data]
-            del node[len(data):]
+            del node[len(data) :]
             for i, item in enumerate(merged):
                 if i < len(node):
                     node[i] = item
                 else:
                     node.append(item)
             return node
-        del node[len(data):]
+        del node[len(data) :]
         for i, value in enumerate(data):
             if i < len(node):
                 node[i] = _merge_into(node[i], value)

@@ -583,8 +583,11 @@ def plant_geometry(
         lo, hi = p.min(axis=0), p.max(axis=0)
         bounds[i] = (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
     centers = np.column_stack(
-        [(bounds[:, 0] + bounds[:, 1]) / 2, (bounds[:, 2] + bounds[:, 3]) / 2,
-         (bounds[:, 4] + bounds[:, 5]) / 2]
+        [
+            (bounds[:, 0] + bounds[:, 1]) / 2,
+            (bounds[:, 2] + bounds[:, 3]) / 2,
+            (bounds[:, 4] + bounds[:, 5]) / 2,
+        ]
     )
     return PlantGeometry(
         ids=[e.id for e in spec.equipment],

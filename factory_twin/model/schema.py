@@ -377,17 +377,21 @@ class TagSpec(Strict):
     idle_value: float | None = Field(default=None, description="value the tag drifts to at idle")
     noise: float = Field(default=0.0, ge=0, description="standard deviation of measurement noise")
     lag_s: float = Field(
-        default=20.0, gt=0,
+        default=20.0,
+        gt=0,
         description="simulated tag: time constant, seconds, of the first-order lag with which the "
         "value follows its target (the setpoint while processing, idle_value otherwise)",
     )
     drift_tau_s: float = Field(
-        default=3600.0, gt=0,
+        default=3600.0,
+        gt=0,
         description="simulated tag: correlation time, seconds, of the slow mean-reverting drift "
         "of the value around its setpoint while processing",
     )
     drift_share: float = Field(
-        default=0.15, ge=0, le=1,
+        default=0.15,
+        ge=0,
+        le=1,
         description="simulated tag: standard deviation of that drift as a share of the "
         "normal_range half-width (0: no drift)",
     )

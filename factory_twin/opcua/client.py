@@ -440,7 +440,9 @@ class _EndpointLink:
         self.source_map = {}
         for (eq, _), b in bound.items():
             self.source_map[b.nodeid] = eq
-        await self._resolve_machines(client, cache, list(dict.fromkeys(w.equipment for w in wants)))
+        await self._resolve_machines(
+            client, cache, list(dict.fromkeys(w.equipment for w in wants))
+        )
         await self._resolve_fab(client)
 
     async def _find_nodes(
@@ -543,9 +545,7 @@ class _EndpointLink:
                 FAB_EQUIPMENT, tag, nid, kind, False, info[1]
             )
 
-    async def _read_infos(
-        self, client: Client, nodes: list[ua.NodeId]
-    ) -> _NodeInfos:
+    async def _read_infos(self, client: Client, nodes: list[ua.NodeId]) -> _NodeInfos:
         """Return (node class, DataType) of each node; None for nodes that do not exist.
 
         One attribute per node (DataType) keeps binding 10,000 tags to a few Read requests:

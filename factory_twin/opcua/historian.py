@@ -346,7 +346,9 @@ def _read_table(path: str | Path) -> pa.Table:
             msg = f"{p}: an unfinished recording with nothing readable in it"
             raise FactoryTwinError(msg)
         if cut:
-            logger.warning("%s: an unfinished recording; read its %d complete groups", p, len(batches))
+            logger.warning(
+                "%s: an unfinished recording; read its %d complete groups", p, len(batches)
+            )
         return pa.Table.from_batches(batches, schema=schema)
     return _open(p).read()
 

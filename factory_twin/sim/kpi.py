@@ -189,7 +189,12 @@ class KpiAccumulator:
         )
 
     def _add_steps(
-        self, gc: np.ndarray, qe: np.ndarray, st_s: np.ndarray, end: np.ndarray, outcome: np.ndarray
+        self,
+        gc: np.ndarray,
+        qe: np.ndarray,
+        st_s: np.ndarray,
+        end: np.ndarray,
+        outcome: np.ndarray,
     ) -> None:
         lo, hi = self.warmup_s, self.end_s
         in_win = (end >= lo) & (end <= hi)
@@ -365,7 +370,9 @@ class KpiAccumulator:
             rank = (busy, ql)
             if best is None or rank > best:
                 best = rank
-                bn = Bottleneck(g, prod / total, busy, ql, 0.0 if math.isnan(wm) else wm, members[0].bay)
+                bn = Bottleneck(
+                    g, prod / total, busy, ql, 0.0 if math.isnan(wm) else wm, members[0].bay
+                )
         # -- per area (the bay a tool stands in: an SMT2020 area such as Litho or Dry Etch)
         bays: dict[str, list[str]] = {}
         for e in spec.equipment:

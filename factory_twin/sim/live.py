@@ -184,11 +184,15 @@ class LiveSimulation:
         if n:
             dt = self.tag_period_s
             proc = np.fromiter(
-                (t.state is PRODUCTIVE for t in self._tool_objs), dtype=bool, count=len(self._tool_objs)
+                (t.state is PRODUCTIVE for t in self._tool_objs),
+                dtype=bool,
+                count=len(self._tool_objs),
             )[self._tool_of]
             if dt != self._coef_dt:
                 self._coefficients(dt)
-            self._drift = self._drift_a * self._drift + self._drift_b * self._rng.standard_normal(n)
+            self._drift = self._drift_a * self._drift + self._drift_b * self._rng.standard_normal(
+                n
+            )
             run_target = np.clip(self._setp + self._drift, self._lo, self._hi)
             target = np.where(proc, run_target, self._idle)
             self._value = target + (self._value - target) * self._lag_k

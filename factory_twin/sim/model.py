@@ -170,7 +170,18 @@ class Lot:
 class Job:
     """A load on a tool: one lot, or the lots of a batch."""
 
-    __slots__ = ("end", "id", "lots", "phase", "rem", "setup_s", "start_s", "step", "token", "tool")
+    __slots__ = (
+        "end",
+        "id",
+        "lots",
+        "phase",
+        "rem",
+        "setup_s",
+        "start_s",
+        "step",
+        "token",
+        "tool",
+    )
 
     end: float  # when the current phase ends
     id: int
@@ -548,10 +559,14 @@ class FabModel:
             if rel.mode == "rate":
                 assert rel.interarrival is not None
                 arr = make_sampler(rel.interarrival, _lazy(self.streams, "arrivals", p.id))
-                self._timer(rel.start_s + arr(), self._on_rate_release, (pr, arr, rel.lots_per_release))
+                self._timer(
+                    rel.start_s + arr(), self._on_rate_release, (pr, arr, rel.lots_per_release)
+                )
             elif rel.mode == "schedule":
                 times = sorted(rel.times_s)
-                self._timer(times[0], self._on_schedule_release, (pr, times, 0, rel.lots_per_release))
+                self._timer(
+                    times[0], self._on_schedule_release, (pr, times, 0, rel.lots_per_release)
+                )
             else:
                 assert rel.wip_lots is not None
                 self._timer(rel.start_s, self._on_conwip_start, (pr, rel.wip_lots))
@@ -680,13 +695,18 @@ class FabModel:
         d = tool.dist.get(g)
         if d is None:
             dest = min(g.tools, key=lambda t: manhattan_m(tool.pos, t.pos))
-            d = tool.dist[g] = (move_time_s(self.spec.transport, manhattan_m(tool.pos, dest.pos)), dest)
+            d = tool.dist[g] = (
+                move_time_s(self.spec.transport, manhattan_m(tool.pos, dest.pos)),
+                dest,
+            )
         t = self._tr_fixed() if self._tr_fixed is not None else d[0]
         lot.transport_s = t
         lot.where = _MOVING
         now = self.env.now_s
         if self.events is not None:
-            self.events.append(LotMove(lot.id, lot.product.id, tool.id, d[1].id, now, now + t, i + 1))
+            self.events.append(
+                LotMove(lot.id, lot.product.id, tool.id, d[1].id, now, now + t, i + 1)
+            )
         if self.vehicles is not None:
             if self._veh_free > 0:
                 self._veh_free -= 1
@@ -818,7 +838,11 @@ class FabModel:
         setup_s = 0.0
         if su is not None:
             if su != tool.setup:
-                if tool.setup is not None or tool.group.setup_default is not None or tool.group.setups:
+                if (
+                    tool.setup is not None
+                    or tool.group.setup_default is not None
+                    or tool.group.setups
+                ):
                     setup_s = self._setup_time(tool.group, tool.setup, su)
                 tool.setup = su
                 tool.runs = 0
@@ -1052,7 +1076,9 @@ class FabModel:
         if tool.fail_natural:
             if tool.rel_basis == "calendar":
                 tool.fail_token += 1
-                self._timer(_failure_samplers(tool)[0](), self._on_fail_timer, (tool, tool.fail_token))
+                self._timer(
+                    _failure_samplers(tool)[0](), self._on_fail_timer, (tool, tool.fail_token)
+                )
             elif tool.rel_basis == "busy":
                 tool.ttf_left = _failure_samplers(tool)[0]()
         self._resume(tool)
@@ -1237,12 +1263,18 @@ def check_spec(spec: s.PlantSpec) -> None:
         for i, st in enumerate(r.steps, 1):
             where = f"route {r.id} step {i} ({st.name or st.recipe or st.tool_group})"
             if st.tool_group not in groups:
-                problems.append(f"{where}: no tool can run it (tool group {st.tool_group!r} has no tools)")
+                problems.append(
+                    f"{where}: no tool can run it (tool group {st.tool_group!r} has no tools)"
+                )
                 continue
             if st.rework is not None and st.rework.to_step > i:
                 problems.append(f"{where}: rework goes forward to step {st.rework.to_step}")
-            if st.queue_time_limit is not None and not (i < st.queue_time_limit.to_step <= len(r.steps)):
-                problems.append(f"{where}: queue-time limit to step {st.queue_time_limit.to_step} is not a later step")
+            if st.queue_time_limit is not None and not (
+                i < st.queue_time_limit.to_step <= len(r.steps)
+            ):
+                problems.append(
+                    f"{where}: queue-time limit to step {st.queue_time_limit.to_step} is not a later step"
+                )
             if st.per == "batch":
                 lo, hi = _batch_limits(st, group_caps)
                 sb = st.batch
@@ -1267,6 +1299,8 @@ def check_spec(spec: s.PlantSpec) -> None:
             problems.append(f"initial lot {il.id}: unknown product {il.product!r}")
             continue
         if prod.route in route_ids and il.step > len(spec.route(prod.route).steps):
-            problems.append(f"initial lot {il.id}: step {il.step} is beyond the end of route {prod.route}")
+            problems.append(
+                f"initial lot {il.id}: step {il.step} is beyond the end of route {prod.route}"
+            )
     if problems:
         raise SimulationError("cannot simulate this plant:\n  " + "\n  ".join(problems))

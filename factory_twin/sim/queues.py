@@ -221,7 +221,11 @@ class BatchQueue:
             r = self.recipes[st.batch_key] = [[], 0, None, st.bmin, st.bmax, st.setup]
         seq = next(_QSEQ)
         lot.qseq = seq
-        key = critical_ratio(lot, now) if self.rule is DispatchRule.CR else lot_key(self.rule, lot, now)
+        key = (
+            critical_ratio(lot, now)
+            if self.rule is DispatchRule.CR
+            else lot_key(self.rule, lot, now)
+        )
         heapq.heappush(r[0], (-lot.priority, key, seq, lot))
         r[1] += lot.wafers
         if r[2] is None and r[1] >= r[3]:

@@ -195,7 +195,11 @@ class Recorder:
             for chunk in self._chunks[name]:
                 chunk.unlink(missing_ok=True)
             self._chunks[name] = []
-        if self.spill_dir is not None and self.spill_dir.exists() and not any(self.spill_dir.iterdir()):
+        if (
+            self.spill_dir is not None
+            and self.spill_dir.exists()
+            and not any(self.spill_dir.iterdir())
+        ):
             self.spill_dir.rmdir()
 
     def frame(self, table: str) -> pd.DataFrame:
@@ -267,12 +271,15 @@ def _arrow_table(table: str, rows: list[tuple[Any, ...]]) -> Any:
     names = COLUMNS[table]
     columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     arrays = [
-        pa.array(col, type=pa.type_for_alias(t)) for col, t in zip(columns, _ARROW_TYPES[table], strict=True)
+        pa.array(col, type=pa.type_for_alias(t))
+        for col, t in zip(columns, _ARROW_TYPES[table], strict=True)
     ]
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def read_frames(paths: Mapping[str, Path | str], *, kpi_only: bool = False) -> dict[str, pd.DataFrame]:
+def read_frames(
+    paths: Mapping[str, Path | str], *, kpi_only: bool = False
+) -> dict[str, pd.DataFrame]:
     """Read tables written by :meth:`Recorder.write_parquet`.
 
     With ``kpi_only`` the two big tables keep only the columns KPIs need, strings as
@@ -291,7 +298,9 @@ def read_frames(paths: Mapping[str, Path | str], *, kpi_only: bool = False) -> d
     return out
 
 
-def iter_parquet(path: str | Path, columns: list[str], rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def iter_parquet(
+    path: str | Path, columns: list[str], rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
     """Yield ``columns`` of a Parquet table as DataFrames of at most ``rows`` rows each.
 
     String columns come back as categoricals; pyarrow reads one row group at a time, so

@@ -41,7 +41,11 @@ def _fmt(v: float) -> str:
 
 def _row(label: str, iv: Interval, width: int) -> str:
     # one replication has no interval (its half-width is infinite): show the value alone
-    hw = "" if math.isnan(iv.half_width) or math.isinf(iv.half_width) else f"± {_fmt(iv.half_width)}"
+    hw = (
+        ""
+        if math.isnan(iv.half_width) or math.isinf(iv.half_width)
+        else f"± {_fmt(iv.half_width)}"
+    )
     return f"  {label:<{width}} {_fmt(iv.mean):>12} {hw:<12}"
 
 
@@ -77,7 +81,9 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
     if len(products) > 1:
         lines.append("  per product:")
         for p in products:
-            lines.append(_row(f"{p} throughput (lots/day)", summ[f"throughput_lots_per_day/{p}"], w))
+            lines.append(
+                _row(f"{p} throughput (lots/day)", summ[f"throughput_lots_per_day/{p}"], w)
+            )
             lines.append(_row(f"{p} cycle time mean (h)", summ[f"cycle_time_mean_h/{p}"], w))
             lines.append(_row(f"{p} X-factor", summ[f"x_factor/{p}"], w))
     groups = [k.split("/", 1)[1] for k in summ if k.startswith("utilisation/")]
@@ -109,10 +115,20 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
         )
         for a in areas:
             u = summ[f"utilisation_area/{a}"]
-            hw = "" if math.isnan(u.half_width) or math.isinf(u.half_width) else f"±{100 * u.half_width:.1f}"
+            hw = (
+                ""
+                if math.isnan(u.half_width) or math.isinf(u.half_width)
+                else f"±{100 * u.half_width:.1f}"
+            )
             cells = [
                 f"{100 * summ[f'e10_area.{st}/{a}'].mean:>8.1f}"
-                for st in ("standby", "engineering", "scheduled_down", "unscheduled_down", "non_scheduled")
+                for st in (
+                    "standby",
+                    "engineering",
+                    "scheduled_down",
+                    "unscheduled_down",
+                    "non_scheduled",
+                )
             ]
             lines.append(f"    {a:<16} {100 * u.mean:>8.1f}{hw:>6} " + " ".join(cells))
     bn = exp.bottleneck()
@@ -160,7 +176,9 @@ def comparison_table(cmp: Comparison, kpis: Sequence[str] | None = None) -> str:
     ]
     for i, e in enumerate(cmp.experiments[1:], 1):
         lines.append(f"{e.name} vs {base.name}:")
-        lines.append(f"  {'KPI':<28} {'baseline':>10} {'scenario':>10} {'difference':>22}  verdict")
+        lines.append(
+            f"  {'KPI':<28} {'baseline':>10} {'scenario':>10} {'difference':>22}  verdict"
+        )
         for k in keys:
             d = cmp.differences[k][i - 1]
             iv = d.interval

@@ -105,7 +105,9 @@ class RunOptions:
             msg = f"--days must be positive, got {self.days}"
             raise SimulationError(msg)
         if self.warmup_days is not None and not 0 <= self.warmup_days < self.days:
-            msg = f"--warmup-days must be in [0, days), got {self.warmup_days} with {self.days} days"
+            msg = (
+                f"--warmup-days must be in [0, days), got {self.warmup_days} with {self.days} days"
+            )
             raise SimulationError(msg)
         if self.seed < 0:
             msg = f"--seed must be non-negative, got {self.seed}"
@@ -182,7 +184,11 @@ def run_replication(spec: s.PlantSpec, options: RunOptions, replication: int) ->
 
 
 def _replicate(
-    spec: s.PlantSpec, options: RunOptions, replication: int, spill: Path | None, rep_dir: Path | None
+    spec: s.PlantSpec,
+    options: RunOptions,
+    replication: int,
+    spill: Path | None,
+    rep_dir: Path | None,
 ) -> ReplicationResult:
     t0 = time.perf_counter()
     end_s = options.days * DAY_S
@@ -195,7 +201,9 @@ def _replicate(
     else:
         rec = Recorder(spill, options.spill_rows)
     try:
-        model = FabModel(spec, seed=options.seed, replication=replication, rule=options.rule, recorder=rec)
+        model = FabModel(
+            spec, seed=options.seed, replication=replication, rule=options.rule, recorder=rec
+        )
         rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
         model.run(end_s)
         model.finalize()
@@ -230,7 +238,9 @@ def _replicate(
                     frames = read_frames(paths)
                 else:
                     steps = iter_parquet(paths["steps"], KPI_COLUMNS["steps"], options.spill_rows)
-                    states = iter_parquet(paths["states"], KPI_COLUMNS["states"], options.spill_rows)
+                    states = iter_parquet(
+                        paths["states"], KPI_COLUMNS["states"], options.spill_rows
+                    )
             elif spill is None:
                 frames = rec.frames()
             else:
@@ -381,7 +391,9 @@ class Experiment:
 
     def values(self, kpi: str) -> list[float]:
         """The per-replication values of ``kpi``, in replication order."""
-        return [r.kpis.get(kpi, math.nan) for r in sorted(self.results, key=lambda r: r.replication)]
+        return [
+            r.kpis.get(kpi, math.nan) for r in sorted(self.results, key=lambda r: r.replication)
+        ]
 
     def summary(self, level: float = 0.95) -> dict[str, Interval]:
         """Return the t confidence interval of every KPI."""
@@ -398,7 +410,10 @@ class Experiment:
         q = summ.get(f"queue_lots/{g}")
         w = summ.get(f"wait_h/{g}")
         ev = f"bottleneck in {names.count(g)} of {len(names)} replications"
-        area = next((r.bottleneck.area for r in self.results if r.bottleneck and r.bottleneck.group == g), "")
+        area = next(
+            (r.bottleneck.area for r in self.results if r.bottleneck and r.bottleneck.group == g),
+            "",
+        )
         if area:
             ev = f"area {area}; " + ev
         if util is not None:
@@ -414,7 +429,14 @@ class Experiment:
         bn = self.bottleneck()
         if bn is None:
             return None
-        return next((r.bottleneck.area for r in self.results if r.bottleneck and r.bottleneck.group == bn[0]), None)
+        return next(
+            (
+                r.bottleneck.area
+                for r in self.results
+                if r.bottleneck and r.bottleneck.group == bn[0]
+            ),
+            None,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary: ``results`` and, apart, ``run`` (how this run went).
@@ -435,7 +457,8 @@ class Experiment:
             "replications": len(self.results),
             "interrupted": self.interrupted,
             "warmup_s": [r.warmup_s for r in ordered],
-            "warmup_method": "fixed" if self.options.warmup_days is not None
+            "warmup_method": "fixed"
+            if self.options.warmup_days is not None
             else "MSER-5 on the replications' average WIP series (Welch), one for all",
             "events": sum(r.events for r in self.results),
             "kpis": {k: _json_interval(v) for k, v in self.summary().items()},
@@ -445,7 +468,9 @@ class Experiment:
             "per_replication": [
                 {"replication": r.replication, "kpis": _json_dict(r.kpis)} for r in ordered
             ],
-            "bottleneck": None if bn is None else {"group": bn[0], "area": self.bottleneck_area(), "evidence": bn[1]},
+            "bottleneck": None
+            if bn is None
+            else {"group": bn[0], "area": self.bottleneck_area(), "evidence": bn[1]},
         }
         run = {
             "wall_s": [r.wall_s for r in ordered],
@@ -554,7 +579,9 @@ def run_experiment(
             finished = {r.replication for r in results}
             for r in reps:
                 if r not in finished:  # a worker stopped mid-run leaves its chunks
-                    shutil.rmtree(Path(options.out_dir) / f"rep-{r:03d}" / "chunks", ignore_errors=True)
+                    shutil.rmtree(
+                        Path(options.out_dir) / f"rep-{r:03d}" / "chunks", ignore_errors=True
+                    )
     results.sort(key=lambda r: r.replication)
     return exp
 
@@ -706,7 +733,9 @@ def compare(
         opts = options
         if options.out_dir is not None:
             opts = _replace(options, out_dir=str(Path(options.out_dir) / f"scenario-{i}"))
-        e = run_experiment(sp, opts, replications, jobs=jobs, scheduler=scheduler, name=name, progress=_prog)
+        e = run_experiment(
+            sp, opts, replications, jobs=jobs, scheduler=scheduler, name=name, progress=_prog
+        )
         exps.append(e)
         if e.interrupted:
             break

@@ -81,9 +81,7 @@ def t_interval(values: Iterable[float], level: float = 0.95) -> Interval:
     return Interval(m, hw, n, sd, level)
 
 
-def mser(
-    series: Sequence[float] | np.ndarray, batch: int = 5, max_fraction: float = 0.5
-) -> int:
+def mser(series: Sequence[float] | np.ndarray, batch: int = 5, max_fraction: float = 0.5) -> int:
     """Return the MSER-``batch`` truncation point: observations to delete as warm-up.
 
     The series is averaged in batches of ``batch``; the truncation ``d`` (in batches)

@@ -17,8 +17,14 @@ def software_gl() -> bool:
     return os.environ.get("LIBGL_ALWAYS_SOFTWARE") == "1" or not Path("/dev/dri").exists()
 
 
-def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | None = None,
-        replay: str | None = None, speed: float = 60.0) -> int:
+def run(
+    plant: str | None,
+    *,
+    endpoint: str | None = None,
+    simulator: bool | None = None,
+    replay: str | None = None,
+    speed: float = 60.0,
+) -> int:
     """Open the window on ``plant`` (default: the demo fab) and run the event loop.
 
     Parameters
@@ -39,11 +45,16 @@ def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | Non
 
     path = Path(plant) if plant else find_demo_plant()
     doc = load_plant(path)  # ConfigError -> the CLI prints every problem, exit 2
-    if (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
-            and not os.environ.get("WAYLAND_DISPLAY")
-            and os.environ.get("QT_QPA_PLATFORM", "") in ("", "xcb", "wayland")):
-        msg = ("no display to open the window on (DISPLAY is not set): run it in a desktop "
-               "session, or headless under Xvfb: xvfb-run -a factory-twin ...")
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and os.environ.get("QT_QPA_PLATFORM", "") in ("", "xcb", "wayland")
+    ):
+        msg = (
+            "no display to open the window on (DISPLAY is not set): run it in a desktop "
+            "session, or headless under Xvfb: xvfb-run -a factory-twin ..."
+        )
         raise FactoryTwinError(msg)
 
     import pyvista as pv
@@ -52,7 +63,8 @@ def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | Non
     from PySide6.QtWidgets import QApplication
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
     if software_gl():
         pv.global_theme.multi_samples = 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -74,16 +86,21 @@ def run(plant: str | None, *, endpoint: str | None = None, simulator: bool | Non
     from factory_twin.ui.qt_maintain_workspace import install_maintain
 
     install_maintain(win)
-    controller.settings = ConnectionSettings(endpoint_overrides=overrides,
-                                             use_simulator=bool(simulator) and not replay,
-                                             simulator_speed=speed)
+    controller.settings = ConnectionSettings(
+        endpoint_overrides=overrides,
+        use_simulator=bool(simulator) and not replay,
+        simulator_speed=speed,
+    )
     controller.set_plant(doc)
     local = controller.loopback_endpoints()
     if local and not simulator and not replay:
-        print(f"factory-twin: connecting to {', '.join(sorted(set(local.values())))} on this "
-              f"computer; if no plant server runs there, `factory-twin {path} --simulator` runs "
-              "the embedded plant simulator for it (the window offers it too)",
-              file=sys.stderr, flush=True)
+        print(
+            f"factory-twin: connecting to {', '.join(sorted(set(local.values())))} on this "
+            f"computer; if no plant server runs there, `factory-twin {path} --simulator` runs "
+            "the embedded plant simulator for it (the window offers it too)",
+            file=sys.stderr,
+            flush=True,
+        )
     win._remember(path)
     win.show()
     if replay:

@@ -63,7 +63,7 @@ def wrap_callout(title: str, text: str, width: int = WRAP, max_lines: int = 7) -
     """Return the callout text: the title, then the step text wrapped to ``width``."""
     lines = textwrap.wrap(title, width) + textwrap.wrap(text, width)
     if len(lines) > max_lines:
-        lines = [*lines[:max_lines - 1], lines[max_lines - 1][: width - 1] + "…"]
+        lines = [*lines[: max_lines - 1], lines[max_lines - 1][: width - 1] + "…"]
     return "\n".join(lines)
 
 
@@ -94,7 +94,9 @@ class StepOverlay:
         a = math.radians(tool.rotation_deg - 90.0)  # local -y is the tool's front
         return np.array([math.cos(a), math.sin(a), 0.0])
 
-    def label_point(self, tool_id: str, anchor: tuple[float, float, float]) -> tuple[float, float, float]:
+    def label_point(
+        self, tool_id: str, anchor: tuple[float, float, float]
+    ) -> tuple[float, float, float]:
         """Return where the callout of an anchor sits: above the tool, a little to the side."""
         i = self.scene.index[tool_id]
         top = float(self.scene.geometry.tops[i])
@@ -104,8 +106,9 @@ class StepOverlay:
         p[2] = max(top, anchor[2]) + 0.9
         return (float(p[0]), float(p[1]), float(p[2]))
 
-    def show_step(self, tool_id: str, component: str, title: str, text: str,
-                  *, safety: bool = False) -> Highlighted:
+    def show_step(
+        self, tool_id: str, component: str, title: str, text: str, *, safety: bool = False
+    ) -> Highlighted:
         """Show one step; replaces the previous step's overlay."""
         spec = self.spec
         t = spec.equipment_type(spec.tool(tool_id).type)
@@ -118,26 +121,44 @@ class StepOverlay:
             mesh = part_mesh(spec, tool_id, comp.part)
             mesh.cell_data["highlight"] = np.ones(mesh.n_cells, dtype=np.int8)
             self.highlight_actor = p.add_mesh(
-                mesh, color=HIGHLIGHT_COLOR, name="maintain_highlight", pickable=False,
-                reset_camera=False, opacity=0.85, show_scalar_bar=False, scalars=None,
-                smooth_shading=False)
+                mesh,
+                color=HIGHLIGHT_COLOR,
+                name="maintain_highlight",
+                pickable=False,
+                reset_camera=False,
+                opacity=0.85,
+                show_scalar_bar=False,
+                scalars=None,
+                smooth_shading=False,
+            )
         else:
             self._hide("highlight_actor")
         # anchor marker and leader line: on the scene's overlay layer when it has one, so
         # that the tool's own walls never hide where the step points
         marker = pv.Sphere(radius=0.09, center=anchor, theta_resolution=16, phi_resolution=12)
-        self.marker_actor = self._overlay_actor("marker_actor", marker,
-                                                SAFETY_COLOR if safety else LEADER_COLOR)
+        self.marker_actor = self._overlay_actor(
+            "marker_actor", marker, SAFETY_COLOR if safety else LEADER_COLOR
+        )
         self.leader_actor = self._overlay_actor("leader_actor", pv.Line(anchor, lp), LEADER_COLOR)
         # about 8 px per character: keep the callout within half the view's width
         width_px = self.plotter.window_size[0] or 800
         self.label_text = wrap_callout(title, text, max(18, min(WRAP, int(width_px * 0.5 / 8))))
         self.label_actor = p.add_point_labels(
-            np.array([lp]), [self.label_text], name="maintain_callout", font_size=13,
-            text_color="#ffffff", shape_color="#7a1f1f" if safety else "#1f2d3d",
-            shape_opacity=0.92, point_color=LEADER_COLOR, point_size=8,
-            render_points_as_spheres=True, always_visible=True, reset_camera=False,
-            show_points=True, margin=6, justification_horizontal="left",
+            np.array([lp]),
+            [self.label_text],
+            name="maintain_callout",
+            font_size=13,
+            text_color="#ffffff",
+            shape_color="#7a1f1f" if safety else "#1f2d3d",
+            shape_opacity=0.92,
+            point_color=LEADER_COLOR,
+            point_size=8,
+            render_points_as_spheres=True,
+            always_visible=True,
+            reset_camera=False,
+            show_points=True,
+            margin=6,
+            justification_horizontal="left",
         )
         self._show_bay_labels(False)  # in a close-up they only clutter the view's edges
         self.shown = Highlighted(tool_id, component, comp.part, anchor, lp)
@@ -167,8 +188,12 @@ class StepOverlay:
             self._renderer_of.pop(attr).RemoveActor(a)
             setattr(self, attr, None)
         elif a is not None:
-            name = {"highlight_actor": "maintain_highlight", "marker_actor": "maintain_anchor",
-                    "leader_actor": "maintain_leader", "label_actor": "maintain_callout"}[attr]
+            name = {
+                "highlight_actor": "maintain_highlight",
+                "marker_actor": "maintain_anchor",
+                "leader_actor": "maintain_leader",
+                "label_actor": "maintain_callout",
+            }[attr]
             self.plotter.remove_actor(name, reset_camera=False, render=False)  # type: ignore[arg-type]
             if attr == "label_actor":  # pyvista adds the label's point as a second actor
                 for part in ("points", "labels"):
@@ -182,9 +207,13 @@ class StepOverlay:
         self._show_bay_labels(True)
         self.shown = None
 
-    def step_camera(self, tool_id: str, anchor: tuple[float, float, float],
-                    label_point: tuple[float, float, float] | None = None,
-                    part: str | None = None) -> tuple:
+    def step_camera(
+        self,
+        tool_id: str,
+        anchor: tuple[float, float, float],
+        label_point: tuple[float, float, float] | None = None,
+        part: str | None = None,
+    ) -> tuple:
         """Return a camera from the tool's front, slightly from above, that frames the
         anchor, its callout point and the component's part."""
         pts = [np.array(anchor, dtype=float)]
@@ -203,8 +232,13 @@ class StepOverlay:
         d = self._view_dir(tool_id)
         az = math.degrees(math.atan2(d[1], d[0])) + 15.0
         w, h = self.plotter.window_size
-        return camera_for_bounds((lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]), elevation_deg=30.0,
-                                 azimuth_deg=az, aspect=w / h if h else 1.4, margin=1.2)
+        return camera_for_bounds(
+            (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]),
+            elevation_deg=30.0,
+            azimuth_deg=az,
+            aspect=w / h if h else 1.4,
+            margin=1.2,
+        )
 
     def pick(self, x: float, y: float) -> tuple[str, tuple[float, float, float]] | None:
         """Return (tool id, world point) under display pixel (x, y), or None."""

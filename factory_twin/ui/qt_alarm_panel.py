@@ -83,11 +83,21 @@ class AlarmTableModel(QAbstractTableModel):
         pr = priority_of(ev.severity)
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (pr.capitalize(), format_ts(rec.raised_s), ev.equipment,
-                    f"{ev.message} [{ev.code}]", STATE_TEXT[rec.state])[col]
+            return (
+                pr.capitalize(),
+                format_ts(rec.raised_s),
+                ev.equipment,
+                f"{ev.message} [{ev.code}]",
+                STATE_TEXT[rec.state],
+            )[col]
         if role == Qt.ItemDataRole.UserRole:  # sort keys
-            return (priority_rank(pr), rec.raised_s, ev.equipment, ev.message,
-                    list(AlarmState).index(rec.state))[col]
+            return (
+                priority_rank(pr),
+                rec.raised_s,
+                ev.equipment,
+                ev.message,
+                list(AlarmState).index(rec.state),
+            )[col]
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 0:
                 return QBrush(QColor(PRIORITY_COLORS[pr]))
@@ -143,8 +153,9 @@ class QtAlarmPanel(QWidget):
         self.filter_edit.setPlaceholderText("Filter alarms (tool, text, code)")
         self.filter_edit.setClearButtonEnabled(True)
         self.priority_combo = QComboBox()
-        self.priority_combo.addItems(["All priorities", "Critical", "High and above",
-                                      "Medium and above"])
+        self.priority_combo.addItems(
+            ["All priorities", "Critical", "High and above", "Medium and above"]
+        )
         self.count_label = QLabel("0 alarms")
         self.ack_button = QPushButton("Acknowledge…")
         self.ack_button.setEnabled(False)
@@ -287,13 +298,23 @@ class QtJournalDialog(QDialog):
         search = QPushButton("Search")
         search.setDefault(True)
         export = QPushButton("Export CSV…")
-        for w in (QLabel("From"), self.from_spin, QLabel("to"), self.to_spin, self.tool_edit,
-                  self.priority_combo, self.text_edit, search, export):
+        for w in (
+            QLabel("From"),
+            self.from_spin,
+            QLabel("to"),
+            self.to_spin,
+            self.tool_edit,
+            self.priority_combo,
+            self.text_edit,
+            search,
+            export,
+        ):
             bar.addWidget(w)
         lay.addLayout(bar)
         self.table = QTableWidget(0, 8)
         self.table.setHorizontalHeaderLabels(
-            ["Time", "Tool", "Priority", "State", "Code", "Message", "User", "Comment"])
+            ["Time", "Tool", "Priority", "State", "Code", "Message", "User", "Comment"]
+        )
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
@@ -323,16 +344,27 @@ class QtJournalDialog(QDialog):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.entries))
         for r, e in enumerate(self.entries):
-            for c, v in enumerate([format_ts(e.time_s), e.equipment, e.priority, e.state, e.code,
-                                   e.message, e.user, e.comment]):
+            for c, v in enumerate(
+                [
+                    format_ts(e.time_s),
+                    e.equipment,
+                    e.priority,
+                    e.state,
+                    e.code,
+                    e.message,
+                    e.user,
+                    e.comment,
+                ]
+            ):
                 self.table.setItem(r, c, QTableWidgetItem(str(v)))
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
         self.summary.setText(f"{len(self.entries)} transitions (of {self.journal.count()} stored)")
 
     def _on_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export alarm journal", "alarm_journal.csv",
-                                              "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export alarm journal", "alarm_journal.csv", "CSV files (*.csv)"
+        )
         if not path:
             return
         try:

@@ -64,17 +64,23 @@ class QtConnectionDialog(QDialog):
         self.simulator.setChecked(st.use_simulator)
         lay.addWidget(self.simulator)
         self.editors: list[_EndpointEditor] = []
-        for ep in (spec.endpoints if spec is not None else []):
+        for ep in spec.endpoints if spec is not None else []:
             user = st.credentials.get(ep.id, (ep.username or "", ""))[0]
-            ed = _EndpointEditor(ep.id, st.endpoint_overrides.get(ep.id, ep.url),
-                                 ep.security.value, user or "", self)
+            ed = _EndpointEditor(
+                ep.id,
+                st.endpoint_overrides.get(ep.id, ep.url),
+                ep.security.value,
+                user or "",
+                self,
+            )
             ed.test_button.clicked.connect(lambda _=False, e=ed: self.test(e))
             lay.addWidget(ed)
             self.editors.append(ed)
         if not self.editors:
             lay.addWidget(QLabel("This plant file lists no OPC UA endpoints."))
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                               | QDialogButtonBox.StandardButton.Cancel)
+        box = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         lay.addWidget(box)
@@ -88,8 +94,11 @@ class QtConnectionDialog(QDialog):
         ed.result.setText("testing…")
         ed.test_button.setEnabled(False)
         self._pending[ed.ep_id] = self.controller.test_connection(
-            ed.url.text().strip(), security=ed.security.currentText(),
-            username=ed.user.text().strip() or None, password=ed.password.text())
+            ed.url.text().strip(),
+            security=ed.security.currentText(),
+            username=ed.user.text().strip() or None,
+            password=ed.password.text(),
+        )
         self._poll.start()
 
     def _check_tests(self) -> None:
@@ -117,6 +126,10 @@ class QtConnectionDialog(QDialog):
                 overrides[ed.ep_id] = url
             if ed.user.text().strip():
                 creds[ed.ep_id] = (ed.user.text().strip(), ed.password.text())
-        return ConnectionSettings(endpoint_overrides=overrides, credentials=creds,
-                                  use_simulator=self.simulator.isChecked(),
-                                  simulator_speed=base.simulator_speed, seed=base.seed)
+        return ConnectionSettings(
+            endpoint_overrides=overrides,
+            credentials=creds,
+            use_simulator=self.simulator.isChecked(),
+            simulator_speed=base.simulator_speed,
+            seed=base.seed,
+        )

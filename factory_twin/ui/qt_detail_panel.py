@@ -98,11 +98,17 @@ class QtDetailPanel(QWidget):
         outer.addLayout(form)
         buttons = QHBoxLayout()
         self.fly_button = QPushButton("Fly to")
-        self.fly_button.clicked.connect(lambda: self.tool and self.fly_to_requested.emit(self.tool))
+        self.fly_button.clicked.connect(
+            lambda: self.tool and self.fly_to_requested.emit(self.tool)
+        )
         self.hold_button = QPushButton("Hold…")
-        self.hold_button.clicked.connect(lambda: self.tool and self.method_requested.emit(self.tool, "Hold"))
+        self.hold_button.clicked.connect(
+            lambda: self.tool and self.method_requested.emit(self.tool, "Hold")
+        )
         self.resume_button = QPushButton("Resume…")
-        self.resume_button.clicked.connect(lambda: self.tool and self.method_requested.emit(self.tool, "Resume"))
+        self.resume_button.clicked.connect(
+            lambda: self.tool and self.method_requested.emit(self.tool, "Resume")
+        )
         for b in (self.fly_button, self.hold_button, self.resume_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
@@ -157,8 +163,11 @@ class QtDetailPanel(QWidget):
             self._dirty = True
 
     def _on_states_changed(self, idx: np.ndarray) -> None:
-        if (self.tool is not None and self.state is not None
-                and self.state.index.get(self.tool, -1) in set(idx.tolist())):
+        if (
+            self.tool is not None
+            and self.state is not None
+            and self.state.index.get(self.tool, -1) in set(idx.tolist())
+        ):
             self._dirty = True
 
     def _set_enabled(self, on: bool) -> None:
@@ -179,8 +188,13 @@ class QtDetailPanel(QWidget):
         st = self.state
         if self.tool is None or st is None:
             self.title.setText("No tool selected: click one in the 3-D view")
-            for lab in (self.type_label, self.place_label, self.state_label, self.lot_label,
-                        self.recipe_label):
+            for lab in (
+                self.type_label,
+                self.place_label,
+                self.state_label,
+                self.lot_label,
+                self.recipe_label,
+            ):
                 lab.setText("")
             self.table.setRowCount(0)
             self._set_enabled(False)
@@ -232,7 +246,9 @@ class QtDetailPanel(QWidget):
         self.tag_list.blockSignals(True)
         for r in range(self.tag_list.count()):
             it = self.tag_list.item(r)
-            it.setCheckState(Qt.CheckState.Checked if it.text() in names else Qt.CheckState.Unchecked)
+            it.setCheckState(
+                Qt.CheckState.Checked if it.text() in names else Qt.CheckState.Unchecked
+            )
         self.tag_list.blockSignals(False)
         self._rebuild_curves()
 
@@ -249,26 +265,39 @@ class QtDetailPanel(QWidget):
         chosen = self.chosen_trend_tags()
         self.legend.setVisible(len(chosen) > 1)
         first = st.tag_spec(self.tool, chosen[0]) if chosen else None
-        self.plot.setLabel("left", (chosen[0] + (f" [{first.unit}]" if first and first.unit else ""))
-                           if len(chosen) == 1 else "")
+        self.plot.setLabel(
+            "left",
+            (chosen[0] + (f" [{first.unit}]" if first and first.unit else ""))
+            if len(chosen) == 1
+            else "",
+        )
         for k, name in enumerate(chosen):
             color = _PEN_COLORS[k % len(_PEN_COLORS)]
             spec = st.tag_spec(self.tool, name)
             unit = f" [{spec.unit}]" if spec is not None and spec.unit else ""
-            self._curves[name] = self.plot.plot([], [], pen=pg.mkPen(color, width=2),
-                                                name=f"{name}{unit}")
+            self._curves[name] = self.plot.plot(
+                [], [], pen=pg.mkPen(color, width=2), name=f"{name}{unit}"
+            )
             if spec is not None and spec.alarms is not None:
-                for lim, style in (("lolo", Qt.PenStyle.SolidLine), ("lo", Qt.PenStyle.DashLine),
-                                   ("hi", Qt.PenStyle.DashLine), ("hihi", Qt.PenStyle.SolidLine)):
+                for lim, style in (
+                    ("lolo", Qt.PenStyle.SolidLine),
+                    ("lo", Qt.PenStyle.DashLine),
+                    ("hi", Qt.PenStyle.DashLine),
+                    ("hihi", Qt.PenStyle.SolidLine),
+                ):
                     v = getattr(spec.alarms, lim)
                     if v is None:
                         continue
                     # high limits label below their line, low ones above: a limit at the
                     # edge of the plot keeps its label inside the view
                     anchor = (1, 0) if lim.startswith("hi") else (1, 1)
-                    line = pg.InfiniteLine(pos=v, angle=0, pen=pg.mkPen(color, width=1, style=style),
-                                           label=f"{name} {lim}",
-                                           labelOpts={"position": 0.8, "color": color, "anchors": [anchor, anchor]})
+                    line = pg.InfiniteLine(
+                        pos=v,
+                        angle=0,
+                        pen=pg.mkPen(color, width=1, style=style),
+                        label=f"{name} {lim}",
+                        labelOpts={"position": 0.8, "color": color, "anchors": [anchor, anchor]},
+                    )
                     self.plot.addItem(line)
                     self._limit_lines.append(line)
         self._dirty = True
@@ -288,7 +317,9 @@ class QtDetailPanel(QWidget):
             f"{STATE_LABELS[disp]}{' (' + sub + ')' if sub else ''}"
         )
         wc = st.wafer_count[i]
-        self.lot_label.setText((st.lot[i] or "none") + (f" · {wc} wafers done" if wc is not None else ""))
+        self.lot_label.setText(
+            (st.lot[i] or "none") + (f" · {wc} wafers done" if wc is not None else "")
+        )
         self.recipe_label.setText(st.recipe[i] or "")
         tags = st.tags_of(self.tool)
         spec_t = st.spec.equipment_type(st.spec.tool(self.tool).type)
@@ -300,14 +331,23 @@ class QtDetailPanel(QWidget):
             lim = ""
             if ts is not None and ts.alarms is not None:
                 a = ts.alarms
-                lim = " ".join(f"{k} {v:g}" for k, v in (("LL", a.lolo), ("L", a.lo), ("H", a.hi),
-                                                          ("HH", a.hihi)) if v is not None)
+                lim = " ".join(
+                    f"{k} {v:g}"
+                    for k, v in (("LL", a.lolo), ("L", a.lo), ("H", a.hi), ("HH", a.hihi))
+                    if v is not None
+                )
             status = "" if tv is None else tv.status or tv.quality.value
             out = limit_status(ts, tv.value if tv else None)
             if out:
                 status = f"{status} · {out.upper()}"
-            cells = [name, format_value(tv.value) if tv else "—", ts.unit if ts else "", lim,
-                     status, format_ts(tv.source_ts) if tv else ""]
+            cells = [
+                name,
+                format_value(tv.value) if tv else "—",
+                ts.unit if ts else "",
+                lim,
+                status,
+                format_ts(tv.source_ts) if tv else "",
+            ]
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:

@@ -25,10 +25,13 @@ class _E10Bar(QWidget):
     def set_counts(self, counts: dict[str, int]) -> None:
         self.counts = counts
         total = sum(counts.values())
-        self.setToolTip("\n".join(
-            f"{STATE_LABELS[s.code]}: {counts.get(s.value, 0)}"
-            + (f" ({100 * counts.get(s.value, 0) / total:.0f} %)" if total else "")
-            for s in E10_ORDER))
+        self.setToolTip(
+            "\n".join(
+                f"{STATE_LABELS[s.code]}: {counts.get(s.value, 0)}"
+                + (f" ({100 * counts.get(s.value, 0) / total:.0f} %)" if total else "")
+                for s in E10_ORDER
+            )
+        )
         self.update()
 
     def paintEvent(self, _event: object) -> None:
@@ -46,8 +49,11 @@ class _E10Bar(QWidget):
                 p.fillRect(QRectF(x, r.top(), w, r.height()), QColor(STATE_COLORS[s.code]))
                 if w > 26:
                     p.setPen(QColor("#111111"))
-                    p.drawText(QRectF(x, r.top(), w, r.height()), Qt.AlignmentFlag.AlignCenter,
-                               f"{100 * n / total:.0f}%")
+                    p.drawText(
+                        QRectF(x, r.top(), w, r.height()),
+                        Qt.AlignmentFlag.AlignCenter,
+                        f"{100 * n / total:.0f}%",
+                    )
                 x += w
         p.end()
 
@@ -65,10 +71,14 @@ class QtKpiStrip(QWidget):
         self.throughput = QLabel()
         self.wip = QLabel()
         self.moves = QLabel()
-        for lab, tip in ((self.throughput, "lots leaving the fab and wafers processed per plant hour "
-                                          "(rolling hour)"),
-                         (self.wip, "lots in the fab now"),
-                         (self.moves, "lot moves between tools per hour (last hour)")):
+        for lab, tip in (
+            (
+                self.throughput,
+                "lots leaving the fab and wafers processed per plant hour (rolling hour)",
+            ),
+            (self.wip, "lots in the fab now"),
+            (self.moves, "lot moves between tools per hour (last hour)"),
+        ):
             lab.setToolTip(tip)
             lay.addWidget(lab)
         lay.addWidget(QLabel("E10:"))
@@ -101,8 +111,9 @@ class QtKpiStrip(QWidget):
         self.throughput.setText(f"<b>Throughput</b> {lots} · {wafers}")
         self.throughput.setToolTip(
             "lots and wafers leaving the fab per plant hour (rolling hour, server's fab figures)"
-            if k.from_fab else
-            "lots leaving the fab and wafers processed at tools per plant hour (rolling hour)")
+            if k.from_fab
+            else "lots leaving the fab and wafers processed at tools per plant hour (rolling hour)"
+        )
         self.wip.setText(f"<b>WIP</b> {k.wip_lots} lots")
         self.moves.setText(f"<b>Moves</b> {_rate(k.moves_h, '{:.0f}/h')} ({k.moves_total} total)")
         self.from_fab = k.from_fab

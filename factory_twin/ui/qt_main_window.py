@@ -96,16 +96,27 @@ class MainWindow(QMainWindow):
         INI-file ``QSettings``).
     """
 
-    def __init__(self, controller: Controller, settings: QSettings | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
-        self.settings = settings if settings is not None else QSettings("factory_twin", "factory_twin")
+        self.settings = (
+            settings if settings is not None else QSettings("factory_twin", "factory_twin")
+        )
         self.setWindowTitle("factory_twin")
         self.setDockNestingEnabled(True)
         self._workspaces: dict[str, QWidget] = {}
-        self._pending: list[tuple[concurrent.futures.Future[Any], Callable[[Any], None],
-                                  Callable[[BaseException], None]]] = []
+        self._pending: list[
+            tuple[
+                concurrent.futures.Future[Any],
+                Callable[[Any], None],
+                Callable[[BaseException], None],
+            ]
+        ] = []
         # Saving a big plant keeps its comments through ruamel's round trip, which takes
         # seconds (about 30 s for SMT2020): it runs on this one worker, the window stays live.
         self._save_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="save")
@@ -141,11 +152,13 @@ class MainWindow(QMainWindow):
         self.add_workspace("Monitor", self.monitor)
 
         self.detail = QtDetailPanel()
-        self.detail_dock = self._dock("Tool details", "dock_details", self.detail,
-                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.detail_dock = self._dock(
+            "Tool details", "dock_details", self.detail, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.alarms = QtAlarmPanel()
-        self.alarm_dock = self._dock("Alarms", "dock_alarms", self.alarms,
-                                     Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.alarm_dock = self._dock(
+            "Alarms", "dock_alarms", self.alarms, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
         self._build_actions()
         self._build_status_bar()
         self._wire()
@@ -165,7 +178,11 @@ class MainWindow(QMainWindow):
             msg = f"a workspace called {name!r} exists already"
             raise ValueError(msg)
         self._workspaces[name] = widget
-        return self.tabs.addTab(widget, icon, name) if icon is not None else self.tabs.addTab(widget, name)
+        return (
+            self.tabs.addTab(widget, icon, name)
+            if icon is not None
+            else self.tabs.addTab(widget, name)
+        )
 
     def workspace(self, name: str) -> QWidget:
         """Return the workspace widget called ``name``."""
@@ -176,15 +193,19 @@ class MainWindow(QMainWindow):
         bar = QFrame()
         bar.setObjectName("offer_bar")
         bar.setFrameShape(QFrame.Shape.StyledPanel)
-        bar.setStyleSheet("#offer_bar { background: #5a4a12; } #offer_bar QLabel { color: #fff4cc; }")
+        bar.setStyleSheet(
+            "#offer_bar { background: #5a4a12; } #offer_bar QLabel { color: #fff4cc; }"
+        )
         row = QHBoxLayout(bar)
         row.setContentsMargins(10, 4, 6, 4)
         self.offer_label = QLabel()
         self.offer_label.setWordWrap(True)
         self.offer_start = QPushButton("Start the simulator")
-        self.offer_start.setToolTip("Run the embedded OPC UA plant simulator for this plant on "
-                                    "a free loopback port and connect to it (the command line's "
-                                    "--simulator)")
+        self.offer_start.setToolTip(
+            "Run the embedded OPC UA plant simulator for this plant on "
+            "a free loopback port and connect to it (the command line's "
+            "--simulator)"
+        )
         self.offer_keep = QPushButton("Keep trying")
         self.offer_keep.setToolTip("Hide this and keep retrying the plant's own endpoints")
         row.addWidget(self.offer_label, 1)
@@ -212,10 +233,18 @@ class MainWindow(QMainWindow):
         """Reconnect to the embedded plant simulator instead of the plant's endpoints."""
         cur = self.controller.settings
         self.offer_bar.hide()
-        self.connect_live(ConnectionSettings(credentials=dict(cur.credentials), use_simulator=True,
-                                             simulator_speed=cur.simulator_speed, seed=cur.seed))
+        self.connect_live(
+            ConnectionSettings(
+                credentials=dict(cur.credentials),
+                use_simulator=True,
+                simulator_speed=cur.simulator_speed,
+                seed=cur.seed,
+            )
+        )
 
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(
+        self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea
+    ) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
@@ -223,9 +252,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _act(self, text: str, slot: Callable[..., Any],
-             shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
-             tip: str = "") -> QAction:
+    def _act(
+        self,
+        text: str,
+        slot: Callable[..., Any],
+        shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+        tip: str = "",
+    ) -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
@@ -237,16 +270,18 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        self.open_action = self._act("&Open plant…", self.open_dialog, QKeySequence.StandardKey.Open,
-                                     "open a plant file")
+        self.open_action = self._act(
+            "&Open plant…", self.open_dialog, QKeySequence.StandardKey.Open, "open a plant file"
+        )
         f.addAction(self.open_action)
         self.recent_menu = f.addMenu("Recent plants")
         self.replay_action = self._act("Open &history for replay…", self.replay_dialog, "Ctrl+H")
         f.addAction(self.replay_action)
         f.addSeparator()
         self.save_action = self._act("&Save plant", self.save, QKeySequence.StandardKey.Save)
-        self.save_as_action = self._act("Save plant &as…", self.save_as,
-                                        QKeySequence.StandardKey.SaveAs)
+        self.save_as_action = self._act(
+            "Save plant &as…", self.save_as, QKeySequence.StandardKey.SaveAs
+        )
         f.addAction(self.save_action)
         f.addAction(self.save_as_action)
         f.addSeparator()
@@ -264,8 +299,9 @@ class MainWindow(QMainWindow):
         self.reset_action = self._act("&Reset view", self.view.reset_view, "R")
         self.fly_selected_action = self._act("&Fly to selected tool", self.fly_to_selected, "F")
         v.addSeparator()
-        self.find_action = self._act("Find &tool…", self.find_tool_dialog,
-                                     QKeySequence.StandardKey.Find)
+        self.find_action = self._act(
+            "Find &tool…", self.find_tool_dialog, QKeySequence.StandardKey.Find
+        )
         v.addAction(self.find_action)
         theme = v.addMenu("&Theme")
         grp = QActionGroup(self)
@@ -298,7 +334,12 @@ class MainWindow(QMainWindow):
         for a in (self.open_action, self.connect_action, self.disconnect_action):
             tb.addAction(a)
         tb.addSeparator()
-        for a in (self.overview_action, self.fly_selected_action, self.reset_action, self.find_action):
+        for a in (
+            self.overview_action,
+            self.fly_selected_action,
+            self.reset_action,
+            self.find_action,
+        ):
             tb.addAction(a)
         self.toolbar = tb
         self.addToolBar(tb)
@@ -337,7 +378,8 @@ class MainWindow(QMainWindow):
         c.source_changed.connect(self._on_source_changed)
         self.view.tool_selected.connect(self._on_tool_selected)
         self.view.tool_hovered.connect(
-            lambda t: self.statusBar().showMessage(t, 2000) if t else None)
+            lambda t: self.statusBar().showMessage(t, 2000) if t else None
+        )
         self.alarms.fly_to_requested.connect(self._fly_and_select)
         self.alarms.acknowledge_requested.connect(self.acknowledge)
         self.alarms.journal_requested.connect(self.journal_dialog)
@@ -375,8 +417,9 @@ class MainWindow(QMainWindow):
         self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.detail_dock], [max(470, self.width() // 3)],
-                         Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.detail_dock], [max(470, self.width() // 3)], Qt.Orientation.Horizontal
+        )
         self.resizeDocks([self.alarm_dock], [190], Qt.Orientation.Vertical)
 
     def save_layout(self) -> None:
@@ -412,8 +455,14 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         """Ask for a plant file and open it."""
-        start = str(self.controller.doc.path.parent) if self.controller.doc and self.controller.doc.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open plant", start, "Plant files (*.yaml *.yml)")
+        start = (
+            str(self.controller.doc.path.parent)
+            if self.controller.doc and self.controller.doc.path
+            else ""
+        )
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open plant", start, "Plant files (*.yaml *.yml)"
+        )
         if path:
             self.open_plant(path)
 
@@ -430,8 +479,10 @@ class MainWindow(QMainWindow):
 
         def done(result: tuple[PlantDocument, PlantGeometry]) -> None:
             doc, self._geometry = result
-            settings = ConnectionSettings(use_simulator=self.controller.settings.use_simulator,
-                                          simulator_speed=self.controller.settings.simulator_speed)
+            settings = ConnectionSettings(
+                use_simulator=self.controller.settings.use_simulator,
+                simulator_speed=self.controller.settings.simulator_speed,
+            )
             self.controller.set_plant(doc)
             self._offer_dismissed = False
             self._remember(Path(path))
@@ -448,8 +499,12 @@ class MainWindow(QMainWindow):
     def _show_error(self, title: str, exc: BaseException) -> None:
         if isinstance(exc, ConfigError):
             text = "\n".join(exc.issues)
-            box = QMessageBox(QMessageBox.Icon.Warning, title,
-                              "The plant file is invalid; the current plant stays open.", parent=self)
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                title,
+                "The plant file is invalid; the current plant stays open.",
+                parent=self,
+            )
             box.setObjectName("config_error_box")
             box.setDetailedText(text)
             box.setInformativeText(text if len(text) < 1500 else text[:1500] + "\n…")
@@ -457,8 +512,9 @@ class MainWindow(QMainWindow):
             box = QMessageBox(QMessageBox.Icon.Warning, title, str(exc), parent=self)
         else:
             logger.error("%s", title, exc_info=exc)
-            box = QMessageBox(QMessageBox.Icon.Critical, title, f"{type(exc).__name__}: {exc}",
-                              parent=self)
+            box = QMessageBox(
+                QMessageBox.Icon.Critical, title, f"{type(exc).__name__}: {exc}", parent=self
+            )
         self.last_error_box = box
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
@@ -519,7 +575,10 @@ class MainWindow(QMainWindow):
     def replay_dialog(self) -> None:
         """Ask for a historian Parquet file and replay it."""
         path, _ = QFileDialog.getOpenFileName(
-            self, "Replay history", "", "Histories (*.parquet *.partial);;Parquet files (*.parquet);;Unfinished recordings (*.partial)"
+            self,
+            "Replay history",
+            "",
+            "Histories (*.parquet *.partial);;Parquet files (*.parquet);;Unfinished recordings (*.partial)",
         )
         if path:
             self.start_replay(path)
@@ -600,35 +659,47 @@ class MainWindow(QMainWindow):
         except FactoryTwinError as exc:
             self._show_error("Cannot acknowledge", exc)
             return
-        self.when_done(fut, lambda _r: self.statusBar().showMessage("alarm acknowledged", 3000),
-                       lambda exc: self._show_error("Acknowledge failed", exc))
+        self.when_done(
+            fut,
+            lambda _r: self.statusBar().showMessage("alarm acknowledged", 3000),
+            lambda exc: self._show_error("Acknowledge failed", exc),
+        )
 
     def _writes_allowed(self, equipment: str, title: str, what: str) -> bool:
         """True if the plant file enables writes to ``equipment``; else say why and refuse."""
         if self.controller.writes_enabled(equipment):
             return True
         QMessageBox.information(
-            self, title,
+            self,
+            title,
             f"{what} to {equipment} are disabled: its endpoint has writes_enabled: false in "
-            "the plant file.")
+            "the plant file.",
+        )
         return False
 
     def call_method(self, equipment: str, method: str) -> None:
         """Call Hold/Resume on a tool after confirmation (writes are off by default)."""
         if not self._writes_allowed(equipment, f"{method} {equipment}", "Commands"):
             return
-        if QMessageBox.question(self, f"{method} {equipment}",
-                                f"Send {method} to {equipment} on the live server?") \
-                != QMessageBox.StandardButton.Yes:
+        if (
+            QMessageBox.question(
+                self, f"{method} {equipment}", f"Send {method} to {equipment} on the live server?"
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
             return
         try:
             fut = self.controller.call_method(equipment, method)
         except FactoryTwinError as exc:
             self._show_error(f"{method} failed", exc)
             return
-        self.when_done(fut, lambda ok: self.statusBar().showMessage(
-            f"{method} {equipment}: {'done' if ok else 'refused'}", 4000),
-            lambda exc: self._show_error(f"{method} failed", exc))
+        self.when_done(
+            fut,
+            lambda ok: self.statusBar().showMessage(
+                f"{method} {equipment}: {'done' if ok else 'refused'}", 4000
+            ),
+            lambda exc: self._show_error(f"{method} failed", exc),
+        )
 
     def write_tag(self, equipment: str, tag: str) -> None:
         """Write a tag value after confirmation; off unless the plant file enables writes."""
@@ -640,27 +711,41 @@ class MainWindow(QMainWindow):
         if not self._writes_allowed(equipment, f"Write {equipment}.{tag}", "Writes"):
             return
         cur = st.tags.get((equipment, tag)) if st is not None else None
-        start = float(cur.value) if cur is not None and isinstance(cur.value, (int, float)) else 0.0
-        lo, hi = (spec.normal_range or (-1e12, 1e12))
+        start = (
+            float(cur.value) if cur is not None and isinstance(cur.value, (int, float)) else 0.0
+        )
+        lo, hi = spec.normal_range or (-1e12, 1e12)
         value, ok = QInputDialog.getDouble(
-            self, f"Write {equipment}.{tag}", f"New value ({spec.unit or 'no unit'}):", start,
-            min(lo, start) - abs(hi - lo) * 10 - 1e6, max(hi, start) + abs(hi - lo) * 10 + 1e6, 4)
+            self,
+            f"Write {equipment}.{tag}",
+            f"New value ({spec.unit or 'no unit'}):",
+            start,
+            min(lo, start) - abs(hi - lo) * 10 - 1e6,
+            max(hi, start) + abs(hi - lo) * 10 + 1e6,
+            4,
+        )
         if not ok:
             return
-        if QMessageBox.question(
-                self, "Confirm write",
+        if (
+            QMessageBox.question(
+                self,
+                "Confirm write",
                 f"Write {value:g} {spec.unit} to {equipment}.{tag} on the live server?\n"
-                f"This is logged with your user name ({self.controller.user}).") \
-                != QMessageBox.StandardButton.Yes:
+                f"This is logged with your user name ({self.controller.user}).",
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
             return
         try:
             fut = self.controller.request_write(equipment, tag, value)
         except FactoryTwinError as exc:
             self._show_error("Write failed", exc)
             return
-        self.when_done(fut, lambda _r: self.statusBar().showMessage(
-            f"wrote {value:g} to {equipment}.{tag}", 4000),
-            lambda exc: self._show_error("Write failed", exc))
+        self.when_done(
+            fut,
+            lambda _r: self.statusBar().showMessage(f"wrote {value:g} to {equipment}.{tag}", 4000),
+            lambda exc: self._show_error("Write failed", exc),
+        )
 
     def journal_dialog(self) -> None:
         """Open the alarm journal."""
@@ -703,8 +788,9 @@ class MainWindow(QMainWindow):
         if st is None:
             return False
         t = text.strip().lower()
-        match = next((i for i in st.ids if i.lower() == t), None) or \
-            next((i for i in st.ids if t in i.lower()), None)
+        match = next((i for i in st.ids if i.lower() == t), None) or next(
+            (i for i in st.ids if t in i.lower()), None
+        )
         if match is None:
             self.statusBar().showMessage(f"no tool matches {text!r}", 4000)
             return False
@@ -727,19 +813,29 @@ class MainWindow(QMainWindow):
             sc = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             if sc and a.text():
                 rows.append(f"<tr><td><b>{sc}</b></td><td>{a.text().replace('&', '')}</td></tr>")
-        QMessageBox.information(self, "Keyboard shortcuts",
-                                "<table cellspacing=6>" + "".join(sorted(set(rows))) + "</table>")
+        QMessageBox.information(
+            self,
+            "Keyboard shortcuts",
+            "<table cellspacing=6>" + "".join(sorted(set(rows))) + "</table>",
+        )
 
     def show_about(self) -> None:
         """About box."""
-        QMessageBox.about(self, "About factory_twin",
-                          f"<b>factory_twin</b> {__version__}<br>Digital twin of semiconductor "
-                          "fabs: live OPC UA, 3-D fab view, simulation, AR work instructions.")
+        QMessageBox.about(
+            self,
+            "About factory_twin",
+            f"<b>factory_twin</b> {__version__}<br>Digital twin of semiconductor "
+            "fabs: live OPC UA, 3-D fab view, simulation, AR work instructions.",
+        )
 
     # ------------------------------------------------------------------ the tick
 
-    def when_done(self, fut: concurrent.futures.Future[Any], ok: Callable[[Any], None],
-                  err: Callable[[BaseException], None]) -> None:
+    def when_done(
+        self,
+        fut: concurrent.futures.Future[Any],
+        ok: Callable[[Any], None],
+        err: Callable[[BaseException], None],
+    ) -> None:
         """Call ``ok(result)`` or ``err(exc)`` on the GUI thread once ``fut`` finishes."""
         self._pending.append((fut, ok, err))
 
@@ -776,8 +872,12 @@ class MainWindow(QMainWindow):
             self.monitor.replay_bar.refresh()
             self._update_status()
             self._refresh_offer()
-        if (self.first_live_frame_s is None and st is not None and (st.codes >= 0).any()
-                and c.client is not None):
+        if (
+            self.first_live_frame_s is None
+            and st is not None
+            and (st.codes >= 0).any()
+            and c.client is not None
+        ):
             self.first_live_frame_s = time.perf_counter() - self._t_start
         dt = (time.perf_counter() - t0) * 1000
         self.tick_ms.append(dt)
@@ -785,8 +885,10 @@ class MainWindow(QMainWindow):
             del self.tick_ms[:1000]
         if dt > STALL_MS:
             self.stalls.append(dt)
-            self.stall_log.append(f"{dt:.0f} ms: callbacks {t_cb:.0f}, drain {n} events "
-                                  f"{t_apply:.0f}, view {t_view:.0f}")
+            self.stall_log.append(
+                f"{dt:.0f} ms: callbacks {t_cb:.0f}, drain {n} events "
+                f"{t_apply:.0f}, view {t_view:.0f}"
+            )
             logger.info("GUI tick stalled: %s", self.stall_log[-1])
 
     def _update_status(self) -> None:
@@ -820,7 +922,9 @@ class MainWindow(QMainWindow):
                 text = f"replay clock {format_ts(c.replay.clock_s)}"
             self.clock_label.setText(text)
             n_live = int(((st.codes >= 0) & ~st.stale).sum())
-            self.rate_label.setText(f"{n_live}/{len(st.ids)} tools live · {self.view.last_frame_ms:.0f} ms/frame")
+            self.rate_label.setText(
+                f"{n_live}/{len(st.ids)} tools live · {self.view.last_frame_ms:.0f} ms/frame"
+            )
 
     def live_tool_count(self) -> int:
         """Return how many tools show a live (non-stale) state."""

@@ -111,7 +111,11 @@ class QtProcedureBrowser(QWidget):
                 self.tools.addItem(it)
         self.tools.blockSignals(False)
         self._on_filter_changed()
-        if self.tool is not None and spec is not None and any(e.id == self.tool for e in spec.equipment):
+        if (
+            self.tool is not None
+            and spec is not None
+            and any(e.id == self.tool for e in spec.equipment)
+        ):
             self.select_tool(self.tool, emit=False)
         else:
             self.tool = None
@@ -163,8 +167,11 @@ class QtProcedureBrowser(QWidget):
         for r, p in enumerate(procs):
             total = sum(s.duration_s for s in p.steps)
             alarms = ", ".join(p.alarm_codes) or "none"
-            vals = (f"{p.name}\nalarms: {alarms}", p.revision,
-                    f"{len(p.steps)} steps\n{format_minutes(total)}")
+            vals = (
+                f"{p.name}\nalarms: {alarms}",
+                p.revision,
+                f"{len(p.steps)} steps\n{format_minutes(total)}",
+            )
             for c, v in enumerate(vals):
                 it = QTableWidgetItem(v)
                 it.setData(Qt.ItemDataRole.UserRole, p.id)

@@ -52,8 +52,12 @@ SAFETY_KINDS = ("loto", "ppe", "gas", "electrical", "chemical", "hot", "laser", 
 class EditCommand(QUndoCommand):
     """A :class:`~factory_twin.app.maintenance.ProcedureEdit` on the undo stack."""
 
-    def __init__(self, spec: PlantSpec, edit: m.ProcedureEdit,
-                 changed: Callable[[m.ProcedureEdit, bool], None]) -> None:
+    def __init__(
+        self,
+        spec: PlantSpec,
+        edit: m.ProcedureEdit,
+        changed: Callable[[m.ProcedureEdit, bool], None],
+    ) -> None:
         super().__init__(edit.text)
         self.spec = spec
         self.edit = edit
@@ -171,8 +175,13 @@ class QtProcedureEditor(QWidget):
         self.save_button = QPushButton("Save")
         self.save_button.setToolTip("validate, then save the plant file (comments are kept)")
         self.save_button.setObjectName("author_save")
-        for b in (self.new_proc_button, self.undo_button, self.redo_button, self.validate_button,
-                  self.save_button):
+        for b in (
+            self.new_proc_button,
+            self.undo_button,
+            self.redo_button,
+            self.validate_button,
+            self.save_button,
+        ):
             bar.addWidget(b)
         outer.addLayout(bar)
         self.dirty_label = QLabel()
@@ -228,9 +237,13 @@ class QtProcedureEditor(QWidget):
         self.component_combo = QComboBox()
         self.pick_button = QPushButton("Pick 3-D")
         self.pick_button.setCheckable(True)
-        self.pick_button.setToolTip("then click the tool in the 3-D view: the nearest component is taken")
+        self.pick_button.setToolTip(
+            "then click the tool in the 3-D view: the nearest component is taken"
+        )
         for combo in (self.component_combo,):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
             combo.setMinimumContentsLength(8)
         comp_row.addWidget(self.component_combo, 1)
         comp_row.addWidget(self.pick_button)
@@ -242,7 +255,9 @@ class QtProcedureEditor(QWidget):
         self.parts_edit.setPlaceholderText("comma separated")
         self.safety_edit = QPlainTextEdit()
         self.safety_edit.setMaximumHeight(70)
-        self.safety_edit.setPlaceholderText("one per line: kind: text (kinds: " + ", ".join(SAFETY_KINDS) + ")")
+        self.safety_edit.setPlaceholderText(
+            "one per line: kind: text (kinds: " + ", ".join(SAFETY_KINDS) + ")"
+        )
         self.duration_spin = QDoubleSpinBox()
         self.duration_spin.setRange(0.1, 100000)
         self.duration_spin.setDecimals(1)
@@ -296,8 +311,12 @@ class QtProcedureEditor(QWidget):
         self.add_step_button.clicked.connect(self.add_step)
         self.remove_step_button.clicked.connect(self.remove_current_step)
         self.apply_button.clicked.connect(self.apply_step_changes)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.apply_step_changes,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(
+            QKeySequence("Ctrl+Return"),
+            self,
+            self.apply_step_changes,
+            context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
         self.steps.currentRowChanged.connect(self._on_step_row_changed)
         self.steps.model().rowsMoved.connect(self._on_rows_moved)
         self.pick_button.toggled.connect(self.pick_requested.emit)
@@ -305,9 +324,12 @@ class QtProcedureEditor(QWidget):
             e.editingFinished.connect(self._on_procedure_fields_edited)
 
     def _on_clean_changed(self, clean: bool) -> None:
-        self.dirty_label.setText("" if clean else
-                                 "<span style='color:#ff8c1a'>● unsaved procedure edits: "
-                                 "Save writes them to the plant file</span>")
+        self.dirty_label.setText(
+            ""
+            if clean
+            else "<span style='color:#ff8c1a'>● unsaved procedure edits: "
+            "Save writes them to the plant file</span>"
+        )
         self.dirty_label.setVisible(not clean)
 
     # ------------------------------------------------------------------ showing
@@ -337,8 +359,16 @@ class QtProcedureEditor(QWidget):
     def _load_procedure(self) -> None:
         proc = self.procedure()
         self.setEnabled(self.spec is not None)
-        for w in (self.steps, self.add_step_button, self.remove_step_button, self.apply_button,
-                  self.name_edit, self.rev_edit, self.desc_edit, self.alarms_edit):
+        for w in (
+            self.steps,
+            self.add_step_button,
+            self.remove_step_button,
+            self.apply_button,
+            self.name_edit,
+            self.rev_edit,
+            self.desc_edit,
+            self.alarms_edit,
+        ):
             w.setEnabled(proc is not None)
         self._loading = True
         try:
@@ -382,14 +412,19 @@ class QtProcedureEditor(QWidget):
                 self.action_combo.setCurrentText(st.action.value)
             self.tools_edit.setText(", ".join(st.tools) if st else "")
             self.parts_edit.setText(", ".join(st.parts) if st else "")
-            self.safety_edit.setPlainText("\n".join(f"{n.kind}: {n.text}" for n in st.safety) if st else "")
+            self.safety_edit.setPlainText(
+                "\n".join(f"{n.kind}: {n.text}" for n in st.safety) if st else ""
+            )
             self.duration_spin.setValue(st.duration_s / 60 if st else 5.0)
             acc = st.acceptance if st else None
             self.acc_box.setChecked(acc is not None)
             self.acc_quantity.setText(acc.quantity if acc else "")
             self.acc_unit.setText(acc.unit if acc else "")
-            for e, v in ((self.acc_min, acc.min if acc else None), (self.acc_max, acc.max if acc else None),
-                         (self.acc_target, acc.target if acc else None)):
+            for e, v in (
+                (self.acc_min, acc.min if acc else None),
+                (self.acc_max, acc.max if acc else None),
+                (self.acc_target, acc.target if acc else None),
+            ):
                 e.setText("" if v is None else f"{v:g}")
         finally:
             self._loading = was
@@ -431,8 +466,15 @@ class QtProcedureEditor(QWidget):
     def _step_fields(self) -> dict[str, Any]:
         acc: dict[str, Any] | None = None
         if self.acc_box.isChecked():
-            acc = {"quantity": self.acc_quantity.text().strip(), "unit": self.acc_unit.text().strip()}
-            for key, e in (("min", self.acc_min), ("max", self.acc_max), ("target", self.acc_target)):
+            acc = {
+                "quantity": self.acc_quantity.text().strip(),
+                "unit": self.acc_unit.text().strip(),
+            }
+            for key, e in (
+                ("min", self.acc_min),
+                ("max", self.acc_max),
+                ("target", self.acc_target),
+            ):
                 v = _num(e.text())
                 if v is not None:
                     acc[key] = v
@@ -485,15 +527,22 @@ class QtProcedureEditor(QWidget):
         changed: dict[str, Any] = {}
         for key, v in fields.items():
             ov = getattr(old, key)
-            ov = ov.model_dump(mode="json", exclude_unset=True) if hasattr(ov, "model_dump") else ov
+            ov = (
+                ov.model_dump(mode="json", exclude_unset=True) if hasattr(ov, "model_dump") else ov
+            )
             if key == "action":
                 ov = old.action.value
             if key == "safety":
                 ov = [n.model_dump(mode="json") for n in old.safety]
             if key == "duration_s" and abs(float(ov) - float(v)) <= 0.051 * 60:
                 continue
-            if (key == "acceptance" and v is not None and ov is not None
-                    and {a: x for a, x in v.items() if x != ""} == {a: x for a, x in ov.items() if x != ""}):
+            if (
+                key == "acceptance"
+                and v is not None
+                and ov is not None
+                and {a: x for a, x in v.items() if x != ""}
+                == {a: x for a, x in ov.items() if x != ""}
+            ):
                 continue
             if ov != v:
                 changed[key] = v
@@ -523,9 +572,12 @@ class QtProcedureEditor(QWidget):
         proc = self.procedure()
         if proc is None or self.spec is None:
             return
-        new = {"name": self.name_edit.text().strip(), "revision": self.rev_edit.text().strip(),
-               "description": self.desc_edit.text().strip(),
-               "alarm_codes": _split(self.alarms_edit.text())}
+        new = {
+            "name": self.name_edit.text().strip(),
+            "revision": self.rev_edit.text().strip(),
+            "description": self.desc_edit.text().strip(),
+            "alarm_codes": _split(self.alarms_edit.text()),
+        }
         changed = {k: v for k, v in new.items() if getattr(proc, k) != v}
         if changed:
             spec = self.spec
@@ -536,11 +588,16 @@ class QtProcedureEditor(QWidget):
         proc = self.procedure()
         if proc is None or self.spec is None:
             return False
-        comp = component or self.component_combo.currentText() or proc.steps[self.step_index].component
+        comp = (
+            component
+            or self.component_combo.currentText()
+            or proc.steps[self.step_index].component
+        )
         k = min(self.step_index + 1, len(proc.steps))
         spec = self.spec
-        return self._run(lambda: m.insert_step(spec, proc.id, k,
-                                               {"title": title, "component": comp}))
+        return self._run(
+            lambda: m.insert_step(spec, proc.id, k, {"title": title, "component": comp})
+        )
 
     def remove_current_step(self) -> bool:
         """Remove the current step."""
@@ -559,8 +616,9 @@ class QtProcedureEditor(QWidget):
         spec = self.spec
         return self._run(lambda: m.move_step(spec, proc.id, src, dst))
 
-    def _on_rows_moved(self, _parent: QModelIndex, start: int, _end: int, _dest: QModelIndex,
-                       row: int) -> None:
+    def _on_rows_moved(
+        self, _parent: QModelIndex, start: int, _end: int, _dest: QModelIndex, row: int
+    ) -> None:
         if self._loading:
             return
         dst = row if row < start else row - 1
@@ -581,11 +639,17 @@ class QtProcedureEditor(QWidget):
         etype = self.spec.equipment_type(self.spec.tool(self.tool).type)
         comp = component or (etype.components[0].name if etype.components else "")
         if not comp:
-            self.problems.setText(f"Type {etype.id} has no components to point steps at; add "
-                                  "components to the plant file first.")
+            self.problems.setText(
+                f"Type {etype.id} has no components to point steps at; add "
+                "components to the plant file first."
+            )
             return False
-        data = {"id": proc_id.strip(), "name": name.strip(), "equipment_type": etype.id,
-                "steps": [{"title": "First step", "component": comp}]}
+        data = {
+            "id": proc_id.strip(),
+            "name": name.strip(),
+            "equipment_type": etype.id,
+            "steps": [{"title": "First step", "component": comp}],
+        }
         spec = self.spec
         return self._run(lambda: m.add_procedure(spec, data))
 
@@ -609,8 +673,10 @@ class QtProcedureEditor(QWidget):
         if problems:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems[:12])
             more = f"<li>… and {len(problems) - 12} more</li>" if len(problems) > 12 else ""
-            self.problems.setText(f"<span style='color:#ff6b6b'><b>{len(problems)} problem(s):</b>"
-                                  f"<ul>{items}{more}</ul></span>")
+            self.problems.setText(
+                f"<span style='color:#ff6b6b'><b>{len(problems)} problem(s):</b>"
+                f"<ul>{items}{more}</ul></span>"
+            )
         else:
             self.problems.setText("<span style='color:#2ca02c'>The plant is valid.</span>")
         return problems
@@ -645,7 +711,9 @@ class QtProcedureEditor(QWidget):
         try:
             path = self.doc.save()
         except (FactoryTwinError, OSError) as exc:
-            self.problems.setText(f"<span style='color:#ff6b6b'>Cannot save: {html.escape(str(exc))}</span>")
+            self.problems.setText(
+                f"<span style='color:#ff6b6b'>Cannot save: {html.escape(str(exc))}</span>"
+            )
             return None
         finally:
             QApplication.restoreOverrideCursor()

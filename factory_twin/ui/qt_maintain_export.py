@@ -30,6 +30,7 @@ from factory_twin.model.schema import PlantSpec
 
 logger = logging.getLogger(__name__)
 
+
 class ExportWorker(QObject):
     """Runs an :class:`~factory_twin.app.ar_export.ExportJob` on a worker thread.
 
@@ -42,8 +43,15 @@ class ExportWorker(QObject):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, spec: PlantSpec, tool: str, procedure: str, out_dir: str | Path,
-                 formats: tuple[str, ...], plant_path: Path | None) -> None:
+    def __init__(
+        self,
+        spec: PlantSpec,
+        tool: str,
+        procedure: str,
+        out_dir: str | Path,
+        formats: tuple[str, ...],
+        plant_path: Path | None,
+    ) -> None:
         super().__init__()
         self.job = ExportJob(spec, tool, procedure, out_dir, formats, plant_path)
 
@@ -71,8 +79,16 @@ class ExportWorker(QObject):
 class QtExportDialog(QDialog):
     """Choose formats and a folder, export with a progress bar, list the files written."""
 
-    def __init__(self, spec: PlantSpec, tool: str, procedure: str, *, plant_path: Path | None = None,
-                 out_dir: str | Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        spec: PlantSpec,
+        tool: str,
+        procedure: str,
+        *,
+        plant_path: Path | None = None,
+        out_dir: str | Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Export for AR: {procedure} on {tool}")
         self.resize(620, 460)
@@ -95,8 +111,11 @@ class QtExportDialog(QDialog):
             self.format_checks[f] = cb
         lay.addWidget(box)
         row = QHBoxLayout()
-        default = out_dir if out_dir is not None else (
-            (plant_path.parent if plant_path else Path.cwd()) / "ar_export")
+        default = (
+            out_dir
+            if out_dir is not None
+            else ((plant_path.parent if plant_path else Path.cwd()) / "ar_export")
+        )
         self.dir_edit = QLineEdit(str(default))
         browse = QPushButton("Folder…")
         browse.clicked.connect(self._on_browse)
@@ -114,7 +133,9 @@ class QtExportDialog(QDialog):
         lay.addWidget(self.status)
         lay.addWidget(self.files, 1)
         self.buttons = QDialogButtonBox()
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button = self.buttons.addButton(
+            "Export", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.export_button.clicked.disconnect()
@@ -156,8 +177,14 @@ class QtExportDialog(QDialog):
         self.bar.setValue(0)
         self.status.setText("Starting…")
         thread = QThread(self)
-        worker = ExportWorker(self.spec, self.tool, self.procedure, self.dir_edit.text().strip(),
-                              self.formats(), self.plant_path)
+        worker = ExportWorker(
+            self.spec,
+            self.tool,
+            self.procedure,
+            self.dir_edit.text().strip(),
+            self.formats(),
+            self.plant_path,
+        )
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self._on_progress)
@@ -185,7 +212,9 @@ class QtExportDialog(QDialog):
         self.state = "done"
         self.bar.setValue(1000)
         files = result.all_files()
-        self.status.setText(f"Wrote {len(files)} files to {result.out_dir} in {result.seconds:.1f} s.")
+        self.status.setText(
+            f"Wrote {len(files)} files to {result.out_dir} in {result.seconds:.1f} s."
+        )
         for p in files:
             self.files.addItem(str(p))
         self._update_buttons()
@@ -193,7 +222,9 @@ class QtExportDialog(QDialog):
     def _on_failed(self, message: str) -> None:
         self.error = message
         self.state = "failed"
-        self.status.setText(f"<span style='color:#ff6b6b'>Export failed: {html.escape(message)}</span>")
+        self.status.setText(
+            f"<span style='color:#ff6b6b'>Export failed: {html.escape(message)}</span>"
+        )
         self._update_buttons()
 
     def _on_cancelled(self) -> None:

@@ -45,8 +45,16 @@ from factory_twin.ui.qt_maintain_browser import format_minutes
 
 logger = logging.getLogger(__name__)
 
-SAFETY_LABELS = {"loto": "LOCKOUT / TAGOUT", "ppe": "PPE", "gas": "GAS", "electrical": "ELECTRICAL",
-                 "chemical": "CHEMICAL", "hot": "HOT SURFACE", "laser": "LASER", "general": "SAFETY"}
+SAFETY_LABELS = {
+    "loto": "LOCKOUT / TAGOUT",
+    "ppe": "PPE",
+    "gas": "GAS",
+    "electrical": "ELECTRICAL",
+    "chemical": "CHEMICAL",
+    "hot": "HOT SURFACE",
+    "laser": "LASER",
+    "general": "SAFETY",
+}
 CHECK_COLUMNS = ("#", "Step", "Signed by", "Time", "Value")
 
 
@@ -151,7 +159,8 @@ class QtProcedurePlayer(QWidget):
             "QGroupBox#safety_box { border: 2px solid #e03131; border-radius: 4px;"
             " margin-top: 14px; padding: 6px; background: rgba(224,49,49,40); }"
             " QGroupBox#safety_box::title { color: #ff6b6b; font-weight: bold;"
-            " subcontrol-origin: margin; left: 8px; }")
+            " subcontrol-origin: margin; left: 8px; }"
+        )
         self.safety_layout = QVBoxLayout(self.safety_box)
         self.safety_checks: list[QCheckBox] = []
         self.safety_rows: list[QWidget] = []
@@ -210,15 +219,21 @@ class QtProcedurePlayer(QWidget):
         self.new_run_button.clicked.connect(self.new_run)
 
     def _show_empty(self) -> None:
-        self.header.setText("<b>No procedure open.</b> Pick a tool, then double-click one of "
-                            "its procedures.")
+        self.header.setText(
+            "<b>No procedure open.</b> Pick a tool, then double-click one of its procedures."
+        )
         self.session_label.setText("")
         self.checklist.setRowCount(0)
         for label in (self.step_title, self.step_meta, self.step_text):
             label.setText("")
         self.safety_box.hide()
-        for w in (self.start_button, self.sign_box, self.prev_button, self.next_button,
-                  self.new_run_button):
+        for w in (
+            self.start_button,
+            self.sign_box,
+            self.prev_button,
+            self.next_button,
+            self.new_run_button,
+        ):
             w.setEnabled(False)
 
     # ------------------------------------------------------------------ opening
@@ -237,16 +252,20 @@ class QtProcedurePlayer(QWidget):
             except MaintenanceError as exc:
                 logger.info("not resuming %s: %s", info["session"], exc)
                 continue
-            resumed = (f"Resumed the run started {info['started_at']} by "
-                       f"{info['technician'] or 'unknown'}: {self.session.signed_count()} of "
-                       f"{len(proc.steps)} steps signed.")
+            resumed = (
+                f"Resumed the run started {info['started_at']} by "
+                f"{info['technician'] or 'unknown'}: {self.session.signed_count()} of "
+                f"{len(proc.steps)} steps signed."
+            )
             break
-        self.session_label.setText(resumed or "New run: it is logged when you acknowledge or "
-                                   "start the first step.")
+        self.session_label.setText(
+            resumed or "New run: it is logged when you acknowledge or start the first step."
+        )
         self.header.setText(
             f"<span style='font-size:13pt'><b>{html.escape(proc.name)}</b></span><br>"
             f"{html.escape(tool)} · rev {html.escape(proc.revision)} · {len(proc.steps)} steps · "
-            f"{format_minutes(sum(s.duration_s for s in proc.steps))}")
+            f"{format_minutes(sum(s.duration_s for s in proc.steps))}"
+        )
         self.new_run_button.setEnabled(True)
         self._fill_checklist()
         self.show_step(self.session.current if self.session is not None else 0)
@@ -262,9 +281,16 @@ class QtProcedurePlayer(QWidget):
     def _ensure_session(self) -> ProcedureSession:
         if self.session is None or self.session.finished is not None:
             assert self.spec is not None and self.tool is not None and self.procedure is not None
-            self.session = ProcedureSession.start(self.log, self.spec, self.tool, self.procedure.id,
-                                                  technician=self.name_edit.text().strip())
-            self.session_label.setText(f"Run {self.session.session_id[:8]} logged to {self.log.path}")
+            self.session = ProcedureSession.start(
+                self.log,
+                self.spec,
+                self.tool,
+                self.procedure.id,
+                technician=self.name_edit.text().strip(),
+            )
+            self.session_label.setText(
+                f"Run {self.session.session_id[:8]} logged to {self.log.path}"
+            )
         return self.session
 
     # ------------------------------------------------------------------ showing
@@ -277,10 +303,15 @@ class QtProcedurePlayer(QWidget):
         for k, st in enumerate(proc.steps):
             so = self.session.status[k].signoff if self.session is not None else None
             mark = "✔" if so else ("⚠" if st.safety else "")
-            vals = [f"{k + 1} {mark}", st.title, so.technician if so else "",
-                    so.signed_at.replace("T", " ")[:19] if so else "",
-                    "" if so is None or so.value is None else
-                    f"{so.value:g} {st.acceptance.unit if st.acceptance else ''}".strip()]
+            vals = [
+                f"{k + 1} {mark}",
+                st.title,
+                so.technician if so else "",
+                so.signed_at.replace("T", " ")[:19] if so else "",
+                ""
+                if so is None or so.value is None
+                else f"{so.value:g} {st.acceptance.unit if st.acceptance else ''}".strip(),
+            ]
             for c, v in enumerate(vals):
                 it = QTableWidgetItem(v)
                 if so is not None:
@@ -306,16 +337,22 @@ class QtProcedurePlayer(QWidget):
         self.checklist.blockSignals(True)
         self.checklist.selectRow(k)
         self.checklist.blockSignals(False)
-        self.step_title.setText(f"<span style='font-size:12pt'><b>Step {k + 1} of "
-                                f"{len(proc.steps)}: {html.escape(st.title)}</b></span>")
-        meta = [f"<b>{st.action.value.capitalize()}</b> · {html.escape(st.component)} · "
-                f"{format_minutes(st.duration_s)}"]
+        self.step_title.setText(
+            f"<span style='font-size:12pt'><b>Step {k + 1} of "
+            f"{len(proc.steps)}: {html.escape(st.title)}</b></span>"
+        )
+        meta = [
+            f"<b>{st.action.value.capitalize()}</b> · {html.escape(st.component)} · "
+            f"{format_minutes(st.duration_s)}"
+        ]
         if st.tools:
             meta.append("Tools: " + html.escape(", ".join(st.tools)))
         if st.parts:
             meta.append("Parts: " + html.escape(", ".join(st.parts)))
         if st.acceptance is not None:
-            meta.append(f"Accept: {html.escape(st.acceptance.quantity)} {limits_text(st.acceptance)}")
+            meta.append(
+                f"Accept: {html.escape(st.acceptance.quantity)} {limits_text(st.acceptance)}"
+            )
         self.step_meta.setText("<br>".join(meta))
         self.step_text.setText(st.text)
         # safety notes: a check box and a wrapped label per note
@@ -395,15 +432,24 @@ class QtProcedurePlayer(QWidget):
         acked = len(st.safety) == 0 or (sess is not None and sess.safety_acknowledged(k))
         started = sess is not None and sess.is_started(k)
         self.start_button.setEnabled(acked and not started and not signed)
-        self.start_button.setText("Step started" if started else
-                                  "Start step" if acked else "Start step (acknowledge safety first)")
+        self.start_button.setText(
+            "Step started"
+            if started
+            else "Start step"
+            if acked
+            else "Start step (acknowledge safety first)"
+        )
         self.sign_box.setEnabled(started and not signed)
         need_value = st.acceptance is not None
         value = self.measured_value()
         ok = check_value(st.acceptance, value)
-        can = (started and not signed and bool(self.name_edit.text().strip())
-               and (not need_value or value is not None)
-               and (ok is not False or self.confirm_check.isChecked()))
+        can = (
+            started
+            and not signed
+            and bool(self.name_edit.text().strip())
+            and (not need_value or value is not None)
+            and (ok is not False or self.confirm_check.isChecked())
+        )
         self.sign_button.setEnabled(can)
         if signed and sess is not None:
             so = sess.status[k].signoff
@@ -413,7 +459,9 @@ class QtProcedurePlayer(QWidget):
         else:
             self.sign_box.setTitle("Sign-off")
         self.prev_button.setEnabled(k > 0)
-        self.next_button.setEnabled(self.procedure is not None and k < len(self.procedure.steps) - 1)
+        self.next_button.setEnabled(
+            self.procedure is not None and k < len(self.procedure.steps) - 1
+        )
 
     # ------------------------------------------------------------------ actions
 
@@ -461,9 +509,13 @@ class QtProcedurePlayer(QWidget):
         k = self.current
         try:
             sess = self._ensure_session()
-            so = sess.sign_off(k, self.name_edit.text(), value=self.measured_value(),
-                               confirm_out_of_limit=self.confirm_check.isChecked(),
-                               comment=self.comment_edit.text().strip())
+            so = sess.sign_off(
+                k,
+                self.name_edit.text(),
+                value=self.measured_value(),
+                confirm_out_of_limit=self.confirm_check.isChecked(),
+                comment=self.comment_edit.text().strip(),
+            )
         except MaintenanceError as exc:
             self._fail(exc)
             return False
@@ -471,8 +523,9 @@ class QtProcedurePlayer(QWidget):
         self.signed.emit(k)
         if sess.is_complete():
             self.show_step(k)
-            self.message.setText(f"<b>All {len(sess.steps)} steps signed off.</b> The run is "
-                                 "complete and logged.")
+            self.message.setText(
+                f"<b>All {len(sess.steps)} steps signed off.</b> The run is complete and logged."
+            )
         else:
             self.show_step(k + 1)
             flag = " Out-of-limit value recorded." if so.within_limits is False else ""
@@ -480,8 +533,9 @@ class QtProcedurePlayer(QWidget):
         return True
 
     def _on_csv_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export maintenance log", "maintenance_log.csv",
-                                              "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export maintenance log", "maintenance_log.csv", "CSV files (*.csv)"
+        )
         if path:
             self.export_csv(path)
 

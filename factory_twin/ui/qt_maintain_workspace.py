@@ -53,8 +53,9 @@ def ask_unsaved_edits(parent: QWidget, text: str) -> QMessageBox.StandardButton:
     method or by clicking the button of the modal box from a QTimer.
     """
     B = QMessageBox.StandardButton
-    return QMessageBox.question(parent, "Unsaved procedure edits", text,
-                                B.Save | B.Discard | B.Cancel, B.Save)
+    return QMessageBox.question(
+        parent, "Unsaved procedure edits", text, B.Save | B.Discard | B.Cancel, B.Save
+    )
 
 
 class QtMaintainWorkspace(QWidget):
@@ -70,8 +71,9 @@ class QtMaintainWorkspace(QWidget):
 
     procedure_opened = Signal(str, str)  # tool, procedure id
 
-    def __init__(self, controller: Any, log: MaintenanceLog | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, controller: Any, log: MaintenanceLog | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
         self.log = log if log is not None else MaintenanceLog()
@@ -104,7 +106,9 @@ class QtMaintainWorkspace(QWidget):
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("open the selected procedure in the player (Run tab)")
         self.export_button = QPushButton("Export AR…")
-        self.export_button.setToolTip("export the selected procedure for AR devices, tablets and paper")
+        self.export_button.setToolTip(
+            "export the selected procedure for AR devices, tablets and paper"
+        )
         self.overview_button = QPushButton("Overview")
         self.info.setMinimumWidth(60)
         bar.addWidget(self.info, 1)
@@ -226,8 +230,9 @@ class QtMaintainWorkspace(QWidget):
             self.select_tool(tool)
         self.side.setCurrentWidget(self.player)
         try:
-            self.player.open(self.spec, tool, procedure,
-                             technician=getattr(self.controller, "user", ""))
+            self.player.open(
+                self.spec, tool, procedure, technician=getattr(self.controller, "user", "")
+            )
         except MaintenanceError as exc:
             self.info.setText(f"<span style='color:#ff6b6b'>{exc}</span>")
             return False
@@ -247,12 +252,16 @@ class QtMaintainWorkspace(QWidget):
         procs = procedures_for_alarm(self.spec, tool, code)
         if not procs:
             self.select_tool(tool)
-            self.info.setText(f"<b>{tool}</b>: no procedure lists alarm <b>{code}</b>; "
-                              "its type's procedures are listed.")
+            self.info.setText(
+                f"<b>{tool}</b>: no procedure lists alarm <b>{code}</b>; "
+                "its type's procedures are listed."
+            )
             return None
         self.open_procedure(tool, procs[0].id)
-        self.info.setText(f"<b>{tool}</b>: alarm <b>{code}</b> → {procs[0].name}"
-                          + (f" (+{len(procs) - 1} more listed)" if len(procs) > 1 else ""))
+        self.info.setText(
+            f"<b>{tool}</b>: alarm <b>{code}</b> → {procs[0].name}"
+            + (f" (+{len(procs) - 1} more listed)" if len(procs) > 1 else "")
+        )
         return procs[0].id
 
     def _on_player_step(self, k: int) -> None:
@@ -272,8 +281,9 @@ class QtMaintainWorkspace(QWidget):
         if self.overlay is None:
             return
         try:
-            h = self.overlay.show_step(tool, step.component, step.title, step.text,
-                                       safety=bool(step.safety))
+            h = self.overlay.show_step(
+                tool, step.component, step.title, step.text, safety=bool(step.safety)
+            )
         except KeyError:
             logger.info("step component %r not on %s", step.component, tool)
             self.overlay.clear()
@@ -307,8 +317,13 @@ class QtMaintainWorkspace(QWidget):
     def _on_procedures_edited(self, proc_id: str) -> None:
         self.browser.refresh_procedures(select=proc_id if self.browser.tool else None)
         pl = self.player
-        if (pl.procedure is not None and pl.procedure.id == proc_id and pl.session is None
-                and self.spec is not None and pl.tool is not None):
+        if (
+            pl.procedure is not None
+            and pl.procedure.id == proc_id
+            and pl.session is None
+            and self.spec is not None
+            and pl.tool is not None
+        ):
             # nothing signed yet: the player shows the edited procedure (a run in progress
             # keeps the revision it started on)
             with contextlib.suppress(MaintenanceError):  # removed: keep what it had
@@ -324,8 +339,9 @@ class QtMaintainWorkspace(QWidget):
     def set_picking(self, on: bool) -> None:
         """Make the next click in the 3-D view choose the edited step's component."""
         self.picking = on
-        self.info.setText("Click the component on the tool in the 3-D view…" if on else
-                          self.info.text())
+        self.info.setText(
+            "Click the component on the tool in the 3-D view…" if on else self.info.text()
+        )
 
     def _on_view_release(self, _obj: object, _event: str) -> None:
         if not self.picking:
@@ -351,8 +367,10 @@ class QtMaintainWorkspace(QWidget):
             return None
         proc = self.editor.procedure()
         if proc is not None and self.spec.tool(tool).type != proc.equipment_type:
-            self.info.setText(f"{tool} is not a {proc.equipment_type}: pick on "
-                              f"{self.tool or 'a tool of that type'}.")
+            self.info.setText(
+                f"{tool} is not a {proc.equipment_type}: pick on "
+                f"{self.tool or 'a tool of that type'}."
+            )
             return None
         self.last_pick = (tool, comp.name)
         self.info.setText(f"Picked <b>{comp.name}</b> on {tool}")
@@ -361,16 +379,21 @@ class QtMaintainWorkspace(QWidget):
 
     # ------------------------------------------------------------------ export
 
-    def open_export_dialog(self, tool: str | None = None, procedure: str | None = None,
-                           out_dir: str | Path | None = None) -> QtExportDialog | None:
+    def open_export_dialog(
+        self,
+        tool: str | None = None,
+        procedure: str | None = None,
+        out_dir: str | Path | None = None,
+    ) -> QtExportDialog | None:
         """Open the AR export dialog for a procedure on a tool (default: the selected)."""
         tool = tool or self.tool
         procedure = procedure or self.proc_id or self.browser.selected_procedure()
         if self.doc is None or tool is None or procedure is None:
             self.info.setText("Pick a tool and a procedure to export.")
             return None
-        dlg = QtExportDialog(self.doc.spec, tool, procedure, plant_path=self.doc.path,
-                             out_dir=out_dir, parent=self)
+        dlg = QtExportDialog(
+            self.doc.spec, tool, procedure, plant_path=self.doc.path, out_dir=out_dir, parent=self
+        )
         self.export_dialog = dlg
         dlg.open()
         return dlg
@@ -396,10 +419,14 @@ class QtMaintainWorkspace(QWidget):
             return True
         name = self.doc.path.name if self.doc is not None and self.doc.path else "the plant file"
         n = self.undo_stack.count() - max(self.undo_stack.cleanIndex(), 0)
-        what = f"{n} unsaved procedure edit{'s' if n != 1 else ''}" if n > 0 else \
-            "unsaved procedure edits (in the step form)"
+        what = (
+            f"{n} unsaved procedure edit{'s' if n != 1 else ''}"
+            if n > 0
+            else "unsaved procedure edits (in the step form)"
+        )
         answer = ask_unsaved_edits(
-            self.window(), f"There are {what}. Save them to {name} before {action}?")
+            self.window(), f"There are {what}. Save them to {name} before {action}?"
+        )
         B = QMessageBox.StandardButton
         if answer == B.Save:
             if self.editor.save() is not None:

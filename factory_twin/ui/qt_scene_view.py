@@ -78,8 +78,14 @@ class QtSceneView(QWidget):
 
     # -- plant
 
-    def set_plant(self, spec: PlantSpec, state: PlantState | None, *, dark: bool = True,
-                  geometry: PlantGeometry | None = None) -> None:
+    def set_plant(
+        self,
+        spec: PlantSpec,
+        state: PlantState | None,
+        *,
+        dark: bool = True,
+        geometry: PlantGeometry | None = None,
+    ) -> None:
         """Build the scene of a plant (replaces the previous one)."""
         if self.scene is not None:
             self.scene.dispose()
@@ -109,12 +115,17 @@ class QtSceneView(QWidget):
     def _style_legend(self, dark: bool) -> None:
         rows = "".join(
             f"<tr><td><span style='color:{STATE_COLORS[i]}; font-size:13pt'>■</span></td>"
-            f"<td>{STATE_LABELS[i]}</td></tr>" for i in range(N_CODES))
+            f"<td>{STATE_LABELS[i]}</td></tr>"
+            for i in range(N_CODES)
+        )
         self.legend.setText(f"<table cellspacing=0 cellpadding=1>{rows}</table>")
-        bg, fg = ("rgba(22,25,30,210)", "#e6e6e6") if dark else ("rgba(255,255,255,220)", "#202020")
+        bg, fg = (
+            ("rgba(22,25,30,210)", "#e6e6e6") if dark else ("rgba(255,255,255,220)", "#202020")
+        )
         self.legend.setStyleSheet(
             f"QLabel#state_legend {{ background: {bg}; color: {fg}; border-radius: 4px;"
-            " padding: 6px; }")
+            " padding: 6px; }"
+        )
         self.legend.adjustSize()
         self._place_legend()
 
@@ -263,8 +274,11 @@ class QtSceneView(QWidget):
                 if st.lot[i]:
                     text += f"\nlot {st.lot[i]}"
             ratio = w.devicePixelRatioF() or 1.0
-            QToolTip.showText(w.mapToGlobal(QPoint(int(x / ratio) + 12,
-                                                   int(w.height() - y / ratio) + 12)), text, w)
+            QToolTip.showText(
+                w.mapToGlobal(QPoint(int(x / ratio) + 12, int(w.height() - y / ratio) + 12)),
+                text,
+                w,
+            )
         else:
             QToolTip.hideText()
 

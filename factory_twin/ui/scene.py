@@ -64,6 +64,7 @@ STATE_LABELS: dict[int, str] = {
     STALE_CODE: "Stale / no connection",
 }
 
+
 def state_lookup_table() -> pv.LookupTable:
     """Return the categorical lookup table of tool state codes."""
     lut = pv.LookupTable()
@@ -96,10 +97,12 @@ def tool_polydata(geometry: PlantGeometry) -> pv.PolyData:
     return mesh
 
 
-_OCTA_PTS = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)],
-                     dtype=float)
-_OCTA_TRIS = np.array([(0, 2, 4), (2, 1, 4), (1, 3, 4), (3, 0, 4),
-                       (2, 0, 5), (1, 2, 5), (3, 1, 5), (0, 3, 5)])
+_OCTA_PTS = np.array(
+    [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)], dtype=float
+)
+_OCTA_TRIS = np.array(
+    [(0, 2, 4), (2, 1, 4), (1, 3, 4), (3, 0, 4), (2, 0, 5), (1, 2, 5), (3, 1, 5), (0, 3, 5)]
+)
 
 
 def octahedra(centers: np.ndarray, radius: float) -> pv.PolyData:
@@ -171,8 +174,13 @@ def bay_outline(spec: PlantSpec) -> pv.PolyData:
 
 
 def camera_for_bounds(
-    bounds: Sequence[float], *, elevation_deg: float = 52.0, azimuth_deg: float = -80.0,
-    aspect: float = 1.4, view_angle_deg: float = 30.0, margin: float = 1.06,
+    bounds: Sequence[float],
+    *,
+    elevation_deg: float = 52.0,
+    azimuth_deg: float = -80.0,
+    aspect: float = 1.4,
+    view_angle_deg: float = 30.0,
+    margin: float = 1.06,
 ) -> tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]:
     """Return (position, focal point, view up) that frames an axis-aligned box tightly.
 
@@ -190,14 +198,19 @@ def camera_for_bounds(
     up = np.cross(d, right)
     tan_v = math.tan(math.radians(view_angle_deg) / 2)
     tan_h = tan_v * max(aspect, 0.1)
-    corners = np.array([(x, y, z) for x in (xmin, xmax) for y in (ymin, ymax) for z in (zmin, zmax)])
+    corners = np.array(
+        [(x, y, z) for x in (xmin, xmax) for y in (ymin, ymax) for z in (zmin, zmax)]
+    )
     v = corners - c
     along = v @ d
     need = np.maximum(np.abs(v @ right) / tan_h, np.abs(v @ up) / tan_v) + along
     dist = max(float(need.max()) * margin, 2.0)
     pos = c + dist * d
-    return ((float(pos[0]), float(pos[1]), float(pos[2])), (float(c[0]), float(c[1]), float(c[2])),
-            (float(up[0]), float(up[1]), float(up[2])))
+    return (
+        (float(pos[0]), float(pos[1]), float(pos[2])),
+        (float(c[0]), float(c[1]), float(c[2])),
+        (float(up[0]), float(up[1]), float(up[2])),
+    )
 
 
 # --------------------------------------------------------------------------- the scene
@@ -211,9 +224,15 @@ def ground_rects(spec: PlantSpec) -> tuple[np.ndarray, np.ndarray]:
     would fill those pixels twice, which software GL pays for in full.
     """
     w, d = spec.site.floor_m
-    boxes = [(max(b.origin_m[0], 0.0), min(b.origin_m[0] + b.size_m[0], w),
-              max(b.origin_m[1], 0.0), min(b.origin_m[1] + b.size_m[1], d))
-             for b in spec.site.bays]
+    boxes = [
+        (
+            max(b.origin_m[0], 0.0),
+            min(b.origin_m[0] + b.size_m[0], w),
+            max(b.origin_m[1], 0.0),
+            min(b.origin_m[1] + b.size_m[1], d),
+        )
+        for b in spec.site.bays
+    ]
     xs = np.unique(np.clip([0.0, w, *[c for bx in boxes for c in bx[:2]]], 0.0, w))
     ys = np.unique(np.clip([0.0, d, *[c for bx in boxes for c in bx[2:]]], 0.0, d))
     rects: list[tuple[float, float, float, float]] = []
@@ -223,8 +242,10 @@ def ground_rects(spec: PlantSpec) -> tuple[np.ndarray, np.ndarray]:
         run: list | None = None  # [x0, x1, bay] merged along x while the bay is the same
         for x0, x1 in itertools.pairwise(xs):
             cx = (x0 + x1) / 2
-            k = next((k for k, bx in enumerate(boxes)
-                      if bx[0] <= cx <= bx[1] and bx[2] <= cy <= bx[3]), -1)
+            k = next(
+                (k for k, bx in enumerate(boxes) if bx[0] <= cx <= bx[1] and bx[2] <= cy <= bx[3]),
+                -1,
+            )
             if run is not None and run[2] == k:
                 run[1] = x1
                 continue
@@ -279,8 +300,14 @@ class BayLabel:
         self.SetVisibility(False)
 
 
-def _declutter(x0: list[float], y0: list[float], w: list[float], h: list[float],
-               shown: list[bool], gap: float = 2.0) -> list[float]:
+def _declutter(
+    x0: list[float],
+    y0: list[float],
+    w: list[float],
+    h: list[float],
+    shown: list[bool],
+    gap: float = 2.0,
+) -> list[float]:
     """Return ``y0`` with labels moved up until no two shown ones overlap on screen.
 
     The lowest label on screen keeps its place; each next one goes just above any it
@@ -296,8 +323,12 @@ def _declutter(x0: list[float], y0: list[float], w: list[float], h: list[float],
         while moved:
             moved = False
             for j in placed:
-                if (x0[k] < x0[j] + w[j] + gap and x0[j] < x0[k] + w[k] + gap
-                        and y[k] < y[j] + h[j] + gap and y[j] < y[k] + h[k] + gap):
+                if (
+                    x0[k] < x0[j] + w[j] + gap
+                    and x0[j] < x0[k] + w[k] + gap
+                    and y[k] < y[j] + h[j] + gap
+                    and y[j] < y[k] + h[k] + gap
+                ):
                     y[k] = y[j] + h[j] + gap
                     moved = True
         placed.append(k)
@@ -331,11 +362,11 @@ void main()
 # texture, but without a per-pixel texture look-up
 _TOOL_VS = {
     "//VTK::TCoord::Dec": "//VTK::TCoord::Dec\n"
-                          "uniform sampler2D actortexture;\n"
-                          "flat out vec4 toolColorVSOutput;\n",
+    "uniform sampler2D actortexture;\n"
+    "flat out vec4 toolColorVSOutput;\n",
     "//VTK::TCoord::Impl": "//VTK::TCoord::Impl\n"
-                           "toolColorVSOutput = texelFetch(actortexture,\n"
-                           "  ivec2(tcoord * vec2(textureSize(actortexture, 0))), 0);\n",
+    "toolColorVSOutput = texelFetch(actortexture,\n"
+    "  ivec2(tcoord * vec2(textureSize(actortexture, 0))), 0);\n",
 }
 _TOOL_FS = {
     "//VTK::TCoord::Dec": "//VTK::TCoord::Dec\nflat in vec4 toolColorVSOutput;\n",
@@ -343,8 +374,9 @@ _TOOL_FS = {
 }
 _TEX_MAX_W = 4096
 
-_STATE_RGB = np.array([[round(255 * c) for c in hex_to_rgb(STATE_COLORS[i])] for i in range(N_CODES)],
-                      dtype=np.uint8)
+_STATE_RGB = np.array(
+    [[round(255 * c) for c in hex_to_rgb(STATE_COLORS[i])] for i in range(N_CODES)], dtype=np.uint8
+)
 
 
 class FabScene:
@@ -368,9 +400,17 @@ class FabScene:
         the plant's loader found them.
     """
 
-    def __init__(self, plotter: pv.BasePlotter, spec: PlantSpec, *, show_labels: bool = True,
-                 show_legend: bool = True, dark: bool = True,
-                 geometry: PlantGeometry | None = None, base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        plotter: pv.BasePlotter,
+        spec: PlantSpec,
+        *,
+        show_labels: bool = True,
+        show_legend: bool = True,
+        dark: bool = True,
+        geometry: PlantGeometry | None = None,
+        base_dir: Path | None = None,
+    ) -> None:
         self.plotter = plotter
         self.spec = spec
         self.dark = dark
@@ -398,8 +438,14 @@ class FabScene:
         # markers over stale tools: one mesh, rebuilt only when the stale set changes
         # (built now, hidden: adding an actor mid-session costs a visible stall)
         self.stale_mesh = octahedra(np.zeros((1, 3)), 0.4)
-        self.stale_actor = p.add_mesh(self.stale_mesh, color="#ff4fd8", name="stale_markers",
-                                      render=False, pickable=False, reset_camera=False)
+        self.stale_actor = p.add_mesh(
+            self.stale_mesh,
+            color="#ff4fd8",
+            name="stale_markers",
+            render=False,
+            pickable=False,
+            reset_camera=False,
+        )
         self.stale_actor.SetVisibility(False)
         # selection outline
         self.highlight_mesh = pv.PolyData()
@@ -430,10 +476,18 @@ class FabScene:
         # static context is a single draw; added after the tools, so that the floor under
         # them fails the depth test before any shading
         self.ground = self._ground_mesh()
-        self.ground_actor = p.add_mesh(self.ground, scalars="rgb", rgb=True, name="ground",
-                                       preference="point",
-                                       render=False, pickable=False, lighting=False,
-                                       line_width=1, reset_camera=False)
+        self.ground_actor = p.add_mesh(
+            self.ground,
+            scalars="rgb",
+            rgb=True,
+            name="ground",
+            preference="point",
+            render=False,
+            pickable=False,
+            lighting=False,
+            line_width=1,
+            reset_camera=False,
+        )
         # unlit flat colours need no more than the colour per point: a minimal fragment
         # shader (VTK's general one costs ~20 % more per pixel, and the floor covers
         # half the view)
@@ -468,7 +522,8 @@ class FabScene:
         tex_w = max(1, min(n, _TEX_MAX_W))
         tex_h = max(1, -(-n // tex_w))
         self.tool_mesh.active_texture_coordinates = np.column_stack(
-            [((point_tool % tex_w) + 0.5) / tex_w, ((point_tool // tex_w) + 0.5) / tex_h])
+            [((point_tool % tex_w) + 0.5) / tex_w, ((point_tool // tex_w) + 0.5) / tex_h]
+        )
         self._tool_image = pv.ImageData(dimensions=(tex_w, tex_h, 1))
         texels = np.zeros((tex_w * tex_h, 3), dtype=np.uint8)
         texels[:n] = _STATE_RGB[self.tool_codes]
@@ -476,8 +531,11 @@ class FabScene:
         # a plain numpy view of the texels VTK uploads, and of the cell codes
         self._tool_rgb = np.asarray(self._tool_image.point_data["rgb"]).view(np.ndarray)
         self._cell_state = np.asarray(self.tool_mesh.cell_data["state"]).view(np.ndarray)
-        self._cell_starts = (np.searchsorted(geo.cell_tool, np.arange(n + 1))
-                             if np.all(np.diff(geo.cell_tool) >= 0) else None)
+        self._cell_starts = (
+            np.searchsorted(geo.cell_tool, np.arange(n + 1))
+            if np.all(np.diff(geo.cell_tool) >= 0)
+            else None
+        )
         self._tool_texture = vtk.vtkTexture()
         self._tool_texture.SetInputData(self._tool_image)
         self._tool_texture.InterpolateOff()
@@ -513,14 +571,23 @@ class FabScene:
         outline_rgb = [200, 208, 220] if self.dark else [120, 130, 145]
         strength = 0.35 if self.dark else 0.45
         base = np.array(hex_to_rgb(self._floor_color()))
-        bay_rgb = np.array([np.round(255 * ((1 - strength) * base
-                                            + strength * np.array(hex_to_rgb(b.color))))
-                            for b in spec.site.bays]).reshape(-1, 3)
+        bay_rgb = np.array(
+            [
+                np.round(255 * ((1 - strength) * base + strength * np.array(hex_to_rgb(b.color))))
+                for b in spec.site.bays
+            ]
+        ).reshape(-1, 3)
         rects, owner = ground_rects(spec)
         r = rects
-        quad_pts = np.stack([np.column_stack([r[:, 0], r[:, 2]]), np.column_stack([r[:, 1], r[:, 2]]),
-                             np.column_stack([r[:, 1], r[:, 3]]), np.column_stack([r[:, 0], r[:, 3]])],
-                            axis=1).reshape(-1, 2)
+        quad_pts = np.stack(
+            [
+                np.column_stack([r[:, 0], r[:, 2]]),
+                np.column_stack([r[:, 1], r[:, 2]]),
+                np.column_stack([r[:, 1], r[:, 3]]),
+                np.column_stack([r[:, 0], r[:, 3]]),
+            ],
+            axis=1,
+        ).reshape(-1, 2)
         pts = [np.column_stack([quad_pts, np.zeros(len(quad_pts))])]
         polys = np.arange(len(quad_pts)).reshape(-1, 4)
         n_pts = len(quad_pts)
@@ -534,22 +601,26 @@ class FabScene:
             k = 0
             while k < len(arr):
                 c = int(arr[k])
-                segs.append(np.concatenate([[c], arr[k + 1:k + 1 + c] + n_pts]))
+                segs.append(np.concatenate([[c], arr[k + 1 : k + 1 + c] + n_pts]))
                 k += c + 1
             if segs:
                 lines.append(np.concatenate(segs))
             n_pts += m.n_points
         faces = np.column_stack([np.full(len(polys), 4), polys]).ravel()
-        mesh = pv.PolyData(np.vstack(pts), faces=faces,
-                           lines=np.concatenate(lines) if lines else None)
-        rect_rgb = (bay_rgb[np.maximum(owner, 0)] if len(bay_rgb)
-                    else np.zeros((len(owner), 3)))
+        mesh = pv.PolyData(
+            np.vstack(pts), faces=faces, lines=np.concatenate(lines) if lines else None
+        )
+        rect_rgb = bay_rgb[np.maximum(owner, 0)] if len(bay_rgb) else np.zeros((len(owner), 3))
         rect_rgb = np.where(owner[:, None] >= 0, rect_rgb, floor_rgb)
         # a colour per POINT (no cell shares a point, so each cell stays flat): on software
         # GL that shades cheaper than cell colours, which are looked up per fragment
-        rgb = np.vstack([np.repeat(rect_rgb, 4, axis=0),
-                         np.tile(grid_rgb, (grid.n_points, 1)),
-                         np.tile(outline_rgb, (outline.n_points, 1))])
+        rgb = np.vstack(
+            [
+                np.repeat(rect_rgb, 4, axis=0),
+                np.tile(grid_rgb, (grid.n_points, 1)),
+                np.tile(outline_rgb, (outline.n_points, 1)),
+            ]
+        )
         mesh.point_data["rgb"] = rgb.astype(np.uint8)
         return mesh
 
@@ -587,20 +658,26 @@ class FabScene:
         y = 0
         for k, im in enumerate(images):
             h, w = im.shape[:2]
-            atlas[y:y + h, :w] = im
+            atlas[y : y + h, :w] = im
             u0, u1 = 0.0, w / aw
             v0, v1 = y / ah, (y + h) / ah
             tc[k] = [(u0, v0), (u1, v0), (u1, v1), (u0, v1)]
             y += h + 1
         self._label_size = np.array([(im.shape[1], im.shape[0]) for im in images], dtype=float)
         self._label_anchor = np.array(
-            [(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.8, 0.1, 1.0) for b in bays])
-        sheet = pv.PolyData(np.zeros((4 * len(bays), 3)),
-                            faces=np.column_stack([np.full(len(bays), 4),
-                                                   np.arange(4 * len(bays)).reshape(-1, 4)]).ravel())
+            [(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.8, 0.1, 1.0) for b in bays]
+        )
+        sheet = pv.PolyData(
+            np.zeros((4 * len(bays), 3)),
+            faces=np.column_stack(
+                [np.full(len(bays), 4), np.arange(4 * len(bays)).reshape(-1, 4)]
+            ).ravel(),
+        )
         sheet.active_texture_coordinates = tc.reshape(-1, 2)
         self._label_sheet = sheet
-        self._label_xy = np.asarray(sheet.points).view(np.ndarray).reshape(len(bays), 4, 3)[:, :, :2]
+        self._label_xy = (
+            np.asarray(sheet.points).view(np.ndarray).reshape(len(bays), 4, 3)[:, :, :2]
+        )
         self._label_visible = np.ones(len(bays), dtype=bool)
         image = pv.ImageData(dimensions=(aw, ah, 1))
         image.point_data["rgba"] = atlas.reshape(-1, 4)
@@ -620,11 +697,11 @@ class FabScene:
         self.plotter.renderer.AddViewProp(actor)
         self.label_actors = [
             BayLabel(b.name or b.id, self._label_anchor[k, :3].tolist(), self._labels_changed)
-            for k, b in enumerate(bays)]
+            for k, b in enumerate(bays)
+        ]
         self.label_actor = self.label_actors[0]
         self._label_key: tuple | None = None
-        self._label_observer = self.plotter.renderer.AddObserver(
-            "StartEvent", self._place_labels)
+        self._label_observer = self.plotter.renderer.AddObserver("StartEvent", self._place_labels)
 
     def _labels_changed(self) -> None:
         self._label_visible = np.array([a.visible for a in self.label_actors], dtype=bool)
@@ -655,8 +732,9 @@ class FabScene:
         x0 = np.floor(ox + (ndc[:, 0] + 1) * w / 2) - np.floor(sw / 2)
         y0 = np.floor(oy + (ndc[:, 1] + 1) * h / 2) - np.floor(sh / 2)
         shown = front & self._label_visible
-        y0 = np.array(_declutter(x0.tolist(), y0.tolist(), sw.tolist(), sh.tolist(),
-                                 shown.tolist()))
+        y0 = np.array(
+            _declutter(x0.tolist(), y0.tolist(), sw.tolist(), sh.tolist(), shown.tolist())
+        )
         x1 = np.where(shown, x0 + sw, x0)  # a hidden label collapses to a point
         y1 = np.where(shown, y0 + sh, y0)
         quads = self._label_xy  # (n, 4, 2) view of the sheet's points' x and y
@@ -715,8 +793,13 @@ class FabScene:
         # the renderer's own method: the plotter's functools.wraps copy of it reads to mypy
         # as unbound (its first argument a plotter)
         return self.plotter.renderer.add_legend(
-            entries, bcolor="#1b1f24" if self.dark else "#ffffff", border=False,
-            size=(0.15, 0.22), loc="upper right", face="rectangle", name="state_legend",
+            entries,
+            bcolor="#1b1f24" if self.dark else "#ffffff",
+            border=False,
+            size=(0.15, 0.22),
+            loc="upper right",
+            face="rectangle",
+            name="state_legend",
             background_opacity=0.75,
         )
 
@@ -734,7 +817,8 @@ class FabScene:
             legend = getattr(self, "legend_actor", None)
             if legend is not None:
                 legend.GetEntryTextProperty().SetColor(
-                    (0.9, 0.9, 0.9) if dark else (0.1, 0.1, 0.1))
+                    (0.9, 0.9, 0.9) if dark else (0.1, 0.1, 0.1)
+                )
                 legend.SetBackgroundColor(hex_to_rgb("#1b1f24" if dark else "#ffffff"))
             if render:
                 p.render()
@@ -763,7 +847,7 @@ class FabScene:
             cells, cs = self._cell_state, self._cell_starts
             if cs is not None and len(changed) * 8 < len(self.ids):
                 for i in changed.tolist():
-                    cells[cs[i]:cs[i + 1]] = disp[i]
+                    cells[cs[i] : cs[i + 1]] = disp[i]
             else:
                 cells[:] = disp[self.geometry.cell_tool]
         if not np.array_equal(stale, self.tool_stale):
@@ -822,8 +906,10 @@ class FabScene:
         fresh.point_data["product"] = prod
         self.lot_points.copy_from(fresh)
         self.lot_points.Modified()
-        self._lot_views = (np.asarray(self.lot_points.points).view(np.ndarray),
-                           np.asarray(self.lot_points.point_data["product"]).view(np.ndarray))
+        self._lot_views = (
+            np.asarray(self.lot_points.points).view(np.ndarray),
+            np.asarray(self.lot_points.point_data["product"]).view(np.ndarray),
+        )
 
     def select(self, tool_id: str | None) -> None:
         """Highlight one tool (or none) with a bright outline."""
@@ -837,13 +923,23 @@ class FabScene:
         b = self.geometry.bounds[i]
         pad = 0.15
         box = pv.Box(bounds=(b[0] - pad, b[1] + pad, b[2] - pad, b[3] + pad, 0.0, b[5] + pad))
-        edges = box.extract_feature_edges(boundary_edges=False, feature_edges=True,
-                                          manifold_edges=False, non_manifold_edges=False)
+        edges = box.extract_feature_edges(
+            boundary_edges=False,
+            feature_edges=True,
+            manifold_edges=False,
+            non_manifold_edges=False,
+        )
         if self.highlight_actor is None:
             self.highlight_mesh = edges
             self.highlight_actor = self.plotter.add_mesh(
-                self.highlight_mesh, color="#00e5ff", line_width=4, name="highlight",
-                pickable=False, lighting=False, reset_camera=False, render=False,
+                self.highlight_mesh,
+                color="#00e5ff",
+                line_width=4,
+                name="highlight",
+                pickable=False,
+                lighting=False,
+                reset_camera=False,
+                render=False,
             )
         else:
             self.highlight_mesh.copy_from(edges)
@@ -898,7 +994,8 @@ class FabScene:
         b = self.geometry.bounds[self.index[tool_id]]
         pad = 2.5
         return camera_for_bounds(
-            (b[0] - pad, b[1] + pad, b[2] - pad, b[3] + pad, 0, b[5]), elevation_deg=38,
+            (b[0] - pad, b[1] + pad, b[2] - pad, b[3] + pad, 0, b[5]),
+            elevation_deg=38,
             aspect=self._aspect(),
         )
 

@@ -33,8 +33,11 @@ def apply_theme(app: QApplication | None, dark: bool) -> None:
         pal = QPalette()
         for role, color in _DARK.items():
             pal.setColor(role, QColor(color))
-        for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
-                     QPalette.ColorRole.WindowText):
+        for role in (
+            QPalette.ColorRole.Text,
+            QPalette.ColorRole.ButtonText,
+            QPalette.ColorRole.WindowText,
+        ):
             pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6c717a"))
         app.setPalette(pal)
         pg.setConfigOptions(background="#1a1d22", foreground="#d0d0d0")

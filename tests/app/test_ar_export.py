@@ -29,9 +29,7 @@ def test_job_reports_progress_and_writes_the_files(demo, tmp_path):
     result = job.run(lambda f, _m: seen.append(f))
     assert result is not None
     assert seen[0] == 0.0 and seen[-1] == 1.0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        p.name for p in result.all_files()
-    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in result.all_files())
     assert all(p.suffix == ".json" for p in result.all_files())
 
 

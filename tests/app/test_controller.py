@@ -118,9 +118,21 @@ def test_writes_are_off_unless_the_endpoint_enables_them(controller):
 def test_alarm_journal_search_and_csv(tmp_path):
     j = AlarmJournal(tmp_path / "j.sqlite")
     evs = [
-        AlarmEvent("a1", "ETCH-01", "chamber_pressure.hi", 700, "pressure high", 10.0, True, False),
-        AlarmEvent("a1", "ETCH-01", "chamber_pressure.hi", 700, "pressure high", 20.0, True, True,
-                   user="ann", comment="valve checked"),
+        AlarmEvent(
+            "a1", "ETCH-01", "chamber_pressure.hi", 700, "pressure high", 10.0, True, False
+        ),
+        AlarmEvent(
+            "a1",
+            "ETCH-01",
+            "chamber_pressure.hi",
+            700,
+            "pressure high",
+            20.0,
+            True,
+            True,
+            user="ann",
+            comment="valve checked",
+        ),
         AlarmEvent("a2", "LITHO-01", "fault", 900, "stage fault", 30.0, True, False),
         AlarmEvent("a3", "ETCH-02", "temp.lo", 200, "cold", 40.0, True, False),
     ]

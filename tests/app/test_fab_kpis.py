@@ -17,8 +17,13 @@ MINI = Path(__file__).resolve().parents[1] / "data" / "mini_plant.yaml"
 
 
 def _fab(t: float, lots: int, wafers: int, wip: int, moves: int, ts: float) -> list[TagUpdate]:
-    vals = {"plant_clock": t, "lots_completed": lots, "wafers_completed": wafers, "wip": wip,
-            "moves": moves}
+    vals = {
+        "plant_clock": t,
+        "lots_completed": lots,
+        "wafers_completed": wafers,
+        "wip": wip,
+        "moves": moves,
+    }
     return [TagUpdate(FAB_EQUIPMENT, k, v, ts) for k, v in vals.items()]
 
 

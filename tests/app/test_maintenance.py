@@ -35,7 +35,11 @@ def _sign_all(sess: m.ProcedureSession, upto: int) -> None:
         value = None
         if st.acceptance is not None:
             acc = st.acceptance
-            value = acc.target if acc.target is not None else (acc.max if acc.max is not None else acc.min)
+            value = (
+                acc.target
+                if acc.target is not None
+                else (acc.max if acc.max is not None else acc.min)
+            )
         sess.sign_off(k, "A. Tech", value=value)
 
 
@@ -115,9 +119,20 @@ _KILLER = textwrap.dedent("""
 @pytest.mark.parametrize("how", ["kill", "exit"])
 def test_a_killed_process_keeps_its_signed_steps(tmp_path, how):
     log_path = tmp_path / "data" / "maintenance_log.jsonl"
-    proc = subprocess.run([sys.executable, "-c", _KILLER, str(DEMO), str(log_path),
-                           "kill" if how == "kill" else "exit"],
-                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _KILLER,
+            str(DEMO),
+            str(log_path),
+            "kill" if how == "kill" else "exit",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert proc.returncode in (-signal.SIGKILL, -signal.SIGTERM), proc.stderr
     sid = proc.stdout.strip()
     log = m.MaintenanceLog(log_path)
@@ -152,7 +167,9 @@ def test_resume_refuses_a_changed_procedure(tmp_path):
     log = m.MaintenanceLog(tmp_path / "log.jsonl")
     sess = m.ProcedureSession.start(log, doc.spec, "FURN-01", FURNACE)
     m.remove_step(doc.spec, FURNACE, 7).apply(doc.spec)
-    with pytest.raises(m.MaintenanceError, match="7 steps; the session began on revision C with 8"):
+    with pytest.raises(
+        m.MaintenanceError, match="7 steps; the session began on revision C with 8"
+    ):
         m.ProcedureSession.resume(log, doc.spec, sess.session_id)
     with pytest.raises(m.MaintenanceError, match="no session 'nope'"):
         m.ProcedureSession.resume(log, doc.spec, "nope")
@@ -168,8 +185,12 @@ def test_unknown_tool_and_procedure_name_what_exists(demo_spec):
 def test_procedures_for_alarm_codes(demo_spec):
     ids = lambda procs: [p.id for p in procs]  # noqa: E731
     assert ids(m.procedures_for_alarm(demo_spec, "FURN-03", "temperature.hihi")) == [FURNACE]
-    assert ids(m.procedures_for_alarm(demo_spec, "FURN-03", "FURN-03.tube_pressure.hi")) == [FURNACE]
-    assert ids(m.procedures_for_alarm(demo_spec, "ETCH-02", "fault.rf_trip")) == ["etch-chamber-wet-clean"]
+    assert ids(m.procedures_for_alarm(demo_spec, "FURN-03", "FURN-03.tube_pressure.hi")) == [
+        FURNACE
+    ]
+    assert ids(m.procedures_for_alarm(demo_spec, "ETCH-02", "fault.rf_trip")) == [
+        "etch-chamber-wet-clean"
+    ]
     assert m.procedures_for_alarm(demo_spec, "ETCH-02", "temperature.hi") == []
     assert m.procedures_for_alarm(demo_spec, "NOPE", "fault") == []
     led = load_plant(LED).spec
@@ -182,7 +203,12 @@ def test_procedures_for_alarm_codes(demo_spec):
 def test_nearest_component_from_a_picked_point(demo_spec):
     t = demo_spec.equipment_type(demo_spec.tool("FURN-01").type)
     for c in t.components:
-        assert m.nearest_component(demo_spec, "FURN-01", m.anchor_world(demo_spec, "FURN-01", c.name)).name == c.name
+        assert (
+            m.nearest_component(
+                demo_spec, "FURN-01", m.anchor_world(demo_spec, "FURN-01", c.name)
+            ).name
+            == c.name
+        )
     # a point on the quartz tube's wall, far from its anchor, is still the tube
     tube = next(p for p in t.shape.parts if p.name == "quartz tube")
     x, y, z = tube.at
@@ -193,7 +219,11 @@ def test_nearest_component_from_a_picked_point(demo_spec):
     import math
 
     c, s = math.cos(math.radians(tool.rotation_deg)), math.sin(math.radians(tool.rotation_deg))
-    wp = (tool.position_m[0] + c * local[0] - s * local[1], tool.position_m[1] + s * local[0] + c * local[1], local[2])
+    wp = (
+        tool.position_m[0] + c * local[0] - s * local[1],
+        tool.position_m[1] + s * local[0] + c * local[1],
+        local[2],
+    )
     assert m.nearest_component(demo_spec, "FURN-01", wp).name == "quartz tube"
     back = m.world_to_local(demo_spec, "FURN-01", wp)
     assert all(abs(a - b) < 1e-9 for a, b in zip(back, local, strict=True))
@@ -205,19 +235,32 @@ def test_edits_undo_exactly_and_save_reloads_identically(tmp_path):
     doc = load_plant(plant)
     spec = doc.spec
     original = [p.model_dump() for p in spec.procedures]
-    new_step = {"title": "Check the exhaust", "component": "gas box", "action": "verify",
-                "duration_s": 120, "acceptance": {"quantity": "exhaust", "unit": "Pa", "min": 80}}
-    new_proc = {"id": "furnace-new", "name": "New", "equipment_type": "vertical_furnace",
-                "steps": [{"title": "Look", "component": "heater"}]}
+    new_step = {
+        "title": "Check the exhaust",
+        "component": "gas box",
+        "action": "verify",
+        "duration_s": 120,
+        "acceptance": {"quantity": "exhaust", "unit": "Pa", "min": 80},
+    }
+    new_proc = {
+        "id": "furnace-new",
+        "name": "New",
+        "equipment_type": "vertical_furnace",
+        "steps": [{"title": "Look", "component": "heater"}],
+    }
     done = []
     # each edit is built on the spec as the previous ones left it, as the undo stack does
-    for make in (lambda: m.move_step(spec, FURNACE, 0, 3),
-                 lambda: m.insert_step(spec, FURNACE, 1, new_step),
-                 lambda: m.set_step_fields(spec, FURNACE, 0, title="Close gases", tools=["key"]),
-                 lambda: m.set_procedure_fields(spec, FURNACE, revision="D", alarm_codes=["temperature.hi"]),
-                 lambda: m.remove_step(spec, FURNACE, 5),
-                 lambda: m.set_step_fields(spec, FURNACE, 4, acceptance=None),
-                 lambda: m.add_procedure(spec, new_proc)):
+    for make in (
+        lambda: m.move_step(spec, FURNACE, 0, 3),
+        lambda: m.insert_step(spec, FURNACE, 1, new_step),
+        lambda: m.set_step_fields(spec, FURNACE, 0, title="Close gases", tools=["key"]),
+        lambda: m.set_procedure_fields(
+            spec, FURNACE, revision="D", alarm_codes=["temperature.hi"]
+        ),
+        lambda: m.remove_step(spec, FURNACE, 5),
+        lambda: m.set_step_fields(spec, FURNACE, 4, acceptance=None),
+        lambda: m.add_procedure(spec, new_proc),
+    ):
         e = make()
         e.apply(spec)
         done.append(e)
@@ -225,7 +268,10 @@ def test_edits_undo_exactly_and_save_reloads_identically(tmp_path):
     assert proc.revision == "D" and proc.steps[0].title == "Close gases"
     assert proc.steps[1].title == "Check the exhaust" and proc.steps[1].acceptance.min == 80
     assert spec.procedures[-1].id == "furnace-new"
-    assert proc.steps[4].title == "Cool down and lock out the heater" and proc.steps[4].acceptance is None
+    assert (
+        proc.steps[4].title == "Cool down and lock out the heater"
+        and proc.steps[4].acceptance is None
+    )
     edited = [p.model_dump() for p in spec.procedures]
     assert m.procedure_problems(spec) == []
     doc.save()
@@ -240,7 +286,9 @@ def test_edits_undo_exactly_and_save_reloads_identically(tmp_path):
 
 
 def test_bad_edits_name_the_field(demo_spec):
-    with pytest.raises(m.EditError, match=r"inspection\.steps\.0\.title: String should have at least 1 character"):
+    with pytest.raises(
+        m.EditError, match=r"inspection\.steps\.0\.title: String should have at least 1 character"
+    ):
         m.set_step_fields(demo_spec, FURNACE, 0, title="")
     with pytest.raises(m.EditError, match=r"acceptance min 5\.0 is above max 1\.0"):
         m.set_step_fields(demo_spec, FURNACE, 0, acceptance={"quantity": "t", "min": 5, "max": 1})
@@ -250,8 +298,15 @@ def test_bad_edits_name_the_field(demo_spec):
             m.remove_step(spec, FURNACE, 0).apply(spec)
         m.remove_step(spec, FURNACE, 0)
     with pytest.raises(m.EditError, match="exists already"):
-        m.add_procedure(demo_spec, {"id": FURNACE, "name": "x", "equipment_type": "vertical_furnace",
-                                    "steps": [{"title": "a", "component": "heater"}]})
+        m.add_procedure(
+            demo_spec,
+            {
+                "id": FURNACE,
+                "name": "x",
+                "equipment_type": "vertical_furnace",
+                "steps": [{"title": "a", "component": "heater"}],
+            },
+        )
     with pytest.raises(m.EditError, match="has steps 1 to 8, not 12"):
         m.move_step(demo_spec, FURNACE, 11, 0)
     with pytest.raises(m.EditError, match="no procedure 'nope'"):
@@ -260,7 +315,9 @@ def test_bad_edits_name_the_field(demo_spec):
     spec = demo_spec.model_copy(deep=True)
     m.set_step_fields(spec, FURNACE, 2, component="flux capacitor").apply(spec)
     (problem,) = m.procedure_problems(spec, FURNACE)
-    assert problem.startswith("procedures[0].steps[2].component (furnace-quartz-tube-inspection): ")
+    assert problem.startswith(
+        "procedures[0].steps[2].component (furnace-quartz-tube-inspection): "
+    )
     assert "no component 'flux capacitor'" in problem
 
 

@@ -63,8 +63,14 @@ def test_batch_emits_each_signal_once(state):
     ]
     state.apply(batch)
     assert seen["states"] == [[0, 1]]
-    assert seen["tags"] == [{("ETCH-01", "state"), ("ETCH-02", "state"),
-                             ("ETCH-01", "chamber_pressure"), ("ETCH-01", "lot")}]
+    assert seen["tags"] == [
+        {
+            ("ETCH-01", "state"),
+            ("ETCH-02", "state"),
+            ("ETCH-01", "chamber_pressure"),
+            ("ETCH-01", "lot"),
+        }
+    ]
     assert seen["kpis"] == 1
     assert state.state_of("ETCH-01") is E10State.PRODUCTIVE
     assert state.state_of("ETCH-02") is E10State.STANDBY
@@ -86,30 +92,67 @@ def test_connection_loss_makes_tools_stale_and_back(state):
 
 
 def test_alarm_lifecycle_isa_18_2(state):
-    raised = AlarmEvent("a1", "ETCH-01", "chamber_pressure.hi", 700, "pressure high", 5.0,
-                        active=True, acked=False)
+    raised = AlarmEvent(
+        "a1", "ETCH-01", "chamber_pressure.hi", 700, "pressure high", 5.0, active=True, acked=False
+    )
     state.apply([raised])
     assert state.alarms["a1"].state is AlarmState.ACTIVE_UNACKED
-    state.apply([AlarmEvent("a1", "ETCH-01", "chamber_pressure.hi", 700, "pressure high", 6.0,
-                            active=True, acked=True, user="op", comment="seen")])
+    state.apply(
+        [
+            AlarmEvent(
+                "a1",
+                "ETCH-01",
+                "chamber_pressure.hi",
+                700,
+                "pressure high",
+                6.0,
+                active=True,
+                acked=True,
+                user="op",
+                comment="seen",
+            )
+        ]
+    )
     assert state.alarms["a1"].state is AlarmState.ACTIVE_ACKED
     assert state.alarms["a1"].raised_s == 5.0
-    state.apply([AlarmEvent("a1", "ETCH-01", "chamber_pressure.hi", 700, "pressure high", 7.0,
-                            active=False, acked=True)])
+    state.apply(
+        [
+            AlarmEvent(
+                "a1",
+                "ETCH-01",
+                "chamber_pressure.hi",
+                700,
+                "pressure high",
+                7.0,
+                active=False,
+                acked=True,
+            )
+        ]
+    )
     assert "a1" not in state.alarms
 
 
 def test_lots_kpis_and_positions(state):
-    state.apply([
-        LotMove("L1", "p1", None, "LITHO-01", 0.0, 10.0),
-        LotMove("L2", "p1", None, "ETCH-01", 0.0, 10.0),
-        TagUpdate("ETCH-01", "state", "productive", 10.0),
-        TagUpdate("LITHO-01", "state", "standby", 10.0),
-    ])
-    state.apply([LotMove("L1", "p1", "LITHO-01", "ETCH-02", 100.0, 200.0),
-                 TagUpdate("ETCH-02", "state", "productive", 100.0)])
-    state.apply([LotMove("L2", "p1", "ETCH-01", None, 150.0, 160.0),
-                 TagUpdate("ETCH-02", "state", "productive", 300.0)])
+    state.apply(
+        [
+            LotMove("L1", "p1", None, "LITHO-01", 0.0, 10.0),
+            LotMove("L2", "p1", None, "ETCH-01", 0.0, 10.0),
+            TagUpdate("ETCH-01", "state", "productive", 10.0),
+            TagUpdate("LITHO-01", "state", "standby", 10.0),
+        ]
+    )
+    state.apply(
+        [
+            LotMove("L1", "p1", "LITHO-01", "ETCH-02", 100.0, 200.0),
+            TagUpdate("ETCH-02", "state", "productive", 100.0),
+        ]
+    )
+    state.apply(
+        [
+            LotMove("L2", "p1", "ETCH-01", None, 150.0, 160.0),
+            TagUpdate("ETCH-02", "state", "productive", 300.0),
+        ]
+    )
     k = state.kpis()
     assert k.moves_total == 1 and k.lots_out_total == 1 and k.wip_lots == 1
     assert k.state_counts["productive"] == 2 and k.state_counts["standby"] == 1
@@ -132,8 +175,12 @@ def test_limit_status(state):
 
 
 def test_unknown_tools_and_bad_values_are_ignored(state):
-    state.apply([TagUpdate("NOPE", "state", "productive", 1.0),
-                 TagUpdate("ETCH-01", "state", "not-a-state", 1.0)])
+    state.apply(
+        [
+            TagUpdate("NOPE", "state", "productive", 1.0),
+            TagUpdate("ETCH-01", "state", "not-a-state", 1.0),
+        ]
+    )
     assert (state.codes == -1).all()
     assert np.isfinite(state.estimated_clock())
 
@@ -141,13 +188,15 @@ def test_unknown_tools_and_bad_values_are_ignored(state):
 def test_lots_followed_through_lot_tags_without_lot_moves(state):
     """The OPC UA path has only the tools' 'lot' tags: moves are derived from them."""
     state.time_scale = 60.0  # data stamped with the wall clock of a 60x simulator
-    state.apply([TagUpdate("LITHO-01", "lot", "L7", 100.0),
-                 TagUpdate("LITHO-01", "wafer_count", 0, 100.0)])
+    state.apply(
+        [TagUpdate("LITHO-01", "lot", "L7", 100.0), TagUpdate("LITHO-01", "wafer_count", 0, 100.0)]
+    )
     assert state.lot_count() == 1
     pos, _, ids = state.lot_positions(100.0)
     assert ids == ["L7"] and pos[0, 2] == 0.0  # parked beside LITHO-01
-    state.apply([TagUpdate("LITHO-01", "lot", "", 130.0),
-                 TagUpdate("LITHO-01", "wafer_count", 25, 130.0)])
+    state.apply(
+        [TagUpdate("LITHO-01", "lot", "", 130.0), TagUpdate("LITHO-01", "wafer_count", 25, 130.0)]
+    )
     state.apply([TagUpdate("ETCH-02", "lot", "L7", 131.0)])
     mv = state.lot_moves["L7"]
     assert (mv.from_equipment, mv.to_equipment) == ("LITHO-01", "ETCH-02")

@@ -29,7 +29,9 @@ def _cases() -> list[tuple[Path, str, str]]:
     return out
 
 
-@pytest.mark.parametrize(("path", "tool", "procedure"), _cases(), ids=lambda v: getattr(v, "name", v))
+@pytest.mark.parametrize(
+    ("path", "tool", "procedure"), _cases(), ids=lambda v: getattr(v, "name", v)
+)
 def test_cover_labels_never_overlap(path, tool, procedure):
     ctx = build_context(load_plant(path).spec, tool, procedure, plant_path=path)
     markers = [Marker(st.anchor, str(st.number)) for st in ctx.steps]

@@ -73,7 +73,14 @@ def assert_clean_failure(code: int, err: str) -> None:
         ["open", str(MINI), "--replay", "no-such.parquet"],
         ["open", "--endpoint", "opc.tcp://host:70000"],
         ["record", str(MINI), "--out", "x.parquet", "--queue-size", "-3"],
-        ["record", str(MINI), "--out", "x.parquet", "--endpoint", "nosuch=opc.tcp://127.0.0.1:4840"],
+        [
+            "record",
+            str(MINI),
+            "--out",
+            "x.parquet",
+            "--endpoint",
+            "nosuch=opc.tcp://127.0.0.1:4840",
+        ],
         ["record", str(MINI), "--out", "x.parquet", "--endpoint", "sim=opc.tcp://127.0.0.1:99999"],
     ],
 )
@@ -184,16 +191,28 @@ def bad_command_lines(draw: st.DrawFn, files: dict[str, str]) -> list[str]:
     chosen = draw(st.lists(st.sampled_from(sorted(opts)), unique=True, max_size=4)) if opts else []
     slots += [(name, opts[name]) for name in chosen]
     # where the bad value goes: a positional file or URL, or one of the chosen options
-    candidates = [i for i, (_, kind) in enumerate(slots) if kind in ("plant", "url", "path", "num", "int", "idurl") or isinstance(kind, tuple)]
+    candidates = [
+        i
+        for i, (_, kind) in enumerate(slots)
+        if kind in ("plant", "url", "path", "num", "int", "idurl") or isinstance(kind, tuple)
+    ]
     bad_at = draw(st.sampled_from(candidates)) if candidates else None
     argv = [cmd]
     for i, (name, kind) in enumerate(slots):
         bad = i == bad_at
         if kind == "plant":
-            value = draw(st.sampled_from(["broken", "garbage", "empty", "missing", "dir"])) if bad else files["good"]
+            value = (
+                draw(st.sampled_from(["broken", "garbage", "empty", "missing", "dir"]))
+                if bad
+                else files["good"]
+            )
             value = files.get(value, value)
         elif kind == "path":
-            value = files[draw(st.sampled_from(["garbage", "missing", "dir"]))] if bad else files["good"]
+            value = (
+                files[draw(st.sampled_from(["garbage", "missing", "dir"]))]
+                if bad
+                else files["good"]
+            )
         elif kind == "outpath":
             value = files["out"]
         elif kind in ("num", "int"):

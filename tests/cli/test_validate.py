@@ -18,7 +18,9 @@ def test_a_plant_without_transport_is_told_it_has_the_default(capsys):
 
 
 def test_a_plant_with_transport_shows_its_own(capsys, tmp_path):
-    text = MINI.read_text() + "transport: {kind: agv, speed_m_s: 1.5, handling_s: 20, vehicles: 3}\n"
+    text = (
+        MINI.read_text() + "transport: {kind: agv, speed_m_s: 1.5, handling_s: 20, vehicles: 3}\n"
+    )
     (tmp_path / "p.yaml").write_text(text)
     assert main(["validate", str(tmp_path / "p.yaml")]) == 0
     assert "transport: AGV, 20 s + distance / 1.5 m/s, 3 vehicles" in capsys.readouterr().out

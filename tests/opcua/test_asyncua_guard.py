@@ -89,7 +89,9 @@ def test_datavalue_can_be_shared() -> None:
     )
     now = datetime.now(UTC)
     dv = adapter.shared_value(ua.Variant(2.5, ua.VariantType.Double), now, now)
-    assert copy.deepcopy(dv) is dv, changed("a DataValue subclass cannot share copies", "SharedDataValue")
+    assert copy.deepcopy(dv) is dv, changed(
+        "a DataValue subclass cannot share copies", "SharedDataValue"
+    )
     assert dv.Value is not None and dv.Value.Value == 2.5 and dv.SourceTimestamp == now
     assert not hasattr(dv, "__dict__"), changed(
         "ua.DataValue is no longer a slots dataclass (SharedDataValue has __slots__ = ())",
@@ -165,7 +167,9 @@ async def started() -> AsyncIterator[tuple[Server, int, ua.NodeId]]:
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_inserted_nodes_browse_read_and_write(started: tuple[Server, int, ua.NodeId]) -> None:
+async def test_inserted_nodes_browse_read_and_write(
+    started: tuple[Server, int, ua.NodeId],
+) -> None:
     srv, port, var = started
     assert adapter.listening_port(srv) == port, changed(
         "Server.bserver.port is not the listening port", "listening_port"
@@ -189,8 +193,8 @@ async def test_inserted_nodes_browse_read_and_write(started: tuple[Server, int, 
             "a NodeData record inserted directly is not served", "insert_nodes"
         )
         parent = await node.get_parent()
-        assert parent is not None and parent.nodeid == node_id("Guard", var.NamespaceIndex), changed(
-            "inserted references are not browsed", "insert_nodes"
+        assert parent is not None and parent.nodeid == node_id("Guard", var.NamespaceIndex), (
+            changed("inserted references are not browsed", "insert_nodes")
         )
         await node.write_value(ua.DataValue(ua.Variant(7.0, ua.VariantType.Double)))
         await wait_until(lambda: writes, timeout=5, what="the PostWrite callback")

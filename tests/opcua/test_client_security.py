@@ -113,7 +113,9 @@ async def _secure_server(tmp_path: Path, name: str, spec: PlantSpec, port: int, 
         [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], {"commonName": name},
     )  # fmt: skip
     shutil.copy(client_cert, pki / "trusted" / "client.der")
-    srv = await start_server(spec, port, secure=(pki / "cert.der", pki / "key.pem", pki / "trusted"))
+    srv = await start_server(
+        spec, port, secure=(pki / "cert.der", pki / "key.pem", pki / "trusted")
+    )
     return srv, (pki / "cert.der").read_bytes()
 
 
@@ -149,7 +151,9 @@ async def test_server_certificate_is_pinned_on_first_use_and_a_changed_one_refus
         client = PlantClient(spec, cert_dir=client_pki, reconnect_initial_s=5)
         await client.start()
         try:
-            assert await wait_for(lambda: "certificate changed" in client.status()["sim"].message, 20)
+            assert await wait_for(
+                lambda: "certificate changed" in client.status()["sim"].message, 20
+            )
             assert not client.status()["sim"].connected
         finally:
             await client.stop()

@@ -86,7 +86,9 @@ def _record_args(tmp_path: Path, url: str) -> tuple[list[str], Path]:
     return args, out
 
 
-async def _spawn(args: list[str], duration: str, stdout: int) -> tuple[asyncio.subprocess.Process, list[str], asyncio.Task[None]]:
+async def _spawn(
+    args: list[str], duration: str, stdout: int
+) -> tuple[asyncio.subprocess.Process, list[str], asyncio.Task[None]]:
     """Start the recorder; its stderr lines collect in the returned list as they come."""
     proc = await asyncio.create_subprocess_exec(
         *args, "--duration", duration, stdout=stdout, stderr=asyncio.subprocess.PIPE,
@@ -202,7 +204,9 @@ async def test_record_killed_outright_loses_nothing_flushed(tmp_path: Path) -> N
             await asyncio.sleep(0.2)
         await asyncio.sleep(0.5)
         await srv.stop()  # a lost connection flushes what was received
-        assert await wait_for(lambda: any("lost connection" in x for x in err_lines), 10), err_lines
+        assert await wait_for(lambda: any("lost connection" in x for x in err_lines), 10), (
+            err_lines
+        )
         proc.kill()
         await proc.wait()
     finally:

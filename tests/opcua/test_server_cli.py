@@ -83,7 +83,10 @@ async def test_serve_runs_until_ctrl_c(tmp_path: Path) -> None:
         ([str(MINI), "--split", "4"], "more than the plant's 3 tools"),
         ([str(MINI), "--speed", "-1"], "argument --speed: must be >= 0"),
         ([str(MINI), "--users", "no-users.yaml"], "no-users.yaml: cannot read users file"),
-        ([str(MINI), "--endpoint", "http://x"], "argument --endpoint: an OPC UA endpoint looks like opc.tcp://"),
+        (
+            [str(MINI), "--endpoint", "http://x"],
+            "argument --endpoint: an OPC UA endpoint looks like opc.tcp://",
+        ),
         ([str(MINI), "--security", "paranoid"], "invalid choice: 'paranoid'"),
     ],
 )

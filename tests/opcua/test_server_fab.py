@@ -102,8 +102,11 @@ async def test_client_gets_fab_records(mini_spec: PlantSpec) -> None:
 
         def fab() -> dict[str, object]:
             events.extend(client.drain())
-            return {e.tag: e.value for e in events if isinstance(e, TagUpdate)
-                    and e.equipment == FAB_EQUIPMENT}
+            return {
+                e.tag: e.value
+                for e in events
+                if isinstance(e, TagUpdate) and e.equipment == FAB_EQUIPMENT
+            }
 
         assert await wait_for(lambda: fab().get("lots_completed") == 1, timeout=10), fab()
         got = fab()

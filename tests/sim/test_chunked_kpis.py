@@ -64,7 +64,9 @@ def test_chunked_kpis_equal_the_whole_table_pass(demo: s.PlantSpec, tmp_path: Pa
     # summary-only with an automatic warm-up spills to a temporary directory and reads back
     spill = tmp_path / "spill"
     auto = run_replication(
-        demo, RunOptions(days=20, warmup_days=None, seed=3, spill_rows=613, spill_dir=str(spill)), 0
+        demo,
+        RunOptions(days=20, warmup_days=None, seed=3, spill_rows=613, spill_dir=str(spill)),
+        0,
     )
     ref, _ = compute_kpis(f, demo, auto.warmup_s, 20 * DAY)
     _same_kpis(ref, auto.kpis)
@@ -73,11 +75,19 @@ def test_chunked_kpis_equal_the_whole_table_pass(demo: s.PlantSpec, tmp_path: Pa
     for warm in (0.0, 7.5 * DAY):
         ref, bn = compute_kpis(f, demo, warm, 20 * DAY)
         k, bn2 = compute_kpis_chunked(
-            _slices(f["steps"], 997), _slices(f["states"], 50), f["lots"], f["qtime"], demo, warm, 20 * DAY
+            _slices(f["steps"], 997),
+            _slices(f["states"], 50),
+            f["lots"],
+            f["qtime"],
+            demo,
+            warm,
+            20 * DAY,
         )
         _same_kpis(ref, k)
         assert bn is not None and bn2 is not None and bn.group == bn2.group
-        one, _ = compute_kpis_chunked([f["steps"]], [f["states"]], f["lots"], f["qtime"], demo, warm, 20 * DAY)
+        one, _ = compute_kpis_chunked(
+            [f["steps"]], [f["states"]], f["lots"], f["qtime"], demo, warm, 20 * DAY
+        )
         assert one.keys() == ref.keys()
         assert all(one[x] == ref[x] or (math.isnan(one[x]) and math.isnan(ref[x])) for x in ref)
     # ... and the chunked sums really see every row: moves count rows ending in the window
@@ -113,9 +123,15 @@ def test_parquet_chunks_are_bounded_and_complete(demo: s.PlantSpec, tmp_path: Pa
     for table in ("steps", "states"):
         chunks = list(iter_parquet(paths[table], KPI_COLUMNS[table], 250))
         assert len(chunks) > 3 and all(len(c) <= 250 for c in chunks)
-        assert all(isinstance(c["tool" if table == "states" else "group"].dtype, pd.CategoricalDtype) for c in chunks)
+        assert all(
+            isinstance(c["tool" if table == "states" else "group"].dtype, pd.CategoricalDtype)
+            for c in chunks
+        )
         # chunks have their own categories: compare the strings
-        back = pd.concat([c.astype({k: str for k in c.select_dtypes("category")}) for c in chunks], ignore_index=True)
+        back = pd.concat(
+            [c.astype({k: str for k in c.select_dtypes("category")}) for c in chunks],
+            ignore_index=True,
+        )
         ref = whole[table]
         ref = ref.astype({k: str for k in ref.select_dtypes("category")})
         assert list(back.columns) == KPI_COLUMNS[table]

@@ -53,8 +53,20 @@ def test_replication_kpis_and_auto_warmup() -> None:
     assert k["throughput_lots_per_day"] == pytest.approx(21.6, rel=0.15)
     assert k["throughput_wafers_per_day"] == pytest.approx(25 * k["throughput_lots_per_day"])
     assert k["utilisation/LITHO"] == pytest.approx(1800 / 4000, rel=0.15)
-    assert sum(k[f"e10.{s}/LITHO"] for s in ("productive", "standby", "engineering", "scheduled_down", "unscheduled_down", "non_scheduled")) == pytest.approx(1.0)
-    assert k["oee/LITHO"] == pytest.approx(k["availability/LITHO"] * k["performance/LITHO"] * k["quality/LITHO"])
+    assert sum(
+        k[f"e10.{s}/LITHO"]
+        for s in (
+            "productive",
+            "standby",
+            "engineering",
+            "scheduled_down",
+            "unscheduled_down",
+            "non_scheduled",
+        )
+    ) == pytest.approx(1.0)
+    assert k["oee/LITHO"] == pytest.approx(
+        k["availability/LITHO"] * k["performance/LITHO"] * k["quality/LITHO"]
+    )
     assert k["x_factor"] > 1.0
     assert r.bottleneck is not None and r.bottleneck.group == "LITHO"
     assert r.frames is not None and set(r.frames) == {"steps", "states", "wip", "lots", "qtime"}
@@ -63,7 +75,11 @@ def test_replication_kpis_and_auto_warmup() -> None:
 def test_spilling_recorder_gives_the_same_frames(tmp_path: Path) -> None:
     spec = load_plant(MINI).spec
     a = run_replication(spec, RunOptions(days=10, seed=4, keep_frames=True), 0)
-    b = run_replication(spec, RunOptions(days=10, seed=4, keep_frames=True, out_dir=str(tmp_path), spill_rows=100), 0)
+    b = run_replication(
+        spec,
+        RunOptions(days=10, seed=4, keep_frames=True, out_dir=str(tmp_path), spill_rows=100),
+        0,
+    )
     assert a.frames is not None and b.frames is not None
     for name in a.frames:
         pd.testing.assert_frame_equal(a.frames[name], b.frames[name], check_dtype=False)
@@ -72,7 +88,9 @@ def test_spilling_recorder_gives_the_same_frames(tmp_path: Path) -> None:
     assert not (tmp_path / "rep-000" / "chunks").exists()
 
 
-def test_simulate_cli_writes_summary_and_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_simulate_cli_writes_summary_and_parquet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "run"
     code = main(["simulate", MINI, "--days", "6", "--warmup-days", "1", "--replications", "3",
                  "--seed", "1", "--jobs", "1", "--out", str(out), "--rule", "spt"])  # fmt: skip
@@ -86,16 +104,51 @@ def test_simulate_cli_writes_summary_and_parquet(tmp_path: Path, capsys: pytest.
     assert iv["low"] <= iv["mean"] <= iv["high"]
     assert res["bottleneck"]["group"] == "LITHO"
     steps = pd.read_parquet(out / "rep-002" / "steps.parquet")
-    assert {"lot", "tool", "queue_enter_s", "start_s", "end_s", "transport_s", "wafers"} <= set(steps.columns)
-    code = main(["simulate", MINI, "--days", "3", "--replications", "2", "--jobs", "1", "--json", "--summary-only", "--out", str(tmp_path / "s")])
+    assert {"lot", "tool", "queue_enter_s", "start_s", "end_s", "transport_s", "wafers"} <= set(
+        steps.columns
+    )
+    code = main(
+        [
+            "simulate",
+            MINI,
+            "--days",
+            "3",
+            "--replications",
+            "2",
+            "--jobs",
+            "1",
+            "--json",
+            "--summary-only",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data["results"]["replications"] == 2
     assert not (tmp_path / "s" / "rep-000").exists() and (tmp_path / "s" / "summary.json").exists()
 
 
-def test_one_replication_table_shows_values_without_an_interval(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", MINI, "--days", "2", "--warmup-days", "0.5", "--replications", "1", "--jobs", "1"]) == 0
+def test_one_replication_table_shows_values_without_an_interval(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        main(
+            [
+                "simulate",
+                MINI,
+                "--days",
+                "2",
+                "--warmup-days",
+                "0.5",
+                "--replications",
+                "1",
+                "--jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "1 replication of 2 days" in text and "no confidence interval" in text
     row = next(line for line in text.splitlines() if "throughput (lots/day)" in line)
@@ -164,7 +217,9 @@ def test_ctrl_c_keeps_finished_replications(tmp_path: Path) -> None:
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["results"]["interrupted"] is True and 1 <= summary["results"]["replications"] < 40
+    assert (
+        summary["results"]["interrupted"] is True and 1 <= summary["results"]["replications"] < 40
+    )
     assert "throughput" in stdout
 
 

@@ -43,7 +43,9 @@ def test_environment_private_attributes_exist_with_expected_types() -> None:
     env = simpy.Environment()
     attrs = vars(env)
     for name in ("_queue", "_eid", "_now"):
-        assert name in attrs, f"{V}: Environment no longer has the attribute {name!r} (engine.py uses it)"
+        assert name in attrs, (
+            f"{V}: Environment no longer has the attribute {name!r} (engine.py uses it)"
+        )
     assert isinstance(attrs["_queue"], list), (
         f"{V}: Environment._queue is a {type(attrs['_queue']).__name__}, not a heapq list"
     )
@@ -64,7 +66,9 @@ def test_simpy_queue_entries_are_time_priority_id_event() -> None:
     assert len(env._queue) == 2
     by_event = {id(e[-1]): e for e in env._queue}
     entry = by_event[id(ev)]
-    assert len(entry) == 4, f"{V}: a queue entry is no longer (time, priority, id, event): {entry!r}"
+    assert len(entry) == 4, (
+        f"{V}: a queue entry is no longer (time, priority, id, event): {entry!r}"
+    )
     t, prio, eid, event = entry
     assert (t, prio, event) == (5.0, simpy.events.NORMAL, ev), (
         f"{V}: a queue entry is no longer (time, priority, event id, event): {entry!r}"
@@ -135,8 +139,11 @@ def test_order_key_sorts_as_simpy_priority_then_id() -> None:
     assert by_key == by_simpy
 
 
-def _scenario(env: simpy.Environment, timer: Callable[[float, Callable[[], None]], None],
-              log: list[tuple[float, str, str]]) -> None:
+def _scenario(
+    env: simpy.Environment,
+    timer: Callable[[float, Callable[[], None]], None],
+    log: list[tuple[float, str, str]],
+) -> None:
     """Processes, a resource, an event and timers that fall due at the same times."""
     res = simpy.Resource(env, capacity=1)
     gate = env.event()
@@ -217,8 +224,11 @@ def test_simpys_own_run_works_on_the_engine() -> None:
     assert eng.now == 20
 
 
-def _far_scenario(env: simpy.Environment, timer: Callable[[float, Callable[[], None]], None],
-                  log: list[tuple[float, str]]) -> None:
+def _far_scenario(
+    env: simpy.Environment,
+    timer: Callable[[float, Callable[[], None]], None],
+    log: list[tuple[float, str]],
+) -> None:
     def ticker() -> Generator[simpy.Event, Any, None]:
         while True:
             yield env.timeout(7.0)

@@ -22,7 +22,13 @@ TYPES = [
         "kind": "dry_etch",
         "shape": {"parts": [{"name": "p", "box": [1, 1, 1]}]},
         "tags": [
-            {"name": "pressure", "unit": "Pa", "normal_range": [4.0, 6.0], "idle_value": 0.5, "noise": 0.05},
+            {
+                "name": "pressure",
+                "unit": "Pa",
+                "normal_range": [4.0, 6.0],
+                "idle_value": 0.5,
+                "noise": 0.05,
+            },
             {"name": "rf_on", "data_type": "bool"},
         ],
     }
@@ -30,7 +36,9 @@ TYPES = [
 
 
 def one_tool(times: list[float], time_s: float = 600.0) -> s.PlantSpec:
-    return plant([{"id": "T", "time": time_s}], release={"mode": "schedule", "times_s": times}, types=TYPES)
+    return plant(
+        [{"id": "T", "time": time_s}], release={"mode": "schedule", "times_s": times}, types=TYPES
+    )
 
 
 def tags(events: list, tool: str, tag: str) -> list[TagUpdate]:
@@ -68,7 +76,9 @@ def test_machine_tags_lot_moves_and_snapshot() -> None:
     snap = sim.snapshot()
     assert StateChange("T-1", E10State.PRODUCTIVE, 20.0, "") in snap
     names = {(e.equipment, e.tag) for e in snap if isinstance(e, TagUpdate)}
-    assert names == {("T-1", n) for n in ("state", "lot", "recipe", "wafer_count", "pressure", "rf_on")}
+    assert names == {
+        ("T-1", n) for n in ("state", "lot", "recipe", "wafer_count", "pressure", "rf_on")
+    }
     ev = sim.advance(1000.0)
     assert any(isinstance(e, LotMove) and e.lot == "p.1" and e.to_equipment is None for e in ev)
 

@@ -44,7 +44,13 @@ def test_defaults_are_the_former_constants() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("lag_s", 0.0), ("lag_s", -5.0), ("drift_tau_s", 0.0), ("drift_share", -0.1), ("drift_share", 1.5)],
+    [
+        ("lag_s", 0.0),
+        ("lag_s", -5.0),
+        ("drift_tau_s", 0.0),
+        ("drift_share", -0.1),
+        ("drift_share", 1.5),
+    ],
 )
 def test_dynamics_are_validated(field: str, value: float) -> None:
     with pytest.raises(ValidationError, match=field):

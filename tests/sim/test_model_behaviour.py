@@ -38,7 +38,15 @@ def intervals(frames: dict[str, pd.DataFrame], tool: str) -> list[tuple[str, str
 
 def batch_plant(wait: float, times: list[float]) -> s.PlantSpec:
     return plant(
-        [{"id": "B", "time": 100.0, "per": "batch", "recipe": "OX", "batch": {"min_wafers": 2, "max_wafers": 3}}],
+        [
+            {
+                "id": "B",
+                "time": 100.0,
+                "per": "batch",
+                "recipe": "OX",
+                "batch": {"min_wafers": 2, "max_wafers": 3},
+            }
+        ],
         release={"mode": "schedule", "times_s": times},
         tool_groups=[{"id": "B", "batch_wait_s": wait}],
     )
@@ -72,7 +80,11 @@ def test_cascading_batches_and_wafers() -> None:
     sp = plant([{"id": "W", "time": 10.0, "per": "wafer", "wafer_interval_s": 2.0}],
                release={"mode": "schedule", "times_s": [0]}, wafers=25)  # fmt: skip
     assert starts(run(sp, 1000))["p.1"] == (0.0, 10.0 + 24 * 2.0)
-    sp = plant([{"id": "W", "time": 10.0, "per": "wafer"}], release={"mode": "schedule", "times_s": [0]}, wafers=25)
+    sp = plant(
+        [{"id": "W", "time": 10.0, "per": "wafer"}],
+        release={"mode": "schedule", "times_s": [0]},
+        wafers=25,
+    )
     assert starts(run(sp, 1000))["p.1"] == (0.0, 250.0)
 
 
@@ -90,7 +102,9 @@ def test_cascading_tool_takes_the_next_lot_after_the_last_wafer_entered() -> Non
         f = run(sp, 10_000)
         got = starts(f)
         busy = f["states"][f["states"]["state"] == "productive"]
-        assert (busy["end_s"] - busy["start_s"]).sum() == pytest.approx(max(e for _, e in got.values()))
+        assert (busy["end_s"] - busy["start_s"]).sum() == pytest.approx(
+            max(e for _, e in got.values())
+        )
         return [got[f"p.{k}"] for k in range(1, 5)]
 
     assert starts_for(2) == [(0.0, 61.0), (50.0, 111.0), (100.0, 161.0), (150.0, 211.0)]
@@ -114,7 +128,14 @@ def test_cascading_tool_never_holds_more_lots_than_its_capacity() -> None:
 
 def test_impossible_batch_is_rejected_before_the_run() -> None:
     sp = plant(
-        [{"id": "B", "time": 100.0, "per": "batch", "batch": {"min_wafers": 10, "max_wafers": 20}}],
+        [
+            {
+                "id": "B",
+                "time": 100.0,
+                "per": "batch",
+                "batch": {"min_wafers": 10, "max_wafers": 20},
+            }
+        ],
         release={"mode": "schedule", "times_s": [0]},
         wafers=25,
     )
@@ -126,10 +147,18 @@ def test_impossible_batch_is_rejected_before_the_run() -> None:
 
 
 def setup_plant(rule: str = "fifo", min_run: int = 1) -> s.PlantSpec:
-    doc = plant([{"id": "T", "time": 100.0}], release={"mode": "schedule", "times_s": [0]}).model_dump()
+    doc = plant(
+        [{"id": "T", "time": 100.0}], release={"mode": "schedule", "times_s": [0]}
+    ).model_dump()
     doc["routes"] = [
-        {"id": "ra", "steps": [{"tool_group": "T", "process_time": 100.0, "setup": "A", "recipe": "A"}]},
-        {"id": "rb", "steps": [{"tool_group": "T", "process_time": 100.0, "setup": "B", "recipe": "B"}]},
+        {
+            "id": "ra",
+            "steps": [{"tool_group": "T", "process_time": 100.0, "setup": "A", "recipe": "A"}],
+        },
+        {
+            "id": "rb",
+            "steps": [{"tool_group": "T", "process_time": 100.0, "setup": "B", "recipe": "B"}],
+        },
     ]
     doc["products"] = [
         {"id": "pa", "route": "ra", "release": {"mode": "schedule", "times_s": [0, 10]}},
@@ -204,7 +233,13 @@ def test_timers_days_ahead_fire_on_time() -> None:
 
 def test_busy_basis_failures_count_only_processing_time() -> None:
     sp = plant(
-        [{"id": "T", "time": 200.0, "reliability": {"mtbf": 250.0, "mttr": 100.0, "basis": "busy"}}],
+        [
+            {
+                "id": "T",
+                "time": 200.0,
+                "reliability": {"mtbf": 250.0, "mttr": 100.0, "basis": "busy"},
+            }
+        ],
         release={"mode": "schedule", "times_s": [0, 0, 0]},
     )
     f = run(sp, 2000)
@@ -215,7 +250,13 @@ def test_busy_basis_failures_count_only_processing_time() -> None:
 
 def test_wafer_count_pm() -> None:
     sp = plant(
-        [{"id": "T", "time": 100.0, "pm": [{"name": "clean", "basis": "wafers", "interval": 50, "duration": 30.0}]}],
+        [
+            {
+                "id": "T",
+                "time": 100.0,
+                "pm": [{"name": "clean", "basis": "wafers", "interval": 50, "duration": 30.0}],
+            }
+        ],
         release={"mode": "schedule", "times_s": [0, 0, 0]},
         wafers=25,
     )
@@ -249,7 +290,12 @@ def test_every_e10_state_appears_on_a_busy_plant() -> None:
 def test_transport_manhattan_and_fixed_and_vehicles() -> None:
     stations = [{"id": "S1", "time": 100.0}, {"id": "S2", "time": 100.0}]
     rel = {"mode": "schedule", "times_s": [0]}
-    f = run(plant(stations, release=rel, transport={"kind": "agv", "speed_m_s": 1.0, "handling_s": 30.0}), 1000)
+    f = run(
+        plant(
+            stations, release=rel, transport={"kind": "agv", "speed_m_s": 1.0, "handling_s": 30.0}
+        ),
+        1000,
+    )
     st = f["steps"].set_index("step")
     assert st.at[2, "transport_s"] == pytest.approx(35.0)  # 30 s handling + 5 m at 1 m/s
     assert st.at[2, "queue_enter_s"] == pytest.approx(135.0)
@@ -267,7 +313,9 @@ def test_transport_manhattan_and_fixed_and_vehicles() -> None:
 
 
 def rule_plant(rule: str) -> s.PlantSpec:
-    doc = plant([{"id": "T", "time": 100.0}], release={"mode": "schedule", "times_s": [0]}).model_dump()
+    doc = plant(
+        [{"id": "T", "time": 100.0}], release={"mode": "schedule", "times_s": [0]}
+    ).model_dump()
     doc["routes"] = [
         {"id": "long", "steps": [{"tool_group": "T", "process_time": 300.0}, {"tool_group": "T", "process_time": 1.0}]},
         {"id": "short", "steps": [{"tool_group": "T", "process_time": 50.0}]},
@@ -319,7 +367,12 @@ def test_cli_rule_overrides_group_rule() -> None:
 def test_hot_lot_goes_first_under_every_rule(rule: str) -> None:
     doc = rule_plant(rule).model_dump()
     doc["products"].append(
-        {"id": "hot", "route": "long", "priority": 90, "release": {"mode": "schedule", "times_s": [50]}}
+        {
+            "id": "hot",
+            "route": "long",
+            "priority": 90,
+            "release": {"mode": "schedule", "times_s": [50]},
+        }
     )
     m = FabModel(s.PlantSpec.model_validate(doc))
     m.run(100000)
@@ -393,7 +446,9 @@ def test_initial_wip_and_conwip_release() -> None:
 
 
 def test_due_dates_and_priorities_recorded() -> None:
-    doc = plant([{"id": "A", "time": 10.0}], release={"mode": "schedule", "times_s": [100]}).model_dump()
+    doc = plant(
+        [{"id": "A", "time": 10.0}], release={"mode": "schedule", "times_s": [100]}
+    ).model_dump()
     doc["products"][0].update(due_after_s=5000, priority=33)
     f = run(s.PlantSpec.model_validate(doc), 1000)
     row = f["lots"].iloc[0]

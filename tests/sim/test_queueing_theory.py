@@ -74,7 +74,9 @@ def test_jackson_tandem_line() -> None:
         [{"id": f"S{i + 1}", "time": exp(m)} for i, m in enumerate(means)],
         release={"mode": "rate", "interarrival": exp(1 / lam)},
     )
-    e = run_experiment(sp, RunOptions(days=8, warmup_days=0.5, seed=3, keep_frames=True), 6, jobs=1)
+    e = run_experiment(
+        sp, RunOptions(days=8, warmup_days=0.5, seed=3, keep_frames=True), 6, jobs=1
+    )
     per_station: dict[str, list[float]] = {}
     for r in e.results:
         assert r.frames is not None
@@ -107,13 +109,18 @@ def test_conwip_practical_worst_case() -> None:
     summ = e.summary(LEVEL)
     th_day = w / (w0 + w - 1) * rb * 86400
     ct_h = (t0 + (w - 1) / rb) / 3600
-    assert summ["throughput_lots_per_day"].contains(th_day), (summ["throughput_lots_per_day"], th_day)
+    assert summ["throughput_lots_per_day"].contains(th_day), (
+        summ["throughput_lots_per_day"],
+        th_day,
+    )
     assert summ["cycle_time_mean_h"].contains(ct_h), (summ["cycle_time_mean_h"], ct_h)
     assert summ["wip_lots"].mean == pytest.approx(w, abs=1e-6)  # CONWIP holds WIP exactly
     check_little(e, rel_tol=0.02)
 
 
-def _ciw_sojourns(lam: float, means: list[float], servers: list[int], days: float, reps: int, warm: float):
+def _ciw_sojourns(
+    lam: float, means: list[float], servers: list[int], days: float, reps: int, warm: float
+):
     import ciw
 
     horizon = days * 86400
@@ -130,7 +137,9 @@ def _ciw_sojourns(lam: float, means: list[float], servers: list[int], days: floa
         ciw.seed(1000 + r)
         q = ciw.Simulation(net)
         q.simulate_until_max_time(horizon)
-        recs = [x for x in q.get_all_records() if x.arrival_date >= warm and x.record_type == "service"]
+        recs = [
+            x for x in q.get_all_records() if x.arrival_date >= warm and x.record_type == "service"
+        ]
         for i in range(n):
             soj = [x.exit_date - x.arrival_date for x in recs if x.node == i + 1]
             per[i].append(float(np.mean(soj)))
@@ -143,10 +152,15 @@ def test_same_network_as_ciw() -> None:
     means, servers = [120.0, 60.0, 140.0], [2, 1, 2]
     days, reps, warm = 4, 6, 43200.0
     sp = plant(
-        [{"id": f"S{i + 1}", "tools": c, "time": exp(m)} for i, (m, c) in enumerate(zip(means, servers, strict=True))],
+        [
+            {"id": f"S{i + 1}", "tools": c, "time": exp(m)}
+            for i, (m, c) in enumerate(zip(means, servers, strict=True))
+        ],
         release={"mode": "rate", "interarrival": exp(1 / lam)},
     )
-    e = run_experiment(sp, RunOptions(days=days, warmup_days=warm / 86400, seed=5, keep_frames=True), reps, jobs=1)
+    e = run_experiment(
+        sp, RunOptions(days=days, warmup_days=warm / 86400, seed=5, keep_frames=True), reps, jobs=1
+    )
     ours: list[list[float]] = [[] for _ in means]
     for r in e.results:
         assert r.frames is not None

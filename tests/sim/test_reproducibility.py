@@ -25,7 +25,9 @@ def mini_spec():
     return load_plant(ROOT / "tests" / "data" / "mini_plant.yaml").spec
 
 
-def frames_of(spec, seed: int, rep: int = 0, until: float = 20 * 86400.0) -> dict[str, pd.DataFrame]:
+def frames_of(
+    spec, seed: int, rep: int = 0, until: float = 20 * 86400.0
+) -> dict[str, pd.DataFrame]:
     m = FabModel(spec, seed=seed, replication=rep)
     m.run(until)
     m.finalize()
@@ -98,7 +100,12 @@ def test_dask_executor_identical(mini_spec) -> None:
 
     opts = RunOptions(days=5, warmup_days=1, seed=3)
     serial = run_experiment(mini_spec, opts, 2, jobs=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, distributed.Client(cl) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cl,
+        distributed.Client(cl) as client,
+    ):
         dask = run_experiment(mini_spec, opts, 2, scheduler=client)
         by_addr = run_experiment(mini_spec, opts, 2, scheduler=cl.scheduler_address)
     pd.testing.assert_frame_equal(_kpi_table(serial), _kpi_table(dask), check_exact=True)
@@ -107,9 +114,18 @@ def test_dask_executor_identical(mini_spec) -> None:
 
 def test_compare_pairs_on_crn() -> None:
     """Faster service is a significant improvement; an identical scenario differs by exactly 0."""
-    base = plant([{"id": "S", "time": exp(60.0)}], release={"mode": "rate", "interarrival": exp(80.0)})
-    fast = plant([{"id": "S", "time": exp(45.0)}], release={"mode": "rate", "interarrival": exp(80.0)})
-    cmp = compare([("base", base), ("same", base), ("fast", fast)], RunOptions(days=3, warmup_days=0.2, seed=1), 5, jobs=1)
+    base = plant(
+        [{"id": "S", "time": exp(60.0)}], release={"mode": "rate", "interarrival": exp(80.0)}
+    )
+    fast = plant(
+        [{"id": "S", "time": exp(45.0)}], release={"mode": "rate", "interarrival": exp(80.0)}
+    )
+    cmp = compare(
+        [("base", base), ("same", base), ("fast", fast)],
+        RunOptions(days=3, warmup_days=0.2, seed=1),
+        5,
+        jobs=1,
+    )
     same = cmp.differences["cycle_time_mean_h"][0]
     assert same.interval.mean == 0.0 and same.verdict() == "no significant difference"
     faster = cmp.differences["cycle_time_mean_h"][1]
@@ -129,7 +145,9 @@ def test_compare_pairs_on_crn() -> None:
     sample=st.floats(10, 100),
     batch=st.booleans(),
 )
-def test_invariants(seed: int, rho: float, tools: int, scrap: float, rework: float, sample: float, batch: bool) -> None:
+def test_invariants(
+    seed: int, rho: float, tools: int, scrap: float, rework: float, sample: float, batch: bool
+) -> None:
     """WIP never negative; every released lot is in the fab, finished or scrapped exactly once."""
     st1: dict = {"id": "A", "tools": tools, "time": exp(100.0), "scrap_probability": scrap}
     if batch:

@@ -59,7 +59,9 @@ def test_lots_move_through_every_area(hvlm: s.PlantSpec, short_run: ReplicationR
     areas = {e.bay for e in hvlm.equipment}
     assert len(areas) >= 10
     for a in areas:
-        assert per_area.get(a, 0) >= 100, f"area {a}: {per_area.get(a, 0)} steps in {SHORT_DAYS} days"
+        assert per_area.get(a, 0) >= 100, (
+            f"area {a}: {per_area.get(a, 0)} steps in {SHORT_DAYS} days"
+        )
     # moves per day in the range of a fab with ~2,300 lots and ~20-day raw process times:
     # every lot moves about once per cycle-time-per-step (a few hours)
     moves = short_run.kpis["moves_per_day"]
@@ -122,7 +124,9 @@ def test_queue_time_violations_are_counted(short_run: ReplicationResult) -> None
     assert ((qt["time_s"] >= 0) & (qt["time_s"] <= SHORT_DAYS * DAY_S)).all()
 
 
-def test_kpis_report_products_and_bottleneck(hvlm: s.PlantSpec, short_run: ReplicationResult) -> None:
+def test_kpis_report_products_and_bottleneck(
+    hvlm: s.PlantSpec, short_run: ReplicationResult
+) -> None:
     k = short_run.kpis
     for p in hvlm.products:
         assert f"x_factor/{p.id}" in k and f"cycle_time_mean_h/{p.id}" in k

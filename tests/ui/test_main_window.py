@@ -84,13 +84,16 @@ def test_keyboard_shortcuts_exist(qtbot, tmp_path, mini_plant_path):
 def test_replay_plays_recorded_events_with_slider_and_speed(qtbot, tmp_path, mini_plant_path):
     w = _window(qtbot, tmp_path, mini_plant_path)
     c = w.controller
-    events = [TagUpdate("ETCH-01", "state", E10State.PRODUCTIVE.value, 0.0),
-              TagUpdate("ETCH-02", "state", E10State.STANDBY.value, 0.0),
-              TagUpdate("LITHO-01", "state", E10State.ENGINEERING.value, 0.0),
-              LotMove("L1", "p1", "LITHO-01", "ETCH-01", 10.0, 400.0),
-              AlarmEvent("a1", "ETCH-02", "chamber_pressure.hi", 700, "pressure high", 50.0,
-                         True, False),
-              TagUpdate("ETCH-01", "state", E10State.UNSCHEDULED_DOWN.value, 600.0)]
+    events = [
+        TagUpdate("ETCH-01", "state", E10State.PRODUCTIVE.value, 0.0),
+        TagUpdate("ETCH-02", "state", E10State.STANDBY.value, 0.0),
+        TagUpdate("LITHO-01", "state", E10State.ENGINEERING.value, 0.0),
+        LotMove("L1", "p1", "LITHO-01", "ETCH-01", 10.0, 400.0),
+        AlarmEvent(
+            "a1", "ETCH-02", "chamber_pressure.hi", 700, "pressure high", 50.0, True, False
+        ),
+        TagUpdate("ETCH-01", "state", E10State.UNSCHEDULED_DOWN.value, 600.0),
+    ]
     replay = c.start_replay_events(events, speed=60.0)
     assert w.monitor.replay_bar.isVisibleTo(w)
     qtbot.waitUntil(lambda: c.state.state_of("ETCH-01") is E10State.PRODUCTIVE, timeout=5000)
@@ -101,8 +104,10 @@ def test_replay_plays_recorded_events_with_slider_and_speed(qtbot, tmp_path, min
     # speed up to the end
     w.monitor.replay_bar.speed.setCurrentText("1800x")
     qtbot.waitUntil(lambda: c.state.state_of("ETCH-01") is E10State.UNSCHEDULED_DOWN, timeout=5000)
-    qtbot.waitUntil(lambda: set(w.view.scene.cell_codes_of("ETCH-01"))
-                    == {E10State.UNSCHEDULED_DOWN.code}, timeout=3000)
+    qtbot.waitUntil(
+        lambda: set(w.view.scene.cell_codes_of("ETCH-01")) == {E10State.UNSCHEDULED_DOWN.code},
+        timeout=3000,
+    )
     # seeking back rebuilds the state up to the new time
     replay.pause()
     c.seek_replay(20.0)
@@ -131,8 +136,10 @@ def test_panels_stay_responsive_with_a_large_batch(qtbot, tmp_path, mini_plant_p
     w = _window(qtbot, tmp_path, mini_plant_path)
     c = w.controller
     rng = np.random.default_rng(1)
-    events = [TagUpdate("ETCH-01", "chamber_pressure", float(v), 1000.0 + k * 0.01)
-              for k, v in enumerate(rng.normal(4, 0.5, 10_000))]
+    events = [
+        TagUpdate("ETCH-01", "chamber_pressure", float(v), 1000.0 + k * 0.01)
+        for k, v in enumerate(rng.normal(4, 0.5, 10_000))
+    ]
     t = time.perf_counter()
     c.state.apply(events)
     dt = time.perf_counter() - t

@@ -70,15 +70,22 @@ def test_window_connects_and_every_tool_shows_a_state(live: MainWindow) -> None:
     wait_until(lambda: c.state is not None, 30, "the plant to open")
     n = len(c.state.ids)
     wait_until(lambda: live.live_tool_count() == n, LIVE_TIMEOUT_S, "every tool to show a state")
-    wait_until(lambda: (live.view.scene.tool_codes < sc.UNKNOWN_CODE).all(), 5,
-               "the scene to colour every tool")
-    wait_until(lambda: c.status() and all(s.connected for s in c.status().values()), 30,
-               "the endpoint status to say connected")
+    wait_until(
+        lambda: (live.view.scene.tool_codes < sc.UNKNOWN_CODE).all(),
+        5,
+        "the scene to colour every tool",
+    )
+    wait_until(
+        lambda: c.status() and all(s.connected for s in c.status().values()),
+        30,
+        "the endpoint status to say connected",
+    )
     wait_until(lambda: ": connected" in live.conn_label.text(), 5, "the status bar")
     # the client is an ordinary OPC UA client of the simulator's endpoint
     assert c.client is not None and c.simulator is not None
-    assert all(u == c.simulator.endpoint_url
-               for u in (link.url for link in c.client._links.values()))
+    assert all(
+        u == c.simulator.endpoint_url for u in (link.url for link in c.client._links.values())
+    )
 
 
 def test_kpi_strip_shows_throughput_and_wip_from_the_servers_fab_figures(
@@ -86,8 +93,11 @@ def test_kpi_strip_shows_throughput_and_wip_from_the_servers_fab_figures(
 ) -> None:
     c = live.controller
     strip = live.monitor.kpis
-    wait_until(lambda: strip.from_fab and "lots/h" in strip.throughput.text(), 30,
-               "the KPI strip to show a lot throughput from the server's Fab figures")
+    wait_until(
+        lambda: strip.from_fab and "lots/h" in strip.throughput.text(),
+        30,
+        "the KPI strip to show a lot throughput from the server's Fab figures",
+    )
     assert "—" not in strip.throughput.text() and "wafers/h" in strip.throughput.text()
     k = c.state.kpis()
     assert k.from_fab and k.plant_clock_s is not None
@@ -101,14 +111,19 @@ def test_state_change_on_server_recolours_the_tool(live: MainWindow) -> None:
     tool = "ETCH-01"
     _sim_call(live, lambda: c.simulator.inject_breakdown(tool, 6 * 3600))
     down = E10State.UNSCHEDULED_DOWN.code
-    wait_until(lambda: set(live.view.scene.cell_codes_of(tool)) == {down}, 30,
-               f"{tool} to turn unscheduled-down in the 3-D view")
+    wait_until(
+        lambda: set(live.view.scene.cell_codes_of(tool)) == {down},
+        30,
+        f"{tool} to turn unscheduled-down in the 3-D view",
+    )
     other = live.view.scene.cell_codes_of("ETCH-02")
     assert down not in set(other) or c.state.state_of("ETCH-02") is E10State.UNSCHEDULED_DOWN
 
 
 def test_click_on_tool_selects_it_and_fills_the_detail_dock(live: MainWindow) -> None:
-    tool = "LITHO-01" if "LITHO-01" in live.controller.state.index else live.controller.state.ids[3]
+    tool = (
+        "LITHO-01" if "LITHO-01" in live.controller.state.index else live.controller.state.ids[3]
+    )
     live.view.reset_view()
     QApplication.processEvents()
     live.view.plotter.render()
@@ -119,10 +134,15 @@ def test_click_on_tool_selects_it_and_fills_the_detail_dock(live: MainWindow) ->
     wait_until(lambda: live.detail.tool == tool, 5, f"a click to select {tool}")
     assert live.view.scene.selected == live.controller.state.index[tool]
     assert live.detail.title.text() == tool
-    wait_until(lambda: live.detail.table.rowCount() > 0
-               and live.detail.table.item(0, 1) is not None
-               and live.detail.table.item(0, 1).text() not in ("", "—"), 10,
-               "the tag table to fill")
+    wait_until(
+        lambda: (
+            live.detail.table.rowCount() > 0
+            and live.detail.table.item(0, 1) is not None
+            and live.detail.table.item(0, 1).text() not in ("", "—")
+        ),
+        10,
+        "the tag table to fill",
+    )
     trended = live.detail.chosen_trend_tags()
     assert trended
     wait_until(lambda: live.detail.trend_points(trended[0]) >= 2, 20, "trend points to arrive")
@@ -151,8 +171,9 @@ def test_connection_dialog_tests_endpoints_before_saving(live: MainWindow) -> No
     ed = dlg.editors[0]
     ed.url.setText(c.simulator.endpoint_url)
     dlg.test(ed)
-    wait_until(lambda: "OK" in ed.result.text() or "Failed" in ed.result.text(), 30,
-               "the connection test")
+    wait_until(
+        lambda: "OK" in ed.result.text() or "Failed" in ed.result.text(), 30, "the connection test"
+    )
     assert "OK" in ed.result.text(), ed.result.text()
     dead = f"opc.tcp://127.0.0.1:{free_port()}/nothing/"
     ed.url.setText(dead)
@@ -182,19 +203,30 @@ def test_writes_are_refused_when_the_endpoint_disables_them(live: MainWindow) ->
 def test_alarm_from_server_shows_and_acknowledge_reaches_server(live: MainWindow) -> None:
     c = live.controller
     tool = "ETCH-01"  # broken down by the test above: the server raised its fault alarm
-    wait_until(lambda: any(r.event.equipment == tool for r in c.state.alarms.values()), 30,
-               "the fault alarm to reach the panel")
+    wait_until(
+        lambda: any(r.event.equipment == tool for r in c.state.alarms.values()),
+        30,
+        "the fault alarm to reach the panel",
+    )
     rec = next(r for r in c.state.alarms.values() if r.event.equipment == tool)
     wait_until(lambda: live.alarms.select_alarm(rec.event.alarm_id), 5, "the alarm row")
     assert live.alarms.ack_button.isEnabled()
     fut = c.acknowledge(rec.event.alarm_id, "seen by the GUI test")
     wait_until(fut.done, 30, "the Acknowledge method call")
     assert fut.exception() is None, f"Acknowledge failed: {fut.exception()}"
-    wait_until(lambda: c.state.alarms.get(rec.event.alarm_id) is None
-               or c.state.alarms[rec.event.alarm_id].event.acked, 30,
-               "the acknowledgement to come back from the server")
-    on_server = [a for a in c.simulator.server.active_alarms()
-                 if (a.equipment, a.code) == (tool, rec.event.code)]
+    wait_until(
+        lambda: (
+            c.state.alarms.get(rec.event.alarm_id) is None
+            or c.state.alarms[rec.event.alarm_id].event.acked
+        ),
+        30,
+        "the acknowledgement to come back from the server",
+    )
+    on_server = [
+        a
+        for a in c.simulator.server.active_alarms()
+        if (a.equipment, a.code) == (tool, rec.event.code)
+    ]
     assert on_server, "the server no longer holds the alarm"
     assert all(a.acked for a in on_server)
     if rec.event.alarm_id in c.state.alarms:
@@ -207,28 +239,40 @@ def test_server_stop_greys_tools_and_restart_restores_them(live: MainWindow) -> 
     c = live.controller
     c.stop_simulator().result(timeout=30)
     wait_until(lambda: live.stale_mask().all(), 30, "every tool to go stale")
-    wait_until(lambda: (live.view.scene.tool_codes == sc.STALE_CODE).all(), 5,
-               "the scene to grey every tool")
+    wait_until(
+        lambda: (live.view.scene.tool_codes == sc.STALE_CODE).all(),
+        5,
+        "the scene to grey every tool",
+    )
     assert live.view.scene.stale_actor is not None and live.view.scene.stale_actor.GetVisibility()
     wait_until(lambda: "disconnected" in live.conn_label.text(), 5, "the status bar to say so")
     c.start_simulator().result(timeout=60)
     n = len(c.state.ids)
     wait_until(lambda: live.live_tool_count() == n, LIVE_TIMEOUT_S, "the tools to come back")
-    wait_until(lambda: not (live.view.scene.tool_codes == sc.STALE_CODE).any(), 5,
-               "the scene to recolour")
+    wait_until(
+        lambda: not (live.view.scene.tool_codes == sc.STALE_CODE).any(), 5, "the scene to recolour"
+    )
     wait_until(lambda: "disconnected" not in live.conn_label.text(), 30, "the status bar")
 
 
-def test_broken_plant_file_shows_messages_and_keeps_the_plant(live: MainWindow,
-                                                             tmp_path: Path) -> None:
+def test_broken_plant_file_shows_messages_and_keeps_the_plant(
+    live: MainWindow, tmp_path: Path
+) -> None:
     c = live.controller
     before = c.doc
     bad = tmp_path / "broken.yaml"
-    bad.write_text(Path(find_demo_plant()).read_text().replace(
-        "floor_m: [90, 50]", "floor_m: [90, -50]"), encoding="utf-8")
+    bad.write_text(
+        Path(find_demo_plant()).read_text().replace("floor_m: [90, 50]", "floor_m: [90, -50]"),
+        encoding="utf-8",
+    )
     live.open_plant(str(bad))
-    wait_until(lambda: getattr(live, "last_error_box", None) is not None
-               and live.last_error_box.isVisible(), 30, "the error dialog")
+    wait_until(
+        lambda: (
+            getattr(live, "last_error_box", None) is not None and live.last_error_box.isVisible()
+        ),
+        30,
+        "the error dialog",
+    )
     box: QMessageBox = live.last_error_box
     assert "broken.yaml" in box.detailedText()
     assert "floor_m" in box.detailedText()
@@ -249,7 +293,9 @@ def test_screenshots_show_the_live_fab(live: MainWindow, tmp_path: Path) -> None
     grab = live.grab().toImage()
     path = tmp_path / "window.png"
     assert grab.save(str(path))
-    colours = {grab.pixel(x, y) for x in range(0, grab.width(), 37) for y in range(0, grab.height(), 37)}
+    colours = {
+        grab.pixel(x, y) for x in range(0, grab.width(), 37) for y in range(0, grab.height(), 37)
+    }
     assert len(colours) > 20, "window grab looks blank"
     # bay labels of the overview are inside the 3-D view
     scene = live.view.scene

@@ -187,8 +187,12 @@ def test_authoring_pick_add_reorder_undo_save_reload(qtbot, win, plant):
     x, y = ws.overlay.display_of(anchor)
     widget = ws.view.plotter.interactor
     ratio = widget.devicePixelRatioF() or 1.0
-    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     QPoint(round(x / ratio), round(widget.height() - y / ratio)))
+    QTest.mouseClick(
+        widget,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(round(x / ratio), round(widget.height() - y / ratio)),
+    )
     qtbot.waitUntil(lambda: ws.last_pick is not None, timeout=3000)
     assert not ws.picking and ws.last_pick == ("FURN-02", "quartz tube")
     assert ed.procedure().steps[1].component == "quartz tube"
@@ -211,12 +215,16 @@ def test_authoring_pick_add_reorder_undo_save_reload(qtbot, win, plant):
     new = ed.procedure().steps[2]
     assert new.title == "Check the exhaust flow" and new.tools == ["manometer", "torch"]
     assert [(n.kind, n.text) for n in new.safety] == [
-        ("gas", "Toxic exhaust: keep the cabinet closed"), ("general", "wear gloves")]
+        ("gas", "Toxic exhaust: keep the cabinet closed"),
+        ("general", "wear gloves"),
+    ]
     assert new.duration_s == 240 and new.acceptance.min == -250 and new.action.value == "measure"
     # drag and drop: the list model moves row 2 to the top
     qtbot.waitUntil(lambda: ed.steps.count() == 9)
     ed.steps.model().moveRow(QModelIndex(), 2, QModelIndex(), 0)
-    qtbot.waitUntil(lambda: ed.procedure().steps[0].title == "Check the exhaust flow", timeout=3000)
+    qtbot.waitUntil(
+        lambda: ed.procedure().steps[0].title == "Check the exhaust flow", timeout=3000
+    )
     assert ed.steps.item(0).text().startswith("1. Check the exhaust flow")
     # undo the move with Ctrl+Z, redo with Ctrl+Shift+Z
     win.activateWindow()
@@ -224,8 +232,11 @@ def test_authoring_pick_add_reorder_undo_save_reload(qtbot, win, plant):
     ed.steps.setFocus()
     qtbot.keyClick(ed.steps, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert ed.procedure().steps[2].title == "Check the exhaust flow"
-    qtbot.keyClick(ed.steps, Qt.Key.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        ed.steps,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert ed.procedure().steps[0].title == "Check the exhaust flow"
     assert ws.undo_stack.count() == 4  # pick, add, edit, move
     # a procedure-level field
@@ -246,7 +257,9 @@ def test_authoring_pick_add_reorder_undo_save_reload(qtbot, win, plant):
     while ws.undo_stack.canUndo():
         ws.undo_stack.undo()
     shipped = load_plant(REPO / "plant_configs" / "demo_fab.yaml").spec
-    assert [p.model_dump() for p in ws.spec.procedures] == [p.model_dump() for p in shipped.procedures]
+    assert [p.model_dump() for p in ws.spec.procedures] == [
+        p.model_dump() for p in shipped.procedures
+    ]
 
 
 def test_authoring_rejects_invalid_input_with_a_message(qtbot, win):
@@ -273,8 +286,20 @@ def test_open_procedure_from_an_alarm(qtbot, win):
     ws = _ws(win)
     c = win.controller
     win.tabs.setCurrentIndex(0)
-    c.state.apply([AlarmEvent("a1", "ETCH-03", "chamber_pressure.hihi", 900, "pressure very high",
-                              10.0, True, False)])
+    c.state.apply(
+        [
+            AlarmEvent(
+                "a1",
+                "ETCH-03",
+                "chamber_pressure.hihi",
+                900,
+                "pressure very high",
+                10.0,
+                True,
+                False,
+            )
+        ]
+    )
     win.alarms.refresh()
     qtbot.waitUntil(lambda: win.alarms.model.rowCount() == 1)
     assert not win.alarms.procedure_button.isEnabled()

@@ -34,7 +34,9 @@ def test_every_step_of_the_led_line_frames_its_anchor_and_part(overlay, led):
     for proc in led.procedures:
         tool = next(e.id for e in led.equipment if e.type == proc.equipment_type)
         for step in proc.steps:
-            h = overlay.show_step(tool, step.component, step.title, step.text, safety=bool(step.safety))
+            h = overlay.show_step(
+                tool, step.component, step.title, step.text, safety=bool(step.safety)
+            )
             assert np.allclose(h.anchor, anchor_world(led, tool, step.component))
             overlay.scene.set_camera(overlay.step_camera(tool, h.anchor, h.label_point, h.part))
             w, hgt = p.window_size
@@ -43,8 +45,9 @@ def test_every_step_of_the_led_line_frames_its_anchor_and_part(overlay, led):
                 assert 0 <= x <= w and 0 <= y <= hgt, (proc.id, step.title, point, x, y)
             if h.part is not None:
                 assert overlay.highlight_actor.GetVisibility()
-                assert np.allclose(overlay.highlight_actor.GetBounds(),
-                                   part_mesh(led, tool, h.part).bounds)
+                assert np.allclose(
+                    overlay.highlight_actor.GetBounds(), part_mesh(led, tool, h.part).bounds
+                )
             assert all(not a.GetVisibility() for a in overlay.scene.label_actors)
     img = p.screenshot(return_img=True)
     assert (np.abs(img.astype(int) - img[0, 0]).sum(-1) > 0).mean() > 0.3
@@ -62,7 +65,9 @@ def test_picking_the_anchor_gives_its_component(overlay, led):
         h = overlay.show_step(tool, comp.name, comp.name, "")
         # straight down onto the anchor: from the front, other parts may hide it
         a = np.array(h.anchor)
-        overlay.scene.set_camera((tuple(a + np.array([0.0, 0.0, 12.0])), tuple(a), (0.0, 1.0, 0.0)))
+        overlay.scene.set_camera(
+            (tuple(a + np.array([0.0, 0.0, 12.0])), tuple(a), (0.0, 1.0, 0.0))
+        )
         overlay.plotter.render()
         hit = overlay.pick(*overlay.display_of(h.anchor))
         if hit is None:

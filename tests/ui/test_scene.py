@@ -174,12 +174,15 @@ def test_tool_colours_follow_states_texel_by_texel(plotter):
 
 def test_labels_of_neighbouring_bays_do_not_overlap():
     """Names placed on top of each other move apart; the lowest keeps its place."""
-    y = sc._declutter([100.0, 130.0, 400.0], [50.0, 52.0, 50.0], [60.0] * 3, [18.0] * 3,
-                      [True, True, True])
+    y = sc._declutter(
+        [100.0, 130.0, 400.0], [50.0, 52.0, 50.0], [60.0] * 3, [18.0] * 3, [True, True, True]
+    )
     assert y[0] == 50.0 and y[2] == 50.0  # the lowest and the one far away stay
     assert y[1] >= 50.0 + 18.0  # the other one went above the first
-    assert sc._declutter([100.0, 130.0], [50.0, 52.0], [60.0] * 2, [18.0] * 2,
-                         [True, False]) == [50.0, 52.0]  # a hidden label moves nothing
+    assert sc._declutter([100.0, 130.0], [50.0, 52.0], [60.0] * 2, [18.0] * 2, [True, False]) == [
+        50.0,
+        52.0,
+    ]  # a hidden label moves nothing
 
 
 def test_mesh_only_type_is_drawn_from_its_mesh_file(plotter, mini_plant_path, tmp_path):
@@ -191,17 +194,26 @@ def test_mesh_only_type_is_drawn_from_its_mesh_file(plotter, mini_plant_path, tm
     (tmp_path / "meshes").mkdir()
     pump.export(tmp_path / "meshes" / "pump.ply")
     text = mini_plant_path.read_text(encoding="utf-8")
-    text = text.replace("equipment_types:\n", "equipment_types:\n"
-                        "  - {id: pump, kind: other, shape: {mesh: meshes/pump.ply}}\n", 1)
-    text = text.replace("equipment:\n", "equipment:\n"
-                        "  - {id: PUMP-01, type: pump, group: PUMP, bay: etch, position_m: [8, 8.5]}\n", 1)
+    text = text.replace(
+        "equipment_types:\n",
+        "equipment_types:\n  - {id: pump, kind: other, shape: {mesh: meshes/pump.ply}}\n",
+        1,
+    )
+    text = text.replace(
+        "equipment:\n",
+        "equipment:\n"
+        "  - {id: PUMP-01, type: pump, group: PUMP, bay: etch, position_m: [8, 8.5]}\n",
+        1,
+    )
     (tmp_path / "plant.yaml").write_text(text, encoding="utf-8")
     spec = load_plant(tmp_path / "plant.yaml").spec
     scene = sc.FabScene(plotter, spec, show_labels=False)
     i = scene.index["PUMP-01"]
     assert (scene.geometry.cell_tool == i).sum() == len(pump.faces) == 40
     assert scene.tool_mesh.n_cells == len(scene.geometry.cell_tool)
-    pts = scene.tool_mesh.points[np.unique(scene.tool_mesh.regular_faces[scene.geometry.cell_tool == i])]
+    pts = scene.tool_mesh.points[
+        np.unique(scene.tool_mesh.regular_faces[scene.geometry.cell_tool == i])
+    ]
     at = np.array([8.0, 8.5, 0.0])  # the tool's position: the mesh's origin
     np.testing.assert_allclose(pts.min(axis=0), pump.bounds[0] + at, atol=1e-5)
     np.testing.assert_allclose(pts.max(axis=0), pump.bounds[1] + at, atol=1e-5)

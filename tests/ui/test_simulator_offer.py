@@ -65,8 +65,11 @@ def test_window_offers_the_simulator_and_starts_it(qapp, tmp_path) -> None:
         win.offer_start.click()
         assert not win.offer_bar.isVisible()
         n = len(controller.doc.spec.equipment)
-        wait_until(lambda: controller.settings.use_simulator and win.live_tool_count() == n, 120,
-                   "every tool live from the embedded simulator")
+        wait_until(
+            lambda: controller.settings.use_simulator and win.live_tool_count() == n,
+            120,
+            "every tool live from the embedded simulator",
+        )
         QTest.qWait(1000)
         QApplication.processEvents()
         assert not win.offer_bar.isVisible()

@@ -216,9 +216,7 @@ class _Builder:
         b.reference(node_id(ua.ObjectIds.Server), ua.ObjectIds.HasNotifier, m, ua.NodeClass.Object)
         self._identification(eq, m)
         self._state(eq, m)
-        params = b.obj(
-            node_id(f"{eq.id}.Parameters", ns), ua.QualifiedName("Parameters", ns), m
-        )
+        params = b.obj(node_id(f"{eq.id}.Parameters", ns), ua.QualifiedName("Parameters", ns), m)
         for tag in et.tags:
             self._parameter(eq, m, params, tag)
         self.alarms.faults[eq.id] = self.alarms.add(
@@ -232,9 +230,7 @@ class _Builder:
             node_id(f"{eq.id}.State.E10State", ns),
         )
         for mname, desc in _METHOD_DESCRIPTIONS:
-            mid = b.method(
-                node_id(f"{eq.id}.{mname}", ns), ua.QualifiedName(mname, ns), m, desc
-            )
+            mid = b.method(node_id(f"{eq.id}.{mname}", ns), ua.QualifiedName(mname, ns), m, desc)
             out.method_names[mid] = (eq.id, mname)
 
     def _identification(self, eq: Equipment, m: ua.NodeId) -> None:
