@@ -23,18 +23,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.user_managers import UserManager
+from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from factory_twin.errors import ConfigError
+from factory_twin.model.config import atomic_write_bytes
 from factory_twin.opcua._asyncua_adapter import set_user_manager
 
 if TYPE_CHECKING:
@@ -68,30 +72,89 @@ def default_cert_dir() -> Path:
     return Path(platformdirs.user_data_dir("factory_twin", appauthor=False)) / "pki" / "server"
 
 
+def subject_alt_names(app_uri: str, host: str) -> list[Any]:
+    """The certificate's subject alternative names for a server reached at ``host``.
+
+    RFC 5280 and OPC UA Part 6 (6.2.2): an IP address belongs in ``iPAddress``, a host name
+    in ``dNSName``. The machine's name and, for a loopback host, ``localhost`` are added, so
+    a client may use any of them.
+    """
+    names: list[Any] = [x509.UniformResourceIdentifier(app_uri)]
+    dns: list[str] = []
+    ips: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
+    for h in (host, socket.gethostname()):
+        h = h.strip("[]")
+        try:
+            ip = ipaddress.ip_address(h)
+        except ValueError:
+            if h and h not in dns:
+                dns.append(h)
+        else:
+            if ip not in ips:
+                ips.append(ip)
+            if ip.is_loopback and "localhost" not in dns:
+                dns.append("localhost")
+    names += [x509.DNSName(d) for d in dns] + [x509.IPAddress(ip) for ip in ips]
+    return names
+
+
+def _certificate_fits(cert: x509.Certificate, app_uri: str, host: str) -> bool:
+    """True if ``cert`` is valid for a week more and names ``app_uri`` and ``host`` rightly."""
+    if cert.not_valid_after_utc - datetime.now(UTC) < timedelta(days=7):
+        return False
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    if app_uri not in san.get_values_for_type(x509.UniformResourceIdentifier):
+        return False
+    h = host.strip("[]")
+    try:
+        return ipaddress.ip_address(h) in san.get_values_for_type(x509.IPAddress)
+    except ValueError:
+        return h in san.get_values_for_type(x509.DNSName)
+
+
 async def ensure_server_certificate(
     cert_dir: Path, app_uri: str = APPLICATION_URI, host: str | None = None
 ) -> tuple[Path, Path]:
     """Create (or renew) the server's self-signed certificate in ``cert_dir``.
+
+    The key is kept once made; the certificate is made again when it expires within a week
+    or does not name ``host`` (an IP host as an IP address, see :func:`subject_alt_names`).
 
     Returns
     -------
     tuple
         ``(certificate DER path, private key PEM path)``.
     """
-    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from asyncua.crypto import cert_gen
+    from cryptography.hazmat.primitives.serialization import Encoding
 
     cert_dir.mkdir(parents=True, exist_ok=True)
     host = host or socket.gethostname()
     key_path = cert_dir / "server_key.pem"
     cert_path = cert_dir / "server_cert.der"
-    await setup_self_signed_certificate(
-        key_path,
-        cert_path,
-        app_uri,
-        host,
-        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
-        {"commonName": "factory_twin plant simulator", "organizationName": "factory_twin"},
-    )
+    if key_path.is_file():
+        key = await cert_gen.load_private_key(key_path)
+    else:
+        key = cert_gen.generate_private_key()
+        atomic_write_bytes(key_path, cert_gen.dump_private_key_as_pem(key))
+    fits = False
+    if cert_path.is_file():
+        with contextlib.suppress(Exception):  # unreadable: make a new one
+            fits = _certificate_fits(x509.load_der_x509_certificate(cert_path.read_bytes()),
+                                     app_uri, host)  # fmt: skip
+    if not fits:
+        cert = cert_gen.generate_self_signed_app_certificate(
+            key,
+            app_uri,
+            {"commonName": "factory_twin plant simulator", "organizationName": "factory_twin"},
+            subject_alt_names(app_uri, host),
+            extended=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+            days=365,
+        )
+        atomic_write_bytes(cert_path, cert.public_bytes(encoding=Encoding.DER))
     with contextlib.suppress(OSError):  # e.g. a file system without permissions
         key_path.chmod(0o600)
     return cert_path, key_path
