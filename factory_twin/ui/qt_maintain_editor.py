@@ -36,13 +36,13 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from factory_twin.app import maintenance as m
 from factory_twin.model.schema import PlantSpec, Procedure, StepAction
+from factory_twin.ui.theme import vertical_scroll
 
 logger = logging.getLogger(__name__)
 
@@ -148,12 +148,7 @@ class QtProcedureEditor(QWidget):
         bl.addWidget(self._build_steps_box())
         bl.addWidget(self._build_step_box())
         bl.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(scroll, 1)
+        outer.addWidget(vertical_scroll(body), 1)
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setObjectName("author_problems")

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -42,6 +41,7 @@ from factory_twin.app.maintenance import (
 )
 from factory_twin.model.schema import PlantSpec, Procedure
 from factory_twin.ui.qt_maintain_browser import format_minutes
+from factory_twin.ui.theme import vertical_scroll
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +120,7 @@ class QtProcedurePlayer(QWidget):
 
         bl.addWidget(self._build_sign_box())
         bl.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(scroll, 1)
+        outer.addWidget(vertical_scroll(body), 1)
 
         outer.addLayout(self._build_navigation())
         self.message = QLabel()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 _DARK = {
     QPalette.ColorRole.Window: "#22262c",
@@ -44,3 +45,13 @@ def apply_theme(app: QApplication | None, dark: bool) -> None:
     else:
         app.setPalette(app.style().standardPalette())
         pg.setConfigOptions(background="#ffffff", foreground="#303030")
+
+
+def vertical_scroll(body: QWidget) -> QScrollArea:
+    """Wrap a tall panel in a frameless area that scrolls vertically only."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(body)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll
