@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from _client_support import free_port, plant_spec, wait_for
-from _server_support import fail_if_missing_in_ci, requirement_marks
+from _requirements import requires
 
 from factory_twin.model.events import AlarmEvent, Quality, TagUpdate
 from factory_twin.model.schema import PlantSpec
@@ -33,12 +33,7 @@ elif not (NODE_MODULES / "node-opcua").is_dir():
 else:
     MISSING = ""
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(180), *requirement_marks(MISSING)]
-
-
-@pytest.fixture(autouse=True)
-def _node_opcua_required_in_ci() -> None:
-    fail_if_missing_in_ci(MISSING)
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(180), requires(not MISSING, MISSING)]
 
 
 class NodeServer:
