@@ -326,6 +326,22 @@ class Controller:
             return {}
         return dict(self.client.status())
 
+    def companion_specs_problem(self) -> str | None:
+        """Why the embedded simulator serves without the OPC UA companion specifications.
+
+        None when no embedded simulator runs or it loaded DI, IA and Machinery; otherwise a
+        one-line reason (the machines then use factory_twin's own types, which every client
+        still reads, but a Machinery-aware client will not recognise them).
+        """
+        sim = self.simulator
+        server = getattr(sim, "server", None) if sim is not None else None
+        if server is None or server.companion_specs_loaded:
+            return None
+        return (
+            f"the plant simulator runs without the OPC UA companion specifications "
+            f"(DI, IA, Machinery): {server.companion.problem}"
+        )
+
     def loopback_endpoints(self) -> dict[str, str]:
         """Endpoint id -> URL of the plant's endpoints that point at this computer."""
         if self.doc is None:

@@ -902,8 +902,13 @@ class MainWindow(QMainWindow):
                 color = "#2ca02c" if s.connected else "#ff5c5c"
                 word = "connected" if s.connected else "disconnected"
                 parts.append(f"<span style='color:{color}'>●</span> {ep}: {word}")
+            tips = [f"{ep}: {s.message}" for ep, s in status.items()]
+            companion = c.companion_specs_problem()
+            if companion is not None:  # say it where the connection is shown
+                parts.append("<span style='color:#f2c12e'>⚠ no companion specs</span>")
+                tips.append(companion[0].upper() + companion[1:])
             self.conn_label.setText("  ".join(parts))
-            self.conn_label.setToolTip("\n".join(f"{ep}: {s.message}" for ep, s in status.items()))
+            self.conn_label.setToolTip("\n".join(tips))
         elif c.phase:
             self.conn_label.setText(f"<span style='color:#f2c12e'>●</span> {c.phase}")
         elif c.replay is None:

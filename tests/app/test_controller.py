@@ -160,3 +160,39 @@ def test_state_values_from_replay_are_e10(controller, tmp_path):
     time.sleep(0.01)
     controller.apply_pending()
     assert controller.state.state_of("ETCH-01") is E10State.UNSCHEDULED_DOWN
+
+
+def test_the_controller_says_when_the_simulator_lacks_companion_specs(tmp_path) -> None:
+    """Served without DI/IA/Machinery, the window has a reason to show (none when loaded)."""
+    import socket
+
+    from factory_twin.app.controller import Controller
+    from factory_twin.app.simulator import EmbeddedPlantSimulator
+    from factory_twin.model.config import load_plant
+
+    spec = load_plant(Path(__file__).resolve().parents[1] / "data" / "mini_plant.yaml").spec
+    c = Controller(journal_path=tmp_path / "j.sqlite")
+    try:
+        for load in (False, True):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            sim = EmbeddedPlantSimulator(
+                spec, endpoint=f"opc.tcp://127.0.0.1:{port}/", load_companion_specs=load
+            )
+            c.simulator = sim
+            assert c.companion_specs_problem() is None  # not started: nothing to say
+            c.loop.start()
+            c.loop.submit(sim.start()).result(timeout=60)
+            try:
+                problem = c.companion_specs_problem()
+                if load:
+                    assert problem is None
+                else:
+                    assert problem is not None and "companion specifications" in problem
+                    assert "not requested" in problem
+            finally:
+                c.loop.submit(sim.stop()).result(timeout=30)
+    finally:
+        c.simulator = None
+        c.close()
