@@ -420,7 +420,11 @@ def _stale(df: pd.DataFrame, start_s: float, end_s: float, s: ReportSettings) ->
     until = rises["cleared_s"].fillna(np.inf).clip(upper=end_s)
     dur = until - rises["time_s"]
     keep = (dur > s.stale_after_s) & (until >= start_s)
-    out = rises[keep].assign(active_h=dur[keep] / 3600.0, active_since_s=rises["time_s"])
+    # (assign from the filtered frame only: on an empty frame pandas would take the rows of
+    # a longer Series assigned to it)
+    out = rises[keep].copy()
+    out["active_since_s"] = out["time_s"]
+    out["active_h"] = dur[keep].to_numpy() / 3600.0
     out = out[cols].sort_values("active_h", ascending=False).reset_index(drop=True)
     out["still_active"] = out["cleared_s"].isna() | (out["cleared_s"] > end_s)
     return out

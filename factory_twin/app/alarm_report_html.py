@@ -26,6 +26,8 @@ from factory_twin.app.alarm_report import (
 )
 from factory_twin.model.config import atomic_write_text
 
+MAX_TABLE_ROWS = 500
+"""Rows of a table shown in the page; the CSV export has them all."""
 MAX_BARS = 720
 """More 10-minute intervals than this are drawn as the peak of groups of intervals."""
 
@@ -150,6 +152,9 @@ def _table(df: pd.DataFrame, caption: str, empty: str) -> str:
     if df.empty:
         parts.append(f'<p class="empty">{html.escape(empty)}</p>')
         return "\n".join(parts)
+    more = len(df) - MAX_TABLE_ROWS
+    if more > 0:
+        df = df.head(MAX_TABLE_ROWS)
     head = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in df.columns)
     parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>")
     for row in df.itertuples(index=False):
@@ -161,6 +166,8 @@ def _table(df: pd.DataFrame, caption: str, empty: str) -> str:
             cells.append(f"<td{attr}>{html.escape(text)}</td>")
         parts.append(f"<tr>{''.join(cells)}</tr>")
     parts.append("</tbody></table>")
+    if more > 0:
+        parts.append(f'<p class="empty">{more} more rows in the CSV export.</p>')
     return "\n".join(parts)
 
 

@@ -166,6 +166,14 @@ def test_stale_alarms(report):
     assert list(r30.stale["equipment"]) == ["STALE-01"]
 
 
+def test_no_stale_alarm_gives_an_empty_table():
+    # regression: the empty selection once took the rows of every activation
+    evs = [e for t in (0, 100, 200) for e in pulse("T", "a.hi", 200, t)]
+    r = compute_report(_entries(evs), start_s=0.0, end_s=DAY)
+    assert r.stale.empty
+    assert metric(r, "stale alarms") == (0, OK)
+
+
 def test_priority_distribution_against_isa_targets(report):
     p = report.priorities.set_index("priority")
     assert p["alarms"].to_dict() == {"critical": 1, "high": 4, "medium": 3, "low": 29}
