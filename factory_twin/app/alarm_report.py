@@ -657,6 +657,30 @@ def report_from_journal(
     )
 
 
+def report_for_period(
+    journal: AlarmJournal,
+    period: str,
+    *,
+    now_s: float,
+    positions: Mapping[str, str] | None = None,
+    settings: ReportSettings | None = None,
+) -> AlarmReport:
+    """Compute the report of a named period of :data:`PERIODS` (slow: call off the GUI).
+
+    See :func:`period_bounds` for where the period ends.
+    """
+    newest = journal.search(limit=1)
+    last = newest[0].time_s if newest else None
+    start, end = period_bounds(period, first_s=None, last_s=last, now_s=now_s)
+    return report_from_journal(
+        journal,
+        start_s=None if PERIODS[period] is None else start,
+        end_s=end,
+        positions=positions,
+        settings=settings,
+    )
+
+
 # --------------------------------------------------------------------------- CSV
 
 

@@ -132,9 +132,17 @@ def render_svg(report: AlarmReport, position: str, width: int = 900, height: int
     return "\n".join(out)
 
 
-def _fmt(col: str, v: object) -> str:
+def header_text(col: str) -> str:
+    """Return a column name as a header: ``active_since_s`` -> ``active since``."""
+    return col.removesuffix("_s").replace("_", " ")
+
+
+def format_cell(col: str, v: object) -> str:
+    """Return a table value as text: times readable, shares in %, floats short."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
     if col.endswith("_s") and isinstance(v, int | float | np.integer | np.floating):
         return format_time(float(v))
     if "share" in col and isinstance(v, float | np.floating):
@@ -155,12 +163,12 @@ def _table(df: pd.DataFrame, caption: str, empty: str) -> str:
     more = len(df) - MAX_TABLE_ROWS
     if more > 0:
         df = df.head(MAX_TABLE_ROWS)
-    head = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in df.columns)
+    head = "".join(f"<th>{html.escape(header_text(str(c)))}</th>" for c in df.columns)
     parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>")
     for row in df.itertuples(index=False):
         cells = []
         for col, v in zip(df.columns, row, strict=True):
-            text = _fmt(str(col), v)
+            text = format_cell(str(col), v)
             cls = _VERDICT_CLASS.get(text, "manageable") if str(col).startswith("verdict") else ""
             attr = f' class="{cls}"' if cls and text else ""
             cells.append(f"<td{attr}>{html.escape(text)}</td>")

@@ -230,6 +230,15 @@ def test_period_bounds():
         period_bounds("fortnight", first_s=None, last_s=None, now_s=0.0)
 
 
+def test_named_periods_end_at_the_last_entry_on_the_plant_clock(journal):
+    last = 50000 + 23 * 3600  # SHORT-01 returns to normal: the newest transition
+    r = alarm_report.report_for_period(journal, "last day", now_s=1.7e9)
+    assert (r.start_s, r.end_s) == (last - DAY, last)
+    assert r.alarms == 1  # SHORT-01; STALE-01's refresh is no alarm
+    r = alarm_report.report_for_period(journal, "all", now_s=1.7e9)
+    assert (r.start_s, r.end_s, r.alarms) == (3600, last, 37)
+
+
 def test_csv_export_one_file_per_table(report, tmp_path):
     files = write_csv(report, tmp_path / "out" / "report.csv")
     assert [f.name for f in files] == [
