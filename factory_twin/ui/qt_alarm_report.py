@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -48,13 +49,22 @@ from factory_twin.app.alarm_report import (
     report_for_period,
     write_csv,
 )
-from factory_twin.app.alarm_report_html import format_cell, format_time, header_text, write_html
+from factory_twin.app.alarm_report_html import (
+    chart_series,
+    format_cell,
+    format_time,
+    header_text,
+    write_html,
+)
 from factory_twin.errors import FactoryTwinError
 
 logger = logging.getLogger(__name__)
 
 Submit = Callable[..., "concurrent.futures.Future[Any]"]
 
+MAX_CHART_BARS = 1500
+"""More 10-minute intervals in view than this are drawn as the peak of groups."""
+FLOOD_BRUSH = (231, 76, 60, 80)
 VERDICT_COLORS = {OK: "#2e8b57", MANAGEABLE: "#d68910", OVER: "#c0392b", NO_DATA: "#808080"}
 
 # (tab title, report attribute, text when empty)
@@ -79,7 +89,10 @@ class _TimeAxis(pg.DateAxisItem):
         for v in values:
             d, rem = divmod(int(max(0.0, v)), 86400)
             h, rem = divmod(rem, 3600)
-            out.append(f"{d}d {h:02d}:{rem // 60:02d}" if d else f"{h:02d}:{rem // 60:02d}")
+            if spacing >= 86400:  # day ticks: short labels, or a year of them does not fit
+                out.append(f"{d}d")
+            else:
+                out.append(f"{d}d {h:02d}:{rem // 60:02d}" if d else f"{h:02d}:{rem // 60:02d}")
         return out
 
 
@@ -123,7 +136,11 @@ class QtAlarmReportDialog(QDialog):
         self._submit = submit
         self.report: AlarmReport | None = None
         self._future: concurrent.futures.Future[Any] | None = None
-        self._flood_regions: list[pg.LinearRegionItem] = []
+        self._starts = np.zeros(0)
+        self._counts = np.zeros(0)
+        self._flood = np.zeros(0)
+        self._top = 1.0
+        self.chart_group = 1
 
         lay = QVBoxLayout(self)
         bar = QHBoxLayout()
@@ -149,40 +166,7 @@ class QtAlarmReportDialog(QDialog):
         lay.addLayout(bar)
 
         split = QSplitter(Qt.Orientation.Vertical)
-        self.plot = pg.PlotWidget(axisItems={"bottom": _TimeAxis(utcOffset=0)})
-        self.plot.showGrid(x=False, y=True, alpha=0.25)
-        self.plot.setLabel("left", "alarms per 10 min")
-        self.plot.setMouseEnabled(x=True, y=False)
-        self.curve = pg.PlotDataItem(
-            [0.0, 1.0],
-            [0.0],
-            stepMode="center",
-            fillLevel=0,
-            brush=pg.mkBrush(46, 134, 193, 170),
-            pen=pg.mkPen("#2e86c1", width=1),
-        )
-        self.plot.addItem(self.curve)
-        # a legend above the data (the y range leaves it room) instead of line labels,
-        # which bars at either end of the period would hide
-        self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize="9pt", colCount=2)
-        self.legend.addItem(
-            pg.PlotDataItem(
-                [0.0, 1.0], [0.0, 0.0], fillLevel=0, brush=pg.mkBrush(231, 76, 60, 90), pen=None
-            ),
-            "flood interval",
-        )
-        self.target_lines: list[pg.InfiniteLine] = []
-        for value, colour, label in (
-            (10.0, "#e74c3c", "flood: more than 10 / 10 min"),
-            (MANAGEABLE_PER_10MIN, "#e67e22", "max manageable: 12 / h (2 / 10 min)"),
-            (ACCEPTABLE_PER_10MIN, "#27ae60", "acceptable: 6 / h (1 / 10 min)"),
-        ):
-            pen = pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)
-            line = pg.InfiniteLine(pos=value, angle=0, pen=pen)
-            self.plot.addItem(line)
-            self.target_lines.append(line)
-            self.legend.addItem(pg.PlotDataItem([0.0, 1.0], [0.0, 0.0], pen=pen), label)
-        split.addWidget(self.plot)
+        split.addWidget(self._build_chart())
 
         self.tabs = QTabWidget()
         self.tables: dict[str, QTableWidget] = {}
@@ -207,6 +191,55 @@ class QtAlarmReportDialog(QDialog):
         self.html_button.clicked.connect(self._on_export_html)
         self.refresh()
 
+    def _build_chart(self) -> pg.PlotWidget:
+        """Build the chart: the bars, the flood shading, the ISA-18.2 lines, a legend."""
+        self.plot = pg.PlotWidget(axisItems={"bottom": _TimeAxis(utcOffset=0)})
+        self.plot.showGrid(x=False, y=True, alpha=0.25)
+        self.plot.setLabel("left", "alarms per 10 min")
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.curve = pg.PlotDataItem(
+            [0.0, 1.0],
+            [0.0],
+            stepMode="center",
+            fillLevel=0,
+            brush=pg.mkBrush(46, 134, 193, 170),
+            pen=pg.mkPen("#2e86c1", width=1),
+        )
+        self.plot.addItem(self.curve)
+        self.flood_curve = pg.PlotDataItem(
+            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=FLOOD_BRUSH, pen=None
+        )
+        self.flood_curve.setZValue(-10)
+        self.plot.addItem(self.flood_curve)
+        self._resample_timer = QTimer(self)
+        self._resample_timer.setSingleShot(True)
+        self._resample_timer.setInterval(80)
+        self._resample_timer.timeout.connect(self._resample)
+        self.plot.sigXRangeChanged.connect(self._resample_timer.start)
+        # a legend above the data (the y range leaves it room) instead of line labels,
+        # which bars at either end of the period would hide
+        self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize="9pt", colCount=2)
+        # the theme's background, a little transparent: flood shading does not cross the text
+        bg = pg.mkColor(pg.getConfigOption("background"))
+        bg.setAlpha(210)
+        self.legend.setBrush(pg.mkBrush(bg))
+        self.legend.addItem(
+            pg.PlotDataItem([0.0, 1.0], [0.0, 0.0], fillLevel=0, brush=FLOOD_BRUSH, pen=None),
+            "flood interval",
+        )
+        self.target_lines: list[pg.InfiniteLine] = []
+        for value, colour, label in (
+            (10.0, "#e74c3c", "flood: more than 10 / 10 min"),
+            (MANAGEABLE_PER_10MIN, "#e67e22", "max manageable: 12 / h (2 / 10 min)"),
+            (ACCEPTABLE_PER_10MIN, "#27ae60", "acceptable: 6 / h (1 / 10 min)"),
+        ):
+            pen = pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)
+            line = pg.InfiniteLine(pos=value, angle=0, pen=pen)
+            self.plot.addItem(line)
+            self.target_lines.append(line)
+            self.legend.addItem(pg.PlotDataItem([0.0, 1.0], [0.0, 0.0], pen=pen), label)
+        return self.plot
+
     # ------------------------------------------------------------------ computing
 
     @property
@@ -227,6 +260,8 @@ class QtAlarmReportDialog(QDialog):
         job = functools.partial(
             report_for_period, now_s=time.time(), positions=self.positions or None
         )
+        if self._future is not None:
+            self._future.cancel()  # not started yet: skip it; running: its result is dropped
         self._future = self._submit(job, self.journal, self.period)
         self._timer.start()
 
@@ -275,34 +310,57 @@ class QtAlarmReportDialog(QDialog):
         r = self.report
         pos = self.position_combo.currentText() or r.positions[0]
         b = r.bins[r.bins["position"] == pos]
+        self._starts = b["bin_start_s"].to_numpy(dtype=float)
+        self._counts = b["alarms"].to_numpy(dtype=float)
+        self._flood = b["flood"].to_numpy(dtype=float)
         w = r.settings.window_s
-        starts = b["bin_start_s"].to_numpy(dtype=float)
-        counts = b["alarms"].to_numpy(dtype=float)
-        edges = np.append(starts, starts[-1] + w) if len(starts) else np.array([0.0, w])
-        self.curve.setData(edges, counts if len(counts) else np.zeros(1))
-        for region in self._flood_regions:
-            self.plot.removeItem(region)
-        self._flood_regions = []
-        for f in r.floods[r.floods["position"] == pos].itertuples():
-            region = pg.LinearRegionItem(
-                values=(f.start_s, f.end_s),
-                movable=False,
-                brush=pg.mkBrush(231, 76, 60, 60),
-                pen=pg.mkPen(None),
-            )
-            region.setZValue(-10)
-            self.plot.addItem(region)
-            self._flood_regions.append(region)
-        peak = float(counts.max()) if len(counts) else 0.0
-        self.plot.setXRange(edges[0], edges[-1], padding=0.01)
+        peak = float(self._counts.max()) if len(self._counts) else 0.0
         # 40 % headroom: the legend sits above the highest bar
-        self.plot.setYRange(0, max(peak, r.settings.flood_threshold + 2) * 1.4, padding=0)
+        self._top = max(peak, r.settings.flood_threshold + 2) * 1.4
+        x0 = self._starts[0] if len(self._starts) else r.start_s
+        x1 = self._starts[-1] + w if len(self._starts) else r.start_s + w
+        self.plot.setYRange(0, self._top, padding=0)
+        self.plot.setXRange(x0, x1, padding=0.01)
+        self._resample()
+
+    def _resample(self) -> None:
+        """Draw the intervals in view, at most MAX_CHART_BARS bars (peak of each group)."""
+        if self.report is None or not len(self._starts):
+            self.curve.setData([0.0, 1.0], [0.0])
+            self.flood_curve.setData([0.0, 1.0], [0.0])
+            self.chart_group = 1
+            return
+        w = self.report.settings.window_s
+        (x0, x1), _ = self.plot.viewRange()
+        n = len(self._starts)
+        i0 = int(np.clip(np.floor((x0 - self._starts[0]) / w), 0, n - 1))
+        i1 = int(np.clip(np.ceil((x1 - self._starts[0]) / w) + 1, i0 + 1, n))
+        vals, group = chart_series(self._counts[i0:i1], MAX_CHART_BARS)
+        flood, _ = chart_series(self._flood[i0:i1], MAX_CHART_BARS)
+        edges = self._starts[i0] + w * group * np.arange(len(vals) + 1)
+        # a flood narrower than 3 pixels is widened so a year-long chart still shows it
+        px = self.plot.getPlotItem().getViewBox().width() / max(len(vals), 1)
+        if 0 < px < 3:
+            flood = np.convolve(flood > 0, np.ones(math.ceil(3 / px)), mode="same")
+        self.curve.setData(edges, vals)
+        # one filled step curve shades every flood interval (an item per flood is slow)
+        self.flood_curve.setData(edges, np.where(flood > 0, self._top, 0.0))
+        self.chart_group = group
 
     @property
     def chart_bins(self) -> int:
-        """How many 10-minute bars the chart draws."""
-        y = self.curve.yData
-        return 0 if y is None or self.report is None or self.report.bins.empty else len(y)
+        """How many 10-minute intervals the chart covers (all of the period)."""
+        return len(self._starts) if self.report is not None else 0
+
+    def flood_spans(self) -> list[tuple[float, float]]:
+        """Return the shaded (flood) spans of the chart as drawn."""
+        x, y = self.flood_curve.xData, self.flood_curve.yData
+        if x is None or y is None or not len(y):
+            return []
+        on = np.concatenate(([0], (y > 0).astype(np.int8), [0]))
+        d = np.diff(on)
+        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        return [(float(x[i]), float(x[j])) for i, j in zip(starts, ends, strict=True)]
 
     def _fill_table(self, table: QTableWidget, df: pd.DataFrame, empty: str) -> None:
         table.clear()

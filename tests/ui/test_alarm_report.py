@@ -63,8 +63,8 @@ def test_report_dialog_shows_chart_and_tables(qtbot, journal):
     assert r is not None and r.alarms == 17
     assert dlg.chart_bins == BINS == len(r.bins)
     assert list(dlg.curve.yData[:2]) == [12.0, 0.0]
-    assert len(dlg._flood_regions) == 1
-    assert dlg._flood_regions[0].getRegion() == (600.0, 1200.0)
+    assert len(dlg.curve.yData) == BINS and dlg.chart_group == 1
+    assert dlg.flood_spans() == [(600.0, 1200.0)]
     assert [ln.value() for ln in dlg.target_lines] == [10.0, 2.0, 1.0]
     rows = {attr: t.rowCount() for attr, t in dlg.tables.items()}
     assert rows["bad_actors"] == 10
@@ -87,8 +87,34 @@ def test_a_shorter_period_has_fewer_bins_and_empty_tables(qtbot, journal):
     assert dlg.report.alarms == 1  # LAST-01
     assert dlg.tables["floods"].rowCount() == 0
     assert dlg.tables["floods"].horizontalHeaderItem(0).text() == "no alarm flood"
-    assert dlg._flood_regions == []
+    assert dlg.flood_spans() == []
     dlg.close()
+
+
+def test_a_year_is_drawn_as_peaks_and_in_full_when_zoomed(qtbot, tmp_path):
+    from factory_twin.ui.qt_alarm_report import MAX_CHART_BARS
+
+    day = 86400.0
+    j = AlarmJournal(tmp_path / "year.sqlite")
+    evs = [
+        _ev("A", 0.0),
+        _ev("A", 5.0, False),
+        _ev("B", 365 * day),
+        _ev("B", 365 * day + 5, False),
+    ]
+    for i in range(11):  # a flood on day 200
+        evs += [_ev(f"F{i}", 200 * day + i), _ev(f"F{i}", 200 * day + i + 1, False)]
+    j.record(evs)
+    dlg = _open(qtbot, j)
+    assert dlg.chart_bins == 365 * 144 + 1
+    assert dlg.chart_group > 1 and len(dlg.curve.yData) <= MAX_CHART_BARS
+    assert float(dlg.curve.yData.max()) == 11.0  # the peak survives the grouping
+    assert len(dlg.flood_spans()) == 1
+    dlg.plot.setXRange(200 * day - 3600, 200 * day + 3600, padding=0)
+    qtbot.waitUntil(lambda: dlg.chart_group == 1, timeout=3000)
+    assert dlg.flood_spans() == [(200 * day, 200 * day + 600)]
+    dlg.close()
+    j.close()
 
 
 def test_exports_write_csv_and_html(qtbot, journal, tmp_path, monkeypatch):
