@@ -63,14 +63,14 @@ def chart_series(counts: np.ndarray, max_bars: int = MAX_BARS) -> tuple[np.ndarr
     return padded.reshape(-1, group).max(axis=1), group
 
 
-def render_svg(report: AlarmReport, position: str, width: int = 900, height: int = 280) -> str:
+def render_svg(report: AlarmReport, position: str, width: int = 900, height: int = 300) -> str:
     """Return an SVG chart of the alarms per 10 minutes of one operator position."""
     b = report.bins[report.bins["position"] == position]
     values, group = chart_series(b["alarms"].to_numpy())
     flood_src = b["flood"].to_numpy()
     flood = chart_series(flood_src.astype(float))[0] > 0 if len(flood_src) else flood_src
     thr = report.settings.flood_threshold
-    left, right, top, bottom = 48, 12, 12, 40
+    left, right, top, bottom = 48, 12, 12, 56
     pw, ph = width - left - right, height - top - bottom
     ymax = max(float(values.max()) if len(values) else 0.0, thr + 2.0) * 1.1
     n = max(len(values), 1)
@@ -97,19 +97,32 @@ def render_svg(report: AlarmReport, position: str, width: int = 900, height: int
                 f'<rect class="bar" x="{x:.2f}" y="{y(v):.2f}" width="{max(bw * 0.9, 0.5):.2f}" '
                 f'height="{top + ph - y(v):.2f}" fill="{colour}"/>'
             )
+    # the lines are named in a legend below the chart: a label on the line could hide a bar
+    legend_x = float(left)
     for value, colour, label in (
-        (float(thr), "#c0392b", f"flood threshold ({thr} / 10 min)"),
-        (MANAGEABLE_PER_10MIN, "#e67e22", "max manageable (12 / h)"),
-        (ACCEPTABLE_PER_10MIN, "#27ae60", "acceptable (6 / h)"),
+        (float(thr), "#c0392b", f"flood: more than {thr} / 10 min"),
+        (MANAGEABLE_PER_10MIN, "#e67e22", "max manageable: 12 / h"),
+        (ACCEPTABLE_PER_10MIN, "#27ae60", "acceptable: 6 / h"),
     ):
         out.append(
             f'<line x1="{left}" x2="{left + pw}" y1="{y(value):.2f}" y2="{y(value):.2f}" '
             f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
+        ly = height - 10
         out.append(
-            f'<text x="{left + pw - 4}" y="{y(value) - 3:.2f}" text-anchor="end" '
-            f'font-size="11" fill="{colour}">{html.escape(label)}</text>'
+            f'<line x1="{legend_x:.0f}" x2="{legend_x + 24:.0f}" y1="{ly - 4}" y2="{ly - 4}" '
+            f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
+        out.append(
+            f'<text x="{legend_x + 30:.0f}" y="{ly}" font-size="11" fill="#333">'
+            f"{html.escape(label)}</text>"
+        )
+        legend_x += 36 + 6.5 * len(label)
+    out.append(
+        f'<rect x="{legend_x:.0f}" y="{height - 20}" width="24" height="12" fill="#f4c7c3"/>'
+        f'<text x="{legend_x + 30:.0f}" y="{height - 10}" font-size="11" fill="#333">'
+        "flood interval</text>"
+    )
     step = max(1, math.ceil(ymax / 6))
     for v in range(0, int(ymax) + 1, step):
         out.append(
@@ -117,16 +130,20 @@ def render_svg(report: AlarmReport, position: str, width: int = 900, height: int
         )
     starts = b["bin_start_s"].to_numpy()
     if len(starts):
-        for k in np.linspace(0, len(values) - 1, num=min(5, len(values))).round().astype(int):
+        ticks = np.linspace(0, len(values) - 1, num=min(5, len(values))).round().astype(int)
+        for j, k in enumerate(ticks):
             x = left + (k + 0.5) * bw
+            # the first and last labels align to the plot's edges, so neither is cut off
+            anchor = "start" if j == 0 else "end" if j == len(ticks) - 1 else "middle"
+            x = left if anchor == "start" else left + pw if anchor == "end" else x
             label = html.escape(format_time(float(starts[k * group])))
             out.append(
-                f'<text x="{x:.2f}" y="{top + ph + 16}" text-anchor="middle" '
+                f'<text x="{x:.2f}" y="{top + ph + 16}" text-anchor="{anchor}" '
                 f'font-size="11">{label}</text>'
             )
     unit = "alarms per 10 min" + (f" (peak of each {group} intervals)" if group > 1 else "")
     out.append(
-        f'<text x="{left}" y="{height - 6}" font-size="11" fill="#555">{html.escape(unit)}</text>'
+        f'<text x="{left + 4}" y="{top + 14}" font-size="11" fill="#555">{html.escape(unit)}</text>'
     )
     out.append("</svg>")
     return "\n".join(out)

@@ -304,7 +304,7 @@ def test_html_report_is_valid_and_self_contained(report, tmp_path):
     assert p.classes.count("bar") == int((report.bins["alarms"] > 0).sum())
     # nothing is loaded from elsewhere
     assert not re.search(r"(src|href)\s*=", text)
-    for needle in ("REP-01", "CHAT-01", "STALE-01", "flood threshold (10 / 10 min)"):
+    for needle in ("REP-01", "CHAT-01", "STALE-01", "flood: more than 10 / 10 min"):
         assert needle in text
 
 
