@@ -430,6 +430,34 @@ def _stale(df: pd.DataFrame, start_s: float, end_s: float, s: ReportSettings) ->
     return out
 
 
+def stale_per_day(
+    stale: pd.DataFrame, start_s: float, end_s: float, stale_after_s: float = STALE_AFTER_S
+) -> int:
+    """Return the most alarms that were stale during one day of the period.
+
+    ISA-18.2's target is "fewer than 5 present on any day": an alarm counts on every day
+    (24-hour interval from the start of the period) that overlaps the time it was stale,
+    from ``active_since_s + stale_after_s`` to its clearing or the period's end.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"active_since_s": [0.0, 50_000.0], "cleared_s": [None, 200_000.0]})
+    >>> stale_per_day(st, 0.0, 3 * 86400.0)
+    2
+    """
+    if stale.empty:
+        return 0
+    ndays = max(1, math.ceil((end_s - start_s) / 86400.0))
+    counts = np.zeros(ndays, dtype=np.int64)
+    since = stale["active_since_s"].to_numpy(dtype=float) + stale_after_s
+    until = stale["cleared_s"].astype(float).fillna(np.inf).to_numpy().clip(max=end_s)
+    for a, z in zip(since, until, strict=True):
+        d0 = int(np.clip((max(a, start_s) - start_s) // 86400, 0, ndays - 1))
+        d1 = int(np.clip((z - start_s) // 86400, 0, ndays - 1))
+        counts[d0 : d1 + 1] += 1
+    return int(counts.max())
+
+
 def _priorities(alarms: pd.DataFrame) -> pd.DataFrame:
     total = len(alarms)
     counts = alarms["priority"].value_counts()
@@ -468,12 +496,14 @@ def _summary(
     chat: pd.DataFrame,
     stale: pd.DataFrame,
     prio: pd.DataFrame,
-    span_s: float,
+    start_s: float,
+    end_s: float,
+    stale_after_s: float,
 ) -> pd.DataFrame:
     # the busiest operator position decides the verdicts of the rate metrics
     worst = rates.sort_values("per_hour", ascending=False).iloc[0]
     top_share = float(bad["share"].sum()) if n else 0.0
-    stale_days = max(1.0, span_s / 86400.0)
+    stale_peak = stale_per_day(stale, start_s, end_s, stale_after_s)
     still = int(stale["still_active"].sum()) if len(stale) else 0
     pr_ok = (prio["verdict"].isin([OK, ""])).all()
 
@@ -532,12 +562,13 @@ def _summary(
             f"{TARGET_CHATTERING}",
             OK if len(chat) <= TARGET_CHATTERING else OVER,
         ),
+        ("stale alarms", len(stale), "alarms", "", ""),
         (
-            "stale alarms",
-            len(stale),
+            "most stale alarms on one day",
+            stale_peak,
             "alarms",
-            f"< {TARGET_STALE} per day",
-            OK if len(stale) / stale_days < TARGET_STALE else OVER,
+            f"< {TARGET_STALE}",
+            OK if stale_peak < TARGET_STALE else OVER,
         ),
         ("stale alarms still active", still, "alarms", "", ""),
         ("priority distribution", "", "", "~80/15/5 % low/medium/high", nd(OK if pr_ok else OVER)),
@@ -620,7 +651,9 @@ def compute_report(
     chat = _chattering(alarms, s)
     stale = _stale(df, start_s, end_s, s)
     prio = _priorities(alarms)
-    summary = _summary(len(alarms), rates, floods, bad, chat, stale, prio, span_s)
+    summary = _summary(
+        len(alarms), rates, floods, bad, chat, stale, prio, start_s, end_s, s.stale_after_s
+    )
     logger.debug(
         "alarm report %s..%s: %d transitions, %d alarms", start_s, end_s, transitions, len(alarms)
     )

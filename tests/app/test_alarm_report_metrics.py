@@ -159,6 +159,8 @@ def test_stale_alarms(report):
     assert st.loc["OLD-01", "active_h"] == pytest.approx(25.0)
     assert not bool(st.loc["OLD-01", "still_active"])
     assert metric(report, "stale alarms still active") == (1, "")
+    # both are stale on day 2 (STALE-01 from 116400 s, OLD-01 from 126400 s to 130000 s)
+    assert metric(report, "most stale alarms on one day") == (2, OK)
     # configurable: with a 30 h limit only the alarm still active (39.7 h) is stale
     r30 = compute_report(
         _entries(known_events()), end_s=END, settings=ReportSettings(stale_after_s=30 * 3600)
@@ -171,7 +173,17 @@ def test_no_stale_alarm_gives_an_empty_table():
     evs = [e for t in (0, 100, 200) for e in pulse("T", "a.hi", 200, t)]
     r = compute_report(_entries(evs), start_s=0.0, end_s=DAY)
     assert r.stale.empty
-    assert metric(r, "stale alarms") == (0, OK)
+    assert metric(r, "most stale alarms on one day") == (0, OK)
+
+
+def test_five_alarms_stale_on_one_day_miss_the_target():
+    evs = [ev(f"S{i}", "fault", 900, 1000.0 * i) for i in range(5)]
+    r = compute_report(_entries(evs), start_s=0.0, end_s=3 * DAY)
+    assert len(r.stale) == 5
+    assert metric(r, "most stale alarms on one day") == (5, OVER)
+    # stale from day 2 on only: one alarm raised late in the period never becomes stale
+    evs.append(ev("LATE", "fault", 900, 2.5 * DAY))
+    assert compute_report(_entries(evs), start_s=0.0, end_s=3 * DAY).stale.shape[0] == 5
 
 
 def test_priority_distribution_against_isa_targets(report):
