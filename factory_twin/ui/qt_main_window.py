@@ -44,6 +44,7 @@ from factory_twin.model.config import PlantDocument
 from factory_twin.model.events import ConnectionStatus
 from factory_twin.model.geometry import PlantGeometry, plant_geometry
 from factory_twin.ui.qt_alarm_panel import QtAlarmPanel, QtJournalDialog
+from factory_twin.ui.qt_alarm_report import QtAlarmReportDialog
 from factory_twin.ui.qt_detail_panel import QtDetailPanel, format_plant_time, format_ts
 from factory_twin.ui.qt_kpi_strip import QtKpiStrip
 from factory_twin.ui.qt_replay_bar import QtReplayBar
@@ -319,10 +320,17 @@ class MainWindow(QMainWindow):
         self.disconnect_action = self._act("&Disconnect", self.disconnect_live, "Ctrl+Shift+K")
         self.endpoints_action = self._act("&Endpoints…", self.endpoints_dialog, "Ctrl+E")
         self.journal_action = self._act("Alarm &journal…", self.journal_dialog, "Ctrl+J")
+        self.alarm_report_action = self._act(
+            "Alarm &performance report…",
+            self.alarm_report_dialog,
+            "Ctrl+Shift+J",
+            "ISA-18.2 alarm rates, floods, bad actors, chattering and stale alarms",
+        )
         for a in (self.connect_action, self.disconnect_action, self.endpoints_action):
             c.addAction(a)
         c.addSeparator()
         c.addAction(self.journal_action)
+        c.addAction(self.alarm_report_action)
 
         h = mb.addMenu("&Help")
         h.addAction(self._act("&Keyboard shortcuts", self.show_shortcuts, "F1"))
@@ -750,6 +758,15 @@ class MainWindow(QMainWindow):
     def journal_dialog(self) -> None:
         """Open the alarm journal."""
         QtJournalDialog(self.controller.journal, self).open()
+
+    def alarm_report_dialog(self) -> QtAlarmReportDialog:
+        """Open the ISA-18.2 alarm performance report (computed on the worker thread)."""
+        dlg = QtAlarmReportDialog(
+            self.controller.journal, self.controller.run_in_worker, parent=self
+        )
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+        return dlg
 
     # ------------------------------------------------------------------ selection and camera
 
