@@ -217,49 +217,58 @@ class ScenarioDocument:
             seen = seen | {self.path.resolve()}
         base = self._base(seen)
         if base.plant is None:
-            words = [f"{summary(ch)} (base plant not loaded)" for ch in self.spec.changes]
-            return _Applied(None, words, base.problems)
+            unread = [f"{summary(ch)} (base plant not loaded)" for ch in self.spec.changes]
+            return _Applied(None, unread, base.problems)
         plant = base.plant.model_copy(deep=True)
         trace = Trace()
-        words, problems = [], []
+        words: list[str] = []
+        problems: list[tuple[int, str]] = []
         for k, ch in enumerate(self.spec.changes):
             try:
                 words.append(apply_change(plant, ch, trace, k))
             except Misfit as m:
                 loc = ("changes", k, m.field) if m.field else ("changes", k)
-                problems.append(self._at(loc, m.message))
+                problems.append((k, self._at(loc, m.message)))
                 words.append(f"{summary(ch)} (does not apply)")
             except ValueError as exc:  # a value the plant's schema refuses
-                problems.append(self._at(("changes", k), str(exc).replace("\n", " ")))
+                problems.append((k, self._at(("changes", k), str(exc).replace("\n", " "))))
                 words.append(f"{summary(ch)} (does not apply)")
         problems += self._checked(plant, trace, base.base_dir)
-        return _Applied(plant, words, problems, base.base_text, base.base_dir)
+        problems.sort(key=lambda p: p[0])  # in the order of the changes at fault
+        texts = [text for _, text in problems]
+        return _Applied(plant, words, texts, base.base_text, base.base_dir)
 
-    def _checked(self, plant: s.PlantSpec, trace: Trace, base_dir: Path | None) -> list[str]:
+    def _checked(
+        self, plant: s.PlantSpec, trace: Trace, base_dir: Path | None
+    ) -> list[tuple[int, str]]:
         """Check the changed plant as a plant file is checked; blame the changes at fault."""
+        last = len(self.spec.changes)
         try:
             found = bind_mesh_files(plant, base_dir) + check_references(plant)
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
-            return [self._at(("changes",), f"the changed plant is invalid: {exc}")]
+            return [(last, self._at(("changes",), f"the changed plant is invalid: {exc}"))]
         return [self._blame(plant, trace, loc, msg) for loc, msg in found]
 
-    def _blame(self, plant: s.PlantSpec, trace: Trace, loc: tuple[Any, ...], msg: str) -> str:
+    def _blame(
+        self, plant: s.PlantSpec, trace: Trace, loc: tuple[Any, ...], msg: str
+    ) -> tuple[int, str]:
         k, fld = _culprit(plant, trace, loc)
         m = _OVERLAP.match(msg)
         if m is not None:
             a, b = m.group(1), m.group(2)
             if trace.tools.get(a) is None and trace.tools.get(b) is not None:
                 a, b = b, a
-                k = trace.tools[a]
+                k, fld = trace.tools[a], "position_m"
             j = trace.tools.get(b)
             whose = "of the base plant" if j is None else f"placed by changes[{j}]"
             msg = f"tool {a} overlaps tool {b} ({whose})"
         if k is None:
-            return self._at(("changes",), f"the changed plant: {_path(loc)}: {msg}")
+            text = f"the changed plant: {_path(loc)}: {msg}"
+            return len(self.spec.changes), self._at(("changes",), text)
         ch = self.spec.changes[k]
         if fld is not None and fld in ch.model_fields_set:
-            return self._at(("changes", k, fld), msg)
-        return self._at(("changes", k), msg)
+            return k, self._at(("changes", k, fld), msg)
+        return k, self._at(("changes", k), msg)
 
     # -- writing
 

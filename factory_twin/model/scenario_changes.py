@@ -282,6 +282,12 @@ def num(v: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
+def g(v: float) -> str:
+    """Return a number short: whole numbers whole (``1209600``), others to 6 digits."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.6g}"
+
+
 def xy(p: tuple[float, float]) -> str:
     """Return a floor point as ``(x, y)``."""
     return f"({num(p[0])}, {num(p[1])})"
@@ -292,12 +298,12 @@ def dist_text(d: AnyDist | None) -> str:
     if d is None:
         return "none"
     if isinstance(d, s.Constant):
-        return f"{d.value:g}"
+        return f"{g(d.value)}"
     if isinstance(d, s.Uniform):
-        return f"uniform {d.low:g}-{d.high:g}"
+        return f"uniform {g(d.low)}-{g(d.high)}"
     if isinstance(d, s.Triangular):
-        return f"triangular {d.low:g}/{d.mode:g}/{d.high:g}"
-    return f"{d.dist} mean {d.mean:g}"
+        return f"triangular {g(d.low)}/{g(d.mode)}/{g(d.high)}"
+    return f"{d.dist} mean {g(d.mean)}"
 
 
 def scaled(d: AnyDist, factor: float) -> AnyDist:
@@ -345,12 +351,12 @@ def _group_tools(plant: s.PlantSpec, group: str, fld: str = "group") -> list[s.E
 def _group_settings(plant: s.PlantSpec, group: str) -> s.ToolGroup:
     """The group's settings entry, added (with defaults) if the plant lists none."""
     _group_tools(plant, group)
-    for g in plant.tool_groups:
-        if g.id == group:
-            return g
-    g = s.ToolGroup(id=group)
-    plant.tool_groups.append(g)
-    return g
+    for grp in plant.tool_groups:
+        if grp.id == group:
+            return grp
+    grp = s.ToolGroup(id=group)
+    plant.tool_groups.append(grp)
+    return grp
 
 
 def _product(plant: s.PlantSpec, pid: str, fld: str = "product") -> s.Product:
@@ -419,30 +425,30 @@ def _remove(plant: s.PlantSpec, ch: RemoveTool, trace: Trace, k: int) -> str:
 
 
 def _dispatch(plant: s.PlantSpec, ch: SetDispatch, trace: Trace, k: int) -> str:
-    g = _group_settings(plant, ch.group)
-    old = g.dispatch.value
-    g.dispatch = ch.rule
-    trace.groups[g.id] = k
-    return f"{g.id} dispatch {old} -> {ch.rule.value}"
+    grp = _group_settings(plant, ch.group)
+    old = grp.dispatch.value
+    grp.dispatch = ch.rule
+    trace.groups[grp.id] = k
+    return f"{grp.id} dispatch {old} -> {ch.rule.value}"
 
 
 def _group_fields(
     plant: s.PlantSpec, ch: SetSetups | SetBatching, names: tuple[str, ...], trace: Trace, k: int
 ) -> str:
-    g = _group_settings(plant, ch.group)
+    grp = _group_settings(plant, ch.group)
     words = []
     for n in _given(ch, names):
-        old, new = getattr(g, n), getattr(ch, n)
+        old, new = getattr(grp, n), getattr(ch, n)
         if n == "setups":
             words.append(f"setups {len(old)} -> {len(new or [])} listed changes")
             new = list(new or [])
         elif n == "setup_default":
             words.append(f"setup_default {dist_text(old)} -> {dist_text(new)} s")
         else:
-            words.append(f"{n} {old:g} -> {new:g}")
-        setattr(g, n, new)
-    trace.groups[g.id] = k
-    return f"{g.id} " + ", ".join(words)
+            words.append(f"{n} {g(old)} -> {g(new)}")
+        setattr(grp, n, new)
+    trace.groups[grp.id] = k
+    return f"{grp.id} " + ", ".join(words)
 
 
 def rate_per_day(p: s.Product) -> float | None:
@@ -523,7 +529,7 @@ def _transport(plant: s.PlantSpec, ch: SetTransport, trace: Trace, k: int) -> st
 def _plain(v: Any) -> str:
     if v is None:
         return "unlimited"
-    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+    return f"{g(v)}" if isinstance(v, (int, float)) else str(v)
 
 
 def _targets(plant: s.PlantSpec, ch: SetReliability | SetPm, trace: Trace) -> list[s.Equipment]:
