@@ -53,11 +53,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"base scenario: {spec.base_scenario}")
     if spec.notes:
         print(f"notes: {spec.notes.strip()}")
-    words = doc.describe()
+    words, problems = doc.check()
     print(f"changes: {len(words)}")
     for k, text in enumerate(words):
         print(f"  [{k}] {text}")
-    problems = doc.problems()
     if problems:
         for line in problems:
             print(line, file=sys.stderr)

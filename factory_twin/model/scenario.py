@@ -174,6 +174,11 @@ class ScenarioDocument:
         """Return every problem of the scenario (empty if it applies cleanly)."""
         return self._applied(frozenset()).problems
 
+    def check(self) -> tuple[list[str], list[str]]:
+        """Return :meth:`describe` and :meth:`problems` at once (the base is read once)."""
+        done = self._applied(frozenset())
+        return done.descriptions, done.problems
+
     def _line(self, loc: tuple[Any, ...]) -> int:
         try:
             return _doc_loc(self.raw, loc)[1]
@@ -326,9 +331,12 @@ class ScenarioDocument:
         changes = list(self.spec.changes)
         at = len(changes) if index is None else max(0, min(index, len(changes)))
         data = change if isinstance(change, dict) else change.model_dump(exclude_unset=True)
-        new = ScenarioSpec.model_validate(
-            {**self.spec.model_dump(exclude_unset=True), "changes": [data]}
-        ).changes[0]
+        try:
+            new = ScenarioSpec.model_validate(
+                {**self.spec.model_dump(exclude_unset=True), "changes": [data]}
+            ).changes[0]
+        except ValidationError as exc:
+            raise ConfigError(_format(exc, {"changes": [data]}, self.source)) from None
         changes.insert(at, new)
         self.spec.changes = changes
         self._raw_changes().insert(
@@ -448,7 +456,14 @@ def _format(exc: ValidationError, raw: Any, source: str) -> list[str]:
             loc = loc[:-1]
             line = _doc_loc(raw, loc)[1]
             msg = _tuple_message(loc[-1], _value_at(raw, loc))
-        elif loc and loc[-1] in _TUPLE_FIELDS and typ in {"too_short", "too_long", "tuple_type"}:
+        elif (
+            loc
+            and loc[-1] in _TUPLE_FIELDS
+            and (
+                typ in {"too_short", "too_long", "tuple_type", "list_type"}
+                or (typ == "missing" and isinstance(err["loc"][-1], int))  # a list too short
+            )
+        ):
             msg = _tuple_message(loc[-1], _value_at(raw, loc))
         else:
             msg = _message(err, raw, loc)

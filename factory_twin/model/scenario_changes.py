@@ -277,13 +277,25 @@ class Trace:
 
 
 def num(v: float) -> str:
-    """Return a number as the user wrote it: ``10.0``, ``8.05``, ``-90.0``."""
+    """Return a coordinate or angle with one to three decimals.
+
+    Examples
+    --------
+    >>> num(10), num(8.05), num(-90)
+    ('10.0', '8.05', '-90.0')
+    """
     text = f"{v:.3f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
 
 
 def g(v: float) -> str:
-    """Return a number short: whole numbers whole (``1209600``), others to 6 digits."""
+    """Return a number short: whole numbers whole, others to 6 significant digits.
+
+    Examples
+    --------
+    >>> g(1209600.0), g(3636.363636)
+    ('1209600', '3636.36')
+    """
     v = float(v)
     return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.6g}"
 
@@ -307,7 +319,13 @@ def dist_text(d: AnyDist | None) -> str:
 
 
 def scaled(d: AnyDist, factor: float) -> AnyDist:
-    """Return ``d`` with every time in it multiplied by ``factor`` (the family kept)."""
+    """Return ``d`` with every time in it multiplied by ``factor`` (the family kept).
+
+    Examples
+    --------
+    >>> scaled(s.Uniform(dist="uniform", low=100, high=300), 1.5)
+    Uniform(dist='uniform', low=150.0, high=450.0)
+    """
     keys = {"value", "mean", "low", "mode", "high", "sd"}
     data = {k: (v * factor if k in keys else v) for k, v in d.model_dump().items()}
     return type(d).model_validate(data)

@@ -479,3 +479,15 @@ def test_base_edited_after_the_scenario(folder, line_of):
         "(it has ETCH-01, ETCH-20, LITHO-01)"
     ]
     assert load_scenario(path).describe()[0] == "ETCH dispatch fifo -> edd"
+
+
+def test_add_change_refuses_a_bad_change_with_a_config_error(folder):
+    doc = load_scenario(write(folder, "  - {change: remove_tool, id: ETCH-02}\n"))
+    with pytest.raises(ConfigError) as info:
+        doc.add_change({"change": "move_tool", "id": "ETCH-01", "position_m": [1]})
+    assert info.value.issues == [
+        f"{doc.source}:1: changes[0].position_m: expected 2 numbers, got [1]"
+    ]
+    assert len(doc.spec.changes) == 1
+    words, problems = doc.check()
+    assert words == ["remove ETCH-02 (etcher) from ETCH in bay etch"] and problems == []
