@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -76,6 +76,11 @@ class ScenarioSpec(s.Strict):
     base: str | None = Field(default=None, min_length=1, description="base plant file")
     base_scenario: str | None = Field(default=None, min_length=1, description="base scenario")
     changes: list[Change] = Field(default_factory=list)
+
+    # a fresh scenario's bare `changes:` key (YAML null) is an empty list
+    _none_is_empty = field_validator("changes", mode="before")(
+        lambda cls, v: [] if v is None else v
+    )
 
     @model_validator(mode="after")
     def _one_base(self) -> ScenarioSpec:
@@ -195,6 +200,13 @@ class ScenarioDocument:
         if not target.is_file():
             what = "plant" if self.spec.base is not None else "scenario"
             return _Applied(None, [], [self._at(key, f"no {what} file {target}")])
+        if self.spec.base is not None and is_scenario_path(target):
+            return _Applied(
+                None, [], [self._at(key, f"{target} is a scenario: use base_scenario")]
+            )
+        if self.spec.base_scenario is not None and not is_scenario_path(target):
+            msg = f"{target} is not a *.scenario.yaml file: a plant is named with 'base'"
+            return _Applied(None, [], [self._at(key, msg)])
         if self.spec.base is not None:
             try:
                 doc = load_plant(target)

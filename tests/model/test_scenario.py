@@ -491,3 +491,16 @@ def test_add_change_refuses_a_bad_change_with_a_config_error(folder):
     assert len(doc.spec.changes) == 1
     words, problems = doc.check()
     assert words == ["remove ETCH-02 (etcher) from ETCH in bay etch"] and problems == []
+
+
+def test_base_and_base_scenario_mixed_up(folder):
+    write(folder, "  - {change: remove_tool, id: ETCH-02}\n", name="a")
+    path = write(folder, "", base="a.scenario.yaml", name="b")
+    assert issues(path) == [
+        f"{path}:3: base: {folder / 'a.scenario.yaml'} is a scenario: use base_scenario"
+    ]
+    path.write_text("base_scenario: base.yaml\n")
+    assert issues(path) == [
+        f"{path}:1: base_scenario: {folder / 'base.yaml'} is not a *.scenario.yaml file: "
+        "a plant is named with 'base'"
+    ]
