@@ -244,7 +244,7 @@ class ScenarioDocument:
             try:
                 words.append(apply_change(plant, ch, trace, k))
             except Misfit as m:
-                loc = ("changes", k, m.field) if m.field else ("changes", k)
+                loc = ("changes", k, *m.loc)
                 problems.append((k, self._at(loc, m.message)))
                 words.append(f"{summary(ch)} (does not apply)")
             except ValueError as exc:  # a value the plant's schema refuses

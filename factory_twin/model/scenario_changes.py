@@ -254,14 +254,17 @@ class Misfit(Exception):
     Parameters
     ----------
     field
-        The change's field at fault ("" for the change as a whole).
+        The change's field at fault ("" for the change as a whole; a tuple for a key
+        inside a field, as ``("shares", "LOGIC-A")``).
     message
         Why, naming the tool, group or product.
     """
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str | tuple[str, ...], message: str) -> None:
         super().__init__(message)
-        self.field = field
+        self.loc: tuple[str, ...] = (field,) if isinstance(field, str) and field else ()
+        if isinstance(field, tuple):
+            self.loc = field
         self.message = message
 
 
@@ -377,7 +380,7 @@ def _group_settings(plant: s.PlantSpec, group: str) -> s.ToolGroup:
     return grp
 
 
-def _product(plant: s.PlantSpec, pid: str, fld: str = "product") -> s.Product:
+def _product(plant: s.PlantSpec, pid: str, fld: str | tuple[str, ...] = "product") -> s.Product:
     for p in plant.products:
         if p.id == pid:
             return p
@@ -390,7 +393,8 @@ def _product(plant: s.PlantSpec, pid: str, fld: str = "product") -> s.Product:
 def _move(plant: s.PlantSpec, ch: MoveTool, trace: Trace, k: int) -> str:
     e = plant.equipment[_tool_index(plant, ch.id, trace)]
     if ch.bay is not None and ch.bay not in {b.id for b in plant.site.bays}:
-        raise Misfit("bay", f"no bay {ch.bay} (bays: {_names([b.id for b in plant.site.bays])})")
+        msg = f"no bay {ch.bay} (bays: {_names([b.id for b in plant.site.bays])})"
+        raise Misfit("bay", msg)
     words = []
     if ch.position_m is not None:
         words.append(f"from {xy(e.position_m)} to {xy(ch.position_m)} m")
@@ -407,7 +411,8 @@ def _move(plant: s.PlantSpec, ch: MoveTool, trace: Trace, k: int) -> str:
 
 def _add(plant: s.PlantSpec, ch: AddTool, trace: Trace, k: int) -> str:
     if any(e.id == ch.id for e in plant.equipment):
-        raise Misfit("id", f"tool {ch.id} is already in the plant")
+        msg = f"tool {ch.id} is already in the plant"
+        raise Misfit("id", msg)
     like = plant.equipment[_tool_index(plant, ch.like, trace, "like")] if ch.like else None
     data: dict[str, Any] = {}
     if like is not None:
@@ -417,11 +422,11 @@ def _add(plant: s.PlantSpec, ch: AddTool, trace: Trace, k: int) -> str:
     data.update(ch.model_dump(exclude_unset=True, exclude={"change", "like"}))
     types = {t.id for t in plant.equipment_types}
     if data["type"] not in types:
-        raise Misfit("type", f"no equipment type {data['type']} (types: {_names(sorted(types))})")
+        msg = f"no equipment type {data['type']} (types: {_names(sorted(types))})"
+        raise Misfit("type" if ch.type is not None else "like", msg)
     if data["bay"] not in {b.id for b in plant.site.bays}:
-        raise Misfit(
-            "bay", f"no bay {data['bay']} (bays: {_names([b.id for b in plant.site.bays])})"
-        )
+        msg = f"no bay {data['bay']} (bays: {_names([b.id for b in plant.site.bays])})"
+        raise Misfit("bay" if ch.bay is not None else "like", msg)
     e = s.Equipment.model_validate(data)
     plant.equipment.append(e)
     trace.tools[e.id] = k
@@ -513,12 +518,12 @@ def _release(plant: s.PlantSpec, ch: SetRelease, trace: Trace, k: int) -> str:
 
 
 def _mix(plant: s.PlantSpec, ch: SetMix, trace: Trace, k: int) -> str:
-    prods = {pid: _product(plant, pid, "shares") for pid in ch.shares}
+    prods = {pid: _product(plant, pid, ("shares", pid)) for pid in ch.shares}
     rates = {pid: rate_per_day(p) for pid, p in prods.items()}
     for pid, rate in rates.items():
         if rate is None:
             msg = f"product {pid} is released by {prods[pid].release.mode}, not at a rate"
-            raise Misfit("shares", msg)
+            raise Misfit(("shares", pid), msg)
     total = sum(r or 0.0 for r in rates.values())
     weight = sum(ch.shares.values())
     words = []
@@ -563,7 +568,8 @@ def _reliability(plant: s.PlantSpec, ch: SetReliability, trace: Trace, k: int) -
     for e in tools:
         r = e.reliability
         if r is None and (ch.mtbf is None or ch.mttr is None):
-            raise Misfit("", f"tool {e.id} has no failure figures: give both mtbf and mttr")
+            msg = f"tool {e.id} has no failure figures: give both mtbf and mttr"
+            raise Misfit("", msg)
         mtbf = r.mtbf if r is not None else None
         mttr = r.mttr if r is not None else None
         data: dict[str, Any] = {} if r is None else r.model_dump(exclude_unset=True)
@@ -598,7 +604,8 @@ def _pm(plant: s.PlantSpec, ch: SetPm, trace: Trace, k: int) -> str:
         hits = [i for i, pm in enumerate(e.pm) if pm.name == ch.pm]
         if not hits:
             names = ", ".join(repr(pm.name) for pm in e.pm) or "none"
-            raise Misfit("pm", f"tool {e.id} has no PM plan {ch.pm!r} (it has {names})")
+            msg = f"tool {e.id} has no PM plan {ch.pm!r} (it has {names})"
+            raise Misfit("pm", msg)
         old = e.pm[hits[0]]
         data = old.model_dump(exclude_unset=True)
         for n in _given(ch, _PM):

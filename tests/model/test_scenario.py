@@ -504,3 +504,16 @@ def test_base_and_base_scenario_mixed_up(folder):
         f"{path}:1: base_scenario: {folder / 'base.yaml'} is not a *.scenario.yaml file: "
         "a plant is named with 'base'"
     ]
+
+
+def test_mix_of_a_product_not_released_at_a_rate(tmp_path, line_of):
+    path = write(
+        tmp_path,
+        "  - {change: set_release, product: NOR-B, wip_lots: 20}\n"
+        "  - change: set_mix\n    shares:\n      LOGIC-A: 0.6\n      NOR-B: 0.4\n",
+        base=str(DEMO),
+    )
+    assert issues(path) == [
+        f"{path}:{line_of(path.read_text(), 'NOR-B: 0.4')}: changes[1].shares.NOR-B: "
+        "product NOR-B is released by conwip, not at a rate"
+    ]
