@@ -197,7 +197,7 @@ class ScenarioDocument:
         """Load the base plant, or apply the base scenario."""
         target = self.base_path()
         key = ("base",) if self.spec.base is not None else ("base_scenario",)
-        if not target.is_file():
+        if not _is_file(target):
             what = "plant" if self.spec.base is not None else "scenario"
             return _Applied(None, [], [self._at(key, f"no {what} file {target}")])
         if self.spec.base is not None and is_scenario_path(target):
@@ -376,6 +376,13 @@ class ScenarioDocument:
             item = seq[old]
             del seq[old]
             seq.insert(min(new, len(seq)), item)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte: no such file either
+        return False
 
 
 _OVERLAP = re.compile(r"^tool '(.+?)' overlaps tool '(.+?)'")

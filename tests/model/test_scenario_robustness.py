@@ -123,7 +123,10 @@ def changes(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @FAST
-@given(st.lists(changes(), max_size=5), st.sampled_from([str(MINI), "nowhere.yaml", ""]))
+@given(
+    st.lists(changes(), max_size=5),
+    st.sampled_from([str(MINI), "nowhere.yaml", "", "x" * 5000, str(ROOT)]) | st.text(max_size=8),
+)
 def test_random_changes(chs, base):
     data = {"name": "fuzz", "base": base, "changes": chs}
     check(json.dumps(data, allow_nan=True))
