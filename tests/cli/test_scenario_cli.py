@@ -92,3 +92,12 @@ def test_shipped_scenarios_simulate(scenario, tmp_path):
     assert data["scenario"] == stem
     assert data["results"]["replications"] == 1
     assert data["run"]["plant"] == str(scenario)
+
+
+def test_open_says_how_to_get_a_plant_from_a_scenario():
+    code, _, err = run_main(["open", str(FOURTH)])
+    assert code == 2
+    assert err.strip() == (
+        f"{FOURTH}: a scenario file: the app opens plant files (export it with "
+        f"'factory-twin scenario export {FOURTH} -o PLANT.yaml', or simulate it)"
+    )
