@@ -250,21 +250,41 @@ class ScenarioDocument:
             except ValueError as exc:  # a value the plant's schema refuses
                 problems.append((k, self._at(("changes", k), str(exc).replace("\n", " "))))
                 words.append(f"{summary(ch)} (does not apply)")
-        problems += self._checked(plant, trace, base.base_dir)
+        for name in type(plant).model_fields:
+            # a section the base file left out (defaults) that a change filled in, such as
+            # 'transport' or 'tool_groups', must be written out and read back
+            if name not in plant.model_fields_set and getattr(plant, name) != getattr(
+                base.plant, name
+            ):
+                setattr(plant, name, getattr(plant, name))
+        plant, found = self._checked(plant, trace, base.base_dir)
+        problems += found
         problems.sort(key=lambda p: p[0])  # in the order of the changes at fault
         texts = [text for _, text in problems]
         return _Applied(plant, words, texts, base.base_text, base.base_dir)
 
     def _checked(
         self, plant: s.PlantSpec, trace: Trace, base_dir: Path | None
-    ) -> list[tuple[int, str]]:
-        """Check the changed plant as a plant file is checked; blame the changes at fault."""
+    ) -> tuple[s.PlantSpec, list[tuple[int, str]]]:
+        """Check the changed plant as a plant file is checked; blame the changes at fault.
+
+        The plant is read back from its own data first, so the whole-plant rules of the
+        schema hold too (at least one tool, ...), and the result equals what its exported
+        file loads as.
+        """
         last = len(self.spec.changes)
+        try:
+            plant = s.PlantSpec.model_validate(plant.model_dump(exclude_unset=True))
+        except ValidationError as exc:
+            return plant, [
+                self._blame(plant, trace, tuple(e["loc"]), str(e["msg"]))
+                for e in exc.errors(include_url=False)
+            ]
         try:
             found = bind_mesh_files(plant, base_dir) + check_references(plant)
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
-            return [(last, self._at(("changes",), f"the changed plant is invalid: {exc}"))]
-        return [self._blame(plant, trace, loc, msg) for loc, msg in found]
+            return plant, [(last, self._at(("changes",), f"the changed plant is invalid: {exc}"))]
+        return plant, [self._blame(plant, trace, loc, msg) for loc, msg in found]
 
     def _blame(
         self, plant: s.PlantSpec, trace: Trace, loc: tuple[Any, ...], msg: str

@@ -158,6 +158,9 @@ def test_every_change_kind_applies_describes_and_reverts(folder, changes, words,
     assert check(plant)
     assert plant != base
     assert doc.describe() == [words]
+    # the full plant file it exports loads as the same plant (also where the base file
+    # left a section to its defaults, as the mini plant does 'transport' and 'tool_groups')
+    assert load_plant(doc.to_plant_yaml(folder / "out.yaml")).spec == plant
     gone = doc.remove_change(0)
     assert doc.apply() == base  # reverted
     doc.add_change(gone, 0)
@@ -517,3 +520,16 @@ def test_mix_of_a_product_not_released_at_a_rate(tmp_path, line_of):
         f"{path}:{line_of(path.read_text(), 'NOR-B: 0.4')}: changes[1].shares.NOR-B: "
         "product NOR-B is released by conwip, not at a rate"
     ]
+
+
+def test_removing_every_tool_breaks_a_whole_plant_rule(folder, line_of):
+    path = write(
+        folder,
+        "  - {change: remove_tool, id: ETCH-01}\n  - {change: remove_tool, id: ETCH-02}\n"
+        "  - {change: remove_tool, id: LITHO-01}\n",
+    )
+    lines = issues(path)
+    assert (
+        f"{path}:4: changes: the changed plant: equipment: List should have at least 1 item after validation, not 0"
+        in lines
+    )
