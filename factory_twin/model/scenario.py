@@ -482,9 +482,14 @@ def loads_scenario(
 def _format(exc: ValidationError, raw: Any, source: str) -> list[str]:
     """pydantic's errors as ``file:line: path: message`` (the plant loader's wording)."""
     out: list[str] = []
-    for err in exc.errors(include_url=False):
-        loc, line = _doc_loc(raw, tuple(err["loc"]))
+    errors = exc.errors(include_url=False)
+    at = [_doc_loc(raw, tuple(err["loc"])) for err in errors]
+    # a number-or-distribution field fails in both branches: report the one the input took
+    aimed = {loc for err, (loc, _) in zip(errors, at, strict=True) if not _other_branch(err)}
+    for err, (loc, line) in zip(errors, at, strict=True):
         typ = err["type"]
+        if loc in aimed and _other_branch(err):
+            continue
         is_change = len(err["loc"]) == 2 and err["loc"][0] == "changes"
         if is_change and typ == "union_tag_invalid":
             tag = err.get("ctx", {}).get("tag")
@@ -510,6 +515,17 @@ def _format(exc: ValidationError, raw: Any, source: str) -> list[str]:
         if text not in out:
             out.append(text)
     return out
+
+
+_NUMBER_ERRORS = {"float_parsing", "float_type", "greater_than", "finite_number"}
+_MAPPING_ERRORS = {"model_attributes_type", "dict_type", "union_tag_not_found"}
+
+
+def _other_branch(err: Any) -> bool:
+    """An error of a union branch the input did not aim at (a number met as a mapping...)."""
+    if isinstance(err.get("input"), dict):
+        return bool(err["type"] in _NUMBER_ERRORS)
+    return bool(err["type"] in _MAPPING_ERRORS)
 
 
 # --------------------------------------------------------------------------- plant or scenario

@@ -533,3 +533,19 @@ def test_removing_every_tool_breaks_a_whole_plant_rule(folder, line_of):
         f"{path}:4: changes: the changed plant: equipment: List should have at least 1 item after validation, not 0"
         in lines
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "changes[0].mtbf: expected a number, got 'abc'"),
+        ("-5", "changes[0].mtbf: Input should be greater than 0, got -5"),
+        ("{dist: nope}", "changes[0].mtbf: unknown distribution 'nope'"),
+    ],
+)
+def test_a_number_or_distribution_field_reports_one_problem(folder, value, message):
+    path = write(folder, f"  - {{change: set_reliability, tool: LITHO-01, mtbf: {value}}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert len(info.value.issues) == 1
+    assert info.value.issues[0].startswith(f"{path}:5: {message}")
