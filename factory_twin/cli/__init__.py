@@ -56,6 +56,12 @@ def _compare() -> ModuleType:
     return compare
 
 
+def _scenario() -> ModuleType:
+    from factory_twin.cli import scenario
+
+    return scenario
+
+
 def _import_smt2020() -> ModuleType:
     from factory_twin.cli import import_smt2020
 
@@ -99,6 +105,7 @@ COMMANDS: dict[str, tuple[Callable[[], ModuleType], str]] = {
     "schema": (_schema, "print the JSON Schema of the plant file format"),
     "simulate": (_simulate, "run a discrete-event simulation of a plant"),
     "compare": (_compare, "compare plant scenarios on common random numbers"),
+    "scenario": (_scenario, "show a scenario file's changes, or export it as a plant file"),
     "import-smt2020": (_import_smt2020, "convert an SMT2020 testbed model to a plant file"),
     "serve": (_serve, "run the OPC UA plant simulator server"),
     "browse": (_browse, "print an OPC UA server's address space"),

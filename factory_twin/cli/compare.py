@@ -14,7 +14,7 @@ from pathlib import Path
 
 from factory_twin.cli.simulate import Progress, add_common, finish, options_from
 from factory_twin.errors import SimulationError
-from factory_twin.model.config import load_plant
+from factory_twin.model.scenario import load_plant_or_scenario
 from factory_twin.sim.model import check_spec
 from factory_twin.sim.report import comparison_table, kpi_table
 from factory_twin.sim.runner import compare
@@ -23,7 +23,11 @@ from factory_twin.sim.runner import compare
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
     p.add_argument(
-        "plants", type=Path, nargs="+", metavar="PLANT.yaml", help="baseline first, then scenarios"
+        "plants",
+        type=Path,
+        nargs="+",
+        metavar="PLANT.yaml",
+        help="baseline first, then scenarios (plant files or *.scenario.yaml)",
     )
     add_common(p)
 
@@ -36,13 +40,14 @@ def run(args: argparse.Namespace) -> int:
     specs = []
     names: list[str] = []
     for p in args.plants:
-        spec = load_plant(p).spec
+        loaded = load_plant_or_scenario(p)
+        spec = loaded.spec
         try:
             check_spec(spec)
         except SimulationError as exc:
             print(f"factory-twin: error: {p}: {exc}", file=sys.stderr)
             return 2
-        name = p.stem if p.stem not in names else str(p)
+        name = loaded.name if loaded.name not in names else str(p)
         names.append(name)
         specs.append((name, spec))
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from factory_twin.cli.args import opc_url, positive_float
 from factory_twin.errors import ConfigError
+from factory_twin.model.scenario import is_scenario_path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
         if name is not None and not Path(name).is_file():
             msg = f"{name}: no such {what}" if not Path(name).exists() else f"{name}: not a file"
             raise ConfigError([msg])
+    if args.plant is not None and is_scenario_path(args.plant):
+        # the Plan workspace will open scenarios; until then, say how to get a plant
+        msg = (
+            f"{args.plant}: a scenario file: the app opens plant files (export it with "
+            f"'factory-twin scenario export {args.plant} -o PLANT.yaml', or simulate it)"
+        )
+        raise ConfigError([msg])
     from factory_twin.ui.app import run as run_app  # Qt and VTK load only for this command
 
     simulator = False if args.endpoint else args.simulator

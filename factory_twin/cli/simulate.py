@@ -21,7 +21,8 @@ from typing import Any
 
 from factory_twin.cli.args import bounded_int, positive_float, positive_int, seed_int
 from factory_twin.errors import SimulationError
-from factory_twin.model.config import atomic_write_text, load_plant
+from factory_twin.model.config import atomic_write_text
+from factory_twin.model.scenario import load_plant_or_scenario
 from factory_twin.model.schema import DispatchRule
 from factory_twin.sim.records import DEFAULT_CHUNK_ROWS
 from factory_twin.sim.report import kpi_table
@@ -88,7 +89,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
-    p.add_argument("plant", type=Path, metavar="PLANT.yaml", help="plant file")
+    p.add_argument("plant", type=Path, metavar="PLANT.yaml", help="plant file, or a scenario file")
     add_common(p)
 
 
@@ -157,7 +158,8 @@ def finish(
 
 def run(args: argparse.Namespace) -> int:
     """Simulate; return 0, 2 on bad input, 130 if interrupted."""
-    spec = load_plant(args.plant).spec
+    loaded = load_plant_or_scenario(args.plant)
+    spec = loaded.spec
     try:
         opts = options_from(args, args.out)
         from factory_twin.sim.model import check_spec
@@ -168,11 +170,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-    bar = Progress(args.replications, args.plant.stem)
+    bar = Progress(args.replications, loaded.name)
     try:
         exp: Experiment = run_experiment(
             spec, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler,
-            name=args.plant.stem, progress=bar,
+            name=loaded.name, progress=bar,
         )  # fmt: skip
     finally:
         bar.close()

@@ -1,6 +1,8 @@
 """Check plant files against the schema and their cross-references.
 
-Prints every problem as FILE:LINE: FIELD: MESSAGE and exits 2 if any file is invalid.
+Scenario files (``*.scenario.yaml``) are applied to their base plant and the result is
+checked the same way. Prints every problem as FILE:LINE: FIELD: MESSAGE and exits 2 if any
+file is invalid.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import argparse
 import sys
 
 from factory_twin.errors import ConfigError
-from factory_twin.model.config import load_plant
+from factory_twin.model.scenario import load_plant_or_scenario
 from factory_twin.model.schema import PlantSpec
 
 _KINDS = {"ohs": "overhead hoist", "agv": "AGV", "manual": "manual", "conveyor": "conveyor"}
@@ -38,7 +40,7 @@ def describe_transport(spec: PlantSpec) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
-    p.add_argument("files", nargs="+", metavar="FILE", help="plant YAML files")
+    p.add_argument("files", nargs="+", metavar="FILE", help="plant or scenario YAML files")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
 
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     bad = 0
     for f in args.files:
         try:
-            doc = load_plant(f)
+            doc = load_plant_or_scenario(f)
         except ConfigError as exc:
             bad += 1
             for line in exc.issues:
@@ -60,5 +62,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(sp.routes)} routes, {sum(len(r.steps) for r in sp.routes)} steps, "
                 f"{len(sp.procedures)} procedures)"
             )
+            if doc.scenario is not None:
+                base = doc.scenario.spec.base or doc.scenario.spec.base_scenario
+                n = len(doc.scenario.spec.changes)
+                print(f"  scenario of {base}: {n} change{'' if n == 1 else 's'}")
             print(f"  {describe_transport(sp)}")
     return 2 if bad else 0

@@ -157,6 +157,7 @@ OPTIONS: dict[str, dict[str, object]] = {
                  "--seed": "int", "--rule": ("fifo", "spt", "bogus"), "--jobs": "int",
                  "--chunk-rows": "int"},
     "compare": {"--days": "num", "--replications": "int", "--seed": "int"},
+    "scenario": {"-o": "outpath"},
     "serve": {"--endpoint": "url", "--speed": "num", "--seed": "int", "--split": "int",
               "--duration": "num", "--security": ("none", "sign", "bogus"), "--users": "path"},
     "browse": {"--depth": "int", "--timeout": "num", "--security": ("none", "bogus")},
@@ -171,6 +172,7 @@ OPTIONS: dict[str, dict[str, object]] = {
 }  # fmt: skip
 POSITIONAL = {
     "validate": ["plant"], "simulate": ["plant"], "compare": ["plant", "plant"],
+    "scenario": [("show", "export"), "plant"],
     "serve": ["plant"], "browse": ["url"], "import": ["url"], "record": ["plant"],
     "export-ar": ["plant"], "import-smt2020": ["path"], "open": ["plant"], "schema": [],
 }  # fmt: skip
