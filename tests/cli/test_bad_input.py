@@ -143,7 +143,26 @@ def test_endpoint_urls(url, ok):
 
 # ------------------------------------------------------------------ the property test
 
-BAD_NUMBERS = ["nan", "inf", "-inf", "-1", "0", "", "abc", "1e999", "1,5", "0x10", "--", "-0.0"]
+# Bad for every numeric option (all of ours are >= 0; 0 itself is valid for some, e.g. a seed)
+BAD_NUMBERS = ["nan", "inf", "-inf", "-1", "-2.5", "", "abc", "1e999", "1,5", "0x10", "--"]
+
+
+def _number_like(text: str) -> bool:
+    """True if argparse could take ``text`` as a usable number (then it is not bad input)."""
+    try:
+        return float(text) >= 0 and float(text) != float("inf")
+    except ValueError:
+        return False
+
+
+def _bad_url(text: str) -> bool:
+    try:
+        check_opc_url(text)
+    except ValueError:
+        return True
+    return False
+
+
 BAD_URLS = [
     "opc.tcp://127.0.0.1:99999", "opc.tcp://127.0.0.1:abc", "opc.tcp://:1", "http://x:1",
     "opc.tcp://127.0.0.1:0", "", "opc.tcp://a b:1",
@@ -218,9 +237,11 @@ def bad_command_lines(draw: st.DrawFn, files: dict[str, str]) -> list[str]:
         elif kind == "outpath":
             value = files["out"]
         elif kind in ("num", "int"):
-            value = draw(st.sampled_from(BAD_NUMBERS) | st.text(max_size=8)) if bad else GOOD[kind]
+            bad_text = st.text(max_size=8).filter(lambda s: not _number_like(s))
+            value = draw(st.sampled_from(BAD_NUMBERS) | bad_text) if bad else GOOD[kind]
         elif kind == "url":
-            value = draw(st.sampled_from(BAD_URLS) | st.text(max_size=12)) if bad else GOOD["url"]
+            bad_text = st.text(max_size=12).filter(_bad_url)
+            value = draw(st.sampled_from(BAD_URLS) | bad_text) if bad else GOOD["url"]
         elif kind == "idurl":
             value = ("sim=" + draw(st.sampled_from(BAD_URLS))) if bad else GOOD["idurl"]
         elif isinstance(kind, tuple):
