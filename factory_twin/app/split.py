@@ -33,15 +33,24 @@ import contextlib
 import logging
 import multiprocessing as mp
 import queue
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.events import LotMove, PlantEvent, StateChange, TagUpdate
 from factory_twin.model.schema import PlantSpec
-from factory_twin.opcua.server.feed import Batch, Command, PartStatus, Reply, serve_part
+from factory_twin.opcua.server.feed import (
+    Batch,
+    Command,
+    PartStatus,
+    Reply,
+    pack,
+    serve_part,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +75,23 @@ def split_equipment(spec: PlantSpec, parts: int) -> list[list[str]]:
         groups[g].append(eid)
         acc += w
     return groups
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while starting processes, so they start with it ignored.
+
+    A terminal's Ctrl-C goes to the whole process group; the server processes must leave it
+    to this one (which stops them in order), even while they are still importing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class SplitPlantSimulator(EmbeddedPlantSimulator):
@@ -147,17 +173,18 @@ class SplitPlantSimulator(EmbeddedPlantSimulator):
         options = dict(self._server_options)
         options.pop("equipment", None)
         self._up = self._ctx.Queue()
-        for i, (url, group) in enumerate(zip(self.endpoints, self.groups, strict=True)):
-            feed = self._ctx.Queue()
-            p = self._ctx.Process(
-                target=serve_part,
-                args=(i, self.spec, url, group, options, feed, self._up, self.log_level),
-                name=f"plant-server-{i + 1}",
-                daemon=True,
-            )
-            p.start()
-            self._procs.append(p)
-            self._feeds.append(feed)
+        with _sigint_ignored():
+            for i, (url, group) in enumerate(zip(self.endpoints, self.groups, strict=True)):
+                feed = self._ctx.Queue()
+                p = self._ctx.Process(
+                    target=serve_part,
+                    args=(i, self.spec, url, group, options, feed, self._up, self.log_level),
+                    name=f"plant-server-{i + 1}",
+                    daemon=True,
+                )
+                p.start()
+                self._procs.append(p)
+                self._feeds.append(feed)
         try:
             await asyncio.to_thread(self._wait_started)
         except BaseException:
@@ -273,7 +300,7 @@ class SplitPlantSimulator(EmbeddedPlantSimulator):
                     p.append(ev)
         clock_s = self.now_s
         for feed, part in zip(self._feeds, parts, strict=True):
-            feed.put(Batch(part, clock_s))
+            feed.put(Batch(pack(part), clock_s))
         if events:
             self.events_applied += len(events)
             for listener in list(self._listeners):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from _server_support import WATCHDOG_S, find_free_port
 from asyncua import Client
@@ -151,8 +152,10 @@ async def test_split_serves_each_tool_once() -> None:
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO,
     )
+    tree: list[psutil.Process] = []
     try:
         lines = await _read_until(proc, "Ctrl-C stops", timeout=300)
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
         urls = [url, endpoint_with_port(url, 1)]
         for u in urls:
             assert any(u in ln for ln in lines), lines
@@ -165,13 +168,16 @@ async def test_split_serves_each_tool_once() -> None:
                     (await m.read_browse_name()).Name for m in await machines.get_children()
                 ]
         assert sorted(served) == ["ETCH-01", "ETCH-02", "LITHO-01"]
-        proc.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
     assert proc.returncode == 0, err.decode()
+    assert "stopped at plant time" in out.decode()
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, alive  # no orphans
 
 
 async def _fab(c: Client, ns: int) -> dict[str, float]:
@@ -201,8 +207,6 @@ async def _state(c: Client, ns: int, tool: str) -> str:
 @pytest.mark.slow
 async def test_split_shares_one_simulation() -> None:
     """A Hold sent to process 2 stops the plant that process 1 serves; Resume restarts it."""
-    import psutil
-
     speed = 2400  # a litho load (1800 s) takes under a wall second, a lot arrives every ~1.7 s
     port = find_free_port()
     url = f"opc.tcp://127.0.0.1:{port}/factory_twin/"

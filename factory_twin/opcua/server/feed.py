@@ -30,10 +30,11 @@ import multiprocessing as mp
 import queue
 import signal
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from factory_twin.model.events import PlantEvent
+from factory_twin.model.events import PlantEvent, Quality, TagUpdate
 from factory_twin.opcua.server.plant_server import PlantServer
 
 if TYPE_CHECKING:
@@ -43,14 +44,40 @@ logger = logging.getLogger(__name__)
 
 POLL_S = 0.5  # how often a blocked reader looks whether it should stop or its parent is gone
 REPLY_TIMEOUT_S = 30.0  # a method call the simulation does not answer fails after this
+_GOOD = Quality.GOOD
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Plant events for one part's tools (and every lot move), with the simulation's clock."""
+    """Plant events for one part's tools (and every lot move), with the simulation's clock.
 
-    events: list[PlantEvent]
+    ``events`` is packed by :func:`pack` (a good-quality TagUpdate travels as a tuple).
+    """
+
+    events: list[Any]
     clock_s: float
+
+
+def pack(events: Iterable[PlantEvent]) -> list[Any]:
+    """Return ``events`` ready to pickle: plain good TagUpdates as 4-tuples, others as they are.
+
+    Pickling a slotted dataclass costs about 6 us each way, a tuple under 1 us; tag updates
+    are nearly all the traffic. :func:`unpack` reverses it.
+    """
+    return [
+        (ev.equipment, ev.tag, ev.value, ev.source_ts)
+        if type(ev) is TagUpdate
+        and ev.quality is _GOOD
+        and ev.server_ts is None
+        and ev.status == "Good"
+        else ev
+        for ev in events
+    ]
+
+
+def unpack(items: Iterable[Any]) -> list[PlantEvent]:
+    """Return the events that :func:`pack` packed."""
+    return [TagUpdate(*it) if type(it) is tuple else it for it in items]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +245,7 @@ async def _consume(
                 stop.set()
                 return
             if isinstance(item, Batch):
-                events.extend(item.events)
+                events.extend(unpack(item.events))
                 clock_s = item.clock_s
             elif isinstance(item, Reply):
                 # whatever came before the reply is served before the caller hears back
