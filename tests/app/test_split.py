@@ -118,3 +118,29 @@ async def test_split_forwards_calls_and_writes_to_the_one_simulation() -> None:
         await sim.stop()
     _, alive = psutil.wait_procs(parts, timeout=10)
     assert not alive, alive
+
+
+async def test_split_that_cannot_listen_fails_clearly_and_leaves_no_process() -> None:
+    import socket
+
+    from factory_twin.errors import FactoryTwinError
+
+    spec = load_plant(MINI).spec
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1] - 1  # the second server process's port is taken
+        urls = [f"opc.tcp://127.0.0.1:{port + i}/factory_twin/" for i in range(2)]
+        sim = SplitPlantSimulator(
+            spec, endpoints=urls, groups=split_equipment(spec, 2), load_companion_specs=False
+        )
+        before = {p.pid for p in psutil.Process().children(recursive=True)}
+        with pytest.raises(FactoryTwinError, match=rf"server process 2 \({urls[1]}\): cannot"):
+            await sim.start()
+    left = [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.pid not in before and "spawn_main" in " ".join(p.cmdline())
+    ]
+    assert not left
+    assert not sim.running
