@@ -38,11 +38,17 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.events import LotMove, PlantEvent, StateChange, TagUpdate
 from factory_twin.model.schema import PlantSpec
+from factory_twin.opcua.security import (
+    APPLICATION_URI,
+    default_cert_dir,
+    ensure_server_certificate,
+)
 from factory_twin.opcua.server.feed import (
     Batch,
     Command,
@@ -172,6 +178,13 @@ class SplitPlantSimulator(EmbeddedPlantSimulator):
         self._abort.clear()
         options = dict(self._server_options)
         options.pop("equipment", None)
+        if options["security"] != "none" or options["users"]:
+            # made here once: N processes making it on first run at the same time would
+            # leave a key and a certificate that do not match
+            host = urlparse(self.endpoints[0]).hostname or "127.0.0.1"
+            await ensure_server_certificate(
+                options["cert_dir"] or default_cert_dir(), APPLICATION_URI, host
+            )
         self._up = self._ctx.Queue()
         with _sigint_ignored():
             for i, (url, group) in enumerate(zip(self.endpoints, self.groups, strict=True)):

@@ -13,7 +13,7 @@ one process), plus every lot move and the plant clock, so all of them publish th
 counters and clock. A Hold, Resume, ResetAlarm or (with --allow-writes) write received by a
 server process is passed to the simulation, and its effect is published by the process that
 serves the tool. The command prints the endpoints and the plant-file bindings that join the
-parts into one plant. See :mod:`factory_twin.app.split`.
+parts into one plant (details: factory_twin/app/split.py).
 """
 
 from __future__ import annotations
