@@ -288,3 +288,27 @@ async def test_split_shares_one_simulation() -> None:
     # no orphans: every process of the tree is gone
     _, alive = psutil.wait_procs(tree, timeout=10)
     assert not alive, alive
+
+
+@pytest.mark.slow
+async def test_split_server_processes_stop_when_the_parent_is_killed() -> None:
+    port = find_free_port()
+    url = f"opc.tcp://127.0.0.1:{port}/factory_twin/"
+    proc = await asyncio.create_subprocess_exec(
+        *_cli(str(MINI), "--endpoint", url, "--split", "2", "--no-companion-specs"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    children: list[psutil.Process] = []
+    try:
+        await _read_until(proc, "Ctrl-C stops", timeout=300)
+        children = psutil.Process(proc.pid).children(recursive=True)
+    finally:
+        proc.kill()  # SIGKILL: no chance to stop its server processes itself
+        await proc.wait()
+    assert len(children) >= 2
+    _, alive = psutil.wait_procs(children, timeout=20)
+    for p in alive:
+        p.kill()
+    assert not alive, alive  # each server process noticed its parent was gone
