@@ -7,9 +7,9 @@ all on one asyncio loop. The server's Hold/Resume methods reach the simulation, 
 
 The simulation advances in fixed steps of ``tick_s * speed`` plant seconds, one step every
 ``tick_s`` wall seconds, catching up (at most :data:`MAX_CATCH_UP` steps at once) when the
-loop was busy. Fixed steps make a run reproducible for a given seed, so the sub-servers of a
-split plant (``factory-twin serve --split N``), each running the whole simulation and serving
-a part of it, tell the same story.
+loop was busy. Fixed steps make a run reproducible for a given seed.
+:class:`factory_twin.app.split.SplitPlantSimulator` (``factory-twin serve --split N``) steps
+the same way but serves the plant from N server processes fed by this one simulation.
 
 Examples
 --------

@@ -6,8 +6,14 @@ methods Hold, Resume and ResetAlarm; tag limits and breakdowns raise OPC UA alar
 Runs until Ctrl-C.
 
 One Python server process updates about 20,000 values a second. A bigger plant can be
-split over N processes (--split N) on consecutive ports, each serving a share of the tools;
-the command prints the endpoints and the plant-file bindings that join them into one plant.
+split over N server processes (--split N) on consecutive ports. The plant is still simulated
+once: this process runs the one simulation and feeds each server process the events of the
+tools it serves (about equal tag counts each, in file order; every tool is served by exactly
+one process), plus every lot move and the plant clock, so all of them publish the same Fab
+counters and clock. A Hold, Resume, ResetAlarm or (with --allow-writes) write received by a
+server process is passed to the simulation, and its effect is published by the process that
+serves the tool. The command prints the endpoints and the plant-file bindings that join the
+parts into one plant (details: factory_twin/app/split.py).
 """
 
 from __future__ import annotations
@@ -16,14 +22,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import multiprocessing as mp
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from factory_twin.app.split import split_equipment
 from factory_twin.cli.args import (
     bounded_int,
     non_negative_float,
@@ -36,6 +41,8 @@ from factory_twin.model.config import load_plant
 from factory_twin.model.schema import PlantSpec
 from factory_twin.opcua.security import SECURITY_MODES, load_users
 from factory_twin.opcua.server import DEFAULT_ENDPOINT
+
+__all__ = ["add_arguments", "endpoint_with_port", "run", "split_equipment"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +97,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=bounded_int(1, 64),
         default=1,
         metavar="N",
-        help="serve the plant from N server processes on consecutive ports (default 1)",
+        help="serve the plant from N server processes on consecutive ports (default 1): "
+        "this process runs the one simulation and feeds each server process the tools it "
+        "serves (about equal tag counts, every tool in exactly one), all lot moves and the "
+        "plant clock; method calls and writes go back to the simulation",
     )
     p.add_argument(
         "--no-companion-specs",
@@ -136,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.split == 1:
         return asyncio.run(_serve(spec, endpoint, None, options, args.duration, announce=True))
-    return _serve_split(args.plant, spec, endpoint, options, args.split, args.duration)
+    return asyncio.run(_serve_split(spec, endpoint, options, args.split, args.duration))
 
 
 def endpoint_with_port(endpoint: str, offset: int) -> str:
@@ -144,22 +154,6 @@ def endpoint_with_port(endpoint: str, offset: int) -> str:
     u = urlparse(endpoint)
     port = (u.port or 4840) + offset
     return urlunparse(u._replace(netloc=f"{u.hostname}:{port}"))
-
-
-def split_equipment(spec: PlantSpec, parts: int) -> list[list[str]]:
-    """Split the tools into ``parts`` groups of about equal tag counts, keeping file order."""
-    weights = [(e.id, 8 + len(spec.equipment_type(e.type).tags)) for e in spec.equipment]
-    total = sum(w for _, w in weights)
-    groups: list[list[str]] = [[] for _ in range(parts)]
-    acc = 0
-    for i, (eid, w) in enumerate(weights):
-        remaining_tools = len(weights) - i
-        g = min(parts - 1, int(acc * parts / total))
-        # leave at least one tool for every later group
-        g = max(g, parts - remaining_tools)
-        groups[g].append(eid)
-        acc += w
-    return groups
 
 
 async def _serve(
@@ -219,106 +213,67 @@ async def _serve_until(sim: Any, stop: asyncio.Event, duration: float | None) ->
         await sim.stop()
 
 
-def _child(
-    plant: str,
-    endpoint: str,
-    equipment: list[str],
-    options: dict[str, Any],
-    duration: float | None,
-    ready: Any,
-    verbosity: int,
-) -> None:
-    logging.basicConfig(
-        level=verbosity, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
-    )
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
-    spec = load_plant(plant).spec
-
-    async def main() -> int:
-        from factory_twin.app.simulator import EmbeddedPlantSimulator
-
-        sim = EmbeddedPlantSimulator(spec, endpoint=endpoint, equipment=equipment, **options)
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        try:
-            await sim.start()
-        except Exception as exc:
-            ready.put((endpoint, f"error: {exc}"))
-            return 1
-        ready.put((sim.endpoint_url, "ok"))
-        await _serve_until(sim, stop, duration)
-        return 0
-
-    sys.exit(asyncio.run(main()))
-
-
-def _serve_split(
-    plant: str,
+async def _serve_split(
     spec: PlantSpec,
     endpoint: str,
     options: dict[str, Any],
     parts: int,
     duration: float | None,
 ) -> int:
+    from factory_twin.app.split import SplitPlantSimulator
+
     groups = split_equipment(spec, parts)
-    ctx = mp.get_context("spawn")
-    ready = ctx.Queue()
-    procs = []
     urls = [endpoint_with_port(endpoint, i) for i in range(parts)]
-    level = logging.getLogger().getEffectiveLevel()
-    for i, (url, group) in enumerate(zip(urls, groups, strict=True)):
-        p = ctx.Process(
-            target=_child,
-            args=(plant, url, group, options, duration, ready, level),
-            name=f"plant-server-{i + 1}",
-            daemon=True,
-        )
-        p.start()
-        procs.append(p)
-    failed = False
+    sim = SplitPlantSimulator(
+        spec,
+        endpoints=urls,
+        groups=groups,
+        log_level=logging.getLogger().getEffectiveLevel(),
+        **options,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.create_task(sim.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # Ctrl-C while the server processes start
+        sim.abort_start()
+        with contextlib.suppress(FactoryTwinError):
+            await starting
+        await sim.stop()
+        print("stopped", flush=True)
+        return 0
+    stopping.cancel()
+    starting.result()  # a server process that failed to start: FactoryTwinError, exit 1
+    n_tags = sum(len(spec.equipment_type(e.type).tags) for e in spec.equipment)
+    print(
+        f"serving {spec.site.name}: {len(spec.equipment)} tools, {n_tags} tags from {parts} "
+        "server processes fed by one simulation"
+    )
+    print("Bind the tools to these endpoints in the plant file:\n")
+    print("endpoints:")
+    for i, url in enumerate(sim.urls):
+        print(f'  - {{id: sim{i + 1}, url: "{url}", security: {options["security"]}}}')
+    print("\n# and in 'equipment', give each tool its endpoint:")
+    for i, group in enumerate(groups):
+        print(f"#   sim{i + 1}: {', '.join(group)}")
+        print(f"#     e.g.  - {{id: {group[0]}, ..., opcua: {{endpoint: sim{i + 1}}}}}")
+    print(f"\nspeed: {options['speed']:g} plant seconds per second; Ctrl-C stops", flush=True)
+    failed = asyncio.create_task(sim.failed.wait())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        started: dict[str, str] = {}
-        deadline = time.monotonic() + 300
-        while len(started) < parts and time.monotonic() < deadline:
-            try:
-                url, status = ready.get(timeout=1.0)
-            except Exception:
-                if not any(p.is_alive() for p in procs):
-                    break
-                continue
-            started[url] = status
-        for url in urls:
-            status = started.get(url, "did not start")
-            if status != "ok":
-                failed = True
-                print(f"factory-twin: error: sub-server {url}: {status}", file=sys.stderr)
-        if failed:
-            return 1
-        n_tags = sum(len(spec.equipment_type(e.type).tags) for e in spec.equipment)
-        print(
-            f"serving {spec.site.name}: {len(spec.equipment)} tools, {n_tags} tags from {parts} processes"
+        await asyncio.wait(
+            {failed, stopping}, timeout=duration, return_when=asyncio.FIRST_COMPLETED
         )
-        print("Bind the tools to these endpoints in the plant file:\n")
-        print("endpoints:")
-        for i, url in enumerate(urls):
-            print(f'  - {{id: sim{i + 1}, url: "{url}", security: {options["security"]}}}')
-        print("\n# and in 'equipment', give each tool its endpoint:")
-        for i, group in enumerate(groups):
-            print(f"#   sim{i + 1}: {', '.join(group)}")
-            print(f"#     e.g.  - {{id: {group[0]}, ..., opcua: {{endpoint: sim{i + 1}}}}}")
-        print("\nCtrl-C stops", flush=True)
-        while any(p.is_alive() for p in procs):
-            for p in procs:
-                p.join(timeout=0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=15)
-            if p.is_alive():
-                p.kill()
-    print("stopped", flush=True)
-    return 1 if failed else 0
+        failed.cancel()
+        stopping.cancel()
+        await sim.stop()
+    if sim.failed.is_set():
+        print("factory-twin: error: a server process stopped; stopped the others", file=sys.stderr)
+        return 1
+    print(f"stopped at plant time {sim.now_s:.0f} s", flush=True)
+    return 0

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from _server_support import WATCHDOG_S, find_free_port
 from asyncua import Client
@@ -151,8 +152,10 @@ async def test_split_serves_each_tool_once() -> None:
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO,
     )
+    tree: list[psutil.Process] = []
     try:
         lines = await _read_until(proc, "Ctrl-C stops", timeout=300)
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
         urls = [url, endpoint_with_port(url, 1)]
         for u in urls:
             assert any(u in ln for ln in lines), lines
@@ -165,10 +168,147 @@ async def test_split_serves_each_tool_once() -> None:
                     (await m.read_browse_name()).Name for m in await machines.get_children()
                 ]
         assert sorted(served) == ["ETCH-01", "ETCH-02", "LITHO-01"]
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    assert "stopped at plant time" in out.decode()
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, alive  # no orphans
+
+
+async def _fab(c: Client, ns: int) -> dict[str, float]:
+    names = ("PlantClock", "LotsCompleted", "WafersCompleted", "WIP", "Moves")
+    values = await c.read_values([c.get_node(f"ns={ns};s=Fab.{n}") for n in names])
+    return dict(zip(names, values, strict=True))
+
+
+async def _same_fab(a: Client, na: int, b: Client, nb: int) -> dict[str, float]:
+    """Fab counters (clock aside) that both servers publish alike; fails when they never agree."""
+    last: tuple[dict[str, float], dict[str, float]] | None = None
+    for _ in range(50):
+        fa, fb = await _fab(a, na), await _fab(b, nb)
+        last = (fa, fb)
+        if {k: v for k, v in fa.items() if k != "PlantClock"} == {
+            k: v for k, v in fb.items() if k != "PlantClock"
+        }:
+            return fa
+        await asyncio.sleep(0.1)
+    pytest.fail(f"the two servers never published the same fab counters: {last}")
+
+
+async def _state(c: Client, ns: int, tool: str) -> str:
+    return str(await c.get_node(f"ns={ns};s={tool}.State.E10StateName").read_value())
+
+
+@pytest.mark.slow
+async def test_split_shares_one_simulation() -> None:
+    """A Hold sent to process 2 stops the plant that process 1 serves; Resume restarts it."""
+    speed = 2400  # a litho load (1800 s) takes under a wall second, a lot arrives every ~1.7 s
+    port = find_free_port()
+    url = f"opc.tcp://127.0.0.1:{port}/factory_twin/"
+    urls = [url, endpoint_with_port(url, 1)]
+    proc = await asyncio.create_subprocess_exec(
+        *_cli(str(MINI), "--endpoint", url, "--split", "2", "--speed", str(speed)),
+        "--no-companion-specs",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    tree: list[psutil.Process] = []
+    try:
+        await _read_until(proc, "Ctrl-C stops", timeout=300)
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        assert len(tree) >= 3, tree  # the parent and (at least) one process per part
+        async with (
+            Client(urls[0], watchdog_intervall=WATCHDOG_S) as a,
+            Client(urls[1], watchdog_intervall=WATCHDOG_S) as b,
+        ):
+            na = await a.get_namespace_index(NAMESPACE_URI)
+            nb = await b.get_namespace_index(NAMESPACE_URI)
+            # split_equipment puts the etchers on the first port, the scanner on the second
+            litho = b.get_node(f"ns={nb};s=LITHO-01")
+            lots_done = (await _same_fab(a, na, b, nb))["LotsCompleted"]
+
+            async def fab_a() -> dict[str, float]:
+                return await _fab(a, na)
+
+            # the plant runs: lots leave the etchers (served by process 1)
+            deadline = asyncio.get_running_loop().time() + 60
+            while (await fab_a())["LotsCompleted"] <= lots_done:
+                assert asyncio.get_running_loop().time() < deadline, "no lot completed"
+                await asyncio.sleep(0.2)
+
+            # Hold the scanner through process 2: process 2 shows it held...
+            await litho.call_method(f"{nb}:Hold")
+            deadline = asyncio.get_running_loop().time() + 30
+            while await _state(b, nb, "LITHO-01") != "engineering":
+                assert asyncio.get_running_loop().time() < deadline, "LITHO-01 never held"
+                await asyncio.sleep(0.1)
+            # ... and process 1's etchers run dry: no lot reaches them any more
+            deadline = asyncio.get_running_loop().time() + 30
+            while {await _state(a, na, t) for t in ("ETCH-01", "ETCH-02")} != {"standby"}:
+                assert asyncio.get_running_loop().time() < deadline, "the etchers never ran dry"
+                await asyncio.sleep(0.1)
+            held = await _same_fab(a, na, b, nb)
+            # six mean interarrival times of plant time later, still nothing has completed
+            while (await fab_a())["PlantClock"] < held["PlantClock"] + 24_000:
+                await asyncio.sleep(0.2)
+            after = await _same_fab(a, na, b, nb)
+            assert after["LotsCompleted"] == held["LotsCompleted"], (held, after)
+            assert after["Moves"] == held["Moves"], (held, after)
+            assert after["WIP"] > held["WIP"]  # lots are still released, and wait for litho
+            assert {await _state(a, na, t) for t in ("ETCH-01", "ETCH-02")} == {"standby"}
+            # one plant clock: both servers publish (nearly) the same time
+            ca, cb = (await _fab(a, na))["PlantClock"], (await _fab(b, nb))["PlantClock"]
+            assert abs(ca - cb) <= 2 * speed, (ca, cb)
+
+            # Resume through process 2: the scanner works again, lots reach process 1's tools
+            await litho.call_method(f"{nb}:Resume")
+            deadline = asyncio.get_running_loop().time() + 30
+            while await _state(b, nb, "LITHO-01") == "engineering":
+                assert asyncio.get_running_loop().time() < deadline, "LITHO-01 still held"
+                await asyncio.sleep(0.1)
+            deadline = asyncio.get_running_loop().time() + 60
+            while (await fab_a())["LotsCompleted"] <= after["LotsCompleted"]:
+                assert asyncio.get_running_loop().time() < deadline, "no lot after Resume"
+                await asyncio.sleep(0.2)
+            await _same_fab(a, na, b, nb)
+        proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 60)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
     assert proc.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode(), err.decode()
+    # no orphans: every process of the tree is gone
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, alive
+
+
+@pytest.mark.slow
+async def test_split_server_processes_stop_when_the_parent_is_killed() -> None:
+    port = find_free_port()
+    url = f"opc.tcp://127.0.0.1:{port}/factory_twin/"
+    proc = await asyncio.create_subprocess_exec(
+        *_cli(str(MINI), "--endpoint", url, "--split", "2", "--no-companion-specs"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    children: list[psutil.Process] = []
+    try:
+        await _read_until(proc, "Ctrl-C stops", timeout=300)
+        children = psutil.Process(proc.pid).children(recursive=True)
+    finally:
+        proc.kill()  # SIGKILL: no chance to stop its server processes itself
+        await proc.wait()
+    assert len(children) >= 2
+    _, alive = psutil.wait_procs(children, timeout=20)
+    for p in alive:
+        p.kill()
+    assert not alive, alive  # each server process noticed its parent was gone

@@ -75,6 +75,8 @@ The package is a facade over one module per concern (as asyncua's ``Server`` is 
 * :mod:`~factory_twin.opcua.server.alarms`: Alarms & Conditions;
 * :mod:`~factory_twin.opcua.server.methods`: Hold, Resume, ResetAlarm;
 * :mod:`~factory_twin.opcua.server.fab`: the fab-level counters;
+* :mod:`~factory_twin.opcua.server.feed`: a server process fed from another process (one
+  part of a split plant, ``serve --split``);
 * :mod:`~factory_twin.opcua.server.units`: engineering units (UNECE codes);
 * :mod:`~factory_twin.opcua.server.constants`: names, codes and hook signatures.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asyncua import ua
@@ -45,6 +45,7 @@ E10_OPERATION_MODE = {
     E10State.NON_SCHEDULED: 0,
 }
 
-MethodHook = Callable[[str, str], bool]
+# A method hook returns whether the method may run, or an awaitable of that.
+MethodHook = Callable[[str, str], bool | Awaitable[bool]]
 WriteHook = Callable[[str, str, Any], None]
 AlarmHook = Callable[[AlarmEvent], None]

@@ -1,12 +1,14 @@
 """The machine methods Hold, Resume and ResetAlarm.
 
 Hold and Resume are passed to the method hook (the embedded simulator holds or releases the
-tool); without a hook they answer ``BadNotImplemented``. ResetAlarm acknowledges the tool's
+tool; the hook may be a coroutine function, as for a server process of a split plant, which
+asks the simulation in another process); without a hook they answer ``BadNotImplemented``. ResetAlarm acknowledges the tool's
 alarms that have returned to normal (the hook, when there is one, may refuse it first).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -67,7 +69,9 @@ class PlantMethods:
 
     async def run(self, equipment: str, method: str) -> MethodResult:
         """Run ``method`` on ``equipment``: ``[]`` when done, else the refusal's status."""
-        refused = self._refusal(equipment, method, allowed_without_hook=method == "ResetAlarm")
+        refused = await self._refusal(
+            equipment, method, allowed_without_hook=method == "ResetAlarm"
+        )
         if refused is not None:
             return refused
         if method == "ResetAlarm":
@@ -76,7 +80,7 @@ class PlantMethods:
                     await self.alarms.ack(c, "reset from the tool", "")
         return []
 
-    def _refusal(
+    async def _refusal(
         self, equipment: str, method: str, *, allowed_without_hook: bool
     ) -> ua.StatusCode | None:
         """Ask the hook; return None if the method may run, else the status refusing it."""
@@ -87,6 +91,8 @@ class PlantMethods:
             return status(ua.StatusCodes.BadNotImplemented)
         try:
             ok = hook(equipment, method)
+            if inspect.isawaitable(ok):
+                ok = await ok
         except Exception:
             logger.exception("method %s on %s failed", method, equipment)
             return status(ua.StatusCodes.BadInternalError)
