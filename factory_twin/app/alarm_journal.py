@@ -18,30 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory_twin.model.config import atomic_write_text
-from factory_twin.model.events import AlarmEvent
+from factory_twin.model.events import PRIORITIES, AlarmEvent, priority_of, priority_rank
 
 logger = logging.getLogger(__name__)
 
-PRIORITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
-
-
-def priority_of(severity: int) -> str:
-    """Return the ISA-18.2 priority of an OPC UA severity (1..1000)."""
-    if severity >= 800:
-        return "critical"
-    if severity >= 600:
-        return "high"
-    if severity >= 400:
-        return "medium"
-    return "low"
-
-
-def priority_rank(priority: str) -> int:
-    """Return 1 for critical .. 4 for low (5 for anything else)."""
-    try:
-        return PRIORITIES.index(priority) + 1
-    except ValueError:
-        return 5
+__all__ = [
+    "PRIORITIES",
+    "AlarmJournal",
+    "JournalEntry",
+    "default_journal_path",
+    "priority_of",
+    "priority_rank",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from factory_twin.app.plant_state import PlantState
 from factory_twin.app.replay import ReplaySource, load_history
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.config import PlantDocument, load_plant
-from factory_twin.model.events import AlarmEvent, ConnectionStatus, PlantEvent
+from factory_twin.model.events import AlarmEvent, ConnectionStatus, PlantEvent, ShelvingState
 from factory_twin.opcua.loop import AsyncioThread
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,8 @@ class Controller:
         self.last_drain_count = 0
         self.events_total = 0
         self._generation = 0
-        self._ack_requests: dict[str, tuple[str, str]] = {}
+        # our own alarm actions awaiting their event: alarm id -> (user, comment, action)
+        self._ack_requests: dict[str, tuple[str, str, str]] = {}
         self.phase = ""  # what a connection in progress is doing, for the status bar
         self._closed = False
 
@@ -476,12 +477,25 @@ class Controller:
         return len(events)
 
     def _with_user(self, ev: AlarmEvent) -> AlarmEvent:
-        """Name the user of our own acknowledgement (anonymous sessions carry no user id)."""
+        """Name the user of our own acknowledgement, shelve or out-of-service request.
+
+        An anonymous session's transitions carry no user id (or 'anonymous'); the journal
+        names the app's user instead.
+        """
         req = self._ack_requests.get(ev.alarm_id)
-        if req is not None and ev.acked and not ev.user:
-            self._ack_requests.pop(ev.alarm_id, None)
-            return dataclasses.replace(ev, user=req[0], comment=ev.comment or req[1])
-        return ev
+        if req is None or ev.user not in ("", "anonymous"):
+            return ev
+        user, comment, action = req
+        done = {
+            "acknowledge": ev.acked,
+            "shelve": ev.shelving.value == action.partition(":")[2],
+            "out_of_service": ev.out_of_service,
+            "in_service": not ev.out_of_service,
+        }.get(action.split(":", 1)[0], True)
+        if not done:
+            return ev
+        self._ack_requests.pop(ev.alarm_id, None)
+        return dataclasses.replace(ev, user=user, comment=ev.comment or comment)
 
     # ------------------------------------------------------------------ acting on the plant
 
@@ -495,11 +509,60 @@ class Controller:
             msg = f"no standing alarm {alarm_id!r}"
             raise FactoryTwinError(msg)
         ev: AlarmEvent = rec.event
-        self._ack_requests[alarm_id] = (self.user, comment)
+        self._ack_requests[alarm_id] = (self.user, comment, "acknowledge")
         write_logger.info(
             "user %r acknowledges %s %s: %r", self.user, ev.equipment, ev.code, comment
         )
         return self._submit(self.client.acknowledge(ev, comment, self.user))
+
+    def _standing(self, alarm_id: str) -> AlarmEvent:
+        if self.client is None or self.state is None:
+            msg = "not connected to a live plant"
+            raise FactoryTwinError(msg)
+        rec = self.state.alarms.get(alarm_id)
+        if rec is None:
+            msg = f"no standing alarm {alarm_id!r}"
+            raise FactoryTwinError(msg)
+        ev: AlarmEvent = rec.event
+        return ev
+
+    def shelve(
+        self, alarm_id: str, kind: ShelvingState, duration_s: float, reason: str
+    ) -> concurrent.futures.Future[Any]:
+        """Shelve a standing alarm on its server (``TIMED`` for ``duration_s`` seconds,
+        ``ONE_SHOT`` until it returns to normal) or unshelve it (``UNSHELVED``).
+
+        The reason goes to the server as the method's comment and into the journal.
+        """
+        ev = self._standing(alarm_id)
+        if kind is ShelvingState.TIMED and not duration_s > 0:
+            msg = f"a timed shelve needs a positive duration, got {duration_s}"
+            raise FactoryTwinError(msg)
+        assert self.client is not None
+        self._ack_requests[alarm_id] = (self.user, reason, f"shelve:{kind.value}")
+        write_logger.info(
+            "user %r sets %s %s to %s (%g s): %r",
+            self.user,
+            ev.equipment,
+            ev.code,
+            kind.value,
+            duration_s,
+            reason,
+        )
+        return self._submit(self.client.shelve(ev, kind, duration_s, reason, self.user))
+
+    def set_out_of_service(
+        self, alarm_id: str, out: bool, reason: str
+    ) -> concurrent.futures.Future[Any]:
+        """Remove a standing alarm from service (suppressed and logged) or place it back."""
+        ev = self._standing(alarm_id)
+        assert self.client is not None
+        action = "out_of_service" if out else "in_service"
+        self._ack_requests[alarm_id] = (self.user, reason, action)
+        write_logger.info(
+            "user %r: %s %s %s: %r", self.user, action, ev.equipment, ev.code, reason
+        )
+        return self._submit(self.client.set_out_of_service(ev, out, reason, self.user))
 
     def call_method(self, equipment: str, method: str) -> concurrent.futures.Future[bool]:
         """Call a machine method (Hold, Resume, ResetAlarm) on the server."""

@@ -121,6 +121,65 @@ class LotMove:
     step: int = 0
 
 
+class AlarmPriority(str, Enum):
+    """ISA-18.2 alarm priority, set per limit in the plant file."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def severity(self) -> int:
+        """The OPC UA severity (1..1000) this priority is served with."""
+        return PRIORITY_SEVERITY[self]
+
+
+# The one place that maps priority to OPC UA severity and back. A priority is served as the
+# middle of its band; :func:`priority_of` reads any severity (also a foreign server's) by band:
+# critical 800..1000, high 600..799, medium 400..599, low 1..399.
+PRIORITY_SEVERITY: dict[AlarmPriority, int] = {
+    AlarmPriority.CRITICAL: 900,
+    AlarmPriority.HIGH: 700,
+    AlarmPriority.MEDIUM: 500,
+    AlarmPriority.LOW: 250,
+}
+PRIORITIES: tuple[str, ...] = tuple(p.value for p in AlarmPriority)
+
+
+def priority_of(severity: int) -> str:
+    """Return the ISA-18.2 priority name of an OPC UA severity (1..1000).
+
+    Examples
+    --------
+    >>> priority_of(AlarmPriority.HIGH.severity), priority_of(820), priority_of(100)
+    ('high', 'critical', 'low')
+    """
+    if severity >= 800:
+        return AlarmPriority.CRITICAL.value
+    if severity >= 600:
+        return AlarmPriority.HIGH.value
+    if severity >= 400:
+        return AlarmPriority.MEDIUM.value
+    return AlarmPriority.LOW.value
+
+
+def priority_rank(priority: str) -> int:
+    """Return 1 for critical .. 4 for low (5 for anything else)."""
+    try:
+        return PRIORITIES.index(priority) + 1
+    except ValueError:
+        return 5
+
+
+class ShelvingState(str, Enum):
+    """OPC UA ShelvedStateMachine states of an alarm (Part 9)."""
+
+    UNSHELVED = "Unshelved"
+    ONE_SHOT = "OneShotShelved"
+    TIMED = "TimedShelved"
+
+
 class AlarmState(str, Enum):
     """ISA-18.2 alarm states."""
 
@@ -149,6 +208,19 @@ class AlarmEvent:
     user: str = ""
     comment: str = ""
     event_id: bytes = field(default=b"", compare=False)
+    shelving: ShelvingState = ShelvingState.UNSHELVED
+    unshelve_time_s: float = 0.0  # a timed shelve: seconds left when the event was sent
+    out_of_service: bool = False
+
+    @property
+    def priority(self) -> str:
+        """The ISA-18.2 priority of :attr:`severity` (critical, high, medium, low)."""
+        return priority_of(self.severity)
+
+    @property
+    def suppressed(self) -> bool:
+        """Shelved or out of service: kept from the operator's list (still journaled)."""
+        return self.out_of_service or self.shelving is not ShelvingState.UNSHELVED
 
     @property
     def state(self) -> AlarmState:

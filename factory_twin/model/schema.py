@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from factory_twin.model.events import AlarmPriority, E10State
+
 SCHEMA_VERSION = 1
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -347,13 +349,46 @@ class TagType(str, Enum):
     STRING = "string"
 
 
+LimitName = Literal["lolo", "lo", "hi", "hihi"]
+LIMIT_NAMES: tuple[LimitName, ...] = ("lolo", "lo", "hi", "hihi")
+# ISA-18.2 priority of a limit the plant file gives none: the outer limits are critical, the
+# high one high, the low one medium (the order the old severities had: 900/800/600/500).
+DEFAULT_PRIORITY: dict[str, AlarmPriority] = {
+    "hihi": AlarmPriority.CRITICAL,
+    "lolo": AlarmPriority.CRITICAL,
+    "hi": AlarmPriority.HIGH,
+    "lo": AlarmPriority.MEDIUM,
+}
+
+
 class AlarmLimits(Strict):
-    """Alarm limits of an analog tag (any may be absent)."""
+    """Alarm limits of an analog tag (any may be absent), their priorities and active states.
+
+    ``priority`` gives the ISA-18.2 priority of each limit (default :data:`DEFAULT_PRIORITY`),
+    served as the OPC UA severity of :data:`~factory_twin.model.events.PRIORITY_SEVERITY`.
+    ``active_in`` lists the E10 states in which the limits are evaluated (state-based
+    alarming): one list for all limits, or a list per limit. A limit without one is active
+    in every state, except a limit the tag's own ``idle_value`` violates (flow 0 below a low
+    limit): that one is active only while ``productive``.
+    """
 
     lolo: float | None = None
     lo: float | None = None
     hi: float | None = None
     hihi: float | None = None
+    priority: dict[LimitName, AlarmPriority] = Field(
+        default_factory=dict, description="ISA-18.2 priority per limit"
+    )
+    active_in: list[E10State] | dict[LimitName, list[E10State]] | None = Field(
+        default=None,
+        description="E10 states in which the limits are active (all limits, or per limit)",
+    )
+    settle_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="seconds after the tool enters an active state before a state-restricted "
+        "limit is armed (lets a flow reach its setpoint)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> AlarmLimits:
@@ -361,7 +396,50 @@ class AlarmLimits(Strict):
         if seq != sorted(seq):
             msg = f"limits must be ordered lolo <= lo <= hi <= hihi, got {seq}"
             raise ValueError(msg)
+        for what, keys in (
+            ("priority", self.priority),
+            ("active_in", self.active_in if isinstance(self.active_in, dict) else {}),
+        ):
+            unset = sorted(k for k in keys if getattr(self, k) is None)
+            if unset:
+                msg = f"{what} names limits the tag does not have: {unset}"
+                raise ValueError(msg)
         return self
+
+    def limits(self) -> list[tuple[LimitName, float]]:
+        """Return the limits that are set, as ``(name, value)`` from lolo to hihi."""
+        out: list[tuple[LimitName, float]] = []
+        for k in LIMIT_NAMES:
+            v = getattr(self, k)
+            if v is not None:
+                out.append((k, float(v)))
+        return out
+
+    def priority_of(self, limit: str) -> AlarmPriority:
+        """Return the priority of ``limit`` (the plant file's, else :data:`DEFAULT_PRIORITY`)."""
+        return self.priority.get(limit, DEFAULT_PRIORITY[limit])  # type: ignore[call-overload]
+
+    def active_states(self, limit: str, idle_value: float | None) -> frozenset[E10State] | None:
+        """Return the states in which ``limit`` is active; None means every state.
+
+        Parameters
+        ----------
+        limit
+            ``lolo``, ``lo``, ``hi`` or ``hihi``.
+        idle_value
+            The tag's idle value: a limit it violates defaults to ``productive`` only.
+        """
+        given = self.active_in
+        if isinstance(given, dict):
+            given = given.get(limit)  # type: ignore[call-overload]
+        if given is not None:
+            return frozenset(given)
+        v = getattr(self, limit)
+        if idle_value is not None and v is not None:
+            high = limit in ("hi", "hihi")
+            if (idle_value > v) if high else (idle_value < v):
+                return frozenset({E10State.PRODUCTIVE})
+        return None
 
 
 class TagSpec(Strict):
@@ -395,6 +473,19 @@ class TagSpec(Strict):
         description="simulated tag: standard deviation of that drift as a share of the "
         "normal_range half-width (0: no drift)",
     )
+    excursion_rate_per_h: float = Field(
+        default=0.0,
+        ge=0,
+        description="simulated tag: abnormal excursions per hour of processing (0: none); "
+        "each carries the value toward an alarm limit, about half of them across it",
+    )
+    spike_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="simulated tag: share of those excursions that are spikes (one to three "
+        "samples) rather than drifts (a ramp out and back over minutes)",
+    )
     alarms: AlarmLimits | None = None
     component: str | None = Field(default=None, description="component the tag belongs to")
     writable: bool = False
@@ -421,6 +512,19 @@ class BatchSpec(Strict):
         return self
 
 
+class Precursor(Strict):
+    """A failure precursor: a tag that drifts toward an alarm limit before a breakdown.
+
+    In the last ``hours`` before each random failure of a tool of the type, the simulated
+    tag's processing value moves linearly from its setpoint to just beyond limit ``to``
+    (reached at the breakdown), so its limit alarm warns ahead of the fault.
+    """
+
+    tag: str = Field(min_length=1)
+    hours: float = Field(gt=0, description="hours before the breakdown the drift starts")
+    to: LimitName = Field(default="hi", description="the alarm limit the tag drifts toward")
+
+
 class EquipmentType(Strict):
     """A kind of tool: its shape, components, ports and tags."""
 
@@ -434,6 +538,9 @@ class EquipmentType(Strict):
     chambers: int = Field(default=1, ge=1)
     batch: BatchSpec | None = None
     tags: list[TagSpec] = Field(default_factory=list)
+    precursors: list[Precursor] = Field(
+        default_factory=list, description="tags that drift toward a limit before a breakdown"
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> EquipmentType:
@@ -454,6 +561,15 @@ class EquipmentType(Strict):
         for t in self.tags:
             if t.component is not None and t.component not in comps:
                 msg = f"tag {t.name!r} names component {t.component!r}, not one of {sorted(comps)}"
+                raise ValueError(msg)
+        tags = {t.name: t for t in self.tags}
+        for p in self.precursors:
+            tag = tags.get(p.tag)
+            if tag is None:
+                msg = f"precursor names tag {p.tag!r}, not one of {sorted(tags)}"
+                raise ValueError(msg)
+            if tag.normal_range is None or tag.alarms is None or getattr(tag.alarms, p.to) is None:
+                msg = f"precursor tag {p.tag!r} needs a normal_range and a {p.to!r} alarm limit"
                 raise ValueError(msg)
         return self
 

@@ -8,6 +8,9 @@ pins asyncua to the tested minor range (:data:`TESTED_ASYNCUA`).
 
 What is fenced, and why:
 
+* the session user of a method call (:func:`track_calling_user`): asyncua gives a method
+  callback no session, and the alarm log must name who acknowledged or shelved;
+
 * **Bulk node loading** (:func:`insert_nodes`): nodes are written straight into
   ``InternalServer.aspace`` as ``asyncua.server.address_space.NodeData`` /
   ``AttributeValue`` records, about 10x faster than the AddNodes service for a big plant.
@@ -31,6 +34,7 @@ What is fenced, and why:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
@@ -326,6 +330,48 @@ async def emit_to(sink: EventSink, event: Any, emitter: ua.NodeId) -> None:
     """Send ``event``, as emitted by node ``emitter``, to one subscription's items."""
     event.emitting_node = emitter
     await sink.trigger_event(event)
+
+
+_CALLING_USER: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "factory_twin_calling_user", default=""
+)
+
+
+def track_calling_user(server: Server) -> None:
+    """Make :func:`calling_user` name the session user during its method calls on ``server``.
+
+    asyncua passes a method callback only the object and the arguments; the session (and
+    its user) stays in the processor. Each new session's ``call`` is wrapped to set a
+    context variable for the duration of the call (asyncua awaits the callbacks inside it).
+    """
+    iserver = server.iserver
+    if getattr(iserver, "_factory_twin_tracks_user", False):
+        return
+    create = iserver.create_session
+
+    def create_session(*args: Any, **kwargs: Any) -> Any:
+        session = create(*args, **kwargs)
+        call = session.call
+
+        async def call_as_user(params: Any) -> Any:
+            user = getattr(session, "user", None)
+            name = getattr(user, "name", None) or "anonymous"
+            token = _CALLING_USER.set(str(name))
+            try:
+                return await call(params)
+            finally:
+                _CALLING_USER.reset(token)
+
+        session.call = call_as_user  # type: ignore[method-assign]
+        return session
+
+    iserver.create_session = create_session  # type: ignore[method-assign]
+    iserver._factory_twin_tracks_user = True  # type: ignore[attr-defined]
+
+
+def calling_user() -> str:
+    """Return the user of the session whose method call is being served ('' outside one)."""
+    return _CALLING_USER.get()
 
 
 def listening_port(server: Server) -> int | None:

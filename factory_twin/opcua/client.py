@@ -53,6 +53,7 @@ from factory_twin.model.events import (
     E10State,
     PlantEvent,
     Quality,
+    ShelvingState,
     TagUpdate,
 )
 from factory_twin.model.schema import Endpoint, Equipment, PlantSpec, TagType
@@ -135,7 +136,11 @@ _EVENT_FIELDS: list[tuple[str, int]] = [
     ("ClientUserId", ua.ObjectIds.ConditionType),
     ("AckedState/Id", ua.ObjectIds.AcknowledgeableConditionType),
     ("ActiveState/Id", ua.ObjectIds.AlarmConditionType),
+    ("ShelvingState/CurrentState", ua.ObjectIds.AlarmConditionType),
+    ("ShelvingState/UnshelveTime", ua.ObjectIds.AlarmConditionType),
+    ("OutOfServiceState/Id", ua.ObjectIds.AlarmConditionType),
 ]
+_SHELVING = {s.value: s for s in ShelvingState}
 
 
 def _event_filter() -> ua.EventFilter:
@@ -819,6 +824,11 @@ class _EndpointLink:
         comment = fields["Comment"]
         ev_id = fields["EventId"]
         t = to_epoch(fields["Time"]) if fields["Time"] is not None else None
+        shelving = fields["ShelvingState/CurrentState"]
+        shelving_name = (
+            shelving.Text or "" if isinstance(shelving, ua.LocalizedText) else str(shelving or "")
+        )
+        unshelve_ms = fields["ShelvingState/UnshelveTime"]
         return AlarmEvent(
             alarm_id=alarm_id,
             equipment=equipment,
@@ -831,6 +841,11 @@ class _EndpointLink:
             user=str(fields["ClientUserId"] or ""),
             comment=comment.Text or "" if isinstance(comment, ua.LocalizedText) else "",
             event_id=bytes(ev_id) if isinstance(ev_id, bytes | bytearray) else b"",
+            shelving=_SHELVING.get(shelving_name, ShelvingState.UNSHELVED),
+            unshelve_time_s=float(unshelve_ms) / 1000.0
+            if isinstance(unshelve_ms, int | float)
+            else 0.0,
+            out_of_service=bool(fields["OutOfServiceState/Id"]),
         )
 
 
@@ -1027,6 +1042,103 @@ class PlantClient:
                     link.endpoint.id,
                     alarm.equipment,
                     f"acknowledge:{alarm.code}",
+                    cond.to_string(),
+                    comment,
+                    result,
+                )
+            )
+
+    async def shelve(
+        self,
+        alarm: AlarmEvent,
+        kind: ShelvingState,
+        duration_s: float,
+        comment: str,
+        user: str,
+    ) -> None:
+        """Shelve or unshelve an alarm on its server (the condition's ShelvingState methods).
+
+        ``kind`` ``TIMED`` shelves for ``duration_s`` seconds, ``ONE_SHOT`` until the alarm
+        returns to normal, ``UNSHELVED`` ends a shelve. The comment (the reason) goes with
+        the OPC UA 1.05 ``...2`` methods.
+
+        Raises
+        ------
+        WriteFailed
+            The server refused (e.g. not shelved) or has no such condition.
+        """
+        method, args = {
+            ShelvingState.TIMED: (
+                ua.ObjectIds.ShelvedStateMachineType_TimedShelve2,
+                [ua.Variant(float(duration_s) * 1000.0, ua.VariantType.Double)],
+            ),
+            ShelvingState.ONE_SHOT: (ua.ObjectIds.ShelvedStateMachineType_OneShotShelve2, []),
+            ShelvingState.UNSHELVED: (ua.ObjectIds.ShelvedStateMachineType_Unshelve2, []),
+        }[kind]
+        await self._condition_call(
+            alarm, f"shelve:{kind.value}", method, args, comment, user, "0:ShelvingState"
+        )
+
+    async def set_out_of_service(
+        self, alarm: AlarmEvent, out: bool, comment: str, user: str
+    ) -> None:
+        """Remove an alarm from service (or place it back) on its server.
+
+        Raises
+        ------
+        WriteFailed
+            The server refused or has no such condition.
+        """
+        method = (
+            ua.ObjectIds.AlarmConditionType_RemoveFromService2
+            if out
+            else ua.ObjectIds.AlarmConditionType_PlaceInService2
+        )
+        what = "out_of_service" if out else "in_service"
+        await self._condition_call(alarm, what, method, [], comment, user)
+
+    async def _condition_call(
+        self,
+        alarm: AlarmEvent,
+        what: str,
+        method: int,
+        args: list[ua.Variant],
+        comment: str,
+        user: str,
+        child: str = "",
+    ) -> None:
+        link = self._alarm_endpoint.get(alarm.alarm_id) or self._link_of(alarm.equipment)
+        client = self._live_client(link)
+        try:
+            cond = parse_node_id(alarm.alarm_id)
+        except ValueError:
+            msg = f"alarm {alarm.code!r} of {alarm.equipment} has no condition node"
+            raise WriteFailed(msg) from None
+        result = "Good"
+        try:
+            target = client.get_node(cond)
+            if child:
+                target = await target.get_child(child)
+            await target.call_method(
+                node_id(method),
+                *args,
+                ua.Variant(ua.LocalizedText(comment), ua.VariantType.LocalizedText),
+            )
+        except Exception as exc:
+            if isinstance(exc, ua.UaStatusCodeError):
+                result = f"the server refused it ({ua.StatusCode(exc.code).name})"
+            else:
+                result = describe_error(exc)
+            msg = f"{what.replace('_', ' ')} of {alarm.equipment} {alarm.code} failed: {result}"
+            raise WriteFailed(msg) from exc
+        finally:
+            self._log_write(
+                WriteRecord(
+                    now_s(),
+                    user,
+                    link.endpoint.id,
+                    alarm.equipment,
+                    f"{what}:{alarm.code}",
                     cond.to_string(),
                     comment,
                     result,

@@ -12,6 +12,15 @@ tag's ``idle_value``. A tag follows its target with a first-order lag (time cons
 ``lag_s``). All of these are figures of the tag in the plant file (:class:`~factory_twin.model.schema.TagSpec`). Forced values (:meth:`LiveSimulation.force_tag`)
 override a tag for a while, for drills and alarm tests.
 
+Those values stay inside ``normal_range`` while processing. Abnormal values come from two
+sources, both on their own random stream (so plants without them draw the same numbers as
+before): **excursions** (``excursion_rate_per_h`` per processing hour; a share
+``spike_share`` are spikes of one to three samples, the rest drifts out and back over
+minutes) carry a value from its setpoint 0.5 to 1.5 times the way to an alarm limit, so
+about half cross it; **failure precursors** (an equipment type's ``precursors``) move a
+tag from its setpoint to just beyond a limit over the last hours before each random
+failure of the tool (:meth:`~factory_twin.sim.model.FabModel.time_to_failure`).
+
 Examples
 --------
 >>> from factory_twin.model.config import load_plant            # doctest: +SKIP
@@ -113,6 +122,7 @@ class LiveSimulation:
         self._rng = self.model.streams.generator("tags")
         self._build_tags()
         self._forced: dict[int, tuple[Any, float]] = {}
+        self._build_excursions()
         self._sample(None)  # values at time 0, then every period
 
     # ----------------------------------------------------------------- tags
@@ -198,6 +208,8 @@ class LiveSimulation:
             self._value = target + (self._value - target) * self._lag_k
             out = self._value + self._noise * self._rng.standard_normal(n)
             out = np.where(proc, np.clip(out, self._lo, self._hi), np.maximum(out, self._floor))
+            if self._exc_idx.size or self._precursors:
+                out = np.maximum(out + self._abnormal(now, proc, out), self._floor)
             values: list[Any] = out.tolist()
             for i in self._nonfloat:
                 values[i] = self._convert(self._tag_kinds[i], values[i], bool(proc[i]))
@@ -212,6 +224,103 @@ class LiveSimulation:
             assert evs is not None
             evs.extend(map(_tag_update, self._tag_equip, self._tag_names, values, repeat(now, n)))
         m.env.call_later(self.tag_period_s, self._sample, None)
+
+    # ----------------------------------------------------------------- abnormal values
+
+    def _build_excursions(self) -> None:
+        """Index the tags with excursions and the tools' failure precursors."""
+        types = {t.id: t for t in self.spec.equipment_types}
+        idx: list[int] = []
+        rate: list[float] = []
+        spike: list[float] = []
+        up: list[float] = []
+        down: list[float] = []
+        self._precursors: list[tuple[Any, int, float, float]] = []
+        for (eid, name), i in self._index.items():
+            tag = self._tag_spec(types, eid, name)
+            if tag.data_type is not s.TagType.FLOAT or tag.normal_range is None:
+                continue
+            if tag.excursion_rate_per_h > 0:
+                lims = dict(tag.alarms.limits()) if tag.alarms is not None else {}
+                half = (tag.normal_range[1] - tag.normal_range[0]) / 2 or 1.0
+                hi = lims.get("hi", lims.get("hihi", self._hi[i] + half))
+                lo = lims.get("lo", lims.get("lolo", self._lo[i] - half))
+                idx.append(i)
+                rate.append(tag.excursion_rate_per_h)
+                spike.append(tag.spike_share)
+                # a side without a limit gets no excursion (nothing to alarm on)
+                up.append(hi - self._setp[i] if "hi" in lims or "hihi" in lims else 0.0)
+                down.append(lo - self._setp[i] if "lo" in lims or "lolo" in lims else 0.0)
+        for ti, e in enumerate(self.spec.equipment):
+            for p in types[e.type].precursors:
+                i = self._index[(e.id, p.tag)]
+                tag = types[e.type].tag(p.tag)
+                assert tag.alarms is not None
+                limit = float(getattr(tag.alarms, p.to))
+                # just beyond the limit at the breakdown: 2 % of the setpoint's distance past it
+                target = limit + (limit - self._setp[i]) * 0.02
+                self._precursors.append((self._tool_objs[ti], i, p.hours * 3600.0, target))
+        self._exc_idx = np.asarray(idx, dtype=np.int64)
+        m = len(idx)
+        self._exc_rate = np.asarray(rate, dtype=float) / 3600.0
+        self._exc_spike_share = np.asarray(spike, dtype=float)
+        self._exc_up = np.asarray(up, dtype=float)
+        self._exc_down = np.asarray(down, dtype=float)
+        self._exc_start = np.full(m, np.nan)
+        self._exc_peak = np.zeros(m)
+        self._exc_rise = np.ones(m)
+        self._exc_hold = np.zeros(m)
+        self._exc_rng = self.model.streams.generator("tag_excursions") if m else None
+
+    def _tag_spec(self, types: dict[str, s.EquipmentType], eid: str, name: str) -> s.TagSpec:
+        return types[self.model.tools[eid].type].tag(name)
+
+    def _abnormal(self, now: float, proc: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """Return the excursion and precursor offsets of every tag (0 where none, or idle)."""
+        extra = np.zeros(len(self._tag_names))
+        idx = self._exc_idx
+        if idx.size:
+            rng = self._exc_rng
+            assert rng is not None
+            p = proc[idx]
+            # an excursion belongs to the run it started in: a tool that stops processing
+            # ends it (else it would re-alarm at every load/unload cycle: chattering)
+            self._exc_start[~p] = np.nan
+            free = np.isnan(self._exc_start)
+            new = free & p & (rng.random(idx.size) < self._exc_rate * self.tag_period_s)
+            if new.any():
+                k = np.flatnonzero(new)
+                up, down = self._exc_up[k], self._exc_down[k]
+                go_up = np.where((up != 0) & (down != 0), rng.random(k.size) < 0.5, up != 0)
+                reach = np.where(go_up, up, down) * rng.uniform(0.5, 1.5, k.size)
+                spike = rng.random(k.size) < self._exc_spike_share[k]
+                self._exc_start[k] = now
+                self._exc_peak[k] = reach
+                # spikes: 1-3 samples; drifts: out over 2-10 min, held 1-5 min, back as fast
+                n_spike = rng.integers(1, 4, k.size) * self.tag_period_s
+                self._exc_rise[k] = np.where(spike, 0.0, rng.uniform(120.0, 600.0, k.size))
+                self._exc_hold[k] = np.where(spike, n_spike, rng.uniform(60.0, 300.0, k.size))
+            on = ~np.isnan(self._exc_start)
+            if on.any():
+                k = np.flatnonzero(on)
+                el = now - self._exc_start[k]
+                rise, hold = self._exc_rise[k], self._exc_hold[k]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    up_part = np.where(rise > 0, el / rise, 1.0)
+                    down_part = np.where(rise > 0, (2 * rise + hold - el) / rise, 0.0)
+                shape = np.clip(np.minimum(up_part, down_part), 0.0, 1.0)
+                shape = np.where(el < rise + hold, np.minimum(up_part, 1.0), shape)
+                over = el >= 2 * rise + hold
+                self._exc_start[k[over]] = np.nan
+                extra[idx[k]] = np.where(over, 0.0, shape * self._exc_peak[k])
+        extra = np.where(proc, extra, 0.0)
+        # a precursor is wear, not a process upset: it shows at idle too (else the alarm
+        # would clear and return with every load/unload cycle)
+        for tool, i, span_s, target in self._precursors:
+            ttf = self.model.time_to_failure(tool)
+            if ttf < span_s:  # pulled from where it would be toward the target, linearly
+                extra[i] += (target - base[i] - extra[i]) * (1.0 - ttf / span_s)
+        return extra
 
     def _coefficients(self, dt: float) -> None:
         """Per-tag factors of one sample period ``dt``: drift decay and kick, lag decay."""

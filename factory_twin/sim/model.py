@@ -233,6 +233,7 @@ class Tool:
         "busy_since",
         "dist",
         "down",
+        "fail_at",
         "fail_natural",
         "fail_pending",
         "fail_token",
@@ -318,6 +319,7 @@ class Tool:
         self.fail_pending = False
         self.fail_natural = False
         self.fail_token = 0
+        self.fail_at = math.inf  # calendar-basis failures: when the next one is due
         self.ttf_left = math.inf
         self.busy_since = 0.0
         self.pm_pending = []
@@ -547,6 +549,7 @@ class FabModel:
             if t.rel_basis is not None:
                 first = t.first_fail() if t.first_fail is not None else _failure_samplers(t)[0]()
                 if t.rel_basis == "calendar":
+                    t.fail_at = first
                     self._timer(first, self._on_fail_timer, (t, t.fail_token))
                 else:  # busy: the clock runs while the tool is productive
                     t.ttf_left = first
@@ -1076,14 +1079,29 @@ class FabModel:
         if tool.fail_natural:
             if tool.rel_basis == "calendar":
                 tool.fail_token += 1
-                self._timer(
-                    _failure_samplers(tool)[0](), self._on_fail_timer, (tool, tool.fail_token)
-                )
+                ttf = _failure_samplers(tool)[0]()
+                tool.fail_at = self.env.now_s + ttf
+                self._timer(ttf, self._on_fail_timer, (tool, tool.fail_token))
             elif tool.rel_basis == "busy":
                 tool.ttf_left = _failure_samplers(tool)[0]()
         self._resume(tool)
         self._refresh(tool)
         self._after_up(tool)
+
+    def time_to_failure(self, tool: Tool) -> float:
+        """Return the time left to ``tool``'s next random failure (inf if none is due).
+
+        Calendar basis: seconds of plant time. Busy basis: seconds of productive time left
+        (the clock of such a failure runs only while the tool processes).
+        """
+        if tool.down is not None or tool.rel_basis is None:
+            return math.inf
+        if tool.rel_basis == "calendar":
+            return max(tool.fail_at - self.env.now_s, 0.0)
+        left = tool.ttf_left
+        if tool.state is PRODUCTIVE:
+            left -= self.env.now_s - tool.busy_since
+        return max(left, 0.0)
 
     def inject_breakdown(self, equipment_id: str, duration_s: float) -> bool:
         """Break a tool down now for ``duration_s``; False if it is already down."""

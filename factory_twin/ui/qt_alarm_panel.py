@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPushButton,
     QTableView,
@@ -36,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from factory_twin.app.alarm_journal import PRIORITIES, AlarmJournal, priority_of, priority_rank
 from factory_twin.app.plant_state import AlarmRecord, PlantState
-from factory_twin.model.events import AlarmState
+from factory_twin.model.events import AlarmEvent, AlarmState, ShelvingState
 from factory_twin.ui.qt_detail_panel import format_ts
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,22 @@ STATE_TEXT = {
     AlarmState.CLEARED: "Returned to normal",
 }
 COLUMNS = ("Priority", "Time", "Source", "Message", "State")
+# What the panel lists: the operator's list hides shelved and out-of-service alarms (ISA-18.2
+# suppression); the second view shows only those, so nothing suppressed is forgotten.
+SHOW_OPERATOR, SHOW_SUPPRESSED, SHOW_ALL = 0, 1, 2
+SHELVE_HOUR_S = 3600.0
+
+
+def suppression_text(ev: AlarmEvent) -> str:
+    """Return how an alarm is suppressed ('' if it is not), e.g. 'shelved, 42 min left'."""
+    parts = []
+    if ev.shelving is ShelvingState.TIMED:
+        parts.append(f"shelved, {max(ev.unshelve_time_s, 0) / 60:.0f} min left at last change")
+    elif ev.shelving is ShelvingState.ONE_SHOT:
+        parts.append("shelved until it clears")
+    if ev.out_of_service:
+        parts.append("out of service")
+    return "; ".join(parts)
 
 
 class AlarmTableModel(QAbstractTableModel):
@@ -83,12 +101,13 @@ class AlarmTableModel(QAbstractTableModel):
         pr = priority_of(ev.severity)
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            sup = suppression_text(ev)
             return (
                 pr.capitalize(),
                 format_ts(rec.raised_s),
                 ev.equipment,
                 f"{ev.message} [{ev.code}]",
-                STATE_TEXT[rec.state],
+                STATE_TEXT[rec.state] + (f" ({sup})" if sup else ""),
             )[col]
         if role == Qt.ItemDataRole.UserRole:  # sort keys
             return (
@@ -111,7 +130,10 @@ class AlarmTableModel(QAbstractTableModel):
             return f
         if role == Qt.ItemDataRole.ToolTipRole:
             extra = f"\nacknowledged by {ev.user}: {ev.comment}" if ev.acked and ev.user else ""
-            return f"{ev.equipment} {ev.code} severity {ev.severity}{extra}"
+            sup = suppression_text(ev)
+            if sup:
+                extra += f"\n{sup}" + (f" by {ev.user}: {ev.comment}" if ev.user else "")
+            return f"{ev.equipment} {ev.code} {pr} priority (severity {ev.severity}){extra}"
         return None
 
 
@@ -120,12 +142,15 @@ class _AlarmFilter(QSortFilterProxyModel):
         super().__init__(parent)
         self.text = ""
         self.max_rank = 4
+        self.show = SHOW_OPERATOR
         self.setSortRole(Qt.ItemDataRole.UserRole)
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         m = self.sourceModel()
         assert isinstance(m, AlarmTableModel)
         rec = m.rows[row]
+        if self.show != SHOW_ALL and rec.event.suppressed != (self.show == SHOW_SUPPRESSED):
+            return False
         if priority_rank(priority_of(rec.event.severity)) > self.max_rank:
             return False
         if self.text:
@@ -135,10 +160,16 @@ class _AlarmFilter(QSortFilterProxyModel):
 
 
 class QtAlarmPanel(QWidget):
-    """Standing alarms: sortable, filterable; Acknowledge and fly-to-tool."""
+    """Standing alarms: sortable, filterable; Acknowledge, shelve, out of service, fly-to-tool.
+
+    Shelved and out-of-service alarms leave the operator's list (the default view) and are
+    listed under "Shelved / out of service". Shelving and out of service ask for a reason.
+    """
 
     fly_to_requested = Signal(str)
     acknowledge_requested = Signal(str, str)  # alarm id, comment
+    shelve_requested = Signal(str, object, float, str)  # alarm id, ShelvingState, s, reason
+    out_of_service_requested = Signal(str, bool, str)  # alarm id, out, reason
     journal_requested = Signal()
     procedure_requested = Signal(str, str)  # equipment, alarm code
 
@@ -156,17 +187,37 @@ class QtAlarmPanel(QWidget):
         self.priority_combo.addItems(
             ["All priorities", "Critical", "High and above", "Medium and above"]
         )
+        self.show_combo = QComboBox()
+        self.show_combo.addItems(["Operator list", "Shelved / out of service", "All alarms"])
+        self.show_combo.setToolTip(
+            "shelved and out-of-service alarms are kept off the operator list"
+        )
         self.count_label = QLabel("0 alarms")
         self.ack_button = QPushButton("Acknowledge…")
         self.ack_button.setEnabled(False)
+        self.shelve_button = QPushButton("Shelve")
+        self.shelve_button.setToolTip(
+            "shelve, unshelve, or take the selected alarm out of service"
+        )
+        self.shelve_button.setEnabled(False)
+        self.shelve_menu = QMenu(self)
+        self.shelve_hour_action = self.shelve_menu.addAction("Shelve for 1 h…")
+        self.shelve_once_action = self.shelve_menu.addAction("Shelve until it clears…")
+        self.unshelve_action = self.shelve_menu.addAction("Unshelve")
+        self.shelve_menu.addSeparator()
+        self.out_of_service_action = self.shelve_menu.addAction("Out of service…")
+        self.in_service_action = self.shelve_menu.addAction("Return to service")
+        self.shelve_button.setMenu(self.shelve_menu)
         self.journal_button = QPushButton("Journal…")
         self.procedure_button = QPushButton("Open procedure")
         self.procedure_button.setToolTip("open the maintenance procedure linked to this alarm")
         self.procedure_button.setEnabled(False)
         bar.addWidget(self.filter_edit, 1)
         bar.addWidget(self.priority_combo)
+        bar.addWidget(self.show_combo)
         bar.addWidget(self.count_label)
         bar.addWidget(self.ack_button)
+        bar.addWidget(self.shelve_button)
         bar.addWidget(self.procedure_button)
         bar.addWidget(self.journal_button)
         lay.addLayout(bar)
@@ -187,6 +238,16 @@ class QtAlarmPanel(QWidget):
         lay.addWidget(self.view, 1)
         self.filter_edit.textChanged.connect(self._on_filter_changed)
         self.priority_combo.currentIndexChanged.connect(self._on_filter_changed)
+        self.show_combo.currentIndexChanged.connect(self._on_filter_changed)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu)
+        self.shelve_hour_action.triggered.connect(
+            lambda: self._shelve(ShelvingState.TIMED, SHELVE_HOUR_S)
+        )
+        self.shelve_once_action.triggered.connect(lambda: self._shelve(ShelvingState.ONE_SHOT))
+        self.unshelve_action.triggered.connect(lambda: self._shelve(ShelvingState.UNSHELVED))
+        self.out_of_service_action.triggered.connect(lambda: self._out_of_service(True))
+        self.in_service_action.triggered.connect(lambda: self._out_of_service(False))
         self.view.doubleClicked.connect(self._on_double_click)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.ack_button.clicked.connect(self._on_ack_clicked)
@@ -213,9 +274,13 @@ class QtAlarmPanel(QWidget):
         self._dirty = False
         sel = self.selected_alarm_id()
         self.model.set_rows(self.state.alarm_list() if self.state is not None else [])
-        n = self.model.rowCount()
-        unacked = sum(1 for r in self.model.rows if not r.event.acked)
-        self.count_label.setText(f"{n} alarms, {unacked} unacknowledged")
+        rows = self.model.rows
+        suppressed = sum(1 for r in rows if r.event.suppressed)
+        unacked = sum(1 for r in rows if not r.event.acked and not r.event.suppressed)
+        text = f"{len(rows) - suppressed} alarms, {unacked} unacknowledged"
+        self.count_label.setText(
+            text + (f", {suppressed} shelved/out of service" if suppressed else "")
+        )
         if sel is not None:
             self.select_alarm(sel)
         self._on_selection_changed()
@@ -223,6 +288,7 @@ class QtAlarmPanel(QWidget):
     def _on_filter_changed(self) -> None:
         self.proxy.text = self.filter_edit.text().strip()
         self.proxy.max_rank = {0: 4, 1: 1, 2: 2, 3: 3}[self.priority_combo.currentIndex()]
+        self.proxy.show = self.show_combo.currentIndex()
         self.proxy.invalidate()
 
     def _record_at(self, proxy_row: int) -> AlarmRecord:
@@ -249,6 +315,69 @@ class QtAlarmPanel(QWidget):
         rec = self.state.alarms.get(aid) if (self.state is not None and aid) else None
         self.ack_button.setEnabled(rec is not None and not rec.event.acked)
         self.procedure_button.setEnabled(rec is not None)
+        self.shelve_button.setEnabled(rec is not None)
+        ev = rec.event if rec is not None else None
+        shelved = ev is not None and ev.shelving is not ShelvingState.UNSHELVED
+        self.shelve_hour_action.setEnabled(
+            ev is not None and ev.shelving is not ShelvingState.TIMED
+        )
+        self.shelve_once_action.setEnabled(
+            ev is not None and ev.shelving is not ShelvingState.ONE_SHOT
+        )
+        self.unshelve_action.setEnabled(shelved)
+        self.out_of_service_action.setEnabled(ev is not None and not ev.out_of_service)
+        self.in_service_action.setEnabled(ev is not None and ev.out_of_service)
+
+    def _on_context_menu(self, pos: Any) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        self.view.selectRow(index.row())
+        self._on_selection_changed()
+        self.shelve_menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    def ask_reason(self, title: str, label: str) -> str | None:
+        """Ask for the reason of a shelve or out of service (None: cancelled or empty)."""
+        text, ok = QInputDialog.getText(self, title, label)
+        text = text.strip()
+        return text if ok and text else None
+
+    def _selected_event(self) -> AlarmEvent | None:
+        aid = self.selected_alarm_id()
+        rec = self.state.alarms.get(aid) if (self.state is not None and aid) else None
+        return rec.event if rec is not None else None
+
+    def _shelve(self, kind: ShelvingState, duration_s: float = 0.0) -> None:
+        ev = self._selected_event()
+        if ev is None:
+            return
+        reason = ""
+        if kind is not ShelvingState.UNSHELVED:
+            how = "for 1 h" if kind is ShelvingState.TIMED else "until it returns to normal"
+            got = self.ask_reason(
+                "Shelve alarm",
+                f"{ev.equipment}: {ev.message}\n\nShelve {how}. Reason (required):",
+            )
+            if got is None:
+                return
+            reason = got
+        self.shelve_requested.emit(ev.alarm_id, kind, float(duration_s), reason)
+
+    def _out_of_service(self, out: bool) -> None:
+        ev = self._selected_event()
+        if ev is None:
+            return
+        reason = ""
+        if out:
+            got = self.ask_reason(
+                "Out of service",
+                f"{ev.equipment}: {ev.message}\n\nTake this alarm out of service. "
+                "Reason (required):",
+            )
+            if got is None:
+                return
+            reason = got
+        self.out_of_service_requested.emit(ev.alarm_id, out, reason)
 
     def _on_procedure_clicked(self) -> None:
         aid = self.selected_alarm_id()

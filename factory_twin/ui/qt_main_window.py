@@ -390,6 +390,8 @@ class MainWindow(QMainWindow):
         )
         self.alarms.fly_to_requested.connect(self._fly_and_select)
         self.alarms.acknowledge_requested.connect(self.acknowledge)
+        self.alarms.shelve_requested.connect(self.shelve_alarm)
+        self.alarms.out_of_service_requested.connect(self.set_alarm_out_of_service)
         self.alarms.journal_requested.connect(self.journal_dialog)
         self.detail.fly_to_requested.connect(self.view.fly_to_tool)
         self.detail.method_requested.connect(self.call_method)
@@ -671,6 +673,31 @@ class MainWindow(QMainWindow):
             fut,
             lambda _r: self.statusBar().showMessage("alarm acknowledged", 3000),
             lambda exc: self._show_error("Acknowledge failed", exc),
+        )
+
+    def shelve_alarm(self, alarm_id: str, kind: Any, duration_s: float, reason: str) -> None:
+        """Shelve or unshelve an alarm on its server (kind: a ShelvingState)."""
+        self._alarm_action(
+            "shelve", lambda: self.controller.shelve(alarm_id, kind, duration_s, reason)
+        )
+
+    def set_alarm_out_of_service(self, alarm_id: str, out: bool, reason: str) -> None:
+        """Take an alarm out of service (or back) on its server."""
+        self._alarm_action(
+            "out of service" if out else "return to service",
+            lambda: self.controller.set_out_of_service(alarm_id, out, reason),
+        )
+
+    def _alarm_action(self, what: str, start: Any) -> None:
+        try:
+            fut = start()
+        except FactoryTwinError as exc:
+            self._show_error(f"Cannot {what}", exc)
+            return
+        self.when_done(
+            fut,
+            lambda _r: self.statusBar().showMessage(f"alarm: {what} done", 3000),
+            lambda exc: self._show_error(f"{what.capitalize()} failed", exc),
         )
 
     def _writes_allowed(self, equipment: str, title: str, what: str) -> bool:

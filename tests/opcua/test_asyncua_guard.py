@@ -235,3 +235,21 @@ async def test_events_reach_subscriptions(started: tuple[Server, int, ua.NodeId]
         assert [e.Message.Text for e in events] == ["broadcast", "one subscription"]
         await sub.delete()
         await asyncio.sleep(0)
+
+
+def test_method_calls_go_through_the_session_the_server_created() -> None:
+    from asyncua.server import uaprocessor
+    from asyncua.server.internal_session import InternalSession
+
+    assert callable(getattr(InternalServer, "create_session", None)), changed(
+        "InternalServer.create_session is gone", "track_calling_user"
+    )
+    src = inspect.getsource(uaprocessor)
+    assert "self.iserver.create_session(" in src and "await self.session.call(" in src, changed(
+        "the UA processor no longer makes its session with iserver.create_session or no "
+        "longer serves Call through session.call",
+        "track_calling_user",
+    )
+    assert "self.user" in inspect.getsource(InternalSession.activate_session), changed(
+        "InternalSession.activate_session no longer sets self.user", "track_calling_user"
+    )

@@ -105,3 +105,51 @@ async def test_demo_fab_binds_by_convention_values_alarms_ack(
         )
     finally:
         await client.stop()
+
+
+async def test_shelve_and_out_of_service_through_the_client(
+    demo_server, demo_spec: PlantSpec
+) -> None:
+    from factory_twin.model.events import ShelvingState
+
+    overrides = {ep.id: demo_server.endpoint_url for ep in demo_spec.endpoints}
+    client = PlantClient(demo_spec, endpoint_overrides=overrides, publishing_ms=50, sampling_ms=50)
+    await client.start()
+    try:
+        assert await client.wait_connected(20), client.status()
+        eq = next(e for e in demo_spec.equipment if e.type == "wet_bench")
+        now = time.time()
+        await demo_server.apply([TagUpdate(eq.id, "sc1_temperature", 77.0, now)])
+        events: list = []
+
+        def latest(code: str, pred) -> AlarmEvent | None:
+            events.extend(client.drain())
+            found = [e for e in events if isinstance(e, AlarmEvent) and e.code == code and pred(e)]
+            return found[-1] if found else None
+
+        code = "sc1_temperature.hi"
+        assert await wait_for(lambda: latest(code, lambda e: e.active) is not None, 10)
+        alarm = latest(code, lambda e: e.active)
+        assert alarm is not None and alarm.priority == "high" and not alarm.suppressed
+        await client.shelve(alarm, ShelvingState.TIMED, 3600.0, "bath heater under repair", "bob")
+        assert await wait_for(
+            lambda: latest(code, lambda e: e.shelving is ShelvingState.TIMED) is not None, 10
+        )
+        shelved = latest(code, lambda e: e.shelving is ShelvingState.TIMED)
+        assert shelved is not None and shelved.suppressed
+        assert 3500 < shelved.unshelve_time_s <= 3600
+        assert shelved.comment == "bath heater under repair"
+        await client.shelve(alarm, ShelvingState.UNSHELVED, 0.0, "repaired", "bob")
+        await client.set_out_of_service(alarm, True, "sensor replaced", "bob")
+        assert await wait_for(lambda: latest(code, lambda e: e.out_of_service) is not None, 10)
+        await client.set_out_of_service(alarm, False, "", "bob")
+        log = [w.tag for w in client.write_log()][-4:]
+        assert log == [
+            f"shelve:TimedShelved:{code}",
+            f"shelve:Unshelved:{code}",
+            f"out_of_service:{code}",
+            f"in_service:{code}",
+        ]
+        await demo_server.apply([TagUpdate(eq.id, "sc1_temperature", 70.0, now + 1)])
+    finally:
+        await client.stop()

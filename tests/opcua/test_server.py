@@ -89,8 +89,20 @@ async def test_address_space_follows_the_convention(
             expected.append("standby")
             for t in et.tags:
                 nodes.append(c.get_node(f"ns={ns};s={e.id}.Parameters.{t.name}.EURange"))
+                # EURange: normal operation, idle included, widened by 3 noise sigmas
                 expected.append(
-                    ua.Range(Low=t.normal_range[0], High=t.normal_range[1])
+                    ua.Range(
+                        Low=min(
+                            t.normal_range[0],
+                            t.normal_range[0] if t.idle_value is None else t.idle_value,
+                        )
+                        - 3 * t.noise,
+                        High=max(
+                            t.normal_range[1],
+                            t.normal_range[1] if t.idle_value is None else t.idle_value,
+                        )
+                        + 3 * t.noise,
+                    )
                     if t.normal_range is not None
                     else None
                 )

@@ -339,6 +339,9 @@ class _Builder:
             )
             cond.tag, cond.limit, cond.limit_value = tag, limit, float(value)
             cond.deadband = deadband(tag, float(value))
+            cond.severity = tag.alarms.priority_of(limit).severity
+            cond.states = tag.alarms.active_states(limit, tag.idle_value)
+            cond.settle_s = tag.alarms.settle_s
             tn.conditions.append(cond)
 
     # ------------------------------------------------------------------ fab
@@ -379,9 +382,18 @@ def initial_value(tag: TagSpec) -> Any:
 
 
 def eu_range(tag: TagSpec) -> tuple[float, float]:
-    """Return a tag's EURange: its normal range, else the span of its idle value and limits."""
+    """Return a tag's EURange: the range of values likely in normal operation (Part 8).
+
+    That is the span of the processing range (``normal_range``) and the idle value, widened
+    by three standard deviations of the measurement noise. Without a normal range: the
+    span of the idle value and the limits.
+    """
     if tag.normal_range is not None:
-        return float(tag.normal_range[0]), float(tag.normal_range[1])
+        lo, hi = float(tag.normal_range[0]), float(tag.normal_range[1])
+        if tag.idle_value is not None:
+            lo, hi = min(lo, tag.idle_value), max(hi, tag.idle_value)
+        margin = 3.0 * tag.noise
+        return lo - margin, hi + margin
     vals = [v for v in (tag.idle_value,) if v is not None]
     if tag.alarms is not None:
         vals += [
@@ -395,7 +407,8 @@ def eu_range(tag: TagSpec) -> tuple[float, float]:
 
 
 def deadband(tag: TagSpec, limit: float) -> float:
-    """Return the hysteresis of a limit: 1 % of the tag's EURange (or of the limit)."""
+    """Return the hysteresis of a limit: 1 % of the tag's EURange (or of the limit), and at
+    least five standard deviations of the tag's noise, so noise alone cannot chatter it."""
     lo, hi = eu_range(tag)
     span = hi - lo if hi > lo else abs(limit)
-    return 0.01 * span
+    return max(0.01 * span, 5.0 * tag.noise)

@@ -4,10 +4,30 @@ One condition per tag limit (``ExclusiveLimitAlarmType``) and one equipment-faul
 per machine (``OffNormalAlarmType``). :class:`AlarmConditions` keeps their live state, builds
 their events, emits each transition from the machine *and* from the Server object (most
 alarm clients watch the Server), and serves Acknowledge, Confirm and ConditionRefresh.
+
+ISA-18.2 alarm management:
+
+* **priority**: each limit's priority from the plant file, served as its Severity
+  (:data:`~factory_twin.model.events.PRIORITY_SEVERITY`);
+* **state-based alarming**: a limit with active states (``active_in``) is evaluated only
+  while its tool is in one of them (and ``settle_s`` after it entered it); leaving them
+  returns an active alarm to normal;
+* **shelving**: the ShelvedStateMachine methods on each condition's ``ShelvingState`` object
+  (OneShotShelve, TimedShelve, Unshelve and their ``2`` forms with a comment). A shelved
+  alarm is still evaluated and its events still sent, with ``SuppressedOrShelved`` true, so
+  clients keep it off the operator's list; a timed shelve ends after its time (wall clock),
+  a one-shot shelve when the alarm returns to normal;
+* **out of service**: RemoveFromService / PlaceInService (and the ``2`` forms) on the
+  condition set ``OutOfServiceState``: events are still sent and logged, flagged.
+
+Every transition a client causes (acknowledge, confirm, shelve, out of service) is logged
+with the user of the calling session (its user name, or ``anonymous``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,11 +37,13 @@ from typing import TYPE_CHECKING, Any
 from asyncua import ua
 from asyncua.common import event_objects
 
-from factory_twin.model.events import AlarmEvent
+from factory_twin.model.events import AlarmEvent, E10State, ShelvingState
 from factory_twin.model.schema import TagSpec
 from factory_twin.opcua import _asyncua_adapter as adapter
 from factory_twin.opcua._uatypes import node_id, status
 from factory_twin.opcua.server.constants import LIMIT_STATE_NAMES, SEVERITY
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from asyncua import Server
@@ -29,6 +51,17 @@ if TYPE_CHECKING:
     from factory_twin.opcua.server.nodes import NodeBatch
 
 _SERVER = node_id(ua.ObjectIds.Server)
+MethodResult = ua.StatusCode | list[Any]
+MAX_TIME_SHELVED_MS = 8 * 3600 * 1000.0  # ISA-18.2: shelving is short-term; 8 h at most
+
+
+def _loop_time() -> float:
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return 0.0
+
+
 _LIMIT_FIELDS = {
     "hihi": "HighHighLimit",
     "hi": "HighLimit",
@@ -67,6 +100,13 @@ class Condition:
     acked: bool = True
     confirmed: bool = True
     event_id: bytes = b""
+    states: frozenset[E10State] | None = None  # None: active in every state
+    settle_s: float = 0.0
+    shelving: ShelvingState = ShelvingState.UNSHELVED
+    unshelve_at: float = 0.0  # loop time a timed shelve ends
+    shelve_token: int = 0
+    out_of_service: bool = False
+    shelving_node: ua.NodeId = field(default_factory=ua.NodeId)
 
     @property
     def alarm_id(self) -> str:
@@ -102,6 +142,8 @@ class AlarmConditions:
         self.notify = notify
         self.conditions: dict[ua.NodeId, Condition] = {}
         self.faults: dict[str, Condition] = {}
+        self._by_shelving: dict[ua.NodeId, Condition] = {}
+        self._restricted_cache: dict[str, list[Condition]] | None = None
         self._server: Server | None = None
 
     @property
@@ -138,7 +180,15 @@ class AlarmConditions:
         severity = SEVERITY["fault" if code == "fault" else code.rsplit(".", 1)[1]]
         cond = Condition(equipment, code, severity, nid, machine, None)
         cond.type_id, cond.condition_class, cond.input_node = type_id, condition_class, input_node
+        # the standard place of the shelving methods: the condition's ShelvingState object
+        cond.shelving_node = b.obj(
+            node_id(f"{equipment}.Alarms.{code}.ShelvingState", ns),
+            ua.QualifiedName("ShelvingState", 0),
+            nid,
+            typedef=node_id(ua.ObjectIds.ShelvedStateMachineType),
+        )
         self.conditions[nid] = cond
+        self._by_shelving[cond.shelving_node] = cond
         return cond
 
     def attach(self, server: Server) -> None:
@@ -149,8 +199,19 @@ class AlarmConditions:
             (ua.ObjectIds.AcknowledgeableConditionType_Confirm, self._on_confirm),
             (ua.ObjectIds.ConditionType_ConditionRefresh, self._on_refresh),
             (ua.ObjectIds.ConditionType_ConditionRefresh2, self._on_refresh),
+            (ua.ObjectIds.ShelvedStateMachineType_OneShotShelve, self._on_one_shot),
+            (ua.ObjectIds.ShelvedStateMachineType_OneShotShelve2, self._on_one_shot),
+            (ua.ObjectIds.ShelvedStateMachineType_TimedShelve, self._on_timed),
+            (ua.ObjectIds.ShelvedStateMachineType_TimedShelve2, self._on_timed),
+            (ua.ObjectIds.ShelvedStateMachineType_Unshelve, self._on_unshelve),
+            (ua.ObjectIds.ShelvedStateMachineType_Unshelve2, self._on_unshelve),
+            (ua.ObjectIds.AlarmConditionType_RemoveFromService, self._on_remove_from_service),
+            (ua.ObjectIds.AlarmConditionType_RemoveFromService2, self._on_remove_from_service),
+            (ua.ObjectIds.AlarmConditionType_PlaceInService, self._on_place_in_service),
+            (ua.ObjectIds.AlarmConditionType_PlaceInService2, self._on_place_in_service),
         ):
             adapter.add_method_callback(server, node_id(method), handler)
+        adapter.track_calling_user(server)
 
     def _event(self, c: Condition) -> Any:
         """Return the condition's event record, made on first use (most never fire)."""
@@ -181,6 +242,12 @@ class AlarmConditions:
         ev.EnabledState = ua.LocalizedText("Enabled")
         ev.SuppressedOrShelved = False
         setattr(ev, "SuppressedState/Id", False)
+        ev.add_property(
+            "ShelvingState/CurrentState", ua.LocalizedText(""), ua.VariantType.LocalizedText
+        )
+        ev.add_property("ShelvingState/UnshelveTime", 0.0, ua.VariantType.Double)
+        ev.data_types["MaxTimeShelved"] = ua.VariantType.Double  # a Duration, ms
+        ev.MaxTimeShelved = MAX_TIME_SHELVED_MS
         for name in ("ActiveState", "AckedState", "ConfirmedState"):
             ev.data_types[f"{name}/TransitionTime"] = ua.VariantType.DateTime
         if limit_alarm and c.limit:
@@ -196,15 +263,31 @@ class AlarmConditions:
     # ------------------------------------------------------------------ transitions
 
     async def check_limits(
-        self, spec: TagSpec, conditions: list[Condition], value: Any, time_s: float
+        self,
+        spec: TagSpec,
+        conditions: list[Condition],
+        value: Any,
+        time_s: float,
+        state: tuple[E10State, float] | None = None,
     ) -> None:
-        """Raise or clear the limit conditions of a tag for its new ``value``."""
+        """Raise or clear the limit conditions of a tag for its new ``value``.
+
+        ``state`` is the tool's E10 state and the plant time it entered it (None: unknown,
+        every limit is evaluated).
+        """
         try:
             v = float(value)
         except (TypeError, ValueError):
             return
         unit = f" {spec.unit}" if spec.unit else ""
         for c in conditions:
+            if c.states is not None and state is not None:
+                if state[0] not in c.states:
+                    if c.active:
+                        await self.deactivate(c, self._state_text(c, state[0]), time_s)
+                    continue
+                if time_s - state[1] < c.settle_s:
+                    continue
             high = c.limit in ("hi", "hihi")
             if not c.active:
                 if (v > c.limit_value) if high else (v < c.limit_value):
@@ -223,6 +306,26 @@ class AlarmConditions:
                 if back:
                     text = f"{c.code}: {spec.name} = {v:.4g}{unit} back within the {c.limit} limit"
                     await self.deactivate(c, text, time_s)
+
+    @staticmethod
+    def _state_text(c: Condition, state: E10State) -> str:
+        return f"{c.code}: not evaluated while {state.value} (state-based alarm)"
+
+    async def state_changed(self, equipment: str, state: E10State, time_s: float) -> None:
+        """Return the state-restricted alarms of ``equipment`` that ``state`` disables."""
+        for c in self._restricted.get(equipment, ()):
+            if c.active and c.states is not None and state not in c.states:
+                await self.deactivate(c, self._state_text(c, state), time_s)
+
+    @property
+    def _restricted(self) -> dict[str, list[Condition]]:
+        if self._restricted_cache is None:
+            out: dict[str, list[Condition]] = {}
+            for c in self.conditions.values():
+                if c.states is not None:
+                    out.setdefault(c.equipment, []).append(c)
+            self._restricted_cache = out
+        return self._restricted_cache
 
     async def activate(self, c: Condition, text: str, time_s: float) -> None:
         """Make ``c`` active, unacknowledged and unconfirmed; emit it."""
@@ -244,10 +347,20 @@ class AlarmConditions:
         setattr(c.event, "ActiveState/TransitionTime", datetime.now(UTC))
         if c.limit:
             setattr(c.event, "LimitState/CurrentState", ua.LocalizedText(""))
+        if c.shelving is ShelvingState.ONE_SHOT:  # a one-shot shelve lasts one activation
+            c.shelving = ShelvingState.UNSHELVED
         await self._emit(c, text, time_s)
 
     def _set_state_fields(self, c: Condition) -> None:
         ev = c.event
+        setattr(ev, "ShelvingState/CurrentState", ua.LocalizedText(c.shelving.value))
+        left = max(c.unshelve_at - _loop_time(), 0.0) if c.shelving is ShelvingState.TIMED else 0
+        setattr(ev, "ShelvingState/UnshelveTime", left * 1000.0)
+        setattr(ev, "OutOfServiceState/Id", c.out_of_service)
+        ev.OutOfServiceState = ua.LocalizedText(
+            "Out of Service" if c.out_of_service else "In Service"
+        )
+        ev.SuppressedOrShelved = c.shelving is not ShelvingState.UNSHELVED
         setattr(ev, "ActiveState/Id", c.active)
         ev.ActiveState = ua.LocalizedText("Active" if c.active else "Inactive")
         setattr(ev, "AckedState/Id", c.acked)
@@ -296,6 +409,13 @@ class AlarmConditions:
             user=user,
             comment=comment,
             event_id=c.event_id,
+            shelving=c.shelving,
+            unshelve_time_s=(
+                max(c.unshelve_at - _loop_time(), 0.0)
+                if c.shelving is ShelvingState.TIMED
+                else 0.0
+            ),
+            out_of_service=c.out_of_service,
         )
 
     def active(self) -> list[AlarmEvent]:
@@ -303,6 +423,13 @@ class AlarmConditions:
         return [self.record(c, "") for c in self.conditions.values() if c.retain]
 
     # ------------------------------------------------------------------ acknowledge, confirm
+
+    def by_id(self, alarm_id: str) -> Condition | None:
+        """Return the condition ``<equipment>.<code>`` (None if unknown)."""
+        for c in self.conditions.values():
+            if c.alarm_id == alarm_id:
+                return c
+        return None
 
     async def acknowledge(self, alarm_id: str, comment: str = "", user: str = "") -> bool:
         """Acknowledge an alarm from the server side; False if unknown or already acked."""
@@ -339,7 +466,7 @@ class AlarmConditions:
             return found
         if found.acked:
             return status(ua.StatusCodes.BadConditionBranchAlreadyAcked)
-        await self.ack(found, _text(comment), "")
+        await self.ack(found, _text(comment), adapter.calling_user())
         return []
 
     async def _on_confirm(
@@ -355,7 +482,113 @@ class AlarmConditions:
         found.confirmed = True
         setattr(found.event, "ConfirmedState/TransitionTime", datetime.now(UTC))
         found.event.Comment = ua.LocalizedText(_text(comment))
-        await self._emit(found, None, self.clock.now_s, "", _text(comment))
+        user = adapter.calling_user()
+        found.event.ClientUserId = user
+        await self._emit(found, None, self.clock.now_s, user, _text(comment))
+        return []
+
+    # ------------------------------------------------------------------ shelving, service
+
+    async def shelve(
+        self,
+        c: Condition,
+        kind: ShelvingState,
+        duration_s: float = 0.0,
+        comment: str = "",
+        user: str = "",
+    ) -> None:
+        """Shelve (or, with ``UNSHELVED``, unshelve) ``c``; log and emit the transition."""
+        c.shelve_token += 1
+        c.shelving = kind
+        if kind is ShelvingState.TIMED:
+            c.unshelve_at = _loop_time() + duration_s
+            token = c.shelve_token
+            asyncio.get_running_loop().call_later(
+                duration_s, lambda: asyncio.ensure_future(self._expire(c, token))
+            )
+        what = {
+            ShelvingState.UNSHELVED: "unshelved",
+            ShelvingState.ONE_SHOT: "shelved until it returns to normal",
+            ShelvingState.TIMED: f"shelved for {duration_s / 60:.4g} min",
+        }[kind]
+        await self._client_transition(c, f"{c.code}: {what}", user, comment)
+
+    async def _expire(self, c: Condition, token: int) -> None:
+        if token == c.shelve_token and c.shelving is ShelvingState.TIMED:
+            c.shelving = ShelvingState.UNSHELVED
+            await self._client_transition(c, f"{c.code}: shelving time expired", "", "")
+
+    async def set_out_of_service(
+        self, c: Condition, out: bool, comment: str = "", user: str = ""
+    ) -> None:
+        """Remove ``c`` from service (or place it back); log and emit the transition."""
+        c.out_of_service = out
+        text = f"{c.code}: {'removed from service' if out else 'placed in service'}"
+        await self._client_transition(c, text, user, comment)
+
+    async def _client_transition(self, c: Condition, text: str, user: str, comment: str) -> None:
+        self._event(c)
+        c.event.Comment = ua.LocalizedText(comment)
+        c.event.ClientUserId = user
+        await self._emit(c, text, self.clock.now_s, user, comment)
+
+    def _shelving_target(self, parent: ua.NodeId) -> Condition | ua.StatusCode:
+        c = self._by_shelving.get(parent) or self.conditions.get(parent)
+        if c is None:
+            return status(ua.StatusCodes.BadNodeIdUnknown)
+        return c
+
+    async def _on_one_shot(self, parent: ua.NodeId, comment: Any = None) -> MethodResult:
+        c = self._shelving_target(parent)
+        if isinstance(c, ua.StatusCode):
+            return c
+        if c.shelving is ShelvingState.ONE_SHOT:
+            return status(ua.StatusCodes.BadConditionAlreadyShelved)
+        await self.shelve(c, ShelvingState.ONE_SHOT, 0.0, _text(comment), adapter.calling_user())
+        return []
+
+    async def _on_timed(
+        self, parent: ua.NodeId, shelving_ms: Any = None, comment: Any = None
+    ) -> MethodResult:
+        c = self._shelving_target(parent)
+        if isinstance(c, ua.StatusCode):
+            return c
+        try:
+            ms = float(getattr(shelving_ms, "Value", shelving_ms))
+        except (TypeError, ValueError):
+            return status(ua.StatusCodes.BadInvalidArgument)
+        if not 0 < ms <= MAX_TIME_SHELVED_MS:
+            return status(ua.StatusCodes.BadShelvingTimeOutOfRange)
+        if c.shelving is ShelvingState.TIMED:
+            return status(ua.StatusCodes.BadConditionAlreadyShelved)
+        await self.shelve(
+            c, ShelvingState.TIMED, ms / 1000.0, _text(comment), adapter.calling_user()
+        )
+        return []
+
+    async def _on_unshelve(self, parent: ua.NodeId, comment: Any = None) -> MethodResult:
+        c = self._shelving_target(parent)
+        if isinstance(c, ua.StatusCode):
+            return c
+        if c.shelving is ShelvingState.UNSHELVED:
+            return status(ua.StatusCodes.BadConditionNotShelved)
+        await self.shelve(c, ShelvingState.UNSHELVED, 0.0, _text(comment), adapter.calling_user())
+        return []
+
+    async def _on_remove_from_service(
+        self, parent: ua.NodeId, comment: Any = None
+    ) -> MethodResult:
+        c = self.conditions.get(parent)
+        if c is None:
+            return status(ua.StatusCodes.BadNodeIdUnknown)
+        await self.set_out_of_service(c, True, _text(comment), adapter.calling_user())
+        return []
+
+    async def _on_place_in_service(self, parent: ua.NodeId, comment: Any = None) -> MethodResult:
+        c = self.conditions.get(parent)
+        if c is None:
+            return status(ua.StatusCodes.BadNodeIdUnknown)
+        await self.set_out_of_service(c, False, _text(comment), adapter.calling_user())
         return []
 
     # ------------------------------------------------------------------ refresh

@@ -7,7 +7,8 @@ from typing import Any
 
 from asyncua import ua
 
-from factory_twin.model.events import AlarmEvent, E10State
+from factory_twin.model.events import AlarmEvent, AlarmPriority, E10State
+from factory_twin.model.schema import DEFAULT_PRIORITY
 
 NAMESPACE_URI = "urn:factory-twin:plant"
 DEFAULT_ENDPOINT = "opc.tcp://127.0.0.1:4840/factory_twin/"
@@ -23,7 +24,13 @@ STATE_TAGS = {
     "wafer_count": "WaferCount",
     "operation_mode": "OperationMode",
 }
-SEVERITY = {"hihi": 900, "lolo": 800, "fault": 700, "hi": 600, "lo": 500}
+# Severity of a limit (or the fault) with the default priority; a plant file's own priority
+# is served as model.events.PRIORITY_SEVERITY, the one mapping of priority to severity.
+FAULT_PRIORITY = AlarmPriority.HIGH
+SEVERITY = {
+    **{k: p.severity for k, p in DEFAULT_PRIORITY.items()},
+    "fault": FAULT_PRIORITY.severity,
+}
 LIMIT_STATE_NAMES = {"hihi": "HighHigh", "hi": "High", "lo": "Low", "lolo": "LowLow"}
 # Fab-level variables: (name, VariantType, description); node ids "ns=P;s=Fab.<name>".
 FAB_VARIABLES: tuple[tuple[str, ua.VariantType, str], ...] = (

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from asyncua import Server
 
 from factory_twin.errors import ConnectionFailed
-from factory_twin.model.events import AlarmEvent, PlantEvent
+from factory_twin.model.events import AlarmEvent, PlantEvent, ShelvingState
 from factory_twin.model.schema import Equipment, PlantSpec
 from factory_twin.opcua import _asyncua_adapter as adapter
 from factory_twin.opcua.nodesets import CompanionSpecs, load_companion_specs
@@ -321,6 +321,25 @@ class PlantServer:
     async def acknowledge(self, alarm_id: str, comment: str = "", user: str = "") -> bool:
         """Acknowledge an alarm from the server side (as the ResetAlarm method does)."""
         return await self._alarms.acknowledge(alarm_id, comment, user)
+
+    async def shelve(
+        self,
+        alarm_id: str,
+        kind: ShelvingState,
+        duration_s: float = 0.0,
+        comment: str = "",
+        user: str = "",
+    ) -> bool:
+        """Shelve an alarm from the server side (as the ShelvingState methods do).
+
+        ``kind`` is ``TIMED`` (for ``duration_s`` seconds of wall time), ``ONE_SHOT`` (until
+        it returns to normal) or ``UNSHELVED``. False if there is no such alarm.
+        """
+        c = self._alarms.by_id(alarm_id)
+        if c is None:
+            return False
+        await self._alarms.shelve(c, kind, duration_s, comment, user)
+        return True
 
     def _alarm_raised(self, rec: AlarmEvent) -> None:
         self.alarm_log.append(rec)

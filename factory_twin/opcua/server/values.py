@@ -98,6 +98,8 @@ class ValuePath:
         self.write_hook = write_hook
         self.write = adapter.value_writer(server)
         self.explicit_mode = explicit_mode
+        # each tool's E10 state and the plant time it entered it (state-based alarming)
+        self.states: dict[str, tuple[E10State, float]] = {}
         self._unknown: set[tuple[str, str]] = set()
         adapter.on_client_write(server, self._on_client_write)
 
@@ -134,7 +136,11 @@ class ValuePath:
                     n += 1
                     if tn.conditions and ev.quality is Quality.GOOD and dv.Value is not None:
                         await self.alarms.check_limits(
-                            tn.spec, tn.conditions, dv.Value.Value, ev.source_ts
+                            tn.spec,
+                            tn.conditions,
+                            dv.Value.Value,
+                            ev.source_ts,
+                            self.states.get(ev.equipment),
                         )
             elif isinstance(ev, StateChange):
                 clock.now_s = max(clock.now_s, ev.time_s)
@@ -219,6 +225,10 @@ class ValuePath:
                     ua.Variant(E10_OPERATION_MODE[state], ua.VariantType.Int32), ts, now
                 ),
             )
+        old = self.states.get(equipment)
+        if old is None or old[0] is not state:
+            self.states[equipment] = (state, time_s)
+            await self.alarms.state_changed(equipment, state, time_s)
         cond = self.alarms.faults[equipment]
         down = state is E10State.UNSCHEDULED_DOWN
         if down and not cond.active:
@@ -236,7 +246,13 @@ class ValuePath:
             if tn is None:
                 continue
             if tn.conditions:
-                await self.alarms.check_limits(tn.spec, tn.conditions, value, self.clock.now_s)
+                await self.alarms.check_limits(
+                    tn.spec,
+                    tn.conditions,
+                    value,
+                    self.clock.now_s,
+                    self.states.get(tn.equipment),
+                )
             hook = self.write_hook()
             if hook is not None:
                 try:
