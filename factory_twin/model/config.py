@@ -37,7 +37,7 @@ from factory_twin.model.layout import footprint_polygon, polygons_overlap
 
 # Fields that hold fixed-length lists of numbers, and how many: used to turn pydantic's
 # per-item messages into one clear "expected 2 numbers" message.
-_TUPLE_FIELDS = {
+TUPLE_FIELDS = {
     "position_m": 2,
     "origin_m": 2,
     "size_m": 2,
@@ -50,7 +50,7 @@ _TUPLE_FIELDS = {
 }
 
 
-def _yaml() -> YAML:
+def round_trip_yaml() -> YAML:
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.width = 4096
@@ -81,7 +81,7 @@ class PlantDocument:
         # A valid file is first read by the fast loader; its round-trip document (comments,
         # layout) is parsed only when the plant is saved.
         if self.raw is None and self.source_text is not None:
-            self.raw = _yaml().load(self.source_text)
+            self.raw = round_trip_yaml().load(self.source_text)
         return self.raw
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -96,9 +96,9 @@ class PlantDocument:
         data = self.spec.model_dump(mode="json", exclude_unset=True)
         if self._raw_document() is None:
             self.raw = CommentedMap()
-        _merge_into(self.raw, data)
+        merge_into(self.raw, data)
         buf = io.StringIO()
-        _yaml().dump(self.raw, buf)
+        round_trip_yaml().dump(self.raw, buf)
         atomic_write_text(target, buf.getvalue(), keep_backup=True)
         self.path = target
         return target
@@ -108,9 +108,9 @@ class PlantDocument:
         data = self.spec.model_dump(mode="json", exclude_unset=True)
         raw = self._raw_document()
         raw = raw if raw is not None else CommentedMap()
-        _merge_into(raw, data)
+        merge_into(raw, data)
         buf = io.StringIO()
-        _yaml().dump(raw, buf)
+        round_trip_yaml().dump(raw, buf)
         return buf.getvalue()
 
 
@@ -153,6 +153,16 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, keep_backup: bool = Fal
         raise
 
 
+def read_config_text(path: Path) -> str:
+    """Return a YAML file's text, or raise ConfigError naming the file and why not."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+
+
 def load_plant(path: str | Path) -> PlantDocument:
     """Read and validate a plant file.
 
@@ -162,13 +172,7 @@ def load_plant(path: str | Path) -> PlantDocument:
         With every problem found, each as ``file:line: field.path: message``.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{p}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{p}: cannot read: {exc}"]) from None
-    return loads_plant(text, source=str(p), path=p)
+    return loads_plant(read_config_text(p), source=str(p), path=p)
 
 
 def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None) -> PlantDocument:
@@ -179,7 +183,7 @@ def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None
         # exactly as below; the round-trip document is parsed only when the plant is saved.
         return _checked(fast, source, path, source_text=text)
     try:
-        raw = _yaml().load(text)
+        raw = round_trip_yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -213,7 +217,7 @@ def _checked(
         raise ConfigError([f"{source}:1: invalid plant: {exc}"]) from None
     if problems:
         raise ConfigError(
-            [f"{source}:{_line_of(raw, loc)}: {_path(loc)}: {m}" for loc, m in problems]
+            [f"{source}:{_line_of(raw, loc)}: {error_path(loc)}: {m}" for loc, m in problems]
         )
     if source_text is not None:
         return PlantDocument(spec=spec, path=path, raw=None, source_text=source_text)
@@ -384,7 +388,7 @@ def _fast_load(text: str) -> Any:
 
 def validate_spec(spec: s.PlantSpec) -> list[str]:
     """Check an in-memory plant (after an edit) and return its problems as text."""
-    return [f"{_path(loc)}: {m}" for loc, m in check_references(spec)]
+    return [f"{error_path(loc)}: {m}" for loc, m in check_references(spec)]
 
 
 def json_schema() -> dict[str, Any]:
@@ -442,7 +446,7 @@ def json_schema_text() -> str:
 # --------------------------------------------------------------------------- error formatting
 
 
-def _path(loc: tuple[Any, ...]) -> str:
+def error_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -452,7 +456,7 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out or "(top)"
 
 
-def _doc_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
+def doc_location(raw: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
     """Follow ``loc`` into the YAML document.
 
     Returns the part of ``loc`` that names things in the file (pydantic's union tags and
@@ -491,10 +495,10 @@ def _all_field_names() -> set[str]:
 
 
 def _line_of(raw: Any, loc: tuple[Any, ...]) -> int:
-    return _doc_loc(raw, loc)[1]
+    return doc_location(raw, loc)[1]
 
 
-def _value_at(raw: Any, loc: tuple[Any, ...]) -> Any:
+def value_at(raw: Any, loc: tuple[Any, ...]) -> Any:
     node = raw
     for part in loc:
         try:
@@ -518,39 +522,39 @@ def _format_validation(exc: ValidationError, raw: Any, source: str) -> list[str]
     lines: list[str] = []
     seen: set[str] = set()
     for err in exc.errors(include_url=False):
-        loc, line = _doc_loc(raw, tuple(err["loc"]))
-        msg = _message(err, raw, loc)
+        loc, line = doc_location(raw, tuple(err["loc"]))
+        msg = error_message(err, raw, loc)
         # Items of a fixed-length number list are reported once, on the list.
-        if loc and isinstance(loc[-1], int) and len(loc) >= 2 and loc[-2] in _TUPLE_FIELDS:
+        if loc and isinstance(loc[-1], int) and len(loc) >= 2 and loc[-2] in TUPLE_FIELDS:
             loc = loc[:-1]
             line = _line_of(raw, loc)
-            msg = _tuple_message(loc[-1], _value_at(raw, loc))
+            msg = tuple_message(loc[-1], value_at(raw, loc))
         elif (
             loc
-            and loc[-1] in _TUPLE_FIELDS
+            and loc[-1] in TUPLE_FIELDS
             and (
                 err["type"] in {"too_short", "too_long", "tuple_type", "list_type"}
                 # a list too short: pydantic reports the missing item, which is not in the file
                 or (err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int))
             )
         ):
-            msg = _tuple_message(loc[-1], _value_at(raw, loc))
-        text = f"{source}:{line}: {_path(loc)}: {msg}"
+            msg = tuple_message(loc[-1], value_at(raw, loc))
+        text = f"{source}:{line}: {error_path(loc)}: {msg}"
         if text not in seen:
             seen.add(text)
             lines.append(text)
     return lines
 
 
-def _tuple_message(name: str, value: Any) -> str:
-    n = _TUPLE_FIELDS[name]
+def tuple_message(name: str, value: Any) -> str:
+    n = TUPLE_FIELDS[name]
     items = value if isinstance(value, list) else []
     if any(isinstance(x, float) and not math.isfinite(x) for x in items):
         return f"expected {n} finite numbers, got {_short(value)}"
     return f"expected {n} numbers, got {_short(value)}"
 
 
-def _message(err: Any, raw: Any, loc: tuple[Any, ...]) -> str:
+def error_message(err: Any, raw: Any, loc: tuple[Any, ...]) -> str:
     typ = err["type"]
     if typ == "missing":
         return f"missing required field '{err['loc'][-1]}'"
@@ -969,7 +973,7 @@ def _identity_key(old: Any, data: list[Any]) -> str | None:
     return None
 
 
-def _merge_into(node: Any, data: Any) -> Any:
+def merge_into(node: Any, data: Any) -> Any:
     """Update a ruamel node in place to hold ``data``; unchanged parts keep their comments."""
     if isinstance(data, dict):
         # A bare number in the file that the schema widened to a constant distribution.
@@ -988,9 +992,9 @@ def _merge_into(node: Any, data: Any) -> Any:
                 del node[key]
         for key, value in data.items():
             if key in node:
-                node[key] = _merge_into(node[key], value)
+                node[key] = merge_into(node[key], value)
             else:
-                node[key] = _merge_into(None, value)
+                node[key] = merge_into(None, value)
         return node
     if isinstance(data, list):
         if not isinstance(node, CommentedSeq):
@@ -1002,7 +1006,7 @@ def _merge_into(node: Any, data: Any) -> Any:
             # Items that moved (reordered steps, a deleted tool) keep their own style and
             # comments: match them by identity, not by position.
             old_by_key = {str(item[key]): item for item in node}
-            merged = [_merge_into(old_by_key.get(str(value[key])), value) for value in data]
+            merged = [merge_into(old_by_key.get(str(value[key])), value) for value in data]
             del node[len(data) :]
             for i, item in enumerate(merged):
                 if i < len(node):
@@ -1013,9 +1017,9 @@ def _merge_into(node: Any, data: Any) -> Any:
         del node[len(data) :]
         for i, value in enumerate(data):
             if i < len(node):
-                node[i] = _merge_into(node[i], value)
+                node[i] = merge_into(node[i], value)
             else:
-                node.append(_merge_into(None, value))
+                node.append(merge_into(None, value))
         return node
     if node is not None and not isinstance(node, (dict, list)) and _same_scalar(node, data):
         return node

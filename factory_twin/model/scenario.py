@@ -42,18 +42,19 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
 from factory_twin.model.config import (
-    _TUPLE_FIELDS,
+    TUPLE_FIELDS,
     PlantDocument,
-    _doc_loc,
-    _merge_into,
-    _message,
-    _path,
-    _tuple_message,
-    _value_at,
-    _yaml,
     atomic_write_text,
     check_references,
+    doc_location,
+    error_message,
+    error_path,
     load_plant,
+    merge_into,
+    read_config_text,
+    round_trip_yaml,
+    tuple_message,
+    value_at,
 )
 from factory_twin.model.geometry import bind_mesh_files
 from factory_twin.model.scenario_changes import (
@@ -186,12 +187,12 @@ class ScenarioDocument:
 
     def _line(self, loc: tuple[Any, ...]) -> int:
         try:
-            return _doc_loc(self.raw, loc)[1]
+            return doc_location(self.raw, loc)[1]
         except (TypeError, KeyError, IndexError, AttributeError):
             return 1  # a change added in memory has no line yet
 
     def _at(self, loc: tuple[Any, ...], message: str) -> str:
-        return f"{self.source}:{self._line(loc)}: {_path(loc)}: {message}"
+        return f"{self.source}:{self._line(loc)}: {error_path(loc)}: {message}"
 
     def _base(self, seen: frozenset[Path]) -> _Applied:
         """Load the base plant, or apply the base scenario."""
@@ -300,7 +301,7 @@ class ScenarioDocument:
             whose = "of the base plant" if j is None else f"placed by changes[{j}]"
             msg = f"tool {a} overlaps tool {b} ({whose})"
         if k is None:
-            text = f"the changed plant: {_path(loc)}: {msg}"
+            text = f"the changed plant: {error_path(loc)}: {msg}"
             return len(self.spec.changes), self._at(("changes",), text)
         ch = self.spec.changes[k]
         if fld is not None and fld in ch.model_fields_set:
@@ -326,9 +327,9 @@ class ScenarioDocument:
         """Return the YAML text :meth:`save` would write (comments kept)."""
         if self.raw is None:
             self.raw = CommentedMap()
-        _merge_into(self.raw, self.spec.model_dump(mode="json", exclude_unset=True))
+        merge_into(self.raw, self.spec.model_dump(mode="json", exclude_unset=True))
         buf = io.StringIO()
-        _yaml().dump(self.raw, buf)
+        round_trip_yaml().dump(self.raw, buf)
         return buf.getvalue()
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -372,7 +373,7 @@ class ScenarioDocument:
         changes.insert(at, new)
         self.spec.changes = changes
         self._raw_changes().insert(
-            at, _merge_into(None, new.model_dump(mode="json", exclude_unset=True))
+            at, merge_into(None, new.model_dump(mode="json", exclude_unset=True))
         )
         return at
 
@@ -444,13 +445,7 @@ def load_scenario(path: str | Path) -> ScenarioDocument:
         With every problem found, each as ``file:line: field.path: message``.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{p}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{p}: cannot read: {exc}"]) from None
-    return loads_scenario(text, source=str(p), path=p)
+    return loads_scenario(read_config_text(p), source=str(p), path=p)
 
 
 def loads_scenario(
@@ -458,7 +453,7 @@ def loads_scenario(
 ) -> ScenarioDocument:
     """Read scenario YAML given as text (see :func:`load_scenario`)."""
     try:
-        raw = _yaml().load(text)
+        raw = round_trip_yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -483,7 +478,7 @@ def _format(exc: ValidationError, raw: Any, source: str) -> list[str]:
     """pydantic's errors as ``file:line: path: message`` (the plant loader's wording)."""
     out: list[str] = []
     errors = exc.errors(include_url=False)
-    at = [_doc_loc(raw, tuple(err["loc"])) for err in errors]
+    at = [doc_location(raw, tuple(err["loc"])) for err in errors]
     # a number-or-distribution field fails in both branches: report the one the input took
     aimed = {loc for err, (loc, _) in zip(errors, at, strict=True) if not _other_branch(err)}
     for err, (loc, line) in zip(errors, at, strict=True):
@@ -496,22 +491,22 @@ def _format(exc: ValidationError, raw: Any, source: str) -> list[str]:
             msg = f"unknown change {tag!r}: use one of {', '.join(CHANGE_KINDS)}"
         elif is_change and typ in ("union_tag_not_found", "model_attributes_type"):
             msg = f"a change is a mapping with 'change: <kind>' ({', '.join(CHANGE_KINDS)})"
-        elif loc and isinstance(loc[-1], int) and len(loc) >= 2 and loc[-2] in _TUPLE_FIELDS:
+        elif loc and isinstance(loc[-1], int) and len(loc) >= 2 and loc[-2] in TUPLE_FIELDS:
             loc = loc[:-1]
-            line = _doc_loc(raw, loc)[1]
-            msg = _tuple_message(loc[-1], _value_at(raw, loc))
+            line = doc_location(raw, loc)[1]
+            msg = tuple_message(loc[-1], value_at(raw, loc))
         elif (
             loc
-            and loc[-1] in _TUPLE_FIELDS
+            and loc[-1] in TUPLE_FIELDS
             and (
                 typ in {"too_short", "too_long", "tuple_type", "list_type"}
                 or (typ == "missing" and isinstance(err["loc"][-1], int))  # a list too short
             )
         ):
-            msg = _tuple_message(loc[-1], _value_at(raw, loc))
+            msg = tuple_message(loc[-1], value_at(raw, loc))
         else:
-            msg = _message(err, raw, loc)
-        text = f"{source}:{line}: {_path(loc)}: {msg}"
+            msg = error_message(err, raw, loc)
+        text = f"{source}:{line}: {error_path(loc)}: {msg}"
         if text not in out:
             out.append(text)
     return out

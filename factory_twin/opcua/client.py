@@ -1013,40 +1013,14 @@ class PlantClient:
         WriteFailed
             The server refused (e.g. already acknowledged) or has no such condition.
         """
-        link = self._alarm_endpoint.get(alarm.alarm_id) or self._link_of(alarm.equipment)
-        client = self._live_client(link)
-        try:
-            cond = parse_node_id(alarm.alarm_id)
-        except ValueError:
-            msg = f"alarm {alarm.code!r} of {alarm.equipment} has no condition node to acknowledge"
-            raise WriteFailed(msg) from None
-        result = "Good"
-        try:
-            await client.get_node(cond).call_method(
-                node_id(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
-                ua.Variant(alarm.event_id, ua.VariantType.ByteString),
-                ua.Variant(ua.LocalizedText(comment), ua.VariantType.LocalizedText),
-            )
-        except Exception as exc:
-            if isinstance(exc, ua.UaStatusCodeError):
-                result = f"the server refused it ({ua.StatusCode(exc.code).name})"
-            else:
-                result = describe_error(exc)
-            msg = f"acknowledging {alarm.equipment} {alarm.code} failed: {result}"
-            raise WriteFailed(msg) from exc
-        finally:
-            self._log_write(
-                WriteRecord(
-                    now_s(),
-                    user,
-                    link.endpoint.id,
-                    alarm.equipment,
-                    f"acknowledge:{alarm.code}",
-                    cond.to_string(),
-                    comment,
-                    result,
-                )
-            )
+        await self._condition_call(
+            alarm,
+            "acknowledge",
+            ua.ObjectIds.AcknowledgeableConditionType_Acknowledge,
+            [ua.Variant(alarm.event_id, ua.VariantType.ByteString)],
+            comment,
+            user,
+        )
 
     async def shelve(
         self,
@@ -1129,7 +1103,8 @@ class PlantClient:
                 result = f"the server refused it ({ua.StatusCode(exc.code).name})"
             else:
                 result = describe_error(exc)
-            msg = f"{what.replace('_', ' ')} of {alarm.equipment} {alarm.code} failed: {result}"
+            doing = "acknowledging" if what == "acknowledge" else f"{what.replace('_', ' ')} of"
+            msg = f"{doing} {alarm.equipment} {alarm.code} failed: {result}"
             raise WriteFailed(msg) from exc
         finally:
             self._log_write(
