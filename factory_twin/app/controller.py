@@ -501,14 +501,7 @@ class Controller:
 
     def acknowledge(self, alarm_id: str, comment: str) -> concurrent.futures.Future[Any]:
         """Acknowledge a standing alarm on its server with the user's comment."""
-        if self.client is None or self.state is None:
-            msg = "not connected to a live plant"
-            raise FactoryTwinError(msg)
-        rec = self.state.alarms.get(alarm_id)
-        if rec is None:
-            msg = f"no standing alarm {alarm_id!r}"
-            raise FactoryTwinError(msg)
-        ev: AlarmEvent = rec.event
+        ev = self._standing(alarm_id)
         self._ack_requests[alarm_id] = (self.user, comment, "acknowledge")
         write_logger.info(
             "user %r acknowledges %s %s: %r", self.user, ev.equipment, ev.code, comment
