@@ -22,8 +22,8 @@ Row layout (every column nullable): ``kind`` (tag, alarm, connection, state, lot
 recorder got it), ``equipment``, ``tag`` (tag name, alarm code, or substate),
 ``vtype`` + ``value_f`` / ``value_i`` / ``value_s`` (the value), ``quality``, ``status``,
 ``server_ts``, alarm fields (``alarm_id``, ``severity``, ``message``, ``active``, ``acked``,
-``user``, ``comment``, ``event_id``), connection fields (``endpoint``, ``connected``,
-``gap_s``), lot fields (``lot``, ``product``, ``to_equipment``, ``arrive_s``, ``step``).
+``user``, ``comment``, ``event_id``, ``shelving``, ``unshelve_s``, ``out_of_service``),
+connection fields (``endpoint``, ``connected``, ``gap_s``), lot fields (``lot``, ``product``, ``to_equipment``, ``arrive_s``, ``step``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from factory_twin.model.events import (
     LotMove,
     PlantEvent,
     Quality,
+    ShelvingState,
     StateChange,
     TagUpdate,
 )
@@ -77,6 +78,9 @@ SCHEMA = pa.schema(
         ("user", pa.string()),
         ("comment", pa.string()),
         ("event_id", pa.binary()),
+        ("shelving", pa.string()),
+        ("unshelve_s", pa.float64()),
+        ("out_of_service", pa.bool_()),
         ("endpoint", pa.string()),
         ("connected", pa.bool_()),
         ("gap_s", pa.float64()),
@@ -89,7 +93,7 @@ SCHEMA = pa.schema(
 )
 _COLUMNS = SCHEMA.names
 FORMAT_KEY = b"factory_twin.history"
-FORMAT_VERSION = b"1"
+FORMAT_VERSION = b"2"  # 2 added the alarm suppression columns; version 1 files read as unshelved
 _META = {FORMAT_KEY: FORMAT_VERSION}
 
 
@@ -131,6 +135,9 @@ def _row(ev: PlantEvent, received: float) -> dict[str, Any] | None:
             "user": ev.user,
             "comment": ev.comment,
             "event_id": ev.event_id,
+            "shelving": ev.shelving.value,
+            "unshelve_s": ev.unshelve_time_s,
+            "out_of_service": ev.out_of_service,
         }
     elif isinstance(ev, ConnectionStatus):
         r = {
@@ -407,7 +414,10 @@ def _nan(x: Any) -> Any:
 def iter_events(path: str | Path) -> Iterator[PlantEvent]:
     """Yield the events of a history file as plant records, ordered by time (stable)."""
     table = _read_table(path)
-    cols = {c: table.column(c).to_pylist() for c in _COLUMNS}
+    have = set(table.column_names)  # an older file lacks the columns added since
+    cols: dict[str, list[Any]] = {
+        c: table.column(c).to_pylist() if c in have else [None] * table.num_rows for c in _COLUMNS
+    }
     order = sorted(range(table.num_rows), key=lambda k: cols["time_s"][k] or 0.0)
     for k in order:
         c = {name: cols[name][k] for name in _COLUMNS}
@@ -435,6 +445,9 @@ def iter_events(path: str | Path) -> Iterator[PlantEvent]:
                 user=c["user"] or "",
                 comment=c["comment"] or "",
                 event_id=c["event_id"] or b"",
+                shelving=ShelvingState(c["shelving"] or ShelvingState.UNSHELVED.value),
+                unshelve_time_s=float(c["unshelve_s"] or 0.0),
+                out_of_service=bool(c["out_of_service"]),
             )
         elif kind == "connection":
             yield ConnectionStatus(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import signal
@@ -20,6 +21,7 @@ from factory_twin.model.events import (
     E10State,
     LotMove,
     Quality,
+    ShelvingState,
     StateChange,
     TagUpdate,
 )
@@ -37,6 +39,10 @@ def test_round_trip_every_event_kind_in_row_groups(tmp_path: Path) -> None:
         TagUpdate("T1", "temp", None, 13.0, Quality.STALE, None, "BadNoCommunication"),
         AlarmEvent("ns=2;s=T1.Alarms.temp.hi", "T1", "temp.hi", 600, "temp.hi: high", 14.0, True, False,
                    event_id=b"\x01\x02"),
+        AlarmEvent("ns=2;s=T1.Alarms.temp.lo", "T1", "temp.lo", 500, "temp.lo: low", 14.5, True, False,
+                   shelving=ShelvingState.TIMED, unshelve_time_s=3600.0),
+        AlarmEvent("ns=2;s=T1.Alarms.p.hi", "T1", "p.hi", 700, "p.hi: high", 14.6, True, True,
+                   out_of_service=True),
         ConnectionStatus("sim", True, "back", 15.0, 3.5),
         StateChange("T1", E10State.SCHEDULED_DOWN, 16.0, "pm"),
         LotMove("L1", "p1", None, "T1", 17.0, 18.0, 1),
@@ -47,7 +53,7 @@ def test_round_trip_every_event_kind_in_row_groups(tmp_path: Path) -> None:
             w.add([ev])
         assert not out.exists()  # only the .partial exists until closed
     assert out.exists() and not (tmp_path / "h.parquet.partial").exists()
-    assert pq.ParquetFile(out).metadata.num_row_groups == 3
+    assert pq.ParquetFile(out).metadata.num_row_groups == math.ceil(len(events) / 3)
     df = read_history(out)
     assert len(df) == len(events)
     assert df["value"].tolist()[:5] == [21.5, 2**40, True, "productive", None]
@@ -58,6 +64,24 @@ def test_round_trip_every_event_kind_in_row_groups(tmp_path: Path) -> None:
         key=lambda e: getattr(e, "time_s", getattr(e, "source_ts", getattr(e, "depart_s", 0))),
     )
     assert next(e for e in back if isinstance(e, AlarmEvent)).event_id == b"\x01\x02"
+    shelved = next(e for e in back if isinstance(e, AlarmEvent) and e.code == "temp.lo")
+    assert shelved.shelving is ShelvingState.TIMED and shelved.unshelve_time_s == 3600.0
+    assert shelved.suppressed  # a replay shows it shelved, as it was live
+    assert next(e for e in back if isinstance(e, AlarmEvent) and e.code == "p.hi").out_of_service
+
+
+def test_a_version_1_history_reads_its_alarms_as_unshelved(tmp_path: Path) -> None:
+    """Files recorded before the suppression columns existed still replay."""
+    old = tmp_path / "old.parquet"
+    out = tmp_path / "new.parquet"
+    with HistoryWriter(out) as w:
+        w.add([AlarmEvent("a", "T1", "temp.hi", 600, "m", 1.0, True, False)])
+    table = pq.read_table(out)
+    gone = [n for n in ("shelving", "unshelve_s", "out_of_service") if n in table.column_names]
+    assert len(gone) == 3
+    pq.write_table(table.drop_columns(gone), old)
+    (ev,) = list(iter_events(old))
+    assert ev.shelving is ShelvingState.UNSHELVED and not ev.out_of_service and ev.active
 
 
 def test_bad_history_files_give_clear_errors(tmp_path: Path) -> None:
