@@ -182,6 +182,18 @@ def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None
         # libyaml read it, keeping line marks like ruamel's: problems are reported from it
         # exactly as below; the round-trip document is parsed only when the plant is saved.
         return _checked(fast, source, path, source_text=text)
+    raw = read_yaml_mapping(text, source, "'schema_version', 'site', ...")
+    return _checked(raw, source, path)
+
+
+def read_yaml_mapping(text: str, source: str, keys: str) -> Any:
+    """Parse YAML text (round trip, keeping comments) that must be a mapping.
+
+    Raises
+    ------
+    ConfigError
+        A syntax error at its line, or a document that is not a mapping with ``keys``.
+    """
     try:
         raw = round_trip_yaml().load(text)
     except MarkedYAMLError as exc:
@@ -193,9 +205,9 @@ def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None
         raise ConfigError([f"{source}:1: YAML error: {exc}"]) from None
     if not isinstance(raw, dict):
         got = "an empty file" if raw is None else type(raw).__name__
-        msg = f"{source}:1: expected a mapping with 'schema_version', 'site', ..., got {got}"
+        msg = f"{source}:1: expected a mapping with {keys}, got {got}"
         raise ConfigError([msg])
-    return _checked(raw, source, path)
+    return raw
 
 
 def _checked(
@@ -520,30 +532,34 @@ def _short(v: Any) -> str:
 
 def _format_validation(exc: ValidationError, raw: Any, source: str) -> list[str]:
     lines: list[str] = []
-    seen: set[str] = set()
     for err in exc.errors(include_url=False):
-        loc, line = doc_location(raw, tuple(err["loc"]))
-        msg = error_message(err, raw, loc)
-        # Items of a fixed-length number list are reported once, on the list.
-        if loc and isinstance(loc[-1], int) and len(loc) >= 2 and loc[-2] in TUPLE_FIELDS:
-            loc = loc[:-1]
-            line = _line_of(raw, loc)
-            msg = tuple_message(loc[-1], value_at(raw, loc))
-        elif (
-            loc
-            and loc[-1] in TUPLE_FIELDS
-            and (
-                err["type"] in {"too_short", "too_long", "tuple_type", "list_type"}
-                # a list too short: pydantic reports the missing item, which is not in the file
-                or (err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int))
-            )
-        ):
-            msg = tuple_message(loc[-1], value_at(raw, loc))
-        text = f"{source}:{line}: {error_path(loc)}: {msg}"
-        if text not in seen:
-            seen.add(text)
+        text = validation_line(err, raw, source)
+        if text not in lines:
             lines.append(text)
     return lines
+
+
+def validation_line(err: Any, raw: Any, source: str) -> str:
+    """One pydantic error as ``file:line: field.path: message`` (plant and scenario files)."""
+    loc, line = doc_location(raw, tuple(err["loc"]))
+    # Items of a fixed-length number list are reported once, on the list.
+    if loc and isinstance(loc[-1], int) and len(loc) >= 2 and loc[-2] in TUPLE_FIELDS:
+        loc = loc[:-1]
+        line = _line_of(raw, loc)
+        msg = tuple_message(loc[-1], value_at(raw, loc))
+    elif (
+        loc
+        and loc[-1] in TUPLE_FIELDS
+        and (
+            err["type"] in {"too_short", "too_long", "tuple_type", "list_type"}
+            # a list too short: pydantic reports the missing item, which is not in the file
+            or (err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int))
+        )
+    ):
+        msg = tuple_message(loc[-1], value_at(raw, loc))
+    else:
+        msg = error_message(err, raw, loc)
+    return f"{source}:{line}: {error_path(loc)}: {msg}"
 
 
 def tuple_message(name: str, value: Any) -> str:

@@ -37,24 +37,21 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
 from factory_twin.model.config import (
-    TUPLE_FIELDS,
     PlantDocument,
     atomic_write_text,
     check_references,
     doc_location,
-    error_message,
     error_path,
     load_plant,
     merge_into,
     read_config_text,
+    read_yaml_mapping,
     round_trip_yaml,
-    tuple_message,
-    value_at,
+    validation_line,
 )
 from factory_twin.model.geometry import bind_mesh_files
 from factory_twin.model.scenario_changes import (
@@ -452,19 +449,7 @@ def loads_scenario(
     text: str, *, source: str = "<scenario>", path: Path | None = None
 ) -> ScenarioDocument:
     """Read scenario YAML given as text (see :func:`load_scenario`)."""
-    try:
-        raw = round_trip_yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise ConfigError([f"{source}:{line}: YAML syntax error: {problem}"]) from None
-    except (YAMLError, ValueError, TypeError, RecursionError, AttributeError) as exc:
-        raise ConfigError([f"{source}:1: YAML error: {exc}"]) from None
-    if not isinstance(raw, dict):
-        got = "an empty file" if raw is None else type(raw).__name__
-        msg = f"{source}:1: expected a mapping with 'base' and 'changes', got {got}"
-        raise ConfigError([msg])
+    raw = read_yaml_mapping(text, source, "'base' and 'changes'")
     try:
         spec = ScenarioSpec.model_validate(raw)
     except ValidationError as exc:
@@ -489,24 +474,12 @@ def _format(exc: ValidationError, raw: Any, source: str) -> list[str]:
         if is_change and typ == "union_tag_invalid":
             tag = err.get("ctx", {}).get("tag")
             msg = f"unknown change {tag!r}: use one of {', '.join(CHANGE_KINDS)}"
+            text = f"{source}:{line}: {error_path(loc)}: {msg}"
         elif is_change and typ in ("union_tag_not_found", "model_attributes_type"):
             msg = f"a change is a mapping with 'change: <kind>' ({', '.join(CHANGE_KINDS)})"
-        elif loc and isinstance(loc[-1], int) and len(loc) >= 2 and loc[-2] in TUPLE_FIELDS:
-            loc = loc[:-1]
-            line = doc_location(raw, loc)[1]
-            msg = tuple_message(loc[-1], value_at(raw, loc))
-        elif (
-            loc
-            and loc[-1] in TUPLE_FIELDS
-            and (
-                typ in {"too_short", "too_long", "tuple_type", "list_type"}
-                or (typ == "missing" and isinstance(err["loc"][-1], int))  # a list too short
-            )
-        ):
-            msg = tuple_message(loc[-1], value_at(raw, loc))
+            text = f"{source}:{line}: {error_path(loc)}: {msg}"
         else:
-            msg = error_message(err, raw, loc)
-        text = f"{source}:{line}: {error_path(loc)}: {msg}"
+            text = validation_line(err, raw, source)
         if text not in out:
             out.append(text)
     return out
