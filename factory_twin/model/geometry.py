@@ -461,7 +461,7 @@ def read_mesh_file(path: Path, type_id: str = "") -> MeshFile:
 
 
 class _MeshReadError(Exception):
-    pass
+    """A mesh file could not be read (turned into a ConfigError naming the field)."""
 
 
 @functools.lru_cache(maxsize=64)

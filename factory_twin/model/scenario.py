@@ -426,7 +426,7 @@ def _culprit(
         if section == "products":
             return trace.products.get(plant.products[i].id), None
     except (IndexError, TypeError):
-        pass
+        pass  # a location outside the changed plant: no change to blame
     return None, None
 
 

@@ -274,7 +274,7 @@ def fuzz_files(tmp_path_factory) -> dict[str, str]:
 
 
 class Hung(Exception):
-    pass
+    """Raised by the alarm when a command ran on instead of refusing its input."""
 
 
 def _hung(signum, frame):
