@@ -23,14 +23,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressDialog,
-    QPushButton,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -47,6 +44,7 @@ from factory_twin.ui.qt_alarm_panel import QtAlarmPanel, QtJournalDialog
 from factory_twin.ui.qt_alarm_report import QtAlarmReportDialog
 from factory_twin.ui.qt_detail_panel import QtDetailPanel, format_plant_time, format_ts
 from factory_twin.ui.qt_kpi_strip import QtKpiStrip
+from factory_twin.ui.qt_offer_bar import QtOfferBar
 from factory_twin.ui.qt_replay_bar import QtReplayBar
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.theme import apply_theme
@@ -144,7 +142,8 @@ class MainWindow(QMainWindow):
         col = QVBoxLayout(central)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
-        self.offer_bar = self._build_offer_bar()
+        self.offer_bar = QtOfferBar()
+        self.offer_bar.start_requested.connect(self.start_offered_simulator)
         col.addWidget(self.offer_bar)
         col.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -189,51 +188,9 @@ class MainWindow(QMainWindow):
         """Return the workspace widget called ``name``."""
         return self._workspaces[name]
 
-    def _build_offer_bar(self) -> QFrame:
-        """A banner offering the embedded simulator when nothing listens where the plant is."""
-        bar = QFrame()
-        bar.setObjectName("offer_bar")
-        bar.setFrameShape(QFrame.Shape.StyledPanel)
-        bar.setStyleSheet(
-            "#offer_bar { background: #5a4a12; } #offer_bar QLabel { color: #fff4cc; }"
-        )
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(10, 4, 6, 4)
-        self.offer_label = QLabel()
-        self.offer_label.setWordWrap(True)
-        self.offer_start = QPushButton("Start the simulator")
-        self.offer_start.setToolTip(
-            "Run the embedded OPC UA plant simulator for this plant on "
-            "a free loopback port and connect to it (the command line's "
-            "--simulator)"
-        )
-        self.offer_keep = QPushButton("Keep trying")
-        self.offer_keep.setToolTip("Hide this and keep retrying the plant's own endpoints")
-        row.addWidget(self.offer_label, 1)
-        row.addWidget(self.offer_start)
-        row.addWidget(self.offer_keep)
-        self.offer_start.clicked.connect(self.start_offered_simulator)
-        self.offer_keep.clicked.connect(self._dismiss_offer)
-        self._offer_dismissed = False
-        bar.hide()
-        return bar
-
-    def _refresh_offer(self) -> None:
-        msg = None if self._offer_dismissed else self.controller.simulator_offer()
-        if msg is None:
-            self.offer_bar.hide()
-            return
-        self.offer_label.setText(msg)
-        self.offer_bar.show()
-
-    def _dismiss_offer(self) -> None:
-        self._offer_dismissed = True
-        self.offer_bar.hide()
-
     def start_offered_simulator(self) -> None:
         """Reconnect to the embedded plant simulator instead of the plant's endpoints."""
         cur = self.controller.settings
-        self.offer_bar.hide()
         self.connect_live(
             ConnectionSettings(
                 credentials=dict(cur.credentials),
@@ -494,7 +451,7 @@ class MainWindow(QMainWindow):
                 simulator_speed=self.controller.settings.simulator_speed,
             )
             self.controller.set_plant(doc)
-            self._offer_dismissed = False
+            self.offer_bar.reset()
             self._remember(Path(path))
             self.statusBar().showMessage(f"opened {path}", 4000)
             if connect:
@@ -915,7 +872,7 @@ class MainWindow(QMainWindow):
             self.monitor.kpis.refresh()
             self.monitor.replay_bar.refresh()
             self._update_status()
-            self._refresh_offer()
+            self.offer_bar.refresh(self.controller.simulator_offer())
         if (
             self.first_live_frame_s is None
             and st is not None

@@ -60,9 +60,9 @@ def test_window_offers_the_simulator_and_starts_it(qapp, tmp_path) -> None:
         controller.set_plant(load_plant(DEMO))  # every tool bound to the loopback endpoint
         win.connect_live(ConnectionSettings(endpoint_overrides={"simulator": url}))
         wait_until(lambda: win.offer_bar.isVisible(), 60, "the offer to start the simulator")
-        assert url in win.offer_label.text() and "simulator" in win.offer_label.text()
+        assert url in win.offer_bar.label.text() and "simulator" in win.offer_bar.label.text()
         win.grab().save(str(tmp_path / "offer.png"))
-        win.offer_start.click()
+        win.offer_bar.start_button.click()
         assert not win.offer_bar.isVisible()
         n = len(controller.doc.spec.equipment)
         wait_until(
@@ -88,7 +88,7 @@ def test_keep_trying_hides_the_offer(qapp, tmp_path) -> None:
         url = f"opc.tcp://127.0.0.1:{_closed_port()}/"
         win.connect_live(ConnectionSettings(endpoint_overrides={"sim": url}))
         wait_until(lambda: win.offer_bar.isVisible(), 60, "the offer")
-        win.offer_keep.click()
+        win.offer_bar.keep_button.click()
         QTest.qWait(1500)
         assert not win.offer_bar.isVisible() and not controller.settings.use_simulator
     finally:
