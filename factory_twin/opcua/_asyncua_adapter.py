@@ -29,10 +29,13 @@ What is fenced, and why:
 * **The listening socket** (:func:`listening_port`): ``Server.bserver.port``.
 * **The user manager** (:func:`set_user_manager`): ``iserver.set_user_manager``.
 * **asyncua's start-up logger name** (:data:`SERVER_LOGGER`), silenced around a bind failure.
+* **Stopping** (:func:`stop_server`): ``iserver.asyncio_transports``, the client connections
+  aborted when asyncua's graceful stop waits too long for them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
 TESTED_ASYNCUA = (2, 1)
 """The asyncua minor version these internals were written and tested against."""
 
+logger = logging.getLogger(__name__)
 SERVER_LOGGER = "asyncua.server.server"
 """The logger asyncua's ``Server.start`` reports a bind failure on (with a traceback)."""
 
@@ -395,3 +399,35 @@ def quiet_server_start() -> Iterator[None]:
         yield
     finally:
         log.setLevel(level)
+
+
+async def stop_server(server: Server, timeout_s: float = 10.0) -> bool:
+    """Stop ``server`` within about ``timeout_s`` seconds; return False if it had to force it.
+
+    asyncua's ``Server.stop`` closes each client connection gracefully and then waits until
+    every connection has detached from the listening socket. A client that stops reading
+    (its unsent data never drains) or a connection accepted at the instant of stopping makes
+    that wait endless. After ``timeout_s`` the connections still open are aborted (no flush);
+    if the stop still hangs it is abandoned and the internal server is stopped directly, so
+    the port is free and no task is left running either way.
+    """
+    task = asyncio.ensure_future(server.stop())
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if task in done:
+        task.result()
+        return True
+    logger.warning(
+        "OPC UA server stop waited %.0f s for client connections: aborting them", timeout_s
+    )
+    for transport in list(server.iserver.asyncio_transports):
+        transport.abort()
+    done, _ = await asyncio.wait({task}, timeout=2.0)
+    if task in done:
+        task.result()
+        return False
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(server.iserver.stop(), 5.0)
+    return False

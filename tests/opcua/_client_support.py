@@ -23,6 +23,7 @@ from asyncua.server.event_generator import EventGenerator
 from factory_twin.model.config import loads_plant
 from factory_twin.model.events import E10State
 from factory_twin.model.schema import PlantSpec, TagType
+from factory_twin.opcua._asyncua_adapter import stop_server
 from factory_twin.opcua.security import PasswordUserManager
 
 NS = "urn:factory-twin:plant"
@@ -197,7 +198,8 @@ class ConventionServer:
         return ua.StatusCode(ua.StatusCodes.BadNodeIdUnknown)
 
     async def stop(self) -> None:
-        await self.server.stop()
+        # bounded: asyncua's graceful stop can wait forever on a connection that never drains
+        await stop_server(self.server)
 
 
 def _utcnow() -> Any:

@@ -8,6 +8,7 @@ breaks here first, loudly, not as a hang or a wrong value deep in a server test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import inspect
 from collections.abc import AsyncIterator
@@ -253,3 +254,33 @@ def test_method_calls_go_through_the_session_the_server_created() -> None:
     assert "self.user" in inspect.getsource(InternalSession.activate_session), changed(
         "InternalSession.activate_session no longer sets self.user", "track_calling_user"
     )
+
+
+async def test_stop_server_closes_client_connections_and_frees_the_port() -> None:
+    port = find_free_port()
+    srv = Server()
+    await srv.init()
+    srv.set_endpoint(f"opc.tcp://127.0.0.1:{port}/guard-stop/")
+    with adapter.quiet_server_start():
+        await srv.start()
+    client = Client(f"opc.tcp://127.0.0.1:{port}/guard-stop/", watchdog_intervall=WATCHDOG_S)
+    await client.connect()
+    # a second connection that never says Hello: it is accepted and must be closed too
+    _, raw = await asyncio.open_connection("127.0.0.1", port)
+    await wait_until(
+        lambda: len(srv.iserver.asyncio_transports) == 2, timeout=5, what="two server transports"
+    )
+    assert all(hasattr(t, "abort") for t in srv.iserver.asyncio_transports), changed(
+        "InternalServer.asyncio_transports no longer holds the connections' transports",
+        "stop_server",
+    )
+    assert await adapter.stop_server(srv, timeout_s=10.0)
+    assert srv.iserver.asyncio_transports == []
+    raw.close()
+    with contextlib.suppress(Exception):
+        await client.disconnect()
+    again = Server()  # the port is free again at once
+    await again.init()
+    again.set_endpoint(f"opc.tcp://127.0.0.1:{port}/guard-stop/")
+    await again.start()
+    assert await adapter.stop_server(again)

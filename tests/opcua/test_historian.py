@@ -9,6 +9,7 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -128,7 +129,15 @@ async def _spawn(
     return proc, err_lines, asyncio.create_task(read_err())
 
 
-@pytest.mark.timeout(180)
+async def _within(what: str, aw: Any, timeout_s: float, err_lines: list[str]) -> Any:
+    """Await ``aw`` or fail naming the step that hung and what the recorder said by then."""
+    try:
+        return await asyncio.wait_for(aw, timeout_s)
+    except TimeoutError:
+        pytest.fail(f"{what} took over {timeout_s:.0f} s; recorder stderr: {err_lines}")
+
+
+@pytest.mark.timeout(300)
 async def test_record_survives_server_restart_and_sigint(tmp_path: Path) -> None:
     port = free_port()
     spec = plant_spec(port)
@@ -140,31 +149,42 @@ async def test_record_survives_server_restart_and_sigint(tmp_path: Path) -> None
         assert await wait_for(lambda: any("connected to" in x for x in err_lines), 60), err_lines
         for i in range(1, 16):
             sent.append(float(i))
-            await srv.set("ETCH-01", "rf_power", float(i))
+            await _within(
+                "a server write", srv.set("ETCH-01", "rf_power", float(i)), 10, err_lines
+            )
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)
-        await srv.stop()
+        await _within("stopping the server", srv.stop(), 20, err_lines)
         assert await wait_for(lambda: any("lost connection" in x for x in err_lines), 10), (
             err_lines
         )
-        srv = await start_server(spec, port, state={"values": {("ETCH-01", "rf_power"): 100.0}})
+        srv = await _within(
+            "restarting the server",
+            start_server(spec, port, state={"values": {("ETCH-01", "rf_power"): 100.0}}),
+            30,
+            err_lines,
+        )
         sent.append(100.0)
         assert await wait_for(lambda: any("back after" in x for x in err_lines), 60), err_lines
         for i in range(101, 116):
             sent.append(float(i))
-            await srv.set("ETCH-01", "rf_power", float(i))
+            await _within(
+                "a server write", srv.set("ETCH-01", "rf_power", float(i)), 10, err_lines
+            )
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         assert proc.stdout is not None
-        stdout = await asyncio.wait_for(proc.stdout.read(), 30)
-        await asyncio.wait_for(proc.wait(), 30)
+        stdout = await _within(
+            "the recorder's output after SIGINT", proc.stdout.read(), 30, err_lines
+        )
+        await _within("the recorder's exit after SIGINT", proc.wait(), 30, err_lines)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-        await srv.stop()
-        await reader
+        await _within("stopping the server", srv.stop(), 20, err_lines)
+        await _within("the recorder's stderr", reader, 10, err_lines)
     text = stdout.decode()
     assert proc.returncode == 0, (text, err_lines)
     assert "stopped: SIGINT received" in text

@@ -279,7 +279,7 @@ class PlantServer:
         self._running = False
         if srv is not None:
             try:
-                await srv.stop()
+                await adapter.stop_server(srv)
             except Exception:  # a half-started server must still release its socket
                 logger.exception("error while stopping the OPC UA server")
 
