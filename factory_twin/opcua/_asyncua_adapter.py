@@ -29,8 +29,9 @@ What is fenced, and why:
 * **The listening socket** (:func:`listening_port`): ``Server.bserver.port``.
 * **The user manager** (:func:`set_user_manager`): ``iserver.set_user_manager``.
 * **asyncua's start-up logger name** (:data:`SERVER_LOGGER`), silenced around a bind failure.
-* **Stopping** (:func:`stop_server`): ``iserver.asyncio_transports``, the client connections
-  aborted when asyncua's graceful stop waits too long for them.
+* **Stopping** (:func:`stop_server`): ``Server.bserver._server``, the listening socket closed
+  before the connections, and ``iserver.asyncio_transports``, the client connections aborted
+  when asyncua's graceful stop waits too long for them.
 """
 
 from __future__ import annotations
@@ -410,7 +411,16 @@ async def stop_server(server: Server, timeout_s: float = 10.0) -> bool:
     that wait endless. After ``timeout_s`` the connections still open are aborted (no flush);
     if the stop still hangs it is abandoned and the internal server is stopped directly, so
     the port is free and no task is left running either way.
+
+    The listening socket is closed first (``Server.bserver._server``): asyncua closes it only
+    after the client connections, so a reconnecting client could open a new connection to
+    the stopping server, get a session and lose it again (and that connection kept the stop
+    waiting).
     """
+    bserver = server.bserver
+    listener = None if bserver is None else bserver._server
+    if listener is not None:
+        listener.close()
     task = asyncio.ensure_future(server.stop())
     done, _ = await asyncio.wait({task}, timeout=timeout_s)
     if task in done:

@@ -274,7 +274,14 @@ async def test_stop_server_closes_client_connections_and_frees_the_port() -> Non
         "InternalServer.asyncio_transports no longer holds the connections' transports",
         "stop_server",
     )
-    assert await adapter.stop_server(srv, timeout_s=10.0)
+    assert isinstance(srv.bserver._server, asyncio.Server), changed(
+        "Server.bserver._server is not the listening asyncio.Server", "stop_server"
+    )
+    stopping = asyncio.ensure_future(adapter.stop_server(srv, timeout_s=10.0))
+    await asyncio.sleep(0)  # the stop has begun: no new connection may reach the server now
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)
+    assert await stopping
     assert srv.iserver.asyncio_transports == []
     raw.close()
     with contextlib.suppress(Exception):
