@@ -46,6 +46,7 @@ MAIN_KPIS = [
     ("moves_per_day", "moves/day"),
     ("qtime_violations_per_day", "queue-time violations/day"),
     ("scrapped_lots_per_day", "scrapped lots/day"),
+    ("transport_mean_min", "transport per move (min)"),
 ]
 FLOWS_NOTE = (
     "Flow summary: not included; the from-to flow module (model/flows.py) is not part of "

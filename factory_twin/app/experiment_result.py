@@ -34,7 +34,7 @@ _HIGHER_BETTER = (
 )  # fmt: skip
 _LOWER_BETTER = (
     "cycle_time_", "x_factor", "wip_lots", "qtime_violations", "scrapped_lots", "reworks",
-    "wait_h/", "queue_lots/", "late",
+    "wait_h/", "queue_lots/", "late", "transport_",
 )  # fmt: skip
 
 

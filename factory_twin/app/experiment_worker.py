@@ -19,7 +19,8 @@ Per replication folder ``rep-NNN/``:
     per tool: group, bay, floor position, utilisation, E10 state shares, mean queue (lots
     waiting for the work this tool did, time average) and mean wait of the lots it started;
 ``kpis.json``
-    the replication's KPIs over ``[warmup_s, end_s]`` and how it ran.
+    the replication's KPIs over ``[warmup_s, end_s]`` and how it ran: the simulator's
+    (:mod:`factory_twin.sim.kpi`) plus ``transport_mean_min`` (mean transport time per move).
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def _store(spec: s.PlantSpec, r: ReplicationResult, scenario_dir: str | Path) ->
     d = rep_dir(scenario_dir, r.replication)
     d.mkdir(parents=True, exist_ok=True)
     write_series(d, spec, r.end_s)
-    write_tools(d, spec, r.kpis, r.warmup_s, r.end_s)
+    extra = write_tools(d, spec, r.kpis, r.warmup_s, r.end_s)
+    r.kpis.update(extra)
     from factory_twin.sim.model import raw_process_time
 
     rpt = {p.id: raw_process_time(spec, p.id) for p in spec.products}
@@ -240,6 +242,7 @@ def tools_frame(
     wsum = np.zeros(len(tools))
     wn = np.zeros(len(tools))
     span = end_s - warmup_s
+    moves = [0.0, 0.0]  # transport seconds, moves (of steps started in the window)
     for ch in steps_chunks:
         if not len(ch):
             continue
@@ -254,6 +257,9 @@ def tools_frame(
         started = ok & (b >= warmup_s) & (b <= end_s)
         wsum += np.bincount(code[started], weights=(b - a)[started] / 3600.0, minlength=len(tools))
         wn += np.bincount(code[started], minlength=len(tools))
+        tr = ch["transport_s"].to_numpy(dtype=float)[started]
+        moves[0] += float(np.nansum(tr))
+        moves[1] += float(np.count_nonzero(~np.isnan(tr)))
     rows: list[dict[str, Any]] = []
     for i, e in enumerate(spec.equipment):
         row: dict[str, Any] = {
@@ -267,15 +273,24 @@ def tools_frame(
         for st in E10_STATES:
             row[f"e10.{st}"] = kpis.get(f"e10_tool.{st}/{e.id}", math.nan)
         rows.append(row)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    df.attrs["transport_mean_min"] = moves[0] / moves[1] / 60.0 if moves[1] else math.nan
+    return df
 
 
 def write_tools(
     d: Path, spec: s.PlantSpec, kpis: dict[str, float], warmup_s: float, end_s: float
-) -> None:
-    """Write ``tools.parquet`` from the replication's records and KPIs."""
-    chunks = iter_parquet(d / "steps.parquet", ["tool", "queue_enter_s", "start_s"])
-    _write_parquet(tools_frame(spec, kpis, warmup_s, end_s, chunks), d / "tools.parquet")
+) -> dict[str, float]:
+    """Write ``tools.parquet`` from the replication's records and KPIs.
+
+    Returns the KPIs found on the way: ``transport_mean_min``, the mean transport time of
+    the moves to the steps that started in the window (vehicle wait, handling and travel).
+    """
+    cols = ["tool", "queue_enter_s", "start_s", "transport_s"]
+    df = tools_frame(spec, kpis, warmup_s, end_s, iter_parquet(d / "steps.parquet", cols))
+    extra = {"transport_mean_min": float(df.attrs.pop("transport_mean_min"))}
+    _write_parquet(df, d / "tools.parquet")
+    return extra
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
