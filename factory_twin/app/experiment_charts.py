@@ -83,7 +83,7 @@ def cycle_time_ecdf(res: ExperimentResult) -> bytes:
         ax.set_xlabel("hours", fontsize=8)
         ax.set_ylabel("share of lots", fontsize=8)
         ax.grid(alpha=0.3)
-        if j == 0:
+        if j == 0 and ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     return _png(fig)
 

@@ -185,7 +185,7 @@ def series_frame(
     rel = lots["release_s"].to_numpy(dtype=float)
     ex = lots["exit_s"].to_numpy(dtype=float)
     ex = np.where(np.isnan(ex), end_s, ex)
-    wip = np.diff(_area_at(edges, rel, np.minimum(ex, end_s))) / width
+    wip = np.maximum(np.diff(_area_at(edges, rel, np.minimum(ex, end_s))) / width, 0.0)
     finished = lots["exit_s"].notna().to_numpy() & ~lots["scrapped"].to_numpy(dtype=bool)
     counts = np.histogram(lots["exit_s"].to_numpy(dtype=float)[finished], bins=edges)[0]
     thr = counts / (width / 86400.0)
@@ -194,7 +194,8 @@ def series_frame(
         _series_rows(edges, "wip", "", wip),
     ]
     for g, i in gi.items():
-        parts.append(_series_rows(edges, "queue", g, np.diff(q_area[i]) / width))
+        # differences of large sums: clip the rounding below zero
+        parts.append(_series_rows(edges, "queue", g, np.maximum(np.diff(q_area[i]) / width, 0.0)))
     return pd.concat(parts, ignore_index=True)
 
 
