@@ -56,6 +56,18 @@ def _compare() -> ModuleType:
     return compare
 
 
+def _experiment() -> ModuleType:
+    from factory_twin.cli import experiment
+
+    return experiment
+
+
+def _report() -> ModuleType:
+    from factory_twin.cli import report
+
+    return report
+
+
 def _scenario() -> ModuleType:
     from factory_twin.cli import scenario
 
@@ -105,6 +117,8 @@ COMMANDS: dict[str, tuple[Callable[[], ModuleType], str]] = {
     "schema": (_schema, "print the JSON Schema of the plant file format"),
     "simulate": (_simulate, "run a discrete-event simulation of a plant"),
     "compare": (_compare, "compare plant scenarios on common random numbers"),
+    "experiment": (_experiment, "run an experiment file's scenarios and store the results"),
+    "report": (_report, "write an experiment result folder's report (HTML or PDF)"),
     "scenario": (_scenario, "show a scenario file's changes, or export it as a plant file"),
     "import-smt2020": (_import_smt2020, "convert an SMT2020 testbed model to a plant file"),
     "serve": (_serve, "run the OPC UA plant simulator server"),

@@ -1,0 +1,136 @@
+"""Run an experiment file: every scenario on common random numbers, results stored on disk.
+
+Reads NAME.experiment.yaml (scenarios, horizon, warm-up, replications, seed, executor) and
+writes the result folder (default NAME.results/ beside it) that `factory-twin report` and
+the Plan workspace open. A scenario already run with the same plant, options and engine
+version is read from the folder, not run again. Prints a progress line while running, then
+the main KPIs with 95% confidence intervals and the paired differences against the base.
+Ctrl-C stops the run: complete scenarios are kept, unfinished ones removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+from factory_twin.app import experiment as ex
+from factory_twin.app.experiment import ExperimentResult, load_experiment, plan
+from factory_twin.app.experiment_spec import scheduler_address
+from factory_twin.cli.args import bounded_int
+
+_SHOWN = [
+    ("throughput_lots_per_day", "throughput (lots/day)"),
+    ("cycle_time_mean_h", "cycle time mean (h)"),
+    ("cycle_time_p95_h", "cycle time p95 (h)"),
+    ("wip_lots", "WIP (lots)"),
+    ("x_factor", "X-factor"),
+]
+
+
+def _dask(text: str) -> str:
+    try:
+        scheduler_address(text if "://" in text else f"dask://{text}")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text if "://" in text else f"dask://{text}"
+
+
+_dask.__name__ = "address"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add this command's arguments."""
+    p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml", help="experiment file")
+    p.add_argument(
+        "-o", "--out", type=Path, default=None, metavar="DIR",
+        help="result folder (default: NAME.results beside the experiment file)",
+    )  # fmt: skip
+    p.add_argument(
+        "--dask", type=_dask, default=None, metavar="ADDRESS",
+        help="run on this Dask scheduler (host:port or dask://host:port); the result "
+        "folder must be on a filesystem the workers share",
+    )  # fmt: skip
+    p.add_argument(
+        "--processes", type=bounded_int(1, 1024), default=None, metavar="N",
+        help="local worker processes (default: the file's, else one per core)",
+    )  # fmt: skip
+
+
+class _Line:
+    """One progress line on a terminal (rewritten in place), a line per replication otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, scenario: str, rep: int, done: int, total: int, eta_s: float) -> None:
+        if rep < 0:
+            text = f"running {total} replications ..."
+        else:
+            eta = "" if math.isnan(eta_s) else f", about {_duration(eta_s)} left"
+            text = f"[{done}/{total}] {scenario} replication {rep} done{eta}"
+        if self.tty:
+            sys.stderr.write("\r\x1b[2K" + text)
+            self.shown = True
+        else:
+            print(text, file=sys.stderr)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _duration(s: float) -> str:
+    m, sec = divmod(round(s), 60)
+    return f"{m} min {sec:02d} s" if m else f"{sec} s"
+
+
+def summary_text(res: ExperimentResult) -> str:
+    """The main KPIs per scenario and the differences against the base, as text."""
+    summ = res.summary().set_index(["scenario", "kpi"])
+    lines = []
+    w = max(len(n) for n in res.names()) + 2
+    for sc in res.scenarios:
+        lines.append(f"{sc.name}: {len(sc.replications)} replications ({sc.meta.get('stop')}), "
+                     f"warm-up {sc.warmup_s / 86400:.2f} days")  # fmt: skip
+        for k, label in _SHOWN:
+            if (sc.name, k) in summ.index:
+                r = summ.loc[(sc.name, k)]
+                hw = "" if not math.isfinite(r["half_width"]) else f" ± {r['half_width']:.3g}"
+                lines.append(f"  {label:<24} {r['mean']:.4g}{hw}")
+    if len(res.scenarios) > 1:
+        lines.append("")
+        lines.append("differences against the base (paired, 95% CI):")
+        d = res.differences().set_index(["scenario", "kpi"])
+        for sc in res.scenarios[1:]:
+            for k, label in _SHOWN:
+                if (sc.name, k) in d.index:
+                    r = d.loc[(sc.name, k)]
+                    hw = "" if not math.isfinite(r["half_width"]) else f" ± {r['half_width']:.3g}"
+                    lines.append(
+                        f"  {sc.name:<{w}} {label:<24} {r['mean']:+.4g}{hw}  {r['verdict']}"
+                    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run; return 0, 2 on bad input, 130 if interrupted."""
+    exp = load_experiment(args.experiment)
+    out, planned = plan(exp, args.out)
+    cached = [p.name for p in planned if p.cached]
+    if cached:
+        print(f"already in {out}: {', '.join(cached)} (not run again)", file=sys.stderr)
+    line = _Line()
+    t0 = time.perf_counter()
+    try:
+        res = ex.run(exp, out, progress=line, executor=args.dask, processes=args.processes)
+    finally:
+        line.close()
+    print(summary_text(res))
+    print(f"\nresults in {out} ({time.perf_counter() - t0:.1f} s); "
+          f"report: factory-twin report {out} -o report.html")  # fmt: skip
+    return 0

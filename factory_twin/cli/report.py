@@ -1,0 +1,43 @@
+"""Write the report of an experiment's result folder: one self-contained HTML file or a PDF.
+
+The report holds the scenarios and their changes in words, the options, the KPI and
+difference tables with 95% confidence intervals, charts, the static capacity summary and
+the engine version and seeds that reproduce the results. The HTML embeds everything (no
+network needed to open it); the format follows the suffix of -o.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from factory_twin.app.experiment_report import write_report
+from factory_twin.app.experiment_result import load_result
+
+
+def _output(text: str) -> Path:
+    p = Path(text)
+    if p.suffix.lower() not in (".html", ".htm", ".pdf"):
+        msg = f"the report is .html or .pdf, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return p
+
+
+_output.__name__ = "report file"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add this command's arguments."""
+    p.add_argument("result", type=Path, metavar="RESULT_DIR", help="an experiment's result folder")
+    p.add_argument(
+        "-o", "--out", type=_output, required=True, metavar="REPORT.html|REPORT.pdf",
+        help="the report file (format by suffix)",
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report; return 0 (2 if the folder is not a complete result)."""
+    res = load_result(args.result)
+    path = write_report(res, args.out)
+    print(f"wrote {path}")
+    return 0
