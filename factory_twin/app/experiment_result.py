@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from factory_twin.errors import ConfigError
-from factory_twin.sim.stats import paired_difference, t_interval
+from factory_twin.sim.stats import t_interval, t_intervals
 
 RESULT_FORMAT = 1
 
@@ -172,13 +172,14 @@ class ExperimentResult:
 
         ``n`` is the number of replications behind the interval (NaN values dropped).
         """
-        rows: list[dict[str, Any]] = []
+        parts = []
         for sc in self.scenarios:
-            k = sc.kpis()
-            for kpi, vals in k.groupby("kpi", sort=False)["value"]:
-                iv = t_interval(vals.to_numpy(dtype=float), level)
-                rows.append({"scenario": sc.name, "kpi": kpi, **_iv(iv)})
-        return pd.DataFrame(rows, columns=["scenario", "kpi", *_IV_COLS])
+            wide = _wide(sc.kpis())
+            iv = t_intervals(wide.to_numpy(dtype=float), level)
+            parts.append(pd.DataFrame({"scenario": sc.name, "kpi": wide.columns, **iv}))
+        if not parts:
+            return pd.DataFrame(columns=["scenario", "kpi", *_IV_COLS])
+        return pd.concat(parts, ignore_index=True)[["scenario", "kpi", *_IV_COLS]]
 
     def differences(self, level: float = 0.95) -> pd.DataFrame:
         """Paired differences (scenario - base) per KPI on common random numbers.
@@ -190,25 +191,38 @@ class ExperimentResult:
         ``lower`` for KPIs with no direction such as utilisation).
         """
         base = _wide(self.base.kpis())
-        rows: list[dict[str, Any]] = []
+        cols = ["scenario", "kpi", "base_mean", *_IV_COLS, "change_pct", "verdict"]
+        parts = []
         for sc in self.scenarios[1:]:
             other = _wide(sc.kpis())
             reps = base.index.intersection(other.index)
-            for kpi in base.columns.intersection(other.columns):
-                a = base.loc[reps, kpi].to_numpy(dtype=float)
-                b = other.loc[reps, kpi].to_numpy(dtype=float)
-                ok = ~(np.isnan(a) | np.isnan(b))
-                iv = paired_difference(list(a[ok]), list(b[ok]), level)
-                bm = float(np.mean(a[ok])) if ok.any() else math.nan
-                rows.append(
+            kpis = base.columns.intersection(other.columns)
+            a = base.loc[reps, kpis].to_numpy(dtype=float)
+            b = other.loc[reps, kpis].to_numpy(dtype=float)
+            ok = ~(np.isnan(a) | np.isnan(b))
+            iv = t_intervals(np.where(ok, b - a, np.nan), level)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                bm = np.where(ok, a, 0.0).sum(axis=0) / ok.sum(axis=0)
+                change = np.where(bm != 0, 100.0 * iv["mean"] / np.abs(bm), math.nan)
+            verdicts = [
+                verdict(str(k), lo, hi, m)
+                for k, lo, hi, m in zip(kpis, iv["low"], iv["high"], iv["mean"], strict=True)
+            ]
+            parts.append(
+                pd.DataFrame(
                     {
-                        "scenario": sc.name, "kpi": kpi, "base_mean": bm, **_iv(iv),
-                        "change_pct": 100.0 * iv.mean / abs(bm) if bm else math.nan,
-                        "verdict": verdict(kpi, iv.low, iv.high, iv.mean),
+                        "scenario": sc.name,
+                        "kpi": kpis,
+                        "base_mean": bm,
+                        **iv,
+                        "change_pct": change,
+                        "verdict": verdicts,
                     }
-                )  # fmt: skip
-        cols = ["scenario", "kpi", "base_mean", *_IV_COLS, "change_pct", "verdict"]
-        return pd.DataFrame(rows, columns=cols)
+                )
+            )
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        return pd.concat(parts, ignore_index=True)[cols]
 
     def replication_counts(self) -> pd.DataFrame:
         """``scenario, replications, stop, half_width_pct``: how many and why they stopped.

@@ -81,6 +81,39 @@ def t_interval(values: Iterable[float], level: float = 0.95) -> Interval:
     return Interval(m, hw, n, sd, level)
 
 
+def t_intervals(values: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray]:
+    """Return :func:`t_interval` of every column of the 2-D array ``values`` at once.
+
+    Rows are replications, columns quantities; NaNs are dropped per column. The result maps
+    ``mean, half_width, low, high, sd, n`` to one array each (a column's length), with the
+    same rules as :func:`t_interval` (one value: infinite half-width; none: NaN).
+
+    Examples
+    --------
+    >>> r = t_intervals(np.array([[1.0, 2.0], [3.0, np.nan]]))
+    >>> r["mean"].tolist(), r["n"].tolist(), float(r["half_width"][1])
+    ([2.0, 2.0], [2, 1], inf)
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 2:
+        msg = f"t_intervals needs a 2-D array (replications x quantities), got {x.ndim}-D"
+        raise ValueError(msg)
+    ok = ~np.isnan(x)
+    n = ok.sum(axis=0)
+    filled = np.where(ok, x, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(axis=0) / n
+        dev = np.where(ok, x - mean, 0.0)
+        sd = np.sqrt((dev * dev).sum(axis=0) / (n - 1))
+    sd = np.where(n >= 2, sd, math.nan)
+    t = np.array([_t_critical(int(k) - 1, level) if k >= 2 else math.nan for k in n])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hw = t * sd / np.sqrt(n)
+    hw = np.where(n == 1, math.inf, np.where(n == 0, math.nan, hw))
+    mean = np.where(n == 0, math.nan, mean)
+    return {"mean": mean, "half_width": hw, "low": mean - hw, "high": mean + hw, "sd": sd, "n": n}
+
+
 def mser(series: Sequence[float] | np.ndarray, batch: int = 5, max_fraction: float = 0.5) -> int:
     """Return the MSER-``batch`` truncation point: observations to delete as warm-up.
 

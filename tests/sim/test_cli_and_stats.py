@@ -240,3 +240,21 @@ def test_two_runs_with_one_seed_give_byte_identical_results(tmp_path: Path, caps
         assert kpis[f"{name}_per_day"]["mean"] == pytest.approx(kpis[name]["mean"] / 4)
     table = capsys.readouterr().out
     assert "scrapped lots (count in window)" in table and "scrapped lots/day" in table
+
+
+def test_t_intervals_equal_t_interval_column_by_column() -> None:
+    import numpy as np
+
+    from factory_twin.sim.stats import t_interval, t_intervals
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(10.0, 3.0, size=(9, 40))
+    x[rng.random(x.shape) < 0.2] = np.nan  # some replications miss some quantities
+    x[:, 3] = np.nan  # none at all
+    x[1:, 5] = np.nan  # only one
+    got = t_intervals(x, 0.9)
+    for j in range(x.shape[1]):
+        want = t_interval(x[:, j].tolist(), 0.9)
+        assert got["n"][j] == want.n
+        for k in ("mean", "half_width", "low", "high", "sd"):
+            assert np.isclose(got[k][j], getattr(want, k), equal_nan=True), (j, k)
