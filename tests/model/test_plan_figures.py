@@ -11,7 +11,7 @@ import pytest
 from factory_twin.model import schema as s
 from factory_twin.model.capacity import capacity_table
 from factory_twin.model.config import load_plant
-from factory_twin.model.plan_figures import compare_capacity
+from factory_twin.model.plan_figures import changes_capacity, compare_capacity
 from factory_twin.model.scenario import load_scenario
 
 PLANTS = Path(__file__).resolve().parents[2] / "plant_configs"
@@ -123,3 +123,23 @@ def test_the_demo_fab_compares_within_a_frame() -> None:
     per_call = (time.perf_counter() - t0) / 10
     # the budget is 20 ms per edit; a loaded CI machine gets five times that
     assert per_call < 0.1, per_call
+
+
+def test_capacity_neutral_changes_leave_the_table_alone() -> None:
+    base = load_plant(PLANTS / "demo_fab.yaml").spec
+    moved = load_scenario(PLANTS / "demo_fab_etch_next_to_litho.scenario.yaml")
+    kinds = {c.change for c in moved.spec.changes}
+    assert kinds == {"move_tool"}
+    assert not any(changes_capacity(k) for k in kinds)
+    assert capacity_table(moved.apply()) == capacity_table(base)
+    other = base.model_copy(
+        update={
+            "transport": base.transport.model_copy(update={"speed_m_s": 0.1, "vehicles": 1}),
+            "tool_groups": [
+                g.model_copy(update={"dispatch": s.DispatchRule.SETUP_AVOID})
+                for g in base.tool_groups
+            ],
+        }
+    )
+    assert capacity_table(other) == capacity_table(base)
+    assert changes_capacity("add_tool") and changes_capacity("set_release")
