@@ -253,11 +253,12 @@ class _Link:
 class _Group:
     tools: list[str] = field(default_factory=list)
     pos: list[Point] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)  # each tool's place in the plant's file
     centre: Point = (math.nan, math.nan)
 
 
 class FlowModel:
-    """Flows of a plant, kept up to date while tools move (for live editing).
+    """Flows of a plant, kept up to date while tools move, come and go (for live editing).
 
     Parameters
     ----------
@@ -268,6 +269,14 @@ class FlowModel:
     distance_fn
         Distance between two floor points; rectilinear by default. A track-graph distance
         (an OHT loop) plugs in here.
+
+    Notes
+    -----
+    After any sequence of edits, :meth:`table` equals :func:`flow_table` of the plant with
+    the same edits (a tool added goes after all others in file order, as a scenario's
+    ``add_tool`` puts it). The moves per day come from the routes and release rates and do
+    not change with edits; a group that loses its last tool loses its flows (such a plant
+    does not validate) and gets them back with its next tool.
 
     Examples
     --------
@@ -287,26 +296,36 @@ class FlowModel:
         self._transport = spec.transport
         self._groups: dict[str, _Group] = {}
         self._where: dict[str, tuple[str, int]] = {}  # tool -> (group, index in group)
-        for e in spec.equipment:
+        for i, e in enumerate(spec.equipment):
             g = self._groups.setdefault(e.group, _Group())
             self._where[e.id] = (e.group, len(g.tools))
             g.tools.append(e.id)
             g.pos.append((float(e.position_m[0]), float(e.position_m[1])))
+            g.order.append(i)
+        self._next_order = len(spec.equipment)
         for g in self._groups.values():
             g.centre = _centre(g.pos)
+        self._moves = {k: m for k, m in group_moves_per_day(spec, rates).items() if m != 0}
         self._links: dict[tuple[str, str], _Link] = {}
         self._to: dict[str, list[str]] = {}  # group -> groups it sends to
         self._from: dict[str, list[str]] = {}  # group -> groups it receives from
-        for (a, b), m in group_moves_per_day(spec, rates).items():
-            if a not in self._groups or b not in self._groups or m == 0:
-                continue  # a group without tools: the plant does not validate anyway
-            near = [
-                nearest_destination(p, self._groups[b].pos, self._dist)
-                for p in self._groups[a].pos
-            ]
-            self._links[(a, b)] = _Link(m, [d for _, d in near], [k for k, _ in near])
-            self._to.setdefault(a, []).append(b)
-            self._from.setdefault(b, []).append(a)
+        for a, b in self._moves:
+            if a in self._groups and b in self._groups:
+                self._link(a, b)
+
+    def _link(self, a: str, b: str) -> None:
+        dst = self._groups[b].pos
+        near = [nearest_destination(p, dst, self._dist) for p in self._groups[a].pos]
+        self._links[(a, b)] = _Link(
+            self._moves[(a, b)], [d for _, d in near], [k for k, _ in near]
+        )
+        self._to.setdefault(a, []).append(b)
+        self._from.setdefault(b, []).append(a)
+
+    def _unlink(self, a: str, b: str) -> None:
+        del self._links[(a, b)]
+        self._to[a].remove(b)
+        self._from[b].remove(a)
 
     @property
     def tools(self) -> list[str]:
@@ -317,6 +336,8 @@ class FlowModel:
         """Return where the model has ``tool_id`` now (KeyError if unknown)."""
         gid, k = self._where[tool_id]
         return self._groups[gid].pos[k]
+
+    # ------------------------------------------------------------------ edits
 
     def move_tool(self, tool_id: str, position_m: tuple[float, float]) -> None:
         """Move one tool and update the flows of its group.
@@ -346,27 +367,100 @@ class FlowModel:
             )
             link.dirty = True
         for a in self._from.get(gid, ()):
-            self._update_receiving(a, gid, k)
+            self._update_receiving(a, gid, k, moved_away=True)
 
-    def _update_receiving(self, a: str, b: str, k: int) -> None:
-        """Tool ``k`` of group ``b`` moved: refresh the nearest tool of b for each tool of a."""
+    def add_tool(self, eq: s.Equipment) -> None:
+        """Add a tool (after all others in file order) and update the flows of its group.
+
+        Raises
+        ------
+        ValueError
+            If a tool ``eq.id`` is already there.
+        """
+        if eq.id in self._where:
+            msg = f"tool {eq.id!r} is already on the floor"
+            raise ValueError(msg)
+        gid = eq.group
+        pos = (float(eq.position_m[0]), float(eq.position_m[1]))
+        order = self._next_order
+        self._next_order += 1
+        g = self._groups.get(gid)
+        if g is None:  # the group's first tool: its flows begin
+            g = self._groups[gid] = _Group([eq.id], [pos], [order], pos)
+            self._where[eq.id] = (gid, 0)
+            for a, b in self._moves:
+                if gid in (a, b) and a in self._groups and b in self._groups:
+                    self._link(a, b)
+            return
+        k = len(g.tools)  # after every tool of the group in file order
+        g.tools.append(eq.id)
+        g.pos.append(pos)
+        g.order.append(order)
+        g.centre = _centre(g.pos)
+        self._where[eq.id] = (gid, k)
+        for b in self._to.get(gid, ()):
+            link = self._links[(gid, b)]
+            at, d = nearest_destination(pos, self._groups[b].pos, self._dist)
+            link.near_at.append(at)
+            link.near_m.append(d)
+            link.dirty = True
+        for a in self._from.get(gid, ()):
+            self._update_receiving(a, gid, k, moved_away=False)
+
+    def remove_tool(self, tool_id: str) -> None:
+        """Take a tool off the floor and update the flows of its group (KeyError if unknown)."""
+        gid, k = self._where.pop(tool_id)
+        g = self._groups[gid]
+        if len(g.tools) == 1:  # the group's last tool: its flows stop
+            for a, b in list(self._links):
+                if gid in (a, b):
+                    self._unlink(a, b)
+            del self._groups[gid]
+            return
+        del g.tools[k], g.pos[k], g.order[k]
+        for i in range(k, len(g.tools)):
+            self._where[g.tools[i]] = (gid, i)
+        g.centre = _centre(g.pos)
+        for b in self._to.get(gid, ()):
+            link = self._links[(gid, b)]
+            del link.near_at[k], link.near_m[k]
+            link.dirty = True
+        for a in self._from.get(gid, ()):
+            link = self._links[(a, gid)]
+            dst = g.pos
+            for i, p in enumerate(self._groups[a].pos):
+                at = link.near_at[i]
+                if at == k:  # its nearest tool left: search again
+                    link.near_at[i], link.near_m[i] = nearest_destination(p, dst, self._dist)
+                    link.dirty = True
+                elif at > k:
+                    link.near_at[i] = at - 1
+
+    def _update_receiving(self, a: str, b: str, k: int, *, moved_away: bool) -> None:
+        """Tool ``k`` of group ``b`` moved or came: refresh the nearest tool of b for a's tools.
+
+        Only the changed tool is compared with each source tool's nearest one, unless that
+        nearest one was the changed tool and it moved (then another may now be nearer).
+        """
         link = self._links[(a, b)]
         src = self._groups[a].pos
         dst = self._groups[b].pos
-        moved = dst[k]
+        changed = dst[k]
         for i, p in enumerate(src):
             if a == b and i == k:
-                continue  # done by move_tool: the moved tool's own destinations
-            d = self._dist(p, moved)
+                continue  # the changed tool's own destinations are searched by the caller
+            d = self._dist(p, changed)
             best = link.near_m[i]
             at = link.near_at[i]
             if d < best or (d == best and k < at):
                 link.near_m[i], link.near_at[i] = d, k
-            elif at == k:  # the nearest tool moved away: another may now be nearer
+            elif moved_away and at == k:
                 link.near_at[i], link.near_m[i] = nearest_destination(p, dst, self._dist)
             else:
                 continue
             link.dirty = True
+
+    # ------------------------------------------------------------------ reading
 
     def table(self) -> FlowTable:
         """Return the flows on the current layout."""
@@ -385,11 +479,13 @@ class FlowModel:
                 )
             )
         flows.sort(key=lambda f: (-f.moves_per_day, f.src, f.dst))
+        # groups in the order their first tool comes in the file, as PlantSpec.groups()
+        groups = sorted(self._groups.items(), key=lambda kv: kv[1].order[0])
         return FlowTable(
             flows=flows,
             total_moves_per_day=math.fsum(f.moves_per_day for f in flows),
             total_distance_m_per_day=math.fsum(f.distance_m_per_day for f in flows),
-            group_centres={gid: g.centre for gid, g in self._groups.items()},
+            group_centres={gid: g.centre for gid, g in groups},
             total_transport_s_per_day=math.fsum(
                 _times(f.moves_per_day, f.move_time_s) for f in flows
             ),

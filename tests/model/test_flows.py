@@ -26,7 +26,7 @@ def three_tools(
 ) -> s.PlantSpec:
     """Two litho tools and one etch tool; one lot an hour runs LITHO -> ETCH -> LITHO."""
     pos = {"L-1": (5.0, 5.0), "L-2": (5.0, 15.0), "E-1": (25.0, 5.0), **(positions or {})}
-    groups = {"L-1": "LITHO", "L-2": "LITHO", "E-1": "ETCH"}
+    groups = {k: "LITHO" if k.startswith("L") else "ETCH" for k in pos}
     doc = {
         "schema_version": 1,
         "site": {
@@ -225,3 +225,91 @@ def test_incremental_moves_equal_a_rebuild_with_ties(
         fm.move_tool(tool, (x, y))
         spec = moved(spec, tool, (x, y))
         assert fm.table() == flow_table(spec)
+
+
+_edit = st.tuples(
+    st.sampled_from(["move", "add", "remove"]),
+    st.integers(0, 10_000),
+    st.floats(0, 80, allow_nan=False).map(lambda v: round(v, 1)),
+    st.floats(0, 40, allow_nan=False).map(lambda v: round(v, 1)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_edit, min_size=1, max_size=30))
+def test_adding_and_removing_tools_equals_a_rebuild(
+    edits: list[tuple[str, int, float, float]],
+) -> None:
+    fm = FlowModel(_DEMO)
+    equipment = list(_DEMO.equipment)
+    for n, (kind, k, x, y) in enumerate(edits):
+        if kind == "add" or not equipment:
+            like = _DEMO.equipment[k % len(_DEMO.equipment)]
+            eq = like.model_copy(update={"id": f"NEW-{n}", "position_m": (x, y)})
+            equipment.append(eq)
+            fm.add_tool(eq)
+        elif kind == "move":
+            i = k % len(equipment)
+            equipment[i] = equipment[i].model_copy(update={"position_m": (x, y)})
+            fm.move_tool(equipment[i].id, (x, y))
+        else:
+            fm.remove_tool(equipment.pop(k % len(equipment)).id)
+        rebuilt = flow_table(_DEMO.model_copy(update={"equipment": list(equipment)}))
+        got = fm.table()
+        assert got == rebuilt
+        assert list(got.group_centres) == list(rebuilt.group_centres)
+
+
+def test_a_group_losing_its_last_tool_loses_its_flows_until_the_next_comes() -> None:
+    spec = three_tools()
+    fm = FlowModel(spec)
+    fm.remove_tool("E-1")
+    assert fm.table().flows == [] and list(fm.table().group_centres) == ["LITHO"]
+    fm.add_tool(spec.tool("E-1").model_copy(update={"id": "E-9", "position_m": (35.0, 5.0)}))
+    out = fm.table().flow("LITHO", "ETCH")
+    assert out is not None and out.distance_m == pytest.approx((30.0 + 40.0) / 2)
+    with pytest.raises(ValueError, match="already on the floor"):
+        fm.add_tool(spec.tool("L-1"))
+    with pytest.raises(KeyError):
+        fm.remove_tool("E-1")
+
+
+def test_removing_a_tool_keeps_the_nearest_tools_straight() -> None:
+    spec = three_tools(positions={"L-3": (24.0, 8.0)})  # L-3 is nearest to E-1
+    fm = FlowModel(spec)
+    fm.remove_tool("L-1")  # L-3 is now the second litho tool, not the third
+    fm.move_tool("L-3", (59.0, 29.0))  # and leaves: L-2 (30 m) is nearest again
+    back = fm.table().flow("ETCH", "LITHO")
+    assert back is not None and back.distance_m == pytest.approx(30.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_edit, min_size=1, max_size=20))
+def test_edits_on_a_small_plant_equal_a_rebuild(
+    edits: list[tuple[str, int, float, float]],
+) -> None:
+    spec = three_tools(
+        [
+            {"tool_group": "LITHO", "process_time": 600},
+            {"tool_group": "ETCH", "process_time": 600},
+            {"tool_group": "ETCH", "process_time": 600},
+            {"tool_group": "LITHO", "process_time": 600},
+        ],
+        positions={"L-3": (24.0, 8.0), "E-2": (40.0, 20.0)},
+    )
+    fm = FlowModel(spec)
+    equipment = list(spec.equipment)
+    for n, (kind, k, x, y) in enumerate(edits):
+        x, y = round(x / 2), round(y / 2)  # whole metres on a small floor: many ties
+        if kind == "add" or not equipment:
+            like = spec.equipment[k % len(spec.equipment)]
+            eq = like.model_copy(update={"id": f"NEW-{n}", "position_m": (x, y)})
+            equipment.append(eq)
+            fm.add_tool(eq)
+        elif kind == "move":
+            i = k % len(equipment)
+            equipment[i] = equipment[i].model_copy(update={"position_m": (x, y)})
+            fm.move_tool(equipment[i].id, (x, y))
+        else:
+            fm.remove_tool(equipment.pop(k % len(equipment)).id)
+        assert fm.table() == flow_table(spec.model_copy(update={"equipment": list(equipment)}))
