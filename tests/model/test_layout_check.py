@@ -163,6 +163,11 @@ def test_shipped_plants_have_no_blocking_problems(name: str) -> None:
     path = PLANTS / name
     checker = LayoutChecker(load_plant(path).spec, base_dir=path.parent)
     assert checker.blocking() == []
+    if name == "demo_fab.yaml":  # each scanner stands 0.1 m from its track (docked)
+        got = {(p.kind, p.tool_id[:4], (p.other or "")[:3]) for p in checker.problems()}
+        assert got == {("clearance", "SCAN", "TRK")}
+    else:
+        assert checker.problems() == []
 
 
 def test_agrees_with_the_loader_on_an_edited_demo_fab() -> None:
