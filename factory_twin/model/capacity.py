@@ -188,35 +188,61 @@ def lot_time_s(step: s.RouteStep, wafers: int) -> float:
     return pt
 
 
-def _batch_cap_wafers(spec: s.PlantSpec, step: s.RouteStep) -> tuple[int, int]:
+@dataclass
+class _Lookup:
+    """The plant's look-ups built once per table (the spec's own are linear searches)."""
+
+    groups: dict[str, list[s.Equipment]]
+    settings: dict[str, s.ToolGroup]
+    types: dict[str, s.EquipmentType]
+
+    @classmethod
+    def of(cls, spec: s.PlantSpec) -> _Lookup:
+        return cls(
+            spec.groups(),
+            {g.id: g for g in spec.tool_groups},
+            {t.id: t for t in spec.equipment_types},
+        )
+
+    def tool_group(self, gid: str) -> s.ToolGroup:
+        g = self.settings.get(gid)
+        return g if g is not None else s.ToolGroup(id=gid)
+
+
+def _batch_cap_wafers(spec: s.PlantSpec, step: s.RouteStep, look: _Lookup) -> tuple[int, int]:
     """Return (min, max) wafers of a batch at ``step``, within the group's tool capacity."""
     assert step.batch is not None
     hi = step.batch.max_wafers
-    for e in spec.groups().get(step.tool_group, []):
-        try:
-            cap = spec.equipment_type(e.type).batch
-        except KeyError:
-            continue
+    for e in look.groups.get(step.tool_group, []):
+        t = look.types.get(e.type)
+        cap = t.batch if t is not None else None
         if cap is not None:
             hi = min(hi, cap.max_wafers)
     return min(step.batch.min_wafers, hi), hi
 
 
-def lots_per_batch(spec: s.PlantSpec, step: s.RouteStep, wafers: int) -> tuple[int, int]:
+def lots_per_batch(
+    spec: s.PlantSpec, step: s.RouteStep, wafers: int, *, _look: _Lookup | None = None
+) -> tuple[int, int]:
     """Return (fewest, most) whole lots of ``wafers`` wafers that form a batch at ``step``.
 
     A step that is not batched gives (1, 1).
     """
     if step.per != "batch" or step.batch is None:
         return 1, 1
-    lo_w, hi_w = _batch_cap_wafers(spec, step)
+    lo_w, hi_w = _batch_cap_wafers(spec, step, _look or _Lookup.of(spec))
     most = max(1, hi_w // wafers)
     fewest = min(most, max(1, math.ceil(lo_w / wafers)))
     return fewest, most
 
 
 def tool_time_per_visit_s(
-    spec: s.PlantSpec, step: s.RouteStep, wafers: int, *, full_batches: bool = True
+    spec: s.PlantSpec,
+    step: s.RouteStep,
+    wafers: int,
+    *,
+    full_batches: bool = True,
+    _look: _Lookup | None = None,
 ) -> float:
     """Return the mean tool time one lot's visit to ``step`` costs (setups excluded).
 
@@ -226,8 +252,9 @@ def tool_time_per_visit_s(
     after which the tool takes the next load: ``batch_interval_s``, or on a group with
     ``cascade_lots`` of 2 or more, wafers x ``wafer_interval_s`` (as the simulator does).
     """
-    g = spec.tool_group(step.tool_group)
-    fewest, most = lots_per_batch(spec, step, wafers)
+    look = _look or _Lookup.of(spec)
+    g = look.tool_group(step.tool_group)
+    fewest, most = lots_per_batch(spec, step, wafers, _look=look)
     n = most if full_batches else fewest
     t = lot_time_s(step, wafers) + n * (g.load_s + g.unload_s)
     if step.batch_interval_s is not None:
@@ -345,10 +372,9 @@ def _tool_downtime(e: s.Equipment) -> tuple[float, float, float, float]:
     return down, pm_cal, busy, pm_wafer
 
 
-def _loads(
-    spec: s.PlantSpec, rates: dict[str, float]
-) -> tuple[dict[str, _Acc], dict[str, list[s.Equipment]]]:
-    groups = spec.groups()
+def _loads(spec: s.PlantSpec, rates: dict[str, float]) -> tuple[dict[str, _Acc], _Lookup]:
+    look = _Lookup.of(spec)
+    groups = look.groups
     acc: dict[str, _Acc] = {g: _Acc() for g in groups}
     routes = {r.id: r for r in spec.routes}
     for p in spec.products:
@@ -364,20 +390,23 @@ def _loads(
             flow = rate * v
             a.visits += flow
             a.wafers += flow * w
-            a.process += flow * tool_time_per_visit_s(spec, st, w)
-            a.process_min_batch += flow * tool_time_per_visit_s(spec, st, w, full_batches=False)
+            a.process += flow * tool_time_per_visit_s(spec, st, w, _look=look)
+            a.process_min_batch += flow * tool_time_per_visit_s(
+                spec, st, w, full_batches=False, _look=look
+            )
             a.per_product[p.id] = a.per_product.get(p.id, 0.0) + v
             if st.setup is not None:
                 a.setup_visits[st.setup] = a.setup_visits.get(st.setup, 0.0) + flow
-    return acc, groups
+    return acc, look
 
 
 def _rows(spec: s.PlantSpec, rates: dict[str, float]) -> list[GroupLoad]:
-    acc, groups = _loads(spec, rates)
+    acc, look = _loads(spec, rates)
+    groups = look.groups
     rows: list[GroupLoad] = []
     for gid, a in acc.items():
         tools = groups.get(gid, [])
-        g = spec.tool_group(gid)
+        g = look.tool_group(gid)
         figures = [_tool_downtime(e) for e in tools]
         n = len(tools)
         down = sum(f[0] for f in figures) / n if n else 0.0

@@ -541,6 +541,13 @@ class EquipmentType(Strict):
     precursors: list[Precursor] = Field(
         default_factory=list, description="tags that drift toward a limit before a breakdown"
     )
+    service_clearance_m: float = Field(
+        default=0.6,
+        ge=0,
+        description="free floor a technician needs around the footprint for service, metres; "
+        "the layout editor warns when another tool stands closer (the larger of the two "
+        "tools' clearances counts); a warning only, the plant still validates",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> EquipmentType:

@@ -630,8 +630,16 @@ def _type_dict(
     }
     if batch is not None:
         d["batch"] = {"min_wafers": batch[0], "max_wafers": batch[1]}
+    if t.gap_m < _DEFAULT_CLEARANCE_M:
+        # rows packed closer than the default service clearance (shelves of lot slots,
+        # serviced from the aisle): the row gap is the type's clearance, so the layout
+        # checks do not flag every neighbour in the row
+        d["service_clearance_m"] = t.gap_m
     d["tags"] = [dict(tag) for tag in t.tags]
     return d
+
+
+_DEFAULT_CLEARANCE_M = s.EquipmentType.model_fields["service_clearance_m"].default
 
 
 def _extent(t: _Template) -> tuple[float, float, float, float]:

@@ -29,8 +29,7 @@ from factory_twin.errors import SimulationError
 from factory_twin.model import schema as s
 from factory_twin.model.capacity import raw_process_time_s
 from factory_twin.model.events import E10State, LotMove, StateChange, TagUpdate
-from factory_twin.model.layout import manhattan_m
-from factory_twin.model.transport import move_time_s
+from factory_twin.model.transport import move_time_s, nearest_destination
 from factory_twin.sim.engine import Engine
 from factory_twin.sim.queues import BatchQueue, LotQueue
 from factory_twin.sim.records import Recorder
@@ -697,11 +696,8 @@ class FabModel:
         g = lot.step.group
         d = tool.dist.get(g)
         if d is None:
-            dest = min(g.tools, key=lambda t: manhattan_m(tool.pos, t.pos))
-            d = tool.dist[g] = (
-                move_time_s(self.spec.transport, manhattan_m(tool.pos, dest.pos)),
-                dest,
-            )
+            k, dist_m = nearest_destination(tool.pos, [t.pos for t in g.tools])
+            d = tool.dist[g] = (move_time_s(self.spec.transport, dist_m), g.tools[k])
         t = self._tr_fixed() if self._tr_fixed is not None else d[0]
         lot.transport_s = t
         lot.where = _MOVING
