@@ -35,6 +35,7 @@ from factory_twin.errors import ExportError
 from factory_twin.model import schema as s
 from factory_twin.model.capacity import bottleneck, capacity_table
 from factory_twin.model.config import atomic_write_bytes, atomic_write_text
+from factory_twin.model.flows import flow_table
 
 MAIN_KPIS = [
     ("throughput_lots_per_day", "throughput (lots/day)"),
@@ -49,8 +50,9 @@ MAIN_KPIS = [
     ("transport_mean_min", "transport per move (min)"),
 ]
 FLOWS_NOTE = (
-    "Flow summary: not included; the from-to flow module (model/flows.py) is not part of "
-    "this version, so only the static capacity is shown."
+    "Transport flows: lot moves per day between tool groups from the routes and release "
+    "rates, the distance of each move on the scenario's layout (to the nearest tool of the "
+    "next group, the simulator's rule) and the transport time the simulator uses per move."
 )
 
 
@@ -163,8 +165,15 @@ def build_report(res: ExperimentResult) -> list[Section]:
         "simulation above is the honest answer; this is the instant estimate."
     )
     cap.paragraphs.append(FLOWS_NOTE)
-    for sc in res.scenarios:
-        cap.tables.append((f"Capacity, {sc.name}", _capacity_table(sc.folder / "plant.json")))
+    plants = {
+        sc.name: s.PlantSpec.model_validate_json((sc.folder / "plant.json").read_text("utf-8"))
+        for sc in res.scenarios
+    }
+    for name, plant in plants.items():
+        cap.tables.append((f"Capacity, {name}", _capacity_table(plant)))
+    cap.tables.append(("Transport per day, every scenario", _flow_totals(plants)))
+    for name, plant in plants.items():
+        cap.tables.append((f"Largest flows, {name}", _flow_table(plant)))
     bn = res.bottlenecks()
     cap.tables.append(("Simulated bottleneck (group named most often)", bn))
     rep = Section("Reproduce")
@@ -219,8 +228,37 @@ def _diff_table(diff: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
     )
 
 
-def _capacity_table(plant_file: Path) -> pd.DataFrame:
-    plant = s.PlantSpec.model_validate_json(plant_file.read_text(encoding="utf-8"))
+def _flow_totals(plants: dict[str, s.PlantSpec]) -> pd.DataFrame:
+    rows = []
+    for name, plant in plants.items():
+        t = flow_table(plant)
+        rows.append(
+            {
+                "scenario": name,
+                "moves/day": fmt(t.total_moves_per_day),
+                "transport distance (km/day)": fmt(t.total_distance_m_per_day / 1000.0),
+                "transport time (h/day)": fmt(t.total_transport_s_per_day / 3600.0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _flow_table(plant: s.PlantSpec, top: int = 10) -> pd.DataFrame:
+    t = flow_table(plant)
+    return pd.DataFrame(
+        [
+            {
+                "from": f.src, "to": f.dst, "moves/day": fmt(f.moves_per_day),
+                "distance per move (m)": fmt(f.distance_m),
+                "time per move (s)": fmt(f.move_time_s),
+            }
+            for f in t.flows[:top]
+        ],
+        columns=["from", "to", "moves/day", "distance per move (m)", "time per move (s)"],
+    )  # fmt: skip
+
+
+def _capacity_table(plant: s.PlantSpec) -> pd.DataFrame:
     rows = capacity_table(plant)
     top = bottleneck(rows)
     rows = sorted(rows, key=lambda r: -r.utilisation)[:10]

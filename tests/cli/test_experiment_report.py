@@ -14,7 +14,10 @@ import pytest
 from _requirements import missing
 
 from factory_twin.app.experiment import run
+from factory_twin.app.experiment_report import fmt
 from factory_twin.cli import main
+from factory_twin.model.flows import flow_table
+from factory_twin.model.scenario import load_plant_or_scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 from ar.conftest import Browser
@@ -44,7 +47,12 @@ def test_html_report_is_self_contained_and_opens_without_errors(result_dir, tmp_
     page = out.read_text(encoding="utf-8")
     assert "demo_fab_fourth_scanner" in page and "add SCAN-04" in page
     assert "no significant difference" in page or "better" in page or "worse" in page
-    assert "Streams(seed, r)" in page and "model/flows.py" in page
+    assert "Streams(seed, r)" in page
+    # the flow summary: each scenario's transport per day, as model.flows computes it
+    assert "Transport per day, every scenario" in page
+    assert "Largest flows, demo_fab_fourth_scanner" in page
+    km = flow_table(load_plant_or_scenario(SCAN4).spec).total_distance_m_per_day / 1000.0
+    assert f"<td>{fmt(km)}</td>" in page
     # nothing fetched from anywhere: no external URL in any src/href
     assert not re.search(r'(src|href)="(?!data:)', page)
     browser = Browser(_chromium(), tmp_path / "profile")
