@@ -61,6 +61,8 @@ class DrillSession:
         Log in with a user instead of an anonymous named session.
     thread
         The asyncio thread to run on (the Controller's ``loop``); default a new one.
+    trainer
+        Follow and steer the drill (pause, speed, inject) without joining as a trainee.
     """
 
     notices_ready = Signal()  # emitted on the loop thread when notices were queued
@@ -73,10 +75,11 @@ class DrillSession:
         user: str | None = None,
         password: str | None = None,
         thread: AsyncioThread | None = None,
+        trainer: bool = False,
     ) -> None:
         self.url = url
         self.name = name
-        self.client = DrillClient(url, name, user=user, password=password)
+        self.client = DrillClient(url, name, user=user, password=password, trainer=trainer)
         self._own_thread = thread is None
         self.loop = thread if thread is not None else AsyncioThread(name="drill-session")
         self.loop.start()

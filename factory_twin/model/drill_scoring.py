@@ -281,7 +281,7 @@ def _wrong(
         r for r in drill.expected if r.action == "acknowledge_alarm" and r.comment_required
     ]
     out: list[WrongAction] = []
-    for a in mine:
+    for idx, a in enumerate(mine):
         before = [x for x in injections if x.time_s <= a.time_s + 1e-9]
         if a.action == "hold_tool":
             faulty = {x.equipment for x in before if x.fault in UNHEALTHY_FAULTS}
@@ -299,12 +299,9 @@ def _wrong(
             for x in before:
                 if x.fault != "interlock" or x.equipment != a.equipment:
                     continue
-                signed = any(
-                    b.action == "sign_off_step"
-                    and b.procedure == x.procedure
-                    and b.step == x.step
-                    and b.time_s <= a.time_s + 1e-9
-                    for b in mine
+                signed = any(  # signed off earlier (in the order the actions came)
+                    b.action == "sign_off_step" and b.procedure == x.procedure and b.step == x.step
+                    for b in mine[:idx]
                 )
                 if not signed:
                     out.append(

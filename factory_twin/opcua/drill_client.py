@@ -114,6 +114,8 @@ class DrillClient:
     name
         The trainee's name: the session name (and so the name scores are kept under, for an
         anonymous session).
+    trainer
+        Follow (and steer) the drill without joining as a trainee.
     user, password
         Log in with a user name instead (the name then comes from the user).
     """
@@ -126,8 +128,10 @@ class DrillClient:
         user: str | None = None,
         password: str | None = None,
         timeout_s: float = 10.0,
+        trainer: bool = False,
     ) -> None:
         self.url = url
+        self.trainer = trainer
         self.name = name
         self.user = user
         self.password = password
@@ -172,6 +176,8 @@ class DrillClient:
         self._client = client
         self._ns = (await client.get_namespace_array()).index(PLANT_NAMESPACE)
         await self._subscribe(client)
+        if self.trainer:  # a trainer follows the drill without becoming a trainee
+            return self.name
         joined = await self.call("Join")
         return str(joined) if joined else self.name
 
@@ -190,6 +196,14 @@ class DrillClient:
             client.nodes.server, client.get_node(node_id(ua.ObjectIds.AlarmConditionType))
         )
         self._sub = sub
+        # the alarms already standing (raised before we came): their events, with event ids
+        try:
+            await client.get_node(node_id(ua.ObjectIds.ConditionType)).call_method(
+                node_id(ua.ObjectIds.ConditionType_ConditionRefresh),
+                ua.Variant(sub.subscription_id, ua.VariantType.UInt32),
+            )
+        except ua.UaStatusCodeError:
+            pass  # a server without ConditionRefresh: new events only
 
     def _on_event(self, e: Any) -> None:
         now = time.time()

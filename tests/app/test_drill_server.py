@@ -59,11 +59,11 @@ async def test_two_trainees_scored_separately_and_a_reconnect_keeps_the_score(
 ) -> None:
     drill = find_drill(demo, "etch_helium_leak")
     sim = DrillSimulator(
-        demo, drill, endpoint=_url(), speed=60, load_companion_specs=False, record_dir=tmp_path
+        demo, drill, endpoint=_url(), speed=30, load_companion_specs=False, record_dir=tmp_path
     )
     await sim.start()
     ann, bob = DrillClient(sim.endpoint_url, "ann"), DrillClient(sim.endpoint_url, "bob")
-    trainer = DrillClient(sim.endpoint_url, "trainer")
+    trainer = DrillClient(sim.endpoint_url, "trainer", trainer=True)
     try:
         assert await ann.connect() == "ann"
         assert await bob.connect() == "bob"
@@ -270,7 +270,7 @@ def test_trainer_controls_and_ad_hoc_injection(demo: s.PlantSpec) -> None:
     from factory_twin.app.drill_session import DrillSession, start_drill_server
 
     sim = start_drill_server(demo, "oht_jam", speed=20, load_companion_specs=False)
-    trainer = DrillSession(sim.endpoint_url, "trainer")
+    trainer = DrillSession(sim.endpoint_url, "trainer", trainer=True)
     try:
         assert trainer.join().result(30) == "trainer"
         trainer.pause().result(10)
