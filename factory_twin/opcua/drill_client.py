@@ -10,6 +10,7 @@ it). Drill events, drill variables and alarm events arrive as plain records
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import time
@@ -197,13 +198,11 @@ class DrillClient:
         )
         self._sub = sub
         # the alarms already standing (raised before we came): their events, with event ids
-        try:
+        with contextlib.suppress(ua.UaStatusCodeError):  # else: new events only
             await client.get_node(node_id(ua.ObjectIds.ConditionType)).call_method(
                 node_id(ua.ObjectIds.ConditionType_ConditionRefresh),
                 ua.Variant(sub.subscription_id, ua.VariantType.UInt32),
             )
-        except ua.UaStatusCodeError:
-            pass  # a server without ConditionRefresh: new events only
 
     def _on_event(self, e: Any) -> None:
         now = time.time()
