@@ -410,12 +410,17 @@ class DrillSimulator(EmbeddedPlantSimulator):
         if space is None:
             return
         await space.set("Clock", round(self.clock_s, 3))
-        await space.set("Speed", float(self.speed))
-        await space.set("ActiveFaults", [f"{k} {e}" for k, e, _ in self._faults])
+        await self._publish_vars()
         if self.state == "running" and self.clock_s >= self.drill.planned_end_s:
             await self.finish()
         await self._flush_events()
         await self._rescore()
+
+    async def _publish_vars(self) -> None:
+        if self.space is not None:
+            await self.space.set("State", self.state)
+            await self.space.set("Speed", float(self.speed))
+            await self.space.set("ActiveFaults", [f"{k} {e}" for k, e, _ in self._faults])
 
     async def _flush_events(self) -> None:
         pending, self._pending_events = self._pending_events, []
@@ -534,6 +539,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
         if self.state == "finished" and call.method not in ("Join",):
             return "the drill has finished"
         why = await self._serve_call(call)
+        await self._publish_vars()
         await self._flush_events()
         await self._rescore()
         return why
