@@ -160,6 +160,37 @@ class Controller:
         self._ack_requests: dict[str, tuple[str, str, str]] = {}
         self.phase = ""  # what a connection in progress is doing, for the status bar
         self._closed = False
+        self.drill: Any = None  # a joined app.drill_session.DrillSession
+
+    # ------------------------------------------------------------------ drills
+
+    @property
+    def drill_mode(self) -> bool:
+        """True while this app takes part in a drill: show "DRILL — simulated plant"."""
+        return self.drill is not None and bool(self.drill.joined)
+
+    def join_drill(self, url: str, name: str) -> concurrent.futures.Future[str]:
+        """Join the drill served at ``url`` as ``name`` (the future raises DrillRefused, with
+        the reason, for an endpoint that is not our simulator in drill mode)."""
+        from factory_twin.app.drill_session import DrillSession
+
+        self.leave_drill()
+        session = DrillSession(url, name, thread=self.loop)
+        self.drill = session
+        fut = session.join()
+
+        def done(f: concurrent.futures.Future[str]) -> None:
+            if f.exception() is not None and self.drill is session:
+                self.drill = None
+
+        fut.add_done_callback(done)
+        return fut
+
+    def leave_drill(self) -> None:
+        """Leave the drill (the server keeps the score)."""
+        session, self.drill = self.drill, None
+        if session is not None and self.loop.is_running():
+            session.leave()
 
     # ------------------------------------------------------------------ plants
 
@@ -599,6 +630,7 @@ class Controller:
             return
         self._closed = True
         try:
+            self.leave_drill()
             self.disconnect(wait=True)
         finally:
             self.loop.stop()

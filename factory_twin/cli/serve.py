@@ -38,6 +38,7 @@ from factory_twin.cli.args import (
 )
 from factory_twin.errors import ConfigError, ConnectionFailed, FactoryTwinError
 from factory_twin.model.config import load_plant
+from factory_twin.model.drills import find_drill
 from factory_twin.model.schema import PlantSpec
 from factory_twin.opcua.security import SECURITY_MODES, load_users
 from factory_twin.opcua.server import DEFAULT_ENDPOINT
@@ -62,8 +63,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--speed",
         type=non_negative_float,
-        default=60.0,
-        help="plant seconds per wall second (default 60)",
+        default=None,
+        help="plant seconds per wall second (default 60; with --drill the drill's speed)",
+    )
+    p.add_argument(
+        "--drill",
+        metavar="ID",
+        help="run drill ID of the plant file: the plant fast-forwards to the drill's start, "
+        "plays its faults, marks the address space as a simulation in drill mode and scores "
+        "every trainee who connects (Drill object: state, clock, scores, methods)",
+    )
+    p.add_argument(
+        "--record",
+        metavar="DIR",
+        help="with --drill: record the run to DIR (<drill>-<time>.parquet for the replay bar, "
+        "<drill>-<time>.drill.json for the debrief)",
+    )
+    p.add_argument(
+        "--trainer",
+        action="append",
+        metavar="NAME",
+        help="with --drill: session/user name allowed to pause, resume, change speed, "
+        "inject and finish (repeatable; default anyone)",
     )
     p.add_argument(
         "--seed", type=seed_int, default=0, help="random seed of the simulation (default 0)"
@@ -120,6 +141,13 @@ def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C (or --duration); return the exit code."""
     doc = load_plant(args.plant)
     spec = doc.spec
+    drill = find_drill(spec, args.drill) if getattr(args, "drill", None) else None
+    if drill is None and (getattr(args, "record", None) or getattr(args, "trainer", None)):
+        raise ConfigError(["--record and --trainer need --drill"])
+    if drill is not None and args.split != 1:
+        raise ConfigError(["--drill cannot be combined with --split"])
+    if args.speed is None:
+        args.speed = drill.speed if drill is not None else 60.0
     if args.speed < 0:
         raise ConfigError([f"--speed must be >= 0, got {args.speed}"])
     if args.split < 1:
@@ -144,6 +172,14 @@ def run(args: argparse.Namespace) -> int:
         "allow_client_writes": bool(args.allow_writes),
         "load_companion_specs": not args.no_companion_specs,
     }
+    if drill is not None:
+        from factory_twin.cli.serve_drill import serve_drill
+
+        record = Path(args.record) if args.record else None
+        trainers = set(args.trainer) if args.trainer else None
+        return asyncio.run(
+            serve_drill(spec, drill, endpoint, options, args.duration, record, trainers)
+        )
     if args.split == 1:
         return asyncio.run(_serve(spec, endpoint, None, options, args.duration, announce=True))
     return asyncio.run(_serve_split(spec, endpoint, options, args.split, args.duration))

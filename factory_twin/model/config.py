@@ -32,6 +32,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
+from factory_twin.model.drill_checks import check_drill
 from factory_twin.model.geometry import bind_mesh_files
 from factory_twin.model.layout import footprint_polygon, polygons_overlap
 
@@ -875,35 +876,10 @@ def _check_procedures(spec: s.PlantSpec, types: dict[str, s.EquipmentType]) -> l
 
 
 def _check_drills(spec: s.PlantSpec, types: dict[str, s.EquipmentType]) -> list[Problem]:
-    """Drills: the tools and tags their injections and expectations name."""
+    """Drills: the tools, tags, procedures and products their injections and responses name."""
     out: list[Problem] = []
-    tools = {e.id: e for e in spec.equipment}
     for i, d in enumerate(spec.drills):
-        for k, inj in enumerate(d.injections):
-            if inj.equipment not in tools:
-                out.append(
-                    (
-                        ("drills", i, "injections", k, "equipment"),
-                        f"unknown equipment {inj.equipment!r}",
-                    )
-                )
-            elif inj.tag is not None:
-                t = types.get(tools[inj.equipment].type)
-                if t is not None and inj.tag not in {tg.name for tg in t.tags}:
-                    out.append(
-                        (
-                            ("drills", i, "injections", k, "tag"),
-                            f"type {t.id!r} has no tag {inj.tag!r}",
-                        )
-                    )
-        for k, exp in enumerate(d.expected):
-            if exp.equipment not in tools:
-                out.append(
-                    (
-                        ("drills", i, "expected", k, "equipment"),
-                        f"unknown equipment {exp.equipment!r}",
-                    )
-                )
+        out += [(("drills", i, *loc), m) for loc, m in check_drill(spec, d)]
     return out
 
 

@@ -357,14 +357,24 @@ def track_calling_user(server: Server) -> None:
     def create_session(*args: Any, **kwargs: Any) -> Any:
         session = create(*args, **kwargs)
         call = session.call
+        open_session = session.create_session
+
+        async def create_named(params: Any, *rest: Any, **kw: Any) -> Any:
+            # the client's SessionName: asyncua's session keeps only the peer address
+            session._factory_twin_session_name = str(getattr(params, "SessionName", "") or "")  # type: ignore[attr-defined]
+            return await open_session(params, *rest, **kw)
+
+        session.create_session = create_named  # type: ignore[method-assign]
 
         async def call_as_user(params: Any) -> Any:
             user = getattr(session, "user", None)
             name = getattr(user, "name", None) or "anonymous"
             token = _CALLING_USER.set(str(name))
+            stoken = _CALLING_SESSION.set(getattr(session, "_factory_twin_session_name", ""))
             try:
                 return await call(params)
             finally:
+                _CALLING_SESSION.reset(stoken)
                 _CALLING_USER.reset(token)
 
         session.call = call_as_user  # type: ignore[method-assign]
@@ -372,6 +382,16 @@ def track_calling_user(server: Server) -> None:
 
     iserver.create_session = create_session  # type: ignore[method-assign]
     iserver._factory_twin_tracks_user = True  # type: ignore[attr-defined]
+
+
+_CALLING_SESSION: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "factory_twin_calling_session", default=""
+)
+
+
+def calling_session() -> str:
+    """Return the session name (the client's SessionName) of the method call being served."""
+    return _CALLING_SESSION.get()
 
 
 def calling_user() -> str:

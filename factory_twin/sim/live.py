@@ -40,6 +40,7 @@ import numpy as np
 from factory_twin.errors import SimulationError
 from factory_twin.model import schema as s
 from factory_twin.model.events import E10State, PlantEvent, Quality, StateChange, TagUpdate
+from factory_twin.sim.drill_faults import TransportJam, prioritise_lot, release_hot_lot
 from factory_twin.sim.model import PRODUCTIVE, FabModel
 from factory_twin.sim.records import Recorder
 
@@ -122,6 +123,7 @@ class LiveSimulation:
         self._rng = self.model.streams.generator("tags")
         self._build_tags()
         self._forced: dict[int, tuple[Any, float]] = {}
+        self._jam: TransportJam | None = None
         self._build_excursions()
         self._sample(None)  # values at time 0, then every period
 
@@ -443,3 +445,39 @@ class LiveSimulation:
     def inject_breakdown(self, equipment: str, duration_s: float) -> bool:
         """Break a tool down now for ``duration_s``; False if it is already down."""
         return self.model.inject_breakdown(equipment, duration_s)
+
+    def value_of(self, equipment: str, tag: str) -> Any:
+        """Return the last served value of a process tag (forced or simulated)."""
+        i = self._index.get((equipment, tag))
+        if i is None:
+            msg = f"tool {equipment!r} has no process tag {tag!r}"
+            raise SimulationError(msg)
+        f = self._forced.get(i)
+        return f[0] if f is not None and self.model.now_s < f[1] else self._last[i]
+
+    def unforce_tag(self, equipment: str, tag: str) -> None:
+        """End a forced value now (the tag follows the simulation again)."""
+        i = self._index.get((equipment, tag))
+        if i is not None:
+            self._forced.pop(i, None)
+
+    def release_hot_lot(
+        self, product: str, *, lot_id: str | None = None, priority: int = 100, step: int = 1
+    ) -> str:
+        """Release a lot of ``product`` now at 1-based route ``step``; return its id."""
+        return release_hot_lot(self.model, product, lot_id=lot_id, priority=priority, step=step)
+
+    def prioritise_lot(self, lot_id: str, priority: int) -> bool:
+        """Give a lot in the fab a new priority; False if there is no such lot."""
+        return prioritise_lot(self.model, lot_id, priority)
+
+    def jam_transport(self, duration_s: float) -> None:
+        """Stop every transport delivery for ``duration_s`` plant seconds (an OHT jam)."""
+        if self._jam is None:
+            self._jam = TransportJam(self.model)
+        self._jam.jam(duration_s)
+
+    @property
+    def transport_jammed(self) -> bool:
+        """True while a transport jam stops deliveries."""
+        return self._jam is not None and self._jam.active

@@ -92,6 +92,15 @@ class LotQueue:
                 heapq.heappush(self.by_setup.setdefault(su, []), entry)
                 self._stale += 1  # one of the two copies will go stale
 
+    def requeue(self, lot: Lot, now: float) -> None:
+        """Re-key a lot already in the queue (its priority changed): its old entry goes stale."""
+        if self.rule is DispatchRule.CR:
+            self._items.pop(lot.qseq, None)
+        else:
+            self._stale += 1
+        self.n -= 1
+        self.push(lot, now)
+
     @staticmethod
     def _clean(h: list[Entry]) -> Entry | None:
         while h:

@@ -254,6 +254,11 @@ def test_method_calls_go_through_the_session_the_server_created() -> None:
     assert "self.user" in inspect.getsource(InternalSession.activate_session), changed(
         "InternalSession.activate_session no longer sets self.user", "track_calling_user"
     )
+    params = list(inspect.signature(InternalSession.create_session).parameters)
+    assert params[:2] == ["self", "params"], changed(
+        "InternalSession.create_session no longer takes the CreateSession parameters first",
+        "calling_session (track_calling_user)",
+    )
 
 
 async def test_stop_server_closes_client_connections_and_frees_the_port() -> None:

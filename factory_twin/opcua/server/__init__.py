@@ -75,6 +75,8 @@ The package is a facade over one module per concern (as asyncua's ``Server`` is 
 * :mod:`~factory_twin.opcua.server.alarms`: Alarms & Conditions;
 * :mod:`~factory_twin.opcua.server.methods`: Hold, Resume, ResetAlarm;
 * :mod:`~factory_twin.opcua.server.fab`: the fab-level counters;
+* :mod:`~factory_twin.opcua.server.drill_space`: the Drill object and ``Fab.Simulation``
+  of a simulation in drill mode (:meth:`PlantServer.enable_drill`);
 * :mod:`~factory_twin.opcua.server.feed`: a server process fed from another process (one
   part of a split plant, ``serve --split``);
 * :mod:`~factory_twin.opcua.server.units`: engineering units (UNECE codes);
@@ -100,11 +102,20 @@ from factory_twin.opcua.server.constants import (
     MethodHook,
     WriteHook,
 )
+from factory_twin.opcua.server.drill_space import (
+    DRILL_STATES,
+    TRAINEE_METHODS,
+    TRAINER_METHODS,
+    DrillCall,
+    DrillSpace,
+    trainee_name,
+)
 from factory_twin.opcua.server.fab import FabCounters
 from factory_twin.opcua.server.plant_server import PlantServer
 
 __all__ = [
     "DEFAULT_ENDPOINT",
+    "DRILL_STATES",
     "E10_STATES",
     "FAB_VARIABLES",
     "LIMIT_STATE_NAMES",
@@ -113,10 +124,15 @@ __all__ = [
     "OPERATION_MODES",
     "SEVERITY",
     "STATE_TAGS",
+    "TRAINEE_METHODS",
+    "TRAINER_METHODS",
     "YIELD_EVERY",
     "AlarmHook",
+    "DrillCall",
+    "DrillSpace",
     "FabCounters",
     "MethodHook",
     "PlantServer",
     "WriteHook",
+    "trainee_name",
 ]

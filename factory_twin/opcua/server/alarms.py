@@ -145,6 +145,9 @@ class AlarmConditions:
         self._by_shelving: dict[ua.NodeId, Condition] = {}
         self._restricted_cache: dict[str, list[Condition]] | None = None
         self._server: Server | None = None
+        # Drill mode: told of every client Acknowledge (equipment, code, comment), also of an
+        # alarm already acknowledged by another trainee, which is then answered Good.
+        self.ack_hook: Callable[[str, str, str], None] | None = None
 
     @property
     def server(self) -> Server:
@@ -461,11 +464,19 @@ class AlarmConditions:
     async def _on_acknowledge(
         self, parent: ua.NodeId, event_id: Any = None, comment: Any = None
     ) -> ua.StatusCode | list[Any]:
+        hook = self.ack_hook
+        if hook is not None:  # drill mode: a trainee may answer an event already acked
+            c = self.conditions.get(parent)
+            if c is not None and c.acked and event_id:
+                hook(c.equipment, c.code, _text(comment))
+                return []
         found = self._find(parent, event_id)
         if isinstance(found, ua.StatusCode):
             return found
         if found.acked:
             return status(ua.StatusCodes.BadConditionBranchAlreadyAcked)
+        if hook is not None:
+            hook(found.equipment, found.code, _text(comment))
         await self.ack(found, _text(comment), adapter.calling_user())
         return []
 

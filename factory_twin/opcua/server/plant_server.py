@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,7 +21,7 @@ from factory_twin.model.events import AlarmEvent, PlantEvent, ShelvingState
 from factory_twin.model.schema import Equipment, PlantSpec
 from factory_twin.opcua import _asyncua_adapter as adapter
 from factory_twin.opcua.nodesets import CompanionSpecs, load_companion_specs
-from factory_twin.opcua.security import configure_security, security_policies
+from factory_twin.opcua.security import APPLICATION_URI, configure_security, security_policies
 from factory_twin.opcua.server.address_space import PlantNodes, build_address_space
 from factory_twin.opcua.server.alarms import AlarmConditions, PlantClock
 from factory_twin.opcua.server.constants import (
@@ -32,6 +32,7 @@ from factory_twin.opcua.server.constants import (
     MethodHook,
     WriteHook,
 )
+from factory_twin.opcua.server.drill_space import DrillHook, DrillSpace
 from factory_twin.opcua.server.fab import FabCounters, FabVariables
 from factory_twin.opcua.server.methods import PlantMethods
 from factory_twin.opcua.server.values import ValuePath
@@ -113,6 +114,7 @@ class PlantServer:
         self.on_write: WriteHook | None = None
         self.on_alarm: AlarmHook | None = None
         self.alarm_log: list[AlarmEvent] = []
+        self.drill: DrillSpace | None = None
         self.build_time_s = 0.0  # start(): asyncua init, nodesets, our nodes
         self.address_space_s = 0.0  # our nodes only
         self.node_count = 0
@@ -199,6 +201,7 @@ class PlantServer:
         await srv.init()
         srv.set_endpoint(self._endpoint)
         srv.set_server_name(self.name)
+        await srv.set_application_uri(APPLICATION_URI)  # names our simulator to any client
         await srv.set_build_info(
             "urn:factory-twin", "factory_twin", self.name, _version(), "0", datetime.now(UTC)
         )
@@ -317,6 +320,29 @@ class PlantServer:
         run); call before :meth:`start` or between batches."""
         self.fab = counters.copy()
         self._clock.now_s = max(self._clock.now_s, counters.plant_clock_s)
+
+    async def enable_drill(
+        self,
+        drill_id: str,
+        name: str,
+        briefing: str,
+        speed: float,
+        hook: DrillHook,
+        on_acknowledge: Callable[[str, str, str], None],
+    ) -> DrillSpace:
+        """Mark the address space a simulation in drill mode and add the Drill object.
+
+        ``hook`` serves the Drill methods; ``on_acknowledge(equipment, code, comment)`` is
+        called for every client Acknowledge, in the caller's context (see
+        :func:`~factory_twin.opcua.server.drill_space.trainee_name`); in drill mode an alarm
+        another trainee acknowledged may be acknowledged again (answered Good). See
+        :mod:`factory_twin.opcua.server.drill_space` for the nodes.
+        """
+        space = DrillSpace(self.server, self._ns, hook)
+        await space.build(drill_id, name, briefing, speed)
+        self._alarms.ack_hook = on_acknowledge
+        self.drill = space
+        return space
 
     async def acknowledge(self, alarm_id: str, comment: str = "", user: str = "") -> bool:
         """Acknowledge an alarm from the server side (as the ResetAlarm method does)."""

@@ -1,0 +1,356 @@
+"""An OPC UA client of a drill: the live-plant guard, trainee and trainer calls, drill events.
+
+:class:`DrillClient` connects to a plant simulator in drill mode
+(:mod:`factory_twin.opcua.server.drill_space`). It refuses any endpoint that is not our
+simulator in drill mode (:func:`drill_endpoint_problem` says why), so a drill can never act
+on a live plant. The session name is the trainee's name (an anonymous session is scored under
+it). Drill events, drill variables and alarm events arrive as plain records
+(:class:`DrillNotice`, :class:`DrillStatus`) through a thread-safe queue (:meth:`drain`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from asyncua import Client, ua
+
+from factory_twin.errors import FactoryTwinError
+from factory_twin.opcua._uatypes import node_id
+from factory_twin.opcua.client_common import PLANT_NAMESPACE, describe_error, disconnect_quietly
+from factory_twin.opcua.security import APPLICATION_URI
+
+PRODUCT_URI = "urn:factory-twin"
+_DRILL_VARS = ("DrillId", "Name", "Briefing", "State", "Clock", "Speed", "Trainees",
+               "ActiveFaults", "ScoresJson")  # fmt: skip
+
+
+class DrillRefused(FactoryTwinError):
+    """The endpoint is not our plant simulator in drill mode, or an action was refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class DrillNotice:
+    """A drill event (``kind`` injection | action | refused | score | state) or an alarm
+    (``kind`` ``alarm``: ``equipment``, ``code``, ``active``, ``acked``)."""
+
+    kind: str
+    message: str
+    trainee: str = ""
+    equipment: str = ""
+    points: float = 0.0
+    drill_time_s: float = 0.0
+    received_s: float = 0.0
+    code: str = ""
+    active: bool = False
+    acked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DrillStatus:
+    """The drill variables as last read."""
+
+    drill_id: str
+    name: str
+    briefing: str
+    state: str
+    clock_s: float
+    speed: float
+    trainees: tuple[str, ...]
+    active_faults: tuple[str, ...]
+    scores: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+async def drill_endpoint_problem(client: Client) -> str:
+    """Return why the connected server is not our simulator in drill mode ('' if it is)."""
+    try:
+        product = await client.get_node(
+            node_id(ua.ObjectIds.Server_ServerStatus_BuildInfo_ProductUri)
+        ).read_value()
+    except Exception as exc:
+        return f"cannot read the server's product URI: {describe_error(exc)}"
+    if product != PRODUCT_URI:
+        return (
+            f"the server is not the factory_twin plant simulator (its product URI is "
+            f"{product!r}, ours is {PRODUCT_URI!r}); drills never run on a live plant"
+        )
+    ns_array = await client.get_namespace_array()
+    if PLANT_NAMESPACE not in ns_array:
+        return f"the server has no {PLANT_NAMESPACE} namespace: not a factory_twin plant"
+    ns = ns_array.index(PLANT_NAMESPACE)
+    try:
+        mode = await client.get_node(node_id("Fab.Simulation.DrillMode", ns)).read_value()
+    except Exception:
+        mode = None
+    if mode is not True:
+        return (
+            "the plant simulator is not in drill mode (no Fab.Simulation.DrillMode = true): "
+            "start it with 'factory-twin serve PLANT --drill ID'"
+        )
+    return ""
+
+
+class _Handler:
+    def __init__(self, owner: DrillClient) -> None:
+        self.owner = owner
+
+    def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
+        self.owner._values[self.owner._var_of.get(node.nodeid, "")] = val
+
+    def event_notification(self, event: Any) -> None:
+        self.owner._on_event(event)
+
+
+class DrillClient:
+    """A trainee's (or trainer's) connection to a drill.
+
+    Parameters
+    ----------
+    url
+        The drill server's endpoint.
+    name
+        The trainee's name: the session name (and so the name scores are kept under, for an
+        anonymous session).
+    trainer
+        Follow (and steer) the drill without joining as a trainee.
+    user, password
+        Log in with a user name instead (the name then comes from the user).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 10.0,
+        trainer: bool = False,
+    ) -> None:
+        self.url = url
+        self.trainer = trainer
+        self.name = name
+        self.user = user
+        self.password = password
+        self.timeout_s = timeout_s
+        self.notices: queue.SimpleQueue[DrillNotice] = queue.SimpleQueue()
+        self._client: Client | None = None
+        self._ns = 0
+        self._values: dict[str, Any] = {}
+        self._var_of: dict[ua.NodeId, str] = {}
+        self._event_ids: dict[tuple[str, str], bytes] = {}
+        self._sub: Any = None
+
+    @property
+    def connected(self) -> bool:
+        """True between :meth:`connect` and :meth:`disconnect`."""
+        return self._client is not None
+
+    async def connect(self) -> str:
+        """Connect, check the endpoint, subscribe; return the name the server scores us by.
+
+        Raises
+        ------
+        DrillRefused
+            If the endpoint is not our simulator in drill mode (the message says why).
+        """
+        client = Client(self.url, timeout=self.timeout_s)
+        client.application_uri = "urn:factory-twin:drill-client"
+        client.description = self.name
+        if self.user:
+            client.set_user(self.user)
+            client.set_password(self.password or "")
+        try:
+            await client.connect()
+        except Exception as exc:
+            msg = f"cannot connect to {self.url}: {describe_error(exc)}"
+            raise DrillRefused(msg) from None
+        problem = await drill_endpoint_problem(client)
+        if problem:
+            await disconnect_quietly(client)
+            msg = f"refusing to take a drill on {self.url}: {problem}"
+            raise DrillRefused(msg)
+        self._client = client
+        self._ns = (await client.get_namespace_array()).index(PLANT_NAMESPACE)
+        await self._subscribe(client)
+        if self.trainer:  # a trainer follows the drill without becoming a trainee
+            return self.name
+        joined = await self.call("Join")
+        return str(joined) if joined else self.name
+
+    async def _subscribe(self, client: Client) -> None:
+        sub = await client.create_subscription(50, _Handler(self))
+        nodes = []
+        for key in _DRILL_VARS:
+            n = client.get_node(node_id(f"Drill.{key}", self._ns))
+            self._var_of[n.nodeid] = key
+            nodes.append(n)
+        await sub.subscribe_data_change(nodes)
+        drill = client.get_node(node_id("Drill", self._ns))
+        etype = await client.nodes.base_event_type.get_child(f"{self._ns}:DrillEventType")
+        await sub.subscribe_events(drill, etype)
+        await sub.subscribe_events(
+            client.nodes.server, client.get_node(node_id(ua.ObjectIds.AlarmConditionType))
+        )
+        self._sub = sub
+        # the alarms already standing (raised before we came): their events, with event ids
+        with contextlib.suppress(ua.UaStatusCodeError):  # else: new events only
+            await client.get_node(node_id(ua.ObjectIds.ConditionType)).call_method(
+                node_id(ua.ObjectIds.ConditionType_ConditionRefresh),
+                ua.Variant(sub.subscription_id, ua.VariantType.UInt32),
+            )
+
+    def _on_event(self, e: Any) -> None:
+        now = time.time()
+        kind = getattr(e, "Kind", None)
+        msg = getattr(e, "Message", None)
+        text = msg.Text if isinstance(msg, ua.LocalizedText) else str(msg or "")
+        if kind is not None:
+            self.notices.put(
+                DrillNotice(
+                    str(kind), text or "", str(getattr(e, "Trainee", "") or ""),
+                    str(getattr(e, "Equipment", "") or ""), float(getattr(e, "Points", 0) or 0),
+                    float(getattr(e, "DrillTime", 0) or 0), now,
+                )
+            )  # fmt: skip
+            return
+        code = str(getattr(e, "ConditionName", "") or "")
+        eq = str(getattr(e, "SourceName", "") or "")
+        if not code:
+            return
+        self._event_ids[(eq, code)] = bytes(getattr(e, "EventId", b"") or b"")
+        active = getattr(e, "ActiveState/Id", None)
+        acked = getattr(e, "AckedState/Id", None)
+        self.notices.put(
+            DrillNotice(
+                "alarm", text or "", equipment=eq, received_s=now, code=code,
+                active=bool(active), acked=bool(acked),
+            )
+        )  # fmt: skip
+
+    def drain(self, max_items: int = 10_000) -> list[DrillNotice]:
+        """Return the notices received since the last drain, oldest first."""
+        out: list[DrillNotice] = []
+        while len(out) < max_items:
+            try:
+                out.append(self.notices.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+    async def disconnect(self) -> None:
+        """Close the session (the server keeps the score under the name)."""
+        client, self._client = self._client, None
+        await disconnect_quietly(client)
+
+    # ------------------------------------------------------------------ calls
+
+    def _live(self) -> Client:
+        if self._client is None:
+            msg = "not connected to a drill"
+            raise DrillRefused(msg)
+        return self._client
+
+    async def call(self, method: str, *args: Any) -> Any:
+        """Call Drill method ``method``; raise DrillRefused if the server refuses it."""
+        client = self._live()
+        node = client.get_node(node_id("Drill", self._ns))
+        try:
+            return await node.call_method(node_id(f"Drill.{method}", self._ns), *args)
+        except ua.UaStatusCodeError as exc:
+            msg = f"{method} refused: {ua.StatusCode(exc.code).name}"
+            raise DrillRefused(msg) from None
+
+    async def open_procedure(self, equipment: str, procedure: str) -> None:
+        """Tell the drill the trainee opened ``procedure`` for ``equipment``."""
+        await self.call("OpenProcedure", equipment, procedure)
+
+    async def sign_off_step(self, equipment: str, procedure: str, step: int) -> None:
+        """Sign off 1-based ``step`` of ``procedure``."""
+        await self.call(
+            "SignOffStep", equipment, procedure, ua.Variant(step, ua.VariantType.UInt32)
+        )
+
+    async def call_maintenance(self, equipment: str, note: str = "") -> None:
+        """Call maintenance to ``equipment`` (``OHT`` for the transport system)."""
+        await self.call("CallMaintenance", equipment, note)
+
+    async def prioritise_lot(self, lot: str, priority: int = 100) -> None:
+        """Give ``lot`` priority ``priority``."""
+        await self.call("PrioritiseLot", lot, ua.Variant(priority, ua.VariantType.Int32))
+
+    async def reroute_lot(self, lot: str, equipment: str) -> None:
+        """Ask for ``lot`` to go to ``equipment``."""
+        await self.call("RerouteLot", lot, equipment)
+
+    async def machine(self, equipment: str, method: str) -> bool:
+        """Call ``Hold``/``Resume``/``ResetAlarm`` on a machine; False if refused."""
+        client = self._live()
+        obj = client.get_node(node_id(equipment, self._ns))
+        try:
+            await obj.call_method(node_id(f"{equipment}.{method}", self._ns))
+        except ua.UaStatusCodeError:
+            return False
+        return True
+
+    async def acknowledge(self, equipment: str, code: str, comment: str = "") -> None:
+        """Acknowledge alarm ``code`` of ``equipment`` (its last event must have arrived)."""
+        client = self._live()
+        eid = self._event_ids.get((equipment, code))
+        if not eid:
+            msg = f"no alarm event of {equipment} {code} received yet"
+            raise DrillRefused(msg)
+        cond = client.get_node(node_id(f"{equipment}.Alarms.{code}", self._ns))
+        try:
+            await cond.call_method(
+                node_id(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
+                ua.Variant(eid, ua.VariantType.ByteString),
+                ua.Variant(ua.LocalizedText(comment), ua.VariantType.LocalizedText),
+            )
+        except ua.UaStatusCodeError as exc:
+            msg = f"acknowledging {equipment} {code} refused: {ua.StatusCode(exc.code).name}"
+            raise DrillRefused(msg) from None
+
+    async def inject(
+        self,
+        fault: str,
+        equipment: str,
+        tag: str = "",
+        value: float = 0.0,
+        duration_s: float = 0.0,
+    ) -> None:
+        """Trainer: inject an ad-hoc fault now."""
+        await self.call("Inject", fault, equipment, tag, float(value), float(duration_s))
+
+    async def status(self) -> DrillStatus:
+        """Read the drill variables now."""
+        client = self._live()
+        vals = [
+            await client.get_node(node_id(f"Drill.{k}", self._ns)).read_value()
+            for k in _DRILL_VARS
+        ]
+        d = dict(zip(_DRILL_VARS, vals, strict=True))
+        return DrillStatus(
+            str(d["DrillId"]), str(d["Name"]), str(d["Briefing"]), str(d["State"]),
+            float(d["Clock"]), float(d["Speed"]), tuple(d["Trainees"] or ()),
+            tuple(d["ActiveFaults"] or ()), json.loads(d["ScoresJson"] or "{}"),
+        )  # fmt: skip
+
+    def value(self, key: str) -> Any:
+        """The last value of a subscribed drill variable (``State``, ``Clock``, ``ScoresJson``...)."""
+        return self._values.get(key)
+
+
+__all__ = [
+    "APPLICATION_URI",
+    "PRODUCT_URI",
+    "DrillClient",
+    "DrillNotice",
+    "DrillRefused",
+    "DrillStatus",
+    "drill_endpoint_problem",
+]

@@ -1,0 +1,271 @@
+"""The drill part of the plant simulator's address space (a simulation in drill mode).
+
+Built by :meth:`PlantServer.enable_drill <factory_twin.opcua.server.PlantServer.enable_drill>`
+once the server runs, with asyncua's public node API (a few dozen nodes)::
+
+    Objects/Fab/Simulation                 "ns=P;s=Fab.Simulation"
+      DrillMode      Boolean  true: this is a simulated plant running a drill
+      DrillId        String
+    Objects/Drill                          "ns=P;s=Drill", event notifier
+      DrillId, Name, Briefing              String
+      State          String   running | paused | finished
+      Clock          Double   drill seconds (plant seconds since the drill started)
+      Speed          Double   plant seconds per wall second
+      Trainees       String[] everyone who joined or acted
+      ActiveFaults   String[] "<fault> <equipment>" of the faults in force
+      ScoresJson     String   {trainee: {score, max, percent, passed, wrong}}
+      Scores/<name>  Double   each trainee's score, added when they first appear
+      methods (trainees): Join() -> name, OpenProcedure(equipment, procedure),
+        SignOffStep(equipment, procedure, step), CallMaintenance(equipment, note),
+        PrioritiseLot(lot, priority), RerouteLot(lot, equipment)
+      methods (trainer): Pause(), Resume(), SetSpeed(speed), Finish(),
+        Inject(fault, equipment, tag, value, duration_s)
+
+Events of type ``DrillEventType`` (a BaseEventType with fields ``Kind`` = injection | action |
+refused | score | state, ``Trainee``, ``Equipment``, ``Points``, ``DrillTime``) are emitted
+from the Drill object.
+
+Every method call is tied to its caller by :func:`trainee_name`: the session's user name, or
+for an anonymous session the client's session name (asyncua clients append
+`` Session<n>``, which is dropped, so a reconnecting client keeps its name). The server's
+ApplicationUri is ``urn:factory-twin:plant-simulator`` and its ProductUri
+``urn:factory-twin``: with ``DrillMode`` they tell a client this is our simulator in drill mode.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from asyncua import ua
+
+from factory_twin.opcua import _asyncua_adapter as adapter
+from factory_twin.opcua._uatypes import node_id, status
+
+if TYPE_CHECKING:
+    from asyncua import Node, Server
+
+logger = logging.getLogger(__name__)
+
+DRILL_STATES = ("running", "paused", "finished")
+V = ua.VariantType
+TRAINEE_METHODS: dict[str, list[tuple[str, ua.VariantType]]] = {
+    "Join": [],
+    "OpenProcedure": [("equipment", V.String), ("procedure", V.String)],
+    "SignOffStep": [("equipment", V.String), ("procedure", V.String), ("step", V.UInt32)],
+    "CallMaintenance": [("equipment", V.String), ("note", V.String)],
+    "PrioritiseLot": [("lot", V.String), ("priority", V.Int32)],
+    "RerouteLot": [("lot", V.String), ("equipment", V.String)],
+}
+TRAINER_METHODS: dict[str, list[tuple[str, ua.VariantType]]] = {
+    "Pause": [],
+    "Resume": [],
+    "SetSpeed": [("speed", V.Double)],
+    "Finish": [],
+    "Inject": [
+        ("fault", V.String),
+        ("equipment", V.String),
+        ("tag", V.String),
+        ("value", V.Double),
+        ("duration_s", V.Double),
+    ],
+}
+EVENT_FIELDS: tuple[tuple[str, ua.VariantType], ...] = (
+    ("Kind", V.String),
+    ("Trainee", V.String),
+    ("Equipment", V.String),
+    ("Points", V.Double),
+    ("DrillTime", V.Double),
+)
+_SESSION_SUFFIX = re.compile(r" Session\d+$")
+
+
+def trainee_name() -> str:
+    """Return who makes the method call being served (see the module doc); '' outside one."""
+    user = adapter.calling_user()
+    if user and user != "anonymous":
+        return user
+    session = _SESSION_SUFFIX.sub("", adapter.calling_session()).strip()
+    return session or user
+
+
+@dataclass(frozen=True, slots=True)
+class DrillCall:
+    """A call of a Drill method: its name, the caller and the plain argument values."""
+
+    method: str
+    user: str
+    args: tuple[Any, ...]
+
+
+DrillHook = Callable[[DrillCall], "str | Awaitable[str]"]
+"""Serves a :class:`DrillCall`; returns '' when done, else why it was refused."""
+
+
+def _plain(v: Any) -> Any:
+    v = getattr(v, "Value", v)
+    if isinstance(v, ua.LocalizedText):
+        return v.Text or ""
+    return v
+
+
+class DrillSpace:
+    """The drill nodes of a running server, and the calls and events they carry."""
+
+    def __init__(self, server: Server, ns: int, hook: DrillHook) -> None:
+        self.server = server
+        self.ns = ns
+        self.hook = hook
+        self.drill_node: Node | None = None
+        self._vars: dict[str, Node] = {}
+        self._scores_folder: Node | None = None
+        self._score_nodes: dict[str, Node] = {}
+        self._gen: Any = None
+        self._last: dict[str, Any] = {}
+
+    def _nid(self, name: str) -> ua.NodeId:
+        return node_id(name, self.ns)
+
+    def _qn(self, name: str) -> ua.QualifiedName:
+        return ua.QualifiedName(name, self.ns)
+
+    async def build(self, drill_id: str, name: str, briefing: str, speed: float) -> None:
+        """Add the nodes, methods and event type (once, on a started server)."""
+        srv = self.server
+        fab = srv.get_node(self._nid("Fab"))
+        sim = await fab.add_object(self._nid("Fab.Simulation"), self._qn("Simulation"))
+        await sim.add_variable(self._nid("Fab.Simulation.DrillMode"), self._qn("DrillMode"), True)
+        await sim.add_variable(
+            self._nid("Fab.Simulation.DrillId"), self._qn("DrillId"), drill_id, V.String
+        )
+        drill = await srv.nodes.objects.add_object(self._nid("Drill"), self._qn("Drill"))
+        await drill.write_attribute(
+            ua.AttributeIds.EventNotifier, ua.DataValue(ua.Variant(1, V.Byte))
+        )
+        self.drill_node = drill
+        initial: list[tuple[str, Any, ua.VariantType]] = [
+            ("DrillId", drill_id, V.String),
+            ("Name", name, V.String),
+            ("Briefing", briefing, V.String),
+            ("State", "running", V.String),
+            ("Clock", 0.0, V.Double),
+            ("Speed", float(speed), V.Double),
+            ("Trainees", [], V.String),
+            ("ActiveFaults", [], V.String),
+            ("ScoresJson", "{}", V.String),
+        ]
+        for key, value, vt in initial:
+            self._vars[key] = await drill.add_variable(
+                self._nid(f"Drill.{key}"), self._qn(key), ua.Variant(value, vt)
+            )
+            self._last[key] = value
+        self._scores_folder = await drill.add_folder(self._nid("Drill.Scores"), self._qn("Scores"))
+        for mname, args in {**TRAINEE_METHODS, **TRAINER_METHODS}.items():
+            outs = [V.String] if mname == "Join" else []
+            await drill.add_method(
+                self._nid(f"Drill.{mname}"),
+                self._qn(mname),
+                self._callback(mname),
+                [_argument(n, vt) for n, vt in args],
+                outs,
+            )
+        etype = await srv.create_custom_event_type(
+            self.ns, "DrillEventType", ua.ObjectIds.BaseEventType, list(EVENT_FIELDS)
+        )
+        self._gen = await srv.get_event_generator(etype, drill.nodeid)
+
+    def _callback(self, method: str) -> Callable[..., Awaitable[Any]]:
+        async def call(parent: ua.NodeId, *args: Any) -> Any:
+            user = trainee_name()
+            try:
+                got = self.hook(DrillCall(method, user, tuple(_plain(a) for a in args)))
+                why = await got if inspect.isawaitable(got) else got
+            except Exception:
+                logger.exception("drill method %s failed", method)
+                return status(ua.StatusCodes.BadInternalError)
+            if why:
+                await self.emit("refused", f"{method} refused for {user}: {why}", trainee=user)
+                return status(ua.StatusCodes.BadInvalidState)
+            if method == "Join":
+                return [ua.Variant(user, V.String)]
+            return []
+
+        return call
+
+    # ------------------------------------------------------------------ publishing
+
+    async def set(self, key: str, value: Any) -> None:
+        """Write drill variable ``key`` (skipped when unchanged)."""
+        if self._last.get(key) == value:
+            return
+        self._last[key] = value
+        node = self._vars[key]
+        vt = {
+            "Clock": V.Double,
+            "Speed": V.Double,
+            "Trainees": V.String,
+            "ActiveFaults": V.String,
+        }.get(key, V.String)
+        await node.write_value(ua.Variant(value, vt))
+
+    async def set_scores(self, scores: dict[str, float], summary: dict[str, Any]) -> None:
+        """Publish every trainee's score (variables made on first sight) and the JSON summary."""
+        assert self._scores_folder is not None
+        for name, score in scores.items():
+            node = self._score_nodes.get(name)
+            if node is None:
+                safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", name) or "_"
+                node = await self._scores_folder.add_variable(
+                    self._nid(f"Drill.Scores.{safe}"), self._qn(name), float(score)
+                )
+                self._score_nodes[name] = node
+                self._last[f"score:{name}"] = float(score)
+            elif self._last.get(f"score:{name}") != float(score):
+                self._last[f"score:{name}"] = float(score)
+                await node.write_value(float(score))
+        await self.set("Trainees", sorted(scores))
+        await self.set("ScoresJson", json.dumps(summary, sort_keys=True))
+
+    async def emit(
+        self,
+        kind: str,
+        message: str,
+        *,
+        trainee: str = "",
+        equipment: str = "",
+        points: float = 0.0,
+        drill_time_s: float | None = None,
+    ) -> None:
+        """Emit a DrillEventType event from the Drill object."""
+        gen = self._gen
+        if gen is None:
+            return
+        ev = gen.event
+        ev.Kind = kind
+        ev.Trainee = trainee
+        ev.Equipment = equipment
+        ev.Points = float(points)
+        ev.DrillTime = float(
+            drill_time_s if drill_time_s is not None else self._last.get("Clock", 0.0)
+        )
+        ev.Severity = 600 if kind in ("injection", "refused") else 300
+        ev.SourceName = "Drill"
+        await gen.trigger(message=message)
+
+
+def _argument(name: str, vt: ua.VariantType) -> ua.Argument:
+    arg = ua.Argument()
+    arg.Name = name
+    arg.DataType = node_id(vt.value)
+    arg.ValueRank = -1
+    return arg
+
+
+def fault_labels(faults: Iterable[tuple[str, str]]) -> list[str]:
+    """``[(fault, equipment)]`` as the strings of ``Drill.ActiveFaults``."""
+    return [f"{k} {e}".strip() for k, e in faults]

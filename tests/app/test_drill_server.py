@@ -1,0 +1,326 @@
+"""Drills over real OPC UA: a DrillSimulator on a free loopback port, asyncua clients.
+
+Scores of two trainees at once (one reconnecting) equal hand-computed values; every fault
+kind shows to an independent client at its planned plant time (within one update period);
+the guard refuses endpoints that are not our simulator in drill mode; serve --drill runs
+headless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asyncua import Client, Server, ua
+
+from factory_twin.app.drill_log import DrillLog
+from factory_twin.app.drill_server import DrillSimulator
+from factory_twin.model import schema as s
+from factory_twin.model.config import load_plant
+from factory_twin.model.drill_scoring import safety_steps, score_trainee
+from factory_twin.model.drills import find_drill
+from factory_twin.opcua.drill_client import DrillClient, DrillRefused
+from factory_twin.opcua.server import PlantServer
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "plant_configs" / "demo_fab.yaml"
+P = "etch-chamber-wet-clean"
+
+
+def _url() -> str:
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    return f"opc.tcp://127.0.0.1:{port}/factory_twin/"
+
+
+@pytest.fixture(scope="module")
+def demo() -> s.PlantSpec:
+    return load_plant(DEMO).spec
+
+
+async def _until(pred: Any, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if await pred() if asyncio.iscoroutinefunction(pred) else pred():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def test_two_trainees_scored_separately_and_a_reconnect_keeps_the_score(
+    demo: s.PlantSpec, tmp_path: Path
+) -> None:
+    drill = find_drill(demo, "etch_helium_leak")
+    sim = DrillSimulator(
+        demo, drill, endpoint=_url(), speed=30, load_companion_specs=False, record_dir=tmp_path
+    )
+    await sim.start()
+    ann, bob = DrillClient(sim.endpoint_url, "ann"), DrillClient(sim.endpoint_url, "bob")
+    trainer = DrillClient(sim.endpoint_url, "trainer", trainer=True)
+    try:
+        assert await ann.connect() == "ann"
+        assert await bob.connect() == "bob"
+        await trainer.connect()
+        # ann: acknowledges with a comment as soon as the leak alarm shows, holds the chamber
+        await _until(lambda: ("ETCH-02", "helium_leak.hi") in ann._event_ids)
+        await ann.acknowledge("ETCH-02", "helium_leak.hi", "He leak, chuck seal suspected")
+        assert await ann.machine("ETCH-02", "Hold")
+        await ann.disconnect()  # ... and drops out
+        await _until(lambda: sim.scores.get("ann") is not None and sim.scores["ann"].score == 30)
+        ann = DrillClient(sim.endpoint_url, "ann")
+        assert await ann.connect() == "ann"  # back, same name: same score
+        assert (await ann.status()).scores["ann"]["score"] == 30
+        await ann.open_procedure("ETCH-02", P)
+        for step in (1, 2, 3):
+            await ann.sign_off_step("ETCH-02", P, step)
+        await ann.call_maintenance("ETCH-02", "ESC helium leak")
+        # bob: holds the healthy chamber, then does it all late
+        assert await bob.machine("ETCH-01", "Hold")
+        await _until(lambda: sim.clock_s > 500)
+        await bob.acknowledge("ETCH-02", "helium_leak.hi", "late")
+        assert not await bob.machine("ETCH-02", "Resume")  # interlocked: refused, -10
+        await bob.machine("ETCH-02", "Hold")
+        await bob.open_procedure("ETCH-02", P)
+        for step in (1, 2, 3):
+            await bob.sign_off_step("ETCH-02", P, step)
+        await bob.call_maintenance("ETCH-02", "")
+        assert sim.clock_s < 660  # bob's open_procedure was on time
+        await _until(lambda: sim.scores["bob"].actions[-1].action == "dispatch_maintenance")
+        # by hand: ann 10+20+10+20+10 = 70; bob late ack 0, late hold 0, procedure 10,
+        # sign-offs 20, maintenance 10 = 40, minus 5 (healthy tool) and 10 (interlock) = 25
+        await _until(lambda: sim.scores["ann"].score == 70 and sim.scores["bob"].score == 25)
+        a, b = sim.scores["ann"], sim.scores["bob"]
+        assert [r.status for r in a.rows] == ["on time"] * 5 and a.passed
+        assert [r.status for r in b.rows] == ["late", "late", "on time", "on time", "on time"]
+        assert [w.penalty for w in b.wrong] == [5, 10] and not b.passed
+        # the trainer (an independent client) sees both scores as variables
+        ns = trainer._ns
+        tc = trainer._client
+        assert tc is not None
+
+        async def scores_seen() -> bool:
+            got = [
+                await tc.get_node(ua.NodeId(f"Drill.Scores.{n}", ns)).read_value()
+                for n in ("ann", "bob")
+            ]
+            return got == [70.0, 25.0]
+
+        await _until(scores_seen)
+        status = await trainer.status()
+        assert set(status.trainees) == {"ann", "bob"}  # the trainer is not a trainee
+        kinds = {n.kind for n in trainer.drain()}
+        assert {"injection", "action", "score", "refused"} <= kinds
+        # the scores equal the engine's recomputation from the recorded records
+        for name in ("ann", "bob"):
+            again = score_trainee(
+                drill, sim.injections, sim.actions, name, steps=safety_steps(demo)
+            )
+            assert again.score == sim.scores[name].score
+    finally:
+        for c in (ann, bob, trainer):
+            await c.disconnect()
+        await sim.stop()
+    log = DrillLog.load(sim.log_path)  # type: ignore[arg-type]
+    assert log.drill_id == "etch_helium_leak" and set(log.trainees) == {"ann", "bob"}
+    assert sim.history_path is not None and sim.history_path.is_file()
+    assert any(a.alarm_id == "ETCH-02.helium_leak.hi" and a.active for a in log.alarms)
+
+
+def _all_kinds_drill() -> s.Drill:
+    inj = [
+        {"id": "bd", "at_s": 30, "equipment": "FURN-01", "fault": "breakdown"},
+        {"id": "stuck", "at_s": 60, "equipment": "ETCH-03", "fault": "tag_stuck",
+         "tag": "chamber_pressure", "value": 7.5},
+        {"id": "alarm", "at_s": 90, "equipment": "IMP-01", "fault": "alarm",
+         "tag": "end_station_pressure", "limit": "hihi"},
+        {"id": "comm", "at_s": 120, "equipment": "ETCH-04", "fault": "comm_loss"},
+        {"id": "drift", "at_s": 150, "equipment": "ETCH-02", "fault": "tag_drift",
+         "tag": "helium_leak", "rate_per_s": 0.5, "value": 9.0},
+        {"id": "jam", "at_s": 180, "equipment": "OHT", "fault": "transport_jam"},
+        {"id": "hot", "at_s": 210, "fault": "hot_lot", "product": "LOGIC-A", "lot": "HOT-9",
+         "step": 2, "equipment": "FURN_OX"},
+        {"id": "lock", "at_s": 240, "equipment": "SCAN-01", "fault": "interlock",
+         "procedure": "scanner-reticle-stage-check", "step": 1},
+    ]  # fmt: skip
+    return s.Drill.model_validate({"id": "all", "name": "All", "injections": inj})
+
+
+async def test_every_fault_kind_shows_to_an_independent_client_on_time(
+    demo: s.PlantSpec,
+) -> None:
+    drill = _all_kinds_drill()
+    speed, tick = 30.0, 0.25
+    sim = DrillSimulator(
+        demo, drill, endpoint=_url(), speed=speed, tick_s=tick, load_companion_specs=False
+    )
+    await sim.start()
+    update_s = speed * tick  # plant seconds per server update
+    poll_s = 0.02 * speed + 2 * speed * 0.05  # client polling and publishing latency
+    client = Client(sim.endpoint_url, timeout=10)
+    try:
+        await client.connect()
+        ns = (await client.get_namespace_array()).index("urn:factory-twin:plant")
+
+        def node(text: str) -> Any:
+            return client.get_node(ua.NodeId(text, ns))
+
+        async def seen_at(check: Any) -> float:
+            while True:
+                clock = await node("Drill.Clock").read_value()
+                if await check():  # seen between two clock reads: the later one bounds it
+                    return float(await node("Drill.Clock").read_value())
+                assert clock < 400, "not seen"
+                await asyncio.sleep(0.02)
+
+        async def faults() -> list[str]:
+            return list(await node("Drill.ActiveFaults").read_value() or [])
+
+        alarms: list[Any] = []
+
+        class H:
+            def event_notification(self, e: Any) -> None:
+                alarms.append(e)
+
+        sub = await client.create_subscription(20, H())
+        await sub.subscribe_events(
+            client.nodes.server, client.get_node(ua.NodeId(ua.ObjectIds.AlarmConditionType))
+        )
+
+        async def bad_status() -> bool:
+            dv = await node("ETCH-04.Parameters.rf_power").read_data_value(
+                raise_on_bad_status=False
+            )
+            return not dv.StatusCode.is_good()
+
+        checks = {
+            "bd": lambda: _eq(node("FURN-01.State.E10StateName"), "unscheduled_down"),
+            "stuck": lambda: _eq(node("ETCH-03.Parameters.chamber_pressure"), 7.5),
+            "alarm": lambda: _alarm(alarms, "IMP-01", "end_station_pressure.hihi"),
+            "comm": bad_status,
+            "drift": lambda: _above(node("ETCH-02.Parameters.helium_leak"), 3.0),
+            "jam": lambda: _contains(faults, "transport_jam OHT"),
+            "hot": lambda: _contains(faults, "hot_lot FURN_OX"),
+            "lock": lambda: _contains(faults, "interlock SCAN-01"),
+        }
+        for inj in drill.injections:
+            t = await seen_at(checks[inj.id])
+            planned = float(inj.at_s or 0)
+            if inj.id == "drift":  # from ~1.25 to above 3.0 at 0.5/s: 3.5 s more
+                planned += (3.0 - 2.0) / 0.5
+                assert t >= float(inj.at_s or 0)
+            assert planned - 1e-6 <= t + 1e-6, (inj.id, t)
+            assert t <= planned + update_s + poll_s + sim.tag_period_s, (inj.id, t, planned)
+        # the interlocked tool cannot be resumed
+        with pytest.raises(ua.UaStatusCodeError):
+            await node("SCAN-01").call_method(ua.NodeId("SCAN-01.Resume", ns))
+        assert sim.sim.model.wip.get("HOT-9") is not None
+        assert sim.sim.transport_jammed
+    finally:
+        await client.disconnect()
+        await sim.stop()
+
+
+async def _eq(n: Any, want: Any) -> bool:
+    return bool(await n.read_value() == want)
+
+
+async def _above(n: Any, v: float) -> bool:
+    return bool(float(await n.read_value()) > v)
+
+
+async def _contains(get: Any, item: str) -> bool:
+    return item in await get()
+
+
+async def _alarm(alarms: list[Any], eq: str, code: str) -> bool:
+    return any(
+        getattr(e, "SourceName", "") == eq and getattr(e, "ConditionName", "") == code
+        for e in alarms
+    )
+
+
+async def test_the_guard_refuses_endpoints_not_in_drill_mode(demo: s.PlantSpec) -> None:
+    plain = PlantServer(demo, endpoint=_url(), load_companion_specs=False)
+    await plain.start()
+    try:
+        with pytest.raises(DrillRefused, match="not in drill mode"):
+            await DrillClient(plain.endpoint_url, "ann").connect()
+    finally:
+        await plain.stop()
+    other = Server()
+    await other.init()
+    url = _url()
+    other.set_endpoint(url)
+    await other.start()
+    try:
+        with pytest.raises(DrillRefused, match="not the factory_twin plant simulator"):
+            await DrillClient(url, "ann").connect()
+    finally:
+        await other.stop()
+
+
+def test_trainer_controls_and_ad_hoc_injection(demo: s.PlantSpec) -> None:
+    from factory_twin.app.drill_session import DrillSession, start_drill_server
+
+    sim = start_drill_server(demo, "oht_jam", speed=20, load_companion_specs=False)
+    trainer = DrillSession(sim.endpoint_url, "trainer", trainer=True)
+    try:
+        assert trainer.join().result(30) == "trainer"
+        trainer.pause().result(10)
+        c1 = trainer.status().result(10).clock_s
+        time.sleep(0.5)
+        st = trainer.status().result(10)
+        assert st.state == "paused" and st.clock_s == c1
+        trainer.resume_drill().result(10)
+        trainer.set_speed(40).result(10)
+        trainer.inject("breakdown", "ETCH-01", duration_s=600).result(10)
+        with pytest.raises(DrillRefused):
+            trainer.inject("breakdown", "NO-SUCH-TOOL").result(10)
+        st = trainer.status().result(10)
+        assert st.state == "running" and st.speed == 40
+        assert "breakdown ETCH-01" in st.active_faults
+        assert any(r.injection_id == "adhoc1" for r in sim.injections)
+    finally:
+        trainer.leave()
+        sim.stop_in_thread()
+
+
+def test_serve_drill_headless(tmp_path: Path) -> None:
+    url = _url()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "factory_twin", "serve", str(DEMO), "--drill", "oht_jam",
+         "--speed", "1200", "--endpoint", url, "--no-companion-specs", "--duration", "60",
+         "--record", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("trainees:"):
+                break
+        assert any("DRILL mode" in ln for ln in lines), lines
+
+        async def take_part() -> None:
+            c = DrillClient(url, "cli-trainee")
+            await c.connect()
+            await c.call_maintenance("OHT", "rail blocked")
+            await c.disconnect()
+
+        asyncio.run(take_part())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "(finished)" in out
+    assert "cli-trainee: 20 / 40 points" in out or "cli-trainee: 20 / 20 points" in out, out
+    assert list(tmp_path.glob("oht_jam-*.parquet")) and list(tmp_path.glob("oht_jam-*.drill.json"))
