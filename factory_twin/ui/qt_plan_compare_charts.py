@@ -127,13 +127,37 @@ class QtExportChart(QWidget):
         item = self.plot.getPlotItem()
         tmp = p.with_name(f".{p.name}.tmp{ext}")
         if ext == ".svg":
-            pge.SVGExporter(item).export(str(tmp))
+            _write_svg(self.plot, tmp, self.title)
         else:
             ex = pge.ImageExporter(item)
             ex.parameters()["width"] = max(800, int(self.plot.width()))
             ex.export(str(tmp))
         tmp.replace(p)
         return p
+
+
+def _write_svg(plot: pg.PlotWidget, path: Path, title: str) -> None:
+    """Render the plot's scene with Qt's SVG generator.
+
+    pyqtgraph's SVGExporter rewrites path coordinates assuming ``x,y`` pairs and fails on
+    the ``x y`` form Qt 6 writes (a ValueError on any plot with a path); Qt's own
+    generator needs no rewriting.
+    """
+    from PySide6.QtCore import QRect, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    w, h = max(plot.width(), 400), max(plot.height(), 300)
+    gen = QSvgGenerator()
+    gen.setFileName(str(path))
+    gen.setSize(QSize(w, h))
+    gen.setViewBox(QRect(0, 0, w, h))
+    gen.setTitle(title)
+    painter = QPainter(gen)
+    try:
+        plot.render(painter)
+    finally:
+        painter.end()
 
 
 class QtTimeChart(QtExportChart):
