@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from factory_twin.app.experiment import load_result
 from factory_twin.app.experiment_compare import Comparison
@@ -276,3 +276,44 @@ def test_comparison_groups_include_every_bottleneck(headless):
     comp = Comparison(load_result(out))
     for b in load_result(out).bottlenecks()["group"]:
         assert b in comp.groups
+
+
+def test_main_window_dock_and_screenshot(qtbot, tmp_path, headless):
+    from factory_twin.app.controller import Controller
+    from factory_twin.model.config import load_plant
+    from factory_twin.ui.qt_main_window import MainWindow
+    from factory_twin.ui.qt_plan_compare_install import install_compare
+
+    exp_file, out = headless
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    c = Controller(journal_path=tmp_path / "journal.sqlite")
+    w = MainWindow(c, settings)
+    qtbot.addWidget(w)
+    panel = install_compare(w)
+    c.set_plant(load_plant(exp_file.parent / "demo_fab.yaml"))
+    w.resize(1600, 1000)
+    w.show()
+    qtbot.waitExposed(w)
+    assert not w.compare_dock.isVisible()
+    w.compare_action.trigger()
+    assert w.compare_dock.isVisible()
+    names = [
+        panel.experiment.scenario_list.item(i).text()
+        for i in range(panel.experiment.scenario_list.count())
+    ]
+    assert names == ["demo_fab (base)", "fourth scanner"]
+    assert w.compare_action.shortcut().toString() == "Ctrl+Shift+C"
+    assert panel.open_folder(out) is not None
+    assert panel.report_action.isEnabled()
+    w.resizeDocks([w.compare_dock], [640], Qt.Orientation.Vertical)
+    panel.tabs.setCurrentWidget(panel.heat_tab)
+    panel.heat_scenario.setCurrentText("demo_fab_fourth_scanner")
+    panel.show_heat()
+    qtbot.wait(300)
+    img = w.grab().toImage()
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    assert arr.std() > 10  # not blank
+    docs = REPO / "docs"
+    if os.environ.get("FACTORY_TWIN_SCREENSHOTS"):
+        w.grab().save(str(docs / "screenshot_compare.png"))
+    panel.shutdown()
