@@ -167,8 +167,8 @@ class QtComparePanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
-        self.experiment.setMinimumWidth(300)
-        split.setSizes([330, 900])
+        self.experiment.setMinimumWidth(350)
+        split.setSizes([360, 900])
         self.splitter = split
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
