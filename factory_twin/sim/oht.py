@@ -47,6 +47,7 @@ from factory_twin.sim.oht_graph import Piece, RailGraph, profile_times
 DAY_S = 86_400.0
 HIST_BIN_S = 5.0
 HIST_BINS = 4_000  # 5 s bins up to 20,000 s; longer moves land in the last bin
+_CACHE = 300_000  # cached paths and profiles at most
 _IDLE, _EMPTY, _LOADED, _HANDLING = "idle", "empty", "loaded", "handling"
 
 
@@ -98,6 +99,7 @@ class Vehicle:
     stopped: bool = False  # it had to stop: the rest of the run starts from rest
     wait_since: float = 0.0
     retry_at: float = math.nan
+    run: tuple[int, int] = (-1, -1)  # (from node, to node) of the current run
 
 
 @dataclass(eq=False)
@@ -162,6 +164,10 @@ class OhtFleet:
         self._hist: list[np.ndarray] = []
         self._entries: list[np.ndarray] = []
         self._busy_from = [0.0] * n
+        self._pieces: dict[tuple[int, int], list[Piece]] = {}
+        self._plans: dict[tuple[int, int, int], tuple[list[int], list[float], list[int]]] = {}
+        self._today = -1
+        self._today_entries = np.zeros(0, dtype=np.int64)
 
     # ----------------------------------------------------------------- requests
 
@@ -195,7 +201,7 @@ class OhtFleet:
         self._busy_from[v.id] = now
         v.move = m
         v.state = _EMPTY
-        self._run(v, self.graph.path_links(v.node, m.src), self._at_pickup)
+        self._run(v, v.node, m.src, self._at_pickup)
 
     def _at_pickup(self, v: Vehicle) -> None:
         assert v.move is not None
@@ -208,7 +214,7 @@ class OhtFleet:
         assert m is not None
         m.t_loaded = self.clock.now_s
         v.state = _LOADED
-        self._run(v, self.graph.path_links(m.src, m.dst), self._at_drop)
+        self._run(v, m.src, m.dst, self._at_drop)
 
     def _at_drop(self, v: Vehicle) -> None:
         assert v.move is not None
@@ -237,15 +243,22 @@ class OhtFleet:
 
     # ----------------------------------------------------------------- driving
 
-    def _run(self, v: Vehicle, links: list[int], then: Callable[[Vehicle], None]) -> None:
-        """Drive ``v`` over ``links`` (from rest to rest), then call ``then(v)``."""
+    def _run(self, v: Vehicle, a: int, b: int, then: Callable[[Vehicle], None]) -> None:
+        """Drive ``v`` from node ``a`` to node ``b`` (from rest to rest), then ``then(v)``."""
         v.then = then
-        if not links:
+        if a == b:
             then(v)
             return
-        v.pieces = self.graph.pieces(links)
+        key = (a, b)
+        pieces = self._pieces.get(key)
+        if pieces is None:
+            pieces = self.graph.pieces(self.graph.path_links(a, b))
+            if len(self._pieces) < _CACHE:
+                self._pieces[key] = pieces
+        v.pieces = pieces
+        v.run = key
         v.stopped = True
-        if v.section == v.pieces[0].section:
+        if v.section == pieces[0].section:
             v.k = 0
             self._plan(v, 0)
             self._schedule_piece_end(v)
@@ -255,26 +268,28 @@ class OhtFleet:
 
     def _plan(self, v: Vehicle, first: int) -> None:
         """A kinematic profile from rest over pieces ``first``.. to the end of the run."""
-        g = self.graph
-        links: list[int] = []
-        ends: list[int] = []
-        for p in v.pieces[first:]:
-            links.extend(p.links)
-            ends.append(len(links))
-        times = profile_times(
-            [g.length[k] for k in links], [g.vmax[k] for k in links], self._acc, self._dec
-        )
-        cum, t = [], 0.0
-        for x in times:
-            t += x
-            cum.append(t)
-        v.t0, v.links, v.cum, v.piece_end, v.first_piece = (
-            self.clock.now_s,
-            links,
-            cum,
-            ends,
-            first,
-        )
+        key = (v.run[0], v.run[1], first)
+        plan = self._plans.get(key)
+        if plan is None:
+            g = self.graph
+            links: list[int] = []
+            ends: list[int] = []
+            for p in v.pieces[first:]:
+                links.extend(p.links)
+                ends.append(len(links))
+            times = profile_times(
+                [g.length[k] for k in links], [g.vmax[k] for k in links], self._acc, self._dec
+            )
+            cum, t = [], 0.0
+            for x in times:
+                t += x
+                cum.append(t)
+            plan = (links, cum, ends)
+            if len(self._plans) < _CACHE:
+                self._plans[key] = plan
+        v.links, v.cum, v.piece_end = plan
+        v.t0 = self.clock.now_s
+        v.first_piece = first
         v.stopped = False
 
     def _piece_end_time(self, v: Vehicle, k: int) -> float:
@@ -398,7 +413,10 @@ class OhtFleet:
         return d
 
     def _count_entry(self, sec: int, now: float) -> None:
-        self._entries[self._day(now)][sec] += 1
+        if now >= (self._today + 1) * DAY_S:
+            self._today = self._day(now)
+            self._today_entries = self._entries[self._today]
+        self._today_entries[sec] += 1
 
     def _record(self, v: Vehicle, m: Move, now: float) -> None:
         d = self._day(now)
