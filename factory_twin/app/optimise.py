@@ -414,7 +414,7 @@ def storage_url(out_dir: Path) -> str:
     return f"sqlite:///{(out_dir / STORAGE).resolve()}"
 
 
-def open_study(study: StudyFile, out_dir: Path) -> Any:
+def open_study(study: StudyFile, out_dir: Path, sampler_seed: int | None = None) -> Any:
     """Create or reopen the optuna study in ``out_dir`` (trials left running are failed)."""
     import optuna
     from optuna.trial import TrialState
@@ -427,7 +427,7 @@ def open_study(study: StudyFile, out_dir: Path) -> Any:
     directions: list[Any] = ["minimize" if o.sign > 0 else "maximize" for o in spec.objectives]
     ost = optuna.create_study(
         storage=storage, study_name=STUDY_NAME, directions=directions,
-        sampler=_sampler(spec), load_if_exists=True,
+        sampler=_sampler(spec, sampler_seed), load_if_exists=True,
     )  # fmt: skip
     for t in ost.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
         if t.state == TrialState.RUNNING:  # a run killed mid-trial: propose it anew
@@ -436,11 +436,11 @@ def open_study(study: StudyFile, out_dir: Path) -> Any:
     return ost
 
 
-def _sampler(spec: StudySpec) -> Any:
+def _sampler(spec: StudySpec, sampler_seed: int | None = None) -> Any:
     import optuna
 
     name = spec.sampler_name
-    seed = spec.seed % (2**32)
+    seed = (spec.seed if sampler_seed is None else sampler_seed) % (2**32)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "nsga2":
@@ -678,6 +678,7 @@ def run(
     executor: str | Any | None = None,
     processes: int | None = None,
     select: bool = True,
+    sampler_seed: int | None = None,
 ) -> OptimiseOutcome:
     """Run (or resume) a study and its honest final selection; write the report.
 
@@ -695,6 +696,9 @@ def run(
         Override the file's (``local``, ``dask://host:port`` or a ``distributed.Client``).
     select
         Run the final selection and write the report (True), or only search.
+    sampler_seed
+        Seeds the search instead of the study's ``seed`` (which keeps seeding the
+        simulation's streams): another search over the same noise (benchmarks).
 
     Raises
     ------
@@ -711,7 +715,7 @@ def run(
     t0 = time.perf_counter()
     planner = Planner(sf)
     check_spec(sf.base.spec)
-    ost = open_study(sf, out)
+    ost = open_study(sf, out, sampler_seed)
     if not ost.get_trials(deepcopy=False):
         base = planner.base_params()
         if base is not None:  # the base configuration first: the search starts from it
