@@ -158,6 +158,31 @@ def _all_kinds_drill() -> s.Drill:
     return s.Drill.model_validate({"id": "all", "name": "All", "injections": inj})
 
 
+async def test_an_interlock_is_released_per_trainee(demo: s.PlantSpec) -> None:
+    # a class shares one plant, not its sign-offs: ann's sign-off frees ann's resume only
+    drill = find_drill(demo, "etch_helium_leak")
+    sim = DrillSimulator(demo, drill, endpoint=_url(), speed=60, load_companion_specs=False)
+    await sim.start()
+    ann, bob = DrillClient(sim.endpoint_url, "ann"), DrillClient(sim.endpoint_url, "bob")
+    try:
+        await ann.connect()
+        await bob.connect()
+        await _until(lambda: "ETCH-02" in sim._interlocks)  # the interlock injection (360 s)
+        await ann.sign_off_step("ETCH-02", P, 1)
+        assert not await bob.machine("ETCH-02", "Resume")  # bob has not signed it off
+        assert await ann.machine("ETCH-02", "Resume")
+        resumes = [(a.trainee, a.accepted) for a in sim.actions if a.action == "resume_tool"]
+        assert resumes == [("bob", False), ("ann", True)]
+        assert any(k == "interlock" for k, _, _ in sim._faults)  # still on for bob
+        await bob.sign_off_step("ETCH-02", P, 1)
+        assert "ETCH-02" not in sim._interlocks
+        assert not any(k == "interlock" for k, _, _ in sim._faults)
+    finally:
+        for c in (ann, bob):
+            await c.disconnect()
+        await sim.stop()
+
+
 async def test_every_fault_kind_shows_to_an_independent_client_on_time(
     demo: s.PlantSpec,
 ) -> None:
