@@ -192,7 +192,9 @@ class OhtFleet:
         if not self.nearest or len(self.idle) == 1:
             return self.idle[0]
         tt = self.graph.time_to(node)
-        return min(self.idle, key=lambda v: (float(tt[v.node]), v.id))
+        at = tt[np.fromiter((v.node for v in self.idle), dtype=np.intp, count=len(self.idle))]
+        best = np.flatnonzero(at == at.min())  # the lowest vehicle number on a tie
+        return min((self.idle[int(i)] for i in best), key=lambda v: v.id)
 
     def _assign(self, v: Vehicle, m: Move) -> None:
         self.idle.remove(v)
