@@ -182,6 +182,16 @@ class ScenarioDocument:
         done = self._applied(frozenset())
         return done.descriptions, done.problems
 
+    def sketch(self) -> tuple[s.PlantSpec | None, list[str], list[str]]:
+        """Return the changed plant even where it does not validate, the changes in words
+        and the problems (the Plan workspace draws a sketch with overlaps in it).
+
+        The plant is None only when the base does not load; a change that does not fit is
+        left out of it.
+        """
+        done = self._applied(frozenset())
+        return done.plant, done.descriptions, done.problems
+
     def _line(self, loc: tuple[Any, ...]) -> int:
         try:
             return doc_location(self.raw, loc)[1]

@@ -86,6 +86,9 @@ def run(
     from factory_twin.ui.qt_maintain_workspace import install_maintain
 
     install_maintain(win)
+    from factory_twin.ui.qt_plan_install import install_plan
+
+    install_plan(win)  # before the Compare dock, which puts its entries in the Plan menu
     from factory_twin.ui.qt_plan_compare_install import install_compare
 
     install_compare(win)
