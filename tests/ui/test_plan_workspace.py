@@ -309,3 +309,19 @@ def test_screenshot_is_not_blank(qtbot, win):
     floor = np.asarray(img).reshape(-1, 3)
     red = ((floor[:, 0] > 180) & (floor[:, 1] < 90) & (floor[:, 2] < 90)).sum()
     assert red > 50  # the overlapping tools are drawn red
+
+
+def test_plan_and_compare_list_scenarios_with_one_function(qtbot, win, plant):
+    from factory_twin.app import plan_files
+    from factory_twin.ui import qt_plan_compare_install, qt_plan_workspace
+
+    assert qt_plan_compare_install.scenarios_beside is plan_files.scenarios_beside
+    assert qt_plan_workspace.scenarios_beside is plan_files.scenarios_beside
+    ws = _ws(win)
+    names = [ws.scenarios.list.item(i).text() for i in range(ws.scenarios.list.count())]
+    assert names == ["demo_fab  (base)", "fourth scanner"]
+    # the Compare dock's entries sit in the Plan menu
+    qt_plan_compare_install.install_compare(win)
+    texts = [a.text() for a in win.plan_menu.actions()]
+    assert "&Compare scenarios" in texts and "&Heat map on the Plan view" in texts
+    win.compare.shutdown()
