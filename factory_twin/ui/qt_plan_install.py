@@ -72,6 +72,9 @@ class _PlanTab:
             self.hidden[:] = [d for d in self.docks if d.isVisible()]
             for d in self.hidden:
                 d.hide()
+            dark = bool(getattr(self.window, "_dark", True))
+            if dark != self.ws.dark:  # the theme changed while another tab was shown
+                self.ws.set_dark(dark)
             QTimer.singleShot(0, self.ws.view.reset_view)  # the overview at its final size
             for a in self.window.findChildren(QAction):
                 if a.parent() is not self.ws and a.shortcut().toString() in self.mine:

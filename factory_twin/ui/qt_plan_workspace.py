@@ -818,6 +818,13 @@ class QtPlanWorkspace(QWidget):
         self._rebuild_scene()
         self._update_info()
 
+    def set_dark(self, dark: bool) -> None:
+        """Follow the window's theme."""
+        self.dark = dark
+        if self.view.scene is not None:
+            self.view.set_dark(dark)
+            self.refresh_drawing()
+
     def close_view(self) -> None:
         """Release the 3-D view (before the window goes)."""
         self.view.close_view()

@@ -269,3 +269,61 @@ def test_plan_and_compare_list_scenarios_with_one_function(qtbot, win, plant):
     texts = [a.text() for a in win.plan_menu.actions()]
     assert "&Compare scenarios" in texts and "&Heat map on the Plan view" in texts
     win.compare.shutdown()
+
+
+def test_change_list_notes_placement_and_scenario_files(qtbot, win, plant, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    ws = _ws(win)
+    ws.new_scenario("listed")
+    ses = ws.session
+    assert ses is not None
+    ws.select(["ETCH-01"])
+    assert ws.placement.tool.text().startswith("ETCH-01 (etch_mainframe, ETCH_SI")
+    ws.placement.x_box.setValue(9.0)
+    ws.placement.apply.click()  # exact placement: one change
+    assert ses.tool("ETCH-01").position_m == (9.0, 4.9)
+    ws.set_dispatch("SCAN", "fifo")
+    ws.select(["TRK-01"])
+    ws.rotate_selected()
+    assert ws.changes.list.count() == 3
+    # reorder: the rotation first, then remove the dispatch change; undo all three
+    ws.changes.list.setCurrentRow(2)
+    assert ws.selection == ["TRK-01"]
+    ws.changes.up.click()
+    ws.changes.up.click()
+    assert [c["change"] for c in ses.changes()] == ["move_tool", "move_tool", "set_dispatch"]
+    assert ses.changes()[0]["id"] == "TRK-01"
+    ws.changes.list.setCurrentRow(2)
+    ws.changes.remove.click()
+    assert [c["id"] for c in ses.changes()] == ["TRK-01", "ETCH-01"]
+    ws.undo_action.trigger()
+    ws.undo_action.trigger()
+    assert [c.get("id", c.get("group")) for c in ses.changes()] == ["ETCH-01", "TRK-01", "SCAN"]
+    ws.undo_action.trigger()
+    assert [c.get("id", c.get("group")) for c in ses.changes()] == ["ETCH-01", "SCAN", "TRK-01"]
+    # notes are saved with the scenario
+    ws.scenarios.notes.setPlainText("try a tighter litho cell")
+    assert ses.dirty
+    path = ws.save()
+    assert path is not None and "notes: try a tighter litho cell" in path.read_text()
+    # copy and rename through their dialogs; the list follows
+    names = iter(["listed_copy", "renamed"])
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: (next(names), True)))
+    ws.duplicate_dialog()
+    assert ses.scenario is not None and ses.scenario.path.name == "listed_copy.scenario.yaml"
+    assert len(ses.changes()) == 3
+    ws.rename_dialog()
+    assert ses.scenario.path.name == "renamed.scenario.yaml"
+    listed = [ws.scenarios.list.item(i).text() for i in range(ws.scenarios.list.count())]
+    assert listed == ["demo_fab  (base)", "fourth scanner", "listed", "renamed"]
+    assert (plant.parent / "listed_copy.scenario.yaml.bak").exists()
+    # switching scenario with unsaved edits asks first: Cancel stays
+    ws.select(["ETCH-03"])
+    ws.rotate_selected()
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    )
+    assert not ws.open_scenario(None)
+    assert ses.scenario is not None and ses.scenario.path.name == "renamed.scenario.yaml"
+    assert ws.scenarios.current_path() == ses.scenario.path
