@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from factory_twin.errors import ConfigError
+from factory_twin.ui.qt_plan_compare_install import refresh_scenarios
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
 
 
@@ -129,6 +130,12 @@ def install_plan(window: Any) -> QtPlanWorkspace:
     window.tabs.currentChanged.connect(tab.on_tab)
     window.controller.plant_changed.connect(tab.on_plant)
     window.plan_tab = tab
+
+    def scenarios_changed() -> None:
+        if getattr(window, "compare", None) is not None:  # the Compare dock lists them too
+            refresh_scenarios(window)
+
+    ws.scenarios_changed.connect(scenarios_changed)
 
     menu = window.menuBar().addMenu("&Plan")
     help_menu = next((a for a in window.menuBar().actions() if a.text() == "&Help"), None)

@@ -119,6 +119,7 @@ class QtPlanWorkspace(QWidget):
     """
 
     edited = Signal()
+    scenarios_changed = Signal()  # a scenario file was made, copied, renamed, deleted or saved
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -338,6 +339,7 @@ class QtPlanWorkspace(QWidget):
             return None
         self.refresh_list(path)
         self.open_scenario(path)
+        self.scenarios_changed.emit()
         return path
 
     def new_scenario_dialog(self) -> None:
@@ -362,6 +364,7 @@ class QtPlanWorkspace(QWidget):
                 return
             self.refresh_list(path)
             self.open_scenario(path)
+            self.scenarios_changed.emit()
 
     def rename_dialog(self) -> None:
         """Rename the selected scenario's file."""
@@ -378,6 +381,7 @@ class QtPlanWorkspace(QWidget):
             self.session.open(path)
             self.refresh_list(path)
             self.refresh_panels()
+            self.scenarios_changed.emit()
 
     def delete_dialog(self) -> None:
         """Delete the selected scenario after asking (its text is kept as .bak)."""
@@ -400,6 +404,7 @@ class QtPlanWorkspace(QWidget):
         delete_scenario(src)
         self.refresh_list(None)
         self.open_scenario(None)
+        self.scenarios_changed.emit()
 
     def save(self) -> Path | None:
         """Save the open scenario (atomically, comments kept); None for the base."""
@@ -413,6 +418,7 @@ class QtPlanWorkspace(QWidget):
             return None
         self.undo_stack.setClean()
         self._update_info()
+        self.scenarios_changed.emit()
         return path
 
     def maybe_save(self, why: str) -> bool:

@@ -268,6 +268,10 @@ def test_plan_and_compare_list_scenarios_with_one_function(qtbot, win, plant):
     qt_plan_compare_install.install_compare(win)
     texts = [a.text() for a in win.plan_menu.actions()]
     assert "&Compare scenarios" in texts and "&Heat map on the Plan view" in texts
+    # a scenario made in Plan is offered for experiments at once
+    ws.new_scenario("made_here")
+    listed = win.compare.experiment.scenario_list
+    assert "made_here" in [listed.item(i).text() for i in range(listed.count())]
     win.compare.shutdown()
 
 
