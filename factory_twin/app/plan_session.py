@@ -429,6 +429,26 @@ class PlanSession:
         """Every layout problem now (with a drag in progress)."""
         return self.checker.problems()
 
+    def other_problems(self) -> list[str]:
+        """The scenario's problems that no blocking layout problem already names.
+
+        The scenario check reports an overlap or a tool outside its bay in its own words
+        (``file:line: changes[k].position_m: ...``); the layout checker lists the same one
+        live. What remains (a change that no longer fits, a bad reference) is listed apart.
+        """
+        blocking = self.checker.blocking()
+        return [
+            text
+            for text in self.scenario_problems
+            if not any(
+                p.tool_id in text and (p.other is None or p.other in text) for p in blocking
+            )
+        ]
+
+    def to_fix(self) -> int:
+        """How many problems keep the scenario from validating (layout and other)."""
+        return len(self.checker.blocking()) + len(self.other_problems())
+
     def problem_tools(self) -> tuple[set[str], set[str]]:
         """Tools in a blocking problem, and tools in a warning only."""
         bad: set[str] = set()

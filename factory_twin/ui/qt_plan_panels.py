@@ -326,7 +326,8 @@ class QtProblemList(QListWidget):
         self.itemClicked.connect(self._on_click)
 
     def set_problems(self, layout: Sequence[LayoutProblem], scenario: Sequence[str]) -> None:
-        """Show the problems: blocking ones first say what must be fixed to validate."""
+        """Show the layout problems (blocking ones first: what must be fixed to validate)
+        and the scenario's other problems (a change that no longer fits, ...)."""
         self.clear()
         blocking = [p for p in layout if p.blocking]
         warnings = [p for p in layout if not p.blocking]
@@ -337,10 +338,7 @@ class QtProblemList(QListWidget):
             it.setForeground(QBrush(RED if p.blocking else QColor(230, 150, 30)))
             it.setToolTip(p.message)
             self.addItem(it)
-        layout_text = {p.message for p in layout}
         for text in scenario:
-            if any(m in text for m in layout_text):
-                continue  # the overlap the checker already lists
             it = QListWidgetItem(f"scenario: {text}")
             it.setForeground(QBrush(RED))
             it.setToolTip(text)

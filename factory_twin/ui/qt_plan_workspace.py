@@ -521,7 +521,7 @@ class QtPlanWorkspace(QWidget):
     def _refresh_live_panels(self) -> None:
         ses = self.session
         assert ses is not None
-        self.problems.set_problems(ses.layout_problems(), ses.scenario_problems)
+        self.problems.set_problems(ses.layout_problems(), ses.other_problems())
         self.flows.show_flows(ses.base_flows, ses.flow_table())
         blocking = len(ses.checker.blocking())
         self.right_tabs.setTabText(1, f"Problems ({blocking})" if blocking else "Problems")
@@ -535,7 +535,7 @@ class QtPlanWorkspace(QWidget):
         else:
             n = len(ses.descriptions)
             state = "unsaved" if ses.dirty else "saved"
-            must = len(ses.checker.blocking()) + len(ses.scenario_problems)
+            must = ses.to_fix()
             fix = f", {must} to fix before it validates" if must else ", validates"
             text = f"{ses.name}: {n} change{'s' if n != 1 else ''}, {state}{fix}"
         if self.selection:

@@ -190,3 +190,20 @@ def test_moving_a_tool_further_away_lengthens_its_flow_by_hand(tmp_path):
     assert f1.move_time_s - f0.move_time_s == pytest.approx(5.0 / speed)
     _b0, d0, _m, d1 = ses.transport_summary()
     assert d1 - d0 == pytest.approx(5.0 * 86400 / 4000)
+
+
+def test_a_change_that_no_longer_fits_is_listed_with_its_line(plant):
+    scen = plant.parent / "stale.scenario.yaml"
+    scen.write_text(
+        "# made before ETCH-09 was sold\nbase: demo_fab.yaml\nchanges:\n"
+        "  - {change: move_tool, id: ETCH-01, position_m: [9.0, 4.9]}\n"
+        "  - {change: remove_tool, id: ETCH-09}\n"
+    )
+    ses = PlanSession(plant)
+    ses.open(scen)
+    assert ses.tool("ETCH-01").position_m == (9.0, 4.9)  # the change that fits is drawn
+    other = ses.other_problems()
+    assert len(other) == 1 and other[0].startswith(f"{scen}:5: changes[1].id: ")
+    assert "ETCH-09" in other[0]
+    assert ses.to_fix() == 1
+    assert ses.descriptions[1].endswith("(does not apply)")

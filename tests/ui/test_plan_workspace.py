@@ -123,7 +123,9 @@ def test_overlap_turns_red_while_dragging_and_is_listed(qtbot, win):
     # the edit is kept (planners sketch) and the scenario says what to fix
     assert ses.changes()[-1]["id"] == "ETCH-02"
     assert any("overlaps" in p for p in ses.scenario_problems)
-    assert "to fix before it validates" in ws.info.text()
+    assert ses.other_problems() == []  # listed once, by the live check
+    assert "1 to fix before it validates" in ws.info.text()
+    assert ws.problems.count() == len(ses.layout_problems())
     assert _colour(ws, "ETCH-02") == PROBLEM_RGB
     ws.undo_action.trigger()
     assert _colour(ws, "ETCH-01") == PLAIN_RGB
