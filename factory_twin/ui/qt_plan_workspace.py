@@ -280,7 +280,8 @@ class QtPlanWorkspace(QWidget):
         p = Path(path)
         if self.session is not None and self.session.plant_path == p:
             return
-        self.session = PlanSession(p)
+        with busy():
+            self.session = PlanSession(p)
         self.undo_stack.clear()
         self.type_palette.set_types(self.session.base)
         self.refresh_list(None)
@@ -306,14 +307,16 @@ class QtPlanWorkspace(QWidget):
             self.refresh_list(cur)
             return False
         try:
-            ses.open(path)
+            with busy():
+                ses.open(path)
         except ConfigError as exc:
             self._error("The scenario does not open", exc)
             ses.open(None)
         self.undo_stack.clear()
         self.selection = []
-        self._rebuild_scene()
-        self.refresh_panels()
+        with busy():
+            self._rebuild_scene()
+            self.refresh_panels()
         return True
 
     def _on_scenario_chosen(self, path: object) -> None:
