@@ -286,7 +286,7 @@ class QtDrillAuthor(QWidget):
         self.undo_button.clicked.connect(undo_stack.undo)
         self.redo_button.clicked.connect(undo_stack.redo)
         self.test_button.clicked.connect(lambda: self.test_run_requested.emit(self.drill_id))
-        self.save_button.clicked.connect(self.save)
+        self.save_button.clicked.connect(lambda: self.save())
         undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
         undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
         self.undo_button.setEnabled(False)

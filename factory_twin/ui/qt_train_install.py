@@ -54,6 +54,23 @@ def install_train(
         window.tabs.setCurrentWidget(ws)
 
     ws.open_plant_requested.connect(window.open_dialog)
+    hidden: list[Any] = []
+
+    def on_tab(_i: int) -> None:
+        # the Monitor's docks (tool details, alarms) give their room to the Train workspace
+        if window.tabs.currentWidget() is ws:
+            for dock in (
+                getattr(window, "detail_dock", None),
+                getattr(window, "alarm_dock", None),
+            ):
+                if dock is not None and dock.isVisible():
+                    hidden.append(dock)
+                    dock.hide()
+        else:
+            while hidden:
+                hidden.pop().show()
+
+    window.tabs.currentChanged.connect(on_tab)
     ws.replay_requested.connect(lambda path, marks: replay_drill(window, path, marks))
 
     menu = window.menuBar().addMenu("T&rain")

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -65,8 +66,8 @@ def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
     colour = KIND_COLOURS.get(e.kind)
     if e.kind == "action" and e.points is not None:
         colour = "#2ca02c" if e.points > 0 else "#ff6b6b"
-    return [(mmss(e.time_s), None), (e.kind, colour), (e.trainee, None), (e.text, None),
-            (resp, None), (pts, colour if e.points is not None else None)]  # fmt: skip
+    return [(mmss(e.time_s), None), (e.kind, colour), (e.trainee, None), (resp, None),
+            (pts, colour if e.points is not None else None), (e.text, None)]  # fmt: skip
 
 
 class QtTrainWorkspace(QWidget):
@@ -126,7 +127,6 @@ class QtTrainWorkspace(QWidget):
         self.info.setWordWrap(True)
         cl.addWidget(self.info)
         cl.addWidget(self.view, 1)
-        cl.addWidget(self._build_inject_bar())
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(vertical_scroll(self._build_setup()))
@@ -136,7 +136,7 @@ class QtTrainWorkspace(QWidget):
         split.setChildrenCollapsible(False)
         center.setMinimumWidth(320)
         self.side.setMinimumWidth(420)
-        split.setSizes([300, 640, 560])
+        split.setSizes([330, 560, 610])
         self.splitter = split
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -224,20 +224,23 @@ class QtTrainWorkspace(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("stop following (and serving) the drill")
         self.stop_button.clicked.connect(self.stop_drill)
-        ctl = QHBoxLayout()
-        for b in (self.pause_button, self.set_speed_button, self.finish_button, self.stop_button):
-            ctl.addWidget(b)
+        ctl = QGridLayout()
+        ctl.addWidget(self.pause_button, 0, 0)
+        ctl.addWidget(self.set_speed_button, 0, 1)
+        ctl.addWidget(self.finish_button, 1, 0)
+        ctl.addWidget(self.stop_button, 1, 1)
         f.addRow(ctl)
         self.state_label = QLabel("not running")
         self.state_label.setWordWrap(True)
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         f.addRow(self.state_label)
         col.addWidget(run)
+        col.addWidget(self._build_inject_bar())
         col.addWidget(QLabel("Trainees connected:"))
         self.trainee_list = QListWidget()
         self.trainee_list.setMaximumHeight(110)
         col.addWidget(self.trainee_list)
-        w.setMinimumWidth(280)
+        w.setMinimumWidth(300)
         return w
 
     def _build_live(self) -> QWidget:
@@ -251,21 +254,18 @@ class QtTrainWorkspace(QWidget):
         self.scores_table.setMaximumHeight(150)
         col.addWidget(self.scores_table)
         col.addWidget(QLabel("Timeline"))
-        self.timeline_table = _table(["Time", "What", "Trainee", "Event", "Response / limit",
-                                      "Points"])  # fmt: skip
+        self.timeline_table = _table(["Time", "What", "Trainee", "Response / limit",
+                                      "Points", "Event"])  # fmt: skip
         col.addWidget(self.timeline_table, 1)
         return w
 
     def _build_inject_bar(self) -> QWidget:
-        w = QWidget()
-        row = QHBoxLayout(w)
-        row.setContentsMargins(6, 2, 6, 2)
+        box = QGroupBox("Inject a fault now")
+        f = QFormLayout(box)
         self.fault_box = QComboBox()
         self.fault_box.addItems(FAULTS)
-        self.tool_label = QLabel("tool: click one")
-        self.tool_label.setMinimumWidth(90)
+        self.tool_label = QLabel("click a tool in the 3-D view")
         self.tag_box = QComboBox()
-        self.tag_box.setMinimumWidth(110)
         self.tag_box.setToolTip("the tag of a drift, stuck tag or alarm")
         self.value_spin = QDoubleSpinBox()
         self.value_spin.setRange(-1e9, 1e9)
@@ -278,12 +278,13 @@ class QtTrainWorkspace(QWidget):
         self.inject_button = QPushButton("Inject now")
         self.inject_button.setObjectName("inject_button")
         self.inject_button.clicked.connect(lambda: self.inject())
-        row.addWidget(QLabel("Inject:"))
-        for x in (self.fault_box, self.tool_label, self.tag_box, self.value_spin,
-                  self.duration_spin, self.inject_button):  # fmt: skip
-            row.addWidget(x)
-        row.addStretch(1)
-        return w
+        f.addRow("Fault:", self.fault_box)
+        f.addRow("Tool:", self.tool_label)
+        f.addRow("Tag:", self.tag_box)
+        f.addRow("Value:", self.value_spin)
+        f.addRow("Duration:", self.duration_spin)
+        f.addRow(self.inject_button)
+        return box
 
     # ------------------------------------------------------------------ plant and drill
 
@@ -452,7 +453,9 @@ class QtTrainWorkspace(QWidget):
         """The tool clicked in the 3-D view: ad-hoc faults and authored ones go there."""
         self.picked_tool = tool
         self.author.set_tool(tool)
-        self.tool_label.setText(f"tool: <b>{html.escape(tool)}</b>" if tool else "tool: click one")
+        self.tool_label.setText(
+            f"<b>{html.escape(tool)}</b>" if tool else "click a tool in the 3-D view"
+        )
         self.tag_box.clear()
         spec = self.spec
         if tool and spec is not None:

@@ -21,11 +21,13 @@ injected at 60 s; a healthy tool held costs 5):
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
@@ -40,6 +42,7 @@ from factory_twin.ui.qt_train_install import install_train
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.timeout(300)]
 
+REPO = Path(__file__).resolve().parents[2]
 DRILL = "etch_helium_leak"
 ALARM = "helium_leak.hi"
 PROC = "etch-chamber-wet-clean"
@@ -226,6 +229,8 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
         "the ad-hoc fault in the timeline",
     )
 
+    _screenshots(trainer, bob, tmp_path)
+
     # bob acknowledges after the 300 s limit (the trainer speeds the drill up to get there)
     ws.set_speed(120)
     wait_until(lambda: ws.desk.clock_s > 365, 30, "the ack limit to pass")
@@ -280,3 +285,33 @@ def _check_replay(trainer: MainWindow) -> None:
     assert len(bar.markers) == len(log.injections) + ann_n
     xs = bar.marker_x()
     assert len(set(xs)) > 2 and all(0 <= x <= bar.mark_strip.width() for x in xs)
+
+
+def _grab(w: Any) -> np.ndarray:
+    img = w.grab().toImage().convertToFormat(w.grab().toImage().Format.Format_RGB888)
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3)
+
+
+def _screenshots(trainer: MainWindow, trainee: MainWindow, tmp_path: Path) -> None:
+    """The trainer's workspace mid-drill and a trainee's window: not blank, 3-D not black."""
+    ws = trainer.train
+    trainer.tabs.setCurrentWidget(ws)
+    ws.side.setCurrentIndex(0)
+    ws.refresh_live()
+    ws.view.overview()
+    wait_until(lambda: not ws.view._fly_timer.isActive(), 10, "the camera")
+    ws.view.plotter.render()
+    QTest.qWait(200)
+    view = ws.view.screenshot()
+    assert view.std() > 10 and (view.reshape(-1, view.shape[-1])[:, :3].mean(1) > 40).mean() > 0.05
+    img = _grab(trainer)
+    assert img.std() > 10
+    assert trainer.grab().save(str(tmp_path / "train.png"))
+    if os.environ.get("FACTORY_TWIN_SCREENSHOTS"):
+        trainer.grab().save(str(REPO / "docs" / "screenshot_train.png"))
+    # the trainee's banner is drawn: a band of its dark red across the top
+    banner = _grab(trainee.trainee.banner)
+    red = (banner[..., 0] > 110) & (banner[..., 1] < 60) & (banner[..., 2] < 60)
+    assert red.mean() > 0.3
+    assert trainee.grab().save(str(tmp_path / "trainee.png"))
