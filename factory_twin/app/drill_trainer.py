@@ -32,7 +32,7 @@ from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
 
-__all__ = ["ScoreLine", "TimelineEntry", "TrainerDesk"]
+__all__ = ["TRAINER_NAME", "ScoreLine", "TimelineEntry", "TrainerDesk"]
 
 TRAINER_NAME = "trainer"
 

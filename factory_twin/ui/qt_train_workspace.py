@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.drill_debrief import TraineeHistory
-from factory_twin.app.drill_trainer import TimelineEntry, TrainerDesk
+from factory_twin.app.drill_trainer import TRAINER_NAME, TimelineEntry, TrainerDesk
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.ui.qt_scene_view import QtSceneView
@@ -266,7 +266,12 @@ class QtTrainWorkspace(QWidget):
         self.fault_box.addItems(FAULTS)
         self.tool_label = QLabel("click a tool in the 3-D view")
         self.tag_box = QComboBox()
-        self.tag_box.setToolTip("the tag of a drift, stuck tag or alarm")
+        self.tag_box.setEditable(True)
+        self.tag_box.setToolTip(
+            "the tag of a drift, stuck tag or alarm; procedure[:step] of an interlock; "
+            "product[:step] of a hot lot (empty: the tool's first procedure, a product "
+            "visiting the tool)"
+        )
         self.value_spin = QDoubleSpinBox()
         self.value_spin.setRange(-1e9, 1e9)
         self.value_spin.setDecimals(3)
@@ -280,7 +285,9 @@ class QtTrainWorkspace(QWidget):
         self.inject_button.clicked.connect(lambda: self.inject())
         f.addRow("Fault:", self.fault_box)
         f.addRow("Tool:", self.tool_label)
-        f.addRow("Tag:", self.tag_box)
+        self.tag_label = QLabel("Tag:")
+        f.addRow(self.tag_label, self.tag_box)
+        self.fault_box.currentTextChanged.connect(lambda _f: self._fill_targets())
         f.addRow("Value:", self.value_spin)
         f.addRow("Duration:", self.duration_spin)
         f.addRow(self.inject_button)
@@ -456,13 +463,28 @@ class QtTrainWorkspace(QWidget):
         self.tool_label.setText(
             f"<b>{html.escape(tool)}</b>" if tool else "click a tool in the 3-D view"
         )
-        self.tag_box.clear()
-        spec = self.spec
-        if tool and spec is not None:
-            with contextlib.suppress(KeyError):
-                tags = spec.equipment_type(spec.tool(tool).type).tags
-                self.tag_box.addItems([t.name for t in tags])
+        self._fill_targets()
         self._update_buttons()
+
+    def _fill_targets(self) -> None:
+        """Offer the tool's tags, its type's procedures (interlock) or products (hot lot)."""
+        self.tag_box.clear()
+        spec, tool, fault = self.spec, self.picked_tool, self.fault_box.currentText()
+        if spec is None:
+            return
+        words = {"interlock": "Procedure:", "hot_lot": "Product:"}
+        self.tag_label.setText(words.get(fault, "Tag:"))
+        if fault == "hot_lot":
+            self.tag_box.addItems(["", *(p.id for p in spec.products)])
+            return
+        if not tool:
+            return
+        with contextlib.suppress(KeyError):
+            t = spec.tool(tool).type
+            if fault == "interlock":
+                self.tag_box.addItems([p.id for p in spec.procedures_for(t)])
+            else:
+                self.tag_box.addItems([tag.name for tag in spec.equipment_type(t).tags])
 
     def inject(
         self,
@@ -478,15 +500,14 @@ class QtTrainWorkspace(QWidget):
             return False
         f = fault or self.fault_box.currentText()
         eq = equipment if equipment is not None else self.picked_tool
-        if not eq and f not in ("transport_jam",):
+        if not eq and f not in ("transport_jam", "hot_lot"):
             self._say("pick the tool in the 3-D view first", True)
             return False
         tg = tag if tag is not None else self.tag_box.currentText()
         v = value if value is not None else self.value_spin.value()
         dur = duration_s if duration_s is not None else self.duration_spin.value()
-        fut = self.desk.inject(
-            f, eq, tg if f in ("tag_drift", "tag_stuck", "alarm") else "", v, dur
-        )
+        with_tag = ("tag_drift", "tag_stuck", "alarm", "interlock", "hot_lot")
+        fut = self.desk.inject(f, eq, tg if f in with_tag else "", v, dur)
         self._after(fut, lambda _r: self._say(f"injected {f} on {eq or 'the OHT'}"), f"inject {f}")
         return True
 
@@ -512,7 +533,9 @@ class QtTrainWorkspace(QWidget):
         desk = self.desk
         if desk is None or not desk.running:
             return
-        desk.poll()
+        for n in desk.poll():
+            if n.kind == "refused" and n.trainee == TRAINER_NAME:
+                self._say(n.message, True)  # the server's reason for refusing our call
         self.refresh_live()
         if desk.state == "finished" and not self._debriefed:
             self._debriefed = True

@@ -222,3 +222,77 @@ def test_a_broken_drill_log_is_refused_with_its_name(win: MainWindow, tmp_path: 
     ws = win.train
     assert not ws.debrief.open_log(bad, win.controller.spec)
     assert "x.drill.json" in ws.debrief.message
+
+
+def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
+    win: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factory_twin.app.drill_server import adhoc_target
+    from factory_twin.model.drill_scoring import safety_steps
+    from factory_twin.ui.qt_train_author import FAULTS
+
+    ws = win.train
+    spec = win.controller.spec
+    # the defaults of an ad-hoc interlock and hot lot, by hand: the etch mainframe's first
+    # procedure is the wet clean, its first safety step 1; the first product visiting ETCH-01's
+    # group does so at that route step
+    lock = adhoc_target(spec, safety_steps(spec), "interlock", "ETCH-01", "")
+    assert lock == {"procedure": spec.procedures_for("etch_mainframe")[0].id, "step": 1}
+    hot = adhoc_target(spec, safety_steps(spec), "hot_lot", "ETCH-01", "")
+    route = spec.route(next(p for p in spec.products if p.id == hot["product"]).route)
+    assert route.steps[hot["step"] - 1].tool_group == spec.tool("ETCH-01").group
+    assert adhoc_target(spec, {}, "hot_lot", "", "LOGIC-A:3")["step"] == 3
+
+    assert ws.choose_drill("oht_jam")
+    ws.start_drill(speed=20)
+    wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the drill server")
+    ws.pick_tool("ETCH-01")
+    server = ws.desk.server
+    assert server is not None
+
+    def adhoc() -> list:
+        return [i for i in server.injections if i.injection_id.startswith("adhoc")]
+
+    for k, fault in enumerate(FAULTS):
+        ws.fault_box.setCurrentText(fault)
+        if fault in ("tag_drift", "tag_stuck", "alarm"):
+            ws.tag_box.setCurrentText("chamber_pressure")
+            ws.value_spin.setValue(2000)
+        elif fault in ("interlock", "hot_lot"):
+            assert ws.tag_label.text() in ("Procedure:", "Product:") and ws.tag_box.count() > 0
+            ws.tag_box.setCurrentText("")
+        ws.inject_button.click()
+        wait_until(lambda k=k: len(adhoc()) > k, 20, f"the ad-hoc {fault}")
+        assert adhoc()[-1].fault == fault, k
+    wait_until(
+        lambda: (
+            {e.text.split(" ", 1)[0] for e in ws.timeline_entries() if e.kind == "injection"}
+            >= set(FAULTS)
+        ),
+        10,
+        "every kind in the timeline",
+    )
+    # a wrong one is refused with the server's reason
+    ws.fault_box.setCurrentText("tag_stuck")
+    ws.tag_box.setCurrentText("no_such_tag")
+    ws.inject_button.click()
+    wait_until(lambda: "no_such_tag" in ws.message, 10, "the refusal with its reason")
+    assert "Inject refused" in ws.message
+
+    # the same window joins the drill as a trainee, then leaves
+    before = win.controller.settings
+    real_log = win.maintain.player.log
+    win.trainee.join(ws.desk.url, "ann")
+    wait_until(lambda: win.alarms.reacknowledge, 30, "joining")
+    assert win.controller.drill_mode
+    win.trainee.banner.refresh()
+    assert win.trainee.banner.isVisible() and "trainee ann" in win.trainee.banner.label.text()
+    assert win.alarms.reacknowledge and win.maintain.player.log is not real_log
+    wait_until(lambda: "ann" in ws.desk.trainees(), 10, "ann listed")
+    assert win.trainee.prioritise_lot(adhoc()[-2].lot)  # the hot lot
+    wait_until(lambda: any(a.action == "prioritise_lot" for a in server.actions), 10, "the call")
+    win.trainee.leave()
+    assert not win.controller.drill_mode and not win.trainee.banner.isVisible()
+    assert win.controller.settings is before and not win.alarms.reacknowledge
+    assert win.maintain.player.log is real_log
+    ws.stop_drill()
