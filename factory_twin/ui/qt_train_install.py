@@ -45,6 +45,10 @@ def install_train(
 ) -> QtTrainWorkspace:
     """Add the Train workspace, its menu and the trainee's *Join drill…* to a main window."""
     ws = QtTrainWorkspace(window.controller, record_dir, history)
+    ws.settings = getattr(window, "settings", None)
+    if ws.settings is not None:
+        ws.url_edit.setText(str(ws.settings.value("train/url", "")))
+        ws.choose_drill(str(ws.settings.value("train/drill", "")))
     window.add_workspace("Train", ws)
     window.train = ws
     trainee = TraineeSide(window)

@@ -51,6 +51,19 @@ def drill_signoff_log(name: str, folder: Path | None = None) -> MaintenanceLog:
     return MaintenanceLog(base / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
 
 
+def own_score(scores_json: Any, name: str) -> tuple[float, float, bool] | None:
+    """(score, maximum, passed) of trainee ``name`` from the drill's ``ScoresJson``."""
+    import json
+
+    try:
+        v = json.loads(scores_json or "{}").get(name)
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(v, dict):
+        return None
+    return float(v.get("score", 0)), float(v.get("max", 0)), bool(v.get("passed"))
+
+
 class QtDrillBanner(QFrame):
     """A red banner above every workspace while the app takes part in a drill."""
 
@@ -97,6 +110,11 @@ class QtDrillBanner(QFrame):
         if clock is not None:
             m, sec = divmod(round(float(clock)), 60)
             parts.append(f"drill clock {m}:{sec:02d}" + (f" ({state})" if state else ""))
+        mine = own_score(session.client.value("ScoresJson"), session.joined_as)
+        if mine is not None:
+            score, top, passed = mine
+            verdict = ("PASS" if passed else "FAIL") if state == "finished" else "so far"
+            parts.append(f"your score {score:g} of {top:g} ({verdict})")
         self.label.setText("  ·  ".join(parts))
         self.show()
 

@@ -107,6 +107,7 @@ class QtTrainWorkspace(QWidget):
         self._shown_timeline = -1
         self.starting = False
         self.options: dict[str, Any] = {}  # extra DrillSimulator options (tests: no specs)
+        self.settings: Any = None  # the window's QSettings (set by install_train)
         self.undo_stack = QUndoStack(self)
 
         self.view = QtSceneView()
@@ -299,6 +300,8 @@ class QtTrainWorkspace(QWidget):
         """Show a plant (the controller opened one)."""
         if doc is not None and doc is self.doc:
             return
+        if self.desk is not None:  # a drill of the plant being replaced
+            self.stop_drill()
         self.doc = doc
         spec = doc.spec if doc is not None else None
         if spec is not None:
@@ -316,6 +319,8 @@ class QtTrainWorkspace(QWidget):
             for d in spec.drills:
                 self.drill_box.addItem(d.name, d.id)
         self.drill_box.blockSignals(False)
+        if self.settings is not None:  # the drill chosen last time, if the plant has it
+            self.choose_drill(str(self.settings.value("train/drill", "")))
         self._on_drill_chosen()
 
     @property
@@ -344,6 +349,8 @@ class QtTrainWorkspace(QWidget):
     def _on_drill_chosen(self, *_: Any) -> None:
         d = self.drill()
         self.author.show_drill(d.id if d is not None else "")
+        if d is not None and self.settings is not None:
+            self.settings.setValue("train/drill", d.id)
         self._show_briefing(d)
         if d is not None:
             self.speed_spin.setValue(d.speed)
@@ -405,6 +412,8 @@ class QtTrainWorkspace(QWidget):
 
     def _started(self, url: str) -> None:
         self.url_edit.setText(url)
+        if self.settings is not None:
+            self.settings.setValue("train/url", url)
         self._say(f"drill served at {url}: trainees join it with File > Join drill…")
 
     def connect_to(self, url: str) -> bool:

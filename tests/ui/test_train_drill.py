@@ -241,6 +241,15 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
     wait_until(lambda: ws.debrief.log is not None, 30, "the debrief")
 
     _check_debrief(ws, tmp_path)
+    # each trainee sees the result in their own app
+    for win, text in ((ann, "your score 70 of 70 (PASS)"), (bob, "your score 15 of 70 (FAIL)")):
+        wait_until(
+            lambda w=win, x=text: (w.trainee.banner.refresh(), x in w.trainee.banner.label.text())[
+                1
+            ],
+            10,
+            text,
+        )
     _check_replay(trainer)
 
     # the trainees' sign-offs went to the drill log only, not the real maintenance log
@@ -266,6 +275,11 @@ def _check_debrief(ws: Any, tmp_path: Path) -> None:
     html_out = ws.debrief.export("html", tmp_path / "debrief.html")
     pdf_out = ws.debrief.export("pdf", tmp_path / "debrief.pdf")
     assert "ann" in html_out.read_text() and pdf_out.read_bytes().startswith(b"%PDF")
+    ws.side.setCurrentWidget(ws.debrief)
+    QTest.qWait(100)
+    shot = _grab(ws.debrief)
+    assert shot.std() > 10
+    assert ws.debrief.grab().save(str(tmp_path / "debrief.png"))
     ws.debrief.history.export_csv(tmp_path / "history.csv")
     assert (tmp_path / "history.csv").read_text().count("\n") == 3  # header + two trainees
 

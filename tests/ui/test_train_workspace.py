@@ -247,6 +247,18 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
     ws.start_drill(speed=20)
     wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the drill server")
     ws.pick_tool("ETCH-01")
+    # pause stops the drill clock, resume runs it again
+    ws.pause_button.click()
+    wait_until(lambda: ws.desk.state == "paused", 10, "paused")
+    ws.tick()
+    assert ws.pause_button.text() == "Resume"
+    t0 = ws.desk.clock_s
+    QTest.qWait(600)
+    assert ws.desk.clock_s == t0
+    ws.pause_button.click()
+    wait_until(lambda: ws.desk.state == "running" and ws.desk.clock_s > t0, 10, "running")
+    assert win.settings.value("train/drill") == "oht_jam"
+    assert win.settings.value("train/url") == ws.desk.url
     server = ws.desk.server
     assert server is not None
 
