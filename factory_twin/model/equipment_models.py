@@ -147,7 +147,17 @@ _SERVICE_WORDS = (
     "generator",
     "cryo",
 )
-_METAL_WORDS = ("carousel", "column", "robot", "rail", "reticle", "lens", "spindle", "stage")
+_METAL_WORDS = (
+    "carousel",
+    "column",
+    "robot",
+    "rail",
+    "reticle",
+    "lens",
+    "spindle",
+    "stage",
+    "source",
+)
 
 
 def _has(name: str, words: tuple[str, ...]) -> bool:
@@ -375,6 +385,27 @@ def _main_body(
                 f"{part.name} tanks", "liquid", MATERIALS["liquid"].color, part.at, tuple(tanks)
             )
         )
+    elif kind is K.STOCKER:
+        # a shelf rack: the frame behind, FOUPs stored on shelves in front
+        shelf = min(0.36, 0.45 * d)
+        body = [box(x0, x1, y0 + shelf, y1, z0, z1)]
+        rows = max(1, min(4, int(h / 0.45)))
+        cols = max(1, int(w / 0.45))
+        fw, fd = min(FOUP_SIZE_M[0], 0.85 * w / cols), min(FOUP_SIZE_M[1], 0.9 * shelf)
+        fh = min(FOUP_SIZE_M[2], 0.8 * h / rows)
+        stored = []
+        for r in range(rows):
+            zr = z0 + h * r / rows + 0.05
+            for c in range(cols):
+                cx = x0 + w * (c + 0.5) / cols
+                stored.append(
+                    box(cx - fw / 2, cx + fw / 2, y0 + shelf - fd, y0 + shelf, zr, zr + fh)
+                )
+        extra.append(
+            ModelPart(
+                f"{part.name} FOUPs", "foup", MATERIALS["foup"].color, part.at, tuple(stored)
+            )
+        )
     else:
         body = [box(x0, x1, y0, y1, z0, z1)]
     # the signal tower (a stack light) on the back corner, lit in the state colour
@@ -396,6 +427,12 @@ def refine(
         return _main_body(part, etype, color, segments, covered)
     if part.box is not None and _has(name, _EFEM_WORDS):
         return _efem(part, etype, color)
+    if (
+        part.box is not None
+        and _has(name, ("end station", "end_station"))
+        and not any(_has(p.name, _EFEM_WORDS) for p in etype.shape.parts)
+    ):
+        return _efem(part, etype, color)  # an implanter's end station loads the FOUPs
     if part.cylinder is not None:
         x, y, z = part.at
         r, h = part.cylinder
@@ -608,7 +645,8 @@ def parametric_parts(
     if kind is K.STOCKER:
         return [
             P(name="shelf", box=(4.0, 1.6, 3.0), at=(0.0, 0.0, 0.0)),
-            P(name="load station", box=(4.0, 0.8, 1.4), at=(0.0, -1.2, 0.0)),
+            P(name="load station", box=(max(efem_w, 4.0), 0.8, 1.4), at=(0.0, -1.2, 0.0)),
+            P(name="crane rail", box=(4.0, 0.2, 0.2), at=(0.0, 0.0, 3.0)),
         ]
     # one-module tools: EFEM in front, the body, a kind-specific head on top, a rack beside
     heads: dict[s.EquipmentKind, tuple[str, s.Part]] = {
@@ -659,4 +697,48 @@ def kind_type(
         load_ports=load_ports,
         chambers=chambers,
         batch=batch,
+    )
+
+
+def gallery_plant(spacing_m: float = 9.0) -> s.PlantSpec:
+    """Return a plant with one tool of every kind (:func:`kind_type`) in rows of five.
+
+    Tool ``K-<kind>`` stands at the centre of a ``spacing_m`` square; what the close-up
+    screenshot tests and the README's pictures of every kind are drawn from.
+    """
+    from factory_twin.model.schema import PlantSpec
+
+    kinds = list(s.EquipmentKind)
+    per_row = 5
+    rows = -(-len(kinds) // per_row)
+    w, d = per_row * spacing_m, rows * spacing_m
+    types = [
+        kind_type(k, chambers=4 if k is not s.EquipmentKind.FURNACE else 2, load_ports=3)
+        for k in kinds
+    ]
+    return PlantSpec.model_validate(
+        {
+            "schema_version": 1,
+            "site": {
+                "name": "Equipment gallery",
+                "floor_m": [w, d],
+                "bays": [
+                    {"id": "gallery", "name": "Gallery", "origin_m": [0, 0], "size_m": [w, d]}
+                ],
+            },
+            "equipment_types": [t.model_dump(mode="json", exclude_defaults=True) for t in types],
+            "equipment": [
+                {
+                    "id": f"K-{k.value}",
+                    "type": k.value,
+                    "group": k.value,
+                    "bay": "gallery",
+                    "position_m": [
+                        spacing_m * (i % per_row + 0.5),
+                        d - spacing_m * (i // per_row + 0.5),
+                    ],
+                }
+                for i, k in enumerate(kinds)
+            ],
+        }
     )
