@@ -74,7 +74,7 @@ def test_parameters_shape_the_tool():
     foups = geo.parts[geo.part_index("EFEM FOUPs")]
     assert len(foups.faces) == 4 * 12  # one box per load port
     assert foups.material == "foup"
-    lo, hi = foups.bounds
+    _, hi = foups.bounds
     assert hi[2] - em.LOAD_PORT_HEIGHT_M == pytest.approx(em.FOUP_SIZE_M[2])
     small = em.kind_type("furnace", batch_wafers=50)
     big = em.kind_type("furnace", batch_wafers=150)
