@@ -349,7 +349,7 @@ def render_text_rgba(text: str, tprop: vtk.vtkTextProperty, dpi: int) -> np.ndar
 
 # the fragment shader of the ground: the interpolated colour per point, nothing else
 # (VTK fills in the version, precision and output declarations)
-_FLAT_COLOR_FS = """//VTK::System::Dec
+FLAT_COLOR_FS = """//VTK::System::Dec
 in vec4 vertexColorVSOutput;
 //VTK::Output::Dec
 void main()
@@ -428,6 +428,7 @@ class FabScene:
         self.tool_codes = np.full(n, UNKNOWN_CODE, dtype=np.int16)
         self.tool_stale = np.zeros(n, dtype=bool)
         self.selected: int | None = None
+        self.quality = False  # the quality look (ui/render_quality.py) is on
         self._overlay: vtk.vtkRenderer | None = None
         self._build(show_labels, show_legend)
 
@@ -498,7 +499,7 @@ class FabScene:
         # unlit flat colours need no more than the colour per point: a minimal fragment
         # shader (VTK's general one costs ~20 % more per pixel, and the floor covers
         # half the view)
-        self.ground_actor.GetShaderProperty().SetFragmentShaderCode(_FLAT_COLOR_FS)
+        self.ground_actor.GetShaderProperty().SetFragmentShaderCode(FLAT_COLOR_FS)
         # the names tests and callers used for the parts of the ground
         self.floor_actor = self.grid_actor = self.bays_actor = self.ground_actor
         self.bay_outline_actor = self.ground_actor
