@@ -69,6 +69,9 @@ FOUP_SIZE_M = (0.39, 0.33, 0.34)
 LOAD_PORT_HEIGHT_M = 0.9
 """Height of a load port's kinematic plate (SEMI E15: 900 mm)."""
 
+SMALL_RADIUS_M = 0.6
+"""Cylinders narrower than this get fewer facets (see :func:`cylinder`)."""
+
 LOAD_PORT_PITCH_M = 0.505
 """Least centre distance between two load ports."""
 
@@ -111,7 +114,13 @@ def box(x0: float, x1: float, y0: float, y1: float, z0: float, z1: float) -> Sol
 def cylinder(
     cx: float, cy: float, r: float, z0: float, z1: float, segments: int, phase: float = 0.0
 ) -> Solid:
-    """Return a z-axis cylinder (or prism, for few segments) standing at ``z0``."""
+    """Return a z-axis cylinder (or prism, for few segments) standing at ``z0``.
+
+    A cylinder under :data:`SMALL_RADIUS_M` gets a quarter fewer facets (not below 8): it
+    looks as round, and the 3-D view draws thousands of them.
+    """
+    if r < SMALL_RADIUS_M and segments > 8:
+        segments = max(8, (segments * 3) // 4)
     pos, nrm, faces = cylinder_mesh(r, z1 - z0, segments)
     if phase:
         c, s_ = math.cos(phase), math.sin(phase)
@@ -198,6 +207,13 @@ def _covered(part: s.Part, others: list[s.Part]) -> bool:
         if on_top and ox0 < x1 and ox1 > x0 and oy0 < y1 and oy1 > y0:
             return True
     return False
+
+
+def _within(inner: s.Part, outer: s.Part) -> bool:
+    """Whether ``inner``'s footprint lies inside ``outer``'s (1 cm tolerance)."""
+    a, b = inner.extent_xy(), outer.extent_xy()
+    tol = 0.01
+    return a[0] >= b[0] - tol and a[1] >= b[1] - tol and a[2] <= b[2] + tol and a[3] <= b[3] + tol
 
 
 def _front(part: s.Part, etype: s.EquipmentType) -> tuple[int, int]:
@@ -339,7 +355,20 @@ def _main_body(
     K = s.EquipmentKind
     body: list[Solid]
     extra: list[ModelPart] = []
-    if covered:
+    inside = [
+        p
+        for p in etype.shape.parts
+        if p.cylinder is not None
+        and _has(p.name, _CHAMBER_WORDS)
+        and _within(p, part)
+        and p.top_z() <= z1 + 1e-9
+    ]
+    if inside and not covered:
+        # chambers drawn inside the body (a cluster tool given as a block): the body
+        # becomes the frame they stand on, so that they show
+        zf = max(z0 + 0.25 * h, min(p.at[2] for p in inside))
+        body = [box(x0, x1, y0, y1, z0, zf)]
+    elif covered:
         body = [box(x0, x1, y0, y1, z0, z1)]
     elif kind is K.LITHO_SCANNER:
         # the scanner's stepped silhouette: the stage base, the lens/reticle module above
@@ -389,7 +418,7 @@ def _main_body(
         # a shelf rack: the frame behind, FOUPs stored on shelves in front
         shelf = min(0.36, 0.45 * d)
         body = [box(x0, x1, y0 + shelf, y1, z0, z1)]
-        rows = max(1, min(4, int(h / 0.45)))
+        rows = max(1, min(3, int(h / 0.55)))
         cols = max(1, int(w / 0.45))
         fw, fd = min(FOUP_SIZE_M[0], 0.85 * w / cols), min(FOUP_SIZE_M[1], 0.9 * shelf)
         fh = min(FOUP_SIZE_M[2], 0.8 * h / rows)
@@ -409,11 +438,12 @@ def _main_body(
     else:
         body = [box(x0, x1, y0, y1, z0, z1)]
     # the signal tower (a stack light) on the back corner, lit in the state colour
-    tr = min(0.08, 0.1 * min(w, d))
+    # (one slim box: 12 triangles on each of thousands of tools)
+    tr = min(0.07, 0.1 * min(w, d))
     tx, ty = x1 - 1.5 * tr, y1 - 1.5 * tr
-    pole = cylinder(tx, ty, 0.3 * tr, z1, z1 + 0.25, 6)
-    lamp = cylinder(tx, ty, tr, z1 + 0.25, z1 + 0.55, 8)
-    extra.append(ModelPart(f"{part.name} signal tower", "body", color, part.at, (pole, lamp)))
+    top = max(b[0][:, 2].max() for b in body)
+    lamp = box(tx - tr, tx + tr, ty - tr, ty + tr, top, top + 0.45)
+    extra.append(ModelPart(f"{part.name} signal tower", "body", color, part.at, (lamp,)))
     return [ModelPart(part.name, "body", color, part.at, tuple(body)), *extra]
 
 

@@ -369,7 +369,11 @@ class TypeGeometry:
 
 
 def type_geometry(
-    etype: s.EquipmentType, base_dir: Path | None = None, *, segments: int = CYLINDER_SEGMENTS
+    etype: s.EquipmentType,
+    base_dir: Path | None = None,
+    *,
+    segments: int = CYLINDER_SEGMENTS,
+    plain: bool = False,
 ) -> TypeGeometry:
     """Build the meshes of an equipment type.
 
@@ -383,6 +387,9 @@ def type_geometry(
         file the loader found (:func:`bind_mesh_files`), else the current directory.
     segments
         Facets around each cylinder.
+    plain
+        The plant file's parts as bare boxes and cylinders, without the equipment model
+        (:mod:`factory_twin.model.equipment_models`): the benchmark's and README's "before".
 
     Raises
     ------
@@ -398,12 +405,19 @@ def type_geometry(
     """
     # the recognisable model of each part (load ports and FOUPs on an EFEM, lids on the
     # chambers...): imported here, as it builds on this module's primitives
-    from factory_twin.model.equipment_models import model_parts
+    from factory_twin.model.equipment_models import ModelPart, model_parts
 
     parts: list[MeshPart] = []
     used: set[str] = set()
     explicit = {p.name for p in etype.shape.parts}
-    for mp in model_parts(etype, segments=segments):
+    if plain:
+        refined = [
+            ModelPart(p.name, "body", p.color, p.at, (part_solid(p, segments=segments),))
+            for p in etype.shape.parts
+        ]
+    else:
+        refined = model_parts(etype, segments=segments)
+    for mp in refined:
         pos, nrm, faces = mp.merged()
         parts.append(
             MeshPart(
@@ -603,6 +617,7 @@ def plant_geometry(
     *,
     segments: int = VIEW_CYLINDER_SEGMENTS,
     max_mesh_triangles: int = VIEW_MESH_MAX_TRIANGLES,
+    plain: bool = False,
 ) -> PlantGeometry:
     """Place every tool of ``spec`` on the floor and merge them into one triangle mesh.
 
@@ -617,7 +632,9 @@ def plant_geometry(
     (4, 3, (4, 6))
     """
     templates = {
-        t.id: _view_template(type_geometry(t, base_dir, segments=segments), max_mesh_triangles)
+        t.id: _view_template(
+            type_geometry(t, base_dir, segments=segments, plain=plain), max_mesh_triangles
+        )
         for t in spec.equipment_types
     }
     all_pts: list[FloatArray] = []
