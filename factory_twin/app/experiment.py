@@ -315,6 +315,16 @@ class _Dask:
             self.client.close()
 
 
+def make_executor(ex: str | Any, processes: int) -> _Local | _Dask:
+    """The executor of ``ex`` (``local``, ``dask://host:port`` or a ``distributed.Client``).
+
+    Both kinds offer ``share(spec)``, ``submit(fn, *args)`` (a future with ``done()`` and
+    ``result()``), ``stop()`` (at once, also the running work) and ``close()``; the
+    optimiser runs its trials on them too.
+    """
+    return _executor(ex, processes)
+
+
 def _executor(ex: str | Any, processes: int) -> _Local | _Dask:
     if isinstance(ex, str) and scheduler_address(ex) is None:
         return _Local(processes)

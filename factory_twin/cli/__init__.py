@@ -62,6 +62,12 @@ def _experiment() -> ModuleType:
     return experiment
 
 
+def _optimise() -> ModuleType:
+    from factory_twin.cli import optimise
+
+    return optimise
+
+
 def _report() -> ModuleType:
     from factory_twin.cli import report
 
@@ -118,6 +124,7 @@ COMMANDS: dict[str, tuple[Callable[[], ModuleType], str]] = {
     "simulate": (_simulate, "run a discrete-event simulation of a plant"),
     "compare": (_compare, "compare plant scenarios on common random numbers"),
     "experiment": (_experiment, "run an experiment file's scenarios and store the results"),
+    "optimise": (_optimise, "search tool counts and dispatch rules by simulation (a study file)"),
     "report": (_report, "write an experiment result folder's report (HTML or PDF)"),
     "scenario": (_scenario, "show a scenario file's changes, or export it as a plant file"),
     "import-smt2020": (_import_smt2020, "convert an SMT2020 testbed model to a plant file"),

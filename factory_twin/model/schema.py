@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from factory_twin.model.amhs import Amhs, amhs_from_value
 from factory_twin.model.events import AlarmPriority, E10State
 
 SCHEMA_VERSION = 1
@@ -525,6 +526,21 @@ class Precursor(Strict):
     to: LimitName = Field(default="hi", description="the alarm limit the tag drifts toward")
 
 
+class ToolCost(Strict):
+    """What one tool of a type costs: to buy and install, and to run each year.
+
+    Money in the plant's own unit (whatever the planner budgets in, the same for every
+    type); used by ``factory-twin optimise`` to rank tool sets by cost.
+    """
+
+    capital: float = Field(ge=0, description="purchase and installation of one tool")
+    per_year: float = Field(
+        default=0.0,
+        ge=0,
+        description="running cost of one tool per year (service, parts, utilities, floor space)",
+    )
+
+
 class EquipmentType(Strict):
     """A kind of tool: its shape, components, ports and tags."""
 
@@ -547,6 +563,9 @@ class EquipmentType(Strict):
         description="free floor a technician needs around the footprint for service, metres; "
         "the layout editor warns when another tool stands closer (the larger of the two "
         "tools' clearances counts); a warning only, the plant still validates",
+    )
+    cost: ToolCost | None = Field(
+        default=None, description="what one tool of this type costs (optional; optimise studies)"
     )
 
     @model_validator(mode="after")
@@ -1233,6 +1252,11 @@ class PlantSpec(Strict):
     transport: Transport = Field(default_factory=Transport)
     procedures: list[Procedure] = Field(default_factory=list)
     drills: list[Drill] = Field(default_factory=list)
+    amhs: Amhs | None = Field(
+        default=None, description="OHT rails and fleet (model/amhs.py); none: simple transport"
+    )
+
+    _amhs = field_validator("amhs", mode="before")(lambda cls, v: amhs_from_value(v))
 
     # -- look-ups (cheap, built on demand; the spec is small next to a simulation)
 

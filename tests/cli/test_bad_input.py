@@ -188,12 +188,16 @@ OPTIONS: dict[str, dict[str, object]] = {
                   "--format": ("glb", "pdf,arlem", "bogus")},
     "import-smt2020": {"-o": "outpath"},
     "open": {"--endpoint": "url", "--speed": "num", "--replay": "path"},
+    "experiment": {"-o": "outpath", "--processes": "int", "--dask": "text"},
+    "report": {"-o": "outpath"},
+    "optimise": {"--out": "outpath", "--processes": "int", "--dask": "text"},
 }  # fmt: skip
 POSITIONAL = {
     "validate": ["plant"], "simulate": ["plant"], "compare": ["plant", "plant"],
     "scenario": [("show", "export"), "plant"],
     "serve": ["plant"], "browse": ["url"], "import": ["url"], "record": ["plant"],
     "export-ar": ["plant"], "import-smt2020": ["path"], "open": ["plant"], "schema": [],
+    "experiment": ["plant"], "report": ["path"], "optimise": ["plant"],
 }  # fmt: skip
 GOOD = {"num": "1", "int": "1", "url": "opc.tcp://127.0.0.1:1/", "text": "x",
         "idurl": "sim=opc.tcp://127.0.0.1:1/"}  # fmt: skip

@@ -9,7 +9,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PLANTS = REPO / "plant_configs"
 DATA = REPO / "tests" / "data"
-SHIPPED = sorted(PLANTS.glob("*.yaml"))
 
 
 @pytest.fixture

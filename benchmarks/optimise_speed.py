@@ -1,0 +1,147 @@
+"""Speed of optimisation studies: parallel trials, and how fast the search finds the optimum.
+
+1. Trials per minute on the demo fab (one-year horizon, 5 replications per trial, the demo
+   study's variables) on 2 local processes, against the same trials run serially in this
+   process (the speed-up; target >= 1.7).
+2. Trials the search needs to reach the brute-force optimum of the small test plant
+   (tests/data/optimise_plant.yaml: 64 tool sets, the optimum computed here by simulating
+   every one with the study's replications and seed), median over 5 seeds, against random
+   search with the same budget (target: fewer). A run that never reaches it counts as the
+   budget + 1.
+
+Usage::
+
+    .venv/bin/python benchmarks/optimise_speed.py [--trials 4] [--days 365] [--budget 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import itertools
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from factory_twin.app.optimise import Planner, evaluate, run, tool_cost, trial_kpis
+from factory_twin.model.study import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "plant_configs" / "demo_fab.study.yaml"
+PLANT = ROOT / "tests" / "data" / "optimise_plant.yaml"
+
+
+class Serial:
+    """A client with the Dask calls the executor makes, running each task here, in order."""
+
+    def scatter(self, spec: Any, broadcast: bool = False) -> Any:
+        return spec
+
+    def submit(self, fn: Any, *args: Any, pure: bool = False) -> cf.Future[Any]:
+        f: cf.Future[Any] = cf.Future()
+        f.set_result(fn(*args))
+        return f
+
+    def cancel(self, futures: Any) -> None:
+        pass
+
+
+def demo_study(d: Path, trials: int, days: float) -> Path:
+    text = DEMO.read_text()
+    text = text.replace("base: demo_fab.yaml", f"base: {DEMO.parent / 'demo_fab.yaml'}")
+    text = text.replace("horizon_days: 120", f"horizon_days: {days:g}")
+    text = text.replace("warmup_days: 20", "warmup_days: 30")
+    text = text.replace("replications: 3 ", "replications: 5 ")
+    text = text.replace("budget: {trials: 40, wall_minutes: 15}", f"budget: {{trials: {trials}}}")
+    text = text.replace("selection: {top_k: 4, replications: 8}", "selection: {top_k: 1, replications: 5}")  # fmt: skip
+    p = d / "bench.study.yaml"
+    p.write_text(text)
+    return p
+
+
+def parallel_speed(trials: int, days: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        p = demo_study(Path(tmp), trials, days)
+        t0 = time.perf_counter()
+        run(p, Path(tmp) / "serial", executor=Serial(), processes=1, select=False)
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        run(p, Path(tmp) / "two", processes=2, select=False)
+        two = time.perf_counter() - t0
+    print(f"demo fab, {days:g}-day horizon, 5 replications per trial, {trials} trials:")
+    print(f"  serial      {serial:7.1f} s  {60 * trials / serial:6.2f} trials/min")
+    print(f"  2 processes {two:7.1f} s  {60 * trials / two:6.2f} trials/min")
+    print(f"  speed-up    {serial / two:.2f}x (target >= 1.7)")
+
+
+STUDY = """\
+base: {plant}
+horizon_days: 40
+warmup_days: 5
+replications: 2
+seed: 11
+variables:
+  - {{tools: A, min: 1, max: 4}}
+  - {{tools: B, min: 1, max: 4}}
+  - {{tools: C, min: 1, max: 4}}
+objectives:
+  - {{minimise: cost}}
+constraints: {{min_throughput_share: 0.98, max_utilisation: 0.85}}
+budget: {{trials: {budget}}}
+sampler: {sampler}
+"""
+
+
+def search_efficiency(budget: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        p = d / "small.study.yaml"
+        p.write_text(STUDY.format(plant=PLANT, budget=budget, sampler="tpe"))
+        sf = load_study(p)
+        planner = Planner(sf)
+        best: tuple[float, dict[str, int]] | None = None
+        for a, b, c in itertools.product(range(1, 5), repeat=3):
+            params = {"tools/A": a, "tools/B": b, "tools/C": c}
+            plant = planner.plant(params)
+            reps = [trial_kpis(plant, 40, 5, 11, r) for r in range(2)]
+            kpis = {k: [r[k] for r in reps] for k in reps[0]}
+            cost = tool_cost(plant, sf.spec.cost_years)
+            if evaluate(sf.spec, plant, kpis, cost)[2] and (best is None or cost < best[0]):
+                best = (cost, params)
+        assert best is not None
+        print(
+            f"\nsmall plant, brute force over 64 tool sets: optimum {best[1]} ({best[0] / 1e6:g} M)"
+        )
+        found: dict[str, list[int]] = {}
+        for sampler in ("tpe", "random"):
+            for seed in range(5):
+                text = STUDY.format(plant=PLANT, budget=budget, sampler=sampler)
+                q = d / f"{sampler}{seed}.study.yaml"
+                q.write_text(text.replace("seed: 11", "seed: 11\nprocesses: 1").replace(
+                    "sampler:", "sampler:"))  # fmt: skip
+                # the sampler's seed: a different search, the same simulation streams
+                out = run(q, d / f"{sampler}{seed}", executor=Serial(), processes=1,
+                          select=False, sampler_seed=seed)  # fmt: skip
+                hit = [r.number + 1 for r in out.trials
+                       if r.state == "complete" and r.params == best[1]]  # fmt: skip
+                found.setdefault(sampler, []).append(min(hit) if hit else budget + 1)
+        for sampler, ns in found.items():
+            print(f"  {sampler:<7} trials to the optimum per seed {ns}, median {statistics.median(ns):g}")  # fmt: skip
+        tpe, rnd = statistics.median(found["tpe"]), statistics.median(found["random"])
+        print(f"  TPE needs {tpe:g} trials, random search {rnd:g} (target: fewer)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=4, help="demo fab trials per mode")
+    ap.add_argument("--days", type=float, default=365.0, help="demo fab horizon")
+    ap.add_argument("--budget", type=int, default=30, help="small plant trial budget")
+    args = ap.parse_args()
+    search_efficiency(args.budget)
+    parallel_speed(args.trials, args.days)
+
+
+if __name__ == "__main__":
+    main()

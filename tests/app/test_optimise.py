@@ -1,0 +1,311 @@
+"""Optimisation studies: brute-force optimum, constraints and pruning, resume, cancel, API.
+
+The small plant (tests/data/optimise_plant.yaml) has three groups of 1-4 tools: 64 tool sets,
+cheap enough to simulate every one here with the study's own replications and seed (common
+random numbers), so the optimum the study should find is computed, not written down.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from factory_twin.app.optimise import (
+    OptimiseCancelled,
+    Planner,
+    capacity_prune,
+    evaluate,
+    open_study,
+    records,
+    run,
+    tool_cost,
+    trial_kpis,
+)
+from factory_twin.model.study import load_study
+from factory_twin.sim.stats import t_interval
+
+ROOT = Path(__file__).resolve().parents[2]
+PLANT = ROOT / "tests" / "data" / "optimise_plant.yaml"
+
+STUDY = """\
+name: small plant
+base: {plant}
+horizon_days: 40
+warmup_days: 5
+replications: 2
+seed: 11
+variables:
+  - {{tools: A, min: 1, max: 4}}
+  - {{tools: B, min: 1, max: 4}}
+  - {{tools: C, min: 1, max: 4}}
+objectives:
+  - {{minimise: cost}}
+constraints: {{min_throughput_share: 0.98, max_utilisation: 0.85}}
+budget: {{trials: {trials}}}
+selection: {{top_k: 3, replications: 4}}
+processes: 2
+"""
+
+
+def write_study(d: Path, trials: int = 30, **extra: str) -> Path:
+    text = STUDY.format(plant=PLANT, trials=trials)
+    for k, v in extra.items():
+        text += f"{k}: {v}\n"
+    p = d / "small.study.yaml"
+    p.write_text(text)
+    return p
+
+
+class InProcessClient:
+    """A client with the Dask calls the executor makes, running each task in this process.
+
+    It records every plant it simulates, so a test can see what was and was not run.
+    """
+
+    def __init__(self) -> None:
+        self.simulated: list[Any] = []
+
+    def scatter(self, spec: Any, broadcast: bool = False) -> Any:
+        return spec
+
+    def submit(self, fn: Any, *args: Any, pure: bool = False) -> cf.Future[Any]:
+        f: cf.Future[Any] = cf.Future()
+        self.simulated.append(args[0])
+        f.set_result(fn(*args))
+        return f
+
+    def cancel(self, futures: Any) -> None:
+        pass
+
+
+def brute_force(study_path: Path) -> dict[tuple[int, int, int], tuple[float, bool]]:
+    """Cost and feasibility of every tool set, with the study's replications and seed."""
+    sf = load_study(study_path)
+    planner = Planner(sf)
+    out = {}
+    for a, b, c in itertools.product(range(1, 5), repeat=3):
+        params = {"tools/A": a, "tools/B": b, "tools/C": c}
+        plant = planner.plant(params)
+        reps = [trial_kpis(plant, 40, 5, 11, r) for r in range(sf.spec.replications)]
+        kpis = {k: [r[k] for r in reps] for k in reps[0]}
+        _, _, ok = evaluate(sf.spec, plant, kpis, tool_cost(plant, sf.spec.cost_years))
+        out[(a, b, c)] = (tool_cost(plant, sf.spec.cost_years), ok)
+    return out
+
+
+@pytest.mark.slow
+def test_the_study_finds_the_brute_force_optimum_and_prunes_without_simulating(tmp_path):
+    study_path = write_study(tmp_path)
+    truth = brute_force(study_path)
+    feasible = {k: v[0] for k, v in truth.items() if v[1]}
+    best_cost = min(feasible.values())
+    optimum = [k for k, c in feasible.items() if c == best_cost]
+    # the hand-computed answer: A 2 (69 % busy), B 1 (69 %), C 3 (74 %) at 80 % at most
+    assert optimum == [(2, 1, 3)]
+    assert best_cost == pytest.approx(2 * 3.5e6 + 1 * 6e6 + 3 * 2.25e6)
+
+    client = InProcessClient()
+    outcome = run(study_path, tmp_path / "out", executor=client, processes=2)
+    sel = outcome.selection
+    recs = outcome.trials
+    assert len([r for r in recs if r.state in ("complete", "pruned")]) == 30  # the budget
+    found = [sel.winner] if sel.winner is not None else sel.tied
+    assert found, sel.message
+    assert any(tuple(c.params[f"tools/{g}"] for g in "ABC") == (2, 1, 3) for c in found)
+    # cost is exact: the cheapest feasible set beats every dearer one outright
+    assert sel.winner is not None and sel.winner.cost == pytest.approx(best_cost)
+    assert sel.winner.feasible and all(c <= 0 for c in sel.winner.constraints)
+
+    # pruned trials: counted, and not one of their plants was simulated
+    pruned = [r for r in recs if r.state == "pruned"]
+    assert outcome.pruned == len(pruned) > 0
+    sf = load_study(study_path)
+    planner = Planner(sf)
+    simulated = {json.dumps(p.model_dump(mode="json"), sort_keys=True) for p in client.simulated}
+    for r in pruned:
+        plant = planner.plant(r.params)
+        assert capacity_prune(sf.spec, plant) is not None
+        assert r.params["tools/A"] == 1 or r.params["tools/C"] <= 2  # over 1/0.98 loaded
+        assert json.dumps(plant.model_dump(mode="json"), sort_keys=True) not in simulated
+        assert not r.kpis
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["trials"]["pruned"] == len(pruned)
+    assert data["winner"]["params"] == sel.winner.params
+    # the winner's scenario file applies and gives the winner's tool set
+    from factory_twin.model.scenario import load_plant_or_scenario
+
+    lp = load_plant_or_scenario(sel.files["winner"])
+    counts = {g: sum(e.group == g for e in lp.spec.equipment) for g in "ABC"}
+    assert counts == {"A": 2, "B": 1, "C": 3}
+    assert (tmp_path / "out" / "pareto.png").stat().st_size > 5000
+
+
+def test_no_infeasible_winner_and_ties_are_named(tmp_path):
+    """A study where no tool set can meet the utilisation limit names nothing."""
+    p = write_study(tmp_path, trials=6)
+    p.write_text(p.read_text().replace("max_utilisation: 0.85", "max_utilisation: 0.3"))
+    outcome = run(p, tmp_path / "out", executor=InProcessClient(), processes=2)
+    sel = outcome.selection
+    assert sel.winner is None and not sel.tied
+    assert "no" in sel.message and "constraints" in sel.message
+    assert all(not r.feasible for r in outcome.trials if r.state == "complete")
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["winner"] is None
+    assert not list((tmp_path / "out").glob("*.scenario.yaml"))
+
+
+def test_equal_cost_candidates_are_tied_unless_significant(tmp_path):
+    """Two dispatch rules: tied unless the CI of their cycle-time difference excludes 0."""
+    p = tmp_path / "tie.study.yaml"
+    p.write_text(
+        f"base: {PLANT}\nhorizon_days: 30\nwarmup_days: 5\nreplications: 2\nseed: 4\n"
+        "variables:\n  - {tools: C, min: 3, max: 3}\n  - {dispatch: A, rules: [fifo, spt]}\n"
+        "objectives:\n  - {minimise: cycle_time_mean_h}\n"
+        "constraints: {min_throughput_share: null}\n"
+        "budget: {trials: 10}\nselection: {top_k: 2, replications: 5}\n"
+    )
+    outcome = run(p, tmp_path / "out", executor=InProcessClient(), processes=1)
+    sel = outcome.selection
+    fin = sel.finalists
+    assert len(fin) == 2 and fin[0].cost == fin[1].cost
+    d = t_interval(
+        [
+            b - a
+            for a, b in zip(
+                fin[0].kpis["cycle_time_mean_h"], fin[1].kpis["cycle_time_mean_h"], strict=True
+            )
+        ]
+    )
+    if d.low <= 0 <= d.high:
+        assert sel.winner is None and len(sel.tied) == 2
+        assert "tied" in sel.message
+    else:
+        assert sel.winner is not None
+        lower = fin[0] if d.mean > 0 else fin[1]
+        assert sel.winner is lower
+
+
+def test_cancel_from_the_progress_callback_keeps_finished_trials(tmp_path):
+    p = write_study(tmp_path, trials=12)
+    stop = threading.Event()
+    seen: list[Any] = []
+
+    def progress(pr: Any) -> None:
+        seen.append(pr)
+        if pr.done >= 3 and pr.best is not None:  # the base (trial 0) is feasible
+            stop.set()
+
+    with pytest.raises(OptimiseCancelled):
+        run(p, tmp_path / "out", progress=progress, cancel=stop, processes=2)
+    assert seen[0].phase == "search" and seen[0].total == 12
+    assert any(pr.best is not None for pr in seen)  # best-so-far reported
+    sf = load_study(p)
+    recs = records(open_study(sf, tmp_path / "out"))
+    kept = [r for r in recs if r.state in ("complete", "pruned")]
+    assert len(kept) >= 3
+    assert all(r.state != "running" for r in recs)
+    outcome = run(p, tmp_path / "out", executor=InProcessClient(), processes=2)
+    again = {r.number: r for r in outcome.trials}
+    for r in kept:
+        assert again[r.number].state == r.state and again[r.number].values == r.values
+    assert len([r for r in outcome.trials if r.state in ("complete", "pruned")]) == 12
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_keeps_finished_trials(tmp_path):
+    p = write_study(tmp_path, trials=40)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "factory_twin", "optimise", str(p), "--out", str(out),
+         "--processes", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    sf = load_study(p)
+    before: list[Any] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                recs = records(open_study_readonly(sf, out))
+            except (KeyError, Exception):  # the storage or the study is not there yet
+                continue
+            if sum(r.state == "complete" for r in recs) >= 4:
+                break
+        assert proc.poll() is None, "the study ended before it could be killed"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    before = [
+        r for r in records(open_study_readonly(sf, out)) if r.state in ("complete", "pruned")
+    ]
+    assert len(before) >= 4
+    outcome = run(p, out, executor=InProcessClient(), processes=2)
+    after = {r.number: r for r in outcome.trials}
+    for r in before:
+        assert after[r.number].state == r.state
+        assert after[r.number].values == r.values and after[r.number].kpis == r.kpis
+    assert len([r for r in outcome.trials if r.state in ("complete", "pruned")]) == 40
+    assert outcome.selection.winner is not None
+
+
+def open_study_readonly(sf: Any, out: Path) -> Any:
+    import optuna
+
+    return optuna.load_study(study_name="factory-twin", storage=f"sqlite:///{out / 'study.db'}")
+
+
+def test_added_tools_stand_free_and_the_scenario_applies(tmp_path):
+    p = tmp_path / "grow.study.yaml"
+    p.write_text(
+        f"base: {PLANT}\nhorizon_days: 10\nvariables:\n  - {{tools: C, min: 3, max: 6}}\n"
+        "objectives:\n  - {minimise: cost}\n"
+    )
+    sf = load_study(p)
+    planner = Planner(sf)
+    changes = planner.changes({"tools/C": 6})
+    added = [c for c in changes if c["change"] == "add_tool"]
+    assert len(added) == 3 and all(c["like"] == "C-03" for c in added)
+    from factory_twin.model.scenario import loads_scenario
+
+    doc = loads_scenario(
+        json.dumps({"base": str(PLANT), "changes": changes}),
+        source="grow",
+        path=tmp_path / "g.scenario.yaml",
+    )
+    plant = doc.apply()  # no overlap, inside the bay: the loader's own checks
+    assert sum(e.group == "C" for e in plant.equipment) == 6
+    assert planner.cost({"tools/C": 6}) - planner.cost({"tools/C": 3}) == pytest.approx(3 * 2.25e6)
+
+
+def test_the_command_runs_a_tiny_study_end_to_end(tmp_path, capsys):
+    from factory_twin.cli import main
+
+    p = write_study(tmp_path, trials=6)
+    code = main(["optimise", str(p), "--out", str(tmp_path / "o"), "--processes", "2"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "trials: 6 (" in out and "report, plot and storage in" in out
+    data = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert data["trials"]["total"] == 6
+    if data["winner"] is not None:
+        from factory_twin.model.scenario import load_plant_or_scenario
+
+        lp = load_plant_or_scenario(data["winner"]["scenario_file"])
+        assert lp.scenario is not None and lp.name == "small_optimised"
+    assert (tmp_path / "o" / "pareto.png").stat().st_size > 5000
+    # run again: the study is resumed, nothing new is simulated, the budget is already spent
+    assert main(["optimise", str(p), "--out", str(tmp_path / "o")]) == 0
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["trials"]["total"] == 6
