@@ -392,7 +392,7 @@ def pareto_png(sf: StudyFile, recs: list[TrialRecord], sel: Selection, path: Pat
     from matplotlib.figure import Figure
 
     spec = sf.spec
-    fig = Figure(figsize=(7.5, 5.0), dpi=110)
+    fig = Figure(figsize=(9.5, 5.0), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     done = [r for r in recs if r.state == "complete" and r.values]
@@ -438,7 +438,7 @@ def pareto_png(sf: StudyFile, recs: list[TrialRecord], sel: Selection, path: Pat
         ax.set_ylabel(spec.objectives[0].label + unit)
     ax.set_title(f"{sf.name}: {len(done)} simulated trials", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside: no point hidden
     fig.tight_layout()
     import io
 
