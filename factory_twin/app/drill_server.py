@@ -17,7 +17,7 @@ and the Drill object's methods, each tied to the caller (the session user, or an
 client's session name), so a class of trainees is scored separately on one plant; a trainee
 who reconnects under the same name keeps the score (scores are kept by name).
 Resuming an interlocked tool is refused (and costs points) until the interlock's procedure
-step is signed off.
+step is signed off, for each trainee by themselves (a class shares one plant, not its sign-offs).
 
 With ``record_dir`` the run is recorded: the served events and alarms to
 ``<drill>-<time>.parquet`` (the historian's format: the replay bar plays it) and the drill log
@@ -140,7 +140,10 @@ class DrillSimulator(EmbeddedPlantSimulator):
         self._due: list[tuple[float, s.FaultInjection]] = []  # triggered, waiting for delay
         self._drifts: dict[tuple[str, str], _Drift] = {}
         self._comm_lost: dict[str, float] = {}
+        # tool -> (procedure, step) that unlocks it, and the trainees who have signed it off:
+        # in a class each trainee's resume is refused until they signed the step off themselves
         self._interlocks: dict[str, tuple[str, int]] = {}
+        self._unlocked_by: dict[str, set[str]] = {}
         self._faults: list[tuple[str, str, float]] = []
         self._extra: list[PlantEvent] = []
         # drill events waiting to be emitted: (kind, message, trainee, equipment, points)
@@ -349,6 +352,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
             )
         elif k == "interlock":
             self._interlocks[eq] = (inj.procedure or "", inj.step or 1)
+            self._unlocked_by[eq] = set()
             sim.hold(eq)
         until = now + inj.hold_s if k not in ("hot_lot", "interlock") else float("inf")
         self._faults.append((k, eq or s.TRANSPORT_ID, until))
@@ -502,6 +506,8 @@ class DrillSimulator(EmbeddedPlantSimulator):
             return super()._on_method(equipment, method) or tool.held or tool.hold_pending
         if method == "Resume":
             locked = self._interlocks.get(equipment)
+            if user in self._unlocked_by.get(equipment, ()):
+                locked = None
             self._act(user, "resume_tool", equipment=equipment, accepted=locked is None)
             if locked is not None:
                 self._pending_events.append(
@@ -580,8 +586,13 @@ class DrillSimulator(EmbeddedPlantSimulator):
         self._act(u, "sign_off_step", equipment=eq, procedure=proc, step=step)
         lock = self._interlocks.get(eq)
         if lock == (proc, step):
-            del self._interlocks[eq]
-            self._faults = [f for f in self._faults if not (f[0] == "interlock" and f[1] == eq)]
+            done = self._unlocked_by.setdefault(eq, set())
+            done.add(u)
+            if set(self.trainees) <= done:  # every trainee has signed it off: the fault is over
+                del self._interlocks[eq]
+                self._faults = [
+                    f for f in self._faults if not (f[0] == "interlock" and f[1] == eq)
+                ]
         return ""
 
     async def _trainer_call(self, m: str, a: tuple[Any, ...]) -> str:

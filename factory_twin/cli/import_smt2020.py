@@ -24,13 +24,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("directory", metavar="DIR", help="SMT2020 model directory, e.g. SMT2020_HVLM")
     p.add_argument("-o", "--out", required=True, metavar="PLANT.yaml", help="plant file to write")
     p.add_argument("--name", help="site name (default: 'SMT2020 <model> (Kopp et al. 2020)')")
+    p.add_argument(
+        "--layout",
+        metavar="SMAT2022_DIR",
+        help="SMAT2022 folder: place the tools on the real layout and add its OHT rail network",
+    )
+    p.add_argument(
+        "--fleet", type=int, default=100, metavar="N", help="OHT vehicles with --layout (100)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the import report")
 
 
 def run(args: argparse.Namespace) -> int:
     """Import, write the plant atomically and print the report; 0 on success."""
     t0 = time.perf_counter()
-    result = import_smt2020(args.directory, name=args.name)
+    result = import_smt2020(args.directory, name=args.name, layout=args.layout, fleet=args.fleet)
     text = result.text()
     atomic_write_text(args.out, text)
     logger.info("imported %s in %.1f s", args.directory, time.perf_counter() - t0)

@@ -32,6 +32,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
+from factory_twin.model.amhs import check_amhs
 from factory_twin.model.drill_checks import check_drill
 from factory_twin.model.geometry import bind_mesh_files
 from factory_twin.model.layout import footprint_polygon, polygons_overlap
@@ -640,6 +641,8 @@ def check_references(spec: s.PlantSpec) -> list[Problem]:
     out += _check_initial_wip(spec, routes)
     out += _check_procedures(spec, types)
     out += _check_drills(spec, types)
+    if spec.amhs is not None:
+        out += check_amhs(spec.amhs, {e.id for e in spec.equipment})
     return out
 
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from factory_twin.model.amhs import Amhs, amhs_from_value
 from factory_twin.model.events import AlarmPriority, E10State
 
 SCHEMA_VERSION = 1
@@ -1251,6 +1252,11 @@ class PlantSpec(Strict):
     transport: Transport = Field(default_factory=Transport)
     procedures: list[Procedure] = Field(default_factory=list)
     drills: list[Drill] = Field(default_factory=list)
+    amhs: Amhs | None = Field(
+        default=None, description="OHT rails and fleet (model/amhs.py); none: simple transport"
+    )
+
+    _amhs = field_validator("amhs", mode="before")(lambda cls, v: amhs_from_value(v))
 
     # -- look-ups (cheap, built on demand; the spec is small next to a simulation)
 

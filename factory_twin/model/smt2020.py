@@ -72,6 +72,7 @@ from pydantic import ValidationError
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
 from factory_twin.model.config import PlantDocument, check_references
+from factory_twin.model.smat2022 import LayoutReport, apply_layout
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class ImportReport:
     unmodelled: dict[str, int] = field(default_factory=dict)
     ignored: dict[str, int] = field(default_factory=dict)
     clock_zero: str = ""
+    layout: LayoutReport | None = None
 
     def add(self, feature: str, n: int = 1) -> None:
         """Count ``n`` more occurrences of an unmodelled feature."""
@@ -136,6 +138,8 @@ class ImportReport:
         out += [f"  {n:>6,}  {k}" for k, n in sorted(self.ignored.items())]
         if not self.ignored:
             out.append("  (none)")
+        if self.layout is not None:
+            out += self.layout.lines()
         return out
 
 
@@ -757,7 +761,13 @@ def _find_tool_file(d: Path) -> Path:
     raise ConfigError([f"{d}: no tool.txt.1l or tool.txt (is this an SMT2020 model directory?)"])
 
 
-def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020Import:
+def import_smt2020(
+    directory: str | Path,
+    *,
+    name: str | None = None,
+    layout: str | Path | None = None,
+    fleet: int = 100,
+) -> Smt2020Import:
     """Read an SMT2020 model directory and build a validated plant.
 
     Each table has its own reader below, called in the order the tables depend on each
@@ -770,6 +780,9 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
         A model directory such as ``SMT2020_HVLM`` (``tool.txt.1l``, ``route_N.txt``, ...).
     name
         Site name; default ``"SMT2020 <model> (Kopp et al. 2020)"``.
+    layout
+        A SMAT2022 folder: place the tools on its layout and add its OHT rails and a fleet of
+        ``fleet`` vehicles (:func:`factory_twin.model.smat2022.apply_layout`).
 
     Returns
     -------
@@ -820,6 +833,8 @@ def import_smt2020(directory: str | Path, *, name: str | None = None) -> Smt2020
         "initial_wip": wip,
         "transport": transport,
     }
+    if layout is not None:
+        report.layout = apply_layout(data, layout, fleet=fleet)
     _count_unread(tables.opened, route_tables, report)
     report.counts = {
         "tool families": len(fams),
@@ -1941,6 +1956,8 @@ def header_comment(report: ImportReport) -> str:
     lines += [f"  {k}: {v}" for k, v in sorted(report.unmodelled.items())] or ["  (none)"]
     lines.append("Columns not read (file:column: non-empty cells):")
     lines += [f"  {k}: {v}" for k, v in sorted(report.ignored.items())] or ["  (none)"]
+    if report.layout is not None:
+        lines += ["", *report.layout.lines()]
     return "".join(f"# {x}".rstrip() + "\n" for x in lines)
 
 
@@ -1957,8 +1974,12 @@ _FLOW_ITEMS = {
     "parts",
     "components",
     "tags",
+    "nodes",
+    "links",
+    "ports",
+    "stockers",
 }
-_BLOCK_MAPS = {"site", "shape"}
+_BLOCK_MAPS = {"site", "shape", "amhs"}
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/ ()]*$")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 

@@ -31,6 +31,7 @@ from factory_twin.model.capacity import raw_process_time_s
 from factory_twin.model.events import E10State, LotMove, StateChange, TagUpdate
 from factory_twin.model.transport import move_time_s, nearest_destination
 from factory_twin.sim.engine import Engine
+from factory_twin.sim.oht import OhtFleet
 from factory_twin.sim.queues import BatchQueue, LotQueue
 from factory_twin.sim.records import Recorder
 from factory_twin.sim.rng import Sampler, Streams, make_sampler, uniform_sampler
@@ -470,6 +471,14 @@ class FabModel:
         )
         self._veh_free = self.vehicles or 0
         self._veh_wait: deque[tuple[Lot, float]] = deque()
+        # OHT fleet on the rails (amhs model 'oht'): every move rides a vehicle (sim/oht.py)
+        am = spec.amhs
+        self.oht: OhtFleet | None = None
+        self._port: dict[str, str] = {}
+        self._nominal: dict[tuple[str, str], float] = {}
+        if am is not None and am.model == "oht" and not self._tr_none:
+            self.oht = OhtFleet(am, self.env)
+            self._port = {p.tool: p.node for p in am.ports}
         self._start_processes()
 
     def _build_tool(self, e: s.Equipment, g: Group, idx: int) -> Tool:
@@ -698,6 +707,9 @@ class FabModel:
         if d is None:
             k, dist_m = nearest_destination(tool.pos, [t.pos for t in g.tools])
             d = tool.dist[g] = (move_time_s(self.spec.transport, dist_m), g.tools[k])
+        if self.oht is not None:
+            self._oht_move(lot, tool, d[1], i)
+            return
         t = self._tr_fixed() if self._tr_fixed is not None else d[0]
         lot.transport_s = t
         lot.where = _MOVING
@@ -716,6 +728,27 @@ class FabModel:
             self._at(now + t, self._cb_moved, lot)
         else:
             self._arrive(lot)
+
+    def _oht_move(self, lot: Lot, src: Tool, dst: Tool, i: int) -> None:
+        """Hand the move to the OHT fleet; the lot arrives when a vehicle has set it down."""
+        assert self.oht is not None
+        now = self.env.now_s
+        a, b = self._port[src.id], self._port[dst.id]
+        lot.transport_s = now  # the request time until the lot is delivered
+        lot.where = _MOVING
+        if self.events is not None:
+            key = (a, b)
+            t = self._nominal.get(key)
+            if t is None:
+                t = self._nominal[key] = self.oht.nominal_s(a, b)
+            self.events.append(
+                LotMove(lot.id, lot.product.id, src.id, dst.id, now, now + t, i + 1)
+            )
+        self.oht.request(a, b, lot, self._on_oht_delivered)
+
+    def _on_oht_delivered(self, lot: Lot) -> None:
+        lot.transport_s = self.env.now_s - lot.transport_s
+        self._arrive(lot)
 
     def _on_delivered(self, value: Any) -> None:
         if self._veh_wait:  # the freed vehicle goes to the lot waiting longest

@@ -39,6 +39,7 @@ from factory_twin.sim.kpi import (
     wip_series,
 )
 from factory_twin.sim.model import FabModel, check_spec, parse_rule
+from factory_twin.sim.oht import OhtRecord
 from factory_twin.sim.records import (
     DEFAULT_CHUNK_ROWS,
     KPI_COLUMNS,
@@ -138,6 +139,7 @@ class ReplicationResult:
     files: dict[str, str] = field(default_factory=dict)
     peak_rows: int = 0
     deferred: DeferredKpis | None = None
+    amhs: OhtRecord | None = None  # the OHT fleet's per-day sums (amhs model 'oht')
 
 
 @dataclass
@@ -207,6 +209,7 @@ def _replicate(
         rpt = {pid: pr.rpt_s for pid, pr in model.products.items()}
         model.run(end_s)
         model.finalize()
+        amhs = model.oht.record() if model.oht is not None else None
         rec.flush()  # with a sink (the direct path) the last chunks go to the KPI sums now
         events = model.events_scheduled()
         del model
@@ -220,7 +223,7 @@ def _replicate(
                     replication=replication, kpis={}, bottleneck=None, warmup_s=math.nan,
                     end_s=end_s, events=events, wall_s=time.perf_counter() - t0,
                     frames=deferred.frames if options.keep_frames else None, files=kept,
-                    peak_rows=peak, deferred=deferred,
+                    peak_rows=peak, deferred=deferred, amhs=amhs,
                 )  # fmt: skip
             warm = mser(series) * end_s / _MSER_BINS
         else:
@@ -257,6 +260,8 @@ def _replicate(
                 peak = max(peak, chunk_peak[0])
     finally:
         rec.discard_chunks()  # nothing is left of an unfinished run's chunks
+    if amhs is not None:
+        kpis.update(amhs.kpis(warm, end_s))
     return ReplicationResult(
         replication=replication,
         kpis=kpis,
@@ -268,6 +273,7 @@ def _replicate(
         frames=frames if options.keep_frames else None,
         files=files,
         peak_rows=peak,
+        amhs=amhs,
     )
 
 
@@ -330,6 +336,8 @@ def finish_replication(
     finally:
         if d.owned_dir is not None:
             shutil.rmtree(d.owned_dir, ignore_errors=True)
+    if result.amhs is not None:
+        kpis.update(result.amhs.kpis(warmup_s, result.end_s))
     return ReplicationResult(
         replication=result.replication,
         kpis=kpis,
@@ -341,6 +349,7 @@ def finish_replication(
         frames=result.frames,
         files=result.files,
         peak_rows=peak,
+        amhs=result.amhs,
     )
 
 

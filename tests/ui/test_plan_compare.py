@@ -102,13 +102,11 @@ def test_run_from_the_workspace_progress_and_identical_to_headless(
     assert (
         not panel.experiment.run_button.isEnabled() and panel.experiment.cancel_button.isEnabled()
     )
+    # every value a bar takes (progress is applied on the GUI thread, after start returned)
     values: set[int] = set()
-
-    def advanced() -> bool:
-        values.update(b.value() for b in panel.experiment.bars)
-        return not job.running
-
-    qtbot.waitUntil(advanced, timeout=300_000)
+    for bar in panel.experiment.bars:
+        bar.valueChanged.connect(values.add)
+    qtbot.waitUntil(lambda: not job.running, timeout=300_000)
     assert job.state == COMPLETE, job.error
     assert any(0 < v < 1000 for v in values), values  # a bar stood part-way
     assert [b.value() for b in panel.experiment.bars] == [1000, 1000]

@@ -1,0 +1,71 @@
+"""Fleet-size sweep of the SMT2020 HVLM fab on its SMAT2022 layout (OHT fleet, sim/oht.py).
+
+For each fleet size, ``--reps`` replications of ``--days`` simulated days (no warm-up: the
+initial WIP fills the fab from the start) on ``plant_configs/smt2020_hvlm_smat2022.yaml``;
+prints the mean and 95 % confidence half-width over replications of: transport time per move
+(mean, p95, from request to set-down), waiting for a vehicle, blocked time per move, vehicle
+utilisation, empty-travel share, moves per hour, lots finished per day, and the deadlocks the
+traffic rules had to resolve. Also the same figures for the simple transport model (SMT2020's
+uniform from-to time) as the reference.
+
+Usage: ``python benchmarks/amhs_fleet_sweep.py [--fleets 40 60 80 100 120 160] [--days 2]
+[--reps 2] [--jobs 2]`` (a Markdown table on stdout, as in docs/smat2022_layout.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from factory_twin.model.config import load_plant
+from factory_twin.sim.runner import RunOptions, run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+PLANT = ROOT / "plant_configs" / "smt2020_hvlm_smat2022.yaml"
+COLS = [
+    ("amhs_transport_mean_min", "transport mean (min)", 2),
+    ("amhs_transport_p95_min", "transport p95 (min)", 2),
+    ("amhs_wait_vehicle_mean_min", "wait for vehicle (min)", 2),
+    ("amhs_blocked_per_move_s", "blocked per move (s)", 2),
+    ("amhs_vehicle_utilisation", "utilisation", 3),
+    ("amhs_empty_travel_share", "empty share", 3),
+    ("amhs_moves_per_h", "moves/h", 0),
+    ("throughput_lots_per_day", "lots out/day", 1),
+    ("amhs_deadlocks", "deadlocks", 0),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fleets", type=int, nargs="+", default=[40, 60, 80, 100, 120, 160])
+    ap.add_argument("--days", type=float, default=2.0)
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--plant", default=str(PLANT))
+    a = ap.parse_args()
+    spec = load_plant(a.plant).spec
+    assert spec.amhs is not None
+    opts = RunOptions(days=a.days, warmup_days=0.0)
+    print(f"HVLM on SMAT2022, {a.days:g} simulated days x {a.reps} replications per row\n")
+    print("| fleet | " + " | ".join(c[1] for c in COLS) + " | wall (s) |")
+    print("|---" * (len(COLS) + 2) + "|")
+    rows = [("simple", spec.model_copy(update={"amhs": None}))]
+    for n in a.fleets:
+        rows.append(
+            (str(n), spec.model_copy(update={"amhs": spec.amhs.model_copy(update={"fleet": n})}))
+        )
+    for label, sp in rows:
+        t0 = time.perf_counter()
+        exp = run_experiment(sp, opts, a.reps, jobs=a.jobs, name=label)
+        wall = time.perf_counter() - t0
+        summ = exp.summary()
+        cells = []
+        for key, _title, nd in COLS:
+            iv = summ.get(key)
+            cells.append("-" if iv is None else f"{iv.mean:.{nd}f} ± {iv.half_width:.{nd}f}")
+        print(f"| {label} | " + " | ".join(cells) + f" | {wall:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
