@@ -14,6 +14,7 @@ from pyvistaqt import QtInteractor
 from factory_twin.app.plant_state import PlantState
 from factory_twin.model.geometry import PlantGeometry
 from factory_twin.model.schema import PlantSpec
+from factory_twin.ui.render_quality import apply_quality
 from factory_twin.ui.scene import (
     N_CODES,
     STATE_COLORS,
@@ -51,6 +52,7 @@ class QtSceneView(QWidget):
         self.legend.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._style_legend(True)
         self.scene: FabScene | None = None
+        self.quality = False  # set by the View menu (ui/qt_render_quality_install.py)
         self.state: PlantState | None = None
         self._dark = True
         self._press: tuple[int, int] | None = None
@@ -98,10 +100,19 @@ class QtSceneView(QWidget):
         if geometry is not None and len(geometry.ids) != len(spec.equipment):
             geometry = None
         self.scene = FabScene(self.plotter, spec, dark=dark, show_legend=False, geometry=geometry)
+        if self.quality:
+            apply_quality(self.scene, True, render=False)
         self._style_legend(dark)
         self.state = state
         self._lots_shown = -1
         self.request_render()
+
+    def set_quality(self, on: bool) -> None:
+        """Switch between the quality and the fast look (ui/render_quality.py)."""
+        self.quality = on
+        if self.scene is not None:
+            apply_quality(self.scene, on, render=False)
+            self.request_render()
 
     def set_state(self, state: PlantState | None) -> None:
         """Follow another plant state object (after a replay seek)."""
