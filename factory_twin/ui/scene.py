@@ -35,6 +35,7 @@ from factory_twin.model.equipment_models import MATERIALS
 from factory_twin.model.events import E10State
 from factory_twin.model.geometry import PlantGeometry, hex_to_rgb, plant_geometry
 from factory_twin.model.schema import PlantSpec
+from factory_twin.ui.amhs_scene import AmhsLayer, has_rails
 
 logger = logging.getLogger(__name__)
 
@@ -480,6 +481,8 @@ class FabScene:
         self.lots_actor.SetMapper(self._lot_mapper)
         self.lots_actor.PickableOff()
         p.add_actor(self.lots_actor, name="lots", reset_camera=False, render=False)
+        # the OHT rails, vehicles and heat map of a plant with an amhs section (amhs_scene.py)
+        self.amhs = AmhsLayer(p, spec, dark=self.dark) if has_rails(spec) else None
         # floor, bays, grid and bay outlines: one unlit mesh with a colour per cell, so the
         # static context is a single draw; added after the tools, so that the floor under
         # them fails the depth test before any shading
@@ -830,6 +833,8 @@ class FabScene:
         if hasattr(self, "ground"):
             np.asarray(self.ground.point_data["rgb"])[:] = self._ground_mesh().point_data["rgb"]
             self.ground.Modified()
+            if self.amhs is not None:
+                self.amhs.set_theme(dark)
             legend = getattr(self, "legend_actor", None)
             if legend is not None:
                 legend.GetEntryTextProperty().SetColor(

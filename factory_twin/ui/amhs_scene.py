@@ -1,0 +1,236 @@
+"""The AMHS in 3-D: the plant's OHT rails, its vehicles and a congestion heat map on the rail.
+
+:class:`AmhsLayer` is owned by a :class:`~factory_twin.ui.scene.FabScene` whose plant has an
+``amhs`` section with rail links (plants without one keep the overhead track the lots
+already suggest). It adds three actors, all built at once (adding one mid-session costs a
+visible stall):
+
+* the rails: one merged polyline mesh, one line per directed link, at the ceiling
+  (:func:`rail_height_m`: a little above the height carriers travel at);
+* the vehicles: one glyph set (``vtkGlyph3DMapper``, as the lots) of two sources picked per
+  point: an empty vehicle, and a vehicle with a FOUP hanging under it;
+* the heat map: the rail mesh's per-line scalar, the share of the time a vehicle was seen on
+  each link (occupancy; a vehicle standing on a link, blocked, counts all the time it
+  stands), shown by :meth:`AmhsLayer.set_heat_map` (View menu) instead of the plain rail colour.
+
+Everything updates arrays in place; nothing is rebuilt per frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+from factory_twin.model.schema import PlantSpec
+
+RAIL_COLOR = {True: "#9aa4b2", False: "#55606e"}  # dark theme, light theme
+VEHICLE_COLOR = "#f2c14e"
+HEAT_CMAP = "inferno"
+
+
+def rail_height_m(spec: PlantSpec) -> float:
+    """Height of the rails: above the height at which carriers travel (their FOUP hangs under
+    the vehicle)."""
+    return float(spec.transport.carrier_height_m) + 0.8
+
+
+def has_rails(spec: PlantSpec) -> bool:
+    """True when the plant has an amhs section with rail links to draw."""
+    return spec.amhs is not None and bool(spec.amhs.links)
+
+
+def rail_polydata(spec: PlantSpec) -> pv.PolyData:
+    """One line per rail link (in the section's order) at :func:`rail_height_m`.
+
+    Links whose ends are not known nodes are skipped (the plant file's check reports them).
+    """
+    am = spec.amhs
+    if am is None or not am.links:
+        return pv.PolyData()
+    index = {n.id: i for i, n in enumerate(am.nodes)}
+    pts = np.zeros((len(am.nodes), 3))
+    for i, n in enumerate(am.nodes):
+        pts[i, :2] = n.at_m
+    pts[:, 2] = rail_height_m(spec)
+    ends = [
+        (index[lk.from_], index[lk.to]) for lk in am.links if lk.from_ in index and lk.to in index
+    ]
+    lines = np.empty((len(ends), 3), dtype=np.int64)
+    lines[:, 0] = 2
+    if ends:
+        lines[:, 1:] = np.asarray(ends, dtype=np.int64)
+    mesh = pv.PolyData(pts, lines=lines.ravel())
+    mesh.cell_data["occupancy"] = np.zeros(len(ends))
+    return mesh
+
+
+def _vehicle_sources() -> tuple[pv.PolyData, pv.PolyData]:
+    """An empty vehicle (a body on the rail) and the same carrying a FOUP under it."""
+    body = pv.Box(bounds=(-0.55, 0.55, -0.35, 0.35, -0.35, 0.1))
+    foup = pv.Box(bounds=(-0.3, 0.3, -0.3, 0.3, -0.95, -0.4))
+    return body, body.append_polydata(foup)
+
+
+class AmhsLayer:
+    """The rails, vehicles and congestion heat map of a plant with an amhs section.
+
+    Parameters
+    ----------
+    plotter
+        The scene's plotter.
+    spec
+        The plant (must have rails: :func:`has_rails`).
+    dark
+        Theme of the rail colour.
+    """
+
+    def __init__(self, plotter: pv.BasePlotter, spec: PlantSpec, *, dark: bool = True) -> None:
+        self.plotter = plotter
+        self.spec = spec
+        self.z = rail_height_m(spec)
+        am = spec.amhs
+        assert am is not None
+        self.link_ids = [lk.id for lk in am.links]
+        self.rails = rail_polydata(spec)
+        self.rail_actor = plotter.add_mesh(
+            self.rails,
+            color=RAIL_COLOR[dark],
+            line_width=2,
+            name="amhs_rails",
+            lighting=False,
+            pickable=False,
+            render=False,
+            reset_camera=False,
+            scalars=None,
+        )
+        self.heat_map = False
+        self._occupancy_s = np.zeros(self.rails.n_cells)
+        self._observed_s = 0.0
+        self._last_t: float | None = None
+        # link geometry for locating a vehicle on its link (vectorised point-to-segment)
+        p = np.asarray(self.rails.points)[:, :2]
+        cells = np.asarray(self.rails.lines).reshape(-1, 3) if self.rails.n_cells else None
+        self._a = p[cells[:, 1]] if cells is not None else np.zeros((0, 2))
+        self._b = p[cells[:, 2]] if cells is not None else np.zeros((0, 2))
+        self._ab = self._b - self._a
+        self._ab2 = np.maximum(np.einsum("ij,ij->i", self._ab, self._ab), 1e-12)
+        # vehicles: one glyph set, source 0 empty, source 1 loaded
+        self.vehicle_points = pv.PolyData(np.zeros((0, 3)))
+        self.vehicle_points.point_data["loaded"] = np.zeros(0, dtype=np.int8)
+        self._mapper = vtk.vtkGlyph3DMapper()
+        self._mapper.SetInputData(self.vehicle_points)
+        self.sources = empty, loaded = _vehicle_sources()
+        self._mapper.SetSourceData(0, empty)
+        self._mapper.SetSourceData(1, loaded)
+        self._mapper.SourceIndexingOn()
+        self._mapper.SetSourceIndexArray("loaded")
+        self._mapper.ScalingOff()
+        self._mapper.OrientOff()
+        self._mapper.ScalarVisibilityOff()
+        self.vehicles_actor = vtk.vtkActor()
+        self.vehicles_actor.SetMapper(self._mapper)
+        self.vehicles_actor.GetProperty().SetColor(*pv.Color(VEHICLE_COLOR).float_rgb)
+        self.vehicles_actor.PickableOff()
+        plotter.add_actor(
+            self.vehicles_actor, name="amhs_vehicles", reset_camera=False, render=False
+        )
+        self._xy = np.zeros((0, 2))
+        self._loaded = np.zeros(0, dtype=bool)
+
+    # -- vehicles
+
+    @property
+    def vehicle_count(self) -> int:
+        """Vehicles drawn now."""
+        return int(self.vehicle_points.n_points)
+
+    def set_vehicles(self, xy: np.ndarray, loaded: np.ndarray, t: float | None = None) -> bool:
+        """Place the vehicle glyphs at floor positions ``xy`` (n, 2) on the rails; ``loaded``
+        ones carry a FOUP. ``t`` (plant seconds) is the time of the positions: the time
+        since the previous call is added to the occupancy of the link each vehicle is on.
+
+        Returns True if anything drawn changed.
+        """
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        loaded = np.asarray(loaded, dtype=bool).reshape(-1)
+        self._accumulate(xy, t)
+        if (
+            len(xy) == len(self._xy)
+            and np.array_equal(xy, self._xy)
+            and np.array_equal(loaded, self._loaded)
+        ):
+            return False
+        self._xy, self._loaded = xy.copy(), loaded.copy()
+        pts = np.column_stack([xy, np.full(len(xy), self.z)]) if len(xy) else np.zeros((0, 3))
+        fresh = pv.PolyData(pts)
+        fresh.point_data["loaded"] = loaded.astype(np.int8)
+        self.vehicle_points.copy_from(fresh)
+        self.vehicle_points.Modified()
+        return True
+
+    def nearest_links(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (link index, distance in metres) of the rail link nearest each point."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if len(self._a) == 0 or len(xy) == 0:
+            return np.zeros(len(xy), dtype=np.int64), np.full(len(xy), np.inf)
+        d = xy[:, None, :] - self._a[None, :, :]
+        f = np.clip(np.einsum("vlk,lk->vl", d, self._ab) / self._ab2, 0.0, 1.0)
+        off = d - f[:, :, None] * self._ab[None, :, :]
+        dist2 = np.einsum("vlk,vlk->vl", off, off)
+        k = np.argmin(dist2, axis=1)
+        return k, np.sqrt(dist2[np.arange(len(xy)), k])
+
+    # -- congestion heat map
+
+    def _accumulate(self, xy: np.ndarray, t: float | None) -> None:
+        if t is None:
+            return
+        last, self._last_t = self._last_t, t
+        if last is None or t <= last or len(self._xy) == 0:
+            return
+        dt = t - last
+        k, _ = self.nearest_links(self._xy)  # where they were during [last, t)
+        np.add.at(self._occupancy_s, k, dt)
+        self._observed_s += dt
+        if self.heat_map:
+            self._write_heat()
+
+    def occupancy(self) -> np.ndarray:
+        """Share of the observed time a vehicle stood or moved on each link (0 before any)."""
+        if self._observed_s <= 0:
+            return np.zeros_like(self._occupancy_s)
+        return self._occupancy_s / self._observed_s
+
+    def busiest_links(self, top: int = 5) -> list[tuple[str, float]]:
+        """The ``top`` links by occupancy, (link id, vehicle-time share)."""
+        occ = self.occupancy()
+        order = np.argsort(-occ, kind="stable")[:top]
+        return [(self.link_ids[int(i)], float(occ[i])) for i in order if occ[i] > 0]
+
+    def _write_heat(self) -> None:
+        arr = np.asarray(self.rails.cell_data["occupancy"]).view(np.ndarray)
+        arr[:] = self.occupancy()
+        self.rails.Modified()
+        top = float(arr.max()) if len(arr) else 0.0
+        self.rail_actor.mapper.scalar_range = (0.0, max(top, 1e-6))
+
+    def set_heat_map(self, on: bool) -> None:
+        """Colour the rail by occupancy (``on``) or draw it in the plain rail colour."""
+        self.heat_map = on
+        mapper = self.rail_actor.mapper
+        if on:
+            self._write_heat()
+            lut = pv.LookupTable(cmap=HEAT_CMAP)
+            mapper.lookup_table = lut
+            mapper.SetScalarModeToUseCellFieldData()
+            mapper.SelectColorArray("occupancy")
+            mapper.SetScalarVisibility(True)
+            self.rail_actor.GetProperty().SetLineWidth(4)
+        else:
+            mapper.SetScalarVisibility(False)
+            self.rail_actor.GetProperty().SetLineWidth(2)
+
+    def set_theme(self, dark: bool) -> None:
+        """Rail colour of the theme."""
+        self.rail_actor.GetProperty().SetColor(*pv.Color(RAIL_COLOR[dark]).float_rgb)
