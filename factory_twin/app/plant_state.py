@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
+from factory_twin.app.vehicle_state import VehicleState
 from factory_twin.model.events import (
     FAB_EQUIPMENT,
     AlarmEvent,
@@ -220,6 +221,8 @@ class PlantState:
         # fab-level figures (TagUpdates of FAB_EQUIPMENT), latest value of each tag
         self.fab: dict[str, float] = {}
         self._fab_samples: deque[tuple[float, float, float, float]] = deque()
+        # OHT vehicles served under Transport/AMHS (app/vehicle_state.py)
+        self.vehicles = VehicleState()
 
     # ------------------------------------------------------------------ look-ups
 
@@ -261,6 +264,7 @@ class PlantState:
         tag_value = TagValue
         machine_tags = _MACHINE_TAGS
         bad_q = _BAD_QUALITY
+        vehicles = self.vehicles
         for ev in events:
             if isinstance(ev, TagUpdate):
                 ts = ev.source_ts
@@ -272,6 +276,7 @@ class PlantState:
                     continue
                 i = index_get(eq)
                 if i is None:
+                    vehicles.apply(ev)  # an OHT vehicle's (or an unknown tool's: dropped)
                     continue
                 key = (eq, ev.tag)
                 value = ev.value

@@ -36,12 +36,16 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from factory_twin.model.events import PlantEvent
 from factory_twin.model.schema import PlantSpec
 from factory_twin.opcua.loop import AsyncioThread
 from factory_twin.opcua.server import DEFAULT_ENDPOINT, FabCounters, PlantServer
+from factory_twin.opcua.server.amhs_space import AmhsVehicles
+
+if TYPE_CHECKING:
+    from factory_twin.sim.oht import OhtFleet
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +126,7 @@ class EmbeddedPlantSimulator:
         self._listeners: list[EventListener] = []
         self._thread: AsyncioThread | None = None
         self._own_thread = False
+        self._vehicles: AmhsVehicles | None = None  # the OHT vehicles' nodes (amhs 'oht')
         self._fab: FabCounters | None = None  # the fab counters of the last server, kept
         self.steps = 0
         self.events_applied = 0
@@ -185,8 +190,24 @@ class EmbeddedPlantSimulator:
             server.restore_fab(self._fab)
         await server.start()
         self.server = server
+        self._vehicles = self._serve_vehicles(server)
         await self._deliver(self.sim.snapshot())
         self._task = asyncio.create_task(self._run(), name="plant-simulator")
+
+    def _serve_vehicles(self, server: PlantServer) -> AmhsVehicles | None:
+        """Publish the OHT vehicles under Transport/AMHS when the plant runs its fleet."""
+        fleet = self.fleet
+        if fleet is None:
+            return None
+        space = AmhsVehicles(server.server, server.namespace_index, len(fleet.vehicles))
+        space.build()
+        return space
+
+    @property
+    def fleet(self) -> OhtFleet | None:
+        """The simulation's OHT fleet (amhs model 'oht'), None when lots move the simple way."""
+        model = getattr(self.sim, "model", None)
+        return getattr(model, "oht", None)
 
     async def stop(self) -> None:
         """Stop advancing and stop the server (the simulation state is kept)."""
@@ -247,6 +268,9 @@ class EmbeddedPlantSimulator:
     async def _deliver(self, events: list[PlantEvent]) -> int:
         if self.server is None:
             return 0
+        fleet = self.fleet
+        if self._vehicles is not None and fleet is not None:
+            await self._vehicles.write(fleet.vehicle_rows())
         if not events:  # a quiet step: the plant clock still moves
             await self.server.apply((), clock_s=self.now_s)
             return 0

@@ -94,6 +94,19 @@ FAB_TAGS: dict[str, str] = {
 """Tags of :data:`FAB_EQUIPMENT`: name -> meaning. Counters are cumulative since the
 source started; consumers take rates from their differences over the plant clock."""
 
+VEHICLE_PREFIX = "__oht__/"
+"""Equipment ids of OHT vehicle :class:`TagUpdate` records start with this (never a valid
+tool id): ``"__oht__/OHT-001"`` with the tags of :data:`VEHICLE_TAGS`."""
+
+VEHICLE_TAGS: tuple[str, ...] = ("x", "y", "state", "carrier")
+"""Tags of a vehicle: floor position x, y (metres), state (``idle``, ``moving`` or
+``loaded``) and carrier (the id of the lot on board, empty when none)."""
+
+
+def vehicle_name(index: int) -> str:
+    """Name of the ``index``-th vehicle of a fleet (from 0): ``OHT-001``, ``OHT-002``, ..."""
+    return f"OHT-{index + 1:03d}"
+
 
 @dataclass(frozen=True, slots=True)
 class StateChange:

@@ -48,6 +48,7 @@ from asyncua.common.subscription import DataChangeEvent, OpcEvent, StatusChangeE
 from factory_twin.errors import ConnectionFailed, FactoryTwinError
 from factory_twin.model.events import (
     FAB_EQUIPMENT,
+    VEHICLE_PREFIX,
     AlarmEvent,
     ConnectionStatus,
     E10State,
@@ -55,6 +56,7 @@ from factory_twin.model.events import (
     Quality,
     ShelvingState,
     TagUpdate,
+    vehicle_name,
 )
 from factory_twin.model.schema import Endpoint, Equipment, PlantSpec, TagType
 from factory_twin.opcua._uatypes import node_id
@@ -110,6 +112,14 @@ FAB_NODES: dict[str, tuple[str, TagType]] = {
     "wafers_completed": ("WafersCompleted", TagType.INT),
     "wip": ("WIP", TagType.INT),
     "moves": ("Moves", TagType.INT),
+}
+
+# vehicle tag (model.events.VEHICLE_TAGS) -> (name under Transport/AMHS/<vehicle>, tag type)
+VEHICLE_NODES: dict[str, tuple[str, TagType]] = {
+    "x": ("X", TagType.FLOAT),
+    "y": ("Y", TagType.FLOAT),
+    "state": ("State", TagType.STRING),
+    "carrier": ("CarrierId", TagType.STRING),
 }
 
 # Machinery MachineryOperationModeEnumeration, as text
@@ -549,6 +559,32 @@ class _EndpointLink:
             self.fab_bound[(FAB_EQUIPMENT, tag)] = _Bound(
                 FAB_EQUIPMENT, tag, nid, kind, False, info[1]
             )
+        await self._resolve_vehicles(client)
+
+    async def _resolve_vehicles(self, client: Client) -> None:
+        """Bind the OHT vehicles a plant simulator serves under Transport/AMHS (a plant
+        whose amhs section runs the fleet; absent nodes: nothing, no problem)."""
+        am = self.owner.spec.amhs
+        if self.ns_index is None or am is None or am.model != "oht":
+            return
+        nids = {
+            (f"{VEHICLE_PREFIX}{vehicle_name(i)}", tag): node_id(
+                f"Transport.AMHS.{vehicle_name(i)}.{leaf}", self.ns_index
+            )
+            for i in range(am.fleet)
+            for tag, (leaf, _) in VEHICLE_NODES.items()
+        }
+        try:
+            infos = await self._read_infos(client, list(nids.values()))
+        except Exception as exc:
+            logger.info("endpoint %s: no OHT vehicles (%s)", self.endpoint.id, describe_error(exc))
+            return
+        for (eq, tag), nid in nids.items():
+            info = infos.get(nid)
+            kind = VEHICLE_NODES[tag][1]
+            if info is None or info[0] != ua.NodeClass.Variable or not type_fits(kind, info[1]):
+                continue
+            self.fab_bound[(eq, tag)] = _Bound(eq, tag, nid, kind, False, info[1])
 
     async def _read_infos(self, client: Client, nodes: list[ua.NodeId]) -> _NodeInfos:
         """Return (node class, DataType) of each node; None for nodes that do not exist.

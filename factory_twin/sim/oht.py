@@ -500,6 +500,24 @@ class OhtFleet:
             out.append((v.id, float(x), float(y), v.state == _LOADED, v.state))
         return out
 
+    def vehicle_rows(self) -> list[tuple[int, float, float, str, str]]:
+        """Return (vehicle, x, y, state, carrier) now, as published over OPC UA.
+
+        ``state`` is ``idle`` (parked), ``moving`` (on its way to a pick-up, or hoisting a lot
+        up) or ``loaded`` (a lot on board, until it is set down); ``carrier`` the id of the lot
+        on board (empty when none).
+        """
+        out = []
+        for (i, x, y, _, _), v in zip(self.positions(), self.vehicles, strict=True):
+            m = v.move
+            on_board = m is not None and v.state != _IDLE and not math.isnan(m.t_loaded)
+            if on_board and m is not None:
+                carrier = str(getattr(m.payload, "id", m.payload))
+                out.append((i, x, y, "loaded", carrier))
+            else:
+                out.append((i, x, y, "idle" if v.state == _IDLE else "moving", ""))
+        return out
+
 
 @dataclass
 class OhtRecord:

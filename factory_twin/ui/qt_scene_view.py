@@ -175,6 +175,11 @@ class QtSceneView(QWidget):
                 self._last_lot_pos = pos
                 changed = True
             self._lots_shown = n
+        if scene.amhs is not None and st.vehicles.dirty:
+            st.vehicles.dirty = False
+            _, xy, loaded = st.vehicles.arrays()
+            t = st.plant_clock_s
+            changed = scene.amhs.set_vehicles(xy, loaded, t) or changed
         if changed:
             self.request_render()
 
