@@ -98,6 +98,9 @@ def run(
     from factory_twin.ui.qt_render_quality_install import install_quality
 
     install_quality(win)
+    from factory_twin.ui.qt_amhs_install import install_rail_heat_map
+
+    install_rail_heat_map(win)
     controller.settings = ConnectionSettings(
         endpoint_overrides=overrides,
         use_simulator=bool(simulator) and not replay,

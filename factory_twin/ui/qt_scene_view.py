@@ -53,6 +53,7 @@ class QtSceneView(QWidget):
         self._style_legend(True)
         self.scene: FabScene | None = None
         self.quality = False  # set by the View menu (ui/qt_render_quality_install.py)
+        self.heat_map = False  # rail congestion colours (ui/qt_amhs_install.py)
         self.state: PlantState | None = None
         self._dark = True
         self._press: tuple[int, int] | None = None
@@ -65,6 +66,7 @@ class QtSceneView(QWidget):
         self.frame_ms: list[float] = []
         self._render_t0 = time.perf_counter()
         self._last_lot_pos = np.zeros((0, 3))
+        self._amhs_t: float | None = None  # plant clock of the vehicles drawn
         # the hover text of a tool, where a workspace has more to say than its state
         self.tooltip_text: Callable[[str], str] | None = None
         rw = self.plotter.ren_win
@@ -102,9 +104,12 @@ class QtSceneView(QWidget):
         self.scene = FabScene(self.plotter, spec, dark=dark, show_legend=False, geometry=geometry)
         if self.quality:
             apply_quality(self.scene, True, render=False)
+        if self.scene.amhs is not None:
+            self.scene.amhs.set_heat_map(self.heat_map)
         self._style_legend(dark)
         self.state = state
         self._lots_shown = -1
+        self._amhs_t = None
         self.request_render()
 
     def set_quality(self, on: bool) -> None:
@@ -112,6 +117,13 @@ class QtSceneView(QWidget):
         self.quality = on
         if self.scene is not None:
             apply_quality(self.scene, on, render=False)
+            self.request_render()
+
+    def set_heat_map(self, on: bool) -> None:
+        """Colour the OHT rails by occupancy (ui/amhs_scene.py); kept across plants."""
+        self.heat_map = on
+        if self.scene is not None and self.scene.amhs is not None:
+            self.scene.amhs.set_heat_map(on)
             self.request_render()
 
     def set_state(self, state: PlantState | None) -> None:
@@ -175,11 +187,14 @@ class QtSceneView(QWidget):
                 self._last_lot_pos = pos
                 changed = True
             self._lots_shown = n
-        if scene.amhs is not None and st.vehicles.dirty:
+        t = st.plant_clock_s
+        if scene.amhs is not None and (st.vehicles.dirty or t != self._amhs_t):
+            # the heat map counts the time since the last refresh on each vehicle's link
             st.vehicles.dirty = False
+            self._amhs_t = t
             _, xy, loaded = st.vehicles.arrays()
-            t = st.plant_clock_s
             changed = scene.amhs.set_vehicles(xy, loaded, t) or changed
+            changed = changed or scene.amhs.heat_map
         if changed:
             self.request_render()
 

@@ -227,6 +227,7 @@ def test_no_two_window_actions_share_a_key(qtbot, tmp_path, mini_plant_path):
     # every workspace installed as the app does: a key does one thing in the workspace shown
     from PySide6.QtGui import QAction
 
+    from factory_twin.ui.qt_amhs_install import install_rail_heat_map
     from factory_twin.ui.qt_maintain_workspace import install_maintain
     from factory_twin.ui.qt_plan_compare_install import install_compare
     from factory_twin.ui.qt_plan_install import install_plan
@@ -239,6 +240,7 @@ def test_no_two_window_actions_share_a_key(qtbot, tmp_path, mini_plant_path):
     for install in (install_maintain, install_plan, install_compare, install_train):
         install(w)
     install_quality(w)
+    install_rail_heat_map(w)
     w.controller.set_plant(load_plant(mini_plant_path))
     w.show()
     qtbot.waitExposed(w)
