@@ -175,6 +175,27 @@ class SetTransport(s.Strict):
 _TRANSPORT = ("kind", "speed_m_s", "vehicles", "handling_s")
 
 
+class SetAmhs(s.Strict):
+    """Change the OHT fleet of a plant with an ``amhs`` section (rails)."""
+
+    change: Literal["set_amhs"]
+    fleet: int | None = Field(default=None, ge=1, description="number of vehicles")
+    vehicle_speed_m_s: float | None = Field(default=None, gt=0, description="top speed")
+    dispatch: Literal["nearest_idle", "fifo"] | None = None
+    model: Literal["oht", "simple"] | None = None
+    handling_s: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _something(self) -> SetAmhs:
+        if not _given(self, _AMHS):
+            msg = f"set_amhs needs one of {', '.join(_AMHS)}"
+            raise ValueError(msg)
+        return self
+
+
+_AMHS = ("fleet", "vehicle_speed_m_s", "dispatch", "model", "handling_s")
+
+
 class _ToolOrGroup(s.Strict):
     tool: str | None = Field(default=None, min_length=1)
     group: str | None = Field(default=None, min_length=1)
@@ -233,6 +254,7 @@ Change = Annotated[
     | SetRelease
     | SetMix
     | SetTransport
+    | SetAmhs
     | SetReliability
     | SetPm,
     Field(discriminator="change"),
@@ -241,7 +263,7 @@ Change = Annotated[
 
 CHANGE_KINDS = (
     "move_tool", "add_tool", "remove_tool", "set_dispatch", "set_setups", "set_batching",
-    "set_release", "set_mix", "set_transport", "set_reliability", "set_pm",
+    "set_release", "set_mix", "set_transport", "set_amhs", "set_reliability", "set_pm",
 )  # fmt: skip
 
 
@@ -549,6 +571,24 @@ def _transport(plant: s.PlantSpec, ch: SetTransport, trace: Trace, k: int) -> st
     return "transport " + ", ".join(words)
 
 
+def _amhs(plant: s.PlantSpec, ch: SetAmhs, trace: Trace, k: int) -> str:
+    am = plant.amhs
+    if am is None or not am.links:
+        msg = "the plant has no amhs section with rails (use set_transport for its transport)"
+        raise Misfit("", msg)
+    words = []
+    for n in _given(ch, _AMHS):
+        new = getattr(ch, n)
+        if n == "vehicle_speed_m_s":
+            old, am.vehicle.max_speed_m_s = am.vehicle.max_speed_m_s, new
+        else:
+            old = getattr(am, n)
+            setattr(am, n, new)
+        words.append(f"{n} {_plain(old)} -> {_plain(new)}")
+    trace.transport = k
+    return "OHT " + ", ".join(words)
+
+
 def _plain(v: Any) -> str:
     if v is None:
         return "unlimited"
@@ -653,6 +693,8 @@ def apply_change(plant: s.PlantSpec, ch: Any, trace: Trace, k: int) -> str:
         return _mix(plant, ch, trace, k)
     if isinstance(ch, SetTransport):
         return _transport(plant, ch, trace, k)
+    if isinstance(ch, SetAmhs):
+        return _amhs(plant, ch, trace, k)
     if isinstance(ch, SetReliability):
         return _reliability(plant, ch, trace, k)
     if isinstance(ch, SetPm):

@@ -535,7 +535,7 @@ class OhtRecord:
     def kpis(self, start_s: float, end_s: float, *, top: int = 5) -> dict[str, float]:
         """Return the fleet's KPIs over the whole days inside ``[start_s, end_s)``.
 
-        ``amhs_*`` keys: moves per hour, transport time per move (mean, p95: from request
+        ``amhs_*`` keys: the fleet size, moves per hour, transport time per move (mean, p95: from request
         to set-down), waiting for a vehicle, blocked time per move, vehicle utilisation (busy
         time over fleet time), empty-travel share (of travel time), deadlocks, and the
         ``top`` busiest sections (entries per hour), named by their first link.
@@ -552,6 +552,7 @@ class OhtRecord:
         hours = min(hours, max(end_s - d0 * DAY_S, 1.0) / 3600.0)
         n = sums[0]
         hist = np.sum(self.hist[d0:d1], axis=0)
+        out["amhs_vehicles"] = float(self.vehicles)
         out["amhs_moves_per_h"] = n / hours
         nan = math.nan
         out["amhs_transport_mean_min"] = sums[1] / n / 60 if n else nan

@@ -25,6 +25,7 @@ _MAIN = [
 
 # The OHT fleet's KPIs (amhs model 'oht', sim/oht.py), printed when present.
 _AMHS = [
+    ("amhs_vehicles", "vehicles in the fleet"),
     ("amhs_transport_mean_min", "transport per move, mean (min)"),
     ("amhs_transport_p95_min", "transport per move, p95 (min)"),
     ("amhs_wait_vehicle_mean_min", "wait for a vehicle, mean (min)"),

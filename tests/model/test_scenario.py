@@ -396,7 +396,7 @@ def test_a_removed_tool_cannot_be_changed_later(folder, line_of):
         ("  - {change: teleport, id: ETCH-01}\n", "teleport",
          "changes[0]: unknown change 'teleport': use one of move_tool, add_tool, remove_tool, "
          "set_dispatch, set_setups, set_batching, set_release, set_mix, set_transport, "
-         "set_reliability, set_pm"),
+         "set_amhs, set_reliability, set_pm"),
         ("  - {id: ETCH-01}\n", "{id: ETCH-01}",
          "changes[0]: a change is a mapping with 'change: <kind>'"),
         ("  - 5\n", "- 5", "changes[0]: a change is a mapping with 'change: <kind>'"),
