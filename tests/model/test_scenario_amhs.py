@@ -75,3 +75,14 @@ def test_bad_set_amhs_is_located(folder, change, needle):
         load_scenario(_write(folder, f"  - {change}\n")).apply()
     text = "\n".join(info.value.issues)
     assert "s.scenario.yaml:4" in text and needle in text
+
+
+def test_shipped_fleet_experiment_compares_80_and_120_vehicles():
+    from factory_twin.app.experiment_spec import load_experiment
+
+    path = DATA.parents[1] / "plant_configs" / "smt2020_hvlm_smat2022.fleet.experiment.yaml"
+    exp = load_experiment(path)
+    plants = exp.load_scenarios()
+    fleets = [p.spec.amhs.fleet for p in plants if p.spec.amhs is not None]
+    assert fleets == [80, 120]
+    assert all(p.spec.amhs is not None and p.spec.amhs.model == "oht" for p in plants)
