@@ -25,7 +25,7 @@ import vtk
 from factory_twin.model.schema import PlantSpec
 
 RAIL_COLOR = {True: "#9aa4b2", False: "#55606e"}  # dark theme, light theme
-VEHICLE_COLOR = "#f2c14e"
+VEHICLE_COLOR = "#39e6ff"  # cyan: apart from every E10 state colour
 HEAT_CMAP = "inferno"
 
 

@@ -66,8 +66,8 @@ def test_vehicles_on_the_rails_and_the_heat_map(qtbot, tmp_path):
     view.plotter.render()
     img = np.asarray(view.plotter.screenshot(return_img=True)).astype(int)
     r, g, b = img[..., 0], img[..., 1], img[..., 2]
-    yellow = (r > 120) & (r > g + 15) & (g > b + 40)  # the vehicles' ochre, lit
-    assert yellow.sum() > 20  # the three vehicles are visible from the default camera
+    cyan = (b > 120) & (g > 100) & (g > r + 50) & (b > r + 50)  # the vehicles' cyan, lit
+    assert cyan.sum() > 20  # the three vehicles are visible from the default camera
 
     # the heat map: vehicle time on each link, from the plant clock
     st.fab["plant_clock"] = 0.0
