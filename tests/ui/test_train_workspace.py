@@ -291,6 +291,19 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
     wait_until(lambda: "no_such_tag" in ws.message, 10, "the refusal with its reason")
     assert "Inject refused" in ws.message
 
+    # a plant without the drill served is refused, saying so
+    spec = win.controller.spec
+    k_drill = next(i for i, d in enumerate(spec.drills) if d.id == "oht_jam")
+    drill = spec.drills.pop(k_drill)
+    try:
+        win.trainee.join(ws.desk.url, "ann")
+        wait_until(lambda: "does not have" in win.trainee.last_error, 30, "the refusal")
+        assert "'oht_jam'" in win.trainee.last_error
+        assert not win.controller.drill_mode
+    finally:
+        spec.drills.insert(k_drill, drill)
+    win.last_error_box.close()
+
     # the same window joins the drill as a trainee, then leaves
     before = win.controller.settings
     real_log = win.maintain.player.log
