@@ -545,6 +545,11 @@ class QtTrainWorkspace(QWidget):
         for n in desk.poll():
             if n.kind == "refused" and n.trainee == TRAINER_NAME:
                 self._say(n.message, True)  # the server's reason for refusing our call
+        if desk.plant_state is not None and self.view.state is not desk.plant_state:
+            self.view.set_state(desk.plant_state)
+            self.view.refresh(states_dirty=True)
+        elif desk.plant_events:
+            self.view.refresh(states_dirty=True)
         self.refresh_live()
         if desk.state == "finished" and not self._debriefed:
             self._debriefed = True
