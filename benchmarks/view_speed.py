@@ -83,6 +83,7 @@ def bench_plant(
     from factory_twin.model.config import load_plant
     from factory_twin.model.events import LotMove
     from factory_twin.model.geometry import plant_geometry
+    from factory_twin.ui.render_quality import apply_quality
     from factory_twin.ui.scene import FabScene, tool_polydata
 
     pv.global_theme.multi_samples = 1
@@ -206,11 +207,55 @@ def bench_plant(
     out["bare_vtk_frame_ms"] = float(np.median(bare) * 1000)
     out["ratio"] = out["bare_vtk_frame_ms"] / out["app_frame_ms"]
     out["app_frame_cpu_ms"] = float(np.median(cpu) * 1000)
+    # the quality look's cost: the same frames with PBR, the light kit and SSAO
+    apply_quality(scene, True, render=False)
+    out["quality_frame_ms"] = _frames_ms(scene, state, batches[5:], t0)[0]
+    apply_quality(scene, False, render=False)
+    out["fast_again_frame_ms"] = _frames_ms(scene, state, batches[5:], t0)[0]
+    out["quality_cost"] = out["quality_frame_ms"] / out["fast_again_frame_ms"]
     out["bare_vtk_frame_cpu_ms"] = float(np.median(bare_cpu) * 1000)
     out["ratio_cpu"] = out["bare_vtk_frame_cpu_ms"] / out["app_frame_cpu_ms"]
     rw2.Finalize()
     p.close()
+    # "before": the plant file's parts as bare boxes and cylinders (no equipment model),
+    # drawn by the same scene with the same updates
+    plain = plant_geometry(spec, path.parent, plain=True, segments=16)  # as before the models
+    out["plain_triangles"] = len(plain.faces)
+    # the same frames, plain and modelled alternating (both meet the same machine load)
+    scenes = []
+    for g in (plain, geo):
+        q = pv.Plotter(off_screen=True, window_size=size)
+        scenes.append(FabScene(q, spec, geometry=g, show_legend=False))
+        q.render()
+    plain_ms, model_ms = _frames_ms(scenes, state, batches[5:], t0)
+    out["plain_frame_ms"], out["model_frame_ms"] = plain_ms, model_ms
+    out["model_vs_plain"] = model_ms / plain_ms
+    for sc_ in scenes:
+        sc_.plotter.close()
     return out
+
+
+def _frames_ms(scenes: object, state: object, batches: list, t0: float) -> list[float]:
+    """Median ms per scene of frames that apply a tag batch, move the carriers and render.
+
+    ``scenes`` is one scene or a list; with several, their frames alternate.
+    """
+    many = scenes if isinstance(scenes, list) else [scenes]
+    times: list[list[float]] = [[] for _ in many]
+    for f, b in enumerate(batches):
+        for k, scene in enumerate(many):
+            p = scene.plotter
+            rw = p.ren_win
+            t = time.perf_counter()
+            state.apply(b)  # type: ignore[attr-defined]
+            scene.set_states(state.codes, state.stale)
+            pos, prod, _ = state.lot_positions(t0 + f * 0.04)  # type: ignore[attr-defined]
+            scene.set_lots(pos, prod)
+            p.camera.Azimuth(0.3)
+            rw.Render()
+            _readback(rw)
+            times[k].append(time.perf_counter() - t)
+    return [float(np.median(ts[2:]) * 1000) for ts in times]
 
 
 def bench_live(timeout_s: float = 120.0) -> dict:
@@ -324,6 +369,12 @@ def main() -> int:
             f"{r['updates_per_s']:.0f} updates/s vs bare VTK {r['bare_vtk_frame_ms']:.1f} ms: "
             f"ratio {r['ratio']:.2f} (CPU time per frame {r['app_frame_cpu_ms']:.1f} vs "
             f"{r['bare_vtk_frame_cpu_ms']:.1f} ms: ratio {r['ratio_cpu']:.2f})"
+        )
+        print(
+            f"  equipment models: {r['triangles']} triangles vs {r['plain_triangles']} as plain "
+            f"parts; frame {r['model_frame_ms']:.1f} ms vs {r['plain_frame_ms']:.1f} ms: "
+            f"x{r['model_vs_plain']:.2f}; quality mode {r['quality_frame_ms']:.1f} ms vs fast "
+            f"{r['fast_again_frame_ms']:.1f} ms: x{r['quality_cost']:.2f}"
         )
     if args.live:
         r = bench_live()

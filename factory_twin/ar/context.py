@@ -406,7 +406,8 @@ def best_view(
         preferred = _blend_angle(preferred, DEFAULT_VIEW.azimuth_deg, 0.25)
     deltas = [0, 30, -30, 60, -60, 90, -90, 135, -135, 180]
     pos, _, faces, owner = geometry.combined()
-    mask = owner != own_part if own_part is not None else np.ones(len(faces), dtype=bool)
+    own = geometry.family(own_part)  # the part with its lid, pad...: never its own cover
+    mask = ~np.isin(owner, own)
     tris = pos[faces[mask]]
     radius = float(np.linalg.norm(hi - lo)) * 2 + 1.0
     boxes = np.array([p.bounds for p in geometry.parts])
@@ -418,7 +419,7 @@ def best_view(
             rank += 1
             if _ray_blocked(anchor, v.direction(), radius, tris):
                 continue
-            covered = _covered_fraction(boxes, own_part, v) if own_part is not None else 0.0
+            covered = _covered_fraction(boxes, own, v) if own_part is not None else 0.0
             score = 1.0 - covered - 0.004 * rank - (0.05 if el != 35.0 else 0.0)
             if previous is not None:  # small turns between consecutive steps read better
                 turn = abs((v.azimuth_deg - previous.azimuth_deg + 180) % 360 - 180)
@@ -431,8 +432,12 @@ def best_view(
     return best[1]
 
 
-def _covered_fraction(boxes: FloatArray, own: int, view: View) -> float:
-    """Estimate how much of box ``own`` the other boxes in front of it hide from ``view``."""
+def _covered_fraction(boxes: FloatArray, family: list[int], view: View) -> float:
+    """Estimate how much of box ``family[0]`` boxes in front of it hide from ``view``.
+
+    The other boxes of ``family`` (the part's own lid, pad...) do not count.
+    """
+    own = family[0]
     d = view.direction()
     right = np.cross([0.0, 0.0, 1.0], d)
     right /= max(float(np.linalg.norm(right)), 1e-12)
@@ -450,7 +455,7 @@ def _covered_fraction(boxes: FloatArray, own: int, view: View) -> float:
     own_area = max(float((own_rect[2] - own_rect[0]) * (own_rect[3] - own_rect[1])), 1e-12)
     covered = 0.0
     for i in range(len(boxes)):
-        if i == own or near[i] <= near[own]:
+        if i in family or near[i] <= near[own]:
             continue
         ox = min(own_rect[2], rect[i][2]) - max(own_rect[0], rect[i][0])
         oy = min(own_rect[3], rect[i][3]) - max(own_rect[1], rect[i][1])
@@ -468,9 +473,7 @@ def overview_view(geometry: TypeGeometry, steps: list[StepInfo]) -> View:
     lo, hi = geometry.bounds
     radius = float(np.linalg.norm(hi - lo)) * 2 + 1.0
     anchors = {(st.anchor, st.part_index) for st in steps}
-    tris = {
-        part: pos[faces[owner != part]] if part is not None else pos[faces] for _, part in anchors
-    }
+    tris = {part: pos[faces[~np.isin(owner, geometry.family(part))]] for _, part in anchors}
     best, best_seen = DEFAULT_VIEW, -1
     for el in (30.0, 45.0):
         for d in (0, -30, 30, -60, 60, 90, -90, 180, 135, -135):

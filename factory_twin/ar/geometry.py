@@ -19,18 +19,24 @@ def component_part(geometry: TypeGeometry, component: s.Component) -> int | None
     """Return the index of the part that shows ``component``.
 
     The component's own ``part`` if it names one, otherwise the part whose bounding box
-    lies nearest to the anchor (within 5 cm), otherwise None.
+    lies nearest to the anchor (within 5 cm; a part of the plant file before one the
+    equipment model added), otherwise None.
     """
     if component.part is not None:
         return geometry.part_index(component.part)
     anchor = np.asarray(component.anchor_m, dtype=np.float64)
-    best, best_d = None, 0.05
-    for i, p in enumerate(geometry.parts):
-        lo, hi = p.bounds
-        d = float(np.linalg.norm(np.maximum(0.0, np.maximum(lo - anchor, anchor - hi))))
-        if d <= best_d:
-            best, best_d = i, d
-    return best
+    for generated in (False, True):
+        best, best_d = None, 0.05
+        for i, p in enumerate(geometry.parts):
+            if p.generated != generated:
+                continue
+            lo, hi = p.bounds
+            d = float(np.linalg.norm(np.maximum(0.0, np.maximum(lo - anchor, anchor - hi))))
+            if d <= best_d:
+                best, best_d = i, d
+        if best is not None:
+            return best
+    return None
 
 
 def to_y_up(points: FloatArray) -> FloatArray:

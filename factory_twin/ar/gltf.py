@@ -3,7 +3,7 @@
 Layout of the node tree (Y up, metres; our Z-up frame rotated -90 degrees about x)::
 
     <equipment id>                 extras: plant, equipment, procedure, revision, ...
-      parts/      part_<slug>      one mesh each, PBR material from the part colour
+      parts/      part_<slug>      one mesh each, PBR material: the part colour, metal/roughness of its material
       components/ component_<slug> an empty node at the component's anchor
       steps/      step_01_<slug>   a marker at the step's anchor; extras hold the step
 
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pygltflib as g
 
+from factory_twin.model.equipment_models import MATERIALS
 from factory_twin.model.geometry import FloatArray, IntArray, hex_to_rgb
 
 from .context import ExportContext, Progress, drain
@@ -91,13 +92,24 @@ class _Builder:
         return len(self.doc.meshes) - 1
 
     def material(
-        self, name: str, color: str, *, emissive: bool = False, double_sided: bool = False
+        self,
+        name: str,
+        color: str,
+        *,
+        emissive: bool = False,
+        double_sided: bool = False,
+        look: str | None = None,
     ) -> int:
+        """Add a PBR material: ``color`` with the metallic/roughness of material ``look``."""
         r, gg, b = srgb_to_linear(hex_to_rgb(color))
+        m = MATERIALS.get(look or "", None)
+        metallic, roughness = (m.metallic, m.roughness) if m is not None else (0.1, 0.6)
         mat = g.Material(
             name=name,
             pbrMetallicRoughness=g.PbrMetallicRoughness(
-                baseColorFactor=[r, gg, b, 1.0], metallicFactor=0.1, roughnessFactor=0.6
+                baseColorFactor=[r, gg, b, 1.0],
+                metallicFactor=metallic,
+                roughnessFactor=roughness,
             ),
             doubleSided=double_sided,
         )
@@ -173,7 +185,7 @@ def iter_glb(ctx: ExportContext) -> Progress[bytes]:
     n = len(ctx.geometry.parts)
     for i, part in enumerate(ctx.geometry.parts):
         origin = np.asarray(part.origin, dtype=np.float64)
-        mat = b.material(part.name, part.color, double_sided=not part.closed)
+        mat = b.material(part.name, part.color, double_sided=not part.closed, look=part.material)
         mesh = b.mesh(
             part.slug, to_y_up(part.positions - origin), to_y_up(part.normals), part.faces, mat
         )

@@ -149,7 +149,7 @@ def render_tool(
     edges = _edges(ids, owner, tri_normals, inv_depth)
     img[edges] = img[edges] * 0.25 + _EDGE.astype(np.float32) * 0.75
     if highlight is not None:
-        _xray(img, big, pos, faces, owner, closed, ids, highlight)
+        _xray(img, big, pos, faces, owner, closed, ids, geometry.family(highlight))
     out = Image.fromarray(img.astype(np.uint8), "RGB")
     if supersample > 1:
         out = out.resize((width, height), Image.Resampling.BOX)  # exact supersampling
@@ -172,7 +172,8 @@ def _face_colors(
     base = np.array([hex_to_rgb(p.color) for p in geometry.parts]) * 255.0
     if highlight is not None:
         base = base * 0.45 + 255.0 * 0.55  # ghost the other parts...
-        base[highlight] = np.array(hex_to_rgb(HIGHLIGHT)) * 255.0  # ...to make this one pop
+        # ...to make this one pop, with what the equipment model added to it (its lid...)
+        base[geometry.family(highlight)] = np.array(hex_to_rgb(HIGHLIGHT)) * 255.0
     n = nrm[faces].mean(axis=1)
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     key = -cam.forward * 0.55 + cam.up * 0.65 - cam.right * 0.5
@@ -237,14 +238,14 @@ def _xray(
     owner: IntArray,
     closed: np.ndarray,
     ids: IdBuffer,
-    part: int,
+    family: list[int],
 ) -> None:
-    """Show the hidden pixels of ``part`` through whatever covers them (tinted, outlined)."""
-    sel = np.flatnonzero(owner == part)
+    """Show the hidden pixels of the parts ``family`` through whatever covers them."""
+    sel = np.flatnonzero(np.isin(owner, family))
     solo, _ = _rasterise(cam, pos, faces[sel], closed[sel])
     there = solo >= 0
     seen = np.zeros_like(there)
-    seen[ids >= 0] = owner[ids[ids >= 0]] == part
+    seen[ids >= 0] = np.isin(owner[ids[ids >= 0]], family)
     hidden = there & ~seen
     if not hidden.any():
         return

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from factory_twin.model.equipment_models import MATERIALS
 from factory_twin.model.geometry import FloatArray, IntArray, hex_to_rgb
 
 from .context import ExportContext, Progress, StepInfo, drain
@@ -58,16 +59,21 @@ def _mesh(stage: Any, path: str, pos: FloatArray, nrm: FloatArray, faces: IntArr
     return mesh
 
 
-def _material(stage: Any, path: str, color: str, *, emissive: bool = False) -> Any:
+def _material(
+    stage: Any, path: str, color: str, *, emissive: bool = False, look: str | None = None
+) -> Any:
+    """Define a UsdPreviewSurface: ``color`` with the metallic/roughness of material ``look``."""
     from pxr import Gf, Sdf, UsdShade
 
+    m = MATERIALS.get(look or "", None)
+    metallic, roughness = (m.metallic, m.roughness) if m is not None else (0.1, 0.6)
     mat = UsdShade.Material.Define(stage, path)
     shader = UsdShade.Shader.Define(stage, f"{path}/PreviewSurface")
     shader.CreateIdAttr("UsdPreviewSurface")
     rgb = Gf.Vec3f(*srgb_to_linear(hex_to_rgb(color)))
     shader.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).Set(rgb)
-    shader.CreateInput("metallic", Sdf.ValueTypeNames.Float).Set(0.1)
-    shader.CreateInput("roughness", Sdf.ValueTypeNames.Float).Set(0.6)
+    shader.CreateInput("metallic", Sdf.ValueTypeNames.Float).Set(metallic)
+    shader.CreateInput("roughness", Sdf.ValueTypeNames.Float).Set(roughness)
     if emissive:
         shader.CreateInput("emissiveColor", Sdf.ValueTypeNames.Color3f).Set(rgb * 0.6)
     mat.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
@@ -161,7 +167,9 @@ def iter_usdz(ctx: ExportContext) -> Progress[bytes]:
         n = len(ctx.geometry.parts)
         for i, part in enumerate(ctx.geometry.parts):
             origin = np.asarray(part.origin, dtype=np.float64)
-            mat = _material(stage, f"{root_path}/Materials/{part.slug}", part.color)
+            mat = _material(
+                stage, f"{root_path}/Materials/{part.slug}", part.color, look=part.material
+            )
             xf = _xform(stage, f"{root_path}/Parts/part_{part.slug}", to_y_up(origin))
             xf.GetPrim().SetCustomData({"part": part.name, "color": part.color})
             mesh = _mesh(

@@ -49,6 +49,9 @@ CYLINDER_SEGMENTS = 48
 VIEW_CYLINDER_SEGMENTS = 16
 """Facets around a cylinder in the live 3-D view, which draws every tool every frame."""
 
+VIEW_MESH_MAX_TRIANGLES = 20_000
+"""A mesh file with more triangles is decimated for the live 3-D view (:func:`decimated`)."""
+
 MESH_COLOR = "#b0b7c3"
 """Colour of a part read from a mesh file (the file's own materials are not used)."""
 
@@ -262,6 +265,12 @@ class MeshPart:
         (m, 3) vertex indices, counter-clockwise seen from outside.
     closed
         True for the generated solids and watertight mesh files (back faces may be culled).
+    refines
+        For a part the equipment model adds (a FOUP, a lid), the name of the plant file's
+        part it belongs to; None for the plant file's own parts.
+    material
+        A name of :data:`factory_twin.model.equipment_models.MATERIALS`: ``body`` parts are
+        drawn in the tool's state colour by the 3-D view, the others in their neutral look.
     """
 
     name: str
@@ -272,6 +281,13 @@ class MeshPart:
     normals: FloatArray
     faces: IntArray
     closed: bool = True
+    material: str = "body"
+    refines: str | None = None
+
+    @property
+    def generated(self) -> bool:
+        """Whether the equipment model added this part (it is not in the plant file)."""
+        return self.refines is not None
 
     @property
     def bounds(self) -> FloatArray:
@@ -297,6 +313,13 @@ class TypeGeometry:
     def part_index(self, name: str) -> int | None:
         """Return the index of the part called ``name``, or None."""
         return self._index.get(name)
+
+    def family(self, index: int | None) -> list[int]:
+        """Return part ``index`` and the parts the equipment model added to it (its lid...)."""
+        if index is None:
+            return []
+        name = self.parts[index].name
+        return [index] + [i for i, p in enumerate(self.parts) if p.refines == name]
 
     @property
     def bounds(self) -> FloatArray:
@@ -326,20 +349,31 @@ class TypeGeometry:
             np.concatenate(owner),
         )
 
-    def welded(self) -> tuple[FloatArray, IntArray]:
-        """Return positions and faces of all parts with coincident vertices merged.
+    def welded(self) -> tuple[FloatArray, IntArray, NDArray[np.int8]]:
+        """Return positions, faces and each point's material code, coincident vertices merged.
 
         The 3-D view draws without normals (flat shading from each triangle's plane), so
         the split vertices that carry the exporters' normals would only add vertex work:
-        a box welds to 8 points, a cylinder to ``2 * segments + 2``.
+        a box welds to 8 points, a cylinder to ``2 * segments + 2``. Points are merged only
+        within one material (the view colours per point).
         """
-        pos, _, faces, _ = self.combined()
-        points, inverse = np.unique(pos, axis=0, return_inverse=True)
-        return points, inverse.reshape(-1)[faces]
+        from factory_twin.model.equipment_models import MATERIAL_CODES
+
+        pos, _, faces, owner = self.combined()
+        codes = np.array([MATERIAL_CODES.get(p.material, 0) for p in self.parts], dtype=np.int64)
+        point_code = np.zeros(len(pos), dtype=np.int64)
+        point_code[faces.ravel()] = np.repeat(codes[owner], 3)
+        keyed = np.column_stack([pos, point_code.astype(np.float64)])
+        uniq, inverse = np.unique(keyed, axis=0, return_inverse=True)
+        return uniq[:, :3].copy(), inverse.reshape(-1)[faces], uniq[:, 3].astype(np.int8)
 
 
 def type_geometry(
-    etype: s.EquipmentType, base_dir: Path | None = None, *, segments: int = CYLINDER_SEGMENTS
+    etype: s.EquipmentType,
+    base_dir: Path | None = None,
+    *,
+    segments: int = CYLINDER_SEGMENTS,
+    plain: bool = False,
 ) -> TypeGeometry:
     """Build the meshes of an equipment type.
 
@@ -353,6 +387,9 @@ def type_geometry(
         file the loader found (:func:`bind_mesh_files`), else the current directory.
     segments
         Facets around each cylinder.
+    plain
+        The plant file's parts as bare boxes and cylinders, without the equipment model
+        (:mod:`factory_twin.model.equipment_models`): the benchmark's and README's "before".
 
     Raises
     ------
@@ -366,19 +403,33 @@ def type_geometry(
     >>> type_geometry(t).triangle_count
     12
     """
+    # the recognisable model of each part (load ports and FOUPs on an EFEM, lids on the
+    # chambers...): imported here, as it builds on this module's primitives
+    from factory_twin.model.equipment_models import ModelPart, model_parts
+
     parts: list[MeshPart] = []
     used: set[str] = set()
-    for part in etype.shape.parts:
-        pos, nrm, faces = part_solid(part, segments=segments)
+    explicit = {p.name for p in etype.shape.parts}
+    if plain:
+        refined = [
+            ModelPart(p.name, "body", p.color, p.at, (part_solid(p, segments=segments),))
+            for p in etype.shape.parts
+        ]
+    else:
+        refined = model_parts(etype, segments=segments)
+    for mp in refined:
+        pos, nrm, faces = mp.merged()
         parts.append(
             MeshPart(
-                name=part.name,
-                slug=unique_slug(part.name, used),
-                color=part.color,
-                origin=part.at,
+                name=mp.name,
+                slug=unique_slug(mp.name, used),
+                color=mp.color,
+                origin=mp.origin,
                 positions=pos,
                 normals=nrm,
                 faces=faces,
+                material=mp.material,
+                refines=mp.refines if mp.name not in explicit else None,
             )
         )
     if etype.shape.mesh:
@@ -394,6 +445,7 @@ def type_geometry(
                 normals=mesh.normals.copy(),
                 faces=mesh.faces.copy(),
                 closed=mesh.closed,
+                material="body",
             )
         )
     return TypeGeometry(type_id=etype.id, parts=tuple(parts))
@@ -539,6 +591,9 @@ class PlantGeometry:
         (n_tools, 3) centre of each tool's bounding box.
     tops
         (n_tools,) height of each tool's top.
+    point_material
+        (n_points,) material code of each point (0 = ``body``, drawn in the state colour;
+        see :data:`factory_twin.model.equipment_models.MATERIALS`).
     """
 
     ids: list[str]
@@ -548,15 +603,26 @@ class PlantGeometry:
     bounds: FloatArray
     centers: FloatArray
     tops: FloatArray
+    point_material: NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+
+    @property
+    def triangle_count(self) -> int:
+        """Return the number of triangles of all tools."""
+        return len(self.faces)
 
 
 def plant_geometry(
-    spec: s.PlantSpec, base_dir: Path | None = None, *, segments: int = VIEW_CYLINDER_SEGMENTS
+    spec: s.PlantSpec,
+    base_dir: Path | None = None,
+    *,
+    segments: int = VIEW_CYLINDER_SEGMENTS,
+    max_mesh_triangles: int = VIEW_MESH_MAX_TRIANGLES,
+    plain: bool = False,
 ) -> PlantGeometry:
     """Place every tool of ``spec`` on the floor and merge them into one triangle mesh.
 
-    Each type is built once (:func:`type_geometry`, vertices welded) and copied to every
-    tool of that type.
+    Each type is built once (:func:`type_geometry`, vertices welded, a mesh file over
+    ``max_mesh_triangles`` decimated) and copied to every tool of that type.
 
     Examples
     --------
@@ -566,18 +632,23 @@ def plant_geometry(
     (4, 3, (4, 6))
     """
     templates = {
-        t.id: type_geometry(t, base_dir, segments=segments).welded() for t in spec.equipment_types
+        t.id: _view_template(
+            type_geometry(t, base_dir, segments=segments, plain=plain), max_mesh_triangles
+        )
+        for t in spec.equipment_types
     }
     all_pts: list[FloatArray] = []
     all_tris: list[IntArray] = []
+    all_mat: list[NDArray[np.int8]] = []
     cell_tool: list[NDArray[np.int32]] = []
     n = 0
     bounds = np.zeros((len(spec.equipment), 6))
     for i, eq in enumerate(spec.equipment):
-        tp, tt = templates[eq.type]
+        tp, tt, tm = templates[eq.type]
         p = place(tp, eq.position_m, eq.rotation_deg)
         all_pts.append(p)
         all_tris.append(tt + n)
+        all_mat.append(tm)
         cell_tool.append(np.full(len(tt), i, dtype=np.int32))
         n += len(p)
         lo, hi = p.min(axis=0), p.max(axis=0)
@@ -597,4 +668,65 @@ def plant_geometry(
         bounds=bounds,
         centers=centers,
         tops=bounds[:, 5].copy(),
+        point_material=np.concatenate(all_mat) if all_mat else np.zeros(0, dtype=np.int8),
+    )
+
+
+def _view_template(
+    geometry: TypeGeometry, max_mesh_triangles: int
+) -> tuple[FloatArray, IntArray, NDArray[np.int8]]:
+    """Return a type's welded view mesh, its mesh file decimated to ``max_mesh_triangles``."""
+    if geometry.triangle_count > max_mesh_triangles:
+        parts = tuple(
+            decimated(p, max_mesh_triangles) if p.name == "mesh" else p for p in geometry.parts
+        )
+        geometry = TypeGeometry(type_id=geometry.type_id, parts=parts)
+    return geometry.welded()
+
+
+def decimated(part: MeshPart, max_triangles: int) -> MeshPart:
+    """Return ``part`` simplified by vertex clustering to about ``max_triangles`` or fewer.
+
+    The vertices are snapped to a grid over the part's bounds, fine enough to keep its
+    shape, coarse enough for the budget; triangles that collapse are dropped. The grid is
+    coarsened until the budget is met (a user's CAD mesh of millions of triangles would
+    otherwise be drawn in full every frame).
+    """
+    if len(part.faces) <= max_triangles:
+        return part
+    lo, hi = part.bounds
+    size = float(np.max(hi - lo)) or 1.0
+    cells = int(math.sqrt(max_triangles / 2.0)) * 2
+    pos, faces = part.positions, part.faces
+    while True:
+        step = size / max(cells, 2)
+        key = np.floor((pos - lo) / step).astype(np.int64)
+        uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        f = inverse[faces]
+        f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])]
+        first = np.unique(np.sort(f, axis=1), axis=0, return_index=True)[1]
+        tris = f[np.sort(first)]
+        if len(tris) <= max_triangles or cells <= 4:
+            break
+        cells = int(cells * 0.7)
+    # each cluster's point: the mean of its vertices
+    sums = np.zeros((len(uniq), 3))
+    np.add.at(sums, inverse, pos)
+    counts = np.bincount(inverse, minlength=len(uniq))[:, None]
+    points = sums / np.maximum(counts, 1)
+    normals = np.zeros_like(points)
+    np.add.at(normals, inverse, part.normals)
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    return MeshPart(
+        name=part.name,
+        slug=part.slug,
+        color=part.color,
+        origin=part.origin,
+        positions=points,
+        normals=normals,
+        faces=tris.astype(np.int64),
+        closed=False,
+        material=part.material,
+        refines=part.refines,
     )

@@ -316,7 +316,20 @@ class QtComparePanel(QWidget):
 
     def attach_view(self, view: QtSceneView) -> None:
         """Paint the heat map on ``view`` (default: a view of the panel's own, made when needed)."""
+        if view is not self.view and self.heat is not None:
+            self.heat.dispose()
+            self.heat = None
         self.view = view
+        self._heat_key = None  # the next show_heat draws the scene on it afresh
+
+    def detach_view(self) -> None:
+        """Stop painting on a view given to :meth:`attach_view` (its owner redraws it)."""
+        if self.heat is not None:
+            self.heat.dispose()
+            self.heat = None
+        if self.view is not None and self.view.parent() is not self.heat_tab:
+            self.view = None
+        self._heat_key = None
 
     def _ensure_view(self) -> QtSceneView:
         if self.view is None:

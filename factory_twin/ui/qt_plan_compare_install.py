@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
-from factory_twin.app.experiment_job import scenarios_beside
+from factory_twin.app.plan_files import scenarios_beside
 from factory_twin.ui.qt_plan_compare import QtComparePanel
 
 

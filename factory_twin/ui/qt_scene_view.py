@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
@@ -13,6 +14,7 @@ from pyvistaqt import QtInteractor
 from factory_twin.app.plant_state import PlantState
 from factory_twin.model.geometry import PlantGeometry
 from factory_twin.model.schema import PlantSpec
+from factory_twin.ui.render_quality import apply_quality
 from factory_twin.ui.scene import (
     N_CODES,
     STATE_COLORS,
@@ -50,6 +52,7 @@ class QtSceneView(QWidget):
         self.legend.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._style_legend(True)
         self.scene: FabScene | None = None
+        self.quality = False  # set by the View menu (ui/qt_render_quality_install.py)
         self.state: PlantState | None = None
         self._dark = True
         self._press: tuple[int, int] | None = None
@@ -62,6 +65,8 @@ class QtSceneView(QWidget):
         self.frame_ms: list[float] = []
         self._render_t0 = time.perf_counter()
         self._last_lot_pos = np.zeros((0, 3))
+        # the hover text of a tool, where a workspace has more to say than its state
+        self.tooltip_text: Callable[[str], str] | None = None
         rw = self.plotter.ren_win
         if rw is None:  # a new QtInteractor always has its window: only a closed one has not
             msg = "the 3-D view's render window is closed"
@@ -95,10 +100,19 @@ class QtSceneView(QWidget):
         if geometry is not None and len(geometry.ids) != len(spec.equipment):
             geometry = None
         self.scene = FabScene(self.plotter, spec, dark=dark, show_legend=False, geometry=geometry)
+        if self.quality:
+            apply_quality(self.scene, True, render=False)
         self._style_legend(dark)
         self.state = state
         self._lots_shown = -1
         self.request_render()
+
+    def set_quality(self, on: bool) -> None:
+        """Switch between the quality and the fast look (ui/render_quality.py)."""
+        self.quality = on
+        if self.scene is not None:
+            apply_quality(self.scene, on, render=False)
+            self.request_render()
 
     def set_state(self, state: PlantState | None) -> None:
         """Follow another plant state object (after a replay seek)."""
@@ -265,7 +279,9 @@ class QtSceneView(QWidget):
         if tid:
             st = self.state
             text = tid
-            if st is not None:
+            if self.tooltip_text is not None:
+                text = self.tooltip_text(tid)
+            elif st is not None:
                 i = st.index[tid]
                 s = st.state_of(tid)
                 text = f"{tid}\n{s.value.replace('_', ' ') if s else 'no data'}"

@@ -31,6 +31,7 @@ import numpy as np
 import pyvista as pv
 import vtk
 
+from factory_twin.model.equipment_models import MATERIALS
 from factory_twin.model.events import E10State
 from factory_twin.model.geometry import PlantGeometry, hex_to_rgb, plant_geometry
 from factory_twin.model.schema import PlantSpec
@@ -348,7 +349,7 @@ def render_text_rgba(text: str, tprop: vtk.vtkTextProperty, dpi: int) -> np.ndar
 
 # the fragment shader of the ground: the interpolated colour per point, nothing else
 # (VTK fills in the version, precision and output declarations)
-_FLAT_COLOR_FS = """//VTK::System::Dec
+FLAT_COLOR_FS = """//VTK::System::Dec
 in vec4 vertexColorVSOutput;
 //VTK::Output::Dec
 void main()
@@ -373,6 +374,12 @@ _TOOL_FS = {
     "//VTK::TCoord::Impl": "gl_FragData[0] = gl_FragData[0] * toolColorVSOutput;\n",
 }
 _TEX_MAX_W = 4096
+
+NEUTRAL_RGB = np.array(
+    [[round(255 * c) for c in hex_to_rgb(m.color)] for m in list(MATERIALS.values())[1:]],
+    dtype=np.uint8,
+)
+"""The colours of the neutral materials (every material but ``body``), in code order."""
 
 _STATE_RGB = np.array(
     [[round(255 * c) for c in hex_to_rgb(STATE_COLORS[i])] for i in range(N_CODES)], dtype=np.uint8
@@ -421,6 +428,7 @@ class FabScene:
         self.tool_codes = np.full(n, UNKNOWN_CODE, dtype=np.int16)
         self.tool_stale = np.zeros(n, dtype=bool)
         self.selected: int | None = None
+        self.quality = False  # the quality look (ui/render_quality.py) is on
         self._overlay: vtk.vtkRenderer | None = None
         self._build(show_labels, show_legend)
 
@@ -491,7 +499,7 @@ class FabScene:
         # unlit flat colours need no more than the colour per point: a minimal fragment
         # shader (VTK's general one costs ~20 % more per pixel, and the floor covers
         # half the view)
-        self.ground_actor.GetShaderProperty().SetFragmentShaderCode(_FLAT_COLOR_FS)
+        self.ground_actor.GetShaderProperty().SetFragmentShaderCode(FLAT_COLOR_FS)
         # the names tests and callers used for the parts of the ground
         self.floor_actor = self.grid_actor = self.bays_actor = self.ground_actor
         self.bay_outline_actor = self.ground_actor
@@ -519,14 +527,22 @@ class FabScene:
         point_tool = np.zeros(self.tool_mesh.n_points, dtype=np.int64)
         point_tool[self.tool_mesh.regular_faces.ravel()] = np.repeat(geo.cell_tool, 3)
         self._point_tool = point_tool
-        tex_w = max(1, min(n, _TEX_MAX_W))
-        tex_h = max(1, -(-n // tex_w))
+        # the texels: one per tool (its state colour), then one per neutral material; a
+        # point of a neutral part (FOUP, lid, rack...) names its material's texel
+        n_tex = n + len(NEUTRAL_RGB)
+        tex_w = max(1, min(n_tex, _TEX_MAX_W))
+        tex_h = max(1, -(-n_tex // tex_w))
+        texel = point_tool.copy()
+        mat = geo.point_material if len(geo.point_material) == len(texel) else None
+        if mat is not None:
+            texel = np.where(mat > 0, n + mat.astype(np.int64) - 1, texel)
         self.tool_mesh.active_texture_coordinates = np.column_stack(
-            [((point_tool % tex_w) + 0.5) / tex_w, ((point_tool // tex_w) + 0.5) / tex_h]
+            [((texel % tex_w) + 0.5) / tex_w, ((texel // tex_w) + 0.5) / tex_h]
         )
         self._tool_image = pv.ImageData(dimensions=(tex_w, tex_h, 1))
         texels = np.zeros((tex_w * tex_h, 3), dtype=np.uint8)
         texels[:n] = _STATE_RGB[self.tool_codes]
+        texels[n:n_tex] = NEUTRAL_RGB
         self._tool_image.point_data["rgb"] = texels
         # a plain numpy view of the texels VTK uploads, and of the cell codes
         self._tool_rgb = np.asarray(self._tool_image.point_data["rgb"]).view(np.ndarray)

@@ -143,8 +143,9 @@ def test_camera_presets_frame_targets(plotter, mini):
 
 
 def test_tool_colours_follow_states_texel_by_texel(plotter):
-    """Each tool's points name its own texel, which carries its state's colour, after full
-    and partial updates."""
+    """Each tool's body points name its own texel, which carries its state's colour, after
+    full and partial updates; its neutral parts (FOUPs, lids, racks) name their material's
+    texel, which no state change touches."""
     from factory_twin.app.controller import find_demo_plant
 
     scene = sc.FabScene(plotter, load_plant(find_demo_plant()).spec, show_labels=False)
@@ -153,9 +154,16 @@ def test_tool_colours_follow_states_texel_by_texel(plotter):
     w, h, _ = scene._tool_image.dimensions
     texel = np.floor(tc[:, 0] * w).astype(int) + w * np.floor(tc[:, 1] * h).astype(int)
     faces = scene.tool_mesh.regular_faces
+    mat = scene.geometry.point_material
     for i in range(n):
         pts = np.unique(faces[scene.geometry.cell_tool == i].ravel())
-        assert set(texel[pts]) == {i}
+        body = pts[mat[pts] == 0]
+        assert len(body) > 0 and set(texel[body]) == {i}
+        neutral = pts[mat[pts] > 0]
+        assert len(neutral) > 0  # every shipped tool has FOUPs, a lid or a rack
+        np.testing.assert_array_equal(texel[neutral], n + mat[neutral] - 1)
+    rgb = np.asarray(scene._tool_image.point_data["rgb"]).reshape(-1, 3)
+    np.testing.assert_array_equal(rgb[n : n + len(sc.NEUTRAL_RGB)], sc.NEUTRAL_RGB)
     rng = np.random.default_rng(3)
     codes = rng.integers(-1, 6, n)
     stale = np.zeros(n, bool)
@@ -170,6 +178,7 @@ def test_tool_colours_follow_states_texel_by_texel(plotter):
         for i, tid in enumerate(scene.ids):
             assert scene.tool_rgb_of(tid) == tuple(sc._STATE_RGB[disp[i]]), (step, tid)
             assert set(scene.cell_codes_of(tid)) == {disp[i]}
+        np.testing.assert_array_equal(rgb[n : n + len(sc.NEUTRAL_RGB)], sc.NEUTRAL_RGB)
 
 
 def test_labels_of_neighbouring_bays_do_not_overlap():
