@@ -321,3 +321,55 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
     assert win.controller.settings is before and not win.alarms.reacknowledge
     assert win.maintain.player.log is real_log
     ws.stop_drill()
+
+
+def test_following_a_drill_server_already_running(win: MainWindow, tmp_path: Path) -> None:
+    """The trainer connects to `serve --drill`-style server: timeline from the drill events,
+    scores from ScoresJson; the recorded drill log opens in the Debrief tab."""
+    from factory_twin.app.drill_session import DrillSession, start_drill_server
+
+    ws = win.train
+    spec = win.controller.spec
+    server = start_drill_server(
+        spec, "oht_jam", speed=30, record_dir=tmp_path, load_companion_specs=False
+    )
+    cy = DrillSession(server.endpoint_url, "cy")
+    try:
+        ws.url_edit.setText(server.endpoint_url)
+        ws.connect_button.click()
+        wait_until(lambda: "following drill oht_jam" in ws.message, 30, "following")
+        assert ws.drill_id() == "oht_jam" and ws.desk.running and ws.desk.server is None
+        assert cy.join().result(30) == "cy"
+        cy.call_maintenance("OHT", "vehicle stopped on the loop").result(30)
+        wait_until(lambda: [s.trainee for s in ws.desk.scores()] == ["cy"], 20, "cy's score")
+        wait_until(
+            lambda: any(
+                e.kind == "action" and "dispatch_maintenance" in e.text
+                for e in ws.timeline_entries()
+            ),
+            20,
+            "cy's action in the timeline",
+        )
+        assert ws.inject(fault="transport_jam", equipment="")
+        wait_until(
+            lambda: any(
+                e.kind == "injection" and "jam" in e.text.lower() for e in ws.timeline_entries()
+            ),
+            20,
+            "the jam in the timeline",
+        )
+        wait_until(lambda: ws.scores_table.rowCount() == 1, 5, "the scores table")
+        ws.finish_button.click()
+        wait_until(lambda: "open its drill log" in ws.message, 20, "the end of the drill")
+        cy.leave()
+        log_path = server.close_recording()
+        assert log_path is not None
+        assert ws.debrief.open_log(log_path, spec)
+        assert [
+            ws.debrief.trainee_box.itemText(i) for i in range(ws.debrief.trainee_box.count())
+        ] == ["cy"]
+        assert ws.debrief.replay_button.isEnabled()
+    finally:
+        cy.leave()
+        ws.stop_drill()
+        server.stop_in_thread()
