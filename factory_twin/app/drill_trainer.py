@@ -20,6 +20,7 @@ When the drill finishes, :meth:`TrainerDesk.log` is the recorded :class:`DrillLo
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -233,6 +234,12 @@ class TrainerDesk:
         if self.session is None:
             return []
         new = self.session.drain()
+        clock = self.value("Clock")
+        if clock is not None:  # alarm events carry no drill time: the clock when they came
+            new = [
+                dataclasses.replace(n, drill_time_s=float(clock)) if n.kind == "alarm" else n
+                for n in new
+            ]
         self.notices += new
         self.plant_events = 0
         client, st = self._plant_client, self.plant_state

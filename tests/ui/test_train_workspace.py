@@ -350,15 +350,22 @@ def test_following_a_drill_server_already_running(win: MainWindow, tmp_path: Pat
             20,
             "cy's action in the timeline",
         )
-        assert ws.inject(fault="transport_jam", equipment="")
+        assert ws.inject(fault="alarm", equipment="ETCH-01", tag="chamber_pressure", value=2000)
         wait_until(
             lambda: any(
-                e.kind == "injection" and "jam" in e.text.lower() for e in ws.timeline_entries()
+                e.kind == "alarm" and e.equipment == "ETCH-01" for e in ws.timeline_entries()
             ),
             20,
-            "the jam in the timeline",
+            "the alarm in the timeline",
         )
         wait_until(lambda: ws.scores_table.rowCount() == 1, 5, "the scores table")
+        inj = next(
+            e for e in ws.timeline_entries() if e.kind == "injection" and e.equipment == "ETCH-01"
+        )
+        alarm = next(
+            e for e in ws.timeline_entries() if e.kind == "alarm" and e.equipment == "ETCH-01"
+        )
+        assert inj.time_s > 0 and alarm.time_s >= inj.time_s  # stamped on the drill clock
         ws.finish_button.click()
         wait_until(lambda: "open its drill log" in ws.message, 20, "the end of the drill")
         cy.leave()
