@@ -132,10 +132,16 @@ class QtDrillTimeline(QWidget):
         p.end()
 
 
-def _cell(text: str) -> QTableWidgetItem:
+def _cell(text: str, editable: bool = False) -> QTableWidgetItem:
     it = QTableWidgetItem(text)
-    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if not editable:
+        it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
     return it
+
+
+# cells edited in place: injection column -> field, response column -> field
+INJECTION_EDITS = {0: "at_s", 4: "value", 5: "duration_s", 6: "message"}
+RESPONSE_EDITS = {3: "within_s", 4: "points"}
 
 
 def _num(v: float | None) -> str:
@@ -165,6 +171,7 @@ class QtDrillAuthor(QWidget):
         self.doc: Any = None
         self.drill_id = ""
         self.tool = ""  # the tool picked in the 3-D view
+        self._filling = False
 
         self._build()
 
@@ -279,6 +286,8 @@ class QtDrillAuthor(QWidget):
         lay.addWidget(self.problems)
         lay.addLayout(bottom)
 
+        self.injections.itemChanged.connect(lambda it: self._on_cell_edited(it, True))
+        self.responses.itemChanged.connect(lambda it: self._on_cell_edited(it, False))
         self.add_inj_button.clicked.connect(self._on_add_injection)
         self.remove_inj_button.clicked.connect(self._on_remove_injection)
         self.add_resp_button.clicked.connect(self._on_add_response)
@@ -326,6 +335,13 @@ class QtDrillAuthor(QWidget):
 
     def refresh(self) -> None:
         """Fill the tables and timeline from the plant."""
+        self._filling = True
+        try:
+            self._fill()
+        finally:
+            self._filling = False
+
+    def _fill(self) -> None:
         d = self.drill()
         self.timeline.set_drill(d)
         injs = d.injections if d is not None else []
@@ -335,7 +351,8 @@ class QtDrillAuthor(QWidget):
             cells = [when, i.fault, i.equipment, i.tag or "", _num(i.value),
                      _num(i.duration_s), i.message]  # fmt: skip
             for j, text in enumerate(cells):
-                self.injections.setItem(k, j, _cell(text))
+                timed = j != 0 or i.at_s is not None
+                self.injections.setItem(k, j, _cell(text, j in INJECTION_EDITS and timed))
         resps = d.expected if d is not None else []
         self.responses.setRowCount(len(resps))
         for k, r in enumerate(resps):
@@ -345,7 +362,7 @@ class QtDrillAuthor(QWidget):
             cells = [r.action, r.equipment, target, _num(r.within_s), _num(r.points),
                      r.after or ""]  # fmt: skip
             for j, text in enumerate(cells):
-                self.responses.setItem(k, j, _cell(text))
+                self.responses.setItem(k, j, _cell(text, j in RESPONSE_EDITS))
         for t in (self.injections, self.responses):
             t.resizeColumnsToContents()
             t.horizontalHeader().setStretchLastSection(True)
@@ -357,6 +374,28 @@ class QtDrillAuthor(QWidget):
             w.setEnabled(on)
 
     # ------------------------------------------------------------------ editing
+
+    def _on_cell_edited(self, item: QTableWidgetItem, injections: bool) -> None:
+        """A cell edited in place: the field changes as an undoable edit (or is refused)."""
+        if self._filling:
+            return
+        fields = INJECTION_EDITS if injections else RESPONSE_EDITS
+        name = fields.get(item.column())
+        if name is None:
+            return
+        text = item.text().strip()
+        value: Any = text
+        if name != "message":
+            try:
+                value = float(text) if text else None
+            except ValueError:
+                self._problem(f"{name}: {text!r} is not a number")
+                self.refresh()
+                return
+        k = item.row()
+        fn = da.set_injection_fields if injections else da.set_response_fields
+        if not self._push(lambda: fn(self.spec, self.drill_id, k, **{name: value})):  # type: ignore[arg-type]
+            self.refresh()  # refused: show the drill as it is
 
     def _push(self, make: Callable[[], da.DrillEdit]) -> bool:
         spec = self.spec

@@ -174,6 +174,14 @@ def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: P
     author.add_inj_button.click()
     assert "no_such_tag" in author.problems.text() and "injections" in author.problems.text()
     assert len(author.drill().injections) == 3
+    # a time edited in place in the table (undoable); a wrong value refused, naming it
+    author.injections.item(0, 0).setText("45")
+    assert author.drill().injections[0].at_s == 45
+    author.responses.item(5, 3).setText("-3")
+    assert "within_s" in author.problems.text() and author.drill().expected[5].within_s == 120
+    assert author.responses.item(5, 3).text() == "120"
+    ws.undo_stack.undo()
+    assert author.drill().injections[0].at_s == 30
     # removing an injection a response points at is refused
     assert not author.remove_injection(0)
     assert "after" in author.problems.text()
