@@ -312,15 +312,23 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
         spec.drills.insert(k_drill, drill)
     win.last_error_box.close()
 
-    # the same window joins the drill as a trainee, then leaves
+    # the same window joins the drill as a trainee, then leaves; a procedure run started on
+    # the real log before joining is not continued in the drill
     before = win.controller.settings
     real_log = win.maintain.player.log
+    assert win.maintain.open_procedure("ETCH-01", "etch-chamber-wet-clean")
+    for cb in win.maintain.player.safety_checks:
+        cb.click()
+    assert win.maintain.player.session is not None  # logged on the real log
+    real_run = win.maintain.player.session
     win.trainee.join(ws.desk.url, "ann")
     wait_until(lambda: win.alarms.reacknowledge, 30, "joining")
     assert win.controller.drill_mode
     win.trainee.banner.refresh()
     assert win.trainee.banner.isVisible() and "trainee ann" in win.trainee.banner.label.text()
     assert win.alarms.reacknowledge and win.maintain.player.log is not real_log
+    assert win.maintain.player.session is None or win.maintain.player.session is not real_run
+    assert win.maintain.player.procedure is not None  # still shown, on the drill log
     wait_until(lambda: "ann" in ws.desk.trainees(), 10, "ann listed")
     assert win.trainee.prioritise_lot(adhoc()[-2].lot)  # the hot lot
     wait_until(lambda: any(a.action == "prioritise_lot" for a in server.actions), 10, "the call")
