@@ -100,6 +100,7 @@ class TrainerDesk:
         self.plant_state: PlantState | None = None
         self.plant_events = 0  # events applied by the last poll
         self._plant_client: Any = None
+        self._cancelled = False
 
     # ------------------------------------------------------------------ life cycle
 
@@ -124,26 +125,33 @@ class TrainerDesk:
     ) -> str:
         """Start ``drill`` served on loopback (blocking for the warm-up: call it on a worker
         thread), then follow it; return the endpoint URL trainees join."""
-        self.stop()
-        if drill not in self.spec.drills:
-            self.spec.drills.append(drill)  # a drill being authored: served as it is
+        self._shut()
+        self._cancelled = False
         self.drill = drill
-        self.server = start_drill_server(
+        server = start_drill_server(
             self.spec, drill.id, speed=speed, record_dir=record_dir, endpoint=endpoint, **options
         )
+        self.server = server
         try:
-            self._follow(self.server.endpoint_url)
+            if self._cancelled:  # stopped (window closed) during the warm-up
+                msg = "the drill was stopped while it was starting"
+                raise FactoryTwinError(msg)
+            self._follow(server.endpoint_url)
+            if self._cancelled:
+                msg = "the drill was stopped while it was starting"
+                raise FactoryTwinError(msg)
         except BaseException:
-            self.stop()
+            self._shut()
             raise
-        return self.server.endpoint_url
+        return server.endpoint_url
 
     def connect(self, url: str) -> str:
         """Follow a drill server already running at ``url`` (blocking); return its drill id.
 
         Raises DrillRefused (the guard's reason) for anything but our simulator in drill mode.
         """
-        self.stop()
+        self._shut()
+        self._cancelled = False
         self._follow(url)
         assert self.session is not None
         st = self.session.status().result(timeout=15)
@@ -176,7 +184,12 @@ class TrainerDesk:
         session.loop.run(client.start(), timeout=30)  # connects in the background
 
     def stop(self) -> None:
-        """Stop following (and stop our own server, which finishes its recording)."""
+        """Stop following (and stop our own server, which finishes its recording); a start
+        still warming up on its worker thread stops as soon as it is up."""
+        self._cancelled = True
+        self._shut()
+
+    def _shut(self) -> None:
         session, self.session = self.session, None
         server, self.server = self.server, None
         client, self._plant_client = self._plant_client, None
