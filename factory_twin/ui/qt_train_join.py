@@ -172,6 +172,8 @@ class TraineeSide:
         self.banner.leave_button.clicked.connect(self.leave)
         self.banner.maintenance_button.clicked.connect(lambda: self.call_maintenance())
         self.banner.lot_button.clicked.connect(self._on_lot_clicked)
+        self.banner.timer.timeout.connect(self._drain)
+        self.last_refusal = ""
         self.last_error = ""
         self._saved_settings: Any = None
         self._real_log: MaintenanceLog | None = None
@@ -246,6 +248,18 @@ class TraineeSide:
             _swap_log(maintain.player, self._real_log)
             self._real_log = None
         self.banner.refresh()
+
+    def _drain(self) -> None:
+        """Take the drill's notices (so they never pile up) and say why the server refused
+        one of this trainee's actions (an interlocked tool, say)."""
+        c = self.controller
+        if not c.drill_mode:
+            return
+        me = c.drill.joined_as
+        for n in c.drill.drain():
+            if n.kind == "refused" and n.trainee == me:
+                self.last_refusal = n.message
+                self.window.statusBar().showMessage(f"drill: {n.message}", 10000)
 
     # ------------------------------------------------------------------ drill-only actions
 

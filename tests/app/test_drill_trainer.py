@@ -45,3 +45,27 @@ def test_calls_before_a_drill_say_what_to_do() -> None:
     with pytest.raises(Exception, match="no drill is running"):
         desk.pause()
     assert desk.poll() == [] and desk.timeline() == [] and desk.scores() == []
+
+
+def test_ad_hoc_interlock_and_hot_lot_targets() -> None:
+    from factory_twin.app.drill_server import adhoc_target
+    from factory_twin.model.drill_scoring import safety_steps
+
+    spec = load_plant(REPO / "plant_configs" / "demo_fab.yaml").spec
+    steps = safety_steps(spec)
+    # by hand: the etch mainframe's first procedure is the wet clean, its first safety step 1
+    lock = adhoc_target(spec, steps, "interlock", "ETCH-01", "")
+    assert lock == {"procedure": spec.procedures_for("etch_mainframe")[0].id, "step": 1}
+    assert lock["procedure"] == "etch-chamber-wet-clean"
+    assert adhoc_target(spec, steps, "interlock", "ETCH-01", "etch-chamber-wet-clean:3") == {
+        "procedure": "etch-chamber-wet-clean",
+        "step": 3,
+    }
+    # the first product visiting ETCH-01's group is released at that route step
+    hot = adhoc_target(spec, steps, "hot_lot", "ETCH-01", "")
+    route = spec.route(next(p for p in spec.products if p.id == hot["product"]).route)
+    k = hot["step"] - 1
+    assert route.steps[k].tool_group == spec.tool("ETCH-01").group
+    assert all(st.tool_group != spec.tool("ETCH-01").group for st in route.steps[:k])
+    assert hot["priority"] == 100
+    assert adhoc_target(spec, {}, "hot_lot", "", "LOGIC-A:3")["step"] == 3

@@ -21,7 +21,7 @@ import pytest
 from asyncua import Server
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from factory_twin.app.controller import Controller, find_demo_plant
 from factory_twin.app.drill_debrief import TraineeHistory
@@ -235,22 +235,9 @@ def test_a_broken_drill_log_is_refused_with_its_name(win: MainWindow, tmp_path: 
 def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
     win: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from factory_twin.app.drill_server import adhoc_target
-    from factory_twin.model.drill_scoring import safety_steps
     from factory_twin.ui.qt_train_author import FAULTS
 
     ws = win.train
-    spec = win.controller.spec
-    # the defaults of an ad-hoc interlock and hot lot, by hand: the etch mainframe's first
-    # procedure is the wet clean, its first safety step 1; the first product visiting ETCH-01's
-    # group does so at that route step
-    lock = adhoc_target(spec, safety_steps(spec), "interlock", "ETCH-01", "")
-    assert lock == {"procedure": spec.procedures_for("etch_mainframe")[0].id, "step": 1}
-    hot = adhoc_target(spec, safety_steps(spec), "hot_lot", "ETCH-01", "")
-    route = spec.route(next(p for p in spec.products if p.id == hot["product"]).route)
-    assert route.steps[hot["step"] - 1].tool_group == spec.tool("ETCH-01").group
-    assert adhoc_target(spec, {}, "hot_lot", "", "LOGIC-A:3")["step"] == 3
-
     assert ws.choose_drill("oht_jam")
     ws.start_drill(speed=20)
     wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the drill server")
@@ -331,6 +318,13 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
     assert win.maintain.player.procedure is not None  # still shown, on the drill log
     wait_until(lambda: "ann" in ws.desk.trainees(), 10, "ann listed")
     assert win.trainee.prioritise_lot(adhoc()[-2].lot)  # the hot lot
+    # resuming the interlocked ETCH-01 from the tool details is refused, and the trainee is
+    # told why
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    win.select_tool("ETCH-01")
+    win.detail.resume_button.click()
+    wait_until(lambda: "interlocked" in win.trainee.last_refusal, 20, "the reason")
+    assert "ETCH-01" in win.trainee.last_refusal
     wait_until(lambda: any(a.action == "prioritise_lot" for a in server.actions), 10, "the call")
     win.trainee.leave()
     assert not win.controller.drill_mode and not win.trainee.banner.isVisible()
