@@ -302,6 +302,12 @@ def _check_replay(trainer: MainWindow) -> None:
     assert len(bar.markers) == len(log.injections) + ann_n
     xs = bar.marker_x()
     assert len(set(xs)) > 2 and all(0 <= x <= bar.mark_strip.width() for x in xs)
+    # seeking back (the state is rebuilt) keeps the marks; another history drops them
+    trainer.controller.seek_replay(trainer.controller.replay.start_s)
+    QTest.qWait(300)
+    assert len(bar.markers) == len(log.injections) + ann_n
+    trainer.start_replay(ws.debrief.history_file())
+    assert bar.markers == []
 
 
 def _grab(w: Any) -> np.ndarray:
