@@ -67,12 +67,28 @@ class DrillEditCommand(QUndoCommand):
 
 
 class QtDrillTimeline(QWidget):
-    """Injections (diamonds) and response windows (bars) of a drill on one time axis."""
+    """Injections (dots) and response windows (bars) of a drill on one time axis; a click on
+    a lane emits :attr:`lane_clicked` with its index (injections first, then responses)."""
+
+    lane_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.drill: s.Drill | None = None
         self.setMinimumHeight(90)
+
+    def lane_height(self) -> float:
+        """Height of one lane in pixels."""
+        return max(6.0, (self.height() - 18) / max(len(self.spans()), 1))
+
+    def lane_y(self, k: int) -> int:
+        """The middle of lane ``k`` (pixels)."""
+        return int(2 + k * self.lane_height() + min(self.lane_height() - 1, 8) / 2)
+
+    def mousePressEvent(self, e: Any) -> None:
+        k = int((e.position().y() - 2) // self.lane_height())
+        if 0 <= k < len(self.spans()):
+            self.lane_clicked.emit(k)
 
     def set_drill(self, drill: s.Drill | None) -> None:
         """Draw ``drill``."""
@@ -286,6 +302,7 @@ class QtDrillAuthor(QWidget):
         lay.addWidget(self.problems)
         lay.addLayout(bottom)
 
+        self.timeline.lane_clicked.connect(self.select_lane)
         self.injections.itemChanged.connect(lambda it: self._on_cell_edited(it, True))
         self.responses.itemChanged.connect(lambda it: self._on_cell_edited(it, False))
         self.add_inj_button.clicked.connect(self._on_add_injection)
@@ -372,6 +389,18 @@ class QtDrillAuthor(QWidget):
         on = d is not None
         for w in (self.add_inj_button, self.add_resp_button, self.test_button):
             w.setEnabled(on)
+
+    def select_lane(self, k: int) -> None:
+        """Select the table row of timeline lane ``k`` (injections first, then responses)."""
+        d = self.drill()
+        if d is None:
+            return
+        n = len(d.injections)
+        table, row = (self.injections, k) if k < n else (self.responses, k - n)
+        table.selectRow(row)
+        item = table.item(row, 0)
+        if item is not None:
+            table.scrollToItem(item)
 
     # ------------------------------------------------------------------ editing
 

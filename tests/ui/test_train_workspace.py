@@ -16,10 +16,11 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asyncua import Server
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -168,6 +169,12 @@ def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: P
     author.add_resp_button.click()
     assert author.responses.rowCount() == 6
     assert author.timeline.spans()[-1] == ("acknowledge_alarm ETCH-01", 30.0, 150.0)
+    # a click on a lane of the timeline selects its row
+    tl = author.timeline
+    QTest.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(tl.width() // 2, tl.lane_y(8)))
+    assert [i.row() for i in author.responses.selectionModel().selectedRows()] == [5]
+    QTest.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(tl.width() // 2, tl.lane_y(1)))
+    assert [i.row() for i in author.injections.selectionModel().selectedRows()] == [1]
     # a wrong edit is refused, saying what
     author.fault_box.setCurrentText("tag_drift")
     author.tag_edit.setText("no_such_tag")
@@ -210,18 +217,7 @@ def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: P
     assert plant.with_suffix(".yaml.bak").exists() or plant.with_name("fab.yaml.bak").exists()
     back = next(d for d in load_plant(plant).spec.drills if d.id == "etch_helium_leak")
     assert back == author.drill()
-    # test run alone: the edited drill is served; the added alarm fires at 30 s
-    author.test_button.click()
-    wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the test run")
-    ws.set_speed(60)
-    wait_until(
-        lambda: any(e.kind == "injection" and "ETCH-01" in e.text for e in ws.timeline_entries()),
-        30,
-        "the new injection to fire",
-    )
-    assert ws.desk.trainees() == []  # the trainer alone is not scored
-    ws.stop_drill()
-    assert ws.desk is None
+    _test_run_alone(ws)
 
 
 def test_a_broken_drill_log_is_refused_with_its_name(win: MainWindow, tmp_path: Path) -> None:
@@ -390,3 +386,18 @@ def test_following_a_drill_server_already_running(win: MainWindow, tmp_path: Pat
         cy.leave()
         ws.stop_drill()
         server.stop_in_thread()
+
+
+def _test_run_alone(ws: Any) -> None:
+    # test run alone: the edited drill is served; the added alarm fires at 30 s
+    ws.author.test_button.click()
+    wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the test run")
+    ws.set_speed(60)
+    wait_until(
+        lambda: any(e.kind == "injection" and "ETCH-01" in e.text for e in ws.timeline_entries()),
+        30,
+        "the new injection to fire",
+    )
+    assert ws.desk.trainees() == []  # the trainer alone is not scored
+    ws.stop_drill()
+    assert ws.desk is None
