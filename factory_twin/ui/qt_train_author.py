@@ -75,7 +75,7 @@ class QtDrillTimeline(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.drill: s.Drill | None = None
-        self.setMinimumHeight(90)
+        self.setMinimumHeight(150)
 
     def lane_height(self) -> float:
         """Height of one lane in pixels."""
@@ -144,7 +144,8 @@ class QtDrillTimeline(QWidget):
                 p.drawRect(QRectF(x(t0), y, max(x(t1) - x(t0), 2), min(lane - 1, 8)))
             if lane >= 9:
                 p.setPen(QColor("#dddddd"))
-                p.drawText(QRectF(x(t0) + 6, y - 3, 260, 12), label)
+                flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                p.drawText(QRectF(x(t0) + 6, y - 4, 300, min(lane - 1, 8) + 8), flags, label)
         p.end()
 
 
@@ -231,7 +232,8 @@ class QtDrillAuthor(QWidget):
         self.duration_spin.setSpecialValueText("default")
         self.extra_edit = QLineEdit()
         self.extra_edit.setPlaceholderText("procedure:step (interlock) or product (hot lot)")
-        self.add_inj_button = QPushButton("Add injection on the picked tool")
+        self.add_inj_button = QPushButton("Add injection")
+        self.add_inj_button.setToolTip("add the injection on the tool picked in the 3-D view")
         self.remove_inj_button = QPushButton("Remove selected")
         f1.addRow("Fault:", self.fault_box)
         f1.addRow("At:", self.at_spin)
@@ -260,7 +262,8 @@ class QtDrillAuthor(QWidget):
         self.points_spin.setRange(0, 1000)
         self.points_spin.setValue(10)
         self.after_box = QComboBox()
-        self.add_resp_button = QPushButton("Add response for the picked tool")
+        self.add_resp_button = QPushButton("Add response")
+        self.add_resp_button.setToolTip("add the response for the tool picked in the 3-D view")
         self.remove_resp_button = QPushButton("Remove selected")
         f2.addRow("Action:", self.action_box)
         f2.addRow("Target:", self.target_edit)

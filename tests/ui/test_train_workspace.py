@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from asyncua import Server
 from PySide6.QtCore import QPoint, QSettings, Qt
@@ -175,6 +176,7 @@ def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: P
     assert [i.row() for i in author.responses.selectionModel().selectedRows()] == [5]
     QTest.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(tl.width() // 2, tl.lane_y(1)))
     assert [i.row() for i in author.injections.selectionModel().selectedRows()] == [1]
+    _not_blank(author, plant.parent / "author.png")
     # a wrong edit is refused, saying what
     author.fault_box.setCurrentText("tag_drift")
     author.tag_edit.setText("no_such_tag")
@@ -401,3 +403,12 @@ def _test_run_alone(ws: Any) -> None:
     assert ws.desk.trainees() == []  # the trainer alone is not scored
     ws.stop_drill()
     assert ws.desk is None
+
+
+def _not_blank(w: Any, path: Path) -> None:
+    """The widget is drawn (not one flat colour); its picture is kept at ``path``."""
+    QTest.qWait(100)
+    img = w.grab().toImage()
+    assert img.save(str(path))
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    assert arr.std() > 10
