@@ -166,3 +166,46 @@ def test_huge_mesh_is_decimated_for_the_view(tmp_path):
     assert geo.triangle_count <= 5000
     x, y = spec.equipment[0].position_m
     np.testing.assert_allclose(geo.bounds[0], [x - 1, x + 1, y - 1, y + 1, 0, 2], atol=0.05)
+
+
+def test_a_type_named_by_its_kind_alone_gets_its_model(tmp_path):
+    """A plant author writes only the kind and its parameters: the tool has named parts, is
+    drawn, passes the JSON schema, and is saved back without a shape."""
+    import json
+
+    import jsonschema
+    from ruamel.yaml import YAML
+
+    from factory_twin.model.config import json_schema_text
+
+    src = (REPO / "tests" / "data" / "mini_plant.yaml").read_text(encoding="utf-8")
+    src = src.replace(
+        "equipment_types:\n",
+        "equipment_types:\n  - {id: quick_etch, kind: dry_etch, chambers: 4, load_ports: 3}\n",
+        1,
+    ).replace(
+        "equipment:\n",
+        "equipment:\n  - {id: QE-01, type: quick_etch, group: QE, bay: etch, position_m: [5, 16]}\n",
+        1,
+    )
+    src = src.replace("floor_m: [20, 10]", "floor_m: [20, 20]").replace(
+        "origin_m: [0, 0], size_m: [10, 10]", "origin_m: [0, 0], size_m: [10, 20]"
+    )
+    path = tmp_path / "plant.yaml"
+    path.write_text(src, encoding="utf-8")
+    doc = load_plant(path)
+    etype = doc.spec.equipment_type("quick_etch")
+    names = [p.name for p in etype.shape.parts]
+    assert sum(n.startswith("chamber ") for n in names) == 4
+    assert "EFEM" in names and "transfer module" in names
+    geo = type_geometry(etype)
+    assert len(geo.parts[geo.part_index("EFEM FOUPs")].faces) == 3 * 12
+    assert "QE-01" in plant_geometry(doc.spec).ids
+    schema = json.loads(json_schema_text())
+    data = YAML(typ="safe").load(src)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    assert errors == []
+    out = doc.save(tmp_path / "saved.yaml")
+    saved = YAML(typ="safe").load(out.read_text(encoding="utf-8"))
+    quick = next(t for t in saved["equipment_types"] if t["id"] == "quick_etch")
+    assert "shape" not in quick
