@@ -15,10 +15,14 @@ Usage: ``python benchmarks/amhs_fleet_sweep.py [--fleets 40 60 80 100 120 160] [
 from __future__ import annotations
 
 import argparse
+import csv
+import itertools
 import time
 from pathlib import Path
 
+from factory_twin.model import schema as s
 from factory_twin.model.config import load_plant
+from factory_twin.sim.oht_graph import RailGraph
 from factory_twin.sim.runner import RunOptions, run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +40,27 @@ COLS = [
 ]
 
 
+def rep_node_time_min(spec: s.PlantSpec, family_map: Path) -> tuple[float, float]:
+    """U-FAST's way: one representative rail node per tool group (its family-node map); the
+    mean free-running loaded time between consecutive route steps' groups, kinematics as in
+    sim/oht.py, without and with the two hoist times (minutes, over both routes' steps)."""
+    assert spec.amhs is not None
+    g = RailGraph(spec.amhs)
+    with open(family_map, encoding="utf-8", newline="") as f:
+        rep = {r["tool_group"].lower(): r["rep_node_name"] for r in csv.DictReader(f)}
+    times = []
+    for route in spec.routes:
+        groups = [st.tool_group for st in route.steps]
+        for a, b in itertools.pairwise(groups):
+            na, nb = rep.get(a.lower()), rep.get(b.lower())
+            if na is None or nb is None:
+                continue
+            links = g.path_links(g.node_index[na], g.node_index[nb])
+            times.append(g.run_time_s(links))
+    mean = sum(times) / len(times)
+    return mean / 60, (mean + 2 * spec.amhs.handling_s) / 60
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fleets", type=int, nargs="+", default=[40, 60, 80, 100, 120, 160])
@@ -43,9 +68,22 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--plant", default=str(PLANT))
+    ap.add_argument(
+        "--family-map",
+        default=str(
+            ROOT.parent / "shared" / "datasets" / "smat2022" / "SMAT2022_family_node_map.csv"
+        ),
+        help="U-FAST's SMAT2022_family_node_map.csv: also print its representative-node time",
+    )
     a = ap.parse_args()
     spec = load_plant(a.plant).spec
     assert spec.amhs is not None
+    if Path(a.family_map).is_file():
+        free, with_hoist = rep_node_time_min(spec, Path(a.family_map))
+        print(
+            f"Representative-node (U-FAST-style) free-running time between consecutive steps: "
+            f"{free:.2f} min, {with_hoist:.2f} min with two hoists\n"
+        )
     opts = RunOptions(days=a.days, warmup_days=0.0)
     print(f"HVLM on SMAT2022, {a.days:g} simulated days x {a.reps} replications per row\n")
     print("| fleet | " + " | ".join(c[1] for c in COLS) + " | wall (s) |")

@@ -62,18 +62,29 @@ def demo_study(d: Path, trials: int, days: float) -> Path:
 
 
 def parallel_speed(trials: int, days: float) -> None:
+    import os
+    import resource
+
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         p = demo_study(Path(tmp), trials, days)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         run(p, Path(tmp) / "serial", executor=Serial(), processes=1, select=False)
-        serial = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        serial, serial_cpu = time.perf_counter() - t0, time.process_time() - c0
+        k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c0, t0 = time.process_time(), time.perf_counter()
         run(p, Path(tmp) / "two", processes=2, select=False)
         two = time.perf_counter() - t0
-    print(f"demo fab, {days:g}-day horizon, 5 replications per trial, {trials} trials:")
-    print(f"  serial      {serial:7.1f} s  {60 * trials / serial:6.2f} trials/min")
-    print(f"  2 processes {two:7.1f} s  {60 * trials / two:6.2f} trials/min")
-    print(f"  speed-up    {serial / two:.2f}x (target >= 1.7)")
+        k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        two_cpu = (
+            time.process_time() - c0 + (k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime)
+        )
+    load1 = os.getloadavg()[0]
+    print(f"demo fab, {days:g}-day horizon, 5 replications per trial, {trials} trials "
+          f"(machine load {load0:.1f} -> {load1:.1f} on {os.cpu_count()} cores):")  # fmt: skip
+    print(f"  serial      {serial:7.1f} s wall, {serial_cpu:6.1f} s CPU, {60 * trials / serial:6.2f} trials/min")  # fmt: skip
+    print(f"  2 processes {two:7.1f} s wall, {two_cpu:6.1f} s CPU, {60 * trials / two:6.2f} trials/min")  # fmt: skip
+    print(f"  speed-up    {serial / two:.2f}x (target >= 1.7; needs 2 idle cores)")
 
 
 STUDY = """\

@@ -192,6 +192,16 @@ class Controller:
         if session is not None and self.loop.is_running():
             session.leave()
 
+    def drill_settings(self, url: str, speed: float = 1.0) -> ConnectionSettings:
+        """Connection settings that point every endpoint of the open plant at the drill
+        server ``url`` (the Monitor and Maintain workspaces then show the simulated plant)."""
+        eps = self.doc.spec.endpoints if self.doc is not None else []
+        return ConnectionSettings(
+            endpoint_overrides={ep.id: url for ep in eps},
+            use_simulator=False,
+            simulator_speed=speed,
+        )
+
     # ------------------------------------------------------------------ plants
 
     @property
@@ -531,8 +541,25 @@ class Controller:
     # ------------------------------------------------------------------ acting on the plant
 
     def acknowledge(self, alarm_id: str, comment: str) -> concurrent.futures.Future[Any]:
-        """Acknowledge a standing alarm on its server with the user's comment."""
+        """Acknowledge a standing alarm on its server with the user's comment.
+
+        In a drill the acknowledgement goes through the drill session, so the drill server
+        scores it under the trainee's name.
+        """
         ev = self._standing(alarm_id)
+        if self.drill_mode:
+            self._ack_requests[alarm_id] = (self.drill.joined_as, comment, "acknowledge")
+            write_logger.info(
+                "trainee %r acknowledges %s %s in a drill: %r",
+                self.drill.joined_as,
+                ev.equipment,
+                ev.code,
+                comment,
+            )
+            fut: concurrent.futures.Future[Any] = self.drill.acknowledge(
+                ev.equipment, ev.code, comment
+            )
+            return fut
         self._ack_requests[alarm_id] = (self.user, comment, "acknowledge")
         write_logger.info(
             "user %r acknowledges %s %s: %r", self.user, ev.equipment, ev.code, comment
@@ -589,7 +616,16 @@ class Controller:
         return self._submit(self.client.set_out_of_service(ev, out, reason, self.user))
 
     def call_method(self, equipment: str, method: str) -> concurrent.futures.Future[bool]:
-        """Call a machine method (Hold, Resume, ResetAlarm) on the server."""
+        """Call a machine method (Hold, Resume, ResetAlarm) on the server (in a drill:
+        through the drill session, scored under the trainee's name)."""
+        if self.drill_mode and method in ("Hold", "Resume"):
+            write_logger.info(
+                "trainee %r calls %s.%s in a drill", self.drill.joined_as, equipment, method
+            )
+            fut: concurrent.futures.Future[bool] = (
+                self.drill.hold(equipment) if method == "Hold" else self.drill.resume(equipment)
+            )
+            return fut
         if self.client is None:
             msg = "not connected to a live plant"
             raise FactoryTwinError(msg)
@@ -597,9 +633,12 @@ class Controller:
         return self._submit(self.client.call_method(equipment, method))
 
     def writes_enabled(self, equipment: str) -> bool:
-        """Return True if the endpoint of ``equipment`` allows writes."""
+        """Return True if the endpoint of ``equipment`` allows writes (always in a drill:
+        the plant is our simulator, checked by the live-plant guard)."""
         if self.doc is None:
             return False
+        if self.drill_mode:
+            return any(e.id == equipment for e in self.doc.spec.equipment)
         spec = self.doc.spec
         try:
             eq = spec.tool(equipment)

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from factory_twin.app.drill_log import AlarmRecord, DrillLog
 from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.errors import FactoryTwinError
@@ -616,8 +618,15 @@ class DrillSimulator(EmbeddedPlantSimulator):
             await self.space.emit("state", f"drill {self.state} at speed {self.speed:g}")
         return ""
 
+    def _adhoc_target(self, fault: str, equipment: str, what: str) -> dict[str, Any]:
+        return adhoc_target(self.spec, self._steps, fault, equipment, what)
+
     def inject(self, fault: str, equipment: str, tag: str, value: float, duration_s: float) -> str:
-        """Inject an ad-hoc fault now (the trainer's Inject); '' when done, else why not."""
+        """Inject an ad-hoc fault now (the trainer's Inject); '' when done, else why not.
+
+        For an ``interlock`` ``tag`` may name ``procedure[:step]``, for a ``hot_lot``
+        ``product[:step]``; see :func:`adhoc_target` for the defaults.
+        """
         self._adhoc += 1
         fields: dict[str, Any] = {
             "id": f"adhoc{self._adhoc}",
@@ -627,15 +636,19 @@ class DrillSimulator(EmbeddedPlantSimulator):
             "duration_s": duration_s if duration_s > 0 else None,
             "message": f"ad-hoc {fault} injected by the trainer",
         }
-        if tag:
+        if fault in ("interlock", "hot_lot"):
+            fields.update(self._adhoc_target(fault, equipment, tag))
+        elif tag:
             fields["tag"] = tag
         if fault in ("tag_drift", "tag_stuck", "alarm"):
             fields["value"] = value
         try:
             inj = s.FaultInjection.model_validate(fields)
             problems = check_drill(self.spec, s.Drill(id="adhoc", name="adhoc", injections=[inj]))
+        except ValidationError as exc:
+            return "; ".join(str(e["msg"]) for e in exc.errors()) or "invalid injection"
         except ValueError as exc:
-            return str(exc).splitlines()[-1] if str(exc) else "invalid injection"
+            return str(exc).splitlines()[0] if str(exc) else "invalid injection"
         if problems:
             return "; ".join(m for _, m in problems)
         try:
@@ -643,6 +656,43 @@ class DrillSimulator(EmbeddedPlantSimulator):
         except FactoryTwinError as exc:
             return str(exc)
         return ""
+
+
+def _first_step(steps: str) -> int:
+    return int(steps) if steps.strip().isdigit() else 0
+
+
+def adhoc_target(
+    spec: s.PlantSpec, safety: dict[str, tuple[int, ...]], fault: str, equipment: str, what: str
+) -> dict[str, Any]:
+    """The fields an ad-hoc ``interlock`` or ``hot_lot`` needs beyond the tool.
+
+    ``what`` is ``procedure[:step]`` (interlock) or ``product[:step]`` (hot lot); left empty,
+    an interlock takes the tool type's first procedure and its first safety step (else step 1),
+    and a hot lot the first product whose route visits the tool's group, released at that step
+    (else the first product at step 1).
+    """
+    name, _, step_text = what.partition(":")
+    step = _first_step(step_text)
+    tool = next((e for e in spec.equipment if e.id == equipment), None)
+    if fault == "interlock":
+        if not name and tool is not None:
+            procs = spec.procedures_for(tool.type)
+            if procs:
+                name = procs[0].id
+                step = step or next(iter(safety.get(name, ())), 1)
+        return {"procedure": name or None, "step": step or 1}
+    group = tool.group if tool is not None else equipment
+    if not name:
+        for pr in spec.products:
+            steps = spec.route(pr.route).steps
+            k = next((i for i, st in enumerate(steps) if st.tool_group == group), None)
+            if k is not None:
+                name, step = pr.id, step or k + 1
+                break
+        else:
+            name = spec.products[0].id if spec.products else ""
+    return {"product": name or None, "step": step or 1, "priority": 100}
 
 
 def _trigger_time(tr: s.Trigger, ev: PlantEvent) -> float | None:

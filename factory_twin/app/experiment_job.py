@@ -387,29 +387,3 @@ def open_result(folder: ResultFolder | str | Path) -> ExperimentResult:
         Not a result folder, or one with an incomplete scenario.
     """
     return load_result(folder.path if isinstance(folder, ResultFolder) else folder)
-
-
-def scenarios_beside(plant_path: str | Path) -> list[tuple[str, Path]]:
-    """The plant and the scenario files beside it that build on it: ``(name, path)``, base first.
-
-    A scenario file that does not read is left out (the Plan workspace's list says why).
-    """
-    from factory_twin.errors import ConfigError
-    from factory_twin.model.scenario import is_scenario_path, load_scenario, scenario_stem
-
-    plant = Path(plant_path)
-    out = [(plant.stem, plant)]
-    for p in sorted(plant.parent.glob("*")):
-        if not (is_scenario_path(p) and p.is_file()):
-            continue
-        try:
-            doc = load_scenario(p)
-        except ConfigError:
-            continue
-        try:
-            same = doc.spec.base is not None and doc.base_path().resolve() == plant.resolve()
-        except OSError:
-            same = False
-        if same:
-            out.append((doc.spec.name or scenario_stem(p), p))
-    return out

@@ -432,7 +432,7 @@ def open_study(study: StudyFile, out_dir: Path, sampler_seed: int | None = None)
     for t in ost.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
         if t.state == TrialState.RUNNING:  # a run killed mid-trial: propose it anew
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-            ost.enqueue_trial(dict(t.params), skip_if_exists=True)
+            ost.enqueue_trial(dict(t.params))
     return ost
 
 
@@ -508,14 +508,20 @@ class _Search:
         self.t0 = time.perf_counter()
         self.known: dict[str, Any] = {}
         self.simulated = 0
+        self.failed = 0  # trials of this run that could not be judged: they spend budget too
         from optuna.trial import TrialState
 
         self.TS = TrialState
         for t in ost.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             self.known.setdefault(config_key(t.params), t)
+        # counted here, not asked of the storage on every turn of the loop (a query each)
+        self.done = len(
+            ost.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        )
 
     def finished(self) -> int:
-        return len(self.ost.get_trials(deepcopy=False, states=(self.TS.COMPLETE, self.TS.PRUNED)))
+        """Trials that spent budget: complete and pruned (earlier runs' too), failed here."""
+        return self.done + self.failed
 
     def go(self) -> None:
         budget = self.spec.budget
@@ -552,6 +558,7 @@ class _Search:
             trial.set_user_attr("note", f"same configuration as trial {prior.number}")
             _set_constraints(trial, prior.user_attrs.get("constraints", [0.0]))
             self.ost.tell(trial, list(prior.values))
+            self.done += 1
             self._report()
             return
         plant = self.planner.plant(params)
@@ -563,6 +570,7 @@ class _Search:
             trial.set_user_attr("constraints", [1.0])
             _set_constraints(trial, [1.0])
             self.ost.tell(trial, state=self.TS.PRUNED)
+            self.done += 1
             self._report()
             return
         try:
@@ -570,6 +578,7 @@ class _Search:
         except SimulationError as exc:
             trial.set_user_attr("note", f"cannot be simulated: {exc}")
             self.ost.tell(trial, state=self.TS.FAIL)
+            self.failed += 1
             return
         run = _Running(trial, params, plant, cost)
         ref = self.ex.share(plant)
@@ -611,8 +620,10 @@ class _Search:
         if not all(math.isfinite(v) for v in values):
             t.set_user_attr("note", "an objective has no value (no lot finished?)")
             self.ost.tell(t, state=self.TS.FAIL)
+            self.failed += 1
         else:
             self.ost.tell(t, values)
+            self.done += 1
             self.known.setdefault(config_key(run.params), self.ost.get_trials(deepcopy=False)[t.number])  # fmt: skip
         self.simulated += 1
         self._report()

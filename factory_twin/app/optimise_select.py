@@ -392,7 +392,7 @@ def pareto_png(sf: StudyFile, recs: list[TrialRecord], sel: Selection, path: Pat
     from matplotlib.figure import Figure
 
     spec = sf.spec
-    fig = Figure(figsize=(7.5, 5.0), dpi=110)
+    fig = Figure(figsize=(9.5, 5.0), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     done = [r for r in recs if r.state == "complete" and r.values]
@@ -414,15 +414,17 @@ def pareto_png(sf: StudyFile, recs: list[TrialRecord], sel: Selection, path: Pat
         front = sorted(xy(r) for r in feas if r.number in set(pareto_numbers(recs, spec)))
         if front:
             ax.plot(*zip(*front, strict=True), color="#4a78b0", lw=1.2, label="Pareto front")
-    for c in sel.finalists:
+    for i, c in enumerate(sel.finalists):
         p = _cand_xy(spec, c, scale)
-        ax.scatter([p[0]], [p[1]], s=140, facecolors="none", edgecolors="#333333", lw=1.2)
+        ax.scatter([p[0]], [p[1]], s=140, facecolors="none", edgecolors="#333333", lw=1.2,
+                   label="finalist (final replications)" if i == 0 else None)  # fmt: skip
     if sel.base is not None:
         p = _cand_xy(spec, sel.base, scale)
         ax.scatter([p[0]], [p[1]], marker="s", s=90, color="#888888", label="base plant (final)")
-    for c in sel.tied:
+    for i, c in enumerate(sel.tied):
         p = _cand_xy(spec, c, scale)
-        ax.scatter([p[0]], [p[1]], marker="D", s=90, color="#e0a020")
+        ax.scatter([p[0]], [p[1]], marker="D", s=90, color="#e0a020",
+                   label="statistically tied" if i == 0 else None)  # fmt: skip
     if sel.winner is not None:
         p = _cand_xy(spec, sel.winner, scale)
         ax.scatter([p[0]], [p[1]], marker="*", s=320, color="#20a040", label="winner (final)",
@@ -436,7 +438,7 @@ def pareto_png(sf: StudyFile, recs: list[TrialRecord], sel: Selection, path: Pat
         ax.set_ylabel(spec.objectives[0].label + unit)
     ax.set_title(f"{sf.name}: {len(done)} simulated trials", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside: no point hidden
     fig.tight_layout()
     import io
 

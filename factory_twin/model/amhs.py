@@ -44,7 +44,14 @@ class RailLink(_Strict):
     limit (the vehicle's own maximum applies too); ``curve`` marks a curved link.
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        allow_inf_nan=False,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
 
     id: str = Field(min_length=1)
     from_: str = Field(alias="from", min_length=1)

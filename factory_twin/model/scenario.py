@@ -182,6 +182,16 @@ class ScenarioDocument:
         done = self._applied(frozenset())
         return done.descriptions, done.problems
 
+    def sketch(self) -> tuple[s.PlantSpec | None, list[str], list[str]]:
+        """Return the changed plant even where it does not validate, the changes in words
+        and the problems (the Plan workspace draws a sketch with overlaps in it).
+
+        The plant is None only when the base does not load; a change that does not fit is
+        left out of it.
+        """
+        done = self._applied(frozenset())
+        return done.plant, done.descriptions, done.problems
+
     def _line(self, loc: tuple[Any, ...]) -> int:
         try:
             return doc_location(self.raw, loc)[1]
@@ -207,12 +217,11 @@ class ScenarioDocument:
             return _Applied(None, [], [self._at(key, msg)])
         if self.spec.base is not None:
             try:
-                doc = load_plant(target)
+                spec, text = _base_plant(target)
             except ConfigError as exc:
                 head = self._at(key, f"the base plant {target} does not load:")
                 return _Applied(None, [], [head, *exc.issues])
-            text = target.read_text(encoding="utf-8")
-            return _Applied(doc.spec, [], [], text, target.parent)
+            return _Applied(spec, [], [], text, target.parent)
         resolved = target.resolve()
         if resolved in seen:
             return _Applied(None, [], [self._at(key, f"scenario {target} builds on itself")])
@@ -394,6 +403,31 @@ class ScenarioDocument:
             item = seq[old]
             del seq[old]
             seq.insert(min(new, len(seq)), item)
+
+
+_BASES: dict[Path, tuple[tuple[int, int], s.PlantSpec, str]] = {}
+
+
+def _base_plant(path: Path) -> tuple[s.PlantSpec, str]:
+    """The base plant file read and checked, and its text; kept while the file is unchanged.
+
+    A live editor re-applies its scenario at every edit: reading SMT2020's plant again costs
+    some 3 s. The plant returned is shared: callers copy it before changing it (``_applied``
+    does). One file is kept per path, the last two paths.
+    """
+    resolved = path.resolve()
+    st = resolved.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    got = _BASES.get(resolved)
+    if got is not None and got[0] == stamp:
+        return got[1], got[2]
+    text = path.read_text(encoding="utf-8")
+    spec = load_plant(path).spec
+    _BASES.pop(resolved, None)
+    _BASES[resolved] = (stamp, spec, text)
+    while len(_BASES) > 2:
+        del _BASES[next(iter(_BASES))]
+    return spec, text
 
 
 def _is_file(path: Path) -> bool:

@@ -37,8 +37,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
@@ -242,6 +243,22 @@ class StudySpec(s.Strict):
     sampler: Literal["auto", "tpe", "nsga2", "random"] = "auto"
     executor: str = Field(default="local", description="'local' or 'dask://host:port'")
     processes: int | None = Field(default=None, ge=1, le=1024)
+
+    @field_validator("executor")
+    @classmethod
+    def _executor(cls, v: str) -> str:
+        text = v.strip()
+        if text.lower() == "local":
+            return v
+        parts = urlsplit(text)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme.lower() not in ("dask", "tcp", "tls") or not parts.hostname or not port:
+            msg = f"executor must be 'local' or 'dask://host:port', got {v!r}"
+            raise ValueError(msg)
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> StudySpec:

@@ -86,9 +86,15 @@ def run(
     from factory_twin.ui.qt_maintain_workspace import install_maintain
 
     install_maintain(win)
+    from factory_twin.ui.qt_plan_install import install_plan
+
+    install_plan(win)  # before the Compare dock, which puts its entries in the Plan menu
     from factory_twin.ui.qt_plan_compare_install import install_compare
 
     install_compare(win)
+    from factory_twin.ui.qt_train_install import install_train
+
+    install_train(win)
     from factory_twin.ui.qt_render_quality_install import install_quality
 
     install_quality(win)

@@ -176,6 +176,9 @@ class QtAlarmPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state: PlantState | None = None
+        # a drill class shares one simulated plant: each trainee acknowledges for themself,
+        # so an alarm another trainee acknowledged can be acknowledged again
+        self.reacknowledge = False
         self._dirty = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -313,7 +316,7 @@ class QtAlarmPanel(QWidget):
     def _on_selection_changed(self, *_: Any) -> None:
         aid = self.selected_alarm_id()
         rec = self.state.alarms.get(aid) if (self.state is not None and aid) else None
-        self.ack_button.setEnabled(rec is not None and not rec.event.acked)
+        self.ack_button.setEnabled(rec is not None and (not rec.event.acked or self.reacknowledge))
         self.procedure_button.setEnabled(rec is not None)
         self.shelve_button.setEnabled(rec is not None)
         ev = rec.event if rec is not None else None

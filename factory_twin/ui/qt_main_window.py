@@ -673,9 +673,10 @@ class MainWindow(QMainWindow):
         """Call Hold/Resume on a tool after confirmation (writes are off by default)."""
         if not self._writes_allowed(equipment, f"{method} {equipment}", "Commands"):
             return
+        where = "the drill's simulated plant" if self.controller.drill_mode else "the live server"
         if (
             QMessageBox.question(
-                self, f"{method} {equipment}", f"Send {method} to {equipment} on the live server?"
+                self, f"{method} {equipment}", f"Send {method} to {equipment} on {where}?"
             )
             != QMessageBox.StandardButton.Yes
         ):

@@ -134,9 +134,9 @@ class QtComparePanel(QWidget):
         self._heat_key: tuple[str, str] | None = None
         self._build_heat_tab()
         self.report_action = QAction("Export &report…", self)
-        self.report_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.report_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         self.report_action.setToolTip(
-            "write the shown result's report as HTML or PDF (Ctrl+Shift+E)"
+            "write the shown result's report as HTML or PDF (Ctrl+Shift+R)"
         )
         self.report_action.setEnabled(False)
         self.report_action.triggered.connect(lambda _=False: self.ask_report())
@@ -316,7 +316,20 @@ class QtComparePanel(QWidget):
 
     def attach_view(self, view: QtSceneView) -> None:
         """Paint the heat map on ``view`` (default: a view of the panel's own, made when needed)."""
+        if view is not self.view and self.heat is not None:
+            self.heat.dispose()
+            self.heat = None
         self.view = view
+        self._heat_key = None  # the next show_heat draws the scene on it afresh
+
+    def detach_view(self) -> None:
+        """Stop painting on a view given to :meth:`attach_view` (its owner redraws it)."""
+        if self.heat is not None:
+            self.heat.dispose()
+            self.heat = None
+        if self.view is not None and self.view.parent() is not self.heat_tab:
+            self.view = None
+        self._heat_key = None
 
     def _ensure_view(self) -> QtSceneView:
         if self.view is None:

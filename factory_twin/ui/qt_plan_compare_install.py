@@ -3,7 +3,7 @@
 The dock holds a :class:`~factory_twin.ui.qt_plan_compare.QtComparePanel` for the open
 plant (its scenarios: the plant and the ``*.scenario.yaml`` files beside it that build on
 it). Ctrl+Shift+C shows or hides it; it goes into the *Plan* menu when there is one, else
-into a menu of its own, with *Export report…* (Ctrl+Shift+E). Closing the window cancels
+into a menu of its own, with *Export report…* (Ctrl+Shift+R). Closing the window cancels
 a running experiment.
 """
 
@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
-from factory_twin.app.experiment_job import scenarios_beside
+from factory_twin.app.plan_files import scenarios_beside
 from factory_twin.ui.qt_plan_compare import QtComparePanel
 
 

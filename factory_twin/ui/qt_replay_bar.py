@@ -1,14 +1,62 @@
-"""The replay bar: play/pause, a time slider and a speed control."""
+"""The replay bar: play/pause, a time slider (with marks, e.g. a drill's actions) and a speed
+control."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from factory_twin.app.replay import ReplaySource
 from factory_twin.ui.qt_detail_panel import format_ts
 
 SPEEDS = (1, 10, 60, 300, 1800, 3600)
+
+
+class _MarkStrip(QWidget):
+    """Ticks under the slider at marked plant times; hovering one shows its label."""
+
+    def __init__(self, bar: QtReplayBar) -> None:
+        super().__init__(bar)
+        self.bar = bar
+        self.setFixedHeight(9)
+        self.setMouseTracking(True)
+
+    def x_of(self, t: float) -> int:
+        r = self.bar.replay
+        if r is None:
+            return 0
+        span = max(r.end_s - r.start_s, 1e-9)
+        handle = 10  # the slider's groove starts and ends half a handle inside
+        w = max(self.width() - 2 * handle, 1)
+        return handle + round(w * min(max((t - r.start_s) / span, 0.0), 1.0))
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        p = QPainter(self)
+        for t, _label, color in self.bar.markers:
+            x = self.x_of(t)
+            p.fillRect(QRect(x - 1, 0, 3, self.height()), QColor(color))
+        p.end()
+
+    def event(self, e: object) -> bool:
+        if isinstance(e, QHelpEvent):
+            x = e.pos().x()
+            near = [lab for t, lab, _c in self.bar.markers if abs(self.x_of(t) - x) <= 4]
+            if near:
+                QToolTip.showText(e.globalPos(), "\n".join(near[:8]), self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(e)  # type: ignore[arg-type]
 
 
 class QtReplayBar(QWidget):
@@ -30,7 +78,14 @@ class QtReplayBar(QWidget):
         self.speed.setCurrentText("60x")
         lay.addWidget(QLabel("Replay"))
         lay.addWidget(self.play_button)
-        lay.addWidget(self.slider, 1)
+        self.markers: list[tuple[float, str, str]] = []
+        self.mark_strip = _MarkStrip(self)
+        col = QVBoxLayout()
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.slider)
+        col.addWidget(self.mark_strip)
+        lay.addLayout(col, 1)
         lay.addWidget(self.time_label)
         lay.addWidget(self.speed)
         self.play_button.clicked.connect(self._on_play)
@@ -44,6 +99,15 @@ class QtReplayBar(QWidget):
         if replay is not None:
             replay.set_speed(SPEEDS[self.speed.currentIndex()])
         self.refresh()
+
+    def set_markers(self, markers: list[tuple[float, str, str]]) -> None:
+        """Mark plant times on the slider: (time, label shown on hover, colour)."""
+        self.markers = sorted(markers)
+        self.mark_strip.update()
+
+    def marker_x(self) -> list[int]:
+        """Pixel positions of the marks on the strip under the slider."""
+        return [self.mark_strip.x_of(t) for t, _l, _c in self.markers]
 
     def _on_play(self) -> None:
         if self.replay is None:

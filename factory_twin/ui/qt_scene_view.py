@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
@@ -64,6 +65,8 @@ class QtSceneView(QWidget):
         self.frame_ms: list[float] = []
         self._render_t0 = time.perf_counter()
         self._last_lot_pos = np.zeros((0, 3))
+        # the hover text of a tool, where a workspace has more to say than its state
+        self.tooltip_text: Callable[[str], str] | None = None
         rw = self.plotter.ren_win
         if rw is None:  # a new QtInteractor always has its window: only a closed one has not
             msg = "the 3-D view's render window is closed"
@@ -276,7 +279,9 @@ class QtSceneView(QWidget):
         if tid:
             st = self.state
             text = tid
-            if st is not None:
+            if self.tooltip_text is not None:
+                text = self.tooltip_text(tid)
+            elif st is not None:
                 i = st.index[tid]
                 s = st.state_of(tid)
                 text = f"{tid}\n{s.value.replace('_', ' ') if s else 'no data'}"

@@ -309,3 +309,47 @@ def test_the_command_runs_a_tiny_study_end_to_end(tmp_path, capsys):
     # run again: the study is resumed, nothing new is simulated, the budget is already spent
     assert main(["optimise", str(p), "--out", str(tmp_path / "o")]) == 0
     assert json.loads((tmp_path / "o" / "report.json").read_text())["trials"]["total"] == 6
+
+
+def test_release_conwip_and_vehicle_variables_become_scenario_changes(tmp_path):
+    p = tmp_path / "kinds.study.yaml"
+    p.write_text(
+        f"base: {PLANT}\nhorizon_days: 10\nvariables:\n"
+        "  - {release: p1, min: 20, max: 30, step: 2}\n"
+        "  - {dispatch: B, rules: [fifo, spt]}\n"
+        "objectives:\n  - {maximise: throughput_lots_per_day}\n"
+    )
+    sf = load_study(p)
+    planner = Planner(sf)
+    assert planner.base_params() == {"release/p1": pytest.approx(24.0), "dispatch/B": "fifo"}
+    plant = planner.plant({"release/p1": 28.0, "dispatch/B": "spt"})
+    assert 86400.0 / plant.products[0].release.interarrival.mean == pytest.approx(28.0)
+    assert next(g for g in plant.tool_groups if g.id == "B").dispatch.value == "spt"
+    # CONWIP and vehicles, on the demo fab (an OHS with a fleet)
+    q = tmp_path / "fleet.study.yaml"
+    q.write_text(
+        f"base: {ROOT / 'plant_configs' / 'demo_fab.yaml'}\nhorizon_days: 10\nvariables:\n"
+        "  - {conwip: NOR-B, min: 20, max: 60, step: 10}\n  - {vehicles: {min: 4, max: 16}}\n"
+        "objectives:\n  - {minimise: cycle_time_mean_h/NOR-B}\n"
+    )
+    planner = Planner(load_study(q))
+    assert planner.base_params() is None  # NOR-B is rate-released in the file: outside the set
+    plant = planner.plant({"conwip/NOR-B": 40, "vehicles": 6})
+    nor = next(pr for pr in plant.products if pr.id == "NOR-B")
+    assert nor.release.mode == "conwip" and nor.release.wip_lots == 40
+    assert plant.transport.vehicles == 6
+    changes = planner.changes({"conwip/NOR-B": 40, "vehicles": 6})
+    assert {"change": "set_transport", "vehicles": 6} in changes
+
+
+def test_the_wall_time_budget_stops_the_search(tmp_path):
+    p = write_study(tmp_path, trials=50)
+    p.write_text(p.read_text().replace("budget: {trials: 50}", "budget: {trials: 50, wall_minutes: 0.002}"))  # fmt: skip
+    seen: list[Any] = []
+    outcome = run(p, tmp_path / "out", executor=InProcessClient(), processes=1,
+                  progress=seen.append)  # fmt: skip
+    spent = [r for r in outcome.trials if r.state in ("complete", "pruned")]
+    assert 1 <= len(spent) < 50
+    assert seen[-1].phase in ("search", "selection")
+    search = [pr for pr in seen if pr.phase == "search"]
+    assert search[-1].points and all(len(v) == 1 for _, v, _ in search[-1].points)

@@ -58,6 +58,13 @@ def test_bad_study_files_name_file_line_and_field(tmp_path, body, line, words):
     assert any(i.startswith(f"{tmp_path / 'bad.study.yaml'}:{line}: ") and words in i for i in issues), issues  # fmt: skip
 
 
+def test_a_bad_executor_is_named(tmp_path):
+    body = ("variables:\n  - {tools: A, min: 1, max: 2}\nobjectives:\n  - {minimise: cost}\n"
+            "executor: ftp://x\n")  # fmt: skip
+    issues = errors(HEAD + body, tmp_path)
+    assert any(":7: executor: " in i and "dask://host:port" in i for i in issues), issues
+
+
 def test_cost_without_figures_is_an_objective_with_no_data(tmp_path):
     mini = ROOT / "tests" / "data" / "mini_plant.yaml"
     text = (f"base: {mini}\nhorizon_days: 10\nvariables:\n  - {{tools: ETCH, min: 1, max: 2}}\n"

@@ -318,3 +318,49 @@ def test_main_window_dock_and_screenshot(qtbot, tmp_path, headless):
     if os.environ.get("FACTORY_TWIN_SCREENSHOTS"):
         w.grab().save(str(docs / "screenshot_compare.png"))
     panel.shutdown()
+
+
+def test_heat_map_on_the_plan_view(qtbot, tmp_path, headless):
+    """Plan → Heat map on the Plan view paints the comparison on the Plan's own 3-D view."""
+    from factory_twin.app.controller import Controller
+    from factory_twin.model.config import load_plant
+    from factory_twin.ui.plan_scene import CHANGED_RGB, PLAIN_RGB
+    from factory_twin.ui.qt_main_window import MainWindow
+    from factory_twin.ui.qt_plan_compare_install import install_compare
+    from factory_twin.ui.qt_plan_install import install_plan
+
+    _exp, out = headless
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    c = Controller(journal_path=tmp_path / "journal.sqlite")
+    w = MainWindow(c, settings)
+    qtbot.addWidget(w)
+    ws = install_plan(w)
+    panel = install_compare(w)
+    assert w.compare_action in w.plan_menu.actions()  # the dock opens from the Plan menu
+    c.set_plant(load_plant(out.parent / "demo_fab.yaml"))
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.plan_action.trigger()
+    qtbot.waitUntil(lambda: ws.session is not None and ws.overlay is not None)
+    comp = panel.open_folder(out)
+    assert comp is not None
+    panel.heat_scenario.setCurrentText("demo_fab_fourth_scanner")
+    w.plan_heat_action.trigger()
+    assert ws.heat_shown and panel.view is ws.view
+    assert ws.view.scene is not None and "SCAN-04" in ws.view.scene.index  # the scenario's floor
+    u = comp.heat_values("demo_fab_fourth_scanner", "utilisation")
+    top = u.idxmax()
+    want = heat_colours(np.array([u[top]]), comp.heat_range("utilisation"))[0]
+    assert ws.view.scene.tool_rgb_of(top) == tuple(int(v) for v in want)
+    assert "Heat map on the floor (46 tools)" in ws.info.text()
+    ws.escape()  # back to editing: the Plan's own floor and colours
+    assert not ws.heat_shown and panel.view is None and ws.overlay is not None
+    assert "SCAN-04" not in ws.view.scene.index
+    assert ws.view.scene.tool_rgb_of("ETCH-01") == PLAIN_RGB != CHANGED_RGB
+    # opening a scenario while the heat map is shown ends it too
+    w.plan_heat_action.trigger()
+    assert ws.heat_shown and panel.view is ws.view
+    ws.new_scenario("after_heat")
+    assert not ws.heat_shown and panel.view is None and ws.overlay is not None
+    panel.shutdown()

@@ -1,0 +1,342 @@
+"""The trainer's side of a drill without Qt: run or follow one, its live timeline and scores.
+
+:class:`TrainerDesk` either starts a drill server on loopback
+(:func:`~factory_twin.app.drill_session.start_drill_server`, recording to a folder) or
+connects to one already running, and follows it as a trainer (a
+:class:`~factory_twin.app.drill_session.DrillSession` with ``trainer=True``, so the trainer
+is never scored). The Train workspace polls it on the GUI timer:
+
+* :meth:`TrainerDesk.poll` drains the drill notices (injections, alarms, actions, score
+  changes) into :attr:`TrainerDesk.notices`;
+* :meth:`TrainerDesk.timeline` gives the live timeline: with a server of our own it is built
+  from the server's records (every action with its response time against the limit and the
+  points it earned, wrong actions with their penalty); with a remote server from the notices;
+* :meth:`TrainerDesk.scores` gives one :class:`ScoreLine` per trainee.
+
+When the drill finishes, :meth:`TrainerDesk.log` is the recorded :class:`DrillLog`
+(debrief, history, replay).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from factory_twin.app.drill_log import DrillLog
+from factory_twin.app.drill_server import DrillSimulator
+from factory_twin.app.drill_session import DrillNotice, DrillSession, start_drill_server
+from factory_twin.errors import FactoryTwinError
+from factory_twin.model import schema as s
+from factory_twin.model.drill_scoring import TraineeScore
+
+__all__ = ["TRAINER_NAME", "ScoreLine", "TimelineEntry", "TrainerDesk"]
+
+TRAINER_NAME = "trainer"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of the trainer's live timeline (drill seconds).
+
+    ``kind``: injection | alarm | action | wrong | state. For an action that answered an
+    expected response: ``response_s`` (time since its injection), ``limit_s`` and ``points``
+    earned; for a wrong action ``points`` is the (negative) penalty.
+    """
+
+    time_s: float
+    kind: str
+    text: str
+    trainee: str = ""
+    equipment: str = ""
+    points: float | None = None
+    response_s: float | None = None
+    limit_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreLine:
+    """A trainee's score as the trainer sees it."""
+
+    trainee: str
+    score: float
+    max_points: float
+    percent: float
+    passed: bool
+    wrong: int
+
+
+def _action_text(a: Any) -> str:
+    what = " ".join(str(x) for x in (a.equipment, a.alarm, a.procedure, a.lot) if x)
+    step = f" step {a.step}" if a.step else ""
+    note = f' "{a.comment}"' if a.comment else ""
+    refused = "" if a.accepted else " (refused)"
+    return f"{a.action} {what}{step}{note}{refused}".strip()
+
+
+class TrainerDesk:
+    """Run (or follow) one drill as the trainer (see the module doc).
+
+    Parameters
+    ----------
+    spec
+        The plant the drill belongs to.
+    """
+
+    def __init__(self, spec: s.PlantSpec) -> None:
+        self.spec = spec
+        self.server: DrillSimulator | None = None
+        self.session: DrillSession | None = None
+        self.notices: list[DrillNotice] = []
+        self.drill: s.Drill | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    @property
+    def url(self) -> str:
+        """The endpoint of the drill followed ('' before start/connect)."""
+        return self.session.url if self.session is not None else ""
+
+    @property
+    def running(self) -> bool:
+        """True while following a drill."""
+        return self.session is not None and self.session.joined
+
+    def start(
+        self,
+        drill: s.Drill,
+        *,
+        speed: float | None = None,
+        record_dir: Path | None = None,
+        endpoint: str | None = None,
+        **options: Any,
+    ) -> str:
+        """Start ``drill`` served on loopback (blocking for the warm-up: call it on a worker
+        thread), then follow it; return the endpoint URL trainees join."""
+        self.stop()
+        if drill not in self.spec.drills:
+            self.spec.drills.append(drill)  # a drill being authored: served as it is
+        self.drill = drill
+        self.server = start_drill_server(
+            self.spec, drill.id, speed=speed, record_dir=record_dir, endpoint=endpoint, **options
+        )
+        try:
+            self._follow(self.server.endpoint_url)
+        except BaseException:
+            self.stop()
+            raise
+        return self.server.endpoint_url
+
+    def connect(self, url: str) -> str:
+        """Follow a drill server already running at ``url`` (blocking); return its drill id.
+
+        Raises DrillRefused (the guard's reason) for anything but our simulator in drill mode.
+        """
+        self.stop()
+        self._follow(url)
+        assert self.session is not None
+        st = self.session.status().result(timeout=15)
+        try:
+            self.drill = next(d for d in self.spec.drills if d.id == st.drill_id)
+        except StopIteration:
+            self.drill = None
+        return st.drill_id
+
+    def _follow(self, url: str) -> None:
+        session = DrillSession(url, TRAINER_NAME, trainer=True)
+        try:
+            session.join().result(timeout=30)
+        except BaseException:
+            session.leave()
+            raise
+        self.session = session
+        self.notices = []
+
+    def stop(self) -> None:
+        """Stop following (and stop our own server, which finishes its recording)."""
+        session, self.session = self.session, None
+        server, self.server = self.server, None
+        if session is not None:
+            session.leave()
+        if server is not None:
+            server.stop_in_thread()
+
+    # ------------------------------------------------------------------ trainer calls
+
+    def _session(self) -> DrillSession:
+        if self.session is None:
+            msg = "no drill is running: start one or connect to a drill server"
+            raise FactoryTwinError(msg)
+        return self.session
+
+    def pause(self) -> concurrent.futures.Future[Any]:
+        """Pause the drill (the plant stops)."""
+        return self._session().pause()
+
+    def resume(self) -> concurrent.futures.Future[Any]:
+        """Resume a paused drill."""
+        return self._session().resume_drill()
+
+    def set_speed(self, speed: float) -> concurrent.futures.Future[Any]:
+        """Plant seconds per wall second."""
+        return self._session().set_speed(speed)
+
+    def finish(self) -> concurrent.futures.Future[Any]:
+        """End the drill now (unanswered responses count as missed)."""
+        return self._session().finish()
+
+    def inject(
+        self,
+        fault: str,
+        equipment: str,
+        tag: str = "",
+        value: float = 0.0,
+        duration_s: float = 0.0,
+    ) -> concurrent.futures.Future[None]:
+        """Inject an ad-hoc fault now; the future raises DrillRefused with the server's reason."""
+        return self._session().inject(fault, equipment, tag, value, duration_s)
+
+    # ------------------------------------------------------------------ following
+
+    def poll(self) -> list[DrillNotice]:
+        """Drain the notices received since the last poll (GUI thread); return them."""
+        if self.session is None:
+            return []
+        new = self.session.drain()
+        self.notices += new
+        return new
+
+    def value(self, key: str) -> Any:
+        """The last published drill variable (``State``, ``Clock``, ``Speed``, ``Trainees``...)."""
+        if self.session is None:
+            return None
+        return self.session.client.value(key)
+
+    @property
+    def state(self) -> str:
+        """``running``, ``paused`` or ``finished`` ('' when not following)."""
+        if self.server is not None:
+            return self.server.state
+        return str(self.value("State") or "")
+
+    @property
+    def clock_s(self) -> float:
+        """The drill clock (drill seconds)."""
+        if self.server is not None:
+            return float(self.server.clock_s)
+        return float(self.value("Clock") or 0.0)
+
+    @property
+    def speed(self) -> float:
+        """The drill's speed (plant seconds per wall second)."""
+        if self.server is not None:
+            return float(self.server.speed)
+        return float(self.value("Speed") or 0.0)
+
+    def trainees(self) -> list[str]:
+        """The trainees who joined, in order."""
+        if self.server is not None:
+            return list(self.server.trainees)
+        return [str(t) for t in (self.value("Trainees") or ())]
+
+    def active_faults(self) -> list[str]:
+        """The faults standing now, as words."""
+        return [str(f) for f in (self.value("ActiveFaults") or ())]
+
+    def full_scores(self) -> dict[str, TraineeScore]:
+        """Every trainee's full score (our own server only; else empty)."""
+        return dict(self.server.scores) if self.server is not None else {}
+
+    def scores(self) -> list[ScoreLine]:
+        """One line per trainee."""
+        full = self.full_scores()
+        if self.server is not None:
+            return [
+                ScoreLine(n, sc.score, sc.max_points, sc.percent, sc.passed, len(sc.wrong))
+                for n, sc in full.items()
+            ]
+        try:
+            summary = json.loads(self.value("ScoresJson") or "{}")
+        except ValueError:
+            summary = {}
+        return [
+            ScoreLine(
+                n, float(v.get("score", 0)), float(v.get("max", 0)),
+                float(v.get("percent", 0)), bool(v.get("passed")), int(v.get("wrong", 0)),
+            )
+            for n, v in summary.items()
+        ]  # fmt: skip
+
+    def timeline(self) -> list[TimelineEntry]:
+        """The live timeline, oldest first (see the module doc)."""
+        if self.server is not None:
+            return self._server_timeline(self.server)
+        out: list[TimelineEntry] = []
+        for n in self.notices:
+            if n.kind == "alarm":
+                if n.active and not n.acked:
+                    out.append(TimelineEntry(n.drill_time_s, "alarm", n.message, "", n.equipment))
+            elif n.kind in ("injection", "action", "refused", "state"):
+                out.append(
+                    TimelineEntry(n.drill_time_s, n.kind, n.message, n.trainee, n.equipment)
+                )
+        return sorted(out, key=lambda e: e.time_s)
+
+    def _server_timeline(self, sim: DrillSimulator) -> list[TimelineEntry]:
+        out = [
+            TimelineEntry(i.time_s, "injection", f"{i.fault} {i.equipment}: {i.detail}",
+                          equipment=i.equipment)
+            for i in list(sim.injections)
+        ]  # fmt: skip
+        seen: set[str] = set()
+        for al in list(sim.alarms):
+            if al.active and not al.acked and al.alarm_id not in seen:
+                seen.add(al.alarm_id)
+                out.append(
+                    TimelineEntry(al.time_s, "alarm", al.message or al.alarm_id, "", al.equipment)
+                )
+        scores = dict(sim.scores)
+        for a in list(sim.actions):
+            sc = scores.get(a.trainee)
+            row = None
+            if sc is not None:
+                row = next(
+                    (
+                        r
+                        for r in sc.rows
+                        if r.done_s is not None
+                        and abs(r.done_s - a.time_s) < 1e-6
+                        and r.action == a.action
+                        and (not r.equipment or r.equipment == a.equipment)
+                    ),
+                    None,
+                )
+            out.append(
+                TimelineEntry(
+                    a.time_s,
+                    "action",
+                    f"{a.trainee}: {_action_text(a)}",
+                    a.trainee,
+                    a.equipment,
+                    points=row.points if row is not None else None,
+                    response_s=row.response_s if row is not None else None,
+                    limit_s=row.limit_s if row is not None else None,
+                )
+            )
+        for n, sc in scores.items():
+            out += [
+                TimelineEntry(w.time_s, "wrong", f"{n}: {w.reason}", n, w.equipment, -w.penalty)
+                for w in sc.wrong
+            ]
+        order = {"injection": 0, "alarm": 1, "action": 2, "wrong": 3}
+        return sorted(out, key=lambda e: (e.time_s, order.get(e.kind, 4)))
+
+    def log(self) -> DrillLog | None:
+        """The drill as recorded by our own server (None when following a remote one)."""
+        return self.server.log() if self.server is not None else None
+
+    def close_recording(self) -> Path | None:
+        """Finish our server's recording (Parquet + drill log); return the log's path."""
+        return self.server.close_recording() if self.server is not None else None

@@ -1,0 +1,230 @@
+"""The Plan workspace's drawing on a :class:`~factory_twin.ui.scene.FabScene` (no Qt).
+
+Plotter-agnostic like :mod:`factory_twin.ui.scene`:
+
+* :class:`PlanOverlay` moves and turns tools of the merged tool mesh in place (the points
+  of one tool, nothing rebuilt), colours tools by their plan status through the scene's
+  one texel per tool (changed, selected, in a layout problem), and draws the flow overlay:
+  one flat ribbon per flow between tool-group centres, above the tools, its width by
+  moves per day and its colour by distance (a spaghetti diagram).
+* :func:`floor_point` turns a display pixel into the floor point under it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+from factory_twin.model.flows import FlowTable
+from factory_twin.ui.scene import FabScene
+
+PLAIN_RGB = (138, 148, 166)
+CHANGED_RGB = (240, 180, 41)
+SELECTED_RGB = (0, 229, 255)
+WARNING_RGB = (255, 159, 28)
+PROBLEM_RGB = (235, 40, 40)
+FLOW_CMAP = "coolwarm"
+
+
+def floor_point(renderer: vtk.vtkRenderer, x: float, y: float) -> tuple[float, float] | None:
+    """The floor point (z = 0) under display pixel (x, y) (VTK origin bottom-left), or None."""
+    ends = []
+    for z in (0.0, 1.0):
+        renderer.SetDisplayPoint(float(x), float(y), z)
+        renderer.DisplayToWorld()
+        wx, wy, wz, w = renderer.GetWorldPoint()
+        if w == 0:
+            return None
+        ends.append((wx / w, wy / w, wz / w))
+    (x0, y0, z0), (x1, y1, z1) = ends
+    if math.isclose(z0, z1):
+        return None
+    t = z0 / (z0 - z1)
+    return (x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+
+
+def flow_ribbons(
+    table: FlowTable,
+    *,
+    z: float,
+    max_width_m: float,
+    max_moves: float | None = None,
+) -> pv.PolyData:
+    """One quad per flow between two different groups' centres, with a ``distance_m`` cell
+    array; width from 15 % to 100 % of ``max_width_m`` by moves per day."""
+    flows = [f for f in table.flows if f.src != f.dst and f.moves_per_day > 0]
+    centres = table.group_centres
+    flows = [f for f in flows if f.src in centres and f.dst in centres]
+    if not flows:
+        return pv.PolyData()
+    top = max_moves if max_moves else max(f.moves_per_day for f in flows)
+    a = np.array([centres[f.src] for f in flows], dtype=float)
+    b = np.array([centres[f.dst] for f in flows], dtype=float)
+    d = b - a
+    length = np.hypot(d[:, 0], d[:, 1])
+    length[length == 0] = 1.0
+    normal = np.column_stack([-d[:, 1], d[:, 0]]) / length[:, None]
+    moves = np.array([f.moves_per_day for f in flows])
+    half = 0.5 * max_width_m * (0.15 + 0.85 * np.clip(moves / top, 0, 1))
+    # a flow and its reverse side by side, not on top of each other
+    shift = normal * half[:, None]
+    corners = np.stack(
+        [a + shift * 0.1, b + shift * 0.1, b + shift * 2.1, a + shift * 2.1], axis=1
+    ).reshape(-1, 2)
+    pts = np.column_stack([corners, np.full(len(corners), z)])
+    quads = np.arange(len(pts)).reshape(-1, 4)
+    faces = np.column_stack([np.full(len(quads), 4), quads]).ravel()
+    mesh = pv.PolyData(pts, faces=faces)
+    mesh.cell_data["distance_m"] = np.array([f.distance_m for f in flows], dtype=float)
+    return mesh
+
+
+class PlanOverlay:
+    """Tool moves, plan colours and the flow overlay on one scene.
+
+    Parameters
+    ----------
+    scene
+        The scene to draw on (its tool mesh is edited in place).
+    placements
+        Where the scene's geometry has each tool: ``{tool: ((x, y), rotation_deg)}``.
+    """
+
+    def __init__(
+        self, scene: FabScene, placements: dict[str, tuple[tuple[float, float], float]]
+    ) -> None:
+        self.scene = scene
+        self.plotter = scene.plotter
+        self.shown = dict(placements)
+        pt = scene._point_tool
+        order = np.argsort(pt, kind="stable")
+        starts = np.searchsorted(pt[order], np.arange(len(scene.ids) + 1))
+        self._points_of = {
+            tid: order[starts[i] : starts[i + 1]] for i, tid in enumerate(scene.ids)
+        }
+        self._pts = np.asarray(scene.tool_mesh.points).view(np.ndarray)
+        w, d = scene.spec.site.floor_m
+        self.flow_width_m = max(0.6, 0.025 * max(w, d))
+        self.flow_z = float(np.max(scene.geometry.tops)) + 0.4 if len(scene.ids) else 3.0
+        self.flow_clim = (0.0, 1.0)
+        self.flow_max_moves: float | None = None
+        self.flow_mesh = pv.PolyData()
+        self.flow_actor: pv.Actor | None = None
+        self.flows_visible = True
+
+    # -- tools
+
+    def move_tool(
+        self, tool_id: str, position_m: tuple[float, float], rotation_deg: float
+    ) -> bool:
+        """Put a tool's points where ``position_m`` / ``rotation_deg`` put it; True if it moved."""
+        (ox, oy), orot = self.shown[tool_id]
+        nx, ny = float(position_m[0]), float(position_m[1])
+        if (ox, oy, orot) == (nx, ny, float(rotation_deg)):
+            return False
+        idx = self._points_of[tool_id]
+        p = self._pts[idx]
+        a = math.radians(float(rotation_deg) - orot)
+        c, s = math.cos(a), math.sin(a)
+        x = p[:, 0] - ox
+        y = p[:, 1] - oy
+        p[:, 0] = nx + c * x - s * y
+        p[:, 1] = ny + s * x + c * y
+        self._pts[idx] = p
+        self.shown[tool_id] = ((nx, ny), float(rotation_deg))
+        geo = self.scene.geometry
+        i = self.scene.index[tool_id]
+        lo, hi = p.min(axis=0), p.max(axis=0)
+        geo.bounds[i] = (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+        geo.centers[i] = (lo + hi) / 2
+        self.scene.tool_mesh.GetPoints().Modified()
+        self.scene.tool_mesh.Modified()
+        return True
+
+    def colour_tools(
+        self,
+        *,
+        changed: Iterable[str] = (),
+        selected: Iterable[str] = (),
+        warning: Iterable[str] = (),
+        problem: Iterable[str] = (),
+    ) -> None:
+        """Colour every tool by its plan status (problem > selected > warning > changed)."""
+        sc = self.scene
+        n = len(sc.ids)
+        rgb = np.empty((n, 3), dtype=np.uint8)
+        rgb[:] = PLAIN_RGB
+        for ids, colour in (
+            (changed, CHANGED_RGB),
+            (warning, WARNING_RGB),
+            (selected, SELECTED_RGB),
+            (problem, PROBLEM_RGB),
+        ):
+            idx = [sc.index[t] for t in ids if t in sc.index]
+            if idx:
+                rgb[idx] = colour
+        if not np.array_equal(sc._tool_rgb[:n], rgb):
+            sc._tool_rgb[:n] = rgb
+            sc._tool_image.Modified()
+
+    # -- flows
+
+    def set_flow_scale(self, table: FlowTable) -> None:
+        """Fix the overlay's colour and width scales on ``table`` (the base plant's flows)."""
+        dist = [f.distance_m for f in table.flows if f.src != f.dst]
+        moves = [f.moves_per_day for f in table.flows if f.src != f.dst]
+        self.flow_clim = (0.0, max(dist, default=1.0) or 1.0)
+        self.flow_max_moves = max(moves, default=0.0) or None
+
+    def show_flows(self, table: FlowTable | None) -> int:
+        """Draw (or with None hide) the flow ribbons; return how many are drawn."""
+        mesh = (
+            flow_ribbons(
+                table, z=self.flow_z, max_width_m=self.flow_width_m, max_moves=self.flow_max_moves
+            )
+            if table is not None
+            else pv.PolyData()
+        )
+        n = mesh.n_cells
+        if n == 0:
+            if self.flow_actor is not None:
+                self.flow_actor.SetVisibility(False)
+            return 0
+        if self.flow_actor is None:
+            self.flow_mesh = mesh
+            self.flow_actor = self.plotter.add_mesh(
+                self.flow_mesh,
+                scalars="distance_m",
+                cmap=FLOW_CMAP,  # type: ignore[arg-type]
+                clim=self.flow_clim,
+                opacity=0.85,
+                lighting=False,
+                show_scalar_bar=False,
+                pickable=False,
+                name="plan_flows",
+                render=False,
+                reset_camera=False,
+            )
+        else:
+            self.flow_mesh.copy_from(mesh)
+            self.flow_actor.mapper.scalar_range = self.flow_clim
+        self.flow_actor.SetVisibility(True)
+        return n
+
+    def flow_colour(self, distance_m: float) -> tuple[int, int, int]:
+        """The colour a flow of ``distance_m`` is drawn in (0-255 RGB; the panel's legend)."""
+        lut = pv.LookupTable(cmap=FLOW_CMAP, n_values=256)
+        lo, hi = self.flow_clim
+        f = 0.0 if hi <= lo else min(1.0, max(0.0, (distance_m - lo) / (hi - lo)))
+        r, g, b, _a = np.asarray(lut.values)[round(f * 255)]
+        return (int(r), int(g), int(b))
+
+    def dispose(self) -> None:
+        """Remove the flow overlay (before the scene is rebuilt)."""
+        if self.flow_actor is not None:
+            self.plotter.renderer.remove_actor(self.flow_actor, render=False)
+            self.flow_actor = None

@@ -1,0 +1,215 @@
+"""Mouse on the Plan workspace's 3-D view: select, drag with snapping, rubber band, drops.
+
+:class:`PlanViewInput` filters the view widget's events before VTK sees them: a press on
+a tool selects it (Ctrl toggles) and starts a drag that VTK never sees, so the camera
+stays put; Shift-drag on the floor draws a rubber band; any other press goes on to VTK
+and turns the camera. A palette type dropped on the floor adds a tool there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
+from PySide6.QtWidgets import QRubberBand
+
+from factory_twin.app.plan_session import snap_position
+from factory_twin.ui.qt_plan_panels import TYPE_MIME
+
+if TYPE_CHECKING:
+    from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
+
+logger = logging.getLogger(__name__)
+
+DRAG_PX = 3
+"""Pointer travel (pixels) before a press on a tool becomes a drag."""
+
+
+class PlanViewInput(QObject):
+    """The event filter of the Plan view (see the module notes).
+
+    Attributes
+    ----------
+    drag
+        The drag under way: the tool under the pointer, the floor point pressed, the
+        selection's start places and the places previewed; None between drags.
+    drag_ms
+        Milliseconds of each drag event (checks, flows, points, colours, panels).
+    """
+
+    def __init__(self, ws: QtPlanWorkspace) -> None:
+        super().__init__(ws)
+        self.ws = ws
+        self.drag: dict[str, Any] | None = None
+        self.band: tuple[QPoint, QRubberBand] | None = None
+        self.click: QPoint | None = None
+        self.drag_ms: list[float] = []
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        """Selection, drags, the rubber band and palette drops on the 3-D view."""
+        if obj is not self.ws.interactor or self.ws.session is None:
+            return False
+        t = event.type()
+        E = QEvent.Type
+        try:
+            if t == E.MouseButtonPress:
+                return self._on_press(event)
+            if t == E.MouseMove:
+                return self._on_move(event)
+            if t == E.MouseButtonRelease:
+                return self._on_release(event)
+            if t in (E.DragEnter, E.DragMove):
+                if event.mimeData().hasFormat(TYPE_MIME):  # type: ignore[attr-defined]
+                    event.acceptProposedAction()  # type: ignore[attr-defined]
+                    return True
+                return False
+            if t == E.Drop:
+                return self._on_drop(event)
+        except Exception:  # an edit that fails must not take the event loop down
+            logger.exception("plan view event failed")
+            self.drag = None
+            self.ws.session.cancel_preview()
+            self.ws.after_edit()  # the view drawn from the session again
+            self.ws.info.setText("That did not work (see the log); the plan is as it was.")
+            return True
+        return False
+
+    def _on_press(self, ev: Any) -> bool:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return False
+        if self.ws.heat_shown:
+            self.ws.end_heat()
+        pos = ev.position().toPoint()
+        mods = ev.modifiers()
+        tid = self.ws.tool_at(pos)
+        if tid is not None:
+            if mods & Qt.KeyboardModifier.ControlModifier:
+                self.ws.select([tid], add=True)
+                return True
+            if tid not in self.ws.selection:
+                self.ws.select([tid])
+            ses = self.ws.session
+            assert ses is not None
+            anchor = self.ws.floor_at(pos)
+            if ses.editable and anchor is not None:
+                self.drag = {
+                    "tool": tid,
+                    "anchor": anchor,
+                    "press": pos,
+                    "start": {t: ses.placement(t) for t in self.ws.selection},
+                    "moved": False,
+                }
+            return True
+        if mods & Qt.KeyboardModifier.ShiftModifier:
+            band = QRubberBand(QRubberBand.Shape.Rectangle, self.ws.interactor)
+            band.setGeometry(QRect(pos, QSize()))
+            band.show()
+            self.band = (pos, band)
+            return True
+        self.click = pos
+        return False  # the camera turns
+
+    def _on_move(self, ev: Any) -> bool:
+        pos = ev.position().toPoint()
+        if self.band is not None:
+            origin, band = self.band
+            band.setGeometry(QRect(origin, pos).normalized())
+            return True
+        d = self.drag
+        if d is None:
+            return False
+        if not d["moved"] and (pos - d["press"]).manhattanLength() < DRAG_PX:
+            return True
+        here = self.ws.floor_at(pos)
+        if here is not None:
+            self.drag_to(here)
+        return True
+
+    def drag_to(self, floor: tuple[float, float]) -> dict[str, tuple[float, float]]:
+        """One drag event: move the dragged selection so its pointer is over ``floor``.
+
+        The dragged tool's origin snaps (grid, bay edges); the others keep their offsets.
+        Updates checks, flows, the moved tools' points and the panels; returns the places.
+        """
+        d = self.drag
+        ses, ov = self.ws.session, self.ws.overlay
+        assert d is not None and ses is not None and ov is not None
+        t0 = time.perf_counter()
+        d["moved"] = True
+        (ax, ay) = d["anchor"]
+        (sx, sy), _rot = d["start"][d["tool"]]
+        want = (sx + floor[0] - ax, sy + floor[1] - ay)
+        if self.ws.edge_snap.isChecked():
+            snapped = ses.snap(d["tool"], want, self.ws.grid_m)
+        else:
+            snapped = snap_position(want, self.ws.grid_m)
+        dx, dy = snapped[0] - sx, snapped[1] - sy
+        places: dict[str, tuple[float, float]] = {}
+        for t, ((px, py), rot) in d["start"].items():
+            p = (round(px + dx, 6), round(py + dy, 6))
+            places[t] = p
+            if ses.placement(t) != (p, rot):
+                ses.preview_move(t, p, rot)
+                ov.move_tool(t, p, rot)
+        d["places"] = places
+        self.ws.refresh_drawing()
+        self.ws._refresh_live_panels()
+        self.drag_ms.append((time.perf_counter() - t0) * 1e3)
+        return places
+
+    def _on_release(self, ev: Any) -> bool:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return False
+        pos = ev.position().toPoint()
+        if self.band is not None:
+            origin, band = self.band
+            self.band = None
+            band.hide()
+            band.deleteLater()
+            self.select_in_rect(QRect(origin, pos).normalized())
+            return True
+        d, self.drag = self.drag, None
+        if d is not None:
+            if d["moved"]:
+                self.finish_drag(d)
+            return True
+        click, self.click = self.click, None
+        ctrl = ev.modifiers() & Qt.KeyboardModifier.ControlModifier
+        if click is not None and (pos - click).manhattanLength() < DRAG_PX and not ctrl:
+            self.ws.select([])
+        return False
+
+    def finish_drag(self, d: dict[str, Any]) -> None:
+        """Drop: the previewed places become one undoable edit."""
+        ses = self.ws.session
+        assert ses is not None
+        places = {t: p for t, p in d.get("places", {}).items() if p != d["start"][t][0]}
+        ses.cancel_preview()
+        if places:
+            self.ws.move_tools(places)
+        else:
+            self.ws._sync_scene()
+            self.ws.refresh_drawing()
+            self.ws._refresh_live_panels()
+
+    def select_in_rect(self, rect: QRect) -> list[str]:
+        """Select the tools whose top centre is inside a rectangle of the view."""
+        ov = self.ws.overlay
+        if ov is None:
+            return []
+        inside = [t for t in ov.scene.ids if rect.contains(self.ws.view.widget_position_of(t))]
+        self.ws.select(inside)
+        return inside
+
+    def _on_drop(self, ev: Any) -> bool:
+        md = ev.mimeData()
+        if not md.hasFormat(TYPE_MIME):
+            return False
+        type_id = bytes(md.data(TYPE_MIME).data()).decode("utf-8")
+        floor = self.ws.floor_at(ev.position().toPoint())
+        ev.acceptProposedAction()
+        if floor is not None:
+            self.ws.add_tool(type_id, floor)
+        return True

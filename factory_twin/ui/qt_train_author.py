@@ -1,0 +1,482 @@
+"""The Train workspace's Author tab: a drill's injections and expected responses on a timeline.
+
+Two tables (injections: time, fault, tool, tag, value, duration, message; expected responses:
+action, tool, procedure/alarm, limit, points, after) and a timeline strip that draws the
+injections and each response's window (from its injection to its limit). *Add injection* and
+*Add response* take the tool picked in the 3-D view; every change is an undoable
+:class:`~factory_twin.app.drill_authoring.DrillEdit` (Ctrl+Z / Ctrl+Shift+Z), refused with a
+message when it would make the drill invalid. *Save* writes the plant file atomically,
+keeping its comments; *Test run* starts the drill alone (the workspace serves it).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from factory_twin.app import drill_authoring as da
+from factory_twin.errors import FactoryTwinError
+from factory_twin.model import schema as s
+from factory_twin.model.drill_scoring import anchor_of
+
+logger = logging.getLogger(__name__)
+
+FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transport_jam",
+          "hot_lot", "interlock")  # fmt: skip
+ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
+           "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
+
+
+class DrillEditCommand(QUndoCommand):
+    """A :class:`~factory_twin.app.drill_authoring.DrillEdit` on the undo stack."""
+
+    def __init__(
+        self, spec: s.PlantSpec, edit: da.DrillEdit, changed: Callable[[da.DrillEdit], None]
+    ) -> None:
+        super().__init__(edit.text)
+        self.spec = spec
+        self.edit = edit
+        self._changed = changed
+
+    def redo(self) -> None:
+        self.edit.apply(self.spec)
+        self._changed(self.edit)
+
+    def undo(self) -> None:
+        self.edit.revert(self.spec)
+        self._changed(self.edit)
+
+
+class QtDrillTimeline(QWidget):
+    """Injections (diamonds) and response windows (bars) of a drill on one time axis."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.drill: s.Drill | None = None
+        self.setMinimumHeight(90)
+
+    def set_drill(self, drill: s.Drill | None) -> None:
+        """Draw ``drill``."""
+        self.drill = drill
+        self.update()
+
+    def spans(self) -> list[tuple[str, float, float]]:
+        """(label, start, end) in drill seconds: injections (start = end) then responses."""
+        d = self.drill
+        if d is None:
+            return []
+        at = {i.id: float(i.at_s) for i in d.injections if i.at_s is not None}
+        out = [(f"{i.fault} {i.equipment}", at.get(i.id, 0.0), at.get(i.id, 0.0))
+               for i in d.injections]  # fmt: skip
+        for r in d.expected:
+            a = anchor_of(d, r)
+            t0 = at.get(a.id, 0.0) if a is not None else 0.0
+            out.append((f"{r.action} {r.equipment}".strip(), t0, t0 + r.within_s))
+        return out
+
+    def paintEvent(self, _e: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        spans = self.spans()
+        w, h = self.width(), self.height()
+        p.fillRect(0, 0, w, h, QColor("#1e1f24"))
+        if not spans:
+            p.setPen(QColor("#aaaaaa"))
+            p.drawText(8, 20, "no drill")
+            p.end()
+            return
+        end = max(e for _, _, e in spans) * 1.05 or 1.0
+        left, right = 8, w - 8
+        x = lambda t: left + (right - left) * t / end  # noqa: E731
+        n = len(spans)
+        lane = max(6.0, (h - 18) / max(n, 1))
+        p.setPen(QPen(QColor("#666666")))
+        p.drawLine(left, h - 14, right, h - 14)
+        step = 60 * max(1, round(end / 60 / 8))
+        t = 0.0
+        while t <= end:
+            p.drawText(int(x(t)) - 8, h - 2, f"{int(t // 60)}m")
+            t += step
+        for k, (label, t0, t1) in enumerate(spans):
+            y = 2 + k * lane
+            if t1 == t0:
+                p.setBrush(QColor("#c77dff"))
+                p.setPen(Qt.PenStyle.NoPen)
+                p.drawEllipse(QRectF(x(t0) - 4, y, 8, min(lane - 1, 8)))
+            else:
+                p.setBrush(QColor("#4ea1ff"))
+                p.setPen(Qt.PenStyle.NoPen)
+                p.drawRect(QRectF(x(t0), y, max(x(t1) - x(t0), 2), min(lane - 1, 8)))
+            if lane >= 9:
+                p.setPen(QColor("#dddddd"))
+                p.drawText(QRectF(x(t0) + 6, y - 3, 260, 12), label)
+        p.end()
+
+
+def _cell(text: str) -> QTableWidgetItem:
+    it = QTableWidgetItem(text)
+    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    return it
+
+
+def _num(v: float | None) -> str:
+    return "" if v is None else f"{v:g}"
+
+
+class QtDrillAuthor(QWidget):
+    """Edit one drill of the open plant (see the module doc).
+
+    Signals
+    -------
+    changed(str)
+        The drill (id) was edited, undone or redone.
+    test_run_requested(str)
+        Run the drill alone (the workspace starts it).
+    saved(str)
+        The plant file was saved there.
+    """
+
+    changed = Signal(str)
+    test_run_requested = Signal(str)
+    saved = Signal(str)
+
+    def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = undo_stack
+        self.doc: Any = None
+        self.drill_id = ""
+        self.tool = ""  # the tool picked in the 3-D view
+
+        self._build()
+
+    def _build(self) -> None:
+        undo_stack = self.undo_stack
+        self.timeline = QtDrillTimeline()
+        self.injections = QTableWidget(0, 7)
+        self.injections.setHorizontalHeaderLabels(
+            ["At", "Fault", "Tool", "Tag", "Value", "Duration", "Message"]
+        )
+        self.responses = QTableWidget(0, 6)
+        self.responses.setHorizontalHeaderLabels(
+            ["Action", "Tool", "Procedure / alarm", "Within", "Points", "After"]
+        )
+        for t in (self.injections, self.responses):
+            t.verticalHeader().setVisible(False)
+            t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+            t.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+
+        inj_box = self._build_injection_form()
+        resp_box = self._build_response_form()
+        self._build_rest(inj_box, resp_box, undo_stack)
+
+    def _build_injection_form(self) -> QGroupBox:
+        inj_box = QGroupBox("Add an injection")
+        f1 = QFormLayout(inj_box)
+        self.fault_box = QComboBox()
+        self.fault_box.addItems(FAULTS)
+        self.at_spin = QDoubleSpinBox()
+        self.at_spin.setRange(0, 86400 * 7)
+        self.at_spin.setSuffix(" s")
+        self.at_spin.setValue(60)
+        self.tag_edit = QLineEdit()
+        self.tag_edit.setPlaceholderText("tag (drift, stuck, alarm)")
+        self.value_spin = QDoubleSpinBox()
+        self.value_spin.setRange(-1e9, 1e9)
+        self.value_spin.setDecimals(3)
+        self.duration_spin = QDoubleSpinBox()
+        self.duration_spin.setRange(0, 86400 * 7)
+        self.duration_spin.setSuffix(" s")
+        self.duration_spin.setSpecialValueText("default")
+        self.extra_edit = QLineEdit()
+        self.extra_edit.setPlaceholderText("procedure:step (interlock) or product (hot lot)")
+        self.add_inj_button = QPushButton("Add injection on the picked tool")
+        self.remove_inj_button = QPushButton("Remove selected")
+        f1.addRow("Fault:", self.fault_box)
+        f1.addRow("At:", self.at_spin)
+        f1.addRow("Tag:", self.tag_edit)
+        f1.addRow("Value:", self.value_spin)
+        f1.addRow("Duration:", self.duration_spin)
+        f1.addRow("Detail:", self.extra_edit)
+        row1 = QHBoxLayout()
+        row1.addWidget(self.add_inj_button)
+        row1.addWidget(self.remove_inj_button)
+        f1.addRow(row1)
+        return inj_box
+
+    def _build_response_form(self) -> QGroupBox:
+        resp_box = QGroupBox("Add an expected response")
+        f2 = QFormLayout(resp_box)
+        self.action_box = QComboBox()
+        self.action_box.addItems(ACTIONS)
+        self.target_edit = QLineEdit()
+        self.target_edit.setPlaceholderText("procedure or alarm code or lot")
+        self.within_spin = QDoubleSpinBox()
+        self.within_spin.setRange(1, 86400)
+        self.within_spin.setValue(300)
+        self.within_spin.setSuffix(" s")
+        self.points_spin = QDoubleSpinBox()
+        self.points_spin.setRange(0, 1000)
+        self.points_spin.setValue(10)
+        self.after_box = QComboBox()
+        self.add_resp_button = QPushButton("Add response for the picked tool")
+        self.remove_resp_button = QPushButton("Remove selected")
+        f2.addRow("Action:", self.action_box)
+        f2.addRow("Target:", self.target_edit)
+        f2.addRow("Within:", self.within_spin)
+        f2.addRow("Points:", self.points_spin)
+        f2.addRow("After:", self.after_box)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.add_resp_button)
+        row2.addWidget(self.remove_resp_button)
+        f2.addRow(row2)
+        return resp_box
+
+    def _build_rest(self, inj_box: QGroupBox, resp_box: QGroupBox, undo_stack: QUndoStack) -> None:
+        self.tool_label = QLabel("Picked tool: none (click one in the 3-D view)")
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setObjectName("author_problems")
+        bottom = QHBoxLayout()
+        self.undo_button = QPushButton("Undo")
+        self.redo_button = QPushButton("Redo")
+        self.test_button = QPushButton("Test run alone")
+        self.save_button = QPushButton("Save plant file")
+        for b in (self.undo_button, self.redo_button, self.test_button, self.save_button):
+            bottom.addWidget(b)
+        bottom.addStretch(1)
+
+        forms = QHBoxLayout()
+        forms.addWidget(inj_box)
+        forms.addWidget(resp_box)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.timeline)
+        lay.addWidget(QLabel("Injections"))
+        lay.addWidget(self.injections, 1)
+        lay.addWidget(QLabel("Expected responses"))
+        lay.addWidget(self.responses, 1)
+        lay.addWidget(self.tool_label)
+        lay.addLayout(forms)
+        lay.addWidget(self.problems)
+        lay.addLayout(bottom)
+
+        self.add_inj_button.clicked.connect(self._on_add_injection)
+        self.remove_inj_button.clicked.connect(self._on_remove_injection)
+        self.add_resp_button.clicked.connect(self._on_add_response)
+        self.remove_resp_button.clicked.connect(self._on_remove_response)
+        self.undo_button.clicked.connect(undo_stack.undo)
+        self.redo_button.clicked.connect(undo_stack.redo)
+        self.test_button.clicked.connect(lambda: self.test_run_requested.emit(self.drill_id))
+        self.save_button.clicked.connect(lambda: self.save())
+        undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
+        self.undo_button.setEnabled(False)
+        self.redo_button.setEnabled(False)
+
+    # ------------------------------------------------------------------ showing
+
+    @property
+    def spec(self) -> s.PlantSpec | None:
+        """The plant spec edited."""
+        return self.doc.spec if self.doc is not None else None
+
+    def set_document(self, doc: Any) -> None:
+        """Edit the drills of ``doc`` (the undo history is dropped)."""
+        self.doc = doc
+        self.undo_stack.clear()
+        self.drill_id = ""
+        self.refresh()
+
+    def show_drill(self, drill_id: str) -> None:
+        """Show drill ``drill_id``."""
+        self.drill_id = drill_id
+        self.refresh()
+
+    def set_tool(self, tool: str) -> None:
+        """The tool new injections and responses are on (picked in the 3-D view)."""
+        self.tool = tool
+        self.tool_label.setText(f"Picked tool: <b>{html.escape(tool)}</b>" if tool else
+                                "Picked tool: none (click one in the 3-D view)")  # fmt: skip
+
+    def drill(self) -> s.Drill | None:
+        """The drill shown, as in the plant now."""
+        spec = self.spec
+        if spec is None or not self.drill_id:
+            return None
+        return next((d for d in spec.drills if d.id == self.drill_id), None)
+
+    def refresh(self) -> None:
+        """Fill the tables and timeline from the plant."""
+        d = self.drill()
+        self.timeline.set_drill(d)
+        injs = d.injections if d is not None else []
+        self.injections.setRowCount(len(injs))
+        for k, i in enumerate(injs):
+            when = _num(i.at_s) if i.at_s is not None else f"on {i.trigger.describe()}"  # type: ignore[union-attr]
+            cells = [when, i.fault, i.equipment, i.tag or "", _num(i.value),
+                     _num(i.duration_s), i.message]  # fmt: skip
+            for j, text in enumerate(cells):
+                self.injections.setItem(k, j, _cell(text))
+        resps = d.expected if d is not None else []
+        self.responses.setRowCount(len(resps))
+        for k, r in enumerate(resps):
+            target = r.procedure or r.alarm or r.lot or ""
+            if r.step:
+                target += f" step {r.step}"
+            cells = [r.action, r.equipment, target, _num(r.within_s), _num(r.points),
+                     r.after or ""]  # fmt: skip
+            for j, text in enumerate(cells):
+                self.responses.setItem(k, j, _cell(text))
+        for t in (self.injections, self.responses):
+            t.resizeColumnsToContents()
+            t.horizontalHeader().setStretchLastSection(True)
+        self.after_box.clear()
+        self.after_box.addItem("")
+        self.after_box.addItems([i.id for i in injs])
+        on = d is not None
+        for w in (self.add_inj_button, self.add_resp_button, self.test_button):
+            w.setEnabled(on)
+
+    # ------------------------------------------------------------------ editing
+
+    def _push(self, make: Callable[[], da.DrillEdit]) -> bool:
+        spec = self.spec
+        if spec is None or not self.drill_id:
+            self._problem("choose a drill first")
+            return False
+        try:
+            edit = make()
+        except FactoryTwinError as exc:
+            self._problem(str(exc))
+            return False
+        self.undo_stack.push(DrillEditCommand(spec, edit, self._on_edited))
+        self.problems.setText("")
+        return True
+
+    def _on_edited(self, edit: da.DrillEdit) -> None:
+        self.refresh()
+        self.changed.emit(edit.drill_id)
+
+    def _problem(self, text: str) -> None:
+        self.problems.setText(f"<span style='color:#ff6b6b'>{html.escape(text)}</span>")
+
+    def injection_fields(self) -> dict[str, Any]:
+        """The injection the form describes (on the picked tool)."""
+        fault = self.fault_box.currentText()
+        f: dict[str, Any] = {"at_s": self.at_spin.value(), "fault": fault, "equipment": self.tool}
+        if fault in ("tag_drift", "tag_stuck", "alarm"):
+            f["tag"] = self.tag_edit.text().strip()
+            f["value"] = self.value_spin.value()
+        if self.duration_spin.value() > 0:
+            f["duration_s"] = self.duration_spin.value()
+        extra = self.extra_edit.text().strip()
+        if fault == "interlock" and extra:
+            proc, _, step = extra.partition(":")
+            f["procedure"] = proc.strip()
+            f["step"] = int(step) if step.strip().isdigit() else 1
+        elif fault == "hot_lot":
+            f["product"] = extra
+            f["priority"] = 100
+        return f
+
+    def add_injection(self, fields: dict[str, Any] | None = None) -> bool:
+        """Add an injection (default: the form's); False and a message if refused."""
+        data = fields if fields is not None else self.injection_fields()
+        return self._push(lambda: da.add_injection(self.spec, self.drill_id, data))  # type: ignore[arg-type]
+
+    def remove_injection(self, k: int) -> bool:
+        """Remove injection ``k`` (0-based)."""
+        return self._push(lambda: da.remove_injection(self.spec, self.drill_id, k))  # type: ignore[arg-type]
+
+    def response_fields(self) -> dict[str, Any]:
+        """The expected response the form describes (for the picked tool)."""
+        action = self.action_box.currentText()
+        f: dict[str, Any] = {
+            "action": action,
+            "equipment": self.tool,
+            "within_s": self.within_spin.value(),
+            "points": self.points_spin.value(),
+            "after": self.after_box.currentText(),
+        }
+        target = self.target_edit.text().strip()
+        if action in ("open_procedure", "sign_off_step"):
+            f["procedure"] = target
+        elif action == "acknowledge_alarm":
+            f["alarm"] = target
+        elif action in ("prioritise_lot", "reroute_lot"):
+            f["lot"] = target
+        return f
+
+    def add_response(self, fields: dict[str, Any] | None = None) -> bool:
+        """Add an expected response (default: the form's)."""
+        data = fields if fields is not None else self.response_fields()
+        return self._push(lambda: da.add_response(self.spec, self.drill_id, data))  # type: ignore[arg-type]
+
+    def remove_response(self, k: int) -> bool:
+        """Remove expected response ``k`` (0-based)."""
+        return self._push(lambda: da.remove_response(self.spec, self.drill_id, k))  # type: ignore[arg-type]
+
+    def set_briefing(self, text: str) -> bool:
+        """Change the drill's briefing (undoable)."""
+        d = self.drill()
+        if d is None or d.briefing == text:
+            return False
+        return self._push(lambda: da.set_drill_fields(self.spec, self.drill_id, briefing=text))  # type: ignore[arg-type]
+
+    def _on_add_injection(self) -> None:
+        if not self.tool and self.fault_box.currentText() not in ("transport_jam", "hot_lot"):
+            self._problem("pick the tool in the 3-D view first")
+            return
+        self.add_injection()
+
+    def _on_remove_injection(self) -> None:
+        rows = self.injections.selectionModel().selectedRows()
+        if rows:
+            self.remove_injection(rows[0].row())
+
+    def _on_add_response(self) -> None:
+        self.add_response()
+
+    def _on_remove_response(self) -> None:
+        rows = self.responses.selectionModel().selectedRows()
+        if rows:
+            self.remove_response(rows[0].row())
+
+    # ------------------------------------------------------------------ saving
+
+    def has_unsaved_edits(self) -> bool:
+        """True if drill edits are not saved to the plant file."""
+        return not self.undo_stack.isClean()
+
+    def save(self, path: str | None = None) -> str | None:
+        """Save the plant file (atomic, comments kept, old file as .bak); return the path."""
+        if self.doc is None:
+            return None
+        try:
+            out = self.doc.save(path)
+        except (FactoryTwinError, OSError) as exc:
+            self._problem(f"not saved: {exc}")
+            return None
+        self.undo_stack.setClean()
+        self.problems.setText(f"<span style='color:#2ca02c'>Saved {html.escape(str(out))}</span>")
+        self.saved.emit(str(out))
+        return str(out)

@@ -1,0 +1,343 @@
+"""The Train workspace's Debrief tab: per-trainee results, reports, history and replay.
+
+For one recorded drill (a :class:`~factory_twin.app.drill_log.DrillLog`): a trainee picker,
+the pass/fail verdict with points, the responses against their limits, the timeline
+(injection → alarm → acknowledgement → action, wrong actions with their penalty), the
+self-contained HTML and PDF debrief reports, the trainee's history across drills (local
+SQLite, a pyqtgraph chart of percent per drill, CSV export) and *Replay in 3-D*, which plays
+the recorded drill in the Monitor workspace with every action marked on the time slider.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from factory_twin.app.drill_debrief import (
+    TraineeHistory,
+    debrief_scores,
+    timeline,
+    write_html,
+    write_pdf,
+)
+from factory_twin.app.drill_log import DrillLog
+from factory_twin.model import schema as s
+from factory_twin.model.drill_scoring import TraineeScore
+
+logger = logging.getLogger(__name__)
+
+STATUS_COLOURS = {"on time": "#2ca02c", "late": "#ff6b6b", "missed": "#ff6b6b"}
+
+
+def mmss(v: float | None) -> str:
+    """Drill seconds as m:ss ('-' for None)."""
+    if v is None:
+        return "-"
+    m, sec = divmod(round(v), 60)
+    return f"{m}:{sec:02d}"
+
+
+def _item(text: str, colour: str | None = None) -> QTableWidgetItem:
+    it = QTableWidgetItem(text)
+    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if colour:
+        it.setForeground(QColor(colour))
+    return it
+
+
+def fill_table(table: QTableWidget, rows: list[list[tuple[str, str | None]]]) -> None:
+    """Replace a table's rows with (text, colour) cells."""
+    table.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        for j, (text, colour) in enumerate(row):
+            table.setItem(i, j, _item(text, colour))
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().setVisible(False)
+    t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    t.setAlternatingRowColors(True)
+    return t
+
+
+class QtDebriefPanel(QWidget):
+    """Debrief of a recorded drill (see the module doc).
+
+    Signals
+    -------
+    replay_requested(str, object)
+        The history Parquet file to replay and the marks: [(plant time, label, colour)].
+    """
+
+    replay_requested = Signal(str, object)
+
+    def __init__(self, history: TraineeHistory, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.history = history
+        self.log: DrillLog | None = None
+        self.log_path: Path | None = None
+        self.drill: s.Drill | None = None
+        self.spec: s.PlantSpec | None = None
+        self.scores: dict[str, TraineeScore] = {}
+        self.message = ""
+
+        top = QHBoxLayout()
+        self.trainee_box = QComboBox()
+        self.trainee_box.setMinimumWidth(140)
+        self.verdict = QLabel("No drill recorded yet: finish a drill, or open a drill log.")
+        self.verdict.setObjectName("debrief_verdict")
+        self.verdict.setWordWrap(True)
+        top.addWidget(QLabel("Trainee:"))
+        top.addWidget(self.trainee_box)
+        top.addWidget(self.verdict, 1)
+
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open drill log…")
+        self.html_button = QPushButton("Export HTML…")
+        self.pdf_button = QPushButton("Export PDF…")
+        self.replay_button = QPushButton("Replay in 3-D")
+        self.replay_button.setToolTip(
+            "play the recorded drill in the Monitor workspace, actions marked on the slider"
+        )
+        self.csv_button = QPushButton("History CSV…")
+        for b in (
+            self.open_button,
+            self.html_button,
+            self.pdf_button,
+            self.replay_button,
+            self.csv_button,
+        ):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        self.responses = _table(["Expected", "Equipment", "Response", "Limit", "Points", "Status"])
+        self.timeline = _table(["Time", "What", "Event", "Points"])
+        self.chart = pg.PlotWidget()
+        self.chart.setMinimumHeight(120)
+        self.chart.setLabel("left", "score %")
+        self.chart.setLabel("bottom", "drill run")
+        self.chart.showGrid(x=True, y=True, alpha=0.3)
+        self.pass_line = pg.InfiniteLine(
+            angle=0, pen=pg.mkPen("#f2c12e", style=Qt.PenStyle.DashLine)
+        )
+        self.chart.addItem(self.pass_line)
+        self.curve = self.chart.plot([], [], pen=pg.mkPen("#4ea1ff", width=2), symbol="o")
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.responses)
+        split.addWidget(self.timeline)
+        split.addWidget(self.chart)
+        split.setSizes([160, 220, 140])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addLayout(buttons)
+        lay.addWidget(split, 1)
+
+        self.trainee_box.currentTextChanged.connect(self.show_trainee)
+        self.open_button.clicked.connect(self._on_open)
+        self.html_button.clicked.connect(lambda: self._export("html"))
+        self.pdf_button.clicked.connect(lambda: self._export("pdf"))
+        self.csv_button.clicked.connect(self._on_csv)
+        self.replay_button.clicked.connect(self.request_replay)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ data
+
+    def set_run(
+        self,
+        log: DrillLog,
+        drill: s.Drill,
+        spec: s.PlantSpec,
+        log_path: Path | None = None,
+        *,
+        record: bool = True,
+    ) -> None:
+        """Show a recorded drill (and store its results in the trainee history)."""
+        self.log, self.drill, self.spec, self.log_path = log, drill, spec, log_path
+        self.scores = debrief_scores(log, drill, spec)
+        if record and self.scores:
+            self.history.add(log, self.scores, log_path or "")
+        self.trainee_box.blockSignals(True)
+        self.trainee_box.clear()
+        self.trainee_box.addItems(list(self.scores))
+        self.trainee_box.blockSignals(False)
+        self.show_trainee(self.trainee_box.currentText())
+        self._update_buttons()
+
+    def open_log(self, path: str | Path, spec: s.PlantSpec) -> bool:
+        """Open a recorded ``.drill.json`` of a drill of ``spec``; False (and why) if not."""
+        from factory_twin.errors import FactoryTwinError
+        from factory_twin.model.drills import find_drill
+
+        try:
+            log = DrillLog.load(path)
+            drill = find_drill(spec, log.drill_id)
+        except (FactoryTwinError, OSError) as exc:
+            self.message = str(exc)
+            self.verdict.setText(f"<span style='color:#ff6b6b'>{exc}</span>")
+            return False
+        self.set_run(log, drill, spec, Path(path))
+        return True
+
+    def show_trainee(self, name: str) -> None:
+        """Fill the tables and the chart for trainee ``name``."""
+        sc = self.scores.get(name)
+        if sc is None or self.log is None:
+            fill_table(self.responses, [])
+            fill_table(self.timeline, [])
+            self.curve.setData([], [])
+            if self.log is not None:
+                self.verdict.setText("No trainee took part in this drill.")
+            return
+        word = "PASS" if sc.passed else "FAIL"
+        colour = "#2ca02c" if sc.passed else "#ff6b6b"
+        self.verdict.setText(
+            f"<b style='color:{colour}'>{word}</b> · {sc.score:g} of {sc.max_points:g} points "
+            f"({sc.percent:.0f} %, pass mark {sc.pass_mark_pct:g} %) · "
+            f"{len(sc.wrong)} wrong action(s), -{sc.penalty:g} points"
+        )
+        fill_table(
+            self.responses,
+            [
+                [
+                    (r.action + (f" ({r.target})" if r.target else ""), None),
+                    (r.equipment, None),
+                    (mmss(r.response_s), None),
+                    (mmss(r.limit_s), None),
+                    (f"{r.points:g} / {r.points_possible:g}", None),
+                    (r.status, STATUS_COLOURS.get(r.status)),
+                ]
+                for r in sc.rows
+            ],
+        )
+        kinds = {"wrong": "#ff6b6b", "alarm": "#f2c12e", "injection": "#c77dff"}
+        fill_table(
+            self.timeline,
+            [
+                [
+                    (mmss(row.time_s), None),
+                    (row.kind, kinds.get(row.kind)),
+                    (row.text, None),
+                    (f"{row.points:g}" if row.points else "", None),
+                ]
+                for row in timeline(self.log, sc)
+            ],
+        )
+        self._chart(name)
+
+    def _chart(self, name: str) -> None:
+        rows = self.history.rows(name)
+        xs = list(range(1, len(rows) + 1))
+        ys = [float(r["percent"]) for r in rows]  # type: ignore[arg-type]
+        self.curve.setData(xs, ys)
+        self.pass_line.setPos(self.drill.pass_mark_pct if self.drill is not None else 80)
+        self.chart.setTitle(f"{name}: {len(rows)} drill run(s)")
+        self.chart.setYRange(0, 105)
+        self.chart.setXRange(0.5, max(len(rows), 1) + 0.5)
+
+    def chart_points(self) -> tuple[list[float], list[float]]:
+        """The history chart's points (x: run number, y: percent)."""
+        x, y = self.curve.getData()
+        return ([] if x is None else list(x)), ([] if y is None else list(y))
+
+    # ------------------------------------------------------------------ exports
+
+    def _update_buttons(self) -> None:
+        have = self.log is not None and self.drill is not None
+        self.html_button.setEnabled(have)
+        self.pdf_button.setEnabled(have)
+        self.replay_button.setEnabled(have and bool(self.history_file()))
+
+    def export(self, kind: str, path: str | Path) -> Path:
+        """Write the HTML or PDF debrief report to ``path`` (atomically)."""
+        assert self.log is not None and self.drill is not None and self.spec is not None
+        fn = write_html if kind == "html" else write_pdf
+        out = fn(path, self.log, self.drill, self.spec)
+        self.message = f"debrief written to {out}"
+        return out
+
+    def _export(self, kind: str) -> None:
+        if self.log is None:
+            return
+        name = f"debrief-{self.log.drill_id}.{kind}"
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export the debrief ({kind.upper()})", name, f"{kind.upper()} (*.{kind})"
+        )
+        if path:
+            self._guarded(lambda: self.export(kind, path))
+
+    def _on_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the trainee history", "trainee_history.csv", "CSV (*.csv)"
+        )
+        if path:
+            self._guarded(lambda: self.history.export_csv(path))
+
+    def _on_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a drill log", "", "Drill logs (*.drill.json)"
+        )
+        if path and self.spec is not None:
+            self.open_log(path, self.spec)
+
+    def _guarded(self, fn: Any) -> None:
+        from factory_twin.errors import FactoryTwinError
+
+        try:
+            fn()
+        except (FactoryTwinError, OSError) as exc:
+            self.verdict.setText(f"<span style='color:#ff6b6b'>{exc}</span>")
+
+    # ------------------------------------------------------------------ replay
+
+    def history_file(self) -> str:
+        """The recorded Parquet history of the drill shown ('' if none)."""
+        if self.log is None or not self.log.history:
+            return ""
+        base = self.log_path.parent if self.log_path is not None else Path.cwd()
+        p = base / self.log.history
+        return str(p) if p.is_file() else ""
+
+    def markers(self, trainee: str | None = None) -> list[tuple[float, str, str]]:
+        """Plant-time marks of the drill: injections and every action (of ``trainee``)."""
+        if self.log is None:
+            return []
+        t0 = self.log.start_plant_s
+        out = [
+            (t0 + i.time_s, f"{mmss(i.time_s)} injection: {i.fault} {i.equipment}", "#c77dff")
+            for i in self.log.injections
+        ]
+        for a in self.log.actions:
+            if trainee is None or a.trainee == trainee:
+                what = " ".join(x for x in (a.equipment, a.alarm, a.procedure) if x)
+                label = f"{mmss(a.time_s)} {a.trainee}: {a.action} {what}"
+                out.append((t0 + a.time_s, label, "#4ea1ff" if a.accepted else "#ff6b6b"))
+        return out
+
+    def request_replay(self) -> None:
+        """Ask the window to replay the drill in 3-D with the actions marked."""
+        path = self.history_file()
+        if path:
+            self.replay_requested.emit(path, self.markers(self.trainee_box.currentText() or None))

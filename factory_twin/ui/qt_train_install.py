@@ -1,0 +1,150 @@
+"""Install the Train workspace and the trainee's drill mode into the main window.
+
+Adds the *Train* workspace tab (Ctrl+T), a *Train* menu (start / finish the drill, undo and
+redo of drill edits, *Join drill…*, *Leave drill*), *Join drill…* in the File menu too, the
+DRILL banner above every workspace (:mod:`factory_twin.ui.qt_train_join`), and the debrief's
+*Replay in 3-D*: the recorded drill plays in the Monitor workspace with the actions marked
+on the time slider. Closing the window stops a drill the trainer serves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QAction, QKeySequence
+
+from factory_twin.app.drill_debrief import TraineeHistory
+from factory_twin.ui.qt_train_join import TraineeSide
+from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
+
+
+class _CloseWatcher(QObject):
+    """Stops the drill and releases the Train workspace's 3-D view on close."""
+
+    def __init__(self, ws: QtTrainWorkspace, parent: QObject) -> None:
+        super().__init__(parent)
+        self.ws = ws
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close:
+            self.ws.close_view()
+        return False
+
+
+def replay_drill(window: Any, path: str, marks: list[tuple[float, str, str]]) -> None:
+    """Play a recorded drill in the Monitor workspace with ``marks`` on the time slider."""
+    window.start_replay(path)
+    window.monitor.replay_bar.set_markers(list(marks))
+    window.tabs.setCurrentWidget(window.monitor)
+
+
+def install_train(
+    window: Any, record_dir: Path | None = None, history: TraineeHistory | None = None
+) -> QtTrainWorkspace:
+    """Add the Train workspace, its menu and the trainee's *Join drill…* to a main window."""
+    ws = QtTrainWorkspace(window.controller, record_dir, history)
+    ws.settings = getattr(window, "settings", None)
+    if ws.settings is not None:
+        ws.url_edit.setText(str(ws.settings.value("train/url", "")))
+        ws.choose_drill(str(ws.settings.value("train/drill", "")))
+    window.add_workspace("Train", ws)
+    window.train = ws
+    trainee = TraineeSide(window)
+    window.trainee = trainee
+
+    def show_ws() -> None:
+        window.tabs.setCurrentWidget(ws)
+
+    ws.open_plant_requested.connect(window.open_dialog)
+    hidden: list[Any] = []
+
+    def on_tab(_i: int) -> None:
+        # the Monitor's docks (tool details, alarms) give their room to the Train workspace
+        if window.tabs.currentWidget() is ws:
+            for dock in (
+                getattr(window, "detail_dock", None),
+                getattr(window, "alarm_dock", None),
+            ):
+                if dock is not None and dock.isVisible():
+                    hidden.append(dock)
+                    dock.hide()
+        else:
+            while hidden:
+                hidden.pop().show()
+
+    window.tabs.currentChanged.connect(on_tab)
+    ws.replay_requested.connect(lambda path, marks: replay_drill(window, path, marks))
+
+    menu = window.menuBar().addMenu("T&rain")
+    help_menu = next((a for a in window.menuBar().actions() if a.text() == "&Help"), None)
+    if help_menu is not None:
+        window.menuBar().insertMenu(help_menu, menu)
+
+    def act(text: str, slot: Any, shortcut: str | None = None, tip: str = "") -> QAction:
+        a = QAction(text, window)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(lambda _=False, f=slot: f())
+        return a
+
+    window.train_action = act("&Train workspace", show_ws, "Ctrl+T", "run and author drills")
+    window.join_drill_action = act(
+        "&Join drill…",
+        trainee.dialog,
+        "Ctrl+Shift+T",
+        "take a drill on a trainer's plant simulator with the Monitor and Maintain workspaces",
+    )
+    window.leave_drill_action = act("&Leave drill", trainee.leave)
+
+    def start_chosen() -> None:
+        show_ws()
+        ws.start_drill()
+
+    start = act("&Start the chosen drill", start_chosen)
+    finish = act("&Finish the drill", ws.finish_drill)
+    for a in (window.train_action, start, finish):
+        menu.addAction(a)
+    menu.addSeparator()
+    menu.addAction(ws.undo_action)
+    menu.addAction(ws.redo_action)
+    menu.addSeparator()
+    menu.addAction(window.join_drill_action)
+    menu.addAction(window.leave_drill_action)
+    window.train_menu = menu
+    file_menu = next((a.menu() for a in window.menuBar().actions() if a.text() == "&File"), None)
+    if file_menu is not None:
+        first_sep = next((a for a in file_menu.actions() if a.isSeparator()), None)
+        file_menu.insertAction(first_sep, window.join_drill_action)
+    window.installEventFilter(_CloseWatcher(ws, window))
+    guards = getattr(window, "unsaved_guards", None)
+    if guards is not None:
+        guards.append(lambda: ask_drill_edits(ws))
+    return ws
+
+
+def ask_drill_edits(ws: QtTrainWorkspace) -> bool:
+    """Before another plant replaces this one: Save / Discard / Cancel unsaved drill edits."""
+    if not ws.author.has_unsaved_edits():
+        return True
+    from PySide6.QtWidgets import QMessageBox
+
+    from factory_twin.ui.qt_maintain_workspace import ask_unsaved_edits
+
+    n = ws.undo_stack.count() - max(ws.undo_stack.cleanIndex(), 0)
+    answer = ask_unsaved_edits(
+        ws.window(), f"There are {n} unsaved drill edit(s). Save them to the plant file?"
+    )
+    B = QMessageBox.StandardButton
+    if answer == B.Save:
+        return ws.author.save() is not None
+    if answer == B.Discard:
+        st = ws.undo_stack
+        if st.cleanIndex() >= 0:
+            st.setIndex(st.cleanIndex())
+        st.clear()
+        return True
+    return False

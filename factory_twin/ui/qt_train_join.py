@@ -1,0 +1,288 @@
+"""The trainee's side of a drill: "Join drill…", the DRILL banner, drill-only sign-offs.
+
+A trainee joins a drill server with :func:`join_drill` (the File and Train menus' *Join
+drill…*): the app's :class:`~factory_twin.app.controller.Controller` joins it under the
+trainee's name, the live-plant guard refusing anything but our simulator in drill mode
+(the refusal is shown with its reason), and the ordinary Monitor and Maintain workspaces are
+then connected to the drill's simulated plant. While in drill mode:
+
+* a **DRILL — simulated plant** banner sits above every workspace (:class:`QtDrillBanner`);
+* acknowledging, Hold and Resume go to the drill server under the trainee's name (the
+  Controller routes them), and the Maintain workspace reports opened procedures and signed
+  steps to the drill;
+* sign-offs go into a **drill-only** maintenance log (:func:`drill_signoff_log`), never into
+  the real maintenance log.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from factory_twin.app.maintenance import MaintenanceLog
+
+logger = logging.getLogger(__name__)
+
+BANNER_TEXT = "DRILL — simulated plant"
+
+
+def drill_signoff_log(name: str, folder: Path | None = None) -> MaintenanceLog:
+    """The maintenance log that takes a trainee's sign-offs during one drill (never the real
+    maintenance log): ``<folder>/<name>-<time>.jsonl``, by default in
+    ``factory_twin-drills`` of the temp folder."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "trainee"
+    base = folder if folder is not None else Path(tempfile.gettempdir()) / "factory_twin-drills"
+    return MaintenanceLog(base / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+
+
+def own_score(scores_json: Any, name: str) -> tuple[float, float, bool] | None:
+    """(score, maximum, passed) of trainee ``name`` from the drill's ``ScoresJson``."""
+    import json
+
+    try:
+        v = json.loads(scores_json or "{}").get(name)
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(v, dict):
+        return None
+    return float(v.get("score", 0)), float(v.get("max", 0)), bool(v.get("passed"))
+
+
+class QtDrillBanner(QFrame):
+    """A red banner above every workspace while the app takes part in a drill."""
+
+    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setObjectName("drill_banner")
+        self.setStyleSheet(
+            "#drill_banner { background: #8b1a1a; } "
+            "#drill_banner QLabel { color: #ffffff; font-weight: bold; }"
+        )
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 3, 6, 3)
+        self.label = QLabel(BANNER_TEXT)
+        self.label.setObjectName("drill_banner_label")
+        self.maintenance_button = QPushButton("Call maintenance")
+        self.maintenance_button.setToolTip("call maintenance to the selected tool")
+        self.lot_button = QPushButton("Prioritise lot…")
+        self.leave_button = QPushButton("Leave drill")
+        row.addWidget(self.label, 1)
+        row.addWidget(self.maintenance_button)
+        row.addWidget(self.lot_button)
+        row.addWidget(self.leave_button)
+        self.hide()
+        self.timer = QTimer(self)
+        self.timer.setInterval(300)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    def refresh(self) -> None:
+        """Show the banner exactly while the controller is in drill mode."""
+        c = self.controller
+        if not c.drill_mode:
+            self.hide()
+            return
+        session = c.drill
+        drill = session.client.value("Name") or session.client.value("DrillId") or ""
+        clock = session.client.value("Clock")
+        state = session.client.value("State") or ""
+        parts = [BANNER_TEXT]
+        if drill:
+            parts.append(str(drill))
+        parts.append(f"trainee {session.joined_as}")
+        if clock is not None:
+            m, sec = divmod(round(float(clock)), 60)
+            parts.append(f"drill clock {m}:{sec:02d}" + (f" ({state})" if state else ""))
+        mine = own_score(session.client.value("ScoresJson"), session.joined_as)
+        if mine is not None:
+            score, top, passed = mine
+            verdict = ("PASS" if passed else "FAIL") if state == "finished" else "so far"
+            parts.append(f"your score {score:g} of {top:g} ({verdict})")
+        self.label.setText("  ·  ".join(parts))
+        self.show()
+
+
+class QtJoinDrillDialog(QDialog):
+    """Asks the drill server's address and the trainee's name."""
+
+    def __init__(self, url: str = "", name: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Join drill")
+        form = QFormLayout(self)
+        self.url_edit = QLineEdit(url or "opc.tcp://127.0.0.1:4840/factory_twin/")
+        self.url_edit.setMinimumWidth(360)
+        self.name_edit = QLineEdit(name)
+        self.name_edit.setPlaceholderText("your name: your score is kept under it")
+        form.addRow(
+            QLabel(
+                "Take a drill on the plant simulator of your trainer. Only a factory_twin "
+                "plant simulator in drill mode is accepted: never a live plant."
+            )
+        )
+        form.addRow("Drill server:", self.url_edit)
+        form.addRow("Your name:", self.name_edit)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Join")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self) -> tuple[str, str]:
+        """The URL and name typed."""
+        return self.url_edit.text().strip(), self.name_edit.text().strip()
+
+
+class TraineeSide:
+    """Wires the trainee's drill mode into a main window (see the module doc)."""
+
+    def __init__(self, window: Any) -> None:
+        self.window = window
+        self.controller = window.controller
+        self.banner = QtDrillBanner(self.controller)
+        central = window.centralWidget()
+        central.layout().insertWidget(0, self.banner)
+        self.banner.leave_button.clicked.connect(self.leave)
+        self.banner.maintenance_button.clicked.connect(lambda: self.call_maintenance())
+        self.banner.lot_button.clicked.connect(self._on_lot_clicked)
+        self.last_error = ""
+        self._saved_settings: Any = None
+        self._real_log: MaintenanceLog | None = None
+        self.signoff_dir: Path | None = None  # where drill sign-offs go (None: temp folder)
+        maintain = getattr(window, "maintain", None)
+        if maintain is not None:
+            maintain.procedure_opened.connect(self._on_procedure_opened)
+            maintain.player.signed.connect(self._on_step_signed)
+
+    def dialog(self) -> None:
+        """Ask the server and name, then join."""
+        st = self.window.settings
+        dlg = QtJoinDrillDialog(
+            str(st.value("drill/url", "")), str(st.value("drill/name", "")), self.window
+        )
+        if dlg.exec():
+            url, name = dlg.values()
+            st.setValue("drill/url", url)
+            st.setValue("drill/name", name)
+            self.join(url, name)
+
+    def join(self, url: str, name: str) -> None:
+        """Join the drill at ``url`` as ``name`` (refusals are shown with their reason)."""
+        w = self.window
+        c = self.controller
+        if c.doc is None:
+            self._refused("open the drill's plant first (File > Open plant…)")
+            return
+        if not url or not name:
+            self._refused("give the drill server's address and your name")
+            return
+        self.last_error = ""
+        if self._saved_settings is None:
+            self._saved_settings = c.settings
+        fut = c.join_drill(url, name)
+        w.statusBar().showMessage(f"joining the drill at {url}…", 5000)
+        w.when_done(fut, lambda joined: self._joined(url, joined), self._join_failed)
+
+    def _joined(self, url: str, name: str) -> None:
+        c = self.controller
+        w = self.window
+        w.connect_live(c.drill_settings(url))
+        w.alarms.reacknowledge = True  # each trainee acknowledges for themself
+        maintain = getattr(w, "maintain", None)
+        if maintain is not None:
+            self._real_log = maintain.player.log
+            maintain.player.log = drill_signoff_log(name, self.signoff_dir)
+        self.banner.refresh()
+        w.statusBar().showMessage(f"joined the drill as {name}: {BANNER_TEXT}", 8000)
+
+    def _join_failed(self, exc: BaseException) -> None:
+        self._saved_settings = None
+        self._refused(str(exc))
+
+    def _refused(self, why: str) -> None:
+        from factory_twin.errors import FactoryTwinError
+
+        self.last_error = why
+        self.window._show_error("Cannot join the drill", FactoryTwinError(why))
+
+    def leave(self) -> None:
+        """Leave the drill (the server keeps the score); back to the plant's own settings."""
+        c = self.controller
+        c.leave_drill()
+        self.window.alarms.reacknowledge = False
+        self.window.disconnect_live()
+        if self._saved_settings is not None:
+            c.settings = self._saved_settings
+            self._saved_settings = None
+        maintain = getattr(self.window, "maintain", None)
+        if maintain is not None and self._real_log is not None:
+            maintain.player.log = self._real_log
+            self._real_log = None
+        self.banner.refresh()
+
+    # ------------------------------------------------------------------ drill-only actions
+
+    def call_maintenance(self, tool: str | None = None) -> bool:
+        """Call maintenance to ``tool`` (default: the tool selected in the Monitor view)."""
+        c = self.controller
+        tool = tool or getattr(self.window.detail, "tool", None) or ""
+        if not c.drill_mode:
+            return False
+        if not tool:
+            self.window.statusBar().showMessage("select the tool to call maintenance to", 5000)
+            return False
+        self._report(c.drill.call_maintenance(tool), f"maintenance called to {tool}")
+        return True
+
+    def _on_lot_clicked(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        lot, ok = QInputDialog.getText(self.window, "Prioritise lot", "Lot id:")
+        if ok and lot.strip():
+            self.prioritise_lot(lot.strip())
+
+    def prioritise_lot(self, lot: str, priority: int = 100) -> bool:
+        """Give ``lot`` a high priority in the drill's plant."""
+        if not self.controller.drill_mode:
+            return False
+        self._report(self.controller.drill.prioritise_lot(lot, priority), f"lot {lot} prioritised")
+        return True
+
+    # ------------------------------------------------------------------ Maintain in a drill
+
+    def _on_procedure_opened(self, tool: str, proc_id: str) -> None:
+        if self.controller.drill_mode:
+            self._report(self.controller.drill.open_procedure(tool, proc_id), "open procedure")
+
+    def _on_step_signed(self, k: int) -> None:
+        maintain = self.window.maintain
+        player = maintain.player
+        if not self.controller.drill_mode or player.procedure is None or player.tool is None:
+            return
+        fut = self.controller.drill.sign_off_step(player.tool, player.procedure.id, k + 1)
+        self._report(fut, f"sign-off of step {k + 1}")
+
+    def _report(self, fut: Any, what: str) -> None:
+        self.window.when_done(
+            fut,
+            lambda _r: self.window.statusBar().showMessage(f"drill: {what} recorded", 3000),
+            lambda exc: self.window._show_error(f"Drill: {what} refused", exc),
+        )

@@ -1,0 +1,638 @@
+"""The Train workspace: the trainer runs a drill for a class, authors drills, debriefs.
+
+Layout: on the left the drill set-up (the open plant, a drill, its briefing to read and edit,
+start on loopback or connect to a drill server already running, pause / resume / speed /
+finish, the trainees connected); in the middle the 3-D view, where a click picks the tool an
+ad-hoc fault is injected on (every fault kind, from the bar under the view); on the right
+the *Live* tab (scores and the live timeline: injections, alarms, each trainee's actions with
+response time against the limit and points, wrong actions), the *Author* tab
+(:mod:`factory_twin.ui.qt_train_author`) and the *Debrief* tab
+(:mod:`factory_twin.ui.qt_train_debrief`), filled when the drill finishes.
+
+The drill logic is :class:`~factory_twin.app.drill_trainer.TrainerDesk` (no Qt); starting a
+server (a warm-up of seconds) runs on a worker thread, the window stays live.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import html
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from factory_twin.app.drill_debrief import TraineeHistory
+from factory_twin.app.drill_trainer import TRAINER_NAME, TimelineEntry, TrainerDesk
+from factory_twin.errors import FactoryTwinError
+from factory_twin.model import schema as s
+from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
+from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
+from factory_twin.ui.theme import vertical_scroll
+
+logger = logging.getLogger(__name__)
+
+KIND_COLOURS = {"injection": "#c77dff", "alarm": "#f2c12e", "wrong": "#ff6b6b",
+                "refused": "#ff6b6b"}  # fmt: skip
+
+
+def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
+    resp = ""
+    if e.response_s is not None:
+        resp = f"{mmss(e.response_s)} / {mmss(e.limit_s)}"
+    pts = "" if e.points is None else f"{e.points:+g}"
+    colour = KIND_COLOURS.get(e.kind)
+    if e.kind == "action" and e.points is not None:
+        colour = "#2ca02c" if e.points > 0 else "#ff6b6b"
+    return [(mmss(e.time_s), None), (e.kind, colour), (e.trainee, None), (resp, None),
+            (pts, colour if e.points is not None else None), (e.text, None)]  # fmt: skip
+
+
+class QtTrainWorkspace(QWidget):
+    """The trainer's workspace (see the module doc).
+
+    Parameters
+    ----------
+    controller
+        The application controller (the open plant; ``run_in_worker``).
+    record_dir
+        Where drills started here are recorded (Parquet history + drill log).
+    history
+        The trainee history (default: ``trainee_history.sqlite`` in the user data folder).
+    """
+
+    open_plant_requested = Signal()
+    replay_requested = Signal(str, object)  # history file, marks
+
+    def __init__(
+        self,
+        controller: Any,
+        record_dir: Path | None = None,
+        history: TraineeHistory | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.record_dir = record_dir if record_dir is not None else _default_dir()
+        self.history = history if history is not None else _default_history(self.record_dir)
+        self.doc: Any = None
+        self.desk: TrainerDesk | None = None
+        self.picked_tool = ""
+        self.message = ""
+        self._pending: list[tuple[concurrent.futures.Future[Any], Callable[[Any], None], str]]
+        self._pending = []
+        self._debriefed = False
+        self._shown_timeline = -1
+        self.starting = False
+        self.options: dict[str, Any] = {}  # extra DrillSimulator options (tests: no specs)
+        self.settings: Any = None  # the window's QSettings (set by install_train)
+        self.undo_stack = QUndoStack(self)
+
+        self.view = QtSceneView()
+        self.view.legend.hide()
+        self.author = QtDrillAuthor(self.undo_stack)
+        self.debrief = QtDebriefPanel(self.history)
+        self.side = QTabWidget()
+        self.side.addTab(self._build_live(), "Live")
+        self.side.addTab(self.author, "Author")
+        self.side.addTab(self.debrief, "Debrief")
+
+        center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(2)
+        self.info = QLabel("Open a plant, choose a drill, start it; trainees then join it.")
+        self.info.setObjectName("train_info")
+        self.info.setWordWrap(True)
+        cl.addWidget(self.info)
+        cl.addWidget(self.view, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(vertical_scroll(self._build_setup()))
+        split.addWidget(center)
+        split.addWidget(self.side)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        center.setMinimumWidth(320)
+        self.side.setMinimumWidth(420)
+        split.setSizes([330, 560, 610])
+        self.splitter = split
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo drill edit")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo drill edit")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for a in (self.undo_action, self.redo_action):
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(a)
+
+        self.view.tool_selected.connect(self.pick_tool)
+        self.drill_box.currentTextChanged.connect(self._on_drill_chosen)
+        self.author.changed.connect(self._on_drill_edited)
+        self.author.test_run_requested.connect(lambda _d: self.start_drill())
+        self.debrief.replay_requested.connect(self.replay_requested)
+        controller.plant_changed.connect(self.set_document)
+        if getattr(controller, "doc", None) is not None:
+            self.set_document(controller.doc)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(250)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ building
+
+    def _build_setup(self) -> QWidget:
+        w = QWidget()
+        col = QVBoxLayout(w)
+        col.setContentsMargins(6, 6, 6, 6)
+        plant = QHBoxLayout()
+        self.plant_label = QLabel("no plant open")
+        self.plant_label.setWordWrap(True)
+        self.open_button = QPushButton("Open plant…")
+        self.open_button.clicked.connect(self.open_plant_requested)
+        plant.addWidget(self.plant_label, 1)
+        plant.addWidget(self.open_button)
+        col.addLayout(plant)
+        self.drill_box = QComboBox()
+        self.drill_box.setToolTip("the plant file's drills")
+        col.addWidget(QLabel("Drill:"))
+        col.addWidget(self.drill_box)
+        col.addWidget(QLabel("Briefing (what the trainees are told):"))
+        self.briefing = QPlainTextEdit()
+        self.briefing.setMinimumHeight(120)
+        col.addWidget(self.briefing, 1)
+        self.objectives = QLabel()
+        self.objectives.setWordWrap(True)
+        col.addWidget(self.objectives)
+        self.apply_briefing_button = QPushButton("Apply briefing edit")
+        self.apply_briefing_button.clicked.connect(self.apply_briefing)
+        col.addWidget(self.apply_briefing_button)
+
+        run = QGroupBox("Run")
+        f = QFormLayout(run)
+        self.speed_spin = QDoubleSpinBox()
+        self.speed_spin.setRange(0.1, 3600)
+        self.speed_spin.setValue(1.0)
+        self.speed_spin.setSuffix(" x")
+        self.speed_spin.setToolTip("plant seconds per wall second")
+        f.addRow("Speed:", self.speed_spin)
+        self.start_button = QPushButton("Start drill on this computer")
+        self.start_button.setToolTip("serve the drill on loopback (a free port)")
+        self.start_button.clicked.connect(lambda: self.start_drill())
+        f.addRow(self.start_button)
+        self.url_edit = QLineEdit()
+        self.url_edit.setPlaceholderText("opc.tcp://host:port/factory_twin/")
+        self.connect_button = QPushButton("Connect")
+        self.connect_button.setToolTip("follow a drill server already running")
+        row = QHBoxLayout()
+        row.addWidget(self.url_edit, 1)
+        row.addWidget(self.connect_button)
+        self.connect_button.clicked.connect(lambda: self.connect_to(self.url_edit.text()))
+        f.addRow("Server:", row)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.set_speed_button = QPushButton("Set speed")
+        self.set_speed_button.clicked.connect(lambda: self.set_speed(self.speed_spin.value()))
+        self.finish_button = QPushButton("Finish drill")
+        self.finish_button.clicked.connect(self.finish_drill)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("stop following (and serving) the drill")
+        self.stop_button.clicked.connect(self.stop_drill)
+        ctl = QGridLayout()
+        ctl.addWidget(self.pause_button, 0, 0)
+        ctl.addWidget(self.set_speed_button, 0, 1)
+        ctl.addWidget(self.finish_button, 1, 0)
+        ctl.addWidget(self.stop_button, 1, 1)
+        f.addRow(ctl)
+        self.state_label = QLabel("not running")
+        self.state_label.setWordWrap(True)
+        self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        f.addRow(self.state_label)
+        col.addWidget(run)
+        col.addWidget(self._build_inject_bar())
+        col.addWidget(QLabel("Trainees connected:"))
+        self.trainee_list = QListWidget()
+        self.trainee_list.setMaximumHeight(110)
+        col.addWidget(self.trainee_list)
+        w.setMinimumWidth(300)
+        return w
+
+    def _build_live(self) -> QWidget:
+        from factory_twin.ui.qt_train_debrief import _table
+
+        w = QWidget()
+        col = QVBoxLayout(w)
+        col.setContentsMargins(4, 4, 4, 4)
+        col.addWidget(QLabel("Scores"))
+        self.scores_table = _table(["Trainee", "Points", "%", "Wrong", "Result"])
+        self.scores_table.setMaximumHeight(150)
+        col.addWidget(self.scores_table)
+        col.addWidget(QLabel("Timeline"))
+        self.timeline_table = _table(["Time", "What", "Trainee", "Response / limit",
+                                      "Points", "Event"])  # fmt: skip
+        col.addWidget(self.timeline_table, 1)
+        return w
+
+    def _build_inject_bar(self) -> QWidget:
+        box = QGroupBox("Inject a fault now")
+        f = QFormLayout(box)
+        self.fault_box = QComboBox()
+        self.fault_box.addItems(FAULTS)
+        self.tool_label = QLabel("click a tool in the 3-D view")
+        self.tag_box = QComboBox()
+        self.tag_box.setEditable(True)
+        self.tag_box.setToolTip(
+            "the tag of a drift, stuck tag or alarm; procedure[:step] of an interlock; "
+            "product[:step] of a hot lot (empty: the tool's first procedure, a product "
+            "visiting the tool)"
+        )
+        self.value_spin = QDoubleSpinBox()
+        self.value_spin.setRange(-1e9, 1e9)
+        self.value_spin.setDecimals(3)
+        self.value_spin.setToolTip("value (drift target, stuck or alarm value)")
+        self.duration_spin = QDoubleSpinBox()
+        self.duration_spin.setRange(0, 86400 * 7)
+        self.duration_spin.setSuffix(" s")
+        self.duration_spin.setSpecialValueText("default")
+        self.inject_button = QPushButton("Inject now")
+        self.inject_button.setObjectName("inject_button")
+        self.inject_button.clicked.connect(lambda: self.inject())
+        f.addRow("Fault:", self.fault_box)
+        f.addRow("Tool:", self.tool_label)
+        self.tag_label = QLabel("Tag:")
+        f.addRow(self.tag_label, self.tag_box)
+        self.fault_box.currentTextChanged.connect(lambda _f: self._fill_targets())
+        f.addRow("Value:", self.value_spin)
+        f.addRow("Duration:", self.duration_spin)
+        f.addRow(self.inject_button)
+        return box
+
+    # ------------------------------------------------------------------ plant and drill
+
+    def set_document(self, doc: Any) -> None:
+        """Show a plant (the controller opened one)."""
+        if doc is not None and doc is self.doc:
+            return
+        if self.desk is not None:  # a drill of the plant being replaced
+            self.stop_drill()
+        self.doc = doc
+        spec = doc.spec if doc is not None else None
+        if spec is not None:
+            self.view.set_plant(spec, None, dark=True)
+            self.view.legend.hide()
+            name = doc.path.name if doc.path is not None else spec.site.name
+            self.plant_label.setText(f"Plant: <b>{html.escape(name)}</b>")
+        else:
+            self.plant_label.setText("no plant open")
+        self.author.set_document(doc)
+        self.debrief.spec = spec
+        self.drill_box.blockSignals(True)
+        self.drill_box.clear()
+        if spec is not None:
+            for d in spec.drills:
+                self.drill_box.addItem(d.name, d.id)
+        self.drill_box.blockSignals(False)
+        if self.settings is not None:  # the drill chosen last time, if the plant has it
+            self.choose_drill(str(self.settings.value("train/drill", "")))
+        self._on_drill_chosen()
+
+    @property
+    def spec(self) -> s.PlantSpec | None:
+        """The open plant."""
+        return self.doc.spec if self.doc is not None else None
+
+    def drill_id(self) -> str:
+        """The drill chosen."""
+        return str(self.drill_box.currentData() or "")
+
+    def choose_drill(self, drill_id: str) -> bool:
+        """Choose a drill by id."""
+        i = self.drill_box.findData(drill_id)
+        if i < 0:
+            return False
+        self.drill_box.setCurrentIndex(i)
+        return True
+
+    def drill(self) -> s.Drill | None:
+        """The chosen drill as in the plant now."""
+        spec = self.spec
+        did = self.drill_id()
+        return next((d for d in spec.drills if d.id == did), None) if spec else None
+
+    def _on_drill_chosen(self, *_: Any) -> None:
+        d = self.drill()
+        self.author.show_drill(d.id if d is not None else "")
+        if d is not None and self.settings is not None:
+            self.settings.setValue("train/drill", d.id)
+        self._show_briefing(d)
+        if d is not None:
+            self.speed_spin.setValue(d.speed)
+        self._update_buttons()
+
+    def _show_briefing(self, d: s.Drill | None) -> None:
+        self.briefing.setPlainText(d.briefing or d.description if d is not None else "")
+        objs = d.objectives if d is not None else []
+        self.objectives.setText(
+            "<b>Objectives</b><ul>" + "".join(f"<li>{html.escape(o)}</li>" for o in objs)
+            + "</ul>" if objs else ""
+        )  # fmt: skip
+
+    def apply_briefing(self) -> bool:
+        """Make the edited briefing the drill's (undoable; saved with the Author tab)."""
+        return self.author.set_briefing(self.briefing.toPlainText())
+
+    def _on_drill_edited(self, drill_id: str) -> None:
+        if drill_id == self.drill_id():
+            d = self.drill()
+            if d is not None and self.briefing.toPlainText() != d.briefing:
+                self._show_briefing(d)
+
+    # ------------------------------------------------------------------ running
+
+    def _after(
+        self, fut: concurrent.futures.Future[Any], ok: Callable[[Any], None], what: str
+    ) -> None:
+        self._pending.append((fut, ok, what))
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message = text
+        colour = "#ff6b6b" if error else "#dddddd"
+        self.info.setText(f"<span style='color:{colour}'>{html.escape(text)}</span>")
+
+    def start_drill(self, speed: float | None = None) -> bool:
+        """Serve the chosen drill on loopback (on a worker thread) and follow it."""
+        spec, d = self.spec, self.drill()
+        if spec is None or d is None:
+            self._say("open a plant and choose a drill first", True)
+            return False
+        if self.starting:
+            return False
+        self.stop_drill()
+        desk = TrainerDesk(spec)
+        self.desk = desk
+        self.starting = True
+        self._debriefed = False
+        self._shown_timeline = -1
+        sp = float(speed if speed is not None else self.speed_spin.value())
+        self.record_dir.mkdir(parents=True, exist_ok=True)
+        fut = self.controller.run_in_worker(
+            lambda: desk.start(d, speed=sp, record_dir=self.record_dir, **self.options)
+        )
+        self._say(f"starting {d.name}: warming the plant up to its start…")
+        self._after(fut, self._started, "start the drill")
+        self._update_buttons()
+        return True
+
+    def _started(self, url: str) -> None:
+        self.url_edit.setText(url)
+        if self.settings is not None:
+            self.settings.setValue("train/url", url)
+        self._say(f"drill served at {url}: trainees join it with File > Join drill…")
+
+    def connect_to(self, url: str) -> bool:
+        """Follow a drill server already running at ``url`` (the guard checks it)."""
+        url = url.strip()
+        if self.spec is None or not url:
+            self._say("open the drill's plant and give the server's address", True)
+            return False
+        self.stop_drill()
+        desk = TrainerDesk(self.spec)
+        self.desk = desk
+        self.starting = True
+        self._debriefed = False
+        fut = self.controller.run_in_worker(desk.connect, url)
+
+        def ok(drill_id: str) -> None:
+            self.choose_drill(drill_id)
+            self._say(f"following drill {drill_id} at {url}")
+
+        self._after(fut, ok, "connect to the drill server")
+        return True
+
+    def stop_drill(self) -> None:
+        """Stop following (and serving) the drill."""
+        desk, self.desk = self.desk, None
+        if desk is not None:
+            desk.stop()
+        self.starting = False
+        self._update_buttons()
+
+    def toggle_pause(self) -> None:
+        """Pause a running drill, resume a paused one."""
+        if self.desk is None:
+            return
+        if self.desk.state == "paused":
+            self._after(self.desk.resume(), lambda _r: None, "resume")
+        else:
+            self._after(self.desk.pause(), lambda _r: None, "pause")
+
+    def set_speed(self, speed: float) -> None:
+        """Change the drill's speed."""
+        if self.desk is not None:
+            self._after(self.desk.set_speed(speed), lambda _r: None, "set the speed")
+
+    def finish_drill(self) -> None:
+        """End the drill now; the debrief follows."""
+        if self.desk is not None:
+            self._after(self.desk.finish(), lambda _r: None, "finish the drill")
+
+    # ------------------------------------------------------------------ injecting
+
+    def pick_tool(self, tool: str) -> None:
+        """The tool clicked in the 3-D view: ad-hoc faults and authored ones go there."""
+        self.picked_tool = tool
+        self.author.set_tool(tool)
+        self.tool_label.setText(
+            f"<b>{html.escape(tool)}</b>" if tool else "click a tool in the 3-D view"
+        )
+        self._fill_targets()
+        self._update_buttons()
+
+    def _fill_targets(self) -> None:
+        """Offer the tool's tags, its type's procedures (interlock) or products (hot lot)."""
+        self.tag_box.clear()
+        spec, tool, fault = self.spec, self.picked_tool, self.fault_box.currentText()
+        if spec is None:
+            return
+        words = {"interlock": "Procedure:", "hot_lot": "Product:"}
+        self.tag_label.setText(words.get(fault, "Tag:"))
+        if fault == "hot_lot":
+            self.tag_box.addItems(["", *(p.id for p in spec.products)])
+            return
+        if not tool:
+            return
+        with contextlib.suppress(KeyError):
+            t = spec.tool(tool).type
+            if fault == "interlock":
+                self.tag_box.addItems([p.id for p in spec.procedures_for(t)])
+            else:
+                self.tag_box.addItems([tag.name for tag in spec.equipment_type(t).tags])
+
+    def inject(
+        self,
+        fault: str | None = None,
+        equipment: str | None = None,
+        tag: str | None = None,
+        value: float | None = None,
+        duration_s: float | None = None,
+    ) -> bool:
+        """Inject an ad-hoc fault now (default: the bar's choices on the picked tool)."""
+        if self.desk is None or not self.desk.running:
+            self._say("start a drill (or connect to one) before injecting", True)
+            return False
+        f = fault or self.fault_box.currentText()
+        eq = equipment if equipment is not None else self.picked_tool
+        if not eq and f not in ("transport_jam", "hot_lot"):
+            self._say("pick the tool in the 3-D view first", True)
+            return False
+        tg = tag if tag is not None else self.tag_box.currentText()
+        v = value if value is not None else self.value_spin.value()
+        dur = duration_s if duration_s is not None else self.duration_spin.value()
+        with_tag = ("tag_drift", "tag_stuck", "alarm", "interlock", "hot_lot")
+        fut = self.desk.inject(f, eq, tg if f in with_tag else "", v, dur)
+        self._after(fut, lambda _r: self._say(f"injected {f} on {eq or 'the OHT'}"), f"inject {f}")
+        return True
+
+    # ------------------------------------------------------------------ the tick
+
+    def tick(self) -> None:
+        """Finish callbacks, follow the drill, refresh the tables (GUI timer)."""
+        for item in list(self._pending):
+            fut, ok, what = item
+            if not fut.done():
+                continue
+            self._pending.remove(item)
+            exc = fut.exception()
+            if what in ("start the drill", "connect to the drill server"):
+                self.starting = False
+            if exc is not None:
+                if what in ("start the drill", "connect to the drill server"):
+                    self.desk = None
+                self._say(f"cannot {what}: {exc}", True)
+            else:
+                ok(fut.result())
+            self._update_buttons()
+        desk = self.desk
+        if desk is None or not desk.running:
+            return
+        for n in desk.poll():
+            if n.kind == "refused" and n.trainee == TRAINER_NAME:
+                self._say(n.message, True)  # the server's reason for refusing our call
+        self.refresh_live()
+        if desk.state == "finished" and not self._debriefed:
+            self._debriefed = True
+            self.show_debrief()
+
+    def refresh_live(self) -> None:
+        """Redraw the trainees, scores and timeline."""
+        desk = self.desk
+        if desk is None:
+            return
+        names = desk.trainees()
+        if [self.trainee_list.item(i).text() for i in range(self.trainee_list.count())] != names:
+            self.trainee_list.clear()
+            self.trainee_list.addItems(names)
+        fill_table(
+            self.scores_table,
+            [
+                [(sc.trainee, None), (f"{sc.score:g} / {sc.max_points:g}", None),
+                 (f"{sc.percent:.0f}", None), (str(sc.wrong), "#ff6b6b" if sc.wrong else None),
+                 ("pass" if sc.passed else "fail", "#2ca02c" if sc.passed else "#ff6b6b")]
+                for sc in desk.scores()
+            ],
+        )  # fmt: skip
+        rows = self.timeline_entries()
+        key = hash(tuple(rows))
+        if key != self._shown_timeline:
+            self._shown_timeline = key
+            fill_table(self.timeline_table, [_timeline_cells(e) for e in rows])
+            self.timeline_table.scrollToBottom()
+        faults = ", ".join(desk.active_faults()) or "none"
+        self.state_label.setText(
+            f"<b>{html.escape(desk.state or '?')}</b> · drill clock {mmss(desk.clock_s)} · "
+            f"speed {desk.speed:g}x · {html.escape(desk.url)}<br>active faults: "
+            f"{html.escape(faults)}"
+        )
+        self.pause_button.setText("Resume" if desk.state == "paused" else "Pause")
+
+    def timeline_entries(self) -> list[TimelineEntry]:
+        """The live timeline shown."""
+        return self.desk.timeline() if self.desk is not None else []
+
+    def show_debrief(self) -> None:
+        """Fill the Debrief tab with the drill just finished (our own server)."""
+        desk = self.desk
+        if desk is None or self.spec is None:
+            return
+        log_path = desk.close_recording()
+        log = desk.log()
+        drill = desk.drill
+        if log is None or drill is None:
+            self._say("the drill finished; open its drill log in the Debrief tab for results")
+            return
+        self.debrief.set_run(log, drill, self.spec, log_path)
+        self.side.setCurrentWidget(self.debrief)
+        self._say("the drill finished: debrief below")
+
+    def _update_buttons(self) -> None:
+        has_drill = self.drill() is not None
+        running = self.desk is not None and self.desk.running
+        self.start_button.setEnabled(has_drill and not self.starting)
+        for b in (self.pause_button, self.set_speed_button, self.finish_button,
+                  self.inject_button):  # fmt: skip
+            b.setEnabled(running)
+        self.stop_button.setEnabled(self.desk is not None)
+
+    # ------------------------------------------------------------------ closing
+
+    def close_view(self) -> None:
+        """Stop the drill and release the 3-D view (before the window closes)."""
+        self.timer.stop()
+        self.stop_drill()
+        try:
+            self.controller.plant_changed.disconnect(self.set_document)
+        except (TypeError, ValueError, RuntimeError):
+            logger.debug("plant_changed was not connected")
+        self.view.close_view()
+
+
+def _default_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("factory_twin", appauthor=False)) / "drills"
+
+
+def _default_history(record_dir: Path) -> TraineeHistory:
+    try:
+        record_dir.mkdir(parents=True, exist_ok=True)
+        return TraineeHistory(record_dir / "trainee_history.sqlite")
+    except (FactoryTwinError, OSError):
+        logger.warning("trainee history unavailable; kept in memory", exc_info=True)
+        return TraineeHistory()

@@ -1,0 +1,310 @@
+"""The Train workspace without a class: the guard, drill authoring with undo, a test run.
+
+* Joining (trainee) or following (trainer) an endpoint that is not our simulator in drill
+  mode is refused with the guard's reason, shown to the user; the app stays out of drill mode.
+* Authoring: on a copy of the demo fab, a tool clicked in the 3-D view gets a new injection
+  and expected response; a wrong edit is refused naming what; undo and redo walk the edits
+  back and forth; the briefing edit is undoable; saving writes the file atomically (a .bak
+  of the old one) with its comments, and the file read back has the drill as edited.
+* *Test run alone* serves the edited drill and the trainer follows it (the injection added
+  fires on the plant).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from asyncua import Server
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from factory_twin.app.controller import Controller, find_demo_plant
+from factory_twin.app.drill_debrief import TraineeHistory
+from factory_twin.app.maintenance import MaintenanceLog
+from factory_twin.model.config import load_plant
+from factory_twin.opcua.loop import AsyncioThread
+from factory_twin.ui.qt_main_window import MainWindow
+from factory_twin.ui.qt_maintain_workspace import install_maintain
+from factory_twin.ui.qt_train_install import install_train
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
+
+COMMENT = "# the trainers keep this comment"
+
+
+def wait_until(cond: Callable[[], object], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if cond():
+            return
+        QTest.qWait(20)
+    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+@pytest.fixture
+def plant(tmp_path: Path) -> Path:
+    p = tmp_path / "fab.yaml"
+    shutil.copy(find_demo_plant(), p)
+    text = p.read_text()
+    p.write_text(text.replace("drills:\n", f"drills:\n  {COMMENT}\n", 1))
+    return p
+
+
+@pytest.fixture
+def win(qapp, tmp_path: Path, plant: Path) -> Iterator[MainWindow]:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite", user="ann"), settings)
+    install_maintain(w, MaintenanceLog(tmp_path / "maintenance.jsonl"))
+    install_train(w, record_dir=tmp_path / "drills", history=TraineeHistory())
+    w.train.options = {"load_companion_specs": False}
+    w.resize(1500, 900)
+    w.show()
+    QTest.qWaitForWindowExposed(w)
+    w.open_plant(str(plant), connect=False)
+    wait_until(lambda: w.controller.doc is not None, 60, "the plant to open")
+    try:
+        yield w
+    finally:
+        w.close()
+        QApplication.processEvents()
+
+
+@pytest.fixture
+def foreign_server() -> Iterator[str]:
+    """A plain OPC UA server on loopback: not ours, not in drill mode."""
+    loop = AsyncioThread(name="foreign-server")
+    loop.start()
+    import socket
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    url = f"opc.tcp://127.0.0.1:{port}/other/"
+    server = Server()
+
+    async def up() -> None:
+        await server.init()
+        server.set_endpoint(url)
+        await server.start()
+
+    loop.run(up(), timeout=30)
+    try:
+        yield url
+    finally:
+        loop.run(server.stop(), timeout=30)
+        loop.stop()
+
+
+def test_the_guard_refuses_a_non_drill_endpoint(win: MainWindow, foreign_server: str) -> None:
+    win.trainee.join(foreign_server, "ann")
+    wait_until(lambda: win.trainee.last_error, 30, "the refusal")
+    why = win.trainee.last_error
+    assert "refusing to take a drill" in why and "not the factory_twin plant simulator" in why
+    assert "live plant" in why
+    box = win.last_error_box
+    assert box.windowTitle() == "Cannot join the drill" and box.text() == why
+    box.close()
+    assert not win.controller.drill_mode and not win.trainee.banner.isVisible()
+    assert win.controller.drill is None
+    # the trainer's Connect is refused the same way
+    ws = win.train
+    assert ws.connect_to(foreign_server)
+    wait_until(lambda: "cannot connect to the drill server" in ws.message, 30, "the refusal")
+    assert "not the factory_twin plant simulator" in ws.message
+    assert ws.desk is None
+    # no name, no plant: said, not tried
+    win.trainee.join(foreign_server, "")
+    assert "your name" in win.trainee.last_error
+
+
+def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: Path) -> None:
+    ws = win.train
+    win.train_action.trigger()
+    ws.side.setCurrentWidget(ws.author)
+    author = ws.author
+    assert ws.choose_drill("etch_helium_leak")
+    drill0 = author.drill()
+    assert drill0 is not None and author.injections.rowCount() == 2
+    assert author.responses.rowCount() == 5
+    # pick ETCH-01 with a real click in the 3-D view
+    ws.view.fly_to_tool("ETCH-01")
+    wait_until(lambda: not ws.view._fly_timer.isActive(), 10, "the camera")
+    ws.view.plotter.render()
+    pos = ws.view.widget_position_of("ETCH-01")
+    QTest.mouseClick(
+        ws.view.plotter.interactor, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos
+    )
+    wait_until(lambda: author.tool == "ETCH-01", 5, "the picked tool")
+    # an alarm on the picked tool at 30 s, from the form
+    author.fault_box.setCurrentText("alarm")
+    author.at_spin.setValue(30)
+    author.tag_edit.setText("chamber_pressure")
+    author.value_spin.setValue(2000)
+    author.duration_spin.setValue(600)
+    author.add_inj_button.click()
+    assert author.problems.text() == "", author.problems.text()
+    d = author.drill()
+    assert [i.at_s for i in d.injections] == [30, 60, 360]  # kept in time order
+    new = d.injections[0]
+    assert (new.fault, new.equipment, new.tag, new.value) == (
+        "alarm",
+        "ETCH-01",
+        "chamber_pressure",
+        2000,
+    )
+    assert new.id == "inj3"
+    # its expected response: acknowledge within 120 s after it
+    author.action_box.setCurrentText("acknowledge_alarm")
+    author.target_edit.setText("chamber_pressure.hi")
+    author.within_spin.setValue(120)
+    author.points_spin.setValue(5)
+    author.after_box.setCurrentText("inj3")
+    author.add_resp_button.click()
+    assert author.responses.rowCount() == 6
+    assert author.timeline.spans()[-1] == ("acknowledge_alarm ETCH-01", 30.0, 150.0)
+    # a wrong edit is refused, saying what
+    author.fault_box.setCurrentText("tag_drift")
+    author.tag_edit.setText("no_such_tag")
+    author.add_inj_button.click()
+    assert "no_such_tag" in author.problems.text() and "injections" in author.problems.text()
+    assert len(author.drill().injections) == 3
+    # removing an injection a response points at is refused
+    assert not author.remove_injection(0)
+    assert "after" in author.problems.text()
+    # briefing edited in the set-up, undoable
+    ws.briefing.setPlainText("Short briefing for the test.")
+    assert ws.apply_briefing()
+    assert author.drill().briefing == "Short briefing for the test."
+    assert ws.undo_stack.count() == 3
+    ws.undo_stack.undo()
+    assert author.drill().briefing == drill0.briefing
+    assert ws.briefing.toPlainText() == drill0.briefing
+    ws.undo_stack.undo()
+    ws.undo_stack.undo()
+    assert author.drill() == drill0
+    assert author.injections.rowCount() == 2
+    ws.undo_stack.redo()
+    ws.undo_stack.redo()
+    assert len(author.drill().injections) == 3 and len(author.drill().expected) == 6
+    assert author.has_unsaved_edits()
+    # save: atomic, the old file kept as .bak, comments kept; read back as edited
+    author.save_button.click()
+    assert "Saved" in author.problems.text()
+    assert not author.has_unsaved_edits()
+    text = plant.read_text()
+    assert COMMENT in text
+    assert plant.with_suffix(".yaml.bak").exists() or plant.with_name("fab.yaml.bak").exists()
+    back = next(d for d in load_plant(plant).spec.drills if d.id == "etch_helium_leak")
+    assert back == author.drill()
+    # test run alone: the edited drill is served; the added alarm fires at 30 s
+    author.test_button.click()
+    wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the test run")
+    ws.set_speed(60)
+    wait_until(
+        lambda: any(e.kind == "injection" and "ETCH-01" in e.text for e in ws.timeline_entries()),
+        30,
+        "the new injection to fire",
+    )
+    assert ws.desk.trainees() == []  # the trainer alone is not scored
+    ws.stop_drill()
+    assert ws.desk is None
+
+
+def test_a_broken_drill_log_is_refused_with_its_name(win: MainWindow, tmp_path: Path) -> None:
+    bad = tmp_path / "x.drill.json"
+    bad.write_text("{not json")
+    ws = win.train
+    assert not ws.debrief.open_log(bad, win.controller.spec)
+    assert "x.drill.json" in ws.debrief.message
+
+
+def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
+    win: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factory_twin.app.drill_server import adhoc_target
+    from factory_twin.model.drill_scoring import safety_steps
+    from factory_twin.ui.qt_train_author import FAULTS
+
+    ws = win.train
+    spec = win.controller.spec
+    # the defaults of an ad-hoc interlock and hot lot, by hand: the etch mainframe's first
+    # procedure is the wet clean, its first safety step 1; the first product visiting ETCH-01's
+    # group does so at that route step
+    lock = adhoc_target(spec, safety_steps(spec), "interlock", "ETCH-01", "")
+    assert lock == {"procedure": spec.procedures_for("etch_mainframe")[0].id, "step": 1}
+    hot = adhoc_target(spec, safety_steps(spec), "hot_lot", "ETCH-01", "")
+    route = spec.route(next(p for p in spec.products if p.id == hot["product"]).route)
+    assert route.steps[hot["step"] - 1].tool_group == spec.tool("ETCH-01").group
+    assert adhoc_target(spec, {}, "hot_lot", "", "LOGIC-A:3")["step"] == 3
+
+    assert ws.choose_drill("oht_jam")
+    ws.start_drill(speed=20)
+    wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the drill server")
+    ws.pick_tool("ETCH-01")
+    # pause stops the drill clock, resume runs it again
+    ws.pause_button.click()
+    wait_until(lambda: ws.desk.state == "paused", 10, "paused")
+    ws.tick()
+    assert ws.pause_button.text() == "Resume"
+    t0 = ws.desk.clock_s
+    QTest.qWait(600)
+    assert ws.desk.clock_s == t0
+    ws.pause_button.click()
+    wait_until(lambda: ws.desk.state == "running" and ws.desk.clock_s > t0, 10, "running")
+    assert win.settings.value("train/drill") == "oht_jam"
+    assert win.settings.value("train/url") == ws.desk.url
+    server = ws.desk.server
+    assert server is not None
+
+    def adhoc() -> list:
+        return [i for i in server.injections if i.injection_id.startswith("adhoc")]
+
+    for k, fault in enumerate(FAULTS):
+        ws.fault_box.setCurrentText(fault)
+        if fault in ("tag_drift", "tag_stuck", "alarm"):
+            ws.tag_box.setCurrentText("chamber_pressure")
+            ws.value_spin.setValue(2000)
+        elif fault in ("interlock", "hot_lot"):
+            assert ws.tag_label.text() in ("Procedure:", "Product:") and ws.tag_box.count() > 0
+            ws.tag_box.setCurrentText("")
+        ws.inject_button.click()
+        wait_until(lambda k=k: len(adhoc()) > k, 20, f"the ad-hoc {fault}")
+        assert adhoc()[-1].fault == fault, k
+    wait_until(
+        lambda: (
+            {e.text.split(" ", 1)[0] for e in ws.timeline_entries() if e.kind == "injection"}
+            >= set(FAULTS)
+        ),
+        10,
+        "every kind in the timeline",
+    )
+    # a wrong one is refused with the server's reason
+    ws.fault_box.setCurrentText("tag_stuck")
+    ws.tag_box.setCurrentText("no_such_tag")
+    ws.inject_button.click()
+    wait_until(lambda: "no_such_tag" in ws.message, 10, "the refusal with its reason")
+    assert "Inject refused" in ws.message
+
+    # the same window joins the drill as a trainee, then leaves
+    before = win.controller.settings
+    real_log = win.maintain.player.log
+    win.trainee.join(ws.desk.url, "ann")
+    wait_until(lambda: win.alarms.reacknowledge, 30, "joining")
+    assert win.controller.drill_mode
+    win.trainee.banner.refresh()
+    assert win.trainee.banner.isVisible() and "trainee ann" in win.trainee.banner.label.text()
+    assert win.alarms.reacknowledge and win.maintain.player.log is not real_log
+    wait_until(lambda: "ann" in ws.desk.trainees(), 10, "ann listed")
+    assert win.trainee.prioritise_lot(adhoc()[-2].lot)  # the hot lot
+    wait_until(lambda: any(a.action == "prioritise_lot" for a in server.actions), 10, "the call")
+    win.trainee.leave()
+    assert not win.controller.drill_mode and not win.trainee.banner.isVisible()
+    assert win.controller.settings is before and not win.alarms.reacknowledge
+    assert win.maintain.player.log is real_log
+    ws.stop_drill()
