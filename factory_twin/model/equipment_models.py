@@ -398,13 +398,14 @@ def _main_body(
             body = [box(x0, x1, y0, y1, z0, zd), box(x0, x1, y1 - 0.3 * d, y1, zd, z1)]
         else:
             body = [box(x0, x1, y0, y1, z0, zd), box(x1 - 0.3 * w, x1, y0, y1, zd, z1)]
-        n = max(etype.chambers, int((w if long_x else d) / 1.1))
-        tanks = []
         span = w if long_x else d
+        n = max(1, min(max(etype.chambers, int(span / 1.1)), int(span / 0.3)))
+        tanks = []
         pitch = span / n
+        gap = min(0.08, 0.15 * pitch)
         for k in range(n):
-            a0 = (x0 if long_x else y0) + pitch * k + 0.08
-            a1 = a0 + pitch - 0.16
+            a0 = (x0 if long_x else y0) + pitch * k + gap
+            a1 = a0 + pitch - 2 * gap
             if long_x:
                 tanks.append(box(a0, a1, y0 + 0.1 * d, y1 - 0.4 * d, zd, zd + 0.05))
             else:

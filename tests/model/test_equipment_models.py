@@ -209,3 +209,34 @@ def test_a_type_named_by_its_kind_alone_gets_its_model(tmp_path):
     saved = YAML(typ="safe").load(out.read_text(encoding="utf-8"))
     quick = next(t for t in saved["equipment_types"] if t["id"] == "quick_etch")
     assert "shape" not in quick
+
+
+@pytest.mark.parametrize("kind", list(s.EquipmentKind))
+def test_odd_sizes_still_give_closed_outward_solids(kind):
+    """Tiny or crowded parts (a 0.3 m EFEM, 12 tanks on a 1 m bench, a thin chamber) never
+    give an inside-out or degenerate solid."""
+    P = s.Part
+    etype = s.EquipmentType(
+        id="odd",
+        kind=kind,
+        chambers=12,
+        load_ports=6,
+        shape=s.Shape(
+            parts=[
+                P(name="body", box=(1.0, 0.4, 0.3)),
+                P(name="EFEM", box=(0.3, 0.2, 0.25), at=(0.0, -0.35, 0.0)),
+                P(name="chamber 1", cylinder=(0.05, 0.25), at=(0.3, 0.0, 0.3)),
+                P(name="tank", box=(0.1, 0.1, 0.05), at=(-0.3, 0.0, 0.3)),
+                P(name="platen", cylinder=(0.1, 0.02), at=(0.0, 0.0, 0.3)),
+                P(name="transfer module", cylinder=(0.1, 0.1), at=(0.0, 0.1, 0.3)),
+            ]
+        ),
+    )
+    # and the body alone (a wet bench's deck with its tanks, a stocker's shelves...)
+    alone = etype.model_copy(update={"shape": s.Shape(parts=[etype.shape.parts[0]])})
+    for t in (etype, alone):
+        for mp in em.model_parts(t, segments=VIEW_CYLINDER_SEGMENTS):
+            for pos, _, faces in mp.solids:
+                assert _closed_and_oriented(pos, faces), mp.name
+                assert _areas(pos, faces).min() > 0, mp.name
+                assert _volume(pos, faces) > 0, mp.name
