@@ -154,6 +154,13 @@ def test_huge_mesh_is_decimated_for_the_view(tmp_path):
     full = type_geometry(etype)
     mesh = full.parts[full.part_index("mesh")]
     assert len(mesh.faces) == 81920
+    # the AR exports' limit: only the mesh part is simplified
+    from factory_twin.model.geometry import AR_MESH_MAX_TRIANGLES, limit_mesh_triangles
+
+    assert limit_mesh_triangles(full, AR_MESH_MAX_TRIANGLES) is full  # 81,920: kept whole
+    lim = limit_mesh_triangles(full, 5000)
+    assert len(lim.parts[lim.part_index("mesh")].faces) <= 5000
+    assert [p.name for p in lim.parts] == [p.name for p in full.parts]
     small = decimated(mesh, 5000)
     assert 1000 < len(small.faces) <= 5000
     np.testing.assert_allclose(small.bounds, mesh.bounds, atol=0.05)
