@@ -122,7 +122,18 @@ def test_every_procedure_step_anchors_on_an_existing_part(plant):
             comp = etype.component(step.component)
             i = component_part(geo, comp)
             assert i is not None, (proc.id, step.component)
-            assert not geo.parts[i].generated, (proc.id, step.component)  # a plant-file part
+            part = geo.parts[i]
+            # a plant-file part, or what the model made of it under the component's name
+            assert not part.generated or (part.refines == comp.part and part.name == comp.name), (
+                proc.id,
+                step.component,
+            )
+    if plant.stem == "demo_fab":  # the lid is the lid
+        etch = spec.equipment_type("etch_mainframe")
+        geo = type_geometry(etch)
+        lid = component_part(geo, etch.component("chamber 1 lid"))
+        assert lid is not None and geo.parts[lid].name == "chamber 1 lid"
+        assert geo.parts[lid].material == "metal"
     # and every component of every type, procedures or not
     for etype in spec.equipment_types:
         geo = type_geometry(etype)
