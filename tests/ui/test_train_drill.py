@@ -326,7 +326,7 @@ def _screenshots(trainer: MainWindow, trainee: MainWindow, tmp_path: Path) -> No
     wait_until(
         lambda: (ws.view.scene.tool_codes < sc.UNKNOWN_CODE).all(), 30, "the tools coloured"
     )
-    ws.view.overview()
+    ws.view.fly_to_bay(trainer.controller.spec.tool("ETCH-02").bay)  # where the drill happens
     wait_until(lambda: not ws.view._fly_timer.isActive(), 10, "the camera")
     ws.view.plotter.render()
     QTest.qWait(200)
