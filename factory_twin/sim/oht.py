@@ -63,7 +63,7 @@ class Clock(Protocol):
         """Run ``callback(value)`` at ``at_s`` (not before now)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Move:
     """One transport request."""
 
@@ -79,7 +79,7 @@ class Move:
     blocked_s: float = 0.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Vehicle:
     """One vehicle: where it is, what it does, its run's plan."""
 
@@ -106,7 +106,7 @@ class Vehicle:
     run: tuple[int, int] = (-1, -1)  # (from node, to node) of the current run
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Section:
     capacity: int
     headway_s: float

@@ -95,7 +95,7 @@ def link_time(
     return (vp - v0) / accel + (vp - v1) / decel + (cruise / vp if vp > 0 else 0.0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Piece:
     """The part of a path inside one section: its links, the section's index, its end node."""
 
