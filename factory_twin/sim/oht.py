@@ -177,7 +177,7 @@ class OhtFleet:
         self._call_at = clock.call_at  # the hot path: one bound method, no delay arithmetic
         self._on_piece_end = self._piece_end
         self._today = -1
-        self._today_entries = np.zeros(0, dtype=np.int64)
+        self._today_entries: list[int] = []  # today's entries per section (a list: the hot path)
 
     # ----------------------------------------------------------------- requests
 
@@ -454,10 +454,16 @@ class OhtFleet:
 
     def _count_entry(self, sec: int, now: float) -> None:
         if now >= self._next_day_s:
+            self._flush_entries()
             self._today = self._day(now)
-            self._today_entries = self._entries[self._today]
+            self._today_entries = [0] * len(self.sections)
             self._next_day_s = (self._today + 1) * DAY_S
         self._today_entries[sec] += 1
+
+    def _flush_entries(self) -> None:
+        """Copy today's entry counts into the per-day array."""
+        if self._today >= 0:
+            self._entries[self._today][:] = self._today_entries
 
     def _record(self, v: Vehicle, m: Move, now: float) -> None:
         d = self._day(now)
@@ -475,6 +481,7 @@ class OhtFleet:
 
     def record(self) -> OhtRecord:
         """Return the per-day sums so far (small and picklable; the KPIs come from it)."""
+        self._flush_entries()
         return OhtRecord(
             days=np.array(self._days).reshape(-1, self._COLS),
             hist=np.array(self._hist, dtype=np.int64).reshape(-1, HIST_BINS),
