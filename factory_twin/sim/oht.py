@@ -192,7 +192,9 @@ class OhtFleet:
         if not self.nearest or len(self.idle) == 1:
             return self.idle[0]
         tt = self.graph.time_to(node)
-        return min(self.idle, key=lambda v: (float(tt[v.node]), v.id))
+        at = tt[np.fromiter((v.node for v in self.idle), dtype=np.intp, count=len(self.idle))]
+        best = np.flatnonzero(at == at.min())  # the lowest vehicle number on a tie
+        return min((self.idle[int(i)] for i in best), key=lambda v: v.id)
 
     def _assign(self, v: Vehicle, m: Move) -> None:
         self.idle.remove(v)
@@ -300,13 +302,43 @@ class OhtFleet:
         self.clock.call_later(max(0.0, at - self.clock.now_s), self._piece_end, v)
 
     def _piece_end(self, v: Vehicle) -> None:
-        v.node = self.graph.to[v.pieces[v.k].links[-1]]
-        if v.k == len(v.pieces) - 1:
+        pieces, k = v.pieces, v.k
+        v.node = self.graph.to[pieces[k].links[-1]]
+        if k == len(pieces) - 1:
             then = v.then
             v.then = None
             v.pieces = []
             assert then is not None
             then(v)
+            return
+        # the common case inline (the same rules as _try_next and _enter): first in its
+        # section, a headway after the last exit, a free place ahead, nothing pending
+        now = self.clock.now_s
+        sec = self.sections[v.section]
+        q = sec.queue
+        nxt = pieces[k + 1].section
+        ns = self.sections[nxt]
+        if (
+            q[0] is v
+            and sec.last_exit + sec.headway_s <= now + 1e-9
+            and len(ns.queue) < ns.capacity
+            and not v.exit_pending
+        ):
+            sec.last_exit = now
+            q.popleft()
+            if q and q[0].exit_pending:
+                self.clock.call_later(0.0, self._retry, q[0])
+            if sec.waiters:
+                self.clock.call_later(0.0, self._admit, sec)
+            v.section = nxt
+            ns.queue.append(v)
+            if now >= (self._today + 1) * DAY_S:
+                self._count_entry(nxt, now)
+            else:
+                self._today_entries[nxt] += 1
+            v.k = k + 1
+            at = v.t0 + v.cum[v.piece_end[k + 1 - v.first_piece] - 1]
+            self.clock.call_later(at - now if at > now else 0.0, self._piece_end, v)
             return
         self._try_next(v)
 

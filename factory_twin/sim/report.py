@@ -23,6 +23,20 @@ _MAIN = [
     ("scrapped_lots", "scrapped lots (count in window)"),
 ]
 
+# The OHT fleet's KPIs (amhs model 'oht', sim/oht.py), printed when present.
+_AMHS = [
+    ("amhs_transport_mean_min", "transport per move, mean (min)"),
+    ("amhs_transport_p95_min", "transport per move, p95 (min)"),
+    ("amhs_wait_vehicle_mean_min", "wait for a vehicle, mean (min)"),
+    ("amhs_blocked_per_move_s", "blocked per move (s)"),
+    ("amhs_vehicle_utilisation", "vehicle utilisation"),
+    ("amhs_empty_travel_share", "empty-travel share"),
+    ("amhs_moves_per_h", "vehicle moves/h"),
+    ("amhs_pending_max", "moves waiting, most"),
+    ("amhs_deadlocks", "deadlocks resolved"),
+    ("amhs_busiest_section_1_entries_per_h", "busiest section, entries/h"),
+]
+
 
 def _fmt(v: float) -> str:
     if v is None or math.isnan(v):
@@ -77,6 +91,9 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
     for key, label in _MAIN:
         if key in summ:
             lines.append(_row(label, summ[key], w))
+    if any(key in summ for key, _ in _AMHS):
+        lines.append("  OHT fleet:")
+        lines += [_row(label, summ[key], w) for key, label in _AMHS if key in summ]
     products = sorted({k.split("/", 1)[1] for k in summ if k.startswith("cycle_time_mean_h/")})
     if len(products) > 1:
         lines.append("  per product:")

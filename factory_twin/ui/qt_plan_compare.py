@@ -134,9 +134,9 @@ class QtComparePanel(QWidget):
         self._heat_key: tuple[str, str] | None = None
         self._build_heat_tab()
         self.report_action = QAction("Export &report…", self)
-        self.report_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.report_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         self.report_action.setToolTip(
-            "write the shown result's report as HTML or PDF (Ctrl+Shift+E)"
+            "write the shown result's report as HTML or PDF (Ctrl+Shift+R)"
         )
         self.report_action.setEnabled(False)
         self.report_action.triggered.connect(lambda _=False: self.ask_report())

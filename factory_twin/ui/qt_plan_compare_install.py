@@ -3,7 +3,7 @@
 The dock holds a :class:`~factory_twin.ui.qt_plan_compare.QtComparePanel` for the open
 plant (its scenarios: the plant and the ``*.scenario.yaml`` files beside it that build on
 it). Ctrl+Shift+C shows or hides it; it goes into the *Plan* menu when there is one, else
-into a menu of its own, with *Export report…* (Ctrl+Shift+E). Closing the window cancels
+into a menu of its own, with *Export report…* (Ctrl+Shift+R). Closing the window cancels
 a running experiment.
 """
 

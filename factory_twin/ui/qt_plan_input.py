@@ -69,8 +69,10 @@ class PlanViewInput(QObject):
                 return self._on_drop(event)
         except Exception:  # an edit that fails must not take the event loop down
             logger.exception("plan view event failed")
-            self.ws.session.cancel_preview()
             self.drag = None
+            self.ws.session.cancel_preview()
+            self.ws.after_edit()  # the view drawn from the session again
+            self.ws.info.setText("That did not work (see the log); the plan is as it was.")
             return True
         return False
 

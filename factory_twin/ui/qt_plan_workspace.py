@@ -280,7 +280,8 @@ class QtPlanWorkspace(QWidget):
         p = Path(path)
         if self.session is not None and self.session.plant_path == p:
             return
-        self.session = PlanSession(p)
+        with busy():
+            self.session = PlanSession(p)
         self.undo_stack.clear()
         self.type_palette.set_types(self.session.base)
         self.refresh_list(None)
@@ -306,14 +307,16 @@ class QtPlanWorkspace(QWidget):
             self.refresh_list(cur)
             return False
         try:
-            ses.open(path)
+            with busy():
+                ses.open(path)
         except ConfigError as exc:
             self._error("The scenario does not open", exc)
             ses.open(None)
         self.undo_stack.clear()
         self.selection = []
-        self._rebuild_scene()
-        self.refresh_panels()
+        with busy():
+            self._rebuild_scene()
+            self.refresh_panels()
         return True
 
     def _on_scenario_chosen(self, path: object) -> None:
@@ -454,7 +457,11 @@ class QtPlanWorkspace(QWidget):
             return
         if self.overlay is not None:
             self.overlay.dispose()
-        self.heat_shown = False
+        if self.heat_shown:  # the Compare dock lets go of the view first
+            self.heat_shown = False
+            done, self.on_heat_end = self.on_heat_end, None
+            if done is not None:
+                done()
         self.view.set_plant(ses.plant, None, dark=self.dark)
         self.view.legend.hide()
         assert self.view.scene is not None
@@ -470,9 +477,11 @@ class QtPlanWorkspace(QWidget):
         ses, ov = self.session, self.overlay
         if ses is None:
             return
+        if self.heat_shown:
+            self.end_heat()  # an edit ends the heat map (the Compare dock lets go of the view)
+            return
         if (
             ov is None
-            or self.heat_shown
             or [e.id for e in ses.plant.equipment] != list(ov.scene.ids)
             or [e.type for e in ses.plant.equipment] != [e.type for e in ov.scene.spec.equipment]
         ):
@@ -818,9 +827,6 @@ class QtPlanWorkspace(QWidget):
         """Leave the heat map and draw the plan again."""
         if not self.heat_shown:
             return
-        self.heat_shown = False
-        if self.on_heat_end is not None:
-            self.on_heat_end()
         self._rebuild_scene()
         self._update_info()
 

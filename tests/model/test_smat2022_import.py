@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from _requirements import requires
 
+from factory_twin.__main__ import main
 from factory_twin.errors import ConfigError
 from factory_twin.model.config import load_plant, loads_plant
 from factory_twin.model.smat2022 import read_smat2022
@@ -139,3 +140,28 @@ def test_amhs_simple_shorthand() -> None:
     )
     spec = loads_plant(text).spec
     assert spec.amhs is not None and spec.amhs.model == "simple" and not spec.amhs.links
+
+
+def test_command_line_writes_the_plant_and_rejects_a_broken_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "hvlm.yaml"
+    args = ["import-smt2020", str(SMT), "--layout", str(LAYOUT), "--fleet", "80", "-o", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Groups with fewer layout slots than testbed tools (25, 65 tools" in printed
+    spec = load_plant(out).spec
+    assert spec.amhs is not None and spec.amhs.fleet == 80
+    # a layout folder without its rail file: a message naming the file, no traceback, and
+    # the plant written before is left as it was
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in LAYOUT.iterdir():
+        if f.name not in ("Rail.csv", "Rail_ext.csv"):
+            shutil.copy(f, broken / f.name)
+    before = out.read_bytes()
+    args[3] = str(broken)
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert f"{broken / 'Rail.csv'}: missing" in err and "Traceback" not in err
+    assert out.read_bytes() == before

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
@@ -221,3 +221,43 @@ def test_first_start_fills_most_of_the_screen(qtbot, tmp_path):
     w3 = _window(qtbot, tmp_path)
     assert abs(w3.width() - 900) <= 2
     w3.close()
+
+
+def test_no_two_window_actions_share_a_key(qtbot, tmp_path, mini_plant_path):
+    # every workspace installed as the app does: a key does one thing in the workspace shown
+    from PySide6.QtGui import QAction
+
+    from factory_twin.ui.qt_maintain_workspace import install_maintain
+    from factory_twin.ui.qt_plan_compare_install import install_compare
+    from factory_twin.ui.qt_plan_install import install_plan
+    from factory_twin.ui.qt_render_quality_install import install_quality
+    from factory_twin.ui.qt_train_install import install_train
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite"), settings)
+    qtbot.addWidget(w)
+    for install in (install_maintain, install_plan, install_compare, install_train):
+        install(w)
+    install_quality(w)
+    w.controller.set_plant(load_plant(mini_plant_path))
+    w.show()
+    qtbot.waitExposed(w)
+    for name in ("Monitor", "Maintain", "Plan", "Train"):
+        w.tabs.setCurrentWidget(w.workspace(name))
+        qtbot.wait(50)
+        owners: dict[str, set[str]] = {}
+        for a in w.findChildren(QAction):
+            key = a.shortcut().toString()
+            if not key:  # a disabled action still owns its key for when it is enabled
+                continue
+            ctx = a.shortcutContext()
+            if ctx == Qt.ShortcutContext.WidgetShortcut:
+                continue  # only with the focus in its widget
+            if ctx == Qt.ShortcutContext.WidgetWithChildrenShortcut and not any(
+                isinstance(o, QWidget) and o.isVisible() for o in a.associatedObjects()
+            ):
+                continue  # its workspace is not shown
+            owners.setdefault(key, set()).add(a.text().replace("&", ""))
+        clashes = {k: v for k, v in owners.items() if len(v) > 1}
+        assert not clashes, (name, clashes)
+    w.close()

@@ -358,4 +358,9 @@ def test_heat_map_on_the_plan_view(qtbot, tmp_path, headless):
     assert not ws.heat_shown and panel.view is None and ws.overlay is not None
     assert "SCAN-04" not in ws.view.scene.index
     assert ws.view.scene.tool_rgb_of("ETCH-01") == PLAIN_RGB != CHANGED_RGB
+    # opening a scenario while the heat map is shown ends it too
+    w.plan_heat_action.trigger()
+    assert ws.heat_shown and panel.view is ws.view
+    ws.new_scenario("after_heat")
+    assert not ws.heat_shown and panel.view is None and ws.overlay is not None
     panel.shutdown()

@@ -333,3 +333,25 @@ def test_change_list_notes_placement_and_scenario_files(qtbot, win, plant, monke
     assert not ws.open_scenario(None)
     assert ses.scenario is not None and ses.scenario.path.name == "renamed.scenario.yaml"
     assert ws.scenarios.current_path() == ses.scenario.path
+
+
+def test_plan_keys_are_scoped_to_the_plan_tab(qtbot, win, monkeypatch):
+    ws = _ws(win)
+    detail = win.detail_dock.toggleViewAction()
+    assert detail.shortcut().isEmpty()  # Ctrl+D duplicates while Plan is shown
+    assert win.reset_action.shortcut().isEmpty()  # and R turns tools
+    assert ws.duplicate_action.shortcut().toString() == "Ctrl+D"
+    win.tabs.setCurrentWidget(win.monitor)
+    assert detail.shortcut().toString() == "Ctrl+D"
+    assert win.reset_action.shortcut().toString() == "R"
+    assert win.detail_dock.isVisible()  # the Monitor's docks are back
+    win.plan_action.trigger()
+    assert win.tabs.currentWidget() is ws and not win.detail_dock.isVisible()
+    # opening another plant asks about unsaved scenario edits first
+    ws.new_scenario("guarded")
+    ws.select(["ETCH-01"])
+    ws.rotate_selected()
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    )
+    assert not all(guard() for guard in win.unsaved_guards)
