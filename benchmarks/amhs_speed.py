@@ -5,7 +5,9 @@ on its SMAT2022 layout) twice, each in a fresh process on one core: with the sim
 model (SMT2020's from-to time; ``amhs`` removed) and with the OHT fleet of ``--fleet``
 vehicles on the rails (sim/oht.py). Prints CPU seconds per simulated day (``process_time``
 of the run, plant loading excluded), events, peak memory (RSS) of each process, the ratio
-OHT / simple (target: at most 2x) and the extrapolated simulated year on one core.
+OHT / simple (target: at most 2x), the extrapolated simulated year on one core, and the
+fleet's section passages per day with the extra CPU time per passage (the cost that sets the
+ratio) against the budget per passage the 2x target leaves.
 
 Usage: ``python benchmarks/amhs_speed.py [--days 5] [--fleet 100]``.
 """
@@ -48,6 +50,7 @@ def one(kind: str, days: float, fleet: int) -> dict[str, float]:
         "rss_before_mb": rss0,
         "moves_per_h": r.kpis.get("amhs_moves_per_h", float("nan")),
         "lots_per_day": r.kpis["throughput_lots_per_day"],
+        "passages": float(r.amhs.entries.sum()) if r.amhs is not None else 0.0,
     }
 
 
@@ -84,6 +87,14 @@ def main() -> None:
     ratio = res["oht"]["cpu_s"] / res["simple"]["cpu_s"]
     print(f"ratio OHT / simple: {ratio:.1f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
     print(f"OHT moves per hour: {res['oht']['moves_per_h']:.0f}")
+    extra = res["oht"]["cpu_s"] - res["simple"]["cpu_s"]
+    passages = res["oht"]["passages"]
+    if passages > 0:
+        print(
+            f"OHT section passages per day: {passages / a.days:,.0f}; extra CPU per passage: "
+            f"{extra / passages * 1e6:.1f} us (the 2x target needs about "
+            f"{res['simple']['cpu_s'] / passages * 1e6:.2f} us)"
+        )
 
 
 if __name__ == "__main__":

@@ -172,12 +172,29 @@ class Controller:
     def join_drill(self, url: str, name: str) -> concurrent.futures.Future[str]:
         """Join the drill served at ``url`` as ``name`` (the future raises DrillRefused, with
         the reason, for an endpoint that is not our simulator in drill mode)."""
-        from factory_twin.app.drill_session import DrillSession
+        from factory_twin.app.drill_session import DrillRefused, DrillSession
 
         self.leave_drill()
+        self.loop.start()
         session = DrillSession(url, name, thread=self.loop)
         self.drill = session
-        fut = session.join()
+        spec = self.spec
+
+        async def join() -> str:
+            joined = await session.client.connect()
+            if spec is not None:
+                st = await session.client.status()
+                if st.drill_id not in {d.id for d in spec.drills}:
+                    await session.client.disconnect()
+                    msg = (
+                        f"the server at {url} runs drill {st.drill_id!r}, which the open plant "
+                        f"{spec.site.name!r} does not have: open the drill's plant file first"
+                    )
+                    raise DrillRefused(msg)
+            session.joined_as = joined
+            return str(joined)
+
+        fut: concurrent.futures.Future[str] = self.loop.submit(join())
 
         def done(f: concurrent.futures.Future[str]) -> None:
             if f.exception() is not None and self.drill is session:

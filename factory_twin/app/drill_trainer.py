@@ -20,7 +20,9 @@ When the drill finishes, :meth:`TrainerDesk.log` is the recorded :class:`DrillLo
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,12 @@ from typing import Any
 from factory_twin.app.drill_log import DrillLog
 from factory_twin.app.drill_server import DrillSimulator
 from factory_twin.app.drill_session import DrillNotice, DrillSession, start_drill_server
+from factory_twin.app.plant_state import PlantState
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["TRAINER_NAME", "ScoreLine", "TimelineEntry", "TrainerDesk"]
 
@@ -91,6 +96,11 @@ class TrainerDesk:
         self.session: DrillSession | None = None
         self.notices: list[DrillNotice] = []
         self.drill: s.Drill | None = None
+        # the drill's plant as an OPC UA client sees it (the trainer's 3-D view)
+        self.plant_state: PlantState | None = None
+        self.plant_events = 0  # events applied by the last poll
+        self._plant_client: Any = None
+        self._cancelled = False
 
     # ------------------------------------------------------------------ life cycle
 
@@ -115,26 +125,33 @@ class TrainerDesk:
     ) -> str:
         """Start ``drill`` served on loopback (blocking for the warm-up: call it on a worker
         thread), then follow it; return the endpoint URL trainees join."""
-        self.stop()
-        if drill not in self.spec.drills:
-            self.spec.drills.append(drill)  # a drill being authored: served as it is
+        self._shut()
+        self._cancelled = False
         self.drill = drill
-        self.server = start_drill_server(
+        server = start_drill_server(
             self.spec, drill.id, speed=speed, record_dir=record_dir, endpoint=endpoint, **options
         )
+        self.server = server
         try:
-            self._follow(self.server.endpoint_url)
+            if self._cancelled:  # stopped (window closed) during the warm-up
+                msg = "the drill was stopped while it was starting"
+                raise FactoryTwinError(msg)
+            self._follow(server.endpoint_url)
+            if self._cancelled:
+                msg = "the drill was stopped while it was starting"
+                raise FactoryTwinError(msg)
         except BaseException:
-            self.stop()
+            self._shut()
             raise
-        return self.server.endpoint_url
+        return server.endpoint_url
 
     def connect(self, url: str) -> str:
         """Follow a drill server already running at ``url`` (blocking); return its drill id.
 
         Raises DrillRefused (the guard's reason) for anything but our simulator in drill mode.
         """
-        self.stop()
+        self._shut()
+        self._cancelled = False
         self._follow(url)
         assert self.session is not None
         st = self.session.status().result(timeout=15)
@@ -153,12 +170,37 @@ class TrainerDesk:
             raise
         self.session = session
         self.notices = []
+        self._watch(session, url)
+
+    def _watch(self, session: DrillSession, url: str) -> None:
+        """Read the drill's plant like any client (no trainee: it never acts)."""
+        from factory_twin.opcua.client import PlantClient
+
+        client = PlantClient(
+            self.spec, endpoint_overrides={ep.id: url for ep in self.spec.endpoints}
+        )
+        self.plant_state = PlantState(self.spec)
+        self._plant_client = client
+        session.loop.run(client.start(), timeout=30)  # connects in the background
 
     def stop(self) -> None:
-        """Stop following (and stop our own server, which finishes its recording)."""
+        """Stop following (and stop our own server, which finishes its recording); a start
+        still warming up on its worker thread stops as soon as it is up."""
+        self._cancelled = True
+        self._shut()
+
+    def _shut(self) -> None:
         session, self.session = self.session, None
         server, self.server = self.server, None
+        client, self._plant_client = self._plant_client, None
         if session is not None:
+            if client is not None and session.loop.is_running():
+                try:
+                    session.loop.run(client.stop(), timeout=15)
+                except Exception:
+                    logger.warning(
+                        "the trainer's plant client did not stop cleanly", exc_info=True
+                    )
             session.leave()
         if server is not None:
             server.stop_in_thread()
@@ -205,7 +247,20 @@ class TrainerDesk:
         if self.session is None:
             return []
         new = self.session.drain()
+        clock = self.value("Clock")
+        if clock is not None:  # alarm events carry no drill time: the clock when they came
+            new = [
+                dataclasses.replace(n, drill_time_s=float(clock)) if n.kind == "alarm" else n
+                for n in new
+            ]
         self.notices += new
+        self.plant_events = 0
+        client, st = self._plant_client, self.plant_state
+        if client is not None and st is not None:
+            events = client.drain(50_000)
+            if events:
+                st.apply(events)
+            self.plant_events = len(events)
         return new
 
     def value(self, key: str) -> Any:
@@ -298,21 +353,30 @@ class TrainerDesk:
                     TimelineEntry(al.time_s, "alarm", al.message or al.alarm_id, "", al.equipment)
                 )
         scores = dict(sim.scores)
-        for a in list(sim.actions):
-            sc = scores.get(a.trainee)
-            row = None
-            if sc is not None:
-                row = next(
+        actions = list(sim.actions)
+        answered: dict[int, Any] = {}  # action index -> the response row it answered
+        for sc in scores.values():
+            for r in sc.rows:
+                if r.done_s is None:
+                    continue
+                # the last matching action answered it (a sign-off of every safety step is
+                # answered by the last of them, even when they share a drill time)
+                k = next(
                     (
-                        r
-                        for r in sc.rows
-                        if r.done_s is not None
-                        and abs(r.done_s - a.time_s) < 1e-6
-                        and r.action == a.action
-                        and (not r.equipment or r.equipment == a.equipment)
+                        i
+                        for i in range(len(actions) - 1, -1, -1)
+                        if actions[i].trainee == sc.trainee
+                        and actions[i].action == r.action
+                        and abs(actions[i].time_s - r.done_s) < 1e-6
+                        and (not r.equipment or r.equipment == actions[i].equipment)
+                        and i not in answered
                     ),
                     None,
                 )
+                if k is not None:
+                    answered[k] = r
+        for i, a in enumerate(actions):
+            row = answered.get(i)
             out.append(
                 TimelineEntry(
                     a.time_s,

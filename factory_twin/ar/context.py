@@ -21,8 +21,10 @@ from factory_twin import __version__
 from factory_twin.errors import ConfigError, ExportError
 from factory_twin.model import schema as s
 from factory_twin.model.geometry import (
+    AR_MESH_MAX_TRIANGLES,
     FloatArray,
     TypeGeometry,
+    limit_mesh_triangles,
     slugify,
     type_geometry,
     unique_slug,
@@ -321,7 +323,10 @@ def build_context(
     proc = find_procedure(spec, etype, procedure)
     path = Path(plant_path) if plant_path is not None else None
     try:
-        geometry = type_geometry(etype, path.parent if path is not None else None)
+        geometry = limit_mesh_triangles(
+            type_geometry(etype, path.parent if path is not None else None),
+            AR_MESH_MAX_TRIANGLES,
+        )
     except ConfigError as exc:  # an unreadable mesh file: the export cannot go on
         raise ExportInputError(str(exc)) from None
     if not geometry.parts:

@@ -18,11 +18,17 @@ from factory_twin.model.geometry import FloatArray, TypeGeometry
 def component_part(geometry: TypeGeometry, component: s.Component) -> int | None:
     """Return the index of the part that shows ``component``.
 
-    The component's own ``part`` if it names one, otherwise the part whose bounding box
+    The component's own ``part`` if it names one (or the part the equipment model added to
+    it under the component's name: the lid of a chamber), otherwise the part whose bounding box
     lies nearest to the anchor (within 5 cm; a part of the plant file before one the
     equipment model added), otherwise None.
     """
     if component.part is not None:
+        # the lid is the lid: a part the equipment model made of the named part, under the
+        # component's own name ('chamber 1 lid' of 'chamber 1'), is what the step shows
+        own = geometry.part_index(component.name)
+        if own is not None and geometry.parts[own].refines == component.part:
+            return own
         return geometry.part_index(component.part)
     anchor = np.asarray(component.anchor_m, dtype=np.float64)
     for generated in (False, True):

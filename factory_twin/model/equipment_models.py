@@ -308,6 +308,31 @@ def _chamber(part: s.Part, color: str, segments: int) -> list[ModelPart]:
     ]
 
 
+def _boat_elevator(part: s.Part, etype: s.EquipmentType, color: str) -> list[ModelPart]:
+    """A furnace's boat elevator: its cabinet with a tall window onto the boat."""
+    x0, x1, y0, y1, z0, z1 = _extent(part)
+    axis, sign = _front(part, etype)
+    h = z1 - z0
+    rec = 0.04  # the cabinet's front is set back by the window's thickness
+    za, zb = z0 + 0.3 * h, z0 + 0.9 * h
+    if axis == 1:
+        c0, c1 = (y0, y1 - rec) if sign > 0 else (y0 + rec, y1)
+        cab = box(x0, x1, c0, c1, z0, z1)
+        f0, f1 = (y1 - rec, y1) if sign > 0 else (y0, y0 + rec)
+        m = 0.2 * (x1 - x0)
+        win = box(x0 + m, x1 - m, f0, f1, za, zb)
+    else:
+        c0, c1 = (x0, x1 - rec) if sign > 0 else (x0 + rec, x1)
+        cab = box(c0, c1, y0, y1, z0, z1)
+        f0, f1 = (x1 - rec, x1) if sign > 0 else (x0, x0 + rec)
+        m = 0.2 * (y1 - y0)
+        win = box(f0, f1, y0 + m, y1 - m, za, zb)
+    return [
+        ModelPart(part.name, "body", color, part.at, (cab,)),
+        ModelPart(f"{part.name} window", "glass", MATERIALS["glass"].color, part.at, (win,)),
+    ]
+
+
 def _tank(part: s.Part, color: str) -> list[ModelPart]:
     """A bath: white walls, the liquid's surface inset at the top."""
     x0, x1, y0, y1, z0, z1 = _extent(part)
@@ -398,13 +423,14 @@ def _main_body(
             body = [box(x0, x1, y0, y1, z0, zd), box(x0, x1, y1 - 0.3 * d, y1, zd, z1)]
         else:
             body = [box(x0, x1, y0, y1, z0, zd), box(x1 - 0.3 * w, x1, y0, y1, zd, z1)]
-        n = max(etype.chambers, int((w if long_x else d) / 1.1))
-        tanks = []
         span = w if long_x else d
+        n = max(1, min(max(etype.chambers, int(span / 1.1)), int(span / 0.3)))
+        tanks = []
         pitch = span / n
+        gap = min(0.08, 0.15 * pitch)
         for k in range(n):
-            a0 = (x0 if long_x else y0) + pitch * k + 0.08
-            a1 = a0 + pitch - 0.16
+            a0 = (x0 if long_x else y0) + pitch * k + gap
+            a1 = a0 + pitch - 2 * gap
             if long_x:
                 tanks.append(box(a0, a1, y0 + 0.1 * d, y1 - 0.4 * d, zd, zd + 0.05))
             else:
@@ -455,6 +481,8 @@ def refine(
     color = part.color
     if is_main:
         return _main_body(part, etype, color, segments, covered)
+    if part.box is not None and "boat" in name.lower():  # (a "boat loader" is no EFEM)
+        return _boat_elevator(part, etype, color)
     if part.box is not None and _has(name, _EFEM_WORDS):
         return _efem(part, etype, color)
     if (

@@ -52,6 +52,9 @@ VIEW_CYLINDER_SEGMENTS = 16
 VIEW_MESH_MAX_TRIANGLES = 20_000
 """A mesh file with more triangles is decimated for the live 3-D view (:func:`decimated`)."""
 
+AR_MESH_MAX_TRIANGLES = 100_000
+"""A mesh file with more triangles is decimated in the AR exports (:func:`decimated`)."""
+
 MESH_COLOR = "#b0b7c3"
 """Colour of a part read from a mesh file (the file's own materials are not used)."""
 
@@ -676,12 +679,19 @@ def _view_template(
     geometry: TypeGeometry, max_mesh_triangles: int
 ) -> tuple[FloatArray, IntArray, NDArray[np.int8]]:
     """Return a type's welded view mesh, its mesh file decimated to ``max_mesh_triangles``."""
-    if geometry.triangle_count > max_mesh_triangles:
-        parts = tuple(
-            decimated(p, max_mesh_triangles) if p.name == "mesh" else p for p in geometry.parts
-        )
-        geometry = TypeGeometry(type_id=geometry.type_id, parts=parts)
-    return geometry.welded()
+    return limit_mesh_triangles(geometry, max_mesh_triangles).welded()
+
+
+def limit_mesh_triangles(geometry: TypeGeometry, max_triangles: int) -> TypeGeometry:
+    """Return ``geometry`` with its mesh-file part decimated to ``max_triangles`` if larger.
+
+    The live view keeps :data:`VIEW_MESH_MAX_TRIANGLES`; the AR exports
+    :data:`AR_MESH_MAX_TRIANGLES` (AR Quick Look's advice for a smooth model).
+    """
+    if geometry.triangle_count <= max_triangles:
+        return geometry
+    parts = tuple(decimated(p, max_triangles) if p.name == "mesh" else p for p in geometry.parts)
+    return TypeGeometry(type_id=geometry.type_id, parts=parts)
 
 
 def decimated(part: MeshPart, max_triangles: int) -> MeshPart:

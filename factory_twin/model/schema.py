@@ -548,7 +548,11 @@ class EquipmentType(Strict):
     kind: EquipmentKind
     manufacturer: str = ""
     model: str = ""
-    shape: Shape
+    shape: Shape = Field(
+        default_factory=lambda: Shape.model_construct(parts=[], mesh=None),
+        description="the tool's parts (boxes, cylinders) and/or a mesh file; left out, the "
+        "recognisable model of its kind, sized by load_ports, chambers and batch",
+    )
     components: list[Component] = Field(default_factory=list)
     load_ports: int = Field(default=2, ge=0)
     chambers: int = Field(default=1, ge=1)
@@ -567,6 +571,23 @@ class EquipmentType(Strict):
     cost: ToolCost | None = Field(
         default=None, description="what one tool of this type costs (optional; optimise studies)"
     )
+
+    @model_validator(mode="after")
+    def _kind_model(self) -> EquipmentType:
+        """A type given without a shape gets its kind's parametric parts (never saved)."""
+        if not self.shape.parts and not self.shape.mesh:
+            from factory_twin.model.equipment_models import parametric_parts  # builds on this
+
+            shape = Shape(
+                parts=parametric_parts(
+                    self.kind,
+                    chambers=self.chambers,
+                    load_ports=self.load_ports,
+                    batch_wafers=self.batch.max_wafers if self.batch is not None else None,
+                )
+            )
+            self.__dict__["shape"] = shape  # not an assignment: the field stays unset
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> EquipmentType:

@@ -42,7 +42,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from factory_twin.model.amhs import Amhs
-from factory_twin.sim.oht_graph import Piece, RailGraph, profile_times
+from factory_twin.sim.oht_graph import Piece, RailGraph, profile_array
 
 DAY_S = 86_400.0
 HIST_BIN_S = 5.0
@@ -59,8 +59,11 @@ class Clock(Protocol):
     def call_later(self, delay_s: float, callback: Callable[[Any], object], value: Any) -> None:
         """Run ``callback(value)`` ``delay_s`` seconds from now."""
 
+    def call_at(self, at_s: float, callback: Callable[[Any], object], value: Any) -> None:
+        """Run ``callback(value)`` at ``at_s`` (not before now)."""
 
-@dataclass(eq=False)
+
+@dataclass(eq=False, slots=True)
 class Move:
     """One transport request."""
 
@@ -76,7 +79,7 @@ class Move:
     blocked_s: float = 0.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Vehicle:
     """One vehicle: where it is, what it does, its run's plan."""
 
@@ -93,6 +96,7 @@ class Vehicle:
     links: list[int] = field(default_factory=list)  # links of the current profile
     cum: list[float] = field(default_factory=list)  # their cumulative end times from t0
     piece_end: list[int] = field(default_factory=list)  # index into links where piece ends
+    piece_t: list[float] = field(default_factory=list)  # end time of each piece from t0
     first_piece: int = 0  # piece index the current profile starts at
     waiting_for: int = -1  # section it waits to enter
     exit_pending: bool = False  # at the end of its section, behind a vehicle that has not left
@@ -102,7 +106,7 @@ class Vehicle:
     run: tuple[int, int] = (-1, -1)  # (from node, to node) of the current run
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Section:
     capacity: int
     headway_s: float
@@ -119,7 +123,8 @@ class OhtFleet:
     amhs
         The plant's ``amhs`` section (rails, vehicle type, fleet size, dispatch rule).
     clock
-        The engine: ``now_s`` and ``call_later(delay, callback, value)``.
+        The engine: ``now_s``, ``call_later(delay, callback, value)`` and
+        ``call_at(time, callback, value)``.
     start_nodes
         Rail node ids the vehicles start parked at, in turn (default: the stockers' nodes, else
         nodes spread evenly over the network).
@@ -165,9 +170,14 @@ class OhtFleet:
         self._entries: list[np.ndarray] = []
         self._busy_from = [0.0] * n
         self._pieces: dict[tuple[int, int], list[Piece]] = {}
-        self._plans: dict[tuple[int, int, int], tuple[list[int], list[float], list[int]]] = {}
+        self._plans: dict[
+            tuple[int, int, int], tuple[list[int], list[float], list[int], list[float]]
+        ] = {}
+        self._next_day_s = 0.0  # when the per-day entry counts roll over
+        self._call_at = clock.call_at  # the hot path: one bound method, no delay arithmetic
+        self._on_piece_end = self._piece_end
         self._today = -1
-        self._today_entries = np.zeros(0, dtype=np.int64)
+        self._today_entries: list[int] = []  # today's entries per section (a list: the hot path)
 
     # ----------------------------------------------------------------- requests
 
@@ -192,8 +202,10 @@ class OhtFleet:
         if not self.nearest or len(self.idle) == 1:
             return self.idle[0]
         tt = self.graph.time_to(node)
-        at = tt[np.fromiter((v.node for v in self.idle), dtype=np.intp, count=len(self.idle))]
+        at = tt[[v.node for v in self.idle]]
         best = np.flatnonzero(at == at.min())  # the lowest vehicle number on a tie
+        if len(best) == 1:
+            return self.idle[int(best[0])]
         return min((self.idle[int(i)] for i in best), key=lambda v: v.id)
 
     def _assign(self, v: Vehicle, m: Move) -> None:
@@ -279,31 +291,27 @@ class OhtFleet:
             for p in v.pieces[first:]:
                 links.extend(p.links)
                 ends.append(len(links))
-            times = profile_times(
-                [g.length[k] for k in links], [g.vmax[k] for k in links], self._acc, self._dec
+            cum_a = np.cumsum(
+                profile_array(
+                    [g.length[k] for k in links], [g.vmax[k] for k in links], self._acc, self._dec
+                )
             )
-            cum, t = [], 0.0
-            for x in times:
-                t += x
-                cum.append(t)
-            plan = (links, cum, ends)
+            plan = (links, cum_a.tolist(), ends, cum_a[np.array(ends) - 1].tolist())
             if len(self._plans) < _CACHE:
                 self._plans[key] = plan
-        v.links, v.cum, v.piece_end = plan
+        v.links, v.cum, v.piece_end, v.piece_t = plan
         v.t0 = self.clock.now_s
         v.first_piece = first
         v.stopped = False
 
-    def _piece_end_time(self, v: Vehicle, k: int) -> float:
-        return v.t0 + v.cum[v.piece_end[k - v.first_piece] - 1]
-
     def _schedule_piece_end(self, v: Vehicle) -> None:
-        at = self._piece_end_time(v, v.k)
-        self.clock.call_later(max(0.0, at - self.clock.now_s), self._piece_end, v)
+        at = v.t0 + v.piece_t[v.k - v.first_piece]
+        now = self.clock.now_s
+        self._call_at(at if at > now else now, self._on_piece_end, v)
 
     def _piece_end(self, v: Vehicle) -> None:
         pieces, k = v.pieces, v.k
-        v.node = self.graph.to[pieces[k].links[-1]]
+        v.node = pieces[k].end
         if k == len(pieces) - 1:
             then = v.then
             v.then = None
@@ -332,13 +340,13 @@ class OhtFleet:
                 self.clock.call_later(0.0, self._admit, sec)
             v.section = nxt
             ns.queue.append(v)
-            if now >= (self._today + 1) * DAY_S:
+            if now >= self._next_day_s:
                 self._count_entry(nxt, now)
             else:
                 self._today_entries[nxt] += 1
             v.k = k + 1
-            at = v.t0 + v.cum[v.piece_end[k + 1 - v.first_piece] - 1]
-            self.clock.call_later(at - now if at > now else 0.0, self._piece_end, v)
+            at = v.t0 + v.piece_t[k + 1 - v.first_piece]
+            self._call_at(at if at > now else now, self._on_piece_end, v)
             return
         self._try_next(v)
 
@@ -445,10 +453,17 @@ class OhtFleet:
         return d
 
     def _count_entry(self, sec: int, now: float) -> None:
-        if now >= (self._today + 1) * DAY_S:
+        if now >= self._next_day_s:
+            self._flush_entries()
             self._today = self._day(now)
-            self._today_entries = self._entries[self._today]
+            self._today_entries = [0] * len(self.sections)
+            self._next_day_s = (self._today + 1) * DAY_S
         self._today_entries[sec] += 1
+
+    def _flush_entries(self) -> None:
+        """Copy today's entry counts into the per-day array."""
+        if self._today >= 0:
+            self._entries[self._today][:] = self._today_entries
 
     def _record(self, v: Vehicle, m: Move, now: float) -> None:
         d = self._day(now)
@@ -466,6 +481,7 @@ class OhtFleet:
 
     def record(self) -> OhtRecord:
         """Return the per-day sums so far (small and picklable; the KPIs come from it)."""
+        self._flush_entries()
         return OhtRecord(
             days=np.array(self._days).reshape(-1, self._COLS),
             hist=np.array(self._hist, dtype=np.int64).reshape(-1, HIST_BINS),

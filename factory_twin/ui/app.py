@@ -92,6 +92,9 @@ def run(
     from factory_twin.ui.qt_plan_compare_install import install_compare
 
     install_compare(win)
+    from factory_twin.ui.qt_plan_optimise_install import install_optimise
+
+    install_optimise(win)  # after the Compare dock: its entry follows in the Plan menu
     from factory_twin.ui.qt_train_install import install_train
 
     install_train(win)

@@ -1,6 +1,7 @@
 """Install the render-quality switch into the main window's View menu.
 
-*View → High-quality rendering* (Ctrl+Shift+Q) switches the 3-D view between the quality
+*View → High-quality rendering* (Ctrl+Shift+Q) switches every 3-D view of the window (Monitor
+and the workspaces' views) between the quality
 look (PBR materials, three-point lighting, ambient occlusion) and the fast one
 (:mod:`factory_twin.ui.render_quality`). The choice is saved in the window's QSettings
 (``view/quality``: ``on`` or ``off``); until the user chooses, the view starts in quality
@@ -14,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
 
+from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.render_quality import default_quality, gl_renderer
 
 SETTINGS_KEY = "view/quality"
@@ -48,10 +50,17 @@ def install_quality(window: Any) -> QAction:
         f"OpenGL (this renderer: {renderer})"
     )
     action.setChecked(on)
-    view.set_quality(on)
+
+    def apply(checked: bool) -> None:
+        # every 3-D view of the window: Monitor's and the workspaces' (Maintain, Plan...)
+        views = [view, *(v for v in window.findChildren(QtSceneView) if v is not view)]
+        for v in views:
+            v.set_quality(checked)
+
+    apply(on)
 
     def toggled(checked: bool) -> None:
-        view.set_quality(checked)
+        apply(checked)
         if settings is not None:
             settings.setValue(SETTINGS_KEY, "on" if checked else "off")
 

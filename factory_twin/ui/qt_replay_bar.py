@@ -93,7 +93,10 @@ class QtReplayBar(QWidget):
         self.speed.currentIndexChanged.connect(self._on_speed)
 
     def set_replay(self, replay: ReplaySource | None) -> None:
-        """Control this replay (None hides the bar)."""
+        """Control this replay (None hides the bar); another replay drops the marks."""
+        if replay is not self.replay:
+            self.markers = []
+            self.mark_strip.update()
         self.replay = replay
         self.setVisible(replay is not None)
         if replay is not None:

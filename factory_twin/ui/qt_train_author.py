@@ -67,12 +67,28 @@ class DrillEditCommand(QUndoCommand):
 
 
 class QtDrillTimeline(QWidget):
-    """Injections (diamonds) and response windows (bars) of a drill on one time axis."""
+    """Injections (dots) and response windows (bars) of a drill on one time axis; a click on
+    a lane emits :attr:`lane_clicked` with its index (injections first, then responses)."""
+
+    lane_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.drill: s.Drill | None = None
-        self.setMinimumHeight(90)
+        self.setMinimumHeight(150)
+
+    def lane_height(self) -> float:
+        """Height of one lane in pixels."""
+        return max(6.0, (self.height() - 18) / max(len(self.spans()), 1))
+
+    def lane_y(self, k: int) -> int:
+        """The middle of lane ``k`` (pixels)."""
+        return int(2 + k * self.lane_height() + min(self.lane_height() - 1, 8) / 2)
+
+    def mousePressEvent(self, e: Any) -> None:
+        k = int((e.position().y() - 2) // self.lane_height())
+        if 0 <= k < len(self.spans()):
+            self.lane_clicked.emit(k)
 
     def set_drill(self, drill: s.Drill | None) -> None:
         """Draw ``drill``."""
@@ -128,14 +144,21 @@ class QtDrillTimeline(QWidget):
                 p.drawRect(QRectF(x(t0), y, max(x(t1) - x(t0), 2), min(lane - 1, 8)))
             if lane >= 9:
                 p.setPen(QColor("#dddddd"))
-                p.drawText(QRectF(x(t0) + 6, y - 3, 260, 12), label)
+                flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                p.drawText(QRectF(x(t0) + 6, y - 4, 300, min(lane - 1, 8) + 8), flags, label)
         p.end()
 
 
-def _cell(text: str) -> QTableWidgetItem:
+def _cell(text: str, editable: bool = False) -> QTableWidgetItem:
     it = QTableWidgetItem(text)
-    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if not editable:
+        it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
     return it
+
+
+# cells edited in place: injection column -> field, response column -> field
+INJECTION_EDITS = {0: "at_s", 4: "value", 5: "duration_s", 6: "message"}
+RESPONSE_EDITS = {3: "within_s", 4: "points"}
 
 
 def _num(v: float | None) -> str:
@@ -165,6 +188,7 @@ class QtDrillAuthor(QWidget):
         self.doc: Any = None
         self.drill_id = ""
         self.tool = ""  # the tool picked in the 3-D view
+        self._filling = False
 
         self._build()
 
@@ -208,7 +232,8 @@ class QtDrillAuthor(QWidget):
         self.duration_spin.setSpecialValueText("default")
         self.extra_edit = QLineEdit()
         self.extra_edit.setPlaceholderText("procedure:step (interlock) or product (hot lot)")
-        self.add_inj_button = QPushButton("Add injection on the picked tool")
+        self.add_inj_button = QPushButton("Add injection")
+        self.add_inj_button.setToolTip("add the injection on the tool picked in the 3-D view")
         self.remove_inj_button = QPushButton("Remove selected")
         f1.addRow("Fault:", self.fault_box)
         f1.addRow("At:", self.at_spin)
@@ -237,7 +262,8 @@ class QtDrillAuthor(QWidget):
         self.points_spin.setRange(0, 1000)
         self.points_spin.setValue(10)
         self.after_box = QComboBox()
-        self.add_resp_button = QPushButton("Add response for the picked tool")
+        self.add_resp_button = QPushButton("Add response")
+        self.add_resp_button.setToolTip("add the response for the tool picked in the 3-D view")
         self.remove_resp_button = QPushButton("Remove selected")
         f2.addRow("Action:", self.action_box)
         f2.addRow("Target:", self.target_edit)
@@ -279,6 +305,9 @@ class QtDrillAuthor(QWidget):
         lay.addWidget(self.problems)
         lay.addLayout(bottom)
 
+        self.timeline.lane_clicked.connect(self.select_lane)
+        self.injections.itemChanged.connect(lambda it: self._on_cell_edited(it, True))
+        self.responses.itemChanged.connect(lambda it: self._on_cell_edited(it, False))
         self.add_inj_button.clicked.connect(self._on_add_injection)
         self.remove_inj_button.clicked.connect(self._on_remove_injection)
         self.add_resp_button.clicked.connect(self._on_add_response)
@@ -326,6 +355,13 @@ class QtDrillAuthor(QWidget):
 
     def refresh(self) -> None:
         """Fill the tables and timeline from the plant."""
+        self._filling = True
+        try:
+            self._fill()
+        finally:
+            self._filling = False
+
+    def _fill(self) -> None:
         d = self.drill()
         self.timeline.set_drill(d)
         injs = d.injections if d is not None else []
@@ -335,7 +371,8 @@ class QtDrillAuthor(QWidget):
             cells = [when, i.fault, i.equipment, i.tag or "", _num(i.value),
                      _num(i.duration_s), i.message]  # fmt: skip
             for j, text in enumerate(cells):
-                self.injections.setItem(k, j, _cell(text))
+                timed = j != 0 or i.at_s is not None
+                self.injections.setItem(k, j, _cell(text, j in INJECTION_EDITS and timed))
         resps = d.expected if d is not None else []
         self.responses.setRowCount(len(resps))
         for k, r in enumerate(resps):
@@ -345,7 +382,7 @@ class QtDrillAuthor(QWidget):
             cells = [r.action, r.equipment, target, _num(r.within_s), _num(r.points),
                      r.after or ""]  # fmt: skip
             for j, text in enumerate(cells):
-                self.responses.setItem(k, j, _cell(text))
+                self.responses.setItem(k, j, _cell(text, j in RESPONSE_EDITS))
         for t in (self.injections, self.responses):
             t.resizeColumnsToContents()
             t.horizontalHeader().setStretchLastSection(True)
@@ -356,7 +393,41 @@ class QtDrillAuthor(QWidget):
         for w in (self.add_inj_button, self.add_resp_button, self.test_button):
             w.setEnabled(on)
 
+    def select_lane(self, k: int) -> None:
+        """Select the table row of timeline lane ``k`` (injections first, then responses)."""
+        d = self.drill()
+        if d is None:
+            return
+        n = len(d.injections)
+        table, row = (self.injections, k) if k < n else (self.responses, k - n)
+        table.selectRow(row)
+        item = table.item(row, 0)
+        if item is not None:
+            table.scrollToItem(item)
+
     # ------------------------------------------------------------------ editing
+
+    def _on_cell_edited(self, item: QTableWidgetItem, injections: bool) -> None:
+        """A cell edited in place: the field changes as an undoable edit (or is refused)."""
+        if self._filling:
+            return
+        fields = INJECTION_EDITS if injections else RESPONSE_EDITS
+        name = fields.get(item.column())
+        if name is None:
+            return
+        text = item.text().strip()
+        value: Any = text
+        if name != "message":
+            try:
+                value = float(text) if text else None
+            except ValueError:
+                self._problem(f"{name}: {text!r} is not a number")
+                self.refresh()
+                return
+        k = item.row()
+        fn = da.set_injection_fields if injections else da.set_response_fields
+        if not self._push(lambda: fn(self.spec, self.drill_id, k, **{name: value})):  # type: ignore[arg-type]
+            self.refresh()  # refused: show the drill as it is
 
     def _push(self, make: Callable[[], da.DrillEdit]) -> bool:
         spec = self.spec

@@ -138,6 +138,7 @@ class QtDebriefPanel(QWidget):
         self.chart.setLabel("left", "score %")
         self.chart.setLabel("bottom", "drill run")
         self.chart.showGrid(x=True, y=True, alpha=0.3)
+        self.chart.getAxis("bottom").setTickSpacing(1, 1)  # runs are whole numbers
         self.pass_line = pg.InfiniteLine(
             angle=0, pen=pg.mkPen("#f2c12e", style=Qt.PenStyle.DashLine)
         )
@@ -216,7 +217,11 @@ class QtDebriefPanel(QWidget):
         self.verdict.setText(
             f"<b style='color:{colour}'>{word}</b> · {sc.score:g} of {sc.max_points:g} points "
             f"({sc.percent:.0f} %, pass mark {sc.pass_mark_pct:g} %) · "
-            f"{len(sc.wrong)} wrong action(s), -{sc.penalty:g} points"
+            + (
+                f"{len(sc.wrong)} wrong action(s), -{sc.penalty:g} points"
+                if sc.wrong
+                else "no wrong action"
+            )
         )
         fill_table(
             self.responses,
@@ -232,6 +237,7 @@ class QtDebriefPanel(QWidget):
                 for r in sc.rows
             ],
         )
+        self.responses.setColumnWidth(0, min(self.responses.columnWidth(0), 230))
         kinds = {"wrong": "#ff6b6b", "alarm": "#f2c12e", "injection": "#c77dff"}
         fill_table(
             self.timeline,

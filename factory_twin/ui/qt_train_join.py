@@ -64,6 +64,15 @@ def own_score(scores_json: Any, name: str) -> tuple[float, float, bool] | None:
     return float(v.get("score", 0)), float(v.get("max", 0)), bool(v.get("passed"))
 
 
+def _swap_log(player: Any, log: MaintenanceLog) -> None:
+    """Give the procedure player another log; a procedure open is reopened on it, so a run
+    begun before (or in) the drill never takes sign-offs of the other side."""
+    player.log = log
+    player.session = None
+    if player.spec is not None and player.tool and player.procedure is not None:
+        player.open(player.spec, player.tool, player.procedure.id)
+
+
 class QtDrillBanner(QFrame):
     """A red banner above every workspace while the app takes part in a drill."""
 
@@ -163,6 +172,8 @@ class TraineeSide:
         self.banner.leave_button.clicked.connect(self.leave)
         self.banner.maintenance_button.clicked.connect(lambda: self.call_maintenance())
         self.banner.lot_button.clicked.connect(self._on_lot_clicked)
+        self.banner.timer.timeout.connect(self._drain)
+        self.last_refusal = ""
         self.last_error = ""
         self._saved_settings: Any = None
         self._real_log: MaintenanceLog | None = None
@@ -209,7 +220,7 @@ class TraineeSide:
         maintain = getattr(w, "maintain", None)
         if maintain is not None:
             self._real_log = maintain.player.log
-            maintain.player.log = drill_signoff_log(name, self.signoff_dir)
+            _swap_log(maintain.player, drill_signoff_log(name, self.signoff_dir))
         self.banner.refresh()
         w.statusBar().showMessage(f"joined the drill as {name}: {BANNER_TEXT}", 8000)
 
@@ -234,9 +245,21 @@ class TraineeSide:
             self._saved_settings = None
         maintain = getattr(self.window, "maintain", None)
         if maintain is not None and self._real_log is not None:
-            maintain.player.log = self._real_log
+            _swap_log(maintain.player, self._real_log)
             self._real_log = None
         self.banner.refresh()
+
+    def _drain(self) -> None:
+        """Take the drill's notices (so they never pile up) and say why the server refused
+        one of this trainee's actions (an interlocked tool, say)."""
+        c = self.controller
+        if not c.drill_mode:
+            return
+        me = c.drill.joined_as
+        for n in c.drill.drain():
+            if n.kind == "refused" and n.trainee == me:
+                self.last_refusal = n.message
+                self.window.statusBar().showMessage(f"drill: {n.message}", 10000)
 
     # ------------------------------------------------------------------ drill-only actions
 

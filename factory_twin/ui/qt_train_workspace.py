@@ -47,6 +47,7 @@ from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.app.drill_trainer import TRAINER_NAME, TimelineEntry, TrainerDesk
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
+from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
@@ -411,6 +412,11 @@ class QtTrainWorkspace(QWidget):
         return True
 
     def _started(self, url: str) -> None:
+        d = self.drill()
+        tools = drill_tools(d) if d is not None else []
+        if tools and self.view.scene is not None and self.spec is not None:
+            with contextlib.suppress(KeyError):  # frame the bay where the drill happens
+                self.view.fly_to_bay(self.spec.tool(tools[0]).bay)
         self.url_edit.setText(url)
         if self.settings is not None:
             self.settings.setValue("train/url", url)
@@ -545,6 +551,11 @@ class QtTrainWorkspace(QWidget):
         for n in desk.poll():
             if n.kind == "refused" and n.trainee == TRAINER_NAME:
                 self._say(n.message, True)  # the server's reason for refusing our call
+        if desk.plant_state is not None and self.view.state is not desk.plant_state:
+            self.view.set_state(desk.plant_state)
+            self.view.refresh(states_dirty=True)
+        elif desk.plant_events:
+            self.view.refresh(states_dirty=True)
         self.refresh_live()
         if desk.state == "finished" and not self._debriefed:
             self._debriefed = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pygltflib
 import pytest
@@ -12,6 +14,7 @@ from factory_twin.ar.geometry import to_y_up
 from factory_twin.ar.gltf import build_glb
 from factory_twin.model.config import load_plant
 
+REPO = Path(__file__).resolve().parents[2]
 STEP_KEYS = {"title", "text", "action", "tools", "parts", "safety", "duration_s", "acceptance"}
 
 
@@ -100,3 +103,23 @@ def test_glb_materials_follow_part_colours(fixture_ctx):
     np.testing.assert_allclose(rack[:3], [0.0284, 0.0482, 0.0762], atol=2e-3)
     assert rack[3] == 1.0
     assert len(gltf.meshes) == len(fixture_ctx.geometry.parts) + 1  # + the shared step marker
+
+
+def test_glb_carries_the_equipment_models_with_pbr_materials(tmp_path):
+    """The demo etch tool's GLB holds the same parts as the 3-D view (FOUPs, chamber lids),
+    each with its material's metallic and roughness factors."""
+    from factory_twin.model.equipment_models import MATERIALS
+
+    path = REPO / "plant_configs" / "demo_fab.yaml"
+    doc = load_plant(path)
+    ctx = build_context(doc.spec, "ETCH-01", "etch-chamber-wet-clean", plant_path=path)
+    gltf = pygltflib.GLTF2.load_from_bytes(build_glb(ctx))
+    mats = {m.name: m.pbrMetallicRoughness for m in gltf.materials}
+    names = {p.name for p in ctx.geometry.parts}
+    assert {"EFEM FOUPs", "EFEM load ports", "chamber 1 lid"} <= names
+    for part in ctx.geometry.parts:
+        look = MATERIALS[part.material]
+        assert mats[part.name].metallicFactor == pytest.approx(look.metallic), part.name
+        assert mats[part.name].roughnessFactor == pytest.approx(look.roughness), part.name
+    assert mats["chamber 1 lid"].metallicFactor > 0.5  # metal
+    assert mats["EFEM FOUPs"].metallicFactor == 0.0  # plastic

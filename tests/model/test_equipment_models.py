@@ -122,7 +122,18 @@ def test_every_procedure_step_anchors_on_an_existing_part(plant):
             comp = etype.component(step.component)
             i = component_part(geo, comp)
             assert i is not None, (proc.id, step.component)
-            assert not geo.parts[i].generated, (proc.id, step.component)  # a plant-file part
+            part = geo.parts[i]
+            # a plant-file part, or what the model made of it under the component's name
+            assert not part.generated or (part.refines == comp.part and part.name == comp.name), (
+                proc.id,
+                step.component,
+            )
+    if plant.stem == "demo_fab":  # the lid is the lid
+        etch = spec.equipment_type("etch_mainframe")
+        geo = type_geometry(etch)
+        lid = component_part(geo, etch.component("chamber 1 lid"))
+        assert lid is not None and geo.parts[lid].name == "chamber 1 lid"
+        assert geo.parts[lid].material == "metal"
     # and every component of every type, procedures or not
     for etype in spec.equipment_types:
         geo = type_geometry(etype)
@@ -154,6 +165,13 @@ def test_huge_mesh_is_decimated_for_the_view(tmp_path):
     full = type_geometry(etype)
     mesh = full.parts[full.part_index("mesh")]
     assert len(mesh.faces) == 81920
+    # the AR exports' limit: only the mesh part is simplified
+    from factory_twin.model.geometry import AR_MESH_MAX_TRIANGLES, limit_mesh_triangles
+
+    assert limit_mesh_triangles(full, AR_MESH_MAX_TRIANGLES) is full  # 81,920: kept whole
+    lim = limit_mesh_triangles(full, 5000)
+    assert len(lim.parts[lim.part_index("mesh")].faces) <= 5000
+    assert [p.name for p in lim.parts] == [p.name for p in full.parts]
     small = decimated(mesh, 5000)
     assert 1000 < len(small.faces) <= 5000
     np.testing.assert_allclose(small.bounds, mesh.bounds, atol=0.05)
@@ -166,3 +184,77 @@ def test_huge_mesh_is_decimated_for_the_view(tmp_path):
     assert geo.triangle_count <= 5000
     x, y = spec.equipment[0].position_m
     np.testing.assert_allclose(geo.bounds[0], [x - 1, x + 1, y - 1, y + 1, 0, 2], atol=0.05)
+
+
+def test_a_type_named_by_its_kind_alone_gets_its_model(tmp_path):
+    """A plant author writes only the kind and its parameters: the tool has named parts, is
+    drawn, passes the JSON schema, and is saved back without a shape."""
+    import json
+
+    import jsonschema
+    from ruamel.yaml import YAML
+
+    from factory_twin.model.config import json_schema_text
+
+    src = (REPO / "tests" / "data" / "mini_plant.yaml").read_text(encoding="utf-8")
+    src = src.replace(
+        "equipment_types:\n",
+        "equipment_types:\n  - {id: quick_etch, kind: dry_etch, chambers: 4, load_ports: 3}\n",
+        1,
+    ).replace(
+        "equipment:\n",
+        "equipment:\n  - {id: QE-01, type: quick_etch, group: QE, bay: etch, position_m: [5, 16]}\n",
+        1,
+    )
+    src = src.replace("floor_m: [20, 10]", "floor_m: [20, 20]").replace(
+        "origin_m: [0, 0], size_m: [10, 10]", "origin_m: [0, 0], size_m: [10, 20]"
+    )
+    path = tmp_path / "plant.yaml"
+    path.write_text(src, encoding="utf-8")
+    doc = load_plant(path)
+    etype = doc.spec.equipment_type("quick_etch")
+    names = [p.name for p in etype.shape.parts]
+    assert sum(n.startswith("chamber ") for n in names) == 4
+    assert "EFEM" in names and "transfer module" in names
+    geo = type_geometry(etype)
+    assert len(geo.parts[geo.part_index("EFEM FOUPs")].faces) == 3 * 12
+    assert "QE-01" in plant_geometry(doc.spec).ids
+    schema = json.loads(json_schema_text())
+    data = YAML(typ="safe").load(src)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    assert errors == []
+    out = doc.save(tmp_path / "saved.yaml")
+    saved = YAML(typ="safe").load(out.read_text(encoding="utf-8"))
+    quick = next(t for t in saved["equipment_types"] if t["id"] == "quick_etch")
+    assert "shape" not in quick
+
+
+@pytest.mark.parametrize("kind", list(s.EquipmentKind))
+def test_odd_sizes_still_give_closed_outward_solids(kind):
+    """Tiny or crowded parts (a 0.3 m EFEM, 12 tanks on a 1 m bench, a thin chamber) never
+    give an inside-out or degenerate solid."""
+    P = s.Part
+    etype = s.EquipmentType(
+        id="odd",
+        kind=kind,
+        chambers=12,
+        load_ports=6,
+        shape=s.Shape(
+            parts=[
+                P(name="body", box=(1.0, 0.4, 0.3)),
+                P(name="EFEM", box=(0.3, 0.2, 0.25), at=(0.0, -0.35, 0.0)),
+                P(name="chamber 1", cylinder=(0.05, 0.25), at=(0.3, 0.0, 0.3)),
+                P(name="tank", box=(0.1, 0.1, 0.05), at=(-0.3, 0.0, 0.3)),
+                P(name="platen", cylinder=(0.1, 0.02), at=(0.0, 0.0, 0.3)),
+                P(name="transfer module", cylinder=(0.1, 0.1), at=(0.0, 0.1, 0.3)),
+            ]
+        ),
+    )
+    # and the body alone (a wet bench's deck with its tanks, a stocker's shelves...)
+    alone = etype.model_copy(update={"shape": s.Shape(parts=[etype.shape.parts[0]])})
+    for t in (etype, alone):
+        for mp in em.model_parts(t, segments=VIEW_CYLINDER_SEGMENTS):
+            for pos, _, faces in mp.solids:
+                assert _closed_and_oriented(pos, faces), mp.name
+                assert _areas(pos, faces).min() > 0, mp.name
+                assert _volume(pos, faces) > 0, mp.name

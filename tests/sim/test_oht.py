@@ -182,3 +182,24 @@ def test_positions_follow_the_rail() -> None:
     ((vid, x, y, loaded, state),) = f.positions()
     assert (vid, loaded, state) == (0, True, "loaded")
     assert x == pytest.approx(10.0, abs=1e-6) and y == 0.0
+
+
+def test_section_entries_are_counted_per_day() -> None:
+    # sections: A = n0..n5, B = n5..n0, the spur; one vehicle parked at n0
+    amhs = ring(10, extra=[("n5", "s", 3.0), ("s", "n0", 3.0)], dispatch="fifo")
+    env, f, _ = fleet(amhs, ["n0"])
+    g = f.graph
+    a, b, spur = (g.section_of[g.link_ids.index(k)] for k in ("l0", "l5", "x0"))
+    f.request("n0", "n8", 1, lambda p: None)  # loaded n0 -> n8: enters A, then B
+    env.run_until(1_000)
+    day0 = f.record().entries
+    assert day0.shape == (1, 3)
+    assert (day0[0, a], day0[0, b], day0[0, spur]) == (1, 1, 0)
+    env.run_until(86_400 + 100)
+    # day 1: empty n8 -> n0 (enters B from the parking spur), loaded n0 -> n8 (A, then B)
+    f.request("n0", "n8", 2, lambda p: None)
+    env.run_until(86_400 + 1_000)
+    e = f.record().entries
+    assert e.shape == (2, 3)
+    assert (e[0, a], e[0, b], e[0, spur]) == (1, 1, 0)  # day 0 unchanged
+    assert (e[1, a], e[1, b], e[1, spur]) == (1, 2, 0)

@@ -231,14 +231,16 @@ def test_no_two_window_actions_share_a_key(qtbot, tmp_path, mini_plant_path):
     from factory_twin.ui.qt_maintain_workspace import install_maintain
     from factory_twin.ui.qt_plan_compare_install import install_compare
     from factory_twin.ui.qt_plan_install import install_plan
+    from factory_twin.ui.qt_plan_optimise_install import install_optimise
     from factory_twin.ui.qt_render_quality_install import install_quality
     from factory_twin.ui.qt_train_install import install_train
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite"), settings)
     qtbot.addWidget(w)
-    for install in (install_maintain, install_plan, install_compare, install_train):
+    for install in (install_maintain, install_plan, install_compare, install_optimise):
         install(w)
+    install_train(w)
     install_quality(w)
     install_rail_heat_map(w)
     w.controller.set_plant(load_plant(mini_plant_path))

@@ -78,5 +78,27 @@ def test_fast_mode_is_chosen_on_software_gl_and_quality_is_saved(qtbot, tmp_path
     assert w2.view.scene.quality is True
     w2.quality_action.setChecked(False)
     assert w2.settings.value(SETTINGS_KEY) == "off"
+    assert w2.view.quality is False
     assert w2.view.scene.tools_actor.prop.interpolation.name == "FLAT"
     w2.close()
+
+
+def test_the_switch_reaches_every_workspace_view(qtbot, tmp_path, mini_plant_path):
+    from factory_twin.ui.qt_maintain_workspace import install_maintain
+    from factory_twin.ui.qt_scene_view import QtSceneView
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite"), settings)
+    qtbot.addWidget(w)
+    install_maintain(w)
+    install_quality(w)
+    w.controller.set_plant(load_plant(mini_plant_path))
+    w.show()
+    qtbot.waitExposed(w)
+    views = w.findChildren(QtSceneView)
+    assert len(views) >= 2  # Monitor's and Maintain's
+    w.quality_action.setChecked(True)
+    assert all(v.quality for v in views)
+    w.quality_action.setChecked(False)
+    assert not any(v.quality for v in views)
+    w.close()

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 from factory_twin.app.controller import Controller, find_demo_plant
 from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.app.maintenance import MaintenanceLog
+from factory_twin.ui import scene as sc
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_maintain_workspace import install_maintain
 from factory_twin.ui.qt_train_install import install_train
@@ -208,7 +209,9 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
     )
     ann_actions = [e for e in ws.timeline_entries() if e.trainee == "ann" and e.kind == "action"]
     scored = [e for e in ann_actions if e.points]
-    assert len(scored) >= 5 and all(e.response_s is not None for e in scored)
+    # each answered response shows once, with its points: 10 + 20 + 10 + 20 + 10
+    assert len(scored) == 5 and sum(e.points for e in scored) == 70  # type: ignore[misc]
+    assert all(e.response_s is not None for e in scored)
     assert all(e.response_s <= e.limit_s for e in scored)  # type: ignore[operator]
     ws.refresh_live()
     assert ws.timeline_table.rowCount() == len(ws.timeline_entries())
@@ -299,6 +302,12 @@ def _check_replay(trainer: MainWindow) -> None:
     assert len(bar.markers) == len(log.injections) + ann_n
     xs = bar.marker_x()
     assert len(set(xs)) > 2 and all(0 <= x <= bar.mark_strip.width() for x in xs)
+    # seeking back (the state is rebuilt) keeps the marks; another history drops them
+    trainer.controller.seek_replay(trainer.controller.replay.start_s)
+    QTest.qWait(300)
+    assert len(bar.markers) == len(log.injections) + ann_n
+    trainer.start_replay(ws.debrief.history_file())
+    assert bar.markers == []
 
 
 def _grab(w: Any) -> np.ndarray:
@@ -313,7 +322,11 @@ def _screenshots(trainer: MainWindow, trainee: MainWindow, tmp_path: Path) -> No
     trainer.tabs.setCurrentWidget(ws)
     ws.side.setCurrentIndex(0)
     ws.refresh_live()
-    ws.view.overview()
+    # the trainer's 3-D view shows the drill's plant live: every tool has a state
+    wait_until(
+        lambda: (ws.view.scene.tool_codes < sc.UNKNOWN_CODE).all(), 30, "the tools coloured"
+    )
+    ws.view.fly_to_bay(trainer.controller.spec.tool("ETCH-02").bay)  # where the drill happens
     wait_until(lambda: not ws.view._fly_timer.isActive(), 10, "the camera")
     ws.view.plotter.render()
     QTest.qWait(200)

@@ -16,12 +16,14 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from asyncua import Server
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from factory_twin.app.controller import Controller, find_demo_plant
 from factory_twin.app.drill_debrief import TraineeHistory
@@ -168,12 +170,27 @@ def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: P
     author.add_resp_button.click()
     assert author.responses.rowCount() == 6
     assert author.timeline.spans()[-1] == ("acknowledge_alarm ETCH-01", 30.0, 150.0)
+    # a click on a lane of the timeline selects its row
+    tl = author.timeline
+    QTest.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(tl.width() // 2, tl.lane_y(8)))
+    assert [i.row() for i in author.responses.selectionModel().selectedRows()] == [5]
+    QTest.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(tl.width() // 2, tl.lane_y(1)))
+    assert [i.row() for i in author.injections.selectionModel().selectedRows()] == [1]
+    _not_blank(author, plant.parent / "author.png")
     # a wrong edit is refused, saying what
     author.fault_box.setCurrentText("tag_drift")
     author.tag_edit.setText("no_such_tag")
     author.add_inj_button.click()
     assert "no_such_tag" in author.problems.text() and "injections" in author.problems.text()
     assert len(author.drill().injections) == 3
+    # a time edited in place in the table (undoable); a wrong value refused, naming it
+    author.injections.item(0, 0).setText("45")
+    assert author.drill().injections[0].at_s == 45
+    author.responses.item(5, 3).setText("-3")
+    assert "within_s" in author.problems.text() and author.drill().expected[5].within_s == 120
+    assert author.responses.item(5, 3).text() == "120"
+    ws.undo_stack.undo()
+    assert author.drill().injections[0].at_s == 30
     # removing an injection a response points at is refused
     assert not author.remove_injection(0)
     assert "after" in author.problems.text()
@@ -202,18 +219,7 @@ def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: P
     assert plant.with_suffix(".yaml.bak").exists() or plant.with_name("fab.yaml.bak").exists()
     back = next(d for d in load_plant(plant).spec.drills if d.id == "etch_helium_leak")
     assert back == author.drill()
-    # test run alone: the edited drill is served; the added alarm fires at 30 s
-    author.test_button.click()
-    wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the test run")
-    ws.set_speed(60)
-    wait_until(
-        lambda: any(e.kind == "injection" and "ETCH-01" in e.text for e in ws.timeline_entries()),
-        30,
-        "the new injection to fire",
-    )
-    assert ws.desk.trainees() == []  # the trainer alone is not scored
-    ws.stop_drill()
-    assert ws.desk is None
+    _test_run_alone(ws)
 
 
 def test_a_broken_drill_log_is_refused_with_its_name(win: MainWindow, tmp_path: Path) -> None:
@@ -227,22 +233,9 @@ def test_a_broken_drill_log_is_refused_with_its_name(win: MainWindow, tmp_path: 
 def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
     win: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from factory_twin.app.drill_server import adhoc_target
-    from factory_twin.model.drill_scoring import safety_steps
     from factory_twin.ui.qt_train_author import FAULTS
 
     ws = win.train
-    spec = win.controller.spec
-    # the defaults of an ad-hoc interlock and hot lot, by hand: the etch mainframe's first
-    # procedure is the wet clean, its first safety step 1; the first product visiting ETCH-01's
-    # group does so at that route step
-    lock = adhoc_target(spec, safety_steps(spec), "interlock", "ETCH-01", "")
-    assert lock == {"procedure": spec.procedures_for("etch_mainframe")[0].id, "step": 1}
-    hot = adhoc_target(spec, safety_steps(spec), "hot_lot", "ETCH-01", "")
-    route = spec.route(next(p for p in spec.products if p.id == hot["product"]).route)
-    assert route.steps[hot["step"] - 1].tool_group == spec.tool("ETCH-01").group
-    assert adhoc_target(spec, {}, "hot_lot", "", "LOGIC-A:3")["step"] == 3
-
     assert ws.choose_drill("oht_jam")
     ws.start_drill(speed=20)
     wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the drill server")
@@ -291,20 +284,131 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
     wait_until(lambda: "no_such_tag" in ws.message, 10, "the refusal with its reason")
     assert "Inject refused" in ws.message
 
-    # the same window joins the drill as a trainee, then leaves
+    # a plant without the drill served is refused, saying so
+    spec = win.controller.spec
+    k_drill = next(i for i, d in enumerate(spec.drills) if d.id == "oht_jam")
+    drill = spec.drills.pop(k_drill)
+    try:
+        win.trainee.join(ws.desk.url, "ann")
+        wait_until(lambda: "does not have" in win.trainee.last_error, 30, "the refusal")
+        assert "'oht_jam'" in win.trainee.last_error
+        assert not win.controller.drill_mode
+    finally:
+        spec.drills.insert(k_drill, drill)
+    win.last_error_box.close()
+
+    # the same window joins the drill as a trainee, then leaves; a procedure run started on
+    # the real log before joining is not continued in the drill
     before = win.controller.settings
     real_log = win.maintain.player.log
+    assert win.maintain.open_procedure("ETCH-01", "etch-chamber-wet-clean")
+    for cb in win.maintain.player.safety_checks:
+        cb.click()
+    assert win.maintain.player.session is not None  # logged on the real log
+    real_run = win.maintain.player.session
     win.trainee.join(ws.desk.url, "ann")
     wait_until(lambda: win.alarms.reacknowledge, 30, "joining")
     assert win.controller.drill_mode
     win.trainee.banner.refresh()
     assert win.trainee.banner.isVisible() and "trainee ann" in win.trainee.banner.label.text()
     assert win.alarms.reacknowledge and win.maintain.player.log is not real_log
+    assert win.maintain.player.session is None or win.maintain.player.session is not real_run
+    assert win.maintain.player.procedure is not None  # still shown, on the drill log
     wait_until(lambda: "ann" in ws.desk.trainees(), 10, "ann listed")
     assert win.trainee.prioritise_lot(adhoc()[-2].lot)  # the hot lot
+    # resuming the interlocked ETCH-01 from the tool details is refused, and the trainee is
+    # told why
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    win.select_tool("ETCH-01")
+    win.detail.resume_button.click()
+    wait_until(lambda: "interlocked" in win.trainee.last_refusal, 20, "the reason")
+    assert "ETCH-01" in win.trainee.last_refusal
     wait_until(lambda: any(a.action == "prioritise_lot" for a in server.actions), 10, "the call")
     win.trainee.leave()
     assert not win.controller.drill_mode and not win.trainee.banner.isVisible()
     assert win.controller.settings is before and not win.alarms.reacknowledge
     assert win.maintain.player.log is real_log
     ws.stop_drill()
+
+
+def test_following_a_drill_server_already_running(win: MainWindow, tmp_path: Path) -> None:
+    """The trainer connects to `serve --drill`-style server: timeline from the drill events,
+    scores from ScoresJson; the recorded drill log opens in the Debrief tab."""
+    from factory_twin.app.drill_session import DrillSession, start_drill_server
+
+    ws = win.train
+    spec = win.controller.spec
+    server = start_drill_server(
+        spec, "oht_jam", speed=30, record_dir=tmp_path, load_companion_specs=False
+    )
+    cy = DrillSession(server.endpoint_url, "cy")
+    try:
+        ws.url_edit.setText(server.endpoint_url)
+        ws.connect_button.click()
+        wait_until(lambda: "following drill oht_jam" in ws.message, 30, "following")
+        assert ws.drill_id() == "oht_jam" and ws.desk.running and ws.desk.server is None
+        assert cy.join().result(30) == "cy"
+        cy.call_maintenance("OHT", "vehicle stopped on the loop").result(30)
+        wait_until(lambda: [s.trainee for s in ws.desk.scores()] == ["cy"], 20, "cy's score")
+        wait_until(
+            lambda: any(
+                e.kind == "action" and "dispatch_maintenance" in e.text
+                for e in ws.timeline_entries()
+            ),
+            20,
+            "cy's action in the timeline",
+        )
+        assert ws.inject(fault="alarm", equipment="ETCH-01", tag="chamber_pressure", value=2000)
+        wait_until(
+            lambda: any(
+                e.kind == "alarm" and e.equipment == "ETCH-01" for e in ws.timeline_entries()
+            ),
+            20,
+            "the alarm in the timeline",
+        )
+        wait_until(lambda: ws.scores_table.rowCount() == 1, 5, "the scores table")
+        inj = next(
+            e for e in ws.timeline_entries() if e.kind == "injection" and e.equipment == "ETCH-01"
+        )
+        alarm = next(
+            e for e in ws.timeline_entries() if e.kind == "alarm" and e.equipment == "ETCH-01"
+        )
+        assert inj.time_s > 0 and alarm.time_s >= inj.time_s  # stamped on the drill clock
+        ws.finish_button.click()
+        wait_until(lambda: "open its drill log" in ws.message, 20, "the end of the drill")
+        cy.leave()
+        log_path = server.close_recording()
+        assert log_path is not None
+        assert ws.debrief.open_log(log_path, spec)
+        assert [
+            ws.debrief.trainee_box.itemText(i) for i in range(ws.debrief.trainee_box.count())
+        ] == ["cy"]
+        assert ws.debrief.replay_button.isEnabled()
+    finally:
+        cy.leave()
+        ws.stop_drill()
+        server.stop_in_thread()
+
+
+def _test_run_alone(ws: Any) -> None:
+    # test run alone: the edited drill is served; the added alarm fires at 30 s
+    ws.author.test_button.click()
+    wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the test run")
+    ws.set_speed(60)
+    wait_until(
+        lambda: any(e.kind == "injection" and "ETCH-01" in e.text for e in ws.timeline_entries()),
+        30,
+        "the new injection to fire",
+    )
+    assert ws.desk.trainees() == []  # the trainer alone is not scored
+    ws.stop_drill()
+    assert ws.desk is None
+
+
+def _not_blank(w: Any, path: Path) -> None:
+    """The widget is drawn (not one flat colour); its picture is kept at ``path``."""
+    QTest.qWait(100)
+    img = w.grab().toImage()
+    assert img.save(str(path))
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    assert arr.std() > 10

@@ -1,0 +1,113 @@
+"""Install the Optimise dock into the main window: *Plan* menu entry, Ctrl+Shift+O.
+
+The dock holds a :class:`~factory_twin.ui.qt_plan_optimise.QtOptimisePanel` whose base is
+the scenario open in the Plan workspace (when it is saved), else the open plant. A trial
+clicked on its plots, or the winner, opens in the Plan workspace as a scenario (the Plan
+tab is shown). Closing the window cancels a running study (its finished trials are kept).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDockWidget
+
+from factory_twin.app.optimise_job import plant_of
+from factory_twin.errors import ConfigError
+from factory_twin.ui.qt_plan_optimise import QtOptimisePanel
+
+
+class _CloseWatcher(QObject):
+    """Stops a running study when the main window closes."""
+
+    def __init__(self, panel: QtOptimisePanel, parent: QObject) -> None:
+        super().__init__(parent)
+        self.panel = panel
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close and event.isAccepted():
+            self.panel.shutdown()
+        return False
+
+
+def current_base(window: Any) -> Path | None:
+    """The scenario open in the Plan workspace (saved), else the open plant's file."""
+    ws = getattr(window, "plan", None)
+    ses = getattr(ws, "session", None)
+    scen = getattr(ses, "scenario", None)
+    if scen is not None and scen.path is not None and not getattr(ses, "dirty", False):
+        return Path(scen.path)
+    doc = getattr(window.controller, "doc", None)
+    path = getattr(doc, "path", None)
+    return Path(path) if path is not None else None
+
+
+def refresh_base(window: Any) -> None:
+    """Define studies on the current base (the dock is shown, or the plant changed)."""
+    panel: QtOptimisePanel = window.optimise
+    if panel.job is not None and panel.job.running:
+        return
+    base = current_base(window)
+    if base is not None:
+        panel.set_base(base)
+
+
+def show_in_plan(window: Any, path: Path) -> bool:
+    """Open the scenario file ``path`` in the Plan workspace (its tab shown); True if it opened."""
+    ws = getattr(window, "plan", None)
+    tab = getattr(window, "plan_tab", None)
+    if ws is None or tab is None:
+        return False
+    tab.show()
+    panel: QtOptimisePanel = window.optimise
+    study = panel.job.study if panel.job is not None else panel.study
+    if study is not None:
+        plant = plant_of(study)
+        if ws.session is None or Path(ws.session.plant_path).resolve() != plant.resolve():
+            try:
+                ws.set_plant_path(plant)
+            except ConfigError as exc:
+                ws._error("The study's plant does not open for planning", exc)
+                return False
+    ok = bool(ws.open_scenario(Path(path)))
+    ses = ws.session
+    return ok and ses is not None and ses.scenario is not None and ses.scenario.path == Path(path)
+
+
+def install_optimise(window: Any) -> QtOptimisePanel:
+    """Add the Optimise dock, its *Plan* menu entry and Ctrl+Shift+O to a main window."""
+    settings = getattr(window, "settings", None)
+    panel = QtOptimisePanel(settings if isinstance(settings, QSettings) else None)
+    dock = QDockWidget("Optimise", window)
+    dock.setObjectName("optimise_dock")
+    dock.setWidget(panel)
+    dock.setAllowedAreas(
+        Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+    )
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    dock.hide()
+    show = dock.toggleViewAction()
+    show.setText("&Optimise…")
+    show.setShortcut(QKeySequence("Ctrl+Shift+O"))
+    show.setToolTip(
+        "search tool counts and dispatch rules by simulation, with an honest final "
+        "selection (Ctrl+Shift+O)"
+    )
+    window.addAction(show)
+    menu = getattr(window, "plan_menu", None)
+    if menu is None:
+        menu = window.menuBar().addMenu("E&xperiments")
+    menu.addSeparator()
+    menu.addAction(show)
+    window.optimise = panel
+    window.optimise_dock = dock
+    window.optimise_action = show
+    dock.visibilityChanged.connect(lambda on: refresh_base(window) if on else None)
+    window.controller.plant_changed.connect(lambda _doc: refresh_base(window))
+    panel.scenario_chosen.connect(lambda p: show_in_plan(window, Path(p)))
+    window.installEventFilter(_CloseWatcher(panel, window))
+    refresh_base(window)
+    return panel
