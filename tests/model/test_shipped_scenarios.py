@@ -13,6 +13,7 @@ from factory_twin.model.scenario import load_scenario
 
 PLANTS = Path(__file__).resolve().parents[2] / "plant_configs"
 SCENARIOS = sorted(PLANTS.glob("*.scenario.yaml"))
+DEMO_SCENARIOS = [p for p in SCENARIOS if p.name.startswith("demo_fab_")]
 
 
 def test_both_scenarios_are_shipped():
@@ -22,7 +23,15 @@ def test_both_scenarios_are_shipped():
     }
 
 
-@pytest.fixture(scope="module", params=SCENARIOS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_every_shipped_scenario_applies_cleanly_to_its_base(path):
+    doc = load_scenario(path)
+    assert (PLANTS / doc.spec.base).is_file()
+    assert doc.spec.name and doc.spec.notes
+    assert doc.problems() == []
+
+
+@pytest.fixture(scope="module", params=DEMO_SCENARIOS, ids=lambda p: p.name)
 def applied(request) -> s.PlantSpec:
     doc = load_scenario(request.param)
     assert doc.spec.base == "demo_fab.yaml"
