@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import pyvista as pv
-from _requirements import in_ci
+from _images import compare_with_reference
 from PIL import Image
 
 from factory_twin.model.config import load_plant
@@ -32,24 +32,6 @@ def _states(n: int) -> np.ndarray:
     return np.arange(n) % 6
 
 
-def _compare(img: np.ndarray, ref_path: Path, *, max_share: float = 0.03) -> float:
-    """Compare with the committed reference; return the share of pixels that differ."""
-    img = np.ascontiguousarray(img[..., :3])
-    reset = os.environ.get("FACTORY_TWIN_RESET_IMAGES")
-    if reset or not ref_path.exists():
-        if in_ci():  # CI compares with the committed image; it never writes one
-            why = "FACTORY_TWIN_RESET_IMAGES is set" if reset else f"{ref_path} is missing"
-            pytest.fail(f"reference image: {why} (under CI the reference must be committed)")
-        Image.fromarray(img).save(ref_path)
-        pytest.skip(f"wrote reference image {ref_path}")
-    ref = np.asarray(Image.open(ref_path).convert("RGB")).astype(int)
-    assert ref.shape == img.shape, (ref.shape, img.shape)
-    diff = np.abs(ref - img.astype(int)).sum(-1)
-    share = float((diff > 60).mean())
-    assert share < max_share, f"{ref_path.name}: {share:.3%} of pixels differ"
-    return share
-
-
 def _overview(path: Path, size: tuple[int, int]) -> np.ndarray:
     spec = load_plant(path).spec
     p = pv.Plotter(off_screen=True, window_size=size)
@@ -66,12 +48,12 @@ def test_demo_fab_overview_matches_reference(image_cache):
     img = _overview(DEMO, (1000, 640))
     bg = img[2, 2].astype(int)
     assert (np.abs(img.astype(int) - bg).sum(-1) > 30).mean() > 0.3  # not a black view
-    _compare(img, image_cache / "demo_fab_overview.png")
+    compare_with_reference(img, image_cache / "demo_fab_overview.png")
 
 
 def test_smt2020_overview_matches_reference(image_cache):
     img = _overview(SMT, (1000, 640))
-    _compare(img, image_cache / "smt2020_overview.png")
+    compare_with_reference(img, image_cache / "smt2020_overview.png")
 
 
 def test_close_up_of_every_kind_matches_reference(image_cache):
@@ -105,7 +87,7 @@ def test_close_up_of_every_kind_matches_reference(image_cache):
             b = sheet[r * h : (r + 1) * h, c * w : (c + 1) * w].astype(int)
             share = float((np.abs(a - b).sum(-1) > 60).mean())
             assert share < 0.04, f"close-up of {tid}: {share:.3%} of pixels differ"
-    _compare(sheet, ref_path)
+    compare_with_reference(sheet, ref_path)
 
 
 def _close_up(bounds: tuple[float, ...]) -> tuple:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import pyvista as pv
-from _requirements import in_ci
-from PIL import Image
+from _images import compare_with_reference
 
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import E10State
@@ -106,18 +103,7 @@ def test_render_matches_reference_image(plotter, mini, image_cache):
     plotter.render()
     img = plotter.screenshot(return_img=True)
     assert _non_bg_fraction(img) > 0.15  # the floor and tools fill the view
-    ref_path = image_cache / "scene_mini.png"
-    reset = os.environ.get("FACTORY_TWIN_RESET_IMAGES")
-    if reset or not ref_path.exists():
-        if in_ci():  # CI compares with the committed image; it never writes one
-            why = "FACTORY_TWIN_RESET_IMAGES is set" if reset else f"{ref_path} is missing"
-            pytest.fail(f"reference image: {why} (under CI the reference must be committed)")
-        Image.fromarray(img[..., :3]).save(ref_path)
-        pytest.skip(f"wrote reference image {ref_path}")
-    ref_img = np.asarray(Image.open(ref_path).convert("RGB"))
-    assert ref_img.shape[:2] == img.shape[:2]
-    diff = np.abs(ref_img.astype(int) - img[..., :3].astype(int)).sum(-1)
-    assert (diff > 60).mean() < 0.03, f"{(diff > 60).mean():.3%} of pixels differ"
+    compare_with_reference(img, image_cache / "scene_mini.png")
 
 
 def test_bay_labels_are_inside_the_view(plotter, mini):
