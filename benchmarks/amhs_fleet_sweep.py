@@ -106,6 +106,7 @@ def main() -> None:
         rows.append(
             (str(n), spec.model_copy(update={"amhs": spec.amhs.model_copy(update={"fleet": n})}))
         )
+    per_product: list[tuple[str, dict[str, str]]] = []
     for label, sp in rows:
         t0 = time.perf_counter()
         exp = run_experiment(sp, opts, a.reps, jobs=a.jobs, name=label)
@@ -116,6 +117,23 @@ def main() -> None:
             iv = summ.get(key)
             cells.append("-" if iv is None else f"{iv.mean:.{nd}f} ± {iv.half_width:.{nd}f}")
         print(f"| {label} | " + " | ".join(cells) + f" | {wall:.0f} |", flush=True)
+        per_product.append(
+            (
+                label,
+                {
+                    k.split("/", 1)[1]: f"{iv.mean / 24:.1f} ± {iv.half_width / 24:.1f}"
+                    for k, iv in summ.items()
+                    if k.startswith("cycle_time_mean_h/")
+                },
+            )
+        )
+    if a.warmup_days > 0:  # steady state: cycle time per product, in days (as published)
+        products = sorted({p for _, cells_p in per_product for p in cells_p})
+        print("\nMean cycle time per product after the warm-up (days)\n")
+        print("| fleet | " + " | ".join(products) + " |")
+        print("|---" * (len(products) + 1) + "|")
+        for label, cells_p in per_product:
+            print(f"| {label} | " + " | ".join(cells_p.get(p, "-") for p in products) + " |")
 
 
 if __name__ == "__main__":
