@@ -199,7 +199,8 @@ class EmbeddedPlantSimulator:
         fleet = self.fleet
         if fleet is None:
             return None
-        space = AmhsVehicles(server.server, server.namespace_index, len(fleet.vehicles))
+        links = [lk.id for lk in fleet.amhs.links]
+        space = AmhsVehicles(server.server, server.namespace_index, len(fleet.vehicles), links)
         space.build()
         return space
 
@@ -271,6 +272,9 @@ class EmbeddedPlantSimulator:
         fleet = self.fleet
         if self._vehicles is not None and fleet is not None:
             await self._vehicles.write(fleet.vehicle_rows())
+            if self._vehicles.congestion_due(self.now_s):
+                entries, blocked = fleet.link_load()
+                await self._vehicles.write_congestion(self.now_s, entries, blocked)
         if not events:  # a quiet step: the plant clock still moves
             await self.server.apply((), clock_s=self.now_s)
             return 0
