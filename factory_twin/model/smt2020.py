@@ -74,7 +74,8 @@ from pydantic import ValidationError
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
-from factory_twin.model.config import PlantDocument, check_references
+from factory_twin.model.config import PlantDocument
+from factory_twin.model.config_checks import check_references
 from factory_twin.model.smat2022 import apply_layout
 from factory_twin.model.smt2020_floor import _bays, _equipment, _maintenance, _tools_and_bays
 from factory_twin.model.smt2020_orders import (
