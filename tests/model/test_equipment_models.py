@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from factory_twin.ar.geometry import component_part
 from factory_twin.model import equipment_models as em
 from factory_twin.model import schema as s
 from factory_twin.model.config import load_plant
 from factory_twin.model.geometry import (
     VIEW_CYLINDER_SEGMENTS,
+    component_part,
+    component_parts,
     decimated,
     plant_geometry,
     type_geometry,
@@ -124,7 +125,8 @@ def test_every_procedure_step_anchors_on_an_existing_part(plant):
             assert i is not None, (proc.id, step.component)
             part = geo.parts[i]
             # a plant-file part, or what the model made of it under the component's name
-            assert not part.generated or (part.refines == comp.part and part.name == comp.name), (
+            own = (comp.name, f"{comp.part} {comp.name}")
+            assert not part.generated or (part.refines == comp.part and part.name in own), (
                 proc.id,
                 step.component,
             )
@@ -140,6 +142,45 @@ def test_every_procedure_step_anchors_on_an_existing_part(plant):
         for comp in etype.components:
             if comp.part is not None:
                 assert geo.part_index(comp.part) is not None, (etype.id, comp.name)
+
+
+def test_a_component_maps_to_the_part_the_model_made_of_its_part():
+    parts = [
+        s.Part(name="frame", box=(3.0, 2.0, 1.0)),
+        s.Part(name="chamber 1", cylinder=(0.5, 1.0), at=(0.0, 0.0, 1.0)),
+        s.Part(name="EFEM", box=(1.5, 0.8, 1.8), at=(0.0, -1.4, 0.0)),
+    ]
+    comps = [
+        s.Component(name="chamber 1 lid", part="chamber 1", anchor_m=(0, 0, 2)),
+        s.Component(name="lid", part="chamber 1", anchor_m=(0, 0, 2)),
+        s.Component(name="heater", part="chamber 1", anchor_m=(0, 0, 1.5)),
+        s.Component(name="FOUPs", part="EFEM", anchor_m=(0, -1.8, 1.0)),
+        s.Component(name="frame lid", part="frame", anchor_m=(0, 0, 1)),  # no such part
+        s.Component(name="beside", anchor_m=(0.0, 0.0, 2.02)),  # no part: the nearest
+    ]
+    etype = s.EquipmentType(
+        id="t", kind="dry_etch", load_ports=2, shape=s.Shape(parts=parts), components=comps
+    )
+    geo = type_geometry(etype)
+
+    def name(c: str) -> str | None:
+        i = component_part(geo, etype.component(c))
+        return None if i is None else geo.parts[i].name
+
+    assert name("chamber 1 lid") == "chamber 1 lid" and name("lid") == "chamber 1 lid"
+    assert name("heater") == "chamber 1" and name("FOUPs") == "EFEM FOUPs"
+    assert name("frame lid") == "frame"
+    assert name("beside") == "chamber 1 lid"  # only the lid reaches z = 2 (within 5 cm)
+
+    def drawn(c: str) -> set[str]:
+        return {geo.parts[i].name for i in component_parts(etype, geo, etype.component(c))}
+
+    assert drawn("lid") == {"chamber 1 lid"}  # the lid alone
+    assert drawn("heater") == {"chamber 1", "chamber 1 lid"}  # the plant file's chamber
+    assert drawn("FOUPs") == {"EFEM FOUPs"}
+    # the main body's signal tower stands on top of the frame, outside it: not drawn
+    assert "frame signal tower" in {p.name for p in geo.parts}
+    assert "frame signal tower" not in drawn("frame lid")
 
 
 def test_state_colour_parts_and_neutral_parts_on_every_shipped_tool():
