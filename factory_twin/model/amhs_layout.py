@@ -110,7 +110,9 @@ class ToolPort:
     """Where a tool hands its FOUPs over: a floor point and the axis its rail runs along.
 
     ``axis`` is 0 when the tool faces along x (its rail runs along y, at x = ``at[0]``),
-    1 when it faces along y; ``sign`` is the facing direction along that axis.
+    1 when it faces along y; ``sign`` is the facing direction along that axis. ``slots``
+    are its load ports' floor points (the ``load port`` components, else ``at`` alone) and
+    ``facing`` the unit vector the tool faces (not snapped).
     """
 
     tool: str
@@ -118,23 +120,36 @@ class ToolPort:
     at: Point
     axis: int
     sign: float
+    slots: tuple[Point, ...] = ()
+    facing: Point = (0.0, -1.0)
 
 
 def tool_ports(spec: s.PlantSpec) -> list[ToolPort]:
     """Return every tool's load port on the floor, in the plant file's order."""
-    cache: dict[str, tuple[Point, Point]] = {}
+    cache: dict[str, tuple[Point, Point, list[Point]]] = {}
     out = []
     for e in spec.equipment:
         got = cache.get(e.type)
         if got is None:
-            got = cache[e.type] = local_port(spec.equipment_type(e.type))
-        (lx, ly), (fx, fy) = got
+            et = spec.equipment_type(e.type)
+            at, facing = local_port(et)
+            slots = [
+                (c.anchor_m[0], c.anchor_m[1])
+                for c in et.components
+                if "load port" in c.name.lower()
+            ]
+            got = cache[e.type] = (at, facing, slots or [at])
+        (lx, ly), (fx, fy), local_slots = got
+        px, py = e.position_m
         rx, ry = _rotate(lx, ly, e.rotation_deg)
         dx, dy = _rotate(fx, fy, e.rotation_deg)
         axis = 0 if abs(dx) >= abs(dy) else 1
         sign = math.copysign(1.0, dx if axis == 0 else dy)
-        at = (e.position_m[0] + rx, e.position_m[1] + ry)
-        out.append(ToolPort(e.id, e.bay, at, axis, sign))
+        world = []
+        for sx, sy in local_slots:
+            wx, wy = _rotate(sx, sy, e.rotation_deg)
+            world.append((px + wx, py + wy))
+        out.append(ToolPort(e.id, e.bay, (px + rx, py + ry), axis, sign, tuple(world), (dx, dy)))
     return out
 
 
