@@ -20,8 +20,7 @@ from pathlib import Path
 
 from factory_twin.app import experiment as ex
 from factory_twin.app.experiment import ExperimentResult, load_experiment, plan
-from factory_twin.app.experiment_spec import scheduler_address
-from factory_twin.cli.args import bounded_int
+from factory_twin.cli.run_options import ProgressLine, add_run_options, duration
 
 _SHOWN = [
     ("throughput_lots_per_day", "throughput (lots/day)"),
@@ -44,63 +43,27 @@ _SHOWN_AMHS = [
 ]
 
 
-def _dask(text: str) -> str:
-    try:
-        scheduler_address(text if "://" in text else f"dask://{text}")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text if "://" in text else f"dask://{text}"
-
-
-_dask.__name__ = "address"
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
     p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml", help="experiment file")
-    p.add_argument(
-        "-o", "--out", type=Path, default=None, metavar="DIR",
-        help="result folder (default: NAME.results beside the experiment file)",
-    )  # fmt: skip
-    p.add_argument(
-        "--dask", type=_dask, default=None, metavar="ADDRESS",
-        help="run on this Dask scheduler (host:port or dask://host:port); the result "
+    add_run_options(
+        p,
+        out_help="result folder (default: NAME.results beside the experiment file)",
+        dask_help="run on this Dask scheduler (host:port or dask://host:port); the result "
         "folder must be on a filesystem the workers share",
-    )  # fmt: skip
-    p.add_argument(
-        "--processes", type=bounded_int(1, 1024), default=None, metavar="N",
-        help="local worker processes (default: the file's, else one per core)",
-    )  # fmt: skip
+    )
 
 
-class _Line:
-    """One progress line on a terminal (rewritten in place), a line per replication otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.shown = False
+class _Line(ProgressLine):
+    """The progress line of an experiment: a report per replication."""
 
     def __call__(self, scenario: str, rep: int, done: int, total: int, eta_s: float) -> None:
         if rep < 0:
             text = f"running {total} replications ..."
         else:
-            eta = "" if math.isnan(eta_s) else f", about {_duration(eta_s)} left"
+            eta = "" if math.isnan(eta_s) else f", about {duration(eta_s)} left"
             text = f"[{done}/{total}] {scenario} replication {rep} done{eta}"
-        if self.tty:
-            sys.stderr.write("\r\x1b[2K" + text)
-            self.shown = True
-        else:
-            print(text, file=sys.stderr)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-
-
-def _duration(s: float) -> str:
-    m, sec = divmod(round(s), 60)
-    return f"{m} min {sec:02d} s" if m else f"{sec} s"
+        self.show(text)
 
 
 def summary_text(res: ExperimentResult) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 import pyvista as pv
 import vtk
 
+from factory_twin.model.amhs import Amhs
 from factory_twin.model.schema import PlantSpec
 
 RAIL_COLOR = {True: "#9aa4b2", False: "#55606e"}  # dark theme, light theme
@@ -53,7 +54,11 @@ def rail_polydata(spec: PlantSpec) -> pv.PolyData:
 
     Links whose ends are not known nodes are skipped (the plant file's check reports them).
     """
-    am = spec.amhs
+    return rail_polydata_of(spec.amhs, spec)
+
+
+def rail_polydata_of(am: Amhs | None, spec: PlantSpec) -> pv.PolyData:
+    """:func:`rail_polydata` of the rails ``am`` (the plant's own, or generated ones)."""
     if am is None or not am.links:
         return pv.PolyData()
     index = {n.id: i for i, n in enumerate(am.nodes)}
@@ -88,19 +93,30 @@ class AmhsLayer:
     plotter
         The scene's plotter.
     spec
-        The plant (must have rails: :func:`has_rails`).
+        The plant (must have rails: :func:`has_rails`, unless ``amhs`` is given).
     dark
         Theme of the rail colour.
+    amhs
+        The rails to draw instead of the plant's own (rails generated from its layout:
+        :func:`factory_twin.model.amhs_layout.plant_rails`).
     """
 
-    def __init__(self, plotter: pv.BasePlotter, spec: PlantSpec, *, dark: bool = True) -> None:
+    def __init__(
+        self,
+        plotter: pv.BasePlotter,
+        spec: PlantSpec,
+        *,
+        dark: bool = True,
+        amhs: Amhs | None = None,
+    ) -> None:
         self.plotter = plotter
         self.spec = spec
         self.z = rail_height_m(spec)
-        am = spec.amhs
+        am = amhs if amhs is not None else spec.amhs
         assert am is not None
+        self.amhs = am
         self.link_ids = [lk.id for lk in am.links]
-        self.rails = rail_polydata(spec)
+        self.rails = rail_polydata_of(am, spec)
         self.rail_actor = plotter.add_mesh(
             self.rails,
             color=RAIL_COLOR[dark],

@@ -165,8 +165,7 @@ async def test_vehicles_are_recorded_and_replayed_where_they_were(tmp_path: Path
             assert not replay.seek(wall_t)  # forwards: no rebuild
             state.apply(replay.drain(1_000_000))
             names, xy, loaded = state.vehicles.arrays()
-            congestion = sorted(CONGESTION_VARIABLES.values())
-            assert names == sorted([vehicle_name(i) for i in range(fleet)] + congestion)
+            assert names == [vehicle_name(i) for i in range(fleet)]
             np.testing.assert_allclose(xy, want, atol=1e-9)
             assert [state.vehicles.state[n] for n in names] == states
             assert state.plant_clock_s == pytest.approx(plant_t)

@@ -9,6 +9,7 @@ import pytest
 import pyvista as pv
 
 from factory_twin.model.amhs import rail_length_m
+from factory_twin.model.amhs_layout import generated_amhs
 from factory_twin.model.config import load_plant
 from factory_twin.ui import scene as sc
 from factory_twin.ui.amhs_scene import rail_height_m
@@ -50,11 +51,23 @@ def test_rails_are_one_polyline_mesh_of_the_amhs_links(plotter, loop):
     assert "amhs_rails" in plotter.actors
 
 
-def test_plant_without_amhs_keeps_its_overhead_track(plotter, mini_plant_path):
+def test_plant_without_amhs_draws_rails_generated_from_its_layout(plotter, mini_plant_path):
     spec = load_plant(mini_plant_path).spec
+    assert spec.amhs is None
     scene = sc.FabScene(plotter, spec)
-    assert scene.amhs is None
-    assert "amhs_rails" not in plotter.actors
+    assert scene.amhs is not None
+    assert "amhs_rails" in plotter.actors and "amhs_vehicles" in plotter.actors
+    am = generated_amhs(spec)
+    assert scene.amhs.rails.n_lines == len(am.links)
+    assert np.allclose(scene.amhs.rails.points[:, 2], rail_height_m(spec))
+
+
+@pytest.mark.parametrize("name", ["demo_fab.yaml", "led_line.yaml"])
+def test_shipped_plants_without_rails_draw_generated_ones(plotter, name):
+    spec = load_plant(Path(__file__).parents[2] / "plant_configs" / name).spec
+    scene = sc.FabScene(plotter, spec)
+    assert scene.amhs is not None and "amhs_rails" in plotter.actors
+    assert scene.amhs.rails.n_lines == len(generated_amhs(spec).links) > 50
 
 
 def test_vehicles_are_one_glyph_set_with_a_foup_when_loaded(plotter, loop):
