@@ -131,6 +131,8 @@ class AmhsLayer:
         self.heat_map = False
         self._served: np.ndarray | None = None  # blocked s/h per link from the simulator
         self._served_window_s = 0.0
+        self._served_title: str | None = None
+        self._served_clim: tuple[float, float] | None = None
         self.legend: vtk.vtkScalarBarActor | None = None  # the colour bar, made when first shown
         self.legend_title: vtk.vtkTextActor | None = None  # what it shows, in which unit
         self._occupancy_s = np.zeros(self.rails.n_cells)
@@ -276,10 +278,20 @@ class AmhsLayer:
         order = np.argsort(-occ, kind="stable")[:top]
         return [(self.link_ids[int(i)], float(occ[i])) for i in order if occ[i] > 0]
 
-    def set_congestion(self, blocked_s_per_h: np.ndarray | None, window_s: float = 0.0) -> None:
+    def set_congestion(
+        self,
+        blocked_s_per_h: np.ndarray | None,
+        window_s: float = 0.0,
+        *,
+        title: str | None = None,
+        clim: tuple[float, float] | None = None,
+    ) -> None:
         """Colour the heat map by the simulator's blocked seconds per hour on each link (in the
         plant file's link order; over the last ``window_s`` plant seconds), or go back to the
-        occupancy of the vehicles seen (None)."""
+        occupancy of the vehicles seen (None). ``title`` and ``clim`` replace the legend's
+        title and the colour scale (another per-link figure, e.g. an experiment's)."""
+        self._served_title = title
+        self._served_clim = clim
         if blocked_s_per_h is not None:
             blocked_s_per_h = np.asarray(blocked_s_per_h, dtype=float).reshape(-1)
             if len(blocked_s_per_h) != self.rails.n_cells:
@@ -300,6 +312,8 @@ class AmhsLayer:
 
     def heat_title(self) -> str:
         """What the heat map shows, with its unit (the legend's title)."""
+        if self._served is not None and self._served_title is not None:
+            return self._served_title
         if self._served is not None:
             w = self._served_window_s
             span = "last hour" if w >= 3600 - 1 else f"last {w / 60:.0f} min"
@@ -312,7 +326,8 @@ class AmhsLayer:
         self.rails.Modified()
         top = float(arr.max()) if len(arr) else 0.0
         hi = max(top, 1.0 if self._served is not None else 1e-6)
-        self.rail_actor.mapper.scalar_range = (0.0, hi)
+        clim = self._served_clim if self._served is not None else None
+        self.rail_actor.mapper.scalar_range = clim if clim is not None else (0.0, hi)
         if self.legend_title is not None:
             title = self.heat_title()
             if self.legend_title.GetInput() != title:
