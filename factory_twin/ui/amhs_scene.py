@@ -160,6 +160,29 @@ class AmhsLayer:
         self._xy = np.zeros((0, 2))
         self._loaded = np.zeros(0, dtype=bool)
 
+    def set_rails(self, amhs: Amhs) -> None:
+        """Draw the rails ``amhs`` instead (rails generated again after a layout edit).
+
+        The mesh is replaced in place (same actor); the occupancy starts again.
+        """
+        self.amhs = amhs
+        self.link_ids = [lk.id for lk in amhs.links]
+        fresh = rail_polydata_of(amhs, self.spec)
+        self.rails.copy_from(fresh)
+        self.rails.Modified()
+        self._occupancy_s = np.zeros(self.rails.n_cells)
+        self._observed_s = 0.0
+        self._last_t = None
+        p = np.asarray(self.rails.points)[:, :2]
+        cells = np.asarray(self.rails.lines).reshape(-1, 3) if self.rails.n_cells else None
+        self._a = p[cells[:, 1]] if cells is not None else np.zeros((0, 2))
+        self._b = p[cells[:, 2]] if cells is not None else np.zeros((0, 2))
+        self._ab = self._b - self._a
+        self._ab2 = np.maximum(np.einsum("ij,ij->i", self._ab, self._ab), 1e-12)
+        self._tree = None
+        if self.heat_map:
+            self._write_heat()
+
     # -- vehicles
 
     @property
