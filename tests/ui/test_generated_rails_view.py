@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
-from factory_twin.model.events import LotMove
+from factory_twin.model.events import VEHICLE_PREFIX, LotMove, TagUpdate
 from factory_twin.sim.live import LiveSimulation
 from factory_twin.ui.amhs_scene import rail_height_m
 from factory_twin.ui.qt_main_window import MainWindow
@@ -63,6 +63,13 @@ def test_replay_of_the_demo_fab_draws_vehicles_on_generated_rails(qtbot, tmp_pat
         if mv.from_equipment and mv.to_equipment and mv.arrive_s > st.clock_s
     )
     assert 0 < layer.vehicle_count <= in_flight
+    # a source that serves its vehicles one by one: those are drawn, not one per carrier
+    eq = f"{VEHICLE_PREFIX}OHT-001"
+    at = st.clock_s
+    x, y = (float(v) for v in vehicles[0, :2])
+    st.apply([TagUpdate(eq, "x", x, at), TagUpdate(eq, "y", y, at)])
+    w.view.refresh(states_dirty=False)
+    assert layer.vehicle_count == 1
     w.close()
 
 
