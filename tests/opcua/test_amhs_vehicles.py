@@ -255,3 +255,38 @@ async def test_congestion_window_rates_over_the_last_hour() -> None:
     e, _, span = w.rates(120 * 60.0, one * 30, one * 0)
     assert e[0] == pytest.approx(30 * 3600.0 / span)
     assert 3600.0 <= span < 3600.0 + 300.0
+
+
+async def test_a_recording_of_the_simulator_itself_keeps_its_vehicles(tmp_path: Path) -> None:
+    """A drill records the simulator's own events (plant clock): the vehicles come with them."""
+    spec = load_plant(LOOP).spec
+    url = f"opc.tcp://127.0.0.1:{find_free_port()}/ft/"
+    sim = EmbeddedPlantSimulator(spec, endpoint=url, speed=0.0, tag_period_s=600.0)
+    await sim.start()
+    out = tmp_path / "drill.parquet"
+    writer = HistoryWriter(out)
+    sim.add_listener(writer.add)
+    seen: list[tuple[float, list]] = []
+    try:
+        assert sim.fleet is not None
+        for _ in range(5000):  # until 8 vehicle positions on the way were seen
+            busy = any(r[3] != "idle" for r in sim.fleet.vehicle_rows())
+            await sim.step(2.0 if busy else 30.0)
+            rows = sim.fleet.vehicle_rows()
+            if any(r[3] != "idle" for r in rows):
+                seen.append((sim.now_s, rows))
+            if len(seen) >= 8:
+                break
+    finally:
+        await sim.stop()
+        writer.close()
+    assert len(seen) >= 8
+    replay = ReplaySource(load_history(out))
+    state = PlantState(spec)
+    for t, rows in seen:
+        replay.seek(t)
+        state.apply(replay.drain(1_000_000))
+        names, xy, _ = state.vehicles.arrays()
+        assert names == [vehicle_name(r[0]) for r in rows]
+        np.testing.assert_allclose(xy, [(r[1], r[2]) for r in rows], atol=1e-9)
+        assert [state.vehicles.state[n] for n in names] == [r[3] for r in rows]
