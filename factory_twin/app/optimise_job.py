@@ -37,14 +37,7 @@ from factory_twin.app.optimise import (
     run,
 )
 from factory_twin.app.plan_session import change_data
-from factory_twin.app.worker_job import (  # noqa: F401  (the states, for the job's users)
-    CANCELLED,
-    COMPLETE,
-    FAILED,
-    IDLE,
-    RUNNING,
-    WorkerJob,
-)
+from factory_twin.app.worker_job import WorkerJob
 from factory_twin.model import schema as s
 from factory_twin.model.config import atomic_write_text
 from factory_twin.model.scenario import load_scenario
