@@ -4,7 +4,9 @@ Reads NAME.experiment.yaml (scenarios, horizon, warm-up, replications, seed, exe
 writes the result folder (default NAME.results/ beside it) that `factory-twin report` and
 the Plan workspace open. A scenario already run with the same plant, options and engine
 version is read from the folder, not run again. Prints a progress line while running, then
-the main KPIs with 95% confidence intervals and the paired differences against the base.
+the main KPIs with 95% confidence intervals and the paired differences against the base (and
+the OHT fleet's KPIs when the plant runs its fleet: transport time mean and p95, wait for a
+vehicle, utilisation, empty-travel share, moves per hour, blocked time per move, deadlocks).
 Ctrl-C stops the run: complete scenarios are kept, unfinished ones removed.
 """
 
@@ -26,6 +28,18 @@ _SHOWN = [
     ("cycle_time_p95_h", "cycle time p95 (h)"),
     ("wip_lots", "WIP (lots)"),
     ("x_factor", "X-factor"),
+]
+# the OHT fleet's KPIs (amhs model 'oht'), shown when the scenarios run the fleet
+_SHOWN_AMHS = [
+    ("amhs_vehicles", "OHT vehicles"),
+    ("amhs_transport_mean_min", "transport mean (min)"),
+    ("amhs_transport_p95_min", "transport p95 (min)"),
+    ("amhs_wait_vehicle_mean_min", "wait for vehicle (min)"),
+    ("amhs_vehicle_utilisation", "vehicle utilisation"),
+    ("amhs_empty_travel_share", "empty-travel share"),
+    ("amhs_moves_per_h", "vehicle moves/h"),
+    ("amhs_blocked_per_move_s", "blocked per move (s)"),
+    ("amhs_deadlocks", "deadlocks"),
 ]
 
 
@@ -55,12 +69,13 @@ class _Line(ProgressLine):
 def summary_text(res: ExperimentResult) -> str:
     """The main KPIs per scenario and the differences against the base, as text."""
     summ = res.summary().set_index(["scenario", "kpi"])
+    shown = _SHOWN + [(k, lab) for k, lab in _SHOWN_AMHS if k in summ.index.get_level_values(1)]
     lines = []
     w = max(len(n) for n in res.names()) + 2
     for sc in res.scenarios:
         lines.append(f"{sc.name}: {len(sc.replications)} replications ({sc.meta.get('stop')}), "
                      f"warm-up {sc.warmup_s / 86400:.2f} days")  # fmt: skip
-        for k, label in _SHOWN:
+        for k, label in shown:
             if (sc.name, k) in summ.index:
                 r = summ.loc[(sc.name, k)]
                 hw = "" if not math.isfinite(r["half_width"]) else f" ± {r['half_width']:.3g}"
@@ -70,7 +85,7 @@ def summary_text(res: ExperimentResult) -> str:
         lines.append("differences against the base (paired, 95% CI):")
         d = res.differences().set_index(["scenario", "kpi"])
         for sc in res.scenarios[1:]:
-            for k, label in _SHOWN:
+            for k, label in shown:
                 if (sc.name, k) in d.index:
                     r = d.loc[(sc.name, k)]
                     hw = "" if not math.isfinite(r["half_width"]) else f" ± {r['half_width']:.3g}"
