@@ -40,7 +40,7 @@ from factory_twin.app.plan_session import change_data
 from factory_twin.app.worker_job import WorkerJob
 from factory_twin.model import schema as s
 from factory_twin.model.config import atomic_write_text
-from factory_twin.model.scenario import load_scenario
+from factory_twin.model.scenario import is_scenario_path, load_scenario
 from factory_twin.model.study import (
     COST,
     DispatchChoice,
@@ -235,7 +235,7 @@ def plant_of(study: StudyFile) -> Path:
     """The plant file under a study's base (the base itself, or the end of its scenario chain)."""
     path = Path(study.base.path)
     seen: set[Path] = set()
-    while study.base.scenario is not None and path.name.lower().endswith((".scenario.yaml", ".scenario.yml")):  # fmt: skip
+    while study.base.scenario is not None and is_scenario_path(path):
         if path.resolve() in seen:
             break
         seen.add(path.resolve())
