@@ -7,9 +7,9 @@ resumes into the same output folder. :class:`OptimiseJob` runs
 :func:`factory_twin.app.optimise.run` on a thread of its own; its progress reports go into a
 queue that the GUI thread drains on its timer (:meth:`OptimiseJob.poll`), and
 :meth:`OptimiseJob.cancel` stops it (the finished trials stay in the study's storage, and
-the next run resumes from them); the thread plumbing is
-:class:`~factory_twin.app.worker_job.WorkerJob`'s. A job ends ``complete`` (with its outcome), ``cancelled``
-or ``failed`` (with the message).
+the next run resumes from them). A job ends ``complete`` (with its outcome), ``cancelled``
+or ``failed`` (with the message); the thread plumbing is
+:class:`~factory_twin.app.worker_job.WorkerJob`'s.
 
 :func:`trial_scenario` writes one trial's configuration as a scenario of the plant, so the
 Plan workspace can show any point of the Pareto plot on the floor.
