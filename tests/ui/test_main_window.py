@@ -203,7 +203,7 @@ def test_status_bar_names_an_open_plant_that_is_not_connected(qtbot, tmp_path, m
 
 
 def test_first_start_fills_most_of_the_screen(qtbot, tmp_path):
-    from factory_twin.ui.qt_main_window import FIRST_START_FRACTION
+    from factory_twin.ui.qt_main_settings import FIRST_START_FRACTION
 
     w = _window(qtbot, tmp_path)  # fresh settings: no saved geometry
     avail = w.screen().availableGeometry()
