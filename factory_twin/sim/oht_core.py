@@ -162,10 +162,68 @@ def path_array(sections: list[int], ends: list[int], piece_links: list[list[int]
     return out
 
 
+@njit(cache=True)
+def pack_path(
+    pred: np.ndarray,
+    a: int,
+    b: int,
+    adj_ptr: np.ndarray,
+    adj_to: np.ndarray,
+    adj_link: np.ndarray,
+    section_of: np.ndarray,
+    link_to: np.ndarray,
+) -> np.ndarray:
+    """The fastest path from node ``a`` to ``b`` packed as :func:`path_array` does.
+
+    ``pred`` holds the predecessors of the fastest paths from ``a``
+    (:meth:`RailGraph.predecessors`); ``adj_*`` the fastest link from each node to each of
+    its neighbours (CSR). The same path as ``RailGraph.pieces(RailGraph.path_links(a, b))``.
+    Empty if there is no path.
+    """
+    nn = len(pred)
+    count = 1
+    x = b
+    while x != a:
+        x = pred[x]
+        count += 1
+        if x < 0 or count > nn:
+            return np.zeros(0, dtype=np.int64)
+    nodes = np.empty(count, dtype=np.int64)
+    x = b
+    for j in range(count - 1, -1, -1):
+        nodes[j] = x
+        x = pred[x] if j > 0 else x
+    nl = count - 1
+    links = np.empty(nl, dtype=np.int64)
+    npc = 0
+    for j in range(nl):
+        u, w = nodes[j], nodes[j + 1]
+        k = -1
+        for c in range(adj_ptr[u], adj_ptr[u + 1]):
+            if adj_to[c] == w:
+                k = adj_link[c]
+                break
+        links[j] = k
+        if j == 0 or section_of[k] != section_of[links[j - 1]]:
+            npc += 1
+    out = np.empty(2 + 3 * npc + nl, dtype=np.int64)
+    out[0], out[1] = npc, nl
+    i = -1
+    for j in range(nl):
+        k = links[j]
+        if j == 0 or section_of[k] != section_of[links[j - 1]]:
+            i += 1
+            out[2 + i] = section_of[k]
+        out[2 + npc + i] = link_to[k]
+        out[2 + 2 * npc + i] = j + 1
+        out[2 + 3 * npc + j] = k
+    return out
+
+
 # ----------------------------------------------------------------- event queue
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: int) -> None:
     """Put an event on the fleet's queue with the next id (a binary heap on (time, id))."""
     n = i_arr[H_HN]
@@ -192,7 +250,7 @@ def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: i
     i_arr[H_HN] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
     """Remove the first event of the queue."""
     n = i_arr[H_HN] - 1
@@ -226,7 +284,7 @@ def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
 # ----------------------------------------------------------------- sections
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _count_entry(i_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float) -> None:
     d = int(now // DAY_S)
     e_arr[d, sec] += 1
@@ -234,7 +292,7 @@ def _count_entry(i_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float) -> 
         i_arr[H_MAXDAY] = d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     """Remove and return the first vehicle of list ``s`` (queue or waiters)."""
     base = oq + s * n
@@ -246,14 +304,14 @@ def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _q_append(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     m = i_arr[on + s]
     i_arr[oq + s * n + m] = v
     i_arr[on + s] = m + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     base = oq + s * n
     m = i_arr[on + s]
@@ -347,7 +405,7 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
     i_arr[i_arr[O_VSTOPPED] + v] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
     """End time of piece ``k`` of ``v``'s run, on the current profile (absolute)."""
     p = i_arr[i_arr[O_VPATH] + v]
@@ -356,7 +414,7 @@ def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
     return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[O_VCUM] + v * i_arr[H_L] + j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
@@ -365,7 +423,7 @@ def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float
 # ----------------------------------------------------------------- driving
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` is at the end of its run: hoist the lot up (empty run) or down (loaded run)."""
     ost = i_arr[O_VSTATE] + v

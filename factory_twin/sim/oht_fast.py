@@ -86,9 +86,19 @@ class CompiledOhtFleet:
         self._moves: list[Move | None] = [None] * n
         self._idle_since = [0.0] * n
         self._busy_from = [0.0] * n
-        self._days: list[np.ndarray] = []
+        self._days: list[list[float]] = []  # per day: the sums of OhtFleet._COLS
         self._hist: list[np.ndarray] = []
         self._paths: dict[int, np.ndarray] = {}
+        best = sorted(g.link_of.items())  # the fastest link from each node to each neighbour
+        ptr = np.zeros(len(g.node_ids) + 1, dtype=np.int64)
+        np.add.at(ptr, [a + 1 for (a, _), _ in best], 1)
+        self._adj = (
+            np.cumsum(ptr),
+            np.array([b for (_, b), _ in best], dtype=np.int64),
+            np.array([k for _, k in best], dtype=np.int64),
+            np.array(g.section_of, dtype=np.int64),
+            np.array(g.to, dtype=np.int64),
+        )
         self._armed: list[tuple[float, int]] = []  # keys of the fleet's entries on the engine
         self._firing = False
         self._no_times = np.zeros(1, dtype=np.float32)
@@ -158,10 +168,10 @@ class CompiledOhtFleet:
         got = self._paths.get(key)
         if got is None:
             g = self.graph
-            pieces = g.pieces(g.path_links(a, b))
-            got = core.path_array(
-                [p.section for p in pieces], [p.end for p in pieces], [p.links for p in pieces]
-            )
+            got = core.pack_path(g.predecessors(a), a, b, *self._adj)
+            if not len(got):
+                msg = f"no rail path from {g.node_ids[a]} to {g.node_ids[b]}"
+                raise ValueError(msg)
             if len(self._paths) < _CACHE:
                 self._paths[key] = got
         return got
@@ -249,7 +259,7 @@ class CompiledOhtFleet:
     def _day(self, t: float) -> int:
         d = int(t // DAY_S)
         while len(self._days) <= d:
-            self._days.append(np.zeros(self._COLS))
+            self._days.append([0.0] * self._COLS)
             self._hist.append(np.zeros(HIST_BINS, dtype=np.int64))
         return d
 
@@ -295,7 +305,7 @@ class CompiledOhtFleet:
         k = min(rows, len(self._e))
         entries[:k] = self._e[:k]
         return OhtRecord(
-            days=np.array(self._days).reshape(-1, self._COLS),
+            days=np.array(self._days, dtype=float).reshape(-1, self._COLS),
             hist=np.array(self._hist, dtype=np.int64).reshape(-1, HIST_BINS),
             entries=entries,
             vehicles=len(self.vehicles),
