@@ -24,13 +24,12 @@ from factory_twin.model.geometry import (
     AR_MESH_MAX_TRIANGLES,
     FloatArray,
     TypeGeometry,
+    component_part,
     limit_mesh_triangles,
     slugify,
     type_geometry,
     unique_slug,
 )
-
-from .geometry import component_part
 
 logger = logging.getLogger(__name__)
 

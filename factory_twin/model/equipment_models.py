@@ -6,7 +6,8 @@ fab engineer recognises, without ever leaving the part's own bounding box (so fo
 layout checks and the Maintain highlights stay exactly as the plant file says):
 
 * an EFEM / loader / load station becomes a cabinet with load ports standing in front of
-  it and a FOUP on each (as many as the type's ``load_ports``, as many as fit);
+  it and a FOUP on each (as many as the type's ``load_ports``, as many as fit), each port
+  and each FOUP a part of its own (``"EFEM load port 2"``, ``"EFEM FOUP 2"``);
 * a process chamber (a cylinder: chamber, target, reactor, bell jar) gets a metal lid;
   a transfer module becomes the hexagonal hub of a cluster tool;
 * a tank holds liquid; a CMP platen carries its pad; a quartz tube is quartz;
@@ -277,14 +278,16 @@ def _efem(part: s.Part, etype: s.EquipmentType, color: str) -> list[ModelPart]:
                 port_top + foup_h,
             )
         )
-    out.append(
-        ModelPart(
-            f"{part.name} load ports", "dark", MATERIALS["dark"].color, part.at, tuple(ports)
-        )
-    )
-    out.append(
-        ModelPart(f"{part.name} FOUPs", "foup", MATERIALS["foup"].color, part.at, tuple(foups))
-    )
+    # each port and each FOUP its own part: a procedure's step points at one of them
+    dark, foup = MATERIALS["dark"].color, MATERIALS["foup"].color
+    out += [
+        ModelPart(f"{part.name} load port {k}", "dark", dark, part.at, (port,))
+        for k, port in enumerate(ports, start=1)
+    ]
+    out += [
+        ModelPart(f"{part.name} FOUP {k}", "foup", foup, part.at, (f,))
+        for k, f in enumerate(foups, start=1)
+    ]
     return out
 
 

@@ -454,6 +454,81 @@ def type_geometry(
     return TypeGeometry(type_id=etype.id, parts=tuple(parts))
 
 
+# --------------------------------------------------------------------------- components
+
+
+def component_part(geometry: TypeGeometry, component: s.Component) -> int | None:
+    """Return the index of the part that shows ``component`` (the AR exports and Maintain).
+
+    The part the equipment model made of the component's ``part`` under the component's
+    own name, or under the part's name followed by it (the lid is the lid: component
+    ``chamber 1 lid`` or ``lid`` of part ``chamber 1`` is the part ``chamber 1 lid``);
+    otherwise the named part itself. A component without a part: the part whose bounding
+    box lies nearest to the anchor (within 5 cm; a part of the plant file before one the
+    equipment model added), otherwise None.
+
+    Examples
+    --------
+    >>> t = s.EquipmentType(
+    ...     id="t", kind="dry_etch",
+    ...     shape=s.Shape(parts=[s.Part(name="chamber 1", cylinder=(0.5, 1.0))]),
+    ...     components=[s.Component(name="lid", part="chamber 1", anchor_m=(0, 0, 1))])
+    >>> g = type_geometry(t)
+    >>> g.parts[component_part(g, t.component("lid"))].name
+    'chamber 1 lid'
+    """
+    if component.part is not None:
+        for name in (component.name, f"{component.part} {component.name}"):
+            own = geometry.part_index(name)
+            if own is not None and geometry.parts[own].refines == component.part:
+                return own
+        return geometry.part_index(component.part)
+    anchor = np.asarray(component.anchor_m, dtype=np.float64)
+    for generated in (False, True):
+        best, best_d = None, 0.05
+        for i, p in enumerate(geometry.parts):
+            if p.generated != generated:
+                continue
+            lo, hi = p.bounds
+            d = float(np.linalg.norm(np.maximum(0.0, np.maximum(lo - anchor, anchor - hi))))
+            if d <= best_d:
+                best, best_d = i, d
+        if best is not None:
+            return best
+    return None
+
+
+def component_parts(
+    etype: s.EquipmentType, geometry: TypeGeometry, component: s.Component
+) -> list[int]:
+    """Return the parts that draw ``component``: its :func:`component_part` and what the
+    equipment model made of that part within the plant file's part.
+
+    A lid alone for the lid; a chamber (the component names the plant file's part) as its
+    vessel and lid; an EFEM as its cabinet, load ports and FOUPs; never the signal tower on
+    top of a main body (it stands outside the part the plant file gives). Empty when the
+    component shows on no part.
+    """
+    index = component_part(geometry, component)
+    if index is None:
+        return []
+    own = geometry.parts[index]
+    if own.generated:
+        return [index]
+    shape = next((p for p in etype.shape.parts if p.name == own.name), None)
+    if shape is None:  # the mesh file: nothing was made of it
+        return [index]
+    x0, y0, x1, y1 = shape.extent_xy()
+    lo = np.array([x0, y0, shape.at[2]]) - 1e-6
+    hi = np.array([x1, y1, shape.top_z()]) + 1e-6
+
+    def inside(i: int) -> bool:
+        b = geometry.parts[i].bounds
+        return bool(np.all(b[0] >= lo) and np.all(b[1] <= hi))
+
+    return [i for i in geometry.family(index) if i == index or inside(i)]
+
+
 # --------------------------------------------------------------------------- mesh files
 
 

@@ -3,8 +3,11 @@
 :class:`StepOverlay` draws, over a :class:`~factory_twin.ui.scene.FabScene`, what one
 maintenance step points at:
 
-* the component's shape part as a bright, slightly enlarged solid (``highlight``), the
-  rest of the tool keeps its colour;
+* the part the component maps to as a bright, slightly enlarged solid (``highlight``): the
+  equipment model's real part, as the AR exports single it out
+  (:func:`~factory_twin.model.geometry.component_parts`): the lid alone for a lid, the
+  chamber with its lid for the chamber, the plant file's part when nothing finer matches;
+  the rest of the tool keeps its colour;
 * a marker sphere at the component anchor;
 * a leader line from the anchor up and aside to a label point, and a callout (a pyvista
   point label) there with the step title and text, wrapped to a readable width;
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +30,15 @@ import pyvista as pv
 import vtk
 
 from factory_twin.app.maintenance import anchor_world
-from factory_twin.model.geometry import VIEW_CYLINDER_SEGMENTS, part_solid, place
+from factory_twin.errors import ConfigError
+from factory_twin.model.geometry import (
+    VIEW_CYLINDER_SEGMENTS,
+    VIEW_MESH_MAX_TRIANGLES,
+    component_parts,
+    limit_mesh_triangles,
+    place,
+    type_geometry,
+)
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.scene import FabScene, camera_for_bounds, triangles_polydata
 
@@ -36,27 +48,98 @@ HIGHLIGHT_COLOR = "#ff9f1c"
 LEADER_COLOR = "#ffd166"
 SAFETY_COLOR = "#ff4d4d"
 WRAP = 42  # characters per callout line
+HIGHLIGHT_PAD_M = 0.03
+"""How far the highlight stands off the part's surface (it wraps the tool's own faces)."""
 
 
 @dataclass
 class Highlighted:
-    """What the overlay shows now."""
+    """What the overlay shows now.
+
+    ``part`` is the name of the model part the component maps to (``chamber 1 lid``), None
+    when it maps to none; ``part_bounds`` the world bounds (VTK order) of what is
+    highlighted, without the highlight's padding.
+    """
 
     tool: str
     component: str
     part: str | None
     anchor: tuple[float, float, float]
     label_point: tuple[float, float, float]
+    part_bounds: tuple[float, ...] | None = None
 
 
-def part_mesh(spec: PlantSpec, tool_id: str, part_name: str, pad: float = 0.03) -> pv.PolyData:
-    """Return the world-space solid of one shape part of a tool, grown by ``pad`` metres."""
+def component_mesh(
+    spec: PlantSpec, tool_id: str, component: str, pad: float = HIGHLIGHT_PAD_M
+) -> tuple[str, pv.PolyData] | None:
+    """Return the name of the part that shows a tool's component and its world-space mesh.
+
+    The mesh is the equipment model's real geometry of the parts that draw the component
+    (:func:`~factory_twin.model.geometry.component_parts`), each solid grown by ``pad``
+    metres on every side so that the highlight wraps the tool's own surface. None when the
+    component shows on no part (or the type's mesh file cannot be read).
+
+    Raises
+    ------
+    KeyError
+        If the tool, its type or the component does not exist.
+    """
+    found = _component_solids(spec, tool_id, component)
+    if found is None:
+        return None
+    name, mesh = found
+    return name, _placed(spec, tool_id, _grown(mesh, pad) if pad > 0.0 else mesh)
+
+
+def _component_solids(
+    spec: PlantSpec, tool_id: str, component: str
+) -> tuple[str, pv.PolyData] | None:
+    """Return the part name and the type-frame mesh of :func:`component_mesh`, unpadded."""
+    etype = spec.equipment_type(spec.tool(tool_id).type)
+    comp = etype.component(component)
+    try:
+        geometry = limit_mesh_triangles(
+            type_geometry(etype, segments=VIEW_CYLINDER_SEGMENTS), VIEW_MESH_MAX_TRIANGLES
+        )
+    except ConfigError as exc:  # the view already says so; the step still shows its anchor
+        logger.info("no highlight for %s on %s: %s", component, tool_id, exc)
+        return None
+    parts = [geometry.parts[i] for i in component_parts(etype, geometry, comp)]
+    if not parts:
+        return None
+    pts, tris, base = [], [], 0
+    for part in parts:
+        pts.append(part.positions)
+        tris.append(part.faces + base)
+        base += len(part.positions)
+    return parts[0].name, triangles_polydata(np.concatenate(pts), np.concatenate(tris))
+
+
+def _placed(spec: PlantSpec, tool_id: str, mesh: pv.PolyData) -> pv.PolyData:
+    """Return a copy of a type-frame mesh where the tool stands."""
     tool = spec.tool(tool_id)
-    t = spec.equipment_type(tool.type)
-    part = next(p for p in t.shape.parts if p.name == part_name)
-    # as many facets as the view's own tool mesh, so that the highlight hugs the part
-    pts, _, tris = part_solid(part, pad=pad, segments=VIEW_CYLINDER_SEGMENTS)
-    return triangles_polydata(place(pts, tool.position_m, tool.rotation_deg), tris)
+    out = mesh.copy()
+    out.points = place(
+        np.asarray(mesh.points, dtype=np.float64), tool.position_m, tool.rotation_deg
+    )
+    return out
+
+
+def _grown(mesh: pv.PolyData, pad: float) -> pv.PolyData:
+    """Return ``mesh`` with each of its closed solids scaled about its centre so that its
+    bounding box grows by ``pad`` on every side (exact for the boxes and cylinders)."""
+    welded = mesh.clean(tolerance=1e-7, absolute=True)
+    bodies = welded.connectivity("all")
+    pts = np.asarray(bodies.points, dtype=np.float64).copy()
+    region = np.asarray(bodies.point_data["RegionId"])
+    for r in np.unique(region):
+        sel = region == r
+        lo, hi = pts[sel].min(axis=0), pts[sel].max(axis=0)
+        size = hi - lo
+        scale = np.where(size > 1e-9, (size + 2.0 * pad) / np.maximum(size, 1e-9), 1.0)
+        centre = (lo + hi) / 2.0
+        pts[sel] = centre + (pts[sel] - centre) * scale
+    return triangles_polydata(pts, np.asarray(bodies.regular_faces))
 
 
 def wrap_callout(title: str, text: str, width: int = WRAP, max_lines: int = 7) -> str:
@@ -111,14 +194,18 @@ class StepOverlay:
     ) -> Highlighted:
         """Show one step; replaces the previous step's overlay."""
         spec = self.spec
-        t = spec.equipment_type(spec.tool(tool_id).type)
-        comp = t.component(component)
+        spec.equipment_type(spec.tool(tool_id).type).component(component)  # KeyError: unknown
         anchor = anchor_world(spec, tool_id, component)
         lp = self.label_point(tool_id, anchor)
         p = self.plotter
-        # the component's part
-        if comp.part is not None and any(pt.name == comp.part for pt in t.shape.parts):
-            mesh = part_mesh(spec, tool_id, comp.part)
+        # the part the component maps to: the equipment model's real part (the lid alone)
+        found = _component_solids(spec, tool_id, component)
+        part: str | None = None
+        bounds = None
+        if found is not None:
+            part, solids = found
+            bounds = tuple(float(v) for v in _placed(spec, tool_id, solids).bounds)
+            mesh = _placed(spec, tool_id, _grown(solids, HIGHLIGHT_PAD_M))
             mesh.cell_data["highlight"] = np.ones(mesh.n_cells, dtype=np.int8)
             self.highlight_actor = p.add_mesh(
                 mesh,
@@ -161,7 +248,7 @@ class StepOverlay:
             justification_horizontal="left",
         )
         self._show_bay_labels(False)  # in a close-up they only clutter the view's edges
-        self.shown = Highlighted(tool_id, component, comp.part, anchor, lp)
+        self.shown = Highlighted(tool_id, component, part, anchor, lp, bounds)
         return self.shown
 
     def _show_bay_labels(self, on: bool) -> None:
@@ -212,10 +299,10 @@ class StepOverlay:
         tool_id: str,
         anchor: tuple[float, float, float],
         label_point: tuple[float, float, float] | None = None,
-        part: str | None = None,
+        part_bounds: Sequence[float] | None = None,
     ) -> tuple:
         """Return a camera from the tool's front, slightly from above, that frames the
-        anchor, its callout point and the component's part."""
+        anchor, its callout point and the highlighted part (``part_bounds``, VTK order)."""
         pts = [np.array(anchor, dtype=float)]
         if label_point is not None:
             # the callout starts at its point and runs about 2.5 m to the right
@@ -225,8 +312,8 @@ class StepOverlay:
             pts += [lp - 0.3 * right, lp + 2.6 * right, lp + np.array([0.0, 0.0, 0.4])]
         lo = np.min(pts, axis=0) - 0.6
         hi = np.max(pts, axis=0) + 0.6
-        if part is not None:
-            b = part_mesh(self.spec, tool_id, part, pad=0.0).bounds
+        if part_bounds is not None:
+            b = part_bounds
             lo = np.minimum(lo, [b[0], b[2], b[4]])
             hi = np.maximum(hi, [b[1], b[3], b[5]])
         d = self._view_dir(tool_id)

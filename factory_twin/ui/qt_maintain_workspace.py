@@ -290,7 +290,7 @@ class QtMaintainWorkspace(QWidget):
             self.view.request_render()
             return
         self.view.select(None)
-        cam = self.overlay.step_camera(tool, h.anchor, h.label_point, h.part)
+        cam = self.overlay.step_camera(tool, h.anchor, h.label_point, h.part_bounds)
         if animate:
             self.view.fly_to(cam)
         else:

@@ -10,11 +10,12 @@ import trimesh
 
 from factory_twin.ar import build_context
 from factory_twin.ar.context import View, _ray_blocked, best_view
-from factory_twin.ar.geometry import component_part, to_y_up
+from factory_twin.ar.geometry import to_y_up
 from factory_twin.ar.render import HIGHLIGHT, Marker, render_tool
 from factory_twin.model import schema as s
 from factory_twin.model.geometry import (
     box_mesh,
+    component_part,
     cylinder_mesh,
     slugify,
     type_geometry,

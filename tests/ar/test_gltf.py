@@ -116,10 +116,10 @@ def test_glb_carries_the_equipment_models_with_pbr_materials(tmp_path):
     gltf = pygltflib.GLTF2.load_from_bytes(build_glb(ctx))
     mats = {m.name: m.pbrMetallicRoughness for m in gltf.materials}
     names = {p.name for p in ctx.geometry.parts}
-    assert {"EFEM FOUPs", "EFEM load ports", "chamber 1 lid"} <= names
+    assert {"EFEM FOUP 1", "EFEM load port 1", "chamber 1 lid"} <= names
     for part in ctx.geometry.parts:
         look = MATERIALS[part.material]
         assert mats[part.name].metallicFactor == pytest.approx(look.metallic), part.name
         assert mats[part.name].roughnessFactor == pytest.approx(look.roughness), part.name
     assert mats["chamber 1 lid"].metallicFactor > 0.5  # metal
-    assert mats["EFEM FOUPs"].metallicFactor == 0.0  # plastic
+    assert mats["EFEM FOUP 1"].metallicFactor == 0.0  # plastic

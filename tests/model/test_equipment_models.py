@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from factory_twin.ar.geometry import component_part
 from factory_twin.model import equipment_models as em
 from factory_twin.model import schema as s
 from factory_twin.model.config import load_plant
 from factory_twin.model.geometry import (
     VIEW_CYLINDER_SEGMENTS,
+    component_part,
+    component_parts,
     decimated,
     plant_geometry,
     type_geometry,
@@ -71,11 +72,18 @@ def test_parameters_shape_the_tool():
     radii = [math.dist(c.at[:2], hub.at[:2]) for c in chambers]
     assert max(radii) - min(radii) < 0.25  # radial, around the hub
     geo = type_geometry(etch)
-    foups = geo.parts[geo.part_index("EFEM FOUPs")]
-    assert len(foups.faces) == 4 * 12  # one box per load port
-    assert foups.material == "foup"
-    _, hi = foups.bounds
-    assert hi[2] - em.LOAD_PORT_HEIGHT_M == pytest.approx(em.FOUP_SIZE_M[2])
+    # one FOUP on each load port, each a box of its own, standing on its port
+    for k in range(1, 5):
+        foup = geo.parts[geo.part_index(f"EFEM FOUP {k}")]
+        port = geo.parts[geo.part_index(f"EFEM load port {k}")]
+        assert len(foup.faces) == 12 and foup.material == "foup" and port.material == "dark"
+        assert foup.refines == port.refines == "EFEM"
+        flo, fhi = foup.bounds
+        plo, phi = port.bounds
+        assert flo[2] == pytest.approx(phi[2])  # on the port's plate
+        assert plo[0] <= (flo[0] + fhi[0]) / 2 <= phi[0]  # over the port
+        assert fhi[2] - em.LOAD_PORT_HEIGHT_M == pytest.approx(em.FOUP_SIZE_M[2])
+    assert geo.part_index("EFEM FOUP 5") is None
     small = em.kind_type("furnace", batch_wafers=50)
     big = em.kind_type("furnace", batch_wafers=150)
     tube = {t.id: next(p for p in t.shape.parts if "tube" in p.name) for t in (small, big)}
@@ -124,7 +132,8 @@ def test_every_procedure_step_anchors_on_an_existing_part(plant):
             assert i is not None, (proc.id, step.component)
             part = geo.parts[i]
             # a plant-file part, or what the model made of it under the component's name
-            assert not part.generated or (part.refines == comp.part and part.name == comp.name), (
+            own = (comp.name, f"{comp.part} {comp.name}")
+            assert not part.generated or (part.refines == comp.part and part.name in own), (
                 proc.id,
                 step.component,
             )
@@ -140,6 +149,47 @@ def test_every_procedure_step_anchors_on_an_existing_part(plant):
         for comp in etype.components:
             if comp.part is not None:
                 assert geo.part_index(comp.part) is not None, (etype.id, comp.name)
+
+
+def test_a_component_maps_to_the_part_the_model_made_of_its_part():
+    parts = [
+        s.Part(name="frame", box=(3.0, 2.0, 1.0)),
+        s.Part(name="chamber 1", cylinder=(0.5, 1.0), at=(0.0, 0.0, 1.0)),
+        s.Part(name="EFEM", box=(1.5, 0.8, 1.8), at=(0.0, -1.4, 0.0)),
+    ]
+    comps = [
+        s.Component(name="chamber 1 lid", part="chamber 1", anchor_m=(0, 0, 2)),
+        s.Component(name="lid", part="chamber 1", anchor_m=(0, 0, 2)),
+        s.Component(name="heater", part="chamber 1", anchor_m=(0, 0, 1.5)),
+        s.Component(name="FOUP 2", part="EFEM", anchor_m=(0, -1.8, 1.0)),
+        s.Component(name="load port 1", part="EFEM", anchor_m=(0, -1.8, 0.9)),
+        s.Component(name="frame lid", part="frame", anchor_m=(0, 0, 1)),  # no such part
+        s.Component(name="beside", anchor_m=(0.0, 0.0, 2.02)),  # no part: the nearest
+    ]
+    etype = s.EquipmentType(
+        id="t", kind="dry_etch", load_ports=2, shape=s.Shape(parts=parts), components=comps
+    )
+    geo = type_geometry(etype)
+
+    def name(c: str) -> str | None:
+        i = component_part(geo, etype.component(c))
+        return None if i is None else geo.parts[i].name
+
+    assert name("chamber 1 lid") == "chamber 1 lid" and name("lid") == "chamber 1 lid"
+    assert name("heater") == "chamber 1" and name("FOUP 2") == "EFEM FOUP 2"
+    assert name("frame lid") == "frame"
+    assert name("beside") == "chamber 1 lid"  # only the lid reaches z = 2 (within 5 cm)
+
+    def drawn(c: str) -> set[str]:
+        return {geo.parts[i].name for i in component_parts(etype, geo, etype.component(c))}
+
+    assert drawn("lid") == {"chamber 1 lid"}  # the lid alone
+    assert drawn("heater") == {"chamber 1", "chamber 1 lid"}  # the plant file's chamber
+    assert drawn("FOUP 2") == {"EFEM FOUP 2"}  # a FOUP alone
+    assert drawn("load port 1") == {"EFEM load port 1"}  # a load port alone
+    # the main body's signal tower stands on top of the frame, outside it: not drawn
+    assert "frame signal tower" in {p.name for p in geo.parts}
+    assert "frame signal tower" not in drawn("frame lid")
 
 
 def test_state_colour_parts_and_neutral_parts_on_every_shipped_tool():
@@ -217,7 +267,8 @@ def test_a_type_named_by_its_kind_alone_gets_its_model(tmp_path):
     assert sum(n.startswith("chamber ") for n in names) == 4
     assert "EFEM" in names and "transfer module" in names
     geo = type_geometry(etype)
-    assert len(geo.parts[geo.part_index("EFEM FOUPs")].faces) == 3 * 12
+    foups = [p for p in geo.parts if p.name.startswith("EFEM FOUP ")]
+    assert len(foups) == 3 and all(len(p.faces) == 12 for p in foups)
     assert "QE-01" in plant_geometry(doc.spec).ids
     schema = json.loads(json_schema_text())
     data = YAML(typ="safe").load(src)

@@ -214,3 +214,25 @@ def test_section_entries_are_counted_per_day(fleet: MakeFleet) -> None:
     assert e.shape == (2, 3)
     assert (e[0, a], e[0, b], e[0, spur]) == (1, 1, 0)  # day 0 unchanged
     assert (e[1, a], e[1, b], e[1, spur]) == (1, 2, 0)
+
+
+def test_link_load_gives_each_link_its_sections_entries_and_blocked_time() -> None:
+    # the headway case: B stands one headway at the end of section n0..n5, behind A
+    amhs = ring(10, extra=[("n5", "s", 3.0), ("s", "n0", 3.0)], dispatch="fifo")
+    env = Engine()
+    f = OhtFleet(amhs, env, start_nodes=["n0", "n0"], fleet=2)  # link_load: Python fleet only
+    done: list[Any] = []
+    g = f.graph
+    moves = [f.request("n0", "n8", k, lambda p: done.append(p)) for k in "ab"]
+    env.run_until(10_000)
+    entries, blocked = f.link_load()
+    assert entries.shape == blocked.shape == (len(amhs.links),)
+    a, b = g.section_of[g.link_ids.index("l0")], g.section_of[g.link_ids.index("l5")]
+    for k, lk in enumerate(g.link_ids):
+        sec = g.section_of[k]
+        # both vehicles ran n0 -> n8 loaded: two entries into A and B, none into the spur
+        assert entries[k] == (2 if sec in (a, b) else 0), lk
+        assert blocked[k] == pytest.approx(PITCH / V if sec == a else 0.0, abs=1e-12), lk
+    # the per-section sums are the moves' own blocked time
+    per_section = {g.section_of[k]: blocked[k] for k in range(len(g.link_ids))}
+    assert sum(per_section.values()) == pytest.approx(sum(m.blocked_s for m in moves), abs=1e-12)

@@ -15,7 +15,7 @@ from factory_twin.app.controller import Controller
 from factory_twin.app.maintenance import MaintenanceLog, ProcedureSession, anchor_world
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import AlarmEvent
-from factory_twin.ui.maintain_scene import part_mesh
+from factory_twin.ui.maintain_scene import component_mesh
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_maintain_workspace import QtMaintainWorkspace, install_maintain
 
@@ -83,7 +83,9 @@ def test_player_flies_to_each_anchor_highlights_and_logs_signoffs(qtbot, win, tm
         # the component's part is the highlighted solid, where the plant file puts it
         part = t.component(step.component).part
         assert h.part == part
-        want = np.array(part_mesh(spec, "FURN-01", part).bounds)
+        found = component_mesh(spec, "FURN-01", step.component)
+        assert found is not None and found[0] == part
+        want = np.array(found[1].bounds)
         got = np.array(ws.overlay.highlight_actor.GetBounds())
         assert np.allclose(got, want, atol=1e-6)
         assert ws.overlay.highlight_actor.GetVisibility()
@@ -179,7 +181,9 @@ def test_authoring_pick_add_reorder_undo_save_reload(qtbot, win, plant):
     spec = ws.spec
     anchor = anchor_world(spec, "FURN-02", "quartz tube")
     h = ws.overlay.show_step("FURN-02", "quartz tube", "", "")
-    ws.view.scene.set_camera(ws.overlay.step_camera("FURN-02", h.anchor, h.label_point, h.part))
+    ws.view.scene.set_camera(
+        ws.overlay.step_camera("FURN-02", h.anchor, h.label_point, h.part_bounds)
+    )
     ws.view.plotter.render()
     ed.pick_button.click()
     assert ws.picking
