@@ -319,6 +319,16 @@ class CompiledOhtFleet:
 
     # ----------------------------------------------------------------- for a view
 
+    def link_load(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (entries, blocked seconds) per rail link since the start: see
+        :meth:`factory_twin.sim.oht.OhtFleet.link_load`."""
+        ns = self._e.shape[1]
+        entries = self._e.sum(axis=0).astype(np.float64)
+        o = int(self._i[core.O_SBLOCKED])
+        blocked = np.array(self._f[o : o + ns], dtype=np.float64)
+        of = np.asarray(self.graph.section_of, dtype=np.int64)
+        return entries[of], blocked[of]
+
     def positions(self) -> list[tuple[int, float, float, bool, str]]:
         """Return (vehicle, x, y, loaded, state) of every vehicle now, floor metres."""
         now = self.clock.now_s

@@ -99,6 +99,7 @@ def drive(
         "hist": rec.hist.tolist(),
         "entries": rec.entries.tolist(),
         "deadlocks": (f.deadlock_count, f.deadlocks),
+        "link_load": f.link_load(),
         "events": env.events_scheduled(),
     }
 
