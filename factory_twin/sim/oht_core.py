@@ -718,10 +718,10 @@ def advance(
     """Run the fleet's events before ``(limit_t, limit_k)`` (the engine's next entry) and
     before ``until``.
 
-    Returns ``LIMIT`` when the next event is not before them (or there is none),
-    ``DELIVERED`` when a vehicle has set its lot down (vehicle in ``I[H_EXTV]``, time in
-    ``F[F_EXTT]``: Python takes over), ``GROW`` when ``E`` needs a row for a later day.
-    ``I[H_USED]`` holds the ids used.
+    Returns ``4 * ids used + code``, the code ``LIMIT`` when the next event is not before
+    them (or there is none), ``DELIVERED`` when a vehicle has set its lot down (vehicle in
+    ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python takes over), ``GROW`` when ``E`` needs a row
+    for a later day.
     """
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
@@ -731,9 +731,9 @@ def advance(
         t = f_arr[ot]
         k = i_arr[ok]
         if not (t < until and (t < limit_t or (t == limit_t and k < limit_k))):
-            return LIMIT
+            return 4 * i_arr[H_USED] + LIMIT
         if t >= rows * DAY_S:
-            return GROW
+            return 4 * i_arr[H_USED] + GROW
         e = i_arr[oe]
         _pop(i_arr, f_arr)
         kind = e // 4294967296
@@ -751,5 +751,5 @@ def advance(
         else:
             i_arr[H_EXTV] = arg
             f_arr[F_EXTT] = t
-            return DELIVERED
-    return LIMIT
+            return 4 * i_arr[H_USED] + DELIVERED
+    return 4 * i_arr[H_USED] + LIMIT

@@ -38,6 +38,7 @@ from factory_twin.sim.oht import (
     OhtFleet,
     OhtRecord,
 )
+from factory_twin.sim.oht_core import DELIVERED, F_EXTT, GROW, H_EXTV, H_HN, H_NIDLE, LIMIT
 from factory_twin.sim.oht_graph import RailGraph
 
 _STATE = ("idle", "empty", "loaded", "handling")  # by core.ST_*
@@ -81,6 +82,7 @@ class CompiledOhtFleet:
             v.accel_m_s2, v.decel_m_s2, starts,
         )  # fmt: skip
         self._e = np.zeros((1, len(g.sections)), dtype=np.int64)  # entries per day, section
+        self._e_end = DAY_S  # the end of the last day it has a row for
         self.vehicles = list(range(n))  # vehicle numbers (the state lives in the core)
         self.pending: deque[Move] = deque()
         self._moves: list[Move | None] = [None] * n
@@ -89,6 +91,8 @@ class CompiledOhtFleet:
         self._days: list[list[float]] = []  # per day: the sums of OhtFleet._COLS
         self._hist: list[np.ndarray] = []
         self._paths: dict[int, np.ndarray] = {}
+        self._times: dict[int, np.ndarray] = {}  # graph.time_to, without a call
+        self._nn = len(g.node_ids)
         best = sorted(g.link_of.items())  # the fastest link from each node to each neighbour
         ptr = np.zeros(len(g.node_ids) + 1, dtype=np.int64)
         np.add.at(ptr, [a + 1 for (a, _), _ in best], 1)
@@ -132,9 +136,14 @@ class CompiledOhtFleet:
         is called when it has been set down."""
         g = self.graph
         m = Move(payload, g.node_index[src], g.node_index[dst], done, self.clock.now_s)
-        idle = self._i[core.H_NIDLE]
+        idle = self._i.item(H_NIDLE)
         if idle:
-            times = g.time_to(m.src) if self.nearest and idle > 1 else self._no_times
+            times = self._no_times
+            if self.nearest and idle > 1:
+                got = self._times.get(m.src)
+                if got is None:
+                    got = self._times[m.src] = g.time_to(m.src)
+                times = got
             self._assign(core.pick(self._i, times, self.nearest), m)
         else:
             self.pending.append(m)
@@ -151,8 +160,9 @@ class CompiledOhtFleet:
         m.t_assign = now
         self._busy_from[v] = now
         self._moves[v] = m
-        empty, loaded = self._path(int(self._node[v]), m.src), self._path(m.src, m.dst)
-        self._room(now)
+        empty, loaded = self._path(self._node.item(v), m.src), self._path(m.src, m.dst)
+        if now >= self._e_end:
+            self._room(now)
         env = self.clock
         base = env.next_id()
         used = core.start(self._i, self._f, self._e, v, empty, loaded, now, base)
@@ -164,7 +174,7 @@ class CompiledOhtFleet:
         """The pieces of the fastest path from node ``a`` to ``b``, packed for the core."""
         if a == b:
             return _EMPTY_PATH
-        key = a * len(self.graph.node_ids) + b
+        key = a * self._nn + b
         got = self._paths.get(key)
         if got is None:
             g = self.graph
@@ -180,17 +190,18 @@ class CompiledOhtFleet:
         m = self._moves[v]
         assert m is not None
         now = self.clock.now_s
-        m.t_pick = float(self._t_pick[v])
-        m.t_loaded = float(self._t_loaded[v])
-        m.t_drop = float(self._t_drop[v])
-        m.blocked_s = float(self._blocked[v])
+        m.t_pick = self._t_pick.item(v)
+        m.t_loaded = self._t_loaded.item(v)
+        m.t_drop = self._t_drop.item(v)
+        m.blocked_s = self._blocked.item(v)
         self._record(v, m, now)
         self._moves[v] = None
         if self.pending:
             self._assign(v, self.pending.popleft())
         else:
             self._idle_since[v] = now
-            self._room(now)
+            if now >= self._e_end:
+                self._room(now)
             env = self.clock
             base = env.next_id()
             used = core.park(self._i, self._f, v, now, base)
@@ -203,9 +214,9 @@ class CompiledOhtFleet:
 
     def _arm(self) -> None:
         """Make sure the engine holds an entry at (or before) the fleet's next event."""
-        if self._firing or not self._i[core.H_HN]:
+        if self._firing or not self._i.item(H_HN):
             return
-        key = (float(self._f[self._ht]), int(self._i[self._hk]))
+        key = (self._f.item(self._ht), self._i.item(self._hk))
         armed = self._armed
         if armed and armed[0] <= key:
             return
@@ -227,17 +238,19 @@ class CompiledOhtFleet:
                 else:
                     limit_t, limit_k = math.inf, _NO_KEY
                 base = env.next_id()
-                code = core.advance(i_arr, f_arr, self._e, limit_t, limit_k, env.until_s, base)
-                used = i_arr[core.H_USED]
+                used, code = divmod(
+                    core.advance(i_arr, f_arr, self._e, limit_t, limit_k, env.until_s, base), 4
+                )
                 if used:
-                    env.use_ids(base + int(used))
-                if code == core.LIMIT:
+                    env.use_ids(base + used)
+                if code == LIMIT:
                     break
-                if code == core.GROW:
-                    self._grow(int(f_arr[self._ht] // DAY_S) + 1)
+                if code == GROW:
+                    self._grow(int(f_arr.item(self._ht) // DAY_S) + 1)
                     continue
-                env.now_s = float(f_arr[core.F_EXTT])
-                self._delivered(int(i_arr[core.H_EXTV]))
+                assert code == DELIVERED
+                env.now_s = f_arr.item(F_EXTT)
+                self._delivered(i_arr.item(H_EXTV))
         finally:
             self._firing = False
         self._arm()
@@ -251,6 +264,7 @@ class CompiledOhtFleet:
         e = np.zeros((max(rows, 2 * len(self._e)), self._e.shape[1]), dtype=np.int64)
         e[: len(self._e)] = self._e
         self._e = e
+        self._e_end = len(e) * DAY_S
 
     # ----------------------------------------------------------------- statistics
 
