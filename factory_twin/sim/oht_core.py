@@ -84,7 +84,8 @@ H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H
     O_CAP,
     O_U,
     O_SBLOCKED,  # blocked seconds of moves per section (where the vehicle stood)
-) = range(40, 58)
+    O_VCUM0,  # per vehicle and path slot: the run's profile from its start (2 N x L)
+) = range(40, 59)
 I_HEADER = 64
 # header of F
 F_HANDLING, F_ACC, F_DEC, F_EXTT = range(4)
@@ -116,7 +117,7 @@ def layout(
         O_VT0: n, O_VWAITSINCE: n, O_VRETRY: n, O_VBLOCKED: n, O_VTPICK: n, O_VTLOADED: n,
         O_VTDROP: n, O_VCUM: n * nl, O_SHEAD: s, O_SLAST: s, O_HT: hcap, O_LLEN: nl,
         O_LVMAX: nl, O_DLT: DEADLOCK_LOG, O_X: nl + 1, O_CAP: nl + 1, O_U: nl + 1,
-        O_SBLOCKED: s,
+        O_SBLOCKED: s, O_VCUM0: 2 * n * nl,
     }  # fmt: skip
     i_arr = np.zeros(I_HEADER + sum(isegs.values()), dtype=np.int64)
     f_arr = np.zeros(F_HEADER + sum(fsegs.values()), dtype=np.float64)
@@ -329,16 +330,24 @@ def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> No
 
 
 @njit(cache=True)
-def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
-    """A kinematic profile from rest over pieces ``first``.. to the end of the run.
+def _profile(
+    i_arr: np.ndarray,
+    f_arr: np.ndarray,
+    path: np.ndarray,
+    p: int,
+    first: int,
+    out: np.ndarray,
+    oc: int,
+) -> tuple[int, int]:
+    """The cumulative link end times of a run from rest over pieces ``first``.. of the path
+    at ``path[p:]``, into ``out[oc:]``; returns (first link, number of links).
 
     The same arithmetic, in the same order, as :func:`factory_twin.sim.oht_graph.profile_array`
     followed by a cumulative sum, so both give the same times to the last bit.
     """
-    p = i_arr[i_arr[O_VPATH] + v]
-    npc = i_arr[p]
-    nlinks = i_arr[p + 1]
-    start = i_arr[p + 2 + 2 * npc + first - 1] if first > 0 else 0
+    npc = path[p]
+    nlinks = path[p + 1]
+    start = path[p + 2 + 2 * npc + first - 1] if first > 0 else 0
     n = nlinks - start
     ol = p + 2 + 3 * npc + start
     ox, ocap, ou = i_arr[O_X], i_arr[O_CAP], i_arr[O_U]
@@ -348,9 +357,9 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
     f_arr[ocap] = 0.0
     f_arr[ocap + n] = 0.0
     for j in range(n):
-        f_arr[ox + j + 1] = f_arr[ox + j] + f_arr[olen + i_arr[ol + j]]
+        f_arr[ox + j + 1] = f_arr[ox + j] + f_arr[olen + path[ol + j]]
     for j in range(1, n):
-        a, b = f_arr[ovm + i_arr[ol + j - 1]], f_arr[ovm + i_arr[ol + j]]
+        a, b = f_arr[ovm + path[ol + j - 1]], f_arr[ovm + path[ol + j]]
         m = a if a < b else b
         f_arr[ocap + j] = m * m
     ca, cd = 2.0 * acc, 2.0 * dec
@@ -374,12 +383,11 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
         f_arr[ou + j] = u if u < val else val
     k1 = 2.0 * acc * dec
     ad = acc + dec
-    oc = i_arr[O_VCUM] + v * i_arr[H_L]
     cum = 0.0
     u0 = f_arr[ou]
     v0 = math.sqrt(u0 if u0 > 0.0 else 0.0)
     for j in range(n):
-        k = i_arr[ol + j]
+        k = path[ol + j]
         ln, vm = f_arr[olen + k], f_arr[ovm + k]
         u1 = f_arr[ou + j + 1]
         v1 = math.sqrt(u1 if u1 > 0.0 else 0.0)
@@ -398,8 +406,34 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
             cruise = 0.0
         r = cruise / vp if vp > 0 else 0.0
         cum += (vp - v0) / acc + (vp - v1) / dec + r
-        f_arr[oc + j] = cum
+        out[oc + j] = cum
         v0 = v1
+    return start, n
+
+
+@njit(cache=True)
+def profile_of(i_arr: np.ndarray, f_arr: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """The cumulative link end times of a whole packed path from rest to rest."""
+    out = np.empty(max(path[1], 1) if len(path) else 0, dtype=np.float64)
+    if len(path):
+        _profile(i_arr, f_arr, path, 0, 0, out, 0)
+    return out
+
+
+@njit(cache=True)
+def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
+    """A kinematic profile from rest over pieces ``first``.. to the end of the run (from the
+    start of the run: the one Python computed with the path)."""
+    p = i_arr[i_arr[O_VPATH] + v]
+    nl = i_arr[H_L]
+    oc = i_arr[O_VCUM] + v * nl
+    if first == 0:
+        start, n = 0, i_arr[p + 1]
+        o0 = i_arr[O_VCUM0] + (p - i_arr[O_VP]) // i_arr[H_PS] * nl
+        for j in range(n):
+            f_arr[oc + j] = f_arr[o0 + j]
+    else:
+        start, n = _profile(i_arr, f_arr, i_arr, p, first, f_arr, oc)
     f_arr[i_arr[O_VT0] + v] = now
     i_arr[i_arr[O_VFIRST] + v] = first
     i_arr[i_arr[O_VPSTART] + v] = start
@@ -632,13 +666,18 @@ def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: floa
 
 
 @njit(cache=True)
-def _load_path(i_arr: np.ndarray, v: int, slot: int, path: np.ndarray) -> None:
+def _load_path(
+    i_arr: np.ndarray, f_arr: np.ndarray, v: int, slot: int, path: np.ndarray, cum: np.ndarray
+) -> None:
     o = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
     if len(path) == 0:
         i_arr[o] = 0
         return
     for j in range(len(path)):
         i_arr[o + j] = path[j]
+    oc = i_arr[O_VCUM0] + (2 * v + slot) * i_arr[H_L]
+    for j in range(path[1]):
+        f_arr[oc + j] = cum[j]
 
 
 @njit(cache=True)
@@ -649,17 +688,20 @@ def start(
     v: int,
     empty: np.ndarray,
     loaded: np.ndarray,
+    empty_cum: np.ndarray,
+    loaded_cum: np.ndarray,
     now: float,
     base: int,
 ) -> int:
     """Give ``v`` a move: drive ``empty`` to the pick-up, hoist, drive ``loaded``, set down.
 
-    An empty path means the vehicle is already there. Returns the ids used.
+    An empty path means the vehicle is already there; ``*_cum`` are the paths' profiles
+    (:func:`profile_of`). Returns the ids used.
     """
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
-    _load_path(i_arr, v, 0, empty)
-    _load_path(i_arr, v, 1, loaded)
+    _load_path(i_arr, f_arr, v, 0, empty, empty_cum)
+    _load_path(i_arr, f_arr, v, 1, loaded, loaded_cum)
     i_arr[i_arr[O_VSTATE] + v] = ST_EMPTY
     f_arr[i_arr[O_VBLOCKED] + v] = 0.0
     for o in (O_VTPICK, O_VTLOADED, O_VTDROP):

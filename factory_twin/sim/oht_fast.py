@@ -44,6 +44,7 @@ from factory_twin.sim.oht_graph import RailGraph
 _STATE = ("idle", "empty", "loaded", "handling")  # by core.ST_*
 _NO_KEY = 2**63 - 1
 _EMPTY_PATH = np.zeros(0, dtype=np.int64)
+_EMPTY_CUM = np.zeros(0, dtype=np.float64)
 
 
 class CompiledOhtFleet:
@@ -90,7 +91,7 @@ class CompiledOhtFleet:
         self._busy_from = [0.0] * n
         self._days: list[list[float]] = []  # per day: the sums of OhtFleet._COLS
         self._hist: list[np.ndarray] = []
-        self._paths: dict[int, np.ndarray] = {}
+        self._paths: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._times: dict[int, np.ndarray] = {}  # graph.time_to, without a call
         self._nn = len(g.node_ids)
         best = sorted(g.link_of.items())  # the fastest link from each node to each neighbour
@@ -160,28 +161,33 @@ class CompiledOhtFleet:
         m.t_assign = now
         self._busy_from[v] = now
         self._moves[v] = m
-        empty, loaded = self._path(self._node.item(v), m.src), self._path(m.src, m.dst)
+        empty, empty_cum = self._path(self._node.item(v), m.src)
+        loaded, loaded_cum = self._path(m.src, m.dst)
         if now >= self._e_end:
             self._room(now)
         env = self.clock
         base = env.next_id()
-        used = core.start(self._i, self._f, self._e, v, empty, loaded, now, base)
+        used = core.start(
+            self._i, self._f, self._e, v, empty, loaded, empty_cum, loaded_cum, now, base
+        )
         if used:
             env.use_ids(base + used)
             self._arm()
 
-    def _path(self, a: int, b: int) -> np.ndarray:
-        """The pieces of the fastest path from node ``a`` to ``b``, packed for the core."""
+    def _path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The pieces of the fastest path from node ``a`` to ``b``, packed for the core, and
+        its kinematic profile from rest to rest."""
         if a == b:
-            return _EMPTY_PATH
+            return _EMPTY_PATH, _EMPTY_CUM
         key = a * self._nn + b
         got = self._paths.get(key)
         if got is None:
             g = self.graph
-            got = core.pack_path(g.predecessors(a), a, b, *self._adj)
-            if not len(got):
+            path = core.pack_path(g.predecessors(a), a, b, *self._adj)
+            if not len(path):
                 msg = f"no rail path from {g.node_ids[a]} to {g.node_ids[b]}"
                 raise ValueError(msg)
+            got = (path, core.profile_of(self._i, self._f, path))
             if len(self._paths) < _CACHE:
                 self._paths[key] = got
         return got

@@ -23,7 +23,7 @@ from factory_twin.sim import oht_core
 from factory_twin.sim.engine import Engine
 from factory_twin.sim.oht import OhtFleet
 from factory_twin.sim.oht_fast import CompiledOhtFleet, Fleet, new_fleet
-from factory_twin.sim.oht_graph import RailGraph
+from factory_twin.sim.oht_graph import RailGraph, profile_array
 from factory_twin.sim.runner import RunOptions, run_replication
 
 PLANT = Path(__file__).resolve().parents[2] / "plant_configs" / "smt2020_hvlm_smat2022.yaml"
@@ -132,6 +132,7 @@ def test_packed_paths_are_the_graphs_pieces() -> None:
     assert spec.amhs is not None
     g = RailGraph(spec.amhs)
     f = CompiledOhtFleet(spec.amhs, Engine(), graph=g, fleet=3)
+    veh = spec.amhs.vehicle
     rng = random.Random(0)
     for _ in range(300):
         a, b = rng.randrange(len(g.node_ids)), rng.randrange(len(g.node_ids))
@@ -141,7 +142,18 @@ def test_packed_paths_are_the_graphs_pieces() -> None:
         want = oht_core.path_array(
             [p.section for p in pieces], [p.end for p in pieces], [p.links for p in pieces]
         )
-        assert np.array_equal(f._path(a, b), want)
+        path, cum = f._path(a, b)
+        assert np.array_equal(path, want)
+        links = g.path_links(a, b)
+        ref = np.cumsum(
+            profile_array(
+                [g.length[k] for k in links],
+                [g.vmax[k] for k in links],
+                veh.accel_m_s2,
+                veh.decel_m_s2,
+            )
+        )
+        assert np.array_equal(cum, ref)  # bit for bit
 
 
 def test_amhs_engine_picks_the_fleet() -> None:
