@@ -34,11 +34,13 @@ DEADLOCK_LOG = 100  # deadlocks recorded with their sections (all are counted)
 EV_PIECE_END, EV_RETRY, EV_ADMIT, EV_LOADED, EV_DELIVERED = 0, 1, 2, 3, 4
 # vehicle states
 ST_IDLE, ST_EMPTY, ST_LOADED, ST_HANDLING = 0, 1, 2, 3
-# what :func:`advance` stopped at
-LIMIT, DELIVERED, GROW = 0, 1, 2
+# what :func:`advance` stopped at (PARKED: delivered, and no move waits, so parked already)
+LIMIT, DELIVERED, GROW, PARKED = 0, 1, 2, 3
 
 # header of I
-H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS = range(12)
+(H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS, H_NPEND) = (
+    range(13)
+)  # H_NPEND: moves waiting for a vehicle (Python keeps it up to date)
 # offsets of the segments of I (the header slot holding each offset)
 (
     O_VNODE,  # node each vehicle is at (last piece end)
@@ -710,16 +712,21 @@ def start(
     return i_arr[H_USED]
 
 
-@njit(cache=True)
-def park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float, base: int) -> int:
-    """``v`` is idle: it leaves the rail for its parking spur. Returns the ids used."""
-    i_arr[H_BASE] = base
-    i_arr[H_USED] = 0
+@njit(cache=True, inline="always")
+def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[i_arr[O_VSTATE] + v] = ST_IDLE
     _leave(i_arr, f_arr, v, now)
     m = i_arr[H_NIDLE]
     i_arr[i_arr[O_IDLE] + m] = v
     i_arr[H_NIDLE] = m + 1
+
+
+@njit(cache=True)
+def park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float, base: int) -> int:
+    """``v`` is idle: it leaves the rail for its parking spur. Returns the ids used."""
+    i_arr[H_BASE] = base
+    i_arr[H_USED] = 0
+    _park(i_arr, f_arr, v, now)
     return i_arr[H_USED]
 
 
@@ -762,8 +769,9 @@ def advance(
 
     Returns ``4 * ids used + code``, the code ``LIMIT`` when the next event is not before
     them (or there is none), ``DELIVERED`` when a vehicle has set its lot down (vehicle in
-    ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python takes over), ``GROW`` when ``E`` needs a row
-    for a later day.
+    ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python takes over; ``PARKED`` when, no move
+    waiting, the vehicle has gone to its parking spur already, as Python would have it do
+    next), ``GROW`` when ``E`` needs a row for a later day.
     """
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
@@ -793,5 +801,8 @@ def advance(
         else:
             i_arr[H_EXTV] = arg
             f_arr[F_EXTT] = t
+            if i_arr[H_NPEND] == 0:
+                _park(i_arr, f_arr, arg, t)
+                return 4 * i_arr[H_USED] + PARKED
             return 4 * i_arr[H_USED] + DELIVERED
     return 4 * i_arr[H_USED] + LIMIT

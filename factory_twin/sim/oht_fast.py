@@ -38,7 +38,16 @@ from factory_twin.sim.oht import (
     OhtFleet,
     OhtRecord,
 )
-from factory_twin.sim.oht_core import DELIVERED, F_EXTT, GROW, H_EXTV, H_HN, H_NIDLE, LIMIT
+from factory_twin.sim.oht_core import (
+    F_EXTT,
+    GROW,
+    H_EXTV,
+    H_HN,
+    H_NIDLE,
+    H_NPEND,
+    LIMIT,
+    PARKED,
+)
 from factory_twin.sim.oht_graph import RailGraph
 
 _STATE = ("idle", "empty", "loaded", "handling")  # by core.ST_*
@@ -148,6 +157,7 @@ class CompiledOhtFleet:
             self._assign(core.pick(self._i, times, self.nearest), m)
         else:
             self.pending.append(m)
+            self._i[H_NPEND] = len(self.pending)
         return m
 
     def nominal_s(self, src: str, dst: str) -> float:
@@ -192,7 +202,9 @@ class CompiledOhtFleet:
                 self._paths[key] = got
         return got
 
-    def _delivered(self, v: int) -> None:
+    def _delivered(self, v: int, parked: bool = False) -> None:
+        """``v`` has set its lot down; ``parked``: the core has parked it already (no move
+        was waiting)."""
         m = self._moves[v]
         assert m is not None
         now = self.clock.now_s
@@ -202,8 +214,12 @@ class CompiledOhtFleet:
         m.blocked_s = self._blocked.item(v)
         self._record(v, m, now)
         self._moves[v] = None
-        if self.pending:
-            self._assign(v, self.pending.popleft())
+        if parked:
+            self._idle_since[v] = now
+        elif self.pending:
+            m_next = self.pending.popleft()
+            self._i[H_NPEND] = len(self.pending)
+            self._assign(v, m_next)
         else:
             self._idle_since[v] = now
             if now >= self._e_end:
@@ -254,9 +270,8 @@ class CompiledOhtFleet:
                 if code == GROW:
                     self._grow(int(f_arr.item(self._ht) // DAY_S) + 1)
                     continue
-                assert code == DELIVERED
                 env.now_s = f_arr.item(F_EXTT)
-                self._delivered(i_arr.item(H_EXTV))
+                self._delivered(i_arr.item(H_EXTV), code == PARKED)
         finally:
             self._firing = False
         self._arm()
