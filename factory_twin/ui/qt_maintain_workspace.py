@@ -42,6 +42,7 @@ from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
 from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_undo import undo_actions
 
 logger = logging.getLogger(__name__)
 
@@ -133,13 +134,7 @@ class QtMaintainWorkspace(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
 
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo procedure edit")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo procedure edit")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(a)
+        self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "procedure edit")
 
         self.browser.tool_changed.connect(self._on_tool_chosen)
         self.browser.procedure_selected.connect(self._on_procedure_selected)

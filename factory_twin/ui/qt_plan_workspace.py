@@ -65,6 +65,7 @@ from factory_twin.ui.qt_plan_panels import (
     QtScenarioList,
 )
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_undo import undo_actions
 
 logger = logging.getLogger(__name__)
 
@@ -241,13 +242,7 @@ class QtPlanWorkspace(QWidget):
         return a
 
     def _build_actions(self) -> None:
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo plan edit")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo plan edit")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(a)
+        self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "plan edit")
         self.new_action = self._action("&New scenario…", self.new_scenario_dialog, "Ctrl+N")
         self.save_action = self._action("&Save scenario", self.save, "Ctrl+S")
         self.rotate_action = self._action("&Rotate selection 90°", self.rotate_selected, "R")

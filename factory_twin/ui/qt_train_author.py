@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QUndoCommand, QUndoStack
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -37,6 +37,7 @@ from factory_twin.app import drill_authoring as da
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
+from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 
 logger = logging.getLogger(__name__)
 
@@ -44,26 +45,6 @@ FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transpor
           "hot_lot", "interlock")  # fmt: skip
 ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
            "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
-
-
-class DrillEditCommand(QUndoCommand):
-    """A :class:`~factory_twin.app.drill_authoring.DrillEdit` on the undo stack."""
-
-    def __init__(
-        self, spec: s.PlantSpec, edit: da.DrillEdit, changed: Callable[[da.DrillEdit], None]
-    ) -> None:
-        super().__init__(edit.text)
-        self.spec = spec
-        self.edit = edit
-        self._changed = changed
-
-    def redo(self) -> None:
-        self.edit.apply(self.spec)
-        self._changed(self.edit)
-
-    def undo(self) -> None:
-        self.edit.revert(self.spec)
-        self._changed(self.edit)
 
 
 class QtDrillTimeline(QWidget):
@@ -282,8 +263,7 @@ class QtDrillAuthor(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setObjectName("author_problems")
         bottom = QHBoxLayout()
-        self.undo_button = QPushButton("Undo")
-        self.redo_button = QPushButton("Redo")
+        self.undo_button, self.redo_button = undo_buttons(undo_stack)
         self.test_button = QPushButton("Test run alone")
         self.save_button = QPushButton("Save plant file")
         for b in (self.undo_button, self.redo_button, self.test_button, self.save_button):
@@ -312,14 +292,8 @@ class QtDrillAuthor(QWidget):
         self.remove_inj_button.clicked.connect(self._on_remove_injection)
         self.add_resp_button.clicked.connect(self._on_add_response)
         self.remove_resp_button.clicked.connect(self._on_remove_response)
-        self.undo_button.clicked.connect(undo_stack.undo)
-        self.redo_button.clicked.connect(undo_stack.redo)
         self.test_button.clicked.connect(lambda: self.test_run_requested.emit(self.drill_id))
         self.save_button.clicked.connect(lambda: self.save())
-        undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
-        undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
-        self.undo_button.setEnabled(False)
-        self.redo_button.setEnabled(False)
 
     # ------------------------------------------------------------------ showing
 
@@ -439,11 +413,11 @@ class QtDrillAuthor(QWidget):
         except FactoryTwinError as exc:
             self._problem(str(exc))
             return False
-        self.undo_stack.push(DrillEditCommand(spec, edit, self._on_edited))
+        self.undo_stack.push(SpecEditCommand(spec, edit, self._on_edited))
         self.problems.setText("")
         return True
 
-    def _on_edited(self, edit: da.DrillEdit) -> None:
+    def _on_edited(self, edit: da.DrillEdit, _undone: bool) -> None:
         self.refresh()
         self.changed.emit(edit.drill_id)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QUndoStack
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -51,6 +51,7 @@ from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
+from factory_twin.ui.qt_undo import undo_actions
 from factory_twin.ui.theme import vertical_scroll
 
 logger = logging.getLogger(__name__)
@@ -144,13 +145,7 @@ class QtTrainWorkspace(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
 
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo drill edit")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo drill edit")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(a)
+        self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")
 
         self.view.tool_selected.connect(self.pick_tool)
         self.drill_box.currentTextChanged.connect(self._on_drill_chosen)
