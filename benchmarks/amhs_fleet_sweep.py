@@ -1,15 +1,17 @@
 """Fleet-size sweep of the SMT2020 HVLM fab on its SMAT2022 layout (OHT fleet, sim/oht.py).
 
-For each fleet size, ``--reps`` replications of ``--days`` simulated days (no warm-up: the
-initial WIP fills the fab from the start) on ``plant_configs/smt2020_hvlm_smat2022.yaml``;
+For each fleet size, ``--reps`` replications of ``--days`` simulated days (by default no
+warm-up: the initial WIP fills the fab from the start; ``--warmup-days`` deletes one, for
+steady-state cycle times) on ``plant_configs/smt2020_hvlm_smat2022.yaml``;
 prints the mean and 95 % confidence half-width over replications of: transport time per move
 (mean, p95, from request to set-down), waiting for a vehicle, blocked time per move, vehicle
-utilisation, empty-travel share, moves per hour, lots finished per day, and the deadlocks the
+utilisation, empty-travel share, moves per hour, lots finished per day, mean cycle time of the
+lots finished after the warm-up, and the deadlocks the
 traffic rules had to resolve. Also the same figures for the simple transport model (SMT2020's
 uniform from-to time) as the reference.
 
 Usage: ``python benchmarks/amhs_fleet_sweep.py [--fleets 40 60 80 100 120 160] [--days 2]
-[--reps 2] [--jobs 2]`` (a Markdown table on stdout, as in docs/smat2022_layout.md).
+[--reps 2] [--warmup-days 0] [--jobs 2]`` (a Markdown table on stdout, as in docs/smat2022_layout.md).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ COLS = [
     ("amhs_empty_travel_share", "empty share", 3),
     ("amhs_moves_per_h", "moves/h", 0),
     ("throughput_lots_per_day", "lots out/day", 1),
+    ("cycle_time_mean_h", "cycle time mean (h)", 0),
     ("amhs_deadlocks", "deadlocks", 0),
 ]
 
@@ -66,6 +69,13 @@ def main() -> None:
     ap.add_argument("--fleets", type=int, nargs="+", default=[40, 60, 80, 100, 120, 160])
     ap.add_argument("--days", type=float, default=2.0)
     ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument(
+        "--warmup-days",
+        type=float,
+        default=0.0,
+        help="warm-up deleted from each replication (0: none, the figures of a loaded fab; "
+        "give 30+ with --days 90+ for steady-state cycle times)",
+    )
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--plant", default=str(PLANT))
     ap.add_argument(
@@ -84,8 +94,11 @@ def main() -> None:
             f"Representative-node (U-FAST-style) free-running time between consecutive steps: "
             f"{free:.2f} min, {with_hoist:.2f} min with two hoists\n"
         )
-    opts = RunOptions(days=a.days, warmup_days=0.0)
-    print(f"HVLM on SMAT2022, {a.days:g} simulated days x {a.reps} replications per row\n")
+    opts = RunOptions(days=a.days, warmup_days=a.warmup_days)
+    print(
+        f"HVLM on SMAT2022, {a.days:g} simulated days ({a.warmup_days:g} of warm-up deleted)"
+        f" x {a.reps} replications per row\n"
+    )
     print("| fleet | " + " | ".join(c[1] for c in COLS) + " | wall (s) |")
     print("|---" * (len(COLS) + 2) + "|")
     rows = [("simple", spec.model_copy(update={"amhs": None}))]
@@ -93,6 +106,7 @@ def main() -> None:
         rows.append(
             (str(n), spec.model_copy(update={"amhs": spec.amhs.model_copy(update={"fleet": n})}))
         )
+    per_product: list[tuple[str, dict[str, str]]] = []
     for label, sp in rows:
         t0 = time.perf_counter()
         exp = run_experiment(sp, opts, a.reps, jobs=a.jobs, name=label)
@@ -103,6 +117,23 @@ def main() -> None:
             iv = summ.get(key)
             cells.append("-" if iv is None else f"{iv.mean:.{nd}f} ± {iv.half_width:.{nd}f}")
         print(f"| {label} | " + " | ".join(cells) + f" | {wall:.0f} |", flush=True)
+        per_product.append(
+            (
+                label,
+                {
+                    k.split("/", 1)[1]: f"{iv.mean / 24:.1f} ± {iv.half_width / 24:.1f}"
+                    for k, iv in summ.items()
+                    if k.startswith("cycle_time_mean_h/")
+                },
+            )
+        )
+    if a.warmup_days > 0:  # steady state: cycle time per product, in days (as published)
+        products = sorted({p for _, cells_p in per_product for p in cells_p})
+        print("\nMean cycle time per product after the warm-up (days)\n")
+        print("| fleet | " + " | ".join(products) + " |")
+        print("|---" * (len(products) + 1) + "|")
+        for label, cells_p in per_product:
+            print(f"| {label} | " + " | ".join(cells_p.get(p, "-") for p in products) + " |")
 
 
 if __name__ == "__main__":

@@ -17,35 +17,20 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
-import itertools
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-from factory_twin.app.optimise import Planner, evaluate, run, tool_cost, trial_kpis
-from factory_twin.model.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "app"))  # the optimisation tests' helpers
+
+from optimise_helpers import PLANT, InProcessClient, brute_force  # noqa: E402
+
+from factory_twin.app.optimise import run  # noqa: E402
+
 DEMO = ROOT / "plant_configs" / "demo_fab.study.yaml"
-PLANT = ROOT / "tests" / "data" / "optimise_plant.yaml"
-
-
-class Serial:
-    """A client with the Dask calls the executor makes, running each task here, in order."""
-
-    def scatter(self, spec: Any, broadcast: bool = False) -> Any:
-        return spec
-
-    def submit(self, fn: Any, *args: Any, pure: bool = False) -> cf.Future[Any]:
-        f: cf.Future[Any] = cf.Future()
-        f.set_result(fn(*args))
-        return f
-
-    def cancel(self, futures: Any) -> None:
-        pass
 
 
 def demo_study(d: Path, trials: int, days: float) -> Path:
@@ -69,7 +54,7 @@ def parallel_speed(trials: int, days: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         p = demo_study(Path(tmp), trials, days)
         c0, t0 = time.process_time(), time.perf_counter()
-        run(p, Path(tmp) / "serial", executor=Serial(), processes=1, select=False)
+        run(p, Path(tmp) / "serial", executor=InProcessClient(), processes=1, select=False)
         serial, serial_cpu = time.perf_counter() - t0, time.process_time() - c0
         k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         c0, t0 = time.process_time(), time.perf_counter()
@@ -110,18 +95,13 @@ def search_efficiency(budget: int) -> None:
         d = Path(tmp)
         p = d / "small.study.yaml"
         p.write_text(STUDY.format(plant=PLANT, budget=budget, sampler="tpe"))
-        sf = load_study(p)
-        planner = Planner(sf)
-        best: tuple[float, dict[str, int]] | None = None
-        for a, b, c in itertools.product(range(1, 5), repeat=3):
-            params = {"tools/A": a, "tools/B": b, "tools/C": c}
-            plant = planner.plant(params)
-            reps = [trial_kpis(plant, 40, 5, 11, r) for r in range(2)]
-            kpis = {k: [r[k] for r in reps] for k in reps[0]}
-            cost = tool_cost(plant, sf.spec.cost_years)
-            if evaluate(sf.spec, plant, kpis, cost)[2] and (best is None or cost < best[0]):
-                best = (cost, params)
-        assert best is not None
+        feasible = {k: cost for k, (cost, ok) in brute_force(p).items() if ok}
+        assert feasible, "no feasible tool set"
+        cheapest = min(feasible, key=feasible.__getitem__)
+        best = (
+            feasible[cheapest],
+            {f"tools/{g}": n for g, n in zip("ABC", cheapest, strict=True)},
+        )
         print(
             f"\nsmall plant, brute force over 64 tool sets: optimum {best[1]} ({best[0] / 1e6:g} M)"
         )
@@ -133,7 +113,7 @@ def search_efficiency(budget: int) -> None:
                 q.write_text(text.replace("seed: 11", "seed: 11\nprocesses: 1").replace(
                     "sampler:", "sampler:"))  # fmt: skip
                 # the sampler's seed: a different search, the same simulation streams
-                out = run(q, d / f"{sampler}{seed}", executor=Serial(), processes=1,
+                out = run(q, d / f"{sampler}{seed}", executor=InProcessClient(), processes=1,
                           select=False, sampler_seed=seed)  # fmt: skip
                 hit = [r.number + 1 for r in out.trials
                        if r.state == "complete" and r.params == best[1]]  # fmt: skip

@@ -15,12 +15,20 @@ For each plant (the demo fab, and ``plant_configs/smt2020_hvlm.yaml`` if present
    the same from process CPU time per frame (all GL threads; steadier than wall time
    while other work shares the machine).
 
+``--fleet`` (on by default when ``plant_configs/smt2020_hvlm_smat2022.yaml`` exists) runs the
+SMT2020 fab on its real SMAT2022 layout with its OHT rails and 100 vehicles driving along them
+at their real speed (5 m/s straight, 1 m/s on curves, one 25 Hz frame = 0.04 plant seconds),
+every vehicle's x and y arriving as tag updates each frame (5,000 updates/s) on top of the
+``--rate`` tool updates; the bare VTK frame then also draws the same rail lines and vehicle
+glyphs.
+
 ``--live`` also measures, over real OPC UA, the time from start to the first frame in which
 every tool of the demo fab shows its live state (embedded simulator + PlantClient, no Qt).
 ``--gui SECONDS`` runs the real window on the live demo fab (needs an X display, e.g.
 ``xvfb-run``) and reports GUI-thread ticks over 100 ms.
 
-Run: ``python benchmarks/view_speed.py [--frames 40] [--live] [--gui 20]``
+Run: ``python benchmarks/view_speed.py [--frames 40] [--fleet 100] [--only-fleet] [--live]
+[--gui 20]``
 """
 
 from __future__ import annotations
@@ -73,8 +81,63 @@ def _tag_batches(
     return batches
 
 
+def _fleet_batches(
+    spec: object, n: int, n_frames: int, rng: np.random.Generator, t0: float, dt: float = 0.04
+) -> list[list[object]]:
+    """Per frame, the tag updates of ``n`` vehicles driving along the plant's rail links.
+
+    Each vehicle starts on a random link and drives at the link's speed limit (capped by the
+    vehicle's top speed), taking a random outgoing link at each node; its position is
+    interpolated along the link, as the simulator serves it. About one vehicle in 200 per
+    frame picks a lot up or sets one down (a state update).
+    """
+    from factory_twin.model.events import VEHICLE_PREFIX, TagUpdate, vehicle_name
+
+    am = spec.amhs  # type: ignore[attr-defined]
+    index = {nd.id: i for i, nd in enumerate(am.nodes)}
+    xy = np.array([nd.at_m for nd in am.nodes], dtype=float)
+    frm = np.array([index[lk.from_] for lk in am.links])
+    to = np.array([index[lk.to] for lk in am.links])
+    length = np.array([max(lk.length_m, 1e-3) for lk in am.links])
+    speed = np.array([min(lk.max_speed_m_s, am.vehicle.max_speed_m_s) for lk in am.links])
+    out_links: list[list[int]] = [[] for _ in am.nodes]
+    for k, a in enumerate(frm):
+        out_links[a].append(k)
+    link = rng.integers(0, len(am.links), n)
+    s = rng.uniform(0, 1, n) * length[link]
+    loaded = rng.random(n) < 0.3
+    names = [VEHICLE_PREFIX + vehicle_name(i) for i in range(n)]
+    batches: list[list[object]] = []
+    for f in range(n_frames):
+        t = t0 + f * dt
+        s += speed[link] * dt
+        for i in np.flatnonzero(s >= length[link]):
+            while s[i] >= length[link[i]]:
+                s[i] -= length[link[i]]
+                nxt = out_links[to[link[i]]]
+                link[i] = nxt[int(rng.integers(0, len(nxt)))] if nxt else link[i]
+        a, b = xy[frm[link]], xy[to[link]]
+        pos = a + (b - a) * (s / length[link])[:, None]
+        batch: list[object] = []
+        for i, name in enumerate(names):
+            batch.append(TagUpdate(name, "x", float(pos[i, 0]), t))
+            batch.append(TagUpdate(name, "y", float(pos[i, 1]), t))
+        for i in np.flatnonzero(rng.random(n) < 0.005):
+            loaded[i] = not loaded[i]
+            batch.append(TagUpdate(names[i], "state", "loaded" if loaded[i] else "moving", t))
+        batches.append(batch)
+    return batches
+
+
 def bench_plant(
-    path: Path, *, frames: int, rate: float, carriers: int, size: tuple[int, int]
+    path: Path,
+    *,
+    frames: int,
+    rate: float,
+    carriers: int,
+    size: tuple[int, int],
+    vehicles: int = 0,
+    extras: bool = True,
 ) -> dict:
     import pyvista as pv
     import vtk
@@ -116,13 +179,28 @@ def bench_plant(
     state.apply(moves)
     per_frame = int(rate / 25)
     batches = _tag_batches(spec, frames + 5, per_frame, rng, t0)
+    layer = scene.amhs if vehicles else None
+    if vehicles:
+        if layer is None:
+            msg = f"{path.name}: no rails to drive {vehicles} vehicles on"
+            raise SystemExit(msg)
+        fleet = _fleet_batches(spec, vehicles, frames + 5, rng, t0)
+        batches = [b + v for b, v in zip(batches, fleet, strict=True)]
+        out["vehicles"] = vehicles
+        out["rail_links"] = int(layer.rails.n_cells)
+
+    def move_vehicles(t: float) -> None:
+        if layer is not None:
+            _, xy, loaded = state.vehicles.arrays()
+            layer.set_vehicles(xy, loaded, t)
 
     # warm-up
-    for b in batches[:5]:
+    for f, b in enumerate(batches[:5]):
         state.apply(b)
         scene.set_states(state.codes, state.stale)
         pos, prod, _ = state.lot_positions(state.clock_s)
         scene.set_lots(pos, prod)
+        move_vehicles(t0 + f * 0.04)
         p.render()
     rw = p.ren_win
     lot_pos = scene.lot_points.points.copy()
@@ -158,6 +236,31 @@ def bench_plant(
     ga = vtk.vtkActor()
     ga.SetMapper(gm)
     ren.AddActor(ga)
+    if layer is not None:  # the same rail lines and vehicle glyphs
+        rails = vtk.vtkPolyData()
+        rails.DeepCopy(layer.rails)
+        rm = vtk.vtkPolyDataMapper()
+        rm.SetInputData(rails)
+        rm.ScalarVisibilityOff()
+        ra = vtk.vtkActor()
+        ra.SetMapper(rm)
+        ra.GetProperty().SetLineWidth(2)
+        ren.AddActor(ra)
+        vpts = vtk.vtkPoints()
+        for q in np.asarray(layer.vehicle_points.points):
+            vpts.InsertNextPoint(*q)
+        vpd = vtk.vtkPolyData()
+        vpd.SetPoints(vpts)
+        body = vtk.vtkCubeSource()
+        body.SetXLength(1.1)
+        body.SetYLength(0.7)
+        body.SetZLength(0.45)
+        vm = vtk.vtkGlyph3DMapper()
+        vm.SetInputData(vpd)
+        vm.SetSourceConnection(body.GetOutputPort())
+        va = vtk.vtkActor()
+        va.SetMapper(vm)
+        ren.AddActor(va)
     light = vtk.vtkLight()
     light.SetLightTypeToHeadlight()
     ren.AddLight(light)
@@ -185,6 +288,7 @@ def bench_plant(
         scene.set_states(state.codes, state.stale)
         pos, prod, _ = state.lot_positions(t0 + f * 0.04)
         scene.set_lots(pos, prod)
+        move_vehicles(t0 + (f + 5) * 0.04)
         t_mid = time.perf_counter()
         p.camera.Azimuth(0.3)
         rw.Render()
@@ -207,14 +311,21 @@ def bench_plant(
     out["bare_vtk_frame_ms"] = float(np.median(bare) * 1000)
     out["ratio"] = out["bare_vtk_frame_ms"] / out["app_frame_ms"]
     out["app_frame_cpu_ms"] = float(np.median(cpu) * 1000)
+    out["bare_vtk_frame_cpu_ms"] = float(np.median(bare_cpu) * 1000)
+    out["ratio_cpu"] = out["bare_vtk_frame_cpu_ms"] / out["app_frame_cpu_ms"]
+    if layer is not None:
+        out["vehicles_drawn"] = layer.vehicle_count
+        out["vehicle_updates_per_s"] = 2 * vehicles * 25
+    if not extras:
+        rw2.Finalize()
+        p.close()
+        return out
     # the quality look's cost: the same frames with PBR, the light kit and SSAO
     apply_quality(scene, True, render=False)
     out["quality_frame_ms"] = _frames_ms(scene, state, batches[5:], t0)[0]
     apply_quality(scene, False, render=False)
     out["fast_again_frame_ms"] = _frames_ms(scene, state, batches[5:], t0)[0]
     out["quality_cost"] = out["quality_frame_ms"] / out["fast_again_frame_ms"]
-    out["bare_vtk_frame_cpu_ms"] = float(np.median(bare_cpu) * 1000)
-    out["ratio_cpu"] = out["bare_vtk_frame_cpu_ms"] / out["app_frame_cpu_ms"]
     rw2.Finalize()
     p.close()
     # "before": the plant file's parts as bare boxes and cylinders (no equipment model),
@@ -345,6 +456,13 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=10_000, help="tag updates per second")
     ap.add_argument("--carriers", type=int, default=2000)
     ap.add_argument("--size", default="1100x700", help="render size WxH")
+    ap.add_argument(
+        "--fleet",
+        type=int,
+        default=100,
+        help="vehicles driving on the SMAT2022 rails of smt2020_hvlm_smat2022.yaml (0: skip)",
+    )
+    ap.add_argument("--only-fleet", action="store_true", help="run only the fleet case")
     ap.add_argument("--live", action="store_true", help="measure start to first live frame")
     ap.add_argument("--gui", type=float, default=0.0, help="seconds of the live window")
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -355,7 +473,7 @@ def main() -> int:
         REPO / "plant_configs" / "demo_fab.yaml",
         REPO / "plant_configs" / "smt2020_hvlm.yaml",
     ]
-    for path in plants:
+    for path in [] if args.only_fleet else plants:
         if not path.exists():
             continue
         carriers = min(args.carriers, 60) if path.name == "demo_fab.yaml" else args.carriers
@@ -375,6 +493,27 @@ def main() -> int:
             f"parts; frame {r['model_frame_ms']:.1f} ms vs {r['plain_frame_ms']:.1f} ms: "
             f"x{r['model_vs_plain']:.2f}; quality mode {r['quality_frame_ms']:.1f} ms vs fast "
             f"{r['fast_again_frame_ms']:.1f} ms: x{r['quality_cost']:.2f}"
+        )
+    fleet_plant = REPO / "plant_configs" / "smt2020_hvlm_smat2022.yaml"
+    if args.fleet > 0 and fleet_plant.exists():
+        r = bench_plant(
+            fleet_plant,
+            frames=args.frames,
+            rate=args.rate,
+            carriers=args.carriers,
+            size=size,
+            vehicles=args.fleet,
+            extras=False,
+        )
+        results.append(r)
+        print(
+            f"{r['plant']}: {r['tools']} tools, {r['triangles']} triangles, {r['rail_links']} "
+            f"rail links, {r['vehicles_drawn']} vehicles moving, {r['carriers_drawn']} carriers; "
+            f"frame {r['app_frame_ms']:.1f} ms (updates {r['app_update_ms']:.1f} ms) at "
+            f"{r['updates_per_s']:.0f} tool + {r['vehicle_updates_per_s']:.0f} vehicle updates/s "
+            f"vs bare VTK {r['bare_vtk_frame_ms']:.1f} ms (same tools, carriers, rails, "
+            f"vehicles): ratio {r['ratio']:.2f} (CPU time per frame {r['app_frame_cpu_ms']:.1f} "
+            f"vs {r['bare_vtk_frame_cpu_ms']:.1f} ms: ratio {r['ratio_cpu']:.2f})"
         )
     if args.live:
         r = bench_live()

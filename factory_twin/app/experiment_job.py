@@ -5,7 +5,8 @@ plant (:func:`write_experiment`), so the very same file runs headless with
 ``factory-twin experiment`` and gives the same result folder. :class:`ExperimentJob` runs
 :func:`factory_twin.app.experiment.run` on a thread of its own; its progress goes into a
 queue that the GUI thread drains on its timer (:meth:`ExperimentJob.poll`), and
-:meth:`ExperimentJob.cancel` stops it. A job ends ``complete`` (with its result),
+:meth:`ExperimentJob.cancel` stops it (the thread plumbing is
+:class:`~factory_twin.app.worker_job.WorkerJob`'s). A job ends ``complete`` (with its result),
 ``cancelled`` or ``failed`` (with the message); only ``complete`` carries a result.
 
 :func:`find_results` lists the result folders beside a plant, so reopening the plant shows
@@ -15,15 +16,13 @@ the earlier experiments.
 from __future__ import annotations
 
 import json
-import logging
 import math
-import queue
 import re
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from factory_twin.app.experiment import (
     ExperimentCancelled,
@@ -35,12 +34,15 @@ from factory_twin.app.experiment import (
     run,
 )
 from factory_twin.app.experiment_spec import experiment_stem
-from factory_twin.errors import FactoryTwinError
+from factory_twin.app.worker_job import (  # noqa: F401  (the states, for the job's users)
+    CANCELLED,
+    COMPLETE,
+    FAILED,
+    IDLE,
+    RUNNING,
+    WorkerJob,
+)
 from factory_twin.model.config import atomic_write_text
-
-logger = logging.getLogger(__name__)
-
-IDLE, RUNNING, COMPLETE, CANCELLED, FAILED = "idle", "running", "complete", "cancelled", "failed"
 
 
 @dataclass(frozen=True)
@@ -182,8 +184,8 @@ class ScenarioProgress:
 
 
 @dataclass
-class ExperimentJob:
-    """An experiment running on a worker thread (see the module notes).
+class ExperimentJob(WorkerJob[Progress, ExperimentResult]):
+    """An experiment running on a worker thread (see the module notes and :class:`WorkerJob`).
 
     Parameters
     ----------
@@ -193,20 +195,17 @@ class ExperimentJob:
         The result folder (default ``<stem>.results`` beside the experiment file).
     """
 
+    thread_name: ClassVar[str] = "experiment"
+    cancelled_error: ClassVar[type[Exception]] = ExperimentCancelled
+    cancelled_message: ClassVar[str] = "cancelled: complete scenarios are kept"
+
     experiment: ExperimentFile
     out_dir: Path | None = None
-    state: str = IDLE
     result: ExperimentResult | None = None
-    error: str = ""
     scenarios: list[ScenarioProgress] = field(default_factory=list)
     done: int = 0
     total: int = 0
     eta_s: float = math.nan
-    started: float = 0.0
-    finished: float = 0.0
-    _queue: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
-    _cancel: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Plan (which scenarios are stored), then run the rest on a worker thread.
@@ -216,6 +215,9 @@ class ExperimentJob:
         ConfigError
             A scenario that does not load (nothing is started).
         """
+        super().start()
+
+    def _prepare(self) -> None:
         out, planned = plan(self.experiment, self.out_dir)
         self.out_dir = out
         reps = self.experiment.spec.replications
@@ -224,56 +226,22 @@ class ExperimentJob:
             ScenarioProgress(p.name, p.cached, p.key, expected=0 if p.cached else first)
             for p in planned
         ]
-        self.state = RUNNING
-        self.started = time.perf_counter()
-        self._thread = threading.Thread(target=self._work, name="experiment", daemon=True)
-        self._thread.start()
 
-    def _work(self) -> None:
-        def progress(name: str, rep: int, done: int, total: int, eta: float) -> None:
-            self._queue.put(Progress(name, rep, done, total, eta))
+    def _run(
+        self, progress: Callable[[Progress], None], cancel: threading.Event
+    ) -> ExperimentResult:
+        def report(name: str, rep: int, done: int, total: int, eta: float) -> None:
+            progress(Progress(name, rep, done, total, eta))
 
-        try:
-            res = run(self.experiment, self.out_dir, progress=progress, cancel=self._cancel)
-        except ExperimentCancelled:
-            self._queue.put((CANCELLED, None, "cancelled: complete scenarios are kept"))
-        except FactoryTwinError as exc:
-            self._queue.put((FAILED, None, str(exc)))
-        except Exception as exc:  # a worker's crash must reach the window, not kill the thread
-            logger.exception("experiment failed")
-            self._queue.put((FAILED, None, f"{type(exc).__name__}: {exc}"))
-        else:
-            self._queue.put((COMPLETE, res, ""))
+        return run(self.experiment, self.out_dir, progress=report, cancel=cancel)
 
-    def cancel(self) -> None:
-        """Ask the run to stop (it ends ``cancelled`` within a fraction of a second)."""
-        self._cancel.set()
+    def _on_end(self, result: ExperimentResult | None) -> None:
+        self.result = result
+        if self.state == COMPLETE:
+            for sp in self.scenarios:
+                sp.done = max(sp.done, sp.expected)
 
-    @property
-    def running(self) -> bool:
-        """True until the worker has reported its end (and :meth:`poll` has read it)."""
-        return self.state == RUNNING
-
-    def poll(self) -> list[Progress]:
-        """Drain the worker's reports (GUI thread); return the progress reports read."""
-        got: list[Progress] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, Progress):
-                self._apply(item)
-                got.append(item)
-            else:
-                self.state, self.result, self.error = item
-                self.finished = time.perf_counter()
-                if self.state == COMPLETE:
-                    for sp in self.scenarios:
-                        sp.done = max(sp.done, sp.expected)
-        return got
-
-    def _apply(self, p: Progress) -> None:
+    def _on_progress(self, p: Progress) -> None:
         self.total, self.eta_s = p.total, p.eta_s
         self.done = p.done
         if p.replication < 0:
@@ -289,13 +257,6 @@ class ExperimentJob:
         from factory_twin.app.experiment_store import is_complete
 
         return self.out_dir is not None and is_complete(self.out_dir / sp.key)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the worker thread ends (tests, scripts); True if it has."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,16 @@ MAIN_KPIS = [
     ("qtime_violations_per_day", "queue-time violations/day"),
     ("scrapped_lots_per_day", "scrapped lots/day"),
     ("transport_mean_min", "transport per move (min)"),
+    # the OHT fleet (amhs model 'oht'): listed when the scenarios run it
+    ("amhs_vehicles", "OHT vehicles"),
+    ("amhs_transport_mean_min", "OHT transport per move, mean (min)"),
+    ("amhs_transport_p95_min", "OHT transport per move, p95 (min)"),
+    ("amhs_wait_vehicle_mean_min", "wait for a vehicle (min)"),
+    ("amhs_vehicle_utilisation", "vehicle utilisation"),
+    ("amhs_empty_travel_share", "empty-travel share"),
+    ("amhs_moves_per_h", "vehicle moves/h"),
+    ("amhs_blocked_per_move_s", "blocked per move (s)"),
+    ("amhs_deadlocks", "deadlocks resolved"),
 ]
 FLOWS_NOTE = (
     "Transport flows: lot moves per day between tool groups from the routes and release "

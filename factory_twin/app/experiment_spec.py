@@ -29,12 +29,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
-from factory_twin.model.config import (
-    doc_location,
-    read_config_text,
-    read_yaml_mapping,
-    validation_line,
-)
+from factory_twin.model.config import read_config_text, read_yaml_mapping
+from factory_twin.model.config_errors import doc_location, validation_line
 from factory_twin.model.scenario import LoadedPlant, load_plant_or_scenario
 
 SUFFIXES = (".experiment.yaml", ".experiment.yml")

@@ -46,7 +46,8 @@ from pydantic import ValidationError
 
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
-from factory_twin.model.config import ALARM_LIMITS, atomic_write_text
+from factory_twin.model.config import atomic_write_text
+from factory_twin.model.config_checks import ALARM_LIMITS
 
 logger = logging.getLogger(__name__)
 
@@ -879,7 +880,7 @@ def procedure_problems(spec: s.PlantSpec, proc_id: str | None = None) -> list[st
     component its type lacks or an alarm code on a missing limit is reported with its
     field path, e.g. ``procedures[2].steps[1].component: ...``.
     """
-    from factory_twin.model.config import check_references
+    from factory_twin.model.config_checks import check_references
 
     out = []
     for loc, msg in check_references(spec):

@@ -50,7 +50,7 @@ from factory_twin.app.experiment import make_executor
 from factory_twin.errors import FactoryTwinError, SimulationError
 from factory_twin.model import schema as s
 from factory_twin.model.capacity import capacity_table, release_rate_per_s
-from factory_twin.model.config import check_references
+from factory_twin.model.config_checks import check_references
 from factory_twin.model.scenario_changes import (
     AddTool,
     RemoveTool,

@@ -7,7 +7,8 @@ resumes into the same output folder. :class:`OptimiseJob` runs
 :func:`factory_twin.app.optimise.run` on a thread of its own; its progress reports go into a
 queue that the GUI thread drains on its timer (:meth:`OptimiseJob.poll`), and
 :meth:`OptimiseJob.cancel` stops it (the finished trials stay in the study's storage, and
-the next run resumes from them). A job ends ``complete`` (with its outcome), ``cancelled``
+the next run resumes from them); the thread plumbing is
+:class:`~factory_twin.app.worker_job.WorkerJob`'s. A job ends ``complete`` (with its outcome), ``cancelled``
 or ``failed`` (with the message).
 
 :func:`trial_scenario` writes one trial's configuration as a scenario of the plant, so the
@@ -18,13 +19,11 @@ from __future__ import annotations
 
 import io
 import logging
-import math
-import queue
 import threading
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from factory_twin.app.experiment_job import slug
 from factory_twin.app.optimise import (
@@ -38,7 +37,14 @@ from factory_twin.app.optimise import (
     run,
 )
 from factory_twin.app.plan_session import change_data
-from factory_twin.errors import ConfigError, FactoryTwinError
+from factory_twin.app.worker_job import (  # noqa: F401  (the states, for the job's users)
+    CANCELLED,
+    COMPLETE,
+    FAILED,
+    IDLE,
+    RUNNING,
+    WorkerJob,
+)
 from factory_twin.model import schema as s
 from factory_twin.model.config import atomic_write_text
 from factory_twin.model.scenario import load_scenario
@@ -52,8 +58,6 @@ from factory_twin.model.study import (
 )
 
 logger = logging.getLogger(__name__)
-
-IDLE, RUNNING, COMPLETE, CANCELLED, FAILED = "idle", "running", "complete", "cancelled", "failed"
 
 OBJECTIVES = (COST, "cycle_time_mean_h", "x_factor", "throughput_lots_per_day", "wip_lots")
 """The objectives the dock offers (throughput is maximised, the others minimised)."""
@@ -315,83 +319,38 @@ def stored_trials(study: StudyFile, out_dir: str | Path) -> list[TrialRecord]:
 
 
 @dataclass
-class OptimiseJob:
-    """A study running on a worker thread (see the module notes).
+class OptimiseJob(WorkerJob[OptimiseProgress, OptimiseOutcome]):
+    """A study running on a worker thread (see the module notes and :class:`WorkerJob`).
 
-    ``history`` keeps every progress report read (the GUI's plots draw from the latest
-    one's ``points``); ``outcome`` is set when the job ends ``complete``.
+    ``last`` is the latest progress report read (the GUI's plots draw from its
+    ``points``); ``outcome`` is set when the job ends ``complete``.
     """
+
+    thread_name: ClassVar[str] = "optimise"
+    cancelled_error: ClassVar[type[Exception]] = OptimiseCancelled
+    cancelled_message: ClassVar[str] = "cancelled: the finished trials are kept"
 
     study: StudyFile
     out_dir: Path | None = None
     processes: int | None = None
-    state: str = IDLE
     outcome: OptimiseOutcome | None = None
-    error: str = ""
     last: OptimiseProgress | None = None
-    started: float = 0.0
-    finished: float = 0.0
-    _queue: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
-    _cancel: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Start (or resume) the study on a worker thread."""
+        super().start()
+
+    def _prepare(self) -> None:
         self.out_dir = Path(self.out_dir) if self.out_dir else self.study.default_out_dir()
-        self.state = RUNNING
-        self.started = time.perf_counter()
-        self._thread = threading.Thread(target=self._work, name="optimise", daemon=True)
-        self._thread.start()
 
-    def _work(self) -> None:
-        try:
-            res = run(self.study, self.out_dir, progress=self._queue.put, cancel=self._cancel,
-                      processes=self.processes)  # fmt: skip
-        except OptimiseCancelled:
-            self._queue.put((CANCELLED, None, "cancelled: the finished trials are kept"))
-        except (FactoryTwinError, ConfigError) as exc:
-            self._queue.put((FAILED, None, str(exc)))
-        except Exception as exc:  # a worker's crash must reach the window, not kill the thread
-            logger.exception("optimisation failed")
-            self._queue.put((FAILED, None, f"{type(exc).__name__}: {exc}"))
-        else:
-            self._queue.put((COMPLETE, res, ""))
+    def _run(
+        self, progress: Callable[[OptimiseProgress], None], cancel: threading.Event
+    ) -> OptimiseOutcome:
+        return run(self.study, self.out_dir, progress=progress, cancel=cancel,
+                   processes=self.processes)  # fmt: skip
 
-    def cancel(self) -> None:
-        """Ask the run to stop (it ends ``cancelled`` within a fraction of a second)."""
-        self._cancel.set()
+    def _on_progress(self, report: OptimiseProgress) -> None:
+        self.last = report
 
-    @property
-    def running(self) -> bool:
-        """True until the worker has reported its end (and :meth:`poll` has read it)."""
-        return self.state == RUNNING
-
-    def poll(self) -> list[OptimiseProgress]:
-        """Drain the worker's reports (GUI thread); return the progress reports read."""
-        got: list[OptimiseProgress] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, OptimiseProgress):
-                self.last = item
-                got.append(item)
-            else:
-                self.state, self.outcome, self.error = item
-                self.finished = time.perf_counter()
-        return got
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the worker thread ends (tests, scripts); True if it has."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def elapsed_s(self) -> float:
-        """Seconds since the start (until the end once ended)."""
-        if not self.started:
-            return math.nan
-        return (self.finished or time.perf_counter()) - self.started
+    def _on_end(self, result: OptimiseOutcome | None) -> None:
+        self.outcome = result

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
+from factory_twin.app.rail_routes import RailRoutes
 from factory_twin.app.vehicle_state import VehicleState
 from factory_twin.model.events import (
     FAB_EQUIPMENT,
@@ -223,6 +224,10 @@ class PlantState:
         self._fab_samples: deque[tuple[float, float, float, float]] = deque()
         # OHT vehicles served under Transport/AMHS (app/vehicle_state.py)
         self.vehicles = VehicleState()
+        # the rails carriers ride in the view (app/rail_routes.py), built at the first lot
+        self._routes: RailRoutes | None = None
+        self._routes_failed = False
+        self._carried: tuple[float, int, np.ndarray] | None = None  # (t, arrays id, vehicles)
 
     # ------------------------------------------------------------------ look-ups
 
@@ -618,12 +623,29 @@ class PlantState:
             plant_clock_s=self.plant_clock_s,
         )
 
+    @property
+    def routes(self) -> RailRoutes | None:
+        """The rail paths lots ride (the plant's rails, else rails generated from its layout).
+
+        None when they cannot be built (the lots then take the straight overhead track).
+        """
+        if self._routes is None and not self._routes_failed:
+            try:
+                self._routes = RailRoutes(self.spec)
+            except (ValueError, KeyError, IndexError) as exc:
+                logger.warning("no rails for the carriers of %s: %s", self.spec.site.name, exc)
+                self._routes_failed = True
+        return self._routes
+
     def lot_positions(self, t: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Return lot positions (n, 3), product codes and lot ids at plant time ``t``.
 
-        A lot in transit moves along the overhead track (up, along x, along y, down)
-        between the tools of its last :class:`LotMove`, at constant speed between
-        ``depart_s`` and ``arrive_s``; a lot at a tool waits in a row beside it.
+        A lot in transit between two tools rides the OHT rails (:mod:`~factory_twin.app.
+        rail_routes`): hoisted from the first tool's load port, along the fastest rail path
+        and lowered onto the second's, between ``depart_s`` and ``arrive_s`` of its last
+        :class:`LotMove`. Without rails (or from or to outside the fab) it moves along the
+        overhead track (up, along x, along y, down). A lot at a tool stands on one of its load
+        ports, or waits in a row in front of the tool when they are all taken.
         """
         arr = self._lot_arrays
         if arr is None:
@@ -644,9 +666,27 @@ class PlantState:
             (s - arr["c2"]) * arr["inv_dy"], 0.0, 1.0
         )
         pos[:, 2] = np.maximum(np.clip(s, 0.0, h) - np.clip(s - arr["c3"], 0.0, h), 0.0)
+        rail = arr["rail"]
+        if len(rail):
+            pos[rail] = arr["routes"].positions(arr["pid"][rail], f[rail])
         arrived = f >= 1.0
         pos[arrived] = arr["rest"][arrived]
+        # the vehicles carrying the lots in transit on the rails, over their carriers
+        riding = (f > 0.0) & ~arrived & (arr["pid"] >= 0)
+        self._carried = (t, id(arr), pos[riding, :2].copy())
         return pos, arr["product"], arr["ids"]
+
+    def carrying_vehicles(self, t: float) -> np.ndarray:
+        """Floor positions (n, 2) of the OHT vehicles carrying the lots in transit at ``t``.
+
+        One vehicle over each carrier that rides the rails (see :meth:`lot_positions`); the
+        plant's own vehicles, when its source serves them, are in :attr:`vehicles`.
+        """
+        got = self._carried
+        if got is None or got[0] != t or got[1] != id(self._lot_arrays):
+            self.lot_positions(t)
+            got = self._carried
+        return got[2] if got is not None else np.zeros((0, 2))
 
     def _anchor(self, equipment: str | None) -> np.ndarray:
         if equipment is None or equipment not in self.index:
@@ -660,14 +700,22 @@ class PlantState:
         frm = np.zeros((n, 2))
         to = np.zeros((n, 2))
         rest = np.zeros((n, 3))
+        pid = np.full(n, -1, dtype=np.int64)
+        routes = self.routes if n else None
         slot: dict[str | None, int] = {}
         for k, mv in enumerate(moves):
             frm[k] = self._anchor(mv.from_equipment)
             to[k] = self._anchor(mv.to_equipment)
             j = slot.get(mv.to_equipment, 0)
             slot[mv.to_equipment] = j + 1
-            # queue in a row in front of the tool (-y), 0.5 m apart, 4 per row
-            rest[k] = (to[k, 0] - 0.75 + 0.5 * (j % 4), to[k, 1] - 1.6 - 0.5 * (j // 4), 0.0)
+            dest = mv.to_equipment
+            if routes is not None and dest is not None and dest in routes.ports:
+                rest[k] = routes.rest(dest, j)
+            else:  # queue in a row in front of the tool (-y), 0.5 m apart, 4 per row
+                rest[k] = (to[k, 0] - 0.75 + 0.5 * (j % 4), to[k, 1] - 1.6 - 0.5 * (j // 4), 0.0)
+            if routes is not None and routes.serves(mv.from_equipment, dest):
+                assert mv.from_equipment is not None and dest is not None
+                pid[k] = routes.path_id(mv.from_equipment, dest)
         depart = np.array([m.depart_s for m in moves], dtype=float)
         arrive = np.array([m.arrive_s for m in moves], dtype=float)
         h = self.spec.transport.carrier_height_m
@@ -688,6 +736,9 @@ class PlantState:
             "inv_dx": 1.0 / np.maximum(dx, 1e-9),
             "inv_dy": 1.0 / np.maximum(dy, 1e-9),
             "product": np.array([self._products.get(m.product, 0) for m in moves], dtype=np.int16),
+            "pid": pid,
+            "rail": np.flatnonzero(pid >= 0),
+            "routes": routes,
         }
         self._lot_arrays = arr
         return arr

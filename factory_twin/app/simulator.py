@@ -45,7 +45,7 @@ from factory_twin.opcua.server import DEFAULT_ENDPOINT, FabCounters, PlantServer
 from factory_twin.opcua.server.amhs_space import AmhsVehicles
 
 if TYPE_CHECKING:
-    from factory_twin.sim.oht import OhtFleet
+    from factory_twin.sim.oht_fast import Fleet
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class EmbeddedPlantSimulator:
         return space
 
     @property
-    def fleet(self) -> OhtFleet | None:
+    def fleet(self) -> Fleet | None:
         """The simulation's OHT fleet (amhs model 'oht'), None when lots move the simple way."""
         model = getattr(self.sim, "model", None)
         return getattr(model, "oht", None)

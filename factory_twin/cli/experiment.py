@@ -4,7 +4,9 @@ Reads NAME.experiment.yaml (scenarios, horizon, warm-up, replications, seed, exe
 writes the result folder (default NAME.results/ beside it) that `factory-twin report` and
 the Plan workspace open. A scenario already run with the same plant, options and engine
 version is read from the folder, not run again. Prints a progress line while running, then
-the main KPIs with 95% confidence intervals and the paired differences against the base.
+the main KPIs with 95% confidence intervals and the paired differences against the base (and
+the OHT fleet's KPIs when the plant runs its fleet: transport time mean and p95, wait for a
+vehicle, utilisation, empty-travel share, moves per hour, blocked time per move, deadlocks).
 Ctrl-C stops the run: complete scenarios are kept, unfinished ones removed.
 """
 
@@ -18,8 +20,7 @@ from pathlib import Path
 
 from factory_twin.app import experiment as ex
 from factory_twin.app.experiment import ExperimentResult, load_experiment, plan
-from factory_twin.app.experiment_spec import scheduler_address
-from factory_twin.cli.args import bounded_int
+from factory_twin.cli.run_options import ProgressLine, add_run_options, duration
 
 _SHOWN = [
     ("throughput_lots_per_day", "throughput (lots/day)"),
@@ -28,76 +29,53 @@ _SHOWN = [
     ("wip_lots", "WIP (lots)"),
     ("x_factor", "X-factor"),
 ]
-
-
-def _dask(text: str) -> str:
-    try:
-        scheduler_address(text if "://" in text else f"dask://{text}")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text if "://" in text else f"dask://{text}"
-
-
-_dask.__name__ = "address"
+# the OHT fleet's KPIs (amhs model 'oht'), shown when the scenarios run the fleet
+_SHOWN_AMHS = [
+    ("amhs_vehicles", "OHT vehicles"),
+    ("amhs_transport_mean_min", "transport mean (min)"),
+    ("amhs_transport_p95_min", "transport p95 (min)"),
+    ("amhs_wait_vehicle_mean_min", "wait for vehicle (min)"),
+    ("amhs_vehicle_utilisation", "vehicle utilisation"),
+    ("amhs_empty_travel_share", "empty-travel share"),
+    ("amhs_moves_per_h", "vehicle moves/h"),
+    ("amhs_blocked_per_move_s", "blocked per move (s)"),
+    ("amhs_deadlocks", "deadlocks"),
+]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
     p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml", help="experiment file")
-    p.add_argument(
-        "-o", "--out", type=Path, default=None, metavar="DIR",
-        help="result folder (default: NAME.results beside the experiment file)",
-    )  # fmt: skip
-    p.add_argument(
-        "--dask", type=_dask, default=None, metavar="ADDRESS",
-        help="run on this Dask scheduler (host:port or dask://host:port); the result "
+    add_run_options(
+        p,
+        out_help="result folder (default: NAME.results beside the experiment file)",
+        dask_help="run on this Dask scheduler (host:port or dask://host:port); the result "
         "folder must be on a filesystem the workers share",
-    )  # fmt: skip
-    p.add_argument(
-        "--processes", type=bounded_int(1, 1024), default=None, metavar="N",
-        help="local worker processes (default: the file's, else one per core)",
-    )  # fmt: skip
+    )
 
 
-class _Line:
-    """One progress line on a terminal (rewritten in place), a line per replication otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.shown = False
+class _Line(ProgressLine):
+    """The progress line of an experiment: a report per replication."""
 
     def __call__(self, scenario: str, rep: int, done: int, total: int, eta_s: float) -> None:
         if rep < 0:
             text = f"running {total} replications ..."
         else:
-            eta = "" if math.isnan(eta_s) else f", about {_duration(eta_s)} left"
+            eta = "" if math.isnan(eta_s) else f", about {duration(eta_s)} left"
             text = f"[{done}/{total}] {scenario} replication {rep} done{eta}"
-        if self.tty:
-            sys.stderr.write("\r\x1b[2K" + text)
-            self.shown = True
-        else:
-            print(text, file=sys.stderr)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-
-
-def _duration(s: float) -> str:
-    m, sec = divmod(round(s), 60)
-    return f"{m} min {sec:02d} s" if m else f"{sec} s"
+        self.show(text)
 
 
 def summary_text(res: ExperimentResult) -> str:
     """The main KPIs per scenario and the differences against the base, as text."""
     summ = res.summary().set_index(["scenario", "kpi"])
+    shown = _SHOWN + [(k, lab) for k, lab in _SHOWN_AMHS if k in summ.index.get_level_values(1)]
     lines = []
     w = max(len(n) for n in res.names()) + 2
     for sc in res.scenarios:
         lines.append(f"{sc.name}: {len(sc.replications)} replications ({sc.meta.get('stop')}), "
                      f"warm-up {sc.warmup_s / 86400:.2f} days")  # fmt: skip
-        for k, label in _SHOWN:
+        for k, label in shown:
             if (sc.name, k) in summ.index:
                 r = summ.loc[(sc.name, k)]
                 hw = "" if not math.isfinite(r["half_width"]) else f" ± {r['half_width']:.3g}"
@@ -107,7 +85,7 @@ def summary_text(res: ExperimentResult) -> str:
         lines.append("differences against the base (paired, 95% CI):")
         d = res.differences().set_index(["scenario", "kpi"])
         for sc in res.scenarios[1:]:
-            for k, label in _SHOWN:
+            for k, label in shown:
                 if (sc.name, k) in d.index:
                     r = d.loc[(sc.name, k)]
                     hw = "" if not math.isfinite(r["half_width"]) else f" ± {r['half_width']:.3g}"

@@ -101,6 +101,11 @@ class Amhs(_Strict):
     model: Literal["simple", "oht"] = Field(
         default="oht", description="oht: vehicle by vehicle on the rails; simple: distance/speed"
     )
+    engine: Literal["compiled", "python"] = Field(
+        default="compiled",
+        description="compiled: the fleet's section passages in compiled code (numba); python: "
+        "the pure-Python reference, same results, about 10x slower",
+    )
     source: str = ""
     vehicle: VehicleType = Field(default_factory=VehicleType)
     fleet: int = Field(default=100, ge=1, description="number of vehicles")

@@ -43,16 +43,14 @@ from factory_twin.model import schema as s
 from factory_twin.model.config import (
     PlantDocument,
     atomic_write_text,
-    check_references,
-    doc_location,
-    error_path,
     load_plant,
     merge_into,
     read_config_text,
     read_yaml_mapping,
     round_trip_yaml,
-    validation_line,
 )
+from factory_twin.model.config_checks import check_references
+from factory_twin.model.config_errors import doc_location, error_path, validation_line
 from factory_twin.model.geometry import bind_mesh_files
 from factory_twin.model.scenario_changes import (
     CHANGE_KINDS,

@@ -24,11 +24,19 @@ recorder got it), ``equipment``, ``tag`` (tag name, alarm code, or substate),
 ``server_ts``, alarm fields (``alarm_id``, ``severity``, ``message``, ``active``, ``acked``,
 ``user``, ``comment``, ``event_id``, ``shelving``, ``unshelve_s``, ``out_of_service``),
 connection fields (``endpoint``, ``connected``, ``gap_s``), lot fields (``lot``, ``product``, ``to_equipment``, ``arrive_s``, ``step``).
+
+OHT vehicles (tag updates of the equipment ids ``VEHICLE_PREFIX + "OHT-001"`` ...) are kept
+like any tag, but their positions are thinned (:class:`VehicleThinning`): at most one ``x``/``y``
+pair per vehicle every ``vehicle_period_s`` (default 1 s of source time), always ending on the
+vehicle's latest position, and every ``state``/``carrier`` change with the position it happened
+at. A fleet of 100 vehicles then writes at most 200 position rows a second (720,000 an hour)
+plus its state changes, whatever the server's sampling rate.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -40,6 +48,7 @@ import pyarrow.parquet as pq
 
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.events import (
+    VEHICLE_PREFIX,
     AlarmEvent,
     ConnectionStatus,
     E10State,
@@ -174,6 +183,81 @@ def _row(ev: PlantEvent, received: float) -> dict[str, Any] | None:
     return r
 
 
+class VehicleThinning:
+    """Thin the position updates of OHT vehicles to one ``x``/``y`` pair per ``period_s``.
+
+    :meth:`take` passes every event through except a vehicle's ``x``/``y`` updates that come
+    less than ``period_s`` (source time) after the vehicle's last kept position; those are
+    held, the newest per coordinate, and let out when the vehicle's period is over (judged by
+    the newest source time seen on any tag), when the vehicle changes state or carrier (so a
+    pick-up or set-down is recorded where it happened), or at :meth:`release`. A vehicle that
+    stops is therefore recorded at its stopping place within one period. Updates that are not
+    good (stale marks of a lost connection) pass at once. ``period_s`` 0 keeps everything.
+    """
+
+    def __init__(self, period_s: float = 1.0) -> None:
+        self.period_s = max(float(period_s), 0.0)
+        self.kept_s: dict[str, float] = {}  # vehicle -> source time of its last kept position
+        self.held: dict[str, dict[str, TagUpdate]] = {}  # vehicle -> tag -> newest held update
+        self.clock_s = -math.inf  # newest source time seen
+        self.dropped = 0  # position updates replaced by a newer one before they were kept
+
+    def take(self, events: Iterable[PlantEvent]) -> list[PlantEvent]:
+        """Return the events to write now, in order."""
+        if self.period_s <= 0:
+            return list(events)
+        out: list[PlantEvent] = []
+        for ev in events:
+            if not isinstance(ev, TagUpdate):
+                out.append(ev)
+                continue
+            t = ev.source_ts
+            if t > self.clock_s:
+                self.clock_s = t
+            eq = ev.equipment
+            if not eq.startswith(VEHICLE_PREFIX) or ev.quality is not Quality.GOOD:
+                out.append(ev)
+                continue
+            if ev.tag not in ("x", "y"):
+                self._let_out(eq, out)  # the place of a state change
+                out.append(ev)
+                continue
+            kept = self.kept_s.get(eq)
+            if kept is None or t >= kept + self.period_s or t == kept:
+                held = self.held.get(eq)
+                if held is not None:
+                    old = held.pop(ev.tag, None)
+                    self.dropped += old is not None
+                self.kept_s[eq] = t
+                out.append(ev)
+            else:
+                held = self.held.setdefault(eq, {})
+                self.dropped += ev.tag in held
+                held[ev.tag] = ev
+        self._due(out)
+        return out
+
+    def _let_out(self, eq: str, out: list[PlantEvent]) -> None:
+        held = self.held.pop(eq, None)
+        if held:
+            evs = sorted(held.values(), key=lambda e: e.source_ts)
+            out.extend(evs)
+            self.kept_s[eq] = max(self.kept_s.get(eq, -math.inf), evs[-1].source_ts)
+
+    def _due(self, out: list[PlantEvent]) -> None:
+        """Let out what vehicles held whose period is over on the clock."""
+        for eq in [e for e, h in self.held.items() if h]:
+            if self.clock_s >= self.kept_s.get(eq, -math.inf) + self.period_s:
+                self._let_out(eq, out)
+
+    def release(self) -> list[PlantEvent]:
+        """Return everything held (at a flush or the end of the recording)."""
+        out: list[PlantEvent] = []
+        for eq in list(self.held):
+            self._let_out(eq, out)
+        return out
+
+
 class HistoryWriter:
     """Append plant events to a Parquet file in row groups (bounded memory).
 
@@ -185,10 +269,18 @@ class HistoryWriter:
         Rows buffered before a row group is written.
     flush_s
         Also write a row group when this many seconds passed since the last one.
+    vehicle_period_s
+        Keep at most one position of each OHT vehicle per this many seconds
+        (:class:`VehicleThinning`; 0 keeps every update).
     """
 
     def __init__(
-        self, path: str | Path, *, rows_per_group: int = 20_000, flush_s: float = 10.0
+        self,
+        path: str | Path,
+        *,
+        rows_per_group: int = 20_000,
+        flush_s: float = 10.0,
+        vehicle_period_s: float = 1.0,
     ) -> None:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
@@ -200,6 +292,7 @@ class HistoryWriter:
         self._n = 0
         self._last_flush = time.monotonic()
         self._closed = False
+        self.vehicles = VehicleThinning(vehicle_period_s)
         # A .partial left by a recording that was killed: keep what it holds before starting.
         self.recovered: Path | None = None
         if self.partial.exists():
@@ -221,7 +314,7 @@ class HistoryWriter:
         received = time.time() if received_s is None else received_s
         n = 0
         lost = False
-        for ev in events:
+        for ev in self.vehicles.take(events):
             r = _row(ev, received)
             if r is None:
                 continue
@@ -241,9 +334,18 @@ class HistoryWriter:
         return n
 
     def flush(self) -> None:
-        """Write the buffered rows as a row group."""
+        """Write the buffered rows (and the vehicle positions held back) as a row group."""
         self._last_flush = time.monotonic()
-        if not self._n or self._closed:
+        if self._closed:
+            return
+        for ev in self.vehicles.release():
+            r = _row(ev, time.time())
+            if r is not None:
+                for c in _COLUMNS:
+                    self._buf[c].append(r.get(c))
+                self._n += 1
+                self.counts["tag"] = self.counts.get("tag", 0) + 1
+        if not self._n:
             return
         table = pa.Table.from_pydict(self._buf, schema=SCHEMA)
         self._writer.write_table(table)  # one record batch, one row group in the final file

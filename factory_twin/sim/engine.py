@@ -38,6 +38,8 @@ Examples
 from __future__ import annotations
 
 import gc
+import itertools
+import math
 from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
@@ -111,12 +113,17 @@ class Engine(simpy.Environment):
         attribute on the hot path).
     queue
         The event queue (SimPy's own heap of entries).
+    until_s
+        The end of the :meth:`run_until` call under way (infinity outside one): entries due
+        at or after it wait for the next call. A component that runs its own events between
+        the engine's (the compiled OHT fleet) stops there too.
     """
 
-    __slots__ = ("_far", "_far_window", "_horizon", "now_s", "queue")
+    __slots__ = ("_far", "_far_window", "_horizon", "now_s", "queue", "until_s")
 
     now_s: float
     queue: list[Entry]
+    until_s: float
 
     def __init__(self, far_window_s: float = DEFAULT_FAR_WINDOW_S) -> None:
         super().__init__()  # sets the clock to 0 through the _now property below
@@ -124,6 +131,7 @@ class Engine(simpy.Environment):
         self._far: list[Entry] = []
         self._far_window = far_window_s
         self._horizon = far_window_s
+        self.until_s = math.inf
         heappush(self.queue, (self._horizon, next(self._eid), self._pull_far, None))
 
     # SimPy reads and writes its clock as ``self._now``: route it to the engine's clock, so
@@ -197,6 +205,7 @@ class Engine(simpy.Environment):
             raise SimulationError(msg)
         q = self.queue
         pop = heappop
+        self.until_s = until_s
         # The records are millions of small tuples: the cyclic GC would rescan them over and
         # over (quadratic time). The model makes no reference cycles it needs collected.
         was_enabled = gc.isenabled()
@@ -207,8 +216,24 @@ class Engine(simpy.Environment):
                 cb(value)
             self.now_s = until_s
         finally:
+            self.until_s = math.inf
             if was_enabled:
                 gc.enable()
+
+    def next_id(self) -> int:
+        """Return the order key the next entry will get, without using it up.
+
+        With :meth:`use_ids` a component keeps its own queue of entries keyed from the same
+        sequence (the compiled OHT fleet): its entries then order among the engine's exactly
+        as they would if they were on the engine's queue.
+        """
+        nxt = next(self._eid)
+        self._eid = itertools.count(nxt)
+        return nxt
+
+    def use_ids(self, upto: int) -> None:
+        """Mark the order keys below ``upto`` used (taken by a component's own queue)."""
+        self._eid = itertools.count(upto)
 
     def events_scheduled(self) -> int:
         """Return how many entries (timers and SimPy events) have been scheduled so far.

@@ -31,7 +31,7 @@ from factory_twin.model.capacity import raw_process_time_s
 from factory_twin.model.events import E10State, LotMove, StateChange, TagUpdate
 from factory_twin.model.transport import move_time_s, nearest_destination
 from factory_twin.sim.engine import Engine
-from factory_twin.sim.oht import OhtFleet
+from factory_twin.sim.oht_fast import Fleet, new_fleet
 from factory_twin.sim.queues import BatchQueue, LotQueue
 from factory_twin.sim.records import Recorder
 from factory_twin.sim.rng import Sampler, Streams, make_sampler, uniform_sampler
@@ -471,13 +471,13 @@ class FabModel:
         )
         self._veh_free = self.vehicles or 0
         self._veh_wait: deque[tuple[Lot, float]] = deque()
-        # OHT fleet on the rails (amhs model 'oht'): every move rides a vehicle (sim/oht.py)
+        # OHT fleet on the rails (amhs model 'oht'): every move rides a vehicle (sim/oht_fast.py)
         am = spec.amhs
-        self.oht: OhtFleet | None = None
+        self.oht: Fleet | None = None
         self._port: dict[str, str] = {}
         self._nominal: dict[tuple[str, str], float] = {}
         if am is not None and am.model == "oht" and not self._tr_none:
-            self.oht = OhtFleet(am, self.env)
+            self.oht = new_fleet(am, self.env)
             self._port = {p.tool: p.node for p in am.ports}
         self._start_processes()
 

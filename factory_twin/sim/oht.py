@@ -178,6 +178,8 @@ class OhtFleet:
         self._on_piece_end = self._piece_end
         self._today = -1
         self._today_entries: list[int] = []  # today's entries per section (a list: the hot path)
+        # blocked seconds of moves per section, since the start (where the vehicle stood)
+        self.blocked_s = [0.0] * len(self.sections)
 
     # ----------------------------------------------------------------- requests
 
@@ -385,6 +387,8 @@ class OhtFleet:
         if v.exit_pending or v.waiting_for >= 0:
             if v.move is not None:
                 v.move.blocked_s += now - v.wait_since
+                # where it stood: the end of its section (or the spur it merges from)
+                self.blocked_s[v.section if v.section >= 0 else nxt] += now - v.wait_since
             v.stopped = True
         v.exit_pending = False
         v.waiting_for = -1
@@ -496,6 +500,17 @@ class OhtFleet:
         return self.record().kpis(start_s, end_s, top=top)
 
     # ----------------------------------------------------------------- for a view
+
+    def link_load(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (entries, blocked seconds) per rail link since the start, in the order of
+        the plant file's links; every link of a section shows its section's figures (a
+        vehicle enters and is blocked in a section, not a link)."""
+        self._flush_entries()
+        entries = np.zeros(len(self.sections), dtype=np.float64)
+        if self._entries:
+            entries += np.sum(np.asarray(self._entries, dtype=np.float64), axis=0)
+        of = np.asarray(self.graph.section_of, dtype=np.int64)
+        return entries[of], np.asarray(self.blocked_s, dtype=np.float64)[of]
 
     def positions(self) -> list[tuple[int, float, float, bool, str]]:
         """Return (vehicle, x, y, loaded, state) of every vehicle now, floor metres."""

@@ -18,15 +18,20 @@ Everything updates arrays in place; nothing is rebuilt per frame.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyvista as pv
 import vtk
 
+from factory_twin.model.amhs import Amhs
 from factory_twin.model.schema import PlantSpec
 
 RAIL_COLOR = {True: "#9aa4b2", False: "#55606e"}  # dark theme, light theme
 VEHICLE_COLOR = "#39e6ff"  # cyan: apart from every E10 state colour
 HEAT_CMAP = "inferno"
+_SAMPLE_M = 1.0  # spacing of the points that index the rail links (nearest_links)
+_NEAR_K = 12  # samples asked for per point at once (more only where they do not suffice)
 
 
 def rail_height_m(spec: PlantSpec) -> float:
@@ -45,7 +50,11 @@ def rail_polydata(spec: PlantSpec) -> pv.PolyData:
 
     Links whose ends are not known nodes are skipped (the plant file's check reports them).
     """
-    am = spec.amhs
+    return rail_polydata_of(spec.amhs, spec)
+
+
+def rail_polydata_of(am: Amhs | None, spec: PlantSpec) -> pv.PolyData:
+    """:func:`rail_polydata` of the rails ``am`` (the plant's own, or generated ones)."""
     if am is None or not am.links:
         return pv.PolyData()
     index = {n.id: i for i, n in enumerate(am.nodes)}
@@ -80,19 +89,30 @@ class AmhsLayer:
     plotter
         The scene's plotter.
     spec
-        The plant (must have rails: :func:`has_rails`).
+        The plant (must have rails: :func:`has_rails`, unless ``amhs`` is given).
     dark
         Theme of the rail colour.
+    amhs
+        The rails to draw instead of the plant's own (rails generated from its layout:
+        :func:`factory_twin.model.amhs_layout.plant_rails`).
     """
 
-    def __init__(self, plotter: pv.BasePlotter, spec: PlantSpec, *, dark: bool = True) -> None:
+    def __init__(
+        self,
+        plotter: pv.BasePlotter,
+        spec: PlantSpec,
+        *,
+        dark: bool = True,
+        amhs: Amhs | None = None,
+    ) -> None:
         self.plotter = plotter
         self.spec = spec
         self.z = rail_height_m(spec)
-        am = spec.amhs
+        am = amhs if amhs is not None else spec.amhs
         assert am is not None
+        self.amhs = am
         self.link_ids = [lk.id for lk in am.links]
-        self.rails = rail_polydata(spec)
+        self.rails = rail_polydata_of(am, spec)
         self.rail_actor = plotter.add_mesh(
             self.rails,
             color=RAIL_COLOR[dark],
@@ -115,6 +135,8 @@ class AmhsLayer:
         self._b = p[cells[:, 2]] if cells is not None else np.zeros((0, 2))
         self._ab = self._b - self._a
         self._ab2 = np.maximum(np.einsum("ij,ij->i", self._ab, self._ab), 1e-12)
+        self._tree: Any = None  # built on the first nearest_links
+        self._sample_link = np.zeros(0, dtype=np.int64)
         # vehicles: one glyph set, source 0 empty, source 1 loaded
         self.vehicle_points = pv.PolyData(np.zeros((0, 3)))
         self.vehicle_points.point_data["loaded"] = np.zeros(0, dtype=np.int8)
@@ -170,16 +192,54 @@ class AmhsLayer:
         return True
 
     def nearest_links(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return (link index, distance in metres) of the rail link nearest each point."""
+        """Return (link index, distance in metres) of the rail link nearest each point.
+
+        Exact: a k-d tree of points every :data:`_SAMPLE_M` along the links finds, for a point
+        at distance ``d0`` from its nearest sample, every link with a sample within
+        ``d0 + _SAMPLE_M / 2`` (the nearest link is among them: its closest point lies within
+        half a spacing of one of its samples); those few are measured exactly. About 0.5 ms
+        for 100 vehicles on the SMAT2022 rails (3,424 links) against 18 ms for all pairs.
+        """
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         if len(self._a) == 0 or len(xy) == 0:
             return np.zeros(len(xy), dtype=np.int64), np.full(len(xy), np.inf)
-        d = xy[:, None, :] - self._a[None, :, :]
-        f = np.clip(np.einsum("vlk,lk->vl", d, self._ab) / self._ab2, 0.0, 1.0)
-        off = d - f[:, :, None] * self._ab[None, :, :]
-        dist2 = np.einsum("vlk,vlk->vl", off, off)
-        k = np.argmin(dist2, axis=1)
-        return k, np.sqrt(dist2[np.arange(len(xy)), k])
+        if self._tree is None:
+            self._build_tree()
+        assert self._tree is not None
+        dq, iq = self._tree.query(xy, k=min(_NEAR_K, len(self._sample_link)))
+        dq, iq = dq.reshape(len(xy), -1), iq.reshape(len(xy), -1)
+        reach = dq[:, :1] + _SAMPLE_M / 2 + 1e-9
+        cand = self._sample_link[iq]  # (n, k): links of the k nearest samples
+        k, dist = self._closest(xy, cand)
+        # complete when the k-th sample is beyond the reach; else ask for all within it
+        for i in np.flatnonzero(dq[:, -1] <= reach[:, 0]):
+            idx = self._tree.query_ball_point(xy[i], reach[i, 0])
+            ki, di = self._closest(xy[i : i + 1], self._sample_link[np.asarray(idx)][None, :])
+            k[i], dist[i] = ki[0], di[0]
+        return k, dist
+
+    def _closest(self, xy: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Of the candidate links ``cand`` (n, m) of each point, the nearest and its distance."""
+        d = xy[:, None, :] - self._a[cand]
+        ab = self._ab[cand]
+        f = np.clip(np.einsum("nmk,nmk->nm", d, ab) / self._ab2[cand], 0.0, 1.0)
+        off = d - f[:, :, None] * ab
+        d2 = np.einsum("nmk,nmk->nm", off, off)
+        j = np.argmin(d2, axis=1)
+        rows = np.arange(len(xy))
+        return cand[rows, j].astype(np.int64), np.sqrt(d2[rows, j])
+
+    def _build_tree(self) -> None:
+        """Sample every link each :data:`_SAMPLE_M` metres (both ends included)."""
+        from scipy.spatial import cKDTree
+
+        n = np.maximum(np.ceil(np.sqrt(self._ab2) / _SAMPLE_M).astype(np.int64), 1) + 1
+        link = np.repeat(np.arange(len(self._a)), n)
+        start = np.concatenate([[0], np.cumsum(n)[:-1]])
+        f = (np.arange(int(n.sum())) - np.repeat(start, n)) / np.repeat(n - 1, n)
+        pts = self._a[link] + f[:, None] * self._ab[link]
+        self._sample_link = link
+        self._tree = cKDTree(pts)
 
     # -- congestion heat map
 

@@ -136,11 +136,15 @@ class QtDetailPanel(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "time (UTC)")
         self.legend = self.plot.addLegend(offset=(5, -5))  # bottom-left: limit labels are right
+        # with no tool the axes would show an empty 0-1 range (sub-second time ticks): say
+        # what to do instead
+        self.plot_hint = pg.TextItem("Trends: select a tool", color="#9aa4b2", anchor=(0.5, 0.5))
         tl.addWidget(self.plot, 1)
         split.addWidget(trend_box)
         split.setSizes([220, 260])
         outer.addWidget(split, 1)
         self._set_enabled(False)
+        self._show_axes(False)
 
     # -- wiring
 
@@ -198,8 +202,10 @@ class QtDetailPanel(QWidget):
                 lab.setText("")
             self.table.setRowCount(0)
             self._set_enabled(False)
+            self._show_axes(False)
             return
         self._set_enabled(True)
+        self._show_axes(True)
         spec = st.spec
         eq = spec.tool(self.tool)
         et = spec.equipment_type(eq.type)
@@ -226,6 +232,19 @@ class QtDetailPanel(QWidget):
         self._rebuild_curves()
         self._dirty = True
         self.refresh()
+
+    def _show_axes(self, on: bool) -> None:
+        """Axes and grid with a tool's trends; a centred hint without one."""
+        item = self.plot.getPlotItem()
+        for axis in ("left", "bottom"):
+            item.showAxis(axis, on)
+        self.plot.showGrid(x=on, y=on, alpha=0.25)
+        if not on:
+            self.plot.addItem(self.plot_hint)
+            self.plot.setXRange(0.0, 1.0, padding=0.0)
+            self.plot.setYRange(0.0, 1.0, padding=0.0)
+            self.plot_hint.setPos(0.5, 0.5)
+        self.plot.enableAutoRange(enable=on)
 
     def _on_cell_double_clicked(self, row: int, _col: int) -> None:
         item = self.table.item(row, 0)

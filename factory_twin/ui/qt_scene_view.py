@@ -180,15 +180,22 @@ class QtSceneView(QWidget):
             scene.set_states(st.codes, st.stale)
             changed = True
         n = st.lot_count()
+        t_lots = st.estimated_clock()
         if n or self._lots_shown:
-            pos, prod, _ = st.lot_positions(st.estimated_clock())
+            pos, prod, _ = st.lot_positions(t_lots)
             if self._lots_shown != n or not np.array_equal(pos, self._last_lot_pos):
                 scene.set_lots(pos, prod)
                 self._last_lot_pos = pos
                 changed = True
             self._lots_shown = n
         t = st.plant_clock_s
-        if scene.amhs is not None and (st.vehicles.dirty or t != self._amhs_t):
+        if scene.amhs is not None and not len(st.vehicles):
+            # no vehicles served one by one: one over each carrier riding the rails
+            xy = st.carrying_vehicles(t_lots) if n else np.zeros((0, 2))
+            moved = scene.amhs.set_vehicles(xy, np.zeros(len(xy), dtype=bool), t_lots)
+            changed = changed or moved or (scene.amhs.heat_map and t_lots != self._amhs_t)
+            self._amhs_t = t_lots
+        elif scene.amhs is not None and (st.vehicles.dirty or t != self._amhs_t):
             # the heat map counts the time since the last refresh on each vehicle's link
             st.vehicles.dirty = False
             self._amhs_t = t

@@ -31,6 +31,7 @@ import numpy as np
 import pyvista as pv
 import vtk
 
+from factory_twin.model.amhs_layout import generated_amhs
 from factory_twin.model.equipment_models import MATERIALS
 from factory_twin.model.events import E10State
 from factory_twin.model.geometry import PlantGeometry, hex_to_rgb, plant_geometry
@@ -481,8 +482,10 @@ class FabScene:
         self.lots_actor.SetMapper(self._lot_mapper)
         self.lots_actor.PickableOff()
         p.add_actor(self.lots_actor, name="lots", reset_camera=False, render=False)
-        # the OHT rails, vehicles and heat map of a plant with an amhs section (amhs_scene.py)
-        self.amhs = AmhsLayer(p, spec, dark=self.dark) if has_rails(spec) else None
+        # the OHT rails, vehicles and heat map (amhs_scene.py): the plant's own rails, or
+        # rails generated from its layout (model/amhs_layout.py) that its lots ride
+        rails = spec.amhs if spec.amhs is not None and has_rails(spec) else generated_amhs(spec)
+        self.amhs = AmhsLayer(p, spec, dark=self.dark, amhs=rails) if rails.links else None
         # floor, bays, grid and bay outlines: one unlit mesh with a colour per cell, so the
         # static context is a single draw; added after the tools, so that the floor under
         # them fails the depth test before any shading

@@ -32,10 +32,10 @@ def test_carriers_travel_at_the_plant_file_height(height):
     state.apply([LotMove("L1", "p1", "LITHO-01", "ETCH-02", 100.0, 200.0)])
     mid, _, ids = state.lot_positions(150.0)  # half-way: up on the track
     assert ids == ["L1"] and mid[0, 2] == pytest.approx(height)
-    rising, _, _ = state.lot_positions(100.0 + 1e-3)  # just left: climbing from the floor
-    assert 0.0 < rising[0, 2] < height
-    end, _, _ = state.lot_positions(250.0)  # arrived: on the floor beside the tool
-    assert end[0, 2] == 0.0
+    rising, _, _ = state.lot_positions(100.0 + 1e-3)  # just left: hoisted from the load port
+    assert 0.9 < rising[0, 2] < height
+    end, _, _ = state.lot_positions(250.0)  # arrived: on the tool's load port
+    assert end[0, 2] == pytest.approx(0.9)
 
 
 def test_height_must_be_positive():

@@ -7,8 +7,6 @@ random numbers), so the optimum the study should find is computed, not written d
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import itertools
 import json
 import os
 import signal
@@ -20,23 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from optimise_helpers import PLANT, InProcessClient, brute_force
 
 from factory_twin.app.optimise import (
     OptimiseCancelled,
     Planner,
     capacity_prune,
-    evaluate,
     open_study,
     records,
     run,
-    tool_cost,
-    trial_kpis,
 )
 from factory_twin.model.study import load_study
 from factory_twin.sim.stats import t_interval
 
 ROOT = Path(__file__).resolve().parents[2]
-PLANT = ROOT / "tests" / "data" / "optimise_plant.yaml"
 
 STUDY = """\
 name: small plant
@@ -65,43 +60,6 @@ def write_study(d: Path, trials: int = 30, **extra: str) -> Path:
     p = d / "small.study.yaml"
     p.write_text(text)
     return p
-
-
-class InProcessClient:
-    """A client with the Dask calls the executor makes, running each task in this process.
-
-    It records every plant it simulates, so a test can see what was and was not run.
-    """
-
-    def __init__(self) -> None:
-        self.simulated: list[Any] = []
-
-    def scatter(self, spec: Any, broadcast: bool = False) -> Any:
-        return spec
-
-    def submit(self, fn: Any, *args: Any, pure: bool = False) -> cf.Future[Any]:
-        f: cf.Future[Any] = cf.Future()
-        self.simulated.append(args[0])
-        f.set_result(fn(*args))
-        return f
-
-    def cancel(self, futures: Any) -> None:
-        pass
-
-
-def brute_force(study_path: Path) -> dict[tuple[int, int, int], tuple[float, bool]]:
-    """Cost and feasibility of every tool set, with the study's replications and seed."""
-    sf = load_study(study_path)
-    planner = Planner(sf)
-    out = {}
-    for a, b, c in itertools.product(range(1, 5), repeat=3):
-        params = {"tools/A": a, "tools/B": b, "tools/C": c}
-        plant = planner.plant(params)
-        reps = [trial_kpis(plant, 40, 5, 11, r) for r in range(sf.spec.replications)]
-        kpis = {k: [r[k] for r in reps] for k in reps[0]}
-        _, _, ok = evaluate(sf.spec, plant, kpis, tool_cost(plant, sf.spec.cost_years))
-        out[(a, b, c)] = (tool_cost(plant, sf.spec.cost_years), ok)
-    return out
 
 
 @pytest.mark.slow

@@ -162,8 +162,8 @@ def test_lots_kpis_and_positions(state):
     assert ids == ["L1"]
     assert pos[0, 2] == pytest.approx(3.2)
     assert 7.0 < pos[0, 0] < 15.0
-    pos_end, _, _ = state.lot_positions(250.0)  # arrived: waits beside ETCH-02 on the floor
-    assert pos_end[0, 2] == 0.0 and abs(pos_end[0, 0] - 7.0) < 1.0
+    pos_end, _, _ = state.lot_positions(250.0)  # arrived: on ETCH-02's load port
+    assert pos_end[0, 2] == pytest.approx(0.9) and abs(pos_end[0, 0] - 7.0) < 1.0
 
 
 def test_limit_status(state):
@@ -193,7 +193,7 @@ def test_lots_followed_through_lot_tags_without_lot_moves(state):
     )
     assert state.lot_count() == 1
     pos, _, ids = state.lot_positions(100.0)
-    assert ids == ["L7"] and pos[0, 2] == 0.0  # parked beside LITHO-01
+    assert ids == ["L7"] and pos[0, 2] == pytest.approx(0.9)  # on LITHO-01's load port
     state.apply(
         [TagUpdate("LITHO-01", "lot", "", 130.0), TagUpdate("LITHO-01", "wafer_count", 25, 130.0)]
     )

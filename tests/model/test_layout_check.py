@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factory_twin.model import schema as s
-from factory_twin.model.config import check_references, load_plant
+from factory_twin.model.config import load_plant
+from factory_twin.model.config_checks import check_references
 from factory_twin.model.layout import (
     footprint_polygon,
     penetration_depth_m,

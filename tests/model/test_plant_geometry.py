@@ -11,7 +11,8 @@ from ruamel.yaml import YAML
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
-from factory_twin.model.config import check_references, load_plant
+from factory_twin.model.config import load_plant
+from factory_twin.model.config_checks import check_references
 from factory_twin.model.geometry import (
     VIEW_CYLINDER_SEGMENTS,
     place,

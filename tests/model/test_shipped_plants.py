@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from factory_twin.model import schema as s
-from factory_twin.model.config import alarm_code_problem, load_plant
+from factory_twin.model.config import load_plant
+from factory_twin.model.config_checks import alarm_code_problem
 from factory_twin.model.layout import footprint_polygon
 
 PLANTS = Path(__file__).resolve().parents[2] / "plant_configs"

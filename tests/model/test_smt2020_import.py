@@ -20,7 +20,8 @@ from _requirements import requires
 
 from factory_twin.__main__ import main
 from factory_twin.model import schema as s
-from factory_twin.model.config import atomic_write_text, check_references, load_plant
+from factory_twin.model.config import atomic_write_text, load_plant
+from factory_twin.model.config_checks import check_references
 from factory_twin.model.layout import footprint_polygon
 from factory_twin.model.smt2020 import CITATION, Smt2020Import, import_smt2020
 

@@ -3,6 +3,8 @@ the plant state, the 3-D view draws them on the rails (a real asyncua server on 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +15,12 @@ from _server_support import WATCHDOG_S, find_free_port
 from asyncua import Client, ua
 
 from factory_twin.app.plant_state import PlantState
+from factory_twin.app.replay import ReplaySource, load_history
 from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import VEHICLE_PREFIX, LotMove, vehicle_name
 from factory_twin.opcua.client import PlantClient
+from factory_twin.opcua.historian import HistoryWriter, read_history
 from factory_twin.opcua.server import NAMESPACE_URI
 from factory_twin.ui.scene import FabScene
 
@@ -87,3 +91,90 @@ async def test_vehicles_are_served_read_and_drawn_on_the_rails() -> None:
         plotter.close()
         await client.stop()
         await sim.stop()
+
+
+async def test_vehicles_are_recorded_and_replayed_where_they_were(tmp_path: Path) -> None:
+    """A live run recorded from a real server replays with every vehicle where it was."""
+    spec = load_plant(LOOP).spec
+    assert spec.amhs is not None
+    fleet = spec.amhs.fleet
+    url = f"opc.tcp://127.0.0.1:{find_free_port()}/ft/"
+    sim = EmbeddedPlantSimulator(spec, endpoint=url, speed=0.0, tag_period_s=600.0)
+    await sim.start()
+    client = PlantClient(spec, endpoint_overrides={"sim": url}, publishing_ms=50, sampling_ms=50)
+    out = tmp_path / "fleet.parquet"
+    writer = HistoryWriter(out, vehicle_period_s=0.25)
+    live = PlantState(spec)
+    checkpoints: list[tuple[float, float, np.ndarray, list[str]]] = []
+    try:
+        await client.start()
+        assert await client.wait_connected(15)
+        assert sim.fleet is not None
+
+        async def checkpoint(dt: float) -> list[tuple[int, float, float, str, str]]:
+            assert sim.fleet is not None
+            await sim.step(dt)
+            rows = sim.fleet.vehicle_rows()
+            want = np.array([(r[1], r[2]) for r in rows])
+
+            def arrived() -> bool:
+                evs = client.drain()
+                writer.add(evs)
+                live.apply(evs)
+                _, xy, _ = live.vehicles.arrays()
+                return len(xy) == fleet and np.allclose(xy, want)
+
+            assert await wait_for(arrived, 10.0)
+            await asyncio.sleep(0.3)  # more than the recording's vehicle period
+            evs = client.drain()
+            writer.add(evs)
+            live.apply(evs)
+            checkpoints.append((time.time(), sim.now_s, want, [r[3] for r in rows]))
+            await asyncio.sleep(0.05)
+            return rows
+
+        # 30-second steps until a vehicle is on its way, then 3-second steps along its run
+        while len(checkpoints) < 20:
+            for _ in range(2000):
+                await sim.step(30.0)
+                if any(r[3] != "idle" for r in sim.fleet.vehicle_rows()):
+                    break
+            rows = await checkpoint(3.0)
+            while any(r[3] != "idle" for r in rows) and len(checkpoints) < 20:
+                rows = await checkpoint(3.0)
+    finally:
+        await client.stop()
+        await sim.stop()
+        writer.close()
+    counts = read_history(out).query("kind == 'tag'")["equipment"].str.startswith(VEHICLE_PREFIX)
+    assert counts.sum() > 0
+    moved = {tuple(map(tuple, c[2])) for c in checkpoints}
+    assert len(moved) > 10  # the vehicles really moved between checkpoints
+    assert any("loaded" in c[3] for c in checkpoints)
+    events = load_history(out)
+    replay = ReplaySource(events, speed=1.0)
+    plotter = pv.Plotter(off_screen=True, window_size=(320, 200))
+    try:
+        scene = FabScene(plotter, spec, show_labels=False, show_legend=False)
+        layer = scene.amhs
+        assert layer is not None
+        state = PlantState(spec)
+        for wall_t, plant_t, want, states in checkpoints:
+            assert not replay.seek(wall_t)  # forwards: no rebuild
+            state.apply(replay.drain(1_000_000))
+            names, xy, loaded = state.vehicles.arrays()
+            assert names == [vehicle_name(i) for i in range(fleet)]
+            np.testing.assert_allclose(xy, want, atol=1e-9)
+            assert [state.vehicles.state[n] for n in names] == states
+            assert state.plant_clock_s == pytest.approx(plant_t)
+            layer.set_vehicles(xy, loaded, state.plant_clock_s)
+            drawn = np.asarray(layer.vehicle_points.points)[:, :2]
+            np.testing.assert_allclose(drawn, want, atol=1e-9)
+        # back to the first checkpoint: the owner rebuilds and gets the same picture
+        wall_t, _, want, _ = checkpoints[0]
+        assert replay.seek(wall_t)
+        fresh = PlantState(spec)
+        fresh.apply(replay.drain(1_000_000))
+        np.testing.assert_allclose(fresh.vehicles.arrays()[1], want, atol=1e-9)
+    finally:
+        plotter.close()

@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from _client_support import PLANT_YAML, free_port, plant_spec, start_server, wait_for
 
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.events import (
+    VEHICLE_PREFIX,
     AlarmEvent,
     ConnectionStatus,
     E10State,
@@ -288,3 +290,48 @@ def test_duration_strings() -> None:
     for bad in ("", "0s", "-1m", "5x", "1 hour"):
         with pytest.raises(FactoryTwinError, match="duration must look like"):
             parse_duration(bad)
+
+
+def test_vehicle_positions_are_thinned_to_one_per_period_ending_where_they_stop(
+    tmp_path: Path,
+) -> None:
+    """100 updates/s of one vehicle keep 1 per second, the last place and each state change."""
+    eq = f"{VEHICLE_PREFIX}OHT-001"
+    events: list[Any] = []
+    for k in range(501):  # 5 s at 100 Hz: x runs 0..500, y fixed; then it stands still
+        t = 1000.0 + k * 0.01
+        events += [TagUpdate(eq, "x", float(k), t), TagUpdate(eq, "y", 2.0, t)]
+        if k == 250:  # it picks a lot up at x = 250
+            events.append(TagUpdate(eq, "state", "loaded", t))
+        events.append(TagUpdate("T1", "temp", 20.0 + k, t))  # a tool's tag: never thinned
+    out = tmp_path / "v.parquet"
+    with HistoryWriter(out, rows_per_group=10_000, flush_s=1e9, vehicle_period_s=1.0) as w:
+        for k in range(0, len(events), 7):  # in batches, as a client drains them
+            w.add(events[k : k + 7])
+        w.add([TagUpdate("T1", "temp", 0.0, 1010.0)])  # time goes on: the held place is due
+        assert w.vehicles.dropped > 900
+    back = [e for e in iter_events(out) if isinstance(e, TagUpdate)]
+    assert len([e for e in back if e.equipment == "T1"]) == 502
+    xs = [(e.source_ts, e.value) for e in back if e.equipment == eq and e.tag == "x"]
+    ts = [t for t, _ in xs]
+    # one position a second (plus the one at the state change), never two closer than that
+    # except the state change's
+    assert 6 <= len(xs) <= 8
+    assert xs[0] == (1000.0, 0.0)
+    assert xs[-1][1] == 500.0  # where it stopped
+    assert (1002.5, 250.0) in [(round(t, 6), v) for t, v in xs]  # where it picked the lot up
+    gaps = np.diff(ts)
+    assert (gaps > 0).all()
+    assert sum(gaps < 0.99) <= 2  # the state change's sample and the last one
+    ys = [e for e in back if e.equipment == eq and e.tag == "y"]
+    assert len(ys) >= 1 and all(e.value == 2.0 for e in ys)
+    states = [e.value for e in back if e.equipment == eq and e.tag == "state"]
+    assert states == ["loaded"]
+
+
+def test_vehicle_period_zero_keeps_every_update(tmp_path: Path) -> None:
+    eq = f"{VEHICLE_PREFIX}OHT-002"
+    out = tmp_path / "all.parquet"
+    with HistoryWriter(out, vehicle_period_s=0.0) as w:
+        w.add([TagUpdate(eq, "x", float(k), 5.0 + k * 0.01) for k in range(50)])
+    assert len(read_history(out)) == 50

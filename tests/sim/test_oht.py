@@ -8,6 +8,7 @@ m/s, 2 m/s^2 up, 3.5 m/s^2 down, as SMAT2022's OHTV0) and the traffic rules of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from factory_twin.model.amhs import Amhs
 from factory_twin.sim.engine import Engine
 from factory_twin.sim.oht import OhtFleet
+from factory_twin.sim.oht_fast import CompiledOhtFleet, Fleet
 from factory_twin.sim.oht_graph import RailGraph, profile_times
 
 A, D, V = 2.0, 3.5, 5.0
@@ -50,10 +52,19 @@ def ring(
     return Amhs(nodes=nodes, links=links, handling_s=H, **kw)
 
 
-def fleet(amhs: Amhs, start: list[str]) -> tuple[Engine, OhtFleet, list[tuple[Any, float]]]:
-    env = Engine()
-    f = OhtFleet(amhs, env, start_nodes=start, fleet=len(start))
-    return env, f, []
+MakeFleet = Callable[[Amhs, list[str]], tuple[Engine, Fleet, list[Any]]]
+
+
+@pytest.fixture(params=["python", "compiled"])
+def fleet(request: pytest.FixtureRequest) -> MakeFleet:
+    """Every case runs on both fleets: the pure-Python reference and the compiled one."""
+    cls = OhtFleet if request.param == "python" else CompiledOhtFleet
+
+    def make(amhs: Amhs, start: list[str]) -> tuple[Engine, Fleet, list[Any]]:
+        env = Engine()
+        return env, cls(amhs, env, start_nodes=start, fleet=len(start)), []
+
+    return make
 
 
 def test_profile_of_one_link_is_the_textbook_trapezoid() -> None:
@@ -71,7 +82,7 @@ def test_curve_speed_limit_by_hand() -> None:
     assert t == pytest.approx([t1, 2.0, t3], abs=1e-12)
 
 
-def test_one_vehicle_on_a_ring_takes_the_exact_kinematic_time() -> None:
+def test_one_vehicle_on_a_ring_takes_the_exact_kinematic_time(fleet: MakeFleet) -> None:
     env, f, done = fleet(ring(10), ["n2"])
     f.request("n5", "n9", "lot", lambda p: done.append((p, env.now_s)))
     env.run_until(10_000)
@@ -86,14 +97,14 @@ def test_one_vehicle_on_a_ring_takes_the_exact_kinematic_time() -> None:
     assert k["amhs_blocked_per_move_s"] == 0.0
 
 
-def test_a_ring_around_twice_the_length_takes_the_cruise_difference() -> None:
+def test_a_ring_around_twice_the_length_takes_the_cruise_difference(fleet: MakeFleet) -> None:
     env, f, done = fleet(ring(20), ["n0"])
     f.request("n0", "n19", 1, lambda p: done.append(env.now_s))
     env.run_until(10_000)
     assert done[0] == pytest.approx(2 * H + run_from_rest(190.0), abs=1e-9)
 
 
-def test_two_vehicles_leave_a_section_one_headway_apart() -> None:
+def test_two_vehicles_leave_a_section_one_headway_apart(fleet: MakeFleet) -> None:
     # a spur n5 -> s -> n0 makes n5 and n0 junctions: sections n0..n5 and n5..n0
     amhs = ring(10, extra=[("n5", "s", 3.0), ("s", "n0", 3.0)], dispatch="fifo")
     g = RailGraph(amhs)
@@ -110,7 +121,7 @@ def test_two_vehicles_leave_a_section_one_headway_apart() -> None:
     assert moves[1].blocked_s == pytest.approx(headway, abs=1e-9)
 
 
-def test_a_full_section_stops_the_vehicle_behind_until_a_place_frees() -> None:
+def test_a_full_section_stops_the_vehicle_behind_until_a_place_frees(fleet: MakeFleet) -> None:
     # the 1 m spur holds one vehicle; B wants it while A is hoisting on it
     amhs = ring(10, extra=[("n5", "s", 1.0), ("s", "n0", 20.0), ("s", "n5", 1.0)], dispatch="fifo")
     g = RailGraph(amhs)
@@ -131,7 +142,7 @@ def test_a_full_section_stops_the_vehicle_behind_until_a_place_frees() -> None:
     )
 
 
-def test_a_far_too_small_fleet_lets_the_queue_grow_without_bound() -> None:
+def test_a_far_too_small_fleet_lets_the_queue_grow_without_bound(fleet: MakeFleet) -> None:
     env, f, _ = fleet(ring(10), ["n0"])
     period = 20.0  # a move every 20 s; one move takes over 2 x 15 s of hoisting alone
     move_s = 2 * H + run_from_rest(30.0)
@@ -152,7 +163,7 @@ def test_a_far_too_small_fleet_lets_the_queue_grow_without_bound() -> None:
     assert sizes[-1] == pytest.approx(16_000 * rate, rel=0.05)
 
 
-def test_a_deadlock_is_detected_reported_and_resolved() -> None:
+def test_a_deadlock_is_detected_reported_and_resolved(fleet: MakeFleet) -> None:
     # two 1 m sections n0 -> n1 and n1 -> n0, one place each; spurs make both ends junctions
     nodes = [{"id": n, "at_m": (float(i), 0.0)} for i, n in enumerate(["n0", "n1", "p", "q"])]
     links = [
@@ -175,7 +186,7 @@ def test_a_deadlock_is_detected_reported_and_resolved() -> None:
     assert sorted(done) == ["x", "y"]  # both delivered: nothing hangs
 
 
-def test_positions_follow_the_rail() -> None:
+def test_positions_follow_the_rail(fleet: MakeFleet) -> None:
     env, f, _ = fleet(ring(10), ["n0"])
     f.request("n0", "n5", 1, lambda p: None)
     env.run_until(H + 2.5 + 3.75 / V)  # hoisted, accelerated over 6.25 m, cruised 3.75 m
@@ -184,7 +195,7 @@ def test_positions_follow_the_rail() -> None:
     assert x == pytest.approx(10.0, abs=1e-6) and y == 0.0
 
 
-def test_section_entries_are_counted_per_day() -> None:
+def test_section_entries_are_counted_per_day(fleet: MakeFleet) -> None:
     # sections: A = n0..n5, B = n5..n0, the spur; one vehicle parked at n0
     amhs = ring(10, extra=[("n5", "s", 3.0), ("s", "n0", 3.0)], dispatch="fifo")
     env, f, _ = fleet(amhs, ["n0"])
@@ -203,3 +214,25 @@ def test_section_entries_are_counted_per_day() -> None:
     assert e.shape == (2, 3)
     assert (e[0, a], e[0, b], e[0, spur]) == (1, 1, 0)  # day 0 unchanged
     assert (e[1, a], e[1, b], e[1, spur]) == (1, 2, 0)
+
+
+def test_link_load_gives_each_link_its_sections_entries_and_blocked_time() -> None:
+    # the headway case: B stands one headway at the end of section n0..n5, behind A
+    amhs = ring(10, extra=[("n5", "s", 3.0), ("s", "n0", 3.0)], dispatch="fifo")
+    env = Engine()
+    f = OhtFleet(amhs, env, start_nodes=["n0", "n0"], fleet=2)  # link_load: Python fleet only
+    done: list[Any] = []
+    g = f.graph
+    moves = [f.request("n0", "n8", k, lambda p: done.append(p)) for k in "ab"]
+    env.run_until(10_000)
+    entries, blocked = f.link_load()
+    assert entries.shape == blocked.shape == (len(amhs.links),)
+    a, b = g.section_of[g.link_ids.index("l0")], g.section_of[g.link_ids.index("l5")]
+    for k, lk in enumerate(g.link_ids):
+        sec = g.section_of[k]
+        # both vehicles ran n0 -> n8 loaded: two entries into A and B, none into the spur
+        assert entries[k] == (2 if sec in (a, b) else 0), lk
+        assert blocked[k] == pytest.approx(PITCH / V if sec == a else 0.0, abs=1e-12), lk
+    # the per-section sums are the moves' own blocked time
+    per_section = {g.section_of[k]: blocked[k] for k in range(len(g.link_ids))}
+    assert sum(per_section.values()) == pytest.approx(sum(m.blocked_s for m in moves), abs=1e-12)

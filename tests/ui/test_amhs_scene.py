@@ -9,6 +9,7 @@ import pytest
 import pyvista as pv
 
 from factory_twin.model.amhs import rail_length_m
+from factory_twin.model.amhs_layout import generated_amhs
 from factory_twin.model.config import load_plant
 from factory_twin.ui import scene as sc
 from factory_twin.ui.amhs_scene import rail_height_m
@@ -50,11 +51,23 @@ def test_rails_are_one_polyline_mesh_of_the_amhs_links(plotter, loop):
     assert "amhs_rails" in plotter.actors
 
 
-def test_plant_without_amhs_keeps_its_overhead_track(plotter, mini_plant_path):
+def test_plant_without_amhs_draws_rails_generated_from_its_layout(plotter, mini_plant_path):
     spec = load_plant(mini_plant_path).spec
+    assert spec.amhs is None
     scene = sc.FabScene(plotter, spec)
-    assert scene.amhs is None
-    assert "amhs_rails" not in plotter.actors
+    assert scene.amhs is not None
+    assert "amhs_rails" in plotter.actors and "amhs_vehicles" in plotter.actors
+    am = generated_amhs(spec)
+    assert scene.amhs.rails.n_lines == len(am.links)
+    assert np.allclose(scene.amhs.rails.points[:, 2], rail_height_m(spec))
+
+
+@pytest.mark.parametrize("name", ["demo_fab.yaml", "led_line.yaml"])
+def test_shipped_plants_without_rails_draw_generated_ones(plotter, name):
+    spec = load_plant(Path(__file__).parents[2] / "plant_configs" / name).spec
+    scene = sc.FabScene(plotter, spec)
+    assert scene.amhs is not None and "amhs_rails" in plotter.actors
+    assert scene.amhs.rails.n_lines == len(generated_amhs(spec).links) > 50
 
 
 def test_vehicles_are_one_glyph_set_with_a_foup_when_loaded(plotter, loop):
@@ -95,3 +108,26 @@ def test_nearest_link_and_heat_map_from_occupancy(plotter, loop):
     assert np.asarray(layer.rails.cell_data["occupancy"]).max() == pytest.approx(0.75)
     layer.set_heat_map(False)
     assert not layer.rail_actor.mapper.GetScalarVisibility()
+
+
+def test_nearest_link_is_exact_against_every_pair(plotter):
+    """The k-d tree lookup gives the same distance as measuring every link (SMAT2022 rails)."""
+    spec = load_plant(Path(__file__).parents[2] / "plant_configs" / "smt2020_hvlm_smat2022.yaml")
+    layer = sc.FabScene(plotter, spec.spec, show_labels=False, show_legend=False).amhs
+    assert layer is not None
+    rng = np.random.default_rng(3)
+    lo, hi = (
+        np.asarray(layer.rails.points)[:, :2].min(0),
+        np.asarray(layer.rails.points)[:, :2].max(0),
+    )
+    k = rng.integers(0, len(layer._a), 300)
+    on = layer._a[k] + rng.random(300)[:, None] * layer._ab[k]
+    pts = np.vstack([on, rng.uniform(lo - 20, hi + 20, (700, 2))])
+    got_k, got_d = layer.nearest_links(pts)
+    d = pts[:, None, :] - layer._a[None, :, :]
+    f = np.clip(np.einsum("vlk,lk->vl", d, layer._ab) / layer._ab2, 0.0, 1.0)
+    off = d - f[:, :, None] * layer._ab[None, :, :]
+    d2 = np.einsum("vlk,vlk->vl", off, off)
+    np.testing.assert_allclose(got_d, np.sqrt(d2.min(axis=1)), atol=1e-9)
+    np.testing.assert_allclose(np.sqrt(d2[np.arange(len(pts)), got_k]), got_d, atol=1e-9)
+    assert got_d[:300].max() < 1e-9  # points on the rails lie on their link

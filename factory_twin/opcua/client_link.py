@@ -1,0 +1,832 @@
+"""One endpoint of the plant client: connect, bind, subscribe and convert.
+
+:class:`_EndpointLink` keeps one OPC UA server of a plant connected for
+:class:`~factory_twin.opcua.client.PlantClient`: it connects (capped exponential backoff
+after a loss), binds each wanted tag to a node (the plant file's node ids or browse paths,
+else the plant simulator's convention: :data:`STANDARD_TAGS`, :data:`FAB_NODES`,
+:data:`VEHICLE_NODES`), subscribes to the tags and to alarm events, and turns data changes
+and events into :mod:`factory_twin.model.events` records on the client's queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from asyncua import Client, ua
+from asyncua.common.subscription import DataChangeEvent, OpcEvent, StatusChangeEvent, Subscription
+
+from factory_twin.errors import ConnectionFailed
+from factory_twin.model.events import (
+    FAB_EQUIPMENT,
+    VEHICLE_PREFIX,
+    AlarmEvent,
+    ConnectionStatus,
+    E10State,
+    Quality,
+    ShelvingState,
+    TagUpdate,
+    vehicle_name,
+)
+from factory_twin.model.schema import Endpoint, TagType
+from factory_twin.opcua._uatypes import node_id
+from factory_twin.opcua.client_common import (
+    PLANT_NAMESPACE,
+    BrowseCache,
+    ConnectOptions,
+    connect,
+    data_type_name,
+    describe_error,
+    disconnect_quietly,
+    now_s,
+    parse_node_id,
+    to_epoch,
+    type_fits,
+    value_fits,
+)
+
+if TYPE_CHECKING:
+    from factory_twin.opcua.client import PlantClient
+
+# the plant client's log, as before the link had a module of its own
+logger = logging.getLogger("factory_twin.opcua.client")
+
+# standard machine tag -> (name under State, tag type). 'state' carries an E10State value.
+STANDARD_TAGS: dict[str, tuple[str, TagType]] = {
+    "state": ("E10State", TagType.INT),
+    "lot": ("CurrentLot", TagType.STRING),
+    "recipe": ("Recipe", TagType.STRING),
+    "wafer_count": ("WaferCount", TagType.INT),
+    "operation_mode": ("OperationMode", TagType.STRING),
+}
+
+# fab-level tag (model.events.FAB_TAGS) -> (name under the server's Fab object, tag type)
+FAB_NODES: dict[str, tuple[str, TagType]] = {
+    "plant_clock": ("PlantClock", TagType.FLOAT),
+    "lots_completed": ("LotsCompleted", TagType.INT),
+    "wafers_completed": ("WafersCompleted", TagType.INT),
+    "wip": ("WIP", TagType.INT),
+    "moves": ("Moves", TagType.INT),
+}
+
+# vehicle tag (model.events.VEHICLE_TAGS) -> (name under Transport/AMHS/<vehicle>, tag type)
+VEHICLE_NODES: dict[str, tuple[str, TagType]] = {
+    "x": ("X", TagType.FLOAT),
+    "y": ("Y", TagType.FLOAT),
+    "state": ("State", TagType.STRING),
+    "carrier": ("CarrierId", TagType.STRING),
+}
+
+# Machinery MachineryOperationModeEnumeration, as text
+_MODES = {0: "none", 1: "maintenance", 2: "setup", 3: "processing"}
+_BATCH = 1000  # monitored items per CreateMonitoredItems request
+_HANDLE0 = 1 << 20  # first client handle of a data item
+_REFRESH_START, _REFRESH_END = 2787, 2788
+_CODE_RE = re.compile(
+    r"\b([A-Za-z_][A-Za-z0-9_]*\.(?:lolo|lo|hihi|hi))\b|\b(fault(?:\.[A-Za-z0-9_]+)?)\b"
+)
+
+# (browse path, type that defines it) of the event fields we select, in order.
+_EVENT_FIELDS: list[tuple[str, int]] = [
+    ("EventId", ua.ObjectIds.BaseEventType),
+    ("EventType", ua.ObjectIds.BaseEventType),
+    ("SourceNode", ua.ObjectIds.BaseEventType),
+    ("SourceName", ua.ObjectIds.BaseEventType),
+    ("Time", ua.ObjectIds.BaseEventType),
+    ("Message", ua.ObjectIds.BaseEventType),
+    ("Severity", ua.ObjectIds.BaseEventType),
+    ("ConditionName", ua.ObjectIds.ConditionType),
+    ("Retain", ua.ObjectIds.ConditionType),
+    ("Comment", ua.ObjectIds.ConditionType),
+    ("ClientUserId", ua.ObjectIds.ConditionType),
+    ("AckedState/Id", ua.ObjectIds.AcknowledgeableConditionType),
+    ("ActiveState/Id", ua.ObjectIds.AlarmConditionType),
+    ("ShelvingState/CurrentState", ua.ObjectIds.AlarmConditionType),
+    ("ShelvingState/UnshelveTime", ua.ObjectIds.AlarmConditionType),
+    ("OutOfServiceState/Id", ua.ObjectIds.AlarmConditionType),
+]
+_SHELVING = {s.value: s for s in ShelvingState}
+
+
+def _event_filter() -> ua.EventFilter:
+    ef = ua.EventFilter()
+    for path, tdef in _EVENT_FIELDS:
+        op = ua.SimpleAttributeOperand()
+        op.TypeDefinitionId = node_id(tdef)
+        op.BrowsePath = [ua.QualifiedName(p, 0) for p in path.split("/")]
+        op.AttributeId = ua.AttributeIds.Value
+        ef.SelectClauses.append(op)
+    cid = ua.SimpleAttributeOperand()  # the ConditionId: NodeId attribute of the condition
+    cid.TypeDefinitionId = node_id(ua.ObjectIds.ConditionType)
+    cid.BrowsePath = []
+    cid.AttributeId = ua.AttributeIds.NodeId
+    ef.SelectClauses.append(cid)
+    return ef
+
+
+# (node class, DataType) of each node read; None for a node that does not exist
+_NodeInfos = dict[ua.NodeId, tuple[ua.NodeClass, ua.NodeId | None] | None]
+
+
+@dataclass
+class _Bound:
+    """A tag bound to a node."""
+
+    equipment: str
+    tag: str
+    nodeid: ua.NodeId
+    kind: TagType
+    standard: bool
+    data_type: ua.NodeId | None = None
+
+
+@dataclass
+class _Want:
+    """A tag to bind, before we know whether its node exists."""
+
+    equipment: str
+    tag: str
+    kind: TagType
+    standard: bool
+    node_id: str | None = None  # explicit node id
+    browse_path: str | None = None  # explicit browse path
+    convention: bool = False
+    required: bool = True
+
+    def describe(self) -> str:
+        if self.node_id is not None:
+            return f"node id {self.node_id!r}"
+        if self.browse_path is not None:
+            return f"browse path {self.browse_path!r}"
+        return "the plant simulator convention"
+
+
+class _EndpointLink:
+    """One server: connection, bindings, subscriptions, reconnects."""
+
+    def __init__(self, owner: PlantClient, endpoint: Endpoint, url: str) -> None:
+        self.owner = owner
+        self.endpoint = endpoint
+        self.url = url
+        self.client: Client | None = None
+        self.bound: dict[tuple[str, str], _Bound] = {}
+        self.fab_bound: dict[tuple[str, str], _Bound] = {}  # optional Fab.* variables
+        self.by_handle: dict[int, _Bound] = {}
+        self.problems: list[str] = []
+        self.last_values: dict[tuple[str, str], Any] = {}
+        self.bad_logged: set[tuple[str, str]] = set()
+        self.machine_nodes: dict[str, ua.NodeId] = {}
+        self.source_map: dict[ua.NodeId, str] = {}
+        self.connected = False
+        self.lost = asyncio.Event()
+        self.lost_reason = ""
+        self.task: asyncio.Task[None] | None = None
+        self.consumers: list[asyncio.Task[None]] = []
+        self.data_sub: Subscription | None = None
+        self.event_sub: Subscription | None = None
+        self.monitored_items = 0
+        self.ns_index: int | None = None
+        self.eu_ranges: dict[tuple[str, str], tuple[float, float] | None] = {}
+        self.connects = 0
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def status(self, connected: bool, message: str, gap_s: float | None = None) -> None:
+        st = ConnectionStatus(self.endpoint.id, connected, message, now_s(), gap_s)
+        self.owner._statuses[self.endpoint.id] = st
+        self.owner._queue.put(st)
+        quiet = connected or message == "stopped" or message.startswith("connecting to")
+        log = logger.info if quiet else logger.warning
+        log("endpoint %s: %s", self.endpoint.id, message)
+
+    async def run(self) -> None:
+        delay = self.owner.reconnect_initial_s
+        lost_at: float | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._connect_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._teardown()
+                reason = exc.reason if isinstance(exc, ConnectionFailed) else describe_error(exc)
+                what = "reconnect to" if lost_at is not None else "connect to"
+                self.status(
+                    False,
+                    f"cannot {what} {self.url}: {reason}; retry {attempt} in {delay:.1f} s",
+                )
+                await self._wait_retry(delay, exc)
+                delay = min(delay * 2, self.owner.reconnect_max_s)
+                continue
+            attempt = 0
+            delay = self.owner.reconnect_initial_s
+            gap = None if lost_at is None else max(0.0, time.monotonic() - lost_at)
+            n = len(self.bound)
+            msg = f"connected to {self.url} ({n} tags bound"
+            msg += f", {len(self.problems)} problems)" if self.problems else ")"
+            if gap is not None:
+                msg += f"; back after {gap:.1f} s"
+            self.status(True, msg, gap)
+            await self.lost.wait()
+            lost_at = time.monotonic()
+            self._flush_pending()
+            self._mark_stale()
+            self.status(False, f"lost connection to {self.url}: {self.lost_reason}; reconnecting")
+            await self._teardown()
+
+    async def _wait_retry(self, delay: float, exc: Exception) -> None:
+        """Sleep ``delay`` before the next attempt; but while nothing listens on the port,
+        knock every 0.25 s and retry as soon as the server is back (a restarted server is
+        then noticed within a fraction of a second, whatever the backoff has grown to).
+        Other failures (security, login, a busy server) keep the full backoff."""
+        cause = exc.__cause__ or exc
+        u = urlparse(self.url)
+        if not isinstance(cause, ConnectionRefusedError) or not u.hostname:
+            await asyncio.sleep(delay)
+            return
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(u.hostname, u.port or 4840), 0.5
+                )
+            except (OSError, TimeoutError):
+                continue
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        await self._teardown(delete=True)
+        self.status(False, "stopped")
+
+    async def _teardown(self, delete: bool = False) -> None:
+        self.connected = False
+        for t in self.consumers:
+            t.cancel()
+        for t in self.consumers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self.consumers = []
+        client, self.client = self.client, None
+        if client is not None and delete:
+            for sub in (self.data_sub, self.event_sub):
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(sub.delete(), 2.0)
+        self.data_sub = self.event_sub = None
+        self.monitored_items = 0
+        await disconnect_quietly(client)
+
+    def _mark_stale(self) -> None:
+        t = now_s()
+        put = self.owner._queue.put
+        for key, b in [*self.bound.items(), *self.fab_bound.items()]:
+            put(
+                TagUpdate(
+                    b.equipment,
+                    b.tag,
+                    self.last_values.get(key),
+                    t,
+                    Quality.STALE,
+                    None,
+                    "BadNoCommunication",
+                )
+            )
+
+    async def _on_lost(self, exc: Exception) -> None:
+        self.lost_reason = describe_error(exc) if exc else "connection closed"
+        self.lost.set()
+
+    # ---------------------------------------------------------------- connect
+
+    async def _connect_once(self) -> None:
+        owner = self.owner
+        user, password = self.endpoint.username, None
+        if self.endpoint.id in owner.credentials:
+            user, password = owner.credentials[self.endpoint.id]
+        if user and password is None:
+            msg = (
+                f"endpoint {self.endpoint.id!r} logs in as {user!r} but no password was given "
+                "(pass credentials to the client)"
+            )
+            raise ConnectionFailed(msg)
+        opts = ConnectOptions(
+            self.url,
+            self.endpoint.security,
+            user,
+            password,
+            owner.cert_dir,
+            timeout_s=owner.request_timeout_s,
+            watchdog_s=owner.watchdog_s,
+        )
+        self.lost = asyncio.Event()
+        self.client = client = await connect(opts)
+        client.connection_lost_callback = self._on_lost
+        self.connects += 1
+        t0 = time.perf_counter()
+        await self._resolve(client)
+        t1 = time.perf_counter()
+        await self._subscribe(client)
+        logger.info(
+            "endpoint %s: bound %d tags in %.2f s, created %d monitored items in %.2f s",
+            self.endpoint.id,
+            len(self.bound),
+            t1 - t0,
+            self.monitored_items,
+            time.perf_counter() - t1,
+        )
+        self.connected = True
+
+    # ---------------------------------------------------------------- binding
+
+    def _wanted(self) -> list[_Want]:
+        spec = self.owner.spec
+        out: list[_Want] = []
+        for eq in spec.equipment:
+            if eq.opcua is None or eq.opcua.endpoint != self.endpoint.id:
+                continue
+            try:
+                etype = spec.equipment_type(eq.type)
+            except KeyError:
+                continue
+            explicit = eq.opcua.tags
+            kinds = {t.name: t.data_type for t in etype.tags}
+            for name, (_, kind) in STANDARD_TAGS.items():
+                kinds.setdefault(name, kind)
+            for name, kind in kinds.items():
+                std = name in STANDARD_TAGS and name not in {t.name for t in etype.tags}
+                b = explicit.get(name)
+                if b is not None:
+                    out.append(_Want(eq.id, name, kind, std, b.node_id, b.browse_path))
+                else:
+                    # standard tags of a tool bound tag by tag are optional extras
+                    required = not (std and explicit)
+                    out.append(_Want(eq.id, name, kind, std, convention=True, required=required))
+        return out
+
+    def _convention(self, eq: str, tag: str, std: bool) -> tuple[str, str]:
+        if std:
+            leaf = STANDARD_TAGS[tag][0]
+            return f"{eq}.State.{leaf}", f"Machines/{eq}/State/{leaf}"
+        return f"{eq}.Parameters.{tag}", f"Machines/{eq}/Parameters/{tag}"
+
+    async def _resolve(self, client: Client) -> None:
+        """Find the node of every wanted tag; record problems; keep the rest."""
+        wants = self._wanted()
+        ns = await client.get_namespace_array()
+        self.ns_index = ns.index(PLANT_NAMESPACE) if PLANT_NAMESPACE in ns else None
+        cache = BrowseCache(client)
+        problems: list[str] = []
+        nodes, infos = await self._find_nodes(client, cache, wants, problems)
+        bound = self._check_nodes(wants, nodes, infos, problems)
+        self.bound = bound
+        self.problems = problems
+        for p in problems:
+            logger.warning("endpoint %s: %s", self.endpoint.id, p)
+        # map source nodes of alarm events to equipment
+        self.source_map = {}
+        for (eq, _), b in bound.items():
+            self.source_map[b.nodeid] = eq
+        await self._resolve_machines(
+            client, cache, list(dict.fromkeys(w.equipment for w in wants))
+        )
+        await self._resolve_fab(client)
+
+    async def _find_nodes(
+        self, client: Client, cache: BrowseCache, wants: list[_Want], problems: list[str]
+    ) -> tuple[list[ua.NodeId | None], _NodeInfos]:
+        """Return the node of each wanted tag (None if not found) and what they are."""
+        # first guess for each wanted tag
+        guesses: list[ua.NodeId | None] = []
+        for w in wants:
+            nid: ua.NodeId | None = None
+            if w.node_id is not None:
+                try:
+                    nid = parse_node_id(w.node_id)
+                except ValueError as exc:
+                    problems.append(f"{w.equipment}.{w.tag}: {exc}")
+            elif w.browse_path is not None:
+                nid = await cache.resolve(w.browse_path)
+            elif self.ns_index is not None:
+                nid = node_id(self._convention(w.equipment, w.tag, w.standard)[0], self.ns_index)
+            guesses.append(nid)
+        infos = await self._read_infos(client, [g for g in guesses if g is not None])
+        # convention tags whose string node id is missing: try the browse path
+        for i, w in enumerate(wants):
+            g = guesses[i]
+            if w.convention and (g is None or infos.get(g) is None):
+                nid = await cache.resolve(self._convention(w.equipment, w.tag, w.standard)[1])
+                guesses[i] = nid
+                if nid is not None and nid not in infos:
+                    infos.update(await self._read_infos(client, [nid]))
+        return guesses, infos
+
+    def _check_nodes(
+        self,
+        wants: list[_Want],
+        nodes: list[ua.NodeId | None],
+        infos: _NodeInfos,
+        problems: list[str],
+    ) -> dict[tuple[str, str], _Bound]:
+        """Bind each wanted tag whose node is a variable of a fitting type; list the rest."""
+        bound: dict[tuple[str, str], _Bound] = {}
+        for w, nid in zip(wants, nodes, strict=True):
+            where = f"{w.equipment}.{w.tag}"
+            info = infos.get(nid) if nid is not None else None
+            if nid is None or info is None:
+                if w.required:
+                    problems.append(
+                        f"{where}: bound by {w.describe()} on endpoint {self.endpoint.id!r}, "
+                        "but the server has no such variable"
+                    )
+                continue
+            nclass, dtype = info
+            if nclass != ua.NodeClass.Variable:
+                problems.append(
+                    f"{where}: node {nid.to_string()} is a {nclass.name}, not a variable"
+                )
+                continue
+            if not w.standard and not type_fits(w.kind, dtype):
+                problems.append(
+                    f"{where}: node {nid.to_string()} holds {data_type_name(dtype)} but the "
+                    f"plant file says {w.kind.value}"
+                )
+                continue
+            bound[(w.equipment, w.tag)] = _Bound(
+                w.equipment, w.tag, nid, w.kind, w.standard, dtype
+            )
+        return bound
+
+    async def _resolve_machines(self, client: Client, cache: BrowseCache, eqs: list[str]) -> None:
+        """Find each tool's machine object (the SourceNode of its alarm events)."""
+        found: dict[ua.NodeId, Any] = {}
+        if self.ns_index is not None:  # one Read for every machine object
+            found = await self._read_infos(client, [node_id(eq, self.ns_index) for eq in eqs])
+        for eq in eqs:
+            mnode = None
+            if self.ns_index is not None and found.get(node_id(eq, self.ns_index)):
+                mnode = node_id(eq, self.ns_index)
+            if mnode is None:
+                mnode = await cache.resolve(f"Machines/{eq}")
+            if mnode is not None:
+                self.machine_nodes[eq] = mnode
+                self.source_map[mnode] = eq
+
+    async def _resolve_fab(self, client: Client) -> None:
+        """Bind the server's optional fab-level variables (absent: nothing, no problem)."""
+        self.fab_bound = {}
+        if self.ns_index is None:
+            return
+        nids = {tag: node_id(f"Fab.{leaf}", self.ns_index) for tag, (leaf, _) in FAB_NODES.items()}
+        try:
+            infos = await self._read_infos(client, list(nids.values()))
+        except Exception as exc:  # a server that refuses the read simply has no fab figures
+            logger.info("endpoint %s: no fab figures (%s)", self.endpoint.id, describe_error(exc))
+            return
+        for tag, nid in nids.items():
+            info = infos.get(nid)
+            kind = FAB_NODES[tag][1]
+            if info is None or info[0] != ua.NodeClass.Variable or not type_fits(kind, info[1]):
+                continue
+            self.fab_bound[(FAB_EQUIPMENT, tag)] = _Bound(
+                FAB_EQUIPMENT, tag, nid, kind, False, info[1]
+            )
+        await self._resolve_vehicles(client)
+
+    async def _resolve_vehicles(self, client: Client) -> None:
+        """Bind the OHT vehicles a plant simulator serves under Transport/AMHS (a plant
+        whose amhs section runs the fleet; absent nodes: nothing, no problem)."""
+        am = self.owner.spec.amhs
+        if self.ns_index is None or am is None or am.model != "oht":
+            return
+        nids = {
+            (f"{VEHICLE_PREFIX}{vehicle_name(i)}", tag): node_id(
+                f"Transport.AMHS.{vehicle_name(i)}.{leaf}", self.ns_index
+            )
+            for i in range(am.fleet)
+            for tag, (leaf, _) in VEHICLE_NODES.items()
+        }
+        try:
+            infos = await self._read_infos(client, list(nids.values()))
+        except Exception as exc:
+            logger.info("endpoint %s: no OHT vehicles (%s)", self.endpoint.id, describe_error(exc))
+            return
+        for (eq, tag), nid in nids.items():
+            info = infos.get(nid)
+            kind = VEHICLE_NODES[tag][1]
+            if info is None or info[0] != ua.NodeClass.Variable or not type_fits(kind, info[1]):
+                continue
+            self.fab_bound[(eq, tag)] = _Bound(eq, tag, nid, kind, False, info[1])
+
+    async def _read_infos(self, client: Client, nodes: list[ua.NodeId]) -> _NodeInfos:
+        """Return (node class, DataType) of each node; None for nodes that do not exist.
+
+        One attribute per node (DataType) keeps binding 10,000 tags to a few Read requests:
+        a node without a DataType attribute exists but is not a variable, and for those
+        the NodeClass is read in a second, small request.
+        """
+        out: _NodeInfos = {}
+        uniq = list(dict.fromkeys(nodes))
+        others: list[ua.NodeId] = []
+        for start in range(0, len(uniq), 5000):
+            chunk = uniq[start : start + 5000]
+            results = await self._read_attr(client, chunk, ua.AttributeIds.DataType)
+            for nid, dv in zip(chunk, results, strict=True):
+                code = dv.StatusCode
+                if code is None or code.is_good():
+                    out[nid] = (ua.NodeClass.Variable, dv.Value.Value if dv.Value else None)
+                elif code.value == ua.StatusCodes.BadAttributeIdInvalid:
+                    others.append(nid)
+                else:
+                    out[nid] = None
+        for start in range(0, len(others), 5000):
+            chunk = others[start : start + 5000]
+            results = await self._read_attr(client, chunk, ua.AttributeIds.NodeClass)
+            for nid, dv in zip(chunk, results, strict=True):
+                good = dv.StatusCode is None or dv.StatusCode.is_good()
+                out[nid] = (ua.NodeClass(dv.Value.Value), None) if good and dv.Value else None
+        return out
+
+    @staticmethod
+    async def _read_attr(
+        client: Client, nodes: list[ua.NodeId], attr: ua.AttributeIds
+    ) -> list[ua.DataValue]:
+        params = ua.ReadParameters()
+        for nid in nodes:
+            rv = ua.ReadValueId()
+            rv.NodeId = nid
+            rv.AttributeId = attr
+            params.NodesToRead.append(rv)
+        return list(await client.uaclient.read(params))
+
+    # ---------------------------------------------------------------- subscriptions
+
+    async def _subscribe(self, client: Client) -> None:
+        """One subscription for values and alarm events: with two, the subscriptions would
+        share the client's publish requests and each would be served half as often."""
+        owner = self.owner
+        self.by_handle = {}
+        sub = await client.create_subscription(owner.publishing_ms, handler=None, queue_maxsize=0)
+        self.data_sub = sub
+        reqs = []
+        for k, b in enumerate([*self.bound.values(), *self.fab_bound.values()]):
+            handle = _HANDLE0 + k  # clear of the handles asyncua gives the event item
+            self.by_handle[handle] = b
+            reqs.append(self._item_request(b, handle))
+        created = 0
+        for start in range(0, len(reqs), _BATCH):
+            res = await sub.create_monitored_items(reqs[start : start + _BATCH])
+            for req, r in zip(reqs[start : start + _BATCH], res, strict=True):
+                if isinstance(r, ua.StatusCode):
+                    b = self.by_handle.pop(req.RequestedParameters.ClientHandle)
+                    msg = (
+                        f"{b.equipment}.{b.tag}: the server refused to monitor "
+                        f"{b.nodeid.to_string()} ({r.name})"
+                    )
+                    self.problems.append(msg)
+                    logger.warning("endpoint %s: %s", self.endpoint.id, msg)
+                else:
+                    created += 1
+        self.monitored_items = created
+        self.consumers.append(asyncio.create_task(self._consume(sub)))
+        esub = sub
+        try:
+            # a real queue: a transition and its audit event often share one publish cycle
+            await esub.subscribe_events(
+                ua.ObjectIds.Server, evfilter=_event_filter(), queuesize=1000
+            )
+        except Exception as exc:
+            logger.warning(
+                "endpoint %s: no alarm events (%s)", self.endpoint.id, describe_error(exc)
+            )
+            return
+        try:
+            await client.nodes.server.call_method(
+                node_id(ua.ObjectIds.ConditionType_ConditionRefresh),
+                ua.Variant(esub.subscription_id, ua.VariantType.UInt32),
+            )
+        except Exception as exc:
+            logger.info(
+                "endpoint %s: ConditionRefresh not available (%s)",
+                self.endpoint.id,
+                describe_error(exc),
+            )
+
+    def _item_request(self, b: _Bound, handle: int) -> ua.MonitoredItemCreateRequest:
+        owner = self.owner
+        rv = ua.ReadValueId()
+        rv.NodeId = b.nodeid
+        rv.AttributeId = ua.AttributeIds.Value
+        mp = ua.MonitoringParameters()
+        mp.ClientHandle = handle
+        mp.SamplingInterval = owner.sampling_ms
+        mp.QueueSize = owner.queue_size
+        mp.DiscardOldest = True
+        if owner.deadband > 0 and b.kind in (TagType.FLOAT, TagType.INT) and not b.standard:
+            f = ua.DataChangeFilter()
+            f.Trigger = ua.DataChangeTrigger.StatusValue
+            f.DeadbandType = ua.DeadbandType.Absolute
+            f.DeadbandValue = float(owner.deadband)
+            mp.Filter = f
+        req = ua.MonitoredItemCreateRequest()
+        req.ItemToMonitor = rv
+        req.MonitoringMode = ua.MonitoringMode.Reporting
+        req.RequestedParameters = mp
+        return req
+
+    async def _consume(self, sub: Subscription) -> None:
+        """Turn subscription events into plant records; never raise, never block."""
+        async for ev in sub:
+            self._handle(ev)
+
+    def _handle(self, ev: Any) -> None:
+        put = self.owner._queue.put
+        try:
+            if isinstance(ev, DataChangeEvent):
+                rec = self._tag_update(ev)
+                if rec is not None:
+                    put(rec)
+            elif isinstance(ev, OpcEvent):
+                alarm = self._alarm(ev)
+                if alarm is not None:
+                    put(alarm)
+            elif isinstance(ev, StatusChangeEvent):
+                logger.info(
+                    "endpoint %s: subscription status %s", self.endpoint.id, ev.notification.Status
+                )
+        except Exception:
+            logger.exception("endpoint %s: could not handle %r", self.endpoint.id, ev)
+
+    def _flush_pending(self) -> None:
+        """Hand over what arrived before a loss but was not consumed yet, so nothing is
+        lost and it comes before the stale marks (asyncua keeps it in the iterator queue)."""
+        q = getattr(self.data_sub, "_event_queue", None)
+        if q is None:
+            return
+        while True:
+            try:
+                ev = q.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if ev is not None:
+                self._handle(ev)
+
+    def _tag_update(self, ev: DataChangeEvent) -> TagUpdate | None:
+        item = ev.data.monitored_item
+        b = self.by_handle.get(item.ClientHandle)
+        if b is None:
+            return None
+        dv = item.Value
+        key = (b.equipment, b.tag)
+        value = ev.value
+        src = to_epoch(dv.SourceTimestamp) if dv is not None else None
+        srv = to_epoch(dv.ServerTimestamp) if dv is not None else None
+        ts = src or srv or now_s()
+        code = dv.StatusCode if dv is not None and dv.StatusCode is not None else ua.StatusCode()
+        if not code.is_good():
+            quality = Quality.UNCERTAIN if code.is_uncertain() else Quality.BAD
+            return TagUpdate(
+                b.equipment, b.tag, self.last_values.get(key), ts, quality, srv, code.name
+            )
+        converted, ok = self._convert(b, value)
+        if not ok:
+            if key not in self.bad_logged:
+                self.bad_logged.add(key)
+                logger.warning(
+                    "endpoint %s: %s.%s got %s %r from %s, expected %s; marked bad",
+                    self.endpoint.id,
+                    b.equipment,
+                    b.tag,
+                    type(value).__name__,
+                    value,
+                    b.nodeid.to_string(),
+                    b.kind.value,
+                )
+            return TagUpdate(b.equipment, b.tag, None, ts, Quality.BAD, srv, "BadTypeMismatch")
+        self.last_values[key] = converted
+        return TagUpdate(b.equipment, b.tag, converted, ts, Quality.GOOD, srv, "Good")
+
+    @staticmethod
+    def _convert(b: _Bound, value: Any) -> tuple[Any, bool]:
+        if b.standard:
+            if b.tag == "state":
+                if isinstance(value, str):
+                    try:
+                        return E10State(value.lower()).value, True
+                    except ValueError:
+                        return None, False
+                if isinstance(value, int) and not isinstance(value, bool):
+                    try:
+                        return E10State.from_code(int(value)).value, True
+                    except ValueError:
+                        return None, False
+                return None, False
+            if b.tag == "wafer_count":
+                ok = isinstance(value, int) and not isinstance(value, bool)
+                return (value if ok else None), ok
+            if isinstance(value, ua.LocalizedText):
+                return value.Text or "", True
+            if b.tag == "operation_mode" and isinstance(value, int) and value in _MODES:
+                return _MODES[value], True
+            if value is None:
+                return "", True
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                return str(value), True
+            return None, False
+        if value is None or not value_fits(b.kind, value):
+            return None, False
+        if b.kind is TagType.FLOAT:
+            return float(value), True
+        if b.kind is TagType.STRING and isinstance(value, ua.LocalizedText):
+            return value.Text or "", True
+        return value, True
+
+    def _alarm(self, ev: OpcEvent) -> AlarmEvent | None:
+        e = ev.event
+        fields = {path: getattr(e, path, None) for path, _ in _EVENT_FIELDS}
+        etype = fields["EventType"]
+        if (
+            isinstance(etype, ua.NodeId)
+            and etype.NamespaceIndex == 0
+            and etype.Identifier
+            in (
+                _REFRESH_START,
+                _REFRESH_END,
+            )
+        ):
+            return None
+        source_name = str(fields["SourceName"] or "")
+        bare = re.sub(
+            r"^\d+:", "", source_name
+        )  # node-opcua sends the qualified name, '2:ETCH-01'
+        equipment = None
+        if source_name in self.owner._equipment_ids:
+            equipment = source_name
+        elif bare in self.owner._equipment_ids:
+            equipment = bare
+        else:
+            src = fields["SourceNode"]
+            if isinstance(src, ua.NodeId):
+                equipment = self.source_map.get(src)
+        if equipment is None:
+            logger.debug(
+                "endpoint %s: event from %r ignored (%s)", self.endpoint.id, source_name, fields
+            )
+            return None
+        msg = fields["Message"]
+        message = (msg.Text or "") if isinstance(msg, ua.LocalizedText) else str(msg or "")
+        cname = fields["ConditionName"] or ""
+        code = ""
+        for text in (message, cname):
+            m = _CODE_RE.search(text or "")
+            if m:
+                code = m.group(1) or m.group(2)
+                break
+        if not code:
+            code = cname or "fault"
+        cond = getattr(e, "NodeId", None)
+        alarm_id = cond.to_string() if isinstance(cond, ua.NodeId) else f"{equipment}/{code}"
+        self.owner._alarm_endpoint[alarm_id] = self
+        active = fields["ActiveState/Id"]
+        acked = fields["AckedState/Id"]
+        comment = fields["Comment"]
+        ev_id = fields["EventId"]
+        t = to_epoch(fields["Time"]) if fields["Time"] is not None else None
+        shelving = fields["ShelvingState/CurrentState"]
+        shelving_name = (
+            shelving.Text or "" if isinstance(shelving, ua.LocalizedText) else str(shelving or "")
+        )
+        unshelve_ms = fields["ShelvingState/UnshelveTime"]
+        return AlarmEvent(
+            alarm_id=alarm_id,
+            equipment=equipment,
+            code=code,
+            severity=int(fields["Severity"] or 0),
+            message=message,
+            time_s=t or now_s(),
+            active=True if active is None else bool(active),
+            acked=False if acked is None else bool(acked),
+            user=str(fields["ClientUserId"] or ""),
+            comment=comment.Text or "" if isinstance(comment, ua.LocalizedText) else "",
+            event_id=bytes(ev_id) if isinstance(ev_id, bytes | bytearray) else b"",
+            shelving=_SHELVING.get(shelving_name, ShelvingState.UNSHELVED),
+            unshelve_time_s=float(unshelve_ms) / 1000.0
+            if isinstance(unshelve_ms, int | float)
+            else 0.0,
+            out_of_service=bool(fields["OutOfServiceState/Id"]),
+        )

@@ -1,0 +1,692 @@
+"""The compiled core of the OHT fleet: section passages, traffic rules and hoisting in numba.
+
+:class:`factory_twin.sim.oht_fast.CompiledOhtFleet` keeps dispatch, statistics and the
+request/done API in Python; everything a vehicle does between being given a move and setting
+the lot down runs here, on plain arrays, with its own queue of events (piece ends, retries,
+admissions, hoisting). The rules and the order of every step are those of
+:class:`factory_twin.sim.oht.OhtFleet` line by line (see there), so both give the same results.
+
+State lives in two flat arrays, ``I`` (int64) and ``F`` (float64), so that a call from Python
+passes a few arguments only (each array argument costs a fraction of a microsecond to
+unpack): a header of counters and the offsets of named segments (``O_*``), then the
+segments. :func:`layout` builds them. Per day section entries go to ``E`` (days x sections),
+which Python grows.
+
+Events are keyed like the engine's own entries, ``(time, id)`` with ids taken from the
+engine's sequence (``base`` + the number used so far in a call), so the fleet's events order
+among the engine's exactly as the pure-Python fleet's do on the engine's queue.
+
+Every function is ``@njit(cache=True)``: numba compiles them on first use and caches the
+machine code next to this module, so the compile cost (a few seconds) is paid once per machine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+DAY_S = 86_400.0
+DEADLOCK_LOG = 100  # deadlocks recorded with their sections (all are counted)
+
+# event kinds
+EV_PIECE_END, EV_RETRY, EV_ADMIT, EV_LOADED, EV_DELIVERED = 0, 1, 2, 3, 4
+# vehicle states
+ST_IDLE, ST_EMPTY, ST_LOADED, ST_HANDLING = 0, 1, 2, 3
+# what :func:`advance` stopped at
+LIMIT, DELIVERED, GROW = 0, 1, 2
+
+# header of I
+H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS = range(12)
+# offsets of the segments of I (the header slot holding each offset)
+(
+    O_VNODE,  # node each vehicle is at (last piece end)
+    O_VSEC,  # section it holds a place in (-1: parked)
+    O_VK,  # piece being driven (-1: not yet on the first)
+    O_VPATH,  # offset in I of the current run's path (-1: none)
+    O_VFIRST,  # first piece of the current kinematic profile
+    O_VPSTART,  # first link (index in the path) of the current profile
+    O_VPLAN_N,  # links in the current profile
+    O_VWAITFOR,  # section it waits to enter (-1: none)
+    O_VEXITP,  # 1: at the end of its section behind a vehicle that has not left
+    O_VSTOPPED,  # 1: it stopped; the rest of the run starts from rest
+    O_VSTATE,  # ST_*
+    O_SCAP,  # places per section
+    O_SQN,  # vehicles in each section
+    O_SQ,  # each section's vehicles in entry order (S x N)
+    O_SWN,  # vehicles waiting to enter each section
+    O_SW,  # each section's waiters in order (S x N)
+    O_HK,  # event queue: ids
+    O_HE,  # event queue: kind * 2**32 + argument
+    O_IDLE,  # idle vehicles in the order they became idle
+    O_DLLEN,  # logged deadlocks: length of each chain
+    O_DLSEC,  # logged deadlocks: their sections (DEADLOCK_LOG x S)
+    O_VP,  # per vehicle two path slots (empty run, loaded run) of H_PS ints
+) = range(16, 38)
+# offsets of the segments of F
+(
+    O_VT0,  # start of the current kinematic profile
+    O_VWAITSINCE,
+    O_VRETRY,  # time of the retry last scheduled
+    O_VBLOCKED,  # blocked time of the current move
+    O_VTPICK,
+    O_VTLOADED,
+    O_VTDROP,
+    O_VCUM,  # cumulative link end times of the current profile (N x L)
+    O_SHEAD,  # headway per section
+    O_SLAST,  # last exit per section
+    O_HT,  # event queue: times
+    O_LLEN,  # link lengths
+    O_LVMAX,  # link speed limits
+    O_DLT,  # logged deadlocks: times
+    O_X,  # scratch for profiles (L + 1 each)
+    O_CAP,
+    O_U,
+) = range(40, 57)
+I_HEADER = 64
+# header of F
+F_HANDLING, F_ACC, F_DEC, F_EXTT = range(4)
+F_HEADER = 8
+
+
+def layout(
+    n: int,
+    capacity: list[int],
+    headway: list[float],
+    length: list[float],
+    vmax: list[float],
+    handling_s: float,
+    accel: float,
+    decel: float,
+    start_nodes: list[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the state arrays ``(I, F)`` of a fleet of ``n`` vehicles parked at ``start_nodes``."""
+    s, nl = len(capacity), len(length)
+    ps = 2 + 3 * s + nl  # a path: pieces, links, sections, end nodes, end link indices, links
+    hcap = 16 * n + 4 * s + 1024
+    isegs = {
+        O_VNODE: n, O_VSEC: n, O_VK: n, O_VPATH: n, O_VFIRST: n, O_VPSTART: n, O_VPLAN_N: n,
+        O_VWAITFOR: n, O_VEXITP: n, O_VSTOPPED: n, O_VSTATE: n, O_SCAP: s, O_SQN: s,
+        O_SQ: s * n, O_SWN: s, O_SW: s * n, O_HK: hcap, O_HE: hcap, O_IDLE: n, O_DLLEN:
+        DEADLOCK_LOG, O_DLSEC: DEADLOCK_LOG * s, O_VP: 2 * n * ps,
+    }  # fmt: skip
+    fsegs = {
+        O_VT0: n, O_VWAITSINCE: n, O_VRETRY: n, O_VBLOCKED: n, O_VTPICK: n, O_VTLOADED: n,
+        O_VTDROP: n, O_VCUM: n * nl, O_SHEAD: s, O_SLAST: s, O_HT: hcap, O_LLEN: nl,
+        O_LVMAX: nl, O_DLT: DEADLOCK_LOG, O_X: nl + 1, O_CAP: nl + 1, O_U: nl + 1,
+    }  # fmt: skip
+    i_arr = np.zeros(I_HEADER + sum(isegs.values()), dtype=np.int64)
+    f_arr = np.zeros(F_HEADER + sum(fsegs.values()), dtype=np.float64)
+    for arr, segs, at in ((i_arr, isegs, I_HEADER), (f_arr, fsegs, F_HEADER)):
+        for slot, size in segs.items():
+            i_arr[slot] = at
+            at += size
+        assert at == len(arr)
+
+    def iseg(slot: int, size: int) -> np.ndarray:
+        return i_arr[i_arr[slot] : i_arr[slot] + size]
+
+    def fseg(slot: int, size: int) -> np.ndarray:
+        return f_arr[i_arr[slot] : i_arr[slot] + size]
+
+    i_arr[[H_N, H_S, H_L, H_HCAP, H_PS]] = n, s, nl, hcap, ps
+    i_arr[H_MAXDAY] = -1
+    iseg(O_VNODE, n)[:] = start_nodes
+    for slot in (O_VSEC, O_VK, O_VPATH, O_VWAITFOR):
+        iseg(slot, n)[:] = -1
+    iseg(O_SCAP, s)[:] = capacity
+    iseg(O_IDLE, n)[:] = np.arange(n)
+    i_arr[H_NIDLE] = n
+    fseg(O_VRETRY, n)[:] = math.nan
+    for slot in (O_VTPICK, O_VTLOADED, O_VTDROP):
+        fseg(slot, n)[:] = math.nan
+    fseg(O_SHEAD, s)[:] = headway
+    fseg(O_SLAST, s)[:] = -math.inf
+    fseg(O_LLEN, nl)[:] = length
+    fseg(O_LVMAX, nl)[:] = vmax
+    f_arr[[F_HANDLING, F_ACC, F_DEC]] = handling_s, accel, decel
+    return i_arr, f_arr
+
+
+def path_array(sections: list[int], ends: list[int], piece_links: list[list[int]]) -> np.ndarray:
+    """Pack a run's pieces (section, end node, links of each) as the core reads a path."""
+    npc = len(sections)
+    links = [k for p in piece_links for k in p]
+    out = np.empty(2 + 3 * npc + len(links), dtype=np.int64)
+    out[0], out[1] = npc, len(links)
+    out[2 : 2 + npc] = sections
+    out[2 + npc : 2 + 2 * npc] = ends
+    out[2 + 2 * npc : 2 + 3 * npc] = np.cumsum([len(p) for p in piece_links])
+    out[2 + 3 * npc :] = links
+    return out
+
+
+# ----------------------------------------------------------------- event queue
+
+
+@njit(cache=True)
+def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: int) -> None:
+    """Put an event on the fleet's queue with the next id (a binary heap on (time, id))."""
+    n = i_arr[H_HN]
+    if n >= i_arr[H_HCAP]:
+        raise RuntimeError("OHT fleet: its event queue is full")
+    key = i_arr[H_BASE] + i_arr[H_USED]
+    i_arr[H_USED] += 1
+    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
+    e = kind * 4294967296 + arg
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        tp = f_arr[ot + p]
+        if at < tp or (at == tp and key < i_arr[ok + p]):
+            f_arr[ot + i] = tp
+            i_arr[ok + i] = i_arr[ok + p]
+            i_arr[oe + i] = i_arr[oe + p]
+            i = p
+        else:
+            break
+    f_arr[ot + i] = at
+    i_arr[ok + i] = key
+    i_arr[oe + i] = e
+    i_arr[H_HN] = n + 1
+
+
+@njit(cache=True)
+def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
+    """Remove the first event of the queue."""
+    n = i_arr[H_HN] - 1
+    i_arr[H_HN] = n
+    if n == 0:
+        return
+    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
+    t, k, e = f_arr[ot + n], i_arr[ok + n], i_arr[oe + n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n:
+            tc, tr = f_arr[ot + c], f_arr[ot + c + 1]
+            if tr < tc or (tr == tc and i_arr[ok + c + 1] < i_arr[ok + c]):
+                c += 1
+        tc = f_arr[ot + c]
+        if tc < t or (tc == t and i_arr[ok + c] < k):
+            f_arr[ot + i] = tc
+            i_arr[ok + i] = i_arr[ok + c]
+            i_arr[oe + i] = i_arr[oe + c]
+            i = c
+        else:
+            break
+    f_arr[ot + i] = t
+    i_arr[ok + i] = k
+    i_arr[oe + i] = e
+
+
+# ----------------------------------------------------------------- sections
+
+
+@njit(cache=True)
+def _count_entry(i_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float) -> None:
+    d = int(now // DAY_S)
+    e_arr[d, sec] += 1
+    if d > i_arr[H_MAXDAY]:
+        i_arr[H_MAXDAY] = d
+
+
+@njit(cache=True)
+def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
+    """Remove and return the first vehicle of list ``s`` (queue or waiters)."""
+    base = oq + s * n
+    m = i_arr[on + s]
+    v = i_arr[base]
+    for j in range(1, m):
+        i_arr[base + j - 1] = i_arr[base + j]
+    i_arr[on + s] = m - 1
+    return v
+
+
+@njit(cache=True)
+def _q_append(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
+    m = i_arr[on + s]
+    i_arr[oq + s * n + m] = v
+    i_arr[on + s] = m + 1
+
+
+@njit(cache=True)
+def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
+    base = oq + s * n
+    m = i_arr[on + s]
+    j = 0
+    while i_arr[base + j] != v:
+        j += 1
+    for jj in range(j + 1, m):
+        i_arr[base + jj - 1] = i_arr[base + jj]
+    i_arr[on + s] = m - 1
+
+
+# ----------------------------------------------------------------- kinematics
+
+
+@njit(cache=True)
+def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
+    """A kinematic profile from rest over pieces ``first``.. to the end of the run.
+
+    The same arithmetic, in the same order, as :func:`factory_twin.sim.oht_graph.profile_array`
+    followed by a cumulative sum, so both give the same times to the last bit.
+    """
+    p = i_arr[i_arr[O_VPATH] + v]
+    npc = i_arr[p]
+    nlinks = i_arr[p + 1]
+    start = i_arr[p + 2 + 2 * npc + first - 1] if first > 0 else 0
+    n = nlinks - start
+    ol = p + 2 + 3 * npc + start
+    ox, ocap, ou = i_arr[O_X], i_arr[O_CAP], i_arr[O_U]
+    olen, ovm = i_arr[O_LLEN], i_arr[O_LVMAX]
+    acc, dec = f_arr[F_ACC], f_arr[F_DEC]
+    f_arr[ox] = 0.0
+    f_arr[ocap] = 0.0
+    f_arr[ocap + n] = 0.0
+    for j in range(n):
+        f_arr[ox + j + 1] = f_arr[ox + j] + f_arr[olen + i_arr[ol + j]]
+    for j in range(1, n):
+        a, b = f_arr[ovm + i_arr[ol + j - 1]], f_arr[ovm + i_arr[ol + j]]
+        m = a if a < b else b
+        f_arr[ocap + j] = m * m
+    ca, cd = 2.0 * acc, 2.0 * dec
+    run = math.inf
+    for j in range(n + 1):  # reachable by accelerating
+        fa = ca * f_arr[ox + j]
+        c = f_arr[ocap + j]
+        d = c - fa
+        if d < run:
+            run = d
+        val = fa + run
+        f_arr[ou + j] = c if c < val else val
+    run = math.inf
+    for j in range(n, -1, -1):  # able to brake
+        fd = cd * f_arr[ox + j]
+        u = f_arr[ou + j]
+        w = u + fd
+        if w < run:
+            run = w
+        val = run - fd
+        f_arr[ou + j] = u if u < val else val
+    k1 = 2.0 * acc * dec
+    ad = acc + dec
+    oc = i_arr[O_VCUM] + v * i_arr[H_L]
+    cum = 0.0
+    u0 = f_arr[ou]
+    v0 = math.sqrt(u0 if u0 > 0.0 else 0.0)
+    for j in range(n):
+        k = i_arr[ol + j]
+        ln, vm = f_arr[olen + k], f_arr[ovm + k]
+        u1 = f_arr[ou + j + 1]
+        v1 = math.sqrt(u1 if u1 > 0.0 else 0.0)
+        vp2 = (k1 * ln + dec * v0 * v0 + acc * v1 * v1) / ad
+        vp = math.sqrt(vp2 if vp2 > 0.0 else 0.0)
+        if vm < vp:
+            vp = vm
+        if v0 > vp:
+            vp = v0
+        if v1 > vp:
+            vp = v1
+        da = (vp * vp - v0 * v0) / ca
+        dd = (vp * vp - v1 * v1) / cd
+        cruise = ln - da - dd
+        if cruise < 0.0:
+            cruise = 0.0
+        r = cruise / vp if vp > 0 else 0.0
+        cum += (vp - v0) / acc + (vp - v1) / dec + r
+        f_arr[oc + j] = cum
+        v0 = v1
+    f_arr[i_arr[O_VT0] + v] = now
+    i_arr[i_arr[O_VFIRST] + v] = first
+    i_arr[i_arr[O_VPSTART] + v] = start
+    i_arr[i_arr[O_VPLAN_N] + v] = n
+    i_arr[i_arr[O_VSTOPPED] + v] = 0
+
+
+@njit(cache=True)
+def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
+    """End time of piece ``k`` of ``v``'s run, on the current profile (absolute)."""
+    p = i_arr[i_arr[O_VPATH] + v]
+    npc = i_arr[p]
+    j = i_arr[p + 2 + 2 * npc + k] - i_arr[i_arr[O_VPSTART] + v] - 1
+    return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[O_VCUM] + v * i_arr[H_L] + j]
+
+
+@njit(cache=True)
+def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
+    at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
+    _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
+
+
+# ----------------------------------------------------------------- driving
+
+
+@njit(cache=True)
+def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
+    """``v`` is at the end of its run: hoist the lot up (empty run) or down (loaded run)."""
+    ost = i_arr[O_VSTATE] + v
+    if i_arr[ost] == ST_EMPTY:
+        f_arr[i_arr[O_VTPICK] + v] = now
+        i_arr[ost] = ST_HANDLING
+        _schedule(i_arr, f_arr, now + f_arr[F_HANDLING], EV_LOADED, v)
+    else:
+        f_arr[i_arr[O_VTDROP] + v] = now
+        i_arr[ost] = ST_HANDLING
+        _schedule(i_arr, f_arr, now + f_arr[F_HANDLING], EV_DELIVERED, v)
+
+
+@njit(cache=True)
+def _run(
+    i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, slot: int, now: float
+) -> None:
+    """Drive ``v`` over the path in its slot ``slot`` (from rest to rest); empty: arrived."""
+    p = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
+    if i_arr[p] == 0:
+        _arrive(i_arr, f_arr, v, now)
+        return
+    i_arr[i_arr[O_VPATH] + v] = p
+    i_arr[i_arr[O_VSTOPPED] + v] = 1
+    if i_arr[i_arr[O_VSEC] + v] == i_arr[p + 2]:
+        i_arr[i_arr[O_VK] + v] = 0
+        _plan(i_arr, f_arr, v, 0, now)
+        _schedule_piece_end(i_arr, f_arr, v, now)
+    else:
+        i_arr[i_arr[O_VK] + v] = -1
+        _try_next(i_arr, f_arr, e_arr, v, now)
+
+
+@njit(cache=True)
+def _piece_end(
+    i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float
+) -> None:
+    n = i_arr[H_N]
+    p = i_arr[i_arr[O_VPATH] + v]
+    npc = i_arr[p]
+    ok = i_arr[O_VK] + v
+    k = i_arr[ok]
+    i_arr[i_arr[O_VNODE] + v] = i_arr[p + 2 + npc + k]
+    if k == npc - 1:
+        i_arr[i_arr[O_VPATH] + v] = -1
+        _arrive(i_arr, f_arr, v, now)
+        return
+    # the common case inline (the same rules as _try_next and _enter)
+    osq, osqn, oexit = i_arr[O_SQ], i_arr[O_SQN], i_arr[O_VEXITP]
+    s = i_arr[i_arr[O_VSEC] + v]
+    nxt = i_arr[p + 2 + k + 1]
+    olast = i_arr[O_SLAST] + s
+    if (
+        i_arr[osq + s * n] == v
+        and f_arr[olast] + f_arr[i_arr[O_SHEAD] + s] <= now + 1e-9
+        and i_arr[osqn + nxt] < i_arr[i_arr[O_SCAP] + nxt]
+        and i_arr[oexit + v] == 0
+    ):
+        f_arr[olast] = now
+        _q_popleft(i_arr, osq, osqn, s, n)
+        if i_arr[osqn + s] > 0 and i_arr[oexit + i_arr[osq + s * n]] != 0:
+            _schedule(i_arr, f_arr, now + 0.0, EV_RETRY, i_arr[osq + s * n])
+        if i_arr[i_arr[O_SWN] + s] > 0:
+            _schedule(i_arr, f_arr, now + 0.0, EV_ADMIT, s)
+        i_arr[i_arr[O_VSEC] + v] = nxt
+        _q_append(i_arr, osq, osqn, nxt, n, v)
+        _count_entry(i_arr, e_arr, nxt, now)
+        i_arr[ok] = k + 1
+        at = _piece_time(i_arr, f_arr, v, k + 1)
+        _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
+        return
+    _try_next(i_arr, f_arr, e_arr, v, now)
+
+
+@njit(cache=True)
+def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
+    """At the end of its section (or parked), ``v`` tries to go on into the next one."""
+    n = i_arr[H_N]
+    s = i_arr[i_arr[O_VSEC] + v]
+    oexit, owait = i_arr[O_VEXITP] + v, i_arr[O_VWAITSINCE] + v
+    if s >= 0:
+        ready = f_arr[i_arr[O_SLAST] + s] + f_arr[i_arr[O_SHEAD] + s]
+        head = i_arr[i_arr[O_SQ] + s * n]
+        if head != v or ready > now + 1e-9:
+            if i_arr[oexit] == 0:  # behind a vehicle not gone yet, or within its headway
+                i_arr[oexit] = 1
+                f_arr[owait] = now
+            oretry = i_arr[O_VRETRY] + v
+            if head == v and f_arr[oretry] != ready:
+                f_arr[oretry] = ready
+                _schedule(i_arr, f_arr, now + (ready - now), EV_RETRY, v)
+            return
+    owf = i_arr[O_VWAITFOR] + v
+    if i_arr[owf] >= 0:
+        return  # already in the queue of the next section
+    p = i_arr[i_arr[O_VPATH] + v]
+    nxt = i_arr[p + 2 + i_arr[i_arr[O_VK] + v] + 1]
+    if i_arr[i_arr[O_SQN] + nxt] >= i_arr[i_arr[O_SCAP] + nxt] and not _deadlock(
+        i_arr, f_arr, v, nxt, now
+    ):
+        i_arr[owf] = nxt
+        if i_arr[oexit] == 0:
+            f_arr[owait] = now
+        _q_append(i_arr, i_arr[O_SW], i_arr[O_SWN], nxt, n, v)
+        return
+    _enter(i_arr, f_arr, e_arr, v, nxt, now)
+
+
+@njit(cache=True)
+def _retry(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
+    if i_arr[i_arr[O_VEXITP] + v] != 0 and i_arr[i_arr[O_VWAITFOR] + v] < 0:
+        _try_next(i_arr, f_arr, e_arr, v, now)
+
+
+@njit(cache=True)
+def _enter(
+    i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, nxt: int, now: float
+) -> None:
+    n = i_arr[H_N]
+    oexit, owf = i_arr[O_VEXITP] + v, i_arr[O_VWAITFOR] + v
+    ostop = i_arr[O_VSTOPPED] + v
+    if i_arr[oexit] != 0 or i_arr[owf] >= 0:
+        f_arr[i_arr[O_VBLOCKED] + v] += now - f_arr[i_arr[O_VWAITSINCE] + v]
+        i_arr[ostop] = 1
+    i_arr[oexit] = 0
+    i_arr[owf] = -1
+    osec = i_arr[O_VSEC] + v
+    if i_arr[osec] >= 0:
+        f_arr[i_arr[O_SLAST] + i_arr[osec]] = now
+        _leave(i_arr, f_arr, v, now)
+    i_arr[osec] = nxt
+    _q_append(i_arr, i_arr[O_SQ], i_arr[O_SQN], nxt, n, v)
+    _count_entry(i_arr, e_arr, nxt, now)
+    ok = i_arr[O_VK] + v
+    i_arr[ok] += 1
+    if i_arr[ostop] != 0:
+        _plan(i_arr, f_arr, v, i_arr[ok], now)
+    _schedule_piece_end(i_arr, f_arr, v, now)
+
+
+@njit(cache=True)
+def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
+    """``v`` gives up its place in its section; wake who waited for it."""
+    osec = i_arr[O_VSEC] + v
+    s = i_arr[osec]
+    if s < 0:
+        return
+    n = i_arr[H_N]
+    osq, osqn = i_arr[O_SQ], i_arr[O_SQN]
+    was_head = i_arr[osq + s * n] == v
+    _q_remove(i_arr, osq, osqn, s, n, v)
+    i_arr[osec] = -1
+    if was_head and i_arr[osqn + s] > 0:
+        head = i_arr[osq + s * n]
+        if i_arr[i_arr[O_VEXITP] + head] != 0:
+            _schedule(i_arr, f_arr, now + 0.0, EV_RETRY, head)
+    if i_arr[i_arr[O_SWN] + s] > 0:
+        _schedule(i_arr, f_arr, now + 0.0, EV_ADMIT, s)
+
+
+@njit(cache=True)
+def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now: float) -> None:
+    n = i_arr[H_N]
+    osw, oswn = i_arr[O_SW], i_arr[O_SWN]
+    while i_arr[oswn + s] > 0 and i_arr[i_arr[O_SQN] + s] < i_arr[i_arr[O_SCAP] + s]:
+        w = _q_popleft(i_arr, osw, oswn, s, n)
+        _enter(i_arr, f_arr, e_arr, w, i_arr[i_arr[O_VWAITFOR] + w], now)
+
+
+@njit(cache=True)
+def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: float) -> bool:
+    """Follow the wait-for chain from section ``want``; True if it closes (and log it)."""
+    n, ns = i_arr[H_N], i_arr[H_S]
+    osq, osqn, owf = i_arr[O_SQ], i_arr[O_SQN], i_arr[O_VWAITFOR]
+    s = want
+    length = 1
+    for _ in range(ns):
+        if i_arr[osqn + s] == 0:
+            return False
+        head = i_arr[osq + s * n]
+        if head == v:  # the chain comes back to the vehicle that wants to move
+            d = i_arr[H_DLN]
+            i_arr[H_DLN] = d + 1
+            if d < DEADLOCK_LOG:
+                f_arr[i_arr[O_DLT] + d] = now
+                i_arr[i_arr[O_DLLEN] + d] = length
+                o = i_arr[O_DLSEC] + d * ns
+                x = want
+                for j in range(length):
+                    i_arr[o + j] = x
+                    x = i_arr[owf + i_arr[osq + x * n]]
+            return True
+        if i_arr[owf + head] < 0:
+            return False
+        s = i_arr[owf + head]
+        length += 1
+    return False
+
+
+# ----------------------------------------------------------------- entry points
+
+
+@njit(cache=True)
+def _load_path(i_arr: np.ndarray, v: int, slot: int, path: np.ndarray) -> None:
+    o = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
+    if len(path) == 0:
+        i_arr[o] = 0
+        return
+    for j in range(len(path)):
+        i_arr[o + j] = path[j]
+
+
+@njit(cache=True)
+def start(
+    i_arr: np.ndarray,
+    f_arr: np.ndarray,
+    e_arr: np.ndarray,
+    v: int,
+    empty: np.ndarray,
+    loaded: np.ndarray,
+    now: float,
+    base: int,
+) -> int:
+    """Give ``v`` a move: drive ``empty`` to the pick-up, hoist, drive ``loaded``, set down.
+
+    An empty path means the vehicle is already there. Returns the ids used.
+    """
+    i_arr[H_BASE] = base
+    i_arr[H_USED] = 0
+    _load_path(i_arr, v, 0, empty)
+    _load_path(i_arr, v, 1, loaded)
+    i_arr[i_arr[O_VSTATE] + v] = ST_EMPTY
+    f_arr[i_arr[O_VBLOCKED] + v] = 0.0
+    for o in (O_VTPICK, O_VTLOADED, O_VTDROP):
+        f_arr[i_arr[o] + v] = math.nan
+    _run(i_arr, f_arr, e_arr, v, 0, now)
+    return i_arr[H_USED]
+
+
+@njit(cache=True)
+def park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float, base: int) -> int:
+    """``v`` is idle: it leaves the rail for its parking spur. Returns the ids used."""
+    i_arr[H_BASE] = base
+    i_arr[H_USED] = 0
+    i_arr[i_arr[O_VSTATE] + v] = ST_IDLE
+    _leave(i_arr, f_arr, v, now)
+    m = i_arr[H_NIDLE]
+    i_arr[i_arr[O_IDLE] + m] = v
+    i_arr[H_NIDLE] = m + 1
+    return i_arr[H_USED]
+
+
+@njit(cache=True)
+def pick(i_arr: np.ndarray, time_to: np.ndarray, nearest: bool) -> int:
+    """Take an idle vehicle off the idle list: the nearest in ``time_to`` (the lowest number on
+    a tie) or, with ``nearest`` False, the one idle longest. -1 if none is idle."""
+    m = i_arr[H_NIDLE]
+    if m == 0:
+        return -1
+    oi, on = i_arr[O_IDLE], i_arr[O_VNODE]
+    j = 0
+    if nearest and m > 1:
+        best_t = time_to[i_arr[on + i_arr[oi]]]
+        best_v = i_arr[oi]
+        for jj in range(1, m):
+            w = i_arr[oi + jj]
+            t = time_to[i_arr[on + w]]
+            if t < best_t or (t == best_t and w < best_v):
+                best_t, best_v, j = t, w, jj
+    v = i_arr[oi + j]
+    for jj in range(j + 1, m):
+        i_arr[oi + jj - 1] = i_arr[oi + jj]
+    i_arr[H_NIDLE] = m - 1
+    return v
+
+
+@njit(cache=True)
+def advance(
+    i_arr: np.ndarray,
+    f_arr: np.ndarray,
+    e_arr: np.ndarray,
+    limit_t: float,
+    limit_k: int,
+    until: float,
+    base: int,
+) -> int:
+    """Run the fleet's events before ``(limit_t, limit_k)`` (the engine's next entry) and
+    before ``until``.
+
+    Returns ``LIMIT`` when the next event is not before them (or there is none),
+    ``DELIVERED`` when a vehicle has set its lot down (vehicle in ``I[H_EXTV]``, time in
+    ``F[F_EXTT]``: Python takes over), ``GROW`` when ``E`` needs a row for a later day.
+    ``I[H_USED]`` holds the ids used.
+    """
+    i_arr[H_BASE] = base
+    i_arr[H_USED] = 0
+    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
+    rows = e_arr.shape[0]
+    while i_arr[H_HN] > 0:
+        t = f_arr[ot]
+        k = i_arr[ok]
+        if not (t < until and (t < limit_t or (t == limit_t and k < limit_k))):
+            return LIMIT
+        if t >= rows * DAY_S:
+            return GROW
+        e = i_arr[oe]
+        _pop(i_arr, f_arr)
+        kind = e // 4294967296
+        arg = e - kind * 4294967296
+        if kind == EV_PIECE_END:
+            _piece_end(i_arr, f_arr, e_arr, arg, t)
+        elif kind == EV_RETRY:
+            _retry(i_arr, f_arr, e_arr, arg, t)
+        elif kind == EV_ADMIT:
+            _admit(i_arr, f_arr, e_arr, arg, t)
+        elif kind == EV_LOADED:
+            f_arr[i_arr[O_VTLOADED] + arg] = t
+            i_arr[i_arr[O_VSTATE] + arg] = ST_LOADED
+            _run(i_arr, f_arr, e_arr, arg, 1, t)
+        else:
+            i_arr[H_EXTV] = arg
+            f_arr[F_EXTT] = t
+            return DELIVERED
+    return LIMIT

@@ -1,0 +1,363 @@
+"""The OHT fleet with its section passages in compiled code (``amhs.engine: compiled``).
+
+:class:`CompiledOhtFleet` has the API and the rules of :class:`factory_twin.sim.oht.OhtFleet`
+(the pure-Python reference, ``amhs.engine: python``) and gives the same results; only the
+work per section passage runs compiled (:mod:`factory_twin.sim.oht_core`, numba).
+
+Python keeps what happens once or twice per move: requests, dispatch (nearest idle or FIFO),
+the queue of moves waiting for a vehicle, the ``done`` callbacks, the per-day sums and the KPIs.
+The compiled core runs everything in between (driving the empty run, hoisting, driving the
+loaded run, lowering) on its own queue of events. The engine holds one entry for the fleet: its
+next event, under that event's own key. When the entry fires, the core runs its events in
+order up to the engine's next entry (nothing outside the fleet can happen before it) and stops
+early when a vehicle has set a lot down, which Python handles (statistics, the next move, the
+``done`` callback) before the core goes on. The core takes its event keys from the engine's
+sequence (:meth:`Engine.next_id`, :meth:`Engine.use_ids`), so its events order among the
+engine's exactly as the Python fleet's own entries do: same events, same order, same results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from heapq import heappop, heappush
+from typing import Any
+
+import numpy as np
+
+from factory_twin.model.amhs import Amhs
+from factory_twin.sim import oht_core as core
+from factory_twin.sim.engine import Engine
+from factory_twin.sim.oht import (
+    _CACHE,
+    DAY_S,
+    HIST_BIN_S,
+    HIST_BINS,
+    Move,
+    OhtFleet,
+    OhtRecord,
+)
+from factory_twin.sim.oht_graph import RailGraph
+
+_STATE = ("idle", "empty", "loaded", "handling")  # by core.ST_*
+_NO_KEY = 2**63 - 1
+_EMPTY_PATH = np.zeros(0, dtype=np.int64)
+
+
+class CompiledOhtFleet:
+    """A fleet of OHT vehicles on the rails of ``amhs``, driven by ``clock``, compiled.
+
+    The parameters and the public API are those of :class:`factory_twin.sim.oht.OhtFleet`;
+    ``clock`` must be an :class:`~factory_twin.sim.engine.Engine` (the fleet keys its events
+    from the engine's sequence).
+    """
+
+    def __init__(
+        self,
+        amhs: Amhs,
+        clock: Engine,
+        *,
+        start_nodes: list[str] | None = None,
+        fleet: int | None = None,
+        graph: RailGraph | None = None,
+    ) -> None:
+        self.amhs = amhs
+        self.clock = clock
+        self.graph = g = graph if graph is not None else RailGraph(amhs)
+        self.handling_s = amhs.handling_s
+        self.nearest = amhs.dispatch == "nearest_idle"
+        v = amhs.vehicle
+        n = fleet if fleet is not None else amhs.fleet
+        if start_nodes is None:
+            start_nodes = [s.node for s in amhs.stockers if s.kind == "stocker"]
+        if not start_nodes:
+            step = max(1, len(g.node_ids) // n)
+            start_nodes = [g.node_ids[(i * step) % len(g.node_ids)] for i in range(n)]
+        starts = [g.node_index[start_nodes[i % len(start_nodes)]] for i in range(n)]
+        headway = [v.pitch_m / g.vmax[links[-1]] for links in g.sections]
+        self._i, self._f = core.layout(
+            n, g.capacity, headway, g.length, g.vmax, amhs.handling_s,
+            v.accel_m_s2, v.decel_m_s2, starts,
+        )  # fmt: skip
+        self._e = np.zeros((1, len(g.sections)), dtype=np.int64)  # entries per day, section
+        self.vehicles = list(range(n))  # vehicle numbers (the state lives in the core)
+        self.pending: deque[Move] = deque()
+        self._moves: list[Move | None] = [None] * n
+        self._idle_since = [0.0] * n
+        self._busy_from = [0.0] * n
+        self._days: list[np.ndarray] = []
+        self._hist: list[np.ndarray] = []
+        self._paths: dict[int, np.ndarray] = {}
+        self._armed: list[tuple[float, int]] = []  # keys of the fleet's entries on the engine
+        self._firing = False
+        self._no_times = np.zeros(1, dtype=np.float32)
+        i_arr, f_arr = self._i, self._f
+        self._ht, self._hk = int(i_arr[core.O_HT]), int(i_arr[core.O_HK])
+
+        def iview(slot: int) -> np.ndarray:
+            return i_arr[i_arr[slot] : i_arr[slot] + n]
+
+        def fview(slot: int) -> np.ndarray:
+            return f_arr[i_arr[slot] : i_arr[slot] + n]
+
+        self._node, self._path_at, self._k = (
+            iview(core.O_VNODE),
+            iview(core.O_VPATH),
+            iview(core.O_VK),
+        )
+        self._pstart, self._plan_n = iview(core.O_VPSTART), iview(core.O_VPLAN_N)
+        self._exit_pending, self._waiting = iview(core.O_VEXITP), iview(core.O_VWAITFOR)
+        self._state = iview(core.O_VSTATE)
+        self._t0, self._blocked = fview(core.O_VT0), fview(core.O_VBLOCKED)
+        self._t_pick, self._t_loaded = fview(core.O_VTPICK), fview(core.O_VTLOADED)
+        self._t_drop = fview(core.O_VTDROP)
+        nl = len(g.length)
+        self._cum = f_arr[i_arr[core.O_VCUM] : i_arr[core.O_VCUM] + n * nl].reshape(n, nl)
+
+    # ----------------------------------------------------------------- requests
+
+    def request(self, src: str, dst: str, payload: Any, done: Callable[[Any], object]) -> Move:
+        """Ask for a move of ``payload`` from rail node ``src`` to ``dst``; ``done(payload)``
+        is called when it has been set down."""
+        g = self.graph
+        m = Move(payload, g.node_index[src], g.node_index[dst], done, self.clock.now_s)
+        idle = self._i[core.H_NIDLE]
+        if idle:
+            times = g.time_to(m.src) if self.nearest and idle > 1 else self._no_times
+            self._assign(core.pick(self._i, times, self.nearest), m)
+        else:
+            self.pending.append(m)
+        return m
+
+    def nominal_s(self, src: str, dst: str) -> float:
+        """Return handling plus free-running loaded travel time from ``src`` to ``dst``."""
+        g = self.graph
+        links = g.path_links(g.node_index[src], g.node_index[dst])
+        return 2 * self.handling_s + g.run_time_s(links)
+
+    def _assign(self, v: int, m: Move) -> None:
+        now = self.clock.now_s
+        m.t_assign = now
+        self._busy_from[v] = now
+        self._moves[v] = m
+        empty, loaded = self._path(int(self._node[v]), m.src), self._path(m.src, m.dst)
+        self._room(now)
+        env = self.clock
+        base = env.next_id()
+        used = core.start(self._i, self._f, self._e, v, empty, loaded, now, base)
+        if used:
+            env.use_ids(base + used)
+            self._arm()
+
+    def _path(self, a: int, b: int) -> np.ndarray:
+        """The pieces of the fastest path from node ``a`` to ``b``, packed for the core."""
+        if a == b:
+            return _EMPTY_PATH
+        key = a * len(self.graph.node_ids) + b
+        got = self._paths.get(key)
+        if got is None:
+            g = self.graph
+            pieces = g.pieces(g.path_links(a, b))
+            got = core.path_array(
+                [p.section for p in pieces], [p.end for p in pieces], [p.links for p in pieces]
+            )
+            if len(self._paths) < _CACHE:
+                self._paths[key] = got
+        return got
+
+    def _delivered(self, v: int) -> None:
+        m = self._moves[v]
+        assert m is not None
+        now = self.clock.now_s
+        m.t_pick = float(self._t_pick[v])
+        m.t_loaded = float(self._t_loaded[v])
+        m.t_drop = float(self._t_drop[v])
+        m.blocked_s = float(self._blocked[v])
+        self._record(v, m, now)
+        self._moves[v] = None
+        if self.pending:
+            self._assign(v, self.pending.popleft())
+        else:
+            self._idle_since[v] = now
+            self._room(now)
+            env = self.clock
+            base = env.next_id()
+            used = core.park(self._i, self._f, v, now, base)
+            if used:
+                env.use_ids(base + used)
+                self._arm()
+        m.done(m.payload)
+
+    # ----------------------------------------------------------------- the engine's entry
+
+    def _arm(self) -> None:
+        """Make sure the engine holds an entry at (or before) the fleet's next event."""
+        if self._firing or not self._i[core.H_HN]:
+            return
+        key = (float(self._f[self._ht]), int(self._i[self._hk]))
+        armed = self._armed
+        if armed and armed[0] <= key:
+            return
+        heappush(armed, key)
+        heappush(self.clock.queue, (key[0], key[1], self._fire, None))
+
+    def _fire(self, _: Any) -> None:
+        """The fleet's entry: run its events up to the engine's next entry."""
+        heappop(self._armed)
+        env = self.clock
+        q = env.queue
+        i_arr, f_arr = self._i, self._f
+        self._firing = True
+        try:
+            while True:
+                if q:
+                    top = q[0]
+                    limit_t, limit_k = top[0], top[1]
+                else:
+                    limit_t, limit_k = math.inf, _NO_KEY
+                base = env.next_id()
+                code = core.advance(i_arr, f_arr, self._e, limit_t, limit_k, env.until_s, base)
+                used = i_arr[core.H_USED]
+                if used:
+                    env.use_ids(base + int(used))
+                if code == core.LIMIT:
+                    break
+                if code == core.GROW:
+                    self._grow(int(f_arr[self._ht] // DAY_S) + 1)
+                    continue
+                env.now_s = float(f_arr[core.F_EXTT])
+                self._delivered(int(i_arr[core.H_EXTV]))
+        finally:
+            self._firing = False
+        self._arm()
+
+    def _room(self, now: float) -> None:
+        """Make sure the per-day entry counts have a row for today."""
+        if now >= len(self._e) * DAY_S:
+            self._grow(int(now // DAY_S) + 1)
+
+    def _grow(self, rows: int) -> None:
+        e = np.zeros((max(rows, 2 * len(self._e)), self._e.shape[1]), dtype=np.int64)
+        e[: len(self._e)] = self._e
+        self._e = e
+
+    # ----------------------------------------------------------------- statistics
+
+    _COLS = OhtFleet._COLS
+
+    def _day(self, t: float) -> int:
+        d = int(t // DAY_S)
+        while len(self._days) <= d:
+            self._days.append(np.zeros(self._COLS))
+            self._hist.append(np.zeros(HIST_BINS, dtype=np.int64))
+        return d
+
+    def _record(self, v: int, m: Move, now: float) -> None:
+        d = self._day(now)
+        row = self._days[d]
+        total = now - m.t_req
+        row[0] += 1
+        row[1] += total
+        row[2] += m.t_assign - m.t_req
+        row[3] += m.t_pick - m.t_assign
+        row[4] += m.t_drop - m.t_loaded
+        row[5] += m.blocked_s
+        row[6] += now - self._busy_from[v]
+        row[7] = max(row[7], len(self.pending))
+        self._hist[d][min(int(total / HIST_BIN_S), HIST_BINS - 1)] += 1
+
+    @property
+    def deadlock_count(self) -> int:
+        """Deadlocks detected (and resolved) so far."""
+        return int(self._i[core.H_DLN])
+
+    @property
+    def deadlocks(self) -> list[tuple[float, list[str]]]:
+        """The first deadlocks: (time, sections of the wait-for chain, by first link)."""
+        i_arr, f_arr = self._i, self._f
+        ns = int(i_arr[core.H_S])
+        names = self.graph.section_name
+        out = []
+        for d in range(min(self.deadlock_count, core.DEADLOCK_LOG)):
+            n = int(i_arr[i_arr[core.O_DLLEN] + d])
+            o = int(i_arr[core.O_DLSEC]) + d * ns
+            out.append((float(f_arr[i_arr[core.O_DLT] + d]), [names[s] for s in i_arr[o : o + n]]))
+        return out
+
+    def record(self) -> OhtRecord:
+        """Return the per-day sums so far (small and picklable; the KPIs come from it)."""
+        last = int(self._i[core.H_MAXDAY])
+        if last >= 0:
+            self._day(last * DAY_S)
+        rows = len(self._days)
+        entries = np.zeros((rows, self._e.shape[1]), dtype=np.int64)
+        k = min(rows, len(self._e))
+        entries[:k] = self._e[:k]
+        return OhtRecord(
+            days=np.array(self._days).reshape(-1, self._COLS),
+            hist=np.array(self._hist, dtype=np.int64).reshape(-1, HIST_BINS),
+            entries=entries,
+            vehicles=len(self.vehicles),
+            deadlocks=self.deadlock_count,
+            section_names=list(self.graph.section_name),
+        )
+
+    def kpis(self, start_s: float, end_s: float, *, top: int = 5) -> dict[str, float]:
+        """Return the fleet's KPIs over ``[start_s, end_s)``: :meth:`OhtRecord.kpis`."""
+        return self.record().kpis(start_s, end_s, top=top)
+
+    # ----------------------------------------------------------------- for a view
+
+    def positions(self) -> list[tuple[int, float, float, bool, str]]:
+        """Return (vehicle, x, y, loaded, state) of every vehicle now, floor metres."""
+        now = self.clock.now_s
+        g = self.graph
+        i_arr = self._i
+        out = []
+        for v in self.vehicles:
+            x, y = g.node_xy[self._node[v]]
+            p = int(self._path_at[v])
+            n = int(self._plan_n[v])
+            if (
+                p >= 0
+                and n
+                and self._k[v] >= 0
+                and not (self._exit_pending[v] or self._waiting[v] >= 0)
+            ):
+                cum = self._cum[v, :n]
+                t = now - self._t0[v]
+                j = int(np.searchsorted(cum, t, side="right"))
+                if j < n:
+                    npc = int(i_arr[p])
+                    k = int(i_arr[p + 2 + 3 * npc + self._pstart[v] + j])
+                    t_in = cum[j - 1] if j > 0 else 0.0
+                    f = (t - t_in) / max(cum[j] - t_in, 1e-9)
+                    a, b = g.node_xy[g.frm[k]], g.node_xy[g.to[k]]
+                    x, y = a + (b - a) * min(max(f, 0.0), 1.0)
+            state = _STATE[int(self._state[v])]
+            out.append((v, float(x), float(y), state == "loaded", state))
+        return out
+
+    def vehicle_rows(self) -> list[tuple[int, float, float, str, str]]:
+        """Return (vehicle, x, y, state, carrier) now, as published over OPC UA
+        (see :meth:`factory_twin.sim.oht.OhtFleet.vehicle_rows`)."""
+        out = []
+        for i, x, y, _, state in self.positions():
+            m = self._moves[i]
+            if m is not None and state != "idle" and not math.isnan(self._t_loaded[i]):
+                out.append((i, x, y, "loaded", str(getattr(m.payload, "id", m.payload))))
+            else:
+                out.append((i, x, y, "idle" if state == "idle" else "moving", ""))
+        return out
+
+
+#: Either implementation of the fleet.
+Fleet = OhtFleet | CompiledOhtFleet
+
+
+def new_fleet(amhs: Amhs, clock: Engine, **kw: Any) -> Fleet:
+    """Return the fleet ``amhs.engine`` asks for: compiled (the default) or pure Python."""
+    if amhs.engine == "python":
+        return OhtFleet(amhs, clock, **kw)
+    return CompiledOhtFleet(amhs, clock, **kw)
