@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -37,6 +36,7 @@ from factory_twin.app import drill_authoring as da
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
+from factory_twin.ui.qt_tables import cell, row_table
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 
 logger = logging.getLogger(__name__)
@@ -130,13 +130,6 @@ class QtDrillTimeline(QWidget):
         p.end()
 
 
-def _cell(text: str, editable: bool = False) -> QTableWidgetItem:
-    it = QTableWidgetItem(text)
-    if not editable:
-        it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    return it
-
-
 # cells edited in place: injection column -> field, response column -> field
 INJECTION_EDITS = {0: "at_s", 4: "value", 5: "duration_s", 6: "message"}
 RESPONSE_EDITS = {3: "within_s", 4: "points"}
@@ -176,18 +169,19 @@ class QtDrillAuthor(QWidget):
     def _build(self) -> None:
         undo_stack = self.undo_stack
         self.timeline = QtDrillTimeline()
-        self.injections = QTableWidget(0, 7)
-        self.injections.setHorizontalHeaderLabels(
-            ["At", "Fault", "Tool", "Tag", "Value", "Duration", "Message"]
+        # cells edited in place (INJECTION_EDITS, RESPONSE_EDITS); columns sized on each fill
+        self.injections = row_table(
+            ["At", "Fault", "Tool", "Tag", "Value", "Duration", "Message"],
+            single=True,
+            editable=True,
+            fit=False,
         )
-        self.responses = QTableWidget(0, 6)
-        self.responses.setHorizontalHeaderLabels(
-            ["Action", "Tool", "Procedure / alarm", "Within", "Points", "After"]
+        self.responses = row_table(
+            ["Action", "Tool", "Procedure / alarm", "Within", "Points", "After"],
+            single=True,
+            editable=True,
+            fit=False,
         )
-        for t in (self.injections, self.responses):
-            t.verticalHeader().setVisible(False)
-            t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-            t.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
 
         inj_box = self._build_injection_form()
         resp_box = self._build_response_form()
@@ -346,7 +340,7 @@ class QtDrillAuthor(QWidget):
                      _num(i.duration_s), i.message]  # fmt: skip
             for j, text in enumerate(cells):
                 timed = j != 0 or i.at_s is not None
-                self.injections.setItem(k, j, _cell(text, j in INJECTION_EDITS and timed))
+                self.injections.setItem(k, j, cell(text, editable=j in INJECTION_EDITS and timed))
         resps = d.expected if d is not None else []
         self.responses.setRowCount(len(resps))
         for k, r in enumerate(resps):
@@ -356,7 +350,7 @@ class QtDrillAuthor(QWidget):
             cells = [r.action, r.equipment, target, _num(r.within_s), _num(r.points),
                      r.after or ""]  # fmt: skip
             for j, text in enumerate(cells):
-                self.responses.setItem(k, j, _cell(text, j in RESPONSE_EDITS))
+                self.responses.setItem(k, j, cell(text, editable=j in RESPONSE_EDITS))
         for t in (self.injections, self.responses):
             t.resizeColumnsToContents()
             t.horizontalHeader().setStretchLastSection(True)

@@ -49,6 +49,7 @@ from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_tables import row_table
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
 from factory_twin.ui.qt_undo import undo_actions
@@ -241,18 +242,21 @@ class QtTrainWorkspace(QWidget):
         return w
 
     def _build_live(self) -> QWidget:
-        from factory_twin.ui.qt_train_debrief import _table
-
         w = QWidget()
         col = QVBoxLayout(w)
         col.setContentsMargins(4, 4, 4, 4)
         col.addWidget(QLabel("Scores"))
-        self.scores_table = _table(["Trainee", "Points", "%", "Wrong", "Result"])
+        self.scores_table = row_table(
+            ["Trainee", "Points", "%", "Wrong", "Result"], alternating=True, fit=False
+        )
         self.scores_table.setMaximumHeight(150)
         col.addWidget(self.scores_table)
         col.addWidget(QLabel("Timeline"))
-        self.timeline_table = _table(["Time", "What", "Trainee", "Response / limit",
-                                      "Points", "Event"])  # fmt: skip
+        self.timeline_table = row_table(
+            ["Time", "What", "Trainee", "Response / limit", "Points", "Event"],
+            alternating=True,
+            fit=False,
+        )
         col.addWidget(self.timeline_table, 1)
         return w
 
