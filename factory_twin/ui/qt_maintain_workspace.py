@@ -16,14 +16,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -43,6 +42,7 @@ from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
+from factory_twin.ui.theme import three_panes
 
 logger = logging.getLogger(__name__)
 
@@ -119,20 +119,9 @@ class QtMaintainWorkspace(QWidget):
         cl.addLayout(bar)
         cl.addWidget(self.view, 1)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.browser)
-        split.addWidget(center)
-        split.addWidget(self.side)
-        split.setStretchFactor(1, 1)
-        split.setChildrenCollapsible(False)
-        self.browser.setMinimumWidth(160)
-        center.setMinimumWidth(320)
-        self.side.setMinimumWidth(340)
-        split.setSizes([300, 780, 430])
-        self.splitter = split
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        self.splitter = three_panes(
+            self, (self.browser, center, self.side), (300, 780, 430), (160, 320, 340)
+        )
 
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "procedure edit")
 

@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMessageBox,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -66,6 +65,7 @@ from factory_twin.ui.qt_plan_panels import (
 )
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
+from factory_twin.ui.theme import three_panes
 
 logger = logging.getLogger(__name__)
 
@@ -155,20 +155,7 @@ class QtPlanWorkspace(QWidget):
         right.addTab(self.capacity, "Capacity")
         self.right_tabs = right
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(center)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setChildrenCollapsible(False)
-        left.setMinimumWidth(280)
-        center.setMinimumWidth(320)
-        right.setMinimumWidth(360)
-        split.setSizes([290, 760, 440])
-        self.splitter = split
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        self.splitter = three_panes(self, (left, center, right), (290, 760, 440), (280, 320, 360))
 
         self._build_actions()
         self.scenarios.chosen.connect(self._on_scenario_chosen)

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -53,7 +52,7 @@ from factory_twin.ui.qt_tables import row_table
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import vertical_scroll
+from factory_twin.ui.theme import three_panes, vertical_scroll
 
 logger = logging.getLogger(__name__)
 
@@ -132,19 +131,10 @@ class QtTrainWorkspace(QWidget):
         cl.addWidget(self.info)
         cl.addWidget(self.view, 1)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(vertical_scroll(self._build_setup()))
-        split.addWidget(center)
-        split.addWidget(self.side)
-        split.setStretchFactor(1, 1)
-        split.setChildrenCollapsible(False)
-        center.setMinimumWidth(320)
-        self.side.setMinimumWidth(420)
-        split.setSizes([330, 560, 610])
-        self.splitter = split
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        setup = vertical_scroll(self._build_setup())
+        self.splitter = three_panes(
+            self, (setup, center, self.side), (330, 560, 610), (None, 320, 420)
+        )
 
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")
 
