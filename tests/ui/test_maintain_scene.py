@@ -212,3 +212,27 @@ def test_a_lid_step_highlights_the_lid_alone_on_screen(tmp_path):
     rows_ch = np.nonzero(chamber.any(axis=1))[0]
     assert rows_lid.min() >= rows_ch.min() - 3
     assert rows_lid.max() < rows_ch.max() - 0.15 * (rows_ch.max() - rows_ch.min())
+
+
+def test_a_component_without_a_part_lights_the_part_at_its_anchor_as_the_ar_export_does():
+    spec = load_plant(REPO / "tests" / "ar" / "data" / "ar_plant.yaml").spec
+    etype = spec.equipment_type("pvd_cluster")
+    door = etype.component("load lock door")
+    assert door.part is None
+    found = component_mesh(spec, "PVD-01", door.name, pad=0.0)
+    assert found is not None and found[0] == "load lock"  # the box its anchor is on
+    ar = type_geometry(etype)
+    assert ar.parts[component_part(ar, door)].name == found[0]
+    # an anchor in the air next to nothing shows no highlight (only the marker and callout)
+    p = pv.Plotter(off_screen=True, window_size=(400, 300))
+    try:
+        overlay = StepOverlay(FabScene(p, spec, show_legend=False))
+        far = door.model_copy(update={"name": "far", "anchor_m": (0.0, 0.0, 9.0)})
+        etype.components.append(far)
+        h = overlay.show_step("PVD-01", door.name, "Door", "")
+        assert h.part == "load lock" and overlay.highlight_actor is not None
+        h = overlay.show_step("PVD-01", "far", "Far", "")  # the door's highlight goes
+        assert h.part is None and h.part_bounds is None and overlay.highlight_actor is None
+        assert "maintain_highlight" not in p.actors
+    finally:
+        p.close()
