@@ -666,13 +666,18 @@ class PlantState:
             (s - arr["c2"]) * arr["inv_dy"], 0.0, 1.0
         )
         pos[:, 2] = np.maximum(np.clip(s, 0.0, h) - np.clip(s - arr["c3"], 0.0, h), 0.0)
-        rail = arr["rail"]
-        if len(rail):
-            pos[rail] = arr["routes"].positions(arr["pid"][rail], f[rail])
         arrived = f >= 1.0
+        on_rail = arr["can_rail"] & ~arrived
+        if on_rail.any():
+            # a path is made when a lot first needs it (most lots drawn wait at a tool)
+            pid, routes = arr["pid"], arr["routes"]
+            for k in np.flatnonzero(on_rail & (pid < 0)):
+                pid[k] = routes.path_id(*arr["pairs"][k])
+            rail = np.flatnonzero(on_rail)
+            pos[rail] = routes.positions(pid[rail], f[rail])
         pos[arrived] = arr["rest"][arrived]
         # the vehicles carrying the lots in transit on the rails, over their carriers
-        riding = (f > 0.0) & ~arrived & (arr["pid"] >= 0)
+        riding = (f > 0.0) & on_rail
         self._carried = (t, id(arr), pos[riding, :2].copy())
         return pos, arr["product"], arr["ids"]
 
@@ -700,7 +705,8 @@ class PlantState:
         frm = np.zeros((n, 2))
         to = np.zeros((n, 2))
         rest = np.zeros((n, 3))
-        pid = np.full(n, -1, dtype=np.int64)
+        can_rail = np.zeros(n, dtype=bool)
+        pairs: list[tuple[str, str]] = [("", "")] * n
         routes = self.routes if n else None
         slot: dict[str | None, int] = {}
         for k, mv in enumerate(moves):
@@ -715,7 +721,8 @@ class PlantState:
                 rest[k] = (to[k, 0] - 0.75 + 0.5 * (j % 4), to[k, 1] - 1.6 - 0.5 * (j // 4), 0.0)
             if routes is not None and routes.serves(mv.from_equipment, dest):
                 assert mv.from_equipment is not None and dest is not None
-                pid[k] = routes.path_id(mv.from_equipment, dest)
+                can_rail[k] = True
+                pairs[k] = (mv.from_equipment, dest)
         depart = np.array([m.depart_s for m in moves], dtype=float)
         arrive = np.array([m.arrive_s for m in moves], dtype=float)
         h = self.spec.transport.carrier_height_m
@@ -736,8 +743,9 @@ class PlantState:
             "inv_dx": 1.0 / np.maximum(dx, 1e-9),
             "inv_dy": 1.0 / np.maximum(dy, 1e-9),
             "product": np.array([self._products.get(m.product, 0) for m in moves], dtype=np.int16),
-            "pid": pid,
-            "rail": np.flatnonzero(pid >= 0),
+            "can_rail": can_rail,
+            "pairs": pairs,
+            "pid": np.full(n, -1, dtype=np.int64),  # path numbers, filled when needed
             "routes": routes,
         }
         self._lot_arrays = arr

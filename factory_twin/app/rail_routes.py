@@ -19,14 +19,18 @@ operations (:meth:`RailRoutes.positions`), whatever the number of carriers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from factory_twin.model.amhs import Amhs
 from factory_twin.model.amhs_layout import plant_rails, tool_ports
 from factory_twin.model.equipment_models import LOAD_PORT_HEIGHT_M
 from factory_twin.model.schema import PlantSpec
-from factory_twin.sim.oht_graph import RailGraph, profile_times
+from factory_twin.sim.oht_graph import RailGraph, profile_array
 
 OFFSET_SPEED_M_S = 0.5
 """Speed of the short step from the port to the rail node over it (when they differ)."""
@@ -65,6 +69,19 @@ class RailRoutes:
         self._start = np.zeros(0, dtype=np.int64)
         self._end = np.zeros(0, dtype=np.int64)
         self._dirty = False
+        # the graph's shortest-path matrix (free-running time of the fastest link between two
+        # nodes), built as RailGraph builds it, so both find the same paths
+        g = self.graph
+        keys = list(g.link_of.values())
+        n = len(g.node_ids)
+        self._csr = csr_matrix(
+            ([g.free_s[k] for k in keys], ([g.frm[k] for k in keys], [g.to[k] for k in keys])),
+            shape=(n, n),
+        )
+        self._pred: dict[int, list[int]] = {}
+        self._to = np.asarray(g.to, dtype=np.int64)
+        self._length = np.asarray(g.length, dtype=float)
+        self._vmax = np.asarray(g.vmax, dtype=float)
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -88,37 +105,55 @@ class RailRoutes:
         return self._chunks[self.path_id(a, b)]
 
     def rail_links(self, a: str, b: str) -> list[int]:
-        """The rail links (indices into the graph) a carrier from ``a`` to ``b`` rides."""
-        return self.graph.path_links(self.port_node[a], self.port_node[b])
+        """The rail links (indices into the graph) a carrier from ``a`` to ``b`` rides.
+
+        The fastest path in time, as :meth:`RailGraph.path_links` finds it (the same
+        shortest-path tree per source), walked on a plain list of predecessors: paths over a
+        big fab's loops are hundreds of links long.
+        """
+        s, e = self.port_node[a], self.port_node[b]
+        if s == e:
+            return []
+        pred = self._pred.get(s)
+        if pred is None:
+            _, p = dijkstra(self._csr, indices=s, return_predecessors=True)
+            pred = self._pred[s] = p.tolist()
+        nodes = [e]
+        while nodes[-1] != s:
+            q = pred[nodes[-1]]
+            if q < 0:
+                g = self.graph
+                msg = f"no rail path from {g.node_ids[s]} to {g.node_ids[e]}"
+                raise ValueError(msg)
+            nodes.append(q)
+        nodes.reverse()
+        link_of = self.graph.link_of
+        return [link_of[(nodes[i], nodes[i + 1])] for i in range(len(nodes) - 1)]
 
     def _path(self, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
         g = self.graph
-        pa, pb = self.ports[a].at, self.ports[b].at
+        pa, pb = np.array(self.ports[a].at), np.array(self.ports[b].at)
         zc, zp = self.carrier_z, self.port_z
         if a == b:
             pts = np.array([[pa[0], pa[1], zp], [pa[0], pa[1], zp]])
             return pts, np.array([0.0, 1.0])
         try:
-            links = self.rail_links(a, b)
+            links = np.asarray(self.rail_links(a, b), dtype=np.int64)
         except ValueError:  # a plant file's rails with no way from a to b: straight across
             pts = np.array([[*pa, zp], [*pa, zc], [*pb, zc], [*pb, zp]])
-            d = math.dist(pa, pb) / g.vehicle.max_speed_m_s
+            d = float(np.linalg.norm(pb - pa)) / g.vehicle.max_speed_m_s
             t = np.cumsum([0.0, self.hoist_s, d, self.hoist_s])
             return pts, t / t[-1]
         na, nb = g.node_xy[self.port_node[a]], g.node_xy[self.port_node[b]]
-        xy = [pa, pa, tuple(na)]
-        dur = [self.hoist_s, math.dist(pa, na) / OFFSET_SPEED_M_S]
-        for k in links:
-            xy.append(tuple(g.node_xy[g.to[k]]))
+        xy = np.vstack([pa, pa, na, g.node_xy[self._to[links]], pb, pb])
         v = g.vehicle
-        if links:
-            dur += profile_times(
-                [g.length[k] for k in links], [g.vmax[k] for k in links], v.accel_m_s2,
-                v.decel_m_s2,
-            )  # fmt: skip
-        xy += [pb, pb]
-        dur += [math.dist(nb, pb) / OFFSET_SPEED_M_S, self.hoist_s]
-        pts = np.array([[x, y, zc] for x, y in xy])
+        lengths = cast("Sequence[float]", self._length[links])
+        vmax = cast("Sequence[float]", self._vmax[links])
+        run = profile_array(lengths, vmax, v.accel_m_s2, v.decel_m_s2)
+        step_a = float(np.linalg.norm(na - pa)) / OFFSET_SPEED_M_S
+        step_b = float(np.linalg.norm(pb - nb)) / OFFSET_SPEED_M_S
+        dur = np.concatenate([[self.hoist_s, step_a], run, [step_b, self.hoist_s]])
+        pts = np.column_stack([xy, np.full(len(xy), zc)])
         pts[0, 2] = pts[-1, 2] = zp
         t = np.concatenate([[0.0], np.cumsum(dur)])
         return pts, t / t[-1]

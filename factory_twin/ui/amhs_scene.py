@@ -160,6 +160,29 @@ class AmhsLayer:
         self._xy = np.zeros((0, 2))
         self._loaded = np.zeros(0, dtype=bool)
 
+    def set_rails(self, amhs: Amhs) -> None:
+        """Draw the rails ``amhs`` instead (rails generated again after a layout edit).
+
+        The mesh is replaced in place (same actor); the occupancy starts again.
+        """
+        self.amhs = amhs
+        self.link_ids = [lk.id for lk in amhs.links]
+        fresh = rail_polydata_of(amhs, self.spec)
+        self.rails.copy_from(fresh)
+        self.rails.Modified()
+        self._occupancy_s = np.zeros(self.rails.n_cells)
+        self._observed_s = 0.0
+        self._last_t = None
+        p = np.asarray(self.rails.points)[:, :2]
+        cells = np.asarray(self.rails.lines).reshape(-1, 3) if self.rails.n_cells else None
+        self._a = p[cells[:, 1]] if cells is not None else np.zeros((0, 2))
+        self._b = p[cells[:, 2]] if cells is not None else np.zeros((0, 2))
+        self._ab = self._b - self._a
+        self._ab2 = np.maximum(np.einsum("ij,ij->i", self._ab, self._ab), 1e-12)
+        self._tree = None
+        if self.heat_map:
+            self._write_heat()
+
     # -- vehicles
 
     @property
@@ -183,11 +206,34 @@ class AmhsLayer:
             and np.array_equal(loaded, self._loaded)
         ):
             return False
+        same_count = len(xy) == len(self._xy) and len(xy) > 0
         self._xy, self._loaded = xy.copy(), loaded.copy()
+        if same_count and self._write_vehicles_in_place(xy, loaded):
+            return True
         pts = np.column_stack([xy, np.full(len(xy), self.z)]) if len(xy) else np.zeros((0, 3))
         fresh = pv.PolyData(pts)
         fresh.point_data["loaded"] = loaded.astype(np.int8)
         self.vehicle_points.copy_from(fresh)
+        self.vehicle_points.Modified()
+        return True
+
+    def _write_vehicles_in_place(self, xy: np.ndarray, loaded: np.ndarray) -> bool:
+        """Overwrite the glyph points and sources of as many vehicles as are drawn (a new
+        data set per frame costs the glyph mapper a rebuild); False if they cannot be."""
+        pts = self.vehicle_points.GetPoints()
+        arr = self.vehicle_points.GetPointData().GetArray("loaded")
+        if pts is None or arr is None:
+            return False
+        view = np.asarray(self.vehicle_points.points).view(np.ndarray)
+        flags = np.asarray(self.vehicle_points.point_data["loaded"]).view(np.ndarray)
+        if len(view) != len(xy) or len(flags) != len(xy):
+            return False
+        view[:, :2] = xy
+        pts.Modified()
+        new = loaded.astype(np.int8)
+        if not np.array_equal(flags, new):
+            flags[:] = new
+            arr.Modified()
         self.vehicle_points.Modified()
         return True
 

@@ -52,6 +52,8 @@ from factory_twin.app.plan_files import (
 )
 from factory_twin.app.plan_session import GRID_STEPS_M, PlanSession, snap_position
 from factory_twin.errors import ConfigError
+from factory_twin.model.amhs_layout import generated_amhs
+from factory_twin.ui.amhs_scene import has_rails
 from factory_twin.ui.plan_scene import PlanOverlay, floor_point
 from factory_twin.ui.qt_plan_input import PlanViewInput
 from factory_twin.ui.qt_plan_panels import (
@@ -469,9 +471,13 @@ class QtPlanWorkspace(QWidget):
         ):
             self._rebuild_scene()
             return
+        moved = False
         for e in ses.plant.equipment:
             pos, rot = ses.placement(e.id)
-            ov.move_tool(e.id, pos, rot)
+            moved = ov.move_tool(e.id, pos, rot) or moved
+        layer = ov.scene.amhs
+        if moved and layer is not None and not has_rails(ses.plant):
+            layer.set_rails(generated_amhs(ses.plant))  # rails follow the tools' new ports
 
     def refresh_drawing(self) -> None:
         """Colour the tools and draw the flows; schedule one render."""

@@ -26,6 +26,7 @@ from factory_twin.ui.scene import (
 logger = logging.getLogger(__name__)
 
 FLY_S = 0.6
+HEAT_SAMPLE_S = 0.25  # wall seconds between two heat-map samples of the view's own vehicles
 
 
 class QtSceneView(QWidget):
@@ -67,6 +68,7 @@ class QtSceneView(QWidget):
         self._render_t0 = time.perf_counter()
         self._last_lot_pos = np.zeros((0, 3))
         self._amhs_t: float | None = None  # plant clock of the vehicles drawn
+        self._heat_sampled = 0.0  # monotonic time of the last heat-map sample
         # the hover text of a tool, where a workspace has more to say than its state
         self.tooltip_text: Callable[[str], str] | None = None
         rw = self.plotter.ren_win
@@ -192,8 +194,15 @@ class QtSceneView(QWidget):
         if scene.amhs is not None and not len(st.vehicles):
             # no vehicles served one by one: one over each carrier riding the rails
             xy = st.carrying_vehicles(t_lots) if n else np.zeros((0, 2))
-            moved = scene.amhs.set_vehicles(xy, np.zeros(len(xy), dtype=bool), t_lots)
-            changed = changed or moved or (scene.amhs.heat_map and t_lots != self._amhs_t)
+            # the heat map samples where they are a few times a wall second (locating every
+            # vehicle on the rail each frame would cost more than drawing it)
+            now = time.monotonic()
+            sample = now - self._heat_sampled >= HEAT_SAMPLE_S or t_lots < (self._amhs_t or 0.0)
+            if sample:
+                self._heat_sampled = now
+            loaded = np.zeros(len(xy), dtype=bool)
+            moved = scene.amhs.set_vehicles(xy, loaded, t_lots if sample else None)
+            changed = changed or moved or (scene.amhs.heat_map and sample)
             self._amhs_t = t_lots
         elif scene.amhs is not None and (st.vehicles.dirty or t != self._amhs_t):
             # the heat map counts the time since the last refresh on each vehicle's link

@@ -484,8 +484,16 @@ class FabScene:
         p.add_actor(self.lots_actor, name="lots", reset_camera=False, render=False)
         # the OHT rails, vehicles and heat map (amhs_scene.py): the plant's own rails, or
         # rails generated from its layout (model/amhs_layout.py) that its lots ride
-        rails = spec.amhs if spec.amhs is not None and has_rails(spec) else generated_amhs(spec)
-        self.amhs = AmhsLayer(p, spec, dark=self.dark, amhs=rails) if rails.links else None
+        self.amhs: AmhsLayer | None = None
+        try:
+            rails = (
+                spec.amhs if spec.amhs is not None and has_rails(spec) else generated_amhs(spec)
+            )
+        except (ValueError, KeyError, IndexError) as exc:  # a plant mid-edit: drawn without
+            logger.warning("no rails drawn for %s: %s", spec.site.name, exc)
+        else:
+            if rails.links:
+                self.amhs = AmhsLayer(p, spec, dark=self.dark, amhs=rails)
         # floor, bays, grid and bay outlines: one unlit mesh with a colour per cell, so the
         # static context is a single draw; added after the tools, so that the floor under
         # them fails the depth test before any shading

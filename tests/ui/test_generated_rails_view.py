@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
-from factory_twin.model.events import LotMove
+from factory_twin.model.events import VEHICLE_PREFIX, LotMove, TagUpdate
 from factory_twin.sim.live import LiveSimulation
 from factory_twin.ui.amhs_scene import rail_height_m
 from factory_twin.ui.qt_main_window import MainWindow
@@ -63,4 +63,54 @@ def test_replay_of_the_demo_fab_draws_vehicles_on_generated_rails(qtbot, tmp_pat
         if mv.from_equipment and mv.to_equipment and mv.arrive_s > st.clock_s
     )
     assert 0 < layer.vehicle_count <= in_flight
+    # a source that serves its vehicles one by one: those are drawn, not one per carrier
+    eq = f"{VEHICLE_PREFIX}OHT-001"
+    at = st.clock_s
+    x, y = (float(v) for v in vehicles[0, :2])
+    st.apply([TagUpdate(eq, "x", x, at), TagUpdate(eq, "y", y, at)])
+    w.view.refresh(states_dirty=False)
+    assert layer.vehicle_count == 1
     w.close()
+
+
+def test_plan_edits_move_the_generated_rails_with_the_tools(qtbot, tmp_path):
+    from factory_twin.model.amhs_layout import generated_amhs
+    from factory_twin.ui.qt_plan_install import install_plan
+
+    plant = tmp_path / "demo_fab.yaml"
+    plant.write_text(DEMO.read_text(encoding="utf-8"), encoding="utf-8")
+    c = Controller(journal_path=tmp_path / "journal.sqlite")
+    w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    ws = install_plan(w)
+
+    def forget(_w: MainWindow) -> None:
+        if ws.session is not None:
+            ws.session.dirty = False  # closing must not ask Save/Discard/Cancel
+
+    qtbot.addWidget(w, before_close_func=forget)
+    c.set_plant(load_plant(plant))
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    w.plan_action.trigger()
+    qtbot.waitUntil(lambda: ws.session is not None and ws.interactor.width() > 300)
+    assert ws.view.scene is not None
+    ws.new_scenario("moved")
+    layer = ws.view.scene.amhs
+    assert layer is not None
+
+    def drawn() -> set[tuple[float, float]]:
+        return {(round(x, 3), round(y, 3)) for x, y, _ in np.asarray(layer.rails.points)}
+
+    def expected() -> set[tuple[float, float]]:
+        return {
+            (round(n.at_m[0], 3), round(n.at_m[1], 3))
+            for n in generated_amhs(ws.session.plant).nodes
+        }
+
+    before = drawn()
+    assert before == expected()
+    ws.move_tools({"ETCH-01": (11.0, 5.0)})
+    assert drawn() == expected() != before  # the rails follow the tool's new load port
+    ws.undo_stack.undo()
+    assert drawn() == before
