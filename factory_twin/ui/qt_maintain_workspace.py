@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -36,6 +36,7 @@ from factory_twin.app.maintenance import (
 )
 from factory_twin.model.config import PlantDocument
 from factory_twin.ui.maintain_scene import StepOverlay
+from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_maintain_browser import QtProcedureBrowser
 from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
 from factory_twin.ui.qt_maintain_export import QtExportDialog
@@ -441,22 +442,6 @@ class QtMaintainWorkspace(QWidget):
         self.view.close_view()
 
 
-class _CloseWatcher(QObject):
-    """Releases the workspace's 3-D view when the main window closes."""
-
-    def __init__(self, ws: QtMaintainWorkspace, parent: QObject) -> None:
-        super().__init__(parent)
-        self.ws = ws
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close:
-            if not self.ws.maybe_save_edits("closing"):
-                event.ignore()  # Cancel (or a failed save): the window stays open
-                return True
-            self.ws.close_view()
-        return False
-
-
 def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMaintainWorkspace:
     """Add the Maintain workspace, its menu and the alarm link to a main window."""
     ws = QtMaintainWorkspace(window.controller, log)
@@ -503,7 +488,8 @@ def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMainta
     alarms = getattr(window, "alarms", None)
     if alarms is not None and hasattr(alarms, "procedure_requested"):
         alarms.procedure_requested.connect(open_for_alarm)
-    window.installEventFilter(_CloseWatcher(ws, window))
+    # Cancel (or a failed save) keeps the window open
+    on_window_close(window, ws.close_view, ask=lambda: ws.maybe_save_edits("closing"))
     guards = getattr(window, "unsaved_guards", None)
     if guards is not None:  # asked before another plant replaces this one
         guards.append(lambda: ws.maybe_save_edits("opening another plant"))

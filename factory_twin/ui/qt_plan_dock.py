@@ -4,7 +4,8 @@
 :class:`~factory_twin.ui.qt_plan_optimise.QtOptimisePanel`) in a hidden dock at the bottom
 (movable to the right), makes the dock's show/hide action with its shortcut, and lists it
 (and the panel's own actions) in the *Plan* menu, or in an *Experiments* menu shared by the
-docks when there is no Plan menu. Closing the window stops the panel's running work.
+docks when there is no Plan menu. Closing the window stops the panel's running work
+(:func:`~factory_twin.ui.qt_close.on_window_close`).
 """
 
 from __future__ import annotations
@@ -12,22 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
-
-class _StopOnClose(QObject):
-    """Stops a panel's running work (an experiment, a study) when the main window closes."""
-
-    def __init__(self, stop: Callable[[], None], parent: QObject) -> None:
-        super().__init__(parent)
-        self.stop = stop
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close and event.isAccepted():
-            self.stop()
-        return False
+from factory_twin.ui.qt_close import on_window_close
 
 
 def window_settings(window: Any) -> QSettings | None:
@@ -87,5 +77,5 @@ def install_plan_dock(
     for a in (show, *actions):
         window.addAction(a)
         menu.addAction(a)
-    window.installEventFilter(_StopOnClose(stop, window))
+    on_window_close(window, stop)
     return dock, show

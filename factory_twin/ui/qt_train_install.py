@@ -12,25 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
 
 from factory_twin.app.drill_debrief import TraineeHistory
+from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_train_join import TraineeSide
 from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
-
-
-class _CloseWatcher(QObject):
-    """Stops the drill and releases the Train workspace's 3-D view on close."""
-
-    def __init__(self, ws: QtTrainWorkspace, parent: QObject) -> None:
-        super().__init__(parent)
-        self.ws = ws
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close:
-            self.ws.close_view()
-        return False
 
 
 def replay_drill(window: Any, path: str, marks: list[tuple[float, str, str]]) -> None:
@@ -119,7 +106,7 @@ def install_train(
     if file_menu is not None:
         first_sep = next((a for a in file_menu.actions() if a.isSeparator()), None)
         file_menu.insertAction(first_sep, window.join_drill_action)
-    window.installEventFilter(_CloseWatcher(ws, window))
+    on_window_close(window, ws.close_view)  # stops the drill, releases the 3-D view
     guards = getattr(window, "unsaved_guards", None)
     if guards is not None:
         guards.append(lambda: ask_drill_edits(ws))
