@@ -106,7 +106,9 @@ def install_train(
     if file_menu is not None:
         first_sep = next((a for a in file_menu.actions() if a.isSeparator()), None)
         file_menu.insertAction(first_sep, window.join_drill_action)
-    on_window_close(window, ws.close_view)  # stops the drill, releases the 3-D view
+    # unsaved drill edits are asked about (Save / Discard / Cancel) before anything stops;
+    # then the drill stops and the 3-D view is released
+    on_window_close(window, ws.close_view, ask=lambda: ask_drill_edits(ws))
     guards = getattr(window, "unsaved_guards", None)
     if guards is not None:
         guards.append(lambda: ask_drill_edits(ws))
@@ -114,7 +116,8 @@ def install_train(
 
 
 def ask_drill_edits(ws: QtTrainWorkspace) -> bool:
-    """Before another plant replaces this one: Save / Discard / Cancel unsaved drill edits."""
+    """Before another plant replaces this one or the window closes: Save / Discard / Cancel
+    unsaved drill edits (True: go on)."""
     if not ws.author.has_unsaved_edits():
         return True
     from PySide6.QtWidgets import QMessageBox
