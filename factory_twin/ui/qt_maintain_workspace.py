@@ -48,16 +48,17 @@ from factory_twin.ui.theme import three_panes
 logger = logging.getLogger(__name__)
 
 
-def ask_unsaved_edits(parent: QWidget, text: str) -> QMessageBox.StandardButton:
-    """Ask Save / Discard / Cancel about unsaved procedure edits; return the button.
+def ask_unsaved_edits(
+    parent: QWidget, text: str, title: str = "Unsaved procedure edits"
+) -> QMessageBox.StandardButton:
+    """Ask Save / Discard / Cancel about unsaved edits (procedures unless ``title`` says
+    otherwise); return the button.
 
     A plain :meth:`QMessageBox.question`, so tests answer it by patching that static
     method or by clicking the button of the modal box from a QTimer.
     """
     B = QMessageBox.StandardButton
-    return QMessageBox.question(
-        parent, "Unsaved procedure edits", text, B.Save | B.Discard | B.Cancel, B.Save
-    )
+    return QMessageBox.question(parent, title, text, B.Save | B.Discard | B.Cancel, B.Save)
 
 
 class QtMaintainWorkspace(QWidget):

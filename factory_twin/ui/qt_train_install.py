@@ -126,7 +126,9 @@ def ask_drill_edits(ws: QtTrainWorkspace) -> bool:
 
     n = ws.undo_stack.count() - max(ws.undo_stack.cleanIndex(), 0)
     answer = ask_unsaved_edits(
-        ws.window(), f"There are {n} unsaved drill edit(s). Save them to the plant file?"
+        ws.window(),
+        f"There are {n} unsaved drill edit(s). Save them to the plant file?",
+        "Unsaved drill edits",
     )
     B = QMessageBox.StandardButton
     if answer == B.Save:

@@ -233,7 +233,8 @@ def test_closing_with_unsaved_drill_edits_asks_before_anything_stops(
     asked: list[str] = []
     answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard]
 
-    def question(_parent, _title, text, *_a):
+    def question(_parent, title, text, *_a):
+        assert title == "Unsaved drill edits"
         asked.append(text)
         return answers.pop(0)
 
