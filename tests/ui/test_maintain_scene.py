@@ -236,3 +236,22 @@ def test_a_component_without_a_part_lights_the_part_at_its_anchor_as_the_ar_expo
         assert "maintain_highlight" not in p.actors
     finally:
         p.close()
+
+
+def test_the_highlight_grows_each_solid_by_its_pad_and_drops_collapsed_triangles():
+    from factory_twin.ui.maintain_scene import _grown
+    from factory_twin.ui.scene import triangles_polydata
+
+    a = pv.Box(bounds=(0, 1, 0, 2, 0, 3)).triangulate()
+    b = pv.Box(bounds=(4, 4.4, 0, 0.4, 0, 0.4)).triangulate()  # a FOUP beside its cabinet
+    n = a.n_points + b.n_points
+    pts = np.vstack([a.points, b.points, [[9, 9, 9], [9, 9, 9], [9.5, 9, 9]]])
+    faces = np.vstack([a.regular_faces, b.regular_faces + a.n_points, [[n, n + 1, n + 2]]])
+    grown = _grown(triangles_polydata(pts, faces), 0.03)
+    assert grown.n_cells == a.n_cells + b.n_cells  # the collapsed triangle is gone
+    bodies = grown.connectivity("all").split_bodies()
+    got = sorted(np.round(body.bounds, 6).tolist() for body in bodies)
+    assert got == [
+        [-0.03, 1.03, -0.03, 2.03, -0.03, 3.03],
+        [3.97, 4.43, -0.03, 0.43, -0.03, 0.43],  # each solid about its own centre
+    ]
