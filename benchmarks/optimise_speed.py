@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "app"))  # the optimisation tests' helpers
 
-from optimise_helpers import PLANT, InProcessClient, brute_force  # noqa: E402
+from optimise_helpers import InProcessClient, brute_force, write_small_study  # noqa: E402
 
 from factory_twin.app.optimise import run  # noqa: E402
 
@@ -72,29 +72,10 @@ def parallel_speed(trials: int, days: float) -> None:
     print(f"  speed-up    {serial / two:.2f}x (target >= 1.7; needs 2 idle cores)")
 
 
-STUDY = """\
-base: {plant}
-horizon_days: 40
-warmup_days: 5
-replications: 2
-seed: 11
-variables:
-  - {{tools: A, min: 1, max: 4}}
-  - {{tools: B, min: 1, max: 4}}
-  - {{tools: C, min: 1, max: 4}}
-objectives:
-  - {{minimise: cost}}
-constraints: {{min_throughput_share: 0.98, max_utilisation: 0.85}}
-budget: {{trials: {budget}}}
-sampler: {sampler}
-"""
-
-
 def search_efficiency(budget: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        p = d / "small.study.yaml"
-        p.write_text(STUDY.format(plant=PLANT, budget=budget, sampler="tpe"))
+        p = write_small_study(d / "small.study.yaml", budget)
         feasible = {k: cost for k, (cost, ok) in brute_force(p).items() if ok}
         assert feasible, "no feasible tool set"
         cheapest = min(feasible, key=feasible.__getitem__)
@@ -108,10 +89,8 @@ def search_efficiency(budget: int) -> None:
         found: dict[str, list[int]] = {}
         for sampler in ("tpe", "random"):
             for seed in range(5):
-                text = STUDY.format(plant=PLANT, budget=budget, sampler=sampler)
-                q = d / f"{sampler}{seed}.study.yaml"
-                q.write_text(text.replace("seed: 11", "seed: 11\nprocesses: 1").replace(
-                    "sampler:", "sampler:"))  # fmt: skip
+                q = write_small_study(d / f"{sampler}{seed}.study.yaml", budget,
+                                      sampler=sampler, processes="1")  # fmt: skip
                 # the sampler's seed: a different search, the same simulation streams
                 out = run(q, d / f"{sampler}{seed}", executor=InProcessClient(), processes=1,
                           select=False, sampler_seed=seed)  # fmt: skip

@@ -34,14 +34,7 @@ from factory_twin.app.experiment import (
     run,
 )
 from factory_twin.app.experiment_spec import experiment_stem
-from factory_twin.app.worker_job import (  # noqa: F401  (the states, for the job's users)
-    CANCELLED,
-    COMPLETE,
-    FAILED,
-    IDLE,
-    RUNNING,
-    WorkerJob,
-)
+from factory_twin.app.worker_job import COMPLETE, WorkerJob
 from factory_twin.model.config import atomic_write_text
 
 

@@ -36,6 +36,7 @@ from factory_twin.model import schema as s
 from factory_twin.model.capacity import bottleneck, capacity_table
 from factory_twin.model.config import atomic_write_bytes, atomic_write_text
 from factory_twin.model.flows import flow_table
+from factory_twin.sim.report import number_text
 
 MAIN_KPIS = [
     ("throughput_lots_per_day", "throughput (lots/day)"),
@@ -84,18 +85,7 @@ def fmt(v: object) -> str:
     >>> fmt(1234.5), fmt(0.12345), fmt(float("nan"))
     ('1,234', '0.123', '-')
     """
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "-"
-        if math.isinf(v):
-            return "inf"
-        a = abs(v)
-        if a >= 1000:
-            return f"{v:,.0f}"
-        if a >= 10:
-            return f"{v:.1f}"
-        return f"{v:.3f}" if a >= 0.01 or a == 0 else f"{v:.2e}"
-    return str(v)
+    return number_text(v) if isinstance(v, float) else str(v)
 
 
 def _label(kpi: str) -> str:

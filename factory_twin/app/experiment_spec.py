@@ -29,7 +29,12 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
-from factory_twin.model.config import read_config_text, read_yaml_mapping
+from factory_twin.model.config import (
+    has_suffix,
+    read_config_text,
+    read_yaml_mapping,
+    suffixed_stem,
+)
 from factory_twin.model.config_errors import doc_location, validation_line
 from factory_twin.model.scenario import LoadedPlant, load_plant_or_scenario
 
@@ -170,16 +175,12 @@ def scheduler_address(executor: str) -> str | None:
 
 def is_experiment_path(path: str | Path) -> bool:
     """Return True if ``path`` names an experiment file (``*.experiment.yaml``)."""
-    return Path(path).name.lower().endswith(SUFFIXES)
+    return has_suffix(path, SUFFIXES)
 
 
 def experiment_stem(path: str | Path) -> str:
     """Return the file name without ``.experiment.yaml`` (or its plain stem)."""
-    name = Path(path).name
-    for suffix in SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(path).stem
+    return suffixed_stem(path, SUFFIXES)
 
 
 @dataclass

@@ -7,9 +7,9 @@ resumes into the same output folder. :class:`OptimiseJob` runs
 :func:`factory_twin.app.optimise.run` on a thread of its own; its progress reports go into a
 queue that the GUI thread drains on its timer (:meth:`OptimiseJob.poll`), and
 :meth:`OptimiseJob.cancel` stops it (the finished trials stay in the study's storage, and
-the next run resumes from them); the thread plumbing is
-:class:`~factory_twin.app.worker_job.WorkerJob`'s. A job ends ``complete`` (with its outcome), ``cancelled``
-or ``failed`` (with the message).
+the next run resumes from them). A job ends ``complete`` (with its outcome), ``cancelled``
+or ``failed`` (with the message); the thread plumbing is
+:class:`~factory_twin.app.worker_job.WorkerJob`'s.
 
 :func:`trial_scenario` writes one trial's configuration as a scenario of the plant, so the
 Plan workspace can show any point of the Pareto plot on the floor.
@@ -37,17 +37,10 @@ from factory_twin.app.optimise import (
     run,
 )
 from factory_twin.app.plan_session import change_data
-from factory_twin.app.worker_job import (  # noqa: F401  (the states, for the job's users)
-    CANCELLED,
-    COMPLETE,
-    FAILED,
-    IDLE,
-    RUNNING,
-    WorkerJob,
-)
+from factory_twin.app.worker_job import WorkerJob
 from factory_twin.model import schema as s
 from factory_twin.model.config import atomic_write_text
-from factory_twin.model.scenario import load_scenario
+from factory_twin.model.scenario import is_scenario_path, load_scenario
 from factory_twin.model.study import (
     COST,
     DispatchChoice,
@@ -242,7 +235,7 @@ def plant_of(study: StudyFile) -> Path:
     """The plant file under a study's base (the base itself, or the end of its scenario chain)."""
     path = Path(study.base.path)
     seen: set[Path] = set()
-    while study.base.scenario is not None and path.name.lower().endswith((".scenario.yaml", ".scenario.yml")):  # fmt: skip
+    while study.base.scenario is not None and is_scenario_path(path):
         if path.resolve() in seen:
             break
         seen.add(path.resolve())

@@ -66,7 +66,9 @@ class WorkerJob(Generic[ProgressT, ResultT]):
     error: str = field(default="", init=False)
     started: float = field(default=0.0, init=False)
     finished: float = field(default=0.0, init=False)
-    _queue: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue, init=False, repr=False)  # fmt: skip
+    _queue: queue.SimpleQueue[Any] = field(
+        default_factory=queue.SimpleQueue, init=False, repr=False
+    )
     _cancel: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
 

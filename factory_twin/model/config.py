@@ -150,6 +150,24 @@ def read_config_text(path: Path) -> str:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from None
 
 
+def has_suffix(path: str | Path, suffixes: tuple[str, ...]) -> bool:
+    """Return True if ``path``'s name ends with one of ``suffixes`` (any case)."""
+    return Path(path).name.lower().endswith(suffixes)
+
+
+def suffixed_stem(path: str | Path, suffixes: tuple[str, ...]) -> str:
+    """Return ``path``'s name without the first of ``suffixes`` it ends with (any case).
+
+    A name with none of them gives its plain stem: ``fab.study.yaml`` -> ``fab`` with
+    ``(".study.yaml",)``, ``fab.yaml`` -> ``fab``.
+    """
+    name = Path(path).name
+    for suffix in suffixes:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
+
+
 def load_plant(path: str | Path) -> PlantDocument:
     """Read and validate a plant file.
 

@@ -43,11 +43,13 @@ from factory_twin.model import schema as s
 from factory_twin.model.config import (
     PlantDocument,
     atomic_write_text,
+    has_suffix,
     load_plant,
     merge_into,
     read_config_text,
     read_yaml_mapping,
     round_trip_yaml,
+    suffixed_stem,
 )
 from factory_twin.model.config_checks import check_references
 from factory_twin.model.config_errors import doc_location, error_path, validation_line
@@ -88,16 +90,12 @@ class ScenarioSpec(s.Strict):
 
 def is_scenario_path(path: str | Path) -> bool:
     """Return True if ``path`` names a scenario file (``*.scenario.yaml``)."""
-    return Path(path).name.lower().endswith(SUFFIXES)
+    return has_suffix(path, SUFFIXES)
 
 
 def scenario_stem(path: str | Path) -> str:
     """Return the file name without ``.scenario.yaml`` (or the plain stem for a plant)."""
-    name = Path(path).name
-    for suffix in SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(path).stem
+    return suffixed_stem(path, SUFFIXES)
 
 
 @dataclass

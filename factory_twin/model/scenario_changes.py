@@ -11,7 +11,7 @@ plant as it was. :mod:`factory_twin.model.scenario` reads the files and checks t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 
@@ -29,6 +29,17 @@ def _given(model: s.Strict, names: tuple[str, ...]) -> list[str]:
     return [n for n in names if n in model.model_fields_set]
 
 
+_M = TypeVar("_M", bound=s.Strict)
+
+
+def _needs_some(change: _M, names: tuple[str, ...]) -> _M:
+    """``change`` if it gives one of ``names`` at least (a change that changes something)."""
+    if not _given(change, names):
+        msg = f"{getattr(change, 'change', 'a change')} needs one of {', '.join(names)}"
+        raise ValueError(msg)
+    return change
+
+
 class MoveTool(s.Strict):
     """Move or turn a tool, optionally into another bay."""
 
@@ -40,10 +51,7 @@ class MoveTool(s.Strict):
 
     @model_validator(mode="after")
     def _something(self) -> MoveTool:
-        if not _given(self, ("position_m", "rotation_deg", "bay")):
-            msg = "move_tool needs 'position_m', 'rotation_deg' or 'bay'"
-            raise ValueError(msg)
-        return self
+        return _needs_some(self, ("position_m", "rotation_deg", "bay"))
 
 
 class AddTool(s.Strict):
@@ -97,10 +105,7 @@ class SetSetups(s.Strict):
 
     @model_validator(mode="after")
     def _something(self) -> SetSetups:
-        if not _given(self, ("setup_default", "setups", "min_run_lots")):
-            msg = "set_setups needs 'setup_default', 'setups' or 'min_run_lots'"
-            raise ValueError(msg)
-        return self
+        return _needs_some(self, ("setup_default", "setups", "min_run_lots"))
 
 
 class SetBatching(s.Strict):
@@ -115,10 +120,7 @@ class SetBatching(s.Strict):
 
     @model_validator(mode="after")
     def _something(self) -> SetBatching:
-        if not _given(self, _BATCHING):
-            msg = f"set_batching needs one of {', '.join(_BATCHING)}"
-            raise ValueError(msg)
-        return self
+        return _needs_some(self, _BATCHING)
 
 
 _BATCHING = ("batch_wait_s", "load_s", "unload_s", "cascade_lots")
@@ -166,10 +168,7 @@ class SetTransport(s.Strict):
 
     @model_validator(mode="after")
     def _something(self) -> SetTransport:
-        if not _given(self, _TRANSPORT):
-            msg = f"set_transport needs one of {', '.join(_TRANSPORT)}"
-            raise ValueError(msg)
-        return self
+        return _needs_some(self, _TRANSPORT)
 
 
 _TRANSPORT = ("kind", "speed_m_s", "vehicles", "handling_s")
@@ -187,10 +186,7 @@ class SetAmhs(s.Strict):
 
     @model_validator(mode="after")
     def _something(self) -> SetAmhs:
-        if not _given(self, _AMHS):
-            msg = f"set_amhs needs one of {', '.join(_AMHS)}"
-            raise ValueError(msg)
-        return self
+        return _needs_some(self, _AMHS)
 
 
 _AMHS = ("fleet", "vehicle_speed_m_s", "dispatch", "model", "handling_s")
@@ -218,10 +214,7 @@ class SetReliability(_ToolOrGroup):
 
     @model_validator(mode="after")
     def _something(self) -> SetReliability:
-        if not _given(self, ("mtbf", "mttr", "basis")):
-            msg = "set_reliability needs 'mtbf', 'mttr' or 'basis'"
-            raise ValueError(msg)
-        return self
+        return _needs_some(self, ("mtbf", "mttr", "basis"))
 
 
 class SetPm(_ToolOrGroup):
@@ -236,10 +229,7 @@ class SetPm(_ToolOrGroup):
 
     @model_validator(mode="after")
     def _something(self) -> SetPm:
-        if not _given(self, _PM):
-            msg = f"set_pm needs one of {', '.join(_PM)}"
-            raise ValueError(msg)
-        return self
+        return _needs_some(self, _PM)
 
 
 _PM = ("interval", "duration", "qualification", "first")

@@ -43,7 +43,12 @@ from pydantic import Discriminator, Field, Tag, ValidationError, field_validator
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
-from factory_twin.model.config import read_config_text, read_yaml_mapping
+from factory_twin.model.config import (
+    has_suffix,
+    read_config_text,
+    read_yaml_mapping,
+    suffixed_stem,
+)
 from factory_twin.model.config_errors import doc_location, error_path, validation_line
 from factory_twin.model.scenario import LoadedPlant, load_plant_or_scenario
 
@@ -281,16 +286,12 @@ class StudySpec(s.Strict):
 
 def is_study_path(path: str | Path) -> bool:
     """Return True if ``path`` names a study file (``*.study.yaml``)."""
-    return Path(path).name.lower().endswith(SUFFIXES)
+    return has_suffix(path, SUFFIXES)
 
 
 def study_stem(path: str | Path) -> str:
     """The file name without ``.study.yaml`` (or its plain stem)."""
-    name = Path(path).name
-    for suffix in SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(path).stem
+    return suffixed_stem(path, SUFFIXES)
 
 
 def variable_key(v: Any) -> str:

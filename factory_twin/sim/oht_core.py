@@ -83,7 +83,8 @@ H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H
     O_X,  # scratch for profiles (L + 1 each)
     O_CAP,
     O_U,
-) = range(40, 57)
+    O_SBLOCKED,  # blocked seconds of moves per section since the start (where they stood)
+) = range(40, 58)
 I_HEADER = 64
 # header of F
 F_HANDLING, F_ACC, F_DEC, F_EXTT = range(4)
@@ -115,6 +116,7 @@ def layout(
         O_VT0: n, O_VWAITSINCE: n, O_VRETRY: n, O_VBLOCKED: n, O_VTPICK: n, O_VTLOADED: n,
         O_VTDROP: n, O_VCUM: n * nl, O_SHEAD: s, O_SLAST: s, O_HT: hcap, O_LLEN: nl,
         O_LVMAX: nl, O_DLT: DEADLOCK_LOG, O_X: nl + 1, O_CAP: nl + 1, O_U: nl + 1,
+        O_SBLOCKED: s,
     }  # fmt: skip
     i_arr = np.zeros(I_HEADER + sum(isegs.values()), dtype=np.int64)
     f_arr = np.zeros(F_HEADER + sum(fsegs.values()), dtype=np.float64)
@@ -487,12 +489,16 @@ def _enter(
     n = i_arr[H_N]
     oexit, owf = i_arr[O_VEXITP] + v, i_arr[O_VWAITFOR] + v
     ostop = i_arr[O_VSTOPPED] + v
+    osec = i_arr[O_VSEC] + v
     if i_arr[oexit] != 0 or i_arr[owf] >= 0:
-        f_arr[i_arr[O_VBLOCKED] + v] += now - f_arr[i_arr[O_VWAITSINCE] + v]
+        waited = now - f_arr[i_arr[O_VWAITSINCE] + v]
+        f_arr[i_arr[O_VBLOCKED] + v] += waited
+        # where it stood: the end of its section (or the spur it merges from)
+        stood = i_arr[osec] if i_arr[osec] >= 0 else nxt
+        f_arr[i_arr[O_SBLOCKED] + stood] += waited
         i_arr[ostop] = 1
     i_arr[oexit] = 0
     i_arr[owf] = -1
-    osec = i_arr[O_VSEC] + v
     if i_arr[osec] >= 0:
         f_arr[i_arr[O_SLAST] + i_arr[osec]] = now
         _leave(i_arr, f_arr, v, now)

@@ -301,6 +301,8 @@ class CompiledOhtFleet:
             vehicles=len(self.vehicles),
             deadlocks=self.deadlock_count,
             section_names=list(self.graph.section_name),
+            blocked=self.link_load_sections()[1],
+            section_of=list(self.graph.section_of),
         )
 
     def kpis(self, start_s: float, end_s: float, *, top: int = 5) -> dict[str, float]:
@@ -308,6 +310,20 @@ class CompiledOhtFleet:
         return self.record().kpis(start_s, end_s, top=top)
 
     # ----------------------------------------------------------------- for a view
+
+    def link_load_sections(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (entries, blocked seconds of moves) per section since the start."""
+        ns = len(self.graph.sections)
+        at = int(self._i[core.O_SBLOCKED])
+        blocked = np.array(self._f[at : at + ns], dtype=np.float64)
+        return self._e.sum(axis=0).astype(np.float64), blocked
+
+    def link_load(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (entries, blocked seconds) per rail link since the start, as
+        :meth:`factory_twin.sim.oht.OhtFleet.link_load`."""
+        entries, blocked = self.link_load_sections()
+        of = np.asarray(self.graph.section_of, dtype=np.int64)
+        return entries[of], blocked[of]
 
     def positions(self) -> list[tuple[int, float, float, bool, str]]:
         """Return (vehicle, x, y, loaded, state) of every vehicle now, floor metres."""

@@ -39,7 +39,16 @@ _AMHS = [
 ]
 
 
-def _fmt(v: float) -> str:
+def number_text(v: float | None) -> str:
+    """A figure as short text: thousands with separators, 3 decimals under 10, ``-`` for none.
+
+    Examples
+    --------
+    >>> number_text(1234.5), number_text(12.34), number_text(0.12345), number_text(0.001)
+    ('1,234', '12.3', '0.123', '1.00e-03')
+    >>> number_text(float("nan")), number_text(None), number_text(float("-inf"))
+    ('-', '-', 'inf')
+    """
     if v is None or math.isnan(v):
         return "-"
     if math.isinf(v):
@@ -59,9 +68,9 @@ def _row(label: str, iv: Interval, width: int) -> str:
     hw = (
         ""
         if math.isnan(iv.half_width) or math.isinf(iv.half_width)
-        else f"± {_fmt(iv.half_width)}"
+        else f"± {number_text(iv.half_width)}"
     )
-    return f"  {label:<{width}} {_fmt(iv.mean):>12} {hw:<12}"
+    return f"  {label:<{width}} {number_text(iv.mean):>12} {hw:<12}"
 
 
 def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
@@ -119,7 +128,7 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
             lines.append(
                 f"    {g:<{gw}} {100 * summ[f'utilisation/{g}'].mean:>8.1f} "
                 f"{100 * summ[f'oee/{g}'].mean:>8.1f} {100 * down:>8.1f} {100 * sched:>10.1f} "
-                f"{_fmt(summ[f'queue_lots/{g}'].mean):>8} {_fmt(summ[f'wait_h/{g}'].mean):>8}"
+                f"{number_text(summ[f'queue_lots/{g}'].mean):>8} {number_text(summ[f'wait_h/{g}'].mean):>8}"
             )
     areas = sorted(
         (k.split("/", 1)[1] for k in summ if k.startswith("utilisation_area/")),
@@ -200,9 +209,9 @@ def comparison_table(cmp: Comparison, kpis: Sequence[str] | None = None) -> str:
         for k in keys:
             d = cmp.differences[k][i - 1]
             iv = d.interval
-            diff = f"{_fmt(iv.mean)} ± {_fmt(iv.half_width)}"
+            diff = f"{number_text(iv.mean)} ± {number_text(iv.half_width)}"
             lines.append(
-                f"  {k:<28} {_fmt(summ[0][k].mean):>10} {_fmt(summ[i][k].mean):>10} {diff:>22}  "
+                f"  {k:<28} {number_text(summ[0][k].mean):>10} {number_text(summ[i][k].mean):>10} {diff:>22}  "
                 f"{d.verdict()}"
             )
     return "\n".join(lines)

@@ -36,8 +36,6 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.experiment_job import (
-    CANCELLED,
-    COMPLETE,
     ExperimentChoices,
     ExperimentJob,
     ResultFolder,
@@ -45,6 +43,7 @@ from factory_twin.app.experiment_job import (
     find_results,
     write_experiment,
 )
+from factory_twin.app.worker_job import CANCELLED, COMPLETE
 from factory_twin.errors import FactoryTwinError
 
 logger = logging.getLogger(__name__)

@@ -53,8 +53,6 @@ from PySide6.QtWidgets import (
 
 from factory_twin.app.optimise import TrialRecord, describe_params
 from factory_twin.app.optimise_job import (
-    CANCELLED,
-    COMPLETE,
     OBJECTIVES,
     RULES,
     GroupChoice,
@@ -69,6 +67,7 @@ from factory_twin.app.optimise_job import (
     trial_scenario,
     write_study,
 )
+from factory_twin.app.worker_job import CANCELLED, COMPLETE
 from factory_twin.errors import ConfigError, FactoryTwinError
 from factory_twin.model.scenario import load_plant_or_scenario
 from factory_twin.model.study import StudyFile, load_study

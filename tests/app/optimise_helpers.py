@@ -2,7 +2,8 @@
 
 :class:`InProcessClient` stands in for a ``distributed.Client`` and runs every task in this
 process, in order (the serial baseline of the speed benchmark; the tests read which plants
-it simulated). :func:`brute_force` simulates every tool set of the small test plant
+it simulated). :func:`write_small_study` writes the study of the small test plant
+(tests/data/optimise_plant.yaml) and :func:`brute_force` simulates every tool set of the small test plant
 (tests/data/optimise_plant.yaml: groups A, B and C of 1-4 tools) with a study's own
 replications, horizon and seed, so the optimum a search should find is computed, not
 written down.
@@ -20,6 +21,35 @@ from factory_twin.model.study import load_study
 
 PLANT = Path(__file__).resolve().parents[1] / "data" / "optimise_plant.yaml"
 """The small test plant: three groups of 1-4 tools, 64 tool sets."""
+
+SMALL_STUDY = """\
+base: {plant}
+horizon_days: 40
+warmup_days: 5
+replications: 2
+seed: 11
+variables:
+  - {{tools: A, min: 1, max: 4}}
+  - {{tools: B, min: 1, max: 4}}
+  - {{tools: C, min: 1, max: 4}}
+objectives:
+  - {{minimise: cost}}
+constraints: {{min_throughput_share: 0.98, max_utilisation: 0.85}}
+budget: {{trials: {trials}}}
+"""
+"""The small plant's study: the cheapest tool set with every tool at most 85 % busy."""
+
+
+def write_small_study(path: Path, trials: int, **fields: str) -> Path:
+    """Write the small plant's study with a budget of ``trials`` and ``fields`` added.
+
+    ``fields`` are more top-level fields of the study file, their values as YAML text
+    (``sampler="random"``, ``selection="{top_k: 3, replications: 4}"``).
+    """
+    text = SMALL_STUDY.format(plant=PLANT, trials=trials)
+    text += "".join(f"{k}: {v}\n" for k, v in fields.items())
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 class InProcessClient:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from optimise_helpers import PLANT, InProcessClient, brute_force
+from optimise_helpers import PLANT, InProcessClient, brute_force, write_small_study
 
 from factory_twin.app.optimise import (
     OptimiseCancelled,
@@ -33,33 +33,10 @@ from factory_twin.sim.stats import t_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 
-STUDY = """\
-name: small plant
-base: {plant}
-horizon_days: 40
-warmup_days: 5
-replications: 2
-seed: 11
-variables:
-  - {{tools: A, min: 1, max: 4}}
-  - {{tools: B, min: 1, max: 4}}
-  - {{tools: C, min: 1, max: 4}}
-objectives:
-  - {{minimise: cost}}
-constraints: {{min_throughput_share: 0.98, max_utilisation: 0.85}}
-budget: {{trials: {trials}}}
-selection: {{top_k: 3, replications: 4}}
-processes: 2
-"""
-
 
 def write_study(d: Path, trials: int = 30, **extra: str) -> Path:
-    text = STUDY.format(plant=PLANT, trials=trials)
-    for k, v in extra.items():
-        text += f"{k}: {v}\n"
-    p = d / "small.study.yaml"
-    p.write_text(text)
-    return p
+    fields = {"name": "small plant", "selection": "{top_k: 3, replications: 4}", "processes": "2"}
+    return write_small_study(d / "small.study.yaml", trials, **(fields | extra))
 
 
 @pytest.mark.slow

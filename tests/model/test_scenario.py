@@ -408,7 +408,7 @@ def test_a_removed_tool_cannot_be_changed_later(folder, line_of):
         ("  - {change: set_setups, group: LITHO, setup_default: {dist: bogus}}\n", "bogus",
          "changes[0].setup_default: unknown distribution 'bogus'"),
         ("  - {change: move_tool, id: ETCH-01}\n", "ETCH-01",
-         "changes[0]: move_tool needs 'position_m', 'rotation_deg' or 'bay'"),
+         "changes[0]: move_tool needs one of position_m, rotation_deg, bay"),
         ("  - {change: move_tool, id: ETCH-01, rotation_deg: 90, colour: red}\n", "colour",
          "changes[0].colour: unknown field 'colour' (a typo?)"),
         ("  - {change: set_transport, speed_m_s: -1}\n", "speed_m_s",

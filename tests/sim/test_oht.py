@@ -216,12 +216,12 @@ def test_section_entries_are_counted_per_day(fleet: MakeFleet) -> None:
     assert (e[1, a], e[1, b], e[1, spur]) == (1, 2, 0)
 
 
-def test_link_load_gives_each_link_its_sections_entries_and_blocked_time() -> None:
+def test_link_load_gives_each_link_its_sections_entries_and_blocked_time(
+    fleet: MakeFleet,
+) -> None:
     # the headway case: B stands one headway at the end of section n0..n5, behind A
     amhs = ring(10, extra=[("n5", "s", 3.0), ("s", "n0", 3.0)], dispatch="fifo")
-    env = Engine()
-    f = OhtFleet(amhs, env, start_nodes=["n0", "n0"], fleet=2)  # link_load: Python fleet only
-    done: list[Any] = []
+    env, f, done = fleet(amhs, ["n0", "n0"])  # both fleets
     g = f.graph
     moves = [f.request("n0", "n8", k, lambda p: done.append(p)) for k in "ab"]
     env.run_until(10_000)

@@ -22,13 +22,12 @@ from PySide6.QtCore import QSettings, Qt
 from factory_twin.app.experiment import load_result
 from factory_twin.app.experiment_compare import Comparison
 from factory_twin.app.experiment_job import (
-    CANCELLED,
-    COMPLETE,
     ExperimentChoices,
     experiment_path,
     find_results,
     write_experiment,
 )
+from factory_twin.app.worker_job import CANCELLED, COMPLETE
 from factory_twin.ui.heat_scene import heat_colours
 from factory_twin.ui.qt_plan_compare import QtComparePanel
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QSettings, Qt
 
-from factory_twin.app.optimise_job import CANCELLED, COMPLETE, stored_trials
+from factory_twin.app.optimise_job import stored_trials
+from factory_twin.app.worker_job import CANCELLED, COMPLETE
 from factory_twin.model.study import load_study
 
 REPO = Path(__file__).resolve().parents[2]
