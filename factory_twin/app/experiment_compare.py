@@ -31,6 +31,18 @@ HEAT_METRICS = {
 }
 """Heat-map metric -> (tools column, legend title, scale of the shown value)."""
 
+RAIL_METRICS = {
+    "rail_blocked": (
+        "blocked_s_per_h",
+        "Blocked s/h per rail link\n(mean of replications, whole run)",
+    ),
+    "rail_entries": (
+        "entries_per_h",
+        "Vehicle entries/h per rail link\n(mean of replications, after warm-up)",
+    ),
+}
+"""Rail heat-map metric (scenarios running the OHT fleet) -> (rails column, legend title)."""
+
 _LABELS = [
     ("throughput_lots_per_day", "Throughput (lots/day)"),
     ("cycle_time_mean_h", "Cycle time mean (h)"),
@@ -127,6 +139,7 @@ class Comparison:
     _derived: pd.DataFrame | None = field(default=None, repr=False)
     _sub: ExperimentResult | None = field(default=None, repr=False)
     _tools: pd.DataFrame | None = field(default=None, repr=False)
+    _rails: pd.DataFrame | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -293,6 +306,30 @@ class Comparison:
         hi = float(np.nanmax(v)) if len(v) and np.isfinite(v).any() else 1.0
         if metric == "utilisation":
             return 0.0, 100.0
+        return 0.0, hi if hi > 0 else 1.0
+
+    def rails(self) -> pd.DataFrame:
+        """:meth:`ExperimentResult.rail_load` (read once)."""
+        if self._rails is None:
+            self._rails = self.res.rail_load()
+        return self._rails
+
+    def has_rails(self) -> bool:
+        """True when a scenario kept its rail links' figures (it ran the OHT fleet)."""
+        return len(self.rails()) > 0
+
+    def rail_values(self, scenario: str, metric: str) -> pd.Series:
+        """Per rail link of ``scenario`` (the plant file's order): the rail metric's value."""
+        col, _title = RAIL_METRICS[metric]
+        r = self.rails()
+        d = r[r["scenario"] == scenario]
+        return pd.Series(d[col].to_numpy(dtype=float), index=d["link"].astype(str))
+
+    def rail_range(self, metric: str) -> tuple[float, float]:
+        """0 to the rail metric's largest value over every scenario (one scale to compare)."""
+        col, _title = RAIL_METRICS[metric]
+        v = self.rails()[col].to_numpy(dtype=float)
+        hi = float(np.nanmax(v)) if len(v) and np.isfinite(v).any() else 1.0
         return 0.0, hi if hi > 0 else 1.0
 
     def bottleneck(self, scenario: str) -> str | None:

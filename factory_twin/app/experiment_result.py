@@ -325,6 +325,25 @@ class ExperimentResult:
         d = d.rename(columns={"value": "share"})
         return d[["scenario", "replication", "group", "state", "share"]].reset_index(drop=True)
 
+    def rail_load(self) -> pd.DataFrame:
+        """Per scenario and rail link, means over the replications that kept ``rails.parquet``
+        (plants running the OHT fleet): ``scenario, link, section, entries_per_h,
+        blocked_s_per_h, n``; empty when no scenario has them."""
+        out = []
+        for sc in self.scenarios:
+            paths = [sc.rep_dir(r) / "rails.parquet" for r in sc.replications]
+            reps = [pd.read_parquet(p) for p in paths if p.is_file()]
+            if not reps:
+                continue
+            df = pd.concat(reps, ignore_index=True)
+            num = ["entries_per_h", "blocked_s_per_h"]
+            mean = df.groupby(["link", "section"], sort=False)[num].mean().reset_index()
+            out.append(mean.assign(scenario=sc.name, n=len(reps)))
+        cols = ["scenario", "link", "section", "entries_per_h", "blocked_s_per_h", "n"]
+        if not out:
+            return pd.DataFrame(columns=cols)
+        return pd.concat(out, ignore_index=True)[cols]
+
     def tool_utilisation(self) -> pd.DataFrame:
         """Per scenario and tool, means over the replications (the 3-D heat map's data).
 

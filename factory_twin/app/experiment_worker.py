@@ -18,6 +18,11 @@ Per replication folder ``rep-NNN/``:
 ``tools.parquet``
     per tool: group, bay, floor position, utilisation, E10 state shares, mean queue (lots
     waiting for the work this tool did, time average) and mean wait of the lots it started;
+``rails.parquet`` (plants that run the OHT fleet)
+    per rail link, in the plant file's order: ``link``, ``section`` (its first link's id),
+    ``entries_per_h`` (vehicles entering its section, over the KPI window) and
+    ``blocked_s_per_h`` (seconds moves stood blocked in its section, over the whole run:
+    the fleets keep no per-day figure of it);
 ``kpis.json``
     the replication's KPIs over ``[warmup_s, end_s]`` and how it ran: the simulator's
     (:mod:`factory_twin.sim.kpi`) plus ``transport_mean_min`` (mean transport time per move).
@@ -117,6 +122,12 @@ def _store(spec: s.PlantSpec, r: ReplicationResult, scenario_dir: str | Path) ->
     write_series(d, spec, r.end_s)
     extra = write_tools(d, spec, r.kpis, r.warmup_s, r.end_s)
     r.kpis.update(extra)
+    amhs = getattr(r, "amhs", None)
+    if amhs is not None and spec.amhs is not None:
+        table = amhs.link_table(r.warmup_s, r.end_s)
+        if table and len(table["section"]) == len(spec.amhs.links):
+            df = pd.DataFrame({"link": [lk.id for lk in spec.amhs.links], **table})
+            _write_parquet(df, d / "rails.parquet")
     from factory_twin.sim.model import raw_process_time
 
     rpt = {p.id: raw_process_time(spec, p.id) for p in spec.products}

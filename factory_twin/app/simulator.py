@@ -38,7 +38,13 @@ from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from factory_twin.model.events import PlantEvent
+from factory_twin.model.events import (
+    VEHICLE_PREFIX,
+    VEHICLE_TAGS,
+    PlantEvent,
+    TagUpdate,
+    vehicle_name,
+)
 from factory_twin.model.schema import PlantSpec
 from factory_twin.opcua.loop import AsyncioThread
 from factory_twin.opcua.server import DEFAULT_ENDPOINT, FabCounters, PlantServer
@@ -128,6 +134,7 @@ class EmbeddedPlantSimulator:
         self._own_thread = False
         self._vehicles: AmhsVehicles | None = None  # the OHT vehicles' nodes (amhs 'oht')
         self._fab: FabCounters | None = None  # the fab counters of the last server, kept
+        self._heard: dict[tuple[int, str], Any] = {}  # vehicle values the listeners last got
         self.steps = 0
         self.events_applied = 0
         self.behind_s = 0.0
@@ -162,8 +169,11 @@ class EmbeddedPlantSimulator:
         return self._task is not None and not self._task.done()
 
     def add_listener(self, listener: EventListener) -> None:
-        """Call ``listener(events)`` (on the loop thread) with every batch the server gets."""
+        """Call ``listener(events)`` (on the loop thread) with every batch the server gets,
+        and with the OHT vehicles' values that changed (tag updates of ``VEHICLE_PREFIX +
+        "OHT-001"`` ... stamped with the plant clock; all of them at the first step after)."""
         self._listeners.append(listener)
+        self._heard = {}
 
     def remove_listener(self, listener: EventListener) -> None:
         """Stop calling ``listener``."""
@@ -199,7 +209,8 @@ class EmbeddedPlantSimulator:
         fleet = self.fleet
         if fleet is None:
             return None
-        space = AmhsVehicles(server.server, server.namespace_index, len(fleet.vehicles))
+        links = [lk.id for lk in fleet.amhs.links]
+        space = AmhsVehicles(server.server, server.namespace_index, len(fleet.vehicles), links)
         space.build()
         return space
 
@@ -269,19 +280,44 @@ class EmbeddedPlantSimulator:
         if self.server is None:
             return 0
         fleet = self.fleet
+        heard: list[PlantEvent] = []
         if self._vehicles is not None and fleet is not None:
-            await self._vehicles.write(fleet.vehicle_rows())
+            rows = fleet.vehicle_rows()
+            await self._vehicles.write(rows)
+            if self._listeners:
+                heard = self._vehicle_updates(rows)
+            if self._vehicles.congestion_due(self.now_s):
+                entries, blocked = fleet.link_load()
+                await self._vehicles.write_congestion(self.now_s, entries, blocked)
         if not events:  # a quiet step: the plant clock still moves
             await self.server.apply((), clock_s=self.now_s)
+            self._notify(heard)
             return 0
         n = await self.server.apply(events, clock_s=self.now_s)
         self.events_applied += len(events)
+        self._notify([*events, *heard] if heard else events)
+        return n
+
+    def _vehicle_updates(self, rows: list[tuple[int, float, float, str, str]]) -> list[PlantEvent]:
+        """The vehicles' values that changed since the listeners last got them, as tag updates
+        stamped with the plant clock (what a recording of the simulator keeps of its fleet)."""
+        out: list[PlantEvent] = []
+        t = self.now_s
+        for i, *values in rows:
+            for tag, value in zip(VEHICLE_TAGS, values, strict=True):
+                if self._heard.get((i, tag)) != value:
+                    self._heard[(i, tag)] = value
+                    out.append(TagUpdate(f"{VEHICLE_PREFIX}{vehicle_name(i)}", tag, value, t))
+        return out
+
+    def _notify(self, events: list[PlantEvent]) -> None:
+        if not events:
+            return
         for listener in list(self._listeners):
             try:
                 listener(events)
             except Exception:
                 logger.exception("simulator listener failed")
-        return n
 
     # ------------------------------------------------------------------ commands
 

@@ -103,6 +103,16 @@ VEHICLE_TAGS: tuple[str, ...] = ("x", "y", "state", "carrier")
 ``loaded``) and carrier (the id of the lot on board, empty when none)."""
 
 
+RAIL_EQUIPMENT = VEHICLE_PREFIX + "rails"
+"""Equipment id of the :class:`TagUpdate` records of the rail congestion a plant simulator
+publishes (never a vehicle's name), with the tags of :data:`RAIL_TAGS`."""
+
+RAIL_TAGS: tuple[str, ...] = ("link_ids", "blocked_s_per_h", "entries_per_h", "window_s")
+"""Tags of :data:`RAIL_EQUIPMENT`: the rail link ids (a tuple of str, the order of the
+arrays), per link blocked seconds per hour and entries per hour (tuples of float), and the
+plant seconds those rates cover."""
+
+
 def vehicle_name(index: int) -> str:
     """Name of the ``index``-th vehicle of a fleet (from 0): ``OHT-001``, ``OHT-002``, ..."""
     return f"OHT-{index + 1:03d}"

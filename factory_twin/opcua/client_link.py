@@ -25,6 +25,7 @@ from asyncua.common.subscription import DataChangeEvent, OpcEvent, StatusChangeE
 from factory_twin.errors import ConnectionFailed
 from factory_twin.model.events import (
     FAB_EQUIPMENT,
+    RAIL_EQUIPMENT,
     VEHICLE_PREFIX,
     AlarmEvent,
     ConnectionStatus,
@@ -81,6 +82,15 @@ VEHICLE_NODES: dict[str, tuple[str, TagType]] = {
     "y": ("Y", TagType.FLOAT),
     "state": ("State", TagType.STRING),
     "carrier": ("CarrierId", TagType.STRING),
+}
+
+# rail congestion tag (model.events.RAIL_TAGS) -> (name under Transport/AMHS, tag type); the
+# link arrays arrive as tuples (str for the ids, float for the rates)
+RAIL_NODES: dict[str, tuple[str, TagType]] = {
+    "link_ids": ("LinkIds", TagType.STRING),
+    "blocked_s_per_h": ("LinkBlockedSecondsPerHour", TagType.FLOAT),
+    "entries_per_h": ("LinkEntriesPerHour", TagType.FLOAT),
+    "window_s": ("CongestionWindowSeconds", TagType.FLOAT),
 }
 
 # Machinery MachineryOperationModeEnumeration, as text
@@ -521,6 +531,8 @@ class _EndpointLink:
             for i in range(am.fleet)
             for tag, (leaf, _) in VEHICLE_NODES.items()
         }
+        for tag, (leaf, _) in RAIL_NODES.items():  # the congestion per link, when served
+            nids[(RAIL_EQUIPMENT, tag)] = node_id(f"Transport.AMHS.{leaf}", self.ns_index)
         try:
             infos = await self._read_infos(client, list(nids.values()))
         except Exception as exc:
@@ -528,7 +540,7 @@ class _EndpointLink:
             return
         for (eq, tag), nid in nids.items():
             info = infos.get(nid)
-            kind = VEHICLE_NODES[tag][1]
+            kind = (RAIL_NODES if eq == RAIL_EQUIPMENT else VEHICLE_NODES)[tag][1]
             if info is None or info[0] != ua.NodeClass.Variable or not type_fits(kind, info[1]):
                 continue
             self.fab_bound[(eq, tag)] = _Bound(eq, tag, nid, kind, False, info[1])
@@ -637,7 +649,12 @@ class _EndpointLink:
         mp.SamplingInterval = owner.sampling_ms
         mp.QueueSize = owner.queue_size
         mp.DiscardOldest = True
-        if owner.deadband > 0 and b.kind in (TagType.FLOAT, TagType.INT) and not b.standard:
+        if (
+            owner.deadband > 0
+            and b.kind in (TagType.FLOAT, TagType.INT)
+            and not b.standard
+            and b.equipment != RAIL_EQUIPMENT  # arrays: every element would be filtered
+        ):
             f = ua.DataChangeFilter()
             f.Trigger = ua.DataChangeTrigger.StatusValue
             f.DeadbandType = ua.DeadbandType.Absolute
@@ -747,6 +764,11 @@ class _EndpointLink:
                 return "", True
             if isinstance(value, str | int) and not isinstance(value, bool):
                 return str(value), True
+            return None, False
+        if b.equipment == RAIL_EQUIPMENT and isinstance(value, list | tuple):
+            if all(value_fits(b.kind, x) for x in value):
+                conv = float if b.kind is TagType.FLOAT else str
+                return tuple(conv(x) for x in value), True
             return None, False
         if value is None or not value_fits(b.kind, value):
             return None, False

@@ -30,11 +30,14 @@ like any tag, but their positions are thinned (:class:`VehicleThinning`): at mos
 pair per vehicle every ``vehicle_period_s`` (default 1 s of source time), always ending on the
 vehicle's latest position, and every ``state``/``carrier`` change with the position it happened
 at. A fleet of 100 vehicles then writes at most 200 position rows a second (720,000 an hour)
-plus its state changes, whatever the server's sampling rate.
+plus its state changes, whatever the server's sampling rate. The rail congestion arrays a
+simulator publishes (``RAIL_EQUIPMENT``, one value per rail link, stored as JSON arrays,
+vtype ``a``) are kept at most once a minute (:data:`RAIL_PERIOD_S`), the newest each time.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -48,6 +51,7 @@ import pyarrow.parquet as pq
 
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.events import (
+    RAIL_EQUIPMENT,
     VEHICLE_PREFIX,
     AlarmEvent,
     ConnectionStatus,
@@ -72,7 +76,7 @@ SCHEMA = pa.schema(
         ("received_s", pa.float64()),
         ("equipment", pa.string()),
         ("tag", pa.string()),
-        ("vtype", pa.string()),  # f float, i int, b bool, s str, n none, o other (as text)
+        ("vtype", pa.string()),  # f float, i int, b bool, s str, a array (JSON), n none, o other
         ("value_f", pa.float64()),
         ("value_i", pa.int64()),
         ("value_s", pa.string()),
@@ -128,6 +132,10 @@ def _row(ev: PlantEvent, received: float) -> dict[str, Any] | None:
             r["vtype"], r["value_f"] = "f", v
         elif isinstance(v, str):
             r["vtype"], r["value_s"] = "s", v
+        elif isinstance(v, tuple | list) and all(
+            isinstance(x, str | int | float) and not isinstance(x, bool) for x in v
+        ):
+            r["vtype"], r["value_s"] = "a", json.dumps(list(v))  # an array tag, e.g. per rail link
         else:
             r["vtype"], r["value_s"] = "o", str(v)
     elif isinstance(ev, AlarmEvent):
@@ -183,6 +191,9 @@ def _row(ev: PlantEvent, received: float) -> dict[str, Any] | None:
     return r
 
 
+RAIL_PERIOD_S = 60.0  # seconds between two kept rail congestion arrays
+
+
 class VehicleThinning:
     """Thin the position updates of OHT vehicles to one ``x``/``y`` pair per ``period_s``.
 
@@ -218,6 +229,9 @@ class VehicleThinning:
             if not eq.startswith(VEHICLE_PREFIX) or ev.quality is not Quality.GOOD:
                 out.append(ev)
                 continue
+            if eq == RAIL_EQUIPMENT:
+                self._rails(ev, out)
+                continue
             if ev.tag not in ("x", "y"):
                 self._let_out(eq, out)  # the place of a state change
                 out.append(ev)
@@ -237,6 +251,23 @@ class VehicleThinning:
         self._due(out)
         return out
 
+    def _rails(self, ev: TagUpdate, out: list[PlantEvent]) -> None:
+        """Keep one set of rail congestion values a minute: the first, then the newest."""
+        key = f"{RAIL_EQUIPMENT}/{ev.tag}"
+        kept = self.kept_s.get(key)
+        t = ev.source_ts
+        if kept is None or t >= kept + RAIL_PERIOD_S:
+            held = self.held.get(key)
+            if held:
+                self.dropped += len(held)
+                held.clear()
+            self.kept_s[key] = t
+            out.append(ev)
+        else:
+            held = self.held.setdefault(key, {})
+            self.dropped += ev.tag in held
+            held[ev.tag] = ev
+
     def _let_out(self, eq: str, out: list[PlantEvent]) -> None:
         held = self.held.pop(eq, None)
         if held:
@@ -247,7 +278,8 @@ class VehicleThinning:
     def _due(self, out: list[PlantEvent]) -> None:
         """Let out what vehicles held whose period is over on the clock."""
         for eq in [e for e, h in self.held.items() if h]:
-            if self.clock_s >= self.kept_s.get(eq, -math.inf) + self.period_s:
+            period = RAIL_PERIOD_S if eq.startswith(RAIL_EQUIPMENT) else self.period_s
+            if self.clock_s >= self.kept_s.get(eq, -math.inf) + period:
                 self._let_out(eq, out)
 
     def release(self) -> list[PlantEvent]:
@@ -488,6 +520,8 @@ def _value(vtype: str | None, f: Any, i: Any, s: Any) -> Any:
         return None if i is None else bool(i)
     if vtype in ("s", "o"):
         return s
+    if vtype == "a":
+        return None if s is None else tuple(json.loads(s))
     return None
 
 

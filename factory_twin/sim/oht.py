@@ -494,6 +494,8 @@ class OhtFleet:
             vehicles=len(self.vehicles),
             deadlocks=self.deadlock_count,
             section_names=list(self.graph.section_name),
+            blocked=np.asarray(self.blocked_s, dtype=np.float64),
+            section_of=list(self.graph.section_of),
         )
 
     def kpis(self, start_s: float, end_s: float, *, top: int = 5) -> dict[str, float]:
@@ -563,6 +565,10 @@ class OhtRecord:
     vehicles: int
     deadlocks: int
     section_names: list[str]
+    # blocked seconds of moves per section over the whole run (warm-up included: the fleets
+    # keep no per-day figure of it) and each link's section, for per-link maps
+    blocked: np.ndarray | None = None
+    section_of: list[int] | None = None
 
     def kpis(self, start_s: float, end_s: float, *, top: int = 5) -> dict[str, float]:
         """Return the fleet's KPIs over the whole days inside ``[start_s, end_s)``.
@@ -599,7 +605,36 @@ class OhtRecord:
         entries = np.sum(self.entries[d0:d1], axis=0)
         for rank, s in enumerate(np.argsort(-entries, kind="stable")[:top], start=1):
             out[f"amhs_busiest_section_{rank}_entries_per_h"] = float(entries[s]) / hours
+        if self.blocked is not None and len(self.blocked) and end_s > 0:
+            per_h = np.asarray(self.blocked, dtype=float) * 3600.0 / end_s
+            for rank, s in enumerate(np.argsort(-per_h, kind="stable")[:top], start=1):
+                out[f"amhs_most_blocked_section_{rank}_s_per_h"] = float(per_h[s])
         return {k: float(x) for k, x in out.items()}
+
+    def link_table(self, start_s: float, end_s: float) -> dict[str, list[Any]]:
+        """Per rail link (in the plant file's order, when the record knows the links):
+        ``section`` (its first link's id), ``entries_per_h`` over the whole days inside
+        ``[start_s, end_s)`` (as :meth:`kpis`) and ``blocked_s_per_h`` over the whole run."""
+        if self.section_of is None:
+            return {}
+        of = np.asarray(self.section_of, dtype=np.int64)
+        d0 = math.ceil(start_s / DAY_S - 1e-9)
+        d1 = min(int(end_s // DAY_S), len(self.entries))
+        if d1 <= d0:
+            d0, d1 = 0, len(self.entries)
+        hours = max((d1 - d0) * DAY_S, 1.0) / 3600.0
+        hours = min(hours, max(end_s - d0 * DAY_S, 1.0) / 3600.0)
+        entries = np.sum(self.entries[d0:d1], axis=0).astype(float) / hours
+        blocked = (
+            np.asarray(self.blocked, dtype=float) * 3600.0 / max(end_s, 1.0)
+            if self.blocked is not None
+            else np.full(len(self.section_names), math.nan)
+        )
+        return {
+            "section": [self.section_names[int(k)] for k in of],
+            "entries_per_h": [float(x) for x in entries[of]],
+            "blocked_s_per_h": [float(x) for x in blocked[of]],
+        }
 
     def busiest(self, top: int = 5) -> list[tuple[str, int]]:
         """Return the ``top`` sections by entries over the whole run (first link's id)."""

@@ -85,7 +85,7 @@ LIMIT, DELIVERED, GROW, PARKED = 0, 1, 2, 3
     O_X,  # scratch for profiles (L + 1 each)
     O_CAP,
     O_U,
-    O_SBLOCKED,  # blocked seconds of moves per section (where the vehicle stood)
+    O_SBLOCKED,  # blocked seconds of moves per section since the start (where they stood)
     O_VCUM0,  # per vehicle and path slot: the run's profile from its start (2 N x L)
 ) = range(40, 59)
 I_HEADER = 64
@@ -585,10 +585,11 @@ def _enter(
     ostop = i_arr[O_VSTOPPED] + v
     osec = i_arr[O_VSEC] + v
     if i_arr[oexit] != 0 or i_arr[owf] >= 0:
-        f_arr[i_arr[O_VBLOCKED] + v] += now - f_arr[i_arr[O_VWAITSINCE] + v]
+        waited = now - f_arr[i_arr[O_VWAITSINCE] + v]
+        f_arr[i_arr[O_VBLOCKED] + v] += waited
         # where it stood: the end of its section (or the spur it merges from)
         stood = i_arr[osec] if i_arr[osec] >= 0 else nxt
-        f_arr[i_arr[O_SBLOCKED] + stood] += now - f_arr[i_arr[O_VWAITSINCE] + v]
+        f_arr[i_arr[O_SBLOCKED] + stood] += waited
         i_arr[ostop] = 1
     i_arr[oexit] = 0
     i_arr[owf] = -1

@@ -346,6 +346,8 @@ class CompiledOhtFleet:
             vehicles=len(self.vehicles),
             deadlocks=self.deadlock_count,
             section_names=list(self.graph.section_name),
+            blocked=self.link_load_sections()[1],
+            section_of=list(self.graph.section_of),
         )
 
     def kpis(self, start_s: float, end_s: float, *, top: int = 5) -> dict[str, float]:
@@ -354,13 +356,17 @@ class CompiledOhtFleet:
 
     # ----------------------------------------------------------------- for a view
 
+    def link_load_sections(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (entries, blocked seconds of moves) per section since the start."""
+        ns = len(self.graph.sections)
+        at = int(self._i[core.O_SBLOCKED])
+        blocked = np.array(self._f[at : at + ns], dtype=np.float64)
+        return self._e.sum(axis=0).astype(np.float64), blocked
+
     def link_load(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return (entries, blocked seconds) per rail link since the start: see
+        """Return (entries, blocked seconds) per rail link since the start, as
         :meth:`factory_twin.sim.oht.OhtFleet.link_load`."""
-        ns = self._e.shape[1]
-        entries = self._e.sum(axis=0).astype(np.float64)
-        o = int(self._i[core.O_SBLOCKED])
-        blocked = np.array(self._f[o : o + ns], dtype=np.float64)
+        entries, blocked = self.link_load_sections()
         of = np.asarray(self.graph.section_of, dtype=np.int64)
         return entries[of], blocked[of]
 

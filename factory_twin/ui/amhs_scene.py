@@ -9,9 +9,13 @@ visible stall):
   (:func:`rail_height_m`: a little above the height carriers travel at);
 * the vehicles: one glyph set (``vtkGlyph3DMapper``, as the lots) of two sources picked per
   point: an empty vehicle, and a vehicle with a FOUP hanging under it;
-* the heat map: the rail mesh's per-line scalar, the share of the time a vehicle was seen on
-  each link (occupancy; a vehicle standing on a link, blocked, counts all the time it
-  stands), shown by :meth:`AmhsLayer.set_heat_map` (View menu) instead of the plain rail colour.
+* the heat map: the rail mesh's per-line scalar, shown by :meth:`AmhsLayer.set_heat_map` (View
+  menu) instead of the plain rail colour, with a colour legend saying what it is and in which
+  unit. When the plant simulator publishes the congestion it measures
+  (:meth:`AmhsLayer.set_congestion`): the seconds per hour vehicles with a move stood blocked
+  on each link's section over the last plant hour. Otherwise, as a fallback for servers that
+  do not publish it: the share of the time a vehicle was seen on each link (occupancy; a
+  vehicle standing on a link, blocked, counts all the time it stands).
 
 Everything updates arrays in place; nothing is rebuilt per frame.
 """
@@ -70,7 +74,7 @@ def rail_polydata_of(am: Amhs | None, spec: PlantSpec) -> pv.PolyData:
     if ends:
         lines[:, 1:] = np.asarray(ends, dtype=np.int64)
     mesh = pv.PolyData(pts, lines=lines.ravel())
-    mesh.cell_data["occupancy"] = np.zeros(len(ends))
+    mesh.cell_data["congestion"] = np.zeros(len(ends))
     return mesh
 
 
@@ -125,6 +129,12 @@ class AmhsLayer:
             scalars=None,
         )
         self.heat_map = False
+        self._served: np.ndarray | None = None  # blocked s/h per link from the simulator
+        self._served_window_s = 0.0
+        self._served_title: str | None = None
+        self._served_clim: tuple[float, float] | None = None
+        self.legend: vtk.vtkScalarBarActor | None = None  # the colour bar, made when first shown
+        self.legend_title: vtk.vtkTextActor | None = None  # what it shows, in which unit
         self._occupancy_s = np.zeros(self.rails.n_cells)
         self._observed_s = 0.0
         self._last_t: float | None = None
@@ -314,28 +324,126 @@ class AmhsLayer:
         order = np.argsort(-occ, kind="stable")[:top]
         return [(self.link_ids[int(i)], float(occ[i])) for i in order if occ[i] > 0]
 
+    def set_congestion(
+        self,
+        blocked_s_per_h: np.ndarray | None,
+        window_s: float = 0.0,
+        *,
+        title: str | None = None,
+        clim: tuple[float, float] | None = None,
+    ) -> None:
+        """Colour the heat map by the simulator's blocked seconds per hour on each link (in the
+        plant file's link order; over the last ``window_s`` plant seconds), or go back to the
+        occupancy of the vehicles seen (None). ``title`` and ``clim`` replace the legend's
+        title and the colour scale (another per-link figure, e.g. an experiment's)."""
+        self._served_title = title
+        self._served_clim = clim
+        if blocked_s_per_h is not None:
+            blocked_s_per_h = np.asarray(blocked_s_per_h, dtype=float).reshape(-1)
+            if len(blocked_s_per_h) != self.rails.n_cells:
+                blocked_s_per_h = None
+        self._served = blocked_s_per_h
+        self._served_window_s = float(window_s)
+        if self.heat_map:
+            self._write_heat()
+
+    @property
+    def served(self) -> bool:
+        """True when the heat map shows the simulator's congestion, not the fallback."""
+        return self._served is not None
+
+    def heat_values(self) -> np.ndarray:
+        """The heat map's value per link: served blocked s/h, else the occupancy share."""
+        return self._served if self._served is not None else self.occupancy()
+
+    def heat_title(self) -> str:
+        """What the heat map shows, with its unit (the legend's title)."""
+        if self._served is not None and self._served_title is not None:
+            return self._served_title
+        if self._served is not None:
+            w = self._served_window_s
+            span = "last hour" if w >= 3600 - 1 else f"last {w / 60:.0f} min"
+            return f"Blocked s/h per rail link\n(simulator, {span})"
+        return "Occupancy share per rail link\n(vehicle positions: no\ncongestion from the server)"
+
     def _write_heat(self) -> None:
-        arr = np.asarray(self.rails.cell_data["occupancy"]).view(np.ndarray)
-        arr[:] = self.occupancy()
+        arr = np.asarray(self.rails.cell_data["congestion"]).view(np.ndarray)
+        arr[:] = self.heat_values()
         self.rails.Modified()
         top = float(arr.max()) if len(arr) else 0.0
-        self.rail_actor.mapper.scalar_range = (0.0, max(top, 1e-6))
+        hi = max(top, 1.0 if self._served is not None else 1e-6)
+        clim = self._served_clim if self._served is not None else None
+        self.rail_actor.mapper.scalar_range = clim if clim is not None else (0.0, hi)
+        if self.legend_title is not None:
+            title = self.heat_title()
+            if self.legend_title.GetInput() != title:
+                self.legend_title.SetInput(title)
+
+    def _make_legend(self) -> vtk.vtkScalarBarActor:
+        bar = vtk.vtkScalarBarActor()
+        bar.SetLookupTable(self.rail_actor.mapper.lookup_table)
+        bar.SetNumberOfLabels(5)
+        bar.SetLabelFormat("%.3g")
+        bar.SetOrientationToVertical()
+        # bottom left: the state legend takes the top right
+        bar.SetPosition(0.015, 0.05)
+        bar.SetWidth(0.07)
+        bar.SetHeight(0.42)
+        bar.SetBarRatio(0.3)
+        bar.SetMaximumWidthInPixels(90)
+        bar.UnconstrainedFontSizeOn()
+        for prop in (bar.GetTitleTextProperty(), bar.GetLabelTextProperty()):
+            prop.SetFontSize(12)
+            prop.SetBold(False)
+            prop.SetItalic(False)
+            prop.SetShadow(False)
+            prop.SetColor(0.85, 0.87, 0.9)
+        bar.SetTextPositionToSucceedScalarBar()
+        bar.PickableOff()
+        self.plotter.add_actor(bar, name="amhs_heat_legend", reset_camera=False, render=False)
+        # the title: its own text, left-aligned above the bar (a scalar bar centres its title
+        # on the bar, which clips a long one at the view's left edge)
+        text = vtk.vtkTextActor()
+        text.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+        text.SetPosition(0.015, 0.525)
+        tp = text.GetTextProperty()
+        tp.SetFontSize(12)
+        tp.SetColor(0.85, 0.87, 0.9)
+        tp.SetJustificationToLeft()
+        tp.SetVerticalJustificationToBottom()
+        tp.SetBackgroundColor(0.1, 0.11, 0.13)
+        tp.SetBackgroundOpacity(0.6)
+        text.PickableOff()
+        self.plotter.add_actor(text, name="amhs_heat_title", reset_camera=False, render=False)
+        self.legend_title = text
+        return bar
 
     def set_heat_map(self, on: bool) -> None:
-        """Colour the rail by occupancy (``on``) or draw it in the plain rail colour."""
+        """Colour the rail by congestion (``on``, with its legend) or draw it in the plain
+        rail colour."""
         self.heat_map = on
         mapper = self.rail_actor.mapper
         if on:
-            self._write_heat()
             lut = pv.LookupTable(cmap=HEAT_CMAP)
             mapper.lookup_table = lut
             mapper.SetScalarModeToUseCellFieldData()
-            mapper.SelectColorArray("occupancy")
+            mapper.SelectColorArray("congestion")
             mapper.SetScalarVisibility(True)
             self.rail_actor.GetProperty().SetLineWidth(4)
+            if self.legend is None:
+                self.legend = self._make_legend()
+            self.legend.SetLookupTable(lut)
+            self.legend.SetVisibility(True)
+            if self.legend_title is not None:
+                self.legend_title.SetVisibility(True)
+            self._write_heat()
         else:
             mapper.SetScalarVisibility(False)
             self.rail_actor.GetProperty().SetLineWidth(2)
+            if self.legend is not None:
+                self.legend.SetVisibility(False)
+            if self.legend_title is not None:
+                self.legend_title.SetVisibility(False)
 
     def set_theme(self, dark: bool) -> None:
         """Rail colour of the theme."""

@@ -1,9 +1,11 @@
 """Install the rail congestion heat map switch into the main window's View menu.
 
 *View → Rail congestion heat map* (Ctrl+Shift+H) colours the OHT rails of a plant with an
-amhs section by occupancy: the share of the time a vehicle stood or moved on each rail
-link since the plant was opened (a vehicle standing on a link, blocked, counts all the time
-it stands), from the vehicles the simulator serves (:mod:`factory_twin.ui.amhs_scene`).
+amhs section by congestion, with a legend: the seconds per hour vehicles stood blocked on each
+rail link over the last plant hour, as the plant simulator measures and publishes it; from a
+server that does not publish it, the occupancy seen instead (the share of the time a vehicle
+stood or moved on each link since the plant was opened, from the vehicles served), and the
+legend says so (:mod:`factory_twin.ui.amhs_scene`).
 The choice is saved in the window's QSettings (``view/rail_heat_map``: ``on`` or ``off``)
 and kept when another plant is opened. On a plant without rails the action does nothing
 visible and says so in its tool tip.
@@ -30,8 +32,9 @@ def install_rail_heat_map(window: Any) -> QAction:
     action = QAction("Rail congestion &heat map", window, checkable=True)
     action.setShortcut(QKeySequence("Ctrl+Shift+H"))
     action.setToolTip(
-        "Colour the OHT rails by occupancy (share of the time a vehicle is on each link); "
-        "plants with an amhs section only"
+        "Colour the OHT rails by congestion: blocked seconds per hour on each link, as the "
+        "plant simulator measures it (else the share of the time a vehicle is seen on each "
+        "link); plants with an amhs section only"
     )
     action.setChecked(on)
     view.set_heat_map(on)

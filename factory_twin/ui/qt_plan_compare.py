@@ -26,27 +26,25 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from factory_twin.app.experiment_compare import HEAT_METRICS, Comparison
+from factory_twin.app.experiment_compare import HEAT_METRICS, RAIL_METRICS, Comparison
 from factory_twin.app.experiment_job import ResultFolder, open_result
 from factory_twin.app.experiment_report import write_report
 from factory_twin.app.experiment_result import (
@@ -64,6 +62,7 @@ from factory_twin.ui.qt_plan_compare_charts import QtCompareCharts
 from factory_twin.ui.qt_plan_experiment import QtExperimentPanel
 from factory_twin.ui.qt_plan_gantt import QtGanttChart
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_tables import cell, row_table
 
 logger = logging.getLogger(__name__)
 
@@ -84,25 +83,8 @@ def fmt(v: float) -> str:
 
 
 def _cell(text: str, tip: str = "", right: bool = True) -> QTableWidgetItem:
-    it = QTableWidgetItem(text)
-    align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
-    it.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
-    if tip:
-        it.setToolTip(tip)
-    return it
-
-
-def _table(name: str) -> QTableWidget:
-    t = QTableWidget(0, 0)
-    t.setObjectName(name)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setAlternatingRowColors(True)
-    hh = t.horizontalHeader()
-    hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    hh.setStretchLastSection(True)
-    return t
+    """A figure's cell: right-aligned unless told."""
+    return cell(text, tip, right=right)
 
 
 class QtComparePanel(QWidget):
@@ -125,8 +107,8 @@ class QtComparePanel(QWidget):
         self.title = QLabel("No result open: run an experiment or open one of the results.")
         self.title.setObjectName("compare_title")
         self.title.setWordWrap(True)
-        self.kpi_table = _table("compare_kpis")
-        self.diff_table = _table("compare_differences")
+        self.kpi_table = row_table(name="compare_kpis", alternating=True)
+        self.diff_table = row_table(name="compare_differences", alternating=True)
         self.charts = QtCompareCharts()
         self.gantt = QtGanttChart()
         self.view: QtSceneView | None = None
@@ -228,6 +210,16 @@ class QtComparePanel(QWidget):
             self.heat_scenario.addItems(res.names())
             self.heat_scenario.setCurrentIndex(len(res.names()) - 1)
             self.heat_scenario.blockSignals(False)
+            # the rail metrics, when the scenarios ran the OHT fleet
+            self.heat_metric.blockSignals(True)
+            for key in RAIL_METRICS:
+                i = self.heat_metric.findData(key)
+                if i >= 0:
+                    self.heat_metric.removeItem(i)
+            if comp.has_rails():
+                for key, (_col, title) in RAIL_METRICS.items():
+                    self.heat_metric.addItem(title.replace("\n", " "), key)
+            self.heat_metric.blockSignals(False)
             self._heat_key = None
             if self.tabs.currentWidget() is self.heat_tab:
                 self.show_heat()
@@ -372,6 +364,11 @@ class QtComparePanel(QWidget):
             self.heat = HeatOverlay(view.scene)
         assert self.heat is not None
         self._heat_key = (name, metric)
+        layer = view.scene.amhs if view.scene is not None else None
+        if metric in RAIL_METRICS:
+            return self._show_rail_heat(comp, name, metric)
+        if layer is not None:
+            layer.set_heat_map(False)
         values = comp.heat_values(name, metric)
         _col, title, _scale = HEAT_METRICS[metric]
         n = self.heat.show(values.to_dict(), comp.heat_range(metric), title)
@@ -391,6 +388,34 @@ class QtComparePanel(QWidget):
         lo, hi = comp.heat_range(metric)
         self.heat_info.setText(f"{name}: {title} of {n} tools, scale {lo:.3g}-{hi:.3g}; {shift}")
         view.request_render()
+        return n
+
+    def _show_rail_heat(self, comp: Comparison, name: str, metric: str) -> int:
+        """Colour the scenario's rails by a rail metric (tools in grey); return the links."""
+        assert self.view is not None and self.view.scene is not None and self.heat is not None
+        layer = self.view.scene.amhs
+        self.heat.show({}, (0.0, 1.0), "")
+        if self.heat.bar is not None:
+            self.heat.bar.SetVisibility(False)
+        self.heat.clear_marks()
+        if layer is None:
+            self.heat_info.setText(f"{name}: no rails in this scenario's plant")
+            self.view.request_render()
+            return 0
+        values = comp.rail_values(name, metric)
+        per_link = np.array([values.get(lk, np.nan) for lk in layer.link_ids], dtype=float)
+        _col, title = RAIL_METRICS[metric]
+        lo, hi = comp.rail_range(metric)
+        layer.set_congestion(np.nan_to_num(per_link), title=title, clim=(lo, hi))
+        layer.set_heat_map(True)
+        n = int(np.isfinite(per_link).sum())
+        top = values.sort_values(ascending=False).head(3)
+        busiest = ", ".join(f"{k} {v:.3g}" for k, v in top.items())
+        self.heat_info.setText(
+            f"{name}: {title.replace(chr(10), ' ')} on {n} links, scale {lo:.3g}-{hi:.3g} "
+            f"(the same for every scenario); highest: {busiest}"
+        )
+        self.view.request_render()
         return n
 
     def tool_colour(self, tool_id: str) -> tuple[int, int, int]:

@@ -131,6 +131,10 @@ class QtSceneView(QWidget):
     def set_state(self, state: PlantState | None) -> None:
         """Follow another plant state object (after a replay seek)."""
         self.state = state
+        if self.scene is not None and self.scene.amhs is not None:
+            self.scene.amhs.set_congestion(None)  # until the new state has its own
+            if state is not None:
+                state.vehicles.congestion_dirty = True
 
     def set_dark(self, dark: bool) -> None:
         """Switch the scene's theme."""
@@ -191,6 +195,12 @@ class QtSceneView(QWidget):
                 changed = True
             self._lots_shown = n
         t = st.plant_clock_s
+        if scene.amhs is not None and st.vehicles.congestion_dirty:
+            # the simulator's per-link congestion: the heat map's values (else occupancy)
+            st.vehicles.congestion_dirty = False
+            served = st.vehicles.congestion(scene.amhs.link_ids)
+            scene.amhs.set_congestion(served, st.vehicles.window_s)
+            changed = changed or scene.amhs.heat_map
         if scene.amhs is not None and not len(st.vehicles):
             # no vehicles served one by one: one over each carrier riding the rails
             xy = st.carrying_vehicles(t_lots) if n else np.zeros((0, 2))

@@ -7,6 +7,7 @@ import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -97,3 +98,26 @@ def test_report_lists_the_fleet_kpis(run_output) -> None:
     for label in ("OHT transport per move, mean (min)", "vehicle utilisation",
                   "wait for a vehicle (min)", "deadlocks resolved"):  # fmt: skip
         assert label in labels
+
+
+def test_each_replication_keeps_its_rail_links_figures(run_output) -> None:
+    """rails.parquet: per link the section's entries/h (KPI window) and blocked s/h; the
+    busiest of them are the replication's KPIs."""
+    _, out = run_output
+    res = load_result(out)
+    spec = load_plant(LOOP).spec
+    assert spec.amhs is not None
+    sc = res.scenarios[0]
+    for r in sc.replications:
+        rails = pd.read_parquet(sc.rep_dir(r) / "rails.parquet")
+        assert list(rails["link"]) == [lk.id for lk in spec.amhs.links]
+        kp = sc.kpis().query("replication == @r").set_index("kpi")["value"]
+        assert rails["entries_per_h"].max() == pytest.approx(
+            kp["amhs_busiest_section_1_entries_per_h"], rel=1e-12
+        )
+        assert rails["blocked_s_per_h"].max() == pytest.approx(
+            kp["amhs_most_blocked_section_1_s_per_h"], abs=1e-12
+        )
+        # one section's links share its figures
+        for _, grp in rails.groupby("section"):
+            assert grp["entries_per_h"].nunique() == 1

@@ -18,6 +18,7 @@ from _client_support import PLANT_YAML, free_port, plant_spec, start_server, wai
 
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.events import (
+    RAIL_EQUIPMENT,
     VEHICLE_PREFIX,
     AlarmEvent,
     ConnectionStatus,
@@ -335,3 +336,17 @@ def test_vehicle_period_zero_keeps_every_update(tmp_path: Path) -> None:
     with HistoryWriter(out, vehicle_period_s=0.0) as w:
         w.add([TagUpdate(eq, "x", float(k), 5.0 + k * 0.01) for k in range(50)])
     assert len(read_history(out)) == 50
+
+
+def test_rail_congestion_arrays_are_kept_once_a_minute_and_read_back(tmp_path: Path) -> None:
+    out = tmp_path / "rails.parquet"
+    with HistoryWriter(out, flush_s=1e9) as w:
+        for k in range(300):  # 5 minutes of a new array every second
+            t = 100.0 + k
+            w.add([TagUpdate(RAIL_EQUIPMENT, "blocked_s_per_h", (float(k), 0.5), t)])
+            w.add([TagUpdate(RAIL_EQUIPMENT, "link_ids", ("L1", "L2"), t)])
+    back = [e for e in iter_events(out) if isinstance(e, TagUpdate)]
+    blocked = [e for e in back if e.tag == "blocked_s_per_h"]
+    assert [e.source_ts for e in blocked] == [100.0, 160.0, 220.0, 280.0, 340.0, 399.0]
+    assert blocked[-1].value == (299.0, 0.5)  # the newest, kept at the end
+    assert all(e.value == ("L1", "L2") for e in back if e.tag == "link_ids")

@@ -221,7 +221,7 @@ def test_link_load_gives_each_link_its_sections_entries_and_blocked_time(
 ) -> None:
     # the headway case: B stands one headway at the end of section n0..n5, behind A
     amhs = ring(10, extra=[("n5", "s", 3.0), ("s", "n0", 3.0)], dispatch="fifo")
-    env, f, done = fleet(amhs, ["n0", "n0"])
+    env, f, done = fleet(amhs, ["n0", "n0"])  # both fleets
     g = f.graph
     moves = [f.request("n0", "n8", k, lambda p: done.append(p)) for k in "ab"]
     env.run_until(10_000)

@@ -105,7 +105,7 @@ def test_nearest_link_and_heat_map_from_occupancy(plotter, loop):
     assert layer.busiest_links(1) == [("L6", pytest.approx(0.75))]
     layer.set_heat_map(True)
     assert layer.rail_actor.mapper.GetScalarVisibility()
-    assert np.asarray(layer.rails.cell_data["occupancy"]).max() == pytest.approx(0.75)
+    assert np.asarray(layer.rails.cell_data["congestion"]).max() == pytest.approx(0.75)
     layer.set_heat_map(False)
     assert not layer.rail_actor.mapper.GetScalarVisibility()
 

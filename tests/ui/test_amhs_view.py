@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
-from factory_twin.model.events import VEHICLE_PREFIX, TagUpdate
+from factory_twin.model.events import RAIL_EQUIPMENT, VEHICLE_PREFIX, TagUpdate
 from factory_twin.ui.qt_amhs_install import SETTINGS_KEY, install_rail_heat_map
 from factory_twin.ui.qt_main_window import MainWindow
 
@@ -89,3 +89,49 @@ def test_vehicles_on_the_rails_and_the_heat_map(qtbot, tmp_path):
     w2.heat_map_action.setChecked(False)
     assert not w2.view.scene.amhs.rail_actor.mapper.GetScalarVisibility()
     assert w2.settings.value(SETTINGS_KEY) == "off"
+
+
+def test_heat_map_from_the_simulators_congestion_with_its_legend(qtbot, tmp_path):
+    w = _window(qtbot, tmp_path, LOOP)
+    view = w.view
+    layer = view.scene.amhs
+    st = view.state
+    links = [lk.id for lk in w.controller.doc.spec.amhs.links]
+    st.apply(_vehicle(1, 10.0, 2.0, "moving", "", 1.0))
+    st.fab["plant_clock"] = 50.0
+    view.refresh(states_dirty=False)
+    w.heat_map_action.setChecked(True)
+    # no congestion served: the occupancy, and the legend says it is the fallback
+    assert not layer.served
+    assert layer.legend is not None and layer.legend.GetVisibility()
+    assert "Occupancy" in layer.legend_title.GetInput() and "no" in layer.legend_title.GetInput()
+    # the simulator's figures arrive (links served in another order): they colour the rails
+    served = {lk: float(10 * i) for i, lk in enumerate(links)}
+    order = list(reversed(links))
+    st.apply(
+        [
+            TagUpdate(RAIL_EQUIPMENT, "link_ids", tuple(order), 2.0),
+            TagUpdate(RAIL_EQUIPMENT, "blocked_s_per_h", tuple(served[k] for k in order), 2.0),
+            TagUpdate(RAIL_EQUIPMENT, "entries_per_h", tuple(1.0 for _ in order), 2.0),
+            TagUpdate(RAIL_EQUIPMENT, "window_s", 3600.0, 2.0),
+        ]
+    )
+    view.refresh(states_dirty=False)
+    assert layer.served
+    heat = np.asarray(layer.rails.cell_data["congestion"])
+    np.testing.assert_allclose(heat, [served[k] for k in layer.link_ids])
+    assert layer.rail_actor.mapper.scalar_range == pytest.approx((0.0, max(served.values())))
+    assert layer.legend_title.GetInput().startswith("Blocked s/h per rail link")
+    assert "last hour" in layer.legend_title.GetInput()
+    # the legend is drawn: a screenshot of the window for the eye, and the bar's colours in it
+    view.scene.set_camera(view.scene.overview_camera())
+    view.plotter.render()
+    w.grab().save(str(tmp_path / "amhs_heat_legend.png"))
+    img = np.asarray(view.plotter.screenshot(return_img=True)).astype(int)
+    h, wd = img.shape[:2]
+    bar = img[int(h * 0.55) : int(h * 0.9), int(wd * 0.015) : int(wd * 0.04)]
+    assert (bar.max(axis=2) - bar.min(axis=2) > 60).mean() > 0.1  # inferno's colours
+    # off: the plain rails, no legend
+    w.heat_map_action.setChecked(False)
+    assert not layer.legend.GetVisibility() and not layer.legend_title.GetVisibility()
+    w.close()
