@@ -9,7 +9,12 @@ OHT / simple (target: at most 2x), the extrapolated simulated year on one core, 
 fleet's section passages per day with the extra CPU time per passage (the cost that sets the
 ratio) against the budget per passage the 2x target leaves.
 
-Usage: ``python benchmarks/amhs_speed.py [--days 5] [--fleet 100]``.
+The fleet runs compiled (``amhs.engine: compiled``, sim/oht_core.py, numba) unless
+``--engine python`` picks the pure-Python reference. Its compiled code is loaded from numba's
+cache before the timed run (the load time is printed); a third fresh process with an empty
+cache measures the one-off compile time a new machine (or CI) pays.
+
+Usage: ``python benchmarks/amhs_speed.py [--days 5] [--fleet 100] [--engine compiled]``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,17 +33,45 @@ ROOT = Path(__file__).resolve().parents[1]
 PLANT = ROOT / "plant_configs" / "smt2020_hvlm_smat2022.yaml"
 
 
-def one(kind: str, days: float, fleet: int) -> dict[str, float]:
+def warm_up() -> float:
+    """Run a two-vehicle fleet on a tiny ring once (compiles or loads the compiled core);
+    return the CPU seconds it took."""
+    from factory_twin.model.amhs import Amhs
+    from factory_twin.sim.engine import Engine
+    from factory_twin.sim.oht_fast import CompiledOhtFleet
+
+    c0 = time.process_time()
+    nodes = [{"id": f"n{i}", "at_m": (float(i), 0.0)} for i in range(4)]
+    links = [
+        {"id": f"l{i}", "from": f"n{i}", "to": f"n{(i + 1) % 4}", "length_m": 5.0,
+         "max_speed_m_s": 5.0}
+        for i in range(4)
+    ]  # fmt: skip
+    env = Engine()
+    f = CompiledOhtFleet(Amhs(nodes=nodes, links=links), env, start_nodes=["n0", "n2"], fleet=2)
+    for k in range(3):
+        f.request("n1", "n3", k, lambda p: None)
+    env.run_until(1_000.0)
+    return time.process_time() - c0
+
+
+def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
     """Run one replication in this process and return its figures."""
     from factory_twin.model.config import load_plant
     from factory_twin.sim.runner import RunOptions, run_replication
 
+    if kind == "compile":
+        return {"cpu_s": warm_up()}
     spec = load_plant(PLANT).spec
     assert spec.amhs is not None
+    load = 0.0
     if kind == "simple":
         spec = spec.model_copy(update={"amhs": None})
     else:
-        spec = spec.model_copy(update={"amhs": spec.amhs.model_copy(update={"fleet": fleet})})
+        am = spec.amhs.model_copy(update={"fleet": fleet, "engine": engine})
+        spec = spec.model_copy(update={"amhs": am})
+        if engine == "compiled":
+            load = warm_up()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     c0, w0 = time.process_time(), time.perf_counter()
     r = run_replication(spec, RunOptions(days=days, warmup_days=0.0), 0)
@@ -51,6 +85,7 @@ def one(kind: str, days: float, fleet: int) -> dict[str, float]:
         "moves_per_h": r.kpis.get("amhs_moves_per_h", float("nan")),
         "lots_per_day": r.kpis["throughput_lots_per_day"],
         "passages": float(r.amhs.entries.sum()) if r.amhs is not None else 0.0,
+        "load_s": load,
     }
 
 
@@ -58,35 +93,47 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=float, default=5.0)
     ap.add_argument("--fleet", type=int, default=100)
-    ap.add_argument("--one", choices=["simple", "oht"], help=argparse.SUPPRESS)
+    ap.add_argument("--engine", choices=["compiled", "python"], default="compiled")
+    ap.add_argument("--one", choices=["simple", "oht", "compile"], help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(one(a.one, a.days, a.fleet)))
+        print(json.dumps(one(a.one, a.days, a.fleet, a.engine)))
         return
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     res = {}
-    for kind in ("simple", "oht"):
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", kind, "--days", str(a.days), "--fleet", str(a.fleet)],
-            check=True, capture_output=True, text=True, env=env,
-        ).stdout  # fmt: skip
-        res[kind] = json.loads(out.strip().splitlines()[-1])
+    kinds = ["simple", "oht"] + (["compile"] if a.engine == "compiled" else [])
+    with tempfile.TemporaryDirectory() as empty_cache:
+        for kind in kinds:
+            env_k = dict(env, NUMBA_CACHE_DIR=empty_cache) if kind == "compile" else env
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", kind, "--days", str(a.days),
+                 "--fleet", str(a.fleet), "--engine", a.engine],
+                check=True, capture_output=True, text=True, env=env_k,
+            ).stdout  # fmt: skip
+            res[kind] = json.loads(out.strip().splitlines()[-1])
     print(
         f"SMT2020 HVLM on SMAT2022, {a.days:g} simulated days, one core (load {os.getloadavg()[0]:.1f})"
     )
     print(
-        f"{'model':<22}{'CPU s/day':>10}{'events/day':>12}{'peak RSS MB':>13}{'year (CPU min)':>16}"
+        f"{'model':<28}{'CPU s/day':>10}{'events/day':>12}{'peak RSS MB':>13}{'year (CPU min)':>16}"
     )
-    for kind, label in (("simple", "simple transport"), ("oht", f"OHT, {a.fleet} vehicles")):
+    oht_label = f"OHT, {a.fleet} veh., {a.engine}"
+    for kind, label in (("simple", "simple transport"), ("oht", oht_label)):
         f = res[kind]
         per_day = f["cpu_s"] / a.days
         print(
-            f"{label:<22}{per_day:>10.2f}{f['events'] / a.days:>12,.0f}{f['rss_mb']:>13.0f}"
+            f"{label:<28}{per_day:>10.2f}{f['events'] / a.days:>12,.0f}{f['rss_mb']:>13.0f}"
             f"{per_day * 365 / 60:>16.1f}"
         )
     ratio = res["oht"]["cpu_s"] / res["simple"]["cpu_s"]
     print(f"ratio OHT / simple: {ratio:.1f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
     print(f"OHT moves per hour: {res['oht']['moves_per_h']:.0f}")
+    if a.engine == "compiled":
+        print(
+            f"compiled core: {res['compile']['cpu_s']:.1f} CPU s to compile (empty numba cache, "
+            f"once per machine), {res['oht']['load_s']:.2f} s to load from the cache (per "
+            "process; not in the figures above)"
+        )
     extra = res["oht"]["cpu_s"] - res["simple"]["cpu_s"]
     passages = res["oht"]["passages"]
     if passages > 0:

@@ -25,6 +25,7 @@ from factory_twin.model.geometry import (
     FloatArray,
     TypeGeometry,
     component_part,
+    component_parts,
     limit_mesh_triangles,
     slugify,
     type_geometry,
@@ -74,7 +75,12 @@ class StepInfo:
     anchor
         The component's anchor, tool frame (Z up, metres).
     part_index
-        Index of the part that shows the component (highlighted), or None.
+        Index of the part that shows the component, or None
+        (:func:`~factory_twin.model.geometry.component_part`).
+    highlight
+        The parts drawn highlighted: that part and what the equipment model made of it
+        within the plant file's part (:func:`~factory_twin.model.geometry.component_parts`,
+        the same parts Maintain highlights; the lid alone for a lid).
     view
         A viewing direction from which the anchor is visible.
     """
@@ -86,6 +92,7 @@ class StepInfo:
     anchor: tuple[float, float, float]
     part_index: int | None
     view: View
+    highlight: tuple[int, ...] = ()
 
     def details(self) -> dict[str, Any]:
         """Return the step as plain JSON-able data (glTF extras, USD customData, HTML)."""
@@ -364,6 +371,7 @@ def build_context(
                     part,
                     steps[-1].view if steps else None,
                 ),
+                highlight=tuple(component_parts(etype, geometry, comp)),
             )
         )
     return ExportContext(

@@ -94,6 +94,7 @@ def viewer_model(ctx: ExportContext) -> dict[str, Any]:
                 "title": st.step.title,
                 "anchor": _round(st.anchor),
                 "part": -1 if st.part_index is None else st.part_index,
+                "hot": list(st.highlight),
                 "view": [round(st.view.azimuth_deg, 2), round(st.view.elevation_deg, 2)],
             }
             for st in ctx.steps

@@ -606,7 +606,7 @@ def iter_pdf(ctx: ExportContext) -> Progress[bytes]:
                 ctx.geometry,
                 info.view,
                 size,
-                highlight=info.part_index,
+                highlight=info.highlight,
                 markers=[Marker(info.anchor, str(info.number), active=True)],
             )
 

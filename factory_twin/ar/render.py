@@ -110,7 +110,7 @@ def render_tool(
     view: View,
     size: tuple[int, int] = (900, 600),
     *,
-    highlight: int | None = None,
+    highlight: Sequence[int] = (),
     markers: Sequence[Marker] = (),
     supersample: int = 2,
 ) -> Image.Image:
@@ -125,7 +125,8 @@ def render_tool(
     size
         Output width and height in pixels.
     highlight
-        Index of a part to draw in :data:`HIGHLIGHT`; the others are drawn lighter.
+        Indices of the parts to draw in :data:`HIGHLIGHT` (a step's
+        :attr:`~factory_twin.ar.context.StepInfo.highlight`); the others are drawn lighter.
     markers
         Numbered markers drawn over the picture (hollow where a part hides the point).
     supersample
@@ -148,8 +149,8 @@ def render_tool(
     img = table[np.where(ids >= 0, ids, rows)]
     edges = _edges(ids, owner, tri_normals, inv_depth)
     img[edges] = img[edges] * 0.25 + _EDGE.astype(np.float32) * 0.75
-    if highlight is not None:
-        _xray(img, big, pos, faces, owner, closed, ids, geometry.family(highlight))
+    if len(highlight):
+        _xray(img, big, pos, faces, owner, closed, ids, list(highlight))
     out = Image.fromarray(img.astype(np.uint8), "RGB")
     if supersample > 1:
         out = out.resize((width, height), Image.Resampling.BOX)  # exact supersampling
@@ -167,13 +168,12 @@ def _face_colors(
     faces: IntArray,
     owner: IntArray,
     cam: Camera,
-    highlight: int | None,
+    highlight: Sequence[int],
 ) -> FloatArray:
     base = np.array([hex_to_rgb(p.color) for p in geometry.parts]) * 255.0
-    if highlight is not None:
-        base = base * 0.45 + 255.0 * 0.55  # ghost the other parts...
-        # ...to make this one pop, with what the equipment model added to it (its lid...)
-        base[geometry.family(highlight)] = np.array(hex_to_rgb(HIGHLIGHT)) * 255.0
+    if len(highlight):
+        base = base * 0.45 + 255.0 * 0.55  # ghost the other parts to make these pop
+        base[list(highlight)] = np.array(hex_to_rgb(HIGHLIGHT)) * 255.0
     n = nrm[faces].mean(axis=1)
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     key = -cam.forward * 0.55 + cam.up * 0.65 - cam.right * 0.5
@@ -238,14 +238,14 @@ def _xray(
     owner: IntArray,
     closed: np.ndarray,
     ids: IdBuffer,
-    family: list[int],
+    hot: list[int],
 ) -> None:
-    """Show the hidden pixels of the parts ``family`` through whatever covers them."""
-    sel = np.flatnonzero(np.isin(owner, family))
+    """Show the hidden pixels of the parts ``hot`` through whatever covers them."""
+    sel = np.flatnonzero(np.isin(owner, hot))
     solo, _ = _rasterise(cam, pos, faces[sel], closed[sel])
     there = solo >= 0
     seen = np.zeros_like(there)
-    seen[ids >= 0] = np.isin(owner[ids[ids >= 0]], family)
+    seen[ids >= 0] = np.isin(owner[ids[ids >= 0]], hot)
     hidden = there & ~seen
     if not hidden.any():
         return

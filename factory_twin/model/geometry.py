@@ -403,8 +403,8 @@ def type_geometry(
     --------
     >>> t = s.EquipmentType(id="t", kind="other",
     ...                     shape=s.Shape(parts=[s.Part(name="body", box=(1, 1, 1))]))
-    >>> type_geometry(t).triangle_count
-    12
+    >>> type_geometry(t).triangle_count  # the body and the signal tower on it
+    24
     """
     # the recognisable model of each part (load ports and FOUPs on an EFEM, lids on the
     # chambers...): imported here, as it builds on this module's primitives

@@ -65,7 +65,8 @@ class Clock(Protocol):
 
 @dataclass(eq=False, slots=True)
 class Move:
-    """One transport request."""
+    """One transport request (the compiled fleet fills t_pick, t_loaded, t_drop and blocked_s
+    when the lot is set down)."""
 
     payload: Any
     src: int

@@ -34,11 +34,13 @@ DEADLOCK_LOG = 100  # deadlocks recorded with their sections (all are counted)
 EV_PIECE_END, EV_RETRY, EV_ADMIT, EV_LOADED, EV_DELIVERED = 0, 1, 2, 3, 4
 # vehicle states
 ST_IDLE, ST_EMPTY, ST_LOADED, ST_HANDLING = 0, 1, 2, 3
-# what :func:`advance` stopped at
-LIMIT, DELIVERED, GROW = 0, 1, 2
+# what :func:`advance` stopped at (PARKED: delivered, and no move waits, so parked already)
+LIMIT, DELIVERED, GROW, PARKED = 0, 1, 2, 3
 
 # header of I
-H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS = range(12)
+(H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS, H_NPEND) = (
+    range(13)
+)  # H_NPEND: moves waiting for a vehicle (Python keeps it up to date)
 # offsets of the segments of I (the header slot holding each offset)
 (
     O_VNODE,  # node each vehicle is at (last piece end)
@@ -84,7 +86,8 @@ H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H
     O_CAP,
     O_U,
     O_SBLOCKED,  # blocked seconds of moves per section since the start (where they stood)
-) = range(40, 58)
+    O_VCUM0,  # per vehicle and path slot: the run's profile from its start (2 N x L)
+) = range(40, 59)
 I_HEADER = 64
 # header of F
 F_HANDLING, F_ACC, F_DEC, F_EXTT = range(4)
@@ -116,7 +119,7 @@ def layout(
         O_VT0: n, O_VWAITSINCE: n, O_VRETRY: n, O_VBLOCKED: n, O_VTPICK: n, O_VTLOADED: n,
         O_VTDROP: n, O_VCUM: n * nl, O_SHEAD: s, O_SLAST: s, O_HT: hcap, O_LLEN: nl,
         O_LVMAX: nl, O_DLT: DEADLOCK_LOG, O_X: nl + 1, O_CAP: nl + 1, O_U: nl + 1,
-        O_SBLOCKED: s,
+        O_SBLOCKED: s, O_VCUM0: 2 * n * nl,
     }  # fmt: skip
     i_arr = np.zeros(I_HEADER + sum(isegs.values()), dtype=np.int64)
     f_arr = np.zeros(F_HEADER + sum(fsegs.values()), dtype=np.float64)
@@ -164,10 +167,68 @@ def path_array(sections: list[int], ends: list[int], piece_links: list[list[int]
     return out
 
 
+@njit(cache=True)
+def pack_path(
+    pred: np.ndarray,
+    a: int,
+    b: int,
+    adj_ptr: np.ndarray,
+    adj_to: np.ndarray,
+    adj_link: np.ndarray,
+    section_of: np.ndarray,
+    link_to: np.ndarray,
+) -> np.ndarray:
+    """The fastest path from node ``a`` to ``b`` packed as :func:`path_array` does.
+
+    ``pred`` holds the predecessors of the fastest paths from ``a``
+    (:meth:`RailGraph.predecessors`); ``adj_*`` the fastest link from each node to each of
+    its neighbours (CSR). The same path as ``RailGraph.pieces(RailGraph.path_links(a, b))``.
+    Empty if there is no path.
+    """
+    nn = len(pred)
+    count = 1
+    x = b
+    while x != a:
+        x = pred[x]
+        count += 1
+        if x < 0 or count > nn:
+            return np.zeros(0, dtype=np.int64)
+    nodes = np.empty(count, dtype=np.int64)
+    x = b
+    for j in range(count - 1, -1, -1):
+        nodes[j] = x
+        x = pred[x] if j > 0 else x
+    nl = count - 1
+    links = np.empty(nl, dtype=np.int64)
+    npc = 0
+    for j in range(nl):
+        u, w = nodes[j], nodes[j + 1]
+        k = -1
+        for c in range(adj_ptr[u], adj_ptr[u + 1]):
+            if adj_to[c] == w:
+                k = adj_link[c]
+                break
+        links[j] = k
+        if j == 0 or section_of[k] != section_of[links[j - 1]]:
+            npc += 1
+    out = np.empty(2 + 3 * npc + nl, dtype=np.int64)
+    out[0], out[1] = npc, nl
+    i = -1
+    for j in range(nl):
+        k = links[j]
+        if j == 0 or section_of[k] != section_of[links[j - 1]]:
+            i += 1
+            out[2 + i] = section_of[k]
+        out[2 + npc + i] = link_to[k]
+        out[2 + 2 * npc + i] = j + 1
+        out[2 + 3 * npc + j] = k
+    return out
+
+
 # ----------------------------------------------------------------- event queue
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: int) -> None:
     """Put an event on the fleet's queue with the next id (a binary heap on (time, id))."""
     n = i_arr[H_HN]
@@ -194,7 +255,7 @@ def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: i
     i_arr[H_HN] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
     """Remove the first event of the queue."""
     n = i_arr[H_HN] - 1
@@ -228,7 +289,7 @@ def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
 # ----------------------------------------------------------------- sections
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _count_entry(i_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float) -> None:
     d = int(now // DAY_S)
     e_arr[d, sec] += 1
@@ -236,7 +297,7 @@ def _count_entry(i_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float) -> 
         i_arr[H_MAXDAY] = d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     """Remove and return the first vehicle of list ``s`` (queue or waiters)."""
     base = oq + s * n
@@ -248,14 +309,14 @@ def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _q_append(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     m = i_arr[on + s]
     i_arr[oq + s * n + m] = v
     i_arr[on + s] = m + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     base = oq + s * n
     m = i_arr[on + s]
@@ -271,16 +332,24 @@ def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> No
 
 
 @njit(cache=True)
-def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
-    """A kinematic profile from rest over pieces ``first``.. to the end of the run.
+def _profile(
+    i_arr: np.ndarray,
+    f_arr: np.ndarray,
+    path: np.ndarray,
+    p: int,
+    first: int,
+    out: np.ndarray,
+    oc: int,
+) -> tuple[int, int]:
+    """The cumulative link end times of a run from rest over pieces ``first``.. of the path
+    at ``path[p:]``, into ``out[oc:]``; returns (first link, number of links).
 
     The same arithmetic, in the same order, as :func:`factory_twin.sim.oht_graph.profile_array`
     followed by a cumulative sum, so both give the same times to the last bit.
     """
-    p = i_arr[i_arr[O_VPATH] + v]
-    npc = i_arr[p]
-    nlinks = i_arr[p + 1]
-    start = i_arr[p + 2 + 2 * npc + first - 1] if first > 0 else 0
+    npc = path[p]
+    nlinks = path[p + 1]
+    start = path[p + 2 + 2 * npc + first - 1] if first > 0 else 0
     n = nlinks - start
     ol = p + 2 + 3 * npc + start
     ox, ocap, ou = i_arr[O_X], i_arr[O_CAP], i_arr[O_U]
@@ -290,9 +359,9 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
     f_arr[ocap] = 0.0
     f_arr[ocap + n] = 0.0
     for j in range(n):
-        f_arr[ox + j + 1] = f_arr[ox + j] + f_arr[olen + i_arr[ol + j]]
+        f_arr[ox + j + 1] = f_arr[ox + j] + f_arr[olen + path[ol + j]]
     for j in range(1, n):
-        a, b = f_arr[ovm + i_arr[ol + j - 1]], f_arr[ovm + i_arr[ol + j]]
+        a, b = f_arr[ovm + path[ol + j - 1]], f_arr[ovm + path[ol + j]]
         m = a if a < b else b
         f_arr[ocap + j] = m * m
     ca, cd = 2.0 * acc, 2.0 * dec
@@ -316,12 +385,11 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
         f_arr[ou + j] = u if u < val else val
     k1 = 2.0 * acc * dec
     ad = acc + dec
-    oc = i_arr[O_VCUM] + v * i_arr[H_L]
     cum = 0.0
     u0 = f_arr[ou]
     v0 = math.sqrt(u0 if u0 > 0.0 else 0.0)
     for j in range(n):
-        k = i_arr[ol + j]
+        k = path[ol + j]
         ln, vm = f_arr[olen + k], f_arr[ovm + k]
         u1 = f_arr[ou + j + 1]
         v1 = math.sqrt(u1 if u1 > 0.0 else 0.0)
@@ -340,8 +408,34 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
             cruise = 0.0
         r = cruise / vp if vp > 0 else 0.0
         cum += (vp - v0) / acc + (vp - v1) / dec + r
-        f_arr[oc + j] = cum
+        out[oc + j] = cum
         v0 = v1
+    return start, n
+
+
+@njit(cache=True)
+def profile_of(i_arr: np.ndarray, f_arr: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """The cumulative link end times of a whole packed path from rest to rest."""
+    out = np.empty(max(path[1], 1) if len(path) else 0, dtype=np.float64)
+    if len(path):
+        _profile(i_arr, f_arr, path, 0, 0, out, 0)
+    return out
+
+
+@njit(cache=True)
+def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
+    """A kinematic profile from rest over pieces ``first``.. to the end of the run (from the
+    start of the run: the one Python computed with the path)."""
+    p = i_arr[i_arr[O_VPATH] + v]
+    nl = i_arr[H_L]
+    oc = i_arr[O_VCUM] + v * nl
+    if first == 0:
+        start, n = 0, i_arr[p + 1]
+        o0 = i_arr[O_VCUM0] + (p - i_arr[O_VP]) // i_arr[H_PS] * nl
+        for j in range(n):
+            f_arr[oc + j] = f_arr[o0 + j]
+    else:
+        start, n = _profile(i_arr, f_arr, i_arr, p, first, f_arr, oc)
     f_arr[i_arr[O_VT0] + v] = now
     i_arr[i_arr[O_VFIRST] + v] = first
     i_arr[i_arr[O_VPSTART] + v] = start
@@ -349,7 +443,7 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
     i_arr[i_arr[O_VSTOPPED] + v] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
     """End time of piece ``k`` of ``v``'s run, on the current profile (absolute)."""
     p = i_arr[i_arr[O_VPATH] + v]
@@ -358,7 +452,7 @@ def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
     return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[O_VCUM] + v * i_arr[H_L] + j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
@@ -367,7 +461,7 @@ def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float
 # ----------------------------------------------------------------- driving
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` is at the end of its run: hoist the lot up (empty run) or down (loaded run)."""
     ost = i_arr[O_VSTATE] + v
@@ -575,13 +669,18 @@ def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: floa
 
 
 @njit(cache=True)
-def _load_path(i_arr: np.ndarray, v: int, slot: int, path: np.ndarray) -> None:
+def _load_path(
+    i_arr: np.ndarray, f_arr: np.ndarray, v: int, slot: int, path: np.ndarray, cum: np.ndarray
+) -> None:
     o = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
     if len(path) == 0:
         i_arr[o] = 0
         return
     for j in range(len(path)):
         i_arr[o + j] = path[j]
+    oc = i_arr[O_VCUM0] + (2 * v + slot) * i_arr[H_L]
+    for j in range(path[1]):
+        f_arr[oc + j] = cum[j]
 
 
 @njit(cache=True)
@@ -592,17 +691,20 @@ def start(
     v: int,
     empty: np.ndarray,
     loaded: np.ndarray,
+    empty_cum: np.ndarray,
+    loaded_cum: np.ndarray,
     now: float,
     base: int,
 ) -> int:
     """Give ``v`` a move: drive ``empty`` to the pick-up, hoist, drive ``loaded``, set down.
 
-    An empty path means the vehicle is already there. Returns the ids used.
+    An empty path means the vehicle is already there; ``*_cum`` are the paths' profiles
+    (:func:`profile_of`). Returns the ids used.
     """
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
-    _load_path(i_arr, v, 0, empty)
-    _load_path(i_arr, v, 1, loaded)
+    _load_path(i_arr, f_arr, v, 0, empty, empty_cum)
+    _load_path(i_arr, f_arr, v, 1, loaded, loaded_cum)
     i_arr[i_arr[O_VSTATE] + v] = ST_EMPTY
     f_arr[i_arr[O_VBLOCKED] + v] = 0.0
     for o in (O_VTPICK, O_VTLOADED, O_VTDROP):
@@ -611,16 +713,21 @@ def start(
     return i_arr[H_USED]
 
 
-@njit(cache=True)
-def park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float, base: int) -> int:
-    """``v`` is idle: it leaves the rail for its parking spur. Returns the ids used."""
-    i_arr[H_BASE] = base
-    i_arr[H_USED] = 0
+@njit(cache=True, inline="always")
+def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[i_arr[O_VSTATE] + v] = ST_IDLE
     _leave(i_arr, f_arr, v, now)
     m = i_arr[H_NIDLE]
     i_arr[i_arr[O_IDLE] + m] = v
     i_arr[H_NIDLE] = m + 1
+
+
+@njit(cache=True)
+def park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float, base: int) -> int:
+    """``v`` is idle: it leaves the rail for its parking spur. Returns the ids used."""
+    i_arr[H_BASE] = base
+    i_arr[H_USED] = 0
+    _park(i_arr, f_arr, v, now)
     return i_arr[H_USED]
 
 
@@ -661,10 +768,11 @@ def advance(
     """Run the fleet's events before ``(limit_t, limit_k)`` (the engine's next entry) and
     before ``until``.
 
-    Returns ``LIMIT`` when the next event is not before them (or there is none),
-    ``DELIVERED`` when a vehicle has set its lot down (vehicle in ``I[H_EXTV]``, time in
-    ``F[F_EXTT]``: Python takes over), ``GROW`` when ``E`` needs a row for a later day.
-    ``I[H_USED]`` holds the ids used.
+    Returns ``4 * ids used + code``, the code ``LIMIT`` when the next event is not before
+    them (or there is none), ``DELIVERED`` when a vehicle has set its lot down (vehicle in
+    ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python takes over; ``PARKED`` when, no move
+    waiting, the vehicle has gone to its parking spur already, as Python would have it do
+    next), ``GROW`` when ``E`` needs a row for a later day.
     """
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
@@ -674,9 +782,9 @@ def advance(
         t = f_arr[ot]
         k = i_arr[ok]
         if not (t < until and (t < limit_t or (t == limit_t and k < limit_k))):
-            return LIMIT
+            return 4 * i_arr[H_USED] + LIMIT
         if t >= rows * DAY_S:
-            return GROW
+            return 4 * i_arr[H_USED] + GROW
         e = i_arr[oe]
         _pop(i_arr, f_arr)
         kind = e // 4294967296
@@ -694,5 +802,8 @@ def advance(
         else:
             i_arr[H_EXTV] = arg
             f_arr[F_EXTT] = t
-            return DELIVERED
-    return LIMIT
+            if i_arr[H_NPEND] == 0:
+                _park(i_arr, f_arr, arg, t)
+                return 4 * i_arr[H_USED] + PARKED
+            return 4 * i_arr[H_USED] + DELIVERED
+    return 4 * i_arr[H_USED] + LIMIT

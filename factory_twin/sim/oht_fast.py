@@ -38,11 +38,22 @@ from factory_twin.sim.oht import (
     OhtFleet,
     OhtRecord,
 )
+from factory_twin.sim.oht_core import (
+    F_EXTT,
+    GROW,
+    H_EXTV,
+    H_HN,
+    H_NIDLE,
+    H_NPEND,
+    LIMIT,
+    PARKED,
+)
 from factory_twin.sim.oht_graph import RailGraph
 
 _STATE = ("idle", "empty", "loaded", "handling")  # by core.ST_*
 _NO_KEY = 2**63 - 1
 _EMPTY_PATH = np.zeros(0, dtype=np.int64)
+_EMPTY_CUM = np.zeros(0, dtype=np.float64)
 
 
 class CompiledOhtFleet:
@@ -81,14 +92,27 @@ class CompiledOhtFleet:
             v.accel_m_s2, v.decel_m_s2, starts,
         )  # fmt: skip
         self._e = np.zeros((1, len(g.sections)), dtype=np.int64)  # entries per day, section
+        self._e_end = DAY_S  # the end of the last day it has a row for
         self.vehicles = list(range(n))  # vehicle numbers (the state lives in the core)
         self.pending: deque[Move] = deque()
         self._moves: list[Move | None] = [None] * n
         self._idle_since = [0.0] * n
         self._busy_from = [0.0] * n
-        self._days: list[np.ndarray] = []
+        self._days: list[list[float]] = []  # per day: the sums of OhtFleet._COLS
         self._hist: list[np.ndarray] = []
-        self._paths: dict[int, np.ndarray] = {}
+        self._paths: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._times: dict[int, np.ndarray] = {}  # graph.time_to, without a call
+        self._nn = len(g.node_ids)
+        best = sorted(g.link_of.items())  # the fastest link from each node to each neighbour
+        ptr = np.zeros(len(g.node_ids) + 1, dtype=np.int64)
+        np.add.at(ptr, [a + 1 for (a, _), _ in best], 1)
+        self._adj = (
+            np.cumsum(ptr),
+            np.array([b for (_, b), _ in best], dtype=np.int64),
+            np.array([k for _, k in best], dtype=np.int64),
+            np.array(g.section_of, dtype=np.int64),
+            np.array(g.to, dtype=np.int64),
+        )
         self._armed: list[tuple[float, int]] = []  # keys of the fleet's entries on the engine
         self._firing = False
         self._no_times = np.zeros(1, dtype=np.float32)
@@ -122,12 +146,18 @@ class CompiledOhtFleet:
         is called when it has been set down."""
         g = self.graph
         m = Move(payload, g.node_index[src], g.node_index[dst], done, self.clock.now_s)
-        idle = self._i[core.H_NIDLE]
+        idle = self._i.item(H_NIDLE)
         if idle:
-            times = g.time_to(m.src) if self.nearest and idle > 1 else self._no_times
+            times = self._no_times
+            if self.nearest and idle > 1:
+                got = self._times.get(m.src)
+                if got is None:
+                    got = self._times[m.src] = g.time_to(m.src)
+                times = got
             self._assign(core.pick(self._i, times, self.nearest), m)
         else:
             self.pending.append(m)
+            self._i[H_NPEND] = len(self.pending)
         return m
 
     def nominal_s(self, src: str, dst: str) -> float:
@@ -141,46 +171,59 @@ class CompiledOhtFleet:
         m.t_assign = now
         self._busy_from[v] = now
         self._moves[v] = m
-        empty, loaded = self._path(int(self._node[v]), m.src), self._path(m.src, m.dst)
-        self._room(now)
+        empty, empty_cum = self._path(self._node.item(v), m.src)
+        loaded, loaded_cum = self._path(m.src, m.dst)
+        if now >= self._e_end:
+            self._room(now)
         env = self.clock
         base = env.next_id()
-        used = core.start(self._i, self._f, self._e, v, empty, loaded, now, base)
+        used = core.start(
+            self._i, self._f, self._e, v, empty, loaded, empty_cum, loaded_cum, now, base
+        )
         if used:
             env.use_ids(base + used)
             self._arm()
 
-    def _path(self, a: int, b: int) -> np.ndarray:
-        """The pieces of the fastest path from node ``a`` to ``b``, packed for the core."""
+    def _path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The pieces of the fastest path from node ``a`` to ``b``, packed for the core, and
+        its kinematic profile from rest to rest."""
         if a == b:
-            return _EMPTY_PATH
-        key = a * len(self.graph.node_ids) + b
+            return _EMPTY_PATH, _EMPTY_CUM
+        key = a * self._nn + b
         got = self._paths.get(key)
         if got is None:
             g = self.graph
-            pieces = g.pieces(g.path_links(a, b))
-            got = core.path_array(
-                [p.section for p in pieces], [p.end for p in pieces], [p.links for p in pieces]
-            )
+            path = core.pack_path(g.predecessors(a), a, b, *self._adj)
+            if not len(path):
+                msg = f"no rail path from {g.node_ids[a]} to {g.node_ids[b]}"
+                raise ValueError(msg)
+            got = (path, core.profile_of(self._i, self._f, path))
             if len(self._paths) < _CACHE:
                 self._paths[key] = got
         return got
 
-    def _delivered(self, v: int) -> None:
+    def _delivered(self, v: int, parked: bool = False) -> None:
+        """``v`` has set its lot down; ``parked``: the core has parked it already (no move
+        was waiting)."""
         m = self._moves[v]
         assert m is not None
         now = self.clock.now_s
-        m.t_pick = float(self._t_pick[v])
-        m.t_loaded = float(self._t_loaded[v])
-        m.t_drop = float(self._t_drop[v])
-        m.blocked_s = float(self._blocked[v])
+        m.t_pick = self._t_pick.item(v)
+        m.t_loaded = self._t_loaded.item(v)
+        m.t_drop = self._t_drop.item(v)
+        m.blocked_s = self._blocked.item(v)
         self._record(v, m, now)
         self._moves[v] = None
-        if self.pending:
-            self._assign(v, self.pending.popleft())
+        if parked:
+            self._idle_since[v] = now
+        elif self.pending:
+            m_next = self.pending.popleft()
+            self._i[H_NPEND] = len(self.pending)
+            self._assign(v, m_next)
         else:
             self._idle_since[v] = now
-            self._room(now)
+            if now >= self._e_end:
+                self._room(now)
             env = self.clock
             base = env.next_id()
             used = core.park(self._i, self._f, v, now, base)
@@ -193,9 +236,9 @@ class CompiledOhtFleet:
 
     def _arm(self) -> None:
         """Make sure the engine holds an entry at (or before) the fleet's next event."""
-        if self._firing or not self._i[core.H_HN]:
+        if self._firing or not self._i.item(H_HN):
             return
-        key = (float(self._f[self._ht]), int(self._i[self._hk]))
+        key = (self._f.item(self._ht), self._i.item(self._hk))
         armed = self._armed
         if armed and armed[0] <= key:
             return
@@ -217,17 +260,18 @@ class CompiledOhtFleet:
                 else:
                     limit_t, limit_k = math.inf, _NO_KEY
                 base = env.next_id()
-                code = core.advance(i_arr, f_arr, self._e, limit_t, limit_k, env.until_s, base)
-                used = i_arr[core.H_USED]
+                used, code = divmod(
+                    core.advance(i_arr, f_arr, self._e, limit_t, limit_k, env.until_s, base), 4
+                )
                 if used:
-                    env.use_ids(base + int(used))
-                if code == core.LIMIT:
+                    env.use_ids(base + used)
+                if code == LIMIT:
                     break
-                if code == core.GROW:
-                    self._grow(int(f_arr[self._ht] // DAY_S) + 1)
+                if code == GROW:
+                    self._grow(int(f_arr.item(self._ht) // DAY_S) + 1)
                     continue
-                env.now_s = float(f_arr[core.F_EXTT])
-                self._delivered(int(i_arr[core.H_EXTV]))
+                env.now_s = f_arr.item(F_EXTT)
+                self._delivered(i_arr.item(H_EXTV), code == PARKED)
         finally:
             self._firing = False
         self._arm()
@@ -241,6 +285,7 @@ class CompiledOhtFleet:
         e = np.zeros((max(rows, 2 * len(self._e)), self._e.shape[1]), dtype=np.int64)
         e[: len(self._e)] = self._e
         self._e = e
+        self._e_end = len(e) * DAY_S
 
     # ----------------------------------------------------------------- statistics
 
@@ -249,7 +294,7 @@ class CompiledOhtFleet:
     def _day(self, t: float) -> int:
         d = int(t // DAY_S)
         while len(self._days) <= d:
-            self._days.append(np.zeros(self._COLS))
+            self._days.append([0.0] * self._COLS)
             self._hist.append(np.zeros(HIST_BINS, dtype=np.int64))
         return d
 
@@ -295,7 +340,7 @@ class CompiledOhtFleet:
         k = min(rows, len(self._e))
         entries[:k] = self._e[:k]
         return OhtRecord(
-            days=np.array(self._days).reshape(-1, self._COLS),
+            days=np.array(self._days, dtype=float).reshape(-1, self._COLS),
             hist=np.array(self._hist, dtype=np.int64).reshape(-1, HIST_BINS),
             entries=entries,
             vehicles=len(self.vehicles),

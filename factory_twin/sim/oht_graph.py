@@ -184,11 +184,7 @@ class RailGraph:
         got = self._paths.get(key)
         if got is not None:
             return got
-        pred = self._pred.get(a)
-        if pred is None:
-            _, pred = dijkstra(self._fwd, indices=a, return_predecessors=True)
-            pred = pred.astype(np.int32)
-            self._pred[a] = pred
+        pred = self.predecessors(a)
         nodes = [b]
         while nodes[-1] != a:
             p = int(pred[nodes[-1]])
@@ -201,6 +197,15 @@ class RailGraph:
         if len(self._paths) < 200_000:
             self._paths[key] = links
         return links
+
+    def predecessors(self, a: int) -> np.ndarray:
+        """Return each node's predecessor on the fastest paths from node ``a`` (cached)."""
+        pred = self._pred.get(a)
+        if pred is None:
+            _, pred = dijkstra(self._fwd, indices=a, return_predecessors=True)
+            pred = pred.astype(np.int32)
+            self._pred[a] = pred
+        return pred
 
     def time_to(self, b: int) -> np.ndarray:
         """Return every node's free-running time to node ``b`` (cached per target)."""

@@ -128,7 +128,9 @@ def _placed(spec: PlantSpec, tool_id: str, mesh: pv.PolyData) -> pv.PolyData:
 def _grown(mesh: pv.PolyData, pad: float) -> pv.PolyData:
     """Return ``mesh`` with each of its closed solids scaled about its centre so that its
     bounding box grows by ``pad`` on every side (exact for the boxes and cylinders)."""
-    welded = mesh.clean(tolerance=1e-7, absolute=True)
+    # coincident corners merged so that each closed solid is one connected region; a
+    # triangle that collapses (a decimated mesh file) is dropped, never turned into a line
+    welded = mesh.clean(tolerance=1e-7, absolute=True, lines_to_points=False, polys_to_lines=False)
     bodies = welded.connectivity("all")
     pts = np.asarray(bodies.points, dtype=np.float64).copy()
     region = np.asarray(bodies.point_data["RegionId"])

@@ -6,20 +6,18 @@ import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from factory_twin.model.schema import PlantSpec
+from factory_twin.ui.qt_tables import row_table
 
 logger = logging.getLogger(__name__)
 
@@ -72,17 +70,8 @@ class QtProcedureBrowser(QWidget):
         bl.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel("<b>Procedures</b>")
         self.title.setWordWrap(True)
-        self.table = QTableWidget(0, len(PROC_COLUMNS))
-        self.table.setObjectName("maintain_procedures")
-        self.table.setHorizontalHeaderLabels(PROC_COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table = row_table(PROC_COLUMNS, name="maintain_procedures", single=True, stretch=0)
         self.table.setWordWrap(True)
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         bl.addWidget(self.title)
         bl.addWidget(self.table, 1)
         split.addWidget(top)

@@ -1,7 +1,7 @@
 """The procedure author: edit procedures and steps with undo/redo, validate, save.
 
 Every change is an app-layer :class:`~factory_twin.app.maintenance.ProcedureEdit` pushed
-on a ``QUndoStack`` (:class:`EditCommand`), so Ctrl+Z / Ctrl+Shift+Z undo and redo exactly
+on a ``QUndoStack`` (:class:`~factory_twin.ui.qt_undo.SpecEditCommand`), so Ctrl+Z / Ctrl+Shift+Z undo and redo exactly
 what was done, and the plant spec is changed only through those edits.
 """
 
@@ -18,7 +18,6 @@ from PySide6.QtGui import (
     QDoubleValidator,
     QKeySequence,
     QShortcut,
-    QUndoCommand,
     QUndoStack,
 )
 from PySide6.QtWidgets import (
@@ -42,34 +41,12 @@ from PySide6.QtWidgets import (
 
 from factory_twin.app import maintenance as m
 from factory_twin.model.schema import PlantSpec, Procedure, StepAction
+from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 from factory_twin.ui.theme import vertical_scroll
 
 logger = logging.getLogger(__name__)
 
 SAFETY_KINDS = ("loto", "ppe", "gas", "electrical", "chemical", "hot", "laser", "general")
-
-
-class EditCommand(QUndoCommand):
-    """A :class:`~factory_twin.app.maintenance.ProcedureEdit` on the undo stack."""
-
-    def __init__(
-        self,
-        spec: PlantSpec,
-        edit: m.ProcedureEdit,
-        changed: Callable[[m.ProcedureEdit, bool], None],
-    ) -> None:
-        super().__init__(edit.text)
-        self.spec = spec
-        self.edit = edit
-        self._changed = changed
-
-    def redo(self) -> None:
-        self.edit.apply(self.spec)
-        self._changed(self.edit, False)
-
-    def undo(self) -> None:
-        self.edit.revert(self.spec)
-        self._changed(self.edit, True)
 
 
 def _split(text: str) -> list[str]:
@@ -162,10 +139,7 @@ class QtProcedureEditor(QWidget):
         bar = QHBoxLayout()
         self.new_proc_button = QPushButton("New…")
         self.new_proc_button.setToolTip("new procedure for the selected tool's type")
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Ctrl+Z")
-        self.redo_button = QPushButton("Redo")
-        self.redo_button.setToolTip("Ctrl+Shift+Z")
+        self.undo_button, self.redo_button = undo_buttons(self.undo_stack)
         self.validate_button = QPushButton("Validate")
         self.save_button = QPushButton("Save")
         self.save_button.setToolTip("validate, then save the plant file (comments are kept)")
@@ -293,12 +267,6 @@ class QtProcedureEditor(QWidget):
 
     def _connect_signals(self) -> None:
         self.new_proc_button.clicked.connect(self._on_new_procedure_clicked)
-        self.undo_button.clicked.connect(self.undo_stack.undo)
-        self.redo_button.clicked.connect(self.undo_stack.redo)
-        self.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
-        self.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
-        self.undo_button.setEnabled(False)
-        self.redo_button.setEnabled(False)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._on_clean_changed(True)
         self.validate_button.clicked.connect(self.validate)
@@ -437,7 +405,7 @@ class QtProcedureEditor(QWidget):
 
     def _push(self, edit: m.ProcedureEdit) -> None:
         assert self.spec is not None
-        self.undo_stack.push(EditCommand(self.spec, edit, self._on_edit_done))
+        self.undo_stack.push(SpecEditCommand(self.spec, edit, self._on_edit_done))
 
     def _on_edit_done(self, edit: m.ProcedureEdit, undone: bool) -> None:
         """Refresh after an edit was done or undone (called by the undo stack)."""

@@ -14,13 +14,11 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QDoubleValidator
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -41,6 +39,7 @@ from factory_twin.app.maintenance import (
 )
 from factory_twin.model.schema import PlantSpec, Procedure
 from factory_twin.ui.qt_maintain_browser import format_minutes
+from factory_twin.ui.qt_tables import row_table
 from factory_twin.ui.theme import vertical_scroll
 
 logger = logging.getLogger(__name__)
@@ -132,16 +131,7 @@ class QtProcedurePlayer(QWidget):
 
     def _build_checklist(self) -> QTableWidget:
         """The table of steps with their state (click a row to show that step)."""
-        self.checklist = QTableWidget(0, len(CHECK_COLUMNS))
-        self.checklist.setObjectName("player_checklist")
-        self.checklist.setHorizontalHeaderLabels(CHECK_COLUMNS)
-        self.checklist.verticalHeader().setVisible(False)
-        self.checklist.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.checklist.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.checklist.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        hh = self.checklist.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.checklist = row_table(CHECK_COLUMNS, name="player_checklist", single=True, stretch=1)
         self.checklist.setMinimumHeight(150)
         self.checklist.setMaximumHeight(230)
         return self.checklist

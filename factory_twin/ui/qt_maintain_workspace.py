@@ -16,14 +16,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -37,25 +36,29 @@ from factory_twin.app.maintenance import (
 )
 from factory_twin.model.config import PlantDocument
 from factory_twin.ui.maintain_scene import StepOverlay
+from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_maintain_browser import QtProcedureBrowser
 from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
 from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_undo import undo_actions
+from factory_twin.ui.theme import three_panes
 
 logger = logging.getLogger(__name__)
 
 
-def ask_unsaved_edits(parent: QWidget, text: str) -> QMessageBox.StandardButton:
-    """Ask Save / Discard / Cancel about unsaved procedure edits; return the button.
+def ask_unsaved_edits(
+    parent: QWidget, text: str, title: str = "Unsaved procedure edits"
+) -> QMessageBox.StandardButton:
+    """Ask Save / Discard / Cancel about unsaved edits (procedures unless ``title`` says
+    otherwise); return the button.
 
     A plain :meth:`QMessageBox.question`, so tests answer it by patching that static
     method or by clicking the button of the modal box from a QTimer.
     """
     B = QMessageBox.StandardButton
-    return QMessageBox.question(
-        parent, "Unsaved procedure edits", text, B.Save | B.Discard | B.Cancel, B.Save
-    )
+    return QMessageBox.question(parent, title, text, B.Save | B.Discard | B.Cancel, B.Save)
 
 
 class QtMaintainWorkspace(QWidget):
@@ -118,28 +121,11 @@ class QtMaintainWorkspace(QWidget):
         cl.addLayout(bar)
         cl.addWidget(self.view, 1)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.browser)
-        split.addWidget(center)
-        split.addWidget(self.side)
-        split.setStretchFactor(1, 1)
-        split.setChildrenCollapsible(False)
-        self.browser.setMinimumWidth(160)
-        center.setMinimumWidth(320)
-        self.side.setMinimumWidth(340)
-        split.setSizes([300, 780, 430])
-        self.splitter = split
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        self.splitter = three_panes(
+            self, (self.browser, center, self.side), (300, 780, 430), (160, 320, 340)
+        )
 
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo procedure edit")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo procedure edit")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(a)
+        self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "procedure edit")
 
         self.browser.tool_changed.connect(self._on_tool_chosen)
         self.browser.procedure_selected.connect(self._on_procedure_selected)
@@ -457,22 +443,6 @@ class QtMaintainWorkspace(QWidget):
         self.view.close_view()
 
 
-class _CloseWatcher(QObject):
-    """Releases the workspace's 3-D view when the main window closes."""
-
-    def __init__(self, ws: QtMaintainWorkspace, parent: QObject) -> None:
-        super().__init__(parent)
-        self.ws = ws
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close:
-            if not self.ws.maybe_save_edits("closing"):
-                event.ignore()  # Cancel (or a failed save): the window stays open
-                return True
-            self.ws.close_view()
-        return False
-
-
 def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMaintainWorkspace:
     """Add the Maintain workspace, its menu and the alarm link to a main window."""
     ws = QtMaintainWorkspace(window.controller, log)
@@ -519,7 +489,8 @@ def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMainta
     alarms = getattr(window, "alarms", None)
     if alarms is not None and hasattr(alarms, "procedure_requested"):
         alarms.procedure_requested.connect(open_for_alarm)
-    window.installEventFilter(_CloseWatcher(ws, window))
+    # Cancel (or a failed save) keeps the window open
+    on_window_close(window, ws.close_view, ask=lambda: ws.maybe_save_edits("closing"))
     guards = getattr(window, "unsaved_guards", None)
     if guards is not None:  # asked before another plant replaces this one
         guards.append(lambda: ws.maybe_save_edits("opening another plant"))

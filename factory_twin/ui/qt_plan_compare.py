@@ -30,17 +30,14 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
@@ -65,6 +62,7 @@ from factory_twin.ui.qt_plan_compare_charts import QtCompareCharts
 from factory_twin.ui.qt_plan_experiment import QtExperimentPanel
 from factory_twin.ui.qt_plan_gantt import QtGanttChart
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_tables import cell, row_table
 
 logger = logging.getLogger(__name__)
 
@@ -85,25 +83,8 @@ def fmt(v: float) -> str:
 
 
 def _cell(text: str, tip: str = "", right: bool = True) -> QTableWidgetItem:
-    it = QTableWidgetItem(text)
-    align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
-    it.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
-    if tip:
-        it.setToolTip(tip)
-    return it
-
-
-def _table(name: str) -> QTableWidget:
-    t = QTableWidget(0, 0)
-    t.setObjectName(name)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setAlternatingRowColors(True)
-    hh = t.horizontalHeader()
-    hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    hh.setStretchLastSection(True)
-    return t
+    """A figure's cell: right-aligned unless told."""
+    return cell(text, tip, right=right)
 
 
 class QtComparePanel(QWidget):
@@ -126,8 +107,8 @@ class QtComparePanel(QWidget):
         self.title = QLabel("No result open: run an experiment or open one of the results.")
         self.title.setObjectName("compare_title")
         self.title.setWordWrap(True)
-        self.kpi_table = _table("compare_kpis")
-        self.diff_table = _table("compare_differences")
+        self.kpi_table = row_table(name="compare_kpis", alternating=True)
+        self.diff_table = row_table(name="compare_differences", alternating=True)
         self.charts = QtCompareCharts()
         self.gantt = QtGanttChart()
         self.view: QtSceneView | None = None

@@ -4,7 +4,7 @@ The dock holds a :class:`~factory_twin.ui.qt_plan_compare.QtComparePanel` for th
 plant (its scenarios: the plant and the ``*.scenario.yaml`` files beside it that build on
 it). Ctrl+Shift+C shows or hides it; it goes into the *Plan* menu when there is one, else
 into a menu of its own, with *Export report…* (Ctrl+Shift+R). Closing the window cancels
-a running experiment.
+a running experiment (:mod:`factory_twin.ui.qt_plan_dock`, shared with the Optimise dock).
 """
 
 from __future__ import annotations
@@ -12,25 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDockWidget
-
 from factory_twin.app.plan_files import scenarios_beside
 from factory_twin.ui.qt_plan_compare import QtComparePanel
-
-
-class _CloseWatcher(QObject):
-    """Stops a running experiment when the main window closes."""
-
-    def __init__(self, panel: QtComparePanel, parent: QObject) -> None:
-        super().__init__(parent)
-        self.panel = panel
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close and event.isAccepted():
-            self.panel.shutdown()
-        return False
+from factory_twin.ui.qt_plan_dock import install_plan_dock, window_settings
 
 
 def refresh_scenarios(window: Any) -> None:
@@ -43,35 +27,22 @@ def refresh_scenarios(window: Any) -> None:
 
 def install_compare(window: Any) -> QtComparePanel:
     """Add the comparison dock, its menu entries and keys to a main window."""
-    settings = getattr(window, "settings", None)
-    panel = QtComparePanel(settings if isinstance(settings, QSettings) else None)
-    dock = QDockWidget("Compare scenarios", window)
-    dock.setObjectName("compare_dock")
-    dock.setWidget(panel)
-    dock.setAllowedAreas(
-        Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+    panel = QtComparePanel(window_settings(window))
+    dock, show = install_plan_dock(
+        window,
+        panel,
+        title="Compare scenarios",
+        name="compare_dock",
+        text="&Compare scenarios",
+        shortcut="Ctrl+Shift+C",
+        tip="run experiments and compare scenarios with confidence intervals (Ctrl+Shift+C)",
+        stop=panel.shutdown,
+        actions=[panel.report_action],
     )
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    dock.hide()
-    show = dock.toggleViewAction()
-    show.setText("&Compare scenarios")
-    show.setShortcut(QKeySequence("Ctrl+Shift+C"))
-    show.setToolTip(
-        "run experiments and compare scenarios with confidence intervals (Ctrl+Shift+C)"
-    )
-    window.addAction(show)
-    window.addAction(panel.report_action)
-    menu = getattr(window, "plan_menu", None)
-    if menu is None:
-        menu = window.menuBar().addMenu("E&xperiments")
-    menu.addSeparator()
-    menu.addAction(show)
-    menu.addAction(panel.report_action)
     window.compare = panel
     window.compare_dock = dock
     window.compare_action = show
     dock.visibilityChanged.connect(lambda on: refresh_scenarios(window) if on else None)
     window.controller.plant_changed.connect(lambda _doc: refresh_scenarios(window))
-    window.installEventFilter(_CloseWatcher(panel, window))
     refresh_scenarios(window)
     return panel

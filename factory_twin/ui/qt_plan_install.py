@@ -12,29 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from factory_twin.errors import ConfigError
+from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_plan_compare_install import refresh_scenarios
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
-
-
-class _CloseWatcher(QObject):
-    """Asks about unsaved scenario edits when the main window closes."""
-
-    def __init__(self, ws: QtPlanWorkspace, parent: QObject) -> None:
-        super().__init__(parent)
-        self.ws = ws
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close:
-            if not self.ws.maybe_save("closing"):
-                event.ignore()
-                return True
-            self.ws.close_view()
-        return False
 
 
 class _PlanTab:
@@ -165,7 +150,7 @@ def install_plan(window: Any) -> QtPlanWorkspace:
     window.plan_menu = menu
     window.plan_action = show
     window.plan_heat_action = heat
-    window.installEventFilter(_CloseWatcher(ws, window))
+    on_window_close(window, ws.close_view, ask=lambda: ws.maybe_save("closing"))
     guards = getattr(window, "unsaved_guards", None)
     if guards is not None:
         guards.append(lambda: ws.maybe_save("opening another plant"))

@@ -3,7 +3,8 @@
 The dock holds a :class:`~factory_twin.ui.qt_plan_optimise.QtOptimisePanel` whose base is
 the scenario open in the Plan workspace (when it is saved), else the open plant. A trial
 clicked on its plots, or the winner, opens in the Plan workspace as a scenario (the Plan
-tab is shown). Closing the window cancels a running study (its finished trials are kept).
+tab is shown). Closing the window cancels a running study (its finished trials are kept;
+:mod:`factory_twin.ui.qt_plan_dock`, shared with the Compare dock).
 """
 
 from __future__ import annotations
@@ -11,26 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDockWidget
-
 from factory_twin.app.optimise_job import plant_of
 from factory_twin.errors import ConfigError
+from factory_twin.ui.qt_plan_dock import install_plan_dock, window_settings
 from factory_twin.ui.qt_plan_optimise import QtOptimisePanel
-
-
-class _CloseWatcher(QObject):
-    """Stops a running study when the main window closes."""
-
-    def __init__(self, panel: QtOptimisePanel, parent: QObject) -> None:
-        super().__init__(parent)
-        self.panel = panel
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close and event.isAccepted():
-            self.panel.shutdown()
-        return False
 
 
 def current_base(window: Any) -> Path | None:
@@ -79,35 +64,23 @@ def show_in_plan(window: Any, path: Path) -> bool:
 
 def install_optimise(window: Any) -> QtOptimisePanel:
     """Add the Optimise dock, its *Plan* menu entry and Ctrl+Shift+O to a main window."""
-    settings = getattr(window, "settings", None)
-    panel = QtOptimisePanel(settings if isinstance(settings, QSettings) else None)
-    dock = QDockWidget("Optimise", window)
-    dock.setObjectName("optimise_dock")
-    dock.setWidget(panel)
-    dock.setAllowedAreas(
-        Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+    panel = QtOptimisePanel(window_settings(window))
+    dock, show = install_plan_dock(
+        window,
+        panel,
+        title="Optimise",
+        name="optimise_dock",
+        text="&Optimise…",
+        shortcut="Ctrl+Shift+O",
+        tip="search tool counts and dispatch rules by simulation, with an honest final "
+        "selection (Ctrl+Shift+O)",
+        stop=panel.shutdown,
     )
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    dock.hide()
-    show = dock.toggleViewAction()
-    show.setText("&Optimise…")
-    show.setShortcut(QKeySequence("Ctrl+Shift+O"))
-    show.setToolTip(
-        "search tool counts and dispatch rules by simulation, with an honest final "
-        "selection (Ctrl+Shift+O)"
-    )
-    window.addAction(show)
-    menu = getattr(window, "plan_menu", None)
-    if menu is None:
-        menu = window.menuBar().addMenu("E&xperiments")
-    menu.addSeparator()
-    menu.addAction(show)
     window.optimise = panel
     window.optimise_dock = dock
     window.optimise_action = show
     dock.visibilityChanged.connect(lambda on: refresh_base(window) if on else None)
     window.controller.plant_changed.connect(lambda _doc: refresh_base(window))
     panel.scenario_chosen.connect(lambda p: show_in_plan(window, Path(p)))
-    window.installEventFilter(_CloseWatcher(panel, window))
     refresh_base(window)
     return panel

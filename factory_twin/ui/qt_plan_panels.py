@@ -16,14 +16,11 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -33,32 +30,11 @@ from factory_twin.model import schema as s
 from factory_twin.model.flows import FlowTable
 from factory_twin.model.layout_check import LayoutProblem
 from factory_twin.model.plan_figures import CapacityComparison
+from factory_twin.ui.qt_tables import cell, row_table
 
 TYPE_MIME = "application/x-factory-twin-equipment-type"
 RED = QColor(235, 60, 60)
 PathRole = Qt.ItemDataRole.UserRole
-
-
-def _item(text: str, tip: str = "", right: bool = False) -> QTableWidgetItem:
-    it = QTableWidgetItem(text)
-    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if tip:
-        it.setToolTip(tip)
-    if right:
-        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return it
-
-
-def _table(name: str, headers: Sequence[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setObjectName(name)
-    t.setHorizontalHeaderLabels(list(headers))
-    t.verticalHeader().hide()
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(True)
-    return t
 
 
 def pct(v: float) -> str:
@@ -368,9 +344,8 @@ class QtFlowPanel(QWidget):
             "Overlay: ribbon width = moves/day, colour = distance per move (blue short, red long)."
         )
         self.legend.setWordWrap(True)
-        self.table = _table(
-            "plan_flows",
-            ["from", "to", "moves/day", "base m", "now m", "min/move"],
+        self.table = row_table(
+            ["from", "to", "moves/day", "base m", "now m", "min/move"], name="plan_flows"
         )
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
@@ -398,12 +373,12 @@ class QtFlowPanel(QWidget):
             b = base.flow(f.src, f.dst)
             bm = b.distance_m if b is not None else math.nan
             cells = [
-                _item(f.src),
-                _item(f.dst),
-                _item(f"{f.moves_per_day:.1f}", right=True),
-                _item(f"{bm:.1f}", right=True),
-                _item(f"{f.distance_m:.1f}", right=True),
-                _item(f"{f.move_time_s / 60:.2f}", right=True),
+                cell(f.src),
+                cell(f.dst),
+                cell(f"{f.moves_per_day:.1f}", right=True),
+                cell(f"{bm:.1f}", right=True),
+                cell(f"{f.distance_m:.1f}", right=True),
+                cell(f"{f.move_time_s / 60:.2f}", right=True),
             ]
             if math.isfinite(bm) and f.distance_m > bm + 1e-6:
                 cells[4].setForeground(QBrush(RED))
@@ -430,8 +405,8 @@ class QtCapacityPanel(QWidget):
         note = QLabel(self.NOTE)
         note.setObjectName("plan_capacity_note")
         note.setWordWrap(True)
-        self.table = _table(
-            "plan_capacity", ["group", "tools", "base", "scenario", "change", "dispatch"]
+        self.table = row_table(
+            ["group", "tools", "base", "scenario", "change", "dispatch"], name="plan_capacity"
         )
         self.group = QComboBox()
         self.group.setObjectName("plan_dispatch_group")
@@ -480,14 +455,14 @@ class QtCapacityPanel(QWidget):
             st = row.scenario.tools if row.scenario is not None else 0
             ch = row.change
             cells = [
-                _item(
+                cell(
                     row.group + ("  ◀ bottleneck" if row.group == cmp.scenario_bottleneck else "")
                 ),
-                _item(f"{bt}" if bt == st else f"{bt} → {st}", right=True),
-                _item(pct(row.base_utilisation), right=True),
-                _item(pct(row.scenario_utilisation), right=True),
-                _item("" if not math.isfinite(ch) or abs(ch) < 5e-4 else f"{ch:+.1%}", right=True),
-                _item(rules.get(row.group, "fifo")),
+                cell(f"{bt}" if bt == st else f"{bt} → {st}", right=True),
+                cell(pct(row.base_utilisation), right=True),
+                cell(pct(row.scenario_utilisation), right=True),
+                cell("" if not math.isfinite(ch) or abs(ch) < 5e-4 else f"{ch:+.1%}", right=True),
+                cell(rules.get(row.group, "fifo")),
             ]
             if row.base_over:
                 cells[2].setForeground(QBrush(RED))
@@ -510,7 +485,7 @@ class QtCapacityPanel(QWidget):
         for r in range(self.table.rowCount()):
             it = self.table.item(r, 0)
             if it is not None and it.text().split()[0] == group:
-                cell = self.table.item(r, column)
-                assert cell is not None
-                return cell.foreground().color()
+                item = self.table.item(r, column)
+                assert item is not None
+                return item.foreground().color()
         raise KeyError(group)

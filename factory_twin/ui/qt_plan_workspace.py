@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMessageBox,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -67,6 +66,8 @@ from factory_twin.ui.qt_plan_panels import (
     QtScenarioList,
 )
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_undo import undo_actions
+from factory_twin.ui.theme import three_panes
 
 logger = logging.getLogger(__name__)
 
@@ -156,20 +157,7 @@ class QtPlanWorkspace(QWidget):
         right.addTab(self.capacity, "Capacity")
         self.right_tabs = right
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(center)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setChildrenCollapsible(False)
-        left.setMinimumWidth(280)
-        center.setMinimumWidth(320)
-        right.setMinimumWidth(360)
-        split.setSizes([290, 760, 440])
-        self.splitter = split
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        self.splitter = three_panes(self, (left, center, right), (290, 760, 440), (280, 320, 360))
 
         self._build_actions()
         self.scenarios.chosen.connect(self._on_scenario_chosen)
@@ -243,13 +231,7 @@ class QtPlanWorkspace(QWidget):
         return a
 
     def _build_actions(self) -> None:
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo plan edit")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo plan edit")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(a)
+        self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "plan edit")
         self.new_action = self._action("&New scenario…", self.new_scenario_dialog, "Ctrl+N")
         self.save_action = self._action("&Save scenario", self.save, "Ctrl+S")
         self.rotate_action = self._action("&Rotate selection 90°", self.rotate_selected, "R")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QUndoCommand, QUndoStack
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -37,6 +36,8 @@ from factory_twin.app import drill_authoring as da
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
+from factory_twin.ui.qt_tables import cell, row_table
+from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 
 logger = logging.getLogger(__name__)
 
@@ -44,26 +45,6 @@ FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transpor
           "hot_lot", "interlock")  # fmt: skip
 ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
            "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
-
-
-class DrillEditCommand(QUndoCommand):
-    """A :class:`~factory_twin.app.drill_authoring.DrillEdit` on the undo stack."""
-
-    def __init__(
-        self, spec: s.PlantSpec, edit: da.DrillEdit, changed: Callable[[da.DrillEdit], None]
-    ) -> None:
-        super().__init__(edit.text)
-        self.spec = spec
-        self.edit = edit
-        self._changed = changed
-
-    def redo(self) -> None:
-        self.edit.apply(self.spec)
-        self._changed(self.edit)
-
-    def undo(self) -> None:
-        self.edit.revert(self.spec)
-        self._changed(self.edit)
 
 
 class QtDrillTimeline(QWidget):
@@ -149,13 +130,6 @@ class QtDrillTimeline(QWidget):
         p.end()
 
 
-def _cell(text: str, editable: bool = False) -> QTableWidgetItem:
-    it = QTableWidgetItem(text)
-    if not editable:
-        it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    return it
-
-
 # cells edited in place: injection column -> field, response column -> field
 INJECTION_EDITS = {0: "at_s", 4: "value", 5: "duration_s", 6: "message"}
 RESPONSE_EDITS = {3: "within_s", 4: "points"}
@@ -195,18 +169,19 @@ class QtDrillAuthor(QWidget):
     def _build(self) -> None:
         undo_stack = self.undo_stack
         self.timeline = QtDrillTimeline()
-        self.injections = QTableWidget(0, 7)
-        self.injections.setHorizontalHeaderLabels(
-            ["At", "Fault", "Tool", "Tag", "Value", "Duration", "Message"]
+        # cells edited in place (INJECTION_EDITS, RESPONSE_EDITS); columns sized on each fill
+        self.injections = row_table(
+            ["At", "Fault", "Tool", "Tag", "Value", "Duration", "Message"],
+            single=True,
+            editable=True,
+            fit=False,
         )
-        self.responses = QTableWidget(0, 6)
-        self.responses.setHorizontalHeaderLabels(
-            ["Action", "Tool", "Procedure / alarm", "Within", "Points", "After"]
+        self.responses = row_table(
+            ["Action", "Tool", "Procedure / alarm", "Within", "Points", "After"],
+            single=True,
+            editable=True,
+            fit=False,
         )
-        for t in (self.injections, self.responses):
-            t.verticalHeader().setVisible(False)
-            t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-            t.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
 
         inj_box = self._build_injection_form()
         resp_box = self._build_response_form()
@@ -282,8 +257,7 @@ class QtDrillAuthor(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setObjectName("author_problems")
         bottom = QHBoxLayout()
-        self.undo_button = QPushButton("Undo")
-        self.redo_button = QPushButton("Redo")
+        self.undo_button, self.redo_button = undo_buttons(undo_stack)
         self.test_button = QPushButton("Test run alone")
         self.save_button = QPushButton("Save plant file")
         for b in (self.undo_button, self.redo_button, self.test_button, self.save_button):
@@ -312,14 +286,8 @@ class QtDrillAuthor(QWidget):
         self.remove_inj_button.clicked.connect(self._on_remove_injection)
         self.add_resp_button.clicked.connect(self._on_add_response)
         self.remove_resp_button.clicked.connect(self._on_remove_response)
-        self.undo_button.clicked.connect(undo_stack.undo)
-        self.redo_button.clicked.connect(undo_stack.redo)
         self.test_button.clicked.connect(lambda: self.test_run_requested.emit(self.drill_id))
         self.save_button.clicked.connect(lambda: self.save())
-        undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
-        undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
-        self.undo_button.setEnabled(False)
-        self.redo_button.setEnabled(False)
 
     # ------------------------------------------------------------------ showing
 
@@ -372,7 +340,7 @@ class QtDrillAuthor(QWidget):
                      _num(i.duration_s), i.message]  # fmt: skip
             for j, text in enumerate(cells):
                 timed = j != 0 or i.at_s is not None
-                self.injections.setItem(k, j, _cell(text, j in INJECTION_EDITS and timed))
+                self.injections.setItem(k, j, cell(text, editable=j in INJECTION_EDITS and timed))
         resps = d.expected if d is not None else []
         self.responses.setRowCount(len(resps))
         for k, r in enumerate(resps):
@@ -382,7 +350,7 @@ class QtDrillAuthor(QWidget):
             cells = [r.action, r.equipment, target, _num(r.within_s), _num(r.points),
                      r.after or ""]  # fmt: skip
             for j, text in enumerate(cells):
-                self.responses.setItem(k, j, _cell(text, j in RESPONSE_EDITS))
+                self.responses.setItem(k, j, cell(text, editable=j in RESPONSE_EDITS))
         for t in (self.injections, self.responses):
             t.resizeColumnsToContents()
             t.horizontalHeader().setStretchLastSection(True)
@@ -439,11 +407,11 @@ class QtDrillAuthor(QWidget):
         except FactoryTwinError as exc:
             self._problem(str(exc))
             return False
-        self.undo_stack.push(DrillEditCommand(spec, edit, self._on_edited))
+        self.undo_stack.push(SpecEditCommand(spec, edit, self._on_edited))
         self.problems.setText("")
         return True
 
-    def _on_edited(self, edit: da.DrillEdit) -> None:
+    def _on_edited(self, edit: da.DrillEdit, _undone: bool) -> None:
         self.refresh()
         self.changed.emit(edit.drill_id)
 

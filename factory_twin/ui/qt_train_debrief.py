@@ -16,7 +16,6 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +38,7 @@ from factory_twin.app.drill_debrief import (
 from factory_twin.app.drill_log import DrillLog
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
+from factory_twin.ui.qt_tables import cell, row_table
 
 logger = logging.getLogger(__name__)
 
@@ -54,31 +53,14 @@ def mmss(v: float | None) -> str:
     return f"{m}:{sec:02d}"
 
 
-def _item(text: str, colour: str | None = None) -> QTableWidgetItem:
-    it = QTableWidgetItem(text)
-    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if colour:
-        it.setForeground(QColor(colour))
-    return it
-
-
 def fill_table(table: QTableWidget, rows: list[list[tuple[str, str | None]]]) -> None:
     """Replace a table's rows with (text, colour) cells."""
     table.setRowCount(len(rows))
     for i, row in enumerate(rows):
         for j, (text, colour) in enumerate(row):
-            table.setItem(i, j, _item(text, colour))
+            table.setItem(i, j, cell(text, colour=colour))
     table.resizeColumnsToContents()
     table.horizontalHeader().setStretchLastSection(True)
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-    t.setAlternatingRowColors(True)
-    return t
 
 
 class QtDebriefPanel(QWidget):
@@ -131,8 +113,12 @@ class QtDebriefPanel(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
-        self.responses = _table(["Expected", "Equipment", "Response", "Limit", "Points", "Status"])
-        self.timeline = _table(["Time", "What", "Event", "Points"])
+        self.responses = row_table(
+            ["Expected", "Equipment", "Response", "Limit", "Points", "Status"],
+            alternating=True,
+            fit=False,
+        )
+        self.timeline = row_table(["Time", "What", "Event", "Points"], alternating=True, fit=False)
         self.chart = pg.PlotWidget()
         self.chart.setMinimumHeight(120)
         self.chart.setLabel("left", "score %")

@@ -12,25 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
 
 from factory_twin.app.drill_debrief import TraineeHistory
+from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_train_join import TraineeSide
 from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
-
-
-class _CloseWatcher(QObject):
-    """Stops the drill and releases the Train workspace's 3-D view on close."""
-
-    def __init__(self, ws: QtTrainWorkspace, parent: QObject) -> None:
-        super().__init__(parent)
-        self.ws = ws
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close:
-            self.ws.close_view()
-        return False
 
 
 def replay_drill(window: Any, path: str, marks: list[tuple[float, str, str]]) -> None:
@@ -119,7 +106,9 @@ def install_train(
     if file_menu is not None:
         first_sep = next((a for a in file_menu.actions() if a.isSeparator()), None)
         file_menu.insertAction(first_sep, window.join_drill_action)
-    window.installEventFilter(_CloseWatcher(ws, window))
+    # unsaved drill edits are asked about (Save / Discard / Cancel) before anything stops;
+    # then the drill stops and the 3-D view is released
+    on_window_close(window, ws.close_view, ask=lambda: ask_drill_edits(ws))
     guards = getattr(window, "unsaved_guards", None)
     if guards is not None:
         guards.append(lambda: ask_drill_edits(ws))
@@ -127,7 +116,8 @@ def install_train(
 
 
 def ask_drill_edits(ws: QtTrainWorkspace) -> bool:
-    """Before another plant replaces this one: Save / Discard / Cancel unsaved drill edits."""
+    """Before another plant replaces this one or the window closes: Save / Discard / Cancel
+    unsaved drill edits (True: go on)."""
     if not ws.author.has_unsaved_edits():
         return True
     from PySide6.QtWidgets import QMessageBox
@@ -136,7 +126,9 @@ def ask_drill_edits(ws: QtTrainWorkspace) -> bool:
 
     n = ws.undo_stack.count() - max(ws.undo_stack.cleanIndex(), 0)
     answer = ask_unsaved_edits(
-        ws.window(), f"There are {n} unsaved drill edit(s). Save them to the plant file?"
+        ws.window(),
+        f"There are {n} unsaved drill edit(s). Save them to the plant file?",
+        "Unsaved drill edits",
     )
     B = QMessageBox.StandardButton
     if answer == B.Save:

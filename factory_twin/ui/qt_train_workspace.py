@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QUndoStack
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -49,9 +48,11 @@ from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_scene_view import QtSceneView
+from factory_twin.ui.qt_tables import row_table
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
-from factory_twin.ui.theme import vertical_scroll
+from factory_twin.ui.qt_undo import undo_actions
+from factory_twin.ui.theme import three_panes, vertical_scroll
 
 logger = logging.getLogger(__name__)
 
@@ -130,27 +131,12 @@ class QtTrainWorkspace(QWidget):
         cl.addWidget(self.info)
         cl.addWidget(self.view, 1)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(vertical_scroll(self._build_setup()))
-        split.addWidget(center)
-        split.addWidget(self.side)
-        split.setStretchFactor(1, 1)
-        split.setChildrenCollapsible(False)
-        center.setMinimumWidth(320)
-        self.side.setMinimumWidth(420)
-        split.setSizes([330, 560, 610])
-        self.splitter = split
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        setup = vertical_scroll(self._build_setup())
+        self.splitter = three_panes(
+            self, (setup, center, self.side), (330, 560, 610), (None, 320, 420)
+        )
 
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo drill edit")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo drill edit")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(a)
+        self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")
 
         self.view.tool_selected.connect(self.pick_tool)
         self.drill_box.currentTextChanged.connect(self._on_drill_chosen)
@@ -246,18 +232,21 @@ class QtTrainWorkspace(QWidget):
         return w
 
     def _build_live(self) -> QWidget:
-        from factory_twin.ui.qt_train_debrief import _table
-
         w = QWidget()
         col = QVBoxLayout(w)
         col.setContentsMargins(4, 4, 4, 4)
         col.addWidget(QLabel("Scores"))
-        self.scores_table = _table(["Trainee", "Points", "%", "Wrong", "Result"])
+        self.scores_table = row_table(
+            ["Trainee", "Points", "%", "Wrong", "Result"], alternating=True, fit=False
+        )
         self.scores_table.setMaximumHeight(150)
         col.addWidget(self.scores_table)
         col.addWidget(QLabel("Timeline"))
-        self.timeline_table = _table(["Time", "What", "Trainee", "Response / limit",
-                                      "Points", "Event"])  # fmt: skip
+        self.timeline_table = row_table(
+            ["Time", "What", "Trainee", "Response / limit", "Points", "Event"],
+            alternating=True,
+            fit=False,
+        )
         col.addWidget(self.timeline_table, 1)
         return w
 

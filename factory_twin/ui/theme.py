@@ -1,11 +1,12 @@
-"""Dark and light themes (Fusion style with a palette) and pyqtgraph colours."""
+"""Dark and light themes (Fusion style with a palette), pyqtgraph colours, and the two
+layout pieces the workspaces share: a vertically scrolling panel and the three panes."""
 
 from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 _DARK = {
     QPalette.ColorRole.Window: "#22262c",
@@ -55,3 +56,28 @@ def vertical_scroll(body: QWidget) -> QScrollArea:
     scroll.setFrameShape(QScrollArea.Shape.NoFrame)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return scroll
+
+
+def three_panes(
+    owner: QWidget,
+    panes: tuple[QWidget, QWidget, QWidget],
+    sizes: tuple[int, int, int],
+    min_widths: tuple[int | None, int | None, int | None],
+) -> QSplitter:
+    """Fill ``owner`` with its left, centre (the 3-D view) and right panes side by side.
+
+    The centre takes any extra width; no pane collapses to nothing; ``sizes`` are the
+    starting widths (pixels) and ``min_widths`` the least ones (None: the pane's own).
+    """
+    split = QSplitter(Qt.Orientation.Horizontal)
+    for pane, least in zip(panes, min_widths, strict=True):
+        split.addWidget(pane)
+        if least is not None:
+            pane.setMinimumWidth(least)
+    split.setStretchFactor(1, 1)
+    split.setChildrenCollapsible(False)
+    split.setSizes(list(sizes))
+    lay = QVBoxLayout(owner)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(split)
+    return split

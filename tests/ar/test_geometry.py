@@ -145,7 +145,7 @@ def test_render_highlights_the_part_and_draws_markers(fixture_ctx):
             fixture_ctx.geometry,
             st.view,
             (300, 200),
-            highlight=st.part_index,
+            highlight=st.highlight,
             markers=[Marker(st.anchor, "3", active=True)],
         )
     )
@@ -182,3 +182,31 @@ def test_context_of_a_shipped_plant_names_everything(any_plant):
         ident = ctx.identity()
         assert ident["plant"] == doc.spec.site.name and ident["revision"] == proc.revision
         assert "revision=" in ctx.qr_payload() and tool.id in ctx.qr_payload()
+
+
+def test_steps_highlight_the_parts_maintain_highlights_the_lid_alone():
+    """The exports light what Maintain lights (model.geometry.component_parts): the lid of a
+    lid step alone, a chamber named by its plant-file part with its lid."""
+    from pathlib import Path
+
+    from factory_twin.model.config import load_plant
+    from factory_twin.model.geometry import component_parts
+
+    plant = Path(__file__).resolve().parents[2] / "plant_configs" / "demo_fab.yaml"
+    spec = load_plant(plant).spec
+    ctx = build_context(spec, "ETCH-01", "etch-chamber-wet-clean", plant_path=plant)
+    geo = ctx.geometry
+    for st in ctx.steps:
+        assert st.highlight == tuple(component_parts(ctx.etype, geo, st.component))
+        assert st.part_index == (st.highlight[0] if st.highlight else None)
+    lid = next(st for st in ctx.steps if st.component.name == "chamber 1 lid")
+    assert [geo.parts[i].name for i in lid.highlight] == ["chamber 1 lid"]
+    pump = next(st for st in ctx.steps if st.component.name == "turbo pump")
+    assert {geo.parts[i].name for i in pump.highlight} == {"chamber 1", "chamber 1 lid"}
+
+    # on the picture: the lid step lights fewer pixels than the whole chamber, from one view
+    def orange(highlight):
+        img = np.asarray(render_tool(geo, lid.view, (300, 200), highlight=highlight))
+        return int((np.abs(img.astype(int) - _hex(HIGHLIGHT)).sum(axis=2) < 120).sum())
+
+    assert 0 < orange(lid.highlight) < orange(pump.highlight)

@@ -212,3 +212,46 @@ def test_a_lid_step_highlights_the_lid_alone_on_screen(tmp_path):
     rows_ch = np.nonzero(chamber.any(axis=1))[0]
     assert rows_lid.min() >= rows_ch.min() - 3
     assert rows_lid.max() < rows_ch.max() - 0.15 * (rows_ch.max() - rows_ch.min())
+
+
+def test_a_component_without_a_part_lights_the_part_at_its_anchor_as_the_ar_export_does():
+    spec = load_plant(REPO / "tests" / "ar" / "data" / "ar_plant.yaml").spec
+    etype = spec.equipment_type("pvd_cluster")
+    door = etype.component("load lock door")
+    assert door.part is None
+    found = component_mesh(spec, "PVD-01", door.name, pad=0.0)
+    assert found is not None and found[0] == "load lock"  # the box its anchor is on
+    ar = type_geometry(etype)
+    assert ar.parts[component_part(ar, door)].name == found[0]
+    # an anchor in the air next to nothing shows no highlight (only the marker and callout)
+    p = pv.Plotter(off_screen=True, window_size=(400, 300))
+    try:
+        overlay = StepOverlay(FabScene(p, spec, show_legend=False))
+        far = door.model_copy(update={"name": "far", "anchor_m": (0.0, 0.0, 9.0)})
+        etype.components.append(far)
+        h = overlay.show_step("PVD-01", door.name, "Door", "")
+        assert h.part == "load lock" and overlay.highlight_actor is not None
+        h = overlay.show_step("PVD-01", "far", "Far", "")  # the door's highlight goes
+        assert h.part is None and h.part_bounds is None and overlay.highlight_actor is None
+        assert "maintain_highlight" not in p.actors
+    finally:
+        p.close()
+
+
+def test_the_highlight_grows_each_solid_by_its_pad_and_drops_collapsed_triangles():
+    from factory_twin.ui.maintain_scene import _grown
+    from factory_twin.ui.scene import triangles_polydata
+
+    a = pv.Box(bounds=(0, 1, 0, 2, 0, 3)).triangulate()
+    b = pv.Box(bounds=(4, 4.4, 0, 0.4, 0, 0.4)).triangulate()  # a FOUP beside its cabinet
+    n = a.n_points + b.n_points
+    pts = np.vstack([a.points, b.points, [[9, 9, 9], [9, 9, 9], [9.5, 9, 9]]])
+    faces = np.vstack([a.regular_faces, b.regular_faces + a.n_points, [[n, n + 1, n + 2]]])
+    grown = _grown(triangles_polydata(pts, faces), 0.03)
+    assert grown.n_cells == a.n_cells + b.n_cells  # the collapsed triangle is gone
+    bodies = grown.connectivity("all").split_bodies()
+    got = sorted(np.round(body.bounds, 6).tolist() for body in bodies)
+    assert got == [
+        [-0.03, 1.03, -0.03, 2.03, -0.03, 3.03],
+        [3.97, 4.43, -0.03, 0.43, -0.03, 0.43],  # each solid about its own centre
+    ]

@@ -89,6 +89,7 @@ def windows(qapp, tmp_path, monkeypatch) -> Iterator[dict[str, MainWindow]]:
         yield wins
     finally:
         for w in wins.values():
+            w.train.undo_stack.clear()  # no Save/Discard/Cancel box about unsaved drill edits
             w.close()
         QApplication.processEvents()
 

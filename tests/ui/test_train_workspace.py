@@ -73,6 +73,7 @@ def win(qapp, tmp_path: Path, plant: Path) -> Iterator[MainWindow]:
     try:
         yield w
     finally:
+        w.train.undo_stack.clear()  # a test's unsaved drill edits: no Save/Discard/Cancel box
         w.close()
         QApplication.processEvents()
 
@@ -220,6 +221,32 @@ def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: P
     back = next(d for d in load_plant(plant).spec.drills if d.id == "etch_helium_leak")
     assert back == author.drill()
     _test_run_alone(ws)
+
+
+def test_closing_with_unsaved_drill_edits_asks_before_anything_stops(
+    win: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = win.train
+    assert ws.choose_drill("oht_jam")
+    before = ws.drill().briefing
+    assert ws.author.set_briefing("Edited, not saved.")
+    asked: list[str] = []
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard]
+
+    def question(_parent, title, text, *_a):
+        assert title == "Unsaved drill edits"
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    assert not win.close()  # Cancel: the window, the edit and the 3-D view stay
+    assert len(asked) == 1 and "1 unsaved drill edit" in asked[0]
+    assert win.isVisible() and ws.author.has_unsaved_edits()
+    assert ws.drill().briefing == "Edited, not saved."
+    assert ws.view.scene is not None and ws.timer.isActive()
+    assert win.close()  # Discard: the edit is undone, the window closes
+    assert len(asked) == 2 and not win.isVisible()
+    assert ws.drill().briefing == before and not ws.author.has_unsaved_edits()
 
 
 def test_a_broken_drill_log_is_refused_with_its_name(win: MainWindow, tmp_path: Path) -> None:

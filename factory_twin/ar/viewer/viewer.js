@@ -154,10 +154,11 @@
   }
 
   function rasterise(c, only, outIds, outZ) {
+    // only: null for every part, else a flag per part (the highlighted ones)
     outIds.fill(-1);
     outZ.fill(0);
     for (let t = 0; t < nt; t++) {
-      if (only >= 0 && OWNER[t] !== only) continue;
+      if (only && !only[OWNER[t]]) continue;
       const a = TRI[3 * t];
       const b = TRI[3 * t + 1];
       const d = TRI[3 * t + 2];
@@ -211,8 +212,12 @@
       sy[i] = q[1];
       iz[i] = q[3] > cam.near ? q[2] : -1;
     }
-    rasterise(cam, -1, ids, zb);
-    const highlight = state.selected >= 0 ? model.steps[state.selected].part : -1;
+    rasterise(cam, null, ids, zb);
+    // the step's highlighted parts (the lid alone for a lid), one flag per part
+    const hotParts = state.selected >= 0 ? model.steps[state.selected].hot : [];
+    const hot = new Uint8Array(model.parts.length);
+    for (const p of hotParts) hot[p] = 1;
+    const highlight = hotParts.length > 0;
     // per-triangle colour: two lights fixed to the camera
     let key = [
       -cam.f[0] * 0.55 + cam.u[0] * 0.65 - cam.r[0] * 0.5,
@@ -237,7 +242,7 @@
         0.22 * Math.max(0, fill * sgn);
       const p = OWNER[t];
       let base = model.parts[p].color;
-      if (highlight >= 0) base = p === highlight ? HOT : base.map((v) => v * 0.45 + 255 * 0.55);
+      if (highlight) base = hot[p] ? HOT : base.map((v) => v * 0.45 + 255 * 0.55);
       col[3 * t] = base[0] * shade;
       col[3 * t + 1] = base[1] * shade;
       col[3 * t + 2] = base[2] * shade;
@@ -262,7 +267,7 @@
       }
     }
     outline(data);
-    if (highlight >= 0) xray(data, highlight);
+    if (highlight) xray(data, hot);
     g2d.putImageData(image, 0, 0);
     placeHotspots();
     return drawn;
@@ -308,13 +313,13 @@
     for (let k = 0; k < W * H; k++) if (mark[k]) darken(data, k);
   }
 
-  function xray(data, part) {
-    // show the hidden pixels of the highlighted part through what covers them
-    rasterise(cam, part, solo, soloZ);
+  function xray(data, hot) {
+    // show the hidden pixels of the highlighted parts through what covers them
+    rasterise(cam, hot, solo, soloZ);
     for (let k = 0; k < W * H; k++) {
       if (solo[k] < 0) continue;
       const t = ids[k];
-      if (t >= 0 && OWNER[t] === part) continue;
+      if (t >= 0 && hot[OWNER[t]]) continue;
       const o = 4 * k;
       const rim =
         (k % W > 0 && solo[k - 1] < 0) ||

@@ -1,0 +1,90 @@
+"""Row tables of the side panels (Maintain, Train, Plan): one set-up, one kind of cell.
+
+:func:`row_table` makes a ``QTableWidget`` that lists records one a row: no row numbers,
+a click selects the whole row, read-only unless asked, columns sized to their contents
+with one column taking the rest of the width. :func:`cell` makes one cell: read-only
+unless asked, with an optional tooltip, right alignment (numbers) and text colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+
+def row_table(
+    headers: Sequence[str] = (),
+    *,
+    name: str = "",
+    single: bool = False,
+    editable: bool = False,
+    alternating: bool = False,
+    fit: bool = True,
+    stretch: int | None = -1,
+) -> QTableWidget:
+    """Return an empty table with columns ``headers``.
+
+    Parameters
+    ----------
+    name
+        The object name (tests and style sheets find the table by it).
+    single
+        Select one row at a time.
+    editable
+        Cells may be edited in place (each cell still decides, see :func:`cell`).
+    alternating
+        Alternate the rows' background.
+    fit
+        Size the columns to their contents (the user cannot drag them); False: the caller
+        sizes them (e.g. ``resizeColumnsToContents`` after each fill).
+    stretch
+        The column that takes the remaining width: -1 the last, None none.
+    """
+    t = QTableWidget(0, len(headers))
+    if name:
+        t.setObjectName(name)
+    if headers:
+        t.setHorizontalHeaderLabels(list(headers))
+    t.verticalHeader().setVisible(False)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    if single:
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    if not editable:
+        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setAlternatingRowColors(alternating)
+    hh = t.horizontalHeader()
+    if fit:
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    if stretch == -1:
+        hh.setStretchLastSection(True)
+    elif stretch is not None:
+        hh.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return t
+
+
+def cell(
+    text: str,
+    tip: str = "",
+    *,
+    right: bool = False,
+    colour: str | None = None,
+    editable: bool = False,
+) -> QTableWidgetItem:
+    """Return a table cell showing ``text``.
+
+    ``tip`` is its tooltip, ``right`` aligns it right (numbers), ``colour`` (``#rrggbb``)
+    colours its text; it is read-only unless ``editable``.
+    """
+    it = QTableWidgetItem(text)
+    if not editable:
+        it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if tip:
+        it.setToolTip(tip)
+    if right:
+        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if colour:
+        it.setForeground(QColor(colour))
+    return it

@@ -1,0 +1,33 @@
+"""The workspaces' three-pane layout (ui/theme.three_panes)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QLabel, QWidget
+
+from factory_twin.ui.theme import three_panes
+
+pytestmark = pytest.mark.gui
+
+
+def test_the_centre_takes_the_extra_width_and_no_pane_collapses(qtbot):
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    left, centre, right = QLabel("list"), QLabel("3-D view"), QLabel("side")
+    split = three_panes(owner, (left, centre, right), (200, 400, 300), (150, 320, None))
+    assert [split.widget(i) for i in range(3)] == [left, centre, right]
+    assert left.minimumWidth() == 150 and centre.minimumWidth() == 320
+    assert right.minimumWidth() == 0  # None: the pane's own
+    assert not split.childrenCollapsible()
+    owner.resize(900, 400)
+    owner.show()
+    qtbot.waitExposed(owner)
+    before = split.sizes()
+    owner.resize(1300, 400)
+    qtbot.waitUntil(lambda: sum(split.sizes()) > sum(before) + 300)
+    after = split.sizes()
+    assert after[0] == before[0] and after[2] == before[2]  # only the centre grew
+    assert after[1] > before[1] + 300
+    # the splitter fills its owner edge to edge
+    assert owner.layout().contentsMargins().left() == 0
+    assert split.geometry().width() == owner.width()
