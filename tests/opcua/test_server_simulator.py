@@ -83,7 +83,9 @@ async def test_values_and_states_move(
             timeout=60,
             what="a productive tool",
         )
-        assert simulator.now_s > t0
+        # ... while the plant clock runs (one tick can write several samples, so the values
+        # above may all come from the tick in progress when t0 was read)
+        await wait_until(lambda: simulator.now_s > t0, timeout=30, what="the plant clock moving")
 
 
 async def test_hold_and_resume_reach_the_simulation(
