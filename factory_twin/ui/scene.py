@@ -62,9 +62,6 @@ from factory_twin.ui.scene_meshes import (
     tool_polydata,
 )
 
-# ui/maintain_scene.py (another engineer's module) still imports this from here
-from factory_twin.ui.scene_meshes import triangles_polydata as triangles_polydata
-
 logger = logging.getLogger(__name__)
 
 
