@@ -70,6 +70,9 @@ def run(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("factory_twin")
     app.setOrganizationName("factory_twin")
+    from factory_twin.ui.qt_gc import collect_on_gui_thread
+
+    collect_on_gui_thread()  # never in a worker thread: see ui/qt_gc.py
 
     from factory_twin.ui.qt_main_window import MainWindow
 

@@ -46,3 +46,14 @@ def etcher_panel(qtbot, mini_plant_path: Path):  # type: ignore[no-untyped-def]
     panel.show()
     panel.set_state(state)
     return panel, state, tool
+
+
+@pytest.fixture(autouse=True)
+def _gc_on_gui_thread(qapp):  # type: ignore[no-untyped-def]
+    """Cycles are collected on the GUI thread during a window test, as in the app (a worker
+    thread freeing a Qt object deadlocks: ui/qt_gc.py); automatic collection afterwards."""
+    from factory_twin.ui.qt_gc import collect_on_gui_thread, restore_automatic_collection
+
+    collect_on_gui_thread(0.5)
+    yield
+    restore_automatic_collection()
