@@ -4,17 +4,22 @@ Runs ``--days`` simulated days of ``plant_configs/smt2020_hvlm_smat2022.yaml`` (
 on its SMAT2022 layout) twice, each in a fresh process on one core: with the simple transport
 model (SMT2020's from-to time; ``amhs`` removed) and with the OHT fleet of ``--fleet``
 vehicles on the rails (sim/oht.py). Prints CPU seconds per simulated day (``process_time``
-of the run, plant loading excluded), events, peak memory (RSS) of each process, the ratio
-OHT / simple (target: at most 2x), the extrapolated simulated year on one core, and the
+of the run, plant loading excluded), events, peak memory (RSS) of each process, and the
 fleet's section passages per day with the extra CPU time per passage (the cost that sets the
 ratio) against the budget per passage the 2x target leaves.
+
+The target is a simulated *year*: what is paid once (the first day's fastest paths, travel-time
+tables and kinematic profiles, cached for the rest of the run) weighs 365 times less there than
+in one day. Each run is timed as day 1 (with the model's construction and, at the end, its
+KPIs) and days 2..N apart; the year is the whole run plus the remaining ``365 - N`` days at the
+days 2..N rate. Both ratios are printed: over the ``--days`` run and for the year (the target).
 
 The fleet runs compiled (``amhs.engine: compiled``, sim/oht_core.py, numba) unless
 ``--engine python`` picks the pure-Python reference. Its compiled code is loaded from numba's
 cache before the timed run (the load time is printed); a third fresh process with an empty
 cache measures the one-off compile time a new machine (or CI) pays.
 
-Usage: ``python benchmarks/amhs_speed.py [--days 5] [--fleet 100] [--engine compiled]``.
+Usage: ``python benchmarks/amhs_speed.py [--days 10] [--fleet 100] [--engine compiled]``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANT = ROOT / "plant_configs" / "smt2020_hvlm_smat2022.yaml"
+DAY_S = 86_400.0
+YEAR_DAYS = 365
 
 
 def warm_up() -> float:
@@ -55,6 +62,28 @@ def warm_up() -> float:
     return time.process_time() - c0
 
 
+def _time_after_day_one() -> list[float]:
+    """Make ``FabModel.run`` stop once at the end of simulated day 1 (the engine runs on
+    from there exactly as in one call) and time the rest of the run; return the list the
+    CPU seconds of days 2..N go into."""
+    from factory_twin.sim.model import FabModel
+
+    out = [0.0]
+    run = FabModel.run
+
+    def split_run(self: FabModel, until_s: float) -> None:
+        if until_s <= DAY_S:
+            run(self, until_s)
+            return
+        run(self, DAY_S)
+        c0 = time.process_time()
+        run(self, until_s)
+        out[0] = time.process_time() - c0
+
+    FabModel.run = split_run  # type: ignore[method-assign]
+    return out
+
+
 def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
     """Run one replication in this process and return its figures."""
     from factory_twin.model.config import load_plant
@@ -73,11 +102,13 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
         if engine == "compiled":
             load = warm_up()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    later = _time_after_day_one()
     c0, w0 = time.process_time(), time.perf_counter()
     r = run_replication(spec, RunOptions(days=days, warmup_days=0.0), 0)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     return {
         "cpu_s": cpu,
+        "later_s": later[0],
         "wall_s": wall,
         "events": float(r.events),
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -91,7 +122,7 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", type=float, default=5.0)
+    ap.add_argument("--days", type=float, default=10.0)
     ap.add_argument("--fleet", type=int, default=100)
     ap.add_argument("--engine", choices=["compiled", "python"], default="compiled")
     ap.add_argument("--one", choices=["simple", "oht", "compile"], help=argparse.SUPPRESS)
@@ -111,22 +142,35 @@ def main() -> None:
                 check=True, capture_output=True, text=True, env=env_k,
             ).stdout  # fmt: skip
             res[kind] = json.loads(out.strip().splitlines()[-1])
+    later_days = a.days - 1.0
     print(
         f"SMT2020 HVLM on SMAT2022, {a.days:g} simulated days, one core (load {os.getloadavg()[0]:.1f})"
     )
     print(
-        f"{'model':<28}{'CPU s/day':>10}{'events/day':>12}{'peak RSS MB':>13}{'year (CPU min)':>16}"
+        f"{'model':<28}{'CPU s/day':>10}{'day 1 s':>9}{'days 2+ s/day':>15}{'events/day':>12}"
+        f"{'peak RSS MB':>13}{'year (CPU min)':>16}"
     )
     oht_label = f"OHT, {a.fleet} veh., {a.engine}"
+    year = {}
     for kind, label in (("simple", "simple transport"), ("oht", oht_label)):
         f = res[kind]
         per_day = f["cpu_s"] / a.days
+        # days 2..N: the steady cost per day once the first day's caches are built;
+        # the year = this run (once-only costs included) + the remaining days at that rate
+        steady = f["later_s"] / later_days if later_days > 0 else per_day
+        first = f["cpu_s"] - f["later_s"]
+        year[kind] = f["cpu_s"] + (YEAR_DAYS - a.days) * steady
         print(
-            f"{label:<28}{per_day:>10.2f}{f['events'] / a.days:>12,.0f}{f['rss_mb']:>13.0f}"
-            f"{per_day * 365 / 60:>16.1f}"
+            f"{label:<28}{per_day:>10.2f}{first:>9.2f}{steady:>15.2f}"
+            f"{f['events'] / a.days:>12,.0f}{f['rss_mb']:>13.0f}{year[kind] / 60:>16.1f}"
         )
     ratio = res["oht"]["cpu_s"] / res["simple"]["cpu_s"]
-    print(f"ratio OHT / simple: {ratio:.1f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
+    ratio_y = year["oht"] / year["simple"]
+    print(f"ratio OHT / simple over these {a.days:g} days: {ratio:.2f}x")
+    print(
+        f"ratio OHT / simple for a year ({a.days:g} days measured + {YEAR_DAYS - a.days:g} at "
+        f"the days 2+ rate): {ratio_y:.2f}x (target <= 2x: {'met' if ratio_y <= 2 else 'NOT met'})"
+    )
     print(f"OHT moves per hour: {res['oht']['moves_per_h']:.0f}")
     if a.engine == "compiled":
         print(
@@ -134,13 +178,13 @@ def main() -> None:
             f"once per machine), {res['oht']['load_s']:.2f} s to load from the cache (per "
             "process; not in the figures above)"
         )
-    extra = res["oht"]["cpu_s"] - res["simple"]["cpu_s"]
-    passages = res["oht"]["passages"]
+    extra = res["oht"]["later_s"] - res["simple"]["later_s"]
+    passages = res["oht"]["passages"] * later_days / a.days
     if passages > 0:
         print(
-            f"OHT section passages per day: {passages / a.days:,.0f}; extra CPU per passage: "
-            f"{extra / passages * 1e6:.1f} us (the 2x target needs about "
-            f"{res['simple']['cpu_s'] / passages * 1e6:.2f} us)"
+            f"OHT section passages per day: {res['oht']['passages'] / a.days:,.0f}; extra CPU "
+            f"per passage on days 2+: {extra / passages * 1e6:.2f} us (the 2x target needs about "
+            f"{res['simple']['later_s'] / passages * 1e6:.2f} us)"
         )
 
 
