@@ -19,7 +19,11 @@ The fleet runs compiled (``amhs.engine: compiled``, sim/oht_core.py, numba) unle
 cache before the timed run (the load time is printed); a third fresh process with an empty
 cache measures the one-off compile time a new machine (or CI) pays.
 
-Usage: ``python benchmarks/amhs_speed.py [--days 10] [--fleet 100] [--engine compiled]``.
+``--breakdown DAYS`` instead splits the CPU time of days 2..1+DAYS of each model (fresh
+processes) into the model's part, the fleet's Python and the compiled core.
+
+Usage: ``python benchmarks/amhs_speed.py [--days 10] [--fleet 100] [--engine compiled]
+[--breakdown DAYS]``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANT = ROOT / "plant_configs" / "smt2020_hvlm_smat2022.yaml"
@@ -84,6 +89,81 @@ def _time_after_day_one() -> list[float]:
     return out
 
 
+def breakdown(kind: str, days: float) -> dict[str, float]:
+    """Exclusive CPU seconds per simulated day on days 2..1+``days`` by part: the compiled
+    core (sim/oht_core.py's calls), the fleet's Python (sim/oht_fast.py: requests and the
+    fleet's engine entry, less the core and the model's ``done`` callbacks) and the model (the
+    rest: the engine, tools, dispatching, the callbacks). Each part is timed by wrapping the
+    functions that cross into it; the wrappers' own cost, measured here on a no-op, is taken
+    off (half to the caller's part, half to the callee's)."""
+    from factory_twin.model.config import load_plant
+    from factory_twin.sim import oht_core, oht_fast
+    from factory_twin.sim.model import FabModel
+
+    clock = time.process_time
+    acc = {"core": 0.0, "fleet": 0.0, "model": 0.0}
+    pairs: dict[tuple[str, str], int] = {}
+    stack = ["model"]
+    last = [clock()]
+
+    def wrap(owner: Any, name: str, part: str) -> None:
+        fn = getattr(owner, name)
+
+        def timed(*args: Any) -> Any:
+            t = clock()
+            acc[stack[-1]] += t - last[0]
+            last[0] = t
+            key = (stack[-1], part)
+            pairs[key] = pairs.get(key, 0) + 1
+            stack.append(part)
+            try:
+                return fn(*args)
+            finally:
+                t = clock()
+                acc[stack.pop()] += t - last[0]
+                last[0] = t
+
+        setattr(owner, name, timed)
+
+    class Probe:
+        def noop(self) -> None:
+            pass
+
+    wrap(Probe, "noop", "fleet")
+    probe, n_probe = Probe(), 100_000
+    c0 = clock()
+    for _ in range(n_probe):
+        probe.noop()
+    per_call = (clock() - c0) / n_probe
+    if kind == "oht":
+        for name in ("advance", "start", "pick", "park", "pack_path", "profile_of"):
+            wrap(oht_core, name, "core")
+        wrap(oht_fast.CompiledOhtFleet, "request", "fleet")
+        wrap(oht_fast.CompiledOhtFleet, "_fire", "fleet")
+        wrap(FabModel, "_on_oht_delivered", "model")
+        warm_up()
+    spec = load_plant(PLANT).spec
+    if kind == "simple":
+        spec = spec.model_copy(update={"amhs": None})
+    model = FabModel(spec, seed=0, replication=0)
+    model.run(DAY_S)
+    for part in acc:
+        acc[part] = 0.0
+    pairs.clear()
+    c0 = last[0] = clock()
+    model.run((1.0 + days) * DAY_S)
+    total = clock() - c0
+    acc[stack[-1]] += clock() - last[0]
+    for (caller, callee), n in pairs.items():
+        acc[caller] -= n * per_call / 2
+        acc[callee] -= n * per_call / 2
+    out = {part: t / days for part, t in acc.items()}
+    out["total"] = total / days
+    out["wrapped_calls"] = sum(pairs.values()) / days
+    out["wrapper_us"] = per_call * 1e6
+    return out
+
+
 def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
     """Run one replication in this process and return its figures."""
     from factory_twin.model.config import load_plant
@@ -91,6 +171,8 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
 
     if kind == "compile":
         return {"cpu_s": warm_up()}
+    if kind.startswith("split-"):
+        return breakdown(kind.removeprefix("split-"), days)
     spec = load_plant(PLANT).spec
     assert spec.amhs is not None
     load = 0.0
@@ -125,12 +207,37 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=10.0)
     ap.add_argument("--fleet", type=int, default=100)
     ap.add_argument("--engine", choices=["compiled", "python"], default="compiled")
-    ap.add_argument("--one", choices=["simple", "oht", "compile"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--breakdown",
+        type=float,
+        metavar="DAYS",
+        help="instead: CPU s per day by part (compiled core, fleet's Python, model) on days "
+        "2..1+DAYS of each model, compiled fleet",
+    )
+    ap.add_argument(
+        "--one",
+        choices=["simple", "oht", "compile", "split-simple", "split-oht"],
+        help=argparse.SUPPRESS,
+    )
     a = ap.parse_args()
     if a.one:
         print(json.dumps(one(a.one, a.days, a.fleet, a.engine)))
         return
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if a.breakdown:
+        print(f"CPU s per simulated day on days 2..{1 + a.breakdown:g}, by part (exclusive):")
+        for kind in ("simple", "oht"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", f"split-{kind}", "--days", str(a.breakdown)],
+                check=True, capture_output=True, text=True, env=env,
+            ).stdout  # fmt: skip
+            f = json.loads(out.strip().splitlines()[-1])
+            print(
+                f"{kind:<8} total {f['total']:.3f}: model {f['model']:.3f}, fleet's Python "
+                f"{f['fleet']:.3f}, compiled core {f['core']:.3f} ({f['wrapped_calls']:,.0f} "
+                f"timed calls a day at {f['wrapper_us']:.2f} us each, taken off the parts)"
+            )
+        return
     res = {}
     kinds = ["simple", "oht"] + (["compile"] if a.engine == "compiled" else [])
     with tempfile.TemporaryDirectory() as empty_cache:
