@@ -159,7 +159,8 @@ def bench_plant(
     from factory_twin.model.events import LotMove
     from factory_twin.model.geometry import plant_geometry
     from factory_twin.ui.render_quality import apply_quality
-    from factory_twin.ui.scene import FabScene, tool_polydata
+    from factory_twin.ui.scene import FabScene
+    from factory_twin.ui.scene_meshes import tool_polydata
 
     pv.global_theme.multi_samples = 1
     out: dict = {"plant": path.name}

@@ -119,7 +119,7 @@ def run(
             file=sys.stderr,
             flush=True,
         )
-    win._remember(path)
+    win.remember_plant(path)
     win.show()
     if replay:
         win.start_replay(replay, speed=speed)

@@ -15,7 +15,9 @@ import numpy as np
 import pyvista as pv
 import vtk
 
-from factory_twin.ui.scene import _STATE_RGB, FabScene, octahedra
+from factory_twin.ui.scene import FabScene
+from factory_twin.ui.scene_colors import STATE_RGB
+from factory_twin.ui.scene_meshes import octahedra
 
 NO_VALUE_RGB = (70, 74, 82)
 OLD_RGB = "#b8c0cc"
@@ -159,7 +161,7 @@ class HeatOverlay:
     def clear(self) -> None:
         """Give the tools their state colours back and remove the legend and the pins."""
         sc = self.scene
-        sc._tool_rgb[: len(sc.ids)] = _STATE_RGB[sc.tool_codes]
+        sc._tool_rgb[: len(sc.ids)] = STATE_RGB[sc.tool_codes]
         sc._tool_image.Modified()
         if self.bar is not None:
             self.bar.SetVisibility(False)

@@ -40,7 +40,9 @@ from factory_twin.model.geometry import (
     type_geometry,
 )
 from factory_twin.model.schema import PlantSpec
-from factory_twin.ui.scene import FabScene, camera_for_bounds, triangles_polydata
+from factory_twin.ui.scene import FabScene
+from factory_twin.ui.scene_camera import camera_for_bounds
+from factory_twin.ui.scene_meshes import triangles_polydata
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.plant_state import PlantState, limit_status
-from factory_twin.ui.scene import STALE_CODE, STATE_COLORS, STATE_LABELS, UNKNOWN_CODE
+from factory_twin.ui.scene_colors import STALE_CODE, STATE_COLORS, STATE_LABELS, UNKNOWN_CODE
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from factory_twin.app.plant_state import E10_ORDER, Kpis, PlantState
-from factory_twin.ui.scene import STATE_COLORS, STATE_LABELS
+from factory_twin.ui.scene_colors import STATE_COLORS, STATE_LABELS
 
 
 class _E10Bar(QWidget):

@@ -1,4 +1,8 @@
-"""The main window: menus, tool bar, status bar, workspaces and the Monitor workspace.
+"""The main window: workspaces, docks, the Monitor workspace, plant files and commands.
+
+The menus and tool bar are built in :mod:`~factory_twin.ui.qt_main_menus`, the status bar
+in :mod:`~factory_twin.ui.qt_main_status`, and what the window keeps between sessions in
+:mod:`~factory_twin.ui.qt_main_settings`.
 
 Data flow: the controller's client (or replay) queue is drained on a :class:`QTimer` at
 25 Hz (:meth:`MainWindow._on_tick` -> ``controller.apply_pending()``); the plant state emits
@@ -17,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
     QInputDialog,
-    QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressDialog,
     QTabWidget,
@@ -34,16 +38,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from factory_twin import __version__
 from factory_twin.app.controller import ConnectionSettings, Controller
 from factory_twin.errors import ConfigError, FactoryTwinError
 from factory_twin.model.config import PlantDocument
-from factory_twin.model.events import ConnectionStatus
 from factory_twin.model.geometry import PlantGeometry, plant_geometry
 from factory_twin.ui.qt_alarm_panel import QtAlarmPanel, QtJournalDialog
 from factory_twin.ui.qt_alarm_report import QtAlarmReportDialog
-from factory_twin.ui.qt_detail_panel import QtDetailPanel, format_plant_time, format_ts
+from factory_twin.ui.qt_detail_panel import QtDetailPanel
 from factory_twin.ui.qt_kpi_strip import QtKpiStrip
+from factory_twin.ui.qt_main_menus import build_menus, rebuild_camera_menu
+from factory_twin.ui.qt_main_settings import (
+    fill_recent_menu,
+    recent_plants,
+    remember_plant,
+    restore_layout,
+    save_layout,
+)
+from factory_twin.ui.qt_main_status import MainStatusLabels
 from factory_twin.ui.qt_offer_bar import QtOfferBar
 from factory_twin.ui.qt_replay_bar import QtReplayBar
 from factory_twin.ui.qt_scene_view import QtSceneView
@@ -52,9 +63,7 @@ from factory_twin.ui.theme import apply_theme
 logger = logging.getLogger(__name__)
 
 TICK_MS = 40  # 25 Hz
-MAX_RECENT = 8
 STALL_MS = 100.0
-FIRST_START_FRACTION = 0.9  # of the screen's available area, when no geometry is saved
 PANEL_EVERY = 4  # refresh panels every 4th tick
 
 
@@ -94,6 +103,26 @@ class MainWindow(QMainWindow):
         Where window layout, recent files and theme are kept (tests pass a temporary
         INI-file ``QSettings``).
     """
+
+    # the menus' actions (built by qt_main_menus.build_menus)
+    open_action: QAction
+    replay_action: QAction
+    save_action: QAction
+    save_as_action: QAction
+    recent_menu: QMenu
+    cam_menu: QMenu
+    overview_action: QAction
+    reset_action: QAction
+    fly_selected_action: QAction
+    find_action: QAction
+    dark_action: QAction
+    light_action: QAction
+    connect_action: QAction
+    disconnect_action: QAction
+    endpoints_action: QAction
+    journal_action: QAction
+    alarm_report_action: QAction
+    toolbar: QToolBar
 
     def __init__(
         self,
@@ -159,11 +188,15 @@ class MainWindow(QMainWindow):
         self.alarm_dock = self._dock(
             "Alarms", "dock_alarms", self.alarms, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        self._build_actions()
-        self._build_status_bar()
+        build_menus(self)
+        self.status_labels = MainStatusLabels(self.statusBar())
+        self.source_label = self.status_labels.source
+        self.conn_label = self.status_labels.conn
+        self.clock_label = self.status_labels.clock
+        self.rate_label = self.status_labels.rate
         self._wire()
         apply_theme(QApplication.instance(), self._dark)  # type: ignore[arg-type]
-        self._restore_layout()
+        restore_layout(self, self.settings, self._default_dock_sizes)
 
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
@@ -210,133 +243,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _act(
-        self,
-        text: str,
-        slot: Callable[..., Any],
-        shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
-        tip: str = "",
-    ) -> QAction:
-        a = QAction(text, self)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-        if tip:
-            a.setStatusTip(tip)
-        a.triggered.connect(lambda _checked=False: slot())
-        return a
-
-    def _build_actions(self) -> None:
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        self.open_action = self._act(
-            "&Open plant…", self.open_dialog, QKeySequence.StandardKey.Open, "open a plant file"
-        )
-        f.addAction(self.open_action)
-        self.recent_menu = f.addMenu("Recent plants")
-        self.replay_action = self._act("Open &history for replay…", self.replay_dialog, "Ctrl+H")
-        f.addAction(self.replay_action)
-        f.addSeparator()
-        self.save_action = self._act("&Save plant", self.save, QKeySequence.StandardKey.Save)
-        self.save_as_action = self._act(
-            "Save plant &as…", self.save_as, QKeySequence.StandardKey.SaveAs
-        )
-        f.addAction(self.save_action)
-        f.addAction(self.save_as_action)
-        f.addSeparator()
-        f.addAction(self._act("&Quit", self.close, QKeySequence.StandardKey.Quit))
-        self._update_recent_menu()
-
-        v = mb.addMenu("&View")
-        for dock in (self.detail_dock, self.alarm_dock):
-            v.addAction(dock.toggleViewAction())
-        self.detail_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+D"))
-        self.alarm_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+L"))
-        v.addSeparator()
-        self.cam_menu = v.addMenu("&Camera")
-        self.overview_action = self._act("&Overview", self.view.overview, "Home")
-        self.reset_action = self._act("&Reset view", self.view.reset_view, "R")
-        self.fly_selected_action = self._act("&Fly to selected tool", self.fly_to_selected, "F")
-        v.addSeparator()
-        self.find_action = self._act(
-            "Find &tool…", self.find_tool_dialog, QKeySequence.StandardKey.Find
-        )
-        v.addAction(self.find_action)
-        theme = v.addMenu("&Theme")
-        grp = QActionGroup(self)
-        self.dark_action = QAction("&Dark", self, checkable=True)
-        self.light_action = QAction("&Light", self, checkable=True)
-        for a in (self.dark_action, self.light_action):
-            grp.addAction(a)
-            theme.addAction(a)
-        (self.dark_action if self._dark else self.light_action).setChecked(True)
-        self.dark_action.triggered.connect(lambda: self.set_dark(True))
-        self.light_action.triggered.connect(lambda: self.set_dark(False))
-
-        c = mb.addMenu("&Connection")
-        self.connect_action = self._act("&Connect", self.connect_live, "Ctrl+K")
-        self.disconnect_action = self._act("&Disconnect", self.disconnect_live, "Ctrl+Shift+K")
-        self.endpoints_action = self._act("&Endpoints…", self.endpoints_dialog, "Ctrl+E")
-        self.journal_action = self._act("Alarm &journal…", self.journal_dialog, "Ctrl+J")
-        self.alarm_report_action = self._act(
-            "Alarm &performance report…",
-            self.alarm_report_dialog,
-            "Ctrl+Shift+J",
-            "ISA-18.2 alarm rates, floods, bad actors, chattering and stale alarms",
-        )
-        for a in (self.connect_action, self.disconnect_action, self.endpoints_action):
-            c.addAction(a)
-        c.addSeparator()
-        c.addAction(self.journal_action)
-        c.addAction(self.alarm_report_action)
-
-        h = mb.addMenu("&Help")
-        h.addAction(self._act("&Keyboard shortcuts", self.show_shortcuts, "F1"))
-        h.addAction(self._act("&About factory_twin", self.show_about))
-
-        tb = QToolBar("Main tool bar")
-        tb.setObjectName("toolbar_main")
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for a in (self.open_action, self.connect_action, self.disconnect_action):
-            tb.addAction(a)
-        tb.addSeparator()
-        for a in (
-            self.overview_action,
-            self.fly_selected_action,
-            self.reset_action,
-            self.find_action,
-        ):
-            tb.addAction(a)
-        self.toolbar = tb
-        self.addToolBar(tb)
-        v.insertAction(self.find_action, self.toolbar.toggleViewAction())
-
-    def _rebuild_camera_menu(self) -> None:
-        m = self.cam_menu
-        m.clear()
-        m.addAction(self.overview_action)
-        m.addAction(self.fly_selected_action)
-        m.addAction(self.reset_action)
-        spec = self.controller.spec
-        if spec is None:
-            return
-        m.addSeparator()
-        for k, bay in enumerate(spec.site.bays):
-            a = QAction(f"Bay {bay.name or bay.id}", self)
-            if k < 9:
-                a.setShortcut(QKeySequence(f"Ctrl+{k + 1}"))
-            a.triggered.connect(lambda _=False, b=bay.id: self.view.fly_to_bay(b))
-            m.addAction(a)
-            self.addAction(a)
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.source_label = QLabel("no plant")
-        self.conn_label = QLabel("")
-        self.clock_label = QLabel("")
-        self.rate_label = QLabel("")
-        for w in (self.source_label, self.conn_label, self.rate_label, self.clock_label):
-            sb.addPermanentWidget(w)
-
     def _wire(self) -> None:
         c = self.controller
         c.plant_changed.connect(self._on_plant_changed)
@@ -357,31 +263,10 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ settings
 
-    def _restore_layout(self) -> None:
-        geo = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
-        if isinstance(geo, QByteArray) and not geo.isEmpty():
-            self.restoreGeometry(geo)
-        else:
-            self._first_start_geometry()
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-        else:
-            # after the event loop starts, when every dock (also other workspaces') exists
-            QTimer.singleShot(0, self._default_dock_sizes)
-
-    def _first_start_geometry(self) -> None:
-        """No saved geometry: take 90 % of the screen's free area, centred on it."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
-            self.resize(1400, 900)
-            return
-        avail = screen.availableGeometry()
-        w = max(min(avail.width(), 1024), round(avail.width() * FIRST_START_FRACTION))
-        h = max(min(avail.height(), 700), round(avail.height() * FIRST_START_FRACTION))
-        self.resize(w, h)
-        # frame decorations are unknown before the first show: centre the client area
-        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
+    @property
+    def dark(self) -> bool:
+        """Whether the dark theme is on."""
+        return self._dark
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks(
@@ -391,32 +276,20 @@ class MainWindow(QMainWindow):
 
     def save_layout(self) -> None:
         """Store geometry and dock layout for the next start."""
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("theme", "dark" if self._dark else "light")
-        self.settings.sync()
+        save_layout(self, self.settings, dark=self._dark)
 
     def recent_plants(self) -> list[str]:
         """Return the recently opened plant files, newest first."""
-        v = self.settings.value("recent_plants", [])
-        if isinstance(v, str):  # QSettings gives a one-item list back as its item
-            v = [v]
-        return [str(x) for x in v] if isinstance(v, (list, tuple)) else []
+        return recent_plants(self.settings)
 
-    def _remember(self, path: Path) -> None:
-        p = str(path.resolve())
-        items = [p, *[x for x in self.recent_plants() if x != p]][:MAX_RECENT]
-        self.settings.setValue("recent_plants", items)
-        self._update_recent_menu()
+    def remember_plant(self, path: Path) -> None:
+        """Put a plant file first in *File → Recent plants*."""
+        remember_plant(self.settings, path)
+        self.update_recent_menu()
 
-    def _update_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        items = self.recent_plants()
-        for p in items:
-            a = QAction(p, self)
-            a.triggered.connect(lambda _=False, path=p: self.open_plant(path))
-            self.recent_menu.addAction(a)
-        self.recent_menu.setEnabled(bool(items))
+    def update_recent_menu(self) -> None:
+        """List the recent plants in *File → Recent plants*."""
+        fill_recent_menu(self.recent_menu, self.recent_plants(), self.open_plant)
 
     # ------------------------------------------------------------------ plants
 
@@ -452,7 +325,7 @@ class MainWindow(QMainWindow):
             )
             self.controller.set_plant(doc)
             self.offer_bar.reset()
-            self._remember(Path(path))
+            self.remember_plant(Path(path))
             self.statusBar().showMessage(f"opened {path}", 4000)
             if connect:
                 self.connect_live(settings)
@@ -529,7 +402,7 @@ class MainWindow(QMainWindow):
         def ok(p: Path) -> None:
             done()
             if remember:
-                self._remember(p)
+                self.remember_plant(p)
             self.statusBar().showMessage(f"saved {p}", 4000)
 
         def err(exc: BaseException) -> None:
@@ -569,7 +442,7 @@ class MainWindow(QMainWindow):
         self.detail.set_state(st)
         self.alarms.set_state(st)
         self.monitor.kpis.set_state(st)
-        self._rebuild_camera_menu()
+        rebuild_camera_menu(self)
         self._states_dirty = True
         if keep and st is not None and keep in st.index:
             self.view.select(keep)
@@ -806,30 +679,6 @@ class MainWindow(QMainWindow):
         self.view.set_dark(dark)
         self.settings.setValue("theme", "dark" if dark else "light")
 
-    # ------------------------------------------------------------------ help
-
-    def show_shortcuts(self) -> None:
-        """List the keyboard shortcuts."""
-        rows = []
-        for a in self.findChildren(QAction):
-            sc = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            if sc and a.text():
-                rows.append(f"<tr><td><b>{sc}</b></td><td>{a.text().replace('&', '')}</td></tr>")
-        QMessageBox.information(
-            self,
-            "Keyboard shortcuts",
-            "<table cellspacing=6>" + "".join(sorted(set(rows))) + "</table>",
-        )
-
-    def show_about(self) -> None:
-        """About box."""
-        QMessageBox.about(
-            self,
-            "About factory_twin",
-            f"<b>factory_twin</b> {__version__}<br>Digital twin of semiconductor "
-            "fabs: live OPC UA, 3-D fab view, simulation, AR work instructions.",
-        )
-
     # ------------------------------------------------------------------ the tick
 
     def when_done(
@@ -872,7 +721,9 @@ class MainWindow(QMainWindow):
             self.alarms.refresh()
             self.monitor.kpis.refresh()
             self.monitor.replay_bar.refresh()
-            self._update_status()
+            self.status_labels.refresh(
+                self.controller, self.source_text(), self.view.last_frame_ms
+            )
             self.offer_bar.refresh(self.controller.simulator_offer())
         if (
             self.first_live_frame_s is None
@@ -892,46 +743,6 @@ class MainWindow(QMainWindow):
                 f"{t_apply:.0f}, view {t_view:.0f}"
             )
             logger.info("GUI tick stalled: %s", self.stall_log[-1])
-
-    def _update_status(self) -> None:
-        c = self.controller
-        st = c.state
-        self.source_label.setText(self.source_text())
-        status: dict[str, ConnectionStatus] = c.status()
-        if status:
-            parts = []
-            for ep, s in status.items():
-                color = "#2ca02c" if s.connected else "#ff5c5c"
-                word = "connected" if s.connected else "disconnected"
-                parts.append(f"<span style='color:{color}'>●</span> {ep}: {word}")
-            tips = [f"{ep}: {s.message}" for ep, s in status.items()]
-            companion = c.companion_specs_problem()
-            if companion is not None:  # say it where the connection is shown
-                parts.append("<span style='color:#f2c12e'>⚠ no companion specs</span>")
-                tips.append(companion[0].upper() + companion[1:])
-            self.conn_label.setText("  ".join(parts))
-            self.conn_label.setToolTip("\n".join(tips))
-        elif c.phase:
-            self.conn_label.setText(f"<span style='color:#f2c12e'>●</span> {c.phase}")
-        elif c.replay is None:
-            self.conn_label.setText("<span style='color:#8a8a8a'>●</span> not connected")
-        else:
-            self.conn_label.setText("")
-        if st is not None:
-            clock = st.clock_s
-            text = f"data {format_ts(clock) if clock > 1e9 else format_plant_time(clock)}"
-            pt = c.plant_time_s()
-            if pt is None:
-                pt = st.plant_clock_s  # the server's Fab.PlantClock, when it publishes one
-            if pt is not None:
-                text = f"plant clock {format_plant_time(pt)} · {text}"
-            elif c.replay is not None:
-                text = f"replay clock {format_ts(c.replay.clock_s)}"
-            self.clock_label.setText(text)
-            n_live = int(((st.codes >= 0) & ~st.stale).sum())
-            self.rate_label.setText(
-                f"{n_live}/{len(st.ids)} tools live · {self.view.last_frame_ms:.0f} ms/frame"
-            )
 
     def live_tool_count(self) -> int:
         """Return how many tools show a live (non-stale) state."""

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from factory_twin.app import maintenance as m
+from factory_twin.app import maintenance_authoring as m
 from factory_twin.model.schema import PlantSpec, Procedure, StepAction
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 from factory_twin.ui.theme import vertical_scroll

@@ -15,13 +15,9 @@ from factory_twin.app.plant_state import PlantState
 from factory_twin.model.geometry import PlantGeometry
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.render_quality import apply_quality
-from factory_twin.ui.scene import (
-    N_CODES,
-    STATE_COLORS,
-    STATE_LABELS,
-    FabScene,
-    interpolate_camera,
-)
+from factory_twin.ui.scene import FabScene
+from factory_twin.ui.scene_camera import interpolate_camera
+from factory_twin.ui.scene_colors import N_CODES, STATE_COLORS, STATE_LABELS
 
 logger = logging.getLogger(__name__)
 

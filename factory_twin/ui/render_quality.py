@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from factory_twin.ui.scene import FabScene
 
-from factory_twin.ui.scene import FLAT_COLOR_FS
+from factory_twin.ui.scene_colors import FLAT_COLOR_FS
 
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer")
 """Substrings of the GL renderer string of software OpenGL."""

@@ -15,16 +15,19 @@
 * lots (FOUPs) as one instanced glyph set whose points move between updates;
 * a highlight outline of the selected tool.
 
+This module holds :class:`FabScene` (building the actors, live updates, picking, camera
+presets); the state codes and colours live in :mod:`~factory_twin.ui.scene_colors`, the
+static meshes in :mod:`~factory_twin.ui.scene_meshes`, the bay names in
+:mod:`~factory_twin.ui.scene_labels` and the camera maths in
+:mod:`~factory_twin.ui.scene_camera`.
+
 Works with ``pv.Plotter(off_screen=True)`` (image tests, benchmarks) and with
 ``pyvistaqt.QtInteractor`` (the window).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,360 +35,34 @@ import pyvista as pv
 import vtk
 
 from factory_twin.model.amhs_layout import generated_amhs
-from factory_twin.model.equipment_models import MATERIALS
-from factory_twin.model.events import E10State
 from factory_twin.model.geometry import PlantGeometry, hex_to_rgb, plant_geometry
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.amhs_scene import AmhsLayer, has_rails
+from factory_twin.ui.scene_camera import camera_for_bounds
+from factory_twin.ui.scene_colors import (
+    FLAT_COLOR_FS,
+    N_CODES,
+    NEUTRAL_RGB,
+    STALE_CODE,
+    STATE_COLORS,
+    STATE_LABELS,
+    STATE_RGB,
+    TEX_MAX_W,
+    TOOL_FS,
+    TOOL_VS,
+    UNKNOWN_CODE,
+)
+from factory_twin.ui.scene_labels import BayLabel, BayLabelSheet
+from factory_twin.ui.scene_meshes import (
+    bay_outline,
+    floor_grid,
+    grid_step,
+    ground_rects,
+    octahedra,
+    tool_polydata,
+)
 
 logger = logging.getLogger(__name__)
-
-# -- state codes on the tool mesh: the six E10 codes, then the two non-E10 display states
-UNKNOWN_CODE = 6  # no value received yet
-STALE_CODE = 7  # the connection that carried the value is gone
-N_CODES = 8
-
-STATE_COLORS: dict[int, str] = {
-    E10State.PRODUCTIVE.code: "#2ca02c",
-    E10State.STANDBY.code: "#f2c12e",
-    E10State.ENGINEERING.code: "#1f8fd6",
-    E10State.SCHEDULED_DOWN.code: "#ff7f0e",
-    E10State.UNSCHEDULED_DOWN.code: "#d62728",
-    E10State.NON_SCHEDULED.code: "#9467bd",
-    UNKNOWN_CODE: "#d9d9d9",
-    STALE_CODE: "#6e6e6e",
-}
-
-STATE_LABELS: dict[int, str] = {
-    E10State.PRODUCTIVE.code: "Productive",
-    E10State.STANDBY.code: "Standby",
-    E10State.ENGINEERING.code: "Engineering",
-    E10State.SCHEDULED_DOWN.code: "Scheduled down",
-    E10State.UNSCHEDULED_DOWN.code: "Unscheduled down",
-    E10State.NON_SCHEDULED.code: "Non-scheduled",
-    UNKNOWN_CODE: "No data",
-    STALE_CODE: "Stale / no connection",
-}
-
-
-def state_lookup_table() -> pv.LookupTable:
-    """Return the categorical lookup table of tool state codes."""
-    lut = pv.LookupTable()
-    lut.n_values = N_CODES
-    lut.scalar_range = (-0.5, N_CODES - 0.5)
-    colors = np.array([[*hex_to_rgb(STATE_COLORS[i]), 1.0] for i in range(N_CODES)])
-    lut.values = (colors * 255).astype(np.uint8)
-    return lut
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-def triangles_polydata(points: np.ndarray, faces: np.ndarray) -> pv.PolyData:
-    """Return a triangle mesh from (n, 3) points and (m, 3) vertex indices.
-
-    ``pv.PolyData.from_regular_faces`` itself, with ``faces`` typed as any numpy array:
-    pyvista annotates them with Python ``int`` as dtype, which no numpy integer array is.
-    """
-    return pv.PolyData.from_regular_faces(points, faces)
-
-
-def tool_polydata(geometry: PlantGeometry) -> pv.PolyData:
-    """Return the merged tool mesh of :func:`~factory_twin.model.geometry.plant_geometry` as
-    one pyvista mesh, with the cell arrays ``tool`` (tool index) and ``state`` (state code).
-    """
-    mesh = triangles_polydata(geometry.points, geometry.faces)
-    mesh.cell_data["tool"] = geometry.cell_tool
-    mesh.cell_data["state"] = np.full(len(geometry.cell_tool), UNKNOWN_CODE, dtype=np.int16)
-    return mesh
-
-
-_OCTA_PTS = np.array(
-    [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)], dtype=float
-)
-_OCTA_TRIS = np.array(
-    [(0, 2, 4), (2, 1, 4), (1, 3, 4), (3, 0, 4), (2, 0, 5), (1, 2, 5), (3, 1, 5), (0, 3, 5)]
-)
-
-
-def octahedra(centers: np.ndarray, radius: float) -> pv.PolyData:
-    """Return one octahedron marker per centre as a single mesh (numpy only, no filters)."""
-    n = len(centers)
-    pts = (centers[:, None, :] + radius * _OCTA_PTS[None, :, :]).reshape(-1, 3)
-    tris = (_OCTA_TRIS[None, :, :] + 6 * np.arange(n)[:, None, None]).reshape(-1, 3)
-    return triangles_polydata(pts, tris)
-
-
-def floor_grid(width: float, depth: float, step: float) -> pv.PolyData:
-    """Return the grid lines of a ``width`` x ``depth`` floor every ``step`` metres."""
-    xs = np.arange(0.0, width + 1e-9, step)
-    ys = np.arange(0.0, depth + 1e-9, step)
-    segs = [((x, 0.0), (x, depth)) for x in xs] + [((0.0, y), (width, y)) for y in ys]
-    pts = np.array([(a[0], a[1], 0.012) for a, _ in segs] + [(b[0], b[1], 0.012) for _, b in segs])
-    k = len(segs)
-    lines = np.column_stack([np.full(k, 2), np.arange(k), np.arange(k) + k]).ravel()
-    return pv.PolyData(pts, lines=lines)
-
-
-def grid_step(width: float, depth: float) -> float:
-    """Return a readable grid spacing (1, 2, 5, 10, ... m) for a floor size.
-
-    At most about 30 cells along the longer side: every grid line costs a full line
-    raster per frame on software GL, and a denser grid reads as noise in the overview.
-    """
-    span = max(width, depth)
-    for step in (1.0, 2.0, 5.0, 10.0, 20.0, 50.0):
-        if span / step <= 30:
-            return step
-    return 100.0
-
-
-def bay_mesh(spec: PlantSpec, floor_color: str = "#30343b", strength: float = 0.35) -> pv.PolyData:
-    """Return the bays as one mesh of flat rectangles with an RGB colour per cell.
-
-    Each bay's colour is blended with the floor colour beforehand: an opaque mesh costs far
-    less than a translucent one on software GL (no order-independent translucency pass).
-    """
-    base = np.array(hex_to_rgb(floor_color))
-    pts = []
-    faces = []
-    colors = []
-    for i, b in enumerate(spec.site.bays):
-        x0, y0 = b.origin_m
-        w, d = b.size_m
-        z = 0.006
-        pts += [(x0, y0, z), (x0 + w, y0, z), (x0 + w, y0 + d, z), (x0, y0 + d, z)]
-        faces.append((4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3))
-        mix = (1 - strength) * base + strength * np.array(hex_to_rgb(b.color))
-        colors.append([round(255 * c) for c in mix])
-    mesh = triangles_polydata(np.array(pts, dtype=float), np.array(faces))
-    mesh.cell_data["rgb"] = np.array(colors, dtype=np.uint8)
-    return mesh
-
-
-def bay_outline(spec: PlantSpec) -> pv.PolyData:
-    """Return the outlines of every bay as one line mesh."""
-    pts = []
-    lines = []
-    for i, b in enumerate(spec.site.bays):
-        x0, y0 = b.origin_m
-        w, d = b.size_m
-        z = 0.02
-        pts += [(x0, y0, z), (x0 + w, y0, z), (x0 + w, y0 + d, z), (x0, y0 + d, z)]
-        lines += [5, 4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i]
-    return pv.PolyData(np.array(pts, dtype=float), lines=np.array(lines))
-
-
-def camera_for_bounds(
-    bounds: Sequence[float],
-    *,
-    elevation_deg: float = 52.0,
-    azimuth_deg: float = -80.0,
-    aspect: float = 1.4,
-    view_angle_deg: float = 30.0,
-    margin: float = 1.06,
-) -> tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]:
-    """Return (position, focal point, view up) that frames an axis-aligned box tightly.
-
-    The camera looks down at ``elevation_deg`` from the direction ``azimuth_deg`` (0 = from
-    +x, -90 = from -y, i.e. from the front of the floor); its distance is the least that
-    keeps all eight corners of the box inside the view (vertical angle ``view_angle_deg``,
-    width/height ``aspect``), times ``margin``.
-    """
-    xmin, xmax, ymin, ymax, zmin, zmax = (float(b) for b in bounds)
-    c = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
-    el, az = math.radians(elevation_deg), math.radians(azimuth_deg)
-    d = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-    right = np.cross(np.array([0.0, 0.0, 1.0]), d)
-    right /= np.linalg.norm(right)
-    up = np.cross(d, right)
-    tan_v = math.tan(math.radians(view_angle_deg) / 2)
-    tan_h = tan_v * max(aspect, 0.1)
-    corners = np.array(
-        [(x, y, z) for x in (xmin, xmax) for y in (ymin, ymax) for z in (zmin, zmax)]
-    )
-    v = corners - c
-    along = v @ d
-    need = np.maximum(np.abs(v @ right) / tan_h, np.abs(v @ up) / tan_v) + along
-    dist = max(float(need.max()) * margin, 2.0)
-    pos = c + dist * d
-    return (
-        (float(pos[0]), float(pos[1]), float(pos[2])),
-        (float(c[0]), float(c[1]), float(c[2])),
-        (float(up[0]), float(up[1]), float(up[2])),
-    )
-
-
-# --------------------------------------------------------------------------- the scene
-
-
-def ground_rects(spec: PlantSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Split the floor into rectangles that never overlap: each lies in one bay or in none.
-
-    Returns ``(rects, bay)``: ``rects`` (n, 4) as x0, x1, y0, y1 and ``bay`` (n,) the index
-    of the bay each lies in (-1 = bare floor). Drawing the floor under the bays as well
-    would fill those pixels twice, which software GL pays for in full.
-    """
-    w, d = spec.site.floor_m
-    boxes = [
-        (
-            max(b.origin_m[0], 0.0),
-            min(b.origin_m[0] + b.size_m[0], w),
-            max(b.origin_m[1], 0.0),
-            min(b.origin_m[1] + b.size_m[1], d),
-        )
-        for b in spec.site.bays
-    ]
-    xs = np.unique(np.clip([0.0, w, *[c for bx in boxes for c in bx[:2]]], 0.0, w))
-    ys = np.unique(np.clip([0.0, d, *[c for bx in boxes for c in bx[2:]]], 0.0, d))
-    rects: list[tuple[float, float, float, float]] = []
-    owner: list[int] = []
-    for y0, y1 in itertools.pairwise(ys):
-        cy = (y0 + y1) / 2
-        run: list | None = None  # [x0, x1, bay] merged along x while the bay is the same
-        for x0, x1 in itertools.pairwise(xs):
-            cx = (x0 + x1) / 2
-            k = next(
-                (k for k, bx in enumerate(boxes) if bx[0] <= cx <= bx[1] and bx[2] <= cy <= bx[3]),
-                -1,
-            )
-            if run is not None and run[2] == k:
-                run[1] = x1
-                continue
-            if run is not None:
-                rects.append((run[0], run[1], y0, y1))
-                owner.append(run[2])
-            run = [x0, x1, k]
-        if run is not None:
-            rects.append((run[0], run[1], y0, y1))
-            owner.append(run[2])
-    return np.array(rects, dtype=float).reshape(-1, 4), np.array(owner, dtype=np.int64)
-
-
-class BayLabel:
-    """One bay's name in the scene's label sheet (see :meth:`FabScene._add_labels`).
-
-    Behaves like the text actor it stands for: :meth:`GetInput` is the text,
-    :meth:`GetPosition` the world point it is anchored at, and :meth:`SetVisibility`
-    shows or hides it.
-    """
-
-    def __init__(self, text: str, anchor: Sequence[float], on_change: Callable[[], None]) -> None:
-        self.text = text
-        self.anchor = (float(anchor[0]), float(anchor[1]), float(anchor[2]))
-        self.visible = True
-        self._on_change = on_change
-
-    def GetInput(self) -> str:
-        """Return the text."""
-        return self.text
-
-    def GetPosition(self) -> tuple[float, float, float]:
-        """Return the world point the label is centred on."""
-        return self.anchor
-
-    def GetVisibility(self) -> bool:
-        """Return whether the label is drawn."""
-        return self.visible
-
-    def SetVisibility(self, on: bool) -> None:
-        """Show or hide the label."""
-        if bool(on) != self.visible:
-            self.visible = bool(on)
-            self._on_change()
-
-    def VisibilityOn(self) -> None:
-        """Show the label."""
-        self.SetVisibility(True)
-
-    def VisibilityOff(self) -> None:
-        """Hide the label."""
-        self.SetVisibility(False)
-
-
-def _declutter(
-    x0: list[float],
-    y0: list[float],
-    w: list[float],
-    h: list[float],
-    shown: list[bool],
-    gap: float = 2.0,
-) -> list[float]:
-    """Return ``y0`` with labels moved up until no two shown ones overlap on screen.
-
-    The lowest label on screen keeps its place; each next one goes just above any it
-    would cover (small neighbouring bays put their names side by side in an overview).
-    Plain Python floats: a dozen labels are far quicker so than as numpy scalars.
-    """
-    y = list(y0)
-    placed: list[int] = []
-    for k in sorted(range(len(y)), key=y.__getitem__):
-        if not shown[k]:
-            continue
-        moved = True
-        while moved:
-            moved = False
-            for j in placed:
-                if (
-                    x0[k] < x0[j] + w[j] + gap
-                    and x0[j] < x0[k] + w[k] + gap
-                    and y[k] < y[j] + h[j] + gap
-                    and y[j] < y[k] + h[k] + gap
-                ):
-                    y[k] = y[j] + h[j] + gap
-                    moved = True
-        placed.append(k)
-    return y
-
-
-def render_text_rgba(text: str, tprop: vtk.vtkTextProperty, dpi: int) -> np.ndarray:
-    """Return ``text`` rendered by VTK's text renderer as RGBA rows, bottom row first."""
-    img = vtk.vtkImageData()
-    dims = [0, 0]
-    if not vtk.vtkTextRenderer.GetInstance().RenderString(tprop, text, img, dims, dpi):
-        raise RuntimeError(f"could not render the label text {text!r}")
-    nx, ny, _ = img.GetDimensions()
-    rgba = np.asarray(pv.wrap(img).point_data.active_scalars).reshape(ny, nx, -1)
-    return np.ascontiguousarray(rgba[: dims[1], : dims[0], :4])
-
-
-# the fragment shader of the ground: the interpolated colour per point, nothing else
-# (VTK fills in the version, precision and output declarations)
-FLAT_COLOR_FS = """//VTK::System::Dec
-in vec4 vertexColorVSOutput;
-//VTK::Output::Dec
-void main()
-{
-  gl_FragData[0] = vertexColorVSOutput;
-}
-"""
-
-# the tools' colour: the vertex shader fetches the tool's texel (its texture coordinate
-# names it), the fragment shader multiplies the lit colour by it, as VTK does with a
-# texture, but without a per-pixel texture look-up
-_TOOL_VS = {
-    "//VTK::TCoord::Dec": "//VTK::TCoord::Dec\n"
-    "uniform sampler2D actortexture;\n"
-    "flat out vec4 toolColorVSOutput;\n",
-    "//VTK::TCoord::Impl": "//VTK::TCoord::Impl\n"
-    "toolColorVSOutput = texelFetch(actortexture,\n"
-    "  ivec2(tcoord * vec2(textureSize(actortexture, 0))), 0);\n",
-}
-_TOOL_FS = {
-    "//VTK::TCoord::Dec": "//VTK::TCoord::Dec\nflat in vec4 toolColorVSOutput;\n",
-    "//VTK::TCoord::Impl": "gl_FragData[0] = gl_FragData[0] * toolColorVSOutput;\n",
-}
-_TEX_MAX_W = 4096
-
-NEUTRAL_RGB = np.array(
-    [[round(255 * c) for c in hex_to_rgb(m.color)] for m in list(MATERIALS.values())[1:]],
-    dtype=np.uint8,
-)
-"""The colours of the neutral materials (every material but ``body``), in code order."""
-
-_STATE_RGB = np.array(
-    [[round(255 * c) for c in hex_to_rgb(STATE_COLORS[i])] for i in range(N_CODES)], dtype=np.uint8
-)
 
 
 class FabScene:
@@ -519,6 +196,7 @@ class FabScene:
         self.bay_outline_actor = self.ground_actor
         self.label_actor: BayLabel | None = None
         self.label_actors: list[BayLabel] = []
+        self.label_sheet: BayLabelSheet | None = None
         self.label_sheet_actor: vtk.vtkTexturedActor2D | None = None
         if show_labels:
             self._add_labels()
@@ -544,7 +222,7 @@ class FabScene:
         # the texels: one per tool (its state colour), then one per neutral material; a
         # point of a neutral part (FOUP, lid, rack...) names its material's texel
         n_tex = n + len(NEUTRAL_RGB)
-        tex_w = max(1, min(n_tex, _TEX_MAX_W))
+        tex_w = max(1, min(n_tex, TEX_MAX_W))
         tex_h = max(1, -(-n_tex // tex_w))
         texel = point_tool.copy()
         mat = geo.point_material if len(geo.point_material) == len(texel) else None
@@ -555,7 +233,7 @@ class FabScene:
         )
         self._tool_image = pv.ImageData(dimensions=(tex_w, tex_h, 1))
         texels = np.zeros((tex_w * tex_h, 3), dtype=np.uint8)
-        texels[:n] = _STATE_RGB[self.tool_codes]
+        texels[:n] = STATE_RGB[self.tool_codes]
         texels[n:n_tex] = NEUTRAL_RGB
         self._tool_image.point_data["rgb"] = texels
         # a plain numpy view of the texels VTK uploads, and of the cell codes
@@ -588,9 +266,9 @@ class FabScene:
         self.tools_actor.prop.ambient = 0.25
         self.tools_actor.prop.diffuse = 0.8
         sp = self.tools_actor.GetShaderProperty()
-        for tag, code in _TOOL_VS.items():
+        for tag, code in TOOL_VS.items():
             sp.AddVertexShaderReplacement(tag, True, code, False)
-        for tag, code in _TOOL_FS.items():
+        for tag, code in TOOL_FS.items():
             sp.AddFragmentShaderReplacement(tag, True, code, False)
 
     def _ground_mesh(self) -> pv.PolyData:
@@ -661,124 +339,15 @@ class FabScene:
         return "#4a505a" if self.dark else "#c3c8cf"
 
     def _add_labels(self) -> None:
-        """Add every bay's name as one 2-D "label sheet": a single actor, one texture.
-
-        The names are rendered once into an atlas; before each render the sheet's quads
-        are placed at the anchors' projections (whole pixels, so the text stays crisp).
-        Being 2-D, the sheet is drawn after the 3-D scene without depth test: tools never
-        hide a name and its size on screen is constant. One actor and no second renderer
-        layer keep it cheap on software GL (a text actor per bay cost ~0.2 ms a frame each).
-        """
+        """Add every bay's name as one 2-D label sheet (:mod:`~factory_twin.ui.scene_labels`)."""
         bays = self.spec.site.bays
         if not bays:
             return
-        tp = vtk.vtkTextProperty()
-        tp.SetFontSize(15)
-        tp.SetBold(True)
-        tp.SetColor(1.0, 1.0, 1.0)
-        tp.SetBackgroundColor(0.09, 0.1, 0.12)
-        tp.SetBackgroundOpacity(1.0)
-        tp.SetFrame(False)
         dpi = int(self._render_window().GetDPI() or 72)
-        images = [render_text_rgba(b.name or b.id, tp, dpi) for b in bays]
-        aw = max(im.shape[1] for im in images)
-        ah = sum(im.shape[0] + 1 for im in images)
-        atlas = np.zeros((ah, aw, 4), dtype=np.uint8)
-        tc = np.zeros((len(images), 4, 2))
-        y = 0
-        for k, im in enumerate(images):
-            h, w = im.shape[:2]
-            atlas[y : y + h, :w] = im
-            u0, u1 = 0.0, w / aw
-            v0, v1 = y / ah, (y + h) / ah
-            tc[k] = [(u0, v0), (u1, v0), (u1, v1), (u0, v1)]
-            y += h + 1
-        self._label_size = np.array([(im.shape[1], im.shape[0]) for im in images], dtype=float)
-        self._label_anchor = np.array(
-            [(b.origin_m[0] + b.size_m[0] / 2, b.origin_m[1] + 0.8, 0.1, 1.0) for b in bays]
-        )
-        sheet = pv.PolyData(
-            np.zeros((4 * len(bays), 3)),
-            faces=np.column_stack(
-                [np.full(len(bays), 4), np.arange(4 * len(bays)).reshape(-1, 4)]
-            ).ravel(),
-        )
-        sheet.active_texture_coordinates = tc.reshape(-1, 2)
-        self._label_sheet = sheet
-        self._label_xy = (
-            np.asarray(sheet.points).view(np.ndarray).reshape(len(bays), 4, 3)[:, :, :2]
-        )
-        self._label_visible = np.ones(len(bays), dtype=bool)
-        image = pv.ImageData(dimensions=(aw, ah, 1))
-        image.point_data["rgba"] = atlas.reshape(-1, 4)
-        tex = vtk.vtkTexture()
-        tex.SetInputData(image)
-        tex.InterpolateOff()  # quads are placed on whole pixels: texels map 1:1
-        tex.RepeatOff()
-        tex.EdgeClampOn()
-        mapper = vtk.vtkPolyDataMapper2D()
-        mapper.SetInputData(sheet)
-        mapper.ScalarVisibilityOff()
-        actor = vtk.vtkTexturedActor2D()
-        actor.SetMapper(mapper)
-        actor.SetTexture(tex)
-        actor.PickableOff()
-        self.label_sheet_actor = actor
-        self.plotter.renderer.AddViewProp(actor)
-        self.label_actors = [
-            BayLabel(b.name or b.id, self._label_anchor[k, :3].tolist(), self._labels_changed)
-            for k, b in enumerate(bays)
-        ]
+        self.label_sheet = BayLabelSheet(self.plotter.renderer, bays, dpi)
+        self.label_sheet_actor = self.label_sheet.actor
+        self.label_actors = self.label_sheet.labels
         self.label_actor = self.label_actors[0]
-        self._label_key: tuple | None = None
-        self._label_observer = self.plotter.renderer.AddObserver("StartEvent", self._place_labels)
-
-    def _labels_changed(self) -> None:
-        self._label_visible = np.array([a.visible for a in self.label_actors], dtype=bool)
-        self._label_key = None
-
-    def _place_labels(self, *_: object) -> None:
-        """Put each label's quad at its anchor's projection (before every render).
-
-        Runs on every frame the camera moved: plain numpy and Python floats, ~0.1 ms.
-        """
-        sheet_actor = self.label_sheet_actor
-        if sheet_actor is None:  # disposed (the observer goes with it)
-            return
-        ren = self.plotter.renderer
-        cam = ren.GetActiveCamera()
-        w, h = ren.GetSize()
-        ox, oy = ren.GetOrigin()
-        key = (cam.GetMTime(), w, h, ox, oy)
-        if key == self._label_key:
-            return
-        self._label_key = key
-        m = cam.GetCompositeProjectionTransformMatrix(ren.GetTiledAspectRatio(), -1, 1)
-        clip = self._label_anchor @ np.array(m.GetData()).reshape(4, 4).T  # row-major
-        wc = clip[:, 3]
-        front = wc > 1e-9
-        ndc = clip[:, :2] / np.where(front, wc, 1.0)[:, None]
-        sw, sh = self._label_size[:, 0], self._label_size[:, 1]
-        x0 = np.floor(ox + (ndc[:, 0] + 1) * w / 2) - np.floor(sw / 2)
-        y0 = np.floor(oy + (ndc[:, 1] + 1) * h / 2) - np.floor(sh / 2)
-        shown = front & self._label_visible
-        y0 = np.array(
-            _declutter(x0.tolist(), y0.tolist(), sw.tolist(), sh.tolist(), shown.tolist())
-        )
-        x1 = np.where(shown, x0 + sw, x0)  # a hidden label collapses to a point
-        y1 = np.where(shown, y0 + sh, y0)
-        quads = self._label_xy  # (n, 4, 2) view of the sheet's points' x and y
-        quads[:, 0, 0] = x0
-        quads[:, 0, 1] = y0
-        quads[:, 1, 0] = x1
-        quads[:, 1, 1] = y0
-        quads[:, 2, 0] = x1
-        quads[:, 2, 1] = y1
-        quads[:, 3, 0] = x0
-        quads[:, 3, 1] = y1
-        self._label_sheet.GetPoints().Modified()
-        self._label_sheet.Modified()
-        sheet_actor.SetVisibility(bool(shown.any()))
 
     def _render_window(self) -> vtk.vtkRenderWindow:
         rw = self.plotter.ren_win
@@ -811,10 +380,10 @@ class FabScene:
         if self._overlay is not None:
             self._render_window().RemoveRenderer(self._overlay)
             self._overlay = None
-        if self.label_sheet_actor is not None:
-            self.plotter.renderer.RemoveViewProp(self.label_sheet_actor)
-            self.plotter.renderer.RemoveObserver(self._label_observer)
-            self.label_sheet_actor = None
+        if self.label_sheet is not None:
+            self.label_sheet.remove()
+            self.label_sheet = None
+        self.label_sheet_actor = None
         self.label_actors = []
         self.label_actor = None
 
@@ -872,7 +441,7 @@ class FabScene:
         changed = np.flatnonzero(disp != self.tool_codes)
         if len(changed):
             self.tool_codes = disp
-            self._tool_rgb[changed] = _STATE_RGB[disp[changed]]
+            self._tool_rgb[changed] = STATE_RGB[disp[changed]]
             self._tool_image.Modified()  # the texture re-uploads its few texels
             # the cell codes stay readable on the mesh (tests, exports); the mesh is not
             # marked modified: nothing draws from them
@@ -1041,12 +610,3 @@ class FabScene:
     def reset_camera(self, *, render: bool = True) -> None:
         """Go back to the overview."""
         self.set_camera(self.overview_camera(), render=render)
-
-
-def interpolate_camera(a: tuple, b: tuple, t: float) -> tuple:
-    """Return the camera a fraction ``t`` of the way from ``a`` to ``b`` (smooth-step)."""
-    s = t * t * (3 - 2 * t)
-    return tuple(
-        tuple(float(x) + s * (float(y) - float(x)) for x, y in zip(pa, pb, strict=True))
-        for pa, pb in zip(a, b, strict=True)
-    )

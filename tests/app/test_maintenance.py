@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from factory_twin.app import maintenance as m
+from factory_twin.app import maintenance_authoring as ma
 from factory_twin.model.config import load_plant
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,7 +167,7 @@ def test_resume_refuses_a_changed_procedure(tmp_path):
     doc = load_plant(plant)
     log = m.MaintenanceLog(tmp_path / "log.jsonl")
     sess = m.ProcedureSession.start(log, doc.spec, "FURN-01", FURNACE)
-    m.remove_step(doc.spec, FURNACE, 7).apply(doc.spec)
+    ma.remove_step(doc.spec, FURNACE, 7).apply(doc.spec)
     with pytest.raises(
         m.MaintenanceError, match="7 steps; the session began on revision C with 8"
     ):
@@ -251,15 +252,15 @@ def test_edits_undo_exactly_and_save_reloads_identically(tmp_path):
     done = []
     # each edit is built on the spec as the previous ones left it, as the undo stack does
     for make in (
-        lambda: m.move_step(spec, FURNACE, 0, 3),
-        lambda: m.insert_step(spec, FURNACE, 1, new_step),
-        lambda: m.set_step_fields(spec, FURNACE, 0, title="Close gases", tools=["key"]),
-        lambda: m.set_procedure_fields(
+        lambda: ma.move_step(spec, FURNACE, 0, 3),
+        lambda: ma.insert_step(spec, FURNACE, 1, new_step),
+        lambda: ma.set_step_fields(spec, FURNACE, 0, title="Close gases", tools=["key"]),
+        lambda: ma.set_procedure_fields(
             spec, FURNACE, revision="D", alarm_codes=["temperature.hi"]
         ),
-        lambda: m.remove_step(spec, FURNACE, 5),
-        lambda: m.set_step_fields(spec, FURNACE, 4, acceptance=None),
-        lambda: m.add_procedure(spec, new_proc),
+        lambda: ma.remove_step(spec, FURNACE, 5),
+        lambda: ma.set_step_fields(spec, FURNACE, 4, acceptance=None),
+        lambda: ma.add_procedure(spec, new_proc),
     ):
         e = make()
         e.apply(spec)
@@ -273,7 +274,7 @@ def test_edits_undo_exactly_and_save_reloads_identically(tmp_path):
         and proc.steps[4].acceptance is None
     )
     edited = [p.model_dump() for p in spec.procedures]
-    assert m.procedure_problems(spec) == []
+    assert ma.procedure_problems(spec) == []
     doc.save()
     again = load_plant(plant)
     assert [p.model_dump() for p in again.spec.procedures] == edited
@@ -287,18 +288,18 @@ def test_edits_undo_exactly_and_save_reloads_identically(tmp_path):
 
 def test_bad_edits_name_the_field(demo_spec):
     with pytest.raises(
-        m.EditError, match=r"inspection\.steps\.0\.title: String should have at least 1 character"
+        ma.EditError, match=r"inspection\.steps\.0\.title: String should have at least 1 character"
     ):
-        m.set_step_fields(demo_spec, FURNACE, 0, title="")
-    with pytest.raises(m.EditError, match=r"acceptance min 5\.0 is above max 1\.0"):
-        m.set_step_fields(demo_spec, FURNACE, 0, acceptance={"quantity": "t", "min": 5, "max": 1})
-    with pytest.raises(m.EditError, match="needs at least one step"):
+        ma.set_step_fields(demo_spec, FURNACE, 0, title="")
+    with pytest.raises(ma.EditError, match=r"acceptance min 5\.0 is above max 1\.0"):
+        ma.set_step_fields(demo_spec, FURNACE, 0, acceptance={"quantity": "t", "min": 5, "max": 1})
+    with pytest.raises(ma.EditError, match="needs at least one step"):
         spec = demo_spec.model_copy(deep=True)
         for _ in range(7):
-            m.remove_step(spec, FURNACE, 0).apply(spec)
-        m.remove_step(spec, FURNACE, 0)
-    with pytest.raises(m.EditError, match="exists already"):
-        m.add_procedure(
+            ma.remove_step(spec, FURNACE, 0).apply(spec)
+        ma.remove_step(spec, FURNACE, 0)
+    with pytest.raises(ma.EditError, match="exists already"):
+        ma.add_procedure(
             demo_spec,
             {
                 "id": FURNACE,
@@ -307,14 +308,14 @@ def test_bad_edits_name_the_field(demo_spec):
                 "steps": [{"title": "a", "component": "heater"}],
             },
         )
-    with pytest.raises(m.EditError, match="has steps 1 to 8, not 12"):
-        m.move_step(demo_spec, FURNACE, 11, 0)
-    with pytest.raises(m.EditError, match="no procedure 'nope'"):
-        m.set_procedure_fields(demo_spec, "nope", name="x")
+    with pytest.raises(ma.EditError, match="has steps 1 to 8, not 12"):
+        ma.move_step(demo_spec, FURNACE, 11, 0)
+    with pytest.raises(ma.EditError, match="no procedure 'nope'"):
+        ma.set_procedure_fields(demo_spec, "nope", name="x")
     # a component the type lacks is a cross-reference problem, found by validation
     spec = demo_spec.model_copy(deep=True)
-    m.set_step_fields(spec, FURNACE, 2, component="flux capacitor").apply(spec)
-    (problem,) = m.procedure_problems(spec, FURNACE)
+    ma.set_step_fields(spec, FURNACE, 2, component="flux capacitor").apply(spec)
+    (problem,) = ma.procedure_problems(spec, FURNACE)
     assert problem.startswith(
         "procedures[0].steps[2].component (furnace-quartz-tube-inspection): "
     )

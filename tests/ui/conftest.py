@@ -28,3 +28,21 @@ def mini_plant_path() -> Path:
 def image_cache() -> Path:
     """Directory of the committed reference images."""
     return IMAGE_CACHE
+
+
+@pytest.fixture
+def etcher_panel(qtbot, mini_plant_path: Path):  # type: ignore[no-untyped-def]
+    """A shown tool detail panel on the mini plant's state, and the id of its etcher."""
+    from factory_twin.app.plant_state import PlantState
+    from factory_twin.model.config import load_plant
+    from factory_twin.ui.qt_detail_panel import QtDetailPanel
+
+    spec = load_plant(mini_plant_path).spec
+    tool = next(e.id for e in spec.equipment if e.type == "etcher")
+    state = PlantState(spec)
+    panel = QtDetailPanel()
+    qtbot.addWidget(panel)
+    panel.resize(500, 600)
+    panel.show()
+    panel.set_state(state)
+    return panel, state, tool

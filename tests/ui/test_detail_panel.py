@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from factory_twin.app.plant_state import PlantState
-from factory_twin.model.config import load_plant
 from factory_twin.model.events import TagUpdate
-from factory_twin.ui.qt_detail_panel import QtDetailPanel
 
 
-def test_trend_plot_shows_a_hint_without_a_tool_and_axes_with_one(qtbot, mini_plant_path) -> None:
-    spec = load_plant(mini_plant_path).spec
-    tool = next(e.id for e in spec.equipment if e.type == "etcher")
-    state = PlantState(spec)
-    panel = QtDetailPanel()
-    qtbot.addWidget(panel)
-    panel.resize(500, 600)
-    panel.show()
-    panel.set_state(state)
+def test_trend_plot_shows_a_hint_without_a_tool_and_axes_with_one(etcher_panel) -> None:
+    panel, state, tool = etcher_panel
     item = panel.plot.getPlotItem()
     # no tool: no empty 0-1 time axis (sub-second ticks), a hint in the middle instead
     assert not item.getAxis("bottom").isVisible()

@@ -17,6 +17,7 @@ from factory_twin.model.equipment_models import gallery_plant
 from factory_twin.model.events import E10State
 from factory_twin.model.geometry import hex_to_rgb
 from factory_twin.ui import scene as sc
+from factory_twin.ui import scene_camera, scene_colors
 from factory_twin.ui.render_quality import apply_quality
 
 pytestmark = pytest.mark.gui
@@ -92,7 +93,7 @@ def test_close_up_of_every_kind_matches_reference(image_cache):
 
 def _close_up(bounds: tuple[float, ...]) -> tuple:
     """A camera from the front left, a little above, framing ``bounds``."""
-    return sc.camera_for_bounds(
+    return scene_camera.camera_for_bounds(
         bounds, elevation_deg=32.0, azimuth_deg=-62.0, aspect=TILE[0] / TILE[1]
     )
 
@@ -109,7 +110,7 @@ def test_body_pixels_show_each_e10_state(quality):
     spec = load_plant(DEMO).spec
     tools = ["ETCH-01", "SCAN-01", "TRK-01", "FURN-01", "WET-01", "CMP-01", "IMP-01", "DEF-01"]
     e10 = [s.code for s in E10State]
-    ref = _chroma(np.array([hex_to_rgb(sc.STATE_COLORS[c]) for c in e10]))
+    ref = _chroma(np.array([hex_to_rgb(scene_colors.STATE_COLORS[c]) for c in e10]))
     p = pv.Plotter(off_screen=True, window_size=(420, 300))
     try:
         scene = sc.FabScene(p, spec, show_labels=False, show_legend=False)

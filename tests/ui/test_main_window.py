@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import AlarmEvent, E10State, LotMove, TagUpdate
-from factory_twin.ui import scene as sc
+from factory_twin.ui import scene_colors
 from factory_twin.ui.qt_main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -127,7 +127,7 @@ def test_theme_switch_recolours_the_scene_background(qtbot, tmp_path, mini_plant
     light_bg = np.array(w.view.plotter.background_color.float_rgb)
     assert light_bg.mean() > 0.8 > 0.2 > dark_bg.mean()
     assert w.view.scene.tool_codes.shape == (3,)
-    assert (w.view.scene.tool_codes == sc.UNKNOWN_CODE).all()
+    assert (w.view.scene.tool_codes == scene_colors.UNKNOWN_CODE).all()
     w.close()
 
 
@@ -203,7 +203,7 @@ def test_status_bar_names_an_open_plant_that_is_not_connected(qtbot, tmp_path, m
 
 
 def test_first_start_fills_most_of_the_screen(qtbot, tmp_path):
-    from factory_twin.ui.qt_main_window import FIRST_START_FRACTION
+    from factory_twin.ui.qt_main_settings import FIRST_START_FRACTION
 
     w = _window(qtbot, tmp_path)  # fresh settings: no saved geometry
     avail = w.screen().availableGeometry()

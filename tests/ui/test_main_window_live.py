@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from factory_twin.app.controller import ConnectionSettings, Controller, find_demo_plant
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import AlarmState, E10State
-from factory_twin.ui import scene as sc
+from factory_twin.ui import scene_colors
 from factory_twin.ui.qt_main_window import MainWindow
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
@@ -71,7 +71,7 @@ def test_window_connects_and_every_tool_shows_a_state(live: MainWindow) -> None:
     n = len(c.state.ids)
     wait_until(lambda: live.live_tool_count() == n, LIVE_TIMEOUT_S, "every tool to show a state")
     wait_until(
-        lambda: (live.view.scene.tool_codes < sc.UNKNOWN_CODE).all(),
+        lambda: (live.view.scene.tool_codes < scene_colors.UNKNOWN_CODE).all(),
         5,
         "the scene to colour every tool",
     )
@@ -240,7 +240,7 @@ def test_server_stop_greys_tools_and_restart_restores_them(live: MainWindow) -> 
     c.stop_simulator().result(timeout=30)
     wait_until(lambda: live.stale_mask().all(), 30, "every tool to go stale")
     wait_until(
-        lambda: (live.view.scene.tool_codes == sc.STALE_CODE).all(),
+        lambda: (live.view.scene.tool_codes == scene_colors.STALE_CODE).all(),
         5,
         "the scene to grey every tool",
     )
@@ -250,7 +250,9 @@ def test_server_stop_greys_tools_and_restart_restores_them(live: MainWindow) -> 
     n = len(c.state.ids)
     wait_until(lambda: live.live_tool_count() == n, LIVE_TIMEOUT_S, "the tools to come back")
     wait_until(
-        lambda: not (live.view.scene.tool_codes == sc.STALE_CODE).any(), 5, "the scene to recolour"
+        lambda: not (live.view.scene.tool_codes == scene_colors.STALE_CODE).any(),
+        5,
+        "the scene to recolour",
     )
     wait_until(lambda: "disconnected" not in live.conn_label.text(), 30, "the status bar")
 

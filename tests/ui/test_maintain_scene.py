@@ -240,7 +240,7 @@ def test_a_component_without_a_part_lights_the_part_at_its_anchor_as_the_ar_expo
 
 def test_the_highlight_grows_each_solid_by_its_pad_and_drops_collapsed_triangles():
     from factory_twin.ui.maintain_scene import _grown
-    from factory_twin.ui.scene import triangles_polydata
+    from factory_twin.ui.scene_meshes import triangles_polydata
 
     a = pv.Box(bounds=(0, 1, 0, 2, 0, 3)).triangulate()
     b = pv.Box(bounds=(4, 4.4, 0, 0.4, 0, 0.4)).triangulate()  # a FOUP beside its cabinet

@@ -10,7 +10,7 @@ from PySide6.QtGui import QKeySequence, QUndoStack
 from PySide6.QtWidgets import QWidget
 
 from factory_twin.app import drill_authoring as da
-from factory_twin.app import maintenance as m
+from factory_twin.app import maintenance_authoring as m
 from factory_twin.model.config import load_plant
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_actions, undo_buttons
 

@@ -12,23 +12,13 @@ from __future__ import annotations
 
 import sys
 
-from factory_twin.app.plant_state import PlantState
-from factory_twin.model.config import load_plant
 from factory_twin.model.events import TagUpdate
-from factory_twin.ui.qt_detail_panel import QtDetailPanel
 
 PAINTS = 400
 
 
-def test_trend_painting_keeps_references_to_none(qtbot, mini_plant_path) -> None:
-    spec = load_plant(mini_plant_path).spec
-    tool = next(e.id for e in spec.equipment if e.type == "etcher")
-    state = PlantState(spec)
-    panel = QtDetailPanel()
-    qtbot.addWidget(panel)
-    panel.resize(500, 600)
-    panel.show()
-    panel.set_state(state)
+def test_trend_painting_keeps_references_to_none(etcher_panel) -> None:
+    panel, state, tool = etcher_panel
     panel.show_tool(tool)
     t = 1000.0
     for k in range(20):  # warm-up: caches, first paints

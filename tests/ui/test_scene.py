@@ -10,6 +10,7 @@ from _images import compare_with_reference
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import E10State
 from factory_twin.ui import scene as sc
+from factory_twin.ui import scene_camera, scene_colors, scene_labels
 
 pytestmark = pytest.mark.gui
 
@@ -52,9 +53,9 @@ def test_state_codes_update_in_place(plotter, mini):
     scene.set_states(codes, np.array([False, False, False]))
     assert set(scene.cell_codes_of("ETCH-01")) == {E10State.PRODUCTIVE.code}
     assert set(scene.cell_codes_of("ETCH-02")) == {E10State.UNSCHEDULED_DOWN.code}
-    assert set(scene.cell_codes_of("LITHO-01")) == {sc.UNKNOWN_CODE}
+    assert set(scene.cell_codes_of("LITHO-01")) == {scene_colors.UNKNOWN_CODE}
     scene.set_states(codes, np.array([False, True, False]))
-    assert set(scene.cell_codes_of("ETCH-02")) == {sc.STALE_CODE}
+    assert set(scene.cell_codes_of("ETCH-02")) == {scene_colors.STALE_CODE}
     assert scene.stale_actor is not None and scene.stale_actor.GetVisibility()
     assert scene.tool_mesh.cell_data["state"] is not None
     assert np.shares_memory(np.asarray(arr_before), np.asarray(scene.tool_mesh.cell_data["state"]))
@@ -124,7 +125,9 @@ def test_camera_presets_frame_targets(plotter, mini):
     assert focal[0] == pytest.approx(15.0) and focal[1] == pytest.approx(5.0)
     _pos, focal, _ = scene.tool_camera("ETCH-01")
     assert focal[0] == pytest.approx(3.0, abs=0.01)
-    mid = sc.interpolate_camera(scene.overview_camera(), scene.tool_camera("ETCH-01"), 0.5)
+    mid = scene_camera.interpolate_camera(
+        scene.overview_camera(), scene.tool_camera("ETCH-01"), 0.5
+    )
     assert len(mid) == 3
 
 
@@ -149,7 +152,9 @@ def test_tool_colours_follow_states_texel_by_texel(plotter):
         assert len(neutral) > 0  # every shipped tool has FOUPs, a lid or a rack
         np.testing.assert_array_equal(texel[neutral], n + mat[neutral] - 1)
     rgb = np.asarray(scene._tool_image.point_data["rgb"]).reshape(-1, 3)
-    np.testing.assert_array_equal(rgb[n : n + len(sc.NEUTRAL_RGB)], sc.NEUTRAL_RGB)
+    np.testing.assert_array_equal(
+        rgb[n : n + len(scene_colors.NEUTRAL_RGB)], scene_colors.NEUTRAL_RGB
+    )
     rng = np.random.default_rng(3)
     codes = rng.integers(-1, 6, n)
     stale = np.zeros(n, bool)
@@ -159,22 +164,26 @@ def test_tool_colours_follow_states_texel_by_texel(plotter):
             codes[k] = (codes[k] + 2) % 6
             stale[rng.integers(0, n)] = step == 2
         scene.set_states(codes, stale)
-        disp = np.where(codes < 0, sc.UNKNOWN_CODE, codes)
-        disp[stale] = sc.STALE_CODE
+        disp = np.where(codes < 0, scene_colors.UNKNOWN_CODE, codes)
+        disp[stale] = scene_colors.STALE_CODE
         for i, tid in enumerate(scene.ids):
-            assert scene.tool_rgb_of(tid) == tuple(sc._STATE_RGB[disp[i]]), (step, tid)
+            assert scene.tool_rgb_of(tid) == tuple(scene_colors.STATE_RGB[disp[i]]), (step, tid)
             assert set(scene.cell_codes_of(tid)) == {disp[i]}
-        np.testing.assert_array_equal(rgb[n : n + len(sc.NEUTRAL_RGB)], sc.NEUTRAL_RGB)
+        np.testing.assert_array_equal(
+            rgb[n : n + len(scene_colors.NEUTRAL_RGB)], scene_colors.NEUTRAL_RGB
+        )
 
 
 def test_labels_of_neighbouring_bays_do_not_overlap():
     """Names placed on top of each other move apart; the lowest keeps its place."""
-    y = sc._declutter(
+    y = scene_labels.declutter(
         [100.0, 130.0, 400.0], [50.0, 52.0, 50.0], [60.0] * 3, [18.0] * 3, [True, True, True]
     )
     assert y[0] == 50.0 and y[2] == 50.0  # the lowest and the one far away stay
     assert y[1] >= 50.0 + 18.0  # the other one went above the first
-    assert sc._declutter([100.0, 130.0], [50.0, 52.0], [60.0] * 2, [18.0] * 2, [True, False]) == [
+    assert scene_labels.declutter(
+        [100.0, 130.0], [50.0, 52.0], [60.0] * 2, [18.0] * 2, [True, False]
+    ) == [
         50.0,
         52.0,
     ]  # a hidden label moves nothing

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 from factory_twin.app.controller import Controller, find_demo_plant
 from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.app.maintenance import MaintenanceLog
-from factory_twin.ui import scene as sc
+from factory_twin.ui import scene_colors
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_maintain_workspace import install_maintain
 from factory_twin.ui.qt_train_install import install_train
@@ -325,7 +325,9 @@ def _screenshots(trainer: MainWindow, trainee: MainWindow, tmp_path: Path) -> No
     ws.refresh_live()
     # the trainer's 3-D view shows the drill's plant live: every tool has a state
     wait_until(
-        lambda: (ws.view.scene.tool_codes < sc.UNKNOWN_CODE).all(), 30, "the tools coloured"
+        lambda: (ws.view.scene.tool_codes < scene_colors.UNKNOWN_CODE).all(),
+        30,
+        "the tools coloured",
     )
     ws.view.fly_to_bay(trainer.controller.spec.tool("ETCH-02").bay)  # where the drill happens
     wait_until(lambda: not ws.view._fly_timer.isActive(), 10, "the camera")

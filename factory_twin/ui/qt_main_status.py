@@ -1,0 +1,69 @@
+"""The main window's status bar: what feeds the view, the connections, the clocks, the rate.
+
+Four permanent labels, refreshed with the panels (about 6 Hz):
+
+* the source: ``no plant``, ``offline``, ``live`` or ``replay``;
+* one coloured dot per endpoint (connected or not, its message as the tool tip), a warning
+  when the servers lack the OPC UA companion specifications, or the connection's phase;
+* the plant clock (the simulator's, or the server's ``Fab.PlantClock``) and the time of the
+  newest data, or the replay clock;
+* how many tools show a live state, and the view's frame time.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from factory_twin.app.controller import Controller
+from factory_twin.model.events import ConnectionStatus
+from factory_twin.ui.qt_detail_panel import format_plant_time, format_ts
+
+
+class MainStatusLabels:
+    """The four permanent labels of a window's status bar."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        self.source = QLabel("no plant")
+        self.conn = QLabel("")
+        self.clock = QLabel("")
+        self.rate = QLabel("")
+        for w in (self.source, self.conn, self.rate, self.clock):
+            bar.addPermanentWidget(w)
+
+    def refresh(self, c: Controller, source: str, frame_ms: float) -> None:
+        """Show the controller's connections and clocks, and the view's frame time."""
+        st = c.state
+        self.source.setText(source)
+        status: dict[str, ConnectionStatus] = c.status()
+        if status:
+            parts = []
+            for ep, s in status.items():
+                color = "#2ca02c" if s.connected else "#ff5c5c"
+                word = "connected" if s.connected else "disconnected"
+                parts.append(f"<span style='color:{color}'>●</span> {ep}: {word}")
+            tips = [f"{ep}: {s.message}" for ep, s in status.items()]
+            companion = c.companion_specs_problem()
+            if companion is not None:  # say it where the connection is shown
+                parts.append("<span style='color:#f2c12e'>⚠ no companion specs</span>")
+                tips.append(companion[0].upper() + companion[1:])
+            self.conn.setText("  ".join(parts))
+            self.conn.setToolTip("\n".join(tips))
+        elif c.phase:
+            self.conn.setText(f"<span style='color:#f2c12e'>●</span> {c.phase}")
+        elif c.replay is None:
+            self.conn.setText("<span style='color:#8a8a8a'>●</span> not connected")
+        else:
+            self.conn.setText("")
+        if st is not None:
+            clock = st.clock_s
+            text = f"data {format_ts(clock) if clock > 1e9 else format_plant_time(clock)}"
+            pt = c.plant_time_s()
+            if pt is None:
+                pt = st.plant_clock_s  # the server's Fab.PlantClock, when it publishes one
+            if pt is not None:
+                text = f"plant clock {format_plant_time(pt)} · {text}"
+            elif c.replay is not None:
+                text = f"replay clock {format_ts(c.replay.clock_s)}"
+            self.clock.setText(text)
+            n_live = int(((st.codes >= 0) & ~st.stale).sum())
+            self.rate.setText(f"{n_live}/{len(st.ids)} tools live · {frame_ms:.0f} ms/frame")
