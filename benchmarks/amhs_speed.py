@@ -4,17 +4,26 @@ Runs ``--days`` simulated days of ``plant_configs/smt2020_hvlm_smat2022.yaml`` (
 on its SMAT2022 layout) twice, each in a fresh process on one core: with the simple transport
 model (SMT2020's from-to time; ``amhs`` removed) and with the OHT fleet of ``--fleet``
 vehicles on the rails (sim/oht.py). Prints CPU seconds per simulated day (``process_time``
-of the run, plant loading excluded), events, peak memory (RSS) of each process, the ratio
-OHT / simple (target: at most 2x), the extrapolated simulated year on one core, and the
+of the run, plant loading excluded), events, peak memory (RSS) of each process, and the
 fleet's section passages per day with the extra CPU time per passage (the cost that sets the
 ratio) against the budget per passage the 2x target leaves.
+
+The target is a simulated *year*: what is paid once (the first day's fastest paths, travel-time
+tables and kinematic profiles, cached for the rest of the run) weighs 365 times less there than
+in one day. Each run is timed as day 1 (with the model's construction and, at the end, its
+KPIs) and days 2..N apart; the year is the whole run plus the remaining ``365 - N`` days at the
+days 2..N rate. Both ratios are printed: over the ``--days`` run and for the year (the target).
 
 The fleet runs compiled (``amhs.engine: compiled``, sim/oht_core.py, numba) unless
 ``--engine python`` picks the pure-Python reference. Its compiled code is loaded from numba's
 cache before the timed run (the load time is printed); a third fresh process with an empty
 cache measures the one-off compile time a new machine (or CI) pays.
 
-Usage: ``python benchmarks/amhs_speed.py [--days 5] [--fleet 100] [--engine compiled]``.
+``--breakdown DAYS`` instead splits the CPU time of days 2..1+DAYS of each model (fresh
+processes) into the model's part, the fleet's Python and the compiled core.
+
+Usage: ``python benchmarks/amhs_speed.py [--days 10] [--fleet 100] [--engine compiled]
+[--breakdown DAYS]``.
 """
 
 from __future__ import annotations
@@ -28,9 +37,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANT = ROOT / "plant_configs" / "smt2020_hvlm_smat2022.yaml"
+DAY_S = 86_400.0
+YEAR_DAYS = 365
 
 
 def warm_up() -> float:
@@ -55,6 +67,103 @@ def warm_up() -> float:
     return time.process_time() - c0
 
 
+def _time_after_day_one() -> list[float]:
+    """Make ``FabModel.run`` stop once at the end of simulated day 1 (the engine runs on
+    from there exactly as in one call) and time the rest of the run; return the list the
+    CPU seconds of days 2..N go into."""
+    from factory_twin.sim.model import FabModel
+
+    out = [0.0]
+    run = FabModel.run
+
+    def split_run(self: FabModel, until_s: float) -> None:
+        if until_s <= DAY_S:
+            run(self, until_s)
+            return
+        run(self, DAY_S)
+        c0 = time.process_time()
+        run(self, until_s)
+        out[0] = time.process_time() - c0
+
+    FabModel.run = split_run  # type: ignore[method-assign]
+    return out
+
+
+def breakdown(kind: str, days: float) -> dict[str, float]:
+    """Exclusive CPU seconds per simulated day on days 2..1+``days`` by part: the compiled
+    core (sim/oht_core.py's calls), the fleet's Python (sim/oht_fast.py: requests and the
+    fleet's engine entry, less the core and the model's ``done`` callbacks) and the model (the
+    rest: the engine, tools, dispatching, the callbacks). Each part is timed by wrapping the
+    functions that cross into it; the wrappers' own cost, measured here on a no-op, is taken
+    off (half to the caller's part, half to the callee's)."""
+    from factory_twin.model.config import load_plant
+    from factory_twin.sim import oht_core, oht_fast
+    from factory_twin.sim.model import FabModel
+
+    clock = time.process_time
+    acc = {"core": 0.0, "fleet": 0.0, "model": 0.0}
+    pairs: dict[tuple[str, str], int] = {}
+    stack = ["model"]
+    last = [clock()]
+
+    def wrap(owner: Any, name: str, part: str) -> None:
+        fn = getattr(owner, name)
+
+        def timed(*args: Any) -> Any:
+            t = clock()
+            acc[stack[-1]] += t - last[0]
+            last[0] = t
+            key = (stack[-1], part)
+            pairs[key] = pairs.get(key, 0) + 1
+            stack.append(part)
+            try:
+                return fn(*args)
+            finally:
+                t = clock()
+                acc[stack.pop()] += t - last[0]
+                last[0] = t
+
+        setattr(owner, name, timed)
+
+    class Probe:
+        def noop(self) -> None:
+            pass
+
+    wrap(Probe, "noop", "fleet")
+    probe, n_probe = Probe(), 100_000
+    c0 = clock()
+    for _ in range(n_probe):
+        probe.noop()
+    per_call = (clock() - c0) / n_probe
+    if kind == "oht":
+        for name in ("advance", "start", "pick", "park", "pack_path", "profile_of"):
+            wrap(oht_core, name, "core")
+        wrap(oht_fast.CompiledOhtFleet, "request", "fleet")
+        wrap(oht_fast.CompiledOhtFleet, "_fire", "fleet")
+        wrap(FabModel, "_on_oht_delivered", "model")
+        warm_up()
+    spec = load_plant(PLANT).spec
+    if kind == "simple":
+        spec = spec.model_copy(update={"amhs": None})
+    model = FabModel(spec, seed=0, replication=0)
+    model.run(DAY_S)
+    for part in acc:
+        acc[part] = 0.0
+    pairs.clear()
+    c0 = last[0] = clock()
+    model.run((1.0 + days) * DAY_S)
+    total = clock() - c0
+    acc[stack[-1]] += clock() - last[0]
+    for (caller, callee), n in pairs.items():
+        acc[caller] -= n * per_call / 2
+        acc[callee] -= n * per_call / 2
+    out = {part: t / days for part, t in acc.items()}
+    out["total"] = total / days
+    out["wrapped_calls"] = sum(pairs.values()) / days
+    out["wrapper_us"] = per_call * 1e6
+    return out
+
+
 def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
     """Run one replication in this process and return its figures."""
     from factory_twin.model.config import load_plant
@@ -62,6 +171,8 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
 
     if kind == "compile":
         return {"cpu_s": warm_up()}
+    if kind.startswith("split-"):
+        return breakdown(kind.removeprefix("split-"), days)
     spec = load_plant(PLANT).spec
     assert spec.amhs is not None
     load = 0.0
@@ -73,11 +184,13 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
         if engine == "compiled":
             load = warm_up()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    later = _time_after_day_one()
     c0, w0 = time.process_time(), time.perf_counter()
     r = run_replication(spec, RunOptions(days=days, warmup_days=0.0), 0)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     return {
         "cpu_s": cpu,
+        "later_s": later[0],
         "wall_s": wall,
         "events": float(r.events),
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -91,15 +204,40 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", type=float, default=5.0)
+    ap.add_argument("--days", type=float, default=10.0)
     ap.add_argument("--fleet", type=int, default=100)
     ap.add_argument("--engine", choices=["compiled", "python"], default="compiled")
-    ap.add_argument("--one", choices=["simple", "oht", "compile"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--breakdown",
+        type=float,
+        metavar="DAYS",
+        help="instead: CPU s per day by part (compiled core, fleet's Python, model) on days "
+        "2..1+DAYS of each model, compiled fleet",
+    )
+    ap.add_argument(
+        "--one",
+        choices=["simple", "oht", "compile", "split-simple", "split-oht"],
+        help=argparse.SUPPRESS,
+    )
     a = ap.parse_args()
     if a.one:
         print(json.dumps(one(a.one, a.days, a.fleet, a.engine)))
         return
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if a.breakdown:
+        print(f"CPU s per simulated day on days 2..{1 + a.breakdown:g}, by part (exclusive):")
+        for kind in ("simple", "oht"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", f"split-{kind}", "--days", str(a.breakdown)],
+                check=True, capture_output=True, text=True, env=env,
+            ).stdout  # fmt: skip
+            f = json.loads(out.strip().splitlines()[-1])
+            print(
+                f"{kind:<8} total {f['total']:.3f}: model {f['model']:.3f}, fleet's Python "
+                f"{f['fleet']:.3f}, compiled core {f['core']:.3f} ({f['wrapped_calls']:,.0f} "
+                f"timed calls a day at {f['wrapper_us']:.2f} us each, taken off the parts)"
+            )
+        return
     res = {}
     kinds = ["simple", "oht"] + (["compile"] if a.engine == "compiled" else [])
     with tempfile.TemporaryDirectory() as empty_cache:
@@ -111,22 +249,35 @@ def main() -> None:
                 check=True, capture_output=True, text=True, env=env_k,
             ).stdout  # fmt: skip
             res[kind] = json.loads(out.strip().splitlines()[-1])
+    later_days = a.days - 1.0
     print(
         f"SMT2020 HVLM on SMAT2022, {a.days:g} simulated days, one core (load {os.getloadavg()[0]:.1f})"
     )
     print(
-        f"{'model':<28}{'CPU s/day':>10}{'events/day':>12}{'peak RSS MB':>13}{'year (CPU min)':>16}"
+        f"{'model':<28}{'CPU s/day':>10}{'day 1 s':>9}{'days 2+ s/day':>15}{'events/day':>12}"
+        f"{'peak RSS MB':>13}{'year (CPU min)':>16}"
     )
     oht_label = f"OHT, {a.fleet} veh., {a.engine}"
+    year = {}
     for kind, label in (("simple", "simple transport"), ("oht", oht_label)):
         f = res[kind]
         per_day = f["cpu_s"] / a.days
+        # days 2..N: the steady cost per day once the first day's caches are built;
+        # the year = this run (once-only costs included) + the remaining days at that rate
+        steady = f["later_s"] / later_days if later_days > 0 else per_day
+        first = f["cpu_s"] - f["later_s"]
+        year[kind] = f["cpu_s"] + (YEAR_DAYS - a.days) * steady
         print(
-            f"{label:<28}{per_day:>10.2f}{f['events'] / a.days:>12,.0f}{f['rss_mb']:>13.0f}"
-            f"{per_day * 365 / 60:>16.1f}"
+            f"{label:<28}{per_day:>10.2f}{first:>9.2f}{steady:>15.2f}"
+            f"{f['events'] / a.days:>12,.0f}{f['rss_mb']:>13.0f}{year[kind] / 60:>16.1f}"
         )
     ratio = res["oht"]["cpu_s"] / res["simple"]["cpu_s"]
-    print(f"ratio OHT / simple: {ratio:.1f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
+    ratio_y = year["oht"] / year["simple"]
+    print(f"ratio OHT / simple over these {a.days:g} days: {ratio:.2f}x")
+    print(
+        f"ratio OHT / simple for a year ({a.days:g} days measured + {YEAR_DAYS - a.days:g} at "
+        f"the days 2+ rate): {ratio_y:.2f}x (target <= 2x: {'met' if ratio_y <= 2 else 'NOT met'})"
+    )
     print(f"OHT moves per hour: {res['oht']['moves_per_h']:.0f}")
     if a.engine == "compiled":
         print(
@@ -134,13 +285,13 @@ def main() -> None:
             f"once per machine), {res['oht']['load_s']:.2f} s to load from the cache (per "
             "process; not in the figures above)"
         )
-    extra = res["oht"]["cpu_s"] - res["simple"]["cpu_s"]
-    passages = res["oht"]["passages"]
+    extra = res["oht"]["later_s"] - res["simple"]["later_s"]
+    passages = res["oht"]["passages"] * later_days / a.days
     if passages > 0:
         print(
-            f"OHT section passages per day: {passages / a.days:,.0f}; extra CPU per passage: "
-            f"{extra / passages * 1e6:.1f} us (the 2x target needs about "
-            f"{res['simple']['cpu_s'] / passages * 1e6:.2f} us)"
+            f"OHT section passages per day: {res['oht']['passages'] / a.days:,.0f}; extra CPU "
+            f"per passage on days 2+: {extra / passages * 1e6:.2f} us (the 2x target needs about "
+            f"{res['simple']['later_s'] / passages * 1e6:.2f} us)"
         )
 
 

@@ -113,6 +113,7 @@ class CompiledOhtFleet:
             np.array(g.section_of, dtype=np.int64),
             np.array(g.to, dtype=np.int64),
         )
+        self._pick, self._start, self._advance = core.pick, core.start, core.advance
         self._armed: list[tuple[float, int]] = []  # keys of the fleet's entries on the engine
         self._firing = False
         self._no_times = np.zeros(1, dtype=np.float32)
@@ -144,20 +145,21 @@ class CompiledOhtFleet:
     def request(self, src: str, dst: str, payload: Any, done: Callable[[Any], object]) -> Move:
         """Ask for a move of ``payload`` from rail node ``src`` to ``dst``; ``done(payload)``
         is called when it has been set down."""
-        g = self.graph
-        m = Move(payload, g.node_index[src], g.node_index[dst], done, self.clock.now_s)
-        idle = self._i.item(H_NIDLE)
+        ni = self.graph.node_index
+        m = Move(payload, ni[src], ni[dst], done, self.clock.now_s)
+        i_arr = self._i
+        idle = i_arr.item(H_NIDLE)
         if idle:
             times = self._no_times
             if self.nearest and idle > 1:
                 got = self._times.get(m.src)
                 if got is None:
-                    got = self._times[m.src] = g.time_to(m.src)
+                    got = self._times[m.src] = self.graph.time_to(m.src)
                 times = got
-            self._assign(core.pick(self._i, times, self.nearest), m)
+            self._assign(self._pick(i_arr, times, self.nearest), m)
         else:
             self.pending.append(m)
-            self._i[H_NPEND] = len(self.pending)
+            i_arr[H_NPEND] = len(self.pending)
         return m
 
     def nominal_s(self, src: str, dst: str) -> float:
@@ -167,22 +169,26 @@ class CompiledOhtFleet:
         return 2 * self.handling_s + g.run_time_s(links)
 
     def _assign(self, v: int, m: Move) -> None:
-        now = self.clock.now_s
+        env = self.clock
+        now = env.now_s
         m.t_assign = now
         self._busy_from[v] = now
         self._moves[v] = m
-        empty, empty_cum = self._path(self._node.item(v), m.src)
-        loaded, loaded_cum = self._path(m.src, m.dst)
+        # the two paths from the cache (one dict look-up each), else built
+        paths, nn, src = self._paths, self._nn, m.src
+        at = self._node.item(v)
+        empty = paths.get(at * nn + src) or self._path(at, src)
+        loaded = paths.get(src * nn + m.dst) or self._path(src, m.dst)
         if now >= self._e_end:
             self._room(now)
-        env = self.clock
         base = env.next_id()
-        used = core.start(
-            self._i, self._f, self._e, v, empty, loaded, empty_cum, loaded_cum, now, base
+        used = self._start(
+            self._i, self._f, self._e, v, empty[0], loaded[0], empty[1], loaded[1], now, base
         )
         if used:
             env.use_ids(base + used)
-            self._arm()
+            if not self._firing:
+                self._arm()
 
     def _path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """The pieces of the fastest path from node ``a`` to ``b``, packed for the core, and
@@ -208,17 +214,33 @@ class CompiledOhtFleet:
         m = self._moves[v]
         assert m is not None
         now = self.clock.now_s
-        m.t_pick = self._t_pick.item(v)
-        m.t_loaded = self._t_loaded.item(v)
-        m.t_drop = self._t_drop.item(v)
-        m.blocked_s = self._blocked.item(v)
-        self._record(v, m, now)
+        m.t_pick = t_pick = self._t_pick.item(v)
+        m.t_loaded = t_loaded = self._t_loaded.item(v)
+        m.t_drop = t_drop = self._t_drop.item(v)
+        m.blocked_s = blocked = self._blocked.item(v)
+        # the day's sums (OhtFleet._COLS), inline: this runs once per move
+        d = int(now // DAY_S)
+        if d >= len(self._days):
+            self._day(now)
+        row = self._days[d]
+        total = now - m.t_req
+        row[0] += 1
+        row[1] += total
+        row[2] += m.t_assign - m.t_req
+        row[3] += t_pick - m.t_assign
+        row[4] += t_drop - t_loaded
+        row[5] += blocked
+        row[6] += now - self._busy_from[v]
+        pending = self.pending
+        if len(pending) > row[7]:
+            row[7] = len(pending)
+        self._hist[d][min(int(total / HIST_BIN_S), HIST_BINS - 1)] += 1
         self._moves[v] = None
         if parked:
             self._idle_since[v] = now
-        elif self.pending:
-            m_next = self.pending.popleft()
-            self._i[H_NPEND] = len(self.pending)
+        elif pending:
+            m_next = pending.popleft()
+            self._i[H_NPEND] = len(pending)
             self._assign(v, m_next)
         else:
             self._idle_since[v] = now
@@ -251,6 +273,7 @@ class CompiledOhtFleet:
         env = self.clock
         q = env.queue
         i_arr, f_arr = self._i, self._f
+        advance = self._advance
         self._firing = True
         try:
             while True:
@@ -260,11 +283,10 @@ class CompiledOhtFleet:
                 else:
                     limit_t, limit_k = math.inf, _NO_KEY
                 base = env.next_id()
-                used, code = divmod(
-                    core.advance(i_arr, f_arr, self._e, limit_t, limit_k, env.until_s, base), 4
-                )
-                if used:
-                    env.use_ids(base + used)
+                res = advance(i_arr, f_arr, self._e, limit_t, limit_k, env.until_s, base)
+                if res >= 4:  # 4 * ids used + code
+                    env.use_ids(base + (res >> 2))
+                code = res & 3
                 if code == LIMIT:
                     break
                 if code == GROW:
@@ -274,7 +296,12 @@ class CompiledOhtFleet:
                 self._delivered(i_arr.item(H_EXTV), code == PARKED)
         finally:
             self._firing = False
-        self._arm()
+        if i_arr.item(H_HN):  # _arm, inline (the entry that fired is gone)
+            key = (f_arr.item(self._ht), i_arr.item(self._hk))
+            armed = self._armed
+            if not armed or armed[0] > key:
+                heappush(armed, key)
+                heappush(q, (key[0], key[1], self._fire, None))
 
     def _room(self, now: float) -> None:
         """Make sure the per-day entry counts have a row for today."""
@@ -297,20 +324,6 @@ class CompiledOhtFleet:
             self._days.append([0.0] * self._COLS)
             self._hist.append(np.zeros(HIST_BINS, dtype=np.int64))
         return d
-
-    def _record(self, v: int, m: Move, now: float) -> None:
-        d = self._day(now)
-        row = self._days[d]
-        total = now - m.t_req
-        row[0] += 1
-        row[1] += total
-        row[2] += m.t_assign - m.t_req
-        row[3] += m.t_pick - m.t_assign
-        row[4] += m.t_drop - m.t_loaded
-        row[5] += m.blocked_s
-        row[6] += now - self._busy_from[v]
-        row[7] = max(row[7], len(self.pending))
-        self._hist[d][min(int(total / HIST_BIN_S), HIST_BINS - 1)] += 1
 
     @property
     def deadlock_count(self) -> int:
