@@ -136,7 +136,15 @@ def breakdown(kind: str, days: float) -> dict[str, float]:
         probe.noop()
     per_call = (clock() - c0) / n_probe
     if kind == "oht":
-        for name in ("advance", "start", "pick", "park", "pack_path", "profile_of"):
+        for name in (
+            "advance",
+            "request",
+            "assign",
+            "pack_path",
+            "profile_of",
+            "add_path",
+            "add_times",
+        ):
             wrap(oht_core, name, "core")
         wrap(oht_fast.CompiledOhtFleet, "request", "fleet")
         wrap(oht_fast.CompiledOhtFleet, "_fire", "fleet")

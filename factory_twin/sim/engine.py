@@ -220,20 +220,17 @@ class Engine(simpy.Environment):
             if was_enabled:
                 gc.enable()
 
-    def next_id(self) -> int:
-        """Return the order key the next entry will get, without using it up.
+    def take_id(self) -> int:
+        """Take the order key the next entry would get, for a component that keys entries of
+        its own queue from the same sequence (the compiled OHT fleet): its entries then order
+        among the engine's exactly as they would on the engine's queue. Say with
+        :meth:`ids_used` how many it used from there (one is what taking it uses)."""
+        return next(self._eid)
 
-        With :meth:`use_ids` a component keeps its own queue of entries keyed from the same
-        sequence (the compiled OHT fleet): its entries then order among the engine's exactly
-        as they would if they were on the engine's queue.
-        """
-        nxt = next(self._eid)
-        self._eid = itertools.count(nxt)
-        return nxt
-
-    def use_ids(self, upto: int) -> None:
-        """Mark the order keys below ``upto`` used (taken by a component's own queue)."""
-        self._eid = itertools.count(upto)
+    def ids_used(self, first: int, used: int) -> None:
+        """Mark the ``used`` keys from ``first`` (got from :meth:`take_id`) used, and no more
+        (a call with ``used`` 1 changes nothing)."""
+        self._eid = itertools.count(first + used)
 
     def events_scheduled(self) -> int:
         """Return how many entries (timers and SimPy events) have been scheduled so far.

@@ -116,8 +116,9 @@ class _Section:
     last_exit: float = -math.inf
 
 
-class OhtFleet:
-    """A fleet of OHT vehicles on the rails of ``amhs``, driven by ``clock``.
+class FleetBase:
+    """What both fleets (this module's and :class:`factory_twin.sim.oht_fast.CompiledOhtFleet`)
+    share: their parameters and set-up, and the nominal time of a move.
 
     Parameters
     ----------
@@ -131,6 +132,8 @@ class OhtFleet:
         nodes spread evenly over the network).
     fleet
         Overrides ``amhs.fleet``.
+    graph
+        The rail graph of ``amhs`` (built if None).
     """
 
     def __init__(
@@ -147,21 +150,46 @@ class OhtFleet:
         self.graph = g = graph if graph is not None else RailGraph(amhs)
         self.handling_s = amhs.handling_s
         self.nearest = amhs.dispatch == "nearest_idle"
-        v = amhs.vehicle
-        self._acc, self._dec = v.accel_m_s2, v.decel_m_s2
-        self.sections = [
-            _Section(cap, v.pitch_m / g.vmax[links[-1]])
-            for cap, links in zip(g.capacity, g.sections, strict=True)
-        ]
         n = fleet if fleet is not None else amhs.fleet
         if start_nodes is None:
             start_nodes = [s.node for s in amhs.stockers if s.kind == "stocker"]
         if not start_nodes:
             step = max(1, len(g.node_ids) // n)
             start_nodes = [g.node_ids[(i * step) % len(g.node_ids)] for i in range(n)]
-        self.vehicles = [
-            Vehicle(i, g.node_index[start_nodes[i % len(start_nodes)]]) for i in range(n)
+        #: the node each vehicle starts parked at
+        self.start_at = [g.node_index[start_nodes[i % len(start_nodes)]] for i in range(n)]
+        #: each section's headway: the vehicle pitch over the speed limit of its last link
+        self.headway_s = [amhs.vehicle.pitch_m / g.vmax[links[-1]] for links in g.sections]
+
+    def nominal_s(self, src: str, dst: str) -> float:
+        """Return handling plus free-running loaded travel time from ``src`` to ``dst``."""
+        g = self.graph
+        links = g.path_links(g.node_index[src], g.node_index[dst])
+        return 2 * self.handling_s + g.run_time_s(links)
+
+
+class OhtFleet(FleetBase):
+    """A fleet of OHT vehicles on the rails of ``amhs``, driven by ``clock``: the parameters
+    are :class:`FleetBase`'s."""
+
+    def __init__(
+        self,
+        amhs: Amhs,
+        clock: Clock,
+        *,
+        start_nodes: list[str] | None = None,
+        fleet: int | None = None,
+        graph: RailGraph | None = None,
+    ) -> None:
+        super().__init__(amhs, clock, start_nodes=start_nodes, fleet=fleet, graph=graph)
+        g = self.graph
+        v = amhs.vehicle
+        self._acc, self._dec = v.accel_m_s2, v.decel_m_s2
+        self.sections = [
+            _Section(cap, hw) for cap, hw in zip(g.capacity, self.headway_s, strict=True)
         ]
+        self.vehicles = [Vehicle(i, at) for i, at in enumerate(self.start_at)]
+        n = len(self.vehicles)
         self.idle: list[Vehicle] = list(self.vehicles)
         self.pending: deque[Move] = deque()
         self.deadlocks: list[tuple[float, list[str]]] = []
@@ -194,12 +222,6 @@ class OhtFleet:
         else:
             self.pending.append(m)
         return m
-
-    def nominal_s(self, src: str, dst: str) -> float:
-        """Return handling plus free-running loaded travel time from ``src`` to ``dst``."""
-        g = self.graph
-        links = g.path_links(g.node_index[src], g.node_index[dst])
-        return 2 * self.handling_s + g.run_time_s(links)
 
     def _pick_idle(self, node: int) -> Vehicle:
         if not self.nearest or len(self.idle) == 1:

@@ -34,13 +34,32 @@ DEADLOCK_LOG = 100  # deadlocks recorded with their sections (all are counted)
 EV_PIECE_END, EV_RETRY, EV_ADMIT, EV_LOADED, EV_DELIVERED = 0, 1, 2, 3, 4
 # vehicle states
 ST_IDLE, ST_EMPTY, ST_LOADED, ST_HANDLING = 0, 1, 2, 3
-# what :func:`advance` stopped at (PARKED: delivered, and no move waits, so parked already)
-LIMIT, DELIVERED, GROW, PARKED = 0, 1, 2, 3
+# what :func:`advance`, :func:`request` and :func:`assign` stopped at, in the low 3 bits of
+# their result (the ids used above them): LIMIT, the next event is not before the limit;
+# DELIVERED, a vehicle has set its lot down and a move waits for it (Python assigns it);
+# PARKED, delivered and no move waits, so parked already; GROW, ``E`` needs a row for a later
+# day; NEED_PATH, the path from ``I[H_NEEDA]`` to ``I[H_NEEDB]`` is not in the store yet;
+# NEED_TIMES, nor are the times to ``I[H_NEEDA]``; QUEUED, no vehicle is idle; ASSIGNED.
+LIMIT, DELIVERED, GROW, PARKED, NEED_PATH, NEED_TIMES, QUEUED, ASSIGNED = range(8)
+CODE_BITS = 3
+HIST_BIN_S = 5.0
+HIST_BINS = 4_000
+# columns of E after the sections': the per-day sums of a move (moves, transport, wait for a
+# vehicle, empty travel, loaded travel, blocked, busy, most moves pending), then the histogram
+# of the transport time
+E_SUMS = 8
 
 # header of I
 (H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS, H_NPEND) = (
     range(13)
 )  # H_NPEND: moves waiting for a vehicle (Python keeps it up to date)
+# the cache of paths and times (after the segments, at the end of I and F): a hash table
+# (H_TCAP slots, H_TN used) from ``a * nodes + b`` to the path's place in the stores, a row of
+# times to each node's place, and the stores (I: packed paths, F: their profiles and the rows)
+(H_NN, H_NEAREST, H_TKEY, H_TVI, H_TVF, H_TCAP, H_TN, H_SI, H_SIN, H_SF, H_SFN, H_NEEDA) = range(
+    64, 76
+)
+H_NEEDB, H_TROW = 76, 77
 # offsets of the segments of I (the header slot holding each offset)
 (
     O_VNODE,  # node each vehicle is at (last piece end)
@@ -87,8 +106,10 @@ LIMIT, DELIVERED, GROW, PARKED = 0, 1, 2, 3
     O_U,
     O_SBLOCKED,  # blocked seconds of moves per section since the start (where they stood)
     O_VCUM0,  # per vehicle and path slot: the run's profile from its start (2 N x L)
-) = range(40, 59)
-I_HEADER = 64
+    O_VTREQ,  # the current move's request time
+    O_VTASSIGN,  # its assignment time
+) = range(40, 61)
+I_HEADER = 80
 # header of F
 F_HANDLING, F_ACC, F_DEC, F_EXTT = range(4)
 F_HEADER = 8
@@ -104,8 +125,12 @@ def layout(
     accel: float,
     decel: float,
     start_nodes: list[int],
+    nodes: int,
+    nearest: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the state arrays ``(I, F)`` of a fleet of ``n`` vehicles parked at ``start_nodes``."""
+    """Return the state arrays ``(I, F)`` of a fleet of ``n`` vehicles parked at
+    ``start_nodes`` on a network of ``nodes`` nodes, with an empty cache of paths
+    (:func:`regrow` makes room in it)."""
     s, nl = len(capacity), len(length)
     ps = 2 + 3 * s + nl  # a path: pieces, links, sections, end nodes, end link indices, links
     hcap = 16 * n + 4 * s + 1024
@@ -119,7 +144,7 @@ def layout(
         O_VT0: n, O_VWAITSINCE: n, O_VRETRY: n, O_VBLOCKED: n, O_VTPICK: n, O_VTLOADED: n,
         O_VTDROP: n, O_VCUM: n * nl, O_SHEAD: s, O_SLAST: s, O_HT: hcap, O_LLEN: nl,
         O_LVMAX: nl, O_DLT: DEADLOCK_LOG, O_X: nl + 1, O_CAP: nl + 1, O_U: nl + 1,
-        O_SBLOCKED: s, O_VCUM0: 2 * n * nl,
+        O_SBLOCKED: s, O_VCUM0: 2 * n * nl, O_VTREQ: n, O_VTASSIGN: n,
     }  # fmt: skip
     i_arr = np.zeros(I_HEADER + sum(isegs.values()), dtype=np.int64)
     f_arr = np.zeros(F_HEADER + sum(fsegs.values()), dtype=np.float64)
@@ -151,7 +176,116 @@ def layout(
     fseg(O_LLEN, nl)[:] = length
     fseg(O_LVMAX, nl)[:] = vmax
     f_arr[[F_HANDLING, F_ACC, F_DEC]] = handling_s, accel, decel
+    i_arr[H_NN], i_arr[H_NEAREST] = nodes, int(nearest)
+    # the cache starts empty and small: a table of 1,024 slots, stores of 64 K values
+    i_arr[[H_TKEY, H_TCAP, H_SI]] = len(i_arr), 0, len(i_arr)
+    i_arr[H_SF] = len(f_arr)
+    return regrow(i_arr, f_arr, 1024, 65_536, 65_536)
+
+
+@njit(cache=True)
+def regrow(
+    i_old: np.ndarray, f_old: np.ndarray, tcap: int, icap: int, fcap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(I, F)`` with the same state and a cache of ``tcap`` slots (a power of two)
+    and stores of ``icap`` and ``fcap`` values, its contents kept (they hold offsets relative
+    to their store, so they move as they are)."""
+    i_fixed, f_fixed = i_old[H_TKEY], i_old[H_SF]
+    nn = i_old[H_NN]
+    i_arr = np.empty(i_fixed + 3 * tcap + nn + icap, dtype=np.int64)
+    f_arr = np.empty(f_fixed + fcap, dtype=np.float64)
+    i_arr[:i_fixed] = i_old[:i_fixed]
+    f_arr[:f_fixed] = f_old[:f_fixed]
+    i_arr[H_TKEY], i_arr[H_TVI], i_arr[H_TVF] = i_fixed, i_fixed + tcap, i_fixed + 2 * tcap
+    i_arr[H_TROW] = i_fixed + 3 * tcap
+    i_arr[H_SI] = i_fixed + 3 * tcap + nn
+    i_arr[H_TCAP] = tcap
+    i_arr[i_fixed : i_fixed + tcap] = -1
+    old_cap = i_old[H_TCAP]
+    i_arr[H_TN] = 0
+    for j in range(old_cap):
+        key = i_old[i_old[H_TKEY] + j]
+        if key >= 0:
+            _table_put(i_arr, key, i_old[i_old[H_TVI] + j], i_old[i_old[H_TVF] + j])
+    o_row = i_arr[H_TROW]
+    if old_cap:
+        i_arr[o_row : o_row + nn] = i_old[i_old[H_TROW] : i_old[H_TROW] + nn]
+    else:
+        i_arr[o_row : o_row + nn] = -1
+    used_i, used_f = i_old[H_SIN], i_old[H_SFN]
+    i_arr[i_arr[H_SI] : i_arr[H_SI] + used_i] = i_old[i_old[H_SI] : i_old[H_SI] + used_i]
+    f_arr[f_fixed : f_fixed + used_f] = f_old[f_fixed : f_fixed + used_f]
     return i_arr, f_arr
+
+
+@njit(cache=True)
+def clear_cache(i_arr: np.ndarray) -> None:
+    """Forget every path and row of times (vehicles keep copies of the paths they drive)."""
+    i_arr[i_arr[H_TKEY] : i_arr[H_TKEY] + i_arr[H_TCAP]] = -1
+    i_arr[i_arr[H_TROW] : i_arr[H_TROW] + i_arr[H_NN]] = -1
+    i_arr[H_TN] = 0
+    i_arr[H_SIN] = 0
+    i_arr[H_SFN] = 0
+
+
+@njit(cache=True, inline="always")
+def _slot(i_arr: np.ndarray, key: int) -> int:
+    """The table slot of ``key``, or of the empty slot where it would go."""
+    mask = i_arr[H_TCAP] - 1
+    ok = i_arr[H_TKEY]
+    j = (key * 2654435761) & mask
+    while True:
+        got = i_arr[ok + j]
+        if got == key or got < 0:
+            return j
+        j = (j + 1) & mask
+
+
+@njit(cache=True, inline="always")
+def _table_put(i_arr: np.ndarray, key: int, vi: int, vf: int) -> None:
+    j = _slot(i_arr, key)
+    if i_arr[i_arr[H_TKEY] + j] < 0:
+        i_arr[H_TN] += 1
+    i_arr[i_arr[H_TKEY] + j] = key
+    i_arr[i_arr[H_TVI] + j] = vi
+    i_arr[i_arr[H_TVF] + j] = vf
+
+
+@njit(cache=True)
+def room(i_arr: np.ndarray, f_arr: np.ndarray, ints: int, floats: int) -> bool:
+    """Whether the cache takes one more entry of ``ints`` and ``floats`` values."""
+    return (
+        2 * (i_arr[H_TN] + 1) <= i_arr[H_TCAP]
+        and i_arr[H_SIN] + ints <= len(i_arr) - i_arr[H_SI]
+        and i_arr[H_SFN] + floats <= len(f_arr) - i_arr[H_SF]
+    )
+
+
+@njit(cache=True)
+def add_path(
+    i_arr: np.ndarray, f_arr: np.ndarray, a: int, b: int, path: np.ndarray, cum: np.ndarray
+) -> None:
+    """Put the packed path from ``a`` to ``b`` and its profile in the cache (``room`` first)."""
+    at_i, at_f = i_arr[H_SIN], i_arr[H_SFN]
+    o_i, o_f = i_arr[H_SI] + at_i, i_arr[H_SF] + at_f
+    for j in range(len(path)):
+        i_arr[o_i + j] = path[j]
+    for j in range(len(cum)):
+        f_arr[o_f + j] = cum[j]
+    i_arr[H_SIN] = at_i + len(path)
+    i_arr[H_SFN] = at_f + len(cum)
+    _table_put(i_arr, a * i_arr[H_NN] + b, at_i, at_f)
+
+
+@njit(cache=True)
+def add_times(i_arr: np.ndarray, f_arr: np.ndarray, b: int, times: np.ndarray) -> None:
+    """Put every node's free-running time to node ``b`` in the cache (``room`` first)."""
+    at_f = i_arr[H_SFN]
+    o_f = i_arr[H_SF] + at_f
+    for j in range(len(times)):
+        f_arr[o_f + j] = times[j]
+    i_arr[H_SFN] = at_f + len(times)
+    i_arr[i_arr[H_TROW] + b] = at_f
 
 
 def path_array(sections: list[int], ends: list[int], piece_links: list[list[int]]) -> np.ndarray:
@@ -668,49 +802,129 @@ def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: floa
 # ----------------------------------------------------------------- entry points
 
 
+@njit(cache=True, inline="always")
+def _cached(i_arr: np.ndarray, a: int, b: int) -> int:
+    """The table slot of the path from ``a`` to ``b``, -1 if it is not cached."""
+    j = _slot(i_arr, a * i_arr[H_NN] + b)
+    return j if i_arr[i_arr[H_TKEY] + j] >= 0 else -1
+
+
+@njit(cache=True, inline="always")
+def _missing(i_arr: np.ndarray, v: int, a: int, b: int) -> bool:
+    """Whether a path ``v`` needs to move a lot from ``a`` to ``b`` is not cached (then it
+    names it in ``I[H_NEEDA]``, ``I[H_NEEDB]``)."""
+    at = i_arr[i_arr[O_VNODE] + v]
+    if at != a and _cached(i_arr, at, a) < 0:
+        i_arr[H_NEEDA], i_arr[H_NEEDB] = at, a
+        return True
+    if a != b and _cached(i_arr, a, b) < 0:
+        i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
+        return True
+    return False
+
+
 @njit(cache=True)
-def _load_path(
-    i_arr: np.ndarray, f_arr: np.ndarray, v: int, slot: int, path: np.ndarray, cum: np.ndarray
-) -> None:
+def _load_path(i_arr: np.ndarray, f_arr: np.ndarray, v: int, slot: int, a: int, b: int) -> None:
+    """Copy the cached path from ``a`` to ``b`` and its profile into ``v``'s path slot."""
     o = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
-    if len(path) == 0:
+    if a == b:
         i_arr[o] = 0
         return
-    for j in range(len(path)):
-        i_arr[o + j] = path[j]
+    j = _cached(i_arr, a, b)
+    src = i_arr[H_SI] + i_arr[i_arr[H_TVI] + j]
+    npc, nl = i_arr[src], i_arr[src + 1]
+    for x in range(2 + 3 * npc + nl):
+        i_arr[o + x] = i_arr[src + x]
+    src_f = i_arr[H_SF] + i_arr[i_arr[H_TVF] + j]
     oc = i_arr[O_VCUM0] + (2 * v + slot) * i_arr[H_L]
-    for j in range(path[1]):
-        f_arr[oc + j] = cum[j]
+    for x in range(nl):
+        f_arr[oc + x] = f_arr[src_f + x]
 
 
 @njit(cache=True)
-def start(
+def _begin(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
     e_arr: np.ndarray,
     v: int,
-    empty: np.ndarray,
-    loaded: np.ndarray,
-    empty_cum: np.ndarray,
-    loaded_cum: np.ndarray,
+    a: int,
+    b: int,
+    t_req: float,
     now: float,
-    base: int,
-) -> int:
-    """Give ``v`` a move: drive ``empty`` to the pick-up, hoist, drive ``loaded``, set down.
-
-    An empty path means the vehicle is already there; ``*_cum`` are the paths' profiles
-    (:func:`profile_of`). Returns the ids used.
-    """
-    i_arr[H_BASE] = base
-    i_arr[H_USED] = 0
-    _load_path(i_arr, f_arr, v, 0, empty, empty_cum)
-    _load_path(i_arr, f_arr, v, 1, loaded, loaded_cum)
+) -> None:
+    """Give ``v`` the move from ``a`` to ``b`` (paths cached): drive empty to the pick-up,
+    hoist, drive loaded, set down."""
+    _load_path(i_arr, f_arr, v, 0, i_arr[i_arr[O_VNODE] + v], a)
+    _load_path(i_arr, f_arr, v, 1, a, b)
     i_arr[i_arr[O_VSTATE] + v] = ST_EMPTY
+    f_arr[i_arr[O_VTREQ] + v] = t_req
+    f_arr[i_arr[O_VTASSIGN] + v] = now
     f_arr[i_arr[O_VBLOCKED] + v] = 0.0
     for o in (O_VTPICK, O_VTLOADED, O_VTDROP):
         f_arr[i_arr[o] + v] = math.nan
     _run(i_arr, f_arr, e_arr, v, 0, now)
-    return i_arr[H_USED]
+
+
+@njit(cache=True)
+def request(
+    i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, a: int, b: int, now: float, base: int
+) -> int:
+    """A move from node ``a`` to ``b`` asked for now: give it to an idle vehicle (the nearest
+    in free-running time, the lowest number on a tie, or with ``nearest`` off the one idle
+    longest). Returns ``ids used << CODE_BITS | code``: ASSIGNED (the vehicle in
+    ``I[H_EXTV]``), QUEUED (none idle: Python queues it), NEED_TIMES or NEED_PATH (nothing
+    changed: Python caches what is named and asks again)."""
+    i_arr[H_BASE] = base
+    i_arr[H_USED] = 0
+    m = i_arr[H_NIDLE]
+    if m == 0:
+        return QUEUED
+    oi, on = i_arr[O_IDLE], i_arr[O_VNODE]
+    j = 0
+    if i_arr[H_NEAREST] and m > 1:
+        row = i_arr[i_arr[H_TROW] + a]
+        if row < 0:
+            i_arr[H_NEEDA] = a
+            return NEED_TIMES
+        ot = i_arr[H_SF] + row
+        best_v = i_arr[oi]
+        best_t = f_arr[ot + i_arr[on + best_v]]
+        for jj in range(1, m):
+            w = i_arr[oi + jj]
+            t = f_arr[ot + i_arr[on + w]]
+            if t < best_t or (t == best_t and w < best_v):
+                best_t, best_v, j = t, w, jj
+    v = i_arr[oi + j]
+    if _missing(i_arr, v, a, b):
+        return NEED_PATH
+    for jj in range(j + 1, m):
+        i_arr[oi + jj - 1] = i_arr[oi + jj]
+    i_arr[H_NIDLE] = m - 1
+    i_arr[H_EXTV] = v
+    _begin(i_arr, f_arr, e_arr, v, a, b, now, now)
+    return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
+
+
+@njit(cache=True)
+def assign(
+    i_arr: np.ndarray,
+    f_arr: np.ndarray,
+    e_arr: np.ndarray,
+    v: int,
+    a: int,
+    b: int,
+    t_req: float,
+    now: float,
+    base: int,
+) -> int:
+    """Give vehicle ``v`` (which has just set a lot down) the move from ``a`` to ``b`` asked
+    for at ``t_req``. Returns as :func:`request` (ASSIGNED or NEED_PATH)."""
+    i_arr[H_BASE] = base
+    i_arr[H_USED] = 0
+    if _missing(i_arr, v, a, b):
+        return NEED_PATH
+    _begin(i_arr, f_arr, e_arr, v, a, b, t_req, now)
+    return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
 
 
 @njit(cache=True, inline="always")
@@ -720,39 +934,6 @@ def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     m = i_arr[H_NIDLE]
     i_arr[i_arr[O_IDLE] + m] = v
     i_arr[H_NIDLE] = m + 1
-
-
-@njit(cache=True)
-def park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float, base: int) -> int:
-    """``v`` is idle: it leaves the rail for its parking spur. Returns the ids used."""
-    i_arr[H_BASE] = base
-    i_arr[H_USED] = 0
-    _park(i_arr, f_arr, v, now)
-    return i_arr[H_USED]
-
-
-@njit(cache=True)
-def pick(i_arr: np.ndarray, time_to: np.ndarray, nearest: bool) -> int:
-    """Take an idle vehicle off the idle list: the nearest in ``time_to`` (the lowest number on
-    a tie) or, with ``nearest`` False, the one idle longest. -1 if none is idle."""
-    m = i_arr[H_NIDLE]
-    if m == 0:
-        return -1
-    oi, on = i_arr[O_IDLE], i_arr[O_VNODE]
-    j = 0
-    if nearest and m > 1:
-        best_t = time_to[i_arr[on + i_arr[oi]]]
-        best_v = i_arr[oi]
-        for jj in range(1, m):
-            w = i_arr[oi + jj]
-            t = time_to[i_arr[on + w]]
-            if t < best_t or (t == best_t and w < best_v):
-                best_t, best_v, j = t, w, jj
-    v = i_arr[oi + j]
-    for jj in range(j + 1, m):
-        i_arr[oi + jj - 1] = i_arr[oi + jj]
-    i_arr[H_NIDLE] = m - 1
-    return v
 
 
 @njit(cache=True)
@@ -768,11 +949,12 @@ def advance(
     """Run the fleet's events before ``(limit_t, limit_k)`` (the engine's next entry) and
     before ``until``.
 
-    Returns ``4 * ids used + code``, the code ``LIMIT`` when the next event is not before
-    them (or there is none), ``DELIVERED`` when a vehicle has set its lot down (vehicle in
-    ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python takes over; ``PARKED`` when, no move
-    waiting, the vehicle has gone to its parking spur already, as Python would have it do
-    next), ``GROW`` when ``E`` needs a row for a later day.
+    Returns ``ids used << CODE_BITS | code``, the code ``LIMIT`` when the next event is not
+    before them (or there is none), ``DELIVERED`` when a vehicle has set its lot down and a
+    move waits (vehicle in ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python assigns it the next
+    move), ``PARKED`` when it has set its lot down and, no move waiting, gone to its parking
+    spur, ``GROW`` when ``E`` needs a row for a later day. A delivered move's figures go to
+    the day's sums in ``E``.
     """
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
@@ -782,9 +964,9 @@ def advance(
         t = f_arr[ot]
         k = i_arr[ok]
         if not (t < until and (t < limit_t or (t == limit_t and k < limit_k))):
-            return 4 * i_arr[H_USED] + LIMIT
+            return (i_arr[H_USED] << CODE_BITS) | LIMIT
         if t >= rows * DAY_S:
-            return 4 * i_arr[H_USED] + GROW
+            return (i_arr[H_USED] << CODE_BITS) | GROW
         e = i_arr[oe]
         _pop(i_arr, f_arr)
         kind = e // 4294967296
@@ -800,10 +982,35 @@ def advance(
             i_arr[i_arr[O_VSTATE] + arg] = ST_LOADED
             _run(i_arr, f_arr, e_arr, arg, 1, t)
         else:
+            _record(i_arr, f_arr, e_arr, arg, t)
             i_arr[H_EXTV] = arg
             f_arr[F_EXTT] = t
             if i_arr[H_NPEND] == 0:
                 _park(i_arr, f_arr, arg, t)
-                return 4 * i_arr[H_USED] + PARKED
-            return 4 * i_arr[H_USED] + DELIVERED
-    return 4 * i_arr[H_USED] + LIMIT
+                return (i_arr[H_USED] << CODE_BITS) | PARKED
+            return (i_arr[H_USED] << CODE_BITS) | DELIVERED
+    return (i_arr[H_USED] << CODE_BITS) | LIMIT
+
+
+@njit(cache=True, inline="always")
+def _record(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
+    """Add ``v``'s move, set down now, to the day's sums (as OhtFleet._record)."""
+    d = int(now // DAY_S)
+    c = i_arr[H_S]
+    t_req = f_arr[i_arr[O_VTREQ] + v]
+    t_assign = f_arr[i_arr[O_VTASSIGN] + v]
+    total = now - t_req
+    e_arr[d, c] += 1
+    e_arr[d, c + 1] += total
+    e_arr[d, c + 2] += t_assign - t_req
+    e_arr[d, c + 3] += f_arr[i_arr[O_VTPICK] + v] - t_assign
+    e_arr[d, c + 4] += f_arr[i_arr[O_VTDROP] + v] - f_arr[i_arr[O_VTLOADED] + v]
+    e_arr[d, c + 5] += f_arr[i_arr[O_VBLOCKED] + v]
+    e_arr[d, c + 6] += now - t_assign
+    pending = float(i_arr[H_NPEND])
+    if pending > e_arr[d, c + 7]:
+        e_arr[d, c + 7] = pending
+    b = int(total / HIST_BIN_S)
+    e_arr[d, c + E_SUMS + (b if b < HIST_BINS - 1 else HIST_BINS - 1)] += 1
+    if d > i_arr[H_MAXDAY]:
+        i_arr[H_MAXDAY] = d

@@ -1,19 +1,21 @@
 """The OHT fleet with its section passages in compiled code (``amhs.engine: compiled``).
 
 :class:`CompiledOhtFleet` has the API and the rules of :class:`factory_twin.sim.oht.OhtFleet`
-(the pure-Python reference, ``amhs.engine: python``) and gives the same results; only the
-work per section passage runs compiled (:mod:`factory_twin.sim.oht_core`, numba).
+(the pure-Python reference, ``amhs.engine: python``) and gives the same results; the work per
+move and per section passage runs compiled (:mod:`factory_twin.sim.oht_core`, numba).
 
-Python keeps what happens once or twice per move: requests, dispatch (nearest idle or FIFO),
-the queue of moves waiting for a vehicle, the ``done`` callbacks, the per-day sums and the KPIs.
-The compiled core runs everything in between (driving the empty run, hoisting, driving the
-loaded run, lowering) on its own queue of events. The engine holds one entry for the fleet: its
-next event, under that event's own key. When the entry fires, the core runs its events in
-order up to the engine's next entry (nothing outside the fleet can happen before it) and stops
-early when a vehicle has set a lot down, which Python handles (statistics, the next move, the
-``done`` callback) before the core goes on. The core takes its event keys from the engine's
-sequence (:meth:`Engine.next_id`, :meth:`Engine.use_ids`), so its events order among the
-engine's exactly as the Python fleet's own entries do: same events, same order, same results.
+Python keeps the queue of moves waiting for a vehicle, the ``done`` callbacks, building the
+fastest paths and the KPIs. The compiled core dispatches (nearest idle or FIFO, from its cache
+of paths and travel times, which Python fills when the core names what it lacks), drives
+every move (the empty run, hoisting, the loaded run, lowering) on its own queue of events and
+adds each delivered move to the day's sums. The engine holds one entry for the fleet: its next
+event, under that event's own key. When the entry fires, the core runs its events in order up
+to the engine's next entry (nothing outside the fleet can happen before it) and stops early
+when a vehicle has set a lot down, which Python hands to the ``done`` callback (and, if a
+move waits, to the vehicle) before the core goes on. The core takes its event keys from the
+engine's sequence (:meth:`Engine.take_id`, :meth:`Engine.ids_used`), so its events order
+among the engine's exactly as the Python fleet's own entries do: same events, same order,
+same results.
 """
 
 from __future__ import annotations
@@ -32,31 +34,37 @@ from factory_twin.sim.engine import Engine
 from factory_twin.sim.oht import (
     _CACHE,
     DAY_S,
-    HIST_BIN_S,
     HIST_BINS,
+    FleetBase,
     Move,
     OhtFleet,
     OhtRecord,
 )
 from factory_twin.sim.oht_core import (
+    ASSIGNED,
+    CODE_BITS,
+    E_SUMS,
     F_EXTT,
     GROW,
     H_EXTV,
     H_HN,
-    H_NIDLE,
+    H_NEEDA,
+    H_NEEDB,
     H_NPEND,
     LIMIT,
+    NEED_PATH,
+    NEED_TIMES,
     PARKED,
+    QUEUED,
 )
 from factory_twin.sim.oht_graph import RailGraph
 
 _STATE = ("idle", "empty", "loaded", "handling")  # by core.ST_*
 _NO_KEY = 2**63 - 1
-_EMPTY_PATH = np.zeros(0, dtype=np.int64)
-_EMPTY_CUM = np.zeros(0, dtype=np.float64)
+_CODE = (1 << CODE_BITS) - 1
 
 
-class CompiledOhtFleet:
+class CompiledOhtFleet(FleetBase):
     """A fleet of OHT vehicles on the rails of ``amhs``, driven by ``clock``, compiled.
 
     The parameters and the public API are those of :class:`factory_twin.sim.oht.OhtFleet`;
@@ -73,36 +81,22 @@ class CompiledOhtFleet:
         fleet: int | None = None,
         graph: RailGraph | None = None,
     ) -> None:
-        self.amhs = amhs
-        self.clock = clock
-        self.graph = g = graph if graph is not None else RailGraph(amhs)
-        self.handling_s = amhs.handling_s
-        self.nearest = amhs.dispatch == "nearest_idle"
+        super().__init__(amhs, clock, start_nodes=start_nodes, fleet=fleet, graph=graph)
+        self.clock: Engine = clock
+        g = self.graph
         v = amhs.vehicle
-        n = fleet if fleet is not None else amhs.fleet
-        if start_nodes is None:
-            start_nodes = [s.node for s in amhs.stockers if s.kind == "stocker"]
-        if not start_nodes:
-            step = max(1, len(g.node_ids) // n)
-            start_nodes = [g.node_ids[(i * step) % len(g.node_ids)] for i in range(n)]
-        starts = [g.node_index[start_nodes[i % len(start_nodes)]] for i in range(n)]
-        headway = [v.pitch_m / g.vmax[links[-1]] for links in g.sections]
+        n = len(self.start_at)
         self._i, self._f = core.layout(
-            n, g.capacity, headway, g.length, g.vmax, amhs.handling_s,
-            v.accel_m_s2, v.decel_m_s2, starts,
+            n, g.capacity, self.headway_s, g.length, g.vmax, amhs.handling_s,
+            v.accel_m_s2, v.decel_m_s2, self.start_at, len(g.node_ids), self.nearest,
         )  # fmt: skip
-        self._e = np.zeros((1, len(g.sections)), dtype=np.int64)  # entries per day, section
+        self._ns = len(g.sections)
+        # per day: entries per section, the sums of a move (oht_core.E_SUMS), the histogram
+        self._e = np.zeros((1, self._ns + E_SUMS + HIST_BINS), dtype=np.float64)
         self._e_end = DAY_S  # the end of the last day it has a row for
         self.vehicles = list(range(n))  # vehicle numbers (the state lives in the core)
         self.pending: deque[Move] = deque()
         self._moves: list[Move | None] = [None] * n
-        self._idle_since = [0.0] * n
-        self._busy_from = [0.0] * n
-        self._days: list[list[float]] = []  # per day: the sums of OhtFleet._COLS
-        self._hist: list[np.ndarray] = []
-        self._paths: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._times: dict[int, np.ndarray] = {}  # graph.time_to, without a call
-        self._nn = len(g.node_ids)
         best = sorted(g.link_of.items())  # the fastest link from each node to each neighbour
         ptr = np.zeros(len(g.node_ids) + 1, dtype=np.int64)
         np.add.at(ptr, [a + 1 for (a, _), _ in best], 1)
@@ -113,11 +107,15 @@ class CompiledOhtFleet:
             np.array(g.section_of, dtype=np.int64),
             np.array(g.to, dtype=np.int64),
         )
-        self._pick, self._start, self._advance = core.pick, core.start, core.advance
+        self._request, self._assign_core, self._advance = core.request, core.assign, core.advance
         self._armed: list[tuple[float, int]] = []  # keys of the fleet's entries on the engine
         self._firing = False
-        self._no_times = np.zeros(1, dtype=np.float32)
+        self._views()
+
+    def _views(self) -> None:
+        """Name the parts of the state arrays Python reads (again after they grew)."""
         i_arr, f_arr = self._i, self._f
+        n = len(self.vehicles)
         self._ht, self._hk = int(i_arr[core.O_HT]), int(i_arr[core.O_HK])
 
         def iview(slot: int) -> np.ndarray:
@@ -136,8 +134,8 @@ class CompiledOhtFleet:
         self._state = iview(core.O_VSTATE)
         self._t0, self._blocked = fview(core.O_VT0), fview(core.O_VBLOCKED)
         self._t_pick, self._t_loaded = fview(core.O_VTPICK), fview(core.O_VTLOADED)
-        self._t_drop = fview(core.O_VTDROP)
-        nl = len(g.length)
+        self._t_drop, self._t_assign = fview(core.O_VTDROP), fview(core.O_VTASSIGN)
+        nl = len(self.graph.length)
         self._cum = f_arr[i_arr[core.O_VCUM] : i_arr[core.O_VCUM] + n * nl].reshape(n, nl)
 
     # ----------------------------------------------------------------- requests
@@ -146,112 +144,109 @@ class CompiledOhtFleet:
         """Ask for a move of ``payload`` from rail node ``src`` to ``dst``; ``done(payload)``
         is called when it has been set down."""
         ni = self.graph.node_index
-        m = Move(payload, ni[src], ni[dst], done, self.clock.now_s)
-        i_arr = self._i
-        idle = i_arr.item(H_NIDLE)
-        if idle:
-            times = self._no_times
-            if self.nearest and idle > 1:
-                got = self._times.get(m.src)
-                if got is None:
-                    got = self._times[m.src] = self.graph.time_to(m.src)
-                times = got
-            self._assign(self._pick(i_arr, times, self.nearest), m)
-        else:
-            self.pending.append(m)
-            i_arr[H_NPEND] = len(self.pending)
-        return m
-
-    def nominal_s(self, src: str, dst: str) -> float:
-        """Return handling plus free-running loaded travel time from ``src`` to ``dst``."""
-        g = self.graph
-        links = g.path_links(g.node_index[src], g.node_index[dst])
-        return 2 * self.handling_s + g.run_time_s(links)
-
-    def _assign(self, v: int, m: Move) -> None:
         env = self.clock
         now = env.now_s
-        m.t_assign = now
-        self._busy_from[v] = now
-        self._moves[v] = m
-        # the two paths from the cache (one dict look-up each), else built
-        paths, nn, src = self._paths, self._nn, m.src
-        at = self._node.item(v)
-        empty = paths.get(at * nn + src) or self._path(at, src)
-        loaded = paths.get(src * nn + m.dst) or self._path(src, m.dst)
+        m = Move(payload, ni[src], ni[dst], done, now)
         if now >= self._e_end:
             self._room(now)
-        base = env.next_id()
-        used = self._start(
-            self._i, self._f, self._e, v, empty[0], loaded[0], empty[1], loaded[1], now, base
-        )
-        if used:
-            env.use_ids(base + used)
-            if not self._firing:
-                self._arm()
+        while True:
+            base = env.take_id()
+            res = self._request(self._i, self._f, self._e, m.src, m.dst, now, base)
+            used = res >> CODE_BITS
+            if used != 1:
+                env.ids_used(base, used)
+            code = res & _CODE
+            if code == ASSIGNED:
+                m.t_assign = now
+                self._moves[self._i.item(H_EXTV)] = m
+                if used and not self._firing:
+                    self._arm()
+                return m
+            if code == QUEUED:
+                self.pending.append(m)
+                self._i[H_NPEND] = len(self.pending)
+                return m
+            self._fill(code)
+
+    def _next_move(self, v: int) -> None:
+        """``v`` has set its lot down and a move waits: give it the oldest."""
+        m = self.pending.popleft()
+        self._i[H_NPEND] = len(self.pending)
+        env = self.clock
+        now = env.now_s
+        if now >= self._e_end:
+            self._room(now)
+        while True:
+            base = env.take_id()
+            res = self._assign_core(self._i, self._f, self._e, v, m.src, m.dst, m.t_req, now, base)
+            used = res >> CODE_BITS
+            if used != 1:
+                env.ids_used(base, used)
+            code = res & _CODE
+            if code == ASSIGNED:
+                m.t_assign = now
+                self._moves[v] = m
+                return
+            self._fill(code)
+
+    def _fill(self, code: int) -> None:
+        """Put in the core's cache what it named as missing (``code``: NEED_PATH or
+        NEED_TIMES)."""
+        i_arr = self._i
+        a = i_arr.item(H_NEEDA)
+        if code == NEED_TIMES:
+            times = self.graph.time_to(a)
+            self._make_room(0, len(times))
+            core.add_times(self._i, self._f, a, times)
+            return
+        assert code == NEED_PATH, code
+        b = i_arr.item(H_NEEDB)
+        path, cum = self._path(a, b)
+        self._make_room(len(path), len(cum))
+        core.add_path(self._i, self._f, a, b, path, cum)
+
+    def _make_room(self, ints: int, floats: int) -> None:
+        """Make sure the cache takes one more entry: grow it, or once it holds ``_CACHE``
+        paths, empty it (vehicles hold copies of the paths they drive)."""
+        i_arr, f_arr = self._i, self._f
+        if core.room(i_arr, f_arr, ints, floats):
+            return
+        tcap = int(i_arr[core.H_TCAP])
+        if int(i_arr[core.H_TN]) >= _CACHE:
+            core.clear_cache(i_arr)
+            if core.room(i_arr, f_arr, ints, floats):
+                return
+        if 2 * (int(i_arr[core.H_TN]) + 1) > tcap:
+            tcap *= 2
+        icap = len(i_arr) - int(i_arr[core.H_SI])
+        fcap = len(f_arr) - int(i_arr[core.H_SF])
+        icap = max(icap, 2 * (int(i_arr[core.H_SIN]) + ints))
+        fcap = max(fcap, 2 * (int(i_arr[core.H_SFN]) + floats))
+        self._i, self._f = core.regrow(i_arr, f_arr, tcap, icap, fcap)
+        self._views()
 
     def _path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """The pieces of the fastest path from node ``a`` to ``b``, packed for the core, and
         its kinematic profile from rest to rest."""
-        if a == b:
-            return _EMPTY_PATH, _EMPTY_CUM
-        key = a * self._nn + b
-        got = self._paths.get(key)
-        if got is None:
-            g = self.graph
-            path = core.pack_path(g.predecessors(a), a, b, *self._adj)
-            if not len(path):
-                msg = f"no rail path from {g.node_ids[a]} to {g.node_ids[b]}"
-                raise ValueError(msg)
-            got = (path, core.profile_of(self._i, self._f, path))
-            if len(self._paths) < _CACHE:
-                self._paths[key] = got
-        return got
+        g = self.graph
+        path = core.pack_path(g.predecessors(a), a, b, *self._adj)
+        if not len(path):
+            msg = f"no rail path from {g.node_ids[a]} to {g.node_ids[b]}"
+            raise ValueError(msg)
+        return path, core.profile_of(self._i, self._f, path)
 
-    def _delivered(self, v: int, parked: bool = False) -> None:
-        """``v`` has set its lot down; ``parked``: the core has parked it already (no move
-        was waiting)."""
+    def _delivered(self, v: int, parked: bool) -> None:
+        """``v`` has set its lot down (the core has added it to the day's sums); ``parked``:
+        no move waited, and it has gone to its parking spur."""
         m = self._moves[v]
         assert m is not None
-        now = self.clock.now_s
-        m.t_pick = t_pick = self._t_pick.item(v)
-        m.t_loaded = t_loaded = self._t_loaded.item(v)
-        m.t_drop = t_drop = self._t_drop.item(v)
-        m.blocked_s = blocked = self._blocked.item(v)
-        # the day's sums (OhtFleet._COLS), inline: this runs once per move
-        d = int(now // DAY_S)
-        if d >= len(self._days):
-            self._day(now)
-        row = self._days[d]
-        total = now - m.t_req
-        row[0] += 1
-        row[1] += total
-        row[2] += m.t_assign - m.t_req
-        row[3] += t_pick - m.t_assign
-        row[4] += t_drop - t_loaded
-        row[5] += blocked
-        row[6] += now - self._busy_from[v]
-        pending = self.pending
-        if len(pending) > row[7]:
-            row[7] = len(pending)
-        self._hist[d][min(int(total / HIST_BIN_S), HIST_BINS - 1)] += 1
+        m.t_pick = self._t_pick.item(v)
+        m.t_loaded = self._t_loaded.item(v)
+        m.t_drop = self._t_drop.item(v)
+        m.blocked_s = self._blocked.item(v)
         self._moves[v] = None
-        if parked:
-            self._idle_since[v] = now
-        elif pending:
-            m_next = pending.popleft()
-            self._i[H_NPEND] = len(pending)
-            self._assign(v, m_next)
-        else:
-            self._idle_since[v] = now
-            if now >= self._e_end:
-                self._room(now)
-            env = self.clock
-            base = env.next_id()
-            used = core.park(self._i, self._f, v, now, base)
-            if used:
-                env.use_ids(base + used)
-                self._arm()
+        if not parked:
+            self._next_move(v)
         m.done(m.payload)
 
     # ----------------------------------------------------------------- the engine's entry
@@ -272,7 +267,6 @@ class CompiledOhtFleet:
         heappop(self._armed)
         env = self.clock
         q = env.queue
-        i_arr, f_arr = self._i, self._f
         advance = self._advance
         self._firing = True
         try:
@@ -282,20 +276,22 @@ class CompiledOhtFleet:
                     limit_t, limit_k = top[0], top[1]
                 else:
                     limit_t, limit_k = math.inf, _NO_KEY
-                base = env.next_id()
-                res = advance(i_arr, f_arr, self._e, limit_t, limit_k, env.until_s, base)
-                if res >= 4:  # 4 * ids used + code
-                    env.use_ids(base + (res >> 2))
-                code = res & 3
+                base = env.take_id()
+                res = advance(self._i, self._f, self._e, limit_t, limit_k, env.until_s, base)
+                used = res >> CODE_BITS
+                if used != 1:
+                    env.ids_used(base, used)
+                code = res & _CODE
                 if code == LIMIT:
                     break
                 if code == GROW:
-                    self._grow(int(f_arr.item(self._ht) // DAY_S) + 1)
+                    self._grow(int(self._f.item(self._ht) // DAY_S) + 1)
                     continue
-                env.now_s = f_arr.item(F_EXTT)
-                self._delivered(i_arr.item(H_EXTV), code == PARKED)
+                env.now_s = self._f.item(F_EXTT)
+                self._delivered(self._i.item(H_EXTV), code == PARKED)
         finally:
             self._firing = False
+        i_arr, f_arr = self._i, self._f
         if i_arr.item(H_HN):  # _arm, inline (the entry that fired is gone)
             key = (f_arr.item(self._ht), i_arr.item(self._hk))
             armed = self._armed
@@ -304,26 +300,17 @@ class CompiledOhtFleet:
                 heappush(q, (key[0], key[1], self._fire, None))
 
     def _room(self, now: float) -> None:
-        """Make sure the per-day entry counts have a row for today."""
+        """Make sure the per-day sums have a row for today."""
         if now >= len(self._e) * DAY_S:
             self._grow(int(now // DAY_S) + 1)
 
     def _grow(self, rows: int) -> None:
-        e = np.zeros((max(rows, 2 * len(self._e)), self._e.shape[1]), dtype=np.int64)
+        e = np.zeros((max(rows, 2 * len(self._e)), self._e.shape[1]), dtype=np.float64)
         e[: len(self._e)] = self._e
         self._e = e
         self._e_end = len(e) * DAY_S
 
     # ----------------------------------------------------------------- statistics
-
-    _COLS = OhtFleet._COLS
-
-    def _day(self, t: float) -> int:
-        d = int(t // DAY_S)
-        while len(self._days) <= d:
-            self._days.append([0.0] * self._COLS)
-            self._hist.append(np.zeros(HIST_BINS, dtype=np.int64))
-        return d
 
     @property
     def deadlock_count(self) -> int:
@@ -345,17 +332,15 @@ class CompiledOhtFleet:
 
     def record(self) -> OhtRecord:
         """Return the per-day sums so far (small and picklable; the KPIs come from it)."""
-        last = int(self._i[core.H_MAXDAY])
-        if last >= 0:
-            self._day(last * DAY_S)
-        rows = len(self._days)
-        entries = np.zeros((rows, self._e.shape[1]), dtype=np.int64)
+        rows = int(self._i[core.H_MAXDAY]) + 1
+        e = np.zeros((rows, self._e.shape[1]), dtype=np.float64)
         k = min(rows, len(self._e))
-        entries[:k] = self._e[:k]
+        e[:k] = self._e[:k]
+        ns = self._ns
         return OhtRecord(
-            days=np.array(self._days, dtype=float).reshape(-1, self._COLS),
-            hist=np.array(self._hist, dtype=np.int64).reshape(-1, HIST_BINS),
-            entries=entries,
+            days=e[:, ns : ns + E_SUMS].copy(),
+            hist=e[:, ns + E_SUMS :].astype(np.int64),
+            entries=e[:, :ns].astype(np.int64),
             vehicles=len(self.vehicles),
             deadlocks=self.deadlock_count,
             section_names=list(self.graph.section_name),
@@ -374,7 +359,7 @@ class CompiledOhtFleet:
         ns = len(self.graph.sections)
         at = int(self._i[core.O_SBLOCKED])
         blocked = np.array(self._f[at : at + ns], dtype=np.float64)
-        return self._e.sum(axis=0).astype(np.float64), blocked
+        return self._e[:, :ns].sum(axis=0), blocked
 
     def link_load(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (entries, blocked seconds) per rail link since the start, as
