@@ -147,7 +147,7 @@ def breakdown(kind: str, days: float) -> dict[str, float]:
         ):
             wrap(oht_core, name, "core")
         wrap(oht_fast.CompiledOhtFleet, "request", "fleet")
-        wrap(oht_fast.CompiledOhtFleet, "_fire", "fleet")
+        wrap(oht_fast.CompiledOhtFleet, "fire", "fleet")
         wrap(FabModel, "_on_oht_delivered", "model")
         warm_up()
     spec = load_plant(PLANT).spec

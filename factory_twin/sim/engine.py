@@ -42,7 +42,7 @@ import itertools
 import math
 from collections.abc import Callable
 from heapq import heappop, heappush
-from typing import Any
+from typing import Any, Protocol
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
@@ -98,6 +98,19 @@ def _fire(event: Event) -> None:
         raise exc
 
 
+class Coupled(Protocol):
+    """A component that keeps its own queue of events, keyed from the engine's sequence
+    (:meth:`Engine.take_id`), and runs them between the engine's entries
+    (:meth:`Engine.couple`)."""
+
+    #: the time and key of its next event (infinity: none); kept up to date by the component
+    due_t: float
+    due_k: int
+
+    def fire(self) -> None:
+        """Run its events due before the engine's first entry and before ``until_s``."""
+
+
 class Engine(simpy.Environment):
     """A SimPy environment that also runs plain ``callback(value)`` timer entries.
 
@@ -117,9 +130,12 @@ class Engine(simpy.Environment):
         The end of the :meth:`run_until` call under way (infinity outside one): entries due
         at or after it wait for the next call. A component that runs its own events between
         the engine's (the compiled OHT fleet) stops there too.
+    coupled
+        A component with its own queue of events (:class:`Coupled`), run between the
+        engine's entries, or None.
     """
 
-    __slots__ = ("_far", "_far_window", "_horizon", "now_s", "queue", "until_s")
+    __slots__ = ("_far", "_far_window", "_horizon", "coupled", "now_s", "queue", "until_s")
 
     now_s: float
     queue: list[Entry]
@@ -132,6 +148,7 @@ class Engine(simpy.Environment):
         self._far_window = far_window_s
         self._horizon = far_window_s
         self.until_s = math.inf
+        self.coupled: Coupled | None = None
         heappush(self.queue, (self._horizon, next(self._eid), self._pull_far, None))
 
     # SimPy reads and writes its clock as ``self._now``: route it to the engine's clock, so
@@ -181,8 +198,28 @@ class Engine(simpy.Environment):
 
     # ----------------------------------------------------------------- running
 
+    def couple(self, component: Coupled) -> None:
+        """Run ``component``'s events between the engine's entries, in the order of their keys
+        (one component per engine)."""
+        if self.coupled is not None and self.coupled is not component:
+            msg = "the engine runs one coupled component already"
+            raise SimulationError(msg)
+        self.coupled = component
+
+    def _coupled_first(self) -> bool:
+        """Whether the coupled component's next event comes before the queue's first."""
+        c = self.coupled
+        if c is None or c.due_t == math.inf:
+            return False
+        q = self.queue
+        return not q or c.due_t < q[0][0] or (c.due_t == q[0][0] and c.due_k < q[0][1])
+
     def step(self) -> None:
         """Process the next entry (SimPy's ``run`` calls this; EmptySchedule if none)."""
+        if self._coupled_first():
+            assert self.coupled is not None
+            self.coupled.fire()
+            return
         try:
             self.now_s, _, callback, value = heappop(self.queue)
         except IndexError:
@@ -211,9 +248,26 @@ class Engine(simpy.Environment):
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            while q and q[0][0] < until_s:
-                self.now_s, _, cb, value = pop(q)
-                cb(value)
+            c = self.coupled
+            if c is None:
+                while q and q[0][0] < until_s:
+                    self.now_s, _, cb, value = pop(q)
+                    cb(value)
+            else:  # the same, with the component's events run where they come first
+                while True:
+                    due = c.due_t
+                    if q:
+                        top = q[0]
+                        t = top[0]
+                        if t < due or (t == due and top[1] < c.due_k):
+                            if t >= until_s:
+                                break
+                            self.now_s, _, cb, value = pop(q)
+                            cb(value)
+                            continue
+                    if due >= until_s:
+                        break
+                    c.fire()
             self.now_s = until_s
         finally:
             self.until_s = math.inf

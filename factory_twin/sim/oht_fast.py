@@ -8,10 +8,10 @@ Python keeps the queue of moves waiting for a vehicle, the ``done`` callbacks, b
 fastest paths and the KPIs. The compiled core dispatches (nearest idle or FIFO, from its cache
 of paths and travel times, which Python fills when the core names what it lacks), drives
 every move (the empty run, hoisting, the loaded run, lowering) on its own queue of events and
-adds each delivered move to the day's sums. The engine holds one entry for the fleet: its next
-event, under that event's own key. When the entry fires, the core runs its events in order up
-to the engine's next entry (nothing outside the fleet can happen before it) and stops early
-when a vehicle has set a lot down, which Python hands to the ``done`` callback (and, if a
+adds each delivered move to the day's sums. The fleet is the engine's coupled component
+(:meth:`Engine.couple`): when its next event comes before the engine's next entry, the core
+runs its events in order up to that entry (nothing outside the fleet can happen before it)
+and stops early when a vehicle has set a lot down, which Python hands to the ``done`` callback (and, if a
 move waits, to the vehicle) before the core goes on. The core takes its event keys from the
 engine's sequence (:meth:`Engine.take_id`, :meth:`Engine.ids_used`), so its events order
 among the engine's exactly as the Python fleet's own entries do: same events, same order,
@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -108,9 +107,10 @@ class CompiledOhtFleet(FleetBase):
             np.array(g.to, dtype=np.int64),
         )
         self._request, self._assign_core, self._advance = core.request, core.assign, core.advance
-        self._armed: list[tuple[float, int]] = []  # keys of the fleet's entries on the engine
-        self._firing = False
         self._views()
+        #: the time and key of the fleet's next event (infinity: none), for the engine
+        self.due_t, self.due_k = math.inf, _NO_KEY
+        clock.couple(self)
 
     def _views(self) -> None:
         """Name the parts of the state arrays Python reads (again after they grew)."""
@@ -159,8 +159,7 @@ class CompiledOhtFleet(FleetBase):
             if code == ASSIGNED:
                 m.t_assign = now
                 self._moves[self._i.item(H_EXTV)] = m
-                if used and not self._firing:
-                    self._arm()
+                self._due()
                 return m
             if code == QUEUED:
                 self.pending.append(m)
@@ -186,6 +185,7 @@ class CompiledOhtFleet(FleetBase):
             if code == ASSIGNED:
                 m.t_assign = now
                 self._moves[v] = m
+                self._due()
                 return
             self._fill(code)
 
@@ -249,55 +249,41 @@ class CompiledOhtFleet(FleetBase):
             self._next_move(v)
         m.done(m.payload)
 
-    # ----------------------------------------------------------------- the engine's entry
+    # ----------------------------------------------------------------- the engine's side
 
-    def _arm(self) -> None:
-        """Make sure the engine holds an entry at (or before) the fleet's next event."""
-        if self._firing or not self._i.item(H_HN):
-            return
-        key = (self._f.item(self._ht), self._i.item(self._hk))
-        armed = self._armed
-        if armed and armed[0] <= key:
-            return
-        heappush(armed, key)
-        heappush(self.clock.queue, (key[0], key[1], self._fire, None))
+    def _due(self) -> None:
+        """Tell the engine when the fleet's next event is."""
+        if self._i.item(H_HN):
+            self.due_t, self.due_k = self._f.item(self._ht), self._i.item(self._hk)
+        else:
+            self.due_t = math.inf
 
-    def _fire(self, _: Any) -> None:
-        """The fleet's entry: run its events up to the engine's next entry."""
-        heappop(self._armed)
+    def fire(self) -> None:
+        """Run the fleet's events due before the engine's first entry (the engine calls this
+        when the fleet's next event comes first)."""
         env = self.clock
         q = env.queue
         advance = self._advance
-        self._firing = True
-        try:
-            while True:
-                if q:
-                    top = q[0]
-                    limit_t, limit_k = top[0], top[1]
-                else:
-                    limit_t, limit_k = math.inf, _NO_KEY
-                base = env.take_id()
-                res = advance(self._i, self._f, self._e, limit_t, limit_k, env.until_s, base)
-                used = res >> CODE_BITS
-                if used != 1:
-                    env.ids_used(base, used)
-                code = res & _CODE
-                if code == LIMIT:
-                    break
-                if code == GROW:
-                    self._grow(int(self._f.item(self._ht) // DAY_S) + 1)
-                    continue
-                env.now_s = self._f.item(F_EXTT)
-                self._delivered(self._i.item(H_EXTV), code == PARKED)
-        finally:
-            self._firing = False
-        i_arr, f_arr = self._i, self._f
-        if i_arr.item(H_HN):  # _arm, inline (the entry that fired is gone)
-            key = (f_arr.item(self._ht), i_arr.item(self._hk))
-            armed = self._armed
-            if not armed or armed[0] > key:
-                heappush(armed, key)
-                heappush(q, (key[0], key[1], self._fire, None))
+        while True:
+            if q:
+                top = q[0]
+                limit_t, limit_k = top[0], top[1]
+            else:
+                limit_t, limit_k = math.inf, _NO_KEY
+            base = env.take_id()
+            res = advance(self._i, self._f, self._e, limit_t, limit_k, env.until_s, base)
+            used = res >> CODE_BITS
+            if used != 1:
+                env.ids_used(base, used)
+            code = res & _CODE
+            if code == LIMIT:
+                break
+            if code == GROW:
+                self._grow(int(self._f.item(self._ht) // DAY_S) + 1)
+                continue
+            env.now_s = self._f.item(F_EXTT)
+            self._delivered(self._i.item(H_EXTV), code == PARKED)
+        self._due()
 
     def _room(self, now: float) -> None:
         """Make sure the per-day sums have a row for today."""
