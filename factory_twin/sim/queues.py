@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from factory_twin.model.schema import DispatchRule
 
 if TYPE_CHECKING:
-    from factory_twin.sim.model import Lot
+    from factory_twin.sim.fab_objects import Lot
 
 _INF = math.inf
 Entry = tuple[int, float, int, "Lot"]
