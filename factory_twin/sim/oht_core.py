@@ -60,6 +60,7 @@ E_SUMS = 8
     64, 76
 )
 H_NEEDB, H_TROW = 76, 77
+H_DAY = 78  # the day of the last section entry (its end in F[F_DAYEND])
 # offsets of the segments of I (the header slot holding each offset)
 (
     O_VNODE,  # node each vehicle is at (last piece end)
@@ -111,7 +112,7 @@ H_NEEDB, H_TROW = 76, 77
 ) = range(40, 61)
 I_HEADER = 80
 # header of F
-F_HANDLING, F_ACC, F_DEC, F_EXTT = range(4)
+F_HANDLING, F_ACC, F_DEC, F_EXTT, F_DAYEND = range(5)
 F_HEADER = 8
 
 
@@ -424,11 +425,16 @@ def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
 
 
 @njit(cache=True, inline="always")
-def _count_entry(i_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float) -> None:
-    d = int(now // DAY_S)
-    e_arr[d, sec] += 1
-    if d > i_arr[H_MAXDAY]:
-        i_arr[H_MAXDAY] = d
+def _count_entry(
+    i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float
+) -> None:
+    if now >= f_arr[F_DAYEND]:  # a new day (the fleet's time only goes forward)
+        d = int(now // DAY_S)
+        i_arr[H_DAY] = d
+        f_arr[F_DAYEND] = (d + 1) * DAY_S
+        if d > i_arr[H_MAXDAY]:
+            i_arr[H_MAXDAY] = d
+    e_arr[i_arr[H_DAY], sec] += 1
 
 
 @njit(cache=True, inline="always")
@@ -662,7 +668,7 @@ def _piece_end(
             _schedule(i_arr, f_arr, now + 0.0, EV_ADMIT, s)
         i_arr[i_arr[O_VSEC] + v] = nxt
         _q_append(i_arr, osq, osqn, nxt, n, v)
-        _count_entry(i_arr, e_arr, nxt, now)
+        _count_entry(i_arr, f_arr, e_arr, nxt, now)
         i_arr[ok] = k + 1
         at = _piece_time(i_arr, f_arr, v, k + 1)
         _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
@@ -732,7 +738,7 @@ def _enter(
         _leave(i_arr, f_arr, v, now)
     i_arr[osec] = nxt
     _q_append(i_arr, i_arr[O_SQ], i_arr[O_SQN], nxt, n, v)
-    _count_entry(i_arr, e_arr, nxt, now)
+    _count_entry(i_arr, f_arr, e_arr, nxt, now)
     ok = i_arr[O_VK] + v
     i_arr[ok] += 1
     if i_arr[ostop] != 0:
