@@ -160,6 +160,11 @@ class FleetBase:
         self.start_at = [g.node_index[start_nodes[i % len(start_nodes)]] for i in range(n)]
         #: each section's headway: the vehicle pitch over the speed limit of its last link
         self.headway_s = [amhs.vehicle.pitch_m / g.vmax[links[-1]] for links in g.sections]
+        self._setup()
+
+    def _setup(self) -> None:
+        """Build the fleet's own state (each fleet's part of the set-up)."""
+        raise NotImplementedError
 
     def nominal_s(self, src: str, dst: str) -> float:
         """Return handling plus free-running loaded travel time from ``src`` to ``dst``."""
@@ -172,18 +177,9 @@ class OhtFleet(FleetBase):
     """A fleet of OHT vehicles on the rails of ``amhs``, driven by ``clock``: the parameters
     are :class:`FleetBase`'s."""
 
-    def __init__(
-        self,
-        amhs: Amhs,
-        clock: Clock,
-        *,
-        start_nodes: list[str] | None = None,
-        fleet: int | None = None,
-        graph: RailGraph | None = None,
-    ) -> None:
-        super().__init__(amhs, clock, start_nodes=start_nodes, fleet=fleet, graph=graph)
+    def _setup(self) -> None:
         g = self.graph
-        v = amhs.vehicle
+        v = self.amhs.vehicle
         self._acc, self._dec = v.accel_m_s2, v.decel_m_s2
         self.sections = [
             _Section(cap, hw) for cap, hw in zip(g.capacity, self.headway_s, strict=True)
@@ -203,7 +199,7 @@ class OhtFleet(FleetBase):
             tuple[int, int, int], tuple[list[int], list[float], list[int], list[float]]
         ] = {}
         self._next_day_s = 0.0  # when the per-day entry counts roll over
-        self._call_at = clock.call_at  # the hot path: one bound method, no delay arithmetic
+        self._call_at = self.clock.call_at  # the hot path: one bound method, no delay arithmetic
         self._on_piece_end = self._piece_end
         self._today = -1
         self._today_entries: list[int] = []  # today's entries per section (a list: the hot path)

@@ -56,7 +56,6 @@ from factory_twin.sim.oht_core import (
     PARKED,
     QUEUED,
 )
-from factory_twin.sim.oht_graph import RailGraph
 
 _STATE = ("idle", "empty", "loaded", "handling")  # by core.ST_*
 _NO_KEY = 2**63 - 1
@@ -71,18 +70,11 @@ class CompiledOhtFleet(FleetBase):
     from the engine's sequence).
     """
 
-    def __init__(
-        self,
-        amhs: Amhs,
-        clock: Engine,
-        *,
-        start_nodes: list[str] | None = None,
-        fleet: int | None = None,
-        graph: RailGraph | None = None,
-    ) -> None:
-        super().__init__(amhs, clock, start_nodes=start_nodes, fleet=fleet, graph=graph)
-        self.clock: Engine = clock
+    clock: Engine
+
+    def _setup(self) -> None:
         g = self.graph
+        amhs = self.amhs
         v = amhs.vehicle
         n = len(self.start_at)
         self._i, self._f = core.layout(
@@ -110,7 +102,7 @@ class CompiledOhtFleet(FleetBase):
         self._views()
         #: the time and key of the fleet's next event (infinity: none), for the engine
         self.due_t, self.due_k = math.inf, _NO_KEY
-        clock.couple(self)
+        self.clock.couple(self)
 
     def _views(self) -> None:
         """Name the parts of the state arrays Python reads (again after they grew)."""
@@ -149,22 +141,30 @@ class CompiledOhtFleet(FleetBase):
         m = Move(payload, ni[src], ni[dst], done, now)
         if now >= self._e_end:
             self._room(now)
+        code = self._call(self._request, m.src, m.dst, now)
+        if code == ASSIGNED:
+            m.t_assign = now
+            self._moves[self._i.item(H_EXTV)] = m
+            self._due()
+        else:
+            assert code == QUEUED, code
+            self.pending.append(m)
+            self._i[H_NPEND] = len(self.pending)
+        return m
+
+    def _call(self, fn: Callable[..., int], *args: Any) -> int:
+        """Call the core's ``fn(I, F, E, *args, base)`` (request or assign), filling its cache
+        until it has what it needs; return its code."""
+        env = self.clock
         while True:
             base = env.take_id()
-            res = self._request(self._i, self._f, self._e, m.src, m.dst, now, base)
+            res = fn(self._i, self._f, self._e, *args, base)
             used = res >> CODE_BITS
             if used != 1:
                 env.ids_used(base, used)
             code = res & _CODE
-            if code == ASSIGNED:
-                m.t_assign = now
-                self._moves[self._i.item(H_EXTV)] = m
-                self._due()
-                return m
-            if code == QUEUED:
-                self.pending.append(m)
-                self._i[H_NPEND] = len(self.pending)
-                return m
+            if code != NEED_PATH and code != NEED_TIMES:
+                return code
             self._fill(code)
 
     def _next_move(self, v: int) -> None:
@@ -175,19 +175,11 @@ class CompiledOhtFleet(FleetBase):
         now = env.now_s
         if now >= self._e_end:
             self._room(now)
-        while True:
-            base = env.take_id()
-            res = self._assign_core(self._i, self._f, self._e, v, m.src, m.dst, m.t_req, now, base)
-            used = res >> CODE_BITS
-            if used != 1:
-                env.ids_used(base, used)
-            code = res & _CODE
-            if code == ASSIGNED:
-                m.t_assign = now
-                self._moves[v] = m
-                self._due()
-                return
-            self._fill(code)
+        code = self._call(self._assign_core, v, m.src, m.dst, m.t_req, now)
+        assert code == ASSIGNED, code
+        m.t_assign = now
+        self._moves[v] = m
+        self._due()
 
     def _fill(self, code: int) -> None:
         """Put in the core's cache what it named as missing (``code``: NEED_PATH or
