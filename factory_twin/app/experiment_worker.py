@@ -21,8 +21,7 @@ Per replication folder ``rep-NNN/``:
 ``rails.parquet`` (plants that run the OHT fleet)
     per rail link, in the plant file's order: ``link``, ``section`` (its first link's id),
     ``entries_per_h`` (vehicles entering its section, over the KPI window) and
-    ``blocked_s_per_h`` (seconds moves stood blocked in its section, over the whole run:
-    the fleets keep no per-day figure of it);
+    ``blocked_s_per_h`` (seconds moves stood blocked in its section, over the KPI window);
 ``kpis.json``
     the replication's KPIs over ``[warmup_s, end_s]`` and how it ran: the simulator's
     (:mod:`factory_twin.sim.kpi`) plus ``transport_mean_min`` (mean transport time per move).

@@ -193,6 +193,7 @@ class OhtFleet(FleetBase):
         self._days: list[np.ndarray] = []  # per day: the sums of _COLS
         self._hist: list[np.ndarray] = []
         self._entries: list[np.ndarray] = []
+        self._blocked_days: list[np.ndarray] = []  # per day: blocked seconds per section
         self._busy_from = [0.0] * n
         self._pieces: dict[tuple[int, int], list[Piece]] = {}
         self._plans: dict[
@@ -403,12 +404,15 @@ class OhtFleet(FleetBase):
 
     def _enter(self, v: Vehicle, nxt: int) -> None:
         now = self.clock.now_s
+        stood = -1
         if v.exit_pending or v.waiting_for >= 0:
             if v.move is not None:
                 v.move.blocked_s += now - v.wait_since
                 # where it stood: the end of its section (or the spur it merges from)
-                self.blocked_s[v.section if v.section >= 0 else nxt] += now - v.wait_since
+                stood = v.section if v.section >= 0 else nxt
+                self.blocked_s[stood] += now - v.wait_since
             v.stopped = True
+        waited = now - v.wait_since
         v.exit_pending = False
         v.waiting_for = -1
         if v.section >= 0:
@@ -417,6 +421,8 @@ class OhtFleet(FleetBase):
         v.section = nxt
         self.sections[nxt].queue.append(v)
         self._count_entry(nxt, now)
+        if stood >= 0:  # the day's blocked time, on the day the vehicle got going
+            self._blocked_days[self._today][stood] += waited
         v.k += 1
         if v.stopped:
             self._plan(v, v.k)
@@ -473,6 +479,7 @@ class OhtFleet(FleetBase):
             self._days.append(np.zeros(self._COLS))
             self._hist.append(np.zeros(HIST_BINS, dtype=np.int64))
             self._entries.append(np.zeros(len(self.sections), dtype=np.int64))
+            self._blocked_days.append(np.zeros(len(self.sections)))
         return d
 
     def _count_entry(self, sec: int, now: float) -> None:
@@ -513,6 +520,7 @@ class OhtFleet(FleetBase):
             deadlocks=self.deadlock_count,
             section_names=list(self.graph.section_name),
             blocked=np.asarray(self.blocked_s, dtype=np.float64),
+            blocked_days=np.array(self._blocked_days).reshape(-1, len(self.sections)),
             section_of=list(self.graph.section_of),
         )
 
@@ -583,29 +591,46 @@ class OhtRecord:
     vehicles: int
     deadlocks: int
     section_names: list[str]
-    # blocked seconds of moves per section over the whole run (warm-up included: the fleets
-    # keep no per-day figure of it) and each link's section, for per-link maps
+    # blocked seconds of moves per section over the whole run and each link's section, for
+    # per-link maps
     blocked: np.ndarray | None = None
     section_of: list[int] | None = None
+    # blocked seconds of moves per day and section (counted on the day the vehicle got going)
+    blocked_days: np.ndarray | None = None
+
+    def _window(self, start_s: float, end_s: float) -> tuple[int, int, float]:
+        """The whole days inside ``[start_s, end_s)`` (all recorded if shorter than a day)
+        and their hours (the run's end caps the last)."""
+        d0 = math.ceil(start_s / DAY_S - 1e-9)
+        d1 = min(int(end_s // DAY_S), len(self.days))
+        if d1 <= d0:  # shorter than a day: everything recorded
+            d0, d1 = 0, len(self.days)
+        hours = (d1 - d0) * DAY_S / 3600.0
+        return d0, d1, min(hours, max(end_s - d0 * DAY_S, 1.0) / 3600.0)
+
+    def _blocked_per_h(self, d0: int, d1: int, hours: float, end_s: float) -> np.ndarray | None:
+        """Blocked seconds per hour per section over days ``d0..d1`` (over the whole run for
+        a record without per-day figures)."""
+        if self.blocked_days is not None and len(self.blocked_days) >= d1 > d0:
+            return np.sum(self.blocked_days[d0:d1], axis=0) / hours
+        if self.blocked is not None and len(self.blocked) and end_s > 0:
+            return np.asarray(self.blocked, dtype=float) * 3600.0 / end_s
+        return None
 
     def kpis(self, start_s: float, end_s: float, *, top: int = 5) -> dict[str, float]:
         """Return the fleet's KPIs over the whole days inside ``[start_s, end_s)``.
 
         ``amhs_*`` keys: the fleet size, moves per hour, transport time per move (mean, p95: from request
         to set-down), waiting for a vehicle, blocked time per move, vehicle utilisation (busy
-        time over fleet time), empty-travel share (of travel time), deadlocks, and the
-        ``top`` busiest sections (entries per hour), named by their first link.
+        time over fleet time), empty-travel share (of travel time), deadlocks, the ``top``
+        busiest sections (entries per hour) and the ``top`` most blocked ones (blocked seconds
+        of moves per hour), named by their first link.
         """
-        d0 = math.ceil(start_s / DAY_S - 1e-9)
-        d1 = min(int(end_s // DAY_S), len(self.days))
-        if d1 <= d0:  # shorter than a day: everything recorded
-            d0, d1 = 0, len(self.days)
+        d0, d1, hours = self._window(start_s, end_s)
         out: dict[str, float] = {}
         if d1 <= d0:
             return out
         sums = np.sum(self.days[d0:d1], axis=0)
-        hours = (d1 - d0) * DAY_S / 3600.0
-        hours = min(hours, max(end_s - d0 * DAY_S, 1.0) / 3600.0)
         n = sums[0]
         hist = np.sum(self.hist[d0:d1], axis=0)
         out["amhs_vehicles"] = float(self.vehicles)
@@ -623,31 +648,25 @@ class OhtRecord:
         entries = np.sum(self.entries[d0:d1], axis=0)
         for rank, s in enumerate(np.argsort(-entries, kind="stable")[:top], start=1):
             out[f"amhs_busiest_section_{rank}_entries_per_h"] = float(entries[s]) / hours
-        if self.blocked is not None and len(self.blocked) and end_s > 0:
-            per_h = np.asarray(self.blocked, dtype=float) * 3600.0 / end_s
+        per_h = self._blocked_per_h(d0, d1, hours, end_s)
+        if per_h is not None:
             for rank, s in enumerate(np.argsort(-per_h, kind="stable")[:top], start=1):
                 out[f"amhs_most_blocked_section_{rank}_s_per_h"] = float(per_h[s])
         return {k: float(x) for k, x in out.items()}
 
     def link_table(self, start_s: float, end_s: float) -> dict[str, list[Any]]:
         """Per rail link (in the plant file's order, when the record knows the links):
-        ``section`` (its first link's id), ``entries_per_h`` over the whole days inside
-        ``[start_s, end_s)`` (as :meth:`kpis`) and ``blocked_s_per_h`` over the whole run."""
+        ``section`` (its first link's id), ``entries_per_h`` and ``blocked_s_per_h`` over the
+        whole days inside ``[start_s, end_s)`` (as :meth:`kpis`)."""
         if self.section_of is None:
             return {}
         of = np.asarray(self.section_of, dtype=np.int64)
-        d0 = math.ceil(start_s / DAY_S - 1e-9)
-        d1 = min(int(end_s // DAY_S), len(self.entries))
-        if d1 <= d0:
-            d0, d1 = 0, len(self.entries)
-        hours = max((d1 - d0) * DAY_S, 1.0) / 3600.0
-        hours = min(hours, max(end_s - d0 * DAY_S, 1.0) / 3600.0)
+        d0, d1, hours = self._window(start_s, end_s)
+        hours = max(hours, 1.0 / 3600.0)
         entries = np.sum(self.entries[d0:d1], axis=0).astype(float) / hours
-        blocked = (
-            np.asarray(self.blocked, dtype=float) * 3600.0 / max(end_s, 1.0)
-            if self.blocked is not None
-            else np.full(len(self.section_names), math.nan)
-        )
+        blocked = self._blocked_per_h(d0, d1, hours, end_s)
+        if blocked is None:
+            blocked = np.full(len(self.section_names), math.nan)
         return {
             "section": [self.section_names[int(k)] for k in of],
             "entries_per_h": [float(x) for x in entries[of]],

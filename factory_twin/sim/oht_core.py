@@ -44,9 +44,9 @@ LIMIT, DELIVERED, GROW, PARKED, NEED_PATH, NEED_TIMES, QUEUED, ASSIGNED = range(
 CODE_BITS = 3
 HIST_BIN_S = 5.0
 HIST_BINS = 4_000
-# columns of E after the sections': the per-day sums of a move (moves, transport, wait for a
-# vehicle, empty travel, loaded travel, blocked, busy, most moves pending), then the histogram
-# of the transport time
+# columns of E after the sections' entries: the per-day sums of a move (moves, transport, wait
+# for a vehicle, empty travel, loaded travel, blocked, busy, most moves pending), the histogram
+# of the transport time, then the blocked seconds of moves per section
 E_SUMS = 8
 
 # header of I
@@ -724,6 +724,8 @@ def _enter(
     oexit, owf = i_arr[O_VEXITP] + v, i_arr[O_VWAITFOR] + v
     ostop = i_arr[O_VSTOPPED] + v
     osec = i_arr[O_VSEC] + v
+    stood = -1
+    waited = 0.0
     if i_arr[oexit] != 0 or i_arr[owf] >= 0:
         waited = now - f_arr[i_arr[O_VWAITSINCE] + v]
         f_arr[i_arr[O_VBLOCKED] + v] += waited
@@ -739,6 +741,8 @@ def _enter(
     i_arr[osec] = nxt
     _q_append(i_arr, i_arr[O_SQ], i_arr[O_SQN], nxt, n, v)
     _count_entry(i_arr, f_arr, e_arr, nxt, now)
+    if stood >= 0:  # the day's blocked time, on the day the vehicle got going
+        e_arr[i_arr[H_DAY], i_arr[H_S] + E_SUMS + HIST_BINS + stood] += waited
     ok = i_arr[O_VK] + v
     i_arr[ok] += 1
     if i_arr[ostop] != 0:

@@ -82,8 +82,9 @@ class CompiledOhtFleet(FleetBase):
             v.accel_m_s2, v.decel_m_s2, self.start_at, len(g.node_ids), self.nearest,
         )  # fmt: skip
         self._ns = len(g.sections)
-        # per day: entries per section, the sums of a move (oht_core.E_SUMS), the histogram
-        self._e = np.zeros((1, self._ns + E_SUMS + HIST_BINS), dtype=np.float64)
+        # per day: entries per section, the sums of a move (oht_core.E_SUMS), the histogram,
+        # blocked seconds per section
+        self._e = np.zeros((1, 2 * self._ns + E_SUMS + HIST_BINS), dtype=np.float64)
         self._e_end = DAY_S  # the end of the last day it has a row for
         self.vehicles = list(range(n))  # vehicle numbers (the state lives in the core)
         self.pending: deque[Move] = deque()
@@ -317,8 +318,9 @@ class CompiledOhtFleet(FleetBase):
         ns = self._ns
         return OhtRecord(
             days=e[:, ns : ns + E_SUMS].copy(),
-            hist=e[:, ns + E_SUMS :].astype(np.int64),
+            hist=e[:, ns + E_SUMS : ns + E_SUMS + HIST_BINS].astype(np.int64),
             entries=e[:, :ns].astype(np.int64),
+            blocked_days=e[:, ns + E_SUMS + HIST_BINS :].copy(),
             vehicles=len(self.vehicles),
             deadlocks=self.deadlock_count,
             section_names=list(self.graph.section_name),

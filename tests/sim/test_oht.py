@@ -236,3 +236,28 @@ def test_link_load_gives_each_link_its_sections_entries_and_blocked_time(
     # the per-section sums are the moves' own blocked time
     per_section = {g.section_of[k]: blocked[k] for k in range(len(g.link_ids))}
     assert sum(per_section.values()) == pytest.approx(sum(m.blocked_s for m in moves), abs=1e-12)
+
+
+def test_blocked_time_is_kept_per_day_for_the_kpi_window(fleet: MakeFleet) -> None:
+    # the headway case on day 0 (B stands one headway), one unhindered move on day 1: a KPI
+    # window of day 1 alone (as after a warm-up) sees no blocked time
+    day = 86_400.0
+    amhs = ring(10, extra=[("n5", "s", 3.0), ("s", "n0", 3.0)], dispatch="fifo")
+    env, f, done = fleet(amhs, ["n0", "n0"])
+    for k in "ab":
+        f.request("n0", "n8", k, lambda p: done.append(p))
+    env.call_at(day + 100.0, lambda _: f.request("n0", "n8", "c", lambda p: done.append(p)), None)
+    env.run_until(day + 10_000.0)
+    assert done == ["a", "b", "c"]
+    rec = f.record()
+    assert rec.blocked_days is not None and rec.blocked is not None
+    assert rec.blocked_days.shape == rec.entries.shape == (2, len(f.graph.sections))
+    assert rec.blocked_days.sum(axis=0) == pytest.approx(rec.blocked, abs=1e-12)
+    assert rec.blocked_days[0].sum() == pytest.approx(PITCH / V, abs=1e-12)
+    assert rec.blocked_days[1].sum() == 0.0
+    both = rec.kpis(0.0, 2 * day)["amhs_most_blocked_section_1_s_per_h"]
+    assert both == pytest.approx(PITCH / V / 48.0, rel=1e-12)
+    assert rec.kpis(day, 2 * day)["amhs_most_blocked_section_1_s_per_h"] == 0.0
+    table = rec.link_table(day, 2 * day)
+    assert max(table["blocked_s_per_h"]) == 0.0
+    assert max(rec.link_table(0.0, 2 * day)["blocked_s_per_h"]) == pytest.approx(both)

@@ -98,6 +98,7 @@ def drive(
         "days": rec.days.tolist(),
         "hist": rec.hist.tolist(),
         "entries": rec.entries.tolist(),
+        "blocked_days": rec.blocked_days.tolist() if rec.blocked_days is not None else None,
         "deadlocks": (f.deadlock_count, f.deadlocks),
         "link_load": f.link_load(),
         "events": env.events_scheduled(),
@@ -179,5 +180,5 @@ def test_hvlm_hours_give_the_same_run() -> None:
     assert a.kpis["amhs_moves_per_h"] > 500
     assert a.events == b.events
     np.testing.assert_equal(b.kpis, a.kpis)
-    for field in ("days", "hist", "entries"):
+    for field in ("days", "hist", "entries", "blocked_days"):
         assert np.array_equal(getattr(a.amhs, field), getattr(b.amhs, field)), field
