@@ -16,8 +16,10 @@ Events are keyed like the engine's own entries, ``(time, id)`` with ids taken fr
 engine's sequence (``base`` + the number used so far in a call), so the fleet's events order
 among the engine's exactly as the pure-Python fleet's do on the engine's queue.
 
-Every function is ``@njit(cache=True)``: numba compiles them on first use and caches the
-machine code next to this module, so the compile cost (a few seconds) is paid once per machine.
+Every function is ``@njit(cache=True, error_model="numpy")``: numba compiles them on first use
+and caches the machine code next to this module, so the compile cost (a few seconds) is paid
+once per machine. The numpy error model leaves out Python's division-by-zero checks (every
+division here is guarded or by a positive constant; IEEE results are the same).
 """
 
 from __future__ import annotations
@@ -184,7 +186,7 @@ def layout(
     return regrow(i_arr, f_arr, 1024, 65_536, 65_536)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def regrow(
     i_old: np.ndarray, f_old: np.ndarray, tcap: int, icap: int, fcap: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +221,7 @@ def regrow(
     return i_arr, f_arr
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def clear_cache(i_arr: np.ndarray) -> None:
     """Forget every path and row of times (vehicles keep copies of the paths they drive)."""
     i_arr[i_arr[H_TKEY] : i_arr[H_TKEY] + i_arr[H_TCAP]] = -1
@@ -229,7 +231,7 @@ def clear_cache(i_arr: np.ndarray) -> None:
     i_arr[H_SFN] = 0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _slot(i_arr: np.ndarray, key: int) -> int:
     """The table slot of ``key``, or of the empty slot where it would go."""
     mask = i_arr[H_TCAP] - 1
@@ -242,7 +244,7 @@ def _slot(i_arr: np.ndarray, key: int) -> int:
         j = (j + 1) & mask
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _table_put(i_arr: np.ndarray, key: int, vi: int, vf: int) -> None:
     j = _slot(i_arr, key)
     if i_arr[i_arr[H_TKEY] + j] < 0:
@@ -252,7 +254,7 @@ def _table_put(i_arr: np.ndarray, key: int, vi: int, vf: int) -> None:
     i_arr[i_arr[H_TVF] + j] = vf
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def room(i_arr: np.ndarray, f_arr: np.ndarray, ints: int, floats: int) -> bool:
     """Whether the cache takes one more entry of ``ints`` and ``floats`` values."""
     return (
@@ -262,7 +264,7 @@ def room(i_arr: np.ndarray, f_arr: np.ndarray, ints: int, floats: int) -> bool:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def add_path(
     i_arr: np.ndarray, f_arr: np.ndarray, a: int, b: int, path: np.ndarray, cum: np.ndarray
 ) -> None:
@@ -278,7 +280,7 @@ def add_path(
     _table_put(i_arr, a * i_arr[H_NN] + b, at_i, at_f)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def add_times(i_arr: np.ndarray, f_arr: np.ndarray, b: int, times: np.ndarray) -> None:
     """Put every node's free-running time to node ``b`` in the cache (``room`` first)."""
     at_f = i_arr[H_SFN]
@@ -302,7 +304,7 @@ def path_array(sections: list[int], ends: list[int], piece_links: list[list[int]
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def pack_path(
     pred: np.ndarray,
     a: int,
@@ -363,7 +365,7 @@ def pack_path(
 # ----------------------------------------------------------------- event queue
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: int) -> None:
     """Put an event on the fleet's queue with the next id (a binary heap on (time, id))."""
     n = i_arr[H_HN]
@@ -390,7 +392,7 @@ def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: i
     i_arr[H_HN] = n + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
     """Remove the first event of the queue."""
     n = i_arr[H_HN] - 1
@@ -424,7 +426,7 @@ def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
 # ----------------------------------------------------------------- sections
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _count_entry(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float
 ) -> None:
@@ -437,7 +439,7 @@ def _count_entry(
     e_arr[i_arr[H_DAY], sec] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     """Remove and return the first vehicle of list ``s`` (queue or waiters)."""
     base = oq + s * n
@@ -449,14 +451,14 @@ def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     return v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _q_append(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     m = i_arr[on + s]
     i_arr[oq + s * n + m] = v
     i_arr[on + s] = m + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     base = oq + s * n
     m = i_arr[on + s]
@@ -471,7 +473,7 @@ def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> No
 # ----------------------------------------------------------------- kinematics
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _profile(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -553,7 +555,7 @@ def _profile(
     return start, n
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def profile_of(i_arr: np.ndarray, f_arr: np.ndarray, path: np.ndarray) -> np.ndarray:
     """The cumulative link end times of a whole packed path from rest to rest."""
     out = np.empty(max(path[1], 1) if len(path) else 0, dtype=np.float64)
@@ -562,7 +564,7 @@ def profile_of(i_arr: np.ndarray, f_arr: np.ndarray, path: np.ndarray) -> np.nda
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
     """A kinematic profile from rest over pieces ``first``.. to the end of the run (from the
     start of the run: the one Python computed with the path)."""
@@ -583,7 +585,7 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
     i_arr[i_arr[O_VSTOPPED] + v] = 0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
     """End time of piece ``k`` of ``v``'s run, on the current profile (absolute)."""
     p = i_arr[i_arr[O_VPATH] + v]
@@ -592,7 +594,7 @@ def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
     return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[O_VCUM] + v * i_arr[H_L] + j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
@@ -601,7 +603,7 @@ def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float
 # ----------------------------------------------------------------- driving
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` is at the end of its run: hoist the lot up (empty run) or down (loaded run)."""
     ost = i_arr[O_VSTATE] + v
@@ -615,7 +617,7 @@ def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
         _schedule(i_arr, f_arr, now + f_arr[F_HANDLING], EV_DELIVERED, v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _run(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, slot: int, now: float
 ) -> None:
@@ -635,7 +637,7 @@ def _run(
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _piece_end(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float
 ) -> None:
@@ -676,7 +678,7 @@ def _piece_end(
     _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     """At the end of its section (or parked), ``v`` tries to go on into the next one."""
     n = i_arr[H_N]
@@ -710,13 +712,13 @@ def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, n
     _enter(i_arr, f_arr, e_arr, v, nxt, now)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _retry(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     if i_arr[i_arr[O_VEXITP] + v] != 0 and i_arr[i_arr[O_VWAITFOR] + v] < 0:
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _enter(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, nxt: int, now: float
 ) -> None:
@@ -750,7 +752,7 @@ def _enter(
     _schedule_piece_end(i_arr, f_arr, v, now)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` gives up its place in its section; wake who waited for it."""
     osec = i_arr[O_VSEC] + v
@@ -770,7 +772,7 @@ def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
         _schedule(i_arr, f_arr, now + 0.0, EV_ADMIT, s)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now: float) -> None:
     n = i_arr[H_N]
     osw, oswn = i_arr[O_SW], i_arr[O_SWN]
@@ -779,7 +781,7 @@ def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now:
         _enter(i_arr, f_arr, e_arr, w, i_arr[i_arr[O_VWAITFOR] + w], now)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: float) -> bool:
     """Follow the wait-for chain from section ``want``; True if it closes (and log it)."""
     n, ns = i_arr[H_N], i_arr[H_S]
@@ -812,14 +814,14 @@ def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: floa
 # ----------------------------------------------------------------- entry points
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _cached(i_arr: np.ndarray, a: int, b: int) -> int:
     """The table slot of the path from ``a`` to ``b``, -1 if it is not cached."""
     j = _slot(i_arr, a * i_arr[H_NN] + b)
     return j if i_arr[i_arr[H_TKEY] + j] >= 0 else -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _missing(i_arr: np.ndarray, v: int, a: int, b: int) -> bool:
     """Whether a path ``v`` needs to move a lot from ``a`` to ``b`` is not cached (then it
     names it in ``I[H_NEEDA]``, ``I[H_NEEDB]``)."""
@@ -833,7 +835,7 @@ def _missing(i_arr: np.ndarray, v: int, a: int, b: int) -> bool:
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _load_path(i_arr: np.ndarray, f_arr: np.ndarray, v: int, slot: int, a: int, b: int) -> None:
     """Copy the cached path from ``a`` to ``b`` and its profile into ``v``'s path slot."""
     o = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
@@ -851,7 +853,7 @@ def _load_path(i_arr: np.ndarray, f_arr: np.ndarray, v: int, slot: int, a: int, 
         f_arr[oc + x] = f_arr[src_f + x]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _begin(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -875,7 +877,7 @@ def _begin(
     _run(i_arr, f_arr, e_arr, v, 0, now)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def request(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, a: int, b: int, now: float, base: int
 ) -> int:
@@ -915,7 +917,7 @@ def request(
     return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def assign(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -937,7 +939,7 @@ def assign(
     return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[i_arr[O_VSTATE] + v] = ST_IDLE
     _leave(i_arr, f_arr, v, now)
@@ -946,7 +948,7 @@ def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[H_NIDLE] = m + 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def advance(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -1002,7 +1004,7 @@ def advance(
     return (i_arr[H_USED] << CODE_BITS) | LIMIT
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _record(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     """Add ``v``'s move, set down now, to the day's sums (as OhtFleet._record)."""
     d = int(now // DAY_S)
