@@ -97,7 +97,7 @@ def breakdown(kind: str, days: float) -> dict[str, float]:
     functions that cross into it; the wrappers' own cost, measured here on a no-op, is taken
     off (half to the caller's part, half to the callee's)."""
     from factory_twin.model.config import load_plant
-    from factory_twin.sim import oht_core, oht_fast
+    from factory_twin.sim import oht_core, oht_fast, oht_state
     from factory_twin.sim.model import FabModel
 
     clock = time.process_time
@@ -136,16 +136,10 @@ def breakdown(kind: str, days: float) -> dict[str, float]:
         probe.noop()
     per_call = (clock() - c0) / n_probe
     if kind == "oht":
-        for name in (
-            "advance",
-            "request",
-            "assign",
-            "pack_path",
-            "profile_of",
-            "add_path",
-            "add_times",
-        ):
+        for name in ("advance", "request", "assign", "profile_of"):
             wrap(oht_core, name, "core")
+        for name in ("pack_path", "add_path", "add_times"):
+            wrap(oht_state, name, "core")
         wrap(oht_fast.CompiledOhtFleet, "request", "fleet")
         wrap(oht_fast.CompiledOhtFleet, "fire", "fleet")
         wrap(FabModel, "_on_oht_delivered", "model")

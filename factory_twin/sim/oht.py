@@ -33,6 +33,7 @@ and load at the current time, for a view to draw.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
@@ -116,7 +117,7 @@ class _Section:
     last_exit: float = -math.inf
 
 
-class FleetBase:
+class FleetBase(ABC):
     """What both fleets (this module's and :class:`factory_twin.sim.oht_fast.CompiledOhtFleet`)
     share: their parameters and set-up, and the nominal time of a move.
 
@@ -162,9 +163,9 @@ class FleetBase:
         self.headway_s = [amhs.vehicle.pitch_m / g.vmax[links[-1]] for links in g.sections]
         self._setup()
 
+    @abstractmethod
     def _setup(self) -> None:
         """Build the fleet's own state (each fleet's part of the set-up)."""
-        raise NotImplementedError
 
     def nominal_s(self, src: str, dst: str) -> float:
         """Return handling plus free-running loaded travel time from ``src`` to ``dst``."""

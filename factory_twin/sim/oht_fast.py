@@ -29,6 +29,7 @@ import numpy as np
 
 from factory_twin.model.amhs import Amhs
 from factory_twin.sim import oht_core as core
+from factory_twin.sim import oht_state
 from factory_twin.sim.engine import Engine
 from factory_twin.sim.oht import (
     _CACHE,
@@ -39,7 +40,7 @@ from factory_twin.sim.oht import (
     OhtFleet,
     OhtRecord,
 )
-from factory_twin.sim.oht_core import (
+from factory_twin.sim.oht_state import (
     ASSIGNED,
     CODE_BITS,
     E_SUMS,
@@ -57,7 +58,7 @@ from factory_twin.sim.oht_core import (
     QUEUED,
 )
 
-_STATE = ("idle", "empty", "loaded", "handling")  # by core.ST_*
+_STATE = ("idle", "empty", "loaded", "handling")  # by oht_state.ST_*
 _NO_KEY = 2**63 - 1
 _CODE = (1 << CODE_BITS) - 1
 
@@ -77,12 +78,12 @@ class CompiledOhtFleet(FleetBase):
         amhs = self.amhs
         v = amhs.vehicle
         n = len(self.start_at)
-        self._i, self._f = core.layout(
+        self._i, self._f = oht_state.layout(
             n, g.capacity, self.headway_s, g.length, g.vmax, amhs.handling_s,
             v.accel_m_s2, v.decel_m_s2, self.start_at, len(g.node_ids), self.nearest,
         )  # fmt: skip
         self._ns = len(g.sections)
-        # per day: entries per section, the sums of a move (oht_core.E_SUMS), the histogram,
+        # per day: entries per section, the sums of a move (oht_state.E_SUMS), the histogram,
         # blocked seconds per section
         self._e = np.zeros((1, 2 * self._ns + E_SUMS + HIST_BINS), dtype=np.float64)
         self._e_end = DAY_S  # the end of the last day it has a row for
@@ -109,7 +110,7 @@ class CompiledOhtFleet(FleetBase):
         """Name the parts of the state arrays Python reads (again after they grew)."""
         i_arr, f_arr = self._i, self._f
         n = len(self.vehicles)
-        self._ht, self._hk = int(i_arr[core.O_HT]), int(i_arr[core.O_HK])
+        self._ht, self._hk = int(i_arr[oht_state.O_HT]), int(i_arr[oht_state.O_HK])
 
         def iview(slot: int) -> np.ndarray:
             return i_arr[i_arr[slot] : i_arr[slot] + n]
@@ -118,18 +119,20 @@ class CompiledOhtFleet(FleetBase):
             return f_arr[i_arr[slot] : i_arr[slot] + n]
 
         self._node, self._path_at, self._k = (
-            iview(core.O_VNODE),
-            iview(core.O_VPATH),
-            iview(core.O_VK),
+            iview(oht_state.O_VNODE),
+            iview(oht_state.O_VPATH),
+            iview(oht_state.O_VK),
         )
-        self._pstart, self._plan_n = iview(core.O_VPSTART), iview(core.O_VPLAN_N)
-        self._exit_pending, self._waiting = iview(core.O_VEXITP), iview(core.O_VWAITFOR)
-        self._state = iview(core.O_VSTATE)
-        self._t0, self._blocked = fview(core.O_VT0), fview(core.O_VBLOCKED)
-        self._t_pick, self._t_loaded = fview(core.O_VTPICK), fview(core.O_VTLOADED)
-        self._t_drop, self._t_assign = fview(core.O_VTDROP), fview(core.O_VTASSIGN)
+        self._pstart, self._plan_n = iview(oht_state.O_VPSTART), iview(oht_state.O_VPLAN_N)
+        self._exit_pending, self._waiting = iview(oht_state.O_VEXITP), iview(oht_state.O_VWAITFOR)
+        self._state = iview(oht_state.O_VSTATE)
+        self._t0, self._blocked = fview(oht_state.O_VT0), fview(oht_state.O_VBLOCKED)
+        self._t_pick, self._t_loaded = fview(oht_state.O_VTPICK), fview(oht_state.O_VTLOADED)
+        self._t_drop, self._t_assign = fview(oht_state.O_VTDROP), fview(oht_state.O_VTASSIGN)
         nl = len(self.graph.length)
-        self._cum = f_arr[i_arr[core.O_VCUM] : i_arr[core.O_VCUM] + n * nl].reshape(n, nl)
+        self._cum = f_arr[i_arr[oht_state.O_VCUM] : i_arr[oht_state.O_VCUM] + n * nl].reshape(
+            n, nl
+        )
 
     # ----------------------------------------------------------------- requests
 
@@ -190,39 +193,39 @@ class CompiledOhtFleet(FleetBase):
         if code == NEED_TIMES:
             times = self.graph.time_to(a)
             self._make_room(0, len(times))
-            core.add_times(self._i, self._f, a, times)
+            oht_state.add_times(self._i, self._f, a, times)
             return
         assert code == NEED_PATH, code
         b = i_arr.item(H_NEEDB)
         path, cum = self._path(a, b)
         self._make_room(len(path), len(cum))
-        core.add_path(self._i, self._f, a, b, path, cum)
+        oht_state.add_path(self._i, self._f, a, b, path, cum)
 
     def _make_room(self, ints: int, floats: int) -> None:
         """Make sure the cache takes one more entry: grow it, or once it holds ``_CACHE``
         paths, empty it (vehicles hold copies of the paths they drive)."""
         i_arr, f_arr = self._i, self._f
-        if core.room(i_arr, f_arr, ints, floats):
+        if oht_state.room(i_arr, f_arr, ints, floats):
             return
-        tcap = int(i_arr[core.H_TCAP])
-        if int(i_arr[core.H_TN]) >= _CACHE:
-            core.clear_cache(i_arr)
-            if core.room(i_arr, f_arr, ints, floats):
+        tcap = int(i_arr[oht_state.H_TCAP])
+        if int(i_arr[oht_state.H_TN]) >= _CACHE:
+            oht_state.clear_cache(i_arr)
+            if oht_state.room(i_arr, f_arr, ints, floats):
                 return
-        if 2 * (int(i_arr[core.H_TN]) + 1) > tcap:
+        if 2 * (int(i_arr[oht_state.H_TN]) + 1) > tcap:
             tcap *= 2
-        icap = len(i_arr) - int(i_arr[core.H_SI])
-        fcap = len(f_arr) - int(i_arr[core.H_SF])
-        icap = max(icap, 2 * (int(i_arr[core.H_SIN]) + ints))
-        fcap = max(fcap, 2 * (int(i_arr[core.H_SFN]) + floats))
-        self._i, self._f = core.regrow(i_arr, f_arr, tcap, icap, fcap)
+        icap = len(i_arr) - int(i_arr[oht_state.H_SI])
+        fcap = len(f_arr) - int(i_arr[oht_state.H_SF])
+        icap = max(icap, 2 * (int(i_arr[oht_state.H_SIN]) + ints))
+        fcap = max(fcap, 2 * (int(i_arr[oht_state.H_SFN]) + floats))
+        self._i, self._f = oht_state.regrow(i_arr, f_arr, tcap, icap, fcap)
         self._views()
 
     def _path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """The pieces of the fastest path from node ``a`` to ``b``, packed for the core, and
         its kinematic profile from rest to rest."""
         g = self.graph
-        path = core.pack_path(g.predecessors(a), a, b, *self._adj)
+        path = oht_state.pack_path(g.predecessors(a), a, b, *self._adj)
         if not len(path):
             msg = f"no rail path from {g.node_ids[a]} to {g.node_ids[b]}"
             raise ValueError(msg)
@@ -294,24 +297,26 @@ class CompiledOhtFleet(FleetBase):
     @property
     def deadlock_count(self) -> int:
         """Deadlocks detected (and resolved) so far."""
-        return int(self._i[core.H_DLN])
+        return int(self._i[oht_state.H_DLN])
 
     @property
     def deadlocks(self) -> list[tuple[float, list[str]]]:
         """The first deadlocks: (time, sections of the wait-for chain, by first link)."""
         i_arr, f_arr = self._i, self._f
-        ns = int(i_arr[core.H_S])
+        ns = int(i_arr[oht_state.H_S])
         names = self.graph.section_name
         out = []
-        for d in range(min(self.deadlock_count, core.DEADLOCK_LOG)):
-            n = int(i_arr[i_arr[core.O_DLLEN] + d])
-            o = int(i_arr[core.O_DLSEC]) + d * ns
-            out.append((float(f_arr[i_arr[core.O_DLT] + d]), [names[s] for s in i_arr[o : o + n]]))
+        for d in range(min(self.deadlock_count, oht_state.DEADLOCK_LOG)):
+            n = int(i_arr[i_arr[oht_state.O_DLLEN] + d])
+            o = int(i_arr[oht_state.O_DLSEC]) + d * ns
+            out.append(
+                (float(f_arr[i_arr[oht_state.O_DLT] + d]), [names[s] for s in i_arr[o : o + n]])
+            )
         return out
 
     def record(self) -> OhtRecord:
         """Return the per-day sums so far (small and picklable; the KPIs come from it)."""
-        rows = int(self._i[core.H_MAXDAY]) + 1
+        rows = int(self._i[oht_state.H_MAXDAY]) + 1
         e = np.zeros((rows, self._e.shape[1]), dtype=np.float64)
         k = min(rows, len(self._e))
         e[:k] = self._e[:k]
@@ -337,7 +342,7 @@ class CompiledOhtFleet(FleetBase):
     def link_load_sections(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (entries, blocked seconds of moves) per section since the start."""
         ns = len(self.graph.sections)
-        at = int(self._i[core.O_SBLOCKED])
+        at = int(self._i[oht_state.O_SBLOCKED])
         blocked = np.array(self._f[at : at + ns], dtype=np.float64)
         return self._e[:, :ns].sum(axis=0), blocked
 

@@ -19,7 +19,7 @@ import pytest
 
 from factory_twin.model.amhs import Amhs
 from factory_twin.model.config import load_plant
-from factory_twin.sim import oht_core
+from factory_twin.sim import oht_state
 from factory_twin.sim.engine import Engine
 from factory_twin.sim.oht import OhtFleet
 from factory_twin.sim.oht_fast import CompiledOhtFleet, Fleet, new_fleet
@@ -140,7 +140,7 @@ def test_packed_paths_are_the_graphs_pieces() -> None:
         if a == b:
             continue
         pieces = g.pieces(g.path_links(a, b))
-        want = oht_core.path_array(
+        want = oht_state.path_array(
             [p.section for p in pieces], [p.end for p in pieces], [p.links for p in pieces]
         )
         path, cum = f._path(a, b)
