@@ -128,7 +128,7 @@ class CompiledOhtFleet(FleetBase):
         self._state = iview(oht_state.O_VSTATE)
         self._t0, self._blocked = fview(oht_state.O_VT0), fview(oht_state.O_VBLOCKED)
         self._t_pick, self._t_loaded = fview(oht_state.O_VTPICK), fview(oht_state.O_VTLOADED)
-        self._t_drop, self._t_assign = fview(oht_state.O_VTDROP), fview(oht_state.O_VTASSIGN)
+        self._t_drop = fview(oht_state.O_VTDROP)
         nl = len(self.graph.length)
         self._cum = f_arr[i_arr[oht_state.O_VCUM] : i_arr[oht_state.O_VCUM] + n * nl].reshape(
             n, nl
@@ -341,7 +341,7 @@ class CompiledOhtFleet(FleetBase):
 
     def link_load_sections(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (entries, blocked seconds of moves) per section since the start."""
-        ns = len(self.graph.sections)
+        ns = self._ns
         at = int(self._i[oht_state.O_SBLOCKED])
         blocked = np.array(self._f[at : at + ns], dtype=np.float64)
         return self._e[:, :ns].sum(axis=0), blocked
