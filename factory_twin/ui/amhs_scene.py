@@ -13,7 +13,8 @@ visible stall):
   menu) instead of the plain rail colour, with a colour legend saying what it is and in which
   unit. When the plant simulator publishes the congestion it measures
   (:meth:`AmhsLayer.set_congestion`): the seconds per hour vehicles with a move stood blocked
-  on each link's section over the last plant hour. Otherwise, as a fallback for servers that
+  on each link's section over the last plant hour, or (``measure="traffic"``) the vehicles
+  entering it per hour. Otherwise, as a fallback for servers that
   do not publish it: the share of the time a vehicle was seen on each link (occupancy; a
   vehicle standing on a link, blocked, counts all the time it stands).
 
@@ -36,6 +37,14 @@ VEHICLE_COLOR = "#39e6ff"  # cyan: apart from every E10 state colour
 HEAT_CMAP = "inferno"
 _SAMPLE_M = 1.0  # spacing of the points that index the rail links (nearest_links)
 _NEAR_K = 12  # samples asked for per point at once (more only where they do not suffice)
+
+#: what the simulator's per-link figures on the heat map can be: measure -> legend title
+HEAT_MEASURES = {
+    "blocked": "Blocked s/h per rail link",
+    "traffic": "Vehicles in per hour, per rail link",
+}
+#: the rail tag (model/events.RAIL_TAGS) each measure is served as
+HEAT_TAGS = {"blocked": "blocked_s_per_h", "traffic": "entries_per_h"}
 
 
 def rail_height_m(spec: PlantSpec) -> float:
@@ -131,6 +140,7 @@ class AmhsLayer:
         self.heat_map = False
         self._served: np.ndarray | None = None  # blocked s/h per link from the simulator
         self._served_window_s = 0.0
+        self._served_measure = "blocked"  # or "traffic": what the served figures are
         self._served_title: str | None = None
         self._served_clim: tuple[float, float] | None = None
         self.legend: vtk.vtkScalarBarActor | None = None  # the colour bar, made when first shown
@@ -331,11 +341,17 @@ class AmhsLayer:
         *,
         title: str | None = None,
         clim: tuple[float, float] | None = None,
+        measure: str = "blocked",
     ) -> None:
         """Colour the heat map by the simulator's blocked seconds per hour on each link (in the
-        plant file's link order; over the last ``window_s`` plant seconds), or go back to the
-        occupancy of the vehicles seen (None). ``title`` and ``clim`` replace the legend's
+        plant file's link order; over the last ``window_s`` plant seconds) or, with ``measure``
+        ``"traffic"``, by the vehicles entering each link's section per hour; or go back to
+        the occupancy of the vehicles seen (None). ``title`` and ``clim`` replace the legend's
         title and the colour scale (another per-link figure, e.g. an experiment's)."""
+        if measure not in HEAT_MEASURES:
+            msg = f"unknown heat map measure {measure!r} (one of {', '.join(HEAT_MEASURES)})"
+            raise ValueError(msg)
+        self._served_measure = measure
         self._served_title = title
         self._served_clim = clim
         if blocked_s_per_h is not None:
@@ -363,7 +379,7 @@ class AmhsLayer:
         if self._served is not None:
             w = self._served_window_s
             span = "last hour" if w >= 3600 - 1 else f"last {w / 60:.0f} min"
-            return f"Blocked s/h per rail link\n(simulator, {span})"
+            return f"{HEAT_MEASURES[self._served_measure]}\n(simulator, {span})"
         return "Occupancy share per rail link\n(vehicle positions: no\ncongestion from the server)"
 
     def _write_heat(self) -> None:

@@ -6,9 +6,12 @@ rail link over the last plant hour, as the plant simulator measures and publishe
 server that does not publish it, the occupancy seen instead (the share of the time a vehicle
 stood or moved on each link since the plant was opened, from the vehicles served), and the
 legend says so (:mod:`factory_twin.ui.amhs_scene`).
-The choice is saved in the window's QSettings (``view/rail_heat_map``: ``on`` or ``off``)
-and kept when another plant is opened. On a plant without rails the action does nothing
-visible and says so in its tool tip.
+*View → Rail heat map shows* picks which of the simulator's per-link figures colours the
+rails: *Blocked time (s/h)* (the default) or *Traffic (vehicles in per hour)*, the vehicles
+entering each link's section over the same window (where the fleet runs, not where it waits).
+Both choices are saved in the window's QSettings (``view/rail_heat_map``: ``on`` or ``off``;
+``view/rail_heat_measure``: ``blocked`` or ``traffic``) and kept when another plant is opened.
+On a plant without rails the actions do nothing visible and say so in their tool tips.
 """
 
 from __future__ import annotations
@@ -16,11 +19,19 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from factory_twin.ui.qt_render_quality_install import _view_menu
 
 SETTINGS_KEY = "view/rail_heat_map"
+MEASURE_KEY = "view/rail_heat_measure"
+#: the measures offered, in menu order: (measure, menu text, tool tip)
+MEASURES = (
+    ("blocked", "&Blocked time (s/h)",
+     "Seconds per hour vehicles with a move stood blocked on each link's section"),
+    ("traffic", "&Traffic (vehicles in per hour)",
+     "Vehicles entering each link's section per hour: where the fleet runs"),
+)  # fmt: skip
 
 
 def install_rail_heat_map(window: Any) -> QAction:
@@ -45,7 +56,36 @@ def install_rail_heat_map(window: Any) -> QAction:
             settings.setValue(SETTINGS_KEY, "on" if checked else "off")
 
     action.toggled.connect(toggled)
-    _view_menu(window).addAction(action)
+    menu = _view_menu(window)
+    menu.addAction(action)
     window.addAction(action)
     window.heat_map_action = action
+    _install_measure(window, menu, settings)
     return action
+
+
+def _install_measure(window: Any, menu: Any, settings: QSettings | None) -> None:
+    """The *Rail heat map shows* submenu: one checked measure of :data:`MEASURES`."""
+    saved = settings.value(MEASURE_KEY) if settings is not None else None
+    chosen = saved if saved in {m for m, _, _ in MEASURES} else MEASURES[0][0]
+    sub = menu.addMenu("Rail heat map &shows")
+    group = QActionGroup(window)
+    group.setExclusive(True)
+    window.heat_measure_actions = {}
+    for measure, text, tip in MEASURES:
+        a = QAction(text, window, checkable=True)
+        a.setToolTip(f"{tip} (from the plant simulator; plants with an amhs section only)")
+        a.setChecked(measure == chosen)
+        group.addAction(a)
+        sub.addAction(a)
+        window.heat_measure_actions[measure] = a
+
+        def picked(checked: bool, measure: str = measure) -> None:
+            if not checked:
+                return
+            window.view.set_heat_measure(measure)
+            if settings is not None:
+                settings.setValue(MEASURE_KEY, measure)
+
+        a.toggled.connect(picked)
+    window.view.set_heat_measure(chosen)

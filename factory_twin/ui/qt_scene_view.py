@@ -14,6 +14,7 @@ from pyvistaqt import QtInteractor
 from factory_twin.app.plant_state import PlantState
 from factory_twin.model.geometry import PlantGeometry
 from factory_twin.model.schema import PlantSpec
+from factory_twin.ui.amhs_scene import HEAT_TAGS
 from factory_twin.ui.render_quality import apply_quality
 from factory_twin.ui.scene import FabScene
 from factory_twin.ui.scene_camera import interpolate_camera
@@ -51,6 +52,7 @@ class QtSceneView(QWidget):
         self.scene: FabScene | None = None
         self.quality = False  # set by the View menu (ui/qt_render_quality_install.py)
         self.heat_map = False  # rail congestion colours (ui/qt_amhs_install.py)
+        self.heat_measure = "blocked"  # what they show: amhs_scene.HEAT_MEASURES
         self.state: PlantState | None = None
         self._dark = True
         self._press: tuple[int, int] | None = None
@@ -124,6 +126,17 @@ class QtSceneView(QWidget):
             self.scene.amhs.set_heat_map(on)
             self.request_render()
 
+    def set_heat_measure(self, measure: str) -> None:
+        """Show ``measure`` (amhs_scene.HEAT_MEASURES: blocked time or traffic) of the
+        simulator's per-link figures on the heat map; kept across plants."""
+        if measure not in HEAT_TAGS:
+            msg = f"unknown heat map measure {measure!r}"
+            raise ValueError(msg)
+        self.heat_measure = measure
+        if self.state is not None:
+            self.state.vehicles.congestion_dirty = True  # read the other tag now
+            self.refresh(states_dirty=False)
+
     def set_state(self, state: PlantState | None) -> None:
         """Follow another plant state object (after a replay seek)."""
         self.state = state
@@ -194,8 +207,9 @@ class QtSceneView(QWidget):
         if scene.amhs is not None and st.vehicles.congestion_dirty:
             # the simulator's per-link congestion: the heat map's values (else occupancy)
             st.vehicles.congestion_dirty = False
-            served = st.vehicles.congestion(scene.amhs.link_ids)
-            scene.amhs.set_congestion(served, st.vehicles.window_s)
+            m = self.heat_measure
+            served = st.vehicles.congestion(scene.amhs.link_ids, HEAT_TAGS[m])
+            scene.amhs.set_congestion(served, st.vehicles.window_s, measure=m)
             changed = changed or scene.amhs.heat_map
         if scene.amhs is not None and not len(st.vehicles):
             # no vehicles served one by one: one over each carrier riding the rails

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import RAIL_EQUIPMENT, VEHICLE_PREFIX, TagUpdate
-from factory_twin.ui.qt_amhs_install import SETTINGS_KEY, install_rail_heat_map
+from factory_twin.ui.qt_amhs_install import MEASURE_KEY, SETTINGS_KEY, install_rail_heat_map
 from factory_twin.ui.qt_main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -131,7 +131,22 @@ def test_heat_map_from_the_simulators_congestion_with_its_legend(qtbot, tmp_path
     h, wd = img.shape[:2]
     bar = img[int(h * 0.55) : int(h * 0.9), int(wd * 0.015) : int(wd * 0.04)]
     assert (bar.max(axis=2) - bar.min(axis=2) > 60).mean() > 0.1  # inferno's colours
+    # traffic instead of blocked time: the entries per hour colour the rails, the legend says so
+    entries = {lk: float(3 * i + 1) for i, lk in enumerate(links)}
+    st.apply([TagUpdate(RAIL_EQUIPMENT, "entries_per_h", tuple(entries[k] for k in order), 3.0)])
+    w.heat_measure_actions["traffic"].setChecked(True)
+    assert not w.heat_measure_actions["blocked"].isChecked()
+    heat = np.asarray(layer.rails.cell_data["congestion"])
+    np.testing.assert_allclose(heat, [entries[k] for k in layer.link_ids])
+    assert layer.legend_title.GetInput().startswith("Vehicles in per hour")
+    assert w.settings.value(MEASURE_KEY) == "traffic"
     # off: the plain rails, no legend
     w.heat_map_action.setChecked(False)
     assert not layer.legend.GetVisibility() and not layer.legend_title.GetVisibility()
     w.close()
+    # the measure is remembered: the next window shows traffic, and blocked time again on demand
+    w2 = _window(qtbot, tmp_path, LOOP)
+    assert w2.heat_measure_actions["traffic"].isChecked() and w2.view.heat_measure == "traffic"
+    w2.heat_measure_actions["blocked"].setChecked(True)
+    assert w2.view.heat_measure == "blocked" and w2.settings.value(MEASURE_KEY) == "blocked"
+    w2.close()
