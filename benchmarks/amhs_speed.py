@@ -20,7 +20,9 @@ cache before the timed run (the load time is printed); a third fresh process wit
 cache measures the one-off compile time a new machine (or CI) pays.
 
 ``--breakdown DAYS`` instead splits the CPU time of days 2..1+DAYS of each model (fresh
-processes) into the model's part, the fleet's Python and the compiled core.
+processes) into the model's part, the fleet's Python and the compiled core, and times the
+model with a stand-in fleet that sets every move down at its free-running time (no vehicles,
+no rails: one engine entry a move), the floor of what the model itself costs with a fleet.
 
 Usage: ``python benchmarks/amhs_speed.py [--days 10] [--fleet 100] [--engine compiled]
 [--breakdown DAYS]``.
@@ -166,6 +168,40 @@ def breakdown(kind: str, days: float) -> dict[str, float]:
     return out
 
 
+class StandIn:
+    """A fleet that sets every move down at its free-running time from the request (handling
+    included): the model's side of the fleet's interface, without vehicles."""
+
+    def __init__(self, real: Any, env: Any) -> None:
+        self.real, self.env = real, env
+        self.times: dict[tuple[str, str], float] = {}
+
+    def nominal_s(self, src: str, dst: str) -> float:
+        return float(self.real.nominal_s(src, dst))
+
+    def request(self, src: str, dst: str, payload: Any, done: Any) -> None:
+        t = self.times.get((src, dst))
+        if t is None:
+            t = self.times[(src, dst)] = self.nominal_s(src, dst)
+        self.env.call_at(self.env.now_s + t, done, payload)
+
+
+def stand_in(days: float) -> dict[str, float]:
+    """CPU seconds per simulated day on days 2..1+``days`` of the model with :class:`StandIn`
+    as its fleet."""
+    from factory_twin.model.config import load_plant
+    from factory_twin.sim import model_build
+    from factory_twin.sim.model import FabModel
+
+    real = model_build.new_fleet
+    model_build.new_fleet = lambda am, env: StandIn(real(am, env), env)  # type: ignore[assignment]
+    model = FabModel(load_plant(PLANT).spec, seed=0, replication=0)
+    model.run(DAY_S)
+    c0 = time.process_time()
+    model.run((1.0 + days) * DAY_S)
+    return {"total": (time.process_time() - c0) / days}
+
+
 def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
     """Run one replication in this process and return its figures."""
     from factory_twin.model.config import load_plant
@@ -173,6 +209,8 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
 
     if kind == "compile":
         return {"cpu_s": warm_up()}
+    if kind == "stand-in":
+        return stand_in(days)
     if kind.startswith("split-"):
         return breakdown(kind.removeprefix("split-"), days)
     spec = load_plant(PLANT).spec
@@ -218,7 +256,7 @@ def main() -> None:
     )
     ap.add_argument(
         "--one",
-        choices=["simple", "oht", "compile", "split-simple", "split-oht"],
+        choices=["simple", "oht", "compile", "split-simple", "split-oht", "stand-in"],
         help=argparse.SUPPRESS,
     )
     a = ap.parse_args()
@@ -239,6 +277,15 @@ def main() -> None:
                 f"{f['fleet']:.3f}, compiled core {f['core']:.3f} ({f['wrapped_calls']:,.0f} "
                 f"timed calls a day at {f['wrapper_us']:.2f} us each, taken off the parts)"
             )
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", "stand-in", "--days", str(a.breakdown)],
+            check=True, capture_output=True, text=True, env=env,
+        ).stdout  # fmt: skip
+        f = json.loads(out.strip().splitlines()[-1])
+        print(
+            f"stand-in total {f['total']:.3f}: the model with a fleet that sets every move down "
+            "at its free-running time (no vehicles, not wrapped)"
+        )
         return
     res = {}
     kinds = ["simple", "oht"] + (["compile"] if a.engine == "compiled" else [])
