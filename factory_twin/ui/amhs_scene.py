@@ -41,7 +41,7 @@ _NEAR_K = 12  # samples asked for per point at once (more only where they do not
 #: what the simulator's per-link figures on the heat map can be: measure -> legend title
 HEAT_MEASURES = {
     "blocked": "Blocked s/h per rail link",
-    "traffic": "Vehicles in per hour, per rail link",
+    "traffic": "Vehicles in/h per rail link",
 }
 #: the rail tag (model/events.RAIL_TAGS) each measure is served as
 HEAT_TAGS = {"blocked": "blocked_s_per_h", "traffic": "entries_per_h"}

@@ -138,7 +138,7 @@ def test_heat_map_from_the_simulators_congestion_with_its_legend(qtbot, tmp_path
     assert not w.heat_measure_actions["blocked"].isChecked()
     heat = np.asarray(layer.rails.cell_data["congestion"])
     np.testing.assert_allclose(heat, [entries[k] for k in layer.link_ids])
-    assert layer.legend_title.GetInput().startswith("Vehicles in per hour")
+    assert layer.legend_title.GetInput().startswith("Vehicles in/h per rail link")
     assert w.settings.value(MEASURE_KEY) == "traffic"
     # off: the plain rails, no legend
     w.heat_map_action.setChecked(False)
