@@ -56,6 +56,8 @@ class QtSceneView(QWidget):
         self.state: PlantState | None = None
         self._dark = True
         self._press: tuple[int, int] | None = None
+        self._fit_cam: tuple | None = None  # the camera as framed for the whole floor
+        self._fly_overview = False  # the flight under way goes to the overview
         self._fly: tuple[tuple, tuple, float] | None = None
         self._hover_due = 0.0
         self._last_hover = ""
@@ -110,6 +112,24 @@ class QtSceneView(QWidget):
         self.state = state
         self._lots_shown = -1
         self._amhs_t = None
+        self._fit_cam = self._camera_now()
+        self.request_render()
+
+    def _camera_now(self) -> tuple:
+        return tuple(tuple(float(v) for v in p) for p in self.plotter.camera_position.to_list())
+
+    def _refit(self) -> None:
+        """Frame the whole floor again for the view's new shape, unless the camera has
+        moved since it was framed (by the user or a workspace)."""
+        if self.scene is None or self._fit_cam is None or self._fly is not None:
+            return
+        if self.plotter.ren_win is None:  # closed (close_view) before this ran
+            return
+        if self._camera_now() != self._fit_cam:
+            self._fit_cam = None  # somebody moved it: theirs from now on
+            return
+        self.scene.reset_camera(render=False)
+        self._fit_cam = self._camera_now()
         self.request_render()
 
     def set_quality(self, on: bool) -> None:
@@ -175,9 +195,17 @@ class QtSceneView(QWidget):
         self.legend.raise_()
 
     def resizeEvent(self, event: object) -> None:
-        """Keep the legend in the top-right corner."""
+        """Keep the legend in the top-right corner and, while nobody has moved the camera
+        since the floor was framed, the whole floor in view."""
         super().resizeEvent(event)  # type: ignore[arg-type]
         self._place_legend()
+        QTimer.singleShot(0, self._refit)  # once the render window has its new size
+
+    def showEvent(self, event: object) -> None:
+        """A view built while hidden (another workspace's tab) frames the floor for the
+        shape it is shown in."""
+        super().showEvent(event)  # type: ignore[arg-type]
+        QTimer.singleShot(0, self._refit)
 
     def request_render(self) -> None:
         """Schedule one render (the widget's paint renders; never twice per frame)."""
@@ -259,6 +287,7 @@ class QtSceneView(QWidget):
             return
         start = tuple(tuple(float(v) for v in p) for p in self.plotter.camera_position.to_list())
         self._fly = (start, cam, time.monotonic())
+        self._fly_overview = False
         self._fly_timer.start()
 
     def fly_to_tool(self, tool_id: str) -> None:
@@ -275,12 +304,15 @@ class QtSceneView(QWidget):
         """Show the whole floor."""
         if self.scene is not None:
             self.fly_to(self.scene.overview_camera())
+            self._fly_overview = True  # framed again when it lands
 
     def reset_view(self) -> None:
         """Jump back to the overview with no animation."""
         if self.scene is not None:
             self._fly_timer.stop()
+            self._fly = None
             self.scene.reset_camera(render=False)
+            self._fit_cam = self._camera_now()
             self.request_render()
 
     def _on_fly_tick(self) -> None:
@@ -294,6 +326,8 @@ class QtSceneView(QWidget):
         if f >= 1.0:
             self._fly = None
             self._fly_timer.stop()
+            if self._fly_overview:
+                self._fit_cam = self._camera_now()
 
     # -- picking
 
@@ -365,6 +399,7 @@ class QtSceneView(QWidget):
     def close_view(self) -> None:
         """Release the render window (call before the widget is deleted)."""
         self._fly_timer.stop()
+        self._fit_cam = None
         try:
             self.plotter.close()
         except Exception:

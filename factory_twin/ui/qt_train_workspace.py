@@ -169,6 +169,7 @@ class QtTrainWorkspace(QWidget):
         col.addLayout(plant)
         self.drill_box = QComboBox()
         self.drill_box.setToolTip("the plant file's drills")
+        self.drill_box.setPlaceholderText("no drills in this plant: write one in the Author tab")
         col.addWidget(QLabel("Drill:"))
         col.addWidget(self.drill_box)
         col.addWidget(QLabel("Briefing (what the trainees are told):"))
@@ -298,7 +299,10 @@ class QtTrainWorkspace(QWidget):
             self.view.set_plant(spec, None, dark=True)
             self.view.legend.hide()
             name = doc.path.name if doc.path is not None else spec.site.name
-            self.plant_label.setText(f"Plant: <b>{html.escape(name)}</b>")
+            # a file name wraps after its underscores and dots rather than being cut off
+            soft = "".join(c + "\u200b" if c in "_." else c for c in html.escape(name))
+            self.plant_label.setText(f"Plant: <b>{soft}</b>")
+            self.plant_label.setToolTip(str(doc.path) if doc.path is not None else name)
         else:
             self.plant_label.setText("no plant open")
         self.author.set_document(doc)
