@@ -659,13 +659,14 @@ def progress_of(ost: Any, spec: StudySpec, phase: str, running: int, elapsed: fl
     return OptimiseProgress(
         phase=phase, done=len(done), total=spec.budget.trials,
         pruned=sum(r.state == "pruned" for r in recs), running=running, elapsed_s=elapsed,
-        best=None if best is None else f"{best.label()} -> {_values_text(spec, best.values)}",
+        best=None if best is None else f"{best.label()} -> {values_text(spec, best.values)}",
         best_values=None if best is None or best.values is None else tuple(best.values),
         points=pts,
     )  # fmt: skip
 
 
-def _values_text(spec: StudySpec, values: list[float] | None) -> str:
+def values_text(spec: StudySpec, values: list[float] | None) -> str:
+    """Objective values in words: ``cost 1.2e+07, cycle_time_mean_h 5.31`` (``-`` for none)."""
     if not values:
         return "-"
     return ", ".join(f"{o.kpi} {v:.4g}" for o, v in zip(spec.objectives, values, strict=False))

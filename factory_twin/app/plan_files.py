@@ -7,11 +7,14 @@ experiments (:mod:`factory_twin.app.experiment_job` re-exports it).
 
 Every write goes through :func:`~factory_twin.model.config.atomic_write_text`; a deleted
 or renamed scenario's last text is kept as ``NAME.scenario.yaml.bak``.
+:func:`save_new_scenario` writes a scenario made elsewhere (an optimisation trial taken
+into Plan) under a free name, never over an existing file.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from factory_twin.errors import ConfigError
@@ -94,6 +97,65 @@ def new_scenario(plant_path: str | Path, name: str, notes: str = "") -> Path:
     lines += [f"base: {plant.name}", "changes: []", ""]
     atomic_write_text(target, "\n".join(lines))
     return target
+
+
+def save_new_scenario(
+    folder: str | Path, stem: str, name: str, text: Callable[[str], str], tries: int = 999
+) -> tuple[Path, bool]:
+    """Write a scenario as ``STEM.scenario.yaml`` in ``folder``, never over an existing file.
+
+    When that file exists, ``STEM_2``, ``STEM_3``, ... are tried, and the scenario's
+    ``name:`` gets the same number (``NAME (2)``); ``text(name)`` is the file's text for
+    a name. A file that already holds exactly that text is reused rather than copied
+    again. The write is atomic and exclusive (a file that appears meanwhile is not
+    replaced: the next number is tried).
+
+    Returns
+    -------
+    tuple of (Path, bool)
+        The scenario's file, and whether it was written (False: an identical one was there).
+
+    Raises
+    ------
+    ConfigError
+        A stem that cannot name a file, or no free name among ``tries``.
+    OSError
+        The folder cannot be written (its files are untouched).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> body = lambda n: f"name: {n}\\nbase: fab.yaml\\nchanges: []\\n"
+    >>> _ = (d / "fab_trial_3.scenario.yaml").write_text("name: mine\\n")
+    >>> path, written = save_new_scenario(d, "fab_trial_3", "fab trial 3", body)
+    >>> path.name, written, path.read_text().splitlines()[0]
+    ('fab_trial_3_2.scenario.yaml', True, 'name: fab trial 3 (2)')
+    >>> save_new_scenario(d, "fab_trial_3", "fab trial 3", body) == (path, False)
+    True
+    """
+    stem = check_name(stem)
+    for k in range(1, tries + 1):
+        target = Path(folder) / (f"{stem}{SUFFIX}" if k == 1 else f"{stem}_{k}{SUFFIX}")
+        body = text(name if k == 1 else f"{name} ({k})")
+        if target.exists() or target.is_symlink():
+            if _holds(target, body):
+                return target, False
+            continue
+        try:
+            atomic_write_text(target, body, exclusive=True)
+        except FileExistsError:
+            continue
+        return target, True
+    msg = f"{Path(folder) / stem}{SUFFIX}: no free name (tried {tries})"
+    raise ConfigError([msg])
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.is_file() and path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _quoted(text: str) -> str:

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -101,16 +102,23 @@ class PlantDocument:
         return buf.getvalue()
 
 
-def atomic_write_text(path: str | Path, text: str, *, keep_backup: bool = False) -> None:
+def atomic_write_text(
+    path: str | Path, text: str, *, keep_backup: bool = False, exclusive: bool = False
+) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename.
 
     A crash leaves either the old file or the new one, never half of one. With
-    ``keep_backup`` the old file survives as ``<path>.bak``.
+    ``keep_backup`` the old file survives as ``<path>.bak``. With ``exclusive`` the file
+    must not exist yet: the finished temporary file is hard-linked to ``path``, which
+    fails with :class:`FileExistsError` instead of replacing a file that appeared
+    meanwhile (where the file system has no hard links, an existence check and a rename).
     """
-    atomic_write_bytes(path, text.encode("utf-8"), keep_backup=keep_backup)
+    atomic_write_bytes(path, text.encode("utf-8"), keep_backup=keep_backup, exclusive=exclusive)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, *, keep_backup: bool = False) -> None:
+def atomic_write_bytes(
+    path: str | Path, data: bytes, *, keep_backup: bool = False, exclusive: bool = False
+) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write_text`)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -134,10 +142,27 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, keep_backup: bool = Fal
                 old = src.read()
             with backup.open("wb") as dst:
                 dst.write(old)
-        os.replace(tmp, target)
+        if exclusive:
+            _link_new(tmp, target)
+        else:
+            os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _link_new(tmp: str, target: Path) -> None:
+    """Give the finished ``tmp`` the name ``target`` unless that exists (FileExistsError)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network or FAT file systems)
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "file exists", str(target)) from None
+        os.replace(tmp, target)
+        return
+    Path(tmp).unlink()
 
 
 def read_config_text(path: Path) -> str:

@@ -12,10 +12,14 @@ Right, the run: *Run* saves and starts the study on a worker thread
 (:class:`~factory_twin.app.optimise_job.OptimiseJob`), a timer reads its progress into the
 bar, the best-so-far line and the live plots (:mod:`~factory_twin.ui.qt_plan_optimise_plots`);
 *Cancel* stops it, keeping the finished trials, and the next *Run* resumes from them. A
-click on a point writes that trial's scenario and emits :attr:`QtOptimisePanel.scenario_chosen`
-(the install opens it in the Plan workspace). At the end the selection's verdict (winner or
-tied list, with their confidence intervals) is shown, with *Open winner in Plan* and
-*Open report*. The choices are remembered (QSettings).
+click on a point takes that trial into Plan: it is saved as an ordinary scenario beside the
+plant (:func:`~factory_twin.app.optimise_job.take_trial`: a free name, never over another
+file; in the study's folder if the plant's cannot be written, and the status line says so)
+and :attr:`QtOptimisePanel.scenario_chosen` is emitted (the install lists, selects and opens
+it in the Plan workspace, so the Compare dock offers it too). At the end the selection's
+verdict (winner or tied list, with their confidence intervals) is shown, with *Open winner
+in Plan* (taken into Plan the same way) and *Open report*. The choices are remembered
+(QSettings).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from factory_twin.app.optimise import TrialRecord, describe_params
+from factory_twin.app.optimise import Planner, TrialRecord, describe_params
 from factory_twin.app.optimise_job import (
     OBJECTIVES,
     RULES,
@@ -64,7 +68,8 @@ from factory_twin.app.optimise_job import (
     objective_sign,
     stored_trials,
     study_path,
-    trial_scenario,
+    take_trial,
+    winner_trial,
     write_study,
 )
 from factory_twin.app.worker_job import CANCELLED, COMPLETE
@@ -581,12 +586,14 @@ class QtOptimisePanel(QWidget):
         f = sel.files.get("report") if sel is not None else None
         return Path(f) if f is not None else None
 
-    def open_winner(self) -> None:
-        """Show the winner's scenario in the Plan workspace."""
-        f = self.winner_file()
-        if f is not None:
-            self.chosen_scenario = f
-            self.scenario_chosen.emit(f)
+    def open_winner(self) -> Path | None:
+        """Take the winner into Plan (see :meth:`choose_trial`); its scenario file, or None."""
+        rec = winner_trial(self.job.outcome if self.job is not None else None)
+        path = self._take(rec, "The winner", winner=True) if rec is not None else None
+        if path is not None:
+            self.chosen_scenario = path
+            self.scenario_chosen.emit(path)
+        return path
 
     def open_report(self) -> None:
         """Open the report in the desktop's viewer."""
@@ -597,27 +604,21 @@ class QtOptimisePanel(QWidget):
     # ------------------------------------------------------------------ choosing a trial
 
     def choose_trial(self, number: int) -> Path | None:
-        """Write trial ``number``'s scenario and emit :attr:`scenario_chosen` with it."""
+        """Take trial ``number`` into Plan and emit :attr:`scenario_chosen` with its file.
+
+        It is saved as an ordinary scenario beside the plant (Plan's list and the Compare
+        dock show it), or in the study's folder when the plant's folder cannot be written;
+        the status line says where.
+        """
         rec = self.trials.get(number)
         if rec is None and self.job is not None and self.study is not None:
             self._set_trials(stored_trials(self.study, self.job.out_dir or self.study.default_out_dir()))  # fmt: skip
             rec = self.trials.get(number)
-        sf = self.job.study if self.job is not None else self.study
-        if rec is None or sf is None:
+        if rec is None:
             self._say(f"Trial {number} is not in the study's storage yet.", error=True)
             return None
-        out = (
-            self.job.out_dir if self.job is not None and self.job.out_dir else sf.default_out_dir()
-        )
-        try:
-            if self._planner is None:
-                from factory_twin.app.optimise import Planner
-
-                self._planner = Planner(sf)
-            path = trial_scenario(sf, out, rec, self._planner)
-        except (ConfigError, FactoryTwinError, OSError) as exc:
-            issues = exc.issues if isinstance(exc, ConfigError) else [str(exc)]
-            self._say(f"Trial {number}'s scenario does not apply: {'; '.join(issues[:3])}", error=True)  # fmt: skip
+        path = self._take(rec, f"Trial {number}")
+        if path is None:
             return None
         self.chosen_trial, self.chosen_scenario = number, path
         self.plots.mark(number)
@@ -628,6 +629,23 @@ class QtOptimisePanel(QWidget):
         self.trial_label.setText(f"Trial {number} ({ok}): {describe_params(rec.params)}; {values}")
         self.scenario_chosen.emit(path)
         return path
+
+    def _take(self, rec: TrialRecord, what: str, *, winner: bool = False) -> Path | None:
+        """Save ``rec``'s scenario (:func:`take_trial`) and say where; None if it failed."""
+        sf = self.job.study if self.job is not None else self.study
+        if sf is None:
+            return None
+        out = self.job.out_dir if self.job is not None and self.job.out_dir else sf.default_out_dir()  # fmt: skip
+        try:
+            if self._planner is None:
+                self._planner = Planner(sf)
+            taken = take_trial(sf, out, rec, self._planner, winner=winner)
+        except (ConfigError, FactoryTwinError, OSError) as exc:
+            issues = exc.issues if isinstance(exc, ConfigError) else [str(exc)]
+            self._say(f"{what} was not taken into Plan: {'; '.join(issues[:3])}", error=True)
+            return None
+        self._say(taken.message(what), error=not taken.beside_plant)
+        return taken.path
 
     # ------------------------------------------------------------------ state
 

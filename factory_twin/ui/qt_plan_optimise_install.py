@@ -2,8 +2,9 @@
 
 The dock holds a :class:`~factory_twin.ui.qt_plan_optimise.QtOptimisePanel` whose base is
 the scenario open in the Plan workspace (when it is saved), else the open plant. A trial
-clicked on its plots, or the winner, opens in the Plan workspace as a scenario (the Plan
-tab is shown). Closing the window cancels a running study (its finished trials are kept;
+clicked on its plots, or the winner, is taken into Plan as an ordinary scenario beside the
+plant: the Plan tab is shown with it listed, selected and open, and the Compare dock lists
+it too. Closing the window cancels a running study (its finished trials are kept;
 :mod:`factory_twin.ui.qt_plan_dock`, shared with the Compare dock).
 """
 
@@ -41,7 +42,10 @@ def refresh_base(window: Any) -> None:
 
 
 def show_in_plan(window: Any, path: Path) -> bool:
-    """Open the scenario file ``path`` in the Plan workspace (its tab shown); True if it opened."""
+    """Open the scenario file ``path`` in the Plan workspace (its tab shown); True if it opened.
+
+    A scenario beside the plant (a trial taken into Plan) is listed and selected too.
+    """
     ws = getattr(window, "plan", None)
     tab = getattr(window, "plan_tab", None)
     if ws is None or tab is None:
@@ -57,9 +61,13 @@ def show_in_plan(window: Any, path: Path) -> bool:
             except ConfigError as exc:
                 ws._error("The study's plant does not open for planning", exc)
                 return False
-    ok = bool(ws.open_scenario(Path(path)))
+    path = Path(path)
     ses = ws.session
-    return ok and ses is not None and ses.scenario is not None and ses.scenario.path == Path(path)
+    # beside the plant: taken into Plan, so listed and selected; else in the study's folder
+    beside = ses is not None and Path(ses.plant_path).resolve().parent == path.resolve().parent
+    ok = ws.show_new_scenario(path) if beside else ws.open_scenario(path)
+    ses = ws.session
+    return ok and ses is not None and ses.scenario is not None and ses.scenario.path == path
 
 
 def install_optimise(window: Any) -> QtOptimisePanel:

@@ -324,10 +324,19 @@ class QtPlanWorkspace(QWidget):
         except ConfigError as exc:
             self._error("No new scenario", exc)
             return None
-        self.refresh_list(path)
-        self.open_scenario(path)
-        self.scenarios_changed.emit()
+        self.show_new_scenario(path)
         return path
+
+    def show_new_scenario(self, path: Path) -> bool:
+        """List a scenario file just written beside the plant, select and open it.
+
+        The Compare dock hears of it (:attr:`scenarios_changed`); False if it was not
+        opened (unsaved edits kept on Cancel: it is listed all the same).
+        """
+        self.refresh_list(path)
+        ok = self.open_scenario(path)
+        self.scenarios_changed.emit()
+        return ok
 
     def new_scenario_dialog(self) -> None:
         """Ask for a name and make a new scenario."""
@@ -349,9 +358,7 @@ class QtPlanWorkspace(QWidget):
             except ConfigError as exc:
                 self._error("Not duplicated", exc)
                 return
-            self.refresh_list(path)
-            self.open_scenario(path)
-            self.scenarios_changed.emit()
+            self.show_new_scenario(path)
 
     def rename_dialog(self) -> None:
         """Rename the selected scenario's file."""

@@ -122,10 +122,19 @@ def test_study_runs_from_the_dock_plots_fill_and_a_click_opens_the_trial(qtbot, 
     assert len(groups["A"]) == target.params["tools/A"]
     assert len(groups["C"]) == target.params["tools/C"]
     assert f"Trial {target.number}" in panel.trial_label.text()
-    # the winner (if one was named) opens the same way
-    if panel.winner_file() is not None:
-        panel.winner_button.click()
-        assert ws.session.scenario.path == panel.winner_file()
+    # taken into Plan: an ordinary scenario beside the plant, listed and selected in Plan's
+    # list and offered by the Compare dock; the status says where it went
+    folder = w.controller.doc.path.parent
+    taken = folder / f"tiny_trial_{target.number}.scenario.yaml"
+    assert panel.chosen_scenario == taken and taken.is_file()
+    assert ws.scenarios.current_path() == taken
+    assert ws.scenarios.list.currentItem().text() == f"tiny trial {target.number}"
+    assert f"saved beside the plant as {taken.name}" in panel.status.text()
+    assert _compare_offers(w, taken)
+    # the same trial again: the file is reused, not copied
+    assert panel.choose_trial(target.number) == taken
+    assert "is already beside the plant" in panel.status.text()
+    assert sorted(p.name for p in folder.glob("*.scenario.yaml")) == [taken.name]
     # screenshot: the Plan floor with the trial and the dock's plots
     for d in (getattr(w, "alarm_dock", None), getattr(w, "detail_dock", None)):
         if d is not None:
@@ -140,6 +149,53 @@ def test_study_runs_from_the_dock_plots_fill_and_a_click_opens_the_trial(qtbot, 
     assert w.grab().save(str(shot))
     if os.environ.get("FACTORY_TWIN_SCREENSHOTS"):
         shutil.copy(shot, REPO / "docs" / "screenshot_optimise.png")
+
+
+def test_the_winner_is_taken_into_plan_and_an_unwritable_plant_folder_is_said(qtbot, window, monkeypatch):  # fmt: skip
+    from factory_twin.model import config
+
+    w, panel, ws = window, window.optimise, window.plan
+    folder = w.controller.doc.path.parent
+    w.optimise_action.trigger()
+    _define(panel, trials=4)
+    panel.objective2.setCurrentText("(none)")  # cost alone, no constraints: a winner
+    panel.throughput_on.setChecked(False)
+    panel.util_on.setChecked(False)
+    job = panel.start()
+    assert job is not None
+    qtbot.waitUntil(lambda: not job.running, timeout=120_000)
+    assert job.state == COMPLETE, job.error
+    assert panel.winner_button.isEnabled()
+    panel.winner_button.click()
+    won = folder / "tiny_winner.scenario.yaml"
+    assert ws.session.scenario.path == panel.chosen_scenario == won
+    assert ws.scenarios.current_path() == won and _compare_offers(w, won)
+    assert ws.scenarios.list.currentItem().text() == "tiny winner"
+    assert ws.session.scenario.spec.notes.startswith("the winner of the optimisation study tiny")
+    assert "The winner saved beside the plant as tiny_winner.scenario.yaml" in panel.status.text()
+    # a plant folder that cannot be written: the study's folder, as before, and said so
+    real = config.tempfile.mkstemp
+
+    def refuse(*args, dir=None, **kw):  # root ignores chmod: refuse the plant's folder here
+        if Path(dir) == folder:
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(config.tempfile, "mkstemp", refuse)
+    n = next(r.number for r in panel.trials.values() if r.state == "complete")
+    path = panel.choose_trial(n)
+    assert path == job.out_dir / f"tiny_trial_{n}.scenario.yaml"
+    text = panel.status.text()
+    assert "not in Plan's scenario list" in text and "cannot be written" in text
+    assert ws.session.scenario.path == path  # open in Plan all the same
+    assert ws.scenarios.current_path() != path
+    assert not (folder / f"tiny_trial_{n}.scenario.yaml").exists()
+
+
+def _compare_offers(w, path: Path) -> bool:
+    """The Compare dock lists the scenario file ``path``."""
+    listed = w.compare.experiment.scenario_list
+    return str(path) in {str(listed.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(listed.count())}  # fmt: skip
 
 
 def test_cancel_keeps_finished_trials_and_run_resumes(qtbot, window):
