@@ -169,7 +169,7 @@ class QtTrainWorkspace(QWidget):
         col.addLayout(plant)
         self.drill_box = QComboBox()
         self.drill_box.setToolTip("the plant file's drills")
-        self.drill_box.setPlaceholderText("no drills in this plant: write one in the Author tab")
+        self.drill_box.setPlaceholderText("none in this plant: see Author")
         col.addWidget(QLabel("Drill:"))
         col.addWidget(self.drill_box)
         col.addWidget(QLabel("Briefing (what the trainees are told):"))
