@@ -95,8 +95,11 @@ class QtProcedureBrowser(QWidget):
                 n = len(spec.procedures_for(e.type))
                 it = QListWidgetItem(f"{e.id}  ·  {e.type}" + (f"  ({n})" if n else ""))
                 it.setData(Qt.ItemDataRole.UserRole, e.id)
-                if not n:
-                    it.setForeground(self.palette().placeholderText())
+                if not n:  # set apart by the font: a colour taken now would miss a theme change
+                    font = it.font()
+                    font.setItalic(True)
+                    it.setFont(font)
+                    it.setToolTip(f"no maintenance procedures for type {e.type} yet")
                 self.tools.addItem(it)
         self.tools.blockSignals(False)
         self._on_filter_changed()

@@ -164,6 +164,7 @@ class QtProcedurePlayer(QWidget):
         self.limits_label.setWordWrap(True)
         self.confirm_check = QCheckBox("Value is out of limits: record it anyway")
         self.confirm_check.setStyleSheet("color: #ff8c1a; font-weight: bold;")
+        self.confirm_check.setVisible(False)  # only while a measured value is out of limits
         self.comment_edit = QLineEdit()
         self.comment_edit.setPlaceholderText("optional remark")
         self.sign_button = QPushButton("Sign off step")

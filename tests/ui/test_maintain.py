@@ -65,6 +65,21 @@ def _highlight_pixels(img: np.ndarray) -> int:
     return int(((r > 100) & (r - b > 80) & (g > 0.35 * r) & (g < 0.78 * r)).sum())
 
 
+def test_tools_without_procedures_are_set_apart_and_no_warning_shows_before_a_step(win) -> None:
+    ws = _ws(win)
+    spec = ws.spec
+    assert spec is not None
+    typed = {p.equipment_type for p in spec.procedures}
+    type_of = {e.id: e.type for e in spec.equipment}
+    items = [ws.browser.tools.item(i) for i in range(ws.browser.tools.count())]
+    bare = [it for it in items if type_of[it.data(Qt.ItemDataRole.UserRole)] not in typed]
+    assert bare
+    assert all(it.font().italic() and "no maintenance procedures" in it.toolTip() for it in bare)
+    assert all(not it.font().italic() for it in items if it not in bare)
+    # the out-of-limits confirmation is for a measured value: hidden with no procedure open
+    assert not ws.player.confirm_check.isVisibleTo(ws.player)
+
+
 def test_player_flies_to_each_anchor_highlights_and_logs_signoffs(qtbot, win, tmp_path):
     ws = _ws(win)
     spec = ws.spec
