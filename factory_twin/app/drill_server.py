@@ -292,7 +292,11 @@ class DrillSimulator(EmbeddedPlantSimulator):
             self._check_triggers(new)
             self._fire_due()
         self._update_faults()
-        events += sim.drain()
+        # what the injections fired at the step's end did (a breakdown's state change) can
+        # meet a trigger too
+        fired = sim.drain()
+        self._check_triggers(fired)
+        events += fired
         events += self._extra
         self._extra = []
         return events

@@ -49,6 +49,8 @@ How the tables map onto the plant (units converted to seconds):
 * ``WIP.txt``: initial lots waiting for CURSTEP, due at DUE. The plant clock's zero is the
   earliest START of ``order.txt`` and ``WIP.txt``.
 * ``fromto.txt``: the fab's one from-to pair is ``transport.fixed_time``.
+* Operator drills for the Train workspace (:mod:`~factory_twin.model.smt2020_drills`), on the
+  fab's tools when the model has them (HVLM does): not part of SMT2020.
 
 The floor layout, equipment shapes, components and tags are synthetic (SMT2020 has none):
 bays sized to their tools in a grid with aisles, tools in rows with service clearance.
@@ -57,7 +59,8 @@ The importer's parts: the tables and the report (:mod:`~factory_twin.model.smt20
 families, routes, steps, setups and tool groups (:mod:`~factory_twin.model.smt2020_routes`),
 the synthetic geometry (:mod:`~factory_twin.model.smt2020_geometry`), tools, bays and
 maintenance (:mod:`~factory_twin.model.smt2020_floor`), orders, WIP and transport
-(:mod:`~factory_twin.model.smt2020_orders`); this module runs them and writes the file.
+(:mod:`~factory_twin.model.smt2020_orders`), the drills
+(:mod:`~factory_twin.model.smt2020_drills`); this module runs them and writes the file.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ from factory_twin.model import schema as s
 from factory_twin.model.config import PlantDocument
 from factory_twin.model.config_checks import check_references
 from factory_twin.model.smat2022 import apply_layout
+from factory_twin.model.smt2020_drills import _drills
 from factory_twin.model.smt2020_floor import _bays, _equipment, _maintenance, _tools_and_bays
 from factory_twin.model.smt2020_orders import (
     _clock_zero,
@@ -193,6 +197,10 @@ def import_smt2020(
     }
     if layout is not None:
         report.layout = apply_layout(data, layout, fleet=fleet)
+    drills = _drills(equipment, steps.routes, products.items)
+    if drills:
+        data["drills"] = drills
+        report.drills = [d["id"] for d in drills]
     _count_unread(tables.opened, route_tables, report)
     report.counts = {
         "tool families": len(fams),
@@ -243,6 +251,13 @@ def header_comment(report: ImportReport) -> str:
         "transport time come from the testbed (times converted to seconds; a uniform (P, P2) is",
         "U[P - P2, P + P2]). Synthetic, not part of SMT2020: the floor layout, bay sizes, tool",
         "footprints and shapes, components and tags.",
+    ]
+    if report.drills:
+        lines += [
+            "Operator drills written for this fab (synthetic too):",
+            ", ".join(report.drills) + ".",
+        ]
+    lines += [
         f"Plant clock zero: {report.clock_zero} (the earliest START of order.txt and WIP.txt);",
         "due dates count seconds from it. A constant first occurrence (FOA) of a PM is staggered",
         "over the N tools it attaches to: tool k first at FOA * k / N.",
@@ -274,6 +289,9 @@ _FLOW_ITEMS = {
     "links",
     "ports",
     "stockers",
+    "objectives",
+    "injections",
+    "expected",
 }
 _BLOCK_MAPS = {"site", "shape", "amhs"}
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/ ()]*$")

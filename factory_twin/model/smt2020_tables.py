@@ -50,6 +50,10 @@ class ImportReport:
         Columns the importer does not read (``file:column``) with their non-empty cells.
     clock_zero
         The date the plant clock's zero stands for (``YYYY-MM-DD HH:MM:SS``).
+    layout
+        What placing the tools on a SMAT2022 layout did (None without a layout).
+    drills
+        Ids of the operator drills written for the fab (synthetic, not in the data).
     """
 
     source: str
@@ -58,6 +62,7 @@ class ImportReport:
     ignored: dict[str, int] = field(default_factory=dict)
     clock_zero: str = ""
     layout: LayoutReport | None = None
+    drills: list[str] = field(default_factory=list)
 
     def add(self, feature: str, n: int = 1) -> None:
         """Count ``n`` more occurrences of an unmodelled feature."""

@@ -183,6 +183,23 @@ async def test_an_interlock_is_released_per_trainee(demo: s.PlantSpec) -> None:
         await sim.stop()
 
 
+async def test_a_trigger_meets_the_state_an_injection_at_a_step_end_caused(
+    demo: s.PlantSpec,
+) -> None:
+    # the breakdown fires at the very end of a step; its state change still arms the hot lot
+    drill = find_drill(demo, "furnace_breakdown_hot_lot")
+    sim = DrillSimulator(demo, drill, endpoint=_url(), load_companion_specs=False)
+    await sim.start()
+    try:
+        sim._advance(drill.start_at_s + 120.0 - sim.now_s)  # ends at the breakdown
+        for _ in range(3):
+            sim._advance(30.0)
+        fired = [(i.injection_id, i.time_s, i.lot) for i in sim.injections]
+        assert fired == [("breakdown", 120.0, ""), ("hot", 180.0, "HOT-0001")]
+    finally:
+        await sim.stop()
+
+
 async def test_every_fault_kind_shows_to_an_independent_client_on_time(
     demo: s.PlantSpec,
 ) -> None:
