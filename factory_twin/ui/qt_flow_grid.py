@@ -148,7 +148,6 @@ class QtFlowGrid(QTableView):
             h.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
             h.setMinimumSectionSize(10)
         rows.setDefaultSectionSize(self.fontMetrics().height() + 4)
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setMinimumWidth(self.fontMetrics().horizontalAdvance("M" * 8))
 
     def show_matrix(self, matrix: FlowMatrix, figure: FlowFigure) -> None:
