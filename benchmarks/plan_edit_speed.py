@@ -24,8 +24,8 @@ The whole drag event of the Plan workspace (:func:`measure_ui_drag`): on the sam
 code as the window (a :class:`~factory_twin.ui.scene.FabScene` with the Plan's
 :class:`~factory_twin.ui.plan_scene.PlanOverlay`, on an off-screen pyvista plotter of
 1280 x 800), each event does what the workspace's drag does: ``PlanSession.preview_move``
-(checks + flows), the moved tool's points, the tool colours, the flow ribbons, the Qt flow
-table and problems list (offscreen Qt), and one render. Alternating with it, event by
+(checks + flows), the moved tool's points, the tool colours, the flow ribbons, the Qt from-to
+grid and problems list (offscreen Qt), and one render. Alternating with it, event by
 event, it renders the unchanged scene: the bare frame time. The issue's targets (33 ms per
 drag event on the demo fab, 100 ms on SMT2020) are for this whole event.
 
@@ -211,6 +211,7 @@ def measure_ui_drag(path: Path, n_events: int, *, seed: int = 0, tools: int = 5)
     import pyvista as pv
     from PySide6.QtWidgets import QApplication
 
+    from factory_twin.app.flow_matrix import route_order
     from factory_twin.app.plan_session import PlanSession
     from factory_twin.ui.plan_scene import PlanOverlay
     from factory_twin.ui.qt_plan_panels import QtFlowPanel, QtProblemList
@@ -227,6 +228,7 @@ def measure_ui_drag(path: Path, n_events: int, *, seed: int = 0, tools: int = 5)
     overlay.set_flow_scale(ses.base_flows)
     overlay.show_flows(ses.flow_table())
     flows_panel, problems = QtFlowPanel(), QtProblemList()
+    flows_panel.order = route_order(spec)
     win = plotter.ren_win  # Render() itself: pyvista's render() waits for show()
     assert win is not None
     win.Render()

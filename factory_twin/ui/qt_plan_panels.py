@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from factory_twin.app.flow_matrix import FlowFigure, FlowMatrix, flow_matrix
 from factory_twin.app.plan_session import fmt_distance
 from factory_twin.model import schema as s
 from factory_twin.model.flows import FlowTable
 from factory_twin.model.layout_check import LayoutProblem
 from factory_twin.model.plan_figures import CapacityComparison
+from factory_twin.ui.qt_flow_grid import QtFlowGrid
 from factory_twin.ui.qt_tables import cell, row_table
 
 TYPE_MIME = "application/x-factory-twin-equipment-type"
@@ -331,9 +333,14 @@ class QtProblemList(QListWidget):
 
 
 class QtFlowPanel(QWidget):
-    """Total transport per day and the from-to table, base vs scenario."""
+    """Total transport per day and the from-to grid of the scenario against the base.
 
-    ROWS = 60
+    Rows are the groups lots leave, columns where they go; a cell shows the figure the
+    selector asks for (moves per day, distance-weighted flow or its change against the
+    base), shaded from light (small) to strong (large), or red (more transport) and blue
+    (less) for the change. ``order`` puts the groups in route order (the workspace sets
+    it from the plant); "busiest first" sorts them by their flow in and out.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -344,18 +351,41 @@ class QtFlowPanel(QWidget):
             "Overlay: ribbon width = moves/day, colour = distance per move (blue short, red long)."
         )
         self.legend.setWordWrap(True)
-        self.table = row_table(
-            ["from", "to", "moves/day", "base m", "now m", "min/move"], name="plan_flows"
+        self.figure = QComboBox()
+        self.figure.setObjectName("plan_flow_figure")
+        for f in FlowFigure:
+            self.figure.addItem(f.value, f)
+        self.figure.setToolTip(
+            "what a cell shows: lot moves per day, metres travelled per day (moves x "
+            "distance per move), or that against the base (red more, blue less)"
         )
+        self.order_box = QComboBox()
+        self.order_box.setObjectName("plan_flow_order")
+        self.order_box.addItems(["route order", "busiest first"])
+        self.order_box.setToolTip(
+            "rows and columns in the order the routes first reach the groups, or the "
+            "groups with the most of the figure (in plus out) first"
+        )
+        self.figure.currentIndexChanged.connect(lambda _i: self._show())
+        self.order_box.currentIndexChanged.connect(lambda _i: self._show())
+        self.grid = QtFlowGrid()
+        self.grid.setToolTip("rows: from, columns: to; Ctrl+C copies the selected cells")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Cells:"))
+        row.addWidget(self.figure, 1)
+        row.addWidget(self.order_box)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.headline)
         lay.addWidget(self.legend)
-        lay.addWidget(self.table, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.grid, 1)
         self.total_m_per_day = math.nan
+        self.order: list[str] = []
+        self.matrix: FlowMatrix | None = None
 
     def show_flows(self, base: FlowTable, now: FlowTable) -> None:
-        """Fill the headline and the busiest flows' rows."""
+        """Fill the headline and the from-to grid."""
         self.total_m_per_day = now.total_distance_m_per_day
         d = now.total_distance_m_per_day - base.total_distance_m_per_day
         sign = "+" if d >= 0 else "-"
@@ -365,26 +395,22 @@ class QtFlowPanel(QWidget):
             f"{fmt_distance(abs(d))}), {now.total_moves_per_day:.0f} moves/day, "
             f"{now.total_transport_s_per_day / 3600:.1f} carrier-h/day"
         )
-        flows = now.flows[: self.ROWS]
-        t = self.table
-        t.setUpdatesEnabled(False)
-        t.setRowCount(len(flows))
-        for r, f in enumerate(flows):
-            b = base.flow(f.src, f.dst)
-            bm = b.distance_m if b is not None else math.nan
-            cells = [
-                cell(f.src),
-                cell(f.dst),
-                cell(f"{f.moves_per_day:.1f}", right=True),
-                cell(f"{bm:.1f}", right=True),
-                cell(f"{f.distance_m:.1f}", right=True),
-                cell(f"{f.move_time_s / 60:.2f}", right=True),
-            ]
-            if math.isfinite(bm) and f.distance_m > bm + 1e-6:
-                cells[4].setForeground(QBrush(RED))
-            for c, it in enumerate(cells):
-                t.setItem(r, c, it)
-        t.setUpdatesEnabled(True)
+        self.matrix = flow_matrix(base, now, self.order)
+        self._show()
+
+    @property
+    def figure_shown(self) -> FlowFigure:
+        """What the cells show."""
+        return FlowFigure(self.figure.currentData())
+
+    def _show(self) -> None:
+        m = self.matrix
+        if m is None:
+            return
+        fig = self.figure_shown
+        if self.order_box.currentIndex() == 1:
+            m = m.busiest_first(fig)
+        self.grid.show_matrix(m, fig)
 
 
 class QtCapacityPanel(QWidget):

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from factory_twin.app.flow_matrix import route_order
 from factory_twin.app.plan_files import (
     delete_scenario,
     duplicate_scenario,
@@ -509,6 +510,7 @@ class QtPlanWorkspace(QWidget):
         )
         bad = {k for k, text in enumerate(ses.descriptions) if text.endswith("(does not apply)")}
         self.changes.set_changes(ses.descriptions, sorted(bad))
+        self.flows.order = route_order(ses.plant)
         self._refresh_live_panels()
         self.capacity.show_capacity(ses.capacity, ses.plant)
         self._show_placement()
