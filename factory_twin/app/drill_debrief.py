@@ -5,6 +5,10 @@ local SQLite, exportable as CSV.
 Everything is computed from a :class:`~factory_twin.app.drill_log.DrillLog` and the drill
 (scores by :func:`factory_twin.model.drill_scoring.score_all`), so a debrief can be made
 again at any time from the recorded run.
+
+One trainee's part of it is a :class:`TraineeDebrief` (their score and timeline); the drill
+server publishes every trainee's as JSON (:func:`debriefs_json`, the ``DebriefJson``
+variable) and a trainee's app reads its own back with :func:`own_debrief`.
 """
 
 from __future__ import annotations
@@ -12,16 +16,25 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from factory_twin.app.drill_log import DrillLog
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.config import atomic_write_bytes, atomic_write_text
-from factory_twin.model.drill_scoring import TraineeScore, safety_steps, score_all
+from factory_twin.model.drill_scoring import (
+    ActionRecord,
+    ResponseRow,
+    TraineeScore,
+    WrongAction,
+    safety_steps,
+    score_all,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +75,64 @@ def timeline(log: DrillLog, score: TraineeScore) -> list[TimelineRow]:
     rows += [TimelineRow(w.time_s, "wrong", w.reason, -w.penalty) for w in score.wrong]
     order = {"injection": 0, "alarm": 1, "ack": 2, "action": 3, "wrong": 4}
     return sorted(rows, key=lambda r: (r.time_s, order[r.kind]))
+
+
+@dataclass(frozen=True, slots=True)
+class TraineeDebrief:
+    """What the debrief shows for one trainee: their score (verdict, responses against their
+    limits, wrong actions) and their timeline."""
+
+    score: TraineeScore
+    timeline: tuple[TimelineRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the debrief as plain JSON-able data (read back by :meth:`from_dict`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TraineeDebrief:
+        """Rebuild a debrief from :meth:`to_dict`'s data (TypeError/KeyError if it is not)."""
+        sc = dict(data["score"])
+        score = TraineeScore(
+            **{
+                **sc,
+                "rows": tuple(ResponseRow(**r) for r in sc["rows"]),
+                "wrong": tuple(WrongAction(**w) for w in sc["wrong"]),
+                "actions": tuple(ActionRecord(**a) for a in sc.get("actions", ())),
+            }
+        )
+        return cls(score, tuple(TimelineRow(**r) for r in data["timeline"]))
+
+
+def trainee_debrief(log: DrillLog, score: TraineeScore) -> TraineeDebrief:
+    """One trainee's debrief: ``score`` and their :func:`timeline` in ``log``."""
+    return TraineeDebrief(score, tuple(timeline(log, score)))
+
+
+def debriefs_json(log: DrillLog, scores: Mapping[str, TraineeScore]) -> str:
+    """Every trainee's debrief as JSON text: ``{trainee: TraineeDebrief.to_dict()}``."""
+    return json.dumps(
+        {n: trainee_debrief(log, sc).to_dict() for n, sc in scores.items()}, sort_keys=True
+    )
+
+
+def own_debrief(text: str | None, name: str) -> TraineeDebrief | None:
+    """Trainee ``name``'s debrief from :func:`debriefs_json` text (None if it has none).
+
+    Examples
+    --------
+    >>> log = DrillLog("fab", "d", 0.0, 0.0, trainees=["ann"])
+    >>> sc = TraineeScore("ann", (), (), 0.0, 0.0, 0.0, 80.0)
+    >>> own_debrief(debriefs_json(log, {"ann": sc}), "ann").score == sc
+    True
+    >>> own_debrief("{}", "ann") is None
+    True
+    """
+    try:
+        entry = json.loads(text or "{}").get(name)
+        return None if entry is None else TraineeDebrief.from_dict(entry)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def _t(v: float | None) -> str:

@@ -8,9 +8,9 @@ warmed-up fab), then every step:
   triggered ones when their trigger shows in the plant's events (a tool entering a state, a
   tag crossing a value, a lot reaching a step), ``delay_s`` later;
 * keeps drifting tags moving and holds communication-lost tools' values Bad;
-* publishes the drill clock, state, active faults and every trainee's score
-  (:mod:`factory_twin.opcua.server.drill_space`), with an event per injection, action and
-  score change.
+* publishes the drill clock, state, active faults, every trainee's score and every trainee's
+  debrief (:mod:`factory_twin.opcua.server.drill_space`), with an event per injection, action
+  and score change.
 
 Trainee actions are OPC UA calls: the machines' Hold and Resume, the conditions' Acknowledge
 and the Drill object's methods, each tied to the caller (the session user, or an anonymous
@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from factory_twin.app.drill_debrief import debriefs_json
 from factory_twin.app.drill_log import AlarmRecord, DrillLog
 from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.errors import FactoryTwinError
@@ -155,6 +156,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
         self._writer: Any = None
         self._started_at = time.time()
         self._published: dict[str, float] = {}
+        self._debriefed: tuple[int, int, dict[str, TraineeScore]] | None = None
         self._types = {e.id: spec.equipment_type(e.type) for e in spec.equipment}
 
     # ------------------------------------------------------------------ clock
@@ -196,6 +198,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
             self._on_ack,
         )
         server.on_alarm = self._on_alarm
+        self._debriefed = None  # a new address space: publish the debriefs again
         if self.record_dir is not None and self._writer is None:
             self._open_recording()
         await self.space.set("State", self.state)
@@ -474,6 +477,12 @@ class DrillSimulator(EmbeddedPlantSimulator):
             for n, sc in scores.items()
         }
         await self.space.set_scores({n: sc.score for n, sc in scores.items()}, summary)
+        # the debriefs change only with the scores, injections and alarms: a step that
+        # changed none of them skips rebuilding every trainee's timeline
+        key = (len(self.injections), len(self.alarms), scores)
+        if key != self._debriefed:
+            self._debriefed = key
+            await self.space.set("DebriefJson", debriefs_json(self.log(), scores))
 
     async def finish(self) -> None:
         """End the drill: the plant stops, unanswered responses count as missed."""

@@ -27,6 +27,8 @@ from factory_twin.opcua.security import APPLICATION_URI
 PRODUCT_URI = "urn:factory-twin"
 _DRILL_VARS = ("DrillId", "Name", "Briefing", "State", "Clock", "Speed", "Trainees",
                "ActiveFaults", "ScoresJson")  # fmt: skip
+# subscribed too, but not read by status(): every trainee's debrief can be large
+_SUBSCRIBED_VARS = (*_DRILL_VARS, "DebriefJson")
 
 
 class DrillRefused(FactoryTwinError):
@@ -185,7 +187,7 @@ class DrillClient:
     async def _subscribe(self, client: Client) -> None:
         sub = await client.create_subscription(50, _Handler(self))
         nodes = []
-        for key in _DRILL_VARS:
+        for key in _SUBSCRIBED_VARS:
             n = client.get_node(node_id(f"Drill.{key}", self._ns))
             self._var_of[n.nodeid] = key
             nodes.append(n)
@@ -341,7 +343,8 @@ class DrillClient:
         )  # fmt: skip
 
     def value(self, key: str) -> Any:
-        """The last value of a subscribed drill variable (``State``, ``Clock``, ``ScoresJson``...)."""
+        """The last value of a subscribed drill variable (``State``, ``Clock``, ``ScoresJson``,
+        ``DebriefJson``...)."""
         return self._values.get(key)
 
 

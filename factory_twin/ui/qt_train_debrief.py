@@ -6,6 +6,10 @@ the pass/fail verdict with points, the responses against their limits, the timel
 self-contained HTML and PDF debrief reports, the trainee's history across drills (local
 SQLite, a pyqtgraph chart of percent per drill, CSV export) and *Replay in 3-D*, which plays
 the recorded drill in the Monitor workspace with every action marked on the time slider.
+
+The verdict, responses and timeline of one trainee (:func:`verdict_html`,
+:func:`response_table`, :func:`timeline_table`, :func:`show_debrief`) are also how a trainee
+sees their own debrief (:class:`~factory_twin.ui.qt_train_join.QtOwnDebriefDialog`).
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.drill_debrief import (
+    TraineeDebrief,
     TraineeHistory,
     debrief_scores,
-    timeline,
+    trainee_debrief,
     write_html,
     write_pdf,
 )
@@ -42,7 +47,12 @@ from factory_twin.ui.qt_tables import cell, row_table
 
 logger = logging.getLogger(__name__)
 
-STATUS_COLOURS = {"on time": "#2ca02c", "late": "#ff6b6b", "missed": "#ff6b6b"}
+STATUS_COLOURS = {
+    "on time": "#2ca02c",
+    "late": "#ff6b6b",
+    "missed": "#ff6b6b",
+    "pending": "#f2c12e",
+}
 
 
 def mmss(v: float | None) -> str:
@@ -61,6 +71,76 @@ def fill_table(table: QTableWidget, rows: list[list[tuple[str, str | None]]]) ->
             table.setItem(i, j, cell(text, colour=colour))
     table.resizeColumnsToContents()
     table.horizontalHeader().setStretchLastSection(True)
+
+
+def response_table() -> QTableWidget:
+    """An empty table of a trainee's responses against their limits."""
+    return row_table(
+        ["Expected", "Equipment", "Response", "Limit", "Points", "Status"],
+        alternating=True,
+        fit=False,
+    )
+
+
+def timeline_table() -> QTableWidget:
+    """An empty table of a trainee's timeline."""
+    return row_table(["Time", "What", "Event", "Points"], alternating=True, fit=False)
+
+
+def verdict_html(sc: TraineeScore, *, final: bool = True) -> str:
+    """The verdict line: PASS/FAIL (``SO FAR`` while the drill runs), points, percent against
+    the pass mark, wrong actions."""
+    if final:
+        word, colour = ("PASS", "#2ca02c") if sc.passed else ("FAIL", "#ff6b6b")
+    else:
+        word, colour = "SO FAR", "#f2c12e"
+    wrong = (
+        f"{len(sc.wrong)} wrong action(s), -{sc.penalty:g} points"
+        if sc.wrong
+        else "no wrong action"
+    )
+    return (
+        f"<b style='color:{colour}'>{word}</b> · {sc.score:g} of {sc.max_points:g} points "
+        f"({sc.percent:.0f} %, pass mark {sc.pass_mark_pct:g} %) · {wrong}"
+    )
+
+
+def show_debrief(
+    responses: QTableWidget, timeline: QTableWidget, debrief: TraineeDebrief | None
+) -> None:
+    """Fill a :func:`response_table` and a :func:`timeline_table` (emptied for None)."""
+    if debrief is None:
+        fill_table(responses, [])
+        fill_table(timeline, [])
+        return
+    fill_table(
+        responses,
+        [
+            [
+                (r.action + (f" ({r.target})" if r.target else ""), None),
+                (r.equipment, None),
+                (mmss(r.response_s), None),
+                (mmss(r.limit_s), None),
+                (f"{r.points:g} / {r.points_possible:g}", None),
+                (r.status, STATUS_COLOURS.get(r.status)),
+            ]
+            for r in debrief.score.rows
+        ],
+    )
+    responses.setColumnWidth(0, min(responses.columnWidth(0), 230))
+    kinds = {"wrong": "#ff6b6b", "alarm": "#f2c12e", "injection": "#c77dff"}
+    fill_table(
+        timeline,
+        [
+            [
+                (mmss(row.time_s), None),
+                (row.kind, kinds.get(row.kind)),
+                (row.text, None),
+                (f"{row.points:g}" if row.points else "", None),
+            ]
+            for row in debrief.timeline
+        ],
+    )
 
 
 class QtDebriefPanel(QWidget):
@@ -113,12 +193,8 @@ class QtDebriefPanel(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
-        self.responses = row_table(
-            ["Expected", "Equipment", "Response", "Limit", "Points", "Status"],
-            alternating=True,
-            fit=False,
-        )
-        self.timeline = row_table(["Time", "What", "Event", "Points"], alternating=True, fit=False)
+        self.responses = response_table()
+        self.timeline = timeline_table()
         self.chart = pg.PlotWidget()
         self.chart.setMinimumHeight(120)
         self.chart.setLabel("left", "score %")
@@ -192,51 +268,13 @@ class QtDebriefPanel(QWidget):
         """Fill the tables and the chart for trainee ``name``."""
         sc = self.scores.get(name)
         if sc is None or self.log is None:
-            fill_table(self.responses, [])
-            fill_table(self.timeline, [])
+            show_debrief(self.responses, self.timeline, None)
             self.curve.setData([], [])
             if self.log is not None:
                 self.verdict.setText("No trainee took part in this drill.")
             return
-        word = "PASS" if sc.passed else "FAIL"
-        colour = "#2ca02c" if sc.passed else "#ff6b6b"
-        self.verdict.setText(
-            f"<b style='color:{colour}'>{word}</b> · {sc.score:g} of {sc.max_points:g} points "
-            f"({sc.percent:.0f} %, pass mark {sc.pass_mark_pct:g} %) · "
-            + (
-                f"{len(sc.wrong)} wrong action(s), -{sc.penalty:g} points"
-                if sc.wrong
-                else "no wrong action"
-            )
-        )
-        fill_table(
-            self.responses,
-            [
-                [
-                    (r.action + (f" ({r.target})" if r.target else ""), None),
-                    (r.equipment, None),
-                    (mmss(r.response_s), None),
-                    (mmss(r.limit_s), None),
-                    (f"{r.points:g} / {r.points_possible:g}", None),
-                    (r.status, STATUS_COLOURS.get(r.status)),
-                ]
-                for r in sc.rows
-            ],
-        )
-        self.responses.setColumnWidth(0, min(self.responses.columnWidth(0), 230))
-        kinds = {"wrong": "#ff6b6b", "alarm": "#f2c12e", "injection": "#c77dff"}
-        fill_table(
-            self.timeline,
-            [
-                [
-                    (mmss(row.time_s), None),
-                    (row.kind, kinds.get(row.kind)),
-                    (row.text, None),
-                    (f"{row.points:g}" if row.points else "", None),
-                ]
-                for row in timeline(self.log, sc)
-            ],
-        )
+        self.verdict.setText(verdict_html(sc))
+        show_debrief(self.responses, self.timeline, trainee_debrief(self.log, sc))
         self._chart(name)
 
     def _chart(self, name: str) -> None:

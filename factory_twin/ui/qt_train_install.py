@@ -1,10 +1,10 @@
 """Install the Train workspace and the trainee's drill mode into the main window.
 
 Adds the *Train* workspace tab (Ctrl+T), a *Train* menu (start / finish the drill, undo and
-redo of drill edits, *Join drill…*, *Leave drill*), *Join drill…* in the File menu too, the
-DRILL banner above every workspace (:mod:`factory_twin.ui.qt_train_join`), and the debrief's
-*Replay in 3-D*: the recorded drill plays in the Monitor workspace with the actions marked
-on the time slider. Closing the window stops a drill the trainer serves.
+redo of drill edits, *Join drill…*, *Your debrief…*, *Leave drill*), *Join drill…* in the
+File menu too, the DRILL banner above every workspace (:mod:`factory_twin.ui.qt_train_join`),
+and the debrief's *Replay in 3-D*: the recorded drill plays in the Monitor workspace with the
+actions marked on the time slider. Closing the window stops a drill the trainer serves.
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ def install_train(
     menu.addAction(ws.redo_action)
     menu.addSeparator()
     menu.addAction(window.join_drill_action)
+    menu.addAction(trainee.debrief_action)
     menu.addAction(window.leave_drill_action)
     window.train_menu = menu
     file_menu = next((a.menu() for a in window.menuBar().actions() if a.text() == "&File"), None)

@@ -11,18 +11,24 @@ then connected to the drill's simulated plant. While in drill mode:
   Controller routes them), and the Maintain workspace reports opened procedures and signed
   steps to the drill;
 * sign-offs go into a **drill-only** maintenance log (:func:`drill_signoff_log`), never into
-  the real maintenance log.
+  the real maintenance log;
+* *Your debrief…* (the banner's button, the Train menu) opens :class:`QtOwnDebriefDialog`:
+  the trainee's own debrief as the trainer's Debrief tab shows it (verdict, responses against
+  their limits, timeline), read from the drill server's ``DebriefJson`` and refreshed as new
+  figures arrive; it stays available after the trainee left the drill.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -32,10 +38,20 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSplitter,
+    QVBoxLayout,
     QWidget,
 )
 
+from factory_twin.app.drill_debrief import TraineeDebrief, own_debrief
 from factory_twin.app.maintenance import MaintenanceLog
+from factory_twin.ui.qt_train_debrief import (
+    mmss,
+    response_table,
+    show_debrief,
+    timeline_table,
+    verdict_html,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +107,13 @@ class QtDrillBanner(QFrame):
         self.maintenance_button = QPushButton("Call maintenance")
         self.maintenance_button.setToolTip("call maintenance to the selected tool")
         self.lot_button = QPushButton("Prioritise lot…")
+        self.debrief_button = QPushButton("Your debrief…")
+        self.debrief_button.setToolTip("your responses, timeline and points so far")
         self.leave_button = QPushButton("Leave drill")
         row.addWidget(self.label, 1)
         row.addWidget(self.maintenance_button)
         row.addWidget(self.lot_button)
+        row.addWidget(self.debrief_button)
         row.addWidget(self.leave_button)
         self.hide()
         self.timer = QTimer(self)
@@ -117,8 +136,7 @@ class QtDrillBanner(QFrame):
             parts.append(str(drill))
         parts.append(f"trainee {session.joined_as}")
         if clock is not None:
-            m, sec = divmod(round(float(clock)), 60)
-            parts.append(f"drill clock {m}:{sec:02d}" + (f" ({state})" if state else ""))
+            parts.append(f"drill clock {mmss(float(clock))}" + (f" ({state})" if state else ""))
         mine = own_score(session.client.value("ScoresJson"), session.joined_as)
         if mine is not None:
             score, top, passed = mine
@@ -160,6 +178,52 @@ class QtJoinDrillDialog(QDialog):
         return self.url_edit.text().strip(), self.name_edit.text().strip()
 
 
+NO_DEBRIEF = (
+    "No debrief yet: it appears once you have joined a drill and the drill server has scored you."
+)
+
+
+class QtOwnDebriefDialog(QDialog):
+    """The trainee's own debrief: the verdict, responses and timeline of the trainer's
+    Debrief tab (:mod:`factory_twin.ui.qt_train_debrief`) for this trainee only."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Your debrief")
+        self.heading = QLabel()
+        self.heading.setObjectName("own_debrief_heading")
+        self.heading.setWordWrap(True)
+        self.verdict = QLabel(NO_DEBRIEF)
+        self.verdict.setObjectName("own_debrief_verdict")
+        self.verdict.setWordWrap(True)
+        self.responses = response_table()
+        self.timeline = timeline_table()
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.responses)
+        split.addWidget(self.timeline)
+        split.setSizes([180, 300])
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.heading)
+        lay.addWidget(self.verdict)
+        lay.addWidget(split, 1)
+        lay.addWidget(buttons)
+        self.resize(900, 620)
+        self.debrief: TraineeDebrief | None = None
+
+    def set_debrief(self, debrief: TraineeDebrief | None, heading: str, *, final: bool) -> None:
+        """Show ``debrief`` (None: say there is none yet) under ``heading``; ``final``: the
+        drill has finished (PASS/FAIL, else the figures so far)."""
+        self.heading.setText(heading)
+        self.verdict.setText(
+            NO_DEBRIEF if debrief is None else verdict_html(debrief.score, final=final)
+        )
+        if debrief != self.debrief:  # new figures (else the tables keep their scroll position)
+            self.debrief = debrief
+            show_debrief(self.responses, self.timeline, debrief)
+
+
 class TraineeSide:
     """Wires the trainee's drill mode into a main window (see the module doc)."""
 
@@ -172,7 +236,17 @@ class TraineeSide:
         self.banner.leave_button.clicked.connect(self.leave)
         self.banner.maintenance_button.clicked.connect(lambda: self.call_maintenance())
         self.banner.lot_button.clicked.connect(self._on_lot_clicked)
+        self.banner.debrief_button.clicked.connect(self.show_debrief)
         self.banner.timer.timeout.connect(self._drain)
+        self.debrief_action = QAction("Your &debrief…", window)
+        self.debrief_action.setStatusTip("your own debrief of the drill you take (or took)")
+        self.debrief_action.setEnabled(False)
+        self.debrief_action.triggered.connect(lambda _=False: self.show_debrief())
+        self.debrief: TraineeDebrief | None = None  # the last one read: kept after leaving
+        self.debrief_final = False
+        self.debrief_dialog: QtOwnDebriefDialog | None = None
+        self._debrief_text: Any = None
+        self._debrief_heading = ""
         self.last_refusal = ""
         self.last_error = ""
         self._saved_settings: Any = None
@@ -217,6 +291,7 @@ class TraineeSide:
         w = self.window
         w.connect_live(c.drill_settings(url))
         w.alarms.reacknowledge = True  # each trainee acknowledges for themself
+        self.debrief, self.debrief_final, self._debrief_text = None, False, None
         maintain = getattr(w, "maintain", None)
         if maintain is not None:
             self._real_log = maintain.player.log
@@ -248,18 +323,67 @@ class TraineeSide:
             _swap_log(maintain.player, self._real_log)
             self._real_log = None
         self.banner.refresh()
+        self._update_debrief()
 
     def _drain(self) -> None:
         """Take the drill's notices (so they never pile up) and say why the server refused
         one of this trainee's actions (an interlocked tool, say)."""
         c = self.controller
-        if not c.drill_mode:
-            return
-        me = c.drill.joined_as
-        for n in c.drill.drain():
-            if n.kind == "refused" and n.trainee == me:
-                self.last_refusal = n.message
-                self.window.statusBar().showMessage(f"drill: {n.message}", 10000)
+        if c.drill_mode:
+            me = c.drill.joined_as
+            for n in c.drill.drain():
+                if n.kind == "refused" and n.trainee == me:
+                    self.last_refusal = n.message
+                    self.window.statusBar().showMessage(f"drill: {n.message}", 10000)
+        self._update_debrief()
+
+    # ------------------------------------------------------------------ own debrief
+
+    def _update_debrief(self) -> None:
+        """Take this trainee's debrief from the drill server's ``DebriefJson`` when it
+        changed, and refresh the debrief dialog if it is open."""
+        c = self.controller
+        if c.drill_mode:
+            client = c.drill.client
+            text = client.value("DebriefJson")
+            state = str(client.value("State") or "")
+            if text != self._debrief_text:
+                self._debrief_text = text
+                self.debrief = own_debrief(text, c.drill.joined_as)
+            self.debrief_final = state == "finished"
+            drill = client.value("Name") or client.value("DrillId") or "drill"
+            clock = client.value("Clock")
+            when = (
+                "final: the drill has finished"
+                if self.debrief_final
+                else f"so far, at drill clock {mmss(float(clock or 0.0))}: "
+                "responses still open are pending"
+            )
+            who = html.escape(c.drill.joined_as)
+            self._debrief_heading = f"<b>{who}</b> · {html.escape(str(drill))} · {when}"
+        self.debrief_action.setEnabled(c.drill_mode or self.debrief is not None)
+        dlg = self.debrief_dialog
+        if dlg is not None and dlg.isVisible():
+            dlg.set_debrief(self.debrief, self._heading(), final=self.debrief_final)
+
+    def _heading(self) -> str:
+        if self.controller.drill_mode:
+            return self._debrief_heading
+        if self.debrief is None:
+            return "You are not in a drill: join one with Join drill…"
+        return f"{self._debrief_heading} (you left the drill)"
+
+    def show_debrief(self) -> QtOwnDebriefDialog:
+        """Open (or raise) the trainee's own debrief; it refreshes as new figures arrive."""
+        if self.debrief_dialog is None:
+            self.debrief_dialog = QtOwnDebriefDialog(self.window)
+        dlg = self.debrief_dialog
+        self._update_debrief()
+        dlg.set_debrief(self.debrief, self._heading(), final=self.debrief_final)
+        dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
+        return dlg
 
     # ------------------------------------------------------------------ drill-only actions
 

@@ -3,7 +3,7 @@
 Scores of two trainees at once (one reconnecting) equal hand-computed values; every fault
 kind shows to an independent client at its planned plant time (within one update period);
 the guard refuses endpoints that are not our simulator in drill mode; serve --drill runs
-headless.
+headless; each trainee reads back their own debrief, the one the trainer's debrief shows.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from asyncua import Client, Server, ua
 
+from factory_twin.app.drill_debrief import debrief_scores, own_debrief, trainee_debrief
 from factory_twin.app.drill_log import DrillLog
 from factory_twin.app.drill_server import DrillSimulator
 from factory_twin.model import schema as s
@@ -337,6 +338,59 @@ def test_trainer_controls_and_ad_hoc_injection(demo: s.PlantSpec) -> None:
         assert any(r.injection_id == "adhoc1" for r in sim.injections)
     finally:
         trainer.leave()
+        sim.stop_in_thread()
+
+
+def test_each_trainee_reads_their_own_debrief_as_the_trainer_computes_it(
+    demo: s.PlantSpec,
+) -> None:
+    from factory_twin.app.drill_session import DrillSession, start_drill_server
+
+    sim = start_drill_server(demo, "etch_helium_leak", speed=30, load_companion_specs=False)
+    ann, bob = DrillSession(sim.endpoint_url, "ann"), DrillSession(sim.endpoint_url, "bob")
+    trainer = DrillSession(sim.endpoint_url, "trainer", trainer=True)
+
+    def mine(who: DrillSession) -> Any:
+        return own_debrief(who.client.value("DebriefJson"), who.joined_as)
+
+    def wait(pred: Any, timeout: float = 30.0) -> None:
+        end = time.monotonic() + timeout
+        while not pred():
+            assert time.monotonic() < end, "condition not met in time"
+            time.sleep(0.02)
+
+    try:
+        for who in (ann, bob, trainer):
+            who.join().result(30)
+        # joined: a debrief with every response still to come, nothing done
+        wait(lambda: mine(ann) is not None and mine(bob) is not None)
+        assert mine(trainer) is None  # the trainer is never scored
+        assert not mine(ann).score.actions
+        # ann answers the leak alarm with a comment and holds the chamber; bob holds a
+        # healthy tool (a wrong action)
+        wait(lambda: ("ETCH-02", "helium_leak.hi") in ann.client._event_ids)
+        ann.acknowledge("ETCH-02", "helium_leak.hi", "He leak, chuck seal suspected").result(10)
+        assert ann.hold("ETCH-02").result(10)
+        assert bob.hold("ETCH-01").result(10)
+        wait(lambda: mine(ann).score.score == 30 and mine(bob).score.wrong)
+        live = mine(ann)
+        assert {r.status for r in live.score.rows} == {"on time", "pending"}
+        assert [r.kind for r in live.timeline].count("ack") == 1
+        trainer.finish().result(10)
+        wait(lambda: ann.client.value("State") == "finished")
+        # finished: each trainee's debrief is the trainer's debrief of the recorded run
+        log = sim.log()
+        scores = debrief_scores(log, sim.drill, demo)
+        for who in (ann, bob):
+            want = trainee_debrief(log, scores[who.joined_as])
+            wait(lambda w=who, x=want: mine(w) == x)
+        got = mine(ann)
+        assert got.score.score == 30 and got.score.max_points == 70 and not got.score.passed
+        assert [r.status for r in got.score.rows].count("missed") == 3
+        assert [w.equipment for w in mine(bob).score.wrong] == ["ETCH-01"]
+    finally:
+        for who in (ann, bob, trainer):
+            who.leave()
         sim.stop_in_thread()
 
 

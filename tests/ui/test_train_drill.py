@@ -6,7 +6,8 @@ take it in the ordinary Monitor and Maintain workspaces: ann passes with full po
 fails (a healthy tool held, the alarm acknowledged late). The trainer watches their actions
 arrive in the live timeline, injects an extra fault on a tool clicked in the 3-D view,
 finishes the drill, and gets a debrief per trainee with the hand-computed score and a
-replay with the actions marked on the time slider. Sign-offs made in the drill stay out of
+replay with the actions marked on the time slider; each trainee opens *Your debrief…* and
+sees their own, during the drill and, refreshed, the trainer's one at the end. Sign-offs made in the drill stay out of
 the real maintenance log.
 
 Hand-computed scores (the drill's expected responses: ack with comment 10 within 300 s,
@@ -208,6 +209,13 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
         30,
         "ann's full score at the trainer",
     )
+    # ann opens her debrief from the banner mid-drill: everything answered on time so far
+    ann.trainee.banner.debrief_button.click()
+    own = ann.trainee.debrief_dialog
+    assert own is not None and own.isVisible()
+    wait_until(lambda: "70 of 70" in own.verdict.text(), 10, "ann's debrief so far")
+    assert "SO FAR" in own.verdict.text() and "so far" in own.heading.text()
+    assert [own.responses.item(i, 5).text() for i in range(5)] == ["on time"] * 5
     ann_actions = [e for e in ws.timeline_entries() if e.trainee == "ann" and e.kind == "action"]
     scored = [e for e in ann_actions if e.points]
     # each answered response shows once, with its points: 10 + 20 + 10 + 20 + 10
@@ -254,11 +262,18 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
             10,
             text,
         )
+    _check_own_debriefs(ws, ann, bob, tmp_path)
     _check_replay(trainer)
 
     # the trainees' sign-offs went to the drill log only, not the real maintenance log
     assert not ann.maintain.log.signoffs()
     assert len(ann.maintain.player.log.signoffs()) == 3
+    # after leaving the drill ann can still read her debrief
+    ann.trainee.leave()
+    own = ann.trainee.debrief_dialog
+    assert own is not None
+    wait_until(lambda: "you left the drill" in own.heading.text(), 10, "the heading")
+    assert ann.trainee.debrief_action.isEnabled() and "PASS" in own.verdict.text()
 
 
 def _check_debrief(ws: Any, tmp_path: Path) -> None:
@@ -286,6 +301,36 @@ def _check_debrief(ws: Any, tmp_path: Path) -> None:
     assert ws.debrief.grab().save(str(tmp_path / "debrief.png"))
     ws.debrief.history.export_csv(tmp_path / "history.csv")
     assert (tmp_path / "history.csv").read_text().count("\n") == 3  # header + two trainees
+
+
+def _cells(table: Any) -> list[list[str]]:
+    return [
+        [table.item(i, j).text() for j in range(table.columnCount())]
+        for i in range(table.rowCount())
+    ]
+
+
+def _check_own_debriefs(ws: Any, ann: MainWindow, bob: MainWindow, tmp_path: Path) -> None:
+    """ann's open debrief refreshes to the final one, bob opens his from the Train menu:
+    each shows exactly what the trainer's Debrief tab shows for them, and only that."""
+    for win, name in ((ann, "ann"), (bob, "bob")):
+        if win is bob:
+            assert bob.trainee.debrief_action in bob.train_menu.actions()
+            assert bob.trainee.debrief_action.isEnabled()
+            bob.trainee.debrief_action.trigger()
+        own = win.trainee.debrief_dialog
+        assert own is not None and own.isVisible()
+        ws.debrief.trainee_box.setCurrentText(name)
+        wait_until(
+            lambda o=own: o.verdict.text() == ws.debrief.verdict.text(), 10, f"{name}'s final"
+        )
+        assert "final" in own.heading.text() and name in own.heading.text()
+        assert _cells(own.responses) == _cells(ws.debrief.responses)
+        assert _cells(own.timeline) == _cells(ws.debrief.timeline)
+    assert "15 of 70" in bob.trainee.debrief_dialog.verdict.text()  # type: ignore[union-attr]
+    own = ann.trainee.debrief_dialog
+    assert own is not None
+    assert own.grab().save(str(tmp_path / "own_debrief.png"))
 
 
 def _check_replay(trainer: MainWindow) -> None:

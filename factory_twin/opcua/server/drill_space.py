@@ -14,6 +14,9 @@ once the server runs, with asyncua's public node API (a few dozen nodes)::
       Trainees       String[] everyone who joined or acted
       ActiveFaults   String[] "<fault> <equipment>" of the faults in force
       ScoresJson     String   {trainee: {score, max, percent, passed, wrong}}
+      DebriefJson    String   {trainee: debrief}: each trainee's responses, wrong actions and
+                              timeline (app.drill_debrief.TraineeDebrief), as the trainer's
+                              debrief shows them; updated with the scores
       Scores/<name>  Double   each trainee's score, added when they first appear
       methods (trainees): Join() -> name, OpenProcedure(equipment, procedure),
         SignOffStep(equipment, procedure, step), CallMaintenance(equipment, note),
@@ -158,6 +161,7 @@ class DrillSpace:
             ("Trainees", [], V.String),
             ("ActiveFaults", [], V.String),
             ("ScoresJson", "{}", V.String),
+            ("DebriefJson", "{}", V.String),
         ]
         for key, value, vt in initial:
             self._vars[key] = await drill.add_variable(
