@@ -285,8 +285,7 @@ class QtSceneView(QWidget):
         """Animate the camera to ``cam`` over a fraction of a second."""
         if self.scene is None:
             return
-        start = tuple(tuple(float(v) for v in p) for p in self.plotter.camera_position.to_list())
-        self._fly = (start, cam, time.monotonic())
+        self._fly = (self._camera_now(), cam, time.monotonic())
         self._fly_overview = False
         self._fly_timer.start()
 
