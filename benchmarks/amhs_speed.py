@@ -242,6 +242,14 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
     }
 
 
+def _child(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run this script with ``args`` in a fresh process; return the figures it prints."""
+    out = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=float, default=10.0)
@@ -267,21 +275,13 @@ def main() -> None:
     if a.breakdown:
         print(f"CPU s per simulated day on days 2..{1 + a.breakdown:g}, by part (exclusive):")
         for kind in ("simple", "oht"):
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", f"split-{kind}", "--days", str(a.breakdown)],
-                check=True, capture_output=True, text=True, env=env,
-            ).stdout  # fmt: skip
-            f = json.loads(out.strip().splitlines()[-1])
+            f = _child(["--one", f"split-{kind}", "--days", str(a.breakdown)], env)
             print(
                 f"{kind:<8} total {f['total']:.3f}: model {f['model']:.3f}, fleet's Python "
                 f"{f['fleet']:.3f}, compiled core {f['core']:.3f} ({f['wrapped_calls']:,.0f} "
                 f"timed calls a day at {f['wrapper_us']:.2f} us each, taken off the parts)"
             )
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", "stand-in", "--days", str(a.breakdown)],
-            check=True, capture_output=True, text=True, env=env,
-        ).stdout  # fmt: skip
-        f = json.loads(out.strip().splitlines()[-1])
+        f = _child(["--one", "stand-in", "--days", str(a.breakdown)], env)
         print(
             f"stand-in total {f['total']:.3f}: the model with a fleet that sets every move down "
             "at its free-running time (no vehicles, not wrapped)"
@@ -292,12 +292,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as empty_cache:
         for kind in kinds:
             env_k = dict(env, NUMBA_CACHE_DIR=empty_cache) if kind == "compile" else env
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", kind, "--days", str(a.days),
-                 "--fleet", str(a.fleet), "--engine", a.engine],
-                check=True, capture_output=True, text=True, env=env_k,
-            ).stdout  # fmt: skip
-            res[kind] = json.loads(out.strip().splitlines()[-1])
+            res[kind] = _child(
+                ["--one", kind, "--days", str(a.days), "--fleet", str(a.fleet),
+                 "--engine", a.engine],
+                env_k,
+            )  # fmt: skip
     later_days = a.days - 1.0
     print(
         f"SMT2020 HVLM on SMAT2022, {a.days:g} simulated days, one core (load {os.getloadavg()[0]:.1f})"
