@@ -313,8 +313,11 @@ class QtTrainWorkspace(QWidget):
             for d in spec.drills:
                 self.drill_box.addItem(d.name, d.id)
         self.drill_box.blockSignals(False)
-        if self.settings is not None:  # the drill chosen last time, if the plant has it
-            self.choose_drill(str(self.settings.value("train/drill", "")))
+        # the drill chosen last time if the plant has it, else its first (with a placeholder
+        # text set, a combo box selects nothing by itself)
+        last = str(self.settings.value("train/drill", "")) if self.settings is not None else ""
+        if not self.choose_drill(last) and self.drill_box.count():
+            self.drill_box.setCurrentIndex(0)
         self._on_drill_chosen()
 
     @property

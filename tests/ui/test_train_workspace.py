@@ -439,3 +439,15 @@ def _not_blank(w: Any, path: Path) -> None:
     assert img.save(str(path))
     arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
     assert arr.std() > 10
+
+
+def test_a_plant_with_drills_opens_with_its_first_drill_chosen(win: MainWindow) -> None:
+    """The drill list has a placeholder text for plants without drills; with one, a combo box
+    would then choose nothing by itself. The demo fab opens with its first drill chosen and
+    ready to start (no drill remembered in the settings)."""
+    ws = win.train
+    assert ws.spec is not None and ws.spec.drills
+    assert ws.drill_box.currentIndex() == 0
+    assert ws.drill_id() == ws.spec.drills[0].id
+    assert ws.briefing.toPlainText().strip()
+    assert ws.start_button.isEnabled()
