@@ -22,7 +22,9 @@ cache measures the one-off compile time a new machine (or CI) pays.
 ``--breakdown DAYS`` instead splits the CPU time of days 2..1+DAYS of each model (fresh
 processes) into the model's part, the fleet's Python and the compiled core, and times the
 model with a stand-in fleet that sets every move down at its free-running time (no vehicles,
-no rails: one engine entry a move), the floor of what the model itself costs with a fleet.
+no rails: one engine entry a move), the floor of what the model itself costs with a fleet,
+and the fleet alone: the requests the model made, given at the same times to a fresh fleet on
+a bare engine, without the model.
 
 Usage: ``python benchmarks/amhs_speed.py [--days 10] [--fleet 100] [--engine compiled]
 [--breakdown DAYS]``.
@@ -202,6 +204,51 @@ def stand_in(days: float) -> dict[str, float]:
     return {"total": (time.process_time() - c0) / days}
 
 
+def fleet_alone(days: float) -> dict[str, float]:
+    """CPU seconds per simulated day on days 2..1+``days`` of the compiled fleet alone: the
+    model runs first and its transport requests are written down (time, from, to); a fresh
+    fleet on a bare engine then gets the same requests at the same times (one engine entry
+    each), with no model around it."""
+    from factory_twin.model.config import load_plant
+    from factory_twin.sim.engine import Engine
+    from factory_twin.sim.model import FabModel
+    from factory_twin.sim.oht_fast import CompiledOhtFleet, new_fleet
+
+    warm_up()
+    asked: list[tuple[float, str, str]] = []
+    request = CompiledOhtFleet.request
+
+    def noted(self: CompiledOhtFleet, src: str, dst: str, payload: Any, done: Any) -> Any:
+        asked.append((self.clock.now_s, src, dst))
+        return request(self, src, dst, payload, done)
+
+    CompiledOhtFleet.request = noted  # type: ignore[method-assign]
+    spec = load_plant(PLANT).spec
+    FabModel(spec, seed=0, replication=0).run((1.0 + days) * DAY_S)
+    CompiledOhtFleet.request = request  # type: ignore[method-assign]
+    assert spec.amhs is not None
+    env = Engine()
+    fleet = new_fleet(spec.amhs, env)
+    delivered = [0]
+
+    def done(_: Any) -> None:
+        delivered[0] += 1
+
+    def ask(r: tuple[float, str, str]) -> None:
+        fleet.request(r[1], r[2], None, done)
+
+    for r in asked:
+        env.call_at(r[0], ask, r)
+    env.run_until(DAY_S)
+    c0 = time.process_time()
+    env.run_until((1.0 + days) * DAY_S)
+    return {
+        "total": (time.process_time() - c0) / days,
+        "requests": len(asked) / (1.0 + days),
+        "delivered": delivered[0] / (1.0 + days),
+    }
+
+
 def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
     """Run one replication in this process and return its figures."""
     from factory_twin.model.config import load_plant
@@ -211,6 +258,8 @@ def one(kind: str, days: float, fleet: int, engine: str) -> dict[str, float]:
         return {"cpu_s": warm_up()}
     if kind == "stand-in":
         return stand_in(days)
+    if kind == "fleet-alone":
+        return fleet_alone(days)
     if kind.startswith("split-"):
         return breakdown(kind.removeprefix("split-"), days)
     spec = load_plant(PLANT).spec
@@ -264,7 +313,15 @@ def main() -> None:
     )
     ap.add_argument(
         "--one",
-        choices=["simple", "oht", "compile", "split-simple", "split-oht", "stand-in"],
+        choices=[
+            "simple",
+            "oht",
+            "compile",
+            "split-simple",
+            "split-oht",
+            "stand-in",
+            "fleet-alone",
+        ],
         help=argparse.SUPPRESS,
     )
     a = ap.parse_args()
@@ -285,6 +342,11 @@ def main() -> None:
         print(
             f"stand-in total {f['total']:.3f}: the model with a fleet that sets every move down "
             "at its free-running time (no vehicles, not wrapped)"
+        )
+        f = _child(["--one", "fleet-alone", "--days", str(a.breakdown)], env)
+        print(
+            f"fleet alone total {f['total']:.3f}: the compiled fleet without the model, given "
+            f"the model's requests ({f['requests']:,.0f} a day) at their times on a bare engine"
         )
         return
     res = {}
