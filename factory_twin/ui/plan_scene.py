@@ -232,8 +232,9 @@ class PlanOverlay:
         self.flow_clim = (0.0, max(dist, default=1.0) or 1.0)
         self.flow_max_moves = max(moves, default=0.0) or None
 
-    def show_flows(self, table: FlowTable | None) -> int:
-        """Draw (or with None hide) the flow ribbons; return how many are drawn."""
+    def show_flows(self, table: FlowTable | None, *, dim: bool = False) -> int:
+        """Draw (or with None hide) the flow ribbons, faint with ``dim`` (a lit pair stands
+        out); return how many are drawn."""
         mesh = (
             flow_ribbons(
                 table, z=self.flow_z, max_width_m=self.flow_width_m, max_moves=self.flow_max_moves
@@ -264,6 +265,7 @@ class PlanOverlay:
         else:
             self.flow_mesh.copy_from(mesh)
             self.flow_actor.mapper.scalar_range = self.flow_clim
+        self.flow_actor.prop.opacity = 0.25 if dim else 0.85
         self.flow_actor.SetVisibility(True)
         return n
 

@@ -515,7 +515,7 @@ class QtPlanWorkspace(QWidget):
             pair_to=lit.to_tools if lit else (),
         )
         ov.show_pair_arrow(lit.arrow if lit else None)
-        ov.show_flows(table if self.flows_box.isChecked() else None)
+        ov.show_flows(table if self.flows_box.isChecked() else None, dim=lit is not None)
         self.view.select(self.selection[0] if len(self.selection) == 1 else None)
         self.view.request_render()
 
