@@ -208,3 +208,77 @@ def flow_matrix(base: FlowTable, now: FlowTable, order: Sequence[str] = ()) -> F
                 m[at[f.src], at[f.dst]] = f.distance_m
         cells += [moves, m]
     return FlowMatrix(groups, cells[0], cells[2], cells[1], cells[3])
+
+
+@dataclass(frozen=True)
+class FlowPair:
+    """What the Plan view lights for one cell of the from-to grid.
+
+    Attributes
+    ----------
+    src, dst
+        The cell's groups, from and to (equal on the diagonal: moves within one group).
+    from_tools, to_tools
+        The tools of each group; ``to_tools`` is empty on the diagonal.
+    from_centre, to_centre
+        The groups' centres on the floor (where the arrow runs from and to), None for a
+        group with no tool.
+    moves_per_day, distance_m
+        The flow of the cell (0 and NaN where there is none).
+    """
+
+    src: str
+    dst: str
+    from_tools: list[str]
+    to_tools: list[str]
+    from_centre: tuple[float, float] | None
+    to_centre: tuple[float, float] | None
+    moves_per_day: float
+    distance_m: float
+
+    @property
+    def arrow(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """The floor points an arrow joins, or None (the diagonal, a group without tools)."""
+        if self.src == self.dst or self.from_centre is None or self.to_centre is None:
+            return None
+        return self.from_centre, self.to_centre
+
+    def text(self) -> str:
+        """One line saying what is lit."""
+        if self.src == self.dst:
+            head = f"within {self.src} ({len(self.from_tools)} tools)"
+        else:
+            head = (
+                f"from {self.src} ({len(self.from_tools)} tools) "
+                f"to {self.dst} ({len(self.to_tools)} tools)"
+            )
+        if self.moves_per_day > 0:
+            return f"{head}: {self.moves_per_day:.1f} moves/day, {self.distance_m:.1f} m per move"
+        return f"{head}: no flow"
+
+
+def flow_pair(spec: s.PlantSpec, table: FlowTable, src: str, dst: str) -> FlowPair:
+    """Return the tools and centres of the pair ``src`` → ``dst`` on the layout of ``spec``
+    with the flows of ``table`` (the layout as it is now, a drag included)."""
+    groups = spec.groups()
+    tools = {g: [e.id for e in groups.get(g, [])] for g in (src, dst)}
+    centres: dict[str, tuple[float, float] | None] = {}
+    for g in (src, dst):
+        c = table.group_centres.get(g)
+        if c is None and groups.get(g):
+            xs = [float(e.position_m[0]) for e in groups[g]]
+            ys = [float(e.position_m[1]) for e in groups[g]]
+            c = (sum(xs) / len(xs), sum(ys) / len(ys))
+        centres[g] = (float(c[0]), float(c[1])) if c is not None else None
+    flow = next((f for f in table.flows if f.src == src and f.dst == dst), None)
+    moves = flow.moves_per_day if flow is not None else 0.0
+    return FlowPair(
+        src=src,
+        dst=dst,
+        from_tools=tools[src],
+        to_tools=[] if src == dst else tools[dst],
+        from_centre=centres[src],
+        to_centre=centres[dst],
+        moves_per_day=moves,
+        distance_m=flow.distance_m if flow is not None and moves > 0 else math.nan,
+    )

@@ -419,6 +419,21 @@ class PlanSession:
         eq = self.tool(tool_id)
         return (float(eq.position_m[0]), float(eq.position_m[1])), float(eq.rotation_deg)
 
+    def footprint_box(self, tool_ids: Sequence[str]) -> tuple[float, float, float, float]:
+        """The box (xmin, ymin, xmax, ymax) around the tools' footprints where they stand
+        now: a selection turns about its centre (KeyError for no tools or an unknown one)."""
+        xs: list[float] = []
+        ys: list[float] = []
+        for t in tool_ids:
+            pos, rot = self.placement(t)
+            ext = self._extent.get(self.tool(t).type, (-0.5, -0.5, 0.5, 0.5))
+            for x, y in footprint_polygon(ext, pos, rot):
+                xs.append(x)
+                ys.append(y)
+        if not xs:
+            raise KeyError("no tools")
+        return min(xs), min(ys), max(xs), max(ys)
+
     # ------------------------------------------------------------------ reading
 
     def flow_table(self) -> FlowTable:

@@ -7,6 +7,9 @@ Plotter-agnostic like :mod:`factory_twin.ui.scene`:
   one texel per tool (changed, selected, in a layout problem), and draws the flow overlay:
   one flat ribbon per flow between tool-group centres, above the tools, its width by
   moves per day and its colour by distance (a spaghetti diagram).
+* It lights the pair of tool groups of a from-to grid cell (the "from" tools green, the
+  "to" tools magenta, a flat arrow between the groups' centres) and, while a selection is
+  turned by a Ctrl-drag, a ring about its centre with a spoke at the angle reached.
 * :func:`floor_point` turns a display pixel into the floor point under it.
 """
 
@@ -27,6 +30,10 @@ CHANGED_RGB = (240, 180, 41)
 SELECTED_RGB = (0, 229, 255)
 WARNING_RGB = (255, 159, 28)
 PROBLEM_RGB = (235, 40, 40)
+FROM_RGB = (40, 200, 90)
+TO_RGB = (225, 70, 225)
+ARROW_RGB = (225, 70, 225)
+RING_RGB = (0, 229, 255)
 FLOW_CMAP = "coolwarm"
 
 
@@ -83,6 +90,45 @@ def flow_ribbons(
     return mesh
 
 
+def flat_arrow(
+    a: tuple[float, float], b: tuple[float, float], *, z: float, width_m: float
+) -> pv.PolyData:
+    """A flat arrow at height ``z`` from ``a`` to ``b``: a shaft ``width_m`` wide and a head
+    three times as wide (empty when the points coincide)."""
+    ax, ay = a
+    d = np.array([b[0] - ax, b[1] - ay], dtype=float)
+    length = float(np.hypot(*d))
+    if length < 1e-9:
+        return pv.PolyData()
+    u = d / length
+    n = np.array([-u[1], u[0]])
+    head = min(length * 0.5, 4.0 * width_m)
+    p0, tip = np.array(a, dtype=float), np.array(b, dtype=float)
+    neck = tip - u * head
+    h = 0.5 * width_m
+    pts2 = [p0 + n * h, neck + n * h, neck - n * h, p0 - n * h]
+    pts2 += [neck + n * 3 * h, tip, neck - n * 3 * h]
+    pts = np.column_stack([np.array(pts2), np.full(len(pts2), z)])
+    faces = np.array([4, 0, 1, 2, 3, 3, 4, 5, 6])
+    return pv.PolyData(pts, faces=faces)
+
+
+def turn_ring(
+    centre: tuple[float, float], radius_m: float, angle_deg: float, *, z: float
+) -> pv.PolyData:
+    """A ring of ``radius_m`` about ``centre`` at height ``z`` and a spoke from the centre
+    out at ``angle_deg`` (counter-clockwise from +x): the handle of a turn under way."""
+    k = 72
+    t = np.linspace(0.0, 2 * math.pi, k, endpoint=False)
+    cx, cy = centre
+    ring = np.column_stack([cx + radius_m * np.cos(t), cy + radius_m * np.sin(t), np.full(k, z)])
+    a = math.radians(angle_deg)
+    spoke = np.array([[cx, cy, z], [cx + radius_m * math.cos(a), cy + radius_m * math.sin(a), z]])
+    pts = np.vstack([ring, spoke])
+    lines = np.concatenate([[k + 1], np.arange(k), [0], [2, k, k + 1]])
+    return pv.PolyData(pts, lines=lines)
+
+
 class PlanOverlay:
     """Tool moves, plan colours and the flow overlay on one scene.
 
@@ -115,6 +161,7 @@ class PlanOverlay:
         self.flow_mesh = pv.PolyData()
         self.flow_actor: pv.Actor | None = None
         self.flows_visible = True
+        self.marks: dict[str, tuple[pv.PolyData, pv.Actor]] = {}
 
     # -- tools
 
@@ -152,8 +199,11 @@ class PlanOverlay:
         selected: Iterable[str] = (),
         warning: Iterable[str] = (),
         problem: Iterable[str] = (),
+        pair_from: Iterable[str] = (),
+        pair_to: Iterable[str] = (),
     ) -> None:
-        """Colour every tool by its plan status (problem > selected > warning > changed)."""
+        """Colour every tool by its plan status (problem > selected > a grid cell's "to"
+        and "from" groups > warning > changed)."""
         sc = self.scene
         n = len(sc.ids)
         rgb = np.empty((n, 3), dtype=np.uint8)
@@ -161,6 +211,8 @@ class PlanOverlay:
         for ids, colour in (
             (changed, CHANGED_RGB),
             (warning, WARNING_RGB),
+            (pair_from, FROM_RGB),
+            (pair_to, TO_RGB),
             (selected, SELECTED_RGB),
             (problem, PROBLEM_RGB),
         ):
@@ -180,8 +232,9 @@ class PlanOverlay:
         self.flow_clim = (0.0, max(dist, default=1.0) or 1.0)
         self.flow_max_moves = max(moves, default=0.0) or None
 
-    def show_flows(self, table: FlowTable | None) -> int:
-        """Draw (or with None hide) the flow ribbons; return how many are drawn."""
+    def show_flows(self, table: FlowTable | None, *, dim: bool = False) -> int:
+        """Draw (or with None hide) the flow ribbons, faint with ``dim`` (a lit pair stands
+        out); return how many are drawn."""
         mesh = (
             flow_ribbons(
                 table, z=self.flow_z, max_width_m=self.flow_width_m, max_moves=self.flow_max_moves
@@ -212,6 +265,7 @@ class PlanOverlay:
         else:
             self.flow_mesh.copy_from(mesh)
             self.flow_actor.mapper.scalar_range = self.flow_clim
+        self.flow_actor.prop.opacity = 0.25 if dim else 0.85
         self.flow_actor.SetVisibility(True)
         return n
 
@@ -223,8 +277,63 @@ class PlanOverlay:
         r, g, b, _a = np.asarray(lut.values)[round(f * 255)]
         return (int(r), int(g), int(b))
 
+    # -- marks: the lit pair's arrow, the turn ring
+
+    def _mark(self, name: str, mesh: pv.PolyData | None, rgb: tuple[int, int, int]) -> bool:
+        """Show ``mesh`` as the mark ``name`` (None or empty: hide it); True if shown."""
+        got = self.marks.get(name)
+        if mesh is None or mesh.n_points == 0:
+            if got is not None:
+                got[1].SetVisibility(False)
+            return False
+        if got is None:
+            held = mesh.copy()
+            actor = self.plotter.add_mesh(
+                held,
+                color=rgb,
+                opacity=0.95,
+                line_width=4,
+                lighting=False,
+                pickable=False,
+                name=f"plan_{name}",
+                render=False,
+                reset_camera=False,
+            )
+            self.marks[name] = (held, actor)
+        else:
+            got[0].copy_from(mesh)
+            actor = got[1]
+        actor.SetVisibility(True)
+        return True
+
+    def mark_visible(self, name: str) -> bool:
+        """Whether the mark ``name`` (``pair_arrow``, ``turn_ring``) is shown."""
+        got = self.marks.get(name)
+        return got is not None and bool(got[1].GetVisibility())
+
+    def show_pair_arrow(
+        self, ends: tuple[tuple[float, float], tuple[float, float]] | None
+    ) -> bool:
+        """Draw the arrow from a pair's "from" centre to its "to" centre (None: hide it)."""
+        mesh = None
+        if ends is not None:
+            mesh = flat_arrow(*ends, z=self.flow_z + 0.3, width_m=self.flow_width_m)
+        return self._mark("pair_arrow", mesh, ARROW_RGB)
+
+    def show_turn_ring(
+        self, centre: tuple[float, float] | None, radius_m: float = 0.0, angle_deg: float = 0.0
+    ) -> bool:
+        """Draw the turn handle about ``centre`` (None: hide it)."""
+        mesh = None
+        if centre is not None:
+            mesh = turn_ring(centre, max(radius_m, 0.5), angle_deg, z=self.flow_z + 0.3)
+        return self._mark("turn_ring", mesh, RING_RGB)
+
     def dispose(self) -> None:
-        """Remove the flow overlay (before the scene is rebuilt)."""
+        """Remove the flow overlay and the marks (before the scene is rebuilt)."""
         if self.flow_actor is not None:
             self.plotter.renderer.remove_actor(self.flow_actor, render=False)
             self.flow_actor = None
+        for _mesh, actor in self.marks.values():
+            self.plotter.renderer.remove_actor(actor, render=False)
+        self.marks.clear()

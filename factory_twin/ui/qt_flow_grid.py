@@ -5,12 +5,21 @@ flow_matrix.FlowMatrix` as a table, one heat-coloured cell per pair of tool grou
 screen are asked for, so a plant of a hundred groups refreshes while a tool is dragged);
 :class:`QtFlowGrid` is the view: compact cells, names cut in the headers (whole in their
 tooltips, with the group's totals), Ctrl+C copies the selected cells as tab-separated text.
+Choosing a cell tells :attr:`QtFlowGrid.pair_chosen` its groups (the Plan view lights them);
+clearing the selection tells it two empty names.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -128,13 +137,25 @@ class FlowGridModel(QAbstractTableModel):
 
 
 class QtFlowGrid(QTableView):
-    """The from-to grid: compact cells, the pair's headers lit, Ctrl+C copies."""
+    """The from-to grid: compact cells, the pair's headers lit, Ctrl+C copies.
+
+    :attr:`pair_chosen` carries the current cell's groups (from, to) whenever the chosen
+    cell changes, and ``("", "")`` when no cell is selected any more.
+    """
+
+    pair_chosen = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("plan_flow_grid")
         self.grid_model = FlowGridModel(self)
         self.setModel(self.grid_model)
+        self.pair: tuple[str, str] | None = None
+        self.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.selectionModel().currentChanged.connect(
+            lambda _now, _before: self._on_selection_changed()
+        )
+        self.grid_model.modelReset.connect(self._on_selection_changed)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setWordWrap(False)
@@ -162,6 +183,29 @@ class QtFlowGrid(QTableView):
         for j, g in enumerate(matrix.groups):
             name = short_name(g, COLUMN_NAME_CHARS)
             head.resizeSection(j, max(least, fm.horizontalAdvance(name)) + 10)
+
+    def chosen_pair(self) -> tuple[str, str] | None:
+        """The groups (from, to) of the chosen cell: the current one if it is selected,
+        else the first selected; None when no cell is selected."""
+        sm = self.selectionModel()
+        picked = sm.selectedIndexes()
+        if not picked:
+            return None
+        cur = self.currentIndex()
+        ix = cur if cur.isValid() and sm.isSelected(cur) else picked[0]
+        groups = self.grid_model.matrix.groups
+        if not (0 <= ix.row() < len(groups) and 0 <= ix.column() < len(groups)):
+            return None
+        return groups[ix.row()], groups[ix.column()]
+
+    def _on_selection_changed(
+        self, _sel: QItemSelection | None = None, _desel: QItemSelection | None = None
+    ) -> None:
+        pair = self.chosen_pair()
+        if pair == self.pair:
+            return
+        self.pair = pair
+        self.pair_chosen.emit(*(pair or ("", "")))
 
     def copy_text(self) -> str:
         """The selected cells (their rows x columns) as tab-separated text, with names."""

@@ -1,9 +1,13 @@
-"""Mouse on the Plan workspace's 3-D view: select, drag with snapping, rubber band, drops.
+"""Mouse on the Plan workspace's 3-D view: select, drag with snapping, turn, rubber band,
+drops.
 
 :class:`PlanViewInput` filters the view widget's events before VTK sees them: a press on
 a tool selects it (Ctrl toggles) and starts a drag that VTK never sees, so the camera
-stays put; Shift-drag on the floor draws a rubber band; any other press goes on to VTK
-and turns the camera. A palette type dropped on the floor adds a tool there.
+stays put; Ctrl-drag on a selected tool turns the selection about its centre
+(:mod:`factory_twin.app.plan_turn`: 15° steps, Shift held a free angle, a ring and the
+angle shown while it turns); Shift-drag on the floor draws a rubber band; any other press
+goes on to VTK and turns the camera. A palette type dropped on the floor adds a tool there.
+Esc ends a move or a turn with nothing changed; a drop is one undoable edit.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QRubberBand
 
 from factory_twin.app.plan_session import snap_position
+from factory_twin.app.plan_turn import pointer_angle, turn_by_pointer
 from factory_twin.ui.qt_plan_panels import TYPE_MIME
 
 if TYPE_CHECKING:
@@ -33,8 +38,9 @@ class PlanViewInput(QObject):
     Attributes
     ----------
     drag
-        The drag under way: the tool under the pointer, the floor point pressed, the
-        selection's start places and the places previewed; None between drags.
+        The drag under way: its kind (``move`` or ``turn``), the tool under the pointer,
+        the floor point pressed, the selection's start places and the places previewed
+        (a turn: also the centre and the turn reached); None between drags.
     drag_ms
         Milliseconds of each drag event (checks, flows, points, colours, panels).
     """
@@ -71,6 +77,8 @@ class PlanViewInput(QObject):
             logger.exception("plan view event failed")
             self.drag = None
             self.ws.session.cancel_preview()
+            if self.ws.overlay is not None:
+                self.ws.overlay.show_turn_ring(None)
             self.ws.after_edit()  # the view drawn from the session again
             self.ws.info.setText("That did not work (see the log); the plan is as it was.")
             return True
@@ -85,16 +93,21 @@ class PlanViewInput(QObject):
         mods = ev.modifiers()
         tid = self.ws.tool_at(pos)
         if tid is not None:
-            if mods & Qt.KeyboardModifier.ControlModifier:
+            ses = self.ws.session
+            assert ses is not None
+            anchor = self.ws.floor_at(pos)
+            ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+            if ctrl and tid in self.ws.selection and ses.editable and anchor is not None:
+                self.drag = self._turn_drag(tid, anchor, pos)  # a click still toggles
+                return True
+            if ctrl:
                 self.ws.select([tid], add=True)
                 return True
             if tid not in self.ws.selection:
                 self.ws.select([tid])
-            ses = self.ws.session
-            assert ses is not None
-            anchor = self.ws.floor_at(pos)
             if ses.editable and anchor is not None:
                 self.drag = {
+                    "kind": "move",
                     "tool": tid,
                     "anchor": anchor,
                     "press": pos,
@@ -123,9 +136,60 @@ class PlanViewInput(QObject):
         if not d["moved"] and (pos - d["press"]).manhattanLength() < DRAG_PX:
             return True
         here = self.ws.floor_at(pos)
-        if here is not None:
+        if here is not None and d["kind"] == "turn":
+            self.turn_to(here, free=bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+        elif here is not None:
             self.drag_to(here)
         return True
+
+    def _turn_drag(self, tid: str, anchor: tuple[float, float], pos: QPoint) -> dict[str, Any]:
+        ses = self.ws.session
+        assert ses is not None
+        x0, y0, x1, y1 = ses.footprint_box(self.ws.selection)
+        centre = ((x0 + x1) / 2, (y0 + y1) / 2)
+        return {
+            "kind": "turn",
+            "tool": tid,
+            "anchor": anchor,
+            "press": pos,
+            "start": {t: ses.placement(t) for t in self.ws.selection},
+            "centre": centre,
+            "radius": 0.5 * float(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5) + 0.5,
+            "moved": False,
+        }
+
+    def turn_to(
+        self, floor: tuple[float, float], *, free: bool = False
+    ) -> dict[str, tuple[tuple[float, float], float]]:
+        """One turn event: turn the selection about its centre as the pointer, now over
+        ``floor``, went round it from the press (the pressed tool's rotation in 15° steps
+        unless ``free``). Updates checks, flows, points, the ring and the angle shown;
+        returns the places and rotations."""
+        d = self.drag
+        ses, ov = self.ws.session, self.ws.overlay
+        assert d is not None and ses is not None and ov is not None
+        t0 = time.perf_counter()
+        d["moved"] = True
+        places, delta = turn_by_pointer(
+            d["start"], d["centre"], d["anchor"], floor, d["tool"], free=free
+        )
+        for t, (p, rot) in places.items():
+            if ses.placement(t) != (p, rot):
+                ses.preview_move(t, p, rot)
+                ov.move_tool(t, p, rot)
+        d["turned"], d["delta"] = places, delta
+        spoke = pointer_angle(d["centre"], d["anchor"]) + delta
+        ov.show_turn_ring(d["centre"], d["radius"], spoke)
+        lead = d["tool"]
+        n = len(places)
+        self.ws.info.setText(
+            f"Turning {n} tool{'s' if n != 1 else ''} by {delta:+g}° ({lead} at "
+            f"{places[lead][1]:g}°): Shift held for a free angle, Esc cancels"
+        )
+        self.ws.refresh_drawing()
+        self.ws._refresh_live_panels()
+        self.drag_ms.append((time.perf_counter() - t0) * 1e3)
+        return places
 
     def drag_to(self, floor: tuple[float, float]) -> dict[str, tuple[float, float]]:
         """One drag event: move the dragged selection so its pointer is over ``floor``.
@@ -172,7 +236,11 @@ class PlanViewInput(QObject):
             return True
         d, self.drag = self.drag, None
         if d is not None:
-            if d["moved"]:
+            if d["kind"] == "turn" and d["moved"]:
+                self.finish_turn(d)
+            elif d["kind"] == "turn":
+                self.ws.select([d["tool"]], add=True)  # Ctrl-click: take it away
+            elif d["moved"]:
                 self.finish_drag(d)
             return True
         click, self.click = self.click, None
@@ -193,6 +261,24 @@ class PlanViewInput(QObject):
             self.ws._sync_scene()
             self.ws.refresh_drawing()
             self.ws._refresh_live_panels()
+
+    def finish_turn(self, d: dict[str, Any]) -> None:
+        """Drop a turn: the previewed places and rotations become one undoable edit."""
+        ses, ov = self.ws.session, self.ws.overlay
+        assert ses is not None
+        turned = {t: pr for t, pr in d.get("turned", {}).items() if pr != d["start"][t]}
+        ses.cancel_preview()
+        if ov is not None:
+            ov.show_turn_ring(None)
+        if turned:
+            names = ", ".join(list(turned)[:3])
+            datas = [ses.move_data(t, p, rot) for t, (p, rot) in turned.items()]
+            self.ws.push_changes(datas, f"turn {names} by {d['delta']:+g}°")
+        else:
+            self.ws._sync_scene()
+            self.ws.refresh_drawing()
+            self.ws._refresh_live_panels()
+            self.ws._update_info()
 
     def select_in_rect(self, rect: QRect) -> list[str]:
         """Select the tools whose top centre is inside a rectangle of the view."""

@@ -147,6 +147,7 @@ def install_plan(window: Any) -> QtPlanWorkspace:
     heat.triggered.connect(lambda _=False: tab.heat_on_plan())
     menu.addAction(heat)
     window.addAction(show)
+    menu.setToolTipsVisible(True)  # the rotate entry tells of the Ctrl-drag turn
     window.plan_menu = menu
     window.plan_action = show
     window.plan_heat_action = heat

@@ -8,10 +8,13 @@ the problems, the flows and the capacity.
 
 Mouse on the view: click a tool to select it, Ctrl-click to add or take it away,
 Shift-drag on the floor for a rubber band, drag a selected tool to move the selection
-(snapped to the grid and to bay edges); dragging the empty floor turns the camera as in
-Monitor. Keys (while the workspace has the focus): R turns the selection by 90°,
+(snapped to the grid and to bay edges), Ctrl-drag a selected tool to turn the selection
+about its centre (15° steps, Shift held: any angle); dragging the empty floor turns the
+camera as in Monitor. Clicking a cell of the Flows tab's from-to grid lights that pair of
+groups on the floor ("from" green, "to" magenta, an arrow between them). Keys (while the workspace has the focus): R turns the selection by 90°,
 Delete removes it, Ctrl+D duplicates it, Ctrl+Z / Ctrl+Shift+Z undo and redo, Ctrl+S
-saves the scenario, Ctrl+N makes a new one, Esc ends a drag or the heat map.
+saves the scenario, Ctrl+N makes a new one, Esc ends a drag (a move or a turn) or the
+heat map.
 
 Every edit is a scenario change through :class:`~factory_twin.app.plan_session.
 PlanSession`, pushed on a ``QUndoStack``. While a tool is dragged only the live checks,
@@ -43,7 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from factory_twin.app.flow_matrix import route_order
+from factory_twin.app.flow_matrix import FlowPair, flow_pair, route_order
 from factory_twin.app.plan_files import (
     delete_scenario,
     duplicate_scenario,
@@ -131,6 +134,8 @@ class QtPlanWorkspace(QWidget):
         self.session: PlanSession | None = None
         self.overlay: PlanOverlay | None = None
         self.selection: list[str] = []
+        self.pair: tuple[str, str] | None = None  # the from-to grid cell lit on the floor
+        self.lit: FlowPair | None = None
         self.heat_shown = False
         self.dark = True
         self.undo_stack = QUndoStack(self)
@@ -173,6 +178,7 @@ class QtPlanWorkspace(QWidget):
         self.problems.tool_clicked.connect(lambda t: self.select([t]))
         self.placement.apply_requested.connect(self.place_selected)
         self.capacity.dispatch_requested.connect(self.set_dispatch)
+        self.flows.grid.pair_chosen.connect(self._on_pair_chosen)
 
     def _build_center(self) -> QWidget:
         """The 3-D view with its bar: info, grid step, bay-edge snap, flow overlay."""
@@ -236,6 +242,9 @@ class QtPlanWorkspace(QWidget):
         self.new_action = self._action("&New scenario…", self.new_scenario_dialog, "Ctrl+N")
         self.save_action = self._action("&Save scenario", self.save, "Ctrl+S")
         self.rotate_action = self._action("&Rotate selection 90°", self.rotate_selected, "R")
+        turn_tip = "or Ctrl-drag a selected tool on the floor: 15° steps, Shift any angle"
+        self.rotate_action.setToolTip(f"turn the selection by 90° ({turn_tip})")
+        self.rotate_action.setStatusTip(f"R turns the selection by 90°; {turn_tip}")
         self.delete_action = self._action(
             "&Delete selected tools", self.delete_selected, QKeySequence.StandardKey.Delete
         )
@@ -493,10 +502,20 @@ class QtPlanWorkspace(QWidget):
         if ses is None or ov is None:
             return
         bad, warn = ses.problem_tools()
+        table = ses.flow_table()
+        lit = self.lit = None
+        if self.pair is not None:
+            lit = self.lit = flow_pair(ses.plant, table, *self.pair)
         ov.colour_tools(
-            changed=ses.changed_tools(), selected=self.selection, warning=warn, problem=bad
+            changed=ses.changed_tools(),
+            selected=self.selection,
+            warning=warn,
+            problem=bad,
+            pair_from=lit.from_tools if lit else (),
+            pair_to=lit.to_tools if lit else (),
         )
-        ov.show_flows(ses.flow_table() if self.flows_box.isChecked() else None)
+        ov.show_pair_arrow(lit.arrow if lit else None)
+        ov.show_flows(table if self.flows_box.isChecked() else None, dim=lit is not None)
         self.view.select(self.selection[0] if len(self.selection) == 1 else None)
         self.view.request_render()
 
@@ -548,6 +567,10 @@ class QtPlanWorkspace(QWidget):
             text += f" · selected: {', '.join(self.selection[:4])}" + (
                 "…" if len(self.selection) > 4 else ""
             )
+            if ses.editable:
+                text += " (drag moves, Ctrl-drag turns, R: 90°)"
+        if self.lit is not None:
+            text += f" · flow {self.lit.text()}"
         self.info.setText(text)
 
     def after_edit(self) -> None:
@@ -607,6 +630,14 @@ class QtPlanWorkspace(QWidget):
             self.placement.show_tool(None)
             return
         self.placement.show_tool(eq, ses.editable)
+
+    def _on_pair_chosen(self, src: str, dst: str) -> None:
+        """Light a from-to grid cell's groups on the floor (empty names: none)."""
+        self.pair = (src, dst) if src and dst else None
+        if self.heat_shown and self.pair is not None:
+            self.end_heat()
+        self.refresh_drawing()
+        self._update_info()
 
     def _on_change_selected(self, k: int) -> None:
         if self.session is not None and k >= 0:
@@ -802,9 +833,12 @@ class QtPlanWorkspace(QWidget):
         if self.input.drag is not None and self.session is not None:
             self.input.drag = None
             self.session.cancel_preview()
+            if self.overlay is not None:
+                self.overlay.show_turn_ring(None)
             self._sync_scene()
             self.refresh_drawing()
             self._refresh_live_panels()
+            self._update_info()
         elif self.heat_shown:
             self.end_heat()
 

@@ -1,0 +1,248 @@
+"""The Plan workspace under Xvfb: turning the selection by a Ctrl-drag on the floor, and a
+from-to grid cell lighting its pair of groups on the floor.
+
+Turns are real mouse events on the 3-D view's widget: Ctrl-pressed on a selected tool,
+moved round the selection's centre to where a floor point is drawn, released. The pointer
+goes out at a few metres from the centre, so that a pixel's rounding moves the angle by
+far less than half a 15° step; the expected places are turned by hand about the centre.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from plan_helpers import colour as _colour
+from plan_helpers import render as _render
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from factory_twin.app.controller import Controller
+from factory_twin.model.config import load_plant
+from factory_twin.ui.plan_scene import FROM_RGB, PLAIN_RGB, TO_RGB
+from factory_twin.ui.qt_main_window import MainWindow
+from factory_twin.ui.qt_plan_install import install_plan
+from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
+
+pytestmark = pytest.mark.gui
+
+PLANTS = Path(__file__).resolve().parents[2] / "plant_configs"
+CTRL = Qt.KeyboardModifier.ControlModifier
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def win(qtbot, tmp_path):
+    shutil.copy(PLANTS / "demo_fab.yaml", tmp_path / "demo_fab.yaml")
+    c = Controller(journal_path=tmp_path / "journal.sqlite")
+    w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    ws = install_plan(w)
+
+    def forget(_w: MainWindow) -> None:
+        if ws.session is not None:
+            ws.session.dirty = False  # pytest-qt's close must not ask Save/Discard/Cancel
+
+    qtbot.addWidget(w, before_close_func=forget)
+    c.set_plant(load_plant(tmp_path / "demo_fab.yaml"))
+    w.resize(1500, 920)
+    w.show()
+    qtbot.waitExposed(w)
+    w.plan_action.trigger()
+    qtbot.waitUntil(lambda: ws.session is not None and ws.interactor.width() > 300)
+    ws.grid.setCurrentIndex(ws.grid.findData(0.5))
+    ws.edge_snap.setChecked(False)
+    yield w
+    forget(w)
+    w.close()
+
+
+def _ws(w: MainWindow) -> QtPlanWorkspace:
+    return w.workspace("Plan")  # type: ignore[return-value]
+
+
+def _move(ws: QtPlanWorkspace, pos: QPoint, mods=CTRL) -> None:
+    """A pointer move with the left button held and ``mods`` down (QTest's move has none)."""
+    p = QPointF(pos)
+    ev = QMouseEvent(
+        QEvent.Type.MouseMove, p, QPointF(ws.interactor.mapToGlobal(pos)), Qt.MouseButton.NoButton,
+        LEFT, mods,
+    )  # fmt: skip
+    QApplication.sendEvent(ws.interactor, ev)
+
+
+def _press_turn(ws: QtPlanWorkspace, tool: str) -> tuple[tuple[float, float], float]:
+    """Ctrl-press on ``tool``; return the turn's centre and the pointer's angle about it."""
+    _render(ws)
+    press = ws.view.widget_position_of(tool)
+    assert ws.tool_at(press) == tool
+    QTest.mousePress(ws.interactor, LEFT, CTRL, press)
+    d = ws.input.drag
+    assert d is not None and d["kind"] == "turn"
+    (cx, cy), (ax, ay) = d["centre"], d["anchor"]
+    return (cx, cy), math.degrees(math.atan2(ay - cy, ax - cx))
+
+
+def _pointer(ws, centre, angle_deg: float, radius_m: float = 6.0) -> QPoint:
+    a = math.radians(angle_deg)
+    return ws.widget_position_of_floor(
+        (centre[0] + radius_m * math.cos(a), centre[1] + radius_m * math.sin(a))
+    )
+
+
+def _turned(place, centre, deg):
+    (x, y), rot = place
+    a = math.radians(deg)
+    dx, dy = x - centre[0], y - centre[1]
+    return (
+        (centre[0] + math.cos(a) * dx - math.sin(a) * dy, centre[1] + math.sin(a) * dx + math.cos(a) * dy),
+        (rot + deg) % 360,
+    )  # fmt: skip
+
+
+def test_ctrl_drag_turns_in_15_degree_steps_as_one_undo_step(qtbot, win):
+    ws = _ws(win)
+    ws.new_scenario("turned")
+    ses = ws.session
+    assert ses is not None and ws.overlay is not None
+    ws.select(["ETCH-01", "ETCH-02"])
+    start = {t: ses.placement(t) for t in ws.selection}
+    assert start["ETCH-01"][1] == 90.0
+    undo_n = ws.undo_stack.count()
+    centre, a0 = _press_turn(ws, "ETCH-01")
+    x0, y0, x1, y1 = ses.footprint_box(["ETCH-01", "ETCH-02"])
+    assert centre == pytest.approx(((x0 + x1) / 2, (y0 + y1) / 2))
+    # live: 20 degrees round snaps to 15, the ring and the angle are shown, nothing recorded
+    _move(ws, _pointer(ws, centre, a0 + 20))
+    assert ses.placement("ETCH-01")[1] == pytest.approx(105.0)
+    assert ws.overlay.mark_visible("turn_ring")
+    assert "+15°" in ws.info.text() and "Esc" in ws.info.text()
+    if os.environ.get("PLAN_TURN_SHOT"):
+        _render(ws)
+        win.grab().save(os.environ["PLAN_TURN_SHOT"])
+    assert ses.changes() == []
+    # 47 degrees round: 90 + 47 snaps to 135 for the pressed tool; both turn by 45 about the centre
+    end = _pointer(ws, centre, a0 + 47)
+    _move(ws, end)
+    QTest.mouseRelease(ws.interactor, LEFT, CTRL, end)
+    assert ws.input.drag is None and not ws.overlay.mark_visible("turn_ring")
+    assert ws.undo_stack.count() == undo_n + 1
+    for t in ("ETCH-01", "ETCH-02"):
+        (want_pos, want_rot) = _turned(start[t], centre, 45.0)
+        (pos, rot) = ses.placement(t)
+        assert rot == pytest.approx(want_rot)
+        assert pos == pytest.approx(want_pos, abs=1e-5)
+        assert ses.tool(t).rotation_deg == pytest.approx(want_rot)
+        assert ws.overlay.shown[t][1] == pytest.approx(want_rot)
+    assert [c["id"] for c in ses.changes()] == ["ETCH-01", "ETCH-02"]
+    assert all(c["change"] == "move_tool" for c in ses.changes())
+    # one undo puts both back
+    ws.undo_action.trigger()
+    assert ses.changes() == []
+    assert {t: ses.placement(t) for t in start} == start
+    assert ws.overlay.shown["ETCH-01"] == start["ETCH-01"]
+
+
+def test_shift_turns_freely_and_esc_cancels(qtbot, win):
+    ws = _ws(win)
+    ws.new_scenario("free")
+    ses = ws.session
+    assert ses is not None and ws.overlay is not None
+    ws.select(["ETCH-03"])
+    start = ses.placement("ETCH-03")
+    centre, a0 = _press_turn(ws, "ETCH-03")
+    shift = CTRL | Qt.KeyboardModifier.ShiftModifier
+    _move(ws, _pointer(ws, centre, a0 + 10), shift)
+    _move(ws, _pointer(ws, centre, a0 + 22), shift)
+    rot = ses.placement("ETCH-03")[1]
+    assert (rot - start[1]) % 360 == pytest.approx(22.0, abs=1.5)
+    assert abs(rot / 15 - round(rot / 15)) > 0.02  # not on a 15 degree step
+    assert ws.overlay.shown["ETCH-03"][1] == rot
+    # Esc: back where it was, no change, no undo step, the ring gone
+    n = ws.undo_stack.count()
+    ws.escape()
+    QTest.mouseRelease(ws.interactor, LEFT, CTRL, _pointer(ws, centre, a0 + 22))
+    assert ses.placement("ETCH-03") == start
+    assert ws.overlay.shown["ETCH-03"] == start
+    assert ses.changes() == [] and ws.undo_stack.count() == n
+    assert not ws.overlay.mark_visible("turn_ring")
+    assert ws.selection == ["ETCH-03"]  # a turn ended by Esc is no Ctrl-click
+
+
+def test_ctrl_click_on_a_selected_tool_still_takes_it_away(qtbot, win):
+    ws = _ws(win)
+    ws.new_scenario("click")
+    ws.select(["ETCH-01", "ETCH-02"])
+    _render(ws)
+    p = ws.view.widget_position_of("ETCH-02")
+    QTest.mouseClick(ws.interactor, LEFT, CTRL, p)
+    assert ws.selection == ["ETCH-01"]
+    assert ws.session is not None and ws.session.changes() == []
+    assert "Ctrl-drag turns" in ws.info.text()
+    assert "Ctrl-drag" in ws.rotate_action.toolTip()
+
+
+def _click_cell(ws: QtPlanWorkspace, src: str, dst: str) -> None:
+    g = ws.flows.grid
+    m = g.grid_model
+    ix = m.index(m.matrix.index(src), m.matrix.index(dst))
+    g.scrollTo(ix)
+    QTest.mouseClick(g.viewport(), LEFT, Qt.KeyboardModifier.NoModifier, g.visualRect(ix).center())
+
+
+def test_grid_cell_lights_its_pair_on_the_floor(qtbot, win, tmp_path):
+    ws = _ws(win)
+    ses = ws.session
+    assert ses is not None and ws.overlay is not None
+    ws.right_tabs.setCurrentWidget(ws.flows)
+    qtbot.waitExposed(ws.flows.grid)
+    flows = sorted(
+        (f for f in ses.flow_table().flows if f.src != f.dst and f.moves_per_day > 0),
+        key=lambda f: -f.distance_m_per_day,
+    )
+    f = flows[0]
+    groups = ses.plant.groups()
+    src_tools = [e.id for e in groups[f.src]]
+    dst_tools = [e.id for e in groups[f.dst]]
+    _click_cell(ws, f.src, f.dst)
+    assert ws.pair == (f.src, f.dst)
+    assert ws.lit is not None
+    assert ws.lit.from_tools == src_tools and ws.lit.to_tools == dst_tools
+    bad, warn = ses.problem_tools()
+    for t in src_tools:
+        assert t in bad or _colour(ws, t) == FROM_RGB
+    for t in dst_tools:
+        assert t in bad or _colour(ws, t) == TO_RGB
+    assert ws.overlay.mark_visible("pair_arrow")
+    assert ws.overlay.flow_actor is not None and ws.overlay.flow_actor.prop.opacity < 0.5
+    assert f"from {f.src}" in ws.info.text() and "moves/day" in ws.info.text()
+    _render(ws)
+    shot = os.environ.get("PLAN_PAIR_SHOT") or str(tmp_path / "pair.png")
+    assert win.grab().save(shot)
+    img = np.asarray(ws.view.screenshot()).reshape(-1, 3).astype(int)
+    green = (np.abs(img - FROM_RGB).sum(axis=1) < 90).sum()
+    assert green > 30  # the "from" tools are drawn green
+    # another cell: the other pair lit, the first one's tools plain again
+    g = flows[1]
+    _click_cell(ws, g.src, g.dst)
+    assert ws.pair == (g.src, g.dst)
+    gone = [t for t in src_tools if t not in ws.lit.from_tools + ws.lit.to_tools]
+    for t in gone:
+        assert t in bad or t in warn or _colour(ws, t) == PLAIN_RGB
+    # the diagonal: one group lit, no arrow
+    _click_cell(ws, f.src, f.src)
+    assert ws.lit.from_tools == src_tools and ws.lit.to_tools == []
+    assert not ws.overlay.mark_visible("pair_arrow")
+    assert "within" in ws.info.text()
+    # cleared: nothing lit
+    ws.flows.grid.clearSelection()
+    assert ws.pair is None and ws.lit is None
+    assert not ws.overlay.mark_visible("pair_arrow")
+    assert ws.overlay.flow_actor.prop.opacity > 0.5
+    for t in src_tools:
+        assert _colour(ws, t) != FROM_RGB
