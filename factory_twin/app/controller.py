@@ -35,6 +35,7 @@ from psygnal import Signal
 from factory_twin.app.alarm_journal import AlarmJournal
 from factory_twin.app.plant_state import PlantState
 from factory_twin.app.replay import ReplaySource, load_history
+from factory_twin.app.sim_pace import Pace
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.config import PlantDocument, load_plant
 from factory_twin.model.events import AlarmEvent, ConnectionStatus, PlantEvent, ShelvingState
@@ -378,6 +379,12 @@ class Controller:
             return float(sim.now_s)
         except Exception:
             return None
+
+    def simulator_pace(self) -> Pace | None:
+        """The embedded simulator's asked and achieved speed (None when not running one)."""
+        sim = self.simulator
+        pace = getattr(sim, "pace", None) if sim is not None else None
+        return pace if isinstance(pace, Pace) else None
 
     def status(self) -> dict[str, ConnectionStatus]:
         """Connection status per endpoint (empty when not live)."""

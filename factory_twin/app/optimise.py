@@ -691,6 +691,7 @@ def run(
     processes: int | None = None,
     select: bool = True,
     sampler_seed: int | None = None,
+    beside_plant: bool = False,
 ) -> OptimiseOutcome:
     """Run (or resume) a study and its honest final selection; write the report.
 
@@ -701,7 +702,7 @@ def run(
     out_dir
         The output folder (default ``<study stem>.optimise/`` beside the study): optuna's
         storage ``study.db``, the report (``report.txt``, ``report.json``,
-        ``pareto.png``) and the winner's scenario file.
+        ``pareto.png``) and, unless ``beside_plant``, the winner's scenario file.
     progress, cancel
         See the module docstring.
     executor, processes
@@ -711,6 +712,11 @@ def run(
     sampler_seed
         Seeds the search instead of the study's ``seed`` (which keeps seeding the
         simulation's streams): another search over the same noise (benchmarks).
+    beside_plant
+        Save the winner (or the tied finalists) as ordinary scenarios beside the plant,
+        under free names, never over a file (``factory-twin optimise``; see
+        :func:`factory_twin.app.optimise_take.take_trial`), rather than into ``out_dir``
+        (the Plan workspace, where the planner takes the winner into Plan by hand).
 
     Raises
     ------
@@ -740,7 +746,7 @@ def run(
         search.go()
         selection = None
         if select:
-            selection = select_and_report(sf, out, ost, planner, ex, progress, cancel, t0)
+            selection = select_and_report(sf, out, ost, planner, ex, progress, cancel, t0, beside_plant=beside_plant)  # fmt: skip
         ok = True
     finally:
         if not ok:

@@ -11,19 +11,14 @@ the next run resumes from them). A job ends ``complete`` (with its outcome), ``c
 or ``failed`` (with the message); the thread plumbing is
 :class:`~factory_twin.app.worker_job.WorkerJob`'s.
 
-:func:`take_trial` takes one trial (or the winner, :func:`winner_trial`) into Plan: its
-configuration is written as an ordinary scenario of the plant beside the plant (a free name,
-never over an existing file, with a note naming the study, the trial and its objective
-values), so the Plan workspace's list and the Compare dock see it like any other scenario.
-Where the plant's folder cannot be written, the scenario goes into the study's output folder
-instead (:func:`trial_scenario`) and the reason is given.
+Taking one trial (or the winner) into Plan as an ordinary scenario beside the plant is
+:mod:`factory_twin.app.optimise_take`'s.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,19 +30,13 @@ from factory_twin.app.optimise import (
     OptimiseCancelled,
     OptimiseOutcome,
     OptimiseProgress,
-    Planner,
     TrialRecord,
-    describe_params,
     records,
     run,
-    values_text,
 )
-from factory_twin.app.plan_files import save_new_scenario
-from factory_twin.app.plan_session import change_data
 from factory_twin.app.worker_job import WorkerJob
 from factory_twin.model import schema as s
 from factory_twin.model.config import atomic_write_text
-from factory_twin.model.scenario import is_scenario_path, load_scenario, loads_scenario
 from factory_twin.model.study import (
     COST,
     DispatchChoice,
@@ -233,163 +222,6 @@ def choices_from_study(study: StudyFile) -> StudyChoices:
         processes=spec.processes,
         extra_variables=tuple(extra),
     )
-
-
-# --------------------------------------------------------------------------- trial scenarios
-
-
-def plant_of(study: StudyFile) -> Path:
-    """The plant file under a study's base (the base itself, or the end of its scenario chain)."""
-    path = Path(study.base.path)
-    seen: set[Path] = set()
-    while study.base.scenario is not None and is_scenario_path(path):
-        if path.resolve() in seen:
-            break
-        seen.add(path.resolve())
-        path = load_scenario(path).base_path()
-    return path
-
-
-def _base_changes(study: StudyFile) -> list[dict[str, Any]]:
-    """The changes of the study's base scenario chain (oldest first), none for a plant."""
-    out: list[dict[str, Any]] = []
-    doc = study.base.scenario
-    seen: set[Path] = set()
-    while doc is not None and doc.path is not None and doc.path.resolve() not in seen:
-        seen.add(doc.path.resolve())
-        out[:0] = [change_data(c) for c in doc.spec.changes]
-        if doc.spec.base_scenario is None:
-            break
-        doc = load_scenario(doc.base_path())
-    return out
-
-
-def _trial_text(study: StudyFile, folder: Path, trial: TrialRecord, planner: Planner, name: str, winner: bool) -> str:  # fmt: skip
-    """The scenario YAML of ``trial`` as a scenario in ``folder`` building on the plant."""
-    from ruamel.yaml import YAML
-
-    plant = plant_of(study).resolve()
-    spec = study.spec
-    reps = spec.selection.replications if winner else spec.replications
-    what = "the winner" if winner else "a trial"
-    note = (
-        f"{what} of the optimisation study {study.name} ({study.path.name}), trial "
-        f"{trial.number}: {describe_params(trial.params)}; objectives over {reps} "
-        f"replication{'' if reps == 1 else 's'}: {values_text(spec, trial.values)}"
-        + ("" if winner or trial.feasible else " (infeasible)")
-    )
-    doc = {
-        "name": name,
-        "notes": note,
-        "base": os.path.relpath(plant, folder.resolve()),
-        "changes": _base_changes(study) + planner.changes(trial.params),
-    }
-    buf = io.StringIO()
-    yaml = YAML()
-    yaml.default_flow_style = None
-    yaml.width = 4096
-    yaml.dump(doc, buf)
-    return buf.getvalue()
-
-
-def _check_applies(text: str, path: Path) -> None:
-    """Raise ConfigError (``file:line`` messages) unless ``text`` applies as the file ``path``."""
-    loads_scenario(text, source=str(path), path=path).apply()
-
-
-def _label(trial: TrialRecord, winner: bool) -> str:
-    return "winner" if winner else f"trial {trial.number}"
-
-
-def trial_scenario(study: StudyFile, out_dir: str | Path, trial: TrialRecord, planner: Planner | None = None, *, winner: bool = False) -> Path:  # fmt: skip
-    """Write ``trial`` as a scenario of the plant in ``out_dir`` (replaced); return its path.
-
-    The scenario builds on the plant file (a study on a scenario gets that scenario's
-    changes first), so the Plan workspace opens it on the plant's floor; it is checked to
-    apply before it is written.
-
-    Raises
-    ------
-    ConfigError
-        If the scenario does not apply (``file:line`` messages).
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    label = _label(trial, winner)
-    name = f"{study.name} {label}"
-    path = out / f"{study_stem(study.path)}_{slug(label)}.scenario.yaml"
-    text = _trial_text(study, out, trial, planner or Planner(study), name, winner)
-    _check_applies(text, path)
-    atomic_write_text(path, text)
-    return path
-
-
-@dataclass(frozen=True)
-class TakenTrial:
-    """Where :func:`take_trial` put a trial's scenario.
-
-    ``beside_plant`` tells whether it is in the plant's folder (Plan's list); ``written``
-    is False when an identical scenario was there already and is reused; ``problem`` says
-    why it is not beside the plant (the folder cannot be written).
-    """
-
-    path: Path
-    beside_plant: bool
-    written: bool = True
-    problem: str = ""
-
-    def message(self, what: str) -> str:
-        """What became of it, in words (``what``: ``Trial 12`` or ``The winner``)."""
-        if not self.beside_plant:
-            return (
-                f"{what} is not in Plan's scenario list: {self.problem}; its scenario was "
-                f"saved in the study's folder instead: {self.path}"
-            )
-        done = "saved" if self.written else "is already"
-        return f"{what} {done} beside the plant as {self.path.name} (Plan's scenario list)"
-
-
-def take_trial(study: StudyFile, out_dir: str | Path, trial: TrialRecord, planner: Planner | None = None, *, winner: bool = False) -> TakenTrial:  # fmt: skip
-    """Save ``trial`` (or the winner) as an ordinary scenario beside the plant.
-
-    The file is ``<study>_trial_<n>.scenario.yaml`` (``<study>_winner``) with the name
-    ``<study> trial <n>`` (``<study> winner``) and a note naming the study, the trial, its
-    configuration and its objective values; an existing scenario is never replaced (a
-    numeric suffix is added, see :func:`~factory_twin.app.plan_files.save_new_scenario`),
-    and the scenario is checked to apply before it is written, atomically. When the
-    plant's folder cannot be written, it goes into ``out_dir`` (:func:`trial_scenario`).
-
-    Raises
-    ------
-    ConfigError
-        If the scenario does not apply (``file:line`` messages).
-    """
-    planner = planner or Planner(study)
-    folder = plant_of(study).resolve().parent
-    label = _label(trial, winner)
-    name = f"{study.name} {label}"
-    stem = slug(f"{slug(study.name)[:60]} {label}")
-
-    def text(title: str) -> str:
-        return _trial_text(study, folder, trial, planner, title, winner)
-
-    _check_applies(text(name), folder / f"{stem}.scenario.yaml")
-    try:
-        path, written = save_new_scenario(folder, stem, name, text)
-    except OSError as exc:
-        why = f"the plant's folder {folder} cannot be written ({exc.strerror or exc})"
-        logger.warning("%s: saving the trial in %s", why, out_dir)
-        return TakenTrial(trial_scenario(study, out_dir, trial, planner, winner=winner), False, problem=why)  # fmt: skip
-    return TakenTrial(path, True, written)
-
-
-def winner_trial(outcome: OptimiseOutcome | None) -> TrialRecord | None:
-    """The finished study's winner as a trial (its final selection's values), or None."""
-    sel = outcome.selection if outcome is not None else None
-    w = sel.winner if sel is not None else None
-    if w is None or w.trial is None:
-        return None
-    return TrialRecord(w.trial, dict(w.params), "complete", list(w.values), feasible=w.feasible, cost=w.cost)  # fmt: skip
 
 
 def stored_trials(study: StudyFile, out_dir: str | Path) -> list[TrialRecord]:

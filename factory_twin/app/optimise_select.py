@@ -17,17 +17,22 @@ and judged on those alone:
 * **Pairwise CIs**: every pair of finalists on every objective, and each finalist against
   the base (throughput and cycle time too), are in ``report.json`` and ``report.txt``.
 
-The winner is written as ``<study stem>_optimised.scenario.yaml`` (tied candidates as
-``<study stem>_tied_<trial>.scenario.yaml``) in the output folder, with ``base:`` pointing
-at the study's base so the Plan workspace opens it; each is read back and applied before
-the report names it.
+The winner (tied candidates: each of them) is written as a scenario of the plant, checked
+to apply first, with a note naming the study, the trial and its final objective values
+(:mod:`factory_twin.app.optimise_take`). With ``beside_plant`` (``factory-twin optimise``)
+it is saved beside the plant as an ordinary scenario that the Plan workspace lists, as
+``<study>_winner.scenario.yaml`` (``<study>_tied_trial_<n>``) or, when that name is taken,
+the next free ``_2``, ``_3``, ...: atomically and exclusively, never over a file (a re-run
+reuses its own identical file); a plant folder that cannot be written gets it in the output
+folder instead, and the report says so. Without it (a study run from the Plan workspace,
+whose planner takes the winner into Plan by hand) it goes into the output folder as
+``<study stem>_winner.scenario.yaml`` (``_tied_trial_<n>``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,10 +52,10 @@ from factory_twin.app.optimise import (
     records,
     trial_kpis,
 )
-from factory_twin.errors import ConfigError, FactoryTwinError, SimulationError
+from factory_twin.app.optimise_take import candidate_trial, take_trial, trial_scenario
+from factory_twin.errors import FactoryTwinError, SimulationError
 from factory_twin.model.config import atomic_write_bytes, atomic_write_text
-from factory_twin.model.scenario import is_scenario_path, load_scenario
-from factory_twin.model.study import COST, StudyFile, StudySpec, study_stem
+from factory_twin.model.study import COST, StudyFile, StudySpec
 from factory_twin.sim.stats import Interval, paired_difference, t_interval
 
 REPORT_KPIS = ("throughput_lots_per_day", "cycle_time_mean_h", "x_factor", "wip_lots")
@@ -93,6 +98,8 @@ class Selection:
     base: Candidate | None
     message: str
     files: dict[str, Path] = field(default_factory=dict)
+    saved: list[str] = field(default_factory=list)
+    """Where each scenario file went, in words (``The winner saved beside the plant as ...``)."""
 
 
 def _finalists(recs: list[TrialRecord], spec: StudySpec) -> list[TrialRecord]:
@@ -255,40 +262,6 @@ def _mean(xs: list[float]) -> float:
 # --------------------------------------------------------------------------- files
 
 
-def scenario_text(sf: StudyFile, out: Path, planner: Planner, c: Candidate, title: str) -> str:
-    """The YAML of a candidate as a scenario of the study's base."""
-    from io import StringIO
-
-    from factory_twin.model.config import round_trip_yaml
-
-    base = Path(sf.base.path).resolve()
-    rel = os.path.relpath(base, out.resolve())
-    key = "base_scenario" if is_scenario_path(base) else "base"
-    doc = {
-        "name": title,
-        "notes": f"found by factory-twin optimise ({sf.name}), {c.name}: {describe_params(c.params)}",
-        key: rel,
-        "changes": planner.changes(c.params),
-    }
-    buf = StringIO()
-    y = round_trip_yaml()
-    y.dump(doc, buf)
-    return buf.getvalue()
-
-
-def write_scenario(sf: StudyFile, out: Path, planner: Planner, c: Candidate, stem: str) -> Path:
-    """Write a candidate's scenario file and check that it applies (file:line otherwise)."""
-    path = out / f"{stem}.scenario.yaml"
-    atomic_write_text(path, scenario_text(sf, out, planner, c, stem))
-    try:
-        load_scenario(path).apply()
-    except ConfigError as exc:
-        msg = f"the scenario written for {c.name} does not apply: {'; '.join(exc.issues)}"
-        raise SimulationError(msg) from None
-    c.scenario_file = path
-    return path
-
-
 def _iv(iv: Interval) -> dict[str, Any]:
     d = iv.as_dict()
     return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in d.items()}
@@ -348,7 +321,7 @@ def report_data(sf: StudyFile, sel: Selection, recs: list[TrialRecord], wall_s: 
         "tied": [cand(c) for c in sel.tied],
         "finalists": [cand(c) for c in fin],
         "base_candidate": None if sel.base is None else cand(sel.base),
-        "pairwise": pairs, "against_base": vs_base,
+        "pairwise": pairs, "against_base": vs_base, "saved": list(sel.saved),
         "wall_s": wall_s, "written_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
 
@@ -381,7 +354,9 @@ def report_text(data: dict[str, Any]) -> str:
             hw = f" ± {iv['half_width']:.3g}" if iv["half_width"] else ""
             sig = "significant" if row["significant"] else "not significant"
             lines.append(f"  {row['candidate']:<12} {row['kpi']:<26} {mean:+.5g}{hw}  {sig}")
-    if data["winner"] and data["winner"]["scenario_file"]:
+    if data.get("saved"):
+        lines += ["", *data["saved"]]
+    elif data["winner"] and data["winner"]["scenario_file"]:
         lines += ["", f"winner written as {data['winner']['scenario_file']}"]
     return "\n".join(lines) + "\n"
 
@@ -455,14 +430,13 @@ def _cand_xy(spec: StudySpec, c: Candidate, scale: float) -> tuple[float, float]
 
 def select_and_report(sf: StudyFile, out: Path, ost: Any, planner: Planner, ex: Any,
                       progress: ProgressCallback | None, cancel: threading.Event,
-                      t0: float) -> Selection:  # fmt: skip
-    """Run :func:`select`, write the scenario file(s) and the report into ``out``."""
+                      t0: float, *, beside_plant: bool = False) -> Selection:  # fmt: skip
+    """Run :func:`select`, write the scenario file(s) (see the module docstring) and the report."""
     sel = select(sf, ost, planner, ex, progress, cancel, t0)
-    stem = study_stem(sf.path)
     if sel.winner is not None:
-        sel.files["winner"] = write_scenario(sf, out, planner, sel.winner, f"{stem}_optimised")
+        sel.files["winner"] = _save(sf, out, planner, sel, sel.winner, beside_plant, winner=True)
     for c in sel.tied:
-        sel.files[c.name] = write_scenario(sf, out, planner, c, f"{stem}_tied_{c.trial}")
+        sel.files[c.name] = _save(sf, out, planner, sel, c, beside_plant, tied=True)
     recs = records(ost)
     data = report_data(sf, sel, recs, time.perf_counter() - t0)
     atomic_write_text(out / "report.json", json.dumps(data, indent=1, default=str))
@@ -471,3 +445,24 @@ def select_and_report(sf: StudyFile, out: Path, ost: Any, planner: Planner, ex: 
     sel.files.update({"report": out / "report.txt", "json": out / "report.json",
                       "plot": out / "pareto.png"})  # fmt: skip
     return sel
+
+
+def _save(sf: StudyFile, out: Path, planner: Planner, sel: Selection, c: Candidate,
+          beside_plant: bool, *, winner: bool = False, tied: bool = False) -> Path:  # fmt: skip
+    """Write candidate ``c``'s scenario (beside the plant or into ``out``); return its path."""
+    rec = candidate_trial(c)
+    if rec is None:  # the base alone has no trial number: it has no scenario to write
+        msg = f"{c.name} has no trial to write as a scenario"
+        raise SimulationError(msg)
+    what = "The winner" if winner else f"Tied {c.name}"
+    if beside_plant:
+        taken = take_trial(sf, out, rec, planner, winner=winner, tied=tied)
+        path = taken.path
+        done = "saved" if taken.written else "is already"
+        said = f"{what} {done} beside the plant as {path} (the Plan workspace lists it)"
+        sel.saved.append(said if taken.beside_plant else taken.message(what))
+    else:
+        path = trial_scenario(sf, out, rec, planner, winner=winner, tied=tied)
+        sel.saved.append(f"{what} written as {path}")
+    c.scenario_file = path
+    return path

@@ -7,7 +7,11 @@ all on one asyncio loop. The server's Hold/Resume methods reach the simulation, 
 
 The simulation advances in fixed steps of ``tick_s * speed`` plant seconds, one step every
 ``tick_s`` wall seconds, catching up (at most :data:`MAX_CATCH_UP` steps at once) when the
-loop was busy. Fixed steps make a run reproducible for a given seed.
+loop was busy. Fixed steps make a run reproducible for a given seed. Beyond that the wall
+time is skipped and the simulation runs slower than asked: :attr:`EmbeddedPlantSimulator.pace`
+gives the speed achieved over the last ``pace_window_s`` wall seconds
+(:mod:`factory_twin.app.sim_pace`; the main window's status bar shows it), and the log says
+so at most once a minute, with a count.
 :class:`factory_twin.app.split.SplitPlantSimulator` (``factory-twin serve --split N``) steps
 the same way but serves the plant from N server processes fed by this one simulation.
 
@@ -38,6 +42,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from factory_twin.app.sim_pace import LagLog, Pace, PaceMeter
 from factory_twin.model.events import (
     VEHICLE_PREFIX,
     VEHICLE_TAGS,
@@ -80,6 +85,8 @@ class EmbeddedPlantSimulator:
         sample of each tag per step, whatever the speed.
     equipment
         Serve only these tools (the whole plant is still simulated); default all.
+    pace_window_s
+        Wall seconds over which the achieved speed (:attr:`pace`) is measured.
     **server_options
         Passed to :class:`PlantServer` (``security``, ``users``, ``cert_dir``, ``trust_dir``,
         ``allow_client_writes``, ``load_companion_specs``).
@@ -102,6 +109,7 @@ class EmbeddedPlantSimulator:
         allow_client_writes: bool = False,
         load_companion_specs: bool = True,
         force_duration_s: float = 600.0,
+        pace_window_s: float = 10.0,
     ) -> None:
         if speed < 0:
             msg = f"speed must be >= 0, got {speed}"
@@ -138,6 +146,8 @@ class EmbeddedPlantSimulator:
         self.steps = 0
         self.events_applied = 0
         self.behind_s = 0.0
+        self._meter = PaceMeter(pace_window_s)
+        self.lag_log = LagLog(logger)
 
     # ------------------------------------------------------------------ properties
 
@@ -157,6 +167,11 @@ class EmbeddedPlantSimulator:
             msg = f"speed must be >= 0, got {value}"
             raise ValueError(msg)
         self._speed = float(value)
+
+    @property
+    def pace(self) -> Pace | None:
+        """The asked and the achieved speed while running (None when stopped); any thread."""
+        return self._meter.pace if self.running else None
 
     @property
     def now_s(self) -> float:
@@ -202,6 +217,7 @@ class EmbeddedPlantSimulator:
         self.server = server
         self._vehicles = self._serve_vehicles(server)
         await self._deliver(self.sim.snapshot())
+        self._meter.reset()
         self._task = asyncio.create_task(self._run(), name="plant-simulator")
 
     def _serve_vehicles(self, server: PlantServer) -> AmhsVehicles | None:
@@ -242,6 +258,7 @@ class EmbeddedPlantSimulator:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_t = loop.time() + self.tick_s
+        self._meter.add(loop.time(), self.now_s, self._speed)
         while True:
             await asyncio.sleep(max(0.0, next_t - loop.time()))
             due = int((loop.time() - next_t) // self.tick_s) + 1
@@ -249,14 +266,11 @@ class EmbeddedPlantSimulator:
             if due > MAX_CATCH_UP:
                 lost = (due - MAX_CATCH_UP) * self.tick_s
                 self.behind_s += lost
-                logger.warning(
-                    "plant simulator cannot keep up at speed %g: skipped %.1f s of wall time",
-                    self._speed,
-                    lost,
-                )
+                self.lag_log.skipped(loop.time(), lost, self._meter.pace)
             next_t += due * self.tick_s
             for _ in range(steps):
                 await self.step(self._speed * self.tick_s)
+            self._meter.add(loop.time(), self.now_s, self._speed)
 
     async def step(self, dt_s: float) -> int:
         """Advance the simulation ``dt_s`` plant seconds now and serve what happened."""

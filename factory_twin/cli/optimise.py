@@ -2,10 +2,15 @@
 
 Reads NAME.study.yaml (base plant or scenario, variables, objectives, constraints, budget)
 and writes the output folder (default NAME.optimise/ beside it): optuna's storage
-(study.db), the report (report.txt, report.json, pareto.png) and the winner as
-NAME_optimised.scenario.yaml that the Plan workspace opens. Run it again on the same
-folder to resume: finished trials are kept (also after Ctrl-C or a crash). Prints a
-progress line with the best feasible trial so far, then the report.
+(study.db) and the report (report.txt, report.json, pareto.png). The winner (or each
+statistically tied finalist) is saved as the Plan workspace's Optimise saves a trial it
+takes: an ordinary scenario beside the plant, STUDY_winner.scenario.yaml
+(STUDY_tied_trial_N) or the next free STUDY_winner_2, ... when the name is taken, written
+atomically and exclusively with a note naming the study, trial and objective values; a
+user's file is never overwritten, and a re-run reuses its own identical file. Run it again on
+the same folder to resume: finished trials are kept (also after Ctrl-C or a crash). Prints
+a progress line with the best feasible trial so far, then the report, which ends with where
+each scenario went.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     line = _Line()
     try:
         outcome = run_study(study, args.out, progress=line, executor=args.dask,
-                            processes=args.processes)  # fmt: skip
+                            processes=args.processes, beside_plant=True)  # fmt: skip
     finally:
         line.close()
     print((outcome.out_dir / "report.txt").read_text(encoding="utf-8"), end="")

@@ -1,16 +1,21 @@
 """The main window's status bar: what feeds the view, the connections, the clocks, the rate.
 
-Four permanent labels, refreshed with the panels (about 6 Hz):
+Five permanent labels, refreshed with the panels (about 6 Hz):
 
 * the source: ``no plant``, ``offline``, ``live`` or ``replay``;
 * one coloured dot per endpoint (connected or not, its message as the tool tip), a warning
   when the servers lack the OPC UA companion specifications, or the connection's phase;
 * the plant clock (the simulator's, or the server's ``Fab.PlantClock``) and the time of the
   newest data, or the replay clock;
+* the embedded simulator's speed, and while it falls behind (a large plant at a high speed
+  on a loaded machine) the speed it achieves, in the warning colour:
+  ``speed 60x (running at 23x: the machine cannot keep up)``;
 * how many tools show a live state, and the view's frame time.
 """
 
 from __future__ import annotations
+
+import html
 
 from PySide6.QtWidgets import QLabel, QStatusBar
 
@@ -18,16 +23,20 @@ from factory_twin.app.controller import Controller
 from factory_twin.model.events import ConnectionStatus
 from factory_twin.ui.qt_detail_panel import format_plant_time, format_ts
 
+WARNING = "#f2c12e"
+"""The status bar's warning colour (as for the missing companion specs)."""
+
 
 class MainStatusLabels:
-    """The four permanent labels of a window's status bar."""
+    """The five permanent labels of a window's status bar."""
 
     def __init__(self, bar: QStatusBar) -> None:
         self.source = QLabel("no plant")
         self.conn = QLabel("")
         self.clock = QLabel("")
+        self.speed = QLabel("")
         self.rate = QLabel("")
-        for w in (self.source, self.conn, self.rate, self.clock):
+        for w in (self.source, self.conn, self.rate, self.clock, self.speed):
             bar.addPermanentWidget(w)
 
     def refresh(self, c: Controller, source: str, frame_ms: float) -> None:
@@ -67,3 +76,21 @@ class MainStatusLabels:
             self.clock.setText(text)
             n_live = int(((st.codes >= 0) & ~st.stale).sum())
             self.rate.setText(f"{n_live}/{len(st.ids)} tools live · {frame_ms:.0f} ms/frame")
+        self._show_pace(c)
+
+    def _show_pace(self, c: Controller) -> None:
+        pace = c.simulator_pace()
+        if pace is None:
+            self.speed.setText("")
+            self.speed.setToolTip("")
+            return
+        text = html.escape(pace.text())
+        if pace.lagging:
+            text = f"<span style='color:{WARNING}'>⚠ {text}</span>"
+            self.speed.setToolTip(
+                "The embedded plant simulator cannot step as fast as its speed asks: plant "
+                "time runs slower than the speed says (lower the speed, or free the machine)."
+            )
+        else:
+            self.speed.setToolTip("Plant seconds per wall second of the embedded simulator")
+        self.speed.setText(text)

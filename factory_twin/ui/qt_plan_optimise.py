@@ -13,7 +13,7 @@ Right, the run: *Run* saves and starts the study on a worker thread
 bar, the best-so-far line and the live plots (:mod:`~factory_twin.ui.qt_plan_optimise_plots`);
 *Cancel* stops it, keeping the finished trials, and the next *Run* resumes from them. A
 click on a point takes that trial into Plan: it is saved as an ordinary scenario beside the
-plant (:func:`~factory_twin.app.optimise_job.take_trial`: a free name, never over another
+plant (:func:`~factory_twin.app.optimise_take.take_trial`: a free name, never over another
 file; in the study's folder if the plant's cannot be written, and the status line says so)
 and :attr:`QtOptimisePanel.scenario_chosen` is emitted (the install lists, selects and opens
 it in the Plan workspace, so the Compare dock offers it too). At the end the selection's
@@ -68,10 +68,9 @@ from factory_twin.app.optimise_job import (
     objective_sign,
     stored_trials,
     study_path,
-    take_trial,
-    winner_trial,
     write_study,
 )
+from factory_twin.app.optimise_take import take_trial, winner_trial
 from factory_twin.app.worker_job import CANCELLED, COMPLETE
 from factory_twin.errors import ConfigError, FactoryTwinError
 from factory_twin.model.scenario import load_plant_or_scenario

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from factory_twin.app.optimise_job import plant_of
+from factory_twin.app.optimise_take import plant_of
 from factory_twin.errors import ConfigError
 from factory_twin.ui.qt_plan_dock import install_plan_dock, window_settings
 from factory_twin.ui.qt_plan_optimise import QtOptimisePanel

@@ -226,24 +226,54 @@ def test_added_tools_stand_free_and_the_scenario_applies(tmp_path):
 
 
 def test_the_command_runs_a_tiny_study_end_to_end(tmp_path, capsys):
-    from factory_twin.cli import main
+    """The winner is saved beside the plant like a trial Plan takes; a user's file is kept."""
+    import shutil
 
-    p = write_study(tmp_path, trials=6)
-    code = main(["optimise", str(p), "--out", str(tmp_path / "o"), "--processes", "2"])
+    from factory_twin.cli import main
+    from factory_twin.model.scenario import load_scenario
+
+    folder = tmp_path / "plant"
+    folder.mkdir()
+    shutil.copy(PLANT, folder / "optimise_plant.yaml")
+    p = folder / "small.study.yaml"
+    p.write_text(  # cost alone: the cheaper C count wins outright
+        "name: small plant\nbase: optimise_plant.yaml\nhorizon_days: 10\nwarmup_days: 2\n"
+        "replications: 2\nseed: 11\nvariables:\n  - {tools: C, min: 3, max: 4}\n"
+        "objectives:\n  - {minimise: cost}\nselection: {top_k: 2, replications: 3}\n"
+        "budget: {trials: 4}\n"
+    )
+    mine = folder / "small_plant_winner.scenario.yaml"  # the user's own file of that name
+    mine.write_text("name: my edits\nbase: optimise_plant.yaml\nchanges: []\n")
+    before = mine.read_text()
+    code = main(["optimise", str(p), "--out", str(tmp_path / "o"), "--processes", "1"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "trials: 6 (" in out and "report, plot and storage in" in out
+    assert "trials: 4 (" in out and "report, plot and storage in" in out
     data = json.loads((tmp_path / "o" / "report.json").read_text())
-    assert data["trials"]["total"] == 6
-    if data["winner"] is not None:
-        from factory_twin.model.scenario import load_plant_or_scenario
-
-        lp = load_plant_or_scenario(data["winner"]["scenario_file"])
-        assert lp.scenario is not None and lp.name == "small_optimised"
+    assert data["trials"]["total"] == 4
+    assert data["winner"]["params"] == {"tools/C": 3}
+    won = folder / "small_plant_winner_2.scenario.yaml"
+    assert data["winner"]["scenario_file"] == str(won)
+    assert f"The winner saved beside the plant as {won}" in out
+    assert mine.read_text() == before  # never overwritten
+    doc = load_scenario(won)
+    assert doc.spec.name == "small plant winner (2)" and doc.spec.base == "optimise_plant.yaml"
+    note = doc.spec.notes
+    assert "the winner of the optimisation study small plant (small.study.yaml)" in note
+    assert f"trial {data['winner']['trial']}" in note and "over 3 replications: cost" in note
+    plant = doc.apply()
+    assert sum(e.group == "C" for e in plant.equipment) == 3
+    assert not list((tmp_path / "o").glob("*.scenario.yaml"))  # none in the study's folder
+    assert not [q for q in folder.iterdir() if q.name.endswith(".tmp")]
     assert (tmp_path / "o" / "pareto.png").stat().st_size > 5000
-    # run again: the study is resumed, nothing new is simulated, the budget is already spent
-    assert main(["optimise", str(p), "--out", str(tmp_path / "o")]) == 0
-    assert json.loads((tmp_path / "o" / "report.json").read_text())["trials"]["total"] == 6
+    # run again: the study is resumed, nothing new is simulated, the budget is already
+    # spent; the identical winner file is reused, not copied, and the user's file is kept
+    assert main(["optimise", str(p), "--out", str(tmp_path / "o"), "--processes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["trials"]["total"] == 4
+    assert f"The winner is already beside the plant as {won}" in out
+    assert sorted(q.name for q in folder.glob("*.scenario.yaml")) == [mine.name, won.name]
+    assert mine.read_text() == before
 
 
 def test_release_conwip_and_vehicle_variables_become_scenario_changes(tmp_path):

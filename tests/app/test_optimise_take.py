@@ -19,7 +19,8 @@ from optimise_helpers import PLANT, SMALL_STUDY
 
 from factory_twin.app import plan_files
 from factory_twin.app.optimise import TrialRecord
-from factory_twin.app.optimise_job import take_trial, winner_trial
+from factory_twin.app.optimise_select import Candidate
+from factory_twin.app.optimise_take import candidate_trial, take_trial, winner_trial
 from factory_twin.app.plan_files import delete_scenario, scenarios_beside
 from factory_twin.model import config
 from factory_twin.model.config import atomic_write_text
@@ -105,6 +106,27 @@ def test_the_winner_is_named_so_with_its_final_replications(study):
     assert doc.spec.name == "tiny winner"
     assert doc.spec.notes.startswith("the winner of the optimisation study tiny")
     assert "trial 7" in doc.spec.notes and "over 10 replications: cost 9.5e+06" in doc.spec.notes
+
+
+def test_a_tied_finalist_is_named_so_and_kept_apart_from_the_trial(study):
+    """The tied finalists of a study without a winner (``factory-twin optimise``)."""
+    cand = Candidate("trial 12", 12, dict(TRIAL.params), {}, 13_250_000.0, values=[13_250_000.0],
+                     feasible=True)  # fmt: skip
+    rec = candidate_trial(cand)
+    assert rec is not None and rec.number == 12
+    assert candidate_trial(Candidate("base", None, {}, {}, 0.0)) is None
+    tied = take_trial(study, study.default_out_dir(), rec, tied=True)
+    assert tied.path.name == "tiny_tied_trial_12.scenario.yaml" and tied.written
+    doc = load_scenario(tied.path)
+    assert doc.spec.name == "tiny tied trial 12"
+    assert doc.spec.notes.startswith(
+        "a statistically tied finalist of the optimisation study tiny"
+    )
+    assert "over 10 replications" in doc.spec.notes  # the final selection's
+    assert _tools(tied.path) == {"A": 3, "B": 2, "C": 4}
+    # the same configuration taken as a trial is a file of its own
+    plain = take_trial(study, study.default_out_dir(), TRIAL)
+    assert plain.path.name == "tiny_trial_12.scenario.yaml" and plain.path != tied.path
 
 
 def test_an_unwritable_plant_folder_falls_back_to_the_study_folder(study, monkeypatch):
