@@ -49,7 +49,7 @@ def test_the_trainee_sees_the_debrief_the_trainer_sees(qtbot, tmp_path: Path) ->
         assert ann.hold("ETCH-02").result(10)
 
         def mine():  # type: ignore[no-untyped-def]
-            return own_debrief(ann.client.value("DebriefJson"), "ann")
+            return own_debrief(ann.client.debrief_text)
 
         _wait(qtbot, lambda: mine() is not None and mine().score.score == 30)
         dlg.set_debrief(mine(), "ann · so far", final=False)
