@@ -7,8 +7,9 @@ Everything is computed from a :class:`~factory_twin.app.drill_log.DrillLog` and 
 again at any time from the recorded run.
 
 One trainee's part of it is a :class:`TraineeDebrief` (their score and timeline); the drill
-server publishes every trainee's as JSON (:func:`debriefs_json`, the ``DebriefJson``
-variable) and a trainee's app reads its own back with :func:`own_debrief`.
+server keeps each trainee's as JSON text (:func:`debrief_texts`) and hands it only to that
+trainee (the Drill object's ``GetDebrief`` method, with the token their ``Join`` returned);
+the trainee's app reads it back with :func:`own_debrief`.
 """
 
 from __future__ import annotations
@@ -109,28 +110,30 @@ def trainee_debrief(log: DrillLog, score: TraineeScore) -> TraineeDebrief:
     return TraineeDebrief(score, tuple(timeline(log, score)))
 
 
-def debriefs_json(log: DrillLog, scores: Mapping[str, TraineeScore]) -> str:
-    """Every trainee's debrief as JSON text: ``{trainee: TraineeDebrief.to_dict()}``."""
-    return json.dumps(
-        {n: trainee_debrief(log, sc).to_dict() for n, sc in scores.items()}, sort_keys=True
-    )
+def debrief_texts(log: DrillLog, scores: Mapping[str, TraineeScore]) -> dict[str, str]:
+    """Every trainee's debrief as its own JSON text: ``{trainee: TraineeDebrief.to_dict()
+    as JSON}`` (the drill server gives each text to its trainee only)."""
+    return {
+        n: json.dumps(trainee_debrief(log, sc).to_dict(), sort_keys=True)
+        for n, sc in scores.items()
+    }
 
 
-def own_debrief(text: str | None, name: str) -> TraineeDebrief | None:
-    """Trainee ``name``'s debrief from :func:`debriefs_json` text (None if it has none).
+def own_debrief(text: str | None) -> TraineeDebrief | None:
+    """The debrief in one of :func:`debrief_texts`' texts (None for no text or a bad one).
 
     Examples
     --------
     >>> log = DrillLog("fab", "d", 0.0, 0.0, trainees=["ann"])
     >>> sc = TraineeScore("ann", (), (), 0.0, 0.0, 0.0, 80.0)
-    >>> own_debrief(debriefs_json(log, {"ann": sc}), "ann").score == sc
+    >>> own_debrief(debrief_texts(log, {"ann": sc})["ann"]).score == sc
     True
-    >>> own_debrief("{}", "ann") is None
+    >>> own_debrief("") is None
     True
     """
     try:
-        entry = json.loads(text or "{}").get(name)
-        return None if entry is None else TraineeDebrief.from_dict(entry)
+        data = json.loads(text) if text else None
+        return None if not data else TraineeDebrief.from_dict(data)
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
 

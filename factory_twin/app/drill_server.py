@@ -8,9 +8,10 @@ warmed-up fab), then every step:
   triggered ones when their trigger shows in the plant's events (a tool entering a state, a
   tag crossing a value, a lot reaching a step), ``delay_s`` later;
 * keeps drifting tags moving and holds communication-lost tools' values Bad;
-* publishes the drill clock, state, active faults, every trainee's score and every trainee's
-  debrief (:mod:`factory_twin.opcua.server.drill_space`), with an event per injection, action
-  and score change.
+* publishes the drill clock, state, active faults and every trainee's score
+  (:mod:`factory_twin.opcua.server.drill_space`), with an event per injection, action and score
+  change, and keeps every trainee's debrief for that trainee alone (``GetDebrief`` with the
+  secret token their ``Join`` returned; ``DebriefRevision`` says when one changed).
 
 Trainee actions are OPC UA calls: the machines' Hold and Resume, the conditions' Acknowledge
 and the Drill object's methods, each tied to the caller (the session user, or an anonymous
@@ -36,7 +37,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from factory_twin.app.drill_debrief import debriefs_json
+from factory_twin.app.drill_debrief import debrief_texts
 from factory_twin.app.drill_log import AlarmRecord, DrillLog
 from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.errors import FactoryTwinError
@@ -157,6 +158,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
         self._started_at = time.time()
         self._published: dict[str, float] = {}
         self._debriefed: tuple[int, int, dict[str, TraineeScore]] | None = None
+        self._tokens: dict[str, str] = {}  # the trainees' debrief tokens, kept over restarts
         self._types = {e.id: spec.equipment_type(e.type) for e in spec.equipment}
 
     # ------------------------------------------------------------------ clock
@@ -197,6 +199,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
             self._on_drill_call,
             self._on_ack,
         )
+        self.space.tokens = self._tokens
         server.on_alarm = self._on_alarm
         self._debriefed = None  # a new address space: publish the debriefs again
         if self.record_dir is not None and self._writer is None:
@@ -482,7 +485,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
         key = (len(self.injections), len(self.alarms), scores)
         if key != self._debriefed:
             self._debriefed = key
-            await self.space.set("DebriefJson", debriefs_json(self.log(), scores))
+            await self.space.set_debriefs(debrief_texts(self.log(), scores))
 
     async def finish(self) -> None:
         """End the drill: the plant stops, unanswered responses count as missed."""

@@ -6,10 +6,16 @@ simulator in drill mode (:func:`drill_endpoint_problem` says why), so a drill ca
 on a live plant. The session name is the trainee's name (an anonymous session is scored under
 it). Drill events, drill variables and alarm events arrive as plain records
 (:class:`DrillNotice`, :class:`DrillStatus`) through a thread-safe queue (:meth:`drain`).
+
+Joining gives the client its secret debrief token (kept over reconnects of this client); with
+it the client fetches its own debrief (:meth:`DrillClient.debrief`) whenever the server's
+``DebriefRevision`` changes, into :attr:`DrillClient.debrief_text`. No other trainee's debrief
+can be read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import queue
@@ -27,8 +33,8 @@ from factory_twin.opcua.security import APPLICATION_URI
 PRODUCT_URI = "urn:factory-twin"
 _DRILL_VARS = ("DrillId", "Name", "Briefing", "State", "Clock", "Speed", "Trainees",
                "ActiveFaults", "ScoresJson")  # fmt: skip
-# subscribed too, but not read by status(): every trainee's debrief can be large
-_SUBSCRIBED_VARS = (*_DRILL_VARS, "DebriefJson")
+# subscribed too, but not read by status(): a change means "fetch your debrief again"
+_SUBSCRIBED_VARS = (*_DRILL_VARS, "DebriefRevision")
 
 
 class DrillRefused(FactoryTwinError):
@@ -101,7 +107,10 @@ class _Handler:
         self.owner = owner
 
     def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
-        self.owner._values[self.owner._var_of.get(node.nodeid, "")] = val
+        key = self.owner._var_of.get(node.nodeid, "")
+        self.owner._values[key] = val
+        if key == "DebriefRevision":
+            self.owner._debrief_changed()
 
     def event_notification(self, event: Any) -> None:
         self.owner._on_event(event)
@@ -146,6 +155,12 @@ class DrillClient:
         self._var_of: dict[ua.NodeId, str] = {}
         self._event_ids: dict[tuple[str, str], bytes] = {}
         self._sub: Any = None
+        self.token = ""  # the secret our Join returned: it alone reads our debrief
+        self.joined_as = ""
+        self.debrief_text: str | None = None  # our debrief JSON as last fetched ('' if none)
+        self.debrief_error = ""  # why the last fetch failed ('' when it did not)
+        self._debrief_dirty = False
+        self._debrief_task: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -181,8 +196,12 @@ class DrillClient:
         await self._subscribe(client)
         if self.trainer:  # a trainer follows the drill without becoming a trainee
             return self.name
-        joined = await self.call("Join")
-        return str(joined) if joined else self.name
+        joined = await self.call("Join", self.token)
+        name, token = [*joined, "", ""][:2] if isinstance(joined, list) else (joined, "")
+        self.joined_as = str(name or self.name)
+        self.token = str(token or "")
+        self._debrief_changed()
+        return self.joined_as
 
     async def _subscribe(self, client: Client) -> None:
         sub = await client.create_subscription(50, _Handler(self))
@@ -234,6 +253,50 @@ class DrillClient:
             )
         )  # fmt: skip
 
+    # ------------------------------------------------------------------ own debrief
+
+    def _debrief_changed(self) -> None:
+        """Fetch our debrief again (on the loop; one fetch at a time, the last change wins)."""
+        if not self.token or self._client is None:
+            return
+        self._debrief_dirty = True
+        if self._debrief_task is None or self._debrief_task.done():
+            self._debrief_task = asyncio.get_running_loop().create_task(self._refresh_debrief())
+
+    async def _refresh_debrief(self) -> None:
+        while self._debrief_dirty and self._client is not None:
+            self._debrief_dirty = False
+            try:
+                self.debrief_text = await self.debrief()
+                self.debrief_error = ""
+            except DrillRefused as exc:
+                self.debrief_error = str(exc)
+            except Exception as exc:  # a dropped connection: the next change tries again
+                self.debrief_error = f"cannot read the debrief: {describe_error(exc)}"
+
+    async def debrief(self, trainee: str | None = None, token: str | None = None) -> str:
+        """Return a trainee's debrief JSON ('' before they are scored): ours by default.
+
+        Raises
+        ------
+        DrillRefused
+            If the token is not the trainee's (the server answers BadUserAccessDenied).
+        """
+        who = self.joined_as if trainee is None else trainee
+        secret = self.token if token is None else token
+        client = self._live()
+        node = client.get_node(node_id("Drill", self._ns))
+        try:
+            text = await node.call_method(node_id("Drill.GetDebrief", self._ns), who, secret)
+        except ua.UaStatusCodeError as exc:
+            msg = (
+                f"the drill server refused the debrief of {who!r} "
+                f"({ua.StatusCode(exc.code).name}): only the trainee who joined under that "
+                "name can read it, with the token their Join returned"
+            )
+            raise DrillRefused(msg) from None
+        return str(text or "")
+
     def drain(self, max_items: int = 10_000) -> list[DrillNotice]:
         """Return the notices received since the last drain, oldest first."""
         out: list[DrillNotice] = []
@@ -247,6 +310,11 @@ class DrillClient:
     async def disconnect(self) -> None:
         """Close the session (the server keeps the score under the name)."""
         client, self._client = self._client, None
+        task, self._debrief_task = self._debrief_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await disconnect_quietly(client)
 
     # ------------------------------------------------------------------ calls
@@ -344,7 +412,7 @@ class DrillClient:
 
     def value(self, key: str) -> Any:
         """The last value of a subscribed drill variable (``State``, ``Clock``, ``ScoresJson``,
-        ``DebriefJson``...)."""
+        ``DebriefRevision``...)."""
         return self._values.get(key)
 
 

@@ -43,7 +43,7 @@ from factory_twin.app.drill_debrief import (
 from factory_twin.app.drill_log import DrillLog
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
-from factory_twin.ui.qt_tables import cell, row_table
+from factory_twin.ui.qt_tables import cell, fit_columns, fit_last_column, row_table
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +64,13 @@ def mmss(v: float | None) -> str:
 
 
 def fill_table(table: QTableWidget, rows: list[list[tuple[str, str | None]]]) -> None:
-    """Replace a table's rows with (text, colour) cells."""
+    """Replace a table's rows with (text, colour) cells; the columns fit their contents and
+    the last stretches to the table's width (:func:`~factory_twin.ui.qt_tables.fit_columns`)."""
     table.setRowCount(len(rows))
     for i, row in enumerate(rows):
         for j, (text, colour) in enumerate(row):
             table.setItem(i, j, cell(text, colour=colour))
-    table.resizeColumnsToContents()
-    table.horizontalHeader().setStretchLastSection(True)
+    fit_columns(table)
 
 
 def response_table() -> QTableWidget:
@@ -128,6 +128,7 @@ def show_debrief(
         ],
     )
     responses.setColumnWidth(0, min(responses.columnWidth(0), 230))
+    fit_last_column(responses)  # the first column capped: the last takes the width freed
     kinds = {"wrong": "#ff6b6b", "alarm": "#f2c12e", "injection": "#c77dff"}
     fill_table(
         timeline,

@@ -14,8 +14,9 @@ then connected to the drill's simulated plant. While in drill mode:
   the real maintenance log;
 * *Your debrief…* (the banner's button, the Train menu) opens :class:`QtOwnDebriefDialog`:
   the trainee's own debrief as the trainer's Debrief tab shows it (verdict, responses against
-  their limits, timeline), read from the drill server's ``DebriefJson`` and refreshed as new
-  figures arrive; it stays available after the trainee left the drill.
+  their limits, timeline), fetched from the drill server with the trainee's own token
+  (``GetDebrief``: no one else's debrief can be read) and refreshed as new figures arrive; it
+  stays available after the trainee left the drill.
 """
 
 from __future__ import annotations
@@ -340,16 +341,16 @@ class TraineeSide:
     # ------------------------------------------------------------------ own debrief
 
     def _update_debrief(self) -> None:
-        """Take this trainee's debrief from the drill server's ``DebriefJson`` when it
+        """Take this trainee's debrief (fetched by the drill client with its token) when it
         changed, and refresh the debrief dialog if it is open."""
         c = self.controller
         if c.drill_mode:
             client = c.drill.client
-            text = client.value("DebriefJson")
+            text = client.debrief_text
             state = str(client.value("State") or "")
             if text != self._debrief_text:
                 self._debrief_text = text
-                self.debrief = own_debrief(text, c.drill.joined_as)
+                self.debrief = own_debrief(text)
             self.debrief_final = state == "finished"
             drill = client.value("Name") or client.value("DrillId") or "drill"
             clock = client.value("Clock")

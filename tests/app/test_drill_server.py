@@ -9,6 +9,7 @@ headless; each trainee reads back their own debrief, the one the trainer's debri
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -351,7 +352,7 @@ def test_each_trainee_reads_their_own_debrief_as_the_trainer_computes_it(
     trainer = DrillSession(sim.endpoint_url, "trainer", trainer=True)
 
     def mine(who: DrillSession) -> Any:
-        return own_debrief(who.client.value("DebriefJson"), who.joined_as)
+        return own_debrief(who.client.debrief_text)
 
     def wait(pred: Any, timeout: float = 30.0) -> None:
         end = time.monotonic() + timeout
@@ -392,6 +393,63 @@ def test_each_trainee_reads_their_own_debrief_as_the_trainer_computes_it(
         for who in (ann, bob, trainer):
             who.leave()
         sim.stop_in_thread()
+
+
+async def test_a_debrief_is_read_only_with_its_trainees_token(demo: s.PlantSpec) -> None:
+    """No variable holds a debrief; GetDebrief gives bob's client nothing of ann's without
+    ann's token (wrong, missing, or his own), and ann's token gives the trainer's debrief."""
+    drill = find_drill(demo, "etch_helium_leak")
+    sim = DrillSimulator(demo, drill, endpoint=_url(), speed=30, load_companion_specs=False)
+    await sim.start()
+    ann, bob = DrillClient(sim.endpoint_url, "ann"), DrillClient(sim.endpoint_url, "bob")
+    try:
+        assert await ann.connect() == "ann" and await bob.connect() == "bob"
+        assert len(ann.token) >= 20 and ann.token != bob.token
+        await _until(lambda: sim.scores.get("ann") is not None)
+        await _until(lambda: ("ETCH-02", "helium_leak.hi") in ann._event_ids)
+        await ann.acknowledge("ETCH-02", "helium_leak.hi", "He leak, chuck seal suspected")
+        await _until(lambda: sim.scores["ann"].score == 10)
+        # the address space has no debrief content: the old variable is gone, the revision
+        # counter is a number
+        bc = bob._client
+        assert bc is not None
+        with pytest.raises(ua.UaStatusCodeError):
+            await bc.get_node(ua.NodeId("Drill.DebriefJson", bob._ns)).read_value()
+        rev = await bc.get_node(ua.NodeId("Drill.DebriefRevision", bob._ns)).read_value()
+        assert isinstance(rev, int) and rev > 0
+        # bob asks for ann's debrief: refused, with no content, whatever token he offers
+        for token in ("", "not-the-token", bob.token):
+            with pytest.raises(DrillRefused, match="BadUserAccessDenied") as err:
+                await bob.debrief("ann", token)
+            assert "chuck seal" not in str(err.value)
+        drill_node = bc.get_node(ua.NodeId("Drill", bob._ns))
+        with pytest.raises(ua.UaStatusCodeError) as raw:  # and called with no arguments
+            await drill_node.call_method(ua.NodeId("Drill.GetDebrief", bob._ns))
+        assert raw.value.code == ua.StatusCodes.BadUserAccessDenied
+        # ann's own token: her debrief, the trainer's (computed from the same run)
+        await _until(lambda: ann.debrief_text and own_debrief(ann.debrief_text).score.score == 10)
+        got = own_debrief(await ann.debrief())
+        want = trainee_debrief(sim.log(), sim.scores["ann"])
+        assert got == want and "chuck seal" in json.dumps(got.to_dict())
+        assert own_debrief(await bob.debrief()).score.trainee == "bob"
+        # ann reconnecting with the same client keeps her token; a new client joining under
+        # her name gets a new one, and the old one stops working
+        old = ann.token
+        await ann.disconnect()
+        assert await ann.connect() == "ann" and ann.token == old
+        other = DrillClient(sim.endpoint_url, "ann")
+        try:
+            await other.connect()
+            assert other.token and other.token != old
+            with pytest.raises(DrillRefused):
+                await ann.debrief()
+            assert own_debrief(await other.debrief()) is not None
+        finally:
+            await other.disconnect()
+    finally:
+        await ann.disconnect()
+        await bob.disconnect()
+        await sim.stop()
 
 
 def test_serve_drill_headless(tmp_path: Path) -> None:

@@ -32,6 +32,20 @@ def _cells(table: QTableWidget) -> list[list[str]]:
     ]
 
 
+def _check_columns(table: QTableWidget) -> None:
+    """The last column fills the table's width; no column is narrower than its text
+    (but the responses' first, capped at 230 px, whose text wraps)."""
+    hh = table.horizontalHeader()
+    n = table.columnCount()
+    widths = [hh.sectionSize(j) for j in range(n)]
+    assert sum(widths) == table.viewport().width(), (widths, table.viewport().width())
+    assert widths[-1] > table.sizeHintForColumn(n - 1)
+    for j in range(n):
+        if hh.model().headerData(j, hh.orientation()) == "Expected":
+            continue
+        assert widths[j] >= max(table.sizeHintForColumn(j), hh.sectionSizeHint(j)), j
+
+
 def test_the_trainee_sees_the_debrief_the_trainer_sees(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     spec = load_plant(DEMO).spec
     sim = start_drill_server(spec, "etch_helium_leak", speed=30, load_companion_specs=False)
@@ -49,7 +63,7 @@ def test_the_trainee_sees_the_debrief_the_trainer_sees(qtbot, tmp_path: Path) ->
         assert ann.hold("ETCH-02").result(10)
 
         def mine():  # type: ignore[no-untyped-def]
-            return own_debrief(ann.client.value("DebriefJson"), "ann")
+            return own_debrief(ann.client.debrief_text)
 
         _wait(qtbot, lambda: mine() is not None and mine().score.score == 30)
         dlg.set_debrief(mine(), "ann · so far", final=False)
@@ -70,8 +84,16 @@ def test_the_trainee_sees_the_debrief_the_trainer_sees(qtbot, tmp_path: Path) ->
         assert _cells(dlg.timeline) == _cells(panel.timeline)
         assert any("acknowledge_alarm ETCH-02" in r[2] for r in _cells(dlg.timeline))
         dlg.resize(900, 620)
+        panel.resize(1000, 700)
+        panel.show()
         qtbot.wait(50)
+        for table in (dlg.timeline, panel.timeline, dlg.responses, panel.responses):
+            _check_columns(table)
         assert dlg.grab().save(str(tmp_path / "own_debrief.png"))
+        assert panel.grab().save(str(tmp_path / "debrief_tab.png"))
+        dlg.resize(1300, 620)  # wider: the last column follows
+        qtbot.wait(50)
+        _check_columns(dlg.timeline)
     finally:
         ann.leave()
         trainer.leave()

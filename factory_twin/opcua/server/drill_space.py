@@ -14,11 +14,11 @@ once the server runs, with asyncua's public node API (a few dozen nodes)::
       Trainees       String[] everyone who joined or acted
       ActiveFaults   String[] "<fault> <equipment>" of the faults in force
       ScoresJson     String   {trainee: {score, max, percent, passed, wrong}}
-      DebriefJson    String   {trainee: debrief}: each trainee's responses, wrong actions and
-                              timeline (app.drill_debrief.TraineeDebrief), as the trainer's
-                              debrief shows them; updated with the scores
+      DebriefRevision UInt32  bumped whenever a trainee's debrief changed (no content: the
+                              debriefs are private, read with GetDebrief)
       Scores/<name>  Double   each trainee's score, added when they first appear
-      methods (trainees): Join() -> name, OpenProcedure(equipment, procedure),
+      methods (trainees): Join(token) -> (name, token), GetDebrief(trainee, token) -> JSON,
+        OpenProcedure(equipment, procedure),
         SignOffStep(equipment, procedure, step), CallMaintenance(equipment, note),
         PrioritiseLot(lot, priority), RerouteLot(lot, equipment)
       methods (trainer): Pause(), Resume(), SetSpeed(speed), Finish(),
@@ -33,6 +33,19 @@ for an anonymous session the client's session name (asyncua clients append
 `` Session<n>``, which is dropped, so a reconnecting client keeps its name). The server's
 ApplicationUri is ``urn:factory-twin:plant-simulator`` and its ProductUri
 ``urn:factory-twin``: with ``DrillMode`` they tell a client this is our simulator in drill mode.
+
+**Private debriefs.** A trainee's debrief (their responses, wrong actions and timeline,
+``app.drill_debrief.TraineeDebrief`` as JSON, the trainer's Debrief tab's figures) is in no
+variable. ``Join(token)`` returns the caller's name and a secret token (``secrets``, 128
+bits) for it: the token given when it is the name's current one (a reconnect keeps it), else a
+new one that replaces it (so only the name's latest joiner holds a valid token).
+``GetDebrief(trainee, token)`` returns that trainee's debrief JSON ('' before they are
+scored) when ``token`` is theirs, and fails with ``BadUserAccessDenied`` otherwise; clients
+call it again when ``DebriefRevision`` changes. The trainer runs the server in-process and
+reads the debriefs from the drill log directly. Names of anonymous sessions are not
+authenticated: a client that joins under another trainee's name takes that name's token over
+(and acts under the name, as before); log trainees in with a user name and password where that
+matters.
 """
 
 from __future__ import annotations
@@ -41,6 +54,7 @@ import inspect
 import json
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,7 +72,8 @@ logger = logging.getLogger(__name__)
 DRILL_STATES = ("running", "paused", "finished")
 V = ua.VariantType
 TRAINEE_METHODS: dict[str, list[tuple[str, ua.VariantType]]] = {
-    "Join": [],
+    "Join": [("token", V.String)],
+    "GetDebrief": [("trainee", V.String), ("token", V.String)],
     "OpenProcedure": [("equipment", V.String), ("procedure", V.String)],
     "SignOffStep": [("equipment", V.String), ("procedure", V.String), ("step", V.UInt32)],
     "CallMaintenance": [("equipment", V.String), ("note", V.String)],
@@ -130,6 +145,8 @@ class DrillSpace:
         self._score_nodes: dict[str, Node] = {}
         self._gen: Any = None
         self._last: dict[str, Any] = {}
+        self.tokens: dict[str, str] = {}  # trainee -> their current secret token
+        self.debriefs: dict[str, str] = {}  # trainee -> their debrief JSON (never published)
 
     def _nid(self, name: str) -> ua.NodeId:
         return node_id(name, self.ns)
@@ -161,7 +178,7 @@ class DrillSpace:
             ("Trainees", [], V.String),
             ("ActiveFaults", [], V.String),
             ("ScoresJson", "{}", V.String),
-            ("DebriefJson", "{}", V.String),
+            ("DebriefRevision", 0, V.UInt32),
         ]
         for key, value, vt in initial:
             self._vars[key] = await drill.add_variable(
@@ -170,11 +187,11 @@ class DrillSpace:
             self._last[key] = value
         self._scores_folder = await drill.add_folder(self._nid("Drill.Scores"), self._qn("Scores"))
         for mname, args in {**TRAINEE_METHODS, **TRAINER_METHODS}.items():
-            outs = [V.String] if mname == "Join" else []
+            outs = {"Join": [V.String, V.String], "GetDebrief": [V.String]}.get(mname, [])
             await drill.add_method(
                 self._nid(f"Drill.{mname}"),
                 self._qn(mname),
-                self._callback(mname),
+                self._get_debrief if mname == "GetDebrief" else self._callback(mname),
                 [_argument(n, vt) for n, vt in args],
                 outs,
             )
@@ -186,8 +203,12 @@ class DrillSpace:
     def _callback(self, method: str) -> Callable[..., Awaitable[Any]]:
         async def call(parent: ua.NodeId, *args: Any) -> Any:
             user = trainee_name()
+            plain = tuple(_plain(a) for a in args)
+            given = str(plain[0] or "") if method == "Join" and plain else ""
+            if method == "Join":
+                plain = ()  # the token stays here
             try:
-                got = self.hook(DrillCall(method, user, tuple(_plain(a) for a in args)))
+                got = self.hook(DrillCall(method, user, plain))
                 why = await got if inspect.isawaitable(got) else got
             except Exception:
                 logger.exception("drill method %s failed", method)
@@ -196,10 +217,45 @@ class DrillSpace:
                 await self.emit("refused", f"{method} refused for {user}: {why}", trainee=user)
                 return status(ua.StatusCodes.BadInvalidState)
             if method == "Join":
-                return [ua.Variant(user, V.String)]
+                token = self.issue_token(user, given)
+                return [ua.Variant(user, V.String), ua.Variant(token, V.String)]
             return []
 
         return call
+
+    # ------------------------------------------------------------------ private debriefs
+
+    def issue_token(self, trainee: str, given: str = "") -> str:
+        """The token of ``trainee`` after a Join with token ``given``: ``given`` if it is
+        theirs, else a new one replacing it ('' for no name)."""
+        if not trainee:
+            return ""
+        held = self.tokens.get(trainee, "")
+        if held and given and secrets.compare_digest(held, given):
+            return held
+        self.tokens[trainee] = token = secrets.token_urlsafe(16)
+        return token
+
+    def token_matches(self, trainee: str, token: str) -> bool:
+        """True if ``token`` is ``trainee``'s current token."""
+        held = self.tokens.get(trainee, "")
+        return bool(held and token) and secrets.compare_digest(held, token)
+
+    async def _get_debrief(self, parent: ua.NodeId, *args: Any) -> Any:
+        plain = [str(_plain(a) or "") for a in args]
+        trainee, token = [*plain, "", ""][:2]
+        if not self.token_matches(trainee, token):
+            logger.info("GetDebrief of %r refused: wrong or missing token", trainee)
+            return status(ua.StatusCodes.BadUserAccessDenied)
+        return [ua.Variant(self.debriefs.get(trainee, ""), V.String)]
+
+    async def set_debriefs(self, texts: dict[str, str]) -> None:
+        """Keep every trainee's debrief JSON for GetDebrief; bump ``DebriefRevision`` when
+        one changed."""
+        if texts == self.debriefs:
+            return
+        self.debriefs = dict(texts)
+        await self.set("DebriefRevision", int(self._last.get("DebriefRevision", 0)) + 1)
 
     # ------------------------------------------------------------------ publishing
 
@@ -214,6 +270,7 @@ class DrillSpace:
             "Speed": V.Double,
             "Trainees": V.String,
             "ActiveFaults": V.String,
+            "DebriefRevision": V.UInt32,
         }.get(key, V.String)
         await node.write_value(ua.Variant(value, vt))
 
