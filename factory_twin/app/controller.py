@@ -170,14 +170,16 @@ class Controller:
         """True while this app takes part in a drill: show "DRILL — simulated plant"."""
         return self.drill is not None and bool(self.drill.joined)
 
-    def join_drill(self, url: str, name: str) -> concurrent.futures.Future[str]:
+    def join_drill(self, url: str, name: str, token: str = "") -> concurrent.futures.Future[str]:
         """Join the drill served at ``url`` as ``name`` (the future raises DrillRefused, with
-        the reason, for an endpoint that is not our simulator in drill mode)."""
+        the reason, for an endpoint that is not our simulator in drill mode, and its
+        DrillNameTaken for a name another trainee holds). ``token``: the one an earlier Join
+        under the name returned (then ``drill.client.token``), needed to join it again."""
         from factory_twin.app.drill_session import DrillRefused, DrillSession
 
         self.leave_drill()
         self.loop.start()
-        session = DrillSession(url, name, thread=self.loop)
+        session = DrillSession(url, name, thread=self.loop, token=token)
         self.drill = session
         spec = self.spec
 

@@ -35,6 +35,16 @@ class AlarmRecord:
     comment: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class NameRelease:
+    """The trainer released a trainee's name (drill seconds): its token was forgotten, the
+    next Join under it starts afresh (the score stays under the name)."""
+
+    time_s: float
+    trainee: str
+    by: str = ""
+
+
 @dataclass
 class DrillLog:
     """Everything needed to score and debrief a drill run again."""
@@ -49,6 +59,7 @@ class DrillLog:
     trainees: list[str] = field(default_factory=list)
     end_s: float = 0.0
     history: str = ""  # the Parquet recording (file name, beside this log), '' if none
+    releases: list[NameRelease] = field(default_factory=list)  # names the trainer released
 
     def to_json(self) -> str:
         """Return the log as JSON text."""
@@ -73,6 +84,7 @@ class DrillLog:
             data["injections"] = [InjectionRecord(**x) for x in data.get("injections", [])]
             data["actions"] = [ActionRecord(**x) for x in data.get("actions", [])]
             data["alarms"] = [AlarmRecord(**x) for x in data.get("alarms", [])]
+            data["releases"] = [NameRelease(**x) for x in data.get("releases", [])]
             return cls(**data)
         except (ValueError, TypeError, AttributeError) as exc:
             msg = f"{source}: not a valid drill log: {exc}"

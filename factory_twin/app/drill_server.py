@@ -38,7 +38,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from factory_twin.app.drill_debrief import debrief_texts
-from factory_twin.app.drill_log import AlarmRecord, DrillLog
+from factory_twin.app.drill_log import AlarmRecord, DrillLog, NameRelease
 from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
@@ -63,6 +63,7 @@ from factory_twin.opcua.server import DrillCall, DrillSpace, trainee_name
 
 logger = logging.getLogger(__name__)
 
+TRAINER_CALLS = ("Pause", "Resume", "SetSpeed", "Finish", "Inject", "ReleaseName")
 WARM_UP_TAG_PERIOD_S = 60.0  # tag samples are coarse while fast-forwarding to the start
 
 
@@ -133,6 +134,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
         self.injections: list[InjectionRecord] = []
         self.actions: list[ActionRecord] = []
         self.alarms: list[AlarmRecord] = []
+        self.releases: list[NameRelease] = []
         self.trainees: list[str] = []
         self.scores: dict[str, TraineeScore] = {}
         self.space: DrillSpace | None = None
@@ -253,6 +255,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
             trainees=list(self.trainees),
             end_s=self.clock_s,
             history=self.history_path.name if self.history_path is not None else "",
+            releases=list(self.releases),
         )
 
     # ------------------------------------------------------------------ stepping
@@ -557,10 +560,10 @@ class DrillSimulator(EmbeddedPlantSimulator):
             self._writer.add([ev])
 
     async def _on_drill_call(self, call: DrillCall) -> str:
-        trainer_only = call.method in ("Pause", "Resume", "SetSpeed", "Finish", "Inject")
+        trainer_only = call.method in TRAINER_CALLS
         if trainer_only and self.trainers is not None and call.user not in self.trainers:
             return f"only a trainer ({', '.join(sorted(self.trainers))}) may call {call.method}"
-        if self.state == "finished" and call.method not in ("Join",):
+        if self.state == "finished" and call.method not in ("Join", "ReleaseName"):
             return "the drill has finished"
         why = await self._serve_call(call)
         await self._publish_vars()
@@ -588,7 +591,25 @@ class DrillSimulator(EmbeddedPlantSimulator):
                 return f"no lot {a[0]!r} in the fab"
             self._act(u, "reroute_lot", lot=str(a[0]), equipment=str(a[1]))
             return ""
+        if m == "ReleaseName":
+            return self.release_name(str(a[0] or ""), by=u)
         return await self._trainer_call(m, a)
+
+    def release_name(self, trainee: str, *, by: str = "") -> str:
+        """Trainer: release ``trainee``'s name (its token is forgotten, so anyone may join
+        under it afresh; the old token reads nothing; the score stays). Logged in the drill
+        log and as a ``state`` event. '' when done, else why not."""
+        if not trainee:
+            return "name the trainee whose name to release"
+        if trainee not in self._tokens:
+            return f"no trainee has joined as {trainee!r} (nothing to release)"
+        del self._tokens[trainee]
+        self.releases.append(NameRelease(self.clock_s, trainee, by))
+        logger.info("the trainer released the name %r", trainee)
+        self._pending_events.append(
+            ("state", f"the trainer released the name {trainee!r}", trainee, "", 0.0)
+        )
+        return ""
 
     def _procedure_call(self, m: str, u: str, a: tuple[Any, ...]) -> str:
         eq, proc = str(a[0]), str(a[1])

@@ -63,6 +63,9 @@ class DrillSession:
         The asyncio thread to run on (the Controller's ``loop``); default a new one.
     trainer
         Follow and steer the drill (pause, speed, inject) without joining as a trainee.
+    token
+        The token an earlier Join under ``name`` returned (the app saves it): joining a name
+        already taken needs it (:attr:`client` ``.token`` holds the token after joining).
     """
 
     notices_ready = Signal()  # emitted on the loop thread when notices were queued
@@ -76,10 +79,13 @@ class DrillSession:
         password: str | None = None,
         thread: AsyncioThread | None = None,
         trainer: bool = False,
+        token: str = "",
     ) -> None:
         self.url = url
         self.name = name
-        self.client = DrillClient(url, name, user=user, password=password, trainer=trainer)
+        self.client = DrillClient(
+            url, name, user=user, password=password, trainer=trainer, token=token
+        )
         self._own_thread = thread is None
         self.loop = thread if thread is not None else AsyncioThread(name="drill-session")
         self.loop.start()
@@ -174,6 +180,10 @@ class DrillSession:
     def finish(self) -> concurrent.futures.Future[Any]:
         """Trainer: end the drill now."""
         return self._submit(self.client.call("Finish"))
+
+    def release_name(self, trainee: str) -> concurrent.futures.Future[None]:
+        """Trainer: release ``trainee``'s name (the server forgets its token)."""
+        return self._submit(self.client.release_name(trainee))
 
     def inject(
         self,

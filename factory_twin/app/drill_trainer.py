@@ -240,6 +240,11 @@ class TrainerDesk:
         """Inject an ad-hoc fault now; the future raises DrillRefused with the server's reason."""
         return self._session().inject(fault, equipment, tag, value, duration_s)
 
+    def release_name(self, trainee: str) -> concurrent.futures.Future[Any]:
+        """Release ``trainee``'s name: its token is forgotten, so the next Join under it
+        starts afresh (the score stays in the log); the future raises DrillRefused (why)."""
+        return self._session().release_name(trainee)
+
     # ------------------------------------------------------------------ following
 
     def poll(self) -> list[DrillNotice]:
@@ -394,6 +399,11 @@ class TrainerDesk:
                 TimelineEntry(w.time_s, "wrong", f"{n}: {w.reason}", n, w.equipment, -w.penalty)
                 for w in sc.wrong
             ]
+        out += [
+            TimelineEntry(r.time_s, "state", f"the trainer released the name {r.trainee!r}",
+                          r.trainee)
+            for r in list(sim.releases)
+        ]  # fmt: skip
         order = {"injection": 0, "alarm": 1, "action": 2, "wrong": 3}
         return sorted(out, key=lambda e: (e.time_s, order.get(e.kind, 4)))
 

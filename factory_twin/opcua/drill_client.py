@@ -7,8 +7,10 @@ on a live plant. The session name is the trainee's name (an anonymous session is
 it). Drill events, drill variables and alarm events arrive as plain records
 (:class:`DrillNotice`, :class:`DrillStatus`) through a thread-safe queue (:meth:`drain`).
 
-Joining gives the client its secret debrief token (kept over reconnects of this client); with
-it the client fetches its own debrief (:meth:`DrillClient.debrief`) whenever the server's
+Joining gives the client its secret token (kept over reconnects of this client; pass it as
+``token`` to a new client, after an app restart say, to join under the name again): a name
+already taken is joined again only with its token, any other Join under it raises
+:class:`DrillNameTaken`. With the token the client fetches its own debrief (:meth:`DrillClient.debrief`) whenever the server's
 ``DebriefRevision`` changes, into :attr:`DrillClient.debrief_text`. No other trainee's debrief
 can be read.
 """
@@ -39,6 +41,18 @@ _SUBSCRIBED_VARS = (*_DRILL_VARS, "DebriefRevision")
 
 class DrillRefused(FactoryTwinError):
     """The endpoint is not our plant simulator in drill mode, or an action was refused."""
+
+
+class DrillNameTaken(DrillRefused):
+    """Join refused: another trainee holds the name (and we lack its token)."""
+
+
+def name_taken_message(name: str) -> str:
+    """What a trainee is told when the drill server refuses their Join under ``name``."""
+    return (
+        f"the name {name!r} is already taken in this drill: choose another name, "
+        "or ask the trainer to release it"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +144,9 @@ class DrillClient:
         Follow (and steer) the drill without joining as a trainee.
     user, password
         Log in with a user name instead (the name then comes from the user).
+    token
+        The token an earlier Join under the name returned: a name already taken is joined
+        only with it.
     """
 
     def __init__(
@@ -141,6 +158,7 @@ class DrillClient:
         password: str | None = None,
         timeout_s: float = 10.0,
         trainer: bool = False,
+        token: str = "",
     ) -> None:
         self.url = url
         self.trainer = trainer
@@ -155,7 +173,7 @@ class DrillClient:
         self._var_of: dict[ua.NodeId, str] = {}
         self._event_ids: dict[tuple[str, str], bytes] = {}
         self._sub: Any = None
-        self.token = ""  # the secret our Join returned: it alone reads our debrief
+        self.token = token  # the secret our Join returned: it alone reads our debrief
         self.joined_as = ""
         self.debrief_text: str | None = None  # our debrief JSON as last fetched ('' if none)
         self.debrief_error = ""  # why the last fetch failed ('' when it did not)
@@ -196,7 +214,11 @@ class DrillClient:
         await self._subscribe(client)
         if self.trainer:  # a trainer follows the drill without becoming a trainee
             return self.name
-        joined = await self.call("Join", self.token)
+        try:
+            joined = await self.call("Join", self.token)
+        except DrillNameTaken:
+            await self.disconnect()
+            raise
         name, token = [*joined, "", ""][:2] if isinstance(joined, list) else (joined, "")
         self.joined_as = str(name or self.name)
         self.token = str(token or "")
@@ -332,6 +354,8 @@ class DrillClient:
         try:
             return await node.call_method(node_id(f"Drill.{method}", self._ns), *args)
         except ua.UaStatusCodeError as exc:
+            if method == "Join" and exc.code == ua.StatusCodes.BadIdentityTokenRejected:
+                raise DrillNameTaken(name_taken_message(self.name)) from None
             msg = f"{method} refused: {ua.StatusCode(exc.code).name}"
             raise DrillRefused(msg) from None
 
@@ -385,6 +409,11 @@ class DrillClient:
             msg = f"acknowledging {equipment} {code} refused: {ua.StatusCode(exc.code).name}"
             raise DrillRefused(msg) from None
 
+    async def release_name(self, trainee: str) -> None:
+        """Trainer: release ``trainee``'s name (the server forgets its token, so the next
+        Join under it starts afresh; the score stays)."""
+        await self.call("ReleaseName", trainee)
+
     async def inject(
         self,
         fault: str,
@@ -420,8 +449,10 @@ __all__ = [
     "APPLICATION_URI",
     "PRODUCT_URI",
     "DrillClient",
+    "DrillNameTaken",
     "DrillNotice",
     "DrillRefused",
     "DrillStatus",
     "drill_endpoint_problem",
+    "name_taken_message",
 ]

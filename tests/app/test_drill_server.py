@@ -27,7 +27,7 @@ from factory_twin.model import schema as s
 from factory_twin.model.config import load_plant
 from factory_twin.model.drill_scoring import safety_steps, score_trainee
 from factory_twin.model.drills import find_drill
-from factory_twin.opcua.drill_client import DrillClient, DrillRefused
+from factory_twin.opcua.drill_client import DrillClient, DrillNameTaken, DrillRefused
 from factory_twin.opcua.server import PlantServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ async def test_two_trainees_scored_separately_and_a_reconnect_keeps_the_score(
         assert await ann.machine("ETCH-02", "Hold")
         await ann.disconnect()  # ... and drops out
         await _until(lambda: sim.scores.get("ann") is not None and sim.scores["ann"].score == 30)
-        ann = DrillClient(sim.endpoint_url, "ann")
+        ann = DrillClient(sim.endpoint_url, "ann", token=ann.token)  # her app saved the token
         assert await ann.connect() == "ann"  # back, same name: same score
         assert (await ann.status()).scores["ann"]["score"] == 30
         await ann.open_procedure("ETCH-02", P)
@@ -433,22 +433,88 @@ async def test_a_debrief_is_read_only_with_its_trainees_token(demo: s.PlantSpec)
         assert got == want and "chuck seal" in json.dumps(got.to_dict())
         assert own_debrief(await bob.debrief()).score.trainee == "bob"
         # ann reconnecting with the same client keeps her token; a new client joining under
-        # her name gets a new one, and the old one stops working
+        # her name without it is refused (see test_a_taken_name_is_joined_only_with_its_token)
         old = ann.token
         await ann.disconnect()
         assert await ann.connect() == "ann" and ann.token == old
-        other = DrillClient(sim.endpoint_url, "ann")
-        try:
-            await other.connect()
-            assert other.token and other.token != old
-            with pytest.raises(DrillRefused):
-                await ann.debrief()
-            assert own_debrief(await other.debrief()) is not None
-        finally:
-            await other.disconnect()
+        with pytest.raises(DrillNameTaken):
+            await DrillClient(sim.endpoint_url, "ann").connect()
+        assert own_debrief(await ann.debrief()) is not None
     finally:
         await ann.disconnect()
         await bob.disconnect()
+        await sim.stop()
+
+
+async def test_a_taken_name_is_joined_only_with_its_token(demo: s.PlantSpec) -> None:
+    """A second client joining as ann without her token, or with a wrong one, is refused
+    (BadIdentityTokenRejected, a clear message) and ann's token keeps working; her token
+    rejoins from a new client; once the trainer released 'ann' a newcomer joins as ann with a
+    new token, the old one reads nothing, and the release is in the drill log."""
+    drill = find_drill(demo, "etch_helium_leak")
+    sim = DrillSimulator(
+        demo, drill, endpoint=_url(), speed=30, load_companion_specs=False, trainers={"trainer"}
+    )
+    await sim.start()
+    ann = DrillClient(sim.endpoint_url, "ann")
+    trainer = DrillClient(sim.endpoint_url, "trainer", trainer=True)
+    clients = [ann, trainer]
+    try:
+        assert await ann.connect() == "ann" and ann.token
+        await trainer.connect()
+        await _until(lambda: sim.scores.get("ann") is not None)
+        for token in ("", "not-the-token"):
+            thief = DrillClient(sim.endpoint_url, "ann", token=token)
+            with pytest.raises(DrillNameTaken) as err:
+                await thief.connect()
+            assert str(err.value) == (
+                "the name 'ann' is already taken in this drill: choose another name, "
+                "or ask the trainer to release it"
+            )
+            assert not thief.connected and thief.token == token
+        # the raw status code, from a plain asyncua client named ann
+        raw = Client(sim.endpoint_url)
+        raw.description = "ann"
+        await raw.connect()
+        try:
+            ns = (await raw.get_namespace_array()).index("urn:factory-twin:plant")
+            with pytest.raises(ua.UaStatusCodeError) as got:
+                await raw.get_node(ua.NodeId("Drill", ns)).call_method(
+                    ua.NodeId("Drill.Join", ns), "wrong"
+                )
+            assert got.value.code == ua.StatusCodes.BadIdentityTokenRejected
+        finally:
+            await raw.disconnect()
+        assert sim.space is not None and sim.space.token_matches("ann", ann.token)
+        assert own_debrief(await ann.debrief()) is not None  # ann's token still works
+        # ann's app restarted: a new client with her saved token rejoins, same token
+        await ann.disconnect()
+        again = DrillClient(sim.endpoint_url, "ann", token=ann.token)
+        clients.append(again)
+        assert await again.connect() == "ann" and again.token == ann.token
+        # only a trainer may release a name
+        bob = DrillClient(sim.endpoint_url, "bob")
+        clients.append(bob)
+        await bob.connect()
+        with pytest.raises(DrillRefused):
+            await bob.release_name("ann")
+        # the trainer releases 'ann': a newcomer joins as ann afresh, the old token fails
+        await trainer.release_name("ann")
+        with pytest.raises(DrillRefused):  # released already: nothing to release
+            await trainer.release_name("ann")
+        newcomer = DrillClient(sim.endpoint_url, "ann")
+        clients.append(newcomer)
+        assert await newcomer.connect() == "ann"
+        assert newcomer.token and newcomer.token != ann.token
+        with pytest.raises(DrillRefused, match="BadUserAccessDenied"):
+            await again.debrief()
+        assert own_debrief(await newcomer.debrief()) is not None
+        assert [(r.trainee, r.by) for r in sim.log().releases] == [("ann", "trainer")]
+        assert DrillLog.from_json(sim.log().to_json()).releases == sim.log().releases
+        assert "ann" in sim.scores  # the score stays under the name
+    finally:
+        for c in clients:
+            await c.disconnect()
         await sim.stop()
 
 

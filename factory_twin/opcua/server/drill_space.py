@@ -21,7 +21,7 @@ once the server runs, with asyncua's public node API (a few dozen nodes)::
         OpenProcedure(equipment, procedure),
         SignOffStep(equipment, procedure, step), CallMaintenance(equipment, note),
         PrioritiseLot(lot, priority), RerouteLot(lot, equipment)
-      methods (trainer): Pause(), Resume(), SetSpeed(speed), Finish(),
+      methods (trainer): Pause(), Resume(), SetSpeed(speed), Finish(), ReleaseName(trainee),
         Inject(fault, equipment, tag, value, duration_s)
 
 Events of type ``DrillEventType`` (a BaseEventType with fields ``Kind`` = injection | action |
@@ -34,18 +34,24 @@ for an anonymous session the client's session name (asyncua clients append
 ApplicationUri is ``urn:factory-twin:plant-simulator`` and its ProductUri
 ``urn:factory-twin``: with ``DrillMode`` they tell a client this is our simulator in drill mode.
 
-**Private debriefs.** A trainee's debrief (their responses, wrong actions and timeline,
-``app.drill_debrief.TraineeDebrief`` as JSON, the trainer's Debrief tab's figures) is in no
-variable. ``Join(token)`` returns the caller's name and a secret token (``secrets``, 128
-bits) for it: the token given when it is the name's current one (a reconnect keeps it), else a
-new one that replaces it (so only the name's latest joiner holds a valid token).
+**Private debriefs and taken names.** A trainee's debrief (their responses, wrong actions and
+timeline, ``app.drill_debrief.TraineeDebrief`` as JSON, the trainer's Debrief tab's figures) is
+in no variable. The first ``Join(token)`` under a name returns the name and a new secret token
+for it (``secrets``, 128 bits); from then on the name is taken: a Join under it succeeds only
+with that token (a reconnect, or the trainee's app restarted with the token it saved) and
+returns the same token; any other Join under it (no token, a wrong one) is refused with
+``BadIdentityTokenRejected`` and a ``refused`` event, and the name's token keeps working. A
+session logged in with a user name is authenticated by its password: its Join always succeeds
+and returns the user's token. The trainer's ``ReleaseName(trainee)`` (served by the hook, which
+removes the name from :attr:`DrillSpace.tokens`) forgets a name's token: the next Join under
+the name gets a new one and the old one reads nothing (the score stays under the name, in the
+drill log).
 ``GetDebrief(trainee, token)`` returns that trainee's debrief JSON ('' before they are
 scored) when ``token`` is theirs, and fails with ``BadUserAccessDenied`` otherwise; clients
 call it again when ``DebriefRevision`` changes. The trainer runs the server in-process and
-reads the debriefs from the drill log directly. Names of anonymous sessions are not
-authenticated: a client that joins under another trainee's name takes that name's token over
-(and acts under the name, as before); log trainees in with a user name and password where that
-matters.
+reads the debriefs from the drill log directly. The other trainee methods (and Hold, Resume,
+Acknowledge) are tied to the session name alone: a client that never joins can still act
+under a name; log trainees in with a user name and password where that matters.
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ TRAINER_METHODS: dict[str, list[tuple[str, ua.VariantType]]] = {
     "Resume": [],
     "SetSpeed": [("speed", V.Double)],
     "Finish": [],
+    "ReleaseName": [("trainee", V.String)],
     "Inject": [
         ("fault", V.String),
         ("equipment", V.String),
@@ -110,6 +117,12 @@ def trainee_name() -> str:
         return user
     session = _SESSION_SUFFIX.sub("", adapter.calling_session()).strip()
     return session or user
+
+
+def _logged_in() -> bool:
+    """True if the method call being served comes from a session logged in with a user."""
+    user = adapter.calling_user()
+    return bool(user) and user != "anonymous"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +220,10 @@ class DrillSpace:
             given = str(plain[0] or "") if method == "Join" and plain else ""
             if method == "Join":
                 plain = ()  # the token stays here
+                if not self.may_join(user, given):
+                    logger.info("Join as %r refused: the name is taken (wrong token)", user)
+                    await self.emit("refused", f"Join as {user!r} refused: the name is taken")
+                    return status(ua.StatusCodes.BadIdentityTokenRejected)
             try:
                 got = self.hook(DrillCall(method, user, plain))
                 why = await got if inspect.isawaitable(got) else got
@@ -217,7 +234,7 @@ class DrillSpace:
                 await self.emit("refused", f"{method} refused for {user}: {why}", trainee=user)
                 return status(ua.StatusCodes.BadInvalidState)
             if method == "Join":
-                token = self.issue_token(user, given)
+                token = self.issue_token(user)
                 return [ua.Variant(user, V.String), ua.Variant(token, V.String)]
             return []
 
@@ -225,13 +242,20 @@ class DrillSpace:
 
     # ------------------------------------------------------------------ private debriefs
 
-    def issue_token(self, trainee: str, given: str = "") -> str:
-        """The token of ``trainee`` after a Join with token ``given``: ``given`` if it is
-        theirs, else a new one replacing it ('' for no name)."""
+    def may_join(self, trainee: str, given: str) -> bool:
+        """True if the caller may join as ``trainee`` with token ``given``: a name with no
+        token yet, the name's own token, or a session logged in as that user."""
+        if trainee not in self.tokens or _logged_in():
+            return True
+        return self.token_matches(trainee, given)
+
+    def issue_token(self, trainee: str) -> str:
+        """The token of ``trainee`` after a Join (checked by :meth:`may_join`): the name's
+        token if it has one, else a new one ('' for no name)."""
         if not trainee:
             return ""
         held = self.tokens.get(trainee, "")
-        if held and given and secrets.compare_digest(held, given):
+        if held:
             return held
         self.tokens[trainee] = token = secrets.token_urlsafe(16)
         return token
