@@ -12,6 +12,11 @@ then connected to the drill's simulated plant. While in drill mode:
   steps to the drill;
 * sign-offs go into a **drill-only** maintenance log (:func:`drill_signoff_log`), never into
   the real maintenance log;
+* the trainee's name is theirs for the drill: the drill server's Join returns a secret token
+  for it, which the app keeps in its settings (:func:`saved_token`, :func:`save_token`, keyed by
+  the drill server's endpoint URL and the name), so joining again, after a restart too, keeps
+  the name, the score and the debrief; a name another trainee holds is refused with "the name
+  'ann' is already taken in this drill: choose another name, or ask the trainer to release it";
 * *Your debrief…* (the banner's button, the Train menu) opens :class:`QtOwnDebriefDialog`:
   the trainee's own debrief as the trainer's Debrief tab shows it (verdict, responses against
   their limits, timeline), fetched from the drill server with the trainee's own token
@@ -22,6 +27,7 @@ then connected to the drill's simulated plant. While in drill mode:
 from __future__ import annotations
 
 import html
+import json
 import logging
 import tempfile
 import time
@@ -68,10 +74,37 @@ def drill_signoff_log(name: str, folder: Path | None = None) -> MaintenanceLog:
     return MaintenanceLog(base / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
 
 
+TOKENS_KEY = "drill/tokens"  # JSON {endpoint URL: {trainee name: token}}
+
+
+def _tokens(settings: Any) -> dict[str, dict[str, str]]:
+    try:
+        data = json.loads(str(settings.value(TOKENS_KEY, "") or "{}"))
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(u): {str(n): str(k) for n, k in v.items()} for u, v in data.items()
+            if isinstance(v, dict)}  # fmt: skip
+
+
+def saved_token(settings: Any, url: str, name: str) -> str:
+    """The token the drill server at ``url`` gave trainee ``name`` ('' if none was saved)."""
+    return _tokens(settings).get(url, {}).get(name, "")
+
+
+def save_token(settings: Any, url: str, name: str, token: str) -> None:
+    """Keep ``token`` for trainee ``name`` of the drill server at ``url`` in ``settings``."""
+    data = _tokens(settings)
+    if data.get(url, {}).get(name) == token or not token:
+        return
+    data.setdefault(url, {})[name] = token
+    settings.setValue(TOKENS_KEY, json.dumps(data, sort_keys=True))
+    settings.sync()
+
+
 def own_score(scores_json: Any, name: str) -> tuple[float, float, bool] | None:
     """(score, maximum, passed) of trainee ``name`` from the drill's ``ScoresJson``."""
-    import json
-
     try:
         v = json.loads(scores_json or "{}").get(name)
     except (ValueError, AttributeError):
@@ -283,13 +316,15 @@ class TraineeSide:
         self.last_error = ""
         if self._saved_settings is None:
             self._saved_settings = c.settings
-        fut = c.join_drill(url, name)
+        fut = c.join_drill(url, name, saved_token(w.settings, url, name))
         w.statusBar().showMessage(f"joining the drill at {url}…", 5000)
         w.when_done(fut, lambda joined: self._joined(url, joined), self._join_failed)
 
     def _joined(self, url: str, name: str) -> None:
         c = self.controller
         w = self.window
+        if c.drill is not None:  # the name is ours: keep its token for the next join
+            save_token(w.settings, url, name, c.drill.client.token)
         w.connect_live(c.drill_settings(url))
         w.alarms.reacknowledge = True  # each trainee acknowledges for themself
         self.debrief, self.debrief_final, self._debrief_text = None, False, None

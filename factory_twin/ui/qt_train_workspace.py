@@ -2,8 +2,10 @@
 
 Layout: on the left the drill set-up (the open plant, a drill, its briefing to read and edit,
 start on loopback or connect to a drill server already running, pause / resume / speed /
-finish, the trainees connected); in the middle the 3-D view, where a click picks the tool an
-ad-hoc fault is injected on (every fault kind, from the bar under the view); on the right
+finish, the trainees connected: *Release name…*, also in the context menu of the trainees
+list and the scores table, frees a trainee's name after a confirmation, see
+:meth:`QtTrainWorkspace.release_name`); in the middle the 3-D view, where a click picks the
+tool an ad-hoc fault is injected on (every fault kind, from the bar under the view); on the right
 the *Live* tab (scores and the live timeline: injections, alarms, each trainee's actions with
 response time against the limit and points, wrong actions), the *Author* tab
 (:mod:`factory_twin.ui.qt_train_author`) and the *Debrief* tab
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,8 +37,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QTableWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -228,7 +233,16 @@ class QtTrainWorkspace(QWidget):
         col.addWidget(QLabel("Trainees connected:"))
         self.trainee_list = QListWidget()
         self.trainee_list.setMaximumHeight(110)
+        self.trainee_list.setToolTip("right-click a trainee to release their name")
         col.addWidget(self.trainee_list)
+        self.release_button = QPushButton("Release name…")
+        self.release_button.setToolTip(
+            "forget the selected trainee's name token, so they (or anyone) can join under "
+            "the name afresh; the score stays in the drill log"
+        )
+        self.release_button.clicked.connect(lambda: self.release_name())
+        col.addWidget(self.release_button)
+        self._names_menu_on(self.trainee_list)
         w.setMinimumWidth(300)
         return w
 
@@ -241,6 +255,7 @@ class QtTrainWorkspace(QWidget):
             ["Trainee", "Points", "%", "Wrong", "Result"], alternating=True, fit=False
         )
         self.scores_table.setMaximumHeight(150)
+        self._names_menu_on(self.scores_table)
         col.addWidget(self.scores_table)
         col.addWidget(QLabel("Timeline"))
         self.timeline_table = row_table(
@@ -465,6 +480,70 @@ class QtTrainWorkspace(QWidget):
         if self.desk is not None:
             self._after(self.desk.finish(), lambda _r: None, "finish the drill")
 
+    # ------------------------------------------------------------------ names
+
+    def _names_menu_on(self, view: QListWidget | QTableWidget) -> None:
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(
+            lambda pos: self._on_names_menu_requested(view, pos)
+        )
+
+    def _on_names_menu_requested(self, view: QListWidget | QTableWidget, pos: QPoint) -> None:
+        menu = self.names_menu(view, pos)
+        if menu is not None:
+            menu.exec(view.viewport().mapToGlobal(pos))
+
+    def names_menu(self, view: QListWidget | QTableWidget, pos: QPoint) -> QMenu | None:
+        """The context menu of the trainees list or the scores table at ``pos`` (None off a
+        trainee): *Release name 'ann'…*."""
+        if isinstance(view, QListWidget):
+            item = view.itemAt(pos)
+            name = item.text() if item is not None else ""
+        else:
+            row = view.rowAt(pos.y())
+            cell = view.item(row, 0) if row >= 0 else None
+            name = cell.text() if cell is not None else ""
+        if not name:
+            return None
+        menu = QMenu(view)
+        act = menu.addAction(f"Release name {name!r}…")
+        act.setEnabled(self.desk is not None and self.desk.running)
+        act.triggered.connect(lambda _=False: self.release_name(name))
+        return menu
+
+    def release_name(self, trainee: str | None = None, *, confirm: bool = True) -> bool:
+        """Release ``trainee``'s name (default: the one selected in the trainees list), after
+        a Yes to a confirmation box: the drill server forgets its token, so the next Join
+        under it starts afresh; the score stays in the drill log."""
+        desk = self.desk
+        if trainee is None:
+            item = self.trainee_list.currentItem()
+            trainee = item.text() if item is not None else ""
+        if desk is None or not desk.running:
+            self._say("no drill is running", True)
+            return False
+        if not trainee:
+            self._say("select the trainee whose name to release", True)
+            return False
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                "Release name",
+                f"Release the name {trainee!r}?\n\nWhoever joins next as {trainee!r} takes it "
+                "over, with its score so far (the drill log keeps everything); the token the "
+                "trainee holds now no longer reads their debrief.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        self._after(
+            desk.release_name(trainee),
+            lambda _r: self._say(f"released the name {trainee!r}: the next to join takes it"),
+            f"release the name {trainee!r}",
+        )
+        return True
+
     # ------------------------------------------------------------------ injecting
 
     def pick_tool(self, tool: str) -> None:
@@ -613,7 +692,7 @@ class QtTrainWorkspace(QWidget):
         running = self.desk is not None and self.desk.running
         self.start_button.setEnabled(has_drill and not self.starting)
         for b in (self.pause_button, self.set_speed_button, self.finish_button,
-                  self.inject_button):  # fmt: skip
+                  self.inject_button, self.release_button):  # fmt: skip
             b.setEnabled(running)
         self.stop_button.setEnabled(self.desk is not None)
 
