@@ -184,8 +184,8 @@ class Controller:
         spec = self.spec
 
         async def join() -> str:
-            joined = await session.client.connect()
-            if spec is not None:
+            await session.client.open()
+            if spec is not None:  # checked before joining: a refusal takes no name
                 st = await session.client.status()
                 if st.drill_id not in {d.id for d in spec.drills}:
                     await session.client.disconnect()
@@ -194,6 +194,7 @@ class Controller:
                         f"{spec.site.name!r} does not have: open the drill's plant file first"
                     )
                     raise DrillRefused(msg)
+            joined = await session.client.join()
             session.joined_as = joined
             return str(joined)
 

@@ -186,13 +186,23 @@ class DrillClient:
         return self._client is not None
 
     async def connect(self) -> str:
-        """Connect, check the endpoint, subscribe; return the name the server scores us by.
+        """Connect, check the endpoint, subscribe and join (:meth:`open`, then :meth:`join`
+        unless a trainer); return the name the server scores us by.
 
         Raises
         ------
         DrillRefused
-            If the endpoint is not our simulator in drill mode (the message says why).
+            If the endpoint is not our simulator in drill mode (the message says why), or
+            its DrillNameTaken if the name is another trainee's.
         """
+        await self.open()
+        if self.trainer:  # a trainer follows the drill without becoming a trainee
+            return self.name
+        return await self.join()
+
+    async def open(self) -> None:
+        """Connect, check the endpoint (DrillRefused saying why if it is not our simulator
+        in drill mode) and subscribe, without joining."""
         client = Client(self.url, timeout=self.timeout_s)
         client.application_uri = "urn:factory-twin:drill-client"
         client.description = self.name
@@ -212,8 +222,11 @@ class DrillClient:
         self._client = client
         self._ns = (await client.get_namespace_array()).index(PLANT_NAMESPACE)
         await self._subscribe(client)
-        if self.trainer:  # a trainer follows the drill without becoming a trainee
-            return self.name
+
+    async def join(self) -> str:
+        """Join (after :meth:`open`) with our token; return the name the server scores us
+        by and keep the token it returns. DrillNameTaken (disconnected) if the name is
+        another trainee's."""
         try:
             joined = await self.call("Join", self.token)
         except DrillNameTaken:
