@@ -521,6 +521,8 @@ class DrillSimulator(EmbeddedPlantSimulator):
         user = trainee_name()
         if not user or self.sim is None:
             return super()._on_method(equipment, method)
+        if method in ("Hold", "Resume") and not self._may_act(user, f"{method} {equipment}"):
+            return False
         if method == "Hold":
             self._act(user, "hold_tool", equipment=equipment)
             tool = self.sim.model.tool(equipment)
@@ -543,10 +545,25 @@ class DrillSimulator(EmbeddedPlantSimulator):
                 return False
         return super()._on_method(equipment, method)
 
-    def _on_ack(self, equipment: str, code: str, comment: str) -> None:
+    def _may_act(self, user: str, what: str) -> bool:
+        """True if the calling session may act as ``user`` (it joined with the name's token,
+        see DrillSpace.may_act); else a refusal event, not sent to the name's trainee."""
+        if self.space is None or self.space.may_act(user):
+            return True
+        logger.info("%s as %r refused: this session has not joined as them", what, user)
+        self._pending_events.append(
+            ("refused", f"{what} as {user!r} refused: not joined as them", "", "", 0.0)
+        )
+        return False
+
+    def _on_ack(self, equipment: str, code: str, comment: str) -> bool:
         user = trainee_name()
-        if user:
-            self._act(user, "acknowledge_alarm", equipment=equipment, alarm=code, comment=comment)
+        if not user:
+            return True
+        if not self._may_act(user, f"acknowledging {equipment} {code}"):
+            return False
+        self._act(user, "acknowledge_alarm", equipment=equipment, alarm=code, comment=comment)
+        return True
 
     def _on_alarm(self, ev: AlarmEvent) -> None:
         t = max(0.0, ev.time_s - self.drill.start_at_s)

@@ -371,9 +371,11 @@ def track_calling_user(server: Server) -> None:
             name = getattr(user, "name", None) or "anonymous"
             token = _CALLING_USER.set(str(name))
             stoken = _CALLING_SESSION.set(getattr(session, "_factory_twin_session_name", ""))
+            itoken = _CALLING_SESSION_ID.set(str(getattr(session, "session_id", id(session))))
             try:
                 return await call(params)
             finally:
+                _CALLING_SESSION_ID.reset(itoken)
                 _CALLING_SESSION.reset(stoken)
                 _CALLING_USER.reset(token)
 
@@ -387,6 +389,17 @@ def track_calling_user(server: Server) -> None:
 _CALLING_SESSION: contextvars.ContextVar[str] = contextvars.ContextVar(
     "factory_twin_calling_session", default=""
 )
+
+
+_CALLING_SESSION_ID: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "factory_twin_calling_session_id", default=""
+)
+
+
+def calling_session_id() -> str:
+    """Return the server's id of the session whose method call is being served ('' outside
+    one): unique per session, a reconnect gets a new one."""
+    return _CALLING_SESSION_ID.get()
 
 
 def calling_session() -> str:

@@ -483,6 +483,30 @@ async def test_a_taken_name_is_joined_only_with_its_token(demo: s.PlantSpec) -> 
                     ua.NodeId("Drill.Join", ns), "wrong"
                 )
             assert got.value.code == ua.StatusCodes.BadIdentityTokenRejected
+            # nor can it act as ann without joining: Drill methods, Hold, Acknowledge refused
+            n_actions = len(sim.actions)
+            with pytest.raises(ua.UaStatusCodeError) as got:
+                await raw.get_node(ua.NodeId("Drill", ns)).call_method(
+                    ua.NodeId("Drill.CallMaintenance", ns), "ETCH-02", "as ann"
+                )
+            assert got.value.code == ua.StatusCodes.BadUserAccessDenied
+            with pytest.raises(ua.UaStatusCodeError):
+                await raw.get_node(ua.NodeId("ETCH-01", ns)).call_method(
+                    ua.NodeId("ETCH-01.Hold", ns)
+                )
+            await _until(lambda: ("ETCH-02", "helium_leak.hi") in ann._event_ids)
+            cond = raw.get_node(ua.NodeId("ETCH-02.Alarms.helium_leak.hi", ns))
+            with pytest.raises(ua.UaStatusCodeError) as got:
+                await cond.call_method(
+                    ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
+                    ua.Variant(
+                        ann._event_ids[("ETCH-02", "helium_leak.hi")], ua.VariantType.ByteString
+                    ),
+                    ua.Variant(ua.LocalizedText("as ann"), ua.VariantType.LocalizedText),
+                )
+            assert got.value.code == ua.StatusCodes.BadUserAccessDenied
+            assert len(sim.actions) == n_actions
+            assert sim.sim is not None and not sim.sim.model.tool("ETCH-01").held
         finally:
             await raw.disconnect()
         assert sim.space is not None and sim.space.token_matches("ann", ann.token)
@@ -508,7 +532,11 @@ async def test_a_taken_name_is_joined_only_with_its_token(demo: s.PlantSpec) -> 
         assert newcomer.token and newcomer.token != ann.token
         with pytest.raises(DrillRefused, match="BadUserAccessDenied"):
             await again.debrief()
+        with pytest.raises(DrillRefused, match="BadUserAccessDenied"):  # nor act as ann
+            await again.call_maintenance("ETCH-02", "old session")
         assert own_debrief(await newcomer.debrief()) is not None
+        await newcomer.call_maintenance("ETCH-02", "the new ann")
+        assert sim.actions[-1].trainee == "ann" and sim.actions[-1].comment == "the new ann"
         assert [(r.trainee, r.by) for r in sim.log().releases] == [("ann", "trainer")]
         assert DrillLog.from_json(sim.log().to_json()).releases == sim.log().releases
         assert "ann" in sim.scores  # the score stays under the name

@@ -147,7 +147,8 @@ class AlarmConditions:
         self._server: Server | None = None
         # Drill mode: told of every client Acknowledge (equipment, code, comment), also of an
         # alarm already acknowledged by another trainee, which is then answered Good.
-        self.ack_hook: Callable[[str, str, str], None] | None = None
+        # drill mode: told of every acknowledgement; False refuses it (BadUserAccessDenied)
+        self.ack_hook: Callable[[str, str, str], bool] | None = None
 
     @property
     def server(self) -> Server:
@@ -468,15 +469,16 @@ class AlarmConditions:
         if hook is not None:  # drill mode: a trainee may answer an event already acked
             c = self.conditions.get(parent)
             if c is not None and c.acked and event_id:
-                hook(c.equipment, c.code, _text(comment))
+                if not hook(c.equipment, c.code, _text(comment)):
+                    return status(ua.StatusCodes.BadUserAccessDenied)
                 return []
         found = self._find(parent, event_id)
         if isinstance(found, ua.StatusCode):
             return found
         if found.acked:
             return status(ua.StatusCodes.BadConditionBranchAlreadyAcked)
-        if hook is not None:
-            hook(found.equipment, found.code, _text(comment))
+        if hook is not None and not hook(found.equipment, found.code, _text(comment)):
+            return status(ua.StatusCodes.BadUserAccessDenied)
         await self.ack(found, _text(comment), adapter.calling_user())
         return []
 

@@ -49,9 +49,12 @@ drill log).
 ``GetDebrief(trainee, token)`` returns that trainee's debrief JSON ('' before they are
 scored) when ``token`` is theirs, and fails with ``BadUserAccessDenied`` otherwise; clients
 call it again when ``DebriefRevision`` changes. The trainer runs the server in-process and
-reads the debriefs from the drill log directly. The other trainee methods (and Hold, Resume,
-Acknowledge) are tied to the session name alone: a client that never joins can still act
-under a name; log trainees in with a user name and password where that matters.
+reads the debriefs from the drill log directly. Once a name has a token only the sessions that
+joined with it act under it (:meth:`DrillSpace.may_act`): the other trainee methods of another
+anonymous session under the name fail with ``BadUserAccessDenied`` (and the server refuses its
+Hold, Resume and Acknowledge), so nobody can score or act as a trainee without their token.
+Names of anonymous sessions are still not authenticated until their first Join: log trainees
+in with a user name and password where that matters.
 """
 
 from __future__ import annotations
@@ -159,6 +162,8 @@ class DrillSpace:
         self._gen: Any = None
         self._last: dict[str, Any] = {}
         self.tokens: dict[str, str] = {}  # trainee -> their current secret token
+        # trainee -> (their token, the sessions that joined with it): only those act as them
+        self.sessions: dict[str, tuple[str, set[str]]] = {}
         self.debriefs: dict[str, str] = {}  # trainee -> their debrief JSON (never published)
 
     def _nid(self, name: str) -> ua.NodeId:
@@ -224,6 +229,10 @@ class DrillSpace:
                     logger.info("Join as %r refused: the name is taken (wrong token)", user)
                     await self.emit("refused", f"Join as {user!r} refused: the name is taken")
                     return status(ua.StatusCodes.BadIdentityTokenRejected)
+            elif method in TRAINEE_METHODS and not self.may_act(user):
+                logger.info("%s as %r refused: this session has not joined as them", method, user)
+                await self.emit("refused", f"{method} as {user!r} refused: not joined as them")
+                return status(ua.StatusCodes.BadUserAccessDenied)
             try:
                 got = self.hook(DrillCall(method, user, plain))
                 why = await got if inspect.isawaitable(got) else got
@@ -235,6 +244,7 @@ class DrillSpace:
                 return status(ua.StatusCodes.BadInvalidState)
             if method == "Join":
                 token = self.issue_token(user)
+                self._bind_session(user, token)
                 return [ua.Variant(user, V.String), ua.Variant(token, V.String)]
             return []
 
@@ -259,6 +269,23 @@ class DrillSpace:
             return held
         self.tokens[trainee] = token = secrets.token_urlsafe(16)
         return token
+
+    def _bind_session(self, trainee: str, token: str) -> None:
+        """Let the calling session act as ``trainee`` (it joined with ``token``)."""
+        held, ids = self.sessions.get(trainee, ("", set()))
+        if held != token:
+            ids = set()
+        ids.add(adapter.calling_session_id())
+        self.sessions[trainee] = (token, ids)
+
+    def may_act(self, trainee: str) -> bool:
+        """True if the calling session may act as ``trainee``: a name with no token, a
+        session logged in with a user, or one that joined with the name's current token."""
+        held = self.tokens.get(trainee, "")
+        if not held or _logged_in():
+            return True
+        token, ids = self.sessions.get(trainee, ("", set()))
+        return token == held and adapter.calling_session_id() in ids
 
     def token_matches(self, trainee: str, token: str) -> bool:
         """True if ``token`` is ``trainee``'s current token."""

@@ -328,13 +328,14 @@ class PlantServer:
         briefing: str,
         speed: float,
         hook: DrillHook,
-        on_acknowledge: Callable[[str, str, str], None],
+        on_acknowledge: Callable[[str, str, str], bool],
     ) -> DrillSpace:
         """Mark the address space a simulation in drill mode and add the Drill object.
 
         ``hook`` serves the Drill methods; ``on_acknowledge(equipment, code, comment)`` is
         called for every client Acknowledge, in the caller's context (see
-        :func:`~factory_twin.opcua.server.drill_space.trainee_name`); in drill mode an alarm
+        :func:`~factory_twin.opcua.server.drill_space.trainee_name`), and refuses it
+        (``BadUserAccessDenied``) by returning False; in drill mode an alarm
         another trainee acknowledged may be acknowledged again (answered Good). See
         :mod:`factory_twin.opcua.server.drill_space` for the nodes.
         """
