@@ -53,7 +53,7 @@ from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_scene_view import QtSceneView
-from factory_twin.ui.qt_tables import row_table
+from factory_twin.ui.qt_tables import fit_columns, row_table
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
 from factory_twin.ui.qt_undo import undo_actions
@@ -264,6 +264,8 @@ class QtTrainWorkspace(QWidget):
             fit=False,
         )
         col.addWidget(self.timeline_table, 1)
+        for t in (self.scores_table, self.timeline_table):  # the header fits before a fill too
+            fit_columns(t)
         return w
 
     def _build_inject_bar(self) -> QWidget:

@@ -451,3 +451,17 @@ def test_a_plant_with_drills_opens_with_its_first_drill_chosen(win: MainWindow) 
     assert ws.drill_id() == ws.spec.drills[0].id
     assert ws.briefing.toPlainText().strip()
     assert ws.start_button.isEnabled()
+
+
+def test_the_empty_live_tables_fill_their_width_without_a_scroll_bar(win: MainWindow) -> None:
+    """Before a drill runs, the scores and timeline headers fit the table: the last column
+    takes the rest of the width and no horizontal scroll bar shows."""
+    win.tabs.setCurrentWidget(win.train)
+    QApplication.processEvents()
+    for t in (win.train.scores_table, win.train.timeline_table):
+        hh = t.horizontalHeader()
+        widths = [hh.sectionSize(j) for j in range(t.columnCount())]
+        assert sum(widths) == t.viewport().width(), (t.objectName(), widths)
+        assert not t.horizontalScrollBar().isVisible()
+        for j in range(t.columnCount()):
+            assert widths[j] >= hh.sectionSizeHint(j)
