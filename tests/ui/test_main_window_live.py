@@ -6,12 +6,12 @@ seconds on two shared cores); the tests run in file order and each leaves the pl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _qt_wait import wait_until
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -25,17 +25,6 @@ from factory_twin.ui.qt_main_window import MainWindow
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
 
 LIVE_TIMEOUT_S = 90.0  # first connection: server start + address space + subscriptions
-
-
-def wait_until(cond: Callable[[], object], timeout_s: float, what: str) -> None:
-    """Process Qt events until ``cond()`` is true; fail naming ``what`` on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        QApplication.processEvents()
-        if cond():
-            return
-        QTest.qWait(20)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _qt_wait import wait_until
 from PySide6.QtCore import QSettings
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -20,16 +19,6 @@ pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini_plant.yaml"
 DEMO = Path(__file__).resolve().parents[2] / "plant_configs" / "demo_fab.yaml"
-
-
-def wait_until(cond: Callable[[], object], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        QApplication.processEvents()
-        if cond():
-            return
-        QTest.qWait(20)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def _closed_port() -> int:

@@ -23,13 +23,13 @@ injected at 60 s; a healthy tool held costs 5):
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _qt_wait import wait_until
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
@@ -48,17 +48,6 @@ REPO = Path(__file__).resolve().parents[2]
 DRILL = "etch_helium_leak"
 ALARM = "helium_leak.hi"
 PROC = "etch-chamber-wet-clean"
-
-
-def wait_until(cond: Callable[[], object], timeout_s: float, what: str) -> None:
-    """Process Qt events until ``cond()`` is true; fail naming ``what`` on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        QApplication.processEvents()
-        if cond():
-            return
-        QTest.qWait(20)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def make_window(tmp: Path, name: str) -> MainWindow:

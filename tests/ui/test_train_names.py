@@ -10,12 +10,11 @@ joins as ann with a new token.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _qt_wait import wait_until
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -30,16 +29,6 @@ from factory_twin.ui.qt_train_install import install_train
 from factory_twin.ui.qt_train_join import saved_token
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
-
-
-def wait_until(cond: Callable[[], object], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        QApplication.processEvents()
-        if cond():
-            return
-        QTest.qWait(20)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def make_window(d: Path, settings_file: Path) -> MainWindow:

@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _qt_wait import wait_until
 from asyncua import Server
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
@@ -37,16 +37,6 @@ from factory_twin.ui.qt_train_install import install_train
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
 COMMENT = "# the trainers keep this comment"
-
-
-def wait_until(cond: Callable[[], object], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        QApplication.processEvents()
-        if cond():
-            return
-        QTest.qWait(20)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 @pytest.fixture
