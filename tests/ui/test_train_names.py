@@ -90,9 +90,12 @@ def test_the_name_is_kept_over_a_restart_refused_to_others_and_released_by_the_t
         wins.append(ann)
         assert saved_token(ann.settings, url, "ann") == token
         ann.trainee.join(url, "ann")
-        wait_until(lambda: ann.controller.drill_mode, 30, "ann to join again")
+        wait_until(
+            lambda: ann.controller.drill_mode and ann.controller.drill.joined_as == "ann",
+            30,
+            "ann to join again",
+        )
         QTest.qWait(300)  # the join's callback ran: the saved token stays the same
-        assert ann.controller.drill.joined_as == "ann"
         assert ann.controller.drill.client.token == token
         assert saved_token(ann.settings, url, "ann") == token
         wait_until(lambda: ann.controller.drill.client.debrief_text, 30, "ann's debrief")
@@ -118,9 +121,13 @@ def test_the_name_is_kept_over_a_restart_refused_to_others_and_released_by_the_t
         wait_until(lambda: not sim.space.tokens.get("ann"), 20, "the name to be released")
         wait_until(lambda: "released the name 'ann'" in ws.message, 10, "the trainer told")
         assert [r.trainee for r in sim.log().releases] == ["ann"]
-        assert any(
-            e.kind == "state" and "released the name 'ann'" in e.text
-            for e in ws.timeline_entries()
+        wait_until(
+            lambda: any(
+                e.kind == "state" and "released the name 'ann'" in e.text
+                for e in ws.timeline_entries()
+            ),
+            20,
+            "the release in the trainer's timeline",
         )
 
         # now bob's app may take the name: a new token, saved in bob's settings
