@@ -16,18 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _plan_window import plan_window
 from plan_helpers import colour as _colour
 from plan_helpers import render as _render
-from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from factory_twin.app.controller import Controller
-from factory_twin.model.config import load_plant
 from factory_twin.ui.plan_scene import FROM_RGB, PLAIN_RGB, TO_RGB
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_plan_install import install_plan
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
 
 pytestmark = pytest.mark.gui
@@ -40,26 +38,7 @@ LEFT = Qt.MouseButton.LeftButton
 @pytest.fixture
 def win(qtbot, tmp_path):
     shutil.copy(PLANTS / "demo_fab.yaml", tmp_path / "demo_fab.yaml")
-    c = Controller(journal_path=tmp_path / "journal.sqlite")
-    w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    ws = install_plan(w)
-
-    def forget(_w: MainWindow) -> None:
-        if ws.session is not None:
-            ws.session.dirty = False  # pytest-qt's close must not ask Save/Discard/Cancel
-
-    qtbot.addWidget(w, before_close_func=forget)
-    c.set_plant(load_plant(tmp_path / "demo_fab.yaml"))
-    w.resize(1500, 920)
-    w.show()
-    qtbot.waitExposed(w)
-    w.plan_action.trigger()
-    qtbot.waitUntil(lambda: ws.session is not None and ws.interactor.width() > 300)
-    ws.grid.setCurrentIndex(ws.grid.findData(0.5))
-    ws.edge_snap.setChecked(False)
-    yield w
-    forget(w)
-    w.close()
+    yield from plan_window(qtbot, tmp_path, tmp_path / "demo_fab.yaml")
 
 
 def _ws(w: MainWindow) -> QtPlanWorkspace:

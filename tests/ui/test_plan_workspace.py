@@ -12,20 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _plan_window import plan_window
 from plan_helpers import colour as _colour
 from plan_helpers import drag as _drag
 from plan_helpers import drop_type as _drop_type
 from plan_helpers import focus as _focus
 from plan_helpers import render as _render
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
-from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
 from factory_twin.ui.plan_scene import CHANGED_RGB, PLAIN_RGB, PROBLEM_RGB, SELECTED_RGB
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_plan_install import install_plan
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
 
 pytestmark = pytest.mark.gui
@@ -44,26 +43,7 @@ def plant(tmp_path) -> Path:
 
 @pytest.fixture
 def win(qtbot, tmp_path, plant):
-    c = Controller(journal_path=tmp_path / "journal.sqlite")
-    w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    ws = install_plan(w)
-
-    def forget(_w: MainWindow) -> None:
-        if ws.session is not None:
-            ws.session.dirty = False  # pytest-qt's close must not ask Save/Discard/Cancel
-
-    qtbot.addWidget(w, before_close_func=forget)
-    c.set_plant(load_plant(plant))
-    w.resize(1500, 920)
-    w.show()
-    qtbot.waitExposed(w)
-    w.plan_action.trigger()
-    qtbot.waitUntil(lambda: ws.session is not None and ws.interactor.width() > 300)
-    ws.grid.setCurrentIndex(ws.grid.findData(0.5))
-    ws.edge_snap.setChecked(False)
-    yield w
-    forget(w)
-    w.close()
+    yield from plan_window(qtbot, tmp_path, plant)
 
 
 def _ws(w: MainWindow) -> QtPlanWorkspace:
