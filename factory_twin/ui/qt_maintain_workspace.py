@@ -43,7 +43,7 @@ from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import three_panes
+from factory_twin.ui.theme import remember_panes, three_panes
 
 logger = logging.getLogger(__name__)
 
@@ -446,6 +446,7 @@ class QtMaintainWorkspace(QWidget):
 def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMaintainWorkspace:
     """Add the Maintain workspace, its menu and the alarm link to a main window."""
     ws = QtMaintainWorkspace(window.controller, log)
+    remember_panes(ws.splitter, getattr(window, "settings", None), "maintain/panes")
     window.add_workspace("Maintain", ws)
     window.maintain = ws
 

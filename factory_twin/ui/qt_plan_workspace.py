@@ -71,7 +71,7 @@ from factory_twin.ui.qt_plan_panels import (
 )
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import three_panes
+from factory_twin.ui.theme import remember_panes, three_panes
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,8 @@ class QtPlanWorkspace(QWidget):
         right.addTab(self.capacity, "Capacity")
         self.right_tabs = right
 
-        self.splitter = three_panes(self, (left, center, right), (290, 760, 440), (280, 320, 360))
+        self.splitter = three_panes(self, (left, center, right), (290, 800, 400), (280, 320, 360))
+        remember_panes(self.splitter, self.settings, "plan/panes")
 
         self._build_actions()
         self.scenarios.chosen.connect(self._on_scenario_chosen)

@@ -18,6 +18,7 @@ from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_train_join import TraineeSide
 from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
+from factory_twin.ui.theme import remember_panes
 
 
 def replay_drill(window: Any, path: str, marks: list[tuple[float, str, str]]) -> None:
@@ -36,6 +37,7 @@ def install_train(
     if ws.settings is not None:
         ws.url_edit.setText(str(ws.settings.value("train/url", "")))
         ws.choose_drill(str(ws.settings.value("train/drill", "")))
+    remember_panes(ws.splitter, ws.settings, "train/panes")
     window.add_workspace("Train", ws)
     window.train = ws
     trainee = TraineeSide(window)

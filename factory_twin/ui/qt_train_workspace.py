@@ -138,7 +138,7 @@ class QtTrainWorkspace(QWidget):
 
         setup = vertical_scroll(self._build_setup())
         self.splitter = three_panes(
-            self, (setup, center, self.side), (330, 560, 610), (None, 320, 420)
+            self, (setup, center, self.side), (330, 700, 480), (None, 320, 420)
         )
 
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")

@@ -38,7 +38,7 @@ from factory_twin.model.amhs_layout import generated_amhs
 from factory_twin.model.geometry import PlantGeometry, hex_to_rgb, plant_geometry
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.amhs_scene import AmhsLayer, has_rails
-from factory_twin.ui.scene_camera import camera_for_bounds
+from factory_twin.ui.scene_camera import camera_for_bounds, filling_elevation
 from factory_twin.ui.scene_colors import (
     FLAT_COLOR_FS,
     N_CODES,
@@ -580,7 +580,9 @@ class FabScene:
     def overview_camera(self) -> tuple:
         """Return the camera that shows the whole floor."""
         w, d = self.spec.site.floor_m
-        return camera_for_bounds((0, w, 0, d, 0, 3.0), aspect=self._aspect())
+        box, aspect = (0, w, 0, d, 0, 3.0), self._aspect()
+        el = filling_elevation(box, aspect=aspect)
+        return camera_for_bounds(box, elevation_deg=el, aspect=aspect)
 
     def bay_camera(self, bay_id: str) -> tuple:
         """Return the camera that frames one bay."""

@@ -28,6 +28,25 @@ def camera_for_bounds(
     keeps all eight corners of the box inside the view (vertical angle ``view_angle_deg``,
     width/height ``aspect``), times ``margin``.
     """
+    c, d, up, need_w, need_h = _needs(bounds, elevation_deg, azimuth_deg, aspect, view_angle_deg)
+    dist = max(float(np.maximum(need_w, need_h).max()) * margin, 2.0)
+    pos = c + dist * d
+    return (
+        (float(pos[0]), float(pos[1]), float(pos[2])),
+        (float(c[0]), float(c[1]), float(c[2])),
+        (float(up[0]), float(up[1]), float(up[2])),
+    )
+
+
+def _needs(
+    bounds: Sequence[float],
+    elevation_deg: float,
+    azimuth_deg: float,
+    aspect: float,
+    view_angle_deg: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The box's centre, the direction to the camera, the view-up, and per corner the
+    distance the width and the height of the view need."""
     xmin, xmax, ymin, ymax, zmin, zmax = (float(b) for b in bounds)
     c = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
     el, az = math.radians(elevation_deg), math.radians(azimuth_deg)
@@ -42,14 +61,36 @@ def camera_for_bounds(
     )
     v = corners - c
     along = v @ d
-    need = np.maximum(np.abs(v @ right) / tan_h, np.abs(v @ up) / tan_v) + along
-    dist = max(float(need.max()) * margin, 2.0)
-    pos = c + dist * d
-    return (
-        (float(pos[0]), float(pos[1]), float(pos[2])),
-        (float(c[0]), float(c[1]), float(c[2])),
-        (float(up[0]), float(up[1]), float(up[2])),
-    )
+    return c, d, up, np.abs(v @ right) / tan_h + along, np.abs(v @ up) / tan_v + along
+
+
+def filling_elevation(
+    bounds: Sequence[float],
+    *,
+    aspect: float,
+    lowest_deg: float = 52.0,
+    highest_deg: float = 72.0,
+    tall_below: float = 1.25,
+    azimuth_deg: float = -80.0,
+    view_angle_deg: float = 30.0,
+) -> float:
+    """Return the elevation at which a box framed by :func:`camera_for_bounds` fills the view.
+
+    A view at least ``tall_below`` times as wide as high keeps ``lowest_deg`` (the usual
+    perspective). In a narrower view a wide floor is framed by its width and leaves bands above
+    and below it; looking down more steeply shows its depth taller, so this returns the lowest
+    elevation (in 2° steps, at most ``highest_deg``) at which the height of the view binds as
+    much as its width.
+    """
+    el = lowest_deg
+    if aspect >= tall_below:
+        return el
+    while el < highest_deg:
+        _, _, _, need_w, need_h = _needs(bounds, el, azimuth_deg, aspect, view_angle_deg)
+        if need_h.max() >= need_w.max():
+            break
+        el += 2.0
+    return min(el, highest_deg)
 
 
 def interpolate_camera(a: tuple, b: tuple, t: float) -> tuple:

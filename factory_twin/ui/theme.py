@@ -1,10 +1,13 @@
-"""Dark and light themes (Fusion style with a palette), pyqtgraph colours, and the two
-layout pieces the workspaces share: a vertically scrolling panel and the three panes."""
+"""Dark and light themes (Fusion style with a palette), pyqtgraph colours, and the layout
+pieces the workspaces share: a vertically scrolling panel and the three panes, whose widths
+are remembered."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
@@ -81,3 +84,14 @@ def three_panes(
     lay.setContentsMargins(0, 0, 0, 0)
     lay.addWidget(split)
     return split
+
+
+def remember_panes(split: QSplitter, settings: Any, key: str) -> None:
+    """Give ``split`` the pane widths saved under ``key`` in ``settings`` (a QSettings, or None:
+    nothing is remembered) and save them whenever the user drags a handle."""
+    if settings is None:
+        return
+    saved = settings.value(key)
+    if isinstance(saved, QByteArray) and not saved.isEmpty():
+        split.restoreState(saved)
+    split.splitterMoved.connect(lambda _pos, _i: settings.setValue(key, split.saveState()))
