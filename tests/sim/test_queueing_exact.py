@@ -102,6 +102,50 @@ def test_md1_differs_from_mm1() -> None:
     assert not w.contains(rho * MEAN_S / (1 - rho) / 3600)  # the M/M/1 value
 
 
+@pytest.mark.parametrize(("shape", "seed"), [("constant", 24), ("gamma", 26)])
+def test_gi_m1_interarrivals(shape: str, seed: int) -> None:
+    """GI/M/1 at rho = 0.8 (D/M/1 and E4/M/1, gamma cv 0.5): Wq = s / (mu (1 - s)), s the
+    root in (0, 1) of s = A*(mu (1 - s)), A* the interarrival LST: exp(-a x) for a constant
+    a, (1 + a x / k)^-k for gamma with mean a and cv 1/sqrt(k)."""
+    from scipy.optimize import brentq
+
+    mu, a, k = 1 / MEAN_S, MEAN_S / 0.8, 4
+    gamma = shape == "gamma"
+    dist = {"dist": "gamma", "mean": a, "cv": 0.5} if gamma else {"dist": "constant", "value": a}
+
+    def lst(x: float) -> float:
+        return (1 + a * x / k) ** -k if gamma else math.exp(-a * x)
+
+    sig = brentq(lambda x: x - lst(mu * (1 - x)), 1e-9, 1 - 1e-9)
+    sp = plant([{"id": "S", "time": exp(MEAN_S)}], release={"mode": "rate", "interarrival": dist})
+    e = _run(sp, 30, 10, seed=seed)
+    _check(e.summary(LEVEL)["wait_h/S"], sig / (mu * (1 - sig)) / 3600)
+    check_little(e)
+
+
+def test_vehicles_are_mmv_servers() -> None:
+    """Two M/M/1 stations and v = 2 vehicles with exponential trip times between them. The
+    lots leaving S1 are Poisson (Burke), a vehicle carries one lot and is free at once at the
+    drop-off: a lot's transport time (wait for a vehicle + trip) is the M/M/2 sojourn."""
+    lam, trip = 1 / 90.0, 100.0
+    sp = plant(
+        [{"id": "S1", "time": exp(MEAN_S)}, {"id": "S2", "time": exp(MEAN_S)}],
+        release={"mode": "rate", "interarrival": exp(1 / lam)},
+        transport={"kind": "agv", "vehicles": 2, "fixed_time": exp(trip)},
+    )
+    e = _run(sp, 30, 10, seed=25, frames=True)
+    moves = []
+    for r in e.results:
+        assert r.frames is not None
+        st = r.frames["steps"]
+        moves.append(st[(st["queue_enter_s"] >= r.warmup_s) & (st["group"] == "S2")])
+    exact = erlang_c_wq(lam, 1 / trip, 2) + trip
+    _check(t_interval([float(m["transport_s"].mean()) for m in moves], LEVEL), exact)
+    ct = 2 / (1 / MEAN_S - lam) + exact
+    _check(e.summary(LEVEL)["cycle_time_mean_h"], ct / 3600)
+    check_little(e)
+
+
 # --------------------------------------------------------------------------- priorities
 
 
