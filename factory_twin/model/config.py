@@ -273,7 +273,7 @@ def validate_spec(spec: s.PlantSpec) -> list[str]:
 
 def json_schema() -> dict[str, Any]:
     """Return the JSON Schema of the plant file format (for editors such as VS Code)."""
-    sch = _allow_bare_numbers(s.PlantSpec.model_json_schema())
+    sch = _allow_shorthands(_allow_bare_numbers(s.PlantSpec.model_json_schema()))
     sch["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     sch["title"] = f"factory_twin plant file, schema version {s.SCHEMA_VERSION}"
     return sch
@@ -316,6 +316,37 @@ def _allow_bare_numbers(node: Any) -> Any:
         del out["oneOf"]
         out["anyOf"] = [{"type": "number", "minimum": 0}, dist]
     return out
+
+
+def _allow_shorthands(sch: dict[str, Any]) -> dict[str, Any]:
+    """Add the ``amhs`` section's short forms the loader accepts to the schema.
+
+    ``amhs: simple`` (or ``oht``) stands for ``{model: ...}`` (:func:`amhs_from_value`), and a
+    rail node may be a row ``[id, x, y]`` or ``[id, x, y, bay]`` (``Amhs._nodes_from_lists``).
+    pydantic's schema knows neither, so without this an editor or a JSON Schema validator
+    would reject valid plant files such as the shipped SMAT2022 layout.
+    """
+    amhs = sch["properties"]["amhs"]
+    amhs["anyOf"] = [
+        *amhs["anyOf"],
+        {"type": "string", "enum": ["simple", "oht"], "description": "short for {model: ...}"},
+    ]
+    nodes = sch["$defs"]["Amhs"]["properties"]["nodes"]
+    row = {
+        "type": "array",
+        "description": "a rail node as a row: [id, x, y] or [id, x, y, bay] (metres)",
+        "prefixItems": [
+            {"type": "string", "minLength": 1},
+            {"type": "number"},
+            {"type": "number"},
+            {"type": "string"},
+        ],
+        "minItems": 3,
+        "maxItems": 4,
+        "items": False,
+    }
+    nodes["items"] = {"anyOf": [nodes["items"], row]}
+    return sch
 
 
 def json_schema_text() -> str:

@@ -13,11 +13,12 @@ from ruamel.yaml import YAML
 from factory_twin.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = [
-    ROOT / "plant_configs" / "demo_fab.yaml",
-    ROOT / "plant_configs" / "led_line.yaml",
-    ROOT / "tests" / "data" / "mini_plant.yaml",
-]
+# every shipped plant and test plant (scenario, experiment and study files are not plants)
+FILES = sorted(
+    p
+    for p in [*(ROOT / "plant_configs").glob("*.yaml"), *(ROOT / "tests" / "data").glob("*.yaml")]
+    if not p.name.endswith((".scenario.yaml", ".experiment.yaml", ".study.yaml"))
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_schema_accepts_the_plants(schema, path):
 
 def test_schema_rejects_what_the_loader_rejects(schema):
     validator = jsonschema.Draft202012Validator(schema)
-    data = plain(FILES[2])
+    data = plain(ROOT / "tests" / "data" / "mini_plant.yaml")
     data["equipment"][0]["position_m"] = [1, 2, 3]
     data["equipment"][1]["colour"] = "red"
     data["routes"][0]["steps"][1]["process_time"] = {"dist": "weibull", "mean": 3}
@@ -88,6 +89,38 @@ def test_schema_rejects_what_the_loader_rejects(schema):
     assert ("equipment", 0, "position_m") in paths
     assert ("equipment", 1) in paths
     assert any(p[:4] == ("routes", 0, "steps", 1) for p in paths)
+
+
+def test_amhs_short_forms_match_the_loader(schema, tmp_path):
+    """``amhs: simple`` and node rows are valid for both; a bad row or word for neither."""
+    from factory_twin.model.config import ConfigError, load_plant
+
+    validator = jsonschema.Draft202012Validator(schema)
+    base = plain(ROOT / "tests" / "data" / "amhs_loop_plant.yaml")
+    cases = {
+        "simple": ("simple", True),
+        "row with bay": (
+            {**base["amhs"], "nodes": [["N1", 1, 8, "b"], *base["amhs"]["nodes"][1:]]},
+            True,
+        ),
+        "unknown word": ("fast", False),
+        "short row": ({**base["amhs"], "nodes": [["N1", 1], *base["amhs"]["nodes"][1:]]}, False),
+        "text coordinate": (
+            {**base["amhs"], "nodes": [["N1", "x", 8], *base["amhs"]["nodes"][1:]]},
+            False,
+        ),
+    }
+    for name, (amhs, ok) in cases.items():
+        data = {**base, "amhs": amhs}
+        schema_ok = not list(validator.iter_errors(data))
+        f = tmp_path / f"{name.replace(' ', '_')}.yaml"
+        f.write_text(json.dumps(data), encoding="utf-8")
+        try:
+            load_plant(f)
+            loader_ok = True
+        except ConfigError:
+            loader_ok = False
+        assert (schema_ok, loader_ok) == (ok, ok), name
 
 
 def test_schema_is_a_valid_draft_2020_12_schema(schema):
