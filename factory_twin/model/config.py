@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -276,6 +276,19 @@ def json_schema() -> dict[str, Any]:
     sch = _allow_shorthands(_allow_bare_numbers(s.PlantSpec.model_json_schema()))
     sch["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     sch["title"] = f"factory_twin plant file, schema version {s.SCHEMA_VERSION}"
+    return sch
+
+
+def file_json_schema(spec: type[BaseModel], title: str) -> dict[str, Any]:
+    """Return the JSON Schema of another file kind whose loader validates ``spec`` (a
+    scenario, experiment or study file): bare numbers accepted for distributions as the
+    loaders do, and a bare ``changes:`` key (null) as an empty list."""
+    sch = _allow_bare_numbers(spec.model_json_schema())
+    changes = sch.get("properties", {}).get("changes")
+    if isinstance(changes, dict) and changes.get("type") == "array":
+        sch["properties"]["changes"] = {"anyOf": [changes, {"type": "null"}]}
+    sch["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    sch["title"] = title
     return sch
 
 

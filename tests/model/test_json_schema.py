@@ -125,3 +125,43 @@ def test_amhs_short_forms_match_the_loader(schema, tmp_path):
 
 def test_schema_is_a_valid_draft_2020_12_schema(schema):
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def _loads(kind: str) -> Any:
+    from factory_twin.app.experiment_spec import loads_experiment
+    from factory_twin.model.scenario import loads_scenario
+    from factory_twin.model.study import loads_study
+
+    return {"scenario": loads_scenario, "experiment": loads_experiment, "study": loads_study}[kind]
+
+
+@pytest.mark.parametrize("kind", ["scenario", "experiment", "study"])
+def test_the_other_file_kinds_have_schemas_that_match_their_loaders(capsys, kind):
+    """``schema --kind K`` accepts every shipped K file and refuses what its loader refuses."""
+    from factory_twin.model.config import ConfigError
+
+    assert main(["schema", "--kind", kind]) == 0
+    sch = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator.check_schema(sch)
+    assert kind in sch["title"]
+    validator = jsonschema.Draft202012Validator(sch)
+    files = sorted((ROOT / "plant_configs").glob(f"*.{kind}.yaml"))
+    assert files
+    for f in files:
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(plain(f))]
+        assert errors == [], f.name
+    bad = {**plain(files[0]), "colour": "red"}  # an unknown key
+    assert list(validator.iter_errors(bad))
+    with pytest.raises(ConfigError):
+        _loads(kind)(json.dumps(bad), source="bad.yaml", path=files[0])
+
+
+def test_a_bare_changes_key_is_valid_for_schema_and_loader(capsys):
+    from factory_twin.model.scenario import loads_scenario
+
+    assert main(["schema", "--kind", "scenario"]) == 0
+    validator = jsonschema.Draft202012Validator(json.loads(capsys.readouterr().out))
+    doc = {"name": "fresh", "base": "demo_fab.yaml", "changes": None}
+    assert not list(validator.iter_errors(doc))
+    path = ROOT / "plant_configs" / "fresh.scenario.yaml"
+    assert loads_scenario(json.dumps(doc), source="fresh", path=path).spec.changes == []
