@@ -190,7 +190,9 @@ class _EndpointLink:
         self.by_handle: dict[int, _Bound] = {}
         self.problems: list[str] = []
         self.last_values: dict[tuple[str, str], Any] = {}
-        self.bad_logged: set[tuple[str, str]] = set()
+        self.bad_logged: set[tuple[str, str, str]] = set()
+        # tags that could not be bound or monitored, with the status they are marked with
+        self.unbound: list[tuple[str, str, str]] = []
         self.machine_nodes: dict[str, ua.NodeId] = {}
         self.source_map: dict[ua.NodeId, str] = {}
         self.connected = False
@@ -352,6 +354,7 @@ class _EndpointLink:
         await self._resolve(client)
         t1 = time.perf_counter()
         await self._subscribe(client)
+        self._mark_unbound()
         logger.info(
             "endpoint %s: bound %d tags in %.2f s, created %d monitored items in %.2f s",
             self.endpoint.id,
@@ -361,6 +364,12 @@ class _EndpointLink:
             time.perf_counter() - t1,
         )
         self.connected = True
+
+    def _mark_unbound(self) -> None:
+        """Give each tag that could not be bound a bad value, so it shows bad, not stale."""
+        now = now_s()
+        for eq, tag, status in self.unbound:
+            self.owner._queue.put(TagUpdate(eq, tag, None, now, Quality.BAD, None, status))
 
     # ---------------------------------------------------------------- binding
 
@@ -455,6 +464,7 @@ class _EndpointLink:
     ) -> dict[tuple[str, str], _Bound]:
         """Bind each wanted tag whose node is a variable of a fitting type; list the rest."""
         bound: dict[tuple[str, str], _Bound] = {}
+        self.unbound = []
         for w, nid in zip(wants, nodes, strict=True):
             where = f"{w.equipment}.{w.tag}"
             info = infos.get(nid) if nid is not None else None
@@ -464,18 +474,21 @@ class _EndpointLink:
                         f"{where}: bound by {w.describe()} on endpoint {self.endpoint.id!r}, "
                         "but the server has no such variable"
                     )
+                    self.unbound.append((w.equipment, w.tag, "BadNodeIdUnknown"))
                 continue
             nclass, dtype = info
             if nclass != ua.NodeClass.Variable:
                 problems.append(
                     f"{where}: node {nid.to_string()} is a {nclass.name}, not a variable"
                 )
+                self.unbound.append((w.equipment, w.tag, "BadNodeClassInvalid"))
                 continue
             if not w.standard and not type_fits(w.kind, dtype):
                 problems.append(
                     f"{where}: node {nid.to_string()} holds {data_type_name(dtype)} but the "
-                    f"plant file says {w.kind.value}"
+                    f"plant file says {w.kind.value}; the tag is marked bad"
                 )
+                self.unbound.append((w.equipment, w.tag, "BadTypeMismatch"))
                 continue
             bound[(w.equipment, w.tag)] = _Bound(
                 w.equipment, w.tag, nid, w.kind, w.standard, dtype
@@ -612,6 +625,8 @@ class _EndpointLink:
                     )
                     self.problems.append(msg)
                     logger.warning("endpoint %s: %s", self.endpoint.id, msg)
+                    if not b.equipment.startswith("__"):  # fab figures are optional
+                        self.unbound.append((b.equipment, b.tag, r.name))
                 else:
                     created += 1
         self.monitored_items = created
@@ -717,20 +732,31 @@ class _EndpointLink:
         code = dv.StatusCode if dv is not None and dv.StatusCode is not None else ua.StatusCode()
         if not code.is_good():
             quality = Quality.UNCERTAIN if code.is_uncertain() else Quality.BAD
+            if (*key, code.name) not in self.bad_logged:
+                self.bad_logged.add((*key, code.name))
+                logger.warning(
+                    "endpoint %s: %s.%s: node %s reports %s; marked %s",
+                    self.endpoint.id,
+                    b.equipment,
+                    b.tag,
+                    b.nodeid.to_string(),
+                    code.name,
+                    quality.value,
+                )
             return TagUpdate(
                 b.equipment, b.tag, self.last_values.get(key), ts, quality, srv, code.name
             )
         converted, ok = self._convert(b, value)
         if not ok:
-            if key not in self.bad_logged:
-                self.bad_logged.add(key)
+            got = "no value (null)" if value is None else f"{type(value).__name__} {value!r:.80}"
+            if (*key, got) not in self.bad_logged:
+                self.bad_logged.add((*key, got))
                 logger.warning(
-                    "endpoint %s: %s.%s got %s %r from %s, expected %s; marked bad",
+                    "endpoint %s: %s.%s got %s from node %s, expected %s; marked bad",
                     self.endpoint.id,
                     b.equipment,
                     b.tag,
-                    type(value).__name__,
-                    value,
+                    got,
                     b.nodeid.to_string(),
                     b.kind.value,
                 )
