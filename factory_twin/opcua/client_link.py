@@ -735,7 +735,7 @@ class _EndpointLink:
             if (*key, code.name) not in self.bad_logged:
                 self.bad_logged.add((*key, code.name))
                 logger.warning(
-                    "endpoint %s: %s.%s: node %s reports %s; marked %s",
+                    "endpoint %s: %s.%s: node %s reports %s; the tag's quality is %s",
                     self.endpoint.id,
                     b.equipment,
                     b.tag,
@@ -749,8 +749,8 @@ class _EndpointLink:
         converted, ok = self._convert(b, value)
         if not ok:
             got = "no value (null)" if value is None else f"{type(value).__name__} {value!r:.80}"
-            if (*key, got) not in self.bad_logged:
-                self.bad_logged.add((*key, got))
+            if (*key, "type") not in self.bad_logged:  # once per tag: values may differ each time
+                self.bad_logged.add((*key, "type"))
                 logger.warning(
                     "endpoint %s: %s.%s got %s from node %s, expected %s; marked bad",
                     self.endpoint.id,
