@@ -424,6 +424,23 @@ def parse_node_id(text: str) -> ua.NodeId:
         raise ValueError(msg) from exc
 
 
+def with_namespace_index(nid: ua.NodeId, namespaces: list[str]) -> ua.NodeId:
+    """Return ``nid`` with its namespace URI (``nsu=...``) replaced by the server's index.
+
+    Raises
+    ------
+    ValueError
+        The server has no namespace of that URI.
+    """
+    uri = getattr(nid, "NamespaceUri", None)
+    if not uri:
+        return nid
+    if uri not in namespaces:
+        msg = f"the server has no namespace {uri!r}"
+        raise ValueError(msg)
+    return ua.NodeId(nid.Identifier, ua.Int16(namespaces.index(uri)), nid.NodeIdType)
+
+
 def now_s() -> float:
     """Wall-clock time (POSIX seconds)."""
     return datetime.now(UTC).timestamp()

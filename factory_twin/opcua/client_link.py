@@ -50,6 +50,7 @@ from factory_twin.opcua.client_common import (
     to_epoch,
     type_fits,
     value_fits,
+    with_namespace_index,
 )
 
 if TYPE_CHECKING:
@@ -204,6 +205,7 @@ class _EndpointLink:
         self.event_sub: Subscription | None = None
         self.monitored_items = 0
         self.ns_index: int | None = None
+        self.namespaces: list[str] = []  # the server's namespace array
         self.eu_ranges: dict[tuple[str, str], tuple[float, float] | None] = {}
         self.connects = 0
 
@@ -408,6 +410,7 @@ class _EndpointLink:
         """Find the node of every wanted tag; record problems; keep the rest."""
         wants = self._wanted()
         ns = await client.get_namespace_array()
+        self.namespaces = list(ns)
         self.ns_index = ns.index(PLANT_NAMESPACE) if PLANT_NAMESPACE in ns else None
         cache = BrowseCache(client)
         problems: list[str] = []
@@ -432,13 +435,18 @@ class _EndpointLink:
         """Return the node of each wanted tag (None if not found) and what they are."""
         # first guess for each wanted tag
         guesses: list[ua.NodeId | None] = []
+        self.unbound = []
         for w in wants:
             nid: ua.NodeId | None = None
             if w.node_id is not None:
                 try:
                     nid = parse_node_id(w.node_id)
+                    nid = with_namespace_index(nid, self.namespaces)
                 except ValueError as exc:
-                    problems.append(f"{w.equipment}.{w.tag}: {exc}")
+                    why = str(exc) if nid is None else f"node id {w.node_id!r}: {exc}"
+                    problems.append(f"{w.equipment}.{w.tag}: {why}")
+                    self.unbound.append((w.equipment, w.tag, "BadNodeIdInvalid"))
+                    nid = None
             elif w.browse_path is not None:
                 nid = await cache.resolve(w.browse_path)
             elif self.ns_index is not None:
@@ -464,10 +472,12 @@ class _EndpointLink:
     ) -> dict[tuple[str, str], _Bound]:
         """Bind each wanted tag whose node is a variable of a fitting type; list the rest."""
         bound: dict[tuple[str, str], _Bound] = {}
-        self.unbound = []
+        invalid = {(eq, tag) for eq, tag, _ in self.unbound}  # reported by _find_nodes
         for w, nid in zip(wants, nodes, strict=True):
             where = f"{w.equipment}.{w.tag}"
             info = infos.get(nid) if nid is not None else None
+            if (w.equipment, w.tag) in invalid:
+                continue
             if nid is None or info is None:
                 if w.required:
                     problems.append(

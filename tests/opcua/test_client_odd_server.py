@@ -140,6 +140,11 @@ def test_browse_prints_odd_tree_with_types_values_and_notes(
     # starting inside the loop terminates too
     rc, out, _ = _cli(capsys, "browse", odd.url, "--root", "ns=2;s=Loop", "--depth", "50")
     assert rc == 0 and "InLoop" in out and len(out.splitlines()) < 2000
+    # a root named by namespace URI, and one whose namespace the server lacks
+    rc, out, _ = _cli(capsys, "browse", odd.url, "--root", "nsu=urn:odd:b;i=2000")
+    assert rc == 0 and "Double[] = [1.0" in out
+    rc, _, err = _cli(capsys, "browse", odd.url, "--root", "nsu=urn:nowhere;i=2000")
+    assert rc == 1 and "the server has no namespace 'urn:nowhere'" in err
 
 
 def test_import_writes_a_plant_that_validates_and_says_what_it_left_out(
@@ -226,6 +231,8 @@ _TAGS: list[tuple[str, str, str, Any]] = [
     ("spectrum", "float", "ns=3;i=2001", "BadTypeMismatch"),
     ("method", "float", "ns=2;s=Trouble.Reset", "BadNodeClassInvalid"),
     ("missing", "float", "ns=3;i=424242", "BadNodeIdUnknown"),
+    ("by_uri", "float", "nsu=urn:odd:b;i=1011", 3.25),
+    ("unknown_uri", "float", "nsu=urn:nowhere;i=1011", "BadNodeIdInvalid"),
 ]
 
 
@@ -258,6 +265,11 @@ async def test_client_binds_odd_nodes_and_marks_wrong_ones_bad(
         assert "ODD-1.wrong: node ns=2;s=Trouble.StringForNumber holds String" in problems
         assert "ODD-1.method: node ns=2;s=Trouble.Reset is a Method, not a variable" in problems
         assert "ODD-1.missing: bound by node id 'ns=3;i=424242'" in problems
+        assert (
+            "ODD-1.unknown_uri: node id 'nsu=urn:nowhere;i=1011': the server has no namespace"
+            in problems
+        )
+        assert problems.count("unknown_uri") == 1
         # every tag gets a first value (or a bad mark) and the ramp keeps coming
         assert await wait_for(lambda: all(last(n) for n, *_ in _TAGS) and len(speeds()) > 3, 20), [
             n for n, *_ in _TAGS if last(n) is None
