@@ -122,12 +122,19 @@ async def _browse(
     opts: ConnectOptions, root: ua.NodeId | None, depth: int, text: str | None, server_node: bool
 ) -> list[str]:
     from factory_twin.opcua.browse import browse_tree, format_tree
-    from factory_twin.opcua.client_common import connect, describe_error, disconnect_quietly
+    from factory_twin.opcua.client_common import (
+        connect,
+        describe_error,
+        disconnect_quietly,
+        with_namespace_index,
+    )
 
     client = await connect(opts)
     try:
+        if root is not None:  # a root given as nsu=URI;... names its namespace by URI
+            root = with_namespace_index(root, await client.get_namespace_array())
         tree = await browse_tree(client, root, depth, expand_server=server_node)
-    except LookupError as exc:
+    except (LookupError, ValueError) as exc:
         raise FactoryTwinError(str(exc)) from None
     except ConnectionFailed:
         raise

@@ -28,6 +28,8 @@ from factory_twin.model.schema import SecurityMode
 if TYPE_CHECKING:
     from factory_twin.opcua.client_common import ConnectOptions
 
+_SHOW_SKIPPED = 20
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments."""
@@ -73,6 +75,13 @@ def run(args: argparse.Namespace) -> int:
         f"{args.output}: {len(machines)} machines, {len(data['equipment_types'])} equipment "
         f"types, {n_tags} tags bound by node id"
     )
+    skipped = [s for m in machines for s in m.skipped]
+    if skipped:
+        print(f"left out {len(skipped)} variables no plant tag can hold:")
+        for line in skipped[:_SHOW_SKIPPED]:
+            print(f"  {line}")
+        if len(skipped) > _SHOW_SKIPPED:
+            print(f"  ... and {len(skipped) - _SHOW_SKIPPED} more")
     return 0
 
 

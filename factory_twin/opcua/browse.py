@@ -34,6 +34,9 @@ class BrowseNode:
     type_definition: ua.NodeId | None = None
     data_type: ua.NodeId | None = None
     value: Any = None
+    value_rank: int | None = None  # -1 scalar, 1 array, 2 matrix, ...
+    readable: bool = True  # the user may read the value (UserAccessLevel CurrentRead)
+    value_status: str = ""  # the status of a value read that failed, e.g. BadNotReadable
     children: list[BrowseNode] = field(default_factory=list)
     truncated: bool = False  # has children we did not browse (depth limit or skipped)
 
@@ -105,17 +108,42 @@ async def browse_tree(
     # properties of variables one level further, only names/values (cheap and useful)
     variables = [n for n in top.walk() if n.node_class == ua.NodeClass.Variable]
     if read_values and variables:
-        vals = await _read(
-            client,
-            [n.node_id for n in variables],
-            [ua.AttributeIds.DataType, ua.AttributeIds.Value],
-        )
-        for n, (dt, v) in zip(variables, vals, strict=True):
-            n.data_type, n.value = dt, v
+        await _read_variables(client, variables)
     for n in top.walk():
         if n.node_id == _SERVER and n is not top and not expand_server:
             n.truncated = True
     return top
+
+
+async def _read_variables(client: Client, variables: list[BrowseNode]) -> None:
+    """Fill DataType, ValueRank, UserAccessLevel and Value (or the value's bad status)."""
+    attrs = [
+        ua.AttributeIds.DataType,
+        ua.AttributeIds.ValueRank,
+        ua.AttributeIds.UserAccessLevel,
+        ua.AttributeIds.Value,
+    ]
+    rows = await _read_values(client, [n.node_id for n in variables], attrs)
+    for n, (dt, rank, access, value) in zip(variables, rows, strict=True):
+        n.data_type = _attr(dt)
+        if isinstance(_attr(rank), int):
+            n.value_rank = _attr(rank)
+        if isinstance(_attr(access), int):
+            n.readable = bool(_attr(access) & ua.AccessLevel.CurrentRead.mask)
+        n.value = _attr(value)
+        code = value.StatusCode
+        if code is not None and not code.is_good():
+            n.value_status = code.name
+
+
+def _attr(dv: ua.DataValue) -> Any:
+    """Return the value a read gave, or None if the read failed."""
+    return dv.Value.Value if _good(dv) and dv.Value is not None else None
+
+
+def _good(dv: ua.DataValue) -> bool:
+    code = dv.StatusCode
+    return code is None or code.is_good() or code.is_uncertain()
 
 
 async def variable_properties(client: Client, nodes: list[ua.NodeId]) -> list[dict[str, Any]]:
@@ -178,7 +206,23 @@ async def _read(
     client: Client, nodes: list[ua.NodeId], attrs: list[ua.AttributeIds]
 ) -> list[tuple[Any, ...]]:
     """Read ``attrs`` of each node; a failed read gives None."""
-    out: list[tuple[Any, ...]] = []
+    rows = await _read_values(client, nodes, attrs)
+    return [
+        tuple(
+            dv.Value.Value
+            if (dv.StatusCode is None or dv.StatusCode.is_good()) and dv.Value is not None
+            else None
+            for dv in row
+        )
+        for row in rows
+    ]
+
+
+async def _read_values(
+    client: Client, nodes: list[ua.NodeId], attrs: list[ua.AttributeIds]
+) -> list[tuple[ua.DataValue, ...]]:
+    """Read ``attrs`` of each node; return the DataValues (with their status codes)."""
+    out: list[tuple[ua.DataValue, ...]] = []
     for start in range(0, len(nodes), 1000):
         chunk = nodes[start : start + 1000]
         params = ua.ReadParameters()
@@ -190,16 +234,29 @@ async def _read(
                 params.NodesToRead.append(rv)
         res = await client.uaclient.read(params)
         k = len(attrs)
-        for i in range(len(chunk)):
-            row = []
-            for dv in res[i * k : (i + 1) * k]:
-                ok = dv.StatusCode is None or dv.StatusCode.is_good()
-                row.append(dv.Value.Value if ok and dv.Value is not None else None)
-            out.append(tuple(row))
+        out.extend(tuple(res[i * k : (i + 1) * k]) for i in range(len(chunk)))
     return out
 
 
+def describe_value(n: BrowseNode, width: int = 60) -> str:
+    """Return a variable's value for display, or a note on why there is none."""
+    if n.value_status and n.value_status.startswith("Bad"):
+        if n.value_status in ("BadNotReadable", "BadUserAccessDenied") or not n.readable:
+            return f"<not readable: {n.value_status}>"
+        return f"<bad value: {n.value_status}>"
+    if not n.readable and n.value is None:
+        return "<not readable>"
+    text = "<null>" if n.value is None else _short_value(n.value, width)
+    if n.value_status:
+        text += f" <{n.value_status}>"
+    return text
+
+
 def _short_value(v: Any, width: int = 60) -> str:
+    if isinstance(v, ua.StatusCode):
+        return v.name
+    if isinstance(v, bytes):
+        return f"ByteString({len(v)} bytes: {v[:16].hex()}{'...' if len(v) > 16 else ''})"
     if isinstance(v, ua.LocalizedText):
         v = v.Text
     elif isinstance(v, ua.EUInformation):
@@ -234,7 +291,8 @@ def format_tree(root: BrowseNode, filter_text: str | None = None) -> list[str]:
         name = f"{ns}:{n.name}" if ns else n.name
         line = f"{'  ' * n.depth}{n.node_class.name} {name}  [{n.node_id.to_string()}]"
         if n.node_class == ua.NodeClass.Variable:
-            line += f"  {data_type_name(n.data_type)} = {_short_value(n.value)}"
+            dims = "" if n.value_rank is None or n.value_rank < 0 else "[]" * max(n.value_rank, 1)
+            line += f"  {data_type_name(n.data_type)}{dims} = {describe_value(n)}"
         if n.truncated and n.node_class == ua.NodeClass.Object:
             line += "  ..."
         lines.append(line)

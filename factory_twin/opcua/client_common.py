@@ -36,12 +36,15 @@ _BOOL_TYPES = {1}
 _STRING_TYPES = {12, 21}  # String, LocalizedText
 _ABSTRACT_NUMBER = {26, 27, 28}  # Number, Integer, UInteger
 ENUMERATION = 29
+BASE_DATA_TYPE = 24
 
 DATA_TYPE_NAMES = {
     1: "Boolean", 2: "SByte", 3: "Byte", 4: "Int16", 5: "UInt16", 6: "Int32", 7: "UInt32",
     8: "Int64", 9: "UInt64", 10: "Float", 11: "Double", 12: "String", 13: "DateTime",
-    15: "ByteString", 17: "NodeId", 21: "LocalizedText", 24: "BaseDataType", 26: "Number",
-    27: "Integer", 28: "UInteger", 29: "Enumeration",
+    14: "Guid", 15: "ByteString", 16: "XmlElement", 17: "NodeId", 18: "ExpandedNodeId",
+    19: "StatusCode", 20: "QualifiedName", 21: "LocalizedText", 22: "Structure",
+    23: "DataValue", 24: "BaseDataType", 25: "DiagnosticInfo", 26: "Number",
+    27: "Integer", 28: "UInteger", 29: "Enumeration", 290: "Duration", 294: "UtcTime",
 }  # fmt: skip
 
 SECURITY_MODES = {
@@ -80,9 +83,12 @@ def type_fits(expected: TagType, dt: ua.NodeId | None) -> bool:
 
     Integer nodes may serve float tags (a count is a number); the reverse is refused
     because the fraction would be lost. Custom (non namespace 0) and enumeration types
-    serve integer tags; unknown types are accepted only for their exact match.
+    serve integer tags; BaseDataType (any Variant) serves every tag, its values checked
+    as they arrive; other types are accepted only for their exact match.
     """
     got = tag_type_of(dt)
+    if dt is not None and dt.NamespaceIndex == 0 and dt.Identifier == BASE_DATA_TYPE:
+        return True  # a Variant of any type: each value is checked when it arrives
     if got is None:
         # a custom enumeration or structure: integer tags may use enumerations
         return expected is TagType.INT and dt is not None and dt.NamespaceIndex != 0
@@ -416,6 +422,23 @@ def parse_node_id(text: str) -> ua.NodeId:
     except Exception as exc:
         msg = f"not a node id: {text!r} (expected e.g. 'ns=2;s=FURN-01.Parameters.temperature')"
         raise ValueError(msg) from exc
+
+
+def with_namespace_index(nid: ua.NodeId, namespaces: list[str]) -> ua.NodeId:
+    """Return ``nid`` with its namespace URI (``nsu=...``) replaced by the server's index.
+
+    Raises
+    ------
+    ValueError
+        The server has no namespace of that URI.
+    """
+    uri = getattr(nid, "NamespaceUri", None)
+    if not uri:
+        return nid
+    if uri not in namespaces:
+        msg = f"the server has no namespace {uri!r}"
+        raise ValueError(msg)
+    return ua.NodeId(nid.Identifier, ua.Int16(namespaces.index(uri)), nid.NodeIdType)
 
 
 def now_s() -> float:

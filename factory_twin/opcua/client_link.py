@@ -50,6 +50,7 @@ from factory_twin.opcua.client_common import (
     to_epoch,
     type_fits,
     value_fits,
+    with_namespace_index,
 )
 
 if TYPE_CHECKING:
@@ -190,7 +191,9 @@ class _EndpointLink:
         self.by_handle: dict[int, _Bound] = {}
         self.problems: list[str] = []
         self.last_values: dict[tuple[str, str], Any] = {}
-        self.bad_logged: set[tuple[str, str]] = set()
+        self.bad_logged: set[tuple[str, str, str]] = set()
+        # tags that could not be bound or monitored, with the status they are marked with
+        self.unbound: list[tuple[str, str, str]] = []
         self.machine_nodes: dict[str, ua.NodeId] = {}
         self.source_map: dict[ua.NodeId, str] = {}
         self.connected = False
@@ -202,6 +205,7 @@ class _EndpointLink:
         self.event_sub: Subscription | None = None
         self.monitored_items = 0
         self.ns_index: int | None = None
+        self.namespaces: list[str] = []  # the server's namespace array
         self.eu_ranges: dict[tuple[str, str], tuple[float, float] | None] = {}
         self.connects = 0
 
@@ -352,6 +356,7 @@ class _EndpointLink:
         await self._resolve(client)
         t1 = time.perf_counter()
         await self._subscribe(client)
+        self._mark_unbound()
         logger.info(
             "endpoint %s: bound %d tags in %.2f s, created %d monitored items in %.2f s",
             self.endpoint.id,
@@ -361,6 +366,12 @@ class _EndpointLink:
             time.perf_counter() - t1,
         )
         self.connected = True
+
+    def _mark_unbound(self) -> None:
+        """Give each tag that could not be bound a bad value, so it shows bad, not stale."""
+        now = now_s()
+        for eq, tag, status in self.unbound:
+            self.owner._queue.put(TagUpdate(eq, tag, None, now, Quality.BAD, None, status))
 
     # ---------------------------------------------------------------- binding
 
@@ -399,6 +410,7 @@ class _EndpointLink:
         """Find the node of every wanted tag; record problems; keep the rest."""
         wants = self._wanted()
         ns = await client.get_namespace_array()
+        self.namespaces = list(ns)
         self.ns_index = ns.index(PLANT_NAMESPACE) if PLANT_NAMESPACE in ns else None
         cache = BrowseCache(client)
         problems: list[str] = []
@@ -423,13 +435,18 @@ class _EndpointLink:
         """Return the node of each wanted tag (None if not found) and what they are."""
         # first guess for each wanted tag
         guesses: list[ua.NodeId | None] = []
+        self.unbound = []
         for w in wants:
             nid: ua.NodeId | None = None
             if w.node_id is not None:
                 try:
                     nid = parse_node_id(w.node_id)
+                    nid = with_namespace_index(nid, self.namespaces)
                 except ValueError as exc:
-                    problems.append(f"{w.equipment}.{w.tag}: {exc}")
+                    why = str(exc) if nid is None else f"node id {w.node_id!r}: {exc}"
+                    problems.append(f"{w.equipment}.{w.tag}: {why}")
+                    self.unbound.append((w.equipment, w.tag, "BadNodeIdInvalid"))
+                    nid = None
             elif w.browse_path is not None:
                 nid = await cache.resolve(w.browse_path)
             elif self.ns_index is not None:
@@ -455,27 +472,33 @@ class _EndpointLink:
     ) -> dict[tuple[str, str], _Bound]:
         """Bind each wanted tag whose node is a variable of a fitting type; list the rest."""
         bound: dict[tuple[str, str], _Bound] = {}
+        invalid = {(eq, tag) for eq, tag, _ in self.unbound}  # reported by _find_nodes
         for w, nid in zip(wants, nodes, strict=True):
             where = f"{w.equipment}.{w.tag}"
             info = infos.get(nid) if nid is not None else None
+            if (w.equipment, w.tag) in invalid:
+                continue
             if nid is None or info is None:
                 if w.required:
                     problems.append(
                         f"{where}: bound by {w.describe()} on endpoint {self.endpoint.id!r}, "
                         "but the server has no such variable"
                     )
+                    self.unbound.append((w.equipment, w.tag, "BadNodeIdUnknown"))
                 continue
             nclass, dtype = info
             if nclass != ua.NodeClass.Variable:
                 problems.append(
                     f"{where}: node {nid.to_string()} is a {nclass.name}, not a variable"
                 )
+                self.unbound.append((w.equipment, w.tag, "BadNodeClassInvalid"))
                 continue
             if not w.standard and not type_fits(w.kind, dtype):
                 problems.append(
                     f"{where}: node {nid.to_string()} holds {data_type_name(dtype)} but the "
-                    f"plant file says {w.kind.value}"
+                    f"plant file says {w.kind.value}; the tag is marked bad"
                 )
+                self.unbound.append((w.equipment, w.tag, "BadTypeMismatch"))
                 continue
             bound[(w.equipment, w.tag)] = _Bound(
                 w.equipment, w.tag, nid, w.kind, w.standard, dtype
@@ -612,6 +635,8 @@ class _EndpointLink:
                     )
                     self.problems.append(msg)
                     logger.warning("endpoint %s: %s", self.endpoint.id, msg)
+                    if not b.equipment.startswith("__"):  # fab figures are optional
+                        self.unbound.append((b.equipment, b.tag, r.name))
                 else:
                     created += 1
         self.monitored_items = created
@@ -717,20 +742,31 @@ class _EndpointLink:
         code = dv.StatusCode if dv is not None and dv.StatusCode is not None else ua.StatusCode()
         if not code.is_good():
             quality = Quality.UNCERTAIN if code.is_uncertain() else Quality.BAD
+            if (*key, code.name) not in self.bad_logged:
+                self.bad_logged.add((*key, code.name))
+                logger.warning(
+                    "endpoint %s: %s.%s: node %s reports %s; the tag's quality is %s",
+                    self.endpoint.id,
+                    b.equipment,
+                    b.tag,
+                    b.nodeid.to_string(),
+                    code.name,
+                    quality.value,
+                )
             return TagUpdate(
                 b.equipment, b.tag, self.last_values.get(key), ts, quality, srv, code.name
             )
         converted, ok = self._convert(b, value)
         if not ok:
-            if key not in self.bad_logged:
-                self.bad_logged.add(key)
+            got = "no value (null)" if value is None else f"{type(value).__name__} {value!r:.80}"
+            if (*key, "type") not in self.bad_logged:  # once per tag: values may differ each time
+                self.bad_logged.add((*key, "type"))
                 logger.warning(
-                    "endpoint %s: %s.%s got %s %r from %s, expected %s; marked bad",
+                    "endpoint %s: %s.%s got %s from node %s, expected %s; marked bad",
                     self.endpoint.id,
                     b.equipment,
                     b.tag,
-                    type(value).__name__,
-                    value,
+                    got,
                     b.nodeid.to_string(),
                     b.kind.value,
                 )

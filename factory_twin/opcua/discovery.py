@@ -26,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from factory_twin.model.config import atomic_write_text, loads_plant
 from factory_twin.model.schema import SCHEMA_VERSION, SecurityMode, TagType
 from factory_twin.opcua.browse import BrowseNode, browse_tree, variable_properties
-from factory_twin.opcua.client_common import tag_type_of
+from factory_twin.opcua.client_common import data_type_name, tag_type_of
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class DiscoveredMachine:
     tags: list[DiscoveredTag] = field(default_factory=list)
     standard: dict[str, str] = field(default_factory=dict)  # standard tag -> node id
     identification: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # "name: why" of variables left out
 
 
 def _ident(text: str, pattern: str, fill: str = "_") -> str:
@@ -108,14 +109,25 @@ def _find_machines(root: BrowseNode) -> list[BrowseNode]:
     return found
 
 
-def _tag_vars(m: BrowseNode) -> list[BrowseNode]:
+def _candidates(m: BrowseNode) -> list[BrowseNode]:
     params = m.child("Parameters")
     src = params.children if params is not None else m.children
-    return [
-        c
-        for c in src
-        if c.node_class == ua.NodeClass.Variable and tag_type_of(c.data_type) is not None
-    ]
+    return [c for c in src if c.node_class == ua.NodeClass.Variable]
+
+
+def skip_reason(v: BrowseNode) -> str | None:
+    """Return why variable ``v`` cannot become a plant tag (None if it can)."""
+    if tag_type_of(v.data_type) is None:
+        return f"{data_type_name(v.data_type)} has no plant tag type"
+    if v.value_rank is not None and v.value_rank >= 0:
+        return "an array (tags hold one value)"
+    if not v.readable:
+        return "not readable for this user"
+    return None
+
+
+def _tag_vars(m: BrowseNode) -> list[BrowseNode]:
+    return [c for c in _candidates(m) if skip_reason(c) is None]
 
 
 def _has_tags(n: BrowseNode) -> bool:
@@ -132,6 +144,10 @@ async def discover(client: Client, depth: int = 5) -> list[DiscoveredMachine]:
             _unique(_ident(m.name, r"[^A-Za-z0-9_.\-]+"), used_ids), m.node_id.to_string()
         )
         variables = _tag_vars(m)
+        for c in _candidates(m):
+            why = skip_reason(c)
+            if why is not None:
+                dm.skipped.append(f"{m.name}/{c.name} [{c.node_id.to_string()}]: {why}")
         props = await variable_properties(client, [v.node_id for v in variables])
         used_tags = set(_STD.values())
         for v, p in zip(variables, props, strict=True):
