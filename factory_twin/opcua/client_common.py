@@ -424,6 +424,24 @@ def parse_node_id(text: str) -> ua.NodeId:
         raise ValueError(msg) from exc
 
 
+def portable_node_id(nid: ua.NodeId, namespaces: list[str]) -> str:
+    """Return ``nid`` as text that survives a server reordering its namespaces.
+
+    Outside namespace 0 the index is replaced by the namespace URI (``nsu=URI;s=...``, as
+    OPC UA Part 6 writes an ExpandedNodeId), which :func:`with_namespace_index` maps back to
+    whatever index the server gives it. Namespace 0, an index the server does not list and a
+    URI with a ``;`` in it (which the text form could not carry) keep ``ns=``.
+    """
+    text = nid.to_string()
+    idx = nid.NamespaceIndex
+    if idx == 0 or idx >= len(namespaces) or ";" in namespaces[idx]:
+        return text
+    head, sep, rest = text.partition(";")
+    if not sep or not head.startswith("ns="):
+        return text
+    return f"nsu={namespaces[idx]};{rest}"
+
+
 def with_namespace_index(nid: ua.NodeId, namespaces: list[str]) -> ua.NodeId:
     """Return ``nid`` with its namespace URI (``nsu=...``) replaced by the server's index.
 

@@ -26,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from factory_twin.model.config import atomic_write_text, loads_plant
 from factory_twin.model.schema import SCHEMA_VERSION, SecurityMode, TagType
 from factory_twin.opcua.browse import BrowseNode, browse_tree, variable_properties
-from factory_twin.opcua.client_common import data_type_name, tag_type_of
+from factory_twin.opcua.client_common import data_type_name, portable_node_id, tag_type_of
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ def _has_tags(n: BrowseNode) -> bool:
 async def discover(client: Client, depth: int = 5) -> list[DiscoveredMachine]:
     """Return the machines a connected server exposes, with their tags."""
     root = await browse_tree(client, None, depth)
+    namespaces = list(await client.get_namespace_array())
     machines: list[DiscoveredMachine] = []
     used_ids: set[str] = set()
     for m in _find_machines(root):
@@ -163,7 +164,7 @@ async def discover(client: Client, depth: int = 5) -> list[DiscoveredMachine]:
             dm.tags.append(
                 DiscoveredTag(
                     _unique(_tag_name(v.name), used_tags),
-                    v.node_id.to_string(),
+                    portable_node_id(v.node_id, namespaces),
                     ttype,
                     unit,
                     normal,

@@ -165,9 +165,10 @@ def test_import_writes_a_plant_that_validates_and_says_what_it_left_out(
     assert set(tools) >= {"Scalars", "Trouble", "Loop", "Big", "Pump_7"}
     assert len(tools["Big"].opcua.tags) == 1000  # type: ignore[union-attr]
     pump = tools["Pump_7"].opcua.tags  # type: ignore[union-attr]
-    assert pump["Speed"].node_id == "ns=2;s=Pump 7/Parameters/Speed"
-    assert pump["Count"].node_id == "ns=3;g=1e2d3c4b-0000-4000-8000-000000000099"
-    assert pump["Label"].node_id == "ns=3;b=bGFiZWw="
+    # namespace URIs, not indexes: the file survives the server reordering its namespaces
+    assert pump["Speed"].node_id == "nsu=urn:odd:a;s=Pump 7/Parameters/Speed"
+    assert pump["Count"].node_id == "nsu=urn:odd:b;g=1e2d3c4b-0000-4000-8000-000000000099"
+    assert pump["Label"].node_id == "nsu=urn:odd:b;b=bGFiZWw="
     kinds = {t.name: t.data_type.value for t in spec.equipment_type("scalars").tags}
     assert kinds["Int64"] == "int" and kinds["Float"] == "float" and kinds["Text"] == "string"
     # and recording that plant: numbers arrive as numbers, the Bad value as bad
@@ -302,3 +303,30 @@ async def test_client_binds_odd_nodes_and_marks_wrong_ones_bad(
         assert all(s.connected for s in client.status().values())
     finally:
         await client.stop()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ns=2;s=Pump 7/Parameters/Speed", "ns=3;g=1e2d3c4b-0000-4000-8000-000000000099",
+     "ns=3;b=bGFiZWw=", "ns=2;s=Scalars;Int64", "ns=3;i=1009"],
+)  # fmt: skip
+def test_an_imported_node_id_finds_its_node_after_the_namespaces_move(text: str) -> None:
+    """Written with the URI on one server, bound by index on a server that lists the same
+    namespaces in another order; namespace 0 keeps its index."""
+    from asyncua import ua
+
+    from factory_twin.opcua.client_common import (
+        parse_node_id,
+        portable_node_id,
+        with_namespace_index,
+    )
+
+    before = ["http://opcfoundation.org/UA/", "urn:server", "urn:odd:a", "urn:odd:b"]
+    after = ["http://opcfoundation.org/UA/", "urn:odd:b", "urn:extra", "urn:odd:a", "urn:server"]
+    nid = ua.NodeId.from_string(text)
+    written = portable_node_id(nid, before)
+    assert written.startswith(f"nsu={before[nid.NamespaceIndex]};")
+    moved = with_namespace_index(parse_node_id(written), after)
+    assert moved.NamespaceIndex == after.index(before[nid.NamespaceIndex])
+    assert (moved.Identifier, moved.NodeIdType) == (nid.Identifier, nid.NodeIdType)
+    assert portable_node_id(ua.NodeId(2253, 0), before) == "i=2253"
