@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_twin.errors import FactoryTwinError
-from factory_twin.model.config import atomic_write_text
+from factory_twin.model.config import atomic_write_text, decode_utf8
 from factory_twin.model.drill_scoring import ActionRecord, InjectionRecord
 
 FORMAT = 1
@@ -86,7 +86,7 @@ class DrillLog:
             data["alarms"] = [AlarmRecord(**x) for x in data.get("alarms", [])]
             data["releases"] = [NameRelease(**x) for x in data.get("releases", [])]
             return cls(**data)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
             msg = f"{source}: not a valid drill log: {exc}"
             raise FactoryTwinError(msg) from None
 
@@ -95,7 +95,7 @@ class DrillLog:
         """Read a log file."""
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            text = decode_utf8(p.read_bytes(), p)  # ConfigError naming the line of a bad byte
         except OSError as exc:
             msg = f"{p}: cannot read: {exc.strerror or exc}"
             raise FactoryTwinError(msg) from None

@@ -416,22 +416,40 @@ def load_result(path: str | Path) -> ExperimentResult:
         raise ConfigError([msg])
     try:
         meta = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ConfigError([f"{marker}: cannot read: {exc}"]) from None
+    if not isinstance(meta, dict):
+        raise ConfigError([f"{marker}: expected a JSON object, got {type(meta).__name__}"])
     if meta.get("format") != RESULT_FORMAT:
         raise ConfigError([f"{marker}: unknown result format {meta.get('format')!r}"])
     from factory_twin.app.experiment_store import COMPLETE, is_complete
 
+    entries = meta.get("scenarios")
+    if not isinstance(entries, list):
+        raise ConfigError([f"{marker}: 'scenarios' must be a list, got {entries!r:.60}"])
     scenarios = []
     problems = []
-    for entry in meta["scenarios"]:
+    for i, entry in enumerate(entries):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("key"), str)
+            and entry["key"] not in ("", ".", "..")
+            and Path(entry["key"]).name == entry["key"]
+        ):
+            problems.append(f"{marker}: scenarios[{i}] needs a 'name' and a folder 'key'")
+            continue
         folder = root / entry["key"]
         if not is_complete(folder):
             problems.append(
                 f"{folder}: scenario {entry['name']!r} is not complete (run the experiment again)"
             )
             continue
-        sc_meta = json.loads((folder / COMPLETE).read_text(encoding="utf-8"))
+        try:  # is_complete just read it; it may have changed since
+            sc_meta = json.loads((folder / COMPLETE).read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            problems.append(f"{folder / COMPLETE}: cannot read: {exc}")
+            continue
         scenarios.append(ScenarioResult(entry["name"], entry["key"], folder, sc_meta))
     if problems:
         raise ConfigError(problems)

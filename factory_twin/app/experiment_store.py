@@ -74,7 +74,7 @@ def is_complete(folder: Path) -> bool:
         return False
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("format") == STORE_FORMAT
 

@@ -144,7 +144,7 @@ class MaintenanceLog:
                 continue
             try:
                 rec = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # torn, edited, nested too deep
                 logger.warning("%s:%d: skipping a damaged log line", self.path, n)
                 continue
             if isinstance(rec, dict):
@@ -182,7 +182,9 @@ class MaintenanceLog:
                 }
                 out[sid].update(started_at=r.get("time"), signed=[], finished=None)
             elif sid in out and kind == "signoff":
-                out[sid]["signed"].append(int(r["step"]))
+                step = _step_index(r.get("step"))
+                if step is not None:  # a damaged sign-off signs nothing
+                    out[sid]["signed"].append(step)
             elif sid in out and kind in ("finish", "abort"):
                 out[sid]["finished"] = kind
         return list(out.values())
@@ -210,7 +212,8 @@ class MaintenanceLog:
 
     def export_csv(self, path: str | Path, session_id: str | None = None) -> int:
         """Write the sign-offs (of one session, or all) as CSV atomically; return the row count."""
-        rows = self.signoffs(session_id)
+        # a damaged sign-off (no step number) has no row to give
+        rows = [r for r in self.signoffs(session_id) if _step_index(r.get("step")) is not None]
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         w.writeheader()
@@ -253,6 +256,13 @@ class StepStatus:
     acknowledged: set[int] = field(default_factory=set)  # indices of acknowledged safety notes
     started_at: str | None = None
     signoff: SignOff | None = None
+
+
+def _step_index(value: Any) -> int | None:
+    """A logged step number (0-based) if ``value`` is one, else None (a damaged record)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
 
 
 def find_procedure(
@@ -351,39 +361,65 @@ class ProcedureSession:
         if start is None:
             msg = f"no session {session_id!r} in {log.path}"
             raise MaintenanceError(msg)
-        _, proc = find_procedure(spec, start["equipment"], start["procedure"])
+        equipment, procedure = start.get("equipment"), start.get("procedure")
+        if not (isinstance(equipment, str) and isinstance(procedure, str)):
+            msg = f"{log.path}: the start of session {session_id!r} is damaged (no tool or procedure)"
+            raise MaintenanceError(msg)
+        try:
+            _, proc = find_procedure(spec, equipment, procedure)
+        except MaintenanceError as exc:
+            raise MaintenanceError(f"{log.path}: session {session_id!r}: {exc}") from None
         if proc.revision != start.get("revision") or len(proc.steps) != start.get("steps"):
             msg = (
+                f"{log.path}: session {session_id!r}: "
                 f"procedure {proc.id} is now revision {proc.revision} with {len(proc.steps)} "
                 f"steps; the session began on revision {start.get('revision')} with "
                 f"{start.get('steps')} steps and cannot be resumed"
             )
             raise MaintenanceError(msg)
-        sess = cls(log, spec, start["equipment"], proc, session_id, start.get("technician") or "")
+        technician = start.get("technician")
+        sess = cls(log, spec, equipment, proc, session_id, technician or "")
         for r in recs:
-            kind = r.get("kind")
-            if kind in ("finish", "abort"):
-                sess.finished = kind
-                continue
-            k = r.get("step")
-            if not (isinstance(k, int) and 0 <= k < len(proc.steps)):
-                continue
-            if kind == "ack":
-                sess.status[k].acknowledged.add(int(r["note"]))
-            elif kind == "step_start":
-                sess.status[k].started_at = r["time"]
-            elif kind == "signoff":
-                sess.status[k].signoff = SignOff(
-                    step=k,
-                    technician=r["technician"],
-                    signed_at=r["signed_at"],
-                    value=r.get("value"),
-                    within_limits=r.get("within_limits"),
-                    out_of_limit_confirmed=bool(r.get("out_of_limit_confirmed")),
-                    comment=r.get("comment", ""),
-                )
+            try:
+                sess._replay(r)
+            except (KeyError, TypeError, ValueError, OverflowError):
+                logger.warning("%s: session %s: skipping a damaged %r record", log.path,
+                               session_id, r.get("kind"))  # fmt: skip
         sess.current = sess.first_open_step()
         return sess
+
+    def _replay(self, r: dict[str, Any]) -> None:
+        """Apply one logged event of this session (KeyError or ValueError if it is damaged)."""
+        kind = r.get("kind")
+        if kind in ("finish", "abort"):
+            self.finished = kind
+            return
+        k = _step_index(r.get("step"))
+        if k is None or k >= len(self.steps):
+            return
+        if kind == "ack":
+            note = r["note"]
+            if _step_index(note) is None or note >= len(self.steps[k].safety):
+                raise ValueError(note)  # a note the step has not got acknowledges nothing
+            self.status[k].acknowledged.add(note)
+        elif kind == "step_start":
+            started = r["time"]
+            if not isinstance(started, str):
+                raise ValueError(started)
+            self.status[k].started_at = started
+        elif kind == "signoff":
+            technician, signed_at = r["technician"], r["signed_at"]
+            if not (isinstance(technician, str) and technician and isinstance(signed_at, str)):
+                raise ValueError(technician)  # a sign-off names who signed and when
+            self.status[k].signoff = SignOff(
+                step=k,
+                technician=technician,
+                signed_at=signed_at,
+                value=r.get("value"),
+                within_limits=r.get("within_limits"),
+                out_of_limit_confirmed=bool(r.get("out_of_limit_confirmed")),
+                comment=str(r.get("comment") or ""),
+            )
 
     # -- queries
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from factory_twin.app.experiment_report import write_report
 from factory_twin.app.experiment_result import load_result
+from factory_twin.errors import ConfigError
 
 
 def _output(text: str) -> Path:
@@ -38,6 +39,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the report; return 0 (2 if the folder is not a complete result)."""
     res = load_result(args.result)
-    path = write_report(res, args.out)
+    try:
+        path = write_report(res, args.out)
+    except (ValueError, KeyError) as exc:
+        # a damaged file of the result: a cut or overwritten Parquet table (ArrowInvalid), an
+        # edited plant.json (ValidationError) or scenario marker (a missing key)
+        why = (str(exc).strip().splitlines() or [""])[0]
+        msg = (
+            f"{args.result}: a file of this result is damaged ({type(exc).__name__}: {why}); "
+            "run the experiment again"
+        )
+        raise ConfigError([msg]) from None
     print(f"wrote {path}")
     return 0

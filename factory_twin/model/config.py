@@ -21,6 +21,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
@@ -36,6 +37,18 @@ from factory_twin.model.config_checks import check_references
 from factory_twin.model.config_errors import _format_validation, _line_of, error_path
 from factory_twin.model.config_fast import _fast_load
 from factory_twin.model.geometry import bind_mesh_files
+
+
+def round_trip_load(text: str) -> Any:
+    """Parse YAML text with the round-trip loader (comments and layout kept).
+
+    A reused anchor (``&a`` twice) is valid YAML, the later one counting; ruamel warns of
+    it on stderr, naming its own source line and ``<unicode string>`` instead of the file,
+    which the command line would print above the file's own messages: it is not shown.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReusedAnchorWarning)
+        return round_trip_yaml().load(text)
 
 
 def round_trip_yaml() -> YAML:
@@ -69,7 +82,7 @@ class PlantDocument:
         # A valid file is first read by the fast loader; its round-trip document (comments,
         # layout) is parsed only when the plant is saved.
         if self.raw is None and self.source_text is not None:
-            self.raw = round_trip_yaml().load(self.source_text)
+            self.raw = round_trip_load(self.source_text)
         return self.raw
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -168,11 +181,28 @@ def _link_new(tmp: str, target: Path) -> None:
 def read_config_text(path: Path) -> str:
     """Return a YAML file's text, or raise ConfigError naming the file and why not."""
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a folder, not a file"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    return decode_utf8(data, path)
+
+
+def decode_utf8(data: bytes, path: str | Path) -> str:
+    """Return ``data`` as text, or raise ConfigError naming the line of its first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        msg = (
+            f"{path}:{line}: not UTF-8 text: byte 0x{data[exc.start]:02x} at column {column} "
+            "(save the file as UTF-8)"
+        )
+        raise ConfigError([msg]) from None
 
 
 def has_suffix(path: str | Path, suffixes: tuple[str, ...]) -> bool:
@@ -225,7 +255,7 @@ def read_yaml_mapping(text: str, source: str, keys: str) -> Any:
         A syntax error at its line, or a document that is not a mapping with ``keys``.
     """
     try:
-        raw = round_trip_yaml().load(text)
+        raw = round_trip_load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
