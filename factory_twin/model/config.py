@@ -150,15 +150,33 @@ def atomic_write_bytes(
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         if keep_backup and target.exists():
-            backup = target.with_name(target.name + ".bak")
-            with target.open("rb") as src:
-                old = src.read()
-            with backup.open("wb") as dst:
-                dst.write(old)
+            _keep_backup(target)
         if exclusive:
             _link_new(tmp, target)
         else:
             os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _keep_backup(target: Path) -> None:
+    """Make ``<target>.bak`` the current ``target``, atomically: a crash leaves the old
+    backup or the new one, never a torn copy. A hard link to the file (which the rename of
+    the new file then leaves holding the old content); a copy where there are no links."""
+    backup = target.with_name(target.name + ".bak")
+    fd, tmp = tempfile.mkstemp(prefix=f".{backup.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        os.unlink(tmp)
+        try:
+            os.link(target, tmp)
+        except OSError:  # no hard links here: copy, and make the copy durable first
+            with target.open("rb") as src, open(tmp, "wb") as dst:
+                dst.write(src.read())
+                dst.flush()
+                os.fsync(dst.fileno())
+        os.replace(tmp, backup)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

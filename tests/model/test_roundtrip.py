@@ -159,9 +159,9 @@ def test_save_goes_through_a_temp_file_and_rename(copy, monkeypatch):
 
     monkeypatch.setattr(config.os, "replace", spy)
     load_plant(copy).save()
-    assert len(renames) == 1
-    assert renames[0][1] == str(copy)
-    assert renames[0][0] != str(copy)
+    # the backup first (renamed into place too), then the file itself
+    assert [dst for _, dst in renames] == [str(copy) + ".bak", str(copy)]
+    assert all(src != dst for src, dst in renames)
 
 
 def test_a_failed_save_leaves_the_old_file_and_no_temp(copy, monkeypatch):
@@ -205,3 +205,19 @@ def test_reordered_steps_keep_their_own_style(tmp_path):
     assert sorted(text.splitlines()) == sorted(original.splitlines())
     again = load_plant(path).spec.procedures[0]
     assert [s.title for s in again.steps[:2]] == [second.title, first.title]
+
+
+def test_backup_is_renamed_into_place_and_leaves_no_temp_files(copy):
+    """The backup is made like the file itself (a finished file renamed into place): after
+    two saves it holds the first save, it is a file of its own, and no temp file remains."""
+    doc = load_plant(copy)
+    doc.spec.site.name = "First"
+    doc.save()
+    first = copy.read_text(encoding="utf-8")
+    doc.spec.site.name = "Second"
+    doc.save()
+    backup = copy.with_name(copy.name + ".bak")
+    assert backup.read_text(encoding="utf-8") == first
+    assert "Second" in copy.read_text(encoding="utf-8")
+    assert backup.stat().st_ino != copy.stat().st_ino
+    assert sorted(p.name for p in copy.parent.iterdir() if p.name.startswith(".")) == []
