@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything factory_twin needs on Debian 12 (run as root, or with sudo available):
 # the Debian packages Qt/VTK need to run headless (Xvfb, GL/EGL, xcb), Node.js for the
-# interoperability and glTF-validator tests, Chromium and poppler for export checks, a
-# virtual environment in .venv with the package and its test and dev tools (exact versions
-# from constraints.txt), and the pinned npm packages. Safe to run again: it installs only what
-# is missing or differs from the pins.
+# interoperability, glTF-validator and HTML-validator tests, Chromium and poppler for export
+# checks, a virtual environment in .venv with the package and its test and dev tools (exact
+# versions from constraints.txt), and the pinned npm packages. Safe to run again: it installs
+# only what is missing or differs from the pins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,8 +46,9 @@ fi
 echo "setup: installing factory_twin, its test and dev tools into .venv (pinned: constraints.txt)"
 .venv/bin/python -m pip install -q -c constraints.txt -e . --group test --group dev
 
-# npm packages used by tests (node-opcua interop, companion nodesets, gltf-validator).
-for dir in tests/interop tests/ar; do
+# npm packages used by tests (node-opcua interop, companion nodesets, gltf-validator,
+# html-validate).
+for dir in tests/interop tests/ar tests/html; do
   if [ -f "$dir/package-lock.json" ] && command -v npm >/dev/null; then
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
       echo "setup: npm ci in $dir"

@@ -154,14 +154,20 @@ th{background:#f0f0f0}.pass{color:#17752d;font-weight:bold}.fail{color:#b00020;f
 """
 
 
+def _table_head(*columns: str) -> str:
+    """Open a table: its header row in ``<thead>``, then ``<tbody>`` for the rows."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>"
+
+
 def render_html(log: DrillLog, drill: s.Drill, spec: s.PlantSpec) -> str:
     """The debrief as one self-contained HTML page (no scripts, no external resources)."""
     e = html.escape
     scores = debrief_scores(log, drill, spec)
     out = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         f"<title>Debrief: {e(drill.name)}</title><style>{_CSS}</style></head><body>",
-        "<div class='banner'>DRILL — simulated plant</div>",
+        '<div class="banner">DRILL — simulated plant</div>',
         f"<h1>Debrief: {e(drill.name)}</h1>",
         f"<p>Plant {e(log.plant)}; drill <code>{e(drill.id)}</code>; "
         f"length {_t(log.end_s)}; pass mark {drill.pass_mark_pct:g} %.</p>",
@@ -170,21 +176,22 @@ def render_html(log: DrillLog, drill: s.Drill, spec: s.PlantSpec) -> str:
         out.append("<h2>Learning objectives</h2><ul>")
         out += [f"<li>{e(o)}</li>" for o in drill.objectives]
         out.append("</ul>")
-    out.append("<h2>Summary</h2><table><tr><th>Trainee</th><th>Points</th><th>%</th>"
-               "<th>Wrong actions</th><th>Result</th></tr>")  # fmt: skip
+    out.append("<h2>Summary</h2>")
+    out.append(_table_head("Trainee", "Points", "%", "Wrong actions", "Result"))
     for n, sc in scores.items():
-        res = "<span class='pass'>PASS</span>" if sc.passed else "<span class='fail'>FAIL</span>"
+        res = '<span class="pass">PASS</span>' if sc.passed else '<span class="fail">FAIL</span>'
         out.append(
             f"<tr><td>{e(n)}</td><td>{sc.score:g} / {sc.max_points:g}</td>"
             f"<td>{sc.percent:.0f}</td><td>{len(sc.wrong)}</td><td>{res}</td></tr>"
         )
-    out.append("</table>")
+    out.append("</tbody></table>")
     if not scores:
         out.append("<p>No trainee took part.</p>")
     for n, sc in scores.items():
-        out.append(f"<h2>{e(n)}</h2><h3>Responses</h3><table><tr><th>Expected</th>"
-                   "<th>Equipment</th><th>Response time</th><th>Limit</th><th>Points</th>"
-                   "<th>Status</th></tr>")  # fmt: skip
+        out.append(f"<h2>{e(n)}</h2><h3>Responses</h3>")
+        out.append(
+            _table_head("Expected", "Equipment", "Response time", "Limit", "Points", "Status")
+        )
         for r in sc.rows:
             cls = r.status.replace(" ", "")
             target = f" ({e(r.target)})" if r.target else ""
@@ -192,17 +199,17 @@ def render_html(log: DrillLog, drill: s.Drill, spec: s.PlantSpec) -> str:
                 f"<tr><td>{e(r.action)}{target}</td><td>{e(r.equipment)}</td>"
                 f"<td>{_t(r.response_s)}</td><td>{_t(r.limit_s)}</td>"
                 f"<td>{r.points:g} / {r.points_possible:g}</td>"
-                f"<td class='{cls}'>{e(r.status)}</td></tr>"
+                f'<td class="{e(cls)}">{e(r.status)}</td></tr>'
             )
-        out.append("</table><h3>Timeline</h3><table><tr><th>Time</th><th>What</th>"
-                   "<th>Event</th></tr>")  # fmt: skip
+        out.append("</tbody></table><h3>Timeline</h3>")
+        out.append(_table_head("Time", "What", "Event"))
         for row in timeline(log, sc):
             pts = f" ({row.points:g} points)" if row.points else ""
             out.append(
-                f"<tr class='{row.kind}'><td>{_t(row.time_s)}</td><td>{row.kind}</td>"
+                f'<tr class="{e(row.kind)}"><td>{_t(row.time_s)}</td><td>{e(row.kind)}</td>'
                 f"<td>{e(row.text)}{pts}</td></tr>"
             )
-        out.append("</table>")
+        out.append("</tbody></table>")
     out.append("</body></html>")
     return "\n".join(out)
 
