@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _node_tools import node_json
 from _requirements import missing, which
 
 from factory_twin.ar import ExportContext, ExportResult, build_context, export_procedure
@@ -119,15 +120,7 @@ def gltf_validator() -> Callable[[list[Path]], dict[str, Any]]:
         )
 
     def validate(paths: list[Path]) -> dict[str, Any]:
-        done = subprocess.run(
-            [node, str(HERE / "validate_gltf.js"), *map(str, paths)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return {Path(k).name: v for k, v in json.loads(done.stdout).items()}
+        return node_json(node, HERE / "validate_gltf.js", paths)
 
     return validate
 

@@ -12,15 +12,14 @@ report and the drill debrief; each with names and texts that need escaping.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _node_tools import node_json
 from _requirements import requires
 
 from factory_twin.app.alarm_journal import AlarmJournal
@@ -66,15 +65,8 @@ def validate() -> Validate:
 
     def check(paths: list[Path]) -> dict[str, Any]:
         assert paths
-        done = subprocess.run(
-            [str(NODE), str(HERE / "validate_html.js"), *map(str, paths)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return {Path(k).name: v for k, v in json.loads(done.stdout).items()}
+        assert NODE is not None
+        return node_json(NODE, HERE / "validate_html.js", paths)
 
     return check
 

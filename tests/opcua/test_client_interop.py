@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _client_support import free_port, plant_spec, wait_for
+from _node_tools import node_opcua_missing
 from _requirements import requires
 
 from factory_twin.model.events import AlarmEvent, Quality, TagUpdate
@@ -24,14 +24,7 @@ from factory_twin.opcua.client import PlantClient
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "interop_server" / "server.js"
-NODE_MODULES = HERE.parent / "interop" / "node_modules"
-
-if shutil.which("node") is None:
-    MISSING = "node is not installed"
-elif not (NODE_MODULES / "node-opcua").is_dir():
-    MISSING = "node-opcua is not installed: run 'npm ci --prefix tests/interop'"
-else:
-    MISSING = ""
+MISSING = node_opcua_missing()
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(180), requires(not MISSING, MISSING)]
 

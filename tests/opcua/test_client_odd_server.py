@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 from _client_support import free_port, wait_for
+from _node_tools import node_opcua_missing
 from _requirements import requires
 
 from factory_twin.cli import main
@@ -32,14 +32,7 @@ from factory_twin.opcua.historian import read_history
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "interop_server" / "odd_server.js"
-NODE_MODULES = HERE.parent / "interop" / "node_modules"
-
-if shutil.which("node") is None:
-    MISSING = "node is not installed"
-elif not (NODE_MODULES / "node-opcua").is_dir():
-    MISSING = "node-opcua is not installed: run 'npm ci --prefix tests/interop'"
-else:
-    MISSING = ""
+MISSING = node_opcua_missing()
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(180), requires(not MISSING, MISSING)]
 
