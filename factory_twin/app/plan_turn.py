@@ -3,7 +3,9 @@
 The pointer's angle about the selection's centre, measured from where the drag began, is
 how far the selection turns: each tool's origin goes round the centre and its rotation
 grows by that much. The pressed tool's rotation snaps to :data:`ANGLE_STEP_DEG` unless the
-drag asks for a free angle, the others turn by the same amount.
+drag asks for a free angle, the others turn by the same amount. As a move drag snaps the
+dragged tool's origin to the grid and carries the others along, :func:`onto_grid` shifts
+the turned selection as one piece so that the pressed tool's origin is on the grid.
 
 Examples
 --------
@@ -11,6 +13,8 @@ Examples
 30.0
 >>> turn_about({"A": ((2.0, 0.0), 0.0)}, (0.0, 0.0), 90.0)["A"]
 ((0.0, 2.0), 90.0)
+>>> onto_grid({"A": ((1.3, 0.0), 90.0), "B": ((2.3, 0.0), 90.0)}, "A", 0.5)["B"]
+((2.5, 0.0), 90.0)
 """
 
 from __future__ import annotations
@@ -74,3 +78,18 @@ def turn_by_pointer(
     if delta == -180.0:
         delta = 180.0
     return turn_about(start, centre, delta), delta
+
+
+def onto_grid(places: dict[str, Placement], lead: str, grid_m: float) -> dict[str, Placement]:
+    """Return ``places`` shifted as one piece so that ``lead``'s origin is on a ``grid_m``
+    grid (0 or less: as they are); rotations and the tools' offsets kept, positions rounded
+    to 1 µm."""
+    if grid_m <= 0:
+        return dict(places)
+    (lx, ly), _rot = places[lead]
+    dx = round(lx / grid_m) * grid_m - lx
+    dy = round(ly / grid_m) * grid_m - ly
+    return {
+        t: ((round(x + dx, 6) + 0.0, round(y + dy, 6) + 0.0), rot)
+        for t, ((x, y), rot) in places.items()
+    }

@@ -10,6 +10,9 @@ Plotter-agnostic like :mod:`factory_twin.ui.scene`:
 * It lights the pair of tool groups of a from-to grid cell (the "from" tools green, the
   "to" tools magenta, a flat arrow between the groups' centres) and, while a selection is
   turned by a Ctrl-drag, a ring about its centre with a spoke at the angle reached.
+* It draws the rotate knob of a selection: a round marker on a thin stalk just beyond the
+  middle of the selection's box on its far (+y) side (:func:`rotate_knob`); pressing it
+  starts the same turn as a Ctrl-drag.
 * :func:`floor_point` turns a display pixel into the floor point under it.
 """
 
@@ -129,6 +132,27 @@ def turn_ring(
     return pv.PolyData(pts, lines=lines)
 
 
+def knob_centre(box: tuple[float, float, float, float], radius_m: float) -> tuple[float, float]:
+    """Where the rotate knob of a selection whose box is ``box`` (xmin, ymin, xmax, ymax)
+    stands: above the middle of its +y edge, four knob radii beyond it."""
+    x0, _y0, x1, y1 = box
+    return ((x0 + x1) / 2, y1 + 4.0 * radius_m)
+
+
+def rotate_knob(
+    box: tuple[float, float, float, float], radius_m: float, *, z: float
+) -> pv.PolyData:
+    """The rotate knob of a selection whose box is ``box``: a disc of ``radius_m`` at
+    :func:`knob_centre`, height ``z``, and a stalk from the middle of the box's +y edge."""
+    cx, cy = knob_centre(box, radius_m)
+    k = 32
+    t = np.linspace(0.0, 2 * math.pi, k, endpoint=False)
+    disc = np.column_stack([cx + radius_m * np.cos(t), cy + radius_m * np.sin(t), np.full(k, z)])
+    stalk = np.array([[cx, box[3], z], [cx, cy - radius_m, z]])
+    pts = np.vstack([disc, stalk])
+    return pv.PolyData(pts, faces=np.concatenate([[k], np.arange(k)]), lines=[2, k, k + 1])
+
+
 class PlanOverlay:
     """Tool moves, plan colours and the flow overlay on one scene.
 
@@ -162,6 +186,8 @@ class PlanOverlay:
         self.flow_actor: pv.Actor | None = None
         self.flows_visible = True
         self.marks: dict[str, tuple[pv.PolyData, pv.Actor]] = {}
+        self.knob_radius_m = 0.45 * self.flow_width_m
+        self.knob: tuple[float, float, float] | None = None  # the knob's centre while shown
 
     # -- tools
 
@@ -279,7 +305,13 @@ class PlanOverlay:
 
     # -- marks: the lit pair's arrow, the turn ring
 
-    def _mark(self, name: str, mesh: pv.PolyData | None, rgb: tuple[int, int, int]) -> bool:
+    def _mark(
+        self,
+        name: str,
+        mesh: pv.PolyData | None,
+        rgb: tuple[int, int, int],
+        line_width: int = 4,
+    ) -> bool:
         """Show ``mesh`` as the mark ``name`` (None or empty: hide it); True if shown."""
         got = self.marks.get(name)
         if mesh is None or mesh.n_points == 0:
@@ -292,7 +324,7 @@ class PlanOverlay:
                 held,
                 color=rgb,
                 opacity=0.95,
-                line_width=4,
+                line_width=line_width,
                 lighting=False,
                 pickable=False,
                 name=f"plan_{name}",
@@ -307,7 +339,7 @@ class PlanOverlay:
         return True
 
     def mark_visible(self, name: str) -> bool:
-        """Whether the mark ``name`` (``pair_arrow``, ``turn_ring``) is shown."""
+        """Whether the mark ``name`` (``pair_arrow``, ``turn_ring``, ``knob``) is shown."""
         got = self.marks.get(name)
         return got is not None and bool(got[1].GetVisibility())
 
@@ -329,6 +361,16 @@ class PlanOverlay:
             mesh = turn_ring(centre, max(radius_m, 0.5), angle_deg, z=self.flow_z + 0.3)
         return self._mark("turn_ring", mesh, RING_RGB)
 
+    def show_knob(self, box: tuple[float, float, float, float] | None) -> bool:
+        """Draw the rotate knob of the selection whose box is ``box`` (None: hide it)."""
+        mesh = None
+        self.knob = None
+        if box is not None:
+            z = self.flow_z + 0.6  # above the flow ribbons and the lit pair's arrow
+            mesh = rotate_knob(box, self.knob_radius_m, z=z)
+            self.knob = (*knob_centre(box, self.knob_radius_m), z)
+        return self._mark("knob", mesh, RING_RGB, line_width=2)
+
     def dispose(self) -> None:
         """Remove the flow overlay and the marks (before the scene is rebuilt)."""
         if self.flow_actor is not None:
@@ -337,3 +379,4 @@ class PlanOverlay:
         for _mesh, actor in self.marks.values():
             self.plotter.renderer.remove_actor(actor, render=False)
         self.marks.clear()
+        self.knob = None

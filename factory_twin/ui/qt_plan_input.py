@@ -3,15 +3,18 @@ drops.
 
 :class:`PlanViewInput` filters the view widget's events before VTK sees them: a press on
 a tool selects it (Ctrl toggles) and starts a drag that VTK never sees, so the camera
-stays put; Ctrl-drag on a selected tool turns the selection about its centre
-(:mod:`factory_twin.app.plan_turn`: 15° steps, Shift held a free angle, a ring and the
-angle shown while it turns); Shift-drag on the floor draws a rubber band; any other press
+stays put; Ctrl-drag on a selected tool, or a drag of the selection's rotate knob (drawn
+beyond its box in a scenario, a hand cursor over it), turns the selection about its centre
+(:mod:`factory_twin.app.plan_turn`: 15° steps, Shift held a free angle, the pressed tool's
+origin, or the first selected one's for the knob, kept on the grid; a ring and the angle
+shown while it turns); Shift-drag on the floor draws a rubber band; any other press
 goes on to VTK and turns the camera. A palette type dropped on the floor adds a tool there.
 Esc ends a move or a turn with nothing changed; a drop is one undoable edit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -20,7 +23,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QRubberBand
 
 from factory_twin.app.plan_session import snap_position
-from factory_twin.app.plan_turn import pointer_angle, turn_by_pointer
+from factory_twin.app.plan_turn import onto_grid, pointer_angle, turn_by_pointer
 from factory_twin.ui.qt_plan_panels import TYPE_MIME
 
 if TYPE_CHECKING:
@@ -30,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 DRAG_PX = 3
 """Pointer travel (pixels) before a press on a tool becomes a drag."""
+
+KNOB_PX = 10
+"""How near (pixels) the pointer must come to the rotate knob's centre to take it."""
 
 
 class PlanViewInput(QObject):
@@ -52,6 +58,7 @@ class PlanViewInput(QObject):
         self.band: tuple[QPoint, QRubberBand] | None = None
         self.click: QPoint | None = None
         self.drag_ms: list[float] = []
+        self.hover_knob: bool | None = False  # over the knob (an open hand); None: unknown
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         """Selection, drags, the rubber band and palette drops on the 3-D view."""
@@ -91,6 +98,14 @@ class PlanViewInput(QObject):
             self.ws.end_heat()
         pos = ev.position().toPoint()
         mods = ev.modifiers()
+        if self.knob_at(pos) and ses_editable(self.ws):
+            anchor = self.ws.floor_at(pos)
+            if anchor is not None:
+                self.drag = self._turn_drag(self.ws.selection[0], anchor, pos)
+                self.drag["knob"] = True
+                self.hover_knob = None  # the next pointer move sets the cursor again
+                self.ws.interactor.setCursor(Qt.CursorShape.ClosedHandCursor)
+                return True
         tid = self.ws.tool_at(pos)
         if tid is not None:
             ses = self.ws.session
@@ -132,6 +147,7 @@ class PlanViewInput(QObject):
             return True
         d = self.drag
         if d is None:
+            self._hover(pos)
             return False
         if not d["moved"] and (pos - d["press"]).manhattanLength() < DRAG_PX:
             return True
@@ -141,6 +157,40 @@ class PlanViewInput(QObject):
         elif here is not None:
             self.drag_to(here)
         return True
+
+    def knob_at(self, pos: QPoint) -> bool:
+        """Whether widget pixel ``pos`` is on the selection's rotate knob (shown)."""
+        ov = self.ws.overlay
+        if ov is None or ov.knob is None or not ov.mark_visible("knob"):
+            return False
+        x, y, z = ov.knob
+        at = self.ws.widget_position_of_floor((x, y), z)
+        rim = self.ws.widget_position_of_floor((x + ov.knob_radius_m, y), z)
+        tol = max(KNOB_PX, (rim - at).manhattanLength())
+        d = pos - at
+        return d.x() * d.x() + d.y() * d.y() <= tol * tol
+
+    def _hover(self, pos: QPoint) -> None:
+        """An open hand over the knob, the usual cursor elsewhere."""
+        over = self.knob_at(pos)
+        if over != self.hover_knob:
+            self.hover_knob = over
+            if over:
+                self.ws.interactor.setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.ws.interactor.unsetCursor()
+
+    def show_knob(self) -> bool:
+        """Draw the selection's rotate knob (a scenario's selection, not while it turns)."""
+        ov, ses = self.ws.overlay, self.ws.session
+        if ov is None:
+            return False
+        box = None
+        turning = self.drag is not None and self.drag["kind"] == "turn" and self.drag["moved"]
+        if ses is not None and ses.editable and self.ws.selection and not turning:
+            with contextlib.suppress(KeyError):  # a tool just removed
+                box = ses.footprint_box(self.ws.selection)
+        return ov.show_knob(box)
 
     def _turn_drag(self, tid: str, anchor: tuple[float, float], pos: QPoint) -> dict[str, Any]:
         ses = self.ws.session
@@ -173,6 +223,7 @@ class PlanViewInput(QObject):
         places, delta = turn_by_pointer(
             d["start"], d["centre"], d["anchor"], floor, d["tool"], free=free
         )
+        places = onto_grid(places, d["tool"], self.ws.grid_m)
         for t, (p, rot) in places.items():
             if ses.placement(t) != (p, rot):
                 ses.preview_move(t, p, rot)
@@ -235,6 +286,12 @@ class PlanViewInput(QObject):
             self.select_in_rect(QRect(origin, pos).normalized())
             return True
         d, self.drag = self.drag, None
+        if d is not None and d.get("knob"):
+            if d["moved"]:
+                self.finish_turn(d)
+            self.hover_knob = None
+            self._hover(pos)
+            return True
         if d is not None:
             if d["kind"] == "turn" and d["moved"]:
                 self.finish_turn(d)
@@ -299,3 +356,8 @@ class PlanViewInput(QObject):
         if floor is not None:
             self.ws.add_tool(type_id, floor)
         return True
+
+
+def ses_editable(ws: QtPlanWorkspace) -> bool:
+    """Whether the workspace shows a scenario (not the read-only base) with a selection."""
+    return ws.session is not None and ws.session.editable and bool(ws.selection)

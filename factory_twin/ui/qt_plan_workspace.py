@@ -8,9 +8,10 @@ the problems, the flows and the capacity.
 
 Mouse on the view: click a tool to select it, Ctrl-click to add or take it away,
 Shift-drag on the floor for a rubber band, drag a selected tool to move the selection
-(snapped to the grid and to bay edges), Ctrl-drag a selected tool to turn the selection
-about its centre (15° steps, Shift held: any angle); dragging the empty floor turns the
-camera as in Monitor. Clicking a cell of the Flows tab's from-to grid lights that pair of
+(snapped to the grid and to bay edges), Ctrl-drag a selected tool, or drag the
+selection's rotate knob (a cyan disc on a stalk beyond its box, in a scenario), to turn the
+selection about its centre (15° steps, Shift held: any angle, the pressed or first tool's
+origin kept on the grid); dragging the empty floor turns the camera as in Monitor. Clicking a cell of the Flows tab's from-to grid lights that pair of
 groups on the floor ("from" green, "to" magenta, an arrow between them). Keys (while the workspace has the focus): R turns the selection by 90°,
 Delete removes it, Ctrl+D duplicates it, Ctrl+Z / Ctrl+Shift+Z undo and redo, Ctrl+S
 saves the scenario, Ctrl+N makes a new one, Esc ends a drag (a move or a turn) or the
@@ -243,7 +244,10 @@ class QtPlanWorkspace(QWidget):
         self.new_action = self._action("&New scenario…", self.new_scenario_dialog, "Ctrl+N")
         self.save_action = self._action("&Save scenario", self.save, "Ctrl+S")
         self.rotate_action = self._action("&Rotate selection 90°", self.rotate_selected, "R")
-        turn_tip = "or Ctrl-drag a selected tool on the floor: 15° steps, Shift any angle"
+        turn_tip = (
+            "or Ctrl-drag a selected tool, or drag the selection's round knob, on the floor:"
+            " 15° steps, Shift any angle"
+        )
         self.rotate_action.setToolTip(f"turn the selection by 90° ({turn_tip})")
         self.rotate_action.setStatusTip(f"R turns the selection by 90°; {turn_tip}")
         self.delete_action = self._action(
@@ -517,6 +521,7 @@ class QtPlanWorkspace(QWidget):
         )
         ov.show_pair_arrow(lit.arrow if lit else None)
         ov.show_flows(table if self.flows_box.isChecked() else None, dim=lit is not None)
+        self.input.show_knob()
         self.view.select(self.selection[0] if len(self.selection) == 1 else None)
         self.view.request_render()
 
@@ -817,13 +822,13 @@ class QtPlanWorkspace(QWidget):
         """The tool under a widget pixel of the view."""
         return self.view.pick(*self._display(pos))
 
-    def widget_position_of_floor(self, point: tuple[float, float]) -> QPoint:
-        """Where a floor point appears in the view (tests drive drags with it)."""
+    def widget_position_of_floor(self, point: tuple[float, float], z: float = 0.0) -> QPoint:
+        """Where a floor point (raised by ``z``) appears in the view (also tests' drags)."""
         import vtk
 
         c = vtk.vtkCoordinate()
         c.SetCoordinateSystemToWorld()
-        c.SetValue(float(point[0]), float(point[1]), 0.0)
+        c.SetValue(float(point[0]), float(point[1]), float(z))
         x, y = c.GetComputedDoubleDisplayValue(self.view.plotter.renderer)
         w = self.interactor
         r = w.devicePixelRatioF() or 1.0

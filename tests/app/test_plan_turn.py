@@ -10,7 +10,7 @@ import pytest
 
 from factory_twin.app.flow_matrix import flow_pair
 from factory_twin.app.plan_session import PlanSession
-from factory_twin.app.plan_turn import snap_angle, turn_about, turn_by_pointer
+from factory_twin.app.plan_turn import onto_grid, snap_angle, turn_about, turn_by_pointer
 
 PLANTS = Path(__file__).resolve().parents[2] / "plant_configs"
 
@@ -57,3 +57,12 @@ def test_flow_pair_names_the_tools_and_centres_of_a_cell() -> None:
     assert same.to_tools == [] and same.arrow is None and "within" in same.text()
     box = ses.footprint_box(p.from_tools)
     assert box[0] < box[2] and box[1] < box[3]
+
+
+def test_onto_grid_shifts_the_turned_selection_as_one_piece() -> None:
+    turned = {"A": ((3.26, 7.74), 105.0), "B": ((5.0, 7.0), 15.0)}
+    got = onto_grid(turned, "A", 0.5)
+    assert got["A"] == ((3.5, 7.5), 105.0)  # the pressed tool's origin on the grid
+    assert got["B"] == ((5.24, 6.76), 15.0)  # the others keep their offsets from it
+    assert onto_grid(turned, "B", 0.5) == turned  # already on the grid: as it was
+    assert onto_grid(turned, "A", 0.0) == turned  # no grid
