@@ -36,8 +36,8 @@ from factory_twin.app.experiment_compare import Comparison
 
 RECIPE_COLOURS = ["#4e79a7", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#86bcb6",
                   "#8cd17d"]  # fmt: skip
-KIND_COLOURS = {
-    "setup": "#f28e2b",
+KIND_COLOURS = {  # setup pink: beside the PM orange (E10 scheduled down) an orange was lost
+    "setup": "#ff9da7",
     "pm": "#ff7f0e",
     "failure": "#e15759",
     "engineering": "#1f8fd6",
