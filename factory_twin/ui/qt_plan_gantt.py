@@ -133,6 +133,7 @@ class QtGanttChart(QWidget):
         warm = comp.res.base.warmup_s / 86400.0
         self.start.setMaximum(max(0.0, comp.horizon_s() / 86400.0))
         self.start.setValue(round(warm, 2))
+        self.info.setText("press Show to draw the chosen window")  # the empty plot is no result
 
     def refresh(self) -> pd.DataFrame:
         """Read and draw the chosen window; return its rows."""

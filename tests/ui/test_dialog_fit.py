@@ -117,3 +117,23 @@ def test_the_gantt_legend_colours_are_told_apart() -> None:
             if a < b:
                 d = sum((x - y) ** 2 for x, y in zip(rgb[a], rgb[b], strict=True)) ** 0.5
                 assert d > 60, (a, b, d)
+
+
+def test_an_endpoint_address_fits_its_field(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from factory_twin.ui.qt_connection_dialog import _EndpointEditor
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    url = "opc.tcp://127.0.0.1:4840/factory_twin/"
+    ed = _EndpointEditor("simulator", url, "none", "", parent)
+    ed.show()
+    qtbot.waitExposed(ed)
+    assert ed.url.width() > ed.url.fontMetrics().horizontalAdvance(url) + 16
+
+
+def test_trend_axes_keep_the_tags_unit_without_a_scale_prefix(etcher_panel) -> None:  # type: ignore[no-untyped-def]
+    panel, _state, tool = etcher_panel
+    panel.show_tool(tool)
+    axis = panel.plot.getAxis("left")
+    assert not axis.autoSIPrefix  # a tag at 0 drew "[s] (x0.001)" and +-400 ticks
+    assert "x0.001" not in axis.labelString()
