@@ -498,7 +498,10 @@ class QtJournalDialog(QDialog):
                 self.table.setItem(r, c, QTableWidgetItem(str(v)))
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
-        self.summary.setText(f"{len(self.entries)} transitions (of {self.journal.count()} stored)")
+        n = len(self.entries)
+        self.summary.setText(
+            f"{n} transition{'' if n == 1 else 's'} (of {self.journal.count()} stored)"
+        )
 
     def _on_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -50,6 +50,7 @@ def test_the_journal_spins_say_their_unit_and_the_search_field_its_whole_hint(
     dlg.show()
     qtbot.waitExposed(dlg)
     assert dlg.from_spin.text() == "no limit"
+    assert dlg.summary.text() == "0 transitions (of 0 stored)"
     dlg.to_spin.setValue(3600)
     assert dlg.to_spin.text() == "3600 s"
     fm = dlg.text_edit.fontMetrics()
