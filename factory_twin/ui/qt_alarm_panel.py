@@ -280,7 +280,8 @@ class QtAlarmPanel(QWidget):
         rows = self.model.rows
         suppressed = sum(1 for r in rows if r.event.suppressed)
         unacked = sum(1 for r in rows if not r.event.acked and not r.event.suppressed)
-        text = f"{len(rows) - suppressed} alarms, {unacked} unacknowledged"
+        shown = len(rows) - suppressed
+        text = f"{shown} alarm{'' if shown == 1 else 's'}, {unacked} unacknowledged"
         self.count_label.setText(
             text + (f", {suppressed} shelved/out of service" if suppressed else "")
         )
@@ -417,8 +418,12 @@ class QtJournalDialog(QDialog):
         bar = QHBoxLayout()
         self.tool_edit = QLineEdit()
         self.tool_edit.setPlaceholderText("Tool")
+        self.tool_edit.setMinimumWidth(self.tool_edit.fontMetrics().horizontalAdvance("M" * 9))
         self.text_edit = QLineEdit()
         self.text_edit.setPlaceholderText("Text in message, code or comment")
+        self.text_edit.setMinimumWidth(
+            self.text_edit.fontMetrics().horizontalAdvance(self.text_edit.placeholderText()) + 16
+        )
         self.priority_combo = QComboBox()
         self.priority_combo.addItems(["Any priority", *[p.capitalize() for p in PRIORITIES]])
         self.from_spin = QDoubleSpinBox()
@@ -426,6 +431,8 @@ class QtJournalDialog(QDialog):
         for sp, tip in ((self.from_spin, "from (s)"), (self.to_spin, "to (s, 0 = no limit)")):
             sp.setRange(0, 1e12)
             sp.setDecimals(0)
+            sp.setSuffix(" s")
+            sp.setSpecialValueText("no limit")  # 0: the search has no bound on that side
             sp.setToolTip(f"alarm time {tip}")
         search = QPushButton("Search")
         search.setDefault(True)
@@ -491,7 +498,10 @@ class QtJournalDialog(QDialog):
                 self.table.setItem(r, c, QTableWidgetItem(str(v)))
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
-        self.summary.setText(f"{len(self.entries)} transitions (of {self.journal.count()} stored)")
+        n = len(self.entries)
+        self.summary.setText(
+            f"{n} transition{'' if n == 1 else 's'} (of {self.journal.count()} stored)"
+        )
 
     def _on_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -33,6 +33,11 @@ class _EndpointEditor(QGroupBox):
         self.original_url = url
         form = QFormLayout(self)
         self.url = QLineEdit(url)
+        # the whole address readable (it filled the field edge to edge)
+        fm = self.url.fontMetrics()
+        self.url.setMinimumWidth(
+            fm.horizontalAdvance(max(url, "opc.tcp://" + "x" * 34, key=len)) + 24
+        )
         self.security = QComboBox()
         self.security.addItems([m.value for m in SecurityMode])
         self.security.setCurrentText(security)

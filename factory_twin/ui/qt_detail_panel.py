@@ -135,6 +135,8 @@ class QtDetailPanel(QWidget):
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "time (UTC)")
+        # the unit is in the axis title: no "[s] (x0.001)" when a tag holds still at 0
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = self.plot.addLegend(offset=(5, -5))  # bottom-left: limit labels are right
         # with no tool the axes would show an empty 0-1 range (sub-second time ticks): say
         # what to do instead

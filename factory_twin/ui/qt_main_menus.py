@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMessageBox, QToolBar, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QTextDocument
+from PySide6.QtWidgets import QLabel, QMessageBox, QToolBar, QWidget
 
 from factory_twin import __version__
 
@@ -148,18 +148,54 @@ def rebuild_camera_menu(win: MainWindow) -> None:
 
 
 def shortcuts_html(window: QWidget) -> str:
-    """Return every shortcut of the window's actions as an HTML table, sorted."""
-    rows = []
+    """Return every shortcut of the window's actions as an HTML table, sorted.
+
+    The pairs run down two side-by-side columns, so that the box of some forty shortcuts
+    stays shorter than a laptop screen (one column was taller than 1,000 pixels).
+    """
+    pairs = set()
     for a in window.findChildren(QAction):
         sc = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         if sc and a.text():
-            rows.append(f"<tr><td><b>{sc}</b></td><td>{a.text().replace('&', '')}</td></tr>")
-    return "<table cellspacing=6>" + "".join(sorted(set(rows))) + "</table>"
+            pairs.add(f"<td><b>{sc}</b></td><td>{a.text().replace('&', '')}</td>")
+    cells = sorted(pairs)
+    half = (len(cells) + 1) // 2
+    rows = []
+    for k in range(half):
+        right = cells[half + k] if half + k < len(cells) else "<td></td><td></td>"
+        rows.append(f"<tr>{cells[k]}<td width=24></td>{right}</tr>")
+    return "<table cellspacing=4 cellpadding=2>" + "".join(rows) + "</table>"
+
+
+def shortcuts_box(window: QWidget) -> QMessageBox:
+    """The message box of the keyboard shortcuts, wide enough for its two columns.
+
+    A message box wraps its text at about 500 pixels, which broke every description over
+    two or three lines; the text label is given the table's own width instead (at most the
+    screen's width less a margin).
+    """
+    html = shortcuts_html(window)
+    box = QMessageBox(
+        QMessageBox.Icon.Information,
+        "Keyboard shortcuts",
+        html,
+        QMessageBox.StandardButton.Ok,
+        window,
+    )
+    label = box.findChild(QLabel, "qt_msgbox_label")
+    if label is not None:
+        doc = QTextDocument()
+        doc.setDefaultFont(label.font())
+        doc.setHtml(html)
+        screen = window.screen() if window is not None else None
+        room = screen.availableGeometry().width() - 200 if screen is not None else 1000
+        label.setMinimumWidth(min(int(doc.idealWidth()) + 8, room))
+    return box
 
 
 def show_shortcuts(window: QWidget) -> None:
     """List the keyboard shortcuts in a message box."""
-    QMessageBox.information(window, "Keyboard shortcuts", shortcuts_html(window))
+    shortcuts_box(window).exec()
 
 
 def show_about(window: QWidget) -> None:

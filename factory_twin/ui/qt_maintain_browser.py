@@ -21,7 +21,8 @@ from factory_twin.ui.qt_tables import row_table
 
 logger = logging.getLogger(__name__)
 
-PROC_COLUMNS = ("Procedure (alarm links)", "Rev", "Steps, time")
+# two-line headers: the browser pane is narrow, and a centred one-line header was cut at both ends
+PROC_COLUMNS = ("Procedure\n(alarm links)", "Rev", "Steps,\ntime")
 
 
 def format_minutes(seconds: float) -> str:

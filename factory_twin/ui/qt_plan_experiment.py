@@ -464,5 +464,7 @@ def _row(*widgets: QWidget) -> QWidget:
     lay = QHBoxLayout(w)
     lay.setContentsMargins(0, 0, 0, 0)
     for x in widgets:
+        if isinstance(x, QComboBox):  # never narrower than its longest choice (no clipped text)
+            x.setMinimumWidth(x.sizeHint().width())
         lay.addWidget(x, 1)
     return w

@@ -36,8 +36,8 @@ from factory_twin.app.experiment_compare import Comparison
 
 RECIPE_COLOURS = ["#4e79a7", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#86bcb6",
                   "#8cd17d"]  # fmt: skip
-KIND_COLOURS = {
-    "setup": "#f28e2b",
+KIND_COLOURS = {  # setup pink: beside the PM orange (E10 scheduled down) an orange was lost
+    "setup": "#ff9da7",
     "pm": "#ff7f0e",
     "failure": "#e15759",
     "engineering": "#1f8fd6",
@@ -133,6 +133,7 @@ class QtGanttChart(QWidget):
         warm = comp.res.base.warmup_s / 86400.0
         self.start.setMaximum(max(0.0, comp.horizon_s() / 86400.0))
         self.start.setValue(round(warm, 2))
+        self.info.setText("press Show to draw the chosen window")  # the empty plot is no result
 
     def refresh(self) -> pd.DataFrame:
         """Read and draw the chosen window; return its rows."""

@@ -47,6 +47,13 @@ ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
            "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
 
 
+def label_x(x0: float, x1: float, width: float, left: float, right: float) -> float:
+    """Where a lane's label of ``width`` pixels starts: after its dot or bar (``x0``..``x1``),
+    else before it where it would run past ``right`` (never left of ``left``)."""
+    after = x1 + 6
+    return after if after + width <= right else max(left, x0 - 6 - width)
+
+
 class QtDrillTimeline(QWidget):
     """Injections (dots) and response windows (bars) of a drill on one time axis; a click on
     a lane emits :attr:`lane_clicked` with its index (injections first, then responses)."""
@@ -126,7 +133,9 @@ class QtDrillTimeline(QWidget):
             if lane >= 9:
                 p.setPen(QColor("#dddddd"))
                 flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-                p.drawText(QRectF(x(t0) + 6, y - 4, 300, min(lane - 1, 8) + 8), flags, label)
+                tw = p.fontMetrics().horizontalAdvance(label) + 2
+                lx = label_x(x(t0), x(t1), tw, left, right)
+                p.drawText(QRectF(lx, y - 4, tw, min(lane - 1, 8) + 8), flags, label)
         p.end()
 
 
@@ -171,13 +180,13 @@ class QtDrillAuthor(QWidget):
         self.timeline = QtDrillTimeline()
         # cells edited in place (INJECTION_EDITS, RESPONSE_EDITS); columns sized on each fill
         self.injections = row_table(
-            ["At", "Fault", "Tool", "Tag", "Value", "Duration", "Message"],
+            ["At (s)", "Fault", "Tool", "Tag", "Value", "Duration (s)", "Message"],
             single=True,
             editable=True,
             fit=False,
         )
         self.responses = row_table(
-            ["Action", "Tool", "Procedure / alarm", "Within", "Points", "After"],
+            ["Action", "Tool", "Procedure / alarm", "Within (s)", "Points", "After"],
             single=True,
             editable=True,
             fit=False,

@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -175,7 +176,7 @@ class QtDebriefPanel(QWidget):
         top.addWidget(self.trainee_box)
         top.addWidget(self.verdict, 1)
 
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()  # two rows: five buttons in one row were clipped in the dock
         self.open_button = QPushButton("Open drill log…")
         self.html_button = QPushButton("Export HTML…")
         self.pdf_button = QPushButton("Export PDF…")
@@ -184,15 +185,17 @@ class QtDebriefPanel(QWidget):
             "play the recorded drill in the Monitor workspace, actions marked on the slider"
         )
         self.csv_button = QPushButton("History CSV…")
-        for b in (
-            self.open_button,
-            self.html_button,
-            self.pdf_button,
-            self.replay_button,
-            self.csv_button,
+        for k, b in enumerate(
+            (
+                self.open_button,
+                self.html_button,
+                self.pdf_button,
+                self.replay_button,
+                self.csv_button,
+            )
         ):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
+            buttons.addWidget(b, k // 3, k % 3)
+        buttons.setColumnStretch(3, 1)
 
         self.responses = response_table()
         self.timeline = timeline_table()
@@ -202,6 +205,9 @@ class QtDebriefPanel(QWidget):
         self.chart.setLabel("bottom", "drill run")
         self.chart.showGrid(x=True, y=True, alpha=0.3)
         self.chart.getAxis("bottom").setTickSpacing(1, 1)  # runs are whole numbers
+        self.chart.getAxis("left").enableAutoSIPrefix(False)  # no "score % (x0.001)"
+        self.chart.setYRange(0, 105)  # the empty chart shows the percent scale too
+        self.chart.setXRange(0.5, 1.5)
         self.pass_line = pg.InfiniteLine(
             angle=0, pen=pg.mkPen("#f2c12e", style=Qt.PenStyle.DashLine)
         )

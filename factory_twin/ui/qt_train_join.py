@@ -191,12 +191,12 @@ class QtJoinDrillDialog(QDialog):
         self.url_edit.setMinimumWidth(360)
         self.name_edit = QLineEdit(name)
         self.name_edit.setPlaceholderText("your name: your score is kept under it")
-        form.addRow(
-            QLabel(
-                "Take a drill on the plant simulator of your trainer. Only a factory_twin "
-                "plant simulator in drill mode is accepted: never a live plant."
-            )
+        intro = QLabel(
+            "Take a drill on the plant simulator of your trainer. Only a factory_twin "
+            "plant simulator in drill mode is accepted: never a live plant."
         )
+        intro.setWordWrap(True)  # else the one long line makes the dialog 800 pixels wide
+        form.addRow(intro)
         form.addRow("Drill server:", self.url_edit)
         form.addRow("Your name:", self.name_edit)
         buttons = QDialogButtonBox(

@@ -239,6 +239,7 @@ def test_gantt_bars_and_hover(qtbot, panel, headless):
     _exp, out = headless
     panel.open_folder(out)
     g = panel.gantt
+    assert "Show" in g.info.text()  # the empty chart says how to fill it
     g.scenario.setCurrentText("demo_fab_fourth_scanner")
     g.group.setCurrentIndex(0)  # every tool
     g.start.setValue(2.0)
