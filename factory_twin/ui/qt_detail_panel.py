@@ -114,8 +114,9 @@ class QtDetailPanel(QWidget):
         buttons.addStretch(1)
         outer.addLayout(buttons)
         split = QSplitter(Qt.Orientation.Vertical)
-        self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["Tag", "Value", "Unit", "Limits", "Status", "Time"])
+        self.table = QTableWidget(0, 5)
+        # the unit goes with the value, so the five columns fit a narrow dock
+        self.table.setHorizontalHeaderLabels(["Tag", "Value", "Limits", "Status", "Time"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -361,10 +362,10 @@ class QtDetailPanel(QWidget):
             out = limit_status(ts, tv.value if tv else None)
             if out:
                 status = f"{status} · {out.upper()}"
+            unit = f" {ts.unit}" if ts and ts.unit and tv is not None else ""
             cells = [
                 name,
-                format_value(tv.value) if tv else "—",
-                ts.unit if ts else "",
+                (format_value(tv.value) + unit) if tv else "—",
                 lim,
                 status,
                 format_ts(tv.source_ts) if tv else "",

@@ -132,6 +132,19 @@ def test_click_on_tool_selects_it_and_fills_the_detail_dock(live: MainWindow) ->
         10,
         "the tag table to fill",
     )
+    # the value carries its unit (there is no separate unit column)
+    heads = [live.detail.table.horizontalHeaderItem(j).text() for j in range(5)]
+    assert heads == ["Tag", "Value", "Limits", "Status", "Time"]
+    spec = live.controller.spec
+    units = {t.name: t.unit for t in spec.equipment_type(spec.tool(tool).type).tags}
+    rows = {
+        live.detail.table.item(r, 0).text(): live.detail.table.item(r, 1).text()
+        for r in range(live.detail.table.rowCount())
+        if live.detail.table.item(r, 1) is not None
+    }
+    with_unit = [n for n, u in units.items() if u and rows.get(n, "—") != "—"]
+    assert with_unit
+    assert all(rows[n].endswith(f" {units[n]}") for n in with_unit), rows
     trended = live.detail.chosen_trend_tags()
     assert trended
     wait_until(lambda: live.detail.trend_points(trended[0]) >= 2, 20, "trend points to arrive")
