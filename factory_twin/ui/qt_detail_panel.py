@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from factory_twin.app.plant_state import PlantState, limit_status
 from factory_twin.ui.scene_colors import STALE_CODE, STATE_COLORS, STATE_LABELS, UNKNOWN_CODE
+from factory_twin.ui.theme import follow_theme
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,8 @@ class QtDetailPanel(QWidget):
         self.legend = self.plot.addLegend(offset=(5, -5))  # bottom-left: limit labels are right
         # with no tool the axes would show an empty 0-1 range (sub-second time ticks): say
         # what to do instead
-        self.plot_hint = pg.TextItem("Trends: select a tool", color="#9aa4b2", anchor=(0.5, 0.5))
+        self.plot_hint = pg.TextItem("Trends: select a tool", anchor=(0.5, 0.5))
+        follow_theme(self.plot_hint, "muted")
         tl.addWidget(self.plot, 1)
         split.addWidget(trend_box)
         split.setSizes([220, 260])

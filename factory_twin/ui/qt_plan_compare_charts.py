@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from factory_twin.app.experiment_charts import COLOURS
 from factory_twin.app.experiment_compare import Comparison
 from factory_twin.model.config import atomic_write_text
+from factory_twin.ui.theme import follow_theme
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +313,8 @@ class QtUtilisationChart(QtExportChart):
             self.plot.addItem(bars)
             self.legend.addItem(bars, name)
             err = pg.ErrorBarItem(x=x, y=np.nan_to_num(m), height=2 * np.nan_to_num(hw),
-                                  beam=w * 0.3, pen=pg.mkPen("#c8c8c8"))  # fmt: skip
+                                  beam=w * 0.3)  # fmt: skip
+            follow_theme(err)  # the plot's foreground: readable on either background
             self.plot.addItem(err)
         _group_axis(self.plot, groups)
         self.note.setText("whiskers: 95 % CI over the replications")

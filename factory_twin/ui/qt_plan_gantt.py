@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.experiment_compare import Comparison
+from factory_twin.ui.theme import follow_theme
 
 RECIPE_COLOURS = ["#4e79a7", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#86bcb6",
                   "#8cd17d"]  # fmt: skip
@@ -92,7 +93,8 @@ class QtGanttChart(QWidget):
         pi.invertY(True)
         pi.showGrid(x=True, y=False, alpha=0.2)
         self.plot.setMouseEnabled(x=True, y=True)
-        self.hover_label = pg.TextItem("", anchor=(0, 1), fill=pg.mkBrush(20, 22, 26, 220))
+        self.hover_label = pg.TextItem("", anchor=(0, 1))
+        follow_theme(self.hover_label, "foreground", fill=True)
         self.hover_label.setZValue(100)
         self.hover_label.hide()
         self.plot.addItem(self.hover_label, ignoreBounds=True)

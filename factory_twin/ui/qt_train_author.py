@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QUndoStack
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -102,9 +102,13 @@ class QtDrillTimeline(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         spans = self.spans()
         w, h = self.width(), self.height()
-        p.fillRect(0, 0, w, h, QColor("#1e1f24"))
+        # the theme's colours (the application palette): the strip follows a theme switch
+        pal = self.palette()
+        text = pal.color(QPalette.ColorRole.Text)
+        muted = pal.color(QPalette.ColorRole.PlaceholderText)
+        p.fillRect(0, 0, w, h, pal.color(QPalette.ColorRole.Base))
         if not spans:
-            p.setPen(QColor("#aaaaaa"))
+            p.setPen(muted)
             p.drawText(8, 20, "no drill")
             p.end()
             return
@@ -113,7 +117,7 @@ class QtDrillTimeline(QWidget):
         x = lambda t: left + (right - left) * t / end  # noqa: E731
         n = len(spans)
         lane = max(6.0, (h - 18) / max(n, 1))
-        p.setPen(QPen(QColor("#666666")))
+        p.setPen(QPen(muted))
         p.drawLine(left, h - 14, right, h - 14)
         step = 60 * max(1, round(end / 60 / 8))
         t = 0.0
@@ -131,7 +135,7 @@ class QtDrillTimeline(QWidget):
                 p.setPen(Qt.PenStyle.NoPen)
                 p.drawRect(QRectF(x(t0), y, max(x(t1) - x(t0), 2), min(lane - 1, 8)))
             if lane >= 9:
-                p.setPen(QColor("#dddddd"))
+                p.setPen(text)
                 flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
                 tw = p.fontMetrics().horizontalAdvance(label) + 2
                 lx = label_x(x(t0), x(t1), tw, left, right)
