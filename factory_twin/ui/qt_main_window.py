@@ -677,6 +677,14 @@ class MainWindow(QMainWindow):
         self._dark = dark
         apply_theme(QApplication.instance(), dark)  # type: ignore[arg-type]
         self.view.set_dark(dark)
+        for ws in self._workspaces.values():  # the other 3-D views (Plan follows on its tab)
+            view = getattr(ws, "view", None)
+            if (
+                isinstance(view, QtSceneView)
+                and view is not self.view
+                and not hasattr(ws, "set_dark")
+            ):
+                view.set_dark(dark)
         self.settings.setValue("theme", "dark" if dark else "light")
 
     # ------------------------------------------------------------------ the tick

@@ -43,7 +43,7 @@ from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import remember_panes, three_panes
+from factory_twin.ui.theme import current_dark, remember_panes, three_panes
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class QtMaintainWorkspace(QWidget):
         self.doc = doc
         self.overlay = None
         if doc is not None:
-            self.view.set_plant(doc.spec, None, dark=True)
+            self.view.set_plant(doc.spec, None, dark=current_dark())
             self.view.legend.hide()
             assert self.view.scene is not None
             self.overlay = StepOverlay(self.view.scene)

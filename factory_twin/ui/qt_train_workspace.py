@@ -57,7 +57,7 @@ from factory_twin.ui.qt_tables import fit_columns, row_table
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import three_panes, vertical_scroll
+from factory_twin.ui.theme import current_dark, three_panes, vertical_scroll
 
 logger = logging.getLogger(__name__)
 
@@ -313,7 +313,7 @@ class QtTrainWorkspace(QWidget):
         self.doc = doc
         spec = doc.spec if doc is not None else None
         if spec is not None:
-            self.view.set_plant(spec, None, dark=True)
+            self.view.set_plant(spec, None, dark=current_dark())
             self.view.legend.hide()
             name = doc.path.name if doc.path is not None else spec.site.name
             # a file name wraps after its underscores and dots rather than being cut off
