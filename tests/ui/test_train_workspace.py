@@ -455,3 +455,23 @@ def test_the_empty_live_tables_fill_their_width_without_a_scroll_bar(win: MainWi
         assert not t.horizontalScrollBar().isVisible()
         for j in range(t.columnCount()):
             assert widths[j] >= hh.sectionSizeHint(j)
+
+
+def test_the_train_and_maintain_views_follow_a_theme_switch(win: MainWindow) -> None:
+    views = {"train": win.train.view, "maintain": win.maintain.view}
+    for name, view in views.items():
+        wait_until(lambda v=view: v.scene is not None, 30, f"the {name} scene")
+
+    def mean_bg(view: object) -> float:
+        return float(np.mean(view.plotter.background_color.float_rgb))  # type: ignore[attr-defined]
+
+    for name, view in views.items():
+        assert mean_bg(view) < 0.2, name  # the window starts dark
+    win.set_dark(False)
+    QApplication.processEvents()
+    for name, view in views.items():
+        assert mean_bg(view) > 0.8, name
+    win.set_dark(True)
+    QApplication.processEvents()
+    for name, view in views.items():
+        assert mean_bg(view) < 0.2, name
