@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import math
 import os
 import tempfile
@@ -30,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
@@ -279,6 +279,11 @@ def read_yaml_mapping(text: str, source: str, keys: str) -> Any:
         line = mark.line + 1 if mark is not None else 1
         problem = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         raise ConfigError([f"{source}:{line}: YAML syntax error: {problem}"]) from None
+    except ReaderError as exc:  # a character YAML does not allow: its index in the text
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        msg = f"{source}:{line}: YAML error: character #x{code:04x} is not allowed in YAML"
+        raise ConfigError([msg]) from None
     except (YAMLError, ValueError, TypeError, RecursionError, AttributeError) as exc:
         raise ConfigError([f"{source}:1: YAML error: {exc}"]) from None
     if not isinstance(raw, dict):
@@ -322,9 +327,7 @@ def validate_spec(spec: s.PlantSpec) -> list[str]:
 def json_schema() -> dict[str, Any]:
     """Return the JSON Schema of the plant file format (for editors such as VS Code)."""
     sch = _allow_shorthands(_allow_bare_numbers(s.PlantSpec.model_json_schema()))
-    sch["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    sch["title"] = f"factory_twin plant file, schema version {s.SCHEMA_VERSION}"
-    return sch
+    return _titled(sch, f"factory_twin plant file, schema version {s.SCHEMA_VERSION}")
 
 
 def file_json_schema(spec: type[BaseModel], title: str) -> dict[str, Any]:
@@ -335,6 +338,11 @@ def file_json_schema(spec: type[BaseModel], title: str) -> dict[str, Any]:
     changes = sch.get("properties", {}).get("changes")
     if isinstance(changes, dict) and changes.get("type") == "array":
         sch["properties"]["changes"] = {"anyOf": [changes, {"type": "null"}]}
+    return _titled(sch, title)
+
+
+def _titled(sch: dict[str, Any], title: str) -> dict[str, Any]:
+    """Name the JSON Schema draft ``sch`` follows and give it ``title``."""
     sch["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     sch["title"] = title
     return sch
@@ -408,11 +416,6 @@ def _allow_shorthands(sch: dict[str, Any]) -> dict[str, Any]:
     }
     nodes["items"] = {"anyOf": [nodes["items"], row]}
     return sch
-
-
-def json_schema_text() -> str:
-    """Return :func:`json_schema` as indented JSON text."""
-    return json.dumps(json_schema(), indent=2)
 
 
 # --------------------------------------------------------------------------- saving

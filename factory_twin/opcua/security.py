@@ -38,7 +38,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from factory_twin.errors import ConfigError
-from factory_twin.model.config import atomic_write_bytes, decode_utf8
+from factory_twin.model.config import atomic_write_bytes, decode_utf8, read_yaml_mapping
 from factory_twin.opcua._asyncua_adapter import set_user_manager
 
 if TYPE_CHECKING:
@@ -187,29 +187,15 @@ def load_users(path: str | Path) -> dict[str, str]:
         msg = f"{p}: cannot read users file: {exc.strerror or exc}"
         raise ConfigError([msg]) from None
     data: Any
-    try:
-        if p.suffix.lower() == ".json":
+    if p.suffix.lower() == ".json":
+        try:
             data = json.loads(text)
-        else:
-            from ruamel.yaml import YAML
-
-            data = YAML(typ="safe").load(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError([f"{p}:{exc.lineno}: not valid JSON: {exc.msg}"]) from None
-    except Exception as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        position = getattr(exc, "position", None)  # a reader error: a character's index
-        if mark is not None:
-            where = f"{p}:{mark.line + 1}"
-        elif isinstance(position, int):
-            where = f"{p}:{text.count(chr(10), 0, position) + 1}"
-        else:  # no mark (nesting too deep): the document as a whole, as plant files say it
-            where = f"{p}:1"
-        problem = " ".join(str(x) for x in (getattr(exc, "context", None),
-                                            getattr(exc, "problem", None)) if x)  # fmt: skip
-        kind = "JSON" if p.suffix.lower() == ".json" else "YAML"
-        msg = f"{where}: not valid {kind}: {problem or exc}"
-        raise ConfigError([msg]) from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError([f"{p}:{exc.lineno}: not valid JSON: {exc.msg}"]) from None
+        except RecursionError:
+            raise ConfigError([f"{p}:1: not valid JSON: nested too deeply"]) from None
+    else:  # YAML: errors name their line, as in plant files
+        data = read_yaml_mapping(text, str(p), "'user: password'")
     if not isinstance(data, dict) or not data:
         msg = f"{p}: expected a mapping 'user: password' with at least one user"
         raise ConfigError([msg])

@@ -244,7 +244,7 @@ def test_a_type_named_by_its_kind_alone_gets_its_model(tmp_path):
     import jsonschema
     from ruamel.yaml import YAML
 
-    from factory_twin.model.config import json_schema_text
+    from factory_twin.model.config import json_schema
 
     src = (REPO / "tests" / "data" / "mini_plant.yaml").read_text(encoding="utf-8")
     src = src.replace(
@@ -270,7 +270,7 @@ def test_a_type_named_by_its_kind_alone_gets_its_model(tmp_path):
     foups = [p for p in geo.parts if p.name.startswith("EFEM FOUP ")]
     assert len(foups) == 3 and all(len(p.faces) == 12 for p in foups)
     assert "QE-01" in plant_geometry(doc.spec).ids
-    schema = json.loads(json_schema_text())
+    schema = json.loads(json.dumps(json_schema()))
     data = YAML(typ="safe").load(src)
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
     assert errors == []

@@ -176,6 +176,21 @@ def test_yaml_syntax_error(mini_text, line_of):
     assert line_of(text, "floor: [1, 2") <= line <= line_of(text, "floor: [1, 2") + 2
 
 
+def test_a_character_yaml_forbids_is_reported_at_its_line(mini_text, line_of, tmp_path):
+    """A control character: the message names its line (not line 1) and the character; the
+    users file of `serve --users` reads YAML the same way."""
+    from factory_twin.opcua.security import load_users
+
+    text = mini_text.replace("  name: Mini fab\n", "  name: Mini \x01fab\n")
+    msg = the_issue(text)
+    assert msg.startswith(f"plant.yaml:{line_of(text, 'Mini')}: ")
+    assert "#x0001" in msg
+    users = tmp_path / "users.yaml"
+    users.write_text("ann: pw\nbob: p\x02w\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"users\.yaml:2: YAML error: character #x0002"):
+        load_users(users)
+
+
 def test_tab_indentation_is_a_syntax_error(mini_text):
     msg = the_issue(mini_text.replace("  name: Mini fab", "\tname: Mini fab"))
     assert "YAML syntax error" in msg

@@ -23,9 +23,9 @@ FILES = sorted(
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    from factory_twin.model.config import json_schema_text
+    from factory_twin.model.config import json_schema
 
-    return json.loads(json_schema_text())
+    return json.loads(json.dumps(json_schema()))
 
 
 def plain(path: Path) -> Any:
