@@ -136,14 +136,12 @@ async def _read_variables(client: Client, variables: list[BrowseNode]) -> None:
             n.value_status = code.name
 
 
-def _attr(dv: ua.DataValue) -> Any:
-    """Return the value a read gave, or None if the read failed."""
-    return dv.Value.Value if _good(dv) and dv.Value is not None else None
-
-
-def _good(dv: ua.DataValue) -> bool:
+def _attr(dv: ua.DataValue, *, uncertain: bool = True) -> Any:
+    """Return the value a read gave, or None if the read failed (``uncertain``: a value of
+    uncertain status counts as read)."""
     code = dv.StatusCode
-    return code is None or code.is_good() or code.is_uncertain()
+    ok = code is None or code.is_good() or (uncertain and code.is_uncertain())
+    return dv.Value.Value if ok and dv.Value is not None else None
 
 
 async def variable_properties(client: Client, nodes: list[ua.NodeId]) -> list[dict[str, Any]]:
@@ -207,15 +205,7 @@ async def _read(
 ) -> list[tuple[Any, ...]]:
     """Read ``attrs`` of each node; a failed read gives None."""
     rows = await _read_values(client, nodes, attrs)
-    return [
-        tuple(
-            dv.Value.Value
-            if (dv.StatusCode is None or dv.StatusCode.is_good()) and dv.Value is not None
-            else None
-            for dv in row
-        )
-        for row in rows
-    ]
+    return [tuple(_attr(dv, uncertain=False) for dv in row) for row in rows]
 
 
 async def _read_values(

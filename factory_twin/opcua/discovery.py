@@ -144,10 +144,12 @@ async def discover(client: Client, depth: int = 5) -> list[DiscoveredMachine]:
         dm = DiscoveredMachine(
             _unique(_ident(m.name, r"[^A-Za-z0-9_.\-]+"), used_ids), m.node_id.to_string()
         )
-        variables = _tag_vars(m)
+        variables: list[BrowseNode] = []
         for c in _candidates(m):
             why = skip_reason(c)
-            if why is not None:
+            if why is None:
+                variables.append(c)
+            else:
                 dm.skipped.append(f"{m.name}/{c.name} [{c.node_id.to_string()}]: {why}")
         props = await variable_properties(client, [v.node_id for v in variables])
         used_tags = set(_STD.values())

@@ -187,7 +187,8 @@ class PlanViewInput(QObject):
             return False
         box = None
         turning = self.drag is not None and self.drag["kind"] == "turn" and self.drag["moved"]
-        if ses is not None and ses.editable and self.ws.selection and not turning:
+        if ses_editable(self.ws) and not turning:
+            assert ses is not None
             with contextlib.suppress(KeyError):  # a tool just removed
                 box = ses.footprint_box(self.ws.selection)
         return ov.show_knob(box)
