@@ -3,10 +3,12 @@ simulation's carriers riding them under one vehicle each."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _plan_window import plan_window
 from PySide6.QtCore import QSettings
 
 from factory_twin.app.controller import Controller
@@ -73,27 +75,18 @@ def test_replay_of_the_demo_fab_draws_vehicles_on_generated_rails(qtbot, tmp_pat
     w.close()
 
 
-def test_plan_edits_move_the_generated_rails_with_the_tools(qtbot, tmp_path):
-    from factory_twin.model.amhs_layout import generated_amhs
-    from factory_twin.ui.qt_plan_install import install_plan
-
+@pytest.fixture
+def plan(qtbot, tmp_path) -> Iterator[MainWindow]:
+    """The main window on the Plan workspace, on a copy of the demo fab."""
     plant = tmp_path / "demo_fab.yaml"
     plant.write_text(DEMO.read_text(encoding="utf-8"), encoding="utf-8")
-    c = Controller(journal_path=tmp_path / "journal.sqlite")
-    w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    ws = install_plan(w)
+    yield from plan_window(qtbot, tmp_path, plant)
 
-    def forget(_w: MainWindow) -> None:
-        if ws.session is not None:
-            ws.session.dirty = False  # closing must not ask Save/Discard/Cancel
 
-    qtbot.addWidget(w, before_close_func=forget)
-    c.set_plant(load_plant(plant))
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.plan_action.trigger()
-    qtbot.waitUntil(lambda: ws.session is not None and ws.interactor.width() > 300)
+def test_plan_edits_move_the_generated_rails_with_the_tools(plan):
+    from factory_twin.model.amhs_layout import generated_amhs
+
+    ws = plan.workspace("Plan")
     assert ws.view.scene is not None
     ws.new_scenario("moved")
     layer = ws.view.scene.amhs
