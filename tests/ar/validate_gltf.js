@@ -2,6 +2,7 @@
 // Usage: node validate_gltf.js FILE.glb [FILE.glb ...]
 // Prints one JSON object {file: report} on stdout; exits 1 if a file cannot be read.
 "use strict";
+const { runOnFiles } = require("../_node_cli.js");
 const fs = require("fs");
 const path = require("path");
 const validator = require("gltf-validator");
@@ -20,14 +21,4 @@ async function main(files) {
   return out;
 }
 
-const files = process.argv.slice(2);
-if (files.length === 0) {
-  console.error("usage: node validate_gltf.js FILE.glb [FILE.glb ...]");
-  process.exit(2);
-}
-main(files)
-  .then((out) => process.stdout.write(JSON.stringify(out)))
-  .catch((err) => {
-    console.error(String(err));
-    process.exit(1);
-  });
+runOnFiles(__filename, main);

@@ -9,6 +9,7 @@
 // (prefer-tbody), character references, quoting and the WCAG rules. Two rules are off,
 // because what they judge is the text our users write, not the markup we generate:
 "use strict";
+const { runOnFiles } = require("../_node_cli.js");
 const { HtmlValidate, StaticConfigLoader } = require("html-validate");
 
 const STYLISTIC_RULES_OFF = {
@@ -51,14 +52,4 @@ async function main(files) {
   return out;
 }
 
-const files = process.argv.slice(2);
-if (files.length === 0) {
-  console.error("usage: node validate_html.js FILE.html [FILE.html ...]");
-  process.exit(2);
-}
-main(files)
-  .then((out) => process.stdout.write(JSON.stringify(out)))
-  .catch((err) => {
-    console.error(String(err));
-    process.exit(1);
-  });
+runOnFiles(__filename, main);
