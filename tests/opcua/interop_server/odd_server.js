@@ -20,27 +20,11 @@
 //                Running Boolean, Count UInt32, Label LocalizedText)
 // Prints {"ready": url}; reads {"cmd": "stop"} and {"cmd": "shift", ...} on stdin.
 "use strict";
-const path = require("path");
-const { createRequire } = require("module");
-const req = createRequire(path.join(__dirname, "..", "..", "interop", "package.json"));
-const opcua = req("node-opcua");
-const { OPCUAServer, Variant, DataType, StatusCodes, VariantArrayType, nodesets } = opcua;
+const { opcua, out, newServer, serve, run } = require("./common.js");
+const { Variant, DataType, StatusCodes, VariantArrayType } = opcua;
 
-const port = parseInt(process.argv[2] || "48401", 10);
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-
-(async () => {
-    const server = new OPCUAServer({
-        port,
-        hostname: "127.0.0.1",
-        resourcePath: "/odd",
-        nodeset_filename: [nodesets.standard],
-        buildInfo: { productName: "factory_twin odd node-opcua server" },
-        serverCertificateManager: new opcua.OPCUACertificateManager({
-            automaticallyAcceptUnknownCertificate: true,
-            rootFolder: process.env.NODE_OPCUA_PKI || path.join(require("os").tmpdir(), "ft-node-pki"),
-        }),
-    });
+run(async () => {
+    const server = newServer("/odd", "factory_twin odd node-opcua server", 48401);
     await server.initialize();
     const addressSpace = server.engine.addressSpace;
     const a = addressSpace.registerNamespace("urn:odd:a");
@@ -244,30 +228,12 @@ const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
         });
     }
 
-    await server.start();
-    out({ ready: server.getEndpointUrl() });
-
     const timer = setInterval(() => {
         speedRamp += 1;
         speed.setValueFromSource({ dataType: DataType.Double, value: 1000 + (speedRamp % 50) });
     }, 300);
 
-    const stop = async () => {
-        clearInterval(timer);
-        await server.shutdown(0);
-        out({ stopped: true });
-        process.exit(0);
-    };
-    const readline = require("readline");
-    const rl = readline.createInterface({ input: process.stdin });
-    rl.on("line", async (line) => {
-        let msg;
-        try {
-            msg = JSON.parse(line);
-        } catch (e) {
-            return;
-        }
-        if (msg.cmd === "stop") await stop();
+    await serve(server, timer, (msg) => {
         if (msg.cmd === "shift") {
             // the variable changes its DataType (and value) at run time
             shifter.dataType = opcua.resolveNodeId(msg.to);
@@ -277,8 +243,4 @@ const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
             out({ shifted: msg.to });
         }
     });
-    rl.on("close", stop);
-})().catch((err) => {
-    process.stderr.write(String(err && err.stack ? err.stack : err) + "\n");
-    process.exit(1);
 });

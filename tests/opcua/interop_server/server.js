@@ -12,27 +12,11 @@
 // {"cmd": "stop"}. Prints JSON lines: {"ready": url}, {"method": name}, {"ack": comment}.
 // node-opcua comes from tests/interop/node_modules (npm ci --prefix tests/interop).
 "use strict";
-const path = require("path");
-const { createRequire } = require("module");
-const req = createRequire(path.join(__dirname, "..", "..", "interop", "package.json"));
-const opcua = req("node-opcua");
-const { OPCUAServer, Variant, DataType, StatusCodes, nodesets } = opcua;
+const { opcua, out, newServer, serve, run } = require("./common.js");
+const { Variant, DataType, StatusCodes } = opcua;
 
-const port = parseInt(process.argv[2] || "48400", 10);
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-
-(async () => {
-    const server = new OPCUAServer({
-        port,
-        hostname: "127.0.0.1",
-        resourcePath: "/interop",
-        nodeset_filename: [nodesets.standard],
-        buildInfo: { productName: "factory_twin node-opcua interop server" },
-        serverCertificateManager: new opcua.OPCUACertificateManager({
-            automaticallyAcceptUnknownCertificate: true,
-            rootFolder: process.env.NODE_OPCUA_PKI || path.join(require("os").tmpdir(), "ft-node-pki"),
-        }),
-    });
+run(async () => {
+    const server = newServer("/interop", "factory_twin node-opcua interop server", 48400);
     await server.initialize();
     const addressSpace = server.engine.addressSpace;
     addressSpace.installAlarmsAndConditionsService();
@@ -124,42 +108,18 @@ const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
     });
     alarm.on("acknowledged", (eventId, comment) => out({ ack: comment ? comment.text : "" }));
 
-    await server.start();
-    out({ ready: server.getEndpointUrl() });
-
     let ramp = 0;
     const timer = setInterval(() => {
         ramp += 1;
         vars.rf_power.setValueFromSource({ dataType: DataType.Double, value: 100 + (ramp % 50) });
     }, 100);
 
-    const readline = require("readline");
-    const rl = readline.createInterface({ input: process.stdin });
-    rl.on("line", async (line) => {
-        let msg;
-        try {
-            msg = JSON.parse(line);
-        } catch (e) {
-            return;
-        }
+    await serve(server, timer, (msg) => {
         if (msg.cmd === "set") {
             const v = vars[msg.tag];
             const dt = v.dataType.value;
             v.setValueFromSource({ dataType: dt, value: msg.value });
             out({ set: msg.tag, value: msg.value });
-        } else if (msg.cmd === "stop") {
-            clearInterval(timer);
-            await server.shutdown(0);
-            out({ stopped: true });
-            process.exit(0);
         }
     });
-    rl.on("close", async () => {
-        clearInterval(timer);
-        await server.shutdown(0);
-        process.exit(0);
-    });
-})().catch((err) => {
-    process.stderr.write(String(err && err.stack ? err.stack : err) + "\n");
-    process.exit(1);
 });
