@@ -41,6 +41,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -304,6 +305,10 @@ class HistoryWriter:
     vehicle_period_s
         Keep at most one position of each OHT vehicle per this many seconds
         (:class:`VehicleThinning`; 0 keeps every update).
+
+    :meth:`add`, :meth:`flush` and :meth:`close` may be called from different threads (a
+    simulator's listener adds while the window closes the recording): they take turns, and
+    events added after :meth:`close` are dropped.
     """
 
     def __init__(
@@ -324,6 +329,7 @@ class HistoryWriter:
         self._n = 0
         self._last_flush = time.monotonic()
         self._closed = False
+        self._lock = threading.RLock()  # add -> flush, and close, from any thread
         self.vehicles = VehicleThinning(vehicle_period_s)
         # A .partial left by a recording that was killed: keep what it holds before starting.
         self.recovered: Path | None = None
@@ -342,7 +348,14 @@ class HistoryWriter:
             raise FactoryTwinError(msg) from exc
 
     def add(self, events: Iterable[PlantEvent], received_s: float | None = None) -> int:
-        """Buffer events (writing a row group when due); return how many were taken."""
+        """Buffer events (writing a row group when due); return how many were taken (none
+        once closed)."""
+        with self._lock:
+            if self._closed:
+                return 0
+            return self._add(events, received_s)
+
+    def _add(self, events: Iterable[PlantEvent], received_s: float | None) -> int:
         received = time.time() if received_s is None else received_s
         n = 0
         lost = False
@@ -362,11 +375,15 @@ class HistoryWriter:
             or self._n >= self.rows_per_group
             or time.monotonic() - self._last_flush > self.flush_s
         ):
-            self.flush()
+            self._flush()
         return n
 
     def flush(self) -> None:
         """Write the buffered rows (and the vehicle positions held back) as a row group."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
         self._last_flush = time.monotonic()
         if self._closed:
             return
@@ -388,12 +405,13 @@ class HistoryWriter:
 
     def close(self) -> Path:
         """Flush, finish the file and move it to its final name; return that path."""
-        if self._closed:
-            return self.path
-        self.flush()
-        self._writer.close()
-        self._sink.close()
-        self._closed = True
+        with self._lock:
+            if self._closed:
+                return self.path
+            self._flush()
+            self._writer.close()
+            self._sink.close()
+            self._closed = True
         _stream_to_parquet(self.partial, self.path)
         self.partial.unlink()
         logger.info("history: %d rows in %s", self.rows_written, self.path)

@@ -8,6 +8,8 @@ import os
 import re
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -350,3 +352,40 @@ def test_rail_congestion_arrays_are_kept_once_a_minute_and_read_back(tmp_path: P
     assert [e.source_ts for e in blocked] == [100.0, 160.0, 220.0, 280.0, 340.0, 399.0]
     assert blocked[-1].value == (299.0, 0.5)  # the newest, kept at the end
     assert all(e.value == ("L1", "L2") for e in back if e.tag == "link_ids")
+
+
+def test_a_listener_thread_may_add_while_the_recording_is_closed(tmp_path: Path) -> None:
+    """A simulator's listener adds from its own thread while the window closes the recording
+    (the drill server does): every row that was taken is in the file, the file reads back,
+    and what comes after the close is dropped, not written to a closed stream."""
+    out = tmp_path / "race.parquet"
+    w = HistoryWriter(out, rows_per_group=7, flush_s=0.0)
+    taken: list[int] = []
+    failed: list[BaseException] = []
+    started = threading.Event()
+
+    def listener() -> None:
+        i = 0
+        try:
+            while True:
+                n = w.add([TagUpdate("T1", "state", f"run {i}", float(i))] * 3)
+                started.set()
+                if n == 0:
+                    return  # closed
+                taken.append(n)
+                i += 1
+        except BaseException as exc:
+            failed.append(exc)
+            started.set()
+
+    t = threading.Thread(target=listener)
+    t.start()
+    assert started.wait(10)
+    time.sleep(0.05)  # rows keep coming while the recording closes
+    w.close()
+    t.join(10)
+    assert not t.is_alive()
+    assert failed == []
+    df = read_history(out)
+    assert len(df) == sum(taken) > 0
+    assert w.add([TagUpdate("T1", "state", "late", 1e9)]) == 0
