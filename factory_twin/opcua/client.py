@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from asyncua import Client, ua
+from asyncua import Client, Node, ua
 
 from factory_twin.errors import ConnectionFailed, FactoryTwinError
 from factory_twin.model.events import (
@@ -54,9 +54,12 @@ from factory_twin.model.events import (
 from factory_twin.model.schema import Equipment, PlantSpec
 from factory_twin.opcua._uatypes import node_id
 from factory_twin.opcua.client_common import (
+    TAG_VARIANT_TYPES,
+    WRITABLE_VARIANT_TYPES,
     BrowseCache,
     data_type_name,
     describe_error,
+    is_base_data_type,
     now_s,
     parse_node_id,
     variant_type_for,
@@ -430,6 +433,11 @@ class PlantClient:
         client = self._live_client(link)
         node = client.get_node(b.nodeid)
         vtype = variant_type_for(b.data_type)
+        if vtype is None and is_base_data_type(b.data_type):
+            try:
+                vtype = await _any_variant_type(node, b)
+            except ValueError as exc:
+                raise refuse(str(exc), b.nodeid.to_string()) from None
         if vtype is None:
             raise refuse(
                 f"cannot write data type {data_type_name(b.data_type)}", b.nodeid.to_string()
@@ -494,6 +502,43 @@ class PlantClient:
                     f.write(json.dumps(asdict(rec), default=str) + "\n")
             except OSError as exc:
                 logger.error("cannot append to write log %s: %s", self.write_log_path, exc)
+
+
+async def _any_variant_type(node: Node, b: _Bound) -> ua.VariantType:
+    """Return the Variant type to write to a node declared BaseDataType (any Variant).
+
+    That of the value the node holds now (read afresh: the last value seen may be old),
+    else, when it holds none, that of the tag's type in the plant file. ValueError says,
+    naming the node, why neither fits.
+    """
+    where = f"node {b.nodeid.to_string()} is declared BaseDataType (any type) and"
+    why = "holds no value yet"
+    try:
+        dv = await node.read_data_value(raise_on_bad_status=False)
+    except Exception as exc:  # not readable: only the plant file can say
+        why = f"its value could not be read ({describe_error(exc)})"
+        held = None
+    else:  # a bad status with a value (a failed sensor) still shows the node's type
+        held = dv.Value
+        code = dv.StatusCode
+        if code is not None and not code.is_good():
+            why = f"its value could not be read ({code.name})"
+    if held is not None and held.VariantType is not ua.VariantType.Null:
+        name = held.VariantType.name
+        if held.is_array or isinstance(held.Value, list | tuple):
+            msg = f"{where} holds an array ({name}[]); only single values can be written"
+            raise ValueError(msg)
+        if held.VariantType not in WRITABLE_VARIANT_TYPES:
+            msg = f"{where} holds a value of type {name}, which factory_twin cannot write"
+            raise ValueError(msg)
+        logger.info("%s holds a value of type %s: writing that type", where, name)
+        return held.VariantType
+    if b.standard:  # a standard tag's type is the client's convention, not the plant file's
+        msg = f"{where} {why}, and the plant file gives {b.equipment}.{b.tag} no data type"
+        raise ValueError(msg)
+    vtype = TAG_VARIANT_TYPES[b.kind]
+    logger.info("%s %s: writing %s (the tag's type is %s)", where, why, vtype.name, b.kind.value)
+    return vtype
 
 
 def _coerce(value: Any, vtype: ua.VariantType) -> Any:

@@ -87,7 +87,7 @@ def type_fits(expected: TagType, dt: ua.NodeId | None) -> bool:
     as they arrive; other types are accepted only for their exact match.
     """
     got = tag_type_of(dt)
-    if dt is not None and dt.NamespaceIndex == 0 and dt.Identifier == BASE_DATA_TYPE:
+    if is_base_data_type(dt):
         return True  # a Variant of any type: each value is checked when it arrives
     if got is None:
         # a custom enumeration or structure: integer tags may use enumerations
@@ -110,8 +110,27 @@ def value_fits(expected: TagType, value: Any) -> bool:
     return isinstance(value, str | ua.LocalizedText)
 
 
+def is_base_data_type(dt: ua.NodeId | None) -> bool:
+    """Return True if ``dt`` is BaseDataType (i=24): the node's value may be any Variant."""
+    return dt is not None and dt.NamespaceIndex == 0 and dt.Identifier == BASE_DATA_TYPE
+
+
+# Variant types a write can carry (what _coerce in client.py turns a Python value into)
+WRITABLE_VARIANT_TYPES = frozenset(
+    ua.VariantType(i) for i in (*_BOOL_TYPES, *_INT_TYPES, *_FLOAT_TYPES, *_STRING_TYPES)
+)
+# the Variant type of each plant tag type, as the plant simulator serves it
+TAG_VARIANT_TYPES = {
+    TagType.FLOAT: ua.VariantType.Double,
+    TagType.INT: ua.VariantType.Int32,
+    TagType.BOOL: ua.VariantType.Boolean,
+    TagType.STRING: ua.VariantType.String,
+}
+
+
 def variant_type_for(dt: ua.NodeId | None) -> ua.VariantType | None:
-    """Return the Variant type to write to a node of DataType ``dt`` (None if unknown)."""
+    """Return the Variant type to write to a node of DataType ``dt`` (None if unknown;
+    BaseDataType is unknown here: the client writes the type of the value the node holds)."""
     if dt is None or dt.NamespaceIndex != 0 or not isinstance(dt.Identifier, int):
         return None
     i = dt.Identifier

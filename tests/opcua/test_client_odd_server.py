@@ -2,9 +2,9 @@
 
 The server is tests/opcua/interop_server/odd_server.js: numeric, GUID, opaque and string
 node ids in two namespaces, every built-in scalar type, arrays and a matrix, a Bad value,
-a null Variant, a variable whose DataType changes at run time, unreadable variables, a
-method, a reference loop, a 15-level hierarchy and a folder of 1000 variables. One server
-serves the whole module. Skipped without node / node-opcua, failed under CI.
+a null Variant, writable BaseDataType variables, a variable whose DataType changes at run
+time, unreadable variables, a method, a reference loop, a 15-level hierarchy and a folder
+of 1000 variables. One server serves the whole module. Skipped without node / node-opcua, failed under CI.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from _requirements import missing, requires
 from factory_twin.cli import main
 from factory_twin.model.config import load_plant, loads_plant
 from factory_twin.model.events import Quality, TagUpdate
-from factory_twin.opcua.client import PlantClient
+from factory_twin.opcua.client import PlantClient, WriteRefused
 from factory_twin.opcua.historian import read_history
 
 HERE = Path(__file__).resolve().parent
@@ -148,7 +148,7 @@ def test_import_writes_a_plant_that_validates_and_says_what_it_left_out(
     rc, out, err = _cli(capsys, "import", odd.url, "-o", str(plant), "--depth", "20")
     assert rc == 0, err
     assert time.monotonic() - t0 < 30
-    assert "left out 7 variables no plant tag can hold" in out
+    assert "left out 9 variables no plant tag can hold" in out
     assert "Scalars/DateTime [ns=3;i=1013]: DateTime has no plant tag type" in out
     assert "Trouble/WriteOnly [ns=2;s=Trouble.WriteOnly]: not readable" in out
     rc, out, err = _cli(capsys, "validate", str(plant))
@@ -323,3 +323,45 @@ def test_an_imported_node_id_finds_its_node_after_the_namespaces_move(text: str)
     assert moved.NamespaceIndex == after.index(before[nid.NamespaceIndex])
     assert (moved.Identifier, moved.NodeIdType) == (nid.Identifier, nid.NodeIdType)
     assert portable_node_id(ua.NodeId(2253, 0), before) == "i=2253"
+
+
+async def test_writes_to_base_data_type_nodes_carry_the_held_or_the_tag_type(
+    odd: OddServer,
+) -> None:
+    """AnyValue (BaseDataType) holds an Int16: the write is an Int16. AnyEmpty holds nothing:
+    the write has the tag's type from the plant file (float: Double). The server prints what
+    it received. With writes disabled on the endpoint nothing is sent."""
+    tags = "      - {name: level, data_type: int}\n      - {name: setpoint, data_type: float}"
+    binds = (
+        '        level: {node_id: "ns=2;s=Trouble.AnyValue"}\n'
+        '        setpoint: {node_id: "ns=2;s=Trouble.AnyEmpty"}'
+    )
+    text = _PLANT.replace("TAGS", tags).replace("BINDINGS", binds)
+
+    async def connected(writes: bool) -> PlantClient:
+        url = f'"{odd.url}", writes_enabled: {"true" if writes else "false"}'
+        c = PlantClient(loads_plant(text.replace('"URL"', url)).spec)
+        await c.start()
+        assert await c.wait_connected(30), c.status()
+        assert c.problems() == []
+        return c
+
+    off = await connected(False)
+    try:
+        with pytest.raises(WriteRefused, match="writes are disabled on endpoint 'odd'"):
+            await off.write("ODD-1", "level", 9, user="alice")
+    finally:
+        await off.stop()
+    assert odd.seen("written") == []
+    client = await connected(True)
+    try:
+        await client.write("ODD-1", "level", 9, user="alice")
+        await client.write("ODD-1", "setpoint", 2.5, user="alice")
+        with pytest.raises(WriteRefused, match=r"expected an integer \(Int16\), got float 2.5"):
+            await client.write("ODD-1", "level", 2.5, user="alice")
+    finally:
+        await client.stop()
+    assert await wait_for(lambda: len(odd.seen("written")) == 2, 10), odd.lines
+    got = {x["written"]: (x["dataType"], x["value"]) for x in odd.lines if "written" in x}
+    assert got == {"AnyValue": ("Int16", 9), "AnyEmpty": ("Double", 2.5)}
+    assert [r.result.split(":")[0] for r in client.write_log()] == ["Good", "Good", "refused"]

@@ -9,6 +9,8 @@
 //   Scalars      one variable per built-in type (Boolean .. StatusCode), mixed node id kinds
 //   Arrays       Double[] (ns b, i=2001) and a 2x3 Double matrix (i=2002)
 //   Trouble      BadValue (Double, status BadSensorFailure), NullValue (BaseDataType, null),
+//                AnyValue (BaseDataType, an Int16) and AnyEmpty (BaseDataType, null), both
+//                writable, each write printed as {"written": name, "dataType": ..., "value": ...},
 //                Shifter (Double; {"cmd": "shift", "to": "String", "value": "x"} changes its
 //                DataType and value at run time),
 //                StringForNumber (String "12.5"), WriteOnly (no read access),
@@ -18,7 +20,8 @@
 //   Big          1000 Double variables (ns b, i=10000..10999)
 //   Pump 7       an object with Parameters (Speed Double with EURange/EngineeringUnits,
 //                Running Boolean, Count UInt32, Label LocalizedText)
-// Prints {"ready": url}; reads {"cmd": "stop"} and {"cmd": "shift", ...} on stdin.
+// Prints {"ready": url} (and the writes); reads {"cmd": "stop"} and {"cmd": "shift", ...}
+// on stdin.
 "use strict";
 const { opcua, out, newServer, serve, run } = require("./common.js");
 const { Variant, DataType, StatusCodes, VariantArrayType } = opcua;
@@ -118,6 +121,24 @@ run(async () => {
         dataType: "BaseDataType",
         value: new Variant({ dataType: DataType.Null }),
     });
+    // BaseDataType variables a client may write (AnyValue holds an Int16, AnyEmpty nothing);
+    // each write is printed as {"written": name, "dataType": ..., "value": ...}
+    for (const [name, value] of [
+        ["AnyValue", new Variant({ dataType: DataType.Int16, value: 5 })],
+        ["AnyEmpty", new Variant({ dataType: DataType.Null })],
+    ]) {
+        const any = a.addVariable({
+            componentOf: trouble,
+            browseName: name,
+            nodeId: `s=Trouble.${name}`,
+            dataType: "BaseDataType",
+            value,
+            ...rw,
+        });
+        any.on("value_changed", (dv) =>
+            out({ written: name, dataType: DataType[dv.value.dataType], value: dv.value.value })
+        );
+    }
     const shifter = a.addVariable({
         componentOf: trouble,
         browseName: "Shifter",
