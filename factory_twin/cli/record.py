@@ -8,7 +8,8 @@ to the same --out first keeps what the .partial holds in <out>.recovered-<time>.
 read_history/replay read a .partial directly. Lost connections are recorded (values marked
 stale, the gap reported) and recording resumes when the server is back. The OHT vehicles a plant
 simulator serves are recorded too, their positions thinned to one per vehicle per
---vehicle-period seconds (default 1).
+--vehicle-period seconds (default 1). Unless --verbose, the asyncua and client loggers are
+quietened while it runs and get back the levels they had when it ends.
 
 Example: factory-twin record plant_configs/demo_fab.yaml --duration 1h --out history.parquet
 """
@@ -23,6 +24,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,12 +141,29 @@ def run(args: argparse.Namespace) -> int:
     if not any(e.opcua is not None for e in spec.equipment):
         msg = f"{args.plant}: no equipment is bound to an OPC UA endpoint (nothing to record)"
         raise ConfigError([msg])
-    if not getattr(args, "verbose", 0):
-        # our own status lines say what happens; asyncua's tracebacks on a lost server do not
-        logging.getLogger("asyncua").setLevel(logging.CRITICAL)
-        # record prints each connection change once itself; the client's log says the same
-        logging.getLogger("factory_twin.opcua.client").setLevel(logging.ERROR)
-    return asyncio.run(_record(spec, args, duration, overrides, creds))
+    quiet = contextlib.nullcontext() if getattr(args, "verbose", 0) else quiet_loggers(_QUIET)
+    with quiet:
+        return asyncio.run(_record(spec, args, duration, overrides, creds))
+
+
+# Loggers record quietens while it runs (unless --verbose): our own status lines say what
+# happens, asyncua's tracebacks on a lost server do not; record prints each connection change
+# once itself, the client's log would say the same again.
+_QUIET = {"asyncua": logging.CRITICAL, "factory_twin.opcua.client": logging.ERROR}
+
+
+@contextlib.contextmanager
+def quiet_loggers(levels: dict[str, int]) -> Iterator[None]:
+    """Set each named logger's level while the block runs, then put back the one it had
+    (NOTSET too), so a host that calls record in-process keeps its own log levels."""
+    before = {name: logging.getLogger(name).level for name in levels}
+    try:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        yield
+    finally:
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)
 
 
 async def _record(
