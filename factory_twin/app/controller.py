@@ -251,6 +251,7 @@ class Controller:
     def set_plant(self, doc: PlantDocument) -> None:
         """Make ``doc`` the current plant; disconnects from the previous plant first."""
         self.disconnect(wait=False)
+        self.replay = None
         self.doc = doc
         self.state = PlantState(doc.spec)
         self.plant_changed.emit(doc)
@@ -281,7 +282,7 @@ class Controller:
         if settings is not None:
             self.settings = settings
         self.disconnect(wait=False)
-        self.replay = None
+        self.stop_replay()  # live data starts on a fresh state, on live time
         spec = self.doc.spec
         st = self.settings
         if self.state is not None:
@@ -516,6 +517,17 @@ class Controller:
         self.plant_changed.emit(self.doc)
         self.source_changed.emit("replay")
         return self.replay
+
+    def stop_replay(self) -> None:
+        """End the replay, if any. The plant state starts afresh: what comes next (live data,
+        stamped with live time) shares no trend, alarm or KPI with the recording."""
+        if self.replay is None:
+            return
+        self.replay = None
+        if self.doc is not None:
+            self.state = PlantState(self.doc.spec)
+            self.plant_changed.emit(self.doc)
+        self.source_changed.emit("none")
 
     def seek_replay(self, t: float) -> None:
         """Move the replay clock; rebuilds the state when moving backwards."""

@@ -28,12 +28,13 @@ from PySide6.QtWidgets import (
 
 from factory_twin.app.plant_state import PlantState, limit_status
 from factory_twin.ui.scene_colors import STALE_CODE, STATE_COLORS, STATE_LABELS, UNKNOWN_CODE
-from factory_twin.ui.theme import follow_theme
+from factory_twin.ui.theme import follow_theme, on_theme, trend_colour
 
 logger = logging.getLogger(__name__)
 
 TREND_WINDOW_S = 3600.0  # rolling window of plant time shown in trends
-_PEN_COLORS = ["#4cc9f0", "#f72585", "#b5e48c", "#ffb703", "#c77dff", "#ff8fab"]
+LIVE_AXIS = "time (UTC)"
+REPLAY_AXIS = "recorded time (UTC)"  # a replay draws the data's own (source) timestamps
 _STANDARD = ("state", "lot", "recipe", "wafer_count", "operation_mode")
 
 
@@ -75,7 +76,7 @@ class QtDetailPanel(QWidget):
         self.tool: str | None = None
         self._dirty = False
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self._limit_lines: list[pg.InfiniteLine] = []
+        self._limit_lines: list[tuple[int, pg.InfiniteLine]] = []  # (trend number, line)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         self.title = QLabel("No tool selected: click one in the 3-D view")
@@ -136,7 +137,8 @@ class QtDetailPanel(QWidget):
         tl.addWidget(self.tag_list)
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setLabel("bottom", "time (UTC)")
+        self.plot.setLabel("bottom", LIVE_AXIS)
+        self.replaying = False
         # the unit is in the axis title: no "[s] (x0.001)" when a tag holds still at 0
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = self.plot.addLegend(offset=(5, -5))  # bottom-left: limit labels are right
@@ -144,6 +146,7 @@ class QtDetailPanel(QWidget):
         # what to do instead
         self.plot_hint = pg.TextItem("Trends: select a tool", anchor=(0.5, 0.5))
         follow_theme(self.plot_hint, "muted")
+        on_theme(self.plot.getPlotItem(), self._recolour)  # the trends' colours per theme
         tl.addWidget(self.plot, 1)
         split.addWidget(trend_box)
         split.setSizes([220, 260])
@@ -178,6 +181,15 @@ class QtDetailPanel(QWidget):
             and self.state.index.get(self.tool, -1) in set(idx.tolist())
         ):
             self._dirty = True
+
+    def set_replaying(self, on: bool) -> None:
+        """Say on the time axis whether the trends show a replay's recorded times or live ones.
+
+        Either way a trend draws its points at their source timestamps, so a replay's trend
+        lies in the recording's time span, not at the time it is played back.
+        """
+        self.replaying = on
+        self.plot.setLabel("bottom", REPLAY_AXIS if on else LIVE_AXIS)
 
     def _set_enabled(self, on: bool) -> None:
         for w in (self.fly_button, self.hold_button, self.resume_button):
@@ -296,7 +308,7 @@ class QtDetailPanel(QWidget):
             else "",
         )
         for k, name in enumerate(chosen):
-            color = _PEN_COLORS[k % len(_PEN_COLORS)]
+            color = trend_colour(k)
             spec = st.tag_spec(self.tool, name)
             unit = f" [{spec.unit}]" if spec is not None and spec.unit else ""
             self._curves[name] = self.plot.plot(
@@ -323,8 +335,21 @@ class QtDetailPanel(QWidget):
                         labelOpts={"position": 0.8, "color": color, "anchors": [anchor, anchor]},
                     )
                     self.plot.addItem(line)
-                    self._limit_lines.append(line)
+                    self._limit_lines.append((k, line))
         self._dirty = True
+
+    def _recolour(self, dark: bool) -> None:
+        """Give the trends and their limit lines (with labels) the theme's trend colours."""
+        for k, curve in enumerate(self._curves.values()):
+            pen = pg.mkPen(curve.opts["pen"])
+            pen.setColor(pg.mkColor(trend_colour(k, dark)))
+            curve.setPen(pen)
+        for k, line in self._limit_lines:
+            colour = pg.mkColor(trend_colour(k, dark))
+            pen = pg.mkPen(line.pen)
+            pen.setColor(colour)
+            line.setPen(pen)
+            line.label.setColor(colour)
 
     def refresh(self) -> None:
         """Redraw table and trends if data of the shown tool changed (called on the timer)."""

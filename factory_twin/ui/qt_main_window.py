@@ -447,12 +447,14 @@ class MainWindow(QMainWindow):
         if keep and st is not None and keep in st.index:
             self.view.select(keep)
         self.monitor.replay_bar.set_replay(self.controller.replay)
+        self.detail.set_replaying(self.controller.replay is not None)
         self.source_label.setText(self.source_text())
 
     def _on_source_changed(self, kind: str) -> None:
         self.source_label.setText({"live": "live", "replay": "replay", "none": "offline"}[kind])
         if kind != "replay":
             self.monitor.replay_bar.set_replay(None)
+        self.detail.set_replaying(kind == "replay")
 
     def source_text(self) -> str:
         """What feeds the view: 'no plant', 'offline' (a plant, no source), 'live', 'replay'."""

@@ -6,7 +6,10 @@ objective per trial number with the best feasible value so far as a step line; t
 plot puts the first objective on x and the second on y (cost vs cycle time in the default
 study), the non-dominated feasible trials joined by a line. Feasible trials are filled,
 infeasible ones hollow grey; a click on a point emits :attr:`OptimisePlots.trial_clicked`
-with its trial number, and :meth:`OptimisePlots.mark` rings the chosen one.
+with its trial number, and :meth:`OptimisePlots.mark` rings the chosen one. The colours are
+the theme's series colours (:data:`~factory_twin.ui.theme.PLOT_COLOURS`), redrawn on a theme
+switch. Before the first trial each plot shows no axes (an empty 0-1 range says nothing),
+only a centred line on what will appear there.
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-FEASIBLE = "#4fc3f7"
-INFEASIBLE = "#8a8a8a"
-FRONT = "#ffb74d"
-MARK = "#ff5252"
+from factory_twin.ui.theme import follow_theme, on_theme, plot_colour
+
+FEASIBLE = "series"  # theme colour roles (factory_twin.ui.theme.PLOT_COLOURS)
+INFEASIBLE = "inactive"
+FRONT = "accent"
+MARK = "mark"
+HISTORY_HINT = "Run an optimisation to see\nthe objective of each trial"
+PARETO_HINT = "Run an optimisation to see the\ntrade-off of its two objectives"
+ONE_OBJECTIVE_HINT = "A study of one objective\nhas no trade-off to show"
 
 Point = tuple[int, tuple[float, ...], bool]
 
@@ -71,11 +79,26 @@ class OptimisePlots(QWidget):
             w.setMinimumSize(240, 180)
             lay.addWidget(w, 1)
         self.history_points = pg.ScatterPlotItem(size=8, hoverable=True)
-        self.best_line = pg.PlotDataItem(pen=pg.mkPen(FRONT, width=2), stepMode=None)
+        self.best_line = pg.PlotDataItem(pen=pg.mkPen(plot_colour(FRONT), width=2))
         self.pareto_points = pg.ScatterPlotItem(size=9, hoverable=True)
-        self.front_line = pg.PlotDataItem(pen=pg.mkPen(FRONT, width=2))
-        self.marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen(MARK, width=2), brush=None)
-        self.history_marker = pg.ScatterPlotItem(size=16, pen=pg.mkPen(MARK, width=2), brush=None)
+        self.front_line = pg.PlotDataItem(pen=pg.mkPen(plot_colour(FRONT), width=2))
+        ring = pg.mkPen(plot_colour(MARK), width=2)
+        self.marker = pg.ScatterPlotItem(size=18, pen=ring, brush=None)
+        self.history_marker = pg.ScatterPlotItem(size=16, pen=ring, brush=None)
+        for item, role in (
+            (self.best_line, FRONT),
+            (self.front_line, FRONT),
+            (self.marker, MARK),
+            (self.history_marker, MARK),
+        ):
+            follow_theme(item, role)
+        # each point has the colour of its feasibility: redrawn on a theme switch
+        on_theme(self.history_points, self._recolour)
+        on_theme(self.pareto_points, self._recolour)
+        self.history_hint = pg.TextItem(HISTORY_HINT, anchor=(0.5, 0.5))
+        self.pareto_hint = pg.TextItem(PARETO_HINT, anchor=(0.5, 0.5))
+        for hint in (self.history_hint, self.pareto_hint):
+            follow_theme(hint, "muted")
         self.history.addItem(self.best_line)
         self.history.addItem(self.history_points)
         self.history.addItem(self.history_marker)
@@ -91,6 +114,34 @@ class OptimisePlots(QWidget):
         self.y_scale = 1.0
         self.h_scale = 1.0
         self.marked: int | None = None
+        self._empty: dict[int, bool] = {}
+        self._show_empty(self.history, self.history_hint, True)
+        self._show_empty(self.pareto, self.pareto_hint, True)
+
+    def _show_empty(self, plot: pg.PlotWidget, hint: pg.TextItem, empty: bool) -> None:
+        """Axes and grid with points; no axes and a centred hint without them."""
+        item = plot.getPlotItem()
+        for axis in ("left", "bottom"):  # again each time: setting a label shows its axis
+            item.showAxis(axis, not empty)
+        if self._empty.get(id(plot)) is empty:
+            return
+        self._empty[id(plot)] = empty
+        plot.showGrid(x=not empty, y=not empty, alpha=0.3)
+        if empty:
+            plot.addItem(hint)
+            plot.setXRange(0.0, 1.0, padding=0.0)
+            plot.setYRange(0.0, 1.0, padding=0.0)
+            hint.setPos(0.5, 0.5)
+        else:
+            plot.removeItem(hint)
+        plot.enableAutoRange(enable=not empty)
+
+    def is_empty(self) -> tuple[bool, bool]:
+        """Whether the history and the Pareto plot show their empty state (a hint, no axes)."""
+        return self._empty[id(self.history)], self._empty[id(self.pareto)]
+
+    def _recolour(self, _dark: bool) -> None:
+        self._draw()
 
     def set_objectives(self, labels: tuple[str, ...], signs: tuple[int, ...]) -> None:
         """Name the axes after the study's objectives and clear the plots."""
@@ -111,6 +162,7 @@ class OptimisePlots(QWidget):
         self.h_scale = hs
         self.history.setLabel("left", f"{first}{hunit}")
         spots = [self._spot(p[0], p[1][0] / hs, p) for p in pts if p[1]]
+        self._show_empty(self.history, self.history_hint, not spots)
         self.history_points.setData(spots)
         best: list[tuple[int, float]] = []
         cur: float | None = None
@@ -124,8 +176,13 @@ class OptimisePlots(QWidget):
             self.best_line.setData([b[0] for b in best], [b[1] for b in best])
         else:
             self.best_line.setData([], [])
+        two = [p for p in pts if len(p[1]) > 1]
+        self.pareto_hint.setText(PARETO_HINT if len(self.labels) != 1 else ONE_OBJECTIVE_HINT)
+        self._show_empty(self.pareto, self.pareto_hint, not two or len(self.labels) < 2)
         if len(self.labels) < 2:
-            self.pareto.setTitle("Pareto front (needs two objectives)")
+            self.pareto.setTitle(
+                "Pareto front (needs two objectives)" if self.labels else "Pareto front"
+            )
             self.pareto_points.setData([])
             self.front_line.setData([], [])
             self._draw_marker()
@@ -136,6 +193,7 @@ class OptimisePlots(QWidget):
         self.x_scale, self.y_scale = xs, ys
         self.pareto.setLabel("bottom", f"{self.labels[0]}{xunit}")
         self.pareto.setLabel("left", f"{self.labels[1]}{yunit}")
+        self._show_empty(self.pareto, self.pareto_hint, not two)
         self.pareto_points.setData(
             [self._spot(p[0], p[1][0] / xs, p, p[1][1] / ys) for p in pts if len(p[1]) > 1]
         )
@@ -146,11 +204,12 @@ class OptimisePlots(QWidget):
     @staticmethod
     def _spot(n: int, x: float, p: Point, y: float | None = None) -> dict[str, Any]:
         feasible = p[2]
+        colour = plot_colour(FEASIBLE if feasible else INFEASIBLE)
         return {
             "pos": (float(n), x) if y is None else (x, y),
             "data": n,
-            "brush": pg.mkBrush(FEASIBLE if feasible else (0, 0, 0, 0)),
-            "pen": pg.mkPen(FEASIBLE if feasible else INFEASIBLE, width=1.5),
+            "brush": pg.mkBrush(colour if feasible else (0, 0, 0, 0)),
+            "pen": pg.mkPen(colour, width=1.5),
             "symbol": "o",
         }
 

@@ -45,6 +45,7 @@ from factory_twin.app.drill_log import DrillLog
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
 from factory_twin.ui.qt_tables import cell, fit_columns, fit_last_column, row_table
+from factory_twin.ui.theme import follow_theme, plot_colour
 
 logger = logging.getLogger(__name__)
 
@@ -208,11 +209,22 @@ class QtDebriefPanel(QWidget):
         self.chart.getAxis("left").enableAutoSIPrefix(False)  # no "score % (x0.001)"
         self.chart.setYRange(0, 105)  # the empty chart shows the percent scale too
         self.chart.setXRange(0.5, 1.5)
+        # the pass mark, drawn once a drill gives one (a line at 0 would say nothing);
+        # theme colours: the dark theme's pale ones vanish on white
         self.pass_line = pg.InfiniteLine(
-            angle=0, pen=pg.mkPen("#f2c12e", style=Qt.PenStyle.DashLine)
+            angle=0, pen=pg.mkPen(plot_colour("target"), width=1.5, style=Qt.PenStyle.DashLine)
         )
-        self.chart.addItem(self.pass_line)
-        self.curve = self.chart.plot([], [], pen=pg.mkPen("#4ea1ff", width=2), symbol="o")
+        follow_theme(self.pass_line, "target")
+        self.curve = self.chart.plot(
+            [], [], pen=pg.mkPen(plot_colour("series"), width=2), symbol="o"
+        )
+        follow_theme(self.curve, "series")
+        self.chart_hint = pg.TextItem(
+            "Finish a drill to see the trainee's scores", anchor=(0.5, 0.5)
+        )
+        follow_theme(self.chart_hint, "muted")
+        self.chart.addItem(self.chart_hint)
+        self.chart_hint.setPos(1.0, 52.5)  # the middle of the empty chart's ranges
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.responses)
@@ -277,6 +289,8 @@ class QtDebriefPanel(QWidget):
         if sc is None or self.log is None:
             show_debrief(self.responses, self.timeline, None)
             self.curve.setData([], [])
+            self._show_pass_line(None)
+            self.chart_hint.setVisible(True)
             if self.log is not None:
                 self.verdict.setText("No trainee took part in this drill.")
             return
@@ -289,10 +303,29 @@ class QtDebriefPanel(QWidget):
         xs = list(range(1, len(rows) + 1))
         ys = [float(r["percent"]) for r in rows]  # type: ignore[arg-type]
         self.curve.setData(xs, ys)
-        self.pass_line.setPos(self.drill.pass_mark_pct if self.drill is not None else 80)
+        self.chart_hint.setVisible(not rows)
+        self._show_pass_line(self.drill.pass_mark_pct if self.drill is not None else None)
         self.chart.setTitle(f"{name}: {len(rows)} drill run(s)")
         self.chart.setYRange(0, 105)
         self.chart.setXRange(0.5, max(len(rows), 1) + 0.5)
+
+    def _show_pass_line(self, mark: float | None) -> None:
+        """Draw the pass mark (percent) as a dashed line; None: no line."""
+        shown = self.pass_line in self.chart.getPlotItem().items
+        if mark is None:
+            if shown:
+                self.chart.removeItem(self.pass_line)
+            return
+        self.pass_line.setPos(float(mark))
+        follow_theme(self.pass_line, "target")  # the theme may have changed while it was out
+        if not shown:
+            self.chart.addItem(self.pass_line)
+
+    def pass_mark_drawn(self) -> float | None:
+        """The pass mark the chart draws (percent), or None when it draws none."""
+        if self.pass_line not in self.chart.getPlotItem().items:
+            return None
+        return float(self.pass_line.value())
 
     def chart_points(self) -> tuple[list[float], list[float]]:
         """The history chart's points (x: run number, y: percent)."""

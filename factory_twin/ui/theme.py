@@ -4,11 +4,17 @@ are remembered.
 
 pyqtgraph reads its configured colours only when a plot is built, so :func:`apply_theme` also
 re-styles every plot alive (:func:`restyle_plot`: background, axes, grid, titles, legends).
-Text a plot draws itself (a hover box, a hint) follows through :func:`follow_theme`.
+Text a plot draws itself (a hover box, a hint) and single-colour series (a line, a threshold,
+uniform points) follow through :func:`follow_theme`; a plot whose points each have their own
+colour redraws itself through :func:`on_theme`. Series colours have a version per theme, each
+at least :data:`MIN_CONTRAST` (WCAG contrast ratio, :func:`contrast_ratio`) against that
+theme's background: the pale tints that read well on the dark background vanish on white.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import pyqtgraph as pg
@@ -41,23 +47,55 @@ _DARK = {
 }
 
 
-# plot colours per theme (True: dark): background, axes and text, muted text, a box's fill
+# plot colours per theme (True: dark): background, axes and text, muted text, a box's fill;
+# series: the main one (points, a trainee's scores), an accent (a best-so-far or front line),
+# a target (a pass mark), a mark (a chosen point's ring), inactive (infeasible points), and
+# the colours of a tool's trends in turn
 PLOT_COLOURS: dict[bool, dict[str, Any]] = {
     True: {
         "background": "#1a1d22",
         "foreground": "#d0d0d0",
         "muted": "#9aa4b2",
         "fill": (20, 22, 26, 220),
+        "series": "#4fc3f7",
+        "accent": "#ffb74d",
+        "target": "#f2c12e",
+        "mark": "#ff5252",
+        "inactive": "#8a8a8a",
+        "trend": ("#4cc9f0", "#f72585", "#b5e48c", "#ffb703", "#c77dff", "#ff8fab"),
     },
     False: {
         "background": "#ffffff",
         "foreground": "#303030",
         "muted": "#5c6470",
         "fill": (255, 255, 255, 230),
+        "series": "#0277bd",
+        "accent": "#c45100",
+        "target": "#9a6b00",
+        "mark": "#d32f2f",
+        "inactive": "#707070",
+        "trend": ("#0277bd", "#c2185b", "#2e7d32", "#a15c00", "#7b1fa2", "#d81b60"),
     },
 }
+MIN_CONTRAST = 3.0  # WCAG's least contrast ratio for graphics against their background
 _THEME = {"dark": True}
 _ROLE = "_theme_role"  # the attribute follow_theme leaves on an item
+_FN = "_theme_fn"  # the attribute on_theme leaves on an item
+
+
+def contrast_ratio(a: Any, b: Any) -> float:
+    """The WCAG 2 contrast ratio of two colours (anything ``pg.mkColor`` takes), 1 to 21."""
+
+    def luminance(c: Any) -> float:
+        q = pg.mkColor(c)
+        lin = [
+            x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+            for x in (q.redF(), q.greenF(), q.blueF())
+        ]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def current_dark() -> bool:
@@ -70,11 +108,37 @@ def plot_colour(role: str, dark: bool | None = None) -> Any:
     return PLOT_COLOURS[current_dark() if dark is None else dark][role]
 
 
+def trend_colour(k: int, dark: bool | None = None) -> str:
+    """The colour of a plot's ``k``-th trend in a theme (default: current)."""
+    colours = plot_colour("trend", dark)
+    return str(colours[k % len(colours)])
+
+
 def follow_theme(item: QGraphicsItem, role: str = "foreground", fill: bool = False) -> None:
-    """Colour ``item`` (a ``pg.TextItem`` or ``pg.ErrorBarItem``) with ``role`` now and on
-    every theme switch; ``fill``: a text item's box takes the theme's fill too."""
+    """Colour ``item`` with ``role`` now and on every theme switch: a ``pg.TextItem`` (with
+    ``fill``, its box takes the theme's fill too), a ``pg.ErrorBarItem``, a
+    ``pg.InfiniteLine`` or a ``pg.PlotDataItem`` (their pens keep width and dash; the data
+    item's symbols, if any, take the colour too) or a ``pg.ScatterPlotItem`` (every point)."""
     setattr(item, _ROLE, (role, fill))
     _style_item(item, current_dark())
+
+
+def on_theme(item: QGraphicsItem, fn: Callable[[bool], None]) -> None:
+    """Call ``fn(dark)`` on every theme switch while ``item`` is in a plot (for a plot whose
+    points each have their own colour). A bound method is held weakly: no reference cycle
+    through the item."""
+    ref: Callable[[], Callable[[bool], None] | None]
+    if hasattr(fn, "__self__"):
+        ref = weakref.WeakMethod(fn)
+    else:
+        ref = lambda: fn  # noqa: E731
+    setattr(item, _FN, ref)
+
+
+def _recoloured(pen: Any, colour: Any) -> Any:
+    out = pg.mkPen(pen)
+    out.setColor(pg.mkColor(colour))
+    return out
 
 
 def _style_item(item: QGraphicsItem, dark: bool) -> None:
@@ -87,6 +151,17 @@ def _style_item(item: QGraphicsItem, dark: bool) -> None:
         item.update()
     elif isinstance(item, pg.ErrorBarItem):
         item.setData(pen=pg.mkPen(colour))
+    elif isinstance(item, pg.InfiniteLine):
+        item.setPen(_recoloured(item.pen, colour))
+    elif isinstance(item, pg.PlotDataItem):
+        item.setPen(_recoloured(item.opts["pen"], colour))
+        if item.opts.get("symbol") is not None:
+            item.setSymbolPen(_recoloured(item.opts["symbolPen"], colour))
+            item.setSymbolBrush(pg.mkBrush(colour))
+    elif isinstance(item, pg.ScatterPlotItem):
+        item.setPen(_recoloured(item.opts["pen"], colour))
+        if item.opts["brush"] is not None and item.opts["brush"].style() != Qt.BrushStyle.NoBrush:
+            item.setBrush(pg.mkBrush(colour))
 
 
 def restyle_plot(view: pg.GraphicsView, dark: bool) -> None:
@@ -113,6 +188,10 @@ def restyle_plot(view: pg.GraphicsView, dark: bool) -> None:
                 item.setText(item.text)
         elif hasattr(item, _ROLE):
             _style_item(item, dark)
+        if hasattr(item, _FN):
+            fn = getattr(item, _FN)()
+            if fn is not None:
+                fn(dark)
     view.update()
 
 
