@@ -22,7 +22,18 @@ step is signed off, for each trainee by themselves (a class shares one plant, no
 
 With ``record_dir`` the run is recorded: the served events and alarms to
 ``<drill>-<time>.parquet`` (the historian's format: the replay bar plays it) and the drill log
-to ``<drill>-<time>.drill.json`` (:class:`~factory_twin.app.drill_log.DrillLog`).
+to ``<drill>-<time>.drill.json`` (:class:`~factory_twin.app.drill_log.DrillLog`). The trainee
+names taken by a Join are kept there too, in ``<drill>.tokens`` (one file per drill, not per
+run: a salted hash of each name's token, never the token, see
+:mod:`factory_twin.opcua.server.drill_tokens`), so a drill server started again on the same
+directory still joins each trainee with the token their app saved and refuses anyone else
+under their name; the trainer's ReleaseName removes the name from the file. On a damaged
+token file making the simulator raises
+:class:`~factory_twin.opcua.server.drill_tokens.TokenFileError` naming the file and line (the
+file copied to ``.bak``), so the drill does not start, unless ``forget_tokens`` is given: then
+the problem is logged as an error and the drill starts with every name free. Without
+``record_dir`` the names are kept in memory only: over :meth:`stop` and :meth:`start` of this
+object, not over a new process.
 
 Drills only ever run on this simulator: nothing here talks to a live plant.
 """
@@ -60,6 +71,7 @@ from factory_twin.model.events import (
     TagUpdate,
 )
 from factory_twin.opcua.server import DrillCall, DrillSpace, trainee_name
+from factory_twin.opcua.server.drill_tokens import TokenStore
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +118,9 @@ class DrillSimulator(EmbeddedPlantSimulator):
         Record the run there (Parquet history and drill log); None records nothing.
     trainers
         Session names allowed to call the trainer methods (None: anyone).
+    forget_tokens
+        Start with no trainee names taken when ``record_dir``'s token file is damaged (the
+        problem logged as an error) instead of raising TokenFileError.
     **options
         As :class:`EmbeddedPlantSimulator` (``endpoint``, ``seed``, ``tick_s``, security...).
     """
@@ -119,6 +134,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
         record_dir: Path | None = None,
         trainers: set[str] | None = None,
         tag_period_s: float | None = 1.0,
+        forget_tokens: bool = False,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -160,8 +176,23 @@ class DrillSimulator(EmbeddedPlantSimulator):
         self._started_at = time.time()
         self._published: dict[str, float] = {}
         self._debriefed: tuple[int, int, dict[str, TraineeScore]] | None = None
-        self._tokens: dict[str, str] = {}  # the trainees' debrief tokens, kept over restarts
+        # the trainees' names and token hashes, kept over restarts (in record_dir's file)
+        self._tokens = (
+            TokenStore.open(record_dir / f"{drill.id}.tokens", forget=forget_tokens)
+            if record_dir is not None
+            else TokenStore()
+        )
         self._types = {e.id: spec.equipment_type(e.type) for e in spec.equipment}
+
+    @property
+    def token_path(self) -> Path | None:
+        """The file keeping the trainee names' token hashes (None: memory only)."""
+        return self._tokens.path
+
+    @property
+    def taken_names(self) -> list[str]:
+        """The trainee names a Join has taken (sorted; a ReleaseName frees one)."""
+        return list(self._tokens)
 
     # ------------------------------------------------------------------ clock
 
@@ -618,9 +649,8 @@ class DrillSimulator(EmbeddedPlantSimulator):
         log and as a ``state`` event. '' when done, else why not."""
         if not trainee:
             return "name the trainee whose name to release"
-        if trainee not in self._tokens:
+        if not self._tokens.release(trainee):
             return f"no trainee has joined as {trainee!r} (nothing to release)"
-        del self._tokens[trainee]
         self.releases.append(NameRelease(self.clock_s, trainee, by))
         logger.info("the trainer released the name %r", trainee)
         self._pending_events.append(

@@ -77,7 +77,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--record",
         metavar="DIR",
         help="with --drill: record the run to DIR (<drill>-<time>.parquet for the replay bar, "
-        "<drill>-<time>.drill.json for the debrief)",
+        "<drill>-<time>.drill.json for the debrief) and keep the trainee names taken there "
+        "(<drill>.tokens, salted hashes of their tokens), so a restarted drill server still "
+        "knows whose name is whose",
+    )
+    p.add_argument(
+        "--forget-tokens",
+        action="store_true",
+        help="with --record: if DIR's <drill>.tokens is damaged, start with every trainee "
+        "name free (the problem logged, the old file kept as .bak) instead of refusing to "
+        "start",
     )
     p.add_argument(
         "--trainer",
@@ -144,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
     drill = find_drill(spec, args.drill) if getattr(args, "drill", None) else None
     if drill is None and (getattr(args, "record", None) or getattr(args, "trainer", None)):
         raise ConfigError(["--record and --trainer need --drill"])
+    if getattr(args, "forget_tokens", False) and not getattr(args, "record", None):
+        raise ConfigError(["--forget-tokens needs --drill and --record (the token file's place)"])
     if drill is not None and args.split != 1:
         raise ConfigError(["--drill cannot be combined with --split"])
     if args.speed is None:
@@ -178,7 +189,16 @@ def run(args: argparse.Namespace) -> int:
         record = Path(args.record) if args.record else None
         trainers = set(args.trainer) if args.trainer else None
         return asyncio.run(
-            serve_drill(spec, drill, endpoint, options, args.duration, record, trainers)
+            serve_drill(
+                spec,
+                drill,
+                endpoint,
+                options,
+                args.duration,
+                record,
+                trainers,
+                forget_tokens=bool(args.forget_tokens),
+            )
         )
     if args.split == 1:
         return asyncio.run(_serve(spec, endpoint, None, options, args.duration, announce=True))

@@ -21,13 +21,31 @@ async def serve_drill(
     duration: float | None,
     record: Path | None,
     trainers: set[str] | None,
+    *,
+    forget_tokens: bool = False,
 ) -> int:
-    """Serve ``drill`` until it finishes, Ctrl-C or ``duration`` wall seconds; print scores."""
-    from factory_twin.app.drill_server import DrillSimulator
+    """Serve ``drill`` until it finishes, Ctrl-C or ``duration`` wall seconds; print scores.
 
-    sim = DrillSimulator(
-        spec, drill, endpoint=endpoint, record_dir=record, trainers=trainers, **options
-    )
+    With ``record`` the trainee names taken are kept in ``<record>/<drill>.tokens``; a
+    damaged token file refuses the start (FactoryTwinError naming the file and line, the
+    file kept as .bak) unless ``forget_tokens``, which starts with every name free.
+    """
+    from factory_twin.app.drill_server import DrillSimulator
+    from factory_twin.opcua.server.drill_tokens import TokenFileError
+
+    try:
+        sim = DrillSimulator(
+            spec,
+            drill,
+            endpoint=endpoint,
+            record_dir=record,
+            trainers=trainers,
+            forget_tokens=forget_tokens,
+            **options,
+        )
+    except TokenFileError as exc:
+        msg = f"{exc}, or start again with --forget-tokens (every name free, the file kept)"
+        raise FactoryTwinError(msg) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -49,6 +67,11 @@ async def serve_drill(
     print(f"speed: {sim.speed:g} plant seconds per second; drill length {drill.planned_end_s:g} s")
     for inj in drill.injections:
         print(f"  fault {inj.id}: {describe_injection(inj)}")
+    if sim.token_path is not None:
+        n = len(sim.taken_names)
+        print(f"trainee names: {n} taken, kept in {sim.token_path} (hashes of their tokens)")
+    else:
+        print("trainee names: kept in memory only (give --record DIR to keep them over restarts)")
     print("trainees: connect with a session name (or user); Ctrl-C stops", flush=True)
 
     async def until_finished() -> None:

@@ -160,6 +160,14 @@ def atomic_write_bytes(
         raise
 
 
+def keep_backup(path: str | Path) -> Path:
+    """Copy the file ``path`` to ``<path>.bak`` (atomically, see :func:`atomic_write_text`'s
+    ``keep_backup``) and return the backup's path; OSError if it cannot be read."""
+    target = Path(path)
+    _keep_backup(target)
+    return target.with_name(target.name + ".bak")
+
+
 def _keep_backup(target: Path) -> None:
     """Make ``<target>.bak`` the current ``target``, atomically: a crash leaves the old
     backup or the new one, never a torn copy. A hard link to the file (which the rename of

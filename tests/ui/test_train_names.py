@@ -118,7 +118,7 @@ def test_the_name_is_kept_over_a_restart_refused_to_others_and_released_by_the_t
         act = menu.actions()[0]
         assert act.text() == "Release name 'ann'…" and act.isEnabled()
         act.trigger()
-        wait_until(lambda: not sim.space.tokens.get("ann"), 20, "the name to be released")
+        wait_until(lambda: "ann" not in sim.space.tokens, 20, "the name to be released")
         wait_until(lambda: "released the name 'ann'" in ws.message, 10, "the trainer told")
         assert [r.trainee for r in sim.log().releases] == ["ann"]
         wait_until(

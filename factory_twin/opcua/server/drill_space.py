@@ -42,19 +42,26 @@ with that token (a reconnect, or the trainee's app restarted with the token it s
 returns the same token; any other Join under it (no token, a wrong one) is refused with
 ``BadIdentityTokenRejected`` and a ``refused`` event, and the name's token keeps working. A
 session logged in with a user name is authenticated by its password: its Join always succeeds
-and returns the user's token. The trainer's ``ReleaseName(trainee)`` (served by the hook, which
-removes the name from :attr:`DrillSpace.tokens`) forgets a name's token: the next Join under
-the name gets a new one and the old one reads nothing (the score stays under the name, in the
-drill log).
+and returns the user's token (a new one if this server never saw the old one, e.g. after a
+restart). The names and their tokens are held by :attr:`DrillSpace.tokens`, a
+:class:`~factory_twin.opcua.server.drill_tokens.TokenStore`: only a salted scrypt hash of each
+token, checked in constant time, and (when its owner gives it a file, as the drill server does
+in its record directory) kept in that file over restarts of the server, so a trainee's saved
+token still joins under their name after a restart and nobody else's does. The trainer's
+``ReleaseName(trainee)`` (served by the hook, which removes the name from the store and so
+from its file) forgets a name's token: the next Join under the name gets a new one and the old
+one reads nothing (the score stays under the name, in the drill log).
 ``GetDebrief(trainee, token)`` returns that trainee's debrief JSON ('' before they are
 scored) when ``token`` is theirs, and fails with ``BadUserAccessDenied`` otherwise; clients
 call it again when ``DebriefRevision`` changes. The trainer runs the server in-process and
-reads the debriefs from the drill log directly. Once a name has a token only the sessions that
-joined with it act under it (:meth:`DrillSpace.may_act`): the other trainee methods of another
-anonymous session under the name fail with ``BadUserAccessDenied`` (and the server refuses its
-Hold, Resume and Acknowledge), so nobody can score or act as a trainee without their token.
-Names of anonymous sessions are still not authenticated until their first Join: log trainees
-in with a user name and password where that matters.
+reads the debriefs from the drill log directly. Only the sessions that joined under a name
+with its current token act under it (:meth:`DrillSpace.may_act`), and sessions logged in with
+a user act as that user: the other trainee methods of an anonymous session that has not joined
+under its name (a name taken by someone else, a name nobody has joined under yet, or one the
+trainer released) fail with ``BadUserAccessDenied`` (and the server refuses its Hold, Resume
+and Acknowledge), so nobody can score or act as a trainee without joining as them. A name
+nobody has joined under is free, so the first Join takes it: log trainees in with a user name
+and password where who takes a name matters.
 """
 
 from __future__ import annotations
@@ -63,7 +70,6 @@ import inspect
 import json
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -72,6 +78,7 @@ from asyncua import ua
 
 from factory_twin.opcua import _asyncua_adapter as adapter
 from factory_twin.opcua._uatypes import node_id, status
+from factory_twin.opcua.server.drill_tokens import TokenStore
 
 if TYPE_CHECKING:
     from asyncua import Node, Server
@@ -161,7 +168,7 @@ class DrillSpace:
         self._score_nodes: dict[str, Node] = {}
         self._gen: Any = None
         self._last: dict[str, Any] = {}
-        self.tokens: dict[str, str] = {}  # trainee -> their current secret token
+        self.tokens = TokenStore()  # trainee -> hash of their token (the owner may set a file)
         # trainee -> (their token, the sessions that joined with it): only those act as them
         self.sessions: dict[str, tuple[str, set[str]]] = {}
         self.debriefs: dict[str, str] = {}  # trainee -> their debrief JSON (never published)
@@ -243,7 +250,7 @@ class DrillSpace:
                 await self.emit("refused", f"{method} refused for {user}: {why}", trainee=user)
                 return status(ua.StatusCodes.BadInvalidState)
             if method == "Join":
-                token = self.issue_token(user)
+                token = self.issue_token(user, given)
                 self._bind_session(user, token)
                 return [ua.Variant(user, V.String), ua.Variant(token, V.String)]
             return []
@@ -259,16 +266,12 @@ class DrillSpace:
             return True
         return self.token_matches(trainee, given)
 
-    def issue_token(self, trainee: str) -> str:
-        """The token of ``trainee`` after a Join (checked by :meth:`may_join`): the name's
-        token if it has one, else a new one ('' for no name)."""
-        if not trainee:
-            return ""
-        held = self.tokens.get(trainee, "")
-        if held:
-            return held
-        self.tokens[trainee] = token = secrets.token_urlsafe(16)
-        return token
+    def issue_token(self, trainee: str, given: str = "") -> str:
+        """The token of ``trainee`` after a Join (checked by :meth:`may_join`): ``given`` if
+        it is the name's, else the one this server issued for it, else a new one (for a
+        logged-in user whose token this process never saw, a new one replaces the old);
+        '' for no name."""
+        return self.tokens.issue(trainee, given)
 
     def _bind_session(self, trainee: str, token: str) -> None:
         """Let the calling session act as ``trainee`` (it joined with ``token``)."""
@@ -279,18 +282,21 @@ class DrillSpace:
         self.sessions[trainee] = (token, ids)
 
     def may_act(self, trainee: str) -> bool:
-        """True if the calling session may act as ``trainee``: a name with no token, a
-        session logged in with a user, or one that joined with the name's current token."""
-        held = self.tokens.get(trainee, "")
-        if not held or _logged_in():
+        """True if the calling session may act as ``trainee``: a session logged in with a
+        user, or one that joined under the name with its current token. A name nobody has
+        joined under (or one the trainer released) is nobody's to act as."""
+        if _logged_in():
             return True
         token, ids = self.sessions.get(trainee, ("", set()))
-        return token == held and adapter.calling_session_id() in ids
+        return (
+            bool(token)
+            and adapter.calling_session_id() in ids
+            and self.token_matches(trainee, token)
+        )
 
     def token_matches(self, trainee: str, token: str) -> bool:
         """True if ``token`` is ``trainee``'s current token."""
-        held = self.tokens.get(trainee, "")
-        return bool(held and token) and secrets.compare_digest(held, token)
+        return self.tokens.matches(trainee, token)
 
     async def _get_debrief(self, parent: ua.NodeId, *args: Any) -> Any:
         plain = [str(_plain(a) or "") for a in args]
