@@ -61,16 +61,22 @@ def _record_yesterday(tmp_path: Path, mini_plant_path: Path) -> Path:
     return path
 
 
-def test_replayed_trend_shows_the_recorded_time_and_live_time_after(
-    qtbot, tmp_path, mini_plant_path
-) -> None:  # type: ignore[no-untyped-def]
-    path = _record_yesterday(tmp_path, mini_plant_path)
+def _mini_window(qtbot, tmp_path: Path, mini_plant_path: Path) -> tuple[Controller, MainWindow]:  # type: ignore[no-untyped-def]
+    """A shown main window on the mini plant, with its own settings and journal."""
     c = Controller(journal_path=tmp_path / "journal.sqlite")
     w = MainWindow(c, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)
     c.set_plant(load_plant(mini_plant_path))
     w.show()
     qtbot.waitExposed(w)
+    return c, w
+
+
+def test_replayed_trend_shows_the_recorded_time_and_live_time_after(
+    qtbot, tmp_path, mini_plant_path
+) -> None:  # type: ignore[no-untyped-def]
+    path = _record_yesterday(tmp_path, mini_plant_path)
+    c, w = _mini_window(qtbot, tmp_path, mini_plant_path)
     w.start_replay(path, speed=1e6)
     replay = c.replay
     assert replay is not None and replay.end_s - replay.start_s >= 1700
@@ -199,12 +205,7 @@ def _colours_of(opt: OptimisePlots, panel: QtDebriefPanel, w: MainWindow) -> dic
 def test_series_colours_contrast_with_the_background_in_both_themes(
     qtbot, qapp, tmp_path, mini_plant_path, themes
 ) -> None:  # type: ignore[no-untyped-def]
-    c = Controller(journal_path=tmp_path / "journal.sqlite")
-    w = MainWindow(c, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    c.set_plant(load_plant(mini_plant_path))
-    w.show()
-    qtbot.waitExposed(w)
+    _c, w = _mini_window(qtbot, tmp_path, mini_plant_path)
     assert w.find_tool("etch")
     w.detail.set_trend_tags(
         [w.detail.tag_list.item(r).text() for r in range(w.detail.tag_list.count())]
