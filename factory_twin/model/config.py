@@ -35,7 +35,7 @@ from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
 from factory_twin.model.config_checks import check_references
 from factory_twin.model.config_errors import _format_validation, _line_of, error_path
-from factory_twin.model.config_fast import _fast_load
+from factory_twin.model.config_fast import MAX_NESTING, _fast_load, too_deep
 from factory_twin.model.geometry import bind_mesh_files
 
 
@@ -280,6 +280,10 @@ def read_yaml_mapping(text: str, source: str, keys: str) -> Any:
     ConfigError
         A syntax error at its line, or a document that is not a mapping with ``keys``.
     """
+    deep = too_deep(text)
+    if deep is not None:
+        msg = f"{source}:{deep}: YAML error: collections nested more than {MAX_NESTING} deep"
+        raise ConfigError([msg])
     try:
         raw = round_trip_load(text)
     except MarkedYAMLError as exc:

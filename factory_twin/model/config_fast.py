@@ -171,3 +171,44 @@ def _fast_load(text: str) -> Any:
         return None if node is None else _to_data(node)
     except (_Fallback, pyyaml.YAMLError, ValueError, TypeError, RecursionError, AttributeError):
         return None
+
+
+# Nesting far deeper than any plant, scenario or study needs: ruamel's reader recurses once
+# per level and takes seconds to reach Python's recursion limit, so such a file is refused
+# at once, naming the line where it goes too deep.
+MAX_NESTING = 200
+
+
+def too_deep(text: str, limit: int = MAX_NESTING) -> int | None:
+    """Return the line at which ``text`` nests collections deeper than ``limit``, else None.
+
+    It reads libyaml's event stream, which does not recurse; a syntax error before that depth
+    (or no libyaml) gives None, leaving the message to the round-trip reader. libyaml stops
+    at 1,000 levels on its own while scanning ahead: that error names the line too.
+    """
+    try:
+        import yaml as pyyaml
+    except ImportError:
+        return None
+    parser = getattr(pyyaml, "CSafeLoader", None)
+    if parser is None:
+        return None
+    starts = (pyyaml.SequenceStartEvent, pyyaml.MappingStartEvent)
+    ends = (pyyaml.SequenceEndEvent, pyyaml.MappingEndEvent)
+    depth = 0
+    try:
+        for event in pyyaml.parse(text, Loader=parser):
+            if isinstance(event, starts):
+                depth += 1
+                if depth > limit:
+                    return int(event.start_mark.line) + 1
+            elif isinstance(event, ends):
+                depth -= 1
+    except pyyaml.MarkedYAMLError as exc:  # libyaml's own limit (1,000) is met while scanning
+        mark = exc.problem_mark
+        if "nesting depth" in str(exc.problem) and mark is not None:
+            return int(mark.line) + 1
+        return None
+    except (pyyaml.YAMLError, ValueError, TypeError):
+        return None
+    return None

@@ -230,3 +230,21 @@ def test_duplicate_key_in_the_demo_is_reported_on_its_line():
 )
 def test_nasty_yaml(text):
     load_or_config_error(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: " + "[" * 50_000 + "\n", 1),  # beyond libyaml's own 1,000 levels
+        ("schema_version: 1\nsite: x\nb:\n  - " + "[" * 300 + "\n", 4),  # unclosed, 300 deep
+        ("a: 1\na: 2\nb: " + "{x: " * 250 + "1" + "}" * 250 + "\n", 3),  # well formed, 250 deep
+    ],
+)
+def test_too_deep_nesting_is_refused_at_once_naming_its_line(text: str, line: int) -> None:
+    """ruamel's reader recursed for seconds into 'maximum recursion depth exceeded' at line 1;
+    the depth is now read off libyaml's event stream before the round-trip reader starts."""
+    with pytest.raises(ConfigError) as info:
+        loads_plant(text, source="deep.yaml")
+    assert info.value.issues == [
+        f"deep.yaml:{line}: YAML error: collections nested more than 200 deep"
+    ]
