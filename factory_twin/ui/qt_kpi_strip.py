@@ -120,6 +120,6 @@ class QtKpiStrip(QWidget):
         self.bar.set_counts(k.state_counts)
 
 
-def _rate(v: float, fmt: str) -> str:
-    """Format a rate; '—' while it cannot be measured yet (nan)."""
-    return "—" if v != v else fmt.format(v)
+def _rate(v: float | None, fmt: str) -> str:
+    """Format a rate; '—' while it cannot be measured yet (None)."""
+    return "—" if v is None or v != v else fmt.format(v)
