@@ -202,13 +202,19 @@ def on_theme_change(widget: QWidget, fn: Callable[[bool], None]) -> None:
 
 
 def restyle_widgets(dark: bool) -> int:
-    """Re-apply the :func:`themed_style` sheets and call the :func:`on_theme_change`
-    functions of every widget alive; return how many widgets followed."""
+    """Re-apply the :func:`themed_style` sheets (and every other widget's own style sheet,
+    so that it takes the new palette) and call the :func:`on_theme_change` functions of
+    every widget alive; return how many widgets followed."""
     n = 0
     for w in QApplication.allWidgets():
         template = w.property(_STYLE_PROP)
         if isinstance(template, str) and template:
             w.setStyleSheet(themed_css(template, dark))
+            n += 1
+        elif w.styleSheet():
+            # a widget with a style sheet keeps the palette it was polished with (a title
+            # that sets only its font stays pale on white): setting it again re-polishes it
+            w.setStyleSheet(w.styleSheet())
             n += 1
         ref = getattr(w, _WIDGET_FN, None)
         fn = ref() if ref is not None else None

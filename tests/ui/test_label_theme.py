@@ -138,6 +138,11 @@ def test_status_bar_kpi_strip_alarms_and_tag_table_follow_the_theme(qtbot, win):
         }
         for lab in (labels.source, labels.rate, labels.clock):
             _readable(_text(lab), bg, "status bar label")
+        # a label whose style sheet sets only its font takes the new palette too
+        title = win.detail.title
+        assert title.styleSheet() and "color" not in title.styleSheet()
+        assert _text(title) == QApplication.palette().color(QPalette.ColorRole.WindowText)
+        _readable(_text(title), bg, "tool title")
         # the KPI strip: palette text, and its empty E10 bar in the theme's shade
         strip = win.monitor.kpis
         for lab in (strip.throughput, strip.wip, strip.moves):
