@@ -296,18 +296,20 @@ class Controller:
             # seconds that the GUI thread must not wait for
             overrides = dict(st.endpoint_overrides)
             sim = None
+            client_spec = spec
             if st.use_simulator:
-                from factory_twin.app.simulator import EmbeddedPlantSimulator
+                from factory_twin.app.simulator import EmbeddedPlantSimulator, bind_to_simulator
 
                 url = f"opc.tcp://127.0.0.1:{free_port()}/factory_twin/"
                 sim = EmbeddedPlantSimulator(
                     spec, endpoint=url, speed=st.simulator_speed, seed=st.seed
                 )
-                overrides = {ep.id: url for ep in spec.endpoints}
+                # the simulator serves every tool, also those the file binds to no server
+                client_spec, overrides = bind_to_simulator(spec, url)
             from factory_twin.opcua.client import PlantClient
 
             client = PlantClient(
-                spec,
+                client_spec,
                 endpoint_overrides=overrides or None,
                 credentials=dict(st.credentials) or None,
                 write_log_path=self.write_log_path,

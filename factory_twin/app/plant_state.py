@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 E10_ORDER: tuple[E10State, ...] = tuple(sorted(E10State, key=lambda s: s.code))
 KPI_WINDOW_S = 3600.0  # plant seconds
+# plant seconds of data before a rate is shown: a rate from a few seconds would be a wild
+# extrapolation (one move in 2 s reads as 1800 moves/h)
+RATE_MIN_S = 60.0
 LOT_FORGET_S = 6 * 3600.0  # plant seconds a derived lot stays drawn off-tool
 _MACHINE_TAGS = frozenset({"state", "lot", "recipe", "wafer_count"})
 _BAD_QUALITY = (Quality.STALE, Quality.BAD)
@@ -119,15 +122,20 @@ class AlarmRecord:
 
 @dataclass
 class Kpis:
-    """Live key figures computed from the received events."""
+    """Live key figures computed from the received events.
+
+    A rate (``*_h``) is None while it cannot be measured: less than :data:`RATE_MIN_S`
+    plant seconds of data, or nothing that shows it (lots leaving the fab are seen only in
+    LotMove events or the server's fab figures).
+    """
 
     clock_s: float = 0.0
-    throughput_lots_h: float = 0.0
-    moves_h: float = 0.0
+    throughput_lots_h: float | None = None
+    moves_h: float | None = None
     moves_total: int = 0
     wip_lots: int = 0
     lots_out_total: int = 0
-    wafers_h: float = 0.0
+    wafers_h: float | None = None
     state_counts: dict[str, int] = field(default_factory=dict)
     state_time_share: dict[str, float] = field(default_factory=dict)
     plant_clock_s: float | None = None  # the source's fab-level plant clock, if it has one
@@ -309,6 +317,8 @@ class PlantState:
                 if t > clock:
                     clock = t
         self.events_applied += len(events)
+        if self._first_clock is None:
+            self._note_first_time(events)
         if fab_changed:
             self._sample_fab()
         self._advance_clock(clock)
@@ -433,11 +443,12 @@ class PlantState:
         """The source's fab-level plant clock (``Fab.PlantClock``), None if it has none."""
         return self.fab.get("plant_clock")
 
-    def _fab_rates(self) -> tuple[float, float, float]:
-        """Lots, wafers and moves per plant hour over the rolling window (nan: too little data)."""
+    def _fab_rates(self) -> tuple[float | None, float | None, float | None]:
+        """Lots, wafers and moves per plant hour over the rolling window (None: the samples
+        span less than :data:`RATE_MIN_S` plant seconds yet)."""
         dq = self._fab_samples
-        if len(dq) < 2 or dq[-1][0] <= dq[0][0]:
-            return math.nan, math.nan, math.nan
+        if len(dq) < 2 or dq[-1][0] - dq[0][0] < RATE_MIN_S:
+            return None, None, None
         a, b = dq[0], dq[-1]
         h = (b[0] - a[0]) / 3600.0
         return (b[1] - a[1]) / h, (b[2] - a[2]) / h, (b[3] - a[3]) / h
@@ -534,10 +545,22 @@ class PlantState:
                     self.stale[i] = stale
                     changed_tools.add(i)
 
+    def _note_first_time(self, events: Sequence[PlantEvent]) -> None:
+        """Remember the plant time of the earliest event of the first batch that has one.
+
+        The rates' span starts there, at t=0 included (a recording starting at 0 would
+        otherwise lose its first sample and measure from its second), and so does the E10
+        time accounting.
+        """
+        times = [_plant_time(ev) for ev in events]
+        known = [t for t in times if math.isfinite(t)]
+        if known:
+            self._first_clock = min(known)
+            if self._last_account_s is None:
+                self._last_account_s = self._first_clock
+
     def _advance_clock(self, clock: float) -> None:
         now = time.monotonic()
-        if self._first_clock is None and clock > 0:
-            self._first_clock = clock
         if clock > self.clock_s:
             dt_wall = now - self._clock_wall
             if dt_wall > 0.05 and self.clock_s > 0:
@@ -569,10 +592,13 @@ class PlantState:
         """Return the live KPIs over a rolling window of one plant hour.
 
         Rates are per plant hour: the data's timestamps are scaled by :attr:`time_scale`
-        (an embedded simulator at 60x stamps its values with the wall clock). When the
+        (an embedded simulator at 60x stamps its values with the wall clock). The window
+        starts at the first event's time (t=0 included) until a full hour has passed, and a
+        rate is None until :data:`RATE_MIN_S` plant seconds of data have come in. When the
         source sends fab-level figures (``FAB_EQUIPMENT`` tags: our plant server's ``Fab``
         object), throughput (lots and wafers leaving the fab), moves and WIP come from them,
-        the rates measured on the source's own plant clock (nan until two samples differ).
+        the rates measured on the source's own plant clock (None until its samples span
+        :data:`RATE_MIN_S`).
         """
         scale = max(self.time_scale, 1e-9)
         window = KPI_WINDOW_S / scale  # in data seconds
@@ -584,6 +610,11 @@ class PlantState:
             self._wafer_times.popleft()
         seen = self.clock_s - self._first_clock if self._first_clock is not None else 0.0
         span_h = max(min(seen, window), 1e-9) * scale / 3600.0
+        measured = seen * scale >= RATE_MIN_S
+
+        def per_h(n: float) -> float | None:
+            return n / span_h if measured else None
+
         counts = {s.value: 0 for s in E10_ORDER}
         live = self.codes[(self.codes >= 0) & ~self.stale]
         for c, k in zip(*np.unique(live, return_counts=True), strict=True):
@@ -600,7 +631,7 @@ class PlantState:
             return Kpis(
                 clock_s=self.clock_s,
                 throughput_lots_h=lots_h,
-                moves_h=moves_h if "moves" in f else len(self._moves_times) / span_h,
+                moves_h=moves_h if "moves" in f else per_h(len(self._moves_times)),
                 moves_total=int(f["moves"]) if "moves" in f else self.moves_total,
                 wip_lots=int(f["wip"]) if "wip" in f else wip,
                 lots_out_total=int(f.get("lots_completed", self.lots_out_total)),
@@ -612,12 +643,12 @@ class PlantState:
             )
         return Kpis(
             clock_s=self.clock_s,
-            throughput_lots_h=len(self._exit_times) / span_h if self._have_moves else float("nan"),
-            moves_h=len(self._moves_times) / span_h,
+            throughput_lots_h=per_h(len(self._exit_times)) if self._have_moves else None,
+            moves_h=per_h(len(self._moves_times)),
             moves_total=self.moves_total,
             wip_lots=wip,
             lots_out_total=self.lots_out_total,
-            wafers_h=sum(d for _, d in self._wafer_times) / span_h,
+            wafers_h=per_h(sum(d for _, d in self._wafer_times)),
             state_counts=counts,
             state_time_share=share,
             plant_clock_s=self.plant_clock_s,
@@ -754,6 +785,18 @@ class PlantState:
     def lot_count(self) -> int:
         """Return how many lots the view draws."""
         return len(self.lot_moves)
+
+
+def _plant_time(ev: PlantEvent) -> float:
+    """The plant time of an event (-inf for a connection status: it is stamped with the
+    wall clock of this computer, not with the data's time)."""
+    if isinstance(ev, TagUpdate):
+        return ev.source_ts
+    if isinstance(ev, LotMove):
+        return ev.depart_s
+    if isinstance(ev, (StateChange, AlarmEvent)):
+        return ev.time_s
+    return -math.inf
 
 
 def _state_code(value: Any) -> int | None:

@@ -50,7 +50,7 @@ from factory_twin.model.events import (
     TagUpdate,
     vehicle_name,
 )
-from factory_twin.model.schema import PlantSpec
+from factory_twin.model.schema import Endpoint, OpcUaBinding, PlantSpec
 from factory_twin.opcua.loop import AsyncioThread
 from factory_twin.opcua.server import DEFAULT_ENDPOINT, FabCounters, PlantServer
 from factory_twin.opcua.server.amhs_space import AmhsVehicles
@@ -63,6 +63,53 @@ logger = logging.getLogger(__name__)
 MAX_CATCH_UP = 8  # steps done at once after a stall; beyond that the simulation falls behind
 
 EventListener = Callable[[list[PlantEvent]], None]
+
+SIMULATOR_ENDPOINT = "embedded-simulator"  # endpoint id added for a plant that lists none
+
+
+def bind_to_simulator(spec: PlantSpec, url: str) -> tuple[PlantSpec, dict[str, str]]:
+    """Point a plant's client at the embedded simulator serving it on ``url``.
+
+    The simulator serves every tool of the plant under ``Machines/<id>``, also the tools the
+    plant file binds to no OPC UA server (a plant drawn for planning, such as
+    ``tests/data/mini_plant.yaml``). A client of the plant as written would bind none of their
+    tags; this binds each such tool by the simulator's browse path convention on the plant's
+    first endpoint (one named :data:`SIMULATOR_ENDPOINT` is added when it lists none). Tools
+    with their own bindings are left as they are.
+
+    Parameters
+    ----------
+    spec
+        The plant (not changed).
+    url
+        The simulator's endpoint URL.
+
+    Returns
+    -------
+    tuple[PlantSpec, dict[str, str]]
+        The plant for the client, and the endpoint overrides that send every endpoint of it
+        to ``url``.
+
+    Examples
+    --------
+    >>> from factory_twin.model.config import load_plant
+    >>> spec = load_plant("tests/data/mini_plant.yaml").spec
+    >>> [e.opcua for e in spec.equipment]
+    [None, None, None]
+    >>> bound, overrides = bind_to_simulator(spec, "opc.tcp://127.0.0.1:4841/factory_twin/")
+    >>> sorted({e.opcua.endpoint for e in bound.equipment}), overrides
+    (['sim'], {'sim': 'opc.tcp://127.0.0.1:4841/factory_twin/'})
+    """
+    endpoints = list(spec.endpoints)
+    if not endpoints:
+        endpoints = [Endpoint(id=SIMULATOR_ENDPOINT, url=url)]
+    target = endpoints[0].id
+    equipment = [
+        e if e.opcua is not None else e.model_copy(update={"opcua": OpcUaBinding(endpoint=target)})
+        for e in spec.equipment
+    ]
+    bound = spec.model_copy(update={"endpoints": endpoints, "equipment": equipment})
+    return bound, {ep.id: url for ep in endpoints}
 
 
 class EmbeddedPlantSimulator:

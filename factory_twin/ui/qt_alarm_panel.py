@@ -40,10 +40,12 @@ from factory_twin.app.alarm_journal import PRIORITIES, AlarmJournal, priority_of
 from factory_twin.app.plant_state import AlarmRecord, PlantState
 from factory_twin.model.events import AlarmEvent, AlarmState, ShelvingState
 from factory_twin.ui.qt_detail_panel import format_ts
+from factory_twin.ui.theme import current_dark, text_colour
 
 logger = logging.getLogger(__name__)
 
 PRIORITY_COLORS = {"critical": "#ff3b3b", "high": "#ff8c1a", "medium": "#f2c12e", "low": "#4cc9f0"}
+PRIORITY_COLORS_LIGHT = {"critical": "#b3261e", "high": "#9a3d00", "medium": "#7a5600", "low": "#1559b0"}  # fmt: skip
 STATE_TEXT = {
     AlarmState.ACTIVE_UNACKED: "Active, unacknowledged",
     AlarmState.ACTIVE_ACKED: "Active, acknowledged",
@@ -119,9 +121,11 @@ class AlarmTableModel(QAbstractTableModel):
             )[col]
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 0:
-                return QBrush(QColor(PRIORITY_COLORS[pr]))
+                return QBrush(
+                    QColor((PRIORITY_COLORS if current_dark() else PRIORITY_COLORS_LIGHT)[pr])
+                )
             if rec.state is AlarmState.ACTIVE_UNACKED:
-                return QBrush(QColor("#ff6b6b"))
+                return QBrush(QColor(text_colour("error")))
         if role == Qt.ItemDataRole.FontRole and rec.state is AlarmState.ACTIVE_UNACKED:
             from PySide6.QtGui import QFont
 

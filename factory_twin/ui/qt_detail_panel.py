@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from factory_twin.app.plant_state import PlantState, limit_status
 from factory_twin.ui.scene_colors import STALE_CODE, STATE_COLORS, STATE_LABELS, UNKNOWN_CODE
-from factory_twin.ui.theme import follow_theme, on_theme, trend_colour
+from factory_twin.ui.theme import follow_theme, on_theme, text_colour, trend_colour
 
 logger = logging.getLogger(__name__)
 
@@ -350,6 +350,7 @@ class QtDetailPanel(QWidget):
             pen.setColor(colour)
             line.setPen(pen)
             line.label.setColor(colour)
+        self._dirty = True  # the table's out-of-limits and bad-quality text: theme colours
 
     def refresh(self) -> None:
         """Redraw table and trends if data of the shown tool changed (called on the timer)."""
@@ -404,10 +405,10 @@ class QtDetailPanel(QWidget):
                     self.table.setItem(r, c, item)
                 item.setText(text)
                 if out:
-                    item.setForeground(QBrush(QColor("#ff5c5c")))
+                    item.setForeground(QBrush(QColor(text_colour("error"))))
                     item.setToolTip(f"{name} is beyond its {out} limit")
                 elif tv is not None and tv.quality.value != "good":
-                    item.setForeground(QBrush(QColor("#8a8a8a")))
+                    item.setForeground(QBrush(QColor(text_colour("muted"))))
                     item.setToolTip(f"quality {tv.quality.value}")
                 else:
                     item.setData(Qt.ItemDataRole.ForegroundRole, None)

@@ -8,6 +8,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from factory_twin.app.plant_state import E10_ORDER, Kpis, PlantState
 from factory_twin.ui.scene_colors import STATE_COLORS, STATE_LABELS
+from factory_twin.ui.theme import current_dark
+
+EMPTY_BAR = {True: "#3a3f47", False: "#d4d7dc"}  # the bar without tools, per theme (dark)
 
 
 class _E10Bar(QWidget):
@@ -38,7 +41,7 @@ class _E10Bar(QWidget):
         p = QPainter(self)
         r = QRectF(self.rect()).adjusted(1, 3, -1, -3)
         total = sum(self.counts.values())
-        p.fillRect(r, QColor("#3a3f47"))
+        p.fillRect(r, QColor(EMPTY_BAR[current_dark()]))
         if total:
             x = r.left()
             for s in E10_ORDER:
@@ -120,6 +123,6 @@ class QtKpiStrip(QWidget):
         self.bar.set_counts(k.state_counts)
 
 
-def _rate(v: float, fmt: str) -> str:
-    """Format a rate; '—' while it cannot be measured yet (nan)."""
-    return "—" if v != v else fmt.format(v)
+def _rate(v: float | None, fmt: str) -> str:
+    """Format a rate; '—' while it cannot be measured yet (None)."""
+    return "—" if v is None or v != v else fmt.format(v)

@@ -11,6 +11,10 @@ Five permanent labels, refreshed with the panels (about 6 Hz):
   on a loaded machine) the speed it achieves, in the warning colour:
   ``speed 60x (running at 23x: the machine cannot keep up)``;
 * how many tools show a live state, and the view's frame time.
+
+The colours are the theme's text colours (:func:`~factory_twin.ui.theme.text_colour`), read
+at each refresh, so a theme switch takes effect with the next one (the window refreshes the
+labels at once on a switch).
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 from factory_twin.app.controller import Controller
 from factory_twin.model.events import ConnectionStatus
 from factory_twin.ui.qt_detail_panel import format_plant_time, format_ts
+from factory_twin.ui.theme import text_colour
 
-WARNING = "#f2c12e"
-"""The status bar's warning colour (as for the missing companion specs)."""
+WARNING = "warning"
+"""The text colour role of the status bar's warnings (as for the missing companion specs)."""
 
 
 class MainStatusLabels:
@@ -47,20 +52,22 @@ class MainStatusLabels:
         if status:
             parts = []
             for ep, s in status.items():
-                color = "#2ca02c" if s.connected else "#ff5c5c"
+                color = text_colour("ok" if s.connected else "error")
                 word = "connected" if s.connected else "disconnected"
                 parts.append(f"<span style='color:{color}'>●</span> {ep}: {word}")
             tips = [f"{ep}: {s.message}" for ep, s in status.items()]
             companion = c.companion_specs_problem()
             if companion is not None:  # say it where the connection is shown
-                parts.append("<span style='color:#f2c12e'>⚠ no companion specs</span>")
+                parts.append(
+                    f"<span style='color:{text_colour(WARNING)}'>⚠ no companion specs</span>"
+                )
                 tips.append(companion[0].upper() + companion[1:])
             self.conn.setText("  ".join(parts))
             self.conn.setToolTip("\n".join(tips))
         elif c.phase:
-            self.conn.setText(f"<span style='color:#f2c12e'>●</span> {c.phase}")
+            self.conn.setText(f"<span style='color:{text_colour(WARNING)}'>●</span> {c.phase}")
         elif c.replay is None:
-            self.conn.setText("<span style='color:#8a8a8a'>●</span> not connected")
+            self.conn.setText(f"<span style='color:{text_colour('muted')}'>●</span> not connected")
         else:
             self.conn.setText("")
         if st is not None:
@@ -86,7 +93,7 @@ class MainStatusLabels:
             return
         text = html.escape(pace.text())
         if pace.lagging:
-            text = f"<span style='color:{WARNING}'>⚠ {text}</span>"
+            text = f"<span style='color:{text_colour(WARNING)}'>⚠ {text}</span>"
             self.speed.setToolTip(
                 "The embedded plant simulator cannot step as fast as its speed asks: plant "
                 "time runs slower than the speed says (lower the speed, or free the machine)."

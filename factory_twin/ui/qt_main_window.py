@@ -688,6 +688,9 @@ class MainWindow(QMainWindow):
             ):
                 view.set_dark(dark)
         self.settings.setValue("theme", "dark" if dark else "light")
+        # the status labels colour their rich text at each refresh: show the new colours now
+        self.status_labels.refresh(self.controller, self.source_text(), self.view.last_frame_ms)
+        self.detail.refresh()
 
     # ------------------------------------------------------------------ the tick
 

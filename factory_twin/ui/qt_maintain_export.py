@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from factory_twin.app.ar_export import FORMAT_LABELS, FORMATS, ExportJob, ExportResult
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.schema import PlantSpec
+from factory_twin.ui.theme import themed_style
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ class QtExportDialog(QDialog):
         self.export_result, self.error = None, ""
         self.state = "running"
         self.bar.setValue(0)
-        self.status.setText("Starting…")
+        self._say("Starting…")
         thread = QThread(self)
         worker = ExportWorker(
             self.spec,
@@ -200,21 +201,19 @@ class QtExportDialog(QDialog):
     def cancel(self) -> None:
         """Stop the running export (nothing is written)."""
         if self._worker is not None and self.state == "running":
-            self.status.setText("Cancelling…")
+            self._say("Cancelling…")
             self._worker.cancel()
 
     def _on_progress(self, frac: float, msg: str) -> None:
         self.bar.setValue(round(frac * 1000))
-        self.status.setText(msg)
+        self._say(msg)
 
     def _on_finished(self, result: Any) -> None:
         self.export_result = result
         self.state = "done"
         self.bar.setValue(1000)
         files = result.all_files()
-        self.status.setText(
-            f"Wrote {len(files)} files to {result.out_dir} in {result.seconds:.1f} s."
-        )
+        self._say(f"Wrote {len(files)} files to {result.out_dir} in {result.seconds:.1f} s.")
         for p in files:
             self.files.addItem(str(p))
         self._update_buttons()
@@ -222,15 +221,18 @@ class QtExportDialog(QDialog):
     def _on_failed(self, message: str) -> None:
         self.error = message
         self.state = "failed"
-        self.status.setText(
-            f"<span style='color:#ff6b6b'>Export failed: {html.escape(message)}</span>"
-        )
+        self._say(f"<span>Export failed: {html.escape(message)}</span>", error=True)
         self._update_buttons()
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        """Show the export's status (rich text); a failure in the theme's error colour."""
+        themed_style(self.status, "color: $error;" if error else "")
+        self.status.setText(text)
 
     def _on_cancelled(self) -> None:
         self.state = "cancelled"
         self.bar.setValue(0)
-        self.status.setText("Cancelled; nothing was written.")
+        self._say("Cancelled; nothing was written.")
         self._update_buttons()
 
     def wait(self, ms: int = 60000) -> bool:

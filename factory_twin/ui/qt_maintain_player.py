@@ -40,7 +40,7 @@ from factory_twin.app.maintenance import (
 from factory_twin.model.schema import PlantSpec, Procedure
 from factory_twin.ui.qt_maintain_browser import format_minutes
 from factory_twin.ui.qt_tables import row_table
-from factory_twin.ui.theme import vertical_scroll
+from factory_twin.ui.theme import on_theme_change, text_colour, themed_style, vertical_scroll
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,7 @@ class QtProcedurePlayer(QWidget):
         outer.addWidget(self.message)
 
         self._connect_signals()
+        on_theme_change(self, self._on_theme_changed)
 
     def _build_checklist(self) -> QTableWidget:
         """The table of steps with their state (click a row to show that step)."""
@@ -140,11 +141,12 @@ class QtProcedurePlayer(QWidget):
         """The red box of safety notes, filled per step with one checkbox each."""
         self.safety_box = QGroupBox("Safety: acknowledge every note before starting the step")
         self.safety_box.setObjectName("safety_box")
-        self.safety_box.setStyleSheet(
-            "QGroupBox#safety_box { border: 2px solid #e03131; border-radius: 4px;"
+        themed_style(
+            self.safety_box,
+            "QGroupBox#safety_box { border: 2px solid $error; border-radius: 4px;"
             " margin-top: 14px; padding: 6px; background: rgba(224,49,49,40); }"
-            " QGroupBox#safety_box::title { color: #ff6b6b; font-weight: bold;"
-            " subcontrol-origin: margin; left: 8px; }"
+            " QGroupBox#safety_box::title { color: $error; font-weight: bold;"
+            " subcontrol-origin: margin; left: 8px; }",
         )
         self.safety_layout = QVBoxLayout(self.safety_box)
         self.safety_checks: list[QCheckBox] = []
@@ -163,7 +165,7 @@ class QtProcedurePlayer(QWidget):
         self.limits_label = QLabel()
         self.limits_label.setWordWrap(True)
         self.confirm_check = QCheckBox("Value is out of limits: record it anyway")
-        self.confirm_check.setStyleSheet("color: #ff8c1a; font-weight: bold;")
+        themed_style(self.confirm_check, "color: $caution; font-weight: bold;")
         self.confirm_check.setVisible(False)  # only while a measured value is out of limits
         self.comment_edit = QLineEdit()
         self.comment_edit.setPlaceholderText("optional remark")
@@ -301,8 +303,8 @@ class QtProcedurePlayer(QWidget):
             for c, v in enumerate(vals):
                 it = QTableWidgetItem(v)
                 if so is not None:
-                    color = "#ff8c1a" if so.within_limits is False else "#2ca02c"
-                    it.setForeground(QBrush(QColor(color)))
+                    role = "caution" if so.within_limits is False else "ok"
+                    it.setForeground(QBrush(QColor(text_colour(role))))
                     if so.within_limits is False:
                         it.setToolTip("out of limits, confirmed by the technician")
                 self.checklist.setItem(k, c, it)
@@ -357,7 +359,7 @@ class QtProcedurePlayer(QWidget):
             cb.setToolTip("I have read this and taken the precaution")
             label = QLabel(f"<b>{SAFETY_LABELS[note.kind]}:</b> {html.escape(note.text)}")
             label.setWordWrap(True)
-            label.setStyleSheet("color: #ffb3b3;")
+            themed_style(label, "color: $danger;")
             label.setBuddy(cb)
             rl.addWidget(cb, 0, Qt.AlignmentFlag.AlignTop)
             rl.addWidget(label, 1)
@@ -381,7 +383,7 @@ class QtProcedurePlayer(QWidget):
         self.comment_edit.clear()
         self.confirm_check.setChecked(False)
         self._update_limits()
-        self.message.setText("")
+        self._say("")
         self.step_shown.emit(k)
 
     def _update_limits(self) -> None:
@@ -390,9 +392,9 @@ class QtProcedurePlayer(QWidget):
         ok = check_value(st.acceptance, value) if st is not None else None
         self.confirm_check.setVisible(ok is False)
         if ok is False:
-            self.value_edit.setStyleSheet("QLineEdit { border: 2px solid #ff8c1a; }")
+            themed_style(self.value_edit, "QLineEdit { border: 2px solid $caution; }")
         else:
-            self.value_edit.setStyleSheet("")
+            themed_style(self.value_edit, "")
             self.confirm_check.setChecked(False)
         self._update_buttons()
 
@@ -452,7 +454,15 @@ class QtProcedurePlayer(QWidget):
     # ------------------------------------------------------------------ actions
 
     def _fail(self, exc: Exception) -> None:
-        self.message.setText(f"<span style='color:#ff6b6b'>{html.escape(str(exc))}</span>")
+        self._say(f"<span>{html.escape(str(exc))}</span>", error=True)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        """Show a message under the player (rich text); an error in the theme's error colour."""
+        themed_style(self.message, "color: $error;" if error else "")
+        self.message.setText(text)
+
+    def _on_theme_changed(self, _dark: bool) -> None:
+        self._fill_checklist()  # its signed steps are coloured ok or out of limits
 
     def _on_ack_toggled(self, note: int, on: bool) -> None:
         if on:
@@ -483,7 +493,7 @@ class QtProcedurePlayer(QWidget):
         except MaintenanceError as exc:
             self._fail(exc)
             return False
-        self.message.setText(f"Step {self.current + 1} started.")
+        self._say(f"Step {self.current + 1} started.")
         self._update_buttons()
         return True
 
@@ -509,13 +519,13 @@ class QtProcedurePlayer(QWidget):
         self.signed.emit(k)
         if sess.is_complete():
             self.show_step(k)
-            self.message.setText(
+            self._say(
                 f"<b>All {len(sess.steps)} steps signed off.</b> The run is complete and logged."
             )
         else:
             self.show_step(k + 1)
             flag = " Out-of-limit value recorded." if so.within_limits is False else ""
-            self.message.setText(f"Step {k + 1} signed off by {so.technician}.{flag}")
+            self._say(f"Step {k + 1} signed off by {so.technician}.{flag}")
         return True
 
     def _on_csv_clicked(self) -> None:
@@ -533,5 +543,5 @@ class QtProcedurePlayer(QWidget):
         except MaintenanceError as exc:
             QMessageBox.warning(self, "Export failed", str(exc))
             return 0
-        self.message.setText(f"{n} sign-offs written to {path}")
+        self._say(f"{n} sign-offs written to {path}")
         return n

@@ -38,6 +38,7 @@ from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
 from factory_twin.ui.qt_tables import cell, row_table
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
+from factory_twin.ui.theme import text_colour
 
 logger = logging.getLogger(__name__)
 
@@ -127,11 +128,11 @@ class QtDrillTimeline(QWidget):
         for k, (label, t0, t1) in enumerate(spans):
             y = 2 + k * lane
             if t1 == t0:
-                p.setBrush(QColor("#c77dff"))
+                p.setBrush(QColor(text_colour("event")))
                 p.setPen(Qt.PenStyle.NoPen)
                 p.drawEllipse(QRectF(x(t0) - 4, y, 8, min(lane - 1, 8)))
             else:
-                p.setBrush(QColor("#4ea1ff"))
+                p.setBrush(QColor(text_colour("info")))
                 p.setPen(Qt.PenStyle.NoPen)
                 p.drawRect(QRectF(x(t0), y, max(x(t1) - x(t0), 2), min(lane - 1, 8)))
             if lane >= 9:
@@ -429,7 +430,9 @@ class QtDrillAuthor(QWidget):
         self.changed.emit(edit.drill_id)
 
     def _problem(self, text: str) -> None:
-        self.problems.setText(f"<span style='color:#ff6b6b'>{html.escape(text)}</span>")
+        self.problems.setText(
+            f"<span style='color:{text_colour('error')}'>{html.escape(text)}</span>"
+        )
 
     def injection_fields(self) -> dict[str, Any]:
         """The injection the form describes (on the picked tool)."""
@@ -529,6 +532,8 @@ class QtDrillAuthor(QWidget):
             self._problem(f"not saved: {exc}")
             return None
         self.undo_stack.setClean()
-        self.problems.setText(f"<span style='color:#2ca02c'>Saved {html.escape(str(out))}</span>")
+        self.problems.setText(
+            f"<span style='color:{text_colour('ok')}'>Saved {html.escape(str(out))}</span>"
+        )
         self.saved.emit(str(out))
         return str(out)

@@ -14,6 +14,7 @@ sees their own debrief (:class:`~factory_twin.ui.qt_train_join.QtOwnDebriefDialo
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 from typing import Any
@@ -45,16 +46,25 @@ from factory_twin.app.drill_log import DrillLog
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
 from factory_twin.ui.qt_tables import cell, fit_columns, fit_last_column, row_table
-from factory_twin.ui.theme import follow_theme, plot_colour
+from factory_twin.ui.theme import (
+    follow_theme,
+    on_theme_change,
+    plot_colour,
+    text_colour,
+    themed_style,
+)
 
 logger = logging.getLogger(__name__)
 
-STATUS_COLOURS = {
-    "on time": "#2ca02c",
-    "late": "#ff6b6b",
-    "missed": "#ff6b6b",
-    "pending": "#f2c12e",
-}
+# text colour roles (ui.theme.text_colour) of a response's status and a timeline row's kind
+STATUS_COLOURS = {"on time": "ok", "late": "error", "missed": "error", "pending": "warning"}
+KIND_COLOURS = {"wrong": "error", "alarm": "warning", "injection": "event"}
+
+
+def _colour(roles: dict[str, str], key: str) -> str | None:
+    """The current theme's text colour of ``key``'s role in ``roles`` (None: plain text)."""
+    role = roles.get(key)
+    return text_colour(role) if role is not None else None
 
 
 def mmss(v: float | None) -> str:
@@ -93,9 +103,9 @@ def verdict_html(sc: TraineeScore, *, final: bool = True) -> str:
     """The verdict line: PASS/FAIL (``SO FAR`` while the drill runs), points, percent against
     the pass mark, wrong actions."""
     if final:
-        word, colour = ("PASS", "#2ca02c") if sc.passed else ("FAIL", "#ff6b6b")
+        word, colour = ("PASS", text_colour("ok")) if sc.passed else ("FAIL", text_colour("error"))
     else:
-        word, colour = "SO FAR", "#f2c12e"
+        word, colour = "SO FAR", text_colour("warning")
     wrong = (
         f"{len(sc.wrong)} wrong action(s), -{sc.penalty:g} points"
         if sc.wrong
@@ -124,20 +134,19 @@ def show_debrief(
                 (mmss(r.response_s), None),
                 (mmss(r.limit_s), None),
                 (f"{r.points:g} / {r.points_possible:g}", None),
-                (r.status, STATUS_COLOURS.get(r.status)),
+                (r.status, _colour(STATUS_COLOURS, r.status)),
             ]
             for r in debrief.score.rows
         ],
     )
     responses.setColumnWidth(0, min(responses.columnWidth(0), 230))
     fit_last_column(responses)  # the first column capped: the last takes the width freed
-    kinds = {"wrong": "#ff6b6b", "alarm": "#f2c12e", "injection": "#c77dff"}
     fill_table(
         timeline,
         [
             [
                 (mmss(row.time_s), None),
-                (row.kind, kinds.get(row.kind)),
+                (row.kind, _colour(KIND_COLOURS, row.kind)),
                 (row.text, None),
                 (f"{row.points:g}" if row.points else "", None),
             ]
@@ -244,6 +253,7 @@ class QtDebriefPanel(QWidget):
         self.csv_button.clicked.connect(self._on_csv)
         self.replay_button.clicked.connect(self.request_replay)
         self._update_buttons()
+        on_theme_change(self, self._on_theme_changed)
 
     # ------------------------------------------------------------------ data
 
@@ -278,13 +288,24 @@ class QtDebriefPanel(QWidget):
             drill = find_drill(spec, log.drill_id)
         except (FactoryTwinError, OSError) as exc:
             self.message = str(exc)
-            self.verdict.setText(f"<span style='color:#ff6b6b'>{exc}</span>")
+            self._show_error(exc)
             return False
         self.set_run(log, drill, spec, Path(path))
         return True
 
+    def _on_theme_changed(self, _dark: bool) -> None:
+        """Show the verdict and the tables again in the new theme's colours."""
+        if self.log is not None and self.scores:
+            self.show_trainee(self.trainee_box.currentText())
+
+    def _show_error(self, exc: BaseException) -> None:
+        """Say what went wrong in the verdict line, in the theme's error colour."""
+        themed_style(self.verdict, "color: $error;")
+        self.verdict.setText(f"<span>{html.escape(str(exc))}</span>")
+
     def show_trainee(self, name: str) -> None:
         """Fill the tables and the chart for trainee ``name``."""
+        themed_style(self.verdict, "")
         sc = self.scores.get(name)
         if sc is None or self.log is None:
             show_debrief(self.responses, self.timeline, None)
@@ -378,7 +399,7 @@ class QtDebriefPanel(QWidget):
         try:
             fn()
         except (FactoryTwinError, OSError) as exc:
-            self.verdict.setText(f"<span style='color:#ff6b6b'>{exc}</span>")
+            self._show_error(exc)
 
     # ------------------------------------------------------------------ replay
 
@@ -396,14 +417,19 @@ class QtDebriefPanel(QWidget):
             return []
         t0 = self.log.start_plant_s
         out = [
-            (t0 + i.time_s, f"{mmss(i.time_s)} injection: {i.fault} {i.equipment}", "#c77dff")
+            (
+                t0 + i.time_s,
+                f"{mmss(i.time_s)} injection: {i.fault} {i.equipment}",
+                text_colour("event"),
+            )
             for i in self.log.injections
         ]
         for a in self.log.actions:
             if trainee is None or a.trainee == trainee:
                 what = " ".join(x for x in (a.equipment, a.alarm, a.procedure) if x)
                 label = f"{mmss(a.time_s)} {a.trainee}: {a.action} {what}"
-                out.append((t0 + a.time_s, label, "#4ea1ff" if a.accepted else "#ff6b6b"))
+                colour = text_colour("info" if a.accepted else "error")
+                out.append((t0 + a.time_s, label, colour))
         return out
 
     def request_replay(self) -> None:

@@ -57,12 +57,18 @@ from factory_twin.ui.qt_tables import fit_columns, row_table
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import current_dark, three_panes, vertical_scroll
+from factory_twin.ui.theme import (
+    current_dark,
+    text_colour,
+    themed_style,
+    three_panes,
+    vertical_scroll,
+)
 
 logger = logging.getLogger(__name__)
 
-KIND_COLOURS = {"injection": "#c77dff", "alarm": "#f2c12e", "wrong": "#ff6b6b",
-                "refused": "#ff6b6b"}  # fmt: skip
+# text colour roles (ui.theme.text_colour) of a timeline row's kind
+KIND_COLOURS = {"injection": "event", "alarm": "warning", "wrong": "error", "refused": "error"}
 
 
 def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
@@ -70,9 +76,10 @@ def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
     if e.response_s is not None:
         resp = f"{mmss(e.response_s)} / {mmss(e.limit_s)}"
     pts = "" if e.points is None else f"{e.points:+g}"
-    colour = KIND_COLOURS.get(e.kind)
+    role = KIND_COLOURS.get(e.kind)
     if e.kind == "action" and e.points is not None:
-        colour = "#2ca02c" if e.points > 0 else "#ff6b6b"
+        role = "ok" if e.points > 0 else "error"
+    colour = text_colour(role) if role is not None else None
     return [(mmss(e.time_s), None), (e.kind, colour), (e.trainee, None), (resp, None),
             (pts, colour if e.points is not None else None), (e.text, None)]  # fmt: skip
 
@@ -397,8 +404,8 @@ class QtTrainWorkspace(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message = text
-        colour = "#ff6b6b" if error else "#dddddd"
-        self.info.setText(f"<span style='color:{colour}'>{html.escape(text)}</span>")
+        themed_style(self.info, "color: $error;" if error else "")
+        self.info.setText(f"<span>{html.escape(text)}</span>")
 
     def start_drill(self, speed: float | None = None) -> bool:
         """Serve the chosen drill on loopback (on a worker thread) and follow it."""
@@ -651,8 +658,9 @@ class QtTrainWorkspace(QWidget):
             self.scores_table,
             [
                 [(sc.trainee, None), (f"{sc.score:g} / {sc.max_points:g}", None),
-                 (f"{sc.percent:.0f}", None), (str(sc.wrong), "#ff6b6b" if sc.wrong else None),
-                 ("pass" if sc.passed else "fail", "#2ca02c" if sc.passed else "#ff6b6b")]
+                 (f"{sc.percent:.0f}", None),
+                 (str(sc.wrong), text_colour("error") if sc.wrong else None),
+                 ("pass" if sc.passed else "fail", text_colour("ok" if sc.passed else "error"))]
                 for sc in desk.scores()
             ],
         )  # fmt: skip

@@ -9,10 +9,17 @@ uniform points) follow through :func:`follow_theme`; a plot whose points each ha
 colour redraws itself through :func:`on_theme`. Series colours have a version per theme, each
 at least :data:`MIN_CONTRAST` (WCAG contrast ratio, :func:`contrast_ratio`) against that
 theme's background: the pale tints that read well on the dark background vanish on white.
+
+Widgets that colour their own text (a status dot, an error message, a safety note) take it
+from :func:`text_colour`, whose colours are at least :data:`MIN_TEXT_CONTRAST` against the
+theme's window and base backgrounds, and follow a switch through :func:`themed_style` (a
+style sheet with ``$role`` colours, re-applied by :func:`apply_theme`) or
+:func:`on_theme_change` (a widget that renders coloured rich text or table cells itself).
 """
 
 from __future__ import annotations
 
+import string
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -112,6 +119,109 @@ def trend_colour(k: int, dark: bool | None = None) -> str:
     """The colour of a plot's ``k``-th trend in a theme (default: current)."""
     colours = plot_colour("trend", dark)
     return str(colours[k % len(colours)])
+
+
+# text colours per theme (True: dark), by role: plain and muted text, a good state (ok), a
+# warning (amber), a caution (out of limits, orange), an error, a safety danger note, an
+# informative accent and a drill event; each at least MIN_TEXT_CONTRAST against the theme's
+# window, base, alternate base and tool tip backgrounds (and a safety box's red tint)
+TEXT_COLOURS: dict[bool, dict[str, str]] = {
+    True: {
+        "text": "#e6e6e6",
+        "muted": "#a3a9b3",
+        "ok": "#5cc46e",
+        "warning": "#f2c12e",
+        "caution": "#ff9f43",
+        "error": "#ff6b6b",
+        "danger": "#ffb3b3",
+        "info": "#5aa9ff",
+        "event": "#c77dff",
+    },
+    False: {
+        "text": "#1f2328",
+        "muted": "#565d68",
+        "ok": "#176127",
+        "warning": "#7a5600",
+        "caution": "#9a3d00",
+        "error": "#b3261e",
+        "danger": "#9b1c1c",
+        "info": "#1559b0",
+        "event": "#7b1fa2",
+    },
+}
+MIN_TEXT_CONTRAST = 4.5  # WCAG AA for normal text
+_STYLE_PROP = "_theme_style"  # the dynamic property themed_style leaves on a widget
+_WIDGET_FN = "_theme_widget_fn"  # the attribute on_theme_change leaves on a widget
+
+
+def text_colour(role: str, dark: bool | None = None) -> str:
+    """The text colour of ``role`` (a key of :data:`TEXT_COLOURS`) in a theme (default:
+    current), as ``#rrggbb``.
+
+    Examples
+    --------
+    >>> text_colour("error", dark=True), text_colour("error", dark=False)
+    ('#ff6b6b', '#b3261e')
+    >>> contrast_ratio(text_colour("warning", False), "#ffffff") >= MIN_TEXT_CONTRAST
+    True
+    """
+    return TEXT_COLOURS[current_dark() if dark is None else dark][role]
+
+
+def themed_css(template: str, dark: bool | None = None) -> str:
+    """``template`` with every ``$role`` replaced by :func:`text_colour` of the theme.
+
+    Examples
+    --------
+    >>> themed_css("color: $caution; font-weight: bold;", dark=False)
+    'color: #9a3d00; font-weight: bold;'
+    """
+    return string.Template(template).substitute(
+        TEXT_COLOURS[current_dark() if dark is None else dark]
+    )
+
+
+def themed_style(widget: QWidget, template: str) -> None:
+    """Give ``widget`` the style sheet ``template`` (see :func:`themed_css`) now and after
+    every theme switch; an empty template removes the widget's style sheet."""
+    widget.setProperty(_STYLE_PROP, template or None)
+    css = themed_css(template) if template else ""
+    if widget.styleSheet() != css:  # a widget re-polishes on every set: not for nothing
+        widget.setStyleSheet(css)
+
+
+def on_theme_change(widget: QWidget, fn: Callable[[bool], None]) -> None:
+    """Call ``fn(dark)`` after every theme switch while ``widget`` lives (for a widget whose
+    rich text or table cells carry colours of their own). A bound method is held weakly."""
+    ref: Callable[[], Callable[[bool], None] | None]
+    if hasattr(fn, "__self__"):
+        ref = weakref.WeakMethod(fn)
+    else:
+        ref = lambda: fn  # noqa: E731
+    setattr(widget, _WIDGET_FN, ref)
+
+
+def restyle_widgets(dark: bool) -> int:
+    """Re-apply the :func:`themed_style` sheets (and every other widget's own style sheet,
+    so that it takes the new palette) and call the :func:`on_theme_change` functions of
+    every widget alive; return how many widgets followed."""
+    n = 0
+    for w in QApplication.allWidgets():
+        template = w.property(_STYLE_PROP)
+        if isinstance(template, str) and template:
+            w.setStyleSheet(themed_css(template, dark))
+            n += 1
+        elif w.styleSheet():
+            # a widget with a style sheet keeps the palette it was polished with (a title
+            # that sets only its font stays pale on white): setting it again re-polishes it
+            w.setStyleSheet(w.styleSheet())
+            n += 1
+        ref = getattr(w, _WIDGET_FN, None)
+        fn = ref() if ref is not None else None
+        if fn is not None:
+            fn(dark)
+            n += 1
+    return n
 
 
 def follow_theme(item: QGraphicsItem, role: str = "foreground", fill: bool = False) -> None:
@@ -233,6 +343,7 @@ def apply_theme(app: QApplication | None, dark: bool) -> None:
         background=plot_colour("background", dark), foreground=plot_colour("foreground", dark)
     )
     restyle_plots(dark)
+    restyle_widgets(dark)
 
 
 def vertical_scroll(body: QWidget) -> QScrollArea:

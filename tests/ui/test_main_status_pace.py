@@ -18,6 +18,7 @@ from factory_twin.app.controller import Controller, free_port
 from factory_twin.app.simulator import EmbeddedPlantSimulator
 from factory_twin.model.config import load_plant
 from factory_twin.ui.qt_main_status import WARNING, MainStatusLabels
+from factory_twin.ui.theme import text_colour
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
@@ -54,7 +55,8 @@ def test_the_speed_label_warns_while_the_simulator_lags(qtbot, tmp_path):
 
         qtbot.waitUntil(lambda: shown(lambda t: "cannot keep up" in t), timeout=20_000)
         text = labels.speed.text()
-        assert text.startswith(f"<span style='color:{WARNING}'>⚠ speed 60x (running at ")
+        warn = text_colour(WARNING)
+        assert text.startswith(f"<span style='color:{warn}'>⚠ speed 60x (running at ")
         assert text.endswith("x: the machine cannot keep up)</span>")
         achieved = float(text.split("running at ")[1].split("x")[0])
         assert 0 < achieved < 30  # about 12x: 3 plant seconds per 0.25 s step
