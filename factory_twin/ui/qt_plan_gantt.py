@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.experiment_compare import Comparison
-from factory_twin.ui.theme import follow_theme
+from factory_twin.ui.theme import follow_theme, themed_style
 
 RECIPE_COLOURS = ["#4e79a7", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#86bcb6",
                   "#8cd17d"]  # fmt: skip
@@ -85,7 +85,7 @@ class QtGanttChart(QWidget):
         self.show_button.setToolTip("draw the window")
         self.show_button.clicked.connect(lambda: self.refresh())
         self.info = QLabel("")
-        self.info.setStyleSheet("color: #8a8f98;")
+        themed_style(self.info, "color: $muted;")
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("gantt_plot")
         pi = self.plot.getPlotItem()

@@ -224,3 +224,18 @@ def test_maintenance_optimise_and_debrief_labels_follow_the_theme(qtbot, win, tm
     # a plain message after an error is in the plain text colour again
     player.show_step(k)
     assert _text(player.message) == QApplication.palette().color(QPalette.ColorRole.WindowText)
+
+
+def test_gantt_note_and_capacity_warning_are_readable_in_both_themes(qtbot, win):  # type: ignore[no-untyped-def]
+    from factory_twin.ui.qt_plan_gantt import QtGanttChart
+    from factory_twin.ui.theme import text_colour
+
+    gantt = QtGanttChart()
+    qtbot.addWidget(gantt)
+    gantt.info.setText("7 tools, 120 h")
+    for dark in (False, True):
+        win.set_dark(dark)
+        _readable(_text(gantt.info), _window(), "Gantt note")
+        # the capacity headline's and a connection test's coloured words are taken at once
+        for role in ("error", "ok"):
+            _readable(text_colour(role), _window(), f"{role} text")
