@@ -50,6 +50,7 @@ from factory_twin.app.alarm_report import (
     write_csv,
 )
 from factory_twin.app.alarm_report_html import (
+    CHART_COLOURS,
     chart_series,
     format_cell,
     format_time,
@@ -57,6 +58,7 @@ from factory_twin.app.alarm_report_html import (
     write_html,
 )
 from factory_twin.errors import FactoryTwinError
+from factory_twin.ui.theme import contrast_ratio, current_dark, on_theme
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,13 @@ Submit = Callable[..., "concurrent.futures.Future[Any]"]
 MAX_CHART_BARS = 1500
 """More 10-minute intervals in view than this are drawn as the peak of groups."""
 FLOOD_BRUSH = (231, 76, 60, 80)
+# per theme (True: dark): the bars, and the flood, manageable and acceptable lines; the light
+# theme's are the HTML report's, readable on white (the dark theme's pale ones are not)
+BAR_COLOURS = {True: "#2e86c1", False: CHART_COLOURS["bar"]}
+TARGET_COLOURS = {
+    True: ("#e74c3c", "#e67e22", "#27ae60"),
+    False: tuple(CHART_COLOURS[k] for k in ("flood_line", "manageable_line", "acceptable_line")),
+}
 VERDICT_COLORS = {OK: "#2e8b57", MANAGEABLE: "#d68910", OVER: "#c0392b", NO_DATA: "#808080"}
 
 # (tab title, report attribute, text when empty)
@@ -198,12 +207,7 @@ class QtAlarmReportDialog(QDialog):
         self.plot.setLabel("left", "alarms per 10 min")
         self.plot.setMouseEnabled(x=True, y=False)
         self.curve = pg.PlotDataItem(
-            [0.0, 1.0],
-            [0.0],
-            stepMode="center",
-            fillLevel=0,
-            brush=pg.mkBrush(46, 134, 193, 170),
-            pen=pg.mkPen("#2e86c1", width=1),
+            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, pen=pg.mkPen(width=1)
         )
         self.plot.addItem(self.curve)
         self.flood_curve = pg.PlotDataItem(
@@ -228,17 +232,41 @@ class QtAlarmReportDialog(QDialog):
             "flood interval",
         )
         self.target_lines: list[pg.InfiniteLine] = []
-        for value, colour, label in (
-            (10.0, "#e74c3c", "flood: more than 10 / 10 min"),
-            (MANAGEABLE_PER_10MIN, "#e67e22", "max manageable: 12 / h (2 / 10 min)"),
-            (ACCEPTABLE_PER_10MIN, "#27ae60", "acceptable: 6 / h (1 / 10 min)"),
+        self._samples: list[pg.PlotDataItem] = []
+        for value, label in (
+            (10.0, "flood: more than 10 / 10 min"),
+            (MANAGEABLE_PER_10MIN, "max manageable: 12 / h (2 / 10 min)"),
+            (ACCEPTABLE_PER_10MIN, "acceptable: 6 / h (1 / 10 min)"),
         ):
-            pen = pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)
+            pen = pg.mkPen(width=1.5, style=Qt.PenStyle.DashLine)
             line = pg.InfiniteLine(pos=value, angle=0, pen=pen)
             self.plot.addItem(line)
             self.target_lines.append(line)
-            self.legend.addItem(pg.PlotDataItem([0.0, 1.0], [0.0, 0.0], pen=pen), label)
+            sample = pg.PlotDataItem([0.0, 1.0], [0.0, 0.0], pen=pen)
+            self._samples.append(sample)
+            self.legend.addItem(sample, label)
+        self._recolour(current_dark())
+        on_theme(self.curve, self._recolour)
         return self.plot
+
+    def _recolour(self, dark: bool) -> None:
+        """Give the bars and the target lines the theme's colours (a theme switch too)."""
+        bar = pg.mkColor(BAR_COLOURS[dark])
+        self.curve.setPen(pg.mkPen(bar, width=1))
+        fill = pg.mkColor(bar)
+        fill.setAlpha(170)
+        self.curve.setBrush(pg.mkBrush(fill))
+        for line, sample, colour in zip(
+            self.target_lines, self._samples, TARGET_COLOURS[dark], strict=True
+        ):
+            pen = pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)
+            line.setPen(pen)
+            sample.setPen(pen)
+
+    def line_contrast(self) -> float:
+        """The least contrast of a target line against the plot's background (tests)."""
+        bg = self.plot.backgroundBrush().color()
+        return min(contrast_ratio(line.pen.color(), bg) for line in self.target_lines)
 
     # ------------------------------------------------------------------ computing
 
