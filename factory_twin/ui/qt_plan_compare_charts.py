@@ -277,11 +277,19 @@ class QtEcdfChart(QtExportChart):
         for i, name in enumerate(comp.res.names()):
             d = d0[d0["scenario"] == name]
             if len(d):
+                x, y = ecdf_steps(d["cycle_time_h"].to_numpy(), d["share"].to_numpy())
                 line = self.plot.plot(
-                    d["cycle_time_h"].to_numpy(), d["share"].to_numpy(), stepMode=None,
-                    pen=pg.mkPen(colour(i), width=2), name=f"{name} ({len(d)} lots)",
-                )  # fmt: skip
+                    x, y, pen=pg.mkPen(colour(i), width=2), name=f"{name} ({len(d)} lots)"
+                )
                 scenario_item(line, i)
+
+
+def ecdf_steps(x: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The corners of an ECDF's staircase: up at each cycle time, flat to the next (a lone
+    lot is a visible riser from 0, where a line through the points draws nothing)."""
+    xs = np.repeat(x, 2)
+    ys = np.concatenate([[0.0], np.repeat(share, 2)[:-1]])
+    return xs, ys
 
 
 def _group_axis(plot: pg.PlotWidget, groups: list[str]) -> None:

@@ -183,3 +183,21 @@ def test_the_heat_map_on_the_plan_view_keeps_the_light_theme(qtbot, win: MainWin
     assert _background(ws.view) < 0.2
     ws.escape()
     assert not ws.heat_shown and _background(ws.view) < 0.2
+
+
+def test_the_cycle_time_ecdf_is_drawn_as_a_staircase(qtbot, win: MainWindow):  # type: ignore[no-untyped-def]
+    panel = win.compare
+    assert panel.open_folder(_result_of(win)) is not None
+    chart = panel.charts.ecdf
+    lines = [it for it in chart.plot.getPlotItem().items if isinstance(it, pg.PlotDataItem)]
+    assert len(lines) == 2
+    for line, (name, d) in zip(lines, chart.data.groupby("scenario", sort=False), strict=True):
+        x, y = line.getData()
+        pts = d.sort_values("cycle_time_h")
+        # from 0 up to 1, rising only at a lot's cycle time, flat between
+        assert y[0] == 0.0 and y[-1] == pytest.approx(1.0), name
+        assert (np.diff(y) >= 0).all() and (np.diff(x) >= 0).all()
+        moves = np.flatnonzero((np.diff(x) != 0) & (np.diff(y) != 0))
+        assert len(moves) == 0, "a diagonal segment"
+        assert sorted(set(x)) == sorted(set(pts["cycle_time_h"]))
+        assert len(x) == 2 * len(pts)
