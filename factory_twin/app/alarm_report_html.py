@@ -238,7 +238,7 @@ table { border-collapse: collapse; margin-bottom: 1em; }
 th, td { border: 1px solid #bbb; padding: 3px 8px; text-align: left; font-size: 13px; }
 th { background: #eee; }
 td.ok { background: #d5f5e3; } td.over { background: #f5b7b1; }
-td.manageable { background: #fdebd0; } td.nodata { color: #888; }
+td.manageable { background: #fdebd0; } td.nodata { color: #6b6b6b; }
 p.empty { color: #555; font-style: italic; }
 """
 

@@ -74,7 +74,12 @@ TARGET_COLOURS = {
     True: ("#e74c3c", "#e67e22", "#27ae60"),
     False: tuple(CHART_COLOURS[k] for k in ("flood_line", "manageable_line", "acceptable_line")),
 }
-VERDICT_COLORS = {OK: "#2e8b57", MANAGEABLE: "#d68910", OVER: "#c0392b", NO_DATA: "#808080"}
+# a verdict's text per theme (True: dark): at least 4.5:1 on the tables' rows of that theme
+VERDICT_COLORS = {
+    True: {OK: "#4cc38a", MANAGEABLE: "#f0a030", OVER: "#ff6b5b", NO_DATA: "#a0a0a0"},
+    False: {OK: "#1e7d4a", MANAGEABLE: "#9a5b00", OVER: "#b03024", NO_DATA: "#6b6b6b"},
+}
+_VERDICT = Qt.ItemDataRole.UserRole + 1  # a verdict cell's verdict
 
 # (tab title, report attribute, text when empty)
 TABLES: tuple[tuple[str, str, str], ...] = (
@@ -250,7 +255,8 @@ class QtAlarmReportDialog(QDialog):
         return self.plot
 
     def _recolour(self, dark: bool) -> None:
-        """Give the bars and the target lines the theme's colours (a theme switch too)."""
+        """Give the bars, the target lines and the verdicts the theme's colours (a theme
+        switch too)."""
         bar = pg.mkColor(BAR_COLOURS[dark])
         self.curve.setPen(pg.mkPen(bar, width=1))
         fill = pg.mkColor(bar)
@@ -262,6 +268,13 @@ class QtAlarmReportDialog(QDialog):
             pen = pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)
             line.setPen(pen)
             sample.setPen(pen)
+        for table in getattr(self, "tables", {}).values():  # the verdicts' text
+            for r in range(table.rowCount()):
+                for c in range(table.columnCount()):
+                    item = table.item(r, c)
+                    verdict = item.data(_VERDICT) if item is not None else None
+                    if item is not None and verdict in VERDICT_COLORS[dark]:
+                        item.setForeground(QBrush(QColor(VERDICT_COLORS[dark][verdict])))
 
     def line_contrast(self) -> float:
         """The least contrast of a target line against the plot's background (tests)."""
@@ -407,8 +420,9 @@ class QtAlarmReportDialog(QDialog):
             for c, v in enumerate(row):
                 text = format_cell(cols[c], v)
                 item = QTableWidgetItem(text)
-                if cols[c].startswith("verdict") and text in VERDICT_COLORS:
-                    item.setForeground(QBrush(QColor(VERDICT_COLORS[text])))
+                if cols[c].startswith("verdict") and text in VERDICT_COLORS[True]:
+                    item.setData(_VERDICT, text)
+                    item.setForeground(QBrush(QColor(VERDICT_COLORS[current_dark()][text])))
                     item.setFont(bold)
                 elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(
                     v, bool | np.bool_
