@@ -2,8 +2,9 @@
 
 No external file, script or font: the page can be mailed or archived as it is. The chart is
 SVG written here (no plotting library needed): the alarms per 10 minutes as bars, flood
-intervals shaded red, and the ISA-18.2 lines (flood threshold 10 per 10 minutes, "maximum
-manageable" 2 and "very likely acceptable" 1 per 10 minutes, i.e. 12 and 6 per hour).
+intervals shaded red and marked by a strip along the plot's top, and the ISA-18.2 lines
+(flood threshold 10 per 10 minutes, "maximum manageable" 2 and "very likely acceptable" 1
+per 10 minutes, i.e. 12 and 6 per hour). Every mark is at least 3:1 against the white page.
 """
 
 from __future__ import annotations
@@ -63,14 +64,38 @@ def chart_series(counts: np.ndarray, max_bars: int = MAX_BARS) -> tuple[np.ndarr
     return padded.reshape(-1, group).max(axis=1), group
 
 
+CHART_COLOURS = {
+    "bar": "#2471a3",  # an interval's alarms
+    "bar_over": "#c0392b",  # more than the flood threshold
+    "flood_line": "#c0392b",
+    "manageable_line": "#b85c00",
+    "acceptable_line": "#1e8449",
+    "flood_mark": "#a93226",  # the strip above a flood interval
+    "frame": "#767676",
+    "text": "#333333",
+    "muted": "#555555",
+}
+"""The chart's marks: each at least 3:1 (WCAG contrast ratio) against the white page and
+against the flood shading, so nothing pale vanishes when the report is printed or read."""
+AREA_COLOURS = {"plot": "#fafafa", "flood": "#f8d5d1"}
+"""The areas behind the marks (the plot, a flood interval's shading): pale on purpose; a
+flood is also marked by a strip in ``CHART_COLOURS["flood_mark"]``."""
+FLOOD_MARK_PX = 4
+
+
 def render_svg(report: AlarmReport, position: str, width: int = 900, height: int = 300) -> str:
-    """Return an SVG chart of the alarms per 10 minutes of one operator position."""
+    """Return an SVG chart of the alarms per 10 minutes of one operator position.
+
+    The unit caption stands above the plot and the lines' legend below it, so no text
+    can cover a bar, however early a flood starts.
+    """
+    c = CHART_COLOURS
     b = report.bins[report.bins["position"] == position]
     values, group = chart_series(b["alarms"].to_numpy())
     flood_src = b["flood"].to_numpy()
     flood = chart_series(flood_src.astype(float))[0] > 0 if len(flood_src) else flood_src
     thr = report.settings.flood_threshold
-    left, right, top, bottom = 48, 12, 12, 56
+    left, right, top, bottom = 48, 12, 24, 56
     pw, ph = width - left - right, height - top - bottom
     ymax = max(float(values.max()) if len(values) else 0.0, thr + 2.0) * 1.1
     n = max(len(values), 1)
@@ -82,51 +107,61 @@ def render_svg(report: AlarmReport, position: str, width: int = 900, height: int
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="alarms per 10 minutes">',
-        f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#999"/>',
+        f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}" '
+        f'fill="{AREA_COLOURS["plot"]}" stroke="{c["frame"]}"/>',
     ]
     for i, v in enumerate(values):
         x = left + i * bw
         if flood[i]:
             out.append(
                 f'<rect class="flood" x="{x:.2f}" y="{top}" width="{bw:.2f}" height="{ph}" '
-                'fill="#f4c7c3"/>'
+                f'fill="{AREA_COLOURS["flood"]}"/>'
+            )
+            out.append(
+                f'<rect class="flood-mark" x="{x:.2f}" y="{top}" width="{max(bw, 1.0):.2f}" '
+                f'height="{FLOOD_MARK_PX}" fill="{c["flood_mark"]}"/>'
             )
         if v > 0:
-            colour = "#c0392b" if v > thr else "#2e86c1"
+            colour = c["bar_over"] if v > thr else c["bar"]
+            # the tallest bar ends 1/11 of the plot below its top (ymax): clear of the strip
             out.append(
                 f'<rect class="bar" x="{x:.2f}" y="{y(v):.2f}" width="{max(bw * 0.9, 0.5):.2f}" '
                 f'height="{top + ph - y(v):.2f}" fill="{colour}"/>'
             )
     # the lines are named in a legend below the chart: a label on the line could hide a bar
     legend_x = float(left)
+    ly = height - 10
     for value, colour, label in (
-        (float(thr), "#c0392b", f"flood: more than {thr} / 10 min"),
-        (MANAGEABLE_PER_10MIN, "#e67e22", "max manageable: 12 / h"),
-        (ACCEPTABLE_PER_10MIN, "#27ae60", "acceptable: 6 / h"),
+        (float(thr), c["flood_line"], f"flood: more than {thr} / 10 min"),
+        (MANAGEABLE_PER_10MIN, c["manageable_line"], "max manageable: 12 / h"),
+        (ACCEPTABLE_PER_10MIN, c["acceptable_line"], "acceptable: 6 / h"),
     ):
         out.append(
-            f'<line x1="{left}" x2="{left + pw}" y1="{y(value):.2f}" y2="{y(value):.2f}" '
-            f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 4"/>'
+            f'<line class="target" x1="{left}" x2="{left + pw}" y1="{y(value):.2f}" '
+            f'y2="{y(value):.2f}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
-        ly = height - 10
         out.append(
             f'<line x1="{legend_x:.0f}" x2="{legend_x + 24:.0f}" y1="{ly - 4}" y2="{ly - 4}" '
             f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
         out.append(
-            f'<text x="{legend_x + 30:.0f}" y="{ly}" font-size="11" fill="#333">'
-            f"{html.escape(label)}</text>"
+            f'<text class="legend" x="{legend_x + 30:.0f}" y="{ly}" font-size="11" '
+            f'fill="{c["text"]}">{html.escape(label)}</text>'
         )
         legend_x += 36 + 6.5 * len(label)
     out.append(
-        f'<rect x="{legend_x:.0f}" y="{height - 20}" width="24" height="12" fill="#f4c7c3"/>'
-        f'<text x="{legend_x + 30:.0f}" y="{height - 10}" font-size="11" fill="#333">'
-        "flood interval</text>"
+        f'<rect class="flood-swatch" x="{legend_x:.0f}" y="{height - 20}" width="24" '
+        f'height="12" fill="{AREA_COLOURS["flood"]}"/>'
+        f'<rect class="flood-mark" x="{legend_x:.0f}" y="{height - 20}" width="24" '
+        f'height="{FLOOD_MARK_PX}" fill="{c["flood_mark"]}"/>'
+        f'<text class="legend" x="{legend_x + 30:.0f}" y="{ly}" font-size="11" '
+        f'fill="{c["text"]}">flood interval</text>'
     )
     step = max(1, math.ceil(ymax / 6))
     for v in range(0, int(ymax) + 1, step):
         out.append(
-            f'<text x="{left - 6}" y="{y(v) + 4:.2f}" text-anchor="end" font-size="11">{v}</text>'
+            f'<text class="tick" x="{left - 6}" y="{y(v) + 4:.2f}" text-anchor="end" '
+            f'font-size="11" fill="{c["text"]}">{v}</text>'
         )
     starts = b["bin_start_s"].to_numpy()
     if len(starts):
@@ -138,12 +173,13 @@ def render_svg(report: AlarmReport, position: str, width: int = 900, height: int
             x = left if anchor == "start" else left + pw if anchor == "end" else x
             label = html.escape(format_time(float(starts[k * group])))
             out.append(
-                f'<text x="{x:.2f}" y="{top + ph + 16}" text-anchor="{anchor}" '
-                f'font-size="11">{label}</text>'
+                f'<text class="tick" x="{x:.2f}" y="{top + ph + 16}" text-anchor="{anchor}" '
+                f'font-size="11" fill="{c["text"]}">{label}</text>'
             )
     unit = "alarms per 10 min" + (f" (peak of each {group} intervals)" if group > 1 else "")
     out.append(
-        f'<text x="{left + 4}" y="{top + 14}" font-size="11" fill="#555">{html.escape(unit)}</text>'
+        f'<text class="caption" x="{left}" y="{top - 8}" font-size="11" '
+        f'fill="{c["muted"]}">{html.escape(unit)}</text>'
     )
     out.append("</svg>")
     return "\n".join(out)
@@ -202,7 +238,7 @@ table { border-collapse: collapse; margin-bottom: 1em; }
 th, td { border: 1px solid #bbb; padding: 3px 8px; text-align: left; font-size: 13px; }
 th { background: #eee; }
 td.ok { background: #d5f5e3; } td.over { background: #f5b7b1; }
-td.manageable { background: #fdebd0; } td.nodata { color: #888; }
+td.manageable { background: #fdebd0; } td.nodata { color: #6b6b6b; }
 p.empty { color: #555; font-style: italic; }
 """
 

@@ -15,7 +15,27 @@ import pandas as pd
 
 from factory_twin.app.experiment_result import ExperimentResult
 
-COLOURS = ["#1f5fa8", "#d9822b", "#2a9d55", "#b8336a", "#7a5195", "#5b6672", "#c9a227"]
+TABLEAU_10 = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+"""The Tableau 10 palette (matplotlib's ``tab10``), in its order."""
+SCENARIO_COLOURS: dict[bool, tuple[str, ...]] = {
+    # dark theme (plot background #1a1d22): blue, red, purple and brown lightened to >= 4:1
+    True: (
+        "#2283c5", "#ff7f0e", "#2ca02c", "#dd4445", "#976bbf",
+        "#aa6d60", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    ),
+    # light theme and the reports (white): orange, pink, olive and cyan darkened to >= 3.2:1
+    False: (
+        "#1f77b4", "#e46b00", "#2ca02c", "#d62728", "#9467bd",
+        "#8c564b", "#de5eb7", "#7f7f7f", "#91921a", "#139caa",
+    ),
+}  # fmt: skip
+"""The colour of each scenario of a comparison, in turn, per theme (True: dark): Tableau 10,
+each at least 3:1 (WCAG contrast ratio) against that theme's plot background. The reports'
+charts, on white, take the light theme's."""
+COLOURS = list(SCENARIO_COLOURS[False])
 TOP_GROUPS = 12
 
 

@@ -13,9 +13,10 @@ small loader functions, never imports by string, so the layering check sees them
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import NoReturn
 
@@ -194,13 +195,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # bad usage (2), or --help / --version (0): a code, not a raise
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return EXIT_USAGE
+    with command_logging(args.verbose):
+        return _run(args)
+
+
+@contextlib.contextmanager
+def command_logging(verbose: int) -> Iterator[logging.Handler]:
+    """Log to stderr at WARNING (``-v`` INFO, ``-vv`` DEBUG) while the block runs.
+
+    The root logger's level and handlers are put back afterwards, whatever happens: a
+    program that calls :func:`main` (a test, an embedding application) keeps its own logging
+    set-up, and a second call adds no second handler. Unlike ``logging.basicConfig``, the
+    handler is added even when the caller has handlers of its own, so ``-v`` always shows.
+
+    Examples
+    --------
+    >>> root = logging.getLogger()
+    >>> before = (root.level, list(root.handlers))
+    >>> with command_logging(1) as h:
+    ...     root.level == logging.INFO and h in root.handlers
+    True
+    >>> (root.level, list(root.handlers)) == before
+    True
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    handler = logging.StreamHandler(sys.stderr)  # the stderr of now (pytest swaps it)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING - 10 * min(verbose, 2))
+    try:
+        yield handler
+    finally:
+        root.setLevel(level)
+        for h in list(root.handlers):
+            if h not in handlers:
+                root.removeHandler(h)
+        for h in handlers:
+            if h not in root.handlers:
+                root.addHandler(h)
+        handler.close()
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; turn its errors into messages and exit codes."""
     try:
         return int(args._run(args))
     except ConfigError as exc:

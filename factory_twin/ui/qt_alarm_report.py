@@ -50,6 +50,7 @@ from factory_twin.app.alarm_report import (
     write_csv,
 )
 from factory_twin.app.alarm_report_html import (
+    CHART_COLOURS,
     chart_series,
     format_cell,
     format_time,
@@ -57,6 +58,7 @@ from factory_twin.app.alarm_report_html import (
     write_html,
 )
 from factory_twin.errors import FactoryTwinError
+from factory_twin.ui.theme import contrast_ratio, current_dark, on_theme
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,19 @@ Submit = Callable[..., "concurrent.futures.Future[Any]"]
 MAX_CHART_BARS = 1500
 """More 10-minute intervals in view than this are drawn as the peak of groups."""
 FLOOD_BRUSH = (231, 76, 60, 80)
-VERDICT_COLORS = {OK: "#2e8b57", MANAGEABLE: "#d68910", OVER: "#c0392b", NO_DATA: "#808080"}
+# per theme (True: dark): the bars, and the flood, manageable and acceptable lines; the light
+# theme's are the HTML report's, readable on white (the dark theme's pale ones are not)
+BAR_COLOURS = {True: "#2e86c1", False: CHART_COLOURS["bar"]}
+TARGET_COLOURS = {
+    True: ("#e74c3c", "#e67e22", "#27ae60"),
+    False: tuple(CHART_COLOURS[k] for k in ("flood_line", "manageable_line", "acceptable_line")),
+}
+# a verdict's text per theme (True: dark): at least 4.5:1 on the tables' rows of that theme
+VERDICT_COLORS = {
+    True: {OK: "#4cc38a", MANAGEABLE: "#f0a030", OVER: "#ff6b5b", NO_DATA: "#a0a0a0"},
+    False: {OK: "#1e7d4a", MANAGEABLE: "#9a5b00", OVER: "#b03024", NO_DATA: "#6b6b6b"},
+}
+_VERDICT = Qt.ItemDataRole.UserRole + 1  # a verdict cell's verdict
 
 # (tab title, report attribute, text when empty)
 TABLES: tuple[tuple[str, str, str], ...] = (
@@ -198,12 +212,7 @@ class QtAlarmReportDialog(QDialog):
         self.plot.setLabel("left", "alarms per 10 min")
         self.plot.setMouseEnabled(x=True, y=False)
         self.curve = pg.PlotDataItem(
-            [0.0, 1.0],
-            [0.0],
-            stepMode="center",
-            fillLevel=0,
-            brush=pg.mkBrush(46, 134, 193, 170),
-            pen=pg.mkPen("#2e86c1", width=1),
+            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, pen=pg.mkPen(width=1)
         )
         self.plot.addItem(self.curve)
         self.flood_curve = pg.PlotDataItem(
@@ -228,17 +237,49 @@ class QtAlarmReportDialog(QDialog):
             "flood interval",
         )
         self.target_lines: list[pg.InfiniteLine] = []
-        for value, colour, label in (
-            (10.0, "#e74c3c", "flood: more than 10 / 10 min"),
-            (MANAGEABLE_PER_10MIN, "#e67e22", "max manageable: 12 / h (2 / 10 min)"),
-            (ACCEPTABLE_PER_10MIN, "#27ae60", "acceptable: 6 / h (1 / 10 min)"),
+        self._samples: list[pg.PlotDataItem] = []
+        for value, label in (
+            (10.0, "flood: more than 10 / 10 min"),
+            (MANAGEABLE_PER_10MIN, "max manageable: 12 / h (2 / 10 min)"),
+            (ACCEPTABLE_PER_10MIN, "acceptable: 6 / h (1 / 10 min)"),
         ):
-            pen = pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)
+            pen = pg.mkPen(width=1.5, style=Qt.PenStyle.DashLine)
             line = pg.InfiniteLine(pos=value, angle=0, pen=pen)
             self.plot.addItem(line)
             self.target_lines.append(line)
-            self.legend.addItem(pg.PlotDataItem([0.0, 1.0], [0.0, 0.0], pen=pen), label)
+            sample = pg.PlotDataItem([0.0, 1.0], [0.0, 0.0], pen=pen)
+            self._samples.append(sample)
+            self.legend.addItem(sample, label)
+        self._recolour(current_dark())
+        on_theme(self.curve, self._recolour)
         return self.plot
+
+    def _recolour(self, dark: bool) -> None:
+        """Give the bars, the target lines and the verdicts the theme's colours (a theme
+        switch too)."""
+        bar = pg.mkColor(BAR_COLOURS[dark])
+        self.curve.setPen(pg.mkPen(bar, width=1))
+        fill = pg.mkColor(bar)
+        fill.setAlpha(170)
+        self.curve.setBrush(pg.mkBrush(fill))
+        for line, sample, colour in zip(
+            self.target_lines, self._samples, TARGET_COLOURS[dark], strict=True
+        ):
+            pen = pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine)
+            line.setPen(pen)
+            sample.setPen(pen)
+        for table in getattr(self, "tables", {}).values():  # the verdicts' text
+            for r in range(table.rowCount()):
+                for c in range(table.columnCount()):
+                    item = table.item(r, c)
+                    verdict = item.data(_VERDICT) if item is not None else None
+                    if item is not None and verdict in VERDICT_COLORS[dark]:
+                        item.setForeground(QBrush(QColor(VERDICT_COLORS[dark][verdict])))
+
+    def line_contrast(self) -> float:
+        """The least contrast of a target line against the plot's background (tests)."""
+        bg = self.plot.backgroundBrush().color()
+        return min(contrast_ratio(line.pen.color(), bg) for line in self.target_lines)
 
     # ------------------------------------------------------------------ computing
 
@@ -379,8 +420,9 @@ class QtAlarmReportDialog(QDialog):
             for c, v in enumerate(row):
                 text = format_cell(cols[c], v)
                 item = QTableWidgetItem(text)
-                if cols[c].startswith("verdict") and text in VERDICT_COLORS:
-                    item.setForeground(QBrush(QColor(VERDICT_COLORS[text])))
+                if cols[c].startswith("verdict") and text in VERDICT_COLORS[True]:
+                    item.setData(_VERDICT, text)
+                    item.setForeground(QBrush(QColor(VERDICT_COLORS[current_dark()][text])))
                     item.setFont(bold)
                 elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(
                     v, bool | np.bool_

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -63,6 +63,7 @@ from factory_twin.ui.qt_plan_experiment import QtExperimentPanel
 from factory_twin.ui.qt_plan_gantt import QtGanttChart
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_tables import cell, row_table
+from factory_twin.ui.theme import current_dark
 
 logger = logging.getLogger(__name__)
 
@@ -330,6 +331,32 @@ class QtComparePanel(QWidget):
             self.heat_layout.addWidget(self.view, 1)
         return self.view
 
+    def changeEvent(self, event: QEvent) -> None:
+        """Follow a theme switch (apply_theme sets the style and the palette): the heat map's
+        own view and its scale; the Plan view, when the map is painted there, follows with
+        its workspace."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange):
+            QTimer.singleShot(0, self, self._follow_theme)
+
+    def _follow_theme(self) -> None:
+        view, dark = self.view, current_dark()
+        if view is None:
+            return
+        if view.parent() is self.heat_tab and view.scene is not None and view.scene.dark != dark:
+            view.set_dark(dark)
+        self._style_heat_bar(dark)
+
+    def _style_heat_bar(self, dark: bool) -> None:
+        """The scale's text: light on the dark background, dark on the light one."""
+        bar = self.heat.bar if self.heat is not None else None
+        if bar is None or self.view is None:
+            return
+        rgb = (0.92, 0.92, 0.92) if dark else (0.13, 0.13, 0.13)
+        for tp in (bar.GetTitleTextProperty(), bar.GetLabelTextProperty()):
+            tp.SetColor(*rgb)
+        self.view.request_render()
+
     def _on_tab_changed(self, _i: int) -> None:
         if self.tabs.currentWidget() is self.heat_tab and self.comparison is not None:
             self.show_heat()
@@ -358,7 +385,7 @@ class QtComparePanel(QWidget):
         ):
             if self.heat is not None:
                 self.heat.dispose()
-            view.set_plant(spec, None, dark=True)
+            view.set_plant(spec, None, dark=current_dark())
             view.legend.hide()
             assert view.scene is not None
             self.heat = HeatOverlay(view.scene)
@@ -372,6 +399,7 @@ class QtComparePanel(QWidget):
         values = comp.heat_values(name, metric)
         _col, title, _scale = HEAT_METRICS[metric]
         n = self.heat.show(values.to_dict(), comp.heat_range(metric), title)
+        self._style_heat_bar(current_dark())
         base = comp.res.base.name
         old, new = comp.bottleneck(base), comp.bottleneck(name)
         group_of = {e.id: e.group for e in spec.equipment}

@@ -34,10 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from factory_twin.app.experiment_charts import COLOURS
 from factory_twin.app.experiment_compare import Comparison
 from factory_twin.model.config import atomic_write_text
-from factory_twin.ui.theme import follow_theme
+from factory_twin.ui.theme import follow_theme, on_theme, scenario_colour
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +50,18 @@ E10_COLOURS = {
 }
 
 
-def colour(i: int) -> str:
-    """The colour of scenario ``i`` (the report's colours)."""
-    return COLOURS[i % len(COLOURS)]
+SCENARIO = "_scenario"  # the attribute that names the scenario (its index) a series draws
+
+
+def colour(i: int, dark: bool | None = None) -> str:
+    """The colour of scenario ``i`` in a theme (default: the current one)."""
+    return scenario_colour(i, dark)
+
+
+def scenario_item(item: Any, i: int) -> Any:
+    """Mark a line or bars as scenario ``i``'s: a theme switch gives it that theme's colour."""
+    setattr(item, SCENARIO, i)
+    return item
 
 
 class QtExportChart(QWidget):
@@ -94,6 +102,32 @@ class QtExportChart(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
         lay.addWidget(self.plot, 1)
+        on_theme(pi, self._recolour)
+
+    def _recolour(self, dark: bool) -> None:
+        """Give every scenario's line or bars the theme's colour (the legend follows)."""
+        for item in self.plot.getPlotItem().items:
+            i = getattr(item, SCENARIO, None)
+            if i is None:
+                continue
+            c = pg.mkColor(colour(i, dark))
+            if isinstance(item, pg.PlotDataItem):
+                pen = pg.mkPen(item.opts["pen"])
+                pen.setColor(c)
+                item.setPen(pen)
+            elif isinstance(item, pg.BarGraphItem):
+                item.setOpts(brush=pg.mkBrush(c))
+
+    def scenario_colours(self) -> dict[int, str]:
+        """Scenario index -> the colour its series is drawn in now (tests)."""
+        out = {}
+        for item in self.plot.getPlotItem().items:
+            i = getattr(item, SCENARIO, None)
+            if isinstance(item, pg.PlotDataItem) and i is not None:
+                out[i] = item.opts["pen"].color().name()
+            elif isinstance(item, pg.BarGraphItem) and i is not None:
+                out[i] = pg.mkBrush(item.opts["brush"]).color().name()
+        return out
 
     def redraw(self) -> None:
         """Draw :attr:`data` (subclasses)."""
@@ -205,10 +239,11 @@ class QtTimeChart(QtExportChart):
             self.note.setText(f"shaded: warm-up ({shown:.1f} days), deleted from the KPIs")
         for i, name in enumerate(comp.res.names()):
             d = df[df["scenario"] == name].sort_values("time_d")
-            self.plot.plot(
+            line = self.plot.plot(
                 d["time_d"].to_numpy(), d["value"].to_numpy(), pen=pg.mkPen(colour(i), width=2),
                 name=name,
             )  # fmt: skip
+            scenario_item(line, i)
 
 
 class QtEcdfChart(QtExportChart):
@@ -242,10 +277,19 @@ class QtEcdfChart(QtExportChart):
         for i, name in enumerate(comp.res.names()):
             d = d0[d0["scenario"] == name]
             if len(d):
-                self.plot.plot(
-                    d["cycle_time_h"].to_numpy(), d["share"].to_numpy(), stepMode=None,
-                    pen=pg.mkPen(colour(i), width=2), name=f"{name} ({len(d)} lots)",
-                )  # fmt: skip
+                x, y = ecdf_steps(d["cycle_time_h"].to_numpy(), d["share"].to_numpy())
+                line = self.plot.plot(
+                    x, y, pen=pg.mkPen(colour(i), width=2), name=f"{name} ({len(d)} lots)"
+                )
+                scenario_item(line, i)
+
+
+def ecdf_steps(x: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The corners of an ECDF's staircase: up at each cycle time, flat to the next (a lone
+    lot is a visible riser from 0, where a line through the points draws nothing)."""
+    xs = np.repeat(x, 2)
+    ys = np.concatenate([[0.0], np.repeat(share, 2)[:-1]])
+    return xs, ys
 
 
 def _group_axis(plot: pg.PlotWidget, groups: list[str]) -> None:
@@ -295,6 +339,8 @@ class QtUtilisationChart(QtExportChart):
 
     def __init__(self) -> None:
         super().__init__("Utilisation", "tool group", "utilisation")
+        # shares 0-1 as they are, not "x0.001" with values in the hundreds
+        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
 
     def set_comparison(self, comp: Comparison) -> None:
         """Show ``comp``'s group utilisation."""
@@ -310,6 +356,7 @@ class QtUtilisationChart(QtExportChart):
             m = np.array([float(d.loc[g, "mean"]) if g in d.index else 0.0 for g in groups])
             hw = np.array([float(d.loc[g, "half_width"]) if g in d.index else 0.0 for g in groups])
             bars = pg.BarGraphItem(x=x, height=np.nan_to_num(m), width=w * 0.9, brush=colour(si))
+            scenario_item(bars, si)
             self.plot.addItem(bars)
             self.legend.addItem(bars, name)
             err = pg.ErrorBarItem(x=x, y=np.nan_to_num(m), height=2 * np.nan_to_num(hw),

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -72,7 +72,7 @@ from factory_twin.ui.qt_plan_panels import (
 )
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import remember_panes, three_panes
+from factory_twin.ui.theme import current_dark, remember_panes, three_panes
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class QtPlanWorkspace(QWidget):
         self.pair: tuple[str, str] | None = None  # the from-to grid cell lit on the floor
         self.lit: FlowPair | None = None
         self.heat_shown = False
-        self.dark = True
+        self.dark = current_dark()  # the theme applied last (install_plan says it too)
         self.undo_stack = QUndoStack(self)
         self.on_heat_end: Callable[[], None] | None = None
 
@@ -873,6 +873,17 @@ class QtPlanWorkspace(QWidget):
         if self.view.scene is not None:
             self.view.set_dark(dark)
             self.refresh_drawing()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Follow a theme switch, shown or not: apply_theme sets the style and the palette;
+        either change brings a look at the theme applied last, once it is applied."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange):
+            QTimer.singleShot(0, self, self._follow_theme)
+
+    def _follow_theme(self) -> None:
+        if current_dark() != self.dark:
+            self.set_dark(current_dark())
 
     def close_view(self) -> None:
         """Release the 3-D view (before the window goes)."""

@@ -390,3 +390,16 @@ def remember_panes(split: QSplitter, settings: Any, key: str) -> None:
     if isinstance(saved, QByteArray) and not saved.isEmpty():
         split.restoreState(saved)
     split.splitterMoved.connect(lambda _pos, _i: settings.setValue(key, split.saveState()))
+
+
+# -- the scenarios' colours in a comparison
+
+
+def scenario_colour(i: int, dark: bool | None = None) -> str:
+    """The colour of the ``i``-th scenario of a comparison in a theme (default: current):
+    :data:`~factory_twin.app.experiment_charts.SCENARIO_COLOURS`, at least
+    :data:`MIN_CONTRAST` against that theme's plot background."""
+    from factory_twin.app.experiment_charts import SCENARIO_COLOURS
+
+    colours = SCENARIO_COLOURS[current_dark() if dark is None else dark]
+    return colours[i % len(colours)]

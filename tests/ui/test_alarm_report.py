@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -15,6 +16,7 @@ from factory_twin.app.controller import Controller
 from factory_twin.model.events import AlarmEvent
 from factory_twin.ui.qt_alarm_report import QtAlarmReportDialog
 from factory_twin.ui.qt_main_window import MainWindow
+from factory_twin.ui.theme import PLOT_COLOURS
 
 pytestmark = pytest.mark.gui
 
@@ -180,4 +182,51 @@ def test_screenshot(qtbot, journal, tmp_path):
     out = Path("/tmp/alarm_report_dialog.png")
     assert dlg.grab().save(str(out))
     assert out.stat().st_size > 10_000
+    dlg.close()
+
+
+def test_chart_lines_read_on_either_theme_and_follow_a_switch(qtbot, journal):
+    """On the light theme's white plot the pale dark-theme lines would vanish: each theme
+    has its own, at least 3:1 against its background, swapped when the theme switches."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from factory_twin.ui.qt_alarm_report import BAR_COLOURS, TARGET_COLOURS, VERDICT_COLORS
+    from factory_twin.ui.theme import apply_theme, contrast_ratio
+
+    dlg = _open(qtbot, journal)
+    app = QApplication.instance()
+    try:
+        for dark in (False, True, False):
+            apply_theme(app, dark)
+            app.processEvents()  # the widgets' palettes follow on the event loop's turn
+            bg = dlg.plot.backgroundBrush().color()
+            assert bg == pg.mkColor(PLOT_COLOURS[dark]["background"])
+            shown = [ln.pen.color().name() for ln in dlg.target_lines]
+            assert shown == [c.lower() for c in TARGET_COLOURS[dark]]
+            assert dlg.line_contrast() >= 3.0
+            legend = [s.item.opts["pen"].color().name() for s, _label in dlg.legend.items[1:]]
+            assert legend == shown  # the legend's samples too
+            bar = dlg.curve.opts["pen"].color()
+            assert bar.name() == BAR_COLOURS[dark].lower()
+            assert contrast_ratio(bar, bg) >= 3.0
+            # the verdicts' text on the table's rows (both alternating colours)
+            table = dlg.tables["summary"]
+            base = [table.palette().color(r) for r in (QPalette.ColorRole.Base, QPalette.ColorRole.AlternateBase)]  # fmt: skip
+            verdicts = [
+                table.item(r, c)
+                for r in range(table.rowCount())
+                for c in range(table.columnCount())
+                if table.item(r, c) is not None
+                and table.item(r, c).text() in ("ok", "over target")
+            ]
+            assert {v.text() for v in verdicts} == {"ok", "over target"}
+            for v in verdicts:
+                fg = v.foreground().color()
+                assert fg.name() == VERDICT_COLORS[dark][v.text()]
+                for b in base:
+                    assert contrast_ratio(fg, b) >= 4.5, (v.text(), fg.name(), b.name())
+        assert TARGET_COLOURS[False] != TARGET_COLOURS[True]
+    finally:
+        apply_theme(app, True)
     dlg.close()
