@@ -57,6 +57,7 @@ class QtSceneView(QWidget):
         self._dark = True
         self._press: tuple[int, int] | None = None
         self._fit_cam: tuple | None = None  # the camera as framed for the whole floor
+        self._view_closed = False  # close_view() released the render window
         self._fly_overview = False  # the flight under way goes to the overview
         self._fly: tuple[tuple, tuple, float] | None = None
         self._hover_due = 0.0
@@ -306,8 +307,9 @@ class QtSceneView(QWidget):
             self._fly_overview = True  # framed again when it lands
 
     def reset_view(self) -> None:
-        """Jump back to the overview with no animation."""
-        if self.scene is not None:
+        """Jump back to the overview with no animation (nothing once the view is closed: a
+        reset queued by a tab switch may come after the window closed)."""
+        if self.scene is not None and not self._view_closed:
             self._fly_timer.stop()
             self._fly = None
             self.scene.reset_camera(render=False)
@@ -397,6 +399,7 @@ class QtSceneView(QWidget):
 
     def close_view(self) -> None:
         """Release the render window (call before the widget is deleted)."""
+        self._view_closed = True
         self._fly_timer.stop()
         self._fit_cam = None
         try:

@@ -104,3 +104,21 @@ def test_a_window_started_light_opens_a_light_plan_view(qtbot, tmp_path: Path, p
         from factory_twin.ui.theme import apply_theme
 
         apply_theme(QApplication.instance(), True)  # type: ignore[arg-type]
+
+
+def test_a_tab_switch_just_before_the_window_closes_leaves_no_error(
+    qtbot, tmp_path: Path, plant: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The Plan tab queues a reset of its view; the window closing first left it to run on a
+    released render window (AttributeError: no 'window_size')."""
+    gen = plan_window(qtbot, tmp_path, plant)
+    w = next(gen)
+    w.tabs.setCurrentIndex(0)
+    w.tabs.setCurrentWidget(w.plan)  # queues the reset
+    for view in (w.plan.view, w.view):
+        view.close_view()
+    with qtbot.captureExceptions() as errors:
+        QApplication.processEvents()
+    assert errors == []
+    w.plan.session.dirty = False
+    w.close()
