@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QListWidgetItem, QMessageBox
 from factory_twin.app.controller import Controller, find_demo_plant
 from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.app.drill_session import DrillSession
+from factory_twin.opcua.server.drill_tokens import hash_token
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_train_install import install_train
 from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
@@ -112,16 +113,14 @@ def _timeline_fits(ws: QtTrainWorkspace) -> None:
     assert sum(widths) == t.viewport().width(), widths
     assert t.horizontalScrollBar().maximum() == 0
     assert widths[-1] >= 120
-    row = next(
-        i for i in range(t.rowCount()) if "recovery kit" in (t.item(i, 5).toolTip() or "")
-    )
+    row = next(i for i in range(t.rowCount()) if "recovery kit" in (t.item(i, 5).toolTip() or ""))
     text_w = t.fontMetrics().horizontalAdvance(t.item(row, 5).text())
     assert text_w > widths[-1]  # the note is wider than the column: it has to wrap
     assert t.rowHeight(row) >= 2 * t.fontMetrics().height()
     assert NOTE in t.item(row, 5).toolTip()
 
 
-def test_kept_names_show_grey_italic_are_released_and_a_damaged_file_asks(
+def test_names_kept_over_a_restart_show_grey_italic_until_rejoined_and_are_released(
     win: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = win.train
@@ -184,54 +183,71 @@ def test_kept_names_show_grey_italic_are_released_and_a_damaged_file_asks(
             _timeline_fits(ws)
         win.resize(1600, 1000)
 
-        # Release name (bob selected): confirmed, bob leaves the list and the token file
-        monkeypatch.setattr(
-            QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes
-        )
-        ws.trainee_list.setCurrentItem(_item(ws, "bob"))
-        assert ws.release_button.isEnabled()
-        ws.release_button.click()
-        wait_until(lambda: ws.names.names() == ["ann"], 20, "bob gone from the list")
-        assert ws.desk.taken_names == ["ann"]
-        assert "bob" not in token_file.read_text(encoding="utf-8")
-
-        # carol joins; Release all names… asks first, naming them; Yes frees them all
-        sessions.append(_join(url, "carol"))
-        wait_until(lambda: ws.names.names() == ["ann", "carol"], 20, "carol listed")
-        assert ws.release_all_button.isEnabled()
-        ws.release_all_button.click()
-        box = ws.names.release_all_box
-        assert box is not None and box.isVisible()
-        assert "ann" in box.text() and "carol" in box.text()
-        box.button(QMessageBox.StandardButton.Yes).click()
-        wait_until(lambda: ws.trainee_list.count() == 0, 20, "every name released")
-        assert ws.desk.taken_names == []
-        lines = token_file.read_text(encoding="utf-8").splitlines()
-        assert all(ln.startswith("#") for ln in lines)
-        assert "released 2 name(s): ann, carol" in ws.message
-        scored = [ws.scores_table.item(i, 0).text() for i in range(ws.scores_table.rowCount())]
-        assert "ann" in scored  # the scores stay
+        _release_bob_then_everyone(ws, url, token_file, sessions, monkeypatch)
+    finally:
         for s in sessions:
             s.leave()
-        sessions.clear()
         ws.stop_drill()
 
+
+def _release_bob_then_everyone(
+    ws: QtTrainWorkspace,
+    url: str,
+    token_file: Path,
+    sessions: list[DrillSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ann joined, bob kept: release bob, then (carol joined) every name."""
+    # Release name (bob selected): confirmed, bob leaves the list and the token file
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    ws.trainee_list.setCurrentItem(_item(ws, "bob"))
+    assert ws.release_button.isEnabled()
+    ws.release_button.click()
+    wait_until(lambda: ws.names.names() == ["ann"], 20, "bob gone from the list")
+    assert ws.desk.taken_names == ["ann"]
+    assert "bob" not in token_file.read_text(encoding="utf-8")
+
+    # carol joins; Release all names… asks first, naming them; Yes frees them all
+    sessions.append(_join(url, "carol"))
+    wait_until(lambda: ws.names.names() == ["ann", "carol"], 20, "carol listed")
+    assert ws.release_all_button.isEnabled()
+    ws.release_all_button.click()
+    box = ws.names.release_all_box
+    assert box is not None and box.isVisible()
+    assert "ann" in box.text() and "carol" in box.text()
+    box.button(QMessageBox.StandardButton.Yes).click()
+    wait_until(lambda: ws.trainee_list.count() == 0, 20, "every name released")
+    assert ws.desk.taken_names == []
+    lines = token_file.read_text(encoding="utf-8").splitlines()
+    assert all(ln.startswith("#") for ln in lines)
+    assert "released 2 name(s): ann, carol" in ws.message
+    scored = [ws.scores_table.item(i, 0).text() for i in range(ws.scores_table.rowCount())]
+    assert "ann" in scored  # the scores stay
+
+
+def test_a_damaged_token_file_asks_to_start_anew(win: MainWindow, tmp_path: Path) -> None:
+    ws = win.train
+    token_file = tmp_path / "drills" / f"{DRILL}.tokens"
+    token_file.parent.mkdir(parents=True)
+    assert ws.choose_drill(DRILL)
+    sessions: list[DrillSession] = []
+    try:
         # a damaged token file: the box names file and line; No leaves the drill stopped
-        good = json.dumps({"trainee": "ann", "hash": "scrypt$16384$8$1$00$00"})
-        token_file.write_text(f"# names\n{good[:20]}\n", encoding="utf-8")
+        ann = json.dumps({"trainee": "ann", "hash": hash_token("ann's token")})
+        token_file.write_text(f"# names\n{ann}\n{ann[:20]}\n", encoding="utf-8")
         damaged = token_file.read_bytes()
         assert ws.start_drill(speed=5)
         wait_until(lambda: ws.damaged_box is not None, 60, "the damaged-file question")
         box = ws.damaged_box
         assert box.isVisible()
-        assert f"line 2 of {token_file}" in box.text()
+        assert f"line 3 of {token_file}" in box.text()
         backup = token_file.with_name(token_file.name + ".bak")
         assert f"kept as {backup}" in box.informativeText()
         assert backup.read_bytes() == damaged
         assert ws.desk is None and not ws.starting
         box.button(QMessageBox.StandardButton.No).click()
         assert ws.damaged_box is None and ws.desk is None
-        assert "was not started" in ws.message and f"{token_file}:2" in ws.message
+        assert "was not started" in ws.message and f"{token_file}:3" in ws.message
         assert token_file.read_bytes() == damaged  # left for the trainer to repair
 
         # ... and Yes starts it anew with every name free
@@ -245,9 +261,9 @@ def test_kept_names_show_grey_italic_are_released_and_a_damaged_file_asks(
             ln.startswith("#") for ln in token_file.read_text(encoding="utf-8").splitlines()
         )
         assert backup.read_bytes() == damaged
-        fresh = _join(ws.desk.url, "ann")  # no token needed: the name is free
+        fresh = _join(ws.desk.url, "ann")  # no token needed: ann's kept name is forgotten
         sessions.append(fresh)
-        assert fresh.client.token not in ("", ann_token)
+        assert fresh.client.token
     finally:
         for s in sessions:
             s.leave()
