@@ -43,6 +43,7 @@ from factory_twin.ui.theme import current_dark, plot_colour
 
 KEPT_ROLE = "muted"  # the theme colour (plot_colour) of a name kept from an earlier run
 MIN_WRAP_PX = 120  # the wrapping column is never narrower than this
+LIST_ROWS = 6  # the names list grows up to this many rows, then scrolls
 
 
 def kept_tip(name: str, token_path: Path | None) -> str:
@@ -77,7 +78,7 @@ class QtTraineeNames(QWidget):
         col.addWidget(self.label)
         self.list = QListWidget()
         self.list.setObjectName("trainee_names")
-        self.list.setMaximumHeight(110)
+        self._fit_height()
         self.list.setToolTip("right-click a trainee to release their name")
         col.addWidget(self.list)
         row = QHBoxLayout()
@@ -122,12 +123,21 @@ class QtTraineeNames(QWidget):
             self.list.addItem(item)
             if line.name == chosen:
                 self.list.setCurrentItem(item)
+        self._fit_height()
         joined = sum(1 for x in lines if x.joined)
         kept = len(lines) - joined
         words = f"Trainees: {joined} joined"
         if kept:
             words += f", {kept} kept from an earlier run (grey: not joined yet)"
         self.label.setText(words)
+
+    def _fit_height(self) -> None:
+        """As tall as the names, from 2 to :data:`LIST_ROWS` rows (then it scrolls)."""
+        rows = min(max(self.list.count(), 2), LIST_ROWS)
+        row_h = self.list.sizeHintForRow(0) if self.list.count() else -1
+        if row_h <= 0:
+            row_h = self.list.fontMetrics().height() + 2
+        self.list.setFixedHeight(rows * row_h + 2 * self.list.frameWidth() + 4)
 
     def clear(self) -> None:
         """No drill followed: no names."""
@@ -355,6 +365,8 @@ def fit_wrapped_columns(table: QTableWidget) -> None:
     table.setWordWrap(True)
     table.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # rows fit their wrapped text, a one-line row keeping some air like the other tables
+    table.verticalHeader().setMinimumSectionSize(table.fontMetrics().height() + 8)
     hh = table.horizontalHeader()
     hh.setStretchLastSection(False)
     last = table.columnCount() - 1

@@ -155,7 +155,7 @@ class QtTrainWorkspace(QWidget):
 
         setup = vertical_scroll(self._build_setup())
         self.splitter = three_panes(
-            self, (setup, center, self.side), (330, 700, 480), (None, 320, 420)
+            self, (setup, center, self.side), (320, 700, 540), (None, 320, 420)
         )
 
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")
@@ -406,7 +406,10 @@ class QtTrainWorkspace(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message = text
-        colour = "#ff6b6b" if error else "#dddddd"
+        if not error:  # the theme's text colour (a fixed light grey vanished on light)
+            self.info.setText(html.escape(text))
+            return
+        colour = "#ff6b6b" if current_dark() else "#c62828"
         self.info.setText(f"<span style='color:{colour}'>{html.escape(text)}</span>")
 
     def start_drill(self, speed: float | None = None, *, forget_tokens: bool = False) -> bool:
