@@ -230,6 +230,9 @@ def test_a_damaged_token_file_asks_to_start_anew(win: MainWindow, tmp_path: Path
     token_file = tmp_path / "drills" / f"{DRILL}.tokens"
     token_file.parent.mkdir(parents=True)
     assert ws.choose_drill(DRILL)
+    assert win.release_all_names_action in win.train_menu.actions()
+    win.release_all_names_action.trigger()  # nothing to release before a drill runs
+    assert ws.message == "no drill is running" and ws.names.release_all_box is None
     sessions: list[DrillSession] = []
     try:
         # a damaged token file: the box names file and line; No leaves the drill stopped
