@@ -11,7 +11,16 @@ is never scored). The Train workspace polls it on the GUI timer:
 * :meth:`TrainerDesk.timeline` gives the live timeline: with a server of our own it is built
   from the server's records (every action with its response time against the limit and the
   points it earned, wrong actions with their penalty); with a remote server from the notices;
-* :meth:`TrainerDesk.scores` gives one :class:`ScoreLine` per trainee.
+* :meth:`TrainerDesk.scores` gives one :class:`ScoreLine` per trainee;
+* :meth:`TrainerDesk.names` gives the trainee names the drill server holds: the ones joined
+  in this run, and (with a server of our own) the ones kept in its token file from an earlier
+  run of the drill and not joined again yet; a name the trainer releases
+  (:meth:`TrainerDesk.release_name`, :meth:`TrainerDesk.release_names`) leaves the list.
+
+Starting a drill whose token file is damaged raises
+:class:`~factory_twin.opcua.server.drill_tokens.TokenFileError` (re-exported here for the
+window, naming the file and line; the file is kept as ``.bak``); ``forget_tokens=True`` to
+:meth:`TrainerDesk.start` starts anew with every name free.
 
 When the drill finishes, :meth:`TrainerDesk.log` is the recorded :class:`DrillLog`
 (debrief, history, replay).
@@ -34,10 +43,19 @@ from factory_twin.app.plant_state import PlantState
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
+from factory_twin.opcua.drill_client import DrillRefused
+from factory_twin.opcua.server.drill_tokens import TokenFileError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TRAINER_NAME", "ScoreLine", "TimelineEntry", "TrainerDesk"]
+__all__ = [
+    "TRAINER_NAME",
+    "NameLine",
+    "ScoreLine",
+    "TimelineEntry",
+    "TokenFileError",
+    "TrainerDesk",
+]
 
 TRAINER_NAME = "trainer"
 
@@ -71,6 +89,19 @@ class ScoreLine:
     percent: float
     passed: bool
     wrong: int
+
+
+@dataclass(frozen=True, slots=True)
+class NameLine:
+    """A trainee name the drill server holds, as the trainer sees it.
+
+    ``joined``: the trainee joined in this run of the drill; False: the name is kept from an
+    earlier run (its token's hash is in the drill's token file) and nobody has joined under
+    it since the start, so only the app that saved its token can take it (until released).
+    """
+
+    name: str
+    joined: bool
 
 
 def _action_text(a: Any) -> str:
@@ -121,15 +152,26 @@ class TrainerDesk:
         speed: float | None = None,
         record_dir: Path | None = None,
         endpoint: str | None = None,
+        forget_tokens: bool = False,
         **options: Any,
     ) -> str:
         """Start ``drill`` served on loopback (blocking for the warm-up: call it on a worker
-        thread), then follow it; return the endpoint URL trainees join."""
+        thread), then follow it; return the endpoint URL trainees join.
+
+        With ``record_dir`` the trainee names are kept in ``<record_dir>/<drill>.tokens``;
+        a damaged one raises TokenFileError (file and line; kept as ``.bak``) unless
+        ``forget_tokens``, which starts with every name free."""
         self._shut()
         self._cancelled = False
         self.drill = drill
         server = start_drill_server(
-            self.spec, drill.id, speed=speed, record_dir=record_dir, endpoint=endpoint, **options
+            self.spec,
+            drill.id,
+            speed=speed,
+            record_dir=record_dir,
+            endpoint=endpoint,
+            forget_tokens=forget_tokens,
+            **options,
         )
         self.server = server
         try:
@@ -244,6 +286,56 @@ class TrainerDesk:
         """Release ``trainee``'s name: its token is forgotten, so the next Join under it
         starts afresh (the score stays in the log); the future raises DrillRefused (why)."""
         return self._session().release_name(trainee)
+
+    def release_names(self, names: list[str]) -> concurrent.futures.Future[list[str]]:
+        """Release every name of ``names``, one after the other; the future gives the names
+        released (a name the server refuses, e.g. one already free, is logged and skipped)."""
+        session = self._session()
+        client = session.client
+
+        async def run() -> list[str]:
+            done: list[str] = []
+            for name in names:
+                try:
+                    await client.release_name(name)
+                except DrillRefused as exc:
+                    logger.info("the name %r was not released: %s", name, exc)
+                else:
+                    done.append(name)
+            return done
+
+        return session.loop.submit(run())
+
+    @property
+    def token_path(self) -> Path | None:
+        """Our server's trainee token file (None: memory only, or a remote server)."""
+        return self.server.token_path if self.server is not None else None
+
+    @property
+    def taken_names(self) -> list[str] | None:
+        """The names our server holds a token for, sorted (None for a remote server)."""
+        return self.server.taken_names if self.server is not None else None
+
+    def released_names(self) -> set[str]:
+        """Names the trainer released that nobody has taken again since."""
+        taken = self.taken_names
+        if taken is not None and self.server is not None:
+            return {r.trainee for r in list(self.server.releases)} - set(taken)
+        released: set[str] = set()
+        for n in self.notices:  # a remote server: the release events, then later actions
+            if n.kind == "state" and n.trainee:
+                released.add(n.trainee)
+            elif n.kind == "action":
+                released.discard(n.trainee)
+        return released
+
+    def names(self) -> list[NameLine]:
+        """The names held: joined in this run (in order), then the ones kept from an earlier
+        run (sorted); released ones are left out (see the module doc)."""
+        released = self.released_names()
+        joined = [t for t in self.trainees() if t not in released]
+        kept = [n for n in (self.taken_names or []) if n not in joined and n not in released]
+        return [NameLine(n, True) for n in joined] + [NameLine(n, False) for n in kept]
 
     # ------------------------------------------------------------------ following
 

@@ -1,10 +1,11 @@
 """Install the Train workspace and the trainee's drill mode into the main window.
 
-Adds the *Train* workspace tab (Ctrl+T), a *Train* menu (start / finish the drill, undo and
-redo of drill edits, *Join drill…*, *Your debrief…*, *Leave drill*), *Join drill…* in the
-File menu too, the DRILL banner above every workspace (:mod:`factory_twin.ui.qt_train_join`),
-and the debrief's *Replay in 3-D*: the recorded drill plays in the Monitor workspace with the
-actions marked on the time slider. Closing the window stops a drill the trainer serves.
+Adds the *Train* workspace tab (Ctrl+T), a *Train* menu (start / finish the drill, release
+all trainee names, undo and redo of drill edits, *Join drill…*, *Your debrief…*, *Leave
+drill*), *Join drill…* in the File menu too, the DRILL banner above every workspace
+(:mod:`factory_twin.ui.qt_train_join`), and the debrief's *Replay in 3-D*: the recorded drill
+plays in the Monitor workspace with the actions marked on the time slider. Closing the window
+stops a drill the trainer serves.
 """
 
 from __future__ import annotations
@@ -95,7 +96,13 @@ def install_train(
 
     start = act("&Start the chosen drill", start_chosen)
     finish = act("&Finish the drill", ws.finish_drill)
-    for a in (window.train_action, start, finish):
+    release_all = act(
+        "&Release all trainee names…",
+        ws.release_all_names,
+        tip="free every name the drill holds (after a confirmation)",
+    )
+    window.release_all_names_action = release_all
+    for a in (window.train_action, start, finish, release_all):
         menu.addAction(a)
     menu.addSeparator()
     menu.addAction(ws.undo_action)

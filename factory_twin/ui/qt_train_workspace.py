@@ -2,17 +2,21 @@
 
 Layout: on the left the drill set-up (the open plant, a drill, its briefing to read and edit,
 start on loopback or connect to a drill server already running, pause / resume / speed /
-finish, the trainees connected: *Release name…*, also in the context menu of the trainees
-list and the scores table, frees a trainee's name after a confirmation, see
-:meth:`QtTrainWorkspace.release_name`); in the middle the 3-D view, where a click picks the
-tool an ad-hoc fault is injected on (every fault kind, from the bar under the view); on the right
-the *Live* tab (scores and the live timeline: injections, alarms, each trainee's actions with
-response time against the limit and points, wrong actions), the *Author* tab
+finish); in the middle the 3-D view, where a click picks the tool an ad-hoc fault is injected
+on (every fault kind, from the bar under the view); on the right the *Live* tab (at its top
+the trainee names the drill holds, joined ones and, grey italic, ones kept from an earlier
+run, with *Release name…* and *Release all names…*, see
+:mod:`factory_twin.ui.qt_train_names`; the scores; the live timeline: injections, alarms,
+each trainee's actions with response time against the limit and points, wrong actions, its
+*Event* column wrapping), the *Author* tab
 (:mod:`factory_twin.ui.qt_train_author`) and the *Debrief* tab
 (:mod:`factory_twin.ui.qt_train_debrief`), filled when the drill finishes.
 
 The drill logic is :class:`~factory_twin.app.drill_trainer.TrainerDesk` (no Qt); starting a
-server (a warm-up of seconds) runs on a worker thread, the window stays live.
+server (a warm-up of seconds) runs on a worker thread, the window stays live. When the start
+fails because the drill's trainee token file is damaged, a question
+(:attr:`QtTrainWorkspace.damaged_box`, naming the file and line) offers to start anew with
+the kept names forgotten.
 """
 
 from __future__ import annotations
@@ -48,7 +52,12 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.drill_debrief import TraineeHistory
-from factory_twin.app.drill_trainer import TRAINER_NAME, TimelineEntry, TrainerDesk
+from factory_twin.app.drill_trainer import (
+    TRAINER_NAME,
+    TimelineEntry,
+    TokenFileError,
+    TrainerDesk,
+)
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drills import drill_tools
@@ -56,6 +65,12 @@ from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_tables import fit_columns, row_table
 from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
+from factory_twin.ui.qt_train_names import (
+    QtTraineeNames,
+    damaged_token_box,
+    fill_wrapped,
+    fit_wrapped_columns,
+)
 from factory_twin.ui.qt_undo import undo_actions
 from factory_twin.ui.theme import (
     current_dark,
@@ -120,6 +135,8 @@ class QtTrainWorkspace(QWidget):
         self._debriefed = False
         self._shown_timeline = -1
         self.starting = False
+        self.damaged_box: QMessageBox | None = None  # asked when the token file is damaged
+        self._start_speed: float | None = None  # the speed of the last start asked for
         self.options: dict[str, Any] = {}  # extra DrillSimulator options (tests: no specs)
         self.settings: Any = None  # the window's QSettings (set by install_train)
         self.undo_stack = QUndoStack(self)
@@ -145,7 +162,7 @@ class QtTrainWorkspace(QWidget):
 
         setup = vertical_scroll(self._build_setup())
         self.splitter = three_panes(
-            self, (setup, center, self.side), (330, 700, 480), (None, 320, 420)
+            self, (setup, center, self.side), (320, 700, 540), (None, 320, 420)
         )
 
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")
@@ -237,19 +254,6 @@ class QtTrainWorkspace(QWidget):
         f.addRow(self.state_label)
         col.addWidget(run)
         col.addWidget(self._build_inject_bar())
-        col.addWidget(QLabel("Trainees connected:"))
-        self.trainee_list = QListWidget()
-        self.trainee_list.setMaximumHeight(110)
-        self.trainee_list.setToolTip("right-click a trainee to release their name")
-        col.addWidget(self.trainee_list)
-        self.release_button = QPushButton("Release name…")
-        self.release_button.setToolTip(
-            "forget the selected trainee's name token, so they (or anyone) can join under "
-            "the name afresh; the score stays in the drill log"
-        )
-        self.release_button.clicked.connect(lambda: self.release_name())
-        col.addWidget(self.release_button)
-        self._names_menu_on(self.trainee_list)
         w.setMinimumWidth(300)
         return w
 
@@ -257,12 +261,17 @@ class QtTrainWorkspace(QWidget):
         w = QWidget()
         col = QVBoxLayout(w)
         col.setContentsMargins(4, 4, 4, 4)
+        self.names = QtTraineeNames(self)  # on top, where the trainer sees who is in
+        self.trainee_list = self.names.list
+        self.release_button = self.names.release_button
+        self.release_all_button = self.names.release_all_button
+        col.addWidget(self.names)
         col.addWidget(QLabel("Scores"))
         self.scores_table = row_table(
             ["Trainee", "Points", "%", "Wrong", "Result"], alternating=True, fit=False
         )
         self.scores_table.setMaximumHeight(150)
-        self._names_menu_on(self.scores_table)
+        self.names.menu_on(self.scores_table)
         col.addWidget(self.scores_table)
         col.addWidget(QLabel("Timeline"))
         self.timeline_table = row_table(
@@ -271,8 +280,8 @@ class QtTrainWorkspace(QWidget):
             fit=False,
         )
         col.addWidget(self.timeline_table, 1)
-        for t in (self.scores_table, self.timeline_table):  # the header fits before a fill too
-            fit_columns(t)
+        fit_columns(self.scores_table)  # the headers fit before a fill too
+        fit_wrapped_columns(self.timeline_table)  # the events wrap: no sideways scrolling
         return w
 
     def _build_inject_bar(self) -> QWidget:
@@ -407,8 +416,9 @@ class QtTrainWorkspace(QWidget):
         themed_style(self.info, "color: $error;" if error else "")
         self.info.setText(f"<span>{html.escape(text)}</span>")
 
-    def start_drill(self, speed: float | None = None) -> bool:
-        """Serve the chosen drill on loopback (on a worker thread) and follow it."""
+    def start_drill(self, speed: float | None = None, *, forget_tokens: bool = False) -> bool:
+        """Serve the chosen drill on loopback (on a worker thread) and follow it; with
+        ``forget_tokens`` a damaged trainee token file is replaced by one with no names."""
         spec, d = self.spec, self.drill()
         if spec is None or d is None:
             self._say("open a plant and choose a drill first", True)
@@ -423,9 +433,13 @@ class QtTrainWorkspace(QWidget):
         self._shown_timeline = -1
         sp = float(speed if speed is not None else self.speed_spin.value())
         self.record_dir.mkdir(parents=True, exist_ok=True)
+        self._start_speed = sp
         fut = self.controller.run_in_worker(
-            lambda: desk.start(d, speed=sp, record_dir=self.record_dir, **self.options)
-        )
+            lambda: desk.start(
+                d, speed=sp, record_dir=self.record_dir, forget_tokens=forget_tokens,
+                **self.options,
+            )
+        )  # fmt: skip
         self._say(f"starting {d.name}: warming the plant up to its start…")
         self._after(fut, self._started, "start the drill")
         self._update_buttons()
@@ -491,67 +505,44 @@ class QtTrainWorkspace(QWidget):
 
     # ------------------------------------------------------------------ names
 
-    def _names_menu_on(self, view: QListWidget | QTableWidget) -> None:
-        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        view.customContextMenuRequested.connect(
-            lambda pos: self._on_names_menu_requested(view, pos)
-        )
-
-    def _on_names_menu_requested(self, view: QListWidget | QTableWidget, pos: QPoint) -> None:
-        menu = self.names_menu(view, pos)
-        if menu is not None:
-            menu.exec(view.viewport().mapToGlobal(pos))
-
     def names_menu(self, view: QListWidget | QTableWidget, pos: QPoint) -> QMenu | None:
         """The context menu of the trainees list or the scores table at ``pos`` (None off a
-        trainee): *Release name 'ann'…*."""
-        if isinstance(view, QListWidget):
-            item = view.itemAt(pos)
-            name = item.text() if item is not None else ""
-        else:
-            row = view.rowAt(pos.y())
-            cell = view.item(row, 0) if row >= 0 else None
-            name = cell.text() if cell is not None else ""
-        if not name:
-            return None
-        menu = QMenu(view)
-        act = menu.addAction(f"Release name {name!r}…")
-        act.setEnabled(self.desk is not None and self.desk.running)
-        act.triggered.connect(lambda _=False: self.release_name(name))
-        return menu
+        trainee): *Release name 'ann'…*, *Release all names…*."""
+        return self.names.names_menu(view, pos)
 
     def release_name(self, trainee: str | None = None, *, confirm: bool = True) -> bool:
-        """Release ``trainee``'s name (default: the one selected in the trainees list), after
-        a Yes to a confirmation box: the drill server forgets its token, so the next Join
-        under it starts afresh; the score stays in the drill log."""
-        desk = self.desk
-        if trainee is None:
-            item = self.trainee_list.currentItem()
-            trainee = item.text() if item is not None else ""
-        if desk is None or not desk.running:
-            self._say("no drill is running", True)
-            return False
-        if not trainee:
-            self._say("select the trainee whose name to release", True)
-            return False
-        if confirm:
-            answer = QMessageBox.question(
-                self,
-                "Release name",
-                f"Release the name {trainee!r}?\n\nWhoever joins next as {trainee!r} takes it "
-                "over, with its score so far (the drill log keeps everything); the token the "
-                "trainee holds now no longer reads their debrief.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-        self._after(
-            desk.release_name(trainee),
-            lambda _r: self._say(f"released the name {trainee!r}: the next to join takes it"),
-            f"release the name {trainee!r}",
-        )
-        return True
+        """Release ``trainee``'s name (default: the one selected in the trainees list) after
+        a confirmation (:meth:`QtTraineeNames.release_name`)."""
+        return self.names.release_name(trainee, confirm=confirm)
+
+    def release_all_names(self, *, confirm: bool = True) -> bool:
+        """Release every name the drill holds after a confirmation
+        (:meth:`QtTraineeNames.release_all_names`)."""
+        return self.names.release_all_names(confirm=confirm)
+
+    def _on_damaged_tokens(self, exc: TokenFileError) -> None:
+        """The start failed on a damaged token file: ask whether to start anew."""
+        where = f"{exc.path}:{exc.line}" if exc.line is not None else str(exc.path)
+        self._say(f"the drill's trainee token file {where} is damaged: start anew?", True)
+        speed = self._start_speed
+
+        def answered(yes: bool) -> None:
+            self.damaged_box = None
+            if yes:
+                if self.start_drill(speed, forget_tokens=True):
+                    self._say(
+                        f"starting anew with every trainee name free (the damaged {where} "
+                        "is kept as .bak): warming the plant up…"
+                    )
+            else:
+                self._say(
+                    f"the drill was not started: its trainee token file {where} is damaged "
+                    "(a copy is kept as .bak); repair or remove it, or start again and answer "
+                    "Yes to forget the kept names",
+                    True,
+                )
+
+        self.damaged_box = damaged_token_box(self, exc, answered)
 
     # ------------------------------------------------------------------ injecting
 
@@ -625,12 +616,17 @@ class QtTrainWorkspace(QWidget):
             if exc is not None:
                 if what in ("start the drill", "connect to the drill server"):
                     self.desk = None
-                self._say(f"cannot {what}: {exc}", True)
+                if what == "start the drill" and isinstance(exc, TokenFileError):
+                    self._on_damaged_tokens(exc)
+                else:
+                    self._say(f"cannot {what}: {exc}", True)
             else:
                 ok(fut.result())
             self._update_buttons()
         desk = self.desk
         if desk is None or not desk.running:
+            if desk is None and self.trainee_list.count():
+                self.names.clear()
             return
         for n in desk.poll():
             if n.kind == "refused" and n.trainee == TRAINER_NAME:
@@ -650,10 +646,7 @@ class QtTrainWorkspace(QWidget):
         desk = self.desk
         if desk is None:
             return
-        names = desk.trainees()
-        if [self.trainee_list.item(i).text() for i in range(self.trainee_list.count())] != names:
-            self.trainee_list.clear()
-            self.trainee_list.addItems(names)
+        self.names.show_names(desk.names(), desk.token_path)
         fill_table(
             self.scores_table,
             [
@@ -668,7 +661,7 @@ class QtTrainWorkspace(QWidget):
         key = hash(tuple(rows))
         if key != self._shown_timeline:
             self._shown_timeline = key
-            fill_table(self.timeline_table, [_timeline_cells(e) for e in rows])
+            fill_wrapped(self.timeline_table, [_timeline_cells(e) for e in rows])
             self.timeline_table.scrollToBottom()
         faults = ", ".join(desk.active_faults()) or "none"
         self.state_label.setText(
@@ -702,8 +695,9 @@ class QtTrainWorkspace(QWidget):
         running = self.desk is not None and self.desk.running
         self.start_button.setEnabled(has_drill and not self.starting)
         for b in (self.pause_button, self.set_speed_button, self.finish_button,
-                  self.inject_button, self.release_button):  # fmt: skip
+                  self.inject_button):  # fmt: skip
             b.setEnabled(running)
+        self.names.set_enabled(running)
         self.stop_button.setEnabled(self.desk is not None)
 
     # ------------------------------------------------------------------ closing
