@@ -48,6 +48,7 @@ SHORT_WIDE_PX = 600  # ... or from this width when the panel is low and broad
 NARROW_PX = 720  # below this width they are one above the other again (no flicker between)
 TABLE_MIN_H = 90  # the tag table's least height (header and two or three rows)
 TREND_MIN_H = 150  # the trends' least height (axis, ticks and a readable curve)
+TREND_WIDE_MIN_H = 120  # ... beside the table, in a low dock along the bottom
 
 
 def format_ts(ts: float | None) -> str:
@@ -219,8 +220,11 @@ class QtDetailPanel(QWidget):
         if wide:
             g.addWidget(self.title, 0, 0, 1, 2)
             g.addWidget(self.buttons, 0, 2, 1, 2)
-            for k, (name, value) in enumerate(self._fields):
-                row, col = 1 + k // 2, 2 * (k % 2)
+            (type_name, type_value), *rest = self._fields
+            g.addWidget(type_name, 1, 0, Qt.AlignmentFlag.AlignTop)
+            g.addWidget(type_value, 1, 1, 1, 3)  # the longest: the whole width
+            for k, (name, value) in enumerate(rest):
+                row, col = 2 + k // 2, 2 * (k % 2)
                 g.addWidget(name, row, col, Qt.AlignmentFlag.AlignTop)
                 g.addWidget(value, row, col + 1)
             g.setColumnStretch(1, 1)
@@ -239,6 +243,9 @@ class QtDetailPanel(QWidget):
         if wide == self.wide:
             return
         self._place_info(wide=wide)
+        self.title.setWordWrap(not wide)  # wide: one line beside the buttons
+        # side by side the trends have the panel's height less the fields: a lower bound
+        self.trend_box.setMinimumHeight(TREND_WIDE_MIN_H if wide else TREND_MIN_H)
         sp = self.split
         if wide:
             sp.setOrientation(Qt.Orientation.Horizontal)

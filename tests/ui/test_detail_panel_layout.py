@@ -55,8 +55,11 @@ def test_wide_panel_puts_table_and_trends_side_by_side(qtbot, etcher_panel, size
     assert t.right() < trend.left()
     assert abs(t.top() - trend.top()) <= 2 and abs(t.height() - trend.height()) <= 2
     assert trend.width() >= 0.3 * panel.width() and t.width() >= 0.3 * panel.width()
-    # the fields in two columns and the buttons beside the title: the table gets the height
-    assert abs(_in(panel, panel.type_label).top() - _in(panel, panel.place_label).top()) <= 2
+    # the fields in two columns (the type across both) and the buttons beside the title:
+    # the table gets the height
+    assert abs(_in(panel, panel.place_label).top() - _in(panel, panel.state_label).top()) <= 2
+    assert _in(panel, panel.type_label).bottom() < _in(panel, panel.place_label).top()
+    assert _in(panel, panel.type_label).width() >= 0.6 * panel.width()
     assert _in(panel, panel.buttons).top() <= _in(panel, panel.title).bottom()
     assert t.height() >= 0.5 * panel.height()
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
 from factory_twin.ui.qt_main_window import MainWindow
+from factory_twin.ui.qt_detail_panel import TREND_WIDE_MIN_H
 from factory_twin.ui.qt_maintain_docks import MIN_HEIGHT, MIN_WIDTH, SETTINGS_KEY
 from factory_twin.ui.qt_maintain_workspace import QtMaintainWorkspace, install_maintain
 
@@ -89,7 +90,12 @@ def test_docks_sit_side_by_side_along_the_bottom_and_the_panes_fit(
     panel = w.detail
     assert panel.wide
     t, trend = panel.table.geometry(), panel.trend_box.geometry()
-    assert t.right() < trend.left() and trend.width() >= 300 and trend.height() >= 150
+    assert t.right() < trend.left() and trend.width() >= 300
+    assert trend.height() >= TREND_WIDE_MIN_H
+    # nothing cut off at the dock's bottom edge: the whole trend box is inside the panel
+    bottom = panel.trend_box.mapTo(panel, panel.trend_box.rect().bottomLeft()).y()
+    assert bottom < panel.height(), (bottom, panel.height())
+    assert panel.plot.height() >= TREND_WIDE_MIN_H - 4
 
 
 def test_the_arrangement_is_remembered_and_the_monitor_gets_its_own_back(
