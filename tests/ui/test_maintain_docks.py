@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QApplication
 
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
-from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_detail_panel import TREND_WIDE_MIN_H
+from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_maintain_docks import MIN_HEIGHT, MIN_WIDTH, SETTINGS_KEY
 from factory_twin.ui.qt_maintain_workspace import QtMaintainWorkspace, install_maintain
 
