@@ -48,7 +48,7 @@ SHORT_WIDE_PX = 600  # ... or from this width when the panel is low and broad
 NARROW_PX = 720  # below this width they are one above the other again (no flicker between)
 TABLE_MIN_H = 90  # the tag table's least height (header and two or three rows)
 TREND_MIN_H = 150  # the trends' least height (axis, ticks and a readable curve)
-TREND_WIDE_MIN_H = 120  # ... beside the table, in a low dock along the bottom
+TREND_WIDE_MIN_H = 110  # ... beside the table, in a low dock along the bottom
 
 
 def format_ts(ts: float | None) -> str:
@@ -243,7 +243,6 @@ class QtDetailPanel(QWidget):
         if wide == self.wide:
             return
         self._place_info(wide=wide)
-        self.title.setWordWrap(not wide)  # wide: one line beside the buttons
         # side by side the trends have the panel's height less the fields: a lower bound
         self.trend_box.setMinimumHeight(TREND_WIDE_MIN_H if wide else TREND_MIN_H)
         sp = self.split

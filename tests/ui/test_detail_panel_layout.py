@@ -12,7 +12,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QWidget
 
 from factory_twin.ui.qt_alarm_panel import QtAlarmPanel
-from factory_twin.ui.qt_detail_panel import TABLE_MIN_H, TREND_MIN_H
+from factory_twin.ui.qt_detail_panel import NARROW_PX, TABLE_MIN_H, TREND_MIN_H
 
 pytestmark = pytest.mark.gui
 
@@ -64,11 +64,16 @@ def test_wide_panel_puts_table_and_trends_side_by_side(qtbot, etcher_panel, size
     assert t.height() >= 0.5 * panel.height()
 
 
-def test_turning_narrow_again_restacks_and_keeps_both_usable(qtbot, etcher_panel) -> None:
+@pytest.mark.parametrize("with_tool", [True, False])
+def test_turning_narrow_again_restacks_and_keeps_both_usable(
+    qtbot, etcher_panel, with_tool
+) -> None:
     panel, _state, tool = etcher_panel
-    panel.show_tool(tool)
+    panel.show_tool(tool if with_tool else None)
     _resize(qtbot, panel, 1000, 500)
     assert panel.wide
+    # laid out wide, the panel can still be made narrower than the point it turns back
+    assert panel.minimumSizeHint().width() < NARROW_PX - 40
     _resize(qtbot, panel, 740, 600)  # inside the margin: no flicker back
     assert panel.wide
     _resize(qtbot, panel, 460, 600)
