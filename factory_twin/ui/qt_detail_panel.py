@@ -48,6 +48,8 @@ SHORT_WIDE_PX = 600  # ... or from this width when the panel is low and broad
 NARROW_PX = 720  # below this width they are one above the other again (no flicker between)
 TABLE_MIN_H = 90  # the tag table's least height (header and two or three rows)
 TREND_MIN_H = 150  # the trends' least height (axis, ticks and a readable curve)
+TAG_LIST_PX = 150  # the widest the list of trended tags gets
+TAG_LIST_WIDE_PX = 120  # ... beside the table, where the plot needs the width more
 TREND_WIDE_MIN_H = 110  # ... beside the table, in a low dock along the bottom
 
 
@@ -174,7 +176,7 @@ class QtDetailPanel(QWidget):
         tl = QHBoxLayout(trend_box)
         tl.setContentsMargins(0, 0, 0, 0)
         self.tag_list = QListWidget()
-        self.tag_list.setMaximumWidth(150)
+        self.tag_list.setMaximumWidth(TAG_LIST_PX)
         self.tag_list.itemChanged.connect(self._on_trend_choice_changed)
         tl.addWidget(self.tag_list)
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
@@ -249,9 +251,11 @@ class QtDetailPanel(QWidget):
         if wide:
             sp.setOrientation(Qt.Orientation.Horizontal)
             total = max(sp.width(), WIDE_PX)
-            sp.setSizes([total * 11 // 20, total - total * 11 // 20])
+            sp.setSizes([total // 2, total - total // 2])
+            self.tag_list.setMaximumWidth(TAG_LIST_WIDE_PX)  # the plot gets the width
         else:
             sp.setOrientation(Qt.Orientation.Vertical)
+            self.tag_list.setMaximumWidth(TAG_LIST_PX)
             total = max(sp.height(), TABLE_MIN_H + TREND_MIN_H)
             sp.setSizes([total * 9 // 20, total - total * 9 // 20])
 
