@@ -49,7 +49,7 @@ NARROW_PX = 720  # below this width they are one above the other again (no flick
 TABLE_MIN_H = 90  # the tag table's least height (header and two or three rows)
 TREND_MIN_H = 150  # the trends' least height (axis, ticks and a readable curve)
 TAG_LIST_PX = 150  # the widest the list of trended tags gets
-TAG_LIST_WIDE_PX = 120  # ... beside the table, where the plot needs the width more
+TAG_LIST_WIDE_PX = 145  # ... beside the table, where the plot needs the width more
 TREND_WIDE_MIN_H = 110  # ... beside the table, in a low dock along the bottom
 
 
