@@ -12,7 +12,9 @@ Plotter-agnostic like :mod:`factory_twin.ui.scene`:
   turned by a Ctrl-drag, a ring about its centre with a spoke at the angle reached.
 * It draws the rotate knob of a selection: a round marker on a thin stalk just beyond the
   middle of the selection's box on its far (+y) side (:func:`rotate_knob`); pressing it
-  starts the same turn as a Ctrl-drag.
+  starts the same turn as a Ctrl-drag. The disc faces the camera (its orientation from
+  :mod:`factory_twin.app.plan_knob`), turned again before each render after the camera
+  moved, so it stays a disc, not an edge-on line, from any side.
 * :func:`floor_point` turns a display pixel into the floor point under it.
 """
 
@@ -25,6 +27,7 @@ import numpy as np
 import pyvista as pv
 import vtk
 
+from factory_twin.app.plan_knob import facing_normal, knob_axes, knob_disc, stalk_end
 from factory_twin.model.flows import FlowTable
 from factory_twin.ui.scene import FabScene
 
@@ -38,6 +41,8 @@ TO_RGB = (225, 70, 225)
 ARROW_RGB = (225, 70, 225)
 RING_RGB = (0, 229, 255)
 FLOW_CMAP = "coolwarm"
+
+Vec3 = tuple[float, float, float]
 
 
 def floor_point(renderer: vtk.vtkRenderer, x: float, y: float) -> tuple[float, float] | None:
@@ -140,15 +145,23 @@ def knob_centre(box: tuple[float, float, float, float], radius_m: float) -> tupl
 
 
 def rotate_knob(
-    box: tuple[float, float, float, float], radius_m: float, *, z: float
+    box: tuple[float, float, float, float],
+    radius_m: float,
+    *,
+    z: float,
+    normal: tuple[float, float, float] = (0.0, 0.0, 1.0),
+    view_up: tuple[float, float, float] = (0.0, 1.0, 0.0),
 ) -> pv.PolyData:
     """The rotate knob of a selection whose box is ``box``: a disc of ``radius_m`` at
-    :func:`knob_centre`, height ``z``, and a stalk from the middle of the box's +y edge."""
+    :func:`knob_centre`, height ``z``, at right angles to ``normal`` (default: flat on the
+    floor; :func:`~factory_twin.app.plan_knob.facing_normal` turns it to the camera), and
+    a stalk from the middle of the box's +y edge to the disc's rim."""
     cx, cy = knob_centre(box, radius_m)
     k = 32
-    t = np.linspace(0.0, 2 * math.pi, k, endpoint=False)
-    disc = np.column_stack([cx + radius_m * np.cos(t), cy + radius_m * np.sin(t), np.full(k, z)])
-    stalk = np.array([[cx, box[3], z], [cx, cy - radius_m, z]])
+    right, up, n = knob_axes(normal, view_up)
+    disc = knob_disc((cx, cy, z), radius_m, right, up, k)
+    start = (cx, box[3], z)
+    stalk = np.array([start, stalk_end((cx, cy, z), radius_m, n, start)])
     pts = np.vstack([disc, stalk])
     return pv.PolyData(pts, faces=np.concatenate([[k], np.arange(k)]), lines=[2, k, k + 1])
 
@@ -188,6 +201,13 @@ class PlanOverlay:
         self.marks: dict[str, tuple[pv.PolyData, pv.Actor]] = {}
         self.knob_radius_m = 0.45 * self.flow_width_m
         self.knob: tuple[float, float, float] | None = None  # the knob's centre while shown
+        # the shown knob's box and the disc's in-plane (right, up) axes and normal
+        self.knob_box: tuple[float, float, float, float] | None = None
+        self.knob_axes: tuple[Vec3, Vec3, Vec3] = knob_axes((0.0, 0.0, 1.0), (0.0, 1.0, 0.0))
+        self._knob_camera: tuple[float, ...] | None = None
+        self._knob_observer: int | None = self.plotter.renderer.AddObserver(
+            "StartEvent", self._on_render_start
+        )
 
     # -- tools
 
@@ -362,14 +382,60 @@ class PlanOverlay:
         return self._mark("turn_ring", mesh, RING_RGB)
 
     def show_knob(self, box: tuple[float, float, float, float] | None) -> bool:
-        """Draw the rotate knob of the selection whose box is ``box`` (None: hide it)."""
-        mesh = None
+        """Draw the rotate knob of the selection whose box is ``box`` (None: hide it), its
+        disc facing the camera."""
         self.knob = None
-        if box is not None:
-            z = self.flow_z + 0.6  # above the flow ribbons and the lit pair's arrow
-            mesh = rotate_knob(box, self.knob_radius_m, z=z)
-            self.knob = (*knob_centre(box, self.knob_radius_m), z)
-        return self._mark("knob", mesh, RING_RGB, line_width=2)
+        self.knob_box = box
+        self._knob_camera = None
+        if box is None:
+            return self._mark("knob", None, RING_RGB, line_width=2)
+        z = self.flow_z + 0.6  # above the flow ribbons and the lit pair's arrow
+        self.knob = (*knob_centre(box, self.knob_radius_m), z)
+        return self._mark("knob", self._knob_mesh(), RING_RGB, line_width=2)
+
+    def _camera_key(self) -> tuple[float, ...]:
+        cam = self.plotter.renderer.GetActiveCamera()
+        return (
+            *cam.GetPosition(),
+            *cam.GetFocalPoint(),
+            *cam.GetViewUp(),
+            float(cam.GetParallelProjection()),
+        )
+
+    def _knob_mesh(self) -> pv.PolyData:
+        """The knob's mesh facing the camera as it is now (remembers that camera)."""
+        assert self.knob is not None and self.knob_box is not None
+        key = self._camera_key()
+        normal = facing_normal(self.knob, key[0:3], key[3:6], parallel=bool(key[9]))
+        view_up = (key[6], key[7], key[8])
+        self.knob_axes = knob_axes(normal, view_up)
+        self._knob_camera = key
+        return rotate_knob(
+            self.knob_box, self.knob_radius_m, z=self.knob[2], normal=normal, view_up=view_up
+        )
+
+    def orient_knob(self) -> bool:
+        """Turn the shown knob's disc to the camera if the camera moved since it was drawn;
+        True if it was turned (called before each render)."""
+        if self.knob is None or not self.mark_visible("knob"):
+            return False
+        if self._camera_key() == self._knob_camera:
+            return False
+        got = self.marks["knob"]
+        got[0].points = self._knob_mesh().points
+        return True
+
+    def _on_render_start(self, _obj: object, _event: str) -> None:
+        self.orient_knob()
+
+    def knob_rim(self) -> tuple[float, float, float] | None:
+        """A point on the shown knob's rim, level with the screen (None without a knob)."""
+        if self.knob is None:
+            return None
+        (rx, ry, rz), _up, _n = self.knob_axes
+        x, y, z = self.knob
+        r = self.knob_radius_m
+        return (x + r * rx, y + r * ry, z + r * rz)
 
     def dispose(self) -> None:
         """Remove the flow overlay and the marks (before the scene is rebuilt)."""
@@ -380,3 +446,7 @@ class PlanOverlay:
             self.plotter.renderer.remove_actor(actor, render=False)
         self.marks.clear()
         self.knob = None
+        self.knob_box = None
+        if self._knob_observer is not None:
+            self.plotter.renderer.RemoveObserver(self._knob_observer)
+            self._knob_observer = None

@@ -40,6 +40,7 @@ from factory_twin.app.alarm_journal import PRIORITIES, AlarmJournal, priority_of
 from factory_twin.app.plant_state import AlarmRecord, PlantState
 from factory_twin.model.events import AlarmEvent, AlarmState, ShelvingState
 from factory_twin.ui.qt_detail_panel import format_ts
+from factory_twin.ui.qt_wrap_bar import QtWrapBar
 from factory_twin.ui.theme import current_dark, text_colour
 
 logger = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ class QtAlarmPanel(QWidget):
         self._dirty = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        bar = QHBoxLayout()
+        bar = QtWrapBar()
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter alarms (tool, text, code)")
         self.filter_edit.setClearButtonEnabled(True)
@@ -219,15 +220,24 @@ class QtAlarmPanel(QWidget):
         self.procedure_button = QPushButton("Open procedure")
         self.procedure_button.setToolTip("open the maintenance procedure linked to this alarm")
         self.procedure_button.setEnabled(False)
-        bar.addWidget(self.filter_edit, 1)
-        bar.addWidget(self.priority_combo)
-        bar.addWidget(self.show_combo)
-        bar.addWidget(self.count_label)
-        bar.addWidget(self.ack_button)
-        bar.addWidget(self.shelve_button)
-        bar.addWidget(self.procedure_button)
-        bar.addWidget(self.journal_button)
-        lay.addLayout(bar)
+        # the filters, then the count and the actions: one row, or two in a narrow dock
+        self.filter_edit.setMinimumWidth(140)
+        self.count_label.setWordWrap(True)  # a long count takes two lines, not the buttons
+        bar.add_group(
+            [self.filter_edit, self.priority_combo, self.show_combo], stretch=self.filter_edit
+        )
+        bar.add_group(
+            [
+                self.count_label,
+                self.ack_button,
+                self.shelve_button,
+                self.procedure_button,
+                self.journal_button,
+            ],
+            stretch=self.count_label,
+        )
+        self.bar = bar
+        lay.addWidget(bar)
         self.model = AlarmTableModel(self)
         self.proxy = _AlarmFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -289,6 +299,7 @@ class QtAlarmPanel(QWidget):
         self.count_label.setText(
             text + (f", {suppressed} shelved/out of service" if suppressed else "")
         )
+        self.bar.relayout()  # the count's width changed
         if sel is not None:
             self.select_alarm(sel)
         self._on_selection_changed()

@@ -1,4 +1,11 @@
-"""The tool detail dock: identification, state, current lot, live tag table and trends."""
+"""The tool detail dock: identification, state, current lot, live tag table and trends.
+
+The tag table and the trends share a splitter: one above the other in a narrow panel (the
+dock on the right), side by side once the panel is wide (:func:`wide_layout`: the dock
+along the bottom, as in Maintain, or dragged wide), when the title, fields and buttons
+take two columns too. Neither is squeezed below :data:`TABLE_MIN_H` / :data:`TREND_MIN_H`
+pixels high.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,10 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -36,6 +43,14 @@ TREND_WINDOW_S = 3600.0  # rolling window of plant time shown in trends
 LIVE_AXIS = "time (UTC)"
 REPLAY_AXIS = "recorded time (UTC)"  # a replay draws the data's own (source) timestamps
 _STANDARD = ("state", "lot", "recipe", "wafer_count", "operation_mode")
+WIDE_PX = 760  # from this width the table and the trends sit side by side
+SHORT_WIDE_PX = 600  # ... or from this width when the panel is low and broad
+NARROW_PX = 720  # below this width they are one above the other again (no flicker between)
+TABLE_MIN_H = 90  # the tag table's least height (header and two or three rows)
+TREND_MIN_H = 150  # the trends' least height (axis, ticks and a readable curve)
+TAG_LIST_PX = 150  # the widest the list of trended tags gets
+TAG_LIST_WIDE_PX = 145  # ... beside the table, where the plot needs the width more
+TREND_WIDE_MIN_H = 110  # ... beside the table, in a low dock along the bottom
 
 
 def format_ts(ts: float | None) -> str:
@@ -63,6 +78,24 @@ def format_value(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+def wide_layout(width: int, height: int, wide: bool) -> bool:
+    """Whether a panel ``width`` x ``height`` pixels, now ``wide`` or not, puts its table
+    and trends side by side: from :data:`WIDE_PX` wide, or from :data:`SHORT_WIDE_PX` wide
+    when it is low and broad (a dock along the bottom); a few pixels narrower than the
+    threshold that made it wide before it turns back (no flicker at the edge).
+
+    Examples
+    --------
+    >>> wide_layout(500, 700, False), wide_layout(800, 700, False), wide_layout(640, 300, False)
+    (False, True, True)
+    >>> wide_layout(740, 700, True), wide_layout(700, 700, True)
+    (True, False)
+    """
+    slack = WIDE_PX - NARROW_PX if wide else 0
+    broad = width >= 1.6 * height
+    return width + slack >= WIDE_PX or (broad and width + slack >= SHORT_WIDE_PX)
+
+
 class QtDetailPanel(QWidget):
     """Details of the selected tool; refreshes on the GUI timer when its data changed."""
 
@@ -82,8 +115,6 @@ class QtDetailPanel(QWidget):
         self.title = QLabel("No tool selected: click one in the 3-D view")
         self.title.setStyleSheet("font-weight: 600; font-size: 13pt;")
         self.title.setWordWrap(True)
-        outer.addWidget(self.title)
-        form = QFormLayout()
         self.type_label = QLabel()
         self.place_label = QLabel()
         self.state_label = QLabel()
@@ -92,13 +123,19 @@ class QtDetailPanel(QWidget):
         for lab in (self.type_label, self.place_label, self.lot_label, self.recipe_label):
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             lab.setWordWrap(True)
-        form.addRow("Type", self.type_label)
-        form.addRow("Location", self.place_label)
-        form.addRow("State", self.state_label)
-        form.addRow("Lot", self.lot_label)
-        form.addRow("Recipe", self.recipe_label)
-        outer.addLayout(form)
-        buttons = QHBoxLayout()
+        self._fields = [
+            (QLabel(name), lab)
+            for name, lab in (
+                ("Type", self.type_label),
+                ("Location", self.place_label),
+                ("State", self.state_label),
+                ("Lot", self.lot_label),
+                ("Recipe", self.recipe_label),
+            )
+        ]
+        self.buttons = QWidget()
+        buttons = QHBoxLayout(self.buttons)
+        buttons.setContentsMargins(0, 0, 0, 0)
         self.fly_button = QPushButton("Fly to")
         self.fly_button.clicked.connect(
             lambda: self.tool and self.fly_to_requested.emit(self.tool)
@@ -114,8 +151,15 @@ class QtDetailPanel(QWidget):
         for b in (self.fly_button, self.hold_button, self.resume_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        outer.addLayout(buttons)
+        # the title, the fields and the buttons: a column, or two columns when wide
+        self.info = QGridLayout()
+        self.info.setContentsMargins(0, 0, 0, 0)
+        self.info.setHorizontalSpacing(10)
+        self.info.setVerticalSpacing(4)
+        outer.addLayout(self.info)
         split = QSplitter(Qt.Orientation.Vertical)
+        split.setChildrenCollapsible(False)
+        self.split = split
         self.table = QTableWidget(0, 5)
         # the unit goes with the value, so the five columns fit a narrow dock
         self.table.setHorizontalHeaderLabels(["Tag", "Value", "Limits", "Status", "Time"])
@@ -132,7 +176,7 @@ class QtDetailPanel(QWidget):
         tl = QHBoxLayout(trend_box)
         tl.setContentsMargins(0, 0, 0, 0)
         self.tag_list = QListWidget()
-        self.tag_list.setMaximumWidth(150)
+        self.tag_list.setMaximumWidth(TAG_LIST_PX)
         self.tag_list.itemChanged.connect(self._on_trend_choice_changed)
         tl.addWidget(self.tag_list)
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
@@ -149,10 +193,71 @@ class QtDetailPanel(QWidget):
         on_theme(self.plot.getPlotItem(), self._recolour)  # the trends' colours per theme
         tl.addWidget(self.plot, 1)
         split.addWidget(trend_box)
+        self.trend_box = trend_box
+        self.table.setMinimumHeight(TABLE_MIN_H)
+        trend_box.setMinimumHeight(TREND_MIN_H)
         split.setSizes([220, 260])
         outer.addWidget(split, 1)
+        self._place_info(wide=False)
         self._set_enabled(False)
         self._show_axes(False)
+
+    # -- layout
+
+    @property
+    def wide(self) -> bool:
+        """Whether the table and the trends are side by side."""
+        return self.split.orientation() == Qt.Orientation.Horizontal
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.set_wide(wide_layout(event.size().width(), event.size().height(), self.wide))
+
+    def _place_info(self, *, wide: bool) -> None:
+        """The title, fields and buttons: one column (narrow) or, wide, the buttons beside
+        the title and the fields in two columns (half the height above the table)."""
+        g = self.info
+        for w in (self.title, self.buttons, *(x for pair in self._fields for x in pair)):
+            g.removeWidget(w)
+        if wide:
+            g.addWidget(self.title, 0, 0, 1, 2)
+            g.addWidget(self.buttons, 0, 2, 1, 2)
+            (type_name, type_value), *rest = self._fields
+            g.addWidget(type_name, 1, 0, Qt.AlignmentFlag.AlignTop)
+            g.addWidget(type_value, 1, 1, 1, 3)  # the longest: the whole width
+            for k, (name, value) in enumerate(rest):
+                row, col = 2 + k // 2, 2 * (k % 2)
+                g.addWidget(name, row, col, Qt.AlignmentFlag.AlignTop)
+                g.addWidget(value, row, col + 1)
+            g.setColumnStretch(1, 1)
+            g.setColumnStretch(3, 1)
+        else:
+            g.addWidget(self.title, 0, 0, 1, 2)
+            for k, (name, value) in enumerate(self._fields):
+                g.addWidget(name, 1 + k, 0, Qt.AlignmentFlag.AlignTop)
+                g.addWidget(value, 1 + k, 1)
+            g.addWidget(self.buttons, 1 + len(self._fields), 0, 1, 2)
+            g.setColumnStretch(1, 1)
+            g.setColumnStretch(3, 0)
+
+    def set_wide(self, wide: bool) -> None:
+        """Put the table and the trends side by side (``wide``) or one above the other."""
+        if wide == self.wide:
+            return
+        self._place_info(wide=wide)
+        # side by side the trends have the panel's height less the fields: a lower bound
+        self.trend_box.setMinimumHeight(TREND_WIDE_MIN_H if wide else TREND_MIN_H)
+        sp = self.split
+        if wide:
+            sp.setOrientation(Qt.Orientation.Horizontal)
+            total = max(sp.width(), WIDE_PX)
+            sp.setSizes([total // 2, total - total // 2])
+            self.tag_list.setMaximumWidth(TAG_LIST_WIDE_PX)  # the plot gets the width
+        else:
+            sp.setOrientation(Qt.Orientation.Vertical)
+            self.tag_list.setMaximumWidth(TAG_LIST_PX)
+            total = max(sp.height(), TABLE_MIN_H + TREND_MIN_H)
+            sp.setSizes([total * 9 // 20, total - total * 9 // 20])
 
     # -- wiring
 

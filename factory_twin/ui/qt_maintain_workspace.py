@@ -3,7 +3,9 @@
 Layout: the procedure browser on the left, the 3-D view in the middle (its own
 :class:`~factory_twin.ui.qt_scene_view.QtSceneView` with a
 :class:`~factory_twin.ui.maintain_scene.StepOverlay`), and on the right the *Run* tab (the
-player and its sign-off checklist) and the *Author* tab (the procedure editor).
+player and its sign-off checklist) and the *Author* tab (the procedure editor). The main
+window's *Alarms* and *Tool details* docks sit side by side below them while Maintain is
+shown (:mod:`~factory_twin.ui.qt_maintain_docks`).
 
 :func:`install_maintain` adds the workspace, a *Maintain* menu and the alarm panel's
 "Open procedure" link to a :class:`~factory_twin.ui.qt_main_window.MainWindow`.
@@ -38,6 +40,7 @@ from factory_twin.model.config import PlantDocument
 from factory_twin.ui.maintain_scene import StepOverlay
 from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_maintain_browser import QtProcedureBrowser
+from factory_twin.ui.qt_maintain_docks import MaintainDocks, install_maintain_docks
 from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
 from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
@@ -88,6 +91,7 @@ class QtMaintainWorkspace(QWidget):
         self.picking = False
         self.last_pick: tuple[str, str] | None = None
         self.undo_stack = QUndoStack(self)
+        self.docks: MaintainDocks | None = None  # the window's docks while shown (install)
 
         self.browser = QtProcedureBrowser()
         self.view = QtSceneView()
@@ -490,6 +494,10 @@ def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMainta
     alarms = getattr(window, "alarms", None)
     if alarms is not None and hasattr(alarms, "procedure_requested"):
         alarms.procedure_requested.connect(open_for_alarm)
+    # the Monitor's docks side by side along the bottom while Maintain is shown
+    ws.docks = install_maintain_docks(window, ws)
+    if ws.docks is not None:
+        on_window_close(window, ws.docks.close)  # before the window saves its layout
     # Cancel (or a failed save) keeps the window open
     on_window_close(window, ws.close_view, ask=lambda: ws.maybe_save_edits("closing"))
     guards = getattr(window, "unsaved_guards", None)

@@ -163,9 +163,11 @@ class PlanViewInput(QObject):
         ov = self.ws.overlay
         if ov is None or ov.knob is None or not ov.mark_visible("knob"):
             return False
+        ov.orient_knob()  # the disc faces the camera as it is now
         x, y, z = ov.knob
         at = self.ws.widget_position_of_floor((x, y), z)
-        rim = self.ws.widget_position_of_floor((x + ov.knob_radius_m, y), z)
+        rx, ry, rz = ov.knob_rim() or (x + ov.knob_radius_m, y, z)
+        rim = self.ws.widget_position_of_floor((rx, ry), rz)
         tol = max(KNOB_PX, (rim - at).manhattanLength())
         d = pos - at
         return d.x() * d.x() + d.y() * d.y() <= tol * tol

@@ -6,6 +6,9 @@ with one column taking the rest of the width. :func:`cell` makes one cell: read-
 unless asked, with an optional tooltip, right alignment (numbers) and text colour.
 :func:`fit_columns` sizes a table filled by hand: every column to its contents and the last
 one stretched to the table's width (never narrower than its own contents).
+:func:`fit_text_columns` sizes a narrow side panel's table: every column to its contents
+within limits, long text columns shortened first (never below their header) so that the
+columns fit the table's width, and the last stretched over what is left.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QStyleOptionHeader,
+    QTableWidget,
+    QTableWidgetItem,
+)
 
 
 def row_table(
@@ -135,3 +145,97 @@ def fit_columns(table: QTableWidget) -> None:
     (:func:`fit_last_column`)."""
     table.resizeColumnsToContents()
     fit_last_column(table)
+
+
+TEXT_MAX_PX = 260
+"""The widest a column grows to show its contents (longer text is elided, its cell's
+tooltip shows it whole)."""
+
+
+def header_text_width(table: QTableWidget, column: int) -> int:
+    """The width (pixels) the header of ``column`` needs to show its text uncut: the text
+    in the header's font plus the style's margins on both sides."""
+    hh = table.horizontalHeader()
+    item = table.horizontalHeaderItem(column)
+    text = item.text() if item is not None else str(column + 1)
+    opt = QStyleOptionHeader()
+    opt.initFrom(hh)
+    margin = hh.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, opt, hh)
+    return hh.fontMetrics().horizontalAdvance(text) + 2 * margin + 2
+
+
+def _floor(table: QTableWidget, column: int) -> int:
+    """The narrowest a column may get: its header uncut."""
+    hh = table.horizontalHeader()
+    return max(hh.sectionSizeHint(column), header_text_width(table, column))
+
+
+def _shrink(natural: list[int], floors: list[int], room: int) -> list[int]:
+    """Widths within ``room``: the widest columns are cut to a common cap first, none
+    below its floor (the sum may stay over ``room`` when the floors alone are)."""
+    if sum(natural) <= room:
+        return list(natural)
+    lo, hi = 0, max(natural)
+    while lo < hi:  # the largest cap that fits
+        cap = (lo + hi + 1) // 2
+        if sum(max(f, min(n, cap)) for n, f in zip(natural, floors, strict=True)) <= room:
+            lo = cap
+        else:
+            hi = cap - 1
+    return [max(f, min(n, lo)) for n, f in zip(natural, floors, strict=True)]
+
+
+def _fit_text(table: QTableWidget, max_px: int) -> None:
+    n = table.columnCount()
+    hh = table.horizontalHeader()
+    shown = [j for j in range(n) if not hh.isSectionHidden(j)]
+    if not shown:
+        return
+    floors = [_floor(table, j) for j in shown]
+    natural = [
+        max(f, min(max_px, table.sizeHintForColumn(j))) for j, f in zip(shown, floors, strict=True)
+    ]
+    room = table.viewport().width()
+    widths = _shrink(natural, floors, room)
+    widths[-1] = max(widths[-1], room - sum(widths[:-1]))  # the last takes what is left
+    for j, width in zip(shown, widths, strict=True):
+        hh.resizeSection(j, width)
+
+
+class _TextColumnsFit(QObject):
+    """Refits a table's text columns whenever its viewport changes width."""
+
+    def __init__(self, table: QTableWidget, max_px: int) -> None:
+        super().__init__(table)
+        self.table = table
+        self.max_px = max_px
+        self.width = -1
+        table.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self.table.viewport().width() != self.width:
+            self.width = self.table.viewport().width()
+            _fit_text(self.table, self.max_px)
+        return False
+
+
+def fit_text_columns(table: QTableWidget, max_px: int = TEXT_MAX_PX) -> None:
+    """Size the columns of ``table`` (a side panel's, filled by hand) to fit its width.
+
+    Each column gets its contents' width, at most ``max_px`` (a long text is elided, not
+    a reason for a horizontal scroll bar) and never less than its header text. If they
+    still do not fit, the widest are shortened to a common width (never below their
+    header), and the last column stretches over what is left. The user can drag the
+    columns; the table is refitted when its width changes. Call it again after a fill.
+    """
+    hh = table.horizontalHeader()
+    hh.setStretchLastSection(False)
+    hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    hh.setTextElideMode(Qt.TextElideMode.ElideRight)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
+    fit = table.findChild(_TextColumnsFit)
+    if fit is None:
+        fit = _TextColumnsFit(table, max_px)
+    fit.max_px = max_px
+    fit.width = table.viewport().width()
+    _fit_text(table, max_px)

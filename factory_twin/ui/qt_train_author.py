@@ -7,6 +7,10 @@ injections and each response's window (from its injection to its limit). *Add in
 :class:`~factory_twin.app.drill_authoring.DrillEdit` (Ctrl+Z / Ctrl+Shift+Z), refused with a
 message when it would make the drill invalid. *Save* writes the plant file atomically,
 keeping its comments; *Test run* starts the drill alone (the workspace serves it).
+
+The tables' columns fit the side pane (:func:`~factory_twin.ui.qt_tables.fit_text_columns`:
+long texts elided, whole in their tooltips); the first time the tab is shown it asks for a
+side pane at least :data:`SIDE_PANE_PX` wide, taking the width from the 3-D view.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QUndoStack
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSplitter,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -36,7 +41,7 @@ from factory_twin.app import drill_authoring as da
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
-from factory_twin.ui.qt_tables import cell, row_table
+from factory_twin.ui.qt_tables import cell, fit_text_columns, row_table
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 from factory_twin.ui.theme import text_colour
 
@@ -44,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transport_jam",
           "hot_lot", "interlock")  # fmt: skip
+SIDE_PANE_PX = 560
+"""The side pane's width the Author tab asks for: its tables' columns fit uncut."""
 ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
            "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
 
@@ -177,6 +184,7 @@ class QtDrillAuthor(QWidget):
         self.drill_id = ""
         self.tool = ""  # the tool picked in the 3-D view
         self._filling = False
+        self._widened = False  # the side pane was given its width (first show)
 
         self._build()
 
@@ -305,6 +313,43 @@ class QtDrillAuthor(QWidget):
 
     # ------------------------------------------------------------------ showing
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._widened:  # once: after that the user's width is the pane's
+            self._widened = True
+            QTimer.singleShot(0, self.widen_pane)
+
+    def widen_pane(self, width: int = SIDE_PANE_PX) -> bool:
+        """Make the splitter pane holding this tab at least ``width`` pixels wide, taking
+        the width from the widest other pane (the 3-D view), none below its minimum;
+        True if the pane was widened."""
+        pane: QWidget = self
+        split = self.parentWidget()
+        while split is not None and not isinstance(split, QSplitter):
+            pane, split = split, split.parentWidget()
+        if split is None or split.orientation() != Qt.Orientation.Horizontal:
+            return False
+        i = split.indexOf(pane)
+        sizes = split.sizes()
+        need = width - sizes[i]
+        if need <= 0:
+            return False
+        for j in sorted(range(len(sizes)), key=lambda j: -sizes[j]):
+            if j == i or need <= 0:
+                continue
+            w = split.widget(j)
+            if w is None:
+                continue
+            least = max(w.minimumWidth(), w.minimumSizeHint().width())
+            take = min(need, max(0, sizes[j] - least))
+            sizes[j] -= take
+            sizes[i] += take
+            need -= take
+        if sizes == split.sizes():
+            return False
+        split.setSizes(sizes)
+        return True
+
     @property
     def spec(self) -> s.PlantSpec | None:
         """The plant spec edited."""
@@ -354,7 +399,9 @@ class QtDrillAuthor(QWidget):
                      _num(i.duration_s), i.message]  # fmt: skip
             for j, text in enumerate(cells):
                 timed = j != 0 or i.at_s is not None
-                self.injections.setItem(k, j, cell(text, editable=j in INJECTION_EDITS and timed))
+                self.injections.setItem(
+                    k, j, cell(text, text, editable=j in INJECTION_EDITS and timed)
+                )
         resps = d.expected if d is not None else []
         self.responses.setRowCount(len(resps))
         for k, r in enumerate(resps):
@@ -364,10 +411,9 @@ class QtDrillAuthor(QWidget):
             cells = [r.action, r.equipment, target, _num(r.within_s), _num(r.points),
                      r.after or ""]  # fmt: skip
             for j, text in enumerate(cells):
-                self.responses.setItem(k, j, cell(text, editable=j in RESPONSE_EDITS))
+                self.responses.setItem(k, j, cell(text, text, editable=j in RESPONSE_EDITS))
         for t in (self.injections, self.responses):
-            t.resizeColumnsToContents()
-            t.horizontalHeader().setStretchLastSection(True)
+            fit_text_columns(t)
         self.after_box.clear()
         self.after_box.addItem("")
         self.after_box.addItems([i.id for i in injs])

@@ -43,3 +43,44 @@ def test_cells_are_read_only_unless_asked_and_carry_tip_alignment_and_colour():
     assert c.foreground().color().name() == "#ff0000"
     e = cell("60", editable=True)
     assert e.flags() & Qt.ItemFlag.ItemIsEditable and e.toolTip() == ""
+
+
+def test_fit_text_columns_keeps_headers_whole_and_every_column_in_the_table(qtbot):
+    from PySide6.QtWidgets import QStyle
+
+    from factory_twin.ui.qt_tables import fit_text_columns
+
+    t = row_table(["At (s)", "Fault", "Tool", "Duration (s)", "Message"], fit=False)
+    qtbot.addWidget(t)
+    long = "the chamber pressure drifts above its high limit an hour into the shift " * 2
+    t.setRowCount(2)
+    for r, row in enumerate(
+        [["3600", "tag_drift", "ETCH-01", "1800", long], ["7200", "x", "y", "", "z"]]
+    ):
+        for j, text in enumerate(row):
+            t.setItem(r, j, cell(text, text))
+    t.resize(460, 200)
+    t.show()
+    qtbot.waitExposed(t)
+    fit_text_columns(t)
+    hh = t.horizontalHeader()
+    margin = hh.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, hh)
+
+    def widths() -> list[int]:
+        return [hh.sectionSize(j) for j in range(t.columnCount())]
+
+    for j, w in enumerate(widths()):
+        text = t.horizontalHeaderItem(j).text()
+        assert w >= hh.fontMetrics().horizontalAdvance(text) + 2 * margin, (text, w)
+    assert sum(widths()) == t.viewport().width()  # all inside, the last filling the rest
+    qtbot.waitUntil(lambda: t.horizontalScrollBar().maximum() == 0)  # no scroll bar
+    # short columns keep their contents' width; the long text is the one shortened
+    assert widths()[2] >= t.sizeHintForColumn(2)
+    assert widths()[4] < t.sizeHintForColumn(4)
+    # made wider, the table refits: the last column takes the new width
+    before = widths()
+    t.resize(900, 200)
+    qtbot.waitUntil(lambda: t.viewport().width() > 800)
+    qtbot.waitUntil(lambda: sum(widths()) == t.viewport().width())
+    assert widths()[4] > before[4]
+    assert hh.sectionResizeMode(0) == QHeaderView.ResizeMode.Interactive  # the user may drag

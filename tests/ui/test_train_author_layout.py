@@ -1,0 +1,89 @@
+"""The Train workspace's Author tab at 1600x1000 and 1280x800: its side pane is wide enough
+and no column of its tables has its header cut or hides past the table's edge."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _qt_wait import wait_until
+from PySide6.QtCore import QSettings
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QStyle, QTableWidget
+
+from factory_twin.app.controller import Controller, find_demo_plant
+from factory_twin.app.drill_debrief import TraineeHistory
+from factory_twin.app.maintenance import MaintenanceLog
+from factory_twin.ui.qt_main_window import MainWindow
+from factory_twin.ui.qt_maintain_workspace import install_maintain
+from factory_twin.ui.qt_train_author import SIDE_PANE_PX
+from factory_twin.ui.qt_train_install import install_train
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(params=[(1600, 1000), (1280, 800)], ids=["1600x1000", "1280x800"])
+def win(request, qapp, tmp_path: Path) -> Iterator[MainWindow]:
+    plant = tmp_path / "fab.yaml"
+    shutil.copy(find_demo_plant(), plant)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite", user="ann"), settings)
+    install_maintain(w, MaintenanceLog(tmp_path / "maintenance.jsonl"))
+    install_train(w, record_dir=tmp_path / "drills", history=TraineeHistory())
+    w.train.options = {"load_companion_specs": False}
+    w.resize(*request.param)
+    w.show()
+    QTest.qWaitForWindowExposed(w)
+    w.open_plant(str(plant), connect=False)
+    wait_until(lambda: w.controller.doc is not None, 60, "the plant to open")
+    try:
+        yield w
+    finally:
+        w.train.undo_stack.clear()
+        w.close()
+        QApplication.processEvents()
+
+
+def _header_need(t: QTableWidget, j: int) -> int:
+    """The header text's width in the header's font plus the style's margin each side."""
+    hh = t.horizontalHeader()
+    margin = hh.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, hh)
+    return hh.fontMetrics().horizontalAdvance(t.horizontalHeaderItem(j).text()) + 2 * margin
+
+
+def test_author_tables_show_every_column_with_its_header_uncut(win: MainWindow) -> None:
+    ws = win.train
+    win.tabs.setCurrentWidget(ws)
+    ws.side.setCurrentWidget(ws.author)
+    author = ws.author
+    # the side pane is widened to about SIDE_PANE_PX on first showing the tab
+    wait_until(lambda: ws.side.width() >= SIDE_PANE_PX - 2, 10, "the side pane widened")
+    wait_until(lambda: author.injections.rowCount() > 0, 10, "the drill's injections")
+    # the 3-D view keeps at least its own least width
+    centre = ws.splitter.widget(1)
+    assert centre.width() >= centre.minimumWidth()
+    for _ in range(5):
+        QApplication.processEvents()
+    for t in (author.injections, author.responses):
+        hh = t.horizontalHeader()
+        widths = [hh.sectionSize(j) for j in range(t.columnCount())]
+        for j, width in enumerate(widths):
+            assert not hh.isSectionHidden(j)
+            need = _header_need(t, j)
+            assert width >= need, (t.horizontalHeaderItem(j).text(), width, need)
+        # every column inside the table: no horizontal scroll bar, the last fills the rest
+        assert sum(widths) <= t.viewport().width() + 1, (widths, t.viewport().width())
+        assert t.horizontalScrollBar().maximum() == 0
+        assert sum(widths) >= t.viewport().width() - 1
+        # a text longer than its column is shown whole in the cell's tooltip
+        for r in range(t.rowCount()):
+            for j in range(t.columnCount()):
+                item = t.item(r, j)
+                if item is not None and item.text():
+                    assert item.toolTip() == item.text()
+    # the forms fit side by side in the pane
+    inj_box, resp_box = author.add_inj_button.parentWidget(), author.add_resp_button.parentWidget()
+    assert inj_box.geometry().right() < resp_box.geometry().left()
+    assert resp_box.geometry().right() <= author.width()
