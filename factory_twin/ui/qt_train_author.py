@@ -9,8 +9,8 @@ message when it would make the drill invalid. *Save* writes the plant file atomi
 keeping its comments; *Test run* starts the drill alone (the workspace serves it).
 
 The tables' columns fit the side pane (:func:`~factory_twin.ui.qt_tables.fit_text_columns`:
-long texts elided, whole in their tooltips); the first time the tab is shown it asks for a
-side pane at least :data:`SIDE_PANE_PX` wide, taking the width from the 3-D view.
+long texts elided, whole in their tooltips) of the Train workspace's side pane, by default
+:data:`SIDE_PANE_PX` wide.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QShowEvent, QUndoStack
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSplitter,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -49,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transport_jam",
           "hot_lot", "interlock")  # fmt: skip
-SIDE_PANE_PX = 560
+SIDE_PANE_PX = 560  # the side pane's default width: both tables' columns fit
 """The side pane's width the Author tab asks for: its tables' columns fit uncut."""
 ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
            "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
@@ -184,7 +183,6 @@ class QtDrillAuthor(QWidget):
         self.drill_id = ""
         self.tool = ""  # the tool picked in the 3-D view
         self._filling = False
-        self._widened = False  # the side pane was given its width (first show)
 
         self._build()
 
@@ -310,45 +308,6 @@ class QtDrillAuthor(QWidget):
         self.remove_resp_button.clicked.connect(self._on_remove_response)
         self.test_button.clicked.connect(lambda: self.test_run_requested.emit(self.drill_id))
         self.save_button.clicked.connect(lambda: self.save())
-
-    # ------------------------------------------------------------------ showing
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if not self._widened:  # once: after that the user's width is the pane's
-            self._widened = True
-            QTimer.singleShot(0, self.widen_pane)
-
-    def widen_pane(self, width: int = SIDE_PANE_PX) -> bool:
-        """Make the splitter pane holding this tab at least ``width`` pixels wide, taking
-        the width from the widest other pane (the 3-D view), none below its minimum;
-        True if the pane was widened."""
-        pane: QWidget = self
-        split = self.parentWidget()
-        while split is not None and not isinstance(split, QSplitter):
-            pane, split = split, split.parentWidget()
-        if split is None or split.orientation() != Qt.Orientation.Horizontal:
-            return False
-        i = split.indexOf(pane)
-        sizes = split.sizes()
-        need = width - sizes[i]
-        if need <= 0:
-            return False
-        for j in sorted(range(len(sizes)), key=lambda j: -sizes[j]):
-            if j == i or need <= 0:
-                continue
-            w = split.widget(j)
-            if w is None:
-                continue
-            least = max(w.minimumWidth(), w.minimumSizeHint().width())
-            take = min(need, max(0, sizes[j] - least))
-            sizes[j] -= take
-            sizes[i] += take
-            need -= take
-        if sizes == split.sizes():
-            return False
-        split.setSizes(sizes)
-        return True
 
     @property
     def spec(self) -> s.PlantSpec | None:

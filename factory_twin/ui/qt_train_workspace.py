@@ -63,7 +63,7 @@ from factory_twin.model import schema as s
 from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_tables import fit_columns, row_table
-from factory_twin.ui.qt_train_author import FAULTS, QtDrillAuthor
+from factory_twin.ui.qt_train_author import FAULTS, SIDE_PANE_PX, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
 from factory_twin.ui.qt_train_names import (
     QtTraineeNames,
@@ -162,7 +162,7 @@ class QtTrainWorkspace(QWidget):
 
         setup = vertical_scroll(self._build_setup())
         self.splitter = three_panes(
-            self, (setup, center, self.side), (320, 700, 540), (None, 320, 420)
+            self, (setup, center, self.side), (320, 700, SIDE_PANE_PX), (None, 320, 420)
         )
 
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")

@@ -58,8 +58,8 @@ def test_author_tables_show_every_column_with_its_header_uncut(win: MainWindow) 
     win.tabs.setCurrentWidget(ws)
     ws.side.setCurrentWidget(ws.author)
     author = ws.author
-    # the side pane is widened to about SIDE_PANE_PX on first showing the tab
-    wait_until(lambda: ws.side.width() >= SIDE_PANE_PX - 2, 10, "the side pane widened")
+    # the side pane is SIDE_PANE_PX wide by default
+    wait_until(lambda: ws.side.width() >= SIDE_PANE_PX - 2, 10, "the side pane's width")
     wait_until(lambda: author.injections.rowCount() > 0, 10, "the drill's injections")
     # the 3-D view keeps at least its own least width
     centre = ws.splitter.widget(1)
