@@ -41,8 +41,43 @@ TO_RGB = (225, 70, 225)
 ARROW_RGB = (225, 70, 225)
 RING_RGB = (0, 229, 255)
 FLOW_CMAP = "coolwarm"
+# the light theme's versions: the bright tints above vanish on the light floor; these are
+# darker shades of the same hues, each at least 3:1 against the light floor and every bay
+# tint of the demo plant (the constants above are the dark theme's)
+LIGHT_RGB: dict[str, tuple[int, int, int]] = {
+    "changed": (115, 85, 0),
+    "selected": (0, 96, 120),
+    "warning": (160, 64, 0),
+    "problem": (176, 0, 32),
+    "from": (15, 105, 40),
+    "to": (150, 30, 150),
+    "arrow": (150, 30, 150),
+    "ring": (0, 96, 120),
+}
+DARK_RGB: dict[str, tuple[int, int, int]] = {
+    "changed": CHANGED_RGB,
+    "selected": SELECTED_RGB,
+    "warning": WARNING_RGB,
+    "problem": PROBLEM_RGB,
+    "from": FROM_RGB,
+    "to": TO_RGB,
+    "arrow": ARROW_RGB,
+    "ring": RING_RGB,
+}
 
 Vec3 = tuple[float, float, float]
+
+
+def status_rgb(role: str, dark: bool) -> tuple[int, int, int]:
+    """The colour (0-255 RGB) of a plan status or mark ``role`` (a key of
+    :data:`LIGHT_RGB`: ``changed``, ``selected``, ``ring``, ...) in a theme.
+
+    Examples
+    --------
+    >>> status_rgb("selected", True), status_rgb("selected", False)
+    ((0, 229, 255), (0, 96, 120))
+    """
+    return (DARK_RGB if dark else LIGHT_RGB)[role]
 
 
 def floor_point(renderer: vtk.vtkRenderer, x: float, y: float) -> tuple[float, float] | None:
@@ -254,17 +289,17 @@ class PlanOverlay:
         n = len(sc.ids)
         rgb = np.empty((n, 3), dtype=np.uint8)
         rgb[:] = PLAIN_RGB
-        for ids, colour in (
-            (changed, CHANGED_RGB),
-            (warning, WARNING_RGB),
-            (pair_from, FROM_RGB),
-            (pair_to, TO_RGB),
-            (selected, SELECTED_RGB),
-            (problem, PROBLEM_RGB),
+        for ids, role in (
+            (changed, "changed"),
+            (warning, "warning"),
+            (pair_from, "from"),
+            (pair_to, "to"),
+            (selected, "selected"),
+            (problem, "problem"),
         ):
             idx = [sc.index[t] for t in ids if t in sc.index]
             if idx:
-                rgb[idx] = colour
+                rgb[idx] = status_rgb(role, sc.dark)
         if not np.array_equal(sc._tool_rgb[:n], rgb):
             sc._tool_rgb[:n] = rgb
             sc._tool_image.Modified()
@@ -329,10 +364,11 @@ class PlanOverlay:
         self,
         name: str,
         mesh: pv.PolyData | None,
-        rgb: tuple[int, int, int],
+        role: str,
         line_width: int = 4,
     ) -> bool:
-        """Show ``mesh`` as the mark ``name`` (None or empty: hide it); True if shown."""
+        """Show ``mesh`` as the mark ``name`` in the colour of ``role`` in the scene's theme
+        (None or empty: hide it); True if shown."""
         got = self.marks.get(name)
         if mesh is None or mesh.n_points == 0:
             if got is not None:
@@ -342,7 +378,7 @@ class PlanOverlay:
             held = mesh.copy()
             actor = self.plotter.add_mesh(
                 held,
-                color=rgb,
+                color=status_rgb(role, self.scene.dark),
                 opacity=0.95,
                 line_width=line_width,
                 lighting=False,
@@ -355,6 +391,7 @@ class PlanOverlay:
         else:
             got[0].copy_from(mesh)
             actor = got[1]
+            actor.prop.color = status_rgb(role, self.scene.dark)
         actor.SetVisibility(True)
         return True
 
@@ -370,7 +407,7 @@ class PlanOverlay:
         mesh = None
         if ends is not None:
             mesh = flat_arrow(*ends, z=self.flow_z + 0.3, width_m=self.flow_width_m)
-        return self._mark("pair_arrow", mesh, ARROW_RGB)
+        return self._mark("pair_arrow", mesh, "arrow")
 
     def show_turn_ring(
         self, centre: tuple[float, float] | None, radius_m: float = 0.0, angle_deg: float = 0.0
@@ -379,7 +416,7 @@ class PlanOverlay:
         mesh = None
         if centre is not None:
             mesh = turn_ring(centre, max(radius_m, 0.5), angle_deg, z=self.flow_z + 0.3)
-        return self._mark("turn_ring", mesh, RING_RGB)
+        return self._mark("turn_ring", mesh, "ring")
 
     def show_knob(self, box: tuple[float, float, float, float] | None) -> bool:
         """Draw the rotate knob of the selection whose box is ``box`` (None: hide it), its
@@ -388,10 +425,10 @@ class PlanOverlay:
         self.knob_box = box
         self._knob_camera = None
         if box is None:
-            return self._mark("knob", None, RING_RGB, line_width=2)
+            return self._mark("knob", None, "ring", line_width=2)
         z = self.flow_z + 0.6  # above the flow ribbons and the lit pair's arrow
         self.knob = (*knob_centre(box, self.knob_radius_m), z)
-        return self._mark("knob", self._knob_mesh(), RING_RGB, line_width=2)
+        return self._mark("knob", self._knob_mesh(), "ring", line_width=2)
 
     def _camera_key(self) -> tuple[float, ...]:
         cam = self.plotter.renderer.GetActiveCamera()

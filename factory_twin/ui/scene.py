@@ -65,6 +65,10 @@ from factory_twin.ui.scene_meshes import (
 logger = logging.getLogger(__name__)
 
 
+BACKGROUND = {True: "#1b1e23", False: "#eef1f4"}
+"""The 3-D view's background per theme (True: dark), with or without a plant."""
+
+
 class FabScene:
     """The fab on a pyvista plotter; update methods change arrays in place.
 
@@ -406,15 +410,14 @@ class FabScene:
         """Switch between the dark and the light background and floor."""
         self.dark = dark
         p = self.plotter
-        if dark:
-            p.renderers.set_background("#1b1e23")  # what p.set_background calls
-        else:
-            p.renderers.set_background("#eef1f4")
+        p.renderers.set_background(BACKGROUND[dark])  # what p.set_background calls
         if hasattr(self, "ground"):
             np.asarray(self.ground.point_data["rgb"])[:] = self._ground_mesh().point_data["rgb"]
             self.ground.Modified()
             if self.amhs is not None:
                 self.amhs.set_theme(dark)
+            if self.highlight_actor is not None:
+                self.highlight_actor.prop.color = self._highlight_color()
             legend = getattr(self, "legend_actor", None)
             if legend is not None:
                 legend.GetEntryTextProperty().SetColor(
@@ -534,7 +537,7 @@ class FabScene:
             self.highlight_mesh = edges
             self.highlight_actor = self.plotter.add_mesh(
                 self.highlight_mesh,
-                color="#00e5ff",
+                color=self._highlight_color(),
                 line_width=4,
                 name="highlight",
                 pickable=False,
@@ -545,6 +548,11 @@ class FabScene:
         else:
             self.highlight_mesh.copy_from(edges)
             self.highlight_actor.SetVisibility(True)
+
+    def _highlight_color(self) -> str:
+        """The selected tool's outline: bright cyan on the dark floor, dark teal on the light
+        one (where the cyan is barely 1.3:1)."""
+        return "#00e5ff" if self.dark else "#006078"
 
     # -- picking and cameras
 
