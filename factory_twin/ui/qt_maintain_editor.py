@@ -42,11 +42,40 @@ from PySide6.QtWidgets import (
 from factory_twin.app import maintenance_authoring as m
 from factory_twin.model.schema import PlantSpec, Procedure, StepAction
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
-from factory_twin.ui.theme import vertical_scroll
+from factory_twin.ui.theme import (
+    TEXT_COLOURS,
+    current_dark,
+    on_theme_change,
+    text_colour,
+    vertical_scroll,
+)
 
 logger = logging.getLogger(__name__)
 
 SAFETY_KINDS = ("loto", "ppe", "gas", "electrical", "chemical", "hot", "laser", "general")
+
+
+def coloured(role: str, body: str) -> str:
+    """``body`` (rich text) in a span of the current theme's text colour ``role``
+    (:func:`~factory_twin.ui.theme.text_colour`: ``error``, ``caution``, ``ok``, ...); a
+    label showing it follows a theme switch once :func:`follow_colours` was called on it."""
+    return f"<span style='color:{text_colour(role)}'>{body}</span>"
+
+
+def follow_colours(label: QLabel) -> None:
+    """Re-colour the :func:`coloured` spans of ``label``'s current text on every theme
+    switch (each role's colour of the other theme becomes the new theme's)."""
+
+    def recolour(dark: bool) -> None:
+        text = label.text()
+        new = text
+        for role, c in TEXT_COLOURS[not dark].items():
+            new = new.replace(f"color:{c}", f"color:{TEXT_COLOURS[dark][role]}")
+        if new != text:
+            label.setText(new)
+
+    on_theme_change(label, recolour)
+    recolour(current_dark())
 
 
 def _split(text: str) -> list[str]:
@@ -131,6 +160,7 @@ class QtProcedureEditor(QWidget):
         self.problems.setObjectName("author_problems")
         self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.problems)
+        follow_colours(self.problems)
 
         self._connect_signals()
 
@@ -155,6 +185,7 @@ class QtProcedureEditor(QWidget):
         outer.addLayout(bar)
         self.dirty_label = QLabel()
         self.dirty_label.setObjectName("author_dirty")
+        follow_colours(self.dirty_label)
         outer.addWidget(self.dirty_label)
 
     def _build_procedure_box(self) -> QGroupBox:
@@ -290,8 +321,9 @@ class QtProcedureEditor(QWidget):
         self.dirty_label.setText(
             ""
             if clean
-            else "<span style='color:#ff8c1a'>● unsaved procedure edits: "
-            "Save writes them to the plant file</span>"
+            else coloured(
+                "caution", "● unsaved procedure edits: Save writes them to the plant file"
+            )
         )
         self.dirty_label.setVisible(not clean)
 
@@ -421,7 +453,7 @@ class QtProcedureEditor(QWidget):
         try:
             edit = make()
         except m.EditError as exc:
-            self.problems.setText(f"<span style='color:#ff6b6b'>{html.escape(str(exc))}</span>")
+            self.problems.setText(coloured("error", html.escape(str(exc))))
             return False
         self._push(edit)
         return True
@@ -484,7 +516,7 @@ class QtProcedureEditor(QWidget):
         try:
             fields = self._step_fields()
         except m.EditError as exc:
-            self.problems.setText(f"<span style='color:#ff6b6b'>{html.escape(str(exc))}</span>")
+            self.problems.setText(coloured("error", html.escape(str(exc))))
             return False
         old = proc.steps[k]
         changed: dict[str, Any] = {}
@@ -637,11 +669,10 @@ class QtProcedureEditor(QWidget):
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems[:12])
             more = f"<li>… and {len(problems) - 12} more</li>" if len(problems) > 12 else ""
             self.problems.setText(
-                f"<span style='color:#ff6b6b'><b>{len(problems)} problem(s):</b>"
-                f"<ul>{items}{more}</ul></span>"
+                coloured("error", f"<b>{len(problems)} problem(s):</b><ul>{items}{more}</ul>")
             )
         else:
-            self.problems.setText("<span style='color:#2ca02c'>The plant is valid.</span>")
+            self.problems.setText(coloured("ok", "The plant is valid."))
         return problems
 
     def has_unsaved_edits(self) -> bool:
@@ -674,13 +705,11 @@ class QtProcedureEditor(QWidget):
         try:
             path = self.doc.save()
         except (FactoryTwinError, OSError) as exc:
-            self.problems.setText(
-                f"<span style='color:#ff6b6b'>Cannot save: {html.escape(str(exc))}</span>"
-            )
+            self.problems.setText(coloured("error", f"Cannot save: {html.escape(str(exc))}"))
             return None
         finally:
             QApplication.restoreOverrideCursor()
         self.undo_stack.setClean()
-        self.problems.setText(f"<span style='color:#2ca02c'>Saved {html.escape(str(path))}</span>")
+        self.problems.setText(coloured("ok", f"Saved {html.escape(str(path))}"))
         self.saved.emit(str(path))
         return str(path)

@@ -14,6 +14,7 @@ shown (:mod:`~factory_twin.ui.qt_maintain_docks`).
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from factory_twin.ui.maintain_scene import StepOverlay
 from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_maintain_browser import QtProcedureBrowser
 from factory_twin.ui.qt_maintain_docks import MaintainDocks, install_maintain_docks
-from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
+from factory_twin.ui.qt_maintain_editor import QtProcedureEditor, coloured, follow_colours
 from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
 from factory_twin.ui.qt_scene_view import QtSceneView
@@ -110,6 +111,7 @@ class QtMaintainWorkspace(QWidget):
         bar.setContentsMargins(6, 2, 6, 2)
         self.info = QLabel("Pick a tool (list or 3-D view), then a procedure.")
         self.info.setObjectName("maintain_info")
+        follow_colours(self.info)
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("open the selected procedure in the player (Run tab)")
         self.export_button = QPushButton("Export AR…")
@@ -224,7 +226,7 @@ class QtMaintainWorkspace(QWidget):
                 self.spec, tool, procedure, technician=getattr(self.controller, "user", "")
             )
         except MaintenanceError as exc:
-            self.info.setText(f"<span style='color:#ff6b6b'>{exc}</span>")
+            self.info.setText(coloured("error", html.escape(str(exc))))
             return False
         assert self.player.procedure is not None
         self.proc_id = self.player.procedure.id
