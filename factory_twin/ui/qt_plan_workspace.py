@@ -870,8 +870,8 @@ class QtPlanWorkspace(QWidget):
     def set_dark(self, dark: bool) -> None:
         """Follow the window's theme."""
         self.dark = dark
+        self.view.set_dark(dark)  # with no plant yet, its empty background follows too
         if self.view.scene is not None:
-            self.view.set_dark(dark)
             self.refresh_drawing()
 
     def changeEvent(self, event: QEvent) -> None:

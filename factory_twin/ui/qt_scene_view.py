@@ -16,9 +16,10 @@ from factory_twin.model.geometry import PlantGeometry
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.amhs_scene import HEAT_TAGS
 from factory_twin.ui.render_quality import apply_quality
-from factory_twin.ui.scene import FabScene
+from factory_twin.ui.scene import BACKGROUND, FabScene
 from factory_twin.ui.scene_camera import interpolate_camera
 from factory_twin.ui.scene_colors import N_CODES, STATE_COLORS, STATE_LABELS
+from factory_twin.ui.theme import current_dark
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ class QtSceneView(QWidget):
         self.heat_map = False  # rail congestion colours (ui/qt_amhs_install.py)
         self.heat_measure = "blocked"  # what they show: amhs_scene.HEAT_MEASURES
         self.state: PlantState | None = None
-        self._dark = True
+        self._dark = current_dark()
+        # pyvista's default grey until a plant is loaded otherwise: the theme's background
+        self.plotter.renderers.set_background(BACKGROUND[self._dark])
         self._press: tuple[int, int] | None = None
         self._fit_cam: tuple | None = None  # the camera as framed for the whole floor
         self._view_closed = False  # close_view() released the render window
@@ -171,7 +174,9 @@ class QtSceneView(QWidget):
         self._dark = dark
         if self.scene is not None:
             self.scene.set_theme(dark, render=False)
-            self.request_render()
+        else:
+            self.plotter.renderers.set_background(BACKGROUND[dark])
+        self.request_render()
         self._style_legend(dark)
 
     def _style_legend(self, dark: bool) -> None:
