@@ -328,6 +328,7 @@ class QtDetailPanel(QWidget):
             return
         self._set_enabled(True)
         self._show_axes(True)
+        self._show_time_ticks(False)  # until a trend has points (refresh)
         spec = st.spec
         eq = spec.tool(self.tool)
         et = spec.equipment_type(eq.type)
@@ -526,6 +527,15 @@ class QtDetailPanel(QWidget):
             if len(t):
                 keep = t >= t[-1] - TREND_WINDOW_S
                 curve.setData(t[keep], v[keep])
+        self._show_time_ticks(any(self.trend_points(n) for n in self._curves))
+
+    def _show_time_ticks(self, on: bool) -> None:
+        """Time ticks only once a trend has points: an empty trend's 0-1 s range would label
+        its ticks "00.250", "00.500", ... (fractions of a second of 1970). Without them the
+        axis keeps its height, so the plot does not jump when the first point comes."""
+        axis = self.plot.getPlotItem().getAxis("bottom")
+        if (axis._tickLevels is None) != on:  # None: pyqtgraph's own ticks
+            axis.setTicks(None if on else [[], []])
 
     def trend_points(self, tag: str) -> int:
         """Return how many points the trend of ``tag`` shows (tests use it)."""
