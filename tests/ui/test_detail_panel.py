@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QApplication
+
 from factory_twin.model.events import TagUpdate
 
 
@@ -29,10 +32,6 @@ def test_trend_plot_shows_a_hint_without_a_tool_and_axes_with_one(etcher_panel) 
 
 def _tick_labels(panel) -> list[str]:  # type: ignore[no-untyped-def]
     """The texts the time axis draws now (its draw specs, as it paints them)."""
-    from PySide6.QtGui import QImage, QPainter
-
-    from PySide6.QtWidgets import QApplication
-
     axis = panel.plot.getPlotItem().getAxis("bottom")
     for _ in range(3):  # the axis's height follows its text after a paint: let it settle
         panel.grab()
