@@ -232,8 +232,10 @@ class QtAlarmReportDialog(QDialog):
         bg = pg.mkColor(pg.getConfigOption("background"))
         bg.setAlpha(210)
         self.legend.setBrush(pg.mkBrush(bg))
+        # a bar item's legend sample is a filled square like the shading (a filled curve's
+        # is a triangle)
         self.legend.addItem(
-            pg.PlotDataItem([0.0, 1.0], [0.0, 0.0], fillLevel=0, brush=FLOOD_BRUSH, pen=None),
+            pg.BarGraphItem(x=[0.0], height=[1.0], width=1.0, brush=FLOOD_BRUSH, pen=None),
             "flood interval",
         )
         self.target_lines: list[pg.InfiniteLine] = []

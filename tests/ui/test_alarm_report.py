@@ -230,3 +230,34 @@ def test_chart_lines_read_on_either_theme_and_follow_a_switch(qtbot, journal):
     finally:
         apply_theme(app, True)
     dlg.close()
+
+
+def test_the_legend_draws_the_flood_swatch_as_a_filled_square(qtbot, journal):
+    """The flood shading is a rectangle: its legend swatch is a filled square too, not the
+    triangle pyqtgraph draws for a filled curve. The swatch is painted and its pixels read."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from factory_twin.ui.qt_alarm_report import FLOOD_BRUSH
+
+    dlg = _open(qtbot, journal)
+    sample, label = dlg.legend.items[0]
+    assert label.text == "flood interval"
+    img = QImage(20, 20, QImage.Format.Format_ARGB32)
+    img.fill(QColor(255, 255, 255))
+    p = QPainter(img)
+    try:
+        sample.paint(p)
+    finally:
+        p.end()
+    white = QColor(255, 255, 255).rgb()
+    filled = [[img.pixel(x, y) != white for x in range(20)] for y in range(20)]
+    # the whole square from (3, 3) to (17, 17) is filled, its corners included (a triangle
+    # from (2, 18) over (18, 2) to (18, 18) leaves the top-left half white)
+    assert all(filled[y][x] for y in range(3, 18) for x in range(3, 18))
+    assert not filled[0][0] and not filled[19][0]  # and nothing beyond it
+    # in the shading's colour
+    r, g, b, a = FLOOD_BRUSH
+    c = QColor(img.pixel(10, 10))
+    f = a / 255
+    want = [round(f * v + (1 - f) * 255) for v in (r, g, b)]
+    assert [c.red(), c.green(), c.blue()] == pytest.approx(want, abs=3)
