@@ -201,3 +201,66 @@ def test_the_cycle_time_ecdf_is_drawn_as_a_staircase(qtbot, win: MainWindow):  #
         assert len(moves) == 0, "a diagonal segment"
         assert sorted(set(x)) == sorted(set(pts["cycle_time_h"]))
         assert len(x) == 2 * len(pts)
+
+
+def test_e10_segments_stand_out_from_the_light_background(qtbot, win: MainWindow):  # type: ignore[no-untyped-def]
+    """E10 hues are a convention: kept, but on the light theme each state's segments get a
+    thin darker outline of the same hue, at least 3:1 against white (standby's yellow is
+    1.7:1); none on the dark theme. The bar items' pens are read back after each switch."""
+    from factory_twin.ui.qt_plan_compare_charts import E10_COLOURS, E10_STATE
+
+    panel = win.compare
+    win.compare_action.trigger()
+    assert panel.open_folder(_result_of(win)) is not None
+    chart = win.compare.charts.states
+    assert wcag_contrast(E10_COLOURS["standby"], "#ffffff") < 2.0  # why the outline is there
+    for dark in (False, True, False):
+        win.set_dark(dark)
+        QApplication.processEvents()
+        bg = chart.plot.backgroundBrush().color().name()
+        bars = [it for it in chart.plot.getPlotItem().items if hasattr(it, E10_STATE)]
+        assert [getattr(b, E10_STATE) for b in bars] == list(E10_COLOURS)
+        for b in bars:
+            state = getattr(b, E10_STATE)
+            fill = pg.mkBrush(b.opts["brush"]).color().name()
+            assert fill == E10_COLOURS[state]  # the hue is kept
+            pen = pg.mkPen(b.opts["pen"])
+            if dark:
+                assert pen.style() == pg.QtCore.Qt.PenStyle.NoPen
+                continue
+            assert pen.style() != pg.QtCore.Qt.PenStyle.NoPen and pen.widthF() <= 1.5
+            edge = pen.color().name()
+            assert wcag_contrast(edge, bg) >= 3.0, (state, edge)
+            assert abs(_hue(edge) - _hue(fill)) < 0.03 or edge == fill, state  # same hue
+
+
+def test_the_report_e10_chart_outlines_its_segments(result: Path) -> None:
+    """The report's E10 chart (matplotlib, on a white page): each segment's edge is a darker
+    shade of its fill, at least 3:1 against white; the fills keep the E10 hues."""
+    from matplotlib.axes import Axes
+    from matplotlib.colors import to_hex
+
+    from factory_twin.app import experiment_charts
+    from factory_twin.app.experiment import load_result
+
+    drawn: list[tuple[str, str]] = []
+    real_bar = Axes.bar
+
+    def bar(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real_bar(self, *args, **kwargs)
+        drawn.extend((to_hex(p.get_facecolor()), to_hex(p.get_edgecolor())) for p in out.patches)
+        return out
+
+    res = load_result(result)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Axes, "bar", bar)
+    try:
+        png = experiment_charts.e10_chart(res, experiment_charts.top_groups(res))
+    finally:
+        mp.undo()
+    assert png.startswith(b"\x89PNG") and drawn
+    fills = {f for f, _e in drawn}
+    assert to_hex(experiment_charts._E10_COLOURS["standby"]) in fills
+    for fill, edge in drawn:
+        assert wcag_contrast(edge, "#ffffff") >= 3.0, (fill, edge)
+        assert abs(_hue(edge) - _hue(fill)) < 0.03 or edge == fill
