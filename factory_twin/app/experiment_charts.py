@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from factory_twin.app.experiment_result import ExperimentResult
+from factory_twin.model.events import E10_COLOURS
 
 TABLEAU_10 = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -131,10 +132,6 @@ def utilisation_chart(res: ExperimentResult, groups: list[str]) -> bytes:
     return _png(fig)
 
 
-_E10_COLOURS = {
-    "productive": "#2a9d55", "standby": "#f2c14e", "engineering": "#7a5195",
-    "scheduled_down": "#1f5fa8", "unscheduled_down": "#c0392b", "non_scheduled": "#9aa5b1",
-}  # fmt: skip
 
 
 def _luminance(hex_colour: str) -> float:
@@ -188,7 +185,7 @@ def e10_chart(res: ExperimentResult, groups: list[str]) -> bytes:
     for i, sc in enumerate(res.scenarios):
         ax = fig.add_subplot(n, 1, i + 1)
         bottom = np.zeros(len(groups))
-        for state, c in _E10_COLOURS.items():
+        for state, c in E10_COLOURS.items():  # the app's own: a report reads like the window
             v = np.array([mean.get((sc.name, g, state), 0.0) for g in groups]) * 100
             # a darker outline of each segment's hue: the pale ones read on the white page
             ax.bar(

@@ -50,6 +50,17 @@ _E10_CODES = {
     E10State.NON_SCHEDULED: 5,
 }
 
+# The one colour of each E10 state, wherever a state is drawn: the 3-D tools, the legend and
+# KPI strip, the Compare charts and the HTML/PDF reports (keyed by the state's value).
+E10_COLOURS: dict[str, str] = {
+    E10State.PRODUCTIVE.value: "#2ca02c",
+    E10State.STANDBY.value: "#f2c12e",
+    E10State.ENGINEERING.value: "#1f8fd6",
+    E10State.SCHEDULED_DOWN.value: "#ff7f0e",
+    E10State.UNSCHEDULED_DOWN.value: "#d62728",
+    E10State.NON_SCHEDULED.value: "#9467bd",
+}
+
 
 class Quality(str, Enum):
     """Quality of a value, as OPC UA status codes group them."""

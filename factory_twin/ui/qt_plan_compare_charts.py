@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from factory_twin.app.experiment_charts import edge_colour
 from factory_twin.app.experiment_compare import Comparison
 from factory_twin.model.config import atomic_write_text
+from factory_twin.model.events import E10_COLOURS
 from factory_twin.ui.theme import (
     PLOT_COLOURS,
     current_dark,
@@ -46,15 +47,6 @@ from factory_twin.ui.theme import (
 )
 
 logger = logging.getLogger(__name__)
-
-E10_COLOURS = {
-    "productive": "#2ca02c",
-    "standby": "#f2c12e",
-    "engineering": "#1f8fd6",
-    "scheduled_down": "#ff7f0e",
-    "unscheduled_down": "#d62728",
-    "non_scheduled": "#9467bd",
-}
 
 
 SCENARIO = "_scenario"  # the attribute that names the scenario (its index) a series draws

@@ -13,7 +13,7 @@ import numpy as np
 import pyvista as pv
 
 from factory_twin.model.equipment_models import MATERIALS
-from factory_twin.model.events import E10State
+from factory_twin.model.events import E10_COLOURS, E10State
 from factory_twin.model.geometry import hex_to_rgb
 
 # -- state codes on the tool mesh: the six E10 codes, then the two non-E10 display states
@@ -22,12 +22,7 @@ STALE_CODE = 7  # the connection that carried the value is gone
 N_CODES = 8
 
 STATE_COLORS: dict[int, str] = {
-    E10State.PRODUCTIVE.code: "#2ca02c",
-    E10State.STANDBY.code: "#f2c12e",
-    E10State.ENGINEERING.code: "#1f8fd6",
-    E10State.SCHEDULED_DOWN.code: "#ff7f0e",
-    E10State.UNSCHEDULED_DOWN.code: "#d62728",
-    E10State.NON_SCHEDULED.code: "#9467bd",
+    **{st.code: E10_COLOURS[st.value] for st in E10State},
     UNKNOWN_CODE: "#d9d9d9",
     STALE_CODE: "#6e6e6e",
 }

@@ -24,6 +24,7 @@ from factory_twin.app.controller import Controller
 from factory_twin.app.experiment_charts import COLOURS, SCENARIO_COLOURS, TABLEAU_10
 from factory_twin.app.experiment_job import ExperimentChoices, experiment_path, write_experiment
 from factory_twin.model.config import load_plant
+from factory_twin.model.events import E10_COLOURS
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_plan_compare_install import install_compare
 from factory_twin.ui.qt_plan_install import install_plan
@@ -207,7 +208,7 @@ def test_e10_segments_stand_out_from_the_light_background(qtbot, win: MainWindow
     """E10 hues are a convention: kept, but on the light theme each state's segments get a
     thin darker outline of the same hue, at least 3:1 against white (standby's yellow is
     1.7:1); none on the dark theme. The bar items' pens are read back after each switch."""
-    from factory_twin.ui.qt_plan_compare_charts import E10_COLOURS, E10_STATE
+    from factory_twin.ui.qt_plan_compare_charts import E10_STATE
 
     panel = win.compare
     win.compare_action.trigger()
@@ -260,7 +261,17 @@ def test_the_report_e10_chart_outlines_its_segments(result: Path) -> None:
         mp.undo()
     assert png.startswith(b"\x89PNG") and drawn
     fills = {f for f, _e in drawn}
-    assert to_hex(experiment_charts._E10_COLOURS["standby"]) in fills
+    assert to_hex(E10_COLOURS["standby"]) in fills
     for fill, edge in drawn:
         assert wcag_contrast(edge, "#ffffff") >= 3.0, (fill, edge)
         assert abs(_hue(edge) - _hue(fill)) < 0.03 or edge == fill
+
+
+def test_every_e10_state_has_one_colour_in_the_window_and_the_reports() -> None:
+    """The 3-D tools and legend (scene_colors) and the charts share model.events.E10_COLOURS:
+    the HTML report once drew engineering purple and scheduled down blue."""
+    from factory_twin.model.events import E10State
+    from factory_twin.ui.scene_colors import STATE_COLORS
+
+    assert list(E10_COLOURS) == [st.value for st in E10State]
+    assert [STATE_COLORS[st.code] for st in E10State] == list(E10_COLOURS.values())
