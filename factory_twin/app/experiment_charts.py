@@ -132,8 +132,6 @@ def utilisation_chart(res: ExperimentResult, groups: list[str]) -> bytes:
     return _png(fig)
 
 
-
-
 def _luminance(hex_colour: str) -> float:
     h = hex_colour.lstrip("#")
     rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
