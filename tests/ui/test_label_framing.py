@@ -40,7 +40,7 @@ def test_a_long_bay_name_stays_inside_a_narrow_overview(qtbot, mini_plant_path, 
     plant = tmp_path / "long_names.yaml"
     plant.write_text(yaml.safe_dump(d))
     view = QtSceneView()
-    qtbot.addWidget(view)
+    qtbot.addWidget(view, before_close_func=lambda v: v.close_view())  # render window released
     view.resize(900, 500)
     view.show()
     qtbot.waitExposed(view)

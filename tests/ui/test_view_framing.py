@@ -18,7 +18,7 @@ def _cam(view: QtSceneView) -> np.ndarray:
 
 def test_the_overview_follows_the_views_shape_until_the_camera_moves(qtbot, mini_plant_path):
     view = QtSceneView()
-    qtbot.addWidget(view)
+    qtbot.addWidget(view, before_close_func=lambda v: v.close_view())  # render window released
     view.resize(900, 500)
     view.show()
     qtbot.waitExposed(view)
@@ -48,7 +48,7 @@ def test_the_overview_follows_the_views_shape_until_the_camera_moves(qtbot, mini
 
 def test_a_view_built_hidden_is_framed_when_shown(qtbot, mini_plant_path):
     view = QtSceneView()
-    qtbot.addWidget(view)
+    qtbot.addWidget(view, before_close_func=lambda v: v.close_view())  # render window released
     view.set_plant(load_plant(mini_plant_path).spec, None)  # never shown yet
     view.resize(400, 900)
     view.show()
