@@ -10,8 +10,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from _alarm_entries import journal_entries
 
-from factory_twin.app.alarm_journal import JournalEntry, priority_of
 from factory_twin.app.alarm_report import AlarmReport, compute_report
 from factory_twin.app.alarm_report_html import AREA_COLOURS, CHART_COLOURS, render_svg
 from factory_twin.model.events import AlarmEvent
@@ -53,24 +53,7 @@ def _report(first_flood_s: float, days: float = 1.0) -> AlarmReport:
         aid = f"T{i:02d}/x.hi"
         events.append(AlarmEvent(aid, f"T{i:02d}", "x.hi", 500, "hi", t, True, False))
         events.append(AlarmEvent(aid, f"T{i:02d}", "x.hi", 500, "hi", t + 5, False, True))
-    entries = [
-        JournalEntry(
-            i,
-            0.0,
-            e.time_s,
-            e.alarm_id,
-            e.equipment,
-            e.code,
-            e.severity,
-            priority_of(e.severity),
-            e.state.value,
-            e.message,
-            "",
-            "",
-            "",
-        )
-        for i, e in enumerate(events, 1)
-    ]
+    entries = journal_entries(events)
     return compute_report(entries, start_s=0.0, end_s=days * DAY)
 
 

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
+from _alarm_entries import journal_entries
 
 from factory_twin.app import alarm_report, alarm_report_html
 from factory_twin.app.alarm_journal import AlarmJournal, JournalEntry
@@ -117,10 +118,10 @@ def test_flood_period_start_end_count_peak(report):
 
 def test_exactly_ten_alarms_is_not_a_flood():
     evs = [e for i in range(10) for e in pulse(f"T{i}", "a.hi", 200, 10 * i)]
-    r = compute_report(_entries(evs), start_s=0.0, end_s=3600.0)
+    r = compute_report(journal_entries(evs), start_s=0.0, end_s=3600.0)
     assert r.floods.empty and r.bins["alarms"].max() == 10
     evs += pulse("T10", "a.hi", 200, 599.0)
-    r = compute_report(_entries(evs), start_s=0.0, end_s=3600.0)
+    r = compute_report(journal_entries(evs), start_s=0.0, end_s=3600.0)
     assert len(r.floods) == 1 and r.floods.iloc[0]["alarms"] == 11
 
 
@@ -144,11 +145,11 @@ def test_chattering_alarm_found_and_frequent_alarm_not(report):
 
 def test_chattering_window_is_inclusive_and_configurable():
     evs = [e for t in (0, 30, 60) for e in pulse("C", "a.hi", 200, t, 1.0)]
-    assert len(compute_report(_entries(evs)).chattering) == 1
+    assert len(compute_report(journal_entries(evs)).chattering) == 1
     evs = [e for t in (0, 30, 61) for e in pulse("C", "a.hi", 200, t, 1.0)]
-    assert compute_report(_entries(evs)).chattering.empty
+    assert compute_report(journal_entries(evs)).chattering.empty
     s = ReportSettings(chatter_window_s=120.0)
-    assert len(compute_report(_entries(evs), settings=s).chattering) == 1
+    assert len(compute_report(journal_entries(evs), settings=s).chattering) == 1
 
 
 def test_stale_alarms(report):
@@ -163,7 +164,9 @@ def test_stale_alarms(report):
     assert metric(report, "most stale alarms on one day") == (2, OK)
     # configurable: with a 30 h limit only the alarm still active (39.7 h) is stale
     r30 = compute_report(
-        _entries(known_events()), end_s=END, settings=ReportSettings(stale_after_s=30 * 3600)
+        journal_entries(known_events()),
+        end_s=END,
+        settings=ReportSettings(stale_after_s=30 * 3600),
     )
     assert list(r30.stale["equipment"]) == ["STALE-01"]
 
@@ -171,19 +174,19 @@ def test_stale_alarms(report):
 def test_no_stale_alarm_gives_an_empty_table():
     # regression: the empty selection once took the rows of every activation
     evs = [e for t in (0, 100, 200) for e in pulse("T", "a.hi", 200, t)]
-    r = compute_report(_entries(evs), start_s=0.0, end_s=DAY)
+    r = compute_report(journal_entries(evs), start_s=0.0, end_s=DAY)
     assert r.stale.empty
     assert metric(r, "most stale alarms on one day") == (0, OK)
 
 
 def test_five_alarms_stale_on_one_day_miss_the_target():
     evs = [ev(f"S{i}", "fault", 900, 1000.0 * i) for i in range(5)]
-    r = compute_report(_entries(evs), start_s=0.0, end_s=3 * DAY)
+    r = compute_report(journal_entries(evs), start_s=0.0, end_s=3 * DAY)
     assert len(r.stale) == 5
     assert metric(r, "most stale alarms on one day") == (5, OVER)
     # stale from day 2 on only: one alarm raised late in the period never becomes stale
     evs.append(ev("LATE", "fault", 900, 2.5 * DAY))
-    assert compute_report(_entries(evs), start_s=0.0, end_s=3 * DAY).stale.shape[0] == 5
+    assert compute_report(journal_entries(evs), start_s=0.0, end_s=3 * DAY).stale.shape[0] == 5
 
 
 def test_priority_distribution_against_isa_targets(report):
@@ -322,7 +325,7 @@ def test_html_report_is_valid_and_self_contained(report, tmp_path):
 
 def test_long_period_chart_draws_the_peak_of_groups():
     evs = [e for i in range(11) for e in pulse(f"T{i}", "a.hi", 200, 300 * DAY + i)]
-    r = compute_report(_entries(evs), start_s=0.0, end_s=365 * DAY)
+    r = compute_report(journal_entries(evs), start_s=0.0, end_s=365 * DAY)
     assert len(r.bins) == 365 * 144
     svg = alarm_report_html.render_svg(r, "plant")
     assert svg.count('class="bar"') == 1 and svg.count('class="flood"') == 1
@@ -332,26 +335,3 @@ def test_long_period_chart_draws_the_peak_of_groups():
 def test_docstring_examples_run():
     for mod in (alarm_report, alarm_report_html):
         assert doctest.testmod(mod).failed == 0
-
-
-def _entries(events: list[AlarmEvent]) -> list[JournalEntry]:
-    from factory_twin.app.alarm_journal import priority_of
-
-    return [
-        JournalEntry(
-            i,
-            0.0,
-            e.time_s,
-            e.alarm_id,
-            e.equipment,
-            e.code,
-            e.severity,
-            priority_of(e.severity),
-            e.state.value,
-            e.message,
-            "",
-            "",
-            "",
-        )
-        for i, e in enumerate(events, 1)
-    ]
