@@ -7,17 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt
+from _maintain_window import demo_copy, maintain_window, maintain_ws
+from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from factory_twin.app.controller import Controller
 from factory_twin.app.maintenance import MaintenanceLog, ProcedureSession, anchor_world
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import AlarmEvent
 from factory_twin.ui.maintain_scene import component_mesh
-from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_maintain_workspace import QtMaintainWorkspace, install_maintain
+from factory_twin.ui.qt_maintain_workspace import QtMaintainWorkspace
 
 pytestmark = pytest.mark.gui
 
@@ -27,31 +26,15 @@ FURNACE = "furnace-quartz-tube-inspection"
 
 @pytest.fixture
 def plant(tmp_path) -> Path:
-    p = tmp_path / "demo_fab.yaml"
-    shutil.copy(REPO / "plant_configs" / "demo_fab.yaml", p)
-    return p
+    return demo_copy(tmp_path)
 
 
 @pytest.fixture
 def win(qtbot, tmp_path, plant):
-    c = Controller(journal_path=tmp_path / "journal.sqlite")
-    w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    # a test's unsaved edits would ask Save/Discard/Cancel when pytest-qt closes the window
-    qtbot.addWidget(w, before_close_func=lambda w: _ws(w).discard_edits())
-    ws = install_maintain(w, MaintenanceLog(tmp_path / "maintenance_log.jsonl"))
-    c.set_plant(load_plant(plant))
-    w.resize(1500, 920)
-    w.show()
-    qtbot.waitExposed(w)
-    w.tabs.setCurrentWidget(ws)
-    qtbot.waitUntil(lambda: ws.view.isVisible() and ws.view.plotter.interactor.width() > 300)
-    yield w
-    ws.discard_edits()
-    w.close()
+    yield from maintain_window(qtbot, tmp_path, plant)
 
 
-def _ws(w: MainWindow) -> QtMaintainWorkspace:
-    return w.workspace("Maintain")  # type: ignore[return-value]
+_ws = maintain_ws
 
 
 def _settle(qtbot, ws: QtMaintainWorkspace) -> None:

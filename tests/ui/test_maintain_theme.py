@@ -5,20 +5,15 @@ back from the label's rich text and checked for WCAG contrast against the window
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from _maintain_window import demo_copy, maintain_window, maintain_ws
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
-from factory_twin.app.controller import Controller
-from factory_twin.app.maintenance import MaintenanceLog
-from factory_twin.model.config import load_plant
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_maintain_workspace import QtMaintainWorkspace, install_maintain
 from factory_twin.ui.theme import MIN_TEXT_CONTRAST, contrast_ratio, text_colour
 
 pytestmark = pytest.mark.gui
@@ -30,26 +25,10 @@ _COLOUR = re.compile(r"color:\s*(#[0-9a-fA-F]{6})")
 
 @pytest.fixture
 def win(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    p = tmp_path / "demo_fab.yaml"
-    shutil.copy(REPO / "plant_configs" / "demo_fab.yaml", p)
-    c = Controller(journal_path=tmp_path / "journal.sqlite")
-    w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w, before_close_func=lambda w: _ws(w).discard_edits())
-    ws = install_maintain(w, MaintenanceLog(tmp_path / "maintenance_log.jsonl"))
-    c.set_plant(load_plant(p))
-    w.resize(1500, 920)
-    w.show()
-    qtbot.waitExposed(w)
-    w.tabs.setCurrentWidget(ws)
-    qtbot.waitUntil(lambda: ws.view.isVisible())
-    yield w
-    ws.discard_edits()
-    w.set_dark(True)  # the next test starts in the default theme
-    w.close()
+    yield from maintain_window(qtbot, tmp_path, demo_copy(tmp_path))
 
 
-def _ws(w: MainWindow) -> QtMaintainWorkspace:
-    return w.workspace("Maintain")  # type: ignore[return-value]
+_ws = maintain_ws
 
 
 def _colours(label: QLabel) -> list[str]:
