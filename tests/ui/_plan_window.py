@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_plan_install import install_plan
+from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
 
 
 def plan_window(qtbot: Any, tmp_path: Path, plant: Path) -> Iterator[MainWindow]:
@@ -37,3 +39,14 @@ def plan_window(qtbot: Any, tmp_path: Path, plant: Path) -> Iterator[MainWindow]
     yield w
     forget(w)
     w.close()
+
+
+def demo_plan_window(qtbot: Any, tmp_path: Path) -> Iterator[MainWindow]:
+    """:func:`plan_window` on a copy of the demo fab in ``tmp_path``."""
+    plant = tmp_path / "demo_fab.yaml"
+    shutil.copy(Path(__file__).resolve().parents[2] / "plant_configs" / "demo_fab.yaml", plant)
+    yield from plan_window(qtbot, tmp_path, plant)
+
+
+def plan_ws(w: MainWindow) -> QtPlanWorkspace:
+    return w.workspace("Plan")  # type: ignore[return-value]

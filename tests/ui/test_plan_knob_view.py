@@ -6,16 +6,14 @@ the knob's points, its pixels and its hit test are read back."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _plan_window import plan_window
+from _plan_window import demo_plan_window, plan_ws
 from plan_helpers import render as _render
 
 from factory_twin.ui.plan_scene import RING_RGB
-from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
 
 pytestmark = pytest.mark.gui
@@ -25,12 +23,10 @@ PLANTS = Path(__file__).resolve().parents[2] / "plant_configs"
 
 @pytest.fixture
 def win(qtbot, tmp_path):
-    shutil.copy(PLANTS / "demo_fab.yaml", tmp_path / "demo_fab.yaml")
-    yield from plan_window(qtbot, tmp_path, tmp_path / "demo_fab.yaml")
+    yield from demo_plan_window(qtbot, tmp_path)
 
 
-def _ws(w: MainWindow) -> QtPlanWorkspace:
-    return w.workspace("Plan")  # type: ignore[return-value]
+_ws = plan_ws
 
 
 def _disc(ws: QtPlanWorkspace) -> np.ndarray:

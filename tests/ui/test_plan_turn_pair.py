@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _plan_window import plan_window
+from _plan_window import demo_plan_window, plan_ws
 from plan_helpers import colour as _colour
 from plan_helpers import render as _render
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
@@ -27,7 +26,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from factory_twin.ui.plan_scene import FROM_RGB, PLAIN_RGB, TO_RGB
-from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
 
 pytestmark = pytest.mark.gui
@@ -40,12 +38,10 @@ LEFT = Qt.MouseButton.LeftButton
 
 @pytest.fixture
 def win(qtbot, tmp_path):
-    shutil.copy(PLANTS / "demo_fab.yaml", tmp_path / "demo_fab.yaml")
-    yield from plan_window(qtbot, tmp_path, tmp_path / "demo_fab.yaml")
+    yield from demo_plan_window(qtbot, tmp_path)
 
 
-def _ws(w: MainWindow) -> QtPlanWorkspace:
-    return w.workspace("Plan")  # type: ignore[return-value]
+_ws = plan_ws
 
 
 def _move(ws: QtPlanWorkspace, pos: QPoint, mods=CTRL) -> None:
