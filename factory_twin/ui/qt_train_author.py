@@ -10,8 +10,9 @@ keeping its comments; *Test run* starts the drill alone (the workspace serves it
 
 The tables (with the timeline strip) and the forms below them share a vertical splitter
 (:attr:`QtDrillAuthor.splitter`): the forms scroll when their pane is short, and by default
-take at most :data:`FORMS_SHARE` of the height, so the tables keep room on a 1280x800
-screen; the sizes the user drags are remembered (:meth:`QtDrillAuthor.remember_split`).
+take what the tables leave, at least :data:`FORMS_MIN_PX`, so the tables keep room on a 1280x800
+screen (when the tables can show :data:`TABLE_ROWS` rows beside them, the forms get their
+whole height); the sizes the user drags are remembered (:meth:`QtDrillAuthor.remember_split`).
 
 The tables' columns fit the side pane (:func:`~factory_twin.ui.qt_tables.fit_text_columns`:
 long texts elided, whole in their tooltips) of the Train workspace's side pane, by default
@@ -57,8 +58,11 @@ FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transpor
           "hot_lot", "interlock")  # fmt: skip
 SIDE_PANE_PX = 560  # the side pane's default width: both tables' columns fit
 """The side pane's width the Author tab asks for: its tables' columns fit uncut."""
-FORMS_SHARE = 0.33
-"""The most of the Author tab's splitter the forms take by default (the tables the rest)."""
+FORMS_MIN_PX = 140
+"""The least height the Author tab's forms get by default (they scroll), when the tables
+could not show TABLE_ROWS rows beside their whole height."""
+TABLE_ROWS = 4
+"""The rows each Author table shows, when the height allows, beside the whole forms."""
 ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
            "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
 
@@ -224,20 +228,43 @@ class QtDrillAuthor(QWidget):
         remember_panes(self.splitter, settings, key)
 
     def showEvent(self, e: Any) -> None:
-        """At the first show: the forms get their height, at most FORMS_SHARE of the
-        splitter's (they scroll), the tables the rest."""
+        """Until the user drags the handle: the default sizes (:meth:`_default_split`)."""
         super().showEvent(e)
-        if self._split_sized:
+        self._default_split()
+
+    def resizeEvent(self, e: Any) -> None:
+        """Until the user drags the handle: the default sizes (:meth:`_default_split`)."""
+        super().resizeEvent(e)
+        self._default_split()
+
+    def _on_split_dragged(self, *_: Any) -> None:
+        self._split_sized = True
+
+    def _default_split(self) -> None:
+        """The forms get their height if the tables can still show TABLE_ROWS rows each,
+        else what the tables leave, at least FORMS_MIN_PX (they scroll)."""
+        if self._split_sized or not self.isVisible():
             return
         lay = self.layout()
         if lay is not None:
             lay.activate()
         total = sum(self.splitter.sizes())
         if total > 0:
-            self._split_sized = True
             want = self._forms_body.sizeHint().height()
-            forms = min(want, int(total * FORMS_SHARE))
+            forms = min(want, max(FORMS_MIN_PX, total - self._tables_need()))
             self.splitter.setSizes([total - forms, forms])
+
+    def _tables_need(self) -> int:
+        """The height of the tables' pane with TABLE_ROWS rows in each table."""
+        tables = (self.injections, self.responses)
+        need = self.timeline.minimumHeight() + sum(
+            lb.sizeHint().height() for lb in self._table_labels
+        )
+        for table in tables:
+            rows = TABLE_ROWS * table.verticalHeader().defaultSectionSize()
+            need += table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth()
+        spacing = self.splitter.widget(0).layout().spacing()  # type: ignore[union-attr]
+        return need + 4 * max(spacing, 0)
 
     def _build_injection_form(self) -> QGroupBox:
         inj_box = QGroupBox("Add an injection")
@@ -319,10 +346,11 @@ class QtDrillAuthor(QWidget):
         tables = QWidget()
         top = QVBoxLayout(tables)
         top.setContentsMargins(0, 0, 0, 0)
+        self._table_labels = (QLabel("Injections"), QLabel("Expected responses"))
         top.addWidget(self.timeline)
-        top.addWidget(QLabel("Injections"))
+        top.addWidget(self._table_labels[0])
         top.addWidget(self.injections, 1)
-        top.addWidget(QLabel("Expected responses"))
+        top.addWidget(self._table_labels[1])
         top.addWidget(self.responses, 1)
         for table in (self.injections, self.responses):  # a few rows, not all of them
             table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
@@ -345,7 +373,8 @@ class QtDrillAuthor(QWidget):
         self.splitter.addWidget(self.forms_scroll)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
-        self._split_sized = False  # the default sizes are set at the first show
+        self._split_sized = False  # True once the user dragged the handle (or it was restored)
+        self.splitter.splitterMoved.connect(self._on_split_dragged)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.splitter, 1)

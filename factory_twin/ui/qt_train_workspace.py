@@ -719,7 +719,7 @@ class QtTrainWorkspace(QWidget):
                 ok(fut.result())
             self._update_buttons()
         desk = self.desk
-        if desk is None or not desk.following or self.starting:
+        if desk is None or not desk.following:
             if desk is None and self.trainee_list.count():
                 self.names.clear()
             return
