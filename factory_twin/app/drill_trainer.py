@@ -22,6 +22,12 @@ Starting a drill whose token file is damaged raises
 window, naming the file and line; the file is kept as ``.bak``); ``forget_tokens=True`` to
 :meth:`TrainerDesk.start` starts anew with every name free.
 
+The OPC UA connection is watched (:class:`~factory_twin.app.drill_link.LinkKeeper`): once
+lost, :attr:`TrainerDesk.running` is False (the drill is still :attr:`TrainerDesk.following`),
+:meth:`TrainerDesk.link` says why and when the next reconnect is tried (with back-off, while
+following; :meth:`TrainerDesk.reconnect_now` tries at once), and calls raise DrillRefused
+naming the lost connection until it is back.
+
 When the drill finishes, :meth:`TrainerDesk.log` is the recorded :class:`DrillLog`
 (debrief, history, replay).
 """
@@ -36,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from factory_twin.app.drill_link import LinkKeeper, LinkStatus
 from factory_twin.app.drill_log import DrillLog
 from factory_twin.app.drill_server import DrillSimulator
 from factory_twin.app.drill_session import DrillNotice, DrillSession, start_drill_server
@@ -131,6 +138,7 @@ class TrainerDesk:
         self.plant_state: PlantState | None = None
         self.plant_events = 0  # events applied by the last poll
         self._plant_client: Any = None
+        self._keeper: LinkKeeper | None = None
         self._cancelled = False
 
     # ------------------------------------------------------------------ life cycle
@@ -141,9 +149,26 @@ class TrainerDesk:
         return self.session.url if self.session is not None else ""
 
     @property
+    def following(self) -> bool:
+        """True while following a drill (connected or reconnecting)."""
+        return self.session is not None
+
+    @property
     def running(self) -> bool:
-        """True while following a drill."""
-        return self.session is not None and self.session.joined
+        """True while following a drill over a working connection."""
+        return self.session is not None and self.session.joined and self.session.client.link_up
+
+    def link(self) -> LinkStatus | None:
+        """The connection to the drill server (None when not following)."""
+        keeper = self._keeper
+        return keeper.status() if keeper is not None and self.session is not None else None
+
+    def reconnect_now(self) -> bool:
+        """Try to reconnect at once (False when not following)."""
+        if self._keeper is None or self.session is None:
+            return False
+        self._keeper.reconnect_now()
+        return True
 
     def start(
         self,
@@ -213,6 +238,8 @@ class TrainerDesk:
         self.session = session
         self.notices = []
         self._watch(session, url)
+        self._keeper = LinkKeeper(session)
+        self._keeper.start()
 
     def _watch(self, session: DrillSession, url: str) -> None:
         """Read the drill's plant like any client (no trainee: it never acts)."""
@@ -235,6 +262,9 @@ class TrainerDesk:
         session, self.session = self.session, None
         server, self.server = self.server, None
         client, self._plant_client = self._plant_client, None
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.stop()
         if session is not None:
             if client is not None and session.loop.is_running():
                 try:
@@ -253,6 +283,14 @@ class TrainerDesk:
         if self.session is None:
             msg = "no drill is running: start one or connect to a drill server"
             raise FactoryTwinError(msg)
+        if not self.session.client.link_up:
+            link = self.link()
+            why = link.reason if link is not None else self.session.client.lost_reason
+            msg = (
+                f"the connection to the drill server {self.session.url} is lost "
+                f"({why or 'connection closed'}); reconnecting"
+            )
+            raise DrillRefused(msg)
         return self.session
 
     def pause(self) -> concurrent.futures.Future[Any]:
@@ -426,10 +464,18 @@ class TrainerDesk:
         if self.server is not None:
             return self._server_timeline(self.server)
         out: list[TimelineEntry] = []
+        standing: set[tuple[str, str]] = set()  # an alarm sent again (after a reconnect) once
         for n in self.notices:
             if n.kind == "alarm":
+                key = (n.equipment, n.code)
                 if n.active and not n.acked:
-                    out.append(TimelineEntry(n.drill_time_s, "alarm", n.message, "", n.equipment))
+                    if key not in standing:
+                        standing.add(key)
+                        out.append(
+                            TimelineEntry(n.drill_time_s, "alarm", n.message, "", n.equipment)
+                        )
+                else:
+                    standing.discard(key)
             elif n.kind in ("injection", "action", "refused", "state"):
                 out.append(
                     TimelineEntry(n.drill_time_s, n.kind, n.message, n.trainee, n.equipment)

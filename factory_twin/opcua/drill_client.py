@@ -13,6 +13,10 @@ already taken is joined again only with its token, any other Join under it raise
 :class:`DrillNameTaken`. With the token the client fetches its own debrief (:meth:`DrillClient.debrief`) whenever the server's
 ``DebriefRevision`` changes, into :attr:`DrillClient.debrief_text`. No other trainee's debrief
 can be read.
+
+A lost connection (the server gone, or its answers late beyond the watchdog) is noticed by
+the client's watchdog or by a call that fails: :attr:`DrillClient.lost_reason` then says why
+and :attr:`DrillClient.link_up` is False until :meth:`DrillClient.reconnect` succeeds.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asyncua import Client, ua
+from asyncua.client.ua_client import UaClientState
 
 from factory_twin.errors import FactoryTwinError
 from factory_twin.opcua._uatypes import node_id
@@ -37,6 +42,9 @@ _DRILL_VARS = ("DrillId", "Name", "Briefing", "State", "Clock", "Speed", "Traine
                "ActiveFaults", "ScoresJson")  # fmt: skip
 # subscribed too, but not read by status(): a change means "fetch your debrief again"
 _SUBSCRIBED_VARS = (*_DRILL_VARS, "DebriefRevision")
+# seconds between the client's "server still there?" reads, and how late their answer may be:
+# a drill server busy on a loaded computer answers late, which is no lost connection
+WATCHDOG_S = 5.0
 
 
 class DrillRefused(FactoryTwinError):
@@ -159,8 +167,11 @@ class DrillClient:
         timeout_s: float = 10.0,
         trainer: bool = False,
         token: str = "",
+        watchdog_s: float = WATCHDOG_S,
     ) -> None:
         self.url = url
+        self.watchdog_s = watchdog_s
+        self.lost_reason = ""  # why the connection was lost ('' while it is up)
         self.trainer = trainer
         self.name = name
         self.user = user
@@ -185,6 +196,31 @@ class DrillClient:
         """True between :meth:`connect` and :meth:`disconnect`."""
         return self._client is not None
 
+    @property
+    def link_up(self) -> bool:
+        """True while connected and the connection works (False once it is lost, until
+        :meth:`reconnect`)."""
+        client = self._client
+        return (
+            client is not None
+            and not self.lost_reason
+            and client.uaclient.state is UaClientState.CONNECTED
+        )
+
+    def _on_lost(self, exc: BaseException | None) -> None:
+        if not self.lost_reason:
+            self.lost_reason = describe_error(exc) if exc is not None else "connection closed"
+
+    async def _lost_callback(self, exc: Exception) -> None:
+        self._on_lost(exc)
+
+    async def reconnect(self) -> str:
+        """Drop the (lost) connection and connect again (joining again with our token,
+        unless a trainer); return the name the server scores us by. Raises DrillRefused
+        (why) when the server cannot be reached."""
+        await self.disconnect()
+        return await self.connect()
+
     async def connect(self) -> str:
         """Connect, check the endpoint, subscribe and join (:meth:`open`, then :meth:`join`
         unless a trainer); return the name the server scores us by.
@@ -203,7 +239,7 @@ class DrillClient:
     async def open(self) -> None:
         """Connect, check the endpoint (DrillRefused saying why if it is not our simulator
         in drill mode) and subscribe, without joining."""
-        client = Client(self.url, timeout=self.timeout_s)
+        client = Client(self.url, timeout=self.timeout_s, watchdog_intervall=self.watchdog_s)
         client.application_uri = "urn:factory-twin:drill-client"
         client.description = self.name
         if self.user:
@@ -222,6 +258,8 @@ class DrillClient:
         self._client = client
         self._ns = (await client.get_namespace_array()).index(PLANT_NAMESPACE)
         await self._subscribe(client)
+        client.connection_lost_callback = self._lost_callback
+        self.lost_reason = ""
 
     async def join(self) -> str:
         """Join (after :meth:`open`) with our token; return the name the server scores us
@@ -345,6 +383,8 @@ class DrillClient:
     async def disconnect(self) -> None:
         """Close the session (the server keeps the score under the name)."""
         client, self._client = self._client, None
+        if client is not None:  # a disconnect asked for is no lost connection
+            client.connection_lost_callback = None
         task, self._debrief_task = self._debrief_task, None
         if task is not None and not task.done():
             task.cancel()
@@ -366,6 +406,10 @@ class DrillClient:
         node = client.get_node(node_id("Drill", self._ns))
         try:
             return await node.call_method(node_id(f"Drill.{method}", self._ns), *args)
+        except (ConnectionError, TimeoutError) as exc:
+            self._on_lost(exc)
+            msg = f"{method} failed: the connection to {self.url} is lost ({self.lost_reason})"
+            raise DrillRefused(msg) from None
         except ua.UaStatusCodeError as exc:
             if method == "Join" and exc.code == ua.StatusCodes.BadIdentityTokenRejected:
                 raise DrillNameTaken(name_taken_message(self.name)) from None

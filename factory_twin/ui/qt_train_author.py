@@ -8,6 +8,12 @@ injections and each response's window (from its injection to its limit). *Add in
 message when it would make the drill invalid. *Save* writes the plant file atomically,
 keeping its comments; *Test run* starts the drill alone (the workspace serves it).
 
+The tables (with the timeline strip) and the forms below them share a vertical splitter
+(:attr:`QtDrillAuthor.splitter`): the forms scroll when their pane is short, and by default
+take what the tables leave, at least :data:`FORMS_MIN_PX`, so the tables keep room on a 1280x800
+screen (when the tables can show :data:`TABLE_ROWS` rows beside them, the forms get their
+whole height); the sizes the user drags are remembered (:meth:`QtDrillAuthor.remember_split`).
+
 The tables' columns fit the side pane (:func:`~factory_twin.ui.qt_tables.fit_text_columns`:
 long texts elided, whole in their tooltips) of the Train workspace's side pane, by default
 :data:`SIDE_PANE_PX` wide.
@@ -23,6 +29,7 @@ from typing import Any
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QUndoStack
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -31,6 +38,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSplitter,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -42,7 +50,7 @@ from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
 from factory_twin.ui.qt_tables import cell, fit_text_columns, row_table
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
-from factory_twin.ui.theme import text_colour
+from factory_twin.ui.theme import remember_panes, text_colour, vertical_scroll
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +58,11 @@ FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transpor
           "hot_lot", "interlock")  # fmt: skip
 SIDE_PANE_PX = 560  # the side pane's default width: both tables' columns fit
 """The side pane's width the Author tab asks for: its tables' columns fit uncut."""
+FORMS_MIN_PX = 140
+"""The least height the Author tab's forms get by default (they scroll), when the tables
+could not show TABLE_ROWS rows beside their whole height."""
+TABLE_ROWS = 4
+"""The rows each Author table shows, when the height allows, beside the whole forms."""
 ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
            "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
 
@@ -207,6 +220,52 @@ class QtDrillAuthor(QWidget):
         resp_box = self._build_response_form()
         self._build_rest(inj_box, resp_box, undo_stack)
 
+    def remember_split(self, settings: Any, key: str) -> None:
+        """Restore the splitter's sizes saved under ``key`` in ``settings`` (a QSettings;
+        None: nothing kept) and save them whenever the user drags its handle."""
+        if settings is not None and settings.value(key):
+            self._split_sized = True  # the user's sizes, not the default
+        remember_panes(self.splitter, settings, key)
+
+    def showEvent(self, e: Any) -> None:
+        """Until the user drags the handle: the default sizes (:meth:`_default_split`)."""
+        super().showEvent(e)
+        self._default_split()
+
+    def resizeEvent(self, e: Any) -> None:
+        """Until the user drags the handle: the default sizes (:meth:`_default_split`)."""
+        super().resizeEvent(e)
+        self._default_split()
+
+    def _on_split_dragged(self, *_: Any) -> None:
+        self._split_sized = True
+
+    def _default_split(self) -> None:
+        """The forms get their height if the tables can still show TABLE_ROWS rows each,
+        else what the tables leave, at least FORMS_MIN_PX (they scroll)."""
+        if self._split_sized or not self.isVisible():
+            return
+        lay = self.layout()
+        if lay is not None:
+            lay.activate()
+        total = sum(self.splitter.sizes())
+        if total > 0:
+            want = self._forms_body.sizeHint().height()
+            forms = min(want, max(FORMS_MIN_PX, total - self._tables_need()))
+            self.splitter.setSizes([total - forms, forms])
+
+    def _tables_need(self) -> int:
+        """The height of the tables' pane with TABLE_ROWS rows in each table."""
+        tables = (self.injections, self.responses)
+        need = self.timeline.minimumHeight() + sum(
+            lb.sizeHint().height() for lb in self._table_labels
+        )
+        for table in tables:
+            rows = TABLE_ROWS * table.verticalHeader().defaultSectionSize()
+            need += table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth()
+        spacing = self.splitter.widget(0).layout().spacing()  # type: ignore[union-attr]
+        return need + 4 * max(spacing, 0)
+
     def _build_injection_form(self) -> QGroupBox:
         inj_box = QGroupBox("Add an injection")
         f1 = QFormLayout(inj_box)
@@ -284,18 +343,41 @@ class QtDrillAuthor(QWidget):
             bottom.addWidget(b)
         bottom.addStretch(1)
 
+        tables = QWidget()
+        top = QVBoxLayout(tables)
+        top.setContentsMargins(0, 0, 0, 0)
+        self._table_labels = (QLabel("Injections"), QLabel("Expected responses"))
+        top.addWidget(self.timeline)
+        top.addWidget(self._table_labels[0])
+        top.addWidget(self.injections, 1)
+        top.addWidget(self._table_labels[1])
+        top.addWidget(self.responses, 1)
+        for table in (self.injections, self.responses):  # a few rows, not all of them
+            table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
+            table.setMinimumHeight(table.horizontalHeader().sizeHint().height() + 2 * 24)
+        body = QWidget()
+        low = QVBoxLayout(body)
+        low.setContentsMargins(0, 0, 0, 0)
+        low.addWidget(self.tool_label)
         forms = QHBoxLayout()
         forms.addWidget(inj_box)
         forms.addWidget(resp_box)
+        low.addLayout(forms)
+        low.addStretch(1)
+        self._forms_body = body
+        self.forms_scroll = vertical_scroll(body)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("author_splitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(tables)
+        self.splitter.addWidget(self.forms_scroll)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self._split_sized = False  # True once the user dragged the handle (or it was restored)
+        self.splitter.splitterMoved.connect(self._on_split_dragged)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.timeline)
-        lay.addWidget(QLabel("Injections"))
-        lay.addWidget(self.injections, 1)
-        lay.addWidget(QLabel("Expected responses"))
-        lay.addWidget(self.responses, 1)
-        lay.addWidget(self.tool_label)
-        lay.addLayout(forms)
+        lay.addWidget(self.splitter, 1)
         lay.addWidget(self.problems)
         lay.addLayout(bottom)
 

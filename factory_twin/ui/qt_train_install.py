@@ -39,6 +39,7 @@ def install_train(
         ws.url_edit.setText(str(ws.settings.value("train/url", "")))
         ws.choose_drill(str(ws.settings.value("train/drill", "")))
     remember_panes(ws.splitter, ws.settings, "train/panes")
+    ws.author.remember_split(ws.settings, "train/author_split")
     window.add_workspace("Train", ws)
     window.train = ws
     trainee = TraineeSide(window)

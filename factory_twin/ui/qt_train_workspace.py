@@ -17,6 +17,13 @@ server (a warm-up of seconds) runs on a worker thread, the window stays live. Wh
 fails because the drill's trainee token file is damaged, a question
 (:attr:`QtTrainWorkspace.damaged_box`, naming the file and line) offers to start anew with
 the kept names forgotten.
+
+The info line above the 3-D view says the next step (open a plant; choose a drill and start
+it; how trainees join the drill running; see the Debrief). A lost connection to the drill
+server is said there and in the Run box (naming the server's address, why, and when the next
+reconnect is tried); the buttons that need the connection are disabled, *Reconnect* tries at
+once, and the desk reconnects by itself with back-off
+(:class:`~factory_twin.app.drill_link.LinkKeeper`).
 """
 
 from __future__ import annotations
@@ -82,8 +89,22 @@ from factory_twin.ui.theme import (
 
 logger = logging.getLogger(__name__)
 
+# the scores table shows this many rows at least (room for the first trainees), and at most
+# this many before it scrolls (the timeline below keeps its room)
+SCORE_ROWS_MIN = 3
+SCORE_ROWS_MAX = 8
+
 # text colour roles (ui.theme.text_colour) of a timeline row's kind
 KIND_COLOURS = {"injection": "event", "alarm": "warning", "wrong": "error", "refused": "error"}
+
+
+def event_text(e: TimelineEntry) -> str:
+    """A timeline entry's text for the table, whose Trainee column names the trainee: the
+    ``"ann: "`` the text starts with (for exports and debriefs) is left out."""
+    lead = f"{e.trainee}: "
+    if e.trainee and e.text.startswith(lead):
+        return e.text[len(lead) :]
+    return e.text
 
 
 def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
@@ -96,7 +117,7 @@ def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
         role = "ok" if e.points > 0 else "error"
     colour = text_colour(role) if role is not None else None
     return [(mmss(e.time_s), None), (e.kind, colour), (e.trainee, None), (resp, None),
-            (pts, colour if e.points is not None else None), (e.text, None)]  # fmt: skip
+            (pts, colour if e.points is not None else None), (event_text(e), None)]  # fmt: skip
 
 
 class QtTrainWorkspace(QWidget):
@@ -137,6 +158,7 @@ class QtTrainWorkspace(QWidget):
         self.starting = False
         self.damaged_box: QMessageBox | None = None  # asked when the token file is damaged
         self._start_speed: float | None = None  # the speed of the last start asked for
+        self._lost_shown = False  # the info line says the connection is lost
         self.options: dict[str, Any] = {}  # extra DrillSimulator options (tests: no specs)
         self.settings: Any = None  # the window's QSettings (set by install_train)
         self.undo_stack = QUndoStack(self)
@@ -154,7 +176,7 @@ class QtTrainWorkspace(QWidget):
         cl = QVBoxLayout(center)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.setSpacing(2)
-        self.info = QLabel("Open a plant, choose a drill, start it; trainees then join it.")
+        self.info = QLabel(self.next_step())
         self.info.setObjectName("train_info")
         self.info.setWordWrap(True)
         cl.addWidget(self.info)
@@ -242,11 +264,17 @@ class QtTrainWorkspace(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("stop following (and serving) the drill")
         self.stop_button.clicked.connect(self.stop_drill)
+        self.reconnect_button = QPushButton("Reconnect")
+        self.reconnect_button.setObjectName("reconnect_button")
+        self.reconnect_button.setToolTip("the connection to the drill server is lost: try now")
+        self.reconnect_button.clicked.connect(self.reconnect)
+        self.reconnect_button.hide()  # offered while the connection is lost
         ctl = QGridLayout()
         ctl.addWidget(self.pause_button, 0, 0)
         ctl.addWidget(self.set_speed_button, 0, 1)
         ctl.addWidget(self.finish_button, 1, 0)
         ctl.addWidget(self.stop_button, 1, 1)
+        ctl.addWidget(self.reconnect_button, 2, 0, 1, 2)
         f.addRow(ctl)
         self.state_label = QLabel("not running")
         self.state_label.setWordWrap(True)
@@ -270,7 +298,6 @@ class QtTrainWorkspace(QWidget):
         self.scores_table = row_table(
             ["Trainee", "Points", "%", "Wrong", "Result"], alternating=True, fit=False
         )
-        self.scores_table.setMaximumHeight(150)
         self.names.menu_on(self.scores_table)
         col.addWidget(self.scores_table)
         col.addWidget(QLabel("Timeline"))
@@ -281,6 +308,7 @@ class QtTrainWorkspace(QWidget):
         )
         col.addWidget(self.timeline_table, 1)
         fit_columns(self.scores_table)  # the headers fit before a fill too
+        self.fit_scores_height()
         fit_wrapped_columns(self.timeline_table)  # the events wrap: no sideways scrolling
         return w
 
@@ -352,6 +380,7 @@ class QtTrainWorkspace(QWidget):
         if not self.choose_drill(last) and self.drill_box.count():
             self.drill_box.setCurrentIndex(0)
         self._on_drill_chosen()
+        self._say(self.next_step())
 
     @property
     def spec(self) -> s.PlantSpec | None:
@@ -454,7 +483,7 @@ class QtTrainWorkspace(QWidget):
         self.url_edit.setText(url)
         if self.settings is not None:
             self.settings.setValue("train/url", url)
-        self._say(f"drill served at {url}: trainees join it with File > Join drill…")
+        self._say(self.next_step())
 
     def connect_to(self, url: str) -> bool:
         """Follow a drill server already running at ``url`` (the guard checks it)."""
@@ -471,7 +500,7 @@ class QtTrainWorkspace(QWidget):
 
         def ok(drill_id: str) -> None:
             self.choose_drill(drill_id)
-            self._say(f"following drill {drill_id} at {url}")
+            self._say(f"following drill {drill_id} at {url}: {self._how_to_join(url)}")
 
         self._after(fut, ok, "connect to the drill server")
         return True
@@ -481,8 +510,71 @@ class QtTrainWorkspace(QWidget):
         desk, self.desk = self.desk, None
         if desk is not None:
             desk.stop()
+            self._say(self.next_step())
         self.starting = False
+        self._lost_shown = False
         self._update_buttons()
+
+    def reconnect(self) -> bool:
+        """Try to reconnect to the drill server at once (when the connection is lost)."""
+        desk = self.desk
+        if desk is None or desk.running or not desk.reconnect_now():
+            return False
+        self._say(f"reconnecting to the drill server {desk.url} now…", True)
+        return True
+
+    # ------------------------------------------------------------------ what to do next
+
+    @staticmethod
+    def _how_to_join(url: str) -> str:
+        return f"trainees join it with File > Join drill… at {url}"
+
+    def next_step(self) -> str:
+        """What the trainer does next, for the info line above the 3-D view."""
+        desk = getattr(self, "desk", None)
+        if desk is not None and desk.following:
+            if desk.state == "finished":
+                return "The drill finished: see its results in the Debrief tab."
+            name = desk.drill.name if desk.drill is not None else "The drill"
+            return f"{name} is running: {self._how_to_join(desk.url)}."
+        if getattr(self, "doc", None) is None:
+            return (
+                "Open a plant (Open plant…), choose a drill and start it; trainees then join it."
+            )
+        if self.spec is not None and not self.spec.drills:
+            return "This plant has no drills yet: write one in the Author tab, then start it."
+        return (
+            "Choose a drill and start it (Start drill on this computer), or connect to a drill "
+            "server; trainees then join it."
+        )
+
+    def _show_link(self, desk: TrainerDesk) -> None:
+        """Say a lost connection (and its recovery) on the info line and in the Run box."""
+        link = desk.link()
+        if link is None:
+            return
+        if link.up:
+            if self._lost_shown:
+                self._lost_shown = False
+                self._say(f"Reconnected to the drill server. {self.next_step()}")
+                self._update_buttons()
+            return
+        if link.retry_in_s is None:
+            when = "reconnecting now…"
+        else:
+            when = (
+                f"reconnect attempt {link.attempts + 1} in {link.retry_in_s:.0f} s "
+                "(Reconnect tries now)"
+            )
+        kept = " The drill keeps running on this computer." if desk.server is not None else ""
+        self._say(
+            f"Lost the connection to the drill server {link.url} ({link.reason}) "
+            f"{link.lost_for_s:.0f} s ago: {when}.{kept}",
+            True,
+        )
+        if not self._lost_shown:
+            self._lost_shown = True
+            self._update_buttons()
 
     def toggle_pause(self) -> None:
         """Pause a running drill, resume a paused one."""
@@ -585,6 +677,9 @@ class QtTrainWorkspace(QWidget):
         duration_s: float | None = None,
     ) -> bool:
         """Inject an ad-hoc fault now (default: the bar's choices on the picked tool)."""
+        if self.desk is not None and self.desk.following and not self.desk.running:
+            self._say(f"cannot inject: the connection to {self.desk.url} is lost", True)
+            return False
         if self.desk is None or not self.desk.running:
             self._say("start a drill (or connect to one) before injecting", True)
             return False
@@ -624,10 +719,11 @@ class QtTrainWorkspace(QWidget):
                 ok(fut.result())
             self._update_buttons()
         desk = self.desk
-        if desk is None or not desk.running:
+        if desk is None or not desk.following:
             if desk is None and self.trainee_list.count():
                 self.names.clear()
             return
+        self._show_link(desk)
         for n in desk.poll():
             if n.kind == "refused" and n.trainee == TRAINER_NAME:
                 self._say(n.message, True)  # the server's reason for refusing our call
@@ -664,12 +760,33 @@ class QtTrainWorkspace(QWidget):
             fill_wrapped(self.timeline_table, [_timeline_cells(e) for e in rows])
             self.timeline_table.scrollToBottom()
         faults = ", ".join(desk.active_faults()) or "none"
+        lost = ""
+        if desk.following and not desk.running:
+            lost = f'<b style="color:{text_colour("error")}">connection lost: reconnecting</b><br>'
         self.state_label.setText(
-            f"<b>{html.escape(desk.state or '?')}</b> · drill clock {mmss(desk.clock_s)} · "
+            f"{lost}<b>{html.escape(desk.state or '?')}</b> · drill clock {mmss(desk.clock_s)} · "
             f"speed {desk.speed:g}x · {html.escape(desk.url)}<br>active faults: "
             f"{html.escape(faults)}"
         )
         self.pause_button.setText("Resume" if desk.state == "paused" else "Pause")
+        self.fit_scores_height()
+
+    def fit_scores_height(self) -> int:
+        """Make the scores table as tall as its rows (SCORE_ROWS_MIN..SCORE_ROWS_MAX of
+        them; it scrolls beyond); return the height."""
+        t = self.scores_table
+        rows = min(max(t.rowCount(), SCORE_ROWS_MIN), SCORE_ROWS_MAX)
+        vh = t.verticalHeader()
+        row_h = vh.defaultSectionSize()
+        if t.rowCount():
+            row_h = max(row_h, max(vh.sectionSize(i) for i in range(t.rowCount())))
+        hh = t.horizontalHeader()
+        h = max(hh.height(), hh.sizeHint().height()) + rows * row_h + 2 * t.frameWidth()
+        if t.horizontalScrollBar().isVisible():
+            h += t.horizontalScrollBar().height()
+        if t.minimumHeight() != h or t.maximumHeight() != h:
+            t.setFixedHeight(h)
+        return h
 
     def timeline_entries(self) -> list[TimelineEntry]:
         """The live timeline shown."""
@@ -688,11 +805,14 @@ class QtTrainWorkspace(QWidget):
             return
         self.debrief.set_run(log, drill, self.spec, log_path)
         self.side.setCurrentWidget(self.debrief)
-        self._say("the drill finished: debrief below")
+        self._say(self.next_step())
 
     def _update_buttons(self) -> None:
         has_drill = self.drill() is not None
         running = self.desk is not None and self.desk.running
+        lost = self.desk is not None and self.desk.following and not running
+        self.reconnect_button.setVisible(lost)
+        self.reconnect_button.setEnabled(lost)
         self.start_button.setEnabled(has_drill and not self.starting)
         for b in (self.pause_button, self.set_speed_button, self.finish_button,
                   self.inject_button):  # fmt: skip

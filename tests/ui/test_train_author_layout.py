@@ -1,5 +1,7 @@
 """The Train workspace's Author tab at 1600x1000 and 1280x800: its side pane is wide enough
-and no column of its tables has its header cut or hides past the table's edge."""
+and no column of its tables has its header cut or hides past the table's edge; the tables
+keep room for several rows (the forms below share a splitter with them and scroll), and
+the splitter's sizes are remembered."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from _qt_wait import wait_until
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QStyle, QTableWidget
 
@@ -18,32 +20,42 @@ from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.app.maintenance import MaintenanceLog
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_maintain_workspace import install_maintain
-from factory_twin.ui.qt_train_author import SIDE_PANE_PX
+from factory_twin.ui.qt_train_author import FORMS_MIN_PX, SIDE_PANE_PX, TABLE_ROWS
 from factory_twin.ui.qt_train_install import install_train
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
 
-@pytest.fixture(params=[(1600, 1000), (1280, 800)], ids=["1600x1000", "1280x800"])
-def win(request, qapp, tmp_path: Path) -> Iterator[MainWindow]:
+def _window(tmp_path: Path, size: tuple[int, int]) -> MainWindow:
     plant = tmp_path / "fab.yaml"
-    shutil.copy(find_demo_plant(), plant)
+    if not plant.exists():
+        shutil.copy(find_demo_plant(), plant)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite", user="ann"), settings)
     install_maintain(w, MaintenanceLog(tmp_path / "maintenance.jsonl"))
     install_train(w, record_dir=tmp_path / "drills", history=TraineeHistory())
     w.train.options = {"load_companion_specs": False}
-    w.resize(*request.param)
+    w.resize(*size)
     w.show()
     QTest.qWaitForWindowExposed(w)
     w.open_plant(str(plant), connect=False)
     wait_until(lambda: w.controller.doc is not None, 60, "the plant to open")
+    return w
+
+
+def _close(w: MainWindow) -> None:
+    w.train.undo_stack.clear()
+    w.close()
+    QApplication.processEvents()
+
+
+@pytest.fixture(params=[(1600, 1000), (1280, 800)], ids=["1600x1000", "1280x800"])
+def win(request, qapp, tmp_path: Path) -> Iterator[MainWindow]:
+    w = _window(tmp_path, request.param)
     try:
         yield w
     finally:
-        w.train.undo_stack.clear()
-        w.close()
-        QApplication.processEvents()
+        _close(w)
 
 
 def _header_need(t: QTableWidget, j: int) -> int:
@@ -87,3 +99,55 @@ def test_author_tables_show_every_column_with_its_header_uncut(win: MainWindow) 
     inj_box, resp_box = author.add_inj_button.parentWidget(), author.add_resp_button.parentWidget()
     assert inj_box.geometry().right() < resp_box.geometry().left()
     assert resp_box.geometry().right() <= author.width()
+
+
+def _show_author(win: MainWindow) -> None:
+    ws = win.train
+    win.tabs.setCurrentWidget(ws)
+    ws.side.setCurrentWidget(ws.author)
+    wait_until(lambda: ws.author.injections.rowCount() > 0, 10, "the drill's injections")
+    for _ in range(5):
+        QApplication.processEvents()
+
+
+def test_author_tables_keep_rows_and_the_split_is_remembered(
+    win: MainWindow, tmp_path: Path
+) -> None:
+    _show_author(win)
+    author = win.train.author
+    # the forms take their whole height where the tables keep TABLE_ROWS rows beside them,
+    # else what the tables leave (at least FORMS_MIN_PX); what does not fit scrolls
+    _tables_h, forms_h = author.splitter.sizes()
+    assert forms_h >= FORMS_MIN_PX
+    for t in (author.injections, author.responses):
+        row_h = t.verticalHeader().defaultSectionSize()
+        assert t.viewport().height() >= TABLE_ROWS * row_h, (t.viewport().height(), row_h)
+    sb = author.forms_scroll.verticalScrollBar()
+    if win.height() >= 1000:
+        assert sb.maximum() == 0  # every field and button of the forms in sight
+    author.forms_scroll.ensureWidgetVisible(author.add_resp_button)
+    QApplication.processEvents()
+    assert not author.add_resp_button.visibleRegion().isEmpty()
+    assert not author.save_button.visibleRegion().isEmpty()  # below the splitter, always
+    # the user drags the handle up: the forms grow; the next window has the same sizes
+    handle = author.splitter.handle(1)
+    mid = handle.rect().center()
+    QTest.mousePress(handle, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, mid)
+    QTest.mouseMove(handle, QPoint(mid.x(), mid.y() - 60))
+    QTest.mouseRelease(
+        handle, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+        QPoint(mid.x(), mid.y() - 60),
+    )  # fmt: skip
+    wait_until(lambda: author.splitter.sizes()[1] > forms_h + 30, 5, "the drag")
+    dragged = author.splitter.sizes()
+    win.settings.sync()
+    size = (win.width(), win.height())
+    other = _window(tmp_path, size)
+    try:
+        _show_author(other)
+        assert abs(other.train.author.splitter.sizes()[1] - dragged[1]) <= 2, (
+            other.train.author.splitter.sizes(),
+            dragged,
+        )
+    finally:
+        _close(other)

@@ -1,0 +1,179 @@
+"""Keep a drill connection alive (no Qt): notice a lost connection, reconnect with back-off.
+
+A :class:`LinkKeeper` watches a :class:`~factory_twin.app.drill_session.DrillSession`'s
+client on the session's asyncio thread. When the connection is lost (the client's watchdog
+saw the server go, or a call failed on a dead connection: the client's ``lost_reason``), it
+reconnects to the same URL (a trainer follows again, a trainee joins again with its token),
+first after ``first_delay_s``, then doubling the wait up to ``max_delay_s``, for as long as it
+runs; :meth:`LinkKeeper.reconnect_now` tries at once. :meth:`LinkKeeper.status` gives a
+:class:`LinkStatus` any thread may read (the Train workspace shows it).
+
+Examples
+--------
+>>> keeper = LinkKeeper(session)          # doctest: +SKIP
+>>> keeper.start()                        # doctest: +SKIP
+>>> keeper.status().up                    # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from factory_twin.app.drill_session import DrillSession
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LinkKeeper", "LinkStatus"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """A drill connection as last seen.
+
+    ``up``: connected and working. Once lost: ``reason`` (why), ``lost_for_s`` (seconds
+    since), ``attempts`` (reconnects failed since), ``last_error`` (why the last one failed),
+    ``retry_in_s`` (seconds to the next attempt; None while one is under way).
+    ``reconnects`` counts the times the connection came back.
+    """
+
+    url: str
+    up: bool
+    reason: str = ""
+    lost_for_s: float = 0.0
+    attempts: int = 0
+    last_error: str = ""
+    retry_in_s: float | None = None
+    reconnects: int = 0
+
+
+class LinkKeeper:
+    """Reconnect a drill session whose connection was lost (see the module doc).
+
+    Parameters
+    ----------
+    session
+        The session to keep connected (joined already).
+    first_delay_s, max_delay_s
+        The wait after the first failed attempt, and the most it grows to (doubling).
+    check_s
+        How often the connection is looked at while it is up.
+    """
+
+    def __init__(
+        self,
+        session: DrillSession,
+        *,
+        first_delay_s: float = 1.0,
+        max_delay_s: float = 15.0,
+        check_s: float = 0.25,
+    ) -> None:
+        self.session = session
+        self.first_delay_s = first_delay_s
+        self.max_delay_s = max_delay_s
+        self.check_s = check_s
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._lost_at: float | None = None  # monotonic time of the loss (None: up)
+        self._reason = ""
+        self._attempts = 0
+        self._last_error = ""
+        self._retry_at: float | None = None
+        self.reconnects = 0
+
+    # ------------------------------------------------------------------ any thread
+
+    def start(self) -> None:
+        """Start watching (on the session's thread)."""
+
+        async def spawn() -> None:
+            self._wake = asyncio.Event()
+            self._task = asyncio.create_task(self._run(), name="drill-link")
+
+        self.session.loop.run(spawn(), timeout=10)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop watching (an attempt under way is abandoned)."""
+
+        async def cancel() -> None:
+            task, self._task = self._task, None
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+        if self.session.loop.is_running():
+            self.session.loop.run(cancel(), timeout=timeout_s)
+
+    def reconnect_now(self) -> None:
+        """Try to reconnect at once (when lost; no effect while the connection is up)."""
+        wake = self._wake
+        if wake is not None and self.session.loop.is_running():
+            self.session.loop.call_soon(wake.set)
+
+    def status(self) -> LinkStatus:
+        """The connection as last seen (see :class:`LinkStatus`)."""
+        url = self.session.url
+        lost_at = self._lost_at
+        if lost_at is None and self.session.client.link_up:
+            return LinkStatus(url, True, reconnects=self.reconnects)
+        now = time.monotonic()
+        retry = self._retry_at
+        return LinkStatus(
+            url,
+            False,
+            self._reason or self.session.client.lost_reason or "connection closed",
+            now - lost_at if lost_at is not None else 0.0,
+            self._attempts,
+            self._last_error,
+            None if retry is None else max(0.0, retry - now),
+            self.reconnects,
+        )
+
+    # ------------------------------------------------------------------ the loop thread
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if :meth:`reconnect_now` is called."""
+        wake = self._wake
+        assert wake is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
+        wake.clear()
+
+    async def _run(self) -> None:
+        client = self.session.client
+        while True:
+            while client.link_up:
+                await asyncio.sleep(self.check_s)
+            self._lost_at = time.monotonic()
+            self._reason = client.lost_reason or "connection closed"
+            self._attempts = 0
+            self._last_error = ""
+            logger.warning("lost the drill connection to %s: %s", client.url, self._reason)
+            delay = self.first_delay_s
+            while True:
+                self._retry_at = None
+                try:
+                    await self.session.client.reconnect()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the server still away: wait, then again
+                    self._attempts += 1
+                    self._last_error = str(exc)
+                    self._retry_at = time.monotonic() + delay
+                    await self._sleep(delay)
+                    delay = min(delay * 2, self.max_delay_s)
+                    continue
+                break
+            gap = time.monotonic() - self._lost_at
+            logger.info("drill connection to %s back after %.1f s", client.url, gap)
+            self.reconnects += 1
+            self._lost_at = None
+            self._reason = ""
+            self._retry_at = None
