@@ -281,6 +281,23 @@ class QtTraineeNames(QWidget):
         ws._after(desk.release_names(names), done, "release the names")
 
 
+def ask_yes_no(box: QMessageBox, answered: Callable[[bool], None]) -> QMessageBox:
+    """Open ``box`` (Yes/No, No the default and Escape) window-modal at once and return it;
+    ``answered(True)`` on Yes, else False, when it closes."""
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+
+    def finished(_r: int) -> None:
+        yes = box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
+        box.deleteLater()
+        answered(yes)
+
+    box.finished.connect(finished)
+    box.open()
+    return box
+
+
 def damaged_token_box(
     parent: QWidget, exc: TokenFileError, answered: Callable[[bool], None]
 ) -> QMessageBox:
@@ -311,18 +328,24 @@ def damaged_token_box(
         "nothing. No: the drill does not start (repair or remove the file first)."
     )
     box.setDetailedText(message)
-    box.setDefaultButton(QMessageBox.StandardButton.No)
-    box.setEscapeButton(QMessageBox.StandardButton.No)
-    box.setWindowModality(Qt.WindowModality.WindowModal)
+    return ask_yes_no(box, answered)
 
-    def finished(_r: int) -> None:
-        yes = box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
-        box.deleteLater()
-        answered(yes)
 
-    box.finished.connect(finished)
-    box.open()
-    return box
+def ask_restart(
+    parent: QWidget, url: str, drill: str, answered: Callable[[bool], None]
+) -> QMessageBox:
+    """Ask (window-modal, open at once) whether to stop the drill followed at ``url`` and
+    start ``drill`` anew; ``answered(True)`` on Yes, else False (the default)."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Start the drill anew?",
+        f"A drill is running at {url}. Starting {drill} stops it: its trainees lose their "
+        "connection and join the new one again.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
+    box.setInformativeText("The running drill's scores and events stay in its drill log.")
+    return ask_yes_no(box, answered)
 
 
 # ---------------------------------------------------------------------- the timeline's fit

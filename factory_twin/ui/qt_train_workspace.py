@@ -74,6 +74,7 @@ from factory_twin.ui.qt_train_author import FAULTS, SIDE_PANE_PX, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
 from factory_twin.ui.qt_train_names import (
     QtTraineeNames,
+    ask_restart,
     damaged_token_box,
     fill_wrapped,
     fit_wrapped_columns,
@@ -157,6 +158,7 @@ class QtTrainWorkspace(QWidget):
         self._shown_timeline = -1
         self.starting = False
         self.damaged_box: QMessageBox | None = None  # asked when the token file is damaged
+        self.restart_box: QMessageBox | None = None  # asked before a running drill is stopped
         self._start_speed: float | None = None  # the speed of the last start asked for
         self._lost_shown = False  # the info line says the connection is lost
         self.options: dict[str, Any] = {}  # extra DrillSimulator options (tests: no specs)
@@ -244,7 +246,7 @@ class QtTrainWorkspace(QWidget):
         f.addRow("Speed:", self.speed_spin)
         self.start_button = QPushButton("Start drill on this computer")
         self.start_button.setToolTip("serve the drill on loopback (a free port)")
-        self.start_button.clicked.connect(lambda: self.start_drill())
+        self.start_button.clicked.connect(lambda: self.start_clicked())
         f.addRow(self.start_button)
         self.url_edit = QLineEdit()
         self.url_edit.setPlaceholderText("opc.tcp://host:port/factory_twin/")
@@ -444,6 +446,21 @@ class QtTrainWorkspace(QWidget):
         self.message = text
         themed_style(self.info, "color: $error;" if error else "")
         self.info.setText(f"<span>{html.escape(text)}</span>")
+
+    def start_clicked(self) -> None:
+        """*Start drill on this computer*: while a drill is followed, ask first (starting
+        stops it, and the trainees in it lose their connection)."""
+        desk = self.desk
+        if desk is None or not desk.following or self.spec is None or self.drill() is None:
+            self.start_drill()
+            return
+
+        def answered(yes: bool) -> None:
+            self.restart_box = None
+            if yes:
+                self.start_drill()
+
+        self.restart_box = ask_restart(self, desk.url, self.drill_box.currentText(), answered)
 
     def start_drill(self, speed: float | None = None, *, forget_tokens: bool = False) -> bool:
         """Serve the chosen drill on loopback (on a worker thread) and follow it; with

@@ -19,7 +19,7 @@ import pytest
 from _qt_wait import wait_until
 from PySide6.QtCore import QSettings
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from factory_twin.app.controller import Controller, find_demo_plant
 from factory_twin.app.drill_debrief import TraineeHistory
@@ -73,6 +73,15 @@ def test_a_lost_connection_is_said_and_the_drill_followed_again(win: MainWindow)
     assert f"trainees join it with File &gt; Join drill… at {url}" in ws.info.text()
     assert all(b.isEnabled() for b in _needs_link(ws))
     assert not ws.reconnect_button.isVisible()
+    # Start again while it runs: asked first; No (the default) keeps the drill
+    desk = ws.desk
+    ws.start_button.click()
+    box = ws.restart_box
+    assert box is not None and url in box.text()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    box.button(QMessageBox.StandardButton.No).click()
+    wait_until(lambda: ws.restart_box is None, 10, "the question answered")
+    assert ws.desk is desk and desk.running and not ws.starting
 
     # the server's network side goes; the drill keeps running on this computer
     server.submit(server.stop()).result(30)
