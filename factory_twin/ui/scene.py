@@ -28,7 +28,6 @@ Works with ``pv.Plotter(off_screen=True)`` (image tests, benchmarks) and with
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import numpy as np
@@ -591,43 +590,7 @@ class FabScene:
         w, d = self.spec.site.floor_m
         box, aspect = (0, w, 0, d, 0, 3.0), self._aspect()
         el = filling_elevation(box, aspect=aspect)
-        return self._labels_in_view(camera_for_bounds(box, elevation_deg=el, aspect=aspect))
-
-    def _labels_in_view(self, cam: tuple, pad_px: float = 6.0) -> tuple:
-        """``cam`` backed off along its line of sight until every shown bay name's box (in
-        pixels, centred on its anchor near the bay's front edge) lies inside the view with
-        ``pad_px`` to spare: framing the floor alone puts the front bays' names half below
-        the view's bottom edge in a tall view, or a long name beyond its side."""
-        sheet = self.label_sheet
-        w, h = self.plotter.window_size
-        if sheet is None or w <= 0 or h <= 0:
-            return cam
-        shown = np.asarray(sheet._visible, dtype=bool)
-        anchors = np.asarray(sheet._anchor)[shown, :3]
-        if not len(anchors):
-            return cam
-        half = (np.asarray(sheet._size)[shown] / 2 + pad_px) / np.array([w / 2, h / 2])
-        fits = half < 1  # a name wider (taller) than the view: no distance helps it
-        pos, foc, up = (np.array(v, dtype=float) for v in cam)
-        f = foc - pos
-        dist = float(np.linalg.norm(f))
-        f /= dist
-        u = up - (up @ f) * f
-        u /= np.linalg.norm(u)
-        r = np.cross(f, u)
-        tan_v = math.tan(math.radians(self.plotter.renderer.GetActiveCamera().GetViewAngle()) / 2)
-        for _ in range(60):
-            v = anchors - (foc - f * dist)
-            z = np.maximum(v @ f, 1e-9)
-            nx = (v @ r) / (z * tan_v * w / h)
-            ny = (v @ u) / (z * tan_v)
-            out_x = (np.abs(nx) + half[:, 0] > 1) & fits[:, 0]
-            out_y = (np.abs(ny) + half[:, 1] > 1) & fits[:, 1]
-            if not (out_x.any() or out_y.any()):
-                break
-            dist *= 1.03
-        p = foc - f * dist
-        return ((float(p[0]), float(p[1]), float(p[2])), cam[1], cam[2])
+        return camera_for_bounds(box, elevation_deg=el, aspect=aspect)
 
     def bay_camera(self, bay_id: str) -> tuple:
         """Return the camera that frames one bay."""

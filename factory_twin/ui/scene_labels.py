@@ -62,6 +62,9 @@ class BayLabel:
         self.SetVisibility(False)
 
 
+EDGE_PAD_PX = 4.0  # the least gap between a bay's name and the view's edge
+
+
 def declutter(
     x0: list[float],
     y0: list[float],
@@ -208,10 +211,20 @@ class BayLabelSheet:
         sw, sh = self._size[:, 0], self._size[:, 1]
         x0 = np.floor(ox + (ndc[:, 0] + 1) * w / 2) - np.floor(sw / 2)
         y0 = np.floor(oy + (ndc[:, 1] + 1) * h / 2) - np.floor(sh / 2)
+        # a name whose bay is in view stays whole inside the view: a long name in a narrow
+        # view, or a front bay's name near the bottom edge, is slid in (not the camera out)
+        inside = front & (np.abs(ndc[:, 0]) <= 1) & (np.abs(ndc[:, 1]) <= 1)
+        pad = EDGE_PAD_PX
+        fit_x = inside & (sw + 2 * pad <= w)
+        fit_y = inside & (sh + 2 * pad <= h)
+        x0 = np.where(fit_x, np.clip(x0, ox + pad, ox + w - pad - sw), x0)
+        y0 = np.where(fit_y, np.clip(y0, oy + pad, oy + h - pad - sh), y0)
         shown = front & self._visible
         y0 = np.array(
             declutter(x0.tolist(), y0.tolist(), sw.tolist(), sh.tolist(), shown.tolist())
         )
+        # a name moved up past the top edge by the decluttering comes back down inside
+        y0 = np.where(fit_y, np.minimum(y0, oy + h - pad - sh), y0)
         x1 = np.where(shown, x0 + sw, x0)  # a hidden label collapses to a point
         y1 = np.where(shown, y0 + sh, y0)
         quads = self._xy  # (n, 4, 2) view of the sheet's points' x and y
