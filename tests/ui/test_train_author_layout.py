@@ -11,17 +11,14 @@ from pathlib import Path
 
 import pytest
 from _qt_wait import wait_until
-from PySide6.QtCore import QPoint, QSettings, Qt
+from _train_window import close_train_window, open_train_window
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QStyle, QTableWidget
 
-from factory_twin.app.controller import Controller, find_demo_plant
-from factory_twin.app.drill_debrief import TraineeHistory
-from factory_twin.app.maintenance import MaintenanceLog
+from factory_twin.app.controller import find_demo_plant
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_maintain_workspace import install_maintain
 from factory_twin.ui.qt_train_author import FORMS_MIN_PX, SIDE_PANE_PX, TABLE_ROWS
-from factory_twin.ui.qt_train_install import install_train
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
@@ -30,23 +27,10 @@ def _window(tmp_path: Path, size: tuple[int, int]) -> MainWindow:
     plant = tmp_path / "fab.yaml"
     if not plant.exists():
         shutil.copy(find_demo_plant(), plant)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite", user="ann"), settings)
-    install_maintain(w, MaintenanceLog(tmp_path / "maintenance.jsonl"))
-    install_train(w, record_dir=tmp_path / "drills", history=TraineeHistory())
-    w.train.options = {"load_companion_specs": False}
-    w.resize(*size)
-    w.show()
-    QTest.qWaitForWindowExposed(w)
-    w.open_plant(str(plant), connect=False)
-    wait_until(lambda: w.controller.doc is not None, 60, "the plant to open")
-    return w
+    return open_train_window(tmp_path, plant, size=size)
 
 
-def _close(w: MainWindow) -> None:
-    w.train.undo_stack.clear()
-    w.close()
-    QApplication.processEvents()
+_close = close_train_window
 
 
 @pytest.fixture(params=[(1600, 1000), (1280, 800)], ids=["1600x1000", "1280x800"])

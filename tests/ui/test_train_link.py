@@ -17,17 +17,12 @@ from pathlib import Path
 
 import pytest
 from _qt_wait import wait_until
-from PySide6.QtCore import QSettings
-from PySide6.QtTest import QTest
+from _train_window import train_window
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from factory_twin.app.controller import Controller, find_demo_plant
-from factory_twin.app.drill_debrief import TraineeHistory
-from factory_twin.app.maintenance import MaintenanceLog
+from factory_twin.app.controller import find_demo_plant
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_maintain_workspace import install_maintain
 from factory_twin.ui.qt_train_debrief import fill_table
-from factory_twin.ui.qt_train_install import install_train
 from factory_twin.ui.qt_train_workspace import SCORE_ROWS_MAX, SCORE_ROWS_MIN
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
@@ -37,23 +32,9 @@ pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
 def win(qapp, tmp_path: Path) -> Iterator[MainWindow]:
     plant = tmp_path / "fab.yaml"
     shutil.copy(find_demo_plant(), plant)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite", user="ann"), settings)
-    install_maintain(w, MaintenanceLog(tmp_path / "maintenance.jsonl"))
-    install_train(w, record_dir=tmp_path / "drills", history=TraineeHistory())
-    w.train.options = {"load_companion_specs": False}
-    w.resize(1500, 900)
-    w.show()
-    QTest.qWaitForWindowExposed(w)
-    w.open_plant(str(plant), connect=False)
-    wait_until(lambda: w.controller.doc is not None, 60, "the plant to open")
-    w.tabs.setCurrentWidget(w.train)
-    try:
+    with train_window(tmp_path, plant) as w:
+        w.tabs.setCurrentWidget(w.train)
         yield w
-    finally:
-        w.train.undo_stack.clear()
-        w.close()
-        QApplication.processEvents()
 
 
 def _needs_link(ws) -> list:  # type: ignore[no-untyped-def]

@@ -22,17 +22,16 @@ from typing import Any
 import numpy as np
 import pytest
 from _qt_wait import wait_until
-from PySide6.QtCore import QSettings, Qt
+from _train_window import train_window
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QListWidgetItem, QMessageBox
 
-from factory_twin.app.controller import Controller, find_demo_plant
-from factory_twin.app.drill_debrief import TraineeHistory
+from factory_twin.app.controller import find_demo_plant
 from factory_twin.app.drill_session import DrillSession
 from factory_twin.opcua.server.drill_tokens import hash_token
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_train_install import install_train
 from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
 from factory_twin.ui.theme import plot_colour
 
@@ -47,22 +46,11 @@ NOTE = (
 
 @pytest.fixture
 def win(qapp: Any, tmp_path: Path) -> Iterator[MainWindow]:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite", user="tr"), settings)
-    install_train(w, record_dir=tmp_path / "drills", history=TraineeHistory())
-    w.train.options = {"load_companion_specs": False}
-    w.resize(1600, 1000)
-    w.show()
-    QTest.qWaitForWindowExposed(w)
-    w.open_plant(str(find_demo_plant()), connect=False)
-    wait_until(lambda: w.controller.doc is not None, 60, "the plant to open")
-    w.tabs.setCurrentWidget(w.train)
-    try:
+    with train_window(
+        tmp_path, find_demo_plant(), size=(1600, 1000), user="tr", maintain=False
+    ) as w:
+        w.tabs.setCurrentWidget(w.train)
         yield w
-    finally:
-        w.train.undo_stack.clear()
-        w.close()
-        QApplication.processEvents()
 
 
 def _start(ws: QtTrainWorkspace) -> None:

@@ -20,19 +20,16 @@ from typing import Any
 import numpy as np
 import pytest
 from _qt_wait import wait_until
+from _train_window import train_window
 from asyncua import Server
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from factory_twin.app.controller import Controller, find_demo_plant
-from factory_twin.app.drill_debrief import TraineeHistory
-from factory_twin.app.maintenance import MaintenanceLog
+from factory_twin.app.controller import find_demo_plant
 from factory_twin.model.config import load_plant
 from factory_twin.opcua.loop import AsyncioThread
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_maintain_workspace import install_maintain
-from factory_twin.ui.qt_train_install import install_train
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
@@ -50,22 +47,8 @@ def plant(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def win(qapp, tmp_path: Path, plant: Path) -> Iterator[MainWindow]:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Controller(journal_path=tmp_path / "journal.sqlite", user="ann"), settings)
-    install_maintain(w, MaintenanceLog(tmp_path / "maintenance.jsonl"))
-    install_train(w, record_dir=tmp_path / "drills", history=TraineeHistory())
-    w.train.options = {"load_companion_specs": False}
-    w.resize(1500, 900)
-    w.show()
-    QTest.qWaitForWindowExposed(w)
-    w.open_plant(str(plant), connect=False)
-    wait_until(lambda: w.controller.doc is not None, 60, "the plant to open")
-    try:
+    with train_window(tmp_path, plant) as w:
         yield w
-    finally:
-        w.train.undo_stack.clear()  # a test's unsaved drill edits: no Save/Discard/Cancel box
-        w.close()
-        QApplication.processEvents()
 
 
 @pytest.fixture
