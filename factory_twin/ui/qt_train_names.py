@@ -237,32 +237,22 @@ class QtTraineeNames(QWidget):
         if not confirm:
             self._release_all(names)
             return True
-        box = QMessageBox(
+        box = yes_no_box(
+            ws,
             QMessageBox.Icon.Question,
             "Release all names",
             f"Release all {len(names)} trainee names ({', '.join(names)})?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            ws,
-        )
-        box.setInformativeText(
             "The drill server forgets every name's token: whoever joins next under a name "
             "takes it over, with its score so far (the drill log keeps everything), and the "
-            "tokens the trainees' apps saved no longer join or read a debrief."
+            "tokens the trainees' apps saved no longer join or read a debrief.",
         )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        self.release_all_box = box
 
-        def answered(_r: int) -> None:
+        def answered(yes: bool) -> None:
             self.release_all_box = None
-            yes = box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
-            box.deleteLater()
             if yes:
                 self._release_all(names)
 
-        box.finished.connect(answered)
-        box.open()
+        self.release_all_box = ask_yes_no(box, answered)
         return True
 
     def _release_all(self, names: list[str]) -> None:
@@ -279,6 +269,17 @@ class QtTraineeNames(QWidget):
             ws._say(text, bool(left))
 
         ws._after(desk.release_names(names), done, "release the names")
+
+
+def yes_no_box(
+    parent: QWidget, icon: QMessageBox.Icon, title: str, text: str, informative: str
+) -> QMessageBox:
+    """A Yes/No question box (not yet shown: :func:`ask_yes_no` opens it)."""
+    box = QMessageBox(
+        icon, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent
+    )
+    box.setInformativeText(informative)
+    return box
 
 
 def ask_yes_no(box: QMessageBox, answered: Callable[[bool], None]) -> QMessageBox:
@@ -314,18 +315,15 @@ def damaged_token_box(
         if backup.exists()
         else "No copy of the damaged file could be kept."
     )
-    box = QMessageBox(
+    box = yes_no_box(
+        parent,
         QMessageBox.Icon.Warning,
         "Damaged trainee token file",
         f"The drill's trainee token file is damaged at {where}:\n{problem}",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        parent,
-    )
-    box.setInformativeText(
         "The file keeps the names trainees took in earlier runs of this drill (hashes of "
         f"their tokens). {kept}\n\nStart the drill anew, forgetting the kept names? Every "
         "name is then free to the next Join, and the tokens the trainees' apps saved prove "
-        "nothing. No: the drill does not start (repair or remove the file first)."
+        "nothing. No: the drill does not start (repair or remove the file first).",
     )
     box.setDetailedText(message)
     return ask_yes_no(box, answered)
@@ -336,15 +334,14 @@ def ask_restart(
 ) -> QMessageBox:
     """Ask (window-modal, open at once) whether to stop the drill followed at ``url`` and
     start ``drill`` anew; ``answered(True)`` on Yes, else False (the default)."""
-    box = QMessageBox(
+    box = yes_no_box(
+        parent,
         QMessageBox.Icon.Question,
         "Start the drill anew?",
         f"A drill is running at {url}. Starting {drill} stops it: its trainees lose their "
         "connection and join the new one again.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        parent,
+        "The running drill's scores and events stay in its drill log.",
     )
-    box.setInformativeText("The running drill's scores and events stay in its drill log.")
     return ask_yes_no(box, answered)
 
 
