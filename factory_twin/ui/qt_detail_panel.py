@@ -294,7 +294,8 @@ class QtDetailPanel(QWidget):
         lies in the recording's time span, not at the time it is played back.
         """
         self.replaying = on
-        self.plot.setLabel("bottom", REPLAY_AXIS if on else LIVE_AXIS)
+        # the axis's own label: PlotItem.setLabel would show the axis, hidden without a tool
+        self.plot.getPlotItem().getAxis("bottom").setLabel(REPLAY_AXIS if on else LIVE_AXIS)
 
     def _set_enabled(self, on: bool) -> None:
         for w in (self.fly_button, self.hold_button, self.resume_button):

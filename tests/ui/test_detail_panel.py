@@ -28,6 +28,11 @@ def test_trend_plot_shows_a_hint_without_a_tool_and_axes_with_one(etcher_panel) 
     panel.show_tool(None)
     assert not item.getAxis("bottom").isVisible()
     assert panel.plot_hint in item.items
+    # a connection or a replay starting (the axis's label changes) leaves it hidden
+    for on in (True, False):
+        panel.set_replaying(on)
+        assert not item.getAxis("bottom").isVisible()
+    assert "recorded" not in item.getAxis("bottom").labelText
 
 
 def _tick_labels(panel) -> list[str]:  # type: ignore[no-untyped-def]
