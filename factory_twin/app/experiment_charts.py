@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from factory_twin.app.experiment_result import ExperimentResult
+from factory_twin.model.colours import edge_colour
 from factory_twin.model.events import E10_COLOURS
 
 TABLEAU_10 = (
@@ -130,47 +131,6 @@ def utilisation_chart(res: ExperimentResult, groups: list[str]) -> bytes:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     return _png(fig)
-
-
-def _luminance(hex_colour: str) -> float:
-    h = hex_colour.lstrip("#")
-    rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def contrast(a: str, b: str) -> float:
-    """The WCAG 2 contrast ratio of two ``#rrggbb`` colours, 1 to 21.
-
-    Examples
-    --------
-    >>> round(contrast("#000000", "#ffffff"), 1)
-    21.0
-    """
-    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def edge_colour(fill: str, background: str = "#ffffff", min_ratio: float = 3.0) -> str:
-    """A darker shade of ``fill`` (its hue kept) at least ``min_ratio`` against
-    ``background``: the outline that sets a pale segment (E10 standby's yellow is 1.7:1 on
-    white) apart from a light background; ``fill`` itself if it reaches that already.
-
-    Examples
-    --------
-    >>> edge_colour("#f2c12e")
-    '#b38f22'
-    >>> contrast(edge_colour("#f2c12e"), "#ffffff") >= 3.0
-    True
-    """
-    h = fill.lstrip("#")
-    rgb = [int(h[i : i + 2], 16) for i in (0, 2, 4)]
-    f = 1.0
-    out = fill.lower()
-    while contrast(out, background) < min_ratio and f > 0:
-        f -= 0.01
-        out = "#" + "".join(f"{round(c * f):02x}" for c in rgb)
-    return out
 
 
 def e10_chart(res: ExperimentResult, groups: list[str]) -> bytes:

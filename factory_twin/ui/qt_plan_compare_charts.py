@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from factory_twin.app.experiment_charts import edge_colour
 from factory_twin.app.experiment_compare import Comparison
+from factory_twin.model.colours import edge_colour
 from factory_twin.model.config import atomic_write_text
 from factory_twin.model.events import E10_COLOURS
 from factory_twin.ui.theme import (

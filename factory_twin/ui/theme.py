@@ -36,6 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from factory_twin.model.colours import contrast
+
 _DARK = {
     QPalette.ColorRole.Window: "#22262c",
     QPalette.ColorRole.WindowText: "#e6e6e6",
@@ -91,18 +93,9 @@ _FN = "_theme_fn"  # the attribute on_theme leaves on an item
 
 
 def contrast_ratio(a: Any, b: Any) -> float:
-    """The WCAG 2 contrast ratio of two colours (anything ``pg.mkColor`` takes), 1 to 21."""
-
-    def luminance(c: Any) -> float:
-        q = pg.mkColor(c)
-        lin = [
-            x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
-            for x in (q.redF(), q.greenF(), q.blueF())
-        ]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
+    """The WCAG 2 contrast ratio of two colours (anything ``pg.mkColor`` takes), 1 to 21
+    (:func:`factory_twin.model.colours.contrast`)."""
+    return contrast(pg.mkColor(a).name(), pg.mkColor(b).name())
 
 
 def current_dark() -> bool:

@@ -14,26 +14,12 @@ from _alarm_entries import journal_entries
 
 from factory_twin.app.alarm_report import AlarmReport, compute_report
 from factory_twin.app.alarm_report_html import AREA_COLOURS, CHART_COLOURS, render_svg
+from factory_twin.model.colours import contrast
 from factory_twin.model.events import AlarmEvent
 
 SVG = "{http://www.w3.org/2000/svg}"
 WHITE = "#ffffff"
 DAY = 86400.0
-
-
-def luminance(colour: str) -> float:
-    """WCAG 2 relative luminance of ``#rgb`` or ``#rrggbb``."""
-    h = colour.lstrip("#")
-    if len(h) == 3:
-        h = "".join(ch * 2 for ch in h)
-    rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def contrast(a: str, b: str) -> float:
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 def test_the_contrast_formula_gives_the_known_ratios() -> None:

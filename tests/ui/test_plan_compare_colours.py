@@ -23,6 +23,7 @@ from factory_twin.app import experiment
 from factory_twin.app.controller import Controller
 from factory_twin.app.experiment_charts import COLOURS, SCENARIO_COLOURS, TABLEAU_10
 from factory_twin.app.experiment_job import ExperimentChoices, experiment_path, write_experiment
+from factory_twin.model.colours import contrast as wcag_contrast
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import E10_COLOURS
 from factory_twin.ui.qt_main_window import MainWindow
@@ -35,19 +36,6 @@ pytestmark = pytest.mark.gui
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = ["demo_fab.yaml", "demo_fab_fourth_scanner.scenario.yaml"]
-
-
-def _luminance(hex_colour: str) -> float:
-    h = hex_colour.lstrip("#")
-    rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def wcag_contrast(a: str, b: str) -> float:
-    """The WCAG 2 contrast ratio of two ``#rrggbb`` colours."""
-    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 def _hue(c: str) -> float:
