@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from factory_twin.app.controller import ConnectionSettings, Controller
 from factory_twin.model.schema import SecurityMode
-from factory_twin.ui.theme import text_colour
+from factory_twin.ui.theme import coloured
 
 logger = logging.getLogger(__name__)
 
@@ -115,13 +115,9 @@ class QtConnectionDialog(QDialog):
             ed = next(e for e in self.editors if e.ep_id == ep_id)
             ed.test_button.setEnabled(True)
             try:
-                ed.result.setText(
-                    f"<span style='color:{text_colour('ok')}'>OK</span>: {fut.result()}"
-                )
+                ed.result.setText(coloured("ok", "OK") + f": {fut.result()}")
             except Exception as exc:
-                ed.result.setText(
-                    f"<span style='color:{text_colour('error')}'>Failed</span>: {exc}"
-                )
+                ed.result.setText(coloured("error", "Failed") + f": {exc}")
         if not self._pending:
             self._poll.stop()
 

@@ -42,40 +42,11 @@ from PySide6.QtWidgets import (
 from factory_twin.app import maintenance_authoring as m
 from factory_twin.model.schema import PlantSpec, Procedure, StepAction
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
-from factory_twin.ui.theme import (
-    TEXT_COLOURS,
-    current_dark,
-    on_theme_change,
-    text_colour,
-    vertical_scroll,
-)
+from factory_twin.ui.theme import coloured, follow_colours, vertical_scroll
 
 logger = logging.getLogger(__name__)
 
 SAFETY_KINDS = ("loto", "ppe", "gas", "electrical", "chemical", "hot", "laser", "general")
-
-
-def coloured(role: str, body: str) -> str:
-    """``body`` (rich text) in a span of the current theme's text colour ``role``
-    (:func:`~factory_twin.ui.theme.text_colour`: ``error``, ``caution``, ``ok``, ...); a
-    label showing it follows a theme switch once :func:`follow_colours` was called on it."""
-    return f"<span style='color:{text_colour(role)}'>{body}</span>"
-
-
-def follow_colours(label: QLabel) -> None:
-    """Re-colour the :func:`coloured` spans of ``label``'s current text on every theme
-    switch (each role's colour of the other theme becomes the new theme's)."""
-
-    def recolour(dark: bool) -> None:
-        text = label.text()
-        new = text
-        for role, c in TEXT_COLOURS[not dark].items():
-            new = new.replace(f"color:{c}", f"color:{TEXT_COLOURS[dark][role]}")
-        if new != text:
-            label.setText(new)
-
-    on_theme_change(label, recolour)
-    recolour(current_dark())
 
 
 def _split(text: str) -> list[str]:

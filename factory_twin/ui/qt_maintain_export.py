@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from factory_twin.app.ar_export import FORMAT_LABELS, FORMATS, ExportJob, ExportResult
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.schema import PlantSpec
-from factory_twin.ui.theme import themed_style
+from factory_twin.ui.theme import show_message
 
 logger = logging.getLogger(__name__)
 
@@ -226,8 +226,7 @@ class QtExportDialog(QDialog):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         """Show the export's status (rich text); a failure in the theme's error colour."""
-        themed_style(self.status, "color: $error;" if error else "")
-        self.status.setText(text)
+        show_message(self.status, text, error=error)
 
     def _on_cancelled(self) -> None:
         self.state = "cancelled"

@@ -40,7 +40,13 @@ from factory_twin.app.maintenance import (
 from factory_twin.model.schema import PlantSpec, Procedure
 from factory_twin.ui.qt_maintain_browser import format_minutes
 from factory_twin.ui.qt_tables import row_table
-from factory_twin.ui.theme import on_theme_change, text_colour, themed_style, vertical_scroll
+from factory_twin.ui.theme import (
+    on_theme_change,
+    show_message,
+    text_colour,
+    themed_style,
+    vertical_scroll,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -458,8 +464,7 @@ class QtProcedurePlayer(QWidget):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         """Show a message under the player (rich text); an error in the theme's error colour."""
-        themed_style(self.message, "color: $error;" if error else "")
-        self.message.setText(text)
+        show_message(self.message, text, error=error)
 
     def _on_theme_changed(self, _dark: bool) -> None:
         self._fill_checklist()  # its signed steps are coloured ok or out of limits

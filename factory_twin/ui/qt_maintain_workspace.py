@@ -42,12 +42,18 @@ from factory_twin.ui.maintain_scene import StepOverlay
 from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_maintain_browser import QtProcedureBrowser
 from factory_twin.ui.qt_maintain_docks import MaintainDocks, install_maintain_docks
-from factory_twin.ui.qt_maintain_editor import QtProcedureEditor, coloured, follow_colours
+from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
 from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import current_dark, remember_panes, three_panes
+from factory_twin.ui.theme import (
+    coloured,
+    current_dark,
+    follow_colours,
+    remember_panes,
+    three_panes,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -76,7 +76,7 @@ from factory_twin.errors import ConfigError, FactoryTwinError
 from factory_twin.model.scenario import load_plant_or_scenario
 from factory_twin.model.study import StudyFile, load_study
 from factory_twin.ui.qt_plan_optimise_plots import OptimisePlots
-from factory_twin.ui.theme import themed_style
+from factory_twin.ui.theme import show_message
 
 logger = logging.getLogger(__name__)
 
@@ -650,8 +650,7 @@ class QtOptimisePanel(QWidget):
     # ------------------------------------------------------------------ state
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.status.setText(text)
-        themed_style(self.status, "color: $error;" if error else "")
+        show_message(self.status, text, error=error)
 
     def _update_buttons(self) -> None:
         running = self.job is not None and self.job.running

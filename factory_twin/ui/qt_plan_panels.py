@@ -33,7 +33,7 @@ from factory_twin.model.layout_check import LayoutProblem
 from factory_twin.model.plan_figures import CapacityComparison
 from factory_twin.ui.qt_flow_grid import QtFlowGrid
 from factory_twin.ui.qt_tables import cell, row_table
-from factory_twin.ui.theme import text_colour
+from factory_twin.ui.theme import coloured
 
 TYPE_MIME = "application/x-factory-twin-equipment-type"
 RED = QColor(235, 60, 60)
@@ -468,7 +468,7 @@ class QtCapacityPanel(QWidget):
             f"<b>Bottleneck: {cmp.scenario_bottleneck or '-'}</b>{moved}, base "
             f"{cmp.base_bottleneck or '-'}; "
             + (
-                f"<span style='color:{text_colour('error')}'>over 100 %: {', '.join(over)}</span>"
+                coloured("error", f"over 100 %: {', '.join(over)}")
                 if over
                 else "no group over 100 %"
             )

@@ -82,8 +82,8 @@ from factory_twin.ui.qt_train_names import (
 from factory_twin.ui.qt_undo import undo_actions
 from factory_twin.ui.theme import (
     current_dark,
+    show_message,
     text_colour,
-    themed_style,
     three_panes,
     vertical_scroll,
 )
@@ -444,8 +444,7 @@ class QtTrainWorkspace(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message = text
-        themed_style(self.info, "color: $error;" if error else "")
-        self.info.setText(f"<span>{html.escape(text)}</span>")
+        show_message(self.info, f"<span>{html.escape(text)}</span>", error=error)
 
     def start_clicked(self) -> None:
         """*Start drill on this computer*: while a drill is followed, ask first (starting

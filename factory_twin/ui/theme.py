@@ -30,6 +30,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QGraphicsItem,
+    QLabel,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -192,6 +193,36 @@ def on_theme_change(widget: QWidget, fn: Callable[[bool], None]) -> None:
     else:
         ref = lambda: fn  # noqa: E731
     setattr(widget, _WIDGET_FN, ref)
+
+
+def coloured(role: str, body: str) -> str:
+    """``body`` (rich text) in a span of the current theme's text colour ``role``
+    (:func:`text_colour`: ``error``, ``caution``, ``ok``, ...); a
+    label showing it follows a theme switch once :func:`follow_colours` was called on it."""
+    return f"<span style='color:{text_colour(role)}'>{body}</span>"
+
+
+def follow_colours(label: QLabel) -> None:
+    """Re-colour the :func:`coloured` spans of ``label``'s current text on every theme
+    switch (each role's colour of the other theme becomes the new theme's)."""
+
+    def recolour(dark: bool) -> None:
+        text = label.text()
+        new = text
+        for role, c in TEXT_COLOURS[not dark].items():
+            new = new.replace(f"color:{c}", f"color:{TEXT_COLOURS[dark][role]}")
+        if new != text:
+            label.setText(new)
+
+    on_theme_change(label, recolour)
+    recolour(current_dark())
+
+
+def show_message(label: QLabel, text: str, *, error: bool = False) -> None:
+    """Show ``text`` in ``label``: in the theme's error colour (following a switch) when
+    ``error``, else in the label's plain text colour."""
+    themed_style(label, "color: $error;" if error else "")
+    label.setText(text)
 
 
 def restyle_widgets(dark: bool) -> int:
