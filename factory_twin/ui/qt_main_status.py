@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 from factory_twin.app.controller import Controller
 from factory_twin.model.events import ConnectionStatus
 from factory_twin.ui.qt_detail_panel import format_plant_time, format_ts
-from factory_twin.ui.theme import text_colour
+from factory_twin.ui.theme import coloured, text_colour
 
 WARNING = "warning"
 """The text colour role of the status bar's warnings (as for the missing companion specs)."""
@@ -58,16 +58,14 @@ class MainStatusLabels:
             tips = [f"{ep}: {s.message}" for ep, s in status.items()]
             companion = c.companion_specs_problem()
             if companion is not None:  # say it where the connection is shown
-                parts.append(
-                    f"<span style='color:{text_colour(WARNING)}'>⚠ no companion specs</span>"
-                )
+                parts.append(coloured(WARNING, "⚠ no companion specs"))
                 tips.append(companion[0].upper() + companion[1:])
             self.conn.setText("  ".join(parts))
             self.conn.setToolTip("\n".join(tips))
         elif c.phase:
-            self.conn.setText(f"<span style='color:{text_colour(WARNING)}'>●</span> {c.phase}")
+            self.conn.setText(coloured(WARNING, "●") + f" {c.phase}")
         elif c.replay is None:
-            self.conn.setText(f"<span style='color:{text_colour('muted')}'>●</span> not connected")
+            self.conn.setText(coloured("muted", "●") + " not connected")
         else:
             self.conn.setText("")
         if st is not None:
@@ -93,7 +91,7 @@ class MainStatusLabels:
             return
         text = html.escape(pace.text())
         if pace.lagging:
-            text = f"<span style='color:{text_colour(WARNING)}'>⚠ {text}</span>"
+            text = coloured(WARNING, f"⚠ {text}")
             self.speed.setToolTip(
                 "The embedded plant simulator cannot step as fast as its speed asks: plant "
                 "time runs slower than the speed says (lower the speed, or free the machine)."

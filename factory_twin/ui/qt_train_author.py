@@ -50,7 +50,7 @@ from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
 from factory_twin.ui.qt_tables import cell, fit_text_columns, row_table
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
-from factory_twin.ui.theme import remember_panes, text_colour, vertical_scroll
+from factory_twin.ui.theme import coloured, remember_panes, text_colour, vertical_scroll
 
 logger = logging.getLogger(__name__)
 
@@ -517,9 +517,7 @@ class QtDrillAuthor(QWidget):
         self.changed.emit(edit.drill_id)
 
     def _problem(self, text: str) -> None:
-        self.problems.setText(
-            f"<span style='color:{text_colour('error')}'>{html.escape(text)}</span>"
-        )
+        self.problems.setText(coloured("error", html.escape(text)))
 
     def injection_fields(self) -> dict[str, Any]:
         """The injection the form describes (on the picked tool)."""
@@ -619,8 +617,6 @@ class QtDrillAuthor(QWidget):
             self._problem(f"not saved: {exc}")
             return None
         self.undo_stack.setClean()
-        self.problems.setText(
-            f"<span style='color:{text_colour('ok')}'>Saved {html.escape(str(out))}</span>"
-        )
+        self.problems.setText(coloured("ok", f"Saved {html.escape(str(out))}"))
         self.saved.emit(str(out))
         return str(out)
