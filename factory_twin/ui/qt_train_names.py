@@ -307,8 +307,7 @@ def damaged_token_box(
     path = Path(exc.path)
     where = f"line {exc.line} of {path}" if exc.line is not None else str(path)
     message = str(exc)
-    marker = "is damaged: "
-    problem = message.split(marker, 1)[1].split("; ", 1)[0] if marker in message else message
+    problem = exc.problem or message
     backup = path.with_name(path.name + ".bak")
     kept = (
         f"The damaged file is kept as {backup}."

@@ -43,12 +43,14 @@ SALT_BYTES, HASH_BYTES = 16, 32
 
 
 class TokenFileError(FactoryTwinError):
-    """The token file is damaged or unreadable (the message names the file and line)."""
+    """The token file is damaged or unreadable (the message names the file and line;
+    ``problem`` says what is wrong there, without the file, line and advice)."""
 
-    def __init__(self, message: str, path: Path, line: int | None) -> None:
+    def __init__(self, message: str, path: Path, line: int | None, problem: str = "") -> None:
         super().__init__(message)
         self.path = path
         self.line = line
+        self.problem = problem
 
 
 def hash_token(token: str, salt: bytes | None = None) -> str:
@@ -260,4 +262,4 @@ def _damaged(path: Path, line: int | None, problem: str) -> NoReturn:
         "server does not start with it: repair the file, or remove it to start with every "
         "trainee name free (their saved tokens then prove nothing)"
     )
-    raise TokenFileError(msg, path, line)
+    raise TokenFileError(msg, path, line, problem)
