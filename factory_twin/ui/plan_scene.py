@@ -29,11 +29,11 @@ import vtk
 
 from factory_twin.app.plan_knob import facing_normal, knob_axes, knob_disc, stalk_end
 from factory_twin.model.flows import FlowTable
-from factory_twin.ui.scene import FabScene
+from factory_twin.ui.scene import SELECTION_RGB, FabScene
 
 PLAIN_RGB = (138, 148, 166)
 CHANGED_RGB = (240, 180, 41)
-SELECTED_RGB = (0, 229, 255)
+SELECTED_RGB = SELECTION_RGB[True]
 WARNING_RGB = (255, 159, 28)
 PROBLEM_RGB = (235, 40, 40)
 FROM_RGB = (40, 200, 90)
@@ -46,13 +46,13 @@ FLOW_CMAP = "coolwarm"
 # tint of the demo plant (the constants above are the dark theme's)
 LIGHT_RGB: dict[str, tuple[int, int, int]] = {
     "changed": (115, 85, 0),
-    "selected": (0, 96, 120),
+    "selected": SELECTION_RGB[False],
     "warning": (160, 64, 0),
     "problem": (176, 0, 32),
     "from": (15, 105, 40),
     "to": (150, 30, 150),
     "arrow": (150, 30, 150),
-    "ring": (0, 96, 120),
+    "ring": SELECTION_RGB[False],
 }
 DARK_RGB: dict[str, tuple[int, int, int]] = {
     "changed": CHANGED_RGB,

@@ -67,6 +67,9 @@ logger = logging.getLogger(__name__)
 
 BACKGROUND = {True: "#1b1e23", False: "#eef1f4"}
 """The 3-D view's background per theme (True: dark), with or without a plant."""
+SELECTION_RGB = {True: (0, 229, 255), False: (0, 96, 120)}
+"""The selection's colour per theme: bright cyan on the dark floor, dark teal on the light
+one (where the cyan is barely 1.3:1)."""
 
 
 class FabScene:
@@ -549,10 +552,9 @@ class FabScene:
             self.highlight_mesh.copy_from(edges)
             self.highlight_actor.SetVisibility(True)
 
-    def _highlight_color(self) -> str:
-        """The selected tool's outline: bright cyan on the dark floor, dark teal on the light
-        one (where the cyan is barely 1.3:1)."""
-        return "#00e5ff" if self.dark else "#006078"
+    def _highlight_color(self) -> tuple[int, int, int]:
+        """The selected tool's outline (:data:`SELECTION_RGB` of the theme)."""
+        return SELECTION_RGB[self.dark]
 
     # -- picking and cameras
 
