@@ -46,7 +46,9 @@ from factory_twin.ui.theme import current_dark, text_colour
 logger = logging.getLogger(__name__)
 
 PRIORITY_COLORS = {"critical": "#ff3b3b", "high": "#ff8c1a", "medium": "#f2c12e", "low": "#4cc9f0"}
-PRIORITY_COLORS_LIGHT = {"critical": "#b3261e", "high": "#9a3d00", "medium": "#7a5600", "low": "#1559b0"}  # fmt: skip
+# on the light theme the priorities take the theme's text colours of the same meaning
+PRIORITY_ROLES = {"critical": "error", "high": "caution", "medium": "warning", "low": "info"}
+PRIORITY_COLORS_LIGHT = {p: text_colour(role, dark=False) for p, role in PRIORITY_ROLES.items()}
 STATE_TEXT = {
     AlarmState.ACTIVE_UNACKED: "Active, unacknowledged",
     AlarmState.ACTIVE_ACKED: "Active, acknowledged",
