@@ -4,11 +4,11 @@ server is back on its port."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _wait import wait_for
 
 from factory_twin.app.drill_trainer import TrainerDesk
 from factory_twin.model.config import load_plant
@@ -17,16 +17,6 @@ from factory_twin.opcua.drill_client import DrillRefused
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def wait_for(cond: Callable[[], object], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    msg = f"timed out waiting for {what}"
-    raise AssertionError(msg)
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from __future__ import annotations
 import doctest
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _wait import wait_for
 
 from factory_twin.app import sim_pace
 from factory_twin.app.controller import free_port
@@ -28,15 +28,6 @@ STEP_WALL_S = 0.25  # what the slow listener costs every step: five ticks of 0.0
 
 def slow_listener(events: list) -> None:
     time.sleep(STEP_WALL_S)
-
-
-def wait_for(cond: Callable[[], object], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def make_simulator() -> EmbeddedPlantSimulator:
