@@ -31,7 +31,9 @@ from factory_twin.app.plan_knob import facing_normal, knob_axes, knob_disc, stal
 from factory_twin.model.flows import FlowTable
 from factory_twin.ui.scene import SELECTION_RGB, FabScene
 
-PLAIN_RGB = (138, 148, 166)
+# an unchanged tool: a pale slate grey, at least 3:1 against the dark floor and every bay
+# tint of the demo plant (the grey before, (138, 148, 166), was 1.9:1 on the litho tint)
+PLAIN_RGB = (186, 194, 208)
 CHANGED_RGB = (240, 180, 41)
 SELECTED_RGB = SELECTION_RGB[True]
 WARNING_RGB = (255, 159, 28)
@@ -45,6 +47,9 @@ FLOW_CMAP = "coolwarm"
 # darker shades of the same hues, each at least 3:1 against the light floor and every bay
 # tint of the demo plant (the constants above are the dark theme's)
 LIGHT_RGB: dict[str, tuple[int, int, int]] = {
+    # a dark shade of the same slate: model.colours.edge_colour("#8a94a6", "#d2a7a5", 3.2),
+    # against the darkest light bay tint (the implant bay's), where the pale grey was 1.4:1
+    "plain": (84, 90, 101),
     "changed": (115, 85, 0),
     "selected": SELECTION_RGB[False],
     "warning": (160, 64, 0),
@@ -55,6 +60,7 @@ LIGHT_RGB: dict[str, tuple[int, int, int]] = {
     "ring": SELECTION_RGB[False],
 }
 DARK_RGB: dict[str, tuple[int, int, int]] = {
+    "plain": PLAIN_RGB,
     "changed": CHANGED_RGB,
     "selected": SELECTED_RGB,
     "warning": WARNING_RGB,
@@ -70,7 +76,7 @@ Vec3 = tuple[float, float, float]
 
 def status_rgb(role: str, dark: bool) -> tuple[int, int, int]:
     """The colour (0-255 RGB) of a plan status or mark ``role`` (a key of
-    :data:`LIGHT_RGB`: ``changed``, ``selected``, ``ring``, ...) in a theme.
+    :data:`LIGHT_RGB`: ``plain``, ``changed``, ``selected``, ``ring``, ...) in a theme.
 
     Examples
     --------
@@ -284,11 +290,11 @@ class PlanOverlay:
         pair_to: Iterable[str] = (),
     ) -> None:
         """Colour every tool by its plan status (problem > selected > a grid cell's "to"
-        and "from" groups > warning > changed)."""
+        and "from" groups > warning > changed > plain)."""
         sc = self.scene
         n = len(sc.ids)
         rgb = np.empty((n, 3), dtype=np.uint8)
-        rgb[:] = PLAIN_RGB
+        rgb[:] = status_rgb("plain", sc.dark)
         for ids, role in (
             (changed, "changed"),
             (warning, "warning"),

@@ -316,7 +316,7 @@ class PlanViewInput(QObject):
         places = {t: p for t, p in d.get("places", {}).items() if p != d["start"][t][0]}
         ses.cancel_preview()
         if places:
-            self.ws.move_tools(places)
+            self.ws.edits.move_tools(places)
         else:
             self.ws._sync_scene()
             self.ws.refresh_drawing()
@@ -333,7 +333,7 @@ class PlanViewInput(QObject):
         if turned:
             names = ", ".join(list(turned)[:3])
             datas = [ses.move_data(t, p, rot) for t, (p, rot) in turned.items()]
-            self.ws.push_changes(datas, f"turn {names} by {d['delta']:+g}°")
+            self.ws.edits.push_changes(datas, f"turn {names} by {d['delta']:+g}°")
         else:
             self.ws._sync_scene()
             self.ws.refresh_drawing()
@@ -357,7 +357,7 @@ class PlanViewInput(QObject):
         floor = self.ws.floor_at(ev.position().toPoint())
         ev.acceptProposedAction()
         if floor is not None:
-            self.ws.add_tool(type_id, floor)
+            self.ws.edits.add_tool(type_id, floor)
         return True
 
 

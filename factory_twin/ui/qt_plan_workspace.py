@@ -18,24 +18,23 @@ saves the scenario, Ctrl+N makes a new one, Esc ends a drag (a move or a turn) o
 heat map.
 
 Every edit is a scenario change through :class:`~factory_twin.app.plan_session.
-PlanSession`, pushed on a ``QUndoStack``. While a tool is dragged only the live checks,
-the flows and the moved tools' points change (no rebuild); the drop adds one change.
+PlanSession`, pushed on a ``QUndoStack`` by the workspace's ``edits``
+(:class:`~factory_twin.ui.qt_plan_edits.PlanEdits`). While a tool is dragged only the live
+checks, the flows and the moved tools' points change (no rebuild); the drop adds one change.
 
 :func:`~factory_twin.ui.qt_plan_install.install_plan` adds it to the main window.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPoint, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -55,11 +54,12 @@ from factory_twin.app.plan_files import (
     rename_scenario,
     scenarios_beside,
 )
-from factory_twin.app.plan_session import GRID_STEPS_M, PlanSession, snap_position
+from factory_twin.app.plan_session import GRID_STEPS_M, PlanSession
 from factory_twin.errors import ConfigError
 from factory_twin.model.amhs_layout import generated_amhs
 from factory_twin.ui.amhs_scene import has_rails
 from factory_twin.ui.plan_scene import PlanOverlay, floor_point
+from factory_twin.ui.qt_plan_edits import PlanEdits, busy
 from factory_twin.ui.qt_plan_input import PlanViewInput
 from factory_twin.ui.qt_plan_panels import (
     QtCapacityPanel,
@@ -75,46 +75,6 @@ from factory_twin.ui.qt_undo import undo_actions
 from factory_twin.ui.theme import current_dark, remember_panes, three_panes
 
 logger = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def busy() -> Iterator[None]:
-    """A wait cursor while an edit re-applies the scenario (about 1.5 s on SMT2020)."""
-    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        yield
-    finally:
-        QApplication.restoreOverrideCursor()
-
-
-class _EditCommand(QUndoCommand):
-    """One undoable edit: ``do`` and ``undo`` call the session, then the view refreshes."""
-
-    def __init__(
-        self,
-        ws: QtPlanWorkspace,
-        text: str,
-        do: Callable[[], None],
-        undo: Callable[[], None],
-        *,
-        done: bool = False,
-    ) -> None:
-        super().__init__(text)
-        self.ws, self._do, self._undo = ws, do, undo
-        self._done = done  # the first redo (the push) finds the edit made already
-
-    def redo(self) -> None:
-        with busy():
-            if self._done:
-                self._done = False
-            else:
-                self._do()
-            self.ws.after_edit()
-
-    def undo(self) -> None:
-        with busy():
-            self._undo()
-            self.ws.after_edit()
 
 
 class QtPlanWorkspace(QWidget):
@@ -140,6 +100,7 @@ class QtPlanWorkspace(QWidget):
         self.heat_shown = False
         self.dark = current_dark()  # the theme applied last (install_plan says it too)
         self.undo_stack = QUndoStack(self)
+        self.edits = PlanEdits(self)
         self.on_heat_end: Callable[[], None] | None = None
 
         self.scenarios = QtScenarioList()
@@ -175,11 +136,11 @@ class QtPlanWorkspace(QWidget):
         self.scenarios.delete_requested.connect(self.delete_dialog)
         self.scenarios.notes_edited.connect(self._on_notes)
         self.changes.selected.connect(self._on_change_selected)
-        self.changes.remove_requested.connect(self.remove_change)
-        self.changes.move_requested.connect(self.move_change)
+        self.changes.remove_requested.connect(self.edits.remove_change)
+        self.changes.move_requested.connect(self.edits.move_change)
         self.problems.tool_clicked.connect(lambda t: self.select([t]))
-        self.placement.apply_requested.connect(self.place_selected)
-        self.capacity.dispatch_requested.connect(self.set_dispatch)
+        self.placement.apply_requested.connect(self.edits.place_selected)
+        self.capacity.dispatch_requested.connect(self.edits.set_dispatch)
         self.flows.grid.pair_chosen.connect(self._on_pair_chosen)
 
     def _build_center(self) -> QWidget:
@@ -243,7 +204,7 @@ class QtPlanWorkspace(QWidget):
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "plan edit")
         self.new_action = self._action("&New scenario…", self.new_scenario_dialog, "Ctrl+N")
         self.save_action = self._action("&Save scenario", self.save, "Ctrl+S")
-        self.rotate_action = self._action("&Rotate selection 90°", self.rotate_selected, "R")
+        self.rotate_action = self._action("&Rotate selection 90°", self.edits.rotate_selected, "R")
         turn_tip = (
             "or Ctrl-drag a selected tool, or drag the selection's round knob, on the floor:"
             " 15° steps, Shift any angle"
@@ -251,10 +212,10 @@ class QtPlanWorkspace(QWidget):
         self.rotate_action.setToolTip(f"turn the selection by 90° ({turn_tip})")
         self.rotate_action.setStatusTip(f"R turns the selection by 90°; {turn_tip}")
         self.delete_action = self._action(
-            "&Delete selected tools", self.delete_selected, QKeySequence.StandardKey.Delete
+            "&Delete selected tools", self.edits.delete_selected, QKeySequence.StandardKey.Delete
         )
         self.duplicate_action = self._action(
-            "D&uplicate selected tools", self.duplicate_selected, "Ctrl+D"
+            "D&uplicate selected tools", self.edits.duplicate_selected, "Ctrl+D"
         )
         self.escape_action = self._action("End drag / heat map", self.escape, "Esc")
 
@@ -649,163 +610,6 @@ class QtPlanWorkspace(QWidget):
         if self.session is not None and k >= 0:
             self.select(self.session.change_tools(k))
 
-    # ------------------------------------------------------------------ edits
-
-    def _editable(self) -> PlanSession | None:
-        ses = self.session
-        if ses is None:
-            return None
-        if not ses.editable:
-            self.info.setText(
-                "The base plant is read-only here: make a scenario (Ctrl+N) to edit."
-            )
-            return None
-        return ses
-
-    def push_changes(self, datas: list[dict[str, Any]], text: str) -> bool:
-        """Add changes as one undoable edit; False (and a message) if a change is refused."""
-        ses = self._editable()
-        if ses is None or not datas:
-            return False
-        done: list[int] = []
-
-        def do() -> None:
-            done.clear()
-            for d in datas:
-                done.append(ses.add_change(d))
-
-        def undo() -> None:
-            for k in reversed(done):
-                ses.remove_change(k)
-
-        try:  # made here, so that a refused change never reaches the undo stack
-            with busy():
-                do()
-        except ConfigError as exc:
-            for k in reversed(done):
-                ses.remove_change(k)
-            self.after_edit()
-            self._error("The edit was refused", exc)
-            return False
-        self.undo_stack.push(_EditCommand(self, text, do, undo, done=True))
-        return True
-
-    def remove_change(self, k: int) -> None:
-        """Take change ``k`` out of the scenario (undoable)."""
-        ses = self._editable()
-        if ses is None:
-            return
-        box: dict[str, Any] = {}
-
-        def do() -> None:
-            box["data"] = ses.remove_change(k)
-
-        def undo() -> None:
-            ses.add_change(box["data"], k)
-
-        self.undo_stack.push(_EditCommand(self, f"remove change {k + 1}", do, undo))
-
-    def move_change(self, old: int, new: int) -> None:
-        """Apply change ``old`` at position ``new`` instead (undoable)."""
-        ses = self._editable()
-        if ses is None:
-            return
-        self.undo_stack.push(
-            _EditCommand(
-                self,
-                f"move change {old + 1} to {new + 1}",
-                lambda: ses.move_change(old, new),
-                lambda: ses.move_change(new, old),
-            )
-        )
-        self.changes.list.setCurrentRow(new)
-
-    def move_tools(self, places: dict[str, tuple[float, float]]) -> bool:
-        """Move tools to floor positions (one undoable edit, one change per tool)."""
-        ses = self._editable()
-        if ses is None:
-            return False
-        datas = [ses.move_data(t, p) for t, p in places.items()]
-        names = ", ".join(list(places)[:3])
-        return self.push_changes(datas, f"move {names}")
-
-    def rotate_selected(self) -> None:
-        """Turn every selected tool by 90° about its origin."""
-        ses = self._editable()
-        if ses is None or not self.selection:
-            return
-        datas = [
-            ses.move_data(t, rotation_deg=(ses.placement(t)[1] + 90.0) % 360)
-            for t in self.selection
-        ]
-        self.push_changes(datas, f"rotate {', '.join(self.selection[:3])}")
-
-    def delete_selected(self) -> None:
-        """Remove every selected tool from the scenario."""
-        ses = self._editable()
-        if ses is None or not self.selection:
-            return
-        datas = [{"change": "remove_tool", "id": t} for t in self.selection]
-        self.push_changes(datas, f"delete {', '.join(self.selection[:3])}")
-
-    def duplicate_selected(self) -> list[str]:
-        """Copy every selected tool beside itself; select and return the copies."""
-        ses = self._editable()
-        if ses is None or not self.selection:
-            return []
-        datas: list[dict[str, Any]] = []
-        taken: set[str] = set()
-        for t in self.selection:
-            d = ses.duplicate_data(t, self.grid_m)
-            while d["id"] in taken:  # two copies of one group in one go
-                d["id"] = _bump(d["id"])
-            taken.add(d["id"])
-            datas.append(d)
-        if not self.push_changes(datas, f"duplicate {', '.join(self.selection[:3])}"):
-            return []
-        new = [d["id"] for d in datas]
-        self.select(new)
-        return new
-
-    def add_tool(self, type_id: str, position_m: tuple[float, float]) -> str | None:
-        """Add a tool of ``type_id`` at a floor point (snapped); return its id."""
-        ses = self._editable()
-        if ses is None:
-            return None
-        pos = snap_position(position_m, self.grid_m)
-        try:
-            data = ses.add_tool_data(type_id, pos)
-        except ConfigError as exc:
-            self._error("No tool added", exc)
-            return None
-        if not self.push_changes([data], f"add {data['id']}"):
-            return None
-        self.select([data["id"]])
-        return str(data["id"])
-
-    def place_selected(self, x: float, y: float, rot: float) -> None:
-        """Put the one selected tool exactly at (x, y) m turned ``rot`` degrees."""
-        ses = self._editable()
-        if ses is None or len(self.selection) != 1:
-            return
-        t = self.selection[0]
-        (ox, oy), orot = ses.placement(t)
-        pos = None if (ox, oy) == (x, y) else (x, y)
-        turn = None if orot == rot else rot
-        if pos is None and turn is None:
-            return
-        self.push_changes([ses.move_data(t, pos, turn)], f"place {t}")
-
-    def set_dispatch(self, group: str, rule: str) -> None:
-        """Change a tool group's dispatch rule (one change)."""
-        ses = self._editable()
-        if ses is None or not group:
-            return
-        self.push_changes(
-            [{"change": "set_dispatch", "group": group, "rule": rule}],
-            f"dispatch {group}: {rule}",
-        )
-
     # ------------------------------------------------------------------ mouse on the view
 
     def _display(self, pos: QPoint) -> tuple[float, float]:
@@ -888,9 +692,3 @@ class QtPlanWorkspace(QWidget):
     def close_view(self) -> None:
         """Release the 3-D view (before the window goes)."""
         self.view.close_view()
-
-
-def _bump(tool_id: str) -> str:
-    head = tool_id.rstrip("0123456789")
-    digits = tool_id[len(head) :]
-    return f"{head}{int(digits or 0) + 1:0{len(digits) or 2}d}"

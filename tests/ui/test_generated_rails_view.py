@@ -103,7 +103,7 @@ def test_plan_edits_move_the_generated_rails_with_the_tools(plan):
 
     before = drawn()
     assert before == expected()
-    ws.move_tools({"ETCH-01": (11.0, 5.0)})
+    ws.edits.move_tools({"ETCH-01": (11.0, 5.0)})
     assert drawn() == expected() != before  # the rails follow the tool's new load port
     ws.undo_stack.undo()
     assert drawn() == before

@@ -1,6 +1,7 @@
-"""The Plan workspace's selected and changed tools stand out from the floor and the bays
-in both themes: the tools' texels, the selection's outline and the knob are read back after
-each theme switch and their contrast against the floor and every bay tint is measured."""
+"""The Plan workspace's tools read on the floor and the bays in both themes: the unchanged
+tools' texels, the selected and changed tools', the selection's outline and the knob are read
+back after each theme switch and their contrast against the floor and every bay tint is
+measured."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from _plan_window import plan_window
 from plan_helpers import colour as _colour
 from PySide6.QtWidgets import QApplication
 
-from factory_twin.ui.plan_scene import LIGHT_RGB, status_rgb
+from factory_twin.model.colours import contrast
+from factory_twin.ui.plan_scene import DARK_RGB, LIGHT_RGB, status_rgb
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
 from factory_twin.ui.theme import contrast_ratio
@@ -98,3 +100,42 @@ def test_every_light_status_colour_reads_on_the_light_ground(win: MainWindow) ->
     ground = _ground_colours(ws)
     for role, rgb in LIGHT_RGB.items():
         assert _min_contrast(rgb, ground) >= 3.0, role
+
+
+def _hex_of(c: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*c)
+
+
+def test_unchanged_tools_read_on_the_floor_and_every_bay_in_both_themes(
+    win: MainWindow,
+) -> None:
+    ws: QtPlanWorkspace = win.plan
+    row = next(
+        i for i in range(ws.scenarios.list.count())
+        if ws.scenarios.list.item(i).text() == "fourth scanner"
+    )  # fmt: skip
+    ws.scenarios.list.setCurrentRow(row)
+    ws.select(["ETCH-01"])
+    QApplication.processEvents()
+    ses = ws.session
+    assert ses is not None
+    bad, warn = ses.problem_tools()
+    lit = {"ETCH-01", *ses.changed_tools(), *bad, *warn}
+    for dark in (False, True, False):
+        win.set_dark(dark)
+        QApplication.processEvents()
+        scene = ws.view.scene
+        assert scene is not None and scene.dark is dark
+        ground = [_hex_of(g) for g in _ground_colours(ws)]
+        assert len(ground) >= 9  # the floor and the eight bays
+        plain = {t: _colour(ws, t) for t in scene.ids if t not in lit}
+        assert len(plain) >= 30  # most of the demo fab's tools (a few are highlighted)
+        assert set(plain.values()) == {status_rgb("plain", dark)}
+        for tool, rgb in plain.items():
+            worst = min(contrast(_hex_of(rgb), g) for g in ground)
+            assert worst >= 3.0, (dark, tool, rgb, worst)
+        # the highlights stay apart from the plain tools (they differ in hue if not in
+        # lightness: each is a saturated colour, the plain tools a grey)
+        roles = ("changed", "selected", "warning", "problem", "from", "to")
+        assert all(status_rgb(r, dark) != status_rgb("plain", dark) for r in roles)
+    assert DARK_RGB["plain"] != LIGHT_RGB["plain"]

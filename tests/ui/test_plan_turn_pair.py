@@ -229,7 +229,7 @@ def test_knob_shown_for_a_scenario_selection_only(qtbot, win):
     _hover(ws, p + QPoint(60, 60))
     assert ws.interactor.cursor().shape() != Qt.CursorShape.OpenHandCursor
     # it follows a move of the selection
-    ws.move_tools({"ETCH-01": (8.0, 20.0)})
+    ws.edits.move_tools({"ETCH-01": (8.0, 20.0)})
     assert ov.knob[1] > ws.session.footprint_box(ws.selection)[3] > y1
     ws.select([])
     assert not ov.mark_visible("knob") and ov.knob is None

@@ -128,7 +128,7 @@ def test_undo_restores_the_scenario_file_byte_for_byte(qtbot, win, plant):
     _drag(ws, "SCAN-01", (0.0, -1.0))
     ws.select(["TRK-01"])
     ws.rotate_action.trigger()
-    ws.set_dispatch("SCAN", "fifo")
+    ws.edits.set_dispatch("SCAN", "fifo")
     assert len(ws.session.changes()) == 4
     ws.save()
     assert scen.read_bytes() != before
@@ -269,9 +269,9 @@ def test_change_list_notes_placement_and_scenario_files(qtbot, win, plant, monke
     ws.placement.x_box.setValue(9.0)
     ws.placement.apply.click()  # exact placement: one change
     assert ses.tool("ETCH-01").position_m == (9.0, 4.9)
-    ws.set_dispatch("SCAN", "fifo")
+    ws.edits.set_dispatch("SCAN", "fifo")
     ws.select(["TRK-01"])
-    ws.rotate_selected()
+    ws.edits.rotate_selected()
     assert ws.changes.list.count() == 3
     # reorder: the rotation first, then remove the dispatch change; undo all three
     ws.changes.list.setCurrentRow(2)
@@ -306,7 +306,7 @@ def test_change_list_notes_placement_and_scenario_files(qtbot, win, plant, monke
     assert (plant.parent / "listed_copy.scenario.yaml.bak").exists()
     # switching scenario with unsaved edits asks first: Cancel stays
     ws.select(["ETCH-03"])
-    ws.rotate_selected()
+    ws.edits.rotate_selected()
     monkeypatch.setattr(
         QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Cancel)
     )
@@ -330,7 +330,7 @@ def test_plan_keys_are_scoped_to_the_plan_tab(qtbot, win, monkeypatch):
     # opening another plant asks about unsaved scenario edits first
     ws.new_scenario("guarded")
     ws.select(["ETCH-01"])
-    ws.rotate_selected()
+    ws.edits.rotate_selected()
     monkeypatch.setattr(
         QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Cancel)
     )
