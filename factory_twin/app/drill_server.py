@@ -249,6 +249,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
         if self.record_dir is not None and self._writer is None:
             self._open_recording()
         await self.space.set("State", self.state)
+        await self.space.set("Clock", round(self.clock_s, 3))  # restarted: not 0 till a step
         await self._rescore()
 
     async def stop(self) -> None:
