@@ -27,7 +27,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from psygnal import Signal
@@ -40,6 +40,9 @@ from factory_twin.errors import FactoryTwinError
 from factory_twin.model.config import PlantDocument, load_plant
 from factory_twin.model.events import AlarmEvent, ConnectionStatus, PlantEvent, ShelvingState
 from factory_twin.opcua.loop import AsyncioThread
+
+if TYPE_CHECKING:
+    from factory_twin.app.drill_link import LinkKeeper, LinkStatus
 
 logger = logging.getLogger(__name__)
 write_logger = logging.getLogger("factory_twin.app.writes")
@@ -162,19 +165,39 @@ class Controller:
         self.phase = ""  # what a connection in progress is doing, for the status bar
         self._closed = False
         self.drill: Any = None  # a joined app.drill_session.DrillSession
+        self._drill_keeper: LinkKeeper | None = None  # keeps the joined drill's connection
 
     # ------------------------------------------------------------------ drills
 
     @property
     def drill_mode(self) -> bool:
-        """True while this app takes part in a drill: show "DRILL — simulated plant"."""
-        return self.drill is not None and bool(self.drill.joined)
+        """True while this app takes part in a drill: show "DRILL — simulated plant" (also
+        while its lost connection is being reconnected, see :meth:`drill_link`)."""
+        return self.drill is not None and bool(self.drill.joined_as)
+
+    def drill_link(self) -> LinkStatus | None:
+        """The connection to the drill server joined, an
+        :class:`~factory_twin.app.drill_link.LinkStatus` (None when not in a drill)."""
+        keeper = self._drill_keeper
+        return keeper.status() if keeper is not None and self.drill_mode else None
+
+    def reconnect_drill(self) -> bool:
+        """Try to reconnect to the drill server at once (False when not in a drill)."""
+        keeper = self._drill_keeper
+        if keeper is None or not self.drill_mode:
+            return False
+        keeper.reconnect_now()
+        return True
 
     def join_drill(self, url: str, name: str, token: str = "") -> concurrent.futures.Future[str]:
         """Join the drill served at ``url`` as ``name`` (the future raises DrillRefused, with
         the reason, for an endpoint that is not our simulator in drill mode, and its
         DrillNameTaken for a name another trainee holds). ``token``: the one an earlier Join
-        under the name returned (then ``drill.client.token``), needed to join it again."""
+        under the name returned (then ``drill.client.token``), needed to join it again.
+
+        Once joined, a lost connection is reconnected with back-off (joining again with the
+        token) by a :class:`~factory_twin.app.drill_link.LinkKeeper`: :meth:`drill_link`."""
+        from factory_twin.app.drill_link import LinkKeeper
         from factory_twin.app.drill_session import DrillRefused, DrillSession
 
         self.leave_drill()
@@ -196,6 +219,10 @@ class Controller:
                     raise DrillRefused(msg)
             joined = await session.client.join()
             session.joined_as = joined
+            if self.drill is session:  # not left meanwhile: keep the connection up
+                keeper = LinkKeeper(session)
+                await keeper.start_here()
+                self._drill_keeper = keeper
             return str(joined)
 
         fut: concurrent.futures.Future[str] = self.loop.submit(join())
@@ -210,6 +237,9 @@ class Controller:
     def leave_drill(self) -> None:
         """Leave the drill (the server keeps the score)."""
         session, self.drill = self.drill, None
+        keeper, self._drill_keeper = self._drill_keeper, None
+        if keeper is not None:
+            keeper.stop()
         if session is not None and self.loop.is_running():
             session.leave()
 

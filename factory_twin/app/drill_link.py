@@ -6,7 +6,12 @@ saw the server go, or a call failed on a dead connection: the client's ``lost_re
 reconnects to the same URL (a trainer follows again, a trainee joins again with its token),
 first after ``first_delay_s``, then doubling the wait up to ``max_delay_s``, for as long as it
 runs; :meth:`LinkKeeper.reconnect_now` tries at once. :meth:`LinkKeeper.status` gives a
-:class:`LinkStatus` any thread may read (the Train workspace shows it).
+:class:`LinkStatus` any thread may read, and :func:`lost_text` says it in words: the Train
+workspace shows it for the trainer's desk
+(:class:`~factory_twin.app.drill_trainer.TrainerDesk`), the trainee's window for the
+trainee's session (:meth:`~factory_twin.app.controller.Controller.join_drill`, which joins
+again with the trainee's token). After a reconnect the client fetches the drill events it
+missed (:class:`~factory_twin.opcua.drill_client.DrillClient`).
 
 Examples
 --------
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LinkKeeper", "LinkStatus"]
+__all__ = ["LinkKeeper", "LinkStatus", "lost_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,30 @@ class LinkStatus:
     last_error: str = ""
     retry_in_s: float | None = None
     reconnects: int = 0
+
+
+def lost_text(link: LinkStatus) -> str:
+    """A lost connection in words: the server, why, since when, and when the next try is.
+
+    Examples
+    --------
+    >>> text = lost_text(LinkStatus("opc.tcp://h:4840/", False, "refused", 6.2, 2, "", 3.6))
+    >>> text[:67]
+    'Lost the connection to the drill server opc.tcp://h:4840/ (refused)'
+    >>> text[68:]
+    '6 s ago: reconnect attempt 3 in 4 s (Reconnect tries now).'
+    """
+    if link.retry_in_s is None:
+        when = "reconnecting now…"
+    else:
+        when = (
+            f"reconnect attempt {link.attempts + 1} in {link.retry_in_s:.0f} s "
+            "(Reconnect tries now)"
+        )
+    return (
+        f"Lost the connection to the drill server {link.url} ({link.reason}) "
+        f"{link.lost_for_s:.0f} s ago: {when}."
+    )
 
 
 class LinkKeeper:
@@ -90,13 +119,13 @@ class LinkKeeper:
     # ------------------------------------------------------------------ any thread
 
     def start(self) -> None:
-        """Start watching (on the session's thread)."""
+        """Start watching (on the session's thread; call it from any other thread)."""
+        self.session.loop.run(self.start_here(), timeout=10)
 
-        async def spawn() -> None:
-            self._wake = asyncio.Event()
-            self._task = asyncio.create_task(self._run(), name="drill-link")
-
-        self.session.loop.run(spawn(), timeout=10)
+    async def start_here(self) -> None:
+        """Start watching, from a coroutine running on the session's thread."""
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="drill-link")
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop watching (an attempt under way is abandoned)."""

@@ -11,7 +11,13 @@ warmed-up fab), then every step:
 * publishes the drill clock, state, active faults and every trainee's score
   (:mod:`factory_twin.opcua.server.drill_space`), with an event per injection, action and score
   change, and keeps every trainee's debrief for that trainee alone (``GetDebrief`` with the
-  secret token their ``Join`` returned; ``DebriefRevision`` says when one changed).
+  secret token their ``Join`` returned; ``DebriefRevision`` says when one changed);
+* keeps every drill event it emitted, numbered, in :attr:`DrillSimulator.events` (over a
+  stop and start of its server too), so a client back after a lost connection fetches the
+  ones it missed
+  (``GetEvents``, :mod:`factory_twin.opcua.server.drill_events`); and publishes the trainee
+  names its token store holds (``TakenNames``: names only) for a trainer following it from
+  another computer.
 
 Trainee actions are OPC UA calls: the machines' Hold and Resume, the conditions' Acknowledge
 and the Drill object's methods, each tied to the caller (the session user, or an anonymous
@@ -71,6 +77,7 @@ from factory_twin.model.events import (
     TagUpdate,
 )
 from factory_twin.opcua.server import DrillCall, DrillSpace, trainee_name
+from factory_twin.opcua.server.drill_events import DrillEventLog
 from factory_twin.opcua.server.drill_tokens import TokenStore
 
 logger = logging.getLogger(__name__)
@@ -183,6 +190,8 @@ class DrillSimulator(EmbeddedPlantSimulator):
             else TokenStore()
         )
         self._types = {e.id: spec.equipment_type(e.type) for e in spec.equipment}
+        # every drill event, numbered, over stops and starts of the server (GetEvents)
+        self.events = DrillEventLog()
 
     @property
     def token_path(self) -> Path | None:
@@ -233,11 +242,14 @@ class DrillSimulator(EmbeddedPlantSimulator):
             self._on_ack,
         )
         self.space.tokens = self._tokens
+        self.space.events = self.events
+        await self.space.publish_names()
         server.on_alarm = self._on_alarm
         self._debriefed = None  # a new address space: publish the debriefs again
         if self.record_dir is not None and self._writer is None:
             self._open_recording()
         await self.space.set("State", self.state)
+        await self.space.set("Clock", round(self.clock_s, 3))  # restarted: not 0 till a step
         await self._rescore()
 
     async def stop(self) -> None:

@@ -11,6 +11,10 @@ queued and handed over by :meth:`DrillSession.drain` on the GUI thread's timer, 
 endpoint that is not our plant simulator in drill mode (product URI ``urn:factory-twin``,
 ``Fab.Simulation.DrillMode`` true). Drills never act on a live plant.
 
+While the connection is lost (see :class:`~factory_twin.app.drill_link.LinkKeeper`, which
+reconnects it) the trainee actions raise DrillRefused at once, naming the server
+(:meth:`DrillSession.require_link`).
+
 :func:`start_drill_server` starts a drill server on loopback (a free port) in its own thread,
 for the trainer's "start the drill" and for tests.
 
@@ -99,6 +103,16 @@ class DrillSession:
     def _submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         return self.loop.submit(coro)
 
+    def require_link(self) -> None:
+        """Raise DrillRefused (why) unless joined over a working connection: an action
+        taken while the connection is lost is refused at once, naming the server."""
+        if self.client.link_up:
+            return
+        if not self.joined_as:
+            msg = "not connected to a drill"
+            raise DrillRefused(msg)
+        raise DrillRefused(self.client.lost_message())
+
     def join(self) -> concurrent.futures.Future[str]:
         """Connect and join; the future gives the name scored, or raises DrillRefused (why)."""
 
@@ -131,36 +145,44 @@ class DrillSession:
         self, equipment: str, code: str, comment: str = ""
     ) -> concurrent.futures.Future[None]:
         """Acknowledge alarm ``code`` of ``equipment`` with ``comment``."""
+        self.require_link()
         return self._submit(self.client.acknowledge(equipment, code, comment))
 
     def hold(self, equipment: str) -> concurrent.futures.Future[bool]:
         """Hold a tool (False if refused)."""
+        self.require_link()
         return self._submit(self.client.machine(equipment, "Hold"))
 
     def resume(self, equipment: str) -> concurrent.futures.Future[bool]:
         """Resume a held tool (False if refused, e.g. interlocked)."""
+        self.require_link()
         return self._submit(self.client.machine(equipment, "Resume"))
 
     def open_procedure(self, equipment: str, procedure: str) -> concurrent.futures.Future[None]:
         """Report that the trainee opened ``procedure`` for ``equipment``."""
+        self.require_link()
         return self._submit(self.client.open_procedure(equipment, procedure))
 
     def sign_off_step(
         self, equipment: str, procedure: str, step: int
     ) -> concurrent.futures.Future[None]:
         """Sign off 1-based ``step`` of ``procedure``."""
+        self.require_link()
         return self._submit(self.client.sign_off_step(equipment, procedure, step))
 
     def call_maintenance(self, equipment: str, note: str = "") -> concurrent.futures.Future[None]:
         """Call maintenance to ``equipment`` (``OHT``: the transport system)."""
+        self.require_link()
         return self._submit(self.client.call_maintenance(equipment, note))
 
     def prioritise_lot(self, lot: str, priority: int = 100) -> concurrent.futures.Future[None]:
         """Give ``lot`` a priority."""
+        self.require_link()
         return self._submit(self.client.prioritise_lot(lot, priority))
 
     def reroute_lot(self, lot: str, equipment: str) -> concurrent.futures.Future[None]:
         """Ask for ``lot`` to go to ``equipment``."""
+        self.require_link()
         return self._submit(self.client.reroute_lot(lot, equipment))
 
     # trainer

@@ -13,8 +13,9 @@ is never scored). The Train workspace polls it on the GUI timer:
   points it earned, wrong actions with their penalty); with a remote server from the notices;
 * :meth:`TrainerDesk.scores` gives one :class:`ScoreLine` per trainee;
 * :meth:`TrainerDesk.names` gives the trainee names the drill server holds: the ones joined
-  in this run, and (with a server of our own) the ones kept in its token file from an earlier
-  run of the drill and not joined again yet; a name the trainer releases
+  in this run, and the ones kept in its token file from an earlier run of the drill and not
+  joined again yet (a remote server publishes its names, never their tokens, in
+  ``TakenNames``); a name the trainer releases
   (:meth:`TrainerDesk.release_name`, :meth:`TrainerDesk.release_names`) leaves the list.
 
 Starting a drill whose token file is damaged raises
@@ -26,7 +27,9 @@ The OPC UA connection is watched (:class:`~factory_twin.app.drill_link.LinkKeepe
 lost, :attr:`TrainerDesk.running` is False (the drill is still :attr:`TrainerDesk.following`),
 :meth:`TrainerDesk.link` says why and when the next reconnect is tried (with back-off, while
 following; :meth:`TrainerDesk.reconnect_now` tries at once), and calls raise DrillRefused
-naming the lost connection until it is back.
+naming the lost connection until it is back. Following a remote server, the drill events it
+emitted while the connection was down are fetched once it is back
+(:class:`~factory_twin.opcua.drill_client.DrillClient`) and join the timeline once each.
 
 When the drill finishes, :meth:`TrainerDesk.log` is the recorded :class:`DrillLog`
 (debrief, history, replay).
@@ -284,13 +287,7 @@ class TrainerDesk:
             msg = "no drill is running: start one or connect to a drill server"
             raise FactoryTwinError(msg)
         if not self.session.client.link_up:
-            link = self.link()
-            why = link.reason if link is not None else self.session.client.lost_reason
-            msg = (
-                f"the connection to the drill server {self.session.url} is lost "
-                f"({why or 'connection closed'}); reconnecting"
-            )
-            raise DrillRefused(msg)
+            raise DrillRefused(self.session.client.lost_message())
         return self.session
 
     def pause(self) -> concurrent.futures.Future[Any]:
@@ -351,8 +348,12 @@ class TrainerDesk:
 
     @property
     def taken_names(self) -> list[str] | None:
-        """The names our server holds a token for, sorted (None for a remote server)."""
-        return self.server.taken_names if self.server is not None else None
+        """The names the drill server holds a token for, sorted: our server's, or the ones a
+        remote server publishes (``TakenNames``; None before it was read)."""
+        if self.server is not None:
+            return self.server.taken_names
+        names = self.value("TakenNames")
+        return None if names is None else sorted(str(n) for n in names)
 
     def released_names(self) -> set[str]:
         """Names the trainer released that nobody has taken again since."""

@@ -17,6 +17,14 @@ can be read.
 A lost connection (the server gone, or its answers late beyond the watchdog) is noticed by
 the client's watchdog or by a call that fails: :attr:`DrillClient.lost_reason` then says why
 and :attr:`DrillClient.link_up` is False until :meth:`DrillClient.reconnect` succeeds.
+
+Drill events emitted while the connection was down are not lost: the server numbers every
+drill event (the event's ``Seq``) and keeps them (``GetEvents``,
+:mod:`factory_twin.opcua.server.drill_events`). On every connection the client reads the
+server's event log id before it subscribes; once subscribed it fetches the events numbered
+after the last one it had and queues those it has not received yet, so each event reaches
+:meth:`DrillClient.drain` once (a server process of a new run, another log id, is read from
+its first event). The trainee names the server holds (``TakenNames``) are subscribed too.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import queue
 import time
 from dataclasses import dataclass, field
@@ -37,14 +46,17 @@ from factory_twin.opcua._uatypes import node_id
 from factory_twin.opcua.client_common import PLANT_NAMESPACE, describe_error, disconnect_quietly
 from factory_twin.opcua.security import APPLICATION_URI
 
+logger = logging.getLogger(__name__)
+
 PRODUCT_URI = "urn:factory-twin"
 _DRILL_VARS = ("DrillId", "Name", "Briefing", "State", "Clock", "Speed", "Trainees",
                "ActiveFaults", "ScoresJson")  # fmt: skip
 # subscribed too, but not read by status(): a change means "fetch your debrief again"
-_SUBSCRIBED_VARS = (*_DRILL_VARS, "DebriefRevision")
+_SUBSCRIBED_VARS = (*_DRILL_VARS, "DebriefRevision", "TakenNames")
 # seconds between the client's "server still there?" reads, and how late their answer may be:
 # a drill server busy on a loaded computer answers late, which is no lost connection
 WATCHDOG_S = 5.0
+_NEWEST = 0xFFFFFFFF  # GetEvents after this: no events, only the log id and the last number
 
 
 class DrillRefused(FactoryTwinError):
@@ -190,6 +202,10 @@ class DrillClient:
         self.debrief_error = ""  # why the last fetch failed ('' when it did not)
         self._debrief_dirty = False
         self._debrief_task: asyncio.Task[None] | None = None
+        self._log_id = ""  # the server's drill event log (GetEvents)
+        self._last_seq = 0  # the highest event number of that log received
+        self._seen: set[int] = set()  # the event numbers of that log queued (live or fetched)
+        self.replayed = 0  # how many events were fetched after a reconnect, not received live
 
     @property
     def connected(self) -> bool:
@@ -257,9 +273,12 @@ class DrillClient:
             raise DrillRefused(msg)
         self._client = client
         self._ns = (await client.get_namespace_array()).index(PLANT_NAMESPACE)
+        after = await self._take_log(client)  # before subscribing: no live event slips by
         await self._subscribe(client)
         client.connection_lost_callback = self._lost_callback
         self.lost_reason = ""
+        if after is not None:
+            await self._catch_up(client, after)
 
     async def join(self) -> str:
         """Join (after :meth:`open`) with our token; return the name the server scores us
@@ -298,12 +317,66 @@ class DrillClient:
                 ua.Variant(sub.subscription_id, ua.VariantType.UInt32),
             )
 
+    # ------------------------------------------------------------------ drill events
+
+    async def _get_events(self, client: Client, after: int) -> tuple[str, int, list[Any]]:
+        node = client.get_node(node_id("Drill", self._ns))
+        text = await node.call_method(
+            node_id("Drill.GetEvents", self._ns), ua.Variant(after, ua.VariantType.UInt32)
+        )
+        data = json.loads(str(text or "{}"))
+        return str(data.get("log", "")), int(data.get("last", 0)), list(data.get("events", []))
+
+    async def _take_log(self, client: Client) -> int | None:
+        """Read the server's event log id (a new one: forget the old numbers); return the
+        number to fetch the events after once subscribed (None: the server keeps no log)."""
+        try:
+            log, last, _ = await self._get_events(client, _NEWEST)
+        except ua.UaStatusCodeError:
+            return None
+        if log == self._log_id:
+            return self._last_seq  # the same run: the events since the last one we had
+        first = not self._log_id
+        self._log_id, self._seen, self._last_seq = log, set(), 0
+        return last if first else 0  # first connection: from now; a new run: all of it
+
+    async def _catch_up(self, client: Client, after: int) -> None:
+        """Queue the events numbered after ``after`` not received live (see the module doc)."""
+        try:
+            _, last, events = await self._get_events(client, after)
+        except ua.UaStatusCodeError as exc:
+            logger.warning("cannot fetch the drill events missed from %s: %s", self.url, exc)
+            return
+        now = time.time()
+        for e in events:
+            seq = int(e.get("seq", 0))
+            if seq in self._seen:
+                continue
+            self._seen.add(seq)
+            self.replayed += 1
+            self.notices.put(
+                DrillNotice(
+                    str(e.get("kind", "")), str(e.get("message", "")), str(e.get("trainee", "")),
+                    str(e.get("equipment", "")), float(e.get("points", 0) or 0),
+                    float(e.get("time_s", 0) or 0), now,
+                )
+            )  # fmt: skip
+        self._last_seq = max(self._last_seq, last)
+        if events:
+            logger.info("fetched %d drill events missed from %s", len(events), self.url)
+
     def _on_event(self, e: Any) -> None:
         now = time.time()
         kind = getattr(e, "Kind", None)
         msg = getattr(e, "Message", None)
         text = msg.Text if isinstance(msg, ua.LocalizedText) else str(msg or "")
         if kind is not None:
+            seq = int(getattr(e, "Seq", 0) or 0)
+            if seq:
+                if seq in self._seen:  # fetched already (it came late)
+                    return
+                self._seen.add(seq)
+                self._last_seq = max(self._last_seq, seq)
             self.notices.put(
                 DrillNotice(
                     str(kind), text or "", str(getattr(e, "Trainee", "") or ""),
@@ -393,6 +466,13 @@ class DrillClient:
         await disconnect_quietly(client)
 
     # ------------------------------------------------------------------ calls
+
+    def lost_message(self) -> str:
+        """What a call is told while the connection is lost."""
+        return (
+            f"the connection to the drill server {self.url} is lost "
+            f"({self.lost_reason or 'connection closed'}); reconnecting"
+        )
 
     def _live(self) -> Client:
         if self._client is None:

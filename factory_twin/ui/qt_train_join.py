@@ -21,7 +21,14 @@ then connected to the drill's simulated plant. While in drill mode:
   the trainee's own debrief as the trainer's Debrief tab shows it (verdict, responses against
   their limits, timeline), fetched from the drill server with the trainee's own token
   (``GetDebrief``: no one else's debrief can be read) and refreshed as new figures arrive; it
-  stays available after the trainee left the drill.
+  stays available after the trainee left the drill;
+* a lost connection to the drill server is said under the banner in the theme's error colour
+  (:class:`~factory_twin.ui.qt_drill_link.QtDrillLinkBar`: the server's address, why, when the
+  next reconnect is tried) with a *Reconnect* button; the banner's actions that need the
+  server are disabled, and the trainee's other drill actions (acknowledge, Hold, Resume,
+  sign-offs) are refused with that reason. The app reconnects by itself with back-off and
+  joins again under the trainee's name with its token (a new token, if the trainer released
+  the name meanwhile, is saved).
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ from PySide6.QtWidgets import (
 
 from factory_twin.app.drill_debrief import TraineeDebrief, own_debrief
 from factory_twin.app.maintenance import MaintenanceLog
+from factory_twin.errors import FactoryTwinError
+from factory_twin.ui.qt_drill_link import QtDrillLinkBar
 from factory_twin.ui.qt_train_debrief import (
     mmss,
     response_table,
@@ -265,13 +274,18 @@ class TraineeSide:
         self.window = window
         self.controller = window.controller
         self.banner = QtDrillBanner(self.controller)
+        self.link_bar = QtDrillLinkBar()
         central = window.centralWidget()
         central.layout().insertWidget(0, self.banner)
+        central.layout().insertWidget(1, self.link_bar)
+        self.link_bar.reconnect_button.clicked.connect(lambda: self.reconnect())
+        self._lost = False  # the drill link was shown lost
         self.banner.leave_button.clicked.connect(self.leave)
         self.banner.maintenance_button.clicked.connect(lambda: self.call_maintenance())
         self.banner.lot_button.clicked.connect(self._on_lot_clicked)
         self.banner.debrief_button.clicked.connect(self.show_debrief)
         self.banner.timer.timeout.connect(self._drain)
+        self.banner.timer.timeout.connect(self._show_link)
         self.debrief_action = QAction("Your &debrief…", window)
         self.debrief_action.setStatusTip("your own debrief of the drill you take (or took)")
         self.debrief_action.setEnabled(False)
@@ -335,13 +349,35 @@ class TraineeSide:
         self.banner.refresh()
         w.statusBar().showMessage(f"joined the drill as {name}: {BANNER_TEXT}", 8000)
 
+    def _show_link(self) -> None:
+        """Say a lost connection to the drill server (and its recovery); the banner's
+        actions that need the server are enabled only while it is up."""
+        c = self.controller
+        link = c.drill_link() if c.drill_mode else None
+        lost = self.link_bar.show_link(link)
+        for b in (self.banner.maintenance_button, self.banner.lot_button):
+            b.setEnabled(not lost)
+        if self._lost and not lost and link is not None:
+            session = c.drill  # joined again: the server may have given the name a new token
+            save_token(self.window.settings, session.url, session.joined_as, session.client.token)
+            self.window.statusBar().showMessage(
+                f"reconnected to the drill server {link.url} as {session.joined_as}", 8000
+            )
+        self._lost = lost
+
+    def reconnect(self) -> bool:
+        """Try to reconnect to the drill server at once (when the connection is lost)."""
+        link = self.controller.drill_link()
+        if link is None or link.up or not self.controller.reconnect_drill():
+            return False
+        self.window.statusBar().showMessage(f"reconnecting to the drill server {link.url}…", 5000)
+        return True
+
     def _join_failed(self, exc: BaseException) -> None:
         self._saved_settings = None
         self._refused(str(exc))
 
     def _refused(self, why: str) -> None:
-        from factory_twin.errors import FactoryTwinError
-
         self.last_error = why
         self.window._show_error("Cannot join the drill", FactoryTwinError(why))
 
@@ -432,8 +468,9 @@ class TraineeSide:
         if not tool:
             self.window.statusBar().showMessage("select the tool to call maintenance to", 5000)
             return False
-        self._report(c.drill.call_maintenance(tool), f"maintenance called to {tool}")
-        return True
+        return self._report(
+            lambda: c.drill.call_maintenance(tool), f"maintenance called to {tool}"
+        )
 
     def _on_lot_clicked(self) -> None:
         from PySide6.QtWidgets import QInputDialog
@@ -446,26 +483,35 @@ class TraineeSide:
         """Give ``lot`` a high priority in the drill's plant."""
         if not self.controller.drill_mode:
             return False
-        self._report(self.controller.drill.prioritise_lot(lot, priority), f"lot {lot} prioritised")
-        return True
+        drill = self.controller.drill
+        return self._report(lambda: drill.prioritise_lot(lot, priority), f"lot {lot} prioritised")
 
     # ------------------------------------------------------------------ Maintain in a drill
 
     def _on_procedure_opened(self, tool: str, proc_id: str) -> None:
         if self.controller.drill_mode:
-            self._report(self.controller.drill.open_procedure(tool, proc_id), "open procedure")
+            drill = self.controller.drill
+            self._report(lambda: drill.open_procedure(tool, proc_id), "open procedure")
 
     def _on_step_signed(self, k: int) -> None:
         maintain = self.window.maintain
         player = maintain.player
         if not self.controller.drill_mode or player.procedure is None or player.tool is None:
             return
-        fut = self.controller.drill.sign_off_step(player.tool, player.procedure.id, k + 1)
-        self._report(fut, f"sign-off of step {k + 1}")
+        drill, tool, proc = self.controller.drill, player.tool, player.procedure.id
+        self._report(lambda: drill.sign_off_step(tool, proc, k + 1), f"sign-off of step {k + 1}")
 
-    def _report(self, fut: Any, what: str) -> None:
+    def _report(self, start: Any, what: str) -> bool:
+        """Send a drill action (``start()`` gives its future) and say how it went; an action
+        refused at once (the connection lost, say) is said too: False."""
+        try:
+            fut = start()
+        except FactoryTwinError as exc:
+            self.window._show_error(f"Drill: {what} refused", exc)
+            return False
         self.window.when_done(
             fut,
             lambda _r: self.window.statusBar().showMessage(f"drill: {what} recorded", 3000),
             lambda exc: self.window._show_error(f"Drill: {what} refused", exc),
         )
+        return True

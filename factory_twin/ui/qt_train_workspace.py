@@ -59,6 +59,7 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.drill_debrief import TraineeHistory
+from factory_twin.app.drill_link import lost_text
 from factory_twin.app.drill_trainer import (
     TRAINER_NAME,
     TimelineEntry,
@@ -575,19 +576,8 @@ class QtTrainWorkspace(QWidget):
                 self._say(f"Reconnected to the drill server. {self.next_step()}")
                 self._update_buttons()
             return
-        if link.retry_in_s is None:
-            when = "reconnecting now…"
-        else:
-            when = (
-                f"reconnect attempt {link.attempts + 1} in {link.retry_in_s:.0f} s "
-                "(Reconnect tries now)"
-            )
         kept = " The drill keeps running on this computer." if desk.server is not None else ""
-        self._say(
-            f"Lost the connection to the drill server {link.url} ({link.reason}) "
-            f"{link.lost_for_s:.0f} s ago: {when}.{kept}",
-            True,
-        )
+        self._say(lost_text(link) + kept, True)
         if not self._lost_shown:
             self._lost_shown = True
             self._update_buttons()

@@ -16,8 +16,11 @@ once the server runs, with asyncua's public node API (a few dozen nodes)::
       ScoresJson     String   {trainee: {score, max, percent, passed, wrong}}
       DebriefRevision UInt32  bumped whenever a trainee's debrief changed (no content: the
                               debriefs are private, read with GetDebrief)
+      TakenNames     String[] the trainee names the server holds a token for (joined in this
+                              run or kept from an earlier one); names only, never a token
       Scores/<name>  Double   each trainee's score, added when they first appear
       methods (trainees): Join(token) -> (name, token), GetDebrief(trainee, token) -> JSON,
+        GetEvents(after) -> JSON (anyone: the drill events numbered above ``after``),
         OpenProcedure(equipment, procedure),
         SignOffStep(equipment, procedure, step), CallMaintenance(equipment, note),
         PrioritiseLot(lot, priority), RerouteLot(lot, equipment)
@@ -25,8 +28,10 @@ once the server runs, with asyncua's public node API (a few dozen nodes)::
         Inject(fault, equipment, tag, value, duration_s)
 
 Events of type ``DrillEventType`` (a BaseEventType with fields ``Kind`` = injection | action |
-refused | score | state, ``Trainee``, ``Equipment``, ``Points``, ``DrillTime``) are emitted
-from the Drill object.
+refused | score | state, ``Trainee``, ``Equipment``, ``Points``, ``DrillTime``, ``Seq``) are
+emitted from the Drill object. Each is also logged, numbered by ``Seq``, in
+:attr:`DrillSpace.events` (:mod:`factory_twin.opcua.server.drill_events`), so a client whose
+connection dropped fetches the ones it missed with ``GetEvents(after)``.
 
 Every method call is tied to its caller by :func:`trainee_name`: the session's user name, or
 for an anonymous session the client's session name (asyncua clients append
@@ -78,6 +83,7 @@ from asyncua import ua
 
 from factory_twin.opcua import _asyncua_adapter as adapter
 from factory_twin.opcua._uatypes import node_id, status
+from factory_twin.opcua.server.drill_events import DrillEventLog
 from factory_twin.opcua.server.drill_tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -90,6 +96,7 @@ V = ua.VariantType
 TRAINEE_METHODS: dict[str, list[tuple[str, ua.VariantType]]] = {
     "Join": [("token", V.String)],
     "GetDebrief": [("trainee", V.String), ("token", V.String)],
+    "GetEvents": [("after", V.UInt32)],
     "OpenProcedure": [("equipment", V.String), ("procedure", V.String)],
     "SignOffStep": [("equipment", V.String), ("procedure", V.String), ("step", V.UInt32)],
     "CallMaintenance": [("equipment", V.String), ("note", V.String)],
@@ -116,6 +123,7 @@ EVENT_FIELDS: tuple[tuple[str, ua.VariantType], ...] = (
     ("Equipment", V.String),
     ("Points", V.Double),
     ("DrillTime", V.Double),
+    ("Seq", V.UInt32),
 )
 _SESSION_SUFFIX = re.compile(r" Session\d+$")
 
@@ -172,6 +180,7 @@ class DrillSpace:
         # trainee -> (their token, the sessions that joined with it): only those act as them
         self.sessions: dict[str, tuple[str, set[str]]] = {}
         self.debriefs: dict[str, str] = {}  # trainee -> their debrief JSON (never published)
+        self.events = DrillEventLog()  # every event emitted (the owner may keep its own)
 
     def _nid(self, name: str) -> ua.NodeId:
         return node_id(name, self.ns)
@@ -204,6 +213,7 @@ class DrillSpace:
             ("ActiveFaults", [], V.String),
             ("ScoresJson", "{}", V.String),
             ("DebriefRevision", 0, V.UInt32),
+            ("TakenNames", [], V.String),
         ]
         for key, value, vt in initial:
             self._vars[key] = await drill.add_variable(
@@ -211,12 +221,14 @@ class DrillSpace:
             )
             self._last[key] = value
         self._scores_folder = await drill.add_folder(self._nid("Drill.Scores"), self._qn("Scores"))
+        own = {"GetDebrief": self._get_debrief, "GetEvents": self._get_events}
         for mname, args in {**TRAINEE_METHODS, **TRAINER_METHODS}.items():
-            outs = {"Join": [V.String, V.String], "GetDebrief": [V.String]}.get(mname, [])
+            outs = {"Join": [V.String, V.String], "GetDebrief": [V.String],
+                    "GetEvents": [V.String]}.get(mname, [])  # fmt: skip
             await drill.add_method(
                 self._nid(f"Drill.{mname}"),
                 self._qn(mname),
-                self._get_debrief if mname == "GetDebrief" else self._callback(mname),
+                own.get(mname) or self._callback(mname),
                 [_argument(n, vt) for n, vt in args],
                 outs,
             )
@@ -252,7 +264,10 @@ class DrillSpace:
             if method == "Join":
                 token = self.issue_token(user, given)
                 self._bind_session(user, token)
+                await self.publish_names()
                 return [ua.Variant(user, V.String), ua.Variant(token, V.String)]
+            if method == "ReleaseName":
+                await self.publish_names()
             return []
 
         return call
@@ -306,6 +321,10 @@ class DrillSpace:
             return status(ua.StatusCodes.BadUserAccessDenied)
         return [ua.Variant(self.debriefs.get(trainee, ""), V.String)]
 
+    async def _get_events(self, parent: ua.NodeId, *args: Any) -> Any:
+        after = int(_plain(args[0]) or 0) if args else 0
+        return [ua.Variant(self.events.to_json(after), V.String)]
+
     async def set_debriefs(self, texts: dict[str, str]) -> None:
         """Keep every trainee's debrief JSON for GetDebrief; bump ``DebriefRevision`` when
         one changed."""
@@ -327,9 +346,14 @@ class DrillSpace:
             "Speed": V.Double,
             "Trainees": V.String,
             "ActiveFaults": V.String,
+            "TakenNames": V.String,
             "DebriefRevision": V.UInt32,
         }.get(key, V.String)
         await node.write_value(ua.Variant(value, vt))
+
+    async def publish_names(self) -> None:
+        """Publish ``TakenNames``: the names :attr:`tokens` holds (never their tokens)."""
+        await self.set("TakenNames", list(self.tokens))
 
     async def set_scores(self, scores: dict[str, float], summary: dict[str, Any]) -> None:
         """Publish every trainee's score (variables made on first sight) and the JSON summary."""
@@ -371,6 +395,10 @@ class DrillSpace:
         ev.DrillTime = float(
             drill_time_s if drill_time_s is not None else self._last.get("Clock", 0.0)
         )
+        ev.Seq = self.events.add(
+            kind, message, trainee=trainee, equipment=equipment, points=points,
+            time_s=ev.DrillTime,
+        )  # fmt: skip
         ev.Severity = 600 if kind in ("injection", "refused") else 300
         ev.SourceName = "Drill"
         await gen.trigger(message=message)

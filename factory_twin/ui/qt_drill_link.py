@@ -1,0 +1,55 @@
+"""The trainee's lost connection to the drill server: a bar that says so, with *Reconnect*.
+
+:class:`QtDrillLinkBar` sits under the DRILL banner of a trainee's window
+(:mod:`factory_twin.ui.qt_train_join`). It is hidden while the connection to the drill server
+works. Once the connection is lost it shows, in the theme's error colour, the server's address,
+why the connection was lost, since when and when the next reconnect is tried
+(:func:`~factory_twin.app.drill_link.lost_text`, the words the trainer's Train workspace uses),
+and the last attempt's error; *Reconnect* tries at once. The app reconnects by itself with
+back-off (1 s doubling to 15 s, :class:`~factory_twin.app.drill_link.LinkKeeper`) and joins
+again under the trainee's name with its saved token.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from factory_twin.app.drill_link import LinkStatus, lost_text
+from factory_twin.ui.theme import show_message
+
+
+def lost_words(link: LinkStatus) -> str:
+    """The bar's text for a lost connection: :func:`lost_text`, and why the last try
+    failed."""
+    text = lost_text(link)
+    if link.last_error:
+        text += f" Last try: {link.last_error}"
+    return text
+
+
+class QtDrillLinkBar(QFrame):
+    """Says a lost connection to the drill server and offers *Reconnect* (module doc)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("drill_link_bar")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 3, 6, 3)
+        self.label = QLabel()
+        self.label.setObjectName("drill_link_label")
+        self.label.setWordWrap(True)
+        self.reconnect_button = QPushButton("Reconnect")
+        self.reconnect_button.setObjectName("drill_reconnect_button")
+        self.reconnect_button.setToolTip("the connection to the drill server is lost: try now")
+        row.addWidget(self.label, 1)
+        row.addWidget(self.reconnect_button)
+        self.hide()
+
+    def show_link(self, link: LinkStatus | None) -> bool:
+        """Show ``link`` (hidden while it is up, or None: no drill); return True if lost."""
+        if link is None or link.up:
+            self.hide()
+            return False
+        show_message(self.label, lost_words(link), error=True)
+        self.show()
+        return True
