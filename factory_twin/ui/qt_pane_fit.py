@@ -68,7 +68,11 @@ class PaneFit(QObject):
         """The widths the panes get at the splitter's present width."""
         sp = self.split
         handles = sp.handleWidth() * (sp.count() - 1)
-        least = (sp.widget(0).minimumWidth(), sp.widget(2).minimumWidth())
+        left, right = sp.widget(0), sp.widget(2)
+        least = (
+            left.minimumWidth() if left is not None else 0,
+            right.minimumWidth() if right is not None else 0,
+        )
         return side_widths(sp.width() - handles, self.fractions, least, self.most)
 
     def fit(self) -> None:
