@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from factory_twin.app.plant_state import E10_ORDER, Kpis, PlantState
+from factory_twin.ui.qt_wrap_bar import QtWrapBar
 from factory_twin.ui.scene_colors import STATE_COLORS, STATE_LABELS
 from factory_twin.ui.theme import current_dark
 
@@ -71,6 +72,10 @@ class QtKpiStrip(QWidget):
         self._dirty = False
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
+        # the figures above the E10 bar when the view is too narrow for one row (a laptop
+        # screen with the tool details beside it), instead of clipping them
+        self.row = QtWrapBar()
+        lay.addWidget(self.row)
         self.throughput = QLabel()
         self.wip = QLabel()
         self.moves = QLabel()
@@ -83,10 +88,9 @@ class QtKpiStrip(QWidget):
             (self.moves, "lot moves between tools per hour (last hour)"),
         ):
             lab.setToolTip(tip)
-            lay.addWidget(lab)
-        lay.addWidget(QLabel("E10:"))
         self.bar = _E10Bar()
-        lay.addWidget(self.bar, 1)
+        self.row.add_group([self.throughput, self.wip, self.moves])
+        self.row.add_group([QLabel("E10:"), self.bar], stretch=self.bar)
         self.show_kpis(Kpis())
 
     def set_state(self, state: PlantState | None) -> None:
@@ -121,6 +125,7 @@ class QtKpiStrip(QWidget):
         self.moves.setText(f"<b>Moves</b> {_rate(k.moves_h, '{:.0f}/h')} ({k.moves_total} total)")
         self.from_fab = k.from_fab
         self.bar.set_counts(k.state_counts)
+        self.row.relayout()  # longer figures may no longer fit in one row
 
 
 def _rate(v: float | None, fmt: str) -> str:

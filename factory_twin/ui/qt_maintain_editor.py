@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from factory_twin.app import maintenance_authoring as m
 from factory_twin.model.schema import PlantSpec, Procedure, StepAction
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
+from factory_twin.ui.qt_wrap_bar import QtWrapBar
 from factory_twin.ui.theme import coloured, follow_colours, vertical_scroll
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class QtProcedureEditor(QWidget):
 
     def _build_toolbar(self, outer: QVBoxLayout) -> None:
         """New, Undo, Redo, Validate, Save, and the unsaved-edits line under them."""
-        bar = QHBoxLayout()
+        bar = QtWrapBar()  # two rows when the pane is narrow
         self.new_proc_button = QPushButton("New…")
         self.new_proc_button.setToolTip("new procedure for the selected tool's type")
         self.undo_button, self.redo_button = undo_buttons(self.undo_stack)
@@ -145,15 +146,9 @@ class QtProcedureEditor(QWidget):
         self.save_button = QPushButton("Save")
         self.save_button.setToolTip("validate, then save the plant file (comments are kept)")
         self.save_button.setObjectName("author_save")
-        for b in (
-            self.new_proc_button,
-            self.undo_button,
-            self.redo_button,
-            self.validate_button,
-            self.save_button,
-        ):
-            bar.addWidget(b)
-        outer.addLayout(bar)
+        bar.add_group([self.new_proc_button, self.undo_button, self.redo_button])
+        bar.add_group([self.validate_button, self.save_button])
+        outer.addWidget(bar)
         self.dirty_label = QLabel()
         self.dirty_label.setObjectName("author_dirty")
         follow_colours(self.dirty_label)

@@ -12,7 +12,7 @@ import logging
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QDoubleValidator
+from PySide6.QtGui import QBrush, QColor, QDoubleValidator, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -40,6 +40,7 @@ from factory_twin.app.maintenance import (
 from factory_twin.model.schema import PlantSpec, Procedure
 from factory_twin.ui.qt_maintain_browser import format_minutes
 from factory_twin.ui.qt_tables import row_table
+from factory_twin.ui.qt_wrap_bar import QtWrapBar
 from factory_twin.ui.theme import (
     on_theme_change,
     show_message,
@@ -61,6 +62,8 @@ SAFETY_LABELS = {
     "general": "SAFETY",
 }
 CHECK_COLUMNS = ("#", "Step", "Signed by", "Time", "Value")
+CHECKLIST_HEIGHTS = (110, 230)  # the checklist's least and most heights (pixels)
+CHECKLIST_FRACTION = 0.3  # of the player's height, for the checklist, within those
 
 
 class QtProcedurePlayer(QWidget):
@@ -127,10 +130,11 @@ class QtProcedurePlayer(QWidget):
         bl.addStretch(1)
         outer.addWidget(vertical_scroll(body), 1)
 
-        outer.addLayout(self._build_navigation())
+        outer.addWidget(self._build_navigation())
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setObjectName("player_message")
+        self.message.hide()
         outer.addWidget(self.message)
 
         self._connect_signals()
@@ -139,13 +143,21 @@ class QtProcedurePlayer(QWidget):
     def _build_checklist(self) -> QTableWidget:
         """The table of steps with their state (click a row to show that step)."""
         self.checklist = row_table(CHECK_COLUMNS, name="player_checklist", single=True, stretch=1)
-        self.checklist.setMinimumHeight(150)
-        self.checklist.setMaximumHeight(230)
+        self.checklist.setMinimumHeight(CHECKLIST_HEIGHTS[0])
+        self.checklist.setMaximumHeight(CHECKLIST_HEIGHTS[1])
         return self.checklist
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # on a short screen the checklist gives the step itself room (it scrolls)
+        least, most = CHECKLIST_HEIGHTS
+        h = round(CHECKLIST_FRACTION * event.size().height())
+        self.checklist.setMaximumHeight(min(most, max(least, h)))
+        super().resizeEvent(event)
 
     def _build_safety_box(self) -> QGroupBox:
         """The red box of safety notes, filled per step with one checkbox each."""
-        self.safety_box = QGroupBox("Safety: acknowledge every note before starting the step")
+        # a short title: a group box's title does not wrap, and sets the pane's least width
+        self.safety_box = QGroupBox("Safety: acknowledge every note first")
         self.safety_box.setObjectName("safety_box")
         themed_style(
             self.safety_box,
@@ -185,19 +197,17 @@ class QtProcedurePlayer(QWidget):
         form.addRow("", self.sign_button)
         return self.sign_box
 
-    def _build_navigation(self) -> QHBoxLayout:
-        """Previous and Next, New run and the CSV export of the log."""
-        nav = QHBoxLayout()
+    def _build_navigation(self) -> QtWrapBar:
+        """Previous and Next, New run and the CSV export of the log (two rows when the pane
+        is narrow)."""
+        nav = QtWrapBar()
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
         self.csv_button = QPushButton("Export log CSV…")
         self.new_run_button = QPushButton("New run")
         self.new_run_button.setToolTip("close this run unfinished and start a fresh checklist")
-        for b in (self.prev_button, self.next_button):
-            nav.addWidget(b)
-        nav.addStretch(1)
-        nav.addWidget(self.new_run_button)
-        nav.addWidget(self.csv_button)
+        nav.add_group([self.prev_button, self.next_button])
+        nav.add_group([self.new_run_button, self.csv_button])
         return nav
 
     def _connect_signals(self) -> None:
@@ -465,6 +475,7 @@ class QtProcedurePlayer(QWidget):
     def _say(self, text: str, *, error: bool = False) -> None:
         """Show a message under the player (rich text); an error in the theme's error colour."""
         show_message(self.message, text, error=error)
+        self.message.setVisible(bool(text))  # an empty line takes the step's room
 
     def _on_theme_changed(self, _dark: bool) -> None:
         self._fill_checklist()  # its signed steps are coloured ok or out of limits

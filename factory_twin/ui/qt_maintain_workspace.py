@@ -45,6 +45,7 @@ from factory_twin.ui.qt_maintain_docks import MaintainDocks, install_maintain_do
 from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
 from factory_twin.ui.qt_maintain_export import QtExportDialog
 from factory_twin.ui.qt_maintain_player import QtProcedurePlayer
+from factory_twin.ui.qt_pane_fit import PaneFit
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
 from factory_twin.ui.theme import (
@@ -56,6 +57,12 @@ from factory_twin.ui.theme import (
 )
 
 logger = logging.getLogger(__name__)
+
+PANES_KEY = "maintain/panes"  # the pane widths the user dragged to, in the window's settings
+# by default the browser and the Run/Author tabs take these shares of the width (at most
+# PANE_MOST pixels), so the 3-D view gets well over half of a 1280-pixel window
+PANE_FRACTIONS = (0.16, 0.27)
+PANE_MOST = (300, 440)
 
 
 def ask_unsaved_edits(
@@ -99,6 +106,7 @@ class QtMaintainWorkspace(QWidget):
         self.last_pick: tuple[str, str] | None = None
         self.undo_stack = QUndoStack(self)
         self.docks: MaintainDocks | None = None  # the window's docks while shown (install)
+        self.pane_fit: PaneFit | None = None  # the default pane widths, none remembered
 
         self.browser = QtProcedureBrowser()
         self.view = QtSceneView()
@@ -458,7 +466,8 @@ class QtMaintainWorkspace(QWidget):
 def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMaintainWorkspace:
     """Add the Maintain workspace, its menu and the alarm link to a main window."""
     ws = QtMaintainWorkspace(window.controller, log)
-    remember_panes(ws.splitter, getattr(window, "settings", None), "maintain/panes")
+    if not remember_panes(ws.splitter, getattr(window, "settings", None), PANES_KEY):
+        ws.pane_fit = PaneFit(ws.splitter, PANE_FRACTIONS, PANE_MOST)
     window.add_workspace("Maintain", ws)
     window.maintain = ws
 

@@ -405,15 +405,16 @@ def three_panes(
     return split
 
 
-def remember_panes(split: QSplitter, settings: Any, key: str) -> None:
+def remember_panes(split: QSplitter, settings: Any, key: str) -> bool:
     """Give ``split`` the pane widths saved under ``key`` in ``settings`` (a QSettings, or None:
-    nothing is remembered) and save them whenever the user drags a handle."""
+    nothing is remembered) and save them whenever the user drags a handle. Returns True if
+    saved widths were restored."""
     if settings is None:
-        return
+        return False
     saved = settings.value(key)
-    if isinstance(saved, QByteArray) and not saved.isEmpty():
-        split.restoreState(saved)
+    restored = isinstance(saved, QByteArray) and not saved.isEmpty() and split.restoreState(saved)
     split.splitterMoved.connect(lambda _pos, _i: settings.setValue(key, split.saveState()))
+    return bool(restored)
 
 
 # -- the scenarios' colours in a comparison
