@@ -57,7 +57,8 @@ def _min_contrast(c: tuple[int, int, int], ground: list[tuple[int, int, int]]) -
     return min(contrast_ratio(c, g) for g in ground)
 
 
-def test_selected_and_changed_tools_read_on_both_themes(win: MainWindow) -> None:
+def _fourth_scanner_with_etch_selected(win: MainWindow) -> QtPlanWorkspace:
+    """The Plan workspace on the "fourth scanner" scenario with ETCH-01 selected."""
     ws: QtPlanWorkspace = win.plan
     row = next(
         i for i in range(ws.scenarios.list.count())
@@ -66,6 +67,11 @@ def test_selected_and_changed_tools_read_on_both_themes(win: MainWindow) -> None
     ws.scenarios.list.setCurrentRow(row)
     ws.select(["ETCH-01"])
     QApplication.processEvents()
+    return ws
+
+
+def test_selected_and_changed_tools_read_on_both_themes(win: MainWindow) -> None:
+    ws = _fourth_scanner_with_etch_selected(win)
     assert ws.session is not None and ws.session.changed_tools() == {"SCAN-04"}
     for dark in (False, True, False):
         win.set_dark(dark)
@@ -109,14 +115,7 @@ def _hex_of(c: tuple[int, int, int]) -> str:
 def test_unchanged_tools_read_on_the_floor_and_every_bay_in_both_themes(
     win: MainWindow,
 ) -> None:
-    ws: QtPlanWorkspace = win.plan
-    row = next(
-        i for i in range(ws.scenarios.list.count())
-        if ws.scenarios.list.item(i).text() == "fourth scanner"
-    )  # fmt: skip
-    ws.scenarios.list.setCurrentRow(row)
-    ws.select(["ETCH-01"])
-    QApplication.processEvents()
+    ws = _fourth_scanner_with_etch_selected(win)
     ses = ws.session
     assert ses is not None
     bad, warn = ses.problem_tools()
