@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _drill_names import join_once
 from _wait import wait_for
 
 from factory_twin.app.controller import Controller
@@ -196,14 +197,7 @@ def test_a_remote_server_publishes_its_kept_names_not_their_tokens(
 ) -> None:
     record = tmp_path / "drills"
     server = _serve(spec, _free_url(), record)
-    tokens: dict[str, str] = {}
-    for name in ("ann", "bob"):
-        session = DrillSession(server.endpoint_url, name)
-        try:
-            assert session.join().result(30) == name
-            tokens[name] = session.client.token
-        finally:
-            session.leave()
+    tokens = join_once(server.endpoint_url, ("ann", "bob"))
     server.stop_in_thread()
     # the drill again, on another computer's server: the names are kept in its token file
     server = _serve(spec, _free_url(), record)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _drill_names import join_once
 from _qt_wait import wait_until
 from _train_window import train_window
 from PySide6.QtCore import Qt
@@ -104,15 +105,8 @@ def test_a_following_trainer_sees_a_remote_servers_kept_names(
 ) -> None:
     record = tmp_path / "server"
     first = _serve(record)
-    tokens: dict[str, str] = {}
     try:
-        for name in ("ann", "bob"):
-            s = DrillSession(first.endpoint_url, name)
-            try:
-                assert s.join().result(30) == name
-                tokens[name] = s.client.token
-            finally:
-                s.leave()
+        tokens = join_once(first.endpoint_url, ("ann", "bob"))
     finally:
         first.stop_in_thread()
     server = _serve(record)  # the drill again on that computer: the names are kept
