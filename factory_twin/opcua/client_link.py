@@ -200,6 +200,7 @@ class _EndpointLink:
         self.lost = asyncio.Event()
         self.lost_reason = ""
         self.task: asyncio.Task[None] | None = None
+        self._stopping = False  # stop() was called: run() must end even if a cancel is lost
         self.consumers: list[asyncio.Task[None]] = []
         self.data_sub: Subscription | None = None
         self.event_sub: Subscription | None = None
@@ -223,7 +224,8 @@ class _EndpointLink:
         delay = self.owner.reconnect_initial_s
         lost_at: float | None = None
         attempt = 0
-        while True:
+        self._stopping = False
+        while not self._stopping:
             attempt += 1
             try:
                 await self._connect_once()
@@ -231,6 +233,8 @@ class _EndpointLink:
                 raise
             except Exception as exc:
                 await self._teardown()
+                if self._stopping:
+                    return
                 reason = exc.reason if isinstance(exc, ConnectionFailed) else describe_error(exc)
                 what = "reconnect to" if lost_at is not None else "connect to"
                 self.status(
@@ -267,7 +271,7 @@ class _EndpointLink:
             await asyncio.sleep(delay)
             return
         deadline = time.monotonic() + delay
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._stopping:
             await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
             try:
                 _, writer = await asyncio.wait_for(
@@ -281,10 +285,16 @@ class _EndpointLink:
             return
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        self._stopping = True
+        task = self.task
+        if task is not None:
+            # cancel until it has ended: Python 3.11's wait_for can lose a cancel (it returns
+            # the knock's refused connection when both end together) and it would retry for ever
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+            if not task.cancelled():
+                task.exception()  # retrieved (asyncio would log it as never retrieved)
         await self._teardown(delete=True)
         self.status(False, "stopped")
 
