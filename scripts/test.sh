@@ -41,7 +41,7 @@ stage() {
 }
 
 stage lint bash scripts/lint.sh
-stage fast "${PYTEST[@]}" -m "not slow" --durations=15
+stage fast "${PYTEST[@]}" -m "not slow" -n 2 --dist loadfile --durations=15
 stage slow "${PYTEST[@]}" -m slow --durations=0
 
 echo

@@ -161,7 +161,12 @@ YAML_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("source", "target", "load", "n"), YAML_CASES, ids=lambda x: str(x))
+def _case_id(x: object) -> str:
+    """A test id that is the same in every process (pytest-xdist workers compare them)."""
+    return str(getattr(x, "__name__", x))
+
+
+@pytest.mark.parametrize(("source", "target", "load", "n"), YAML_CASES, ids=_case_id)
 def test_mutated_yaml_files_load_or_are_refused(world, source, target, load, n):
     original = (world / source).read_bytes()
     path = world / target
