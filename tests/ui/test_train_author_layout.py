@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QApplication, QStyle, QTableWidget
 
 from factory_twin.app.controller import find_demo_plant
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_train_author import FORMS_MIN_PX, SIDE_PANE_PX, TABLE_ROWS
+from factory_twin.ui.qt_train_author import FORMS_MIN_PX, TABLE_ROWS
+from factory_twin.ui.qt_train_workspace import PANE_LEAST
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
@@ -54,8 +55,11 @@ def test_author_tables_show_every_column_with_its_header_uncut(win: MainWindow) 
     win.tabs.setCurrentWidget(ws)
     ws.side.setCurrentWidget(ws.author)
     author = ws.author
-    # the side pane is SIDE_PANE_PX wide by default
-    wait_until(lambda: ws.side.width() >= SIDE_PANE_PX - 2, 10, "the side pane's width")
+    # the side pane takes its default share of the width (PANE_FRACTIONS, at least PANE_LEAST)
+    assert ws.pane_fit is not None
+    want = ws.pane_fit.widths()[2]
+    assert want >= PANE_LEAST[1]
+    wait_until(lambda: abs(ws.side.width() - want) <= 2, 10, "the side pane's width")
     wait_until(lambda: author.injections.rowCount() > 0, 10, "the drill's injections")
     # the 3-D view keeps at least its own least width
     centre = ws.splitter.widget(1)
