@@ -220,8 +220,11 @@ class QtDrillAuthor(QWidget):
         )
 
         # short headers (a narrow pane keeps them whole); the long words in their tooltips
-        self.injections.horizontalHeaderItem(5).setToolTip("duration (s)")
-        self.responses.horizontalHeaderItem(2).setToolTip("procedure, alarm code or lot")
+        for table, col, tip in ((self.injections, 5, "duration (s)"),
+                                (self.responses, 2, "procedure, alarm code or lot")):  # fmt: skip
+            head = table.horizontalHeaderItem(col)
+            if head is not None:
+                head.setToolTip(tip)
         inj_box = self._build_injection_form()
         resp_box = self._build_response_form()
         self._build_rest(inj_box, resp_box, undo_stack)

@@ -17,8 +17,8 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.ui.qt_close import on_window_close
-from factory_twin.ui.qt_train_join import TraineeSide
 from factory_twin.ui.qt_pane_fit import PaneFit
+from factory_twin.ui.qt_train_join import TraineeSide
 from factory_twin.ui.qt_train_workspace import PANE_FRACTIONS, PANE_MOST, QtTrainWorkspace
 from factory_twin.ui.theme import remember_panes
 

@@ -207,7 +207,9 @@ class QtTrainWorkspace(QWidget):
 
         setup = vertical_scroll(self._build_setup())
         least = (PANE_LEAST[0], 320, PANE_LEAST[1])
-        self.splitter = three_panes(self, (setup, center, self.side), (320, 700, SIDE_PANE_PX), least)
+        self.splitter = three_panes(
+            self, (setup, center, self.side), (320, 700, SIDE_PANE_PX), least
+        )
         self.pane_fit: PaneFit | None = None  # the default pane widths, none remembered
 
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")
@@ -329,7 +331,9 @@ class QtTrainWorkspace(QWidget):
             alternating=True,
             fit=False,
         )
-        self.timeline_table.horizontalHeaderItem(3).setToolTip("response time / its limit")
+        resp_head = self.timeline_table.horizontalHeaderItem(3)
+        if resp_head is not None:
+            resp_head.setToolTip("response time / its limit")
         col.addWidget(self.timeline_table, 1)
         fit_columns(self.scores_table)  # the headers fit before a fill too
         self.fit_scores_height()

@@ -77,4 +77,6 @@ def test_the_overview_keeps_the_floor_clear_of_a_top_right_overlay() -> None:
     assert camera_clear_of(box, None, aspect=aspect) == camera_for_bounds(box, aspect=aspect)
     corner_only = (0.95, 0.95, 1.0, 1.0)
     assert not overlaps(plain, corner_only)
-    assert camera_clear_of(box, corner_only, aspect=aspect) == camera_for_bounds(box, aspect=aspect)
+    assert camera_clear_of(box, corner_only, aspect=aspect) == camera_for_bounds(
+        box, aspect=aspect
+    )
