@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -304,9 +303,9 @@ class QtDrillAuthor(QWidget):
         f1.addRow("Value:", self.value_spin)
         f1.addRow("Duration:", self.duration_spin)
         f1.addRow("Detail:", self.extra_edit)
-        row1 = QHBoxLayout()
-        row1.addWidget(self.add_inj_button)
-        row1.addWidget(self.remove_inj_button)
+        row1 = QtWrapBar()  # one above the other in a narrow form
+        row1.add_group([self.add_inj_button])
+        row1.add_group([self.remove_inj_button])
         f1.addRow(row1)
         return inj_box
 
@@ -333,9 +332,9 @@ class QtDrillAuthor(QWidget):
         f2.addRow("Within:", self.within_spin)
         f2.addRow("Points:", self.points_spin)
         f2.addRow("After:", self.after_box)
-        row2 = QHBoxLayout()
-        row2.addWidget(self.add_resp_button)
-        row2.addWidget(self.remove_resp_button)
+        row2 = QtWrapBar()  # one above the other in a narrow form
+        row2.add_group([self.add_resp_button])
+        row2.add_group([self.remove_resp_button])
         f2.addRow(row2)
         return resp_box
 
@@ -347,8 +346,10 @@ class QtDrillAuthor(QWidget):
         self.problems.setObjectName("author_problems")
         bottom = QtWrapBar()  # two rows when the pane is narrow
         self.undo_button, self.redo_button = undo_buttons(undo_stack)
-        self.test_button = QPushButton("Test run alone")
-        self.save_button = QPushButton("Save plant file")
+        self.test_button = QPushButton("Test run")
+        self.test_button.setToolTip("serve this drill alone on this computer and follow it")
+        self.save_button = QPushButton("Save")
+        self.save_button.setToolTip("save the drills to the plant file (comments are kept)")
         bottom.add_group([self.undo_button, self.redo_button])
         bottom.add_group([self.test_button, self.save_button])
 

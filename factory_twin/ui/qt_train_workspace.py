@@ -189,6 +189,7 @@ class QtTrainWorkspace(QWidget):
         self.view = QtSceneView()
         self.view.legend.hide()
         self.author = QtDrillAuthor(self.undo_stack)
+        narrow_fields(self.author)  # its two forms fit side by side in a narrower pane
         self.debrief = QtDebriefPanel(self.history)
         self.side = QTabWidget()
         self.side.addTab(self._build_live(), "Live")
