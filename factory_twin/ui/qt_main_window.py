@@ -48,6 +48,8 @@ from factory_twin.ui.qt_detail_panel import QtDetailPanel
 from factory_twin.ui.qt_kpi_strip import QtKpiStrip
 from factory_twin.ui.qt_main_menus import build_menus, rebuild_camera_menu
 from factory_twin.ui.qt_main_settings import (
+    DockFit,
+    default_detail_width,
     fill_recent_menu,
     recent_plants,
     remember_plant,
@@ -196,7 +198,9 @@ class MainWindow(QMainWindow):
         self.rate_label = self.status_labels.rate
         self._wire()
         apply_theme(QApplication.instance(), self._dark)  # type: ignore[arg-type]
-        restore_layout(self, self.settings, self._default_dock_sizes)
+        self.dock_fit: DockFit | None = None  # the details dock's width follows the window
+        if not restore_layout(self, self.settings, self._default_dock_sizes):
+            self.dock_fit = DockFit(self, self.detail_dock, default_detail_width)
 
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
@@ -270,7 +274,7 @@ class MainWindow(QMainWindow):
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks(
-            [self.detail_dock], [max(470, self.width() // 3)], Qt.Orientation.Horizontal
+            [self.detail_dock], [default_detail_width(self.width())], Qt.Orientation.Horizontal
         )
         self.resizeDocks([self.alarm_dock], [190], Qt.Orientation.Vertical)
 

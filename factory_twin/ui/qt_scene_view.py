@@ -24,6 +24,8 @@ from factory_twin.ui.theme import current_dark
 logger = logging.getLogger(__name__)
 
 FLY_S = 0.6
+LEGEND_TWO_COLUMNS_BELOW = 1000  # a view narrower (pixels) shows the state legend in two columns
+LEGEND_GAP = 8  # pixels kept between the legend and the floor the overview frames
 HEAT_SAMPLE_S = 0.25  # wall seconds between two heat-map samples of the view's own vehicles
 
 
@@ -49,6 +51,7 @@ class QtSceneView(QWidget):
         self.legend = QLabel(self)
         self.legend.setObjectName("state_legend")
         self.legend.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._legend_columns = 1
         self._style_legend(True)
         self.scene: FabScene | None = None
         self.quality = False  # set by the View menu (ui/qt_render_quality_install.py)
@@ -132,6 +135,7 @@ class QtSceneView(QWidget):
         if self._camera_now() != self._fit_cam:
             self._fit_cam = None  # somebody moved it: theirs from now on
             return
+        self._keep_floor_clear()
         self.scene.reset_camera(render=False)
         self._fit_cam = self._camera_now()
         self.request_render()
@@ -180,10 +184,21 @@ class QtSceneView(QWidget):
         self._style_legend(dark)
 
     def _style_legend(self, dark: bool) -> None:
+        # a narrow view: two columns, so the legend is half as tall over the floor
+        cols = 2 if self.width() < LEGEND_TWO_COLUMNS_BELOW else 1
+        self._legend_columns = cols
+        per_col = -(-N_CODES // cols)
+
+        def entry(i: int) -> str:
+            if i >= N_CODES:
+                return "<td></td><td></td>"
+            sq = f"<span style='color:{STATE_COLORS[i]}; font-size:13pt'>■</span>"
+            pad = " style='padding-right:8px'" if cols > 1 else ""
+            return f"<td>{sq}</td><td{pad}>{STATE_LABELS[i]}</td>"
+
         rows = "".join(
-            f"<tr><td><span style='color:{STATE_COLORS[i]}; font-size:13pt'>■</span></td>"
-            f"<td>{STATE_LABELS[i]}</td></tr>"
-            for i in range(N_CODES)
+            "<tr>" + "".join(entry(r + c * per_col) for c in range(cols)) + "</tr>"
+            for r in range(per_col)
         )
         self.legend.setText(f"<table cellspacing=0 cellpadding=1>{rows}</table>")
         bg, fg = (
@@ -200,10 +215,27 @@ class QtSceneView(QWidget):
         self.legend.move(max(0, self.width() - self.legend.width() - 10), 10)
         self.legend.raise_()
 
+    def _keep_floor_clear(self) -> None:
+        """Tell the scene where the legend covers the view (the overview frames the floor
+        clear of it); nothing while the legend is hidden."""
+        if self.scene is None:
+            return
+        w, h = self.width(), self.height()
+        if not self.legend.isVisibleTo(self) or w <= 0 or h <= 0:
+            self.scene.keep_clear = None
+            return
+        g = self.legend.geometry().adjusted(-LEGEND_GAP, -LEGEND_GAP, LEGEND_GAP, LEGEND_GAP)
+        self.scene.keep_clear = (
+            2 * g.left() / w - 1, 1 - 2 * (g.bottom() + 1) / h,
+            2 * (g.right() + 1) / w - 1, 1 - 2 * g.top() / h,
+        )  # fmt: skip
+
     def resizeEvent(self, event: object) -> None:
         """Keep the legend in the top-right corner and, while nobody has moved the camera
         since the floor was framed, the whole floor in view."""
         super().resizeEvent(event)  # type: ignore[arg-type]
+        if (2 if self.width() < LEGEND_TWO_COLUMNS_BELOW else 1) != self._legend_columns:
+            self._style_legend(self._dark)
         self._place_legend()
         QTimer.singleShot(0, self._refit)  # once the render window has its new size
 
@@ -308,6 +340,7 @@ class QtSceneView(QWidget):
     def overview(self) -> None:
         """Show the whole floor."""
         if self.scene is not None:
+            self._keep_floor_clear()
             self.fly_to(self.scene.overview_camera())
             self._fly_overview = True  # framed again when it lands
 
@@ -317,6 +350,7 @@ class QtSceneView(QWidget):
         if self.scene is not None and not self._view_closed:
             self._fly_timer.stop()
             self._fly = None
+            self._keep_floor_clear()
             self.scene.reset_camera(render=False)
             self._fit_cam = self._camera_now()
             self.request_render()

@@ -170,7 +170,7 @@ def _floor(table: QTableWidget, column: int) -> int:
     return max(hh.sectionSizeHint(column), header_text_width(table, column))
 
 
-def _shrink(natural: list[int], floors: list[int], room: int) -> list[int]:
+def shrink_columns(natural: list[int], floors: list[int], room: int) -> list[int]:
     """Widths within ``room``: the widest columns are cut to a common cap first, none
     below its floor (the sum may stay over ``room`` when the floors alone are)."""
     if sum(natural) <= room:
@@ -196,7 +196,7 @@ def _fit_text(table: QTableWidget, max_px: int) -> None:
         max(f, min(max_px, table.sizeHintForColumn(j))) for j, f in zip(shown, floors, strict=True)
     ]
     room = table.viewport().width()
-    widths = _shrink(natural, floors, room)
+    widths = shrink_columns(natural, floors, room)
     widths[-1] = max(widths[-1], room - sum(widths[:-1]))  # the last takes what is left
     for j, width in zip(shown, widths, strict=True):
         hh.resizeSection(j, width)

@@ -14,9 +14,10 @@ take what the tables leave, at least :data:`FORMS_MIN_PX`, so the tables keep ro
 screen (when the tables can show :data:`TABLE_ROWS` rows beside them, the forms get their
 whole height); the sizes the user drags are remembered (:meth:`QtDrillAuthor.remember_split`).
 
-The tables' columns fit the side pane (:func:`~factory_twin.ui.qt_tables.fit_text_columns`:
-long texts elided, whole in their tooltips) of the Train workspace's side pane, by default
-:data:`SIDE_PANE_PX` wide.
+The tables' columns fit the Train workspace's side pane
+(:func:`~factory_twin.ui.qt_tables.fit_text_columns`: long texts elided, whole in their
+tooltips, headers uncut). In a narrow pane the two forms stand one above the other and the
+buttons under them take two rows (:class:`~factory_twin.ui.qt_wrap_bar.QtWrapBar`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -50,14 +50,16 @@ from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
 from factory_twin.ui.qt_tables import cell, fit_text_columns, row_table
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
+from factory_twin.ui.qt_wrap_bar import QtWrapBar
 from factory_twin.ui.theme import coloured, remember_panes, text_colour, vertical_scroll
 
 logger = logging.getLogger(__name__)
 
 FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transport_jam",
           "hot_lot", "interlock")  # fmt: skip
-SIDE_PANE_PX = 560  # the side pane's default width: both tables' columns fit
-"""The side pane's width the Author tab asks for: its tables' columns fit uncut."""
+SIDE_PANE_PX = 560
+"""The side pane's width before the workspace's pane fit (ui.qt_pane_fit) or the user's
+widths apply: the tables' columns fit uncut; narrower, the widest are elided."""
 FORMS_MIN_PX = 140
 """The least height the Author tab's forms get by default (they scroll), when the tables
 could not show TABLE_ROWS rows beside their whole height."""
@@ -204,18 +206,24 @@ class QtDrillAuthor(QWidget):
         self.timeline = QtDrillTimeline()
         # cells edited in place (INJECTION_EDITS, RESPONSE_EDITS); columns sized on each fill
         self.injections = row_table(
-            ["At (s)", "Fault", "Tool", "Tag", "Value", "Duration (s)", "Message"],
+            ["At (s)", "Fault", "Tool", "Tag", "Value", "Dur. (s)", "Message"],
             single=True,
             editable=True,
             fit=False,
         )
         self.responses = row_table(
-            ["Action", "Tool", "Procedure / alarm", "Within (s)", "Points", "After"],
+            ["Action", "Tool", "Target", "Within (s)", "Points", "After"],
             single=True,
             editable=True,
             fit=False,
         )
 
+        # short headers (a narrow pane keeps them whole); the long words in their tooltips
+        for table, col, tip in ((self.injections, 5, "duration (s)"),
+                                (self.responses, 2, "procedure, alarm code or lot")):  # fmt: skip
+            head = table.horizontalHeaderItem(col)
+            if head is not None:
+                head.setToolTip(tip)
         inj_box = self._build_injection_form()
         resp_box = self._build_response_form()
         self._build_rest(inj_box, resp_box, undo_stack)
@@ -295,9 +303,9 @@ class QtDrillAuthor(QWidget):
         f1.addRow("Value:", self.value_spin)
         f1.addRow("Duration:", self.duration_spin)
         f1.addRow("Detail:", self.extra_edit)
-        row1 = QHBoxLayout()
-        row1.addWidget(self.add_inj_button)
-        row1.addWidget(self.remove_inj_button)
+        row1 = QtWrapBar()  # one above the other in a narrow form
+        row1.add_group([self.add_inj_button])
+        row1.add_group([self.remove_inj_button])
         f1.addRow(row1)
         return inj_box
 
@@ -324,24 +332,26 @@ class QtDrillAuthor(QWidget):
         f2.addRow("Within:", self.within_spin)
         f2.addRow("Points:", self.points_spin)
         f2.addRow("After:", self.after_box)
-        row2 = QHBoxLayout()
-        row2.addWidget(self.add_resp_button)
-        row2.addWidget(self.remove_resp_button)
+        row2 = QtWrapBar()  # one above the other in a narrow form
+        row2.add_group([self.add_resp_button])
+        row2.add_group([self.remove_resp_button])
         f2.addRow(row2)
         return resp_box
 
     def _build_rest(self, inj_box: QGroupBox, resp_box: QGroupBox, undo_stack: QUndoStack) -> None:
         self.tool_label = QLabel("Picked tool: none (click one in the 3-D view)")
+        self.tool_label.setWordWrap(True)
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setObjectName("author_problems")
-        bottom = QHBoxLayout()
+        bottom = QtWrapBar()  # two rows when the pane is narrow
         self.undo_button, self.redo_button = undo_buttons(undo_stack)
-        self.test_button = QPushButton("Test run alone")
-        self.save_button = QPushButton("Save plant file")
-        for b in (self.undo_button, self.redo_button, self.test_button, self.save_button):
-            bottom.addWidget(b)
-        bottom.addStretch(1)
+        self.test_button = QPushButton("Test run")
+        self.test_button.setToolTip("serve this drill alone on this computer and follow it")
+        self.save_button = QPushButton("Save")
+        self.save_button.setToolTip("save the drills to the plant file (comments are kept)")
+        bottom.add_group([self.undo_button, self.redo_button])
+        bottom.add_group([self.test_button, self.save_button])
 
         tables = QWidget()
         top = QVBoxLayout(tables)
@@ -359,10 +369,10 @@ class QtDrillAuthor(QWidget):
         low = QVBoxLayout(body)
         low.setContentsMargins(0, 0, 0, 0)
         low.addWidget(self.tool_label)
-        forms = QHBoxLayout()
-        forms.addWidget(inj_box)
-        forms.addWidget(resp_box)
-        low.addLayout(forms)
+        forms = QtWrapBar()  # side by side when the pane is wide enough, else one above the other
+        forms.add_group([inj_box], stretch=inj_box)
+        forms.add_group([resp_box], stretch=resp_box)
+        low.addWidget(forms)
         low.addStretch(1)
         self._forms_body = body
         self.forms_scroll = vertical_scroll(body)
@@ -379,7 +389,7 @@ class QtDrillAuthor(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.splitter, 1)
         lay.addWidget(self.problems)
-        lay.addLayout(bottom)
+        lay.addWidget(bottom)
 
         self.timeline.lane_clicked.connect(self.select_lane)
         self.injections.itemChanged.connect(lambda it: self._on_cell_edited(it, True))

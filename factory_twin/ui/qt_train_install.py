@@ -17,9 +17,12 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.ui.qt_close import on_window_close
+from factory_twin.ui.qt_pane_fit import PaneFit
 from factory_twin.ui.qt_train_join import TraineeSide
-from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
+from factory_twin.ui.qt_train_workspace import PANE_FRACTIONS, PANE_MOST, QtTrainWorkspace
 from factory_twin.ui.theme import remember_panes
+
+PANES_KEY = "train/panes"  # the settings key of the pane widths the user dragged
 
 
 def replay_drill(window: Any, path: str, marks: list[tuple[float, str, str]]) -> None:
@@ -38,7 +41,9 @@ def install_train(
     if ws.settings is not None:
         ws.url_edit.setText(str(ws.settings.value("train/url", "")))
         ws.choose_drill(str(ws.settings.value("train/drill", "")))
-    remember_panes(ws.splitter, ws.settings, "train/panes")
+    if not remember_panes(ws.splitter, ws.settings, PANES_KEY):
+        # nothing remembered: the side panes take their shares of the width until dragged
+        ws.pane_fit = PaneFit(ws.splitter, PANE_FRACTIONS, PANE_MOST)
     ws.author.remember_split(ws.settings, "train/author_split")
     window.add_workspace("Train", ws)
     window.train = ws

@@ -13,7 +13,8 @@ under a name takes it afresh (the scores stay in the drill log), and the names l
 file is damaged: start anew, forgetting the kept names (Yes), or not at all (No).
 
 :func:`fit_wrapped_columns` sizes a table whose last column (the timeline's *Event*) takes
-the width the others leave and wraps its text there, so no horizontal scroll bar is needed.
+the width the others leave and wraps its text there, so no horizontal scroll bar is needed
+(in a narrow pane the widest other columns are elided, their tooltips holding the text).
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.drill_trainer import NameLine, TokenFileError
-from factory_twin.ui.qt_tables import cell
+from factory_twin.ui.qt_tables import cell, header_text_width, shrink_columns
 from factory_twin.ui.theme import current_dark, plot_colour
 
 KEPT_ROLE = "muted"  # the theme colour (plot_colour) of a name kept from an earlier run
-MIN_WRAP_PX = 120  # the wrapping column is never narrower than this
+MIN_WRAP_PX = 100  # the wrapping column is never narrower than this
 LIST_ROWS = 6  # the names list grows up to this many rows, then scrolls
 
 
@@ -367,8 +368,15 @@ def _fit_wrapped(table: QTableWidget) -> None:
     if last < 0:
         return
     hh = table.horizontalHeader()
-    others = sum(hh.sectionSize(j) for j in range(last) if not hh.isSectionHidden(j))
+    shown = [j for j in range(last) if not hh.isSectionHidden(j)]
     width = table.viewport().width()
+    # the other columns fit their contents; in a narrow pane the widest of them are cut
+    # (elided, never below their header) so the wrapping column keeps its least width
+    natural = [max(table.sizeHintForColumn(j), hh.sectionSizeHint(j)) for j in shown]
+    floors = [header_text_width(table, j) for j in shown]
+    for j, w in zip(shown, shrink_columns(natural, floors, width - MIN_WRAP_PX), strict=True):
+        hh.resizeSection(j, w)
+    others = sum(hh.sectionSize(j) for j in shown)
     hh.resizeSection(last, max(hh.sectionSizeHint(last), MIN_WRAP_PX, width - others))
     fit = table.findChild(_WrapFit)
     if fit is not None:
@@ -377,7 +385,8 @@ def _fit_wrapped(table: QTableWidget) -> None:
 
 
 def fit_wrapped_columns(table: QTableWidget) -> None:
-    """Size every column but the last to its contents; the last takes the rest of the width
+    """Size every column but the last to its contents (in a table too narrow for them, the
+    widest are cut, elided, never below their header); the last takes the rest of the width
     (at least its header and :data:`MIN_WRAP_PX`) and wraps its text onto more lines (a word
     too long for it is elided, its tooltip has it all), also as the table is resized. The
     table never scrolls sideways."""
@@ -388,20 +397,16 @@ def fit_wrapped_columns(table: QTableWidget) -> None:
     table.verticalHeader().setMinimumSectionSize(table.fontMetrics().height() + 8)
     hh = table.horizontalHeader()
     hh.setStretchLastSection(False)
-    last = table.columnCount() - 1
-    for j in range(last):
-        table.resizeColumnToContents(j)
     if table.findChild(_WrapFit) is None:
         _WrapFit(table)
     _fit_wrapped(table)
 
 
 def fill_wrapped(table: QTableWidget, rows: list[list[tuple[str, str | None]]]) -> None:
-    """Replace a table's rows with (text, colour) cells, the last one's text also as its
-    tooltip; then :func:`fit_wrapped_columns`."""
+    """Replace a table's rows with (text, colour) cells, each text also as its tooltip (a
+    narrow pane elides the columns); then :func:`fit_wrapped_columns`."""
     table.setRowCount(len(rows))
     for i, row in enumerate(rows):
         for j, (text, colour) in enumerate(row):
-            tip = text if j == len(row) - 1 else ""
-            table.setItem(i, j, cell(text, tip, colour=colour))
+            table.setItem(i, j, cell(text, text, colour=colour))
     fit_wrapped_columns(table)

@@ -69,6 +69,7 @@ from factory_twin.app.drill_trainer import (
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drills import drill_tools
+from factory_twin.ui.qt_pane_fit import PaneFit
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_tables import fit_columns, row_table
 from factory_twin.ui.qt_train_author import FAULTS, SIDE_PANE_PX, QtDrillAuthor
@@ -96,6 +97,12 @@ logger = logging.getLogger(__name__)
 SCORE_ROWS_MIN = 3
 SCORE_ROWS_MAX = 8
 
+# the side panes' default shares of the window's width (ui.qt_pane_fit), at least PANE_LEAST
+# and at most PANE_MOST pixels: the 3-D view gets over half of a 1280-pixel window
+PANE_FRACTIONS = (0.17, 0.29)
+PANE_LEAST = (216, 360)
+PANE_MOST = (300, 520)
+
 # text colour roles (ui.theme.text_colour) of a timeline row's kind
 KIND_COLOURS = {"injection": "event", "alarm": "warning", "wrong": "error", "refused": "error"}
 
@@ -107,6 +114,19 @@ def event_text(e: TimelineEntry) -> str:
     if e.trainee and e.text.startswith(lead):
         return e.text[len(lead) :]
     return e.text
+
+
+def narrow_fields(panel: QWidget) -> None:
+    """Let the combo boxes and number fields of ``panel`` get narrow (a long drill name or a
+    wide number range would set the pane's least width; they elide, the field scrolls)."""
+    for box in panel.findChildren(QComboBox):
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(8)
+        box.setMinimumWidth(80)  # its placeholder text would set the least width too
+    for spin in panel.findChildren(QDoubleSpinBox):
+        spin.setMinimumWidth(72)
+    for form in panel.findChildren(QFormLayout):  # a field below its label when narrow
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
 
 def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
@@ -169,6 +189,7 @@ class QtTrainWorkspace(QWidget):
         self.view = QtSceneView()
         self.view.legend.hide()
         self.author = QtDrillAuthor(self.undo_stack)
+        narrow_fields(self.author)  # its two forms fit side by side in a narrower pane
         self.debrief = QtDebriefPanel(self.history)
         self.side = QTabWidget()
         self.side.addTab(self._build_live(), "Live")
@@ -186,9 +207,11 @@ class QtTrainWorkspace(QWidget):
         cl.addWidget(self.view, 1)
 
         setup = vertical_scroll(self._build_setup())
+        least = (PANE_LEAST[0], 320, PANE_LEAST[1])
         self.splitter = three_panes(
-            self, (setup, center, self.side), (320, 700, SIDE_PANE_PX), (None, 320, 420)
+            self, (setup, center, self.side), (320, 700, SIDE_PANE_PX), least
         )
+        self.pane_fit: PaneFit | None = None  # the default pane widths, none remembered
 
         self.undo_action, self.redo_action = undo_actions(self, self.undo_stack, "drill edit")
 
@@ -226,7 +249,9 @@ class QtTrainWorkspace(QWidget):
         self.drill_box.setPlaceholderText("none in this plant: see Author")
         col.addWidget(QLabel("Drill:"))
         col.addWidget(self.drill_box)
-        col.addWidget(QLabel("Briefing (what the trainees are told):"))
+        brief_label = QLabel("Briefing (what the trainees are told):")
+        brief_label.setWordWrap(True)
+        col.addWidget(brief_label)
         self.briefing = QPlainTextEdit()
         self.briefing.setMinimumHeight(120)
         col.addWidget(self.briefing, 1)
@@ -245,19 +270,17 @@ class QtTrainWorkspace(QWidget):
         self.speed_spin.setSuffix(" x")
         self.speed_spin.setToolTip("plant seconds per wall second")
         f.addRow("Speed:", self.speed_spin)
-        self.start_button = QPushButton("Start drill on this computer")
-        self.start_button.setToolTip("serve the drill on loopback (a free port)")
+        self.start_button = QPushButton("Start drill here")
+        self.start_button.setToolTip("serve the drill on this computer (loopback, a free port)")
         self.start_button.clicked.connect(lambda: self.start_clicked())
         f.addRow(self.start_button)
         self.url_edit = QLineEdit()
         self.url_edit.setPlaceholderText("opc.tcp://host:port/factory_twin/")
         self.connect_button = QPushButton("Connect")
         self.connect_button.setToolTip("follow a drill server already running")
-        row = QHBoxLayout()
-        row.addWidget(self.url_edit, 1)
-        row.addWidget(self.connect_button)
         self.connect_button.clicked.connect(lambda: self.connect_to(self.url_edit.text()))
-        f.addRow("Server:", row)
+        f.addRow("Server:", self.url_edit)
+        f.addRow(self.connect_button)
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
         self.set_speed_button = QPushButton("Set speed")
@@ -285,7 +308,7 @@ class QtTrainWorkspace(QWidget):
         f.addRow(self.state_label)
         col.addWidget(run)
         col.addWidget(self._build_inject_bar())
-        w.setMinimumWidth(300)
+        narrow_fields(w)
         return w
 
     def _build_live(self) -> QWidget:
@@ -305,10 +328,13 @@ class QtTrainWorkspace(QWidget):
         col.addWidget(self.scores_table)
         col.addWidget(QLabel("Timeline"))
         self.timeline_table = row_table(
-            ["Time", "What", "Trainee", "Response / limit", "Points", "Event"],
+            ["Time", "What", "Trainee", "Resp. / limit", "Points", "Event"],
             alternating=True,
             fit=False,
         )
+        resp_head = self.timeline_table.horizontalHeaderItem(3)
+        if resp_head is not None:
+            resp_head.setToolTip("response time / its limit")
         col.addWidget(self.timeline_table, 1)
         fit_columns(self.scores_table)  # the headers fit before a fill too
         self.fit_scores_height()
@@ -321,6 +347,7 @@ class QtTrainWorkspace(QWidget):
         self.fault_box = QComboBox()
         self.fault_box.addItems(FAULTS)
         self.tool_label = QLabel("click a tool in the 3-D view")
+        self.tool_label.setWordWrap(True)
         self.tag_box = QComboBox()
         self.tag_box.setEditable(True)
         self.tag_box.setToolTip(
@@ -448,7 +475,7 @@ class QtTrainWorkspace(QWidget):
         show_message(self.info, f"<span>{html.escape(text)}</span>", error=error)
 
     def start_clicked(self) -> None:
-        """*Start drill on this computer*: while a drill is followed, ask first (starting
+        """*Start drill here*: while a drill is followed, ask first (starting
         stops it, and the trainees in it lose their connection)."""
         desk = self.desk
         if desk is None or not desk.following or self.spec is None or self.drill() is None:
@@ -561,7 +588,7 @@ class QtTrainWorkspace(QWidget):
         if self.spec is not None and not self.spec.drills:
             return "This plant has no drills yet: write one in the Author tab, then start it."
         return (
-            "Choose a drill and start it (Start drill on this computer), or connect to a drill "
+            "Choose a drill and start it (Start drill here), or connect to a drill "
             "server; trainees then join it."
         )
 

@@ -38,7 +38,7 @@ from factory_twin.model.amhs_layout import generated_amhs
 from factory_twin.model.geometry import PlantGeometry, hex_to_rgb, plant_geometry
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.amhs_scene import AmhsLayer, has_rails
-from factory_twin.ui.scene_camera import camera_for_bounds, filling_elevation
+from factory_twin.ui.scene_camera import camera_clear_of, camera_for_bounds, filling_elevation
 from factory_twin.ui.scene_colors import (
     FLAT_COLOR_FS,
     N_CODES,
@@ -108,6 +108,9 @@ class FabScene:
         self.spec = spec
         self.dark = dark
         self.geometry = geometry if geometry is not None else plant_geometry(spec, base_dir)
+        # an overlay of the view the overview keeps the floor out of: (x0, y0, x1, y1) in
+        # normalised view coordinates (-1..1, y up), set by the Qt view for its state legend
+        self.keep_clear: tuple[float, float, float, float] | None = None
         self.ids = self.geometry.ids
         self.index = {tid: i for i, tid in enumerate(self.ids)}
         n = len(self.ids)
@@ -592,7 +595,7 @@ class FabScene:
         w, d = self.spec.site.floor_m
         box, aspect = (0, w, 0, d, 0, 3.0), self._aspect()
         el = filling_elevation(box, aspect=aspect)
-        return camera_for_bounds(box, elevation_deg=el, aspect=aspect)
+        return camera_clear_of(box, self.keep_clear, elevation_deg=el, aspect=aspect)
 
     def bay_camera(self, bay_id: str) -> tuple:
         """Return the camera that frames one bay."""

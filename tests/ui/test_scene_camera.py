@@ -56,3 +56,27 @@ def test_a_tall_view_looks_down_more_and_fills_its_height(aspect: float) -> None
 
 def test_the_elevation_stops_at_the_steepest() -> None:
     assert filling_elevation(FLOOR, aspect=0.2) == 72.0
+
+
+def test_the_overview_keeps_the_floor_clear_of_a_top_right_overlay() -> None:
+    from factory_twin.ui.scene_camera import camera_clear_of, overlaps, project
+
+    box = (0.0, 100.0, 0.0, 50.0, 0.0, 3.0)
+    corners = np.array([(x, y, z) for x in box[:2] for y in box[2:4] for z in box[4:]])
+    aspect = 1.5
+    legend = (0.4, 0.2, 1.0, 1.0)  # a tall legend in the top right corner
+    plain = project(camera_for_bounds(box, aspect=aspect), corners, aspect=aspect)
+    assert overlaps(plain, legend)  # the usual framing puts the floor under it
+    cam = camera_clear_of(box, legend, aspect=aspect)
+    xy = project(cam, corners, aspect=aspect)
+    assert not overlaps(xy, legend)
+    assert (np.abs(xy) <= 1.0).all()  # the whole floor still in view
+    # lowered only as far as needed: the floor is not much smaller than before
+    assert np.ptp(xy[:, 0]) >= 0.7 * np.ptp(plain[:, 0])
+    # no overlay, or one the floor does not reach: the usual framing
+    assert camera_clear_of(box, None, aspect=aspect) == camera_for_bounds(box, aspect=aspect)
+    corner_only = (0.95, 0.95, 1.0, 1.0)
+    assert not overlaps(plain, corner_only)
+    assert camera_clear_of(box, corner_only, aspect=aspect) == camera_for_bounds(
+        box, aspect=aspect
+    )

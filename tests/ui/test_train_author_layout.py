@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from _qt_wait import wait_until
 from _train_window import close_train_window, open_train_window
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QStyle, QTableWidget
 
 from factory_twin.app.controller import find_demo_plant
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_train_author import FORMS_MIN_PX, SIDE_PANE_PX, TABLE_ROWS
+from factory_twin.ui.qt_train_author import FORMS_MIN_PX, TABLE_ROWS
+from factory_twin.ui.qt_train_workspace import PANE_LEAST
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
@@ -54,8 +55,10 @@ def test_author_tables_show_every_column_with_its_header_uncut(win: MainWindow) 
     win.tabs.setCurrentWidget(ws)
     ws.side.setCurrentWidget(ws.author)
     author = ws.author
-    # the side pane is SIDE_PANE_PX wide by default
-    wait_until(lambda: ws.side.width() >= SIDE_PANE_PX - 2, 10, "the side pane's width")
+    # the side pane takes its default share of the width (PANE_FRACTIONS, at least PANE_LEAST)
+    assert ws.pane_fit is not None
+    wait_until(lambda: abs(ws.side.width() - ws.pane_fit.widths()[2]) <= 2, 10, "the side pane")
+    assert ws.side.width() >= PANE_LEAST[1] - 2
     wait_until(lambda: author.injections.rowCount() > 0, 10, "the drill's injections")
     # the 3-D view keeps at least its own least width
     centre = ws.splitter.widget(1)
@@ -79,10 +82,11 @@ def test_author_tables_show_every_column_with_its_header_uncut(win: MainWindow) 
                 item = t.item(r, j)
                 if item is not None and item.text():
                     assert item.toolTip() == item.text()
-    # the forms fit side by side in the pane
-    inj_box, resp_box = author.add_inj_button.parentWidget(), author.add_resp_button.parentWidget()
-    assert inj_box.geometry().right() < resp_box.geometry().left()
-    assert resp_box.geometry().right() <= author.width()
+    # the forms stand side by side, or one above the other in a narrow pane, each inside it
+    boxes = author.add_inj_button.parentWidget(), author.add_resp_button.parentWidget()
+    inj, resp = (QRect(b.mapTo(author, QPoint(0, 0)), b.size()) for b in boxes)
+    assert inj.right() < resp.left() or inj.bottom() < resp.top()
+    assert max(inj.right(), resp.right()) <= author.width()
 
 
 def _show_author(win: MainWindow) -> None:

@@ -32,6 +32,7 @@ from factory_twin.app.controller import find_demo_plant
 from factory_twin.app.drill_session import DrillSession
 from factory_twin.opcua.server.drill_tokens import hash_token
 from factory_twin.ui.qt_main_window import MainWindow
+from factory_twin.ui.qt_train_names import MIN_WRAP_PX
 from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
 from factory_twin.ui.theme import plot_colour
 
@@ -100,7 +101,7 @@ def _timeline_fits(ws: QtTrainWorkspace) -> None:
     widths = [hh.sectionSize(j) for j in range(t.columnCount())]
     assert sum(widths) == t.viewport().width(), widths
     assert t.horizontalScrollBar().maximum() == 0
-    assert widths[-1] >= 120
+    assert widths[-1] >= MIN_WRAP_PX
     row = next(i for i in range(t.rowCount()) if "recovery kit" in (t.item(i, 5).toolTip() or ""))
     text_w = t.fontMetrics().horizontalAdvance(t.item(row, 5).text())
     assert text_w > widths[-1]  # the note is wider than the column: it has to wrap

@@ -6,7 +6,7 @@
   and expected response; a wrong edit is refused naming what; undo and redo walk the edits
   back and forth; the briefing edit is undoable; saving writes the file atomically (a .bak
   of the old one) with its comments, and the file read back has the drill as edited.
-* *Test run alone* serves the edited drill and the trainer follows it (the injection added
+* *Test run* serves the edited drill and the trainer follows it (the injection added
   fires on the plant).
 """
 
