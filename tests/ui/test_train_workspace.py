@@ -271,7 +271,7 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
         assert adhoc()[-1].fault == fault, k
     wait_until(
         lambda: (
-            {e.text.split(" ", 1)[0] for e in ws.timeline_entries() if e.kind == "injection"}
+            {e.text.split(" ", 1)[0] for e in ws.live.timeline_entries() if e.kind == "injection"}
             >= set(FAULTS)
         ),
         10,
@@ -353,7 +353,7 @@ def test_following_a_drill_server_already_running(win: MainWindow, tmp_path: Pat
         wait_until(
             lambda: any(
                 e.kind == "action" and "dispatch_maintenance" in e.text
-                for e in ws.timeline_entries()
+                for e in ws.live.timeline_entries()
             ),
             20,
             "cy's action in the timeline",
@@ -361,17 +361,19 @@ def test_following_a_drill_server_already_running(win: MainWindow, tmp_path: Pat
         assert ws.inject(fault="alarm", equipment="ETCH-01", tag="chamber_pressure", value=2000)
         wait_until(
             lambda: any(
-                e.kind == "alarm" and e.equipment == "ETCH-01" for e in ws.timeline_entries()
+                e.kind == "alarm" and e.equipment == "ETCH-01" for e in ws.live.timeline_entries()
             ),
             20,
             "the alarm in the timeline",
         )
         wait_until(lambda: ws.scores_table.rowCount() == 1, 5, "the scores table")
         inj = next(
-            e for e in ws.timeline_entries() if e.kind == "injection" and e.equipment == "ETCH-01"
+            e
+            for e in ws.live.timeline_entries()
+            if e.kind == "injection" and e.equipment == "ETCH-01"
         )
         alarm = next(
-            e for e in ws.timeline_entries() if e.kind == "alarm" and e.equipment == "ETCH-01"
+            e for e in ws.live.timeline_entries() if e.kind == "alarm" and e.equipment == "ETCH-01"
         )
         assert inj.time_s > 0 and alarm.time_s >= inj.time_s  # stamped on the drill clock
         ws.finish_button.click()
@@ -396,7 +398,9 @@ def _test_run_alone(ws: Any) -> None:
     wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the test run")
     ws.set_speed(60)
     wait_until(
-        lambda: any(e.kind == "injection" and "ETCH-01" in e.text for e in ws.timeline_entries()),
+        lambda: any(
+            e.kind == "injection" and "ETCH-01" in e.text for e in ws.live.timeline_entries()
+        ),
         30,
         "the new injection to fire",
     )
