@@ -277,13 +277,19 @@ def _fit_wrapped(table: QTableWidget) -> None:
     shown = [j for j in range(n) if j != wrap and not hh.isSectionHidden(j)]
     width = table.viewport().width()
     # the other columns fit their contents; in a narrow pane the widest of them are cut
-    # (elided, never below their header) so the wrapping column keeps its least width
+    # (elided, not below their header) so the wrapping column keeps its least width
     natural = [max(table.sizeHintForColumn(j), hh.sectionSizeHint(j)) for j in shown]
     floors = [header_text_width(table, j) for j in shown]
-    for j, w in zip(shown, shrink_columns(natural, floors, width - MIN_WRAP_PX), strict=True):
+    wrap_least = max(hh.sectionSizeHint(wrap), MIN_WRAP_PX)
+    if sum(floors) > width - wrap_least:  # the wrapping column gives way, to its header
+        wrap_least = max(header_text_width(table, wrap), width - sum(floors))
+    if sum(floors) > width - wrap_least:  # narrower still: the headers are cut (tooltips)
+        least = hh.fontMetrics().horizontalAdvance("M…") + 8
+        floors = [min(f, least) for f in floors]
+    for j, w in zip(shown, shrink_columns(natural, floors, width - wrap_least), strict=True):
         hh.resizeSection(j, w)
     others = sum(hh.sectionSize(j) for j in shown)
-    hh.resizeSection(wrap, max(hh.sectionSizeHint(wrap), MIN_WRAP_PX, width - others))
+    hh.resizeSection(wrap, max(wrap_least, width - others))
     if fit is not None:
         fit.width = width
     table.resizeRowsToContents()
@@ -302,6 +308,11 @@ def fit_wrapped_columns(table: QTableWidget, wrap: int = -1) -> None:
     table.verticalHeader().setMinimumSectionSize(table.fontMetrics().height() + 8)
     hh = table.horizontalHeader()
     hh.setStretchLastSection(False)
+    hh.setTextElideMode(Qt.TextElideMode.ElideRight)
+    for j in range(table.columnCount()):  # a header cut in a narrow pane: its tooltip whole
+        head = table.horizontalHeaderItem(j)
+        if head is not None and not head.toolTip():
+            head.setToolTip(head.text())
     fit = table.findChild(_WrapFit)
     if fit is None:
         fit = _WrapFit(table, wrap)
