@@ -2,8 +2,9 @@
 
 Layout: on the left the drill set-up (the open plant, a drill, its briefing to read and edit,
 start on loopback or connect to a drill server already running, pause / resume / speed /
-finish); in the middle the 3-D view, where a click picks the tool an ad-hoc fault is injected
-on (every fault kind, from the bar under the view); on the right the *Live* tab (the
+finish; below them *Inject a fault now*, :mod:`factory_twin.ui.qt_train_inject`, held as
+``inject_bar``); in the middle the 3-D view, where a click picks the tool an ad-hoc fault
+is injected on (every fault kind); on the right the *Live* tab (the
 trainee names the drill holds, the scores and the live timeline, see
 :mod:`factory_twin.ui.qt_train_live`; the workspace holds it as ``live``), the *Author* tab
 (:mod:`factory_twin.ui.qt_train_author`) and the *Debrief* tab
@@ -64,8 +65,9 @@ from factory_twin.model import schema as s
 from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_pane_fit import PaneFit
 from factory_twin.ui.qt_scene_view import QtSceneView
-from factory_twin.ui.qt_train_author import FAULTS, SIDE_PANE_PX, QtDrillAuthor
+from factory_twin.ui.qt_train_author import SIDE_PANE_PX, QtDrillAuthor
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, mmss
+from factory_twin.ui.qt_train_inject import QtInjectBar
 from factory_twin.ui.qt_train_live import QtTrainLive
 from factory_twin.ui.qt_train_names import ask_restart, damaged_token_box
 from factory_twin.ui.qt_undo import undo_actions
@@ -270,44 +272,10 @@ class QtTrainWorkspace(QWidget):
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         f.addRow(self.state_label)
         col.addWidget(run)
-        col.addWidget(self._build_inject_bar())
+        self.inject_bar = QtInjectBar(self)
+        col.addWidget(self.inject_bar)
         narrow_fields(w)
         return w
-
-    def _build_inject_bar(self) -> QWidget:
-        box = QGroupBox("Inject a fault now")
-        f = QFormLayout(box)
-        self.fault_box = QComboBox()
-        self.fault_box.addItems(FAULTS)
-        self.tool_label = QLabel("click a tool in the 3-D view")
-        self.tool_label.setWordWrap(True)
-        self.tag_box = QComboBox()
-        self.tag_box.setEditable(True)
-        self.tag_box.setToolTip(
-            "the tag of a drift, stuck tag or alarm; procedure[:step] of an interlock; "
-            "product[:step] of a hot lot (empty: the tool's first procedure, a product "
-            "visiting the tool)"
-        )
-        self.value_spin = QDoubleSpinBox()
-        self.value_spin.setRange(-1e9, 1e9)
-        self.value_spin.setDecimals(3)
-        self.value_spin.setToolTip("value (drift target, stuck or alarm value)")
-        self.duration_spin = QDoubleSpinBox()
-        self.duration_spin.setRange(0, 86400 * 7)
-        self.duration_spin.setSuffix(" s")
-        self.duration_spin.setSpecialValueText("default")
-        self.inject_button = QPushButton("Inject now")
-        self.inject_button.setObjectName("inject_button")
-        self.inject_button.clicked.connect(lambda: self.inject())
-        f.addRow("Fault:", self.fault_box)
-        f.addRow("Tool:", self.tool_label)
-        self.tag_label = QLabel("Tag:")
-        f.addRow(self.tag_label, self.tag_box)
-        self.fault_box.currentTextChanged.connect(lambda _f: self._fill_targets())
-        f.addRow("Value:", self.value_spin)
-        f.addRow("Duration:", self.duration_spin)
-        f.addRow(self.inject_button)
-        return box
 
     # ------------------------------------------------------------------ plant and drill
 
@@ -591,59 +559,8 @@ class QtTrainWorkspace(QWidget):
         """The tool clicked in the 3-D view: ad-hoc faults and authored ones go there."""
         self.picked_tool = tool
         self.author.set_tool(tool)
-        self.tool_label.setText(
-            f"<b>{html.escape(tool)}</b>" if tool else "click a tool in the 3-D view"
-        )
-        self._fill_targets()
+        self.inject_bar.set_tool(tool)
         self._update_buttons()
-
-    def _fill_targets(self) -> None:
-        """Offer the tool's tags, its type's procedures (interlock) or products (hot lot)."""
-        self.tag_box.clear()
-        spec, tool, fault = self.spec, self.picked_tool, self.fault_box.currentText()
-        if spec is None:
-            return
-        words = {"interlock": "Procedure:", "hot_lot": "Product:"}
-        self.tag_label.setText(words.get(fault, "Tag:"))
-        if fault == "hot_lot":
-            self.tag_box.addItems(["", *(p.id for p in spec.products)])
-            return
-        if not tool:
-            return
-        with contextlib.suppress(KeyError):
-            t = spec.tool(tool).type
-            if fault == "interlock":
-                self.tag_box.addItems([p.id for p in spec.procedures_for(t)])
-            else:
-                self.tag_box.addItems([tag.name for tag in spec.equipment_type(t).tags])
-
-    def inject(
-        self,
-        fault: str | None = None,
-        equipment: str | None = None,
-        tag: str | None = None,
-        value: float | None = None,
-        duration_s: float | None = None,
-    ) -> bool:
-        """Inject an ad-hoc fault now (default: the bar's choices on the picked tool)."""
-        if self.desk is not None and self.desk.following and not self.desk.running:
-            self._say(f"cannot inject: the connection to {self.desk.url} is lost", True)
-            return False
-        if self.desk is None or not self.desk.running:
-            self._say("start a drill (or connect to one) before injecting", True)
-            return False
-        f = fault or self.fault_box.currentText()
-        eq = equipment if equipment is not None else self.picked_tool
-        if not eq and f not in ("transport_jam", "hot_lot"):
-            self._say("pick the tool in the 3-D view first", True)
-            return False
-        tg = tag if tag is not None else self.tag_box.currentText()
-        v = value if value is not None else self.value_spin.value()
-        dur = duration_s if duration_s is not None else self.duration_spin.value()
-        with_tag = ("tag_drift", "tag_stuck", "alarm", "interlock", "hot_lot")
-        fut = self.desk.inject(f, eq, tg if f in with_tag else "", v, dur)
-        self._after(fut, lambda _r: self._say(f"injected {f} on {eq or 'the OHT'}"), f"inject {f}")
-        return True
 
     # ------------------------------------------------------------------ the tick
 
@@ -726,7 +643,7 @@ class QtTrainWorkspace(QWidget):
         self.reconnect_button.setEnabled(lost)
         self.start_button.setEnabled(has_drill and not self.starting)
         for b in (self.pause_button, self.set_speed_button, self.finish_button,
-                  self.inject_button):  # fmt: skip
+                  self.inject_bar.inject_button):  # fmt: skip
             b.setEnabled(running)
         self.names.set_enabled(running)
         self.stop_button.setEnabled(self.desk is not None)

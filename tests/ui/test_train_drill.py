@@ -228,8 +228,8 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
     iw = ws.view.plotter.interactor
     QTest.mouseClick(iw, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
     wait_until(lambda: ws.picked_tool == "ETCH-01", 5, "the tool picked in 3-D")
-    ws.fault_box.setCurrentText("breakdown")
-    ws.inject_button.click()
+    ws.inject_bar.fault_box.setCurrentText("breakdown")
+    ws.inject_bar.inject_button.click()
     wait_until(
         lambda: any(
             e.kind == "injection" and "ETCH-01" in e.text for e in ws.live.timeline_entries()

@@ -38,7 +38,7 @@ def win(qapp, tmp_path: Path) -> Iterator[MainWindow]:
 
 
 def _needs_link(ws) -> list:  # type: ignore[no-untyped-def]
-    return [ws.pause_button, ws.set_speed_button, ws.finish_button, ws.inject_button]
+    return [ws.pause_button, ws.set_speed_button, ws.finish_button, ws.inject_bar.inject_button]
 
 
 def test_a_lost_connection_is_said_and_the_drill_followed_again(win: MainWindow) -> None:
@@ -74,7 +74,7 @@ def test_a_lost_connection_is_said_and_the_drill_followed_again(win: MainWindow)
     assert not any(b.isEnabled() for b in _needs_link(ws))
     assert ws.stop_button.isEnabled()
     assert ws.reconnect_button.isVisible() and ws.reconnect_button.isEnabled()
-    assert not ws.inject(fault="breakdown", equipment="ETCH-01")
+    assert not ws.inject_bar.inject(fault="breakdown", equipment="ETCH-01")
     assert "connection to" in ws.message and "is lost" in ws.message
     wait_until(lambda: "reconnect attempt" in ws.info.text(), 20, "the next attempt said")
 
@@ -87,7 +87,7 @@ def test_a_lost_connection_is_said_and_the_drill_followed_again(win: MainWindow)
     assert all(b.isEnabled() for b in _needs_link(ws))
     assert not ws.reconnect_button.isVisible()
     assert "connection lost" not in ws.state_label.text()
-    assert ws.inject(fault="breakdown", equipment="ETCH-01")
+    assert ws.inject_bar.inject(fault="breakdown", equipment="ETCH-01")
     wait_until(
         lambda: any(i.equipment == "ETCH-01" for i in server.injections), 20, "the injection"
     )

@@ -259,14 +259,17 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
         return [i for i in server.injections if i.injection_id.startswith("adhoc")]
 
     for k, fault in enumerate(FAULTS):
-        ws.fault_box.setCurrentText(fault)
+        ws.inject_bar.fault_box.setCurrentText(fault)
         if fault in ("tag_drift", "tag_stuck", "alarm"):
-            ws.tag_box.setCurrentText("chamber_pressure")
-            ws.value_spin.setValue(2000)
+            ws.inject_bar.tag_box.setCurrentText("chamber_pressure")
+            ws.inject_bar.value_spin.setValue(2000)
         elif fault in ("interlock", "hot_lot"):
-            assert ws.tag_label.text() in ("Procedure:", "Product:") and ws.tag_box.count() > 0
-            ws.tag_box.setCurrentText("")
-        ws.inject_button.click()
+            assert (
+                ws.inject_bar.tag_label.text() in ("Procedure:", "Product:")
+                and ws.inject_bar.tag_box.count() > 0
+            )
+            ws.inject_bar.tag_box.setCurrentText("")
+        ws.inject_bar.inject_button.click()
         wait_until(lambda k=k: len(adhoc()) > k, 20, f"the ad-hoc {fault}")
         assert adhoc()[-1].fault == fault, k
     wait_until(
@@ -278,9 +281,9 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
         "every kind in the timeline",
     )
     # a wrong one is refused with the server's reason
-    ws.fault_box.setCurrentText("tag_stuck")
-    ws.tag_box.setCurrentText("no_such_tag")
-    ws.inject_button.click()
+    ws.inject_bar.fault_box.setCurrentText("tag_stuck")
+    ws.inject_bar.tag_box.setCurrentText("no_such_tag")
+    ws.inject_bar.inject_button.click()
     wait_until(lambda: "no_such_tag" in ws.message, 10, "the refusal with its reason")
     assert "Inject refused" in ws.message
 
@@ -358,7 +361,9 @@ def test_following_a_drill_server_already_running(win: MainWindow, tmp_path: Pat
             20,
             "cy's action in the timeline",
         )
-        assert ws.inject(fault="alarm", equipment="ETCH-01", tag="chamber_pressure", value=2000)
+        assert ws.inject_bar.inject(
+            fault="alarm", equipment="ETCH-01", tag="chamber_pressure", value=2000
+        )
         wait_until(
             lambda: any(
                 e.kind == "alarm" and e.equipment == "ETCH-01" for e in ws.live.timeline_entries()
