@@ -9,6 +9,10 @@ one stretched to the table's width (never narrower than its own contents).
 :func:`fit_text_columns` sizes a narrow side panel's table: every column to its contents
 within limits, long text columns shortened first (never below their header) so that the
 columns fit the table's width, and the last stretched over what is left.
+:func:`fit_wrapped_columns` sizes a table with one long text column (a timeline's events,
+a debrief's expected actions): that column takes the width the others leave and wraps its
+text there, so the table never scrolls sideways; :func:`fill_wrapped` fills such a table,
+each cell's whole text also its tooltip.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
 )
+
+MIN_WRAP_PX = 100
+"""The wrapping column of :func:`fit_wrapped_columns` is never narrower than this."""
 
 
 def row_table(
@@ -239,3 +246,88 @@ def fit_text_columns(table: QTableWidget, max_px: int = TEXT_MAX_PX) -> None:
     fit.max_px = max_px
     fit.width = table.viewport().width()
     _fit_text(table, max_px)
+
+
+# ---------------------------------------------------------------------- a wrapping column
+
+
+class _WrapFit(QObject):
+    """Refits a table's wrapping column (and its rows' heights) on a viewport resize."""
+
+    def __init__(self, table: QTableWidget, wrap: int) -> None:
+        super().__init__(table)
+        self.table = table
+        self.wrap = wrap
+        self.width = -1
+        table.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self.table.viewport().width() != self.width:
+            _fit_wrapped(self.table)
+        return False
+
+
+def _fit_wrapped(table: QTableWidget) -> None:
+    n = table.columnCount()
+    fit = table.findChild(_WrapFit)
+    wrap = fit.wrap if fit is not None and 0 <= fit.wrap < n else n - 1
+    if wrap < 0:
+        return
+    hh = table.horizontalHeader()
+    shown = [j for j in range(n) if j != wrap and not hh.isSectionHidden(j)]
+    width = table.viewport().width()
+    # the other columns fit their contents; in a narrow pane the widest of them are cut
+    # (elided, not below their header) so the wrapping column keeps its least width
+    natural = [max(table.sizeHintForColumn(j), hh.sectionSizeHint(j)) for j in shown]
+    floors = [header_text_width(table, j) for j in shown]
+    wrap_least = max(hh.sectionSizeHint(wrap), MIN_WRAP_PX)
+    if sum(floors) > width - wrap_least:  # the wrapping column gives way, to its header
+        wrap_least = max(header_text_width(table, wrap), width - sum(floors))
+    if sum(floors) > width - wrap_least:  # narrower still: the headers are cut (tooltips)
+        least = hh.fontMetrics().horizontalAdvance("M…") + 8
+        floors = [min(f, least) for f in floors]
+    for j, w in zip(shown, shrink_columns(natural, floors, width - wrap_least), strict=True):
+        hh.resizeSection(j, w)
+    others = sum(hh.sectionSize(j) for j in shown)
+    hh.resizeSection(wrap, max(wrap_least, width - others))
+    if fit is not None:
+        fit.width = width
+    table.resizeRowsToContents()
+
+
+def fit_wrapped_columns(table: QTableWidget, wrap: int = -1) -> None:
+    """Size every column of ``table`` but ``wrap`` (default: the last) to its contents (in a
+    table too narrow for them, the widest are cut, elided, never below their header);
+    ``wrap`` takes the rest of the width (at least its header and :data:`MIN_WRAP_PX`) and
+    wraps its text onto more lines (a word too long for it is elided, its tooltip has it
+    all), also as the table is resized. The table never scrolls sideways."""
+    table.setWordWrap(True)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # rows fit their wrapped text, a one-line row keeping some air like the other tables
+    table.verticalHeader().setMinimumSectionSize(table.fontMetrics().height() + 8)
+    hh = table.horizontalHeader()
+    hh.setStretchLastSection(False)
+    hh.setTextElideMode(Qt.TextElideMode.ElideRight)
+    for j in range(table.columnCount()):  # a header cut in a narrow pane: its tooltip whole
+        head = table.horizontalHeaderItem(j)
+        if head is not None and not head.toolTip():
+            head.setToolTip(head.text())
+    fit = table.findChild(_WrapFit)
+    if fit is None:
+        fit = _WrapFit(table, wrap)
+    fit.wrap = wrap
+    _fit_wrapped(table)
+
+
+def fill_wrapped(
+    table: QTableWidget, rows: list[list[tuple[str, str | None]]], wrap: int = -1
+) -> None:
+    """Replace a table's rows with (text, colour) cells, each text also as its tooltip (a
+    narrow pane elides the columns); then :func:`fit_wrapped_columns` (``wrap`` the column
+    that wraps, default the last)."""
+    table.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        for j, (text, colour) in enumerate(row):
+            table.setItem(i, j, cell(text, text, colour=colour))
+    fit_wrapped_columns(table, wrap)

@@ -6,6 +6,9 @@ the pass/fail verdict with points, the responses against their limits, the timel
 self-contained HTML and PDF debrief reports, the trainee's history across drills (local
 SQLite, a pyqtgraph chart of percent per drill, CSV export) and *Replay in 3-D*, which plays
 the recorded drill in the Monitor workspace with every action marked on the time slider.
+Both tables fit the pane's width (no sideways scrolling): the responses' *Expected* and the
+timeline's *Event* take the width the other columns leave and wrap; a text cut short in a
+narrow pane is elided, its cell's tooltip holding all of it.
 
 The verdict, responses and timeline of one trainee (:func:`verdict_html`,
 :func:`response_table`, :func:`timeline_table`, :func:`show_debrief`) are also how a trainee
@@ -45,7 +48,13 @@ from factory_twin.app.drill_debrief import (
 from factory_twin.app.drill_log import DrillLog
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
-from factory_twin.ui.qt_tables import cell, fit_columns, fit_last_column, row_table
+from factory_twin.ui.qt_tables import (
+    cell,
+    fill_wrapped,
+    fit_columns,
+    fit_wrapped_columns,
+    row_table,
+)
 from factory_twin.ui.theme import (
     follow_theme,
     on_theme_change,
@@ -85,18 +94,29 @@ def fill_table(table: QTableWidget, rows: list[list[tuple[str, str | None]]]) ->
     fit_columns(table)
 
 
+# the column of each debrief table that takes the width the others leave and wraps its text
+RESPONSE_WRAP = 0  # Expected
+TIMELINE_WRAP = 2  # Event
+
+
 def response_table() -> QTableWidget:
-    """An empty table of a trainee's responses against their limits."""
-    return row_table(
+    """An empty table of a trainee's responses against their limits: it fits its width, the
+    *Expected* column wrapping (:func:`~factory_twin.ui.qt_tables.fit_wrapped_columns`)."""
+    t = row_table(
         ["Expected", "Equipment", "Response", "Limit", "Points", "Status"],
         alternating=True,
         fit=False,
     )
+    fit_wrapped_columns(t, RESPONSE_WRAP)
+    return t
 
 
 def timeline_table() -> QTableWidget:
-    """An empty table of a trainee's timeline."""
-    return row_table(["Time", "What", "Event", "Points"], alternating=True, fit=False)
+    """An empty table of a trainee's timeline: it fits its width, the *Event* column
+    wrapping."""
+    t = row_table(["Time", "What", "Event", "Points"], alternating=True, fit=False)
+    fit_wrapped_columns(t, TIMELINE_WRAP)
+    return t
 
 
 def verdict_html(sc: TraineeScore, *, final: bool = True) -> str:
@@ -120,12 +140,14 @@ def verdict_html(sc: TraineeScore, *, final: bool = True) -> str:
 def show_debrief(
     responses: QTableWidget, timeline: QTableWidget, debrief: TraineeDebrief | None
 ) -> None:
-    """Fill a :func:`response_table` and a :func:`timeline_table` (emptied for None)."""
+    """Fill a :func:`response_table` and a :func:`timeline_table` (emptied for None): they
+    never scroll sideways; a long text wraps, or is elided with its whole text as the cell's
+    tooltip (:func:`~factory_twin.ui.qt_tables.fill_wrapped`)."""
     if debrief is None:
-        fill_table(responses, [])
-        fill_table(timeline, [])
+        fill_wrapped(responses, [], RESPONSE_WRAP)
+        fill_wrapped(timeline, [], TIMELINE_WRAP)
         return
-    fill_table(
+    fill_wrapped(
         responses,
         [
             [
@@ -138,10 +160,9 @@ def show_debrief(
             ]
             for r in debrief.score.rows
         ],
+        RESPONSE_WRAP,
     )
-    responses.setColumnWidth(0, min(responses.columnWidth(0), 230))
-    fit_last_column(responses)  # the first column capped: the last takes the width freed
-    fill_table(
+    fill_wrapped(
         timeline,
         [
             [
@@ -152,6 +173,7 @@ def show_debrief(
             ]
             for row in debrief.timeline
         ],
+        TIMELINE_WRAP,
     )
 
 

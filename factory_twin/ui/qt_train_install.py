@@ -104,7 +104,7 @@ def install_train(
     finish = act("&Finish the drill", ws.finish_drill)
     release_all = act(
         "&Release all trainee names…",
-        ws.release_all_names,
+        ws.names.release_all_names,
         tip="free every name the drill holds (after a confirmation)",
     )
     window.release_all_names_action = release_all

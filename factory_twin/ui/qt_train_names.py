@@ -1,4 +1,4 @@
-"""The Train workspace's trainee names, and the Live tab's timeline that wraps its events.
+"""The Train workspace's trainee names (at the top of its *Live* tab).
 
 :class:`QtTraineeNames` is the list at the top of the *Live* tab: the names the drill server
 holds (:meth:`~factory_twin.app.drill_trainer.TrainerDesk.names`). A trainee who joined in
@@ -11,10 +11,6 @@ under a name takes it afresh (the scores stay in the drill log), and the names l
 
 :func:`damaged_token_box` is the question asked when a drill cannot start because its token
 file is damaged: start anew, forgetting the kept names (Yes), or not at all (No).
-
-:func:`fit_wrapped_columns` sizes a table whose last column (the timeline's *Event*) takes
-the width the others leave and wraps its text there, so no horizontal scroll bar is needed
-(in a narrow pane the widest other columns are elided, their tooltips holding the text).
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -39,11 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.drill_trainer import NameLine, TokenFileError
-from factory_twin.ui.qt_tables import cell, header_text_width, shrink_columns
 from factory_twin.ui.theme import current_dark, plot_colour
 
 KEPT_ROLE = "muted"  # the theme colour (plot_colour) of a name kept from an earlier run
-MIN_WRAP_PX = 100  # the wrapping column is never narrower than this
 LIST_ROWS = 6  # the names list grows up to this many rows, then scrolls
 
 
@@ -343,70 +337,3 @@ def ask_restart(
         "The running drill's scores and events stay in its drill log.",
     )
     return ask_yes_no(box, answered)
-
-
-# ---------------------------------------------------------------------- the timeline's fit
-
-
-class _WrapFit(QObject):
-    """Refits a table's wrapping last column (and its rows' heights) on a viewport resize."""
-
-    def __init__(self, table: QTableWidget) -> None:
-        super().__init__(table)
-        self.table = table
-        self.width = -1
-        table.viewport().installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize and self.table.viewport().width() != self.width:
-            _fit_wrapped(self.table)
-        return False
-
-
-def _fit_wrapped(table: QTableWidget) -> None:
-    last = table.columnCount() - 1
-    if last < 0:
-        return
-    hh = table.horizontalHeader()
-    shown = [j for j in range(last) if not hh.isSectionHidden(j)]
-    width = table.viewport().width()
-    # the other columns fit their contents; in a narrow pane the widest of them are cut
-    # (elided, never below their header) so the wrapping column keeps its least width
-    natural = [max(table.sizeHintForColumn(j), hh.sectionSizeHint(j)) for j in shown]
-    floors = [header_text_width(table, j) for j in shown]
-    for j, w in zip(shown, shrink_columns(natural, floors, width - MIN_WRAP_PX), strict=True):
-        hh.resizeSection(j, w)
-    others = sum(hh.sectionSize(j) for j in shown)
-    hh.resizeSection(last, max(hh.sectionSizeHint(last), MIN_WRAP_PX, width - others))
-    fit = table.findChild(_WrapFit)
-    if fit is not None:
-        fit.width = width
-    table.resizeRowsToContents()
-
-
-def fit_wrapped_columns(table: QTableWidget) -> None:
-    """Size every column but the last to its contents (in a table too narrow for them, the
-    widest are cut, elided, never below their header); the last takes the rest of the width
-    (at least its header and :data:`MIN_WRAP_PX`) and wraps its text onto more lines (a word
-    too long for it is elided, its tooltip has it all), also as the table is resized. The
-    table never scrolls sideways."""
-    table.setWordWrap(True)
-    table.setTextElideMode(Qt.TextElideMode.ElideRight)
-    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    # rows fit their wrapped text, a one-line row keeping some air like the other tables
-    table.verticalHeader().setMinimumSectionSize(table.fontMetrics().height() + 8)
-    hh = table.horizontalHeader()
-    hh.setStretchLastSection(False)
-    if table.findChild(_WrapFit) is None:
-        _WrapFit(table)
-    _fit_wrapped(table)
-
-
-def fill_wrapped(table: QTableWidget, rows: list[list[tuple[str, str | None]]]) -> None:
-    """Replace a table's rows with (text, colour) cells, each text also as its tooltip (a
-    narrow pane elides the columns); then :func:`fit_wrapped_columns`."""
-    table.setRowCount(len(rows))
-    for i, row in enumerate(rows):
-        for j, (text, colour) in enumerate(row):
-            table.setItem(i, j, cell(text, text, colour=colour))
-    fit_wrapped_columns(table)

@@ -2,13 +2,11 @@
 
 Layout: on the left the drill set-up (the open plant, a drill, its briefing to read and edit,
 start on loopback or connect to a drill server already running, pause / resume / speed /
-finish); in the middle the 3-D view, where a click picks the tool an ad-hoc fault is injected
-on (every fault kind, from the bar under the view); on the right the *Live* tab (at its top
-the trainee names the drill holds, joined ones and, grey italic, ones kept from an earlier
-run, with *Release name…* and *Release all names…*, see
-:mod:`factory_twin.ui.qt_train_names`; the scores; the live timeline: injections, alarms,
-each trainee's actions with response time against the limit and points, wrong actions, its
-*Event* column wrapping), the *Author* tab
+finish; below them *Inject a fault now*, :mod:`factory_twin.ui.qt_train_inject`, held as
+``inject_bar``); in the middle the 3-D view, where a click picks the tool an ad-hoc fault
+is injected on (every fault kind); on the right the *Live* tab (the
+trainee names the drill holds, the scores and the live timeline, see
+:mod:`factory_twin.ui.qt_train_live`; the workspace holds it as ``live``), the *Author* tab
 (:mod:`factory_twin.ui.qt_train_author`) and the *Debrief* tab
 (:mod:`factory_twin.ui.qt_train_debrief`), filled when the drill finishes.
 
@@ -36,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
@@ -47,12 +45,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -62,7 +57,6 @@ from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.app.drill_link import lost_text
 from factory_twin.app.drill_trainer import (
     TRAINER_NAME,
-    TimelineEntry,
     TokenFileError,
     TrainerDesk,
 )
@@ -71,16 +65,11 @@ from factory_twin.model import schema as s
 from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_pane_fit import PaneFit
 from factory_twin.ui.qt_scene_view import QtSceneView
-from factory_twin.ui.qt_tables import fit_columns, row_table
-from factory_twin.ui.qt_train_author import FAULTS, SIDE_PANE_PX, QtDrillAuthor
-from factory_twin.ui.qt_train_debrief import QtDebriefPanel, fill_table, mmss
-from factory_twin.ui.qt_train_names import (
-    QtTraineeNames,
-    ask_restart,
-    damaged_token_box,
-    fill_wrapped,
-    fit_wrapped_columns,
-)
+from factory_twin.ui.qt_train_author import SIDE_PANE_PX, QtDrillAuthor
+from factory_twin.ui.qt_train_debrief import QtDebriefPanel, mmss
+from factory_twin.ui.qt_train_inject import QtInjectBar
+from factory_twin.ui.qt_train_live import QtTrainLive
+from factory_twin.ui.qt_train_names import ask_restart, damaged_token_box
 from factory_twin.ui.qt_undo import undo_actions
 from factory_twin.ui.theme import (
     current_dark,
@@ -92,28 +81,11 @@ from factory_twin.ui.theme import (
 
 logger = logging.getLogger(__name__)
 
-# the scores table shows this many rows at least (room for the first trainees), and at most
-# this many before it scrolls (the timeline below keeps its room)
-SCORE_ROWS_MIN = 3
-SCORE_ROWS_MAX = 8
-
 # the side panes' default shares of the window's width (ui.qt_pane_fit), at least PANE_LEAST
 # and at most PANE_MOST pixels: the 3-D view gets over half of a 1280-pixel window
 PANE_FRACTIONS = (0.17, 0.29)
 PANE_LEAST = (216, 360)
 PANE_MOST = (300, 520)
-
-# text colour roles (ui.theme.text_colour) of a timeline row's kind
-KIND_COLOURS = {"injection": "event", "alarm": "warning", "wrong": "error", "refused": "error"}
-
-
-def event_text(e: TimelineEntry) -> str:
-    """A timeline entry's text for the table, whose Trainee column names the trainee: the
-    ``"ann: "`` the text starts with (for exports and debriefs) is left out."""
-    lead = f"{e.trainee}: "
-    if e.trainee and e.text.startswith(lead):
-        return e.text[len(lead) :]
-    return e.text
 
 
 def narrow_fields(panel: QWidget) -> None:
@@ -127,19 +99,6 @@ def narrow_fields(panel: QWidget) -> None:
         spin.setMinimumWidth(72)
     for form in panel.findChildren(QFormLayout):  # a field below its label when narrow
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-
-
-def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
-    resp = ""
-    if e.response_s is not None:
-        resp = f"{mmss(e.response_s)} / {mmss(e.limit_s)}"
-    pts = "" if e.points is None else f"{e.points:+g}"
-    role = KIND_COLOURS.get(e.kind)
-    if e.kind == "action" and e.points is not None:
-        role = "ok" if e.points > 0 else "error"
-    colour = text_colour(role) if role is not None else None
-    return [(mmss(e.time_s), None), (e.kind, colour), (e.trainee, None), (resp, None),
-            (pts, colour if e.points is not None else None), (event_text(e), None)]  # fmt: skip
 
 
 class QtTrainWorkspace(QWidget):
@@ -176,7 +135,6 @@ class QtTrainWorkspace(QWidget):
         self._pending: list[tuple[concurrent.futures.Future[Any], Callable[[Any], None], str]]
         self._pending = []
         self._debriefed = False
-        self._shown_timeline = -1
         self.starting = False
         self.damaged_box: QMessageBox | None = None  # asked when the token file is damaged
         self.restart_box: QMessageBox | None = None  # asked before a running drill is stopped
@@ -192,7 +150,14 @@ class QtTrainWorkspace(QWidget):
         narrow_fields(self.author)  # its two forms fit side by side in a narrower pane
         self.debrief = QtDebriefPanel(self.history)
         self.side = QTabWidget()
-        self.side.addTab(self._build_live(), "Live")
+        self.live = QtTrainLive(self)
+        self.names = self.live.names  # the trainee names, at the top of the Live tab
+        self.trainee_list = self.names.list
+        self.release_button = self.names.release_button
+        self.release_all_button = self.names.release_all_button
+        self.scores_table = self.live.scores_table
+        self.timeline_table = self.live.timeline_table
+        self.side.addTab(self.live, "Live")
         self.side.addTab(self.author, "Author")
         self.side.addTab(self.debrief, "Debrief")
 
@@ -307,74 +272,10 @@ class QtTrainWorkspace(QWidget):
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         f.addRow(self.state_label)
         col.addWidget(run)
-        col.addWidget(self._build_inject_bar())
+        self.inject_bar = QtInjectBar(self)
+        col.addWidget(self.inject_bar)
         narrow_fields(w)
         return w
-
-    def _build_live(self) -> QWidget:
-        w = QWidget()
-        col = QVBoxLayout(w)
-        col.setContentsMargins(4, 4, 4, 4)
-        self.names = QtTraineeNames(self)  # on top, where the trainer sees who is in
-        self.trainee_list = self.names.list
-        self.release_button = self.names.release_button
-        self.release_all_button = self.names.release_all_button
-        col.addWidget(self.names)
-        col.addWidget(QLabel("Scores"))
-        self.scores_table = row_table(
-            ["Trainee", "Points", "%", "Wrong", "Result"], alternating=True, fit=False
-        )
-        self.names.menu_on(self.scores_table)
-        col.addWidget(self.scores_table)
-        col.addWidget(QLabel("Timeline"))
-        self.timeline_table = row_table(
-            ["Time", "What", "Trainee", "Resp. / limit", "Points", "Event"],
-            alternating=True,
-            fit=False,
-        )
-        resp_head = self.timeline_table.horizontalHeaderItem(3)
-        if resp_head is not None:
-            resp_head.setToolTip("response time / its limit")
-        col.addWidget(self.timeline_table, 1)
-        fit_columns(self.scores_table)  # the headers fit before a fill too
-        self.fit_scores_height()
-        fit_wrapped_columns(self.timeline_table)  # the events wrap: no sideways scrolling
-        return w
-
-    def _build_inject_bar(self) -> QWidget:
-        box = QGroupBox("Inject a fault now")
-        f = QFormLayout(box)
-        self.fault_box = QComboBox()
-        self.fault_box.addItems(FAULTS)
-        self.tool_label = QLabel("click a tool in the 3-D view")
-        self.tool_label.setWordWrap(True)
-        self.tag_box = QComboBox()
-        self.tag_box.setEditable(True)
-        self.tag_box.setToolTip(
-            "the tag of a drift, stuck tag or alarm; procedure[:step] of an interlock; "
-            "product[:step] of a hot lot (empty: the tool's first procedure, a product "
-            "visiting the tool)"
-        )
-        self.value_spin = QDoubleSpinBox()
-        self.value_spin.setRange(-1e9, 1e9)
-        self.value_spin.setDecimals(3)
-        self.value_spin.setToolTip("value (drift target, stuck or alarm value)")
-        self.duration_spin = QDoubleSpinBox()
-        self.duration_spin.setRange(0, 86400 * 7)
-        self.duration_spin.setSuffix(" s")
-        self.duration_spin.setSpecialValueText("default")
-        self.inject_button = QPushButton("Inject now")
-        self.inject_button.setObjectName("inject_button")
-        self.inject_button.clicked.connect(lambda: self.inject())
-        f.addRow("Fault:", self.fault_box)
-        f.addRow("Tool:", self.tool_label)
-        self.tag_label = QLabel("Tag:")
-        f.addRow(self.tag_label, self.tag_box)
-        self.fault_box.currentTextChanged.connect(lambda _f: self._fill_targets())
-        f.addRow("Value:", self.value_spin)
-        f.addRow("Duration:", self.duration_spin)
-        f.addRow(self.inject_button)
-        return box
 
     # ------------------------------------------------------------------ plant and drill
 
@@ -503,7 +404,7 @@ class QtTrainWorkspace(QWidget):
         self.desk = desk
         self.starting = True
         self._debriefed = False
-        self._shown_timeline = -1
+        self.live.restart()
         sp = float(speed if speed is not None else self.speed_spin.value())
         self.record_dir.mkdir(parents=True, exist_ok=True)
         self._start_speed = sp
@@ -628,23 +529,6 @@ class QtTrainWorkspace(QWidget):
         if self.desk is not None:
             self._after(self.desk.finish(), lambda _r: None, "finish the drill")
 
-    # ------------------------------------------------------------------ names
-
-    def names_menu(self, view: QListWidget | QTableWidget, pos: QPoint) -> QMenu | None:
-        """The context menu of the trainees list or the scores table at ``pos`` (None off a
-        trainee): *Release name 'ann'…*, *Release all names…*."""
-        return self.names.names_menu(view, pos)
-
-    def release_name(self, trainee: str | None = None, *, confirm: bool = True) -> bool:
-        """Release ``trainee``'s name (default: the one selected in the trainees list) after
-        a confirmation (:meth:`QtTraineeNames.release_name`)."""
-        return self.names.release_name(trainee, confirm=confirm)
-
-    def release_all_names(self, *, confirm: bool = True) -> bool:
-        """Release every name the drill holds after a confirmation
-        (:meth:`QtTraineeNames.release_all_names`)."""
-        return self.names.release_all_names(confirm=confirm)
-
     def _on_damaged_tokens(self, exc: TokenFileError) -> None:
         """The start failed on a damaged token file: ask whether to start anew."""
         where = f"{exc.path}:{exc.line}" if exc.line is not None else str(exc.path)
@@ -675,59 +559,8 @@ class QtTrainWorkspace(QWidget):
         """The tool clicked in the 3-D view: ad-hoc faults and authored ones go there."""
         self.picked_tool = tool
         self.author.set_tool(tool)
-        self.tool_label.setText(
-            f"<b>{html.escape(tool)}</b>" if tool else "click a tool in the 3-D view"
-        )
-        self._fill_targets()
+        self.inject_bar.set_tool(tool)
         self._update_buttons()
-
-    def _fill_targets(self) -> None:
-        """Offer the tool's tags, its type's procedures (interlock) or products (hot lot)."""
-        self.tag_box.clear()
-        spec, tool, fault = self.spec, self.picked_tool, self.fault_box.currentText()
-        if spec is None:
-            return
-        words = {"interlock": "Procedure:", "hot_lot": "Product:"}
-        self.tag_label.setText(words.get(fault, "Tag:"))
-        if fault == "hot_lot":
-            self.tag_box.addItems(["", *(p.id for p in spec.products)])
-            return
-        if not tool:
-            return
-        with contextlib.suppress(KeyError):
-            t = spec.tool(tool).type
-            if fault == "interlock":
-                self.tag_box.addItems([p.id for p in spec.procedures_for(t)])
-            else:
-                self.tag_box.addItems([tag.name for tag in spec.equipment_type(t).tags])
-
-    def inject(
-        self,
-        fault: str | None = None,
-        equipment: str | None = None,
-        tag: str | None = None,
-        value: float | None = None,
-        duration_s: float | None = None,
-    ) -> bool:
-        """Inject an ad-hoc fault now (default: the bar's choices on the picked tool)."""
-        if self.desk is not None and self.desk.following and not self.desk.running:
-            self._say(f"cannot inject: the connection to {self.desk.url} is lost", True)
-            return False
-        if self.desk is None or not self.desk.running:
-            self._say("start a drill (or connect to one) before injecting", True)
-            return False
-        f = fault or self.fault_box.currentText()
-        eq = equipment if equipment is not None else self.picked_tool
-        if not eq and f not in ("transport_jam", "hot_lot"):
-            self._say("pick the tool in the 3-D view first", True)
-            return False
-        tg = tag if tag is not None else self.tag_box.currentText()
-        v = value if value is not None else self.value_spin.value()
-        dur = duration_s if duration_s is not None else self.duration_spin.value()
-        with_tag = ("tag_drift", "tag_stuck", "alarm", "interlock", "hot_lot")
-        fut = self.desk.inject(f, eq, tg if f in with_tag else "", v, dur)
-        self._after(fut, lambda _r: self._say(f"injected {f} on {eq or 'the OHT'}"), f"inject {f}")
-        return True
 
     # ------------------------------------------------------------------ the tick
 
@@ -771,27 +604,11 @@ class QtTrainWorkspace(QWidget):
             self.show_debrief()
 
     def refresh_live(self) -> None:
-        """Redraw the trainees, scores and timeline."""
+        """Redraw the Live tab (trainees, scores, timeline) and the Run box's state."""
         desk = self.desk
         if desk is None:
             return
-        self.names.show_names(desk.names(), desk.token_path)
-        fill_table(
-            self.scores_table,
-            [
-                [(sc.trainee, None), (f"{sc.score:g} / {sc.max_points:g}", None),
-                 (f"{sc.percent:.0f}", None),
-                 (str(sc.wrong), text_colour("error") if sc.wrong else None),
-                 ("pass" if sc.passed else "fail", text_colour("ok" if sc.passed else "error"))]
-                for sc in desk.scores()
-            ],
-        )  # fmt: skip
-        rows = self.timeline_entries()
-        key = hash(tuple(rows))
-        if key != self._shown_timeline:
-            self._shown_timeline = key
-            fill_wrapped(self.timeline_table, [_timeline_cells(e) for e in rows])
-            self.timeline_table.scrollToBottom()
+        self.live.refresh()
         faults = ", ".join(desk.active_faults()) or "none"
         lost = ""
         if desk.following and not desk.running:
@@ -802,28 +619,6 @@ class QtTrainWorkspace(QWidget):
             f"{html.escape(faults)}"
         )
         self.pause_button.setText("Resume" if desk.state == "paused" else "Pause")
-        self.fit_scores_height()
-
-    def fit_scores_height(self) -> int:
-        """Make the scores table as tall as its rows (SCORE_ROWS_MIN..SCORE_ROWS_MAX of
-        them; it scrolls beyond); return the height."""
-        t = self.scores_table
-        rows = min(max(t.rowCount(), SCORE_ROWS_MIN), SCORE_ROWS_MAX)
-        vh = t.verticalHeader()
-        row_h = vh.defaultSectionSize()
-        if t.rowCount():
-            row_h = max(row_h, max(vh.sectionSize(i) for i in range(t.rowCount())))
-        hh = t.horizontalHeader()
-        h = max(hh.height(), hh.sizeHint().height()) + rows * row_h + 2 * t.frameWidth()
-        if t.horizontalScrollBar().isVisible():
-            h += t.horizontalScrollBar().height()
-        if t.minimumHeight() != h or t.maximumHeight() != h:
-            t.setFixedHeight(h)
-        return h
-
-    def timeline_entries(self) -> list[TimelineEntry]:
-        """The live timeline shown."""
-        return self.desk.timeline() if self.desk is not None else []
 
     def show_debrief(self) -> None:
         """Fill the Debrief tab with the drill just finished (our own server)."""
@@ -848,7 +643,7 @@ class QtTrainWorkspace(QWidget):
         self.reconnect_button.setEnabled(lost)
         self.start_button.setEnabled(has_drill and not self.starting)
         for b in (self.pause_button, self.set_speed_button, self.finish_button,
-                  self.inject_button):  # fmt: skip
+                  self.inject_bar.inject_button):  # fmt: skip
             b.setEnabled(running)
         self.names.set_enabled(running)
         self.stop_button.setEnabled(self.desk is not None)

@@ -134,7 +134,9 @@ def _sign_safety_steps(win: MainWindow) -> None:
 
 def _actions(trainer: MainWindow, who: str) -> list[str]:
     return [
-        e.text for e in trainer.train.timeline_entries() if e.kind == "action" and e.trainee == who
+        e.text
+        for e in trainer.train.live.timeline_entries()
+        if e.kind == "action" and e.trainee == who
     ]
 
 
@@ -178,7 +180,9 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
 
     # the leak alarm: the trainer slows the drill down for the class
     wait_until(
-        lambda: any(e.kind == "alarm" and e.equipment == "ETCH-02" for e in ws.timeline_entries()),
+        lambda: any(
+            e.kind == "alarm" and e.equipment == "ETCH-02" for e in ws.live.timeline_entries()
+        ),
         60,
         "the helium alarm in the trainer's timeline",
     )
@@ -205,14 +209,16 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
     wait_until(lambda: "70 of 70" in own.verdict.text(), 10, "ann's debrief so far")
     assert "SO FAR" in own.verdict.text() and "so far" in own.heading.text()
     assert [own.responses.item(i, 5).text() for i in range(5)] == ["on time"] * 5
-    ann_actions = [e for e in ws.timeline_entries() if e.trainee == "ann" and e.kind == "action"]
+    ann_actions = [
+        e for e in ws.live.timeline_entries() if e.trainee == "ann" and e.kind == "action"
+    ]
     scored = [e for e in ann_actions if e.points]
     # each answered response shows once, with its points: 10 + 20 + 10 + 20 + 10
     assert len(scored) == 5 and sum(e.points for e in scored) == 70  # type: ignore[misc]
     assert all(e.response_s is not None for e in scored)
     assert all(e.response_s <= e.limit_s for e in scored)  # type: ignore[operator]
     ws.refresh_live()
-    assert ws.timeline_table.rowCount() == len(ws.timeline_entries())
+    assert ws.timeline_table.rowCount() == len(ws.live.timeline_entries())
 
     # the trainer injects an extra fault on a tool clicked in the 3-D view
     ws.view.fly_to_tool("ETCH-01")
@@ -222,10 +228,12 @@ def test_trainer_runs_the_helium_leak_for_two_trainees(windows, monkeypatch, tmp
     iw = ws.view.plotter.interactor
     QTest.mouseClick(iw, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
     wait_until(lambda: ws.picked_tool == "ETCH-01", 5, "the tool picked in 3-D")
-    ws.fault_box.setCurrentText("breakdown")
-    ws.inject_button.click()
+    ws.inject_bar.fault_box.setCurrentText("breakdown")
+    ws.inject_bar.inject_button.click()
     wait_until(
-        lambda: any(e.kind == "injection" and "ETCH-01" in e.text for e in ws.timeline_entries()),
+        lambda: any(
+            e.kind == "injection" and "ETCH-01" in e.text for e in ws.live.timeline_entries()
+        ),
         20,
         "the ad-hoc fault in the timeline",
     )

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from factory_twin.app.controller import find_demo_plant
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_train_debrief import fill_table
-from factory_twin.ui.qt_train_workspace import SCORE_ROWS_MAX, SCORE_ROWS_MIN
+from factory_twin.ui.qt_train_live import SCORE_ROWS_MAX, SCORE_ROWS_MIN
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
 
@@ -38,7 +38,7 @@ def win(qapp, tmp_path: Path) -> Iterator[MainWindow]:
 
 
 def _needs_link(ws) -> list:  # type: ignore[no-untyped-def]
-    return [ws.pause_button, ws.set_speed_button, ws.finish_button, ws.inject_button]
+    return [ws.pause_button, ws.set_speed_button, ws.finish_button, ws.inject_bar.inject_button]
 
 
 def test_a_lost_connection_is_said_and_the_drill_followed_again(win: MainWindow) -> None:
@@ -74,7 +74,7 @@ def test_a_lost_connection_is_said_and_the_drill_followed_again(win: MainWindow)
     assert not any(b.isEnabled() for b in _needs_link(ws))
     assert ws.stop_button.isEnabled()
     assert ws.reconnect_button.isVisible() and ws.reconnect_button.isEnabled()
-    assert not ws.inject(fault="breakdown", equipment="ETCH-01")
+    assert not ws.inject_bar.inject(fault="breakdown", equipment="ETCH-01")
     assert "connection to" in ws.message and "is lost" in ws.message
     wait_until(lambda: "reconnect attempt" in ws.info.text(), 20, "the next attempt said")
 
@@ -87,7 +87,7 @@ def test_a_lost_connection_is_said_and_the_drill_followed_again(win: MainWindow)
     assert all(b.isEnabled() for b in _needs_link(ws))
     assert not ws.reconnect_button.isVisible()
     assert "connection lost" not in ws.state_label.text()
-    assert ws.inject(fault="breakdown", equipment="ETCH-01")
+    assert ws.inject_bar.inject(fault="breakdown", equipment="ETCH-01")
     wait_until(
         lambda: any(i.equipment == "ETCH-01" for i in server.injections), 20, "the injection"
     )
@@ -124,7 +124,7 @@ def test_timeline_events_leave_the_trainee_to_its_column(win: MainWindow) -> Non
         event = cy_rows()[0][5]
         assert "dispatch_maintenance OHT" in event and "cy" not in event
         # the entry (exports, debriefs) keeps the name
-        entry = next(e for e in ws.timeline_entries() if e.trainee == "cy")
+        entry = next(e for e in ws.live.timeline_entries() if e.trainee == "cy")
         assert entry.text.startswith("cy: dispatch_maintenance")
         # one trainee: the scores table is as tall as SCORE_ROWS_MIN rows
         wait_until(lambda: ws.scores_table.rowCount() == 1, 10, "cy's score")
@@ -149,12 +149,12 @@ def test_the_scores_table_is_as_tall_as_its_rows(win: MainWindow) -> None:
     timeline_h = ws.timeline_table.height()
     for n, shown in ((1, SCORE_ROWS_MIN), (5, 5), (12, SCORE_ROWS_MAX)):
         fill_table(ws.scores_table, [[(f"t{i}", None)] * 5 for i in range(n)])
-        ws.fit_scores_height()
+        ws.live.fit_scores_height()
         _rows_shown(ws, shown)
         sb = ws.scores_table.verticalScrollBar()
         assert (sb.maximum() > 0) == (n > SCORE_ROWS_MAX), n
     # the timeline gave up what the scores took, no more
     fill_table(ws.scores_table, [])
-    ws.fit_scores_height()
+    ws.live.fit_scores_height()
     QApplication.processEvents()
     assert ws.timeline_table.height() == timeline_h

@@ -113,7 +113,7 @@ def test_the_name_is_kept_over_a_restart_refused_to_others_and_released_by_the_t
             lambda: lst.findItems("ann", Qt.MatchFlag.MatchExactly), 20, "ann in the trainees"
         )
         item = lst.findItems("ann", Qt.MatchFlag.MatchExactly)[0]
-        menu = ws.names_menu(lst, lst.visualItemRect(item).center())
+        menu = ws.names.names_menu(lst, lst.visualItemRect(item).center())
         assert menu is not None
         act = menu.actions()[0]
         assert act.text() == "Release name 'ann'…" and act.isEnabled()
@@ -124,7 +124,7 @@ def test_the_name_is_kept_over_a_restart_refused_to_others_and_released_by_the_t
         wait_until(
             lambda: any(
                 e.kind == "state" and "released the name 'ann'" in e.text
-                for e in ws.timeline_entries()
+                for e in ws.live.timeline_entries()
             ),
             20,
             "the release in the trainer's timeline",

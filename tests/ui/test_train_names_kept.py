@@ -32,7 +32,7 @@ from factory_twin.app.controller import find_demo_plant
 from factory_twin.app.drill_session import DrillSession
 from factory_twin.opcua.server.drill_tokens import hash_token
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_train_names import MIN_WRAP_PX
+from factory_twin.ui.qt_tables import MIN_WRAP_PX
 from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
 from factory_twin.ui.theme import plot_colour
 
@@ -162,7 +162,9 @@ def test_names_kept_over_a_restart_show_grey_italic_until_rejoined_and_are_relea
         # ann's long note in the timeline wraps; no horizontal scrolling at either size
         ann.call_maintenance("OHT", NOTE).result(timeout=20)
         wait_until(
-            lambda: any("recovery kit" in e.text for e in ws.timeline_entries()), 20, "the note"
+            lambda: any("recovery kit" in e.text for e in ws.live.timeline_entries()),
+            20,
+            "the note",
         )
         for size in ((1600, 1000), (1280, 800)):
             win.resize(*size)

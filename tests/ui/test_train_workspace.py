@@ -259,28 +259,31 @@ def test_every_fault_kind_injected_ad_hoc_and_a_trainee_joins_and_leaves(
         return [i for i in server.injections if i.injection_id.startswith("adhoc")]
 
     for k, fault in enumerate(FAULTS):
-        ws.fault_box.setCurrentText(fault)
+        ws.inject_bar.fault_box.setCurrentText(fault)
         if fault in ("tag_drift", "tag_stuck", "alarm"):
-            ws.tag_box.setCurrentText("chamber_pressure")
-            ws.value_spin.setValue(2000)
+            ws.inject_bar.tag_box.setCurrentText("chamber_pressure")
+            ws.inject_bar.value_spin.setValue(2000)
         elif fault in ("interlock", "hot_lot"):
-            assert ws.tag_label.text() in ("Procedure:", "Product:") and ws.tag_box.count() > 0
-            ws.tag_box.setCurrentText("")
-        ws.inject_button.click()
+            assert (
+                ws.inject_bar.tag_label.text() in ("Procedure:", "Product:")
+                and ws.inject_bar.tag_box.count() > 0
+            )
+            ws.inject_bar.tag_box.setCurrentText("")
+        ws.inject_bar.inject_button.click()
         wait_until(lambda k=k: len(adhoc()) > k, 20, f"the ad-hoc {fault}")
         assert adhoc()[-1].fault == fault, k
     wait_until(
         lambda: (
-            {e.text.split(" ", 1)[0] for e in ws.timeline_entries() if e.kind == "injection"}
+            {e.text.split(" ", 1)[0] for e in ws.live.timeline_entries() if e.kind == "injection"}
             >= set(FAULTS)
         ),
         10,
         "every kind in the timeline",
     )
     # a wrong one is refused with the server's reason
-    ws.fault_box.setCurrentText("tag_stuck")
-    ws.tag_box.setCurrentText("no_such_tag")
-    ws.inject_button.click()
+    ws.inject_bar.fault_box.setCurrentText("tag_stuck")
+    ws.inject_bar.tag_box.setCurrentText("no_such_tag")
+    ws.inject_bar.inject_button.click()
     wait_until(lambda: "no_such_tag" in ws.message, 10, "the refusal with its reason")
     assert "Inject refused" in ws.message
 
@@ -353,25 +356,29 @@ def test_following_a_drill_server_already_running(win: MainWindow, tmp_path: Pat
         wait_until(
             lambda: any(
                 e.kind == "action" and "dispatch_maintenance" in e.text
-                for e in ws.timeline_entries()
+                for e in ws.live.timeline_entries()
             ),
             20,
             "cy's action in the timeline",
         )
-        assert ws.inject(fault="alarm", equipment="ETCH-01", tag="chamber_pressure", value=2000)
+        assert ws.inject_bar.inject(
+            fault="alarm", equipment="ETCH-01", tag="chamber_pressure", value=2000
+        )
         wait_until(
             lambda: any(
-                e.kind == "alarm" and e.equipment == "ETCH-01" for e in ws.timeline_entries()
+                e.kind == "alarm" and e.equipment == "ETCH-01" for e in ws.live.timeline_entries()
             ),
             20,
             "the alarm in the timeline",
         )
         wait_until(lambda: ws.scores_table.rowCount() == 1, 5, "the scores table")
         inj = next(
-            e for e in ws.timeline_entries() if e.kind == "injection" and e.equipment == "ETCH-01"
+            e
+            for e in ws.live.timeline_entries()
+            if e.kind == "injection" and e.equipment == "ETCH-01"
         )
         alarm = next(
-            e for e in ws.timeline_entries() if e.kind == "alarm" and e.equipment == "ETCH-01"
+            e for e in ws.live.timeline_entries() if e.kind == "alarm" and e.equipment == "ETCH-01"
         )
         assert inj.time_s > 0 and alarm.time_s >= inj.time_s  # stamped on the drill clock
         ws.finish_button.click()
@@ -396,7 +403,9 @@ def _test_run_alone(ws: Any) -> None:
     wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "the test run")
     ws.set_speed(60)
     wait_until(
-        lambda: any(e.kind == "injection" and "ETCH-01" in e.text for e in ws.timeline_entries()),
+        lambda: any(
+            e.kind == "injection" and "ETCH-01" in e.text for e in ws.live.timeline_entries()
+        ),
         30,
         "the new injection to fire",
     )

@@ -1,0 +1,142 @@
+"""The Train workspace's *Live* tab: who is in the drill, the scores and the live timeline.
+
+:class:`QtTrainLive` is the tab a :class:`~factory_twin.ui.qt_train_workspace.
+QtTrainWorkspace` holds as its ``live``. At its top the trainee names the drill holds
+(:class:`~factory_twin.ui.qt_train_names.QtTraineeNames`: joined ones and, grey italic, ones
+kept from an earlier run, with *Release name…* and *Release all names…*); then the scores
+(as tall as their rows, :data:`SCORE_ROWS_MIN` to :data:`SCORE_ROWS_MAX` of them, then it
+scrolls); then the live timeline: injections, alarms, each trainee's actions with response
+time against the limit and points, wrong actions, its *Event* column wrapping
+(:func:`~factory_twin.ui.qt_tables.fit_wrapped_columns`). :meth:`QtTrainLive.refresh` redraws
+them from the workspace's :class:`~factory_twin.app.drill_trainer.TrainerDesk`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from factory_twin.app.drill_trainer import TimelineEntry
+from factory_twin.ui.qt_tables import fill_wrapped, fit_columns, fit_wrapped_columns, row_table
+from factory_twin.ui.qt_train_debrief import fill_table, mmss
+from factory_twin.ui.qt_train_names import QtTraineeNames
+from factory_twin.ui.theme import text_colour
+
+# the scores table shows this many rows at least (room for the first trainees), and at most
+# this many before it scrolls (the timeline below keeps its room)
+SCORE_ROWS_MIN = 3
+SCORE_ROWS_MAX = 8
+
+# text colour roles (ui.theme.text_colour) of a timeline row's kind
+KIND_COLOURS = {"injection": "event", "alarm": "warning", "wrong": "error", "refused": "error"}
+
+
+def event_text(e: TimelineEntry) -> str:
+    """A timeline entry's text for the table, whose Trainee column names the trainee: the
+    ``"ann: "`` the text starts with (for exports and debriefs) is left out."""
+    lead = f"{e.trainee}: "
+    if e.trainee and e.text.startswith(lead):
+        return e.text[len(lead) :]
+    return e.text
+
+
+def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
+    resp = ""
+    if e.response_s is not None:
+        resp = f"{mmss(e.response_s)} / {mmss(e.limit_s)}"
+    pts = "" if e.points is None else f"{e.points:+g}"
+    role = KIND_COLOURS.get(e.kind)
+    if e.kind == "action" and e.points is not None:
+        role = "ok" if e.points > 0 else "error"
+    colour = text_colour(role) if role is not None else None
+    return [(mmss(e.time_s), None), (e.kind, colour), (e.trainee, None), (resp, None),
+            (pts, colour if e.points is not None else None), (event_text(e), None)]  # fmt: skip
+
+
+class QtTrainLive(QWidget):
+    """The Live tab (see the module doc).
+
+    Parameters
+    ----------
+    ws
+        The Train workspace (its ``desk``; the names use its ``_say`` and ``_after``).
+    """
+
+    def __init__(self, ws: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self._shown_timeline = -1  # the timeline rows shown (a hash), redrawn on a change
+        col = QVBoxLayout(self)
+        col.setContentsMargins(4, 4, 4, 4)
+        self.names = QtTraineeNames(ws)  # on top, where the trainer sees who is in
+        col.addWidget(self.names)
+        col.addWidget(QLabel("Scores"))
+        self.scores_table = row_table(
+            ["Trainee", "Points", "%", "Wrong", "Result"], alternating=True, fit=False
+        )
+        self.names.menu_on(self.scores_table)
+        col.addWidget(self.scores_table)
+        col.addWidget(QLabel("Timeline"))
+        self.timeline_table = row_table(
+            ["Time", "What", "Trainee", "Resp. / limit", "Points", "Event"],
+            alternating=True,
+            fit=False,
+        )
+        resp_head = self.timeline_table.horizontalHeaderItem(3)
+        if resp_head is not None:
+            resp_head.setToolTip("response time / its limit")
+        col.addWidget(self.timeline_table, 1)
+        fit_columns(self.scores_table)  # the headers fit before a fill too
+        self.fit_scores_height()
+        fit_wrapped_columns(self.timeline_table)  # the events wrap: no sideways scrolling
+
+    def restart(self) -> None:
+        """A new drill is followed: its timeline is drawn afresh."""
+        self._shown_timeline = -1
+
+    def timeline_entries(self) -> list[TimelineEntry]:
+        """The live timeline shown."""
+        desk = self.ws.desk
+        return desk.timeline() if desk is not None else []
+
+    def refresh(self) -> None:
+        """Redraw the trainees, scores and timeline of the drill followed."""
+        desk = self.ws.desk
+        if desk is None:
+            return
+        self.names.show_names(desk.names(), desk.token_path)
+        fill_table(
+            self.scores_table,
+            [
+                [(sc.trainee, None), (f"{sc.score:g} / {sc.max_points:g}", None),
+                 (f"{sc.percent:.0f}", None),
+                 (str(sc.wrong), text_colour("error") if sc.wrong else None),
+                 ("pass" if sc.passed else "fail", text_colour("ok" if sc.passed else "error"))]
+                for sc in desk.scores()
+            ],
+        )  # fmt: skip
+        rows = self.timeline_entries()
+        key = hash(tuple(rows))
+        if key != self._shown_timeline:
+            self._shown_timeline = key
+            fill_wrapped(self.timeline_table, [_timeline_cells(e) for e in rows])
+            self.timeline_table.scrollToBottom()
+        self.fit_scores_height()
+
+    def fit_scores_height(self) -> int:
+        """Make the scores table as tall as its rows (SCORE_ROWS_MIN..SCORE_ROWS_MAX of
+        them; it scrolls beyond); return the height."""
+        t = self.scores_table
+        rows = min(max(t.rowCount(), SCORE_ROWS_MIN), SCORE_ROWS_MAX)
+        vh = t.verticalHeader()
+        row_h = vh.defaultSectionSize()
+        if t.rowCount():
+            row_h = max(row_h, max(vh.sectionSize(i) for i in range(t.rowCount())))
+        hh = t.horizontalHeader()
+        h = max(hh.height(), hh.sizeHint().height()) + rows * row_h + 2 * t.frameWidth()
+        if t.horizontalScrollBar().isVisible():
+            h += t.horizontalScrollBar().height()
+        if t.minimumHeight() != h or t.maximumHeight() != h:
+            t.setFixedHeight(h)
+        return h
