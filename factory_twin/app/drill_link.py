@@ -140,6 +140,12 @@ class LinkKeeper:
         if self.session.loop.is_running():
             self.session.loop.run(cancel(), timeout=timeout_s)
 
+    @property
+    def restoring(self) -> bool:
+        """True from the moment a lost connection is noticed until it is wholly back (the
+        client may say its link is up a moment before the rejoin and catch-up are done)."""
+        return self._lost_at is not None
+
     def reconnect_now(self) -> None:
         """Try to reconnect at once (when lost; no effect while the connection is up)."""
         wake = self._wake

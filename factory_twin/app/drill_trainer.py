@@ -158,8 +158,15 @@ class TrainerDesk:
 
     @property
     def running(self) -> bool:
-        """True while following a drill over a working connection."""
-        return self.session is not None and self.session.joined and self.session.client.link_up
+        """True while following a drill over a working connection (not while it is being
+        restored)."""
+        keeper = self._keeper
+        return (
+            self.session is not None
+            and self.session.joined
+            and self.session.client.link_up
+            and not (keeper is not None and keeper.restoring)
+        )
 
     def link(self) -> LinkStatus | None:
         """The connection to the drill server (None when not following)."""

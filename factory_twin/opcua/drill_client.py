@@ -276,9 +276,9 @@ class DrillClient:
         after = await self._take_log(client)  # before subscribing: no live event slips by
         await self._subscribe(client)
         client.connection_lost_callback = self._lost_callback
-        self.lost_reason = ""
         if after is not None:
             await self._catch_up(client, after)
+        self.lost_reason = ""  # up again once the missed events are queued
 
     async def join(self) -> str:
         """Join (after :meth:`open`) with our token; return the name the server scores us
