@@ -40,6 +40,7 @@ from factory_twin.app.alarm_journal import PRIORITIES, AlarmJournal, priority_of
 from factory_twin.app.plant_state import AlarmRecord, PlantState
 from factory_twin.model.events import AlarmEvent, AlarmState, ShelvingState
 from factory_twin.ui.qt_detail_panel import format_ts
+from factory_twin.ui.qt_drill_link import enable_unless_lost
 from factory_twin.ui.qt_wrap_bar import QtWrapBar
 from factory_twin.ui.theme import current_dark, text_colour
 
@@ -186,6 +187,9 @@ class QtAlarmPanel(QWidget):
         # a drill class shares one simulated plant: each trainee acknowledges for themself,
         # so an alarm another trainee acknowledged can be acknowledged again
         self.reacknowledge = False
+        # a trainee's connection to the drill server is lost: acknowledging and shelving,
+        # which go to that server, are greyed out until it is back (set_drill_link_lost)
+        self.drill_link_lost = False
         self._dirty = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -331,13 +335,22 @@ class QtAlarmPanel(QWidget):
                 return True
         return False
 
+    def set_drill_link_lost(self, lost: bool) -> None:
+        """Grey out Acknowledge and Shelve while the connection to the drill server is lost
+        (``lost``), with a tooltip saying why; their own rules again once it is back."""
+        self.drill_link_lost = lost
+        self._on_selection_changed()
+
     def _on_selection_changed(self, *_: Any) -> None:
         aid = self.selected_alarm_id()
         rec = self.state.alarms.get(aid) if (self.state is not None and aid) else None
-        self.ack_button.setEnabled(rec is not None and (not rec.event.acked or self.reacknowledge))
+        lost = self.drill_link_lost
+        enable_unless_lost(
+            self.ack_button, rec is not None and (not rec.event.acked or self.reacknowledge), lost
+        )
         self.procedure_button.setEnabled(rec is not None)
-        self.shelve_button.setEnabled(rec is not None)
-        ev = rec.event if rec is not None else None
+        enable_unless_lost(self.shelve_button, rec is not None, lost)
+        ev = None if rec is None or lost else rec.event  # no shelving from the context menu
         shelved = ev is not None and ev.shelving is not ShelvingState.UNSHELVED
         self.shelve_hour_action.setEnabled(
             ev is not None and ev.shelving is not ShelvingState.TIMED

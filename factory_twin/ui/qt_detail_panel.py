@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.plant_state import PlantState, limit_status
+from factory_twin.ui.qt_drill_link import enable_unless_lost
 from factory_twin.ui.scene_colors import STALE_CODE, STATE_COLORS, STATE_LABELS, UNKNOWN_CODE
 from factory_twin.ui.theme import follow_theme, on_theme, text_colour, trend_colour
 
@@ -107,6 +108,9 @@ class QtDetailPanel(QWidget):
         super().__init__(parent)
         self.state: PlantState | None = None
         self.tool: str | None = None
+        # a trainee's connection to the drill server is lost: Hold and Resume, which go to
+        # that server, are greyed out until it is back (set_drill_link_lost)
+        self.drill_link_lost = False
         self._dirty = False
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._limit_lines: list[tuple[int, pg.InfiniteLine]] = []  # (trend number, line)
@@ -298,8 +302,16 @@ class QtDetailPanel(QWidget):
         self.plot.getPlotItem().getAxis("bottom").setLabel(REPLAY_AXIS if on else LIVE_AXIS)
 
     def _set_enabled(self, on: bool) -> None:
-        for w in (self.fly_button, self.hold_button, self.resume_button):
-            w.setEnabled(on)
+        self.fly_button.setEnabled(on)
+        for b in (self.hold_button, self.resume_button):
+            enable_unless_lost(b, on, self.drill_link_lost)
+
+    def set_drill_link_lost(self, lost: bool) -> None:
+        """Grey out Hold and Resume while the connection to the drill server is lost
+        (``lost``), with a tooltip saying why; enabled again for a shown tool once it is
+        back."""
+        self.drill_link_lost = lost
+        self._set_enabled(self.tool is not None and self.state is not None)
 
     # -- showing a tool
 

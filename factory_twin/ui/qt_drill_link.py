@@ -8,6 +8,12 @@ why the connection was lost, since when and when the next reconnect is tried
 and the last attempt's error; *Reconnect* tries at once. The app reconnects by itself with
 back-off (1 s doubling to 15 s, :class:`~factory_twin.app.drill_link.LinkKeeper`) and joins
 again under the trainee's name with its saved token.
+
+While the connection is lost the trainee's actions that go to the drill server (Acknowledge
+and Shelve in the alarm panel, Hold and Resume in the tool details, a step's sign-off in the
+Maintain player) are greyed out, their tooltip saying why (:data:`LOST_TIP`): each of those
+panels has ``set_drill_link_lost(lost)``, which the trainee's window calls when the link is
+lost and when it is back, and its own enable rules pass through :func:`enable_unless_lost`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,19 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from factory_twin.app.drill_link import LinkStatus, lost_text
 from factory_twin.ui.theme import show_message
+
+LOST_TIP = "the connection to the drill server is lost: reconnecting"
+
+
+def enable_unless_lost(item: QWidget, on: bool, lost: bool) -> None:
+    """Enable ``item`` when its own rules say ``on`` and the drill link is not ``lost``;
+    while lost its tooltip says why (:data:`LOST_TIP`), else it has its own tooltip again."""
+    own = item.property("own_tool_tip")
+    if own is None:  # the first call: keep the item's own tooltip
+        own = item.toolTip()
+        item.setProperty("own_tool_tip", own)
+    item.setEnabled(on and not lost)
+    item.setToolTip(LOST_TIP if lost else str(own))
 
 
 def lost_words(link: LinkStatus) -> str:

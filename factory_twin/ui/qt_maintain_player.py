@@ -38,6 +38,7 @@ from factory_twin.app.maintenance import (
     limits_text,
 )
 from factory_twin.model.schema import PlantSpec, Procedure
+from factory_twin.ui.qt_drill_link import enable_unless_lost
 from factory_twin.ui.qt_maintain_browser import format_minutes
 from factory_twin.ui.qt_tables import row_table
 from factory_twin.ui.qt_wrap_bar import QtWrapBar
@@ -88,6 +89,9 @@ class QtProcedurePlayer(QWidget):
         self.procedure: Procedure | None = None
         self.session: ProcedureSession | None = None
         self.current = 0
+        # a trainee's connection to the drill server is lost: sign-offs, which go to that
+        # server in a drill, are greyed out until it is back (set_drill_link_lost)
+        self.drill_link_lost = False
         self._build()
         self._show_empty()
 
@@ -426,6 +430,12 @@ class QtProcedurePlayer(QWidget):
             return None
         return v if math.isfinite(v) else None
 
+    def set_drill_link_lost(self, lost: bool) -> None:
+        """Grey out the sign-off while the connection to the drill server is lost (``lost``),
+        with a tooltip saying why; its own rules again once it is back."""
+        self.drill_link_lost = lost
+        self._update_buttons()
+
     def _update_buttons(self) -> None:
         st = self._step()
         if st is None:
@@ -454,7 +464,7 @@ class QtProcedurePlayer(QWidget):
             and (not need_value or value is not None)
             and (ok is not False or self.confirm_check.isChecked())
         )
-        self.sign_button.setEnabled(can)
+        enable_unless_lost(self.sign_button, can, self.drill_link_lost)
         if signed and sess is not None:
             so = sess.status[k].signoff
             assert so is not None

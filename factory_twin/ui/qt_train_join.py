@@ -25,10 +25,10 @@ then connected to the drill's simulated plant. While in drill mode:
 * a lost connection to the drill server is said under the banner in the theme's error colour
   (:class:`~factory_twin.ui.qt_drill_link.QtDrillLinkBar`: the server's address, why, when the
   next reconnect is tried) with a *Reconnect* button; the banner's actions that need the
-  server are disabled, and the trainee's other drill actions (acknowledge, Hold, Resume,
-  sign-offs) are refused with that reason. The app reconnects by itself with back-off and
-  joins again under the trainee's name with its token (a new token, if the trainer released
-  the name meanwhile, is saved).
+  server are disabled, and so are the trainee's other drill actions (Acknowledge, Shelve,
+  Hold, Resume, sign-offs: greyed out, their tooltip saying why) until it is back. The app
+  reconnects by itself with back-off and joins again under the trainee's name with its token
+  (a new token, if the trainer released the name meanwhile, is saved).
 """
 
 from __future__ import annotations
@@ -357,6 +357,8 @@ class TraineeSide:
         lost = self.link_bar.show_link(link)
         for b in (self.banner.maintenance_button, self.banner.lot_button):
             b.setEnabled(not lost)
+        if lost != self._lost:
+            self._grey_drill_actions(lost)
         if self._lost and not lost and link is not None:
             session = c.drill  # joined again: the server may have given the name a new token
             save_token(self.window.settings, session.url, session.joined_as, session.client.token)
@@ -364,6 +366,18 @@ class TraineeSide:
                 f"reconnected to the drill server {link.url} as {session.joined_as}", 8000
             )
         self._lost = lost
+
+    def _grey_drill_actions(self, lost: bool) -> None:
+        """Grey out the trainee's other actions that go to the drill server (acknowledge,
+        shelve, Hold, Resume, sign-offs) while the link is ``lost``; enable them again (by
+        their own rules) once it is back."""
+        w = self.window
+        panels = [w.alarms, w.detail]
+        maintain = getattr(w, "maintain", None)
+        if maintain is not None:
+            panels.append(maintain.player)
+        for panel in panels:
+            panel.set_drill_link_lost(lost)
 
     def reconnect(self) -> bool:
         """Try to reconnect to the drill server at once (when the connection is lost)."""

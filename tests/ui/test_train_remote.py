@@ -2,7 +2,8 @@
 
 * A trainee who joined with *Join drill…* loses the connection to the drill server: the bar
   under the DRILL banner says so in the theme's error colour, naming the server and when the
-  next reconnect is tried; the banner's actions that need the server are disabled and a drill
+  next reconnect is tried; the banner's actions that need the server are disabled, and so are
+  Acknowledge, Shelve, Hold, Resume and a step's sign-off (their tooltip saying why); a drill
   action taken meanwhile is refused saying why; *Reconnect* joins again under the trainee's
   name with the saved token once the server is back, and the bar goes.
 * A trainer following another computer's drill server sees the names it keeps from an
@@ -26,6 +27,7 @@ from factory_twin.app.controller import find_demo_plant
 from factory_twin.app.drill_server import DrillSimulator
 from factory_twin.app.drill_session import DrillSession, start_drill_server
 from factory_twin.model.config import load_plant
+from factory_twin.ui.qt_drill_link import LOST_TIP
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_train_join import saved_token
 from factory_twin.ui.theme import plot_colour, text_colour
@@ -49,6 +51,41 @@ def server(tmp_path: Path) -> Iterator[DrillSimulator]:
         sim.stop_in_thread()
 
 
+async def _inject(server: DrillSimulator) -> str:
+    """A pressure alarm on ETCH-01, as the trainer's Inject would (on the server's loop)."""
+    return server.inject("alarm", "ETCH-01", "chamber_pressure", 2000, 0)
+
+
+def _alarm_on(win: MainWindow, tool: str) -> str:
+    """Wait for a standing alarm on ``tool``, select it in the alarm panel; its id."""
+    st = win.controller.state
+    wait_until(
+        lambda: st is not None and any(r.event.equipment == tool for r in st.alarms.values()),
+        30,
+        f"an alarm on {tool}",
+    )
+    aid = next(a for a, r in st.alarms.items() if r.event.equipment == tool)
+    win.alarms._dirty = True
+    win.alarms.refresh()
+    assert win.alarms.select_alarm(aid)
+    return aid
+
+
+def _start_a_step(win: MainWindow, tool: str) -> None:
+    """Open a procedure of ``tool`` in Maintain and start its first step, ready to sign."""
+    p = win.maintain.player
+    spec = win.controller.doc.spec
+    proc = spec.procedures_for(spec.tool(tool).type)[0]
+    p.open(spec, tool, proc.id)
+    for cb in p.safety_checks:
+        cb.click()
+    p.start_button.click()
+    p.name_edit.setText("ann")
+    acc = proc.steps[0].acceptance
+    if acc is not None:
+        p.value_edit.setText(f"{acc.target if acc.target is not None else acc.max:g}")
+
+
 @pytest.fixture
 def win(qapp: Any, tmp_path: Path) -> Iterator[MainWindow]:
     with train_window(tmp_path, find_demo_plant(), user="ann") as w:
@@ -68,6 +105,21 @@ def test_a_trainee_sees_a_lost_connection_and_reconnects(
     bar = side.link_bar
     buttons = (side.banner.maintenance_button, side.banner.lot_button)
     assert not bar.isVisible() and all(b.isEnabled() for b in buttons)
+    # an alarm and a tool selected, a step ready to sign: the trainee's drill actions work
+    assert server.submit(_inject(server)).result(30) == ""
+    _alarm_on(win, "ETCH-01")
+    win.select_tool("ETCH-01")
+    _start_a_step(win, "ETCH-01")
+    alarms, detail, player = win.alarms, win.detail, win.maintain.player
+    actions = (
+        alarms.ack_button,
+        alarms.shelve_button,
+        detail.hold_button,
+        detail.resume_button,
+        player.sign_button,
+    )
+    assert all(b.isEnabled() for b in actions), [b.text() for b in actions if not b.isEnabled()]
+    own_tips = [b.toolTip() for b in actions]
 
     server.submit(server.stop()).result(30)
     wait_until(bar.isVisible, 20, "the loss said")
@@ -76,6 +128,11 @@ def test_a_trainee_sees_a_lost_connection_and_reconnects(
     assert text_colour("error") in bar.label.styleSheet()  # the theme's error colour
     assert bar.reconnect_button.isVisible() and bar.reconnect_button.isEnabled()
     assert not any(b.isEnabled() for b in buttons)
+    # greyed out while lost, saying why (not refused only when pressed)
+    assert not any(b.isEnabled() for b in actions), [b.text() for b in actions if b.isEnabled()]
+    assert all(b.toolTip() == LOST_TIP for b in actions)
+    assert not alarms.shelve_hour_action.isEnabled()  # nor shelved from the context menu
+    assert detail.fly_button.isEnabled()  # what stays on this computer still works
     assert side.banner.isVisible() and c.drill_mode  # still in the drill, reconnecting
     assert not side.call_maintenance("ETCH-01")
     box = win.last_error_box
@@ -89,6 +146,11 @@ def test_a_trainee_sees_a_lost_connection_and_reconnects(
     wait_until(lambda: not bar.isVisible(), 20, "the reconnect")
     assert all(b.isEnabled() for b in buttons)
     assert f"reconnected to the drill server {url} as ann" in win.statusBar().currentMessage()
+    if alarms.selected_alarm_id() is None:  # the alarm list was refreshed on the reconnect
+        _alarm_on(win, "ETCH-01")
+    assert detail.tool == "ETCH-01"
+    wait_until(lambda: all(b.isEnabled() for b in actions), 10, "the actions enabled again")
+    assert [b.toolTip() for b in actions] == own_tips
     assert c.drill.joined_as == "ann" and c.drill.client.token == token
     assert side.call_maintenance("ETCH-01")
     wait_until(
