@@ -101,6 +101,8 @@ def test_a_trainee_sees_a_lost_connection_and_reconnects(
     side.join(url, "ann")
     wait_until(lambda: c.drill_mode and side.banner.isVisible(), 60, "ann to join")
     token = c.drill.client.token
+    # the token is saved when the window hears of the join (a moment after drill_mode)
+    wait_until(lambda: saved_token(win.settings, url, "ann") != "", 10, "the token saved")
     assert token and saved_token(win.settings, url, "ann") == token
     bar = side.link_bar
     buttons = (side.banner.maintenance_button, side.banner.lot_button)
