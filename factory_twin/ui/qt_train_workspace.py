@@ -94,7 +94,7 @@ def narrow_fields(panel: QWidget) -> None:
     for box in panel.findChildren(QComboBox):
         box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         box.setMinimumContentsLength(8)
-        box.setMinimumWidth(80)  # its placeholder text would set the least width too
+        box.setMinimumWidth(80)  # else its grey hint text would set the least width too
     for spin in panel.findChildren(QDoubleSpinBox):
         spin.setMinimumWidth(72)
     for form in panel.findChildren(QFormLayout):  # a field below its label when narrow
