@@ -7,7 +7,7 @@ in a ``Parameters`` folder). Each machine's variables become tags (unit from
 share one equipment type, and every tag is bound by node id, so the plant binds whatever
 the server's naming. A machine reached through two folders or a reference loop is imported
 once, from its first place in the browsed tree (repeats are left out). Bays and positions
-are a placeholder grid, one bay per type, to be moved in the app.
+are a provisional grid, one bay per type, to be moved in the app.
 """
 
 from __future__ import annotations
@@ -94,7 +94,13 @@ def _text(v: Any) -> str:
 def _find_machines(root: BrowseNode) -> list[BrowseNode]:
     folder = root.child("Machines")
     if folder is not None:
-        return [c for c in folder.unique_children if c.node_class == ua.NodeClass.Object]
+        # a machine first met through another folder is a repeat here: take its first place
+        out: dict[str, BrowseNode] = {}
+        for c in folder.children:
+            m = c.repeat_of or c
+            if m.node_class == ua.NodeClass.Object:
+                out.setdefault(m.node_id.to_string(), m)
+        return list(out.values())
     found: list[BrowseNode] = []
 
     def visit(n: BrowseNode) -> None:
@@ -291,7 +297,7 @@ def plant_yaml(data: dict[str, Any], source: str) -> str:
     y.dump(_flow_numbers(data), buf)
     head = (
         f"# Plant file skeleton imported from {source} by 'factory-twin import'.\n"
-        "# Bays and positions are a placeholder grid; equipment kinds and shapes are generic.\n"
+        "# Bays and positions are a provisional grid; equipment kinds and shapes are generic.\n"
     )
     return head + buf.getvalue()
 

@@ -267,3 +267,39 @@ async def test_browse_shows_a_node_under_each_parent_and_import_takes_it_once(
         }
     finally:
         await srv.stop()
+
+
+async def test_import_takes_a_machine_first_met_outside_the_machines_folder(tmp_path) -> None:
+    """'Lines' (browsed before 'Machines') organizes Etch 1 too: in the tree Etch 1 is shown
+    in full under Lines and is a repeat in Machines; import still finds every machine of the
+    Machines folder, once, and only those."""
+    from asyncua import Server, ua
+
+    port = free_port()
+    url = f"opc.tcp://127.0.0.1:{port}/lines/"
+    srv = Server()
+    await srv.init()
+    srv.set_endpoint(url)
+    idx = await srv.register_namespace("urn:example:lines")
+    lines = await srv.nodes.objects.add_folder(f"ns={idx};s=Lines", f"{idx}:Lines")
+    machines = await srv.nodes.objects.add_folder(f"ns={idx};s=Machines", f"{idx}:Machines")
+    etch = await lines.add_object(f"ns={idx};s=Etch1", f"{idx}:Etch 1")
+    await etch.add_variable(f"ns={idx};s=Etch1.Pressure", f"{idx}:Pressure", 2.5)
+    await machines.add_reference(etch, ua.ObjectIds.Organizes)
+    lith = await machines.add_object(f"ns={idx};s=Litho1", f"{idx}:Litho 1")
+    await lith.add_variable(f"ns={idx};s=Litho1.Dose", f"{idx}:Dose", 30.0)
+    other = await lines.add_object(f"ns={idx};s=Conveyor", f"{idx}:Conveyor")
+    await other.add_variable(f"ns={idx};s=Conveyor.Speed", f"{idx}:Speed", 1.0)
+    await srv.start()
+    try:
+        plant = tmp_path / "lines.yaml"
+        assert await cli("import", url, "-o", str(plant), "--depth", "20") == 0
+        spec = load_plant(plant).spec
+        assert sorted(e.id for e in spec.equipment) == ["Etch_1", "Litho_1"]
+        etch_eq = spec.tool("Etch_1")
+        assert etch_eq.opcua is not None
+        assert {k: b.node_id for k, b in etch_eq.opcua.tags.items()} == {
+            "Pressure": "nsu=urn:example:lines;s=Etch1.Pressure"
+        }
+    finally:
+        await srv.stop()
