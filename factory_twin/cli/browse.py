@@ -1,7 +1,9 @@
 """Print an OPC UA server's address space as a tree.
 
 Each line shows the node class, browse name (``ns:name``), node id and, for variables,
-the data type and current value. Starts at Objects unless --root is given.
+the data type and current value. Starts at Objects unless --root is given. A node reached
+through several parents or a reference loop is listed in full at its first place and as one
+reference line at each other place, marked ``(shown above)`` or ``(shown below)``.
 
 Example: factory-twin browse opc.tcp://127.0.0.1:4840/factory_twin/ --depth 4 --filter ETCH
 """

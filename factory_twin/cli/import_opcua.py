@@ -2,7 +2,7 @@
 
 Finds Machinery-style machines (a Machines folder) or any objects holding variables, makes
 one equipment type per distinct set of variables (units from EngineeringUnits, normal
-ranges from EURange), binds every tag by node id and lays the tools out on a placeholder
+ranges from EURange), binds every tag by node id and lays the tools out on a provisional
 grid, one bay per type. The result passes ``factory-twin validate`` and binds with
 ``factory-twin open``; edit kinds, shapes and layout afterwards.
 

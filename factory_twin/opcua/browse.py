@@ -3,6 +3,12 @@
 Used by ``factory-twin browse`` and by the plant-file import (:mod:`.discovery`).
 Browsing goes level by level with one Browse request per level and one Read request for
 the variables found, so a big server is walked in a handful of round trips.
+
+A node reached more than once (two parents, such as an Organizes reference beside a
+HasComponent, or a reference loop) is browsed once, at its first place (the shallowest,
+then in browse order); each later place holds a *repeat*: a leaf that names the node
+(:attr:`BrowseNode.repeat_of`) and is never expanded, so loops end and every parent still
+lists it, as UaExpert does.
 """
 
 from __future__ import annotations
@@ -37,23 +43,32 @@ class BrowseNode:
     value_rank: int | None = None  # -1 scalar, 1 array, 2 matrix, ...
     readable: bool = True  # the user may read the value (UserAccessLevel CurrentRead)
     value_status: str = ""  # the status of a value read that failed, e.g. BadNotReadable
-    children: list[BrowseNode] = field(default_factory=list)
+    children: list[BrowseNode] = field(default_factory=list)  # repeats included
     truncated: bool = False  # has children we did not browse (depth limit or skipped)
+    # set on a repeat (a later place of a node): the node at its first place, shown in full
+    repeat_of: BrowseNode | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         """The browse name without namespace."""
         return self.browse_name.Name or ""
 
+    @property
+    def unique_children(self) -> list[BrowseNode]:
+        """The children at their first place (repeats left out): in the tree these make,
+        every node appears once."""
+        return [c for c in self.children if c.repeat_of is None]
+
     def walk(self) -> Iterable[BrowseNode]:
-        """This node and all below it, depth first."""
+        """This node and all below it, depth first, each node once (repeats left out)."""
         yield self
-        for c in self.children:
+        for c in self.unique_children:
             yield from c.walk()
 
     def child(self, name: str) -> BrowseNode | None:
-        """Return the child whose browse name (any namespace) is ``name``."""
-        return next((c for c in self.children if c.name == name), None)
+        """Return the child whose browse name (any namespace) is ``name``, repeats left
+        out."""
+        return next((c for c in self.unique_children if c.name == name), None)
 
 
 async def browse_tree(
@@ -67,7 +82,10 @@ async def browse_tree(
     """Browse ``root`` (default Objects) down to ``depth`` levels below it.
 
     The standard ``Server`` object is listed but not expanded unless it is the root or
-    ``expand_server`` is set (it holds hundreds of diagnostics nodes).
+    ``expand_server`` is set (it holds hundreds of diagnostics nodes). A node reached
+    again (another parent, or a loop back to an ancestor) is a repeat at that place: a
+    leaf whose :attr:`~BrowseNode.repeat_of` is the node at its first place. A parent with
+    several references to one node lists it once.
     """
     root = root or node_id(ua.ObjectIds.ObjectsFolder)
     attrs = await _read(client, [root], [ua.AttributeIds.BrowseName, ua.AttributeIds.NodeClass])
@@ -76,7 +94,7 @@ async def browse_tree(
         msg = f"the server has no node {root.to_string()}"
         raise LookupError(msg)
     top = BrowseNode(root, bn or ua.QualifiedName("?"), ua.NodeClass(nc), 0)
-    seen = {root}
+    seen = {root: top}  # node id -> the node at its first place
     level = [top]
     for d in range(1, depth + 1):
         expand = [n for n in level if n.node_class in (ua.NodeClass.Object, ua.NodeClass.View)]
@@ -86,20 +104,24 @@ async def browse_tree(
         results = await _browse(client, [n.node_id for n in expand])
         nxt: list[BrowseNode] = []
         for parent, refs in zip(expand, results, strict=True):
+            listed: set[ua.NodeId] = set()
             for r in refs:
                 nid = _plain(r.NodeId)
-                if nid in seen:
+                if nid in listed:  # e.g. Organizes and HasComponent from the same parent
                     continue
-                seen.add(nid)
+                listed.add(nid)
                 child = BrowseNode(
                     nid,
                     r.BrowseName,
                     ua.NodeClass(r.NodeClass),
                     d,
                     _plain(r.TypeDefinition) if r.TypeDefinition else None,
+                    repeat_of=seen.get(nid),
                 )
                 parent.children.append(child)
-                nxt.append(child)
+                if child.repeat_of is None:
+                    seen[nid] = child
+                    nxt.append(child)
         # variables may have properties (EURange, EngineeringUnits) below them
         level = nxt
         if d == depth:
@@ -259,7 +281,12 @@ def _short_value(v: Any, width: int = 60) -> str:
 
 def format_tree(root: BrowseNode, filter_text: str | None = None) -> list[str]:
     """Return the tree as indented lines; with ``filter_text``, only matching nodes and
-    their ancestors (case-insensitive match on browse name or node id)."""
+    their ancestors (case-insensitive match on browse name or node id).
+
+    A repeat is one line, class, name and node id, marked ``(shown above)`` or
+    ``(shown below)`` after where the node is shown in full (its first place is the
+    shallowest, which the depth-first listing may put after a deeper repeat).
+    """
     keep: set[int] | None = None
     if filter_text:
         needle = filter_text.lower()
@@ -272,6 +299,15 @@ def format_tree(root: BrowseNode, filter_text: str | None = None) -> list[str]:
                 mark(c, [*path, n])
 
         mark(root, [])
+    # place of every node in the listing, to say whether a repeat's node is above or below
+    order: dict[int, int] = {}
+
+    def number(n: BrowseNode) -> None:
+        order[id(n)] = len(order)
+        for c in n.children:
+            number(c)
+
+    number(root)
     lines: list[str] = []
 
     def emit(n: BrowseNode) -> None:
@@ -280,6 +316,10 @@ def format_tree(root: BrowseNode, filter_text: str | None = None) -> list[str]:
         ns = n.browse_name.NamespaceIndex
         name = f"{ns}:{n.name}" if ns else n.name
         line = f"{'  ' * n.depth}{n.node_class.name} {name}  [{n.node_id.to_string()}]"
+        if n.repeat_of is not None:
+            where = "above" if order[id(n.repeat_of)] < order[id(n)] else "below"
+            lines.append(f"{line}  (shown {where})")
+            return
         if n.node_class == ua.NodeClass.Variable:
             dims = "" if n.value_rank is None or n.value_rank < 0 else "[]" * max(n.value_rank, 1)
             line += f"  {data_type_name(n.data_type)}{dims} = {describe_value(n)}"

@@ -7,8 +7,9 @@ everything over as plain :mod:`factory_twin.model.events` records through a thre
 queue (:meth:`PlantClient.drain`). It never raises from its background work: a dead or
 lost server shows up as :class:`ConnectionStatus` records and stale values, and comes back
 on its own (capped exponential backoff), with its subscriptions and active alarms restored.
-Each endpoint's connection, binding, subscriptions and record conversion live in
-:mod:`factory_twin.opcua.client_link`; this module holds the client and its commands
+Each endpoint's connection, subscriptions and record conversion live in
+:mod:`factory_twin.opcua.client_link`, its tag binding in
+:mod:`factory_twin.opcua.client_binding`; this module holds the client and its commands
 (acknowledge, shelve, out of service, method calls, checked and logged writes).
 
 Convention of the plant simulator server (namespace ``urn:factory-twin:plant``)::
@@ -53,6 +54,7 @@ from factory_twin.model.events import (
 )
 from factory_twin.model.schema import Equipment, PlantSpec
 from factory_twin.opcua._uatypes import node_id
+from factory_twin.opcua.client_binding import STANDARD_TAGS, _Bound
 from factory_twin.opcua.client_common import (
     TAG_VARIANT_TYPES,
     WRITABLE_VARIANT_TYPES,
@@ -64,7 +66,7 @@ from factory_twin.opcua.client_common import (
     parse_node_id,
     variant_type_for,
 )
-from factory_twin.opcua.client_link import STANDARD_TAGS, _Bound, _EndpointLink
+from factory_twin.opcua.client_link import _EndpointLink
 
 logger = logging.getLogger(__name__)
 write_logger = logging.getLogger("factory_twin.opcua.writes")

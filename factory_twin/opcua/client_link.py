@@ -1,11 +1,11 @@
-"""One endpoint of the plant client: connect, bind, subscribe and convert.
+"""One endpoint of the plant client: connect, subscribe, convert, reconnect.
 
 :class:`_EndpointLink` keeps one OPC UA server of a plant connected for
 :class:`~factory_twin.opcua.client.PlantClient`: it connects (capped exponential backoff
-after a loss), binds each wanted tag to a node (the plant file's node ids or browse paths,
-else the plant simulator's convention: :data:`STANDARD_TAGS`, :data:`FAB_NODES`,
-:data:`VEHICLE_NODES`), subscribes to the tags and to alarm events, and turns data changes
-and events into :mod:`factory_twin.model.events` records on the client's queue.
+after a loss), binds each wanted tag to a node (:mod:`factory_twin.opcua.client_binding`:
+the plant file's node ids or browse paths, else the plant simulator's convention),
+subscribes to the tags and to alarm events, and turns data changes and events into
+:mod:`factory_twin.model.events` records on the client's queue.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import contextlib
 import logging
 import re
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -24,33 +23,25 @@ from asyncua.common.subscription import DataChangeEvent, OpcEvent, StatusChangeE
 
 from factory_twin.errors import ConnectionFailed
 from factory_twin.model.events import (
-    FAB_EQUIPMENT,
     RAIL_EQUIPMENT,
-    VEHICLE_PREFIX,
     AlarmEvent,
     ConnectionStatus,
     E10State,
     Quality,
     ShelvingState,
     TagUpdate,
-    vehicle_name,
 )
 from factory_twin.model.schema import Endpoint, TagType
 from factory_twin.opcua._uatypes import node_id
+from factory_twin.opcua.client_binding import _Bound, bind_endpoint
 from factory_twin.opcua.client_common import (
-    PLANT_NAMESPACE,
-    BrowseCache,
     ConnectOptions,
     connect,
-    data_type_name,
     describe_error,
     disconnect_quietly,
     now_s,
-    parse_node_id,
     to_epoch,
-    type_fits,
     value_fits,
-    with_namespace_index,
 )
 
 if TYPE_CHECKING:
@@ -58,41 +49,6 @@ if TYPE_CHECKING:
 
 # the plant client's log, as before the link had a module of its own
 logger = logging.getLogger("factory_twin.opcua.client")
-
-# standard machine tag -> (name under State, tag type). 'state' carries an E10State value.
-STANDARD_TAGS: dict[str, tuple[str, TagType]] = {
-    "state": ("E10State", TagType.INT),
-    "lot": ("CurrentLot", TagType.STRING),
-    "recipe": ("Recipe", TagType.STRING),
-    "wafer_count": ("WaferCount", TagType.INT),
-    "operation_mode": ("OperationMode", TagType.STRING),
-}
-
-# fab-level tag (model.events.FAB_TAGS) -> (name under the server's Fab object, tag type)
-FAB_NODES: dict[str, tuple[str, TagType]] = {
-    "plant_clock": ("PlantClock", TagType.FLOAT),
-    "lots_completed": ("LotsCompleted", TagType.INT),
-    "wafers_completed": ("WafersCompleted", TagType.INT),
-    "wip": ("WIP", TagType.INT),
-    "moves": ("Moves", TagType.INT),
-}
-
-# vehicle tag (model.events.VEHICLE_TAGS) -> (name under Transport/AMHS/<vehicle>, tag type)
-VEHICLE_NODES: dict[str, tuple[str, TagType]] = {
-    "x": ("X", TagType.FLOAT),
-    "y": ("Y", TagType.FLOAT),
-    "state": ("State", TagType.STRING),
-    "carrier": ("CarrierId", TagType.STRING),
-}
-
-# rail congestion tag (model.events.RAIL_TAGS) -> (name under Transport/AMHS, tag type); the
-# link arrays arrive as tuples (str for the ids, float for the rates)
-RAIL_NODES: dict[str, tuple[str, TagType]] = {
-    "link_ids": ("LinkIds", TagType.STRING),
-    "blocked_s_per_h": ("LinkBlockedSecondsPerHour", TagType.FLOAT),
-    "entries_per_h": ("LinkEntriesPerHour", TagType.FLOAT),
-    "window_s": ("CongestionWindowSeconds", TagType.FLOAT),
-}
 
 # Machinery MachineryOperationModeEnumeration, as text
 _MODES = {0: "none", 1: "maintenance", 2: "setup", 3: "processing"}
@@ -139,43 +95,6 @@ def _event_filter() -> ua.EventFilter:
     cid.AttributeId = ua.AttributeIds.NodeId
     ef.SelectClauses.append(cid)
     return ef
-
-
-# (node class, DataType) of each node read; None for a node that does not exist
-_NodeInfos = dict[ua.NodeId, tuple[ua.NodeClass, ua.NodeId | None] | None]
-
-
-@dataclass
-class _Bound:
-    """A tag bound to a node."""
-
-    equipment: str
-    tag: str
-    nodeid: ua.NodeId
-    kind: TagType
-    standard: bool
-    data_type: ua.NodeId | None = None
-
-
-@dataclass
-class _Want:
-    """A tag to bind, before we know whether its node exists."""
-
-    equipment: str
-    tag: str
-    kind: TagType
-    standard: bool
-    node_id: str | None = None  # explicit node id
-    browse_path: str | None = None  # explicit browse path
-    convention: bool = False
-    required: bool = True
-
-    def describe(self) -> str:
-        if self.node_id is not None:
-            return f"node id {self.node_id!r}"
-        if self.browse_path is not None:
-            return f"browse path {self.browse_path!r}"
-        return "the plant simulator convention"
 
 
 class _EndpointLink:
@@ -385,239 +304,20 @@ class _EndpointLink:
 
     # ---------------------------------------------------------------- binding
 
-    def _wanted(self) -> list[_Want]:
-        spec = self.owner.spec
-        out: list[_Want] = []
-        for eq in spec.equipment:
-            if eq.opcua is None or eq.opcua.endpoint != self.endpoint.id:
-                continue
-            try:
-                etype = spec.equipment_type(eq.type)
-            except KeyError:
-                continue
-            explicit = eq.opcua.tags
-            kinds = {t.name: t.data_type for t in etype.tags}
-            for name, (_, kind) in STANDARD_TAGS.items():
-                kinds.setdefault(name, kind)
-            for name, kind in kinds.items():
-                std = name in STANDARD_TAGS and name not in {t.name for t in etype.tags}
-                b = explicit.get(name)
-                if b is not None:
-                    out.append(_Want(eq.id, name, kind, std, b.node_id, b.browse_path))
-                else:
-                    # standard tags of a tool bound tag by tag are optional extras
-                    required = not (std and explicit)
-                    out.append(_Want(eq.id, name, kind, std, convention=True, required=required))
-        return out
-
-    def _convention(self, eq: str, tag: str, std: bool) -> tuple[str, str]:
-        if std:
-            leaf = STANDARD_TAGS[tag][0]
-            return f"{eq}.State.{leaf}", f"Machines/{eq}/State/{leaf}"
-        return f"{eq}.Parameters.{tag}", f"Machines/{eq}/Parameters/{tag}"
-
     async def _resolve(self, client: Client) -> None:
         """Find the node of every wanted tag; record problems; keep the rest."""
-        wants = self._wanted()
-        ns = await client.get_namespace_array()
-        self.namespaces = list(ns)
-        self.ns_index = ns.index(PLANT_NAMESPACE) if PLANT_NAMESPACE in ns else None
-        cache = BrowseCache(client)
-        problems: list[str] = []
-        nodes, infos = await self._find_nodes(client, cache, wants, problems)
-        bound = self._check_nodes(wants, nodes, infos, problems)
-        self.bound = bound
-        self.problems = problems
-        for p in problems:
-            logger.warning("endpoint %s: %s", self.endpoint.id, p)
+        found = await bind_endpoint(client, self.owner.spec, self.endpoint.id)
+        self.namespaces = found.namespaces
+        self.ns_index = found.ns_index
+        self.unbound = found.unbound
+        self.bound = found.bound
+        self.problems = found.problems
         # map source nodes of alarm events to equipment
-        self.source_map = {}
-        for (eq, _), b in bound.items():
-            self.source_map[b.nodeid] = eq
-        await self._resolve_machines(
-            client, cache, list(dict.fromkeys(w.equipment for w in wants))
-        )
-        await self._resolve_fab(client)
-
-    async def _find_nodes(
-        self, client: Client, cache: BrowseCache, wants: list[_Want], problems: list[str]
-    ) -> tuple[list[ua.NodeId | None], _NodeInfos]:
-        """Return the node of each wanted tag (None if not found) and what they are."""
-        # first guess for each wanted tag
-        guesses: list[ua.NodeId | None] = []
-        self.unbound = []
-        for w in wants:
-            nid: ua.NodeId | None = None
-            if w.node_id is not None:
-                try:
-                    nid = parse_node_id(w.node_id)
-                    nid = with_namespace_index(nid, self.namespaces)
-                except ValueError as exc:
-                    why = str(exc) if nid is None else f"node id {w.node_id!r}: {exc}"
-                    problems.append(f"{w.equipment}.{w.tag}: {why}")
-                    self.unbound.append((w.equipment, w.tag, "BadNodeIdInvalid"))
-                    nid = None
-            elif w.browse_path is not None:
-                nid = await cache.resolve(w.browse_path)
-            elif self.ns_index is not None:
-                nid = node_id(self._convention(w.equipment, w.tag, w.standard)[0], self.ns_index)
-            guesses.append(nid)
-        infos = await self._read_infos(client, [g for g in guesses if g is not None])
-        # convention tags whose string node id is missing: try the browse path
-        for i, w in enumerate(wants):
-            g = guesses[i]
-            if w.convention and (g is None or infos.get(g) is None):
-                nid = await cache.resolve(self._convention(w.equipment, w.tag, w.standard)[1])
-                guesses[i] = nid
-                if nid is not None and nid not in infos:
-                    infos.update(await self._read_infos(client, [nid]))
-        return guesses, infos
-
-    def _check_nodes(
-        self,
-        wants: list[_Want],
-        nodes: list[ua.NodeId | None],
-        infos: _NodeInfos,
-        problems: list[str],
-    ) -> dict[tuple[str, str], _Bound]:
-        """Bind each wanted tag whose node is a variable of a fitting type; list the rest."""
-        bound: dict[tuple[str, str], _Bound] = {}
-        invalid = {(eq, tag) for eq, tag, _ in self.unbound}  # reported by _find_nodes
-        for w, nid in zip(wants, nodes, strict=True):
-            where = f"{w.equipment}.{w.tag}"
-            info = infos.get(nid) if nid is not None else None
-            if (w.equipment, w.tag) in invalid:
-                continue
-            if nid is None or info is None:
-                if w.required:
-                    problems.append(
-                        f"{where}: bound by {w.describe()} on endpoint {self.endpoint.id!r}, "
-                        "but the server has no such variable"
-                    )
-                    self.unbound.append((w.equipment, w.tag, "BadNodeIdUnknown"))
-                continue
-            nclass, dtype = info
-            if nclass != ua.NodeClass.Variable:
-                problems.append(
-                    f"{where}: node {nid.to_string()} is a {nclass.name}, not a variable"
-                )
-                self.unbound.append((w.equipment, w.tag, "BadNodeClassInvalid"))
-                continue
-            if not w.standard and not type_fits(w.kind, dtype):
-                problems.append(
-                    f"{where}: node {nid.to_string()} holds {data_type_name(dtype)} but the "
-                    f"plant file says {w.kind.value}; the tag is marked bad"
-                )
-                self.unbound.append((w.equipment, w.tag, "BadTypeMismatch"))
-                continue
-            bound[(w.equipment, w.tag)] = _Bound(
-                w.equipment, w.tag, nid, w.kind, w.standard, dtype
-            )
-        return bound
-
-    async def _resolve_machines(self, client: Client, cache: BrowseCache, eqs: list[str]) -> None:
-        """Find each tool's machine object (the SourceNode of its alarm events)."""
-        found: dict[ua.NodeId, Any] = {}
-        if self.ns_index is not None:  # one Read for every machine object
-            found = await self._read_infos(client, [node_id(eq, self.ns_index) for eq in eqs])
-        for eq in eqs:
-            mnode = None
-            if self.ns_index is not None and found.get(node_id(eq, self.ns_index)):
-                mnode = node_id(eq, self.ns_index)
-            if mnode is None:
-                mnode = await cache.resolve(f"Machines/{eq}")
-            if mnode is not None:
-                self.machine_nodes[eq] = mnode
-                self.source_map[mnode] = eq
-
-    async def _resolve_fab(self, client: Client) -> None:
-        """Bind the server's optional fab-level variables (absent: nothing, no problem)."""
-        self.fab_bound = {}
-        if self.ns_index is None:
-            return
-        nids = {tag: node_id(f"Fab.{leaf}", self.ns_index) for tag, (leaf, _) in FAB_NODES.items()}
-        try:
-            infos = await self._read_infos(client, list(nids.values()))
-        except Exception as exc:  # a server that refuses the read simply has no fab figures
-            logger.info("endpoint %s: no fab figures (%s)", self.endpoint.id, describe_error(exc))
-            return
-        for tag, nid in nids.items():
-            info = infos.get(nid)
-            kind = FAB_NODES[tag][1]
-            if info is None or info[0] != ua.NodeClass.Variable or not type_fits(kind, info[1]):
-                continue
-            self.fab_bound[(FAB_EQUIPMENT, tag)] = _Bound(
-                FAB_EQUIPMENT, tag, nid, kind, False, info[1]
-            )
-        await self._resolve_vehicles(client)
-
-    async def _resolve_vehicles(self, client: Client) -> None:
-        """Bind the OHT vehicles a plant simulator serves under Transport/AMHS (a plant
-        whose amhs section runs the fleet; absent nodes: nothing, no problem)."""
-        am = self.owner.spec.amhs
-        if self.ns_index is None or am is None or am.model != "oht":
-            return
-        nids = {
-            (f"{VEHICLE_PREFIX}{vehicle_name(i)}", tag): node_id(
-                f"Transport.AMHS.{vehicle_name(i)}.{leaf}", self.ns_index
-            )
-            for i in range(am.fleet)
-            for tag, (leaf, _) in VEHICLE_NODES.items()
-        }
-        for tag, (leaf, _) in RAIL_NODES.items():  # the congestion per link, when served
-            nids[(RAIL_EQUIPMENT, tag)] = node_id(f"Transport.AMHS.{leaf}", self.ns_index)
-        try:
-            infos = await self._read_infos(client, list(nids.values()))
-        except Exception as exc:
-            logger.info("endpoint %s: no OHT vehicles (%s)", self.endpoint.id, describe_error(exc))
-            return
-        for (eq, tag), nid in nids.items():
-            info = infos.get(nid)
-            kind = (RAIL_NODES if eq == RAIL_EQUIPMENT else VEHICLE_NODES)[tag][1]
-            if info is None or info[0] != ua.NodeClass.Variable or not type_fits(kind, info[1]):
-                continue
-            self.fab_bound[(eq, tag)] = _Bound(eq, tag, nid, kind, False, info[1])
-
-    async def _read_infos(self, client: Client, nodes: list[ua.NodeId]) -> _NodeInfos:
-        """Return (node class, DataType) of each node; None for nodes that do not exist.
-
-        One attribute per node (DataType) keeps binding 10,000 tags to a few Read requests:
-        a node without a DataType attribute exists but is not a variable, and for those
-        the NodeClass is read in a second, small request.
-        """
-        out: _NodeInfos = {}
-        uniq = list(dict.fromkeys(nodes))
-        others: list[ua.NodeId] = []
-        for start in range(0, len(uniq), 5000):
-            chunk = uniq[start : start + 5000]
-            results = await self._read_attr(client, chunk, ua.AttributeIds.DataType)
-            for nid, dv in zip(chunk, results, strict=True):
-                code = dv.StatusCode
-                if code is None or code.is_good():
-                    out[nid] = (ua.NodeClass.Variable, dv.Value.Value if dv.Value else None)
-                elif code.value == ua.StatusCodes.BadAttributeIdInvalid:
-                    others.append(nid)
-                else:
-                    out[nid] = None
-        for start in range(0, len(others), 5000):
-            chunk = others[start : start + 5000]
-            results = await self._read_attr(client, chunk, ua.AttributeIds.NodeClass)
-            for nid, dv in zip(chunk, results, strict=True):
-                good = dv.StatusCode is None or dv.StatusCode.is_good()
-                out[nid] = (ua.NodeClass(dv.Value.Value), None) if good and dv.Value else None
-        return out
-
-    @staticmethod
-    async def _read_attr(
-        client: Client, nodes: list[ua.NodeId], attr: ua.AttributeIds
-    ) -> list[ua.DataValue]:
-        params = ua.ReadParameters()
-        for nid in nodes:
-            rv = ua.ReadValueId()
-            rv.NodeId = nid
-            rv.AttributeId = attr
-            params.NodesToRead.append(rv)
-        return list(await client.uaclient.read(params))
+        self.source_map = {b.nodeid: eq for (eq, _), b in found.bound.items()}
+        for eq, mnode in found.machine_nodes.items():
+            self.machine_nodes[eq] = mnode
+            self.source_map[mnode] = eq
+        self.fab_bound = found.fab_bound
 
     # ---------------------------------------------------------------- subscriptions
 

@@ -5,8 +5,9 @@ simulator) or, on any other server, the topmost objects that hold variables (dir
 in a ``Parameters`` folder). Each machine's variables become tags (unit from
 ``EngineeringUnits``, normal range from ``EURange``), machines with the same set of tags
 share one equipment type, and every tag is bound by node id, so the plant binds whatever
-the server's naming. Bays and positions are a placeholder grid, one bay per type, to be
-moved in the app.
+the server's naming. A machine reached through two folders or a reference loop is imported
+once, from its first place in the browsed tree (repeats are left out). Bays and positions
+are a provisional grid, one bay per type, to be moved in the app.
 """
 
 from __future__ import annotations
@@ -93,11 +94,17 @@ def _text(v: Any) -> str:
 def _find_machines(root: BrowseNode) -> list[BrowseNode]:
     folder = root.child("Machines")
     if folder is not None:
-        return [c for c in folder.children if c.node_class == ua.NodeClass.Object]
+        # a machine first met through another folder is a repeat here: take its first place
+        out: dict[str, BrowseNode] = {}
+        for c in folder.children:
+            m = c.repeat_of or c
+            if m.node_class == ua.NodeClass.Object:
+                out.setdefault(m.node_id.to_string(), m)
+        return list(out.values())
     found: list[BrowseNode] = []
 
     def visit(n: BrowseNode) -> None:
-        for c in n.children:
+        for c in n.unique_children:
             if c.node_class != ua.NodeClass.Object or c.node_id.NamespaceIndex == 0:
                 continue
             if _has_tags(c):
@@ -111,7 +118,7 @@ def _find_machines(root: BrowseNode) -> list[BrowseNode]:
 
 def _candidates(m: BrowseNode) -> list[BrowseNode]:
     params = m.child("Parameters")
-    src = params.children if params is not None else m.children
+    src = params.unique_children if params is not None else m.unique_children
     return [c for c in src if c.node_class == ua.NodeClass.Variable]
 
 
@@ -175,12 +182,12 @@ async def discover(client: Client, depth: int = 5) -> list[DiscoveredMachine]:
             )
         state = m.child("State")
         if state is not None:
-            for c in state.children:
+            for c in state.unique_children:
                 if c.name in _STD and c.node_class == ua.NodeClass.Variable:
                     dm.standard[_STD[c.name]] = c.node_id.to_string()
         ident = m.child("Identification")
         if ident is not None:
-            for c in ident.children:
+            for c in ident.unique_children:
                 if c.node_class == ua.NodeClass.Variable and _text(c.value):
                     dm.identification[c.name] = _text(c.value)
         machines.append(dm)
@@ -290,7 +297,7 @@ def plant_yaml(data: dict[str, Any], source: str) -> str:
     y.dump(_flow_numbers(data), buf)
     head = (
         f"# Plant file skeleton imported from {source} by 'factory-twin import'.\n"
-        "# Bays and positions are a placeholder grid; equipment kinds and shapes are generic.\n"
+        "# Bays and positions are a provisional grid; equipment kinds and shapes are generic.\n"
     )
     return head + buf.getvalue()
 

@@ -125,8 +125,16 @@ def test_browse_prints_odd_tree_with_types_values_and_notes(
     assert "<not readable: Bad" in by_name["2:WriteOnly"]
     assert "<not readable: Bad" in by_name["2:Denied"]
     assert by_name["2:Reset"].lstrip().startswith("Method 2:Reset")
-    # the loop is walked once; the deep hierarchy and the big folder in full
-    assert sum("[ns=2;s=Loop]" in ln for ln in lines) == 1
+    # the loop is walked once (Loop's references back to itself and to OddPlant are one
+    # line each, not expanded again); the deep hierarchy and the big folder in full
+    loop = [ln for ln in lines if "[ns=2;s=Loop]" in ln]
+    # Objects/OddPlant/Loop, then Loop again under itself
+    assert loop == [
+        "    Object 2:Loop  [ns=2;s=Loop]",
+        "      Object 2:Loop  [ns=2;s=Loop]  (shown above)",
+    ]
+    plant = [ln for ln in lines if "[ns=2;s=OddPlant]" in ln]
+    assert len(plant) == 2 and plant[1].endswith("(shown above)")
     assert "Double = 42.0" in by_name["2:Bottom"]
     assert by_name["2:Bottom"].startswith(" " * 2 * 17)
     assert sum("3:V" in ln for ln in lines) == 1000
