@@ -251,8 +251,7 @@ class LinkKeeper:
                     self._last_error = str(exc)
                     self._taken = self.session.joined_as or client.name
                     logger.warning(
-                        "not reconnecting to %s any more: the name %r is another trainee's "
-                        "now",
+                        "not reconnecting to %s any more: the name %r is another trainee's now",
                         client.url,
                         self._taken,
                     )
