@@ -182,9 +182,11 @@ class Controller:
         return keeper.status() if keeper is not None and self.drill_mode else None
 
     def reconnect_drill(self) -> bool:
-        """Try to reconnect to the drill server at once (False when not in a drill)."""
+        """Try to reconnect to the drill server at once (False when not in a drill, or when
+        no reconnect can succeed: the trainee's name is another trainee's now, see
+        :attr:`~factory_twin.app.drill_link.LinkStatus.taken_name`)."""
         keeper = self._drill_keeper
-        if keeper is None or not self.drill_mode:
+        if keeper is None or not self.drill_mode or keeper.gave_up:
             return False
         keeper.reconnect_now()
         return True
@@ -196,7 +198,9 @@ class Controller:
         under the name returned (then ``drill.client.token``), needed to join it again.
 
         Once joined, a lost connection is reconnected with back-off (joining again with the
-        token) by a :class:`~factory_twin.app.drill_link.LinkKeeper`: :meth:`drill_link`."""
+        token) by a :class:`~factory_twin.app.drill_link.LinkKeeper`: :meth:`drill_link`; it
+        stops if the server answers that the name is another trainee's now (the trainer
+        released it meanwhile), and the trainee joins again under another name."""
         from factory_twin.app.drill_link import LinkKeeper
         from factory_twin.app.drill_session import DrillRefused, DrillSession
 

@@ -13,6 +13,13 @@ trainee's session (:meth:`~factory_twin.app.controller.Controller.join_drill`, w
 again with the trainee's token). After a reconnect the client fetches the drill events it
 missed (:class:`~factory_twin.opcua.drill_client.DrillClient`).
 
+A failed attempt is tried again, with one exception: a Join the server refuses because the
+trainee's name is now another trainee's
+(:class:`~factory_twin.opcua.drill_client.DrillNameTaken`: the trainer released the name
+while the connection was down and someone else joined under it). No later attempt can
+succeed, so the keeper stops there; :attr:`LinkStatus.taken_name` then names the name, and
+:func:`lost_text` says to join again under another name (:func:`another_name` suggests one).
+
 Examples
 --------
 >>> keeper = LinkKeeper(session)          # doctest: +SKIP
@@ -27,15 +34,18 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from factory_twin.opcua.drill_client import DrillNameTaken
 
 if TYPE_CHECKING:
     from factory_twin.app.drill_session import DrillSession
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LinkKeeper", "LinkStatus", "lost_text"]
+__all__ = ["LinkKeeper", "LinkStatus", "another_name", "lost_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +54,10 @@ class LinkStatus:
 
     ``up``: connected and working. Once lost: ``reason`` (why), ``lost_for_s`` (seconds
     since), ``attempts`` (reconnects failed since), ``last_error`` (why the last one failed),
-    ``retry_in_s`` (seconds to the next attempt; None while one is under way).
-    ``reconnects`` counts the times the connection came back.
+    ``retry_in_s`` (seconds to the next attempt; None while one is under way, or when no
+    attempt follows). ``reconnects`` counts the times the connection came back.
+    ``taken_name``: the trainee's name, once the server answered a rejoin that another
+    trainee holds it now (no more attempts follow); '' otherwise.
     """
 
     url: str
@@ -56,6 +68,7 @@ class LinkStatus:
     last_error: str = ""
     retry_in_s: float | None = None
     reconnects: int = 0
+    taken_name: str = ""
 
 
 def lost_text(link: LinkStatus) -> str:
@@ -68,8 +81,17 @@ def lost_text(link: LinkStatus) -> str:
     'Lost the connection to the drill server opc.tcp://h:4840/ (refused)'
     >>> text[68:]
     '6 s ago: reconnect attempt 3 in 4 s (Reconnect tries now).'
+    >>> taken = LinkStatus("opc.tcp://h:4840/", False, "refused", 9, 3, taken_name="ann")
+    >>> "9 s ago: your name 'ann' is now taken by someone else" in lost_text(taken)
+    True
     """
-    if link.retry_in_s is None:
+    if link.taken_name:
+        when = (
+            f"your name {link.taken_name!r} is now taken by someone else in this drill (the "
+            "trainer released it and another trainee joined under it), so no reconnect is "
+            "tried any more: join again under another name"
+        )
+    elif link.retry_in_s is None:
         when = "reconnecting now…"
     else:
         when = (
@@ -80,6 +102,24 @@ def lost_text(link: LinkStatus) -> str:
         f"Lost the connection to the drill server {link.url} ({link.reason}) "
         f"{link.lost_for_s:.0f} s ago: {when}."
     )
+
+
+def another_name(name: str, taken: Iterable[str] = ()) -> str:
+    """A name to suggest to a trainee whose ``name`` someone else took: ``name-2`` (or the
+    first of ``name-3``, ``name-4``... not in ``taken``).
+
+    Examples
+    --------
+    >>> another_name("ann")
+    'ann-2'
+    >>> another_name("ann", ["ann", "ann-2", "bob"])
+    'ann-3'
+    """
+    held = set(taken)
+    k = 2
+    while f"{name}-{k}" in held:
+        k += 1
+    return f"{name}-{k}"
 
 
 class LinkKeeper:
@@ -114,6 +154,7 @@ class LinkKeeper:
         self._attempts = 0
         self._last_error = ""
         self._retry_at: float | None = None
+        self._taken = ""  # our name, once the server said another trainee holds it now
         self.reconnects = 0
 
     # ------------------------------------------------------------------ any thread
@@ -146,8 +187,14 @@ class LinkKeeper:
         client may say its link is up a moment before the rejoin and catch-up are done)."""
         return self._lost_at is not None
 
+    @property
+    def gave_up(self) -> bool:
+        """True once the keeper stopped trying: our name is another trainee's now."""
+        return bool(self._taken)
+
     def reconnect_now(self) -> None:
-        """Try to reconnect at once (when lost; no effect while the connection is up)."""
+        """Try to reconnect at once (when lost; no effect while the connection is up, nor
+        once the keeper gave up)."""
         wake = self._wake
         if wake is not None and self.session.loop.is_running():
             self.session.loop.call_soon(wake.set)
@@ -169,6 +216,7 @@ class LinkKeeper:
             self._last_error,
             None if retry is None else max(0.0, retry - now),
             self.reconnects,
+            self._taken,
         )
 
     # ------------------------------------------------------------------ the loop thread
@@ -198,6 +246,16 @@ class LinkKeeper:
                     await self.session.client.reconnect()
                 except asyncio.CancelledError:
                     raise
+                except DrillNameTaken as exc:  # our name is another's now: never again
+                    self._attempts += 1
+                    self._last_error = str(exc)
+                    self._taken = self.session.joined_as or client.name
+                    logger.warning(
+                        "not reconnecting to %s any more: the name %r is another trainee's now",
+                        client.url,
+                        self._taken,
+                    )
+                    return
                 except Exception as exc:  # the server still away: wait, then again
                     self._attempts += 1
                     self._last_error = str(exc)

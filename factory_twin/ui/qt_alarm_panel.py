@@ -187,8 +187,9 @@ class QtAlarmPanel(QWidget):
         # a drill class shares one simulated plant: each trainee acknowledges for themself,
         # so an alarm another trainee acknowledged can be acknowledged again
         self.reacknowledge = False
-        # a trainee's connection to the drill server is lost: acknowledging and shelving,
-        # which go to that server, are greyed out until it is back (set_drill_link_lost)
+        # a trainee's connection to the drill server is lost: acknowledging, shelving and
+        # opening the linked procedure, which go to that server, are greyed out until it is
+        # back (set_drill_link_lost)
         self.drill_link_lost = False
         self._dirty = False
         lay = QVBoxLayout(self)
@@ -336,8 +337,9 @@ class QtAlarmPanel(QWidget):
         return False
 
     def set_drill_link_lost(self, lost: bool) -> None:
-        """Grey out Acknowledge and Shelve while the connection to the drill server is lost
-        (``lost``), with a tooltip saying why; their own rules again once it is back."""
+        """Grey out Acknowledge, Shelve and Open procedure (an opened procedure is reported
+        to the drill) while the connection to the drill server is lost (``lost``), with a
+        tooltip saying why; their own rules again once it is back."""
         self.drill_link_lost = lost
         self._on_selection_changed()
 
@@ -348,7 +350,7 @@ class QtAlarmPanel(QWidget):
         enable_unless_lost(
             self.ack_button, rec is not None and (not rec.event.acked or self.reacknowledge), lost
         )
-        self.procedure_button.setEnabled(rec is not None)
+        enable_unless_lost(self.procedure_button, rec is not None, lost)  # opened in a drill
         enable_unless_lost(self.shelve_button, rec is not None, lost)
         ev = None if rec is None or lost else rec.event  # no shelving from the context menu
         shelved = ev is not None and ev.shelving is not ShelvingState.UNSHELVED

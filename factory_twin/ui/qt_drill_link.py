@@ -9,11 +9,18 @@ and the last attempt's error; *Reconnect* tries at once. The app reconnects by i
 back-off (1 s doubling to 15 s, :class:`~factory_twin.app.drill_link.LinkKeeper`) and joins
 again under the trainee's name with its saved token.
 
-While the connection is lost the trainee's actions that go to the drill server (Acknowledge
-and Shelve in the alarm panel, Hold and Resume in the tool details, a step's sign-off in the
-Maintain player) are greyed out, their tooltip saying why (:data:`LOST_TIP`): each of those
-panels has ``set_drill_link_lost(lost)``, which the trainee's window calls when the link is
-lost and when it is back, and its own enable rules pass through :func:`enable_unless_lost`.
+If the server answers that rejoin with "the name is taken" (the trainer released the name
+while the connection was down and another trainee joined under it), no reconnect can succeed:
+the app stops trying, and the bar says the name is now taken by someone else and offers
+*Join under another name…* (:attr:`QtDrillLinkBar.rejoin_button`, in place of *Reconnect*),
+which the trainee's window answers with its Join drill dialog, a new name suggested.
+
+While the connection is lost the trainee's actions that go to the drill server (Acknowledge,
+Shelve and Open procedure in the alarm panel, Hold and Resume in the tool details, opening a
+procedure, its safety acknowledgements, Start step and a step's sign-off in the Maintain
+workspace) are greyed out, their tooltip saying why (:data:`LOST_TIP`): each of those panels
+has ``set_drill_link_lost(lost)``, which the trainee's window calls when the link is lost and
+when it is back, and its own enable rules pass through :func:`enable_unless_lost`.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 from factory_twin.app.drill_link import LinkStatus, lost_text
 from factory_twin.ui.theme import show_message
 
-LOST_TIP = "the connection to the drill server is lost: reconnecting"
+LOST_TIP = "the connection to the drill server is lost: see the bar under the DRILL banner"
 
 
 def enable_unless_lost(item: QWidget, on: bool, lost: bool) -> None:
@@ -39,15 +46,16 @@ def enable_unless_lost(item: QWidget, on: bool, lost: bool) -> None:
 
 def lost_words(link: LinkStatus) -> str:
     """The bar's text for a lost connection: :func:`lost_text`, and why the last try
-    failed."""
+    failed (unless the name was taken: :func:`lost_text` says so, and what to do)."""
     text = lost_text(link)
-    if link.last_error:
+    if link.last_error and not link.taken_name:
         text += f" Last try: {link.last_error}"
     return text
 
 
 class QtDrillLinkBar(QFrame):
-    """Says a lost connection to the drill server and offers *Reconnect* (module doc)."""
+    """Says a lost connection to the drill server and offers *Reconnect*, or *Join under
+    another name…* once the trainee's name was taken meanwhile (module doc)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,8 +68,15 @@ class QtDrillLinkBar(QFrame):
         self.reconnect_button = QPushButton("Reconnect")
         self.reconnect_button.setObjectName("drill_reconnect_button")
         self.reconnect_button.setToolTip("the connection to the drill server is lost: try now")
+        self.rejoin_button = QPushButton("Join under another name…")
+        self.rejoin_button.setObjectName("drill_rejoin_button")
+        self.rejoin_button.setToolTip(
+            "your name is now another trainee's in this drill: join it again under another name"
+        )
+        self.rejoin_button.hide()
         row.addWidget(self.label, 1)
         row.addWidget(self.reconnect_button)
+        row.addWidget(self.rejoin_button)
         self.hide()
 
     def show_link(self, link: LinkStatus | None) -> bool:
@@ -70,5 +85,8 @@ class QtDrillLinkBar(QFrame):
             self.hide()
             return False
         show_message(self.label, lost_words(link), error=True)
+        taken = bool(link.taken_name)  # no reconnect can succeed: offer another name
+        self.reconnect_button.setVisible(not taken)
+        self.rejoin_button.setVisible(taken)
         self.show()
         return True

@@ -18,11 +18,14 @@ from PySide6.QtWidgets import (
 
 from factory_twin.model.schema import PlantSpec
 from factory_twin.ui.qt_tables import row_table
+from factory_twin.ui.theme import coloured, follow_colours
 
 logger = logging.getLogger(__name__)
 
 # two-line headers: the browser pane is narrow, and a centred one-line header was cut at both ends
 PROC_COLUMNS = ("Procedure\n(alarm links)", "Rev", "Steps,\ntime")
+# under the title while a trainee's connection to the drill server is lost
+LOST_NOTE = "Opening one waits: the connection to the drill server is lost."
 
 
 def format_minutes(seconds: float) -> str:
@@ -52,6 +55,10 @@ class QtProcedureBrowser(QWidget):
         super().__init__(parent)
         self.spec: PlantSpec | None = None
         self.tool: str | None = None
+        # a trainee's connection to the drill server is lost: the title says that opening a
+        # procedure (reported to that server in a drill) waits (set_drill_link_lost)
+        self.drill_link_lost = False
+        self._title = "<b>Procedures</b>"
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         self.filter_edit = QLineEdit()
@@ -74,8 +81,9 @@ class QtProcedureBrowser(QWidget):
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
-        self.title = QLabel("<b>Procedures</b>")
+        self.title = QLabel(self._title)
         self.title.setWordWrap(True)
+        follow_colours(self.title)
         self.table = row_table(PROC_COLUMNS, name="maintain_procedures", single=True, stretch=0)
         self.table.setWordWrap(True)
         bl.addWidget(self.title)
@@ -156,12 +164,12 @@ class QtProcedureBrowser(QWidget):
         self.table.setRowCount(0)
         spec = self.spec
         if spec is None or self.tool is None:
-            self.title.setText("<b>Procedures</b>: pick a tool")
+            self._show_title("<b>Procedures</b>: pick a tool")
             self.table.blockSignals(False)
             return
         tool = spec.tool(self.tool)
         procs = spec.procedures_for(tool.type)
-        self.title.setText(f"<b>Procedures</b> for {tool.id} ({tool.type}): {len(procs)}")
+        self._show_title(f"<b>Procedures</b> for {tool.id} ({tool.type}): {len(procs)}")
         self.table.setRowCount(len(procs))
         for r, p in enumerate(procs):
             total = sum(s.duration_s for s in p.steps)
@@ -180,6 +188,17 @@ class QtProcedureBrowser(QWidget):
         self.table.blockSignals(False)
         if keep is not None:
             self.select_procedure(keep, emit=False)
+
+    def set_drill_link_lost(self, lost: bool) -> None:
+        """Say under the title, in the theme's error colour, that opening a procedure waits
+        while the connection to the drill server is ``lost`` (the workspace greys out Open)."""
+        self.drill_link_lost = lost
+        self._show_title(self._title)
+
+    def _show_title(self, title: str) -> None:
+        self._title = title
+        lost = coloured("error", LOST_NOTE) if self.drill_link_lost else ""
+        self.title.setText(f"{title}<br>{lost}" if lost else title)
 
     def selected_procedure(self) -> str | None:
         """Return the id of the selected procedure."""

@@ -89,8 +89,9 @@ class QtProcedurePlayer(QWidget):
         self.procedure: Procedure | None = None
         self.session: ProcedureSession | None = None
         self.current = 0
-        # a trainee's connection to the drill server is lost: sign-offs, which go to that
-        # server in a drill, are greyed out until it is back (set_drill_link_lost)
+        # a trainee's connection to the drill server is lost: safety acknowledgements, Start
+        # step and sign-offs, a drill's steps, are greyed out until it is back
+        # (set_drill_link_lost)
         self.drill_link_lost = False
         self._build()
         self._show_empty()
@@ -385,7 +386,7 @@ class QtProcedurePlayer(QWidget):
             rl.addWidget(label, 1)
             acked = self.session is not None and n in self.session.status[k].acknowledged
             cb.setChecked(acked)
-            cb.setEnabled(not acked)
+            enable_unless_lost(cb, not acked, self.drill_link_lost)
             cb.toggled.connect(lambda on, n=n: self._on_ack_toggled(n, on))
             self.safety_layout.addWidget(row)
             self.safety_rows.append(row)
@@ -431,8 +432,9 @@ class QtProcedurePlayer(QWidget):
         return v if math.isfinite(v) else None
 
     def set_drill_link_lost(self, lost: bool) -> None:
-        """Grey out the sign-off while the connection to the drill server is lost (``lost``),
-        with a tooltip saying why; its own rules again once it is back."""
+        """Grey out the safety acknowledgements, Start step and the sign-off while the
+        connection to the drill server is lost (``lost``), with a tooltip saying why; their
+        own rules again once it is back."""
         self.drill_link_lost = lost
         self._update_buttons()
 
@@ -445,7 +447,10 @@ class QtProcedurePlayer(QWidget):
         signed = sess is not None and sess.is_signed(k)
         acked = len(st.safety) == 0 or (sess is not None and sess.safety_acknowledged(k))
         started = sess is not None and sess.is_started(k)
-        self.start_button.setEnabled(acked and not started and not signed)
+        lost = self.drill_link_lost
+        for n, cb in enumerate(self.safety_checks):
+            enable_unless_lost(cb, sess is None or n not in sess.status[k].acknowledged, lost)
+        enable_unless_lost(self.start_button, acked and not started and not signed, lost)
         self.start_button.setText(
             "Step started"
             if started
@@ -464,7 +469,7 @@ class QtProcedurePlayer(QWidget):
             and (not need_value or value is not None)
             and (ok is not False or self.confirm_check.isChecked())
         )
-        enable_unless_lost(self.sign_button, can, self.drill_link_lost)
+        enable_unless_lost(self.sign_button, can, lost)
         if signed and sess is not None:
             so = sess.status[k].signoff
             assert so is not None

@@ -40,6 +40,7 @@ from factory_twin.app.maintenance import (
 from factory_twin.model.config import PlantDocument
 from factory_twin.ui.maintain_scene import StepOverlay
 from factory_twin.ui.qt_close import on_window_close
+from factory_twin.ui.qt_drill_link import LOST_TIP, enable_unless_lost
 from factory_twin.ui.qt_maintain_browser import QtProcedureBrowser
 from factory_twin.ui.qt_maintain_docks import MaintainDocks, install_maintain_docks
 from factory_twin.ui.qt_maintain_editor import QtProcedureEditor
@@ -106,6 +107,9 @@ class QtMaintainWorkspace(QWidget):
         self.last_pick: tuple[str, str] | None = None
         self.undo_stack = QUndoStack(self)
         self.docks: MaintainDocks | None = None  # the window's docks while shown (install)
+        # a trainee's connection to the drill server is lost: opening a procedure, reported
+        # to that server in a drill, is greyed out until it is back (set_drill_link_lost)
+        self.drill_link_lost = False
         self.pane_fit: PaneFit | None = None  # the default pane widths, none remembered
 
         self.browser = QtProcedureBrowser()
@@ -223,14 +227,28 @@ class QtMaintainWorkspace(QWidget):
 
     def _update_buttons(self) -> None:
         ok = self.tool is not None and self.browser.selected_procedure() is not None
-        self.open_button.setEnabled(ok)
+        enable_unless_lost(self.open_button, ok, self.drill_link_lost)
         self.export_button.setEnabled(ok)
+
+    def set_drill_link_lost(self, lost: bool) -> None:
+        """While a trainee's connection to the drill server is ``lost``, grey out opening a
+        procedure (Open, with a tooltip saying why; the browser says it under its title) and
+        the player's safety acknowledgements, Start step and sign-off; by their own rules
+        again once it is back."""
+        self.drill_link_lost = lost
+        self.browser.set_drill_link_lost(lost)
+        self.player.set_drill_link_lost(lost)
+        self._update_buttons()
 
     # ------------------------------------------------------------------ running
 
     def open_procedure(self, tool: str, procedure: str) -> bool:
-        """Open a procedure on a tool in the player (resuming an unfinished run)."""
+        """Open a procedure on a tool in the player (resuming an unfinished run); refused,
+        saying why, while a trainee's connection to the drill server is lost."""
         if self.spec is None:
+            return False
+        if self.drill_link_lost:  # a double-click in the browser, the alarm panel's link
+            self.info.setText(coloured("error", html.escape(f"Not opened: {LOST_TIP}.")))
             return False
         if self.tool != tool:
             self.select_tool(tool)
@@ -263,7 +281,8 @@ class QtMaintainWorkspace(QWidget):
                 "its type's procedures are listed."
             )
             return None
-        self.open_procedure(tool, procs[0].id)
+        if not self.open_procedure(tool, procs[0].id) and self.drill_link_lost:
+            return None  # the info line says why it was not opened
         self.info.setText(
             f"<b>{tool}</b>: alarm <b>{code}</b> → {procs[0].name}"
             + (f" (+{len(procs) - 1} more listed)" if len(procs) > 1 else "")

@@ -26,9 +26,14 @@ then connected to the drill's simulated plant. While in drill mode:
   (:class:`~factory_twin.ui.qt_drill_link.QtDrillLinkBar`: the server's address, why, when the
   next reconnect is tried) with a *Reconnect* button; the banner's actions that need the
   server are disabled, and so are the trainee's other drill actions (Acknowledge, Shelve,
-  Hold, Resume, sign-offs: greyed out, their tooltip saying why) until it is back. The app
-  reconnects by itself with back-off and joins again under the trainee's name with its token
-  (a new token, if the trainer released the name meanwhile, is saved).
+  Hold, Resume, opening a procedure, safety acknowledgements, Start step, sign-offs: greyed
+  out, their tooltip saying why) until it is back. The app reconnects by itself with back-off
+  and joins again under the trainee's name with its token (a new token, if the trainer
+  released the name meanwhile, is saved);
+* if another trainee joined under the name meanwhile (the trainer released it), the server
+  refuses that rejoin and no later one can succeed: the app stops reconnecting, the bar says
+  the name is now taken by someone else, and its *Join under another name…* opens the Join
+  drill dialog with the server and a new name filled in (:meth:`TraineeSide.join_again`).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from PySide6.QtWidgets import (
 )
 
 from factory_twin.app.drill_debrief import TraineeDebrief, own_debrief
+from factory_twin.app.drill_link import another_name
 from factory_twin.app.maintenance import MaintenanceLog
 from factory_twin.errors import FactoryTwinError
 from factory_twin.ui.qt_drill_link import QtDrillLinkBar
@@ -68,6 +74,7 @@ from factory_twin.ui.qt_train_debrief import (
     timeline_table,
     verdict_html,
 )
+from factory_twin.ui.theme import show_message
 
 logger = logging.getLogger(__name__)
 
@@ -190,9 +197,12 @@ class QtDrillBanner(QFrame):
 
 
 class QtJoinDrillDialog(QDialog):
-    """Asks the drill server's address and the trainee's name."""
+    """Asks the drill server's address and the trainee's name (``note``: why it is asked
+    again, said in the theme's error colour)."""
 
-    def __init__(self, url: str = "", name: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, url: str = "", name: str = "", parent: QWidget | None = None, note: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Join drill")
         form = QFormLayout(self)
@@ -206,6 +216,12 @@ class QtJoinDrillDialog(QDialog):
         )
         intro.setWordWrap(True)  # else the one long line makes the dialog 800 pixels wide
         form.addRow(intro)
+        self.note = QLabel()
+        self.note.setObjectName("join_drill_note")
+        self.note.setWordWrap(True)
+        if note:
+            show_message(self.note, note, error=True)
+            form.addRow(self.note)
         form.addRow("Drill server:", self.url_edit)
         form.addRow("Your name:", self.name_edit)
         buttons = QDialogButtonBox(
@@ -279,6 +295,8 @@ class TraineeSide:
         central.layout().insertWidget(0, self.banner)
         central.layout().insertWidget(1, self.link_bar)
         self.link_bar.reconnect_button.clicked.connect(lambda: self.reconnect())
+        self.link_bar.rejoin_button.clicked.connect(lambda: self.join_again())
+        self.join_dialog: QtJoinDrillDialog | None = None  # the last "join again" dialog
         self._lost = False  # the drill link was shown lost
         self.banner.leave_button.clicked.connect(self.leave)
         self.banner.maintenance_button.clicked.connect(lambda: self.call_maintenance())
@@ -312,10 +330,45 @@ class TraineeSide:
             str(st.value("drill/url", "")), str(st.value("drill/name", "")), self.window
         )
         if dlg.exec():
-            url, name = dlg.values()
-            st.setValue("drill/url", url)
-            st.setValue("drill/name", name)
-            self.join(url, name)
+            self._join_from(dlg)
+
+    def _join_from(self, dlg: QtJoinDrillDialog) -> None:
+        """Join with the server and name typed in ``dlg`` (kept for the next dialog)."""
+        url, name = dlg.values()
+        st = self.window.settings
+        st.setValue("drill/url", url)
+        st.setValue("drill/name", name)
+        self.join(url, name)
+
+    def join_again(self) -> QtJoinDrillDialog | None:
+        """Once the trainee's name is another trainee's (the app stopped reconnecting, the
+        bar's *Join under another name…*): open the Join drill dialog with the server and a new
+        name suggested; Join leaves the drill under the old name and joins under the new one.
+        None (nothing opened) unless the name was taken."""
+        c = self.controller
+        link = c.drill_link()
+        if link is None or not link.taken_name:
+            return None
+        if self.join_dialog is not None and self.join_dialog.isVisible():
+            self.join_dialog.raise_()  # clicked again: the one open
+            return self.join_dialog
+        client = c.drill.client
+        held = [*(client.value("TakenNames") or ()), *(client.value("Trainees") or ())]
+        dlg = QtJoinDrillDialog(
+            link.url,
+            another_name(link.taken_name, held),
+            self.window,
+            note=f"Your name {link.taken_name!r} is now taken by someone else in this drill: "
+            "join it again under another name.",
+        )
+        dlg.accepted.connect(lambda: self._join_again_from(dlg))
+        self.join_dialog = dlg
+        dlg.open()  # window-modal, without blocking: the drill's timers go on
+        return dlg
+
+    def _join_again_from(self, dlg: QtJoinDrillDialog) -> None:
+        self.leave()  # the old name's session, its bar and greyed actions go first
+        self._join_from(dlg)
 
     def join(self, url: str, name: str) -> None:
         """Join the drill at ``url`` as ``name`` (refusals are shown with their reason)."""
@@ -344,7 +397,8 @@ class TraineeSide:
         self.debrief, self.debrief_final, self._debrief_text = None, False, None
         maintain = getattr(w, "maintain", None)
         if maintain is not None:
-            self._real_log = maintain.player.log
+            if self._real_log is None:  # joined again without leaving: the real log is kept
+                self._real_log = maintain.player.log
             _swap_log(maintain.player, drill_signoff_log(name, self.signoff_dir))
         self.banner.refresh()
         w.statusBar().showMessage(f"joined the drill as {name}: {BANNER_TEXT}", 8000)
@@ -369,13 +423,13 @@ class TraineeSide:
 
     def _grey_drill_actions(self, lost: bool) -> None:
         """Grey out the trainee's other actions that go to the drill server (acknowledge,
-        shelve, Hold, Resume, sign-offs) while the link is ``lost``; enable them again (by
-        their own rules) once it is back."""
+        shelve, Hold, Resume, opening a procedure and its steps) while the link is ``lost``;
+        enable them again (by their own rules) once it is back."""
         w = self.window
         panels = [w.alarms, w.detail]
         maintain = getattr(w, "maintain", None)
-        if maintain is not None:
-            panels.append(maintain.player)
+        if maintain is not None:  # opening a procedure, its player's steps
+            panels.append(maintain)
         for panel in panels:
             panel.set_drill_link_lost(lost)
 
@@ -409,6 +463,7 @@ class TraineeSide:
             _swap_log(maintain.player, self._real_log)
             self._real_log = None
         self.banner.refresh()
+        self._show_link()  # out of the drill: no lost link, nothing greyed
         self._update_debrief()
 
     def _drain(self) -> None:

@@ -4,6 +4,9 @@
   drill actions naming the server, reconnects with back-off and joins again under its name
   with its token, over a restart of the server's network side and over a new drill server
   process on the same record folder (the names are kept in ``<record>/<drill>.tokens``).
+* A trainee's app whose name the trainer released while its connection was down, and another
+  trainee took, stops reconnecting at the server's answer (no attempt can succeed) and says
+  so; the trainee joins again under another name.
 * A trainer following a remote drill server gets the drill events it missed while the
   connection was down in its timeline once it is back, each once.
 * A trainer following a remote drill server sees the names it keeps from an earlier run
@@ -23,12 +26,13 @@ from _drill_names import join_once
 from _wait import wait_for
 
 from factory_twin.app.controller import Controller
+from factory_twin.app.drill_link import another_name, lost_text
 from factory_twin.app.drill_server import DrillSimulator
 from factory_twin.app.drill_session import DrillSession, start_drill_server
 from factory_twin.app.drill_trainer import NameLine, TrainerDesk
 from factory_twin.model import schema as s
 from factory_twin.model.config import load_plant
-from factory_twin.opcua.drill_client import DrillNameTaken, DrillRefused
+from factory_twin.opcua.drill_client import DrillNameTaken, DrillRefused, name_taken_message
 
 REPO = Path(__file__).resolve().parents[2]
 DRILL = "oht_jam"
@@ -121,6 +125,62 @@ def test_a_trainee_reconnects_and_joins_again_with_its_token(
         controller.leave_drill()
         server.stop_in_thread()
     assert controller.drill_link() is None and not controller.reconnect_drill()
+
+
+async def _release(server: DrillSimulator, name: str) -> str:
+    """The trainer releases ``name`` (on the server's loop, as its ReleaseName would)."""
+    return server.release_name(name, by="trainer")
+
+
+def test_a_trainee_whose_name_was_taken_meanwhile_stops_reconnecting(
+    spec: s.PlantSpec, controller: Controller, tmp_path: Path
+) -> None:
+    url = _free_url()
+    server = _serve(spec, url, tmp_path / "drills")
+    other = DrillSession(url, "ann")
+    try:
+        c = controller
+        assert c.join_drill(url, "ann").result(60) == "ann"
+        keeper = c._drill_keeper
+        assert keeper is not None
+        keeper.first_delay_s = keeper.max_delay_s = 120.0  # no retry of its own after the first
+
+        server.submit(server.stop()).result(30)
+        wait_for(lambda: (c.drill_link() or keeper.status()).attempts >= 1, 15, "a failed try")
+        # meanwhile the trainer releases the name and another trainee joins under it
+        assert server.submit(_release(server, "ann")).result(30) == ""
+        server.submit(server.start()).result(60)
+        assert other.join().result(30) == "ann"
+
+        assert c.reconnect_drill()
+        wait_for(lambda: keeper.gave_up, 20, "the server's answer")
+        link = c.drill_link()
+        assert link is not None and not link.up and link.taken_name == "ann"
+        assert link.attempts == 2 and link.retry_in_s is None
+        assert link.last_error == name_taken_message("ann")
+        assert "your name 'ann' is now taken by someone else" in lost_text(link)
+        assert "join again under another name" in lost_text(link)
+        # no attempt follows: the keeper has stopped, Reconnect has nothing to try
+        wait_for(lambda: keeper._task is not None and keeper._task.done(), 10, "the keeper stop")
+        assert not c.reconnect_drill()
+        assert c.drill_mode and not c.drill.client.link_up  # in the drill until it rejoins
+        with pytest.raises(DrillRefused, match="is lost"):
+            c.drill.call_maintenance("OHT", "under a taken name")
+        other.call_maintenance("OHT", "the new ann").result(30)  # the name is the other's
+
+        # the trainee joins again under another name
+        name = another_name("ann", server.taken_names)
+        assert name == "ann-2"
+        assert c.join_drill(url, name).result(60) == name
+        back = c.drill_link()
+        assert back is not None and back.up and not back.taken_name
+        c.drill.call_maintenance("OHT", "as ann-2").result(30)
+        wait_for(lambda: any(a.trainee == name for a in server.actions), 10, "ann-2's call")
+        assert [a.comment for a in server.actions if a.trainee == "ann"] == ["the new ann"]
+    finally:
+        other.leave()
+        controller.leave_drill()
+        server.stop_in_thread()
 
 
 def _actions(desk: TrainerDesk, text: str) -> list[str]:

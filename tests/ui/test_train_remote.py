@@ -3,9 +3,15 @@
 * A trainee who joined with *Join drill…* loses the connection to the drill server: the bar
   under the DRILL banner says so in the theme's error colour, naming the server and when the
   next reconnect is tried; the banner's actions that need the server are disabled, and so are
-  Acknowledge, Shelve, Hold, Resume and a step's sign-off (their tooltip saying why); a drill
-  action taken meanwhile is refused saying why; *Reconnect* joins again under the trainee's
-  name with the saved token once the server is back, and the bar goes.
+  Acknowledge, Shelve, Hold, Resume, opening a procedure (Open, the alarm's Open procedure),
+  safety acknowledgements, Start step and a step's sign-off (their tooltip saying why); a
+  drill action taken meanwhile is refused saying why; *Reconnect* joins again under the
+  trainee's name with the saved token once the server is back, the bar goes and each of
+  those is enabled again by its own rules, with its own tooltip.
+* A trainee whose name the trainer released while the connection was down, and another
+  trainee took, is told so in the bar once the server answers the rejoin: no more reconnects,
+  *Join under another name…* instead of *Reconnect*; it opens the Join drill dialog with the
+  server and a new name filled in, and joining under it works.
 * A trainer following another computer's drill server sees the names it keeps from an
   earlier run in grey italic on the Live tab, like a drill of its own, until they rejoin.
 """
@@ -29,6 +35,7 @@ from factory_twin.app.drill_session import DrillSession, start_drill_server
 from factory_twin.model.config import load_plant
 from factory_twin.ui.qt_drill_link import LOST_TIP
 from factory_twin.ui.qt_main_window import MainWindow
+from factory_twin.ui.qt_maintain_browser import LOST_NOTE
 from factory_twin.ui.qt_train_join import saved_token
 from factory_twin.ui.theme import plot_colour, text_colour
 
@@ -71,12 +78,18 @@ def _alarm_on(win: MainWindow, tool: str) -> str:
     return aid
 
 
-def _start_a_step(win: MainWindow, tool: str) -> None:
-    """Open a procedure of ``tool`` in Maintain and start its first step, ready to sign."""
+async def _release(server: DrillSimulator, name: str) -> str:
+    """The trainer releases ``name`` (on the server's loop, as its ReleaseName would)."""
+    return server.release_name(name, by="trainer")
+
+
+def _start_a_step(win: MainWindow, tool: str) -> str:
+    """Open a procedure of ``tool`` in Maintain and start its first step, ready to sign;
+    the procedure's id."""
     p = win.maintain.player
     spec = win.controller.doc.spec
     proc = spec.procedures_for(spec.tool(tool).type)[0]
-    p.open(spec, tool, proc.id)
+    assert win.maintain.open_procedure(tool, proc.id)
     for cb in p.safety_checks:
         cb.click()
     p.start_button.click()
@@ -84,6 +97,24 @@ def _start_a_step(win: MainWindow, tool: str) -> None:
     acc = proc.steps[0].acceptance
     if acc is not None:
         p.value_edit.setText(f"{acc.target if acc.target is not None else acc.max:g}")
+    return proc.id
+
+
+def _step_items(win: MainWindow) -> tuple[tuple[bool, str], tuple[bool, str]]:
+    """(enabled, tooltip) of Start step on a step with no safety notes, not started (enabled
+    by its own rules), and of the first safety box of a later step with notes (unchecked);
+    the player then shows the first step again (started, ready to sign)."""
+    p = win.maintain.player
+    assert p.procedure is not None
+    steps = p.procedure.steps
+    p.show_step(next(k for k in range(1, len(steps)) if not steps[k].safety))
+    start = p.start_button
+    start_state = (start.isEnabled(), start.toolTip())
+    p.show_step(next(k for k in range(1, len(steps)) if steps[k].safety))
+    box = p.safety_checks[0]
+    box_state = (box.isEnabled(), box.toolTip())
+    p.show_step(0)
+    return start_state, box_state
 
 
 @pytest.fixture
@@ -111,17 +142,22 @@ def test_a_trainee_sees_a_lost_connection_and_reconnects(
     assert server.submit(_inject(server)).result(30) == ""
     _alarm_on(win, "ETCH-01")
     win.select_tool("ETCH-01")
-    _start_a_step(win, "ETCH-01")
-    alarms, detail, player = win.alarms, win.detail, win.maintain.player
+    proc = _start_a_step(win, "ETCH-01")
+    alarms, detail, ws = win.alarms, win.detail, win.maintain
+    player = ws.player
     actions = (
         alarms.ack_button,
         alarms.shelve_button,
+        alarms.procedure_button,
         detail.hold_button,
         detail.resume_button,
+        ws.open_button,
         player.sign_button,
     )
     assert all(b.isEnabled() for b in actions), [b.text() for b in actions if not b.isEnabled()]
     own_tips = [b.toolTip() for b in actions]
+    own_steps = _step_items(win)  # Start step and a safety box, enabled by their own rules
+    assert [on for on, _tip in own_steps] == [True, True], own_steps
 
     server.submit(server.stop()).result(30)
     wait_until(bar.isVisible, 20, "the loss said")
@@ -133,6 +169,11 @@ def test_a_trainee_sees_a_lost_connection_and_reconnects(
     # greyed out while lost, saying why (not refused only when pressed)
     assert not any(b.isEnabled() for b in actions), [b.text() for b in actions if b.isEnabled()]
     assert all(b.toolTip() == LOST_TIP for b in actions)
+    assert _step_items(win) == ((False, LOST_TIP), (False, LOST_TIP))  # a drill's steps
+    assert not player.sign_button.isEnabled()
+    assert LOST_NOTE in ws.browser.title.text()  # said before a double-click is tried
+    assert not ws.open_procedure("ETCH-01", proc)  # a double-click, the alarm's link
+    assert "Not opened" in ws.info.text() and "drill server is lost" in ws.info.text()
     assert not alarms.shelve_hour_action.isEnabled()  # nor shelved from the context menu
     assert detail.fly_button.isEnabled()  # what stays on this computer still works
     assert side.banner.isVisible() and c.drill_mode  # still in the drill, reconnecting
@@ -153,6 +194,8 @@ def test_a_trainee_sees_a_lost_connection_and_reconnects(
     assert detail.tool == "ETCH-01"
     wait_until(lambda: all(b.isEnabled() for b in actions), 10, "the actions enabled again")
     assert [b.toolTip() for b in actions] == own_tips
+    assert _step_items(win) == own_steps
+    assert player.sign_button.isEnabled() and LOST_NOTE not in ws.browser.title.text()
     assert c.drill.joined_as == "ann" and c.drill.client.token == token
     assert side.call_maintenance("ETCH-01")
     wait_until(
@@ -162,6 +205,64 @@ def test_a_trainee_sees_a_lost_connection_and_reconnects(
     )
     side.leave()
     assert not bar.isVisible() and not c.drill_mode
+
+
+def test_a_trainee_whose_name_was_taken_meanwhile_joins_under_another(
+    win: MainWindow, server: DrillSimulator, tmp_path: Path
+) -> None:
+    url = server.endpoint_url
+    side = win.trainee
+    c = win.controller
+    side.join(url, "ann")
+    wait_until(lambda: saved_token(win.settings, url, "ann") != "", 60, "ann to join")
+    keeper = c._drill_keeper
+    assert keeper is not None
+    keeper.first_delay_s = keeper.max_delay_s = 120.0  # no retry of its own after the first
+    bar = side.link_bar
+    server.submit(server.stop()).result(30)
+    wait_until(bar.isVisible, 20, "the loss said")
+    wait_until(lambda: "Last try:" in bar.label.text(), 20, "a failed try")
+    # meanwhile the trainer releases the name and another trainee joins under it
+    assert server.submit(_release(server, "ann")).result(30) == ""
+    server.submit(server.start()).result(60)
+    other = DrillSession(url, "ann")
+    try:
+        assert other.join().result(30) == "ann"
+        bar.reconnect_button.click()
+        wait_until(bar.rejoin_button.isVisible, 20, "the name taken said")
+        text = bar.label.text()
+        assert "your name 'ann' is now taken by someone else in this drill" in text
+        assert "join again under another name" in text and "Last try:" not in text
+        assert text_colour("error") in bar.label.styleSheet()
+        assert not bar.reconnect_button.isVisible() and bar.rejoin_button.isEnabled()
+        wait_until(lambda: keeper._task is not None and keeper._task.done(), 10, "no retries")
+        assert not side.reconnect()  # nothing to try
+        assert c.drill_mode and win.maintain.drill_link_lost and win.alarms.drill_link_lost
+        assert not win.maintain.player.start_button.isEnabled()
+
+        bar.rejoin_button.click()
+        dlg = side.join_dialog
+        assert dlg is not None and dlg.isVisible()
+        assert dlg.values() == (url, "ann-2")  # the server, and a name nobody holds
+        assert "Your name 'ann' is now taken by someone else" in dlg.note.text()
+        dlg.accept()
+        wait_until(lambda: saved_token(win.settings, url, "ann-2") != "", 60, "ann-2 to join")
+        assert c.drill_mode and c.drill.joined_as == "ann-2"
+        assert win.settings.value("drill/name") == "ann-2"
+        assert not bar.isVisible()
+        wait_until(lambda: not win.maintain.drill_link_lost, 10, "nothing greyed")
+        assert not win.alarms.drill_link_lost and not win.detail.drill_link_lost
+        assert "trainee ann-2" in side.banner.label.text()
+        # the sign-offs go to a drill-only log; the real one is back once the trainee leaves
+        assert side._real_log is not None
+        assert side._real_log.path == tmp_path / "maintenance.jsonl"
+        assert win.maintain.player.log.path != side._real_log.path
+        assert side.call_maintenance("ETCH-01")
+        wait_until(lambda: any(a.trainee == "ann-2" for a in server.actions), 20, "ann-2's call")
+        side.leave()
+        assert win.maintain.player.log.path == tmp_path / "maintenance.jsonl"
+    finally:
+        other.leave()
 
 
 def test_a_following_trainer_sees_a_remote_servers_kept_names(
