@@ -12,9 +12,10 @@ warmed-up fab), then every step:
   (:mod:`factory_twin.opcua.server.drill_space`), with an event per injection, action and score
   change, and keeps every trainee's debrief for that trainee alone (``GetDebrief`` with the
   secret token their ``Join`` returned; ``DebriefRevision`` says when one changed);
-* keeps every drill event it emitted, numbered, in :attr:`DrillSimulator.events` (over a
-  stop and start of its server too), so a client back after a lost connection fetches the
-  ones it missed
+* keeps every drill event it emitted and every alarm transition of the plant (raised,
+  cleared, acknowledged, shelved...), numbered, in :attr:`DrillSimulator.events` (over a
+  stop and start of its server too; with ``record_dir`` in ``<drill>.events``, over a new
+  process as well), so a client back after a lost connection fetches the ones it missed
   (``GetEvents``, :mod:`factory_twin.opcua.server.drill_events`); and publishes the trainee
   names its token store holds (``TakenNames``: names only) for a trainer following it from
   another computer.
@@ -37,9 +38,15 @@ under their name; the trainer's ReleaseName removes the name from the file. On a
 token file making the simulator raises
 :class:`~factory_twin.opcua.server.drill_tokens.TokenFileError` naming the file and line (the
 file copied to ``.bak``), so the drill does not start, unless ``forget_tokens`` is given: then
-the problem is logged as an error and the drill starts with every name free. Without
-``record_dir`` the names are kept in memory only: over :meth:`stop` and :meth:`start` of this
-object, not over a new process.
+the problem is logged as an error and the drill starts with every name free. The event log
+is kept there too, in ``<drill>.events`` (one file per drill, rewritten atomically, the copy
+before the last write in ``.bak``): a drill server started again on the directory continues
+it under the same log id, so a trainer's app that was following the old process still
+fetches what it missed. A damaged event log does not stop the drill: it is moved aside to
+``<drill>.events.damaged``, the problem (file, line, column) logged as an error and kept in
+:attr:`DrillSimulator.events`'s ``problem``, and a new log (a new id) started. Without
+``record_dir`` the names and the event log are kept in memory only: over :meth:`stop` and
+:meth:`start` of this object, not over a new process.
 
 Drills only ever run on this simulator: nothing here talks to a live plant.
 """
@@ -190,13 +197,23 @@ class DrillSimulator(EmbeddedPlantSimulator):
             else TokenStore()
         )
         self._types = {e.id: spec.equipment_type(e.type) for e in spec.equipment}
-        # every drill event, numbered, over stops and starts of the server (GetEvents)
-        self.events = DrillEventLog()
+        # every drill event and alarm transition, numbered, over stops and starts of the
+        # server (GetEvents); with record_dir kept in its file over a new process too
+        self.events = (
+            DrillEventLog.open(record_dir / f"{drill.id}.events")
+            if record_dir is not None
+            else DrillEventLog()
+        )
 
     @property
     def token_path(self) -> Path | None:
         """The file keeping the trainee names' token hashes (None: memory only)."""
         return self._tokens.path
+
+    @property
+    def events_path(self) -> Path | None:
+        """The file keeping the event log (None: memory only)."""
+        return self.events.path
 
     @property
     def taken_names(self) -> list[str]:
@@ -256,6 +273,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
         """Stop serving; finish the recording (the drill state is kept)."""
         await super().stop()
         self.space = None
+        self.events.flush()
         self.close_recording()
 
     def _open_recording(self) -> None:
@@ -477,6 +495,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
             await self.finish()
         await self._flush_events()
         await self._rescore()
+        self.events.flush()  # the step's alarm transitions
 
     async def _publish_vars(self) -> None:
         if self.space is not None:
@@ -616,6 +635,7 @@ class DrillSimulator(EmbeddedPlantSimulator):
                 ev.user, ev.comment,
             )
         )  # fmt: skip
+        self.events.add_alarm(ev, t)  # for a client back after a lost connection (GetEvents)
         if self._writer is not None:
             self._writer.add([ev])
 

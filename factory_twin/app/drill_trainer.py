@@ -28,8 +28,11 @@ lost, :attr:`TrainerDesk.running` is False (the drill is still :attr:`TrainerDes
 :meth:`TrainerDesk.link` says why and when the next reconnect is tried (with back-off, while
 following; :meth:`TrainerDesk.reconnect_now` tries at once), and calls raise DrillRefused
 naming the lost connection until it is back. Following a remote server, the drill events it
-emitted while the connection was down are fetched once it is back
-(:class:`~factory_twin.opcua.drill_client.DrillClient`) and join the timeline once each.
+emitted and the alarm transitions of its plant while the connection was down (an alarm that
+rose and cleared meanwhile too) are fetched once it is back, also from a drill server started
+again on the same record directory
+(:class:`~factory_twin.opcua.drill_client.DrillClient`), and join the timeline once each, in
+order, at their drill time, marked ``caught_up``.
 
 When the drill finishes, :meth:`TrainerDesk.log` is the recorded :class:`DrillLog`
 (debrief, history, replay).
@@ -76,7 +79,8 @@ class TimelineEntry:
 
     ``kind``: injection | alarm | action | wrong | state. For an action that answered an
     expected response: ``response_s`` (time since its injection), ``limit_s`` and ``points``
-    earned; for a wrong action ``points`` is the (negative) penalty.
+    earned; for a wrong action ``points`` is the (negative) penalty. ``caught_up``: fetched
+    after a reconnect (it happened while the connection was down), not received live.
     """
 
     time_s: float
@@ -87,6 +91,7 @@ class TimelineEntry:
     points: float | None = None
     response_s: float | None = None
     limit_s: float | None = None
+    caught_up: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,9 +396,11 @@ class TrainerDesk:
             return []
         new = self.session.drain()
         clock = self.value("Clock")
-        if clock is not None:  # alarm events carry no drill time: the clock when they came
+        if clock is not None:  # live alarm events carry no drill time: the clock when they came
             new = [
-                dataclasses.replace(n, drill_time_s=float(clock)) if n.kind == "alarm" else n
+                dataclasses.replace(n, drill_time_s=float(clock))
+                if n.kind == "alarm" and not n.caught_up
+                else n
                 for n in new
             ]
         self.notices += new
@@ -480,14 +487,16 @@ class TrainerDesk:
                     if key not in standing:
                         standing.add(key)
                         out.append(
-                            TimelineEntry(n.drill_time_s, "alarm", n.message, "", n.equipment)
-                        )
+                            TimelineEntry(n.drill_time_s, "alarm", n.message, "", n.equipment,
+                                          caught_up=n.caught_up)
+                        )  # fmt: skip
                 else:
                     standing.discard(key)
             elif n.kind in ("injection", "action", "refused", "state"):
                 out.append(
-                    TimelineEntry(n.drill_time_s, n.kind, n.message, n.trainee, n.equipment)
-                )
+                    TimelineEntry(n.drill_time_s, n.kind, n.message, n.trainee, n.equipment,
+                                  caught_up=n.caught_up)
+                )  # fmt: skip
         return sorted(out, key=lambda e: e.time_s)
 
     def _server_timeline(self, sim: DrillSimulator) -> list[TimelineEntry]:

@@ -72,6 +72,14 @@ async def serve_drill(
         print(f"trainee names: {n} taken, kept in {sim.token_path} (hashes of their tokens)")
     else:
         print("trainee names: kept in memory only (give --record DIR to keep them over restarts)")
+    log = sim.events
+    if log.path is not None:
+        fresh = (
+            " (a new log: the old file was damaged, see the error logged)" if log.problem else ""
+        )
+        print(f"event log: {log.last} entries kept in {log.path}, log id {log.id}{fresh}")
+    else:
+        print("event log: kept in memory only (give --record DIR to keep it over restarts)")
     print("trainees: connect with a session name (or user); Ctrl-C stops", flush=True)
 
     async def until_finished() -> None:

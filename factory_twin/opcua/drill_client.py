@@ -18,13 +18,20 @@ A lost connection (the server gone, or its answers late beyond the watchdog) is 
 the client's watchdog or by a call that fails: :attr:`DrillClient.lost_reason` then says why
 and :attr:`DrillClient.link_up` is False until :meth:`DrillClient.reconnect` succeeds.
 
-Drill events emitted while the connection was down are not lost: the server numbers every
-drill event (the event's ``Seq``) and keeps them (``GetEvents``,
-:mod:`factory_twin.opcua.server.drill_events`). On every connection the client reads the
-server's event log id before it subscribes; once subscribed it fetches the events numbered
-after the last one it had and queues those it has not received yet, so each event reaches
-:meth:`DrillClient.drain` once (a server process of a new run, another log id, is read from
-its first event). The trainee names the server holds (``TakenNames``) are subscribed too.
+Drill events and alarm transitions emitted while the connection was down are not lost: the
+server numbers every drill event (the event's ``Seq``) and every alarm transition of the
+plant and keeps them (``GetEvents``, :mod:`factory_twin.opcua.server.drill_events`). On every
+connection the client reads the server's event log id before it subscribes; once subscribed
+it fetches the entries numbered after the last one it had and queues those it has not
+received yet (a drill event by its number, an alarm transition by its event's EventId),
+oldest first, each marked ``caught_up``, ahead of the live ones that arrived meanwhile (held
+until then); only then does it ask for the alarms standing (ConditionRefresh). An event
+caught up that then arrives live as well (late, or by the refresh) is not queued again. So
+each reaches :meth:`DrillClient.drain` once and in order, an alarm that rose and cleared
+while the client was away included (a caught-up alarm carries its drill time). The same log id means the same log,
+also from a drill server process started again on the same record directory; another id (a
+new run, or a server whose log was lost) is read from its first entry. The trainee names the
+server holds (``TakenNames``) are subscribed too.
 """
 
 from __future__ import annotations
@@ -78,7 +85,10 @@ def name_taken_message(name: str) -> str:
 @dataclass(frozen=True, slots=True)
 class DrillNotice:
     """A drill event (``kind`` injection | action | refused | score | state) or an alarm
-    (``kind`` ``alarm``: ``equipment``, ``code``, ``active``, ``acked``)."""
+    (``kind`` ``alarm``: ``equipment``, ``code``, ``active``, ``acked``).
+
+    ``caught_up``: fetched from the server's event log after a reconnect (it was emitted
+    while the connection was down), not received live."""
 
     kind: str
     message: str
@@ -90,6 +100,7 @@ class DrillNotice:
     code: str = ""
     active: bool = False
     acked: bool = False
+    caught_up: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +216,11 @@ class DrillClient:
         self._log_id = ""  # the server's drill event log (GetEvents)
         self._last_seq = 0  # the highest event number of that log received
         self._seen: set[int] = set()  # the event numbers of that log queued (live or fetched)
-        self.replayed = 0  # how many events were fetched after a reconnect, not received live
+        # the EventIds (hex) of the alarm events received live, and of those caught up
+        self._alarms_live: set[str] = set()
+        self._alarms_fetched: set[str] = set()
+        self.replayed = 0  # drill events and alarm transitions caught up after a reconnect
+        self._held: list[DrillNotice] | None = None  # live ones held while catching up
 
     @property
     def connected(self) -> bool:
@@ -274,10 +289,17 @@ class DrillClient:
         self._client = client
         self._ns = (await client.get_namespace_array()).index(PLANT_NAMESPACE)
         after = await self._take_log(client)  # before subscribing: no live event slips by
-        await self._subscribe(client)
-        client.connection_lost_callback = self._lost_callback
-        if after is not None:
-            await self._catch_up(client, after)
+        self._held = []  # live notices wait for the missed ones, which are older
+        try:
+            await self._subscribe(client)
+            client.connection_lost_callback = self._lost_callback
+            if after is not None:
+                await self._catch_up(client, after)
+        finally:
+            held, self._held = self._held, None
+            for notice in held:
+                self.notices.put(notice)
+        await self._refresh(client)  # the alarms standing, after the transitions caught up
         self.lost_reason = ""  # up again once the missed events are queued
 
     async def join(self) -> str:
@@ -310,11 +332,14 @@ class DrillClient:
             client.nodes.server, client.get_node(node_id(ua.ObjectIds.AlarmConditionType))
         )
         self._sub = sub
-        # the alarms already standing (raised before we came): their events, with event ids
-        with contextlib.suppress(ua.UaStatusCodeError):  # else: new events only
+
+    async def _refresh(self, client: Client) -> None:
+        """Ask for the events of the alarms already standing (raised before we came, with
+        their event ids); a server without ConditionRefresh sends new events only."""
+        with contextlib.suppress(ua.UaStatusCodeError):
             await client.get_node(node_id(ua.ObjectIds.ConditionType)).call_method(
                 node_id(ua.ObjectIds.ConditionType_ConditionRefresh),
-                ua.Variant(sub.subscription_id, ua.VariantType.UInt32),
+                ua.Variant(self._sub.subscription_id, ua.VariantType.UInt32),
             )
 
     # ------------------------------------------------------------------ drill events
@@ -348,22 +373,46 @@ class DrillClient:
             logger.warning("cannot fetch the drill events missed from %s: %s", self.url, exc)
             return
         now = time.time()
+        caught = 0
         for e in events:
-            seq = int(e.get("seq", 0))
-            if seq in self._seen:
-                continue
-            self._seen.add(seq)
-            self.replayed += 1
-            self.notices.put(
-                DrillNotice(
-                    str(e.get("kind", "")), str(e.get("message", "")), str(e.get("trainee", "")),
-                    str(e.get("equipment", "")), float(e.get("points", 0) or 0),
-                    float(e.get("time_s", 0) or 0), now,
-                )
-            )  # fmt: skip
+            notice = self._missed(e, now)
+            if notice is not None:
+                caught += 1
+                self.notices.put(notice)  # before the live ones held meanwhile
+        self.replayed += caught
         self._last_seq = max(self._last_seq, last)
-        if events:
-            logger.info("fetched %d drill events missed from %s", len(events), self.url)
+        if caught:
+            logger.info("fetched %d drill events and alarms missed from %s", caught, self.url)
+
+    def _missed(self, e: dict[str, Any], now: float) -> DrillNotice | None:
+        """The notice of a fetched entry ``e`` (None: received or fetched already)."""
+        seq = int(e.get("seq", 0))
+        if seq in self._seen:
+            return None
+        self._seen.add(seq)
+        kind, time_s = str(e.get("kind", "")), float(e.get("time_s", 0) or 0)
+        if kind == "alarm":  # received live (or by the ConditionRefresh) already?
+            eid = str(e.get("event_id", ""))
+            if not eid or eid in self._alarms_live or eid in self._alarms_fetched:
+                return None
+            self._alarms_fetched.add(eid)
+            return DrillNotice(
+                "alarm", str(e.get("message", "")), equipment=str(e.get("equipment", "")),
+                drill_time_s=time_s, received_s=now, code=str(e.get("code", "")),
+                active=bool(e.get("active")), acked=bool(e.get("acked")), caught_up=True,
+            )  # fmt: skip
+        return DrillNotice(
+            kind, str(e.get("message", "")), str(e.get("trainee", "")),
+            str(e.get("equipment", "")), float(e.get("points", 0) or 0), time_s, now,
+            caught_up=True,
+        )  # fmt: skip
+
+    def _put(self, notice: DrillNotice) -> None:
+        """Queue a live notice (held while the missed ones are fetched: they come first)."""
+        if self._held is not None:
+            self._held.append(notice)
+        else:
+            self.notices.put(notice)
 
     def _on_event(self, e: Any) -> None:
         now = time.time()
@@ -377,7 +426,7 @@ class DrillClient:
                     return
                 self._seen.add(seq)
                 self._last_seq = max(self._last_seq, seq)
-            self.notices.put(
+            self._put(
                 DrillNotice(
                     str(kind), text or "", str(getattr(e, "Trainee", "") or ""),
                     str(getattr(e, "Equipment", "") or ""), float(getattr(e, "Points", 0) or 0),
@@ -389,10 +438,14 @@ class DrillClient:
         eq = str(getattr(e, "SourceName", "") or "")
         if not code:
             return
-        self._event_ids[(eq, code)] = bytes(getattr(e, "EventId", b"") or b"")
+        eid = bytes(getattr(e, "EventId", b"") or b"")
+        self._event_ids[(eq, code)] = eid
+        if eid.hex() in self._alarms_fetched:  # caught up already (it came late)
+            return
+        self._alarms_live.add(eid.hex())
         active = getattr(e, "ActiveState/Id", None)
         acked = getattr(e, "AckedState/Id", None)
-        self.notices.put(
+        self._put(
             DrillNotice(
                 "alarm", text or "", equipment=eq, received_s=now, code=code,
                 active=bool(active), acked=bool(acked),

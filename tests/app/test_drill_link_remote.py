@@ -8,7 +8,13 @@
   trainee took, stops reconnecting at the server's answer (no attempt can succeed) and says
   so; the trainee joins again under another name.
 * A trainer following a remote drill server gets the drill events it missed while the
-  connection was down in its timeline once it is back, each once.
+  connection was down in its timeline once it is back, each once; an alarm that rose, cleared
+  and was acknowledged in the gap too (no ConditionRefresh brings it back), once, marked
+  caught up, at its drill time.
+* The event log outlasts the drill server process (``<record>/<drill>.events``): a trainer
+  whose connection dropped while the old process still served, and who reconnects to a new
+  process on the same record folder, gets what the old one and the new one served meanwhile,
+  each once (the same log id).
 * A trainer following a remote drill server sees the names it keeps from an earlier run
   (``TakenNames``: names only).
 """
@@ -187,6 +193,154 @@ def _actions(desk: TrainerDesk, text: str) -> list[str]:
     """The timeline's entries saying ``text``, after taking what arrived (as the GUI does)."""
     desk.poll()
     return [e.text for e in desk.timeline() if text in e.text]
+
+
+GAS = "end_station_pressure"  # IMP-01's: hi 0.001 Pa, hihi 0.005 Pa
+GAS_TEXT = "= 0.0123 Pa above the hihi limit"  # the message of the alarm the gap raises
+
+
+def _alarm_comes_and_goes(server: DrillSimulator) -> None:
+    """Drive IMP-01's end station pressure to 0.0123 Pa for 10 plant s (past its hi and hihi
+    limits), wait until both alarms are back to normal and acknowledge them: nothing of it
+    stands any more, so no ConditionRefresh brings it back."""
+    why = server.call(server.inject, "alarm", "IMP-01", GAS, 0.0123, 10.0).result(30)
+    assert why == ""
+
+    def back() -> bool:
+        last = {a.code: a for a in list(server.alarms) if a.equipment == "IMP-01"}
+        return all(f"{GAS}.{k}" in last and not last[f"{GAS}.{k}"].active for k in ("hi", "hihi"))
+
+    wait_for(back, 30, "the gas alarms to rise and clear")
+    plant = server.server
+    assert plant is not None
+    for limit in ("hi", "hihi"):
+        server.submit(plant.acknowledge(f"IMP-01.{GAS}.{limit}", "seen", "")).result(10)
+    wait_for(lambda: [(a.active, a.acked) for a in server.alarms
+                      if a.code == f"{GAS}.hihi"][-1] == (False, True), 10, "the ack")  # fmt: skip
+
+
+def _trainer_away(desk: TrainerDesk) -> None:
+    """The trainer's connection drops and stays down (its keeper, which would reconnect at
+    once to a server still serving, is stopped) while the drill server goes on."""
+    keeper, session = desk._keeper, desk.session
+    assert keeper is not None and session is not None
+    keeper.stop()
+    ua = session.client._client
+    assert ua is not None
+    session.loop.call_soon(ua.disconnect_socket)
+    wait_for(lambda: not desk.running, 15, "the loss to be noticed")
+
+
+def _trainer_back(desk: TrainerDesk) -> None:
+    """The trainer's keeper runs again: it reconnects at once (the link is down)."""
+    assert desk._keeper is not None
+    desk._keeper.start()
+
+
+def _gas_notices(desk: TrainerDesk) -> list[tuple[bool, bool, bool]]:
+    """(active, acked, caught up) of every hihi gas alarm notice the desk took, in order."""
+    desk.poll()
+    return [
+        (n.active, n.acked, n.caught_up)
+        for n in desk.notices
+        if n.kind == "alarm" and n.equipment == "IMP-01" and n.code == f"{GAS}.hihi"
+    ]
+
+
+def test_an_alarm_that_came_and_went_in_the_gap_joins_the_timeline_once(
+    spec: s.PlantSpec, tmp_path: Path
+) -> None:
+    url = _free_url()
+    server = _serve(spec, url, tmp_path / "drills")
+    desk = TrainerDesk(spec)
+    try:
+        assert desk.connect(url) == DRILL
+        _trainer_away(desk)
+        start_s = server.clock_s
+        _alarm_comes_and_goes(server)  # the server goes on serving meanwhile
+        end_s = server.clock_s
+        assert not _gas_notices(desk)
+
+        _trainer_back(desk)
+        wait_for(lambda: desk.running, 20, "the reconnect")
+        wait_for(lambda: _gas_notices(desk), 15, "the missed alarm")
+        time.sleep(1.0)  # a late live copy or a refresh would show by now
+        # raised, returned to normal, acknowledged: each once, in order, all caught up
+        assert _gas_notices(desk) == [
+            (True, False, True),
+            (False, False, True),
+            (False, True, True),
+        ]
+        alarms = [e for e in desk.timeline() if e.kind == "alarm" and GAS_TEXT in e.text]
+        assert len(alarms) == 1, desk.timeline()
+        assert alarms[0].caught_up and alarms[0].equipment == "IMP-01"
+        assert start_s <= alarms[0].time_s <= end_s  # when it rose, not when it was fetched
+        injected = [
+            e for e in desk.timeline() if e.kind == "injection" and e.equipment == "IMP-01"
+        ]
+        assert len(injected) == 1 and injected[0].caught_up
+        assert desk.session.client.replayed >= 4
+
+        # live again: a new alarm comes live, not caught up, and the old one stays once
+        server.call(server.inject, "alarm", "IMP-01", GAS, 0.0321, 10.0).result(30)
+        wait_for(lambda: len(_gas_notices(desk)) >= 4, 20, "the next alarm live")
+        assert _gas_notices(desk)[3] == (True, False, False)
+        assert len([e for e in desk.timeline() if GAS_TEXT in e.text]) == 1
+    finally:
+        desk.stop()
+        server.stop_in_thread()
+
+
+def test_a_restarted_server_on_the_same_record_folder_serves_what_was_missed(
+    spec: s.PlantSpec, tmp_path: Path
+) -> None:
+    record = tmp_path / "drills"
+    url = _free_url()
+    server = _serve(spec, url, record)
+    log_id = server.events.id
+    desk = TrainerDesk(spec)
+    cy = DrillSession(url, "cy")
+    try:
+        assert desk.connect(url) == DRILL
+        assert cy.join().result(30) == "cy"
+        token = cy.client.token
+        cy.call_maintenance("OHT", "before the gap").result(30)
+        wait_for(lambda: _actions(desk, "before the gap"), 15, "the first action live")
+        _trainer_away(desk)  # the trainer's link drops ...
+        cy.call_maintenance("OHT", "on the old server").result(30)  # ... the old one serves
+        _alarm_comes_and_goes(server)
+        last = server.events.last
+        server.stop_in_thread()  # ... and its process ends
+        cy.leave()
+        events_file = record / f"{DRILL}.events"
+        assert events_file.is_file() and (record / f"{DRILL}.events.bak").is_file()
+
+        server = _serve(spec, url, record)  # a new process on the same record folder
+        assert server.events.id == log_id and server.events.last >= last
+        cy = DrillSession(url, "cy", token=token)
+        assert cy.join().result(30) == "cy"
+        cy.call_maintenance("OHT", "on the new server").result(30)
+        wait_for(lambda: any(a.comment == "on the new server" for a in server.actions), 10,
+                 "the action served")  # fmt: skip
+        assert not desk.running
+
+        _trainer_back(desk)
+        wait_for(lambda: desk.running, 30, "the reconnect to the new server")
+        wait_for(lambda: _actions(desk, "on the new server"), 15, "the missed actions")
+        time.sleep(0.5)
+        for text in ("before the gap", "on the old server", "on the new server", GAS_TEXT):
+            assert len(_actions(desk, text)) == 1, (text, desk.timeline())
+        missed = [
+            e for e in desk.timeline() if "on the old server" in e.text or GAS_TEXT in e.text
+        ]
+        assert all(e.caught_up for e in missed), missed
+        assert desk.session.client._log_id == log_id  # the same log: read on from its number
+        texts = [(e.kind, e.text) for e in desk.timeline()]
+        assert len(texts) == len(set(texts)), texts  # nothing twice
+    finally:
+        cy.leave()
+        desk.stop()
+        server.stop_in_thread()
 
 
 def test_events_missed_while_the_link_was_down_join_the_timeline_once(

@@ -20,7 +20,8 @@ once the server runs, with asyncua's public node API (a few dozen nodes)::
                               run or kept from an earlier one); names only, never a token
       Scores/<name>  Double   each trainee's score, added when they first appear
       methods (trainees): Join(token) -> (name, token), GetDebrief(trainee, token) -> JSON,
-        GetEvents(after) -> JSON (anyone: the drill events numbered above ``after``),
+        GetEvents(after) -> JSON (anyone: the drill events and alarm transitions numbered
+          above ``after``, and the log's id),
         OpenProcedure(equipment, procedure),
         SignOffStep(equipment, procedure, step), CallMaintenance(equipment, note),
         PrioritiseLot(lot, priority), RerouteLot(lot, equipment)
@@ -30,8 +31,13 @@ once the server runs, with asyncua's public node API (a few dozen nodes)::
 Events of type ``DrillEventType`` (a BaseEventType with fields ``Kind`` = injection | action |
 refused | score | state, ``Trainee``, ``Equipment``, ``Points``, ``DrillTime``, ``Seq``) are
 emitted from the Drill object. Each is also logged, numbered by ``Seq``, in
-:attr:`DrillSpace.events` (:mod:`factory_twin.opcua.server.drill_events`), so a client whose
-connection dropped fetches the ones it missed with ``GetEvents(after)``.
+:attr:`DrillSpace.events` (:mod:`factory_twin.opcua.server.drill_events`; the owner logs the
+plant's alarm transitions there too, each with its event's EventId), so a client whose
+connection dropped fetches the ones it missed with ``GetEvents(after)``: a JSON object with
+the log's id (the same id: the same log, also over a restart of a drill server that keeps it
+in a file), the last number and the entries numbered above ``after``. The log is written to
+its file (if it has one) before an event with a new number is emitted and before a
+``GetEvents`` answer, so no client learns a number the file does not hold.
 
 Every method call is tied to its caller by :func:`trainee_name`: the session's user name, or
 for an anonymous session the client's session name (asyncua clients append
@@ -180,7 +186,8 @@ class DrillSpace:
         # trainee -> (their token, the sessions that joined with it): only those act as them
         self.sessions: dict[str, tuple[str, set[str]]] = {}
         self.debriefs: dict[str, str] = {}  # trainee -> their debrief JSON (never published)
-        self.events = DrillEventLog()  # every event emitted (the owner may keep its own)
+        # every event emitted, numbered (the owner may keep its own, with its alarms, in a file)
+        self.events = DrillEventLog()
 
     def _nid(self, name: str) -> ua.NodeId:
         return node_id(name, self.ns)
@@ -323,6 +330,7 @@ class DrillSpace:
 
     async def _get_events(self, parent: ua.NodeId, *args: Any) -> Any:
         after = int(_plain(args[0]) or 0) if args else 0
+        self.events.flush()  # the numbers told are in the file (a restart keeps them)
         return [ua.Variant(self.events.to_json(after), V.String)]
 
     async def set_debriefs(self, texts: dict[str, str]) -> None:
@@ -399,6 +407,7 @@ class DrillSpace:
             kind, message, trainee=trainee, equipment=equipment, points=points,
             time_s=ev.DrillTime,
         )  # fmt: skip
+        self.events.flush()  # before any client sees the number
         ev.Severity = 600 if kind in ("injection", "refused") else 300
         ev.SourceName = "Drill"
         await gen.trigger(message=message)
