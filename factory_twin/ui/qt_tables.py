@@ -17,7 +17,8 @@ each cell's whole text also its tooltip.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
@@ -209,21 +210,34 @@ def _fit_text(table: QTableWidget, max_px: int) -> None:
         hh.resizeSection(j, width)
 
 
-class _TextColumnsFit(QObject):
-    """Refits a table's text columns whenever its viewport changes width."""
+class _WidthFit(QObject):
+    """Calls ``refit(table)`` whenever a table's viewport changes width (not on a change of
+    its height alone); one per kind of fit (its object name) on a table."""
 
-    def __init__(self, table: QTableWidget, max_px: int) -> None:
+    def __init__(self, table: QTableWidget, name: str) -> None:
         super().__init__(table)
+        self.setObjectName(name)
         self.table = table
-        self.max_px = max_px
+        self.refit: Callable[[QTableWidget], None] = lambda _t: None
         self.width = -1
         table.viewport().installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and self.table.viewport().width() != self.width:
             self.width = self.table.viewport().width()
-            _fit_text(self.table, self.max_px)
+            self.refit(self.table)
         return False
+
+
+def _refit_on_width(table: QTableWidget, name: str, refit: Callable[[QTableWidget], None]) -> None:
+    """Fit ``table`` now with ``refit`` and again whenever its width changes (the fit
+    named ``name`` installed before, if any, now calls this ``refit``)."""
+    fit = table.findChild(_WidthFit, name)
+    if fit is None:
+        fit = _WidthFit(table, name)
+    fit.refit = refit
+    fit.width = table.viewport().width()
+    refit(table)
 
 
 def fit_text_columns(table: QTableWidget, max_px: int = TEXT_MAX_PX) -> None:
@@ -240,37 +254,15 @@ def fit_text_columns(table: QTableWidget, max_px: int = TEXT_MAX_PX) -> None:
     hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     hh.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.setTextElideMode(Qt.TextElideMode.ElideRight)
-    fit = table.findChild(_TextColumnsFit)
-    if fit is None:
-        fit = _TextColumnsFit(table, max_px)
-    fit.max_px = max_px
-    fit.width = table.viewport().width()
-    _fit_text(table, max_px)
+    _refit_on_width(table, "fit_text_columns", partial(_fit_text, max_px=max_px))
 
 
 # ---------------------------------------------------------------------- a wrapping column
 
 
-class _WrapFit(QObject):
-    """Refits a table's wrapping column (and its rows' heights) on a viewport resize."""
-
-    def __init__(self, table: QTableWidget, wrap: int) -> None:
-        super().__init__(table)
-        self.table = table
-        self.wrap = wrap
-        self.width = -1
-        table.viewport().installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize and self.table.viewport().width() != self.width:
-            _fit_wrapped(self.table)
-        return False
-
-
-def _fit_wrapped(table: QTableWidget) -> None:
+def _fit_wrapped(table: QTableWidget, wrap: int) -> None:
     n = table.columnCount()
-    fit = table.findChild(_WrapFit)
-    wrap = fit.wrap if fit is not None and 0 <= fit.wrap < n else n - 1
+    wrap = wrap if 0 <= wrap < n else n - 1
     if wrap < 0:
         return
     hh = table.horizontalHeader()
@@ -290,8 +282,6 @@ def _fit_wrapped(table: QTableWidget) -> None:
         hh.resizeSection(j, w)
     others = sum(hh.sectionSize(j) for j in shown)
     hh.resizeSection(wrap, max(wrap_least, width - others))
-    if fit is not None:
-        fit.width = width
     table.resizeRowsToContents()
 
 
@@ -313,11 +303,7 @@ def fit_wrapped_columns(table: QTableWidget, wrap: int = -1) -> None:
         head = table.horizontalHeaderItem(j)
         if head is not None and not head.toolTip():
             head.setToolTip(head.text())
-    fit = table.findChild(_WrapFit)
-    if fit is None:
-        fit = _WrapFit(table, wrap)
-    fit.wrap = wrap
-    _fit_wrapped(table)
+    _refit_on_width(table, "fit_wrapped_columns", partial(_fit_wrapped, wrap=wrap))
 
 
 def fill_wrapped(
