@@ -3,6 +3,8 @@ charts and their tests measure readability with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 def _rgb(colour: str) -> list[int]:
     h = colour.lstrip("#")
@@ -50,4 +52,31 @@ def edge_colour(fill: str, background: str = "#ffffff", min_ratio: float = 3.0) 
     while contrast(out, background) < min_ratio and f > 0:
         f -= 0.01
         out = "#" + "".join(f"{round(c * f):02x}" for c in rgb)
+    return out
+
+
+def readable_shade(
+    fill: str, backgrounds: Iterable[str], min_ratio: float = 3.0, *, lighter: bool
+) -> str:
+    """``fill`` if it is at least ``min_ratio`` against every one of ``backgrounds``, else
+    the first of its shades, mixed toward white (``lighter``) or black in 1 % steps, that
+    is (white or black when none is): a colour that reads on several backgrounds at once,
+    all darker (``lighter``) or all lighter than it should be.
+
+    Examples
+    --------
+    >>> readable_shade("#8a94a6", ["#30343b"], lighter=True)
+    '#8a94a6'
+    >>> readable_shade("#8a94a6", ["#30343b", "#787b80"], lighter=True)
+    '#d6dae0'
+    """
+    rgb = _rgb(fill)
+    end = 255 if lighter else 0
+    grounds = list(backgrounds)
+    out = fill.lower()
+    for k in range(101):
+        t = k / 100
+        out = "#" + "".join(f"{round(c + t * (end - c)):02x}" for c in rgb)
+        if all(contrast(out, g) >= min_ratio for g in grounds):
+            break
     return out

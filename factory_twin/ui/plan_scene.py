@@ -28,12 +28,16 @@ import pyvista as pv
 import vtk
 
 from factory_twin.app.plan_knob import facing_normal, knob_axes, knob_disc, stalk_end
+from factory_twin.model.colours import readable_shade
 from factory_twin.model.flows import FlowTable
 from factory_twin.ui.scene import SELECTION_RGB, FabScene
+from factory_twin.ui.scene_colors import ground_rgbs
 
-# an unchanged tool: a pale slate grey, at least 3:1 against the dark floor and every bay
-# tint of the demo plant (the grey before, (138, 148, 166), was 1.9:1 on the litho tint)
+# an unchanged tool: a pale slate grey, 3.2:1 against the dark floor and every bay tint of
+# the demo plant (the grey before, (138, 148, 166), was 1.9:1 on the litho tint); on a plant
+# with paler bays a paler shade of it (plain_rgb)
 PLAIN_RGB = (186, 194, 208)
+PLAIN_MIN_CONTRAST = 3.2  # WCAG's 3:1 for graphics, with a margin
 CHANGED_RGB = (240, 180, 41)
 SELECTED_RGB = SELECTION_RGB[True]
 WARNING_RGB = (255, 159, 28)
@@ -48,7 +52,8 @@ FLOW_CMAP = "coolwarm"
 # tint of the demo plant (the constants above are the dark theme's)
 LIGHT_RGB: dict[str, tuple[int, int, int]] = {
     # a dark shade of the same slate: model.colours.edge_colour("#8a94a6", "#d2a7a5", 3.2),
-    # against the darkest light bay tint (the implant bay's), where the pale grey was 1.4:1
+    # against the darkest light bay tint (the implant bay's), where the pale grey was 1.4:1;
+    # on a plant with darker bays a darker shade of it (plain_rgb)
     "plain": (84, 90, 101),
     "changed": (115, 85, 0),
     "selected": SELECTION_RGB[False],
@@ -84,6 +89,28 @@ def status_rgb(role: str, dark: bool) -> tuple[int, int, int]:
     ((0, 229, 255), (0, 96, 120))
     """
     return (DARK_RGB if dark else LIGHT_RGB)[role]
+
+
+def plain_rgb(bay_colours: Iterable[str], dark: bool) -> tuple[int, int, int]:
+    """The colour (0-255 RGB) of an unchanged tool on a plant whose bays are coloured
+    ``bay_colours`` (``#rrggbb``), in a theme: the theme's slate (``status_rgb("plain",
+    dark)``) if it is :data:`PLAIN_MIN_CONTRAST` against the floor and every bay's tint,
+    else the first paler (dark theme) or darker (light theme) shade of it that is. The floor
+    is dark on the dark theme and pale on the light one, and a bay's tint stays on the same
+    side of mid-grey, so the shade is found whatever the bays' colours. It stays a grey of
+    low saturation, apart from the saturated highlights by hue.
+
+    Examples
+    --------
+    >>> plain_rgb(["#6c8db5"], True) == status_rgb("plain", True)
+    True
+    >>> plain_rgb(["#ffffff"], True), plain_rgb(["#000000"], False)
+    ((220, 224, 231), (49, 52, 59))
+    """
+    ground = ["#{:02x}{:02x}{:02x}".format(*c) for c in ground_rgbs(bay_colours, dark)]
+    fill = "#{:02x}{:02x}{:02x}".format(*status_rgb("plain", dark))
+    h = readable_shade(fill, ground, PLAIN_MIN_CONTRAST, lighter=dark).lstrip("#")
+    return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
 
 
 def floor_point(renderer: vtk.vtkRenderer, x: float, y: float) -> tuple[float, float] | None:
@@ -240,6 +267,7 @@ class PlanOverlay:
         self.flow_actor: pv.Actor | None = None
         self.flows_visible = True
         self.marks: dict[str, tuple[pv.PolyData, pv.Actor]] = {}
+        self._plain: dict[bool, tuple[int, int, int]] = {}  # plain_rgb per theme (True: dark)
         self.knob_radius_m = 0.45 * self.flow_width_m
         self.knob: tuple[float, float, float] | None = None  # the knob's centre while shown
         # the shown knob's box and the disc's in-plane (right, up) axes and normal
@@ -290,11 +318,14 @@ class PlanOverlay:
         pair_to: Iterable[str] = (),
     ) -> None:
         """Colour every tool by its plan status (problem > selected > a grid cell's "to"
-        and "from" groups > warning > changed > plain)."""
+        and "from" groups > warning > changed > plain, the plain colour :func:`plain_rgb`
+        of this plant's bays)."""
         sc = self.scene
         n = len(sc.ids)
         rgb = np.empty((n, 3), dtype=np.uint8)
-        rgb[:] = status_rgb("plain", sc.dark)
+        if sc.dark not in self._plain:
+            self._plain[sc.dark] = plain_rgb([b.color for b in sc.spec.site.bays], sc.dark)
+        rgb[:] = self._plain[sc.dark]
         for ids, role in (
             (changed, "changed"),
             (warning, "warning"),

@@ -12,12 +12,15 @@ columns fit the table's width, and the last stretched over what is left.
 :func:`fit_wrapped_columns` sizes a table with one long text column (a timeline's events,
 a debrief's expected actions): that column takes the width the others leave and wraps its
 text there, so the table never scrolls sideways; :func:`fill_wrapped` fills such a table,
-each cell's whole text also its tooltip.
+each cell's whole text also its tooltip. :func:`break_names` lets the text of some columns
+wrap inside names as well (after ``_`` or ``.``: ``immersion_water_temperature``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QStyle,
+    QStyledItemDelegate,
     QStyleOptionHeader,
     QTableWidget,
     QTableWidgetItem,
@@ -209,21 +213,34 @@ def _fit_text(table: QTableWidget, max_px: int) -> None:
         hh.resizeSection(j, width)
 
 
-class _TextColumnsFit(QObject):
-    """Refits a table's text columns whenever its viewport changes width."""
+class _WidthFit(QObject):
+    """Calls ``refit(table)`` whenever a table's viewport changes width (not on a change of
+    its height alone); one per kind of fit (its object name) on a table."""
 
-    def __init__(self, table: QTableWidget, max_px: int) -> None:
+    def __init__(self, table: QTableWidget, name: str) -> None:
         super().__init__(table)
+        self.setObjectName(name)
         self.table = table
-        self.max_px = max_px
+        self.refit: Callable[[QTableWidget], None] = lambda _t: None
         self.width = -1
         table.viewport().installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and self.table.viewport().width() != self.width:
             self.width = self.table.viewport().width()
-            _fit_text(self.table, self.max_px)
+            self.refit(self.table)
         return False
+
+
+def _refit_on_width(table: QTableWidget, name: str, refit: Callable[[QTableWidget], None]) -> None:
+    """Fit ``table`` now with ``refit`` and again whenever its width changes (the fit
+    named ``name`` installed before, if any, now calls this ``refit``)."""
+    fit = table.findChild(_WidthFit, name)
+    if fit is None:
+        fit = _WidthFit(table, name)
+    fit.refit = refit
+    fit.width = table.viewport().width()
+    refit(table)
 
 
 def fit_text_columns(table: QTableWidget, max_px: int = TEXT_MAX_PX) -> None:
@@ -240,67 +257,59 @@ def fit_text_columns(table: QTableWidget, max_px: int = TEXT_MAX_PX) -> None:
     hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     hh.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.setTextElideMode(Qt.TextElideMode.ElideRight)
-    fit = table.findChild(_TextColumnsFit)
-    if fit is None:
-        fit = _TextColumnsFit(table, max_px)
-    fit.max_px = max_px
-    fit.width = table.viewport().width()
-    _fit_text(table, max_px)
+    _refit_on_width(table, "fit_text_columns", partial(_fit_text, max_px=max_px))
 
 
 # ---------------------------------------------------------------------- a wrapping column
 
 
-class _WrapFit(QObject):
-    """Refits a table's wrapping column (and its rows' heights) on a viewport resize."""
-
-    def __init__(self, table: QTableWidget, wrap: int) -> None:
-        super().__init__(table)
-        self.table = table
-        self.wrap = wrap
-        self.width = -1
-        table.viewport().installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize and self.table.viewport().width() != self.width:
-            _fit_wrapped(self.table)
-        return False
+def _wrap_columns(wrap: int | Sequence[int], n: int) -> list[int]:
+    """The wrapping columns of a table of ``n`` columns, in order (any not in it: the last)."""
+    asked = [wrap] if isinstance(wrap, int) else list(wrap)
+    got = sorted({j for j in asked if 0 <= j < n})
+    return got or ([n - 1] if n else [])
 
 
-def _fit_wrapped(table: QTableWidget) -> None:
+def _fit_wrapped(table: QTableWidget, wrap: int | Sequence[int]) -> None:
     n = table.columnCount()
-    fit = table.findChild(_WrapFit)
-    wrap = fit.wrap if fit is not None and 0 <= fit.wrap < n else n - 1
-    if wrap < 0:
+    wraps = _wrap_columns(wrap, n)
+    if not wraps:
         return
     hh = table.horizontalHeader()
-    shown = [j for j in range(n) if j != wrap and not hh.isSectionHidden(j)]
+    shown = [j for j in range(n) if j not in wraps and not hh.isSectionHidden(j)]
     width = table.viewport().width()
     # the other columns fit their contents; in a narrow pane the widest of them are cut
-    # (elided, not below their header) so the wrapping column keeps its least width
+    # (elided, not below their header) so the wrapping columns keep their least width
     natural = [max(table.sizeHintForColumn(j), hh.sectionSizeHint(j)) for j in shown]
     floors = [header_text_width(table, j) for j in shown]
-    wrap_least = max(hh.sectionSizeHint(wrap), MIN_WRAP_PX)
-    if sum(floors) > width - wrap_least:  # the wrapping column gives way, to its header
-        wrap_least = max(header_text_width(table, wrap), width - sum(floors))
+    wrap_heads = [header_text_width(table, w) for w in wraps]
+    wrap_least = max(sum(hh.sectionSizeHint(w) for w in wraps), MIN_WRAP_PX)
+    if sum(floors) > width - wrap_least:  # the wrapping columns give way, to their headers
+        wrap_least = max(sum(wrap_heads), width - sum(floors))
     if sum(floors) > width - wrap_least:  # narrower still: the headers are cut (tooltips)
         least = hh.fontMetrics().horizontalAdvance("M…") + 8
         floors = [min(f, least) for f in floors]
     for j, w in zip(shown, shrink_columns(natural, floors, width - wrap_least), strict=True):
         hh.resizeSection(j, w)
-    others = sum(hh.sectionSize(j) for j in shown)
-    hh.resizeSection(wrap, max(wrap_least, width - others))
-    if fit is not None:
-        fit.width = width
+    room = max(wrap_least, width - sum(hh.sectionSize(j) for j in shown))
+    # the wrapping columns share their room: the widest texts cut to a common width first
+    # (they wrap there, not below their headers); the first takes what is left
+    wide = [max(table.sizeHintForColumn(w), hh.sectionSizeHint(w)) for w in wraps]
+    widths = shrink_columns(wide, wrap_heads, room)
+    widths[0] = max(1, room - sum(widths[1:]))
+    for w, px in zip(wraps, widths, strict=True):
+        hh.resizeSection(w, px)
     table.resizeRowsToContents()
 
 
-def fit_wrapped_columns(table: QTableWidget, wrap: int = -1) -> None:
-    """Size every column of ``table`` but ``wrap`` (default: the last) to its contents (in a
-    table too narrow for them, the widest are cut, elided, never below their header);
-    ``wrap`` takes the rest of the width (at least its header and :data:`MIN_WRAP_PX`) and
-    wraps its text onto more lines (a word too long for it is elided, its tooltip has it
-    all), also as the table is resized. The table never scrolls sideways."""
+def fit_wrapped_columns(table: QTableWidget, wrap: int | Sequence[int] = -1) -> None:
+    """Size every column of ``table`` but ``wrap`` (a column or several; default: the last)
+    to its contents (in a table too narrow for them, the widest are cut, elided, never below
+    their header); the ``wrap`` columns take the rest of the width (together at least their
+    headers and :data:`MIN_WRAP_PX`; the widest texts cut to a common width first, the first
+    of them taking what is left) and wrap their text onto more lines (a word too long for
+    its column is elided, its tooltip has it all), also as the table is resized. The table
+    never scrolls sideways."""
     table.setWordWrap(True)
     table.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -313,21 +322,57 @@ def fit_wrapped_columns(table: QTableWidget, wrap: int = -1) -> None:
         head = table.horizontalHeaderItem(j)
         if head is not None and not head.toolTip():
             head.setToolTip(head.text())
-    fit = table.findChild(_WrapFit)
-    if fit is None:
-        fit = _WrapFit(table, wrap)
-    fit.wrap = wrap
-    _fit_wrapped(table)
+    _refit_on_width(table, "fit_wrapped_columns", partial(_fit_wrapped, wrap=wrap))
 
 
 def fill_wrapped(
-    table: QTableWidget, rows: list[list[tuple[str, str | None]]], wrap: int = -1
+    table: QTableWidget,
+    rows: list[list[tuple[str, str | None]]],
+    wrap: int | Sequence[int] = -1,
 ) -> None:
     """Replace a table's rows with (text, colour) cells, each text also as its tooltip (a
     narrow pane elides the columns); then :func:`fit_wrapped_columns` (``wrap`` the column
-    that wraps, default the last)."""
+    or columns that wrap, default the last)."""
     table.setRowCount(len(rows))
     for i, row in enumerate(rows):
         for j, (text, colour) in enumerate(row):
             table.setItem(i, j, cell(text, text, colour=colour))
     fit_wrapped_columns(table, wrap)
+
+
+# ------------------------------------------------------------------ line breaks inside names
+
+_NAME_BREAK = re.compile(r"([_.])(?=[^\W\d_])")
+ZWSP = "\u200b"
+"""A zero-width space: a place a line may break without anything drawn."""
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after each ``_`` or ``.`` followed by a letter, where
+    a wrapped line may then break (Qt breaks at spaces and after hyphens only; a tag name
+    like ``immersion_water_temperature`` would be elided instead of wrapped).
+
+    Examples
+    --------
+    >>> breakable("stage_temperature.hi 22.5").split(ZWSP)
+    ['stage_', 'temperature.', 'hi 22.5']
+    """
+    return _NAME_BREAK.sub(rf"\1{ZWSP}", text)
+
+
+class _NameBreaks(QStyledItemDelegate):
+    """Draws (and measures) a cell's text with :func:`breakable` line breaks; the cell's
+    own text, its editor and its tooltip stay as they are."""
+
+    def displayText(self, value: object, locale: object) -> str:
+        return breakable(super().displayText(value, locale))  # type: ignore[arg-type]
+
+
+def break_names(table: QTableWidget, columns: Sequence[int]) -> None:
+    """Let the wrapped text of ``columns`` of ``table`` break inside names, after ``_`` or
+    ``.`` (:func:`breakable`), as well as at spaces."""
+    delegate = table.findChild(_NameBreaks)
+    if delegate is None:
+        delegate = _NameBreaks(table)
+    for j in columns:
+        table.setItemDelegateForColumn(j, delegate)

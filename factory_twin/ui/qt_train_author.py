@@ -1,12 +1,13 @@
 """The Train workspace's Author tab: a drill's injections and expected responses on a timeline.
 
-Two tables (injections: time, fault, tool, tag, value, duration, message; expected responses:
-action, tool, procedure/alarm, limit, points, after) and a timeline strip that draws the
-injections and each response's window (from its injection to its limit). *Add injection* and
-*Add response* take the tool picked in the 3-D view; every change is an undoable
-:class:`~factory_twin.app.drill_authoring.DrillEdit` (Ctrl+Z / Ctrl+Shift+Z), refused with a
-message when it would make the drill invalid. *Save* writes the plant file atomically,
-keeping its comments; *Test run* starts the drill alone (the workspace serves it).
+Two tables (injections: time, fault and tool over the tag or event, value, duration, message;
+expected responses: action and tool over the procedure, alarm or lot, limit, points, after)
+and a timeline strip that draws the injections and each response's window (from its
+injection to its limit). *Add injection* and *Add response* take the tool picked in the
+3-D view; every change is an undoable :class:`~factory_twin.app.drill_authoring.DrillEdit`
+(Ctrl+Z / Ctrl+Shift+Z), refused with a message when it would make the drill invalid. *Save*
+writes the plant file atomically, keeping its comments; *Test run* starts the drill alone
+(the workspace serves it).
 
 The tables (with the timeline strip) and the forms below them share a vertical splitter
 (:attr:`QtDrillAuthor.splitter`): the forms scroll when their pane is short, and by default
@@ -14,10 +15,13 @@ take what the tables leave, at least :data:`FORMS_MIN_PX`, so the tables keep ro
 screen (when the tables can show :data:`TABLE_ROWS` rows beside them, the forms get their
 whole height); the sizes the user drags are remembered (:meth:`QtDrillAuthor.remember_split`).
 
-The tables' columns fit the Train workspace's side pane
-(:func:`~factory_twin.ui.qt_tables.fit_text_columns`: long texts elided, whole in their
-tooltips, headers uncut). In a narrow pane the two forms stand one above the other and the
-buttons under them take two rows (:class:`~factory_twin.ui.qt_wrap_bar.QtWrapBar`).
+The tables fit the Train workspace's side pane (about 360 px on a 1280x800 screen) without
+eliding their texts: the numbers' columns fit their contents and the text columns share the
+rest, wrapping their text onto more lines, also inside names after ``_`` or ``.``
+(:func:`~factory_twin.ui.qt_tables.fit_wrapped_columns`,
+:func:`~factory_twin.ui.qt_tables.break_names`); each cell's tooltip has its whole text. In a
+narrow pane the two forms stand one above the other and the buttons under them take two rows
+(:class:`~factory_twin.ui.qt_wrap_bar.QtWrapBar`).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from factory_twin.app import drill_authoring as da
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
-from factory_twin.ui.qt_tables import cell, fit_text_columns, row_table
+from factory_twin.ui.qt_tables import break_names, cell, fit_wrapped_columns, row_table
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 from factory_twin.ui.qt_wrap_bar import QtWrapBar
 from factory_twin.ui.theme import coloured, remember_panes, text_colour, vertical_scroll
@@ -59,7 +63,7 @@ FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transpor
           "hot_lot", "interlock")  # fmt: skip
 SIDE_PANE_PX = 560
 """The side pane's width before the workspace's pane fit (ui.qt_pane_fit) or the user's
-widths apply: the tables' columns fit uncut; narrower, the widest are elided."""
+widths apply: the tables' texts fit on one line; narrower, they wrap."""
 FORMS_MIN_PX = 140
 """The least height the Author tab's forms get by default (they scroll), when the tables
 could not show TABLE_ROWS rows beside their whole height."""
@@ -165,13 +169,23 @@ class QtDrillTimeline(QWidget):
         p.end()
 
 
+INJECTION_COLUMNS = ("At (s)", "Injection", "Value", "Dur. (s)", "Message")
+RESPONSE_COLUMNS = ("Response", "Within (s)", "Points", "After")
 # cells edited in place: injection column -> field, response column -> field
-INJECTION_EDITS = {0: "at_s", 4: "value", 5: "duration_s", 6: "message"}
-RESPONSE_EDITS = {3: "within_s", 4: "points"}
+INJECTION_EDITS = {0: "at_s", 2: "value", 3: "duration_s", 4: "message"}
+RESPONSE_EDITS = {1: "within_s", 2: "points"}
+# the columns whose text wraps (the others hold numbers): names, a message
+INJECTION_WRAP = (1, 4)
+RESPONSE_WRAP = (0, 3)
 
 
 def _num(v: float | None) -> str:
     return "" if v is None else f"{v:g}"
+
+
+def _lines(*parts: str) -> str:
+    """The non-empty ``parts``, stripped, one a line."""
+    return "\n".join(p.strip() for p in parts if p.strip())
 
 
 class QtDrillAuthor(QWidget):
@@ -206,24 +220,24 @@ class QtDrillAuthor(QWidget):
         self.timeline = QtDrillTimeline()
         # cells edited in place (INJECTION_EDITS, RESPONSE_EDITS); columns sized on each fill
         self.injections = row_table(
-            ["At (s)", "Fault", "Tool", "Tag", "Value", "Dur. (s)", "Message"],
-            single=True,
-            editable=True,
-            fit=False,
+            INJECTION_COLUMNS, single=True, editable=True, fit=False, alternating=True
         )
         self.responses = row_table(
-            ["Action", "Tool", "Target", "Within (s)", "Points", "After"],
-            single=True,
-            editable=True,
-            fit=False,
+            RESPONSE_COLUMNS, single=True, editable=True, fit=False, alternating=True
         )
-
         # short headers (a narrow pane keeps them whole); the long words in their tooltips
-        for table, col, tip in ((self.injections, 5, "duration (s)"),
-                                (self.responses, 2, "procedure, alarm code or lot")):  # fmt: skip
+        for table, col, tip in (
+            (self.injections, 1, "fault and tool; below them the tag and the event it waits for"),
+            (self.injections, 3, "duration (s)"),
+            (self.responses, 0, "action and tool; below them the procedure, alarm code or lot"),
+            (self.responses, 3, "the injection the limit counts from"),
+        ):
             head = table.horizontalHeaderItem(col)
             if head is not None:
                 head.setToolTip(tip)
+        for table, wrap in ((self.injections, INJECTION_WRAP), (self.responses, RESPONSE_WRAP)):
+            break_names(table, wrap)
+            fit_wrapped_columns(table, wrap)
         inj_box = self._build_injection_form()
         resp_box = self._build_response_form()
         self._build_rest(inj_box, resp_box, undo_stack)
@@ -445,13 +459,17 @@ class QtDrillAuthor(QWidget):
         injs = d.injections if d is not None else []
         self.injections.setRowCount(len(injs))
         for k, i in enumerate(injs):
-            when = _num(i.at_s) if i.at_s is not None else f"on {i.trigger.describe()}"  # type: ignore[union-attr]
-            cells = [when, i.fault, i.equipment, i.tag or "", _num(i.value),
+            # an injection set off by an event: "event" in the narrow time column, the
+            # event itself on the last line of the Injection column
+            timed = i.at_s is not None
+            when = "" if timed else f"on {i.trigger.describe()}"  # type: ignore[union-attr]
+            what = _lines(f"{i.fault} {i.equipment}", i.tag or "", when)
+            cells = [_num(i.at_s) if timed else "event", what, _num(i.value),
                      _num(i.duration_s), i.message]  # fmt: skip
             for j, text in enumerate(cells):
-                timed = j != 0 or i.at_s is not None
+                tip = f"{text}: {when}" if j == 0 and not timed else text
                 self.injections.setItem(
-                    k, j, cell(text, text, editable=j in INJECTION_EDITS and timed)
+                    k, j, cell(text, tip, editable=j in INJECTION_EDITS and (timed or j != 0))
                 )
         resps = d.expected if d is not None else []
         self.responses.setRowCount(len(resps))
@@ -459,12 +477,12 @@ class QtDrillAuthor(QWidget):
             target = r.procedure or r.alarm or r.lot or ""
             if r.step:
                 target += f" step {r.step}"
-            cells = [r.action, r.equipment, target, _num(r.within_s), _num(r.points),
-                     r.after or ""]  # fmt: skip
+            what = _lines(f"{r.action} {r.equipment}", target)
+            cells = [what, _num(r.within_s), _num(r.points), r.after or ""]
             for j, text in enumerate(cells):
                 self.responses.setItem(k, j, cell(text, text, editable=j in RESPONSE_EDITS))
-        for t in (self.injections, self.responses):
-            fit_text_columns(t)
+        fit_wrapped_columns(self.injections, INJECTION_WRAP)
+        fit_wrapped_columns(self.responses, RESPONSE_WRAP)
         self.after_box.clear()
         self.after_box.addItem("")
         self.after_box.addItems([i.id for i in injs])

@@ -51,6 +51,7 @@ from factory_twin.ui.scene_colors import (
     TOOL_FS,
     TOOL_VS,
     UNKNOWN_CODE,
+    ground_rgbs,
 )
 from factory_twin.ui.scene_labels import BayLabel, BayLabelSheet
 from factory_twin.ui.scene_meshes import (
@@ -284,17 +285,10 @@ class FabScene:
     def _ground_mesh(self) -> pv.PolyData:
         spec = self.spec
         w, d = spec.site.floor_m
-        floor_rgb = np.array([round(255 * c) for c in hex_to_rgb(self._floor_color())])
+        ground = ground_rgbs([b.color for b in spec.site.bays], self.dark)
+        floor_rgb, bay_rgb = ground[0], ground[1:]
         grid_rgb = [round(255 * c) for c in hex_to_rgb(self._grid_color())]
         outline_rgb = [200, 208, 220] if self.dark else [120, 130, 145]
-        strength = 0.35 if self.dark else 0.45
-        base = np.array(hex_to_rgb(self._floor_color()))
-        bay_rgb = np.array(
-            [
-                np.round(255 * ((1 - strength) * base + strength * np.array(hex_to_rgb(b.color))))
-                for b in spec.site.bays
-            ]
-        ).reshape(-1, 3)
         rects, owner = ground_rects(spec)
         r = rects
         quad_pts = np.stack(
@@ -341,9 +335,6 @@ class FabScene:
         )
         mesh.point_data["rgb"] = rgb.astype(np.uint8)
         return mesh
-
-    def _floor_color(self) -> str:
-        return "#30343b" if self.dark else "#e9ecef"
 
     def _grid_color(self) -> str:
         return "#4a505a" if self.dark else "#c3c8cf"

@@ -4,10 +4,13 @@
 * their colours and legend labels (the Qt legend, KPI strip and detail panel use them too),
   as hex strings, as a categorical lookup table and as the RGB texels of the tools' texture;
 * the colours of the neutral materials (FOUPs, lids, racks...) in the same texture;
+* the floor's colour per theme and the tint a bay's colour gives the floor under it;
 * the GLSL snippets the scene's flat ground and texel-coloured tools are drawn with.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 import pyvista as pv
@@ -87,3 +90,24 @@ STATE_RGB = np.array(
     [[round(255 * c) for c in hex_to_rgb(STATE_COLORS[i])] for i in range(N_CODES)], dtype=np.uint8
 )
 """The RGB colour of each state code, in code order (the tools' texels)."""
+
+
+FLOOR_HEX: dict[bool, str] = {True: "#30343b", False: "#e9ecef"}
+"""The floor's colour per theme (True: dark)."""
+BAY_TINT: dict[bool, float] = {True: 0.35, False: 0.45}
+"""How much of a bay's own colour tints the floor under it, per theme (the rest is floor)."""
+
+
+def ground_rgbs(bay_colours: Iterable[str], dark: bool) -> np.ndarray:
+    """The floor's colour and the tint of each bay colour ``#rrggbb`` on it, in a theme: an
+    ``(1 + n, 3)`` array of 0-255 RGB, the floor first (what the scene's ground is drawn in).
+
+    Examples
+    --------
+    >>> ground_rgbs(["#ffffff"], dark=True).tolist()
+    [[48, 52, 59], [120, 123, 128]]
+    """
+    base = np.array(hex_to_rgb(FLOOR_HEX[dark]))
+    k = BAY_TINT[dark]
+    mixes = [base] + [(1 - k) * base + k * np.array(hex_to_rgb(c)) for c in bay_colours]
+    return np.round(255 * np.array(mixes)).astype(int)

@@ -1,10 +1,12 @@
 """The Plan workspace's tools read on the floor and the bays in both themes: the unchanged
 tools' texels, the selected and changed tools', the selection's outline and the knob are read
 back after each theme switch and their contrast against the floor and every bay tint is
-measured."""
+measured, on the demo plant and on plants whose bays are very dark, very light or saturated
+(the unchanged tools' colour follows the plant's bays)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +18,10 @@ from plan_helpers import colour as _colour
 from PySide6.QtWidgets import QApplication
 
 from factory_twin.model.colours import contrast
-from factory_twin.ui.plan_scene import DARK_RGB, LIGHT_RGB, status_rgb
+from factory_twin.ui.plan_scene import DARK_RGB, LIGHT_RGB, plain_rgb, status_rgb
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
+from factory_twin.ui.scene_colors import ground_rgbs
 from factory_twin.ui.theme import contrast_ratio
 
 pytestmark = pytest.mark.gui
@@ -138,3 +141,82 @@ def test_unchanged_tools_read_on_the_floor_and_every_bay_in_both_themes(
         roles = ("changed", "selected", "warning", "problem", "from", "to")
         assert all(status_rgb(r, dark) != status_rgb("plain", dark) for r in roles)
     assert DARK_RGB["plain"] != LIGHT_RGB["plain"]
+
+
+# bay colours of the demo fab's eight bays that its fixed slate greys did not read on: the
+# dark theme's pale grey is 2.4:1 on the tint of white or yellow, the light theme's dark grey
+# 1.8:1 on the tint of black and 2.0:1 on blue's
+CUSTOM_BAYS = {
+    "greys": ["#202020", "#f0f0f0", "#000000", "#ffffff", "#404040", "#c0c0c0", "#101010", "#e0e0e0"],
+    "saturated": ["#ff0000", "#ffff00", "#00ff00", "#00ffff", "#0000ff", "#ff00ff", "#ff8000", "#8000ff"],
+}  # fmt: skip
+HIGHLIGHTS = ("changed", "selected", "warning", "problem", "from", "to")
+
+
+def _saturation(c: tuple[int, int, int]) -> float:
+    return (max(c) - min(c)) / max(max(c), 1)
+
+
+def _plant_with_bays(tmp_path: Path, colours: list[str]) -> Path:
+    """A copy of the demo fab whose eight bays are coloured ``colours``, in order."""
+    text = (REPO / "plant_configs" / "demo_fab.yaml").read_text(encoding="utf-8")
+    it = iter(colours)
+    text, n = re.subn(
+        r'(- \{id: \w+, name: [^\n]*, size_m: \[[^\]]*\], color: )"#[0-9a-f]{6}"',
+        lambda m: f'{m.group(1)}"{next(it)}"',
+        text,
+    )
+    assert n == len(colours)
+    p = tmp_path / "custom_bays.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.fixture(params=sorted(CUSTOM_BAYS))
+def custom_win(qtbot, tmp_path: Path, request) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    yield from plan_window(qtbot, tmp_path, _plant_with_bays(tmp_path, CUSTOM_BAYS[request.param]))
+
+
+def test_unchanged_tools_read_on_dark_light_and_saturated_bays(custom_win: MainWindow) -> None:
+    win = custom_win
+    ws: QtPlanWorkspace = win.plan
+    assert ws.session is not None
+    colours = [b.color for b in ws.session.plant.site.bays]
+    assert colours in CUSTOM_BAYS.values()
+    ws.select(["ETCH-01"])
+    QApplication.processEvents()
+    bad, warn = ws.session.problem_tools()
+    lit = {"ETCH-01", *bad, *warn}
+    for dark in (False, True, False):
+        win.set_dark(dark)
+        QApplication.processEvents()
+        scene = ws.view.scene
+        assert scene is not None and scene.dark is dark
+        ground = [_hex_of(g) for g in _ground_colours(ws)]
+        assert len(ground) >= 9  # the floor and the eight bays' tints
+        plain = {t: _colour(ws, t) for t in scene.ids if t not in lit}
+        assert len(plain) >= 30
+        rgb = plain_rgb(colours, dark)
+        assert set(plain.values()) == {rgb}
+        worst = min(contrast(_hex_of(rgb), g) for g in ground)
+        assert worst >= 3.0, (colours, dark, rgb, worst)
+        # the highlights still stand out by hue: saturated colours beside a grey
+        assert _colour(ws, "ETCH-01") == status_rgb("selected", dark)
+        assert _saturation(rgb) < 0.2
+        for role in HIGHLIGHTS:
+            assert _saturation(status_rgb(role, dark)) > 0.6, role
+            assert status_rgb(role, dark) != rgb
+
+
+def test_the_plain_tool_colour_reads_on_any_bay_colours() -> None:
+    """Without a window: every bay colour of a coarse RGB grid, one at a time and all at
+    once, in both themes."""
+    steps = ("00", "40", "80", "c0", "ff")
+    every = [f"#{r}{g}{b}" for r in steps for g in steps for b in steps]
+    for dark in (True, False):
+        assert plain_rgb([], dark) == status_rgb("plain", dark)
+        for bays in [[c] for c in every] + [every]:
+            rgb = plain_rgb(bays, dark)
+            ground = [_hex_of(tuple(g)) for g in ground_rgbs(bays, dark)]  # type: ignore[arg-type]
+            assert min(contrast(_hex_of(rgb), g) for g in ground) >= 3.0, (dark, bays[:2])
+            assert _saturation(rgb) < 0.2

@@ -84,3 +84,43 @@ def test_fit_text_columns_keeps_headers_whole_and_every_column_in_the_table(qtbo
     qtbot.waitUntil(lambda: sum(widths()) == t.viewport().width())
     assert widths()[4] > before[4]
     assert hh.sectionResizeMode(0) == QHeaderView.ResizeMode.Interactive  # the user may drag
+
+
+def test_several_columns_wrap_and_names_break_after_underscores(qtbot):
+    from factory_twin.ui.qt_tables import ZWSP, break_names, breakable, fill_wrapped
+
+    t = row_table(["At", "Name", "Value", "Message"], fit=False)
+    qtbot.addWidget(t)
+    t.resize(300, 300)
+    t.show()
+    qtbot.waitExposed(t)
+    message = "Immersion water thermistor frozen while the stage chiller loop runs warm"
+    rows = [["120", "tag_stuck SCAN-02\nimmersion_water_temperature", "22.045", message]]
+    break_names(t, (1, 3))
+    fill_wrapped(t, [[(text, None) for text in row] for row in rows], (1, 3))
+    hh = t.horizontalHeader()
+
+    def widths() -> list[int]:
+        return [hh.sectionSize(j) for j in range(t.columnCount())]
+
+    qtbot.waitUntil(lambda: sum(widths()) == t.viewport().width())
+    # the numbers keep their contents' width; the two text columns share the rest and wrap
+    for j in (0, 2):
+        assert widths()[j] >= t.sizeHintForColumn(j)
+    fm = t.fontMetrics()
+    assert fm.horizontalAdvance("immersion_water_temperature") > widths()[1]
+    assert fm.horizontalAdvance(message) > widths()[3]
+    assert t.rowHeight(0) >= 3 * fm.height()
+    # the name breaks after its underscores where it is drawn; the cell keeps its text
+    assert t.item(0, 1).text() == rows[0][1] and t.item(0, 1).toolTip() == rows[0][1]
+    shown = t.itemDelegateForColumn(1).displayText(rows[0][1], t.locale())
+    # (Qt draws a new line as a line separator)
+    assert shown.replace("\u2028", "\n") == breakable(rows[0][1]) and shown.count(ZWSP) == 3
+    assert t.itemDelegateForColumn(0) is None  # the numbers: no breaks
+    # made wide enough for every text on one line: the first text column takes the rest
+    t.resize(1200, 300)
+    qtbot.waitUntil(lambda: t.viewport().width() > 1100)
+    qtbot.waitUntil(lambda: sum(widths()) == t.viewport().width())
+    assert widths()[3] >= t.sizeHintForColumn(3)
+    assert widths()[1] > t.sizeHintForColumn(1)
+    assert t.rowHeight(0) < 3 * fm.height()

@@ -1,7 +1,9 @@
 """The Train workspace's Author tab at 1600x1000 and 1280x800: its side pane is wide enough
 and no column of its tables has its header cut or hides past the table's edge; the tables
 keep room for several rows (the forms below share a splitter with them and scroll), and
-the splitter's sizes are remembered."""
+the splitter's sizes are remembered. At 1280x800 and 1920x1200 every text of every demo
+drill's tables is shown whole: the numbers on one line, the names and messages wrapped
+(also inside names, after ``_``) in rows tall enough for them, nothing elided."""
 
 from __future__ import annotations
 
@@ -18,7 +20,14 @@ from PySide6.QtWidgets import QApplication, QStyle, QTableWidget
 
 from factory_twin.app.controller import find_demo_plant
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_train_author import FORMS_MIN_PX, TABLE_ROWS
+from factory_twin.ui.qt_tables import breakable
+from factory_twin.ui.qt_train_author import (
+    FORMS_MIN_PX,
+    INJECTION_WRAP,
+    RESPONSE_WRAP,
+    TABLE_ROWS,
+    QtDrillAuthor,
+)
 from factory_twin.ui.qt_train_workspace import PANE_LEAST
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
@@ -76,12 +85,12 @@ def test_author_tables_show_every_column_with_its_header_uncut(win: MainWindow) 
         assert sum(widths) <= t.viewport().width() + 1, (widths, t.viewport().width())
         assert t.horizontalScrollBar().maximum() == 0
         assert sum(widths) >= t.viewport().width() - 1
-        # a text longer than its column is shown whole in the cell's tooltip
+        # every cell's tooltip has its whole text
         for r in range(t.rowCount()):
             for j in range(t.columnCount()):
                 item = t.item(r, j)
                 if item is not None and item.text():
-                    assert item.toolTip() == item.text()
+                    assert item.text() in item.toolTip()
     # the forms stand side by side, or one above the other in a narrow pane, each inside it
     boxes = author.add_inj_button.parentWidget(), author.add_resp_button.parentWidget()
     inj, resp = (QRect(b.mapTo(author, QPoint(0, 0)), b.size()) for b in boxes)
@@ -139,3 +148,61 @@ def test_author_tables_keep_rows_and_the_split_is_remembered(
         )
     finally:
         _close(other)
+
+
+def _cut_cells(t: QTableWidget, wraps: tuple[int, ...]) -> list[tuple[str, int, int, int]]:
+    """The cells whose text the table cannot show whole: (text, its width or height, the
+    column's text width or the row's height, the column). A wrapping column's text is laid
+    out at the column's width as the cell draws it (breaking at spaces, after hyphens and
+    after ``_``); a word wider than the column, or lines taller than the row, are cut. Any
+    other column's text must fit on one line."""
+    fm = t.fontMetrics()
+    margin = t.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, t) + 1
+    cut = []
+    for j in range(t.columnCount()):
+        room = t.columnWidth(j) - 2 * margin
+        for r in range(t.rowCount()):
+            item = t.item(r, j)
+            text = item.text() if item is not None else ""
+            if not text:
+                continue
+            if j not in wraps:
+                if fm.horizontalAdvance(text) > room:
+                    cut.append((text, fm.horizontalAdvance(text), room, j))
+                continue
+            flags = int(Qt.TextFlag.TextWordWrap)
+            box = fm.boundingRect(QRect(0, 0, room, 10_000), flags, breakable(text))
+            if box.width() > room:
+                cut.append((text, box.width(), room, j))
+            if box.height() > t.rowHeight(r):
+                cut.append((text, box.height(), t.rowHeight(r), j))
+    return cut
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1200)], ids=["1280x800", "1920x1200"])
+def test_author_tables_show_every_drill_text_whole(
+    qapp, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    w = _window(tmp_path, size)
+    try:
+        _show_author(w)
+        author: QtDrillAuthor = w.train.author
+        drills = [d.id for d in author.spec.drills]  # type: ignore[union-attr]
+        assert len(drills) >= 5
+        for drill in drills:
+            author.show_drill(drill)
+            for _ in range(5):  # a vertical scroll bar that shows refits the columns
+                QApplication.processEvents()
+            for t, wraps in ((author.injections, INJECTION_WRAP),
+                             (author.responses, RESPONSE_WRAP)):  # fmt: skip
+                assert t.rowCount() > 0, drill
+                assert t.textElideMode() == Qt.TextElideMode.ElideRight
+                widths = [t.columnWidth(j) for j in range(t.columnCount())]
+                assert sum(widths) <= t.viewport().width() + 1, (drill, widths)
+                assert _cut_cells(t, wraps) == [], (drill, size, widths)
+        # the narrow pane: the injection names and the messages wrap onto more lines
+        if size[0] == 1280:
+            t = author.injections
+            assert max(t.rowHeight(r) for r in range(t.rowCount())) >= 3 * t.fontMetrics().height()
+    finally:
+        _close(w)

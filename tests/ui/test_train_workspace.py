@@ -160,9 +160,9 @@ def test_authoring_round_trip_with_undo_and_a_test_run(win: MainWindow, plant: P
     # a time edited in place in the table (undoable); a wrong value refused, naming it
     author.injections.item(0, 0).setText("45")
     assert author.drill().injections[0].at_s == 45
-    author.responses.item(5, 3).setText("-3")
+    author.responses.item(5, 1).setText("-3")
     assert "within_s" in author.problems.text() and author.drill().expected[5].within_s == 120
-    assert author.responses.item(5, 3).text() == "120"
+    assert author.responses.item(5, 1).text() == "120"
     ws.undo_stack.undo()
     assert author.drill().injections[0].at_s == 30
     # removing an injection a response points at is refused
