@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.config import atomic_write_text
+from factory_twin.opcua.server.json_lines import json_lines
 
 if TYPE_CHECKING:
     from factory_twin.model.events import AlarmEvent
@@ -267,27 +268,12 @@ class DrillEventLog:
 def read_event_log(path: Path) -> tuple[str, list[LoggedEvent]] | None:
     """The id and entries kept in ``path`` (None if there is no file); EventLogError
     (file, line, column) if it is damaged or unreadable."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    lines = json_lines(path, lambda line, problem: _damaged(path, line, problem))
+    if lines is None:
         return None
-    except OSError as exc:
-        _damaged(path, None, f"cannot read it: {exc.strerror or exc}")
     log_id = ""
     events: list[LoggedEvent] = []
-    for number, raw in enumerate(data.splitlines(), start=1):
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            _damaged(path, number, f"not UTF-8 text (byte {exc.start + 1} of the line)")
-        if not text or text.startswith("#"):
-            continue
-        try:
-            entry = json.loads(text)
-        except json.JSONDecodeError as exc:
-            _damaged(path, number, f"not a JSON object ({exc.msg} at column {exc.colno})")
-        if not isinstance(entry, dict):
-            _damaged(path, number, "not a JSON object")
+    for number, entry in lines:
         if not log_id:
             got = entry.get("log")
             if set(entry) != {"log"} or not isinstance(got, str) or not 0 < len(got) <= MAX_ID:

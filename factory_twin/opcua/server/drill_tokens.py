@@ -34,6 +34,7 @@ from typing import NoReturn
 
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.config import atomic_write_text, keep_backup
+from factory_twin.opcua.server.json_lines import json_lines
 
 logger = logging.getLogger(__name__)
 
@@ -216,25 +217,10 @@ class TokenStore:
 
 def _load(path: Path) -> dict[str, str]:
     """The names and hashes in ``path`` ({} if there is none); TokenFileError if damaged."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        _damaged(path, None, f"cannot read it: {exc.strerror or exc}")
+    lines = json_lines(path, lambda line, problem: _damaged(path, line, problem))
     hashes: dict[str, str] = {}
-    for number, raw in enumerate(data.splitlines(), start=1):
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            _damaged(path, number, "not UTF-8 text")
-        if not text or text.startswith("#"):
-            continue
-        try:
-            entry = json.loads(text)
-        except json.JSONDecodeError as exc:
-            _damaged(path, number, f"not a JSON object ({exc.msg})")
-        if not isinstance(entry, dict) or set(entry) != {"trainee", "hash"}:
+    for number, entry in lines or ():
+        if set(entry) != {"trainee", "hash"}:
             _damaged(path, number, 'not {"trainee": NAME, "hash": HASH}')
         name, stored = entry["trainee"], entry["hash"]
         if not isinstance(name, str) or not name or not isinstance(stored, str):
