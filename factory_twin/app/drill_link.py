@@ -10,8 +10,11 @@ runs; :meth:`LinkKeeper.reconnect_now` tries at once. :meth:`LinkKeeper.status` 
 workspace shows it for the trainer's desk
 (:class:`~factory_twin.app.drill_trainer.TrainerDesk`), the trainee's window for the
 trainee's session (:meth:`~factory_twin.app.controller.Controller.join_drill`, which joins
-again with the trainee's token). After a reconnect the client fetches the drill events it
-missed (:class:`~factory_twin.opcua.drill_client.DrillClient`).
+again with the trainee's token). After a reconnect the client fetches what it missed: the
+drill events and the plant's alarm transitions (an alarm that rose and cleared meanwhile too)
+the server logged while the connection was down, each once and marked ``caught_up``
+(:class:`~factory_twin.opcua.drill_client.DrillClient`); the connection counts as back only
+once they are queued.
 
 A failed attempt is tried again, with one exception: a Join the server refuses because the
 trainee's name is now another trainee's

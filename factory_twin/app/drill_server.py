@@ -44,7 +44,8 @@ before the last write in ``.bak``): a drill server started again on the director
 it under the same log id, so a trainer's app that was following the old process still
 fetches what it missed. A damaged event log does not stop the drill: it is moved aside to
 ``<drill>.events.damaged``, the problem (file, line, column) logged as an error and kept in
-:attr:`DrillSimulator.events`'s ``problem``, and a new log (a new id) started. Without
+:attr:`DrillSimulator.events`'s ``problem`` (its ``damage`` the error, for the Train window
+to show), and a new log (a new id) started. Without
 ``record_dir`` the names and the event log are kept in memory only: over :meth:`stop` and
 :meth:`start` of this object, not over a new process.
 

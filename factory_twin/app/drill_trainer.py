@@ -32,7 +32,13 @@ emitted and the alarm transitions of its plant while the connection was down (an
 rose and cleared meanwhile too) are fetched once it is back, also from a drill server started
 again on the same record directory
 (:class:`~factory_twin.opcua.drill_client.DrillClient`), and join the timeline once each, in
-order, at their drill time, marked ``caught_up``.
+order, at their drill time, marked ``caught_up``. Once per reconnect
+:meth:`TrainerDesk.take_caught_up` says how many timeline entries it caught up (the window
+tells the trainer).
+
+A drill server of our own whose event log file in the record directory was damaged starts
+with a fresh log, the damaged file kept as ``<drill>.events.damaged``:
+:meth:`TrainerDesk.event_log` is that log, whose ``damage`` says where the file was damaged.
 
 When the drill finishes, :meth:`TrainerDesk.log` is the recorded :class:`DrillLog`
 (debrief, history, replay).
@@ -57,12 +63,14 @@ from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import TraineeScore
 from factory_twin.opcua.drill_client import DrillRefused
+from factory_twin.opcua.server.drill_events import DrillEventLog
 from factory_twin.opcua.server.drill_tokens import TokenFileError
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "TRAINER_NAME",
+    "DrillEventLog",
     "NameLine",
     "ScoreLine",
     "TimelineEntry",
@@ -148,6 +156,10 @@ class TrainerDesk:
         self._plant_client: Any = None
         self._keeper: LinkKeeper | None = None
         self._cancelled = False
+        # once per reconnect: the timeline entries caught up (see take_caught_up)
+        self._reconnects_told = 0
+        self._caught_told = 0
+        self._caught_news: int | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -252,6 +264,8 @@ class TrainerDesk:
             raise
         self.session = session
         self.notices = []
+        self._reconnects_told = self._caught_told = 0
+        self._caught_news = None
         self._watch(session, url)
         self._keeper = LinkKeeper(session)
         self._keeper.start()
@@ -394,6 +408,9 @@ class TrainerDesk:
         """Drain the notices received since the last poll (GUI thread); return them."""
         if self.session is None:
             return []
+        # the link as it was before the drain: once it is up again after a reconnect, the
+        # entries that reconnect caught up are queued already, so this drain takes them all
+        link = self.link()
         new = self.session.drain()
         clock = self.value("Clock")
         if clock is not None:  # live alarm events carry no drill time: the clock when they came
@@ -411,7 +428,25 @@ class TrainerDesk:
             if events:
                 st.apply(events)
             self.plant_events = len(events)
+        if link is not None and link.up and link.reconnects > self._reconnects_told:
+            self._reconnects_told = link.reconnects
+            if self.server is None:  # our own server's timeline is its records: none missed
+                caught = sum(1 for e in self.timeline() if e.caught_up)
+                self._caught_news, self._caught_told = caught - self._caught_told, caught
         return new
+
+    def take_caught_up(self) -> int | None:
+        """Once per reconnect to a remote drill server, after the :meth:`poll` that took what
+        it caught up: how many timeline entries that reconnect caught up (they happened while
+        the connection was down; 0: none); None otherwise (and with a server of our own)."""
+        news, self._caught_news = self._caught_news, None
+        return news
+
+    def event_log(self) -> DrillEventLog | None:
+        """Our own drill server's event log (None: a remote server, or none started). Its
+        ``damage`` is the error of a damaged log file set aside (``damaged_path``) when the
+        server started, ``problem`` the same in words."""
+        return self.server.events if self.server is not None else None
 
     def value(self, key: str) -> Any:
         """The last published drill variable (``State``, ``Clock``, ``Speed``, ``Trainees``...)."""

@@ -370,7 +370,11 @@ class DrillClient:
         try:
             _, last, events = await self._get_events(client, after)
         except ua.UaStatusCodeError as exc:
-            logger.warning("cannot fetch the drill events missed from %s: %s", self.url, exc)
+            logger.warning(
+                "cannot fetch the drill events and alarm transitions missed from %s: %s",
+                self.url,
+                exc,
+            )
             return
         now = time.time()
         caught = 0
@@ -382,7 +386,9 @@ class DrillClient:
         self.replayed += caught
         self._last_seq = max(self._last_seq, last)
         if caught:
-            logger.info("fetched %d drill events and alarms missed from %s", caught, self.url)
+            logger.info(
+                "fetched %d drill events and alarm transitions missed from %s", caught, self.url
+            )
 
     def _missed(self, e: dict[str, Any], now: float) -> DrillNotice | None:
         """The notice of a fetched entry ``e`` (None: received or fetched already)."""

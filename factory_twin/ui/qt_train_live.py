@@ -8,20 +8,29 @@ kept from an earlier run, with *Release name…* and *Release all names…*); th
 scrolls); then the live timeline: injections, alarms, each trainee's actions with response
 time against the limit and points, wrong actions, its *Event* column wrapping
 (:func:`~factory_twin.ui.qt_tables.fit_wrapped_columns`). :meth:`QtTrainLive.refresh` redraws
-them from the workspace's :class:`~factory_twin.app.drill_trainer.TrainerDesk`.
+them from the workspace's :class:`~factory_twin.app.drill_trainer.TrainerDesk`, and again
+after a theme switch (the colours are the theme's).
+
+Following another computer's drill server, the entries the trainer's app fetched after a
+reconnect (they happened while the connection was lost,
+:attr:`~factory_twin.app.drill_trainer.TimelineEntry.caught_up`) stand out: their *What*
+ends in :data:`CAUGHT_UP_MARK`, *What* and *Event* are in italics (*Event* in the theme's
+``info`` colour) and every cell's tooltip says so with the drill time it happened at
+(:func:`caught_up_tip`); a note over the timeline (:attr:`QtTrainLive.caught_note`) explains
+the mark while the timeline has such entries.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
 
 from factory_twin.app.drill_trainer import TimelineEntry
-from factory_twin.ui.qt_tables import fill_wrapped, fit_columns, fit_wrapped_columns, row_table
+from factory_twin.ui.qt_tables import cell, fit_columns, fit_wrapped_columns, row_table
 from factory_twin.ui.qt_train_debrief import fill_table, mmss
 from factory_twin.ui.qt_train_names import QtTraineeNames
-from factory_twin.ui.theme import text_colour
+from factory_twin.ui.theme import coloured, on_theme_change, text_colour
 
 # the scores table shows this many rows at least (room for the first trainees), and at most
 # this many before it scrolls (the timeline below keeps its room)
@@ -30,6 +39,10 @@ SCORE_ROWS_MAX = 8
 
 # text colour roles (ui.theme.text_colour) of a timeline row's kind
 KIND_COLOURS = {"injection": "event", "alarm": "warning", "wrong": "error", "refused": "error"}
+
+CAUGHT_UP_MARK = "↻"  # ends the What of an entry caught up after a reconnect
+CAUGHT_UP_ROLE = "info"  # the text colour role of its Event (italic)
+EVENT_COLUMN = 5
 
 
 def event_text(e: TimelineEntry) -> str:
@@ -50,8 +63,40 @@ def _timeline_cells(e: TimelineEntry) -> list[tuple[str, str | None]]:
     if e.kind == "action" and e.points is not None:
         role = "ok" if e.points > 0 else "error"
     colour = text_colour(role) if role is not None else None
-    return [(mmss(e.time_s), None), (e.kind, colour), (e.trainee, None), (resp, None),
-            (pts, colour if e.points is not None else None), (event_text(e), None)]  # fmt: skip
+    what = f"{e.kind} {CAUGHT_UP_MARK}" if e.caught_up else e.kind
+    event = text_colour(CAUGHT_UP_ROLE) if e.caught_up else None
+    return [(mmss(e.time_s), None), (what, colour), (e.trainee, None), (resp, None),
+            (pts, colour if e.points is not None else None), (event_text(e), event)]  # fmt: skip
+
+
+def caught_up_tip(e: TimelineEntry) -> str:
+    """The tooltip of an entry caught up after a reconnect.
+
+    Examples
+    --------
+    >>> caught_up_tip(TimelineEntry(135.0, "action", "cy: hold ETCH-01", caught_up=True))
+    'received after the reconnect: happened at drill time 2:15, while the link was lost'
+    """
+    return (
+        f"received after the reconnect: happened at drill time {mmss(e.time_s)}, while the "
+        "link was lost"
+    )
+
+
+def fill_timeline(table: QTableWidget, rows: list[TimelineEntry]) -> None:
+    """Fill the timeline ``table`` with ``rows`` (each cell's whole text its tooltip; the
+    caught-up ones marked, see the module doc), then fit it (the Event column wraps)."""
+    table.setRowCount(len(rows))
+    for i, e in enumerate(rows):
+        tip = caught_up_tip(e) if e.caught_up else ""
+        for j, (text, colour) in enumerate(_timeline_cells(e)):
+            item = cell(text, "\n\n".join(t for t in (text, tip) if t), colour=colour)
+            if e.caught_up and j in (1, EVENT_COLUMN):
+                font = item.font()
+                font.setItalic(True)
+                item.setFont(font)
+            table.setItem(i, j, item)
+    fit_wrapped_columns(table)
 
 
 class QtTrainLive(QWidget):
@@ -78,6 +123,11 @@ class QtTrainLive(QWidget):
         self.names.menu_on(self.scores_table)
         col.addWidget(self.scores_table)
         col.addWidget(QLabel("Timeline"))
+        self.caught_note = QLabel()  # shown while the timeline has entries caught up
+        self.caught_note.setObjectName("caught_up_note")
+        self.caught_note.setWordWrap(True)
+        self.caught_note.hide()
+        col.addWidget(self.caught_note)
         self.timeline_table = row_table(
             ["Time", "What", "Trainee", "Resp. / limit", "Points", "Event"],
             alternating=True,
@@ -90,10 +140,15 @@ class QtTrainLive(QWidget):
         fit_columns(self.scores_table)  # the headers fit before a fill too
         self.fit_scores_height()
         fit_wrapped_columns(self.timeline_table)  # the events wrap: no sideways scrolling
+        on_theme_change(self, self._on_theme_changed)
 
     def restart(self) -> None:
         """A new drill is followed: its timeline is drawn afresh."""
         self._shown_timeline = -1
+
+    def _on_theme_changed(self, _dark: bool) -> None:
+        self.restart()  # the cells' colours are the old theme's: draw them again
+        self.refresh()
 
     def timeline_entries(self) -> list[TimelineEntry]:
         """The live timeline shown."""
@@ -120,9 +175,20 @@ class QtTrainLive(QWidget):
         key = hash(tuple(rows))
         if key != self._shown_timeline:
             self._shown_timeline = key
-            fill_wrapped(self.timeline_table, [_timeline_cells(e) for e in rows])
+            fill_timeline(self.timeline_table, rows)
             self.timeline_table.scrollToBottom()
+            self._show_caught_note(rows)
         self.fit_scores_height()
+
+    def _show_caught_note(self, rows: list[TimelineEntry]) -> None:
+        n = sum(1 for e in rows if e.caught_up)
+        self.caught_note.setVisible(n > 0)
+        if n:
+            self.caught_note.setText(
+                f"{coloured(CAUGHT_UP_ROLE, CAUGHT_UP_MARK)} <i>in italics</i>: {n} {'entry' if n == 1 else 'entries'} received "
+                "after a reconnect; they happened while the connection was lost (at the drill "
+                "time shown)"
+            )
 
     def fit_scores_height(self) -> int:
         """Make the scores table as tall as its rows (SCORE_ROWS_MIN..SCORE_ROWS_MAX of

@@ -14,14 +14,20 @@ The drill logic is :class:`~factory_twin.app.drill_trainer.TrainerDesk` (no Qt);
 server (a warm-up of seconds) runs on a worker thread, the window stays live. When the start
 fails because the drill's trainee token file is damaged, a question
 (:attr:`QtTrainWorkspace.damaged_box`, naming the file and line) offers to start anew with
-the kept names forgotten.
+the kept names forgotten. A drill that started although its event log in the record folder
+was damaged (set aside as ``<drill>.events.damaged``, a fresh log started) is said once, in
+a warning that does not block the window (:attr:`QtTrainWorkspace.events_box`,
+:mod:`factory_twin.ui.qt_train_damaged`).
 
 The info line above the 3-D view says the next step (open a plant; choose a drill and start
 it; how trainees join the drill running; see the Debrief). A lost connection to the drill
 server is said there and in the Run box (naming the server's address, why, and when the next
 reconnect is tried); the buttons that need the connection are disabled, *Reconnect* tries at
 once, and the desk reconnects by itself with back-off
-(:class:`~factory_twin.app.drill_link.LinkKeeper`).
+(:class:`~factory_twin.app.drill_link.LinkKeeper`). Once it is back, the info line says so,
+following another computer's drill server with how many timeline entries that reconnect
+caught up (they happened while the connection was lost; the Live tab marks them), once per
+reconnect.
 """
 
 from __future__ import annotations
@@ -66,9 +72,10 @@ from factory_twin.model.drills import drill_tools
 from factory_twin.ui.qt_pane_fit import PaneFit
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_train_author import SIDE_PANE_PX, QtDrillAuthor
+from factory_twin.ui.qt_train_damaged import damaged_events_box
 from factory_twin.ui.qt_train_debrief import QtDebriefPanel, mmss
 from factory_twin.ui.qt_train_inject import QtInjectBar
-from factory_twin.ui.qt_train_live import QtTrainLive
+from factory_twin.ui.qt_train_live import CAUGHT_UP_MARK, QtTrainLive
 from factory_twin.ui.qt_train_names import ask_restart, damaged_token_box
 from factory_twin.ui.qt_undo import undo_actions
 from factory_twin.ui.theme import (
@@ -138,6 +145,7 @@ class QtTrainWorkspace(QWidget):
         self.starting = False
         self.damaged_box: QMessageBox | None = None  # asked when the token file is damaged
         self.restart_box: QMessageBox | None = None  # asked before a running drill is stopped
+        self.events_box: QMessageBox | None = None  # the drill's event log was damaged
         self._start_speed: float | None = None  # the speed of the last start asked for
         self._lost_shown = False  # the info line says the connection is lost
         self.options: dict[str, Any] = {}  # extra DrillSimulator options (tests: no specs)
@@ -429,6 +437,11 @@ class QtTrainWorkspace(QWidget):
         if self.settings is not None:
             self.settings.setValue("train/url", url)
         self._say(self.next_step())
+        log = self.desk.event_log() if self.desk is not None else None
+        if log is not None and log.damage is not None:  # set aside at this start: say it once
+            if self.events_box is not None:
+                self.events_box.deleteLater()
+            self.events_box = damaged_events_box(self, log)
 
     def connect_to(self, url: str) -> bool:
         """Follow a drill server already running at ``url`` (the guard checks it)."""
@@ -493,15 +506,32 @@ class QtTrainWorkspace(QWidget):
             "server; trainees then join it."
         )
 
+    @staticmethod
+    def caught_up_words(n: int) -> str:
+        """What a reconnect that caught up ``n`` timeline entries brought, in words."""
+        if not n:
+            return "nothing happened in the drill while the connection was lost"
+        entries = "1 timeline entry" if n == 1 else f"{n} timeline entries"
+        return (
+            f"{entries} that happened while the connection was lost caught up (marked "
+            f"{CAUGHT_UP_MARK}, in italics, in the Live tab)"
+        )
+
     def _show_link(self, desk: TrainerDesk) -> None:
-        """Say a lost connection (and its recovery) on the info line and in the Run box."""
+        """Say a lost connection (and its recovery) on the info line and in the Run box;
+        after :meth:`TrainerDesk.poll`, which takes what a reconnect caught up."""
         link = desk.link()
         if link is None:
             return
+        caught = desk.take_caught_up()  # once per reconnect
+        if caught is not None:
+            words = self.caught_up_words(caught)
+            self._say(f"Reconnected to the drill server {desk.url}: {words}. {self.next_step()}")
         if link.up:
             if self._lost_shown:
                 self._lost_shown = False
-                self._say(f"Reconnected to the drill server. {self.next_step()}")
+                if caught is None:
+                    self._say(f"Reconnected to the drill server. {self.next_step()}")
                 self._update_buttons()
             return
         kept = " The drill keeps running on this computer." if desk.server is not None else ""
@@ -589,8 +619,9 @@ class QtTrainWorkspace(QWidget):
             if desk is None and self.trainee_list.count():
                 self.names.clear()
             return
+        new = desk.poll()
         self._show_link(desk)
-        for n in desk.poll():
+        for n in new:
             if n.kind == "refused" and n.trainee == TRAINER_NAME:
                 self._say(n.message, True)  # the server's reason for refusing our call
         if desk.plant_state is not None and self.view.state is not desk.plant_state:

@@ -137,6 +137,10 @@ async def test_a_damaged_log_is_set_aside_and_a_new_log_starts(
     problem = sim.events.problem
     assert problem.startswith(f"{events_file}:4: the drill's event log is damaged: not a JSON")
     assert "column" in problem and f"moved aside to {aside}" in problem
+    damage = sim.events.damage  # the same, for a window to say: file, line, column
+    assert damage is not None and (damage.path, damage.line) == (events_file, 4)
+    assert damage.column is not None and f"at column {damage.column})" in problem
+    assert sim.events.damaged_path == aside
     assert any(r.levelno == logging.ERROR and r.getMessage() == problem for r in caplog.records)
     assert aside.read_bytes() == data and not events_file.exists()
     assert sim.events.id != "old-run" and sim.events.last == 0
@@ -187,6 +191,8 @@ def test_an_unreadable_log_starts_a_new_one_in_memory(tmp_path: Path) -> None:
         read_event_log(odd)
     log = DrillEventLog.open(odd)  # moved aside: the new log takes the name
     assert (tmp_path / "odd.events.damaged").is_dir() and log.path == odd
+    assert log.damage is not None and (log.damage.line, log.damage.column) == (None, None)
+    assert log.damaged_path == tmp_path / "odd.events.damaged"
     log.add("state", "drill running")
     log.flush()
     assert read_event_log(odd) == (log.id, log.events)

@@ -264,6 +264,10 @@ def test_an_alarm_that_came_and_went_in_the_gap_joins_the_timeline_once(
         _trainer_back(desk)
         wait_for(lambda: desk.running, 20, "the reconnect")
         wait_for(lambda: _gas_notices(desk), 15, "the missed alarm")
+        # once per reconnect: how many timeline entries it caught up
+        caught = desk.take_caught_up()
+        assert caught == sum(1 for e in desk.timeline() if e.caught_up) >= 2
+        assert desk.take_caught_up() is None
         time.sleep(1.0)  # a late live copy or a refresh would show by now
         # raised, returned to normal, acknowledged: each once, in order, all caught up
         assert _gas_notices(desk) == [

@@ -14,10 +14,16 @@
   server and a new name filled in, and joining under it works.
 * A trainer following another computer's drill server sees the names it keeps from an
   earlier run in grey italic on the Live tab, like a drill of its own, until they rejoin.
+* A trainer following another computer's drill server whose connection was lost sees, once
+  it is back, the timeline entries that happened meanwhile marked as caught up (the mark in
+  *What*, italics, the Event in the theme's ``info`` colour, readable on the table's rows in
+  both themes, a tooltip saying when it happened) and is told once per reconnect how many
+  were caught up (none, the next time).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,7 @@ from _qt_wait import wait_until
 from _train_window import train_window
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
 
 from factory_twin.app.controller import find_demo_plant
 from factory_twin.app.drill_server import DrillSimulator
@@ -37,7 +44,9 @@ from factory_twin.ui.qt_drill_link import LOST_TIP
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_maintain_browser import LOST_NOTE
 from factory_twin.ui.qt_train_join import saved_token
-from factory_twin.ui.theme import plot_colour, text_colour
+from factory_twin.ui.qt_train_live import CAUGHT_UP_MARK, EVENT_COLUMN
+from factory_twin.ui.qt_train_workspace import QtTrainWorkspace
+from factory_twin.ui.theme import MIN_TEXT_CONTRAST, contrast_ratio, plot_colour, text_colour
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(240)]
 
@@ -303,3 +312,104 @@ def test_a_following_trainer_sees_a_remote_servers_kept_names(
         ann.leave()
         ws.stop_drill()
         server.stop_in_thread()
+
+
+def _trainer_away(ws: QtTrainWorkspace) -> None:
+    """The trainer's connection drops and stays down (its keeper stopped, which would
+    reconnect at once to a server still serving) while the drill server goes on."""
+    desk = ws.desk
+    assert desk is not None and desk._keeper is not None and desk.session is not None
+    desk._keeper.stop()
+    ua = desk.session.client._client
+    assert ua is not None
+    desk.session.loop.call_soon(ua.disconnect_socket)
+    wait_until(lambda: "Lost the connection" in ws.info.text(), 20, "the loss said")
+
+
+def _trainer_back(ws: QtTrainWorkspace) -> None:
+    """The trainer's keeper runs again: it reconnects at once; wait for the line to say so."""
+    assert ws.desk is not None and ws.desk._keeper is not None
+    ws._say("")
+    ws.desk._keeper.start()
+    wait_until(lambda: "Reconnected to the drill server" in ws.message, 30, "the reconnect")
+
+
+def _rows(ws: QtTrainWorkspace) -> list[list[Any]]:
+    t = ws.timeline_table
+    return [[t.item(i, j) for j in range(t.columnCount())] for i in range(t.rowCount())]
+
+
+def test_a_following_trainer_sees_what_was_caught_up_after_a_reconnect(
+    win: MainWindow, server: DrillSimulator
+) -> None:
+    url = server.endpoint_url
+    ws = win.train
+    win.tabs.setCurrentWidget(ws)
+    cy = DrillSession(url, "cy")
+    try:
+        assert ws.connect_to(url)
+        wait_until(lambda: ws.desk is not None and ws.desk.running, 60, "following the drill")
+        assert cy.join().result(30) == "cy"
+        cy.call_maintenance("OHT", "before the gap").result(30)
+        wait_until(lambda: any("before the gap" in r[EVENT_COLUMN].text() for r in _rows(ws)),
+                   20, "the live action")  # fmt: skip
+        assert not ws.live.caught_note.isVisible()
+
+        _trainer_away(ws)
+        cy.call_maintenance("OHT", "during the gap").result(30)
+        wait_until(lambda: any(a.comment == "during the gap" for a in server.actions), 10,
+                   "the action served")  # fmt: skip
+        _trainer_back(ws)
+        # told once how many entries the reconnect caught up: as many as the table marks
+        said = re.search(r": (\d+) timeline entr(?:y|ies) that happened while the connection "
+                         r"was lost caught up \(marked ↻, in italics, in the Live tab\)",
+                         ws.message)  # fmt: skip
+        assert said is not None and url in ws.message, ws.message
+        assert "trainees join it" in ws.message and not ws.info.styleSheet()
+        wait_until(lambda: any("during the gap" in r[EVENT_COLUMN].text() for r in _rows(ws)),
+                   10, "the missed action in the table")  # fmt: skip
+        marked = [r for r in _rows(ws) if r[1].text().endswith(f" {CAUGHT_UP_MARK}")]
+        assert len(marked) == int(said.group(1)) >= 1
+        gap = next(r for r in _rows(ws) if "during the gap" in r[EVENT_COLUMN].text())
+        live = next(r for r in _rows(ws) if "before the gap" in r[EVENT_COLUMN].text())
+        assert gap in marked and live not in marked
+        assert gap[1].text() == f"action {CAUGHT_UP_MARK}" and live[1].text() == "action"
+        entry = next(e for e in ws.live.timeline_entries() if "during the gap" in e.text)
+        assert entry.caught_up
+        for item in gap:
+            assert "received after the reconnect: happened at drill time " in item.toolTip()
+            assert f"{gap[0].text()}, while the link was lost" in item.toolTip()
+        assert "during the gap" in gap[EVENT_COLUMN].toolTip()  # the whole text still there
+        assert gap[1].font().italic() and gap[EVENT_COLUMN].font().italic()
+        assert not live[EVENT_COLUMN].font().italic() and not live[1].toolTip().count("\n")
+        note = ws.live.caught_note
+        assert note.isVisible() and f"{len(marked)} entr" in note.text()
+
+        # readable in both themes, on either row colour; a switch recolours the table
+        t = ws.timeline_table
+        for dark in (True, False):
+            win.set_dark(dark)
+            QApplication.processEvents()  # the widgets take the new palette
+            gap = next(r for r in _rows(ws) if "during the gap" in r[EVENT_COLUMN].text())
+            colour = gap[EVENT_COLUMN].foreground().color()
+            assert colour == QColor(text_colour("info", dark)), dark
+            for role in (t.palette().base(), t.palette().alternateBase()):
+                ratio = contrast_ratio(colour.name(), role.color().name())
+                assert ratio >= MIN_TEXT_CONTRAST, (dark, ratio)
+            assert text_colour("info", dark) in note.text()
+
+        # the next reconnect, with nothing missed (the drill paused: no alarm comes or goes)
+        ws.toggle_pause()
+        wait_until(lambda: any("drill paused" in r[EVENT_COLUMN].text() for r in _rows(ws)),
+                   20, "the pause live")  # fmt: skip
+        _trainer_away(ws)
+        _trainer_back(ws)
+        assert "nothing happened in the drill while the connection was lost" in ws.message
+        ws._say("something else")
+        for _ in range(6):  # the line is not said again at the next ticks
+            ws.tick()
+        assert ws.message == "something else"
+        assert len([r for r in _rows(ws) if r[1].text().endswith(CAUGHT_UP_MARK)]) == len(marked)
+    finally:
+        cy.leave()
+        ws.stop_drill()

@@ -129,12 +129,21 @@ def _fits(value: Any, kind: str) -> bool:
 
 class EventLogError(FactoryTwinError):
     """The event log file is damaged or unreadable (the message names the file, line and,
-    where known, column; ``problem`` says what is wrong there)."""
+    where known, column; ``problem`` says what is wrong there; ``line`` and ``column`` are
+    None where not known)."""
 
-    def __init__(self, message: str, path: Path, line: int | None, problem: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        path: Path,
+        line: int | None,
+        problem: str = "",
+        column: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.line = line
+        self.column = column
         self.problem = problem
 
 
@@ -158,6 +167,8 @@ class DrillEventLog:
         self.path = path
         self.events: list[LoggedEvent] = list(events or [])
         self.problem = ""  # why a damaged file was set aside for this new log ('' if not)
+        self.damage: EventLogError | None = None  # what was wrong with that file
+        self.damaged_path: Path | None = None  # where it was moved (None: it could not be)
         self._saved = -1  # entries in the file as last written (-1: not written yet)
         self._failing = False  # the last write failed (said once, not at every step)
 
@@ -165,15 +176,18 @@ class DrillEventLog:
     def open(cls, path: Path) -> DrillEventLog:
         """The log kept in ``path``: loaded with its id, or a new one (new id) if there is
         no file. A damaged or unreadable file is logged as an error, moved aside to
-        ``<path>.damaged``, and a new log started (:attr:`problem` says why); if it cannot
-        be moved, the new log is kept in memory only."""
+        ``<path>.damaged``, and a new log started (:attr:`problem` says why in words,
+        :attr:`damage` is the error: file, line, column; :attr:`damaged_path` where the file
+        went); if it cannot be moved, the new log is kept in memory only."""
         try:
             kept = read_event_log(path)
         except EventLogError as exc:
             log = cls(path=path)
+            log.damage = exc
             aside = path.with_name(path.name + ".damaged")
             try:
                 os.replace(path, aside)
+                log.damaged_path = aside
                 where = f"it is moved aside to {aside}"
             except OSError as err:
                 log.path = None
@@ -268,7 +282,7 @@ class DrillEventLog:
 def read_event_log(path: Path) -> tuple[str, list[LoggedEvent]] | None:
     """The id and entries kept in ``path`` (None if there is no file); EventLogError
     (file, line, column) if it is damaged or unreadable."""
-    lines = json_lines(path, lambda line, problem: _damaged(path, line, problem))
+    lines = json_lines(path, lambda line, problem, column: _damaged(path, line, problem, column))
     if lines is None:
         return None
     log_id = ""
@@ -305,7 +319,7 @@ def _entry(path: Path, number: int, entry: dict[str, Any], seq: int) -> LoggedEv
     return LoggedEvent(**values)
 
 
-def _damaged(path: Path, line: int | None, problem: str) -> NoReturn:
+def _damaged(path: Path, line: int | None, problem: str, column: int | None = None) -> NoReturn:
     where = f"{path}:{line}" if line is not None else str(path)
     msg = f"{where}: the drill's event log is damaged: {problem}"
-    raise EventLogError(msg, path, line, problem)
+    raise EventLogError(msg, path, line, problem, column)

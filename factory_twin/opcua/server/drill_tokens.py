@@ -217,7 +217,7 @@ class TokenStore:
 
 def _load(path: Path) -> dict[str, str]:
     """The names and hashes in ``path`` ({} if there is none); TokenFileError if damaged."""
-    lines = json_lines(path, lambda line, problem: _damaged(path, line, problem))
+    lines = json_lines(path, lambda line, problem, _column: _damaged(path, line, problem))
     hashes: dict[str, str] = {}
     for number, entry in lines or ():
         if set(entry) != {"trainee", "hash"}:
