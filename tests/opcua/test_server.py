@@ -382,6 +382,12 @@ async def test_hold_resume_methods_and_refusals(
                 await tool.call_method(f"{ns}:Resume")
             with pytest.raises(UaStatusCodeError, match="BadInternalError"):
                 await tool.call_method(f"{ns}:ResetAlarm")
+            # another tool's method, or arguments the method does not take: refused unrun
+            other = demo_spec.equipment[3].id
+            with pytest.raises(UaStatusCodeError, match="BadMethodInvalid"):
+                await tool.call_method(ua.NodeId(f"{other}.Hold", ns))
+            with pytest.raises(UaStatusCodeError, match="BadTooManyArguments"):
+                await tool.call_method(f"{ns}:Resume", ua.Variant(1, ua.VariantType.Int32))
             # The server still serves after the hook blew up.
             assert await c.get_node(f"ns={ns};s={eq}.State.E10StateName").read_value()
         finally:

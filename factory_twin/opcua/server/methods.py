@@ -4,6 +4,12 @@ Hold and Resume are passed to the method hook (the embedded simulator holds or r
 tool; the hook may be a coroutine function, as for a server process of a split plant, which
 asks the simulation in another process); without a hook they answer ``BadNotImplemented``. ResetAlarm acknowledges the tool's
 alarms that have returned to normal (the hook, when there is one, may refuse it first).
+
+asyncua finds a method's callback by the method's node alone and checks neither the object
+it is called on nor the input arguments, so each method node's callback does (OPC 10000-4,
+5.11.2): a method called on an object other than its own machine answers
+``BadMethodInvalid`` (it never runs on the other tool), one called with input arguments
+``BadTooManyArguments`` (the methods take none).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from asyncua import ua
 
 from factory_twin.opcua import _asyncua_adapter as adapter
 from factory_twin.opcua._uatypes import status
-from factory_twin.opcua.server.constants import METHODS, MethodHook
+from factory_twin.opcua.server.constants import MethodHook
 
 if TYPE_CHECKING:
     from asyncua import Server
@@ -53,16 +59,22 @@ class PlantMethods:
     ) -> None:
         """Serve the method nodes ``method_names`` (node -> (equipment, method)) on ``server``."""
         self.machine_by_node = machine_by_node
-        callbacks = {name: self._callback(name) for name in METHODS}
-        for mid, (_, mname) in method_names.items():
-            adapter.add_method_callback(server, mid, callbacks[mname])
+        for mid, (equipment, mname) in method_names.items():
+            adapter.add_method_callback(server, mid, self._callback(equipment, mname))
 
-    def _callback(self, method: str) -> Callable[..., Any]:
-        # One callback per method name; the object the client calls it on picks the machine.
+    def _callback(self, equipment: str, method: str) -> Callable[..., Any]:
+        # One callback per method node: it runs only on its own machine, without arguments.
         async def call(parent: ua.NodeId, *args: Any) -> MethodResult:
-            equipment = self.machine_by_node.get(parent)
-            if equipment is None:
-                return status(ua.StatusCodes.BadNodeIdInvalid)
+            if self.machine_by_node.get(parent) != equipment:
+                logger.warning(
+                    "%s.%s called on %s, not on its machine: refused",
+                    equipment,
+                    method,
+                    parent.to_string(),
+                )
+                return status(ua.StatusCodes.BadMethodInvalid)
+            if args:
+                return status(ua.StatusCodes.BadTooManyArguments)
             return await self.run(equipment, method)
 
         return call
