@@ -71,6 +71,7 @@ from factory_twin.app.experiment_spec import (
 from factory_twin.app.experiment_store import (
     ENGINE_VERSION,
     commit,
+    damage,
     is_complete,
     partial_dir,
     plant_json,
@@ -124,6 +125,8 @@ class PlannedScenario:
     key: str
     options: dict[str, Any]
     cached: bool
+    damaged: str | None = None
+    """Why the stored results of this key do not read back (they are run again), or None."""
 
 
 def _options(spec: ExperimentSpec, seed: int) -> dict[str, Any]:
@@ -154,7 +157,10 @@ def plan(
         seed = spec.seed if spec.common_random_numbers else spec.seed + i
         opts = _options(spec, seed)
         key = scenario_key(lp.spec, opts)
-        planned.append(PlannedScenario(lp.name, lp, seed, key, opts, is_complete(out / key)))
+        complete = is_complete(out / key)
+        damaged = damage(out / key) if complete else None
+        cached = complete and damaged is None
+        planned.append(PlannedScenario(lp.name, lp, seed, key, opts, cached, damaged))
     return out, planned
 
 
@@ -213,6 +219,9 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(out)
     todo = [p for p in planned if not p.cached]
+    for p in planned:
+        if p.damaged is not None:  # never cached: it runs again
+            logger.info("running %s again: %s", p.name, p.damaged)
     if todo:
         ex = executor if executor is not None else spec.executor
         n_proc = processes or spec.processes or os.cpu_count() or 1

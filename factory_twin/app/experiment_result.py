@@ -112,7 +112,13 @@ class ScenarioResult:
     def kpis(self) -> pd.DataFrame:
         """``replication, kpi, value`` for every KPI of every replication."""
         if self._kpis is None:
-            self._kpis = pd.read_parquet(self.folder / "kpis.parquet")
+            path = self.folder / "kpis.parquet"
+            try:
+                self._kpis = pd.read_parquet(path)
+            except (OSError, ValueError) as exc:  # cut or overwritten: ArrowInvalid
+                why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                msg = f"{path} is damaged: {why}; run the experiment again"
+                raise ConfigError([msg]) from None
         return self._kpis
 
     def rep_dir(self, replication: int) -> Path:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
@@ -112,12 +112,15 @@ class ExperimentSpec(s.Strict):
         scheduler_address(v)
         return v
 
-    @model_validator(mode="after")
-    def _warmup_inside(self) -> ExperimentSpec:
-        if isinstance(self.warmup, float) and self.warmup >= self.horizon_days:
-            msg = f"warmup ({self.warmup:g} days) must be shorter than horizon_days ({self.horizon_days:g})"
+    @field_validator("warmup")
+    @classmethod
+    def _warmup_inside(cls, v: Any, info: ValidationInfo) -> Any:
+        # a field validator (horizon_days is read first), so the error names warmup's line
+        horizon = info.data.get("horizon_days")
+        if isinstance(v, float) and horizon is not None and v >= horizon:
+            msg = f"warmup ({v:g} days) must be shorter than horizon_days ({horizon:g})"
             raise ValueError(msg)
-        return self
+        return v
 
     # -- derived
 

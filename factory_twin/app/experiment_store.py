@@ -79,6 +79,34 @@ def is_complete(folder: Path) -> bool:
     return isinstance(data, dict) and data.get("format") == STORE_FORMAT
 
 
+def damage(folder: Path) -> str | None:
+    """Why a complete scenario folder does not read back (None if it does).
+
+    ``complete.json`` says the run finished; this also reads what a result is opened from
+    (``kpis.parquet`` and ``plant.json``), so a file cut or overwritten since is found before
+    the folder is taken as stored results. The message names the file.
+    """
+    import pyarrow.parquet as pq
+    from pydantic import ValidationError
+
+    kpis = folder / "kpis.parquet"
+    try:
+        pq.read_table(kpis)
+    except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
+        return f"{kpis} is damaged: {_first_line(exc)}"
+    plant = folder / "plant.json"
+    try:
+        s.PlantSpec.model_validate_json(plant.read_bytes())
+    except (OSError, ValidationError, ValueError, RecursionError) as exc:
+        return f"{plant} is damaged: {_first_line(exc)}"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
 def partial_dir(root: Path, key: str) -> Path:
     """The folder a scenario runs in before it is complete (this process's own)."""
     return root / f"{PARTIAL_PREFIX}{key}-{os.getpid()}"
@@ -119,12 +147,13 @@ def commit(partial: Path, final: Path, marker: dict[str, Any]) -> None:
     """Write the marker last, then give the folder its final name (atomic on one filesystem).
 
     A complete folder already there (another run finished the same key first) wins; the
-    partial folder is removed.
+    partial folder is removed. A complete folder that is damaged (:func:`damage`) is
+    replaced.
     """
     from factory_twin.model.config import atomic_write_text
 
     atomic_write_text(partial / COMPLETE, json.dumps({"format": STORE_FORMAT, **marker}, indent=1))
-    if is_complete(final):
+    if is_complete(final) and damage(final) is None:
         shutil.rmtree(partial, ignore_errors=True)
         return
     if final.exists():  # an incomplete folder under the final name (copied by hand?)

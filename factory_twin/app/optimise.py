@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_twin.app.experiment import make_executor
-from factory_twin.errors import FactoryTwinError, SimulationError
+from factory_twin.errors import ConfigError, FactoryTwinError, SimulationError
 from factory_twin.model import schema as s
 from factory_twin.model.capacity import capacity_table, release_rate_per_s
 from factory_twin.model.config_checks import check_references
@@ -418,17 +418,26 @@ def open_study(study: StudyFile, out_dir: Path, sampler_seed: int | None = None)
     """Create or reopen the optuna study in ``out_dir`` (trials left running are failed)."""
     import optuna
     from optuna.trial import TrialState
+    from sqlalchemy.exc import SQLAlchemyError
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = study.spec
-    storage = optuna.storages.RDBStorage(
-        storage_url(out_dir), engine_kwargs={"connect_args": {"timeout": 30}}
-    )
     directions: list[Any] = ["minimize" if o.sign > 0 else "maximize" for o in spec.objectives]
-    ost = optuna.create_study(
-        storage=storage, study_name=STUDY_NAME, directions=directions,
-        sampler=_sampler(spec, sampler_seed), load_if_exists=True,
-    )  # fmt: skip
+    try:
+        storage = optuna.storages.RDBStorage(
+            storage_url(out_dir), engine_kwargs={"connect_args": {"timeout": 30}}
+        )
+        ost = optuna.create_study(
+            storage=storage, study_name=STUDY_NAME, directions=directions,
+            sampler=_sampler(spec, sampler_seed), load_if_exists=True,
+        )  # fmt: skip
+    except SQLAlchemyError as exc:  # a cut, overwritten or unreadable study.db (or a folder)
+        why = getattr(exc, "orig", None) or exc
+        msg = (
+            f"{out_dir / STORAGE}: not a readable study storage ({why}); move it away to "
+            "start the study afresh, or give another --out folder"
+        )
+        raise ConfigError([msg]) from None
     for t in ost.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
         if t.state == TrialState.RUNNING:  # a run killed mid-trial: propose it anew
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)

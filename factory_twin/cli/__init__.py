@@ -255,15 +255,35 @@ def _run(args: argparse.Namespace) -> int:
         print("factory-twin: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:  # a file or socket the user named: say which and why
-        print(f"factory-twin: error: {exc}", file=sys.stderr)
+        print(f"factory-twin: error: {os_error_text(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except Exception as exc:
         # a bug, not the user's fault: one line, the traceback with -v, never a crash dump
         if args.verbose:
             logging.getLogger("factory_twin").exception("unexpected error")
+        first = (str(exc).strip().splitlines() or [""])[0]  # a library's text may run on
         print(
-            f"factory-twin: internal error: {type(exc).__name__}: {exc} "
+            f"factory-twin: internal error: {type(exc).__name__}: {first} "
             "(run with -v for the traceback, and please report it)",
             file=sys.stderr,
         )
         return EXIT_FAILURE
+
+
+def os_error_text(exc: OSError) -> str:
+    """``FILE: why`` for an error about a file (``[Errno 13] ...`` says less), else its text.
+
+    Examples
+    --------
+    >>> os_error_text(PermissionError(13, "Permission denied", "out/r.html"))
+    'out/r.html: Permission denied'
+    >>> os_error_text(FileExistsError(17, "File exists", "results"))
+    'results: File exists (not a folder?)'
+    """
+    if exc.filename is None or not exc.strerror:
+        return str(exc)
+    name = str(exc.filename)
+    if exc.filename2 is not None:
+        name = f"{name} -> {exc.filename2}"
+    hint = " (not a folder?)" if isinstance(exc, FileExistsError) else ""
+    return f"{name}: {exc.strerror}{hint}"

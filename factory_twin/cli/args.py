@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -66,6 +67,29 @@ non_negative_float = bounded_float(0.0)
 positive_int = bounded_int(1)
 non_negative_int = bounded_int(0)
 seed_int = bounded_int(0, 2**63 - 1)
+
+
+def nonempty_text(text: str) -> str:
+    """argparse type for a name that must say something (not empty or only spaces)."""
+    if not text.strip():
+        msg = f"must not be empty, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+nonempty_text.__name__ = "text"
+
+
+def folder_path(text: str) -> Path:
+    """argparse type for a folder the command may create: anything but an existing file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        msg = f"{text} is a file, not a folder"
+        raise argparse.ArgumentTypeError(msg)
+    return path
+
+
+folder_path.__name__ = "folder"
 
 
 def check_opc_url(text: str) -> str:

@@ -14,10 +14,9 @@ import argparse
 import asyncio
 import logging
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from factory_twin.cli.args import non_negative_int, opc_url, positive_float
+from factory_twin.cli.args import folder_path, non_negative_int, opc_url, positive_float
 from factory_twin.errors import ConfigError, ConnectionFailed, FactoryTwinError
 from factory_twin.model.schema import SecurityMode
 
@@ -39,7 +38,7 @@ def add_connection_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--password", help="password (prefer $FACTORY_TWIN_PASSWORD)")
     p.add_argument(
         "--cert-dir",
-        type=Path,
+        type=folder_path,
         help="folder of the client certificate (made on first use; default: user data folder)",
     )
     p.add_argument(

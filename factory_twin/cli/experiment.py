@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     cached = [p.name for p in planned if p.cached]
     if cached:
         print(f"already in {out}: {', '.join(cached)} (not run again)", file=sys.stderr)
+    for p in planned:
+        if p.damaged is not None:
+            print(f"{p.damaged}: running {p.name} again", file=sys.stderr)
     line = _Line()
     t0 = time.perf_counter()
     try:

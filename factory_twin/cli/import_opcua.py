@@ -16,7 +16,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from factory_twin.cli.args import non_negative_int, opc_url
+from factory_twin.cli.args import non_negative_int, nonempty_text, opc_url
 from factory_twin.cli.browse import (
     add_connection_arguments,
     connect_options,
@@ -37,8 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "endpoint", type=opc_url, metavar="ENDPOINT", help="server URL, opc.tcp://host:port/path"
     )
     p.add_argument("-o", "--output", type=Path, required=True, help="plant YAML file to write")
-    p.add_argument("--site-name", default="Imported plant", help="name of the site")
-    p.add_argument("--endpoint-id", default="plant", help="id of the endpoint in the plant file")
+    p.add_argument(
+        "--site-name", type=nonempty_text, default="Imported plant", help="name of the site"
+    )
+    p.add_argument(
+        "--endpoint-id", type=nonempty_text, default="plant",
+        help="id of the endpoint in the plant file",
+    )  # fmt: skip
     p.add_argument(
         "--depth",
         type=non_negative_int,

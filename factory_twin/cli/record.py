@@ -28,7 +28,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from factory_twin.cli.args import bounded_int, check_opc_url, non_negative_float, positive_float
+from factory_twin.cli.args import (
+    bounded_int,
+    check_opc_url,
+    folder_path,
+    non_negative_float,
+    positive_float,
+)
 from factory_twin.errors import ConfigError
 from factory_twin.model.config import load_plant
 
@@ -109,7 +115,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "where it stopped (default 1: 100 vehicles write at most 200 rows/s; 0 keeps every "
         "update)",
     )
-    p.add_argument("--cert-dir", type=Path, help="client certificate folder (secure endpoints)")
+    p.add_argument(
+        "--cert-dir", type=folder_path, help="client certificate folder (secure endpoints)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -204,6 +212,7 @@ async def _record(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, on_signal, sig.name)
     received = {"tag": 0, "other": 0}
+    told: set[str] = set()
 
     def take(events: list[PlantEvent]) -> None:
         for ev in events:
@@ -213,6 +222,11 @@ async def _record(
                 received["other"] += 1
                 if isinstance(ev, ConnectionStatus):
                     print(f"{ev.endpoint}: {ev.message}", file=sys.stderr, flush=True)
+                    if ev.connected:  # which tags could not be bound, and why (each once)
+                        for problem in client.problems():
+                            if problem not in told:
+                                told.add(problem)
+                                print(f"{ev.endpoint}: {problem}", file=sys.stderr, flush=True)
         writer.add(events)
 
     print(f"recording to {args.out} for {args.duration} (Ctrl-C to stop)", flush=True)
@@ -241,10 +255,14 @@ async def _record(
         f"{writer.counts.get('connection', 0)} connection changes); stopped: {why}",
         flush=True,
     )
+    kept = ""
+    if writer.backup is not None:
+        kept = f"; the earlier {path.name} is kept as {writer.backup}"
+        print(f"the earlier {path.name} is kept as {writer.backup}", flush=True)
     if received["tag"] == 0 and writer.counts.get("alarm", 0) == 0:
         print(
             "factory-twin record: error: nothing was recorded (no server delivered a value); "
-            f"{path} holds only the connection log",
+            f"{path} holds only the connection log{kept}",
             file=sys.stderr,
             flush=True,
         )

@@ -44,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError) as exc:
         # a damaged file of the result: a cut or overwritten Parquet table (ArrowInvalid), an
         # edited plant.json (ValidationError) or scenario marker (a missing key)
+        from factory_twin.app.experiment_store import damage
+
+        found = [d for sc in res.scenarios if (d := damage(sc.folder)) is not None]
+        if found:  # name the file; the experiment runs a damaged scenario again
+            raise ConfigError([f"{d}; run the experiment again" for d in found]) from None
         why = (str(exc).strip().splitlines() or [""])[0]
         msg = (
             f"{args.result}: a file of this result is damaged ({type(exc).__name__}: {why}); "

@@ -34,13 +34,39 @@ def _load(path: Path) -> ScenarioDocument:
     return load_scenario(path)
 
 
+def _sources(doc: ScenarioDocument) -> list[Path]:
+    """The files a scenario is made of: itself, its base scenarios, its base plant."""
+    files: list[Path] = []
+    while doc.path is not None and doc.path.resolve() not in files:
+        files.append(doc.path.resolve())
+        base = doc.base_path()
+        if doc.spec.base_scenario is None or not base.is_file():
+            files.append(base.resolve())
+            break
+        try:
+            doc = load_scenario(base)
+        except ConfigError:  # export reports it; the base file is all there is to guard
+            files.append(base.resolve())
+            break
+    return files
+
+
+def _check_out(doc: ScenarioDocument, out: Path) -> None:
+    """Refuse an output that would overwrite a file the scenario is built from, or that is
+    named as a scenario (a plant file under that name would read as a broken scenario)."""
+    if is_scenario_path(out):
+        msg = f"{out}: a plant file cannot be named *.scenario.yaml (choose NAME.yaml)"
+        raise ConfigError([msg])
+    if out.resolve() in _sources(doc):
+        msg = f"{out}: the plant would overwrite a file the scenario builds on (choose another -o)"
+        raise ConfigError([msg])
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``show`` or ``export``; return 0, or 2 if the scenario does not validate."""
     doc = _load(args.scenario)
     if args.action == "export":
-        if args.out.resolve() == args.scenario.resolve():
-            msg = f"{args.out}: the plant would overwrite its own scenario file"
-            raise ConfigError([msg])
+        _check_out(doc, args.out)
         doc.to_plant_yaml(args.out)
         n = len(doc.spec.changes)
         print(f"{args.out}: written ({doc.name}: {n} change{'' if n == 1 else 's'} applied)")

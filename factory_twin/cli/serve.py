@@ -31,6 +31,7 @@ from urllib.parse import urlparse, urlunparse
 from factory_twin.app.split import split_equipment
 from factory_twin.cli.args import (
     bounded_int,
+    folder_path,
     non_negative_float,
     opc_url,
     positive_float,
@@ -75,6 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--record",
+        type=folder_path,
         metavar="DIR",
         help="with --drill: record the run to DIR (<drill>-<time>.parquet for the replay bar, "
         "<drill>-<time>.drill.json for the debrief) and keep the trainee names taken there "
@@ -110,10 +112,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="YAML/JSON file 'user: password' (plain or sha256:<hex>); refuses anonymous logins",
     )
     p.add_argument(
-        "--cert-dir", metavar="DIR", help="server certificate and key (made on first run)"
+        "--cert-dir",
+        type=folder_path,
+        metavar="DIR",
+        help="server certificate and key (made on first run)",
     )
     p.add_argument(
         "--trust-dir",
+        type=folder_path,
         metavar="DIR",
         help="accept only client certificates found here (default: accept any client certificate)",
     )

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from factory_twin.app.experiment_spec import scheduler_address
 from factory_twin.cli.args import bounded_int, positive_float, positive_int, seed_int
 from factory_twin.errors import SimulationError
 from factory_twin.model.config import atomic_write_text
@@ -41,6 +42,28 @@ def warmup_arg(text: str) -> float | None:
         msg = f"expected a number of days (0 or more) or 'auto', got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return days
+
+
+def scheduler_arg(text: str) -> str:
+    """Parse --scheduler: a Dask scheduler as ``tcp://host:port``, ``tls://...`` or ``host:port``.
+
+    Examples
+    --------
+    >>> scheduler_arg("10.0.0.5:8786"), scheduler_arg("dask://h:1")
+    ('tcp://10.0.0.5:8786', 'tcp://h:1')
+    """
+    url = text.strip() if "://" in text else f"tcp://{text.strip()}"
+    try:
+        address = scheduler_address(url)
+    except ValueError:
+        address = None
+    if address is None:
+        msg = f"a Dask scheduler looks like tcp://host:port (or host:port), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return address
+
+
+scheduler_arg.__name__ = "scheduler"
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -72,8 +95,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
         help="local worker processes (one per core)",
     )
     p.add_argument(
-        "--scheduler", default=None, metavar="tcp://HOST:PORT", help="run on this Dask cluster"
-    )
+        "--scheduler", type=scheduler_arg, default=None, metavar="tcp://HOST:PORT",
+        help="run on this Dask cluster",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write results here")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument(

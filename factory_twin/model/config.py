@@ -134,8 +134,14 @@ def atomic_write_bytes(
 ) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write_text`)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if target.is_dir():  # os.replace would fail naming the temporary file, not this one
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        exc.filename, exc.filename2 = str(target), None
+        raise
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -272,6 +278,25 @@ def loads_plant(text: str, *, source: str = "<string>", path: Path | None = None
     return _checked(raw, source, path)
 
 
+def _yaml_kind(value: object) -> str:
+    """What a YAML document is, in the words of the YAML file (not ruamel's class names).
+
+    Examples
+    --------
+    >>> _yaml_kind([1]), _yaml_kind("x"), _yaml_kind(2.5), _yaml_kind(True)
+    ('a list', 'a text', 'a number', 'true/false')
+    """
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a text"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return type(value).__name__
+
+
 def read_yaml_mapping(text: str, source: str, keys: str) -> Any:
     """Parse YAML text (round trip, keeping comments) that must be a mapping.
 
@@ -299,7 +324,7 @@ def read_yaml_mapping(text: str, source: str, keys: str) -> Any:
     except (YAMLError, ValueError, TypeError, RecursionError, AttributeError) as exc:
         raise ConfigError([f"{source}:1: YAML error: {exc}"]) from None
     if not isinstance(raw, dict):
-        got = "an empty file" if raw is None else type(raw).__name__
+        got = "an empty file" if raw is None else _yaml_kind(raw)
         msg = f"{source}:1: expected a mapping with {keys}, got {got}"
         raise ConfigError([msg])
     return raw

@@ -315,14 +315,15 @@ class ScenarioDocument:
     def to_plant_yaml(self, path: str | Path) -> Path:
         """Write the applied scenario as a full plant file, atomically.
 
-        The base plant's comments and layout are kept where the changes leave them.
+        The base plant's comments and layout are kept where the changes leave them. A file
+        already at ``path`` is kept as ``<name>.bak``.
         """
         done = self._applied(frozenset())
         if done.problems or done.plant is None:
             raise ConfigError(done.problems)
         doc = PlantDocument(spec=done.plant, source_text=done.base_text)
         target = Path(path)
-        atomic_write_text(target, doc.dumps())
+        atomic_write_text(target, doc.dumps(), keep_backup=True)
         return target
 
     def dumps(self) -> str:

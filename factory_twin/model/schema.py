@@ -137,6 +137,14 @@ class Reliability(Strict):
         lambda cls, v: _number_to_constant(v)
     )
 
+    @field_validator("mtbf")
+    @classmethod
+    def _mtbf_positive(cls, v: Distribution) -> Distribution:
+        if v.mean <= 0:  # failing again 0 s after each repair: with mttr 0 time never moves
+            msg = "mtbf must average more than 0 s"
+            raise ValueError(msg)
+        return v
+
 
 class PmSpec(Strict):
     """A preventive maintenance plan, by calendar time or by processed wafers."""
@@ -302,6 +310,10 @@ class Release(Strict):
     def _mode_fields(self) -> Release:
         if self.mode == "rate" and self.interarrival is None:
             msg = "release mode 'rate' needs 'interarrival'"
+            raise ValueError(msg)
+        if self.mode == "rate" and self.interarrival is not None and self.interarrival.mean <= 0:
+            # a lot every 0 s: a simulation would release lots forever at one instant
+            msg = "interarrival must average more than 0 s (a lot every 0 s never ends)"
             raise ValueError(msg)
         if self.mode == "schedule" and not self.times_s:
             msg = "release mode 'schedule' needs 'times_s'"

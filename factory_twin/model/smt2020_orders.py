@@ -80,7 +80,7 @@ def _products(
         p: dict[str, Any] = {
             "id": pid,
             "route": part_route[part],
-            "wafers_per_lot": int(ot.num(row, "PIECES")),
+            "wafers_per_lot": ot.count(row, "PIECES"),
             "priority": prior,
         }
         if row.get("DUE"):
@@ -106,13 +106,16 @@ def _products(
 
 def _release(ot: _Table, row: _Row, start: datetime, t0: datetime) -> dict[str, Any]:
     """Return an order's release: every REPEAT (LOTSPERRPT lots each time) from START on."""
+    if ot.num(row, "REPEAT") <= 0:  # a release every 0 min never ends
+        msg = f"{ot.where(row, 'REPEAT')}: expected a time between releases above 0, got {row.get('REPEAT')!r}"
+        raise ConfigError([msg])
     rel: dict[str, Any] = {
         "mode": "rate",
         "interarrival": ot.dist(row, "RDIST", "REPEAT", None, ot.unit(row, "RUNITS")),
     }
     if rel["interarrival"].get("dist") == "constant":
         rel["interarrival"] = rel["interarrival"]["value"]
-    lots_per = int(ot.num(row, "LOTSPERRPT", default=1))
+    lots_per = ot.count(row, "LOTSPERRPT", default=1)
     if lots_per > 1:
         rel["lots_per_release"] = lots_per
     if start > t0:
@@ -176,7 +179,7 @@ def _wip_lot(
             [wt.where(row, "CURSTEP") + f": step {step} is not in route {route!r} (1..{nsteps})"]
         )
     lotd: dict[str, Any] = {"id": lot, "product": lot_pid, "step": step}
-    wafers = int(wt.num(row, "PIECES"))
+    wafers = wt.count(row, "PIECES")
     if wafers != prod["wafers_per_lot"]:
         lotd["wafers"] = wafers
     if prior != prod["priority"]:

@@ -173,6 +173,14 @@ class _Table:
             raise ConfigError([f"{self.where(row, col)}: expected a finite number, got {v!r}"])
         return x
 
+    def count(self, row: _Row, col: str, *, default: int | None = None) -> int:
+        """Return a whole number cell of 1 or more (wafers, lots); ``default`` if empty."""
+        x = self.num(row, col, default=None if default is None else float(default))
+        if x < 1 or x != int(x):
+            msg = f"{self.where(row, col)}: expected a whole number of 1 or more, got {row.get(col)!r}"
+            raise ConfigError([msg])
+        return int(x)
+
     def seconds(
         self, row: _Row, col: str, unit_col: str, *, default: float | None = None
     ) -> float:
@@ -210,6 +218,9 @@ class _Table:
         """
         kind = row.get(kind_col, "").lower()
         a = self.num(row, p1) * unit
+        if a < 0:  # a time or a count: the value (the mean) cannot be negative
+            msg = f"{self.where(row, p1)}: expected 0 or more, got {row.get(p1)!r}"
+            raise ConfigError([msg])
         b = self.num(row, p2, default=0.0) * unit if p2 else 0.0
         if kind == "constant":
             return {"dist": "constant", "value": _r(a)}

@@ -39,7 +39,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from factory_twin.errors import ConfigError
 from factory_twin.model import schema as s
@@ -260,14 +268,18 @@ class StudySpec(s.Strict):
             raise ValueError(msg)
         return v
 
+    @field_validator("warmup_days")
+    @classmethod
+    def _warmup_inside(cls, v: float, info: ValidationInfo) -> float:
+        # a field validator (horizon_days is read first), so the error names its line
+        horizon = info.data.get("horizon_days")
+        if horizon is not None and v >= horizon:
+            msg = f"warmup_days ({v:g}) must be shorter than horizon_days ({horizon:g})"
+            raise ValueError(msg)
+        return v
+
     @model_validator(mode="after")
     def _consistent(self) -> StudySpec:
-        if self.warmup_days >= self.horizon_days:
-            msg = (
-                f"warmup_days ({self.warmup_days:g}) must be shorter than "
-                f"horizon_days ({self.horizon_days:g})"
-            )
-            raise ValueError(msg)
         if self.selection.replications < self.replications:
             msg = (
                 f"selection.replications ({self.selection.replications}) must be at least "

@@ -51,6 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from factory_twin.errors import FactoryTwinError
+from factory_twin.model.config import keep_backup
 from factory_twin.model.events import (
     RAIL_EQUIPMENT,
     VEHICLE_PREFIX,
@@ -331,6 +332,10 @@ class HistoryWriter:
         self._closed = False
         self._lock = threading.RLock()  # add -> flush, and close, from any thread
         self.vehicles = VehicleThinning(vehicle_period_s)
+        self.backup: Path | None = None  # the file that was at ``path`` before (see close)
+        if self.path.is_dir():  # refused now, not after a whole recording
+            msg = f"cannot write history file {self.path}: is a folder, not a file"
+            raise FactoryTwinError(msg)
         # A .partial left by a recording that was killed: keep what it holds before starting.
         self.recovered: Path | None = None
         if self.partial.exists():
@@ -404,7 +409,11 @@ class HistoryWriter:
         self._n = 0
 
     def close(self) -> Path:
-        """Flush, finish the file and move it to its final name; return that path."""
+        """Flush, finish the file and move it to its final name; return that path.
+
+        A file already at that name (an earlier recording) is kept as ``<name>.bak``
+        (:attr:`backup`), so recording again to the same file never loses the last one.
+        """
         with self._lock:
             if self._closed:
                 return self.path
@@ -412,7 +421,18 @@ class HistoryWriter:
             self._writer.close()
             self._sink.close()
             self._closed = True
-        _stream_to_parquet(self.partial, self.path)
+        if self.path.is_file():
+            try:
+                self.backup = keep_backup(self.path)
+            except OSError as exc:
+                msg = (f"cannot keep the earlier {self.path} as .bak: {exc.strerror or exc}; "
+                       f"this recording stays in {self.partial}")  # fmt: skip
+                raise FactoryTwinError(msg) from exc
+        try:
+            _stream_to_parquet(self.partial, self.path)
+        except FactoryTwinError as exc:
+            msg = f"{exc}; this recording stays in {self.partial}"
+            raise FactoryTwinError(msg) from exc
         self.partial.unlink()
         logger.info("history: %d rows in %s", self.rows_written, self.path)
         return self.path

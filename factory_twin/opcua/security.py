@@ -26,6 +26,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,6 +161,9 @@ async def ensure_server_certificate(
     return cert_path, key_path
 
 
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def hash_password(password: str) -> str:
     """Return the ``sha256:<hex>`` form of ``password`` accepted in users files."""
     return "sha256:" + hashlib.sha256(password.encode("utf-8")).hexdigest()
@@ -206,6 +210,12 @@ def load_users(path: str | Path) -> dict[str, str]:
             problems.append(f"{p}: user name {name!r} must be a non-empty string")
         elif not isinstance(pw, str) or not pw:
             problems.append(f"{p}: {name}: password must be a non-empty string")
+        elif pw.startswith("sha256:") and not _SHA256_HEX.fullmatch(pw[7:]):
+            # no password ever matches it: the user could never log in
+            problems.append(
+                f"{p}: {name}: 'sha256:' must be followed by the 64 hex digits of the "
+                f"password's SHA-256 (got {len(pw) - 7} characters)"
+            )
         else:
             users[name] = pw
     if problems:

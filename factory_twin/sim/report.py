@@ -210,8 +210,12 @@ def comparison_table(cmp: Comparison, kpis: Sequence[str] | None = None) -> str:
             d = cmp.differences[k][i - 1]
             iv = d.interval
             diff = f"{number_text(iv.mean)} ± {number_text(iv.half_width)}"
+            # a KPI of the baseline may be missing from a scenario (a tool group it removed)
+            base_iv, scen_iv = summ[0].get(k), summ[i].get(k)
+            base_v = None if base_iv is None else base_iv.mean
+            scen_v = None if scen_iv is None else scen_iv.mean
             lines.append(
-                f"  {k:<28} {number_text(summ[0][k].mean):>10} {number_text(summ[i][k].mean):>10} {diff:>22}  "
+                f"  {k:<28} {number_text(base_v):>10} {number_text(scen_v):>10} {diff:>22}  "
                 f"{d.verdict()}"
             )
     return "\n".join(lines)

@@ -154,6 +154,9 @@ class Difference:
 
     def verdict(self) -> str:
         """Plain-words verdict."""
+        # no replication has the KPI on both sides: a group one plant lacks, or no lot done
+        if self.interval.n == 0:
+            return "no paired values"
         if not self.significant:
             return "no significant difference"
         return "higher" if self.interval.mean > 0 else "lower"

@@ -178,6 +178,14 @@ def test_written_file_reads_back_to_the_same_plant(tmp_path: Path) -> None:
         ("WIP.txt", lambda ls: [*ls[:2], ls[2].replace(" 4 01/", " 99 01/")], "WIP.txt:3: CURSTEP: step 99 is not in route 'r_1' (1..4)"),
         ("order.txt", lambda ls: [*ls[:2], ls[2].replace("01/01/18_00:00:00", "yesterday")], "order.txt:3: START: expected a date"),
         ("attach.txt", lambda ls: [*ls[:2], ls[2].replace("ETCH_1", "ETCH_7")], "attach.txt:3: RESNAME: no tools in stnfam 'ETCH_7'"),
+        # values the plant schema would refuse later, without naming the table's line
+        ("order.txt", lambda ls: [ls[0], ls[1].replace(" 10 25 ", " 10 0 "), *ls[2:]], "order.txt:2: PIECES: expected a whole number of 1 or more, got '0'"),
+        ("order.txt", lambda ls: [ls[0], ls[1].replace(" 10 25 ", " 10 2.5 "), *ls[2:]], "order.txt:2: PIECES: expected a whole number of 1 or more, got '2.5'"),
+        ("order.txt", lambda ls: [ls[0], ls[1].replace(" 1 01/03", " 0 01/03"), *ls[2:]], "order.txt:2: LOTSPERRPT: expected a whole number of 1 or more, got '0'"),
+        ("WIP.txt", lambda ls: [ls[0], ls[1].replace(" 10 25 ", " 10 -25 "), *ls[2:]], "WIP.txt:2: PIECES: expected a whole number of 1 or more, got '-25'"),
+        ("route_1.txt", lambda ls: [*ls[:2], ls[2].replace(" uniform 10 1 ", " uniform -10 1 "), *ls[3:]], "route_1.txt:3: PTIME: expected 0 or more, got '-10'"),
+        # a release every 0 minutes: the plant would validate, and its simulation never end
+        ("order.txt", lambda ls: [ls[0], ls[1].replace(" constant 60 ", " constant 0 "), *ls[2:]], "order.txt:2: REPEAT: expected a time between releases above 0, got '0'"),
     ],
 )  # fmt: skip
 def test_bad_tables_name_file_line_and_column(
