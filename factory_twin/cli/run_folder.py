@@ -100,7 +100,7 @@ class RunFolder:
         if not entries:
             return
         if self.previous is None:
-            stamp = datetime.now().strftime("%Y%m%dT%H%M%S")  # noqa: DTZ005 - a local name
+            stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
             self.previous = out / f"{PREVIOUS_PREFIX}{stamp}"
             self.previous.mkdir()
         for p in entries:  # summary.json last
