@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeEvent, OpcEvent, StatusChangeEvent, Subscription
 
-from factory_twin.errors import ConnectionFailed
+from factory_twin.errors import ConnectionFailed, ServerUnreachable
 from factory_twin.model.events import (
     RAIL_EQUIPMENT,
     AlarmEvent,
@@ -154,12 +154,15 @@ class _EndpointLink:
                 await self._teardown()
                 if self._stopping:
                     return
-                reason = exc.reason if isinstance(exc, ConnectionFailed) else describe_error(exc)
-                what = "reconnect to" if lost_at is not None else "connect to"
-                self.status(
-                    False,
-                    f"cannot {what} {self.url}: {reason}; retry {attempt} in {delay:.1f} s",
-                )
+                if isinstance(exc, ServerUnreachable):  # "cannot reach HOST:PORT: why"
+                    text = str(exc)
+                else:
+                    reason = (
+                        exc.reason if isinstance(exc, ConnectionFailed) else describe_error(exc)
+                    )
+                    what = "reconnect to" if lost_at is not None else "connect to"
+                    text = f"cannot {what} {self.url}: {reason}"
+                self.status(False, f"{text}; retry {attempt} in {delay:.1f} s")
                 await self._wait_retry(delay, exc)
                 delay = min(delay * 2, self.owner.reconnect_max_s)
                 continue
