@@ -46,5 +46,13 @@ class ConnectionFailed(FactoryTwinError):
         self.reason = reason if reason is not None else message
 
 
+class ServerUnreachable(ConnectionFailed):
+    """No TCP connection to an OPC UA endpoint could be made: ``cannot reach HOST:PORT: why``.
+
+    ``why`` comes from the socket error: connection refused, a host name not known, no
+    route to the host, or timed out after the connect timeout.
+    """
+
+
 class ExportError(FactoryTwinError):
     """A work-instruction export failed."""

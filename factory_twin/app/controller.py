@@ -508,12 +508,16 @@ class Controller:
         async def probe() -> str:
             from asyncua import Client
 
+            from factory_twin.opcua.client_common import open_session
+
             client = Client(url, timeout=timeout_s)
             if username:
                 client.set_user(username)
                 client.set_password(password or "")
             try:
-                await client.connect()
+                await open_session(client, url, timeout_s)
+            except ConnectionFailed:  # "cannot reach HOST:PORT: connection refused"
+                raise
             except Exception as exc:
                 msg = (
                     f"{url}: {type(exc).__name__}: {exc}"

@@ -64,6 +64,7 @@ def connect_options(args: argparse.Namespace, url: str) -> ConnectOptions:
         password,
         args.cert_dir,
         timeout_s=args.timeout,
+        security_setting="--security",
     )
 
 

@@ -4,6 +4,8 @@ Replications run in parallel local processes (or on a Dask cluster with --schedu
 give identical results whichever runs them. Prints a KPI table (mean ± 95% confidence
 half-width); with --out writes summary.json and, per replication, the record tables as
 Parquet (steps, states, wip, lots, qtime). Ctrl-C stops and keeps finished replications.
+An earlier run's files in --out move aside into DIR/.previous-<time> and go once the new
+summary.json is written; a run stopped before any replication finished puts them back.
 
 Records stream to Parquet in chunks of --chunk-rows rows and the KPIs are computed chunk by
 chunk, so memory stays bounded for any horizon; with --summary-only the chunks go to a
@@ -21,6 +23,7 @@ from typing import Any
 
 from factory_twin.app.experiment_spec import scheduler_address
 from factory_twin.cli.args import bounded_int, positive_float, positive_int, seed_int
+from factory_twin.cli.run_folder import RunFolder
 from factory_twin.errors import SimulationError
 from factory_twin.model.config import atomic_write_text
 from factory_twin.model.scenario import load_plant_or_scenario
@@ -159,13 +162,23 @@ class Progress:
 
 
 def finish(
-    exp_json: dict[str, Any], text: str, args: argparse.Namespace, interrupted: bool, done: int
+    exp_json: dict[str, Any],
+    text: str,
+    args: argparse.Namespace,
+    interrupted: bool,
+    done: int,
+    folder: RunFolder | None = None,
 ) -> int:
-    """Write summary.json, print the table or JSON, return the exit code."""
+    """Write summary.json, print the table or JSON, return the exit code.
+
+    Once summary.json is written, the earlier run's results set aside in ``folder`` go.
+    """
     if args.out is not None:
         atomic_write_text(
             args.out / "summary.json", json.dumps(exp_json, indent=2, allow_nan=False)
         )
+    if folder is not None:
+        folder.commit()
     if args.json:
         print(json.dumps(exp_json, indent=2, allow_nan=False))
     else:
@@ -192,20 +205,34 @@ def run(args: argparse.Namespace) -> int:
     except SimulationError as exc:
         print(f"factory-twin: error: {args.plant}: {exc}", file=sys.stderr)
         return 2
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(args.out) if args.out is not None else None
     bar = Progress(args.replications, loaded.name)
+    finished = [0]
+
+    def progress(done: int, total: int) -> None:
+        finished[0] = done
+        bar(done, total)
+
     try:
         exp: Experiment = run_experiment(
             spec, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler,
-            name=loaded.name, progress=bar,
+            name=loaded.name, progress=progress,
         )  # fmt: skip
+    except BaseException:
+        if folder is not None and finished[0] == 0:
+            folder.restore()
+        raise
     finally:
         bar.close()
     if not exp.results:
-        print("factory-twin: interrupted before any replication finished", file=sys.stderr)
+        msg = "factory-twin: interrupted before any replication finished"
+        if folder is not None:
+            if folder.previous is not None:
+                msg += f"; the earlier results in {args.out} are kept"
+            folder.restore()
+        print(msg, file=sys.stderr)
         return 130
     data = exp.to_json()
     data["run"]["plant"] = str(args.plant)
     data["run"]["out"] = None if args.out is None else str(args.out)
-    return finish(data, kpi_table(exp), args, exp.interrupted, len(exp.results))
+    return finish(data, kpi_table(exp), args, exp.interrupted, len(exp.results), folder)

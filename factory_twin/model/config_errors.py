@@ -70,13 +70,23 @@ def doc_location(raw: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
 
 
 _FIELD_NAMES: set[str] = set()
+_FIELD_CLASSES: set[type] = set()
 
 
 def _all_field_names() -> set[str]:
-    if not _FIELD_NAMES:
-        for obj in vars(s).values():
-            if isinstance(obj, type) and issubclass(obj, s.Strict):
-                _FIELD_NAMES.update(obj.model_fields)
+    """Every field name of every file schema (plant, scenario, experiment, study, ...).
+
+    All are :class:`~factory_twin.model.schema.Strict` models; one defined in a module
+    imported later (an experiment file's, say) is added when it is first met.
+    """
+    todo = [s.Strict]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub not in _FIELD_CLASSES:
+                _FIELD_CLASSES.add(sub)
+                _FIELD_NAMES.update(sub.model_fields)
+            todo.append(sub)
     return _FIELD_NAMES
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import socket
 from collections.abc import Iterable
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from asyncua import Client, Node, ua
+from asyncua.client.ua_client import UaClientState
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua.observer import Observer
 
-from factory_twin.errors import ConnectionFailed
+from factory_twin.errors import ConnectionFailed, ServerUnreachable
 from factory_twin.model.schema import SecurityMode, TagType
 from factory_twin.opcua._uatypes import node_id
 
@@ -186,9 +189,101 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def host_port(url: str) -> str:
+    """``HOST:PORT`` of an ``opc.tcp://`` URL (port 4840 when none is given).
+
+    Examples
+    --------
+    >>> host_port("opc.tcp://plc-7:4841/x"), host_port("opc.tcp://[::1]/")
+    ('plc-7:4841', '[::1]:4840')
+    """
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    host = u.hostname or "?"
+    try:
+        port = u.port or 4840
+    except ValueError:  # a port out of range: say what was written
+        return u.netloc or host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def socket_failure(exc: BaseException, timeout_s: float) -> str:
+    """Why a TCP connection could not be made, in the socket's words.
+
+    Examples
+    --------
+    >>> socket_failure(ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 1)"), 4)
+    'connection refused'
+    >>> socket_failure(socket.gaierror(-2, "Name or service not known"), 4)
+    'name or service not known'
+    >>> socket_failure(TimeoutError(), 2.5)
+    'timed out after 2.5 s'
+    """
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return f"timed out after {timeout_s:g} s"
+    text = ""
+    if isinstance(exc, socket.gaierror):
+        text = exc.strerror or ""
+    elif isinstance(exc, OSError) and exc.errno:  # asyncio's strerror says "Connect call failed"
+        text = os.strerror(exc.errno)
+    elif isinstance(exc, OSError):  # "Multiple exceptions: [Errno 111] ..., [Errno 111] ..."
+        m = re.search(r"\[Errno (\d+)\]", str(exc))
+        text = os.strerror(int(m.group(1))) if m else str(exc)
+    text = text or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
+class _SocketWatch(Observer):
+    """Notes whether a client's TCP connection was made (asyncua's state observer)."""
+
+    def __init__(self) -> None:
+        self.opened = self.answered = False
+
+    def on_state_change(self, state: UaClientState) -> None:
+        if state is UaClientState.SOCKET_OPEN:
+            self.opened = True
+        elif state is UaClientState.CHANNEL_OPEN:
+            self.answered = True
+
+
+async def open_session(client: Client, url: str, timeout_s: float) -> None:
+    """``client.connect()``; raise :class:`ServerUnreachable` if no TCP connection was made.
+
+    A refused port, an unknown host, no route or a connect that timed out then read
+    ``cannot reach HOST:PORT: connection refused`` (and so on) instead of asyncua's own
+    words. A connection closed before the server answered (asyncua's "connection lost":
+    no OPC UA server on that port, or a firewall or proxy that accepts and drops it) is a
+    :class:`ConnectionFailed` saying so. Other failures after the connection was made (a
+    refused security mode, a login) are raised as they come.
+    """
+    uaclient = client.uaclient
+    watch, before = _SocketWatch(), uaclient.observer
+    uaclient.observer = watch
+    try:
+        await client.connect()
+    except Exception as exc:
+        if not watch.opened and isinstance(exc, OSError | asyncio.TimeoutError):
+            msg = f"cannot reach {host_port(url)}: {socket_failure(exc, timeout_s)}"
+            raise ServerUnreachable(msg) from exc
+        if watch.opened and not watch.answered and isinstance(exc, ConnectionError):
+            reason = (
+                f"{host_port(url)} closed the connection before answering (no OPC UA server "
+                "there, or a firewall or proxy in between)"
+            )
+            raise ConnectionFailed(f"cannot connect to {url}: {reason}", reason) from exc
+        raise
+    finally:
+        uaclient.observer = before
+
+
 @dataclass(frozen=True)
 class ConnectOptions:
-    """How to reach one server."""
+    """How to reach one server.
+
+    ``security_setting`` names, for the caller's user, where the security mode is set: the
+    plant file's endpoint setting by default, ``--security`` for a command line.
+    """
 
     url: str
     security: SecurityMode = SecurityMode.NONE
@@ -197,6 +292,7 @@ class ConnectOptions:
     cert_dir: Path | None = None
     timeout_s: float = 4.0
     watchdog_s: float = 1.0
+    security_setting: str = "'security' on the endpoint"
 
 
 def default_cert_dir() -> Path:
@@ -335,23 +431,31 @@ async def offered_modes(url: str, timeout_s: float = 4.0) -> list[str]:
 async def connect(opts: ConnectOptions) -> Client:
     """Connect to a server; raise :class:`ConnectionFailed` with a clear message if we cannot.
 
-    When the server refuses our security mode the message lists what it offers.
+    When the server refuses our security mode the message lists what it offers and names
+    ``opts.security_setting``; when no TCP connection could be made it is
+    :class:`ServerUnreachable` (``cannot reach HOST:PORT: why``).
     """
     try:
         client = await make_client(opts)
-        await client.connect()
+        await open_session(client, opts.url, opts.timeout_s)
+    except ServerUnreachable:
+        raise
     except Exception as exc:
-        reason = describe_error(exc)
+        reason = exc.reason if isinstance(exc, ConnectionFailed) else describe_error(exc)
         if isinstance(exc, ua.UaStatusCodeError) or "Security" in reason:
             try:
                 modes = await offered_modes(opts.url, opts.timeout_s)
             except Exception:
                 modes = []
-            if modes and _mode_label(opts.security) not in _mode_kinds(modes):
+            kinds = _mode_kinds(modes)
+            if modes and _mode_label(opts.security) not in kinds:
+                fits = [m.value for m in SecurityMode if _mode_label(m) in kinds]
                 reason = (
                     f"the server does not offer security '{opts.security.value}' "
-                    f"(it offers: {', '.join(modes)}); set 'security' on the endpoint"
+                    f"(it offers: {', '.join(modes)})"
                 )
+                if fits:
+                    reason += f"; set {opts.security_setting} to {' or '.join(fits)}"
         msg = f"cannot connect to {opts.url}: {reason}"
         raise ConnectionFailed(msg, reason) from exc
     return client

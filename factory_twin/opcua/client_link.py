@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeEvent, OpcEvent, StatusChangeEvent, Subscription
 
-from factory_twin.errors import ConnectionFailed
+from factory_twin.errors import ConnectionFailed, ServerUnreachable
 from factory_twin.model.events import (
     RAIL_EQUIPMENT,
     AlarmEvent,
@@ -79,6 +79,35 @@ _EVENT_FIELDS: list[tuple[str, int]] = [
     ("OutOfServiceState/Id", ua.ObjectIds.AlarmConditionType),
 ]
 _SHELVING = {s.value: s for s in ShelvingState}
+# what a tag of each type accepts, in OPC UA's words (see client_common.value_fits)
+_NEEDS = {
+    TagType.FLOAT: "a Double (or a Float or an integer)",
+    TagType.INT: "an integer (Int32, UInt16, ...)",
+    TagType.BOOL: "a Boolean",
+    TagType.STRING: "a String (or a LocalizedText)",
+}
+
+
+def _sent(variant: ua.Variant | None, value: Any) -> str:
+    """A received value in words: its Variant type, then the value, e.g. ``a String ('x')``.
+
+    Examples
+    --------
+    >>> _sent(ua.Variant("offline", ua.VariantType.String), "offline")
+    "a String ('offline')"
+    >>> _sent(ua.Variant([1.0, 2.0], ua.VariantType.Double), [1.0, 2.0])
+    'an array of Double ([1.0, 2.0])'
+    >>> _sent(None, None)
+    'no value (null)'
+    """
+    if value is None:
+        return "no value (null)"
+    vt = variant.VariantType if variant is not None else None
+    name = vt.name if vt is not None else type(value).__name__
+    if variant is not None and (variant.is_array or isinstance(value, list)):
+        return f"an array of {name} ({value!r:.80})"
+    article = "an" if name[:1] in "AEIOU" else "a"
+    return f"{article} {name} ({value!r:.80})"
 
 
 def _event_filter() -> ua.EventFilter:
@@ -154,12 +183,15 @@ class _EndpointLink:
                 await self._teardown()
                 if self._stopping:
                     return
-                reason = exc.reason if isinstance(exc, ConnectionFailed) else describe_error(exc)
-                what = "reconnect to" if lost_at is not None else "connect to"
-                self.status(
-                    False,
-                    f"cannot {what} {self.url}: {reason}; retry {attempt} in {delay:.1f} s",
-                )
+                if isinstance(exc, ServerUnreachable):  # "cannot reach HOST:PORT: why"
+                    text = str(exc)
+                else:
+                    reason = (
+                        exc.reason if isinstance(exc, ConnectionFailed) else describe_error(exc)
+                    )
+                    what = "reconnect to" if lost_at is not None else "connect to"
+                    text = f"cannot {what} {self.url}: {reason}"
+                self.status(False, f"{text}; retry {attempt} in {delay:.1f} s")
                 await self._wait_retry(delay, exc)
                 delay = min(delay * 2, self.owner.reconnect_max_s)
                 continue
@@ -467,20 +499,33 @@ class _EndpointLink:
                 b.equipment, b.tag, self.last_values.get(key), ts, quality, srv, code.name
             )
         converted, ok = self._convert(b, value)
+        variant = dv.Value if dv is not None else None
         if not ok:
-            got = "no value (null)" if value is None else f"{type(value).__name__} {value!r:.80}"
-            if (*key, "type") not in self.bad_logged:  # once per tag: values may differ each time
+            # once per episode: the values may differ each time while the type stays wrong
+            if (*key, "type") not in self.bad_logged:
                 self.bad_logged.add((*key, "type"))
                 logger.warning(
-                    "endpoint %s: %s.%s got %s from node %s, expected %s; marked bad",
+                    "endpoint %s: %s.%s: node %s sent %s, where the %s tag needs %s; "
+                    "marked bad until a value of that type arrives",
                     self.endpoint.id,
                     b.equipment,
                     b.tag,
-                    got,
                     b.nodeid.to_string(),
+                    _sent(variant, value),
                     b.kind.value,
+                    _NEEDS[b.kind],
                 )
             return TagUpdate(b.equipment, b.tag, None, ts, Quality.BAD, srv, "BadTypeMismatch")
+        if (*key, "type") in self.bad_logged:
+            self.bad_logged.discard((*key, "type"))
+            logger.info(
+                "endpoint %s: %s.%s: node %s sends %s: good again",
+                self.endpoint.id,
+                b.equipment,
+                b.tag,
+                b.nodeid.to_string(),
+                _sent(variant, value),
+            )
         self.last_values[key] = converted
         return TagUpdate(b.equipment, b.tag, converted, ts, Quality.GOOD, srv, "Good")
 

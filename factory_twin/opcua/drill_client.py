@@ -48,9 +48,14 @@ from typing import Any
 from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
 
-from factory_twin.errors import FactoryTwinError
+from factory_twin.errors import ConnectionFailed, FactoryTwinError
 from factory_twin.opcua._uatypes import node_id
-from factory_twin.opcua.client_common import PLANT_NAMESPACE, describe_error, disconnect_quietly
+from factory_twin.opcua.client_common import (
+    PLANT_NAMESPACE,
+    describe_error,
+    disconnect_quietly,
+    open_session,
+)
 from factory_twin.opcua.security import APPLICATION_URI
 
 logger = logging.getLogger(__name__)
@@ -277,8 +282,10 @@ class DrillClient:
             client.set_user(self.user)
             client.set_password(self.password or "")
         try:
-            await client.connect()
+            await open_session(client, self.url, self.timeout_s)
         except Exception as exc:
+            if isinstance(exc, ConnectionFailed):  # "cannot reach HOST:PORT: why"
+                raise DrillRefused(str(exc)) from None
             msg = f"cannot connect to {self.url}: {describe_error(exc)}"
             raise DrillRefused(msg) from None
         problem = await drill_endpoint_problem(client)

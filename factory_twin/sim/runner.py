@@ -535,8 +535,8 @@ def run_experiment(
     Ctrl-C stops the run and returns the finished replications with ``interrupted`` set.
     Local runs without ``out_dir`` spill their record chunks into one temporary directory
     (inside ``options.spill_dir`` if given) that is removed at the end, even when workers
-    were stopped mid-run; with ``out_dir`` the chunk files of unfinished replications are
-    removed.
+    were stopped mid-run; with ``out_dir`` the folders of unfinished replications are
+    removed (only finished replications are kept).
     """
     options.check()
     check_spec(spec)
@@ -588,9 +588,7 @@ def run_experiment(
             finished = {r.replication for r in results}
             for r in reps:
                 if r not in finished:  # a worker stopped mid-run leaves its chunks
-                    shutil.rmtree(
-                        Path(options.out_dir) / f"rep-{r:03d}" / "chunks", ignore_errors=True
-                    )
+                    shutil.rmtree(Path(options.out_dir) / f"rep-{r:03d}", ignore_errors=True)
     results.sort(key=lambda r: r.replication)
     return exp
 

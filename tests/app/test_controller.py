@@ -196,3 +196,12 @@ def test_the_controller_says_when_the_simulator_lacks_companion_specs(tmp_path) 
     finally:
         c.simulator = None
         c.close()
+
+
+def test_the_connection_test_names_an_unreachable_address(controller):
+    # was: "opc.tcp://...: ConnectionRefusedError: [Errno 111] Connect call failed (...)"
+    port = free_port()
+    fut = controller.test_connection(f"opc.tcp://127.0.0.1:{port}/x/", timeout_s=2)
+    with pytest.raises(FactoryTwinError) as info:
+        fut.result(timeout=30)
+    assert str(info.value) == f"cannot reach 127.0.0.1:{port}: connection refused"

@@ -77,7 +77,7 @@ def test_validate_accepts_scenario_files():
     assert code == 0, err
     assert out.count(": ok (") == 2
     assert "  scenario of demo_fab.yaml: 1 change" in out
-    assert f"{FOURTH}: ok (Demo 300 mm mini-fab: 8 bays, 46 tools," in out
+    assert f"{FOURTH}: ok (scenario file; Demo 300 mm mini-fab: 8 bays, 46 tools," in out
 
 
 @pytest.mark.parametrize("scenario", [FOURTH, ETCH], ids=["fourth_scanner", "etch_next_to_litho"])

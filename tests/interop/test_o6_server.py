@@ -190,8 +190,8 @@ async def test_plant_client_reports_wrong_types_from_o6_and_keeps_working(
         bad = last("setpoint")
         assert bad is not None and bad.quality is Quality.BAD and bad.status == "BadTypeMismatch"
         assert (
-            "PUMP-1.setpoint got str 'high' from node ns=1;s=PUMP-1.Setpoint, expected float; "
-            "marked bad" in caplog.text
+            "PUMP-1.setpoint: node ns=1;s=PUMP-1.Setpoint sent a String ('high'), where the "
+            "float tag needs a Double (or a Float or an integer); marked bad" in caplog.text
         )
         # the other tags keep working, and the tag recovers with a number
         o6s.send(cmd="set", node="ns=1;s=PUMP-1.Setpoint", value=3.5, type="Double")

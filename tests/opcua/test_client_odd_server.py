@@ -289,12 +289,15 @@ async def test_client_binds_odd_nodes_and_marks_wrong_ones_bad(
                 assert type(got.value) is type(want), (name, got)
         log = caplog.text
         assert "ODD-1.bad: node ns=2;s=Trouble.BadValue reports BadSensorFailure" in log
-        assert "ODD-1.nullval got no value (null) from node ns=2;s=Trouble.NullValue" in log
-        assert "ODD-1.spectrum got list" in log and "ns=3;i=2001" in log
+        assert "ODD-1.nullval: node ns=2;s=Trouble.NullValue sent no value (null)" in log
+        assert "ODD-1.spectrum: node ns=3;i=2001 sent an array of Double" in log
         # the variable changes its DataType to String at run time: bad, logged, others go on
         odd.send(cmd="shift", to="String", value="warming up")
         assert await wait_for(lambda: (s := last("shifter")) and s.quality is Quality.BAD, 10)
-        assert "ODD-1.shifter got str 'warming up' from node ns=2;s=Trouble.Shifter" in caplog.text
+        assert (
+            "ODD-1.shifter: node ns=2;s=Trouble.Shifter sent a String ('warming up'), "
+            "where the float tag needs a Double" in caplog.text
+        )
         n = len(speeds())
         assert await wait_for(lambda: len(speeds()) > n + 2, 10)
         # and back to a number: good again

@@ -3,6 +3,7 @@ user/password login, and clear refusals."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 from pathlib import Path
@@ -12,6 +13,7 @@ from _client_support import free_port, plant_spec, start_server, wait_for
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from factory_twin.cli import main
 from factory_twin.errors import ConnectionFailed
 from factory_twin.model.events import TagUpdate
 from factory_twin.model.schema import PlantSpec, SecurityMode
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 async def test_sign_encrypt_with_user_works_and_wrong_settings_are_refused_clearly(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pki = tmp_path / "server_pki"
     trusted = pki / "trusted"
@@ -76,6 +78,15 @@ async def test_sign_encrypt_with_user_works_and_wrong_settings_are_refused_clear
             )
         msg = str(info.value)
         assert "does not offer security 'none'" in msg and "SignAndEncrypt" in msg, msg
+        assert msg.endswith("; set 'security' on the endpoint to sign-encrypt"), msg
+        # the commands name their own option, not the plant file's setting
+        for command in (["browse"], ["import", "-o", str(tmp_path / "skeleton.yaml")]):
+            argv = [*command, srv.url, "--security", "none", "--user", "operator",
+                    "--password", "s3cret", "--cert-dir", str(client_pki)]  # fmt: skip
+            assert await asyncio.to_thread(main, argv) == 1
+            err = capsys.readouterr().err
+            assert "does not offer security 'none'" in err, err
+            assert "; set --security to sign-encrypt" in err and "on the endpoint" not in err, err
         # the PlantClient reports the same through its status, without raising
         data["endpoints"][0]["security"] = "none"
         plain = PlantClient(PlantSpec.model_validate(data), credentials={"sim": ("operator", "s3cret")},
@@ -84,6 +95,9 @@ async def test_sign_encrypt_with_user_works_and_wrong_settings_are_refused_clear
         try:
             assert await wait_for(lambda: "retry" in plain.status()["sim"].message, 15)
             assert "does not offer security 'none'" in plain.status()["sim"].message
+            assert (
+                "set 'security' on the endpoint to sign-encrypt" in plain.status()["sim"].message
+            )
         finally:
             await plain.stop()
         # wrong password

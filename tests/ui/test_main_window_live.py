@@ -182,6 +182,7 @@ def test_connection_dialog_tests_endpoints_before_saving(live: MainWindow) -> No
     dlg.test(ed)
     wait_until(lambda: ed.test_button.isEnabled(), 30, "the second connection test")
     assert "Failed" in ed.result.text()
+    assert f"cannot reach {dead.split('/')[2]}: connection refused" in ed.result.text()
     st = dlg.settings()
     assert st.endpoint_overrides[ed.ep_id] == dead
     assert st.use_simulator  # the live session uses the embedded simulator

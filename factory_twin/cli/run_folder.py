@@ -1,0 +1,128 @@
+"""The ``--out`` folder of ``simulate``: it holds one run's results, never a mix of two.
+
+A run writes ``summary.json`` and one ``rep-NNN/`` folder per replication. Writing straight
+over an earlier run's folder would leave that run's extra ``rep-NNN`` folders beside the new
+summary, so at the start the earlier run's files move aside into ``DIR/.previous-<time>/``.
+The new run's :meth:`RunFolder.commit` (once its ``summary.json`` is written) removes them;
+:meth:`RunFolder.restore` (a run that failed or was interrupted before any replication
+finished) removes the new run's files and moves the earlier ones back.
+
+Each step is a rename of one entry, ordered so that a run killed outright (SIGKILL, power
+loss) at any point leaves a state the next run sorts out without losing the earlier results:
+
+- while setting aside, ``summary.json`` moves last, so ``DIR/summary.json`` beside a
+  ``.previous-*`` folder means setting aside was cut short: the next run finishes it;
+- while restoring, ``summary.json`` moves first, for the same reason;
+- a ``.previous-*`` folder and no ``DIR/summary.json`` means the killed run never finished:
+  its files are removed and the set-aside results stay set aside for the next run;
+- a set-aside folder is removed by renaming it to ``.discard-*`` first, which is always
+  safe to delete.
+
+Files in ``DIR`` that a run does not write (anything but ``summary.json`` and ``rep-NNN``)
+are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+#: The entries of ``DIR`` a simulate run writes.
+RUN_ENTRY = re.compile(r"^(summary\.json|rep-\d{3,})$")
+PREVIOUS_PREFIX = ".previous-"
+DISCARD_PREFIX = ".discard-"
+SUMMARY = "summary.json"
+
+
+def run_entries(folder: Path) -> list[Path]:
+    """The run files in ``folder`` (``summary.json`` last).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for name in ("summary.json", "notes.txt"):
+    ...     _ = (d / name).write_text("")
+    >>> (d / "rep-000").mkdir()
+    >>> [p.name for p in run_entries(d)]
+    ['rep-000', 'summary.json']
+    >>> shutil.rmtree(d)
+    """
+    entries = [p for p in folder.iterdir() if RUN_ENTRY.match(p.name)]
+    return sorted(entries, key=lambda p: (p.name == SUMMARY, p.name))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+class RunFolder:
+    """An output folder whose earlier results are set aside until the new run is written.
+
+    Parameters
+    ----------
+    out
+        The ``--out`` folder; created if missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "summary.json").write_text("old")
+    >>> folder = RunFolder(d)
+    >>> run_entries(d), folder.previous is not None
+    ([], True)
+    >>> folder.restore()
+    >>> (d / "summary.json").read_text(), [p.name for p in d.iterdir()]
+    ('old', ['summary.json'])
+    >>> shutil.rmtree(d)
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        for p in out.iterdir():  # a removal cut short
+            if p.name.startswith(DISCARD_PREFIX):
+                shutil.rmtree(p, ignore_errors=True)
+        stashes = sorted(p for p in out.iterdir() if p.name.startswith(PREVIOUS_PREFIX))
+        self.previous: Path | None = stashes[-1] if stashes else None
+        entries = run_entries(out)
+        if self.previous is not None and not (out / SUMMARY).exists():
+            for p in entries:  # a run killed before it finished: its files are no result
+                _remove(p)
+            return
+        if not entries:
+            return
+        if self.previous is None:
+            stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+            self.previous = out / f"{PREVIOUS_PREFIX}{stamp}"
+            self.previous.mkdir()
+        for p in entries:  # summary.json last
+            os.replace(p, self.previous / p.name)
+
+    def commit(self) -> None:
+        """The new run's summary is written: remove the earlier run's results."""
+        if self.previous is None:
+            return
+        doomed = self.out / (DISCARD_PREFIX + self.previous.name[len(PREVIOUS_PREFIX) :])
+        os.replace(self.previous, doomed)
+        self.previous = None
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    def restore(self) -> None:
+        """The new run left nothing worth keeping: put the earlier run's results back."""
+        for p in run_entries(self.out):
+            _remove(p)
+        if self.previous is None:
+            return
+        earlier = run_entries(self.previous)
+        for p in earlier[-1:] + earlier[:-1]:  # summary.json first
+            os.replace(p, self.out / p.name)
+        shutil.rmtree(self.previous, ignore_errors=True)
+        self.previous = None
