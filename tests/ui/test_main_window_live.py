@@ -38,6 +38,14 @@ def live(qapp, tmp_path_factory) -> Iterator[MainWindow]:
     win.show()
     QTest.qWaitForWindowExposed(win)
     win.open_plant(str(find_demo_plant()))
+    # every test may run alone (or first on a worker): the plant is open and its simulator
+    # serving before any test looks
+    wait_until(lambda: controller.state is not None, 30, "the plant to open")
+    wait_until(
+        lambda: controller.status() and all(s.connected for s in controller.status().values()),
+        LIVE_TIMEOUT_S,
+        "the client to connect to the embedded simulator",
+    )
     try:
         yield win
     finally:
