@@ -423,26 +423,49 @@ def open_study(study: StudyFile, out_dir: Path, sampler_seed: int | None = None)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = study.spec
     directions: list[Any] = ["minimize" if o.sign > 0 else "maximize" for o in spec.objectives]
-    try:
-        storage = optuna.storages.RDBStorage(
-            storage_url(out_dir), engine_kwargs={"connect_args": {"timeout": 30}}
-        )
-        ost = optuna.create_study(
-            storage=storage, study_name=STUDY_NAME, directions=directions,
-            sampler=_sampler(spec, sampler_seed), load_if_exists=True,
-        )  # fmt: skip
-    except SQLAlchemyError as exc:  # a cut, overwritten or unreadable study.db (or a folder)
-        why = getattr(exc, "orig", None) or exc
-        msg = (
-            f"{out_dir / STORAGE}: not a readable study storage ({why}); move it away to "
-            "start the study afresh, or give another --out folder"
-        )
-        raise ConfigError([msg]) from None
+    for attempt in range(_OPEN_TRIES):
+        try:
+            storage = optuna.storages.RDBStorage(
+                storage_url(out_dir), engine_kwargs={"connect_args": {"timeout": 30}}
+            )
+            ost = optuna.create_study(
+                storage=storage, study_name=STUDY_NAME, directions=directions,
+                sampler=_sampler(spec, sampler_seed), load_if_exists=True,
+            )  # fmt: skip
+            break
+        except SQLAlchemyError as exc:  # a cut, overwritten or unreadable study.db (or a folder)
+            why = getattr(exc, "orig", None) or exc
+            if attempt + 1 < _OPEN_TRIES and _transient(str(why)):
+                # another process (a reader, the study's other run) was creating the same
+                # tables or held the file a moment: not damage, try again
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            msg = (
+                f"{out_dir / STORAGE}: not a readable study storage ({why}); move it away to "
+                "start the study afresh, or give another --out folder"
+            )
+            raise ConfigError([msg]) from None
     for t in ost.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
         if t.state == TrialState.RUNNING:  # a run killed mid-trial: propose it anew
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
             ost.enqueue_trial(dict(t.params))
     return ost
+
+
+_OPEN_TRIES = 5
+
+
+def _transient(why: str) -> bool:
+    """Whether a storage error is a race with another process rather than a damaged file.
+
+    Examples
+    --------
+    >>> _transient("database is locked"), _transient("table studies already exists")
+    (True, True)
+    >>> _transient("file is not a database")
+    False
+    """
+    return "locked" in why or "already exists" in why
 
 
 def _sampler(spec: StudySpec, sampler_seed: int | None = None) -> Any:

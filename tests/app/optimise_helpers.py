@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import itertools
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,10 @@ def write_small_study(path: Path, trials: int, **fields: str) -> Path:
     ``fields`` are more top-level fields of the study file, their values as YAML text
     (``sampler="random"``, ``selection="{top_k: 3, replications: 4}"``).
     """
-    text = SMALL_STUDY.format(plant=PLANT, trials=trials)
+    plant = path.parent / PLANT.name  # a copy: the command saves its winner beside the plant
+    if not plant.exists():
+        shutil.copyfile(PLANT, plant)
+    text = SMALL_STUDY.format(plant=plant, trials=trials)
     text += "".join(f"{k}: {v}\n" for k, v in fields.items())
     path.write_text(text, encoding="utf-8")
     return path
