@@ -15,7 +15,12 @@ scenario changes (``remove_tool`` / ``add_tool`` / ``set_dispatch`` / ``set_rele
 several trials at once on local processes or a Dask cluster (the experiment executor). optuna
 proposes the trials (TPE for one objective, NSGA-II for several; the constraints go to
 ``Trial.set_constraint``); its storage is a SQLite file in the output folder, so a study stopped
-by Ctrl-C, a cancel or a crash (even SIGKILL) resumes with every finished trial kept.
+by Ctrl-C, a cancel or a crash (even SIGKILL) resumes with every finished trial kept. The
+storage records what its trials' values depend on (:func:`results_depend_on`: the base plant,
+horizon, warm-up, replications, seed, variables, objectives, constraints, cost years); a study
+changed in any of these since is refused on that folder rather than mixed with the old trials
+(optuna itself loads a stored study whatever its settings). Budget, selection, sampler and
+the variables' ranges may change between runs.
 
 Pruning: before a trial is simulated, the static capacity analysis
 (:mod:`factory_twin.model.capacity`) checks it: a group whose offered load exceeds
@@ -445,6 +450,7 @@ def open_study(study: StudyFile, out_dir: Path, sampler_seed: int | None = None)
                 "start the study afresh, or give another --out folder"
             )
             raise ConfigError([msg]) from None
+    _check_same_study(ost, study, out_dir)
     for t in ost.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
         if t.state == TrialState.RUNNING:  # a run killed mid-trial: propose it anew
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
@@ -466,6 +472,52 @@ def _transient(why: str) -> bool:
     False
     """
     return "locked" in why or "already exists" in why
+
+
+RESULTS_ATTR = "results_depend_on"
+
+
+def results_depend_on(study: StudyFile) -> dict[str, Any]:
+    """What a stored trial's values depend on: the base plant, simulation and judging.
+
+    The budget, selection, sampler, executor and the variables' ranges may change between
+    runs of a study (the stored trials stay valid); anything here may not.
+    """
+    import hashlib
+
+    from factory_twin.app.experiment_store import plant_json
+
+    spec = study.spec
+    return {
+        "base plant": hashlib.sha256(plant_json(study.base.spec).encode()).hexdigest()[:16],
+        "horizon_days": spec.horizon_days,
+        "warmup_days": spec.warmup_days,
+        "replications": spec.replications,
+        "seed": spec.seed,
+        "variables": sorted(variable_key(v) for v in spec.variables),
+        "objectives": [o.model_dump(mode="json") for o in spec.objectives],
+        "constraints": spec.constraints.model_dump(mode="json"),
+        "cost_years": spec.cost_years,
+    }
+
+
+def _check_same_study(ost: Any, study: StudyFile, out_dir: Path) -> None:
+    """Refuse a storage whose trials ran under other settings (they would mix with new ones).
+
+    A storage of an earlier version without the record is taken as it is.
+    """
+    now = results_depend_on(study)
+    then = ost.user_attrs.get(RESULTS_ATTR)
+    if isinstance(then, dict) and then != now:
+        changed = ", ".join(k for k in now if then.get(k) != now[k])
+        msg = (
+            f"{out_dir} holds the trials of a study run with other settings ({changed} "
+            "changed since): they would mix with the new ones; give another output folder "
+            f"(--out), or move {out_dir / STORAGE} away to start afresh"
+        )
+        raise ConfigError([msg])
+    if then is None:
+        ost.set_user_attr(RESULTS_ATTR, now)
 
 
 def _sampler(spec: StudySpec, sampler_seed: int | None = None) -> Any:

@@ -26,15 +26,20 @@ the next free ``_2``, ``_3``, ...: atomically and exclusively, never over a file
 reuses its own identical file); a plant folder that cannot be written gets it in the output
 folder instead, and the report says so. Without it (a study run from the Plan workspace,
 whose planner takes the winner into Plan by hand) it goes into the output folder as
-``<study stem>_winner.scenario.yaml`` (``_tied_trial_<n>``).
+``<study stem>_winner.scenario.yaml`` (``_tied_trial_<n>``); once the new report is written,
+the winner and tied files an earlier selection left in the output folder go
+(:func:`earlier_selection_files`), so the folder never offers two selections' results.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,11 +57,13 @@ from factory_twin.app.optimise import (
     records,
     trial_kpis,
 )
-from factory_twin.app.optimise_take import candidate_trial, take_trial, trial_scenario
+from factory_twin.app.optimise_take import candidate_trial, plant_of, take_trial, trial_scenario
 from factory_twin.errors import FactoryTwinError, SimulationError
 from factory_twin.model.config import atomic_write_bytes, atomic_write_text
-from factory_twin.model.study import COST, StudyFile, StudySpec
+from factory_twin.model.study import COST, StudyFile, StudySpec, study_stem
 from factory_twin.sim.stats import Interval, paired_difference, t_interval
+
+logger = logging.getLogger(__name__)
 
 REPORT_KPIS = ("throughput_lots_per_day", "cycle_time_mean_h", "x_factor", "wip_lots")
 
@@ -444,7 +451,28 @@ def select_and_report(sf: StudyFile, out: Path, ost: Any, planner: Planner, ex: 
     pareto_png(sf, recs, sel, out / "pareto.png")
     sel.files.update({"report": out / "report.txt", "json": out / "report.json",
                       "plot": out / "pareto.png"})  # fmt: skip
+    for path in earlier_selection_files(sf, out, sel.files.values()):
+        path.unlink(missing_ok=True)
+        logger.info("removed %s: the earlier selection's, not this one's", path)
     return sel
+
+
+def earlier_selection_files(sf: StudyFile, out: Path, kept: Iterable[Path]) -> list[Path]:
+    """The winner and tied scenario files in ``out`` that an earlier selection wrote.
+
+    A resumed study may pick another winner, or tie where it named one: the earlier
+    selection's files would stay beside the new report. Trials taken by hand
+    (``<study>_trial_<n>``) are not a selection's and stay, and so does every file when
+    ``out`` is the plant's own folder (its scenarios are Plan's, never removed).
+    """
+    if out.resolve() == plant_of(sf).resolve().parent:
+        return []
+    stem = re.escape(study_stem(sf.path))
+    own = re.compile(rf"^{stem}_(winner|tied_trial_\d+)\.scenario\.yaml$")
+    keep = {Path(p).resolve() for p in kept}
+    return sorted(
+        p for p in out.iterdir() if own.match(p.name) and p.is_file() and p.resolve() not in keep
+    )
 
 
 def _save(sf: StudyFile, out: Path, planner: Planner, sel: Selection, c: Candidate,

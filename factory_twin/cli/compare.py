@@ -4,6 +4,12 @@ Every scenario runs the same replications with the same seed, so each random str
 tool's failures, a step's process times, a product's arrivals) is shared; the KPI
 differences (scenario - first plant) are paired per replication and reported with a 95%
 confidence interval, or "no significant difference" when the interval spans zero.
+
+With --out DIR it writes summary.json and, per plant, scenario-N/ with its replications'
+record tables. As with simulate, an earlier run's files in DIR move aside into
+DIR/.previous-<time> and go once the new summary.json is written; a run stopped before any
+replication finished puts them back, and a scenario or replication that did not finish
+leaves no folder.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from factory_twin.cli.simulate import Progress, add_common, finish, options_from
+from factory_twin.cli.run_folder import RunFolder
+from factory_twin.cli.simulate import Progress, add_common, finish, nothing_finished, options_from
 from factory_twin.errors import SimulationError
 from factory_twin.model.scenario import load_plant_or_scenario
 from factory_twin.sim.model import check_spec
@@ -55,19 +62,28 @@ def run(args: argparse.Namespace) -> int:
     except SimulationError as exc:
         print(f"factory-twin: error: {exc}", file=sys.stderr)
         return 2
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(args.out) if args.out is not None else None
     bar = Progress(args.replications * len(specs), "compare")
+    finished = [0]
+
+    def progress(done: int, total: int) -> None:
+        finished[0] = done
+        bar(done, total)
+
     try:
         cmp = compare(
-            specs, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler, progress=bar
-        )
+            specs, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler,
+            progress=progress,
+        )  # fmt: skip
+    except BaseException:
+        if folder is not None and finished[0] == 0:
+            folder.restore()
+        raise
     finally:
         bar.close()
     interrupted = any(e.interrupted for e in cmp.experiments) or len(cmp.experiments) < len(specs)
     done = sum(len(e.results) for e in cmp.experiments)
     if not cmp.experiments[0].results:
-        print("factory-twin: interrupted before any replication finished", file=sys.stderr)
-        return 130
+        return nothing_finished(folder)
     text = "\n\n".join([*(kpi_table(e) for e in cmp.experiments), comparison_table(cmp)])
-    return finish(cmp.to_json(), text, args, interrupted, done)
+    return finish(cmp.to_json(), text, args, interrupted, done, folder)

@@ -8,7 +8,9 @@ takes: an ordinary scenario beside the plant, STUDY_winner.scenario.yaml
 (STUDY_tied_trial_N) or the next free STUDY_winner_2, ... when the name is taken, written
 atomically and exclusively with a note naming the study, trial and objective values; a
 user's file is never overwritten, and a re-run reuses its own identical file. Run it again on
-the same folder to resume: finished trials are kept (also after Ctrl-C or a crash). Prints
+the same folder to resume: finished trials are kept (also after Ctrl-C or a crash); a study
+changed since its trials ran (base plant, horizon, warm-up, replications, seed, variables,
+objectives, constraints) is refused there rather than mixed with them. Prints
 a progress line with the best feasible trial so far, then the report, which ends with where
 each scenario went.
 """

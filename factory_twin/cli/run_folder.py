@@ -1,10 +1,12 @@
-"""The ``--out`` folder of ``simulate``: it holds one run's results, never a mix of two.
+"""The ``--out`` folder of ``simulate`` and ``compare``: one run's results, never a mix of two.
 
-A run writes ``summary.json`` and one ``rep-NNN/`` folder per replication. Writing straight
-over an earlier run's folder would leave that run's extra ``rep-NNN`` folders beside the new
-summary, so at the start the earlier run's files move aside into ``DIR/.previous-<time>/``.
-The new run's :meth:`RunFolder.commit` (once its ``summary.json`` is written) removes them;
-:meth:`RunFolder.restore` (a run that failed or was interrupted before any replication
+A ``simulate`` run writes ``summary.json`` and one ``rep-NNN/`` folder per replication; a
+``compare`` run writes ``summary.json`` and one ``scenario-N/`` folder per plant (each with
+its ``rep-NNN/`` folders). Writing straight over an earlier run's folder would leave that
+run's extra folders beside the new summary, so at the start the earlier run's files (of
+either command) move aside into ``DIR/.previous-<time>/``. The new run's
+:meth:`RunFolder.commit` (once its ``summary.json`` is written) removes them;
+:meth:`RunFolder.restore` (a run that failed, or was interrupted before any replication
 finished) removes the new run's files and moves the earlier ones back.
 
 Each step is a rename of one entry, ordered so that a run killed outright (SIGKILL, power
@@ -18,8 +20,8 @@ loss) at any point leaves a state the next run sorts out without losing the earl
 - a set-aside folder is removed by renaming it to ``.discard-*`` first, which is always
   safe to delete.
 
-Files in ``DIR`` that a run does not write (anything but ``summary.json`` and ``rep-NNN``)
-are left alone.
+Files in ``DIR`` that a run does not write (anything but ``summary.json``, ``rep-NNN`` and
+``scenario-N``) are left alone.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-#: The entries of ``DIR`` a simulate run writes.
-RUN_ENTRY = re.compile(r"^(summary\.json|rep-\d{3,})$")
+#: The entries of ``DIR`` a simulate or compare run writes.
+RUN_ENTRY = re.compile(r"^(summary\.json|rep-\d{3,}|scenario-\d+)$")
 PREVIOUS_PREFIX = ".previous-"
 DISCARD_PREFIX = ".discard-"
 SUMMARY = "summary.json"
@@ -46,9 +48,10 @@ def run_entries(folder: Path) -> list[Path]:
     >>> d = Path(tempfile.mkdtemp())
     >>> for name in ("summary.json", "notes.txt"):
     ...     _ = (d / name).write_text("")
-    >>> (d / "rep-000").mkdir()
+    >>> for name in ("rep-000", "scenario-1"):
+    ...     (d / name).mkdir()
     >>> [p.name for p in run_entries(d)]
-    ['rep-000', 'summary.json']
+    ['rep-000', 'scenario-1', 'summary.json']
     >>> shutil.rmtree(d)
     """
     entries = [p for p in folder.iterdir() if RUN_ENTRY.match(p.name)]

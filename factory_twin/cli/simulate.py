@@ -193,6 +193,17 @@ def finish(
     return 0
 
 
+def nothing_finished(folder: RunFolder | None) -> int:
+    """A run stopped before any replication finished: put back the earlier results; 130."""
+    msg = "factory-twin: interrupted before any replication finished"
+    if folder is not None:
+        if folder.previous is not None:
+            msg += f"; the earlier results in {folder.out} are kept"
+        folder.restore()
+    print(msg, file=sys.stderr)
+    return 130
+
+
 def run(args: argparse.Namespace) -> int:
     """Simulate; return 0, 2 on bad input, 130 if interrupted."""
     loaded = load_plant_or_scenario(args.plant)
@@ -225,13 +236,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if not exp.results:
-        msg = "factory-twin: interrupted before any replication finished"
-        if folder is not None:
-            if folder.previous is not None:
-                msg += f"; the earlier results in {args.out} are kept"
-            folder.restore()
-        print(msg, file=sys.stderr)
-        return 130
+        return nothing_finished(folder)
     data = exp.to_json()
     data["run"]["plant"] = str(args.plant)
     data["run"]["out"] = None if args.out is None else str(args.out)

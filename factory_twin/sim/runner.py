@@ -10,6 +10,7 @@ with scenario ``B`` replication ``r`` (common random numbers).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import math
 import multiprocessing as mp
@@ -722,7 +723,11 @@ def compare(
     scheduler: str | Any | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:
-    """Run every scenario with the same seed and replications and pair their KPIs."""
+    """Run every scenario with the same seed and replications and pair their KPIs.
+
+    With ``options.out_dir`` scenario ``i`` writes into ``out_dir/scenario-i``; a scenario
+    stopped before any of its replications finished leaves no folder.
+    """
     if len(specs) < 2:
         msg = "compare needs at least two plant files"
         raise SimulationError(msg)
@@ -740,9 +745,14 @@ def compare(
         opts = options
         if options.out_dir is not None:
             opts = _replace(options, out_dir=str(Path(options.out_dir) / f"scenario-{i}"))
-        e = run_experiment(
-            sp, opts, replications, jobs=jobs, scheduler=scheduler, name=name, progress=_prog
-        )
+        try:
+            e = run_experiment(
+                sp, opts, replications, jobs=jobs, scheduler=scheduler, name=name, progress=_prog
+            )
+        finally:
+            if opts.out_dir is not None:  # a scenario with no finished replication
+                with contextlib.suppress(OSError):
+                    Path(opts.out_dir).rmdir()  # only if empty
         exps.append(e)
         if e.interrupted:
             break

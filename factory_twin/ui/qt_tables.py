@@ -13,7 +13,8 @@ columns fit the table's width, and the last stretched over what is left.
 a debrief's expected actions): that column takes the width the others leave and wraps its
 text there, so the table never scrolls sideways; :func:`fill_wrapped` fills such a table,
 each cell's whole text also its tooltip. :func:`break_names` lets the text of some columns
-wrap inside names as well (after ``_`` or ``.``: ``immersion_water_temperature``).
+wrap inside names as well (after ``_`` or ``.``: ``immersion_water_temperature``);
+:func:`widest_word` is how narrow a column may get before a word of it is cut.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -172,7 +173,8 @@ def header_text_width(table: QTableWidget, column: int) -> int:
     opt = QStyleOptionHeader()
     opt.initFrom(hh)
     margin = hh.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, opt, hh)
-    return hh.fontMetrics().horizontalAdvance(text) + 2 * margin + 2
+    fm = hh.fontMetrics()  # a header of two lines ("Resp. /\nlimit") is as wide as its widest
+    return max(fm.horizontalAdvance(line) for line in text.split("\n")) + 2 * margin + 2
 
 
 def _floor(table: QTableWidget, column: int) -> int:
@@ -270,7 +272,7 @@ def _wrap_columns(wrap: int | Sequence[int], n: int) -> list[int]:
     return got or ([n - 1] if n else [])
 
 
-def _fit_wrapped(table: QTableWidget, wrap: int | Sequence[int]) -> None:
+def _fit_wrapped(table: QTableWidget, wrap: int | Sequence[int], share: float = 0.0) -> None:
     n = table.columnCount()
     wraps = _wrap_columns(wrap, n)
     if not wraps:
@@ -278,15 +280,18 @@ def _fit_wrapped(table: QTableWidget, wrap: int | Sequence[int]) -> None:
     hh = table.horizontalHeader()
     shown = [j for j in range(n) if j not in wraps and not hh.isSectionHidden(j)]
     width = table.viewport().width()
-    # the other columns fit their contents; in a narrow pane the widest of them are cut
-    # (elided, not below their header) so the wrapping columns keep their least width
+    # the other columns fit their contents; in a narrow pane the widest of them are cut,
+    # not below their header nor their widest word (a cut text wraps at its spaces: "1:45 /
+    # 2:00" on two lines), so the wrapping columns keep their least width
     natural = [max(table.sizeHintForColumn(j), hh.sectionSizeHint(j)) for j in shown]
-    floors = [header_text_width(table, j) for j in shown]
-    wrap_heads = [header_text_width(table, w) for w in wraps]
-    wrap_least = max(sum(hh.sectionSizeHint(w) for w in wraps), MIN_WRAP_PX)
+    floors = [max(header_text_width(table, j), widest_word(table, j)) for j in shown]
+    wrap_heads = [max(header_text_width(table, w), widest_word(table, w)) for w in wraps]
+    wrap_least = max(
+        sum(hh.sectionSizeHint(w) for w in wraps), MIN_WRAP_PX, sum(wrap_heads), int(share * width)
+    )
     if sum(floors) > width - wrap_least:  # the wrapping columns give way, to their headers
         wrap_least = max(sum(wrap_heads), width - sum(floors))
-    if sum(floors) > width - wrap_least:  # narrower still: the headers are cut (tooltips)
+    if sum(floors) > width - wrap_least:  # narrower still: words and headers are cut (tooltips)
         least = hh.fontMetrics().horizontalAdvance("M…") + 8
         floors = [min(f, least) for f in floors]
     for j, w in zip(shown, shrink_columns(natural, floors, width - wrap_least), strict=True):
@@ -302,14 +307,21 @@ def _fit_wrapped(table: QTableWidget, wrap: int | Sequence[int]) -> None:
     table.resizeRowsToContents()
 
 
-def fit_wrapped_columns(table: QTableWidget, wrap: int | Sequence[int] = -1) -> None:
+def fit_wrapped_columns(
+    table: QTableWidget, wrap: int | Sequence[int] = -1, *, share: float = 0.0
+) -> None:
     """Size every column of ``table`` but ``wrap`` (a column or several; default: the last)
-    to its contents (in a table too narrow for them, the widest are cut, elided, never below
-    their header); the ``wrap`` columns take the rest of the width (together at least their
-    headers and :data:`MIN_WRAP_PX`; the widest texts cut to a common width first, the first
-    of them taking what is left) and wrap their text onto more lines (a word too long for
-    its column is elided, its tooltip has it all), also as the table is resized. The table
-    never scrolls sideways."""
+    to its contents (in a table too narrow for them, the widest are cut, never below their
+    header nor their widest word (:func:`widest_word`), so their text wraps at its spaces);
+    the ``wrap`` columns take the rest of the width (together at least their headers, their
+    widest words, :data:`MIN_WRAP_PX` and ``share`` of the width; the widest texts cut to a
+    common width first, the first of them taking what is left) and wrap their text onto more
+    lines, also as the table is resized. Only a pane too narrow for every column's widest
+    word elides a word (its tooltip has it all). The table never scrolls sideways; call it
+    again after a fill.
+
+    ``share`` (0 to 1) favours the wrapping columns in a narrow pane: the others give up
+    their one-line width (down to their widest word) before the wrapping ones go below it."""
     table.setWordWrap(True)
     table.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -322,7 +334,7 @@ def fit_wrapped_columns(table: QTableWidget, wrap: int | Sequence[int] = -1) -> 
         head = table.horizontalHeaderItem(j)
         if head is not None and not head.toolTip():
             head.setToolTip(head.text())
-    _refit_on_width(table, "fit_wrapped_columns", partial(_fit_wrapped, wrap=wrap))
+    _refit_on_width(table, "fit_wrapped_columns", partial(_fit_wrapped, wrap=wrap, share=share))
 
 
 def fill_wrapped(
@@ -376,3 +388,31 @@ def break_names(table: QTableWidget, columns: Sequence[int]) -> None:
         delegate = _NameBreaks(table)
     for j in columns:
         table.setItemDelegateForColumn(j, delegate)
+
+
+# where a wrapped line may break: white space (a zero-width space too), after a hyphen
+# followed by a letter (not in "IMP-02": no break before a digit)
+_BREAKS = re.compile(rf"[\s{ZWSP}]+|(?<=-)(?=[^\W\d_])")
+
+
+def widest_word(table: QTableWidget, column: int) -> int:
+    """The width (pixels) a cell of ``column`` needs for its widest word: a column at least
+    this wide wraps every text there without cutting one (0 for an empty column). Words
+    end at white space and after a hyphen before a letter, and inside names after ``_``
+    or ``.`` in a column of :func:`break_names`; each cell in its own font."""
+    names = isinstance(table.itemDelegateForColumn(column), _NameBreaks)
+    most = 0
+    for r in range(table.rowCount()):
+        item = table.item(r, column)
+        if item is None or not item.text():
+            continue
+        text = breakable(item.text()) if names else item.text()
+        font = item.data(Qt.ItemDataRole.FontRole)  # set on the cell (italics), else the table's
+        fm = QFontMetrics(font) if font is not None else table.fontMetrics()
+        most = max(most, *(fm.horizontalAdvance(w) for w in _BREAKS.split(text)))
+    if not most:
+        return 0
+    # the cell draws its text inside a margin each side (as the style's item views do), left
+    # of the grid line, and elides a line that is a fraction of a pixel too wide
+    margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table)
+    return most + 2 * (margin + 1) + 2

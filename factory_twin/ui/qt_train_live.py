@@ -6,8 +6,12 @@ QtTrainWorkspace` holds as its ``live``. At its top the trainee names the drill 
 kept from an earlier run, with *Release name…* and *Release all names…*); then the scores
 (as tall as their rows, :data:`SCORE_ROWS_MIN` to :data:`SCORE_ROWS_MAX` of them, then it
 scrolls); then the live timeline: injections, alarms, each trainee's actions with response
-time against the limit and points, wrong actions, its *Event* column wrapping
-(:func:`~factory_twin.ui.qt_tables.fit_wrapped_columns`). :meth:`QtTrainLive.refresh` redraws
+time against the limit and points, wrong actions. Its *Event* column takes the width the
+others leave (at least :data:`EVENT_SHARE` of it) and wraps, also inside names after ``_`` or
+``.`` (:func:`~factory_twin.ui.qt_tables.fit_wrapped_columns`,
+:func:`~factory_twin.ui.qt_tables.break_names`); the others are no wider than they need
+(short headers *Resp.* and *Pts*, their tooltips whole; the response wraps in a narrow pane),
+so nothing is elided at 1280x800 or 1920x1200. :meth:`QtTrainLive.refresh` redraws
 them from the workspace's :class:`~factory_twin.app.drill_trainer.TrainerDesk`, and again
 after a theme switch (the colours are the theme's).
 
@@ -27,7 +31,13 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QTableWidget, QVBoxLayout, QWidget
 
 from factory_twin.app.drill_trainer import TimelineEntry
-from factory_twin.ui.qt_tables import cell, fit_columns, fit_wrapped_columns, row_table
+from factory_twin.ui.qt_tables import (
+    break_names,
+    cell,
+    fit_columns,
+    fit_wrapped_columns,
+    row_table,
+)
 from factory_twin.ui.qt_train_debrief import fill_table, mmss
 from factory_twin.ui.qt_train_names import QtTraineeNames
 from factory_twin.ui.theme import coloured, on_theme_change, text_colour
@@ -43,6 +53,14 @@ KIND_COLOURS = {"injection": "event", "alarm": "warning", "wrong": "error", "ref
 CAUGHT_UP_MARK = "↻"  # ends the What of an entry caught up after a reconnect
 CAUGHT_UP_ROLE = "info"  # the text colour role of its Event (italic)
 EVENT_COLUMN = 5
+# the columns but Event take no more than they need (short headers, whose tooltips say
+# them whole; the response on two lines in a narrow pane): Event takes the rest and wraps
+TIMELINE_HEADERS = ["Time", "What", "Trainee", "Resp.", "Pts", "Event"]
+HEADER_TIPS = {
+    3: "response time / its limit",
+    4: "points: won by an expected action in time, lost by a wrong one",
+}
+EVENT_SHARE = 0.4  # of the width, at least, before the other columns wrap for Event
 
 
 def event_text(e: TimelineEntry) -> str:
@@ -96,7 +114,7 @@ def fill_timeline(table: QTableWidget, rows: list[TimelineEntry]) -> None:
                 font.setItalic(True)
                 item.setFont(font)
             table.setItem(i, j, item)
-    fit_wrapped_columns(table)
+    fit_wrapped_columns(table, EVENT_COLUMN, share=EVENT_SHARE)
 
 
 class QtTrainLive(QWidget):
@@ -128,18 +146,17 @@ class QtTrainLive(QWidget):
         self.caught_note.setWordWrap(True)
         self.caught_note.hide()
         col.addWidget(self.caught_note)
-        self.timeline_table = row_table(
-            ["Time", "What", "Trainee", "Resp. / limit", "Points", "Event"],
-            alternating=True,
-            fit=False,
-        )
-        resp_head = self.timeline_table.horizontalHeaderItem(3)
-        if resp_head is not None:
-            resp_head.setToolTip("response time / its limit")
+        self.timeline_table = row_table(TIMELINE_HEADERS, alternating=True, fit=False)
+        for j, tip in HEADER_TIPS.items():
+            head = self.timeline_table.horizontalHeaderItem(j)
+            if head is not None:
+                head.setToolTip(tip)
+        break_names(self.timeline_table, [EVENT_COLUMN])  # end_station_pressure.hihi wraps
         col.addWidget(self.timeline_table, 1)
         fit_columns(self.scores_table)  # the headers fit before a fill too
         self.fit_scores_height()
-        fit_wrapped_columns(self.timeline_table)  # the events wrap: no sideways scrolling
+        # the events wrap: no sideways scrolling
+        fit_wrapped_columns(self.timeline_table, EVENT_COLUMN, share=EVENT_SHARE)
         on_theme_change(self, self._on_theme_changed)
 
     def restart(self) -> None:

@@ -1,0 +1,135 @@
+"""``compare --out DIR`` into a folder used before: DIR holds one run's results, never two.
+
+Was: a second run with fewer plants or replications left the first run's extra
+``scenario-N`` and ``rep-NNN`` folders beside its ``summary.json`` (a reader mixed two runs);
+Ctrl-C or an error in the first replication removed the earlier run's ``scenario-0/rep-000``
+and left nothing in its place; a scenario stopped before any replication finished left an
+empty ``scenario-N`` folder. The same scheme as ``simulate --out`` (test_simulate_out.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from factory_twin.cli import main
+from factory_twin.sim import runner
+
+ROOT = Path(__file__).resolve().parents[2]
+MINI = ROOT / "tests" / "data" / "mini_plant.yaml"
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def command(name: str, out: Path, plants: int, replications: int) -> tuple[int, str]:
+    """Run ``name`` (compare or simulate) on ``plants`` copies of the mini plant in-process."""
+    err = io.StringIO()
+    argv = [name, *[str(MINI)] * plants, "--days", "1", "--replications", str(replications),
+            "--jobs", "1", "--chunk-rows", "20", "--out", str(out)]  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, err.getvalue()
+
+
+def compare(out: Path, plants: int, replications: int) -> tuple[int, str]:
+    """Compare ``plants`` copies of the mini plant; return (exit code, stderr)."""
+    return command("compare", out, plants, replications)
+
+
+def listing(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative name -> bytes)."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def tree(folder: Path) -> list[str]:
+    """Every folder and file under ``folder`` (relative names)."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_dir()) + sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.parent == folder
+    )
+
+
+def interrupt_run(monkeypatch: pytest.MonkeyPatch, after_calls: int) -> None:
+    """Ctrl-C half-way through the replication after ``after_calls`` finished ones."""
+    real = runner.FabModel.run
+    calls = [0]
+
+    def run(self: runner.FabModel, until_s: float) -> None:
+        calls[0] += 1
+        if calls[0] <= after_calls:
+            real(self, until_s)
+            return
+        real(self, until_s / 2)  # records are on disk as chunks in rep-NNN/chunks by now
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.FabModel, "run", run)
+
+
+def test_a_second_run_with_fewer_plants_and_replications_leaves_only_its_own(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    assert compare(out, 3, 2)[0] == 0
+    assert compare(out, 2, 1)[0] == 0
+    # was: scenario-2, and rep-001 of scenario-0 and -1, stayed beside the new summary
+    assert tree(out) == ["scenario-0", "scenario-0/rep-000", "scenario-1", "scenario-1/rep-000",
+                         "notes.txt", "summary.json"]  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["results"]["replications"] for s in summary["scenarios"]] == [1, 1]
+    assert (out / "notes.txt").read_text() == "mine\n"  # not a run's file: left alone
+
+
+def test_compare_after_simulate_in_the_same_folder_keeps_no_replication_of_simulate(tmp_path):
+    out = tmp_path / "out"
+    assert command("simulate", out, 1, 2)[0] == 0
+    assert compare(out, 2, 1)[0] == 0
+    assert not list(out.glob("rep-*"))  # was: simulate's rep-000, rep-001 beside compare's
+    assert command("simulate", out, 1, 1)[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == ["rep-000", "summary.json"]
+
+
+def test_ctrl_c_before_any_replication_finished_keeps_the_earlier_run(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert compare(out, 2, 2)[0] == 0
+    before = listing(out)
+    interrupt_run(monkeypatch, after_calls=0)
+    code, err = compare(out, 3, 1)
+    assert code == 130
+    assert f"the earlier results in {out} are kept" in err, err
+    assert listing(out) == before  # was: scenario-0/rep-000 gone, nothing in its place
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_ctrl_c_in_a_later_scenario_keeps_only_what_finished(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert compare(out, 3, 2)[0] == 0
+    interrupt_run(monkeypatch, after_calls=2)  # scenario-0 finishes, scenario-1 is stopped
+    code, err = compare(out, 3, 2)
+    assert code == 130 and "kept 2 finished replication(s)" in err, err
+    # was: an empty scenario-1 and the earlier run's scenario-2 beside the new summary
+    assert tree(out) == ["scenario-0", "scenario-0/rep-000", "scenario-0/rep-001",
+                         "summary.json"]  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["results"]["replications"] for s in summary["scenarios"]] == [2, 0]
+
+
+def test_an_error_before_any_replication_finished_keeps_the_earlier_run(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert compare(out, 2, 1)[0] == 0
+    before = listing(out)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(runner.FabModel, "run", broken)
+    code, _ = compare(out, 2, 1)
+    assert code == 1
+    assert listing(out) == before  # was: scenario-0/rep-000 of the earlier run removed
+    assert sorted(p.name for p in out.iterdir()) == ["scenario-0", "scenario-1", "summary.json"]
