@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _run_folders import interrupt_run, listing
 
 from factory_twin.cli import main
 from factory_twin.sim import runner
@@ -40,36 +41,11 @@ def compare(out: Path, plants: int, replications: int) -> tuple[int, str]:
     return command("compare", out, plants, replications)
 
 
-def listing(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative name -> bytes)."""
-    return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
 def tree(folder: Path) -> list[str]:
     """Every folder and file under ``folder`` (relative names)."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_dir()) + sorted(
         str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.parent == folder
     )
-
-
-def interrupt_run(monkeypatch: pytest.MonkeyPatch, after_calls: int) -> None:
-    """Ctrl-C half-way through the replication after ``after_calls`` finished ones."""
-    real = runner.FabModel.run
-    calls = [0]
-
-    def run(self: runner.FabModel, until_s: float) -> None:
-        calls[0] += 1
-        if calls[0] <= after_calls:
-            real(self, until_s)
-            return
-        real(self, until_s / 2)  # records are on disk as chunks in rep-NNN/chunks by now
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runner.FabModel, "run", run)
 
 
 def test_a_second_run_with_fewer_plants_and_replications_leaves_only_its_own(tmp_path):

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _run_folders import interrupt_run, listing
 
 from factory_twin.cli import main
 from factory_twin.cli.run_folder import RunFolder
@@ -33,31 +34,6 @@ def simulate(out: Path, replications: int, *extra: str) -> tuple[int, str]:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         code = main(argv)
     return code, err.getvalue()
-
-
-def listing(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative name -> bytes)."""
-    return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def interrupt_run(monkeypatch: pytest.MonkeyPatch, after_calls: int) -> None:
-    """Ctrl-C half-way through the replication after ``after_calls`` finished ones."""
-    real = runner.FabModel.run
-    calls = [0]
-
-    def run(self: runner.FabModel, until_s: float) -> None:
-        calls[0] += 1
-        if calls[0] <= after_calls:
-            real(self, until_s)
-            return
-        real(self, until_s / 2)  # records are on disk as chunks in rep-NNN/chunks by now
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runner.FabModel, "run", run)
 
 
 def test_a_second_run_with_fewer_replications_leaves_only_its_own(tmp_path):
