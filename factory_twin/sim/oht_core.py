@@ -45,6 +45,7 @@ from factory_twin.sim.oht_state import (
     H_BASE,
     H_DAY,
     H_DLN,
+    H_EMPTY,
     H_EXTV,
     H_HCAP,
     H_HN,
@@ -56,13 +57,10 @@ from factory_twin.sim.oht_state import (
     H_NEEDB,
     H_NIDLE,
     H_NPEND,
-    H_PS,
     H_S,
     H_SF,
-    H_SI,
+    H_STALE,
     H_TROW,
-    H_TVF,
-    H_TVI,
     H_USED,
     HIST_BIN_S,
     HIST_BINS,
@@ -90,17 +88,16 @@ from factory_twin.sim.oht_state import (
     O_U,
     O_VBLOCKED,
     O_VCUM,
-    O_VCUM0,
+    O_VCUMB,
     O_VEXITP,
-    O_VFIRST,
     O_VK,
     O_VNODE,
-    O_VP,
     O_VPATH,
     O_VPLAN_N,
     O_VPSTART,
     O_VRETRY,
     O_VSEC,
+    O_VSLOTP,
     O_VSTATE,
     O_VSTOPPED,
     O_VT0,
@@ -118,22 +115,63 @@ from factory_twin.sim.oht_state import (
     ST_HANDLING,
     ST_IDLE,
     ST_LOADED,
-    _cached,
+    _path_at,
 )
 
 # ----------------------------------------------------------------- event queue
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _sift_down(
+    i_arr: np.ndarray, f_arr: np.ndarray, n: int, t: float, k: int, e: int
+) -> None:
+    """Put the event ``(t, k, e)`` at the top of the queue's ``n`` entries, top one left out,
+    and sift it down to its place."""
+    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
+    i = 0
+    c = 1
+    while c < n:
+        tc = f_arr[ot + c]
+        kc = i_arr[ok + c]
+        if c + 1 < n:
+            tr = f_arr[ot + c + 1]
+            if tr < tc or (tr == tc and i_arr[ok + c + 1] < kc):
+                c += 1
+                tc = tr
+                kc = i_arr[ok + c]
+        if tc < t or (tc == t and kc < k):
+            f_arr[ot + i] = tc
+            i_arr[ok + i] = kc
+            i_arr[oe + i] = i_arr[oe + c]
+            i = c
+            c = 2 * i + 1
+        else:
+            break
+    f_arr[ot + i] = t
+    i_arr[ok + i] = k
+    i_arr[oe + i] = e
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: int) -> None:
-    """Put an event on the fleet's queue with the next id (a binary heap on (time, id))."""
+    """Put an event on the fleet's queue with the next id (a binary heap on (time, id)).
+
+    While :func:`advance` runs the first event's handler (``I[H_STALE]``), that event is still
+    at the top: the first new event replaces it. Every new event comes at or after the handled
+    one's time with a later id, so it never rises above it meanwhile, and a heap of distinct
+    keys pops the same sequence either way.
+    """
     n = i_arr[H_HN]
-    if n >= i_arr[H_HCAP]:
-        raise RuntimeError("OHT fleet: its event queue is full")
     key = i_arr[H_BASE] + i_arr[H_USED]
     i_arr[H_USED] += 1
-    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
     e = kind * 4294967296 + arg
+    if i_arr[H_STALE]:
+        i_arr[H_STALE] = 0
+        _sift_down(i_arr, f_arr, n, at, key, e)
+        return
+    if n >= i_arr[H_HCAP]:
+        raise RuntimeError("OHT fleet: its event queue is full")
+    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
     i = n
     while i > 0:
         p = (i - 1) >> 1
@@ -158,28 +196,9 @@ def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
     i_arr[H_HN] = n
     if n == 0:
         return
-    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
-    t, k, e = f_arr[ot + n], i_arr[ok + n], i_arr[oe + n]
-    i = 0
-    while True:
-        c = 2 * i + 1
-        if c >= n:
-            break
-        if c + 1 < n:
-            tc, tr = f_arr[ot + c], f_arr[ot + c + 1]
-            if tr < tc or (tr == tc and i_arr[ok + c + 1] < i_arr[ok + c]):
-                c += 1
-        tc = f_arr[ot + c]
-        if tc < t or (tc == t and i_arr[ok + c] < k):
-            f_arr[ot + i] = tc
-            i_arr[ok + i] = i_arr[ok + c]
-            i_arr[oe + i] = i_arr[oe + c]
-            i = c
-        else:
-            break
-    f_arr[ot + i] = t
-    i_arr[ok + i] = k
-    i_arr[oe + i] = e
+    _sift_down(
+        i_arr, f_arr, n, f_arr[i_arr[O_HT] + n], i_arr[i_arr[O_HK] + n], i_arr[i_arr[O_HE] + n]
+    )
 
 
 # ----------------------------------------------------------------- sections
@@ -326,36 +345,32 @@ def profile_of(i_arr: np.ndarray, f_arr: np.ndarray, path: np.ndarray) -> np.nda
 @njit(cache=True, error_model="numpy")
 def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
     """A kinematic profile from rest over pieces ``first``.. to the end of the run (from the
-    start of the run: the one Python computed with the path)."""
+    start of the run: the one Python computed with the path, read where it is)."""
     p = i_arr[i_arr[O_VPATH] + v]
-    nl = i_arr[H_L]
-    oc = i_arr[O_VCUM] + v * nl
     if first == 0:
         start, n = 0, i_arr[p + 1]
-        o0 = i_arr[O_VCUM0] + (p - i_arr[O_VP]) // i_arr[H_PS] * nl
-        for j in range(n):
-            f_arr[oc + j] = f_arr[o0 + j]
+        i_arr[i_arr[O_VCUMB] + v] = i_arr[p - 1] - 1
     else:
+        oc = i_arr[O_VCUM] + v * i_arr[H_L]
         start, n = _profile(i_arr, f_arr, i_arr, p, first, f_arr, oc)
+        i_arr[i_arr[O_VCUMB] + v] = oc - start - 1
     f_arr[i_arr[O_VT0] + v] = now
-    i_arr[i_arr[O_VFIRST] + v] = first
     i_arr[i_arr[O_VPSTART] + v] = start
     i_arr[i_arr[O_VPLAN_N] + v] = n
     i_arr[i_arr[O_VSTOPPED] + v] = 0
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
-    """End time of piece ``k`` of ``v``'s run, on the current profile (absolute)."""
-    p = i_arr[i_arr[O_VPATH] + v]
-    npc = i_arr[p]
-    j = i_arr[p + 2 + 2 * npc + k] - i_arr[i_arr[O_VPSTART] + v] - 1
-    return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[O_VCUM] + v * i_arr[H_L] + j]
+def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, p: int, k: int) -> float:
+    """End time of piece ``k`` of ``v``'s run on the path at ``p``, on the current profile
+    (absolute)."""
+    j = i_arr[p + 2 + 2 * i_arr[p] + k]
+    return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[i_arr[O_VCUMB] + v] + j]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
-    at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
+    at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VPATH] + v], i_arr[i_arr[O_VK] + v])
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
 
 
@@ -380,8 +395,8 @@ def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
 def _run(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, slot: int, now: float
 ) -> None:
-    """Drive ``v`` over the path in its slot ``slot`` (from rest to rest); empty: arrived."""
-    p = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
+    """Drive ``v`` over the path of its run ``slot`` (from rest to rest); empty: arrived."""
+    p = i_arr[i_arr[O_VSLOTP] + 2 * v + slot]
     if i_arr[p] == 0:
         _arrive(i_arr, f_arr, v, now)
         return
@@ -431,7 +446,7 @@ def _piece_end(
         _q_append(i_arr, osq, osqn, nxt, n, v)
         _count_entry(i_arr, f_arr, e_arr, nxt, now)
         i_arr[ok] = k + 1
-        at = _piece_time(i_arr, f_arr, v, k + 1)
+        at = _piece_time(i_arr, f_arr, v, p, k + 1)
         _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
         return
     _try_next(i_arr, f_arr, e_arr, v, now)
@@ -573,53 +588,22 @@ def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: floa
 # ----------------------------------------------------------------- entry points
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _missing(i_arr: np.ndarray, v: int, a: int, b: int) -> bool:
-    """Whether a path ``v`` needs to move a lot from ``a`` to ``b`` is not cached (then it
-    names it in ``I[H_NEEDA]``, ``I[H_NEEDB]``)."""
-    at = i_arr[i_arr[O_VNODE] + v]
-    if at != a and _cached(i_arr, at, a) < 0:
-        i_arr[H_NEEDA], i_arr[H_NEEDB] = at, a
-        return True
-    if a != b and _cached(i_arr, a, b) < 0:
-        i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
-        return True
-    return False
-
-
-@njit(cache=True, error_model="numpy")
-def _load_path(i_arr: np.ndarray, f_arr: np.ndarray, v: int, slot: int, a: int, b: int) -> None:
-    """Copy the cached path from ``a`` to ``b`` and its profile into ``v``'s path slot."""
-    o = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
-    if a == b:
-        i_arr[o] = 0
-        return
-    j = _cached(i_arr, a, b)
-    src = i_arr[H_SI] + i_arr[i_arr[H_TVI] + j]
-    npc, nl = i_arr[src], i_arr[src + 1]
-    for x in range(2 + 3 * npc + nl):
-        i_arr[o + x] = i_arr[src + x]
-    src_f = i_arr[H_SF] + i_arr[i_arr[H_TVF] + j]
-    oc = i_arr[O_VCUM0] + (2 * v + slot) * i_arr[H_L]
-    for x in range(nl):
-        f_arr[oc + x] = f_arr[src_f + x]
-
-
 @njit(cache=True, error_model="numpy")
 def _begin(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
     e_arr: np.ndarray,
     v: int,
-    a: int,
-    b: int,
+    p_empty: int,
+    p_loaded: int,
     t_req: float,
     now: float,
 ) -> None:
-    """Give ``v`` the move from ``a`` to ``b`` (paths cached): drive empty to the pick-up,
-    hoist, drive loaded, set down."""
-    _load_path(i_arr, f_arr, v, 0, i_arr[i_arr[O_VNODE] + v], a)
-    _load_path(i_arr, f_arr, v, 1, a, b)
+    """Give ``v`` a move over the cached paths at ``p_empty`` (to the pick-up) and
+    ``p_loaded``: drive empty, hoist, drive loaded, set down."""
+    os = i_arr[O_VSLOTP] + 2 * v
+    i_arr[os] = p_empty
+    i_arr[os + 1] = p_loaded
     i_arr[i_arr[O_VSTATE] + v] = ST_EMPTY
     f_arr[i_arr[O_VTREQ] + v] = t_req
     f_arr[i_arr[O_VTASSIGN] + v] = now
@@ -627,6 +611,13 @@ def _begin(
     for o in (O_VTPICK, O_VTLOADED, O_VTDROP):
         f_arr[i_arr[o] + v] = math.nan
     _run(i_arr, f_arr, e_arr, v, 0, now)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _need(i_arr: np.ndarray, a: int, b: int) -> int:
+    """Name the path from ``a`` to ``b`` as missing; return NEED_PATH."""
+    i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
+    return NEED_PATH
 
 
 @njit(cache=True, error_model="numpy")
@@ -659,13 +650,18 @@ def request(
             if t < best_t or (t == best_t and w < best_v):
                 best_t, best_v, j = t, w, jj
     v = i_arr[oi + j]
-    if _missing(i_arr, v, a, b):
-        return NEED_PATH
+    at = i_arr[on + v]
+    p0 = _path_at(i_arr, at, a)
+    if p0 < 0:
+        return _need(i_arr, at, a)
+    p1 = _path_at(i_arr, a, b)
+    if p1 < 0:
+        return _need(i_arr, a, b)
     for jj in range(j + 1, m):
         i_arr[oi + jj - 1] = i_arr[oi + jj]
     i_arr[H_NIDLE] = m - 1
     i_arr[H_EXTV] = v
-    _begin(i_arr, f_arr, e_arr, v, a, b, now, now)
+    _begin(i_arr, f_arr, e_arr, v, p0, p1, now, now)
     return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
 
 
@@ -685,9 +681,14 @@ def assign(
     for at ``t_req``. Returns as :func:`request` (ASSIGNED or NEED_PATH)."""
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
-    if _missing(i_arr, v, a, b):
-        return NEED_PATH
-    _begin(i_arr, f_arr, e_arr, v, a, b, t_req, now)
+    at = i_arr[i_arr[O_VNODE] + v]
+    p0 = _path_at(i_arr, at, a)
+    if p0 < 0:
+        return _need(i_arr, at, a)
+    p1 = _path_at(i_arr, a, b)
+    if p1 < 0:
+        return _need(i_arr, a, b)
+    _begin(i_arr, f_arr, e_arr, v, p0, p1, t_req, now)
     return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
 
 
@@ -732,9 +733,10 @@ def advance(
         if t >= rows * DAY_S:
             return (i_arr[H_USED] << CODE_BITS) | GROW
         e = i_arr[oe]
-        _pop(i_arr, f_arr)
+        i_arr[H_STALE] = 1  # the event stays at the top until its handler schedules one
         kind = e // 4294967296
         arg = e - kind * 4294967296
+        code = LIMIT
         if kind == EV_PIECE_END:
             _piece_end(i_arr, f_arr, e_arr, arg, t)
         elif kind == EV_RETRY:
@@ -749,10 +751,15 @@ def advance(
             _record(i_arr, f_arr, e_arr, arg, t)
             i_arr[H_EXTV] = arg
             f_arr[F_EXTT] = t
+            code = DELIVERED
             if i_arr[H_NPEND] == 0:
                 _park(i_arr, f_arr, arg, t)
-                return (i_arr[H_USED] << CODE_BITS) | PARKED
-            return (i_arr[H_USED] << CODE_BITS) | DELIVERED
+                code = PARKED
+        if i_arr[H_STALE]:  # nothing scheduled: take it off
+            i_arr[H_STALE] = 0
+            _pop(i_arr, f_arr)
+        if code != LIMIT:
+            return (i_arr[H_USED] << CODE_BITS) | code
     return (i_arr[H_USED] << CODE_BITS) | LIMIT
 
 

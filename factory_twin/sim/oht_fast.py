@@ -129,10 +129,7 @@ class CompiledOhtFleet(FleetBase):
         self._t0, self._blocked = fview(oht_state.O_VT0), fview(oht_state.O_VBLOCKED)
         self._t_pick, self._t_loaded = fview(oht_state.O_VTPICK), fview(oht_state.O_VTLOADED)
         self._t_drop = fview(oht_state.O_VTDROP)
-        nl = len(self.graph.length)
-        self._cum = f_arr[i_arr[oht_state.O_VCUM] : i_arr[oht_state.O_VCUM] + n * nl].reshape(
-            n, nl
-        )
+        self._cumb = iview(oht_state.O_VCUMB)
 
     # ----------------------------------------------------------------- requests
 
@@ -198,23 +195,24 @@ class CompiledOhtFleet(FleetBase):
         assert code == NEED_PATH, code
         b = i_arr.item(H_NEEDB)
         path, cum = self._path(a, b)
-        self._make_room(len(path), len(cum))
+        self._make_room(len(path) + 1, len(cum))
         oht_state.add_path(self._i, self._f, a, b, path, cum)
 
     def _make_room(self, ints: int, floats: int) -> None:
-        """Make sure the cache takes one more entry: grow it, or once it holds ``_CACHE``
-        paths, empty it (vehicles hold copies of the paths they drive)."""
+        """Make sure the cache takes one more entry: grow it (its stores keep their places),
+        or once it holds ``_CACHE`` paths, empty it (vehicles keep copies of the cached paths
+        they point to)."""
         i_arr, f_arr = self._i, self._f
         if oht_state.room(i_arr, f_arr, ints, floats):
             return
         tcap = int(i_arr[oht_state.H_TCAP])
         if int(i_arr[oht_state.H_TN]) >= _CACHE:
-            oht_state.clear_cache(i_arr)
+            oht_state.clear_cache(i_arr, f_arr)
             if oht_state.room(i_arr, f_arr, ints, floats):
                 return
         if 2 * (int(i_arr[oht_state.H_TN]) + 1) > tcap:
             tcap *= 2
-        icap = len(i_arr) - int(i_arr[oht_state.H_SI])
+        icap = int(i_arr[oht_state.H_TKEY]) - int(i_arr[oht_state.H_SI])
         fcap = len(f_arr) - int(i_arr[oht_state.H_SF])
         icap = max(icap, 2 * (int(i_arr[oht_state.H_SIN]) + ints))
         fcap = max(fcap, 2 * (int(i_arr[oht_state.H_SFN]) + floats))
@@ -369,7 +367,8 @@ class CompiledOhtFleet(FleetBase):
                 and self._k[v] >= 0
                 and not (self._exit_pending[v] or self._waiting[v] >= 0)
             ):
-                cum = self._cum[v, :n]
+                at = int(self._cumb[v]) + int(self._pstart[v]) + 1
+                cum = self._f[at : at + n]
                 t = now - self._t0[v]
                 j = int(np.searchsorted(cum, t, side="right"))
                 if j < n:

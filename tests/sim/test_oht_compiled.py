@@ -128,6 +128,39 @@ def test_deadlocks_come_out_the_same() -> None:
     np.testing.assert_equal(b, a)
 
 
+def test_cache_cleared_and_grown_under_driving_vehicles_gives_the_same_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # vehicles drive the cached paths in place: a tiny cache that grows (moving the arrays)
+    # and is emptied over and over while vehicles are on their way must change nothing
+    from factory_twin.sim import oht_fast
+
+    monkeypatch.setattr(oht_state, "CACHE_START", (8, 64, 64))
+    monkeypatch.setattr(oht_fast, "_CACHE", 25)
+    seen = {"clear": 0, "regrow": 0, "driving": 0}
+    clear, regrow = oht_state.clear_cache, oht_state.regrow
+
+    def counted_clear(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
+        seen["clear"] += 1
+        paths = i_arr[i_arr[oht_state.O_VPATH] : i_arr[oht_state.O_VPATH] + 12]
+        seen["driving"] += int((paths >= i_arr[oht_state.H_SI]).sum())  # on a cached path
+        clear(i_arr, f_arr)
+
+    def counted_regrow(*args: Any) -> tuple[np.ndarray, np.ndarray]:
+        seen["regrow"] += 1
+        return regrow(*args)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(oht_state, "clear_cache", counted_clear)
+    monkeypatch.setattr(oht_state, "regrow", counted_regrow)
+    amhs = random_network(4)
+    a = drive(OhtFleet, amhs, 4, 12, 90_000.0, start=79_200.0)
+    b = drive(CompiledOhtFleet, amhs, 4, 12, 90_000.0, start=79_200.0)
+    assert seen["clear"] > 20 and seen["regrow"] > 3 and seen["driving"] > 50, seen
+    assert len(a["done"]) > 800
+    for key in a:
+        np.testing.assert_equal(b[key], a[key], err_msg=key)
+
+
 def test_packed_paths_are_the_graphs_pieces() -> None:
     spec = load_plant(PLANT).spec
     assert spec.amhs is not None
