@@ -93,6 +93,7 @@ from factory_twin.sim.oht_state import (
     O_VK,
     O_VNODE,
     O_VPATH,
+    O_VPCUM,
     O_VPLAN_N,
     O_VPSTART,
     O_VRETRY,
@@ -110,6 +111,8 @@ from factory_twin.sim.oht_state import (
     O_VWAITSINCE,
     O_X,
     PARKED,
+    PIECE_BITS,
+    PIECE_MASK,
     QUEUED,
     ST_EMPTY,
     ST_HANDLING,
@@ -269,9 +272,9 @@ def _profile(
     """
     npc = path[p]
     nlinks = path[p + 1]
-    start = path[p + 2 + 2 * npc + first - 1] if first > 0 else 0
+    start = path[p + 2 + first - 1] >> (2 * PIECE_BITS) if first > 0 else 0
     n = nlinks - start
-    ol = p + 2 + 3 * npc + start
+    ol = p + 2 + npc + start
     ox, ocap, ou = i_arr[O_X], i_arr[O_CAP], i_arr[O_U]
     olen, ovm = i_arr[O_LLEN], i_arr[O_LVMAX]
     acc, dec = f_arr[F_ACC], f_arr[F_DEC]
@@ -349,11 +352,15 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
     p = i_arr[i_arr[O_VPATH] + v]
     if first == 0:
         start, n = 0, i_arr[p + 1]
-        i_arr[i_arr[O_VCUMB] + v] = i_arr[p - 1] - 1
+        i_arr[i_arr[O_VCUMB] + v] = i_arr[p - 1]
     else:
         oc = i_arr[O_VCUM] + v * i_arr[H_L]
         start, n = _profile(i_arr, f_arr, i_arr, p, first, f_arr, oc)
-        i_arr[i_arr[O_VCUMB] + v] = oc - start - 1
+        # the piece end times, by piece of the path
+        op = i_arr[O_VPCUM] + v * (i_arr[H_S] + 1)
+        for k in range(first, i_arr[p]):
+            f_arr[op + k] = f_arr[oc + (i_arr[p + 2 + k] >> (2 * PIECE_BITS)) - start - 1]
+        i_arr[i_arr[O_VCUMB] + v] = op
     f_arr[i_arr[O_VT0] + v] = now
     i_arr[i_arr[O_VPSTART] + v] = start
     i_arr[i_arr[O_VPLAN_N] + v] = n
@@ -361,16 +368,14 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, p: int, k: int) -> float:
-    """End time of piece ``k`` of ``v``'s run on the path at ``p``, on the current profile
-    (absolute)."""
-    j = i_arr[p + 2 + 2 * i_arr[p] + k]
-    return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[i_arr[O_VCUMB] + v] + j]
+def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
+    """End time of piece ``k`` of ``v``'s run on the current profile (absolute)."""
+    return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[i_arr[O_VCUMB] + v] + k]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
-    at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VPATH] + v], i_arr[i_arr[O_VK] + v])
+    at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
 
 
@@ -402,7 +407,7 @@ def _run(
         return
     i_arr[i_arr[O_VPATH] + v] = p
     i_arr[i_arr[O_VSTOPPED] + v] = 1
-    if i_arr[i_arr[O_VSEC] + v] == i_arr[p + 2]:
+    if i_arr[i_arr[O_VSEC] + v] == i_arr[p + 2] & PIECE_MASK:
         i_arr[i_arr[O_VK] + v] = 0
         _plan(i_arr, f_arr, v, 0, now)
         _schedule_piece_end(i_arr, f_arr, v, now)
@@ -411,7 +416,7 @@ def _run(
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _piece_end(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float
 ) -> None:
@@ -420,7 +425,7 @@ def _piece_end(
     npc = i_arr[p]
     ok = i_arr[O_VK] + v
     k = i_arr[ok]
-    i_arr[i_arr[O_VNODE] + v] = i_arr[p + 2 + npc + k]
+    i_arr[i_arr[O_VNODE] + v] = (i_arr[p + 2 + k] >> PIECE_BITS) & PIECE_MASK
     if k == npc - 1:
         i_arr[i_arr[O_VPATH] + v] = -1
         _arrive(i_arr, f_arr, v, now)
@@ -428,7 +433,7 @@ def _piece_end(
     # the common case inline (the same rules as _try_next and _enter)
     osq, osqn, oexit = i_arr[O_SQ], i_arr[O_SQN], i_arr[O_VEXITP]
     s = i_arr[i_arr[O_VSEC] + v]
-    nxt = i_arr[p + 2 + k + 1]
+    nxt = i_arr[p + 2 + k + 1] & PIECE_MASK
     olast = i_arr[O_SLAST] + s
     if (
         i_arr[osq + s * n] == v
@@ -446,7 +451,7 @@ def _piece_end(
         _q_append(i_arr, osq, osqn, nxt, n, v)
         _count_entry(i_arr, f_arr, e_arr, nxt, now)
         i_arr[ok] = k + 1
-        at = _piece_time(i_arr, f_arr, v, p, k + 1)
+        at = _piece_time(i_arr, f_arr, v, k + 1)
         _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
         return
     _try_next(i_arr, f_arr, e_arr, v, now)
@@ -474,7 +479,7 @@ def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, n
     if i_arr[owf] >= 0:
         return  # already in the queue of the next section
     p = i_arr[i_arr[O_VPATH] + v]
-    nxt = i_arr[p + 2 + i_arr[i_arr[O_VK] + v] + 1]
+    nxt = i_arr[p + 2 + i_arr[i_arr[O_VK] + v] + 1] & PIECE_MASK
     if i_arr[i_arr[O_SQN] + nxt] >= i_arr[i_arr[O_SCAP] + nxt] and not _deadlock(
         i_arr, f_arr, v, nxt, now
     ):
@@ -486,7 +491,7 @@ def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, n
     _enter(i_arr, f_arr, e_arr, v, nxt, now)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _retry(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     if i_arr[i_arr[O_VEXITP] + v] != 0 and i_arr[i_arr[O_VWAITFOR] + v] < 0:
         _try_next(i_arr, f_arr, e_arr, v, now)

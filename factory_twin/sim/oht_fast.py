@@ -129,7 +129,7 @@ class CompiledOhtFleet(FleetBase):
         self._t0, self._blocked = fview(oht_state.O_VT0), fview(oht_state.O_VBLOCKED)
         self._t_pick, self._t_loaded = fview(oht_state.O_VTPICK), fview(oht_state.O_VTLOADED)
         self._t_drop = fview(oht_state.O_VTDROP)
-        self._cumb = iview(oht_state.O_VCUMB)
+        self._vcum, self._nl = int(i_arr[oht_state.O_VCUM]), len(self.graph.length)
 
     # ----------------------------------------------------------------- requests
 
@@ -195,7 +195,7 @@ class CompiledOhtFleet(FleetBase):
         assert code == NEED_PATH, code
         b = i_arr.item(H_NEEDB)
         path, cum = self._path(a, b)
-        self._make_room(len(path) + 1, len(cum))
+        self._make_room(len(path) + 1, int(path[0]) + len(cum))
         oht_state.add_path(self._i, self._f, a, b, path, cum)
 
     def _make_room(self, ints: int, floats: int) -> None:
@@ -212,7 +212,7 @@ class CompiledOhtFleet(FleetBase):
                 return
         if 2 * (int(i_arr[oht_state.H_TN]) + 1) > tcap:
             tcap *= 2
-        icap = int(i_arr[oht_state.H_TKEY]) - int(i_arr[oht_state.H_SI])
+        icap = int(i_arr[oht_state.H_TAB]) - int(i_arr[oht_state.H_SI])
         fcap = len(f_arr) - int(i_arr[oht_state.H_SF])
         icap = max(icap, 2 * (int(i_arr[oht_state.H_SIN]) + ints))
         fcap = max(fcap, 2 * (int(i_arr[oht_state.H_SFN]) + floats))
@@ -367,13 +367,16 @@ class CompiledOhtFleet(FleetBase):
                 and self._k[v] >= 0
                 and not (self._exit_pending[v] or self._waiting[v] >= 0)
             ):
-                at = int(self._cumb[v]) + int(self._pstart[v]) + 1
+                npc = int(i_arr[p])
+                start = int(self._pstart[v])
+                # the cumulative link end times: after the piece end times of the profile
+                # from the run's start, or the vehicle's own from a stop on the way
+                at = int(i_arr[p - 1]) + npc if start == 0 else self._vcum + v * self._nl
                 cum = self._f[at : at + n]
                 t = now - self._t0[v]
                 j = int(np.searchsorted(cum, t, side="right"))
                 if j < n:
-                    npc = int(i_arr[p])
-                    k = int(i_arr[p + 2 + 3 * npc + self._pstart[v] + j])
+                    k = int(i_arr[p + 2 + npc + start + j])
                     t_in = cum[j - 1] if j > 0 else 0.0
                     f = (t - t_in) / max(cum[j] - t_in, 1e-9)
                     a, b = g.node_xy[g.frm[k]], g.node_xy[g.to[k]]
