@@ -11,10 +11,11 @@ Events are keyed like the engine's own entries, ``(time, id)`` with ids taken fr
 engine's sequence (``base`` + the number used so far in a call), so the fleet's events order
 among the engine's exactly as the pure-Python fleet's do on the engine's queue.
 
-Every function is ``@njit(cache=True, error_model="numpy")``: numba compiles them on first use
-and caches the machine code next to this module, so the compile cost (a few seconds) is paid
-once per machine. The numpy error model leaves out Python's division-by-zero checks (every
-division here is guarded or by a positive constant; IEEE results are the same).
+Every function (but :func:`profile_of`, which makes an array) is
+``@njit(cache=True, error_model="numpy", _nrt=False)``: numba compiles them on first use and caches the machine code next to this module, so the compile cost (a few seconds)
+is paid once per machine. The numpy error model leaves out Python's division-by-zero checks
+(every division here is guarded or by a positive constant; IEEE results are the same); without
+numba's runtime (``_nrt``) no function counts references to the arrays it is passed.
 """
 
 from __future__ import annotations
@@ -121,10 +122,18 @@ from factory_twin.sim.oht_state import (
     _path_at,
 )
 
+# How the core is compiled (see the module's docstring): cached, numpy's error model, and
+# without numba's reference counting, which would add an atomic increment and decrement of
+# every array argument to most calls (its pruning pass leaves them in functions with branches).
+# Nothing here allocates an array or keeps one; the arrays belong to the caller. ``_nrt`` is a
+# numba option of its own (numba is pinned in constraints.txt): if a release drops it, the first
+# call fails at once with "Unrecognized options".
+_JIT = {"cache": True, "error_model": "numpy", "_nrt": False}
+
 # ----------------------------------------------------------------- event queue
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _sift_down(
     i_arr: np.ndarray, f_arr: np.ndarray, n: int, t: float, k: int, e: int
 ) -> None:
@@ -155,7 +164,7 @@ def _sift_down(
     i_arr[oe + i] = e
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: int) -> None:
     """Put an event on the fleet's queue with the next id (a binary heap on (time, id)).
 
@@ -192,7 +201,7 @@ def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: i
     i_arr[H_HN] = n + 1
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
     """Remove the first event of the queue."""
     n = i_arr[H_HN] - 1
@@ -207,7 +216,7 @@ def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
 # ----------------------------------------------------------------- sections
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _count_entry(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float
 ) -> None:
@@ -220,7 +229,7 @@ def _count_entry(
     e_arr[i_arr[H_DAY], sec] += 1
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     """Remove and return the first vehicle of list ``s`` (queue or waiters)."""
     base = oq + s * n
@@ -232,14 +241,14 @@ def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     return v
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _q_append(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     m = i_arr[on + s]
     i_arr[oq + s * n + m] = v
     i_arr[on + s] = m + 1
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     base = oq + s * n
     m = i_arr[on + s]
@@ -254,7 +263,7 @@ def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> No
 # ----------------------------------------------------------------- kinematics
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _profile(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -345,7 +354,7 @@ def profile_of(i_arr: np.ndarray, f_arr: np.ndarray, path: np.ndarray) -> np.nda
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
     """A kinematic profile from rest over pieces ``first``.. to the end of the run (from the
     start of the run: the one Python computed with the path, read where it is)."""
@@ -367,13 +376,13 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
     i_arr[i_arr[O_VSTOPPED] + v] = 0
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
     """End time of piece ``k`` of ``v``'s run on the current profile (absolute)."""
     return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[i_arr[O_VCUMB] + v] + k]
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
@@ -382,7 +391,7 @@ def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float
 # ----------------------------------------------------------------- driving
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` is at the end of its run: hoist the lot up (empty run) or down (loaded run)."""
     ost = i_arr[O_VSTATE] + v
@@ -396,7 +405,7 @@ def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
         _schedule(i_arr, f_arr, now + f_arr[F_HANDLING], EV_DELIVERED, v)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _run(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, slot: int, now: float
 ) -> None:
@@ -416,7 +425,7 @@ def _run(
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _piece_end(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float
 ) -> None:
@@ -457,7 +466,7 @@ def _piece_end(
     _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     """At the end of its section (or parked), ``v`` tries to go on into the next one."""
     n = i_arr[H_N]
@@ -491,13 +500,13 @@ def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, n
     _enter(i_arr, f_arr, e_arr, v, nxt, now)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _retry(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     if i_arr[i_arr[O_VEXITP] + v] != 0 and i_arr[i_arr[O_VWAITFOR] + v] < 0:
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _enter(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, nxt: int, now: float
 ) -> None:
@@ -531,7 +540,7 @@ def _enter(
     _schedule_piece_end(i_arr, f_arr, v, now)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` gives up its place in its section; wake who waited for it."""
     osec = i_arr[O_VSEC] + v
@@ -551,7 +560,7 @@ def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
         _schedule(i_arr, f_arr, now + 0.0, EV_ADMIT, s)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now: float) -> None:
     n = i_arr[H_N]
     osw, oswn = i_arr[O_SW], i_arr[O_SWN]
@@ -560,7 +569,7 @@ def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now:
         _enter(i_arr, f_arr, e_arr, w, i_arr[i_arr[O_VWAITFOR] + w], now)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: float) -> bool:
     """Follow the wait-for chain from section ``want``; True if it closes (and log it)."""
     n, ns = i_arr[H_N], i_arr[H_S]
@@ -593,7 +602,7 @@ def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: floa
 # ----------------------------------------------------------------- entry points
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def _begin(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -618,14 +627,14 @@ def _begin(
     _run(i_arr, f_arr, e_arr, v, 0, now)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _need(i_arr: np.ndarray, a: int, b: int) -> int:
     """Name the path from ``a`` to ``b`` as missing; return NEED_PATH."""
     i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
     return NEED_PATH
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def request(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, a: int, b: int, now: float, base: int
 ) -> int:
@@ -670,7 +679,7 @@ def request(
     return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def assign(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -697,7 +706,7 @@ def assign(
     return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[i_arr[O_VSTATE] + v] = ST_IDLE
     _leave(i_arr, f_arr, v, now)
@@ -706,7 +715,7 @@ def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[H_NIDLE] = m + 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**_JIT)
 def advance(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -768,7 +777,7 @@ def advance(
     return (i_arr[H_USED] << CODE_BITS) | LIMIT
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(inline="always", **_JIT)
 def _record(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     """Add ``v``'s move, set down now, to the day's sums (as OhtFleet._record)."""
     d = int(now // DAY_S)
