@@ -11,8 +11,7 @@ Events are keyed like the engine's own entries, ``(time, id)`` with ids taken fr
 engine's sequence (``base`` + the number used so far in a call), so the fleet's events order
 among the engine's exactly as the pure-Python fleet's do on the engine's queue.
 
-Every function (but :func:`profile_of`, which makes an array) is
-``@njit(cache=True, error_model="numpy", _nrt=False)``: numba compiles them on first use and caches the machine code next to this module, so the compile cost (a few seconds)
+Every function is ``@njit(cache=True, error_model="numpy", _nrt=False)``: numba compiles them on first use and caches the machine code next to this module, so the compile cost (a few seconds)
 is paid once per machine. The numpy error model leaves out Python's division-by-zero checks
 (every division here is guarded or by a positive constant; IEEE results are the same); without
 numba's runtime (``_nrt``) no function counts references to the arrays it is passed.
@@ -21,6 +20,8 @@ numba's runtime (``_nrt``) no function counts references to the arrays it is pas
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numba import njit
@@ -40,13 +41,14 @@ from factory_twin.sim.oht_state import (
     F_ACC,
     F_DAYEND,
     F_DEC,
+    F_DUET,
     F_EXTT,
     F_HANDLING,
     GROW,
     H_BASE,
     H_DAY,
     H_DLN,
-    H_EMPTY,
+    H_DUEK,
     H_EXTV,
     H_HCAP,
     H_HN,
@@ -57,10 +59,17 @@ from factory_twin.sim.oht_state import (
     H_NEEDA,
     H_NEEDB,
     H_NIDLE,
+    H_NN,
     H_NPEND,
     H_S,
     H_SF,
+    H_SFN,
+    H_SI,
+    H_SIN,
     H_STALE,
+    H_TAB,
+    H_TCAP,
+    H_TN,
     H_TROW,
     H_USED,
     HIST_BIN_S,
@@ -120,23 +129,33 @@ from factory_twin.sim.oht_state import (
     ST_IDLE,
     ST_LOADED,
     _path_at,
+    _table_put,
 )
 
-# How the core is compiled (see the module's docstring): cached, numpy's error model, and
-# without numba's reference counting, which would add an atomic increment and decrement of
-# every array argument to most calls (its pruning pass leaves them in functions with branches).
-# Nothing here allocates an array or keeps one; the arrays belong to the caller. ``_nrt`` is a
-# numba option of its own (numba is pinned in constraints.txt): if a release drops it, the first
-# call fails at once with "Unrecognized options".
-_JIT = {"cache": True, "error_model": "numpy", "_nrt": False}
+_F = TypeVar("_F", bound=Callable[..., Any])
+_njit: Any = njit  # numba's type stubs leave out its ``_nrt`` option
+
+
+def _compiled(fn: _F) -> _F:
+    """``fn`` compiled as the whole core is: cached, numpy's error model, and without numba's
+    reference counting, which would add an atomic increment and decrement of every array
+    argument to most calls (its pruning pass leaves them in functions with branches). Nothing
+    here allocates an array or keeps one; the arrays belong to the caller. ``_nrt`` is a numba
+    option of its own (numba is pinned in constraints.txt): if a release drops it, the first
+    call fails at once with "Unrecognized options"."""
+    return cast(_F, _njit(cache=True, error_model="numpy", _nrt=False)(fn))
+
+
+def _inlined(fn: _F) -> _F:
+    """``fn`` compiled as the core is and inlined into its callers."""
+    return cast(_F, _njit(inline="always", cache=True, error_model="numpy", _nrt=False)(fn))
+
 
 # ----------------------------------------------------------------- event queue
 
 
-@njit(inline="always", **_JIT)
-def _sift_down(
-    i_arr: np.ndarray, f_arr: np.ndarray, n: int, t: float, k: int, e: int
-) -> None:
+@_inlined
+def _sift_down(i_arr: np.ndarray, f_arr: np.ndarray, n: int, t: float, k: int, e: int) -> None:
     """Put the event ``(t, k, e)`` at the top of the queue's ``n`` entries, top one left out,
     and sift it down to its place."""
     ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
@@ -164,7 +183,7 @@ def _sift_down(
     i_arr[oe + i] = e
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: int) -> None:
     """Put an event on the fleet's queue with the next id (a binary heap on (time, id)).
 
@@ -201,7 +220,18 @@ def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: i
     i_arr[H_HN] = n + 1
 
 
-@njit(inline="always", **_JIT)
+@_inlined
+def _due(i_arr: np.ndarray, f_arr: np.ndarray, res: int) -> int:
+    """Note the queue's first event for Python (``F[F_DUET]``, ``I[H_DUEK]``); return ``res``."""
+    if i_arr[H_HN] > 0:
+        f_arr[F_DUET] = f_arr[i_arr[O_HT]]
+        i_arr[H_DUEK] = i_arr[i_arr[O_HK]]
+    else:
+        f_arr[F_DUET] = math.inf
+    return res
+
+
+@_inlined
 def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
     """Remove the first event of the queue."""
     n = i_arr[H_HN] - 1
@@ -216,7 +246,7 @@ def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
 # ----------------------------------------------------------------- sections
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _count_entry(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float
 ) -> None:
@@ -229,7 +259,7 @@ def _count_entry(
     e_arr[i_arr[H_DAY], sec] += 1
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     """Remove and return the first vehicle of list ``s`` (queue or waiters)."""
     base = oq + s * n
@@ -241,14 +271,14 @@ def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     return v
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _q_append(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     m = i_arr[on + s]
     i_arr[oq + s * n + m] = v
     i_arr[on + s] = m + 1
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     base = oq + s * n
     m = i_arr[on + s]
@@ -263,7 +293,7 @@ def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> No
 # ----------------------------------------------------------------- kinematics
 
 
-@njit(**_JIT)
+@_compiled
 def _profile(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -345,16 +375,33 @@ def _profile(
     return start, n
 
 
-@njit(cache=True, error_model="numpy")
-def profile_of(i_arr: np.ndarray, f_arr: np.ndarray, path: np.ndarray) -> np.ndarray:
-    """The cumulative link end times of a whole packed path from rest to rest."""
-    out = np.empty(max(path[1], 1) if len(path) else 0, dtype=np.float64)
-    if len(path):
-        _profile(i_arr, f_arr, path, 0, 0, out, 0)
-    return out
+@_compiled
+def cache_path(i_arr: np.ndarray, f_arr: np.ndarray, a: int, b: int, path: np.ndarray) -> bool:
+    """Put the packed path from ``a`` to ``b`` in the cache with its profile from rest to rest
+    (after the path's offset in F of its profile: the end time of each piece, then the
+    cumulative end time of each link); False, nothing done, if the cache has no room for it."""
+    npc, nl = path[0], path[1]
+    at_i, at_f = i_arr[H_SIN], i_arr[H_SFN]
+    if not (
+        2 * (i_arr[H_TN] + 1) <= i_arr[H_TCAP]
+        and at_i + len(path) + 1 <= i_arr[H_TAB] - i_arr[H_SI]
+        and at_f + npc + nl <= len(f_arr) - i_arr[H_SF]
+    ):
+        return False
+    o_i, o_f = i_arr[H_SI] + at_i, i_arr[H_SF] + at_f
+    i_arr[o_i] = o_f
+    for j in range(len(path)):
+        i_arr[o_i + 1 + j] = path[j]
+    _profile(i_arr, f_arr, path, 0, 0, f_arr, o_f + npc)
+    for j in range(npc):
+        f_arr[o_f + j] = f_arr[o_f + npc + (path[2 + j] >> (2 * PIECE_BITS)) - 1]
+    i_arr[H_SIN] = at_i + 1 + len(path)
+    i_arr[H_SFN] = at_f + npc + nl
+    _table_put(i_arr, a * i_arr[H_NN] + b, o_i + 1)
+    return True
 
 
-@njit(**_JIT)
+@_compiled
 def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
     """A kinematic profile from rest over pieces ``first``.. to the end of the run (from the
     start of the run: the one Python computed with the path, read where it is)."""
@@ -376,13 +423,13 @@ def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) 
     i_arr[i_arr[O_VSTOPPED] + v] = 0
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
     """End time of piece ``k`` of ``v``'s run on the current profile (absolute)."""
     return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[i_arr[O_VCUMB] + v] + k]
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
@@ -391,7 +438,7 @@ def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float
 # ----------------------------------------------------------------- driving
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` is at the end of its run: hoist the lot up (empty run) or down (loaded run)."""
     ost = i_arr[O_VSTATE] + v
@@ -405,7 +452,7 @@ def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
         _schedule(i_arr, f_arr, now + f_arr[F_HANDLING], EV_DELIVERED, v)
 
 
-@njit(**_JIT)
+@_compiled
 def _run(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, slot: int, now: float
 ) -> None:
@@ -425,7 +472,7 @@ def _run(
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _piece_end(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float
 ) -> None:
@@ -466,7 +513,7 @@ def _piece_end(
     _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(**_JIT)
+@_compiled
 def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     """At the end of its section (or parked), ``v`` tries to go on into the next one."""
     n = i_arr[H_N]
@@ -500,13 +547,13 @@ def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, n
     _enter(i_arr, f_arr, e_arr, v, nxt, now)
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _retry(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     if i_arr[i_arr[O_VEXITP] + v] != 0 and i_arr[i_arr[O_VWAITFOR] + v] < 0:
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(**_JIT)
+@_compiled
 def _enter(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, nxt: int, now: float
 ) -> None:
@@ -540,7 +587,7 @@ def _enter(
     _schedule_piece_end(i_arr, f_arr, v, now)
 
 
-@njit(**_JIT)
+@_compiled
 def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` gives up its place in its section; wake who waited for it."""
     osec = i_arr[O_VSEC] + v
@@ -560,7 +607,7 @@ def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
         _schedule(i_arr, f_arr, now + 0.0, EV_ADMIT, s)
 
 
-@njit(**_JIT)
+@_compiled
 def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now: float) -> None:
     n = i_arr[H_N]
     osw, oswn = i_arr[O_SW], i_arr[O_SWN]
@@ -569,7 +616,7 @@ def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now:
         _enter(i_arr, f_arr, e_arr, w, i_arr[i_arr[O_VWAITFOR] + w], now)
 
 
-@njit(**_JIT)
+@_compiled
 def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: float) -> bool:
     """Follow the wait-for chain from section ``want``; True if it closes (and log it)."""
     n, ns = i_arr[H_N], i_arr[H_S]
@@ -602,7 +649,7 @@ def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: floa
 # ----------------------------------------------------------------- entry points
 
 
-@njit(**_JIT)
+@_compiled
 def _begin(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -627,14 +674,14 @@ def _begin(
     _run(i_arr, f_arr, e_arr, v, 0, now)
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _need(i_arr: np.ndarray, a: int, b: int) -> int:
     """Name the path from ``a`` to ``b`` as missing; return NEED_PATH."""
     i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
     return NEED_PATH
 
 
-@njit(**_JIT)
+@_compiled
 def request(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, a: int, b: int, now: float, base: int
 ) -> int:
@@ -642,7 +689,8 @@ def request(
     in free-running time, the lowest number on a tie, or with ``nearest`` off the one idle
     longest). Returns ``ids used << CODE_BITS | code``: ASSIGNED (the vehicle in
     ``I[H_EXTV]``), QUEUED (none idle: Python queues it), NEED_TIMES or NEED_PATH (nothing
-    changed: Python caches what is named and asks again)."""
+    changed: Python caches what is named and asks again). Once assigned, the queue's first
+    event is in ``F[F_DUET]`` and ``I[H_DUEK]``."""
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
     m = i_arr[H_NIDLE]
@@ -676,10 +724,10 @@ def request(
     i_arr[H_NIDLE] = m - 1
     i_arr[H_EXTV] = v
     _begin(i_arr, f_arr, e_arr, v, p0, p1, now, now)
-    return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
+    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | ASSIGNED)
 
 
-@njit(**_JIT)
+@_compiled
 def assign(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -703,10 +751,10 @@ def assign(
     if p1 < 0:
         return _need(i_arr, a, b)
     _begin(i_arr, f_arr, e_arr, v, p0, p1, t_req, now)
-    return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
+    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | ASSIGNED)
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[i_arr[O_VSTATE] + v] = ST_IDLE
     _leave(i_arr, f_arr, v, now)
@@ -715,7 +763,7 @@ def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[H_NIDLE] = m + 1
 
 
-@njit(**_JIT)
+@_compiled
 def advance(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -733,7 +781,8 @@ def advance(
     move waits (vehicle in ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python assigns it the next
     move), ``PARKED`` when it has set its lot down and, no move waiting, gone to its parking
     spur, ``GROW`` when ``E`` needs a row for a later day. A delivered move's figures go to
-    the day's sums in ``E``.
+    the day's sums in ``E``. The queue's first event is then in ``F[F_DUET]`` and
+    ``I[H_DUEK]``.
     """
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
@@ -743,9 +792,9 @@ def advance(
         t = f_arr[ot]
         k = i_arr[ok]
         if not (t < until and (t < limit_t or (t == limit_t and k < limit_k))):
-            return (i_arr[H_USED] << CODE_BITS) | LIMIT
+            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | LIMIT)
         if t >= rows * DAY_S:
-            return (i_arr[H_USED] << CODE_BITS) | GROW
+            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | GROW)
         e = i_arr[oe]
         i_arr[H_STALE] = 1  # the event stays at the top until its handler schedules one
         kind = e // 4294967296
@@ -773,11 +822,11 @@ def advance(
             i_arr[H_STALE] = 0
             _pop(i_arr, f_arr)
         if code != LIMIT:
-            return (i_arr[H_USED] << CODE_BITS) | code
-    return (i_arr[H_USED] << CODE_BITS) | LIMIT
+            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | code)
+    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | LIMIT)
 
 
-@njit(inline="always", **_JIT)
+@_inlined
 def _record(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     """Add ``v``'s move, set down now, to the day's sums (as OhtFleet._record)."""
     d = int(now // DAY_S)

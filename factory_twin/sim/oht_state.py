@@ -6,7 +6,8 @@ fraction of a microsecond to unpack): a header of counters and the offsets of na
 (``O_*``), then the segments, then a cache of packed paths, their kinematic profiles and rows
 of travel times (an open-addressing table from node pair to place in two stores). This module
 names the header slots and segments, builds the arrays (:func:`layout`), grows and fills the
-cache (:func:`regrow`, :func:`add_path`, :func:`add_times`) and packs paths
+cache (:func:`regrow`, :func:`add_times`; :func:`factory_twin.sim.oht_core.cache_path` puts
+paths in) and packs paths
 (:func:`pack_path`). Per day section entries and move sums go to ``E``, which Python grows.
 
 Compiled like the core (``@njit(cache=True, error_model="numpy")``).
@@ -53,14 +54,15 @@ PIECE_MASK = (1 << PIECE_BITS) - 1
 # H_STALE: 1 while :func:`advance` runs the handler of the queue's first event, still at the
 # top (the handler's first new event replaces it, with one sift down instead of a pop and a push)
 H_STALE = 13
+H_DUEK = 14  # the key of the queue's first event (its time in F[F_DUET]; infinity: none)
 # the cache of paths and times (after the segments, at the end of I and F): a row of times to
 # each node's place (H_TROW, where I's segments end), the stores (I from H_SI: packed paths,
 # each after the offset in F of its profile; F from H_SF: the profiles and the rows) and a hash
 # table (H_TCAP slots of two ints at H_TAB, H_TN used) from ``a * nodes + b`` to the path's
 # offset in I. The stores never move when the cache grows, so vehicles drive the cached paths
 # where they are
-(H_NN, H_NEAREST, H_TAB, H_TCAP, H_TN, H_SI, H_SIN, H_SF, H_SFN, H_NEEDA, H_NEEDB, H_TROW) = (
-    range(64, 76)
+(H_NN, H_NEAREST, H_TAB, H_TCAP, H_TN, H_SI, H_SIN, H_SF, H_SFN, H_NEEDA, H_NEEDB, H_TROW) = range(
+    64, 76
 )
 H_DAY = 78  # the day of the last section entry (its end in F[F_DAYEND])
 H_EMPTY = 79  # holds 0: the path offset of an empty run (no pieces)
@@ -119,7 +121,7 @@ H_EMPTY = 79  # holds 0: the path offset of an empty run (no pieces)
 ) = range(40, 62)
 I_HEADER = 80
 # header of F
-F_HANDLING, F_ACC, F_DEC, F_EXTT, F_DAYEND = range(5)
+F_HANDLING, F_ACC, F_DEC, F_EXTT, F_DAYEND, F_DUET = range(6)
 F_HEADER = 8
 #: the cache's first size: table slots, ints and floats in its stores
 CACHE_START = (1024, 65_536, 65_536)
@@ -143,7 +145,9 @@ def layout(
     (:func:`regrow` makes room in it)."""
     s, nl = len(capacity), len(length)
     if max(s, nodes, nl) > PIECE_MASK:
-        msg = f"OHT rails too large for the compiled fleet: {s} sections, {nodes} nodes, {nl} links"
+        msg = (
+            f"OHT rails too large for the compiled fleet: {s} sections, {nodes} nodes, {nl} links"
+        )
         raise ValueError(msg)
     # a path slot: the profile's offset, then the path (a fastest path may pass a section twice
     # at most: start and end in it)
@@ -192,7 +196,7 @@ def layout(
     fseg(O_SLAST, s)[:] = -math.inf
     fseg(O_LLEN, nl)[:] = length
     fseg(O_LVMAX, nl)[:] = vmax
-    f_arr[[F_HANDLING, F_ACC, F_DEC]] = handling_s, accel, decel
+    f_arr[[F_HANDLING, F_ACC, F_DEC, F_DUET]] = handling_s, accel, decel, math.inf
     i_arr[H_NN], i_arr[H_NEAREST] = nodes, int(nearest)
     # the cache starts empty and small (CACHE_START)
     i_arr[[H_TROW, H_TCAP, H_TAB]] = len(i_arr), 0, -1
@@ -301,29 +305,6 @@ def room(i_arr: np.ndarray, f_arr: np.ndarray, ints: int, floats: int) -> bool:
 
 
 @njit(cache=True, error_model="numpy")
-def add_path(
-    i_arr: np.ndarray, f_arr: np.ndarray, a: int, b: int, path: np.ndarray, cum: np.ndarray
-) -> None:
-    """Put the packed path from ``a`` to ``b`` and its profile (the cumulative link end times
-    ``cum``) in the cache (``room`` first, for ``len(path) + 1`` ints and
-    ``path[0] + len(cum)`` floats: the path goes after its profile's offset in F, the profile
-    is the end time of each piece, then ``cum``)."""
-    at_i, at_f = i_arr[H_SIN], i_arr[H_SFN]
-    o_i, o_f = i_arr[H_SI] + at_i, i_arr[H_SF] + at_f
-    npc = path[0]
-    i_arr[o_i] = o_f
-    for j in range(len(path)):
-        i_arr[o_i + 1 + j] = path[j]
-    for j in range(npc):
-        f_arr[o_f + j] = cum[(path[2 + j] >> (2 * PIECE_BITS)) - 1]
-    for j in range(len(cum)):
-        f_arr[o_f + npc + j] = cum[j]
-    i_arr[H_SIN] = at_i + 1 + len(path)
-    i_arr[H_SFN] = at_f + npc + len(cum)
-    _table_put(i_arr, a * i_arr[H_NN] + b, o_i + 1)
-
-
-@njit(cache=True, error_model="numpy")
 def add_times(i_arr: np.ndarray, f_arr: np.ndarray, b: int, times: np.ndarray) -> None:
     """Put every node's free-running time to node ``b`` in the cache (``room`` first)."""
     at_f = i_arr[H_SFN]
@@ -341,9 +322,7 @@ def path_array(sections: list[int], ends: list[int], piece_links: list[list[int]
     out = np.empty(2 + npc + len(links), dtype=np.int64)
     out[0], out[1] = npc, len(links)
     upto = np.cumsum([len(p) for p in piece_links])
-    out[2 : 2 + npc] = (
-        np.array(sections) | np.array(ends) << PIECE_BITS | upto << (2 * PIECE_BITS)
-    )
+    out[2 : 2 + npc] = np.array(sections) | np.array(ends) << PIECE_BITS | upto << (2 * PIECE_BITS)
     out[2 + npc :] = links
     return out
 

@@ -176,8 +176,10 @@ def test_packed_paths_are_the_graphs_pieces() -> None:
         want = oht_state.path_array(
             [p.section for p in pieces], [p.end for p in pieces], [p.links for p in pieces]
         )
-        path, cum = f._path(a, b)
-        assert np.array_equal(path, want)
+        f._cache_path(a, b)
+        at = oht_state._path_at(f._i, a, b)
+        npc, nl = f._i[at], f._i[at + 1]
+        assert np.array_equal(f._i[at : at + 2 + npc + nl], want)
         links = g.path_links(a, b)
         ref = np.cumsum(
             profile_array(
@@ -187,7 +189,10 @@ def test_packed_paths_are_the_graphs_pieces() -> None:
                 veh.decel_m_s2,
             )
         )
-        assert np.array_equal(cum, ref)  # bit for bit
+        o = f._i[at - 1]  # the profile: each piece's end time, then each link's
+        assert np.array_equal(f._f[o + npc : o + npc + nl], ref)  # bit for bit
+        upto = want[2 : 2 + npc] >> (2 * oht_state.PIECE_BITS)
+        assert np.array_equal(f._f[o : o + npc], ref[upto - 1])
 
 
 def test_amhs_engine_picks_the_fleet() -> None:
