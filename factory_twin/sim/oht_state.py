@@ -4,13 +4,16 @@
 (float64), so that a call from Python passes a few arguments only (each array argument costs a
 fraction of a microsecond to unpack): a header of counters and the offsets of named segments
 (``O_*``), then the segments, then a cache of packed paths, their kinematic profiles and rows
-of travel times (an open-addressing table from node pair to place in two stores). This module
-names the header slots and segments, builds the arrays (:func:`layout`), grows and fills the
-cache (:func:`regrow`, :func:`add_times`; :func:`factory_twin.sim.oht_core.cache_path` puts
-paths in) and packs paths
-(:func:`pack_path`). Per day section entries and move sums go to ``E``, which Python grows.
+of travel times (an open-addressing table from node pair to a path's place in the stores).
+Vehicles drive the cached paths where they are: the stores keep their offsets when the arrays
+grow, and :func:`clear_cache` copies the paths vehicles point at into their own slots first.
+This module names the header slots and segments, builds the arrays (:func:`layout`), grows,
+empties and fills the cache (:func:`regrow`, :func:`clear_cache`, :func:`add_times`;
+:func:`factory_twin.sim.oht_core.cache_path` puts paths in) and packs paths (:func:`pack_path`).
+Per day section entries and move sums go to ``E``, which Python grows.
 
-Compiled like the core (``@njit(cache=True, error_model="numpy")``).
+Compiled with ``@njit(cache=True, error_model="numpy")`` (the functions that make arrays need
+numba's runtime, which the core leaves out).
 """
 
 from __future__ import annotations
