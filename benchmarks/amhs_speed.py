@@ -140,9 +140,9 @@ def breakdown(kind: str, days: float) -> dict[str, float]:
         probe.noop()
     per_call = (clock() - c0) / n_probe
     if kind == "oht":
-        for name in ("advance", "request", "assign", "profile_of"):
+        for name in ("advance", "request", "assign", "cache_path"):
             wrap(oht_core, name, "core")
-        for name in ("pack_path", "add_path", "add_times"):
+        for name in ("pack_path", "add_times"):
             wrap(oht_state, name, "core")
         wrap(oht_fast.CompiledOhtFleet, "request", "fleet")
         wrap(oht_fast.CompiledOhtFleet, "fire", "fleet")

@@ -11,15 +11,17 @@ Events are keyed like the engine's own entries, ``(time, id)`` with ids taken fr
 engine's sequence (``base`` + the number used so far in a call), so the fleet's events order
 among the engine's exactly as the pure-Python fleet's do on the engine's queue.
 
-Every function is ``@njit(cache=True, error_model="numpy")``: numba compiles them on first use
-and caches the machine code next to this module, so the compile cost (a few seconds) is paid
-once per machine. The numpy error model leaves out Python's division-by-zero checks (every
-division here is guarded or by a positive constant; IEEE results are the same).
+Every function is ``@njit(cache=True, error_model="numpy", _nrt=False)``: numba compiles them on first use and caches the machine code next to this module, so the compile cost (a few seconds)
+is paid once per machine. The numpy error model leaves out Python's division-by-zero checks
+(every division here is guarded or by a positive constant; IEEE results are the same); without
+numba's runtime (``_nrt``) no function counts references to the arrays it is passed.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numba import njit
@@ -39,12 +41,14 @@ from factory_twin.sim.oht_state import (
     F_ACC,
     F_DAYEND,
     F_DEC,
+    F_DUET,
     F_EXTT,
     F_HANDLING,
     GROW,
     H_BASE,
     H_DAY,
     H_DLN,
+    H_DUEK,
     H_EXTV,
     H_HCAP,
     H_HN,
@@ -55,14 +59,18 @@ from factory_twin.sim.oht_state import (
     H_NEEDA,
     H_NEEDB,
     H_NIDLE,
+    H_NN,
     H_NPEND,
-    H_PS,
     H_S,
     H_SF,
+    H_SFN,
     H_SI,
+    H_SIN,
+    H_STALE,
+    H_TAB,
+    H_TCAP,
+    H_TN,
     H_TROW,
-    H_TVF,
-    H_TVI,
     H_USED,
     HIST_BIN_S,
     HIST_BINS,
@@ -90,17 +98,17 @@ from factory_twin.sim.oht_state import (
     O_U,
     O_VBLOCKED,
     O_VCUM,
-    O_VCUM0,
+    O_VCUMB,
     O_VEXITP,
-    O_VFIRST,
     O_VK,
     O_VNODE,
-    O_VP,
     O_VPATH,
+    O_VPCUM,
     O_VPLAN_N,
     O_VPSTART,
     O_VRETRY,
     O_VSEC,
+    O_VSLOTP,
     O_VSTATE,
     O_VSTOPPED,
     O_VT0,
@@ -113,27 +121,88 @@ from factory_twin.sim.oht_state import (
     O_VWAITSINCE,
     O_X,
     PARKED,
+    PIECE_BITS,
+    PIECE_MASK,
     QUEUED,
     ST_EMPTY,
     ST_HANDLING,
     ST_IDLE,
     ST_LOADED,
-    _cached,
+    _path_at,
+    _table_put,
 )
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_njit: Any = njit  # numba's type stubs leave out its ``_nrt`` option
+
+
+def _compiled(fn: _F) -> _F:
+    """``fn`` compiled as the whole core is: cached, numpy's error model, and without numba's
+    reference counting, which would add an atomic increment and decrement of every array
+    argument to most calls (its pruning pass leaves them in functions with branches). Nothing
+    here allocates an array or keeps one; the arrays belong to the caller. ``_nrt`` is a numba
+    option of its own (numba is pinned in constraints.txt): if a release drops it, the first
+    call fails at once with "Unrecognized options"."""
+    return cast(_F, _njit(cache=True, error_model="numpy", _nrt=False)(fn))
+
+
+def _inlined(fn: _F) -> _F:
+    """``fn`` compiled as the core is and inlined into its callers."""
+    return cast(_F, _njit(inline="always", cache=True, error_model="numpy", _nrt=False)(fn))
+
 
 # ----------------------------------------------------------------- event queue
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
+def _sift_down(i_arr: np.ndarray, f_arr: np.ndarray, n: int, t: float, k: int, e: int) -> None:
+    """Put the event ``(t, k, e)`` at the top of the queue's ``n`` entries, top one left out,
+    and sift it down to its place."""
+    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
+    i = 0
+    c = 1
+    while c < n:
+        tc = f_arr[ot + c]
+        kc = i_arr[ok + c]
+        if c + 1 < n:
+            tr = f_arr[ot + c + 1]
+            if tr < tc or (tr == tc and i_arr[ok + c + 1] < kc):
+                c += 1
+                tc = tr
+                kc = i_arr[ok + c]
+        if tc < t or (tc == t and kc < k):
+            f_arr[ot + i] = tc
+            i_arr[ok + i] = kc
+            i_arr[oe + i] = i_arr[oe + c]
+            i = c
+            c = 2 * i + 1
+        else:
+            break
+    f_arr[ot + i] = t
+    i_arr[ok + i] = k
+    i_arr[oe + i] = e
+
+
+@_inlined
 def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: int) -> None:
-    """Put an event on the fleet's queue with the next id (a binary heap on (time, id))."""
+    """Put an event on the fleet's queue with the next id (a binary heap on (time, id)).
+
+    While :func:`advance` runs the first event's handler (``I[H_STALE]``), that event is still
+    at the top: the first new event replaces it. Every new event comes at or after the handled
+    one's time with a later id, so it never rises above it meanwhile, and a heap of distinct
+    keys pops the same sequence either way.
+    """
     n = i_arr[H_HN]
-    if n >= i_arr[H_HCAP]:
-        raise RuntimeError("OHT fleet: its event queue is full")
     key = i_arr[H_BASE] + i_arr[H_USED]
     i_arr[H_USED] += 1
-    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
     e = kind * 4294967296 + arg
+    if i_arr[H_STALE]:
+        i_arr[H_STALE] = 0
+        _sift_down(i_arr, f_arr, n, at, key, e)
+        return
+    if n >= i_arr[H_HCAP]:
+        raise RuntimeError("OHT fleet: its event queue is full")
+    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
     i = n
     while i > 0:
         p = (i - 1) >> 1
@@ -151,41 +220,33 @@ def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: i
     i_arr[H_HN] = n + 1
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
+def _due(i_arr: np.ndarray, f_arr: np.ndarray, res: int) -> int:
+    """Note the queue's first event for Python (``F[F_DUET]``, ``I[H_DUEK]``); return ``res``."""
+    if i_arr[H_HN] > 0:
+        f_arr[F_DUET] = f_arr[i_arr[O_HT]]
+        i_arr[H_DUEK] = i_arr[i_arr[O_HK]]
+    else:
+        f_arr[F_DUET] = math.inf
+    return res
+
+
+@_inlined
 def _pop(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
     """Remove the first event of the queue."""
     n = i_arr[H_HN] - 1
     i_arr[H_HN] = n
     if n == 0:
         return
-    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
-    t, k, e = f_arr[ot + n], i_arr[ok + n], i_arr[oe + n]
-    i = 0
-    while True:
-        c = 2 * i + 1
-        if c >= n:
-            break
-        if c + 1 < n:
-            tc, tr = f_arr[ot + c], f_arr[ot + c + 1]
-            if tr < tc or (tr == tc and i_arr[ok + c + 1] < i_arr[ok + c]):
-                c += 1
-        tc = f_arr[ot + c]
-        if tc < t or (tc == t and i_arr[ok + c] < k):
-            f_arr[ot + i] = tc
-            i_arr[ok + i] = i_arr[ok + c]
-            i_arr[oe + i] = i_arr[oe + c]
-            i = c
-        else:
-            break
-    f_arr[ot + i] = t
-    i_arr[ok + i] = k
-    i_arr[oe + i] = e
+    _sift_down(
+        i_arr, f_arr, n, f_arr[i_arr[O_HT] + n], i_arr[i_arr[O_HK] + n], i_arr[i_arr[O_HE] + n]
+    )
 
 
 # ----------------------------------------------------------------- sections
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _count_entry(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, sec: int, now: float
 ) -> None:
@@ -198,7 +259,7 @@ def _count_entry(
     e_arr[i_arr[H_DAY], sec] += 1
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     """Remove and return the first vehicle of list ``s`` (queue or waiters)."""
     base = oq + s * n
@@ -210,14 +271,14 @@ def _q_popleft(i_arr: np.ndarray, oq: int, on: int, s: int, n: int) -> int:
     return v
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _q_append(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     m = i_arr[on + s]
     i_arr[oq + s * n + m] = v
     i_arr[on + s] = m + 1
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> None:
     base = oq + s * n
     m = i_arr[on + s]
@@ -232,7 +293,7 @@ def _q_remove(i_arr: np.ndarray, oq: int, on: int, s: int, n: int, v: int) -> No
 # ----------------------------------------------------------------- kinematics
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _profile(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -250,9 +311,9 @@ def _profile(
     """
     npc = path[p]
     nlinks = path[p + 1]
-    start = path[p + 2 + 2 * npc + first - 1] if first > 0 else 0
+    start = path[p + 2 + first - 1] >> (2 * PIECE_BITS) if first > 0 else 0
     n = nlinks - start
-    ol = p + 2 + 3 * npc + start
+    ol = p + 2 + npc + start
     ox, ocap, ou = i_arr[O_X], i_arr[O_CAP], i_arr[O_U]
     olen, ovm = i_arr[O_LLEN], i_arr[O_LVMAX]
     acc, dec = f_arr[F_ACC], f_arr[F_DEC]
@@ -314,46 +375,61 @@ def _profile(
     return start, n
 
 
-@njit(cache=True, error_model="numpy")
-def profile_of(i_arr: np.ndarray, f_arr: np.ndarray, path: np.ndarray) -> np.ndarray:
-    """The cumulative link end times of a whole packed path from rest to rest."""
-    out = np.empty(max(path[1], 1) if len(path) else 0, dtype=np.float64)
-    if len(path):
-        _profile(i_arr, f_arr, path, 0, 0, out, 0)
-    return out
+@_compiled
+def cache_path(i_arr: np.ndarray, f_arr: np.ndarray, a: int, b: int, path: np.ndarray) -> bool:
+    """Put the packed path from ``a`` to ``b`` in the cache with its profile from rest to rest
+    (after the path's offset in F of its profile: the end time of each piece, then the
+    cumulative end time of each link); False, nothing done, if the cache has no room for it."""
+    npc, nl = path[0], path[1]
+    at_i, at_f = i_arr[H_SIN], i_arr[H_SFN]
+    if not (
+        2 * (i_arr[H_TN] + 1) <= i_arr[H_TCAP]
+        and at_i + len(path) + 1 <= i_arr[H_TAB] - i_arr[H_SI]
+        and at_f + npc + nl <= len(f_arr) - i_arr[H_SF]
+    ):
+        return False
+    o_i, o_f = i_arr[H_SI] + at_i, i_arr[H_SF] + at_f
+    i_arr[o_i] = o_f
+    for j in range(len(path)):
+        i_arr[o_i + 1 + j] = path[j]
+    _profile(i_arr, f_arr, path, 0, 0, f_arr, o_f + npc)
+    for j in range(npc):
+        f_arr[o_f + j] = f_arr[o_f + npc + (path[2 + j] >> (2 * PIECE_BITS)) - 1]
+    i_arr[H_SIN] = at_i + 1 + len(path)
+    i_arr[H_SFN] = at_f + npc + nl
+    _table_put(i_arr, a * i_arr[H_NN] + b, o_i + 1)
+    return True
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _plan(i_arr: np.ndarray, f_arr: np.ndarray, v: int, first: int, now: float) -> None:
     """A kinematic profile from rest over pieces ``first``.. to the end of the run (from the
-    start of the run: the one Python computed with the path)."""
+    start of the run: the one Python computed with the path, read where it is)."""
     p = i_arr[i_arr[O_VPATH] + v]
-    nl = i_arr[H_L]
-    oc = i_arr[O_VCUM] + v * nl
     if first == 0:
         start, n = 0, i_arr[p + 1]
-        o0 = i_arr[O_VCUM0] + (p - i_arr[O_VP]) // i_arr[H_PS] * nl
-        for j in range(n):
-            f_arr[oc + j] = f_arr[o0 + j]
+        i_arr[i_arr[O_VCUMB] + v] = i_arr[p - 1]
     else:
+        oc = i_arr[O_VCUM] + v * i_arr[H_L]
         start, n = _profile(i_arr, f_arr, i_arr, p, first, f_arr, oc)
+        # the piece end times, by piece of the path
+        op = i_arr[O_VPCUM] + v * (i_arr[H_S] + 1)
+        for k in range(first, i_arr[p]):
+            f_arr[op + k] = f_arr[oc + (i_arr[p + 2 + k] >> (2 * PIECE_BITS)) - start - 1]
+        i_arr[i_arr[O_VCUMB] + v] = op
     f_arr[i_arr[O_VT0] + v] = now
-    i_arr[i_arr[O_VFIRST] + v] = first
     i_arr[i_arr[O_VPSTART] + v] = start
     i_arr[i_arr[O_VPLAN_N] + v] = n
     i_arr[i_arr[O_VSTOPPED] + v] = 0
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
-    """End time of piece ``k`` of ``v``'s run, on the current profile (absolute)."""
-    p = i_arr[i_arr[O_VPATH] + v]
-    npc = i_arr[p]
-    j = i_arr[p + 2 + 2 * npc + k] - i_arr[i_arr[O_VPSTART] + v] - 1
-    return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[O_VCUM] + v * i_arr[H_L] + j]
+    """End time of piece ``k`` of ``v``'s run on the current profile (absolute)."""
+    return f_arr[i_arr[O_VT0] + v] + f_arr[i_arr[i_arr[O_VCUMB] + v] + k]
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
@@ -362,7 +438,7 @@ def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float
 # ----------------------------------------------------------------- driving
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` is at the end of its run: hoist the lot up (empty run) or down (loaded run)."""
     ost = i_arr[O_VSTATE] + v
@@ -376,18 +452,18 @@ def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
         _schedule(i_arr, f_arr, now + f_arr[F_HANDLING], EV_DELIVERED, v)
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _run(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, slot: int, now: float
 ) -> None:
-    """Drive ``v`` over the path in its slot ``slot`` (from rest to rest); empty: arrived."""
-    p = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
+    """Drive ``v`` over the path of its run ``slot`` (from rest to rest); empty: arrived."""
+    p = i_arr[i_arr[O_VSLOTP] + 2 * v + slot]
     if i_arr[p] == 0:
         _arrive(i_arr, f_arr, v, now)
         return
     i_arr[i_arr[O_VPATH] + v] = p
     i_arr[i_arr[O_VSTOPPED] + v] = 1
-    if i_arr[i_arr[O_VSEC] + v] == i_arr[p + 2]:
+    if i_arr[i_arr[O_VSEC] + v] == i_arr[p + 2] & PIECE_MASK:
         i_arr[i_arr[O_VK] + v] = 0
         _plan(i_arr, f_arr, v, 0, now)
         _schedule_piece_end(i_arr, f_arr, v, now)
@@ -396,7 +472,7 @@ def _run(
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True, error_model="numpy")
+@_inlined
 def _piece_end(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float
 ) -> None:
@@ -405,7 +481,7 @@ def _piece_end(
     npc = i_arr[p]
     ok = i_arr[O_VK] + v
     k = i_arr[ok]
-    i_arr[i_arr[O_VNODE] + v] = i_arr[p + 2 + npc + k]
+    i_arr[i_arr[O_VNODE] + v] = (i_arr[p + 2 + k] >> PIECE_BITS) & PIECE_MASK
     if k == npc - 1:
         i_arr[i_arr[O_VPATH] + v] = -1
         _arrive(i_arr, f_arr, v, now)
@@ -413,7 +489,7 @@ def _piece_end(
     # the common case inline (the same rules as _try_next and _enter)
     osq, osqn, oexit = i_arr[O_SQ], i_arr[O_SQN], i_arr[O_VEXITP]
     s = i_arr[i_arr[O_VSEC] + v]
-    nxt = i_arr[p + 2 + k + 1]
+    nxt = i_arr[p + 2 + k + 1] & PIECE_MASK
     olast = i_arr[O_SLAST] + s
     if (
         i_arr[osq + s * n] == v
@@ -437,7 +513,7 @@ def _piece_end(
     _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     """At the end of its section (or parked), ``v`` tries to go on into the next one."""
     n = i_arr[H_N]
@@ -459,7 +535,7 @@ def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, n
     if i_arr[owf] >= 0:
         return  # already in the queue of the next section
     p = i_arr[i_arr[O_VPATH] + v]
-    nxt = i_arr[p + 2 + i_arr[i_arr[O_VK] + v] + 1]
+    nxt = i_arr[p + 2 + i_arr[i_arr[O_VK] + v] + 1] & PIECE_MASK
     if i_arr[i_arr[O_SQN] + nxt] >= i_arr[i_arr[O_SCAP] + nxt] and not _deadlock(
         i_arr, f_arr, v, nxt, now
     ):
@@ -471,13 +547,13 @@ def _try_next(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, n
     _enter(i_arr, f_arr, e_arr, v, nxt, now)
 
 
-@njit(cache=True, error_model="numpy")
+@_inlined
 def _retry(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     if i_arr[i_arr[O_VEXITP] + v] != 0 and i_arr[i_arr[O_VWAITFOR] + v] < 0:
         _try_next(i_arr, f_arr, e_arr, v, now)
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _enter(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, nxt: int, now: float
 ) -> None:
@@ -511,7 +587,7 @@ def _enter(
     _schedule_piece_end(i_arr, f_arr, v, now)
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     """``v`` gives up its place in its section; wake who waited for it."""
     osec = i_arr[O_VSEC] + v
@@ -531,7 +607,7 @@ def _leave(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
         _schedule(i_arr, f_arr, now + 0.0, EV_ADMIT, s)
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now: float) -> None:
     n = i_arr[H_N]
     osw, oswn = i_arr[O_SW], i_arr[O_SWN]
@@ -540,7 +616,7 @@ def _admit(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, s: int, now:
         _enter(i_arr, f_arr, e_arr, w, i_arr[i_arr[O_VWAITFOR] + w], now)
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: float) -> bool:
     """Follow the wait-for chain from section ``want``; True if it closes (and log it)."""
     n, ns = i_arr[H_N], i_arr[H_S]
@@ -573,53 +649,22 @@ def _deadlock(i_arr: np.ndarray, f_arr: np.ndarray, v: int, want: int, now: floa
 # ----------------------------------------------------------------- entry points
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _missing(i_arr: np.ndarray, v: int, a: int, b: int) -> bool:
-    """Whether a path ``v`` needs to move a lot from ``a`` to ``b`` is not cached (then it
-    names it in ``I[H_NEEDA]``, ``I[H_NEEDB]``)."""
-    at = i_arr[i_arr[O_VNODE] + v]
-    if at != a and _cached(i_arr, at, a) < 0:
-        i_arr[H_NEEDA], i_arr[H_NEEDB] = at, a
-        return True
-    if a != b and _cached(i_arr, a, b) < 0:
-        i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
-        return True
-    return False
-
-
-@njit(cache=True, error_model="numpy")
-def _load_path(i_arr: np.ndarray, f_arr: np.ndarray, v: int, slot: int, a: int, b: int) -> None:
-    """Copy the cached path from ``a`` to ``b`` and its profile into ``v``'s path slot."""
-    o = i_arr[O_VP] + (2 * v + slot) * i_arr[H_PS]
-    if a == b:
-        i_arr[o] = 0
-        return
-    j = _cached(i_arr, a, b)
-    src = i_arr[H_SI] + i_arr[i_arr[H_TVI] + j]
-    npc, nl = i_arr[src], i_arr[src + 1]
-    for x in range(2 + 3 * npc + nl):
-        i_arr[o + x] = i_arr[src + x]
-    src_f = i_arr[H_SF] + i_arr[i_arr[H_TVF] + j]
-    oc = i_arr[O_VCUM0] + (2 * v + slot) * i_arr[H_L]
-    for x in range(nl):
-        f_arr[oc + x] = f_arr[src_f + x]
-
-
-@njit(cache=True, error_model="numpy")
+@_compiled
 def _begin(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
     e_arr: np.ndarray,
     v: int,
-    a: int,
-    b: int,
+    p_empty: int,
+    p_loaded: int,
     t_req: float,
     now: float,
 ) -> None:
-    """Give ``v`` the move from ``a`` to ``b`` (paths cached): drive empty to the pick-up,
-    hoist, drive loaded, set down."""
-    _load_path(i_arr, f_arr, v, 0, i_arr[i_arr[O_VNODE] + v], a)
-    _load_path(i_arr, f_arr, v, 1, a, b)
+    """Give ``v`` a move over the cached paths at ``p_empty`` (to the pick-up) and
+    ``p_loaded``: drive empty, hoist, drive loaded, set down."""
+    os = i_arr[O_VSLOTP] + 2 * v
+    i_arr[os] = p_empty
+    i_arr[os + 1] = p_loaded
     i_arr[i_arr[O_VSTATE] + v] = ST_EMPTY
     f_arr[i_arr[O_VTREQ] + v] = t_req
     f_arr[i_arr[O_VTASSIGN] + v] = now
@@ -629,7 +674,14 @@ def _begin(
     _run(i_arr, f_arr, e_arr, v, 0, now)
 
 
-@njit(cache=True, error_model="numpy")
+@_inlined
+def _need(i_arr: np.ndarray, a: int, b: int) -> int:
+    """Name the path from ``a`` to ``b`` as missing; return NEED_PATH."""
+    i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
+    return NEED_PATH
+
+
+@_compiled
 def request(
     i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, a: int, b: int, now: float, base: int
 ) -> int:
@@ -637,7 +689,8 @@ def request(
     in free-running time, the lowest number on a tie, or with ``nearest`` off the one idle
     longest). Returns ``ids used << CODE_BITS | code``: ASSIGNED (the vehicle in
     ``I[H_EXTV]``), QUEUED (none idle: Python queues it), NEED_TIMES or NEED_PATH (nothing
-    changed: Python caches what is named and asks again)."""
+    changed: Python caches what is named and asks again). Once assigned, the queue's first
+    event is in ``F[F_DUET]`` and ``I[H_DUEK]``."""
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
     m = i_arr[H_NIDLE]
@@ -659,17 +712,22 @@ def request(
             if t < best_t or (t == best_t and w < best_v):
                 best_t, best_v, j = t, w, jj
     v = i_arr[oi + j]
-    if _missing(i_arr, v, a, b):
-        return NEED_PATH
+    at = i_arr[on + v]
+    p0 = _path_at(i_arr, at, a)
+    if p0 < 0:
+        return _need(i_arr, at, a)
+    p1 = _path_at(i_arr, a, b)
+    if p1 < 0:
+        return _need(i_arr, a, b)
     for jj in range(j + 1, m):
         i_arr[oi + jj - 1] = i_arr[oi + jj]
     i_arr[H_NIDLE] = m - 1
     i_arr[H_EXTV] = v
-    _begin(i_arr, f_arr, e_arr, v, a, b, now, now)
-    return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
+    _begin(i_arr, f_arr, e_arr, v, p0, p1, now, now)
+    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | ASSIGNED)
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def assign(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -685,13 +743,18 @@ def assign(
     for at ``t_req``. Returns as :func:`request` (ASSIGNED or NEED_PATH)."""
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
-    if _missing(i_arr, v, a, b):
-        return NEED_PATH
-    _begin(i_arr, f_arr, e_arr, v, a, b, t_req, now)
-    return (i_arr[H_USED] << CODE_BITS) | ASSIGNED
+    at = i_arr[i_arr[O_VNODE] + v]
+    p0 = _path_at(i_arr, at, a)
+    if p0 < 0:
+        return _need(i_arr, at, a)
+    p1 = _path_at(i_arr, a, b)
+    if p1 < 0:
+        return _need(i_arr, a, b)
+    _begin(i_arr, f_arr, e_arr, v, p0, p1, t_req, now)
+    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | ASSIGNED)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[i_arr[O_VSTATE] + v] = ST_IDLE
     _leave(i_arr, f_arr, v, now)
@@ -700,7 +763,7 @@ def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[H_NIDLE] = m + 1
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled
 def advance(
     i_arr: np.ndarray,
     f_arr: np.ndarray,
@@ -718,7 +781,8 @@ def advance(
     move waits (vehicle in ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python assigns it the next
     move), ``PARKED`` when it has set its lot down and, no move waiting, gone to its parking
     spur, ``GROW`` when ``E`` needs a row for a later day. A delivered move's figures go to
-    the day's sums in ``E``.
+    the day's sums in ``E``. The queue's first event is then in ``F[F_DUET]`` and
+    ``I[H_DUEK]``.
     """
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
@@ -728,13 +792,14 @@ def advance(
         t = f_arr[ot]
         k = i_arr[ok]
         if not (t < until and (t < limit_t or (t == limit_t and k < limit_k))):
-            return (i_arr[H_USED] << CODE_BITS) | LIMIT
+            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | LIMIT)
         if t >= rows * DAY_S:
-            return (i_arr[H_USED] << CODE_BITS) | GROW
+            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | GROW)
         e = i_arr[oe]
-        _pop(i_arr, f_arr)
+        i_arr[H_STALE] = 1  # the event stays at the top until its handler schedules one
         kind = e // 4294967296
         arg = e - kind * 4294967296
+        code = LIMIT
         if kind == EV_PIECE_END:
             _piece_end(i_arr, f_arr, e_arr, arg, t)
         elif kind == EV_RETRY:
@@ -749,14 +814,19 @@ def advance(
             _record(i_arr, f_arr, e_arr, arg, t)
             i_arr[H_EXTV] = arg
             f_arr[F_EXTT] = t
+            code = DELIVERED
             if i_arr[H_NPEND] == 0:
                 _park(i_arr, f_arr, arg, t)
-                return (i_arr[H_USED] << CODE_BITS) | PARKED
-            return (i_arr[H_USED] << CODE_BITS) | DELIVERED
-    return (i_arr[H_USED] << CODE_BITS) | LIMIT
+                code = PARKED
+        if i_arr[H_STALE]:  # nothing scheduled: take it off
+            i_arr[H_STALE] = 0
+            _pop(i_arr, f_arr)
+        if code != LIMIT:
+            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | code)
+    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | LIMIT)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_inlined
 def _record(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, v: int, now: float) -> None:
     """Add ``v``'s move, set down now, to the day's sums (as OhtFleet._record)."""
     d = int(now // DAY_S)

@@ -44,10 +44,11 @@ from factory_twin.sim.oht_state import (
     ASSIGNED,
     CODE_BITS,
     E_SUMS,
+    F_DUET,
     F_EXTT,
     GROW,
+    H_DUEK,
     H_EXTV,
-    H_HN,
     H_NEEDA,
     H_NEEDB,
     H_NPEND,
@@ -110,7 +111,12 @@ class CompiledOhtFleet(FleetBase):
         """Name the parts of the state arrays Python reads (again after they grew)."""
         i_arr, f_arr = self._i, self._f
         n = len(self.vehicles)
-        self._ht, self._hk = int(i_arr[oht_state.O_HT]), int(i_arr[oht_state.O_HK])
+        # single values are read and written through memoryviews (cheaper than numpy's item)
+        self._iv, self._fv = i_arr.data, f_arr.data
+        self._o_pick = int(i_arr[oht_state.O_VTPICK])
+        self._o_loaded = int(i_arr[oht_state.O_VTLOADED])
+        self._o_drop = int(i_arr[oht_state.O_VTDROP])
+        self._o_blocked = int(i_arr[oht_state.O_VBLOCKED])
 
         def iview(slot: int) -> np.ndarray:
             return i_arr[i_arr[slot] : i_arr[slot] + n]
@@ -129,10 +135,7 @@ class CompiledOhtFleet(FleetBase):
         self._t0, self._blocked = fview(oht_state.O_VT0), fview(oht_state.O_VBLOCKED)
         self._t_pick, self._t_loaded = fview(oht_state.O_VTPICK), fview(oht_state.O_VTLOADED)
         self._t_drop = fview(oht_state.O_VTDROP)
-        nl = len(self.graph.length)
-        self._cum = f_arr[i_arr[oht_state.O_VCUM] : i_arr[oht_state.O_VCUM] + n * nl].reshape(
-            n, nl
-        )
+        self._vcum, self._nl = int(i_arr[oht_state.O_VCUM]), len(self.graph.length)
 
     # ----------------------------------------------------------------- requests
 
@@ -142,18 +145,28 @@ class CompiledOhtFleet(FleetBase):
         ni = self.graph.node_index
         env = self.clock
         now = env.now_s
-        m = Move(payload, ni[src], ni[dst], done, now)
+        a, b = ni[src], ni[dst]
+        m = Move(payload, a, b, done, now)
         if now >= self._e_end:
             self._room(now)
-        code = self._call(self._request, m.src, m.dst, now)
+        base = env.take_id()
+        res = self._request(self._i, self._f, self._e, a, b, now, base)
+        used = res >> CODE_BITS
+        if used != 1:
+            env.ids_used(base, used)
+        code = res & _CODE
+        if code in (NEED_PATH, NEED_TIMES):
+            self._fill(code)
+            code = self._call(self._request, a, b, now)
         if code == ASSIGNED:
             m.t_assign = now
-            self._moves[self._i.item(H_EXTV)] = m
-            self._due()
+            iv = self._iv
+            self._moves[iv[H_EXTV]] = m
+            self.due_t, self.due_k = self._fv[F_DUET], iv[H_DUEK]
         else:
             assert code == QUEUED, code
             self.pending.append(m)
-            self._i[H_NPEND] = len(self.pending)
+            self._iv[H_NPEND] = len(self.pending)
         return m
 
     def _call(self, fn: Callable[..., int], *args: Any) -> int:
@@ -174,7 +187,7 @@ class CompiledOhtFleet(FleetBase):
     def _next_move(self, v: int) -> None:
         """``v`` has set its lot down and a move waits: give it the oldest."""
         m = self.pending.popleft()
-        self._i[H_NPEND] = len(self.pending)
+        self._iv[H_NPEND] = len(self.pending)
         env = self.clock
         now = env.now_s
         if now >= self._e_end:
@@ -182,64 +195,63 @@ class CompiledOhtFleet(FleetBase):
         code = self._call(self._assign_core, v, m.src, m.dst, m.t_req, now)
         assert code == ASSIGNED, code
         m.t_assign = now
-        self._moves[v] = m
-        self._due()
+        self._moves[v] = m  # (fire, which called this, tells the engine the next event)
 
     def _fill(self, code: int) -> None:
         """Put in the core's cache what it named as missing (``code``: NEED_PATH or
         NEED_TIMES)."""
-        i_arr = self._i
-        a = i_arr.item(H_NEEDA)
+        a = self._iv[H_NEEDA]
         if code == NEED_TIMES:
             times = self.graph.time_to(a)
             self._make_room(0, len(times))
             oht_state.add_times(self._i, self._f, a, times)
             return
         assert code == NEED_PATH, code
-        b = i_arr.item(H_NEEDB)
-        path, cum = self._path(a, b)
-        self._make_room(len(path), len(cum))
-        oht_state.add_path(self._i, self._f, a, b, path, cum)
+        self._cache_path(a, self._iv[H_NEEDB])
 
     def _make_room(self, ints: int, floats: int) -> None:
-        """Make sure the cache takes one more entry: grow it, or once it holds ``_CACHE``
-        paths, empty it (vehicles hold copies of the paths they drive)."""
+        """Make sure the cache takes one more entry: grow it (its stores keep their places),
+        or once it holds ``_CACHE`` paths, empty it (vehicles keep copies of the cached paths
+        they point to)."""
         i_arr, f_arr = self._i, self._f
         if oht_state.room(i_arr, f_arr, ints, floats):
             return
         tcap = int(i_arr[oht_state.H_TCAP])
         if int(i_arr[oht_state.H_TN]) >= _CACHE:
-            oht_state.clear_cache(i_arr)
+            oht_state.clear_cache(i_arr, f_arr)
             if oht_state.room(i_arr, f_arr, ints, floats):
                 return
         if 2 * (int(i_arr[oht_state.H_TN]) + 1) > tcap:
             tcap *= 2
-        icap = len(i_arr) - int(i_arr[oht_state.H_SI])
+        icap = int(i_arr[oht_state.H_TAB]) - int(i_arr[oht_state.H_SI])
         fcap = len(f_arr) - int(i_arr[oht_state.H_SF])
         icap = max(icap, 2 * (int(i_arr[oht_state.H_SIN]) + ints))
         fcap = max(fcap, 2 * (int(i_arr[oht_state.H_SFN]) + floats))
         self._i, self._f = oht_state.regrow(i_arr, f_arr, tcap, icap, fcap)
         self._views()
 
-    def _path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """The pieces of the fastest path from node ``a`` to ``b``, packed for the core, and
-        its kinematic profile from rest to rest."""
+    def _cache_path(self, a: int, b: int) -> None:
+        """Put the fastest path from node ``a`` to ``b`` in the core's cache (the core adds its
+        kinematic profile from rest to rest)."""
         g = self.graph
         path = oht_state.pack_path(g.predecessors(a), a, b, *self._adj)
         if not len(path):
             msg = f"no rail path from {g.node_ids[a]} to {g.node_ids[b]}"
             raise ValueError(msg)
-        return path, core.profile_of(self._i, self._f, path)
+        if not core.cache_path(self._i, self._f, a, b, path):
+            self._make_room(len(path) + 1, int(path[0]) + int(path[1]))
+            core.cache_path(self._i, self._f, a, b, path)
 
     def _delivered(self, v: int, parked: bool) -> None:
         """``v`` has set its lot down (the core has added it to the day's sums); ``parked``:
         no move waited, and it has gone to its parking spur."""
         m = self._moves[v]
         assert m is not None
-        m.t_pick = self._t_pick.item(v)
-        m.t_loaded = self._t_loaded.item(v)
-        m.t_drop = self._t_drop.item(v)
-        m.blocked_s = self._blocked.item(v)
+        fv = self._fv
+        m.t_pick = fv[self._o_pick + v]
+        m.t_loaded = fv[self._o_loaded + v]
+        m.t_drop = fv[self._o_drop + v]
+        m.blocked_s = fv[self._o_blocked + v]
         self._moves[v] = None
         if not parked:
             self._next_move(v)
@@ -247,16 +259,9 @@ class CompiledOhtFleet(FleetBase):
 
     # ----------------------------------------------------------------- the engine's side
 
-    def _due(self) -> None:
-        """Tell the engine when the fleet's next event is."""
-        if self._i.item(H_HN):
-            self.due_t, self.due_k = self._f.item(self._ht), self._i.item(self._hk)
-        else:
-            self.due_t = math.inf
-
     def fire(self) -> None:
         """Run the fleet's events due before the engine's first entry (the engine calls this
-        when the fleet's next event comes first)."""
+        when the fleet's next event comes first), then tell the engine when the next one is."""
         env = self.clock
         q = env.queue
         advance = self._advance
@@ -275,11 +280,13 @@ class CompiledOhtFleet(FleetBase):
             if code == LIMIT:
                 break
             if code == GROW:
-                self._grow(int(self._f.item(self._ht) // DAY_S) + 1)
+                self._grow(int(self._fv[F_DUET] // DAY_S) + 1)
                 continue
-            env.now_s = self._f.item(F_EXTT)
-            self._delivered(self._i.item(H_EXTV), code == PARKED)
-        self._due()
+            env.now_s = self._fv[F_EXTT]
+            self._delivered(self._iv[H_EXTV], code == PARKED)
+        # the core notes its next event whenever it changes its queue (the ``done`` callbacks
+        # may have asked for moves meanwhile; the arrays may have grown)
+        self.due_t, self.due_k = self._fv[F_DUET], self._iv[H_DUEK]
 
     def _room(self, now: float) -> None:
         """Make sure the per-day sums have a row for today."""
@@ -369,12 +376,16 @@ class CompiledOhtFleet(FleetBase):
                 and self._k[v] >= 0
                 and not (self._exit_pending[v] or self._waiting[v] >= 0)
             ):
-                cum = self._cum[v, :n]
+                npc = int(i_arr[p])
+                start = int(self._pstart[v])
+                # the cumulative link end times: after the piece end times of the profile
+                # from the run's start, or the vehicle's own from a stop on the way
+                at = int(i_arr[p - 1]) + npc if start == 0 else self._vcum + v * self._nl
+                cum = self._f[at : at + n]
                 t = now - self._t0[v]
                 j = int(np.searchsorted(cum, t, side="right"))
                 if j < n:
-                    npc = int(i_arr[p])
-                    k = int(i_arr[p + 2 + 3 * npc + self._pstart[v] + j])
+                    k = int(i_arr[p + 2 + npc + start + j])
                     t_in = cum[j - 1] if j > 0 else 0.0
                     f = (t - t_in) / max(cum[j] - t_in, 1e-9)
                     a, b = g.node_xy[g.frm[k]], g.node_xy[g.to[k]]

@@ -4,12 +4,16 @@
 (float64), so that a call from Python passes a few arguments only (each array argument costs a
 fraction of a microsecond to unpack): a header of counters and the offsets of named segments
 (``O_*``), then the segments, then a cache of packed paths, their kinematic profiles and rows
-of travel times (an open-addressing table from node pair to place in two stores). This module
-names the header slots and segments, builds the arrays (:func:`layout`), grows and fills the
-cache (:func:`regrow`, :func:`add_path`, :func:`add_times`) and packs paths
-(:func:`pack_path`). Per day section entries and move sums go to ``E``, which Python grows.
+of travel times (an open-addressing table from node pair to a path's place in the stores).
+Vehicles drive the cached paths where they are: the stores keep their offsets when the arrays
+grow, and :func:`clear_cache` copies the paths vehicles point at into their own slots first.
+This module names the header slots and segments, builds the arrays (:func:`layout`), grows,
+empties and fills the cache (:func:`regrow`, :func:`clear_cache`, :func:`add_times`;
+:func:`factory_twin.sim.oht_core.cache_path` puts paths in) and packs paths (:func:`pack_path`).
+Per day section entries and move sums go to ``E``, which Python grows.
 
-Compiled like the core (``@njit(cache=True, error_model="numpy")``).
+Compiled with ``@njit(cache=True, error_model="numpy")`` (the functions that make arrays need
+numba's runtime, which the core leaves out).
 """
 
 from __future__ import annotations
@@ -41,25 +45,37 @@ HIST_BINS = 4_000
 # of the transport time, then the blocked seconds of moves per section
 E_SUMS = 8
 
+# A packed path: pieces, links, a word per piece (its section, end node and the number of links
+# up to its end, PIECE_BITS each: one read per piece on the way), then its links. Its profile in
+# F: the end time of each piece from rest, then the cumulative end time of each link.
+PIECE_BITS = 21
+PIECE_MASK = (1 << PIECE_BITS) - 1
 # header of I
 (H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS, H_NPEND) = (
     range(13)
 )  # H_NPEND: moves waiting for a vehicle (Python keeps it up to date)
-# the cache of paths and times (after the segments, at the end of I and F): a hash table
-# (H_TCAP slots, H_TN used) from ``a * nodes + b`` to the path's place in the stores, a row of
-# times to each node's place, and the stores (I: packed paths, F: their profiles and the rows)
-(H_NN, H_NEAREST, H_TKEY, H_TVI, H_TVF, H_TCAP, H_TN, H_SI, H_SIN, H_SF, H_SFN, H_NEEDA) = range(
+# H_STALE: 1 while :func:`advance` runs the handler of the queue's first event, still at the
+# top (the handler's first new event replaces it, with one sift down instead of a pop and a push)
+H_STALE = 13
+H_DUEK = 14  # the key of the queue's first event (its time in F[F_DUET]; infinity: none)
+# the cache of paths and times (after the segments, at the end of I and F): a row of times to
+# each node's place (H_TROW, where I's segments end), the stores (I from H_SI: packed paths,
+# each after the offset in F of its profile; F from H_SF: the profiles and the rows) and a hash
+# table (H_TCAP slots of two ints at H_TAB, H_TN used) from ``a * nodes + b`` to the path's
+# offset in I. The stores never move when the cache grows, so vehicles drive the cached paths
+# where they are
+(H_NN, H_NEAREST, H_TAB, H_TCAP, H_TN, H_SI, H_SIN, H_SF, H_SFN, H_NEEDA, H_NEEDB, H_TROW) = range(
     64, 76
 )
-H_NEEDB, H_TROW = 76, 77
 H_DAY = 78  # the day of the last section entry (its end in F[F_DAYEND])
+H_EMPTY = 79  # holds 0: the path offset of an empty run (no pieces)
 # offsets of the segments of I (the header slot holding each offset)
 (
     O_VNODE,  # node each vehicle is at (last piece end)
     O_VSEC,  # section it holds a place in (-1: parked)
     O_VK,  # piece being driven (-1: not yet on the first)
     O_VPATH,  # offset in I of the current run's path (-1: none)
-    O_VFIRST,  # first piece of the current kinematic profile
+    O_VCUMB,  # offset in F of the current profile's piece end times (by piece of the path)
     O_VPSTART,  # first link (index in the path) of the current profile
     O_VPLAN_N,  # links in the current profile
     O_VWAITFOR,  # section it waits to enter (-1: none)
@@ -76,8 +92,11 @@ H_DAY = 78  # the day of the last section entry (its end in F[F_DAYEND])
     O_IDLE,  # idle vehicles in the order they became idle
     O_DLLEN,  # logged deadlocks: length of each chain
     O_DLSEC,  # logged deadlocks: their sections (DEADLOCK_LOG x S)
-    O_VP,  # per vehicle two path slots (empty run, loaded run) of H_PS ints
-) = range(16, 38)
+    O_VP,  # per vehicle two path slots (empty run, loaded run) of H_PS ints: the profile's
+    # offset in F, then the path (a copy of a cached path when the cache was emptied; its
+    # profile goes to O_VCUM0)
+    O_VSLOTP,  # per vehicle the offsets in I of its two runs' paths (cached or in its slots)
+) = range(16, 39)
 # offsets of the segments of F
 (
     O_VT0,  # start of the current kinematic profile
@@ -87,7 +106,8 @@ H_DAY = 78  # the day of the last section entry (its end in F[F_DAYEND])
     O_VTPICK,
     O_VTLOADED,
     O_VTDROP,
-    O_VCUM,  # cumulative link end times of the current profile (N x L)
+    O_VCUM,  # cumulative link end times of a profile from a stop on the way (N x L)
+    O_VPCUM,  # its piece end times (N x (S + 1))
     O_SHEAD,  # headway per section
     O_SLAST,  # last exit per section
     O_HT,  # event queue: times
@@ -98,14 +118,16 @@ H_DAY = 78  # the day of the last section entry (its end in F[F_DAYEND])
     O_CAP,
     O_U,
     O_SBLOCKED,  # blocked seconds of moves per section since the start (where they stood)
-    O_VCUM0,  # per vehicle and path slot: the run's profile from its start (2 N x L)
+    O_VCUM0,  # per vehicle and path slot: the copy of a cached profile (2 N x (S + 1 + L))
     O_VTREQ,  # the current move's request time
     O_VTASSIGN,  # its assignment time
-) = range(40, 61)
+) = range(40, 62)
 I_HEADER = 80
 # header of F
-F_HANDLING, F_ACC, F_DEC, F_EXTT, F_DAYEND = range(5)
+F_HANDLING, F_ACC, F_DEC, F_EXTT, F_DAYEND, F_DUET = range(6)
 F_HEADER = 8
+#: the cache's first size: table slots, ints and floats in its stores
+CACHE_START = (1024, 65_536, 65_536)
 
 
 def layout(
@@ -125,19 +147,27 @@ def layout(
     ``start_nodes`` on a network of ``nodes`` nodes, with an empty cache of paths
     (:func:`regrow` makes room in it)."""
     s, nl = len(capacity), len(length)
-    ps = 2 + 3 * s + nl  # a path: pieces, links, sections, end nodes, end link indices, links
+    if max(s, nodes, nl) > PIECE_MASK:
+        msg = (
+            f"OHT rails too large for the compiled fleet: {s} sections, {nodes} nodes, {nl} links"
+        )
+        raise ValueError(msg)
+    # a path slot: the profile's offset, then the path (a fastest path may pass a section twice
+    # at most: start and end in it)
+    ps = 3 + (s + 1) + nl
     hcap = 16 * n + 4 * s + 1024
     isegs = {
-        O_VNODE: n, O_VSEC: n, O_VK: n, O_VPATH: n, O_VFIRST: n, O_VPSTART: n, O_VPLAN_N: n,
+        O_VNODE: n, O_VSEC: n, O_VK: n, O_VPATH: n, O_VCUMB: n, O_VPSTART: n, O_VPLAN_N: n,
         O_VWAITFOR: n, O_VEXITP: n, O_VSTOPPED: n, O_VSTATE: n, O_SCAP: s, O_SQN: s,
         O_SQ: s * n, O_SWN: s, O_SW: s * n, O_HK: hcap, O_HE: hcap, O_IDLE: n, O_DLLEN:
-        DEADLOCK_LOG, O_DLSEC: DEADLOCK_LOG * s, O_VP: 2 * n * ps,
+        DEADLOCK_LOG, O_DLSEC: DEADLOCK_LOG * s, O_VP: 2 * n * ps, O_VSLOTP: 2 * n,
     }  # fmt: skip
     fsegs = {
         O_VT0: n, O_VWAITSINCE: n, O_VRETRY: n, O_VBLOCKED: n, O_VTPICK: n, O_VTLOADED: n,
-        O_VTDROP: n, O_VCUM: n * nl, O_SHEAD: s, O_SLAST: s, O_HT: hcap, O_LLEN: nl,
-        O_LVMAX: nl, O_DLT: DEADLOCK_LOG, O_X: nl + 1, O_CAP: nl + 1, O_U: nl + 1,
-        O_SBLOCKED: s, O_VCUM0: 2 * n * nl, O_VTREQ: n, O_VTASSIGN: n,
+        O_VTDROP: n, O_VCUM: n * nl, O_VPCUM: n * (s + 1), O_SHEAD: s, O_SLAST: s,
+        O_HT: hcap, O_LLEN: nl, O_LVMAX: nl, O_DLT: DEADLOCK_LOG, O_X: nl + 1, O_CAP: nl + 1,
+        O_U: nl + 1,
+        O_SBLOCKED: s, O_VCUM0: 2 * n * (s + 1 + nl), O_VTREQ: n, O_VTASSIGN: n,
     }  # fmt: skip
     i_arr = np.zeros(I_HEADER + sum(isegs.values()), dtype=np.int64)
     f_arr = np.zeros(F_HEADER + sum(fsegs.values()), dtype=np.float64)
@@ -158,6 +188,7 @@ def layout(
     iseg(O_VNODE, n)[:] = start_nodes
     for slot in (O_VSEC, O_VK, O_VPATH, O_VWAITFOR):
         iseg(slot, n)[:] = -1
+    iseg(O_VSLOTP, 2 * n)[:] = H_EMPTY
     iseg(O_SCAP, s)[:] = capacity
     iseg(O_IDLE, n)[:] = np.arange(n)
     i_arr[H_NIDLE] = n
@@ -168,12 +199,12 @@ def layout(
     fseg(O_SLAST, s)[:] = -math.inf
     fseg(O_LLEN, nl)[:] = length
     fseg(O_LVMAX, nl)[:] = vmax
-    f_arr[[F_HANDLING, F_ACC, F_DEC]] = handling_s, accel, decel
+    f_arr[[F_HANDLING, F_ACC, F_DEC, F_DUET]] = handling_s, accel, decel, math.inf
     i_arr[H_NN], i_arr[H_NEAREST] = nodes, int(nearest)
-    # the cache starts empty and small: a table of 1,024 slots, stores of 64 K values
-    i_arr[[H_TKEY, H_TCAP, H_SI]] = len(i_arr), 0, len(i_arr)
+    # the cache starts empty and small (CACHE_START)
+    i_arr[[H_TROW, H_TCAP, H_TAB]] = len(i_arr), 0, -1
     i_arr[H_SF] = len(f_arr)
-    return regrow(i_arr, f_arr, 1024, 65_536, 65_536)
+    return regrow(i_arr, f_arr, *CACHE_START)
 
 
 @njit(cache=True, error_model="numpy")
@@ -181,40 +212,63 @@ def regrow(
     i_old: np.ndarray, f_old: np.ndarray, tcap: int, icap: int, fcap: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(I, F)`` with the same state and a cache of ``tcap`` slots (a power of two)
-    and stores of ``icap`` and ``fcap`` values, its contents kept (they hold offsets relative
-    to their store, so they move as they are)."""
-    i_fixed, f_fixed = i_old[H_TKEY], i_old[H_SF]
+    and stores of ``icap`` and ``fcap`` values, its contents kept where they were (the stores
+    start at the same offsets: the paths and profiles vehicles drive stay valid)."""
+    i_fixed, f_fixed = i_old[H_TROW], i_old[H_SF]
     nn = i_old[H_NN]
-    i_arr = np.empty(i_fixed + 3 * tcap + nn + icap, dtype=np.int64)
+    si = i_fixed + nn
+    i_arr = np.empty(si + icap + 2 * tcap, dtype=np.int64)
     f_arr = np.empty(f_fixed + fcap, dtype=np.float64)
     i_arr[:i_fixed] = i_old[:i_fixed]
     f_arr[:f_fixed] = f_old[:f_fixed]
-    i_arr[H_TKEY], i_arr[H_TVI], i_arr[H_TVF] = i_fixed, i_fixed + tcap, i_fixed + 2 * tcap
-    i_arr[H_TROW] = i_fixed + 3 * tcap
-    i_arr[H_SI] = i_fixed + 3 * tcap + nn
+    tab = si + icap
+    i_arr[H_SI] = si
+    i_arr[H_TAB] = tab
     i_arr[H_TCAP] = tcap
-    i_arr[i_fixed : i_fixed + tcap] = -1
-    old_cap = i_old[H_TCAP]
+    i_arr[tab : tab + 2 * tcap] = -1
+    old_cap, old_tab = i_old[H_TCAP], i_old[H_TAB]
     i_arr[H_TN] = 0
     for j in range(old_cap):
-        key = i_old[i_old[H_TKEY] + j]
+        key = i_old[old_tab + 2 * j]
         if key >= 0:
-            _table_put(i_arr, key, i_old[i_old[H_TVI] + j], i_old[i_old[H_TVF] + j])
-    o_row = i_arr[H_TROW]
+            _table_put(i_arr, key, i_old[old_tab + 2 * j + 1])
     if old_cap:
-        i_arr[o_row : o_row + nn] = i_old[i_old[H_TROW] : i_old[H_TROW] + nn]
+        i_arr[i_fixed : i_fixed + nn] = i_old[i_fixed : i_fixed + nn]
     else:
-        i_arr[o_row : o_row + nn] = -1
+        i_arr[i_fixed : i_fixed + nn] = -1
     used_i, used_f = i_old[H_SIN], i_old[H_SFN]
-    i_arr[i_arr[H_SI] : i_arr[H_SI] + used_i] = i_old[i_old[H_SI] : i_old[H_SI] + used_i]
+    i_arr[si : si + used_i] = i_old[si : si + used_i]
     f_arr[f_fixed : f_fixed + used_f] = f_old[f_fixed : f_fixed + used_f]
     return i_arr, f_arr
 
 
 @njit(cache=True, error_model="numpy")
-def clear_cache(i_arr: np.ndarray) -> None:
-    """Forget every path and row of times (vehicles keep copies of the paths they drive)."""
-    i_arr[i_arr[H_TKEY] : i_arr[H_TKEY] + i_arr[H_TCAP]] = -1
+def clear_cache(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
+    """Forget every path and row of times. The cached paths vehicles point to (and their
+    profiles) are copied into the vehicles' own slots first, and the vehicles repointed."""
+    n, ps, si = i_arr[H_N], i_arr[H_PS], i_arr[H_SI]
+    fs = i_arr[H_S] + 1 + i_arr[H_L]
+    for x in range(2 * n):
+        o = i_arr[O_VSLOTP] + x
+        p = i_arr[o]
+        if p < si:  # empty, or in its slot already
+            continue
+        own = i_arr[O_VP] + x * ps
+        npc, nlinks = i_arr[p], i_arr[p + 1]
+        for j in range(2 + npc + nlinks):
+            i_arr[own + 1 + j] = i_arr[p + j]
+        oc, src = i_arr[O_VCUM0] + x * fs, i_arr[p - 1]
+        for j in range(npc + nlinks):
+            f_arr[oc + j] = f_arr[src + j]
+        i_arr[own] = oc
+        i_arr[o] = own + 1
+        v = x >> 1
+        if i_arr[i_arr[O_VPATH] + v] == p:  # the run it drives now
+            i_arr[i_arr[O_VPATH] + v] = own + 1
+            if i_arr[i_arr[O_VPSTART] + v] == 0:  # on the profile from the run's start
+                i_arr[i_arr[O_VCUMB] + v] = oc
+    tab = i_arr[H_TAB]
+    i_arr[tab : tab + 2 * i_arr[H_TCAP]] = -1
     i_arr[i_arr[H_TROW] : i_arr[H_TROW] + i_arr[H_NN]] = -1
     i_arr[H_TN] = 0
     i_arr[H_SIN] = 0
@@ -223,25 +277,24 @@ def clear_cache(i_arr: np.ndarray) -> None:
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _slot(i_arr: np.ndarray, key: int) -> int:
-    """The table slot of ``key``, or of the empty slot where it would go."""
+    """The offset in I of the table slot of ``key``, or of the empty slot where it would go."""
     mask = i_arr[H_TCAP] - 1
-    ok = i_arr[H_TKEY]
+    tab = i_arr[H_TAB]
     j = (key * 2654435761) & mask
     while True:
-        got = i_arr[ok + j]
+        got = i_arr[tab + 2 * j]
         if got == key or got < 0:
-            return j
+            return tab + 2 * j
         j = (j + 1) & mask
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _table_put(i_arr: np.ndarray, key: int, vi: int, vf: int) -> None:
-    j = _slot(i_arr, key)
-    if i_arr[i_arr[H_TKEY] + j] < 0:
+def _table_put(i_arr: np.ndarray, key: int, at: int) -> None:
+    o = _slot(i_arr, key)
+    if i_arr[o] < 0:
         i_arr[H_TN] += 1
-    i_arr[i_arr[H_TKEY] + j] = key
-    i_arr[i_arr[H_TVI] + j] = vi
-    i_arr[i_arr[H_TVF] + j] = vf
+    i_arr[o] = key
+    i_arr[o + 1] = at
 
 
 @njit(cache=True, error_model="numpy")
@@ -249,25 +302,9 @@ def room(i_arr: np.ndarray, f_arr: np.ndarray, ints: int, floats: int) -> bool:
     """Whether the cache takes one more entry of ``ints`` and ``floats`` values."""
     return (
         2 * (i_arr[H_TN] + 1) <= i_arr[H_TCAP]
-        and i_arr[H_SIN] + ints <= len(i_arr) - i_arr[H_SI]
+        and i_arr[H_SIN] + ints <= i_arr[H_TAB] - i_arr[H_SI]
         and i_arr[H_SFN] + floats <= len(f_arr) - i_arr[H_SF]
     )
-
-
-@njit(cache=True, error_model="numpy")
-def add_path(
-    i_arr: np.ndarray, f_arr: np.ndarray, a: int, b: int, path: np.ndarray, cum: np.ndarray
-) -> None:
-    """Put the packed path from ``a`` to ``b`` and its profile in the cache (``room`` first)."""
-    at_i, at_f = i_arr[H_SIN], i_arr[H_SFN]
-    o_i, o_f = i_arr[H_SI] + at_i, i_arr[H_SF] + at_f
-    for j in range(len(path)):
-        i_arr[o_i + j] = path[j]
-    for j in range(len(cum)):
-        f_arr[o_f + j] = cum[j]
-    i_arr[H_SIN] = at_i + len(path)
-    i_arr[H_SFN] = at_f + len(cum)
-    _table_put(i_arr, a * i_arr[H_NN] + b, at_i, at_f)
 
 
 @njit(cache=True, error_model="numpy")
@@ -285,12 +322,11 @@ def path_array(sections: list[int], ends: list[int], piece_links: list[list[int]
     """Pack a run's pieces (section, end node, links of each) as the core reads a path."""
     npc = len(sections)
     links = [k for p in piece_links for k in p]
-    out = np.empty(2 + 3 * npc + len(links), dtype=np.int64)
+    out = np.empty(2 + npc + len(links), dtype=np.int64)
     out[0], out[1] = npc, len(links)
-    out[2 : 2 + npc] = sections
-    out[2 + npc : 2 + 2 * npc] = ends
-    out[2 + 2 * npc : 2 + 3 * npc] = np.cumsum([len(p) for p in piece_links])
-    out[2 + 3 * npc :] = links
+    upto = np.cumsum([len(p) for p in piece_links])
+    out[2 : 2 + npc] = np.array(sections) | np.array(ends) << PIECE_BITS | upto << (2 * PIECE_BITS)
+    out[2 + npc :] = links
     return out
 
 
@@ -338,22 +374,25 @@ def pack_path(
         links[j] = k
         if j == 0 or section_of[k] != section_of[links[j - 1]]:
             npc += 1
-    out = np.empty(2 + 3 * npc + nl, dtype=np.int64)
+    out = np.empty(2 + npc + nl, dtype=np.int64)
     out[0], out[1] = npc, nl
     i = -1
+    sec = 0
     for j in range(nl):
         k = links[j]
         if j == 0 or section_of[k] != section_of[links[j - 1]]:
             i += 1
-            out[2 + i] = section_of[k]
-        out[2 + npc + i] = link_to[k]
-        out[2 + 2 * npc + i] = j + 1
-        out[2 + 3 * npc + j] = k
+            sec = section_of[k]
+        out[2 + i] = sec | link_to[k] << PIECE_BITS | (j + 1) << (2 * PIECE_BITS)
+        out[2 + npc + j] = k
     return out
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _cached(i_arr: np.ndarray, a: int, b: int) -> int:
-    """The table slot of the path from ``a`` to ``b``, -1 if it is not cached."""
-    j = _slot(i_arr, a * i_arr[H_NN] + b)
-    return j if i_arr[i_arr[H_TKEY] + j] >= 0 else -1
+def _path_at(i_arr: np.ndarray, a: int, b: int) -> int:
+    """The offset in I of the cached path from ``a`` to ``b`` (``H_EMPTY`` if ``a == b``), -1
+    if it is not cached."""
+    if a == b:
+        return H_EMPTY
+    o = _slot(i_arr, a * i_arr[H_NN] + b)
+    return i_arr[o + 1] if i_arr[o] >= 0 else -1

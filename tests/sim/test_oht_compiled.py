@@ -19,7 +19,7 @@ import pytest
 
 from factory_twin.model.amhs import Amhs
 from factory_twin.model.config import load_plant
-from factory_twin.sim import oht_state
+from factory_twin.sim import oht_fast, oht_state
 from factory_twin.sim.engine import Engine
 from factory_twin.sim.oht import OhtFleet
 from factory_twin.sim.oht_fast import CompiledOhtFleet, Fleet, new_fleet
@@ -128,6 +128,46 @@ def test_deadlocks_come_out_the_same() -> None:
     np.testing.assert_equal(b, a)
 
 
+def test_cache_cleared_and_grown_under_driving_vehicles_gives_the_same_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # vehicles drive the cached paths in place: a tiny cache that grows (moving the arrays)
+    # and is emptied over and over while vehicles are on their way must change nothing
+    monkeypatch.setattr(oht_state, "CACHE_START", (8, 64, 64))
+    monkeypatch.setattr(oht_fast, "_CACHE", 25)
+    seen = {"clear": 0, "regrow": 0, "driving at a clear": 0, "driving at a regrow": 0}
+    clear, regrow = oht_state.clear_cache, oht_state.regrow
+
+    def driving(i_arr: np.ndarray) -> int:
+        """Vehicles on their way along a path in the cache (not in their own slots)."""
+        paths = i_arr[i_arr[oht_state.O_VPATH] : i_arr[oht_state.O_VPATH] + 12]
+        return int((paths >= i_arr[oht_state.H_SI]).sum())
+
+    def counted_clear(i_arr: np.ndarray, f_arr: np.ndarray) -> None:
+        seen["clear"] += 1
+        seen["driving at a clear"] += driving(i_arr)
+        clear(i_arr, f_arr)
+
+    def counted_regrow(
+        i_arr: np.ndarray, f_arr: np.ndarray, *size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        seen["regrow"] += 1
+        if i_arr[oht_state.H_TCAP]:  # not the fleet's first (empty) cache
+            seen["driving at a regrow"] += driving(i_arr)
+        return regrow(i_arr, f_arr, *size)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(oht_state, "clear_cache", counted_clear)
+    monkeypatch.setattr(oht_state, "regrow", counted_regrow)
+    amhs = random_network(4)
+    a = drive(OhtFleet, amhs, 4, 12, 90_000.0, start=79_200.0)
+    b = drive(CompiledOhtFleet, amhs, 4, 12, 90_000.0, start=79_200.0)
+    assert seen["clear"] > 20 and seen["regrow"] > 3, seen
+    assert seen["driving at a clear"] > 50 and seen["driving at a regrow"] > 3, seen
+    assert len(a["done"]) > 800
+    for key in a:
+        np.testing.assert_equal(b[key], a[key], err_msg=key)
+
+
 def test_packed_paths_are_the_graphs_pieces() -> None:
     spec = load_plant(PLANT).spec
     assert spec.amhs is not None
@@ -143,8 +183,10 @@ def test_packed_paths_are_the_graphs_pieces() -> None:
         want = oht_state.path_array(
             [p.section for p in pieces], [p.end for p in pieces], [p.links for p in pieces]
         )
-        path, cum = f._path(a, b)
-        assert np.array_equal(path, want)
+        f._cache_path(a, b)
+        at = oht_state._path_at(f._i, a, b)
+        npc, nl = f._i[at], f._i[at + 1]
+        assert np.array_equal(f._i[at : at + 2 + npc + nl], want)
         links = g.path_links(a, b)
         ref = np.cumsum(
             profile_array(
@@ -154,7 +196,10 @@ def test_packed_paths_are_the_graphs_pieces() -> None:
                 veh.decel_m_s2,
             )
         )
-        assert np.array_equal(cum, ref)  # bit for bit
+        o = f._i[at - 1]  # the profile: each piece's end time, then each link's
+        assert np.array_equal(f._f[o + npc : o + npc + nl], ref)  # bit for bit
+        upto = want[2 : 2 + npc] >> (2 * oht_state.PIECE_BITS)
+        assert np.array_equal(f._f[o : o + npc], ref[upto - 1])
 
 
 def test_amhs_engine_picks_the_fleet() -> None:
