@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 from numba import njit
+from numba.core.cpu import CPUTargetOptions
 
 from factory_twin.sim.oht_state import (
     ASSIGNED,
@@ -134,6 +135,9 @@ from factory_twin.sim.oht_state import (
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _njit: Any = njit  # numba's type stubs leave out its ``_nrt`` option
+# without numba's reference counting where this numba knows the option (a release without
+# it compiles the core with it: the same results, a little slower)
+_NO_NRT: dict[str, bool] = {"_nrt": False} if hasattr(CPUTargetOptions, "_nrt") else {}
 
 
 def _compiled(fn: _F) -> _F:
@@ -141,14 +145,14 @@ def _compiled(fn: _F) -> _F:
     reference counting, which would add an atomic increment and decrement of every array
     argument to most calls (its pruning pass leaves them in functions with branches). Nothing
     here allocates an array or keeps one; the arrays belong to the caller. ``_nrt`` is a numba
-    option of its own (numba is pinned in constraints.txt): if a release drops it, the first
-    call fails at once with "Unrecognized options"."""
-    return cast(_F, _njit(cache=True, error_model="numpy", _nrt=False)(fn))
+    option of its own (numba is pinned in constraints.txt); a release without it compiles
+    the core with reference counting (``_NO_NRT`` empty)."""
+    return cast(_F, _njit(cache=True, error_model="numpy", **_NO_NRT)(fn))
 
 
 def _inlined(fn: _F) -> _F:
     """``fn`` compiled as the core is and inlined into its callers."""
-    return cast(_F, _njit(inline="always", cache=True, error_model="numpy", _nrt=False)(fn))
+    return cast(_F, _njit(inline="always", cache=True, error_model="numpy", **_NO_NRT)(fn))
 
 
 # ----------------------------------------------------------------- event queue
