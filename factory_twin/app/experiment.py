@@ -218,14 +218,14 @@ def run(
             raise SimulationError(msg) from None
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(out)
-    todo = [p for p in planned if not p.cached]
+    to_run = [p for p in planned if not p.cached]
     for p in planned:
         if p.damaged is not None:  # never cached: it runs again
             logger.info("running %s again: %s", p.name, p.damaged)
-    if todo:
+    if to_run:
         ex = executor if executor is not None else spec.executor
         n_proc = processes or spec.processes or os.cpu_count() or 1
-        _Run(spec, out, todo, progress, cancel or threading.Event(), ex, n_proc).go()
+        _Run(spec, out, to_run, progress, cancel or threading.Event(), ex, n_proc).go()
     _write_experiment_json(exp, out, planned)
     return load_result(out)
 
