@@ -679,10 +679,17 @@ def _begin(
 
 
 @_inlined
-def _need(i_arr: np.ndarray, a: int, b: int) -> int:
-    """Name the path from ``a`` to ``b`` as missing; return NEED_PATH."""
-    i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
-    return NEED_PATH
+def _move_paths(i_arr: np.ndarray, at: int, a: int, b: int) -> tuple[int, int]:
+    """The cached paths of a move from ``a`` to ``b`` by a vehicle at ``at``: empty run, loaded
+    run. A path not cached is named in ``I[H_NEEDA]``, ``I[H_NEEDB]`` and comes back as -1."""
+    p0 = _path_at(i_arr, at, a)
+    if p0 < 0:
+        i_arr[H_NEEDA], i_arr[H_NEEDB] = at, a
+        return -1, -1
+    p1 = _path_at(i_arr, a, b)
+    if p1 < 0:
+        i_arr[H_NEEDA], i_arr[H_NEEDB] = a, b
+    return p0, p1
 
 
 @_compiled
@@ -716,13 +723,9 @@ def request(
             if t < best_t or (t == best_t and w < best_v):
                 best_t, best_v, j = t, w, jj
     v = i_arr[oi + j]
-    at = i_arr[on + v]
-    p0 = _path_at(i_arr, at, a)
-    if p0 < 0:
-        return _need(i_arr, at, a)
-    p1 = _path_at(i_arr, a, b)
+    p0, p1 = _move_paths(i_arr, i_arr[on + v], a, b)
     if p1 < 0:
-        return _need(i_arr, a, b)
+        return NEED_PATH
     for jj in range(j + 1, m):
         i_arr[oi + jj - 1] = i_arr[oi + jj]
     i_arr[H_NIDLE] = m - 1
@@ -747,13 +750,9 @@ def assign(
     for at ``t_req``. Returns as :func:`request` (ASSIGNED or NEED_PATH)."""
     i_arr[H_BASE] = base
     i_arr[H_USED] = 0
-    at = i_arr[i_arr[O_VNODE] + v]
-    p0 = _path_at(i_arr, at, a)
-    if p0 < 0:
-        return _need(i_arr, at, a)
-    p1 = _path_at(i_arr, a, b)
+    p0, p1 = _move_paths(i_arr, i_arr[i_arr[O_VNODE] + v], a, b)
     if p1 < 0:
-        return _need(i_arr, a, b)
+        return NEED_PATH
     _begin(i_arr, f_arr, e_arr, v, p0, p1, t_req, now)
     return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | ASSIGNED)
 
