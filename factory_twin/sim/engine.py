@@ -38,7 +38,6 @@ Examples
 from __future__ import annotations
 
 import gc
-import itertools
 import math
 from collections.abc import Callable
 from heapq import heappop, heappush
@@ -99,16 +98,29 @@ def _fire(event: Event) -> None:
 
 
 class Coupled(Protocol):
-    """A component that keeps its own queue of events, keyed from the engine's sequence
-    (:meth:`Engine.take_id`), and runs them between the engine's entries
-    (:meth:`Engine.couple`)."""
+    """A component that keeps its own queue of events and runs them between the engine's
+    entries (:meth:`Engine.couple`). At equal times the engine's entries come first, then the
+    component's (as entries scheduled with :meth:`Engine.call_last_at` would).
 
-    #: the time and key of its next event (infinity: none); kept up to date by the component
+    The component may lag behind the engine's clock: the engine calls :meth:`fire` only when
+    its next entry comes after ``bound_t``, the earliest time at which one of the component's
+    events can call back into the engine's world (schedule entries, change what the model
+    reads). Whatever the model asks of the component in between must first run the
+    component's events due before the current time (the compiled OHT fleet does this in each
+    request and before each read)."""
+
+    #: the time of its next event (infinity: none); kept up to date by the component
     due_t: float
-    due_k: int
+    #: none of its events before this time calls back into the engine's world
+    bound_t: float
 
-    def fire(self) -> None:
-        """Run its events due before the engine's first entry and before ``until_s``."""
+    @property
+    def events_used(self) -> int:
+        """How many events it has scheduled so far."""
+
+    def fire(self, limit_t: float) -> None:
+        """Run its events due before ``limit_t``; it may return after the first that called
+        back (``due_t`` and ``bound_t`` say what is left)."""
 
 
 class Engine(simpy.Environment):
@@ -181,6 +193,22 @@ class Engine(simpy.Environment):
             (at, next(self._eid), callback, value),
         )
 
+    def call_last_at(self, at_s: float, callback: Callable[[Any], object], value: Any) -> None:
+        """Run ``callback(value)`` at ``at_s``, after every entry of the other kinds due at the
+        same time, even those scheduled later (among themselves in the order scheduled): the
+        order a coupled component's events keep (:class:`Coupled`)."""
+        heappush(self.queue, (at_s, next(self._eid) + _PRIORITY_SHIFT, callback, value))
+
+    def call_last_later(
+        self, delay_s: float, callback: Callable[[Any], object], value: Any
+    ) -> None:
+        """:meth:`call_last_at` ``delay_s`` seconds from now."""
+        at = self.now_s + delay_s
+        heappush(
+            self.queue if at <= self._horizon else self._far,
+            (at, next(self._eid) + _PRIORITY_SHIFT, callback, value),
+        )
+
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
         """Schedule a SimPy ``event`` (SimPy calls this; the queue shape is the engine's)."""
         heappush(
@@ -199,27 +227,22 @@ class Engine(simpy.Environment):
     # ----------------------------------------------------------------- running
 
     def couple(self, component: Coupled) -> None:
-        """Run ``component``'s events between the engine's entries, in the order of their keys
-        (one component per engine)."""
+        """Run ``component``'s events between the engine's entries (see :class:`Coupled`; one
+        component per engine)."""
         if self.coupled is not None and self.coupled is not component:
             msg = "the engine runs one coupled component already"
             raise SimulationError(msg)
         self.coupled = component
 
-    def _coupled_first(self) -> bool:
-        """Whether the coupled component's next event comes before the queue's first."""
-        c = self.coupled
-        if c is None or c.due_t == math.inf:
-            return False
-        q = self.queue
-        return not q or c.due_t < q[0][0] or (c.due_t == q[0][0] and c.due_k < q[0][1])
-
     def step(self) -> None:
         """Process the next entry (SimPy's ``run`` calls this; EmptySchedule if none)."""
-        if self._coupled_first():
-            assert self.coupled is not None
-            self.coupled.fire()
-            return
+        c = self.coupled
+        if c is not None and c.due_t < math.inf:
+            q = self.queue
+            first = q[0][0] if q else math.inf
+            if c.due_t < first:
+                c.fire(first)
+                return
         try:
             self.now_s, _, callback, value = heappop(self.queue)
         except IndexError:
@@ -253,42 +276,32 @@ class Engine(simpy.Environment):
                 while q and q[0][0] < until_s:
                     self.now_s, _, cb, value = pop(q)
                     cb(value)
-            else:  # the same, with the component's events run where they come first
+            else:  # the same, with the component's events run where they can matter
+                inf = math.inf
                 while True:
-                    due = c.due_t
-                    if q:
-                        top = q[0]
-                        t = top[0]
-                        if t < due or (t == due and top[1] < c.due_k):
-                            if t >= until_s:
-                                break
-                            self.now_s, _, cb, value = pop(q)
-                            cb(value)
+                    t = q[0][0] if q else inf
+                    if t > c.bound_t or t >= until_s:
+                        # the component may call back before this entry: run its events
+                        # due before it (at equal times the engine's entries come first)
+                        lim = t if t < until_s else until_s
+                        if c.due_t < lim:
+                            c.fire(lim)
                             continue
-                    if due >= until_s:
-                        break
-                    c.fire()
+                        if t >= until_s:
+                            break
+                    self.now_s, _, cb, value = pop(q)
+                    cb(value)
             self.now_s = until_s
         finally:
             self.until_s = math.inf
             if was_enabled:
                 gc.enable()
 
-    def take_id(self) -> int:
-        """Take the order key the next entry would get, for a component that keys entries of
-        its own queue from the same sequence (the compiled OHT fleet): its entries then order
-        among the engine's exactly as they would on the engine's queue. Say with
-        :meth:`ids_used` how many it used from there (one is what taking it uses)."""
-        return next(self._eid)
-
-    def ids_used(self, first: int, used: int) -> None:
-        """Mark the ``used`` keys from ``first`` (got from :meth:`take_id`) used, and no more
-        (a call with ``used`` 1 changes nothing)."""
-        self._eid = itertools.count(first + used)
-
     def events_scheduled(self) -> int:
         """Return how many entries (timers and SimPy events) have been scheduled so far.
 
         Reading the count uses up one event id; later entries keep their relative order.
+        A coupled component's events count too.
         """
-        return events_scheduled(self)
+        c = self.coupled
+        return events_scheduled(self) + (c.events_used if c is not None else 0)

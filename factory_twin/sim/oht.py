@@ -57,11 +57,15 @@ class Clock(Protocol):
 
     now_s: float
 
-    def call_later(self, delay_s: float, callback: Callable[[Any], object], value: Any) -> None:
-        """Run ``callback(value)`` ``delay_s`` seconds from now."""
+    def call_last_later(
+        self, delay_s: float, callback: Callable[[Any], object], value: Any
+    ) -> None:
+        """Run ``callback(value)`` ``delay_s`` seconds from now, after the engine's other
+        entries due then."""
 
-    def call_at(self, at_s: float, callback: Callable[[Any], object], value: Any) -> None:
-        """Run ``callback(value)`` at ``at_s`` (not before now)."""
+    def call_last_at(self, at_s: float, callback: Callable[[Any], object], value: Any) -> None:
+        """Run ``callback(value)`` at ``at_s`` (not before now), after the engine's other
+        entries due then."""
 
 
 @dataclass(eq=False, slots=True)
@@ -126,8 +130,9 @@ class FleetBase(ABC):
     amhs
         The plant's ``amhs`` section (rails, vehicle type, fleet size, dispatch rule).
     clock
-        The engine: ``now_s``, ``call_later(delay, callback, value)`` and
-        ``call_at(time, callback, value)``.
+        The engine: ``now_s``, ``call_last_later(delay, callback, value)`` and
+        ``call_last_at(time, callback, value)`` (the fleet's events come after the engine's
+        other entries due at the same time).
     start_nodes
         Rail node ids the vehicles start parked at, in turn (default: the stockers' nodes, else
         nodes spread evenly over the network).
@@ -201,7 +206,9 @@ class OhtFleet(FleetBase):
             tuple[int, int, int], tuple[list[int], list[float], list[int], list[float]]
         ] = {}
         self._next_day_s = 0.0  # when the per-day entry counts roll over
-        self._call_at = self.clock.call_at  # the hot path: one bound method, no delay arithmetic
+        self._call_at = (
+            self.clock.call_last_at
+        )  # the hot path: one bound method, no delay arithmetic
         self._on_piece_end = self._piece_end
         self._today = -1
         self._today_entries: list[int] = []  # today's entries per section (a list: the hot path)
@@ -244,7 +251,7 @@ class OhtFleet(FleetBase):
         assert v.move is not None
         v.move.t_pick = self.clock.now_s
         v.state = _HANDLING
-        self.clock.call_later(self.handling_s, self._loaded, v)
+        self.clock.call_last_later(self.handling_s, self._loaded, v)
 
     def _loaded(self, v: Vehicle) -> None:
         m = v.move
@@ -257,7 +264,7 @@ class OhtFleet(FleetBase):
         assert v.move is not None
         v.move.t_drop = self.clock.now_s
         v.state = _HANDLING
-        self.clock.call_later(self.handling_s, self._delivered, v)
+        self.clock.call_last_later(self.handling_s, self._delivered, v)
 
     def _delivered(self, v: Vehicle) -> None:
         m = v.move
@@ -358,9 +365,9 @@ class OhtFleet(FleetBase):
             sec.last_exit = now
             q.popleft()
             if q and q[0].exit_pending:
-                self.clock.call_later(0.0, self._retry, q[0])
+                self.clock.call_last_later(0.0, self._retry, q[0])
             if sec.waiters:
-                self.clock.call_later(0.0, self._admit, sec)
+                self.clock.call_last_later(0.0, self._admit, sec)
             v.section = nxt
             ns.queue.append(v)
             if now >= self._next_day_s:
@@ -385,7 +392,7 @@ class OhtFleet(FleetBase):
                     v.wait_since = now
                 if sec.queue[0] is v and v.retry_at != ready:
                     v.retry_at = ready
-                    self.clock.call_later(ready - now, self._retry, v)
+                    self.clock.call_last_later(ready - now, self._retry, v)
                 return
         if v.waiting_for >= 0:
             return  # already in the queue of the next section
@@ -438,9 +445,9 @@ class OhtFleet(FleetBase):
         sec.queue.remove(v)
         v.section = -1
         if was_head and sec.queue and sec.queue[0].exit_pending:
-            self.clock.call_later(0.0, self._retry, sec.queue[0])
+            self.clock.call_last_later(0.0, self._retry, sec.queue[0])
         if sec.waiters:
-            self.clock.call_later(0.0, self._admit, sec)
+            self.clock.call_last_later(0.0, self._admit, sec)
 
     def _admit(self, sec: _Section) -> None:
         while sec.waiters and len(sec.queue) < sec.capacity:

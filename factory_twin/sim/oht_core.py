@@ -29,7 +29,6 @@ from numba.core.cpu import CPUTargetOptions
 
 from factory_twin.sim.oht_state import (
     ASSIGNED,
-    CODE_BITS,
     DAY_S,
     DEADLOCK_LOG,
     DELIVERED,
@@ -40,16 +39,16 @@ from factory_twin.sim.oht_state import (
     EV_PIECE_END,
     EV_RETRY,
     F_ACC,
+    F_BOUND,
     F_DAYEND,
     F_DEC,
     F_DUET,
     F_EXTT,
     F_HANDLING,
+    F_SYNC,
     GROW,
-    H_BASE,
     H_DAY,
     H_DLN,
-    H_DUEK,
     H_EXTV,
     H_HCAP,
     H_HN,
@@ -63,6 +62,7 @@ from factory_twin.sim.oht_state import (
     H_NN,
     H_NPEND,
     H_S,
+    H_SEQ,
     H_SF,
     H_SFN,
     H_SI,
@@ -72,7 +72,6 @@ from factory_twin.sim.oht_state import (
     H_TCAP,
     H_TN,
     H_TROW,
-    H_USED,
     HIST_BIN_S,
     HIST_BINS,
     LIMIT,
@@ -197,8 +196,8 @@ def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: i
     keys pops the same sequence either way.
     """
     n = i_arr[H_HN]
-    key = i_arr[H_BASE] + i_arr[H_USED]
-    i_arr[H_USED] += 1
+    key = i_arr[H_SEQ]
+    i_arr[H_SEQ] = key + 1
     e = kind * 4294967296 + arg
     if i_arr[H_STALE]:
         i_arr[H_STALE] = 0
@@ -226,12 +225,22 @@ def _schedule(i_arr: np.ndarray, f_arr: np.ndarray, at: float, kind: int, arg: i
 
 @_inlined
 def _due(i_arr: np.ndarray, f_arr: np.ndarray, res: int) -> int:
-    """Note the queue's first event for Python (``F[F_DUET]``, ``I[H_DUEK]``); return ``res``."""
-    if i_arr[H_HN] > 0:
-        f_arr[F_DUET] = f_arr[i_arr[O_HT]]
-        i_arr[H_DUEK] = i_arr[i_arr[O_HK]]
-    else:
-        f_arr[F_DUET] = math.inf
+    """Note for Python the time of the queue's first event (``F[F_DUET]``) and the bound
+    before which no vehicle sets a lot down (``F[F_BOUND]``); return ``res``.
+
+    Every event before ``F[F_SYNC]`` has run, so a vehicle not yet lowering a lot arrives
+    at its drop-off at ``F[F_SYNC]`` or later and sets the lot down ``handling`` after; one
+    lowering it sets it down at its arrival time plus ``handling`` (the time its event has)."""
+    f_arr[F_DUET] = f_arr[i_arr[O_HT]] if i_arr[H_HN] > 0 else math.inf
+    h = f_arr[F_HANDLING]
+    b = f_arr[F_SYNC] + h
+    ost, odrop = i_arr[O_VSTATE], i_arr[O_VTDROP]
+    for v in range(i_arr[H_N]):
+        if i_arr[ost + v] == ST_HANDLING:
+            td = f_arr[odrop + v]
+            if td + h < b:  # (false for NaN: hoisting up, not down)
+                b = td + h
+    f_arr[F_BOUND] = b
     return res
 
 
@@ -694,26 +703,26 @@ def _move_paths(i_arr: np.ndarray, at: int, a: int, b: int) -> tuple[int, int]:
 
 @_compiled
 def request(
-    i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, a: int, b: int, now: float, base: int
+    i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, a: int, b: int, now: float
 ) -> int:
-    """A move from node ``a`` to ``b`` asked for now: give it to an idle vehicle (the nearest
-    in free-running time, the lowest number on a tie, or with ``nearest`` off the one idle
-    longest). Returns ``ids used << CODE_BITS | code``: ASSIGNED (the vehicle in
-    ``I[H_EXTV]``), QUEUED (none idle: Python queues it), NEED_TIMES or NEED_PATH (nothing
-    changed: Python caches what is named and asks again). Once assigned, the queue's first
-    event is in ``F[F_DUET]`` and ``I[H_DUEK]``."""
-    i_arr[H_BASE] = base
-    i_arr[H_USED] = 0
+    """A move from node ``a`` to ``b`` asked for now: run the events due before now (none sets
+    a lot down: the engine lets the model run only before ``F[F_BOUND]``), then give the move
+    to an idle vehicle (the nearest in free-running time, the lowest number on a tie, or with
+    ``nearest`` off the one idle longest). Returns ASSIGNED (the vehicle in ``I[H_EXTV]``),
+    QUEUED (none idle: Python queues it), NEED_TIMES or NEED_PATH (nothing asked changed:
+    Python caches what is named and asks again). ``F[F_DUET]`` and ``F[F_BOUND]`` are then
+    up to date."""
+    _catch_up(i_arr, f_arr, e_arr, now)
     m = i_arr[H_NIDLE]
     if m == 0:
-        return QUEUED
+        return _due(i_arr, f_arr, QUEUED)
     oi, on = i_arr[O_IDLE], i_arr[O_VNODE]
     j = 0
     if i_arr[H_NEAREST] and m > 1:
         row = i_arr[i_arr[H_TROW] + a]
         if row < 0:
             i_arr[H_NEEDA] = a
-            return NEED_TIMES
+            return _due(i_arr, f_arr, NEED_TIMES)
         ot = i_arr[H_SF] + row
         best_v = i_arr[oi]
         best_t = f_arr[ot + i_arr[on + best_v]]
@@ -725,13 +734,13 @@ def request(
     v = i_arr[oi + j]
     p0, p1 = _move_paths(i_arr, i_arr[on + v], a, b)
     if p1 < 0:
-        return NEED_PATH
+        return _due(i_arr, f_arr, NEED_PATH)
     for jj in range(j + 1, m):
         i_arr[oi + jj - 1] = i_arr[oi + jj]
     i_arr[H_NIDLE] = m - 1
     i_arr[H_EXTV] = v
     _begin(i_arr, f_arr, e_arr, v, p0, p1, now, now)
-    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | ASSIGNED)
+    return _due(i_arr, f_arr, ASSIGNED)
 
 
 @_compiled
@@ -744,17 +753,14 @@ def assign(
     b: int,
     t_req: float,
     now: float,
-    base: int,
 ) -> int:
     """Give vehicle ``v`` (which has just set a lot down) the move from ``a`` to ``b`` asked
     for at ``t_req``. Returns as :func:`request` (ASSIGNED or NEED_PATH)."""
-    i_arr[H_BASE] = base
-    i_arr[H_USED] = 0
     p0, p1 = _move_paths(i_arr, i_arr[i_arr[O_VNODE] + v], a, b)
     if p1 < 0:
-        return NEED_PATH
+        return _due(i_arr, f_arr, NEED_PATH)
     _begin(i_arr, f_arr, e_arr, v, p0, p1, t_req, now)
-    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | ASSIGNED)
+    return _due(i_arr, f_arr, ASSIGNED)
 
 
 @_inlined
@@ -766,67 +772,84 @@ def _park(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     i_arr[H_NIDLE] = m + 1
 
 
-@_compiled
-def advance(
-    i_arr: np.ndarray,
-    f_arr: np.ndarray,
-    e_arr: np.ndarray,
-    limit_t: float,
-    limit_k: int,
-    until: float,
-    base: int,
-) -> int:
-    """Run the fleet's events before ``(limit_t, limit_k)`` (the engine's next entry) and
-    before ``until``.
+@_inlined
+def _handle_top(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, t: float) -> int:
+    """Run the queue's first event (at ``t``); return DELIVERED or PARKED if a vehicle has
+    set its lot down (vehicle in ``I[H_EXTV]``, time in ``F[F_EXTT]``), else LIMIT."""
+    e = i_arr[i_arr[O_HE]]
+    i_arr[H_STALE] = 1  # the event stays at the top until its handler schedules one
+    kind = e // 4294967296
+    arg = e - kind * 4294967296
+    code = LIMIT
+    if kind == EV_PIECE_END:
+        _piece_end(i_arr, f_arr, e_arr, arg, t)
+    elif kind == EV_RETRY:
+        _retry(i_arr, f_arr, e_arr, arg, t)
+    elif kind == EV_ADMIT:
+        _admit(i_arr, f_arr, e_arr, arg, t)
+    elif kind == EV_LOADED:
+        f_arr[i_arr[O_VTLOADED] + arg] = t
+        i_arr[i_arr[O_VSTATE] + arg] = ST_LOADED
+        _run(i_arr, f_arr, e_arr, arg, 1, t)
+    else:
+        _record(i_arr, f_arr, e_arr, arg, t)
+        i_arr[H_EXTV] = arg
+        f_arr[F_EXTT] = t
+        code = DELIVERED
+        if i_arr[H_NPEND] == 0:
+            _park(i_arr, f_arr, arg, t)
+            code = PARKED
+    if i_arr[H_STALE]:  # nothing scheduled: take it off
+        i_arr[H_STALE] = 0
+        _pop(i_arr, f_arr)
+    return code
 
-    Returns ``ids used << CODE_BITS | code``, the code ``LIMIT`` when the next event is not
-    before them (or there is none), ``DELIVERED`` when a vehicle has set its lot down and a
-    move waits (vehicle in ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python assigns it the next
-    move), ``PARKED`` when it has set its lot down and, no move waiting, gone to its parking
-    spur, ``GROW`` when ``E`` needs a row for a later day. A delivered move's figures go to
-    the day's sums in ``E``. The queue's first event is then in ``F[F_DUET]`` and
-    ``I[H_DUEK]``.
+
+@_compiled
+def _catch_up(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, now: float) -> None:
+    """Run the events due before ``now``, none of which may set a lot down."""
+    ot = i_arr[O_HT]
+    while i_arr[H_HN] > 0 and f_arr[ot] < now:
+        if _handle_top(i_arr, f_arr, e_arr, f_arr[ot]) != LIMIT:
+            raise RuntimeError("OHT fleet: a lot set down before the engine let the fleet run")
+    if now > f_arr[F_SYNC]:
+        f_arr[F_SYNC] = now
+
+
+@_compiled
+def sync(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, now: float) -> None:
+    """Run the events due before ``now`` (for a read of the fleet's state at ``now``)."""
+    _catch_up(i_arr, f_arr, e_arr, now)
+    _due(i_arr, f_arr, LIMIT)
+
+
+@_compiled
+def advance(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, limit_t: float) -> int:
+    """Run the fleet's events due before ``limit_t`` (the engine's next entry or the end of
+    its run: at equal times the engine's entries come first).
+
+    Returns ``LIMIT`` when the next event is not before it (or there is none),
+    ``DELIVERED`` when a vehicle has set its lot down and a move waits (vehicle in
+    ``I[H_EXTV]``, time in ``F[F_EXTT]``: Python assigns it the next move), ``PARKED`` when it
+    has set its lot down and, no move waiting, gone to its parking spur, ``GROW`` when ``E``
+    needs a row for a later day. A delivered move's figures go to the day's sums in ``E``.
+    ``F[F_DUET]`` and ``F[F_BOUND]`` are then up to date.
     """
-    i_arr[H_BASE] = base
-    i_arr[H_USED] = 0
-    ot, ok, oe = i_arr[O_HT], i_arr[O_HK], i_arr[O_HE]
+    ot = i_arr[O_HT]
     rows = e_arr.shape[0]
     while i_arr[H_HN] > 0:
         t = f_arr[ot]
-        k = i_arr[ok]
-        if not (t < until and (t < limit_t or (t == limit_t and k < limit_k))):
-            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | LIMIT)
+        if not t < limit_t:
+            break
         if t >= rows * DAY_S:
-            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | GROW)
-        e = i_arr[oe]
-        i_arr[H_STALE] = 1  # the event stays at the top until its handler schedules one
-        kind = e // 4294967296
-        arg = e - kind * 4294967296
-        code = LIMIT
-        if kind == EV_PIECE_END:
-            _piece_end(i_arr, f_arr, e_arr, arg, t)
-        elif kind == EV_RETRY:
-            _retry(i_arr, f_arr, e_arr, arg, t)
-        elif kind == EV_ADMIT:
-            _admit(i_arr, f_arr, e_arr, arg, t)
-        elif kind == EV_LOADED:
-            f_arr[i_arr[O_VTLOADED] + arg] = t
-            i_arr[i_arr[O_VSTATE] + arg] = ST_LOADED
-            _run(i_arr, f_arr, e_arr, arg, 1, t)
-        else:
-            _record(i_arr, f_arr, e_arr, arg, t)
-            i_arr[H_EXTV] = arg
-            f_arr[F_EXTT] = t
-            code = DELIVERED
-            if i_arr[H_NPEND] == 0:
-                _park(i_arr, f_arr, arg, t)
-                code = PARKED
-        if i_arr[H_STALE]:  # nothing scheduled: take it off
-            i_arr[H_STALE] = 0
-            _pop(i_arr, f_arr)
+            return _due(i_arr, f_arr, GROW)
+        code = _handle_top(i_arr, f_arr, e_arr, t)
         if code != LIMIT:
-            return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | code)
-    return _due(i_arr, f_arr, (i_arr[H_USED] << CODE_BITS) | LIMIT)
+            f_arr[F_SYNC] = t
+            return _due(i_arr, f_arr, code)
+    if f_arr[F_SYNC] < limit_t < math.inf:
+        f_arr[F_SYNC] = limit_t
+    return _due(i_arr, f_arr, LIMIT)
 
 
 @_inlined

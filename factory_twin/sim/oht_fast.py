@@ -9,13 +9,15 @@ fastest paths and the KPIs. The compiled core dispatches (nearest idle or FIFO, 
 of paths and travel times, which Python fills when the core names what it lacks), drives
 every move (the empty run, hoisting, the loaded run, lowering) on its own queue of events and
 adds each delivered move to the day's sums. The fleet is the engine's coupled component
-(:meth:`Engine.couple`): when its next event comes before the engine's next entry, the core
-runs its events in order up to that entry (nothing outside the fleet can happen before it)
-and stops early when a vehicle has set a lot down, which Python hands to the ``done`` callback (and, if a
-move waits, to the vehicle) before the core goes on. The core takes its event keys from the
-engine's sequence (:meth:`Engine.take_id`, :meth:`Engine.ids_used`), so its events order
-among the engine's exactly as the Python fleet's own entries do: same events, same order,
-same results.
+(:meth:`Engine.couple`), and it runs lazily: the model sees the fleet only when a vehicle sets
+a lot down, so the engine runs its own entries on while they come before ``bound_t`` (the
+core's lower bound on the next set-down: a lowering vehicle's exact time, or the time the
+core has run up to plus one hoisting) and only then lets the core run its events up to the
+engine's next entry; it stops early when a vehicle has set a lot down, which Python hands to
+the ``done`` callback (and, if a move waits, to the vehicle). A request first runs the core's
+events due before it, and so does every read of the fleet's state. The core's events come
+after the engine's other entries due at the same time, as the Python fleet's entries do
+(:meth:`Engine.call_last_at`): same events, same order, same results.
 """
 
 from __future__ import annotations
@@ -42,12 +44,11 @@ from factory_twin.sim.oht import (
 )
 from factory_twin.sim.oht_state import (
     ASSIGNED,
-    CODE_BITS,
     E_SUMS,
+    F_BOUND,
     F_DUET,
     F_EXTT,
     GROW,
-    H_DUEK,
     H_EXTV,
     H_NEEDA,
     H_NEEDB,
@@ -60,16 +61,14 @@ from factory_twin.sim.oht_state import (
 )
 
 _STATE = ("idle", "empty", "loaded", "handling")  # by oht_state.ST_*
-_NO_KEY = 2**63 - 1
-_CODE = (1 << CODE_BITS) - 1
 
 
 class CompiledOhtFleet(FleetBase):
     """A fleet of OHT vehicles on the rails of ``amhs``, driven by ``clock``, compiled.
 
     The parameters and the public API are those of :class:`factory_twin.sim.oht.OhtFleet`;
-    ``clock`` must be an :class:`~factory_twin.sim.engine.Engine` (the fleet keys its events
-    from the engine's sequence).
+    ``clock`` must be an :class:`~factory_twin.sim.engine.Engine` (the fleet is its coupled
+    component).
     """
 
     clock: Engine
@@ -103,8 +102,9 @@ class CompiledOhtFleet(FleetBase):
         )
         self._request, self._assign_core, self._advance = core.request, core.assign, core.advance
         self._views()
-        #: the time and key of the fleet's next event (infinity: none), for the engine
-        self.due_t, self.due_k = math.inf, _NO_KEY
+        #: the time of the fleet's next event and the earliest time a vehicle can set a lot
+        #: down (infinity: none), for the engine
+        self.due_t = self.bound_t = math.inf
         self.clock.couple(self)
 
     def _views(self) -> None:
@@ -149,20 +149,15 @@ class CompiledOhtFleet(FleetBase):
         m = Move(payload, a, b, done, now)
         if now >= self._e_end:
             self._room(now)
-        base = env.take_id()
-        res = self._request(self._i, self._f, self._e, a, b, now, base)
-        used = res >> CODE_BITS
-        if used != 1:
-            env.ids_used(base, used)
-        code = res & _CODE
+        code = self._request(self._i, self._f, self._e, a, b, now)
         if code in (NEED_PATH, NEED_TIMES):
             self._fill(code)
             code = self._call(self._request, a, b, now)
+        fv = self._fv
+        self.due_t, self.bound_t = fv[F_DUET], fv[F_BOUND]
         if code == ASSIGNED:
             m.t_assign = now
-            iv = self._iv
-            self._moves[iv[H_EXTV]] = m
-            self.due_t, self.due_k = self._fv[F_DUET], iv[H_DUEK]
+            self._moves[self._iv[H_EXTV]] = m
         else:
             assert code == QUEUED, code
             self.pending.append(m)
@@ -170,16 +165,10 @@ class CompiledOhtFleet(FleetBase):
         return m
 
     def _call(self, fn: Callable[..., int], *args: Any) -> int:
-        """Call the core's ``fn(I, F, E, *args, base)`` (request or assign), filling its cache
+        """Call the core's ``fn(I, F, E, *args)`` (request or assign), filling its cache
         until it has what it needs; return its code."""
-        env = self.clock
         while True:
-            base = env.take_id()
-            res = fn(self._i, self._f, self._e, *args, base)
-            used = res >> CODE_BITS
-            if used != 1:
-                env.ids_used(base, used)
-            code = res & _CODE
+            code = fn(self._i, self._f, self._e, *args)
             if code != NEED_PATH and code != NEED_TIMES:
                 return code
             self._fill(code)
@@ -188,8 +177,7 @@ class CompiledOhtFleet(FleetBase):
         """``v`` has set its lot down and a move waits: give it the oldest."""
         m = self.pending.popleft()
         self._iv[H_NPEND] = len(self.pending)
-        env = self.clock
-        now = env.now_s
+        now = self.clock.now_s
         if now >= self._e_end:
             self._room(now)
         code = self._call(self._assign_core, v, m.src, m.dst, m.t_req, now)
@@ -259,34 +247,35 @@ class CompiledOhtFleet(FleetBase):
 
     # ----------------------------------------------------------------- the engine's side
 
-    def fire(self) -> None:
-        """Run the fleet's events due before the engine's first entry (the engine calls this
-        when the fleet's next event comes first), then tell the engine when the next one is."""
-        env = self.clock
-        q = env.queue
-        advance = self._advance
-        while True:
-            if q:
-                top = q[0]
-                limit_t, limit_k = top[0], top[1]
-            else:
-                limit_t, limit_k = math.inf, _NO_KEY
-            base = env.take_id()
-            res = advance(self._i, self._f, self._e, limit_t, limit_k, env.until_s, base)
-            used = res >> CODE_BITS
-            if used != 1:
-                env.ids_used(base, used)
-            code = res & _CODE
-            if code == LIMIT:
-                break
-            if code == GROW:
-                self._grow(int(self._fv[F_DUET] // DAY_S) + 1)
-                continue
-            env.now_s = self._fv[F_EXTT]
+    def fire(self, limit_t: float) -> None:
+        """Run the fleet's events due before ``limit_t`` (the engine's next entry or the end of
+        its run), up to the first that sets a lot down; then tell the engine when the next
+        event is and how early the next lot can be set down."""
+        code = self._advance(self._i, self._f, self._e, limit_t)
+        while code == GROW:
+            self._grow(int(self._fv[F_DUET] // DAY_S) + 1)
+            code = self._advance(self._i, self._f, self._e, limit_t)
+        if code != LIMIT:
+            self.clock.now_s = self._fv[F_EXTT]
             self._delivered(self._iv[H_EXTV], code == PARKED)
-        # the core notes its next event whenever it changes its queue (the ``done`` callbacks
-        # may have asked for moves meanwhile; the arrays may have grown)
-        self.due_t, self.due_k = self._fv[F_DUET], self._iv[H_DUEK]
+        # (the ``done`` callback may have asked for moves meanwhile; the arrays may have grown)
+        fv = self._fv
+        self.due_t, self.bound_t = fv[F_DUET], fv[F_BOUND]
+
+    def _sync(self) -> None:
+        """Run the events due before now, for a read of the fleet's state now."""
+        now = self.clock.now_s
+        if self.due_t < now:
+            if now >= self._e_end:
+                self._room(now)
+            core.sync(self._i, self._f, self._e, now)
+            fv = self._fv
+            self.due_t, self.bound_t = fv[F_DUET], fv[F_BOUND]
+
+    @property
+    def events_used(self) -> int:
+        """Events the fleet has scheduled so far."""
+        return int(self._iv[oht_state.H_SEQ])
 
     def _room(self, now: float) -> None:
         """Make sure the per-day sums have a row for today."""
@@ -304,11 +293,13 @@ class CompiledOhtFleet(FleetBase):
     @property
     def deadlock_count(self) -> int:
         """Deadlocks detected (and resolved) so far."""
+        self._sync()
         return int(self._i[oht_state.H_DLN])
 
     @property
     def deadlocks(self) -> list[tuple[float, list[str]]]:
         """The first deadlocks: (time, sections of the wait-for chain, by first link)."""
+        self._sync()
         i_arr, f_arr = self._i, self._f
         ns = int(i_arr[oht_state.H_S])
         names = self.graph.section_name
@@ -323,6 +314,7 @@ class CompiledOhtFleet(FleetBase):
 
     def record(self) -> OhtRecord:
         """Return the per-day sums so far (small and picklable; the KPIs come from it)."""
+        self._sync()
         rows = int(self._i[oht_state.H_MAXDAY]) + 1
         e = np.zeros((rows, self._e.shape[1]), dtype=np.float64)
         k = min(rows, len(self._e))
@@ -348,6 +340,7 @@ class CompiledOhtFleet(FleetBase):
 
     def link_load_sections(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (entries, blocked seconds of moves) per section since the start."""
+        self._sync()
         ns = self._ns
         at = int(self._i[oht_state.O_SBLOCKED])
         blocked = np.array(self._f[at : at + ns], dtype=np.float64)
@@ -362,6 +355,7 @@ class CompiledOhtFleet(FleetBase):
 
     def positions(self) -> list[tuple[int, float, float, bool, str]]:
         """Return (vehicle, x, y, loaded, state) of every vehicle now, floor metres."""
+        self._sync()
         now = self.clock.now_s
         g = self.graph
         i_arr = self._i

@@ -30,14 +30,12 @@ DEADLOCK_LOG = 100  # deadlocks recorded with their sections (all are counted)
 EV_PIECE_END, EV_RETRY, EV_ADMIT, EV_LOADED, EV_DELIVERED = 0, 1, 2, 3, 4
 # vehicle states
 ST_IDLE, ST_EMPTY, ST_LOADED, ST_HANDLING = 0, 1, 2, 3
-# what :func:`advance`, :func:`request` and :func:`assign` stopped at, in the low 3 bits of
-# their result (the ids used above them): LIMIT, the next event is not before the limit;
+# what :func:`advance`, :func:`request` and :func:`assign` return: LIMIT, the next event is not before the limit;
 # DELIVERED, a vehicle has set its lot down and a move waits for it (Python assigns it);
 # PARKED, delivered and no move waits, so parked already; GROW, ``E`` needs a row for a later
 # day; NEED_PATH, the path from ``I[H_NEEDA]`` to ``I[H_NEEDB]`` is not in the store yet;
 # NEED_TIMES, nor are the times to ``I[H_NEEDA]``; QUEUED, no vehicle is idle; ASSIGNED.
 LIMIT, DELIVERED, GROW, PARKED, NEED_PATH, NEED_TIMES, QUEUED, ASSIGNED = range(8)
-CODE_BITS = 3
 HIST_BIN_S = 5.0
 HIST_BINS = 4_000
 # columns of E after the sections' entries: the per-day sums of a move (moves, transport, wait
@@ -51,13 +49,25 @@ E_SUMS = 8
 PIECE_BITS = 21
 PIECE_MASK = (1 << PIECE_BITS) - 1
 # header of I
-(H_N, H_S, H_L, H_HCAP, H_HN, H_USED, H_BASE, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS, H_NPEND) = (
-    range(13)
-)  # H_NPEND: moves waiting for a vehicle (Python keeps it up to date)
+# H_SEQ: events scheduled so far (the next event's key); H_NPEND: moves waiting for a vehicle
+# (Python keeps it up to date)
+(H_N, H_S, H_L, H_HCAP, H_HN, H_SEQ, H_DLN, H_MAXDAY, H_EXTV, H_NIDLE, H_PS, H_NPEND) = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+)
 # H_STALE: 1 while :func:`advance` runs the handler of the queue's first event, still at the
 # top (the handler's first new event replaces it, with one sift down instead of a pop and a push)
 H_STALE = 13
-H_DUEK = 14  # the key of the queue's first event (its time in F[F_DUET]; infinity: none)
 # the cache of paths and times (after the segments, at the end of I and F): a row of times to
 # each node's place (H_TROW, where I's segments end), the stores (I from H_SI: packed paths,
 # each after the offset in F of its profile; F from H_SF: the profiles and the rows) and a hash
@@ -124,7 +134,9 @@ H_EMPTY = 79  # holds 0: the path offset of an empty run (no pieces)
 ) = range(40, 62)
 I_HEADER = 80
 # header of F
-F_HANDLING, F_ACC, F_DEC, F_EXTT, F_DAYEND, F_DUET = range(6)
+# F_DUET: the time of the queue's first event (infinity: none); F_SYNC: every event before
+# it has run; F_BOUND: no vehicle sets a lot down before it (see oht_core._due)
+F_HANDLING, F_ACC, F_DEC, F_EXTT, F_DAYEND, F_DUET, F_SYNC, F_BOUND = range(8)
 F_HEADER = 8
 #: the cache's first size: table slots, ints and floats in its stores
 CACHE_START = (1024, 65_536, 65_536)
@@ -199,7 +211,13 @@ def layout(
     fseg(O_SLAST, s)[:] = -math.inf
     fseg(O_LLEN, nl)[:] = length
     fseg(O_LVMAX, nl)[:] = vmax
-    f_arr[[F_HANDLING, F_ACC, F_DEC, F_DUET]] = handling_s, accel, decel, math.inf
+    f_arr[[F_HANDLING, F_ACC, F_DEC, F_DUET, F_BOUND]] = (
+        handling_s,
+        accel,
+        decel,
+        math.inf,
+        math.inf,
+    )
     i_arr[H_NN], i_arr[H_NEAREST] = nodes, int(nearest)
     # the cache starts empty and small (CACHE_START)
     i_arr[[H_TROW, H_TCAP, H_TAB]] = len(i_arr), 0, -1
