@@ -40,9 +40,12 @@ token file making the simulator raises
 file copied to ``.bak``), so the drill does not start, unless ``forget_tokens`` is given: then
 the problem is logged as an error and the drill starts with every name free. The event log
 is kept there too, in ``<drill>.events`` (one file per drill, rewritten atomically, the copy
-before the last write in ``.bak``): a drill server started again on the directory continues
-it under the same log id, so a trainer's app that was following the old process still
-fetches what it missed. A damaged event log does not stop the drill: it is moved aside to
+before the last write in ``.bak``): a drill server started again on the directory before the
+drill finished continues it under the same log id, so a trainer's app that was following the
+old process still fetches what it missed; once the drill has finished, the next drill server
+made on the directory (the next run) keeps the ended run's log as ``<drill>.events.prev`` and
+starts a new log with a new id. A log keeps its newest
+:data:`~factory_twin.opcua.server.drill_events.MAX_ENTRIES` entries, the numbers intact. A damaged event log does not stop the drill: it is moved aside to
 ``<drill>.events.damaged``, the problem (file, line, column) logged as an error and kept in
 :attr:`DrillSimulator.events`'s ``problem`` (its ``damage`` the error, for the Train window
 to show), and a new log (a new id) started. Without
@@ -199,12 +202,15 @@ class DrillSimulator(EmbeddedPlantSimulator):
         )
         self._types = {e.id: spec.equipment_type(e.type) for e in spec.equipment}
         # every drill event and alarm transition, numbered, over stops and starts of the
-        # server (GetEvents); with record_dir kept in its file over a new process too
-        self.events = (
+        # server (GetEvents); with record_dir kept in its file over a new process too, while
+        # the run goes on: the log of a run whose drill finished is kept as .prev, and this
+        # run starts a new one (a new id)
+        log = (
             DrillEventLog.open(record_dir / f"{drill.id}.events")
             if record_dir is not None
             else DrillEventLog()
         )
+        self.events = log.next_run() if log.ended else log
 
     @property
     def token_path(self) -> Path | None:
@@ -554,11 +560,14 @@ class DrillSimulator(EmbeddedPlantSimulator):
             await self.space.set_debriefs(debrief_texts(self.log(), scores))
 
     async def finish(self) -> None:
-        """End the drill: the plant stops, unanswered responses count as missed."""
+        """End the drill: the plant stops, unanswered responses count as missed; the event
+        log is marked ended (the next drill server on the record directory starts a new one)."""
         self.state = "finished"
+        self.events.end_run()
         if self.space is not None:
             await self.space.set("State", "finished")
             await self.space.emit("state", f"drill {self.drill.id} finished")
+        self.events.flush()
 
     # ------------------------------------------------------------------ trainee actions
 

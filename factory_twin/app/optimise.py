@@ -15,7 +15,10 @@ scenario changes (``remove_tool`` / ``add_tool`` / ``set_dispatch`` / ``set_rele
 several trials at once on local processes or a Dask cluster (the experiment executor). optuna
 proposes the trials (TPE for one objective, NSGA-II for several; the constraints go to
 ``Trial.set_constraint``); its storage is a SQLite file in the output folder, so a study stopped
-by Ctrl-C, a cancel or a crash (even SIGKILL) resumes with every finished trial kept. The
+by Ctrl-C, a cancel or a crash (even SIGKILL) resumes with every finished trial kept. One
+run at a time uses a folder (:mod:`factory_twin.app.optimise_lock`: another is refused); only
+that run fails and proposes anew the trials a killed run left running, and a reader
+(:func:`read_trials`, the Plan workspace listing a folder's trials) writes nothing. The
 storage records what its trials' values depend on (:func:`results_depend_on`: the base plant,
 horizon, warm-up, replications, seed, variables, objectives, constraints, cost years); a study
 changed in any of these since is refused on that folder rather than mixed with the old trials
@@ -52,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_twin.app.experiment import make_executor
+from factory_twin.app.optimise_lock import hold_study_lock
 from factory_twin.errors import ConfigError, FactoryTwinError, SimulationError
 from factory_twin.model import schema as s
 from factory_twin.model.capacity import capacity_table, release_rate_per_s
@@ -419,8 +423,29 @@ def storage_url(out_dir: Path) -> str:
     return f"sqlite:///{(out_dir / STORAGE).resolve()}"
 
 
+def read_trials(study: StudyFile, out_dir: Path) -> tuple[list[TrialRecord], str]:
+    """The trials stored in ``out_dir`` and :func:`settings_changed` of ``study`` against
+    them, the storage opened read-only (SQLite ``mode=ro``): nothing in the folder is written,
+    and trials a run is running (or a killed run left) stay ``running``. Raises what optuna
+    and SQLAlchemy raise for a missing or foreign storage."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = f"sqlite:///file:{(out_dir / STORAGE).resolve()}?mode=ro&uri=true"
+    storage = optuna.storages.RDBStorage(
+        url, skip_table_creation=True, engine_kwargs={"connect_args": {"timeout": 30}}
+    )
+    try:
+        ost = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+        return records(ost), settings_changed(ost, study)
+    finally:
+        storage.engine.dispose()  # the file closed now, not when collected
+
+
 def open_study(study: StudyFile, out_dir: Path, sampler_seed: int | None = None) -> Any:
-    """Create or reopen the optuna study in ``out_dir`` (trials left running are failed)."""
+    """Create or reopen the optuna study in ``out_dir`` to run it: trials left running (by a
+    killed run) are failed and proposed anew, so only the run holding the folder's lock
+    (:mod:`factory_twin.app.optimise_lock`) may call it; readers use :func:`read_trials`."""
     import optuna
     from optuna.trial import TrialState
     from sqlalchemy.exc import SQLAlchemyError
@@ -501,23 +526,31 @@ def results_depend_on(study: StudyFile) -> dict[str, Any]:
     }
 
 
+def settings_changed(ost: Any, study: StudyFile) -> str:
+    """The settings of :func:`results_depend_on` that differ from those the stored trials ran
+    under, in words (``horizon_days, seed``); '' if none (or the storage does not say)."""
+    now = results_depend_on(study)
+    then = ost.user_attrs.get(RESULTS_ATTR)
+    if isinstance(then, dict) and then != now:
+        return ", ".join(k for k in now if then.get(k) != now[k])
+    return ""
+
+
 def _check_same_study(ost: Any, study: StudyFile, out_dir: Path) -> None:
     """Refuse a storage whose trials ran under other settings (they would mix with new ones).
 
     A storage of an earlier version without the record is taken as it is.
     """
-    now = results_depend_on(study)
-    then = ost.user_attrs.get(RESULTS_ATTR)
-    if isinstance(then, dict) and then != now:
-        changed = ", ".join(k for k in now if then.get(k) != now[k])
+    changed = settings_changed(ost, study)
+    if changed:
         msg = (
             f"{out_dir} holds the trials of a study run with other settings ({changed} "
             "changed since): they would mix with the new ones; give another output folder "
             f"(--out), or move {out_dir / STORAGE} away to start afresh"
         )
         raise ConfigError([msg])
-    if then is None:
-        ost.set_user_attr(RESULTS_ATTR, now)
+    if ost.user_attrs.get(RESULTS_ATTR) is None:
+        ost.set_user_attr(RESULTS_ATTR, results_depend_on(study))
 
 
 def _sampler(spec: StudySpec, sampler_seed: int | None = None) -> Any:
@@ -805,6 +838,7 @@ def run(
     Raises
     ------
     ConfigError, SimulationError, OptimiseCancelled
+        ``ConfigError`` also when another optimise run is using ``out_dir``.
     """
     import os
 
@@ -813,32 +847,33 @@ def run(
     sf = load_study(study) if isinstance(study, (str, Path)) else study
     out = Path(out_dir) if out_dir is not None else sf.default_out_dir()
     out.mkdir(parents=True, exist_ok=True)
-    cancel = cancel or threading.Event()
-    t0 = time.perf_counter()
-    planner = Planner(sf)
-    check_spec(sf.base.spec)
-    ost = open_study(sf, out, sampler_seed)
-    if not ost.get_trials(deepcopy=False):
-        base = planner.base_params()
-        if base is not None:  # the base configuration first: the search starts from it
-            ost.enqueue_trial(base)
-    n_proc = processes or sf.spec.processes or os.cpu_count() or 1
-    ex = make_executor(executor if executor is not None else sf.spec.executor, n_proc)
-    ok = False
-    try:
-        search = _Search(sf, ost, planner, ex, n_proc, progress, cancel)
-        search.go()
-        selection = None
-        if select:
-            selection = select_and_report(sf, out, ost, planner, ex, progress, cancel, t0, beside_plant=beside_plant)  # fmt: skip
-        ok = True
-    finally:
-        if not ok:
-            ex.stop()
-        ex.close()
-    recs = records(ost)
-    return OptimiseOutcome(
-        out_dir=out, trials=recs, selection=selection,
-        pruned=sum(r.state == "pruned" for r in recs), simulated_trials=search.simulated,
-        wall_s=time.perf_counter() - t0,
-    )  # fmt: skip
+    with hold_study_lock(out):  # one run per folder: another's running trials stay its own
+        cancel = cancel or threading.Event()
+        t0 = time.perf_counter()
+        planner = Planner(sf)
+        check_spec(sf.base.spec)
+        ost = open_study(sf, out, sampler_seed)
+        if not ost.get_trials(deepcopy=False):
+            base = planner.base_params()
+            if base is not None:  # the base configuration first: the search starts from it
+                ost.enqueue_trial(base)
+        n_proc = processes or sf.spec.processes or os.cpu_count() or 1
+        ex = make_executor(executor if executor is not None else sf.spec.executor, n_proc)
+        ok = False
+        try:
+            search = _Search(sf, ost, planner, ex, n_proc, progress, cancel)
+            search.go()
+            selection = None
+            if select:
+                selection = select_and_report(sf, out, ost, planner, ex, progress, cancel, t0, beside_plant=beside_plant)  # fmt: skip
+            ok = True
+        finally:
+            if not ok:
+                ex.stop()
+            ex.close()
+        recs = records(ost)
+        return OptimiseOutcome(
+            out_dir=out, trials=recs, selection=selection,
+            pruned=sum(r.state == "pruned" for r in recs), simulated_trials=search.simulated,
+            wall_s=time.perf_counter() - t0,
+        )  # fmt: skip

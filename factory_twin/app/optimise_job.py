@@ -31,7 +31,6 @@ from factory_twin.app.optimise import (
     OptimiseOutcome,
     OptimiseProgress,
     TrialRecord,
-    records,
     run,
 )
 from factory_twin.app.worker_job import WorkerJob
@@ -225,17 +224,31 @@ def choices_from_study(study: StudyFile) -> StudyChoices:
 
 
 def stored_trials(study: StudyFile, out_dir: str | Path) -> list[TrialRecord]:
-    """The trials already in a study's output folder (an earlier or cancelled run), or []."""
-    from factory_twin.app.optimise import STORAGE, open_study
+    """The trials already in a study's output folder (an earlier, cancelled or running run),
+    or [] (no storage, one another version wrote, or trials of other settings: logged).
+
+    Read-only: nothing in the folder is written, so a run using it (``factory-twin
+    optimise`` in another process, say) goes on undisturbed, and the trials it is running
+    are listed ``running`` (so are those a killed run left: the next run proposes them
+    anew); :func:`~factory_twin.app.optimise_lock.study_in_use` tells which.
+    """
+    from factory_twin.app.optimise import STORAGE, read_trials
 
     out = Path(out_dir)
     if not (out / STORAGE).is_file():
         return []
     try:
-        return records(open_study(study, out))
+        recs, changed = read_trials(study, out)
     except Exception as exc:  # a storage another version wrote: show nothing, run anew
         logger.warning("cannot read the trials in %s: %s", out, exc)
         return []
+    if changed:
+        logger.warning(
+            "the trials in %s ran with other settings (%s changed since): not shown",
+            out, changed,
+        )  # fmt: skip
+        return []
+    return recs
 
 
 # --------------------------------------------------------------------------- the job

@@ -10,7 +10,8 @@ atomically and exclusively with a note naming the study, trial and objective val
 user's file is never overwritten, and a re-run reuses its own identical file. Run it again on
 the same folder to resume: finished trials are kept (also after Ctrl-C or a crash); a study
 changed since its trials ran (base plant, horizon, warm-up, replications, seed, variables,
-objectives, constraints) is refused there rather than mixed with them. Prints
+objectives, constraints) is refused there rather than mixed with them, and so is a folder
+another optimise run is using now (its running trials stay its own). Prints
 a progress line with the best feasible trial so far, then the report, which ends with where
 each scenario went.
 """

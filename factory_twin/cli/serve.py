@@ -81,7 +81,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="with --drill: record the run to DIR (<drill>-<time>.parquet for the replay bar, "
         "<drill>-<time>.drill.json for the debrief) and keep the trainee names taken there "
         "(<drill>.tokens, salted hashes of their tokens), so a restarted drill server still "
-        "knows whose name is whose",
+        "knows whose name is whose, and the event log (<drill>.events: continued by a "
+        "restart before the drill finished; after it finished the next run starts a new one, "
+        "the last kept as <drill>.events.prev)",
     )
     p.add_argument(
         "--forget-tokens",

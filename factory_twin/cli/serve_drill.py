@@ -77,6 +77,8 @@ async def serve_drill(
         fresh = (
             " (a new log: the old file was damaged, see the error logged)" if log.problem else ""
         )
+        if log.previous is not None:
+            fresh = f" (a new run: the finished run's log is kept as {log.previous})"
         print(f"event log: {log.last} entries kept in {log.path}, log id {log.id}{fresh}")
     else:
         print("event log: kept in memory only (give --record DIR to keep it over restarts)")

@@ -306,6 +306,17 @@ def study_stem(path: str | Path) -> str:
     return suffixed_stem(path, SUFFIXES)
 
 
+def default_out_dir(path: str | Path) -> Path:
+    """The output folder of the study file ``path``: ``<study stem>.optimise/`` beside it.
+
+    Examples
+    --------
+    >>> default_out_dir("plans/tiny.study.yaml").as_posix()
+    'plans/tiny.optimise'
+    """
+    return Path(path).parent / f"{study_stem(path)}.optimise"
+
+
 def variable_key(v: Any) -> str:
     """The name of a variable in trials and reports: ``tools/SCAN``, ``vehicles``, ..."""
     k = _kind(v)
@@ -342,7 +353,7 @@ class StudyFile:
 
     def default_out_dir(self) -> Path:
         """``<study stem>.optimise/`` beside the study file."""
-        return self.path.parent / f"{study_stem(self.path)}.optimise"
+        return default_out_dir(self.path)
 
     def line(self, *loc: Any) -> int:
         """The line of ``loc`` in the file (1 if unknown)."""

@@ -70,11 +70,12 @@ from factory_twin.app.optimise_job import (
     study_path,
     write_study,
 )
+from factory_twin.app.optimise_lock import study_in_use
 from factory_twin.app.optimise_take import take_trial, winner_trial
 from factory_twin.app.worker_job import CANCELLED, COMPLETE
 from factory_twin.errors import ConfigError, FactoryTwinError
 from factory_twin.model.scenario import load_plant_or_scenario
-from factory_twin.model.study import StudyFile, load_study
+from factory_twin.model.study import StudyFile, default_out_dir, load_study
 from factory_twin.ui.qt_plan_optimise_plots import OptimisePlots
 from factory_twin.ui.theme import show_message
 
@@ -453,25 +454,34 @@ class QtOptimisePanel(QWidget):
             return None
         self.set_choices(choices_from_study(sf))
         self.study = sf
-        self._show_stored()
-        self._say(f"Opened {Path(path).name}")
+        note = self._show_stored()
+        self._say(f"Opened {Path(path).name}{note}")
         return sf
 
-    def _show_stored(self) -> None:
-        """Show the trials an earlier (or cancelled) run of the study kept."""
+    def _show_stored(self) -> str:
+        """Show the trials an earlier (or cancelled, or running) run of the study kept;
+        return what the status line adds about trials still running ('' if none)."""
         self.trials = {}
         self._planner = None
         self.plots.set_objectives(self._labels(), self._signs())
         sf = self.study
         if sf is None:
             self._update_buttons()
-            return
-        recs = stored_trials(sf, sf.default_out_dir())
+            return ""
+        out = sf.default_out_dir()
+        recs = stored_trials(sf, out)  # read-only: a run using the folder goes on undisturbed
         self._set_trials(recs)
         done = sum(r.state in ("complete", "pruned") for r in recs)
         if done:
             self.run_button.setText(f"Resume ({done} trials kept)")
         self._update_buttons()
+        running = sum(r.state == "running" for r in recs)
+        if not running:
+            return ""
+        trials = "1 trial" if running == 1 else f"{running} trials"
+        if study_in_use(out):
+            return f"; {trials} running: another optimise run is using {out}"
+        return f"; {trials} left running by a run that stopped: Run proposes them anew"
 
     def _labels(self) -> tuple[str, ...]:
         if self.study is not None:
@@ -494,6 +504,15 @@ class QtOptimisePanel(QWidget):
         """Save the study and run (or resume) it on a worker thread."""
         if self.job is not None and self.job.running:
             return self.job
+        target = self.study_file()
+        if target is not None and study_in_use(default_out_dir(target)):
+            # checked before Save rewrites the study file that run may have been given
+            self._say(
+                f"another optimise run is using {default_out_dir(target)}: wait for it to "
+                "end, or give the study another name",
+                error=True,
+            )
+            return None
         sf = self.save()
         if sf is None:
             return None

@@ -249,3 +249,28 @@ def test_settings_remembered_and_bad_study_named_with_its_line(qtbot, window, tm
     assert panel.save() is None
     assert "tiny.study.yaml:" in panel.status.text()
     assert (window.controller.doc.path.parent / "tiny.study.yaml").read_text() == good
+
+
+def test_a_study_another_run_is_using_is_shown_running_and_left_alone(qtbot, window):
+    """Was: opening the study failed the other run's running trials (and broke that run)."""
+    from _optimise_gate import held_run, trial_states
+
+    panel = window.optimise
+    window.optimise_action.trigger()
+    _define(panel, trials=6)
+    sf = panel.save()
+    assert sf is not None
+    out = sf.default_out_dir()
+    with held_run(sf.path, out):  # a run of the study, its first trial being simulated
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        stored = trial_states(out)
+        running = sorted(n for n, st in stored.items() if st == "RUNNING")
+        assert len(running) == 2 and "FAIL" not in stored.values()  # one replication a trial
+        assert panel.open_study(sf.path) is not None
+        assert f"2 trials running: another optimise run is using {out}" in panel.status.text()
+        assert sorted(n for n, r in panel.trials.items() if r.state == "running") == running
+        assert panel.start() is None  # refused before Save rewrites the study file
+        assert f"another optimise run is using {out}" in panel.status.text()
+        assert panel.job is None
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert trial_states(out) == stored

@@ -25,8 +25,9 @@ the user who caused it, '' for the plant; ``time_s`` is drill time)::
 new for every drill server process. With a ``path`` (the drill server keeps
 ``<record dir>/<drill>.events``, one file per drill like its ``.tokens``) the log outlasts the
 process: :meth:`DrillEventLog.open` loads it, id and entries, so a drill server started again
-on the same directory continues the same log under the same id, and a client that was
-following the old process fetches what it missed from the new one. The file is rewritten
+on the same directory while the drill's run goes on continues the same log under the same id,
+and a client that was following the old process fetches what it missed from the new one
+(the next run starts a new log: below). The file is rewritten
 atomically (a temporary file and a rename) whenever it changed: before a drill event carrying
 a new number is emitted, before a ``GetEvents`` answer, and after every simulation step that
 logged alarm transitions, so no client learns a number the file does not hold. The copy
@@ -36,6 +37,21 @@ one JSON object per entry, numbered 1, 2, ... in order::
     # factory-twin drill event log: drill events and alarm transitions served (GetEvents)
     {"log": "3f2a..."}
     {"seq": 1, "kind": "injection", "message": "leak ETCH-02", ...}
+
+**One log per run of the drill, of bounded size.** The file outlasts a drill server process
+for a run that goes on (a server stopped or killed before the drill finished, started again),
+not for the next run: when the drill finishes, :meth:`DrillEventLog.end_run` marks the log
+ended (``"ended": true`` beside its id), and a drill server made on the directory after that
+(:meth:`DrillEventLog.next_run`) moves the ended run's file to ``<file>.prev`` (a rename:
+atomic; the ``.prev`` of the run before is replaced) and starts a new log with a new id, which
+clients read from its start. So the folder holds this run's log and the last one's. Within a
+run (over any number of restarts) a log keeps its newest :data:`MAX_ENTRIES` entries: past
+that the oldest are dropped, in memory and in the file, and the numbers stay as they were
+(``"first": N`` beside the id says the number of the oldest entry kept; a client asking for
+entries after a dropped number gets those kept)::
+
+    {"log": "3f2a...", "first": 1201, "ended": true}
+    {"seq": 1201, "kind": "alarm", ...}
 
 A damaged file (not UTF-8, a line that is not such an object, a number out of order) or an
 unreadable one does not stop the drill server: the problem is logged as an error naming the
@@ -76,13 +92,16 @@ from factory_twin.opcua.server.json_lines import json_lines
 if TYPE_CHECKING:
     from factory_twin.model.events import AlarmEvent
 
-__all__ = ["DrillEventLog", "EventLogError", "LoggedEvent", "read_event_log"]
+__all__ = ["MAX_ENTRIES", "DrillEventLog", "EventLogError", "LoggedEvent", "read_event_log"]
 
 logger = logging.getLogger(__name__)
 
 HEADER = "# factory-twin drill event log: drill events and alarm transitions served (GetEvents)"
 ALARM_FIELDS = ("code", "active", "acked", "shelving", "out_of_service", "event_id")
 MAX_ID = 64  # characters of a log id read from a file
+MAX_ENTRIES = 10_000
+"""Entries a log keeps (the newest; about 2-3 MB of file): a run restarted over and over
+without finishing still has a log of bounded size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,32 +176,52 @@ class DrillEventLog:
     path
         The file to keep it in (None: memory only); :meth:`open` loads one.
     events
-        The entries to start with (numbered 1, 2, ... in order).
+        The entries to start with (numbered ``first``, ``first + 1``, ... in order).
+    first
+        The number of the first entry (above 1: older ones were dropped).
+    ended
+        The drill of this log's run has finished (:meth:`end_run`).
+    max_entries
+        The entries kept: past that the oldest are dropped, the numbers kept.
     """
 
     def __init__(
-        self, log_id: str = "", path: Path | None = None, events: list[LoggedEvent] | None = None
+        self,
+        log_id: str = "",
+        path: Path | None = None,
+        events: list[LoggedEvent] | None = None,
+        *,
+        first: int = 1,
+        ended: bool = False,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         self.id = log_id or secrets.token_hex(8)
         self.path = path
         self.events: list[LoggedEvent] = list(events or [])
+        self.first = max(1, int(first))  # the number of the oldest entry kept
+        self.ended = ended
+        self.max_entries = max(1, int(max_entries))
         self.problem = ""  # why a damaged file was set aside for this new log ('' if not)
         self.damage: EventLogError | None = None  # what was wrong with that file
         self.damaged_path: Path | None = None  # where it was moved (None: it could not be)
-        self._saved = -1  # entries in the file as last written (-1: not written yet)
+        self.previous: Path | None = None  # where the ended run's log went (next_run)
+        self._saved: tuple[int, int, bool] | None = None  # (first, last, ended) as written
         self._failing = False  # the last write failed (said once, not at every step)
+        self._trim()
 
     @classmethod
-    def open(cls, path: Path) -> DrillEventLog:
-        """The log kept in ``path``: loaded with its id, or a new one (new id) if there is
-        no file. A damaged or unreadable file is logged as an error, moved aside to
-        ``<path>.damaged``, and a new log started (:attr:`problem` says why in words,
-        :attr:`damage` is the error: file, line, column; :attr:`damaged_path` where the file
-        went); if it cannot be moved, the new log is kept in memory only."""
+    def open(cls, path: Path, *, max_entries: int = MAX_ENTRIES) -> DrillEventLog:
+        """The log kept in ``path``: loaded with its id (its newest ``max_entries`` entries),
+        or a new one (new id) if there is no file. A damaged or unreadable file is logged as
+        an error, moved aside to ``<path>.damaged``, and a new log started (:attr:`problem`
+        says why in words, :attr:`damage` is the error: file, line, column;
+        :attr:`damaged_path` where the file went); if it cannot be moved, the new log is kept
+        in memory only. A log whose run ended is loaded as it is: :meth:`next_run` makes the
+        next run's."""
         try:
-            kept = read_event_log(path)
+            kept = _read(path)
         except EventLogError as exc:
-            log = cls(path=path)
+            log = cls(path=path, max_entries=max_entries)
             log.damage = exc
             aside = path.with_name(path.name + ".damaged")
             try:
@@ -202,15 +241,56 @@ class DrillEventLog:
             logger.error("%s", log.problem)
             return log
         if kept is None:
-            return cls(path=path)
-        log = cls(kept[0], path, kept[1])
-        log._saved = len(log.events)
+            return cls(path=path, max_entries=max_entries)
+        log = cls(kept.id, path, kept.events, first=kept.first, ended=kept.ended,
+                  max_entries=max_entries)  # fmt: skip
+        if log.first == kept.first:  # else a file longer than max_entries: trimmed at a write
+            log._saved = log._state()
+        return log
+
+    def end_run(self) -> None:
+        """Mark the log's run ended (its drill finished): the next drill server made on the
+        file starts a new log (:meth:`next_run`). Written at the next :meth:`flush`."""
+        self.ended = True
+
+    def next_run(self) -> DrillEventLog:
+        """The log of the drill's next run: a new log (new id) in the same file, this one's
+        file moved to ``<file>.prev`` (atomically; :attr:`previous` of the new log says
+        where). If it cannot be moved, the error is logged and the new log replaces the file
+        at its first write (the old one then kept as ``.bak``)."""
+        log = DrillEventLog(path=self.path, max_entries=self.max_entries)
+        if self.path is None:
+            return log
+        prev = self.path.with_name(self.path.name + ".prev")
+        try:
+            os.replace(self.path, prev)
+            log.previous = prev
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            logger.error(
+                "cannot keep the drill's last event log %s as %s: %s; the new run's log "
+                "replaces it (the old one is kept as .bak at the first write)",
+                self.path,
+                prev,
+                exc.strerror or exc,
+            )
         return log
 
     @property
     def last(self) -> int:
         """The number of the last entry logged (0: none yet)."""
-        return len(self.events)
+        return self.first - 1 + len(self.events)
+
+    def _state(self) -> tuple[int, int, bool]:
+        return (self.first, self.last, self.ended)
+
+    def _trim(self) -> None:
+        """Drop the oldest entries beyond :attr:`max_entries` (the numbers stay)."""
+        drop = len(self.events) - self.max_entries
+        if drop > 0:
+            del self.events[:drop]
+            self.first += drop
 
     def add(
         self,
@@ -223,15 +303,16 @@ class DrillEventLog:
         time_s: float = 0.0,
     ) -> int:
         """Log a drill event; return its number."""
-        seq = len(self.events) + 1
+        seq = self.last + 1
         self.events.append(
             LoggedEvent(seq, kind, message, trainee, equipment, float(points), float(time_s))
         )
+        self._trim()
         return seq
 
     def add_alarm(self, ev: AlarmEvent, time_s: float) -> int:
         """Log an alarm transition (its drill time ``time_s``); return its number."""
-        seq = len(self.events) + 1
+        seq = self.last + 1
         self.events.append(
             LoggedEvent(
                 seq, "alarm", ev.message, ev.user, ev.equipment, 0.0, float(time_s),
@@ -239,11 +320,12 @@ class DrillEventLog:
                 bool(ev.out_of_service), bytes(ev.event_id).hex(),
             )
         )  # fmt: skip
+        self._trim()
         return seq
 
     def after(self, seq: int) -> list[LoggedEvent]:
-        """The entries numbered above ``seq``, oldest first."""
-        return self.events[max(0, int(seq)) :]
+        """The entries kept numbered above ``seq``, oldest first."""
+        return self.events[max(0, int(seq) - self.first + 1) :]
 
     def to_json(self, after: int) -> str:
         """``GetEvents(after)``'s answer (see the module doc)."""
@@ -259,9 +341,14 @@ class DrillEventLog:
         """Write the file (atomically, the old one kept as ``.bak``) if the log changed
         since the last write; nothing without a path. A failed write is logged as an error
         (once, until a write succeeds): the log still holds in memory."""
-        if self.path is None or self._saved == len(self.events):
+        if self.path is None or self._saved == self._state():
             return
-        lines = [HEADER, json.dumps({"log": self.id})]
+        head: dict[str, Any] = {"log": self.id}
+        if self.first > 1:
+            head["first"] = self.first
+        if self.ended:
+            head["ended"] = True
+        lines = [HEADER, json.dumps(head)]
         lines += [json.dumps(e.to_dict(), ensure_ascii=False) for e in self.events]
         try:
             atomic_write_text(self.path, "\n".join(lines) + "\n", keep_backup=True)
@@ -276,28 +363,57 @@ class DrillEventLog:
             self._failing = True
             return
         self._failing = False
-        self._saved = len(self.events)
+        self._saved = self._state()
 
 
 def read_event_log(path: Path) -> tuple[str, list[LoggedEvent]] | None:
     """The id and entries kept in ``path`` (None if there is no file); EventLogError
     (file, line, column) if it is damaged or unreadable."""
+    kept = _read(path)
+    return None if kept is None else (kept.id, kept.events)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    id: str
+    first: int
+    ended: bool
+    events: list[LoggedEvent]
+
+
+def _read(path: Path) -> _Kept | None:
     lines = json_lines(path, lambda line, problem, column: _damaged(path, line, problem, column))
     if lines is None:
         return None
-    log_id = ""
+    head: dict[str, Any] | None = None
     events: list[LoggedEvent] = []
     for number, entry in lines:
-        if not log_id:
-            got = entry.get("log")
-            if set(entry) != {"log"} or not isinstance(got, str) or not 0 < len(got) <= MAX_ID:
-                _damaged(path, number, 'the first entry must be the log id, {"log": ID}')
-            log_id = got
+        if head is None:
+            head = _head(path, number, entry)
             continue
-        events.append(_entry(path, number, entry, len(events) + 1))
-    if not log_id:
+        events.append(_entry(path, number, entry, head["first"] + len(events)))
+    if head is None:
         _damaged(path, None, 'it holds no log id ({"log": ID})')
-    return log_id, events
+    return _Kept(head["log"], head["first"], head["ended"], events)
+
+
+def _head(path: Path, number: int, entry: dict[str, Any]) -> dict[str, Any]:
+    """The first entry: the log id, and the number of the oldest entry kept and whether the
+    run ended where they are not 1 and false."""
+    got = entry.get("log")
+    first = entry.get("first", 1)
+    ended = entry.get("ended", False)
+    if (
+        not set(entry) <= {"log", "first", "ended"}
+        or not isinstance(got, str)
+        or not 0 < len(got) <= MAX_ID
+    ):
+        _damaged(path, number, 'the first entry must be the log id, {"log": ID}')
+    if isinstance(first, bool) or not isinstance(first, int) or first < 1:
+        _damaged(path, number, f"'first' must be a whole number from 1, not {first!r}")
+    if not isinstance(ended, bool):
+        _damaged(path, number, f"'ended' must be true or false, not {ended!r}")
+    return {"log": got, "first": first, "ended": ended}
 
 
 def _entry(path: Path, number: int, entry: dict[str, Any], seq: int) -> LoggedEvent:
