@@ -53,6 +53,8 @@ from factory_twin.sim.oht_state import (
     H_HCAP,
     H_HN,
     H_L,
+    H_LOWH,
+    H_LOWN,
     H_MAXDAY,
     H_N,
     H_NEAREST,
@@ -86,6 +88,7 @@ from factory_twin.sim.oht_state import (
     O_HT,
     O_IDLE,
     O_LLEN,
+    O_LOWT,
     O_LVMAX,
     O_SBLOCKED,
     O_SCAP,
@@ -229,17 +232,14 @@ def _due(i_arr: np.ndarray, f_arr: np.ndarray, res: int) -> int:
     before which no vehicle sets a lot down (``F[F_BOUND]``); return ``res``.
 
     Every event before ``F[F_SYNC]`` has run, so a vehicle not yet lowering a lot arrives
-    at its drop-off at ``F[F_SYNC]`` or later and sets the lot down ``handling`` after; one
-    lowering it sets it down at its arrival time plus ``handling`` (the time its event has)."""
+    at its drop-off at ``F[F_SYNC]`` or later and sets the lot down ``handling`` after; the
+    first of those lowering one sets it down at the time at the head of the ring O_LOWT."""
     f_arr[F_DUET] = f_arr[i_arr[O_HT]] if i_arr[H_HN] > 0 else math.inf
-    h = f_arr[F_HANDLING]
-    b = f_arr[F_SYNC] + h
-    ost, odrop = i_arr[O_VSTATE], i_arr[O_VTDROP]
-    for v in range(i_arr[H_N]):
-        if i_arr[ost + v] == ST_HANDLING:
-            td = f_arr[odrop + v]
-            if td + h < b:  # (false for NaN: hoisting up, not down)
-                b = td + h
+    b = f_arr[F_SYNC] + f_arr[F_HANDLING]
+    if i_arr[H_LOWN] > 0:
+        first = f_arr[i_arr[O_LOWT] + i_arr[H_LOWH]]
+        if first < b:
+            b = first
     f_arr[F_BOUND] = b
     return res
 
@@ -462,7 +462,11 @@ def _arrive(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
     else:
         f_arr[i_arr[O_VTDROP] + v] = now
         i_arr[ost] = ST_HANDLING
-        _schedule(i_arr, f_arr, now + f_arr[F_HANDLING], EV_DELIVERED, v)
+        at = now + f_arr[F_HANDLING]
+        _schedule(i_arr, f_arr, at, EV_DELIVERED, v)
+        n, low = i_arr[H_N], i_arr[H_LOWN]
+        f_arr[i_arr[O_LOWT] + (i_arr[H_LOWH] + low) % n] = at
+        i_arr[H_LOWN] = low + 1
 
 
 @_compiled
@@ -792,6 +796,9 @@ def _handle_top(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, t: floa
         i_arr[i_arr[O_VSTATE] + arg] = ST_LOADED
         _run(i_arr, f_arr, e_arr, arg, 1, t)
     else:
+        # the first in the ring of lowering vehicles
+        i_arr[H_LOWH] = (i_arr[H_LOWH] + 1) % i_arr[H_N]
+        i_arr[H_LOWN] -= 1
         _record(i_arr, f_arr, e_arr, arg, t)
         i_arr[H_EXTV] = arg
         f_arr[F_EXTT] = t

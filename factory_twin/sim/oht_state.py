@@ -68,6 +68,7 @@ PIECE_MASK = (1 << PIECE_BITS) - 1
 # H_STALE: 1 while :func:`advance` runs the handler of the queue's first event, still at the
 # top (the handler's first new event replaces it, with one sift down instead of a pop and a push)
 H_STALE = 13
+H_LOWH, H_LOWN = 6, 14  # the ring of O_LOWT: its first place, how many
 # the cache of paths and times (after the segments, at the end of I and F): a row of times to
 # each node's place (H_TROW, where I's segments end), the stores (I from H_SI: packed paths,
 # each after the offset in F of its profile; F from H_SF: the profiles and the rows) and a hash
@@ -131,7 +132,10 @@ H_EMPTY = 79  # holds 0: the path offset of an empty run (no pieces)
     O_VCUM0,  # per vehicle and path slot: the copy of a cached profile (2 N x (S + 1 + L))
     O_VTREQ,  # the current move's request time
     O_VTASSIGN,  # its assignment time
-) = range(40, 62)
+    O_LOWT,  # the times at which the vehicles lowering a lot set it down, in that order (a ring
+    # of N from I[H_LOWH], I[H_LOWN] of them: one hoisting time after each arrival, so first
+    # come, first done)
+) = range(40, 63)
 I_HEADER = 80
 # header of F
 # F_DUET: the time of the queue's first event (infinity: none); F_SYNC: every event before
@@ -180,6 +184,7 @@ def layout(
         O_HT: hcap, O_LLEN: nl, O_LVMAX: nl, O_DLT: DEADLOCK_LOG, O_X: nl + 1, O_CAP: nl + 1,
         O_U: nl + 1,
         O_SBLOCKED: s, O_VCUM0: 2 * n * (s + 1 + nl), O_VTREQ: n, O_VTASSIGN: n,
+        O_LOWT: n,
     }  # fmt: skip
     i_arr = np.zeros(I_HEADER + sum(isegs.values()), dtype=np.int64)
     f_arr = np.zeros(F_HEADER + sum(fsegs.values()), dtype=np.float64)
