@@ -8,8 +8,10 @@ to the same --out first keeps what the .partial holds in <out>.recovered-<time>.
 read_history/replay read a .partial directly. Lost connections are recorded (values marked
 stale, the gap reported) and recording resumes when the server is back. The OHT vehicles a plant
 simulator serves are recorded too, their positions thinned to one per vehicle per
---vehicle-period seconds (default 1). Unless --verbose, the asyncua and client loggers are
-quietened while it runs and get back the levels they had when it ends.
+--vehicle-period seconds (default 1). --deadband filters only nodes whose DataType is a number
+type (a BaseDataType node may send a String next); the others, and tags whose filter the server
+refuses, keep every change, and record says which once. Unless --verbose, the asyncua and
+client loggers are quietened while it runs and get back the levels they had when it ends.
 
 Example: factory-twin record plant_configs/demo_fab.yaml --duration 1h --out history.parquet
 """
@@ -97,7 +99,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--sampling-ms", type=non_negative_float, default=250.0, help="sampling interval"
     )
     p.add_argument(
-        "--deadband", type=non_negative_float, default=0.0, help="absolute deadband of numbers"
+        "--deadband",
+        type=non_negative_float,
+        default=0.0,
+        help="absolute deadband of numbers; nodes not of a number type (BaseDataType, String, "
+        "Boolean) and servers that refuse the filter keep every change, said once",
     )
     p.add_argument(
         "--queue-size",
@@ -222,8 +228,9 @@ async def _record(
                 received["other"] += 1
                 if isinstance(ev, ConnectionStatus):
                     print(f"{ev.endpoint}: {ev.message}", file=sys.stderr, flush=True)
-                    if ev.connected:  # which tags could not be bound, and why (each once)
-                        for problem in client.problems():
+                    # which tags could not be bound, or go without the deadband (each once)
+                    if ev.connected:
+                        for problem in [*client.problems(), *client.notices()]:
                             if problem not in told:
                                 told.add(problem)
                                 print(f"{ev.endpoint}: {problem}", file=sys.stderr, flush=True)

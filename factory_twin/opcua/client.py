@@ -117,7 +117,9 @@ class PlantClient:
     publishing_ms, sampling_ms
         Subscription publishing interval and monitored-item sampling interval.
     deadband
-        Absolute deadband of numeric process tags (0 = every change).
+        Absolute deadband of numeric process tags (0 = every change). Only on nodes whose
+        DataType is a number type (BaseDataType may hold a String next); a tag whose
+        filter the server refuses is monitored without it. :meth:`notices` says which.
     reconnect_initial_s, reconnect_max_s
         First retry delay and its cap; the delay doubles after each failed attempt.
     cert_dir
@@ -229,6 +231,12 @@ class PlantClient:
     def problems(self) -> list[str]:
         """Return tags bound to missing nodes or nodes of the wrong type, as sentences."""
         return [p for link in self._links.values() for p in link.problems]
+
+    def notices(self) -> list[str]:
+        """Return how tags are monitored unlike asked, as sentences: tags left without the
+        deadband because their node is not of a number type, or because the server refused
+        the filter (they are monitored without it)."""
+        return [n for link in self._links.values() for n in link.notices]
 
     def monitored_item_count(self) -> int:
         """Return how many data monitored items exist on the servers right now."""

@@ -113,6 +113,26 @@ def value_fits(expected: TagType, value: Any) -> bool:
     return isinstance(value, str | ua.LocalizedText)
 
 
+def is_number_type(dt: ua.NodeId | None) -> bool:
+    """Return True if a node of DataType ``dt`` holds numbers only, so that an absolute
+    deadband filter applies to its values.
+
+    BaseDataType (any Variant: a String may follow a Double), enumerations, custom types
+    and every non-number type are not: a server may refuse a deadband on them, or, like
+    asyncua's, accept it and then fail comparing a String with the previous number.
+
+    Examples
+    --------
+    >>> is_number_type(ua.NodeId(ua.ObjectIds.Double)), is_number_type(ua.NodeId(26))
+    (True, True)
+    >>> is_number_type(ua.NodeId(ua.ObjectIds.BaseDataType)), is_number_type(None)
+    (False, False)
+    """
+    if dt is None or dt.NamespaceIndex != 0 or not isinstance(dt.Identifier, int):
+        return False
+    return dt.Identifier in _FLOAT_TYPES | _INT_TYPES | _ABSTRACT_NUMBER
+
+
 def is_base_data_type(dt: ua.NodeId | None) -> bool:
     """Return True if ``dt`` is BaseDataType (i=24): the node's value may be any Variant."""
     return dt is not None and dt.NamespaceIndex == 0 and dt.Identifier == BASE_DATA_TYPE

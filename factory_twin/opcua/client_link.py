@@ -37,8 +37,10 @@ from factory_twin.opcua.client_binding import _Bound, bind_endpoint
 from factory_twin.opcua.client_common import (
     ConnectOptions,
     connect,
+    data_type_name,
     describe_error,
     disconnect_quietly,
+    is_number_type,
     now_s,
     to_epoch,
     value_fits,
@@ -54,6 +56,17 @@ logger = logging.getLogger("factory_twin.opcua.client")
 _MODES = {0: "none", 1: "maintenance", 2: "setup", 3: "processing"}
 _BATCH = 1000  # monitored items per CreateMonitoredItems request
 _HANDLE0 = 1 << 20  # first client handle of a data item
+# what a server answers for a deadband filter it does not support (on that node): the tag is
+# then monitored without the filter
+_FILTER_REFUSED = frozenset(
+    (
+        ua.StatusCodes.BadFilterNotAllowed,
+        ua.StatusCodes.BadMonitoredItemFilterUnsupported,
+        ua.StatusCodes.BadMonitoredItemFilterInvalid,
+        ua.StatusCodes.BadDeadbandFilterInvalid,
+    )
+)
+_NAMED = 10  # tags named in one notice line; the rest are counted
 _REFRESH_START, _REFRESH_END = 2787, 2788
 _CODE_RE = re.compile(
     r"\b([A-Za-z_][A-Za-z0-9_]*\.(?:lolo|lo|hihi|hi))\b|\b(fault(?:\.[A-Za-z0-9_]+)?)\b"
@@ -110,6 +123,20 @@ def _sent(variant: ua.Variant | None, value: Any) -> str:
     return f"{article} {name} ({value!r:.80})"
 
 
+def _some(tags: list[str]) -> str:
+    """Name the first tags of a list and count the rest.
+
+    Examples
+    --------
+    >>> _some(["A.x"])
+    'A.x'
+    >>> _some([f"T{i}.p" for i in range(12)])
+    'T0.p, T1.p, T2.p, T3.p, T4.p, T5.p, T6.p, T7.p, T8.p, T9.p and 2 more'
+    """
+    more = f" and {len(tags) - _NAMED} more" if len(tags) > _NAMED else ""
+    return ", ".join(tags[:_NAMED]) + more
+
+
 def _event_filter() -> ua.EventFilter:
     ef = ua.EventFilter()
     for path, tdef in _EVENT_FIELDS:
@@ -138,6 +165,9 @@ class _EndpointLink:
         self.fab_bound: dict[tuple[str, str], _Bound] = {}  # optional Fab.* variables
         self.by_handle: dict[int, _Bound] = {}
         self.problems: list[str] = []
+        # how tags are monitored unlike asked (a deadband left out), as sentences
+        self.notices: list[str] = []
+        self._noticed: set[str] = set()  # notices logged already (once, not at each reconnect)
         self.last_values: dict[tuple[str, str], Any] = {}
         self.bad_logged: set[tuple[str, str, str]] = set()
         # tags that could not be bound or monitored, with the status they are marked with
@@ -358,30 +388,26 @@ class _EndpointLink:
         share the client's publish requests and each would be served half as often."""
         owner = self.owner
         self.by_handle = {}
+        self.notices = []
         sub = await client.create_subscription(owner.publishing_ms, handler=None, queue_maxsize=0)
         self.data_sub = sub
         reqs = []
+        not_numbers: list[str] = []
         for k, b in enumerate([*self.bound.values(), *self.fab_bound.values()]):
             handle = _HANDLE0 + k  # clear of the handles asyncua gives the event item
             self.by_handle[handle] = b
-            reqs.append(self._item_request(b, handle))
-        created = 0
-        for start in range(0, len(reqs), _BATCH):
-            res = await sub.create_monitored_items(reqs[start : start + _BATCH])
-            for req, r in zip(reqs[start : start + _BATCH], res, strict=True):
-                if isinstance(r, ua.StatusCode):
-                    b = self.by_handle.pop(req.RequestedParameters.ClientHandle)
-                    msg = (
-                        f"{b.equipment}.{b.tag}: the server refused to monitor "
-                        f"{b.nodeid.to_string()} ({r.name})"
-                    )
-                    self.problems.append(msg)
-                    logger.warning("endpoint %s: %s", self.endpoint.id, msg)
-                    if not b.equipment.startswith("__"):  # fab figures are optional
-                        self.unbound.append((b.equipment, b.tag, r.name))
-                else:
-                    created += 1
-        self.monitored_items = created
+            deadband = self._wants_deadband(b)
+            if deadband and not is_number_type(b.data_type):
+                deadband = False
+                not_numbers.append(f"{b.equipment}.{b.tag} ({data_type_name(b.data_type)})")
+            reqs.append(self._item_request(b, handle, deadband))
+        if not_numbers:
+            n = len(not_numbers)
+            self._notice(
+                f"no deadband on {n} tag{'s' if n > 1 else ''} whose node is not of a number "
+                f"type (every change is kept): {_some(not_numbers)}"
+            )
+        self.monitored_items = await self._create_items(sub, reqs)
         self.consumers.append(asyncio.create_task(self._consume(sub)))
         esub = sub
         try:
@@ -406,7 +432,74 @@ class _EndpointLink:
                 describe_error(exc),
             )
 
-    def _item_request(self, b: _Bound, handle: int) -> ua.MonitoredItemCreateRequest:
+    async def _create_items(
+        self, sub: Subscription, reqs: list[ua.MonitoredItemCreateRequest]
+    ) -> int:
+        """Create the monitored items; return how many the server made. A tag whose deadband
+        filter the server refuses is asked for again without it (and said so, once)."""
+        created = 0
+        retry: list[ua.MonitoredItemCreateRequest] = []
+        refused: dict[str, list[str]] = {}  # status name -> tags whose filter it refused
+        for start in range(0, len(reqs), _BATCH):
+            chunk = reqs[start : start + _BATCH]
+            res = await sub.create_monitored_items(chunk)
+            for req, r in zip(chunk, res, strict=True):
+                mp = req.RequestedParameters
+                if not isinstance(r, ua.StatusCode):
+                    created += 1
+                elif mp.Filter is not None and (r.value & 0xFFFF0000) in _FILTER_REFUSED:
+                    b = self.by_handle[mp.ClientHandle]
+                    refused.setdefault(r.name, []).append(f"{b.equipment}.{b.tag}")
+                    mp.Filter = None
+                    retry.append(req)
+                else:
+                    self._not_monitored(mp.ClientHandle, r)
+        for name, tags in refused.items():
+            self._notice(
+                f"the server refused the deadband filter ({name}) on {_some(tags)}: "
+                "monitored without it, every change is kept",
+                warn=True,
+            )
+        for start in range(0, len(retry), _BATCH):
+            chunk = retry[start : start + _BATCH]
+            res = await sub.create_monitored_items(chunk)
+            for req, r in zip(chunk, res, strict=True):
+                if isinstance(r, ua.StatusCode):
+                    self._not_monitored(req.RequestedParameters.ClientHandle, r)
+                else:
+                    created += 1
+        return created
+
+    def _not_monitored(self, handle: int, status: ua.StatusCode) -> None:
+        b = self.by_handle.pop(handle)
+        msg = (
+            f"{b.equipment}.{b.tag}: the server refused to monitor "
+            f"{b.nodeid.to_string()} ({status.name})"
+        )
+        self.problems.append(msg)
+        logger.warning("endpoint %s: %s", self.endpoint.id, msg)
+        if not b.equipment.startswith("__"):  # fab figures are optional
+            self.unbound.append((b.equipment, b.tag, status.name))
+
+    def _notice(self, msg: str, *, warn: bool = False) -> None:
+        """Keep a notice for :meth:`PlantClient.notices`; log it the first time only."""
+        self.notices.append(msg)
+        if msg not in self._noticed:
+            self._noticed.add(msg)
+            (logger.warning if warn else logger.info)("endpoint %s: %s", self.endpoint.id, msg)
+
+    def _wants_deadband(self, b: _Bound) -> bool:
+        """Whether the deadband applies to this tag's type (its node's type aside)."""
+        return (
+            self.owner.deadband > 0
+            and b.kind in (TagType.FLOAT, TagType.INT)
+            and not b.standard
+            and b.equipment != RAIL_EQUIPMENT  # arrays: every element would be filtered
+        )
+
+    def _item_request(
+        self, b: _Bound, handle: int, deadband: bool
+    ) -> ua.MonitoredItemCreateRequest:
         owner = self.owner
         rv = ua.ReadValueId()
         rv.NodeId = b.nodeid
@@ -416,12 +509,7 @@ class _EndpointLink:
         mp.SamplingInterval = owner.sampling_ms
         mp.QueueSize = owner.queue_size
         mp.DiscardOldest = True
-        if (
-            owner.deadband > 0
-            and b.kind in (TagType.FLOAT, TagType.INT)
-            and not b.standard
-            and b.equipment != RAIL_EQUIPMENT  # arrays: every element would be filtered
-        ):
+        if deadband:
             f = ua.DataChangeFilter()
             f.Trigger = ua.DataChangeTrigger.StatusValue
             f.DeadbandType = ua.DeadbandType.Absolute

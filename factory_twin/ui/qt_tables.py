@@ -14,7 +14,9 @@ a debrief's expected actions): that column takes the width the others leave and 
 text there, so the table never scrolls sideways; :func:`fill_wrapped` fills such a table,
 each cell's whole text also its tooltip. :func:`break_names` lets the text of some columns
 wrap inside names as well (after ``_`` or ``.``: ``immersion_water_temperature``);
-:func:`widest_word` is how narrow a column may get before a word of it is cut.
+:func:`widest_word` is how narrow a column may get before a word of it is cut. With ``keep_rows``,
+:func:`fit_wrapped_columns` caps the rows' height (:func:`row_cap`) so that a short table still
+shows that many rows, their texts elided to whole lines (the tooltips have them whole).
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ import re
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHeaderView,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionHeader,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
 )
@@ -272,7 +276,54 @@ def _wrap_columns(wrap: int | Sequence[int], n: int) -> list[int]:
     return got or ([n - 1] if n else [])
 
 
-def _fit_wrapped(table: QTableWidget, wrap: int | Sequence[int], share: float = 0.0) -> None:
+def row_cap(table: QTableWidget, keep_rows: int) -> int:
+    """The tallest a row of ``table`` may be for ``keep_rows`` rows to show in its height: a
+    whole number of text lines, at least one (the header's least row height).
+
+    Each line after the first adds the font's line spacing to the least height (a one-line
+    row, with its air); a row of text cut there shows its last line elided."""
+    least = table.verticalHeader().minimumSectionSize()
+    line = table.fontMetrics().lineSpacing()
+    room = table.viewport().height() // max(keep_rows, 1)
+    return least + max(0, (room - least) // max(line, 1)) * line
+
+
+def _fit_rows(table: QTableWidget, keep_rows: int) -> None:
+    """Rows as tall as their wrapped text; with ``keep_rows``, none taller than
+    :func:`row_cap`."""
+    table.resizeRowsToContents()
+    if keep_rows <= 0:
+        return
+    cap = row_cap(table, keep_rows)
+    for r in range(table.rowCount()):
+        if table.rowHeight(r) > cap:
+            table.setRowHeight(r, cap)
+
+
+class _RowFit(QObject):
+    """Refits a table's row heights (:func:`_fit_rows`) when its viewport's height changes."""
+
+    def __init__(self, table: QTableWidget) -> None:
+        super().__init__(table)
+        self.table = table
+        self.keep_rows = 0
+        self.height = -1
+        table.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self.table.viewport().height() != self.height:
+            self.height = self.table.viewport().height()
+            _fit_rows(self.table, self.keep_rows)
+        return False
+
+
+def _fit_wrapped(
+    table: QTableWidget,
+    wrap: int | Sequence[int],
+    share: float = 0.0,
+    keep_rows: int = 0,
+    first_lines: Sequence[int] = (),
+) -> None:
     n = table.columnCount()
     wraps = _wrap_columns(wrap, n)
     if not wraps:
@@ -299,16 +350,28 @@ def _fit_wrapped(table: QTableWidget, wrap: int | Sequence[int], share: float = 
     room = max(wrap_least, width - sum(hh.sectionSize(j) for j in shown))
     # the wrapping columns share their room: the widest texts cut to a common width first
     # (they wrap there, not below their headers); the first takes what is left
-    wide = [max(table.sizeHintForColumn(w), hh.sectionSizeHint(w)) for w in wraps]
-    widths = shrink_columns(wide, wrap_heads, room)
+    floors = [
+        max(head, first_line(table, w)) if w in first_lines else head
+        for w, head in zip(wraps, wrap_heads, strict=True)
+    ]
+    wide = [
+        max(table.sizeHintForColumn(w), hh.sectionSizeHint(w), f)
+        for w, f in zip(wraps, floors, strict=True)
+    ]
+    widths = shrink_columns(wide, floors, room)
     widths[0] = max(1, room - sum(widths[1:]))
     for w, px in zip(wraps, widths, strict=True):
         hh.resizeSection(w, px)
-    table.resizeRowsToContents()
+    _fit_rows(table, keep_rows)
 
 
 def fit_wrapped_columns(
-    table: QTableWidget, wrap: int | Sequence[int] = -1, *, share: float = 0.0
+    table: QTableWidget,
+    wrap: int | Sequence[int] = -1,
+    *,
+    share: float = 0.0,
+    keep_rows: int = 0,
+    first_lines: Sequence[int] = (),
 ) -> None:
     """Size every column of ``table`` but ``wrap`` (a column or several; default: the last)
     to its contents (in a table too narrow for them, the widest are cut, never below their
@@ -321,7 +384,13 @@ def fit_wrapped_columns(
     again after a fill.
 
     ``share`` (0 to 1) favours the wrapping columns in a narrow pane: the others give up
-    their one-line width (down to their widest word) before the wrapping ones go below it."""
+    their one-line width (down to their widest word) before the wrapping ones go below it.
+
+    ``keep_rows`` (> 0) keeps that many rows in sight in a short table: no row is taller
+    than :func:`row_cap` (whole lines, at least one; the last line shown is elided, the
+    tooltip has the whole text), also as the table's height changes. The wrapping columns of ``first_lines`` keep the first
+    line of their texts whole (a row cut to one line shows it) while the others keep their
+    headers."""
     table.setWordWrap(True)
     table.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -334,7 +403,16 @@ def fit_wrapped_columns(
         head = table.horizontalHeaderItem(j)
         if head is not None and not head.toolTip():
             head.setToolTip(head.text())
-    _refit_on_width(table, "fit_wrapped_columns", partial(_fit_wrapped, wrap=wrap, share=share))
+    if keep_rows > 0:
+        rows = table.findChild(_RowFit)
+        if rows is None:
+            rows = _RowFit(table)
+        rows.keep_rows = keep_rows
+        rows.height = table.viewport().height()
+    refit = partial(
+        _fit_wrapped, wrap=wrap, share=share, keep_rows=keep_rows, first_lines=first_lines
+    )
+    _refit_on_width(table, "fit_wrapped_columns", refit)
 
 
 def fill_wrapped(
@@ -374,10 +452,30 @@ def breakable(text: str) -> str:
 
 class _NameBreaks(QStyledItemDelegate):
     """Draws (and measures) a cell's text with :func:`breakable` line breaks; the cell's
-    own text, its editor and its tooltip stay as they are."""
+    own text, its editor and its tooltip stay as they are. In a row one line high (cut so,
+    see :func:`row_cap`) its text is drawn on that line, its line breaks as " · " and the
+    end elided, rather than wrapped after its first word and elided there."""
 
     def displayText(self, value: object, locale: object) -> str:
         return breakable(super().displayText(value, locale))  # type: ignore[arg-type]
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        if opt.rect.height() >= 2 * opt.fontMetrics.lineSpacing() or not text:
+            super().paint(painter, option, index)
+            return
+        opt.text = " · ".join(part.strip() for part in text.splitlines() if part.strip())
+        opt.features &= ~QStyleOptionViewItem.ViewItemFeature.WrapText
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
 
 
 def break_names(table: QTableWidget, columns: Sequence[int]) -> None:
@@ -410,9 +508,28 @@ def widest_word(table: QTableWidget, column: int) -> int:
         font = item.data(Qt.ItemDataRole.FontRole)  # set on the cell (italics), else the table's
         fm = QFontMetrics(font) if font is not None else table.fontMetrics()
         most = max(most, *(fm.horizontalAdvance(w) for w in _BREAKS.split(text)))
-    if not most:
+    return _text_room(table, most)
+
+
+def _text_room(table: QTableWidget, px: int) -> int:
+    """The column width a cell needs to draw ``px`` pixels of text uncut (0 stays 0)."""
+    if not px:
         return 0
     # the cell draws its text inside a margin each side (as the style's item views do), left
     # of the grid line, and elides a line that is a fraction of a pixel too wide
     margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table)
-    return most + 2 * (margin + 1) + 2
+    return px + 2 * (margin + 1) + 2
+
+
+def first_line(table: QTableWidget, column: int) -> int:
+    """The width (pixels) a cell of ``column`` needs for the first line of its text (up to
+    its first line break) uncut; each cell in its own font (0 for an empty column)."""
+    most = 0
+    for r in range(table.rowCount()):
+        item = table.item(r, column)
+        if item is None or not item.text():
+            continue
+        font = item.data(Qt.ItemDataRole.FontRole)
+        fm = QFontMetrics(font) if font is not None else table.fontMetrics()
+        most = max(most, fm.horizontalAdvance(item.text().split("\n", 1)[0]))
+    return _text_room(table, most)

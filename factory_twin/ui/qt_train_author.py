@@ -15,12 +15,15 @@ take what the tables leave, at least :data:`FORMS_MIN_PX`, so the tables keep ro
 screen (when the tables can show :data:`TABLE_ROWS` rows beside them, the forms get their
 whole height); the sizes the user drags are remembered (:meth:`QtDrillAuthor.remember_split`).
 
-The tables fit the Train workspace's side pane (about 360 px on a 1280x800 screen) without
-eliding their texts: the numbers' columns fit their contents and the text columns share the
-rest, wrapping their text onto more lines, also inside names after ``_`` or ``.``
+The tables fit the Train workspace's side pane (about 360 px on a 1280x800 screen): the
+numbers' columns fit their contents and the text columns share the rest, the fault and tool
+of an injection (the first line of its cell) keeping their width before the message; the text
+wraps onto more lines, also inside names after ``_`` or ``.``
 (:func:`~factory_twin.ui.qt_tables.fit_wrapped_columns`,
-:func:`~factory_twin.ui.qt_tables.break_names`); each cell's tooltip has its whole text. In a
-narrow pane the two forms stand one above the other and the buttons under them take two rows
+:func:`~factory_twin.ui.qt_tables.break_names`), as far as each table still shows
+:data:`TABLE_ROWS` rows: in a short table (1280x800) every row is one line, its text elided
+there, and each cell's tooltip has its whole text. In a narrow pane the two forms stand one
+above the other and the buttons under them take two rows
 (:class:`~factory_twin.ui.qt_wrap_bar.QtWrapBar`).
 """
 
@@ -68,7 +71,8 @@ FORMS_MIN_PX = 140
 """The least height the Author tab's forms get by default (they scroll), when the tables
 could not show TABLE_ROWS rows beside their whole height."""
 TABLE_ROWS = 4
-"""The rows each Author table shows, when the height allows, beside the whole forms."""
+"""The rows each Author table shows at least: beside the whole forms when the height allows,
+and its rows cut to whole lines (at least one) so that this many fit."""
 ACTIONS = ("acknowledge_alarm", "hold_tool", "open_procedure", "sign_off_step",
            "dispatch_maintenance", "prioritise_lot", "reroute_lot")  # fmt: skip
 
@@ -237,7 +241,7 @@ class QtDrillAuthor(QWidget):
                 head.setToolTip(tip)
         for table, wrap in ((self.injections, INJECTION_WRAP), (self.responses, RESPONSE_WRAP)):
             break_names(table, wrap)
-            fit_wrapped_columns(table, wrap)
+            fit_wrapped_columns(table, wrap, keep_rows=TABLE_ROWS, first_lines=wrap[:1])
         inj_box = self._build_injection_form()
         resp_box = self._build_response_form()
         self._build_rest(inj_box, resp_box, undo_stack)
@@ -481,8 +485,8 @@ class QtDrillAuthor(QWidget):
             cells = [what, _num(r.within_s), _num(r.points), r.after or ""]
             for j, text in enumerate(cells):
                 self.responses.setItem(k, j, cell(text, text, editable=j in RESPONSE_EDITS))
-        fit_wrapped_columns(self.injections, INJECTION_WRAP)
-        fit_wrapped_columns(self.responses, RESPONSE_WRAP)
+        for table, wrap in ((self.injections, INJECTION_WRAP), (self.responses, RESPONSE_WRAP)):
+            fit_wrapped_columns(table, wrap, keep_rows=TABLE_ROWS, first_lines=wrap[:1])
         self.after_box.clear()
         self.after_box.addItem("")
         self.after_box.addItems([i.id for i in injs])

@@ -124,3 +124,44 @@ def test_several_columns_wrap_and_names_break_after_underscores(qtbot):
     assert widths()[3] >= t.sizeHintForColumn(3)
     assert widths()[1] > t.sizeHintForColumn(1)
     assert t.rowHeight(0) < 3 * fm.height()
+
+
+def test_keep_rows_cuts_tall_rows_to_whole_lines_while_the_table_is_short(qtbot):
+    from factory_twin.ui.qt_tables import break_names, fill_wrapped, fit_wrapped_columns, row_cap
+
+    t = row_table(["At", "Injection", "Value", "Message"], fit=False)
+    qtbot.addWidget(t)
+    t.resize(340, 150)
+    t.show()
+    qtbot.waitExposed(t)
+    message = "Immersion water thermistor frozen while the stage chiller loop runs warm"
+    rows = [[str(60 * k), f"tag_stuck SCAN-0{k}\nimmersion_water_temperature", "22.5", message]
+            for k in range(6)]  # fmt: skip
+    break_names(t, (1, 3))
+    fill_wrapped(t, [[(text, None) for text in row] for row in rows], (1, 3))
+    fit_wrapped_columns(t, (1, 3), keep_rows=4, first_lines=(1,))
+    fm = t.fontMetrics()
+    least = t.verticalHeader().minimumSectionSize()
+    whole = t.sizeHintForRow(0)
+    assert whole >= least + 2 * fm.lineSpacing()  # the text wraps onto three lines or more
+
+    def in_sight() -> int:
+        h = t.viewport().height()
+        return sum(t.rowViewportPosition(r) + t.rowHeight(r) <= h for r in range(t.rowCount()))
+
+    # short: rows cut to whole lines (one here), at least four of them in sight
+    cap = row_cap(t, 4)
+    assert least <= cap <= max(least, t.viewport().height() // 4)
+    assert (cap - least) % fm.lineSpacing() == 0
+    qtbot.waitUntil(lambda: all(t.rowHeight(r) <= cap for r in range(t.rowCount())))
+    assert in_sight() >= 4
+    # the injection's first line ("tag_stuck SCAN-05") keeps its width; the message gives way
+    assert t.columnWidth(1) >= fm.horizontalAdvance("tag_stuck SCAN-05")
+    assert t.columnWidth(3) < fm.horizontalAdvance(message)
+    for r in range(t.rowCount()):  # what is cut is in the tooltips
+        assert t.item(r, 3).toolTip() == message and t.item(r, 1).toolTip() == rows[r][1]
+    assert not t.grab().isNull()  # the one-line rows draw (line breaks as " · ", elided)
+    # made tall (its width alone unchanged): every row shows its whole text again
+    t.resize(340, 6 * whole + 80)
+    qtbot.waitUntil(lambda: all(t.rowHeight(r) >= whole for r in range(t.rowCount())))
+    assert in_sight() == 6

@@ -1,9 +1,12 @@
 """The Train workspace's Author tab at 1600x1000 and 1280x800: its side pane is wide enough
 and no column of its tables has its header cut or hides past the table's edge; the tables
 keep room for several rows (the forms below share a splitter with them and scroll), and
-the splitter's sizes are remembered. At 1280x800 and 1920x1200 every text of every demo
-drill's tables is shown whole: the numbers on one line, the names and messages wrapped
-(also inside names, after ``_``) in rows tall enough for them, nothing elided."""
+the splitter's sizes are remembered. At 1920x1200 every text of every demo drill's tables is
+shown whole: the numbers on one line, the names and messages wrapped (also inside names,
+after ``_``) in rows tall enough for them, nothing elided. At 1280x800 the rows are cut to
+whole lines so that at least TABLE_ROWS of them are in sight (a drill of six injections shows
+five), their texts elided there and whole in their tooltips; the fault and tool of each
+injection keep their width before the message."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QStyle, QTableWidget
 
 from factory_twin.app.controller import find_demo_plant
 from factory_twin.ui.qt_main_window import MainWindow
-from factory_twin.ui.qt_tables import breakable
+from factory_twin.ui.qt_tables import breakable, row_cap
 from factory_twin.ui.qt_train_author import (
     FORMS_MIN_PX,
     INJECTION_WRAP,
@@ -199,10 +202,45 @@ def test_author_tables_show_every_drill_text_whole(
                 assert t.textElideMode() == Qt.TextElideMode.ElideRight
                 widths = [t.columnWidth(j) for j in range(t.columnCount())]
                 assert sum(widths) <= t.viewport().width() + 1, (drill, widths)
-                assert _cut_cells(t, wraps) == [], (drill, size, widths)
-        # the narrow pane: the injection names and the messages wrap onto more lines
+                cap = row_cap(t, TABLE_ROWS)
+                assert max(t.rowHeight(r) for r in range(t.rowCount())) <= cap, drill
+                for r in range(t.rowCount()):  # what a row cannot show is in its tooltips
+                    for j in range(t.columnCount()):
+                        item = t.item(r, j)
+                        assert item is None or item.text() in item.toolTip()
+                if size[1] >= 1200:  # the height for every text whole
+                    assert _cut_cells(t, wraps) == [], (drill, size, widths)
         if size[0] == 1280:
-            t = author.injections
-            assert max(t.rowHeight(r) for r in range(t.rowCount())) >= 3 * t.fontMetrics().height()
+            _six_injections_in_sight(author)
     finally:
         _close(w)
+
+
+def _six_injections_in_sight(author: QtDrillAuthor) -> None:
+    """A drill of six injections with long messages, in the 1280x800 window: its rows are
+    one line each, at least TABLE_ROWS (here five) of them whole in the table; the fault
+    and tool of each keep their width (in the tooltip with the tag)."""
+    author.show_drill("etch_helium_leak")
+    author.set_tool("ETCH-02")
+    for k, (fault, extra) in enumerate([
+        ("tag_drift", {"tag": "chamber_pressure", "value": 9.0}),
+        ("alarm", {"tag": "helium_leak", "value": 3.0}),
+        ("breakdown", {}),
+        ("comm_loss", {"duration_s": 120.0}),
+    ]):  # fmt: skip
+        fields = {"at_s": 900.0 + 600 * k, "fault": fault, "equipment": "ETCH-02",
+                  "message": f"a long message to the trainees, number {k}, that the narrow "
+                  "pane cannot show on one line", **extra}  # fmt: skip
+        assert author.add_injection(fields), author.problems.text()
+    for _ in range(5):
+        QApplication.processEvents()
+    t = author.injections
+    assert t.rowCount() == 6
+    line = t.verticalHeader().minimumSectionSize()
+    assert all(t.rowHeight(r) == line for r in range(6)), [t.rowHeight(r) for r in range(6)]
+    h = t.viewport().height()
+    in_sight = [r for r in range(6) if t.rowViewportPosition(r) + t.rowHeight(r) <= h]
+    assert len(in_sight) >= max(TABLE_ROWS, 5), (in_sight, h, line)
+    fm = t.fontMetrics()
+    assert t.columnWidth(1) >= fm.horizontalAdvance("tag_drift ETCH-02")
+    assert t.item(2, 1).toolTip() == "tag_drift ETCH-02\nchamber_pressure"
