@@ -24,6 +24,11 @@ vehicles cannot lock the fab:
   recorded (time and sections) and resolved by letting the vehicle in over capacity, as an
   operator would by hand; nothing ever hangs silently.
 
+The fleet's events come after the engine's other entries due at the same time
+(:meth:`~factory_twin.sim.engine.Engine.call_last_at`), so the compiled fleet
+(:mod:`factory_twin.sim.oht_fast`) can run its own queue of events lazily beside the engine and
+still take them in the same order.
+
 Per-day sums (moves, transport, waiting, empty and loaded travel, blocked time, busy time,
 a histogram of the transport time, entries per section) give the KPIs over any window of whole
 days: :meth:`OhtFleet.kpis`. :meth:`OhtFleet.positions` gives every vehicle's floor position
