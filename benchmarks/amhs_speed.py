@@ -150,7 +150,7 @@ def breakdown(kind: str, days: float) -> dict[str, float]:
             wrap(oht_core, name, "core")
         for name in ("pack_path", "add_times"):
             wrap(oht_state, name, "core")
-        wrap(oht_fast.CompiledOhtFleet, "request", "fleet")
+        wrap(oht_fast.CompiledOhtFleet, "request_at", "fleet")
         wrap(oht_fast.CompiledOhtFleet, "fire", "fleet")
         wrap(FabModel, "_on_oht_delivered", "model")
         warm_up()
@@ -221,17 +221,17 @@ def fleet_alone(days: float) -> dict[str, float]:
     from factory_twin.sim.oht_fast import CompiledOhtFleet, new_fleet
 
     warm_up()
-    asked: list[tuple[float, str, str]] = []
-    request = CompiledOhtFleet.request
+    asked: list[tuple[float, int, int]] = []
+    request_at = CompiledOhtFleet.request_at
 
-    def noted(self: CompiledOhtFleet, src: str, dst: str, payload: Any, done: Any) -> Any:
-        asked.append((self.clock.now_s, src, dst))
-        return request(self, src, dst, payload, done)
+    def noted(self: CompiledOhtFleet, a: int, b: int, payload: Any, done: Any) -> Any:
+        asked.append((self.clock.now_s, a, b))
+        return request_at(self, a, b, payload, done)
 
-    CompiledOhtFleet.request = noted  # type: ignore[method-assign]
+    CompiledOhtFleet.request_at = noted  # type: ignore[method-assign]
     spec = load_plant(PLANT).spec
     FabModel(spec, seed=0, replication=0).run((1.0 + days) * DAY_S)
-    CompiledOhtFleet.request = request  # type: ignore[method-assign]
+    CompiledOhtFleet.request_at = request_at  # type: ignore[method-assign]
     assert spec.amhs is not None
     env = Engine()
     fleet = new_fleet(spec.amhs, env)
@@ -240,8 +240,8 @@ def fleet_alone(days: float) -> dict[str, float]:
     def done(_: Any) -> None:
         delivered[0] += 1
 
-    def ask(r: tuple[float, str, str]) -> None:
-        fleet.request(r[1], r[2], None, done)
+    def ask(r: tuple[float, int, int]) -> None:
+        fleet.request_at(r[1], r[2], None, done)
 
     for r in asked:
         env.call_at(r[0], ask, r)

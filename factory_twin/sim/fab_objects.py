@@ -222,6 +222,7 @@ class Tool:
         "pm_pending",
         "pm_wafer_due",
         "pms",
+        "port",
         "pos",
         "rel_basis",
         "runs",
@@ -259,6 +260,7 @@ class Tool:
     pm_pending: list[int]  # PMs due, by index in pms
     pm_wafer_due: float  # wafer count at which the next wafer-count PM falls due
     pms: list[tuple[s.PmSpec, Sampler, Sampler | None]]  # (PM, duration, qualification)
+    port: int  # its load port's rail node number in the OHT fleet's graph (-1: none)
     pos: tuple[float, float]
     rel_basis: str | None  # "calendar", "busy" or None (never fails)
     runs: int  # lots run since the last setup change

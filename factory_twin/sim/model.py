@@ -133,6 +133,7 @@ class FabModel(ModelBuild, EquipmentEvents):
         # bound once: the hot path would otherwise create a bound method per event
         self._cb_phase = self._on_phase
         self._cb_moved = self._arrive
+        self._oht_done = self._on_oht_delivered
         self._timer = self.env.call_later  # (delay, callback, value): the model's timers
         self._at = self.env.call_at  # (time, callback, value): the hot path's entries
         self._build(rule_e)
@@ -281,18 +282,17 @@ class FabModel(ModelBuild, EquipmentEvents):
         """Hand the move to the OHT fleet; the lot arrives when a vehicle has set it down."""
         assert self.oht is not None
         now = self.env.now_s
-        a, b = self._port[src.id], self._port[dst.id]
         lot.transport_s = now  # the request time until the lot is delivered
         lot.where = _MOVING
         if self.events is not None:
-            key = (a, b)
+            key = (a, b) = (self._port[src.id], self._port[dst.id])
             t = self._nominal.get(key)
             if t is None:
                 t = self._nominal[key] = self.oht.nominal_s(a, b)
             self.events.append(
                 LotMove(lot.id, lot.product.id, src.id, dst.id, now, now + t, i + 1)
             )
-        self.oht.request(a, b, lot, self._on_oht_delivered)
+        self.oht.request_at(src.port, dst.port, lot, self._oht_done)
 
     def _on_oht_delivered(self, lot: Lot) -> None:
         lot.transport_s = self.env.now_s - lot.transport_s

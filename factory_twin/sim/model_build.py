@@ -175,6 +175,14 @@ class ModelBuild:
         if am is not None and am.model == "oht" and not self._tr_none:
             self.oht = new_fleet(am, self.env)
             self._port = {p.tool: p.node for p in am.ports}
+            ni = self.oht.graph.node_index
+            for tool in self.tools.values():
+                if tool.id in self._port:
+                    tool.port = ni[self._port[tool.id]]
+            missing = sorted(t.id for t in self.tools.values() if t.port < 0)
+            if missing:  # (the plant check says so first; a plant built in code may not)
+                msg = f"cannot simulate this plant: no load port on the rails for {missing[:5]}"
+                raise SimulationError(msg)
         self._start_processes()
 
     def _build_tool(self, e: s.Equipment, g: Group, idx: int) -> Tool:
@@ -182,6 +190,7 @@ class ModelBuild:
         t = Tool()
         t.id, t.idx, t.group, t.type = e.id, idx, g, e.type
         t.pos = e.position_m
+        t.port = -1
         rel = e.reliability
         t.rel_basis = None
         t.mtbf = t.mttr = t.first_fail = None

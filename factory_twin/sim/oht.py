@@ -177,6 +177,16 @@ class FleetBase(ABC):
     def _setup(self) -> None:
         """Build the fleet's own state (each fleet's part of the set-up)."""
 
+    def request(self, src: str, dst: str, payload: Any, done: Callable[[Any], object]) -> Move:
+        """Ask for a move of ``payload`` from rail node ``src`` to ``dst``; ``done(payload)``
+        is called when it has been set down."""
+        ni = self.graph.node_index
+        return self.request_at(ni[src], ni[dst], payload, done)
+
+    @abstractmethod
+    def request_at(self, a: int, b: int, payload: Any, done: Callable[[Any], object]) -> Move:
+        """:meth:`request` by node numbers (``graph.node_index``): the model's hot path."""
+
     def nominal_s(self, src: str, dst: str) -> float:
         """Return handling plus free-running loaded travel time from ``src`` to ``dst``."""
         g = self.graph
@@ -211,9 +221,8 @@ class OhtFleet(FleetBase):
             tuple[int, int, int], tuple[list[int], list[float], list[int], list[float]]
         ] = {}
         self._next_day_s = 0.0  # when the per-day entry counts roll over
-        self._call_at = (
-            self.clock.call_last_at
-        )  # the hot path: one bound method, no delay arithmetic
+        # the hot path: one bound method, no delay arithmetic
+        self._call_at = self.clock.call_last_at
         self._on_piece_end = self._piece_end
         self._today = -1
         self._today_entries: list[int] = []  # today's entries per section (a list: the hot path)
@@ -222,11 +231,10 @@ class OhtFleet(FleetBase):
 
     # ----------------------------------------------------------------- requests
 
-    def request(self, src: str, dst: str, payload: Any, done: Callable[[Any], object]) -> Move:
-        """Ask for a move of ``payload`` from rail node ``src`` to ``dst``; ``done(payload)``
+    def request_at(self, a: int, b: int, payload: Any, done: Callable[[Any], object]) -> Move:
+        """Ask for a move of ``payload`` from rail node number ``a`` to ``b``; ``done(payload)``
         is called when it has been set down."""
-        g = self.graph
-        m = Move(payload, g.node_index[src], g.node_index[dst], done, self.clock.now_s)
+        m = Move(payload, a, b, done, self.clock.now_s)
         if self.idle:
             self._assign(self._pick_idle(m.src), m)
         else:

@@ -139,13 +139,10 @@ class CompiledOhtFleet(FleetBase):
 
     # ----------------------------------------------------------------- requests
 
-    def request(self, src: str, dst: str, payload: Any, done: Callable[[Any], object]) -> Move:
-        """Ask for a move of ``payload`` from rail node ``src`` to ``dst``; ``done(payload)``
+    def request_at(self, a: int, b: int, payload: Any, done: Callable[[Any], object]) -> Move:
+        """Ask for a move of ``payload`` from rail node number ``a`` to ``b``; ``done(payload)``
         is called when it has been set down."""
-        ni = self.graph.node_index
-        env = self.clock
-        now = env.now_s
-        a, b = ni[src], ni[dst]
+        now = self.clock.now_s
         m = Move(payload, a, b, done, now)
         if now >= self._e_end:
             self._room(now)
