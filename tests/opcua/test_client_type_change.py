@@ -11,90 +11,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from _client_support import free_port, plant_spec, wait_for
-from asyncua import Server, ua
+from _any_type_server import ANY_TAG, AnyTypeServer, any_type_server
+from _client_support import plant_spec, wait_for
+from asyncua import ua
 
 from factory_twin.model.events import Quality, TagUpdate
-from factory_twin.opcua._asyncua_adapter import stop_server
 from factory_twin.opcua.client import PlantClient
-from factory_twin.opcua.client_common import PLANT_NAMESPACE
 
 pytestmark = pytest.mark.timeout(120)
 
-ANY_TAG = ("ETCH-01", "chamber_pressure")  # declared BaseDataType on the server
-TAGS = {"chamber_pressure": 3.0, "rf_power": 200.0}
-
-
-@dataclass
-class TypeChangingServer:
-    server: Server
-    idx: int
-    url: str
-
-    def node(self, equipment: str, tag: str) -> ua.NodeId:
-        return ua.NodeId(f"{equipment}.Parameters.{tag}", self.idx)
-
-    async def write(self, equipment: str, tag: str, value: Any, vtype: ua.VariantType) -> None:
-        """Store a value of any Variant type, through the server's public API.
-
-        asyncua refuses a value whose Variant type differs from the one the node holds,
-        even on a BaseDataType variable (an emptied BaseDataType node takes only a Variant
-        of type 24, "Variant"). So the node is emptied (a Bad status stores a null value),
-        declared of the new value's type, given the value and declared BaseDataType again,
-        all in one step of the event loop: nothing is published in between, and the
-        client's queue of one value per tag keeps only the newest.
-        """
-        nid = self.node(equipment, tag)
-        now = datetime.now(UTC)
-        dtype = ua.AttributeIds.DataType
-        await self.server.write_attribute_value(
-            nid, ua.DataValue(StatusCode=ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData))
-        )
-        await self.server.write_attribute_value(
-            nid, ua.DataValue(ua.Variant(ua.NodeId(vtype.value))), dtype
-        )
-        await self.server.write_attribute_value(
-            nid, ua.DataValue(ua.Variant(value, vtype), SourceTimestamp=now, ServerTimestamp=now)
-        )
-        await self.server.write_attribute_value(
-            nid, ua.DataValue(ua.Variant(ua.NodeId(ua.ObjectIds.BaseDataType))), dtype
-        )
-        held = (await self.server.get_node(nid).read_data_value()).Value
-        assert held is not None and held.VariantType is vtype and held.Value == value
+TAGS = {
+    "chamber_pressure": (3.0, ua.VariantType.Double),
+    "rf_power": (200.0, ua.VariantType.Double),
+}
 
 
 @pytest_asyncio.fixture
-async def served() -> AsyncIterator[tuple[TypeChangingServer, Any]]:
-    port = free_port()
-    spec = plant_spec(port)
-    server = Server()
-    await server.init()
-    url = f"opc.tcp://127.0.0.1:{port}/test/"
-    server.set_endpoint(url)
-    idx = await server.register_namespace(PLANT_NAMESPACE)
-    machines = await server.nodes.objects.add_folder(ua.NodeId("Machines", idx), f"{idx}:Machines")
-    for eq in ("ETCH-01", "ETCH-02"):
-        m = await machines.add_object(ua.NodeId(eq, idx), f"{idx}:{eq}")
-        params = await m.add_folder(ua.NodeId(f"{eq}.Parameters", idx), f"{idx}:Parameters")
-        for tag, v in TAGS.items():
-            dt = ua.ObjectIds.BaseDataType if (eq, tag) == ANY_TAG else ua.ObjectIds.Double
-            await params.add_variable(
-                ua.NodeId(f"{eq}.Parameters.{tag}", idx),
-                f"{idx}:{tag}",
-                ua.Variant(v, ua.VariantType.Double),
-                datatype=ua.NodeId(dt),
-            )
-    await server.start()
-    try:
-        yield TypeChangingServer(server, idx, url), spec
-    finally:
-        await stop_server(server)
+async def served() -> AsyncIterator[tuple[AnyTypeServer, Any]]:
+    async with any_type_server(TAGS) as srv:
+        yield srv, plant_spec(srv.port)
 
 
 def latest(events: list, equipment: str, tag: str) -> TagUpdate | None:
@@ -105,7 +44,7 @@ def latest(events: list, equipment: str, tag: str) -> TagUpdate | None:
 
 
 async def test_a_tag_whose_value_changes_type_is_bad_until_the_type_is_right_again(
-    served: tuple[TypeChangingServer, Any], caplog: pytest.LogCaptureFixture
+    served: tuple[AnyTypeServer, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     srv, spec = served
     caplog.set_level(logging.INFO, logger="factory_twin.opcua.client")

@@ -18,27 +18,23 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from _client_support import PLANT_YAML, free_port, plant_spec, wait_for
-from asyncua import Server, ua
+from _any_type_server import ANY_TAG, AnyTypeServer, any_type_server
+from _client_support import PLANT_YAML, plant_spec, wait_for
+from asyncua import ua
 from asyncua.server.monitored_item_service import MonitoredItemService
 
 from factory_twin.model.events import Quality, TagUpdate
-from factory_twin.opcua._asyncua_adapter import stop_server
 from factory_twin.opcua.client import PlantClient
-from factory_twin.opcua.client_common import PLANT_NAMESPACE
 from factory_twin.opcua.historian import read_history
 
 pytestmark = pytest.mark.timeout(240)
 
 REPO = Path(__file__).resolve().parents[2]
-ANY_TAG = ("ETCH-01", "chamber_pressure")  # declared BaseDataType on the server
 NODES = {
     "chamber_pressure": (3.0, ua.VariantType.Double),
     "rf_power": (200.0, ua.VariantType.Double),
@@ -47,64 +43,10 @@ NODES = {
 }
 
 
-@dataclass
-class AnyTypeServer:
-    server: Server
-    idx: int
-    port: int
-    url: str
-
-    def node(self, equipment: str, tag: str) -> ua.NodeId:
-        return ua.NodeId(f"{equipment}.Parameters.{tag}", self.idx)
-
-    async def write(self, equipment: str, tag: str, value: Any, vtype: ua.VariantType) -> None:
-        """Store a value of any Variant type, through the server's public API.
-
-        asyncua refuses a value whose Variant type differs from the one the node holds, even
-        on a BaseDataType node; so the node is emptied (a Bad status, a null value), declared
-        of the new value's type, given the value and declared BaseDataType again.
-        """
-        nid = self.node(equipment, tag)
-        now = datetime.now(UTC)
-        dtype = ua.AttributeIds.DataType
-        write = self.server.write_attribute_value
-        if (equipment, tag) == ANY_TAG:
-            bad = ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData)
-            await write(nid, ua.DataValue(StatusCode=bad))
-            await write(nid, ua.DataValue(ua.Variant(ua.NodeId(vtype.value))), dtype)
-        await write(
-            nid, ua.DataValue(ua.Variant(value, vtype), SourceTimestamp=now, ServerTimestamp=now)
-        )
-        if (equipment, tag) == ANY_TAG:
-            base = ua.NodeId(ua.ObjectIds.BaseDataType)
-            await write(nid, ua.DataValue(ua.Variant(base)), dtype)
-
-
 @pytest_asyncio.fixture
 async def served() -> AsyncIterator[AnyTypeServer]:
-    port = free_port()
-    server = Server()
-    await server.init()
-    url = f"opc.tcp://127.0.0.1:{port}/test/"
-    server.set_endpoint(url)
-    idx = await server.register_namespace(PLANT_NAMESPACE)
-    machines = await server.nodes.objects.add_folder(ua.NodeId("Machines", idx), f"{idx}:Machines")
-    for eq in ("ETCH-01", "ETCH-02"):
-        m = await machines.add_object(ua.NodeId(eq, idx), f"{idx}:{eq}")
-        params = await m.add_folder(ua.NodeId(f"{eq}.Parameters", idx), f"{idx}:Parameters")
-        for tag, (v, vtype) in NODES.items():
-            dt = ua.ObjectIds.BaseDataType if (eq, tag) == ANY_TAG else vtype.value
-            await params.add_variable(
-                ua.NodeId(f"{eq}.Parameters.{tag}", idx),
-                f"{idx}:{tag}",
-                ua.Variant(v, vtype),
-                datatype=ua.NodeId(dt),
-            )
-    await server.start()
-    try:
-        yield AnyTypeServer(server, idx, port, url)
-    finally:
-        await stop_server(server)
+    async with any_type_server(NODES) as srv:
+        yield srv
 
 
 async def test_record_with_deadband_keeps_a_base_data_type_node_that_sends_a_string(
