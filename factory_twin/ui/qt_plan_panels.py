@@ -249,6 +249,11 @@ class QtChangeList(QWidget):
         self.list.setObjectName("plan_changes")
         self.list.setWordWrap(True)
         self.list.currentRowChanged.connect(self.selected.emit)
+        #: what the empty list means, in place of it (set_changes)
+        self.hint = QLabel()
+        self.hint.setObjectName("plan_changes_hint")
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         row = QHBoxLayout()
         self.remove = QPushButton("Remove")
         self.up = QPushButton("Up")
@@ -263,11 +268,20 @@ class QtChangeList(QWidget):
             row.addWidget(b)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.hint, 1)
         lay.addWidget(self.list, 1)
         lay.addLayout(row)
 
-    def set_changes(self, words: Sequence[str], bad: Sequence[int] = ()) -> None:
-        """List the changes in words (those at fault in red); keeps the selected row."""
+    def set_changes(
+        self, words: Sequence[str], bad: Sequence[int] = (), *, empty: str = ""
+    ) -> None:
+        """List the changes in words (those at fault in red); keeps the selected row. With
+        none, ``empty`` says why in place of the list (and Remove, Up, Down are off)."""
+        self.hint.setText(empty)
+        self.hint.setVisible(not words and bool(empty))
+        self.list.setVisible(bool(words) or not empty)
+        for b in (self.remove, self.up, self.down):
+            b.setEnabled(bool(words))
         row = self.list.currentRow()
         self.list.blockSignals(True)
         self.list.clear()

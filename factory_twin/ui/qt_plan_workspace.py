@@ -495,7 +495,17 @@ class QtPlanWorkspace(QWidget):
             ses.scenario.spec.notes if ses.scenario is not None else "", ses.editable
         )
         bad = {k for k, text in enumerate(ses.descriptions) if text.endswith("(does not apply)")}
-        self.changes.set_changes(ses.descriptions, sorted(bad))
+        self.changes.set_changes(
+            ses.descriptions,
+            sorted(bad),
+            empty=(
+                "No changes yet: add tools from the Palette, or move, rotate or delete tools "
+                "in the 3-D view. Each change is listed here, in the order applied."
+                if ses.editable
+                else "This is the base plant, shown as it is. New scenario (Ctrl+N) makes an "
+                "editable copy; its changes are listed here."
+            ),
+        )
         self.flows.order = route_order(ses.plant)
         self._refresh_live_panels()
         self.capacity.show_capacity(ses.capacity, ses.plant)

@@ -261,9 +261,14 @@ def test_change_list_notes_placement_and_scenario_files(qtbot, win, plant, monke
     from PySide6.QtWidgets import QInputDialog
 
     ws = _ws(win)
+    # an empty list says why: the base plant, then a new scenario with no change yet
+    hint = ws.changes.hint
+    assert not hint.isHidden() and ws.changes.list.isHidden()
+    assert "base plant" in hint.text() and not ws.changes.remove.isEnabled()
     ws.new_scenario("listed")
     ses = ws.session
     assert ses is not None
+    assert not hint.isHidden() and hint.text().startswith("No changes yet")
     ws.select(["ETCH-01"])
     assert ws.placement.tool.text().startswith("ETCH-01 (etch_mainframe, ETCH_SI")
     ws.placement.x_box.setValue(9.0)
@@ -273,6 +278,7 @@ def test_change_list_notes_placement_and_scenario_files(qtbot, win, plant, monke
     ws.select(["TRK-01"])
     ws.edits.rotate_selected()
     assert ws.changes.list.count() == 3
+    assert hint.isHidden() and not ws.changes.list.isHidden() and ws.changes.remove.isEnabled()
     # reorder: the rotation first, then remove the dispatch change; undo all three
     ws.changes.list.setCurrentRow(2)
     assert ws.selection == ["TRK-01"]
