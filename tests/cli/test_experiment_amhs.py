@@ -15,6 +15,7 @@ from factory_twin.app.experiment_report import build_report
 from factory_twin.app.experiment_result import load_result
 from factory_twin.cli import main
 from factory_twin.model.config import load_plant
+from factory_twin.sim.engine import Engine
 from factory_twin.sim.oht import OhtFleet
 
 LOOP = Path(__file__).parents[1] / "data" / "amhs_loop_plant.yaml"
@@ -28,14 +29,6 @@ LABELS = {
     "amhs_blocked_per_move_s": "blocked per move (s)",
     "amhs_deadlocks": "deadlocks",
 }
-
-
-class _Clock:
-    now_s = 0.0
-
-    def call_later(self, *a: object) -> None: ...
-
-    def call_at(self, *a: object) -> None: ...
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +69,7 @@ def test_experiment_prints_the_fleet_kpis_with_cis(run_output, capsys) -> None:
     # a move takes at least its two hoists and the free-running loaded trip
     spec = load_plant(LOOP).spec
     assert spec.amhs is not None
-    fleet = OhtFleet(spec.amhs, _Clock())
+    fleet = OhtFleet(spec.amhs, Engine())
     least = fleet.nominal_s("N4", "N2") / 60
     assert summ.loc[(base, "amhs_transport_mean_min")]["mean"] >= least
     # the same moves (common random numbers, no vehicle ever short) on 1 vehicle instead of 3:
