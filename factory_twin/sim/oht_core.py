@@ -813,14 +813,34 @@ def _handle_top(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, t: floa
 
 
 @_compiled
-def _catch_up(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, now: float) -> None:
-    """Run the events due before ``now``, none of which may set a lot down."""
+def _events_before(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, limit_t: float) -> int:
+    """Run the events due before ``limit_t``; return LIMIT, or after the first that sets a lot
+    down its code (DELIVERED or PARKED), or GROW when ``E`` needs a row for a later day. The
+    one copy of the event loop (:func:`advance` and the catch-up before a request or a read
+    both run it, so its code is in the caches once)."""
     ot = i_arr[O_HT]
-    while i_arr[H_HN] > 0 and f_arr[ot] < now:
-        if _handle_top(i_arr, f_arr, e_arr, f_arr[ot]) != LIMIT:
-            raise RuntimeError("OHT fleet: a lot set down before the engine let the fleet run")
-    if now > f_arr[F_SYNC]:
-        f_arr[F_SYNC] = now
+    rows = e_arr.shape[0]
+    while i_arr[H_HN] > 0:
+        t = f_arr[ot]
+        if not t < limit_t:
+            break
+        if t >= rows * DAY_S:
+            return GROW
+        code = _handle_top(i_arr, f_arr, e_arr, t)
+        if code != LIMIT:
+            f_arr[F_SYNC] = t
+            return code
+    if f_arr[F_SYNC] < limit_t < math.inf:
+        f_arr[F_SYNC] = limit_t
+    return LIMIT
+
+
+@_compiled
+def _catch_up(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, now: float) -> None:
+    """Run the events due before ``now``, none of which may set a lot down (Python has made
+    ``E``'s row for now: none needs a new one)."""
+    if _events_before(i_arr, f_arr, e_arr, now) != LIMIT:
+        raise RuntimeError("OHT fleet: a lot set down before the engine let the fleet run")
 
 
 @_compiled
@@ -842,21 +862,7 @@ def advance(i_arr: np.ndarray, f_arr: np.ndarray, e_arr: np.ndarray, limit_t: fl
     needs a row for a later day. A delivered move's figures go to the day's sums in ``E``.
     ``F[F_DUET]`` and ``F[F_BOUND]`` are then up to date.
     """
-    ot = i_arr[O_HT]
-    rows = e_arr.shape[0]
-    while i_arr[H_HN] > 0:
-        t = f_arr[ot]
-        if not t < limit_t:
-            break
-        if t >= rows * DAY_S:
-            return _due(i_arr, f_arr, GROW)
-        code = _handle_top(i_arr, f_arr, e_arr, t)
-        if code != LIMIT:
-            f_arr[F_SYNC] = t
-            return _due(i_arr, f_arr, code)
-    if f_arr[F_SYNC] < limit_t < math.inf:
-        f_arr[F_SYNC] = limit_t
-    return _due(i_arr, f_arr, LIMIT)
+    return _due(i_arr, f_arr, _events_before(i_arr, f_arr, e_arr, limit_t))
 
 
 @_inlined
