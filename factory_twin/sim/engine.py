@@ -16,6 +16,11 @@ This module is the only one that touches SimPy's private attributes (``Environme
 tested major version in ``pyproject.toml``, and ``tests/sim/test_engine_guard.py`` fails,
 naming what changed, if a SimPy release moves any of them.
 
+Entries scheduled with :meth:`Engine.call_last_at` (the OHT fleet's) carry keys shifted up by
+``2**62``: at equal times they come after every other entry, among themselves in the order
+scheduled. A *coupled* component (:class:`Coupled`, the compiled OHT fleet) keeps such events
+on a queue of its own and runs them between the engine's entries, in the same order.
+
 Timers due far ahead (failures and PMs days away, about half of all pending entries of a big
 fab) wait in a second heap, so the queue every event pops from stays small; a pull entry every
 ``far_window_s`` moves those coming due onto the queue. Entries keep their keys, so the order
