@@ -285,7 +285,8 @@ class FabModel(ModelBuild, EquipmentEvents):
         lot.transport_s = now  # the request time until the lot is delivered
         lot.where = _MOVING
         if self.events is not None:
-            key = (a, b) = (self._port[src.id], self._port[dst.id])
+            a, b = self._port[src.id], self._port[dst.id]
+            key = (a, b)
             t = self._nominal.get(key)
             if t is None:
                 t = self._nominal[key] = self.oht.nominal_s(a, b)

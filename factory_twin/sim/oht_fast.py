@@ -146,12 +146,12 @@ class CompiledOhtFleet(FleetBase):
         m = Move(payload, a, b, done, now)
         if now >= self._e_end:
             self._room(now)
+        # the common case in one call (``_call`` fills the cache and asks again)
         code = self._request(self._i, self._f, self._e, a, b, now)
         if code in (NEED_PATH, NEED_TIMES):
             self._fill(code)
             code = self._call(self._request, a, b, now)
-        fv = self._fv
-        self.due_t, self.bound_t = fv[F_DUET], fv[F_BOUND]
+        self._note_due()
         if code == ASSIGNED:
             m.t_assign = now
             self._moves[self._iv[H_EXTV]] = m
@@ -256,6 +256,11 @@ class CompiledOhtFleet(FleetBase):
             self.clock.now_s = self._fv[F_EXTT]
             self._delivered(self._iv[H_EXTV], code == PARKED)
         # (the ``done`` callback may have asked for moves meanwhile; the arrays may have grown)
+        self._note_due()
+
+    def _note_due(self) -> None:
+        """Tell the engine what the core noted: its next event and the bound on the next
+        set-down."""
         fv = self._fv
         self.due_t, self.bound_t = fv[F_DUET], fv[F_BOUND]
 
@@ -266,8 +271,7 @@ class CompiledOhtFleet(FleetBase):
             if now >= self._e_end:
                 self._room(now)
             core.sync(self._i, self._f, self._e, now)
-            fv = self._fv
-            self.due_t, self.bound_t = fv[F_DUET], fv[F_BOUND]
+            self._note_due()
 
     @property
     def events_used(self) -> int:
