@@ -3,6 +3,8 @@ and the report lists them (the three-tool rail loop of tests/data, fleet 3 again
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
 from pathlib import Path
@@ -32,7 +34,9 @@ LABELS = {
 
 
 @pytest.fixture(scope="module")
-def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, str]:
+    """Run the experiment once for the module (each test can then run alone, or on another
+    worker): its file, its result folder and what it printed."""
     d = tmp_path_factory.mktemp("amhs_exp")
     one = d / "fleet1.scenario.yaml"
     one.write_text(yaml.safe_dump({"name": "fleet 1", "base": str(LOOP),
@@ -41,13 +45,15 @@ def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     exp.write_text(yaml.safe_dump({"scenarios": [str(LOOP), str(one)], "horizon_days": 12,
                                    "warmup": 2, "replications": 4, "seed": 5,
                                    "processes": 1}))  # fmt: skip
-    return exp.as_posix(), d / "fleet.results"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["experiment", exp.as_posix()])
+    assert code == 0, printed.getvalue()
+    return exp.as_posix(), d / "fleet.results", printed.getvalue()
 
 
-def test_experiment_prints_the_fleet_kpis_with_cis(run_output, capsys) -> None:
-    exp, out = run_output
-    assert main(["experiment", exp]) == 0
-    text = capsys.readouterr().out
+def test_experiment_prints_the_fleet_kpis_with_cis(run_output) -> None:
+    _, out, text = run_output
     res = load_result(out)
     summ = res.summary().set_index(["scenario", "kpi"])
     base = res.scenarios[0].name
@@ -83,7 +89,7 @@ def test_experiment_prints_the_fleet_kpis_with_cis(run_output, capsys) -> None:
 
 
 def test_report_lists_the_fleet_kpis(run_output) -> None:
-    _, out = run_output
+    _, out, _ = run_output
     res = load_result(out)
     kpis = next(s for s in build_report(res) if s.title.startswith("KPIs"))
     table = kpis.tables[0][1]
@@ -96,7 +102,7 @@ def test_report_lists_the_fleet_kpis(run_output) -> None:
 def test_each_replication_keeps_its_rail_links_figures(run_output) -> None:
     """rails.parquet: per link the section's entries/h (KPI window) and blocked s/h; the
     busiest of them are the replication's KPIs."""
-    _, out = run_output
+    _, out, _ = run_output
     res = load_result(out)
     spec = load_plant(LOOP).spec
     assert spec.amhs is not None
