@@ -7,14 +7,13 @@ given a move and setting the lot down runs here, on the arrays of
 admissions, hoisting). The rules and the order of every step are those of
 :class:`factory_twin.sim.oht.OhtFleet` line by line (see there), so both give the same results.
 
-Events are keyed like the engine's own entries, ``(time, id)`` with ids taken from the
-engine's sequence (``base`` + the number used so far in a call), so the fleet's events order
-among the engine's exactly as the pure-Python fleet's do on the engine's queue.
+Events are keyed ``(time, id)``, numbered by the core (``I[H_SEQ]``); they come after the
+engine's other entries due at the same time, as the pure-Python fleet's do (``call_last_at``).
 
-Every function is ``@njit(cache=True, error_model="numpy", _nrt=False)``: numba compiles them on first use and caches the machine code next to this module, so the compile cost (a few seconds)
-is paid once per machine. The numpy error model leaves out Python's division-by-zero checks
-(every division here is guarded or by a positive constant; IEEE results are the same); without
-numba's runtime (``_nrt``) no function counts references to the arrays it is passed.
+Every function is ``@njit(cache=True, error_model="numpy", _nrt=False)``: compiled on first
+use, the machine code cached next to this module (compiled once per machine). The numpy error
+model leaves out Python's division-by-zero checks (every division here is guarded or by a
+positive constant); without numba's runtime no function counts references to its arrays.
 """
 
 from __future__ import annotations
@@ -132,6 +131,7 @@ from factory_twin.sim.oht_state import (
     ST_IDLE,
     ST_LOADED,
     _path_at,
+    _prefetch,
     _table_put,
 )
 
@@ -443,9 +443,18 @@ def _piece_time(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> float:
 
 
 @_inlined
+def _prefetch_next(i_arr: np.ndarray, f_arr: np.ndarray, v: int, k: int) -> None:
+    """On piece ``k``, fetch what ``v`` reads at the end of ``k + 1`` (a piece, an end time)."""
+    _prefetch(i_arr, i_arr[i_arr[O_VPATH] + v] + k + 4)
+    _prefetch(f_arr, i_arr[i_arr[O_VCUMB] + v] + k + 2)
+
+
+@_inlined
 def _schedule_piece_end(i_arr: np.ndarray, f_arr: np.ndarray, v: int, now: float) -> None:
-    at = _piece_time(i_arr, f_arr, v, i_arr[i_arr[O_VK] + v])
+    k = i_arr[i_arr[O_VK] + v]
+    at = _piece_time(i_arr, f_arr, v, k)
     _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
+    _prefetch_next(i_arr, f_arr, v, k)
 
 
 # ----------------------------------------------------------------- driving
@@ -526,6 +535,7 @@ def _piece_end(
         i_arr[ok] = k + 1
         at = _piece_time(i_arr, f_arr, v, k + 1)
         _schedule(i_arr, f_arr, at if at > now else now, EV_PIECE_END, v)
+        _prefetch_next(i_arr, f_arr, v, k + 1)
         return
     _try_next(i_arr, f_arr, e_arr, v, now)
 

@@ -151,7 +151,8 @@ class CompiledOhtFleet(FleetBase):
         if code in (NEED_PATH, NEED_TIMES):
             self._fill(code)
             code = self._call(self._request, a, b, now)
-        self._note_due()
+        fv = self._fv
+        self.due_t, self.bound_t = fv[F_DUET], fv[F_BOUND]  # (_note_due, inline)
         if code == ASSIGNED:
             m.t_assign = now
             self._moves[self._iv[H_EXTV]] = m
@@ -227,21 +228,6 @@ class CompiledOhtFleet(FleetBase):
             self._make_room(len(path) + 1, int(path[0]) + int(path[1]))
             core.cache_path(self._i, self._f, a, b, path)
 
-    def _delivered(self, v: int, parked: bool) -> None:
-        """``v`` has set its lot down (the core has added it to the day's sums); ``parked``:
-        no move waited, and it has gone to its parking spur."""
-        m = self._moves[v]
-        assert m is not None
-        fv = self._fv
-        m.t_pick = fv[self._o_pick + v]
-        m.t_loaded = fv[self._o_loaded + v]
-        m.t_drop = fv[self._o_drop + v]
-        m.blocked_s = fv[self._o_blocked + v]
-        self._moves[v] = None
-        if not parked:
-            self._next_move(v)
-        m.done(m.payload)
-
     # ----------------------------------------------------------------- the engine's side
 
     def fire(self, limit_t: float) -> None:
@@ -253,10 +239,24 @@ class CompiledOhtFleet(FleetBase):
             self._grow(int(self._fv[F_DUET] // DAY_S) + 1)
             code = self._advance(self._i, self._f, self._e, limit_t)
         if code != LIMIT:
-            self.clock.now_s = self._fv[F_EXTT]
-            self._delivered(self._iv[H_EXTV], code == PARKED)
+            # a vehicle has set its lot down (the core has added it to the day's sums): the
+            # move's times, its next move if one waits (else it has parked), the callback
+            fv = self._fv
+            self.clock.now_s = fv[F_EXTT]
+            v = self._iv[H_EXTV]
+            m = self._moves[v]
+            assert m is not None
+            m.t_pick = fv[self._o_pick + v]
+            m.t_loaded = fv[self._o_loaded + v]
+            m.t_drop = fv[self._o_drop + v]
+            m.blocked_s = fv[self._o_blocked + v]
+            self._moves[v] = None
+            if code != PARKED:
+                self._next_move(v)
+            m.done(m.payload)
         # (the ``done`` callback may have asked for moves meanwhile; the arrays may have grown)
-        self._note_due()
+        fv = self._fv
+        self.due_t, self.bound_t = fv[F_DUET], fv[F_BOUND]  # (_note_due, inline)
 
     def _note_due(self) -> None:
         """Tell the engine what the core noted: its next event and the bound on the next

@@ -19,9 +19,13 @@ numba's runtime, which the core leaves out).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 DAY_S = 86_400.0
 DEADLOCK_LOG = 100  # deadlocks recorded with their sections (all are counted)
@@ -419,3 +423,30 @@ def _path_at(i_arr: np.ndarray, a: int, b: int) -> int:
         return H_EMPTY
     o = _slot(i_arr, a * i_arr[H_NN] + b)
     return i_arr[o + 1] if i_arr[o] >= 0 else -1
+
+
+def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """``_prefetch(arr, idx)`` in compiled code: ask the processor to bring ``arr[idx]`` into
+    its caches ahead of its use (no effect on results; an address outside the array is not
+    read: a prefetch never faults)."""
+    sig = types.void(arr, idx)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i32, i8p = ir.IntType(32), ir.IntType(8).as_pointer()
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        # a read, to be kept in every cache level, of data
+        const = [ir.Constant(i32, x) for x in (0, 3, 1)]
+        builder.call(fn, [builder.bitcast(ptr, i8p), *const])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_intrinsic)
