@@ -181,16 +181,17 @@ class StandIn:
     included): the model's side of the fleet's interface, without vehicles."""
 
     def __init__(self, real: Any, env: Any) -> None:
-        self.real, self.env = real, env
-        self.times: dict[tuple[str, str], float] = {}
+        self.real, self.env, self.graph = real, env, real.graph
+        self.times: dict[tuple[int, int], float] = {}
 
     def nominal_s(self, src: str, dst: str) -> float:
         return float(self.real.nominal_s(src, dst))
 
-    def request(self, src: str, dst: str, payload: Any, done: Any) -> None:
-        t = self.times.get((src, dst))
+    def request_at(self, a: int, b: int, payload: Any, done: Any) -> None:
+        t = self.times.get((a, b))
         if t is None:
-            t = self.times[(src, dst)] = self.nominal_s(src, dst)
+            ids = self.graph.node_ids
+            t = self.times[(a, b)] = self.nominal_s(ids[a], ids[b])
         self.env.call_at(self.env.now_s + t, done, payload)
 
 
