@@ -115,6 +115,23 @@ def _hex_of(c: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*c)
 
 
+def _plain_tools_in(
+    win: MainWindow, dark: bool, lit: set[str]
+) -> tuple[list[str], dict[str, tuple[int, int, int]]]:
+    """Switch ``win`` to the theme; the Plan view's ground colours (the floor and the eight
+    bays' tints, as hex) and the colour of each tool not in ``lit``."""
+    win.set_dark(dark)
+    QApplication.processEvents()
+    ws: QtPlanWorkspace = win.plan
+    scene = ws.view.scene
+    assert scene is not None and scene.dark is dark
+    ground = [_hex_of(g) for g in _ground_colours(ws)]
+    assert len(ground) >= 9  # the floor and the eight bays
+    plain = {t: _colour(ws, t) for t in scene.ids if t not in lit}
+    assert len(plain) >= 30  # most of the demo fab's tools (a few are highlighted)
+    return ground, plain
+
+
 def test_unchanged_tools_read_on_the_floor_and_every_bay_in_both_themes(
     win: MainWindow,
 ) -> None:
@@ -124,14 +141,7 @@ def test_unchanged_tools_read_on_the_floor_and_every_bay_in_both_themes(
     bad, warn = ses.problem_tools()
     lit = {"ETCH-01", *ses.changed_tools(), *bad, *warn}
     for dark in (False, True, False):
-        win.set_dark(dark)
-        QApplication.processEvents()
-        scene = ws.view.scene
-        assert scene is not None and scene.dark is dark
-        ground = [_hex_of(g) for g in _ground_colours(ws)]
-        assert len(ground) >= 9  # the floor and the eight bays
-        plain = {t: _colour(ws, t) for t in scene.ids if t not in lit}
-        assert len(plain) >= 30  # most of the demo fab's tools (a few are highlighted)
+        ground, plain = _plain_tools_in(win, dark, lit)
         assert set(plain.values()) == {status_rgb("plain", dark)}
         for tool, rgb in plain.items():
             worst = min(contrast(_hex_of(rgb), g) for g in ground)
@@ -188,14 +198,7 @@ def test_unchanged_tools_read_on_dark_light_and_saturated_bays(custom_win: MainW
     bad, warn = ws.session.problem_tools()
     lit = {"ETCH-01", *bad, *warn}
     for dark in (False, True, False):
-        win.set_dark(dark)
-        QApplication.processEvents()
-        scene = ws.view.scene
-        assert scene is not None and scene.dark is dark
-        ground = [_hex_of(g) for g in _ground_colours(ws)]
-        assert len(ground) >= 9  # the floor and the eight bays' tints
-        plain = {t: _colour(ws, t) for t in scene.ids if t not in lit}
-        assert len(plain) >= 30
+        ground, plain = _plain_tools_in(win, dark, lit)
         rgb = plain_rgb(colours, dark)
         assert set(plain.values()) == {rgb}
         worst = min(contrast(_hex_of(rgb), g) for g in ground)
