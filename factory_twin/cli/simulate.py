@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         exp: Experiment = run_experiment(
             spec, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler,
-            name=loaded.name, progress=progress,
+            name=loaded.name, progress=progress, on_failure="partial",
         )  # fmt: skip
     except BaseException:
         if folder is not None:  # no summary can be written: the earlier results come back

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -574,7 +574,7 @@ def run_experiment(
     name: str = "scenario",
     progress: Callable[[int, int], None] | None = None,
     first_replication: int = 0,
-    raise_if_none: bool = True,
+    on_failure: Literal["raise", "partial", "return"] = "raise",
 ) -> Experiment:
     """Run ``replications`` replications and collect them.
 
@@ -588,13 +588,14 @@ def run_experiment(
         the replications on that cluster instead.
     progress
         Called with (finished, total) after each replication.
-    raise_if_none
-        False: an error before any replication finished is returned as ``failure`` too.
+    on_failure
+        What an error in a replication does: ``"raise"`` raises it (the other replications
+        cancelled); ``"partial"`` returns the finished replications with ``failure`` set, or
+        raises the error if none had finished; ``"return"`` always returns (``failure`` set).
 
     Ctrl-C stops the run and returns the finished replications with ``interrupted`` set.
-    An error in a replication stops the run too (the other replications are cancelled): it
-    returns the finished replications with ``failure`` set, or raises that error if none
-    had finished. Local runs without ``out_dir`` spill their record chunks into one
+    An error in a replication stops the run too (the other replications are cancelled) and
+    is raised, or returned as ``failure`` beside the finished replications (``on_failure``). Local runs without ``out_dir`` spill their record chunks into one
     temporary directory (inside ``options.spill_dir`` if given) that is removed at the end, even when workers
     were stopped mid-run; with ``out_dir`` the folders of unfinished replications are
     removed (only finished replications are kept).
@@ -658,7 +659,9 @@ def run_experiment(
                 if r not in finished:  # a worker stopped mid-run leaves its chunks
                     shutil.rmtree(Path(options.out_dir) / f"rep-{r:03d}", ignore_errors=True)
     results.sort(key=lambda r: r.replication)
-    if raise_if_none and exp.failure is not None and not results:
+    if exp.failure is not None and (
+        on_failure == "raise" or (on_failure == "partial" and not results)
+    ):
         raise exp.failure.exc
     return exp
 
@@ -840,7 +843,7 @@ def compare(
             opts = _replace(options, out_dir=str(Path(options.out_dir) / f"scenario-{i}"))
         try:
             e = run_experiment(sp, opts, replications, jobs=jobs, scheduler=scheduler,
-                               name=name, progress=_prog, raise_if_none=False)  # fmt: skip
+                               name=name, progress=_prog, on_failure="return")  # fmt: skip
         finally:
             if opts.out_dir is not None:  # a scenario with no finished replication
                 with contextlib.suppress(OSError):

@@ -265,3 +265,24 @@ def test_an_error_on_a_dask_worker_writes_a_partial_summary(tmp_path, monkeypatc
     # the two finished ones got their KPIs with the common (MSER-5) warm-up, on the worker
     assert [r["replication"] for r in res["per_replication"]] == [0, 1]
     assert len(set(res["warmup_s"])) == 1 and res["kpis"]["wip_lots"]["n"] == 2
+
+
+def test_a_library_caller_gets_a_replications_error_unless_it_asks_for_partial(monkeypatch):
+    """``run_experiment`` raises by default (benchmarks and scripts must not take a partial
+    run for a whole one); ``on_failure="partial"`` returns the finished replications."""
+    from factory_twin.model.config import load_plant
+
+    spec = load_plant(MINI).spec
+    opts = runner.RunOptions(days=2, seed=3)
+    boom = SimulationError("lot L7 has no tool for step 2")
+    interrupt_run(monkeypatch, after_calls=2, error=boom)
+    with pytest.raises(SimulationError, match="no tool for step 2"):
+        runner.run_experiment(spec, opts, 4, jobs=1)
+    interrupt_run(monkeypatch, after_calls=2, error=boom)
+    exp = runner.run_experiment(spec, opts, 4, jobs=1, on_failure="partial")
+    assert [r.replication for r in exp.results] == [0, 1]
+    assert exp.failure is not None and exp.failure.replication == 2
+    assert exp.partial == (
+        "replication 2 failed (SimulationError: lot L7 has no tool for step 2); "
+        "2 of 4 replications finished"
+    )
