@@ -1,5 +1,5 @@
 """Shared by the tests of ``simulate --out`` and ``compare --out``: a folder's files, and a
-Ctrl-C half-way through a replication."""
+Ctrl-C or an error half-way through a replication."""
 
 from __future__ import annotations
 
@@ -19,17 +19,23 @@ def listing(folder: Path) -> dict[str, bytes]:
     }
 
 
-def interrupt_run(monkeypatch: pytest.MonkeyPatch, after_calls: int) -> None:
-    """Ctrl-C half-way through the replication after ``after_calls`` finished ones."""
+def interrupt_run(
+    monkeypatch: pytest.MonkeyPatch, after_calls: int, error: BaseException | None = None
+) -> None:
+    """Ctrl-C half-way through the replication after ``after_calls`` finished ones.
+
+    With ``error``, that replication raises it instead (a model error part-way through a
+    real run), and the replications after it would run as usual.
+    """
     real = runner.FabModel.run
     calls = [0]
 
     def run(self: runner.FabModel, until_s: float) -> None:
         calls[0] += 1
-        if calls[0] <= after_calls:
+        if calls[0] <= after_calls or (error is not None and calls[0] > after_calls + 1):
             real(self, until_s)
             return
         real(self, until_s / 2)  # records are on disk as chunks in rep-NNN/chunks by now
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt if error is None else error
 
     monkeypatch.setattr(runner.FabModel, "run", run)

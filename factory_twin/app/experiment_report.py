@@ -293,7 +293,11 @@ img { max-width: 100%; }
 def render_html(res: ExperimentResult, sections: list[Section] | None = None) -> str:
     """The report as one self-contained HTML page."""
     sections = sections if sections is not None else build_report(res)
-    title = f"Experiment report: {res.name}"
+    return html_page(f"Experiment report: {res.name}", sections)
+
+
+def html_page(title: str, sections: list[Section]) -> str:
+    """``sections`` under ``title`` as one self-contained HTML page."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -355,6 +359,12 @@ def _pdf_fonts() -> tuple[str, str]:
 
 def render_pdf(res: ExperimentResult, sections: list[Section] | None = None) -> bytes:
     """The report as a PDF (A4 landscape), drawn with reportlab."""
+    sections = sections if sections is not None else build_report(res)
+    return pdf_document(f"Experiment report: {res.name}", sections)
+
+
+def pdf_document(title: str, sections: list[Section]) -> bytes:
+    """``sections`` under ``title`` as a PDF (A4 landscape), drawn with reportlab."""
     import io
 
     from reportlab.lib import colors
@@ -364,19 +374,16 @@ def render_pdf(res: ExperimentResult, sections: list[Section] | None = None) -> 
     from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     font, bold = _pdf_fonts()
-    sections = sections if sections is not None else build_report(res)
     styles = getSampleStyleSheet()
     for st in styles.byName.values():
         st.fontName = bold if "Heading" in st.name or st.name == "Title" else font
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf, pagesize=landscape(A4), leftMargin=1.5 * cm, rightMargin=1.5 * cm,
-        topMargin=1.2 * cm, bottomMargin=1.2 * cm, title=f"Experiment report: {res.name}",
+        topMargin=1.2 * cm, bottomMargin=1.2 * cm, title=title,
     )  # fmt: skip
     width = doc.width
-    story: list[object] = [
-        Paragraph(html.escape(f"Experiment report: {res.name}"), styles["Title"])
-    ]
+    story: list[object] = [Paragraph(html.escape(title), styles["Title"])]
     small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
     for sec in sections:
         story.append(Paragraph(html.escape(sec.title), styles["Heading2"]))
@@ -414,12 +421,28 @@ def write_report(res: ExperimentResult, path: str | Path) -> Path:
         For any other suffix.
     """
     p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix in (".html", ".htm"):
-        atomic_write_text(p, render_html(res))
-    elif suffix == ".pdf":
-        atomic_write_bytes(p, render_pdf(res))
-    else:
-        msg = f"{p}: the report is written as .html or .pdf, not {suffix or 'no suffix'!r}"
+    _check_suffix(p)
+    return write_document(f"Experiment report: {res.name}", build_report(res), p)
+
+
+def _check_suffix(p: Path) -> None:
+    if p.suffix.lower() not in (".html", ".htm", ".pdf"):
+        msg = f"{p}: the report is written as .html or .pdf, not {p.suffix or 'no suffix'!r}"
         raise ExportError(msg)
+
+
+def write_document(title: str, sections: list[Section], path: str | Path) -> Path:
+    """Write ``sections`` under ``title`` to ``path`` (``.html`` or ``.pdf``), atomically.
+
+    Raises
+    ------
+    ExportError
+        For any other suffix.
+    """
+    p = Path(path)
+    _check_suffix(p)
+    if p.suffix.lower() == ".pdf":
+        atomic_write_bytes(p, pdf_document(title, sections))
+    else:
+        atomic_write_text(p, html_page(title, sections))
     return p

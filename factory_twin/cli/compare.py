@@ -9,7 +9,10 @@ With --out DIR it writes summary.json and, per plant, scenario-N/ with its repli
 record tables. As with simulate, an earlier run's files in DIR move aside into
 DIR/.previous-<time> and go once the new summary.json is written; a run stopped before any
 replication finished puts them back, and a scenario or replication that did not finish
-leaves no folder.
+leaves no folder. An error in a replication stops the run after that scenario: the finished
+replications are summarised in a summary.json marked partial (naming the scenario, the
+replication and the error), the earlier run's files are kept in DIR/earlier-run-<time>, and
+the exit code is 1.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compare; return 0, 2 on bad input, 130 if interrupted."""
+    """Compare; return 0, 1 if a replication failed, 2 on bad input, 130 if interrupted."""
     if len(args.plants) < 2:
         print("factory-twin: error: compare needs at least two plant files", file=sys.stderr)
         return 2
@@ -76,14 +79,21 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
         )  # fmt: skip
     except BaseException:
-        if folder is not None and finished[0] == 0:
+        if folder is not None:  # no summary can be written: the earlier results come back
             folder.restore()
         raise
     finally:
         bar.close()
+    failure = next(
+        (f"scenario {e.name!r} (scenario-{i}): replication {e.failure.replication} failed: "
+         f"{e.failure.error}" for i, e in enumerate(cmp.experiments) if e.failure is not None),
+        None,
+    )  # fmt: skip
     interrupted = any(e.interrupted for e in cmp.experiments) or len(cmp.experiments) < len(specs)
     done = sum(len(e.results) for e in cmp.experiments)
     if not cmp.experiments[0].results:
         return nothing_finished(folder)
     text = "\n\n".join([*(kpi_table(e) for e in cmp.experiments), comparison_table(cmp)])
-    return finish(cmp.to_json(), text, args, interrupted, done, folder)
+    return finish(
+        cmp.to_json(), text, args, interrupted and failure is None, done, folder, failure
+    )

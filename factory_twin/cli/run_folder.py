@@ -6,8 +6,12 @@ its ``rep-NNN/`` folders). Writing straight over an earlier run's folder would l
 run's extra folders beside the new summary, so at the start the earlier run's files (of
 either command) move aside into ``DIR/.previous-<time>/``. The new run's
 :meth:`RunFolder.commit` (once its ``summary.json`` is written) removes them;
-:meth:`RunFolder.restore` (a run that failed, or was interrupted before any replication
-finished) removes the new run's files and moves the earlier ones back.
+:meth:`RunFolder.restore` (a run that ended with no replication finished, or with no summary
+written) removes the new run's files and moves the earlier ones back. A run that failed
+with an error after some replications finished writes a partial ``summary.json`` and keeps
+the earlier run's results too: :meth:`RunFolder.keep` (before that summary is written) renames
+the set-aside folder to ``DIR/earlier-run-<time>/``, an ordinary folder that no later run
+touches, so the user decides when it goes.
 
 Each step is a rename of one entry, ordered so that a run killed outright (SIGKILL, power
 loss) at any point leaves a state the next run sorts out without losing the earlier results:
@@ -18,7 +22,10 @@ loss) at any point leaves a state the next run sorts out without losing the earl
 - a ``.previous-*`` folder and no ``DIR/summary.json`` means the killed run never finished:
   its files are removed and the set-aside results stay set aside for the next run;
 - a set-aside folder is removed by renaming it to ``.discard-*`` first, which is always
-  safe to delete.
+  safe to delete;
+- a set-aside folder is kept by one rename to ``earlier-run-*``, before the partial
+  ``summary.json`` is written: killed in between, the next run finds the failed run's files
+  without a summary and no ``.previous-*`` folder, and sets them aside as it would any run's.
 
 Files in ``DIR`` that a run does not write (anything but ``summary.json``, ``rep-NNN`` and
 ``scenario-N``) are left alone.
@@ -36,6 +43,7 @@ from pathlib import Path
 RUN_ENTRY = re.compile(r"^(summary\.json|rep-\d{3,}|scenario-\d+)$")
 PREVIOUS_PREFIX = ".previous-"
 DISCARD_PREFIX = ".discard-"
+KEPT_PREFIX = "earlier-run-"
 SUMMARY = "summary.json"
 
 
@@ -117,6 +125,33 @@ class RunFolder:
         os.replace(self.previous, doomed)
         self.previous = None
         shutil.rmtree(doomed, ignore_errors=True)
+
+    def keep(self) -> Path | None:
+        """The new run failed part-way: keep the earlier run's results; return their folder.
+
+        Call it before writing the new (partial) ``summary.json``; None if there were none.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "summary.json").write_text("old")
+        >>> kept = RunFolder(d).keep()
+        >>> kept.name.startswith("earlier-run-"), (kept / "summary.json").read_text()
+        (True, 'old')
+        >>> shutil.rmtree(d)
+        """
+        if self.previous is None:
+            return None
+        stamp = self.previous.name[len(PREVIOUS_PREFIX) :]
+        kept = self.out / f"{KEPT_PREFIX}{stamp}"
+        n = 1
+        while kept.exists():  # an earlier failed run set aside in the same second
+            n += 1
+            kept = self.out / f"{KEPT_PREFIX}{stamp}-{n}"
+        os.replace(self.previous, kept)
+        self.previous = None
+        return kept
 
     def restore(self) -> None:
         """The new run left nothing worth keeping: put the earlier run's results back."""

@@ -5,7 +5,10 @@ give identical results whichever runs them. Prints a KPI table (mean ± 95% conf
 half-width); with --out writes summary.json and, per replication, the record tables as
 Parquet (steps, states, wip, lots, qtime). Ctrl-C stops and keeps finished replications.
 An earlier run's files in --out move aside into DIR/.previous-<time> and go once the new
-summary.json is written; a run stopped before any replication finished puts them back.
+summary.json is written; a run stopped before any replication finished puts them back. An
+error in a replication stops the run: the finished ones are summarised in a summary.json
+marked partial (naming the replication and the error), the earlier run's files are kept in
+DIR/earlier-run-<time>, and the exit code is 1.
 
 Records stream to Parquet in chunks of --chunk-rows rows and the KPIs are computed chunk by
 chunk, so memory stays bounded for any horizon; with --summary-only the chunks go to a
@@ -168,11 +171,17 @@ def finish(
     interrupted: bool,
     done: int,
     folder: RunFolder | None = None,
+    failure: str | None = None,
 ) -> int:
     """Write summary.json, print the table or JSON, return the exit code.
 
     Once summary.json is written, the earlier run's results set aside in ``folder`` go.
+    After an error in a replication (``failure`` names it and the error) they are kept
+    instead, in ``earlier-run-<time>``, named in the summary's ``partial``; exit code 1.
     """
+    kept = folder.keep() if folder is not None and failure is not None else None
+    if kept is not None:  # (renamed before the summary is written: see run_folder)
+        exp_json["partial"]["earlier_results"] = str(kept)
     if args.out is not None:
         atomic_write_text(
             args.out / "summary.json", json.dumps(exp_json, indent=2, allow_nan=False)
@@ -183,6 +192,16 @@ def finish(
         print(json.dumps(exp_json, indent=2, allow_nan=False))
     else:
         print(text)
+    if failure is not None:
+        where = "" if args.out is None else f" in {args.out / 'summary.json'}"
+        msg = (
+            f"factory-twin: error: {failure}\nfactory-twin: the {done} finished "
+            f"replication(s) are summarised{where}, marked partial"
+        )
+        if kept is not None:
+            msg += f"; the earlier results are kept in {kept}"
+        print(msg, file=sys.stderr)
+        return 1
     if interrupted:
         print(
             f"factory-twin: interrupted: kept {done} finished replication(s)"
@@ -205,7 +224,7 @@ def nothing_finished(folder: RunFolder | None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Simulate; return 0, 2 on bad input, 130 if interrupted."""
+    """Simulate; return 0, 1 if a replication failed, 2 on bad input, 130 if interrupted."""
     loaded = load_plant_or_scenario(args.plant)
     spec = loaded.spec
     try:
@@ -227,10 +246,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         exp: Experiment = run_experiment(
             spec, opts, args.replications, jobs=args.jobs, scheduler=args.scheduler,
-            name=loaded.name, progress=progress,
+            name=loaded.name, progress=progress, on_failure="partial",
         )  # fmt: skip
     except BaseException:
-        if folder is not None and finished[0] == 0:
+        if folder is not None:  # no summary can be written: the earlier results come back
             folder.restore()
         raise
     finally:
@@ -240,4 +259,8 @@ def run(args: argparse.Namespace) -> int:
     data = exp.to_json()
     data["run"]["plant"] = str(args.plant)
     data["run"]["out"] = None if args.out is None else str(args.out)
-    return finish(data, kpi_table(exp), args, exp.interrupted, len(exp.results), folder)
+    failure = None
+    if exp.failure is not None:
+        failure = f"replication {exp.failure.replication} failed: {exp.failure.error}"
+    n = len(exp.results)
+    return finish(data, kpi_table(exp), args, exp.interrupted, n, folder, failure)

@@ -95,8 +95,7 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
     lotless = not any(k.startswith("cycle_time_mean_h/") for k in summ)
     if lotless:  # no products: an availability study of the tools
         lines += _e10_table(summ)
-        if exp.interrupted:
-            lines.append("  INTERRUPTED: only the finished replications are summarised")
+        lines += _partial_lines(exp)
         return "\n".join(lines)
     for key, label in _MAIN:
         if key in summ:
@@ -161,9 +160,16 @@ def kpi_table(exp: Experiment, *, top_groups: int = 8) -> str:
     bn = exp.bottleneck()
     if bn is not None:
         lines.append(f"  bottleneck: {bn[0]} ({bn[1]})")
-    if exp.interrupted:
-        lines.append("  INTERRUPTED: only the finished replications are summarised")
+    lines += _partial_lines(exp)
     return "\n".join(lines)
+
+
+def _partial_lines(exp: Experiment) -> list[str]:
+    """The closing line of a run that stopped early: why, and what the table covers."""
+    if exp.partial is None:
+        return []
+    head = "FAILED" if exp.failure is not None else "INTERRUPTED"
+    return [f"  {head}: only the finished replications are summarised: {exp.partial}"]
 
 
 _E10 = ("productive", "standby", "engineering", "scheduled_down", "unscheduled_down",

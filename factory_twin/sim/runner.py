@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -383,14 +383,58 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@dataclass(frozen=True)
+class ReplicationFailure:
+    """The replication whose error stopped a run: its number and ``Type: message``."""
+
+    replication: int
+    error: str
+    exc: BaseException = field(repr=False, compare=False)
+
+
+class _Failed(Exception):  # internal: carries a replication's own error out of the loop
+    def __init__(self, replication: int, exc: BaseException) -> None:
+        super().__init__(replication, exc)
+        self.replication, self.exc = replication, exc
+
+
+def error_text(exc: BaseException) -> str:
+    """``Type: message`` of an error.
+
+    Examples
+    --------
+    >>> error_text(SimulationError("no tool for step 3"))
+    'SimulationError: no tool for step 3'
+    """
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 @dataclass
 class Experiment:
-    """Replications of one scenario and their summary."""
+    """Replications of one scenario and their summary.
+
+    ``interrupted`` (Ctrl-C) or ``failure`` (a replication raised an error) mean the run
+    stopped early: ``results`` hold the replications that finished, of ``requested``.
+    """
 
     name: str
     options: RunOptions
     results: list[ReplicationResult]
     interrupted: bool = False
+    requested: int = 0
+    failure: ReplicationFailure | None = None
+
+    @property
+    def partial(self) -> str | None:
+        """Why only some replications are summarised, in words (None: all finished)."""
+        if self.failure is not None:
+            why = f"replication {self.failure.replication} failed ({self.failure.error})"
+        elif self.interrupted:
+            why = "interrupted (Ctrl-C)"
+        else:
+            return None
+        return f"{why}; {len(self.results)} of {self.requested} replications finished"
 
     def kpi_names(self) -> list[str]:
         """KPI names in first-seen order."""
@@ -465,7 +509,11 @@ class Experiment:
                 "rule": self.options.rule,
             },
             "replications": len(self.results),
+            "replications_requested": self.requested,
             "interrupted": self.interrupted,
+            "failed": []
+            if self.failure is None
+            else [{"replication": self.failure.replication, "error": self.failure.error}],
             "warmup_s": [r.warmup_s for r in ordered],
             "warmup_method": "fixed"
             if self.options.warmup_days is not None
@@ -490,7 +538,14 @@ class Experiment:
             "factory_twin": __version__,
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        return {"scenario": self.name, "results": results, "run": run}
+        partial = self.partial
+        reason = "error" if self.failure is not None else "interrupted"
+        return {
+            "scenario": self.name,
+            "partial": None if partial is None else {"reason": reason, "message": partial},
+            "results": results,
+            "run": run,
+        }
 
 
 #: KPIs that are counts over the observation window (with a ``<name>_per_day`` rate beside).
@@ -519,6 +574,7 @@ def run_experiment(
     name: str = "scenario",
     progress: Callable[[int, int], None] | None = None,
     first_replication: int = 0,
+    on_failure: Literal["raise", "partial", "return"] = "raise",
 ) -> Experiment:
     """Run ``replications`` replications and collect them.
 
@@ -532,10 +588,15 @@ def run_experiment(
         the replications on that cluster instead.
     progress
         Called with (finished, total) after each replication.
+    on_failure
+        What an error in a replication does: ``"raise"`` raises it (the other replications
+        cancelled); ``"partial"`` returns the finished replications with ``failure`` set, or
+        raises the error if none had finished; ``"return"`` always returns (``failure`` set).
 
     Ctrl-C stops the run and returns the finished replications with ``interrupted`` set.
-    Local runs without ``out_dir`` spill their record chunks into one temporary directory
-    (inside ``options.spill_dir`` if given) that is removed at the end, even when workers
+    An error in a replication stops the run too (the other replications are cancelled) and
+    is raised, or returned as ``failure`` beside the finished replications (``on_failure``). Local runs without ``out_dir`` spill their record chunks into one
+    temporary directory (inside ``options.spill_dir`` if given) that is removed at the end, even when workers
     were stopped mid-run; with ``out_dir`` the folders of unfinished replications are
     removed (only finished replications are kept).
     """
@@ -546,7 +607,7 @@ def run_experiment(
         raise SimulationError(msg)
     reps = list(range(first_replication, first_replication + replications))
     results: list[ReplicationResult] = []
-    exp = Experiment(name, options, results)
+    exp = Experiment(name, options, results, requested=replications)
     auto = options.warmup_days is None
     if auto:  # one warm-up for all: the KPIs wait until every WIP series is in
         options = _replace(options, defer_kpis=True)
@@ -573,12 +634,19 @@ def run_experiment(
                     local = _replace(options, spill_dir=tmp)
                 if jobs <= 1 or len(reps) == 1:
                     for r in reps:
-                        _done(run_replication(spec, local, r))
+                        try:
+                            res = run_replication(spec, local, r)
+                        except Exception as exc:
+                            raise _Failed(r, exc) from exc
+                        _done(res)
                 else:
                     _run_pool(spec, local, reps, jobs, _done)
         except KeyboardInterrupt:
             exp.interrupted = True
             logger.warning("interrupted after %d of %d replications", len(results), len(reps))
+        except _Failed as f:
+            exp.failure = ReplicationFailure(f.replication, error_text(f.exc), f.exc)
+            logger.info("replication %d failed", f.replication, exc_info=f.exc)
         if auto and any(r.deferred is not None for r in results):  # local (Dask: on workers)
             warm = common_warmup_s(results)
             results[:] = [finish_replication(spec, r, warm) for r in results]
@@ -591,6 +659,10 @@ def run_experiment(
                 if r not in finished:  # a worker stopped mid-run leaves its chunks
                     shutil.rmtree(Path(options.out_dir) / f"rep-{r:03d}", ignore_errors=True)
     results.sort(key=lambda r: r.replication)
+    if exp.failure is not None and (
+        on_failure == "raise" or (on_failure == "partial" and not results)
+    ):
+        raise exp.failure.exc
     return exp
 
 
@@ -607,10 +679,14 @@ def _run_pool(
 ) -> None:
     ctx = mp.get_context("spawn")
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
-    futs = [pool.submit(run_replication, spec, options, r) for r in reps]
+    futs = {pool.submit(run_replication, spec, options, r): r for r in reps}
     try:
         for f in cf.as_completed(futs):
-            done(f.result())
+            try:
+                res = f.result()
+            except Exception as exc:  # the replication's own error (or its worker died)
+                raise _Failed(futs[f], exc) from exc
+            done(res)
     except BaseException:
         procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
@@ -643,15 +719,18 @@ def _run_dask(
         raise SimulationError(msg) from None
     try:
         sfut = client.scatter(spec, broadcast=True)
-        futs = [client.submit(run_replication, sfut, options, r, pure=False) for r in reps]
+        futs = {client.submit(run_replication, sfut, options, r, pure=False): r for r in reps}
         where: dict[int, list[str]] = {}
         try:
-            for f in as_completed(futs):
-                r = f.result()
+            for f in as_completed(list(futs)):
+                try:
+                    r = f.result()
+                except Exception as exc:
+                    raise _Failed(futs[f], exc) from exc
                 where[r.replication] = list(client.who_has(f).get(f.key, ()))
                 done(r)
         except BaseException:
-            client.cancel(futs)
+            client.cancel(list(futs))
             if options.defer_kpis:  # the finished ones still hold records on their workers
                 try:
                     _finish_on_workers(client, sfut, results, where)
@@ -693,11 +772,26 @@ class Comparison:
 
     experiments: list[Experiment]
     differences: dict[str, list[Difference]]  # kpi -> one per non-baseline scenario
+    #: every scenario asked for, in order (a stopped run has fewer ``experiments``)
+    requested: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> str | None:
+        """Why the comparison covers only some replications, in words (None: all finished)."""
+        parts = [f"scenario {e.name!r} (scenario-{i}): {e.partial}"
+                 for i, e in enumerate(self.experiments) if e.partial]  # fmt: skip
+        not_run = self.requested[len(self.experiments) :]
+        if not_run:
+            parts.append("not run: " + ", ".join(repr(n) for n in not_run))
+        return "; ".join(parts) or None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary."""
+        partial = self.partial
+        reason = "error" if any(e.failure for e in self.experiments) else "interrupted"
         return {
             "baseline": self.experiments[0].name,
+            "partial": None if partial is None else {"reason": reason, "message": partial},
             "scenarios": [e.to_json() for e in self.experiments],
             "differences": {
                 k: [
@@ -726,7 +820,9 @@ def compare(
     """Run every scenario with the same seed and replications and pair their KPIs.
 
     With ``options.out_dir`` scenario ``i`` writes into ``out_dir/scenario-i``; a scenario
-    stopped before any of its replications finished leaves no folder.
+    stopped before any of its replications finished leaves no folder. Ctrl-C or an error in
+    a replication stops the run after that scenario (see :func:`run_experiment`); an error
+    before any replication of the first scenario finished is raised.
     """
     if len(specs) < 2:
         msg = "compare needs at least two plant files"
@@ -746,17 +842,18 @@ def compare(
         if options.out_dir is not None:
             opts = _replace(options, out_dir=str(Path(options.out_dir) / f"scenario-{i}"))
         try:
-            e = run_experiment(
-                sp, opts, replications, jobs=jobs, scheduler=scheduler, name=name, progress=_prog
-            )
+            e = run_experiment(sp, opts, replications, jobs=jobs, scheduler=scheduler,
+                               name=name, progress=_prog, on_failure="return")  # fmt: skip
         finally:
             if opts.out_dir is not None:  # a scenario with no finished replication
                 with contextlib.suppress(OSError):
                     Path(opts.out_dir).rmdir()  # only if empty
         exps.append(e)
-        if e.interrupted:
+        if e.interrupted or e.failure is not None:
             break
     base = exps[0]
+    if base.failure is not None and not base.results:
+        raise base.failure.exc
     diffs: dict[str, list[Difference]] = {}
     for k in base.kpi_names():
         a = {r.replication: r.kpis.get(k, math.nan) for r in base.results}
@@ -767,4 +864,4 @@ def compare(
                      if not (np.isnan(a[i]) or np.isnan(b[i]))]  # fmt: skip
             iv = paired_difference([p[0] for p in pairs], [p[1] for p in pairs])
             diffs.setdefault(k, []).append(Difference(k, base.name, e.name, iv))
-    return Comparison(exps, diffs)
+    return Comparison(exps, diffs, [name for name, _ in specs])
