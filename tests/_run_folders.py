@@ -3,6 +3,7 @@ Ctrl-C or an error half-way through a replication."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,27 @@ def listing(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def assert_kept_whole(kept: Path, before: dict[str, bytes], out: Path) -> None:
+    """``kept`` holds the earlier run that was in ``out`` (``before``: its :func:`listing`)
+    whole, its summary naming each record file where it is now."""
+    now = listing(kept)
+    assert {k: v for k, v in now.items() if k != "summary.json"} == {
+        k: v for k, v in before.items() if k != "summary.json"
+    }
+    old, new = json.loads(before["summary.json"]), json.loads(now["summary.json"])
+
+    def files(summary: dict, root: Path) -> list[list[str]]:  # type: ignore[type-arg]
+        parts = summary.get("scenarios") or [summary]
+        return [[str(Path(f).relative_to(root)) for rep in p["run"]["files"].values()
+                 for f in rep.values()] for p in parts]  # fmt: skip
+
+    assert files(new, kept) == files(old, out) and any(files(new, kept))
+    for summary in (old, new):  # and nothing else of it changed
+        for p in summary.get("scenarios") or [summary]:
+            del p["run"]["files"]
+    assert old == new
 
 
 def interrupt_run(

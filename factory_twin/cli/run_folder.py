@@ -18,6 +18,9 @@ loss) at any point leaves a state the next run sorts out without losing the earl
 
 - while setting aside, ``summary.json`` moves last, so ``DIR/summary.json`` beside a
   ``.previous-*`` folder means setting aside was cut short: the next run finishes it;
+  unless that folder already holds a ``summary.json`` or an entry of the same name: then
+  the set-aside was whole and a finished run was killed before it removed it, which the
+  next run does before setting that run's results aside;
 - while restoring, ``summary.json`` moves first, for the same reason;
 - a ``.previous-*`` folder and no ``DIR/summary.json`` means the killed run never finished:
   its files are removed and the set-aside results stay set aside for the next run;
@@ -33,11 +36,14 @@ Files in ``DIR`` that a run does not write (anything but ``summary.json``, ``rep
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 from datetime import datetime
 from pathlib import Path
+
+from factory_twin.model.config import atomic_write_text
 
 #: The entries of ``DIR`` a simulate or compare run writes.
 RUN_ENTRY = re.compile(r"^(summary\.json|rep-\d{3,}|scenario-\d+)$")
@@ -110,6 +116,10 @@ class RunFolder:
             return
         if not entries:
             return
+        if self.previous is not None and any(
+            (self.previous / n).exists() for n in (SUMMARY, *(e.name for e in entries))
+        ):  # the set-aside was whole: a finished run was killed in commit(); finish that
+            self.commit()
         if self.previous is None:
             stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
             self.previous = out / f"{PREVIOUS_PREFIX}{stamp}"
@@ -151,6 +161,7 @@ class RunFolder:
             kept = self.out / f"{KEPT_PREFIX}{stamp}-{n}"
         os.replace(self.previous, kept)
         self.previous = None
+        _repoint_files(kept / SUMMARY, self.out, kept)
         return kept
 
     def restore(self) -> None:
@@ -164,3 +175,25 @@ class RunFolder:
             os.replace(p, self.out / p.name)
         shutil.rmtree(self.previous, ignore_errors=True)
         self.previous = None
+
+
+def _repoint_files(summary: Path, old: Path, new: Path) -> None:
+    """Point a moved run's ``summary.json`` at its record files in their new folder.
+
+    A summary names each replication's files by absolute path (``run.files``, per scenario
+    in a comparison); a summary that cannot be read is left as it is.
+    """
+    try:
+        data = json.loads(summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(data, dict):
+        return
+    head, to = str(old) + os.sep, str(new) + os.sep
+    for part in [data, *(data.get("scenarios") or [])]:
+        files = part.get("run", {}).get("files") if isinstance(part, dict) else None
+        for rep in (files or {}).values():
+            for k, v in rep.items():
+                if isinstance(v, str) and v.startswith(head):
+                    rep[k] = to + v[len(head) :]
+    atomic_write_text(summary, json.dumps(data, indent=2, allow_nan=False))

@@ -14,12 +14,13 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from _run_folders import interrupt_run, listing
+from _run_folders import assert_kept_whole, interrupt_run, listing
 
 from factory_twin.cli import main
 from factory_twin.cli.run_folder import RunFolder
@@ -129,6 +130,15 @@ def test_a_run_killed_outright_is_sorted_out_by_the_next(tmp_path):
     (out / ".discard-20240101T000000" / "rep-009").mkdir(parents=True)
     RunFolder(out).restore()
     assert listing(out) == before
+    # killed after writing its summary, before removing the earlier run it set aside: the
+    # finished run is the result (was: moving its rep-000 onto the stash's failed, ENOTEMPTY)
+    older = out / ".previous-20230101T000000"
+    shutil.copytree(out, older, ignore=shutil.ignore_patterns(".previous-*"))
+    (older / "summary.json").write_text("{}")
+    folder = RunFolder(out)
+    assert not older.exists() and not list(out.glob("rep-*"))
+    folder.restore()
+    assert listing(out) == before
     assert sorted(p.name for p in out.iterdir()) == ["rep-000", "rep-001", "summary.json"]
 
 
@@ -153,7 +163,7 @@ def test_an_error_after_some_replications_writes_a_partial_summary(tmp_path, mon
     assert f"2 finished replication(s) are summarised in {out / 'summary.json'}" in err, err
     kept = [p for p in out.iterdir() if p.name.startswith("earlier-run-")]
     assert len(kept) == 1 and f"the earlier results are kept in {kept[0]}" in err, err
-    assert listing(kept[0]) == before  # the earlier run, whole
+    assert_kept_whole(kept[0], before, out)
     assert sorted(p.name for p in out.iterdir() if p != kept[0]) == [
         "rep-000",
         "rep-001",
