@@ -16,7 +16,9 @@ each cell's whole text also its tooltip. :func:`break_names` lets the text of so
 wrap inside names as well (after ``_`` or ``.``: ``immersion_water_temperature``);
 :func:`widest_word` is how narrow a column may get before a word of it is cut. With ``keep_rows``,
 :func:`fit_wrapped_columns` caps the rows' height (:func:`row_cap`) so that a short table still
-shows that many rows, their texts elided to whole lines (the tooltips have them whole).
+shows that many rows, their texts elided to whole lines (the tooltips have them whole); a row
+cut to one line draws its lines joined by " · " (:func:`one_line`: the first line whole where
+it fits).
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ def row_table(
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setAlternatingRowColors(alternating)
     hh = t.horizontalHeader()
+    # a selected row selects all its columns: a table view would set every header in bold,
+    # telling nothing and cutting the headers the column fits measure in the normal font
+    hh.setHighlightSections(False)
     if fit:
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     if stretch == -1:
@@ -351,7 +356,7 @@ def _fit_wrapped(
     # the wrapping columns share their room: the widest texts cut to a common width first
     # (they wrap there, not below their headers); the first takes what is left
     floors = [
-        max(head, first_line(table, w)) if w in first_lines else head
+        max(head, first_line(table, w, " · …")) if w in first_lines else head
         for w, head in zip(wraps, wrap_heads, strict=True)
     ]
     wide = [
@@ -360,6 +365,13 @@ def _fit_wrapped(
     ]
     widths = shrink_columns(wide, floors, room)
     widths[0] = max(1, room - sum(widths[1:]))
+    if wraps[0] in first_lines:  # its first line whole before the others' widest words
+        short = first_line(table, wraps[0]) - widths[0]
+        for k in range(len(widths) - 1, 0, -1):
+            give = max(0, min(short, widths[k] - header_text_width(table, wraps[k])))
+            widths[k] -= give
+            widths[0] += give
+            short -= give
     for w, px in zip(wraps, widths, strict=True):
         hh.resizeSection(w, px)
     _fit_rows(table, keep_rows)
@@ -388,8 +400,11 @@ def fit_wrapped_columns(
 
     ``keep_rows`` (> 0) keeps that many rows in sight in a short table: no row is taller
     than :func:`row_cap` (whole lines, at least one; the last line shown is elided, the
-    tooltip has the whole text), also as the table's height changes. The wrapping columns of ``first_lines`` keep the first
-    line of their texts whole (a row cut to one line shows it) while the others keep their
+    tooltip has the whole text), also as the table's height changes. The wrapping columns of
+    ``first_lines`` keep the first line of their texts whole (a row cut to one line shows it),
+    with room for a `` · …`` after it while the others keep their headers; the first wrapping
+    column's first line whole comes before the other wrapping columns' widest words (a
+    one-line row elides them anyway, the tooltips have them whole), never before their
     headers."""
     table.setWordWrap(True)
     table.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -454,7 +469,9 @@ class _NameBreaks(QStyledItemDelegate):
     """Draws (and measures) a cell's text with :func:`breakable` line breaks; the cell's
     own text, its editor and its tooltip stay as they are. In a row one line high (cut so,
     see :func:`row_cap`) its text is drawn on that line, its line breaks as " · " and the
-    end elided, rather than wrapped after its first word and elided there."""
+    end elided, rather than wrapped after its first word and elided there; where the
+    first line just fits, it is drawn whole and alone, not elided to make room for a
+    " · …"."""
 
     def displayText(self, value: object, locale: object) -> str:
         return breakable(super().displayText(value, locale))  # type: ignore[arg-type]
@@ -471,11 +488,28 @@ class _NameBreaks(QStyledItemDelegate):
         if opt.rect.height() >= 2 * opt.fontMetrics.lineSpacing() or not text:
             super().paint(painter, option, index)
             return
-        opt.text = " · ".join(part.strip() for part in text.splitlines() if part.strip())
         opt.features &= ~QStyleOptionViewItem.ViewItemFeature.WrapText
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
+        box = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+        opt.text = one_line(text, opt.fontMetrics, box.width() - 2 * margin)
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+
+
+def one_line(text: str, fm: QFontMetrics, room: int) -> str:
+    """``text`` for a row one line high, ``room`` pixels wide in ``fm``'s font: its lines
+    joined by " · " (the style elides the end); where the first line fits but not with a
+    " · …" after it, the first line alone, whole rather than elided."""
+    lines = [part.strip() for part in text.splitlines() if part.strip()]
+    joined = " · ".join(lines)
+    if (
+        len(lines) > 1
+        and fm.horizontalAdvance(joined) > room
+        and fm.horizontalAdvance(lines[0] + " · …") > room >= fm.horizontalAdvance(lines[0])
+    ):
+        return lines[0]
+    return joined
 
 
 def break_names(table: QTableWidget, columns: Sequence[int]) -> None:
@@ -521,9 +555,11 @@ def _text_room(table: QTableWidget, px: int) -> int:
     return px + 2 * (margin + 1) + 2
 
 
-def first_line(table: QTableWidget, column: int) -> int:
+def first_line(table: QTableWidget, column: int, then: str = "") -> int:
     """The width (pixels) a cell of ``column`` needs for the first line of its text (up to
-    its first line break) uncut; each cell in its own font (0 for an empty column)."""
+    its first line break) uncut, and ``then`` after it if more lines follow (`` · …``: a row
+    cut to one line, see :func:`one_line`, shows that more follows); each cell in its own
+    font (0 for an empty column)."""
     most = 0
     for r in range(table.rowCount()):
         item = table.item(r, column)
@@ -531,5 +567,6 @@ def first_line(table: QTableWidget, column: int) -> int:
             continue
         font = item.data(Qt.ItemDataRole.FontRole)
         fm = QFontMetrics(font) if font is not None else table.fontMetrics()
-        most = max(most, fm.horizontalAdvance(item.text().split("\n", 1)[0]))
+        first, _, rest = item.text().partition("\n")
+        most = max(most, fm.horizontalAdvance(first + (then if rest.strip() else "")))
     return _text_room(table, most)

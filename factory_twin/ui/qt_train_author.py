@@ -9,11 +9,12 @@ injection to its limit). *Add injection* and *Add response* take the tool picked
 writes the plant file atomically, keeping its comments; *Test run* starts the drill alone
 (the workspace serves it).
 
-The tables (with the timeline strip) and the forms below them share a vertical splitter
-(:attr:`QtDrillAuthor.splitter`): the forms scroll when their pane is short, and by default
-take what the tables leave, at least :data:`FORMS_MIN_PX`, so the tables keep room on a 1280x800
-screen (when the tables can show :data:`TABLE_ROWS` rows beside them, the forms get their
-whole height); the sizes the user drags are remembered (:meth:`QtDrillAuthor.remember_split`).
+The tables (with the timeline strip and the detail pane) and the forms below them share a
+vertical splitter (:attr:`QtDrillAuthor.splitter`): the forms scroll when their pane is short,
+and by default take what the tables leave, at least :data:`FORMS_MIN_PX`, so the tables keep
+room on a 1280x800 screen (when the tables can show :data:`TABLE_ROWS` rows beside them, the
+forms get their whole height); the sizes the user drags are remembered
+(:meth:`QtDrillAuthor.remember_split`).
 
 The tables fit the Train workspace's side pane (about 360 px on a 1280x800 screen): the
 numbers' columns fit their contents and the text columns share the rest, the fault and tool
@@ -22,8 +23,12 @@ wraps onto more lines, also inside names after ``_`` or ``.``
 (:func:`~factory_twin.ui.qt_tables.fit_wrapped_columns`,
 :func:`~factory_twin.ui.qt_tables.break_names`), as far as each table still shows
 :data:`TABLE_ROWS` rows: in a short table (1280x800) every row is one line, its text elided
-there, and each cell's tooltip has its whole text. In a narrow pane the two forms stand one
-above the other and the buttons under them take two rows
+there, and each cell's tooltip has its whole text. Under the tables, the detail pane
+(:class:`~factory_twin.ui.qt_drill_detail.QtDrillDetail`) shows the row selected in either
+table (or by a click on the timeline) whole, wrapped, as the drill has it after each edit, undo
+or redo; selecting a row in one table clears the other's selection. On a 1280x800 screen the
+forms give it their room (down to :data:`FORMS_MIN_PX`). In a narrow pane the two forms stand
+one above the other and the buttons under them take two rows
 (:class:`~factory_twin.ui.qt_wrap_bar.QtWrapBar`).
 """
 
@@ -46,6 +51,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -55,6 +61,7 @@ from factory_twin.app import drill_authoring as da
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model import schema as s
 from factory_twin.model.drill_scoring import anchor_of
+from factory_twin.ui.qt_drill_detail import QtDrillDetail, injection_detail, response_detail
 from factory_twin.ui.qt_tables import break_names, cell, fit_wrapped_columns, row_table
 from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 from factory_twin.ui.qt_wrap_bar import QtWrapBar
@@ -67,9 +74,10 @@ FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transpor
 SIDE_PANE_PX = 560
 """The side pane's width before the workspace's pane fit (ui.qt_pane_fit) or the user's
 widths apply: the tables' texts fit on one line; narrower, they wrap."""
-FORMS_MIN_PX = 140
-"""The least height the Author tab's forms get by default (they scroll), when the tables
-could not show TABLE_ROWS rows beside their whole height."""
+FORMS_MIN_PX = 90
+"""The least height the Author tab's forms get by default (the picked tool and a form's first
+field; the rest scrolls), when the tables and the detail pane could not show TABLE_ROWS rows
+and the selected row whole beside their whole height (1280x800)."""
 TABLE_ROWS = 4
 """The rows each Author table shows at least: beside the whole forms when the height allows,
 and its rows cut to whole lines (at least one) so that this many fit."""
@@ -283,14 +291,16 @@ class QtDrillAuthor(QWidget):
     def _tables_need(self) -> int:
         """The height of the tables' pane with TABLE_ROWS rows in each table."""
         tables = (self.injections, self.responses)
-        need = self.timeline.minimumHeight() + sum(
-            lb.sizeHint().height() for lb in self._table_labels
+        need = (
+            self.timeline.minimumHeight()
+            + sum(lb.sizeHint().height() for lb in self._table_labels)
+            + self.detail.minimumHeight()  # its height is fixed to fit its texts
         )
         for table in tables:
             rows = TABLE_ROWS * table.verticalHeader().defaultSectionSize()
             need += table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth()
         spacing = self.splitter.widget(0).layout().spacing()  # type: ignore[union-attr]
-        return need + 4 * max(spacing, 0)
+        return need + 5 * max(spacing, 0)
 
     def _build_injection_form(self) -> QGroupBox:
         inj_box = QGroupBox("Add an injection")
@@ -362,6 +372,7 @@ class QtDrillAuthor(QWidget):
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setObjectName("author_problems")
+        self.problems.hide()  # shown with a message (_say): the tables keep its height
         bottom = QtWrapBar()  # two rows when the pane is narrow
         self.undo_button, self.redo_button = undo_buttons(undo_stack)
         self.test_button = QPushButton("Test run")
@@ -375,11 +386,15 @@ class QtDrillAuthor(QWidget):
         top = QVBoxLayout(tables)
         top.setContentsMargins(0, 0, 0, 0)
         self._table_labels = (QLabel("Injections"), QLabel("Expected responses"))
+        self.detail = QtDrillDetail()  # the selected row whole: the rows above may be cut
+        self.detail.fitted.connect(lambda _h: self._default_split())
+        self._detail_of: QTableWidget | None = None  # the table whose row it shows
         top.addWidget(self.timeline)
         top.addWidget(self._table_labels[0])
         top.addWidget(self.injections, 1)
         top.addWidget(self._table_labels[1])
         top.addWidget(self.responses, 1)
+        top.addWidget(self.detail)
         for table in (self.injections, self.responses):  # a few rows, not all of them
             table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
             table.setMinimumHeight(table.horizontalHeader().sizeHint().height() + 2 * 24)
@@ -410,6 +425,10 @@ class QtDrillAuthor(QWidget):
         lay.addWidget(bottom)
 
         self.timeline.lane_clicked.connect(self.select_lane)
+        for table in (self.injections, self.responses):
+            table.selectionModel().selectionChanged.connect(
+                lambda *_, t=table: self._on_selection_changed(t)
+            )
         self.injections.itemChanged.connect(lambda it: self._on_cell_edited(it, True))
         self.responses.itemChanged.connect(lambda it: self._on_cell_edited(it, False))
         self.add_inj_button.clicked.connect(self._on_add_injection)
@@ -487,6 +506,11 @@ class QtDrillAuthor(QWidget):
                 self.responses.setItem(k, j, cell(text, text, editable=j in RESPONSE_EDITS))
         for table, wrap in ((self.injections, INJECTION_WRAP), (self.responses, RESPONSE_WRAP)):
             fit_wrapped_columns(table, wrap, keep_rows=TABLE_ROWS, first_lines=wrap[:1])
+        self.detail.set_rows(
+            [injection_detail(i, k) for k, i in enumerate(injs)]
+            + [response_detail(d, r, k) for k, r in enumerate(resps)]  # type: ignore[arg-type]
+        )
+        self._show_detail()
         self.after_box.clear()
         self.after_box.addItem("")
         self.after_box.addItems([i.id for i in injs])
@@ -505,6 +529,35 @@ class QtDrillAuthor(QWidget):
         item = table.item(row, 0)
         if item is not None:
             table.scrollToItem(item)
+
+    def _on_selection_changed(self, table: QTableWidget) -> None:
+        """A row selected in one table: the other's selection goes, the detail shows it."""
+        if table.selectionModel().selectedRows():
+            self._detail_of = table
+            other = self.responses if table is self.injections else self.injections
+            other.clearSelection()
+        self._show_detail()
+
+    def selected_row(self) -> tuple[str, int] | None:
+        """The row the detail pane shows: ("injection" or "response", its index), or None."""
+        table = self._detail_of
+        rows = table.selectionModel().selectedRows() if table is not None else []
+        if not rows:
+            return None
+        return ("injection" if table is self.injections else "response"), rows[0].row()
+
+    def _show_detail(self) -> None:
+        """The detail pane shows the selected row as the drill has it now."""
+        d = self.drill()
+        sel = self.selected_row()
+        text = None
+        if d is not None and sel is not None:
+            kind, k = sel
+            if kind == "injection" and k < len(d.injections):
+                text = injection_detail(d.injections[k], k)
+            elif kind == "response" and k < len(d.expected):
+                text = response_detail(d, d.expected[k], k)
+        self.detail.show_row(text)
 
     # ------------------------------------------------------------------ editing
 
@@ -541,7 +594,7 @@ class QtDrillAuthor(QWidget):
             self._problem(str(exc))
             return False
         self.undo_stack.push(SpecEditCommand(spec, edit, self._on_edited))
-        self.problems.setText("")
+        self._say("")
         return True
 
     def _on_edited(self, edit: da.DrillEdit, _undone: bool) -> None:
@@ -549,7 +602,12 @@ class QtDrillAuthor(QWidget):
         self.changed.emit(edit.drill_id)
 
     def _problem(self, text: str) -> None:
-        self.problems.setText(coloured("error", html.escape(text)))
+        self._say(coloured("error", html.escape(text)))
+
+    def _say(self, text: str) -> None:
+        """Show ``text`` (rich text) under the tables and forms; "" hides the line."""
+        self.problems.setText(text)
+        self.problems.setVisible(bool(text))
 
     def injection_fields(self) -> dict[str, Any]:
         """The injection the form describes (on the picked tool)."""
@@ -649,6 +707,6 @@ class QtDrillAuthor(QWidget):
             self._problem(f"not saved: {exc}")
             return None
         self.undo_stack.setClean()
-        self.problems.setText(coloured("ok", f"Saved {html.escape(str(out))}"))
+        self._say(coloured("ok", f"Saved {html.escape(str(out))}"))
         self.saved.emit(str(out))
         return str(out)

@@ -165,3 +165,22 @@ def test_keep_rows_cuts_tall_rows_to_whole_lines_while_the_table_is_short(qtbot)
     t.resize(340, 6 * whole + 80)
     qtbot.waitUntil(lambda: all(t.rowHeight(r) >= whole for r in range(t.rowCount())))
     assert in_sight() == 6
+
+
+def test_a_one_line_row_keeps_the_first_line_whole_before_eliding_it(qapp):
+    from PySide6.QtGui import QFontMetrics
+
+    from factory_twin.ui.qt_tables import one_line
+
+    fm = QFontMetrics(qapp.font())
+    text = "tag_drift ETCH-02\nchamber_pressure\n"
+    first = fm.horizontalAdvance("tag_drift ETCH-02")
+    # room for all: the lines joined; room for the first and " · …": joined (the style
+    # elides after the first line); room for the first line only: the first line alone
+    assert one_line(text, fm, 1000) == "tag_drift ETCH-02 · chamber_pressure"
+    assert one_line(text, fm, fm.horizontalAdvance("tag_drift ETCH-02 · …")) == (
+        "tag_drift ETCH-02 · chamber_pressure"
+    )
+    assert one_line(text, fm, first) == "tag_drift ETCH-02"
+    assert one_line(text, fm, first - 1) == "tag_drift ETCH-02 · chamber_pressure"  # elided
+    assert one_line("breakdown ETCH-02", fm, 10) == "breakdown ETCH-02"
