@@ -38,6 +38,9 @@ from factory_twin.ui.qt_drill_link import enable_unless_lost
 from factory_twin.ui.scene_colors import STALE_CODE, STATE_COLORS, STATE_LABELS, UNKNOWN_CODE
 from factory_twin.ui.theme import follow_theme, on_theme, text_colour, trend_colour
 
+#: shown until a tool is picked (a non-breaking hyphen: a wrapped line never ends in "3-")
+NO_TOOL = "No tool selected: click one in the 3\u2011D view"
+
 logger = logging.getLogger(__name__)
 
 TREND_WINDOW_S = 3600.0  # rolling window of plant time shown in trends
@@ -116,7 +119,7 @@ class QtDetailPanel(QWidget):
         self._limit_lines: list[tuple[int, pg.InfiniteLine]] = []  # (trend number, line)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
-        self.title = QLabel("No tool selected: click one in the 3-D view")
+        self.title = QLabel(NO_TOOL)
         self.title.setStyleSheet("font-weight: 600; font-size: 13pt;")
         self.title.setWordWrap(True)
         self.type_label = QLabel()
@@ -326,7 +329,7 @@ class QtDetailPanel(QWidget):
         self._limit_lines.clear()
         st = self.state
         if self.tool is None or st is None:
-            self.title.setText("No tool selected: click one in the 3-D view")
+            self.title.setText(NO_TOOL)
             for lab in (
                 self.type_label,
                 self.place_label,

@@ -73,7 +73,7 @@ class QtProcedureBrowser(QWidget):
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
-        heading = QLabel("<b>Tools</b> (or click one in the 3-D view)")
+        heading = QLabel("<b>Tools</b> (or click one in the 3\u2011D view)")
         heading.setWordWrap(True)
         tl.addWidget(heading)
         tl.addWidget(self.filter_edit)

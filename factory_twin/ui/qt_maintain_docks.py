@@ -108,26 +108,34 @@ class MaintainDocks(QObject):
         """Remember the Monitor's arrangement; put the docks in Maintain's."""
         if not self.docks:
             return
+        self.monitor_state = self.window.saveState()
+        restored = self._restore()
+        self._fresh = not restored
+        self.active = True
+        QTimer.singleShot(0, self._after_enter)
+
+    def _restore(self) -> bool:
+        """Put the docks as Maintain's saved arrangement has them, else in the first one;
+        True if restored. The other docks (Plan's) keep whether they are shown."""
         w = self.window
         others = {d: d.isVisible() for d in self._all_docks() if d not in self.docks}
-        self.monitor_state = w.saveState()
         self._busy = True
         try:
             restored = self.state is not None and w.restoreState(self.state, STATE_VERSION)
             if not restored:
                 self.arrange()
-            self._fresh = not restored
-            for d, vis in others.items():  # Plan's docks keep what they were
+            for d, vis in others.items():
                 d.setVisible(vis)
         finally:
             self._busy = False
-        self.active = True
-        QTimer.singleShot(0, self._after_enter)
+        return restored
 
     def _after_enter(self) -> None:
         if self._fresh:  # again, now the details are laid out wide (a lower minimum)
             self._fresh = False
             self.default_sizes()
+        elif self.active and self.shown():  # again: restored while the details stood in
+            self._restore()  # one column, whose minimum height kept the bottom too tall
         for d in self.docks:
             if d.isVisible():
                 self.ensure_usable(d)

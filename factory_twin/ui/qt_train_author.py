@@ -67,6 +67,9 @@ from factory_twin.ui.qt_undo import SpecEditCommand, undo_buttons
 from factory_twin.ui.qt_wrap_bar import QtWrapBar
 from factory_twin.ui.theme import coloured, remember_panes, text_colour, vertical_scroll
 
+#: shown until a tool is picked (a non-breaking hyphen: a wrapped line never ends in "3-")
+NO_TOOL_PICKED = "Picked tool: none (click one in the 3\u2011D view)"
+
 logger = logging.getLogger(__name__)
 
 FAULTS = ("breakdown", "tag_drift", "tag_stuck", "alarm", "comm_loss", "transport_jam",
@@ -367,7 +370,7 @@ class QtDrillAuthor(QWidget):
         return resp_box
 
     def _build_rest(self, inj_box: QGroupBox, resp_box: QGroupBox, undo_stack: QUndoStack) -> None:
-        self.tool_label = QLabel("Picked tool: none (click one in the 3-D view)")
+        self.tool_label = QLabel(NO_TOOL_PICKED)
         self.tool_label.setWordWrap(True)
         self.problems = QLabel()
         self.problems.setWordWrap(True)
@@ -459,7 +462,7 @@ class QtDrillAuthor(QWidget):
         """The tool new injections and responses are on (picked in the 3-D view)."""
         self.tool = tool
         self.tool_label.setText(f"Picked tool: <b>{html.escape(tool)}</b>" if tool else
-                                "Picked tool: none (click one in the 3-D view)")  # fmt: skip
+                                NO_TOOL_PICKED)  # fmt: skip
 
     def drill(self) -> s.Drill | None:
         """The drill shown, as in the plant now."""

@@ -98,18 +98,20 @@ def test_docks_sit_side_by_side_along_the_bottom_and_the_panes_fit(
     assert panel.plot.height() >= TREND_WIDE_MIN_H - 4
 
 
+@pytest.mark.parametrize("size", [(1600, 1000), (1280, 800)])
 def test_the_arrangement_is_remembered_and_the_monitor_gets_its_own_back(
-    qtbot, tmp_path, mini_plant_path
+    qtbot, tmp_path, mini_plant_path, size
 ):
-    w = _window(qtbot, tmp_path, mini_plant_path, (1600, 1000))
+    w = _window(qtbot, tmp_path, mini_plant_path, size)
     monitor_detail_w = w.detail_dock.width()
     _show_maintain(qtbot, w)
     # the user makes the bottom taller and the details wider
-    w.resizeDocks([w.alarm_dock, w.detail_dock], [420, 420], Qt.Orientation.Vertical)
-    w.resizeDocks([w.alarm_dock, w.detail_dock], [500, 1050], Qt.Orientation.Horizontal)
+    tall, wide = round(0.42 * size[1]), round(0.58 * size[0])
+    w.resizeDocks([w.alarm_dock, w.detail_dock], [tall, tall], Qt.Orientation.Vertical)
+    w.resizeDocks([w.alarm_dock, w.detail_dock], [size[0] - wide, wide], Qt.Orientation.Horizontal)
     _settle(qtbot, w)
     h, dw = w.alarm_dock.height(), w.detail_dock.width()
-    assert h >= 400 and dw >= 1000
+    assert h >= tall - 20 and dw >= wide - 20
     _show_monitor(qtbot, w)
     assert w.dockWidgetArea(w.detail_dock) == RIGHT and w.dockWidgetArea(w.alarm_dock) == BOTTOM
     assert abs(w.detail_dock.width() - monitor_detail_w) <= 4
@@ -124,7 +126,7 @@ def test_the_arrangement_is_remembered_and_the_monitor_gets_its_own_back(
     w.close()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     # a new window: Monitor as it was, then Maintain as the user left it
-    w2 = _window(qtbot, tmp_path, mini_plant_path, (1600, 1000))
+    w2 = _window(qtbot, tmp_path, mini_plant_path, size)
     assert w2.settings.value(SETTINGS_KEY) == settings.value(SETTINGS_KEY)
     _settle(qtbot, w2)
     assert w2.dockWidgetArea(w2.detail_dock) == RIGHT
@@ -132,6 +134,26 @@ def test_the_arrangement_is_remembered_and_the_monitor_gets_its_own_back(
     assert w2.dockWidgetArea(w2.detail_dock) == BOTTOM
     assert w2.dockWidgetArea(w2.alarm_dock) == BOTTOM
     assert abs(w2.alarm_dock.height() - h) <= 4 and abs(w2.detail_dock.width() - dw) <= 4
+
+
+@pytest.mark.parametrize("size", [(1600, 1000), (1280, 800)])
+def test_the_first_arrangement_comes_back_as_it_was_in_a_new_window(
+    qtbot, tmp_path, mini_plant_path, size
+):
+    """Was: restored in a new window while the details still stood in one column (whose
+    minimum height is larger), the bottom docks came back 414 px high whatever they had
+    been (272 at 1280x800), the 3-D view and the player squeezed above them."""
+    w = _window(qtbot, tmp_path, mini_plant_path, size)
+    _show_maintain(qtbot, w)
+    sizes = [(d.width(), d.height()) for d in (w.alarm_dock, w.detail_dock)]
+    view_h = _ws(w).view.height()
+    w.close()
+    w2 = _window(qtbot, tmp_path, mini_plant_path, size)
+    _show_maintain(qtbot, w2)
+    again = [(d.width(), d.height()) for d in (w2.alarm_dock, w2.detail_dock)]
+    flat = [(a, b) for p, q in zip(sizes, again, strict=True) for a, b in zip(p, q, strict=True)]
+    assert all(abs(a - b) <= 4 for a, b in flat), (sizes, again)
+    assert abs(_ws(w2).view.height() - view_h) <= 4
 
 
 def test_a_reopened_dock_comes_back_usable(qtbot, tmp_path, mini_plant_path):
