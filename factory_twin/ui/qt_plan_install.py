@@ -68,12 +68,18 @@ class _PlanTab:
                     a.setShortcut(QKeySequence())
             self.ensure()
             return
-        for d in self.hidden:
-            d.show()
-        self.hidden.clear()
+        self.give_docks_back()
         for a, keys in self.stolen.items():
             a.setShortcut(keys)
         self.stolen.clear()
+
+    def give_docks_back(self) -> None:
+        """Show the Monitor's docks Plan hid: on leaving the tab, and when the window closes
+        in Plan (before it saves its layout, which is the Monitor's: a dock saved hidden
+        would stay hidden at the next start)."""
+        for d in self.hidden:
+            d.show()
+        self.hidden.clear()
 
     def on_plant(self, _doc: object) -> None:
         p = self.plant_path()
@@ -152,6 +158,7 @@ def install_plan(window: Any) -> QtPlanWorkspace:
     window.plan_action = show
     window.plan_heat_action = heat
     on_window_close(window, ws.close_view, ask=lambda: ws.maybe_save("closing"))
+    on_window_close(window, tab.give_docks_back)
     guards = getattr(window, "unsaved_guards", None)
     if guards is not None:
         guards.append(lambda: ws.maybe_save("opening another plant"))

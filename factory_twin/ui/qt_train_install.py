@@ -67,10 +67,14 @@ def install_train(
                     hidden.append(dock)
                     dock.hide()
         else:
-            while hidden:
-                hidden.pop().show()
+            give_docks_back()
+
+    def give_docks_back() -> None:  # also when the window closes in Train, before it saves
+        while hidden:  # its layout (the Monitor's: a dock saved hidden stays hidden)
+            hidden.pop().show()
 
     window.tabs.currentChanged.connect(on_tab)
+    on_window_close(window, give_docks_back)
     ws.replay_requested.connect(lambda path, marks: replay_drill(window, path, marks))
 
     menu = window.menuBar().addMenu("T&rain")
