@@ -34,7 +34,7 @@ from psygnal import Signal
 
 from factory_twin.app.alarm_journal import AlarmJournal
 from factory_twin.app.plant_state import PlantState
-from factory_twin.app.replay import ReplaySource, load_history
+from factory_twin.app.replay import ReplaySource, load_history, on_plant_clock
 from factory_twin.app.sim_pace import Pace
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.config import PlantDocument, load_plant
@@ -546,13 +546,15 @@ class Controller:
     def start_replay_events(
         self, events: list[PlantEvent], *, speed: float = 60.0
     ) -> ReplaySource:
-        """Play recorded events back (the data of :meth:`start_replay`)."""
+        """Play recorded events back (the data of :meth:`start_replay`), on the source's
+        plant clock when the recording has it (:func:`~factory_twin.app.replay.on_plant_clock`:
+        a simulator recorded at 60x plays an hour of plant time as an hour)."""
         if self.doc is None:
             msg = "open a plant before replaying its history"
             raise FactoryTwinError(msg)
         self.disconnect(wait=False)
         self.state = PlantState(self.doc.spec)
-        self.replay = ReplaySource(events, speed=speed)
+        self.replay = ReplaySource(on_plant_clock(events), speed=speed)
         self.replay.play()
         self.plant_changed.emit(self.doc)
         self.source_changed.emit("replay")

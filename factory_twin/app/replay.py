@@ -9,13 +9,17 @@ plant state from the start (see :meth:`ReplaySource.seek`).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from factory_twin.errors import FactoryTwinError
 from factory_twin.model.events import (
+    FAB_EQUIPMENT,
     AlarmEvent,
     ConnectionStatus,
     LotMove,
@@ -37,6 +41,66 @@ def event_time(ev: PlantEvent) -> float:
         return ev.time_s
     msg = f"not a plant event: {ev!r}"
     raise TypeError(msg)
+
+
+def on_plant_clock(events: list[PlantEvent]) -> list[PlantEvent]:
+    """Return a recording's events on its source's plant clock, when it publishes one.
+
+    A plant simulator running faster or slower than real time stamps its values with the
+    wall clock (at 60x an hour of plant time lasts a minute of stamps), and publishes its
+    plant clock (``Fab.PlantClock``: tag ``plant_clock`` of :data:`FAB_EQUIPMENT`). Every
+    event time is mapped through those samples (linear between them, at the recording's
+    mean pace before the first and after the last), anchored at the first sample's stamp: so
+    a replay, its trends, alarms and rates run on plant time. A recording without at least
+    two samples of the clock, or whose clock goes back (a simulator restarted while it was
+    recorded), or that is already on it, is returned as it is.
+
+    Examples
+    --------
+    >>> tick = lambda t, c: TagUpdate(FAB_EQUIPMENT, "plant_clock", c, source_ts=t)
+    >>> evs = [tick(1e9, 0.0), TagUpdate("T1", "x", 1.0, source_ts=1e9 + 1), tick(1e9 + 2, 120.0)]
+    >>> [e.source_ts - 1e9 for e in on_plant_clock(evs)]  # a simulator at 60x
+    [0.0, 60.0, 120.0]
+    >>> on_plant_clock(evs[:2]) == evs[:2]
+    True
+    """
+    ticks = sorted(
+        (e.source_ts, float(e.value))
+        for e in events
+        if isinstance(e, TagUpdate)
+        and e.equipment == FAB_EQUIPMENT
+        and e.tag == "plant_clock"
+        and isinstance(e.value, (int, float))
+        and not isinstance(e.value, bool)
+    )
+    wall = np.array([t for t, _ in ticks], float)
+    clock = np.array([c for _, c in ticks], float)
+    if len(ticks) < 2 or wall[-1] <= wall[0] or np.any(np.diff(clock) < 0):
+        return events
+    if np.allclose(clock - clock[0], wall - wall[0], rtol=0.0, atol=1e-6):
+        return events
+    wall, first = np.unique(wall, return_index=True)  # one clock per stamp (the first)
+    clock = clock[first]
+    pace = (clock[-1] - clock[0]) / (wall[-1] - wall[0])
+
+    def plant(t: float) -> float:
+        if t < wall[0]:
+            c = clock[0] - (wall[0] - t) * pace
+        elif t > wall[-1]:
+            c = clock[-1] + (t - wall[-1]) * pace
+        else:
+            c = float(np.interp(t, wall, clock))
+        return float(wall[0] + (c - clock[0]))
+
+    def moved(e: PlantEvent) -> PlantEvent:
+        if isinstance(e, TagUpdate):
+            return dataclasses.replace(e, source_ts=plant(e.source_ts))
+        if isinstance(e, LotMove):
+            return dataclasses.replace(e, depart_s=plant(e.depart_s), arrive_s=plant(e.arrive_s))
+        return dataclasses.replace(e, time_s=plant(e.time_s))
+
+    logger.info("replay on the source's plant clock (%.3g plant s per recorded s)", pace)
+    return [moved(e) for e in events]
 
 
 class ReplaySource:
