@@ -82,7 +82,7 @@ def _app_window(qtbot, tmp_path: Path, plant: Path, size: tuple[int, int] | None
     return w
 
 
-@pytest.mark.parametrize("workspace", ["Plan", "Train"])
+@pytest.mark.parametrize("workspace", ["Plan", "Train", "Maintain"])
 @pytest.mark.parametrize("size", [(1280, 800), (1600, 1000)])
 def test_closing_beside_an_open_compare_dock_keeps_the_window_and_its_docks(
     qtbot, tmp_path, mini_plant_path, workspace, size
@@ -90,7 +90,8 @@ def test_closing_beside_an_open_compare_dock_keeps_the_window_and_its_docks(
     """Was: closed in Plan (or Train) with the Compare dock open, the Monitor's docks came
     back beside it for the layout the window saved; the dock's large minimum grew the window
     (1280x894 to 1510x1068), and every later start came back that large, taller than the
-    screen, its Alarms dock 564 px high instead of 190."""
+    screen, its Alarms dock 564 px high instead of 190. In Maintain (whose docks stand side
+    by side beside it, 1878x894) the closing grew it taller still: 998 px at the next start."""
     w = _app_window(qtbot, tmp_path, mini_plant_path, size)
     alarm_h, detail_w = w.alarm_dock.height(), w.detail_dock.width()
     w.tabs.setCurrentWidget(w.workspace(workspace))
