@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.monitor = MonitorWorkspace()
         self.view = self.monitor.view
+        self.monitor.replay_bar.remember_speed(self.settings)
         self.add_workspace("Monitor", self.monitor)
 
         self.detail = QtDetailPanel()
