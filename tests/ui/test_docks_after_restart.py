@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
+from factory_twin.ui.qt_main_settings import default_detail_width
 from factory_twin.ui.qt_main_window import MainWindow
 from factory_twin.ui.qt_maintain_workspace import install_maintain
 from factory_twin.ui.qt_plan_compare_install import install_compare
@@ -136,3 +137,27 @@ def test_closing_in_a_workspace_entered_from_maintain_keeps_the_monitor_arrangem
     assert abs(w.alarm_dock.height() - alarm_h) <= 4, (w.alarm_dock.height(), alarm_h)
     assert abs(w.detail_dock.width() - detail_w) <= 4, (w.detail_dock.width(), detail_w)
     w.close()
+
+
+@pytest.mark.parametrize("workspace", ["Plan", "Train"])
+def test_a_window_resized_in_a_workspace_saves_the_details_at_its_default_width(
+    qtbot, tmp_path, mini_plant_path, workspace
+):  # type: ignore[no-untyped-def]
+    """Was: with no layout saved yet the details' width follows the window's, but not while
+    Plan or Train hides the dock; resized there (1600 to 1200 wide) and closed there, the
+    window saved the details at the old width (533 px), which the next start showed in a
+    1200 px window instead of the 470 the Monitor would have had."""
+    w = _app_window(qtbot, tmp_path, mini_plant_path, (1600, 1000))
+    assert w.dock_fit is not None and w.dock_fit.following  # nothing saved yet
+    qtbot.waitUntil(lambda: abs(w.detail_dock.width() - default_detail_width(1600)) <= 4)
+    w.tabs.setCurrentWidget(w.workspace(workspace))
+    qtbot.wait(100)
+    w.resize(1200, 780)  # within pytest-xvfb's 1280x1024 screen, which a restart keeps
+    qtbot.waitUntil(lambda: w.width() == 1200)
+    qtbot.wait(100)
+    w.close()
+    for _ in range(2):
+        w = _app_window(qtbot, tmp_path, mini_plant_path, None)
+        assert w.width() == 1200
+        assert abs(w.detail_dock.width() - default_detail_width(1200)) <= 4, w.detail_dock.width()
+        w.close()
