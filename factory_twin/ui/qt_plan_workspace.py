@@ -76,7 +76,7 @@ from factory_twin.ui.qt_plan_panels import (
 )
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import current_dark, remember_panes, three_panes
+from factory_twin.ui.theme import current_dark, remember_panes, remember_tab, three_panes
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ class QtPlanWorkspace(QWidget):
 
         self.splitter = three_panes(self, (left, center, right), (290, 800, 400), (280, 320, 360))
         remember_panes(self.splitter, self.settings, "plan/panes")
-        for key, tabs in ((LEFT_TAB_KEY, left), (RIGHT_TAB_KEY, right)):
-            self._remember_tab(tabs, key)
+        remember_tab(left, self.settings, LEFT_TAB_KEY)
+        remember_tab(right, self.settings, RIGHT_TAB_KEY)
 
         self._build_actions()
         self.scenarios.chosen.connect(self._on_scenario_chosen)
@@ -242,13 +242,6 @@ class QtPlanWorkspace(QWidget):
     def grid_m(self) -> float:
         """The drag grid (metres)."""
         return float(self.grid.currentData())
-
-    def _remember_tab(self, tabs: QTabWidget, key: str) -> None:
-        """Show the tab of ``tabs`` shown last (saved under ``key``); save each one shown."""
-        saved = str(self.settings.value(key, ""))
-        if saved.isdigit() and int(saved) < tabs.count():
-            tabs.setCurrentIndex(int(saved))
-        tabs.currentChanged.connect(lambda i: self.settings.setValue(key, i))
 
     def _last_scenario(self) -> Path | None:
         """The scenario shown last, if it is one of the open plant's (else None: the base)."""

@@ -22,9 +22,10 @@ from factory_twin.ui.qt_pane_fit import PaneFit
 from factory_twin.ui.qt_plan_dock import hide_plan_docks
 from factory_twin.ui.qt_train_join import TraineeSide
 from factory_twin.ui.qt_train_workspace import PANE_FRACTIONS, PANE_MOST, QtTrainWorkspace
-from factory_twin.ui.theme import remember_panes
+from factory_twin.ui.theme import remember_panes, remember_tab
 
 PANES_KEY = "train/panes"  # the settings key of the pane widths the user dragged
+SIDE_TAB_KEY = "train/side_tab"  # and of the side's tab shown last (Live, Author, Debrief)
 
 
 def replay_drill(window: Any, path: str, marks: list[tuple[float, str, str]]) -> None:
@@ -87,6 +88,7 @@ def install_train(
         # nothing remembered: the side panes take their shares of the width until dragged
         ws.pane_fit = PaneFit(ws.splitter, PANE_FRACTIONS, PANE_MOST)
     ws.author.remember_split(ws.settings, "train/author_split")
+    remember_tab(ws.side, ws.settings, SIDE_TAB_KEY)
     window.add_workspace("Train", ws)
     window.train = ws
     trainee = TraineeSide(window)
