@@ -6,7 +6,8 @@
   until the user resizes, moves or floats the dock (:class:`DockFit`);
 * ``theme``: ``dark`` or ``light``;
 * ``recent_plants``: the plant files opened last, newest first (at most :data:`MAX_RECENT`),
-  listed in *File → Recent plants*.
+  listed in *File → Recent plants*;
+* ``replay/speed``: the replay bar's speed chosen last (:mod:`~factory_twin.ui.qt_replay_bar`).
 """
 
 from __future__ import annotations

@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.monitor = MonitorWorkspace()
         self.view = self.monitor.view
+        self.monitor.replay_bar.remember_speed(self.settings)
         self.add_workspace("Monitor", self.monitor)
 
         self.detail = QtDetailPanel()
@@ -279,7 +280,11 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.alarm_dock], [190], Qt.Orientation.Vertical)
 
     def save_layout(self) -> None:
-        """Store geometry and dock layout for the next start."""
+        """Store geometry and dock layout for the next start (the details at their default
+        width first while it follows the window's: a fit queued when Plan or Train gave the
+        dock back on closing would come too late)."""
+        if self.dock_fit is not None:
+            self.dock_fit.fit()
         save_layout(self, self.settings, dark=self._dark)
 
     def recent_plants(self) -> list[str]:

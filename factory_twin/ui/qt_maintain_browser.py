@@ -91,6 +91,7 @@ class QtProcedureBrowser(QWidget):
         split.addWidget(top)
         split.addWidget(bottom)
         split.setSizes([300, 300])
+        self.splitter = split  # the tools over the procedures (its heights are remembered)
         lay.addWidget(split)
         self.filter_edit.textChanged.connect(self._on_filter_changed)
         self.tools.currentItemChanged.connect(self._on_tool_item_changed)

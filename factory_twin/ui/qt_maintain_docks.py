@@ -26,6 +26,8 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
+from factory_twin.ui.qt_plan_dock import hide_plan_docks
+
 logger = logging.getLogger(__name__)
 
 SETTINGS_KEY = "maintain/docks"
@@ -164,10 +166,12 @@ class MaintainDocks(QObject):
 
     def close(self) -> None:
         """The window closes: keep Maintain's arrangement and leave the Monitor's in the
-        window, for its saved layout."""
+        window, for its saved layout (an open Compare or Optimise dock hidden first: beside
+        it, the Monitor's docks grew the window, and the next start came back that large)."""
         if self.active and self.shown():
             self._record()
         if self.active:
+            hide_plan_docks(self.window)
             self.leave()
         else:
             self.save()

@@ -60,6 +60,7 @@ from factory_twin.ui.theme import (
 logger = logging.getLogger(__name__)
 
 PANES_KEY = "maintain/panes"  # the pane widths the user dragged to, in the window's settings
+BROWSER_KEY = "maintain/browser_panes"  # the heights of the browser's tools and procedures
 # by default the browser and the Run/Author tabs take these shares of the width (at most
 # PANE_MOST pixels), so the 3-D view gets well over half of a 1280-pixel window
 PANE_FRACTIONS = (0.16, 0.27)
@@ -485,8 +486,10 @@ class QtMaintainWorkspace(QWidget):
 def install_maintain(window: Any, log: MaintenanceLog | None = None) -> QtMaintainWorkspace:
     """Add the Maintain workspace, its menu and the alarm link to a main window."""
     ws = QtMaintainWorkspace(window.controller, log)
-    if not remember_panes(ws.splitter, getattr(window, "settings", None), PANES_KEY):
+    settings = getattr(window, "settings", None)
+    if not remember_panes(ws.splitter, settings, PANES_KEY):
         ws.pane_fit = PaneFit(ws.splitter, PANE_FRACTIONS, PANE_MOST)
+    remember_panes(ws.browser.splitter, settings, BROWSER_KEY)
     window.add_workspace("Maintain", ws)
     window.maintain = ws
 

@@ -5,7 +5,9 @@
 (movable to the right), makes the dock's show/hide action with its shortcut, and lists it
 (and the panel's own actions) in the *Plan* menu, or in an *Experiments* menu shared by the
 docks when there is no Plan menu. Closing the window stops the panel's running work
-(:func:`~factory_twin.ui.qt_close.on_window_close`).
+(:func:`~factory_twin.ui.qt_close.on_window_close`). The docks start hidden at every start
+(they are made after the window restored its saved layout); :func:`hide_plan_docks` hides
+them when the window closes in a workspace that gives the Monitor's docks back.
 """
 
 from __future__ import annotations
@@ -24,6 +26,15 @@ def window_settings(window: Any) -> QSettings | None:
     """The main window's QSettings (None for a window without them)."""
     settings = getattr(window, "settings", None)
     return settings if isinstance(settings, QSettings) else None
+
+
+def hide_plan_docks(window: Any) -> None:
+    """Hide the docks :func:`install_plan_dock` added to ``window`` (when it closes, before
+    the Monitor's docks are shown again for the layout it saves: beside an open Compare or
+    Optimise dock, whose minimum sizes are large, they grew the window past a 1280x800
+    screen, and the next start came back that large, its Alarms dock over 500 px high)."""
+    for dock in getattr(window, "plan_docks", ()):
+        dock.hide()
 
 
 def plan_menu(window: Any) -> QMenu:
@@ -68,6 +79,9 @@ def install_plan_dock(
     )
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
     dock.hide()
+    if not hasattr(window, "plan_docks"):
+        window.plan_docks = []
+    window.plan_docks.append(dock)
     show = dock.toggleViewAction()
     show.setText(text)
     show.setShortcut(QKeySequence(shortcut))

@@ -22,6 +22,10 @@ PlanSession`, pushed on a ``QUndoStack`` by the workspace's ``edits``
 (:class:`~factory_twin.ui.qt_plan_edits.PlanEdits`). While a tool is dragged only the live
 checks, the flows and the moved tools' points change (no rebuild); the drop adds one change.
 
+The next start shows the scenario shown last (if it is still beside the plant) and the
+same tabs on both sides (:data:`SCENARIO_KEY`, :data:`LEFT_TAB_KEY`, :data:`RIGHT_TAB_KEY`
+in the settings), as well as the pane widths, grid, bay-edge snapping and flows choice.
+
 :func:`~factory_twin.ui.qt_plan_install.install_plan` adds it to the main window.
 """
 
@@ -72,9 +76,13 @@ from factory_twin.ui.qt_plan_panels import (
 )
 from factory_twin.ui.qt_scene_view import QtSceneView
 from factory_twin.ui.qt_undo import undo_actions
-from factory_twin.ui.theme import current_dark, remember_panes, three_panes
+from factory_twin.ui.theme import current_dark, remember_panes, remember_tab, three_panes
 
 logger = logging.getLogger(__name__)
+
+SCENARIO_KEY = "plan/scenario"  # the scenario file shown last ("": the base plant)
+LEFT_TAB_KEY = "plan/left_tab"  # the index of the left side's tab shown last
+RIGHT_TAB_KEY = "plan/right_tab"  # and the right side's
 
 
 class QtPlanWorkspace(QWidget):
@@ -127,6 +135,8 @@ class QtPlanWorkspace(QWidget):
 
         self.splitter = three_panes(self, (left, center, right), (290, 800, 400), (280, 320, 360))
         remember_panes(self.splitter, self.settings, "plan/panes")
+        remember_tab(left, self.settings, LEFT_TAB_KEY)
+        remember_tab(right, self.settings, RIGHT_TAB_KEY)
 
         self._build_actions()
         self.scenarios.chosen.connect(self._on_scenario_chosen)
@@ -233,6 +243,14 @@ class QtPlanWorkspace(QWidget):
         """The drag grid (metres)."""
         return float(self.grid.currentData())
 
+    def _last_scenario(self) -> Path | None:
+        """The scenario shown last, if it is one of the open plant's (else None: the base)."""
+        saved = str(self.settings.value(SCENARIO_KEY, ""))
+        if not saved or self.session is None:
+            return None
+        beside = [p for _name, p in scenarios_beside(self.session.plant_path)[1:]]
+        return next((p for p in beside if str(p) == saved), None)
+
     # ------------------------------------------------------------------ plant and scenarios
 
     def set_plant_path(self, path: str | Path) -> None:
@@ -244,8 +262,10 @@ class QtPlanWorkspace(QWidget):
             self.session = PlanSession(p)
         self.undo_stack.clear()
         self.type_palette.set_types(self.session.base)
-        self.refresh_list(None)
-        self.open_scenario(None)
+        last = self._last_scenario()  # the one shown at the end of the last session
+        self.refresh_list(last)
+        if not self.open_scenario(last) or (last is not None and self.session.scenario is None):
+            self.refresh_list(None)  # it did not open: the base is shown
 
     def refresh_list(self, current: Path | None) -> None:
         """List the plant and the scenarios beside it (the broken ones with their reason)."""
@@ -277,6 +297,8 @@ class QtPlanWorkspace(QWidget):
         with busy():
             self._rebuild_scene()
             self.refresh_panels()
+        shown = ses.scenario.path if ses.scenario is not None else None
+        self.settings.setValue(SCENARIO_KEY, str(shown) if shown is not None else "")
         return True
 
     def _on_scenario_chosen(self, path: object) -> None:

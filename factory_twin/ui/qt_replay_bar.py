@@ -1,7 +1,9 @@
 """The replay bar: play/pause, a time slider (with marks, e.g. a drill's actions) and a speed
-control."""
+control, whose choice the window keeps in its QSettings (:data:`SPEED_KEY`) for the next start."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPaintEvent
@@ -20,6 +22,7 @@ from factory_twin.app.replay import ReplaySource
 from factory_twin.ui.qt_detail_panel import format_ts
 
 SPEEDS = (1, 10, 60, 300, 1800, 3600)
+SPEED_KEY = "replay/speed"  # the speed chosen last (plant seconds per wall second)
 
 
 class _MarkStrip(QWidget):
@@ -102,6 +105,17 @@ class QtReplayBar(QWidget):
         if replay is not None:
             replay.set_speed(SPEEDS[self.speed.currentIndex()])
         self.refresh()
+
+    def remember_speed(self, settings: Any) -> None:
+        """Choose the speed saved in ``settings`` (a QSettings; None: nothing kept) and save
+        each speed the user chooses there."""
+        if settings is None:
+            return
+        saved = str(settings.value(SPEED_KEY, ""))
+        i = self.speed.findText(f"{saved}x")
+        if saved and i >= 0:
+            self.speed.setCurrentIndex(i)
+        self.speed.currentIndexChanged.connect(lambda j: settings.setValue(SPEED_KEY, SPEEDS[j]))
 
     def set_markers(self, markers: list[tuple[float, str, str]]) -> None:
         """Mark plant times on the slider: (time, label shown on hover, colour)."""

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -415,6 +416,17 @@ def remember_panes(split: QSplitter, settings: Any, key: str) -> bool:
     restored = isinstance(saved, QByteArray) and not saved.isEmpty() and split.restoreState(saved)
     split.splitterMoved.connect(lambda _pos, _i: settings.setValue(key, split.saveState()))
     return bool(restored)
+
+
+def remember_tab(tabs: QTabWidget, settings: Any, key: str) -> None:
+    """Show the tab of ``tabs`` saved under ``key`` in ``settings`` (a QSettings, or None:
+    nothing is remembered) and save the index of each tab shown from now on."""
+    if settings is None:
+        return
+    saved = str(settings.value(key, ""))
+    if saved.isdigit() and int(saved) < tabs.count():
+        tabs.setCurrentIndex(int(saved))
+    tabs.currentChanged.connect(lambda i: settings.setValue(key, i))
 
 
 # -- the scenarios' colours in a comparison

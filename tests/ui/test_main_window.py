@@ -265,3 +265,20 @@ def test_no_two_window_actions_share_a_key(qtbot, tmp_path, mini_plant_path):
         clashes = {k: v for k, v in owners.items() if len(v) > 1}
         assert not clashes, (name, clashes)
     w.close()
+
+
+def test_the_replay_speed_chosen_comes_back_at_the_next_start(qtbot, tmp_path, mini_plant_path):
+    """Was: the replay bar came back at 60x at every start, whatever speed the user chose."""
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    events = [TagUpdate("ETCH-01", "state", E10State.PRODUCTIVE.value, 0.0)]
+    w.controller.start_replay_events(events, speed=60.0)
+    qtbot.waitUntil(lambda: w.monitor.replay_bar.isVisibleTo(w), timeout=3000)
+    w.monitor.replay_bar.speed.setCurrentText("300x")
+    w.close()
+    for _ in range(2):
+        w = _window(qtbot, tmp_path, mini_plant_path)
+        assert w.monitor.replay_bar.speed.currentText() == "300x"
+        replay = w.controller.start_replay_events(events, speed=60.0)
+        qtbot.waitUntil(lambda w=w: w.monitor.replay_bar.isVisibleTo(w), timeout=3000)
+        assert replay.speed == 300
+        w.close()

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QSplitter
 
 from factory_twin.app.controller import Controller
 from factory_twin.app.maintenance import MaintenanceLog
@@ -111,3 +111,27 @@ def test_widths_the_user_dragged_to_win_over_the_default(qtbot, tmp_path, mini_p
     ws2 = _ws(w2)
     assert ws2.pane_fit is None
     assert ws2.splitter.sizes() == dragged, (ws2.splitter.sizes(), dragged, default)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1600, 1000)])
+def test_the_browser_heights_the_user_dragged_to_come_back(qtbot, tmp_path, mini_plant_path, size):
+    """Was: the tools list and the procedures under it came back half and half at every
+    start, whatever the user had dragged them to (the only pane split of the workspace that
+    was not remembered)."""
+    w = _window(qtbot, tmp_path, mini_plant_path, size)
+    sp = _ws(w).browser.findChild(QSplitter)
+    default = sp.sizes()
+    handle = sp.handle(1)
+    mid = handle.rect().center()
+    qtbot.mousePress(handle, Qt.MouseButton.LeftButton, pos=mid)
+    qtbot.mouseMove(handle, QPoint(mid.x(), mid.y() - 60))
+    qtbot.mouseRelease(handle, Qt.MouseButton.LeftButton, pos=QPoint(mid.x(), mid.y() - 60))
+    _settle(qtbot)
+    dragged = sp.sizes()
+    assert dragged[0] <= default[0] - 40, (dragged, default)
+    w.close()
+    for _ in range(2):  # and keep them, start after start
+        w = _window(qtbot, tmp_path, mini_plant_path, size)
+        again = _ws(w).browser.findChild(QSplitter).sizes()
+        assert all(abs(a - b) <= 2 for a, b in zip(again, dragged, strict=True)), (again, dragged)
+        w.close()

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from _qt_wait import wait_until
 from _train_window import close_train_window, open_train_window
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QScrollArea
 
 from factory_twin.app.controller import find_demo_plant
@@ -111,3 +113,21 @@ def test_widths_the_user_dragged_to_win_over_the_default(qapp, tmp_path: Path) -
         assert w2.train.splitter.sizes() == dragged, (w2.train.splitter.sizes(), dragged)
     finally:
         close_train_window(w2)
+
+
+def test_the_side_tab_shown_comes_back(qapp, tmp_path: Path) -> None:
+    """Was: every start showed the Live tab, whichever the trainer had open (Author, Debrief)."""
+    w = _window(tmp_path, (1280, 800))
+    try:
+        bar = w.train.side.tabBar()
+        QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+        _settle()
+        assert w.train.side.currentWidget() is w.train.author
+    finally:
+        close_train_window(w)
+    for _ in range(2):
+        w2 = _window(tmp_path, (1280, 800))
+        try:
+            assert w2.train.side.currentWidget() is w2.train.author
+        finally:
+            close_train_window(w2)
