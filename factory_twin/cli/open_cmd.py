@@ -44,8 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--speed",
         type=positive_float,
-        default=60.0,
-        help="simulator/replay speed in plant seconds per second (default 60)",
+        default=None,
+        help="simulator speed in plant seconds per second (default 60); with --replay, the "
+        "replay's (the nearest of 1, 10, 60, 300, 1800, 3600; default: the speed chosen last "
+        "in the app)",
     )
 
 

@@ -23,7 +23,7 @@ def run(
     endpoint: str | None = None,
     simulator: bool | None = None,
     replay: str | None = None,
-    speed: float = 60.0,
+    speed: float | None = None,
 ) -> int:
     """Open the window on ``plant`` (default: the demo fab) and run the event loop.
 
@@ -38,7 +38,8 @@ def run(
     replay
         A historian Parquet file to replay instead of connecting.
     speed
-        Simulator speed (plant seconds per wall second).
+        Simulator speed (plant seconds per wall second; None: 60), or with ``replay`` the
+        replay's (None: the replay bar's, the speed chosen last).
     """
     from factory_twin.errors import FactoryTwinError
     from factory_twin.model.config import load_plant
@@ -110,7 +111,7 @@ def run(
     controller.settings = ConnectionSettings(
         endpoint_overrides=overrides,
         use_simulator=bool(simulator) and not replay,
-        simulator_speed=speed,
+        simulator_speed=60.0 if speed is None else speed,
     )
     controller.set_plant(doc)
     local = controller.loopback_endpoints()

@@ -432,14 +432,15 @@ class MainWindow(QMainWindow):
         if path:
             self.start_replay(path)
 
-    def start_replay(self, path: str | Path, speed: float = 60.0) -> None:
-        """Replay a historian file in the same view."""
+    def start_replay(self, path: str | Path, speed: float | None = None) -> None:
+        """Replay a historian file in the same view, at ``speed`` if given (the nearest the
+        replay bar offers), else at the bar's speed (the one chosen last)."""
         try:
-            replay = self.controller.start_replay(path, speed=speed)
+            replay = self.controller.start_replay(path, speed=speed or 60.0)
         except FactoryTwinError as exc:
             self._show_error(f"Cannot replay {path}", exc)
             return
-        self.monitor.replay_bar.set_replay(replay)
+        self.monitor.replay_bar.set_replay(replay, speed)
 
     def _on_plant_changed(self, doc: PlantDocument) -> None:
         st = self.controller.state

@@ -3,6 +3,7 @@ control, whose choice the window keeps in its QSettings (:data:`SPEED_KEY`) for 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt, Signal
@@ -23,6 +24,17 @@ from factory_twin.ui.qt_detail_panel import format_ts
 
 SPEEDS = (1, 10, 60, 300, 1800, 3600)
 SPEED_KEY = "replay/speed"  # the speed chosen last (plant seconds per wall second)
+
+
+def nearest_speed(speed: float) -> int:
+    """The index in :data:`SPEEDS` of the speed nearest ``speed`` (> 0), by ratio.
+
+    Examples
+    --------
+    >>> [SPEEDS[nearest_speed(v)] for v in (1, 2, 5, 60, 100, 200, 5000)]
+    [1, 1, 10, 60, 60, 300, 3600]
+    """
+    return min(range(len(SPEEDS)), key=lambda i: abs(math.log(SPEEDS[i] / speed)))
 
 
 class _MarkStrip(QWidget):
@@ -95,13 +107,16 @@ class QtReplayBar(QWidget):
         self.slider.sliderReleased.connect(self._on_slider)
         self.speed.currentIndexChanged.connect(self._on_speed)
 
-    def set_replay(self, replay: ReplaySource | None) -> None:
-        """Control this replay (None hides the bar); another replay drops the marks."""
+    def set_replay(self, replay: ReplaySource | None, speed: float | None = None) -> None:
+        """Control this replay (None hides the bar); another replay drops the marks. It plays
+        at ``speed`` if given (the nearest speed the bar offers), else at the bar's."""
         if replay is not self.replay:
             self.markers = []
             self.mark_strip.update()
         self.replay = replay
         self.setVisible(replay is not None)
+        if speed is not None and speed > 0:
+            self.speed.setCurrentIndex(nearest_speed(speed))
         if replay is not None:
             replay.set_speed(SPEEDS[self.speed.currentIndex()])
         self.refresh()

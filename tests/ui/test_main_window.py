@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from factory_twin.app.controller import Controller
 from factory_twin.model.config import load_plant
 from factory_twin.model.events import AlarmEvent, E10State, LotMove, TagUpdate
+from factory_twin.opcua.historian import HistoryWriter
 from factory_twin.ui import scene_colors
 from factory_twin.ui.qt_main_window import MainWindow
 
@@ -282,3 +283,20 @@ def test_the_replay_speed_chosen_comes_back_at_the_next_start(qtbot, tmp_path, m
         qtbot.waitUntil(lambda w=w: w.monitor.replay_bar.isVisibleTo(w), timeout=3000)
         assert replay.speed == 300
         w.close()
+
+
+def test_a_replay_speed_asked_for_wins_over_the_remembered_one(qtbot, tmp_path, mini_plant_path):
+    """``factory-twin open --replay FILE --speed N`` (``MainWindow.start_replay``): was
+    ignored, the bar's speed (60x, then the remembered one) won."""
+    w = _window(qtbot, tmp_path, mini_plant_path)
+    w.monitor.replay_bar.speed.setCurrentText("10x")  # remembered
+    hist = tmp_path / "h.parquet"
+    with HistoryWriter(hist) as writer:
+        writer.add([TagUpdate("ETCH-01", "state", E10State.PRODUCTIVE.value, 1.0e9 + k)
+                    for k in range(3)])  # fmt: skip
+    w.start_replay(hist, speed=250.0)  # the nearest the bar offers: 300x
+    assert w.monitor.replay_bar.speed.currentText() == "300x"
+    assert w.controller.replay is not None and w.controller.replay.speed == 300
+    w.start_replay(hist)  # no speed asked for: the bar's
+    assert w.controller.replay is not None and w.controller.replay.speed == 300
+    w.close()
