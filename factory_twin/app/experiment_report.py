@@ -413,16 +413,9 @@ def pdf_document(title: str, sections: list[Section]) -> bytes:
 
 
 def write_report(res: ExperimentResult, path: str | Path) -> Path:
-    """Write the report to ``path`` (``.html`` or ``.pdf``, by its suffix), atomically.
-
-    Raises
-    ------
-    ExportError
-        For any other suffix.
-    """
-    p = Path(path)
-    _check_suffix(p)
-    return write_document(f"Experiment report: {res.name}", build_report(res), p)
+    """Write the experiment's report to ``path`` (as :func:`write_document` does)."""
+    _check_suffix(Path(path))  # before the report is built
+    return write_document(f"Experiment report: {res.name}", build_report(res), path)
 
 
 def _check_suffix(p: Path) -> None:

@@ -43,6 +43,15 @@ def _window(qtbot, tmp_path: Path, plant: Path) -> MainWindow:  # type: ignore[n
     return w
 
 
+def _assert_monitor_docks(w: MainWindow, alarm_h: int, detail_w: int) -> None:
+    """The Monitor's docks shown where they belong, at the sizes they were left (4 px)."""
+    assert w.dockWidgetArea(w.detail_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert w.dockWidgetArea(w.alarm_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert w.detail_dock.isVisible() and w.alarm_dock.isVisible()
+    assert abs(w.alarm_dock.height() - alarm_h) <= 4, (w.alarm_dock.height(), alarm_h)
+    assert abs(w.detail_dock.width() - detail_w) <= 4, (w.detail_dock.width(), detail_w)
+
+
 @pytest.mark.parametrize("workspace", ["Plan", "Train", "Maintain", "Monitor"])
 def test_closing_in_a_workspace_keeps_the_monitor_docks_for_the_next_start(
     qtbot, tmp_path, mini_plant_path, workspace
@@ -109,9 +118,7 @@ def test_closing_beside_an_open_compare_dock_keeps_the_window_and_its_docks(
         if again is not None:
             assert (w.width(), w.height()) == again
         again = (w.width(), w.height())
-        assert w.detail_dock.isVisible() and w.alarm_dock.isVisible()
-        assert abs(w.alarm_dock.height() - alarm_h) <= 4, (w.alarm_dock.height(), alarm_h)
-        assert abs(w.detail_dock.width() - detail_w) <= 4, (w.detail_dock.width(), detail_w)
+        _assert_monitor_docks(w, alarm_h, detail_w)
         w.close()
 
 
@@ -131,11 +138,7 @@ def test_closing_in_a_workspace_entered_from_maintain_keeps_the_monitor_arrangem
     qtbot.wait(200)
     w.close()
     w = _app_window(qtbot, tmp_path, mini_plant_path, None)
-    assert w.dockWidgetArea(w.detail_dock) == Qt.DockWidgetArea.RightDockWidgetArea
-    assert w.dockWidgetArea(w.alarm_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
-    assert w.detail_dock.isVisible() and w.alarm_dock.isVisible()
-    assert abs(w.alarm_dock.height() - alarm_h) <= 4, (w.alarm_dock.height(), alarm_h)
-    assert abs(w.detail_dock.width() - detail_w) <= 4, (w.detail_dock.width(), detail_w)
+    _assert_monitor_docks(w, alarm_h, detail_w)
     w.close()
 
 
