@@ -97,7 +97,8 @@ def _label(kpi: str) -> str:
     return kpi
 
 
-def _ci(mean: float, hw: float) -> str:
+def ci_text(mean: float, hw: float) -> str:
+    """``mean ± half-width`` as table text (the mean alone without a finite half-width)."""
     if not math.isfinite(hw):
         return fmt(mean)
     return f"{fmt(mean)} ± {fmt(hw)}"
@@ -206,7 +207,9 @@ def _kpi_table(summ: pd.DataFrame, res: ExperimentResult, kpis: list[str]) -> pd
         for sc in res.scenarios:
             r = summ[(summ["scenario"] == sc.name) & (summ["kpi"] == kpi)]
             row[sc.name] = (
-                _ci(float(r["mean"].iloc[0]), float(r["half_width"].iloc[0])) if len(r) else "-"
+                ci_text(float(r["mean"].iloc[0]), float(r["half_width"].iloc[0]))
+                if len(r)
+                else "-"
             )
             row[f"n {sc.name}"] = int(r["n"].iloc[0]) if len(r) else 0
         rows.append(row)
@@ -220,7 +223,7 @@ def _diff_table(diff: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
             "scenario": d["scenario"],
             "KPI": d["kpi"].map(_label),
             "base": d["base_mean"].map(fmt),
-            "difference": [_ci(m, h) for m, h in zip(d["mean"], d["half_width"], strict=True)],
+            "difference": [ci_text(m, h) for m, h in zip(d["mean"], d["half_width"], strict=True)],
             "change %": d["change_pct"].map(fmt),
             "n": d["n"],
             "verdict": d["verdict"],

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from factory_twin.app.experiment_report import MAIN_KPIS, Section, fmt, write_document
+from factory_twin.app.experiment_report import MAIN_KPIS, Section, ci_text, write_document
 from factory_twin.errors import ConfigError
 
 SUMMARY = "summary.json"
@@ -112,10 +112,7 @@ def _kpi_names(summary: RunSummary) -> list[str]:
 
 
 def _ci(iv: dict[str, Any] | None) -> str:
-    if iv is None:
-        return "-"
-    mean, hw = _num(iv.get("mean")), _num(iv.get("half_width"))
-    return fmt(mean) if not math.isfinite(hw) else f"{fmt(mean)} ± {fmt(hw)}"
+    return "-" if iv is None else ci_text(_num(iv.get("mean")), _num(iv.get("half_width")))
 
 
 def build_run_report(summary: RunSummary) -> list[Section]:

@@ -7,7 +7,8 @@
 docks when there is no Plan menu. Closing the window stops the panel's running work
 (:func:`~factory_twin.ui.qt_close.on_window_close`). The docks start hidden at every start
 (they are made after the window restored its saved layout); :func:`hide_plan_docks` hides
-them when the window closes in a workspace that gives the Monitor's docks back.
+them when the window closes in a workspace that gives the Monitor's docks back
+(:class:`DocksAside`, used by Plan and Train).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
@@ -35,6 +36,49 @@ def hide_plan_docks(window: Any) -> None:
     screen, and the next start came back that large, its Alarms dock over 500 px high)."""
     for dock in getattr(window, "plan_docks", ()):
         dock.hide()
+
+
+class DocksAside:
+    """The Monitor's docks (tool details, alarms) give their room to a workspace ``ws``
+    (Plan, Train) while its tab is shown, and come back with another tab, and when the
+    window closes there (before it saves its layout, the Monitor's: a dock saved hidden
+    stays hidden). Connect :meth:`on_tab` to the tabs' ``currentChanged`` and
+    :meth:`on_close` to the window's closing."""
+
+    def __init__(self, window: Any, ws: QWidget) -> None:
+        self.window, self.ws = window, ws
+        self.hidden: list[Any] = []
+        self.entered: Any = None  # the window's dock layout once the tab was entered
+
+    def on_tab(self, _i: int) -> None:
+        w = self.window
+        if w.tabs.currentWidget() is not self.ws:
+            self.give_docks_back()
+            return
+        # after Maintain (if it was shown) gave the Monitor's arrangement back
+        QTimer.singleShot(0, self.remember_layout)
+        for dock in (getattr(w, "detail_dock", None), getattr(w, "alarm_dock", None)):
+            if dock is not None and dock.isVisible():
+                self.hidden.append(dock)
+                dock.hide()
+
+    def remember_layout(self) -> None:
+        if self.window.tabs.currentWidget() is self.ws:
+            self.entered = self.window.saveState()
+
+    def give_docks_back(self) -> None:
+        while self.hidden:
+            self.hidden.pop().show()
+
+    def on_close(self) -> None:
+        """The layout saved: the Monitor's as the workspace found it (an open Compare or
+        Optimise dock hidden: beside it, the docks given back grew the window and took its
+        height)."""
+        if self.hidden:
+            hide_plan_docks(self.window)
+            if self.entered is not None:
+                self.window.restoreState(self.entered)
+        self.give_docks_back()
 
 
 def plan_menu(window: Any) -> QMenu:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from factory_twin.errors import ConfigError
 from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_plan_compare_install import refresh_scenarios
-from factory_twin.ui.qt_plan_dock import hide_plan_docks
+from factory_twin.ui.qt_plan_dock import DocksAside
 from factory_twin.ui.qt_plan_workspace import QtPlanWorkspace
 
 
@@ -30,11 +30,7 @@ class _PlanTab:
         self.window, self.ws = window, ws
         self.mine = {a.shortcut().toString() for a in ws.actions() if not a.shortcut().isEmpty()}
         self.stolen: dict[QAction, QKeySequence] = {}
-        self.docks = [
-            d for d in (getattr(window, n, None) for n in ("detail_dock", "alarm_dock")) if d
-        ]
-        self.hidden: list[Any] = []
-        self.entered_layout: Any = None  # the window's dock layout once Plan's tab was entered
+        self.aside = DocksAside(window, ws)  # the Monitor's docks make room
 
     def plant_path(self) -> Path | None:
         doc = getattr(self.window.controller, "doc", None)
@@ -55,49 +51,22 @@ class _PlanTab:
         self.ensure()
         self.ws.view.setFocus()
 
-    def on_tab(self, _i: int) -> None:
+    def on_tab(self, i: int) -> None:
+        self.aside.on_tab(i)
         if self.window.tabs.currentWidget() is self.ws:
-            self.hidden[:] = [d for d in self.docks if d.isVisible()]
-            for d in self.hidden:
-                d.hide()
             dark = bool(getattr(self.window, "_dark", True))
             if dark != self.ws.dark:  # the theme changed while another tab was shown
                 self.ws.set_dark(dark)
             QTimer.singleShot(0, self.ws.view.reset_view)  # the overview at its final size
-            # after Maintain (if it was shown) gave the Monitor's arrangement back
-            QTimer.singleShot(0, self.remember_layout)
             for a in self.window.findChildren(QAction):
                 if a.parent() is not self.ws and a.shortcut().toString() in self.mine:
                     self.stolen[a] = a.shortcut()
                     a.setShortcut(QKeySequence())
             self.ensure()
             return
-        self.give_docks_back()
         for a, keys in self.stolen.items():
             a.setShortcut(keys)
         self.stolen.clear()
-
-    def give_docks_back(self) -> None:
-        """Show the Monitor's docks Plan hid: on leaving the tab, and when the window closes
-        in Plan (before it saves its layout, which is the Monitor's: a dock saved hidden
-        would stay hidden at the next start)."""
-        for d in self.hidden:
-            d.show()
-        self.hidden.clear()
-
-    def remember_layout(self) -> None:
-        if self.window.tabs.currentWidget() is self.ws:
-            self.entered_layout = self.window.saveState()
-
-    def on_close(self) -> None:
-        """The window closes: in Plan, the layout it saves is the Monitor's as Plan found it
-        (an open Compare or Optimise dock hidden: beside it, the Monitor's docks grew the
-        window and took its height), with the Monitor's docks shown."""
-        if self.hidden:
-            hide_plan_docks(self.window)
-            if self.entered_layout is not None:
-                self.window.restoreState(self.entered_layout)
-        self.give_docks_back()
 
     def on_plant(self, _doc: object) -> None:
         p = self.plant_path()
@@ -176,7 +145,7 @@ def install_plan(window: Any) -> QtPlanWorkspace:
     window.plan_action = show
     window.plan_heat_action = heat
     on_window_close(window, ws.close_view, ask=lambda: ws.maybe_save("closing"))
-    on_window_close(window, tab.on_close)
+    on_window_close(window, tab.aside.on_close)
     guards = getattr(window, "unsaved_guards", None)
     if guards is not None:
         guards.append(lambda: ws.maybe_save("opening another plant"))

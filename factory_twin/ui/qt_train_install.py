@@ -13,13 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
 
 from factory_twin.app.drill_debrief import TraineeHistory
 from factory_twin.ui.qt_close import on_window_close
 from factory_twin.ui.qt_pane_fit import PaneFit
-from factory_twin.ui.qt_plan_dock import hide_plan_docks
+from factory_twin.ui.qt_plan_dock import DocksAside
 from factory_twin.ui.qt_train_join import TraineeSide
 from factory_twin.ui.qt_train_workspace import PANE_FRACTIONS, PANE_MOST, QtTrainWorkspace
 from factory_twin.ui.theme import remember_panes, remember_tab
@@ -33,46 +32,6 @@ def replay_drill(window: Any, path: str, marks: list[tuple[float, str, str]]) ->
     window.start_replay(path)
     window.monitor.replay_bar.set_markers(list(marks))
     window.tabs.setCurrentWidget(window.monitor)
-
-
-class _DocksAside:
-    """The Monitor's docks (tool details, alarms) give their room to the Train workspace
-    while it is shown, and come back with another tab, and when the window closes in Train
-    (before it saves its layout, the Monitor's: a dock saved hidden stays hidden)."""
-
-    def __init__(self, window: Any, ws: QtTrainWorkspace) -> None:
-        self.window, self.ws = window, ws
-        self.hidden: list[Any] = []
-        self.entered: Any = None  # the window's dock layout once the tab was entered
-
-    def on_tab(self, _i: int) -> None:
-        w = self.window
-        if w.tabs.currentWidget() is not self.ws:
-            self.give_docks_back()
-            return
-        # after Maintain (if it was shown) gave the Monitor's arrangement back
-        QTimer.singleShot(0, self.remember_layout)
-        for dock in (getattr(w, "detail_dock", None), getattr(w, "alarm_dock", None)):
-            if dock is not None and dock.isVisible():
-                self.hidden.append(dock)
-                dock.hide()
-
-    def remember_layout(self) -> None:
-        if self.window.tabs.currentWidget() is self.ws:
-            self.entered = self.window.saveState()
-
-    def give_docks_back(self) -> None:
-        while self.hidden:
-            self.hidden.pop().show()
-
-    def on_close(self) -> None:
-        """The layout saved: the Monitor's as Train found it (an open Plan dock hidden:
-        beside it, the docks given back grew the window and took its height)."""
-        if self.hidden:
-            hide_plan_docks(self.window)
-            if self.entered is not None:
-                self.window.restoreState(self.entered)
-        self.give_docks_back()
 
 
 def install_train(
@@ -98,7 +57,7 @@ def install_train(
         window.tabs.setCurrentWidget(ws)
 
     ws.open_plant_requested.connect(window.open_dialog)
-    aside = _DocksAside(window, ws)
+    aside = DocksAside(window, ws)
     window.tabs.currentChanged.connect(aside.on_tab)
     on_window_close(window, aside.on_close)
     ws.replay_requested.connect(lambda path, marks: replay_drill(window, path, marks))

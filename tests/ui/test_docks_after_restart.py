@@ -25,16 +25,20 @@ from factory_twin.ui.qt_plan_optimise_install import install_optimise
 from factory_twin.ui.qt_train_install import install_train
 
 
-def _window(qtbot, tmp_path: Path, plant: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    """A main window with the workspaces the app installs, on ``tmp_path``'s settings."""
+def _app_window(qtbot, tmp_path: Path, plant: Path, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
+    """The window as the app builds it (with the Compare and Optimise docks); ``size`` None
+    keeps the geometry it restored."""
     c = Controller(journal_path=tmp_path / "journal.sqlite")
     w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     install_maintain(w)
     install_plan(w)
-    install_train(w)
+    install_compare(w)
+    install_optimise(w)
+    install_train(w, record_dir=tmp_path / "drills")
     qtbot.addWidget(w)
     c.set_plant(load_plant(plant))
-    w.resize(1280, 800)
+    if size is not None:
+        w.resize(*size)
     w.show()
     qtbot.waitExposed(w)
     for _ in range(3):
@@ -56,40 +60,18 @@ def _assert_monitor_docks(w: MainWindow, alarm_h: int, detail_w: int) -> None:
 def test_closing_in_a_workspace_keeps_the_monitor_docks_for_the_next_start(
     qtbot, tmp_path, mini_plant_path, workspace
 ):  # type: ignore[no-untyped-def]
-    w = _window(qtbot, tmp_path, mini_plant_path)
+    w = _app_window(qtbot, tmp_path, mini_plant_path, (1280, 800))
     assert w.detail_dock.isVisible() and w.alarm_dock.isVisible()
     w.tabs.setCurrentWidget(w.workspace(workspace))
     qtbot.wait(100)
     if workspace in ("Plan", "Train"):  # they give the docks' room to their own panes
         assert not w.detail_dock.isVisible() and not w.alarm_dock.isVisible()
     w.close()
-    w2 = _window(qtbot, tmp_path, mini_plant_path)
+    w2 = _app_window(qtbot, tmp_path, mini_plant_path, (1280, 800))
     assert w2.tabs.currentWidget() is w2.monitor
     assert w2.detail_dock.isVisible() and w2.alarm_dock.isVisible()
     assert w2.detail_dock.width() >= 250 and w2.alarm_dock.height() >= 100
     w2.close()
-
-
-def _app_window(qtbot, tmp_path: Path, plant: Path, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
-    """The window as the app builds it (with the Compare and Optimise docks); ``size`` None
-    keeps the geometry it restored."""
-    c = Controller(journal_path=tmp_path / "journal.sqlite")
-    w = MainWindow(c, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    install_maintain(w)
-    install_plan(w)
-    install_compare(w)
-    install_optimise(w)
-    install_train(w, record_dir=tmp_path / "drills")
-    qtbot.addWidget(w)
-    c.set_plant(load_plant(plant))
-    if size is not None:
-        w.resize(*size)
-    w.show()
-    qtbot.waitExposed(w)
-    for _ in range(3):
-        QApplication.processEvents()
-        qtbot.wait(30)
-    return w
 
 
 @pytest.mark.parametrize("workspace", ["Plan", "Train", "Maintain"])
